@@ -1,0 +1,46 @@
+"""Server settings: from CLI flags, or from the environment for worker processes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_SETTINGS = "OPENROSTER_SETTINGS_JSON"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = Path("openroster-data")
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    master_key_file: Path | None = None
+    sqlite_synchronous: str = "NORMAL"
+    cache_max_users: int = 200_000
+    bare_endpoint_file: Path | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'openroster.db').resolve()}"
+
+    @property
+    def resolved_master_key_file(self) -> Path:
+        return self.master_key_file or (self.data_dir / "master.key")
+
+    def to_env(self) -> str:
+        raw = dataclasses.asdict(self)
+        return json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in raw.items()})
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        raw = json.loads(os.environ.get(ENV_SETTINGS, "{}"))
+        for key in ("data_dir", "master_key_file", "bare_endpoint_file"):
+            if raw.get(key) is not None:
+                raw[key] = Path(raw[key])
+        return cls(**raw)

@@ -1,0 +1,108 @@
+"""App services: API credentials, their scopes and signing scheme, and access tokens."""
+
+from __future__ import annotations
+
+import re
+import secrets as _random
+from collections.abc import Iterable
+
+from openroster.core import limits, validate
+from openroster.core.directory import Directory, Reader
+from openroster.core.errors import AuthError, Conflict, InvalidValue, NotFound
+from openroster.core.model import App, Signing
+from openroster.core.secrets import constant_time_equals, new_secret
+from openroster.store import apps as app_rows
+from openroster.store import tenants as tenant_rows
+
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+
+
+def create(
+    d: Directory,
+    *,
+    tenant_id: str,
+    name: str | None = None,
+    scopes: Iterable[str] = (),
+    signing: Signing | str = Signing.NONE,
+    client_id: str | None = None,
+    secret: str | None = None,
+    agentid: int | None = None,
+) -> App:
+    """Register an app for a tenant. Without ``client_id``/``secret`` fresh ones are made."""
+    cid = client_id or f"AK{_random.token_hex(8)}"
+    if not _CLIENT_ID.match(cid):
+        raise InvalidValue(
+            f"client_id {cid!r} must be 1-128 letters, digits, '_', '.' or '-'", field="client_id"
+        )
+    sec = secret or new_secret()
+    if len(sec) < 8 or len(sec) > 256:
+        raise InvalidValue("client_secret must be 8-256 characters", field="client_secret")
+    sign = validate.choice(
+        signing.value if isinstance(signing, Signing) else signing, Signing, field="signing"
+    )
+    scope_set = frozenset(s.strip() for s in scopes if s.strip())
+    app = App(
+        client_id=cid,
+        tenant_id=tenant_id,
+        name=validate.text(name, field="name", max_len=200) or cid,
+        secret=sec,
+        secret_version=1,
+        scopes=scope_set,
+        signing=sign,
+        agentid=agentid,
+        ctime=d.clock.now_int(),
+    )
+    with d.writer() as tx:
+        if tenant_rows.get_tenant(tx.conn, tenant_id) is None:
+            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+        if app_rows.get_app(tx.conn, cid, d.unseal) is not None:
+            raise Conflict(f"client_id {cid!r} already exists", field="client_id")
+        if agentid is not None and app_rows.find_app_by_agentid(tx.conn, tenant_id, agentid, d.unseal):
+            raise Conflict(f"agentid {agentid} is already used in tenant {tenant_id!r}", field="agentid")
+        app_rows.insert_app(tx.conn, app, sealed_secret=d.seal(sec, cid))
+        tx.changed(tenant_id, "app", cid)
+    return app
+
+
+def rotate_secret(d: Directory, *, client_id: str, secret: str | None = None) -> App:
+    """Give the app a new secret; every token issued under the old one stops working."""
+    sec = secret or new_secret()
+    with d.writer() as tx:
+        app = app_rows.get_app(tx.conn, client_id, d.unseal)
+        if app is None:
+            raise NotFound(f"app {client_id!r} does not exist", field="client_id")
+        app_rows.update_secret(tx.conn, client_id, sealed_secret=d.seal(sec, client_id))
+        tx.changed(app.tenant_id, "app", client_id)
+    with d.reader() as r:
+        fresh = r.app(client_id)
+    assert fresh is not None
+    return fresh
+
+
+def list_for_tenant(d: Directory, tenant_id: str) -> list[App]:
+    with d.reader() as r:
+        return app_rows.list_apps(r.conn, tenant_id, d.unseal)
+
+
+def issue_token(d: Directory, *, client_id: str, client_secret: str) -> tuple[str, int]:
+    """Exchange client credentials for an access token: ``(token, expires_in)``."""
+    with d.reader() as r:
+        app = r.app(client_id)
+    if app is None or not constant_time_equals(app.secret, client_secret):
+        raise AuthError("client_id or client_secret is wrong", reason="invalid_client", field="client_id")
+    expires_at = d.clock.now_int() + limits.TOKEN_TTL_SECONDS
+    token = d.wps_tokens.mint(
+        client_id=app.client_id, secret_version=app.secret_version, expires_at=expires_at
+    )
+    return token, limits.TOKEN_TTL_SECONDS
+
+
+def authenticate(r: Reader, token: str) -> App:
+    """The app a bearer token was issued to. No database round trip on a warm cache."""
+    client_id, version, expires_at = r.directory.wps_tokens.open(token)
+    if expires_at <= r.directory.clock.now():
+        raise AuthError("access_token has expired", reason="expired_token")
+    app = r.app(client_id)
+    if app is None or app.secret_version != version:
+        raise AuthError("access_token was revoked", reason="invalid_token")
+    return app

@@ -1,0 +1,168 @@
+"""A per-process read-through cache of users, departments, apps and attribute definitions.
+
+Every read transaction starts with :meth:`DirectoryCache.refresh`, which asks the
+store for the change-log entries committed since the last refresh (one indexed
+query that usually returns nothing) and drops what they name. Because the change
+counter is bumped in commit order, a process that has applied ``seq`` has applied
+every earlier change, whichever process wrote it. Entries are immutable core
+objects, so the per-dialect rendering memo on them can never go stale.
+
+The cache is bounded: past ``max_users`` users it forgets the oldest entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from sqlalchemy import Connection
+
+from openroster.core.model import App, AttributeDefinition, Department, User
+from openroster.store import Store
+from openroster.store import apps as app_rows
+from openroster.store import attrs as attr_rows
+from openroster.store import depts as dept_rows
+from openroster.store import users as user_rows
+
+_MISSING = object()
+_REFRESH_BATCH = 2000
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class DirectoryCache:
+    def __init__(
+        self, store: Store, unseal: Callable[[bytes, str], str], *, max_users: int = 200_000
+    ) -> None:
+        self._store = store
+        self._unseal = unseal
+        self._max_users = max_users
+        self._seq = -1
+        self._users: dict[str, dict[str, object]] = {}
+        self._depts: dict[str, dict[int, object]] = {}
+        self._apps: dict[str, object] = {}
+        self._defs: dict[str, list[AttributeDefinition]] = {}
+        self._user_count = 0
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def clear(self) -> None:
+        self._users.clear()
+        self._depts.clear()
+        self._apps.clear()
+        self._defs.clear()
+        self._user_count = 0
+
+    def refresh(self, conn: Connection) -> None:
+        if self._seq < 0:
+            self.clear()
+            self._seq = self._store.current_seq(conn)
+            return
+        changes = self._store.changes_since(conn, self._seq, _REFRESH_BATCH)
+        if not changes:
+            return
+        if len(changes) == _REFRESH_BATCH or changes[0].seq != self._seq + 1:
+            # Too far behind, or the log was pruned past us: start over.
+            self.clear()
+            self._seq = self._store.current_seq(conn)
+            return
+        for c in changes:
+            if c.kind == "user":
+                bucket = self._users.get(c.tenant_id)
+                if bucket is not None and bucket.pop(c.key, None) is not None:
+                    self._user_count -= 1
+            elif c.kind == "dept":
+                dbucket = self._depts.get(c.tenant_id)
+                if dbucket is not None:
+                    dbucket.pop(int(c.key), None)
+            elif c.kind == "app":
+                self._apps.pop(c.key, None)
+            elif c.kind == "attrdefs":
+                self._defs.pop(c.tenant_id, None)
+            elif c.kind == "tenant":
+                self._user_count -= len(self._users.pop(c.tenant_id, {}))
+                self._depts.pop(c.tenant_id, None)
+                self._defs.pop(c.tenant_id, None)
+                self._apps = {
+                    k: v for k, v in self._apps.items() if getattr(v, "tenant_id", None) != c.tenant_id
+                }
+        self._seq = changes[-1].seq
+
+    # -- lookups ----------------------------------------------------------------
+
+    def users(self, conn: Connection, tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
+        bucket = self._users.get(tenant_id)
+        if bucket is None:
+            bucket = self._users[tenant_id] = {}
+        found: dict[str, User] = {}
+        missing: list[str] = []
+        for uid in ids:
+            hit = bucket.get(uid)
+            if hit is None:
+                missing.append(uid)
+            elif hit is not _MISSING:
+                found[uid] = hit  # type: ignore[assignment]
+        if missing:
+            fetched = user_rows.get_users(conn, tenant_id, missing)
+            for uid in missing:
+                got = fetched.get(uid)
+                if uid not in bucket:
+                    self._user_count += 1
+                bucket[uid] = got if got is not None else _MISSING
+                if got is not None:
+                    found[uid] = got
+            self._evict()
+        return found
+
+    def depts(self, conn: Connection, tenant_id: str, ids: Iterable[int]) -> dict[int, Department]:
+        bucket = self._depts.get(tenant_id)
+        if bucket is None:
+            bucket = self._depts[tenant_id] = {}
+        return _lookup(bucket, ids, lambda miss: dept_rows.get_depts(conn, tenant_id, miss))
+
+    def app(self, conn: Connection, client_id: str) -> App | None:
+        hit = self._apps.get(client_id)
+        if hit is None:
+            got = app_rows.get_app(conn, client_id, self._unseal)
+            self._apps[client_id] = got if got is not None else _MISSING
+            return got
+        return None if hit is _MISSING else hit  # type: ignore[return-value]
+
+    def definitions(self, conn: Connection, tenant_id: str) -> list[AttributeDefinition]:
+        hit = self._defs.get(tenant_id)
+        if hit is None:
+            hit = self._defs[tenant_id] = attr_rows.list_definitions(conn, tenant_id)
+        return hit
+
+    def _evict(self) -> None:
+        if self._user_count <= self._max_users:
+            return
+        target = self._max_users * 9 // 10
+        for bucket in sorted(self._users.values(), key=len, reverse=True):
+            while bucket and self._user_count > target:
+                del bucket[next(iter(bucket))]
+                self._user_count -= 1
+            if self._user_count <= target:
+                break
+
+
+def _lookup(bucket: dict[K, object], ids: Iterable[K], fetch: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
+    found: dict[K, V] = {}
+    missing: list[K] = []
+    for key in ids:
+        hit = bucket.get(key)
+        if hit is None:
+            missing.append(key)
+        elif hit is not _MISSING:
+            found[key] = hit  # type: ignore[assignment]
+    if missing:
+        fetched = fetch(missing)
+        for key in missing:
+            got = fetched.get(key)
+            bucket[key] = got if got is not None else _MISSING
+            if got is not None:
+                found[key] = got
+    return found

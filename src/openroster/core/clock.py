@@ -1,0 +1,36 @@
+"""The one clock every time-dependent rule reads (token expiry, date windows).
+
+Tests and the control plane move it with :meth:`Clock.set_offset`; by default
+it is real time.
+"""
+
+from __future__ import annotations
+
+import time
+
+
+class Clock:
+    __slots__ = ("_offset",)
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+
+    def now(self) -> float:
+        """Seconds since the epoch, as the directory sees it."""
+        return time.time() + self._offset
+
+    def now_int(self) -> int:
+        return int(self.now())
+
+    @property
+    def offset(self) -> float:
+        return self._offset
+
+    def set_offset(self, seconds: float) -> None:
+        self._offset = seconds
+
+    def advance(self, seconds: float) -> None:
+        self._offset += seconds
+
+
+clock = Clock()

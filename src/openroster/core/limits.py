@@ -1,0 +1,37 @@
+"""Every documented limit, in one place (docs/wps.md quotes these)."""
+
+from __future__ import annotations
+
+#: Users per ``POST /v7/users/batch_read``.
+BATCH_READ_USERS_MAX = 100
+#: Users per custom-attribute ``batch_update``.
+ATTR_UPDATE_USERS_MAX = 100
+#: Attributes per user in one custom-attribute ``batch_update``.
+ATTR_UPDATE_ATTRS_PER_USER_MAX = 100
+#: Users per custom-attribute value ``batch_read``.
+ATTR_READ_USERS_MAX = 50
+#: Definitions per ``batch_create``.
+ATTR_DEFS_CREATE_MAX = 50
+#: Custom attributes a tenant may define.
+ATTR_DEFS_PER_TENANT_MAX = 200
+#: Options of one option attribute.
+ATTR_OPTIONS_MAX = 200
+#: Characters in a text attribute value.
+ATTR_TEXT_MAX = 1000
+#: Characters in a url attribute's title / link.
+ATTR_URL_TITLE_MAX = 200
+ATTR_URL_LINK_MAX = 2048
+#: Departments in one relation_depts value.
+ATTR_RELATION_DEPTS_MAX = 50
+#: Departments a user can belong to.
+USER_DEPTS_MAX = 20
+#: Characters in a name (user, department, attribute, option).
+NAME_MAX = 200
+#: Depth of the department tree (root is depth 1).
+DEPT_DEPTH_MAX = 15
+#: Request body size, in bytes.
+BODY_MAX_BYTES = 1024 * 1024
+#: Lifetime of an access token, in seconds.
+TOKEN_TTL_SECONDS = 7200
+#: Allowed skew of a signature's date header, in seconds.
+SIGNATURE_WINDOW_SECONDS = 15 * 60

@@ -1,0 +1,209 @@
+"""The core's types: plain, immutable values with no HTTP and no SQL in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    NOTACTIVE = "notactive"
+    DISABLED = "disabled"
+    DIMISSION = "dimission"
+
+
+class Gender(StrEnum):
+    UNDEFINED = "undefined"
+    MALE = "male"
+    FEMALE = "female"
+    SECRECY = "secrecy"
+
+
+class Role(StrEnum):
+    SUPER_ADMIN = "super-admin"
+    ADMIN = "admin"
+    NORMAL = "normal"
+
+
+class Signing(StrEnum):
+    NONE = "none"
+    KSO1 = "kso1"
+    WPS4 = "wps4"
+    WPS4GM = "wps4gm"
+
+
+class ValueType(StrEnum):
+    TEXT = "text"
+    OPTION = "option"
+    URL = "url"
+    RELATION_USER = "relation_user"
+    RELATION_DEPTS = "relation_depts"
+
+
+ROOT_DEPT_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    wps_company_id: str | None
+    dingtalk_corp_id: str | None
+    ctime: int
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    client_id: str
+    tenant_id: str
+    name: str
+    secret: str
+    secret_version: int
+    scopes: frozenset[str]
+    signing: Signing
+    agentid: int | None
+    ctime: int
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    tenant_id: str
+    id: int
+    parent_id: int | None
+    name: str
+    order: int
+    ex_dept_id: str | None
+    abs_path: str
+    ctime: int
+    # Per-dialect rendered fragments; filled lazily by the dialects. The object
+    # is replaced whenever the department changes, so the memo never goes stale.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    dept_id: int
+    is_leader: bool
+    order: int
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    tenant_id: str
+    id: str
+    user_name: str
+    email: str | None
+    phone: str | None
+    gender: Gender
+    employee_id: str | None
+    employer: str | None
+    employment_status: str | None
+    employment_type: str | None
+    ex_user_id: str | None
+    leader_id: str | None
+    login_name: str | None
+    role: Role
+    status: UserStatus
+    title: str | None
+    telephone: str | None
+    work_place: str | None
+    city: str | None
+    country: str | None
+    avatar: str | None
+    def_dept_id: int | None
+    ctime: int
+    mtime: int
+    memberships: tuple[Membership, ...] = ()
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def dept_ids(self) -> tuple[int, ...]:
+        return tuple(m.dept_id for m in self.memberships)
+
+
+# The profile fields a caller may set on a user, with the core's type for each.
+USER_TEXT_FIELDS: tuple[str, ...] = (
+    "user_name",
+    "email",
+    "phone",
+    "employee_id",
+    "employer",
+    "employment_status",
+    "employment_type",
+    "ex_user_id",
+    "leader_id",
+    "login_name",
+    "title",
+    "telephone",
+    "work_place",
+    "city",
+    "country",
+    "avatar",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeOption:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeDefinition:
+    tenant_id: str
+    id: str
+    name: str
+    value_type: ValueType
+    options: tuple[AttributeOption, ...]
+    order: int
+    ctime: int
+
+    def option_keys(self) -> frozenset[str]:
+        return frozenset(o.key for o in self.options)
+
+
+@dataclass(frozen=True, slots=True)
+class UrlValue:
+    title: str
+    link: str
+
+
+AttributeValueData = str | tuple[int, ...] | UrlValue
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeValue:
+    """One user's value of one custom attribute.
+
+    ``value`` is a ``str`` for text, option (the option key) and relation_user
+    (a user id); a tuple of department ids for relation_depts; a
+    :class:`UrlValue` for url.
+    """
+
+    attr_id: str
+    value: AttributeValueData
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeUpdate:
+    """A request to set one attribute of one user, before validation."""
+
+    attr_id: str
+    text: str | None = None
+    option: str | None = None
+    relation_user: str | None = None
+    relation_depts: tuple[str, ...] | None = None
+    url_title: str | None = None
+    url_link: str | None = None
+    has_url: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserAttributeUpdate:
+    user_id: str
+    attrs: tuple[AttributeUpdate, ...]

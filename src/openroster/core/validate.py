@@ -1,0 +1,76 @@
+"""Field checks shared by every service. Each raises a core error naming the field."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import TypeVar
+
+from openroster.core.errors import InvalidValue, MissingField
+
+E = TypeVar("E", bound=StrEnum)
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{2,30}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def text(value: str | None, *, field: str, max_len: int, required: bool = False) -> str | None:
+    """A trimmed string no longer than ``max_len``; empty becomes ``None`` unless required."""
+    if value is None or value.strip() == "":
+        if required:
+            raise MissingField(f"{field} is required", field=field)
+        return None
+    value = value.strip()
+    if len(value) > max_len:
+        raise InvalidValue(f"{field} is longer than {max_len} characters", field=field)
+    if _CONTROL.search(value):
+        raise InvalidValue(f"{field} contains control characters", field=field)
+    return value
+
+
+def email(value: str | None, *, field: str = "email") -> str | None:
+    value = text(value, field=field, max_len=254)
+    if value is not None and not _EMAIL.match(value):
+        raise InvalidValue(f"{field} is not an email address: {value!r}", field=field)
+    return value.lower() if value is not None else None
+
+
+def phone(value: str | None, *, field: str = "phone") -> str | None:
+    value = text(value, field=field, max_len=32)
+    if value is not None and not _PHONE.match(value):
+        raise InvalidValue(f"{field} is not a phone number: {value!r}", field=field)
+    return value
+
+
+def choice(value: str, enum: type[E], *, field: str) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(e.value for e in enum)
+        raise InvalidValue(f"{field}: {value!r} is not one of {allowed}", field=field) from None
+
+
+def one_of(value: str | None, allowed: Iterable[str], *, field: str) -> str | None:
+    if value is None or value == "":
+        return None
+    options = tuple(allowed)
+    if value not in options:
+        raise InvalidValue(f"{field}: {value!r} is not one of {', '.join(options)}", field=field)
+    return value
+
+
+def dept_id(value: str | int, *, field: str) -> int:
+    """A department id: a positive integer, given as a number or a decimal string."""
+    if isinstance(value, bool):
+        raise InvalidValue(f"{field}: {value!r} is not a department id", field=field)
+    if isinstance(value, int):
+        number = value
+    else:
+        if not value.isascii() or not value.isdigit() or len(value) > 18:
+            raise InvalidValue(f"{field}: {value!r} is not a department id", field=field)
+        number = int(value)
+    if number <= 0:
+        raise InvalidValue(f"{field}: {value!r} is not a department id", field=field)
+    return number

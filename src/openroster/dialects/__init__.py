@@ -1,0 +1,1 @@
+"""Wire dialects: each speaks one platform's API over the core services."""

@@ -1,0 +1,12 @@
+"""The WPS 365 OpenAPI v7 dialect."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from openroster.dialects.wps import attributes, contacts  # noqa: F401  (they register routes)
+from openroster.dialects.wps.endpoint import mount
+
+
+def install(api: FastAPI) -> None:
+    mount(api)

@@ -1,0 +1,75 @@
+"""WPS v7 custom attributes: definitions and per-user values."""
+
+from __future__ import annotations
+
+from openroster.core import attributes
+from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.dialects.wps import render
+from openroster.dialects.wps.endpoint import Call, route
+from openroster.dialects.wps.schemas import (
+    AttrValueIn,
+    CreateAttrDefsBody,
+    ReadCustomAttrsBody,
+    UpdateCustomAttrsBody,
+)
+
+ATTR_SCOPES = ("kso.user_custom_attr.readwrite",)
+ATTR_READ_SCOPES = ("kso.user_custom_attr.read", "kso.user_custom_attr.readwrite")
+
+
+@route("GET", "/companies/user_custom_attrs/batch_read", scopes=ATTR_READ_SCOPES)
+def list_definitions(call: Call, _body: None) -> dict[str, object]:
+    """List the tenant's custom attribute definitions."""
+    defs = attributes.definitions(call.reader, tenant_id=call.tenant_id)
+    return {"items": [render.definition_dict(a) for a in defs]}
+
+
+@route("POST", "/companies/user_custom_attrs/batch_create", scopes=ATTR_SCOPES, body=CreateAttrDefsBody)
+def create_definitions(call: Call, body: CreateAttrDefsBody) -> dict[str, object]:
+    """Define new custom attributes (all or none)."""
+    items = [
+        attributes.NewDefinition(
+            name=i.name, value_type=i.value_type, options=tuple((o.key, o.name) for o in i.options)
+        )
+        for i in body.items
+    ]
+    created = attributes.create_definitions(call.directory, tenant_id=call.tenant_id, items=items)
+    return {"items": [render.definition_dict(a) for a in created]}
+
+
+def _update(a: AttrValueIn) -> AttributeUpdate:
+    return AttributeUpdate(
+        attr_id=a.attr_id,
+        text=a.text,
+        option=a.option,
+        relation_user=a.relation_user,
+        relation_depts=tuple(str(x) for x in a.relation_depts) if a.relation_depts is not None else None,
+        url_title=a.url.title if a.url is not None else None,
+        url_link=a.url.link if a.url is not None else None,
+        has_url=a.url is not None,
+    )
+
+
+def _values_reply(call: Call, user_ids: list[str]) -> dict[str, object]:
+    with call.directory.reader() as r:
+        values = attributes.read_values(r, tenant_id=call.tenant_id, user_ids=user_ids)
+        defs = {a.id: a for a in r.definitions(call.tenant_id)}
+    return {"total": len(values), "users": render.user_values(values.keys(), values, defs)}
+
+
+@route("POST", "/users/custom_attrs/batch_update", scopes=ATTR_SCOPES, body=UpdateCustomAttrsBody)
+def update_values(call: Call, body: UpdateCustomAttrsBody) -> dict[str, object]:
+    """Set custom attribute values of up to 100 users (all or none)."""
+    updates = [
+        UserAttributeUpdate(user_id=u.user_id, attrs=tuple(map(_update, u.custom_attrs))) for u in body.users
+    ]
+    user_ids = attributes.update_values(call.directory, tenant_id=call.tenant_id, updates=updates)
+    return _values_reply(call, user_ids)
+
+
+@route("POST", "/users/custom_attrs/batch_read", scopes=ATTR_SCOPES, body=ReadCustomAttrsBody)
+def read_values(call: Call, body: ReadCustomAttrsBody) -> dict[str, object]:
+    """Read custom attribute values of up to 50 users."""
+    values = attributes.read_values(call.reader, tenant_id=call.tenant_id, user_ids=body.user_ids)
+    defs = {a.id: a for a in call.reader.definitions(call.tenant_id)}
+    return {"total": len(values), "users": render.user_values(values.keys(), values, defs)}

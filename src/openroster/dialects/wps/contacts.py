@@ -1,0 +1,71 @@
+"""WPS v7 contacts endpoints: users and departments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openroster.core import depts as dept_service
+from openroster.core import users, validate
+from openroster.core.errors import InvalidValue, MissingField, TooMany
+from openroster.core.limits import BATCH_READ_USERS_MAX
+from openroster.core.model import UserStatus
+from openroster.dialects.wps import render
+from openroster.dialects.wps.endpoint import Call, route
+from openroster.dialects.wps.schemas import BatchReadUsersBody, CreateDeptBody, CreateUserBody
+
+CONTACT_READ = ("kso.contact.read", "kso.contact.readwrite")
+CONTACT_WRITE = ("kso.contact.readwrite",)
+
+
+def statuses(raw: list[str], *, field: str = "status") -> set[UserStatus]:
+    if not raw:
+        raise MissingField(f"{field} must list at least one status", field=field)
+    return {validate.choice(s, UserStatus, field=f"{field}[{i}]") for i, s in enumerate(raw)}
+
+
+@route("POST", "/users/batch_read", scopes=CONTACT_READ, body=BatchReadUsersBody)
+def batch_read_users(call: Call, body: BatchReadUsersBody) -> bytes:
+    """Read up to 100 users by id."""
+    if len(body.user_ids) > BATCH_READ_USERS_MAX:
+        raise TooMany(
+            f"user_ids has {len(body.user_ids)} ids; the limit is {BATCH_READ_USERS_MAX}",
+            field="user_ids",
+            limit=BATCH_READ_USERS_MAX,
+        )
+    wanted = statuses(body.status)
+    found = users.batch_read(call.reader, tenant_id=call.tenant_id, user_ids=body.user_ids, statuses=wanted)
+    depts = None
+    if body.with_dept:
+        depts = call.reader.depts(call.tenant_id, list({m.dept_id for u in found for m in u.memberships}))
+    return render.users_items(found, call.app.scopes, depts)
+
+
+@route("POST", "/users/create", scopes=CONTACT_WRITE, body=CreateUserBody)
+def create_user(call: Call, body: CreateUserBody) -> bytes:
+    """Create a user in one or more departments."""
+    dept_ids = tuple(validate.dept_id(x, field=f"dept_ids[{i}]") for i, x in enumerate(body.dept_ids))
+    def_dept = (
+        validate.dept_id(body.def_dept_id, field="def_dept_id")
+        if body.def_dept_id not in (None, "")
+        else None
+    )
+    fields: dict[str, Any] = body.model_dump(exclude={"dept_ids", "def_dept_id"}, exclude_none=True)
+    new = users.NewUser(dept_ids=dept_ids, def_dept_id=def_dept, **fields)
+    user = users.create(call.directory, tenant_id=call.tenant_id, item=new)
+    with call.directory.reader() as r:
+        depts = r.depts(call.tenant_id, list(user.dept_ids))
+    return render.user_bytes(user, call.app.scopes, depts)
+
+
+@route("POST", "/depts/create", scopes=CONTACT_WRITE, body=CreateDeptBody)
+def create_dept(call: Call, body: CreateDeptBody) -> dict[str, object]:
+    """Create a department under a parent."""
+    if body.order is not None and body.order < 0:
+        raise InvalidValue("order must be zero or positive", field="order")
+    item = dept_service.NewDepartment(
+        name=body.name,
+        parent_id=validate.dept_id(body.parent_id, field="parent_id"),
+        order=body.order,
+        ex_dept_id=body.ex_dept_id,
+    )
+    return render.dept_dict(dept_service.create(call.directory, tenant_id=call.tenant_id, item=item))

@@ -1,0 +1,205 @@
+"""How a WPS endpoint runs: body limit, authentication, scope, parsing, envelope.
+
+Handlers are plain functions ``(call, body) -> data`` registered with
+:func:`route`; they return the reply's ``data`` as a JSON-able value or as
+pre-rendered bytes. Every route is served under ``/v7``, ``/openapi/v7`` and
+``/graph/v7``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openroster.core import limits
+from openroster.core.directory import Directory, Reader
+from openroster.core.errors import CoreError, ScopeMissing
+from openroster.core.model import App
+from openroster.dialects.wps.auth import authenticate, token_endpoint
+from openroster.dialects.wps.errors import Code, WpsError, from_core
+
+PREFIXES: tuple[str, ...] = ("/v7", "/openapi/v7", "/graph/v7")
+TOKEN_PATHS: tuple[str, ...] = ("/oauth2/token", "/openapi/oauth2/token", "/graph/oauth2/token")
+
+_OK_HEAD = b'{"code":0,"msg":"","data":'
+_JSON = "application/json"
+
+
+@dataclass(slots=True)
+class Call:
+    """What a handler gets: the authenticated app, its tenant and an open read transaction."""
+
+    directory: Directory
+    reader: Reader
+    app: App
+    request: Request
+
+    @property
+    def tenant_id(self) -> str:
+        return self.app.tenant_id
+
+    def query(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+    def path_param(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+
+Handler = Callable[[Call, Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    scopes: tuple[str, ...]
+    body: type[BaseModel] | None
+    summary: str
+
+
+ROUTES: list[Route] = []
+
+
+def route(
+    method: str, path: str, *, scopes: tuple[str, ...], body: type[BaseModel] | None = None, summary: str = ""
+) -> Callable[[Handler], Handler]:
+    """Register a handler. ``scopes``: the app needs any one of them."""
+
+    def register(fn: Handler) -> Handler:
+        ROUTES.append(
+            Route(method, path, fn, scopes, body, summary or (fn.__doc__ or "").strip().split("\n")[0])
+        )
+        return fn
+
+    return register
+
+
+def _scope_ok(app: App, wanted: tuple[str, ...]) -> bool:
+    if not wanted:
+        return True
+    held = app.scopes
+    for s in wanted:
+        if s in held or s.replace("kso.contact.", "kso.contacts.") in held:
+            return True
+    return False
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("str", "int", "bool", "list[str]") or "[" in str(part):
+            continue  # union member names pydantic adds to the location
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def validation_error(exc: ValidationError) -> WpsError:
+    """The WPS error for the first problem pydantic found, naming the field."""
+    err = exc.errors(include_url=False)[0]
+    kind = err["type"]
+    where = _loc(tuple(err["loc"]))
+    if kind == "json_invalid":
+        detail = err.get("ctx", {}).get("error", "")
+        return WpsError(Code.INVALID_REQUEST, f"request body is not valid JSON: {detail}")
+    if not where and kind in ("model_type", "model_attributes_type", "dict_type"):
+        return WpsError(Code.INVALID_REQUEST, "request body must be a JSON object")
+    if kind == "missing":
+        return WpsError(Code.MISSING_FIELD, f"{where} is required")
+    return WpsError(Code.INVALID_VALUE, f"{where}: {err['msg']}")
+
+
+def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
+    if not body.strip():
+        raise WpsError(Code.INVALID_REQUEST, "request body is empty: send a JSON object")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limits.BODY_MAX_BYTES:
+        raise WpsError(Code.BODY_TOO_LARGE, f"request body is larger than {limits.BODY_MAX_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.BODY_MAX_BYTES:
+            raise WpsError(Code.BODY_TOO_LARGE, f"request body is larger than {limits.BODY_MAX_BYTES} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # so later readers see the same bytes
+    return body
+
+
+def ok(data: Any) -> Response:
+    payload = data if isinstance(data, bytes) else orjson.dumps(data)
+    return Response(_OK_HEAD + payload + b"}", media_type=_JSON)
+
+
+def _endpoint(r: Route) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        d: Directory = request.app.state.directory
+        try:
+            body = await read_body(request)
+            with d.reader() as reader:
+                app = authenticate(request, body, reader)
+                if not _scope_ok(app, r.scopes):
+                    raise from_core(
+                        ScopeMissing(f"the app lacks scope {' or '.join(r.scopes)}", scope=r.scopes[0])
+                    )
+                parsed = parse_body(r.body, body) if r.body is not None else None
+                data = r.handler(Call(d, reader, app, request), parsed)
+            return ok(data)
+        except WpsError as exc:
+            return exc.response()
+        except CoreError as exc:
+            return from_core(exc).response()
+
+    endpoint.__name__ = r.handler.__name__
+    return endpoint
+
+
+def mount(api: FastAPI) -> None:
+    """Add the token endpoint and every registered route under all three prefixes."""
+    for i, path in enumerate(TOKEN_PATHS):
+        api.add_api_route(
+            path,
+            token_endpoint,
+            methods=["POST"],
+            include_in_schema=i == 0,
+            tags=["wps"],
+            summary="Exchange client credentials for an access token",
+        )
+    for r in ROUTES:
+        extra: dict[str, Any] = {}
+        if r.body is not None:
+            extra["requestBody"] = {
+                "required": True,
+                "content": {
+                    _JSON: {"schema": r.body.model_json_schema(ref_template="#/components/schemas/{model}")}
+                },
+            }
+        for i, prefix in enumerate(PREFIXES):
+            api.add_api_route(
+                prefix + r.path,
+                _endpoint(r),
+                methods=[r.method],
+                include_in_schema=i == 0,
+                openapi_extra=extra or None,
+                summary=r.summary,
+                tags=["wps"],
+                name=f"wps{prefix}{r.path}",
+            )

@@ -1,0 +1,113 @@
+"""WPS error codes and the ``{code, msg, data}`` envelope.
+
+Codes are 8 digits: the HTTP status followed by a 5-digit sub-code. The three
+codes known from the platform (40000001, 40000005, 40100001) keep their
+meaning; docs/wps.md lists the whole table. Every message names the field or
+item at fault.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import orjson
+from starlette.responses import Response
+
+from openroster.core import errors as core
+
+
+class Code(IntEnum):
+    OK = 0
+    INVALID_REQUEST = 40000001  # malformed body: not JSON, not an object, bad form
+    INVALID_VALUE = 40000002  # a field has the wrong type, format or value
+    MISSING_FIELD = 40000003  # a required field is absent or empty
+    TOO_MANY = 40000004  # a list is longer than its documented limit
+    INVALID_SCOPE = 40000005  # token request for a scope the app does not hold
+    UNSUPPORTED_GRANT_TYPE = 40000006
+    UNKNOWN_ATTRIBUTE = 40000007  # attr_id the tenant does not define
+    ATTRIBUTE_VALUE_MISMATCH = 40000008  # value not allowed by the attribute's definition
+    BROKEN_REFERENCE = 40000009  # refers to a user / department not in the tenant
+    RULE_VIOLATION = 40000010  # a directory rule forbids the change
+    SIGNATURE_MISMATCH = 40100001  # "sign check fail: authorization mismatch"
+    TOKEN_MISSING = 40100002
+    TOKEN_INVALID = 40100003
+    TOKEN_EXPIRED = 40100004
+    SIGNATURE_MISSING = 40100005
+    SIGNATURE_DATE_INVALID = 40100006
+    SIGNATURE_DATE_EXPIRED = 40100007
+    SIGNATURE_SCHEME_WRONG = 40100008
+    CLIENT_INVALID = 40100009
+    SCOPE_MISSING = 40300001
+    NOT_FOUND = 40400001  # no such route
+    USER_NOT_FOUND = 40400002
+    DEPT_NOT_FOUND = 40400003
+    RESOURCE_NOT_FOUND = 40400004
+    METHOD_NOT_ALLOWED = 40500001
+    CONFLICT = 40900001  # a unique value is already taken
+    BODY_TOO_LARGE = 41300001
+    UNSUPPORTED_MEDIA_TYPE = 41500001
+    THROTTLED = 42900001
+    INTERNAL = 50000001
+    UNAVAILABLE = 50300001
+
+    @property
+    def http_status(self) -> int:
+        return 200 if self == 0 else self.value // 100000
+
+
+class WpsError(Exception):
+    def __init__(self, code: Code, msg: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+        self.headers = headers
+
+    def response(self) -> Response:
+        return error_response(self.code, self.msg, headers=self.headers)
+
+
+def error_response(code: Code | int, msg: str, *, headers: dict[str, str] | None = None) -> Response:
+    c = Code(code)
+    body = orjson.dumps({"code": int(c), "msg": msg, "data": None})
+    return Response(body, status_code=c.http_status, media_type="application/json", headers=headers)
+
+
+_AUTH_REASONS = {
+    "invalid_token": Code.TOKEN_INVALID,
+    "expired_token": Code.TOKEN_EXPIRED,
+    "invalid_client": Code.CLIENT_INVALID,
+}
+
+
+def from_core(exc: core.CoreError) -> WpsError:
+    """The WPS error for a core error; the core's message already names the field."""
+    code: Code
+    if isinstance(exc, core.AuthError):
+        code = _AUTH_REASONS.get(exc.reason, Code.TOKEN_INVALID)
+    elif isinstance(exc, core.ScopeMissing):
+        code = Code.SCOPE_MISSING
+    elif isinstance(exc, core.TooMany):
+        code = Code.TOO_MANY
+    elif isinstance(exc, core.MissingField):
+        code = Code.MISSING_FIELD
+    elif isinstance(exc, core.UnknownAttribute):
+        code = Code.UNKNOWN_ATTRIBUTE
+    elif isinstance(exc, core.AttributeValueMismatch):
+        code = Code.ATTRIBUTE_VALUE_MISMATCH
+    elif isinstance(exc, core.BrokenReference):
+        code = Code.BROKEN_REFERENCE
+    elif isinstance(exc, core.Conflict):
+        code = Code.CONFLICT
+    elif isinstance(exc, core.RuleViolation):
+        code = Code.RULE_VIOLATION
+    elif isinstance(exc, core.NotFound):
+        field = exc.field or ""
+        if "user" in field:
+            code = Code.USER_NOT_FOUND
+        elif "dept" in field or "parent" in field:
+            code = Code.DEPT_NOT_FOUND
+        else:
+            code = Code.RESOURCE_NOT_FOUND
+    else:
+        code = Code.INVALID_VALUE
+    return WpsError(code, exc.message)

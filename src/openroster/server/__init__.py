@@ -1,0 +1,1 @@
+"""The HTTP server: one ASGI app carrying every dialect."""

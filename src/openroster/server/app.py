@@ -1,0 +1,98 @@
+"""The ASGI application: the dialects mounted over one :class:`Directory`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openroster import __version__
+from openroster.config import Settings
+from openroster.core.directory import Directory
+from openroster.core.secrets import MasterKey
+from openroster.dialects import wps
+from openroster.dialects.wps.errors import Code, error_response
+from openroster.store import open_store
+
+log = logging.getLogger("openroster")
+
+
+def open_directory(settings: Settings) -> Directory:
+    store = open_store(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    key = MasterKey.load(settings.resolved_master_key_file)
+    return Directory(store, key, cache_max_users=settings.cache_max_users)
+
+
+def _dialect_error(request: Request, status: int, message: str) -> Response:
+    code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}.get(status, Code.INVALID_REQUEST)
+    return error_response(code, message)
+
+
+def create_app(settings: Settings | None = None, *, directory: Directory | None = None) -> FastAPI:
+    """The server app. Give ``directory`` to share an open one (tests), else one is opened on start."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        own = directory is None
+        api.state.directory = directory if directory is not None else open_directory(settings)
+        try:
+            yield
+        finally:
+            if own:
+                api.state.directory.store.dispose()
+
+    api = FastAPI(
+        title="openroster",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    if directory is not None:
+        api.state.directory = directory
+
+    @api.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404:
+            return _dialect_error(request, 404, f"no such endpoint: {request.method} {request.url.path}")
+        if exc.status_code == 405:
+            return _dialect_error(request, 405, f"{request.method} is not allowed on {request.url.path}")
+        return _dialect_error(request, exc.status_code, str(exc.detail))
+
+    @api.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return _dialect_error(request, 400, f"invalid request: {exc.errors()[0].get('msg', '')}")
+
+    @api.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return error_response(Code.INTERNAL, "internal error; the server log has the details")
+
+    wps.install(api)
+    if settings.bare_endpoint_file is not None:
+        _install_bare_endpoint(api, settings.bare_endpoint_file.read_bytes())
+    return api
+
+
+def _install_bare_endpoint(api: FastAPI, payload: bytes) -> None:
+    """For benchmarks: the same server stack answering fixed bytes (the ceiling)."""
+    from openroster.dialects.wps.schemas import BatchReadUsersBody
+
+    async def bare(body: BatchReadUsersBody) -> Response:
+        return Response(payload, media_type="application/json")
+
+    api.add_api_route("/_bench/bare", bare, methods=["POST"], include_in_schema=False)
+
+
+def app_from_env() -> Any:
+    """Factory for uvicorn workers: settings come from the environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,21 @@
+"""Persistence: one interface (:class:`Store`), two backends (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+from openroster.store.base import Change, ReadTx, Store, WriteTx
+
+
+def open_store(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 4) -> Store:
+    """Open the store at ``url`` (``sqlite:///path`` or ``postgresql://...``)."""
+    if url.startswith("sqlite"):
+        from openroster.store.sqlite import SqliteStore
+
+        return SqliteStore(url, synchronous=sqlite_synchronous)
+    if url.startswith(("postgresql", "postgres:")):
+        from openroster.store.postgres import PostgresStore
+
+        return PostgresStore(url, pool_size=pool_size)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+__all__ = ["Change", "ReadTx", "Store", "WriteTx", "open_store"]

@@ -1,0 +1,74 @@
+"""Queries on apps (API credentials)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from sqlalchemy import Connection, delete, insert, select, update
+
+from openroster.core.model import App, Signing
+from openroster.store.schema import apps
+
+Unseal = Callable[[bytes, str], str]
+
+
+def _app(row: object, unseal: Unseal) -> App:
+    r = row._mapping  # type: ignore[attr-defined]
+    return App(
+        client_id=r["client_id"],
+        tenant_id=r["tenant_id"],
+        name=r["name"],
+        secret=unseal(r["secret_sealed"], r["client_id"]),
+        secret_version=r["secret_version"],
+        scopes=frozenset(orjson.loads(r["scopes"])),
+        signing=Signing(r["signing"]),
+        agentid=r["agentid"],
+        ctime=r["ctime"],
+    )
+
+
+def insert_app(conn: Connection, app: App, *, sealed_secret: bytes) -> None:
+    conn.execute(
+        insert(apps).values(
+            client_id=app.client_id,
+            tenant_id=app.tenant_id,
+            name=app.name,
+            secret_sealed=sealed_secret,
+            secret_version=app.secret_version,
+            scopes=orjson.dumps(sorted(app.scopes)).decode(),
+            signing=app.signing.value,
+            agentid=app.agentid,
+            ctime=app.ctime,
+        )
+    )
+
+
+def get_app(conn: Connection, client_id: str, unseal: Unseal) -> App | None:
+    row = conn.execute(select(apps).where(apps.c.client_id == client_id)).first()
+    return _app(row, unseal) if row is not None else None
+
+
+def list_apps(conn: Connection, tenant_id: str, unseal: Unseal) -> list[App]:
+    rows = conn.execute(select(apps).where(apps.c.tenant_id == tenant_id).order_by(apps.c.client_id)).all()
+    return [_app(r, unseal) for r in rows]
+
+
+def find_app_by_agentid(conn: Connection, tenant_id: str, agentid: int, unseal: Unseal) -> App | None:
+    row = conn.execute(select(apps).where(apps.c.tenant_id == tenant_id, apps.c.agentid == agentid)).first()
+    return _app(row, unseal) if row is not None else None
+
+
+def update_secret(conn: Connection, client_id: str, *, sealed_secret: bytes) -> int:
+    """Replace the secret and bump its version; returns the new version (0 if no such app)."""
+    version = conn.execute(
+        update(apps)
+        .where(apps.c.client_id == client_id)
+        .values(secret_sealed=sealed_secret, secret_version=apps.c.secret_version + 1)
+        .returning(apps.c.secret_version)
+    ).scalar()
+    return int(version or 0)
+
+
+def delete_app(conn: Connection, client_id: str) -> bool:
+    return bool(conn.execute(delete(apps).where(apps.c.client_id == client_id)).rowcount)

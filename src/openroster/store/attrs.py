@@ -1,0 +1,126 @@
+"""Queries on custom attribute definitions and values."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import orjson
+from sqlalchemy import Connection, delete, insert, select
+
+from openroster.core.model import (
+    AttributeDefinition,
+    AttributeOption,
+    AttributeValue,
+    AttributeValueData,
+    UrlValue,
+    ValueType,
+)
+from openroster.store.base import upsert
+from openroster.store.schema import attr_defs, attr_values
+
+
+def _definition(row: object) -> AttributeDefinition:
+    r = row._mapping  # type: ignore[attr-defined]
+    return AttributeDefinition(
+        tenant_id=r["tenant_id"],
+        id=r["id"],
+        name=r["name"],
+        value_type=ValueType(r["value_type"]),
+        options=tuple(AttributeOption(key=o["key"], name=o["name"]) for o in orjson.loads(r["options"])),
+        order=r["sort_order"],
+        ctime=r["ctime"],
+    )
+
+
+def list_definitions(conn: Connection, tenant_id: str) -> list[AttributeDefinition]:
+    rows = conn.execute(
+        select(attr_defs)
+        .where(attr_defs.c.tenant_id == tenant_id)
+        .order_by(attr_defs.c.sort_order, attr_defs.c.id)
+    ).all()
+    return [_definition(r) for r in rows]
+
+
+def insert_definitions(conn: Connection, items: Sequence[AttributeDefinition]) -> None:
+    if not items:
+        return
+    conn.execute(
+        insert(attr_defs),
+        [
+            {
+                "tenant_id": d.tenant_id,
+                "id": d.id,
+                "name": d.name,
+                "value_type": d.value_type.value,
+                "options": orjson.dumps([{"key": o.key, "name": o.name} for o in d.options]).decode(),
+                "sort_order": d.order,
+                "ctime": d.ctime,
+            }
+            for d in items
+        ],
+    )
+
+
+def encode_value(value: AttributeValueData) -> str:
+    if isinstance(value, UrlValue):
+        return orjson.dumps({"title": value.title, "link": value.link}).decode()
+    if isinstance(value, tuple):
+        return orjson.dumps(list(value)).decode()
+    return orjson.dumps(value).decode()
+
+
+def decode_value(value_type: ValueType, raw: str) -> AttributeValueData:
+    data = orjson.loads(raw)
+    if value_type is ValueType.URL:
+        return UrlValue(title=data.get("title", ""), link=data.get("link", ""))
+    if value_type is ValueType.RELATION_DEPTS:
+        return tuple(int(x) for x in data)
+    return str(data)
+
+
+def get_values(
+    conn: Connection, tenant_id: str, user_ids: Iterable[str], types: dict[str, ValueType]
+) -> dict[str, list[AttributeValue]]:
+    wanted = list(set(user_ids))
+    out: dict[str, list[AttributeValue]] = defaultdict(list)
+    if not wanted:
+        return out
+    rows = conn.execute(
+        select(attr_values.c.user_id, attr_values.c.attr_id, attr_values.c.value).where(
+            attr_values.c.tenant_id == tenant_id, attr_values.c.user_id.in_(wanted)
+        )
+    ).all()
+    for user_id, attr_id, raw in rows:
+        vt = types.get(attr_id)
+        if vt is not None:
+            out[user_id].append(AttributeValue(attr_id=attr_id, value=decode_value(vt, raw)))
+    return out
+
+
+def put_values(conn: Connection, tenant_id: str, items: Sequence[tuple[str, AttributeValue]]) -> None:
+    """Set (insert or replace) each ``(user_id, value)``."""
+    if not items:
+        return
+    upsert(
+        conn,
+        attr_values,
+        [
+            {"tenant_id": tenant_id, "user_id": user_id, "attr_id": v.attr_id, "value": encode_value(v.value)}
+            for user_id, v in items
+        ],
+        key=("tenant_id", "user_id", "attr_id"),
+        update_columns=("value",),
+    )
+
+
+def delete_values(conn: Connection, tenant_id: str, keys: Sequence[tuple[str, str]]) -> None:
+    """Remove each ``(user_id, attr_id)`` value."""
+    for user_id, attr_id in keys:
+        conn.execute(
+            delete(attr_values).where(
+                attr_values.c.tenant_id == tenant_id,
+                attr_values.c.user_id == user_id,
+                attr_values.c.attr_id == attr_id,
+            )
+        )

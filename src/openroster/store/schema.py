@@ -1,0 +1,183 @@
+"""The store's tables, as SQLAlchemy Core metadata.
+
+This module is the single description of the schema. Migrations under
+``store/migrations`` create and evolve it; the store's query modules read and
+write it. Every row that belongs to a company carries ``tenant_id`` and every
+query filters on it: tenants never see each other.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("wps_company_id", String(64), nullable=True, unique=True),
+    Column("dingtalk_corp_id", String(64), nullable=True, unique=True),
+    Column("next_dept_id", BigInteger, nullable=False),
+    Column("seed", Text, nullable=True),
+    Column("ctime", BigInteger, nullable=False),
+)
+
+apps = Table(
+    "apps",
+    metadata,
+    Column("client_id", String(128), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    # The secret, sealed with the server's master key (see core/secrets.py).
+    Column("secret_sealed", LargeBinary, nullable=False),
+    Column("secret_version", Integer, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("signing", String(16), nullable=False),
+    Column("agentid", BigInteger, nullable=True),
+    Column("ctime", BigInteger, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+Index("ix_apps_tenant", apps.c.tenant_id)
+
+depts = Table(
+    "depts",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("parent_id", BigInteger, nullable=True),
+    Column("name", String(200), nullable=False),
+    Column("sort_order", BigInteger, nullable=False),
+    Column("ex_dept_id", String(128), nullable=True),
+    Column("abs_path", Text, nullable=False),
+    Column("ctime", BigInteger, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+Index("ix_depts_parent", depts.c.tenant_id, depts.c.parent_id, depts.c.sort_order, depts.c.id)
+Index("ux_depts_ex", depts.c.tenant_id, depts.c.ex_dept_id, unique=True)
+
+users = Table(
+    "users",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("user_name", String(200), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("phone", String(32), nullable=True),
+    Column("gender", String(16), nullable=False),
+    Column("employee_id", String(64), nullable=True),
+    Column("employer", String(200), nullable=True),
+    Column("employment_status", String(32), nullable=True),
+    Column("employment_type", String(32), nullable=True),
+    Column("ex_user_id", String(128), nullable=True),
+    Column("leader_id", String(64), nullable=True),
+    Column("login_name", String(128), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("title", String(200), nullable=True),
+    Column("telephone", String(32), nullable=True),
+    Column("work_place", String(200), nullable=True),
+    Column("city", String(100), nullable=True),
+    Column("country", String(100), nullable=True),
+    Column("avatar", String(1024), nullable=True),
+    Column("def_dept_id", BigInteger, nullable=True),
+    Column("ctime", BigInteger, nullable=False),
+    Column("mtime", BigInteger, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+# NULLs are distinct in unique indexes on both SQLite and PostgreSQL, so an
+# absent value never collides; present values are unique within a tenant.
+Index("ux_users_email", users.c.tenant_id, users.c.email, unique=True)
+Index("ux_users_phone", users.c.tenant_id, users.c.phone, unique=True)
+Index("ux_users_employee_id", users.c.tenant_id, users.c.employee_id, unique=True)
+Index("ux_users_ex_user_id", users.c.tenant_id, users.c.ex_user_id, unique=True)
+Index("ux_users_login_name", users.c.tenant_id, users.c.login_name, unique=True)
+Index("ix_users_status", users.c.tenant_id, users.c.status, users.c.id)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("dept_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("is_leader", Boolean, nullable=False),
+    Column("sort_order", BigInteger, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(["tenant_id", "dept_id"], ["depts.tenant_id", "depts.id"]),
+)
+Index("ix_memberships_dept", memberships.c.tenant_id, memberships.c.dept_id, memberships.c.user_id)
+
+attr_defs = Table(
+    "attr_defs",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("value_type", String(32), nullable=False),
+    # JSON list of {"key", "name"} for option attributes, "[]" otherwise.
+    Column("options", Text, nullable=False),
+    Column("sort_order", BigInteger, nullable=False),
+    Column("ctime", BigInteger, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+Index("ux_attr_defs_name", attr_defs.c.tenant_id, attr_defs.c.name, unique=True)
+
+attr_values = Table(
+    "attr_values",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("attr_id", String(64), primary_key=True),
+    # JSON of the typed value: a string (text, option key, relation user id),
+    # a list of dept ids (relation_depts) or {"title", "link"} (url).
+    Column("value", Text, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(
+        ["tenant_id", "attr_id"], ["attr_defs.tenant_id", "attr_defs.id"], ondelete="CASCADE"
+    ),
+)
+Index("ix_attr_values_attr", attr_values.c.tenant_id, attr_values.c.attr_id)
+
+# One row, bumped by every write transaction just before it commits. The row
+# lock makes the bump order equal the commit order, so a reader that has seen
+# ``seq`` has seen every change with a smaller ``seq``.
+change_counter = Table(
+    "change_counter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+)
+
+# What each committed write touched, so every server process can drop the
+# entries of its in-memory cache that went stale (see core/cache.py).
+change_log = Table(
+    "change_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("entity_key", String(128), nullable=False),
+)
+Index("ix_change_log_seq", change_log.c.seq)
+
+# Small server-wide settings shared by every process (e.g. the token key id).
+server_settings = Table(
+    "server_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -1,0 +1,82 @@
+"""Queries on tenants and server-wide settings."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from openroster.core.model import Tenant
+from openroster.store.schema import server_settings, tenants
+
+
+def _tenant(row: object) -> Tenant:
+    r = row._mapping  # type: ignore[attr-defined]
+    return Tenant(
+        id=r["id"],
+        name=r["name"],
+        wps_company_id=r["wps_company_id"],
+        dingtalk_corp_id=r["dingtalk_corp_id"],
+        ctime=r["ctime"],
+    )
+
+
+def insert_tenant(conn: Connection, tenant: Tenant, *, next_dept_id: int, seed: str | None) -> None:
+    conn.execute(
+        insert(tenants).values(
+            id=tenant.id,
+            name=tenant.name,
+            wps_company_id=tenant.wps_company_id,
+            dingtalk_corp_id=tenant.dingtalk_corp_id,
+            next_dept_id=next_dept_id,
+            seed=seed,
+            ctime=tenant.ctime,
+        )
+    )
+
+
+def get_tenant(conn: Connection, tenant_id: str) -> Tenant | None:
+    row = conn.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
+    return _tenant(row) if row is not None else None
+
+
+def list_tenants(conn: Connection) -> list[Tenant]:
+    return [_tenant(r) for r in conn.execute(select(tenants).order_by(tenants.c.id)).all()]
+
+
+def find_tenant_by(
+    conn: Connection, *, wps_company_id: str | None = None, dingtalk_corp_id: str | None = None
+) -> Tenant | None:
+    q = select(tenants)
+    if wps_company_id is not None:
+        q = q.where(tenants.c.wps_company_id == wps_company_id)
+    if dingtalk_corp_id is not None:
+        q = q.where(tenants.c.dingtalk_corp_id == dingtalk_corp_id)
+    row = conn.execute(q).first()
+    return _tenant(row) if row is not None else None
+
+
+def delete_tenant(conn: Connection, tenant_id: str) -> bool:
+    return bool(conn.execute(delete(tenants).where(tenants.c.id == tenant_id)).rowcount)
+
+
+def allocate_dept_ids(conn: Connection, tenant_id: str, count: int = 1) -> int:
+    """Reserve ``count`` department ids; returns the first. Locks the tenant row until commit."""
+    first = conn.execute(
+        update(tenants)
+        .where(tenants.c.id == tenant_id)
+        .values(next_dept_id=tenants.c.next_dept_id + count)
+        .returning(tenants.c.next_dept_id)
+    ).scalar_one()
+    return int(first) - count
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    value = conn.execute(select(server_settings.c.value).where(server_settings.c.key == key)).scalar()
+    return None if value is None else str(value)
+
+
+def put_setting_if_absent(conn: Connection, key: str, value: str) -> str:
+    existing = get_setting(conn, key)
+    if existing is not None:
+        return existing
+    conn.execute(insert(server_settings).values(key=key, value=value))
+    return value
