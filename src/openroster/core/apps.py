@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets as _random
 from collections.abc import Iterable
+from typing import Any
 
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
@@ -13,11 +14,19 @@ from openroster.core.model import App, Signing
 from openroster.core.secrets import constant_time_equals, new_secret
 from openroster.store import apps as app_rows
 from openroster.store import tenants as tenant_rows
+from openroster.store.base import WriteTx
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 
-def create(
+def create(d: Directory, **fields: Any) -> App:
+    """Register an app for a tenant (see :func:`build` for the fields)."""
+    app = build(d, **fields)
+    with d.writer() as tx:
+        return create_in(tx, d, app)
+
+
+def build(
     d: Directory,
     *,
     tenant_id: str,
@@ -28,7 +37,7 @@ def create(
     secret: str | None = None,
     agentid: int | None = None,
 ) -> App:
-    """Register an app for a tenant. Without ``client_id``/``secret`` fresh ones are made."""
+    """A checked, not yet stored app. Without ``client_id``/``secret`` fresh ones are made."""
     cid = client_id or f"AK{_random.token_hex(8)}"
     if not _CLIENT_ID.match(cid):
         raise InvalidValue(
@@ -52,15 +61,20 @@ def create(
         agentid=agentid,
         ctime=d.clock.now_int(),
     )
-    with d.writer() as tx:
-        if tenant_rows.get_tenant(tx.conn, tenant_id) is None:
-            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
-        if app_rows.get_app(tx.conn, cid, d.unseal) is not None:
-            raise Conflict(f"client_id {cid!r} already exists", field="client_id")
-        if agentid is not None and app_rows.find_app_by_agentid(tx.conn, tenant_id, agentid, d.unseal):
-            raise Conflict(f"agentid {agentid} is already used in tenant {tenant_id!r}", field="agentid")
-        app_rows.insert_app(tx.conn, app, sealed_secret=d.seal(sec, cid))
-        tx.changed(tenant_id, "app", cid)
+    return app
+
+
+def create_in(tx: WriteTx, d: Directory, app: App) -> App:
+    """Store ``app`` inside an open write transaction."""
+    tenant_id, cid, agentid = app.tenant_id, app.client_id, app.agentid
+    if tenant_rows.get_tenant(tx.conn, tenant_id) is None:
+        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+    if app_rows.get_app(tx.conn, cid, d.unseal) is not None:
+        raise Conflict(f"client_id {cid!r} already exists", field="client_id")
+    if agentid is not None and app_rows.find_app_by_agentid(tx.conn, tenant_id, agentid, d.unseal):
+        raise Conflict(f"agentid {agentid} is already used in tenant {tenant_id!r}", field="agentid")
+    app_rows.insert_app(tx.conn, app, sealed_secret=d.seal(app.secret, cid))
+    tx.changed(tenant_id, "app", cid)
     return app
 
 

@@ -175,60 +175,61 @@ def update_values(d: Directory, *, tenant_id: str, updates: Sequence[UserAttribu
             limit=limits.ATTR_UPDATE_USERS_MAX,
         )
     with d.writer() as tx:
-        defs = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
-        user_ids = [u.user_id for u in updates]
-        present = user_rows.existing_ids(tx.conn, tenant_id, user_ids)
-        relation_users = {a.relation_user for u in updates for a in u.attrs if a.relation_user}
-        known_users = user_rows.existing_ids(tx.conn, tenant_id, relation_users) | present
-        dept_refs = {x for u in updates for a in u.attrs for x in (a.relation_depts or ()) if x.isdigit()}
-        known_depts = set(
-            dept_rows.get_depts(tx.conn, tenant_id, [int(x) for x in dept_refs if len(x) <= 18])
-        )
-        writes: list[tuple[str, AttributeValue]] = []
-        clears: list[tuple[str, str]] = []
-        seen_users: set[str] = set()
-        for i, u in enumerate(updates):
-            p = f"users[{i}]"
-            if not u.user_id:
-                raise MissingField(f"{p}.user_id is required", field=f"{p}.user_id")
-            if u.user_id in seen_users:
+        return update_values_in(tx, tenant_id=tenant_id, updates=updates)
+
+
+def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttributeUpdate]) -> list[str]:
+    """Set attribute values inside an open write transaction (see :func:`update_values`)."""
+    defs = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+    user_ids = [u.user_id for u in updates]
+    present = user_rows.existing_ids(tx.conn, tenant_id, user_ids)
+    relation_users = {a.relation_user for u in updates for a in u.attrs if a.relation_user}
+    known_users = user_rows.existing_ids(tx.conn, tenant_id, relation_users) | present
+    dept_refs = {x for u in updates for a in u.attrs for x in (a.relation_depts or ()) if x.isdigit()}
+    known_depts = set(dept_rows.get_depts(tx.conn, tenant_id, [int(x) for x in dept_refs if len(x) <= 18]))
+    writes: list[tuple[str, AttributeValue]] = []
+    clears: list[tuple[str, str]] = []
+    seen_users: set[str] = set()
+    for i, u in enumerate(updates):
+        p = f"users[{i}]"
+        if not u.user_id:
+            raise MissingField(f"{p}.user_id is required", field=f"{p}.user_id")
+        if u.user_id in seen_users:
+            raise InvalidValue(
+                f"{p}.user_id: user {u.user_id!r} appears twice in this batch", field=f"{p}.user_id"
+            )
+        seen_users.add(u.user_id)
+        if u.user_id not in present:
+            raise NotFound(f"{p}.user_id: user {u.user_id!r} does not exist", field=f"{p}.user_id")
+        if len(u.attrs) > limits.ATTR_UPDATE_ATTRS_PER_USER_MAX:
+            raise TooMany(
+                f"{p}.custom_attrs has {len(u.attrs)} attributes; the limit is "
+                f"{limits.ATTR_UPDATE_ATTRS_PER_USER_MAX}",
+                field=f"{p}.custom_attrs",
+                limit=limits.ATTR_UPDATE_ATTRS_PER_USER_MAX,
+            )
+        seen_attrs: set[str] = set()
+        for j, a in enumerate(u.attrs):
+            q = f"{p}.custom_attrs[{j}]"
+            definition = defs.get(a.attr_id)
+            if definition is None:
+                raise UnknownAttribute(
+                    f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
+                )
+            if a.attr_id in seen_attrs:
                 raise InvalidValue(
-                    f"{p}.user_id: user {u.user_id!r} appears twice in this batch", field=f"{p}.user_id"
+                    f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id"
                 )
-            seen_users.add(u.user_id)
-            if u.user_id not in present:
-                raise NotFound(f"{p}.user_id: user {u.user_id!r} does not exist", field=f"{p}.user_id")
-            if len(u.attrs) > limits.ATTR_UPDATE_ATTRS_PER_USER_MAX:
-                raise TooMany(
-                    f"{p}.custom_attrs has {len(u.attrs)} attributes; the limit is "
-                    f"{limits.ATTR_UPDATE_ATTRS_PER_USER_MAX}",
-                    field=f"{p}.custom_attrs",
-                    limit=limits.ATTR_UPDATE_ATTRS_PER_USER_MAX,
-                )
-            seen_attrs: set[str] = set()
-            for j, a in enumerate(u.attrs):
-                q = f"{p}.custom_attrs[{j}]"
-                definition = defs.get(a.attr_id)
-                if definition is None:
-                    raise UnknownAttribute(
-                        f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
-                    )
-                if a.attr_id in seen_attrs:
-                    raise InvalidValue(
-                        f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id"
-                    )
-                seen_attrs.add(a.attr_id)
-                value = _checked_value(
-                    definition, a, field=q, known_users=known_users, known_depts=known_depts
-                )
-                if value is None:
-                    clears.append((u.user_id, a.attr_id))
-                else:
-                    writes.append((u.user_id, AttributeValue(attr_id=a.attr_id, value=value)))
-        attr_rows.put_values(tx.conn, tenant_id, writes)
-        attr_rows.delete_values(tx.conn, tenant_id, clears)
-        for uid in user_ids:
-            tx.changed(tenant_id, "attrvals", uid)
+            seen_attrs.add(a.attr_id)
+            value = _checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts)
+            if value is None:
+                clears.append((u.user_id, a.attr_id))
+            else:
+                writes.append((u.user_id, AttributeValue(attr_id=a.attr_id, value=value)))
+    attr_rows.put_values(tx.conn, tenant_id, writes)
+    attr_rows.delete_values(tx.conn, tenant_id, clears)
+    for uid in user_ids:
+        tx.changed(tenant_id, "attrvals", uid)
     return list(dict.fromkeys(user_ids))
 
 

@@ -20,6 +20,8 @@ class NewDepartment:
     parent_id: int
     order: int | None = None
     ex_dept_id: str | None = None
+    #: An explicit id (seeds, imports); allocated when absent.
+    id: int | None = None
 
 
 def clean_name(name: str | None, *, field: str = "name") -> str:
@@ -64,7 +66,13 @@ def create_in(
     order = (
         item.order if item.order is not None else dept_rows.max_child_order(tx.conn, tenant_id, parent.id) + 1
     )
-    new_id = tenant_rows.allocate_dept_ids(tx.conn, tenant_id)
+    if item.id is not None:
+        new_id = item.id
+        if dept_rows.get_depts(tx.conn, tenant_id, [new_id]):
+            raise Conflict(f"{prefix}id: department {new_id} already exists", field=f"{prefix}id")
+        tenant_rows.reserve_dept_id(tx.conn, tenant_id, new_id)
+    else:
+        new_id = tenant_rows.allocate_dept_ids(tx.conn, tenant_id)
     dept = Department(
         tenant_id=tenant_id,
         id=new_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from openroster.core import validate
 from openroster.core.directory import Directory
@@ -10,57 +11,76 @@ from openroster.core.errors import Conflict, InvalidValue, NotFound
 from openroster.core.model import ROOT_DEPT_ID, Department, Tenant
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows
+from openroster.store.base import WriteTx
 
 _TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-def create(
+def create(d: Directory, *, seed: str | None = None, **fields: Any) -> Tenant:
+    """Create a tenant with its root department (id 1, named after the company)."""
+    tenant = build(d, **fields)
+    with d.writer() as tx:
+        return create_in(tx, tenant, seed=seed)
+
+
+def build(
     d: Directory,
     *,
     tenant_id: str,
     name: str,
     wps_company_id: str | None = None,
     dingtalk_corp_id: str | None = None,
-    seed: str | None = None,
 ) -> Tenant:
-    """Create a tenant with its root department (id 1, named after the company)."""
+    """A checked, not yet stored tenant."""
     if not _TENANT_ID.match(tenant_id):
         raise InvalidValue(
             f"tenant id {tenant_id!r} must be 1-64 letters, digits, '_', '.' or '-'", field="id"
         )
     clean_name = validate.text(name, field="name", max_len=200, required=True)
     assert clean_name is not None
-    now = d.clock.now_int()
     tenant = Tenant(
         id=tenant_id,
         name=clean_name,
         wps_company_id=wps_company_id or tenant_id,
         dingtalk_corp_id=dingtalk_corp_id or f"ding{tenant_id}",
-        ctime=now,
+        ctime=d.clock.now_int(),
     )
-    with d.writer() as tx:
-        if tenant_rows.get_tenant(tx.conn, tenant_id) is not None:
-            raise Conflict(f"tenant {tenant_id!r} already exists", field="id")
-        for col, val in (
-            ("wps_company_id", tenant.wps_company_id),
-            ("dingtalk_corp_id", tenant.dingtalk_corp_id),
-        ):
-            if tenant_rows.find_tenant_by(tx.conn, **{col: val}) is not None:
-                raise Conflict(f"{col} {val!r} is already used by another tenant", field=col)
-        tenant_rows.insert_tenant(tx.conn, tenant, next_dept_id=ROOT_DEPT_ID + 1, seed=seed)
-        root = Department(
-            tenant_id=tenant_id,
-            id=ROOT_DEPT_ID,
-            parent_id=None,
-            name=clean_name,
-            order=0,
-            ex_dept_id=None,
-            abs_path=f"/{clean_name}",
-            ctime=now,
-        )
-        dept_rows.insert_depts(tx.conn, [root])
-        tx.changed(tenant_id, "tenant", tenant_id)
     return tenant
+
+
+def create_in(tx: WriteTx, tenant: Tenant, *, seed: str | None = None) -> Tenant:
+    """Create ``tenant`` and its root department inside an open write transaction."""
+    tenant_id = tenant.id
+    if tenant_rows.get_tenant(tx.conn, tenant_id) is not None:
+        raise Conflict(f"tenant {tenant_id!r} already exists", field="id")
+    for col, val in (
+        ("wps_company_id", tenant.wps_company_id),
+        ("dingtalk_corp_id", tenant.dingtalk_corp_id),
+    ):
+        if tenant_rows.find_tenant_by(tx.conn, **{col: val}) is not None:
+            raise Conflict(f"{col} {val!r} is already used by another tenant", field=col)
+    tenant_rows.insert_tenant(tx.conn, tenant, next_dept_id=ROOT_DEPT_ID + 1, seed=seed)
+    root = Department(
+        tenant_id=tenant_id,
+        id=ROOT_DEPT_ID,
+        parent_id=None,
+        name=tenant.name,
+        order=0,
+        ex_dept_id=None,
+        abs_path=f"/{tenant.name}",
+        ctime=tenant.ctime,
+    )
+    dept_rows.insert_depts(tx.conn, [root])
+    tx.changed(tenant_id, "tenant", tenant_id)
+    return tenant
+
+
+def delete(d: Directory, tenant_id: str) -> None:
+    """Delete a tenant and everything in it."""
+    with d.writer() as tx:
+        if not tenant_rows.delete_tenant(tx.conn, tenant_id):
+            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+        tx.changed(tenant_id, "tenant", tenant_id)
 
 
 def get(d: Directory, tenant_id: str) -> Tenant:

@@ -169,6 +169,12 @@ def create_in(
     leader_ids = {u.leader_id for u in cleaned if u.leader_id is not None} - new_ids
     known_leaders = user_rows.existing_ids(tx.conn, tenant_id, leader_ids)
     clashing_ids = user_rows.existing_ids(tx.conn, tenant_id, new_ids)
+    taken = {
+        col: user_rows.find_taken_values(
+            tx.conn, tenant_id, col, [v for u in cleaned if (v := getattr(u, col))]
+        )
+        for col in user_rows.UNIQUE_COLUMNS
+    }
     for i, u in enumerate(cleaned):
         p = prefix(i)
         if u.id in clashing_ids:
@@ -182,13 +188,10 @@ def create_in(
             raise BrokenReference(f"{p}leader_id: user {u.leader_id!r} does not exist", field=f"{p}leader_id")
         if u.leader_id == u.id:
             raise InvalidValue(f"{p}leader_id: a user cannot be their own leader", field=f"{p}leader_id")
-        taken = user_rows.find_unique_conflicts(tx.conn, tenant_id, _unique_values(u))
-        if taken:
-            col, holder = taken[0]
-            raise Conflict(
-                f"{p}{col}: {getattr(u, col)!r} is already used by user {holder!r}",
-                field=f"{p}{col}",
-            )
+        for col, value in _unique_values(u).items():
+            holder = taken[col].get(value)
+            if holder is not None:
+                raise Conflict(f"{p}{col}: {value!r} is already used by user {holder!r}", field=f"{p}{col}")
     user_rows.insert_users(tx.conn, cleaned)
     for u in cleaned:
         tx.changed(tenant_id, "user", u.id)

@@ -77,6 +77,10 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         log.exception("internal error on %s %s", request.method, request.url.path)
         return error_response(Code.INTERNAL, "internal error; the server log has the details")
 
+    @api.get("/_openroster/health", include_in_schema=False)
+    async def _health() -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
     wps.install(api)
     if settings.bare_endpoint_file is not None:
         _install_bare_endpoint(api, settings.bare_endpoint_file.read_bytes())

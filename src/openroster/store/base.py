@@ -157,11 +157,10 @@ def upsert(
     """``INSERT ... ON CONFLICT (key) DO UPDATE``: atomic on both backends under concurrency."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = dialect_insert(table)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt: Any = make(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(key), set_={c: getattr(stmt.excluded, c) for c in update_columns}
     )

@@ -5,7 +5,19 @@ from __future__ import annotations
 from sqlalchemy import Connection, delete, insert, select, update
 
 from openroster.core.model import Tenant
-from openroster.store.schema import server_settings, tenants
+from openroster.store.schema import (
+    apps,
+    attr_defs,
+    attr_values,
+    depts,
+    memberships,
+    server_settings,
+    tenants,
+    users,
+)
+
+#: Every per-tenant table, in an order that deletes children before parents.
+TENANT_TABLES = (attr_values, memberships, attr_defs, users, depts, apps)
 
 
 def _tenant(row: object) -> Tenant:
@@ -55,6 +67,9 @@ def find_tenant_by(
 
 
 def delete_tenant(conn: Connection, tenant_id: str) -> bool:
+    """Delete a tenant and every row that belongs to it, children before parents."""
+    for table in TENANT_TABLES:
+        conn.execute(delete(table).where(table.c.tenant_id == tenant_id))
     return bool(conn.execute(delete(tenants).where(tenants.c.id == tenant_id)).rowcount)
 
 
@@ -67,6 +82,15 @@ def allocate_dept_ids(conn: Connection, tenant_id: str, count: int = 1) -> int:
         .returning(tenants.c.next_dept_id)
     ).scalar_one()
     return int(first) - count
+
+
+def reserve_dept_id(conn: Connection, tenant_id: str, dept_id: int) -> None:
+    """Make sure ids allocated later never reuse ``dept_id``."""
+    conn.execute(
+        update(tenants)
+        .where(tenants.c.id == tenant_id, tenants.c.next_dept_id <= dept_id)
+        .values(next_dept_id=dept_id + 1)
+    )
 
 
 def get_setting(conn: Connection, key: str) -> str | None:

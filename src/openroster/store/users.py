@@ -15,7 +15,7 @@ from openroster.store.schema import memberships, users
 UNIQUE_COLUMNS: tuple[str, ...] = ("email", "phone", "employee_id", "ex_user_id", "login_name")
 
 
-def _user(r: Mapping[str, Any], ms: tuple[Membership, ...]) -> User:
+def _user(r: Any, ms: tuple[Membership, ...]) -> User:
     return User(
         tenant_id=r["tenant_id"],
         id=r["id"],
@@ -152,3 +152,27 @@ def delete_user(conn: Connection, tenant_id: str, user_id: str) -> bool:
     return bool(
         conn.execute(delete(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id)).rowcount
     )
+
+
+def find_taken_values(conn: Connection, tenant_id: str, column: str, values: Iterable[str]) -> dict[str, str]:
+    """``{value: holder user id}`` for the values of a unique ``column`` that are already used."""
+    wanted = list(set(values))
+    out: dict[str, str] = {}
+    col = getattr(users.c, column)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for value, holder in conn.execute(
+            select(col, users.c.id).where(users.c.tenant_id == tenant_id, col.in_(chunk))
+        ).all():
+            out[value] = holder
+    return out
+
+
+def first_ids(conn: Connection, tenant_id: str, count: int, *, status: str) -> list[str]:
+    rows = conn.execute(
+        select(users.c.id)
+        .where(users.c.tenant_id == tenant_id, users.c.status == status)
+        .order_by(users.c.employee_id, users.c.id)
+        .limit(count)
+    ).all()
+    return [r[0] for r in rows]

@@ -1,0 +1,3 @@
+from openroster.cli import main
+
+main()

@@ -1,0 +1,252 @@
+"""``openroster``: run the server and manage tenants and apps."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+
+from openroster import __version__
+from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
+from openroster.config import ENV_SETTINGS, Settings
+from openroster.core import apps as app_service
+from openroster.core import demo as demo_data
+from openroster.core import tenants as tenant_service
+from openroster.core.errors import CoreError
+from openroster.core.seed import load_seed, read_seed
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="openroster: a people directory server.")
+tenant_app = typer.Typer(no_args_is_help=True, help="Manage tenants (companies).")
+apps_app = typer.Typer(no_args_is_help=True, help="Manage apps (API credentials).")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(apps_app, name="app")
+
+err = Console(stderr=True)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _fail(exc: CoreError) -> typer.Exit:
+    err.print(f"[red]error:[/red] {exc.message}")
+    return typer.Exit(2)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    print(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo company (tenant 'demo').")] = False,
+    seed: Annotated[Path | None, typer.Option(help="Load a YAML or JSON seed file.", exists=True)] = None,
+    workers: Annotated[int, typer.Option(help="Server processes.", min=1, max=64)] = 1,
+    sqlite_synchronous: Annotated[
+        str, typer.Option(help="SQLite synchronous mode: NORMAL survives kill -9, FULL also power loss.")
+    ] = "NORMAL",
+    cache_max_users: Annotated[int, typer.Option(help="Users each process keeps in its cache.")] = 200_000,
+    bare_endpoint_file: Annotated[Path | None, typer.Option(hidden=True)] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+) -> None:
+    """Run the server."""
+    import uvicorn
+
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        host=host,
+        port=port,
+        workers=workers,
+        sqlite_synchronous=sqlite_synchronous,
+        cache_max_users=cache_max_users,
+        bare_endpoint_file=bare_endpoint_file,
+    )
+    d = open_for_cli(data_dir, database_url)
+    try:
+        sample_ids: list[str] = []
+        if demo:
+            demo_data.load(d)
+            sample_ids = demo_data.sample_user_ids(d, 3)
+        if seed is not None:
+            created = load_seed(d, read_seed(seed))
+            if created:
+                err.print(f"seeded tenants: {', '.join(created)}")
+    except CoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        d.store.dispose()
+    _banner(settings, demo=demo, sample_ids=sample_ids)
+    if workers == 1:
+        from openroster.server.app import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            log_level=log_level,
+            timeout_keep_alive=30,
+        )
+    else:
+        os.environ[ENV_SETTINGS] = settings.to_env()
+        uvicorn.run(
+            "openroster.server.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            log_level=log_level,
+            timeout_keep_alive=30,
+        )
+
+
+def _banner(settings: Settings, *, demo: bool, sample_ids: list[str]) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    url = settings.resolved_database_url
+    store = url if not url.startswith("postgres") else url.split("@")[-1]
+    lines = [
+        f"openroster {__version__} listening on {base}  ({settings.workers} process(es), store {store})",
+        f"  WPS 365 v7:   {base}/v7/...   (also {base}/openapi/v7/... and {base}/graph/v7/...)",
+        f"  WPS tokens:   POST {base}/oauth2/token",
+        f"  API docs:     {base}/docs",
+    ]
+    if demo:
+        lines.append("  demo tenant 'demo' credentials (client_id / client_secret):")
+        for a in demo_data.DEMO_APPS:
+            lines.append(f"    {a.client_id:<16} {a.secret:<24} {a.note}")
+        body = orjson.dumps({"user_ids": sample_ids, "status": ["active"], "with_dept": True}).decode()
+        lines += [
+            "  try it (the unsigned app; demo-wps and demo-wps4 need KSO-1 / WPS-4 signatures, see README.md):",
+            f"    TOKEN=$(curl -s {base}/oauth2/token -d grant_type=client_credentials"
+            " -d client_id=demo-wps-nosign -d client_secret=demo-wps-nosign-secret"
+            """ | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')""",
+            f"    curl -s {base}/v7/users/batch_read -H 'Content-Type: application/json'"
+            f' -H "Authorization: Bearer $TOKEN"' + f" -d '{body}'",
+        ]
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
+
+
+@app.command("demo")
+def demo_command(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+    users: Annotated[int, typer.Option(help="How many people the demo company has.", min=1)] = 500,
+    tenant: Annotated[str, typer.Option(help="Tenant id to create.")] = demo_data.DEMO_TENANT,
+) -> None:
+    """Create the demo company (idempotent) without starting the server."""
+    d = open_for_cli(data_dir, database_url)
+    try:
+        created = demo_data.load(d, users_count=users, tenant_id=tenant)
+    except CoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        d.store.dispose()
+    _print_json({"tenant": tenant, "created": created})
+
+
+@tenant_app.command("create")
+def tenant_create(
+    tenant_id: Annotated[str, typer.Argument(metavar="ID", help="Tenant id.")],
+    name: Annotated[str, typer.Option(help="Company name.")],
+    wps_company_id: Annotated[
+        str | None, typer.Option(help="WPS company id (default: the tenant id).")
+    ] = None,
+    dingtalk_corp_id: Annotated[
+        str | None, typer.Option(help="DingTalk corp id (default: ding<ID>).")
+    ] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a tenant and print it as JSON."""
+    d = open_for_cli(data_dir, database_url)
+    try:
+        t = tenant_service.create(
+            d,
+            tenant_id=tenant_id,
+            name=name,
+            wps_company_id=wps_company_id,
+            dingtalk_corp_id=dingtalk_corp_id,
+        )
+    except CoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        d.store.dispose()
+    _print_json(
+        {
+            "id": t.id,
+            "name": t.name,
+            "wps_company_id": t.wps_company_id,
+            "dingtalk_corp_id": t.dingtalk_corp_id,
+        }
+    )
+
+
+@tenant_app.command("list")
+def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
+    """List tenants as JSON."""
+    d = open_for_cli(data_dir, database_url)
+    try:
+        _print_json([{"id": t.id, "name": t.name} for t in tenant_service.list_all(d)])
+    finally:
+        d.store.dispose()
+
+
+@apps_app.command("create")
+def app_create(
+    tenant: Annotated[str, typer.Option(help="Tenant id.")],
+    scopes: Annotated[str, typer.Option(help="Comma- or space-separated scopes.")] = "",
+    signing: Annotated[str, typer.Option(help="kso1, wps4, wps4gm or none.")] = "kso1",
+    name: Annotated[str | None, typer.Option(help="A name for people.")] = None,
+    client_id: Annotated[str | None, typer.Option(help="Choose the client id (default: generated).")] = None,
+    client_secret: Annotated[str | None, typer.Option(help="Choose the secret (default: generated).")] = None,
+    agentid: Annotated[int | None, typer.Option(help="DingTalk agentid.")] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an app and print its credentials as JSON."""
+    d = open_for_cli(data_dir, database_url)
+    try:
+        a = app_service.create(
+            d,
+            tenant_id=tenant,
+            name=name,
+            scopes=scopes.replace(",", " ").split(),
+            signing=signing,
+            client_id=client_id,
+            secret=client_secret,
+            agentid=agentid,
+        )
+    except CoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        d.store.dispose()
+    _print_json(
+        {
+            "tenant": a.tenant_id,
+            "client_id": a.client_id,
+            "client_secret": a.secret,
+            "scopes": sorted(a.scopes),
+            "signing": a.signing.value,
+            "agentid": a.agentid,
+        }
+    )
+
+
+def main() -> None:
+    app()
