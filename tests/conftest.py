@@ -47,7 +47,11 @@ def tenant(directory: Directory) -> str:
 @pytest.fixture
 def wps_app(directory: Directory, tenant: str) -> apps.App:
     return apps.create(
-        directory, tenant_id=tenant, client_id="acme-kso", secret="acme-kso-secret", signing="kso1",
+        directory,
+        tenant_id=tenant,
+        client_id="acme-kso",
+        secret="acme-kso-secret",
+        signing="kso1",
         scopes=ALL_WPS_SCOPES,
     )
 
@@ -79,12 +83,13 @@ class ServerProcess:
                 self.kill()
 
 
-def start_server(data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None) -> (
-    ServerProcess
-):
+def start_server(
+    data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None
+) -> ServerProcess:
     """Run ``openroster serve`` as a real process and wait until it answers."""
     port = port or free_port()
-    args = [sys.executable, "-m", "openroster", "serve", "--data-dir", str(data_dir), "--port", str(port), *extra]
+    args = [sys.executable, "-m", "openroster", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    args += extra
     log = open(data_dir.parent / f"server-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     base = f"http://127.0.0.1:{port}"

@@ -131,7 +131,8 @@ def _banner(settings: Settings, *, demo: bool, sample_ids: list[str]) -> None:
             lines.append(f"    {a.client_id:<16} {a.secret:<24} {a.note}")
         body = orjson.dumps({"user_ids": sample_ids, "status": ["active"], "with_dept": True}).decode()
         lines += [
-            "  try it (the unsigned app; demo-wps and demo-wps4 need KSO-1 / WPS-4 signatures, see README.md):",
+            "  try it (with the unsigned app; demo-wps and demo-wps4 need KSO-1 / WPS-4 signatures,"
+            " see README.md):",
             f"    TOKEN=$(curl -s {base}/oauth2/token -d grant_type=client_credentials"
             " -d client_id=demo-wps-nosign -d client_secret=demo-wps-nosign-secret"
             """ | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')""",

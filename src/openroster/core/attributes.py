@@ -262,7 +262,8 @@ def _checked_value(
         if a.option not in definition.option_keys():
             allowed = ", ".join(repr(o.key) for o in definition.options)
             raise AttributeValueMismatch(
-                f"{field}.option: {a.option!r} is not an option of attribute {definition.id!r} (options: {allowed})",
+                f"{field}.option: {a.option!r} is not an option of attribute {definition.id!r}"
+                f" (options: {allowed})",
                 field=f"{field}.option",
             )
         return a.option

@@ -15,7 +15,6 @@ from openroster.core import apps, attributes, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
 from openroster.core.model import AttributeUpdate, Department, Signing, UserAttributeUpdate
-from openroster.store import tenants as tenant_rows
 
 DEMO_TENANT = "demo"
 DEMO_COMPANY = "示例科技有限公司"
