@@ -22,6 +22,8 @@ class Settings:
     sqlite_synchronous: str = "NORMAL"
     cache_max_users: int = 200_000
     bare_endpoint_file: Path | None = None
+    #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".
+    wps_rate_limits: str = ""
 
     @property
     def resolved_database_url(self) -> str:

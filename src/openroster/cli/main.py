@@ -59,10 +59,25 @@ def serve(
     cache_max_users: Annotated[int, typer.Option(help="Users each process keeps in its cache.")] = 200_000,
     bare_endpoint_file: Annotated[Path | None, typer.Option(hidden=True)] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    rate_limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="WPS rate per app and endpoint, e.g. 'GET /v7/users=20', '*=100', "
+            "'GET /v7/depts/root=0' (off). Repeatable; default: GET /v7/depts/root=10."
+        ),
+    ] = None,
 ) -> None:
     """Run the server."""
     import uvicorn
 
+    from openroster.dialects.wps.throttling import validate_rates
+
+    rate_limits = ",".join(rate_limit or [])
+    try:
+        validate_rates(rate_limits)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] --rate-limit: {exc}")
+        raise typer.Exit(2) from None
     settings = Settings(
         data_dir=data_dir,
         database_url=database_url,
@@ -72,6 +87,7 @@ def serve(
         sqlite_synchronous=sqlite_synchronous,
         cache_max_users=cache_max_users,
         bare_endpoint_file=bare_endpoint_file,
+        wps_rate_limits=rate_limits,
     )
     d = open_for_cli(data_dir, database_url)
     try:

@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     async def _health() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")
 
-    wps.install(api)
+    wps.install(api, rate_limits=settings.wps_rate_limits)
     if settings.bare_endpoint_file is not None:
         _install_bare_endpoint(api, settings.bare_endpoint_file.read_bytes())
     return api

@@ -8,5 +8,5 @@ from openroster.dialects.wps import attributes, contacts  # noqa: F401  (they re
 from openroster.dialects.wps.endpoint import mount
 
 
-def install(api: FastAPI) -> None:
-    mount(api)
+def install(api: FastAPI, *, rate_limits: str = "") -> None:
+    mount(api, rate_limits=rate_limits)

@@ -22,6 +22,8 @@ from openroster.core import limits
 from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError, ScopeMissing
 from openroster.core.model import App
+from openroster.core.throttle import LocalRateLimiter, Rate, RateLimiter, rate_for
+from openroster.dialects.wps import throttling
 from openroster.dialects.wps.auth import authenticate, token_endpoint
 from openroster.dialects.wps.errors import Code, WpsError, from_core
 
@@ -147,13 +149,19 @@ def ok(data: Any) -> Response:
     return Response(_OK_HEAD + payload + b"}", media_type=_JSON)
 
 
-def _endpoint(r: Route) -> Callable[[Request], Any]:
+def _endpoint(r: Route, rate: Rate | None, limiter: RateLimiter) -> Callable[[Request], Any]:
+    endpoint_name = f"{r.method} /v7{r.path}"
+
     async def endpoint(request: Request) -> Response:
         d: Directory = request.app.state.directory
         try:
             body = await read_body(request)
             with d.reader() as reader:
                 app = authenticate(request, body, reader)
+                if rate is not None:
+                    throttling.check(
+                        limiter, rate, client_id=app.client_id, endpoint=endpoint_name, now=d.clock.now()
+                    )
                 if not _scope_ok(app, r.scopes):
                     raise from_core(
                         ScopeMissing(f"the app lacks scope {' or '.join(r.scopes)}", scope=r.scopes[0])
@@ -170,8 +178,14 @@ def _endpoint(r: Route) -> Callable[[Request], Any]:
     return endpoint
 
 
-def mount(api: FastAPI) -> None:
-    """Add the token endpoint and every registered route under all three prefixes."""
+def mount(api: FastAPI, *, rate_limits: str = "", limiter: RateLimiter | None = None) -> None:
+    """Add the token endpoint and every registered route under all three prefixes.
+
+    ``rate_limits`` adds to or overrides the default rates (see ``throttling.py``);
+    ``limiter`` counts the calls (default: in this process).
+    """
+    rates = throttling.route_rates(rate_limits, (f"{r.method} {r.path}" for r in ROUTES))
+    limiter = limiter or LocalRateLimiter()
     for i, path in enumerate(TOKEN_PATHS):
         api.add_api_route(
             path,
@@ -193,7 +207,7 @@ def mount(api: FastAPI) -> None:
         for i, prefix in enumerate(PREFIXES):
             api.add_api_route(
                 prefix + r.path,
-                _endpoint(r),
+                _endpoint(r, rate_for(rates, r.method, r.path), limiter),
                 methods=[r.method],
                 include_in_schema=i == 0,
                 openapi_extra=extra or None,

@@ -1,0 +1,63 @@
+"""WPS rate limits: per app and endpoint, answered with HTTP 429, a 429xxxxx code and Retry-After.
+
+The platform publishes one figure: ``GET /v7/depts/root`` allows 10 calls per
+second per app. That is the default; ``openroster serve --rate-limit`` (the
+``wps_rate_limits`` setting) adds or overrides rates in the syntax of
+:func:`openroster.core.throttle.parse_rates`, with endpoints written as in the
+docs (``GET /v7/users/{user_id}``; ``/openapi/v7`` and ``/graph/v7`` name the
+same endpoint and share its budget).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from openroster.core.throttle import ANY_ENDPOINT, Rate, RateLimiter, parse_rates
+from openroster.dialects.wps.errors import Code, WpsError
+
+#: The platform's published limits.
+DEFAULT_RATES = "GET /v7/depts/root=10"
+
+_PREFIXES = ("/openapi/v7", "/graph/v7", "/v7")
+
+
+def _route_key(target: str) -> str:
+    if target == ANY_ENDPOINT:
+        return target
+    method, _, path = target.partition(" ")
+    for prefix in _PREFIXES:
+        if path.startswith(prefix + "/"):
+            return f"{method} {path[len(prefix) :]}"
+    raise ValueError(f"rate for {target!r}: WPS endpoints start with /v7/")
+
+
+def route_rates(overrides: str, known: Iterable[str]) -> dict[str, Rate | None]:
+    """The rates by ``"METHOD /route/path"`` (without ``/v7``): the defaults, then ``overrides``."""
+    known_keys = set(known)
+    rates: dict[str, Rate | None] = {}
+    for spec, checked in ((DEFAULT_RATES, False), (overrides, True)):
+        for target, rate in parse_rates(spec).items():
+            key = _route_key(target)
+            if checked and key != ANY_ENDPOINT and key not in known_keys:
+                raise ValueError(f"rate for {target!r}: there is no such WPS endpoint")
+            rates[key] = rate
+    return rates
+
+
+def check(limiter: RateLimiter, rate: Rate, *, client_id: str, endpoint: str, now: float) -> None:
+    """Count one call of ``client_id`` to ``endpoint``; raise the 429 error when it does not fit."""
+    wait = limiter.acquire(f"{client_id}\x1f{endpoint}", rate, now=now)
+    if wait > 0.0:
+        raise WpsError(
+            Code.THROTTLED,
+            f"too many requests: {endpoint} allows {rate} per app; retry in {wait:.2f} s",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+
+
+def validate_rates(overrides: str) -> None:
+    """Raise ValueError when ``overrides`` is not a valid rate spec for the WPS endpoints."""
+    from openroster.dialects.wps import endpoint
+
+    route_rates(overrides, (f"{r.method} {r.path}" for r in endpoint.ROUTES))
