@@ -1,4 +1,11 @@
-"""Shared fixtures: a store on a real SQLite file, and a real server process."""
+"""Shared fixtures: a store on each backend, and real server processes.
+
+``directory`` and ``server_factory`` run every test that uses them twice: on a
+SQLite file and on a real PostgreSQL server (a throwaway cluster this session
+starts, see ``openroster.store.pgcluster``; each test gets its own database,
+copied from a migrated template). Pin a test to one backend with
+``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -18,6 +25,16 @@ from openroster.config import Settings
 from openroster.core import apps, tenants
 from openroster.core.directory import Directory
 from openroster.server.app import open_directory
+from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
+
+#: The store backends every store-using test runs on.
+BACKENDS: tuple[str, ...] = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for b in BACKENDS:
+        config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
+
 
 ALL_WPS_SCOPES = (
     "kso.contact.read",
@@ -29,10 +46,63 @@ ALL_WPS_SCOPES = (
 )
 
 
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[ThrowawayCluster]:
+    """One PostgreSQL server for the session (``OPENROSTER_TEST_PG_URL`` names an existing one)."""
+    with cluster_from_env() as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend of this test run: ``sqlite`` or ``postgresql``."""
+    return str(request.param)
+
+
+@dataclass
+class Databases:
+    """The test's stores, one per data directory: a SQLite file in it, or a PostgreSQL database."""
+
+    backend: str
+    cluster: ThrowawayCluster | None
+    created: dict[Path, str] = field(default_factory=dict)
+
+    def url_for(self, data_dir: Path) -> str:
+        if self.cluster is None:
+            return Settings(data_dir=data_dir).resolved_database_url
+        key = data_dir.resolve()
+        if key not in self.created:
+            self.created[key] = self.cluster.create_database()
+        return self.created[key]
+
+    def settings_for(self, data_dir: Path, **kw: object) -> Settings:
+        return Settings(data_dir=data_dir, database_url=self.url_for(data_dir), **kw)
+
+    def drop_all(self) -> None:
+        if self.cluster is not None:
+            for url in self.created.values():
+                self.cluster.drop_database(url)
+        self.created.clear()
+
+
 @pytest.fixture
-def directory(tmp_path: Path) -> Iterator[Directory]:
-    """A migrated store in a fresh SQLite file, with its own master key."""
-    d = open_directory(Settings(data_dir=tmp_path / "data"))
+def databases(backend: str, request: pytest.FixtureRequest) -> Iterator[Databases]:
+    cluster = request.getfixturevalue("postgres_cluster") if backend == "postgresql" else None
+    dbs = Databases(backend, cluster)
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture
+def database_url(databases: Databases, tmp_path: Path) -> str:
+    """The URL of this test's store (the one ``directory`` and ``server_factory`` use)."""
+    return databases.url_for(tmp_path / "data")
+
+
+@pytest.fixture
+def directory(databases: Databases, tmp_path: Path) -> Iterator[Directory]:
+    """A migrated store (SQLite file or PostgreSQL database), with its own master key."""
+    d = open_directory(databases.settings_for(tmp_path / "data"))
     d.store.migrate()
     yield d
     d.store.dispose()
@@ -108,13 +178,26 @@ def start_server(
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
+def server_factory(tmp_path: Path, databases: Databases) -> Iterator[Callable[..., ServerProcess]]:
+    """Start ``openroster serve`` processes on this test's backend.
+
+    Servers given the same ``data_dir`` (default: the one ``directory`` uses)
+    share one store and one master key file; on PostgreSQL that store is the
+    test's database. Pass ``--database-url`` in ``extra`` to choose another.
+    """
     started: list[ServerProcess] = []
 
-    def make(*extra: str, data_dir: Path | None = None, port: int | None = None) -> ServerProcess:
+    def make(
+        *extra: str,
+        data_dir: Path | None = None,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+    ) -> ServerProcess:
         dd = data_dir or tmp_path / "data"
         dd.mkdir(parents=True, exist_ok=True)
-        s = start_server(dd, *extra, port=port)
+        if databases.cluster is not None and "--database-url" not in extra:
+            extra = (*extra, "--database-url", databases.url_for(dd))
+        s = start_server(dd, *extra, port=port, env=env)
         started.append(s)
         return s
 
