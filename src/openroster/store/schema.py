@@ -181,3 +181,38 @@ server_settings = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Roster values (the DingTalk HR roster's system groups): one row per user,
+# group, row of the group and field, so writers of different fields of the
+# same person never overwrite each other (``store.base.upsert``). Fields that
+# mirror a user column (name, mobile, gender, ...) live on ``users``; custom
+# groups are the custom attributes (``attr_values``). ``row_index`` is 0 for
+# the single row of a plain group and 0..n-1 for the rows of a detail group.
+roster_values = Table(
+    "roster_values",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("user_id", String(64), primary_key=True),
+    Column("group_id", String(64), primary_key=True),
+    Column("row_index", Integer, primary_key=True, autoincrement=False),
+    Column("field_code", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
+)
+
+# DingTalk access tokens. The token itself is sealed with the master key
+# (``gettoken`` inside the window must hand out the same token again); it is
+# looked up by a keyed hash, so the database alone never reveals one.
+dingtalk_tokens = Table(
+    "dingtalk_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("client_id", String(128), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("token_sealed", LargeBinary, nullable=False),
+    Column("secret_version", Integer, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("ctime", BigInteger, nullable=False),
+    ForeignKeyConstraint(["client_id"], ["apps.client_id"], ondelete="CASCADE"),
+)
+Index("ix_dingtalk_tokens_app", dingtalk_tokens.c.client_id, dingtalk_tokens.c.expires_at)
