@@ -70,7 +70,7 @@ def load_tenant(d: Directory, t: Mapping[str, Any]) -> None:
     )
     with d.writer() as tx:
         tenants.create_in(tx, tenant, seed=orjson.dumps(t).decode())
-        _fill(tx, d, tenant_id, t)
+        fill_in(tx, d, tenant_id, t)
 
 
 def _list(t: Mapping[str, Any], key: str) -> Sequence[Any]:
@@ -80,7 +80,8 @@ def _list(t: Mapping[str, Any], key: str) -> Sequence[Any]:
     return value
 
 
-def _fill(tx: WriteTx, d: Directory, tenant_id: str, t: Mapping[str, Any]) -> None:
+def fill_in(tx: WriteTx, d: Directory, tenant_id: str, t: Mapping[str, Any]) -> None:
+    """Add a seed tenant's departments, users, attributes and apps to an existing tenant, in ``tx``."""
     by_path: dict[str, int] = {}
 
     def dept_ref(ref: Any) -> int:
