@@ -1,34 +1,528 @@
-"""A WPS 365 v7 client: client-credentials tokens, request signing, the envelope."""
+"""The WPS 365 v7 client: client-credentials tokens, request signing, the envelope, typed calls.
+
+::
+
+    from openroster.client import WpsClient
+
+    with WpsClient(client_id="AK...", client_secret="...") as wps:
+        for user in wps.iter_users(status=["active"], with_dept=True):
+            print(user.id, user.user_name, [d.abs_path for d in user.depts or []])
+
+``signing`` is the app's request-signing scheme (``"kso1"``, ``"wps4"``,
+``"wps4gm"``) or ``None`` for an app without signing. ``prefix`` is a private
+deployment's gateway prefix (``/openapi`` or ``/graph``): it is sent, never signed.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Mapping
-from typing import Any
-from urllib.parse import urlencode
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
 import httpx
 import orjson
+from pydantic import BaseModel
 
-from openroster.client.errors import ApiError, AuthenticationError
+from openroster.client.errors import (
+    ApiError,
+    AuthenticationError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    ThrottledError,
+)
+from openroster.client.retry import RetryPolicy, parse_retry_after
+from openroster.client.transport import (
+    AsyncEngine,
+    Op,
+    Page,
+    SyncEngine,
+    Token,
+    Wire,
+    endpoint,
+    pages,
+)
+from openroster.client.wps_models import (
+    AttrDefinition,
+    AttrDefinitionUpdate,
+    Dept,
+    DeptMember,
+    DeptUpdate,
+    NewAttrDefinition,
+    NewDept,
+    NewUser,
+    User,
+    UserAttrs,
+    UserAttrsUpdate,
+    UserUpdate,
+)
 from openroster.dialects.wps import signing as sig
 
-_SCHEMES = {"kso1": sig.KSO1, "wps4": sig.WPS4, "wps4gm": sig.WPS4GM}
-#: Refresh a token this many seconds before it expires.
-_REFRESH_MARGIN = 300
+DEFAULT_BASE_URL = "https://openapi.wps.cn"
+SIGNING_SCHEMES: dict[str, str] = {"kso1": sig.KSO1, "wps4": sig.WPS4, "wps4gm": sig.WPS4GM}
+ALL_STATUSES: tuple[str, ...] = ("active", "notactive", "disabled", "dimission")
+
+#: WPS codes that say the request signature (not the token) is wrong.
+_SIGNATURE_CODES = frozenset({40100001, 40100005, 40100006, 40100007, 40100008})
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: ThrottledError,
+}
+
+M = TypeVar("M", bound=BaseModel)
 
 
-class WpsClient:
-    """Synchronous WPS 365 v7 client.
+class WpsDialect:
+    """WPS wire rules: bearer token, optional signature, ``{code, msg, data}``."""
 
-    ``prefix`` is a private deployment's gateway prefix (``/openapi`` or
-    ``/graph``); it is sent but never signed.
-    """
+    def __init__(self, *, client_id: str, client_secret: str, signing: str | None, prefix: str) -> None:
+        if signing is not None and signing not in SIGNING_SCHEMES:
+            raise ValueError(f"signing must be one of {', '.join(SIGNING_SCHEMES)} or None, not {signing!r}")
+        self.client_id = client_id
+        self._secret = client_secret
+        self.scheme = SIGNING_SCHEMES[signing] if signing else None
+        self.prefix = prefix.rstrip("/")
+
+    def token_op(self) -> Op[Token]:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._secret,
+        }
+        return Op(
+            "POST",
+            "/oauth2/token",
+            parse=_token,
+            content=urlencode(form).encode(),
+            content_type="application/x-www-form-urlencoded",
+            auth=False,
+        )
+
+    def build(self, op: Op[Any], token: str | None) -> Wire:
+        body = (
+            op.content if op.content is not None else (orjson.dumps(op.json) if op.json is not None else b"")
+        )
+        if op.content_type is not None:
+            ctype = op.content_type
+        else:
+            ctype = "application/json" if body or op.method != "GET" else ""
+        query = urlencode(list(op.params), doseq=True)
+        uri = op.path + (f"?{query}" if query else "")
+        headers: dict[str, str] = {}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if ctype:
+            headers["Content-Type"] = ctype
+        if self.scheme is not None and op.auth:
+            headers.update(
+                sig.sign_headers(self.scheme, self.client_id, self._secret, op.method, uri, ctype, body)
+            )
+        headers.update(op.headers)
+        return Wire(op.method, self.prefix + uri, headers, body)
+
+    def payload(self, op: Op[Any], resp: httpx.Response) -> Any:
+        reply = _reply(resp)
+        if not op.auth and "access_token" in reply:
+            return reply  # the token reply has no envelope
+        code = reply.get("code")
+        if code == 0:
+            return reply if op.envelope else reply.get("data")
+        raise wps_error(resp, reply)
+
+    def token_rejected(self, exc: ApiError) -> bool:
+        return isinstance(exc, AuthenticationError) and exc.code not in _SIGNATURE_CODES
+
+
+def _reply(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        data = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        data = None
+    if isinstance(data, dict):
+        return data
+    snippet = resp.text[:200] if resp.content else "empty body"
+    return {"code": -1, "msg": f"not a JSON object (HTTP {resp.status_code}): {snippet}"}
+
+
+def wps_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
+    """The exception for a WPS reply with a non-zero code."""
+    raw = reply.get("code", -1)
+    code = raw if isinstance(raw, int) else int(raw) if str(raw).lstrip("-").isdigit() else -1
+    status = code // 100000 if 10_000_000 <= code <= 99_999_999 else resp.status_code
+    if resp.status_code == 429 or status == 429:
+        cls: type[ApiError] = ThrottledError
+    elif resp.status_code >= 500 or status >= 500:
+        cls = ServerError
+    else:
+        cls = _BY_STATUS.get(status, _BY_STATUS.get(resp.status_code, ApiError))
+    return cls(
+        code,
+        str(reply.get("msg", "")),
+        http_status=resp.status_code,
+        request_id=_request_id(resp, reply),
+        platform="wps",
+        retry_after=parse_retry_after(resp.headers.get("retry-after")),
+        reply=dict(reply),
+    )
+
+
+def _request_id(resp: httpx.Response, reply: Mapping[str, Any]) -> str | None:
+    rid = reply.get("request_id") or resp.headers.get("x-request-id")
+    return str(rid) if rid else None
+
+
+def _token(reply: dict[str, Any]) -> Token:
+    return Token(str(reply["access_token"]), float(reply.get("expires_in") or 7200))
+
+
+def _seg(value: str | int) -> str:
+    return quote(str(value), safe="")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _model(cls: type[M], given: M | None, fields: Mapping[str, Any]) -> M:
+    if given is not None:
+        return given.model_copy(update=dict(fields)) if fields else given
+    return cls.model_validate(dict(fields))
+
+
+def _bodies(cls: type[M], items: Iterable[M | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        (item if isinstance(item, BaseModel) else cls.model_validate(dict(item))).model_dump(
+            exclude_none=True
+        )
+        for item in items
+    ]
+
+
+def _users(data: Any) -> list[User]:
+    return [User.model_validate(u) for u in data.get("items") or []]
+
+
+def _depts(data: Any) -> list[Dept]:
+    return [Dept.model_validate(d) for d in data.get("items") or []]
+
+
+def _definitions(data: Any) -> list[AttrDefinition]:
+    return [AttrDefinition.model_validate(a) for a in data.get("items") or []]
+
+
+def _user_attrs(data: Any) -> list[UserAttrs]:
+    return [UserAttrs.model_validate(u) for u in data.get("users") or []]
+
+
+def _nothing(_data: Any) -> None:
+    return None
+
+
+def _page(item: type[M]) -> Any:
+    def parse(data: Any) -> Page[M]:
+        items = [item.model_validate(x) for x in data.get("items") or []]
+        total = data.get("total")
+        return Page(items, data.get("next_page_token") or None, int(total) if total is not None else None)
+
+    return parse
+
+
+def _paging(page_size: int | None, page_token: str | None, with_total: bool) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    if page_size is not None:
+        out.append(("page_size", str(page_size)))
+    if page_token:
+        out.append(("page_token", page_token))
+    if with_total:
+        out.append(("with_total", "true"))
+    return out
+
+
+# -- users ------------------------------------------------------------------------------
+
+
+def batch_read_users(
+    user_ids: Sequence[str], *, status: Sequence[str] = ("active",), with_dept: bool = False
+) -> Op[list[User]]:
+    """``POST /v7/users/batch_read``: up to 100 users by id (ids not found are left out)."""
+    body = {"user_ids": list(user_ids), "status": list(status), "with_dept": with_dept}
+    return Op("POST", "/v7/users/batch_read", _users, json=body)
+
+
+def get_user(user_id: str, *, with_dept: bool = False) -> Op[User]:
+    """``GET /v7/users/{user_id}``: one user."""
+    params = [("with_dept", "true")] if with_dept else []
+    return Op("GET", f"/v7/users/{_seg(user_id)}", User.model_validate, params=params)
+
+
+def list_users(
+    *,
+    status: Sequence[str] = ("active",),
+    page_size: int | None = None,
+    page_token: str | None = None,
+    with_dept: bool = False,
+    with_total: bool = False,
+) -> Op[Page[User]]:
+    """``GET /v7/users``: one page of the company's users (``page_size`` at most 50)."""
+    params: list[tuple[str, str]] = [("status", s) for s in status]
+    params += _paging(page_size, page_token, with_total)
+    if with_dept:
+        params.append(("with_dept", "true"))
+    return Op("GET", "/v7/users", _page(User), params=params)
+
+
+def _lookup(
+    path: str, key: str, values: Sequence[str], status: Sequence[str], with_dept: bool
+) -> Op[list[User]]:
+    body = {key: list(values), "status": list(status), "with_dept": with_dept}
+    return Op("POST", path, _users, json=body)
+
+
+def get_users_by_emails(
+    emails: Sequence[str], *, status: Sequence[str] = ALL_STATUSES, with_dept: bool = False
+) -> Op[list[User]]:
+    """``POST /v7/users/by_emails``: the users with these emails."""
+    return _lookup("/v7/users/by_emails", "emails", emails, status, with_dept)
+
+
+def get_users_by_phones(
+    phones: Sequence[str], *, status: Sequence[str] = ALL_STATUSES, with_dept: bool = False
+) -> Op[list[User]]:
+    """``POST /v7/users/by_phones``: the users with these phone numbers."""
+    return _lookup("/v7/users/by_phones", "phones", phones, status, with_dept)
+
+
+def get_users_by_ex_user_ids(
+    ex_user_ids: Sequence[str], *, status: Sequence[str] = ALL_STATUSES, with_dept: bool = False
+) -> Op[list[User]]:
+    """``POST /v7/users/by_ex_user_ids``: the users with these external ids."""
+    return _lookup("/v7/users/by_ex_user_ids", "ex_user_ids", ex_user_ids, status, with_dept)
+
+
+def create_user(user: NewUser | None = None, /, **fields: Any) -> Op[User]:
+    """``POST /v7/users/create``: a new user (give a :class:`NewUser` or its fields)."""
+    body = _model(NewUser, user, fields).body()
+    return Op("POST", "/v7/users/create", User.model_validate, json=body, idempotent=False)
+
+
+def update_user(user_id: str, changes: UserUpdate | None = None, /, **fields: Any) -> Op[User | None]:
+    """``POST /v7/users/{user_id}/update``: change the fields given (the user, when the reply has it)."""
+    body = _model(UserUpdate, changes, fields).body()
+    return Op("POST", f"/v7/users/{_seg(user_id)}/update", _maybe(User), json=body)
+
+
+def delete_user(user_id: str) -> Op[None]:
+    """``POST /v7/users/{user_id}/delete``."""
+    return Op("POST", f"/v7/users/{_seg(user_id)}/delete", _nothing, json={}, idempotent=False)
+
+
+def batch_enable_users(user_ids: Sequence[str]) -> Op[None]:
+    """``POST /v7/users/batch_enable``: set users active again."""
+    return Op("POST", "/v7/users/batch_enable", _nothing, json={"user_ids": list(user_ids)})
+
+
+def batch_disable_users(user_ids: Sequence[str]) -> Op[None]:
+    """``POST /v7/users/batch_disable``: disable users' accounts."""
+    return Op("POST", "/v7/users/batch_disable", _nothing, json={"user_ids": list(user_ids)})
+
+
+def batch_update_user_depts(
+    user_ids: Sequence[str], *, dept_ids: Sequence[str], def_dept_id: str | None = None
+) -> Op[None]:
+    """``POST /v7/users/batch_update_dept``: put users in these departments."""
+    body: dict[str, Any] = {"user_ids": list(user_ids), "dept_ids": [str(d) for d in dept_ids]}
+    if def_dept_id is not None:
+        body["def_dept_id"] = str(def_dept_id)
+    return Op("POST", "/v7/users/batch_update_dept", _nothing, json=body)
+
+
+def get_user_depts(user_id: str) -> Op[list[Dept]]:
+    """``GET /v7/users/{user_id}/depts``: the user's departments."""
+    return Op("GET", f"/v7/users/{_seg(user_id)}/depts", _depts)
+
+
+# -- departments ------------------------------------------------------------------------
+
+
+def get_root_dept() -> Op[Dept]:
+    """``GET /v7/depts/root``: the root department."""
+    return Op("GET", "/v7/depts/root", Dept.model_validate)
+
+
+def list_dept_children(
+    dept_id: str | int,
+    *,
+    recursive: bool = False,
+    page_size: int | None = None,
+    page_token: str | None = None,
+    with_total: bool = False,
+) -> Op[Page[Dept]]:
+    """``GET /v7/depts/{dept_id}/children``: one page of sub-departments (all levels with ``recursive``)."""
+    params: list[tuple[str, str]] = _paging(page_size, page_token, with_total)
+    if recursive:
+        params.append(("recursive", "true"))
+    return Op("GET", f"/v7/depts/{_seg(dept_id)}/children", _page(Dept), params=params)
+
+
+def batch_read_depts(dept_ids: Sequence[str | int]) -> Op[list[Dept]]:
+    """``POST /v7/depts/batch_read``: departments by id."""
+    return Op("POST", "/v7/depts/batch_read", _depts, json={"dept_ids": [str(d) for d in dept_ids]})
+
+
+def get_depts_by_ex_dept_ids(ex_dept_ids: Sequence[str]) -> Op[list[Dept]]:
+    """``POST /v7/depts/by_ex_dept_ids``: departments by external id."""
+    return Op("POST", "/v7/depts/by_ex_dept_ids", _depts, json={"ex_dept_ids": list(ex_dept_ids)})
+
+
+def create_dept(dept: NewDept | None = None, /, **fields: Any) -> Op[Dept]:
+    """``POST /v7/depts/create``: a new department (give a :class:`NewDept` or its fields)."""
+    body = _model(NewDept, dept, fields).body()
+    return Op("POST", "/v7/depts/create", Dept.model_validate, json=body, idempotent=False)
+
+
+def update_dept(dept_id: str | int, changes: DeptUpdate | None = None, /, **fields: Any) -> Op[Dept | None]:
+    """``POST /v7/depts/{dept_id}/update``: rename, move, reorder, set leaders."""
+    body = _model(DeptUpdate, changes, fields).body()
+    return Op("POST", f"/v7/depts/{_seg(dept_id)}/update", _maybe(Dept), json=body)
+
+
+def delete_dept(dept_id: str | int) -> Op[None]:
+    """``POST /v7/depts/{dept_id}/delete``: an empty department (no members, no children)."""
+    return Op("POST", f"/v7/depts/{_seg(dept_id)}/delete", _nothing, json={}, idempotent=False)
+
+
+def list_dept_members(
+    dept_id: str | int,
+    *,
+    recursive: bool = False,
+    status: Sequence[str] = (),
+    with_user_detail: bool = False,
+    page_size: int | None = None,
+    page_token: str | None = None,
+    with_total: bool = False,
+) -> Op[Page[DeptMember]]:
+    """``GET /v7/depts/{dept_id}/members``: one page of a department's members."""
+    params: list[tuple[str, str]] = [("status", s) for s in status]
+    params += _paging(page_size, page_token, with_total)
+    if recursive:
+        params.append(("recursive", "true"))
+    if with_user_detail:
+        params.append(("with_user_detail", "true"))
+    return Op("GET", f"/v7/depts/{_seg(dept_id)}/members", _page(DeptMember), params=params)
+
+
+def batch_read_dept_members(dept_id: str | int, user_ids: Sequence[str]) -> Op[list[DeptMember]]:
+    """``POST /v7/depts/{dept_id}/members/batch_read``: these users' membership of the department."""
+    return Op(
+        "POST",
+        f"/v7/depts/{_seg(dept_id)}/members/batch_read",
+        _members,
+        json={"user_ids": list(user_ids)},
+    )
+
+
+def _members(data: Any) -> list[DeptMember]:
+    return [DeptMember.model_validate(m) for m in data.get("items") or []]
+
+
+def _maybe(cls: type[M]) -> Any:
+    def parse(data: Any) -> M | None:
+        return cls.model_validate(data) if isinstance(data, dict) and data.get("id") else None
+
+    return parse
+
+
+# -- custom attributes ------------------------------------------------------------------
+
+
+def list_custom_attr_definitions() -> Op[list[AttrDefinition]]:
+    """``GET /v7/companies/user_custom_attrs/batch_read``: the company's custom attributes."""
+    return Op("GET", "/v7/companies/user_custom_attrs/batch_read", _definitions)
+
+
+def create_custom_attr_definitions(
+    items: Sequence[NewAttrDefinition | Mapping[str, Any]],
+) -> Op[list[AttrDefinition]]:
+    """``POST /v7/companies/user_custom_attrs/batch_create``: define attributes (all or none)."""
+    body = {"items": _bodies(NewAttrDefinition, items)}
+    return Op(
+        "POST", "/v7/companies/user_custom_attrs/batch_create", _definitions, json=body, idempotent=False
+    )
+
+
+def update_custom_attr_definitions(
+    items: Sequence[AttrDefinitionUpdate | Mapping[str, Any]],
+) -> Op[list[AttrDefinition]]:
+    """``POST /v7/companies/user_custom_attrs/batch_update``: rename attributes, change options."""
+    body = {"items": _bodies(AttrDefinitionUpdate, items)}
+    return Op("POST", "/v7/companies/user_custom_attrs/batch_update", _definitions, json=body)
+
+
+def delete_custom_attr_definitions(attr_ids: Sequence[str]) -> Op[None]:
+    """``POST /v7/companies/user_custom_attrs/batch_delete``: remove attributes and their values."""
+    body = {"attr_ids": list(attr_ids)}
+    return Op("POST", "/v7/companies/user_custom_attrs/batch_delete", _nothing, json=body, idempotent=False)
+
+
+def read_custom_attrs(user_ids: Sequence[str]) -> Op[list[UserAttrs]]:
+    """``POST /v7/users/custom_attrs/batch_read``: up to 50 users' attribute values."""
+    return Op("POST", "/v7/users/custom_attrs/batch_read", _user_attrs, json={"user_ids": list(user_ids)})
+
+
+def update_custom_attrs(users: Sequence[UserAttrsUpdate | Mapping[str, Any]]) -> Op[list[UserAttrs]]:
+    """``POST /v7/users/custom_attrs/batch_update``: set up to 100 users' values (all or none)."""
+    body = {"users": _bodies(UserAttrsUpdate, users)}
+    return Op("POST", "/v7/users/custom_attrs/batch_update", _user_attrs, json=body)
+
+
+class WpsEndpoints:
+    """The typed methods, shared by :class:`WpsClient` and :class:`AsyncWpsClient`."""
+
+    batch_read_users = endpoint(batch_read_users)
+    get_user = endpoint(get_user)
+    iter_users = pages(list_users, cursor="page_token")
+    list_users = endpoint(list_users)
+    get_users_by_emails = endpoint(get_users_by_emails)
+    get_users_by_phones = endpoint(get_users_by_phones)
+    get_users_by_ex_user_ids = endpoint(get_users_by_ex_user_ids)
+    create_user = endpoint(create_user)
+    update_user = endpoint(update_user)
+    delete_user = endpoint(delete_user)
+    batch_enable_users = endpoint(batch_enable_users)
+    batch_disable_users = endpoint(batch_disable_users)
+    batch_update_user_depts = endpoint(batch_update_user_depts)
+    get_user_depts = endpoint(get_user_depts)
+    get_root_dept = endpoint(get_root_dept)
+    iter_dept_children = pages(list_dept_children, cursor="page_token")
+    list_dept_children = endpoint(list_dept_children)
+    batch_read_depts = endpoint(batch_read_depts)
+    get_depts_by_ex_dept_ids = endpoint(get_depts_by_ex_dept_ids)
+    create_dept = endpoint(create_dept)
+    update_dept = endpoint(update_dept)
+    delete_dept = endpoint(delete_dept)
+    iter_dept_members = pages(list_dept_members, cursor="page_token")
+    list_dept_members = endpoint(list_dept_members)
+    batch_read_dept_members = endpoint(batch_read_dept_members)
+    list_custom_attr_definitions = endpoint(list_custom_attr_definitions)
+    create_custom_attr_definitions = endpoint(create_custom_attr_definitions)
+    update_custom_attr_definitions = endpoint(update_custom_attr_definitions)
+    delete_custom_attr_definitions = endpoint(delete_custom_attr_definitions)
+    read_custom_attrs = endpoint(read_custom_attrs)
+    update_custom_attrs = endpoint(update_custom_attrs)
+
+
+class WpsClient(SyncEngine, WpsEndpoints):
+    """Synchronous WPS 365 v7 client."""
 
     def __init__(
         self,
-        base_url: str = "https://openapi.wps.cn",
+        base_url: str = DEFAULT_BASE_URL,
         *,
         client_id: str,
         client_secret: str,
@@ -36,168 +530,38 @@ class WpsClient:
         prefix: str = "",
         timeout: float = 30.0,
         http: httpx.Client | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
-        if signing is not None and signing not in _SCHEMES:
-            raise ValueError(f"signing must be one of {', '.join(_SCHEMES)} or None")
+        self.dialect = WpsDialect(
+            client_id=client_id, client_secret=client_secret, signing=signing, prefix=prefix
+        )
         self.client_id = client_id
-        self._secret = client_secret
-        self._scheme = _SCHEMES[signing] if signing else None
-        self._prefix = prefix.rstrip("/")
-        self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._lock = threading.Lock()
+        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
 
     def __enter__(self) -> WpsClient:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
-    def close(self) -> None:
-        self._http.close()
+class AsyncWpsClient(AsyncEngine, WpsEndpoints):
+    """Asynchronous WPS 365 v7 client (the same methods as :class:`WpsClient`, awaited)."""
 
-    # -- tokens -------------------------------------------------------------
-
-    def fetch_token(self) -> str:
-        resp = self._http.post(
-            self._prefix + "/oauth2/token",
-            content=urlencode(
-                {
-                    "grant_type": "client_credentials",
-                    "client_id": self.client_id,
-                    "client_secret": self._secret,
-                }
-            ),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        data = _json(resp)
-        if "access_token" not in data:
-            raise AuthenticationError(
-                int(data.get("code", -1)), str(data.get("msg", resp.text)), http_status=resp.status_code
-            )
-        self._token = str(data["access_token"])
-        self._token_expires = time.time() + float(data.get("expires_in", 7200))
-        return self._token
-
-    def token(self) -> str:
-        with self._lock:
-            if self._token is None or time.time() > self._token_expires - _REFRESH_MARGIN:
-                return self.fetch_token()
-            return self._token
-
-    # -- calls ----------------------------------------------------------------
-
-    def request(
+    def __init__(
         self,
-        method: str,
-        path: str,
+        base_url: str = DEFAULT_BASE_URL,
         *,
-        json: Any = None,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
-        content: bytes | None = None,
-        content_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> Any:
-        """Call ``path`` (``/v7/...``) and return the reply's ``data``; raise :class:`ApiError` otherwise."""
-        resp = self.send(
-            method,
-            path,
-            json=json,
-            params=params,
-            content=content,
-            content_type=content_type,
-            headers=headers,
+        client_id: str,
+        client_secret: str,
+        signing: str | None = "kso1",
+        prefix: str = "",
+        timeout: float = 30.0,
+        http: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.dialect = WpsDialect(
+            client_id=client_id, client_secret=client_secret, signing=signing, prefix=prefix
         )
-        data = _json(resp)
-        code = int(data.get("code", -1))
-        if code != 0:
-            cls = AuthenticationError if resp.status_code == 401 else ApiError
-            raise cls(
-                code,
-                str(data.get("msg", "")),
-                http_status=resp.status_code,
-                request_id=resp.headers.get("x-request-id"),
-            )
-        return data.get("data")
+        self.client_id = client_id
+        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
 
-    def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Mapping[str, Any] | list[tuple[str, Any]] | None = None,
-        content: bytes | None = None,
-        content_type: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        """Sign and send one request; return the raw HTTP response."""
-        body = content if content is not None else (orjson.dumps(json) if json is not None else b"")
-        ctype = (
-            content_type
-            if content_type is not None
-            else ("application/json" if body or method != "GET" else "")
-        )
-        query = urlencode(list(params.items()) if isinstance(params, Mapping) else params or [], doseq=True)
-        uri = path + (f"?{query}" if query else "")
-        out = {"Authorization": f"Bearer {self.token()}"}
-        if ctype:
-            out["Content-Type"] = ctype
-        if self._scheme is not None:
-            out.update(sig.sign_headers(self._scheme, self.client_id, self._secret, method, uri, ctype, body))
-        if headers:
-            out.update(headers)
-        return self._http.request(method, self._prefix + uri, content=body, headers=out)
-
-    # -- typed methods ------------------------------------------------------------
-
-    def batch_read_users(
-        self, user_ids: list[str], *, status: list[str] | None = None, with_dept: bool = False
-    ) -> list[dict[str, Any]]:
-        data = self.request(
-            "POST",
-            "/v7/users/batch_read",
-            json={"user_ids": user_ids, "status": status or ["active"], "with_dept": with_dept},
-        )
-        return list(data["items"])
-
-    def create_user(self, **fields: Any) -> dict[str, Any]:
-        return dict(self.request("POST", "/v7/users/create", json=fields))
-
-    def create_dept(self, *, name: str, parent_id: str, **fields: Any) -> dict[str, Any]:
-        return dict(
-            self.request("POST", "/v7/depts/create", json={"name": name, "parent_id": parent_id, **fields})
-        )
-
-    def list_custom_attr_definitions(self) -> list[dict[str, Any]]:
-        return list(self.request("GET", "/v7/companies/user_custom_attrs/batch_read")["items"])
-
-    def create_custom_attr_definitions(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return list(
-            self.request("POST", "/v7/companies/user_custom_attrs/batch_create", json={"items": items})[
-                "items"
-            ]
-        )
-
-    def update_custom_attrs(self, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return list(
-            self.request("POST", "/v7/users/custom_attrs/batch_update", json={"users": users})["users"]
-        )
-
-    def read_custom_attrs(self, user_ids: list[str]) -> list[dict[str, Any]]:
-        return list(
-            self.request("POST", "/v7/users/custom_attrs/batch_read", json={"user_ids": user_ids})["users"]
-        )
-
-
-def _json(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        data = orjson.loads(resp.content)
-    except orjson.JSONDecodeError:
-        raise ApiError(
-            -1, f"not a JSON reply (HTTP {resp.status_code}): {resp.text[:200]}", http_status=resp.status_code
-        ) from None
-    if not isinstance(data, dict):
-        raise ApiError(-1, "reply is not a JSON object", http_status=resp.status_code)
-    return data
+    async def __aenter__(self) -> AsyncWpsClient:
+        return self

@@ -1,0 +1,365 @@
+"""The DingTalk server API client (oapi / topapi): the HR roster and contacts.
+
+::
+
+    from openroster.client import DingTalkClient
+
+    with DingTalkClient(appkey="ding...", appsecret="...", agentid=1000001) as dt:
+        for userid in dt.iter_onjob_employees(status_list=["2", "3"]):
+            roster = dt.list_employee_rosters([userid])[0]
+            print(userid, roster.value("sys00-name"))
+
+The access token travels as the ``access_token`` query parameter; the roster
+calls that need the app's ``agentid`` get it from the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+from pydantic import BaseModel
+
+from openroster.client.dingtalk_models import (
+    DingTalkDept,
+    DingTalkUser,
+    EmployeeRoster,
+    PreEntry,
+    RosterFieldGroup,
+    RosterGroup,
+    RosterGroupMeta,
+    RosterUpdate,
+)
+from openroster.client.errors import (
+    ApiError,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    ThrottledError,
+)
+from openroster.client.retry import RetryPolicy, parse_retry_after
+from openroster.client.transport import AsyncEngine, Op, Page, SyncEngine, Token, Wire, endpoint, pages
+
+DEFAULT_BASE_URL = "https://oapi.dingtalk.com"
+
+#: Codes that say the access token is invalid, expired or missing: worth one refresh.
+TOKEN_CODES = frozenset({40014, 42001, 41001, 40001})
+_CLASSES: dict[int, type[ApiError]] = {
+    **dict.fromkeys((90002, 90005, 90018, -1), ThrottledError),
+    **dict.fromkeys((*TOKEN_CODES, 40096, 40089), AuthenticationError),
+    **dict.fromkeys((60011, 60020, 400020), PermissionDeniedError),
+    **dict.fromkeys((22, 33012, 60003, 60121, 60123), NotFoundError),
+    **dict.fromkeys((40000, 40035, 400002, 41011, 52019, 70003), InvalidRequestError),
+}
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class DingTalkDialect:
+    """DingTalk wire rules: ``?access_token=``, JSON bodies, ``errcode`` / ``errmsg``."""
+
+    def __init__(self, *, appkey: str, appsecret: str, agentid: int | str | None) -> None:
+        self.appkey = appkey
+        self._secret = appsecret
+        self.agentid = int(agentid) if isinstance(agentid, str) and agentid.isdigit() else agentid
+
+    def token_op(self) -> Op[Token]:
+        params = (("appkey", self.appkey), ("appsecret", self._secret))
+        return Op("GET", "/gettoken", _token, params=params, auth=False)
+
+    def build(self, op: Op[Any], token: str | None) -> Wire:
+        params = list(op.params)
+        if token is not None:
+            params.append(("access_token", token))
+        body = op.content or b""
+        headers: dict[str, str] = {}
+        if op.json is not None or op.agentid:
+            data = dict(op.json or {}) if op.agentid else op.json
+            if op.agentid:
+                if self.agentid is None:
+                    raise ValueError(f"{op.path} needs the app's agentid: pass agentid= to the client")
+                data.setdefault("agentid", self.agentid)
+            body = orjson.dumps(data)
+        if body:
+            headers["Content-Type"] = op.content_type or "application/json"
+        headers.update(op.headers)
+        query = urlencode(params)
+        return Wire(op.method, op.path + (f"?{query}" if query else ""), headers, body)
+
+    def payload(self, op: Op[Any], resp: httpx.Response) -> Any:
+        try:
+            reply = orjson.loads(resp.content)
+        except orjson.JSONDecodeError:
+            reply = None
+        if not isinstance(reply, dict):
+            snippet = resp.text[:200] if resp.content else "empty body"
+            reply = {"errcode": -1, "errmsg": f"not a JSON object (HTTP {resp.status_code}): {snippet}"}
+        elif resp.status_code < 400 and reply.get("errcode", 0) == 0:
+            return reply
+        raise dingtalk_error(resp, reply)
+
+    def token_rejected(self, exc: ApiError) -> bool:
+        return isinstance(exc, AuthenticationError) and _effective_code(exc.code, exc.sub_code) in TOKEN_CODES
+
+
+def _effective_code(errcode: int, sub_code: str | None) -> int:
+    """topapi wraps some errors as ``errcode 88`` with the real code in ``sub_code``."""
+    if errcode == 88 and sub_code and sub_code.lstrip("-").isdigit():
+        return int(sub_code)
+    return errcode
+
+
+def dingtalk_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
+    """The exception for a DingTalk reply with a non-zero ``errcode`` (or an HTTP error)."""
+    raw = reply.get("errcode", -1)
+    code = raw if isinstance(raw, int) else int(raw) if str(raw).lstrip("-").isdigit() else -1
+    sub = reply.get("sub_code")
+    sub_code = str(sub) if sub not in (None, "") else None
+    if resp.status_code == 429:
+        cls: type[ApiError] = ThrottledError
+    elif resp.status_code >= 500:
+        cls = ServerError
+    else:
+        cls = _CLASSES.get(_effective_code(code, sub_code), ApiError)
+    message = str(reply.get("sub_msg") or reply.get("errmsg") or "")
+    rid = reply.get("request_id") or resp.headers.get("x-request-id")
+    return cls(
+        code,
+        message,
+        http_status=resp.status_code,
+        request_id=str(rid) if rid else None,
+        platform="dingtalk",
+        sub_code=sub_code,
+        retry_after=parse_retry_after(resp.headers.get("retry-after")),
+        reply=dict(reply),
+    )
+
+
+def _token(reply: dict[str, Any]) -> Token:
+    return Token(str(reply["access_token"]), float(reply.get("expires_in") or 7200))
+
+
+def _result(reply: dict[str, Any]) -> Any:
+    return reply.get("result")
+
+
+def _list_of(cls: type[M]) -> Any:
+    def parse(reply: dict[str, Any]) -> list[M]:
+        return [cls.model_validate(x) for x in reply.get("result") or []]
+
+    return parse
+
+
+def _one(cls: type[M]) -> Any:
+    def parse(reply: dict[str, Any]) -> M:
+        return cls.model_validate(reply.get("result") or {})
+
+    return parse
+
+
+def _cursor_page(reply: dict[str, Any]) -> Page[str]:
+    result = reply.get("result") or {}
+    nxt = result.get("next_cursor")
+    return Page([str(u) for u in result.get("data_list") or []], nxt if nxt not in ("", None) else None)
+
+
+def _bool_result(reply: dict[str, Any]) -> bool:
+    return bool(reply.get("result", reply.get("success", True)))
+
+
+def _model(cls: type[M], given: M | Mapping[str, Any]) -> dict[str, Any]:
+    obj = given if isinstance(given, BaseModel) else cls.model_validate(dict(given))
+    return obj.model_dump(exclude_none=True)
+
+
+# -- roster -----------------------------------------------------------------------------
+
+
+def update_employee_roster(
+    userid: str | RosterUpdate, groups: Sequence[RosterGroup | Mapping[str, Any]] = ()
+) -> Op[bool]:
+    """``POST /topapi/smartwork/hrm/employee/v2/update``: edit rows (``old_index``) or add rows.
+
+    Give the user id and the groups, or a whole :class:`RosterUpdate`.
+    """
+    if isinstance(userid, RosterUpdate):
+        param = userid
+    else:
+        param = RosterUpdate(
+            userid=userid,
+            groups=[g if isinstance(g, RosterGroup) else RosterGroup.model_validate(dict(g)) for g in groups],
+        )
+    body = {"param": param.model_dump(exclude_none=True)}
+    return Op(
+        "POST",
+        "/topapi/smartwork/hrm/employee/v2/update",
+        _bool_result,
+        json=body,
+        agentid=True,
+        idempotent=False,
+    )
+
+
+def list_employee_rosters(
+    userids: Sequence[str], *, field_codes: Sequence[str] = ()
+) -> Op[list[EmployeeRoster]]:
+    """``POST /topapi/smartwork/hrm/employee/v2/list``: up to 100 employees' roster fields (all, or these)."""
+    body: dict[str, Any] = {"userid_list": ",".join(userids)}
+    if field_codes:
+        body["field_filter_list"] = ",".join(field_codes)
+    return Op(
+        "POST", "/topapi/smartwork/hrm/employee/v2/list", _list_of(EmployeeRoster), json=body, agentid=True
+    )
+
+
+def get_roster_meta() -> Op[list[RosterGroupMeta]]:
+    """``POST /topapi/smartwork/hrm/roster/meta/get``: the roster's groups and fields, with options."""
+    return Op(
+        "POST", "/topapi/smartwork/hrm/roster/meta/get", _list_of(RosterGroupMeta), json={}, agentid=True
+    )
+
+
+def list_roster_field_groups() -> Op[list[RosterFieldGroup]]:
+    """``POST /topapi/smartwork/hrm/employee/field/grouplist``: the field groups and their field types."""
+    return Op(
+        "POST",
+        "/topapi/smartwork/hrm/employee/field/grouplist",
+        _list_of(RosterFieldGroup),
+        json={},
+        agentid=True,
+    )
+
+
+def query_onjob_employees(
+    *, status_list: Sequence[str | int] = ("2", "3", "5", "-1"), offset: int = 0, size: int = 50
+) -> Op[Page[str]]:
+    """``POST /topapi/smartwork/hrm/employee/queryonjob``: a page of on-job user ids.
+
+    Statuses: 2 probation, 3 regular, 5 leaving, -1 none.
+    """
+    body = {"status_list": ",".join(str(s) for s in status_list), "offset": offset, "size": size}
+    return Op("POST", "/topapi/smartwork/hrm/employee/queryonjob", _cursor_page, json=body)
+
+
+def query_preentry_employees(*, offset: int = 0, size: int = 50) -> Op[Page[str]]:
+    """``POST /topapi/smartwork/hrm/employee/querypreentry``: a page of pre-hire user ids."""
+    body = {"offset": offset, "size": size}
+    return Op("POST", "/topapi/smartwork/hrm/employee/querypreentry", _cursor_page, json=body)
+
+
+def query_dimission_employees(*, offset: int = 0, size: int = 50) -> Op[Page[str]]:
+    """``POST /topapi/smartwork/hrm/employee/querydimission``: a page of resigned user ids."""
+    body = {"offset": offset, "size": size}
+    return Op("POST", "/topapi/smartwork/hrm/employee/querydimission", _cursor_page, json=body)
+
+
+def add_preentry_employee(person: PreEntry | None = None, /, **fields: Any) -> Op[str]:
+    """``POST /topapi/smartwork/hrm/employee/addpreentry``: a pre-hire; returns the new user id."""
+    param = _model(PreEntry, person if person is not None else fields)
+    return Op(
+        "POST",
+        "/topapi/smartwork/hrm/employee/addpreentry",
+        lambda reply: str(_result(reply)),
+        json={"param": param},
+        idempotent=False,
+    )
+
+
+# -- contacts ---------------------------------------------------------------------------
+
+
+def get_user(userid: str, *, language: str | None = None) -> Op[DingTalkUser]:
+    """``POST /topapi/v2/user/get``: one user's contact details."""
+    body = {"userid": userid, **({"language": language} if language else {})}
+    return Op("POST", "/topapi/v2/user/get", _one(DingTalkUser), json=body)
+
+
+def list_user_ids(dept_id: int) -> Op[list[str]]:
+    """``POST /topapi/user/listid``: the user ids of a department's direct members."""
+    return Op(
+        "POST",
+        "/topapi/user/listid",
+        lambda reply: [str(u) for u in (reply.get("result") or {}).get("userid_list") or []],
+        json={"dept_id": dept_id},
+    )
+
+
+def list_sub_depts(dept_id: int = 1) -> Op[list[DingTalkDept]]:
+    """``POST /topapi/v2/department/listsub``: a department's direct sub-departments."""
+    return Op("POST", "/topapi/v2/department/listsub", _list_of(DingTalkDept), json={"dept_id": dept_id})
+
+
+def get_dept(dept_id: int) -> Op[DingTalkDept]:
+    """``POST /topapi/v2/department/get``: one department."""
+    return Op("POST", "/topapi/v2/department/get", _one(DingTalkDept), json={"dept_id": dept_id})
+
+
+class DingTalkEndpoints:
+    """The typed methods, shared by :class:`DingTalkClient` and :class:`AsyncDingTalkClient`."""
+
+    update_employee_roster = endpoint(update_employee_roster)
+    list_employee_rosters = endpoint(list_employee_rosters)
+    get_roster_meta = endpoint(get_roster_meta)
+    list_roster_field_groups = endpoint(list_roster_field_groups)
+    iter_onjob_employees = pages(query_onjob_employees, cursor="offset")
+    query_onjob_employees = endpoint(query_onjob_employees)
+    iter_preentry_employees = pages(query_preentry_employees, cursor="offset")
+    query_preentry_employees = endpoint(query_preentry_employees)
+    iter_dimission_employees = pages(query_dimission_employees, cursor="offset")
+    query_dimission_employees = endpoint(query_dimission_employees)
+    add_preentry_employee = endpoint(add_preentry_employee)
+    get_user = endpoint(get_user)
+    list_user_ids = endpoint(list_user_ids)
+    list_sub_depts = endpoint(list_sub_depts)
+    get_dept = endpoint(get_dept)
+
+
+class DingTalkClient(SyncEngine, DingTalkEndpoints):
+    """Synchronous DingTalk client."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        appkey: str,
+        appsecret: str,
+        agentid: int | str | None = None,
+        timeout: float = 30.0,
+        http: httpx.Client | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.dialect = DingTalkDialect(appkey=appkey, appsecret=appsecret, agentid=agentid)
+        self.appkey = appkey
+        self.agentid = agentid
+        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
+
+    def __enter__(self) -> DingTalkClient:
+        return self
+
+
+class AsyncDingTalkClient(AsyncEngine, DingTalkEndpoints):
+    """Asynchronous DingTalk client (the same methods as :class:`DingTalkClient`, awaited)."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        appkey: str,
+        appsecret: str,
+        agentid: int | str | None = None,
+        timeout: float = 30.0,
+        http: httpx.AsyncClient | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.dialect = DingTalkDialect(appkey=appkey, appsecret=appsecret, agentid=agentid)
+        self.appkey = appkey
+        self.agentid = agentid
+        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
+
+    async def __aenter__(self) -> AsyncDingTalkClient:
+        return self

@@ -1,0 +1,453 @@
+"""What every client shares: calls as data, token caching, the retry loop, sync and async.
+
+A typed method is written once, as a function that describes the call (an
+:class:`Op`: method, path, query, body and how to read the reply). The
+:class:`endpoint` and :class:`pages` descriptors turn it into a method of both
+the synchronous and the asynchronous client. A :class:`Dialect` knows one
+platform's wire rules (where the token goes, signing, the envelope, error
+codes); the engines know nothing about platforms: they fetch and cache tokens,
+send, and retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, Unpack, overload
+
+import httpx
+
+from openroster.client.errors import ApiError, TransportError
+from openroster.client.retry import RetryPolicy
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Refresh a token this long before it expires (at most a tenth of its lifetime).
+REFRESH_MARGIN_SECONDS = 300.0
+
+Params = Sequence[tuple[str, str]]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Op(Generic[T]):
+    """One call: what to send and how to read the reply's payload into ``T``."""
+
+    method: str
+    path: str
+    parse: Callable[[Any], T] = _identity
+    params: Params = ()
+    json: Any = None
+    content: bytes | None = None
+    content_type: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    #: Safe to repeat after a transient failure (reads, and writes that set a value).
+    idempotent: bool = True
+    #: Needs an access token (everything except the token call itself).
+    auth: bool = True
+    #: DingTalk: put the client's ``agentid`` into the JSON body.
+    agentid: bool = False
+    #: WPS: return the whole ``{code, msg, data}`` reply rather than its ``data``.
+    envelope: bool = False
+
+
+class RequestOptions(TypedDict, total=False):
+    """What :meth:`request` and :meth:`send` take besides the method and path."""
+
+    #: A JSON body.
+    json: Any
+    #: Query parameters; a list value repeats the parameter.
+    params: Mapping[str, Any] | Sequence[tuple[str, Any]]
+    #: A raw body (instead of ``json``), sent with ``content_type``.
+    content: bytes
+    content_type: str
+    headers: Mapping[str, str]
+    #: Safe to repeat after a transient failure; by default only GET, HEAD and OPTIONS are.
+    idempotent: bool
+    #: WPS: return the whole reply rather than its ``data``.
+    envelope: bool
+
+
+def raw_op(method: str, path: str, **options: Unpack[RequestOptions]) -> Op[Any]:
+    """The :class:`Op` of a call the client has no typed method for."""
+    params = options.get("params") or ()
+    pairs = list(params.items()) if isinstance(params, Mapping) else list(params)
+    flat = [(k, str(x)) for k, v in pairs for x in (v if isinstance(v, list | tuple) else [v])]
+    verb = method.upper()
+    return Op(
+        verb,
+        path,
+        params=flat,
+        json=options.get("json"),
+        content=options.get("content"),
+        content_type=options.get("content_type"),
+        headers=tuple((options.get("headers") or {}).items()),
+        idempotent=options.get("idempotent", verb in ("GET", "HEAD", "OPTIONS")),
+        envelope=options.get("envelope", False),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list. ``next`` is the token or cursor of the following page, ``None`` on the last."""
+
+    items: list[T]
+    next: str | int | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """An HTTP request as a dialect lays it out; ``target`` is the path (with any prefix) and query."""
+
+    method: str
+    target: str
+    headers: dict[str, str]
+    content: bytes
+
+
+@dataclass(slots=True)
+class Token:
+    value: str
+    expires_in: float
+
+
+class Dialect(Protocol):
+    """One platform's wire rules."""
+
+    def token_op(self) -> Op[Token]:
+        """The call that fetches an access token."""
+        ...
+
+    def build(self, op: Op[Any], token: str | None) -> Wire:
+        """The HTTP request for ``op`` with ``token``."""
+        ...
+
+    def payload(self, op: Op[Any], resp: httpx.Response) -> Any:
+        """The reply's payload, or raise the :class:`ApiError` it carries."""
+        ...
+
+    def token_rejected(self, exc: ApiError) -> bool:
+        """Whether ``exc`` says the access token is invalid or expired (worth one refresh)."""
+        ...
+
+
+@dataclass(slots=True)
+class _TokenCache:
+    value: str | None = None
+    expires_at: float = 0.0
+    fetches: int = field(default=0)
+
+    def valid(self) -> str | None:
+        if self.value is not None and time.monotonic() < self.expires_at:
+            return self.value
+        return None
+
+    def store(self, token: Token, started: float) -> str:
+        margin = min(REFRESH_MARGIN_SECONDS, token.expires_in / 10)
+        self.value = token.value
+        self.expires_at = started + token.expires_in - margin
+        self.fetches += 1
+        return token.value
+
+    def invalidate(self, token: str | None) -> None:
+        """Forget ``token`` unless another call has already replaced it."""
+        if token is not None and self.value == token:
+            self.value = None
+
+
+class _Attempts:
+    """The bookkeeping of one call's retry loop."""
+
+    __slots__ = ("attempt", "op", "policy", "refreshed", "waited")
+
+    def __init__(self, policy: RetryPolicy, op: Op[Any]) -> None:
+        self.policy = policy
+        self.op = op
+        self.attempt = 0
+        self.waited = 0.0
+        self.refreshed = False
+
+    def after_error(self, exc: ApiError) -> float | None:
+        delay = self.policy.delay_for_error(
+            exc, attempt=self.attempt, waited=self.waited, idempotent=self.op.idempotent
+        )
+        self._count(delay)
+        return delay
+
+    def after_transport(self, exc: httpx.TransportError) -> float:
+        delay = self.policy.delay_for_transport(
+            exc, attempt=self.attempt, waited=self.waited, idempotent=self.op.idempotent
+        )
+        if delay is None:
+            raise TransportError(f"{self.op.method} {self.op.path}: {type(exc).__name__}: {exc}") from exc
+        self._count(delay)
+        return delay
+
+    def _count(self, delay: float | None) -> None:
+        if delay is not None:
+            self.attempt += 1
+            self.waited += delay
+
+
+def _root(http: httpx.Client | httpx.AsyncClient, base_url: str) -> str:
+    """Requests go to ``http``'s own base URL when it has one, else to ``base_url``."""
+    return "" if str(http.base_url) else base_url.rstrip("/")
+
+
+def _build(http: httpx.Client | httpx.AsyncClient, root: str, wire: Wire) -> httpx.Request:
+    return http.build_request(wire.method, root + wire.target, headers=wire.headers, content=wire.content)
+
+
+class SyncEngine:
+    """A synchronous client: an ``httpx.Client``, a token cache and the retry loop."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        *,
+        base_url: str,
+        timeout: float,
+        http: httpx.Client | None,
+        retry: RetryPolicy | None,
+    ) -> None:
+        self._dialect = dialect
+        self._own_http = http is None
+        self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
+        self._root = _root(self._http, base_url)
+        self.retry = retry or RetryPolicy()
+        self._tokens = _TokenCache()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> SyncEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_http:
+            self._http.close()
+
+    @property
+    def token_fetches(self) -> int:
+        """How many tokens this client has fetched."""
+        return self._tokens.fetches
+
+    def token(self) -> str:
+        """A valid access token: the cached one, or a fresh one (one fetch at a time)."""
+        cached = self._tokens.valid()
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._tokens.valid()
+            if cached is not None:
+                return cached
+            return self.fetch_token()
+
+    def fetch_token(self) -> str:
+        """Fetch a new access token now and cache it."""
+        started = time.monotonic()
+        return self._tokens.store(self._run(self._dialect.token_op()), started)
+
+    def _request(self, op: Op[Any], token: str | None) -> httpx.Request:
+        return _build(self._http, self._root, self._dialect.build(op, token))
+
+    def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
+        """Call ``path`` with token refresh and retries; return the reply's payload.
+
+        WPS: the reply's ``data`` (the whole reply with ``envelope=True``); DingTalk: the whole
+        reply. A non-zero platform code raises :class:`~openroster.client.errors.ApiError`.
+        """
+        return self._run(raw_op(method, path, **options))
+
+    def send(self, method: str, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """Authenticate (and sign) one request and send it once; return the raw HTTP response."""
+        op = raw_op(method, path, **options)
+        return self._http.send(self._request(op, self.token() if op.auth else None))
+
+    def _run(self, op: Op[T]) -> T:
+        """Send ``op`` with token refresh and retries; return its parsed payload."""
+        tries = _Attempts(self.retry, op)
+        while True:
+            token = self.token() if op.auth else None
+            try:
+                resp = self._http.send(self._request(op, token))
+            except httpx.TransportError as exc:
+                time.sleep(tries.after_transport(exc))
+                continue
+            try:
+                return op.parse(self._dialect.payload(op, resp))
+            except ApiError as exc:
+                if op.auth and not tries.refreshed and self._dialect.token_rejected(exc):
+                    tries.refreshed = True
+                    self._tokens.invalidate(token)
+                    continue
+                delay = tries.after_error(exc)
+                if delay is None:
+                    raise
+            time.sleep(delay)
+
+    def _iterate(self, build: Callable[..., Op[Page[T]]], cursor: str, args: Any, kwargs: Any) -> Iterator[T]:
+        while True:
+            page = self._run(build(*args, **kwargs))
+            yield from page.items
+            if page.next in (None, "") or not page.items:
+                return
+            kwargs = {**kwargs, cursor: page.next}
+
+
+class AsyncEngine:
+    """An asynchronous client: an ``httpx.AsyncClient``, a token cache and the retry loop."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        *,
+        base_url: str,
+        timeout: float,
+        http: httpx.AsyncClient | None,
+        retry: RetryPolicy | None,
+    ) -> None:
+        self._dialect = dialect
+        self._own_http = http is None
+        self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._root = _root(self._http, base_url)
+        self.retry = retry or RetryPolicy()
+        self._tokens = _TokenCache()
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> AsyncEngine:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self._http.aclose()
+
+    @property
+    def token_fetches(self) -> int:
+        """How many tokens this client has fetched."""
+        return self._tokens.fetches
+
+    async def token(self) -> str:
+        """A valid access token; concurrent callers share one fetch."""
+        cached = self._tokens.valid()
+        if cached is not None:
+            return cached
+        async with self._lock:
+            cached = self._tokens.valid()
+            if cached is not None:
+                return cached
+            return await self.fetch_token()
+
+    async def fetch_token(self) -> str:
+        """Fetch a new access token now and cache it."""
+        started = time.monotonic()
+        return self._tokens.store(await self._run(self._dialect.token_op()), started)
+
+    def _request(self, op: Op[Any], token: str | None) -> httpx.Request:
+        return _build(self._http, self._root, self._dialect.build(op, token))
+
+    async def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
+        """Call ``path`` with token refresh and retries; return the reply's payload (see the sync client)."""
+        return await self._run(raw_op(method, path, **options))
+
+    async def send(self, method: str, path: str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        """Authenticate (and sign) one request and send it once; return the raw HTTP response."""
+        op = raw_op(method, path, **options)
+        return await self._http.send(self._request(op, await self.token() if op.auth else None))
+
+    async def _run(self, op: Op[T]) -> T:
+        """Send ``op`` with token refresh and retries; return its parsed payload."""
+        tries = _Attempts(self.retry, op)
+        while True:
+            token = await self.token() if op.auth else None
+            try:
+                resp = await self._http.send(self._request(op, token))
+            except httpx.TransportError as exc:
+                await asyncio.sleep(tries.after_transport(exc))
+                continue
+            try:
+                return op.parse(self._dialect.payload(op, resp))
+            except ApiError as exc:
+                if op.auth and not tries.refreshed and self._dialect.token_rejected(exc):
+                    tries.refreshed = True
+                    self._tokens.invalidate(token)
+                    continue
+                delay = tries.after_error(exc)
+                if delay is None:
+                    raise
+            await asyncio.sleep(delay)
+
+    async def _iterate(
+        self, build: Callable[..., Op[Page[T]]], cursor: str, args: Any, kwargs: Any
+    ) -> AsyncIterator[T]:
+        while True:
+            page = await self._run(build(*args, **kwargs))
+            for item in page.items:
+                yield item
+            if page.next in (None, "") or not page.items:
+                return
+            kwargs = {**kwargs, cursor: page.next}
+
+
+class endpoint(Generic[P, T]):
+    """A typed method on both clients: ``T`` on the sync one, ``Awaitable[T]`` on the async one."""
+
+    def __init__(self, build: Callable[P, Op[T]]) -> None:
+        self._build = build
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, obj: SyncEngine, owner: Any) -> Callable[P, T]: ...
+    @overload
+    def __get__(self, obj: AsyncEngine, owner: Any) -> Callable[P, Awaitable[T]]: ...
+    @overload
+    def __get__(self, obj: None, owner: Any) -> endpoint[P, T]: ...
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is None:
+            return self
+        build = self._build
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return obj._run(build(*args, **kwargs))
+
+        call.__doc__ = build.__doc__
+        call.__name__ = build.__name__
+        return call
+
+
+class pages(Generic[P, T]):
+    """An iterator over every item of a paged list, following ``cursor`` from page to page."""
+
+    def __init__(self, build: Callable[P, Op[Page[T]]], *, cursor: str) -> None:
+        self._build = build
+        self._cursor = cursor
+        self.__doc__ = f"Every item of :meth:`{build.__name__}`, page after page."
+
+    @overload
+    def __get__(self, obj: SyncEngine, owner: Any) -> Callable[P, Iterator[T]]: ...
+    @overload
+    def __get__(self, obj: AsyncEngine, owner: Any) -> Callable[P, AsyncIterator[T]]: ...
+    @overload
+    def __get__(self, obj: None, owner: Any) -> pages[P, T]: ...
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is None:
+            return self
+        build, cursor = self._build, self._cursor
+
+        def iterate(*args: Any, **kwargs: Any) -> Any:
+            return obj._iterate(build, cursor, args, kwargs)
+
+        iterate.__doc__ = self.__doc__
+        return iterate
