@@ -25,6 +25,7 @@ from openroster.core.errors import (
     InvalidValue,
     MissingField,
     NotFound,
+    RuleViolation,
     TooMany,
     UnknownAttribute,
 )
@@ -330,3 +331,117 @@ def _checked_value(
             f"{field}.url.link: {link!r} is not an http(s) link", field=f"{field}.url.link"
         )
     return UrlValue(title=title, link=link)
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionChange:
+    """What to change in one definition; a field left at None stays as it is."""
+
+    id: str
+    name: str | None = None
+    value_type: str | None = None
+    #: The complete new option list, as ``(key or None, name)``.
+    options: tuple[tuple[str | None, str], ...] | None = None
+
+
+def _check_batch_size(count: int, *, field: str) -> None:
+    if count == 0:
+        raise MissingField(f"{field} must hold at least one attribute", field=field)
+    if count > limits.ATTR_DEFS_BATCH_MAX:
+        raise TooMany(
+            f"{field} has {count} attributes; the limit is {limits.ATTR_DEFS_BATCH_MAX}",
+            field=field,
+            limit=limits.ATTR_DEFS_BATCH_MAX,
+        )
+
+
+def update_definitions(
+    d: Directory, *, tenant_id: str, items: Sequence[DefinitionChange]
+) -> list[AttributeDefinition]:
+    """Rename attributes and change option lists, all or none.
+
+    - The value type of an attribute cannot change (values of the old type
+      would not fit); delete the attribute and define a new one instead.
+    - ``options`` replaces the whole option list. An option keeps its key (and
+      every value that points at it) when it is given with that key, or without
+      a key but with its current name; it may be renamed. An option left out is
+      removed, and every user value pointing at it is cleared in the same
+      transaction: no value is ever left pointing at an option that no longer
+      exists.
+    """
+    _check_batch_size(len(items), field="items")
+    with d.writer() as tx:
+        existing = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+        names = {a.name: a.id for a in existing.values()}
+        seen: set[str] = set()
+        out: list[AttributeDefinition] = []
+        cleared: set[str] = set()
+        for i, item in enumerate(items):
+            p = f"items[{i}]"
+            current = existing.get(item.id)
+            if current is None:
+                raise UnknownAttribute(f"{p}.id: attribute {item.id!r} does not exist", field=f"{p}.id")
+            if item.id in seen:
+                raise InvalidValue(f"{p}.id: attribute {item.id!r} appears twice", field=f"{p}.id")
+            seen.add(item.id)
+            name = current.name
+            if item.name is not None:
+                clean = validate.text(item.name, field=f"{p}.name", max_len=limits.NAME_MAX, required=True)
+                assert clean is not None
+                holder = names.get(clean)
+                if holder is not None and holder != item.id:
+                    raise Conflict(
+                        f"{p}.name: an attribute named {clean!r} already exists", field=f"{p}.name"
+                    )
+                names.pop(current.name, None)
+                names[clean] = item.id
+                name = clean
+            if item.value_type is not None and item.value_type != current.value_type.value:
+                raise RuleViolation(
+                    f"{p}.value_type: attribute {item.id!r} holds {current.value_type.value} values and "
+                    "its type cannot change; delete it and define a new attribute instead",
+                    field=f"{p}.value_type",
+                )
+            options = current.options
+            if item.options is not None:
+                by_name = {o.name: o.key for o in current.options}
+                raw = tuple((key if key else by_name.get(label), label) for key, label in item.options)
+                options = _clean_options(raw, current.value_type, field=f"{p}.options")
+                removed = current.option_keys() - {o.key for o in options}
+                cleared.update(
+                    attr_rows.delete_matching_values(tx.conn, tenant_id, [current.id], sorted(removed))
+                )
+            updated = AttributeDefinition(
+                tenant_id=tenant_id,
+                id=current.id,
+                name=name,
+                value_type=current.value_type,
+                options=options,
+                order=current.order,
+                ctime=current.ctime,
+            )
+            attr_rows.update_definition(tx.conn, updated)
+            out.append(updated)
+        tx.changed(tenant_id, "attrdefs", "*")
+        for uid in cleared:
+            tx.changed(tenant_id, "attrvals", uid)
+        return out
+
+
+def delete_definitions(d: Directory, *, tenant_id: str, attr_ids: Sequence[str]) -> list[str]:
+    """Delete attributes and every value they hold, all or none; the distinct ids, in order."""
+    _check_batch_size(len(attr_ids), field="attr_ids")
+    unique = list(dict.fromkeys(attr_ids))
+    with d.writer() as tx:
+        existing = {a.id for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+        for i, attr_id in enumerate(attr_ids):
+            if attr_id not in existing:
+                raise UnknownAttribute(
+                    f"attr_ids[{i}]: attribute {attr_id!r} does not exist", field=f"attr_ids[{i}]"
+                )
+        holders = attr_rows.delete_matching_values(tx.conn, tenant_id, unique, None)
+        attr_rows.delete_definitions(tx.conn, tenant_id, unique)
+        tx.changed(tenant_id, "attrdefs", "*")
+        for uid in holders:
+            tx.changed(tenant_id, "attrvals", uid)
+    return unique

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import Conflict, InvalidValue, NotFound, RuleViolation
-from openroster.core.model import Department
+from openroster.core.errors import (
+    BrokenReference,
+    Conflict,
+    InvalidValue,
+    MissingField,
+    NotFound,
+    RuleViolation,
+    TooMany,
+)
+from openroster.core.model import Department, Membership, User, UserStatus, ValueType
+from openroster.core.paging import Page, Position
+from openroster.store import attrs as attr_rows
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows
+from openroster.store import users as user_rows
 from openroster.store.base import WriteTx
 
 
@@ -32,9 +44,15 @@ def clean_name(name: str | None, *, field: str = "name") -> str:
     return value
 
 
-def create(d: Directory, *, tenant_id: str, item: NewDepartment) -> Department:
+def create(
+    d: Directory, *, tenant_id: str, item: NewDepartment, leaders: Sequence[Leader] = ()
+) -> Department:
+    """Create a department (and, with ``leaders``, make those users its leaders), all or nothing."""
     with d.writer() as tx:
-        return create_in(tx, d, tenant_id=tenant_id, item=item)
+        dept = create_in(tx, d, tenant_id=tenant_id, item=item)
+        if leaders:
+            set_leaders_in(tx, d, tenant_id=tenant_id, dept_id=dept.id, leaders=leaders)
+        return dept
 
 
 def create_in(
@@ -106,3 +124,368 @@ def get_many(r: Reader, *, tenant_id: str, dept_ids: Sequence[int]) -> dict[int,
 def list_all(d: Directory, *, tenant_id: str) -> list[Department]:
     with d.reader() as r:
         return dept_rows.list_all(r.conn, tenant_id)
+
+
+# -- reads --------------------------------------------------------------------------
+
+
+def get(r: Reader, *, tenant_id: str, dept_id: int, field: str = "dept_id") -> Department:
+    """One department; NotFound naming ``field`` when the tenant has no such department."""
+    found = r.depts(tenant_id, [dept_id]).get(dept_id)
+    if found is None:
+        raise NotFound(f"{field}: department {dept_id} does not exist", field=field)
+    return found
+
+
+def _batch(values: Sequence[object], *, field: str) -> None:
+    if not values:
+        raise MissingField(f"{field} must list at least one department", field=field)
+    if len(values) > limits.DEPT_BATCH_READ_MAX:
+        raise TooMany(
+            f"{field} has {len(values)} values; the limit is {limits.DEPT_BATCH_READ_MAX}",
+            field=field,
+            limit=limits.DEPT_BATCH_READ_MAX,
+        )
+
+
+def batch_read(r: Reader, *, tenant_id: str, dept_ids: Sequence[int]) -> list[Department]:
+    """The departments among ``dept_ids`` (in that order, once each); unknown ids are absent."""
+    _batch(dept_ids, field="dept_ids")
+    unique = list(dict.fromkeys(dept_ids))
+    found = r.depts(tenant_id, unique)
+    return [found[i] for i in unique if i in found]
+
+
+def by_ex_ids(r: Reader, *, tenant_id: str, ex_dept_ids: Sequence[str]) -> list[Department]:
+    """The departments whose ex_dept_id is listed (in that order, once each)."""
+    _batch(ex_dept_ids, field="ex_dept_ids")
+    unique = list(dict.fromkeys(ex_dept_ids))
+    found = dept_rows.find_by_ex_ids(r.conn, tenant_id, unique)
+    fresh = r.depts(tenant_id, [d.id for d in found.values()])
+    return [fresh[d.id] for x in unique if (d := found.get(x)) is not None and d.id in fresh]
+
+
+def leaders(r: Reader, *, tenant_id: str, dept_ids: Iterable[int]) -> dict[int, list[tuple[str, int]]]:
+    """``{dept id: [(user id, order), ...]}``: each department's leaders, by order."""
+    return user_rows.dept_leaders(r.conn, tenant_id, dept_ids)
+
+
+def children_page(
+    r: Reader,
+    *,
+    tenant_id: str,
+    dept_id: int,
+    recursive: bool,
+    size: int,
+    after: Position | None,
+    with_total: bool = False,
+) -> Page[Department]:
+    """One page of a department's children (by order, then id).
+
+    ``recursive``: of every department below it, by id.
+    """
+    get(r, tenant_id=tenant_id, dept_id=dept_id)
+    keys: list[Position]
+    if recursive:
+        start = _position(after, (int,))
+        ids = dept_rows.descendant_page_ids(
+            r.conn, tenant_id, dept_id, after=start[0] if start else None, limit=size + 1
+        )
+        keys = [(i,) for i in ids]
+    else:
+        start = _position(after, (int, int))
+        pairs = dept_rows.child_page_ids(
+            r.conn, tenant_id, dept_id, after=(start[0], start[1]) if start else None, limit=size + 1
+        )
+        ids = [p[1] for p in pairs]
+        keys = [tuple(p) for p in pairs]
+    more = len(ids) > size
+    found = r.depts(tenant_id, ids[:size])
+    total = dept_rows.count_children(r.conn, tenant_id, dept_id, recursive=recursive) if with_total else None
+    return Page([found[i] for i in ids[:size] if i in found], keys[size - 1] if more else None, total)
+
+
+def _position(after: Position | None, shape: tuple[type, ...]) -> tuple[Any, ...] | None:
+    if after is None:
+        return None
+    if len(after) != len(shape) or not all(type(v) is t for v, t in zip(after, shape, strict=True)):
+        raise InvalidValue("page_token does not fit this listing", field="page_token")
+    return after
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A user's membership of the department a member list was asked for."""
+
+    user: User
+    dept_id: int
+    is_leader: bool
+    order: int
+
+
+def members_page(
+    r: Reader,
+    *,
+    tenant_id: str,
+    dept_id: int,
+    recursive: bool,
+    statuses: Collection[UserStatus],
+    size: int,
+    after: Position | None,
+    with_total: bool = False,
+) -> Page[Member]:
+    """One page of a department's members (recursive: of it and every department below), by user id.
+
+    A user who belongs to several departments of the subtree is listed once,
+    with their membership of ``dept_id`` if they have one, else of the
+    lowest-numbered department of the subtree they belong to.
+    """
+    get(r, tenant_id=tenant_id, dept_id=dept_id)
+    start = _position(after, (str,))
+    wanted = [s.value for s in statuses]
+    ids = user_rows.member_page_ids(
+        r.conn,
+        tenant_id,
+        dept_id,
+        recursive=recursive,
+        statuses=wanted,
+        after=start[0] if start else None,
+        limit=size + 1,
+    )
+    more = len(ids) > size
+    ids = ids[:size]
+    found = r.users(tenant_id, ids)
+    subtree: set[int] | None = None
+    if recursive:
+        subtree = dept_rows.subtree_id_set(r.conn, tenant_id, dept_id)
+    items: list[Member] = []
+    for uid in ids:
+        u = found.get(uid)
+        if u is None:
+            continue
+        m = _membership_in(u, dept_id, subtree)
+        if m is not None:
+            items.append(Member(user=u, dept_id=m.dept_id, is_leader=m.is_leader, order=m.order))
+    total = (
+        user_rows.count_members(r.conn, tenant_id, dept_id, recursive=recursive, statuses=wanted)
+        if with_total
+        else None
+    )
+    return Page(items, (ids[-1],) if more and ids else None, total)
+
+
+def _membership_in(u: User, dept_id: int, subtree: set[int] | None) -> Membership | None:
+    direct = next((m for m in u.memberships if m.dept_id == dept_id), None)
+    if direct is not None or subtree is None:
+        return direct
+    inside = sorted((m for m in u.memberships if m.dept_id in subtree), key=lambda m: m.dept_id)
+    return inside[0] if inside else None
+
+
+def members_batch_read(
+    r: Reader, *, tenant_id: str, dept_id: int, user_ids: Sequence[str], statuses: Collection[UserStatus]
+) -> list[Member]:
+    """The listed users who are members of ``dept_id`` with a status in ``statuses`` (in order, once each)."""
+    get(r, tenant_id=tenant_id, dept_id=dept_id)
+    if not user_ids:
+        raise MissingField("user_ids must list at least one user", field="user_ids")
+    if len(user_ids) > limits.DEPT_BATCH_READ_MAX:
+        raise TooMany(
+            f"user_ids has {len(user_ids)} ids; the limit is {limits.DEPT_BATCH_READ_MAX}",
+            field="user_ids",
+            limit=limits.DEPT_BATCH_READ_MAX,
+        )
+    unique = list(dict.fromkeys(user_ids))
+    found = r.users(tenant_id, unique)
+    out: list[Member] = []
+    for uid in unique:
+        u = found.get(uid)
+        if u is None or u.status not in statuses:
+            continue
+        m = _membership_in(u, dept_id, None)
+        if m is not None:
+            out.append(Member(user=u, dept_id=dept_id, is_leader=m.is_leader, order=m.order))
+    return out
+
+
+# -- writes -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Leader:
+    user_id: str
+    order: int
+
+
+def set_leaders_in(
+    tx: WriteTx,
+    d: Directory,
+    *,
+    tenant_id: str,
+    dept_id: int,
+    leaders: Sequence[Leader],
+    field: str = "leaders",
+) -> None:
+    """Make ``leaders`` the department's leaders, in a transaction the caller holds.
+
+    A leader who is not yet a member becomes one. A leader's ``order`` is their
+    order within the department (the value ``users/batch_update_order`` sets).
+    Former leaders stay members without the leader flag.
+    """
+    if len(leaders) > limits.DEPT_LEADERS_MAX:
+        raise TooMany(
+            f"{field} has {len(leaders)} leaders; the limit is {limits.DEPT_LEADERS_MAX}",
+            field=field,
+            limit=limits.DEPT_LEADERS_MAX,
+        )
+    wanted: dict[str, int] = {}
+    for i, leader in enumerate(leaders):
+        p = f"{field}[{i}]"
+        if not leader.user_id:
+            raise MissingField(f"{p}.user_id is required", field=f"{p}.user_id")
+        if leader.user_id in wanted:
+            raise InvalidValue(f"{p}.user_id: user {leader.user_id!r} is listed twice", field=f"{p}.user_id")
+        if leader.order < 0:
+            raise InvalidValue(f"{p}.order must be zero or positive", field=f"{p}.order")
+        wanted[leader.user_id] = leader.order
+    former = [uid for uid, _ in user_rows.dept_leaders(tx.conn, tenant_id, [dept_id]).get(dept_id, [])]
+    found = user_rows.get_users(tx.conn, tenant_id, [*wanted, *former])
+    for i, leader in enumerate(leaders):
+        if leader.user_id not in found:
+            p = f"{field}[{i}].user_id"
+            raise BrokenReference(f"{p}: user {leader.user_id!r} does not exist", field=p)
+    now = d.clock.now_int()
+    for uid in dict.fromkeys([*wanted, *former]):
+        u = found[uid]
+        ms = [m for m in u.memberships if m.dept_id != dept_id]
+        mine = next((m for m in u.memberships if m.dept_id == dept_id), None)
+        if uid in wanted:
+            if mine is None and len(u.memberships) >= limits.USER_DEPTS_MAX:
+                i = list(wanted).index(uid)
+                raise RuleViolation(
+                    f"{field}[{i}].user_id: user {uid!r} already belongs to {limits.USER_DEPTS_MAX} "
+                    "departments, the limit",
+                    field=f"{field}[{i}].user_id",
+                )
+            ms.append(Membership(dept_id=dept_id, is_leader=True, order=wanted[uid]))
+        elif mine is not None:
+            ms.append(replace(mine, is_leader=False))
+        if mine is not None and mine == ms[-1]:
+            continue
+        user = replace(u, memberships=tuple(ms), mtime=now)
+        user_rows.replace_memberships(tx.conn, user)
+        user_rows.update_user(tx.conn, user)
+        tx.changed(tenant_id, "user", uid)
+
+
+@dataclass(frozen=True, slots=True)
+class DeptChanges:
+    """What to change in a department; a field left at None stays as it is."""
+
+    name: str | None = None
+    parent_id: int | None = None
+    order: int | None = None
+    #: ``""`` clears the ex_dept_id.
+    ex_dept_id: str | None = None
+    leaders: tuple[Leader, ...] | None = None
+
+
+def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) -> Department:
+    """Rename, move, reorder a department or change its ex_dept_id and leaders (all or nothing).
+
+    A move under the department itself or one of its descendants is refused,
+    as is one that would make the tree deeper than ``limits.DEPT_DEPTH_MAX``.
+    A rename or move rewrites the ``abs_path`` of the whole subtree.
+    """
+    with d.writer() as tx:
+        current = dept_rows.get_depts(tx.conn, tenant_id, [dept_id]).get(dept_id)
+        if current is None:
+            raise NotFound(f"dept_id: department {dept_id} does not exist", field="dept_id")
+        name = clean_name(changes.name) if changes.name is not None else current.name
+        parent_id = current.parent_id
+        if changes.parent_id is not None and changes.parent_id != current.parent_id:
+            if current.parent_id is None:
+                raise RuleViolation("parent_id: the root department cannot be moved", field="parent_id")
+            parent_id = changes.parent_id
+        parent = None
+        if parent_id is not None:
+            parent = dept_rows.get_depts(tx.conn, tenant_id, [parent_id]).get(parent_id)
+            if parent is None:
+                raise NotFound(f"parent_id: department {parent_id} does not exist", field="parent_id")
+        subtree = dept_rows.descendants(tx.conn, tenant_id, dept_id)
+        if parent_id != current.parent_id and parent is not None:
+            if parent.id == dept_id or any(x.id == parent.id for x in subtree):
+                raise RuleViolation(
+                    f"parent_id: department {parent.id} is department {dept_id} or lies below it; "
+                    "a department cannot move under itself or its own descendant",
+                    field="parent_id",
+                )
+            depth_below = max((x.abs_path.count("/") for x in subtree), default=current.abs_path.count("/"))
+            depth_below -= current.abs_path.count("/")
+            if parent.abs_path.count("/") + 1 + depth_below > limits.DEPT_DEPTH_MAX:
+                raise RuleViolation(
+                    f"parent_id: the move would make the tree deeper than {limits.DEPT_DEPTH_MAX} levels",
+                    field="parent_id",
+                )
+        if (name != current.name or parent_id != current.parent_id) and parent is not None:
+            clash = dept_rows.find_child_by_name(tx.conn, tenant_id, parent.id, name)
+            if clash is not None and clash.id != dept_id:
+                raise Conflict(
+                    f"name: department {parent.id} already has a child named {name!r}", field="name"
+                )
+        ex_id = current.ex_dept_id
+        if changes.ex_dept_id is not None:
+            ex_id = validate.text(changes.ex_dept_id, field="ex_dept_id", max_len=128)
+            if ex_id is not None and ex_id != current.ex_dept_id:
+                taken = dept_rows.find_by_ex_ids(tx.conn, tenant_id, [ex_id]).get(ex_id)
+                if taken is not None:
+                    raise Conflict(
+                        f"ex_dept_id: {ex_id!r} is already used by department {taken.id}", field="ex_dept_id"
+                    )
+        order = current.order
+        if changes.order is not None:
+            if changes.order < 0:
+                raise InvalidValue("order must be zero or positive", field="order")
+            order = changes.order
+        abs_path = f"{parent.abs_path}/{name}" if parent is not None else f"/{name}"
+        updated = replace(
+            current, name=name, parent_id=parent_id, order=order, ex_dept_id=ex_id, abs_path=abs_path
+        )
+        dept_rows.update_dept(tx.conn, updated)
+        tx.changed(tenant_id, "dept", dept_id)
+        if abs_path != current.abs_path:
+            old_prefix = current.abs_path + "/"
+            for x in subtree:
+                moved = replace(x, abs_path=abs_path + "/" + x.abs_path[len(old_prefix) :])
+                dept_rows.update_dept(tx.conn, moved)
+                tx.changed(tenant_id, "dept", x.id)
+        if changes.leaders is not None:
+            set_leaders_in(tx, d, tenant_id=tenant_id, dept_id=dept_id, leaders=changes.leaders)
+        return replace(updated, memo={})
+
+
+def delete(d: Directory, *, tenant_id: str, dept_id: int) -> None:
+    """Delete an empty department (no members, no children); relation_depts values drop it."""
+    with d.writer() as tx:
+        current = dept_rows.get_depts(tx.conn, tenant_id, [dept_id]).get(dept_id)
+        if current is None:
+            raise NotFound(f"dept_id: department {dept_id} does not exist", field="dept_id")
+        if current.parent_id is None:
+            raise RuleViolation("dept_id: the root department cannot be deleted", field="dept_id")
+        children = dept_rows.count_children(tx.conn, tenant_id, dept_id, recursive=False)
+        members = dept_rows.count_members(tx.conn, tenant_id, dept_id)
+        if children or members:
+            raise RuleViolation(
+                f"dept_id: department {dept_id} is not empty ({children} child department(s), "
+                f"{members} member(s)); move or delete them first",
+                field="dept_id",
+            )
+        relation_attrs = [
+            a.id
+            for a in attr_rows.list_definitions(tx.conn, tenant_id)
+            if a.value_type is ValueType.RELATION_DEPTS
+        ]
+        for uid in attr_rows.remove_dept_from_values(tx.conn, tenant_id, relation_attrs, dept_id):
+            tx.changed(tenant_id, "attrvals", uid)
+        dept_rows.delete_dept(tx.conn, tenant_id, dept_id)
+        tx.changed(tenant_id, "dept", dept_id)

@@ -35,3 +35,16 @@ BODY_MAX_BYTES = 1024 * 1024
 TOKEN_TTL_SECONDS = 7200
 #: Allowed skew of a signature's date header, in seconds.
 SIGNATURE_WINDOW_SECONDS = 15 * 60
+#: Items per page of a paged list (``page_size``): the default and the maximum.
+PAGE_SIZE_DEFAULT = 10
+PAGE_SIZE_MAX = 50
+#: Values per user lookup (``by_emails``, ``by_phones``, ``by_ex_user_ids``).
+USER_LOOKUP_MAX = 100
+#: Users per batch write (``batch_enable``, ``batch_disable``, ``batch_update_dept``, ``batch_update_order``).
+USER_BATCH_WRITE_MAX = 100
+#: Departments per ``depts/batch_read`` and ``by_ex_dept_ids``; users per ``members/batch_read``.
+DEPT_BATCH_READ_MAX = 100
+#: Leaders of one department.
+DEPT_LEADERS_MAX = 20
+#: Definitions per custom-attribute ``batch_update`` / ``batch_delete``.
+ATTR_DEFS_BATCH_MAX = 50

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import secrets as _random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import BrokenReference, Conflict, InvalidValue, MissingField, TooMany
+from openroster.core.errors import (
+    BrokenReference,
+    Conflict,
+    InvalidValue,
+    MissingField,
+    NotFound,
+    RuleViolation,
+    TooMany,
+)
 from openroster.core.model import (
+    ROOT_DEPT_ID,
+    USER_TEXT_FIELDS,
     Gender,
     Membership,
     Role,
     User,
     UserStatus,
+    ValueType,
 )
+from openroster.core.paging import Page
+from openroster.store import attrs as attr_rows
 from openroster.store import depts as dept_rows
 from openroster.store import users as user_rows
 from openroster.store.base import WriteTx
@@ -227,3 +241,307 @@ def batch_read(
     unique = list(dict.fromkeys(user_ids))
     found = r.users(tenant_id, unique)
     return [u for uid in unique if (u := found.get(uid)) is not None and u.status in wanted]
+
+
+# -- reads --------------------------------------------------------------------------
+
+#: The unique user fields people are looked up by, with how a looked-up value is normalised.
+LOOKUP_FIELDS: dict[str, Callable[[str], str]] = {
+    "email": lambda v: v.strip().lower(),
+    "phone": str.strip,
+    "ex_user_id": str.strip,
+}
+
+
+def get(r: Reader, *, tenant_id: str, user_id: str, field: str = "user_id") -> User:
+    """One user; NotFound naming ``field`` when the tenant has no such user."""
+    found = r.users(tenant_id, [user_id]).get(user_id)
+    if found is None:
+        raise NotFound(f"{field}: user {user_id!r} does not exist", field=field)
+    return found
+
+
+def list_page(
+    r: Reader,
+    *,
+    tenant_id: str,
+    statuses: Collection[UserStatus],
+    size: int,
+    after: str | None,
+    with_total: bool = False,
+) -> Page[User]:
+    """One page of the tenant's users with a status in ``statuses``, in id order (keyset: see core/paging)."""
+    wanted = [s.value for s in statuses]
+    ids = user_rows.page_ids(r.conn, tenant_id, statuses=wanted, after=after, limit=size + 1)
+    more = len(ids) > size
+    ids = ids[:size]
+    found = r.users(tenant_id, ids)
+    total = user_rows.count(r.conn, tenant_id, statuses=wanted) if with_total else None
+    return Page([found[i] for i in ids if i in found], (ids[-1],) if more and ids else None, total)
+
+
+def find_by(
+    r: Reader, *, tenant_id: str, field: str, values: Sequence[str], statuses: Collection[UserStatus]
+) -> list[User]:
+    """The users whose ``field`` (email, phone, ex_user_id) is one of ``values``, in that order, once each."""
+    normalise = LOOKUP_FIELDS[field]
+    if len(values) > limits.USER_LOOKUP_MAX:
+        raise TooMany(
+            f"{field}s has {len(values)} values; the limit is {limits.USER_LOOKUP_MAX}",
+            field=f"{field}s",
+            limit=limits.USER_LOOKUP_MAX,
+        )
+    wanted = list(dict.fromkeys(normalise(v) for v in values if v.strip()))
+    holders = user_rows.find_taken_values(r.conn, tenant_id, field, wanted)
+    ids = list(dict.fromkeys(holders[v] for v in wanted if v in holders))
+    found = r.users(tenant_id, ids)
+    return [u for uid in ids if (u := found.get(uid)) is not None and u.status in statuses]
+
+
+# -- writes -------------------------------------------------------------------------
+
+#: Fields :func:`update` accepts; the departments change through :func:`update_depts`.
+UPDATABLE_FIELDS: frozenset[str] = frozenset({*USER_TEXT_FIELDS, "gender", "role", "def_dept_id"})
+
+
+def update(d: Directory, *, tenant_id: str, user_id: str, changes: Mapping[str, object]) -> User:
+    """Change some profile fields of one user.
+
+    ``changes`` holds only the fields to change; ``""`` clears an optional
+    field. The rules of :func:`create` apply: unique values stay unique,
+    ``leader_id`` names an existing user (not the user, and not someone who
+    reports to the user), ``def_dept_id`` one of the user's departments.
+    """
+    with d.writer() as tx:
+        return update_in(tx, d, tenant_id=tenant_id, user_id=user_id, changes=changes)
+
+
+def update_in(
+    tx: WriteTx, d: Directory, *, tenant_id: str, user_id: str, changes: Mapping[str, object]
+) -> User:
+    """:func:`update` inside a write transaction the caller holds."""
+    unknown = sorted(set(changes) - UPDATABLE_FIELDS)
+    if unknown:
+        raise InvalidValue(f"{unknown[0]} cannot be changed here", field=unknown[0])
+    current = user_rows.get_users(tx.conn, tenant_id, [user_id]).get(user_id)
+    if current is None:
+        raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id")
+    merged = _as_new_user(current, changes)
+    cleaned = replace(
+        _clean(merged, prefix="", now=d.clock.now_int()),
+        tenant_id=tenant_id,
+        memberships=current.memberships,
+    )
+    if not current.memberships:
+        cleaned = replace(cleaned, def_dept_id=current.def_dept_id)
+    _check_unique_update(tx, current, cleaned)
+    if cleaned.leader_id is not None and cleaned.leader_id != current.leader_id:
+        _check_leader(tx, tenant_id, user_id, cleaned.leader_id, field="leader_id")
+    user_rows.update_user(tx.conn, cleaned)
+    tx.changed(tenant_id, "user", user_id)
+    return cleaned
+
+
+def _as_new_user(current: User, changes: Mapping[str, object]) -> NewUser:
+    fields: dict[str, Any] = {name: getattr(current, name) for name in USER_TEXT_FIELDS}
+    fields.update(gender=current.gender.value, role=current.role.value, def_dept_id=current.def_dept_id)
+    fields.update(changes)
+    dept_ids = current.dept_ids or (current.def_dept_id or ROOT_DEPT_ID,)
+    if fields["def_dept_id"] is None or fields["def_dept_id"] == "":
+        fields["def_dept_id"] = current.def_dept_id if current.def_dept_id in dept_ids else dept_ids[0]
+    return NewUser(
+        id=current.id,
+        dept_ids=dept_ids,
+        status=current.status.value,
+        leader_of=tuple(m.dept_id for m in current.memberships if m.is_leader),
+        ctime=current.ctime,
+        **fields,
+    )
+
+
+def _check_unique_update(tx: WriteTx, current: User, cleaned: User) -> None:
+    changed = {
+        col: v
+        for col in user_rows.UNIQUE_COLUMNS
+        if (v := getattr(cleaned, col)) is not None and v != getattr(current, col)
+    }
+    for col, holder in user_rows.find_unique_conflicts(
+        tx.conn, current.tenant_id, changed, exclude_user_id=current.id
+    ):
+        raise Conflict(f"{col}: {changed[col]!r} is already used by user {holder!r}", field=col)
+
+
+#: How far up a reporting line is followed when looking for a cycle.
+_LEADER_CHAIN_MAX = 10_000
+
+
+def _check_leader(tx: WriteTx, tenant_id: str, user_id: str, leader_id: str, *, field: str) -> None:
+    if leader_id == user_id:
+        raise InvalidValue(f"{field}: a user cannot be their own leader", field=field)
+    if not user_rows.existing_ids(tx.conn, tenant_id, [leader_id]):
+        raise BrokenReference(f"{field}: user {leader_id!r} does not exist", field=field)
+    step = leader_id
+    for _ in range(_LEADER_CHAIN_MAX):
+        above = user_rows.leader_of(tx.conn, tenant_id, step)
+        if above is None:
+            return
+        step = above
+        if step == user_id:
+            raise RuleViolation(
+                f"{field}: {leader_id!r} reports (directly or not) to {user_id!r}; "
+                "a reporting line cannot loop",
+                field=field,
+            )
+
+
+def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
+    """Delete a user with their memberships and custom attribute values.
+
+    Whatever pointed at the user is cleared in the same transaction: other
+    users' ``leader_id`` and relation_user attribute values naming them.
+    """
+    with d.writer() as tx:
+        if not user_rows.existing_ids(tx.conn, tenant_id, [user_id]):
+            raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id")
+        for uid in user_rows.clear_leader(tx.conn, tenant_id, user_id, mtime=d.clock.now_int()):
+            tx.changed(tenant_id, "user", uid)
+        relation_attrs = [
+            a.id
+            for a in attr_rows.list_definitions(tx.conn, tenant_id)
+            if a.value_type is ValueType.RELATION_USER
+        ]
+        for uid in attr_rows.delete_matching_values(tx.conn, tenant_id, relation_attrs, [user_id]):
+            tx.changed(tenant_id, "attrvals", uid)
+        user_rows.delete_user(tx.conn, tenant_id, user_id)
+        tx.changed(tenant_id, "user", user_id)
+        tx.changed(tenant_id, "attrvals", user_id)
+
+
+def _batch_ids(user_ids: Sequence[str], *, field: str) -> list[str]:
+    if not user_ids:
+        raise MissingField(f"{field} must list at least one user", field=field)
+    if len(user_ids) > limits.USER_BATCH_WRITE_MAX:
+        raise TooMany(
+            f"{field} has {len(user_ids)} users; the limit is {limits.USER_BATCH_WRITE_MAX}",
+            field=field,
+            limit=limits.USER_BATCH_WRITE_MAX,
+        )
+    return list(dict.fromkeys(user_ids))
+
+
+def _require_users(tx: WriteTx, tenant_id: str, user_ids: Sequence[str], *, field: str) -> dict[str, User]:
+    found = user_rows.get_users(tx.conn, tenant_id, user_ids)
+    for i, uid in enumerate(user_ids):
+        if uid not in found:
+            raise NotFound(f"{field}[{i}]: user {uid!r} does not exist", field=f"{field}[{i}]")
+    return found
+
+
+def set_status(
+    d: Directory, *, tenant_id: str, user_ids: Sequence[str], status: UserStatus, field: str = "user_ids"
+) -> list[str]:
+    """Give every listed user ``status`` (all or none); the distinct ids, in order."""
+    ids = _batch_ids(user_ids, field=field)
+    with d.writer() as tx:
+        _require_users(tx, tenant_id, list(user_ids), field=field)
+        user_rows.set_status(tx.conn, tenant_id, ids, status.value, mtime=d.clock.now_int())
+        for uid in ids:
+            tx.changed(tenant_id, "user", uid)
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class DeptAssignment:
+    """A user's new set of departments (and optionally main department)."""
+
+    user_id: str
+    dept_ids: tuple[int, ...]
+    def_dept_id: int | None = None
+
+
+def update_depts(d: Directory, *, tenant_id: str, items: Sequence[DeptAssignment]) -> list[User]:
+    """Replace the departments of several users, all or none.
+
+    A department a user keeps keeps its leader flag and order; a new one starts
+    as a plain membership with order 0. ``def_dept_id``, when given, must be one
+    of the new departments; when absent the current main department stays if
+    the user keeps it, else the first of ``dept_ids`` becomes the main one.
+    """
+    _batch_ids([i.user_id for i in items], field="items")
+    with d.writer() as tx:
+        found = _require_users(tx, tenant_id, [i.user_id for i in items], field="items")
+        known = dept_rows.get_depts(tx.conn, tenant_id, {x for i in items for x in i.dept_ids})
+        now = d.clock.now_int()
+        seen: set[str] = set()
+        out: list[User] = []
+        for i, item in enumerate(items):
+            p = f"items[{i}]"
+            if item.user_id in seen:
+                raise InvalidValue(
+                    f"{p}.user_id: user {item.user_id!r} appears twice in this batch", field=f"{p}.user_id"
+                )
+            seen.add(item.user_id)
+            current = found[item.user_id]
+            _check_dept_list(item.dept_ids, known, field=f"{p}.dept_ids")
+            if item.def_dept_id is not None and item.def_dept_id not in item.dept_ids:
+                raise InvalidValue(
+                    f"{p}.def_dept_id: {item.def_dept_id} is not one of the user's departments",
+                    field=f"{p}.def_dept_id",
+                )
+            keep = {m.dept_id: m for m in current.memberships}
+            memberships = tuple(
+                keep.get(x) or Membership(dept_id=x, is_leader=False, order=0) for x in item.dept_ids
+            )
+            def_dept = item.def_dept_id
+            if def_dept is None:
+                def_dept = current.def_dept_id if current.def_dept_id in item.dept_ids else item.dept_ids[0]
+            user = replace(current, memberships=memberships, def_dept_id=def_dept, mtime=now)
+            user_rows.update_user(tx.conn, user)
+            user_rows.replace_memberships(tx.conn, user)
+            tx.changed(tenant_id, "user", user.id)
+            out.append(user)
+        return out
+
+
+def _check_dept_list(dept_ids: Sequence[int], known: Mapping[int, object], *, field: str) -> None:
+    if not dept_ids:
+        raise MissingField(f"{field} must name at least one department", field=field)
+    if len(dept_ids) > limits.USER_DEPTS_MAX:
+        raise TooMany(
+            f"{field} has {len(dept_ids)} departments; the limit is {limits.USER_DEPTS_MAX}",
+            field=field,
+            limit=limits.USER_DEPTS_MAX,
+        )
+    if len(set(dept_ids)) != len(dept_ids):
+        raise InvalidValue(f"{field} lists a department twice", field=field)
+    for j, x in enumerate(dept_ids):
+        if x not in known:
+            raise BrokenReference(f"{field}[{j}]: department {x} does not exist", field=f"{field}[{j}]")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOrder:
+    """A user's order within one of their departments."""
+
+    user_id: str
+    dept_id: int
+    order: int
+
+
+def update_orders(d: Directory, *, tenant_id: str, items: Sequence[MemberOrder]) -> None:
+    """Set users' order within departments, all or none."""
+    _batch_ids([i.user_id for i in items], field="user_order_list")
+    with d.writer() as tx:
+        found = _require_users(tx, tenant_id, [i.user_id for i in items], field="user_order_list")
+        for i, item in enumerate(items):
+            p = f"user_order_list[{i}]"
+            if item.order < 0:
+                raise InvalidValue(f"{p}.order must be zero or positive", field=f"{p}.order")
+            if item.dept_id not in found[item.user_id].dept_ids:
+                raise RuleViolation(
+                    f"{p}.dept_id: user {item.user_id!r} is not a member of department {item.dept_id}",
+                    field=f"{p}.dept_id",
+                )
+        for item in items:
+            user_rows.set_member_order(tx.conn, tenant_id, item.user_id, item.dept_id, item.order)
+            tx.changed(tenant_id, "user", item.user_id)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from openroster.core.model import (
     AttributeDefinition,
@@ -124,3 +125,80 @@ def delete_values(conn: Connection, tenant_id: str, keys: Sequence[tuple[str, st
                 attr_values.c.attr_id == attr_id,
             )
         )
+
+
+def update_definition(conn: Connection, d: AttributeDefinition) -> None:
+    """Write ``d``'s name and options."""
+    conn.execute(
+        update(attr_defs)
+        .where(attr_defs.c.tenant_id == d.tenant_id, attr_defs.c.id == d.id)
+        .values(
+            name=d.name, options=orjson.dumps([{"key": o.key, "name": o.name} for o in d.options]).decode()
+        )
+    )
+
+
+def delete_definitions(conn: Connection, tenant_id: str, attr_ids: Sequence[str]) -> None:
+    """Delete definitions and every value they hold."""
+    if not attr_ids:
+        return
+    conn.execute(
+        delete(attr_values).where(attr_values.c.tenant_id == tenant_id, attr_values.c.attr_id.in_(attr_ids))
+    )
+    conn.execute(delete(attr_defs).where(attr_defs.c.tenant_id == tenant_id, attr_defs.c.id.in_(attr_ids)))
+
+
+def _holding(tenant_id: str, attr_ids: Sequence[str], values: Sequence[AttributeValueData] | None) -> Any:
+    cond = (attr_values.c.tenant_id == tenant_id) & attr_values.c.attr_id.in_(attr_ids)
+    if values is not None:
+        cond = cond & attr_values.c.value.in_([encode_value(v) for v in values])
+    return cond
+
+
+def delete_matching_values(
+    conn: Connection, tenant_id: str, attr_ids: Sequence[str], values: Sequence[AttributeValueData] | None
+) -> list[str]:
+    """Delete the values of ``attr_ids`` equal to one of ``values`` (None: all); return their users."""
+    if not attr_ids or (values is not None and not values):
+        return []
+    cond = _holding(tenant_id, attr_ids, values)
+    holders = sorted({r[0] for r in conn.execute(select(attr_values.c.user_id).where(cond)).all()})
+    if holders:
+        conn.execute(delete(attr_values).where(cond))
+    return holders
+
+
+def remove_dept_from_values(
+    conn: Connection, tenant_id: str, attr_ids: Sequence[str], dept_id: int
+) -> list[str]:
+    """Drop ``dept_id`` from every relation_depts value of ``attr_ids``; the users whose values changed.
+
+    A value left without departments is deleted (an empty value means "not set").
+    """
+    if not attr_ids:
+        return []
+    changed: list[str] = []
+    rows = conn.execute(
+        select(attr_values.c.user_id, attr_values.c.attr_id, attr_values.c.value).where(
+            attr_values.c.tenant_id == tenant_id,
+            attr_values.c.attr_id.in_(attr_ids),
+            attr_values.c.value.like(f"%{dept_id}%"),
+        )
+    ).all()
+    for user_id, attr_id, raw in rows:
+        old = decode_value(ValueType.RELATION_DEPTS, raw)
+        assert isinstance(old, tuple)
+        if dept_id not in old:
+            continue
+        kept = tuple(x for x in old if x != dept_id)
+        key = (
+            (attr_values.c.tenant_id == tenant_id)
+            & (attr_values.c.user_id == user_id)
+            & (attr_values.c.attr_id == attr_id)
+        )
+        if kept:
+            conn.execute(update(attr_values).where(key).values(value=encode_value(kept)))
+        else:
+            conn.execute(delete(attr_values).where(key))
+        changed.append(user_id)
+    return changed

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, tuple_, update
 
 from openroster.core.model import Department
 from openroster.store.schema import depts, memberships
@@ -99,4 +100,111 @@ def count_members(conn: Connection, tenant_id: str, dept_id: int) -> int:
 def set_abs_path(conn: Connection, tenant_id: str, dept_id: int, abs_path: str) -> None:
     conn.execute(
         update(depts).where(depts.c.tenant_id == tenant_id, depts.c.id == dept_id).values(abs_path=abs_path)
+    )
+
+
+def subtree_ids(tenant_id: str, root_id: int) -> Select[Any]:
+    """A SELECT of ``root_id`` and the ids of every department below it (a recursive CTE)."""
+    tree = (
+        select(depts.c.id)
+        .where(depts.c.tenant_id == tenant_id, depts.c.id == root_id)
+        .cte("subtree", recursive=True)
+    )
+    below = select(depts.c.id).where(depts.c.tenant_id == tenant_id, depts.c.parent_id == tree.c.id)
+    tree = tree.union_all(below)
+    return select(tree.c.id)
+
+
+def subtree_id_set(conn: Connection, tenant_id: str, root_id: int) -> set[int]:
+    """``root_id`` and the ids of every department below it."""
+    return {int(x) for x in conn.execute(subtree_ids(tenant_id, root_id)).scalars()}
+
+
+def descendants(conn: Connection, tenant_id: str, dept_id: int) -> list[Department]:
+    """Every department below ``dept_id`` (not itself), in id order."""
+    rows = conn.execute(
+        select(depts)
+        .where(
+            depts.c.tenant_id == tenant_id,
+            depts.c.id.in_(subtree_ids(tenant_id, dept_id)),
+            depts.c.id != dept_id,
+        )
+        .order_by(depts.c.id)
+    ).all()
+    return [_dept(r) for r in rows]
+
+
+def is_descendant(conn: Connection, tenant_id: str, dept_id: int, ancestor_id: int) -> bool:
+    """True when ``dept_id`` is ``ancestor_id`` or lies below it."""
+    row = conn.execute(
+        select(depts.c.id).where(
+            depts.c.tenant_id == tenant_id,
+            depts.c.id == dept_id,
+            depts.c.id.in_(subtree_ids(tenant_id, ancestor_id)),
+        )
+    ).first()
+    return row is not None
+
+
+def child_page_ids(
+    conn: Connection, tenant_id: str, parent_id: int, *, after: tuple[int, int] | None, limit: int
+) -> list[tuple[int, int]]:
+    """``(order, id)`` of up to ``limit`` children of ``parent_id`` after ``after``, in that order.
+
+    Keyset on the ``ix_depts_parent`` index (tenant, parent, order, id).
+    """
+    q = select(depts.c.sort_order, depts.c.id).where(
+        depts.c.tenant_id == tenant_id, depts.c.parent_id == parent_id
+    )
+    if after is not None:
+        q = q.where(tuple_(depts.c.sort_order, depts.c.id) > tuple_(*after))
+    rows = conn.execute(q.order_by(depts.c.sort_order, depts.c.id).limit(limit)).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def descendant_page_ids(
+    conn: Connection, tenant_id: str, dept_id: int, *, after: int | None, limit: int
+) -> list[int]:
+    """Ids of up to ``limit`` departments below ``dept_id`` greater than ``after``, in id order."""
+    q = select(depts.c.id).where(
+        depts.c.tenant_id == tenant_id,
+        depts.c.id.in_(subtree_ids(tenant_id, dept_id)),
+        depts.c.id != dept_id,
+    )
+    if after is not None:
+        q = q.where(depts.c.id > after)
+    return [r[0] for r in conn.execute(q.order_by(depts.c.id).limit(limit)).all()]
+
+
+def count_children(conn: Connection, tenant_id: str, dept_id: int, *, recursive: bool) -> int:
+    cond: ColumnElement[bool]
+    if recursive:
+        cond = depts.c.id.in_(subtree_ids(tenant_id, dept_id)) & (depts.c.id != dept_id)
+    else:
+        cond = depts.c.parent_id == dept_id
+    return int(
+        conn.execute(
+            select(func.count()).select_from(depts).where(depts.c.tenant_id == tenant_id, cond)
+        ).scalar_one()
+    )
+
+
+def update_dept(conn: Connection, d: Department) -> None:
+    """Write ``d``'s parent, name, order, ex_dept_id and abs_path."""
+    conn.execute(
+        update(depts)
+        .where(depts.c.tenant_id == d.tenant_id, depts.c.id == d.id)
+        .values(
+            parent_id=d.parent_id,
+            name=d.name,
+            sort_order=d.order,
+            ex_dept_id=d.ex_dept_id,
+            abs_path=d.abs_path,
+        )
+    )
+
+
+def delete_dept(conn: Connection, tenant_id: str, dept_id: int) -> bool:
+    return bool(
+        conn.execute(delete(depts).where(depts.c.tenant_id == tenant_id, depts.c.id == dept_id)).rowcount
     )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select
+from sqlalchemy import Connection, Select, delete, func, insert, or_, select, update
 
 from openroster.core.model import Gender, Membership, Role, User, UserStatus
+from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
 
 #: Unique-within-tenant user columns, in the order conflicts are reported.
 UNIQUE_COLUMNS: tuple[str, ...] = ("email", "phone", "employee_id", "ex_user_id", "login_name")
+#: Every account status; a filter naming them all filters nothing.
+ALL_STATUSES: frozenset[str] = frozenset(s.value for s in UserStatus)
 
 
 def _user(r: Any, ms: tuple[Membership, ...]) -> User:
@@ -176,3 +180,170 @@ def first_ids(conn: Connection, tenant_id: str, count: int, *, status: str) -> l
         .limit(count)
     ).all()
     return [r[0] for r in rows]
+
+
+# -- paging ------------------------------------------------------------------------
+
+
+def page_ids(
+    conn: Connection, tenant_id: str, *, statuses: Collection[str], after: str | None, limit: int
+) -> list[str]:
+    """Up to ``limit`` user ids greater than ``after``, in id order, whose status is in ``statuses``.
+
+    Keyset paging: every query seeks straight to ``after`` in an index, so the
+    last page costs what the first does. With a subset of the statuses, one
+    seek per status on ``ix_users_status`` (tenant, status, id), merged here;
+    with every status, one seek on the primary key.
+    """
+    base = select(users.c.id).where(users.c.tenant_id == tenant_id)
+    if after is not None:
+        base = base.where(users.c.id > after)
+    wanted = sorted(set(statuses))
+    if set(wanted) >= ALL_STATUSES:
+        return [r[0] for r in conn.execute(base.order_by(users.c.id).limit(limit)).all()]
+    runs = [
+        [r[0] for r in conn.execute(base.where(users.c.status == s).order_by(users.c.id).limit(limit)).all()]
+        for s in wanted
+    ]
+    return list(heapq.merge(*runs))[:limit]
+
+
+def count(conn: Connection, tenant_id: str, *, statuses: Collection[str]) -> int:
+    q = select(func.count()).select_from(users).where(users.c.tenant_id == tenant_id)
+    if not set(statuses) >= ALL_STATUSES:
+        q = q.where(users.c.status.in_(sorted(set(statuses))))
+    return int(conn.execute(q).scalar_one())
+
+
+def _members_query(tenant_id: str, dept_id: int, recursive: bool, statuses: Collection[str]) -> Select[Any]:
+    col = memberships.c.user_id
+    scope = (
+        memberships.c.dept_id.in_(subtree_ids(tenant_id, dept_id))
+        if recursive
+        else memberships.c.dept_id == dept_id
+    )
+    q: Select[Any] = select(col).where(memberships.c.tenant_id == tenant_id, scope)
+    if not set(statuses) >= ALL_STATUSES:
+        q = q.join(users, (users.c.tenant_id == memberships.c.tenant_id) & (users.c.id == col)).where(
+            users.c.status.in_(sorted(set(statuses)))
+        )
+    return q.distinct()
+
+
+def member_page_ids(
+    conn: Connection,
+    tenant_id: str,
+    dept_id: int,
+    *,
+    recursive: bool,
+    statuses: Collection[str],
+    after: str | None,
+    limit: int,
+) -> list[str]:
+    """Up to ``limit`` ids (greater than ``after``, in id order) of members of ``dept_id``.
+
+    ``recursive``: members of the department or of any department below it.
+    """
+    q = _members_query(tenant_id, dept_id, recursive, statuses)
+    if after is not None:
+        q = q.where(memberships.c.user_id > after)
+    return [r[0] for r in conn.execute(q.order_by(memberships.c.user_id).limit(limit)).all()]
+
+
+def count_members(
+    conn: Connection, tenant_id: str, dept_id: int, *, recursive: bool, statuses: Collection[str]
+) -> int:
+    inner = _members_query(tenant_id, dept_id, recursive, statuses).subquery()
+    return int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+
+
+def dept_leaders(
+    conn: Connection, tenant_id: str, dept_ids: Iterable[int]
+) -> dict[int, list[tuple[str, int]]]:
+    """``{dept id: [(user id, order), ...]}`` of each department's leaders, by order then user id."""
+    wanted = list(set(dept_ids))
+    out: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    if not wanted:
+        return out
+    for dept_id, user_id, order in conn.execute(
+        select(memberships.c.dept_id, memberships.c.user_id, memberships.c.sort_order)
+        .where(
+            memberships.c.tenant_id == tenant_id,
+            memberships.c.dept_id.in_(wanted),
+            memberships.c.is_leader.is_(True),
+        )
+        .order_by(memberships.c.dept_id, memberships.c.sort_order, memberships.c.user_id)
+    ).all():
+        out[dept_id].append((user_id, order))
+    return out
+
+
+# -- writes ----------------------------------------------------------------------------
+
+
+def update_user(conn: Connection, u: User) -> None:
+    """Write every profile column of ``u`` (its memberships are left alone)."""
+    row = user_row(u)
+    conn.execute(
+        update(users)
+        .where(users.c.tenant_id == u.tenant_id, users.c.id == u.id)
+        .values({k: v for k, v in row.items() if k not in ("tenant_id", "id")})
+    )
+
+
+def replace_memberships(conn: Connection, u: User) -> None:
+    """Make ``u.memberships`` the user's memberships."""
+    conn.execute(
+        delete(memberships).where(memberships.c.tenant_id == u.tenant_id, memberships.c.user_id == u.id)
+    )
+    rows = membership_rows(u)
+    if rows:
+        conn.execute(insert(memberships), rows)
+
+
+def set_status(conn: Connection, tenant_id: str, ids: Sequence[str], status: str, *, mtime: int) -> None:
+    for start in range(0, len(ids), 500):
+        conn.execute(
+            update(users)
+            .where(users.c.tenant_id == tenant_id, users.c.id.in_(ids[start : start + 500]))
+            .values(status=status, mtime=mtime)
+        )
+
+
+def leader_of(conn: Connection, tenant_id: str, user_id: str) -> str | None:
+    value = conn.execute(
+        select(users.c.leader_id).where(users.c.tenant_id == tenant_id, users.c.id == user_id)
+    ).scalar()
+    return str(value) if value is not None else None
+
+
+def clear_leader(conn: Connection, tenant_id: str, leader_id: str, *, mtime: int) -> list[str]:
+    """Clear ``leader_id`` wherever it names ``leader_id``; the ids of the users changed."""
+    ids = [
+        r[0]
+        for r in conn.execute(
+            select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.leader_id == leader_id)
+        ).all()
+    ]
+    if ids:
+        conn.execute(
+            update(users)
+            .where(users.c.tenant_id == tenant_id, users.c.leader_id == leader_id)
+            .values(leader_id=None, mtime=mtime)
+        )
+    return ids
+
+
+def set_member_order(conn: Connection, tenant_id: str, user_id: str, dept_id: int, order: int) -> bool:
+    """Set a user's order within a department; False when the user is not a member."""
+    return bool(
+        conn.execute(
+            update(memberships)
+            .where(
+                memberships.c.tenant_id == tenant_id,
+                memberships.c.user_id == user_id,
+                memberships.c.dept_id == dept_id,
+            )
+            .values(sort_order=order)
+        ).rowcount
+    )
