@@ -1,0 +1,108 @@
+"""Whole-tenant row access, for snapshots and resets (``core/snapshot.py``).
+
+The tables a tenant's data lives in are found from the schema itself: every
+table with a ``tenant_id`` column, in foreign-key order (parents first). A table
+added later is therefore exported, imported and cleared without changes here.
+Rows are plain ``{column: value}`` dicts without ``tenant_id``, ordered by
+primary key, so the same data always reads back the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from openroster.core.errors import InvalidValue
+from openroster.store import schema
+
+#: Bookkeeping tables that carry a tenant id but are not the tenant's data.
+_NOT_TENANT_DATA = frozenset({"change_log"})
+#: Tables of credentials that hang off apps (issued tokens): kept across resets, never exported.
+CREDENTIAL_TABLES: tuple[Table, ...] = (schema.dingtalk_tokens,)
+
+
+def tenant_tables() -> tuple[Table, ...]:
+    """Every table holding tenant data, parents before children (apps and credentials included)."""
+    return tuple(
+        t
+        for t in schema.metadata.sorted_tables
+        if "tenant_id" in t.c and t.name not in _NOT_TENANT_DATA and t is not schema.tenants
+    )
+
+
+def _order(table: Table) -> list[Any]:
+    return [c for c in table.primary_key.columns if c.name != "tenant_id"]
+
+
+def read_rows(conn: Connection, table: Table, tenant_id: str) -> list[dict[str, Any]]:
+    """The tenant's rows of ``table``, without ``tenant_id``, in primary-key order."""
+    rows = conn.execute(
+        select(*[c for c in table.c if c.name != "tenant_id"])
+        .where(table.c.tenant_id == tenant_id)
+        .order_by(*_order(table))
+    ).all()
+    return [{str(k): v for k, v in r._mapping.items()} for r in rows]
+
+
+def insert_rows(conn: Connection, table: Table, tenant_id: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows read by :func:`read_rows`; rows the store's constraints refuse raise ``InvalidValue``."""
+    if not rows:
+        return
+    try:
+        conn.execute(insert(table), [{**r, "tenant_id": tenant_id} for r in rows])
+    except IntegrityError as exc:
+        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else "constraint violated"
+        raise InvalidValue(
+            f"{table.name}: the store refused these rows ({detail})", field=str(table.name)
+        ) from None
+
+
+def clear_tenant(conn: Connection, tenant_id: str, *, keep: Sequence[Table] = ()) -> None:
+    """Delete the tenant's rows from every data table except ``keep``, children first."""
+    for table in reversed(tenant_tables()):
+        if table not in keep:
+            conn.execute(delete(table).where(table.c.tenant_id == tenant_id))
+
+
+def read_tenant_row(conn: Connection, tenant_id: str) -> dict[str, Any] | None:
+    """The tenant's own row, every column (``next_dept_id`` and ``seed`` included)."""
+    row = conn.execute(select(schema.tenants).where(schema.tenants.c.id == tenant_id)).first()
+    return {str(k): v for k, v in row._mapping.items()} if row is not None else None
+
+
+def list_tenant_ids(conn: Connection) -> list[str]:
+    return [str(r[0]) for r in conn.execute(select(schema.tenants.c.id).order_by(schema.tenants.c.id))]
+
+
+def write_tenant_row(conn: Connection, row: dict[str, Any]) -> None:
+    """Insert the tenant row, or replace the columns of the existing one."""
+    t = schema.tenants
+    exists = conn.execute(select(t.c.id).where(t.c.id == row["id"])).first() is not None
+    if exists:
+        conn.execute(
+            update(t).where(t.c.id == row["id"]).values(**{k: v for k, v in row.items() if k != "id"})
+        )
+    else:
+        conn.execute(insert(t).values(**row))
+
+
+def delete_tenant_row(conn: Connection, tenant_id: str) -> None:
+    """Delete the tenant row (clear its data first: see :func:`clear_tenant`)."""
+    conn.execute(delete(schema.tenants).where(schema.tenants.c.id == tenant_id))
+
+
+def tenant_columns() -> dict[str, Any]:
+    return {c.name: c for c in schema.tenants.c}
+
+
+def columns(table: Table) -> dict[str, Any]:
+    """The columns of ``table`` a snapshot row may carry (all but ``tenant_id``)."""
+    return {c.name: c for c in table.c if c.name != "tenant_id"}
+
+
+def tenant_of_app(conn: Connection, client_id: str) -> str | None:
+    value = conn.execute(select(schema.apps.c.tenant_id).where(schema.apps.c.client_id == client_id)).scalar()
+    return None if value is None else str(value)
