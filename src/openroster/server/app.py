@@ -17,7 +17,7 @@ from openroster import __version__
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.secrets import MasterKey
-from openroster.dialects import wps
+from openroster.dialects import dingtalk, wps
 from openroster.dialects.wps.errors import Code, error_response
 from openroster.store import open_store
 
@@ -31,6 +31,8 @@ def open_directory(settings: Settings) -> Directory:
 
 
 def _dialect_error(request: Request, status: int, message: str) -> Response:
+    if status in (404, 405) and dingtalk.owns(request.url.path):
+        return dingtalk.http_error(request, status)
     code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}.get(status, Code.INVALID_REQUEST)
     return error_response(code, message)
 
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     @api.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s %s", request.method, request.url.path)
+        if dingtalk.owns(request.url.path):
+            return dingtalk.internal_error()
         return error_response(Code.INTERNAL, "internal error; the server log has the details")
 
     @api.get("/_openroster/health", include_in_schema=False)
@@ -82,6 +86,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         return Response(b'{"status":"ok"}', media_type="application/json")
 
     wps.install(api, rate_limits=settings.wps_rate_limits)
+    dingtalk.install(api)
     if settings.bare_endpoint_file is not None:
         _install_bare_endpoint(api, settings.bare_endpoint_file.read_bytes())
     return api

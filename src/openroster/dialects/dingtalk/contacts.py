@@ -1,0 +1,83 @@
+"""Contacts (通讯录) endpoints: members and departments under ``/topapi``.
+
+DingTalk contacts hold the people on the job: a pre-hire (WPS ``notactive``)
+or someone who left (``dimission``) is not a member (``60121``); a disabled
+account is a member with ``active: false``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openroster.core import depts, roster
+from openroster.core.errors import NotFound
+from openroster.core.limits import PAGE_SIZE_MAX
+from openroster.core.mapping import LIST_STATUSES, EmployeeList, in_contacts
+from openroster.core.paging import Position
+from openroster.dialects.dingtalk import render
+from openroster.dialects.dingtalk.endpoint import DEPT_READ, MEMBER_READ, Call, route
+from openroster.dialects.dingtalk.schemas import DeptIdBody, ListSubBody, UserGetBody
+
+_ON_JOB = LIST_STATUSES[EmployeeList.ON_JOB]
+
+
+@route("/topapi/v2/user/get", permission=MEMBER_READ, body=UserGetBody)
+def get_user(call: Call, body: UserGetBody) -> dict[str, object]:
+    """One member's details."""
+    records = roster.read_records(call.reader, tenant_id=call.tenant_id, user_ids=[body.userid])
+    if not records or not in_contacts(records[0].user):
+        raise NotFound(f"userid: no member {body.userid!r}", field="userid")
+    rec = records[0]
+    leaders = depts.leaders(call.reader, tenant_id=call.tenant_id, dept_ids=rec.user.dept_ids)
+    return render.contacts_user(
+        rec, corp_id=call.corp_id, leaders={d: {uid for uid, _ in ls} for d, ls in leaders.items()}
+    )
+
+
+@route("/topapi/user/listid", permission=MEMBER_READ, body=DeptIdBody)
+def list_user_ids(call: Call, body: DeptIdBody) -> dict[str, object]:
+    """The userids of a department's members (not of the departments below it)."""
+    ids: list[str] = []
+    after: Position | None = None
+    while True:
+        page = depts.members_page(
+            call.reader,
+            tenant_id=call.tenant_id,
+            dept_id=body.dept_id,
+            recursive=False,
+            statuses=_ON_JOB,
+            size=PAGE_SIZE_MAX,
+            after=after,
+        )
+        ids.extend(m.user.id for m in page.items)
+        if page.after is None:
+            return {"userid_list": ids}
+        after = page.after
+
+
+@route("/topapi/v2/department/listsub", permission=DEPT_READ, body=ListSubBody)
+def list_sub_depts(call: Call, body: ListSubBody) -> list[dict[str, Any]]:
+    """A department's direct children (the root's when ``dept_id`` is left out)."""
+    out: list[dict[str, Any]] = []
+    after: Position | None = None
+    while True:
+        page = depts.children_page(
+            call.reader,
+            tenant_id=call.tenant_id,
+            dept_id=body.dept_id,
+            recursive=False,
+            size=PAGE_SIZE_MAX,
+            after=after,
+        )
+        out.extend(render.dept_summary(d) for d in page.items)
+        if page.after is None:
+            return out
+        after = page.after
+
+
+@route("/topapi/v2/department/get", permission=DEPT_READ, body=DeptIdBody)
+def get_dept(call: Call, body: DeptIdBody) -> dict[str, object]:
+    """One department's details, with its managers."""
+    d = depts.get(call.reader, tenant_id=call.tenant_id, dept_id=body.dept_id)
+    leaders = depts.leaders(call.reader, tenant_id=call.tenant_id, dept_ids=[d.id]).get(d.id, [])
+    return render.dept_detail(d, leader_ids=[uid for uid, _ in leaders])

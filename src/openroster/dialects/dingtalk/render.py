@@ -1,0 +1,229 @@
+"""DingTalk JSON for core objects.
+
+``v2/list`` answers up to 100 people with every roster field, so a person's
+reply is kept as fragments in the user's memo: one rendered fragment per
+field, the fields that show other people's or departments' names left as
+holes filled on each read. The memo lives on the immutable user object, which
+any change to the person replaces, so it never goes stale; a field with no
+value shares one fragment (on the field) with everyone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+
+import orjson
+
+from openroster.core.mapping import contacts_active
+from openroster.core.model import Department, Role, User
+from openroster.core.roster import Catalogue, RosterField, RosterRecord, Values
+
+_MEMO = "dingtalk.roster"
+_MEMO_UNIONID = "dingtalk.unionid"
+_FILTERS_PER_USER = 8
+#: The time zone the platform's dates (``hired_date``) are in.
+CHINA = timezone(timedelta(hours=8))
+
+
+def unionid(u: User) -> str:
+    """A stable unionid for the person (the platform's is an opaque 27-character string)."""
+    hit: str | None = u.memo.get(_MEMO_UNIONID)
+    if hit is None:
+        digest = hashlib.sha256(f"openroster:{u.tenant_id}:{u.id}".encode()).digest()
+        hit = u.memo[_MEMO_UNIONID] = base64.urlsafe_b64encode(digest).decode()[:27]
+    return hit
+
+
+def _field(f: RosterField, values: Values) -> bytes:
+    return orjson.dumps(
+        {
+            "field_code": f.code,
+            "field_name": f.name,
+            "group_id": f.group_id,
+            "field_value_list": [{"item_index": v.row, "label": v.label, "value": v.value} for v in values],
+        }
+    )
+
+
+def _empty(f: RosterField) -> bytes:
+    frag: bytes | None = f.memo.get("dingtalk.empty")
+    if frag is None:
+        frag = f.memo["dingtalk.empty"] = _field(f, ())
+    return frag
+
+
+def selected_fields(cat: Catalogue, codes: tuple[str, ...] | None) -> list[RosterField]:
+    """The fields a ``field_filter_list`` asks for, in its order (unknown codes are skipped);
+    every field, in catalogue order, without one."""
+    if codes is None:
+        return [f for g in cat.groups for f in g.fields]
+    return [cat.fields[c] for c in dict.fromkeys(codes) if c in cat.fields]
+
+
+def _segments(
+    rec: RosterRecord, codes: tuple[str, ...] | None
+) -> tuple[list[bytes], list[tuple[int, RosterField]]]:
+    memo: dict[tuple[str, ...] | None, tuple[object, list[bytes], list[tuple[int, RosterField]]]]
+    memo = rec.user.memo.setdefault(_MEMO, {})
+    hit = memo.get(codes)
+    if hit is not None and hit[0] is rec.values:
+        return hit[1], hit[2]
+    segs: list[bytes] = []
+    holes: list[tuple[int, RosterField]] = []
+    for f in selected_fields(rec.catalogue, codes):
+        if f.code in rec.linked:
+            holes.append((len(segs), f))
+            segs.append(b"")
+        else:
+            values = rec.values.get(f.code)
+            segs.append(_field(f, values) if values else _empty(f))
+    if len(memo) >= _FILTERS_PER_USER:
+        memo.clear()
+    memo[codes] = (rec.values, segs, holes)
+    return segs, holes
+
+
+def roster_list(records: Sequence[RosterRecord], *, corp_id: str, codes: tuple[str, ...] | None) -> bytes:
+    """The ``result`` of ``v2/list``."""
+    head = b'{"corp_id":' + orjson.dumps(corp_id) + b',"field_data_list":['
+    out: list[bytes] = []
+    for rec in records:
+        segs, holes = _segments(rec, codes)
+        if holes:
+            segs = list(segs)
+            for pos, f in holes:
+                values = rec.linked[f.code]
+                segs[pos] = _field(f, values) if values else _empty(f)
+        u = rec.user
+        out.append(
+            head
+            + b",".join(segs)
+            + b'],"unionid":"'
+            + unionid(u).encode()
+            + b'","userid":'
+            + orjson.dumps(u.id)
+            + b"}"
+        )
+    return b"[" + b",".join(out) + b"]"
+
+
+def _options(f: RosterField) -> str:
+    return orjson.dumps([{"label": o.label, "value": o.value} for o in f.options]).decode()
+
+
+def roster_meta(cat: Catalogue) -> list[dict[str, object]]:
+    """The ``result`` of ``roster/meta/get``."""
+    out: list[dict[str, object]] = []
+    for g in cat.groups:
+        fields: list[dict[str, object]] = []
+        for f in g.fields:
+            meta: dict[str, object] = {
+                "derived": f.derived,
+                "field_code": f.code,
+                "field_name": f.name,
+                "field_type": f.field_type.value,
+            }
+            if f.options:
+                meta["option_text"] = _options(f)
+            fields.append(meta)
+        out.append(
+            {"group_id": g.id, "group_name": g.name, "detail": g.detail, "field_meta_info_list": fields}
+        )
+    return out
+
+
+def field_groups(cat: Catalogue) -> list[dict[str, object]]:
+    """The ``result`` of ``employee/field/grouplist``."""
+    return [
+        {
+            "group_id": g.id,
+            "has_detail": g.detail,
+            "field_list": [
+                {"field_code": f.code, "field_name": f.name, "field_type": f.field_type.value}
+                for f in g.fields
+            ],
+        }
+        for g in cat.groups
+    ]
+
+
+def _date_ms(value: str) -> int | None:
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=CHINA)
+    except ValueError:
+        return None
+    return int(day.astimezone(UTC).timestamp() * 1000)
+
+
+def contacts_user(rec: RosterRecord, *, corp_id: str, leaders: Mapping[int, set[str]]) -> dict[str, object]:
+    """The ``result`` of ``topapi/v2/user/get``."""
+    u = rec.user
+    out: dict[str, object] = {
+        "active": contacts_active(u),
+        "admin": u.role in (Role.ADMIN, Role.SUPER_ADMIN),
+        "avatar": u.avatar or "",
+        "boss": u.role is Role.SUPER_ADMIN,
+        "corp_id": corp_id,
+        "dept_id_list": list(u.dept_ids),
+        "dept_order_list": [{"dept_id": m.dept_id, "order": m.order} for m in u.memberships],
+        "email": u.email or "",
+        "exclusive_account": False,
+        "hide_mobile": False,
+        "job_number": u.employee_id or "",
+        "leader_in_dept": [
+            {"dept_id": m.dept_id, "leader": u.id in leaders.get(m.dept_id, set())} for m in u.memberships
+        ],
+        "mobile": u.phone or "",
+        "name": u.user_name,
+        "real_authed": True,
+        "remark": _first(rec.get("sys00-remark")),
+        "senior": False,
+        "state_code": "86",
+        "telephone": u.telephone or "",
+        "title": u.title or "",
+        "unionid": unionid(u),
+        "userid": u.id,
+        "work_place": u.work_place or "",
+    }
+    if u.leader_id:
+        out["manager_userid"] = u.leader_id
+    hired = _date_ms(_first(rec.get("sys00-confirmJoinTime")))
+    if hired is not None:
+        out["hired_date"] = hired
+    return out
+
+
+def _first(values: Values) -> str:
+    return values[0].value if values else ""
+
+
+def dept_summary(d: Department) -> dict[str, object]:
+    """One item of ``topapi/v2/department/listsub``."""
+    return {
+        "auto_add_user": False,
+        "create_dept_group": False,
+        "dept_id": d.id,
+        "name": d.name,
+        "parent_id": d.parent_id if d.parent_id is not None else 0,
+    }
+
+
+def dept_detail(
+    d: Department, *, leader_ids: Sequence[str], member_count: int | None = None
+) -> dict[str, object]:
+    """The ``result`` of ``topapi/v2/department/get``."""
+    out = dept_summary(d) | {
+        "dept_manager_userid_list": list(leader_ids),
+        "group_contain_sub_dept": False,
+        "hide_dept": False,
+        "order": d.order,
+        "outer_dept": False,
+    }
+    if d.parent_id is None:
+        out.pop("parent_id")
+    if member_count is not None:
+        out["member_count"] = member_count
+    return out

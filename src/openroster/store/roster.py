@@ -1,0 +1,112 @@
+"""Queries on roster values and on the employee lists of the roster."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, select
+
+from openroster.store.base import upsert
+from openroster.store.schema import roster_values, users
+
+
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    group_id: str
+    row: int
+    field_code: str
+    value: str
+
+
+def get_values(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -> dict[str, list[StoredValue]]:
+    """Every stored roster value of each user, in (group, row, field) order. One indexed query."""
+    wanted = list(set(user_ids))
+    out: dict[str, list[StoredValue]] = defaultdict(list)
+    if not wanted:
+        return out
+    c = roster_values.c
+    rows = conn.execute(
+        select(c.user_id, c.group_id, c.row_index, c.field_code, c.value)
+        .where(c.tenant_id == tenant_id, c.user_id.in_(wanted))
+        .order_by(c.user_id, c.group_id, c.row_index, c.field_code)
+    ).all()
+    for user_id, group_id, row, code, value in rows:
+        out[user_id].append(StoredValue(group_id, row, code, value))
+    return out
+
+
+def row_counts(conn: Connection, tenant_id: str, user_id: str, group_ids: Iterable[str]) -> dict[str, int]:
+    """How many rows each group holds for the user (highest row index + 1; 0 when none)."""
+    wanted = list(set(group_ids))
+    if not wanted:
+        return {}
+    c = roster_values.c
+    rows = conn.execute(
+        select(c.group_id, func.max(c.row_index))
+        .where(c.tenant_id == tenant_id, c.user_id == user_id, c.group_id.in_(wanted))
+        .group_by(c.group_id)
+    ).all()
+    counts = {g: 0 for g in wanted}
+    for group_id, top in rows:
+        counts[group_id] = int(top) + 1
+    return counts
+
+
+def put_values(conn: Connection, tenant_id: str, user_id: str, items: Sequence[StoredValue]) -> None:
+    """Set each value (insert or replace); other fields of the same row are left alone."""
+    upsert(
+        conn,
+        roster_values,
+        [
+            {
+                "tenant_id": tenant_id,
+                "user_id": user_id,
+                "group_id": v.group_id,
+                "row_index": v.row,
+                "field_code": v.field_code,
+                "value": v.value,
+            }
+            for v in items
+        ],
+        key=("tenant_id", "user_id", "group_id", "row_index", "field_code"),
+        update_columns=("value",),
+    )
+
+
+def lock_user(conn: Connection, tenant_id: str, user_id: str) -> bool:
+    """Lock the user's row until commit (PostgreSQL; SQLite writers are serial anyway).
+
+    Appending a row reads the row count first; the lock keeps two concurrent
+    appends for one person from picking the same row number. Returns whether
+    the user exists.
+    """
+    row = conn.execute(
+        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == user_id).with_for_update()
+    ).first()
+    return row is not None
+
+
+def page_user_ids(
+    conn: Connection,
+    tenant_id: str,
+    *,
+    statuses: Sequence[str],
+    employment_statuses: Sequence[str | None] | None,
+    offset: int,
+    limit: int,
+) -> list[str]:
+    """User ids with one of ``statuses`` (and, if given, one of ``employment_statuses``; ``None``
+    meaning unset), ordered by id, from ``offset``. Uses the (tenant, status, id) index."""
+    q = select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.status.in_(list(statuses)))
+    if employment_statuses is not None:
+        named = [s for s in employment_statuses if s is not None]
+        conds = [users.c.employment_status.in_(named)] if named else []
+        if None in employment_statuses:
+            conds.append(users.c.employment_status.is_(None))
+        if not conds:
+            return []
+        q = q.where(conds[0] if len(conds) == 1 else conds[0] | conds[1])
+    rows = conn.execute(q.order_by(users.c.id).offset(offset).limit(limit)).all()
+    return [r[0] for r in rows]
