@@ -162,6 +162,7 @@ def start_server(
     args += extra
     log = open(data_dir.parent / f"server-{port}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    log.close()  # the child has its own handle; ours would leak (a ResourceWarning, an error in tests)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
