@@ -70,7 +70,8 @@ class DirectoryCache:
             self._seq = self._store.current_seq(conn)
             return
         for c in changes:
-            if c.kind == "user":
+            # "attrvals" too: a user's memo may hold what was built from their attribute values.
+            if c.kind in ("user", "attrvals"):
                 bucket = self._users.get(c.tenant_id)
                 if bucket is not None and bucket.pop(c.key, None) is not None:
                     self._user_count -= 1
