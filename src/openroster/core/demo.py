@@ -15,6 +15,7 @@ from openroster.core import apps, attributes, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
 from openroster.core.model import AttributeUpdate, Department, Signing, UserAttributeUpdate
+from openroster.store.base import WriteTx
 
 DEMO_TENANT = "demo"
 DEMO_COMPANY = "示例科技有限公司"
@@ -255,16 +256,30 @@ def load(
 
 def _build(d: Directory, *, tenant_id: str, users_count: int, progress: Callable[[int], None] | None) -> None:
     rng = random.Random(20261121)  # deterministic: the same company every time
-    tenants.create(d, tenant_id=tenant_id, name=DEMO_COMPANY)
-    by_path: dict[str, Department] = {}
+    # One transaction: a load that is interrupted (Ctrl-C, kill) leaves nothing
+    # behind, so the next start builds the whole company instead of skipping a
+    # half-built one.
     with d.writer() as tx:
-        for path in DEMO_DEPARTMENTS:
-            names = path.split("/")
-            by_path[path] = dept_service.ensure_path(tx, d, tenant_id=tenant_id, names=names)
+        tenants.create_in(tx, tenants.build(d, tenant_id=tenant_id, name=DEMO_COMPANY))
+        by_path = {
+            path: dept_service.ensure_path(tx, d, tenant_id=tenant_id, names=path.split("/"))
+            for path in DEMO_DEPARTMENTS
+        }
+        people = _people(rng, by_path, users_count)
+        chunk = 1000
+        for start in range(0, len(people), chunk):
+            users.create_in(tx, d, tenant_id=tenant_id, items=people[start : start + chunk])
+            if progress is not None:
+                progress(min(start + chunk, len(people)))
+        _attributes(tx, d, tenant_id=tenant_id, people=people, depts=list(by_path.values()), rng=rng)
+
+
+def _people(rng: random.Random, by_path: dict[str, Department], users_count: int) -> list[users.NewUser]:
     leaves = [p for p in DEMO_DEPARTMENTS if not any(q.startswith(p + "/") for q in DEMO_DEPARTMENTS)]
     leaders: dict[str, str] = {}
     people: list[users.NewUser] = []
     used_logins: set[str] = set()
+    head: str | None = None  # the head of the company, whom the heads of the top departments report to
     for i in range(users_count):
         name, pinyin, gender = _name(rng)
         login = pinyin
@@ -279,12 +294,16 @@ def _build(d: Directory, *, tenant_id: str, users_count: int, progress: Callable
         city, office = rng.choice(_OFFICES)
         is_leader = path not in leaders
         uid = f"{rng.getrandbits(40):010x}"
+        head = head or uid
         if is_leader:
             leaders[path] = uid
         parent_path = path.rsplit("/", 1)[0] if "/" in path else None
-        leader_id = (
-            leaders.get(parent_path) if is_leader and parent_path else (None if is_leader else leaders[path])
-        )
+        if not is_leader:
+            leader_id: str | None = leaders[path]
+        elif parent_path:
+            leader_id = leaders.get(parent_path)
+        else:
+            leader_id = head if head != uid else None
         extra_dept = by_path[rng.choice(leaves)].id if rng.random() < 0.08 else None
         dept_ids = (dept.id,) if extra_dept in (None, dept.id) else (dept.id, extra_dept)
         status = "active"
@@ -326,15 +345,11 @@ def _build(d: Directory, *, tenant_id: str, users_count: int, progress: Callable
                 leader_of=(dept.id,) if is_leader else (),
             )
         )
-    chunk = 1000
-    for start in range(0, len(people), chunk):
-        users.create_many(d, tenant_id=tenant_id, items=people[start : start + chunk])
-        if progress is not None:
-            progress(min(start + chunk, len(people)))
-    _attributes(d, tenant_id=tenant_id, people=people, depts=list(by_path.values()), rng=rng)
+    return people
 
 
 def _attributes(
+    tx: WriteTx,
     d: Directory,
     *,
     tenant_id: str,
@@ -342,7 +357,8 @@ def _attributes(
     depts: Sequence[Department],
     rng: random.Random,
 ) -> None:
-    defs = attributes.create_definitions(
+    defs = attributes.create_definitions_in(
+        tx,
         d,
         tenant_id=tenant_id,
         items=[
@@ -360,10 +376,12 @@ def _attributes(
     )
     desk, level, homepage, mentor, partners = (a.id for a in defs)
     updates: list[UserAttributeUpdate] = []
-    for p in people:
+    for i, p in enumerate(people):
         assert p.id is not None
         floor = rng.randrange(2, 20)
         other = rng.choice(people)
+        if other is p:  # nobody mentors themselves: take the next person instead
+            other = people[(i + 1) % len(people)]
         updates.append(
             UserAttributeUpdate(
                 user_id=p.id,
@@ -384,7 +402,7 @@ def _attributes(
             )
         )
     for start in range(0, len(updates), 100):
-        attributes.update_values(d, tenant_id=tenant_id, updates=updates[start : start + 100])
+        attributes.update_values_in(tx, tenant_id=tenant_id, updates=updates[start : start + 100])
 
 
 def sample_user_ids(d: Directory, count: int, tenant_id: str = DEMO_TENANT) -> list[str]:
