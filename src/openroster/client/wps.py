@@ -56,6 +56,8 @@ from openroster.client.wps_models import (
     User,
     UserAttrs,
     UserAttrsUpdate,
+    UserDepts,
+    UserOrder,
     UserUpdate,
 )
 from openroster.dialects.wps import signing as sig
@@ -190,9 +192,9 @@ def _flag(value: bool) -> str:
 
 
 def _model(cls: type[M], given: M | None, fields: Mapping[str, Any]) -> M:
-    if given is not None:
-        return given.model_copy(update=dict(fields)) if fields else given
-    return cls.model_validate(dict(fields))
+    if given is None:
+        return cls.model_validate(dict(fields))
+    return cls.model_validate({**given.model_dump(exclude_unset=True), **fields}) if fields else given
 
 
 def _bodies(cls: type[M], items: Iterable[M | Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -285,21 +287,21 @@ def _lookup(
 
 
 def get_users_by_emails(
-    emails: Sequence[str], *, status: Sequence[str] = ALL_STATUSES, with_dept: bool = False
+    emails: Sequence[str], *, status: Sequence[str] = (), with_dept: bool = False
 ) -> Op[list[User]]:
-    """``POST /v7/users/by_emails``: the users with these emails."""
+    """``POST /v7/users/by_emails``: the users with these emails (``status`` empty: every status)."""
     return _lookup("/v7/users/by_emails", "emails", emails, status, with_dept)
 
 
 def get_users_by_phones(
-    phones: Sequence[str], *, status: Sequence[str] = ALL_STATUSES, with_dept: bool = False
+    phones: Sequence[str], *, status: Sequence[str] = (), with_dept: bool = False
 ) -> Op[list[User]]:
     """``POST /v7/users/by_phones``: the users with these phone numbers."""
     return _lookup("/v7/users/by_phones", "phones", phones, status, with_dept)
 
 
 def get_users_by_ex_user_ids(
-    ex_user_ids: Sequence[str], *, status: Sequence[str] = ALL_STATUSES, with_dept: bool = False
+    ex_user_ids: Sequence[str], *, status: Sequence[str] = (), with_dept: bool = False
 ) -> Op[list[User]]:
     """``POST /v7/users/by_ex_user_ids``: the users with these external ids."""
     return _lookup("/v7/users/by_ex_user_ids", "ex_user_ids", ex_user_ids, status, with_dept)
@@ -311,10 +313,10 @@ def create_user(user: NewUser | None = None, /, **fields: Any) -> Op[User]:
     return Op("POST", "/v7/users/create", User.model_validate, json=body, idempotent=False)
 
 
-def update_user(user_id: str, changes: UserUpdate | None = None, /, **fields: Any) -> Op[User | None]:
-    """``POST /v7/users/{user_id}/update``: change the fields given (the user, when the reply has it)."""
+def update_user(user_id: str, changes: UserUpdate | None = None, /, **fields: Any) -> Op[None]:
+    """``POST /v7/users/{user_id}/update``: change the fields given (``""`` clears one)."""
     body = _model(UserUpdate, changes, fields).body()
-    return Op("POST", f"/v7/users/{_seg(user_id)}/update", _maybe(User), json=body)
+    return Op("POST", f"/v7/users/{_seg(user_id)}/update", _nothing, json=body)
 
 
 def delete_user(user_id: str) -> Op[None]:
@@ -332,14 +334,16 @@ def batch_disable_users(user_ids: Sequence[str]) -> Op[None]:
     return Op("POST", "/v7/users/batch_disable", _nothing, json={"user_ids": list(user_ids)})
 
 
-def batch_update_user_depts(
-    user_ids: Sequence[str], *, dept_ids: Sequence[str], def_dept_id: str | None = None
-) -> Op[None]:
-    """``POST /v7/users/batch_update_dept``: put users in these departments."""
-    body: dict[str, Any] = {"user_ids": list(user_ids), "dept_ids": [str(d) for d in dept_ids]}
-    if def_dept_id is not None:
-        body["def_dept_id"] = str(def_dept_id)
+def batch_update_user_depts(items: Sequence[UserDepts | Mapping[str, Any]]) -> Op[None]:
+    """``POST /v7/users/batch_update_dept``: replace up to 100 users' departments (all or none)."""
+    body = {"items": _bodies(UserDepts, items)}
     return Op("POST", "/v7/users/batch_update_dept", _nothing, json=body)
+
+
+def batch_update_user_orders(items: Sequence[UserOrder | Mapping[str, Any]]) -> Op[None]:
+    """``POST /v7/users/batch_update_order``: users' order within their departments (all or none)."""
+    body = {"user_order_list": _bodies(UserOrder, items)}
+    return Op("POST", "/v7/users/batch_update_order", _nothing, json=body)
 
 
 def get_user_depts(user_id: str) -> Op[list[Dept]]:
@@ -353,6 +357,11 @@ def get_user_depts(user_id: str) -> Op[list[Dept]]:
 def get_root_dept() -> Op[Dept]:
     """``GET /v7/depts/root``: the root department."""
     return Op("GET", "/v7/depts/root", Dept.model_validate)
+
+
+def get_dept(dept_id: str | int) -> Op[Dept]:
+    """``GET /v7/depts/{dept_id}``: one department."""
+    return Op("GET", f"/v7/depts/{_seg(dept_id)}", Dept.model_validate)
 
 
 def list_dept_children(
@@ -386,10 +395,10 @@ def create_dept(dept: NewDept | None = None, /, **fields: Any) -> Op[Dept]:
     return Op("POST", "/v7/depts/create", Dept.model_validate, json=body, idempotent=False)
 
 
-def update_dept(dept_id: str | int, changes: DeptUpdate | None = None, /, **fields: Any) -> Op[Dept | None]:
-    """``POST /v7/depts/{dept_id}/update``: rename, move, reorder, set leaders."""
+def update_dept(dept_id: str | int, changes: DeptUpdate | None = None, /, **fields: Any) -> Op[None]:
+    """``POST /v7/depts/{dept_id}/update``: rename, move, reorder, change ex_dept_id or leaders."""
     body = _model(DeptUpdate, changes, fields).body()
-    return Op("POST", f"/v7/depts/{_seg(dept_id)}/update", _maybe(Dept), json=body)
+    return Op("POST", f"/v7/depts/{_seg(dept_id)}/update", _nothing, json=body)
 
 
 def delete_dept(dept_id: str | int) -> Op[None]:
@@ -417,25 +426,20 @@ def list_dept_members(
     return Op("GET", f"/v7/depts/{_seg(dept_id)}/members", _page(DeptMember), params=params)
 
 
-def batch_read_dept_members(dept_id: str | int, user_ids: Sequence[str]) -> Op[list[DeptMember]]:
-    """``POST /v7/depts/{dept_id}/members/batch_read``: these users' membership of the department."""
-    return Op(
-        "POST",
-        f"/v7/depts/{_seg(dept_id)}/members/batch_read",
-        _members,
-        json={"user_ids": list(user_ids)},
-    )
+def batch_read_dept_members(
+    dept_id: str | int,
+    user_ids: Sequence[str],
+    *,
+    status: Sequence[str] = ALL_STATUSES,
+    with_user_detail: bool = False,
+) -> Op[list[DeptMember]]:
+    """``POST /v7/depts/{dept_id}/members/batch_read``: which of these users are members, and how."""
+    body = {"user_ids": list(user_ids), "status": list(status), "with_user_detail": with_user_detail}
+    return Op("POST", f"/v7/depts/{_seg(dept_id)}/members/batch_read", _members, json=body)
 
 
 def _members(data: Any) -> list[DeptMember]:
     return [DeptMember.model_validate(m) for m in data.get("items") or []]
-
-
-def _maybe(cls: type[M]) -> Any:
-    def parse(data: Any) -> M | None:
-        return cls.model_validate(data) if isinstance(data, dict) and data.get("id") else None
-
-    return parse
 
 
 # -- custom attributes ------------------------------------------------------------------
@@ -497,8 +501,10 @@ class WpsEndpoints:
     batch_enable_users = endpoint(batch_enable_users)
     batch_disable_users = endpoint(batch_disable_users)
     batch_update_user_depts = endpoint(batch_update_user_depts)
+    batch_update_user_orders = endpoint(batch_update_user_orders)
     get_user_depts = endpoint(get_user_depts)
     get_root_dept = endpoint(get_root_dept)
+    get_dept = endpoint(get_dept)
     iter_dept_children = pages(list_dept_children, cursor="page_token")
     list_dept_children = endpoint(list_dept_children)
     batch_read_depts = endpoint(batch_read_depts)

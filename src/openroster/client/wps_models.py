@@ -21,7 +21,7 @@ class WpsModel(BaseModel):
 class WpsRequest(BaseModel):
     """A request body: unknown fields are refused, so typos fail before anything is sent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)
@@ -81,13 +81,15 @@ class Dept(WpsModel):
 
 
 class DeptMember(WpsModel):
-    """A member of a department; ``user`` is filled when ``with_user_detail`` was asked for."""
+    """A membership; ``user_info`` is filled when ``with_user_detail`` was asked for."""
 
-    user_id: str = ""
+    user_id: str
     dept_id: str = ""
     order: int = 0
     is_leader: bool = False
-    user: User | None = None
+    ctime: int = 0
+    mtime: int = 0
+    user_info: User | None = None
 
 
 class AttrOption(WpsModel):
@@ -164,10 +166,12 @@ class NewUser(WpsRequest):
 
 
 class UserUpdate(WpsRequest):
-    """The fields to change; fields left ``None`` are not sent and keep their value."""
+    """The fields to change: ``None`` (not sent) keeps a field, ``""`` clears it.
+
+    Departments change through ``batch_update_user_depts``.
+    """
 
     user_name: str | None = None
-    dept_ids: list[str] | None = None
     def_dept_id: str | None = None
     email: str | None = None
     phone: str | None = None
@@ -221,8 +225,11 @@ class NewAttrDefinition(WpsRequest):
 
 
 class AttrDefinitionUpdate(WpsRequest):
+    """A definition's new name and/or its complete new option list."""
+
     id: str
     name: str | None = None
+    value_type: str | None = None
     options: list[AttrOptionIn] | None = None
 
 
@@ -240,6 +247,22 @@ class AttrValueIn(WpsRequest):
     relation_user: str | None = None
     relation_depts: list[str] | None = None
     url: UrlIn | None = None
+
+
+class UserDepts(WpsRequest):
+    """A user's new departments (and main department)."""
+
+    user_id: str
+    dept_ids: list[str]
+    def_dept_id: str | None = None
+
+
+class UserOrder(WpsRequest):
+    """A user's order within one of their departments."""
+
+    user_id: str
+    dept_id: str
+    order: int
 
 
 class UserAttrsUpdate(WpsRequest):

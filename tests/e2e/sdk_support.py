@@ -1,0 +1,118 @@
+"""For the SDK and CLI end-to-end tests: one real server per test module, one fresh tenant per test.
+
+The server is ``openroster serve`` in its own process (SQLite in a temporary
+directory); tenants and apps are created through the core services on the same
+store while the server runs, as an administrator's tools do. Each test gets its
+own tenant, so tests never see each other's people.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from conftest import ALL_WPS_SCOPES, ServerProcess, start_server
+from openroster.config import Settings
+from openroster.core import apps, tenants
+from openroster.core.directory import Directory
+from openroster.server.app import open_directory
+
+WPS_SCOPES = (*ALL_WPS_SCOPES, "kso.user_custom_attr.read")
+DINGTALK_PERMISSIONS = (
+    "qyapi_hrm_read_user",
+    "qyapi_hrm_manager",
+    "qyapi_get_member",
+    "qyapi_get_department_list",
+)
+SIGNINGS: tuple[str | None, ...] = ("kso1", "wps4", "wps4gm", None)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str
+    secret: str
+    signing: str | None = None
+    agentid: int | None = None
+
+
+@dataclass
+class Tenant:
+    """A tenant with one WPS app per signing scheme, a read-only WPS app and a DingTalk app."""
+
+    id: str
+    name: str
+    wps: dict[str | None, Credentials] = field(default_factory=dict)
+    wps_read_only: Credentials | None = None
+    dingtalk: Credentials | None = None
+
+
+@dataclass
+class Sandbox:
+    server: ServerProcess
+    directory: Directory
+    data_dir: Path
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def tenant(self, name: str = "示例公司") -> Tenant:
+        tid = "t" + uuid.uuid4().hex[:10]
+        tenants.create(self.directory, tenant_id=tid, name=name)
+        t = Tenant(tid, name)
+        for signing in SIGNINGS:
+            cid = f"{tid}-{signing or 'nosign'}"
+            apps.create(
+                self.directory,
+                tenant_id=tid,
+                client_id=cid,
+                secret=f"{cid}-secret",
+                signing=signing or "none",
+                scopes=WPS_SCOPES,
+            )
+            t.wps[signing] = Credentials(cid, f"{cid}-secret", signing)
+        ro = f"{tid}-ro"
+        apps.create(
+            self.directory, tenant_id=tid, client_id=ro, secret=f"{ro}-secret", scopes=("kso.contact.read",)
+        )
+        t.wps_read_only = Credentials(ro, f"{ro}-secret", None)
+        dt = f"ding{tid}"
+        agentid = 1000000 + int(uuid.uuid4().int % 900000)
+        apps.create(
+            self.directory,
+            tenant_id=tid,
+            client_id=dt,
+            secret=f"{dt}-secret",
+            scopes=DINGTALK_PERMISSIONS,
+            agentid=agentid,
+        )
+        t.dingtalk = Credentials(dt, f"{dt}-secret", agentid=agentid)
+        return t
+
+
+def open_sandbox(base: Path, *extra: str) -> Iterator[Sandbox]:
+    data_dir = base / "data"
+    data_dir.mkdir(parents=True)
+    server = start_server(data_dir, *extra)
+    d = open_directory(Settings(data_dir=data_dir))
+    try:
+        yield Sandbox(server, d, data_dir)
+    finally:
+        d.store.dispose()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A running server for the whole module (SQLite store)."""
+    yield from open_sandbox(tmp_path_factory.mktemp("sandbox"))
+
+
+@pytest.fixture
+def org(sandbox: Sandbox) -> Tenant:
+    """A fresh tenant in the module's server."""
+    return sandbox.tenant()
