@@ -24,6 +24,10 @@ class Settings:
     bare_endpoint_file: Path | None = None
     #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".
     wps_rate_limits: str = ""
+    #: The control plane's admin token (``/_openroster/``); a random one when not given.
+    admin_token: str | None = None
+    #: Platform calls the request journal keeps, newest first out last (0 turns it off).
+    journal_size: int = 10_000
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,6 +18,7 @@ from openroster.core import apps as app_service
 from openroster.core import demo as demo_data
 from openroster.core import tenants as tenant_service
 from openroster.core.errors import CoreError
+from openroster.core.secrets import new_secret
 from openroster.core.seed import load_seed, read_seed
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="openroster: a people directory server.")
@@ -66,6 +67,16 @@ def serve(
             "'GET /v7/depts/root=0' (off). Repeatable; default: GET /v7/depts/root=10."
         ),
     ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="OPENROSTER_ADMIN_TOKEN",
+            help="Token for the control plane (/_openroster/); generated and printed when not given.",
+        ),
+    ] = None,
+    journal_size: Annotated[
+        int, typer.Option(help="Platform calls the request journal keeps (0: off).", min=0)
+    ] = 10_000,
 ) -> None:
     """Run the server."""
     import uvicorn
@@ -88,6 +99,8 @@ def serve(
         cache_max_users=cache_max_users,
         bare_endpoint_file=bare_endpoint_file,
         wps_rate_limits=rate_limits,
+        admin_token=admin_token or new_secret(),
+        journal_size=journal_size,
     )
     d = open_for_cli(data_dir, database_url)
     try:
@@ -103,7 +116,7 @@ def serve(
         raise _fail(exc) from None
     finally:
         d.store.dispose()
-    _banner(settings, demo=demo, sample_ids=sample_ids)
+    _banner(settings, demo=demo, sample_ids=sample_ids, show_admin_token=admin_token is None)
     if workers == 1:
         from openroster.server.app import create_app
 
@@ -131,7 +144,7 @@ def serve(
         )
 
 
-def _banner(settings: Settings, *, demo: bool, sample_ids: list[str]) -> None:
+def _banner(settings: Settings, *, demo: bool, sample_ids: list[str], show_admin_token: bool) -> None:
     base = f"http://{settings.host}:{settings.port}"
     url = settings.resolved_database_url
     store = url if not url.startswith("postgres") else url.split("@")[-1]
@@ -140,6 +153,8 @@ def _banner(settings: Settings, *, demo: bool, sample_ids: list[str]) -> None:
         f"  WPS 365 v7:   {base}/v7/...   (also {base}/openapi/v7/... and {base}/graph/v7/...)",
         f"  WPS tokens:   POST {base}/oauth2/token",
         f"  API docs:     {base}/docs",
+        f"  control:      {base}/_openroster/docs   admin token: "
+        + (f"{settings.admin_token}" if show_admin_token else "(as given)"),
     ]
     if demo:
         lines.append("  demo tenant 'demo' credentials (client_id / client_secret):")

@@ -26,7 +26,8 @@ department only) or to the seed the tenant was created from (``to="seed"``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -333,6 +334,16 @@ def _checked_row(row: Mapping[str, Any], cols: Mapping[str, Any], *, where: str)
     return dict(row)
 
 
+def seed_of(d: Directory, tenant_id: str) -> dict[str, Any] | None:
+    """The seed tenant object ``tenant_id`` was created from, if any."""
+    with d.reader() as r:
+        head = rows.read_tenant_row(r.conn, tenant_id)
+    if head is None:
+        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+    seed: dict[str, Any] | None = orjson.loads(head["seed"]) if head.get("seed") else None
+    return seed
+
+
 # -- resets ------------------------------------------------------------------------------
 
 
@@ -396,11 +407,21 @@ def fill_from_seed_in(
         content["apps"] = [
             a for a in content["apps"] if not (isinstance(a, dict) and a.get("client_id") in skip)
         ]
-    try:
+    with errors_at("seed"):
         seed_service.fill_in(tx, d, tenant_id, content)
+
+
+@contextmanager
+def errors_at(where: str) -> Iterator[None]:
+    """Core errors raised in the block name their field under ``where`` (``seed.users[3].email``)."""
+    try:
+        yield
     except CoreError as exc:
-        exc.message = f"seed.{exc.message}" if exc.field else f"seed: {exc.message}"
-        exc.field = f"seed.{exc.field}" if exc.field else "seed"
+        if exc.field and exc.message.startswith(exc.field):
+            exc.message = f"{where}.{exc.message}"
+        else:
+            exc.message = f"{where}.{exc.field}: {exc.message}" if exc.field else f"{where}: {exc.message}"
+        exc.field = f"{where}.{exc.field}" if exc.field else where
         exc.args = (exc.message,)
         raise
 

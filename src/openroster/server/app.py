@@ -12,11 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp
 
-from openroster import __version__
+from openroster import __version__, control
 from openroster.config import Settings
 from openroster.core.directory import Directory
-from openroster.core.secrets import MasterKey
+from openroster.core.secrets import MasterKey, new_secret
 from openroster.dialects import dingtalk, wps
 from openroster.dialects.wps.errors import Code, error_response
 from openroster.store import open_store
@@ -37,6 +38,17 @@ def _dialect_error(request: Request, status: int, message: str) -> Response:
     return error_response(code, message)
 
 
+class ServerApp(FastAPI):
+    """The FastAPI app with the control plane's platform-call middleware outermost.
+
+    Outermost, it sees what the client sees (internal-error replies included)
+    and can close a connection for a fault rule (see ``control/middleware.py``).
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return control.wrap(super().build_middleware_stack(), self.state.control)
+
+
 def create_app(settings: Settings | None = None, *, directory: Directory | None = None) -> FastAPI:
     """The server app. Give ``directory`` to share an open one (tests), else one is opened on start."""
     settings = settings or Settings()
@@ -51,7 +63,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
             if own:
                 api.state.directory.store.dispose()
 
-    api = FastAPI(
+    api = ServerApp(
         title="openroster",
         version=__version__,
         lifespan=lifespan,
@@ -81,12 +93,9 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
             return dingtalk.internal_error()
         return error_response(Code.INTERNAL, "internal error; the server log has the details")
 
-    @api.get("/_openroster/health", include_in_schema=False)
-    async def _health() -> Response:
-        return Response(b'{"status":"ok"}', media_type="application/json")
-
     wps.install(api, rate_limits=settings.wps_rate_limits)
     dingtalk.install(api)
+    control.install(api, admin_token=settings.admin_token or new_secret(), journal_size=settings.journal_size)
     if settings.bare_endpoint_file is not None:
         _install_bare_endpoint(api, settings.bare_endpoint_file.read_bytes())
     return api

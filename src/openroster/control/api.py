@@ -1,0 +1,538 @@
+"""The control API under ``/_openroster/``: its own app, OpenAPI document and docs page."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from openroster import __version__
+from openroster.control import schemas as s
+from openroster.control import tenants as control_tenants
+from openroster.control.calls import DIALECTS
+from openroster.control.journal import Filters, select
+from openroster.control.plane import ControlPlane
+from openroster.core import apps as app_service
+from openroster.core import errors, snapshot
+from openroster.core import tenants as tenant_service
+from openroster.core.model import App, Tenant
+from openroster.core.secrets import constant_time_equals
+
+_JSON = "application/json"
+_bearer = HTTPBearer(auto_error=False, description="The admin token (`openroster serve --admin-token`)")
+
+DESCRIPTION = """\
+Control of the emulator: tenants for tests, resets, snapshots, the request journal, fault
+injection and the clock. Every call but `health` needs `Authorization: Bearer <admin token>`
+(`openroster serve --admin-token`, or the token printed at start). See docs/emulator.md.
+"""
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "field": field}}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _core_error(exc: errors.CoreError) -> JSONResponse:
+    if isinstance(exc, errors.NotFound):
+        return _error(404, "not_found", exc.message, exc.field)
+    if isinstance(exc, errors.Conflict):
+        return _error(409, "conflict", exc.message, exc.field)
+    if isinstance(exc, errors.RuleViolation):
+        return _error(409, "rule_violation", exc.message, exc.field)
+    if isinstance(exc, snapshot.UnsupportedSnapshot):
+        return _error(400, "unsupported_snapshot_version", exc.message, exc.field)
+    return _error(400, "invalid", exc.message, exc.field)
+
+
+def _plane(request: Request) -> ControlPlane:
+    plane: ControlPlane = request.app.state.plane
+    return plane
+
+
+def require_admin(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    token = _plane(request).admin_token
+    if creds is None or not constant_time_equals(creds.credentials, token):
+        raise _Unauthorized
+
+
+class _Unauthorized(Exception):
+    pass
+
+
+Plane = Annotated[ControlPlane, Depends(_plane)]
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": s.ErrorReply, "description": "Invalid request; the message names the field"},
+    401: {"model": s.ErrorReply, "description": "Missing or wrong admin token"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": s.ErrorReply, "description": "No such tenant"}}
+
+
+def build(plane: ControlPlane) -> FastAPI:
+    """The control app, to mount at ``/_openroster``."""
+    api = FastAPI(
+        title="openroster control plane",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    api.state.plane = plane
+
+    @api.exception_handler(_Unauthorized)
+    async def _unauthorized(request: Request, exc: _Unauthorized) -> Response:
+        return _error(401, "unauthorized", "send Authorization: Bearer <admin token>")
+
+    @api.exception_handler(errors.CoreError)
+    async def _core(request: Request, exc: errors.CoreError) -> Response:
+        return _core_error(exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
+        msg = str(first.get("msg", "invalid"))
+        return _error(400, "invalid", f"{where}: {msg}" if where else msg, where or None)
+
+    @api.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error(404, "not_found", f"no such control endpoint: {request.method} {request.url.path}")
+        if exc.status_code == 405:
+            return _error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+        return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @api.get("/health", response_model=s.Health, tags=["server"], summary="Is the server up (no auth)")
+    async def health() -> Response:
+        return Response(b'{"status":"ok"}', media_type=_JSON)
+
+    admin = APIRouter(dependencies=[Depends(require_admin)], responses=_ERRORS)
+    _server_routes(admin)
+    _tenant_routes(admin)
+    _snapshot_routes(admin)
+    _journal_routes(admin)
+    _fault_routes(admin)
+    _clock_routes(admin)
+    api.include_router(admin)
+    return api
+
+
+# -- server ---------------------------------------------------------------------------------
+
+
+def _server_routes(r: APIRouter) -> None:
+    @r.get("/version", response_model=s.Version, tags=["server"], summary="Server and format versions")
+    async def version(plane: Plane) -> s.Version:
+        return s.Version(
+            version=__version__,
+            snapshot_format=snapshot.VERSION,
+            journal_size=plane.journal.size,
+            pid=os.getpid(),
+        )
+
+    @r.post(
+        "/reset",
+        response_model=s.EverythingReset,
+        tags=["server"],
+        summary="Reset everything: every tenant, the journal, the fault rules and the clock",
+    )
+    async def reset_everything(plane: Plane, body: s.Reset | None = None) -> s.EverythingReset:
+        """Every tenant goes back to empty (or, with `to: seed`, to its seed; tenants without one to
+        empty), keeping its apps; the journal is emptied, fault rules removed, the clock set back to
+        real time."""
+        to = body.to if body is not None else "empty"
+        ids = snapshot.reset_all(plane.directory, to=to)
+        plane.directory.clock.set_offset(0.0)
+        return s.EverythingReset(
+            tenants=ids, to=to, journal_cleared=plane.journal.clear(), faults_cleared=plane.faults.clear()
+        )
+
+
+# -- tenants --------------------------------------------------------------------------------
+
+
+def _app_info(a: App) -> s.AppInfo:
+    return s.AppInfo(
+        client_id=a.client_id,
+        name=a.name,
+        scopes=sorted(a.scopes),
+        signing=a.signing.value,
+        agentid=a.agentid,
+    )
+
+
+def _credentials(a: App) -> s.AppCredentials:
+    return s.AppCredentials(
+        tenant=a.tenant_id,
+        client_id=a.client_id,
+        client_secret=a.secret,
+        scopes=sorted(a.scopes),
+        signing=a.signing.value,
+        agentid=a.agentid,
+    )
+
+
+def _tenant_info(plane: ControlPlane, t: Tenant) -> s.TenantInfo:
+    d = plane.directory
+    return s.TenantInfo(
+        id=t.id,
+        name=t.name,
+        wps_company_id=t.wps_company_id,
+        dingtalk_corp_id=t.dingtalk_corp_id,
+        ctime=t.ctime,
+        has_seed=snapshot.seed_of(d, t.id) is not None,
+        apps=[_app_info(a) for a in app_service.list_for_tenant(d, t.id)],
+    )
+
+
+def _app_fields(a: s.NewApp) -> dict[str, Any]:
+    return {
+        "client_id": a.client_id,
+        "secret": a.client_secret,
+        "name": a.name,
+        "scopes": a.scopes,
+        "signing": a.signing,
+        "agentid": a.agentid,
+    }
+
+
+def _tenant_routes(r: APIRouter) -> None:
+    @r.post(
+        "/tenants",
+        status_code=201,
+        response_model=s.CreatedTenant,
+        tags=["tenants"],
+        summary="Create a tenant (optionally from a seed, with apps)",
+        responses={409: {"model": s.ErrorReply, "description": "The id or a client id is taken"}},
+    )
+    async def create_tenant(plane: Plane, body: s.NewTenant) -> s.CreatedTenant:
+        """One transaction: the tenant with its root department, the seed's contents, the apps. The
+        reply carries each app's secret; keep it, it is not shown again."""
+        tenant, made = control_tenants.create(
+            plane.directory,
+            tenant_id=body.id,
+            name=body.name,
+            wps_company_id=body.wps_company_id,
+            dingtalk_corp_id=body.dingtalk_corp_id,
+            seed=body.seed,
+            apps=[_app_fields(a) for a in body.apps],
+        )
+        return s.CreatedTenant(tenant=_tenant_info(plane, tenant), apps=[_credentials(a) for a in made])
+
+    @r.get("/tenants", response_model=list[s.TenantInfo], tags=["tenants"], summary="List tenants")
+    async def list_tenants(plane: Plane) -> list[s.TenantInfo]:
+        return [_tenant_info(plane, t) for t in tenant_service.list_all(plane.directory)]
+
+    @r.get(
+        "/tenants/{tenant_id}",
+        response_model=s.TenantInfo,
+        tags=["tenants"],
+        summary="One tenant",
+        responses=_NOT_FOUND,
+    )
+    async def get_tenant(plane: Plane, tenant_id: str) -> s.TenantInfo:
+        return _tenant_info(plane, tenant_service.get(plane.directory, tenant_id))
+
+    @r.delete(
+        "/tenants/{tenant_id}",
+        status_code=204,
+        tags=["tenants"],
+        summary="Delete a tenant and everything in it",
+        responses=_NOT_FOUND,
+    )
+    async def delete_tenant(plane: Plane, tenant_id: str) -> Response:
+        tenant_service.delete(plane.directory, tenant_id)
+        return Response(status_code=204)
+
+    @r.post(
+        "/tenants/{tenant_id}/apps",
+        status_code=201,
+        response_model=s.AppCredentials,
+        tags=["tenants"],
+        summary="Add an app to a tenant",
+        responses=_NOT_FOUND,
+    )
+    async def create_app(plane: Plane, tenant_id: str, body: s.NewApp) -> s.AppCredentials:
+        return _credentials(app_service.create(plane.directory, tenant_id=tenant_id, **_app_fields(body)))
+
+    @r.post(
+        "/tenants/{tenant_id}/reset",
+        response_model=s.TenantReset,
+        tags=["tenants"],
+        summary="Reset one tenant to empty or to its seed",
+        responses={**_NOT_FOUND, 409: {"model": s.ErrorReply, "description": "to=seed on a seedless tenant"}},
+    )
+    async def reset_tenant(plane: Plane, tenant_id: str, body: s.Reset | None = None) -> s.TenantReset:
+        """Keeps the tenant and its apps (every client's credentials stay valid); no other tenant is
+        touched."""
+        to = body.to if body is not None else "empty"
+        snapshot.reset(plane.directory, tenant_id, to=to)
+        return s.TenantReset(tenant=tenant_id, to=to)
+
+
+# -- snapshots --------------------------------------------------------------------------------
+
+_SNAPSHOT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {_JSON: {"schema": {"type": "object", "description": "A snapshot document"}}},
+    }
+}
+_SNAPSHOT_REPLY: dict[int | str, dict[str, Any]] = {
+    200: {"content": {_JSON: {"schema": {"type": "object"}}}, "description": "The snapshot document"}
+}
+Secrets = Annotated[bool, Query(description="Include app secrets (unsealed)")]
+
+
+def _imported(result: snapshot.ImportResult) -> s.Imported:
+    return s.Imported(
+        tenants=list(result.tenants),
+        deleted=list(result.deleted),
+        new_secrets=[s.NewSecret(client_id=c, client_secret=k) for c, k in result.new_secrets],
+    )
+
+
+def _snapshot_routes(r: APIRouter) -> None:
+    @r.get(
+        "/tenants/{tenant_id}/snapshot",
+        tags=["snapshots"],
+        summary="Export one tenant",
+        responses={**_SNAPSHOT_REPLY, **_NOT_FOUND},
+        response_class=Response,
+    )
+    async def export_tenant(plane: Plane, tenant_id: str, secrets: Secrets = False) -> Response:
+        return Response(
+            snapshot.export(plane.directory, tenant_id=tenant_id, secrets=secrets), media_type=_JSON
+        )
+
+    @r.put(
+        "/tenants/{tenant_id}/snapshot",
+        response_model=s.Imported,
+        tags=["snapshots"],
+        summary="Replace one tenant with a snapshot of it",
+        openapi_extra=_SNAPSHOT_BODY,
+    )
+    async def import_tenant(plane: Plane, tenant_id: str, request: Request) -> s.Imported:
+        """The tenant's data is replaced in one transaction. A snapshot made by a newer openroster
+        (a newer format version) is refused."""
+        return _imported(snapshot.import_(plane.directory, await request.body(), tenant_id=tenant_id))
+
+    @r.get(
+        "/snapshot",
+        tags=["snapshots"],
+        summary="Export every tenant",
+        responses=_SNAPSHOT_REPLY,
+        response_class=Response,
+    )
+    async def export_all(plane: Plane, secrets: Secrets = False) -> Response:
+        return Response(snapshot.export(plane.directory, secrets=secrets), media_type=_JSON)
+
+    @r.put(
+        "/snapshot",
+        response_model=s.Imported,
+        tags=["snapshots"],
+        summary="Replace the whole store with a snapshot",
+        openapi_extra=_SNAPSHOT_BODY,
+    )
+    async def import_all(plane: Plane, request: Request) -> s.Imported:
+        """Tenants not in the snapshot are deleted; one transaction."""
+        return _imported(snapshot.import_(plane.directory, await request.body()))
+
+
+# -- journal ----------------------------------------------------------------------------------------
+
+
+def _moment(value: str | float | None, field: str) -> float | None:
+    """Seconds since the epoch from a number or an ISO 8601 time (UTC unless it says otherwise)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float | int):
+        return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise errors.InvalidValue(
+            f"{field}: {value!r} is neither seconds since the epoch nor an ISO 8601 time", field=field
+        ) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _journal_routes(r: APIRouter) -> None:
+    @r.get(
+        "/journal",
+        response_model=s.JournalPage | s.JournalCount,
+        tags=["journal"],
+        summary="The platform calls recorded (oldest first)",
+    )
+    async def read_journal(
+        plane: Plane,
+        tenant: str | None = None,
+        app: Annotated[str | None, Query(description="client_id / appkey")] = None,
+        path: Annotated[str | None, Query(description="A path or a glob (* crosses '/')")] = None,
+        code: Annotated[int | None, Query(description="Platform code of the reply")] = None,
+        status: Annotated[int | None, Query(description="HTTP status of the reply")] = None,
+        dialect: Annotated[str | None, Query(description=" | ".join(DIALECTS))] = None,
+        method: str | None = None,
+        since: Annotated[str | None, Query(description="ISO 8601 time or seconds since the epoch")] = None,
+        after: Annotated[int | None, Query(description="Only entries with a larger id")] = None,
+        limit: Annotated[int | None, Query(ge=1, description="Only the newest N matches")] = None,
+        count: Annotated[bool, Query(description="Reply with the number of matches only")] = False,
+    ) -> Any:
+        """Secrets (tokens, signatures, app secrets) are redacted everywhere in an entry."""
+        if dialect is not None and dialect not in DIALECTS:
+            raise errors.InvalidValue(
+                f"dialect: {dialect!r} is not one of {', '.join(DIALECTS)}", field="dialect"
+            )
+        f = Filters(
+            tenant=tenant,
+            app=app,
+            path=path,
+            code=code,
+            status=status,
+            dialect=dialect,
+            method=method,
+            since=_moment(since, "since"),
+            after=after,
+        )
+        with plane.directory.reader() as reader:
+            found = select(
+                plane.journal.entries(), f, identify=plane.app_of, tenant_of=_memo(plane.tenant_of_in(reader))
+            )
+        if count:
+            return Response(orjson.dumps({"count": len(found)}), media_type=_JSON)
+        if limit is not None:
+            found = found[-limit:]
+        return Response(orjson.dumps({"entries": found, "dropped": plane.journal.dropped}), media_type=_JSON)
+
+    @r.delete(
+        "/journal",
+        response_model=s.Deleted,
+        tags=["journal"],
+        summary="Empty the journal (or forget one tenant's calls)",
+    )
+    async def clear_journal(
+        plane: Plane,
+        tenant: Annotated[
+            str | None, Query(description="Only this tenant's calls (safe in parallel runs)")
+        ] = None,
+    ) -> s.Deleted:
+        if tenant is None:
+            return s.Deleted(deleted=plane.journal.clear())
+        with plane.directory.reader() as reader:
+            tenant_of = _memo(plane.tenant_of_in(reader))
+            gone = plane.journal.remove(lambda e: tenant_of(e.app(plane.app_of)) != tenant)
+        return s.Deleted(deleted=gone)
+
+
+def _memo(fn: Callable[[str | None], str | None]) -> Callable[[str | None], str | None]:
+    seen: dict[str | None, str | None] = {}
+
+    def cached(key: str | None) -> str | None:
+        if key not in seen:
+            seen[key] = fn(key)
+        return seen[key]
+
+    return cached
+
+
+# -- faults ------------------------------------------------------------------------------------------
+
+
+def _fault_routes(r: APIRouter) -> None:
+    @r.post(
+        "/faults", status_code=201, response_model=s.FaultInfo, tags=["faults"], summary="Add a fault rule"
+    )
+    async def add_fault(plane: Plane, body: s.NewFault) -> Any:
+        """The first rule that fires for a call acts on it: `error` (the dialect's error reply with
+        `code`), `http` (a bare `status`), `latency` (wait, then go on) or `close` (drop the
+        connection). `probability` and `times` bound how often."""
+        m = body.match
+        rule = plane.faults.add(
+            action=body.action,
+            dialect=m.dialect,
+            method=m.method,
+            path=m.path,
+            app=m.app,
+            tenant=m.tenant,
+            body=m.body,
+            code=body.code,
+            message=body.message,
+            status=body.status,
+            retry_after=body.retry_after,
+            latency_ms=body.latency_ms,
+            probability=body.probability,
+            remaining=body.times,
+        )
+        return rule.describe()
+
+    @r.get("/faults", response_model=list[s.FaultInfo], tags=["faults"], summary="The fault rules")
+    async def list_faults(plane: Plane) -> Any:
+        return [rule.describe() for rule in plane.faults.rules]
+
+    @r.delete(
+        "/faults/{fault_id}",
+        status_code=204,
+        tags=["faults"],
+        summary="Remove a fault rule",
+        responses={404: {"model": s.ErrorReply, "description": "No such rule"}},
+    )
+    async def delete_fault(plane: Plane, fault_id: str) -> Response:
+        if not plane.faults.remove(fault_id):
+            raise errors.NotFound(f"fault rule {fault_id!r} does not exist", field="fault_id")
+        return Response(status_code=204)
+
+    @r.delete("/faults", response_model=s.Deleted, tags=["faults"], summary="Remove every fault rule")
+    async def clear_faults(plane: Plane) -> s.Deleted:
+        return s.Deleted(deleted=plane.faults.clear())
+
+
+# -- clock -------------------------------------------------------------------------------------------
+
+
+def _clock_info(plane: ControlPlane) -> s.ClockInfo:
+    clock = plane.directory.clock
+    now = clock.now()
+    return s.ClockInfo(
+        now=datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        timestamp=now,
+        offset_seconds=clock.offset,
+    )
+
+
+def _clock_routes(r: APIRouter) -> None:
+    @r.get("/clock", response_model=s.ClockInfo, tags=["clock"], summary="The server's clock")
+    async def get_clock(plane: Plane) -> s.ClockInfo:
+        return _clock_info(plane)
+
+    @r.put("/clock", response_model=s.ClockInfo, tags=["clock"], summary="Set or advance the server's clock")
+    async def set_clock(plane: Plane, body: s.ClockChange) -> s.ClockInfo:
+        """Token expiry and the signature date window follow this clock. Signed requests from a
+        client on real time are refused once the clock is more than 15 minutes off, as the platform
+        refuses a client whose clock is wrong."""
+        clock = plane.directory.clock
+        if body.real_time:
+            clock.set_offset(0.0)
+        elif body.advance is not None:
+            clock.advance(body.advance)
+        elif body.set is not None:
+            target = _moment(body.set, "set")
+            assert target is not None
+            clock.set_offset(target - (clock.now() - clock.offset))
+        return _clock_info(plane)

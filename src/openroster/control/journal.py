@@ -1,0 +1,386 @@
+"""The request journal: every platform call, in a bounded ring buffer, secrets redacted.
+
+Recording must cost the platform next to nothing, so an entry keeps the raw
+pieces of the exchange (references to the request's header list and body
+chunks, the first bytes of the reply) and everything else is worked out when
+the journal is read: the app and tenant, the platform code (``code`` or
+``errcode`` of the reply), the parsed body, and the redaction of tokens,
+signatures and app secrets, which never leave the server.
+
+The buffer holds the newest ``size`` entries; older ones are dropped first.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from openroster.control.calls import RawCall, dialect_of, form_or_query, header, is_form, without_gateway
+
+REDACTED = "[redacted]"
+#: The first bytes of a reply kept to find its platform code.
+REPLY_HEAD_BYTES = 2048
+
+#: Header values that are credentials throughout.
+_SECRET_HEADERS = frozenset({b"cookie", b"proxy-authorization", b"x-api-key"})
+#: Headers carrying ``"<scheme> <access key>:<signature>"``: the access key stays, the signature goes.
+_SIGNATURE_HEADERS = frozenset({b"x-kso-authorization", b"wps-docs-authorization"})
+#: Parameter and field names (lowercase, without ``_`` and ``-``) whose values are secrets.
+_SECRET_NAMES = frozenset(
+    {
+        "accesstoken",
+        "refreshtoken",
+        "token",
+        "appsecret",
+        "clientsecret",
+        "corpsecret",
+        "suitesecret",
+        "secret",
+        "password",
+        "signature",
+        "sign",
+        "authorization",
+    }
+)
+_CODE_KEYS = (b'"code"', b'"errcode"')
+_INT = re.compile(rb"\s*:\s*(-?\d+)")
+
+
+def _secret_name(name: str) -> bool:
+    return name.lower().replace("_", "").replace("-", "") in _SECRET_NAMES
+
+
+class Entry:
+    """One platform call as recorded: raw pieces, worked out lazily by :meth:`view`."""
+
+    __slots__ = (
+        "_app",
+        "_view",
+        "body",
+        "body_size",
+        "fault",
+        "headers",
+        "latency",
+        "method",
+        "path",
+        "query",
+        "reply_head",
+        "request_id",
+        "seq",
+        "status",
+        "time",
+    )
+
+    def __init__(
+        self,
+        *,
+        seq: int,
+        time: float,
+        method: str,
+        path: str,
+        query: bytes,
+        headers: Any,
+        body: list[bytes],
+        body_size: int,
+        status: int,
+        reply_head: bytes,
+        latency: float,
+        request_id: str,
+        fault: str | None,
+    ) -> None:
+        self.seq = seq
+        self.time = time
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.body_size = body_size
+        self.status = status
+        self.reply_head = reply_head
+        self.latency = latency
+        self.request_id = request_id
+        self.fault = fault
+        self._app: tuple[str | None] | None = None
+        self._view: dict[str, Any] | None = None
+
+    def raw(self) -> RawCall:
+        return RawCall(self.method, self.path, self.query, self.headers, b"".join(self.body))
+
+    def app(self, identify: Callable[[RawCall], str | None]) -> str | None:
+        if self._app is None:
+            self._app = (identify(self.raw()),)
+        return self._app[0]
+
+    def view(self, identify: Callable[[RawCall], str | None]) -> dict[str, Any]:
+        """The entry as the control API shows it (without ``tenant``), computed once."""
+        if self._view is None:
+            self._view = _render(self, self.app(identify))
+        return self._view
+
+
+def _render(e: Entry, app: str | None) -> dict[str, Any]:
+    body = b"".join(e.body)
+    secrets: set[str] = set()
+    headers = {k.decode("latin-1"): _header_value(k, v, secrets) for k, v in e.headers}
+    query = _redacted_pairs(form_or_query(e.query), secrets)
+    shown_body = _body(e.headers, body, secrets)
+    truncated = len(body) < e.body_size
+    out: dict[str, Any] = {
+        "id": e.seq,
+        "time": datetime.fromtimestamp(e.time, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "timestamp": e.time,
+        "dialect": dialect_of(e.path),
+        "app": app,
+        "method": e.method,
+        "path": e.path,
+        "query": query,
+        "headers": headers,
+        "body": shown_body,
+        "body_size": e.body_size,
+        "body_truncated": truncated,
+        "status": e.status,
+        "code": platform_code(e.reply_head),
+        "latency_ms": round(e.latency * 1000, 3),
+        "request_id": e.request_id,
+        "fault": e.fault,
+    }
+    scrubbed: dict[str, Any] = _scrub(out, {s for s in secrets if len(s) >= 6})
+    return scrubbed
+
+
+def _header_value(name: bytes, value: bytes, secrets: set[str]) -> str:
+    text = value.decode("latin-1")
+    if name == b"authorization":
+        kind, sep, cred = text.partition(" ")
+        if not sep:
+            secrets.add(text)
+            return REDACTED
+        secrets.add(cred.strip())
+        if kind.lower() == "basic":
+            secrets.update(_basic_parts(cred))
+        return f"{kind} {REDACTED}"
+    if name in _SIGNATURE_HEADERS:
+        scheme, _, rest = text.strip().partition(" ")
+        access_key, sep, sig = rest.partition(":")
+        if sig:
+            secrets.add(sig)
+        return f"{scheme} {access_key}:{REDACTED}" if sep else REDACTED
+    if name in _SECRET_HEADERS:
+        secrets.add(text)
+        return REDACTED
+    return text
+
+
+def _basic_parts(cred: str) -> list[str]:
+    import base64
+
+    try:
+        _cid, _, secret = base64.b64decode(cred.strip(), validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return []
+    return [secret] if secret else []
+
+
+def _redacted_pairs(pairs: dict[str, str], secrets: set[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in pairs.items():
+        if _secret_name(k):
+            secrets.add(v)
+            out[k] = REDACTED
+        else:
+            out[k] = v
+    return out
+
+
+def _body(headers: Any, body: bytes, secrets: set[str]) -> Any:
+    if not body:
+        return None
+    if is_form(headers):
+        return _redacted_pairs(form_or_query(body), secrets)
+    ctype = (header(headers, b"content-type") or "").lower()
+    if "json" in ctype or body[:1] in (b"{", b"["):
+        try:
+            return _redacted_json(orjson.loads(body), secrets)
+        except orjson.JSONDecodeError:
+            pass
+    return body.decode("utf-8", errors="replace")
+
+
+def _redacted_json(value: Any, secrets: set[str]) -> Any:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if _secret_name(k) and isinstance(v, str | int | float):
+                secrets.add(str(v))
+                out[k] = REDACTED
+            else:
+                out[k] = _redacted_json(v, secrets)
+        return out
+    if isinstance(value, list):
+        return [_redacted_json(v, secrets) for v in value]
+    return value
+
+
+def _scrub(value: Any, secrets: set[str]) -> Any:
+    """Every secret seen in one place of the entry, removed from every other place too."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for s in secrets:
+            if s in value:
+                value = value.replace(s, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {_scrub(k, secrets): _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secrets) for v in value]
+    return value
+
+
+def platform_code(head: bytes) -> int | None:
+    """The top-level ``code`` / ``errcode`` of a JSON reply, from its first bytes."""
+    depth = 0
+    in_string = False
+    escaped = False
+    i = 0
+    n = len(head)
+    while i < n:
+        c = head[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == 0x5C:  # backslash
+                escaped = True
+            elif c == 0x22:
+                in_string = False
+            i += 1
+            continue
+        if c == 0x22:  # a string starts: is it a top-level code key?
+            if depth == 1:
+                for key in _CODE_KEYS:
+                    if head.startswith(key, i):
+                        m = _INT.match(head, i + len(key))
+                        if m is not None:
+                            return int(m.group(1))
+            in_string = True
+        elif c in (0x7B, 0x5B):
+            depth += 1
+        elif c in (0x7D, 0x5D):
+            depth -= 1
+        i += 1
+    return None
+
+
+# -- the buffer ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    tenant: str | None = None
+    app: str | None = None
+    path: str | None = None
+    code: int | None = None
+    status: int | None = None
+    dialect: str | None = None
+    method: str | None = None
+    since: float | None = None
+    after: int | None = None
+
+
+class Journal:
+    """A bounded ring buffer of :class:`Entry`; ``size`` 0 turns recording off."""
+
+    def __init__(self, size: int, *, body_max: int = 64 * 1024) -> None:
+        self.size = size
+        self.body_max = body_max
+        self._entries: deque[Entry] = deque(maxlen=max(size, 1))
+        self._seq = 0
+        self._dropped = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.size > 0
+
+    @property
+    def dropped(self) -> int:
+        """Entries dropped to make room since the journal was last cleared."""
+        return self._dropped
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def append(self, entry: Entry) -> None:
+        if len(self._entries) == self.size:
+            self._dropped += 1
+        self._entries.append(entry)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> int:
+        n = len(self._entries)
+        self._entries.clear()
+        self._dropped = 0
+        return n
+
+    def remove(self, keep: Callable[[Entry], bool]) -> int:
+        """Drop the entries ``keep`` says no to; returns how many went."""
+        kept = [e for e in self._entries if keep(e)]
+        gone = len(self._entries) - len(kept)
+        self._entries.clear()
+        self._entries.extend(kept)
+        return gone
+
+    def entries(self) -> Iterator[Entry]:
+        return iter(list(self._entries))
+
+
+def select(
+    entries: Iterable[Entry],
+    f: Filters,
+    *,
+    identify: Callable[[RawCall], str | None],
+    tenant_of: Callable[[str | None], str | None],
+) -> list[dict[str, Any]]:
+    """The views of the entries that pass every filter, oldest first, each with its ``tenant``."""
+    out: list[dict[str, Any]] = []
+    for e in entries:
+        if f.after is not None and e.seq <= f.after:
+            continue
+        if f.since is not None and e.time < f.since:
+            continue
+        if f.method is not None and e.method != f.method.upper():
+            continue
+        if f.status is not None and e.status != f.status:
+            continue
+        if f.dialect is not None and dialect_of(e.path) != f.dialect:
+            continue
+        if f.path is not None and not path_matches(f.path, e.path):
+            continue
+        view = e.view(identify)
+        if f.code is not None and view["code"] != f.code:
+            continue
+        if f.app is not None and view["app"] != f.app:
+            continue
+        tenant = tenant_of(view["app"])
+        if f.tenant is not None and tenant != f.tenant:
+            continue
+        out.append({**view, "tenant": tenant})
+    return out
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """``pattern`` is a path or a glob (``*`` matches across ``/``); gateway prefixes are ignored."""
+    bare = without_gateway(path)
+    if "*" in pattern or "?" in pattern or "[" in pattern:
+        return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(bare, without_gateway(pattern))
+    return pattern in (path, bare) or without_gateway(pattern) == bare

@@ -1,0 +1,41 @@
+"""The control plane's state: the admin token, the journal, the fault rules, and the server they watch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from openroster.control import calls
+from openroster.control.faults import FaultBook
+from openroster.control.journal import Journal
+from openroster.core.directory import Directory, Reader
+
+
+@dataclass(slots=True)
+class ControlPlane:
+    admin_token: str
+    journal: Journal
+    faults: FaultBook
+    #: The server app, whose state holds the directory once the server has started.
+    server: Any
+
+    @property
+    def directory(self) -> Directory:
+        d: Directory = self.server.state.directory
+        return d
+
+    def now(self) -> float:
+        return self.directory.clock.now()
+
+    def app_of(self, call: calls.RawCall) -> str | None:
+        return calls.app_of(self.directory, call)
+
+    def tenant_of(self, client_id: str | None) -> str | None:
+        if client_id is None:
+            return None
+        with self.directory.reader() as r:
+            return calls.tenant_of(r, client_id)
+
+    def tenant_of_in(self, r: Reader) -> Callable[[str | None], str | None]:
+        return lambda client_id: calls.tenant_of(r, client_id)

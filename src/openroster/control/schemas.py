@@ -1,0 +1,227 @@
+"""Request and reply bodies of the control API (they make its OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Signing = Literal["none", "kso1", "wps4", "wps4gm"]
+ResetTarget = Literal["empty", "seed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Error(BaseModel):
+    code: str = Field(description="What kind of error: unauthorized, invalid, not_found, conflict, ...")
+    message: str = Field(description="What is wrong, naming the field at fault")
+    field: str | None = None
+
+
+class ErrorReply(BaseModel):
+    error: Error
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Version(BaseModel):
+    version: str
+    snapshot_format: int = Field(description="The snapshot format version this server writes and reads")
+    journal_size: int = Field(description="Entries the request journal keeps (0: off)")
+    pid: int = Field(description="The server process; journal, faults and clock live in its memory")
+
+
+class NewApp(_Strict):
+    client_id: str | None = Field(None, description="Default: generated (WPS client_id, DingTalk appkey)")
+    client_secret: str | None = Field(None, description="Default: generated (8-256 characters)")
+    name: str | None = None
+    scopes: list[str] = Field(
+        default_factory=list,
+        description="WPS scopes (kso.contact.read, ...) and DingTalk permissions (qyapi_get_member, ...)",
+    )
+    signing: Signing = Field("kso1", description="The WPS request signature the app must send")
+    agentid: int | None = Field(None, description="DingTalk agentid")
+
+
+class AppCredentials(BaseModel):
+    tenant: str
+    client_id: str
+    client_secret: str
+    scopes: list[str]
+    signing: Signing
+    agentid: int | None
+
+
+class AppInfo(BaseModel):
+    client_id: str
+    name: str
+    scopes: list[str]
+    signing: Signing
+    agentid: int | None
+
+
+class NewTenant(_Strict):
+    id: str | None = Field(None, description="Default: generated (t-<hex>)")
+    name: str | None = Field(None, description="Default: the seed's name, else the id")
+    wps_company_id: str | None = None
+    dingtalk_corp_id: str | None = None
+    apps: list[NewApp] = Field(
+        default_factory=list, description="Apps to create; the reply has their secrets"
+    )
+    seed: dict[str, Any] | None = Field(
+        None,
+        description="One tenant of a seed file (departments, users, custom_attributes, apps; docs/seed.md). "
+        "The tenant is created from it and `reset` with `to: seed` returns to it.",
+    )
+
+
+class TenantInfo(BaseModel):
+    id: str
+    name: str
+    wps_company_id: str | None
+    dingtalk_corp_id: str | None
+    ctime: int
+    has_seed: bool
+    apps: list[AppInfo]
+
+
+class CreatedTenant(BaseModel):
+    tenant: TenantInfo
+    apps: list[AppCredentials]
+
+
+class Reset(_Strict):
+    to: ResetTarget = Field(
+        "empty",
+        description="empty: only the root department is left; seed: back to the seed the tenant was "
+        "created from. Apps are kept either way.",
+    )
+
+
+class TenantReset(BaseModel):
+    tenant: str
+    to: ResetTarget
+
+
+class EverythingReset(BaseModel):
+    tenants: list[str]
+    to: ResetTarget
+    journal_cleared: int
+    faults_cleared: int
+
+
+class NewSecret(BaseModel):
+    client_id: str
+    client_secret: str
+
+
+class Imported(BaseModel):
+    tenants: list[str]
+    deleted: list[str] = Field(description="Tenants the import removed (only when importing everything)")
+    new_secrets: list[NewSecret] = Field(
+        description="Apps that had no secret in the snapshot and none in this store: their new secrets"
+    )
+
+
+class JournalEntry(BaseModel):
+    id: int = Field(description="Increases with every call; filter with `after`")
+    time: str
+    timestamp: float = Field(description="Seconds since the epoch, on the server's clock")
+    dialect: Literal["wps", "dingtalk", "other"]
+    tenant: str | None
+    app: str | None
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any = Field(description="Parsed JSON or form fields, else text; secrets redacted")
+    body_size: int
+    body_truncated: bool
+    status: int = Field(description="HTTP status; 0 when a fault closed the connection")
+    code: int | None = Field(description="The reply's platform code (`code` or `errcode`)")
+    latency_ms: float
+    request_id: str
+    fault: str | None = Field(description="The fault rule that acted on the call")
+
+
+class JournalPage(BaseModel):
+    entries: list[JournalEntry]
+    dropped: int = Field(description="Entries dropped (oldest first) to stay within the journal's size")
+
+
+class JournalCount(BaseModel):
+    count: int
+
+
+class Deleted(BaseModel):
+    deleted: int
+
+
+class FaultMatch(_Strict):
+    dialect: Literal["wps", "dingtalk"] | None = None
+    method: str | None = None
+    path: str | None = Field(None, description="A path, or a glob where * also crosses '/'")
+    app: str | None = Field(None, description="client_id / appkey of the calling app")
+    tenant: str | None = Field(None, description="Only calls by apps of this tenant")
+    body: str | None = Field(None, description="A substring the request body must contain")
+
+
+class NewFault(_Strict):
+    match: FaultMatch = Field(default_factory=FaultMatch)
+    action: Literal["error", "http", "latency", "close"]
+    code: int | None = Field(None, description="error: the platform code (e.g. 90018, 42900001)")
+    message: str | None = Field(None, description="error: msg / errmsg (default: the platform's wording)")
+    status: int | None = Field(None, ge=100, le=599, description="http: the status; error: overrides it")
+    retry_after: int | None = Field(None, ge=0, description="Seconds, sent as Retry-After")
+    latency_ms: int = Field(0, ge=0, le=120_000, description="latency: the delay; others: a delay first")
+    probability: float = Field(1.0, gt=0.0, le=1.0)
+    times: int | None = Field(None, ge=1, description="How many times it fires (default: until deleted)")
+
+    @model_validator(mode="after")
+    def _action_needs(self) -> NewFault:
+        if self.action == "error" and self.code is None:
+            raise ValueError("code is required with action 'error'")
+        if self.action == "http" and self.status is None:
+            raise ValueError("status is required with action 'http'")
+        if self.action == "latency" and self.latency_ms <= 0:
+            raise ValueError("latency_ms must be positive with action 'latency'")
+        return self
+
+
+class FaultInfo(BaseModel):
+    id: str
+    match: FaultMatch
+    action: Literal["error", "http", "latency", "close"]
+    code: int | None
+    message: str | None
+    status: int | None
+    retry_after: int | None
+    latency_ms: int
+    probability: float
+    remaining: int | None = Field(description="Times left to fire (null: until deleted)")
+    hits: int
+
+
+class ClockInfo(BaseModel):
+    now: str = Field(description="The server's time, ISO 8601")
+    timestamp: float
+    offset_seconds: float = Field(description="How far the clock is from real time")
+
+
+class ClockChange(_Strict):
+    set: str | float | None = Field(None, description="A time: ISO 8601 or seconds since the epoch")
+    advance: float | None = Field(None, description="Seconds to move the clock by (negative: back)")
+    real_time: bool | None = Field(None, description="true: back to real time")
+
+    @model_validator(mode="after")
+    def _one(self) -> ClockChange:
+        given = [k for k in ("set", "advance", "real_time") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of set, advance, real_time")
+        if self.real_time is False:
+            raise ValueError("real_time can only be true")
+        return self
