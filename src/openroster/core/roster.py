@@ -616,7 +616,7 @@ def update_in(
     stored: list[roster_rows.StoredValue] = []
     profile: dict[str, object] = {}
     custom: dict[str, AttributeUpdate] = {}
-    profile_paths: dict[str, str] = {}
+    profile_paths: dict[str, tuple[str, str]] = {}
     relations: dict[str, str] = {}
     for gi, g in enumerate(groups):
         gp = f"{prefix}groups[{gi}]"
@@ -654,7 +654,7 @@ def update_in(
                 if f.source is Source.PROFILE:
                     core = _profile_change(profile, current, f, value)
                     if core is not None:
-                        profile_paths[core] = f"{fp}.value"
+                        profile_paths[core] = (f"{fp}.value", f.code)
                 elif f.source is Source.CUSTOM and f.attr is not None:
                     if f.attr.value_type is ValueType.RELATION_USER and value:
                         relations[f"{fp}.value"] = value
@@ -779,14 +779,20 @@ def _profile_change(changes: dict[str, object], current: User, f: RosterField, v
     return core
 
 
-def _located(exc: CoreError, paths: Mapping[str, str]) -> CoreError:
-    """``exc`` (about a core user field) re-addressed to the roster value that set the field."""
-    where = paths.get(exc.field or "")
-    if where is None or isinstance(exc, TooMany):
+def _located(exc: CoreError, paths: Mapping[str, tuple[str, str]]) -> CoreError:
+    """``exc`` (about a core user field) re-addressed to the item that set the field.
+
+    ``paths`` maps a core field to ``(where, name)``: the item's path and the
+    name the caller knows the field by, which replaces the core field's name
+    at the start of the message.
+    """
+    hit = paths.get(exc.field or "")
+    if hit is None or isinstance(exc, TooMany):
         return exc
+    where, name = hit
     detail = exc.message
     if exc.field and detail.startswith(exc.field):
-        detail = detail[len(exc.field) :].lstrip(": ")
+        detail = name + detail[len(exc.field) :]
     try:
         return type(exc)(f"{where}: {detail}", field=where)
     except TypeError:  # pragma: no cover - an error class with other arguments
@@ -900,15 +906,16 @@ def add_pre_entry(d: Directory, *, tenant_id: str, item: PreEntry, prefix: str =
         employment_type=employment_type,
         status="notactive",
     )
-    paths = {
-        "user_name": f"{prefix}name",
-        "phone": f"{prefix}mobile",
-        "dept_ids": f"{prefix}extend_info.depts",
-        "def_dept_id": f"{prefix}extend_info.mainDeptId",
-        "title": f"{prefix}extend_info.position",
-        "work_place": f"{prefix}extend_info.workPlace",
-        "employee_id": f"{prefix}extend_info.jobNumber",
+    wire = {
+        "user_name": "name",
+        "phone": "mobile",
+        "dept_ids": "extend_info.depts",
+        "def_dept_id": "extend_info.mainDeptId",
+        "title": "extend_info.position",
+        "work_place": "extend_info.workPlace",
+        "employee_id": "extend_info.jobNumber",
     }
+    paths = {core: (f"{prefix}{name}", name.rsplit(".", 1)[-1]) for core, name in wire.items()}
     with d.writer() as tx:
         try:
             created = users.create_in(tx, d, tenant_id=tenant_id, items=[new], field_prefix="")[0]
