@@ -429,11 +429,15 @@ def _batch_ids(user_ids: Sequence[str], *, field: str) -> list[str]:
     return list(dict.fromkeys(user_ids))
 
 
-def _require_users(tx: WriteTx, tenant_id: str, user_ids: Sequence[str], *, field: str) -> dict[str, User]:
+def _require_users(
+    tx: WriteTx, tenant_id: str, user_ids: Sequence[str], *, field: str, item_field: str = ""
+) -> dict[str, User]:
+    """The users, or NotFound naming ``{field}[i]{item_field}`` of the first missing one."""
     found = user_rows.get_users(tx.conn, tenant_id, user_ids)
     for i, uid in enumerate(user_ids):
         if uid not in found:
-            raise NotFound(f"{field}[{i}]: user {uid!r} does not exist", field=f"{field}[{i}]")
+            where = f"{field}[{i}]{item_field}"
+            raise NotFound(f"{where}: user {uid!r} does not exist", field=where)
     return found
 
 
@@ -459,7 +463,9 @@ class DeptAssignment:
     def_dept_id: int | None = None
 
 
-def update_depts(d: Directory, *, tenant_id: str, items: Sequence[DeptAssignment]) -> list[User]:
+def update_depts(
+    d: Directory, *, tenant_id: str, items: Sequence[DeptAssignment], field: str = "items"
+) -> list[User]:
     """Replace the departments of several users, all or none.
 
     A department a user keeps keeps its leader flag and order; a new one starts
@@ -467,15 +473,21 @@ def update_depts(d: Directory, *, tenant_id: str, items: Sequence[DeptAssignment
     of the new departments; when absent the current main department stays if
     the user keeps it, else the first of ``dept_ids`` becomes the main one.
     """
-    _batch_ids([i.user_id for i in items], field="items")
+    _batch_ids([i.user_id for i in items], field=field)
     with d.writer() as tx:
-        found = _require_users(tx, tenant_id, [i.user_id for i in items], field="items")
+        found = _require_users(
+            tx,
+            tenant_id,
+            [i.user_id for i in items],
+            field=field,
+            item_field=".user_id" if field == "items" else "",
+        )
         known = dept_rows.get_depts(tx.conn, tenant_id, {x for i in items for x in i.dept_ids})
         now = d.clock.now_int()
         seen: set[str] = set()
         out: list[User] = []
         for i, item in enumerate(items):
-            p = f"items[{i}]"
+            p = f"{field}[{i}]"
             if item.user_id in seen:
                 raise InvalidValue(
                     f"{p}.user_id: user {item.user_id!r} appears twice in this batch", field=f"{p}.user_id"
@@ -532,7 +544,9 @@ def update_orders(d: Directory, *, tenant_id: str, items: Sequence[MemberOrder])
     """Set users' order within departments, all or none."""
     _batch_ids([i.user_id for i in items], field="user_order_list")
     with d.writer() as tx:
-        found = _require_users(tx, tenant_id, [i.user_id for i in items], field="user_order_list")
+        found = _require_users(
+            tx, tenant_id, [i.user_id for i in items], field="user_order_list", item_field=".user_id"
+        )
         for i, item in enumerate(items):
             p = f"user_order_list[{i}]"
             if item.order < 0:

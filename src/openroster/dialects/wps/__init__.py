@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from openroster.dialects.wps import attributes, contacts  # noqa: F401  (they register routes)
+from openroster.dialects.wps import attr_defs, attributes, contacts, depts, users  # noqa: F401  (they register routes)
 from openroster.dialects.wps.endpoint import mount
 
 

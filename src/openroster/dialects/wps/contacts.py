@@ -6,21 +6,14 @@ from typing import Any
 
 from openroster.core import depts as dept_service
 from openroster.core import users, validate
-from openroster.core.errors import InvalidValue, MissingField, TooMany
+from openroster.core.errors import InvalidValue, TooMany
 from openroster.core.limits import BATCH_READ_USERS_MAX
-from openroster.core.model import UserStatus
-from openroster.dialects.wps import render
+from openroster.dialects.wps import params, render
 from openroster.dialects.wps.endpoint import Call, route
 from openroster.dialects.wps.schemas import BatchReadUsersBody, CreateDeptBody, CreateUserBody
 
 CONTACT_READ = ("kso.contact.read", "kso.contact.readwrite")
 CONTACT_WRITE = ("kso.contact.readwrite",)
-
-
-def statuses(raw: list[str], *, field: str = "status") -> set[UserStatus]:
-    if not raw:
-        raise MissingField(f"{field} must list at least one status", field=field)
-    return {validate.choice(s, UserStatus, field=f"{field}[{i}]") for i, s in enumerate(raw)}
 
 
 @route("POST", "/users/batch_read", scopes=CONTACT_READ, body=BatchReadUsersBody)
@@ -32,7 +25,7 @@ def batch_read_users(call: Call, body: BatchReadUsersBody) -> bytes:
             field="user_ids",
             limit=BATCH_READ_USERS_MAX,
         )
-    wanted = statuses(body.status)
+    wanted = params.statuses(body.status, required=True)
     found = users.batch_read(call.reader, tenant_id=call.tenant_id, user_ids=body.user_ids, statuses=wanted)
     depts = None
     if body.with_dept:
@@ -68,4 +61,6 @@ def create_dept(call: Call, body: CreateDeptBody) -> dict[str, object]:
         order=body.order,
         ex_dept_id=body.ex_dept_id,
     )
-    return render.dept_dict(dept_service.create(call.directory, tenant_id=call.tenant_id, item=item))
+    leaders = tuple(dept_service.Leader(user_id=x.user_id, order=x.order) for x in body.leaders or ())
+    dept = dept_service.create(call.directory, tenant_id=call.tenant_id, item=item, leaders=leaders)
+    return render.dept_dict(dept, [(x.user_id, x.order) for x in leaders])

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
+from openroster.core.depts import Member
 from openroster.core.model import AttributeDefinition, AttributeValue, Department, UrlValue, User, ValueType
 
 SCOPE_EMAIL = "kso.user_email.read"
@@ -93,7 +94,8 @@ def users_items(
     return b'{"items":[' + b",".join(user_bytes(u, scopes, depts) for u in users) + b"]}"
 
 
-def dept_dict(d: Department) -> dict[str, object]:
+def dept_dict(d: Department, leaders: Sequence[tuple[str, int]] = ()) -> dict[str, object]:
+    """A department; ``leaders`` are ``(user id, order)`` pairs (see ``core.depts.leaders``)."""
     return {
         "id": str(d.id),
         "name": d.name,
@@ -102,8 +104,57 @@ def dept_dict(d: Department) -> dict[str, object]:
         "ex_dept_id": _s(d.ex_dept_id),
         "order": d.order,
         "ctime": d.ctime,
-        "leaders": [],
+        "leaders": [{"user_id": uid, "order": order} for uid, order in leaders],
     }
+
+
+def depts_items(
+    depts: Sequence[Department], leaders: Mapping[int, Sequence[tuple[str, int]]]
+) -> list[dict[str, object]]:
+    return [dept_dict(d, leaders.get(d.id, ())) for d in depts]
+
+
+def page_tail(next_page_token: str, total: int | None) -> bytes:
+    """The end of a paged reply's ``data``, after its ``items``."""
+    tail = b',"next_page_token":' + orjson.dumps(next_page_token)
+    if total is not None:
+        tail += b',"total":' + str(total).encode()
+    return tail + b"}"
+
+
+def users_page(
+    users: Sequence[User],
+    scopes: frozenset[str],
+    depts: Mapping[int, Department] | None,
+    next_page_token: str,
+    total: int | None,
+) -> bytes:
+    return users_items(users, scopes, depts)[:-1] + page_tail(next_page_token, total)
+
+
+def member_bytes(m: Member, scopes: frozenset[str], *, with_user_detail: bool) -> bytes:
+    """One member of a department: the membership, and with ``with_user_detail`` the user."""
+    head = orjson.dumps(
+        {
+            "ctime": m.user.ctime,
+            "dept_id": str(m.dept_id),
+            "is_leader": m.is_leader,
+            "mtime": m.user.mtime,
+            "order": m.order,
+            "user_id": m.user.id,
+        }
+    )
+    if not with_user_detail:
+        return head
+    return head[:-1] + b',"user_info":' + user_bytes(m.user, scopes, None) + b"}"
+
+
+def members_items(members: Sequence[Member], scopes: frozenset[str], *, with_user_detail: bool) -> bytes:
+    return (
+        b'{"items":['
+        + b",".join(member_bytes(m, scopes, with_user_detail=with_user_detail) for m in members)
+        + b"]}"
+    )
 
 
 def definition_dict(a: AttributeDefinition) -> dict[str, object]:

@@ -42,11 +42,113 @@ class CreateUserBody(_Body):
     avatar: str | None = None
 
 
+class LeaderIn(_Body):
+    user_id: str
+    order: int = Field(default=0, description="The leader's order within the department.")
+
+
 class CreateDeptBody(_Body):
     name: str
     parent_id: str | int
     order: int | None = None
     ex_dept_id: str | None = None
+    leaders: list[LeaderIn] | None = Field(
+        default=None, description="Leaders; a leader who is not a member becomes one."
+    )
+
+
+class UpdateDeptBody(_Body):
+    name: str | None = None
+    parent_id: str | int | None = Field(default=None, description="Move under this department.")
+    order: int | None = None
+    ex_dept_id: str | None = Field(default=None, description='"" clears it.')
+    leaders: list[LeaderIn] | None = Field(default=None, description="Replaces the leader list.")
+
+
+class DeptIdsBody(_Body):
+    dept_ids: list[str | int] = Field(description="Department ids; at most 100.")
+
+
+class ExDeptIdsBody(_Body):
+    ex_dept_ids: list[str] = Field(description="External department ids; at most 100.")
+
+
+class MembersBatchReadBody(_Body):
+    user_ids: list[str] = Field(description="User ids; at most 100.")
+    status: list[str] = Field(description="Statuses to return: active, notactive, disabled, dimission.")
+    with_user_detail: bool = False
+
+
+class _Lookup(_Body):
+    status: list[str] = Field(default_factory=list, description="Statuses to return; empty: every status.")
+    with_dept: bool = False
+
+
+class ByEmailsBody(_Lookup):
+    emails: list[str] = Field(description="Email addresses (case-insensitive); at most 100.")
+
+
+class ByPhonesBody(_Lookup):
+    phones: list[str] = Field(description="Phone numbers; at most 100.")
+
+
+class ByExUserIdsBody(_Lookup):
+    ex_user_ids: list[str] = Field(description="External user ids; at most 100.")
+
+
+class UpdateUserBody(_Body):
+    """Fields to change; absent or null leaves a field alone, "" clears it."""
+
+    user_name: str | None = None
+    def_dept_id: str | int | None = None
+    email: str | None = None
+    phone: str | None = None
+    gender: str | None = None
+    employee_id: str | None = None
+    employer: str | None = None
+    employment_status: str | None = None
+    employment_type: str | None = None
+    ex_user_id: str | None = None
+    leader_id: str | None = None
+    login_name: str | None = None
+    role: str | None = None
+    title: str | None = None
+    telephone: str | None = None
+    work_place: str | None = None
+    city: str | None = None
+    country: str | None = None
+    avatar: str | None = None
+
+
+class UserIdsBody(_Body):
+    user_ids: list[str] = Field(description="User ids; at most 100.")
+
+
+class UserDeptsIn(_Body):
+    user_id: str
+    dept_ids: list[str | int]
+    def_dept_id: str | int | None = None
+
+
+class BatchUpdateDeptBody(_Body):
+    """Either ``items`` (each user's own departments) or ``user_ids`` + ``dept_ids`` (the same for all)."""
+
+    items: list[UserDeptsIn] | None = Field(
+        default=None, description="Each user's new departments; at most 100 users."
+    )
+    user_ids: list[str] | None = Field(default=None, description="Users to put in dept_ids; at most 100.")
+    dept_ids: list[str | int] | None = None
+    def_dept_id: str | int | None = None
+
+
+class UserOrderIn(_Body):
+    user_id: str
+    dept_id: str | int
+    order: int
+
+
+class BatchUpdateOrderBody(_Body):
+    user_order_list: list[UserOrderIn]
 
 
 class UrlIn(_Body):
@@ -90,3 +192,18 @@ class AttrDefIn(_Body):
 
 class CreateAttrDefsBody(_Body):
     items: list[AttrDefIn]
+
+
+class AttrDefUpdateIn(_Body):
+    id: str = Field(validation_alias=AliasChoices("id", "attr_id"))
+    name: str | None = None
+    value_type: str | None = Field(default=None, description="Must equal the current type.")
+    options: list[OptionIn] | None = Field(default=None, description="The complete new option list.")
+
+
+class UpdateAttrDefsBody(_Body):
+    items: list[AttrDefUpdateIn]
+
+
+class DeleteAttrDefsBody(_Body):
+    attr_ids: list[str]

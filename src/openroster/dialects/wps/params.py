@@ -1,0 +1,96 @@
+"""Query parameters and page tokens of the WPS endpoints.
+
+A bad parameter gets the same error as a bad body field: 40000002 with a
+message naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from openroster.core import paging, validate
+from openroster.core.errors import InvalidValue, MissingField
+from openroster.core.model import UserStatus
+from openroster.core.paging import PageTokens, Position
+from openroster.dialects.wps.endpoint import Call
+
+_TRUE = ("true", "1")
+_FALSE = ("false", "0", "")
+
+#: The master-key purpose of the page-token key.
+PAGE_TOKEN_PURPOSE = "wps-page-token"  # noqa: S105  (a key-derivation label, not a secret)
+
+
+def flag(call: Call, name: str) -> bool:
+    """A boolean query parameter: ``true``/``1`` or ``false``/``0``; absent is false."""
+    raw = call.query(name)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidValue(f"{name}: {raw!r} is not a boolean; use true or false", field=name)
+
+
+def integer(call: Call, name: str) -> int | None:
+    raw = call.query(name)
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip()
+    if not value.lstrip("-").isdigit() or len(value) > 9:
+        raise InvalidValue(f"{name}: {raw!r} is not an integer", field=name)
+    return int(value)
+
+
+def page_size(call: Call) -> int:
+    """``page_size``: default 10, at most 50 (core/limits.py)."""
+    return paging.page_size(integer(call, "page_size"))
+
+
+def statuses(raw: Sequence[str], *, field: str = "status", required: bool = False) -> set[UserStatus]:
+    """The statuses asked for; none means every status (or, ``required``, is an error)."""
+    if not raw:
+        if required:
+            raise MissingField(f"{field} must list at least one status", field=field)
+        return set(UserStatus)
+    return {validate.choice(s, UserStatus, field=f"{field}[{i}]") for i, s in enumerate(raw)}
+
+
+def query_statuses(call: Call) -> set[UserStatus]:
+    """Repeated ``status`` query parameters (``status=active&status=disabled``); commas also split."""
+    raw = [part.strip() for v in call.request.query_params.getlist("status") for part in v.split(",")]
+    return statuses([s for s in raw if s])
+
+
+def dept_path_id(call: Call) -> int:
+    return validate.dept_id(call.path_param("dept_id"), field="dept_id")
+
+
+def _tokens(call: Call) -> PageTokens:
+    return PageTokens(call.directory.master_key.derive(PAGE_TOKEN_PURPOSE))
+
+
+def _scope(call: Call, listing: str, filters: Sequence[str]) -> list[str]:
+    return ["wps", call.tenant_id, listing, *filters]
+
+
+def page_after(call: Call, listing: str, filters: Sequence[str]) -> Position | None:
+    """The position in the request's ``page_token`` (None without one) for ``listing`` with ``filters``."""
+    token = call.query("page_token")
+    if token is None or token == "":
+        return None
+    return _tokens(call).open(token, _scope(call, listing, filters))
+
+
+def next_page_token(call: Call, listing: str, filters: Sequence[str], after: Position | None) -> str:
+    """The ``next_page_token`` to send: ``""`` on the last page."""
+    if after is None:
+        return ""
+    return _tokens(call).issue(_scope(call, listing, filters), after)
+
+
+def status_filter(wanted: set[UserStatus]) -> str:
+    """The canonical spelling of a status filter, for binding page tokens to it."""
+    return "status=" + ",".join(sorted(s.value for s in wanted))
