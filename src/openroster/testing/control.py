@@ -1,0 +1,179 @@
+"""A small client for the emulator's control API (``/_openroster/``), for tests and scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+
+class ControlError(Exception):
+    """The control API refused a call: ``status``, ``code`` and the ``message`` naming the field."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class ControlClient:
+    """Every control-plane call, as a method. ``admin_token`` is the server's ``--admin-token``."""
+
+    def __init__(self, base_url: str, admin_token: str, *, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url + "/_openroster",
+            headers={"Authorization": f"Bearer {admin_token}"},
+            timeout=timeout,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ControlClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """One call; the parsed reply (``None`` for 204), or :class:`ControlError`."""
+        body = content if content is not None else (orjson.dumps(json) if json is not None else None)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        resp = self._http.request(method, path, content=body, params=clean, headers=headers)
+        if resp.status_code >= 400:
+            try:
+                err = resp.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                raise ControlError(resp.status_code, "http_error", resp.text[:500]) from None
+            raise ControlError(
+                resp.status_code, err.get("code", ""), err.get("message", ""), err.get("field")
+            )
+        if resp.status_code == 204 or not resp.content:
+            return None
+        return orjson.loads(resp.content)
+
+    # -- server ---------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return dict(self.call("GET", "/health"))
+
+    def version(self) -> dict[str, Any]:
+        return dict(self.call("GET", "/version"))
+
+    def reset_everything(self, *, to: str = "empty") -> dict[str, Any]:
+        return dict(self.call("POST", "/reset", json={"to": to}))
+
+    # -- tenants ------------------------------------------------------------------------------
+
+    def create_tenant(
+        self,
+        tenant_id: str | None = None,
+        *,
+        name: str | None = None,
+        apps: list[dict[str, Any]] | None = None,
+        seed: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """``{"tenant": {...}, "apps": [credentials...]}``."""
+        body = {"id": tenant_id, "name": name, "apps": apps or [], "seed": seed, **fields}
+        return dict(self.call("POST", "/tenants", json={k: v for k, v in body.items() if v is not None}))
+
+    def tenants(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/tenants"))
+
+    def tenant(self, tenant_id: str) -> dict[str, Any]:
+        return dict(self.call("GET", f"/tenants/{tenant_id}"))
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        self.call("DELETE", f"/tenants/{tenant_id}")
+
+    def add_app(self, tenant_id: str, **spec: Any) -> dict[str, Any]:
+        return dict(self.call("POST", f"/tenants/{tenant_id}/apps", json=spec))
+
+    def reset_tenant(self, tenant_id: str, *, to: str = "empty") -> dict[str, Any]:
+        return dict(self.call("POST", f"/tenants/{tenant_id}/reset", json={"to": to}))
+
+    # -- snapshots ----------------------------------------------------------------------------------
+
+    def export_snapshot(self, tenant_id: str | None = None, *, secrets: bool = False) -> bytes:
+        """The snapshot document's bytes (of one tenant, or of everything)."""
+        path = f"/tenants/{tenant_id}/snapshot" if tenant_id is not None else "/snapshot"
+        resp = self._http.get(path, params={"secrets": "true"} if secrets else None)
+        if resp.status_code >= 400:
+            self.call("GET", path)  # raises the ControlError
+        return resp.content
+
+    def import_snapshot(
+        self, snapshot: bytes | Mapping[str, Any], tenant_id: str | None = None
+    ) -> dict[str, Any]:
+        path = f"/tenants/{tenant_id}/snapshot" if tenant_id is not None else "/snapshot"
+        content = snapshot if isinstance(snapshot, bytes) else orjson.dumps(snapshot)
+        return dict(self.call("PUT", path, content=content))
+
+    # -- journal -----------------------------------------------------------------------------------------
+
+    def journal(self, **filters: Any) -> list[dict[str, Any]]:
+        """Entries, oldest first.
+
+        Filters: tenant, app, path, code, status, dialect, method, since, after, limit.
+        """
+        return list(self.call("GET", "/journal", params=filters)["entries"])
+
+    def journal_count(self, **filters: Any) -> int:
+        return int(self.call("GET", "/journal", params={**filters, "count": True})["count"])
+
+    def clear_journal(self, *, tenant: str | None = None) -> int:
+        return int(self.call("DELETE", "/journal", params={"tenant": tenant})["deleted"])
+
+    # -- faults ------------------------------------------------------------------------------------------
+
+    def add_fault(
+        self, action: str, *, match: Mapping[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Add a rule: ``add_fault("error", match={"path": "/v7/*"}, code=42900001, times=2)``."""
+        return dict(
+            self.call("POST", "/faults", json={"action": action, "match": dict(match or {}), **fields})
+        )
+
+    def faults(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/faults"))
+
+    def delete_fault(self, fault_id: str) -> None:
+        self.call("DELETE", f"/faults/{fault_id}")
+
+    def clear_faults(self) -> int:
+        return int(self.call("DELETE", "/faults")["deleted"])
+
+    # -- clock -------------------------------------------------------------------------------------------
+
+    def clock(self) -> dict[str, Any]:
+        return dict(self.call("GET", "/clock"))
+
+    def advance_clock(self, seconds: float) -> dict[str, Any]:
+        return dict(self.call("PUT", "/clock", json={"advance": seconds}))
+
+    def set_clock(self, moment: str | float) -> dict[str, Any]:
+        return dict(self.call("PUT", "/clock", json={"set": moment}))
+
+    def real_time(self) -> dict[str, Any]:
+        return dict(self.call("PUT", "/clock", json={"real_time": True}))
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
