@@ -445,12 +445,26 @@ def set_status(
     d: Directory, *, tenant_id: str, user_ids: Sequence[str], status: UserStatus, field: str = "user_ids"
 ) -> list[str]:
     """Give every listed user ``status`` (all or none); the distinct ids, in order."""
-    ids = _batch_ids(user_ids, field=field)
+    _batch_ids(user_ids, field=field)
     with d.writer() as tx:
-        _require_users(tx, tenant_id, list(user_ids), field=field)
-        user_rows.set_status(tx.conn, tenant_id, ids, status.value, mtime=d.clock.now_int())
-        for uid in ids:
-            tx.changed(tenant_id, "user", uid)
+        return set_status_in(tx, d, tenant_id=tenant_id, user_ids=user_ids, status=status, field=field)
+
+
+def set_status_in(
+    tx: WriteTx,
+    d: Directory,
+    *,
+    tenant_id: str,
+    user_ids: Sequence[str],
+    status: UserStatus,
+    field: str = "user_ids",
+) -> list[str]:
+    """:func:`set_status` inside a write transaction the caller holds (no batch-size limit)."""
+    ids = list(dict.fromkeys(user_ids))
+    _require_users(tx, tenant_id, list(user_ids), field=field)
+    user_rows.set_status(tx.conn, tenant_id, ids, status.value, mtime=d.clock.now_int())
+    for uid in ids:
+        tx.changed(tenant_id, "user", uid)
     return ids
 
 
@@ -475,44 +489,51 @@ def update_depts(
     """
     _batch_ids([i.user_id for i in items], field=field)
     with d.writer() as tx:
-        found = _require_users(
-            tx,
-            tenant_id,
-            [i.user_id for i in items],
-            field=field,
-            item_field=".user_id" if field == "items" else "",
-        )
-        known = dept_rows.get_depts(tx.conn, tenant_id, {x for i in items for x in i.dept_ids})
-        now = d.clock.now_int()
-        seen: set[str] = set()
-        out: list[User] = []
-        for i, item in enumerate(items):
-            p = f"{field}[{i}]"
-            if item.user_id in seen:
-                raise InvalidValue(
-                    f"{p}.user_id: user {item.user_id!r} appears twice in this batch", field=f"{p}.user_id"
-                )
-            seen.add(item.user_id)
-            current = found[item.user_id]
-            _check_dept_list(item.dept_ids, known, field=f"{p}.dept_ids")
-            if item.def_dept_id is not None and item.def_dept_id not in item.dept_ids:
-                raise InvalidValue(
-                    f"{p}.def_dept_id: {item.def_dept_id} is not one of the user's departments",
-                    field=f"{p}.def_dept_id",
-                )
-            keep = {m.dept_id: m for m in current.memberships}
-            memberships = tuple(
-                keep.get(x) or Membership(dept_id=x, is_leader=False, order=0) for x in item.dept_ids
+        return update_depts_in(tx, d, tenant_id=tenant_id, items=items, field=field)
+
+
+def update_depts_in(
+    tx: WriteTx, d: Directory, *, tenant_id: str, items: Sequence[DeptAssignment], field: str = "items"
+) -> list[User]:
+    """:func:`update_depts` inside a write transaction the caller holds (no batch-size limit)."""
+    found = _require_users(
+        tx,
+        tenant_id,
+        [i.user_id for i in items],
+        field=field,
+        item_field=".user_id" if field == "items" else "",
+    )
+    known = dept_rows.get_depts(tx.conn, tenant_id, {x for i in items for x in i.dept_ids})
+    now = d.clock.now_int()
+    seen: set[str] = set()
+    out: list[User] = []
+    for i, item in enumerate(items):
+        p = f"{field}[{i}]"
+        if item.user_id in seen:
+            raise InvalidValue(
+                f"{p}.user_id: user {item.user_id!r} appears twice in this batch", field=f"{p}.user_id"
             )
-            def_dept = item.def_dept_id
-            if def_dept is None:
-                def_dept = current.def_dept_id if current.def_dept_id in item.dept_ids else item.dept_ids[0]
-            user = replace(current, memberships=memberships, def_dept_id=def_dept, mtime=now)
-            user_rows.update_user(tx.conn, user)
-            user_rows.replace_memberships(tx.conn, user)
-            tx.changed(tenant_id, "user", user.id)
-            out.append(user)
-        return out
+        seen.add(item.user_id)
+        current = found[item.user_id]
+        _check_dept_list(item.dept_ids, known, field=f"{p}.dept_ids")
+        if item.def_dept_id is not None and item.def_dept_id not in item.dept_ids:
+            raise InvalidValue(
+                f"{p}.def_dept_id: {item.def_dept_id} is not one of the user's departments",
+                field=f"{p}.def_dept_id",
+            )
+        keep = {m.dept_id: m for m in current.memberships}
+        memberships = tuple(
+            keep.get(x) or Membership(dept_id=x, is_leader=False, order=0) for x in item.dept_ids
+        )
+        def_dept = item.def_dept_id
+        if def_dept is None:
+            def_dept = current.def_dept_id if current.def_dept_id in item.dept_ids else item.dept_ids[0]
+        user = replace(current, memberships=memberships, def_dept_id=def_dept, mtime=now)
+        user_rows.update_user(tx.conn, user)
+        user_rows.replace_memberships(tx.conn, user)
+        tx.changed(tenant_id, "user", user.id)
+        out.append(user)
+    return out
 
 
 def _check_dept_list(dept_ids: Sequence[int], known: Mapping[int, object], *, field: str) -> None:
