@@ -144,6 +144,8 @@ def from_core(exc: core.CoreError, *, user_not_found: Code = Code.USER_NOT_FOUND
         if "dept" in field:
             return DingTalkError(Code.DEPT_NOT_FOUND, exc.message)
         return DingTalkError(Code.INVALID_PARAMETER, exc.message)
+    if isinstance(exc, core.BrokenReference) and "dept" in field:
+        return DingTalkError(Code.DEPT_NOT_FOUND, exc.message)
     if isinstance(exc, core.Conflict) and field.endswith("mobile"):
         return DingTalkError(Code.MOBILE_TAKEN, exc.message)
     return DingTalkError(Code.INVALID_PARAMETER, exc.message)
