@@ -76,7 +76,9 @@ def test_the_demo_company(directory: Directory) -> None:
 
     # the demo apps, as the README documents them
     by_client = {a.client_id: a for a in apps.list_for_tenant(directory, "demo")}
-    assert set(by_client) == {"demo-wps", "demo-wps4", "demo-wps-nosign"}
+    assert set(by_client) == {"demo-wps", "demo-wps4", "demo-wps-nosign", "demo-dingtalk"}
+    assert by_client["demo-dingtalk"].agentid == 1000001
+    assert by_client["demo-dingtalk"].scopes == set(demo.DINGTALK_ALL_PERMISSIONS)
     assert by_client["demo-wps"].signing is Signing.KSO1
     assert by_client["demo-wps4"].signing is Signing.WPS4
     assert by_client["demo-wps-nosign"].signing is Signing.NONE

@@ -470,3 +470,21 @@ def test_pre_entry(acme: Directory) -> None:
             item=roster.PreEntry(name="x", mobile="13600000000", employee_type="9"),
             prefix="param.",
         )
+
+
+def test_demo_roster_is_valid_deterministic_and_resumable(acme: Directory) -> None:
+    from openroster.core import demo_roster
+
+    written = demo_roster.load(acme, tenant_id=T)
+    assert written > 5 * 25
+    assert demo_roster.load(acme, tenant_id=T) == 0  # people with a roster are left alone
+    got = _read(acme, "u1")
+    assert len(got["sys03-highestEdu"]) >= 2 and got["sys03-highestEdu"][1][2] == "本科"
+    assert got["sys06-urgentContactsName"] and got["sys05-contractType"] == [(0, "1", "固定期限劳动合同")]
+    cert = got["sys02-certNo"][0][1]
+    assert len(cert) == 18 and cert[6:14] == got["sys02-birthTime"][0][1].replace("-", "")
+    with acme.reader() as r:
+        u1 = users.get(r, tenant_id=T, user_id="u1")
+    assert demo_roster.person_roster(u1, None) == demo_roster.person_roster(u1, None)
+    with pytest.raises(InvalidValue, match="not a stored field"), acme.writer() as tx:
+        roster.load_in(tx, tenant_id=T, records={"u2": [G("sys00", (S((F("sys00-name", "x"),)),))]})

@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from openroster.core import apps, attributes, tenants, users
+from openroster.core import apps, attributes, demo_roster, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
 from openroster.core.model import AttributeUpdate, Department, Signing, UserAttributeUpdate
@@ -30,6 +30,14 @@ WPS_ALL_SCOPES: tuple[str, ...] = (
     "kso.user_custom_attr.readwrite",
 )
 
+#: Every DingTalk permission the DingTalk dialect knows (roster read / write, members, departments).
+DINGTALK_ALL_PERMISSIONS: tuple[str, ...] = (
+    "qyapi_hrm_read_user",
+    "qyapi_hrm_manager",
+    "qyapi_get_member",
+    "qyapi_get_department_list",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class DemoApp:
@@ -38,6 +46,7 @@ class DemoApp:
     signing: Signing
     scopes: tuple[str, ...]
     note: str
+    agentid: int | None = None
 
 
 DEMO_APPS: tuple[DemoApp, ...] = (
@@ -53,6 +62,14 @@ DEMO_APPS: tuple[DemoApp, ...] = (
         Signing.NONE,
         ("kso.contact.read",),
         "no signing, kso.contact.read only (no field scopes)",
+    ),
+    DemoApp(
+        "demo-dingtalk",
+        "demo-dingtalk-secret",
+        Signing.NONE,
+        DINGTALK_ALL_PERMISSIONS,
+        "DingTalk app, agentid 1000001, every roster and contacts permission",
+        agentid=1000001,
     ),
 )
 
@@ -249,8 +266,11 @@ def load(
                     signing=a.signing,
                     client_id=a.client_id,
                     secret=a.secret,
+                    agentid=a.agentid,
                 )
                 created = True
+    if demo_roster.load(d, tenant_id=tenant_id):
+        created = True
     return created
 
 

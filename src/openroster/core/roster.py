@@ -681,8 +681,49 @@ def update_in(
             tenant_id=tenant_id,
             updates=[UserAttributeUpdate(user_id=user_id, attrs=tuple(custom.values()))],
         )
-    roster_rows.put_values(tx.conn, tenant_id, user_id, _last_wins(stored))
+    roster_rows.put_values(tx.conn, tenant_id, [(user_id, v) for v in _last_wins(stored)])
     tx.changed(tenant_id, "user", user_id)
+
+
+def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[GroupWrite]]) -> int:
+    """Give people with no roster yet their roster values (seeds, the demo company, benchmarks).
+
+    Only stored fields (not profile, custom or read-only ones); every section
+    is a new row of its group, in order (a plain group takes one section).
+    Values are checked as :func:`update_in` checks them; nothing is written
+    if any is wrong. Returns how many values were written.
+    """
+    present = user_rows.existing_ids(tx.conn, tenant_id, records)
+    items: list[tuple[str, roster_rows.StoredValue]] = []
+    for uid, groups in records.items():
+        p = f"records[{uid!r}]"
+        if uid not in present:
+            raise NotFound(f"{p}: user {uid!r} does not exist", field=p)
+        for gi, g in enumerate(groups):
+            group = SYSTEM_GROUP_BY_ID.get(g.group_id)
+            if group is None:
+                raise InvalidValue(f"{p}.groups[{gi}].group_id: no system group {g.group_id!r}", field=p)
+            if not group.detail and len(g.sections) > 1:
+                raise InvalidValue(f"{p}.groups[{gi}]: group {group.id!r} has exactly one row", field=p)
+            for row, s in enumerate(g.sections):
+                sent = {}
+                for fi, fw in enumerate(s.fields):
+                    where = f"{p}.groups[{gi}].sections[{row}].section[{fi}]"
+                    f = SYSTEM_FIELDS.get(fw.code)
+                    if f is None or f.group_id != group.id or f.source is not Source.STORED:
+                        raise InvalidValue(
+                            f"{where}.field_code: {fw.code!r} is not a stored field of {group.id}",
+                            field=where,
+                        )
+                    sent[f.code] = _checked(f, fw.value, field=f"{where}.value")
+                for f in group.fields:
+                    if f.source is Source.STORED and (group.detail or f.code in sent):
+                        items.append(
+                            (uid, roster_rows.StoredValue(group.id, row, f.code, sent.get(f.code, "")))
+                        )
+        tx.changed(tenant_id, "user", uid)
+    roster_rows.put_values(tx.conn, tenant_id, items)
+    return len(items)
 
 
 def _last_wins(items: Sequence[roster_rows.StoredValue]) -> list[roster_rows.StoredValue]:
@@ -925,7 +966,6 @@ def add_pre_entry(d: Directory, *, tenant_id: str, item: PreEntry, prefix: str =
             roster_rows.put_values(
                 tx.conn,
                 tenant_id,
-                created.id,
-                [roster_rows.StoredValue("sys00", 0, "sys00-confirmJoinTime", joined)],
+                [(created.id, roster_rows.StoredValue("sys00", 0, "sys00-confirmJoinTime", joined))],
             )
     return created

@@ -54,25 +54,26 @@ def row_counts(conn: Connection, tenant_id: str, user_id: str, group_ids: Iterab
     return counts
 
 
-def put_values(conn: Connection, tenant_id: str, user_id: str, items: Sequence[StoredValue]) -> None:
-    """Set each value (insert or replace); other fields of the same row are left alone."""
-    upsert(
-        conn,
-        roster_values,
-        [
-            {
-                "tenant_id": tenant_id,
-                "user_id": user_id,
-                "group_id": v.group_id,
-                "row_index": v.row,
-                "field_code": v.field_code,
-                "value": v.value,
-            }
-            for v in items
-        ],
-        key=("tenant_id", "user_id", "group_id", "row_index", "field_code"),
-        update_columns=("value",),
-    )
+def put_values(conn: Connection, tenant_id: str, items: Sequence[tuple[str, StoredValue]]) -> None:
+    """Set each ``(user_id, value)`` (insert or replace); other fields of the same rows are left alone."""
+    for start in range(0, len(items), 1000):
+        upsert(
+            conn,
+            roster_values,
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "user_id": user_id,
+                    "group_id": v.group_id,
+                    "row_index": v.row,
+                    "field_code": v.field_code,
+                    "value": v.value,
+                }
+                for user_id, v in items[start : start + 1000]
+            ],
+            key=("tenant_id", "user_id", "group_id", "row_index", "field_code"),
+            update_columns=("value",),
+        )
 
 
 def lock_user(conn: Connection, tenant_id: str, user_id: str) -> bool:
