@@ -152,6 +152,7 @@ def _banner(settings: Settings, *, demo: bool, sample_ids: list[str], show_admin
         f"openroster {__version__} listening on {base}  ({settings.workers} process(es), store {store})",
         f"  WPS 365 v7:   {base}/v7/...   (also {base}/openapi/v7/... and {base}/graph/v7/...)",
         f"  WPS tokens:   POST {base}/oauth2/token",
+        f"  DingTalk:     GET {base}/gettoken?appkey=&appsecret=, then POST {base}/topapi/...?access_token=",
         f"  API docs:     {base}/docs",
         f"  control:      {base}/_openroster/docs   admin token: "
         + (f"{settings.admin_token}" if show_admin_token else "(as given)"),
