@@ -3,19 +3,29 @@
 Everything is written through the core services, exactly as an API client's
 writes are. Loading is idempotent: an existing demo tenant is left as it is
 (only missing demo apps are added).
+
+A company of more than ``LARGE_COMPANY_MIN`` people (``openroster demo --users
+1000000``) is generated as a stream and written with ``core/bulk.py`` in one
+transaction: the same rules, a million people in well under three minutes. It
+has a deeper department tree (about one team per 60 people) and sparser
+attribute values.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from openroster.core import apps, attributes, demo_roster, tenants, users
+from openroster.core import apps, attributes, demo_roster, bulk, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
 from openroster.core.model import AttributeUpdate, Department, Signing, UserAttributeUpdate
 from openroster.store.base import WriteTx
+
+T = TypeVar("T")
 
 DEMO_TENANT = "demo"
 DEMO_COMPANY = "示例科技有限公司"
@@ -232,6 +242,23 @@ _OFFICES = [
 _EMPLOYERS = ["示例科技有限公司", "示例科技（上海）有限公司"]
 
 
+DEMO_ATTRIBUTES: tuple[attributes.NewDefinition, ...] = (
+    attributes.NewDefinition(id="attr-desk", name="工位", value_type="text"),
+    attributes.NewDefinition(
+        id="attr-level",
+        name="职级",
+        value_type="option",
+        options=tuple((f"P{n}", f"P{n} 级") for n in range(1, 10)),
+    ),
+    attributes.NewDefinition(id="attr-homepage", name="个人主页", value_type="url"),
+    attributes.NewDefinition(id="attr-mentor", name="导师", value_type="relation_user"),
+    attributes.NewDefinition(id="attr-partners", name="协作部门", value_type="relation_depts"),
+)
+
+#: Above this many people the demo company is generated in bulk (see the module doc).
+LARGE_COMPANY_MIN = 5_000
+
+
 def _name(rng: random.Random) -> tuple[str, str, str]:
     surname, s_py = rng.choice(_SURNAMES)
     gender = rng.choice(("male", "female"))
@@ -250,7 +277,8 @@ def load(
     """Create the demo tenant unless it exists. Returns whether anything was created."""
     created = False
     if tenants.find(d, tenant_id) is None:
-        _build(d, tenant_id=tenant_id, users_count=users_count, progress=progress)
+        build = _build_large if users_count > LARGE_COMPANY_MIN else _build
+        build(d, tenant_id=tenant_id, users_count=users_count, progress=progress)
         created = True
     existing = {a.client_id for a in apps.list_for_tenant(d, tenant_id)}
     for a in DEMO_APPS:
@@ -377,23 +405,7 @@ def _attributes(
     depts: Sequence[Department],
     rng: random.Random,
 ) -> None:
-    defs = attributes.create_definitions_in(
-        tx,
-        d,
-        tenant_id=tenant_id,
-        items=[
-            attributes.NewDefinition(id="attr-desk", name="工位", value_type="text"),
-            attributes.NewDefinition(
-                id="attr-level",
-                name="职级",
-                value_type="option",
-                options=tuple((f"P{n}", f"P{n} 级") for n in range(1, 10)),
-            ),
-            attributes.NewDefinition(id="attr-homepage", name="个人主页", value_type="url"),
-            attributes.NewDefinition(id="attr-mentor", name="导师", value_type="relation_user"),
-            attributes.NewDefinition(id="attr-partners", name="协作部门", value_type="relation_depts"),
-        ],
-    )
+    defs = attributes.create_definitions_in(tx, d, tenant_id=tenant_id, items=DEMO_ATTRIBUTES)
     desk, level, homepage, mentor, partners = (a.id for a in defs)
     updates: list[UserAttributeUpdate] = []
     for i, p in enumerate(people):
@@ -431,3 +443,167 @@ def sample_user_ids(d: Directory, count: int, tenant_id: str = DEMO_TENANT) -> l
 
     with d.reader() as r:
         return user_rows.first_ids(r.conn, tenant_id, count, status="active")
+
+
+# -- large companies ------------------------------------------------------------------
+
+
+def _large_tree(users_count: int) -> list[tuple[str, ...]]:
+    """The demo tree, with two more levels of teams below each leaf: one team per ~60 people."""
+    leaves = [p for p in DEMO_DEPARTMENTS if not any(q.startswith(p + "/") for q in DEMO_DEPARTMENTS)]
+    per_leaf = max(1, users_count // 60 // len(leaves))
+    branches = max(1, round(per_leaf**0.5))
+    teams = max(1, -(-per_leaf // branches))
+    paths = [tuple(p.split("/")) for p in DEMO_DEPARTMENTS]
+    for leaf in leaves:
+        base = tuple(leaf.split("/"))
+        for b in range(1, branches + 1):
+            branch = (*base, f"第{b}分部")
+            paths.append(branch)
+            paths += [(*branch, f"第{t}小组") for t in range(1, teams + 1)]
+    return paths
+
+
+def _uid(i: int) -> str:
+    """A unique, random-looking id for person ``i`` (a bijection on 40 bits)."""
+    return f"{(i * 0x9E3779B1 + 0x5DEECE66D) % (1 << 40):010x}"
+
+
+def _build_large(
+    d: Directory, *, tenant_id: str, users_count: int, progress: Callable[[int], None] | None
+) -> None:
+    with d.writer() as tx:
+        tenants.create_in(tx, tenants.build(d, tenant_id=tenant_id, name=DEMO_COMPANY))
+        by_path = bulk.add_department_paths(tx, d, tenant_id=tenant_id, paths=_large_tree(users_count))
+        attributes.create_definitions_in(tx, d, tenant_id=tenant_id, items=DEMO_ATTRIBUTES)
+        paths = list(by_path)
+        index = {path: i for i, path in enumerate(paths)}
+        parent_paths = {p[:-1] for p in paths}
+        spec = _LargeCompany(
+            users_count=users_count,
+            dept_ids=[by_path[p].id for p in paths],
+            parents=[index[p[:-1]] if len(p) > 1 else -1 for p in paths],
+            tops=[p[0] for p in paths],
+            leaves=[i for i, p in enumerate(paths) if p not in parent_paths],
+        )
+        chunks = -(-users_count // bulk.CHUNK)
+        make = functools.partial(_large_chunk, spec)
+        if users_count >= LARGE_COMPANY_PARALLEL_MIN:
+            bulk.add_people_parallel(
+                tx, d, tenant_id=tenant_id, make_chunk=make, chunks=chunks, progress=progress
+            )
+        else:
+            people = (person for k in range(chunks) for person in make(k))
+            bulk.add_people(tx, d, tenant_id=tenant_id, people=people, progress=progress)
+
+
+#: From this many people, the large company is generated and checked in worker processes too.
+LARGE_COMPANY_PARALLEL_MIN = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class _LargeCompany:
+    """What generating any chunk of a large company's people needs (small, so cheap to pickle)."""
+
+    users_count: int
+    dept_ids: list[int]  # in tree order: parents before children
+    parents: list[int]  # index of each department's parent in dept_ids, -1 below the root
+    tops: list[str]  # each department's top-level name
+    leaves: list[int]  # indexes of the departments without children
+
+
+def _large_chunk(spec: _LargeCompany, k: int) -> list[bulk.Person]:
+    """People ``k * CHUNK`` .. of a large company: deterministic, whatever process makes them.
+
+    Person ``j`` leads department ``j`` while there are departments; everyone
+    else joins a random team and reports to its leader.
+    """
+    rand = random.Random(20261121 * 1_000_003 + k).random  # floats: much cheaper than randrange
+
+    def pick(seq: Sequence[T]) -> T:
+        return seq[int(rand() * len(seq))]
+
+    n_depts = len(spec.dept_ids)
+    out: list[bulk.Person] = []
+    for i in range(k * bulk.CHUNK, min(spec.users_count, (k + 1) * bulk.CHUNK)):
+        surname, s_py = pick(_SURNAMES)
+        gender = "male" if rand() < 0.5 else "female"
+        given = [pick(_GIVEN_MALE if gender == "male" else _GIVEN_FEMALE) for _ in range(1 + (rand() < 0.5))]
+        name = surname + "".join(g[0] for g in given)
+        login = f"{s_py}{''.join(g[1] for g in given)}{i + 1}"
+        uid = _uid(i)
+        is_leader = i < n_depts
+        dept = i if is_leader else pick(spec.leaves)
+        dept_id = spec.dept_ids[dept]
+        if is_leader:
+            parent = spec.parents[dept]
+            leader_id = _uid(parent) if parent >= 0 else (_uid(0) if i > 0 else None)
+        else:
+            leader_id = _uid(dept) if dept < spec.users_count else None
+        city, office = pick(_OFFICES)
+        roll = rand()
+        status = "active"
+        if i >= 10:
+            status = (
+                "notactive"
+                if roll < 0.04
+                else "disabled"
+                if roll < 0.07
+                else "dimission"
+                if roll < 0.10
+                else status
+            )
+        kind = rand()
+        extra = spec.dept_ids[pick(spec.leaves)] if rand() < 0.08 else dept_id
+        dept_ids = (dept_id,) if extra == dept_id else (dept_id, extra)
+        attrs = [
+            AttributeUpdate(attr_id="attr-desk", text=f"{2 + int(rand() * 18)}F-{1 + int(rand() * 119):03d}"),
+            AttributeUpdate(attr_id="attr-level", option=f"P{1 + int(rand() * 9)}"),
+        ]
+        if rand() < 0.3:
+            attrs.append(
+                AttributeUpdate(
+                    attr_id="attr-homepage",
+                    url_title=f"{name}的主页",
+                    url_link=f"https://wiki.demo.openroster.dev/people/{login}",
+                    has_url=True,
+                )
+            )
+        if i > 0 and rand() < 0.2:
+            attrs.append(AttributeUpdate(attr_id="attr-mentor", relation_user=_uid(int(rand() * i))))
+        if rand() < 0.1:
+            partner = spec.dept_ids[pick(spec.leaves)]
+            parent_id = spec.dept_ids[spec.parents[dept]] if spec.parents[dept] >= 0 else 1
+            pair = (str(partner),) if partner == parent_id else (str(partner), str(parent_id))
+            attrs.append(AttributeUpdate(attr_id="attr-partners", relation_depts=pair))
+        out.append(
+            bulk.Person(
+                user=users.NewUser(
+                    id=uid,
+                    user_name=name,
+                    dept_ids=dept_ids,
+                    def_dept_id=dept_id,
+                    email=f"{login}@demo.openroster.dev",
+                    phone=f"1{'3456789'[i % 7]}{(i * 387_420_489 + 12_345) % 10**9:09d}",
+                    gender=gender,
+                    employee_id=f"E{i + 1:07d}",
+                    employer=_EMPLOYERS[i % len(_EMPLOYERS)],
+                    employment_status="probationary" if kind < 0.12 else "regular",
+                    employment_type="intern" if kind > 0.92 else "permanent",
+                    ex_user_id=f"hr-{i + 1:07d}",
+                    leader_id=leader_id,
+                    login_name=login,
+                    role="super-admin" if i == 0 else "admin" if i < 3 else "normal",
+                    status=status,
+                    title="总经理" if i == 0 else "负责人" if is_leader else pick(_TITLES[spec.tops[dept]]),
+                    telephone=f"0{('10', '21', '571', '755')[i % 4]}-{10**7 + int(rand() * 9 * 10**7)}",
+                    work_place=office,
+                    city=city,
+                    country="中国",
+                    avatar=f"https://avatars.demo.openroster.dev/{uid}.png",
+                    leader_of=(dept_id,) if is_leader else (),
+                ),
+                attrs=tuple(attrs),
+            )
+        )
+    return out

@@ -1,0 +1,102 @@
+"""Fast inserts of many rows at once, for bulk loads (see ``core/bulk.py``).
+
+SQLite gets one ``executemany`` of a prepared INSERT per call; PostgreSQL gets
+``COPY ... FROM STDIN``. Both run inside the caller's write transaction and
+skip SQLAlchemy's per-row parameter processing, which costs more than the
+insert itself at a million rows. Unique indexes and foreign keys still apply:
+a violation raises :class:`BulkConflict` and the caller's transaction rolls back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.exc import IntegrityError
+
+from openroster.store import schema
+
+
+class BulkConflict(Exception):
+    """A row broke a unique index or a foreign key; ``columns`` names what clashed when known."""
+
+    def __init__(self, table: str, columns: tuple[str, ...], detail: str) -> None:
+        super().__init__(f"{table}: {detail}")
+        self.table = table
+        self.columns = columns
+        self.detail = detail
+
+
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
+_PG_KEY = re.compile(r"Key \(([^)]*)\)=")
+
+
+#: SQLite page cache during a bulk load, in KiB: the indexes of a million users fit, so
+#: inserting in random key order does not spill pages to the WAL mid-transaction.
+BULK_CACHE_KIB = 1024 * 1024
+
+
+@contextmanager
+def loading(conn: Connection) -> Iterator[None]:
+    """Tune the connection for a bulk load inside the caller's transaction, and restore it."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw: Any = conn.connection.driver_connection
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={int(before)}")
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table``; returns how many."""
+    for c in columns:
+        if c not in table.c:
+            raise ValueError(f"{table.name} has no column {c!r}")
+    batch = rows if isinstance(rows, list) else list(rows)
+    if not batch:
+        return 0
+    raw: Any = conn.connection.driver_connection
+    try:
+        if conn.dialect.name == "postgresql":
+            with (
+                raw.cursor() as cur,
+                cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in batch:
+                    copy.write_row(row)
+        else:
+            sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            raw.executemany(sql, batch)
+    except Exception as exc:
+        raise _conflict(table, exc) from exc
+    return len(batch)
+
+
+def _conflict(table: Table, exc: Exception) -> Exception:
+    message = str(getattr(exc, "orig", None) or exc)
+    name = type(exc).__name__
+    if isinstance(exc, IntegrityError) or name in (
+        "IntegrityError",
+        "UniqueViolation",
+        "ForeignKeyViolation",
+    ):
+        m = _SQLITE_UNIQUE.search(message) or _PG_KEY.search(message)
+        cols: tuple[str, ...] = ()
+        if m is not None:
+            cols = tuple(c.strip().split(".")[-1] for c in m.group(1).split(","))
+        return BulkConflict(table.name, tuple(c for c in cols if c != "tenant_id"), message.splitlines()[0])
+    return exc
+
+
+#: The columns of each bulk-loaded table, in the order rows are given.
+USER_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.users.columns)
+MEMBERSHIP_COLUMNS: tuple[str, ...] = ("tenant_id", "user_id", "dept_id", "is_leader", "sort_order")
+ATTR_VALUE_COLUMNS: tuple[str, ...] = ("tenant_id", "user_id", "attr_id", "value")
+DEPT_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.depts.columns)
