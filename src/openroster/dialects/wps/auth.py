@@ -122,7 +122,22 @@ def verify_signature(request: Request, body: bytes, app: App, *, now: float) -> 
     content_type = headers.get("content-type", "")
     want = signing.signature(expected, app.secret, request.method, uri, content_type, date, body)
     if not hmac.compare_digest(want.encode(), sig.encode()):
-        raise WpsError(Code.SIGNATURE_MISMATCH, "sign check fail: authorization mismatch")
+        # The platform's words first (clients match on them), then what the
+        # server signed, so a developer can see which part differs.
+        raise WpsError(
+            Code.SIGNATURE_MISMATCH,
+            f"sign check fail: authorization mismatch: {names.authorization} is not the {expected} "
+            f"signature of {request.method} {uri} with Content-Type {content_type!r}, "
+            f"{names.date} {date!r} and {_body_part(expected, content_type, body)}",
+        )
+
+
+def _body_part(scheme: str, content_type: str, body: bytes) -> str:
+    if not body:
+        return "an empty body (empty hash)"
+    if not signing.body_hash(scheme, content_type, body):
+        return f"the body left out (Content-Type {content_type!r} is neither JSON nor a form)"
+    return f"the {'SM3' if scheme == signing.WPS4GM else 'SHA-256'} of the {len(body)}-byte body"
 
 
 async def token_endpoint(request: Request) -> Response:
