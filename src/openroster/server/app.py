@@ -102,13 +102,25 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
 
 
 def _install_bare_endpoint(api: FastAPI, payload: bytes) -> None:
-    """For benchmarks: the same server stack answering fixed bytes (the ceiling)."""
+    """For benchmarks: the same server stack answering fixed bytes (the ceiling).
+
+    ``POST /_bench/bare`` parses a batch_read body; ``POST /_bench/bare_json`` any JSON
+    object (for the other write and read benchmarks); ``GET /_bench/bare`` no body.
+    """
     from openroster.dialects.wps.schemas import BatchReadUsersBody
 
     async def bare(body: BatchReadUsersBody) -> Response:
         return Response(payload, media_type="application/json")
 
+    async def bare_json(body: dict[str, Any]) -> Response:
+        return Response(payload, media_type="application/json")
+
+    async def bare_get() -> Response:
+        return Response(payload, media_type="application/json")
+
     api.add_api_route("/_bench/bare", bare, methods=["POST"], include_in_schema=False)
+    api.add_api_route("/_bench/bare_json", bare_json, methods=["POST"], include_in_schema=False)
+    api.add_api_route("/_bench/bare", bare_get, methods=["GET"], include_in_schema=False)
 
 
 def app_from_env() -> Any:
