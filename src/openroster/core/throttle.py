@@ -25,6 +25,8 @@ from typing import Protocol
 ANY_ENDPOINT = "*"
 #: Buckets kept before idle (full) ones are forgotten.
 _MAX_BUCKETS = 50_000
+#: Rounding slack: a bucket refilled to 0.9999999999 tokens holds one.
+_EPSILON = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +72,10 @@ class LocalRateLimiter:
         with self._lock:
             tokens, last = self._buckets.get(key, (float(rate.calls), now))
             tokens = min(float(rate.calls), tokens + max(0.0, now - last) * refill)
-            if tokens >= 1.0:
+            if tokens >= 1.0 - _EPSILON:
                 if len(self._buckets) >= _MAX_BUCKETS and key not in self._buckets:
                     self._forget_idle(now, refill)
-                self._buckets[key] = (tokens - 1.0, now)
+                self._buckets[key] = (max(0.0, tokens - 1.0), now)
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / refill
