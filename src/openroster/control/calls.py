@@ -153,11 +153,7 @@ def _dingtalk_app(d: Directory, call: RawCall) -> str | None:
     from openroster.core import dingtalk_tokens
 
     with d.reader() as r:
-        try:
-            app, _grant = dingtalk_tokens.authenticate(r, token)
-        except CoreError:
-            return None
-        return app.client_id
+        return dingtalk_tokens.client_id_of(r, token)
 
 
 def tenant_of(r: Reader, client_id: str | None) -> str | None:

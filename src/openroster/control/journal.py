@@ -32,29 +32,19 @@ REPLY_HEAD_BYTES = 2048
 _SECRET_HEADERS = frozenset({b"cookie", b"proxy-authorization", b"x-api-key"})
 #: Headers carrying ``"<scheme> <access key>:<signature>"``: the access key stays, the signature goes.
 _SIGNATURE_HEADERS = frozenset({b"x-kso-authorization", b"wps-docs-authorization"})
-#: Parameter and field names (lowercase, without ``_`` and ``-``) whose values are secrets.
-_SECRET_NAMES = frozenset(
-    {
-        "accesstoken",
-        "refreshtoken",
-        "token",
-        "appsecret",
-        "clientsecret",
-        "corpsecret",
-        "suitesecret",
-        "secret",
-        "password",
-        "signature",
-        "sign",
-        "authorization",
-    }
-)
+#: Parameter, field and header names are secret when, lowercased without ``_`` and ``-``, they end
+#: with one of these (``access_token``, ``appSecret``, ``x-acs-dingtalk-access-token``, ...) ...
+_SECRET_SUFFIXES: tuple[str, ...] = ("token", "secret", "password", "signature", "authorization")
+#: ... or are one of these; paging tokens are not credentials and stay readable.
+_SECRET_NAMES = frozenset({"sign", "ticket", "suiteticket", "authcode", "tmpauthcode"})
+_NOT_SECRET = frozenset({"pagetoken", "nextpagetoken"})
 _CODE_KEYS = (b'"code"', b'"errcode"')
 _INT = re.compile(rb"\s*:\s*(-?\d+)")
 
 
 def _secret_name(name: str) -> bool:
-    return name.lower().replace("_", "").replace("-", "") in _SECRET_NAMES
+    key = name.lower().replace("_", "").replace("-", "")
+    return key not in _NOT_SECRET and (key in _SECRET_NAMES or key.endswith(_SECRET_SUFFIXES))
 
 
 class Entry:
@@ -173,7 +163,7 @@ def _header_value(name: bytes, value: bytes, secrets: set[str]) -> str:
         if sig:
             secrets.add(sig)
         return f"{scheme} {access_key}:{REDACTED}" if sep else REDACTED
-    if name in _SECRET_HEADERS:
+    if name in _SECRET_HEADERS or _secret_name(name.decode("latin-1")):
         secrets.add(text)
         return REDACTED
     return text

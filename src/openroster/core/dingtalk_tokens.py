@@ -148,3 +148,13 @@ def authenticate(r: Reader, token: str) -> tuple[App, TokenGrant]:
     if app is None or app.secret_version != grant.secret_version:
         raise AuthError("access_token was revoked (the app's secret changed)", reason="invalid_token")
     return app, grant
+
+
+def client_id_of(r: Reader, token: str) -> str | None:
+    """The app a token was issued to, expired or not (the request journal names the app of every call)."""
+    state = _state(r.directory)
+    grant = state.grants.get(token)
+    if grant is not None:
+        return grant.client_id
+    row = token_rows.get(r.conn, _hash(state, token)) if 0 < len(token) <= 128 else None
+    return row.client_id if row is not None else None

@@ -180,15 +180,18 @@ class OpenrosterJournal:
         self._after = _last_id(tenant.control)
 
     def entries(self, **filters: Any) -> list[dict[str, Any]]:
-        """Filters: app, path (a path or a glob), code, status, dialect, method, since."""
-        return self.tenant.control.journal(tenant=self.tenant.id, after=self._after, **filters)
+        """Filters: app, path (a path or a glob), code, status, dialect, method, since, after."""
+        return self.tenant.control.journal(**self._scope(filters))
 
     def count(self, **filters: Any) -> int:
-        return self.tenant.control.journal_count(tenant=self.tenant.id, after=self._after, **filters)
+        return self.tenant.control.journal_count(**self._scope(filters))
 
     def last(self, **filters: Any) -> dict[str, Any] | None:
-        found = self.tenant.control.journal(tenant=self.tenant.id, after=self._after, limit=1, **filters)
+        found = self.tenant.control.journal(**self._scope({**filters, "limit": 1}))
         return found[-1] if found else None
+
+    def _scope(self, filters: dict[str, Any]) -> dict[str, Any]:
+        return {"after": self._after, **filters, "tenant": self.tenant.id}
 
     def paths(self, **filters: Any) -> list[str]:
         return [e["path"] for e in self.entries(**filters)]
