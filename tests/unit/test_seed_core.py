@@ -107,7 +107,8 @@ def test_the_yaml_example_loads_completely(directory: Directory) -> None:
     }
 
     by_id = {a.client_id: a for a in apps.list_for_tenant(directory, "acme")}
-    assert set(by_id) == {"acme-kso", "acme-reader"}
+    assert set(by_id) == {"acme-kso", "acme-attrs", "acme-reader"}
+    assert by_id["acme-attrs"].signing is Signing.WPS4
     assert by_id["acme-kso"].signing is Signing.KSO1
     assert by_id["acme-kso"].name == "通讯录同步"
     assert "kso.user_custom_attr.readwrite" in by_id["acme-kso"].scopes
