@@ -89,9 +89,12 @@ class PlatformCalls:
                 if fault.latency_ms:
                     await asyncio.sleep(fault.latency_ms / 1000)
                 if fault.action != "latency":
-                    status, head = await self._act(fault, scope, body, request_id, send)
-                    if journal.enabled:
-                        self._record(scope, at, started, body, size, status, head, request_id, fault.id)
+                    acted: tuple[int, bytes] = (0, b"")
+                    try:
+                        acted = await self._act(fault, scope, body, request_id, send)
+                    finally:
+                        if journal.enabled:
+                            self._record(scope, at, started, body, size, *acted, request_id, fault.id)
                     return
 
         status = 0

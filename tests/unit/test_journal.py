@@ -1,0 +1,234 @@
+"""The request journal: ring buffer, lazy redaction, platform codes, filters, and the middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from openroster.config import Settings
+from openroster.control.calls import RawCall, dialect_of, is_platform
+from openroster.control.journal import REDACTED, Entry, Filters, Journal, path_matches, platform_code, select
+from openroster.core.directory import Directory
+from openroster.server.app import create_app
+
+
+def _entry(
+    seq: int,
+    *,
+    path: str = "/v7/users/batch_read",
+    method: str = "POST",
+    query: bytes = b"",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    body: bytes = b"",
+    reply: bytes = b'{"code":0,"msg":"","data":{}}',
+    status: int = 200,
+    time: float = 1_700_000_000.0,
+) -> Entry:
+    return Entry(
+        seq=seq,
+        time=time,
+        method=method,
+        path=path,
+        query=query,
+        headers=headers or [],
+        body=[body] if body else [],
+        body_size=len(body),
+        status=status,
+        reply_head=reply,
+        latency=0.0015,
+        request_id=f"rid{seq}",
+        fault=None,
+    )
+
+
+def _nobody(_call: RawCall) -> str | None:
+    return None
+
+
+def test_the_buffer_keeps_the_newest_entries() -> None:
+    journal = Journal(3)
+    for i in range(1, 6):
+        journal.append(_entry(journal.next_seq()))
+        assert len(journal) == min(i, 3)
+    assert [e.seq for e in journal.entries()] == [3, 4, 5]
+    assert journal.dropped == 2
+    assert journal.clear() == 3 and len(journal) == 0 and journal.dropped == 0
+    assert journal.next_seq() == 6  # ids never repeat
+
+
+def test_a_size_of_zero_turns_recording_off() -> None:
+    assert not Journal(0).enabled and Journal(1).enabled
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        (b'{"code":0,"msg":"","data":{"code":5}}', 0),
+        (b'{"data":{"code":5,"x":"\\"code\\":7"},"code":40400002}', 40400002),
+        (b'{"errcode":90018,"errmsg":"x"}', 90018),
+        (b'{"errmsg":"ok","result":[{"errcode":1}],"errcode":0}', 0),
+        (b'{"code" : -1}', -1),
+        (b'{"access_token":"abc","expires_in":7200}', None),
+        (b"503 Service Unavailable", None),
+        (b"", None),
+        (b'{"code":0,"data":[' + b"1," * 3000, 0),  # a reply cut off after its head
+    ],
+)
+def test_the_platform_code_is_the_top_level_code_or_errcode(reply: bytes, code: int | None) -> None:
+    assert platform_code(reply) == code
+
+
+def test_tokens_signatures_and_secrets_are_redacted_everywhere() -> None:
+    token = "tok-abcdefghijklmnop"
+    secret = "sec-qrstuvwxyz012345"
+    sig = "a" * 64
+    basic = base64.b64encode(f"my-app:{secret}".encode()).decode()
+    e = _entry(
+        1,
+        query=f"access_token={token}&appsecret={secret}&page_token=p1&x=1".encode(),
+        headers=[
+            (b"authorization", f"Bearer {token}".encode()),
+            (b"x-kso-authorization", f"KSO-1 my-app:{sig}".encode()),
+            (b"wps-docs-authorization", f"WPS-4 my-app:{sig}".encode()),
+            (b"x-acs-dingtalk-access-token", token.encode()),
+            (b"cookie", b"session=zzzzzzzzzz"),
+            (b"content-type", b"application/json"),
+        ],
+        body=orjson.dumps({"appSecret": secret, "nested": [{"client_secret": secret}], "note": f"t={token}"}),
+    )
+    view = e.view(_nobody)
+    text = orjson.dumps(view).decode()
+    for leaked in (token, secret, sig, "zzzzzzzzzz"):
+        assert leaked not in text
+    assert view["headers"]["authorization"] == f"Bearer {REDACTED}"
+    assert view["headers"]["x-kso-authorization"] == f"KSO-1 my-app:{REDACTED}"
+    assert view["headers"]["content-type"] == "application/json"
+    assert view["query"] == {"access_token": REDACTED, "appsecret": REDACTED, "page_token": "p1", "x": "1"}
+    assert view["body"] == {
+        "appSecret": REDACTED,
+        "nested": [{"client_secret": REDACTED}],
+        "note": f"t={REDACTED}",
+    }
+    basic_view = _entry(
+        2,
+        path="/oauth2/token",
+        headers=[(b"authorization", f"Basic {basic}".encode())],
+        body=f"grant_type=client_credentials&note={secret}".encode(),
+    ).view(_nobody)
+    assert basic_view["headers"]["authorization"] == f"Basic {REDACTED}"
+    assert secret not in orjson.dumps(basic_view).decode()
+
+
+def test_form_bodies_are_shown_as_fields_and_text_as_text() -> None:
+    form = _entry(
+        1,
+        path="/oauth2/token",
+        headers=[(b"content-type", b"application/x-www-form-urlencoded")],
+        body=b"grant_type=client_credentials&client_id=a&client_secret=b-secret",
+    ).view(_nobody)
+    assert form["body"] == {"grant_type": "client_credentials", "client_id": "a", "client_secret": REDACTED}
+    text = _entry(2, headers=[(b"content-type", b"text/plain")], body=b"hello \xff").view(_nobody)
+    assert text["body"] == "hello \ufffd"
+    assert text["time"] == "2023-11-14T22:13:20.000Z" and text["latency_ms"] == 1.5
+
+
+def test_a_cut_body_says_so() -> None:
+    e = _entry(1, body=b'{"a":1')
+    e.body_size = 100
+    view = e.view(_nobody)
+    assert view["body_truncated"] is True and view["body"] == '{"a":1'
+
+
+def test_filters() -> None:
+    entries = [
+        _entry(1, path="/oauth2/token", reply=b'{"access_token":"x"}'),
+        _entry(2, path="/v7/users/batch_read", time=1_700_000_010.0),
+        _entry(3, path="/openapi/v7/users/u1", method="GET", reply=b'{"code":40400002}', status=404),
+        _entry(4, path="/topapi/v2/user/get", reply=b'{"errcode":0}', time=1_700_000_020.0),
+    ]
+    app_of_path = {
+        "/oauth2/token": "wps-app",
+        "/v7/users/batch_read": "wps-app",
+        "/openapi/v7/users/u1": "wps-app",
+        "/topapi/v2/user/get": "ding-app",
+    }
+    tenants = {"wps-app": "acme", "ding-app": "other"}
+
+    def pick(**kw: Any) -> list[int]:
+        found = select(
+            entries,
+            Filters(**kw),
+            identify=lambda call: app_of_path[call.path],
+            tenant_of=lambda cid: tenants.get(cid or ""),
+        )
+        return [e["id"] for e in found]
+
+    assert pick() == [1, 2, 3, 4]
+    assert pick(tenant="acme") == [1, 2, 3]
+    assert pick(app="ding-app") == [4]
+    assert pick(path="/v7/users/*") == [2, 3]
+    assert pick(path="/v7/users/u1") == [3]
+    assert pick(code=40400002) == [3]
+    assert pick(status=404) == [3]
+    assert pick(dialect="dingtalk") == [4]
+    assert pick(method="get") == [3]
+    assert pick(since=1_700_000_010.0) == [2, 4]
+    assert pick(after=2) == [3, 4]
+
+
+def test_path_patterns() -> None:
+    assert path_matches("/v7/users/*", "/graph/v7/users/a/b")
+    assert path_matches("/openapi/v7/users/*", "/v7/users/x")
+    assert path_matches("/topapi/*", "/topapi/v2/user/get")
+    assert not path_matches("/v7/users/*", "/v7/depts/1")
+    assert path_matches("/v7/depts/root", "/openapi/v7/depts/root")
+    assert not path_matches("/v7/depts", "/v7/depts/root")
+
+
+def test_what_is_a_platform_call() -> None:
+    for path in (
+        "/v7/users/x",
+        "/openapi/v7/x",
+        "/oauth2/token",
+        "/gettoken",
+        "/topapi/v2/user/get",
+        "/nope",
+    ):
+        assert is_platform(path)
+    for path in ("/_openroster/journal", "/_openroster/health", "/docs", "/openapi.json", "/_bench/bare"):
+        assert not is_platform(path)
+    assert [dialect_of(p) for p in ("/graph/v7/x", "/oauth2/token", "/gettoken", "/user/get", "/nope")] == [
+        "wps",
+        "wps",
+        "dingtalk",
+        "dingtalk",
+        "other",
+    ]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_middleware_records_platform_calls_only(directory: Directory) -> None:
+    app = create_app(Settings(admin_token="unit-admin", journal_size=100), directory=directory)
+    admin = {"Authorization": "Bearer unit-admin"}
+
+    async def scenario() -> tuple[httpx.Response, dict[str, Any]]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            missing = await client.post("/v7/users/batch_read", content=b'{"user_ids":["a"]}')
+            await client.get("/_openroster/health")
+            await client.get("/openapi.json")
+            page = (await client.get("/_openroster/journal", headers=admin)).json()
+        return missing, page
+
+    missing, page = asyncio.run(scenario())
+    assert missing.status_code == 401 and len(missing.headers["x-request-id"]) == 13
+    [entry] = page["entries"]
+    assert entry["path"] == "/v7/users/batch_read" and entry["body"] == {"user_ids": ["a"]}
+    assert entry["status"] == 401 and entry["code"] == 40100002
+    assert entry["request_id"] == missing.headers["x-request-id"]
+    assert entry["tenant"] is None and entry["app"] is None
