@@ -397,6 +397,9 @@ class _Links:
     leader_id: str | None
     #: custom field code -> (value type, referenced ids)
     relations: tuple[tuple[str, ValueType, tuple[str, ...]], ...]
+    #: Every department and person whose name the record shows.
+    dept_refs: tuple[int, ...] = ()
+    people_refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,6 +425,7 @@ class RosterRecord:
 
 
 _MEMO = "roster"
+_MEMO_LINKED = "roster.linked"
 
 
 def read_records(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> list[RosterRecord]:
@@ -444,20 +448,23 @@ def read_records(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> list[
     if stale:
         _assemble(r, tenant_id, cat, stale)
     statics: list[_Static] = [u.memo[_MEMO] for u in people]
-    dept_ids = {d for s in statics for d in s.links.dept_ids}
-    people_ids = {s.links.leader_id for s in statics if s.links.leader_id}
-    for s in statics:
-        for _code, vt, ids in s.links.relations:
-            if vt is ValueType.RELATION_USER:
-                people_ids.update(ids)
-            else:
-                dept_ids.update(int(x) for x in ids)
+    dept_ids = {d for s in statics for d in s.links.dept_refs}
+    people_ids = {p for s in statics for p in s.links.people_refs}
     depts = r.depts(tenant_id, list(dept_ids)) if dept_ids else {}
     others = r.users(tenant_id, list(people_ids)) if people_ids else {}
-    return [
-        RosterRecord(u, cat, s.values, _linked(s.links, depts, others))
-        for u, s in zip(people, statics, strict=True)
-    ]
+    out: list[RosterRecord] = []
+    for u, s in zip(people, statics, strict=True):
+        # The names shown come from these (immutable, cached) objects; while they are the
+        # same objects, the names are the same and the last read's answer still holds.
+        key = (
+            tuple(depts.get(i) for i in s.links.dept_refs),
+            tuple(others.get(p) for p in s.links.people_refs),
+        )
+        hit = u.memo.get(_MEMO_LINKED)
+        if hit is None or hit[0] != key:
+            hit = u.memo[_MEMO_LINKED] = (key, _linked(s.links, depts, others))
+        out.append(RosterRecord(u, cat, s.values, hit[1]))
+    return out
 
 
 def _linked(links: _Links, depts: Mapping[int, Department], others: Mapping[str, User]) -> dict[str, Values]:
@@ -542,7 +549,21 @@ def _static_values(
             values[cf.code] = (RosterValue(0, raw.link, raw.title or raw.link),)
         elif isinstance(raw, str):
             values[cf.code] = (RosterValue(0, raw, cf.label(raw)),)
-    links = _Links(u.dept_ids, u.def_dept_id, u.leader_id, tuple(relations))
+    dept_refs = [*u.dept_ids, *([u.def_dept_id] if u.def_dept_id is not None else [])]
+    people_refs = [u.leader_id] if u.leader_id else []
+    for _code, vt, ids in relations:
+        if vt is ValueType.RELATION_USER:
+            people_refs.extend(ids)
+        else:
+            dept_refs.extend(int(x) for x in ids)
+    links = _Links(
+        u.dept_ids,
+        u.def_dept_id,
+        u.leader_id,
+        tuple(relations),
+        tuple(dict.fromkeys(dept_refs)),
+        tuple(dict.fromkeys(people_refs)),
+    )
     return values, links
 
 

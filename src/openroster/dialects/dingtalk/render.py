@@ -1,11 +1,11 @@
 """DingTalk JSON for core objects.
 
-``v2/list`` answers up to 100 people with every roster field, so a person's
-reply is kept as fragments in the user's memo: one rendered fragment per
-field, the fields that show other people's or departments' names left as
-holes filled on each read. The memo lives on the immutable user object, which
-any change to the person replaces, so it never goes stale; a field with no
-value shares one fragment (on the field) with everyone.
+``v2/list`` answers up to 100 people with every roster field (about 10 KB
+each), so a person's rendered item is kept in the user's memo, per field
+filter, with the record it was rendered from. The memo lives on the immutable
+user object, which any change to the person replaces; the record's names of
+departments and other people are a separate object that core/roster.py
+replaces when one of them changes. So the memo never goes stale.
 """
 
 from __future__ import annotations
@@ -63,51 +63,43 @@ def selected_fields(cat: Catalogue, codes: tuple[str, ...] | None) -> list[Roste
     return [cat.fields[c] for c in dict.fromkeys(codes) if c in cat.fields]
 
 
-def _segments(
-    rec: RosterRecord, codes: tuple[str, ...] | None
-) -> tuple[list[bytes], list[tuple[int, RosterField]]]:
-    memo: dict[tuple[str, ...] | None, tuple[object, list[bytes], list[tuple[int, RosterField]]]]
+def _entry(rec: RosterRecord, codes: tuple[str, ...] | None) -> bytes:
+    """One person's ``v2/list`` item without its ``corp_id`` head: ``"field_data_list":[...],...}``."""
+    memo: dict[tuple[str, ...] | None, tuple[object, object, bytes]]
     memo = rec.user.memo.setdefault(_MEMO, {})
     hit = memo.get(codes)
-    if hit is not None and hit[0] is rec.values:
-        return hit[1], hit[2]
-    segs: list[bytes] = []
-    holes: list[tuple[int, RosterField]] = []
+    if hit is not None and hit[0] is rec.values and hit[1] is rec.linked:
+        return hit[2]
+    parts: list[bytes] = []
     for f in selected_fields(rec.catalogue, codes):
-        if f.code in rec.linked:
-            holes.append((len(segs), f))
-            segs.append(b"")
-        else:
+        values = rec.linked.get(f.code)
+        if values is None:
             values = rec.values.get(f.code)
-            segs.append(_field(f, values) if values else _empty(f))
+        parts.append(_field(f, values) if values else _empty(f))
+    entry = (
+        b'"field_data_list":['
+        + b",".join(parts)
+        + b'],"unionid":"'
+        + unionid(rec.user).encode()
+        + b'","userid":'
+        + orjson.dumps(rec.user.id)
+        + b"}"
+    )
     if len(memo) >= _FILTERS_PER_USER:
         memo.clear()
-    memo[codes] = (rec.values, segs, holes)
-    return segs, holes
+    memo[codes] = (rec.values, rec.linked, entry)
+    return entry
 
 
 def roster_list(records: Sequence[RosterRecord], *, corp_id: str, codes: tuple[str, ...] | None) -> bytes:
     """The ``result`` of ``v2/list``."""
-    head = b'{"corp_id":' + orjson.dumps(corp_id) + b',"field_data_list":['
-    out: list[bytes] = []
-    for rec in records:
-        segs, holes = _segments(rec, codes)
-        if holes:
-            segs = list(segs)
-            for pos, f in holes:
-                values = rec.linked[f.code]
-                segs[pos] = _field(f, values) if values else _empty(f)
-        u = rec.user
-        out.append(
-            head
-            + b",".join(segs)
-            + b'],"unionid":"'
-            + unionid(u).encode()
-            + b'","userid":'
-            + orjson.dumps(u.id)
-            + b"}"
-        )
-    return b"[" + b",".join(out) + b"]"
+    head = b'{"corp_id":' + orjson.dumps(corp_id) + b","
+    parts: list[bytes] = [b"["]
+    for i, rec in enumerate(records):
+        parts.append(head if i == 0 else b"," + head)
+        parts.append(_entry(rec, codes))
+    parts.append(b"]")
+    return b"".join(parts)
 
 
 def _options(f: RosterField) -> str:
