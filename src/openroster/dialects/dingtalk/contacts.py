@@ -7,18 +7,20 @@ account is a member with ``active: false``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from openroster.core import depts, roster
 from openroster.core.errors import NotFound
 from openroster.core.limits import PAGE_SIZE_MAX
 from openroster.core.mapping import LIST_STATUSES, EmployeeList, in_contacts
-from openroster.core.paging import Position
+from openroster.core.paging import Page, Position
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import DEPT_READ, MEMBER_READ, Call, route
 from openroster.dialects.dingtalk.schemas import DeptIdBody, ListSubBody, UserGetBody
 
 _ON_JOB = LIST_STATUSES[EmployeeList.ON_JOB]
+T = TypeVar("T")
 
 
 @route("/topapi/v2/user/get", permission=MEMBER_READ, body=UserGetBody)
@@ -34,13 +36,22 @@ def get_user(call: Call, body: UserGetBody) -> dict[str, object]:
     )
 
 
+def _every(fetch: Callable[[Position | None], Page[T]]) -> Iterator[T]:
+    """Every item of a keyset walk (these calls answer in one reply what the core pages)."""
+    after: Position | None = None
+    while True:
+        page = fetch(after)
+        yield from page.items
+        if page.after is None:
+            return
+        after = page.after
+
+
 @route("/topapi/user/listid", permission=MEMBER_READ, body=DeptIdBody)
 def list_user_ids(call: Call, body: DeptIdBody) -> dict[str, object]:
     """The userids of a department's members (not of the departments below it)."""
-    ids: list[str] = []
-    after: Position | None = None
-    while True:
-        page = depts.members_page(
+    members = _every(
+        lambda after: depts.members_page(
             call.reader,
             tenant_id=call.tenant_id,
             dept_id=body.dept_id,
@@ -49,19 +60,15 @@ def list_user_ids(call: Call, body: DeptIdBody) -> dict[str, object]:
             size=PAGE_SIZE_MAX,
             after=after,
         )
-        ids.extend(m.user.id for m in page.items)
-        if page.after is None:
-            return {"userid_list": ids}
-        after = page.after
+    )
+    return {"userid_list": [m.user.id for m in members]}
 
 
 @route("/topapi/v2/department/listsub", permission=DEPT_READ, body=ListSubBody)
 def list_sub_depts(call: Call, body: ListSubBody) -> list[dict[str, Any]]:
     """A department's direct children (the root's when ``dept_id`` is left out)."""
-    out: list[dict[str, Any]] = []
-    after: Position | None = None
-    while True:
-        page = depts.children_page(
+    children = _every(
+        lambda after: depts.children_page(
             call.reader,
             tenant_id=call.tenant_id,
             dept_id=body.dept_id,
@@ -69,10 +76,8 @@ def list_sub_depts(call: Call, body: ListSubBody) -> list[dict[str, Any]]:
             size=PAGE_SIZE_MAX,
             after=after,
         )
-        out.extend(render.dept_summary(d) for d in page.items)
-        if page.after is None:
-            return out
-        after = page.after
+    )
+    return [render.dept_summary(d) for d in children]
 
 
 @route("/topapi/v2/department/get", permission=DEPT_READ, body=DeptIdBody)
