@@ -1,17 +1,19 @@
 """WPS paging benchmark: ``GET /v7/users`` 50-user pages with departments, first page vs last page.
 
-    .venv/bin/python bench/bench_wps_paging.py [--users 100000] [--duration 15] [--connections 8]
-                                               [--backend sqlite|postgresql] [--rebuild]
+    .venv/bin/python bench/bench_wps_paging.py [--users 100000] [--duration 8] [--rounds 3]
+                                               [--connections 8] [--backend sqlite|postgresql] [--rebuild]
 
 The demo company of ``--users`` people (built once with ``openroster demo`` and
 kept under bench/.data; PostgreSQL: a throwaway cluster) is served by one
 ``openroster serve`` process (uvicorn, one worker). The benchmark first walks
 the whole listing page by page (``page_size=50&with_dept=true``; this also warms
 the server's cache for every person), keeping the page tokens of the first,
-middle and last full pages. ``wrk`` then drives each of those pages in turn for
-``--duration`` seconds: keyset paging means page N costs what page 1 costs,
-so the figures must agree within 20%. Two listings are measured: every status
-(no ``status``; the primary key) and ``status=active`` (the status index).
+middle and last full pages. ``wrk`` then drives each of those pages for
+``--duration`` seconds, in ``--rounds`` rounds that alternate the pages (so a
+change in the machine's load hits them alike; medians are reported): keyset
+paging means page N costs what page 1 costs, so the figures must agree within
+20%. Two listings are measured: every status (no ``status``; the primary key)
+and ``status=active`` (the status index).
 
 Beside the HTTP figures the benchmark times the store query alone (in this
 process, on the same store): the keyset query the server runs, and an
@@ -33,6 +35,7 @@ import httpx
 from sqlalchemy import select
 
 from harness import (
+    LoadResult,
     Request,
     Server,
     Target,
@@ -157,10 +160,30 @@ def _last_id_before(target: Target, page_index: int) -> str | None:
         d.store.dispose()
 
 
+def _measure(server: Server, reqs: dict[str, Request], args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """wrk on each page, in rounds that alternate the pages; the medians over the rounds."""
+    runs: dict[str, list[LoadResult]] = {name: [] for name in reqs}
+    for round_no in range(args.rounds):
+        for name, req in reqs.items():
+            res = run_wrk(server.base, [req], seconds=args.duration, connections=args.connections)
+            log(f"  round {round_no + 1} {name:6} page: {res.rps:8.1f} req/s  p50 {res.p50_ms:.2f} ms")
+            runs[name].append(res)
+    return {
+        name: {
+            "rps": statistics.median(r.rps for r in done),
+            "p50_ms": statistics.median(r.p50_ms for r in done),
+            "p99_ms": statistics.median(r.p99_ms for r in done),
+            "rounds": [r.as_dict() for r in done],
+        }
+        for name, done in runs.items()
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--users", type=int, default=100_000)
-    ap.add_argument("--duration", type=float, default=15.0, help="seconds of wrk per page")
+    ap.add_argument("--duration", type=float, default=8.0, help="seconds of wrk per page and round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds over the pages (medians are reported)")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--rebuild", action="store_true", help="build the SQLite demo company again")
@@ -179,17 +202,14 @@ def main(argv: list[str] | None = None) -> int:
             # The last page may hold fewer people; the last full page is the fair comparison.
             last = tokens[-1] if people % PAGE_SIZE == 0 else tokens[max(0, len(tokens) - 2)]
             picks = {"first": tokens[0], "middle": tokens[len(tokens) // 2], "last": last}
+            reqs: dict[str, Request] = {}
             for name, page_token in picks.items():
-                req: Request = wps_request(
+                reqs[name] = wps_request(
                     "GET", _listing_path(status, page_token), token=token, client_id=CLIENT_ID, secret=SECRET
                 )
-                body = req.send(server.base).json()
+                body = reqs[name].send(server.base).json()
                 assert body["code"] == 0 and len(body["data"]["items"]) == PAGE_SIZE, body
-                res = run_wrk(server.base, [req], seconds=args.duration, connections=args.connections)
-                log(
-                    f"  {name:6} page: {res.rps:8.1f} req/s  p50 {res.p50_ms:.2f} ms  p99 {res.p99_ms:.2f} ms"
-                )
-                rows.append((label, name, res.as_dict()))
+            rows += [(label, name, data) for name, data in _measure(server, reqs, args).items()]
         positions = {"first": None, "last": _last_id_before(target, max(0, args.users // PAGE_SIZE - 1))}
         queries = store_query_ms(target, positions)
         results["server_rss_mib"] = round(server.rss_mib(), 1)
@@ -206,17 +226,25 @@ def _report(results: dict[str, Any], args: argparse.Namespace) -> None:
     out.write(f"\n## WPS paging ({title})\n\n")
     out.write(
         f"{m['cpu']}, {m['cores']} cores, load average {m['loadavg'][0]:.1f} at the end; "
-        f"wrk -c {args.connections}, {args.duration:g} s per page; one server process.\n\n"
+        f"wrk -c {args.connections}, {args.rounds} alternating rounds of {args.duration:g} s per page "
+        "(medians); one server process.\n\n"
     )
-    out.write("| listing | page | requests/s | p50 ms | p99 ms |\n|---|---|---|---|---|\n")
+    out.write(
+        "| listing | page | requests/s | p50 ms | p99 ms | vs first page |\n|---|---|---|---|---|---|\n"
+    )
     walks = []
+    first: dict[str, float] = {}
     for label, name, data in results["rows"]:
         if name == "full walk":
             walks.append(
                 f"{label}: {data['pages']:,} pages, {data['people']:,} people in {data['seconds']:.1f} s"
             )
             continue
-        out.write(f"| {label} | {name} | {data['rps']:.0f} | {data['p50_ms']:.2f} | {data['p99_ms']:.2f} |\n")
+        base = first.setdefault(label, data["rps"])
+        out.write(
+            f"| {label} | {name} | {data['rps']:.0f} | {data['p50_ms']:.2f} | {data['p99_ms']:.2f} "
+            f"| {data['rps'] / base:.0%} |\n"
+        )
     out.write("\nFull walks (one client, one page after another): " + "; ".join(walks) + ".\n\n")
     out.write("Store query alone (median ms, in-process): ")
     out.write(", ".join(f"{k} {v:.3f}" for k, v in results["store_query_ms"].items()) + ".\n")

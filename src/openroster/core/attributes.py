@@ -344,17 +344,6 @@ class DefinitionChange:
     options: tuple[tuple[str | None, str], ...] | None = None
 
 
-def _check_batch_size(count: int, *, field: str) -> None:
-    if count == 0:
-        raise MissingField(f"{field} must hold at least one attribute", field=field)
-    if count > limits.ATTR_DEFS_BATCH_MAX:
-        raise TooMany(
-            f"{field} has {count} attributes; the limit is {limits.ATTR_DEFS_BATCH_MAX}",
-            field=field,
-            limit=limits.ATTR_DEFS_BATCH_MAX,
-        )
-
-
 def update_definitions(
     d: Directory, *, tenant_id: str, items: Sequence[DefinitionChange]
 ) -> list[AttributeDefinition]:
@@ -369,7 +358,7 @@ def update_definitions(
       transaction: no value is ever left pointing at an option that no longer
       exists.
     """
-    _check_batch_size(len(items), field="items")
+    validate.count(items, field="items", limit=limits.ATTR_DEFS_BATCH_MAX, what="attribute")
     with d.writer() as tx:
         existing = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
         names = {a.name: a.id for a in existing.values()}
@@ -430,7 +419,7 @@ def update_definitions(
 
 def delete_definitions(d: Directory, *, tenant_id: str, attr_ids: Sequence[str]) -> list[str]:
     """Delete attributes and every value they hold, all or none; the distinct ids, in order."""
-    _check_batch_size(len(attr_ids), field="attr_ids")
+    validate.count(attr_ids, field="attr_ids", limit=limits.ATTR_DEFS_BATCH_MAX, what="attribute")
     unique = list(dict.fromkeys(attr_ids))
     with d.writer() as tx:
         existing = {a.id for a in attr_rows.list_definitions(tx.conn, tenant_id)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
@@ -15,10 +14,9 @@ from openroster.core.errors import (
     MissingField,
     NotFound,
     RuleViolation,
-    TooMany,
 )
 from openroster.core.model import Department, Membership, User, UserStatus, ValueType
-from openroster.core.paging import Page, Position
+from openroster.core.paging import Page, Position, expect
 from openroster.store import attrs as attr_rows
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows
@@ -137,20 +135,9 @@ def get(r: Reader, *, tenant_id: str, dept_id: int, field: str = "dept_id") -> D
     return found
 
 
-def _batch(values: Sequence[object], *, field: str) -> None:
-    if not values:
-        raise MissingField(f"{field} must list at least one department", field=field)
-    if len(values) > limits.DEPT_BATCH_READ_MAX:
-        raise TooMany(
-            f"{field} has {len(values)} values; the limit is {limits.DEPT_BATCH_READ_MAX}",
-            field=field,
-            limit=limits.DEPT_BATCH_READ_MAX,
-        )
-
-
 def batch_read(r: Reader, *, tenant_id: str, dept_ids: Sequence[int]) -> list[Department]:
     """The departments among ``dept_ids`` (in that order, once each); unknown ids are absent."""
-    _batch(dept_ids, field="dept_ids")
+    validate.count(dept_ids, field="dept_ids", limit=limits.DEPT_BATCH_READ_MAX, what="department")
     unique = list(dict.fromkeys(dept_ids))
     found = r.depts(tenant_id, unique)
     return [found[i] for i in unique if i in found]
@@ -158,7 +145,7 @@ def batch_read(r: Reader, *, tenant_id: str, dept_ids: Sequence[int]) -> list[De
 
 def by_ex_ids(r: Reader, *, tenant_id: str, ex_dept_ids: Sequence[str]) -> list[Department]:
     """The departments whose ex_dept_id is listed (in that order, once each)."""
-    _batch(ex_dept_ids, field="ex_dept_ids")
+    validate.count(ex_dept_ids, field="ex_dept_ids", limit=limits.DEPT_BATCH_READ_MAX, what="department")
     unique = list(dict.fromkeys(ex_dept_ids))
     found = dept_rows.find_by_ex_ids(r.conn, tenant_id, unique)
     fresh = r.depts(tenant_id, [d.id for d in found.values()])
@@ -187,13 +174,13 @@ def children_page(
     get(r, tenant_id=tenant_id, dept_id=dept_id)
     keys: list[Position]
     if recursive:
-        start = _position(after, (int,))
+        start = expect(after, (int,))
         ids = dept_rows.descendant_page_ids(
             r.conn, tenant_id, dept_id, after=start[0] if start else None, limit=size + 1
         )
         keys = [(i,) for i in ids]
     else:
-        start = _position(after, (int, int))
+        start = expect(after, (int, int))
         pairs = dept_rows.child_page_ids(
             r.conn, tenant_id, dept_id, after=(start[0], start[1]) if start else None, limit=size + 1
         )
@@ -203,14 +190,6 @@ def children_page(
     found = r.depts(tenant_id, ids[:size])
     total = dept_rows.count_children(r.conn, tenant_id, dept_id, recursive=recursive) if with_total else None
     return Page([found[i] for i in ids[:size] if i in found], keys[size - 1] if more else None, total)
-
-
-def _position(after: Position | None, shape: tuple[type, ...]) -> tuple[Any, ...] | None:
-    if after is None:
-        return None
-    if len(after) != len(shape) or not all(type(v) is t for v, t in zip(after, shape, strict=True)):
-        raise InvalidValue("page_token does not fit this listing", field="page_token")
-    return after
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +220,7 @@ def members_page(
     lowest-numbered department of the subtree they belong to.
     """
     get(r, tenant_id=tenant_id, dept_id=dept_id)
-    start = _position(after, (str,))
+    start = expect(after, (str,))
     wanted = [s.value for s in statuses]
     ids = user_rows.member_page_ids(
         r.conn,
@@ -287,14 +266,7 @@ def members_batch_read(
 ) -> list[Member]:
     """The listed users who are members of ``dept_id`` with a status in ``statuses`` (in order, once each)."""
     get(r, tenant_id=tenant_id, dept_id=dept_id)
-    if not user_ids:
-        raise MissingField("user_ids must list at least one user", field="user_ids")
-    if len(user_ids) > limits.DEPT_BATCH_READ_MAX:
-        raise TooMany(
-            f"user_ids has {len(user_ids)} ids; the limit is {limits.DEPT_BATCH_READ_MAX}",
-            field="user_ids",
-            limit=limits.DEPT_BATCH_READ_MAX,
-        )
+    validate.count(user_ids, field="user_ids", limit=limits.DEPT_BATCH_READ_MAX, what="user")
     unique = list(dict.fromkeys(user_ids))
     found = r.users(tenant_id, unique)
     out: list[Member] = []
@@ -332,12 +304,7 @@ def set_leaders_in(
     order within the department (the value ``users/batch_update_order`` sets).
     Former leaders stay members without the leader flag.
     """
-    if len(leaders) > limits.DEPT_LEADERS_MAX:
-        raise TooMany(
-            f"{field} has {len(leaders)} leaders; the limit is {limits.DEPT_LEADERS_MAX}",
-            field=field,
-            limit=limits.DEPT_LEADERS_MAX,
-        )
+    validate.count(leaders, field=field, limit=limits.DEPT_LEADERS_MAX, what="leader", required=False)
     wanted: dict[str, int] = {}
     for i, leader in enumerate(leaders):
         p = f"{field}[{i}]"

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -56,6 +56,17 @@ def page_size(raw: int | None, *, field: str = "page_size") -> int:
     if raw < 1 or raw > limits.PAGE_SIZE_MAX:
         raise InvalidValue(f"{field}: {raw} is out of range; use 1 to {limits.PAGE_SIZE_MAX}", field=field)
     return raw
+
+
+def expect(
+    after: Position | None, shape: tuple[type, ...], *, field: str = "page_token"
+) -> tuple[Any, ...] | None:
+    """``after`` checked to have the types of ``shape`` (a genuine token for the listing always has)."""
+    if after is None:
+        return None
+    if len(after) != len(shape) or not all(type(v) is t for v, t in zip(after, shape, strict=True)):
+        raise InvalidValue(f"{field} does not fit this listing", field=field)
+    return after
 
 
 def _b64(data: bytes) -> str:

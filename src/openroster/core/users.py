@@ -285,12 +285,7 @@ def find_by(
 ) -> list[User]:
     """The users whose ``field`` (email, phone, ex_user_id) is one of ``values``, in that order, once each."""
     normalise = LOOKUP_FIELDS[field]
-    if len(values) > limits.USER_LOOKUP_MAX:
-        raise TooMany(
-            f"{field}s has {len(values)} values; the limit is {limits.USER_LOOKUP_MAX}",
-            field=f"{field}s",
-            limit=limits.USER_LOOKUP_MAX,
-        )
+    validate.count(values, field=f"{field}s", limit=limits.USER_LOOKUP_MAX, what="value", required=False)
     wanted = list(dict.fromkeys(normalise(v) for v in values if v.strip()))
     holders = user_rows.find_taken_values(r.conn, tenant_id, field, wanted)
     ids = list(dict.fromkeys(holders[v] for v in wanted if v in holders))
@@ -418,14 +413,7 @@ def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
 
 
 def _batch_ids(user_ids: Sequence[str], *, field: str) -> list[str]:
-    if not user_ids:
-        raise MissingField(f"{field} must list at least one user", field=field)
-    if len(user_ids) > limits.USER_BATCH_WRITE_MAX:
-        raise TooMany(
-            f"{field} has {len(user_ids)} users; the limit is {limits.USER_BATCH_WRITE_MAX}",
-            field=field,
-            limit=limits.USER_BATCH_WRITE_MAX,
-        )
+    validate.count(user_ids, field=field, limit=limits.USER_BATCH_WRITE_MAX, what="user")
     return list(dict.fromkeys(user_ids))
 
 
@@ -537,14 +525,7 @@ def update_depts_in(
 
 
 def _check_dept_list(dept_ids: Sequence[int], known: Mapping[int, object], *, field: str) -> None:
-    if not dept_ids:
-        raise MissingField(f"{field} must name at least one department", field=field)
-    if len(dept_ids) > limits.USER_DEPTS_MAX:
-        raise TooMany(
-            f"{field} has {len(dept_ids)} departments; the limit is {limits.USER_DEPTS_MAX}",
-            field=field,
-            limit=limits.USER_DEPTS_MAX,
-        )
+    validate.count(dept_ids, field=field, limit=limits.USER_DEPTS_MAX, what="department")
     if len(set(dept_ids)) != len(dept_ids):
         raise InvalidValue(f"{field} lists a department twice", field=field)
     for j, x in enumerate(dept_ids):

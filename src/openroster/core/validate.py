@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from enum import StrEnum
 from typing import TypeVar
 
-from openroster.core.errors import InvalidValue, MissingField
+from openroster.core.errors import InvalidValue, MissingField, TooMany
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -74,3 +74,11 @@ def dept_id(value: str | int, *, field: str) -> int:
     if number <= 0:
         raise InvalidValue(f"{field}: {value!r} is not a department id", field=field)
     return number
+
+
+def count(items: Sized, *, field: str, limit: int, what: str, required: bool = True) -> None:
+    """A list's length: MissingField when ``required`` and empty, TooMany (naming ``limit``) when longer."""
+    if required and len(items) == 0:
+        raise MissingField(f"{field} must list at least one {what}", field=field)
+    if len(items) > limit:
+        raise TooMany(f"{field} has {len(items)} {what}s; the limit is {limit}", field=field, limit=limit)

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from openroster.core import depts as dept_service
 from openroster.core import users, validate
 from openroster.core.errors import InvalidValue, TooMany
 from openroster.core.limits import BATCH_READ_USERS_MAX
+from openroster.core.model import Department, User
 from openroster.dialects.wps import params, render
 from openroster.dialects.wps.endpoint import Call, route
 from openroster.dialects.wps.schemas import BatchReadUsersBody, CreateDeptBody, CreateUserBody
 
 CONTACT_READ = ("kso.contact.read", "kso.contact.readwrite")
 CONTACT_WRITE = ("kso.contact.readwrite",)
+
+
+def depts_for(call: Call, found: Sequence[User], with_dept: bool) -> dict[int, Department] | None:
+    """The departments of ``found``, for their ``depts[]``, or None without ``with_dept``."""
+    if not with_dept:
+        return None
+    return call.reader.depts(call.tenant_id, list({m.dept_id for u in found for m in u.memberships}))
 
 
 @route("POST", "/users/batch_read", scopes=CONTACT_READ, body=BatchReadUsersBody)
@@ -27,10 +36,7 @@ def batch_read_users(call: Call, body: BatchReadUsersBody) -> bytes:
         )
     wanted = params.statuses(body.status, required=True)
     found = users.batch_read(call.reader, tenant_id=call.tenant_id, user_ids=body.user_ids, statuses=wanted)
-    depts = None
-    if body.with_dept:
-        depts = call.reader.depts(call.tenant_id, list({m.dept_id for u in found for m in u.memberships}))
-    return render.users_items(found, call.app.scopes, depts)
+    return render.users_items(found, call.app.scopes, depts_for(call, found, body.with_dept))
 
 
 @route("POST", "/users/create", scopes=CONTACT_WRITE, body=CreateUserBody)

@@ -75,9 +75,7 @@ def dept_children(call: Call, _body: None) -> bytes:
         after=after,
         with_total=params.flag(call, "with_total"),
     )
-    token = params.next_page_token(call, "children", filters, page.after)
-    items = orjson.dumps({"items": _items(call, page.items)})
-    return items[:-1] + render.page_tail(token, page.total)
+    return params.paged(call, "children", filters, page, orjson.dumps({"items": _items(call, page.items)}))
 
 
 @route("GET", "/depts/{dept_id}/members", scopes=CONTACT_READ)
@@ -98,11 +96,14 @@ def dept_members(call: Call, _body: None) -> bytes:
         after=after,
         with_total=params.flag(call, "with_total"),
     )
-    token = params.next_page_token(call, "members", filters, page.after)
-    items = render.members_items(
-        page.items, call.app.scopes, with_user_detail=params.flag(call, "with_user_detail")
+    detail = params.flag(call, "with_user_detail")
+    return params.paged(
+        call,
+        "members",
+        filters,
+        page,
+        render.members_items(page.items, call.app.scopes, with_user_detail=detail),
     )
-    return items[:-1] + render.page_tail(token, page.total)
 
 
 @route("POST", "/depts/{dept_id}/members/batch_read", scopes=CONTACT_READ, body=MembersBatchReadBody)

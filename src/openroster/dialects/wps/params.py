@@ -7,11 +7,13 @@ message naming the parameter.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from openroster.core import paging, validate
 from openroster.core.errors import InvalidValue, MissingField
 from openroster.core.model import UserStatus
-from openroster.core.paging import PageTokens, Position
+from openroster.core.paging import Page, PageTokens, Position
+from openroster.dialects.wps import render
 from openroster.dialects.wps.endpoint import Call
 
 _TRUE = ("true", "1")
@@ -94,3 +96,9 @@ def next_page_token(call: Call, listing: str, filters: Sequence[str], after: Pos
 def status_filter(wanted: set[UserStatus]) -> str:
     """The canonical spelling of a status filter, for binding page tokens to it."""
     return "status=" + ",".join(sorted(s.value for s in wanted))
+
+
+def paged(call: Call, listing: str, filters: Sequence[str], page: Page[Any], items: bytes) -> bytes:
+    """A paged reply's ``data``: ``items`` (rendered ``{"items": [...]}``), next_page_token and total."""
+    token = next_page_token(call, listing, filters, page.after)
+    return items[:-1] + render.page_tail(token, page.total)

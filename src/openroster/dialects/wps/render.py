@@ -1,10 +1,10 @@
 """WPS JSON for core objects.
 
-A user's reply is assembled from fragments rendered once per user version and
-kept in the user's memo: the profile, then the three field-scoped pieces
-(email, phone, gender) the app may or may not see, then the department refs,
-each rendered once per department version. The memo lives on the immutable
-core object, so any change (which replaces the object) renders afresh.
+A user's reply is rendered once per user version and kept in the user's memo,
+one entry per combination of the field-scoped values the app may see (email,
+phone, gender) and of with or without departments; department refs are
+rendered once per department version. The memo lives on the immutable core
+object, so any change (which replaces the object) renders afresh.
 """
 
 from __future__ import annotations
@@ -21,46 +21,63 @@ SCOPE_PHONE = "kso.user_phone.read"
 SCOPE_GENDER = "kso.user_gender.read"
 
 _MEMO = "wps"
+_EMAIL, _PHONE, _GENDER, _DEPTS = 1, 2, 4, 8
+#: The memo key of a user's reply for each combination of the bits above.
+_REPLY_KEYS: tuple[str, ...] = tuple(f"wps:user:{bits}" for bits in range(16))
+_MASKS: dict[frozenset[str], int] = {}
 
 
 def _s(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _user_fragments(u: User) -> tuple[bytes, bytes, bytes, bytes]:
-    frags: tuple[bytes, bytes, bytes, bytes] | None = u.memo.get(_MEMO)
-    if frags is None:
-        profile = orjson.dumps(
-            {
-                "id": u.id,
-                "user_name": u.user_name,
-                "avatar": _s(u.avatar),
-                "city": _s(u.city),
-                "country": _s(u.country),
-                "ctime": u.ctime,
-                "def_dept_id": _s(u.def_dept_id),
-                "employee_id": _s(u.employee_id),
-                "employer": _s(u.employer),
-                "employment_status": _s(u.employment_status),
-                "employment_type": _s(u.employment_type),
-                "ex_user_id": _s(u.ex_user_id),
-                "leader_id": _s(u.leader_id),
-                "login_name": _s(u.login_name),
-                "role": u.role.value,
-                "status": u.status.value,
-                "telephone": _s(u.telephone),
-                "title": _s(u.title),
-                "work_place": _s(u.work_place),
-            }
-        )[:-1]
-        frags = (
-            profile,
-            b',"email":' + orjson.dumps(_s(u.email)),
-            b',"phone":' + orjson.dumps(_s(u.phone)),
-            b',"gender":' + orjson.dumps(u.gender.value),
+def _scope_mask(scopes: frozenset[str]) -> int:
+    """Which field-scoped values an app sees, as bits (cached per scope set)."""
+    mask = _MASKS.get(scopes)
+    if mask is None:
+        mask = (
+            (_EMAIL if SCOPE_EMAIL in scopes else 0)
+            | (_PHONE if SCOPE_PHONE in scopes else 0)
+            | (_GENDER if SCOPE_GENDER in scopes else 0)
         )
-        u.memo[_MEMO] = frags
-    return frags
+        if len(_MASKS) < 4096:
+            _MASKS[scopes] = mask
+    return mask
+
+
+def _render_user(u: User, mask: int, depts: Sequence[Department | None] | None) -> bytes:
+    data: dict[str, object] = {
+        "id": u.id,
+        "user_name": u.user_name,
+        "avatar": _s(u.avatar),
+        "city": _s(u.city),
+        "country": _s(u.country),
+        "ctime": u.ctime,
+        "def_dept_id": _s(u.def_dept_id),
+        "employee_id": _s(u.employee_id),
+        "employer": _s(u.employer),
+        "employment_status": _s(u.employment_status),
+        "employment_type": _s(u.employment_type),
+        "ex_user_id": _s(u.ex_user_id),
+        "leader_id": _s(u.leader_id),
+        "login_name": _s(u.login_name),
+        "role": u.role.value,
+        "status": u.status.value,
+        "telephone": _s(u.telephone),
+        "title": _s(u.title),
+        "work_place": _s(u.work_place),
+    }
+    if mask & _EMAIL:
+        data["email"] = _s(u.email)
+    if mask & _PHONE:
+        data["phone"] = _s(u.phone)
+    if mask & _GENDER:
+        data["gender"] = u.gender.value
+    out = orjson.dumps(data)
+    if depts is None:
+        return out
+    refs = b",".join(dept_ref(d) for d in depts if d is not None)
+    return out[:-1] + b',"depts":[' + refs + b"]}"
 
 
 def dept_ref(d: Department) -> bytes:
@@ -72,26 +89,36 @@ def dept_ref(d: Department) -> bytes:
 
 
 def user_bytes(u: User, scopes: frozenset[str], depts: Mapping[int, Department] | None) -> bytes:
-    profile, email, phone, gender = _user_fragments(u)
-    parts = [profile]
-    if SCOPE_EMAIL in scopes:
-        parts.append(email)
-    if SCOPE_PHONE in scopes:
-        parts.append(phone)
-    if SCOPE_GENDER in scopes:
-        parts.append(gender)
-    if depts is not None:
-        parts.append(b',"depts":[')
-        parts.append(b",".join(dept_ref(d) for m in u.memberships if (d := depts.get(m.dept_id)) is not None))
-        parts.append(b"]")
-    parts.append(b"}")
-    return b"".join(parts)
+    """The user's JSON as the app sees it; rendered once per user version, scope set and departments.
+
+    With ``depts`` the reply embeds the user's departments; it is reused while
+    the very same department objects are current (a changed department is a
+    new object), so a rename or a move renders afresh.
+    """
+    mask = _scope_mask(scopes)
+    memo = u.memo
+    if depts is None:
+        key = _REPLY_KEYS[mask]
+        hit: bytes | None = memo.get(key)
+        if hit is None:
+            hit = memo[key] = _render_user(u, mask, None)
+        return hit
+    key = _REPLY_KEYS[mask | _DEPTS]
+    current = tuple([depts.get(m.dept_id) for m in u.memberships])
+    cached: tuple[tuple[Department | None, ...], bytes] | None = memo.get(key)
+    # Tuple equality checks identity first, so the usual case (the same objects) costs no
+    # field comparison; equal but distinct departments render the same bytes anyway.
+    if cached is not None and cached[0] == current:
+        return cached[1]
+    out = _render_user(u, mask, current)
+    memo[key] = (current, out)
+    return out
 
 
 def users_items(
     users: Sequence[User], scopes: frozenset[str], depts: Mapping[int, Department] | None
 ) -> bytes:
-    return b'{"items":[' + b",".join(user_bytes(u, scopes, depts) for u in users) + b"]}"
+    return b'{"items":[' + b",".join([user_bytes(u, scopes, depts) for u in users]) + b"]}"
 
 
 def dept_dict(d: Department, leaders: Sequence[tuple[str, int]] = ()) -> dict[str, object]:
@@ -120,16 +147,6 @@ def page_tail(next_page_token: str, total: int | None) -> bytes:
     if total is not None:
         tail += b',"total":' + str(total).encode()
     return tail + b"}"
-
-
-def users_page(
-    users: Sequence[User],
-    scopes: frozenset[str],
-    depts: Mapping[int, Department] | None,
-    next_page_token: str,
-    total: int | None,
-) -> bytes:
-    return users_items(users, scopes, depts)[:-1] + page_tail(next_page_token, total)
 
 
 def member_bytes(m: Member, scopes: frozenset[str], *, with_user_detail: bool) -> bytes:

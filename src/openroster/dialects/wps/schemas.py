@@ -19,9 +19,9 @@ class BatchReadUsersBody(_Body):
     with_dept: bool = Field(default=False, description="Add depts[{id, name, abs_path}] to each user.")
 
 
-class CreateUserBody(_Body):
-    user_name: str
-    dept_ids: list[str | int]
+class _UserFields(_Body):
+    """The profile fields a client may set; every one optional."""
+
     def_dept_id: str | int | None = None
     email: str | None = None
     phone: str | None = None
@@ -40,6 +40,11 @@ class CreateUserBody(_Body):
     city: str | None = None
     country: str | None = None
     avatar: str | None = None
+
+
+class CreateUserBody(_UserFields):
+    user_name: str
+    dept_ids: list[str | int]
 
 
 class LeaderIn(_Body):
@@ -96,28 +101,10 @@ class ByExUserIdsBody(_Lookup):
     ex_user_ids: list[str] = Field(description="External user ids; at most 100.")
 
 
-class UpdateUserBody(_Body):
+class UpdateUserBody(_UserFields):
     """Fields to change; absent or null leaves a field alone, "" clears it."""
 
     user_name: str | None = None
-    def_dept_id: str | int | None = None
-    email: str | None = None
-    phone: str | None = None
-    gender: str | None = None
-    employee_id: str | None = None
-    employer: str | None = None
-    employment_status: str | None = None
-    employment_type: str | None = None
-    ex_user_id: str | None = None
-    leader_id: str | None = None
-    login_name: str | None = None
-    role: str | None = None
-    title: str | None = None
-    telephone: str | None = None
-    work_place: str | None = None
-    city: str | None = None
-    country: str | None = None
-    avatar: str | None = None
 
 
 class UserIdsBody(_Body):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from openroster.core import depts as dept_service
 from openroster.core import paging, validate
 from openroster.core import users as user_service
 from openroster.core.errors import InvalidValue, MissingField
-from openroster.core.model import User, UserStatus
+from openroster.core.model import UserStatus
 from openroster.dialects.wps import params, render
-from openroster.dialects.wps.contacts import CONTACT_READ, CONTACT_WRITE
+from openroster.dialects.wps.contacts import CONTACT_READ, CONTACT_WRITE, depts_for
 from openroster.dialects.wps.endpoint import Call, route
 from openroster.dialects.wps.schemas import (
     BatchUpdateDeptBody,
@@ -23,12 +21,6 @@ from openroster.dialects.wps.schemas import (
 )
 
 _LIST = "users"
-
-
-def _depts_of(call: Call, found: list[User], with_dept: bool) -> dict[int, Any] | None:
-    if not with_dept:
-        return None
-    return call.reader.depts(call.tenant_id, list({m.dept_id for u in found for m in u.memberships}))
 
 
 @route("GET", "/users", scopes=CONTACT_READ)
@@ -45,9 +37,8 @@ def list_users(call: Call, _body: None) -> bytes:
         after=after[0] if after else None,
         with_total=params.flag(call, "with_total"),
     )
-    depts = _depts_of(call, page.items, params.flag(call, "with_dept"))
-    token = params.next_page_token(call, _LIST, filters, page.after)
-    return render.users_page(page.items, call.app.scopes, depts, token, page.total)
+    depts = depts_for(call, page.items, params.flag(call, "with_dept"))
+    return params.paged(call, _LIST, filters, page, render.users_items(page.items, call.app.scopes, depts))
 
 
 def _lookup(call: Call, field: str, values: list[str], status: list[str], with_dept: bool) -> bytes:
@@ -58,7 +49,7 @@ def _lookup(call: Call, field: str, values: list[str], status: list[str], with_d
         values=values,
         statuses=params.statuses(status),
     )
-    return render.users_items(found, call.app.scopes, _depts_of(call, found, with_dept))
+    return render.users_items(found, call.app.scopes, depts_for(call, found, with_dept))
 
 
 @route("POST", "/users/by_emails", scopes=CONTACT_READ, body=ByEmailsBody)
@@ -148,7 +139,7 @@ def batch_update_order(call: Call, body: BatchUpdateOrderBody) -> None:
 def get_user(call: Call, _body: None) -> bytes:
     """Read one user (with_dept adds depts[])."""
     user = user_service.get(call.reader, tenant_id=call.tenant_id, user_id=call.path_param("user_id"))
-    return render.user_bytes(user, call.app.scopes, _depts_of(call, [user], params.flag(call, "with_dept")))
+    return render.user_bytes(user, call.app.scopes, depts_for(call, [user], params.flag(call, "with_dept")))
 
 
 @route("GET", "/users/{user_id}/depts", scopes=CONTACT_READ)
