@@ -49,4 +49,10 @@ def mount(api: FastAPI) -> None:
         tags=["dingtalk"],
         summary="Exchange appkey / appsecret for an access token",
         name="dingtalk/gettoken",
+        openapi_extra={
+            "parameters": [
+                {"name": "appkey", "in": "query", "required": True, "schema": {"type": "string"}},
+                {"name": "appsecret", "in": "query", "required": True, "schema": {"type": "string"}},
+            ]
+        },
     )

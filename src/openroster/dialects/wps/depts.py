@@ -59,7 +59,12 @@ def get_dept(call: Call, _body: None) -> dict[str, object]:
     )
 
 
-@route("GET", "/depts/{dept_id}/children", scopes=CONTACT_READ)
+@route(
+    "GET",
+    "/depts/{dept_id}/children",
+    scopes=CONTACT_READ,
+    query=("recursive", "page_size", "page_token", "with_total"),
+)
 def dept_children(call: Call, _body: None) -> bytes:
     """A department's children, page by page (recursive: every department below it)."""
     dept_id = params.dept_path_id(call)
@@ -78,7 +83,12 @@ def dept_children(call: Call, _body: None) -> bytes:
     return params.paged(call, "children", filters, page, orjson.dumps({"items": _items(call, page.items)}))
 
 
-@route("GET", "/depts/{dept_id}/members", scopes=CONTACT_READ)
+@route(
+    "GET",
+    "/depts/{dept_id}/members",
+    scopes=CONTACT_READ,
+    query=("recursive", "status", "page_size", "page_token", "with_total", "with_user_detail"),
+)
 def dept_members(call: Call, _body: None) -> bytes:
     """A department's members, page by page (recursive, status, with_user_detail)."""
     dept_id = params.dept_path_id(call)

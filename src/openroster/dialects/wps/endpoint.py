@@ -8,6 +8,7 @@ pre-rendered bytes. Every route is served under ``/v7``, ``/openapi/v7`` and
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,23 +66,65 @@ class Route:
     scopes: tuple[str, ...]
     body: type[BaseModel] | None
     summary: str
+    query: tuple[str, ...] = ()
 
 
 ROUTES: list[Route] = []
 
+#: The query parameters WPS endpoints read, as the OpenAPI document describes them.
+QUERY_PARAMS: dict[str, dict[str, Any]] = {
+    "status": {
+        "description": "Statuses to return (repeat the parameter or separate with commas); default: all.",
+        "schema": {"type": "array", "items": {"type": "string"}},
+        "style": "form",
+        "explode": True,
+    },
+    "page_size": {
+        "description": f"Items per page: default {limits.PAGE_SIZE_DEFAULT}, at most {limits.PAGE_SIZE_MAX}.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": limits.PAGE_SIZE_MAX},
+    },
+    "page_token": {"description": "The previous page's next_page_token.", "schema": {"type": "string"}},
+    "with_dept": {"description": "Add depts[] to each user.", "schema": {"type": "boolean"}},
+    "with_total": {"description": "Add total to the page.", "schema": {"type": "boolean"}},
+    "recursive": {
+        "description": "Every department below, not only the direct ones.",
+        "schema": {"type": "boolean"},
+    },
+    "with_user_detail": {"description": "Add each member's user fields.", "schema": {"type": "boolean"}},
+}
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
 
 def route(
-    method: str, path: str, *, scopes: tuple[str, ...], body: type[BaseModel] | None = None, summary: str = ""
+    method: str,
+    path: str,
+    *,
+    scopes: tuple[str, ...],
+    body: type[BaseModel] | None = None,
+    summary: str = "",
+    query: tuple[str, ...] = (),
 ) -> Callable[[Handler], Handler]:
-    """Register a handler. ``scopes``: the app needs any one of them."""
+    """Register a handler. ``scopes``: the app needs any one of them; ``query``: the parameters it reads."""
 
     def register(fn: Handler) -> Handler:
-        ROUTES.append(
-            Route(method, path, fn, scopes, body, summary or (fn.__doc__ or "").strip().split("\n")[0])
-        )
+        unknown = [q for q in query if q not in QUERY_PARAMS]
+        if unknown:
+            raise ValueError(f"{method} {path}: undocumented query parameters {unknown}")
+        summary_ = summary or (fn.__doc__ or "").strip().split("\n")[0]
+        ROUTES.append(Route(method, path, fn, scopes, body, summary_, query))
         return fn
 
     return register
+
+
+def _parameters(r: Route) -> list[dict[str, Any]]:
+    """The OpenAPI parameters of a route: its path segments, then its query parameters."""
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM.findall(r.path)
+    ]
+    params += [{"name": name, "in": "query", "required": False, **QUERY_PARAMS[name]} for name in r.query]
+    return params
 
 
 def _scope_ok(app: App, wanted: tuple[str, ...]) -> bool:
@@ -178,6 +221,27 @@ def _endpoint(r: Route, rate: Rate | None, limiter: RateLimiter) -> Callable[[Re
     return endpoint
 
 
+_TOKEN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string"},
+                        "scope": {"type": "string", "description": "Scopes, separated by spaces or commas."},
+                    },
+                    "required": ["grant_type", "client_id", "client_secret"],
+                }
+            }
+        },
+    }
+}
+
+
 def mount(api: FastAPI, *, rate_limits: str = "", limiter: RateLimiter | None = None) -> None:
     """Add the token endpoint and every registered route under all three prefixes.
 
@@ -194,9 +258,12 @@ def mount(api: FastAPI, *, rate_limits: str = "", limiter: RateLimiter | None = 
             include_in_schema=i == 0,
             tags=["wps"],
             summary="Exchange client credentials for an access token",
+            openapi_extra=_TOKEN_BODY,
         )
     for r in ROUTES:
         extra: dict[str, Any] = {}
+        if params := _parameters(r):
+            extra["parameters"] = params
         if r.body is not None:
             extra["requestBody"] = {
                 "required": True,

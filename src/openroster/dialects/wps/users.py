@@ -23,7 +23,12 @@ from openroster.dialects.wps.schemas import (
 _LIST = "users"
 
 
-@route("GET", "/users", scopes=CONTACT_READ)
+@route(
+    "GET",
+    "/users",
+    scopes=CONTACT_READ,
+    query=("status", "page_size", "page_token", "with_dept", "with_total"),
+)
 def list_users(call: Call, _body: None) -> bytes:
     """List the company's users, page by page (status, page_size, page_token, with_dept, with_total)."""
     wanted = params.query_statuses(call)
@@ -135,7 +140,7 @@ def batch_update_order(call: Call, body: BatchUpdateOrderBody) -> None:
     user_service.update_orders(call.directory, tenant_id=call.tenant_id, items=items)
 
 
-@route("GET", "/users/{user_id}", scopes=CONTACT_READ)
+@route("GET", "/users/{user_id}", scopes=CONTACT_READ, query=("with_dept",))
 def get_user(call: Call, _body: None) -> bytes:
     """Read one user (with_dept adds depts[])."""
     user = user_service.get(call.reader, tenant_id=call.tenant_id, user_id=call.path_param("user_id"))
