@@ -50,15 +50,29 @@ def _nobody(_call: RawCall) -> str | None:
     return None
 
 
+def _record(journal: Journal, path: str = "/v7/users/x") -> None:
+    scope = {"method": "GET", "path": path, "query_string": b"", "headers": []}
+    journal.record(scope, 1_700_000_000.0, 1.0, [], 0, 200, b'{"code":0}', "rid", None, 1.002)
+
+
 def test_the_buffer_keeps_the_newest_entries() -> None:
     journal = Journal(3)
     for i in range(1, 6):
-        journal.append(_entry(journal.next_seq()))
+        _record(journal, f"/v7/users/u{i}")
         assert len(journal) == min(i, 3)
-    assert [e.seq for e in journal.entries()] == [3, 4, 5]
+    assert [(e.seq, e.path) for e in journal.entries()] == [
+        (3, "/v7/users/u3"),
+        (4, "/v7/users/u4"),
+        (5, "/v7/users/u5"),
+    ]
+    assert journal.entries()[0] is journal.entries()[0]  # made once, so its view is worked out once
+    assert journal.entries()[0].latency == pytest.approx(0.002)
     assert journal.dropped == 2
-    assert journal.clear() == 3 and len(journal) == 0 and journal.dropped == 0
-    assert journal.next_seq() == 6  # ids never repeat
+    assert journal.remove(lambda e: e.path != "/v7/users/u4") == 1
+    assert [e.seq for e in journal.entries()] == [3, 5]
+    assert journal.clear() == 2 and len(journal) == 0 and journal.dropped == 0
+    _record(journal)
+    assert [e.seq for e in journal.entries()] == [6]  # ids never repeat
 
 
 def test_a_size_of_zero_turns_recording_off() -> None:

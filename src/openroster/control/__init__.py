@@ -37,7 +37,7 @@ def wrap(app: ASGIApp, plane: ControlPlane) -> ASGIApp:
         faults=plane.faults,
         app_of=plane.app_of,
         tenant_of=plane.tenant_of,
-        clock=plane.now,
+        clock=lambda: plane.directory.clock.now,
     )
 
 

@@ -13,9 +13,10 @@ The buffer holds the newest ``size`` entries; older ones are dropped first.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,7 +71,6 @@ class Entry:
 
     def __init__(
         self,
-        *,
         seq: int,
         time: float,
         method: str,
@@ -286,14 +286,19 @@ class Filters:
 
 
 class Journal:
-    """A bounded ring buffer of :class:`Entry`; ``size`` 0 turns recording off."""
+    """A bounded ring buffer of platform calls; ``size`` 0 turns recording off.
+
+    :meth:`record` appends a tuple of raw pieces (the cheapest thing to make);
+    :meth:`entries` turns them into :class:`Entry` objects when the journal is read.
+    """
 
     def __init__(self, size: int, *, body_max: int = 64 * 1024) -> None:
         self.size = size
         self.body_max = body_max
-        self._entries: deque[Entry] = deque(maxlen=max(size, 1))
-        self._seq = 0
+        self._entries: deque[tuple[Any, ...]] = deque(maxlen=max(size, 1))
+        self._seq = itertools.count(1)
         self._dropped = 0
+        self._made: dict[int, Entry] = {}
 
     @property
     def enabled(self) -> bool:
@@ -304,14 +309,40 @@ class Journal:
         """Entries dropped to make room since the journal was last cleared."""
         return self._dropped
 
-    def next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    def append(self, entry: Entry) -> None:
-        if len(self._entries) == self.size:
+    def record(
+        self,
+        scope: Any,
+        at: float,
+        started: float,
+        body: list[bytes],
+        body_size: int,
+        status: int,
+        reply_head: bytes,
+        request_id: str,
+        fault: str | None,
+        ended: float,
+    ) -> None:
+        """Keep one call: ``scope`` is its ASGI scope, ``started``/``ended`` perf-counter readings."""
+        entries = self._entries
+        if len(entries) == self.size:
             self._dropped += 1
-        self._entries.append(entry)
+        entries.append(
+            (
+                next(self._seq),
+                at,
+                scope["method"],
+                scope["path"],
+                scope["query_string"],
+                scope["headers"],
+                body,
+                body_size,
+                status,
+                reply_head,
+                ended - started,
+                request_id,
+                fault,
+            )
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -319,19 +350,30 @@ class Journal:
     def clear(self) -> int:
         n = len(self._entries)
         self._entries.clear()
+        self._made.clear()
         self._dropped = 0
         return n
 
     def remove(self, keep: Callable[[Entry], bool]) -> int:
         """Drop the entries ``keep`` says no to; returns how many went."""
-        kept = [e for e in self._entries if keep(e)]
-        gone = len(self._entries) - len(kept)
+        raws = list(self._entries)
+        kept = [raw for raw, e in zip(raws, self.entries(), strict=True) if keep(e)]
         self._entries.clear()
         self._entries.extend(kept)
-        return gone
+        return len(raws) - len(kept)
 
-    def entries(self) -> Iterator[Entry]:
-        return iter(list(self._entries))
+    def entries(self) -> list[Entry]:
+        """The entries, oldest first (each made once, so its view is worked out once)."""
+        made = self._made
+        out: list[Entry] = []
+        for raw in list(self._entries):
+            e = made.get(raw[0])
+            if e is None:
+                e = made[raw[0]] = Entry(*raw)
+            out.append(e)
+        if len(made) > len(out):
+            self._made = {e.seq: e for e in out}
+        return out
 
 
 def select(

@@ -13,6 +13,7 @@ that repeat it in their body.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import time
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openroster.control.calls import RawCall, dialect_of, is_platform
 from openroster.control.faults import Fault, FaultBook
-from openroster.control.journal import REPLY_HEAD_BYTES, Entry, Journal
+from openroster.control.journal import REPLY_HEAD_BYTES, Journal
 
 log = logging.getLogger("openroster.control")
 
@@ -34,15 +35,14 @@ _REQUEST_ID = b"x-request-id"
 class RequestIds:
     """13 lowercase hex characters: a random per-process prefix and a counter (cheap and unique)."""
 
-    __slots__ = ("_n", "_prefix")
+    __slots__ = ("_count", "_prefix")
 
     def __init__(self) -> None:
         self._prefix = os.urandom(3).hex()[:5]
-        self._n = 0
+        self._count = itertools.count(1)
 
     def __call__(self) -> str:
-        self._n += 1
-        return f"{self._prefix}{self._n & 0xFFFFFFFF:08x}"
+        return "%s%08x" % (self._prefix, next(self._count))  # noqa: UP031  (the fastest spelling)
 
 
 class InjectedDisconnect(ConnectionAbortedError):
@@ -60,14 +60,15 @@ class PlatformCalls:
         faults: FaultBook,
         app_of: Callable[[RawCall], str | None],
         tenant_of: Callable[[str | None], str | None],
-        clock: Callable[[], float],
+        clock: Callable[[], Callable[[], float]],
     ) -> None:
         self.app = app
         self.journal = journal
         self.faults = faults
         self._app_of = app_of
         self._tenant_of = tenant_of
-        self._clock = clock
+        self._clock_of = clock
+        self._now: Callable[[], float] | None = None
         self._ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,9 +77,16 @@ class PlatformCalls:
             return
         request_id = self._ids()
         scope[REQUEST_ID_SCOPE_KEY] = request_id
-        started = time.perf_counter()
-        at = self._clock()
+        rid = request_id.encode()
         journal = self.journal
+        if not journal.enabled and not self.faults.rules:
+            await self.app(scope, receive, _with_request_id(send, rid))
+            return
+        now = self._now
+        if now is None:  # the server's clock, once the server has started
+            now = self._now = self._clock_of()
+        started = time.perf_counter()
+        at = now()
         body: list[bytes] = []
         size = 0
         fault: Fault | None = None
@@ -94,14 +102,25 @@ class PlatformCalls:
                         acted = await self._act(fault, scope, body, request_id, send)
                     finally:
                         if journal.enabled:
-                            self._record(scope, at, started, body, size, *acted, request_id, fault.id)
+                            journal.record(
+                                scope,
+                                at,
+                                started,
+                                body,
+                                size,
+                                *acted,
+                                request_id,
+                                fault.id,
+                                time.perf_counter(),
+                            )
                     return
+            if not journal.enabled:
+                await self.app(scope, receive, _with_request_id(send, rid))
+                return
 
         status = 0
         head = b""
-        recording = journal.enabled
         body_max = journal.body_max
-        rid = request_id.encode()
 
         async def receive_recorded() -> Message:
             nonlocal size
@@ -114,14 +133,12 @@ class PlatformCalls:
                     size += len(chunk)
             return message
 
-        async def send_with_id(message: Message) -> None:
+        async def send_recorded(message: Message) -> None:
             nonlocal status, head
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
-                headers = message.get("headers") or []
-                if not any(k == _REQUEST_ID for k, _ in headers):
-                    message = {**message, "headers": [*headers, (_REQUEST_ID, rid)]}
+                message = _add_request_id(message, rid)
             elif kind == "http.response.body" and not head:
                 chunk = message.get("body", b"")
                 head = chunk if len(chunk) <= REPLY_HEAD_BYTES else chunk[:REPLY_HEAD_BYTES]
@@ -129,43 +146,14 @@ class PlatformCalls:
 
         fault_id = fault.id if fault is not None else None
         try:
-            await self.app(scope, receive_recorded if recording and not consumed else receive, send_with_id)
+            await self.app(scope, receive if consumed else receive_recorded, send_recorded)
         except BaseException:
-            if recording:
-                self._record(scope, at, started, body, size, status or 500, head, request_id, fault_id)
-            raise
-        if recording:
-            self._record(scope, at, started, body, size, status, head, request_id, fault_id)
-
-    def _record(
-        self,
-        scope: Scope,
-        at: float,
-        started: float,
-        body: list[bytes],
-        size: int,
-        status: int,
-        head: bytes,
-        request_id: str,
-        fault: str | None,
-    ) -> None:
-        journal = self.journal
-        journal.append(
-            Entry(
-                seq=journal.next_seq(),
-                time=at,
-                method=scope["method"],
-                path=scope["path"],
-                query=scope["query_string"],
-                headers=scope["headers"],
-                body=body,
-                body_size=size,
-                status=status,
-                reply_head=head,
-                latency=time.perf_counter() - started,
-                request_id=request_id,
-                fault=fault,
+            journal.record(
+                scope, at, started, body, size, status or 500, head, request_id, fault_id, time.perf_counter()
             )
+            raise
+        journal.record(
+            scope, at, started, body, size, status, head, request_id, fault_id, time.perf_counter()
         )
 
     async def _fault_for(
@@ -219,6 +207,23 @@ class PlatformCalls:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload, "more_body": False})
         return status, payload[:REPLY_HEAD_BYTES]
+
+
+def _add_request_id(message: Message, rid: bytes) -> Message:
+    headers = message.get("headers") or ()
+    for key, _value in headers:
+        if key == _REQUEST_ID:
+            return message
+    return {**message, "headers": [*headers, (_REQUEST_ID, rid)]}
+
+
+def _with_request_id(send: Send, rid: bytes) -> Send:
+    async def send_with_id(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = _add_request_id(message, rid)
+        await send(message)
+
+    return send_with_id
 
 
 async def _close_connection(send: Send, fault_id: str) -> None:

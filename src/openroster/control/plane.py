@@ -25,9 +25,6 @@ class ControlPlane:
         d: Directory = self.server.state.directory
         return d
 
-    def now(self) -> float:
-        return self.directory.clock.now()
-
     def app_of(self, call: calls.RawCall) -> str | None:
         return calls.app_of(self.directory, call)
 
