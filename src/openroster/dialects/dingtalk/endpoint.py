@@ -36,6 +36,7 @@ from openroster.dialects.dingtalk.errors import (
     invalid_method,
     new_request_id,
 )
+from openroster.dialects.openapi import body_schema
 
 #: Read the HR roster (v2/list, metadata, employee lists).
 HRM_READ = "qyapi_hrm_read_user"
@@ -289,7 +290,7 @@ def internal_error() -> Response:
 
 def mount(api: FastAPI) -> None:
     for r in ROUTES:
-        schema = r.body.model_json_schema(ref_template="#/components/schemas/{model}")
+        schema = body_schema(r.body)
         api.add_api_route(
             r.path,
             _endpoint(r),

@@ -24,6 +24,7 @@ from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError, ScopeMissing
 from openroster.core.model import App
 from openroster.core.throttle import LocalRateLimiter, Rate, RateLimiter, rate_for
+from openroster.dialects.openapi import body_schema
 from openroster.dialects.wps import throttling
 from openroster.dialects.wps.auth import authenticate, token_endpoint
 from openroster.dialects.wps.errors import Code, WpsError, from_core
@@ -267,9 +268,7 @@ def mount(api: FastAPI, *, rate_limits: str = "", limiter: RateLimiter | None = 
         if r.body is not None:
             extra["requestBody"] = {
                 "required": True,
-                "content": {
-                    _JSON: {"schema": r.body.model_json_schema(ref_template="#/components/schemas/{model}")}
-                },
+                "content": {_JSON: {"schema": body_schema(r.body)}},
             }
         for i, prefix in enumerate(PREFIXES):
             api.add_api_route(

@@ -1,0 +1,37 @@
+"""Request-body schemas for the dialects' OpenAPI documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+_DEFS = "#/$defs/"
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema, self-contained: every ``$ref`` replaced by the schema it names.
+
+    A route's ``openapi_extra`` body is copied into the document as is, so a
+    reference to a nested model would point at a component the document does
+    not define (and tools that read the document could not follow it).
+    """
+    schema = model.model_json_schema()
+    defs: dict[str, Any] = schema.pop("$defs", {})
+
+    def resolve(node: Any, seen: frozenset[str]) -> Any:
+        if isinstance(node, list):
+            return [resolve(v, seen) for v in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_DEFS):
+            name = ref.removeprefix(_DEFS)
+            if name in seen:
+                raise ValueError(f"{model.__name__}: {name} refers to itself; it cannot be inlined")
+            rest = {k: resolve(v, seen) for k, v in node.items() if k != "$ref"}
+            return {**resolve(defs[name], seen | {name}), **rest}
+        return {k: resolve(v, seen) for k, v in node.items()}
+
+    resolved: dict[str, Any] = resolve(schema, frozenset())
+    return resolved
