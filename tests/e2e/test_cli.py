@@ -288,3 +288,18 @@ def test_demo_command_is_idempotent(tmp_path: Path, database_url: str) -> None:
     assert _json(cli("tenant", "list", data_dir=dd, database_url=database_url)) == [
         {"id": "demo", "name": "示例科技有限公司"}
     ]
+
+
+def test_bad_store_options_end_with_a_message(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    for args, words in (
+        (("serve", "--sqlite-synchronous", "sometimes"), ("synchronous", "NORMAL", "FULL", "'sometimes'")),
+        (("serve", "--database-url", "mysql://db/x"), ("mysql://db/x", "sqlite:///", "postgresql://")),
+        (("tenant", "list", "--database-url", "mysql://db/x"), ("mysql://db/x",)),
+    ):
+        cmd = [sys.executable, "-m", "openroster", *args, "--data-dir", str(data_dir)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+        for w in words:
+            assert w in done.stderr, (args, done.stderr)

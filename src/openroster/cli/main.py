@@ -12,12 +12,7 @@ import typer
 from rich.console import Console
 
 from openroster import __version__
-from openroster.cli.call import call_command
-from openroster.cli.depts import depts_app
-from openroster.cli.export import export_command
-from openroster.cli.importer import import_command
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
-from openroster.cli.users import users_app
 from openroster.config import ENV_SETTINGS, Settings
 from openroster.core import apps as app_service
 from openroster.core import demo as demo_data
@@ -107,7 +102,7 @@ def serve(
         admin_token=admin_token or new_secret(),
         journal_size=journal_size,
     )
-    d = open_for_cli(data_dir, database_url)
+    d = open_for_cli(data_dir, database_url, sqlite_synchronous=sqlite_synchronous)
     try:
         sample_ids: list[str] = []
         if demo:
@@ -284,14 +279,6 @@ def app_create(
             "agentid": a.agentid,
         }
     )
-
-
-# Commands for integrators and HR administrators (cli/call.py, users.py, depts.py, importer.py, export.py).
-app.command("call")(call_command)
-app.add_typer(users_app, name="users")
-app.add_typer(depts_app, name="depts")
-app.command("import")(import_command)
-app.command("export")(export_command)
 
 
 def main() -> None:

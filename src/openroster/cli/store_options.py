@@ -28,8 +28,19 @@ DatabaseUrl = Annotated[
 DEFAULT_DATA_DIR = Path("openroster-data")
 
 
-def open_for_cli(data_dir: Path, database_url: str | None) -> Directory:
-    """Open the store (upgrading its schema) the way the server does; safe while it runs."""
-    d = open_directory(Settings(data_dir=data_dir, database_url=database_url))
+def open_for_cli(
+    data_dir: Path, database_url: str | None, *, sqlite_synchronous: str = "NORMAL"
+) -> Directory:
+    """Open the store (upgrading its schema) the way the server does; safe while it runs.
+
+    A store option the store refuses (an unsupported URL, an unknown synchronous
+    mode) ends the command with its message and exit status 2, not a traceback.
+    """
+    settings = Settings(data_dir=data_dir, database_url=database_url, sqlite_synchronous=sqlite_synchronous)
+    try:
+        d = open_directory(settings)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     d.store.migrate()
     return d
