@@ -12,7 +12,12 @@ import typer
 from rich.console import Console
 
 from openroster import __version__
+from openroster.cli.call import call_command
+from openroster.cli.depts import depts_app
+from openroster.cli.export import export_command
+from openroster.cli.importer import import_command
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
+from openroster.cli.users import users_app
 from openroster.config import ENV_SETTINGS, Settings
 from openroster.core import apps as app_service
 from openroster.core import demo as demo_data
@@ -279,6 +284,14 @@ def app_create(
             "agentid": a.agentid,
         }
     )
+
+
+# Commands for integrators and HR administrators (cli/call.py, users.py, depts.py, importer.py, export.py).
+app.command("call")(call_command)
+app.add_typer(users_app, name="users")
+app.add_typer(depts_app, name="depts")
+app.command("import")(import_command)
+app.command("export")(export_command)
 
 
 def main() -> None:
