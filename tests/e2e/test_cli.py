@@ -16,6 +16,7 @@ from wps_foundation_support import assert_error, envelope, raw
 from conftest import ServerProcess
 from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
+from openroster.core.secrets import MasterKey
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NO_RETRY = RetryPolicy(max_retries=0)
@@ -303,3 +304,22 @@ def test_bad_store_options_end_with_a_message(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr
         for w in words:
             assert w in done.stderr, (args, done.stderr)
+
+
+def test_a_foreign_master_key_is_refused(tmp_path: Path, database_url: str) -> None:
+    """A server whose master key cannot unseal the stored app secrets refuses to start, saying why."""
+    dd = tmp_path / "data"
+    _json(cli("tenant", "create", "acme", "--name", "Acme", data_dir=dd, database_url=database_url))
+    _json(
+        cli("app", "create", "--tenant", "acme", "--signing", "none", data_dir=dd, database_url=database_url)
+    )
+    key = dd / "master.key"
+    original = key.read_text()
+    key.write_text(MasterKey.generate().export() + "\n")
+    for args in (("tenant", "list"), ("serve", "--port", "9")):
+        done = cli(*args, data_dir=dd, database_url=database_url)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "master key" in done.stderr and "OPENROSTER_MASTER_KEY" in done.stderr
+        assert "Traceback" not in done.stderr
+    key.write_text(original)
+    assert [t["id"] for t in _json(cli("tenant", "list", data_dir=dd, database_url=database_url))] == ["acme"]

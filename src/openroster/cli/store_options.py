@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from openroster.config import Settings
+from openroster.core import apps
 from openroster.core.directory import Directory
 from openroster.server.app import open_directory
 
@@ -34,13 +35,15 @@ def open_for_cli(
     """Open the store (upgrading its schema) the way the server does; safe while it runs.
 
     A store option the store refuses (an unsupported URL, an unknown synchronous
-    mode) ends the command with its message and exit status 2, not a traceback.
+    mode) or a master key that cannot unseal the store's app secrets ends the
+    command with its message and exit status 2, not a traceback.
     """
     settings = Settings(data_dir=data_dir, database_url=database_url, sqlite_synchronous=sqlite_synchronous)
     try:
         d = open_directory(settings)
+        d.store.migrate()
+        apps.check_master_key(d)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    d.store.migrate()
     return d

@@ -7,11 +7,13 @@ import secrets as _random
 from collections.abc import Iterable
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
+
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.errors import AuthError, Conflict, InvalidValue, NotFound
 from openroster.core.model import App, Signing
-from openroster.core.secrets import constant_time_equals, new_secret
+from openroster.core.secrets import ENV_MASTER_KEY, constant_time_equals, new_secret
 from openroster.store import apps as app_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store.base import WriteTx
@@ -91,6 +93,24 @@ def rotate_secret(d: Directory, *, client_id: str, secret: str | None = None) ->
         fresh = r.app(client_id)
     assert fresh is not None
     return fresh
+
+
+def check_master_key(d: Directory) -> None:
+    """Raise ``ValueError`` when the store's app secrets were sealed with another master key.
+
+    Such a server could not unseal a single secret, so every token request would
+    fail with an internal error; better to refuse to start and say why.
+    """
+    with d.store.read() as tx:
+        for tenant in tenant_rows.list_tenants(tx.conn):
+            try:
+                if app_rows.list_apps(tx.conn, tenant.id, d.unseal):
+                    return
+            except InvalidTag:
+                raise ValueError(
+                    "the master key is not the one this database's app secrets were sealed with: "
+                    f"use the database's own master.key (or set {ENV_MASTER_KEY})"
+                ) from None
 
 
 def list_for_tenant(d: Directory, tenant_id: str) -> list[App]:
