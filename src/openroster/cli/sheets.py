@@ -139,7 +139,7 @@ def _date_styles(book: zipfile.ZipFile) -> frozenset[int]:
     custom = {
         int(f.get("numFmtId", "0"))
         for f in styles.iter(f"{_NS}numFmt")
-        if re.search(r"[ymd]", re.sub(r'"[^"]*"|\\[[^]]*\\]', "", f.get("formatCode", "").lower()))
+        if re.search(r"[ymd]", re.sub(r'"[^"]*"|\[[^\]]*\]', "", f.get("formatCode", "").lower()))
     }
     xfs = styles.find(f"{_NS}cellXfs")
     if xfs is None:
@@ -172,10 +172,16 @@ def _sheet_rows(
     book: zipfile.ZipFile, member: str, shared: list[str], dates: frozenset[int], epoch: date
 ) -> Iterator[list[str]]:
     c_tag, v_tag, is_tag, row_tag = f"{_NS}c", f"{_NS}v", f"{_NS}is", f"{_NS}row"
+    number = 0
     with _xml(book, member) as f:
         for _, el in ET.iterparse(f):  # noqa: S314  (no DTD: see _xml)
             if el.tag != row_tag:
                 continue
+            declared = int(el.get("r", number + 1))
+            while number + 1 < declared:  # rows left out of the file are empty rows
+                number += 1
+                yield []
+            number = declared
             cells: list[str] = []
             for c in el.iter(c_tag):
                 ref = c.get("r")

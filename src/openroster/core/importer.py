@@ -489,7 +489,7 @@ class _Plan:
         self._match_people()
         self._resolve_references()
         self._make_departments()
-        for row in self.live():
+        for row in self.rows:
             self._read_attributes(row)
         self._check_new([r for r in self.live() if r.existing is None])
         self._drop_rows_naming_invalid_rows()
@@ -577,14 +577,15 @@ class _Plan:
                 row.user_id = users.new_user_id()
         for uid, user in _users(self.conn, self.tenant_id, list(matched)).items():
             matched[uid].existing = user
+        for row in self.rows:  # invalid rows too: other rows may name them
+            row.user_id = row.user_id or users.new_user_id()
 
     def _resolve_references(self) -> None:
         """Who the manager column and relation_user attributes name: employee id, email or user id."""
         for row in self.rows:
-            if row.problem is None:
-                for value in (row.values.get("employee_id"), row.values.get("email"), row.user_id):
-                    if value:
-                        self.people.setdefault(value, row.user_id)
+            for value in (row.values.get("employee_id"), row.values.get("email"), row.user_id):
+                if value and row.user_id:
+                    self.people.setdefault(value, row.user_id)
         related = [a.id for a in self.defs.values() if a.value_type is ValueType.RELATION_USER]
         refs = {
             v
@@ -596,7 +597,7 @@ class _Plan:
             wanted = [r.lower() for r in outside] if key == "email" else outside
             for value, holder in _taken(self.conn, self.tenant_id, key, wanted).items():
                 self.people.setdefault(value, holder)
-        for row in self.live():
+        for row in self.rows:
             ref = row.profile.get("leader", "")
             if ref:
                 row.leader_id = self.person(ref)

@@ -1,0 +1,115 @@
+"""Reading and writing .xlsx and .csv sheets (cli/sheets.py), checked against openpyxl's own reading."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.cell.rich_text import CellRichText, TextBlock
+from openpyxl.cell.text import InlineFont
+
+from openroster.cli.sheets import SheetError, cell_text, read_sheet, write_sheet
+
+
+def read_all(path: Path, **kw: str) -> tuple[list[str], list[list[str]]]:
+    header, rows, _ = read_sheet(path, **kw)
+    return header, list(rows)
+
+
+def test_xlsx_cells_read_as_typed(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()  # not write-only: strings become shared strings, like Excel's
+    ws = book.active
+    assert ws is not None
+    ws.title = "人员"
+    values: list[object] = [
+        "姓名",
+        13800000000,
+        1.5,
+        date(2024, 3, 1),
+        datetime(2024, 3, 1, 9, 30),
+        True,
+        None,
+        "=1+1",
+        " 带空格 ",
+    ]
+    ws.append(["a", "b", "c", "d", "e", "f", "g", "h", "i"])
+    ws.append(values)
+    ws["J2"] = CellRichText([TextBlock(InlineFont(b=True), "粗"), "体"])
+    ws.cell(row=4, column=3, value="sparse")  # row 3 empty, row 4 starts at column C
+    path = tmp_path / "types.xlsx"
+    book.save(path)
+    header, rows = read_all(path)
+    assert header == ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+    assert rows[0] == [
+        "姓名",
+        "13800000000",
+        "1.5",
+        "2024-03-01",
+        "2024-03-01 09:30:00",
+        "true",
+        "",
+        "",
+        " 带空格 ",
+        "粗体",
+    ]
+    assert rows[1] == [] and rows[2] == ["", "", "sparse"]
+    theirs = openpyxl.load_workbook(path, read_only=True, data_only=True).active
+    assert theirs is not None
+    for mine, row in zip(
+        rows[:1], list(theirs.iter_rows(min_row=2, max_row=2, values_only=True)), strict=True
+    ):
+        expected = [cell_text(v) for v in row]
+        assert mine[:7] == expected[:7] and mine[8] == expected[8]
+
+
+def test_written_sheets_read_back(tmp_path: Path) -> None:
+    header = ["姓名", "工号", "部门"]
+    rows = [["王总", "007", "总部/研发中心"], ["李安", "E2", ""]]
+    for name in ("people.xlsx", "people.csv"):
+        path = tmp_path / name
+        assert write_sheet(path, header, rows) == 2
+        got_header, got_rows = read_all(path)
+        assert got_header == header and got_rows == rows  # "007" stays text, not 7
+    assert (tmp_path / "people.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # a BOM, for Excel
+
+
+def test_csv_from_excel_on_chinese_windows_is_gb18030(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("姓名,部门\r\n王总,总部/研发中心\r\n".encode("gb18030"))
+    assert read_all(path) == (["姓名", "部门"], [["王总", "总部/研发中心"]])
+
+
+def test_named_sheet_and_errors(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    book.create_sheet("第二页").append(["姓名"])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    assert read_all(path, sheet="第二页")[0] == ["姓名"]
+    with pytest.raises(SheetError, match="no sheet named"):
+        read_sheet(path, sheet="nope")
+    with pytest.raises(SheetError, match="empty"):
+        read_sheet(path)  # the first sheet has no rows
+    with pytest.raises(SheetError, match=r"\.xlsx or \.csv"):
+        read_sheet(tmp_path / "people.txt")
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a zip")
+    with pytest.raises(SheetError, match="not a readable"):
+        read_sheet(broken)
+
+
+def test_document_type_declarations_are_refused(tmp_path: Path) -> None:
+    """Entity tricks ("billion laughs") need a DTD; spreadsheets never have one."""
+    good = tmp_path / "good.xlsx"
+    write_sheet(good, ["姓名"], [["王总"]])
+    evil = tmp_path / "evil.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]>' + data.split(b"?>", 1)[-1]
+            dst.writestr(item, data)
+    with pytest.raises(SheetError, match="document type declaration"):
+        read_all(evil)
