@@ -185,11 +185,17 @@ def test_tenants_create_list_get_add_app_delete(openroster_server: OpenrosterSer
     assert again.value.status == 404
 
 
-def test_a_generated_tenant_id(openroster_server: OpenrosterServer) -> None:
+def test_a_generated_tenant_id_and_the_seeds_apps(openroster_server: OpenrosterServer) -> None:
     control = openroster_server.control
-    created = control.create_tenant()
+    created = control.create_tenant(
+        seed={"apps": [{"client_id": "gen-seed-app", "signing": "none"}]},
+        apps=[{"client_id": "gen-body-app"}],
+    )
     control.delete_tenant(created["tenant"]["id"])
     assert created["tenant"]["id"].startswith("t-")
+    # The reply has every app the call created, the seed's first, with the secrets generated for them.
+    assert [a["client_id"] for a in created["apps"]] == ["gen-seed-app", "gen-body-app"]
+    assert all(len(a["client_secret"]) >= 16 for a in created["apps"])
 
 
 def test_reset_to_empty_and_to_seed(openroster_server: OpenrosterServer) -> None:

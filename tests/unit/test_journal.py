@@ -36,7 +36,7 @@ def _entry(
         path=path,
         query=query,
         headers=headers or [],
-        body=[body] if body else [],
+        body=body,
         body_size=len(body),
         status=status,
         reply_head=reply,

@@ -14,6 +14,7 @@ from openroster.core import snapshot
 from openroster.core import tenants as tenant_service
 from openroster.core.directory import Directory
 from openroster.core.model import App, Tenant
+from openroster.store import apps as app_rows
 
 
 def new_tenant_id() -> str:
@@ -31,6 +32,8 @@ def create(
     apps: Sequence[Mapping[str, Any]],
 ) -> tuple[Tenant, list[App]]:
     """Create a tenant (from ``seed`` when given) with ``apps``; all of it or nothing.
+
+    Returns the tenant and its apps with their secrets: the seed's, then ``apps`` in order.
 
     The seed's own ``id`` is ignored (the tenant is ``tenant_id``); its name and
     company ids are used unless given here.
@@ -54,7 +57,7 @@ def create(
         tenant_service.create_in(tx, tenant, seed=stored_seed)
         if seed is not None:
             snapshot.fill_from_seed_in(tx, d, tid, spec)
-        made = []
+        made = app_rows.list_apps(tx.conn, tid, d.unseal)  # the seed's apps (their secrets may be generated)
         for i, app in enumerate(built):
             with snapshot.errors_at(f"apps[{i}]"):
                 made.append(app_service.create_in(tx, d, app))

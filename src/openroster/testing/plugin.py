@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from openroster.core.demo import WPS_ALL_SCOPES
+from openroster.dialects.dingtalk.endpoint import PERMISSIONS
 from openroster.testing.control import ControlClient, ControlError
 from openroster.testing.server import ServerProcess, start_server
 
@@ -33,21 +35,8 @@ if TYPE_CHECKING:
     from openroster.client import DingTalkClient, WpsClient
 
 #: WPS scopes and DingTalk permissions the fixture tenant's apps hold: everything.
-WPS_SCOPES: tuple[str, ...] = (
-    "kso.contact.read",
-    "kso.contact.readwrite",
-    "kso.user_email.read",
-    "kso.user_phone.read",
-    "kso.user_gender.read",
-    "kso.user_custom_attr.read",
-    "kso.user_custom_attr.readwrite",
-)
-DINGTALK_PERMISSIONS: tuple[str, ...] = (
-    "qyapi_hrm_read_user",
-    "qyapi_hrm_manager",
-    "qyapi_get_member",
-    "qyapi_get_department_list",
-)
+WPS_SCOPES: tuple[str, ...] = WPS_ALL_SCOPES
+DINGTALK_PERMISSIONS: tuple[str, ...] = PERMISSIONS
 DINGTALK_AGENTID = 1000001
 SEED_MARKER = "openroster_seed"
 
@@ -267,7 +256,8 @@ def openroster_tenant(
             },
         ],
     )
-    wps_app, ding_app = created["apps"][-2:]
+    by_id = {a["client_id"]: a for a in created["apps"]}
+    wps_app, ding_app = by_id[f"{tenant_id}-wps"], by_id[f"{tenant_id}-dingtalk"]
     tenant = OpenrosterTenant(
         openroster_server,
         tenant_id,
