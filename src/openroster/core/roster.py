@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from openroster.core import attributes, mapping, users, validate
@@ -378,8 +378,9 @@ def catalogue(r: Reader, *, tenant_id: str) -> Catalogue:
 # -- reading ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RosterValue:
+class RosterValue(NamedTuple):
+    """One value of a field: its row, the stored value, and the text shown for it."""
+
     row: int
     value: str
     label: str

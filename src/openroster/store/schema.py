@@ -198,6 +198,9 @@ roster_values = Table(
     Column("field_code", String(64), primary_key=True),
     Column("value", Text, nullable=False),
     ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
+    # SQLite: stored in key order, so one person's values are one range of the table
+    # (a v2/list of 100 people reads 100 ranges instead of ~4,500 scattered rows).
+    sqlite_with_rowid=False,
 )
 
 # DingTalk access tokens. The token itself is sealed with the master key

@@ -28,6 +28,7 @@ def upgrade() -> None:
             ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("tenant_id", "user_id", "group_id", "row_index", "field_code"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "dingtalk_tokens",
