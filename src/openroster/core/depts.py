@@ -58,6 +58,7 @@ def create_in(
 ) -> Department:
     """Create one department inside an open write transaction."""
     prefix = f"{field}." if field else ""
+    dept_rows.lock_tree(tx.conn, tenant_id)
     name = clean_name(item.name, field=f"{prefix}name")
     ex_id = validate.text(item.ex_dept_id, field=f"{prefix}ex_dept_id", max_len=128)
     parent = dept_rows.get_depts(tx.conn, tenant_id, [item.parent_id]).get(item.parent_id)
@@ -365,6 +366,7 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
     A rename or move rewrites the ``abs_path`` of the whole subtree.
     """
     with d.writer() as tx:
+        dept_rows.lock_tree(tx.conn, tenant_id)
         current = dept_rows.get_depts(tx.conn, tenant_id, [dept_id]).get(dept_id)
         if current is None:
             raise NotFound(f"dept_id: department {dept_id} does not exist", field="dept_id")
@@ -434,6 +436,7 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
 def delete(d: Directory, *, tenant_id: str, dept_id: int) -> None:
     """Delete an empty department (no members, no children); relation_depts values drop it."""
     with d.writer() as tx:
+        dept_rows.lock_tree(tx.conn, tenant_id)
         current = dept_rows.get_depts(tx.conn, tenant_id, [dept_id]).get(dept_id)
         if current is None:
             raise NotFound(f"dept_id: department {dept_id} does not exist", field="dept_id")

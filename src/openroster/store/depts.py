@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, tuple_, update
 
 from openroster.core.model import Department
-from openroster.store.schema import depts, memberships
+from openroster.store.schema import depts, memberships, tenants
 
 
 def _dept(row: object) -> Department:
@@ -208,3 +208,15 @@ def delete_dept(conn: Connection, tenant_id: str, dept_id: int) -> bool:
     return bool(
         conn.execute(delete(depts).where(depts.c.tenant_id == tenant_id, depts.c.id == dept_id)).rowcount
     )
+
+
+def lock_tree(conn: Connection, tenant_id: str) -> None:
+    """Serialise changes to the tenant's tree until the transaction ends.
+
+    PostgreSQL runs write transactions side by side (read committed): two moves
+    checked against the same old tree could together make a loop, and a child
+    could be created under a department being deleted. Locking the tenant's row
+    first makes them take turns. SQLite write transactions already do
+    (``BEGIN IMMEDIATE``), and SQLAlchemy leaves ``FOR UPDATE`` out there.
+    """
+    conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
