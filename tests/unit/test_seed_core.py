@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -299,3 +300,23 @@ def test_a_tenant_listed_twice(directory: Directory) -> None:
         load_seed(directory, {"tenants": [{"id": "a"}, {"id": "a"}]})
     assert info.value.field == "tenants[1].id"
     assert tenants.find(directory, "a") is None
+
+
+def test_docs_show_the_example_the_tests_load() -> None:
+    doc = (EXAMPLES.parent / "docs" / "seed.md").read_text(encoding="utf-8")
+    [shown] = re.findall(r"```yaml\n(.*?)```", doc, re.DOTALL)
+    assert shown == (EXAMPLES / "seed.yaml").read_text(encoding="utf-8")
+
+
+def test_the_documented_error_messages(directory: Directory) -> None:
+    doc = (EXAMPLES.parent / "docs" / "seed.md").read_text(encoding="utf-8")
+    t = _acme()
+    t["users"][3]["email"] = "not-an-email"
+    with pytest.raises(SeedError) as info:
+        load_seed(directory, {"tenants": [t]})
+    assert f"`{info.value.message}`" in doc
+    t = _acme()
+    t["users"][2]["custom_attrs"]["level"] = "P9"
+    with pytest.raises(SeedError) as info:
+        load_seed(directory, {"tenants": [t]})
+    assert f"`{info.value.message}`" in doc
