@@ -168,6 +168,11 @@ def _cursor_page(reply: dict[str, Any]) -> Page[str]:
     return Page([str(u) for u in result.get("data_list") or []], nxt if nxt not in ("", None) else None)
 
 
+def _new_userid(reply: dict[str, Any]) -> str:
+    """``addpreentry`` answers ``{"userid": ...}`` (some versions put it in ``result``)."""
+    return str(reply.get("userid") or reply.get("result") or "")
+
+
 def _bool_result(reply: dict[str, Any]) -> bool:
     return bool(reply.get("result", reply.get("success", True)))
 
@@ -264,7 +269,7 @@ def add_preentry_employee(person: PreEntry | None = None, /, **fields: Any) -> O
     return Op(
         "POST",
         "/topapi/smartwork/hrm/employee/addpreentry",
-        lambda reply: str(_result(reply)),
+        _new_userid,
         json={"param": param},
         idempotent=False,
     )
