@@ -1,8 +1,9 @@
 """A per-process read-through cache of users, departments, apps and attribute definitions.
 
-Every read transaction starts with :meth:`DirectoryCache.refresh`, which asks the
-store for the change-log entries committed since the last refresh (one indexed
-query that usually returns nothing) and drops what they name. Because the change
+Every read starts with :meth:`DirectoryCache.sync`: one tiny query of the change
+counter (``Store.latest_seq``, no transaction); only when it moved does
+:meth:`DirectoryCache.refresh` read the change-log entries committed since and
+drop what they name. A read served wholly from the cache opens no transaction. Because the change
 counter is bumped in commit order, a process that has applied ``seq`` has applied
 every earlier change, whichever process wrote it. Entries are immutable core
 objects, so the per-dialect rendering memo on them can never go stale.
@@ -12,7 +13,7 @@ The cache is bounded: past ``max_users`` users it forgets the oldest entries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
 
 from sqlalchemy import Connection
@@ -56,6 +57,12 @@ class DirectoryCache:
         self._defs.clear()
         self._user_count = 0
 
+    def sync(self, conn: Callable[[], Connection]) -> None:
+        """Bring the cache up to date; ``conn()`` opens a read transaction if one is needed."""
+        if self._seq >= 0 and self._store.latest_seq() == self._seq:
+            return
+        self.refresh(conn())
+
     def refresh(self, conn: Connection) -> None:
         if self._seq < 0:
             self.clear()
@@ -94,7 +101,7 @@ class DirectoryCache:
 
     # -- lookups ----------------------------------------------------------------
 
-    def users(self, conn: Connection, tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
+    def users(self, conn: Callable[[], Connection], tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
         bucket = self._users.get(tenant_id)
         if bucket is None:
             bucket = self._users[tenant_id] = {}
@@ -107,7 +114,7 @@ class DirectoryCache:
             elif hit is not _MISSING:
                 found[uid] = hit  # type: ignore[assignment]
         if missing:
-            fetched = user_rows.get_users(conn, tenant_id, missing)
+            fetched = user_rows.get_users(conn(), tenant_id, missing)
             for uid in missing:
                 got = fetched.get(uid)
                 if uid not in bucket:
@@ -118,24 +125,33 @@ class DirectoryCache:
             self._evict()
         return found
 
-    def depts(self, conn: Connection, tenant_id: str, ids: Iterable[int]) -> dict[int, Department]:
+    def depts(
+        self, conn: Callable[[], Connection], tenant_id: str, ids: Iterable[int]
+    ) -> dict[int, Department]:
         bucket = self._depts.get(tenant_id)
         if bucket is None:
             bucket = self._depts[tenant_id] = {}
-        return _lookup(bucket, ids, lambda miss: dept_rows.get_depts(conn, tenant_id, miss))
+        return _lookup(bucket, ids, lambda miss: dept_rows.get_depts(conn(), tenant_id, miss))
 
-    def app(self, conn: Connection, client_id: str) -> App | None:
+    def dept_view(self, conn: Callable[[], Connection], tenant_id: str) -> DeptView:
+        """The tenant's departments as a mapping that looks each one up when asked (see DeptView)."""
+        bucket = self._depts.get(tenant_id)
+        if bucket is None:
+            bucket = self._depts[tenant_id] = {}
+        return DeptView(bucket, lambda miss: dept_rows.get_depts(conn(), tenant_id, miss))
+
+    def app(self, conn: Callable[[], Connection], client_id: str) -> App | None:
         hit = self._apps.get(client_id)
         if hit is None:
-            got = app_rows.get_app(conn, client_id, self._unseal)
+            got = app_rows.get_app(conn(), client_id, self._unseal)
             self._apps[client_id] = got if got is not None else _MISSING
             return got
         return None if hit is _MISSING else hit  # type: ignore[return-value]
 
-    def definitions(self, conn: Connection, tenant_id: str) -> list[AttributeDefinition]:
+    def definitions(self, conn: Callable[[], Connection], tenant_id: str) -> list[AttributeDefinition]:
         hit = self._defs.get(tenant_id)
         if hit is None:
-            hit = self._defs[tenant_id] = attr_rows.list_definitions(conn, tenant_id)
+            hit = self._defs[tenant_id] = attr_rows.list_definitions(conn(), tenant_id)
         return hit
 
     def _evict(self) -> None:
@@ -148,6 +164,42 @@ class DirectoryCache:
                 self._user_count -= 1
             if self._user_count <= target:
                 break
+
+
+class DeptView(Mapping[int, Department]):
+    """A tenant's departments, read through the cache one id at a time.
+
+    For replies that embed each user's departments: asking for the ones the
+    users belong to as they are rendered costs one dict lookup each, instead
+    of collecting every id first. Iteration and ``len`` cover what is cached.
+    """
+
+    __slots__ = ("_bucket", "_fetch")
+
+    def __init__(
+        self, bucket: dict[int, object], fetch: Callable[[list[int]], dict[int, Department]]
+    ) -> None:
+        self._bucket = bucket
+        self._fetch = fetch
+
+    def get(self, key: int, default: Department | None = None) -> Department | None:  # type: ignore[override]
+        hit = self._bucket.get(key)
+        if hit is None:
+            got = _lookup(self._bucket, (key,), self._fetch).get(key)
+            return got if got is not None else default
+        return default if hit is _MISSING else hit  # type: ignore[return-value]
+
+    def __getitem__(self, key: int) -> Department:
+        got = self.get(key)
+        if got is None:
+            raise KeyError(key)
+        return got
+
+    def __iter__(self) -> Iterator[int]:
+        return iter([k for k, v in self._bucket.items() if v is not _MISSING])
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._bucket.values() if v is not _MISSING)
 
 
 def _lookup(bucket: dict[K, object], ids: Iterable[K], fetch: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:

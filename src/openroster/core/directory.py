@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from sqlalchemy import Connection
 
-from openroster.core.cache import DirectoryCache
+from openroster.core.cache import DeptView, DirectoryCache
 from openroster.core.clock import Clock
 from openroster.core.clock import clock as default_clock
 from openroster.core.model import App, AttributeDefinition, Department, User
@@ -16,26 +16,49 @@ from openroster.store import Store, WriteTx
 
 
 class Reader:
-    """A read transaction with the process cache brought up to date."""
+    """A read with the process cache brought up to date.
 
-    __slots__ = ("_cache", "conn", "directory")
+    The read transaction opens on first use of :attr:`conn` (a cache miss, or a
+    query of the caller's own): a read answered from the cache never opens one.
+    """
 
-    def __init__(self, directory: Directory, conn: Connection) -> None:
+    __slots__ = ("_cache", "_conn", "_stack", "directory")
+
+    def __init__(self, directory: Directory) -> None:
         self.directory = directory
-        self.conn = conn
         self._cache = directory.cache
+        self._conn: Connection | None = None
+        self._stack = ExitStack()
+
+    @property
+    def conn(self) -> Connection:
+        """This read's transaction (one consistent snapshot on SQLite), opened when first asked for."""
+        if self._conn is None:
+            self._conn = self._stack.enter_context(self.directory.store.read()).conn
+        return self._conn
+
+    def _open(self) -> Connection:
+        return self.conn
+
+    def close(self) -> None:
+        self._conn = None
+        self._stack.close()
 
     def app(self, client_id: str) -> App | None:
-        return self._cache.app(self.conn, client_id)
+        return self._cache.app(self._open, client_id)
 
     def users(self, tenant_id: str, ids: list[str]) -> dict[str, User]:
-        return self._cache.users(self.conn, tenant_id, ids)
+        return self._cache.users(self._open, tenant_id, ids)
 
     def depts(self, tenant_id: str, ids: list[int]) -> dict[int, Department]:
-        return self._cache.depts(self.conn, tenant_id, ids)
+        return self._cache.depts(self._open, tenant_id, ids)
+
+    def dept_view(self, tenant_id: str) -> DeptView:
+        """The tenant's departments as a lazy mapping (one cache lookup per department asked for)."""
+        return self._cache.dept_view(self._open, tenant_id)
 
     def definitions(self, tenant_id: str) -> list[AttributeDefinition]:
-        return self._cache.definitions(self.conn, tenant_id)
+        return self._cache.definitions(self._open, tenant_id)
 
 
 class Directory:
@@ -61,9 +84,12 @@ class Directory:
 
     @contextmanager
     def reader(self) -> Iterator[Reader]:
-        with self.store.read() as tx:
-            self.cache.refresh(tx.conn)
-            yield Reader(self, tx.conn)
+        r = Reader(self)
+        try:
+            self.cache.sync(r._open)
+            yield r
+        finally:
+            r.close()
 
     @contextmanager
     def writer(self) -> Iterator[WriteTx]:

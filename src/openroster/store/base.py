@@ -13,6 +13,8 @@ spend their time fighting over locks (see docs/benchmarks.md).
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,6 +74,9 @@ class WriteTx:
         )
 
 
+_LATEST_SEQ = "SELECT seq FROM change_counter WHERE id = 1"
+
+
 class Store:
     """Base of the two backends. Subclasses set up the engine and its dialect quirks."""
 
@@ -80,6 +85,8 @@ class Store:
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
         self.url = url
+        self._poll: Any = None
+        self._poll_lock = threading.Lock()
 
     # -- transactions -----------------------------------------------------
 
@@ -117,6 +124,36 @@ class Store:
         ).all()
         return [Change(r[0], r[1], r[2], r[3]) for r in rows]
 
+    def latest_seq(self) -> int:
+        """The change counter as last committed, read without a transaction: one tiny query.
+
+        Every read checks this before trusting the cache, so it bypasses SQLAlchemy
+        and keeps one driver connection of the pool (in autocommit mode) for itself.
+        """
+        with self._poll_lock:
+            for attempt in (1, 2):
+                try:
+                    if self._poll is None:
+                        self._poll = self.engine.raw_connection()
+                        self._prepare_poll(self._poll.driver_connection)
+                    row = self._poll.driver_connection.execute(_LATEST_SEQ).fetchone()
+                    return int(row[0])
+                except Exception:
+                    # A dropped connection (database restarted): retry once on a fresh one.
+                    self._close_poll()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _prepare_poll(self, driver_connection: Any) -> None:
+        """Hook: put the polling connection in autocommit mode if the driver needs it."""
+
+    def _close_poll(self) -> None:
+        if self._poll is not None:
+            with contextlib.suppress(Exception):
+                self._poll.invalidate()
+            self._poll = None
+
     def current_seq(self, conn: Connection) -> int:
         return int(
             conn.execute(
@@ -132,6 +169,11 @@ class Store:
         upgrade(self)
 
     def dispose(self) -> None:
+        with self._poll_lock:
+            if self._poll is not None:
+                with contextlib.suppress(Exception):
+                    self._poll.close()
+                self._poll = None
         self.engine.dispose()
 
     def integrity_check(self) -> list[str]:

@@ -21,6 +21,10 @@ class PostgresStore(Store):
         )
         super().__init__(engine, url)
 
+    def _prepare_poll(self, driver_connection: Any) -> None:
+        # Each poll must see the latest commit and must not sit idle in a transaction.
+        driver_connection.autocommit = True
+
     def integrity_check(self) -> list[str]:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))

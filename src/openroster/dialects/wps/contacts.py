@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openroster.core import depts as dept_service
@@ -18,11 +18,14 @@ CONTACT_READ = ("kso.contact.read", "kso.contact.readwrite")
 CONTACT_WRITE = ("kso.contact.readwrite",)
 
 
-def depts_for(call: Call, found: Sequence[User], with_dept: bool) -> dict[int, Department] | None:
-    """The departments of ``found``, for their ``depts[]``, or None without ``with_dept``."""
+def depts_for(call: Call, found: Sequence[User], with_dept: bool) -> Mapping[int, Department] | None:
+    """The departments of ``found``, for their ``depts[]``, or None without ``with_dept``.
+
+    A lazy view of the cache: each department is looked up as a user is rendered.
+    """
     if not with_dept:
         return None
-    return call.reader.depts(call.tenant_id, list({m.dept_id for u in found for m in u.memberships}))
+    return call.reader.dept_view(call.tenant_id)
 
 
 @route("POST", "/users/batch_read", scopes=CONTACT_READ, body=BatchReadUsersBody)

@@ -118,7 +118,31 @@ def user_bytes(u: User, scopes: frozenset[str], depts: Mapping[int, Department] 
 def users_items(
     users: Sequence[User], scopes: frozenset[str], depts: Mapping[int, Department] | None
 ) -> bytes:
-    return b'{"items":[' + b",".join([user_bytes(u, scopes, depts) for u in users]) + b"]}"
+    """``{"items":[...]}`` of the users; :func:`user_bytes` inlined for the memo's usual hit."""
+    mask = _scope_mask(scopes)
+    parts: list[bytes] = []
+    append = parts.append
+    if depts is None:
+        key = _REPLY_KEYS[mask]
+        for u in users:
+            hit = u.memo.get(key)
+            append(hit if hit is not None else user_bytes(u, scopes, None))
+    else:
+        key = _REPLY_KEYS[mask | _DEPTS]
+        get = depts.get
+        for u in users:
+            cached = u.memo.get(key)
+            if cached is not None:
+                seen, ms = cached[0], u.memberships
+                if len(ms) == 1:
+                    if len(seen) == 1 and seen[0] is get(ms[0].dept_id):
+                        append(cached[1])
+                        continue
+                elif seen == tuple([get(m.dept_id) for m in ms]):
+                    append(cached[1])
+                    continue
+            append(user_bytes(u, scopes, depts))
+    return b'{"items":[' + b",".join(parts) + b"]}"
 
 
 def dept_dict(d: Department, leaders: Sequence[tuple[str, int]] = ()) -> dict[str, object]:
