@@ -1,0 +1,64 @@
+"""Concurrent department moves through the WPS API never leave a loop in the tree."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from wps_contacts_support import TENANT, client, setup_tenant
+
+from conftest import ServerProcess
+from openroster.client.errors import ApiError
+from openroster.core import depts
+from openroster.core.directory import Directory
+
+RULE_VIOLATION = 40000010
+
+
+def test_crossing_moves_cannot_make_a_loop(
+    directory: Directory, server_factory: Callable[..., ServerProcess]
+) -> None:
+    setup_tenant(directory)
+    pairs = []
+    for n in range(15):
+        a = depts.create(directory, tenant_id=TENANT, item=depts.NewDepartment(name=f"A{n}", parent_id=1))
+        b = depts.create(directory, tenant_id=TENANT, item=depts.NewDepartment(name=f"B{n}", parent_id=1))
+        pairs.append((a.id, b.id))
+    # Two servers on the same store: the moves race in different processes.
+    servers = [server_factory(), server_factory()]
+    outcomes: list[list[int]] = [[], []]
+    start = threading.Barrier(2)
+
+    def mover(side: int) -> None:
+        with client(servers[side]) as c:
+            c.token()
+            for a, b in pairs:
+                child, parent = (a, b) if side == 0 else (b, a)
+                start.wait(30)
+                try:
+                    c.request("POST", f"/v7/depts/{child}/update", json={"parent_id": str(parent)})
+                    outcomes[side].append(0)
+                except ApiError as exc:
+                    outcomes[side].append(exc.code)
+
+    threads = [threading.Thread(target=mover, args=(side,)) for side in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert all(not t.is_alive() for t in threads)
+    for i in range(len(pairs)):
+        codes = sorted([outcomes[0][i], outcomes[1][i]])
+        # Exactly one move of each pair wins; the other sees the moved tree and is refused.
+        assert codes == [0, RULE_VIOLATION], (i, codes)
+    with client(servers[0]) as c:
+        for a, b in pairs:
+            got = {
+                d["id"]: d
+                for d in c.request("POST", "/v7/depts/batch_read", json={"dept_ids": [a, b]})["items"]
+            }
+            parents = {got[str(a)]["parent_id"], got[str(b)]["parent_id"]}
+            assert "1" in parents  # one of them still hangs from the root: no loop
+            below = got[str(a)] if got[str(a)]["parent_id"] != "1" else got[str(b)]
+            above = got[str(b)] if below is got[str(a)] else got[str(a)]
+            assert below["abs_path"] == above["abs_path"] + "/" + below["name"]
