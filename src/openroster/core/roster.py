@@ -17,10 +17,12 @@ Where a field's value lives:
   attribute id), read from and written through ``core/attributes.py``;
 - *derived* fields (department names, the manager's name) are computed.
 
-A person's record is assembled once per version of the person and kept in the
-user object's memo (a roster write marks the user changed, which replaces the
-object in every process's cache); names of other people and departments are
-looked up on each read, so renaming them never leaves a record stale.
+Reading is in two steps. :func:`read_records` gives each person with the
+names their record shows (departments, manager, related people): no query on
+a warm cache. :func:`read_values` reads their values (two indexed queries for
+any number of people); a dialect that keeps rendered replies (in the user
+object's memo, which any change to the person replaces in every process's
+cache) calls it only for the people it has to render again.
 """
 
 from __future__ import annotations
@@ -404,25 +406,22 @@ class _Links:
 
 
 @dataclass(frozen=True, slots=True)
-class _Static:
-    catalogue: Catalogue
-    values: Mapping[str, Values]
-    links: _Links
-
-
-@dataclass(frozen=True, slots=True)
 class RosterRecord:
-    """One person's roster: ``values`` (the same object while the person is unchanged) and
-    ``linked`` (department and people names, looked up on this read)."""
+    """One person as the roster sees them, without their values (see :func:`read_values`).
+
+    ``linked`` holds the fields that show departments' and other people's
+    names (``sys00-dept``, ``sys00-mainDept``, ``sys00-reportManager``, custom
+    relation fields); it is the same object while none of those names change.
+    """
 
     user: User
     catalogue: Catalogue
-    values: Mapping[str, Values]
     linked: Mapping[str, Values]
 
-    def get(self, code: str) -> Values:
+    def get(self, code: str, values: Mapping[str, Values]) -> Values:
+        """A field's values, given the person's :func:`read_values`."""
         hit = self.linked.get(code)
-        return hit if hit is not None else self.values.get(code, ())
+        return hit if hit is not None else values.get(code, ())
 
 
 _MEMO = "roster"
@@ -432,8 +431,9 @@ _MEMO_LINKED = "roster.linked"
 def read_records(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> list[RosterRecord]:
     """The roster records of the existing users among ``user_ids`` (in that order, once each).
 
-    On a warm cache this costs no query; otherwise two indexed queries fetch
-    the stored values and attribute values of the users not yet assembled.
+    On a warm cache this costs no query. The values are read separately, by
+    :func:`read_values`, for the people a caller has not rendered yet: a
+    dialect that keeps rendered replies needs them once per version of a person.
     """
     if len(user_ids) > LIST_USERS_MAX:
         raise TooMany(
@@ -445,26 +445,23 @@ def read_records(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> list[
     found = r.users(tenant_id, unique)
     people = [u for uid in unique if (u := found.get(uid)) is not None]
     cat = catalogue(r, tenant_id=tenant_id)
-    stale = [u for u in people if (m := u.memo.get(_MEMO)) is None or m.catalogue is not cat]
+    stale = [u for u in people if (m := u.memo.get(_MEMO)) is None or m[0] is not cat]
     if stale:
-        _assemble(r, tenant_id, cat, stale)
-    statics: list[_Static] = [u.memo[_MEMO] for u in people]
-    dept_ids = {d for s in statics for d in s.links.dept_refs}
-    people_ids = {p for s in statics for p in s.links.people_refs}
+        _link(r, tenant_id, cat, stale)
+    links: list[_Links] = [u.memo[_MEMO][1] for u in people]
+    dept_ids = {d for x in links for d in x.dept_refs}
+    people_ids = {p for x in links for p in x.people_refs}
     depts = r.depts(tenant_id, list(dept_ids)) if dept_ids else {}
     others = r.users(tenant_id, list(people_ids)) if people_ids else {}
     out: list[RosterRecord] = []
-    for u, s in zip(people, statics, strict=True):
+    for u, x in zip(people, links, strict=True):
         # The names shown come from these (immutable, cached) objects; while they are the
         # same objects, the names are the same and the last read's answer still holds.
-        key = (
-            tuple(depts.get(i) for i in s.links.dept_refs),
-            tuple(others.get(p) for p in s.links.people_refs),
-        )
+        key = (tuple(depts.get(i) for i in x.dept_refs), tuple(others.get(p) for p in x.people_refs))
         hit = u.memo.get(_MEMO_LINKED)
         if hit is None or hit[0] != key:
-            hit = u.memo[_MEMO_LINKED] = (key, _linked(s.links, depts, others))
-        out.append(RosterRecord(u, cat, s.values, hit[1]))
+            hit = u.memo[_MEMO_LINKED] = (key, _linked(x, depts, others))
+        out.append(RosterRecord(u, cat, hit[1]))
     return out
 
 
@@ -491,22 +488,70 @@ def _linked(links: _Links, depts: Mapping[int, Department], others: Mapping[str,
     return out
 
 
-def _assemble(r: Reader, tenant_id: str, cat: Catalogue, people: Sequence[User]) -> None:
+def _relation_fields(cat: Catalogue) -> dict[str, ValueType]:
+    return {
+        f.code: f.attr.value_type
+        for f in cat.fields.values()
+        if f.attr is not None and f.attr.value_type in (ValueType.RELATION_USER, ValueType.RELATION_DEPTS)
+    }
+
+
+def _link(r: Reader, tenant_id: str, cat: Catalogue, people: Sequence[User]) -> None:
+    """Note, in each user's memo, which departments and people their record shows."""
+    relation_types = _relation_fields(cat)
     ids = [u.id for u in people]
-    stored = roster_rows.get_values(r.conn, tenant_id, ids)
-    defs = [f.attr for f in cat.fields.values() if f.attr is not None]
-    custom = attr_rows.get_values(r.conn, tenant_id, ids, {a.id: a.value_type for a in defs}) if defs else {}
+    custom = attr_rows.get_values(r.conn, tenant_id, ids, relation_types) if relation_types else {}
     for u in people:
-        values, links = _static_values(u, cat, stored.get(u.id, ()), custom.get(u.id, ()))
-        u.memo[_MEMO] = _Static(cat, values, links)
+        relations: list[tuple[str, ValueType, tuple[str, ...]]] = []
+        for av in custom.get(u.id, ()):
+            vt = relation_types[av.attr_id]
+            raw = av.value
+            if vt is ValueType.RELATION_USER and isinstance(raw, str):
+                relations.append((av.attr_id, vt, (raw,)))
+            elif isinstance(raw, tuple):
+                relations.append((av.attr_id, vt, tuple(str(x) for x in raw)))
+        dept_refs = [*u.dept_ids, *([u.def_dept_id] if u.def_dept_id is not None else [])]
+        people_refs = [u.leader_id] if u.leader_id else []
+        for _code, vt, refs in relations:
+            if vt is ValueType.RELATION_USER:
+                people_refs.extend(refs)
+            else:
+                dept_refs.extend(int(x) for x in refs)
+        links = _Links(
+            u.dept_ids,
+            u.def_dept_id,
+            u.leader_id,
+            tuple(relations),
+            tuple(dict.fromkeys(dept_refs)),
+            tuple(dict.fromkeys(people_refs)),
+        )
+        u.memo[_MEMO] = (cat, links)
 
 
-def _static_values(
+def read_values(r: Reader, *, tenant_id: str, records: Sequence[RosterRecord]) -> list[dict[str, Values]]:
+    """Each record's values (profile, stored and custom fields; the linked ones are in the record).
+
+    Two indexed queries for all of them (one range of ``roster_values`` per person).
+    """
+    if not records:
+        return []
+    ids = [rec.user.id for rec in records]
+    cat = records[0].catalogue
+    stored = roster_rows.get_values(r.conn, tenant_id, ids)
+    types = {f.code: f.attr.value_type for f in cat.fields.values() if f.attr is not None}
+    custom = attr_rows.get_values(r.conn, tenant_id, ids, types) if types else {}
+    return [
+        _values(rec.user, rec.catalogue, stored.get(rec.user.id, ()), custom.get(rec.user.id, ()))
+        for rec in records
+    ]
+
+
+def _values(
     u: User,
     cat: Catalogue,
     stored: Iterable[roster_rows.StoredValue],
     custom: Iterable[AttributeValue],
-) -> tuple[dict[str, Values], _Links]:
+) -> dict[str, Values]:
     values: dict[str, Values] = {}
     for code in mapping.ROSTER_TO_CORE:
         f = cat.fields[code]
@@ -535,37 +580,16 @@ def _static_values(
                 v = by_row.get(0, {}).get(f.code, "")
                 if v:
                     values[f.code] = (RosterValue(0, v, f.label(v)),)
-    relations: list[tuple[str, ValueType, tuple[str, ...]]] = []
     for av in custom:
         cf = cat.fields.get(av.attr_id)
         if cf is None or cf.attr is None:
             continue
-        vt = cf.attr.value_type
         raw = av.value
-        if vt is ValueType.RELATION_USER and isinstance(raw, str):
-            relations.append((cf.code, vt, (raw,)))
-        elif vt is ValueType.RELATION_DEPTS and isinstance(raw, tuple):
-            relations.append((cf.code, vt, tuple(str(x) for x in raw)))
-        elif isinstance(raw, UrlValue):
+        if isinstance(raw, UrlValue):
             values[cf.code] = (RosterValue(0, raw.link, raw.title or raw.link),)
-        elif isinstance(raw, str):
+        elif isinstance(raw, str) and cf.attr.value_type is not ValueType.RELATION_USER:
             values[cf.code] = (RosterValue(0, raw, cf.label(raw)),)
-    dept_refs = [*u.dept_ids, *([u.def_dept_id] if u.def_dept_id is not None else [])]
-    people_refs = [u.leader_id] if u.leader_id else []
-    for _code, vt, ids in relations:
-        if vt is ValueType.RELATION_USER:
-            people_refs.extend(ids)
-        else:
-            dept_refs.extend(int(x) for x in ids)
-    links = _Links(
-        u.dept_ids,
-        u.def_dept_id,
-        u.leader_id,
-        tuple(relations),
-        tuple(dict.fromkeys(dept_refs)),
-        tuple(dict.fromkeys(people_refs)),
-    )
-    return values, links
+    return values
 
 
 # -- writing ----------------------------------------------------------------------------------

@@ -30,9 +30,10 @@ def get_user(call: Call, body: UserGetBody) -> dict[str, object]:
     if not records or not in_contacts(records[0].user):
         raise NotFound(f"userid: no member {body.userid!r}", field="userid")
     rec = records[0]
+    (values,) = roster.read_values(call.reader, tenant_id=call.tenant_id, records=records)
     leaders = depts.leaders(call.reader, tenant_id=call.tenant_id, dept_ids=rec.user.dept_ids)
     return render.contacts_user(
-        rec, corp_id=call.corp_id, leaders={d: {uid for uid, _ in ls} for d, ls in leaders.items()}
+        rec, values, corp_id=call.corp_id, leaders={d: {uid for uid, _ in ls} for d, ls in leaders.items()}
     )
 
 

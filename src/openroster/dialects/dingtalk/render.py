@@ -2,17 +2,18 @@
 
 ``v2/list`` answers up to 100 people with every roster field (about 10 KB
 each), so a person's rendered item is kept in the user's memo, per field
-filter, with the record it was rendered from. The memo lives on the immutable
-user object, which any change to the person replaces; the record's names of
-departments and other people are a separate object that core/roster.py
-replaces when one of them changes. So the memo never goes stale.
+filter, with the catalogue and the names (of departments and other people) it
+was rendered from. The memo lives on the immutable user object, which any
+change to the person replaces; the names are an object core/roster.py
+replaces when one of them changes. So the memo never goes stale, and the
+person's values are read from the store only to render them again.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
@@ -63,19 +64,28 @@ def selected_fields(cat: Catalogue, codes: tuple[str, ...] | None) -> list[Roste
     return [cat.fields[c] for c in dict.fromkeys(codes) if c in cat.fields]
 
 
-def _entry(rec: RosterRecord, codes: tuple[str, ...] | None) -> bytes:
-    """One person's ``v2/list`` item without its ``corp_id`` head: ``"field_data_list":[...],...}``."""
-    memo: dict[tuple[str, ...] | None, tuple[object, object, bytes]]
-    memo = rec.user.memo.setdefault(_MEMO, {})
-    hit = memo.get(codes)
-    if hit is not None and hit[0] is rec.values and hit[1] is rec.linked:
+Loader = Callable[[Sequence[RosterRecord]], Sequence[Mapping[str, Values]]]
+
+
+def _memo_of(rec: RosterRecord) -> dict[tuple[str, ...] | None, tuple[object, object, bytes]]:
+    memo: dict[tuple[str, ...] | None, tuple[object, object, bytes]] = rec.user.memo.setdefault(_MEMO, {})
+    return memo
+
+
+def _entry(rec: RosterRecord, codes: tuple[str, ...] | None) -> bytes | None:
+    """The person's rendered item, if rendered from this catalogue and these names."""
+    hit = _memo_of(rec).get(codes)
+    if hit is not None and hit[0] is rec.catalogue and hit[1] is rec.linked:
         return hit[2]
+    return None
+
+
+def _render_entry(rec: RosterRecord, values: Mapping[str, Values], codes: tuple[str, ...] | None) -> bytes:
+    """One person's ``v2/list`` item without its ``corp_id`` head: ``"field_data_list":[...],...}``."""
     parts: list[bytes] = []
     for f in selected_fields(rec.catalogue, codes):
-        values = rec.linked.get(f.code)
-        if values is None:
-            values = rec.values.get(f.code)
-        parts.append(_field(f, values) if values else _empty(f))
+        field_values = rec.get(f.code, values)
+        parts.append(_field(f, field_values) if field_values else _empty(f))
     entry = (
         b'"field_data_list":['
         + b",".join(parts)
@@ -85,19 +95,33 @@ def _entry(rec: RosterRecord, codes: tuple[str, ...] | None) -> bytes:
         + orjson.dumps(rec.user.id)
         + b"}"
     )
+    memo = _memo_of(rec)
     if len(memo) >= _FILTERS_PER_USER:
         memo.clear()
-    memo[codes] = (rec.values, rec.linked, entry)
+    memo[codes] = (rec.catalogue, rec.linked, entry)
     return entry
 
 
-def roster_list(records: Sequence[RosterRecord], *, corp_id: str, codes: tuple[str, ...] | None) -> bytes:
-    """The ``result`` of ``v2/list``."""
+def roster_list(
+    records: Sequence[RosterRecord], *, corp_id: str, codes: tuple[str, ...] | None, load: Loader
+) -> bytes:
+    """The ``result`` of ``v2/list``. ``load`` reads the values of the people not rendered yet."""
+    entries: list[bytes] = []
+    stale: list[int] = []
+    for i, rec in enumerate(records):
+        entry = _entry(rec, codes)
+        if entry is None:
+            stale.append(i)
+        entries.append(entry or b"")
+    if stale:
+        missing = [records[i] for i in stale]
+        for i, rec, values in zip(stale, missing, load(missing), strict=True):
+            entries[i] = _render_entry(rec, values, codes)
     head = b'{"corp_id":' + orjson.dumps(corp_id) + b","
     parts: list[bytes] = [b"["]
-    for i, rec in enumerate(records):
+    for i, entry in enumerate(entries):
         parts.append(head if i == 0 else b"," + head)
-        parts.append(_entry(rec, codes))
+        parts.append(entry)
     parts.append(b"]")
     return b"".join(parts)
 
@@ -150,7 +174,9 @@ def _date_ms(value: str) -> int | None:
     return int(day.astimezone(UTC).timestamp() * 1000)
 
 
-def contacts_user(rec: RosterRecord, *, corp_id: str, leaders: Mapping[int, set[str]]) -> dict[str, object]:
+def contacts_user(
+    rec: RosterRecord, values: Mapping[str, Values], *, corp_id: str, leaders: Mapping[int, set[str]]
+) -> dict[str, object]:
     """The ``result`` of ``topapi/v2/user/get``."""
     u = rec.user
     out: dict[str, object] = {
@@ -171,7 +197,7 @@ def contacts_user(rec: RosterRecord, *, corp_id: str, leaders: Mapping[int, set[
         "mobile": u.phone or "",
         "name": u.user_name,
         "real_authed": True,
-        "remark": _first(rec.get("sys00-remark")),
+        "remark": _first(rec.get("sys00-remark", values)),
         "senior": False,
         "state_code": "86",
         "telephone": u.telephone or "",
@@ -182,7 +208,7 @@ def contacts_user(rec: RosterRecord, *, corp_id: str, leaders: Mapping[int, set[
     }
     if u.leader_id:
         out["manager_userid"] = u.leader_id
-    hired = _date_ms(_first(rec.get("sys00-confirmJoinTime")))
+    hired = _date_ms(_first(rec.get("sys00-confirmJoinTime", values)))
     if hired is not None:
         out["hired_date"] = hired
     return out

@@ -73,7 +73,12 @@ def list_employees(call: Call, body: RosterListBody) -> bytes:
             limit=roster.LIST_FIELDS_MAX,
         )
     records = roster.read_records(call.reader, tenant_id=call.tenant_id, user_ids=body.userid_list)
-    return render.roster_list(records, corp_id=call.corp_id, codes=codes)
+    return render.roster_list(
+        records,
+        corp_id=call.corp_id,
+        codes=codes,
+        load=lambda missing: roster.read_values(call.reader, tenant_id=call.tenant_id, records=missing),
+    )
 
 
 @route(f"{_HRM}/roster/meta/get", permission=HRM_READ, body=AgentBody, agentid=True, success=True)
