@@ -71,7 +71,12 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 def new_request_id() -> str:
     """A request id in the platform's shape (13 lowercase letters and digits)."""
-    return "".join(_random.choice(_ALPHABET) for _ in range(13))
+    n = int.from_bytes(_random.token_bytes(9))
+    out = []
+    for _ in range(13):
+        n, digit = divmod(n, 36)
+        out.append(_ALPHABET[digit])
+    return "".join(out)
 
 
 class DingTalkError(Exception):
