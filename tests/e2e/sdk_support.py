@@ -8,14 +8,20 @@ own tenant, so tests never see each other's people.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from conftest import ALL_WPS_SCOPES, ServerProcess, start_server
+from openroster.cli.main import app
 from openroster.config import Settings
 from openroster.core import apps, tenants
 from openroster.core.directory import Directory
@@ -116,3 +122,54 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 def org(sandbox: Sandbox) -> Tenant:
     """A fresh tenant in the module's server."""
     return sandbox.tenant()
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _environment(env: dict[str, str] | None, home: Path | None) -> dict[str, str | None]:
+    """None of the caller's OPENROSTER_* settings; HOME (for the default profile file) when given."""
+    out: dict[str, str | None] = {k: None for k in os.environ if k.startswith("OPENROSTER_")}
+    if home is not None:
+        out |= {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    return out | dict(env or {})
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, home: Path | None = None
+) -> Ran:
+    """Run ``openroster ARGS`` in this process (the command's own code, its own HTTP calls and store)."""
+    result = CliRunner().invoke(
+        app, list(args), input=stdin, env=_environment(env, home), catch_exceptions=False
+    )
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def cli_process(
+    *args: str, env: dict[str, str] | None = None, home: Path | None = None, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run ``openroster ARGS`` as its own process (for what only a real process shows)."""
+    merged = {k: v for k, v in {**os.environ, **_environment(env, home)}.items() if v is not None}
+    pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    return subprocess.run(
+        [sys.executable, "-m", "openroster", *args],
+        text=True,
+        env=merged,
+        timeout=300,
+        check=False,
+        **(pipes | kw),
+    )
+
+
+def wps_env(sandbox: Sandbox, creds: Credentials) -> dict[str, str]:
+    """The environment that points the API commands at the sandbox with these WPS credentials."""
+    return {
+        "OPENROSTER_URL": sandbox.base_url,
+        "OPENROSTER_WPS_CLIENT_ID": creds.client_id,
+        "OPENROSTER_WPS_CLIENT_SECRET": creds.secret,
+        "OPENROSTER_WPS_SIGNING": creds.signing or "none",
+    }
