@@ -140,6 +140,7 @@ def _server_routes(r: APIRouter) -> None:
             version=__version__,
             snapshot_format=snapshot.VERSION,
             journal_size=plane.journal.size,
+            journal_entries=len(plane.journal),
             pid=os.getpid(),
         )
 

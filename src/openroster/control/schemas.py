@@ -32,6 +32,7 @@ class Version(BaseModel):
     version: str
     snapshot_format: int = Field(description="The snapshot format version this server writes and reads")
     journal_size: int = Field(description="Entries the request journal keeps (0: off)")
+    journal_entries: int = Field(description="Entries it holds now")
     pid: int = Field(description="The server process; journal, faults and clock live in its memory")
 
 
