@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Select, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
+from openroster.core.errors import Conflict
 from openroster.core.model import Gender, Membership, Role, User, UserStatus
 from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
@@ -91,10 +94,37 @@ def membership_rows(u: User) -> list[dict[str, Any]]:
     ]
 
 
+def _taken_column(exc: IntegrityError) -> str | None:
+    """The unique user column a failed write collided on (SQLite and PostgreSQL spell it differently)."""
+    text = str(exc.orig)
+    return next((c for c in UNIQUE_COLUMNS if f"ux_users_{c}" in text or f"users.{c}" in text), None)
+
+
+@contextmanager
+def _unique_values_guarded(values: Callable[[str], object]) -> Iterator[None]:
+    """Turn a unique-index violation into :class:`Conflict` naming the column.
+
+    The services check uniqueness before they write, but on PostgreSQL two
+    transactions can pass that check together; the index then refuses the
+    second, and this says so as a conflict rather than an internal error.
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        col = _taken_column(exc)
+        if col is None:
+            raise
+        raise Conflict(
+            f"{col}: {values(col)!r} is already used by another user (taken by a concurrent write)", field=col
+        ) from None
+
+
 def insert_users(conn: Connection, items: Sequence[User]) -> None:
     if not items:
         return
-    conn.execute(insert(users), [user_row(u) for u in items])
+    rows = [user_row(u) for u in items]
+    with _unique_values_guarded(lambda col: ", ".join(str(r[col]) for r in rows if r[col] is not None)):
+        conn.execute(insert(users), rows)
     ms = [row for u in items for row in membership_rows(u)]
     if ms:
         conn.execute(insert(memberships), ms)
@@ -284,11 +314,12 @@ def dept_leaders(
 def update_user(conn: Connection, u: User) -> None:
     """Write every profile column of ``u`` (its memberships are left alone)."""
     row = user_row(u)
-    conn.execute(
-        update(users)
-        .where(users.c.tenant_id == u.tenant_id, users.c.id == u.id)
-        .values({k: v for k, v in row.items() if k not in ("tenant_id", "id")})
-    )
+    with _unique_values_guarded(row.__getitem__):
+        conn.execute(
+            update(users)
+            .where(users.c.tenant_id == u.tenant_id, users.c.id == u.id)
+            .values({k: v for k, v in row.items() if k not in ("tenant_id", "id")})
+        )
 
 
 def replace_memberships(conn: Connection, u: User) -> None:
