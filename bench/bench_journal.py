@@ -300,7 +300,7 @@ def _table(
         )
     lines += [
         "",
-        "Recording keeps the request's headers and body and the first 2 KB of the reply, in a tuple of "
+        "Recording keeps the request's headers and body and the first 448 bytes of the reply, in a tuple of "
         "strings and bytes that the garbage collector stops tracking while it is young (an earlier "
         "version kept lists, and 10,000 long-lived entries made full collections run: 15% lost); "
         "redaction, parsing and the app/tenant lookup happen only when the journal is read. "

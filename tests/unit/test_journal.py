@@ -159,12 +159,26 @@ def test_a_cut_body_says_so() -> None:
 
 
 def test_filters() -> None:
-    entries = [
+    made = [
         _entry(1, path="/oauth2/token", reply=b'{"access_token":"x"}'),
         _entry(2, path="/v7/users/batch_read", time=1_700_000_010.0),
         _entry(3, path="/openapi/v7/users/u1", method="GET", reply=b'{"code":40400002}', status=404),
         _entry(4, path="/topapi/v2/user/get", reply=b'{"errcode":0}', time=1_700_000_020.0),
     ]
+    entries = Journal(10)
+    for e in made:
+        entries.record(
+            {"method": e.method, "path": e.path, "query_string": e.query, "headers": e.headers},
+            e.time,
+            0.0,
+            [e.body],
+            e.body_size,
+            e.status,
+            e.reply_head,
+            e.request_id,
+            None,
+            e.latency,
+        )
     app_of_path = {
         "/oauth2/token": "wps-app",
         "/v7/users/batch_read": "wps-app",
@@ -173,14 +187,15 @@ def test_filters() -> None:
     }
     tenants = {"wps-app": "acme", "ding-app": "other"}
 
-    def pick(**kw: Any) -> list[int]:
+    def pick(newest: int | None = None, **kw: Any) -> list[int]:
         found = select(
             entries,
             Filters(**kw),
             identify=lambda call: app_of_path[call.path],
             tenant_of=lambda cid: tenants.get(cid or ""),
+            newest=newest,
         )
-        return [e["id"] for e in found]
+        return [e.seq for e, _tenant in found]
 
     assert pick() == [1, 2, 3, 4]
     assert pick(tenant="acme") == [1, 2, 3]
@@ -193,6 +208,9 @@ def test_filters() -> None:
     assert pick(method="get") == [3]
     assert pick(since=1_700_000_010.0) == [2, 4]
     assert pick(after=2) == [3, 4]
+    assert pick(newest=1) == [4]
+    assert pick(newest=2, tenant="acme") == [2, 3]
+    assert pick(newest=5, after=2) == [3, 4]
 
 
 def test_path_patterns() -> None:

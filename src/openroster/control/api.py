@@ -414,13 +414,16 @@ def _journal_routes(r: APIRouter) -> None:
         )
         with plane.directory.reader() as reader:
             found = select(
-                plane.journal.entries(), f, identify=plane.app_of, tenant_of=_memo(plane.tenant_of_in(reader))
+                plane.journal,
+                f,
+                identify=plane.app_of,
+                tenant_of=_memo(plane.tenant_of_in(reader)),
+                newest=None if count else limit,
             )
         if count:
             return Response(orjson.dumps({"count": len(found)}), media_type=_JSON)
-        if limit is not None:
-            found = found[-limit:]
-        return Response(orjson.dumps({"entries": found, "dropped": plane.journal.dropped}), media_type=_JSON)
+        shown = [{**e.view(plane.app_of), "tenant": tenant} for e, tenant in found]
+        return Response(orjson.dumps({"entries": shown, "dropped": plane.journal.dropped}), media_type=_JSON)
 
     @r.delete(
         "/journal",

@@ -16,7 +16,7 @@ import fnmatch
 import itertools
 import re
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,8 +26,9 @@ import orjson
 from openroster.control.calls import RawCall, dialect_of, form_or_query, header, is_form, without_gateway
 
 REDACTED = "[redacted]"
-#: The first bytes of a reply kept to find its platform code.
-REPLY_HEAD_BYTES = 2048
+#: The first bytes of a reply kept to find its platform code (both dialects put it first); small
+#: enough for Python's small-object allocator.
+REPLY_HEAD_BYTES = 448
 
 #: Header values that are credentials throughout.
 _SECRET_HEADERS = frozenset({b"cookie", b"proxy-authorization", b"x-api-key"})
@@ -369,29 +370,41 @@ class Journal:
 
     def entries(self) -> list[Entry]:
         """The entries, oldest first (each made once, so its view is worked out once)."""
+        out = list(self.newest_first())
+        out.reverse()
+        return out
+
+    def newest_first(self) -> Iterator[Entry]:
+        """The entries from the newest back, each made when reached (asking for the last makes one)."""
         made = self._made
-        out: list[Entry] = []
-        for raw in list(self._entries):
+        if len(made) > 2 * len(self._entries):  # forget entries the buffer has dropped
+            live = {raw[0] for raw in self._entries}
+            made = self._made = {k: v for k, v in made.items() if k in live}
+        for raw in reversed(list(self._entries)):
             e = made.get(raw[0])
             if e is None:
                 e = made[raw[0]] = Entry(*raw)
-            out.append(e)
-        if len(made) > len(out):
-            self._made = {e.seq: e for e in out}
-        return out
+            yield e
 
 
 def select(
-    entries: Iterable[Entry],
+    journal: Journal,
     f: Filters,
     *,
     identify: Callable[[RawCall], str | None],
     tenant_of: Callable[[str | None], str | None],
-) -> list[dict[str, Any]]:
-    """The views of the entries that pass every filter, oldest first, each with its ``tenant``."""
-    out: list[dict[str, Any]] = []
-    for e in entries:
+    newest: int | None = None,
+) -> list[tuple[Entry, str | None]]:
+    """``(entry, tenant)`` of the journal's entries that pass every filter, oldest first.
+
+    With ``newest``, only that many of the newest matches (found from the end, so asking for the
+    last entry looks at one). Cheap filters run first; an entry is rendered only when shown.
+    """
+    out: list[tuple[Entry, str | None]] = []
+    for e in journal.newest_first() if newest is not None else journal.entries():
         if f.after is not None and e.seq <= f.after:
+            if newest is not None:
+                break  # older entries only from here on
             continue
         if f.since is not None and e.time < f.since:
             continue
@@ -403,15 +416,19 @@ def select(
             continue
         if f.path is not None and not path_matches(f.path, e.path):
             continue
-        view = e.view(identify)
-        if f.code is not None and view["code"] != f.code:
+        if f.code is not None and platform_code(e.reply_head) != f.code:
             continue
-        if f.app is not None and view["app"] != f.app:
+        app = e.app(identify)
+        if f.app is not None and app != f.app:
             continue
-        tenant = tenant_of(view["app"])
+        tenant = tenant_of(app)
         if f.tenant is not None and tenant != f.tenant:
             continue
-        out.append({**view, "tenant": tenant})
+        out.append((e, tenant))
+        if newest is not None and len(out) >= newest:
+            break
+    if newest is not None:
+        out.reverse()
     return out
 
 
