@@ -8,6 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from openroster.core.cache import DEFAULT_MAX_USERS
+
 ENV_SETTINGS = "OPENROSTER_SETTINGS_JSON"
 
 
@@ -20,7 +22,7 @@ class Settings:
     workers: int = 1
     master_key_file: Path | None = None
     sqlite_synchronous: str = "NORMAL"
-    cache_max_users: int = 200_000
+    cache_max_users: int = DEFAULT_MAX_USERS
     bare_endpoint_file: Path | None = None
     #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".
     wps_rate_limits: str = ""

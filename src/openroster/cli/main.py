@@ -22,6 +22,7 @@ from openroster.config import ENV_SETTINGS, Settings
 from openroster.core import apps as app_service
 from openroster.core import demo as demo_data
 from openroster.core import tenants as tenant_service
+from openroster.core.cache import DEFAULT_MAX_USERS
 from openroster.core.errors import CoreError
 from openroster.core.secrets import new_secret
 from openroster.core.seed import load_seed, read_seed
@@ -62,7 +63,9 @@ def serve(
     sqlite_synchronous: Annotated[
         str, typer.Option(help="SQLite synchronous mode: NORMAL survives kill -9, FULL also power loss.")
     ] = "NORMAL",
-    cache_max_users: Annotated[int, typer.Option(help="Users each process keeps in its cache.")] = 200_000,
+    cache_max_users: Annotated[
+        int, typer.Option(help="Users each process keeps in its cache (about 4 KB each).")
+    ] = DEFAULT_MAX_USERS,
     bare_endpoint_file: Annotated[Path | None, typer.Option(hidden=True)] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     rate_limit: Annotated[

@@ -25,6 +25,10 @@ from openroster.store import attrs as attr_rows
 from openroster.store import depts as dept_rows
 from openroster.store import users as user_rows
 
+#: Users each process keeps by default: a cached, rendered person takes about 4 KB, so
+#: 50,000 of them stay well inside a 300 MB server (docs/benchmarks.md, docs/deploy.md).
+DEFAULT_MAX_USERS = 50_000
+
 _MISSING = object()
 _REFRESH_BATCH = 2000
 
@@ -34,7 +38,7 @@ V = TypeVar("V")
 
 class DirectoryCache:
     def __init__(
-        self, store: Store, unseal: Callable[[bytes, str], str], *, max_users: int = 200_000
+        self, store: Store, unseal: Callable[[bytes, str], str], *, max_users: int = DEFAULT_MAX_USERS
     ) -> None:
         self._store = store
         self._unseal = unseal

@@ -7,7 +7,7 @@ from contextlib import ExitStack, contextmanager
 
 from sqlalchemy import Connection
 
-from openroster.core.cache import DeptView, DirectoryCache
+from openroster.core.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
 from openroster.core.clock import Clock
 from openroster.core.clock import clock as default_clock
 from openroster.core.model import App, AttributeDefinition, Department, User
@@ -68,7 +68,7 @@ class Directory:
         master_key: MasterKey,
         *,
         clock: Clock | None = None,
-        cache_max_users: int = 200_000,
+        cache_max_users: int = DEFAULT_MAX_USERS,
     ) -> None:
         self.store = store
         self.master_key = master_key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,28 +23,33 @@ UNIQUE_COLUMNS: tuple[str, ...] = ("email", "phone", "employee_id", "ex_user_id"
 ALL_STATUSES: frozenset[str] = frozenset(s.value for s in UserStatus)
 
 
+def _shared(value: str | None) -> str | None:
+    """One copy of a value many people share (employer, title, city...): cached users are many."""
+    return None if value is None else sys.intern(value)
+
+
 def _user(r: Any, ms: tuple[Membership, ...]) -> User:
     return User(
-        tenant_id=r["tenant_id"],
+        tenant_id=sys.intern(r["tenant_id"]),
         id=r["id"],
         user_name=r["user_name"],
         email=r["email"],
         phone=r["phone"],
         gender=Gender(r["gender"]),
         employee_id=r["employee_id"],
-        employer=r["employer"],
-        employment_status=r["employment_status"],
-        employment_type=r["employment_type"],
+        employer=_shared(r["employer"]),
+        employment_status=_shared(r["employment_status"]),
+        employment_type=_shared(r["employment_type"]),
         ex_user_id=r["ex_user_id"],
         leader_id=r["leader_id"],
         login_name=r["login_name"],
         role=Role(r["role"]),
         status=UserStatus(r["status"]),
-        title=r["title"],
+        title=_shared(r["title"]),
         telephone=r["telephone"],
-        work_place=r["work_place"],
-        city=r["city"],
-        country=r["country"],
+        work_place=_shared(r["work_place"]),
+        city=_shared(r["city"]),
+        country=_shared(r["country"]),
         avatar=r["avatar"],
         def_dept_id=r["def_dept_id"],
         ctime=r["ctime"],
