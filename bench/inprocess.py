@@ -1,0 +1,191 @@
+"""CPU cost of one call, measured inside one process without the network: for profiling.
+
+The ASGI app is called directly (no uvicorn, no sockets), so the figure is
+the application's own cost per call: authentication, signature, parsing, the
+store and the cache, rendering. Compare it with the bare endpoint's to see
+what the application adds; run it under ``py-spy`` or ``--profile`` to see where.
+
+    .venv/bin/python -m bench.inprocess --data-dir bench/.data/suite-sqlite-100000 [--calls 5000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from bench.harness import Request, wps_request
+from bench.scenarios import TENANT, WPS_APP
+from openroster.config import Settings
+from openroster.server.app import create_app
+from openroster.store import users as user_rows
+
+_BATCH = 25
+
+
+class Driver:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def call(self, req: Request) -> tuple[int, bytes]:
+        path, _, query = req.path.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": req.method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in req.headers.items()]
+            + [(b"host", b"127.0.0.1"), (b"content-length", str(len(req.body)).encode())],
+            "client": ("127.0.0.1", 50000),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": req.body, "more_body": False}
+
+        status = 0
+        chunks: list[bytes] = []
+
+        async def send(msg: dict[str, Any]) -> None:
+            nonlocal status
+            if msg["type"] == "http.response.start":
+                status = msg["status"]
+            elif msg["type"] == "http.response.body":
+                chunks.append(msg.get("body", b""))
+
+        await self.app(scope, receive, send)
+        return status, b"".join(chunks)
+
+
+async def _run(args: argparse.Namespace) -> None:
+    data_dir = Path(args.data_dir)
+    fd, name = tempfile.mkstemp(suffix=".json")
+    os.write(fd, b"{}")
+    os.close(fd)
+    bare_file = Path(name)
+    settings = Settings(data_dir=data_dir, database_url=args.database_url, bare_endpoint_file=bare_file)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        d = app.state.directory
+        drv = Driver(app)
+        token_req = Request(
+            "POST",
+            "/oauth2/token",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            urlencode(
+                {"grant_type": "client_credentials", "client_id": WPS_APP[0], "client_secret": WPS_APP[1]}
+            ).encode(),
+        )
+        _, raw = await drv.call(token_req)
+        token = json.loads(raw)["access_token"]
+        with d.reader() as r:
+            ids = user_rows.first_ids(r.conn, TENANT, 20_000, status="active")
+        rng = random.Random(5)
+        if args.call == "batch_read":
+            reqs = [
+                wps_request(
+                    "POST",
+                    "/v7/users/batch_read",
+                    token=token,
+                    client_id=WPS_APP[0],
+                    secret=WPS_APP[1],
+                    body={"user_ids": rng.sample(ids, 100), "status": ["active"], "with_dept": True},
+                )
+                for _ in range(64)
+            ]
+        else:
+            reqs = [
+                wps_request(
+                    "GET",
+                    "/v7/users?status=active&page_size=50&with_dept=true",
+                    token=token,
+                    client_id=WPS_APP[0],
+                    secret=WPS_APP[1],
+                )
+            ]
+        status, reply = await drv.call(reqs[0])
+        if status != 200 or json.loads(reply)["code"] != 0:
+            raise SystemExit(f"the call failed: {status} {reply[:300]!r}")
+        with open(name, "wb") as fh:  # noqa: ASYNC230 - a benchmark set-up step, nothing else runs
+            fh.write(reply)
+        bare_app = create_app(settings)
+        bare = Driver(bare_app)
+        bare_reqs = [Request("POST", "/_bench/bare", r.headers, r.body) for r in reqs]
+        if args.call != "batch_read":
+            bare_reqs = [Request("GET", "/_bench/bare", r.headers) for r in reqs]
+        async with bare_app.router.lifespan_context(bare_app):
+            results: dict[str, float] = {}
+            for label, driver, rs in (("real", drv, reqs), ("bare", bare, bare_reqs)):
+                if args.only and label != args.only:
+                    continue
+                for i in range(200):  # warm the cache and the code paths
+                    await driver.call(rs[i % len(rs)])
+                prof = cProfile.Profile() if args.profile and label == "real" else None
+                if prof:
+                    prof.enable()
+                # Many short batches, keeping the fastest: on a busy machine most batches are slowed
+                # down by other processes, the fastest one much less.
+                batches: list[float] = []
+                for b in range(args.calls // _BATCH):
+                    t0 = time.perf_counter()
+                    for i in range(_BATCH):
+                        await driver.call(rs[(b * _BATCH + i) % len(rs)])
+                    batches.append((time.perf_counter() - t0) / _BATCH * 1e6)
+                if prof:
+                    prof.disable()
+                if not batches:
+                    continue
+                batches.sort()
+                results[label] = batches[0]
+                sys.stdout.write(
+                    f"{label}: {batches[0]:7.1f} µs per call at best, "
+                    f"{batches[len(batches) // 2]:7.1f} µs median"
+                    f" ({len(batches)} batches of {_BATCH}), {len(reply)} bytes\n"
+                )
+                if prof:
+                    pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
+            if len(results) == 2:
+                sys.stdout.write(f"bare / real: {results['bare'] / results['real']:.0%}\n")
+    os.unlink(name)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--data-dir", required=True)
+    ap.add_argument("--database-url")
+    ap.add_argument("--call", choices=("batch_read", "users_page"), default="batch_read")
+    ap.add_argument("--calls", type=int, default=3000)
+    ap.add_argument("--profile", action="store_true")
+    ap.add_argument(
+        "--only",
+        choices=("real", "bare"),
+        help="measure one side (e.g. twice under valgrind, with --calls 0 and N, to count instructions)",
+    )
+    ap.add_argument("--sort", default="tottime")
+    ap.add_argument("--top", type=int, default=35)
+    asyncio.run(_run(ap.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

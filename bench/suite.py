@@ -1,0 +1,212 @@
+"""The benchmark suite: ``./scripts/bench`` (or ``.venv/bin/python -m bench``).
+
+For each backend (SQLite, PostgreSQL) and tenant size (10,000 and 1,000,000
+people by default), and for each scenario of ``bench/scenarios.py``: one
+server process, wrk at fixed concurrency for a fixed time against the real
+endpoint, then against the same server's bare endpoint returning the same
+bytes (the ceiling); requests/s, p50/p99 and the ratio. Then the headline of
+issue 2 (batch_read at 100,000 people on SQLite) and the scale checks (1M vs
+10k, server memory). Results go to ``bench/results/`` (JSON) and into
+``docs/benchmarks.md`` between its suite markers, with a chart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import report
+from bench.harness import (
+    ROOT,
+    LoadResult,
+    Server,
+    Target,
+    log,
+    machine,
+    postgres_target,
+    run_wrk,
+    sqlite_target,
+    versions,
+)
+from bench.scenarios import EXTRA, SCENARIOS, Context, Scenario, active_ids
+from openroster.store.pgcluster import ThrowawayCluster
+
+RESULTS = ROOT / "bench" / "results"
+HEADLINE_SIZE = 100_000
+
+
+def _check_replies(scenario: Scenario, ctx: Context, requests: list[Any]) -> bytes:
+    """Send every rotated request once; each must succeed. Returns the first reply's bytes."""
+    first = b""
+    with httpx.Client(timeout=60) as client:
+        for i, req in enumerate(requests):
+            r = req.send(ctx.base, client)
+            data = r.json()
+            code = data.get("code", data.get("errcode"))
+            if r.status_code != 200 or code != 0:
+                raise RuntimeError(f"{scenario.name}: request {i} failed: {r.status_code} {r.text[:300]}")
+            if i == 0:
+                first = r.content
+    return first
+
+
+def measure(
+    target: Target,
+    scenario: Scenario,
+    *,
+    seconds: float,
+    warmup: float,
+    connections: int,
+    ids: list[str],
+    workdir: Path,
+) -> dict[str, Any]:
+    """One scenario on one target: the real endpoint and its bare twin, on one fresh server."""
+    # A first server prepares and checks the requests and captures the reply the bare endpoint returns.
+    with Server(target, extra=scenario.server_args) as probe:
+        ctx = Context(probe, ids, random.Random(hash(scenario.name) & 0xFFFF))
+        requests = scenario.make(ctx)
+        reply = _check_replies(scenario, ctx, requests)
+    bare_file = workdir / f"{scenario.name}.json"
+    bare_file.write_bytes(reply)
+    method, path = scenario.bare
+    bare_requests = [
+        type(r)(method, path, dict(r.headers), r.body if method == "POST" else b"") for r in requests
+    ]
+    with Server(target, bare_file=bare_file, extra=scenario.server_args) as server:
+        if warmup > 0:
+            run_wrk(server.base, requests, seconds=warmup, connections=connections)
+        real = run_wrk(server.base, requests, seconds=seconds, connections=connections)
+        rss = server.rss_mib()
+        bare = run_wrk(server.base, bare_requests, seconds=seconds, connections=connections)
+    ratio = real.rps / bare.rps if bare.rps else 0.0
+    log(
+        f"  {scenario.name:<22} {real.rps:8.0f} req/s  p50 {real.p50_ms:6.2f} ms  p99 {real.p99_ms:7.2f} ms"
+        f"  | bare {bare.rps:8.0f} req/s  ratio {ratio:5.1%}  rss {rss:5.0f} MiB"
+    )
+    return {
+        "backend": target.backend,
+        "size": target.size,
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "real": real.as_dict(),
+        "bare": bare.as_dict(),
+        "ratio": round(ratio, 4),
+        "reply_bytes": len(reply),
+        "rss_mib": round(rss, 1),
+        "errors": _errors(real) | {f"bare.{k}": v for k, v in _errors(bare).items()},
+    }
+
+
+def _errors(r: LoadResult) -> dict[str, int]:
+    return dict(r.errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--sizes", default="10000,1000000", help="tenant sizes (people)")
+    ap.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help=f"from {', '.join([*SCENARIOS, *EXTRA])}"
+    )
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    ap.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds before each real run")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--no-headline", action="store_true", help="skip batch_read at 100,000 people (issue 2)")
+    ap.add_argument("--no-cold", action="store_true", help="skip the uncached batch_read")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild the cached SQLite tenants")
+    ap.add_argument("--note", default="", help="a note printed with the results (e.g. machine load)")
+    ap.add_argument("--no-docs", action="store_true", help="do not touch docs/benchmarks.md")
+    ap.add_argument("--quick", action="store_true", help="10,000 people only, 3 s runs: checks the harness")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.sizes, args.seconds, args.warmup, args.no_headline, args.no_cold = "10000", 3.0, 1.0, True, True
+    backends = [b for b in args.backends.split(",") if b]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    chosen = [({**SCENARIOS, **EXTRA})[n] for n in args.scenarios.split(",") if n]
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    meta = {
+        "date": started.isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(),
+        "settings": {
+            "seconds": args.seconds,
+            "warmup": args.warmup,
+            "connections": args.connections,
+            "wrk_threads": 1,
+            "server_processes": 1,
+        },
+        "note": args.note,
+    }
+    runs: list[dict[str, Any]] = []
+    builds: list[dict[str, Any]] = []
+    cluster: ThrowawayCluster | None = None
+    with tempfile.TemporaryDirectory(prefix="openroster-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            if "postgresql" in backends:
+                cluster = ThrowawayCluster(durable=True).start()
+            plan: list[tuple[str, int, list[Scenario]]] = [(b, n, chosen) for b in backends for n in sizes]
+            if not args.no_headline and "sqlite" in backends:
+                plan.insert(0, ("sqlite", HEADLINE_SIZE, [SCENARIOS["wps.batch_read"]]))
+            if not args.no_cold:
+                plan += [(b, n, [EXTRA["wps.batch_read_cold"]]) for b in backends for n in sizes]
+            targets: dict[tuple[str, int], Target] = {}
+            for backend, size, scenarios in plan:
+                key = (backend, size)
+                if key not in targets:
+                    if backend == "sqlite":
+                        targets[key] = sqlite_target(size, rebuild=args.rebuild)
+                    else:
+                        assert cluster is not None
+                        targets[key] = postgres_target(size, cluster)
+                    builds.append(
+                        {"backend": backend, "size": size, "build_seconds": targets[key].build_seconds}
+                    )
+                target = targets[key]
+                log(f"{target.label}:")
+                with Server(target) as probe:
+                    ids = active_ids(probe)
+                for scenario in scenarios:
+                    try:
+                        runs.append(
+                            measure(
+                                target,
+                                scenario,
+                                seconds=args.seconds,
+                                warmup=args.warmup,
+                                connections=args.connections,
+                                ids=ids,
+                                workdir=workdir,
+                            )
+                        )
+                    except Exception as exc:
+                        log(f"  {scenario.name}: FAILED: {exc}")
+                        runs.append(
+                            {"backend": backend, "size": size, "scenario": scenario.name, "failed": str(exc)}
+                        )
+        finally:
+            if cluster is not None:
+                cluster.stop()
+    meta["elapsed_seconds"] = round(time.monotonic() - t0)
+    result = {"meta": meta, "builds": builds, "runs": runs}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    if not args.no_docs:
+        report.write(result)
+        log("wrote docs/benchmarks.md and docs/benchmarks.png")
+    sys.stdout.write(report.summary(result) + "\n")
+    return 0
