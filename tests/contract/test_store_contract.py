@@ -1,0 +1,368 @@
+"""The store's contract: what every backend must do, run against SQLite and a real PostgreSQL.
+
+One class, :class:`TestStoreContract`; the ``directory`` fixture is parametrized
+over both backends (tests/conftest.py), so each test runs once per backend on a
+fresh database. A second :class:`Directory` opened on the same store stands in
+for another server process (its own cache, its own connections).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from conftest import Databases
+from openroster.core import apps, attributes, tenants, users
+from openroster.core import depts as dept_service
+from openroster.core.directory import Directory
+from openroster.core.errors import Conflict
+from openroster.core.model import AttributeUpdate, AttributeValue, UserAttributeUpdate
+from openroster.server.app import open_directory
+from openroster.store import attrs as attr_rows
+from openroster.store import bulk, schema
+from openroster.store import tenants as tenant_rows
+from openroster.store import users as user_rows
+from openroster.store.base import Store
+from openroster.store.migrate import current_revision
+
+
+def _person(uid: str, dept: int = 1, **fields: object) -> users.NewUser:
+    return users.NewUser(id=uid, user_name=f"Person {uid}", dept_ids=(dept,), **fields)  # type: ignore[arg-type]
+
+
+def _row(uid: str) -> dict[str, object]:
+    """A users row for ``uid`` as the core would write it (tenant_id left to the caller)."""
+    return user_rows.user_row(users._clean(_person(uid), prefix="", now=1))
+
+
+def _count(d: Directory, table: object, tenant_id: str | None = None) -> int:
+    with d.store.read() as tx:
+        q = select(func.count()).select_from(table)  # type: ignore[arg-type]
+        if tenant_id is not None:
+            q = q.where(table.c.tenant_id == tenant_id)  # type: ignore[attr-defined]
+        return int(tx.conn.execute(q).scalar_one())
+
+
+@pytest.fixture
+def acme(directory: Directory) -> str:
+    tenants.create(directory, tenant_id="acme", name="Acme")
+    return "acme"
+
+
+@pytest.fixture
+def other_process(databases: Databases, tmp_path: Path) -> Iterator[Directory]:
+    """A second Directory on the test's store: another server process as far as the store can tell."""
+    d = open_directory(databases.settings_for(tmp_path / "data"))
+    yield d
+    d.store.dispose()
+
+
+@contextmanager
+def counting_reads(store: Store) -> Iterator[list[int]]:
+    """Count the read transactions ``store`` opens inside the block."""
+    opened = [0]
+    original = store.read
+
+    @contextmanager
+    def read():  # type: ignore[no-untyped-def]
+        opened[0] += 1
+        with original() as tx:
+            yield tx
+
+    store.read = read  # type: ignore[method-assign]
+    try:
+        yield opened
+    finally:
+        del store.read
+
+
+def _in_threads(n: int, work: Callable[[int], None]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    start = threading.Barrier(n)
+
+    def run(k: int) -> None:
+        try:
+            start.wait()
+            work(k)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return errors
+
+
+class TestStoreContract:
+    def test_schema_is_at_head_and_upgrading_again_changes_nothing(self, directory: Directory) -> None:
+        from alembic.script import ScriptDirectory
+
+        from openroster.store.migrate import alembic_config
+
+        head = ScriptDirectory.from_config(alembic_config(directory.store)).get_current_head()
+        assert current_revision(directory.store) == head
+        directory.store.migrate()
+        assert current_revision(directory.store) == head
+        assert directory.store.integrity_check() == []
+
+    def test_a_failed_write_leaves_nothing_behind(self, directory: Directory, acme: str) -> None:
+        with directory.store.read() as tx:
+            before = directory.store.current_seq(tx.conn)
+        with pytest.raises(RuntimeError), directory.writer() as tx:
+            users.create_in(tx, directory, tenant_id=acme, items=[_person("u1")])
+            tx.changed(acme, "user", "u1")
+            raise RuntimeError("abort")
+        assert _count(directory, schema.users, acme) == 0
+        with directory.store.read() as tx:
+            assert directory.store.current_seq(tx.conn) == before
+
+    def test_the_change_counter_moves_once_per_write_in_commit_order(
+        self, directory: Directory, acme: str
+    ) -> None:
+        store = directory.store
+        with store.read() as tx:
+            start = store.current_seq(tx.conn)
+        users.create(directory, tenant_id=acme, item=_person("u1"))
+        users.create(directory, tenant_id=acme, item=_person("u2"))
+        with directory.writer():
+            pass  # a write that changed nothing publishes nothing
+        with store.read() as tx:
+            changes = store.changes_since(tx.conn, start, 100)
+            assert store.current_seq(tx.conn) == start + 2
+        assert [(c.seq, c.kind, c.key) for c in changes] == [
+            (start + 1, "user", "u1"),
+            (start + 2, "user", "u2"),
+        ]
+        assert store.latest_seq() == start + 2
+
+    def test_another_process_sees_every_write(
+        self, directory: Directory, other_process: Directory, acme: str
+    ) -> None:
+        users.create(directory, tenant_id=acme, item=_person("u1", title="Engineer"))
+        apps.create(directory, tenant_id=acme, client_id="acme-app", secret="acme-app-secret")
+        with other_process.reader() as r:  # fills the other process's cache
+            assert r.users(acme, ["u1"])["u1"].title == "Engineer"
+            assert r.app("acme-app") is not None
+        users.update(directory, tenant_id=acme, user_id="u1", changes={"title": "Architect"})
+        rotated = apps.rotate_secret(directory, client_id="acme-app")
+        with other_process.reader() as r:
+            assert r.users(acme, ["u1"])["u1"].title == "Architect"
+            app = r.app("acme-app")
+            assert app is not None and app.secret_version == rotated.secret_version
+        tenants.delete(directory, acme)
+        with other_process.reader() as r:
+            assert r.users(acme, ["u1"]) == {}
+            assert r.app("acme-app") is None
+
+    def test_reads_answered_from_the_cache_open_no_transaction(self, directory: Directory, acme: str) -> None:
+        users.create_many(directory, tenant_id=acme, items=[_person(f"u{i}") for i in range(5)])
+        ids = [f"u{i}" for i in range(5)]
+        with directory.reader() as r:
+            assert len(r.users(acme, ids)) == 5  # misses: fetched in a read transaction
+            assert r.dept_view(acme).get(1) is not None
+        with counting_reads(directory.store) as opened:
+            for _ in range(3):
+                with directory.reader() as r:
+                    assert len(r.users(acme, ids)) == 5
+                    assert r.dept_view(acme).get(1) is not None
+        assert opened[0] == 0
+        users.update(directory, tenant_id=acme, user_id="u0", changes={"title": "New"})
+        with counting_reads(directory.store) as opened, directory.reader() as r:
+            assert r.users(acme, ids)["u0"].title == "New"
+        assert opened[0] == 1  # one transaction: the change log, then the changed user
+
+    def test_the_change_poll_survives_a_lost_connection(self, directory: Directory, acme: str) -> None:
+        store = directory.store
+        seq = store.latest_seq()
+        poll = store._poll
+        assert poll is not None
+        if store.backend == "postgresql":
+            pid = poll.driver_connection.info.backend_pid
+            with store.engine.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                conn.commit()
+        else:
+            poll.driver_connection.close()
+        users.create(directory, tenant_id=acme, item=_person("u1"))
+        assert store.latest_seq() == seq + 1
+
+    def test_upsert_inserts_then_replaces(self, directory: Directory, acme: str) -> None:
+        users.create(directory, tenant_id=acme, item=_person("u1"))
+        attributes.create_definitions(
+            directory,
+            tenant_id=acme,
+            items=[attributes.NewDefinition(id="desk", name="Desk", value_type="text")],
+        )
+        for value in ("A-1", "B-2"):
+            with directory.writer() as tx:
+                attr_rows.put_values(tx.conn, acme, [("u1", AttributeValue("desk", value))])
+        with directory.store.read() as tx:
+            got = attr_rows.get_values(tx.conn, acme, ["u1"], {"desk": attributes.ValueType.TEXT})
+        assert got["u1"] == [AttributeValue("desk", "B-2")]
+        assert _count(directory, schema.attr_values, acme) == 1
+
+    def test_concurrent_writers_all_land(self, databases: Databases, tmp_path: Path, acme: str) -> None:
+        """Eight writers (each its own connections, as processes would be) never lose or refuse a write."""
+        dirs = [open_directory(databases.settings_for(tmp_path / "data")) for _ in range(8)]
+        try:
+
+            def work(k: int) -> None:
+                for i in range(15):
+                    users.create(dirs[k], tenant_id=acme, item=_person(f"w{k}-{i}"))
+
+            assert _in_threads(8, work) == []
+            assert _count(dirs[0], schema.users, acme) == 120
+            with dirs[0].store.read() as tx:
+                assert dirs[0].store.current_seq(tx.conn) >= 121
+        finally:
+            for d in dirs:
+                d.store.dispose()
+
+    def test_concurrent_upserts_of_one_row_keep_one_whole_value(
+        self, databases: Databases, tmp_path: Path, directory: Directory, acme: str
+    ) -> None:
+        users.create(directory, tenant_id=acme, item=_person("u1"))
+        attributes.create_definitions(
+            directory,
+            tenant_id=acme,
+            items=[attributes.NewDefinition(id="home", name="Home", value_type="url")],
+        )
+        dirs = [open_directory(databases.settings_for(tmp_path / "data")) for _ in range(2)]
+        try:
+
+            def work(k: int) -> None:
+                for i in range(20):
+                    attributes.update_values(
+                        dirs[k],
+                        tenant_id=acme,
+                        updates=[
+                            UserAttributeUpdate(
+                                "u1",
+                                (
+                                    AttributeUpdate(
+                                        "home",
+                                        url_title=f"w{k}",
+                                        url_link=f"https://w{k}.test/{i}",
+                                        has_url=True,
+                                    ),
+                                ),
+                            )
+                        ],
+                    )
+
+            assert _in_threads(2, work) == []
+        finally:
+            for d in dirs:
+                d.store.dispose()
+        with directory.reader() as r:
+            value = attributes.read_values(r, tenant_id=acme, user_ids=["u1"])["u1"][0].value
+        assert value in {attributes.UrlValue(f"w{k}", f"https://w{k}.test/19") for k in (0, 1)}
+
+    def test_department_ids_are_never_handed_out_twice(
+        self, databases: Databases, tmp_path: Path, acme: str
+    ) -> None:
+        dirs = [open_directory(databases.settings_for(tmp_path / "data")) for _ in range(4)]
+        got: list[int] = []
+        lock = threading.Lock()
+        try:
+
+            def work(k: int) -> None:
+                for i in range(10):
+                    dept = dept_service.create(
+                        dirs[k],
+                        tenant_id=acme,
+                        item=dept_service.NewDepartment(name=f"D{k}-{i}", parent_id=1),
+                    )
+                    with lock:
+                        got.append(dept.id)
+
+            assert _in_threads(4, work) == []
+        finally:
+            for d in dirs:
+                d.store.dispose()
+        assert len(got) == len(set(got)) == 40
+
+    def test_unique_values_are_unique_within_a_tenant_only(self, directory: Directory, acme: str) -> None:
+        tenants.create(directory, tenant_id="globex", name="Globex")
+        users.create(directory, tenant_id=acme, item=_person("u1", email="pat@example.com"))
+        users.create(directory, tenant_id="globex", item=_person("u1", email="pat@example.com"))
+        users.create_many(
+            directory, tenant_id=acme, items=[_person("u2"), _person("u3")]
+        )  # no email: no clash
+        with pytest.raises(Conflict, match="email"):
+            users.create(directory, tenant_id=acme, item=_person("u4", email="PAT@example.com"))
+        # The store itself refuses it too, whatever a caller forgot to check.
+        row = {**_row("u5"), "tenant_id": acme, "email": "pat@example.com"}
+        with pytest.raises(IntegrityError), directory.writer() as tx:
+            tx.conn.execute(insert(schema.users).values(**row))
+
+    def test_foreign_keys_hold(self, directory: Directory, acme: str) -> None:
+        users.create(directory, tenant_id=acme, item=_person("u1"))
+        with pytest.raises(IntegrityError), directory.writer() as tx:
+            tx.conn.execute(
+                insert(schema.memberships).values(
+                    tenant_id=acme, user_id="u1", dept_id=999, is_leader=False, sort_order=0
+                )
+            )
+
+    def test_text_and_numbers_round_trip(self, directory: Directory, acme: str) -> None:
+        name = '欧阳 娜娜 🧑‍💻 O\'Brien "quoted" \\ back'
+        users.create(directory, tenant_id=acme, item=_person("u1", title=name, work_place="x" * 200))
+        big = 2**40 + 7
+        with directory.writer() as tx:
+            tx.conn.execute(schema.users.update().where(schema.users.c.id == "u1").values(ctime=big))
+            tx.changed(acme, "user", "u1")
+        with directory.reader() as r:
+            u = r.users(acme, ["u1"])["u1"]
+        assert (u.title, u.work_place, u.ctime) == (name, "x" * 200, big)
+
+    def test_long_id_lists(self, directory: Directory, acme: str) -> None:
+        users.create_many(
+            directory,
+            tenant_id=acme,
+            items=[_person(f"u{i:04d}", email=f"u{i}@example.com") for i in range(100)],
+        )
+        wanted = [f"u{i:04d}" for i in range(1200)]
+        with directory.store.read() as tx:
+            assert len(user_rows.get_users(tx.conn, acme, wanted)) == 100
+            taken = user_rows.find_taken_values(
+                tx.conn, acme, "email", [f"u{i}@example.com" for i in range(1200)]
+            )
+        assert len(taken) == 100
+
+    def test_bulk_insert_writes_rows_and_reports_clashes(self, directory: Directory, acme: str) -> None:
+        def as_tuple(row: dict[str, object]) -> tuple[object, ...]:
+            return tuple(row[c] for c in bulk.USER_COLUMNS)
+
+        rows = [
+            as_tuple({**_row(f"b{i}"), "tenant_id": acme, "email": f"b{i}@example.com"}) for i in range(500)
+        ]
+        with directory.writer() as tx:
+            assert bulk.insert_rows(tx.conn, schema.users, bulk.USER_COLUMNS, rows) == 500
+            tx.changed(acme, "tenant", acme)
+        assert _count(directory, schema.users, acme) == 500
+        clash = as_tuple({**_row("c1"), "tenant_id": acme, "email": "b7@example.com"})
+        with pytest.raises(bulk.BulkConflict) as caught, directory.writer() as tx:
+            bulk.insert_rows(tx.conn, schema.users, bulk.USER_COLUMNS, [clash])
+        assert caught.value.columns == ("email",)
+        assert _count(directory, schema.users, acme) == 500
+
+    def test_deleting_a_tenant_removes_its_rows_only(self, directory: Directory, acme: str) -> None:
+        tenants.create(directory, tenant_id="globex", name="Globex")
+        for t in (acme, "globex"):
+            users.create_many(directory, tenant_id=t, items=[_person("u1"), _person("u2")])
+            apps.create(directory, tenant_id=t, client_id=f"{t}-app", secret=f"{t}-app-secret")
+        tenants.delete(directory, acme)
+        for table in tenant_rows.TENANT_TABLES:
+            assert _count(directory, table, acme) == 0
+        assert _count(directory, schema.users, "globex") == 2
+        assert _count(directory, schema.apps, "globex") == 1
+        assert directory.store.integrity_check() == []
