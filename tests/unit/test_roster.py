@@ -490,3 +490,39 @@ def test_demo_roster_is_valid_deterministic_and_resumable(acme: Directory) -> No
     assert demo_roster.person_roster(u1, None) == demo_roster.person_roster(u1, None)
     with pytest.raises(InvalidValue, match="not a stored field"), acme.writer() as tx:
         roster.load_in(tx, tenant_id=T, records={"u2": [G("sys00", (S((F("sys00-name", "x"),)),))]})
+
+
+def test_rendered_items_follow_renames_writes_and_new_attributes(acme: Directory) -> None:
+    import orjson
+
+    from openroster.core import depts
+    from openroster.dialects.dingtalk import render
+
+    def listing(codes: tuple[str, ...] | None) -> dict[str, list[str]]:
+        with acme.reader() as r:
+            recs = roster.read_records(r, tenant_id=T, user_ids=["u1"])
+            raw = render.roster_list(
+                recs,
+                corp_id="c",
+                codes=codes,
+                load=lambda missing: roster.read_values(r, tenant_id=T, records=missing),
+            )
+        (entry,) = orjson.loads(raw)
+        return {
+            f["field_code"]: [v["label"] for v in f["field_value_list"]] for f in entry["field_data_list"]
+        }
+
+    assert listing(None)["sys00-dept"] == ["Eng", "Ops"]
+    assert listing(("sys00-reportManager",)) == {"sys00-reportManager": ["老板"]}
+    with acme.reader() as r:
+        eng = users.get(r, tenant_id=T, user_id="u1").dept_ids[0]
+    depts.update(acme, tenant_id=T, dept_id=eng, changes=depts.DeptChanges(name="Engineering"))
+    users.update(acme, tenant_id=T, user_id="boss", changes={"user_name": "新老板"})
+    assert listing(None)["sys00-dept"] == ["Engineering", "Ops"]
+    assert listing(("sys00-reportManager",)) == {"sys00-reportManager": ["新老板"]}
+    roster.update(acme, tenant_id=T, user_id="u1", groups=[G("sys02", (S((F("sys02-marriage", "2"),)),))])
+    assert listing(None)["sys02-marriage"] == ["已婚"]
+    attributes.create_definitions(
+        acme, tenant_id=T, items=[attributes.NewDefinition(id="desk", name="工位", value_type="text")]
+    )
+    assert listing(None)["desk"] == []
