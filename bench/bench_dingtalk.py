@@ -5,7 +5,8 @@
 A fresh SQLite store gets a company of ``--users`` people, each with the demo
 company's roster (ID data, 1-3 education rows, emergency contacts, contract,
 family, bank and social security numbers: about 45 values) and two custom
-attributes. One ``openroster serve`` process (uvicorn, one worker) answers;
+attributes. One ``openroster serve`` process (uvicorn, one worker, its cache
+sized to hold the whole company: ``--cache-max-users``) answers;
 ``wrk`` drives it from the same machine:
 
 - ``v2/list``: 100 random people per request, no ``field_filter_list`` (every
@@ -152,11 +153,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(data_dir: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     log = open(data_dir.parent / "server.log", "ab")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "openroster", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "openroster",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            *extra,
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -223,7 +234,9 @@ def main() -> None:
     if not (data_dir / "openroster.db").exists():
         print(f"building a company of {args.users:,} people in {work}", file=sys.stderr)
         build_company(data_dir, args.users)
-    proc, base = start_server(data_dir)
+    # The process cache must hold the company (the default holds 50,000 people): a person's
+    # rendered roster lives on their cached user object.
+    proc, base = start_server(data_dir, "--cache-max-users", str(max(50_000, args.users * 11 // 10)))
     try:
         token = httpx.get(f"{base}/gettoken", params={"appkey": APPKEY, "appsecret": APPSECRET}).json()[
             "access_token"
