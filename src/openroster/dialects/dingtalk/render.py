@@ -24,7 +24,7 @@ from openroster.core.roster import Catalogue, RosterField, RosterRecord, Values
 
 _MEMO = "dingtalk.roster"
 _MEMO_UNIONID = "dingtalk.unionid"
-_FILTERS_PER_USER = 8
+_FILTERS_PER_USER = 4
 #: The time zone the platform's dates (``hired_date``) are in.
 CHINA = timezone(timedelta(hours=8))
 
