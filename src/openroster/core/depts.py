@@ -81,7 +81,9 @@ def create_in(
             field=f"{prefix}ex_dept_id",
         )
     order = (
-        item.order if item.order is not None else dept_rows.max_child_order(tx.conn, tenant_id, parent.id) + 1
+        validate.order(item.order, field=f"{prefix}order")
+        if item.order is not None
+        else dept_rows.max_child_order(tx.conn, tenant_id, parent.id) + 1
     )
     if item.id is not None:
         new_id = item.id
@@ -313,9 +315,7 @@ def set_leaders_in(
             raise MissingField(f"{p}.user_id is required", field=f"{p}.user_id")
         if leader.user_id in wanted:
             raise InvalidValue(f"{p}.user_id: user {leader.user_id!r} is listed twice", field=f"{p}.user_id")
-        if leader.order < 0:
-            raise InvalidValue(f"{p}.order must be zero or positive", field=f"{p}.order")
-        wanted[leader.user_id] = leader.order
+        wanted[leader.user_id] = validate.order(leader.order, field=f"{p}.order")
     former = [uid for uid, _ in user_rows.dept_leaders(tx.conn, tenant_id, [dept_id]).get(dept_id, [])]
     found = user_rows.get_users(tx.conn, tenant_id, [*wanted, *former])
     for i, leader in enumerate(leaders):
@@ -413,9 +413,7 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
                     )
         order = current.order
         if changes.order is not None:
-            if changes.order < 0:
-                raise InvalidValue("order must be zero or positive", field="order")
-            order = changes.order
+            order = validate.order(changes.order, field="order")
         abs_path = f"{parent.abs_path}/{name}" if parent is not None else f"/{name}"
         updated = replace(
             current, name=name, parent_id=parent_id, order=order, ex_dept_id=ex_id, abs_path=abs_path

@@ -29,6 +29,10 @@ USER_DEPTS_MAX = 20
 NAME_MAX = 200
 #: Depth of the department tree (root is depth 1).
 DEPT_DEPTH_MAX = 15
+#: The largest department id (18 decimal digits: every id fits the stores' 64-bit integers).
+DEPT_ID_MAX = 10**18 - 1
+#: The largest order value (a department's place among its siblings, a member's in a department).
+ORDER_MAX = 2**31 - 1
 #: Request body size, in bytes.
 BODY_MAX_BYTES = 1024 * 1024
 #: Lifetime of an access token, in seconds.

@@ -551,8 +551,7 @@ def update_orders(d: Directory, *, tenant_id: str, items: Sequence[MemberOrder])
         )
         for i, item in enumerate(items):
             p = f"user_order_list[{i}]"
-            if item.order < 0:
-                raise InvalidValue(f"{p}.order must be zero or positive", field=f"{p}.order")
+            validate.order(item.order, field=f"{p}.order")
             if item.dept_id not in found[item.user_id].dept_ids:
                 raise RuleViolation(
                     f"{p}.dept_id: user {item.user_id!r} is not a member of department {item.dept_id}",

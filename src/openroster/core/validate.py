@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sized
 from enum import StrEnum
 from typing import TypeVar
 
+from openroster.core import limits
 from openroster.core.errors import InvalidValue, MissingField, TooMany
 
 E = TypeVar("E", bound=StrEnum)
@@ -71,9 +72,18 @@ def dept_id(value: str | int, *, field: str) -> int:
         if not value.isascii() or not value.isdigit() or len(value) > 18:
             raise InvalidValue(f"{field}: {value!r} is not a department id", field=field)
         number = int(value)
-    if number <= 0:
+    if number <= 0 or number > limits.DEPT_ID_MAX:
         raise InvalidValue(f"{field}: {value!r} is not a department id", field=field)
     return number
+
+
+def order(value: int, *, field: str) -> int:
+    """An order value: zero or positive, at most ``ORDER_MAX`` (a larger one would overflow the store)."""
+    if value < 0:
+        raise InvalidValue(f"{field} must be zero or positive", field=field)
+    if value > limits.ORDER_MAX:
+        raise InvalidValue(f"{field} must be at most {limits.ORDER_MAX}", field=field)
+    return value
 
 
 def count(items: Sized, *, field: str, limit: int, what: str, required: bool = True) -> None:
