@@ -15,15 +15,20 @@ from typing import Annotated, Any
 import orjson
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+#: Numbers beyond 64 bits fit no store column (and never name anything).
+_NUMBER_MAX = 2**63 - 1
+
 
 def _number(v: Any) -> Any:
     if isinstance(v, bool):
         raise ValueError("expected a number")
     if isinstance(v, str):
         s = v.strip()
-        if s.lstrip("-").isdigit() and s.isascii() and len(s) <= 19:
-            return int(s)
-        raise ValueError("expected a number or a string of digits")
+        if not (s.lstrip("-").isdigit() and s.isascii() and len(s) <= 20):
+            raise ValueError("expected a number or a string of digits")
+        v = int(s)
+    if isinstance(v, int) and not -_NUMBER_MAX <= v <= _NUMBER_MAX:
+        raise ValueError(f"{v} is out of range (at most {_NUMBER_MAX})")
     return v
 
 
