@@ -93,6 +93,11 @@ QUERY_PARAMS: dict[str, dict[str, Any]] = {
     },
     "with_user_detail": {"description": "Add each member's user fields.", "schema": {"type": "boolean"}},
 }
+#: The path segments of WPS endpoints: department ids are positive integers, sent as decimal strings.
+PATH_PARAMS: dict[str, dict[str, Any]] = {
+    "dept_id": {"type": "string", "pattern": "^[1-9][0-9]{0,17}$"},
+    "user_id": {"type": "string", "minLength": 1, "maxLength": 64},
+}
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
@@ -108,9 +113,11 @@ def route(
     """Register a handler. ``scopes``: the app needs any one of them; ``query``: the parameters it reads."""
 
     def register(fn: Handler) -> Handler:
-        unknown = [q for q in query if q not in QUERY_PARAMS]
+        unknown = [q for q in query if q not in QUERY_PARAMS] + [
+            p for p in _PATH_PARAM.findall(path) if p not in PATH_PARAMS
+        ]
         if unknown:
-            raise ValueError(f"{method} {path}: undocumented query parameters {unknown}")
+            raise ValueError(f"{method} {path}: undocumented parameters {unknown}")
         summary_ = summary or (fn.__doc__ or "").strip().split("\n")[0]
         ROUTES.append(Route(method, path, fn, scopes, body, summary_, query))
         return fn
@@ -121,7 +128,7 @@ def route(
 def _parameters(r: Route) -> list[dict[str, Any]]:
     """The OpenAPI parameters of a route: its path segments, then its query parameters."""
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": PATH_PARAMS[name]}
         for name in _PATH_PARAM.findall(r.path)
     ]
     params += [{"name": name, "in": "query", "required": False, **QUERY_PARAMS[name]} for name in r.query]
