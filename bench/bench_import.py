@@ -15,7 +15,9 @@ The target is under 60 s for 100,000 rows.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -97,10 +99,14 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     write_sheet(path, HEADERS, people())  # type: ignore[arg-type]
 
 
-def run(cmd: list[str]) -> float:
+def run(cmd: list[str]) -> tuple[float, float]:
+    """Wall-clock seconds and CPU seconds (user + system) of one command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -137,15 +143,26 @@ def main() -> None:
         )
         subprocess.run([sys.executable, "-c", setup], check=True)
         base = [*openroster, "import", str(sheet), "--tenant", "bench", "--data-dir", str(data)]
-        first = run(base)
-        again = run(base)
-        out = work / f"export.{args.format}"
-        exported = run([*openroster, "export", "--tenant", "bench", "--data-dir", str(data), "-o", str(out)])
-        print(
-            f"\nimport of {args.rows} rows ({args.format}): {first:.1f} s"
-            f"\nthe same file again (nothing changes): {again:.1f} s"
-            f"\nexport: {exported:.1f} s"
-        )
+        results = {
+            "import": run(base),
+            "the same file again (nothing changes)": run(base),
+            "export": run(
+                [
+                    *openroster,
+                    "export",
+                    "--tenant",
+                    "bench",
+                    "--data-dir",
+                    str(data),
+                    "-o",
+                    str(work / f"export.{args.format}"),
+                ]
+            ),
+        }
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"\n{args.rows} rows ({args.format}); load average at the end {load}")
+        for name, (wall, cpu) in results.items():
+            print(f"{name:<40} {wall:6.1f} s wall, {cpu:6.1f} s CPU")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

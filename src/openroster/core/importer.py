@@ -579,6 +579,7 @@ class _Plan:
             matched[uid].existing = user
         for row in self.rows:  # invalid rows too: other rows may name them
             row.user_id = row.user_id or users.new_user_id()
+        self.by_id = {r.user_id: r for r in self.rows}
 
     def _resolve_references(self) -> None:
         """Who the manager column and relation_user attributes name: employee id, email or user id."""
@@ -753,12 +754,11 @@ class _Plan:
 
     def _released(self, holder: str, col: str, value: str) -> bool:
         """Whether the file takes ``value`` away from its current holder (who is also in the file)."""
-        row = next((r for r in self.rows if r.user_id == holder and r.problem is None), None)
-        return row is not None and row.values.get(col) != value
+        row = self.by_id.get(holder)
+        return row is not None and row.problem is None and row.values.get(col) != value
 
     def _drop_rows_naming_invalid_rows(self) -> None:
         """A row whose manager (or related person) is an invalid row cannot be imported either."""
-        by_id = {r.user_id: r for r in self.rows if r.user_id}
         changed = True
         while changed:
             changed = False
@@ -768,7 +768,7 @@ class _Plan:
                     (a.relation_user, h) for a, h in zip(row.attr_updates, row.attr_headers, strict=True)
                 ]
                 for ref, column in named:
-                    other = by_id.get(ref or "")
+                    other = self.by_id.get(ref or "")
                     if other is not None and other is not row and other.problem is not None:
                         self.fail(row, column, f"names row {other.number}, which cannot be imported")
                         changed = True
