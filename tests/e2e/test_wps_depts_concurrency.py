@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
-from wps_contacts_support import TENANT, client, setup_tenant
+from wps_contacts_support import TENANT, client, race, setup_tenant
 
 from conftest import ServerProcess
-from openroster.client.errors import ApiError
+from openroster.client import WpsClient
 from openroster.core import depts
 from openroster.core.directory import Directory
 
@@ -26,27 +25,13 @@ def test_crossing_moves_cannot_make_a_loop(
         pairs.append((a.id, b.id))
     # Two servers on the same store: the moves race in different processes.
     servers = [server_factory(), server_factory()]
-    outcomes: list[list[int]] = [[], []]
-    start = threading.Barrier(2)
 
-    def mover(side: int) -> None:
-        with client(servers[side]) as c:
-            c.token()
-            for a, b in pairs:
-                child, parent = (a, b) if side == 0 else (b, a)
-                start.wait(30)
-                try:
-                    c.request("POST", f"/v7/depts/{child}/update", json={"parent_id": str(parent)})
-                    outcomes[side].append(0)
-                except ApiError as exc:
-                    outcomes[side].append(exc.code)
+    def move(c: WpsClient, side: int, n: int) -> object:
+        a, b = pairs[n]
+        child, parent = (a, b) if side == 0 else (b, a)
+        return c.request("POST", f"/v7/depts/{child}/update", json={"parent_id": str(parent)})
 
-    threads = [threading.Thread(target=mover, args=(side,)) for side in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(300)
-    assert all(not t.is_alive() for t in threads)
+    outcomes = race(servers, move, len(pairs))
     for i in range(len(pairs)):
         codes = sorted([outcomes[0][i], outcomes[1][i]])
         # Exactly one move of each pair wins; the other sees the moved tree and is refused.

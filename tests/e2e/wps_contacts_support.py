@@ -7,6 +7,7 @@ and database), before or while the server runs, as an administrator's tools do.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -129,3 +130,34 @@ def walk(fetch: Callable[[str | None], dict[str, Any]]) -> list[dict[str, Any]]:
         if not token:
             return items
     raise AssertionError("the walk did not end")
+
+
+def race(
+    servers: list[ServerProcess], call: Callable[[WpsClient, int, int], object], rounds: int
+) -> list[list[int]]:
+    """Run ``call(client, side, round)`` against two servers at once, round by round.
+
+    The two sides meet at a barrier before each round. Returns each side's WPS
+    code per round (0: the call succeeded).
+    """
+    outcomes: list[list[int]] = [[], []]
+    start = threading.Barrier(2)
+
+    def run(side: int) -> None:
+        with client(servers[side]) as c:
+            c.token()
+            for n in range(rounds):
+                start.wait(60)
+                try:
+                    call(c, side, n)
+                    outcomes[side].append(0)
+                except ApiError as exc:
+                    outcomes[side].append(exc.code)
+
+    threads = [threading.Thread(target=run, args=(side,)) for side in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert all(not t.is_alive() for t in threads)
+    return outcomes
