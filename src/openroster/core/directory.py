@@ -45,6 +45,8 @@ class Reader:
         self._stack.close()
 
     def app(self, client_id: str) -> App | None:
+        if "\x00" in client_id:  # no client id holds a NUL (and PostgreSQL cannot compare one)
+            return None
         return self._cache.app(self._open, client_id)
 
     def users(self, tenant_id: str, ids: list[str]) -> dict[str, User]:

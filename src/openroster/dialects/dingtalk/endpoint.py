@@ -29,6 +29,7 @@ from openroster.core import dingtalk_tokens, limits
 from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError, ScopeMissing
 from openroster.core.model import App
+from openroster.dialects import nul
 from openroster.dialects.dingtalk.errors import (
     Code,
     DingTalkError,
@@ -250,7 +251,13 @@ def _endpoint(r: Route) -> Callable[[Request], Any]:
                     raise from_core(exc) from None
                 if r.permission not in app.scopes:
                     raise from_core(ScopeMissing(f"the app lacks {r.permission}", scope=r.permission))
-                parsed = validate(r.body, form if form is not None else json_fields(body))
+                fields = form if form is not None else json_fields(body)
+                where = nul.in_params(request.query_params.multi_items()) or (
+                    nul.where(fields) if nul.may_hold(body) else None
+                )
+                if where is not None:
+                    raise DingTalkError(Code.INVALID_PARAMETER, nul.message(where))
+                parsed = validate(r.body, fields)
                 if r.agentid:
                     check_agentid(app, getattr(parsed, "agentid", None))
                 result = r.handler(Call(d, reader, app, grant, request), parsed)

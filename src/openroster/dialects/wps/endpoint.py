@@ -24,6 +24,7 @@ from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError, ScopeMissing
 from openroster.core.model import App
 from openroster.core.throttle import LocalRateLimiter, Rate, RateLimiter, rate_for
+from openroster.dialects import nul
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.wps import throttling
 from openroster.dialects.wps.auth import authenticate, token_endpoint
@@ -195,6 +196,15 @@ async def read_body(request: Request) -> bytes:
     return body
 
 
+def _nul_in(request: Request, body: bytes) -> str | None:
+    """Where a NUL character is in the request's path, query or JSON body (see ``dialects/nul.py``)."""
+    return (
+        nul.in_params(((k, str(v)) for k, v in request.path_params.items()), "path segment")
+        or nul.in_params(request.query_params.multi_items())
+        or nul.in_json(body)
+    )
+
+
 def ok(data: Any) -> Response:
     payload = data if isinstance(data, bytes) else orjson.dumps(data)
     return Response(_OK_HEAD + payload + b"}", media_type=_JSON)
@@ -217,6 +227,8 @@ def _endpoint(r: Route, rate: Rate | None, limiter: RateLimiter) -> Callable[[Re
                     raise from_core(
                         ScopeMissing(f"the app lacks scope {' or '.join(r.scopes)}", scope=r.scopes[0])
                     )
+                if (where := _nul_in(request, body)) is not None:
+                    raise WpsError(Code.INVALID_VALUE, nul.message(where))
                 parsed = parse_body(r.body, body) if r.body is not None else None
                 data = r.handler(Call(d, reader, app, request), parsed)
             return ok(data)
