@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from openroster.core import limits
 from openroster.core.cache import DEFAULT_MAX_USERS
 
 ENV_SETTINGS = "OPENROSTER_SETTINGS_JSON"
@@ -30,6 +31,9 @@ class Settings:
     admin_token: str | None = None
     #: Platform calls the request journal keeps, newest first out last (0 turns it off).
     journal_size: int = 10_000
+    #: Seconds a client may take to send a request's head; its body (server/guard.py).
+    head_timeout: float = limits.HEAD_TIMEOUT_SECONDS
+    body_timeout: float = limits.BODY_TIMEOUT_SECONDS
 
     @property
     def resolved_database_url(self) -> str:

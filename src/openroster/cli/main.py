@@ -21,6 +21,7 @@ from openroster.cli.users import users_app
 from openroster.config import ENV_SETTINGS, Settings
 from openroster.core import apps as app_service
 from openroster.core import demo as demo_data
+from openroster.core import limits
 from openroster.core import tenants as tenant_service
 from openroster.core.cache import DEFAULT_MAX_USERS
 from openroster.core.errors import CoreError
@@ -85,11 +86,20 @@ def serve(
     journal_size: Annotated[
         int, typer.Option(help="Platform calls the request journal keeps (0: off).", min=0)
     ] = 10_000,
+    head_timeout: Annotated[
+        float, typer.Option(help="Seconds a client may take to send a request's head.", min=0.1)
+    ] = limits.HEAD_TIMEOUT_SECONDS,
+    body_timeout: Annotated[
+        float, typer.Option(help="Seconds a client may take to send a request's body.", min=0.1)
+    ] = limits.BODY_TIMEOUT_SECONDS,
 ) -> None:
     """Run the server."""
+    # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
+    os.umask(0o077)
     import uvicorn
 
     from openroster.dialects.wps.throttling import validate_rates
+    from openroster.server.guard import GuardedHttpTools
 
     rate_limits = ",".join(rate_limit or [])
     try:
@@ -109,6 +119,8 @@ def serve(
         wps_rate_limits=rate_limits,
         admin_token=admin_token or new_secret(),
         journal_size=journal_size,
+        head_timeout=head_timeout,
+        body_timeout=body_timeout,
     )
     d = open_for_cli(data_dir, database_url, sqlite_synchronous=sqlite_synchronous)
     try:
@@ -133,7 +145,7 @@ def serve(
             host=host,
             port=port,
             loop="uvloop",
-            http="httptools",
+            http=GuardedHttpTools,
             log_level=log_level,
             timeout_keep_alive=30,
         )
@@ -146,7 +158,7 @@ def serve(
             port=port,
             workers=workers,
             loop="uvloop",
-            http="httptools",
+            http=GuardedHttpTools,
             log_level=log_level,
             timeout_keep_alive=30,
         )

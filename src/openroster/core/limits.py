@@ -35,6 +35,16 @@ DEPT_ID_MAX = 10**18 - 1
 ORDER_MAX = 2**31 - 1
 #: Request body size, in bytes.
 BODY_MAX_BYTES = 1024 * 1024
+#: Body of a control-plane snapshot import (admin only, read after the token check).
+SNAPSHOT_BODY_MAX_BYTES = 256 * 1024 * 1024
+#: Request line and headers together, in bytes.
+HEAD_MAX_BYTES = 64 * 1024
+#: Query parameters of one request.
+QUERY_PARAMS_MAX = 100
+#: Seconds a client may take to send a request's head (from connecting, or from its first byte).
+HEAD_TIMEOUT_SECONDS = 10.0
+#: Seconds a client may take to send a request's body, after its head.
+BODY_TIMEOUT_SECONDS = 30.0
 #: Lifetime of an access token, in seconds.
 TOKEN_TTL_SECONDS = 7200
 #: Allowed skew of a signature's date header, in seconds.

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
@@ -20,6 +20,7 @@ from openroster.core.directory import Directory
 from openroster.core.secrets import MasterKey, new_secret
 from openroster.dialects import dingtalk, wps
 from openroster.dialects.wps.errors import Code, error_response
+from openroster.server.guard import GuardedHttpTools, RequestLimits
 from openroster.store import open_store
 
 log = logging.getLogger("openroster")
@@ -46,12 +47,14 @@ class ServerApp(FastAPI):
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        return control.wrap(super().build_middleware_stack(), self.state.control)
+        # The request limits outermost of all: nothing reads a body they would refuse.
+        return RequestLimits(control.wrap(super().build_middleware_stack(), self.state.control))
 
 
 def create_app(settings: Settings | None = None, *, directory: Directory | None = None) -> FastAPI:
     """The server app. Give ``directory`` to share an open one (tests), else one is opened on start."""
     settings = settings or Settings()
+    GuardedHttpTools.configure(head_timeout=settings.head_timeout, body_timeout=settings.body_timeout)
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +88,11 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         return _dialect_error(request, 400, f"invalid request: {exc.errors()[0].get('msg', '')}")
+
+    @api.exception_handler(ClientDisconnect)
+    async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # The client left (or was cut off, see server/guard.py) while its body was read: no one to answer.
+        return Response(status_code=400)
 
     @api.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> Response:

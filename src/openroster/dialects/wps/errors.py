@@ -43,9 +43,11 @@ class Code(IntEnum):
     DEPT_NOT_FOUND = 40400003
     RESOURCE_NOT_FOUND = 40400004
     METHOD_NOT_ALLOWED = 40500001
+    REQUEST_TIMEOUT = 40800001  # the head or body did not arrive in time
     CONFLICT = 40900001  # a unique value is already taken
     BODY_TOO_LARGE = 41300001
     UNSUPPORTED_MEDIA_TYPE = 41500001
+    HEADERS_TOO_LARGE = 43100001  # request line and headers above 64 KiB
     THROTTLED = 42900001
     INTERNAL = 50000001
     UNAVAILABLE = 50300001

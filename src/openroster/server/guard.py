@@ -1,0 +1,310 @@
+"""What every connection and request is held to before a dialect sees it.
+
+uvicorn reads a request's head and body for as long as the client cares to take
+and keeps any number of header bytes: a client sending a byte every few seconds
+(slowloris) holds a connection open for ever, and a few thousand such clients
+hold the server. Two guards close that door.
+
+- :class:`GuardedHttpTools`, the HTTP protocol ``openroster serve`` runs:
+  uvicorn's httptools protocol with deadlines. A request's head (request line
+  and headers) must arrive within ``head_timeout`` seconds of the connection
+  opening or of its first byte, and hold at most ``head_max_bytes``; its body
+  must arrive whole within ``body_timeout`` seconds of the head. A request that
+  breaks a rule is answered 408 (late) or 431 (head too large), a malformed one
+  400, in the envelope of the path's dialect, and the connection is closed (after
+  a short linger, so the client can read the reply while it is still sending). An
+  idle connection that never sent a byte is closed without a reply.
+- :class:`RequestLimits`, ASGI middleware outermost in the app: a declared
+  ``Content-Length`` above the limit is answered 413 at once, before any of the
+  body is read; a body sent without one (chunked) is cut off with a 413 as soon
+  as it passes the limit; a query string with more than ``QUERY_PARAMS_MAX``
+  parameters is answered 400. The rest of a refused body is read and dropped as
+  it arrives (never kept), and the body deadline closes the connection of a
+  client that stops sending it.
+
+The numbers live in ``core/limits.py``; docs/security.md says how they were chosen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar
+
+import httptools
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from openroster.core import limits
+from openroster.dialects import dingtalk
+from openroster.dialects.dingtalk.errors import Code as DingTalkCode
+from openroster.dialects.dingtalk.errors import DingTalkError, new_request_id
+from openroster.dialects.wps.errors import Code as WpsCode
+
+CONTROL_PREFIX = "/_openroster"
+#: Seconds a refused connection stays open for reading (and dropping) what the client still sends.
+LINGER_SECONDS = 2.0
+#: Control-plane calls that take a whole snapshot as their body (admin only; read after the token check).
+SNAPSHOT_PATHS_SUFFIX = "/snapshot"
+
+_WPS_CODES: dict[int, WpsCode] = {
+    400: WpsCode.INVALID_REQUEST,
+    408: WpsCode.REQUEST_TIMEOUT,
+    413: WpsCode.BODY_TOO_LARGE,
+    431: WpsCode.HEADERS_TOO_LARGE,
+}
+_CONTROL_CODES: dict[int, str] = {
+    400: "invalid",
+    408: "request_timeout",
+    413: "body_too_large",
+    431: "headers_too_large",
+}
+_REASONS: dict[int, bytes] = {
+    200: b"OK",
+    400: b"Bad Request",
+    408: b"Request Timeout",
+    413: b"Content Too Large",
+    431: b"Request Header Fields Too Large",
+}
+
+
+def refusal(path: str, status: int, message: str) -> tuple[int, bytes]:
+    """``(HTTP status, JSON body)`` refusing a request to ``path`` in its dialect's envelope."""
+    if dingtalk.owns(path):  # DingTalk answers every call HTTP 200, the error in errcode
+        request_id = new_request_id() if path.startswith("/topapi/") else None
+        payload = DingTalkError(DingTalkCode.INVALID_PARAMETER, message).payload(request_id)
+        return 200, orjson.dumps(payload)
+    if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
+        code = _CONTROL_CODES[status]
+        return status, orjson.dumps({"error": {"code": code, "message": message, "field": None}})
+    return status, orjson.dumps({"code": int(_WPS_CODES[status]), "msg": message, "data": None})
+
+
+def body_limit(path: str, method: str) -> int:
+    """The largest body a request may carry: 1 MiB, more for a snapshot import (admin only)."""
+    if method == "PUT" and path.startswith(CONTROL_PREFIX + "/") and path.endswith(SNAPSHOT_PATHS_SUFFIX):
+        return limits.SNAPSHOT_BODY_MAX_BYTES
+    return limits.BODY_MAX_BYTES
+
+
+def too_large_message(limit: int) -> str:
+    return f"request body is larger than {limit} bytes"
+
+
+class _HeadTooLarge(Exception):
+    """Raised from a parser callback to stop parsing a head that is too large."""
+
+
+class GuardedHttpTools(HttpToolsProtocol):
+    """uvicorn's httptools protocol with head and body deadlines and a head size limit (see module)."""
+
+    head_timeout: ClassVar[float] = limits.HEAD_TIMEOUT_SECONDS
+    body_timeout: ClassVar[float] = limits.BODY_TIMEOUT_SECONDS
+    head_max_bytes: ClassVar[int] = limits.HEAD_MAX_BYTES
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._head_bytes = 0
+        self._refused = False
+        self._too_large = False
+
+    @classmethod
+    def configure(cls, *, head_timeout: float, body_timeout: float) -> None:
+        cls.head_timeout = head_timeout
+        cls.body_timeout = body_timeout
+
+    # -- deadlines ------------------------------------------------------------------------
+
+    def _arm(self, seconds: float, expired: Any) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, expired)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _head_late(self) -> None:
+        self._deadline = None
+        if self._head_bytes == 0 and not getattr(self, "url", b""):
+            self._close()  # an idle connection: nothing to answer
+            return
+        self._refuse(408, f"the request head did not arrive within {self.head_timeout:g} s")
+
+    def _body_late(self) -> None:
+        self._deadline = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_started:
+            self._refuse(408, f"the request body did not arrive within {self.body_timeout:g} s")
+        else:  # answered already (e.g. 413 before the body): stop waiting for the rest
+            self._close()
+
+    # -- the protocol ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self.head_timeout, self._head_late)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserError:
+            if self._too_large:
+                self._refuse(431, f"the request head is larger than {self.head_max_bytes} bytes")
+            else:
+                self._refuse(400, "the request is not valid HTTP/1.1")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_bytes = 0
+        if self._deadline is None:
+            self._arm(self.head_timeout, self._head_late)
+
+    def _count(self, n: int) -> None:
+        self._head_bytes += n
+        if self._head_bytes > self.head_max_bytes:
+            self._too_large = True
+            raise _HeadTooLarge
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+        self._arm(self.body_timeout, self._body_late)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    # -- refusing -------------------------------------------------------------------------
+
+    def _close(self) -> None:
+        self._refused = True
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer in the dialect's envelope, stop sending, and close after a linger."""
+        if self._refused or self.transport.is_closing():
+            return
+        self._refused = True
+        raw = getattr(self, "url", b"") or b"/"
+        path = raw.split(b"?", 1)[0].decode("latin-1")
+        code, body = refusal(path, status, message)
+        head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n" % (code, _REASONS.get(code, b"Error"))
+        head += b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
+        self.transport.write(head + body)
+        # Closing with unread input would reset the connection, and the client might never see the
+        # reply: half-close, drop what still arrives (data_received ignores it), close after a linger.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._arm(LINGER_SECONDS, self._close)
+        else:
+            self._close()
+
+
+# -- ASGI ------------------------------------------------------------------------------------
+
+
+class RequestLimits:
+    """ASGI middleware: body size (declared or streamed) and query parameter count (see module)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        query: bytes = scope["query_string"]
+        if query and query.count(b"&") >= limits.QUERY_PARAMS_MAX:
+            message = f"the query string has more than {limits.QUERY_PARAMS_MAX} parameters"
+            await _reply(send, path, 400, message)
+            return
+        limit = body_limit(path, scope["method"])
+        declared: int | None = None
+        chunked = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = int(value) if value.isdigit() else None
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+        if declared is not None and declared > limit:
+            await _reply(send, path, 413, too_large_message(limit))
+            return
+        if not chunked:  # the server delivers at most the declared length
+            await self.app(scope, receive, send)
+            return
+        await _CappedBody(self.app, path, limit)(scope, receive, send)
+
+
+class _CappedBody:
+    """One chunked request: a 413 (and a disconnect for the app) once the body passes ``limit``."""
+
+    def __init__(self, app: ASGIApp, path: str, limit: int) -> None:
+        self.app = app
+        self.path = path
+        self.limit = limit
+        self.size = 0
+        self.started = False
+        self.refused = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def capped_receive() -> Message:
+            if self.refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                self.size += len(message.get("body", b""))
+                if self.size > self.limit:
+                    self.refused = True
+                    if not self.started:
+                        self.started = True
+                        await _reply(send, self.path, 413, too_large_message(self.limit))
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if self.refused:
+                return  # the client has had its answer
+            if message["type"] == "http.response.start":
+                self.started = True
+            await send(message)
+
+        await self.app(scope, capped_receive, guarded_send)
+
+
+async def _reply(send: Send, path: str, status: int, message: str) -> None:
+    """Refuse before the app ran. No ``connection: close``: closing with the body unread would reset
+    the connection under a client still sending it; the server drops the rest as it arrives."""
+    code, body = refusal(path, status, message)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": code,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
