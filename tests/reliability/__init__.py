@@ -1,0 +1,1 @@
+"""Reliability suite: crash safety, hostile input, limits, slow clients (docs/security.md)."""

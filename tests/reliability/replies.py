@@ -1,0 +1,85 @@
+"""What every reply of a platform endpoint must look like, whatever was sent.
+
+- never a 5xx, always JSON;
+- a WPS path answers in ``{code, msg, data}`` (the token endpoint in ``{code, msg}`` or with a
+  token), with ``code`` 0 exactly when the status is 200 and otherwise the 8-digit code whose
+  first three digits are the status;
+- a DingTalk path answers HTTP 200 with ``{errcode, errmsg, ...}`` and, on ``/topapi``, a
+  ``request_id``;
+- no reply shows a stack trace, a driver's or SQLAlchemy's name, or SQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from openroster.dialects import dingtalk
+from openroster.dialects.wps.endpoint import TOKEN_PATHS
+
+#: What an internal detail looks like in a reply.
+INTERNALS = re.compile(
+    rb"Traceback|File \"[^\"]*\", line|sqlalchemy|sqlite3|psycopg|OperationalError|IntegrityError"
+    rb"|ProgrammingError|DataError|\bSELECT\b.{0,200}\bFROM\b|INSERT INTO|\bUPDATE\b \w+ \bSET\b"
+    rb"|DELETE FROM|site-packages",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _strip_scheme(path: str) -> str:
+    return path.split("?", 1)[0]
+
+
+def is_dingtalk(path: str) -> bool:
+    return dingtalk.owns(_strip_scheme(path))
+
+
+def internals_in(body: bytes, sent: bytes = b"") -> list[bytes]:
+    """Internal details in a reply, except those the request itself carried (messages echo values)."""
+    seen = sent.lower()
+    return [m.group(0)[:80] for m in INTERNALS.finditer(body) if m.group(0).lower() not in seen]
+
+
+def check_reply(
+    path: str, status: int, headers: Mapping[str, Any], body: bytes, *, sent: bytes = b""
+) -> dict[str, Any]:
+    """Assert the rules above for one reply to ``path`` (``sent``: the request's bytes); return the body."""
+    where = f"{path} -> HTTP {status}: {body[:300]!r}"
+    assert status < 500, f"server error: {where}"
+    leaks = internals_in(body, sent)
+    assert not leaks, f"internal details {leaks} in the reply: {where}"
+    ctype = headers.get("content-type")
+    ctype = ctype[0] if isinstance(ctype, list) else ctype
+    assert ctype is not None and str(ctype).startswith("application/json"), f"content type {ctype}: {where}"
+    reply = orjson.loads(body)
+    assert isinstance(reply, dict), where
+    if is_dingtalk(path):
+        assert status == 200, f"DingTalk replies are HTTP 200: {where}"
+        assert isinstance(reply.get("errcode"), int) and isinstance(reply.get("errmsg"), str), where
+        if reply["errcode"] != 0 and _strip_scheme(path).startswith("/topapi/"):
+            assert isinstance(reply.get("request_id"), str), where
+        return reply
+    if _strip_scheme(path) in TOKEN_PATHS and status == 200:
+        assert isinstance(reply.get("access_token"), str), where
+        return reply
+    assert isinstance(reply.get("code"), int) and isinstance(reply.get("msg"), str), where
+    if _strip_scheme(path) not in TOKEN_PATHS:
+        assert "data" in reply, where
+    if reply["code"] == 0:
+        assert status == 200, where
+    else:
+        assert reply["code"] // 100000 == status, f"code {reply['code']} with HTTP {status}: {where}"
+        assert reply["msg"], f"an error without a message: {where}"
+    return reply
+
+
+def server_log_problems(text: str) -> list[str]:
+    """Lines of a server log that show an unhandled error."""
+    return [
+        line
+        for line in text.splitlines()
+        if "Traceback" in line or "internal error" in line or "Exception in ASGI" in line
+    ]

@@ -1,0 +1,189 @@
+"""Slow clients cannot hold the server: head and body deadlines (``server/guard.py``).
+
+The server here runs with short deadlines (``--head-timeout 1 --body-timeout 2``;
+the defaults are 10 s and 30 s) so the suite stays quick. Every test talks raw
+TCP, as a slow or hostile client would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import orjson
+import pytest
+
+from reliability.replies import check_reply
+from reliability.servers import WorldServer, world_server
+
+HEAD_TIMEOUT = 1.0
+BODY_TIMEOUT = 2.0
+#: How late past a deadline the server may be (a loaded 2-core machine).
+SLACK = 2.0
+
+
+@pytest.fixture(scope="module")
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldServer]:
+    extra = ("--head-timeout", str(HEAD_TIMEOUT), "--body-timeout", str(BODY_TIMEOUT))
+    with world_server(request, tmp_path_factory, "sqlite", *extra) as w:
+        yield w
+
+
+def _connect(world: WorldServer) -> socket.socket:
+    host, port = world.base_url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)), timeout=30)
+
+
+def _wait_for_reply(s: socket.socket, trickle: bytes = b"", every: float = 0.25) -> tuple[bytes, float]:
+    """Send ``trickle`` a byte at a time until the server answers or closes; ``(all it sent, seconds)``."""
+    started = time.monotonic()
+    s.settimeout(every)
+    got = b""
+    i = 0
+    while time.monotonic() - started < 30:
+        try:
+            chunk = s.recv(65536)
+        except TimeoutError:
+            if i < len(trickle):
+                try:
+                    s.sendall(trickle[i : i + 1])
+                except OSError:
+                    break
+                i += 1
+            continue
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got, time.monotonic() - started
+
+
+def _reply_of(raw: bytes, path: str) -> tuple[int, dict[str, object]]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    return status, check_reply(path, status, {"content-type": "application/json"}, body)
+
+
+@pytest.mark.e2e
+def test_an_idle_connection_is_closed_at_the_head_deadline(world: WorldServer) -> None:
+    with _connect(world) as s:
+        got, took = _wait_for_reply(s)
+    assert got == b"", got
+    assert HEAD_TIMEOUT * 0.8 <= took <= HEAD_TIMEOUT + SLACK, took
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("path", ["/v7/users/batch_read", "/topapi/smartwork/hrm/employee/v2/list"])
+def test_a_slow_head_is_refused_in_the_dialect_envelope(world: WorldServer, path: str) -> None:
+    """A head sent a byte every quarter second (slowloris) is cut off at the deadline, with a 408."""
+    with _connect(world) as s:
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\n".encode())
+        got, took = _wait_for_reply(s, trickle=b"X-Slow: " + b"s" * 1000)
+    assert HEAD_TIMEOUT * 0.8 <= took <= HEAD_TIMEOUT + SLACK, took
+    status, reply = _reply_of(got, path)
+    if path.startswith("/topapi"):
+        assert (status, reply["errcode"]) == (200, 400002), reply
+        assert "did not arrive within 1 s" in str(reply["errmsg"])
+    else:
+        assert (status, reply["code"]) == (408, 40800001), reply
+        assert "head did not arrive within 1 s" in str(reply["msg"])
+
+
+@pytest.mark.e2e
+def test_a_slow_body_is_refused_408_at_the_body_deadline(world: WorldServer) -> None:
+    body = orjson.dumps({"user_ids": ["shared-1"], "status": ["active"]})
+    with _connect(world) as s:
+        s.sendall(
+            b"POST /v7/users/batch_read HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + world.wps_token.encode() + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:5]
+        )
+        got, took = _wait_for_reply(s, trickle=body[5:-1], every=0.5)
+    assert BODY_TIMEOUT * 0.8 <= took <= BODY_TIMEOUT + SLACK, took
+    status, reply = _reply_of(got, "/v7/users/batch_read")
+    assert (status, reply["code"]) == (408, 40800001), reply
+    assert "body did not arrive within 2 s" in str(reply["msg"])
+
+
+@pytest.mark.e2e
+def test_a_request_within_the_deadlines_is_served(world: WorldServer) -> None:
+    """A slow but timely client is not refused: head over 0.6 s, body over 1.2 s."""
+    body = orjson.dumps({"user_ids": ["shared-1"], "status": ["active"]})
+    head = (
+        b"POST /v7/users/batch_read HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + world.wps_token.encode() + b"\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+    )
+    with _connect(world) as s:
+        for part in (head[:20], head[20:60], head[60:]):
+            s.sendall(part)
+            time.sleep(0.2)
+        for i in range(0, len(body), len(body) // 4 + 1):
+            s.sendall(body[i : i + len(body) // 4 + 1])
+            time.sleep(0.3)
+        got, _ = _wait_for_reply(s)
+    status, reply = _reply_of(got, "/v7/users/batch_read")
+    assert (status, reply["code"]) == (200, 0), reply
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@pytest.mark.e2e
+def test_hundreds_of_slow_clients_do_not_hold_the_server(world: WorldServer) -> None:
+    """300 slowloris connections: other clients are still served, and the server drops them all."""
+    pid = world.server.proc.pid
+    baseline = _open_fds(pid)
+    slow = [_connect(world) for _ in range(300)]
+    stop = threading.Event()
+
+    def trickle() -> None:  # one header byte per connection every 0.2 s
+        for s in slow:
+            s.sendall(b"GET /v7/users HTTP/1.1\r\nHost: x\r\n")
+        while not stop.wait(0.2):
+            for s in slow:
+                with contextlib.suppress(OSError):
+                    s.sendall(b"x")
+
+    feeder = threading.Thread(target=trickle, daemon=True)
+    feeder.start()
+    try:
+        latencies = []
+        headers = {"Authorization": f"Bearer {world.wps_token}"}
+        with httpx.Client(base_url=world.base_url, timeout=30, headers=headers) as http:
+            for _ in range(40):
+                started = time.monotonic()
+                resp = http.post(
+                    "/v7/users/batch_read", json={"user_ids": ["shared-1"], "status": ["active"]}
+                )
+                latencies.append(time.monotonic() - started)
+                assert resp.status_code == 200
+        assert max(latencies) < 2.0, f"served in {sorted(latencies)[-3:]} s while 300 slow clients waited"
+        time.sleep(HEAD_TIMEOUT + SLACK)
+        closed = 0
+        for s in slow:
+            s.settimeout(0.5)
+            try:
+                data = s.recv(65536)
+                closed += data == b"" or data.startswith(b"HTTP/1.1 408")
+            except (ConnectionResetError, BrokenPipeError):
+                closed += 1
+            except TimeoutError:
+                pass
+        assert closed == len(slow), f"{len(slow) - closed} slow connections still open"
+    finally:
+        stop.set()
+        feeder.join(5)
+        for s in slow:
+            s.close()
+    deadline = time.monotonic() + 10
+    while _open_fds(pid) > baseline + 5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _open_fds(pid) <= baseline + 5, (baseline, _open_fds(pid))

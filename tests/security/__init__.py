@@ -1,0 +1,1 @@
+"""Security suite: tenant isolation, authentication, secret storage, file permissions (docs/security.md)."""
