@@ -27,6 +27,9 @@ from openroster.core.directory import Directory
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
 
+#: How long a server may take to answer its health check (a busy CI machine is slow to start one).
+START_TIMEOUT_S = 180
+
 #: The store backends every store-using test runs on.
 BACKENDS: tuple[str, ...] = ("sqlite", "postgresql")
 
@@ -164,7 +167,7 @@ def start_server(
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
     log.close()  # the child has its own handle; ours would leak (a ResourceWarning, an error in tests)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}; see {log.name}")
@@ -175,7 +178,7 @@ def start_server(
             pass
         time.sleep(0.1)
     proc.kill()
-    raise RuntimeError("server did not start within 60 s")
+    raise RuntimeError(f"server did not start within {START_TIMEOUT_S} s")
 
 
 @pytest.fixture
