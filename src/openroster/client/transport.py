@@ -206,7 +206,32 @@ def _build(http: httpx.Client | httpx.AsyncClient, root: str, wire: Wire) -> htt
     return http.build_request(wire.method, root + wire.target, headers=wire.headers, content=wire.content)
 
 
-class SyncEngine:
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+
+
+class _Engine(Generic[H]):
+    """What both engines keep: the dialect, the HTTP client, the retry policy and the token cache."""
+
+    def __init__(
+        self, dialect: Dialect, http: H, *, own_http: bool, base_url: str, retry: RetryPolicy | None
+    ) -> None:
+        self._dialect = dialect
+        self._http: H = http
+        self._own_http = own_http
+        self._root = _root(http, base_url)
+        self.retry = retry or RetryPolicy()
+        self._tokens = _TokenCache()
+
+    @property
+    def token_fetches(self) -> int:
+        """How many tokens this client has fetched."""
+        return self._tokens.fetches
+
+    def _request(self, op: Op[Any], token: str | None) -> httpx.Request:
+        return _build(self._http, self._root, self._dialect.build(op, token))
+
+
+class SyncEngine(_Engine[httpx.Client]):
     """A synchronous client: an ``httpx.Client``, a token cache and the retry loop."""
 
     def __init__(
@@ -218,12 +243,9 @@ class SyncEngine:
         http: httpx.Client | None,
         retry: RetryPolicy | None,
     ) -> None:
-        self._dialect = dialect
-        self._own_http = http is None
-        self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        self._root = _root(self._http, base_url)
-        self.retry = retry or RetryPolicy()
-        self._tokens = _TokenCache()
+        own = http is None
+        client = http or httpx.Client(base_url=base_url, timeout=timeout)
+        super().__init__(dialect, client, own_http=own, base_url=base_url, retry=retry)
         self._lock = threading.Lock()
 
     def __enter__(self) -> SyncEngine:
@@ -235,11 +257,6 @@ class SyncEngine:
     def close(self) -> None:
         if self._own_http:
             self._http.close()
-
-    @property
-    def token_fetches(self) -> int:
-        """How many tokens this client has fetched."""
-        return self._tokens.fetches
 
     def token(self) -> str:
         """A valid access token: the cached one, or a fresh one (one fetch at a time)."""
@@ -256,9 +273,6 @@ class SyncEngine:
         """Fetch a new access token now and cache it."""
         started = time.monotonic()
         return self._tokens.store(self._run(self._dialect.token_op()), started)
-
-    def _request(self, op: Op[Any], token: str | None) -> httpx.Request:
-        return _build(self._http, self._root, self._dialect.build(op, token))
 
     def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
         """Call ``path`` with token refresh and retries; return the reply's payload.
@@ -304,7 +318,7 @@ class SyncEngine:
             kwargs = {**kwargs, cursor: page.next}
 
 
-class AsyncEngine:
+class AsyncEngine(_Engine[httpx.AsyncClient]):
     """An asynchronous client: an ``httpx.AsyncClient``, a token cache and the retry loop."""
 
     def __init__(
@@ -316,12 +330,9 @@ class AsyncEngine:
         http: httpx.AsyncClient | None,
         retry: RetryPolicy | None,
     ) -> None:
-        self._dialect = dialect
-        self._own_http = http is None
-        self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout)
-        self._root = _root(self._http, base_url)
-        self.retry = retry or RetryPolicy()
-        self._tokens = _TokenCache()
+        own = http is None
+        client = http or httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        super().__init__(dialect, client, own_http=own, base_url=base_url, retry=retry)
         self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> AsyncEngine:
@@ -333,11 +344,6 @@ class AsyncEngine:
     async def aclose(self) -> None:
         if self._own_http:
             await self._http.aclose()
-
-    @property
-    def token_fetches(self) -> int:
-        """How many tokens this client has fetched."""
-        return self._tokens.fetches
 
     async def token(self) -> str:
         """A valid access token; concurrent callers share one fetch."""
@@ -354,9 +360,6 @@ class AsyncEngine:
         """Fetch a new access token now and cache it."""
         started = time.monotonic()
         return self._tokens.store(await self._run(self._dialect.token_op()), started)
-
-    def _request(self, op: Op[Any], token: str | None) -> httpx.Request:
-        return _build(self._http, self._root, self._dialect.build(op, token))
 
     async def request(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
         """Call ``path`` with token refresh and retries; return the reply's payload (see the sync client)."""

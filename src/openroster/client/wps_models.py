@@ -142,29 +142,6 @@ class UserAttrs(WpsModel):
 # -- requests ---------------------------------------------------------------------------
 
 
-class NewUser(WpsRequest):
-    user_name: str
-    dept_ids: list[str]
-    def_dept_id: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    gender: str | None = None
-    employee_id: str | None = None
-    employer: str | None = None
-    employment_status: str | None = None
-    employment_type: str | None = None
-    ex_user_id: str | None = None
-    leader_id: str | None = None
-    login_name: str | None = None
-    role: str | None = None
-    title: str | None = None
-    telephone: str | None = None
-    work_place: str | None = None
-    city: str | None = None
-    country: str | None = None
-    avatar: str | None = None
-
-
 class UserUpdate(WpsRequest):
     """The fields to change: ``None`` (not sent) keeps a field, ``""`` clears it.
 
@@ -190,6 +167,13 @@ class UserUpdate(WpsRequest):
     city: str | None = None
     country: str | None = None
     avatar: str | None = None
+
+
+class NewUser(UserUpdate):
+    """A person to create: a name and at least one department; the other fields as in :class:`UserUpdate`."""
+
+    user_name: str
+    dept_ids: list[str]
 
 
 class NewDept(WpsRequest):
