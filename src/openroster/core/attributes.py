@@ -186,7 +186,8 @@ def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttri
     present = user_rows.existing_ids(tx.conn, tenant_id, user_ids)
     relation_users = {a.relation_user for u in updates for a in u.attrs if a.relation_user}
     known_users = user_rows.existing_ids(tx.conn, tenant_id, relation_users) | present
-    dept_refs = {x for u in updates for a in u.attrs for x in (a.relation_depts or ()) if x.isdigit()}
+    refs = (x for u in updates for a in u.attrs for x in (a.relation_depts or ()))
+    dept_refs = {x for x in refs if x.isascii() and x.isdigit()}  # '²' is a digit to isdigit, not to int
     known_depts = set(dept_rows.get_depts(tx.conn, tenant_id, [int(x) for x in dept_refs if len(x) <= 18]))
     writes: list[tuple[str, AttributeValue]] = []
     clears: list[tuple[str, str]] = []
