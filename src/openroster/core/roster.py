@@ -858,7 +858,7 @@ def _profile_change(changes: dict[str, object], current: User, f: RosterField, v
         return core
     if core == "def_dept_id":
         # As on the platform: a department the person is not in changes nothing.
-        if not (value.isdigit() and int(value) in current.dept_ids):
+        if not (value.isascii() and value.isdigit() and int(value) in current.dept_ids):
             return None
         changes[core] = int(value)
         return core

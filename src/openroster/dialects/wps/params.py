@@ -41,7 +41,7 @@ def integer(call: Call, name: str) -> int | None:
     if raw is None or raw.strip() == "":
         return None
     value = raw.strip()
-    if not value.lstrip("-").isdigit() or len(value) > 9:
+    if not (value.isascii() and value.lstrip("-").isdigit()) or len(value) > 9:
         raise InvalidValue(f"{name}: {raw!r} is not an integer", field=name)
     return int(value)
 
