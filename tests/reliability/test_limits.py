@@ -301,6 +301,30 @@ def test_numbers_beyond_64_bits_are_refused_not_overflowed(world: WorldServer, w
     assert _unchanged(world) == before
 
 
+@pytest.mark.e2e
+def test_digits_that_are_not_ascii_are_not_numbers(world: WorldServer, wire: Wire) -> None:
+    """'²' is a digit to str.isdigit and not to int(): every place that reads a number refuses it."""
+    reply = wire.wps("GET", "/v7/users", params={"page_size": "²"})
+    assert reply["code"] == 40000002 and "page_size" in reply["msg"], reply
+    for body in (
+        {"users": [{"user_id": "shared-1", "custom_attrs": [{"attr_id": "level", "relation_depts": ["²"]}]}]},
+        {"dept_ids": ["²"]},
+    ):
+        path = "/v7/users/custom_attrs/batch_update" if "users" in body else "/v7/depts/batch_read"
+        assert wire.wps("POST", path, body)["status"] == 400, path
+    for field in ("sys00-mainDeptId", "sys00-mainDept"):
+        section = {"section": [{"field_code": field, "value": "²"}]}
+        reply = wire.ding(
+            ROSTER_UPDATE,
+            {
+                "agentid": world.acme.agentid,
+                "param": {"userid": "shared-1", "groups": [{"group_id": "sys00", "sections": [section]}]},
+            },
+        )
+        assert reply["errcode"] in (0, 400002), (field, reply)
+    assert wire.ding("/topapi/v2/department/get", {"dept_id": "²"})["errcode"] == 400002
+
+
 # -- NUL characters (PostgreSQL cannot hold them) ---------------------------------------------------
 
 
