@@ -25,6 +25,7 @@ from openroster.core import limits
 from openroster.core import tenants as tenant_service
 from openroster.core.cache import DEFAULT_MAX_USERS
 from openroster.core.errors import CoreError
+from openroster.core.model import App
 from openroster.core.secrets import new_secret
 from openroster.core.seed import load_seed, read_seed
 
@@ -289,6 +290,34 @@ def app_create(
         raise _fail(exc) from None
     finally:
         d.store.dispose()
+    _print_credentials(a)
+
+
+@apps_app.command("rotate-secret")
+def app_rotate_secret(
+    client_id: Annotated[str, typer.Argument(metavar="CLIENT_ID", help="Client id (DingTalk appkey).")],
+    client_secret: Annotated[
+        str | None, typer.Option(help="Choose the new secret (default: generated).")
+    ] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Give an app a new secret and print its credentials as JSON.
+
+    The old secret stops working at once, also on servers already running on this store: token
+    requests with it are refused, and so is every token issued before.
+    """
+    d = open_for_cli(data_dir, database_url)
+    try:
+        a = app_service.rotate_secret(d, client_id=client_id, secret=client_secret)
+    except CoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        d.store.dispose()
+    _print_credentials(a)
+
+
+def _print_credentials(a: App) -> None:
     _print_json(
         {
             "tenant": a.tenant_id,

@@ -270,6 +270,24 @@ def _tenant_routes(r: APIRouter) -> None:
         return _credentials(app_service.create(plane.directory, tenant_id=tenant_id, **_app_fields(body)))
 
     @r.post(
+        "/tenants/{tenant_id}/apps/{client_id}/rotate-secret",
+        response_model=s.AppCredentials,
+        tags=["tenants"],
+        summary="Give an app a new secret; every token issued under the old one stops working",
+        responses={404: {"model": s.ErrorReply, "description": "No such tenant or app"}},
+    )
+    async def rotate_secret(
+        plane: Plane, tenant_id: str, client_id: str, body: s.SecretRotation | None = None
+    ) -> s.AppCredentials:
+        """The old secret stops working at once: token requests with it are refused, and so are the
+        WPS and DingTalk tokens issued before (signed WPS requests need the new secret too). The reply
+        carries the new secret; keep it, it is not shown again."""
+        if not any(a.client_id == client_id for a in app_service.list_for_tenant(plane.directory, tenant_id)):
+            raise errors.NotFound(f"tenant {tenant_id!r} has no app {client_id!r}", field="client_id")
+        secret = body.client_secret if body is not None else None
+        return _credentials(app_service.rotate_secret(plane.directory, client_id=client_id, secret=secret))
+
+    @r.post(
         "/tenants/{tenant_id}/reset",
         response_model=s.TenantReset,
         tags=["tenants"],

@@ -48,6 +48,10 @@ class NewApp(_Strict):
     agentid: int | None = Field(None, description="DingTalk agentid")
 
 
+class SecretRotation(_Strict):
+    client_secret: str | None = Field(None, description="8-256 characters; default: generated")
+
+
 class AppCredentials(BaseModel):
     tenant: str
     client_id: str

@@ -45,9 +45,7 @@ def build(
         raise InvalidValue(
             f"client_id {cid!r} must be 1-128 letters, digits, '_', '.' or '-'", field="client_id"
         )
-    sec = secret or new_secret()
-    if len(sec) < 8 or len(sec) > 256:
-        raise InvalidValue("client_secret must be 8-256 characters", field="client_secret")
+    sec = _checked_secret(secret or new_secret())
     sign = validate.choice(
         signing.value if isinstance(signing, Signing) else signing, Signing, field="signing"
     )
@@ -66,6 +64,12 @@ def build(
     return app
 
 
+def _checked_secret(secret: str) -> str:
+    if len(secret) < 8 or len(secret) > 256:
+        raise InvalidValue("client_secret must be 8-256 characters", field="client_secret")
+    return secret
+
+
 def create_in(tx: WriteTx, d: Directory, app: App) -> App:
     """Store ``app`` inside an open write transaction."""
     tenant_id, cid, agentid = app.tenant_id, app.client_id, app.agentid
@@ -82,7 +86,7 @@ def create_in(tx: WriteTx, d: Directory, app: App) -> App:
 
 def rotate_secret(d: Directory, *, client_id: str, secret: str | None = None) -> App:
     """Give the app a new secret; every token issued under the old one stops working."""
-    sec = secret or new_secret()
+    sec = _checked_secret(secret or new_secret())
     with d.writer() as tx:
         app = app_rows.get_app(tx.conn, client_id, d.unseal)
         if app is None:
