@@ -104,6 +104,13 @@ class ControlClient:
     def add_app(self, tenant_id: str, **spec: Any) -> dict[str, Any]:
         return dict(self.call("POST", f"/tenants/{tenant_id}/apps", json=spec))
 
+    def rotate_secret(
+        self, tenant_id: str, client_id: str, *, client_secret: str | None = None
+    ) -> dict[str, Any]:
+        """Give an app a new secret (every token issued before stops working); its new credentials."""
+        body = {"client_secret": client_secret} if client_secret is not None else {}
+        return dict(self.call("POST", f"/tenants/{tenant_id}/apps/{client_id}/rotate-secret", json=body))
+
     def reset_tenant(self, tenant_id: str, *, to: str = "empty") -> dict[str, Any]:
         return dict(self.call("POST", f"/tenants/{tenant_id}/reset", json={"to": to}))
 
