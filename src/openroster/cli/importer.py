@@ -51,10 +51,10 @@ class _Bar:
     def __call__(self, phase: str, done: int, total: int) -> None:
         task = self.tasks.get(phase)
         if task is None:
-            if not total:
-                return
-            task = self.tasks[phase] = self.progress.add_task(_PHASES.get(phase, phase), total=total)
-        self.progress.update(task, completed=done, total=max(total, done))
+            if not total and not done:
+                return  # nothing to do in this phase
+            task = self.tasks[phase] = self.progress.add_task(_PHASES.get(phase, phase), total=total or None)
+        self.progress.update(task, completed=done, total=max(total, done) if total else None)
 
 
 def read_mapping(path: Path) -> dict[str, str | None]:
@@ -138,7 +138,7 @@ def _counted(rows: Iterator[list[str]], total: int, bar: _Bar) -> Iterator[list[
         yield row
         n += 1
         if n % 2000 == 0:
-            bar("reading", n, total)
+            bar("reading", n, max(total, n) if total else 0)
     bar("reading", n, n)
 
 

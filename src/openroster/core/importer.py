@@ -393,7 +393,7 @@ def _parse_rows(rows: Iterable[Sequence[str]], targets: Sequence[Target | None])
     width = len(targets)
     for i, given in enumerate(rows):
         cells = given if len(given) >= width else [*given, *([""] * (width - len(given)))]
-        if not any(c and c.strip() for c in cells[:width]):
+        if not "".join(c or "" for c in cells[:width]).strip():
             continue
         row = _Row(i + 2, {}, {}, {})
         buckets = (row.profile, row.attrs, row.roster)
@@ -443,6 +443,7 @@ class _Plan:
         self.departments_created = 0
         self.people: dict[str, str] = {}
         self.depts: dict[tuple[str, ...], Department] = {}
+        self.option_keys: dict[str, dict[str, str]] = {}
 
     # -- bookkeeping -----------------------------------------------------------------------
 
@@ -646,7 +647,7 @@ class _Plan:
             if vt is ValueType.TEXT:
                 update = AttributeUpdate(attr_id=a.id, text=raw)
             elif vt is ValueType.OPTION:
-                key = next((o.key for o in a.options if raw in (o.key, o.name)), None) if raw else ""
+                key = self._option_key(a, raw) if raw else ""
                 if key is None:
                     self.fail(row, header, f"{raw!r} is not one of {'、'.join(o.name for o in a.options)}")
                     return
@@ -666,6 +667,15 @@ class _Plan:
                 update = AttributeUpdate(attr_id=a.id, url_title=title, url_link=link, has_url=True)
             row.attr_updates.append(update)
             row.attr_headers.append(header)
+
+    def _option_key(self, a: AttributeDefinition, raw: str) -> str | None:
+        """The option a cell names, by key or by name."""
+        keys = self.option_keys.get(a.id)
+        if keys is None:
+            keys = self.option_keys[a.id] = {o.name: o.key for o in a.options} | {
+                o.key: o.key for o in a.options
+            }
+        return keys.get(raw)
 
     def _check_value(self, row: _Row, j: int) -> AttributeValueData | None:
         """The core's check of the row's ``j``-th attribute value; its stored form (``None``: cleared)."""
@@ -730,8 +740,7 @@ class _Plan:
 
     def _prepare(self, rows: list[_Row]) -> bulk.PreparedChunk:
         people = [
-            bulk.Person(user=self._new_user(r), attrs=tuple(a for a in r.attr_updates if _filled(a)))
-            for r in rows
+            bulk.Person(user=self._new_user(r), attrs=tuple(filter(_filled, r.attr_updates))) for r in rows
         ]
         return bulk.prepare(self.rules, people, 0)
 
