@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from dingtalk_support import AGENTID, LIST, ONJOB, PREENTRY, UPDATE, USER_GET, fields_of, wire
+from dingtalk_support import AGENTID, LIST, ONJOB, PREENTRY, UPDATE, USER_GET, Wire, fields_of, wire
 from wps_contacts_support import client
 from wps_contacts_support import setup_tenant as setup_wps
 
 from conftest import ServerProcess
+from openroster.client import WpsClient
 from openroster.core import apps, attributes, users
 from openroster.core.directory import Directory
 from openroster.core.model import UserStatus
@@ -44,15 +46,22 @@ def _setup(d: Directory) -> None:
     )
 
 
-def test_roster_writes_read_back_by_wps(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    _setup(directory)
+@contextmanager
+def _clients(d: Directory, server_factory: Callable[..., ServerProcess]) -> Iterator[tuple[Wire, WpsClient]]:
+    """The tenant, a server, and a DingTalk wire client and a WPS client of the same people."""
+    _setup(d)
     server = server_factory()
     with (
         wire(server.base_url, appkey="acme-dingtalk", appsecret="acme-dingtalk-secret") as dt,
         client(server) as wps,
     ):
+        yield dt, wps
+
+
+def test_roster_writes_read_back_by_wps(
+    directory: Directory, server_factory: Callable[..., ServerProcess]
+) -> None:
+    with _clients(directory, server_factory) as (dt, wps):
         groups = [
             {"group_id": "sys00", "sections": [{"old_index": 0, "section": [
                 {"field_code": "sys00-mobile", "value": "13900000022"},
@@ -87,12 +96,7 @@ def test_roster_writes_read_back_by_wps(
 def test_wps_writes_read_back_by_dingtalk(
     directory: Directory, server_factory: Callable[..., ServerProcess]
 ) -> None:
-    _setup(directory)
-    server = server_factory()
-    with (
-        wire(server.base_url, appkey="acme-dingtalk", appsecret="acme-dingtalk-secret") as dt,
-        client(server) as wps,
-    ):
+    with _clients(directory, server_factory) as (dt, wps):
         codes = [
             "sys00-name",
             "sys00-mobile",
