@@ -50,7 +50,7 @@ class Company:
     id: str
     corp_id: str
     agentid: int
-    #: Department key ("eng", "backend", "sales") -> id.
+    #: Department key ("eng", "backend", "sales", and "only-1".. for ids the other company lacks) -> id.
     depts: dict[str, int]
     #: Ids of people only this company has; ``shared-1`` / ``shared-2`` exist in both.
     own_users: tuple[str, ...]
@@ -96,7 +96,7 @@ def _values_of(tag: str, n: int) -> dict[str, Any]:
     }
 
 
-def build_company(d: Directory, tenant_id: str, *, tag: str, agentid: int) -> Company:
+def build_company(d: Directory, tenant_id: str, *, tag: str, agentid: int, extra_depts: int = 0) -> Company:
     word = {"A": "Acmeval", "G": "Globexval"}[tag]
     corp = f"ding{tenant_id}"
     tenants.create(d, tenant_id=tenant_id, name=f"{word} Corp", dingtalk_corp_id=corp)
@@ -116,6 +116,7 @@ def build_company(d: Directory, tenant_id: str, *, tag: str, agentid: int) -> Co
     )
     ids: dict[str, int] = {}
     ex_dept_ids: list[str] = []
+    values: list[str] = [f"{word} Corp", *(f"{word} {k}" for k in DEPT_KEYS)]
     for key, parent in (("eng", None), ("backend", "eng"), ("sales", None)):
         ex = f"{word.lower()}-dept-{key}"
         ex_dept_ids.append(ex)
@@ -126,10 +127,15 @@ def build_company(d: Directory, tenant_id: str, *, tag: str, agentid: int) -> Co
                 name=f"{word} {key}", parent_id=ids[parent] if parent else 1, ex_dept_id=ex
             ),
         ).id
+    for n in range(1, extra_depts + 1):  # department ids the other company does not have
+        key = f"only-{n}"
+        ids[key] = depts.create(
+            d, tenant_id=tenant_id, item=depts.NewDepartment(name=f"{word} {key}", parent_id=1)
+        ).id
+        values.append(f"{word} {key}")
     own = tuple(f"{tenant_id}-u{n}" for n in range(1, 4))
     people = [*SHARED_USERS, *own]
     made = []
-    values: list[str] = [f"{word} Corp", *(f"{word} {k}" for k in DEPT_KEYS), *ex_dept_ids]
     for n, uid in enumerate(people, start=1):
         v = _values_of(tag, n)
         values += [v["name"], v["email"], v["phone"], v["ex_user_id"], v["employee_id"], v["title"]]
@@ -185,6 +191,7 @@ def build_company(d: Directory, tenant_id: str, *, tag: str, agentid: int) -> Co
         )
         values += [v["cert"], v["bank"]]
     attributes.update_values(d, tenant_id=tenant_id, updates=updates)
+    values += ex_dept_ids
     return Company(
         id=tenant_id,
         corp_id=corp,
@@ -202,7 +209,10 @@ def build_company(d: Directory, tenant_id: str, *, tag: str, agentid: int) -> Co
 
 def build_world(d: Directory) -> tuple[Company, Company]:
     """``(acme, globex)``."""
-    return build_company(d, "acme", tag="A", agentid=1001), build_company(d, "globex", tag="G", agentid=2002)
+    return (
+        build_company(d, "acme", tag="A", agentid=1001),
+        build_company(d, "globex", tag="G", agentid=2002, extra_depts=2),
+    )
 
 
 def wps_client(base_url: str, company: Company, kind: str = "wps") -> WpsClient:
