@@ -76,6 +76,15 @@ def check_reply(
     return reply
 
 
+def raw_reply(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    """``(status, headers, body)`` of an HTTP/1.1 reply read off a socket."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith("HTTP/1.1 "), raw[:200]
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), headers, body
+
+
 def server_log_problems(text: str) -> list[str]:
     """Lines of a server log that show an unhandled error."""
     return [

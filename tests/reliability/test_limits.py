@@ -20,7 +20,7 @@ import pytest
 from openroster.config import Settings
 from openroster.core import limits
 from openroster.server.app import open_directory
-from reliability.replies import check_reply
+from reliability.replies import check_reply, raw_reply
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 from security.world import company_rows
 
@@ -418,9 +418,8 @@ def test_a_huge_declared_body_is_refused_before_it_is_sent(world: WorldServer) -
             reply = _read_reply(s)
             elapsed = time.monotonic() - started
         assert elapsed < 2, f"{path}: the refusal took {elapsed:.2f} s"
-        head, _, body = reply.partition(b"\r\n\r\n")
-        status = int(head.split()[1])
-        parsed = check_reply(path, status, {"content-type": "application/json"}, body)
+        status, headers, body = raw_reply(reply)
+        parsed = check_reply(path, status, headers, body)
         assert str(limits.BODY_MAX_BYTES) in parsed.get("msg", parsed.get("errmsg", "")), parsed
 
 

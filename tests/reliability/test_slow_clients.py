@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from reliability.replies import check_reply
+from reliability.replies import check_reply, raw_reply
 from reliability.servers import WorldServer, world_server
 
 HEAD_TIMEOUT = 1.0
@@ -65,9 +65,8 @@ def _wait_for_reply(s: socket.socket, trickle: bytes = b"", every: float = 0.25)
 
 
 def _reply_of(raw: bytes, path: str) -> tuple[int, dict[str, object]]:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    status = int(head.split()[1])
-    return status, check_reply(path, status, {"content-type": "application/json"}, body)
+    status, headers, body = raw_reply(raw)
+    return status, check_reply(path, status, headers, body)
 
 
 @pytest.mark.e2e
