@@ -8,6 +8,8 @@ for another server process (its own cache, its own connections).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -366,3 +368,29 @@ class TestStoreContract:
         assert _count(directory, schema.users, "globex") == 2
         assert _count(directory, schema.apps, "globex") == 1
         assert directory.store.integrity_check() == []
+
+    def test_processes_starting_together_upgrade_the_schema_once(
+        self, databases: Databases, tmp_path: Path
+    ) -> None:
+        """A rolling start: several processes run the migrations on an empty database at once."""
+        if databases.cluster is not None:
+            url = databases.cluster.create_database(migrated=False)
+            databases.created[tmp_path / "unmigrated"] = url  # dropped with the test's databases
+        else:
+            url = f"sqlite:///{tmp_path / 'unmigrated' / 'openroster.db'}"
+        script = "import sys; from openroster.store import open_store; open_store(sys.argv[1]).migrate()"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", script, url], stderr=subprocess.PIPE) for _ in range(4)
+        ]
+        errors = [p.communicate(timeout=300)[1].decode() for p in procs]
+        assert [p.returncode for p in procs] == [0] * 4, errors
+        from openroster.store import open_store
+
+        store = open_store(url)
+        try:
+            assert current_revision(store) is not None
+            assert store.integrity_check() == []
+            with store.read() as tx:
+                assert store.current_seq(tx.conn) == 0
+        finally:
+            store.dispose()

@@ -22,6 +22,7 @@ from openroster.dialects import dingtalk, wps
 from openroster.dialects.wps.errors import Code, error_response
 from openroster.server.guard import GuardedHttpTools, RequestLimits
 from openroster.store import open_store
+from openroster.store.ratelimit import StoreRateLimiter
 
 log = logging.getLogger("openroster")
 
@@ -101,7 +102,10 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
             return dingtalk.internal_error()
         return error_response(Code.INTERNAL, "internal error; the server log has the details")
 
-    wps.install(api, rate_limits=settings.wps_rate_limits)
+    # Rate limits are counted in the store, so every process on it shares one budget per app.
+    wps.install(
+        api, rate_limits=settings.wps_rate_limits, limiter=StoreRateLimiter(lambda: api.state.directory.store)
+    )
     dingtalk.install(api)
     control.install(api, admin_token=settings.admin_token or new_secret(), journal_size=settings.journal_size)
     if settings.bare_endpoint_file is not None:
