@@ -1,0 +1,431 @@
+"""The soak test: both dialects, mixed reads and writes at a steady rate, for ten minutes or more.
+
+    .venv/bin/python -m bench.soak                      # 10 minutes, 100 requests/s, SQLite
+    .venv/bin/python -m bench.soak --minutes 30 --rate 150
+    .venv/bin/python -m bench.soak --postgres           # a throwaway PostgreSQL cluster
+    .venv/bin/python -m bench.soak --minutes 2 --no-docs  # a short check of the script itself
+
+Run on demand, never by CI. One ``openroster serve`` process holds the demo
+company (2,000 people); the load generator beside it sends requests open-loop
+at a fixed rate (a request is due every ``1/rate`` s whether or not the earlier
+ones have been answered, so a slow server shows as latency, not as a lower
+rate). The mix, by weight:
+
+==========================================  ======  =====
+call                                        weight  kind
+==========================================  ======  =====
+WPS ``users/batch_read`` (50 people)        20      read
+WPS ``GET /v7/users`` (a page of 50)        10      read
+WPS ``GET /v7/users/{id}``                  15      read
+WPS ``users/custom_attrs/batch_update`` (5) 10      write
+WPS ``users/{id}/update`` (title)           5       write
+WPS ``users/create``                        2       write
+DingTalk ``employee/v2/list`` (20 people)   15      read
+DingTalk ``v2/user/get``                    10      read
+DingTalk ``employee/v2/update`` (2 groups)  13      write
+==========================================  ======  =====
+
+WPS calls are KSO-1 signed, each when it is sent. Every minute is a window:
+requests, errors, p50 / p95 / p99 latency, the server's resident memory. The
+run passes when there was no error, no window's p99 exceeds three times the
+median window's p99, and the server's memory after the two-minute warm-up grew
+by less than 10 % (at least 16 MiB allowed). The figures go to
+``bench/results/soak-<time>.json`` and, unless ``--no-docs``, to the "Soak"
+section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from bench.harness import (
+    DATA,
+    ROOT,
+    Server,
+    Target,
+    _build_demo,
+    dingtalk_token,
+    log,
+    postgres_target,
+    wps_token,
+)
+from openroster.core.demo import DEMO_APPS
+from openroster.dialects.wps import signing
+
+PEOPLE = 2000
+WARMUP_MINUTES = 2
+RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Soak"
+
+WPS_APP = next(a for a in DEMO_APPS if a.client_id == "demo-wps")
+DING_APP = next(a for a in DEMO_APPS if a.client_id == "demo-dingtalk")
+
+
+@dataclass
+class Window:
+    """One minute of the run."""
+
+    minute: int
+    requests: int = 0
+    errors: int = 0
+    latencies_ms: list[float] = field(default_factory=list, repr=False)
+    rss_mib: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_ms)
+
+        def pct(p: float) -> float:
+            return round(lat[min(len(lat) - 1, int(p * len(lat)))], 2) if lat else 0.0
+
+        return {
+            "minute": self.minute,
+            "requests": self.requests,
+            "errors": self.errors,
+            "p50_ms": pct(0.50),
+            "p95_ms": pct(0.95),
+            "p99_ms": pct(0.99),
+            "max_ms": round(lat[-1], 2) if lat else 0.0,
+            "rss_mib": round(self.rss_mib, 1),
+        }
+
+
+@dataclass
+class Mix:
+    """What the load generator knows of the company: people, and the tokens."""
+
+    people: list[str]
+    wps_token: str
+    ding_token: str
+    rng: random.Random
+    created: int = 0
+
+    def sample(self, n: int) -> list[str]:
+        return self.rng.sample(self.people, n)
+
+
+Call = tuple[str, str, dict[str, str], bytes]  # method, target, headers, body
+
+
+def _signed(mix: Mix, method: str, path: str, body: Any = None) -> Call:
+    raw = orjson.dumps(body) if body is not None else b""
+    ctype = "application/json" if body is not None else ""
+    headers = signing.sign_headers(
+        signing.KSO1, WPS_APP.client_id, WPS_APP.secret, method, path, ctype, raw, now=datetime.now(UTC)
+    )
+    headers["Authorization"] = f"Bearer {mix.wps_token}"
+    if ctype:
+        headers["Content-Type"] = ctype
+    return method, path, headers, raw
+
+
+def _dingtalk(mix: Mix, path: str, body: dict[str, Any]) -> Call:
+    raw = orjson.dumps({"agentid": DING_APP.agentid, **body})
+    return "POST", f"{path}?access_token={mix.ding_token}", {"Content-Type": "application/json"}, raw
+
+
+def _create(mix: Mix) -> Call:
+    mix.created += 1
+    n = f"{os.getpid()}-{mix.created}"
+    return _signed(
+        mix,
+        "POST",
+        "/v7/users/create",
+        {"user_name": f"浸泡 {n}", "dept_ids": [1], "ex_user_id": f"soak-{n}"},
+    )
+
+
+HRM = "/topapi/smartwork/hrm/employee"
+MIX: list[tuple[int, str, Callable[[Mix], Call]]] = [
+    (
+        20,
+        "wps batch_read",
+        lambda m: _signed(
+            m, "POST", "/v7/users/batch_read", {"user_ids": m.sample(50), "status": ["active"]}
+        ),
+    ),
+    (10, "wps list", lambda m: _signed(m, "GET", "/v7/users?page_size=50&with_dept=true")),
+    (15, "wps get", lambda m: _signed(m, "GET", f"/v7/users/{m.sample(1)[0]}")),
+    (
+        10,
+        "wps attrs batch_update",
+        lambda m: _signed(
+            m,
+            "POST",
+            "/v7/users/custom_attrs/batch_update",
+            {
+                "users": [
+                    {
+                        "user_id": u,
+                        "custom_attrs": [{"attr_id": "attr-desk", "text": f"{m.rng.randrange(10**6)}"}],
+                    }
+                    for u in m.sample(5)
+                ]
+            },
+        ),
+    ),
+    (
+        5,
+        "wps update",
+        lambda m: _signed(
+            m, "POST", f"/v7/users/{m.sample(1)[0]}/update", {"title": f"T{m.rng.randrange(99)}"}
+        ),
+    ),
+    (2, "wps create", _create),
+    (15, "dingtalk v2/list", lambda m: _dingtalk(m, f"{HRM}/v2/list", {"userid_list": m.sample(20)})),
+    (10, "dingtalk user/get", lambda m: _dingtalk(m, "/topapi/v2/user/get", {"userid": m.sample(1)[0]})),
+    (
+        13,
+        "dingtalk v2/update",
+        lambda m: _dingtalk(
+            m,
+            f"{HRM}/v2/update",
+            {
+                "param": {
+                    "userid": m.sample(1)[0],
+                    "groups": [
+                        {
+                            "group_id": "sys02",
+                            "sections": [
+                                {
+                                    "section": [
+                                        {
+                                            "field_code": "sys02-certAddress",
+                                            "value": f"地址 {m.rng.randrange(10**6)}",
+                                        }
+                                    ]
+                                }
+                            ],
+                        },
+                        {
+                            "group_id": "sys04",
+                            "sections": [
+                                {
+                                    "section": [
+                                        {
+                                            "field_code": "sys04-accountBank",
+                                            "value": f"银行 {m.rng.randrange(99)}",
+                                        }
+                                    ]
+                                }
+                            ],
+                        },
+                    ],
+                }
+            },
+        ),
+    ),
+]
+
+
+def _ok(resp: httpx.Response) -> bool:
+    if resp.status_code != 200:
+        return False
+    reply = orjson.loads(resp.content)
+    return reply.get("code", reply.get("errcode")) == 0
+
+
+async def run_load(
+    server: Server, mix: Mix, *, minutes: float, rate: float
+) -> tuple[list[Window], dict[str, int]]:
+    weights = [w for w, _, _ in MIX]
+    windows = [Window(0)]
+    failures: dict[str, int] = {}
+    started = time.monotonic()
+    end = started + minutes * 60
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    pending: set[asyncio.Task[None]] = set()
+    async with httpx.AsyncClient(base_url=server.base, timeout=30, limits=limits) as http:
+
+        async def one(name: str, call: Call, window: Window) -> None:
+            method, target, headers, body = call
+            t0 = time.perf_counter()
+            try:
+                resp = await http.request(method, target, headers=headers, content=body or None)
+                ok = _ok(resp)
+                detail = "" if ok else resp.text[:200]
+            except httpx.HTTPError as exc:
+                ok, detail = False, repr(exc)
+            window.latencies_ms.append((time.perf_counter() - t0) * 1000)
+            window.requests += 1
+            if not ok:
+                window.errors += 1
+                failures[name] = failures.get(name, 0) + 1
+                if failures[name] <= 3:
+                    log(f"  error on {name}: {detail}")
+
+        async def sample_memory() -> None:
+            while time.monotonic() < end:
+                windows[-1].rss_mib = max(windows[-1].rss_mib, server.rss_mib())
+                await asyncio.sleep(5)
+
+        sampler = asyncio.create_task(sample_memory())
+        n = 0
+        while True:
+            due = started + n / rate
+            if due >= end:
+                break
+            now = time.monotonic()
+            if due > now:
+                await asyncio.sleep(due - now)
+            minute = int((due - started) // 60)
+            if minute >= len(windows):
+                w = windows[-1].summary()
+                log(
+                    f"  minute {w['minute'] + 1}: {w['requests']} requests, {w['errors']} errors, "
+                    f"p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms, rss {w['rss_mib']} MiB"
+                )
+                windows.append(Window(minute))
+            _w, name, build = mix.rng.choices(MIX, weights=weights)[0]
+            task = asyncio.create_task(one(name, build(mix), windows[-1]))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            n += 1
+        await asyncio.gather(*pending)
+        await sampler
+    windows[-1].rss_mib = max(windows[-1].rss_mib, server.rss_mib())
+    return windows, failures
+
+
+def verdict(windows: list[Window]) -> dict[str, Any]:
+    rows = [w.summary() for w in windows if w.requests]
+    p99s = [r["p99_ms"] for r in rows]
+    median_p99 = statistics.median(p99s)
+    warm = [r["rss_mib"] for r in rows[WARMUP_MINUTES:]] or [rows[-1]["rss_mib"]]
+    growth = warm[-1] - warm[0]
+    allowed = max(16.0, 0.10 * warm[0])
+    checks = {
+        "no errors": sum(r["errors"] for r in rows) == 0,
+        "p99 stable (every minute within 3x the median minute)": max(p99s) <= 3 * median_p99,
+        f"memory flat after {WARMUP_MINUTES} min (grew {growth:.1f} MiB, allowed {allowed:.1f})": growth
+        <= allowed,
+    }
+    return {
+        "median_p99_ms": median_p99,
+        "max_p99_ms": max(p99s),
+        "rss_growth_mib": round(growth, 1),
+        "checks": checks,
+    }
+
+
+def write_docs(result: dict[str, Any]) -> None:
+    rows = result["windows"]
+    v = result["verdict"]
+    lines = [
+        SECTION,
+        "",
+        f"`python -m bench.soak` (bench/soak.py; on demand, never in CI). Run {result['finished']} on "
+        f"{result['machine']}: {result['minutes']} minutes at {result['rate']} requests/s, one "
+        f"`openroster serve` process on {result['backend']} holding the demo company ({PEOPLE:,} people), "
+        "the load generator beside it. The mix (by weight): WPS batch_read of 50, a page of 50, one "
+        "user, custom-attribute batch_update of 5, a profile update, a create (all KSO-1 signed); DingTalk "
+        "v2/list of 20, v2/user/get, v2/update of two roster groups: 70 % reads, 30 % writes.",
+        "",
+        f"Result: {'**pass**' if all(v['checks'].values()) else '**FAIL**'}: "
+        + "; ".join(f"{name}: {'yes' if ok else 'NO'}" for name, ok in v["checks"].items())
+        + f". Requests {sum(r['requests'] for r in rows):,}, errors {sum(r['errors'] for r in rows)}.",
+        "",
+        "| minute | requests | errors | p50 ms | p95 ms | p99 ms | max ms | server RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['minute'] + 1} | {r['requests']:,} | {r['errors']} | {r['p50_ms']} | {r['p95_ms']} "
+        f"| {r['p99_ms']} | {r['max_ms']} | {r['rss_mib']} |"
+        for r in rows
+    ]
+    if result.get("note"):
+        lines += ["", result["note"]]
+    section = "\n".join(lines) + "\n"
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    if SECTION in text:
+        head, _, rest = text.partition(SECTION)
+        tail = rest[rest.find("\n## ") + 1 :] if "\n## " in rest else ""
+        text = head + section + ("\n" + tail if tail else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    DOCS.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (default 10)")
+    parser.add_argument("--rate", type=float, default=100.0, help="requests per second (default 100)")
+    parser.add_argument("--postgres", action="store_true", help="run on a throwaway PostgreSQL cluster")
+    parser.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks.md")
+    parser.add_argument(
+        "--note", default="", help="a sentence to add under the table (e.g. the machine's load)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="the request mix's random seed")
+    args = parser.parse_args(argv)
+
+    cluster_cm: Any = None
+    if args.postgres:
+        from openroster.store.pgcluster import cluster_from_env
+
+        cluster_cm = cluster_from_env()
+        target: Target = postgres_target(PEOPLE, cluster_cm.__enter__())
+    else:  # a store of its own, built afresh: the soak writes, and the other benchmarks' stores stay as built
+        data_dir = DATA / "soak-sqlite"
+        shutil.rmtree(data_dir, ignore_errors=True)
+        target = Target("sqlite", PEOPLE, data_dir, None, _build_demo(PEOPLE, ["--data-dir", str(data_dir)]))
+    try:
+        with Server(target) as server:
+            from openroster.config import Settings
+            from openroster.core.demo import sample_user_ids
+            from openroster.server.app import open_directory
+
+            d = open_directory(Settings(data_dir=target.data_dir, database_url=target.database_url))
+            try:
+                people = sample_user_ids(d, PEOPLE)
+            finally:
+                d.store.dispose()
+            mix = Mix(
+                people,
+                wps_token(server.base, WPS_APP.client_id, WPS_APP.secret),
+                dingtalk_token(server.base, DING_APP.client_id, DING_APP.secret),
+                random.Random(args.seed),
+            )
+            log(f"soak: {args.minutes} min at {args.rate}/s on {target.backend}, server pid {server.pids()}")
+            windows, failures = asyncio.run(run_load(server, mix, minutes=args.minutes, rate=args.rate))
+    finally:
+        if cluster_cm is not None:
+            cluster_cm.__exit__(None, None, None)
+    v = verdict(windows)
+    result = {
+        "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end",
+        "backend": target.backend,
+        "minutes": args.minutes,
+        "rate": args.rate,
+        "windows": [w.summary() for w in windows if w.requests],
+        "failures": failures,
+        "verdict": v,
+        "note": args.note,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"soak-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    log(f"soak: {json.dumps(v, ensure_ascii=False)}; results in {out}")
+    if not args.no_docs:
+        write_docs(result)
+        log(f"soak: wrote the Soak section of {DOCS}")
+    return 0 if all(v["checks"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
