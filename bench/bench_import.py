@@ -152,6 +152,8 @@ def main() -> None:
                     "export",
                     "--tenant",
                     "bench",
+                    "--format",
+                    args.format,
                     "--data-dir",
                     str(data),
                     "-o",
