@@ -299,6 +299,7 @@ def test_errors_carry_platform_code_and_message(sandbox: Sandbox, org: Tenant, w
     with pytest.raises(ConflictError) as conflict:
         wps.create_user(user_name="乙", dept_ids=["1"], email="dup@example.com")
     assert conflict.value.code == 40900001 and "email" in conflict.value.message
+    assert conflict.value.request_id and conflict.value.request_id in str(conflict.value)  # X-Request-Id
     assert conflict.value.reply["code"] == 40900001
     with pytest.raises(InvalidRequestError) as bad:
         wps.request("POST", "/v7/users/create", json={"dept_ids": ["1"]})
