@@ -76,6 +76,15 @@ class WriteTx:
 
 _LATEST_SEQ = "SELECT seq FROM change_counter WHERE id = 1"
 
+#: ``Connection.info`` key set while a write transaction is open on the connection:
+#: reads that feed a write lock what they read (see ``store/users.get_users``).
+WRITING = "openroster_writing"
+
+
+def in_write(conn: Connection) -> bool:
+    """Whether ``conn`` is inside a :meth:`Store.write` transaction."""
+    return bool(conn.info.get(WRITING))
+
 
 class Store:
     """Base of the two backends. Subclasses set up the engine and its dialect quirks."""
@@ -100,10 +109,14 @@ class Store:
     def write(self) -> Iterator[WriteTx]:
         with self.engine.connect() as conn:
             self._prepare_write(conn)
-            with conn.begin():
-                tx = WriteTx(self, conn)
-                yield tx
-                tx._publish()
+            conn.info[WRITING] = True
+            try:
+                with conn.begin():
+                    tx = WriteTx(self, conn)
+                    yield tx
+                    tx._publish()
+            finally:
+                conn.info.pop(WRITING, None)
 
     def _prepare_write(self, conn: Connection) -> None:
         """Hook for backends that need to start write transactions differently."""

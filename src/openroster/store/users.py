@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from openroster.core.errors import Conflict
 from openroster.core.model import Gender, Membership, Role, User, UserStatus
+from openroster.store.base import in_write
 from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
 
@@ -137,10 +138,20 @@ def insert_users(conn: Connection, items: Sequence[User]) -> None:
 
 
 def get_users(conn: Connection, tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
+    """The users among ``ids``, with their memberships.
+
+    Inside a write transaction the rows stay locked until it ends (``FOR UPDATE``
+    on PostgreSQL, in id order; SQLite's writers are serial anyway): whatever a
+    writer read and writes back whole (``update_user``) cannot lose a concurrent
+    write of another field of the same person.
+    """
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(users).where(users.c.tenant_id == tenant_id, users.c.id.in_(wanted))).all()
+    q = select(users).where(users.c.tenant_id == tenant_id, users.c.id.in_(wanted))
+    if in_write(conn):
+        q = q.order_by(users.c.id).with_for_update()
+    rows = conn.execute(q).all()
     if not rows:
         return {}
     found = [r._mapping for r in rows]
