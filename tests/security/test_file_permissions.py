@@ -33,6 +33,11 @@ def _modes(data_dir: Path) -> dict[str, int]:
     return {p.name: stat.S_IMODE(p.stat().st_mode) for p in sorted(data_dir.iterdir())}
 
 
+def _loose(modes: dict[str, int]) -> dict[str, str]:
+    """The files group or others may read or write."""
+    return {name: oct(m) for name, m in modes.items() if m & 0o077}
+
+
 def _under_umask_000(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
     old = os.umask(0)
     try:
@@ -57,8 +62,7 @@ def test_serve_creates_every_data_file_owner_only_even_under_umask_000(tmp_path:
         modes = _modes(data)
         assert {"openroster.db", "master.key"} <= set(modes), modes
         assert stat.S_IMODE(data.stat().st_mode) == OWNER_ONLY_DIR
-        loose = {name: oct(m) for name, m in modes.items() if m & 0o077}
-        assert not loose, f"readable by others: {loose}"
+        assert not _loose(modes), f"readable by others: {_loose(modes)}"
     finally:
         server.stop()
 
@@ -91,8 +95,7 @@ def test_wal_files_sqlite_creates_while_serving_are_owner_only(tmp_path: Path) -
             assert reply["code"] == 0, reply
         modes = _modes(data)
         assert {"openroster.db-wal", "openroster.db-shm"} <= set(modes), modes
-        loose = {name: oct(m) for name, m in modes.items() if m & 0o077}
-        assert not loose, f"readable by others: {loose}"
+        assert not _loose(modes), f"readable by others: {_loose(modes)}"
     finally:
         server.stop()
 
@@ -116,4 +119,4 @@ def test_cli_commands_create_the_store_owner_only_even_under_umask_000(tmp_path:
     assert stat.S_IMODE(data.stat().st_mode) == OWNER_ONLY_DIR
     modes = _modes(data)
     assert modes["openroster.db"] == OWNER_ONLY_FILE and modes["master.key"] == OWNER_ONLY_FILE, modes
-    assert not {name: oct(m) for name, m in modes.items() if m & 0o077}
+    assert not _loose(modes)

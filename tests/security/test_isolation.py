@@ -237,6 +237,17 @@ WPS_CASES: dict[tuple[str, str], Cases] = {
 }
 
 HRM = "/topapi/smartwork/hrm"
+
+
+def _roster_update(userid: str, group: str, code: str, value: str) -> Req:
+    section = {"section": [{"field_code": code, "value": value}]}
+    return Req(
+        "POST",
+        f"{HRM}/employee/v2/update",
+        {"param": {"userid": userid, "groups": [{"group_id": group, "sections": [section]}]}},
+    )
+
+
 #: Path of every DingTalk route -> the calls acme makes on it.
 DINGTALK_CASES: dict[str, Cases] = {
     "/topapi/v2/user/get": lambda i: [Req("POST", "/topapi/v2/user/get", {"userid": u}) for u in _u(i)],
@@ -250,56 +261,9 @@ DINGTALK_CASES: dict[str, Cases] = {
         Req("POST", "/topapi/v2/department/get", {"dept_id": d}) for d in _dept(i)
     ],
     f"{HRM}/employee/v2/update": lambda i: [
-        *(
-            Req(
-                "POST",
-                f"{HRM}/employee/v2/update",
-                {
-                    "param": {
-                        "userid": u,
-                        "groups": [
-                            {
-                                "group_id": "sys02",
-                                "sections": [{"section": [{"field_code": "sys02-certNo", "value": "1"}]}],
-                            }
-                        ],
-                    }
-                },
-            )
-            for u in i.b_users
-        ),
-        Req(
-            "POST",
-            f"{HRM}/employee/v2/update",
-            {
-                "param": {
-                    "userid": "shared-1",
-                    "groups": [
-                        {
-                            "group_id": "custom0000001",
-                            "sections": [{"section": [{"field_code": i.b.own_attrs[0], "value": "x"}]}],
-                        }
-                    ],
-                }
-            },
-        ),
-        Req(
-            "POST",
-            f"{HRM}/employee/v2/update",
-            {
-                "param": {
-                    "userid": "shared-1",
-                    "groups": [
-                        {
-                            "group_id": "sys00",
-                            "sections": [
-                                {"section": [{"field_code": "sys00-mainDeptId", "value": str(i.b_only_dept)}]}
-                            ],
-                        }
-                    ],
-                }
-            },
-        ),
+        *(_roster_update(u, "sys02", "sys02-certNo", "1") for u in i.b_users),
+        _roster_update("shared-1", "custom0000001", i.b.own_attrs[0], "x"),
+        _roster_update("shared-1", "sys00", "sys00-mainDeptId", str(i.b_only_dept)),
     ],
     f"{HRM}/employee/v2/list": lambda i: [Req("POST", f"{HRM}/employee/v2/list", {"userid_list": _u(i)})],
     f"{HRM}/roster/meta/get": lambda i: [Req("POST", f"{HRM}/roster/meta/get", {})],
