@@ -114,6 +114,7 @@ def _bytes(body: Any) -> bytes:
 
 def test_every_platform_endpoint_is_fuzzed() -> None:
     """The document lists every route of both dialects (a route left out would go unfuzzed)."""
+    import openroster.dialects.wps.routes  # noqa: F401  (registers every route)
     from openroster.dialects.dingtalk.endpoint import ROUTES as DINGTALK_ROUTES
     from openroster.dialects.wps.endpoint import ROUTES as WPS_ROUTES
 

@@ -21,8 +21,6 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO
 
-import openpyxl
-
 FORMATS = ("xlsx", "csv")
 
 
@@ -295,6 +293,8 @@ def write_sheet(
                 if progress is not None and count % 1000 == 0:
                     progress(count)
     else:
+        import openpyxl  # only when writing .xlsx: importing it costs about a second
+
         book = openpyxl.Workbook(write_only=True)
         ws = book.create_sheet(title)
         ws.append(list(header))

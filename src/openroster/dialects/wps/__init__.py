@@ -1,13 +1,21 @@
-"""The WPS 365 OpenAPI v7 dialect."""
+"""The WPS 365 OpenAPI v7 dialect.
+
+The package itself imports nothing heavy, so the SDK can use ``signing`` without
+loading the server; :func:`install` registers the routes.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
-from openroster.core.throttle import RateLimiter
-from openroster.dialects.wps import attr_defs, attributes, contacts, depts, users  # noqa: F401  (they register routes)
-from openroster.dialects.wps.endpoint import mount
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from openroster.core.throttle import RateLimiter
 
 
 def install(api: FastAPI, *, rate_limits: str = "", limiter: RateLimiter | None = None) -> None:
+    import openroster.dialects.wps.routes  # noqa: F401  (registers every route)
+    from openroster.dialects.wps.endpoint import mount
+
     mount(api, rate_limits=rate_limits, limiter=limiter)
