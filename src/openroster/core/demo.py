@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from openroster.core import apps, attributes, demo_roster, bulk, tenants, users
+from openroster.core import apps, attributes, bulk, demo_roster, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
 from openroster.core.model import AttributeUpdate, Department, Signing, UserAttributeUpdate
