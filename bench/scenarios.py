@@ -153,7 +153,7 @@ _EDU = ("1", "2", "3", "4", "5")
 
 
 def _roster_update(ctx: Context) -> list[Request]:
-    """One user, three groups (the seed's education rows, an emergency contact, personal data)."""
+    """One user, three groups: an education row (the seed's), an emergency contact, personal data."""
     reqs = []
     for k, uid in enumerate(ctx.sample(ROTATION)):
         groups = [
@@ -176,9 +176,9 @@ def _roster_update(ctx: Context) -> list[Request]:
                     {
                         "old_index": 0,
                         "section": [
-                            {"field_code": "sys06-name", "value": "张三"},
-                            {"field_code": "sys06-relationship", "value": "1"},
-                            {"field_code": "sys06-mobile", "value": f"1390000{k:04d}"},
+                            {"field_code": "sys06-urgentContactsName", "value": "张三"},
+                            {"field_code": "sys06-urgentContactsRelation", "value": "配偶"},
+                            {"field_code": "sys06-urgentContactsPhone", "value": f"1390000{k:04d}"},
                         ],
                     }
                 ],
@@ -189,7 +189,7 @@ def _roster_update(ctx: Context) -> list[Request]:
                     {
                         "section": [
                             {"field_code": "sys02-residenceType", "value": "1"},
-                            {"field_code": "sys02-politicalStatus", "value": "1"},
+                            {"field_code": "sys02-address", "value": f"北京市海淀区 {k} 号"},
                         ]
                     }
                 ],
