@@ -25,11 +25,12 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import dingtalk_tokens, limits
+from openroster.core import dingtalk_tokens
 from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError, ScopeMissing
 from openroster.core.model import App
 from openroster.dialects import nul
+from openroster.dialects.body import read_limited_body
 from openroster.dialects.dingtalk.errors import (
     Code,
     DingTalkError,
@@ -126,20 +127,7 @@ def known_path(path: str) -> bool:
 
 
 async def read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    too_big = DingTalkError(
-        Code.INVALID_PARAMETER, f"request body is larger than {limits.BODY_MAX_BYTES} bytes"
-    )
-    if declared is not None and declared.isdigit() and int(declared) > limits.BODY_MAX_BYTES:
-        raise too_big
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.BODY_MAX_BYTES:
-            raise too_big
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_limited_body(request, lambda msg: DingTalkError(Code.INVALID_PARAMETER, msg))
 
 
 def _is_form(request: Request) -> bool:

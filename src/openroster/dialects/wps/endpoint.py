@@ -25,6 +25,7 @@ from openroster.core.errors import CoreError, ScopeMissing
 from openroster.core.model import App
 from openroster.core.throttle import LocalRateLimiter, Rate, RateLimiter, rate_for
 from openroster.dialects import nul
+from openroster.dialects.body import read_limited_body
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.wps import throttling
 from openroster.dialects.wps.auth import authenticate, token_endpoint
@@ -181,19 +182,7 @@ def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
 
 
 async def read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limits.BODY_MAX_BYTES:
-        raise WpsError(Code.BODY_TOO_LARGE, f"request body is larger than {limits.BODY_MAX_BYTES} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limits.BODY_MAX_BYTES:
-            raise WpsError(Code.BODY_TOO_LARGE, f"request body is larger than {limits.BODY_MAX_BYTES} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body  # so later readers see the same bytes
-    return body
+    return await read_limited_body(request, lambda msg: WpsError(Code.BODY_TOO_LARGE, msg))
 
 
 def _nul_in(request: Request, body: bytes) -> str | None:

@@ -1,0 +1,31 @@
+"""Reading a request body under the documented size limit, for every dialect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.requests import Request
+
+from openroster.core import limits
+
+
+async def read_limited_body(request: Request, too_large: Callable[[str], Exception]) -> bytes:
+    """The whole body, refusing (``too_large(message)``) one over ``limits.BODY_MAX_BYTES``.
+
+    A declared Content-Length over the limit is refused before anything is read;
+    a body that grows past it while streaming is refused at that chunk.
+    """
+    message = f"request body is larger than {limits.BODY_MAX_BYTES} bytes"
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limits.BODY_MAX_BYTES:
+        raise too_large(message)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limits.BODY_MAX_BYTES:
+            raise too_large(message)
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # so later readers see the same bytes
+    return body
