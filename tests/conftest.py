@@ -9,16 +9,10 @@ copied from a migrated template). Pin a test to one backend with
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from openroster.config import Settings
@@ -26,6 +20,8 @@ from openroster.core import apps, tenants
 from openroster.core.directory import Directory
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
+from openroster.testing.server import ServerProcess
+from openroster.testing.server import start_server as launch_server
 
 #: How long a server may take to answer its health check (a busy CI machine is slow to start one).
 START_TIMEOUT_S = 180
@@ -129,56 +125,11 @@ def wps_app(directory: Directory, tenant: str) -> apps.App:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class ServerProcess:
-    base_url: str
-    data_dir: Path
-    proc: subprocess.Popen[bytes]
-    args: list[str]
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 def start_server(
     data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None
 ) -> ServerProcess:
-    """Run ``openroster serve`` as a real process and wait until it answers."""
-    port = port or free_port()
-    args = [sys.executable, "-m", "openroster", "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    args += extra
-    log = open(data_dir.parent / f"server-{port}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    log.close()  # the child has its own handle; ours would leak (a ResourceWarning, an error in tests)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}; see {log.name}")
-        try:
-            if httpx.get(base + "/_openroster/health", timeout=1).status_code == 200:
-                return ServerProcess(base, data_dir, proc, args)
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start within {START_TIMEOUT_S} s")
+    """Run ``openroster serve`` as a real process and wait until it answers (the plugin's launcher)."""
+    return launch_server(data_dir, *extra, port=port, env=env, timeout=START_TIMEOUT_S)
 
 
 @pytest.fixture
