@@ -58,6 +58,7 @@ def check(limiter: RateLimiter, rate: Rate, *, client_id: str, endpoint: str, no
 
 def validate_rates(overrides: str) -> None:
     """Raise ValueError when ``overrides`` is not a valid rate spec for the WPS endpoints."""
+    import openroster.dialects.wps.routes  # noqa: F401  (registers every route: ROUTES is empty before)
     from openroster.dialects.wps import endpoint
 
     route_rates(overrides, (f"{r.method} {r.path}" for r in endpoint.ROUTES))
