@@ -303,13 +303,15 @@ def verify(stream: Stream) -> list[str]:
             problems += _check_lane(lane, values, len(ROSTER_FIELDS))
         lane = stream.create_lane
         pending = [lane.pending_id] if lane.in_flight and lane.pending_id else []
-        reply = http.post(
-            "/v7/users/by_ex_user_ids",
-            json={"ex_user_ids": [*lane.acked_ids[-99:], *pending], "with_dept": True},
-        ).json()
-        assert reply["code"] == 0, reply
-        present = {u["ex_user_id"]: u for u in reply["data"]["items"]}
-        lost = [uid for uid in lane.acked_ids[-99:] if uid not in present]
+        wanted = [*lane.acked_ids, *pending]  # every create so far, not only this round's
+        present: dict[str, Any] = {}
+        for i in range(0, len(wanted), 100):
+            reply = http.post(
+                "/v7/users/by_ex_user_ids", json={"ex_user_ids": wanted[i : i + 100], "with_dept": True}
+            ).json()
+            assert reply["code"] == 0, reply
+            present |= {u["ex_user_id"]: u for u in reply["data"]["items"]}
+        lost = [uid for uid in lane.acked_ids if uid not in present]
         if lost:
             problems.append(f"{lane.name}: acknowledged creates lost: {lost}")
         for uid, user in present.items():
