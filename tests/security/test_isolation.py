@@ -30,6 +30,7 @@ import httpx
 import orjson
 import pytest
 
+import openroster.dialects.wps.routes  # noqa: F401  (registers the WPS routes listed below)
 from openroster.config import Settings
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS
 from openroster.dialects.dingtalk.endpoint import ROUTES as DINGTALK_ROUTES
