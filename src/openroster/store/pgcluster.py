@@ -348,6 +348,10 @@ def cluster_from_env(*, durable: bool = False) -> Iterator[ThrowawayCluster]:
         c.stop()
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     usage = "usage: python -m openroster.store.pgcluster run [--durable] -- CMD [ARGS...] | serve [--durable]"
@@ -355,6 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(usage + "\n")
         return 2
     command, rest = args[0], args[1:]
+    # Stop and delete the cluster however this process is asked to end (CI timeouts send SIGTERM;
+    # a shell starts background jobs with SIGINT ignored).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
     durable = "--durable" in rest[: rest.index("--")] if "--" in rest else "--durable" in rest
     with ThrowawayCluster(durable=durable) as c:
         if command == "serve":
