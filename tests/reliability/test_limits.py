@@ -512,3 +512,13 @@ def test_a_head_past_64_kib_is_refused_431(world: WorldServer, wire: Wire) -> No
         head, _, body = _read_reply(s).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 431 "), head
     assert orjson.loads(body)["code"] == 43100001
+    # One header that never ends is not kept in memory while it grows: cut off past 64 KiB.
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"GET /v7/users HTTP/1.1\r\nHost: x\r\nX-Endless: ")
+        try:
+            for _ in range(64):  # up to 2 MiB; the server refuses after the first 64 KiB
+                s.sendall(b"e" * 32768)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        status, _headers, body = raw_reply(_read_reply(s))
+    assert (status, orjson.loads(body)["code"]) == (431, 43100001)

@@ -105,7 +105,9 @@ class GuardedHttpTools(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
-        self._head_bytes = 0
+        self._head_bytes = 0  # of the URL and headers the parser handed over
+        self._reading_head = True
+        self._head_raw = 0  # bytes received while the head was incomplete
         self._refused = False
         self._too_large = False
 
@@ -166,6 +168,12 @@ class GuardedHttpTools(HttpToolsProtocol):
                 self._refuse(431, f"the request head is larger than {self.head_max_bytes} bytes")
             else:
                 self._refuse(400, "the request is not valid HTTP/1.1")
+        else:
+            # The parser keeps a header it has not seen the end of, so count what arrives too.
+            if self._reading_head:
+                self._head_raw += len(data)
+                if self._head_raw > self.head_max_bytes:
+                    self._refuse(431, f"the request head is larger than {self.head_max_bytes} bytes")
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -189,11 +197,14 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._disarm()
+        self._reading_head = False
         super().on_headers_complete()
         self._arm(self.body_timeout, self._body_late)
 
     def on_message_complete(self) -> None:
         self._disarm()
+        self._reading_head = True
+        self._head_raw = 0
         super().on_message_complete()
 
     # -- refusing -------------------------------------------------------------------------
