@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -394,3 +395,30 @@ class TestStoreContract:
                 assert store.current_seq(tx.conn) == 0
         finally:
             store.dispose()
+
+    def test_requests_that_arrived_before_a_poll_share_it_and_later_ones_see_later_writes(
+        self, directory: Directory, other_process: Directory, acme: str
+    ) -> None:
+        users.create(directory, tenant_id=acme, item=_person("u1", title="One"))
+        with other_process.reader():
+            pass  # the process's first read: it learns where the change log is
+        polls = [0]
+        original = other_process.store.latest_seq
+
+        def counted() -> int:
+            polls[0] += 1
+            return original()
+
+        other_process.store.latest_seq = counted  # type: ignore[method-assign]
+        arrived = time.monotonic()
+        with other_process.reader(fresh_after=arrived) as r:  # polls: nothing seen yet after arrival
+            assert r.users(acme, ["u1"])["u1"].title == "One"
+        with other_process.reader(fresh_after=arrived) as r:  # arrived before that poll: shares it
+            assert r.users(acme, ["u1"])["u1"].title == "One"
+        assert polls[0] == 1
+        users.update(directory, tenant_id=acme, user_id="u1", changes={"title": "Two"})
+        with other_process.reader(fresh_after=time.monotonic()) as r:  # arrived after the write: sees it
+            assert r.users(acme, ["u1"])["u1"].title == "Two"
+        with other_process.reader() as r:  # no arrival time: always polls
+            assert r.users(acme, ["u1"])["u1"].title == "Two"
+        assert polls[0] == 3

@@ -85,10 +85,15 @@ class Directory:
         return self.master_key.unseal(sealed, context=f"app-secret:{client_id}")
 
     @contextmanager
-    def reader(self) -> Iterator[Reader]:
+    def reader(self, *, fresh_after: float | None = None) -> Iterator[Reader]:
+        """A read that sees every write committed before it began (any process's).
+
+        ``fresh_after``: it need only see the writes committed before this
+        ``time.monotonic()`` instant (when the request arrived; see ``DirectoryCache.sync``).
+        """
         r = Reader(self)
         try:
-            self.cache.sync(r._open)
+            self.cache.sync(r._open, fresh_after=fresh_after)
             yield r
         finally:
             r.close()

@@ -14,6 +14,7 @@ is read too, as the platform does); a token in a header is not looked at.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -222,6 +223,7 @@ def reply(result: Any, *, success: bool, request_id: str) -> Response:
 
 def _endpoint(r: Route) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
+        arrived = time.monotonic()  # reads must see every write acknowledged before this
         d: Directory = request.app.state.directory
         request_id = new_request_id()
         try:
@@ -232,7 +234,7 @@ def _endpoint(r: Route) -> Callable[[Request], Any]:
             )
             if not token.strip():
                 raise DingTalkError(Code.MISSING_TOKEN, "access_token is required in the query string")
-            with d.reader() as reader:
+            with d.reader(fresh_after=arrived) as reader:
                 try:
                     app, grant = dingtalk_tokens.authenticate(reader, token)
                 except CoreError as exc:

@@ -9,6 +9,7 @@ pre-rendered bytes. Every route is served under ``/v7``, ``/openapi/v7`` and
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -203,10 +204,11 @@ def _endpoint(r: Route, rate: Rate | None, limiter: RateLimiter) -> Callable[[Re
     endpoint_name = f"{r.method} /v7{r.path}"
 
     async def endpoint(request: Request) -> Response:
+        arrived = time.monotonic()  # reads must see every write acknowledged before this
         d: Directory = request.app.state.directory
         try:
             body = await read_body(request)
-            with d.reader() as reader:
+            with d.reader(fresh_after=arrived) as reader:
                 app = authenticate(request, body, reader)
                 if rate is not None:
                     throttling.check(
