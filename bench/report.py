@@ -43,7 +43,7 @@ def tables(result: dict[str, Any]) -> str:
     meta = result["meta"]
     m, v, st = meta["machine"], meta["versions"], meta["settings"]
     out = [
-        f"### Last suite run: {meta['date']}",
+        f"## Last suite run: {meta['date']}",
         "",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; load average at start "
         f"{', '.join(f'{x:.2f}' for x in m['loadavg'])}.",
@@ -61,7 +61,7 @@ def tables(result: dict[str, Any]) -> str:
     if head is not None:
         real, bare = head["real"], head["bare"]
         out += [
-            "#### Headline: batch_read of 100 ids with departments, 100,000 people, SQLite, one process",
+            "### Headline: batch_read of 100 ids with departments, 100,000 people, SQLite, one process",
             "",
             "| requests/s | p50 | p99 | bare endpoint | ratio | target |",
             "|---:|---:|---:|---:|---:|---|",
@@ -72,7 +72,7 @@ def tables(result: dict[str, Any]) -> str:
             "",
         ]
     out += [
-        "#### Every call, each beside the bare endpoint",
+        "### Every call, each beside the bare endpoint",
         "",
         "| backend | people | call | requests/s | p50 | p99 | bare req/s | ratio | reply | server RSS |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -111,7 +111,7 @@ def tables(result: dict[str, Any]) -> str:
                     )
         if scale:
             out += [
-                f"#### Scale: cost per call at {large:,} people relative to {small:,}",
+                f"### Scale: cost per call at {large:,} people relative to {small:,}",
                 "",
                 f"| backend | call | req/s at {small:,} | req/s at {large:,} | cost ratio | target |",
                 "|---|---|---:|---:|---:|---|",

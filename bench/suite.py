@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -152,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     builds: list[dict[str, Any]] = []
     cluster: ThrowawayCluster | None = None
+    targets: dict[tuple[str, int], Target] = {}
     with tempfile.TemporaryDirectory(prefix="openroster-bench-") as tmp:
         workdir = Path(tmp)
         try:
@@ -162,7 +164,6 @@ def main(argv: list[str] | None = None) -> int:
                 plan.insert(0, ("sqlite", HEADLINE_SIZE, [SCENARIOS["wps.batch_read"]]))
             if not args.no_cold:
                 plan += [(b, n, [EXTRA["wps.batch_read_cold"]]) for b in backends for n in sizes]
-            targets: dict[tuple[str, int], Target] = {}
             for backend, size, scenarios in plan:
                 key = (backend, size)
                 if key not in targets:
@@ -199,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if cluster is not None:
                 cluster.stop()
+                for t in targets.values():
+                    if t.backend == "postgresql":
+                        shutil.rmtree(t.data_dir, ignore_errors=True)
     meta["elapsed_seconds"] = round(time.monotonic() - t0)
     result = {"meta": meta, "builds": builds, "runs": runs}
     RESULTS.mkdir(parents=True, exist_ok=True)
