@@ -12,7 +12,7 @@ value (``""``, ``[]``, a url with an empty link) clears the attribute.
 from __future__ import annotations
 
 import secrets as _random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -210,29 +210,52 @@ def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttri
                 field=f"{p}.custom_attrs",
                 limit=limits.ATTR_UPDATE_ATTRS_PER_USER_MAX,
             )
-        seen_attrs: set[str] = set()
-        for j, a in enumerate(u.attrs):
-            q = f"{p}.custom_attrs[{j}]"
-            definition = defs.get(a.attr_id)
-            if definition is None:
-                raise UnknownAttribute(
-                    f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
-                )
-            if a.attr_id in seen_attrs:
-                raise InvalidValue(
-                    f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id"
-                )
-            seen_attrs.add(a.attr_id)
-            value = _checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts)
+        for attr_id, value in checked_values(
+            defs, u.attrs, field=p, known_users=known_users, known_depts=known_depts
+        ):
             if value is None:
-                clears.append((u.user_id, a.attr_id))
+                clears.append((u.user_id, attr_id))
             else:
-                writes.append((u.user_id, AttributeValue(attr_id=a.attr_id, value=value)))
+                writes.append((u.user_id, AttributeValue(attr_id=attr_id, value=value)))
     attr_rows.put_values(tx.conn, tenant_id, writes)
     attr_rows.delete_values(tx.conn, tenant_id, clears)
     for uid in user_ids:
         tx.changed(tenant_id, "attrvals", uid)
     return list(dict.fromkeys(user_ids))
+
+
+def checked_values(
+    defs: Mapping[str, AttributeDefinition],
+    attrs: Sequence[AttributeUpdate],
+    *,
+    field: str,
+    known_users: set[str],
+    known_depts: set[int],
+) -> list[tuple[str, AttributeValueData | None]]:
+    """One person's attribute updates checked against their definitions: ``(attr_id, value)``, in
+    order; ``None`` clears the attribute. Errors name ``{field}.custom_attrs[j]``.
+
+    ``known_users`` / ``known_depts``: the users and departments a relation may name.
+    """
+    out: list[tuple[str, AttributeValueData | None]] = []
+    seen: set[str] = set()
+    for j, a in enumerate(attrs):
+        q = f"{field}.custom_attrs[{j}]"
+        definition = defs.get(a.attr_id)
+        if definition is None:
+            raise UnknownAttribute(
+                f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
+            )
+        if a.attr_id in seen:
+            raise InvalidValue(f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id")
+        seen.add(a.attr_id)
+        out.append(
+            (
+                a.attr_id,
+                _checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts),
+            )
+        )
+    return out
 
 
 def _checked_value(

@@ -40,7 +40,6 @@ from openroster.core.errors import (
     InvalidValue,
     NotFound,
     RuleViolation,
-    UnknownAttribute,
 )
 from openroster.core.model import (
     ROOT_DEPT_ID,
@@ -193,27 +192,18 @@ def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChun
             out.references.append((f"{where}.leader_id", u.leader_id))
         out.ids.add(u.id)
         out.users.append((tenant_id, *_USER_FIELDS(u)))
-        seen: set[str] = set()
-        for j, a in enumerate(p.attrs):
-            q = f"{where}.custom_attrs[{j}]"
-            definition = rules.definitions.get(a.attr_id)
-            if definition is None:
-                raise UnknownAttribute(
-                    f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
-                )
-            if a.attr_id in seen:
-                raise InvalidValue(
-                    f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id"
-                )
-            seen.add(a.attr_id)
-            related = {a.relation_user} if a.relation_user else set()
-            value = attributes._checked_value(
-                definition, a, field=q, known_users=related, known_depts=rules.dept_ids
-            )
-            if a.relation_user and value is not None:
-                out.references.append((f"{q}.relation_user", a.relation_user))
-            if value is not None:
-                out.values.append((tenant_id, u.id, a.attr_id, attr_rows.encode_value(value)))
+        # A relation may name anyone: whether they exist is checked when the chunk is written.
+        related = {a.relation_user for a in p.attrs if a.relation_user}
+        checked = attributes.checked_values(
+            rules.definitions, p.attrs, field=where, known_users=related, known_depts=rules.dept_ids
+        )
+        for j, (attr_id, value) in enumerate(checked):
+            if value is None:
+                continue
+            relation = p.attrs[j].relation_user
+            if relation:
+                out.references.append((f"{where}.custom_attrs[{j}].relation_user", relation))
+            out.values.append((tenant_id, u.id, attr_id, attr_rows.encode_value(value)))
     return out
 
 
