@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import functools
 import json
 import os
 import pstats
@@ -102,28 +103,18 @@ async def _run(args: argparse.Namespace) -> None:
         with d.reader() as r:
             ids = user_rows.first_ids(r.conn, TENANT, 20_000, status="active")
         rng = random.Random(5)
+        sign = functools.partial(wps_request, token=token, client_id=WPS_APP[0], secret=WPS_APP[1])
         if args.call == "batch_read":
             reqs = [
-                wps_request(
+                sign(
                     "POST",
                     "/v7/users/batch_read",
-                    token=token,
-                    client_id=WPS_APP[0],
-                    secret=WPS_APP[1],
                     body={"user_ids": rng.sample(ids, 100), "status": ["active"], "with_dept": True},
                 )
                 for _ in range(64)
             ]
         else:
-            reqs = [
-                wps_request(
-                    "GET",
-                    "/v7/users?status=active&page_size=50&with_dept=true",
-                    token=token,
-                    client_id=WPS_APP[0],
-                    secret=WPS_APP[1],
-                )
-            ]
+            reqs = [sign("GET", "/v7/users?status=active&page_size=50&with_dept=true")]
         status, reply = await drv.call(reqs[0])
         if status != 200 or json.loads(reply)["code"] != 0:
             raise SystemExit(f"the call failed: {status} {reply[:300]!r}")

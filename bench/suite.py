@@ -129,7 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--note", default="", help="a note printed with the results (e.g. machine load)")
     ap.add_argument("--no-docs", action="store_true", help="do not touch docs/benchmarks.md")
     ap.add_argument("--quick", action="store_true", help="10,000 people only, 3 s runs: checks the harness")
+    ap.add_argument(
+        "--from-results", type=Path, help="rewrite docs/benchmarks.md from a results JSON, without running"
+    )
     args = ap.parse_args(argv)
+    if args.from_results is not None:
+        result = json.loads(args.from_results.read_text())
+        report.write(result)
+        sys.stdout.write(report.summary(result) + "\n")
+        return 0
     if args.quick:
         args.sizes, args.seconds, args.warmup, args.no_headline, args.no_cold = "10000", 3.0, 1.0, True, True
     backends = [b for b in args.backends.split(",") if b]
