@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from openroster.core.errors import Conflict
@@ -232,6 +232,19 @@ def first_ids(conn: Connection, tenant_id: str, count: int, *, status: str) -> l
 # -- paging ------------------------------------------------------------------------
 
 
+def _page_query(*, by_status: bool) -> Select[Any]:
+    q = select(users.c.id).where(users.c.tenant_id == bindparam("tenant"), users.c.id > bindparam("after"))
+    if by_status:
+        q = q.where(users.c.status == bindparam("status"))
+    return q.order_by(users.c.id).limit(bindparam("limit"))
+
+
+# Built once: a page is the hot path of a sync job, and building the statement cost more than
+# running it (the store's query on its index is ~40 us; SQLAlchemy's construction ~70 us more).
+_PAGE_ALL = _page_query(by_status=False)
+_PAGE_BY_STATUS = _page_query(by_status=True)
+
+
 def page_ids(
     conn: Connection, tenant_id: str, *, statuses: Collection[str], after: str | None, limit: int
 ) -> list[str]:
@@ -242,16 +255,11 @@ def page_ids(
     seek per status on ``ix_users_status`` (tenant, status, id), merged here;
     with every status, one seek on the primary key.
     """
-    base = select(users.c.id).where(users.c.tenant_id == tenant_id)
-    if after is not None:
-        base = base.where(users.c.id > after)
+    params = {"tenant": tenant_id, "after": after if after is not None else "", "limit": limit}
     wanted = sorted(set(statuses))
     if set(wanted) >= ALL_STATUSES:
-        return [r[0] for r in conn.execute(base.order_by(users.c.id).limit(limit)).all()]
-    runs = [
-        [r[0] for r in conn.execute(base.where(users.c.status == s).order_by(users.c.id).limit(limit)).all()]
-        for s in wanted
-    ]
+        return [r[0] for r in conn.execute(_PAGE_ALL, params).all()]
+    runs = [[r[0] for r in conn.execute(_PAGE_BY_STATUS, {**params, "status": s}).all()] for s in wanted]
     return list(heapq.merge(*runs))[:limit]
 
 
