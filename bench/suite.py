@@ -83,6 +83,11 @@ def measure(
         type(r)(method, path, dict(r.headers), r.body if method == "POST" else b"") for r in requests
     ]
     with Server(target, bare_file=bare_file, extra=scenario.server_args) as server:
+        check = bare_requests[0].send(server.base)
+        if check.status_code != 200 or check.content != reply:
+            raise RuntimeError(
+                f"{scenario.name}: the bare endpoint answered {check.status_code} {check.text[:200]}"
+            )
         if warmup > 0:
             run_wrk(server.base, requests, seconds=warmup, connections=connections)
         real = run_wrk(server.base, requests, seconds=seconds, connections=connections)

@@ -21,6 +21,7 @@ from openroster.core.directory import Directory
 from openroster.core.secrets import MasterKey, new_secret
 from openroster.dialects import dingtalk, wps
 from openroster.dialects.wps.errors import Code, error_response
+from openroster.dialects.wps.schemas import BatchReadUsersBody
 from openroster.server.guard import GuardedHttpTools, RequestLimits
 from openroster.store import open_store
 from openroster.store.ratelimit import StoreRateLimiter
@@ -136,8 +137,8 @@ def _install_bare_endpoint(api: FastAPI, payload: bytes) -> None:
     ``POST /_bench/bare`` parses a batch_read body; ``POST /_bench/bare_json`` any JSON
     object (for the other write and read benchmarks); ``GET /_bench/bare`` no body.
     """
-    from openroster.dialects.wps.schemas import BatchReadUsersBody
-
+    # BatchReadUsersBody is imported at module level: FastAPI resolves the (string) annotation
+    # in the module's namespace; imported here it was taken for a query parameter (400s).
     async def bare(body: BatchReadUsersBody) -> Response:
         return Response(payload, media_type="application/json")
 
