@@ -127,7 +127,7 @@ async def _run(args: argparse.Namespace) -> None:
             bare_reqs = [Request("GET", "/_bench/bare", r.headers) for r in reqs]
         async with bare_app.router.lifespan_context(bare_app):
             status, same = await bare.call(bare_reqs[0])
-            if status != 200 or same != reply:
+            if args.only != "real" and (status != 200 or same != reply):
                 raise SystemExit(f"the bare endpoint answered {status} {same[:200]!r}")
             results: dict[str, float] = {}
             for label, driver, rs in (("real", drv, reqs), ("bare", bare, bare_reqs)):
