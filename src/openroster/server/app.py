@@ -137,6 +137,7 @@ def _install_bare_endpoint(api: FastAPI, payload: bytes) -> None:
     ``POST /_bench/bare`` parses a batch_read body; ``POST /_bench/bare_json`` any JSON
     object (for the other write and read benchmarks); ``GET /_bench/bare`` no body.
     """
+
     # BatchReadUsersBody is imported at module level: FastAPI resolves the (string) annotation
     # in the module's namespace; imported here it was taken for a query parameter (400s).
     async def bare(body: BatchReadUsersBody) -> Response:
