@@ -116,6 +116,23 @@ def _errors(r: LoadResult) -> dict[str, int]:
     return dict(r.errors)
 
 
+def _merge(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """``earlier`` with ``later``'s rows in place of the same backend, size and call."""
+
+    def key(r: dict[str, Any]) -> tuple[str, int, str]:
+        return (r["backend"], r["size"], r["scenario"])
+
+    fresh = {key(r): r for r in later["runs"]}
+    runs = [fresh.pop(key(r), r) for r in earlier["runs"]] + list(fresh.values())
+    meta = dict(earlier["meta"])
+    redone = ", ".join(f"{b} {n:,} {c}" for b, n, c in (key(r) for r in later["runs"]))
+    meta["note"] = (
+        f"{meta.get('note', '')} Re-measured {later['meta']['date']} (load average at start "
+        f"{', '.join(f'{x:.2f}' for x in later['meta']['machine']['loadavg'])}): {redone}."
+    ).strip()
+    return {"meta": meta, "builds": earlier.get("builds", []), "runs": runs}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -136,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="10,000 people only, 3 s runs: checks the harness")
     ap.add_argument(
         "--from-results", type=Path, help="rewrite docs/benchmarks.md from a results JSON, without running"
+    )
+    ap.add_argument(
+        "--merge-into",
+        type=Path,
+        help="put this run's rows into an earlier results JSON (replacing the same backend/size/call)",
     )
     args = ap.parse_args(argv)
     if args.from_results is not None:
@@ -218,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                         shutil.rmtree(t.data_dir, ignore_errors=True)
     meta["elapsed_seconds"] = round(time.monotonic() - t0)
     result = {"meta": meta, "builds": builds, "runs": runs}
+    if args.merge_into is not None:
+        result = _merge(json.loads(args.merge_into.read_text()), result)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"{stamp}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
