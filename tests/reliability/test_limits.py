@@ -522,3 +522,27 @@ def test_a_head_past_64_kib_is_refused_431(world: WorldServer, wire: Wire) -> No
             pass
         status, _headers, body = raw_reply(_read_reply(s))
     assert (status, orjson.loads(body)["code"]) == (431, 43100001)
+
+
+@pytest.mark.e2e
+@sqlite_only
+def test_a_keep_alive_connection_is_not_held_to_64_kib_in_all(world: WorldServer) -> None:
+    """The head limit is per request: many whole requests (each arriving in one read, with bodies) on
+    one connection, well past 64 KiB together, and a body's end sent with the next request's head, are
+    all answered; the head counter of one request never carries into the next."""
+    body = orjson.dumps({"user_ids": ["shared-1"], "status": ["active"], "pad": "p" * 30_000})
+    head = (
+        b"POST /v7/users/batch_read HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + world.wps_token.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    host, port = world.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        for _ in range(12):  # 12 × 30 KiB: each a whole request in one write
+            s.sendall(head + body)
+            status, _headers, reply = raw_reply(_read_reply(s))
+            assert (status, orjson.loads(reply)["code"]) == (200, 0)
+        s.sendall(head + body[:-10])  # the next write carries this body's end and the next head
+        for _ in range(4):
+            s.sendall(body[-10:] + head + body[:-10])
+            status, _headers, reply = raw_reply(_read_reply(s))
+            assert (status, orjson.loads(reply)["code"]) == (200, 0)

@@ -108,6 +108,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._head_bytes = 0  # of the URL and headers the parser handed over
         self._reading_head = True
         self._head_raw = 0  # bytes received while the head was incomplete
+        self._milestones = 0  # heads and messages the parser has completed on this connection
         self._refused = False
         self._too_large = False
 
@@ -156,6 +157,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         if self._refused:
             return
         self._unset_keepalive_if_required()
+        milestones_before = self._milestones
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -169,8 +171,14 @@ class GuardedHttpTools(HttpToolsProtocol):
             else:
                 self._refuse(400, "the request is not valid HTTP/1.1")
         else:
-            # The parser keeps a header it has not seen the end of, so count what arrives too.
-            if self._reading_head:
+            # The parser keeps a header it has not seen the end of, so count what arrives too, but only
+            # while one head is still incomplete: in a chunk that completed a head or a message (a whole
+            # keep-alive request, a head and its body, a body's end and the next head's start) the bytes
+            # are not all head; the parser callbacks count the heads there (and the rest of a head
+            # begun in such a chunk is counted as it arrives).
+            if self._milestones != milestones_before:
+                self._head_raw = 0
+            elif self._reading_head:
                 self._head_raw += len(data)
                 if self._head_raw > self.head_max_bytes:
                     self._refuse(431, f"the request head is larger than {self.head_max_bytes} bytes")
@@ -198,13 +206,14 @@ class GuardedHttpTools(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm()
         self._reading_head = False
+        self._milestones += 1
         super().on_headers_complete()
         self._arm(self.body_timeout, self._body_late)
 
     def on_message_complete(self) -> None:
         self._disarm()
         self._reading_head = True
-        self._head_raw = 0
+        self._milestones += 1
         super().on_message_complete()
 
     # -- refusing -------------------------------------------------------------------------
