@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -22,6 +24,7 @@ from openroster.core.secrets import MasterKey, new_secret
 from openroster.dialects import dingtalk, wps
 from openroster.dialects.wps.errors import Code, error_response
 from openroster.dialects.wps.schemas import BatchReadUsersBody
+from openroster.server.dispatch import ExactRoutes
 from openroster.server.guard import GuardedHttpTools, RequestLimits
 from openroster.store import open_store
 from openroster.store.ratelimit import StoreRateLimiter
@@ -50,8 +53,10 @@ class ServerApp(FastAPI):
     """
 
     def build_middleware_stack(self) -> ASGIApp:
-        # The request limits outermost of all: nothing reads a body they would refuse.
-        return RequestLimits(control.wrap(super().build_middleware_stack(), self.state.control))
+        # The request limits outermost of all: nothing reads a body they would refuse. Inside the
+        # platform-call middleware, plain routes go straight to their endpoint (server/dispatch.py).
+        fastapi_stack = super().build_middleware_stack()
+        return RequestLimits(control.wrap(ExactRoutes(self, fastapi_stack), self.state.control))
 
 
 def _tune_gc() -> None:
@@ -134,19 +139,25 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
 def _install_bare_endpoint(api: FastAPI, payload: bytes) -> None:
     """For benchmarks: the same server stack answering fixed bytes (the ceiling).
 
-    ``POST /_bench/bare`` parses a batch_read body; ``POST /_bench/bare_json`` any JSON
-    object (for the other write and read benchmarks); ``GET /_bench/bare`` no body.
+    ``POST /_bench/bare`` parses a batch_read body with the same model as the real
+    endpoint; ``POST /_bench/bare_json`` any JSON object (for the other write and
+    read benchmarks); ``GET /_bench/bare`` no body. Like the dialects' endpoints they
+    are plain routes, so they take the same short way (``server/dispatch.py``).
     """
 
-    # BatchReadUsersBody is imported at module level: FastAPI resolves the (string) annotation
-    # in the module's namespace; imported here it was taken for a query parameter (400s).
-    async def bare(body: BatchReadUsersBody) -> Response:
+    async def bare(request: Request) -> Response:
+        try:
+            BatchReadUsersBody.model_validate_json(await request.body())
+        except ValidationError:
+            return Response(b"not a batch_read body", status_code=400)
         return Response(payload, media_type="application/json")
 
-    async def bare_json(body: dict[str, Any]) -> Response:
+    async def bare_json(request: Request) -> Response:
+        if not isinstance(orjson.loads(await request.body()), dict):
+            return Response(b"a JSON object is expected", status_code=400)
         return Response(payload, media_type="application/json")
 
-    async def bare_get() -> Response:
+    async def bare_get(request: Request) -> Response:
         return Response(payload, media_type="application/json")
 
     api.add_api_route("/_bench/bare", bare, methods=["POST"], include_in_schema=False)

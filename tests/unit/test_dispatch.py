@@ -1,0 +1,124 @@
+"""The short way to plain routes (server/dispatch.py): the same routes, the same replies, the same errors.
+
+``ExactRoutes`` answers a request naming a plain route exactly without FastAPI's
+router. These tests hold it to FastAPI's behaviour: it indexes exactly the routes
+that take the request alone, every other request still goes through FastAPI, and
+an exception from an endpoint is answered by the app's handler in the dialect's
+envelope. The bare benchmark endpoint takes the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi.routing import APIRoute
+
+from openroster.config import Settings
+from openroster.core.directory import Directory
+from openroster.dialects.dingtalk import endpoint as dingtalk_endpoint
+from openroster.dialects.wps import endpoint as wps_endpoint
+from openroster.server.app import create_app
+from openroster.server.dispatch import ExactRoutes, plain
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def _calls(app: Any, *requests: tuple[str, str, dict[str, Any]]) -> list[httpx.Response]:
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return [await client.request(method, path, **kw) for method, path, kw in requests]
+
+    return asyncio.run(run())
+
+
+def test_the_index_holds_every_plain_route_and_nothing_else(directory: Directory) -> None:
+    app = create_app(Settings(), directory=directory)
+    index = ExactRoutes(app, app.router).index
+    routes = [r for r in app.routes if isinstance(r, APIRoute)]
+    for r in routes:
+        for method in r.methods:
+            if plain(r):
+                assert index[(method, r.path)] is r.endpoint, r.path
+            else:
+                assert (method, r.path) not in index or "{" not in r.path, r.path
+    assert all("{" not in path for _method, path in index)
+    for key in [
+        ("POST", "/v7/users/batch_read"),
+        ("POST", "/openapi/v7/users/batch_read"),
+        ("POST", "/oauth2/token"),
+        ("GET", "/gettoken"),
+        ("POST", "/topapi/smartwork/hrm/employee/v2/list"),
+    ]:
+        assert key in index, key
+    # Routes with path parameters or typed parameters stay with FastAPI.
+    assert ("GET", "/v7/users/{user_id}") not in index
+    assert not any(path.startswith("/_openroster") for _m, path in index)
+
+
+def test_requests_off_the_index_get_fastapis_answers(directory: Directory) -> None:
+    app = create_app(Settings(), directory=directory)
+    by_id, wrong_method, unknown, ding_unknown = _calls(
+        app,
+        ("GET", "/v7/users/alice", {}),
+        ("PUT", "/v7/users/batch_read", {}),
+        ("POST", "/v7/nothing", {}),
+        ("POST", "/topapi/v2/user/nothing", {"json": {}}),
+    )
+    assert by_id.status_code == 401 and by_id.json()["code"] == 40100002  # routed, then refused
+    assert wrong_method.status_code == 405 and wrong_method.json()["code"] == 40500001
+    assert unknown.status_code == 404 and unknown.json()["code"] == 40400001
+    assert ding_unknown.status_code == 200 and ding_unknown.json()["errcode"] != 0
+
+
+def test_an_endpoint_that_fails_is_answered_in_its_dialects_envelope(
+    directory: Directory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*_a: object, **_k: object) -> bytes:
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(wps_endpoint, "read_body", broken)
+    monkeypatch.setattr(dingtalk_endpoint, "read_body", broken)
+    app = create_app(Settings(), directory=directory)
+    wps, ding = _calls(
+        app,
+        ("POST", "/v7/users/batch_read", {"json": {"user_ids": ["a"], "status": ["active"]}}),
+        ("POST", "/topapi/v2/user/get", {"params": {"access_token": "x"}, "json": {"userid": "a"}}),
+    )
+    assert wps.status_code == 500
+    assert wps.json() == {
+        "code": 50000001,
+        "msg": "internal error; the server log has the details",
+        "data": None,
+    }
+    assert ding.status_code == 200
+    body = ding.json()
+    assert body["errcode"] == -1 and "the disk is on fire" not in ding.text
+    assert "the disk is on fire" in caplog.text  # the log has the details
+
+
+def test_the_bare_endpoint_parses_the_body_and_answers_the_captured_bytes(
+    directory: Directory, tmp_path: Path
+) -> None:
+    payload = orjson.dumps({"code": 0, "msg": "", "data": {"items": [{"id": "a"}]}})
+    (tmp_path / "bare.json").write_bytes(payload)
+    app = create_app(Settings(bare_endpoint_file=tmp_path / "bare.json"), directory=directory)
+    assert ("POST", "/_bench/bare") in ExactRoutes(app, app.router).index
+    ok, bad, ok_json, bad_json, get = _calls(
+        app,
+        ("POST", "/_bench/bare", {"json": {"user_ids": ["a"], "status": ["active"], "with_dept": True}}),
+        ("POST", "/_bench/bare", {"json": {"user_ids": "a"}}),
+        ("POST", "/_bench/bare_json", {"json": {"anything": 1}}),
+        ("POST", "/_bench/bare_json", {"json": [1]}),
+        ("GET", "/_bench/bare", {}),
+    )
+    assert (ok.status_code, ok.content) == (200, payload)
+    assert bad.status_code == 400
+    assert (ok_json.status_code, ok_json.content) == (200, payload)
+    assert bad_json.status_code == 400
+    assert (get.status_code, get.content) == (200, payload)
