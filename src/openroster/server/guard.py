@@ -28,6 +28,7 @@ The numbers live in ``core/limits.py``; docs/security.md says how they were chos
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, ClassVar
 
 import httptools
@@ -37,6 +38,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from openroster.core import limits
 from openroster.dialects import dingtalk
+from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
 from openroster.dialects.dingtalk.errors import Code as DingTalkCode
 from openroster.dialects.dingtalk.errors import DingTalkError, new_request_id
 from openroster.dialects.wps.errors import Code as WpsCode
@@ -185,6 +187,7 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope[ARRIVED_SCOPE_KEY] = time.monotonic()  # type: ignore[literal-required]
         self._head_bytes = 0
         if self._deadline is None:
             self._arm(self.head_timeout, self._head_late)

@@ -14,7 +14,6 @@ is read too, as the platform does); a token in a header is not looked at.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from openroster.core import dingtalk_tokens
 from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError, ScopeMissing
 from openroster.core.model import App
-from openroster.dialects import nul
+from openroster.dialects import arrival, nul
 from openroster.dialects.body import read_limited_body
 from openroster.dialects.dingtalk.errors import (
     Code,
@@ -223,7 +222,7 @@ def reply(result: Any, *, success: bool, request_id: str) -> Response:
 
 def _endpoint(r: Route) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
-        arrived = time.monotonic()  # reads must see every write acknowledged before this
+        arrived = arrival.arrived(request.scope)  # reads see every write acknowledged before this
         d: Directory = request.app.state.directory
         request_id = new_request_id()
         try:

@@ -9,7 +9,6 @@ pre-rendered bytes. Every route is served under ``/v7``, ``/openapi/v7`` and
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError, ScopeMissing
 from openroster.core.model import App
 from openroster.core.throttle import LocalRateLimiter, Rate, RateLimiter, rate_for
-from openroster.dialects import nul
+from openroster.dialects import arrival, nul
 from openroster.dialects.body import read_limited_body
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.wps import throttling
@@ -197,14 +196,14 @@ def _nul_in(request: Request, body: bytes) -> str | None:
 
 def ok(data: Any) -> Response:
     payload = data if isinstance(data, bytes) else orjson.dumps(data)
-    return Response(_OK_HEAD + payload + b"}", media_type=_JSON)
+    return Response(b"".join((_OK_HEAD, payload, b"}")), media_type=_JSON)  # one copy of a large reply
 
 
 def _endpoint(r: Route, rate: Rate | None, limiter: RateLimiter) -> Callable[[Request], Any]:
     endpoint_name = f"{r.method} /v7{r.path}"
 
     async def endpoint(request: Request) -> Response:
-        arrived = time.monotonic()  # reads must see every write acknowledged before this
+        arrived = arrival.arrived(request.scope)  # reads see every write acknowledged before this
         d: Directory = request.app.state.directory
         try:
             body = await read_body(request)
