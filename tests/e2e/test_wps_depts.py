@@ -181,7 +181,10 @@ def test_create_update_move_and_delete(
             d["name"] for d in c.request("GET", "/v7/depts/1/children")["items"]
         ]  # all or nothing
 
-        # Rename and move: the abs_path of the whole subtree follows.
+        # Rename and move: the abs_path of the whole subtree follows, in users' replies too (bob's
+        # reply with departments, rendered now, must not be reused after the move).
+        bob = c.request("GET", "/v7/users/bob", params={"with_dept": "true"})
+        assert "/Acme/Sales/Backend" not in [d["abs_path"] for d in bob["depts"]]
         assert c.request("POST", f"/v7/depts/{org.eng}/update", json={"name": "Engineering"}) is None
         paths = {d["id"]: d["abs_path"] for d in walk(lambda t: _recursive(c, 1, t))}
         assert paths[str(org.backend)] == "/Acme/Engineering/Backend"
@@ -194,6 +197,12 @@ def test_create_update_move_and_delete(
             3,
         )
         bob = c.request("GET", "/v7/users/bob", params={"with_dept": "true"})
+        batch = c.request(
+            "POST",
+            "/v7/users/batch_read",
+            json={"user_ids": ["bob"], "status": ["active"], "with_dept": True},
+        )
+        assert bob["depts"] == batch["items"][0]["depts"]
         assert "/Acme/Sales/Backend" in [
             d["abs_path"] for d in bob["depts"]
         ]  # users see the new path at once

@@ -13,6 +13,7 @@ The cache is bounded: past ``max_users`` users it forgets the oldest entries.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
@@ -32,6 +33,8 @@ DEFAULT_MAX_USERS = 50_000
 
 _MISSING = object()
 _REFRESH_BATCH = 2000
+#: Department generations, unique in the process (see :attr:`DeptView.generation`).
+_GENERATIONS = itertools.count(1)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -50,6 +53,7 @@ class DirectoryCache:
         self._depts: dict[str, dict[int, object]] = {}
         self._apps: dict[str, object] = {}
         self._defs: dict[str, list[AttributeDefinition]] = {}
+        self._dept_generations: dict[str, int] = {}
         self._user_count = 0
 
     @property
@@ -61,6 +65,7 @@ class DirectoryCache:
         self._depts.clear()
         self._apps.clear()
         self._defs.clear()
+        self._dept_generations.clear()
         self._user_count = 0
 
     def sync(self, conn: Callable[[], Connection], *, fresh_after: float | None = None) -> None:
@@ -106,6 +111,7 @@ class DirectoryCache:
                 dbucket = self._depts.get(c.tenant_id)
                 if dbucket is not None:
                     dbucket.pop(int(c.key), None)
+                self._dept_generations.pop(c.tenant_id, None)
             elif c.kind == "app":
                 self._apps.pop(c.key, None)
             elif c.kind == "attrdefs":
@@ -113,6 +119,7 @@ class DirectoryCache:
             elif c.kind == "tenant":
                 self._user_count -= len(self._users.pop(c.tenant_id, {}))
                 self._depts.pop(c.tenant_id, None)
+                self._dept_generations.pop(c.tenant_id, None)
                 self._defs.pop(c.tenant_id, None)
                 self._apps = {
                     k: v for k, v in self._apps.items() if getattr(v, "tenant_id", None) != c.tenant_id
@@ -158,7 +165,10 @@ class DirectoryCache:
         bucket = self._depts.get(tenant_id)
         if bucket is None:
             bucket = self._depts[tenant_id] = {}
-        return DeptView(bucket, lambda miss: dept_rows.get_depts(conn(), tenant_id, miss))
+        generation = self._dept_generations.get(tenant_id)
+        if generation is None:
+            generation = self._dept_generations[tenant_id] = next(_GENERATIONS)
+        return DeptView(bucket, lambda miss: dept_rows.get_depts(conn(), tenant_id, miss), generation)
 
     def app(self, conn: Callable[[], Connection], client_id: str) -> App | None:
         hit = self._apps.get(client_id)
@@ -192,15 +202,24 @@ class DeptView(Mapping[int, Department]):
     For replies that embed each user's departments: asking for the ones the
     users belong to as they are rendered costs one dict lookup each, instead
     of collecting every id first. Iteration and ``len`` cover what is cached.
+
+    ``generation`` names the state of the tenant's departments: it is unique in
+    the process and changes whenever one of them changes (or the cache starts
+    over), so a reply rendered with the departments of one generation may be
+    reused while the view has the same generation, without looking at them.
     """
 
-    __slots__ = ("_bucket", "_fetch")
+    __slots__ = ("_bucket", "_fetch", "generation")
 
     def __init__(
-        self, bucket: dict[int, object], fetch: Callable[[list[int]], dict[int, Department]]
+        self,
+        bucket: dict[int, object],
+        fetch: Callable[[list[int]], dict[int, Department]],
+        generation: int,
     ) -> None:
         self._bucket = bucket
         self._fetch = fetch
+        self.generation = generation
 
     def get(self, key: int, default: Department | None = None) -> Department | None:  # type: ignore[override]
         hit = self._bucket.get(key)
