@@ -138,6 +138,8 @@ def serve(
     finally:
         d.store.dispose()
     _banner(settings, demo=demo, sample_ids=sample_ids, show_admin_token=admin_token is None)
+    # One line per request at info and below; above, uvicorn would still format each line to drop it.
+    access_log = log_level.lower() in ("trace", "debug", "info")
     if workers == 1:
         from openroster.server.app import create_app
 
@@ -148,6 +150,7 @@ def serve(
             loop="uvloop",
             http=GuardedHttpTools,
             log_level=log_level,
+            access_log=access_log,
             timeout_keep_alive=30,
         )
     else:
@@ -161,6 +164,7 @@ def serve(
             loop="uvloop",
             http=GuardedHttpTools,
             log_level=log_level,
+            access_log=access_log,
             timeout_keep_alive=30,
         )
 
