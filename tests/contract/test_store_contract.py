@@ -25,7 +25,7 @@ from openroster.core import apps, attributes, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
 from openroster.core.errors import Conflict
-from openroster.core.model import AttributeUpdate, AttributeValue, UserAttributeUpdate
+from openroster.core.model import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
 from openroster.server.app import open_directory
 from openroster.store import attrs as attr_rows
 from openroster.store import bulk, schema
@@ -181,6 +181,22 @@ class TestStoreContract:
         with counting_reads(directory.store) as opened, directory.reader() as r:
             assert r.users(acme, ids)["u0"].title == "New"
         assert opened[0] == 1  # one transaction: the change log, then the changed user
+
+    def test_users_come_in_the_order_asked_for_hits_and_misses_alike(
+        self, directory: Directory, acme: str
+    ) -> None:
+        users.create_many(directory, tenant_id=acme, items=[_person(f"u{i}") for i in range(6)])
+        with directory.reader() as r:
+            r.users(acme, ["u4", "u1"])  # cached: u4, u1; not yet: the rest
+        asked = ["u5", "u1", "ghost", "u0", "u4", "u3"]
+        with directory.reader() as r:
+            assert list(r.users(acme, asked)) == ["u5", "u1", "u0", "u4", "u3"]
+            assert list(r.users(acme, list(reversed(asked)))) == ["u3", "u4", "u0", "u1", "u5"]
+        with directory.reader() as r:
+            found = users.batch_read(
+                r, tenant_id=acme, user_ids=["u2", "u0", "u2"], statuses=[UserStatus.ACTIVE]
+            )
+        assert [u.id for u in found] == ["u2", "u0"]
 
     def test_the_change_poll_survives_a_lost_connection(self, directory: Directory, acme: str) -> None:
         store = directory.store

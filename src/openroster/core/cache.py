@@ -129,12 +129,14 @@ class DirectoryCache:
     # -- lookups ----------------------------------------------------------------
 
     def users(self, conn: Callable[[], Connection], tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
+        """The users among ``ids`` that exist, in the order of ``ids``."""
         bucket = self._users.get(tenant_id)
         if bucket is None:
             bucket = self._users[tenant_id] = {}
+        order = ids if isinstance(ids, list) else list(ids)
         found: dict[str, User] = {}
         missing: list[str] = []
-        for uid in ids:
+        for uid in order:
             hit = bucket.get(uid)
             if hit is None:
                 missing.append(uid)
@@ -147,8 +149,8 @@ class DirectoryCache:
                 if uid not in bucket:
                     self._user_count += 1
                 bucket[uid] = got if got is not None else _MISSING
-                if got is not None:
-                    found[uid] = got
+            # In the order asked for (the hits were found first), before eviction may drop some.
+            found = {uid: hit for uid in order if (hit := found.get(uid) or fetched.get(uid)) is not None}
             self._evict()
         return found
 

@@ -238,9 +238,8 @@ def batch_read(
     Ids that do not exist in the tenant are simply absent from the result.
     """
     wanted = set(statuses)
-    unique = list(dict.fromkeys(user_ids))
-    found = r.users(tenant_id, unique)
-    return [u for uid in unique if (u := found.get(uid)) is not None and u.status in wanted]
+    found = r.users(tenant_id, list(dict.fromkeys(user_ids)))  # in the order asked for
+    return [u for u in found.values() if u.status in wanted]
 
 
 # -- reads --------------------------------------------------------------------------
