@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +26,7 @@ from openroster.core import demo as demo_data
 from openroster.core import limits
 from openroster.core import tenants as tenant_service
 from openroster.core.cache import DEFAULT_MAX_USERS
+from openroster.core.directory import Directory
 from openroster.core.errors import CoreError
 from openroster.core.model import App
 from openroster.core.secrets import new_secret
@@ -45,6 +48,20 @@ def _print_json(data: Any) -> None:
 def _fail(exc: CoreError) -> typer.Exit:
     err.print(f"[red]error:[/red] {exc.message}")
     return typer.Exit(2)
+
+
+@contextmanager
+def _store(
+    data_dir: Path, database_url: str | None, *, sqlite_synchronous: str = "NORMAL"
+) -> Iterator[Directory]:
+    """The store for one command: a core refusal ends the command with its message; closed either way."""
+    d = open_for_cli(data_dir, database_url, sqlite_synchronous=sqlite_synchronous)
+    try:
+        yield d
+    except CoreError as exc:
+        raise _fail(exc) from None
+    finally:
+        d.store.dispose()
 
 
 @app.command()
@@ -123,8 +140,7 @@ def serve(
         head_timeout=head_timeout,
         body_timeout=body_timeout,
     )
-    d = open_for_cli(data_dir, database_url, sqlite_synchronous=sqlite_synchronous)
-    try:
+    with _store(data_dir, database_url, sqlite_synchronous=sqlite_synchronous) as d:
         sample_ids: list[str] = []
         if demo:
             demo_data.load(d)
@@ -133,10 +149,6 @@ def serve(
             created = load_seed(d, read_seed(seed))
             if created:
                 err.print(f"seeded tenants: {', '.join(created)}")
-    except CoreError as exc:
-        raise _fail(exc) from None
-    finally:
-        d.store.dispose()
     _banner(settings, demo=demo, sample_ids=sample_ids, show_admin_token=admin_token is None)
     # One line per request at info and below; above, uvicorn would still format each line to drop it.
     access_log = log_level.lower() in ("trace", "debug", "info")
@@ -208,13 +220,8 @@ def demo_command(
     tenant: Annotated[str, typer.Option(help="Tenant id to create.")] = demo_data.DEMO_TENANT,
 ) -> None:
     """Create the demo company (idempotent) without starting the server."""
-    d = open_for_cli(data_dir, database_url)
-    try:
+    with _store(data_dir, database_url) as d:
         created = demo_data.load(d, users_count=users, tenant_id=tenant)
-    except CoreError as exc:
-        raise _fail(exc) from None
-    finally:
-        d.store.dispose()
     _print_json({"tenant": tenant, "created": created})
 
 
@@ -232,8 +239,7 @@ def tenant_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a tenant and print it as JSON."""
-    d = open_for_cli(data_dir, database_url)
-    try:
+    with _store(data_dir, database_url) as d:
         t = tenant_service.create(
             d,
             tenant_id=tenant_id,
@@ -241,10 +247,6 @@ def tenant_create(
             wps_company_id=wps_company_id,
             dingtalk_corp_id=dingtalk_corp_id,
         )
-    except CoreError as exc:
-        raise _fail(exc) from None
-    finally:
-        d.store.dispose()
     _print_json(
         {
             "id": t.id,
@@ -278,8 +280,7 @@ def app_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an app and print its credentials as JSON."""
-    d = open_for_cli(data_dir, database_url)
-    try:
+    with _store(data_dir, database_url) as d:
         a = app_service.create(
             d,
             tenant_id=tenant,
@@ -290,10 +291,6 @@ def app_create(
             secret=client_secret,
             agentid=agentid,
         )
-    except CoreError as exc:
-        raise _fail(exc) from None
-    finally:
-        d.store.dispose()
     _print_credentials(a)
 
 
@@ -311,13 +308,8 @@ def app_rotate_secret(
     The old secret stops working at once, also on servers already running on this store: token
     requests with it are refused, and so is every token issued before.
     """
-    d = open_for_cli(data_dir, database_url)
-    try:
+    with _store(data_dir, database_url) as d:
         a = app_service.rotate_secret(d, client_id=client_id, secret=client_secret)
-    except CoreError as exc:
-        raise _fail(exc) from None
-    finally:
-        d.store.dispose()
     _print_credentials(a)
 
 
