@@ -187,14 +187,9 @@ async def read_body(request: Request) -> bytes:
 
 def _nul_in(request: Request, body: bytes) -> str | None:
     """Where a NUL character is in the request's path, query or JSON body (see ``dialects/nul.py``)."""
-    scope = request.scope
     return (
-        (
-            nul.in_params(((k, str(v)) for k, v in path.items()), "path segment")
-            if (path := scope.get("path_params"))
-            else None
-        )
-        or (nul.in_params(request.query_params.multi_items()) if scope["query_string"] else None)
+        nul.in_params(((k, str(v)) for k, v in request.path_params.items()), "path segment")
+        or (nul.in_params(request.query_params.multi_items()) if request.scope["query_string"] else None)
         or nul.in_json(body)
     )
 
