@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 
@@ -11,7 +12,7 @@ from openroster.core import attributes, roster, tenants, users
 from openroster.core.directory import Directory
 from openroster.core.errors import BrokenReference, Conflict, InvalidValue, MissingField, NotFound, TooMany
 from openroster.core.mapping import EmployeeList
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.model import AttributeUpdate, User, UserAttributeUpdate
 from openroster.core.roster import FieldWrite as F
 from openroster.core.roster import GroupWrite as G
 from openroster.core.roster import SectionWrite as S
@@ -410,6 +411,28 @@ def test_records_keep_order_skip_unknown_and_are_memoized(acme: Directory) -> No
         assert roster.read_values(r, tenant_id=T, records=[]) == []
         with pytest.raises(TooMany):
             roster.read_records(r, tenant_id=T, user_ids=[f"x{i}" for i in range(101)])
+
+
+def _alive(serial: int) -> bool:
+    gc.collect()
+    return any(isinstance(o, User) and o.serial == serial for o in gc.get_objects())
+
+
+def test_a_record_does_not_keep_a_replaced_leader_alive(acme: Directory) -> None:
+    """u1's record shows its leader's name; once the leader changes, the old leader object is freed.
+
+    (A memo that kept the leader object itself kept every replaced version of every
+    leader alive while the follower was not read again: the soak's growing memory.)
+    """
+    with acme.reader() as r:
+        roster.read_records(r, tenant_id=T, user_ids=["u1"])
+        old_boss = r.users(T, ["boss"])["boss"].serial
+    users.update(acme, tenant_id=T, user_id="boss", changes={"title": "CEO"})
+    with acme.reader() as r:
+        new_boss = r.users(T, ["boss"])["boss"]
+        assert new_boss.serial != old_boss and new_boss.title == "CEO"
+    assert not _alive(old_boss)
+    assert _read(acme, codes=("sys00-reportManager",))["sys00-reportManager"] == [(0, "老板", "老板")]
 
 
 def test_employee_lists_follow_wps_status(acme: Directory) -> None:

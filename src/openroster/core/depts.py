@@ -428,7 +428,7 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
                 tx.changed(tenant_id, "dept", x.id)
         if changes.leaders is not None:
             set_leaders_in(tx, d, tenant_id=tenant_id, dept_id=dept_id, leaders=changes.leaders)
-        return replace(updated, memo={})
+        return updated
 
 
 def delete(d: Directory, *, tenant_id: str, dept_id: int) -> None:

@@ -47,6 +47,7 @@ from openroster.core.model import (
     User,
     UserAttributeUpdate,
     ValueType,
+    serials,
 )
 from openroster.store import attrs as attr_rows
 from openroster.store import roster as roster_rows
@@ -456,8 +457,8 @@ def read_records(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> list[
     out: list[RosterRecord] = []
     for u, x in zip(people, links, strict=True):
         # The names shown come from these (immutable, cached) objects; while they are the
-        # same objects, the names are the same and the last read's answer still holds.
-        key = (tuple(depts.get(i) for i in x.dept_refs), tuple(others.get(p) for p in x.people_refs))
+        # same objects (the same serials), the names are the same and the last read's answer holds.
+        key = (serials(depts.get(i) for i in x.dept_refs), serials(others.get(p) for p in x.people_refs))
         hit = u.memo.get(_MEMO_LINKED)
         if hit is None or hit[0] != key:
             hit = u.memo[_MEMO_LINKED] = (key, _linked(x, depts, others))

@@ -15,7 +15,15 @@ import orjson
 
 from openroster.core.cache import DeptView
 from openroster.core.depts import Member
-from openroster.core.model import AttributeDefinition, AttributeValue, Department, UrlValue, User, ValueType
+from openroster.core.model import (
+    AttributeDefinition,
+    AttributeValue,
+    Department,
+    UrlValue,
+    User,
+    ValueType,
+    serials,
+)
 
 SCOPE_EMAIL = "kso.user_email.read"
 SCOPE_PHONE = "kso.user_phone.read"
@@ -96,7 +104,7 @@ def user_bytes(u: User, scopes: frozenset[str], depts: Mapping[int, Department] 
 
     With ``depts`` the reply embeds the user's departments; it is reused while
     the very same department objects are current (a changed department is a
-    new object), so a rename or a move renders afresh.
+    new object, with a new serial), so a rename or a move renders afresh.
     """
     mask = _scope_mask(scopes)
     memo = u.memo
@@ -108,13 +116,12 @@ def user_bytes(u: User, scopes: frozenset[str], depts: Mapping[int, Department] 
         return hit
     key = _REPLY_KEYS[mask | _DEPTS]
     current = tuple([depts.get(m.dept_id) for m in u.memberships])
-    cached: tuple[tuple[Department | None, ...], bytes] | None = memo.get(key)
-    # Tuple equality checks identity first, so the usual case (the same objects) costs no
-    # field comparison; equal but distinct departments render the same bytes anyway.
-    if cached is not None and cached[0] == current:
+    made_from = serials(current)
+    cached: tuple[tuple[int, ...], bytes] | None = memo.get(key)
+    if cached is not None and cached[0] == made_from:
         return cached[1]
     out = _render_user(u, mask, current)
-    memo[key] = (current, out)
+    memo[key] = (made_from, out)
     return out
 
 
@@ -155,10 +162,11 @@ def users_items(
             if cached is not None:
                 seen, ms = cached[0], u.memberships
                 if len(ms) == 1:
-                    if len(seen) == 1 and seen[0] is get(ms[0].dept_id):
+                    d = get(ms[0].dept_id)
+                    if len(seen) == 1 and seen[0] == (0 if d is None else d.serial):
                         append(cached[1])
                         continue
-                elif seen == tuple([get(m.dept_id) for m in ms]):
+                elif seen == serials([get(m.dept_id) for m in ms]):
                     append(cached[1])
                     continue
             append(user_bytes(u, scopes, depts))
