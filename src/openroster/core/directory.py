@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from sqlalchemy import Connection
 
@@ -12,7 +12,7 @@ from openroster.core.clock import Clock
 from openroster.core.clock import clock as default_clock
 from openroster.core.model import App, AttributeDefinition, Department, User
 from openroster.core.secrets import MasterKey, TokenMinter
-from openroster.store import Store, WriteTx
+from openroster.store import ReadTx, Store, WriteTx
 
 
 class Reader:
@@ -22,27 +22,37 @@ class Reader:
     query of the caller's own): a read answered from the cache never opens one.
     """
 
-    __slots__ = ("_cache", "_conn", "_stack", "directory")
+    __slots__ = ("_cache", "_conn", "_tx", "directory")
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
         self._cache = directory.cache
         self._conn: Connection | None = None
-        self._stack = ExitStack()
+        self._tx: AbstractContextManager[ReadTx] | None = None
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def conn(self) -> Connection:
         """This read's transaction (one consistent snapshot on SQLite), opened when first asked for."""
         if self._conn is None:
-            self._conn = self._stack.enter_context(self.directory.store.read()).conn
+            tx = self.directory.store.read()
+            self._conn = tx.__enter__().conn
+            self._tx = tx
         return self._conn
 
     def _open(self) -> Connection:
         return self.conn
 
     def close(self) -> None:
-        self._conn = None
-        self._stack.close()
+        """End the read transaction, if one was opened (a Reader is closed by leaving its ``with``)."""
+        tx, self._tx, self._conn = self._tx, None, None
+        if tx is not None:
+            tx.__exit__(None, None, None)
 
     def app(self, client_id: str) -> App | None:
         if "\x00" in client_id:  # no client id holds a NUL (and PostgreSQL cannot compare one)
@@ -84,9 +94,8 @@ class Directory:
     def unseal(self, sealed: bytes, client_id: str) -> str:
         return self.master_key.unseal(sealed, context=f"app-secret:{client_id}")
 
-    @contextmanager
-    def reader(self, *, fresh_after: float | None = None) -> Iterator[Reader]:
-        """A read that sees every write committed before it began (any process's).
+    def reader(self, *, fresh_after: float | None = None) -> Reader:
+        """A read that sees every write committed before it began (any process's); use it in ``with``.
 
         ``fresh_after``: it need only see the writes committed before this
         ``time.monotonic()`` instant (when the request arrived; see ``DirectoryCache.sync``).
@@ -94,9 +103,10 @@ class Directory:
         r = Reader(self)
         try:
             self.cache.sync(r._open, fresh_after=fresh_after)
-            yield r
-        finally:
+        except BaseException:
             r.close()
+            raise
+        return r
 
     @contextmanager
     def writer(self) -> Iterator[WriteTx]:
