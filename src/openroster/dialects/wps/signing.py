@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
@@ -135,6 +136,7 @@ _DATE = re.compile(
 )
 
 
+@lru_cache(maxsize=256)  # a client signs many calls within one second, all with the same date
 def parse_date(value: str) -> datetime | None:
     """RFC 1123 (``GMT``), RFC 1123 with a numeric zone, or with the full weekday name."""
     m = _DATE.match(value.strip())
