@@ -44,3 +44,12 @@ def test_a_reply_with_departments_follows_a_renamed_department_and_frees_the_old
     second = render.user_bytes(u, SCOPES, {5: renamed})
     assert orjson.loads(second)["depts"] == [{"abs_path": "/研发中心", "id": "5", "name": "研发中心"}]
     assert orjson.loads(render.users_items([u], SCOPES, {5: renamed}))["items"] == [orjson.loads(second)]
+
+
+def test_items_are_wrapped_without_changing_them() -> None:
+    users = [_user(id=f"u{i}", memberships=()) for i in range(3)]
+    plain = render.users_items(users, SCOPES, None)
+    wrapped = render.users_items(users, SCOPES, None, wrap=(b'{"data":', b"}"))
+    assert wrapped == b'{"data":' + plain + b"}"
+    assert render.users_items([], SCOPES, None, wrap=(b"[", b"]")) == b'[{"items":[]}]'
+    assert orjson.loads(plain)["items"][2]["id"] == "u2"

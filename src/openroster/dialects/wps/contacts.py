@@ -11,7 +11,7 @@ from openroster.core.errors import InvalidValue, TooMany
 from openroster.core.limits import BATCH_READ_USERS_MAX
 from openroster.core.model import Department, User
 from openroster.dialects.wps import params, render
-from openroster.dialects.wps.endpoint import Call, route
+from openroster.dialects.wps.endpoint import ENVELOPE, Call, Whole, route
 from openroster.dialects.wps.schemas import BatchReadUsersBody, CreateDeptBody, CreateUserBody
 
 CONTACT_READ = ("kso.contact.read", "kso.contact.readwrite")
@@ -29,7 +29,7 @@ def depts_for(call: Call, found: Sequence[User], with_dept: bool) -> Mapping[int
 
 
 @route("POST", "/users/batch_read", scopes=CONTACT_READ, body=BatchReadUsersBody)
-def batch_read_users(call: Call, body: BatchReadUsersBody) -> bytes:
+def batch_read_users(call: Call, body: BatchReadUsersBody) -> Whole:
     """Read up to 100 users by id."""
     if len(body.user_ids) > BATCH_READ_USERS_MAX:
         raise TooMany(
@@ -39,7 +39,8 @@ def batch_read_users(call: Call, body: BatchReadUsersBody) -> bytes:
         )
     wanted = params.statuses(body.status, required=True)
     found = users.batch_read(call.reader, tenant_id=call.tenant_id, user_ids=body.user_ids, statuses=wanted)
-    return render.users_items(found, call.app.scopes, depts_for(call, found, body.with_dept))
+    depts = depts_for(call, found, body.with_dept)
+    return Whole(render.users_items(found, call.app.scopes, depts, wrap=ENVELOPE))
 
 
 @route("POST", "/users/create", scopes=CONTACT_WRITE, body=CreateUserBody)

@@ -62,6 +62,21 @@ Handler = Callable[[Call, Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
+class Whole:
+    """A handler's reply already in the success envelope (its data wrapped in ``ENVELOPE``).
+
+    For large replies: the handler renders the envelope with its data, so the
+    reply is not copied once more to wrap it.
+    """
+
+    body: bytes
+
+
+#: What a handler returning :class:`Whole` puts before and after its data.
+ENVELOPE: tuple[bytes, bytes] = (_OK_HEAD, b"}")
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     method: str
     path: str
@@ -195,6 +210,8 @@ def _nul_in(request: Request, body: bytes) -> str | None:
 
 
 def ok(data: Any) -> Response:
+    if type(data) is Whole:
+        return Response(data.body, media_type=_JSON)
     payload = data if isinstance(data, bytes) else orjson.dumps(data)
     return Response(b"".join((_OK_HEAD, payload, b"}")), media_type=_JSON)  # one copy of a large reply
 
