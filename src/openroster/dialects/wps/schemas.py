@@ -10,7 +10,9 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+    # Only keys are worth caching: values are mostly ids, seldom the same twice in a row, and caching
+    # them costs a lookup and an eviction in the parser's cache for each (docs/benchmarks.md).
+    model_config = ConfigDict(strict=True, extra="ignore", cache_strings="keys")
 
 
 class BatchReadUsersBody(_Body):
