@@ -33,8 +33,10 @@ _MEMO = "wps"
 _EMAIL, _PHONE, _GENDER, _DEPTS = 1, 2, 4, 8
 #: The memo key of a user's reply for each combination of the bits above.
 _REPLY_KEYS: tuple[str, ...] = tuple(f"wps:user:{bits}" for bits in range(16))
-#: The same with departments, for a reply checked against a DeptView's generation, not its departments.
-_GENERATION_KEYS: tuple[str, ...] = tuple(f"wps:user:{bits}:generation" for bits in range(16))
+#: The same with departments, for a reply checked against a DeptView's generation, not its departments;
+#: the generation it was rendered at is kept under its own key (one dict, no tuple to follow).
+_GENERATION_KEYS: tuple[str, ...] = tuple(f"wps:user:{bits}:by-generation" for bits in range(16))
+_AT_GENERATION_KEYS: tuple[str, ...] = tuple(f"wps:user:{bits}:rendered-at" for bits in range(16))
 _MASKS: dict[frozenset[str], int] = {}
 
 
@@ -148,16 +150,15 @@ def users_items(
             hit = u.memo.get(key)
             append(hit if hit is not None else user_bytes(u, scopes, None))
     elif isinstance(depts, DeptView):
-        key = _GENERATION_KEYS[mask | _DEPTS]
+        key, at_key = _GENERATION_KEYS[mask | _DEPTS], _AT_GENERATION_KEYS[mask | _DEPTS]
         generation = depts.generation
         for u in users:
             memo = u.memo
-            cached = memo.get(key)
-            if cached is not None and cached[0] == generation:
-                append(cached[1])
+            if memo.get(at_key) == generation:
+                append(memo[key])
             else:
-                out = user_bytes(u, scopes, depts)
-                memo[key] = (generation, out)
+                out = memo[key] = user_bytes(u, scopes, depts)
+                memo[at_key] = generation
                 append(out)
     else:
         key = _REPLY_KEYS[mask | _DEPTS]
