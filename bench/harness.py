@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +120,8 @@ class Server:
     bare_file: Path | None = None
     workers: int = 1
     extra: Sequence[str] = ()
+    #: Environment variables for the server process, on top of this process's.
+    env: Mapping[str, str] = field(default_factory=dict)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -136,7 +138,13 @@ class Server:
             args += ["--bare-endpoint-file", str(self.bare_file)]
         self.log_path = Path(tempfile.gettempdir()) / f"openroster-bench-{self.port}.log"
         with open(self.log_path, "ab") as out:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                args,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, **self.env} if self.env else None,
+            )
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.soak --minutes 30 --rate 150
     .venv/bin/python -m bench.soak --postgres           # a throwaway PostgreSQL cluster
     .venv/bin/python -m bench.soak --minutes 2 --no-docs  # a short check of the script itself
+    .venv/bin/python -m bench.soak --census             # also count the server's objects by type
 
 Run on demand, never by CI. One ``openroster serve`` process holds the demo
 company (2,000 people); the load generator beside it sends requests open-loop
@@ -34,6 +35,12 @@ median window's p99, and the server's memory grew by less than 10 % (at least
 journal (10,000 calls, a bounded ring) is full, plus a minute. The figures go to
 ``bench/results/soak-<time>.json`` and, unless ``--no-docs``, to the "Soak"
 section of docs/benchmarks.md.
+
+When memory grows, ``--census`` tells what: the server counts its objects by
+type once a minute (``bench/census/sitecustomize.py``), and the run reports the
+types that grew most after the warm-up, with Python's allocated blocks and the
+C allocator's free memory (objects kept alive, or fragmentation). A census
+pauses the server for some 100 ms, so a census run does not write the docs.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -413,6 +421,28 @@ def write_docs(result: dict[str, Any]) -> None:
     DOCS.write_text(text)
 
 
+CENSUS_PATH = ROOT / "bench" / "census"
+
+
+def census_growth(path: Path, warm_up: int, top: int = 10) -> dict[str, Any]:
+    """What grew in the server between the census at the end of the warm-up and the last one."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    if len(rows) < 2:
+        return {"censuses": len(rows)}
+    first, last = rows[min(warm_up, len(rows) - 2)], rows[-1]
+    grew = {k: last["types"].get(k, 0) - first["types"].get(k, 0) for k in {*first["types"], *last["types"]}}
+    out: dict[str, Any] = {
+        "censuses": len(rows),
+        "from_minute": min(warm_up, len(rows) - 2) + 1,
+        "to_minute": len(rows),
+        "types_grown": dict(sorted(((k, v) for k, v in grew.items() if v > 0), key=lambda kv: -kv[1])[:top]),
+    }
+    for key in ("rss_kib", "py_blocks", "malloc_in_use_kib", "malloc_free_kib"):
+        if key in first and key in last:
+            out[key] = [first[key], last[key]]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to run (default 10)")
@@ -423,7 +453,17 @@ def main(argv: list[str] | None = None) -> int:
         "--note", default="", help="a sentence to add under the table (e.g. the machine's load)"
     )
     parser.add_argument("--seed", type=int, default=1, help="the request mix's random seed")
+    parser.add_argument(
+        "--census", action="store_true", help="count the server's objects by type each minute (no docs)"
+    )
     args = parser.parse_args(argv)
+    env: dict[str, str] = {}
+    census_file: Path | None = None
+    if args.census:
+        args.no_docs = True
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        census_file = RESULTS / f"census-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
+        env = {"PYTHONPATH": str(CENSUS_PATH), "OPENROSTER_CENSUS_FILE": str(census_file)}
 
     cluster_cm: Any = None
     if args.postgres:
@@ -436,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(data_dir, ignore_errors=True)
         target = Target("sqlite", PEOPLE, data_dir, None, _build_demo(PEOPLE, ["--data-dir", str(data_dir)]))
     try:
-        with Server(target) as server:
+        with Server(target, env=env) as server:
             from openroster.config import Settings
             from openroster.core.demo import sample_user_ids
             from openroster.server.app import open_directory
@@ -469,6 +509,9 @@ def main(argv: list[str] | None = None) -> int:
         "verdict": v,
         "note": args.note,
     }
+    if census_file is not None and census_file.exists():
+        result["census"] = census_growth(census_file, v["warmup_minutes"])
+        log(f"soak: census: {json.dumps(result['census'])}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"soak-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
