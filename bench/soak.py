@@ -463,7 +463,8 @@ def main(argv: list[str] | None = None) -> int:
         args.no_docs = True
         RESULTS.mkdir(parents=True, exist_ok=True)
         census_file = RESULTS / f"census-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl"
-        env = {"PYTHONPATH": str(CENSUS_PATH), "OPENROSTER_CENSUS_FILE": str(census_file)}
+        path = os.pathsep.join(p for p in (str(CENSUS_PATH), os.environ.get("PYTHONPATH", "")) if p)
+        env = {"PYTHONPATH": path, "OPENROSTER_CENSUS_FILE": str(census_file)}
 
     cluster_cm: Any = None
     if args.postgres:

@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             plan: list[tuple[str, int, list[Scenario]]] = [(b, n, chosen) for b in backends for n in sizes]
             headline = ("sqlite", HEADLINE_SIZE, SCENARIOS["wps.batch_read"])
             if not args.no_headline and "sqlite" in backends:
-                plan.insert(0, ("sqlite", HEADLINE_SIZE, [SCENARIOS["wps.batch_read"]]))
+                plan.insert(0, (headline[0], headline[1], [headline[2]]))
             if not args.no_cold:
                 plan += [(b, n, [EXTRA["wps.batch_read_cold"]]) for b in backends for n in sizes]
             for backend, size, scenarios in plan:
