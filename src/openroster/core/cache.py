@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
@@ -54,6 +54,8 @@ class DirectoryCache:
         self._apps: dict[str, object] = {}
         self._defs: dict[str, list[AttributeDefinition]] = {}
         self._dept_generations: dict[str, int] = {}
+        #: Per tenant, tables by user id of values worked out from users (see :meth:`user_table`).
+        self._tables: dict[str, dict[Hashable, dict[str, Any]]] = {}
         self._user_count = 0
 
     @property
@@ -66,6 +68,7 @@ class DirectoryCache:
         self._apps.clear()
         self._defs.clear()
         self._dept_generations.clear()
+        self._tables.clear()
         self._user_count = 0
 
     def sync(self, conn: Callable[[], Connection], *, fresh_after: float | None = None) -> None:
@@ -107,7 +110,13 @@ class DirectoryCache:
                 bucket = self._users.get(c.tenant_id)
                 if bucket is not None and bucket.pop(c.key, None) is not None:
                     self._user_count -= 1
-            elif c.kind == "dept":
+                for table in self._tables.get(c.tenant_id, {}).values():
+                    table.pop(c.key, None)
+                continue
+            if c.kind != "app":
+                # What a tenant's tables hold may show its departments or attribute definitions.
+                self._tables.pop(c.tenant_id, None)
+            if c.kind == "dept":
                 dbucket = self._depts.get(c.tenant_id)
                 if dbucket is not None:
                     dbucket.pop(int(c.key), None)
@@ -129,7 +138,7 @@ class DirectoryCache:
     # -- lookups ----------------------------------------------------------------
 
     def users(self, conn: Callable[[], Connection], tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
-        """The users among ``ids`` that exist, in the order of ``ids``."""
+        """The users among ``ids`` that exist, once each, in the order of their first mention."""
         bucket = self._users.get(tenant_id)
         if bucket is None:
             bucket = self._users[tenant_id] = {}
@@ -186,11 +195,29 @@ class DirectoryCache:
             hit = self._defs[tenant_id] = attr_rows.list_definitions(conn(), tenant_id)
         return hit
 
+    def user_table(self, tenant_id: str, key: Hashable) -> dict[str, Any]:
+        """A table, by user id, of values worked out from the tenant's users as cached; ``key`` names it.
+
+        It is kept in step with the cache: a user's entry goes when the user changes
+        (or their attribute values do), and every table of the tenant goes when
+        anything else of it changes (a department, the attribute definitions) or
+        some of its users leave the cache. Fill it only from users just read
+        through this cache, as ``core.users.batch_read_derived`` does.
+        """
+        tables = self._tables.get(tenant_id)
+        if tables is None:
+            tables = self._tables[tenant_id] = {}
+        table = tables.get(key)
+        if table is None:
+            table = tables[key] = {}
+        return table
+
     def _evict(self) -> None:
         if self._user_count <= self._max_users:
             return
         target = self._max_users * 9 // 10
-        for bucket in sorted(self._users.values(), key=len, reverse=True):
+        for tenant_id, bucket in sorted(self._users.items(), key=lambda kv: len(kv[1]), reverse=True):
+            self._tables.pop(tenant_id, None)
             while bucket and self._user_count > target:
                 del bucket[next(iter(bucket))]
                 self._user_count -= 1

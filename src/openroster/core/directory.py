@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -59,8 +60,13 @@ class Reader:
             return None
         return self._cache.app(self._open, client_id)
 
-    def users(self, tenant_id: str, ids: list[str]) -> dict[str, User]:
+    def users(self, tenant_id: str, ids: Sequence[str]) -> dict[str, User]:
+        """The users among ``ids`` that exist, once each, in the order of their first mention."""
         return self._cache.users(self._open, tenant_id, ids)
+
+    def user_table(self, tenant_id: str, key: Hashable) -> dict[str, Any]:
+        """The cache's table ``key`` of values worked out from the tenant's users (see the cache's)."""
+        return self._cache.user_table(tenant_id, key)
 
     def depts(self, tenant_id: str, ids: list[int]) -> dict[int, Department]:
         return self._cache.depts(self._open, tenant_id, ids)

@@ -38,9 +38,17 @@ def batch_read_users(call: Call, body: BatchReadUsersBody) -> Whole:
             limit=BATCH_READ_USERS_MAX,
         )
     wanted = params.statuses(body.status, required=True)
-    found = users.batch_read(call.reader, tenant_id=call.tenant_id, user_ids=body.user_ids, statuses=wanted)
-    depts = depts_for(call, found, body.with_dept)
-    return Whole(render.users_items(found, call.app.scopes, depts, wrap=ENVELOPE))
+    scopes = call.app.scopes
+    depts = depts_for(call, (), body.with_dept)
+    replies = users.batch_read_derived(
+        call.reader,
+        tenant_id=call.tenant_id,
+        user_ids=body.user_ids,
+        statuses=wanted,
+        key=render.reply_table(scopes, body.with_dept),
+        derive=lambda u: render.user_bytes(u, scopes, depts),
+    )
+    return Whole(render.items_of(replies, wrap=ENVELOPE))
 
 
 @route("POST", "/users/create", scopes=CONTACT_WRITE, body=CreateUserBody)

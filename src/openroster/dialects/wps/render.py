@@ -176,10 +176,20 @@ def users_items(
                     append(cached[1])
                     continue
             append(user_bytes(u, scopes, depts))
+    return items_of(parts, wrap=wrap)
+
+
+def reply_table(scopes: frozenset[str], with_dept: bool) -> str:
+    """The cache table (``core.users.batch_read_derived``) of users' replies as ``scopes`` show them."""
+    return _REPLY_KEYS[_scope_mask(scopes) | (_DEPTS if with_dept else 0)]
+
+
+def items_of(parts: list[bytes], *, wrap: tuple[bytes, bytes] = (b"", b"")) -> bytes:
+    """``{"items":[...]}`` of rendered items, with ``wrap`` before and after; ``parts`` is used up."""
     head, tail = wrap[0] + b'{"items":[', b"]}" + wrap[1]
     if not parts:
         return head + tail
-    # The ends join the first and the last user's bytes, so the items are copied once, not twice.
+    # The ends join the first and the last item's bytes, so the items are copied once, not twice.
     parts[0] = head + parts[0]
     parts[-1] += tail
     return b",".join(parts)
