@@ -49,7 +49,8 @@ def test_a_reply_with_departments_follows_a_renamed_department_and_frees_the_old
 def test_items_are_wrapped_without_changing_them() -> None:
     users = [_user(id=f"u{i}", memberships=()) for i in range(3)]
     plain = render.users_items(users, SCOPES, None)
-    wrapped = render.users_items(users, SCOPES, None, wrap=(b'{"data":', b"}"))
+    parts = [render.user_bytes(u, SCOPES, None) for u in users]
+    wrapped = render.items_of(parts, wrap=(b'{"data":', b"}"))
     assert wrapped == b'{"data":' + plain + b"}"
-    assert render.users_items([], SCOPES, None, wrap=(b"[", b"]")) == b'[{"items":[]}]'
+    assert render.items_of([], wrap=(b"[", b"]")) == b'[{"items":[]}]'
     assert orjson.loads(plain)["items"][2]["id"] == "u2"

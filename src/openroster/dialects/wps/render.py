@@ -131,15 +131,12 @@ def users_items(
     users: Sequence[User],
     scopes: frozenset[str],
     depts: Mapping[int, Department] | None,
-    *,
-    wrap: tuple[bytes, bytes] = (b"", b""),
 ) -> bytes:
     """``{"items":[...]}`` of the users; :func:`user_bytes` inlined for the memo's usual hit.
 
     With a :class:`DeptView` a user's reply with departments is reused while the
     view's generation is the one it was rendered at: one comparison per user
-    instead of a lookup of each of their departments. ``wrap``: bytes to put
-    before and after (a reply's envelope), at no extra copy of the items.
+    instead of a lookup of each of their departments.
     """
     mask = _scope_mask(scopes)
     parts: list[bytes] = []
@@ -176,7 +173,7 @@ def users_items(
                     append(cached[1])
                     continue
             append(user_bytes(u, scopes, depts))
-    return items_of(parts, wrap=wrap)
+    return items_of(parts)
 
 
 def reply_table(scopes: frozenset[str], with_dept: bool) -> str:
@@ -185,7 +182,10 @@ def reply_table(scopes: frozenset[str], with_dept: bool) -> str:
 
 
 def items_of(parts: list[bytes], *, wrap: tuple[bytes, bytes] = (b"", b"")) -> bytes:
-    """``{"items":[...]}`` of rendered items, with ``wrap`` before and after; ``parts`` is used up."""
+    """``{"items":[...]}`` of rendered items; ``parts`` is used up.
+
+    ``wrap``: bytes to put before and after (a reply's envelope), at no extra copy of the items.
+    """
     head, tail = wrap[0] + b'{"items":[', b"]}" + wrap[1]
     if not parts:
         return head + tail
