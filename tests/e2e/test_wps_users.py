@@ -362,3 +362,28 @@ def test_batch_update_dept_and_order(
                 "/v7/users/batch_update_order",
                 json={"user_order_list": [{"user_id": "bob", "dept_id": str(org.backend), "order": 1}]},
             )
+
+
+def test_batch_read_answers_every_change_made_since_the_last_read(
+    directory: Directory, server_factory: Callable[..., ServerProcess]
+) -> None:
+    """batch_read keeps replies per tenant (core.users.batch_read_derived): each change shows at once."""
+    server, org = _server(directory, server_factory)
+    body = {"user_ids": ["alice", "bob", "ghost"], "status": ["active"], "with_dept": True}
+
+    def read(c: Any) -> dict[str, dict[str, Any]]:
+        return {u["id"]: u for u in c.request("POST", "/v7/users/batch_read", json=body)["items"]}
+
+    with client(server) as c:
+        for _ in range(2):  # the second read is answered from the table
+            first = read(c)
+            assert list(first) == ["alice", "bob"] and first["bob"]["email"] == "bob@acme.test"
+        c.request("POST", "/v7/users/bob/update", json={"title": "Engineer"})
+        assert read(c)["bob"]["title"] == "Engineer"
+        c.request("POST", f"/v7/depts/{org.backend}/update", json={"name": "Platform"})
+        assert {d["abs_path"] for d in read(c)["bob"]["depts"]} == {"/Acme/Eng/Platform"}
+        c.request("POST", "/v7/users/bob/delete")
+        assert list(read(c)) == ["alice"]
+    with client(server, READ_ONLY_APP, signing=None) as ro:  # another scope set: its own table
+        seen = read(ro)
+        assert list(seen) == ["alice"] and "email" not in seen["alice"]

@@ -289,7 +289,8 @@ def test_a_failing_batch_writes_nothing(directory: Directory, tenant: str) -> No
     assert set(_read(directory, tenant, *(f"p{i}" for i in range(51)))) == {"p0"}
 
 
-def test_batch_read_filters_status_and_tenant(directory: Directory, tenant: str) -> None:
+def _three_statuses_and_a_stranger(directory: Directory, tenant: str) -> None:
+    """p1 active, p2 disabled, p3 dimission in ``tenant``; p4 in another tenant."""
     users.create_many(
         directory,
         tenant_id=tenant,
@@ -297,6 +298,10 @@ def test_batch_read_filters_status_and_tenant(directory: Directory, tenant: str)
     )
     tenants.create(directory, tenant_id="other", name="Other")
     users.create(directory, tenant_id="other", item=_person(4))
+
+
+def test_batch_read_filters_status_and_tenant(directory: Directory, tenant: str) -> None:
+    _three_statuses_and_a_stranger(directory, tenant)
     with directory.reader() as r:
         found = users.batch_read(
             r,
@@ -339,13 +344,7 @@ def _derived(
 def test_batch_read_derived_answers_as_batch_read_does_and_derives_each_user_once(
     directory: Directory, tenant: str
 ) -> None:
-    users.create_many(
-        directory,
-        tenant_id=tenant,
-        items=[_person(1), _person(2, status="disabled"), _person(3, status="dimission")],
-    )
-    tenants.create(directory, tenant_id="other", name="Other")
-    users.create(directory, tenant_id="other", item=_person(4))
+    _three_statuses_and_a_stranger(directory, tenant)
     asked = ["p3", "p4", "nobody", "p1", "p2", "p1"]
     both = (UserStatus.ACTIVE, UserStatus.DIMISSION)
     calls: list[str] = []
