@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -378,14 +379,18 @@ def _moment(value: str | float | None, field: str) -> float | None:
     """Seconds since the epoch from a number or an ISO 8601 time (UTC unless it says otherwise)."""
     if value is None or value == "":
         return None
-    if isinstance(value, float | int):
-        return float(value)
     try:
-        return float(value)
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        if not math.isfinite(seconds):
+            raise errors.InvalidValue(f"{field}: {value!r} is not a finite number of seconds", field=field)
+        return seconds
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         raise errors.InvalidValue(
             f"{field}: {value!r} is neither seconds since the epoch nor an ISO 8601 time", field=field
@@ -405,13 +410,21 @@ def _journal_routes(r: APIRouter) -> None:
         tenant: str | None = None,
         app: Annotated[str | None, Query(description="client_id / appkey")] = None,
         path: Annotated[str | None, Query(description="A path or a glob (* crosses '/')")] = None,
-        code: Annotated[int | None, Query(description="Platform code of the reply")] = None,
-        status: Annotated[int | None, Query(description="HTTP status of the reply")] = None,
+        code: Annotated[
+            int | None, Query(ge=s.INT32_MIN, le=s.INT32_MAX, description="Platform code of the reply")
+        ] = None,
+        status: Annotated[
+            int | None, Query(ge=0, le=599, description="HTTP status of the reply (0: closed by a fault)")
+        ] = None,
         dialect: Annotated[str | None, Query(description=" | ".join(DIALECTS))] = None,
         method: str | None = None,
         since: Annotated[str | None, Query(description="ISO 8601 time or seconds since the epoch")] = None,
-        after: Annotated[int | None, Query(description="Only entries with a larger id")] = None,
-        limit: Annotated[int | None, Query(ge=1, description="Only the newest N matches")] = None,
+        after: Annotated[
+            int | None, Query(ge=0, le=2**63 - 1, description="Only entries with a larger id")
+        ] = None,
+        limit: Annotated[
+            int | None, Query(ge=1, le=s.COUNT_MAX, description="Only the newest N matches")
+        ] = None,
         count: Annotated[bool, Query(description="Reply with the number of matches only")] = False,
     ) -> Any:
         """Secrets (tokens, signatures, app secrets) are redacted everywhere in an entry."""
@@ -556,5 +569,5 @@ def _clock_routes(r: APIRouter) -> None:
         elif body.set is not None:
             target = _moment(body.set, "set")
             assert target is not None
-            clock.set_offset(target - (clock.now() - clock.offset))
+            clock.set_offset(target - (clock.now() - clock.offset), field="set", sent=body.set)
         return _clock_info(plane)

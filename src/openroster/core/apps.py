@@ -138,8 +138,15 @@ def issue_token(d: Directory, *, client_id: str, client_secret: str) -> tuple[st
 def authenticate(r: Reader, token: str) -> App:
     """The app a bearer token was issued to. No database round trip on a warm cache."""
     client_id, version, expires_at = r.directory.wps_tokens.open(token)
-    if expires_at <= r.directory.clock.now():
+    now = r.directory.clock.now()
+    if expires_at <= now:
         raise AuthError("access_token has expired", reason="expired_token")
+    if expires_at - limits.TOKEN_TTL_SECONDS > now:
+        # Minted while the clock was ahead (the control plane moved it), and it has since gone back:
+        # the token was issued at a time that has not come yet, so it is no token of this clock's.
+        raise AuthError(
+            "access_token was issued later than the server's clock now shows", reason="invalid_token"
+        )
     app = r.app(client_id)
     if app is None or app.secret_version != version:
         raise AuthError("access_token was revoked", reason="invalid_token")

@@ -62,3 +62,5 @@ DEPT_BATCH_READ_MAX = 100
 DEPT_LEADERS_MAX = 20
 #: Definitions per custom-attribute ``batch_update`` / ``batch_delete``.
 ATTR_DEFS_BATCH_MAX = 50
+#: How far the control plane may move the server's clock from real time: 100 years either way.
+CLOCK_OFFSET_MAX_SECONDS = 100 * 365.25 * 86_400

@@ -112,7 +112,7 @@ def verify_signature(request: Request, body: bytes, app: App, *, now: float) -> 
     if skew > limits.SIGNATURE_WINDOW_SECONDS:
         raise WpsError(
             Code.SIGNATURE_DATE_EXPIRED,
-            f"{names.date}: {date!r} is {int(skew)} s away from the server's clock "
+            f"{names.date}: {date!r} is {skew:.3f} s away from the server's clock "
             f"({datetime.fromtimestamp(now, UTC):%Y-%m-%dT%H:%M:%SZ}); "
             f"the limit is {limits.SIGNATURE_WINDOW_SECONDS} s",
         )
