@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets as _random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -122,22 +123,42 @@ def list_for_tenant(d: Directory, tenant_id: str) -> list[App]:
         return app_rows.list_apps(r.conn, tenant_id, d.unseal)
 
 
-def issue_token(d: Directory, *, client_id: str, client_secret: str) -> tuple[str, int]:
-    """Exchange client credentials for an access token: ``(token, expires_in)``."""
+def issue_token(
+    d: Directory,
+    *,
+    client_id: str,
+    client_secret: str,
+    narrow: Callable[[App], frozenset[str] | None] | None = None,
+) -> tuple[str, int]:
+    """Exchange client credentials for an access token: ``(token, expires_in)``.
+
+    ``narrow`` (the dialect's scope rule) is given the authenticated app and says which of its
+    scopes the token carries (``None``: all of them, now and as the app's scopes change).
+    """
     with d.reader() as r:
         app = r.app(client_id)
     if app is None or not constant_time_equals(app.secret, client_secret):
         raise AuthError("client_id or client_secret is wrong", reason="invalid_client", field="client_id")
+    scopes = narrow(app) if narrow is not None else None
     expires_at = d.clock.now_int() + limits.TOKEN_TTL_SECONDS
     token = d.wps_tokens.mint(
-        client_id=app.client_id, secret_version=app.secret_version, expires_at=expires_at
+        client_id=app.client_id, secret_version=app.secret_version, expires_at=expires_at, scopes=scopes
     )
     return token, limits.TOKEN_TTL_SECONDS
 
 
-def authenticate(r: Reader, token: str) -> App:
-    """The app a bearer token was issued to. No database round trip on a warm cache."""
-    client_id, version, expires_at = r.directory.wps_tokens.open(token)
+def _member(held: frozenset[str], scope: str) -> bool:
+    return scope in held
+
+
+def authenticate(r: Reader, token: str, *, holds: Callable[[frozenset[str], str], bool] = _member) -> App:
+    """The app a bearer token was issued to. No database round trip on a warm cache.
+
+    A token issued for fewer scopes than its app holds gives the app with those scopes only,
+    less any the app no longer ``holds`` (the dialect's rule, e.g. a read scope held through
+    its readwrite scope).
+    """
+    client_id, version, expires_at, scopes = r.directory.wps_tokens.open(token)
     now = r.directory.clock.now()
     if expires_at <= now:
         raise AuthError("access_token has expired", reason="expired_token")
@@ -150,4 +171,6 @@ def authenticate(r: Reader, token: str) -> App:
     app = r.app(client_id)
     if app is None or app.secret_version != version:
         raise AuthError("access_token was revoked", reason="invalid_token")
+    if scopes is not None:  # narrowed when issued; never wider than the app holds now
+        return dataclasses.replace(app, scopes=frozenset(s for s in scopes if holds(app.scopes, s)))
     return app

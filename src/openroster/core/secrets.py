@@ -21,6 +21,7 @@ import hmac
 import os
 import secrets as _random
 from pathlib import Path
+from typing import NamedTuple
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -92,11 +93,22 @@ def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+class OpenedToken(NamedTuple):
+    """What a genuine token says."""
+
+    client_id: str
+    secret_version: int
+    expires_at: int
+    #: The scopes the token was narrowed to when it was issued; ``None``: every scope of its app.
+    scopes: frozenset[str] | None = None
+
+
 class TokenMinter:
     """Self-contained bearer tokens: ``<payload>.<mac>``, both base64url.
 
     The payload names the app, the app's secret version (so rotating the
-    secret revokes every token issued before) and the expiry time.
+    secret revokes every token issued before), the expiry time and, for a
+    token asked for with fewer scopes than its app holds, those scopes.
     """
 
     __slots__ = ("_key", "_opened", "_prefix")
@@ -107,16 +119,21 @@ class TokenMinter:
     def __init__(self, key: bytes, *, prefix: str) -> None:
         self._key = key
         self._prefix = prefix
-        self._opened: dict[str, tuple[str, int, int]] = {}
+        self._opened: dict[str, OpenedToken] = {}
 
-    def mint(self, *, client_id: str, secret_version: int, expires_at: int) -> str:
+    def mint(
+        self, *, client_id: str, secret_version: int, expires_at: int, scopes: frozenset[str] | None = None
+    ) -> str:
         nonce = _random.token_hex(4)
-        payload = f"{client_id}|{secret_version}|{expires_at}|{nonce}".encode()
+        fields = [client_id, str(secret_version), str(expires_at), nonce]
+        if scopes is not None:
+            fields.append(" ".join(sorted(scopes)))
+        payload = "|".join(fields).encode()
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         return f"{self._prefix}{body}.{self._mac(body)}"
 
-    def open(self, token: str) -> tuple[str, int, int]:
-        """``(client_id, secret_version, expires_at)`` of a genuine token.
+    def open(self, token: str) -> OpenedToken:
+        """``(client_id, secret_version, expires_at, scopes)`` of a genuine token.
 
         Only what a genuine token says is kept (expiry and revocation are the
         caller's to check on every call); a forged one is checked afresh each time.
@@ -130,15 +147,18 @@ class TokenMinter:
         self._opened[token] = opened
         return opened
 
-    def _open(self, token: str) -> tuple[str, int, int]:
+    def _open(self, token: str) -> OpenedToken:
         if not token.startswith(self._prefix) or "." not in token:
             raise AuthError("access_token is not a token this server issued", reason="invalid_token")
         body, _, mac = token[len(self._prefix) :].rpartition(".")
         if not hmac.compare_digest(mac.encode(), self._mac(body).encode()):
             raise AuthError("access_token is invalid", reason="invalid_token")
         try:
-            client_id, version, expires, _nonce = _b64decode(body).decode().split("|")
-            return client_id, int(version), int(expires)
+            client_id, version, expires, _nonce, *narrowed = _b64decode(body).decode().split("|")
+            if len(narrowed) > 1:
+                raise ValueError("too many fields")
+            scopes = frozenset(narrowed[0].split()) if narrowed else None
+            return OpenedToken(client_id, int(version), int(expires), scopes)
         except (ValueError, UnicodeDecodeError) as exc:
             raise AuthError("access_token is invalid", reason="invalid_token") from exc
 
