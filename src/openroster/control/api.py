@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openroster import __version__
 from openroster.control import schemas as s
@@ -73,6 +74,39 @@ class _Unauthorized(Exception):
     pass
 
 
+#: What the control plane answers without the admin token: the health check and its own docs
+#: (the OpenAPI document describes routes only; it holds no token, secret or tenant data).
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+
+
+class AdminFirst:
+    """ASGI: authenticate, then route. A call without the admin token gets 401 whatever its path or
+    method, so an unauthenticated caller learns nothing of which routes exist (no 404 or 405)."""
+
+    def __init__(self, app: ASGIApp, plane: ControlPlane) -> None:
+        self.app = app
+        self.plane = plane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            route_path = path[len(root) :] if root and path.startswith(root) else path
+            if route_path not in OPEN_PATHS and not self._admin(scope):
+                await _error(401, "unauthorized", "send Authorization: Bearer <admin token>")(
+                    scope, receive, send
+                )
+                return
+        await self.app(scope, receive, send)
+
+    def _admin(self, scope: Scope) -> bool:
+        values = [v for k, v in scope["headers"] if k == b"authorization"]
+        if len(values) != 1:
+            return False
+        kind, _, token = values[0].decode("latin-1").partition(" ")
+        return kind.lower() == "bearer" and constant_time_equals(token.strip(), self.plane.admin_token)
+
+
 Plane = Annotated[ControlPlane, Depends(_plane)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": s.ErrorReply, "description": "Invalid request; the message names the field"},
@@ -92,6 +126,7 @@ def build(plane: ControlPlane) -> FastAPI:
         openapi_url="/openapi.json",
     )
     api.state.plane = plane
+    api.add_middleware(AdminFirst, plane=plane)
 
     @api.exception_handler(_Unauthorized)
     async def _unauthorized(request: Request, exc: _Unauthorized) -> Response:
