@@ -39,7 +39,7 @@ import orjson
 
 from openroster.config import Settings
 from openroster.core import apps, attributes, demo_roster, roster, tenants, users
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.server.app import open_directory
 
 TENANT = "bench"

@@ -24,8 +24,8 @@ from conftest import Databases
 from openroster.core import apps, attributes, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
-from openroster.core.errors import Conflict
-from openroster.core.model import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
+from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
+from openroster.model.errors import Conflict
 from openroster.server.app import open_directory
 from openroster.store import attrs as attr_rows
 from openroster.store import bulk, schema

@@ -13,7 +13,7 @@ from conftest import ServerProcess
 from openroster.client import WpsClient
 from openroster.core import apps, attributes, users
 from openroster.core.directory import Directory
-from openroster.core.model import UserStatus
+from openroster.model.entities import UserStatus
 
 TENANT = "acme"
 PERMISSIONS = ("qyapi_hrm_read_user", "qyapi_hrm_manager", "qyapi_get_member")

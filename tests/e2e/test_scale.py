@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select, text
 
 from openroster.core import apps, demo, demo_roster, users
 from openroster.core.directory import Directory
-from openroster.core.model import UserStatus
+from openroster.model.entities import UserStatus
 from openroster.store import schema
 from openroster.store import users as user_rows
 

@@ -19,7 +19,7 @@ from openroster.client import (
 )
 from openroster.client.dingtalk_models import PreEntry, RosterGroup, RosterSection, RosterUpdate, RosterValue
 from openroster.core import users
-from openroster.core.model import UserStatus
+from openroster.model.entities import UserStatus
 
 pytestmark = pytest.mark.e2e
 sandbox, org = sdk_support.sandbox, sdk_support.org

@@ -21,8 +21,8 @@ from wps_contacts_support import (
 from conftest import ServerProcess
 from openroster.core import attributes, users
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate as Set
-from openroster.core.model import UserAttributeUpdate
+from openroster.model.entities import AttributeUpdate as Set
+from openroster.model.entities import UserAttributeUpdate
 
 INVALID_VALUE = 40000002
 MISSING_FIELD = 40000003

@@ -23,8 +23,8 @@ from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
 from openroster.core import apps, attributes, depts, tenants, users
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
 from openroster.dialects.wps import signing
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.store import schema
 
 TENANT = "acme"

@@ -43,8 +43,8 @@ from conftest import ServerProcess
 from openroster.config import Settings
 from openroster.core import apps, attributes, depts, roster, tenants, users
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.server.app import open_directory
 from security.world import WPS_SCOPES, secret_of
 

@@ -28,8 +28,8 @@ from openroster.client import DingTalkClient, WpsClient
 from openroster.client.retry import RetryPolicy
 from openroster.core import apps, attributes, depts, roster, tenants, users
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS as DINGTALK_PERMISSIONS
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.store import schema
 
 WPS_SCOPES: tuple[str, ...] = (*ALL_WPS_SCOPES, "kso.user_custom_attr.read")

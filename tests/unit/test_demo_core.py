@@ -9,7 +9,7 @@ from store_state import store_rows
 
 from openroster.core import apps, attributes, demo, depts, tenants
 from openroster.core.directory import Directory
-from openroster.core.model import USER_TEXT_FIELDS, Gender, Signing, User, UserStatus, ValueType
+from openroster.model.entities import USER_TEXT_FIELDS, Gender, Signing, User, UserStatus, ValueType
 from openroster.store import users as user_rows
 
 ALL_CONTACT_SCOPES = {

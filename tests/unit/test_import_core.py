@@ -10,7 +10,7 @@ from openroster.core import attributes, importer, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
 from openroster.core.importer import ImportReport, Language, Problem
-from openroster.core.model import UrlValue, User, UserStatus
+from openroster.model.entities import UrlValue, User, UserStatus
 from openroster.store import roster as roster_rows
 from openroster.store import users as user_rows
 

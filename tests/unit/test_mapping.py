@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from openroster.core import mapping, roster, users
-from openroster.core.model import Gender, Membership, Role, User, UserStatus
+from openroster.model.entities import Gender, Membership, Role, User, UserStatus
 
 
 def _user(**over: object) -> User:

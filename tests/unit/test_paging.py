@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from openroster.core import limits
-from openroster.core.errors import InvalidValue
 from openroster.core.paging import PageTokens, expect, page_size
+from openroster.model.errors import InvalidValue
 
 SCOPE = ["wps", "acme", "users", "status=active"]
 

@@ -10,12 +10,12 @@ import pytest
 
 from openroster.core import attributes, roster, tenants, users
 from openroster.core.directory import Directory
-from openroster.core.errors import BrokenReference, Conflict, InvalidValue, MissingField, NotFound, TooMany
 from openroster.core.mapping import EmployeeList
-from openroster.core.model import AttributeUpdate, User, UserAttributeUpdate
 from openroster.core.roster import FieldWrite as F
 from openroster.core.roster import GroupWrite as G
 from openroster.core.roster import SectionWrite as S
+from openroster.model.entities import AttributeUpdate, User, UserAttributeUpdate
+from openroster.model.errors import BrokenReference, Conflict, InvalidValue, MissingField, NotFound, TooMany
 
 T = "acme"
 

@@ -9,8 +9,8 @@ import pytest
 
 from openroster.core import apps, snapshot, tenants, users
 from openroster.core.directory import Directory
-from openroster.core.errors import AuthError, CoreError, InvalidValue, NotFound, RuleViolation
 from openroster.core.seed import load_tenant
+from openroster.model.errors import AuthError, CoreError, InvalidValue, NotFound, RuleViolation
 from openroster.store import schema
 from openroster.store import snapshot as rows
 

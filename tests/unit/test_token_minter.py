@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from openroster.core.errors import AuthError
 from openroster.core.secrets import TokenMinter
+from openroster.model.errors import AuthError
 
 
 def test_a_genuine_token_opens_and_is_remembered_a_forged_one_never() -> None:

@@ -9,8 +9,8 @@ from store_state import store_rows
 
 from openroster.core import depts, tenants, users
 from openroster.core.directory import Directory
-from openroster.core.errors import BrokenReference, Conflict, CoreError, InvalidValue, MissingField, TooMany
-from openroster.core.model import Gender, Role, UserStatus
+from openroster.model.entities import Gender, Role, UserStatus
+from openroster.model.errors import BrokenReference, Conflict, CoreError, InvalidValue, MissingField, TooMany
 
 FULL = users.NewUser(
     id="u-full",

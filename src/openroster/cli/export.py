@@ -11,7 +11,7 @@ from rich.console import Console
 from openroster.cli.sheets import FORMATS, write_sheet
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
 from openroster.core import importer
-from openroster.core.errors import CoreError
+from openroster.model.errors import CoreError
 
 err = Console(stderr=True)
 

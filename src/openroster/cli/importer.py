@@ -17,7 +17,7 @@ from rich.table import Table
 from openroster.cli.sheets import SheetError, read_sheet, write_sheet
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
 from openroster.core import importer
-from openroster.core.errors import CoreError
+from openroster.model.errors import CoreError
 
 err = Console(stderr=True)
 out = Console()

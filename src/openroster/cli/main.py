@@ -27,10 +27,10 @@ from openroster.core import limits
 from openroster.core import tenants as tenant_service
 from openroster.core.cache import DEFAULT_MAX_USERS
 from openroster.core.directory import Directory
-from openroster.core.errors import CoreError
-from openroster.core.model import App
 from openroster.core.secrets import new_secret
 from openroster.core.seed import load_seed, read_seed
+from openroster.model.entities import App
+from openroster.model.errors import CoreError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="openroster: a people directory server.")
 tenant_app = typer.Typer(no_args_is_help=True, help="Manage tenants (companies).")

@@ -21,7 +21,7 @@ from openroster.client import ApiError, TransportError, WpsClient
 from openroster.client.wps import ALL_STATUSES
 from openroster.client.wps_models import AttrDefinition, AttrValue, User
 from openroster.core import importer
-from openroster.core.model import (
+from openroster.model.entities import (
     AttributeDefinition,
     AttributeOption,
     AttributeValueData,

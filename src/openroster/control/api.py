@@ -22,10 +22,11 @@ from openroster.control.calls import DIALECTS
 from openroster.control.journal import Filters, select
 from openroster.control.plane import ControlPlane
 from openroster.core import apps as app_service
-from openroster.core import errors, snapshot
+from openroster.core import snapshot
 from openroster.core import tenants as tenant_service
-from openroster.core.model import App, Tenant
 from openroster.core.secrets import constant_time_equals
+from openroster.model import errors
+from openroster.model.entities import App, Tenant
 
 _JSON = "application/json"
 _bearer = HTTPBearer(auto_error=False, description="The admin token (`openroster serve --admin-token`)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import CoreError
+from openroster.model.errors import CoreError
 
 WPS = "wps"
 DINGTALK = "dingtalk"

@@ -11,9 +11,9 @@ from cryptography.exceptions import InvalidTag
 
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import AuthError, Conflict, InvalidValue, NotFound
-from openroster.core.model import App, Signing
 from openroster.core.secrets import ENV_MASTER_KEY, constant_time_equals, new_secret
+from openroster.model.entities import App, Signing
+from openroster.model.errors import AuthError, Conflict, InvalidValue, NotFound
 from openroster.store import apps as app_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store.base import WriteTx

@@ -18,7 +18,17 @@ from urllib.parse import urlsplit
 
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import (
+from openroster.model.entities import (
+    AttributeDefinition,
+    AttributeOption,
+    AttributeUpdate,
+    AttributeValue,
+    AttributeValueData,
+    UrlValue,
+    UserAttributeUpdate,
+    ValueType,
+)
+from openroster.model.errors import (
     AttributeValueMismatch,
     BrokenReference,
     Conflict,
@@ -28,16 +38,6 @@ from openroster.core.errors import (
     RuleViolation,
     TooMany,
     UnknownAttribute,
-)
-from openroster.core.model import (
-    AttributeDefinition,
-    AttributeOption,
-    AttributeUpdate,
-    AttributeValue,
-    AttributeValueData,
-    UrlValue,
-    UserAttributeUpdate,
-    ValueType,
 )
 from openroster.store import attrs as attr_rows
 from openroster.store import depts as dept_rows

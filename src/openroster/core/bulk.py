@@ -34,18 +34,18 @@ from dataclasses import dataclass
 from openroster.core import attributes, limits, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
-from openroster.core.errors import (
+from openroster.model.entities import (
+    ROOT_DEPT_ID,
+    AttributeDefinition,
+    AttributeUpdate,
+    Department,
+)
+from openroster.model.errors import (
     BrokenReference,
     Conflict,
     InvalidValue,
     NotFound,
     RuleViolation,
-)
-from openroster.core.model import (
-    ROOT_DEPT_ID,
-    AttributeDefinition,
-    AttributeUpdate,
-    Department,
 )
 from openroster.store import attrs as attr_rows
 from openroster.store import bulk as rows

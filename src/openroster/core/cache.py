@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
-from openroster.core.model import App, AttributeDefinition, Department, User
+from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import Store
 from openroster.store import apps as app_rows
 from openroster.store import attrs as attr_rows

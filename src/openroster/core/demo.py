@@ -22,7 +22,7 @@ from typing import TypeVar
 from openroster.core import apps, attributes, bulk, demo_roster, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, Department, Signing, UserAttributeUpdate
+from openroster.model.entities import AttributeUpdate, Department, Signing, UserAttributeUpdate
 from openroster.store.base import WriteTx
 
 T = TypeVar("T")

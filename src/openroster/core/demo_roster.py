@@ -17,8 +17,8 @@ from datetime import date, timedelta
 
 from openroster.core import roster
 from openroster.core.directory import Directory
-from openroster.core.model import User
 from openroster.core.roster import FieldWrite, GroupWrite, SectionWrite
+from openroster.model.entities import User
 from openroster.store import roster as roster_rows
 
 #: People who get a roster in the demo company.

@@ -7,7 +7,9 @@ from dataclasses import dataclass, replace
 
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import (
+from openroster.core.paging import Page, Position, expect
+from openroster.model.entities import Department, Membership, User, UserStatus, ValueType
+from openroster.model.errors import (
     BrokenReference,
     Conflict,
     InvalidValue,
@@ -15,8 +17,6 @@ from openroster.core.errors import (
     NotFound,
     RuleViolation,
 )
-from openroster.core.model import Department, Membership, User, UserStatus, ValueType
-from openroster.core.paging import Page, Position, expect
 from openroster.store import attrs as attr_rows
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows

@@ -24,9 +24,9 @@ import weakref
 from dataclasses import dataclass
 
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import AuthError
-from openroster.core.model import App
 from openroster.core.secrets import constant_time_equals
+from openroster.model.entities import App
+from openroster.model.errors import AuthError
 from openroster.store import dingtalk_tokens as token_rows
 from openroster.store import tenants as tenant_rows
 

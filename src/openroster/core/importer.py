@@ -45,8 +45,7 @@ from sqlalchemy import Connection
 from openroster.core import attributes, bulk, limits, mapping, roster, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
-from openroster.core.errors import CoreError, InvalidValue, NotFound
-from openroster.core.model import (
+from openroster.model.entities import (
     ROOT_DEPT_ID,
     AttributeDefinition,
     AttributeUpdate,
@@ -60,6 +59,7 @@ from openroster.core.model import (
     UserStatus,
     ValueType,
 )
+from openroster.model.errors import CoreError, InvalidValue, NotFound
 from openroster.store import attrs as attr_rows
 from openroster.store import bulk as bulk_rows
 from openroster.store import depts as dept_rows

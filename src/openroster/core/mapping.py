@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from openroster.core.model import Gender, User, UserStatus
+from openroster.model.entities import Gender, User, UserStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 
 from openroster.core import limits
-from openroster.core.errors import InvalidValue
+from openroster.model.errors import InvalidValue
 
 T = TypeVar("T")
 

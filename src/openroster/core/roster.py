@@ -37,8 +37,7 @@ from urllib.parse import urlsplit
 
 from openroster.core import attributes, mapping, users, validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import BrokenReference, CoreError, InvalidValue, MissingField, NotFound, TooMany
-from openroster.core.model import (
+from openroster.model.entities import (
     AttributeDefinition,
     AttributeUpdate,
     AttributeValue,
@@ -49,6 +48,7 @@ from openroster.core.model import (
     ValueType,
     serials,
 )
+from openroster.model.errors import BrokenReference, CoreError, InvalidValue, MissingField, NotFound, TooMany
 from openroster.store import attrs as attr_rows
 from openroster.store import roster as roster_rows
 from openroster.store import users as user_rows

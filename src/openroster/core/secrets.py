@@ -24,7 +24,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from openroster.core.errors import AuthError
+from openroster.model.errors import AuthError
 
 _NONCE_BYTES = 12
 ENV_MASTER_KEY = "OPENROSTER_MASTER_KEY"

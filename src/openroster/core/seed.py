@@ -19,8 +19,8 @@ import yaml
 from openroster.core import apps, attributes, limits, tenants, users
 from openroster.core import depts as dept_service
 from openroster.core.directory import Directory
-from openroster.core.errors import CoreError
-from openroster.core.model import USER_TEXT_FIELDS, AttributeUpdate, UserAttributeUpdate, ValueType
+from openroster.model.entities import USER_TEXT_FIELDS, AttributeUpdate, UserAttributeUpdate, ValueType
+from openroster.model.errors import CoreError
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store.base import WriteTx

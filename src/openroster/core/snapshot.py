@@ -37,9 +37,9 @@ from sqlalchemy import Table
 from openroster.core import seed as seed_service
 from openroster.core import tenants as tenant_service
 from openroster.core.directory import Directory
-from openroster.core.errors import Conflict, CoreError, InvalidValue, NotFound, RuleViolation
-from openroster.core.model import Tenant
 from openroster.core.secrets import new_secret
+from openroster.model.entities import Tenant
+from openroster.model.errors import Conflict, CoreError, InvalidValue, NotFound, RuleViolation
 from openroster.store import schema
 from openroster.store import snapshot as rows
 from openroster.store import tenants as tenant_rows

@@ -7,8 +7,8 @@ from typing import Any
 
 from openroster.core import validate
 from openroster.core.directory import Directory
-from openroster.core.errors import Conflict, InvalidValue, NotFound
-from openroster.core.model import ROOT_DEPT_ID, Department, Tenant
+from openroster.model.entities import ROOT_DEPT_ID, Department, Tenant
+from openroster.model.errors import Conflict, InvalidValue, NotFound
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store.base import WriteTx

@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
+
+from openroster.model.rate import Rate
 
 #: The key of the rate that applies to every endpoint without one of its own.
 ANY_ENDPOINT = "*"
@@ -27,23 +28,6 @@ ANY_ENDPOINT = "*"
 _MAX_BUCKETS = 50_000
 #: Rounding slack: a bucket refilled to 0.9999999999 tokens holds one.
 _EPSILON = 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """``calls`` per ``per_seconds``; bursts of up to ``calls`` are allowed."""
-
-    calls: int
-    per_seconds: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.calls < 1 or self.per_seconds <= 0:
-            raise ValueError("a rate needs at least one call per a positive period")
-
-    def __str__(self) -> str:
-        if self.per_seconds == 1.0:
-            return f"{self.calls} calls per second"
-        return f"{self.calls} calls per {self.per_seconds:g} seconds"
 
 
 class RateLimiter(Protocol):

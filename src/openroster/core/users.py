@@ -9,16 +9,8 @@ from typing import Any, TypeVar
 
 from openroster.core import limits, validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import (
-    BrokenReference,
-    Conflict,
-    InvalidValue,
-    MissingField,
-    NotFound,
-    RuleViolation,
-    TooMany,
-)
-from openroster.core.model import (
+from openroster.core.paging import Page
+from openroster.model.entities import (
     ROOT_DEPT_ID,
     USER_TEXT_FIELDS,
     Gender,
@@ -28,7 +20,15 @@ from openroster.core.model import (
     UserStatus,
     ValueType,
 )
-from openroster.core.paging import Page
+from openroster.model.errors import (
+    BrokenReference,
+    Conflict,
+    InvalidValue,
+    MissingField,
+    NotFound,
+    RuleViolation,
+    TooMany,
+)
 from openroster.store import attrs as attr_rows
 from openroster.store import depts as dept_rows
 from openroster.store import users as user_rows

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from openroster.core import limits
-from openroster.core.errors import InvalidValue, MissingField, TooMany
+from openroster.model.errors import InvalidValue, MissingField, TooMany
 
 E = TypeVar("E", bound=StrEnum)
 

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from openroster.store import schema
+from openroster.store.migrate import upgrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +178,6 @@ class Store:
     # -- lifecycle ------------------------------------------------------------
 
     def migrate(self) -> None:
-        from openroster.store.migrate import upgrade
-
         upgrade(self)
 
     def dispose(self) -> None:

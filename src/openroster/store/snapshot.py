@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openroster.core.errors import InvalidValue
+from openroster.model.errors import InvalidValue
 from openroster.store import schema
 
 #: Bookkeeping tables that carry a tenant id but are not the tenant's data.

@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from openroster.core import depts, roster
-from openroster.core.errors import NotFound
 from openroster.core.limits import PAGE_SIZE_MAX
 from openroster.core.mapping import LIST_STATUSES, EmployeeList, in_contacts
 from openroster.core.paging import Page, Position
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import DEPT_READ, MEMBER_READ, Call, route
 from openroster.dialects.dingtalk.schemas import DeptIdBody, ListSubBody, UserGetBody
+from openroster.model.errors import NotFound
 
 _ON_JOB = LIST_STATUSES[EmployeeList.ON_JOB]
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from enum import IntEnum
 import orjson
 from starlette.responses import Response
 
-from openroster.core import errors as core
+from openroster.model import errors as core
 
 
 class Code(IntEnum):

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 
 from openroster.core.mapping import contacts_active
-from openroster.core.model import Department, Role, User
 from openroster.core.roster import Catalogue, RosterField, RosterRecord, Values
+from openroster.model.entities import Department, Role, User
 
 _MEMO = "dingtalk.roster"
 _MEMO_UNIONID = "dingtalk.unionid"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from openroster.core import roster
-from openroster.core.errors import InvalidValue, MissingField, TooMany
 from openroster.core.mapping import EmployeeList
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, TopLevel, route
@@ -18,6 +17,7 @@ from openroster.dialects.dingtalk.schemas import (
     RosterListBody,
     RosterUpdateBody,
 )
+from openroster.model.errors import InvalidValue, MissingField, TooMany
 
 _HRM = "/topapi/smartwork/hrm"
 

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from openroster.core import paging, validate
-from openroster.core.errors import InvalidValue, MissingField
-from openroster.core.model import UserStatus
 from openroster.core.paging import Page, PageTokens, Position
 from openroster.dialects.wps import render
 from openroster.dialects.wps.endpoint import Call
+from openroster.model.entities import UserStatus
+from openroster.model.errors import InvalidValue, MissingField
 
 _TRUE = ("true", "1")
 _FALSE = ("false", "0", "")

@@ -15,7 +15,7 @@ import orjson
 
 from openroster.core.cache import DeptView
 from openroster.core.depts import Member
-from openroster.core.model import (
+from openroster.model.entities import (
     AttributeDefinition,
     AttributeValue,
     Department,

@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from openroster.core.throttle import ANY_ENDPOINT, Rate, RateLimiter, parse_rates
+from openroster.core.throttle import ANY_ENDPOINT, RateLimiter, parse_rates
 from openroster.dialects.wps.errors import Code, WpsError
+from openroster.model.rate import Rate
 
 #: The platform's published limits.
 DEFAULT_RATES = "GET /v7/depts/root=10"

@@ -5,8 +5,6 @@ from __future__ import annotations
 from openroster.core import depts as dept_service
 from openroster.core import paging, validate
 from openroster.core import users as user_service
-from openroster.core.errors import InvalidValue, MissingField
-from openroster.core.model import UserStatus
 from openroster.dialects.wps import params, render
 from openroster.dialects.wps.contacts import CONTACT_READ, CONTACT_WRITE, depts_for
 from openroster.dialects.wps.endpoint import Call, route
@@ -19,6 +17,8 @@ from openroster.dialects.wps.schemas import (
     UpdateUserBody,
     UserIdsBody,
 )
+from openroster.model.entities import UserStatus
+from openroster.model.errors import InvalidValue, MissingField
 
 _LIST = "users"
 
