@@ -38,7 +38,11 @@ import httpx
 import orjson
 
 from openroster.config import Settings
-from openroster.core import apps, attributes, demo_roster, roster, tenants, users
+from openroster.core import roster
+from openroster.core.custom import attributes
+from openroster.core.people import users
+from openroster.core.tenancy import apps, tenants
+from openroster.fixtures import demo_roster
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.server.app import open_directory
 

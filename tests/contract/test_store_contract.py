@@ -21,9 +21,11 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from conftest import Databases
-from openroster.core import apps, attributes, tenants, users
-from openroster.core import depts as dept_service
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users
+from openroster.core.tenancy import apps, tenants
 from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
 from openroster.model.errors import Conflict
 from openroster.server.app import open_directory

@@ -11,8 +11,10 @@ from wps_contacts_support import setup_tenant as setup_wps
 
 from conftest import ServerProcess
 from openroster.client import WpsClient
-from openroster.core import apps, attributes, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import users
+from openroster.core.tenancy import apps
 from openroster.model.entities import UserStatus
 
 TENANT = "acme"

@@ -27,7 +27,8 @@ from dingtalk_support import (
 )
 
 from conftest import ServerProcess
-from openroster.core import attributes, roster
+from openroster.core import roster
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 
 SEED_002_TENANT = """

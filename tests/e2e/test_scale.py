@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select, text
 
-from openroster.core import apps, demo, demo_roster, users
 from openroster.core.directory import Directory
+from openroster.core.people import users
+from openroster.core.tenancy import apps
+from openroster.fixtures import demo, demo_roster
 from openroster.model.entities import UserStatus
 from openroster.store import schema
 from openroster.store import users as user_rows

@@ -18,7 +18,7 @@ from openroster.client import (
     WpsClient,
 )
 from openroster.client.dingtalk_models import PreEntry, RosterGroup, RosterSection, RosterUpdate, RosterValue
-from openroster.core import users
+from openroster.core.people import users
 from openroster.model.entities import UserStatus
 
 pytestmark = pytest.mark.e2e

@@ -18,8 +18,9 @@ from wps_contacts_support import (
 )
 
 from conftest import ServerProcess
-from openroster.core import attributes, depts, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import depts, users
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 
 INVALID_VALUE = 40000002

@@ -41,8 +41,11 @@ import pytest
 
 from conftest import ServerProcess
 from openroster.config import Settings
-from openroster.core import apps, attributes, depts, roster, tenants, users
+from openroster.core import roster
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import depts, users
+from openroster.core.tenancy import apps, tenants
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.server.app import open_directory

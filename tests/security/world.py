@@ -26,8 +26,11 @@ from sqlalchemy import select
 from conftest import ALL_WPS_SCOPES
 from openroster.client import DingTalkClient, WpsClient
 from openroster.client.retry import RetryPolicy
-from openroster.core import apps, attributes, depts, roster, tenants, users
+from openroster.core import roster
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import depts, users
+from openroster.core.tenancy import apps, tenants
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS as DINGTALK_PERMISSIONS
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.store import schema

@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 from store_state import store_rows
 
-from openroster.core import attributes, depts, limits, tenants, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import depts, users
+from openroster.core.runtime import limits
+from openroster.core.tenancy import tenants
 from openroster.model.entities import (
     AttributeUpdate,
     AttributeValue,

@@ -7,8 +7,11 @@ from dataclasses import replace
 
 from store_state import store_rows
 
-from openroster.core import apps, attributes, demo, depts, tenants
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import depts
+from openroster.core.tenancy import apps, tenants
+from openroster.fixtures import demo
 from openroster.model.entities import USER_TEXT_FIELDS, Gender, Signing, User, UserStatus, ValueType
 from openroster.store import users as user_rows
 

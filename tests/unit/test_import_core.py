@@ -6,10 +6,13 @@ from collections.abc import Sequence
 
 import pytest
 
-from openroster.core import attributes, importer, tenants, users
-from openroster.core import depts as dept_service
+from openroster.core import importer
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.importer import ImportReport, Language, Problem
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users
+from openroster.core.tenancy import tenants
 from openroster.model.entities import UrlValue, User, UserStatus
 from openroster.store import roster as roster_rows
 from openroster.store import users as user_rows

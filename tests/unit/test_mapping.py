@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from openroster.core import mapping, roster, users
+from openroster.core import mapping, roster
+from openroster.core.people import users
 from openroster.model.entities import Gender, Membership, Role, User, UserStatus
 
 

@@ -8,12 +8,15 @@ import threading
 
 import pytest
 
-from openroster.core import attributes, roster, tenants, users
+from openroster.core import roster
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.mapping import EmployeeList
+from openroster.core.people import users
 from openroster.core.roster import FieldWrite as F
 from openroster.core.roster import GroupWrite as G
 from openroster.core.roster import SectionWrite as S
+from openroster.core.tenancy import tenants
 from openroster.model.entities import AttributeUpdate, User, UserAttributeUpdate
 from openroster.model.errors import BrokenReference, Conflict, InvalidValue, MissingField, NotFound, TooMany
 
@@ -24,7 +27,7 @@ T = "acme"
 def acme(directory: Directory) -> Directory:
     tenants.create(directory, tenant_id=T, name="Acme")
     with directory.writer() as tx:
-        from openroster.core import depts
+        from openroster.core.people import depts
 
         eng = depts.ensure_path(tx, directory, tenant_id=T, names=["Eng"])
         ops = depts.ensure_path(tx, directory, tenant_id=T, names=["Ops"])
@@ -498,7 +501,7 @@ def test_pre_entry(acme: Directory) -> None:
 
 
 def test_demo_roster_is_valid_deterministic_and_resumable(acme: Directory) -> None:
-    from openroster.core import demo_roster
+    from openroster.fixtures import demo_roster
 
     written = demo_roster.load(acme, tenant_id=T)
     assert written > 5 * 25
@@ -518,7 +521,7 @@ def test_demo_roster_is_valid_deterministic_and_resumable(acme: Directory) -> No
 def test_rendered_items_follow_renames_writes_and_new_attributes(acme: Directory) -> None:
     import orjson
 
-    from openroster.core import depts
+    from openroster.core.people import depts
     from openroster.dialects.dingtalk import render
 
     def listing(codes: tuple[str, ...] | None) -> dict[str, list[str]]:

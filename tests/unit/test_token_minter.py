@@ -1,10 +1,10 @@
-"""WPS bearer tokens (core/secrets.TokenMinter): what is remembered of a genuine token, and nothing else."""
+"""WPS bearer tokens (secrets.TokenMinter): what is remembered of a genuine token, and nothing else."""
 
 from __future__ import annotations
 
 import pytest
 
-from openroster.core.secrets import TokenMinter
+from openroster.core.runtime.secrets import TokenMinter
 from openroster.model.errors import AuthError
 
 

@@ -7,8 +7,9 @@ from dataclasses import replace
 import pytest
 from store_state import store_rows
 
-from openroster.core import depts, tenants, users
 from openroster.core.directory import Directory
+from openroster.core.people import depts, users
+from openroster.core.tenancy import tenants
 from openroster.model.entities import Gender, Role, UserStatus
 from openroster.model.errors import BrokenReference, Conflict, CoreError, InvalidValue, MissingField, TooMany
 

@@ -21,10 +21,10 @@ from openroster.control import tenants as control_tenants
 from openroster.control.calls import DIALECTS
 from openroster.control.journal import Filters, select
 from openroster.control.plane import ControlPlane
-from openroster.core import apps as app_service
-from openroster.core import snapshot
-from openroster.core import tenants as tenant_service
-from openroster.core.secrets import constant_time_equals
+from openroster.core.runtime.secrets import constant_time_equals
+from openroster.core.tenancy import apps as app_service
+from openroster.core.tenancy import tenants as tenant_service
+from openroster.fixtures import snapshot
 from openroster.model import errors
 from openroster.model.entities import App, Tenant
 

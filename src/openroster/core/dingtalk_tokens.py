@@ -24,7 +24,7 @@ import weakref
 from dataclasses import dataclass
 
 from openroster.core.directory import Directory, Reader
-from openroster.core.secrets import constant_time_equals
+from openroster.core.runtime.secrets import constant_time_equals
 from openroster.model.entities import App
 from openroster.model.errors import AuthError
 from openroster.store import dingtalk_tokens as token_rows

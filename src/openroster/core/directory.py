@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openroster.core.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
-from openroster.core.clock import Clock
-from openroster.core.clock import clock as default_clock
-from openroster.core.secrets import MasterKey, TokenMinter
+from openroster.core.runtime.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
+from openroster.core.runtime.clock import Clock
+from openroster.core.runtime.clock import clock as default_clock
+from openroster.core.runtime.secrets import MasterKey, TokenMinter
 from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store, WriteTx
 

@@ -26,7 +26,7 @@ can rename or ignore headers. The rules:
   ``dry_run`` checks and writes nothing.
 
 Everything is written in one transaction through the core services (new people
-through :mod:`openroster.core.bulk`), so an import is safe while the server
+through :mod:`openroster.core.people.bulk`), so an import is safe while the server
 runs: every server process sees the result as soon as it commits, and a failed
 import leaves nothing behind. :func:`export_sheet` writes the same columns, so
 export and import round-trip.
@@ -42,9 +42,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openroster.core import attributes, bulk, limits, mapping, roster, users
-from openroster.core import depts as dept_service
+from openroster.core import mapping, roster
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import bulk, users
+from openroster.core.people import depts as dept_service
+from openroster.core.runtime import limits
 from openroster.model.entities import (
     ROOT_DEPT_ID,
     AttributeDefinition,

@@ -9,12 +9,12 @@ Where a field's value lives:
 
 - *profile* fields mirror a user column (name, mobile, position, gender, ...;
   see ``core/mapping.py``): the roster and the WPS dialect read and write the
-  same column, through :func:`openroster.core.users.update_in`;
+  same column, through :func:`openroster.core.people.users.update_in`;
 - *stored* fields (ID data, education rows, contracts, ...) live in the
   ``roster_values`` table, one row per person, group, row and field, so two
   writers of different fields of one person never overwrite each other;
 - the tenant's custom attributes form one *custom* group (field code =
-  attribute id), read from and written through ``core/attributes.py``;
+  attribute id), read from and written through ``core/custom/attributes.py``;
 - *derived* fields (department names, the manager's name) are computed.
 
 Reading is in two steps. :func:`read_records` gives each person with the
@@ -35,8 +35,10 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from openroster.core import attributes, mapping, users, validate
+from openroster.core import mapping, validate
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory, Reader
+from openroster.core.people import users
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeUpdate,

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sized
 from enum import StrEnum
 from typing import TypeVar
 
-from openroster.core import limits
+from openroster.core.runtime import limits
 from openroster.model.errors import InvalidValue, MissingField, TooMany
 
 E = TypeVar("E", bound=StrEnum)

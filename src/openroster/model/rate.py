@@ -1,4 +1,4 @@
-"""A call rate: how many calls a caller may make to one endpoint per period (see ``core/throttle.py``)."""
+"""A call rate: how many calls a caller may make to one endpoint per period (``core/runtime/throttle.py``)."""
 
 from __future__ import annotations
 

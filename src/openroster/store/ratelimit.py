@@ -1,6 +1,6 @@
 """Rate limits kept in the store, so every server process on it counts against one budget.
 
-A token bucket per key (see ``core/throttle.py``), read and written in one
+A token bucket per key (see ``core/runtime/throttle.py``), read and written in one
 short write transaction per call: SQLite serialises writers (``BEGIN
 IMMEDIATE``), PostgreSQL locks the bucket's row (``SELECT ... FOR UPDATE``), so
 two processes never both take the last token. Buckets live in the

@@ -1,4 +1,4 @@
-"""Whole-tenant row access, for snapshots and resets (``core/snapshot.py``).
+"""Whole-tenant row access, for snapshots and resets (``fixtures/snapshot.py``).
 
 The tables a tenant's data lives in are found from the schema itself: every
 table with a ``tenant_id`` column, in foreign-key order (parents first). A table

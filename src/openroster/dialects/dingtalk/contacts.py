@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from openroster.core import depts, roster
-from openroster.core.limits import PAGE_SIZE_MAX
+from openroster.core import roster
 from openroster.core.mapping import LIST_STATUSES, EmployeeList, in_contacts
-from openroster.core.paging import Page, Position
+from openroster.core.people import depts
+from openroster.core.runtime.limits import PAGE_SIZE_MAX
+from openroster.core.runtime.paging import Page, Position
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import DEPT_READ, MEMBER_READ, Call, route
 from openroster.dialects.dingtalk.schemas import DeptIdBody, ListSubBody, UserGetBody

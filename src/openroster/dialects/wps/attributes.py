@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openroster.core import attributes
+from openroster.core.custom import attributes
 from openroster.dialects.wps import render
 from openroster.dialects.wps.endpoint import Call, route
 from openroster.dialects.wps.schemas import (

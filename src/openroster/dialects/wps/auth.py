@@ -11,8 +11,9 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import apps, limits
 from openroster.core.directory import Directory, Reader
+from openroster.core.runtime import limits
+from openroster.core.tenancy import apps
 from openroster.dialects.wps import signing
 from openroster.dialects.wps.errors import Code, WpsError, from_core
 from openroster.model.entities import App, Signing

@@ -19,9 +19,9 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import limits
 from openroster.core.directory import Directory, Reader
-from openroster.core.throttle import LocalRateLimiter, RateLimiter, rate_for
+from openroster.core.runtime import limits
+from openroster.core.runtime.throttle import LocalRateLimiter, RateLimiter, rate_for
 from openroster.dialects import arrival, nul
 from openroster.dialects.body import read_limited_body
 from openroster.dialects.openapi import body_schema

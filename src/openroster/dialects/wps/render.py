@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
-from openroster.core.cache import DeptView
-from openroster.core.depts import Member
+from openroster.core.people.depts import Member
+from openroster.core.runtime.cache import DeptView
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeValue,

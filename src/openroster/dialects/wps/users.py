@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from openroster.core import depts as dept_service
-from openroster.core import paging, validate
-from openroster.core import users as user_service
+from openroster.core import validate
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users as user_service
+from openroster.core.runtime import paging
 from openroster.dialects.wps import params, render
 from openroster.dialects.wps.contacts import CONTACT_READ, CONTACT_WRITE, depts_for
 from openroster.dialects.wps.endpoint import Call, route

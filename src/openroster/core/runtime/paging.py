@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from openroster.core import limits
+from openroster.core.runtime import limits
 from openroster.model.errors import InvalidValue
 
 T = TypeVar("T")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from openroster.core import limits, validate
+from openroster.core import validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.paging import Page, Position, expect
+from openroster.core.runtime import limits
+from openroster.core.runtime.paging import Page, Position, expect
 from openroster.model.entities import Department, Membership, User, UserStatus, ValueType
 from openroster.model.errors import (
     BrokenReference,

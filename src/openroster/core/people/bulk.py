@@ -31,9 +31,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
-from openroster.core import attributes, limits, users
-from openroster.core import depts as dept_service
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users
+from openroster.core.runtime import limits
 from openroster.model.entities import (
     ROOT_DEPT_ID,
     AttributeDefinition,

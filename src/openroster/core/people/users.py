@@ -7,9 +7,10 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, S
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from openroster.core import limits, validate
+from openroster.core import validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.paging import Page
+from openroster.core.runtime import limits
+from openroster.core.runtime.paging import Page
 from openroster.model.entities import (
     ROOT_DEPT_ID,
     USER_TEXT_FIELDS,
@@ -320,7 +321,7 @@ def list_page(
     after: str | None,
     with_total: bool = False,
 ) -> Page[User]:
-    """One page of the tenant's users with a status in ``statuses``, in id order (keyset: see core/paging)."""
+    """One page of the tenant's users with a status in ``statuses``, in id order (keyset: runtime/paging)."""
     wanted = [s.value for s in statuses]
     ids = user_rows.page_ids(r.conn, tenant_id, statuses=wanted, after=after, limit=size + 1)
     more = len(ids) > size

@@ -16,8 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from openroster.core import limits, validate
+from openroster.core import validate
 from openroster.core.directory import Directory, Reader
+from openroster.core.runtime import limits
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeOption,

@@ -9,9 +9,10 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from openroster.core import limits, validate
+from openroster.core import validate
 from openroster.core.directory import Directory, Reader
-from openroster.core.secrets import ENV_MASTER_KEY, constant_time_equals, new_secret
+from openroster.core.runtime import limits
+from openroster.core.runtime.secrets import ENV_MASTER_KEY, constant_time_equals, new_secret
 from openroster.model.entities import App, Signing
 from openroster.model.errors import AuthError, Conflict, InvalidValue, NotFound
 from openroster.store import apps as app_rows
