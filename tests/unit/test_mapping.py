@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from openroster.core import mapping, roster
+from openroster.core import mapping
 from openroster.core.people import users
+from openroster.core.roster import catalogue as roster_catalogue
 from openroster.model.entities import Gender, Membership, Role, User, UserStatus
 
 
@@ -62,7 +63,10 @@ def test_profile_fields_match_design_table() -> None:
     # Both directions agree and every roster code is a system field of the catalogue.
     for code, core in mapping.ROSTER_TO_CORE.items():
         assert mapping.CORE_TO_ROSTER[core] == code
-        assert roster.SYSTEM_FIELDS[code].source in (roster.Source.PROFILE, roster.Source.DERIVED)
+        assert roster_catalogue.SYSTEM_FIELDS[code].source in (
+            roster_catalogue.Source.PROFILE,
+            roster_catalogue.Source.DERIVED,
+        )
 
 
 @pytest.mark.parametrize("table", [mapping.GENDER, mapping.EMPLOYMENT_TYPE, mapping.EMPLOYMENT_STATUS])
@@ -103,8 +107,8 @@ def test_enumeration_values_are_core_values() -> None:
 
 def test_catalogue_options_are_the_mapping_tables() -> None:
     for code, table in mapping.ENUMERATIONS.items():
-        f = roster.SYSTEM_FIELDS[code]
-        assert f.field_type is roster.FieldType.SELECT
+        f = roster_catalogue.SYSTEM_FIELDS[code]
+        assert f.field_type is roster_catalogue.FieldType.SELECT
         assert [(o.value, o.label) for o in f.options] == [(c.value, c.label) for c in table]
 
 

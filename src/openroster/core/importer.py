@@ -42,11 +42,13 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from openroster.core import mapping, roster
+from openroster.core import mapping
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import bulk, users
 from openroster.core.people import depts as dept_service
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import writes as roster_writes
 from openroster.core.runtime import limits
 from openroster.model.entities import (
     ROOT_DEPT_ID,
@@ -252,16 +254,16 @@ class ImportReport:
 Progress = Callable[[str, int, int], None]
 
 
-def roster_columns(defs: Sequence[AttributeDefinition]) -> dict[str, roster.RosterField]:
+def roster_columns(defs: Sequence[AttributeDefinition]) -> dict[str, roster_catalogue.RosterField]:
     """The roster fields a sheet carries: those kept by the roster itself and writable through it.
 
     Profile fields have their own columns, and custom fields are the attribute columns.
     """
-    cat = roster.catalogue_for(defs)
+    cat = roster_catalogue.catalogue_for(defs)
     return {
         code: f
         for code, f in cat.fields.items()
-        if f.source is roster.Source.STORED and not f.read_only and not f.derived
+        if f.source is roster_catalogue.Source.STORED and not f.read_only and not f.derived
     }
 
 
@@ -269,7 +271,7 @@ def resolve_headers(
     headers: Sequence[str],
     *,
     definitions: Sequence[AttributeDefinition],
-    roster_fields: Mapping[str, roster.RosterField],
+    roster_fields: Mapping[str, roster_catalogue.RosterField],
     columns: Mapping[str, str | None] | None = None,
 ) -> tuple[list[Target | None], list[Problem]]:
     """What each header holds (``None``: ignored) and the problems with the header row.
@@ -430,7 +432,7 @@ class _Plan:
         targets: Sequence[Target | None],
         names: Sequence[str],
         defs: Sequence[AttributeDefinition],
-        roster_fields: Mapping[str, roster.RosterField],
+        roster_fields: Mapping[str, roster_catalogue.RosterField],
         progress: Progress | None,
     ) -> None:
         self.d = d
@@ -736,7 +738,9 @@ class _Plan:
             for code, raw in row.roster.items():
                 column = self.col(code, "roster")
                 try:
-                    row.roster[code] = roster._checked(self.roster_fields[code], raw, field=column)
+                    row.roster[code] = roster_writes.checked_value(
+                        self.roster_fields[code], raw, field=column
+                    )
                 except CoreError as exc:
                     self.fail(row, column, _reason(exc))
         self._check_unique()
@@ -813,10 +817,10 @@ class _Plan:
     def _add_roster_rows(self, rows: list[_Row]) -> None:
         """New people's roster fields (checked in :meth:`_check_new`), inserted at once.
 
-        What ``roster.update_in`` stores for a person without a roster: the first
+        What ``roster_writes.update_in`` stores for a person without a roster: the first
         row of each group, and in a detail group the fields not given as empty.
         """
-        cat = roster.catalogue_for(list(self.defs.values()))
+        cat = roster_catalogue.catalogue_for(list(self.defs.values()))
         values: list[tuple[str, str, str, int, str, str]] = []
         for row in rows:
             groups: dict[str, dict[str, str]] = {}
@@ -827,7 +831,7 @@ class _Plan:
                 group = cat.group(group_id)
                 assert group is not None
                 codes = (
-                    [f.code for f in group.fields if f.source is roster.Source.STORED]
+                    [f.code for f in group.fields if f.source is roster_catalogue.Source.STORED]
                     if group.detail
                     else given
                 )
@@ -894,22 +898,24 @@ class _Plan:
             if i % 1000 == 0:
                 self.tick("roster", i, len(rows))
             have = stored.get(row.user_id, {})
-            by_group: dict[str, list[roster.FieldWrite]] = {}
+            by_group: dict[str, list[roster_writes.FieldWrite]] = {}
             for code, value in row.roster.items():
                 if have.get(code, "") != value:
                     by_group.setdefault(self.roster_fields[code].group_id, []).append(
-                        roster.FieldWrite(code, value)
+                        roster_writes.FieldWrite(code, value)
                     )
             if not by_group:
                 continue
             row.roster_codes = [[w.code for w in writes] for writes in by_group.values()]
             groups = [
-                roster.GroupWrite(group_id=g, sections=(roster.SectionWrite(tuple(writes), old_index=0),))
+                roster_writes.GroupWrite(
+                    group_id=g, sections=(roster_writes.SectionWrite(tuple(writes), old_index=0),)
+                )
                 for g, writes in by_group.items()
             ]
             try:
                 with self.conn.begin_nested():
-                    roster.update_in(
+                    roster_writes.update_in(
                         self.tx, self.d, tenant_id=self.tenant_id, user_id=row.user_id, groups=groups
                     )
             except CoreError as exc:
@@ -1072,7 +1078,7 @@ def attribute_headers(defs: Sequence[AttributeDefinition]) -> list[str]:
 
 
 def roster_headers(
-    fmt: SheetFormat, fields: Sequence[roster.RosterField], defs: Sequence[AttributeDefinition]
+    fmt: SheetFormat, fields: Sequence[roster_catalogue.RosterField], defs: Sequence[AttributeDefinition]
 ) -> list[str]:
     """Each roster field's column: its name in Chinese sheets (unless taken), else its code."""
     if fmt.language is Language.EN:

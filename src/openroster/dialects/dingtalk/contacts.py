@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from openroster.core import roster
 from openroster.core.mapping import LIST_STATUSES, EmployeeList, in_contacts
 from openroster.core.people import depts
+from openroster.core.roster import records as roster_records
 from openroster.core.runtime.limits import PAGE_SIZE_MAX
 from openroster.core.runtime.paging import Page, Position
 from openroster.dialects.dingtalk import render
@@ -27,11 +27,11 @@ T = TypeVar("T")
 @route("/topapi/v2/user/get", permission=MEMBER_READ, body=UserGetBody)
 def get_user(call: Call, body: UserGetBody) -> dict[str, object]:
     """One member's details."""
-    records = roster.read_records(call.reader, tenant_id=call.tenant_id, user_ids=[body.userid])
+    records = roster_records.read_records(call.reader, tenant_id=call.tenant_id, user_ids=[body.userid])
     if not records or not in_contacts(records[0].user):
         raise NotFound(f"userid: no member {body.userid!r}", field="userid")
     rec = records[0]
-    (values,) = roster.read_values(call.reader, tenant_id=call.tenant_id, records=records)
+    (values,) = roster_records.read_values(call.reader, tenant_id=call.tenant_id, records=records)
     leaders = depts.leaders(call.reader, tenant_id=call.tenant_id, dept_ids=rec.user.dept_ids)
     return render.contacts_user(
         rec, values, corp_id=call.corp_id, leaders={d: {uid for uid, _ in ls} for d, ls in leaders.items()}

@@ -4,7 +4,7 @@
 each), so a person's rendered item is kept in the user's memo, per field
 filter, with the catalogue and the names (of departments and other people) it
 was rendered from. The memo lives on the immutable user object, which any
-change to the person replaces; the names are an object core/roster.py
+change to the person replaces; the names are an object core/roster/records.py
 replaces when one of them changes. So the memo never goes stale, and the
 person's values are read from the store only to render them again.
 """
@@ -19,7 +19,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 
 from openroster.core.mapping import contacts_active
-from openroster.core.roster import Catalogue, RosterField, RosterRecord, Values
+from openroster.core.roster.catalogue import Catalogue, RosterField
+from openroster.core.roster.records import RosterRecord, Values
 from openroster.model.entities import Department, Role, User
 
 _MEMO = "dingtalk.roster"

@@ -1,0 +1,139 @@
+"""The roster's employee lists (on the job, pre-entry, dismission) and adding pre-hires."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from openroster.core import mapping
+from openroster.core.directory import Directory, Reader
+from openroster.core.people import users
+from openroster.core.roster.catalogue import (
+    PAGE_SIZE_MAX,
+)
+from openroster.core.roster.writes import is_date, located
+from openroster.model.entities import (
+    User,
+)
+from openroster.model.errors import CoreError, InvalidValue, MissingField
+from openroster.store import roster as roster_rows
+
+
+@dataclass(frozen=True, slots=True)
+class EmployeePage:
+    user_ids: list[str]
+    #: The offset of the next page; ``None`` on the last page.
+    next_offset: int | None
+
+
+def list_employees(
+    r: Reader,
+    *,
+    tenant_id: str,
+    kind: mapping.EmployeeList,
+    employment_statuses: Sequence[str] | None = None,
+    offset: int,
+    size: int,
+) -> EmployeePage:
+    """One page of the on-job, pre-entry or dismission list, in user id order.
+
+    ``employment_statuses`` (on-job only) are ``sys01-employeeStatus`` option
+    values (``"2"`` probation, ``"3"`` regular, ``"5"`` leaving, ``"-1"`` none).
+    """
+    if offset < 0:
+        raise InvalidValue("offset must be zero or positive", field="offset")
+    if size < 1 or size > PAGE_SIZE_MAX:
+        raise InvalidValue(f"size must be between 1 and {PAGE_SIZE_MAX}", field="size")
+    wanted: list[str | None] | None = None
+    if employment_statuses is not None:
+        wanted = []
+        for i, code in enumerate(employment_statuses):
+            try:
+                wanted.append(mapping.to_core(mapping.EMPLOYMENT_STATUS, code))
+            except KeyError:
+                allowed = ", ".join(c.value for c in mapping.EMPLOYMENT_STATUS)
+                raise InvalidValue(
+                    f"status_list[{i}]: {code!r} is not an employee status ({allowed})", field="status_list"
+                ) from None
+    ids = roster_rows.page_user_ids(
+        r.conn,
+        tenant_id,
+        statuses=[s.value for s in mapping.LIST_STATUSES[kind]],
+        employment_statuses=wanted,
+        offset=offset,
+        limit=size + 1,
+    )
+    more = len(ids) > size
+    return EmployeePage(ids[:size], offset + size if more else None)
+
+
+@dataclass(frozen=True, slots=True)
+class PreEntry:
+    """A person to be hired (``addpreentry``)."""
+
+    name: str
+    mobile: str
+    pre_entry_date: str | None = None
+    dept_ids: tuple[int, ...] = ()
+    main_dept_id: int | None = None
+    position: str | None = None
+    work_place: str | None = None
+    job_number: str | None = None
+    employee_type: str | None = None
+
+
+def add_pre_entry(d: Directory, *, tenant_id: str, item: PreEntry, prefix: str = "") -> User:
+    """Create a pre-hire: a user in the pre-entry list (WPS status ``notactive``)."""
+    if not item.mobile.strip():
+        raise MissingField(f"{prefix}mobile is required", field=f"{prefix}mobile")
+    employment_type = None
+    if item.employee_type not in (None, ""):
+        try:
+            employment_type = mapping.to_core(mapping.EMPLOYMENT_TYPE, str(item.employee_type))
+        except KeyError:
+            raise InvalidValue(
+                f"{prefix}extend_info.employeeType: {item.employee_type!r} is not an employee type "
+                f"({', '.join(c.value for c in mapping.EMPLOYMENT_TYPE)})",
+                field=f"{prefix}extend_info.employeeType",
+            ) from None
+    joined = (item.pre_entry_date or "").strip()[:10]
+    if joined and (not is_date(joined)):
+        raise InvalidValue(
+            f"{prefix}pre_entry_time: {item.pre_entry_date!r} is not a date (yyyy-MM-dd [HH:mm:ss])",
+            field=f"{prefix}pre_entry_time",
+        )
+    dept_ids = item.dept_ids or (item.main_dept_id or 1,)
+    main = item.main_dept_id if item.main_dept_id in dept_ids else dept_ids[0]
+    new = users.NewUser(
+        user_name=item.name,
+        dept_ids=dept_ids,
+        def_dept_id=main,
+        phone=item.mobile,
+        title=item.position,
+        work_place=item.work_place,
+        employee_id=item.job_number,
+        employment_type=employment_type,
+        status="notactive",
+    )
+    wire = {
+        "user_name": "name",
+        "phone": "mobile",
+        "dept_ids": "extend_info.depts",
+        "def_dept_id": "extend_info.mainDeptId",
+        "title": "extend_info.position",
+        "work_place": "extend_info.workPlace",
+        "employee_id": "extend_info.jobNumber",
+    }
+    paths = {core: (f"{prefix}{name}", name.rsplit(".", 1)[-1]) for core, name in wire.items()}
+    with d.writer() as tx:
+        try:
+            created = users.create_in(tx, d, tenant_id=tenant_id, items=[new], field_prefix="")[0]
+        except CoreError as exc:
+            raise located(exc, paths) from None
+        if joined:
+            roster_rows.put_values(
+                tx.conn,
+                tenant_id,
+                [(created.id, roster_rows.StoredValue("sys00", 0, "sys00-confirmJoinTime", joined))],
+            )
+    return created
