@@ -43,7 +43,7 @@ def _person(uid: str, dept: int = 1, **fields: object) -> users.NewUser:
 
 def _row(uid: str) -> dict[str, object]:
     """A users row for ``uid`` as the core would write it (tenant_id left to the caller)."""
-    return user_rows.user_row(users._clean(_person(uid), prefix="", now=1))
+    return user_rows.user_row(users.checked_user(_person(uid), prefix="", now=1))
 
 
 def _count(d: Directory, table: object, tenant_id: str | None = None) -> int:

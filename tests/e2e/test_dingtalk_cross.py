@@ -13,7 +13,7 @@ from conftest import ServerProcess
 from openroster.client import WpsClient
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.people import users
+from openroster.core.people import batch_writes, users
 from openroster.core.tenancy import apps
 from openroster.model.entities import UserStatus
 
@@ -159,6 +159,6 @@ def test_wps_writes_read_back_by_dingtalk(
         wps.batch_disable_users(["zhang"])
         assert "zhang" in dt.ok(ONJOB, onjob)["result"]["data_list"]
         assert dt.ok(USER_GET, {"userid": "zhang"})["result"]["active"] is False
-        users.set_status(directory, tenant_id=TENANT, user_ids=["zhang"], status=UserStatus.NOTACTIVE)
+        batch_writes.set_status(directory, tenant_id=TENANT, user_ids=["zhang"], status=UserStatus.NOTACTIVE)
         assert "zhang" not in dt.ok(ONJOB, onjob)["result"]["data_list"]
         assert dt.ok(PREENTRY, {"offset": 0, "size": 50})["result"]["data_list"] == ["zhang"]

@@ -45,7 +45,7 @@ from sqlalchemy import Connection
 from openroster.core import mapping
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.people import bulk, users
+from openroster.core.people import batch_writes, bulk, users
 from openroster.core.people import depts as dept_service
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import writes as roster_writes
@@ -412,7 +412,7 @@ def _parse_rows(rows: Iterable[Sequence[str]], targets: Sequence[Target | None])
 class _Changes:
     """What an import changes about one existing person."""
 
-    depts: users.DeptAssignment | None = None
+    depts: batch_writes.DeptAssignment | None = None
     profile: dict[str, object] = field(default_factory=dict)
     status: UserStatus | None = None
     attrs: list[AttributeUpdate] = field(default_factory=list)
@@ -862,7 +862,7 @@ class _Plan:
             dept_ids = self._dept_ids(row) if "departments" in self.has else current.dept_ids
             main = self.depts[row.main_path].id if row.main_path is not None else None
             if dept_ids != current.dept_ids or main not in (None, current.def_dept_id):
-                out.depts = users.DeptAssignment(current.id, dept_ids, main)
+                out.depts = batch_writes.DeptAssignment(current.id, dept_ids, main)
         for key in (*TEXT_KEYS, "gender", "role", "employment_type", "employment_status", "leader_id"):
             if key in row.values:
                 want = row.values[key]
@@ -882,11 +882,11 @@ class _Plan:
         """Write the changes through the core services (their rules apply)."""
         tid, uid = self.tenant_id, row.user_id
         if changes.depts is not None:
-            users.update_depts_in(self.tx, self.d, tenant_id=tid, items=[changes.depts])
+            batch_writes.update_depts_in(self.tx, self.d, tenant_id=tid, items=[changes.depts])
         if changes.profile:
             users.update_in(self.tx, self.d, tenant_id=tid, user_id=uid, changes=changes.profile)
         if changes.status is not None:
-            users.set_status_in(self.tx, self.d, tenant_id=tid, user_ids=[uid], status=changes.status)
+            batch_writes.set_status_in(self.tx, self.d, tenant_id=tid, user_ids=[uid], status=changes.status)
         if changes.attrs:
             update = UserAttributeUpdate(uid, tuple(changes.attrs))
             attributes.update_values_in(self.tx, tenant_id=tid, updates=[update])

@@ -6,7 +6,7 @@ for calls of up to 100 people, far too slow for a million. This module applies
 the same rules at scale:
 
 - every user goes through the same field checks as ``users.create_in``
-  (``users._clean``); departments through the department name and depth rules;
+  (``users.checked_user``); departments through the department name and depth rules;
   attribute values through their definitions (``attributes._checked_value``);
 - references are checked in memory against what the load created plus the
   store, chunk by chunk: departments exist, a leader or related user exists
@@ -179,7 +179,7 @@ def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChun
     out = PreparedChunk(offset, set(), [], [], [], [])
     for i, p in enumerate(people):
         where = f"users[{offset + i}]"
-        u = users._clean(p.user, prefix=f"{where}.", now=rules.now)
+        u = users.checked_user(p.user, prefix=f"{where}.", now=rules.now)
         for m in u.memberships:
             if m.dept_id not in rules.dept_ids:
                 raise BrokenReference(
