@@ -685,7 +685,7 @@ class _Plan:
     def _check_value(self, row: _Row, j: int) -> AttributeValueData | None:
         """The core's check of the row's ``j``-th attribute value; its stored form (``None``: cleared)."""
         a = row.attr_updates[j]
-        return attributes._checked_value(
+        return attributes.checked_value(
             self.defs[a.attr_id],
             a,
             field=f"custom_attrs[{j}]",

@@ -253,13 +253,13 @@ def checked_values(
         out.append(
             (
                 a.attr_id,
-                _checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts),
+                checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts),
             )
         )
     return out
 
 
-def _checked_value(
+def checked_value(
     definition: AttributeDefinition,
     a: AttributeUpdate,
     *,
@@ -267,6 +267,11 @@ def _checked_value(
     known_users: set[str],
     known_depts: set[int],
 ) -> AttributeValueData | None:
+    """One attribute update checked against its definition: the value to store (``None``: clear it).
+
+    Errors name ``{field}.<part>`` (``text``, ``option``, ...); ``known_users`` / ``known_depts``
+    are the users and departments a relation may name.
+    """
     vt = definition.value_type
     if vt is ValueType.TEXT:
         if a.text is None:

@@ -7,7 +7,7 @@ the same rules at scale:
 
 - every user goes through the same field checks as ``users.create_in``
   (``users.checked_user``); departments through the department name and depth rules;
-  attribute values through their definitions (``attributes._checked_value``);
+  attribute values through their definitions (``attributes.checked_values``);
 - references are checked in memory against what the load created plus the
   store, chunk by chunk: departments exist, a leader or related user exists
   (created earlier in the load or before it), nobody leads themselves;
