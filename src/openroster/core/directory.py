@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -93,6 +94,13 @@ class Directory:
         self.clock = clock or default_clock
         self.cache = DirectoryCache(store, self.unseal, max_users=cache_max_users)
         self.wps_tokens = TokenMinter(master_key.derive("wps-access-token"), prefix="")
+
+    def at_clock(self, clock: Clock) -> Directory:
+        """This directory (the same store, key and cache) reading ``clock``: fixtures written as of a
+        fixed moment use it."""
+        other = copy.copy(self)
+        other.clock = clock
+        return other
 
     def seal(self, secret: str, client_id: str) -> bytes:
         return self.master_key.seal(secret, context=f"app-secret:{client_id}")

@@ -33,4 +33,17 @@ class Clock:
         self._offset += seconds
 
 
+class FixedClock(Clock):
+    """A clock standing at ``at`` (moved only by its offset): writes made as of one fixed moment."""
+
+    __slots__ = ("_at",)
+
+    def __init__(self, at: float) -> None:
+        super().__init__()
+        self._at = at
+
+    def now(self) -> float:
+        return self._at + self._offset
+
+
 clock = Clock()
