@@ -25,10 +25,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import dingtalk_tokens
 from openroster.core.directory import Directory, Reader
 from openroster.dialects import arrival, nul
 from openroster.dialects.body import read_limited_body
+from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.errors import (
     Code,
     DingTalkError,
