@@ -10,12 +10,12 @@ import pytest
 
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.mapping import EmployeeList
 from openroster.core.people import users
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import employees as roster_employees
 from openroster.core.roster import records as roster_records
 from openroster.core.roster import writes as roster_writes
+from openroster.core.roster.profile import EmployeeList
 from openroster.core.roster.writes import FieldWrite as F
 from openroster.core.roster.writes import GroupWrite as G
 from openroster.core.roster.writes import SectionWrite as S

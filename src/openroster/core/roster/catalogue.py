@@ -8,7 +8,7 @@ as is, a date as ``yyyy-MM-dd``, a select field the option's ``value``.
 Where a field's value lives:
 
 - *profile* fields mirror a user column (name, mobile, position, gender, ...;
-  see ``core/mapping.py``): the roster and the WPS dialect read and write the
+  see ``core/roster_profile.py``): the roster and the WPS dialect read and write the
   same column, through :func:`openroster.core.people.users.update_in`;
 - *stored* fields (ID data, education rows, contracts, ...) live in the
   ``roster_values`` table, one row per person, group, row and field, so two
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from openroster.core import mapping
 from openroster.core.directory import Reader
+from openroster.core.roster import profile as roster_profile
 from openroster.model.entities import (
     AttributeDefinition,
     ValueType,
@@ -118,7 +118,7 @@ def _opts(*labels: str, start: int = 1) -> tuple[RosterOption, ...]:
     return tuple(RosterOption(str(i), label) for i, label in enumerate(labels, start=start))
 
 
-def _choices(choices: tuple[mapping.Choice, ...]) -> tuple[RosterOption, ...]:
+def _choices(choices: tuple[roster_profile.Choice, ...]) -> tuple[RosterOption, ...]:
     return tuple(RosterOption(c.value, c.label) for c in choices)
 
 
@@ -157,20 +157,20 @@ def _group(gid: str, name: str, specs: Iterable[tuple[Any, ...]], *, detail: boo
         options: tuple[RosterOption, ...] = rest[0] if rest else ()
         code = f"{gid}-{short}"
         derived = code in (
-            mapping.DERIVED_DEPT_NAMES,
-            mapping.DERIVED_MAIN_DEPT_NAME,
-            mapping.DERIVED_MANAGER,
+            roster_profile.DERIVED_DEPT_NAMES,
+            roster_profile.DERIVED_MAIN_DEPT_NAME,
+            roster_profile.DERIVED_MANAGER,
         )
-        if code in mapping.ENUMERATIONS:
-            options = _choices(mapping.ENUMERATIONS[code])
+        if code in roster_profile.ENUMERATIONS:
+            options = _choices(roster_profile.ENUMERATIONS[code])
         source = (
             Source.DERIVED
-            if code in (mapping.DERIVED_DEPT_NAMES, mapping.DERIVED_MAIN_DEPT_NAME)
+            if code in (roster_profile.DERIVED_DEPT_NAMES, roster_profile.DERIVED_MAIN_DEPT_NAME)
             else Source.PROFILE
-            if code in mapping.ROSTER_TO_CORE
+            if code in roster_profile.ROSTER_TO_CORE
             else Source.STORED
         )
-        read_only = derived or code in mapping.ROSTER_READ_ONLY
+        read_only = derived or code in roster_profile.ROSTER_READ_ONLY
         fields.append(RosterField(code, label, gid, ftype, source, options, derived, read_only))
     return RosterGroup(gid, name, detail, tuple(fields))
 
@@ -268,7 +268,7 @@ SYSTEM_GROUPS: tuple[RosterGroup, ...] = (
         [
             ("haveChild", "有无子女", _S, YES_NO),
             ("childName", "子女姓名", _T),
-            ("childSex", "子女性别", _S, _choices(mapping.GENDER)),
+            ("childSex", "子女性别", _S, _choices(roster_profile.GENDER)),
             ("childBirthDate", "子女出生日期", _D),
         ],
         detail=True,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from openroster.core import mapping
 from openroster.core.directory import Directory, Reader
 from openroster.core.people import users
+from openroster.core.roster import profile as roster_profile
 from openroster.core.roster.catalogue import (
     PAGE_SIZE_MAX,
 )
@@ -30,7 +30,7 @@ def list_employees(
     r: Reader,
     *,
     tenant_id: str,
-    kind: mapping.EmployeeList,
+    kind: roster_profile.EmployeeList,
     employment_statuses: Sequence[str] | None = None,
     offset: int,
     size: int,
@@ -49,16 +49,16 @@ def list_employees(
         wanted = []
         for i, code in enumerate(employment_statuses):
             try:
-                wanted.append(mapping.to_core(mapping.EMPLOYMENT_STATUS, code))
+                wanted.append(roster_profile.to_core(roster_profile.EMPLOYMENT_STATUS, code))
             except KeyError:
-                allowed = ", ".join(c.value for c in mapping.EMPLOYMENT_STATUS)
+                allowed = ", ".join(c.value for c in roster_profile.EMPLOYMENT_STATUS)
                 raise InvalidValue(
                     f"status_list[{i}]: {code!r} is not an employee status ({allowed})", field="status_list"
                 ) from None
     ids = roster_rows.page_user_ids(
         r.conn,
         tenant_id,
-        statuses=[s.value for s in mapping.LIST_STATUSES[kind]],
+        statuses=[s.value for s in roster_profile.LIST_STATUSES[kind]],
         employment_statuses=wanted,
         offset=offset,
         limit=size + 1,
@@ -89,11 +89,11 @@ def add_pre_entry(d: Directory, *, tenant_id: str, item: PreEntry, prefix: str =
     employment_type = None
     if item.employee_type not in (None, ""):
         try:
-            employment_type = mapping.to_core(mapping.EMPLOYMENT_TYPE, str(item.employee_type))
+            employment_type = roster_profile.to_core(roster_profile.EMPLOYMENT_TYPE, str(item.employee_type))
         except KeyError:
             raise InvalidValue(
                 f"{prefix}extend_info.employeeType: {item.employee_type!r} is not an employee type "
-                f"({', '.join(c.value for c in mapping.EMPLOYMENT_TYPE)})",
+                f"({', '.join(c.value for c in roster_profile.EMPLOYMENT_TYPE)})",
                 field=f"{prefix}extend_info.employeeType",
             ) from None
     joined = (item.pre_entry_date or "").strip()[:10]

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from openroster.core import mapping
 from openroster.core.directory import Reader
+from openroster.core.roster import profile as roster_profile
 from openroster.core.roster.catalogue import (
     LIST_USERS_MAX,
     SYSTEM_GROUP_BY_ID,
@@ -127,14 +127,16 @@ def _linked(links: _Links, depts: Mapping[int, Department], others: Mapping[str,
         return d.name if d is not None else ""
 
     out: dict[str, Values] = {
-        mapping.DERIVED_DEPT_NAMES: tuple(
+        roster_profile.DERIVED_DEPT_NAMES: tuple(
             RosterValue(0, n, n) for i in links.dept_ids if (n := dept_name(i))
         ),
     }
     main = dept_name(links.main_dept_id) if links.main_dept_id is not None else ""
-    out[mapping.DERIVED_MAIN_DEPT_NAME] = (RosterValue(0, main, main),) if main else ()
+    out[roster_profile.DERIVED_MAIN_DEPT_NAME] = (RosterValue(0, main, main),) if main else ()
     leader = others.get(links.leader_id) if links.leader_id else None
-    out[mapping.DERIVED_MANAGER] = (RosterValue(0, leader.user_name, leader.user_name),) if leader else ()
+    out[roster_profile.DERIVED_MANAGER] = (
+        (RosterValue(0, leader.user_name, leader.user_name),) if leader else ()
+    )
     for code, vt, ids in links.relations:
         if vt is ValueType.RELATION_USER:
             names = [p.user_name for i in ids if (p := others.get(i)) is not None]
@@ -209,14 +211,14 @@ def _values(
     custom: Iterable[AttributeValue],
 ) -> dict[str, Values]:
     values: dict[str, Values] = {}
-    for code in mapping.ROSTER_TO_CORE:
+    for code in roster_profile.ROSTER_TO_CORE:
         f = cat.fields[code]
-        if f.source is not Source.PROFILE or code == mapping.DERIVED_MANAGER:
+        if f.source is not Source.PROFILE or code == roster_profile.DERIVED_MANAGER:
             continue
         if code == "sys00-deptIds":
             values[code] = tuple(RosterValue(0, str(d), str(d)) for d in u.dept_ids)
             continue
-        v = mapping.profile_value(u, code)
+        v = roster_profile.profile_value(u, code)
         if v:
             values[code] = (RosterValue(0, v, f.label(v)),)
     rows: dict[str, dict[int, dict[str, str]]] = {}

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
-from openroster.core import mapping, validate
+from openroster.core import validate
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import users
+from openroster.core.roster import profile as roster_profile
 from openroster.core.roster.catalogue import (
     DETAIL_ROWS_MAX,
     PHOTO_URL_MAX,
@@ -300,9 +301,9 @@ def is_date(value: str) -> bool:
 
 def _profile_change(changes: dict[str, object], current: User, f: RosterField, value: str) -> str | None:
     """Record the core change a profile field's value makes; returns the core field (``None``: no change)."""
-    core = mapping.ROSTER_TO_CORE[f.code]
-    if f.code in mapping.ENUMERATIONS:
-        mapped = mapping.to_core(mapping.ENUMERATIONS[f.code], value)
+    core = roster_profile.ROSTER_TO_CORE[f.code]
+    if f.code in roster_profile.ENUMERATIONS:
+        mapped = roster_profile.to_core(roster_profile.ENUMERATIONS[f.code], value)
         changes[core] = mapped or ("undefined" if core == "gender" else "")
         return core
     if core == "def_dept_id":

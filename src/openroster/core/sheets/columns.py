@@ -7,9 +7,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from openroster.core import mapping
 from openroster.core.people import users
 from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import profile as roster_profile
 from openroster.model.entities import (
     AttributeDefinition,
     Gender,
@@ -110,7 +110,7 @@ ENUMS: Mapping[str, EnumColumn] = {
     "gender": EnumColumn(
         tuple(g.value for g in Gender),
         {
-            **{c.label: c.core for c in mapping.GENDER},
+            **{c.label: c.core for c in roster_profile.GENDER},
             "保密": Gender.SECRECY.value,
             "未知": Gender.UNDEFINED.value,
         },
@@ -143,14 +143,14 @@ ENUMS: Mapping[str, EnumColumn] = {
     ),
     "employment_type": EnumColumn(
         users.EMPLOYMENT_TYPES,
-        {c.label: c.core for c in mapping.EMPLOYMENT_TYPE},
-        {c.core: c.label for c in mapping.EMPLOYMENT_TYPE if c.core is not None},
+        {c.label: c.core for c in roster_profile.EMPLOYMENT_TYPE},
+        {c.core: c.label for c in roster_profile.EMPLOYMENT_TYPE if c.core is not None},
         None,
     ),
     "employment_status": EnumColumn(
         users.EMPLOYMENT_STATUSES,
-        {**{c.label: c.core for c in mapping.EMPLOYMENT_STATUS}, "试用期": "probationary"},
-        {c.core: c.label for c in mapping.EMPLOYMENT_STATUS if c.core is not None},
+        {**{c.label: c.core for c in roster_profile.EMPLOYMENT_STATUS}, "试用期": "probationary"},
+        {c.core: c.label for c in roster_profile.EMPLOYMENT_STATUS if c.core is not None},
         None,
     ),
 }

@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from openroster.core.mapping import LIST_STATUSES, EmployeeList, in_contacts
 from openroster.core.people import depts
 from openroster.core.roster import records as roster_records
+from openroster.core.roster.profile import LIST_STATUSES, EmployeeList
 from openroster.core.runtime.limits import PAGE_SIZE_MAX
 from openroster.core.runtime.paging import Page, Position
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import DEPT_READ, MEMBER_READ, Call, route
 from openroster.dialects.dingtalk.schemas import DeptIdBody, ListSubBody, UserGetBody
+from openroster.dialects.mapping import in_contacts
 from openroster.model.errors import NotFound
 
 _ON_JOB = LIST_STATUSES[EmployeeList.ON_JOB]

@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
-from openroster.core.mapping import contacts_active
 from openroster.core.roster.catalogue import Catalogue, RosterField
 from openroster.core.roster.records import RosterRecord, Values
+from openroster.dialects.mapping import contacts_active
 from openroster.model.entities import Department, Role, User
 
 _MEMO = "dingtalk.roster"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from openroster.core.mapping import EmployeeList
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import employees as roster_employees
 from openroster.core.roster import records as roster_records
 from openroster.core.roster import writes as roster_writes
+from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, TopLevel, route
 from openroster.dialects.dingtalk.errors import Code

@@ -1,13 +1,12 @@
-"""One person, two dialects: the cross-dialect mapping of design.md, in one place.
+"""The roster's view of the user record: which roster fields mirror a user field, and how values translate.
 
-The core keeps one user record. The WPS dialect shows its columns under WPS
-names; the DingTalk dialect shows the same columns as roster fields
-(``sys00-mobile``) and as contacts fields (``mobile``). This module says which
-core field is which roster field and contacts field, and translates the
-values that are enumerations on both sides (gender, employment type,
-employment status) and the account status (WPS ``status`` <-> the DingTalk
-on-job / pre-entry / dismission lists). Every table works both ways and is
-tested both ways (tests/unit/test_mapping.py).
+The core keeps one user record; the roster shows some of its fields as roster
+fields (``sys00-mobile`` is the user's ``phone``). This module says which
+roster field is which user field, translates the values that are enumerations
+on both sides (gender, employment type, employment status), and says which
+account statuses each of the roster's three employee lists holds. Every table
+works both ways and is tested both ways (tests/unit/test_mapping.py). What the
+dialects call each field is theirs: ``dialects/mapping.py``.
 
 A roster select field's value is the option's ``value`` (``"1"``), never its
 label; the labels here are the roster's display texts.
@@ -21,46 +20,26 @@ from enum import StrEnum
 
 from openroster.model.entities import Gender, User, UserStatus
 
-
-@dataclass(frozen=True, slots=True)
-class ProfileField:
-    """A core user field and its names in the dialects (``None``: the dialect has no such field)."""
-
-    core: str
-    wps: str
-    roster: str | None
-    contacts: str | None
-    #: The roster may change it (read-only fields are shown, never written).
-    roster_writable: bool = True
-
-
-#: design.md's "one person, two dialects" table, row by row.
-PROFILE_FIELDS: tuple[ProfileField, ...] = (
-    ProfileField("id", "id", None, "userid", roster_writable=False),
-    ProfileField("user_name", "user_name", "sys00-name", "name"),
-    ProfileField("email", "email", "sys00-email", "email"),
-    ProfileField("phone", "phone", "sys00-mobile", "mobile"),
-    ProfileField("telephone", "telephone", "sys00-tel", "telephone"),
-    ProfileField("employee_id", "employee_id", "sys00-jobNumber", "job_number"),
-    ProfileField("title", "title", "sys00-position", "title"),
-    ProfileField("work_place", "work_place", "sys00-workPlace", "work_place"),
-    ProfileField("dept_ids", "depts", "sys00-deptIds", "dept_id_list", roster_writable=False),
-    ProfileField("def_dept_id", "def_dept_id", "sys00-mainDeptId", None),
-    ProfileField("leader_id", "leader_id", "sys00-reportManager", "manager_userid", roster_writable=False),
-    ProfileField("gender", "gender", "sys02-sexType", None),
-    ProfileField("employment_type", "employment_type", "sys01-employeeType", None),
-    ProfileField("employment_status", "employment_status", "sys01-employeeStatus", None),
-    ProfileField("status", "status", None, "active", roster_writable=False),
-)
-
-#: Roster field code -> core user field, for every roster field kept on the user record.
-ROSTER_TO_CORE: Mapping[str, str] = {f.roster: f.core for f in PROFILE_FIELDS if f.roster is not None}
-#: Core user field -> roster field code.
-CORE_TO_ROSTER: Mapping[str, str] = {core: code for code, core in ROSTER_TO_CORE.items()}
+#: Core user field -> roster field code, for every roster field kept on the user record.
+CORE_TO_ROSTER: Mapping[str, str] = {
+    "user_name": "sys00-name",
+    "email": "sys00-email",
+    "phone": "sys00-mobile",
+    "telephone": "sys00-tel",
+    "employee_id": "sys00-jobNumber",
+    "title": "sys00-position",
+    "work_place": "sys00-workPlace",
+    "dept_ids": "sys00-deptIds",
+    "def_dept_id": "sys00-mainDeptId",
+    "leader_id": "sys00-reportManager",
+    "gender": "sys02-sexType",
+    "employment_type": "sys01-employeeType",
+    "employment_status": "sys01-employeeStatus",
+}
+#: Roster field code -> core user field.
+ROSTER_TO_CORE: Mapping[str, str] = {code: core for core, code in CORE_TO_ROSTER.items()}
 #: Roster fields shown from the user record but never written through the roster.
-ROSTER_READ_ONLY: frozenset[str] = frozenset(
-    f.roster for f in PROFILE_FIELDS if f.roster is not None and not f.roster_writable
-)
+ROSTER_READ_ONLY: frozenset[str] = frozenset({CORE_TO_ROSTER["dept_ids"], CORE_TO_ROSTER["leader_id"]})
 
 #: Roster fields derived from others (department names, the manager's name).
 DERIVED_DEPT_NAMES = "sys00-dept"
@@ -142,18 +121,18 @@ def profile_value(user: User, code: str) -> str:
     return "" if value is None else str(value)
 
 
-# -- account status <-> the DingTalk employee lists ----------------------------------------------
+# -- account status <-> the employee lists -------------------------------------------------------
 
 
 class EmployeeList(StrEnum):
-    """The roster's three employee lists (``queryonjob`` / ``querypreentry`` / ``querydimission``)."""
+    """The roster's three employee lists: on the job, to be hired (pre-entry), resigned (dismission)."""
 
     ON_JOB = "on_job"
     PRE_ENTRY = "pre_entry"
     DIMISSION = "dimission"
 
 
-#: Which WPS user statuses each list holds. A disabled account is still employed (on the job);
+#: Which account statuses each list holds. A disabled account is still employed (on the job);
 #: a not-yet-activated one is a pre-hire; a resigned one is in the dismission list.
 LIST_STATUSES: Mapping[EmployeeList, tuple[UserStatus, ...]] = {
     EmployeeList.ON_JOB: (UserStatus.ACTIVE, UserStatus.DISABLED),
@@ -163,18 +142,8 @@ LIST_STATUSES: Mapping[EmployeeList, tuple[UserStatus, ...]] = {
 
 
 def employee_list(status: UserStatus) -> EmployeeList:
-    """The DingTalk employee list a user of this WPS status is in."""
+    """The employee list a user of this account status is in."""
     for kind, statuses in LIST_STATUSES.items():
         if status in statuses:
             return kind
     raise ValueError(status)  # pragma: no cover - every status is in one list
-
-
-def in_contacts(user: User) -> bool:
-    """DingTalk contacts hold the people on the job; pre-hires and resigned people are not members."""
-    return user.status in LIST_STATUSES[EmployeeList.ON_JOB]
-
-
-def contacts_active(user: User) -> bool:
-    """The contacts ``active`` flag: the account can sign in."""
-    return user.status is UserStatus.ACTIVE
