@@ -20,6 +20,7 @@ from openroster.core.roster.writes import FieldWrite as F
 from openroster.core.roster.writes import GroupWrite as G
 from openroster.core.roster.writes import SectionWrite as S
 from openroster.core.tenancy import tenants
+from openroster.dialects.dingtalk.roster import PRE_ENTRY_NAMES
 from openroster.model.entities import AttributeUpdate, User, UserAttributeUpdate
 from openroster.model.errors import BrokenReference, Conflict, InvalidValue, MissingField, NotFound, TooMany
 
@@ -241,7 +242,9 @@ def test_bad_writes_name_the_item_and_change_nothing(
 
 def test_unknown_user_group_and_limits(acme: Directory) -> None:
     with pytest.raises(NotFound, match=re.escape("param.userid: user 'ghost' does not exist")):
-        roster_writes.update(acme, tenant_id=T, user_id="ghost", groups=_edu((None, {})), prefix="param.")
+        roster_writes.update(
+            acme, tenant_id=T, user_id="ghost", groups=_edu((None, {})), prefix="param.", user_field="userid"
+        )
     with pytest.raises(InvalidValue, match="no roster group 'sys42'"):
         roster_writes.update(acme, tenant_id=T, user_id="u1", groups=[G("sys42", (S((F("a", "b"),)),))])
     with pytest.raises(MissingField):
@@ -509,6 +512,7 @@ def test_pre_entry(acme: Directory) -> None:
             tenant_id=T,
             item=roster_employees.PreEntry(name="x", mobile="13600000000", employee_type="9"),
             prefix="param.",
+            names=PRE_ENTRY_NAMES,
         )
 
 

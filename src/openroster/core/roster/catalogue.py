@@ -57,11 +57,14 @@ CUSTOM_GROUP_NAME = "自定义字段"
 
 
 class FieldType(StrEnum):
-    TEXT = "TextField"
-    SELECT = "DDSelectField"
-    DATE = "DDDateField"
-    DATE_WITH_LONG = "DDDateWithLongField"
-    PHOTO = "DDPhotoField"
+    """What a field holds (each dialect names the types its own way)."""
+
+    TEXT = "text"
+    SELECT = "select"
+    DATE = "date"
+    #: A date the platform also gives as epoch milliseconds.
+    DATE_WITH_LONG = "date_with_long"
+    PHOTO = "photo"
 
 
 class Source(StrEnum):

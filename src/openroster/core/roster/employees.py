@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from openroster.core.directory import Directory, Reader
@@ -69,7 +69,7 @@ def list_employees(
 
 @dataclass(frozen=True, slots=True)
 class PreEntry:
-    """A person to be hired (``addpreentry``)."""
+    """A person to be hired."""
 
     name: str
     mobile: str
@@ -82,25 +82,49 @@ class PreEntry:
     employee_type: str | None = None
 
 
-def add_pre_entry(d: Directory, *, tenant_id: str, item: PreEntry, prefix: str = "") -> User:
-    """Create a pre-hire: a user in the pre-entry list (WPS status ``notactive``)."""
+#: PreEntry attribute -> the user field it sets.
+_USER_FIELDS = {
+    "name": "user_name",
+    "mobile": "phone",
+    "dept_ids": "dept_ids",
+    "main_dept_id": "def_dept_id",
+    "position": "title",
+    "work_place": "work_place",
+    "job_number": "employee_id",
+}
+
+
+def add_pre_entry(
+    d: Directory, *, tenant_id: str, item: PreEntry, prefix: str = "", names: Mapping[str, str] | None = None
+) -> User:
+    """Create a pre-hire: a user in the pre-entry list (account status ``notactive``).
+
+    Errors name ``item``'s attributes after ``prefix``, each by its name in
+    ``names`` (the caller's spelling; by default the attribute's own name).
+    """
+
+    def name(attr: str) -> str:
+        return names.get(attr, attr) if names is not None else attr
+
     if not item.mobile.strip():
-        raise MissingField(f"{prefix}mobile is required", field=f"{prefix}mobile")
+        raise MissingField(f"{prefix}{name('mobile')} is required", field=f"{prefix}{name('mobile')}")
     employment_type = None
     if item.employee_type not in (None, ""):
         try:
             employment_type = roster_profile.to_core(roster_profile.EMPLOYMENT_TYPE, str(item.employee_type))
         except KeyError:
+            where = f"{prefix}{name('employee_type')}"
             raise InvalidValue(
-                f"{prefix}extend_info.employeeType: {item.employee_type!r} is not an employee type "
+                f"{where}: {item.employee_type!r} is not an employee type "
                 f"({', '.join(c.value for c in roster_profile.EMPLOYMENT_TYPE)})",
-                field=f"{prefix}extend_info.employeeType",
+                field=where,
             ) from None
     joined = (item.pre_entry_date or "").strip()[:10]
     if joined and (not is_date(joined)):
+        where = f"{prefix}{name('pre_entry_date')}"
         raise InvalidValue(
-            f"{prefix}pre_entry_time: {item.pre_entry_date!r} is not a date (yyyy-MM-dd [HH:mm:ss])",
-            field=f"{prefix}pre_entry_time",
+            f"{where}: {item.pre_entry_date!r} is not a date (yyyy-MM-dd [HH:mm:ss])",
+            field=where,
         )
     dept_ids = item.dept_ids or (item.main_dept_id or 1,)
     main = item.main_dept_id if item.main_dept_id in dept_ids else dept_ids[0]
@@ -115,16 +139,9 @@ def add_pre_entry(d: Directory, *, tenant_id: str, item: PreEntry, prefix: str =
         employment_type=employment_type,
         status="notactive",
     )
-    wire = {
-        "user_name": "name",
-        "phone": "mobile",
-        "dept_ids": "extend_info.depts",
-        "def_dept_id": "extend_info.mainDeptId",
-        "title": "extend_info.position",
-        "work_place": "extend_info.workPlace",
-        "employee_id": "extend_info.jobNumber",
+    paths = {
+        core: (f"{prefix}{name(attr)}", name(attr).rsplit(".", 1)[-1]) for attr, core in _USER_FIELDS.items()
     }
-    paths = {core: (f"{prefix}{name}", name.rsplit(".", 1)[-1]) for core, name in wire.items()}
     with d.writer() as tx:
         try:
             created = users.create_in(tx, d, tenant_id=tenant_id, items=[new], field_prefix="")[0]

@@ -84,8 +84,12 @@ _MEMO = "roster"
 _MEMO_LINKED = "roster.linked"
 
 
-def read_records(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> list[RosterRecord]:
+def read_records(
+    r: Reader, *, tenant_id: str, user_ids: Sequence[str], field: str = "user_ids"
+) -> list[RosterRecord]:
     """The roster records of the existing users among ``user_ids`` (in that order, once each).
+
+    ``field`` is the caller's name for ``user_ids`` (errors name it).
 
     On a warm cache this costs no query. The values are read separately, by
     :func:`read_values`, for the people a caller has not rendered yet: a
@@ -93,8 +97,8 @@ def read_records(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> list[
     """
     if len(user_ids) > LIST_USERS_MAX:
         raise TooMany(
-            f"userid_list has {len(user_ids)} ids; the limit is {LIST_USERS_MAX}",
-            field="userid_list",
+            f"{field} has {len(user_ids)} ids; the limit is {LIST_USERS_MAX}",
+            field=field,
             limit=LIST_USERS_MAX,
         )
     unique = list(dict.fromkeys(user_ids))
@@ -215,7 +219,7 @@ def _values(
         f = cat.fields[code]
         if f.source is not Source.PROFILE or code == roster_profile.DERIVED_MANAGER:
             continue
-        if code == "sys00-deptIds":
+        if code == roster_profile.CORE_TO_ROSTER["dept_ids"]:
             values[code] = tuple(RosterValue(0, str(d), str(d)) for d in u.dept_ids)
             continue
         v = roster_profile.profile_value(u, code)

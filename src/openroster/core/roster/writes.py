@@ -67,11 +67,19 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def update(
-    d: Directory, *, tenant_id: str, user_id: str, groups: Sequence[GroupWrite], prefix: str = ""
+    d: Directory,
+    *,
+    tenant_id: str,
+    user_id: str,
+    groups: Sequence[GroupWrite],
+    prefix: str = "",
+    user_field: str = "user_id",
 ) -> None:
     """Write some of one person's roster, all or nothing (see :func:`update_in`)."""
     with d.writer() as tx:
-        update_in(tx, d, tenant_id=tenant_id, user_id=user_id, groups=groups, prefix=prefix)
+        update_in(
+            tx, d, tenant_id=tenant_id, user_id=user_id, groups=groups, prefix=prefix, user_field=user_field
+        )
 
 
 def update_in(
@@ -82,6 +90,7 @@ def update_in(
     user_id: str,
     groups: Sequence[GroupWrite],
     prefix: str = "",
+    user_field: str = "user_id",
 ) -> None:
     """Write some of one person's roster inside an open transaction.
 
@@ -93,12 +102,13 @@ def update_in(
     group has exactly one row: a section on it edits that row, with or
     without ``old_index: 0`` (some clients drop a zero ``old_index``).
     ``sys00-mainDeptId`` set to a department the person is not in has no
-    effect, as on the platform.
+    effect, as on the platform. ``user_field`` is the caller's name for ``user_id`` (errors name it).
     """
+    who = f"{prefix}{user_field}"
     if not user_id:
-        raise MissingField(f"{prefix}userid is required", field=f"{prefix}userid")
+        raise MissingField(f"{who} is required", field=who)
     if not roster_rows.lock_user(tx.conn, tenant_id, user_id):
-        raise NotFound(f"{prefix}userid: user {user_id!r} does not exist", field=f"{prefix}userid")
+        raise NotFound(f"{who}: user {user_id!r} does not exist", field=who)
     if not groups:
         raise MissingField(f"{prefix}groups must hold at least one group", field=f"{prefix}groups")
     _limit(len(groups), UPDATE_GROUPS_MAX, f"{prefix}groups", "groups")

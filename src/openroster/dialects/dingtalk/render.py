@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
-from openroster.core.roster.catalogue import Catalogue, RosterField
+from openroster.core.roster.catalogue import Catalogue, FieldType, RosterField
 from openroster.core.roster.records import RosterRecord, Values
 from openroster.dialects.mapping import contacts_active
 from openroster.model.entities import Department, Role, User
@@ -28,6 +28,15 @@ _MEMO_UNIONID = "dingtalk.unionid"
 _FILTERS_PER_USER = 4
 #: The time zone the platform's dates (``hired_date``) are in.
 CHINA = timezone(timedelta(hours=8))
+
+#: The roster's field types as DingTalk names them.
+FIELD_TYPES: Mapping[FieldType, str] = {
+    FieldType.TEXT: "TextField",
+    FieldType.SELECT: "DDSelectField",
+    FieldType.DATE: "DDDateField",
+    FieldType.DATE_WITH_LONG: "DDDateWithLongField",
+    FieldType.PHOTO: "DDPhotoField",
+}
 
 
 def unionid(u: User) -> str:
@@ -141,7 +150,7 @@ def roster_meta(cat: Catalogue) -> list[dict[str, object]]:
                 "derived": f.derived,
                 "field_code": f.code,
                 "field_name": f.name,
-                "field_type": f.field_type.value,
+                "field_type": FIELD_TYPES[f.field_type],
             }
             if f.options:
                 meta["option_text"] = _options(f)
@@ -159,7 +168,7 @@ def field_groups(cat: Catalogue) -> list[dict[str, object]]:
             "group_id": g.id,
             "has_detail": g.detail,
             "field_list": [
-                {"field_code": f.code, "field_name": f.name, "field_type": f.field_type.value}
+                {"field_code": f.code, "field_name": f.name, "field_type": FIELD_TYPES[f.field_type]}
                 for f in g.fields
             ],
         }

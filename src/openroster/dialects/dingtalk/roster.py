@@ -53,7 +53,12 @@ def update_employee(call: Call, body: RosterUpdateBody) -> bool:
         for g in p.groups
     ]
     roster_writes.update(
-        call.directory, tenant_id=call.tenant_id, user_id=userid, groups=groups, prefix="param."
+        call.directory,
+        tenant_id=call.tenant_id,
+        user_id=userid,
+        groups=groups,
+        prefix="param.",
+        user_field="userid",
     )
     return True
 
@@ -77,7 +82,9 @@ def list_employees(call: Call, body: RosterListBody) -> bytes:
             field="field_filter_list",
             limit=roster_catalogue.LIST_FIELDS_MAX,
         )
-    records = roster_records.read_records(call.reader, tenant_id=call.tenant_id, user_ids=body.userid_list)
+    records = roster_records.read_records(
+        call.reader, tenant_id=call.tenant_id, user_ids=body.userid_list, field="userid_list"
+    )
     return render.roster_list(
         records,
         corp_id=call.corp_id,
@@ -137,6 +144,18 @@ def query_dimission(call: Call, body: QueryPageBody) -> dict[str, Any]:
     return _page(call, EmployeeList.DIMISSION, body.offset, body.size, None)
 
 
+#: ``PreEntry`` attribute -> its name in ``addpreentry``'s ``param`` (the others are spelled alike).
+PRE_ENTRY_NAMES = {
+    "pre_entry_date": "pre_entry_time",
+    "dept_ids": "extend_info.depts",
+    "main_dept_id": "extend_info.mainDeptId",
+    "position": "extend_info.position",
+    "work_place": "extend_info.workPlace",
+    "job_number": "extend_info.jobNumber",
+    "employee_type": "extend_info.employeeType",
+}
+
+
 @route(f"{_HRM}/employee/addpreentry", permission=HRM_WRITE, body=AddPreEntryBody, success=True)
 def add_pre_entry(call: Call, body: AddPreEntryBody) -> TopLevel:
     """Add a person waiting to join (by mobile; someone already in the company is refused)."""
@@ -163,6 +182,6 @@ def add_pre_entry(call: Call, body: AddPreEntryBody) -> TopLevel:
         employee_type=ext.employeeType if ext is not None else None,
     )
     created = roster_employees.add_pre_entry(
-        call.directory, tenant_id=call.tenant_id, item=item, prefix="param."
+        call.directory, tenant_id=call.tenant_id, item=item, prefix="param.", names=PRE_ENTRY_NAMES
     )
     return TopLevel({"userid": created.id})
