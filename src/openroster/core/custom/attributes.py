@@ -33,6 +33,8 @@ from openroster.model.errors import (
     AttributeValueMismatch,
     BrokenReference,
     Conflict,
+    CoreError,
+    Entity,
     InvalidValue,
     MissingField,
     NotFound,
@@ -242,20 +244,21 @@ def checked_values(
     seen: set[str] = set()
     for j, a in enumerate(attrs):
         q = f"{field}.custom_attrs[{j}]"
-        definition = defs.get(a.attr_id)
-        if definition is None:
-            raise UnknownAttribute(
-                f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
-            )
-        if a.attr_id in seen:
-            raise InvalidValue(f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id")
-        seen.add(a.attr_id)
-        out.append(
-            (
-                a.attr_id,
-                checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts),
-            )
-        )
+        try:
+            definition = defs.get(a.attr_id)
+            if definition is None:
+                raise UnknownAttribute(
+                    f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
+                )
+            if a.attr_id in seen:
+                raise InvalidValue(
+                    f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id"
+                )
+            seen.add(a.attr_id)
+            value = checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts)
+            out.append((a.attr_id, value))
+        except CoreError as exc:
+            raise exc.in_field(Entity.ATTRIBUTE, a.attr_id) from None
     return out
 
 

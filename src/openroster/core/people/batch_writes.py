@@ -15,6 +15,8 @@ from openroster.model.entities import (
 )
 from openroster.model.errors import (
     BrokenReference,
+    CoreError,
+    Entity,
     InvalidValue,
     NotFound,
     RuleViolation,
@@ -115,11 +117,16 @@ def update_depts_in(
             )
         seen.add(item.user_id)
         current = found[item.user_id]
-        _check_dept_list(item.dept_ids, known, field=f"{p}.dept_ids")
+        try:
+            _check_dept_list(item.dept_ids, known, field=f"{p}.dept_ids")
+        except CoreError as exc:
+            raise exc.in_field(Entity.USER, "dept_ids").at_item(i) from None
         if item.def_dept_id is not None and item.def_dept_id not in item.dept_ids:
             raise InvalidValue(
                 f"{p}.def_dept_id: {item.def_dept_id} is not one of the user's departments",
                 field=f"{p}.def_dept_id",
+                index=i,
+                item_field=(Entity.USER, "def_dept_id"),
             )
         keep = {m.dept_id: m for m in current.memberships}
         memberships = tuple(

@@ -45,6 +45,8 @@ from openroster.model.entities import (
 from openroster.model.errors import (
     BrokenReference,
     Conflict,
+    CoreError,
+    Entity,
     InvalidValue,
     NotFound,
     RuleViolation,
@@ -178,34 +180,37 @@ def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChun
     tenant_id = rules.tenant_id
     out = PreparedChunk(offset, set(), [], [], [], [])
     for i, p in enumerate(people):
-        where = f"users[{offset + i}]"
-        u = users.checked_user(p.user, prefix=f"{where}.", now=rules.now)
-        for m in u.memberships:
-            if m.dept_id not in rules.dept_ids:
-                raise BrokenReference(
-                    f"{where}.dept_ids: department {m.dept_id} does not exist", field=f"{where}.dept_ids"
-                )
-            out.memberships.append((tenant_id, u.id, m.dept_id, m.is_leader, m.order))
-        if u.leader_id is not None:
-            if u.leader_id == u.id:
-                raise InvalidValue(
-                    f"{where}.leader_id: a user cannot be their own leader", field=f"{where}.leader_id"
-                )
-            out.references.append((f"{where}.leader_id", u.leader_id))
-        out.ids.add(u.id)
-        out.users.append((tenant_id, *_USER_FIELDS(u)))
-        # A relation may name anyone: whether they exist is checked when the chunk is written.
-        related = {a.relation_user for a in p.attrs if a.relation_user}
-        checked = attributes.checked_values(
-            rules.definitions, p.attrs, field=where, known_users=related, known_depts=rules.dept_ids
-        )
-        for j, (attr_id, value) in enumerate(checked):
-            if value is None:
-                continue
-            relation = p.attrs[j].relation_user
-            if relation:
-                out.references.append((f"{where}.custom_attrs[{j}].relation_user", relation))
-            out.values.append((tenant_id, u.id, attr_id, attr_rows.encode_value(value)))
+        try:
+            where = f"users[{offset + i}]"
+            u = users.checked_user(p.user, prefix=f"{where}.", now=rules.now)
+            for m in u.memberships:
+                if m.dept_id not in rules.dept_ids:
+                    raise BrokenReference(
+                        f"{where}.dept_ids: department {m.dept_id} does not exist", field=f"{where}.dept_ids"
+                    ).in_field(Entity.USER, "dept_ids")
+                out.memberships.append((tenant_id, u.id, m.dept_id, m.is_leader, m.order))
+            if u.leader_id is not None:
+                if u.leader_id == u.id:
+                    raise InvalidValue(
+                        f"{where}.leader_id: a user cannot be their own leader", field=f"{where}.leader_id"
+                    ).in_field(Entity.USER, "leader_id")
+                out.references.append((f"{where}.leader_id", u.leader_id))
+            out.ids.add(u.id)
+            out.users.append((tenant_id, *_USER_FIELDS(u)))
+            # A relation may name anyone: whether they exist is checked when the chunk is written.
+            related = {a.relation_user for a in p.attrs if a.relation_user}
+            checked = attributes.checked_values(
+                rules.definitions, p.attrs, field=where, known_users=related, known_depts=rules.dept_ids
+            )
+            for j, (attr_id, value) in enumerate(checked):
+                if value is None:
+                    continue
+                relation = p.attrs[j].relation_user
+                if relation:
+                    out.references.append((f"{where}.custom_attrs[{j}].relation_user", relation))
+                out.values.append((tenant_id, u.id, attr_id, attr_rows.encode_value(value)))
+        except CoreError as exc:
+            raise exc.at_item(offset + i) from None
     return out
 
 

@@ -24,6 +24,8 @@ from openroster.model.entities import (
 from openroster.model.errors import (
     BrokenReference,
     Conflict,
+    CoreError,
+    Entity,
     InvalidValue,
     MissingField,
     NotFound,
@@ -96,64 +98,76 @@ def new_user_id() -> str:
 def checked_user(item: NewUser, *, prefix: str, now: int) -> User:
     """The user ``item`` describes, checked by the user rules (errors name ``{prefix}<field>``)."""
 
+    checking = ""
+
     def f(name: str) -> str:
+        nonlocal checking
+        checking = name
         return f"{prefix}{name}"
 
-    uid = item.id or new_user_id()
-    validate.text(uid, field=f("id"), max_len=_SHORT, required=True)
-    user_name = validate.text(item.user_name, field=f("user_name"), max_len=limits.NAME_MAX, required=True)
-    assert user_name is not None
-    if not item.dept_ids:
-        raise MissingField(f"{f('dept_ids')} must name at least one department", field=f("dept_ids"))
-    if len(item.dept_ids) > limits.USER_DEPTS_MAX:
-        raise TooMany(
-            f"{f('dept_ids')} has {len(item.dept_ids)} departments; the limit is {limits.USER_DEPTS_MAX}",
-            field=f("dept_ids"),
-            limit=limits.USER_DEPTS_MAX,
+    try:
+        uid = item.id or new_user_id()
+        validate.text(uid, field=f("id"), max_len=_SHORT, required=True)
+        user_name = validate.text(
+            item.user_name, field=f("user_name"), max_len=limits.NAME_MAX, required=True
         )
-    if len(set(item.dept_ids)) != len(item.dept_ids):
-        raise InvalidValue(f"{f('dept_ids')} lists a department twice", field=f("dept_ids"))
-    def_dept = item.def_dept_id if item.def_dept_id is not None else item.dept_ids[0]
-    if def_dept not in item.dept_ids:
-        raise InvalidValue(
-            f"{f('def_dept_id')}: {def_dept} is not one of the user's departments", field=f("def_dept_id")
-        )
-    for d in item.leader_of:
-        if d not in item.dept_ids:
-            raise InvalidValue(
-                f"{f('leader_of')}: {d} is not one of the user's departments", field=f("leader_of")
+        assert user_name is not None
+        if not item.dept_ids:
+            raise MissingField(f"{f('dept_ids')} must name at least one department", field=f("dept_ids"))
+        if len(item.dept_ids) > limits.USER_DEPTS_MAX:
+            raise TooMany(
+                f"{f('dept_ids')} has {len(item.dept_ids)} departments; the limit is {limits.USER_DEPTS_MAX}",
+                field=f("dept_ids"),
+                limit=limits.USER_DEPTS_MAX,
             )
-    return User(
-        tenant_id="",
-        id=uid,
-        user_name=user_name,
-        email=validate.email(item.email, field=f("email")),
-        phone=validate.phone(item.phone, field=f("phone")),
-        gender=validate.choice(item.gender or "undefined", Gender, field=f("gender")),
-        employee_id=validate.text(item.employee_id, field=f("employee_id"), max_len=_SHORT),
-        employer=validate.text(item.employer, field=f("employer"), max_len=_LONG),
-        employment_status=validate.one_of(
-            item.employment_status, EMPLOYMENT_STATUSES, field=f("employment_status")
-        ),
-        employment_type=validate.one_of(item.employment_type, EMPLOYMENT_TYPES, field=f("employment_type")),
-        ex_user_id=validate.text(item.ex_user_id, field=f("ex_user_id"), max_len=128),
-        leader_id=validate.text(item.leader_id, field=f("leader_id"), max_len=_SHORT),
-        login_name=validate.text(item.login_name, field=f("login_name"), max_len=128),
-        role=validate.choice(item.role or "normal", Role, field=f("role")),
-        status=validate.choice(item.status or "active", UserStatus, field=f("status")),
-        title=validate.text(item.title, field=f("title"), max_len=_LONG),
-        telephone=validate.text(item.telephone, field=f("telephone"), max_len=32),
-        work_place=validate.text(item.work_place, field=f("work_place"), max_len=_LONG),
-        city=validate.text(item.city, field=f("city"), max_len=100),
-        country=validate.text(item.country, field=f("country"), max_len=100),
-        avatar=validate.text(item.avatar, field=f("avatar"), max_len=1024),
-        def_dept_id=def_dept,
-        ctime=item.ctime if item.ctime is not None else now,
-        mtime=now,
-        memberships=tuple(
-            Membership(dept_id=d, is_leader=d in item.leader_of, order=i) for i, d in enumerate(item.dept_ids)
-        ),
-    )
+        if len(set(item.dept_ids)) != len(item.dept_ids):
+            raise InvalidValue(f"{f('dept_ids')} lists a department twice", field=f("dept_ids"))
+        def_dept = item.def_dept_id if item.def_dept_id is not None else item.dept_ids[0]
+        if def_dept not in item.dept_ids:
+            raise InvalidValue(
+                f"{f('def_dept_id')}: {def_dept} is not one of the user's departments", field=f("def_dept_id")
+            )
+        for d in item.leader_of:
+            if d not in item.dept_ids:
+                raise InvalidValue(
+                    f"{f('leader_of')}: {d} is not one of the user's departments", field=f("leader_of")
+                )
+        return User(
+            tenant_id="",
+            id=uid,
+            user_name=user_name,
+            email=validate.email(item.email, field=f("email")),
+            phone=validate.phone(item.phone, field=f("phone")),
+            gender=validate.choice(item.gender or "undefined", Gender, field=f("gender")),
+            employee_id=validate.text(item.employee_id, field=f("employee_id"), max_len=_SHORT),
+            employer=validate.text(item.employer, field=f("employer"), max_len=_LONG),
+            employment_status=validate.one_of(
+                item.employment_status, EMPLOYMENT_STATUSES, field=f("employment_status")
+            ),
+            employment_type=validate.one_of(
+                item.employment_type, EMPLOYMENT_TYPES, field=f("employment_type")
+            ),
+            ex_user_id=validate.text(item.ex_user_id, field=f("ex_user_id"), max_len=128),
+            leader_id=validate.text(item.leader_id, field=f("leader_id"), max_len=_SHORT),
+            login_name=validate.text(item.login_name, field=f("login_name"), max_len=128),
+            role=validate.choice(item.role or "normal", Role, field=f("role")),
+            status=validate.choice(item.status or "active", UserStatus, field=f("status")),
+            title=validate.text(item.title, field=f("title"), max_len=_LONG),
+            telephone=validate.text(item.telephone, field=f("telephone"), max_len=32),
+            work_place=validate.text(item.work_place, field=f("work_place"), max_len=_LONG),
+            city=validate.text(item.city, field=f("city"), max_len=100),
+            country=validate.text(item.country, field=f("country"), max_len=100),
+            avatar=validate.text(item.avatar, field=f("avatar"), max_len=1024),
+            def_dept_id=def_dept,
+            ctime=item.ctime if item.ctime is not None else now,
+            mtime=now,
+            memberships=tuple(
+                Membership(dept_id=d, is_leader=d in item.leader_of, order=i)
+                for i, d in enumerate(item.dept_ids)
+            ),
+        )
+    except CoreError as exc:
+        raise exc.in_field(Entity.USER, checking) from None
 
 
 def create(d: Directory, *, tenant_id: str, item: NewUser) -> User:
@@ -384,7 +398,10 @@ def update_in(
         cleaned = replace(cleaned, def_dept_id=current.def_dept_id)
     _check_unique_update(tx, current, cleaned)
     if cleaned.leader_id is not None and cleaned.leader_id != current.leader_id:
-        _check_leader(tx, tenant_id, user_id, cleaned.leader_id, field="leader_id")
+        try:
+            _check_leader(tx, tenant_id, user_id, cleaned.leader_id, field="leader_id")
+        except CoreError as exc:
+            raise exc.in_field(Entity.USER, "leader_id") from None
     user_rows.update_user(tx.conn, cleaned)
     tx.changed(tenant_id, "user", user_id)
     return cleaned
@@ -416,7 +433,12 @@ def _check_unique_update(tx: WriteTx, current: User, cleaned: User) -> None:
     for col, holder in user_rows.find_unique_conflicts(
         tx.conn, current.tenant_id, changed, exclude_user_id=current.id
     ):
-        raise Conflict(f"{col}: {changed[col]!r} is already used by user {holder!r}", field=col)
+        raise Conflict(
+            f"{col}: {changed[col]!r} is already used by user {holder!r}",
+            field=col,
+            entity=Entity.USER,
+            item_field=(Entity.USER, col),
+        )
 
 
 #: How far up a reporting line is followed when looking for a cycle.

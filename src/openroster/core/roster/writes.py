@@ -35,7 +35,15 @@ from openroster.model.entities import (
     UserAttributeUpdate,
     ValueType,
 )
-from openroster.model.errors import BrokenReference, CoreError, InvalidValue, MissingField, NotFound, TooMany
+from openroster.model.errors import (
+    BrokenReference,
+    CoreError,
+    Entity,
+    InvalidValue,
+    MissingField,
+    NotFound,
+    TooMany,
+)
 from openroster.store import attrs as attr_rows
 from openroster.store import roster as roster_rows
 from openroster.store import users as user_rows
@@ -137,31 +145,35 @@ def update_in(
             _limit(len(s.fields), UPDATE_FIELDS_MAX, f"{sp}.section", "fields")
             sent: dict[str, str] = {}
             for fi, fw in enumerate(s.fields):
-                fp = f"{sp}.section[{fi}]"
-                f = cat.fields.get(fw.code)
-                if f is None or f.group_id != group.id:
-                    raise InvalidValue(
-                        f"{fp}.field_code: {fw.code!r} is not a field of group {group.id!r}",
-                        field=f"{fp}.field_code",
-                    )
-                if f.read_only:
-                    raise InvalidValue(
-                        f"{fp}.field_code: {fw.code!r} ({f.name}) cannot be updated through the roster",
-                        field=f"{fp}.field_code",
-                    )
-                if fw.code in sent:
-                    raise InvalidValue(
-                        f"{fp}.field_code: {fw.code!r} appears twice in one section", field=f"{fp}.field_code"
-                    )
-                value = sent[fw.code] = checked_value(f, fw.value, field=f"{fp}.value")
-                if f.source is Source.PROFILE:
-                    core = _profile_change(profile, current, f, value)
-                    if core is not None:
-                        profile_paths[core] = (f"{fp}.value", f.code)
-                elif f.source is Source.CUSTOM and f.attr is not None:
-                    if f.attr.value_type is ValueType.RELATION_USER and value:
-                        relations[f"{fp}.value"] = value
-                    custom[f.code] = _attribute_update(f.attr, value)
+                try:
+                    fp = f"{sp}.section[{fi}]"
+                    f = cat.fields.get(fw.code)
+                    if f is None or f.group_id != group.id:
+                        raise InvalidValue(
+                            f"{fp}.field_code: {fw.code!r} is not a field of group {group.id!r}",
+                            field=f"{fp}.field_code",
+                        )
+                    if f.read_only:
+                        raise InvalidValue(
+                            f"{fp}.field_code: {fw.code!r} ({f.name}) cannot be updated through the roster",
+                            field=f"{fp}.field_code",
+                        )
+                    if fw.code in sent:
+                        raise InvalidValue(
+                            f"{fp}.field_code: {fw.code!r} appears twice in one section",
+                            field=f"{fp}.field_code",
+                        )
+                    value = sent[fw.code] = checked_value(f, fw.value, field=f"{fp}.value")
+                    if f.source is Source.PROFILE:
+                        core = _profile_change(profile, current, f, value)
+                        if core is not None:
+                            profile_paths[core] = (f"{fp}.value", f.code)
+                    elif f.source is Source.CUSTOM and f.attr is not None:
+                        if f.attr.value_type is ValueType.RELATION_USER and value:
+                            relations[f"{fp}.value"] = value
+                        custom[f.code] = _attribute_update(f.attr, value)
+                except CoreError as exc:
+                    raise exc.in_field(Entity.ROSTER_FIELD, fw.code) from None
             for f in group.fields:
                 if f.source is not Source.STORED:
                     continue

@@ -15,7 +15,7 @@ from openroster.core.sheets.columns import (
     TEXT_KEYS,
     split_paths,
 )
-from openroster.core.sheets.plan import ImportPlan, Row, reason
+from openroster.core.sheets.plan import ImportPlan, Row
 from openroster.model.entities import (
     AttributeUpdate,
     AttributeValueData,
@@ -188,7 +188,6 @@ def write_roster(plan: ImportPlan, rows: list[Row]) -> None:
                 )
         if not by_group:
             continue
-        row.roster_codes = [[w.code for w in writes] for writes in by_group.values()]
         groups = [
             roster_writes.GroupWrite(
                 group_id=g, sections=(roster_writes.SectionWrite(tuple(writes), old_index=0),)
@@ -201,7 +200,7 @@ def write_roster(plan: ImportPlan, rows: list[Row]) -> None:
                     plan.tx, plan.d, tenant_id=plan.tenant_id, user_id=row.user_id, groups=groups
                 )
         except CoreError as exc:
-            plan.fail(row, plan.roster_column(row, exc.field or ""), reason(exc))
+            plan.fail(row, plan.column_of(exc), exc.detail)
         else:
             row.changed = True
     plan.tick("roster", len(rows), len(rows))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +30,7 @@ from openroster.model.entities import (
     User,
     UserStatus,
 )
-from openroster.model.errors import CoreError, InvalidValue
+from openroster.model.errors import CoreError, Entity, InvalidValue
 from openroster.store.base import WriteTx
 
 
@@ -53,7 +52,10 @@ class Row:
     main_path: tuple[str, ...] | None = None
     attr_updates: list[AttributeUpdate] = field(default_factory=list)
     attr_headers: list[str] = field(default_factory=list)
-    roster_codes: list[list[str]] = field(default_factory=list)
+
+
+#: Core user fields whose sheet column has a key of its own.
+_PROFILE_KEYS = {"dept_ids": "departments", "def_dept_id": "main_department", "leader_id": "leader"}
 
 
 class ImportPlan:
@@ -109,15 +111,19 @@ class ImportPlan:
         self.problems.append(problem)
 
     def fail_core(self, row: Row, exc: CoreError) -> None:
-        where = re.sub(r"^(users|items)\[\d+\]\.", "", exc.field or "")
-        m = re.search(r"custom_attrs\[(\d+)\]", where)
-        if m and int(m.group(1)) < len(row.attr_headers):
-            column = row.attr_headers[int(m.group(1))]
-        else:
-            base = re.split(r"[.\[]", where, maxsplit=1)[0]
-            key = {"dept_ids": "departments", "def_dept_id": "main_department", "leader_id": "leader"}
-            column = self.col(key.get(base, base))
-        self.fail(row, column, reason(exc))
+        """Record a core error of the row under the column of what the error is about."""
+        self.fail(row, self.column_of(exc), exc.detail)
+
+    def column_of(self, exc: CoreError) -> str:
+        """The file's column for what a core error is about ("" when it is about no column)."""
+        if exc.item_field is None:
+            return ""
+        owner, key = exc.item_field
+        if owner is Entity.ATTRIBUTE:
+            return self.col(key, "attr")
+        if owner is Entity.ROSTER_FIELD:
+            return self.col(key, "roster")
+        return self.col(_PROFILE_KEYS.get(key, key))
 
     def live(self) -> list[Row]:
         return [r for r in self.rows if r.problem is None]
@@ -132,7 +138,7 @@ class ImportPlan:
         if path is None:
             path = self.paths[raw] = self.parse_path(raw, column)
         if isinstance(path, CoreError):
-            self.fail(row, column, reason(path))
+            self.fail(row, column, path.detail)
             return None
         return path
 
@@ -168,13 +174,16 @@ class ImportPlan:
     def check_value(self, row: Row, j: int) -> AttributeValueData | None:
         """The core's check of the row's ``j``-th attribute value; its stored form (``None``: cleared)."""
         a = row.attr_updates[j]
-        return attributes.checked_value(
-            self.defs[a.attr_id],
-            a,
-            field=f"custom_attrs[{j}]",
-            known_users=self.known_users,
-            known_depts=self.known_depts,
-        )
+        try:
+            return attributes.checked_value(
+                self.defs[a.attr_id],
+                a,
+                field=f"custom_attrs[{j}]",
+                known_users=self.known_users,
+                known_depts=self.known_depts,
+            )
+        except CoreError as exc:
+            raise exc.in_field(Entity.ATTRIBUTE, a.attr_id) from None
 
     def new_user(self, row: Row) -> users.NewUser:
         v = row.values
@@ -203,27 +212,6 @@ class ImportPlan:
         """Whether the file takes ``value`` away from its current holder (who is also in the file)."""
         row = self.by_id.get(holder)
         return row is not None and row.problem is None and row.values.get(col) != value
-
-    def roster_column(self, row: Row, where: str) -> str:
-        m = re.search(r"groups\[(\d+)\]\.sections\[\d+\]\.section\[(\d+)\]", where)
-        if m is None:
-            return ""
-        g, f = int(m.group(1)), int(m.group(2))
-        return self.col(row.roster_codes[g][f], "roster") if g < len(row.roster_codes) else ""
-
-
-def item_index(where: str | None) -> int:
-    """``k`` of a core error's ``users[k]...`` field (0 when it names no item)."""
-    m = re.match(r"^\w+\[(\d+)\]", where or "")
-    return int(m.group(1)) if m else 0
-
-
-def reason(exc: CoreError) -> str:
-    """The core's message without the field path it starts with (the report names the column)."""
-    message = exc.message
-    if exc.field and message.startswith(exc.field):
-        message = message[len(exc.field) :].lstrip(": ")
-    return message
 
 
 def _filled(a: AttributeUpdate) -> bool:

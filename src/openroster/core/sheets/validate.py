@@ -9,7 +9,7 @@ from openroster.core.sheets.columns import (
     split_paths,
     split_url,
 )
-from openroster.core.sheets.plan import ImportPlan, Row, item_index, reason
+from openroster.core.sheets.plan import ImportPlan, Row
 from openroster.model.entities import (
     AttributeUpdate,
     ValueType,
@@ -131,7 +131,7 @@ def check_new(plan: ImportPlan, new: list[Row]) -> None:
                 plan.prepared.append((pending, plan.prepare(pending)))
                 break
             except CoreError as exc:
-                k = item_index(exc.field)
+                k = exc.index or 0
                 plan.fail_core(pending[k], exc)
                 if k:
                     plan.prepared.append((pending[:k], plan.prepare(pending[:k])))
@@ -143,7 +143,7 @@ def check_new(plan: ImportPlan, new: list[Row]) -> None:
             try:
                 row.roster[code] = roster_writes.checked_value(plan.roster_fields[code], raw, field=column)
             except CoreError as exc:
-                plan.fail(row, column, reason(exc))
+                plan.fail(row, column, exc.detail)
     check_unique(plan)
 
 
