@@ -96,14 +96,22 @@ def create_definitions_in(
         name = validate.text(item.name, field=f"{p}.name", max_len=limits.NAME_MAX, required=True)
         assert name is not None
         if name in names:
-            raise Conflict(f"{p}.name: an attribute named {name!r} already exists", field=f"{p}.name")
+            raise Conflict(
+                f"{p}.name: an attribute named {name!r} already exists",
+                field=f"{p}.name",
+                entity=Entity.ATTRIBUTE_DEFINITION,
+            )
         names.add(name)
         value_type = validate.choice(item.value_type, ValueType, field=f"{p}.value_type")
         options = _clean_options(item.options, value_type, field=f"{p}.options")
         attr_id = item.id or _random.token_hex(8)
         validate.text(attr_id, field=f"{p}.id", max_len=64, required=True)
         if attr_id in ids:
-            raise Conflict(f"{p}.id: attribute {attr_id!r} already exists", field=f"{p}.id")
+            raise Conflict(
+                f"{p}.id: attribute {attr_id!r} already exists",
+                field=f"{p}.id",
+                entity=Entity.ATTRIBUTE_DEFINITION,
+            )
         ids.add(attr_id)
         order += 1
         created.append(
@@ -144,7 +152,11 @@ def _clean_options(
         assert clean_name is not None
         clean_key = validate.text(key, field=f"{field}[{j}].key", max_len=64) or _random.token_hex(4)
         if clean_key in keys:
-            raise Conflict(f"{field}[{j}].key: {clean_key!r} is used twice", field=f"{field}[{j}].key")
+            raise Conflict(
+                f"{field}[{j}].key: {clean_key!r} is used twice",
+                field=f"{field}[{j}].key",
+                entity=Entity.ATTRIBUTE_DEFINITION,
+            )
         keys.add(clean_key)
         out.append(AttributeOption(key=clean_key, name=clean_name))
     return tuple(out)
@@ -205,7 +217,9 @@ def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttri
             )
         seen_users.add(u.user_id)
         if u.user_id not in present:
-            raise NotFound(f"{p}.user_id: user {u.user_id!r} does not exist", field=f"{p}.user_id")
+            raise NotFound(
+                f"{p}.user_id: user {u.user_id!r} does not exist", field=f"{p}.user_id", entity=Entity.USER
+            )
         if len(u.attrs) > limits.ATTR_UPDATE_ATTRS_PER_USER_MAX:
             raise TooMany(
                 f"{p}.custom_attrs has {len(u.attrs)} attributes; the limit is "
@@ -313,6 +327,7 @@ def checked_value(
             raise BrokenReference(
                 f"{field}.relation_user: user {a.relation_user!r} does not exist",
                 field=f"{field}.relation_user",
+                entity=Entity.USER,
             )
         return a.relation_user
     if vt is ValueType.RELATION_DEPTS:
@@ -335,6 +350,7 @@ def checked_value(
                 raise BrokenReference(
                     f"{field}.relation_depts[{k}]: department {raw!r} does not exist",
                     field=f"{field}.relation_depts[{k}]",
+                    entity=Entity.DEPARTMENT,
                 )
             if dept not in ids:
                 ids.append(dept)
@@ -413,7 +429,9 @@ def update_definitions(
                 holder = names.get(clean)
                 if holder is not None and holder != item.id:
                     raise Conflict(
-                        f"{p}.name: an attribute named {clean!r} already exists", field=f"{p}.name"
+                        f"{p}.name: an attribute named {clean!r} already exists",
+                        field=f"{p}.name",
+                        entity=Entity.ATTRIBUTE_DEFINITION,
                     )
                 names.pop(current.name, None)
                 names[clean] = item.id

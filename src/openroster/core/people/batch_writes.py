@@ -39,7 +39,7 @@ def _require_users(
     for i, uid in enumerate(user_ids):
         if uid not in found:
             where = f"{field}[{i}]{item_field}"
-            raise NotFound(f"{where}: user {uid!r} does not exist", field=where)
+            raise NotFound(f"{where}: user {uid!r} does not exist", field=where, entity=Entity.USER)
     return found
 
 
@@ -149,7 +149,11 @@ def _check_dept_list(dept_ids: Sequence[int], known: Mapping[int, object], *, fi
         raise InvalidValue(f"{field} lists a department twice", field=field)
     for j, x in enumerate(dept_ids):
         if x not in known:
-            raise BrokenReference(f"{field}[{j}]: department {x} does not exist", field=f"{field}[{j}]")
+            raise BrokenReference(
+                f"{field}[{j}]: department {x} does not exist",
+                field=f"{field}[{j}]",
+                entity=Entity.DEPARTMENT,
+            )
 
 
 @dataclass(frozen=True, slots=True)

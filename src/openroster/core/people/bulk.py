@@ -74,7 +74,7 @@ def add_department_paths(
     existing = dept_rows.list_all(tx.conn, tenant_id)
     root = next((x for x in existing if x.id == ROOT_DEPT_ID), None)
     if root is None:
-        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
     children = {(x.parent_id, x.name): x for x in existing if x.parent_id is not None}
     next_order: dict[int, int] = {}
     for x in existing:
@@ -166,7 +166,7 @@ class PreparedChunk:
 def rules_for(tx: WriteTx, d: Directory, tenant_id: str) -> Rules:
     dept_ids = {x.id for x in dept_rows.list_all(tx.conn, tenant_id)}
     if not dept_ids:
-        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
     defs = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
     return Rules(tenant_id=tenant_id, now=d.clock.now_int(), definitions=defs, dept_ids=dept_ids)
 
@@ -186,7 +186,9 @@ def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChun
             for m in u.memberships:
                 if m.dept_id not in rules.dept_ids:
                     raise BrokenReference(
-                        f"{where}.dept_ids: department {m.dept_id} does not exist", field=f"{where}.dept_ids"
+                        f"{where}.dept_ids: department {m.dept_id} does not exist",
+                        field=f"{where}.dept_ids",
+                        entity=Entity.DEPARTMENT,
                     ).in_field(Entity.USER, "dept_ids")
                 out.memberships.append((tenant_id, u.id, m.dept_id, m.is_leader, m.order))
             if u.leader_id is not None:
@@ -220,7 +222,7 @@ def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
     known = user_rows.existing_ids(tx.conn, tenant_id, outside) if outside else set()
     for field, uid in chunk.references:
         if uid not in chunk.ids and uid not in known:
-            raise BrokenReference(f"{field}: user {uid!r} does not exist", field=field)
+            raise BrokenReference(f"{field}: user {uid!r} does not exist", field=field, entity=Entity.USER)
     try:
         rows.insert_rows(tx.conn, schema.users, rows.USER_COLUMNS, chunk.users)
         rows.insert_rows(tx.conn, schema.memberships, rows.MEMBERSHIP_COLUMNS, chunk.memberships)
@@ -233,6 +235,7 @@ def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
             f"users[{chunk.offset}..{last}].{field}: a value is already used in tenant {tenant_id!r} "
             f"({exc.detail})",
             field=f"users.{field}",
+            entity=Entity.USER,
         ) from None
 
 

@@ -13,6 +13,7 @@ from openroster.model.entities import Department, Membership, User, UserStatus, 
 from openroster.model.errors import (
     BrokenReference,
     Conflict,
+    Entity,
     InvalidValue,
     MissingField,
     NotFound,
@@ -65,7 +66,9 @@ def create_in(
     parent = dept_rows.get_depts(tx.conn, tenant_id, [item.parent_id]).get(item.parent_id)
     if parent is None:
         raise NotFound(
-            f"{prefix}parent_id: department {item.parent_id} does not exist", field=f"{prefix}parent_id"
+            f"{prefix}parent_id: department {item.parent_id} does not exist",
+            field=f"{prefix}parent_id",
+            entity=Entity.DEPARTMENT,
         )
     if parent.abs_path.count("/") >= limits.DEPT_DEPTH_MAX:
         raise RuleViolation(
@@ -74,12 +77,15 @@ def create_in(
         )
     if dept_rows.find_child_by_name(tx.conn, tenant_id, parent.id, name) is not None:
         raise Conflict(
-            f"{prefix}name: department {parent.id} already has a child named {name!r}", field=f"{prefix}name"
+            f"{prefix}name: department {parent.id} already has a child named {name!r}",
+            field=f"{prefix}name",
+            entity=Entity.DEPARTMENT,
         )
     if ex_id is not None and dept_rows.find_by_ex_ids(tx.conn, tenant_id, [ex_id]):
         raise Conflict(
             f"{prefix}ex_dept_id: {ex_id!r} is already used by another department",
             field=f"{prefix}ex_dept_id",
+            entity=Entity.DEPARTMENT,
         )
     order = (
         validate.order(item.order, field=f"{prefix}order")
@@ -89,7 +95,11 @@ def create_in(
     if item.id is not None:
         new_id = item.id
         if dept_rows.get_depts(tx.conn, tenant_id, [new_id]):
-            raise Conflict(f"{prefix}id: department {new_id} already exists", field=f"{prefix}id")
+            raise Conflict(
+                f"{prefix}id: department {new_id} already exists",
+                field=f"{prefix}id",
+                entity=Entity.DEPARTMENT,
+            )
         tenant_rows.reserve_dept_id(tx.conn, tenant_id, new_id)
     else:
         new_id = tenant_rows.allocate_dept_ids(tx.conn, tenant_id)
@@ -135,7 +145,7 @@ def get(r: Reader, *, tenant_id: str, dept_id: int, field: str = "dept_id") -> D
     """One department; NotFound naming ``field`` when the tenant has no such department."""
     found = r.depts(tenant_id, [dept_id]).get(dept_id)
     if found is None:
-        raise NotFound(f"{field}: department {dept_id} does not exist", field=field)
+        raise NotFound(f"{field}: department {dept_id} does not exist", field=field, entity=Entity.DEPARTMENT)
     return found
 
 
@@ -322,7 +332,7 @@ def set_leaders_in(
     for i, leader in enumerate(leaders):
         if leader.user_id not in found:
             p = f"{field}[{i}].user_id"
-            raise BrokenReference(f"{p}: user {leader.user_id!r} does not exist", field=p)
+            raise BrokenReference(f"{p}: user {leader.user_id!r} does not exist", field=p, entity=Entity.USER)
     now = d.clock.now_int()
     for uid in dict.fromkeys([*wanted, *former]):
         u = found[uid]
@@ -370,7 +380,9 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
         dept_rows.lock_tree(tx.conn, tenant_id)
         current = dept_rows.get_depts(tx.conn, tenant_id, [dept_id]).get(dept_id)
         if current is None:
-            raise NotFound(f"dept_id: department {dept_id} does not exist", field="dept_id")
+            raise NotFound(
+                f"dept_id: department {dept_id} does not exist", field="dept_id", entity=Entity.DEPARTMENT
+            )
         name = clean_name(changes.name) if changes.name is not None else current.name
         parent_id = current.parent_id
         if changes.parent_id is not None and changes.parent_id != current.parent_id:
@@ -381,7 +393,11 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
         if parent_id is not None:
             parent = dept_rows.get_depts(tx.conn, tenant_id, [parent_id]).get(parent_id)
             if parent is None:
-                raise NotFound(f"parent_id: department {parent_id} does not exist", field="parent_id")
+                raise NotFound(
+                    f"parent_id: department {parent_id} does not exist",
+                    field="parent_id",
+                    entity=Entity.DEPARTMENT,
+                )
         subtree = dept_rows.descendants(tx.conn, tenant_id, dept_id)
         if parent_id != current.parent_id and parent is not None:
             if parent.id == dept_id or any(x.id == parent.id for x in subtree):
@@ -401,7 +417,9 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
             clash = dept_rows.find_child_by_name(tx.conn, tenant_id, parent.id, name)
             if clash is not None and clash.id != dept_id:
                 raise Conflict(
-                    f"name: department {parent.id} already has a child named {name!r}", field="name"
+                    f"name: department {parent.id} already has a child named {name!r}",
+                    field="name",
+                    entity=Entity.DEPARTMENT,
                 )
         ex_id = current.ex_dept_id
         if changes.ex_dept_id is not None:
@@ -410,7 +428,9 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
                 taken = dept_rows.find_by_ex_ids(tx.conn, tenant_id, [ex_id]).get(ex_id)
                 if taken is not None:
                     raise Conflict(
-                        f"ex_dept_id: {ex_id!r} is already used by department {taken.id}", field="ex_dept_id"
+                        f"ex_dept_id: {ex_id!r} is already used by department {taken.id}",
+                        field="ex_dept_id",
+                        entity=Entity.DEPARTMENT,
                     )
         order = current.order
         if changes.order is not None:
@@ -438,7 +458,9 @@ def delete(d: Directory, *, tenant_id: str, dept_id: int) -> None:
         dept_rows.lock_tree(tx.conn, tenant_id)
         current = dept_rows.get_depts(tx.conn, tenant_id, [dept_id]).get(dept_id)
         if current is None:
-            raise NotFound(f"dept_id: department {dept_id} does not exist", field="dept_id")
+            raise NotFound(
+                f"dept_id: department {dept_id} does not exist", field="dept_id", entity=Entity.DEPARTMENT
+            )
         if current.parent_id is None:
             raise RuleViolation("dept_id: the root department cannot be deleted", field="dept_id")
         children = dept_rows.count_children(tx.conn, tenant_id, dept_id, recursive=False)

@@ -211,20 +211,36 @@ def create_in(
     for i, u in enumerate(cleaned):
         p = prefix(i)
         if u.id in clashing_ids:
-            raise Conflict(f"{p}id: user {u.id!r} already exists", field=f"{p}id")
+            raise Conflict(
+                f"{p}id: user {u.id!r} already exists",
+                field=f"{p}id",
+                entity=Entity.USER,
+                item_field=(Entity.USER, "id"),
+            )
         for m in u.memberships:
             if m.dept_id not in known:
                 raise BrokenReference(
-                    f"{p}dept_ids: department {m.dept_id} does not exist", field=f"{p}dept_ids"
+                    f"{p}dept_ids: department {m.dept_id} does not exist",
+                    field=f"{p}dept_ids",
+                    entity=Entity.DEPARTMENT,
                 )
         if u.leader_id is not None and u.leader_id not in known_leaders and u.leader_id not in new_ids:
-            raise BrokenReference(f"{p}leader_id: user {u.leader_id!r} does not exist", field=f"{p}leader_id")
+            raise BrokenReference(
+                f"{p}leader_id: user {u.leader_id!r} does not exist",
+                field=f"{p}leader_id",
+                entity=Entity.USER,
+            )
         if u.leader_id == u.id:
             raise InvalidValue(f"{p}leader_id: a user cannot be their own leader", field=f"{p}leader_id")
         for col, value in _unique_values(u).items():
             holder = taken[col].get(value)
             if holder is not None:
-                raise Conflict(f"{p}{col}: {value!r} is already used by user {holder!r}", field=f"{p}{col}")
+                raise Conflict(
+                    f"{p}{col}: {value!r} is already used by user {holder!r}",
+                    field=f"{p}{col}",
+                    entity=Entity.USER,
+                    item_field=(Entity.USER, col),
+                )
     user_rows.insert_users(tx.conn, cleaned)
     for u in cleaned:
         tx.changed(tenant_id, "user", u.id)
@@ -246,7 +262,12 @@ def _check_batch_unique(items: Sequence[User], prefix: Callable[[int], str]) -> 
             first = seen.setdefault((col, v), i)
             if first != i:
                 p = prefix(i)
-                raise Conflict(f"{p}{col}: {v!r} is used twice in this batch", field=f"{p}{col}")
+                raise Conflict(
+                    f"{p}{col}: {v!r} is used twice in this batch",
+                    field=f"{p}{col}",
+                    entity=Entity.USER,
+                    item_field=(Entity.USER, col),
+                )
 
 
 def batch_read(
@@ -324,7 +345,7 @@ def get(r: Reader, *, tenant_id: str, user_id: str, field: str = "user_id") -> U
     """One user; NotFound naming ``field`` when the tenant has no such user."""
     found = r.users(tenant_id, [user_id]).get(user_id)
     if found is None:
-        raise NotFound(f"{field}: user {user_id!r} does not exist", field=field)
+        raise NotFound(f"{field}: user {user_id!r} does not exist", field=field, entity=Entity.USER)
     return found
 
 
@@ -387,7 +408,7 @@ def update_in(
         raise InvalidValue(f"{unknown[0]} cannot be changed here", field=unknown[0])
     current = user_rows.get_users(tx.conn, tenant_id, [user_id]).get(user_id)
     if current is None:
-        raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id")
+        raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
     merged = _as_new_user(current, changes)
     cleaned = replace(
         checked_user(merged, prefix="", now=d.clock.now_int()),
@@ -449,7 +470,7 @@ def _check_leader(tx: WriteTx, tenant_id: str, user_id: str, leader_id: str, *, 
     if leader_id == user_id:
         raise InvalidValue(f"{field}: a user cannot be their own leader", field=field)
     if not user_rows.existing_ids(tx.conn, tenant_id, [leader_id]):
-        raise BrokenReference(f"{field}: user {leader_id!r} does not exist", field=field)
+        raise BrokenReference(f"{field}: user {leader_id!r} does not exist", field=field, entity=Entity.USER)
     step = leader_id
     for _ in range(_LEADER_CHAIN_MAX):
         above = user_rows.leader_of(tx.conn, tenant_id, step)
@@ -472,7 +493,7 @@ def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
     """
     with d.writer() as tx:
         if not user_rows.existing_ids(tx.conn, tenant_id, [user_id]):
-            raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id")
+            raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
         for uid in user_rows.clear_leader(tx.conn, tenant_id, user_id, mtime=d.clock.now_int()):
             tx.changed(tenant_id, "user", uid)
         relation_attrs = [

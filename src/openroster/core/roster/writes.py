@@ -116,7 +116,7 @@ def update_in(
     if not user_id:
         raise MissingField(f"{who} is required", field=who)
     if not roster_rows.lock_user(tx.conn, tenant_id, user_id):
-        raise NotFound(f"{who}: user {user_id!r} does not exist", field=who)
+        raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
     if not groups:
         raise MissingField(f"{prefix}groups must hold at least one group", field=f"{prefix}groups")
     _limit(len(groups), UPDATE_GROUPS_MAX, f"{prefix}groups", "groups")
@@ -184,12 +184,12 @@ def update_in(
     known = user_rows.existing_ids(tx.conn, tenant_id, relations.values())
     for where, ref in relations.items():
         if ref not in known:
-            raise BrokenReference(f"{where}: user {ref!r} does not exist", field=where)
+            raise BrokenReference(f"{where}: user {ref!r} does not exist", field=where, entity=Entity.USER)
     if profile:
         try:
             users.update_in(tx, d, tenant_id=tenant_id, user_id=user_id, changes=profile)
         except CoreError as exc:
-            raise located(exc, profile_paths) from None
+            raise located(exc, profile_paths, owner=Entity.ROSTER_FIELD) from None
     if custom:
         attributes.update_values_in(
             tx,
@@ -213,7 +213,7 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
     for uid, groups in records.items():
         p = f"records[{uid!r}]"
         if uid not in present:
-            raise NotFound(f"{p}: user {uid!r} does not exist", field=p)
+            raise NotFound(f"{p}: user {uid!r} does not exist", field=p, entity=Entity.USER)
         for gi, g in enumerate(groups):
             group = SYSTEM_GROUP_BY_ID.get(g.group_id)
             if group is None:
@@ -338,12 +338,15 @@ def _profile_change(changes: dict[str, object], current: User, f: RosterField, v
     return core
 
 
-def located(exc: CoreError, paths: Mapping[str, tuple[str, str]]) -> CoreError:
+def located(
+    exc: CoreError, paths: Mapping[str, tuple[str, str]], *, owner: Entity | None = None
+) -> CoreError:
     """``exc`` (about a core user field) re-addressed to the item that set the field.
 
     ``paths`` maps a core field to ``(where, name)``: the item's path and the
     name the caller knows the field by, which replaces the core field's name
-    at the start of the message.
+    at the start of the message. With ``owner`` the error is then about that
+    item's field ``(owner, name)``; else it stays about the user's field.
     """
     hit = paths.get(exc.field or "")
     if hit is None or isinstance(exc, TooMany):
@@ -353,7 +356,13 @@ def located(exc: CoreError, paths: Mapping[str, tuple[str, str]]) -> CoreError:
     if exc.field and detail.startswith(exc.field):
         detail = name + detail[len(exc.field) :]
     try:
-        return type(exc)(f"{where}: {detail}", field=where)
+        return type(exc)(
+            f"{where}: {detail}",
+            field=where,
+            entity=exc.entity,
+            index=exc.index,
+            item_field=(owner, name) if owner is not None else exc.item_field,
+        )
     except TypeError:  # pragma: no cover - an error class with other arguments
         return exc
 

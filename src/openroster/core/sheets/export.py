@@ -26,7 +26,7 @@ from openroster.model.entities import (
     User,
     ValueType,
 )
-from openroster.model.errors import NotFound
+from openroster.model.errors import Entity, NotFound
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store import users as user_rows
@@ -117,7 +117,7 @@ def export_sheet(
     with d.reader() as r:
         tenant = tenant_rows.get_tenant(r.conn, tenant_id)
         if tenant is None:
-            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
         depts = {x.id: x for x in dept_rows.list_all(r.conn, tenant_id)}
         fmt = SheetFormat(language, depts[ROOT_DEPT_ID].name)
         defs = list(r.definitions(tenant_id))

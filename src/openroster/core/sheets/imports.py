@@ -54,7 +54,7 @@ from openroster.core.sheets.plan import ImportPlan
 from openroster.model.entities import (
     ROOT_DEPT_ID,
 )
-from openroster.model.errors import NotFound
+from openroster.model.errors import Entity, NotFound
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store.base import WriteTx
@@ -93,7 +93,7 @@ def import_sheet(
     report = ImportReport(dry_run=dry_run)
     with d.reader() as r:
         if tenant_rows.get_tenant(r.conn, tenant_id) is None:
-            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
         defs = list(r.definitions(tenant_id))
     fields = roster_columns(defs)
     names = [h.strip() for h in headers]

@@ -14,7 +14,7 @@ from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.secrets import ENV_MASTER_KEY, constant_time_equals, new_secret
 from openroster.model.entities import App, Signing
-from openroster.model.errors import AuthError, Conflict, InvalidValue, NotFound
+from openroster.model.errors import AuthError, Conflict, Entity, InvalidValue, NotFound
 from openroster.store import apps as app_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store.base import WriteTx
@@ -75,11 +75,13 @@ def create_in(tx: WriteTx, d: Directory, app: App) -> App:
     """Store ``app`` inside an open write transaction."""
     tenant_id, cid, agentid = app.tenant_id, app.client_id, app.agentid
     if tenant_rows.get_tenant(tx.conn, tenant_id) is None:
-        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
     if app_rows.get_app(tx.conn, cid, d.unseal) is not None:
-        raise Conflict(f"client_id {cid!r} already exists", field="client_id")
+        raise Conflict(f"client_id {cid!r} already exists", field="client_id", entity=Entity.APP)
     if agentid is not None and app_rows.find_app_by_agentid(tx.conn, tenant_id, agentid, d.unseal):
-        raise Conflict(f"agentid {agentid} is already used in tenant {tenant_id!r}", field="agentid")
+        raise Conflict(
+            f"agentid {agentid} is already used in tenant {tenant_id!r}", field="agentid", entity=Entity.APP
+        )
     app_rows.insert_app(tx.conn, app, sealed_secret=d.seal(app.secret, cid))
     tx.changed(tenant_id, "app", cid)
     return app
@@ -91,7 +93,7 @@ def rotate_secret(d: Directory, *, client_id: str, secret: str | None = None) ->
     with d.writer() as tx:
         app = app_rows.get_app(tx.conn, client_id, d.unseal)
         if app is None:
-            raise NotFound(f"app {client_id!r} does not exist", field="client_id")
+            raise NotFound(f"app {client_id!r} does not exist", field="client_id", entity=Entity.APP)
         app_rows.update_secret(tx.conn, client_id, sealed_secret=d.seal(sec, client_id))
         tx.changed(app.tenant_id, "app", client_id)
     with d.reader() as r:

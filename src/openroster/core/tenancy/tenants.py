@@ -8,7 +8,7 @@ from typing import Any
 from openroster.core import validate
 from openroster.core.directory import Directory
 from openroster.model.entities import ROOT_DEPT_ID, Department, Tenant
-from openroster.model.errors import Conflict, InvalidValue, NotFound
+from openroster.model.errors import Conflict, Entity, InvalidValue, NotFound
 from openroster.store import depts as dept_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store.base import WriteTx
@@ -52,13 +52,15 @@ def create_in(tx: WriteTx, tenant: Tenant, *, seed: str | None = None) -> Tenant
     """Create ``tenant`` and its root department inside an open write transaction."""
     tenant_id = tenant.id
     if tenant_rows.get_tenant(tx.conn, tenant_id) is not None:
-        raise Conflict(f"tenant {tenant_id!r} already exists", field="id")
+        raise Conflict(f"tenant {tenant_id!r} already exists", field="id", entity=Entity.TENANT)
     for col, val in (
         ("wps_company_id", tenant.wps_company_id),
         ("dingtalk_corp_id", tenant.dingtalk_corp_id),
     ):
         if tenant_rows.find_tenant_by(tx.conn, **{col: val}) is not None:
-            raise Conflict(f"{col} {val!r} is already used by another tenant", field=col)
+            raise Conflict(
+                f"{col} {val!r} is already used by another tenant", field=col, entity=Entity.TENANT
+            )
     tenant_rows.insert_tenant(tx.conn, tenant, next_dept_id=ROOT_DEPT_ID + 1, seed=seed)
     root = Department(
         tenant_id=tenant_id,
@@ -79,7 +81,7 @@ def delete(d: Directory, tenant_id: str) -> None:
     """Delete a tenant and everything in it."""
     with d.writer() as tx:
         if not tenant_rows.delete_tenant(tx.conn, tenant_id):
-            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+            raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
         tx.changed(tenant_id, "tenant", tenant_id)
 
 
@@ -87,7 +89,7 @@ def get(d: Directory, tenant_id: str) -> Tenant:
     with d.reader() as r:
         tenant = tenant_rows.get_tenant(r.conn, tenant_id)
     if tenant is None:
-        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant")
+        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
     return tenant
 
 

@@ -19,7 +19,7 @@ from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import DEPT_READ, MEMBER_READ, Call, route
 from openroster.dialects.dingtalk.schemas import DeptIdBody, ListSubBody, UserGetBody
 from openroster.dialects.mapping import in_contacts
-from openroster.model.errors import NotFound
+from openroster.model.errors import Entity, NotFound
 
 _ON_JOB = LIST_STATUSES[EmployeeList.ON_JOB]
 T = TypeVar("T")
@@ -30,7 +30,7 @@ def get_user(call: Call, body: UserGetBody) -> dict[str, object]:
     """One member's details."""
     records = roster_records.read_records(call.reader, tenant_id=call.tenant_id, user_ids=[body.userid])
     if not records or not in_contacts(records[0].user):
-        raise NotFound(f"userid: no member {body.userid!r}", field="userid")
+        raise NotFound(f"userid: no member {body.userid!r}", field="userid", entity=Entity.USER)
     rec = records[0]
     (values,) = roster_records.read_values(call.reader, tenant_id=call.tenant_id, records=records)
     leaders = depts.leaders(call.reader, tenant_id=call.tenant_id, dept_ids=rec.user.dept_ids)
