@@ -1,4 +1,4 @@
-"""The cross-dialect mapping (core/roster_profile.py): every table, both ways."""
+"""The cross-dialect mapping (dialects/mapping.py, core/roster/profile.py): every table, both ways."""
 
 from __future__ import annotations
 

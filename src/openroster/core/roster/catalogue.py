@@ -8,7 +8,7 @@ as is, a date as ``yyyy-MM-dd``, a select field the option's ``value``.
 Where a field's value lives:
 
 - *profile* fields mirror a user column (name, mobile, position, gender, ...;
-  see ``core/roster_profile.py``): the roster and the WPS dialect read and write the
+  see ``core/roster/profile.py``): the roster and the WPS dialect read and write the
   same column, through :func:`openroster.core.people.users.update_in`;
 - *stored* fields (ID data, education rows, contracts, ...) live in the
   ``roster_values`` table, one row per person, group, row and field, so two
