@@ -55,6 +55,11 @@ class CoreError(Exception):
 
     kind: ClassVar[ErrorKind] = ErrorKind.INVALID_VALUE
 
+    def __init_subclass__(cls, *, kind: ErrorKind | None = None, **rest: object) -> None:
+        super().__init_subclass__(**rest)
+        if kind is not None:
+            cls.kind = kind
+
     def __init__(
         self,
         message: str,
@@ -94,78 +99,56 @@ class CoreError(Exception):
         return self
 
 
-class InvalidValue(CoreError):
+class InvalidValue(CoreError, kind=ErrorKind.INVALID_VALUE):
     """A field has the wrong type, format or value."""
 
-    kind = ErrorKind.INVALID_VALUE
 
-
-class MissingField(CoreError):
+class MissingField(CoreError, kind=ErrorKind.MISSING_FIELD):
     """A required field is absent or empty."""
 
-    kind = ErrorKind.MISSING_FIELD
 
-
-class TooMany(CoreError):
+class TooMany(CoreError, kind=ErrorKind.TOO_MANY):
     """A batch or list is larger than its documented limit."""
-
-    kind = ErrorKind.TOO_MANY
 
     def __init__(self, message: str, *, field: str | None = None, limit: int) -> None:
         super().__init__(message, field=field)
         self.limit = limit
 
 
-class UnknownAttribute(CoreError):
+class UnknownAttribute(CoreError, kind=ErrorKind.UNKNOWN_ATTRIBUTE):
     """A custom attribute id that the tenant does not define."""
 
-    kind = ErrorKind.UNKNOWN_ATTRIBUTE
 
-
-class AttributeValueMismatch(CoreError):
+class AttributeValueMismatch(CoreError, kind=ErrorKind.ATTRIBUTE_VALUE_MISMATCH):
     """A value that its attribute's definition does not allow."""
 
-    kind = ErrorKind.ATTRIBUTE_VALUE_MISMATCH
 
-
-class BrokenReference(CoreError):
+class BrokenReference(CoreError, kind=ErrorKind.BROKEN_REFERENCE):
     """A reference to a user or department that does not exist in the tenant (``entity`` says which)."""
 
-    kind = ErrorKind.BROKEN_REFERENCE
 
-
-class NotFound(CoreError):
+class NotFound(CoreError, kind=ErrorKind.NOT_FOUND):
     """The addressed user, department, tenant or app does not exist (``entity`` says which)."""
 
-    kind = ErrorKind.NOT_FOUND
 
-
-class Conflict(CoreError):
+class Conflict(CoreError, kind=ErrorKind.CONFLICT):
     """A value that must be unique within the tenant is already taken."""
 
-    kind = ErrorKind.CONFLICT
 
-
-class RuleViolation(CoreError):
+class RuleViolation(CoreError, kind=ErrorKind.RULE_VIOLATION):
     """A directory rule forbids the change (e.g. deleting a non-empty department)."""
 
-    kind = ErrorKind.RULE_VIOLATION
 
-
-class AuthError(CoreError):
+class AuthError(CoreError, kind=ErrorKind.AUTH):
     """Credentials were missing, wrong or expired. ``reason`` says which."""
-
-    kind = ErrorKind.AUTH
 
     def __init__(self, message: str, *, reason: str, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.reason = reason
 
 
-class ScopeMissing(CoreError):
+class ScopeMissing(CoreError, kind=ErrorKind.SCOPE_MISSING):
     """The app lacks a scope or permission the call requires."""
-
-    kind = ErrorKind.SCOPE_MISSING
 
     def __init__(self, message: str, *, scope: str) -> None:
         super().__init__(message, field=scope)
