@@ -16,7 +16,7 @@ from wps_foundation_support import assert_error, envelope, raw
 from conftest import ServerProcess
 from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
-from openroster.core.secrets import MasterKey
+from openroster.core.runtime.secrets import MasterKey
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NO_RETRY = RetryPolicy(max_retries=0)

@@ -13,7 +13,7 @@ import orjson
 from wps_foundation_support import envelope, raw
 
 from conftest import ServerProcess
-from openroster.core import demo
+from openroster.fixtures import demo
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

@@ -18,8 +18,9 @@ import pytest
 from dingtalk_support import AGENTID, APPKEY, APPSECRET, LIST, UPDATE, setup_tenant
 
 from conftest import ALL_WPS_SCOPES, ServerProcess
-from openroster.core import apps, attributes
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.tenancy import apps
 
 pytestmark = pytest.mark.e2e
 

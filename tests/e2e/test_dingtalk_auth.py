@@ -28,8 +28,9 @@ from dingtalk_support import (
 
 from conftest import ServerProcess
 from openroster.config import Settings
-from openroster.core import apps, dingtalk_tokens
 from openroster.core.directory import Directory
+from openroster.core.tenancy import apps
+from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.server.app import create_app
 
 

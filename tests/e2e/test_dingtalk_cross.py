@@ -11,9 +11,11 @@ from wps_contacts_support import setup_tenant as setup_wps
 
 from conftest import ServerProcess
 from openroster.client import WpsClient
-from openroster.core import apps, attributes, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import UserStatus
+from openroster.core.people import batch_writes, users
+from openroster.core.tenancy import apps
+from openroster.model.entities import UserStatus
 
 TENANT = "acme"
 PERMISSIONS = ("qyapi_hrm_read_user", "qyapi_hrm_manager", "qyapi_get_member")
@@ -157,6 +159,6 @@ def test_wps_writes_read_back_by_dingtalk(
         wps.batch_disable_users(["zhang"])
         assert "zhang" in dt.ok(ONJOB, onjob)["result"]["data_list"]
         assert dt.ok(USER_GET, {"userid": "zhang"})["result"]["active"] is False
-        users.set_status(directory, tenant_id=TENANT, user_ids=["zhang"], status=UserStatus.NOTACTIVE)
+        batch_writes.set_status(directory, tenant_id=TENANT, user_ids=["zhang"], status=UserStatus.NOTACTIVE)
         assert "zhang" not in dt.ok(ONJOB, onjob)["result"]["data_list"]
         assert dt.ok(PREENTRY, {"offset": 0, "size": 50})["result"]["data_list"] == ["zhang"]

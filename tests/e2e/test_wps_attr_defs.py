@@ -9,8 +9,8 @@ from wps_contacts_support import READ_ONLY_APP, TENANT, client, person, refused,
 
 from conftest import ServerProcess
 from openroster.client import WpsClient
-from openroster.core import users
 from openroster.core.directory import Directory
+from openroster.core.people import users
 
 INVALID_VALUE = 40000002
 MISSING_FIELD = 40000003

@@ -18,9 +18,10 @@ from wps_contacts_support import (
 )
 
 from conftest import ServerProcess
-from openroster.core import attributes, depts, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.people import depts, users
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 
 INVALID_VALUE = 40000002
 MISSING_FIELD = 40000003

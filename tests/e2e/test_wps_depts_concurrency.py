@@ -8,8 +8,8 @@ from wps_contacts_support import TENANT, client, race, setup_tenant
 
 from conftest import ServerProcess
 from openroster.client import WpsClient
-from openroster.core import depts
 from openroster.core.directory import Directory
+from openroster.core.people import depts
 
 RULE_VIOLATION = 40000010
 

@@ -28,9 +28,9 @@ from wps_foundation_support import (
 )
 
 from conftest import ServerProcess
-from openroster.core import apps
 from openroster.core.directory import Directory
-from openroster.core.secrets import MasterKey, TokenMinter
+from openroster.core.runtime.secrets import MasterKey, TokenMinter
+from openroster.core.tenancy import apps
 from openroster.dialects.wps import signing
 
 BATCH_READ = "/v7/users/batch_read"

@@ -8,8 +8,8 @@ from typing import Any
 from wps_contacts_support import TENANT, client, person, race, setup_tenant
 
 from conftest import ServerProcess
-from openroster.core import users
 from openroster.core.directory import Directory
+from openroster.core.people import users
 
 CONFLICT = 40900001
 ROUNDS = 12

@@ -21,10 +21,12 @@ import orjson
 from conftest import ALL_WPS_SCOPES, ServerProcess
 from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
-from openroster.core import apps, attributes, depts, tenants, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.people import depts, users
+from openroster.core.tenancy import apps, tenants
 from openroster.dialects.wps import signing
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.store import schema
 
 TENANT = "acme"

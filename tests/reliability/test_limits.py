@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from openroster.config import Settings
-from openroster.core import limits
+from openroster.core.runtime import limits
 from openroster.server.app import open_directory
 from reliability.replies import check_reply, raw_reply
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server

@@ -1,4 +1,4 @@
-"""WPS bearer tokens (core/secrets.TokenMinter): what is remembered of a genuine token, and nothing else."""
+"""WPS bearer tokens (secrets.TokenMinter): what is remembered of a genuine token, and nothing else."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from openroster.core.errors import AuthError
-from openroster.core.secrets import TokenMinter
+from openroster.core.runtime.secrets import TokenMinter
+from openroster.model.errors import AuthError
 
 
 def test_a_genuine_token_opens_and_is_remembered_a_forged_one_never() -> None:

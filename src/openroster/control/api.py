@@ -23,11 +23,12 @@ from openroster.control import tenants as control_tenants
 from openroster.control.calls import DIALECTS
 from openroster.control.journal import Filters, select
 from openroster.control.plane import ControlPlane
-from openroster.core import apps as app_service
-from openroster.core import errors, snapshot
-from openroster.core import tenants as tenant_service
-from openroster.core.model import App, Tenant
-from openroster.core.secrets import constant_time_equals
+from openroster.core.runtime.secrets import constant_time_equals
+from openroster.core.tenancy import apps as app_service
+from openroster.core.tenancy import tenants as tenant_service
+from openroster.fixtures import snapshot
+from openroster.model import errors
+from openroster.model.entities import App, Tenant
 
 _JSON = "application/json"
 _bearer = HTTPBearer(auto_error=False, description="The admin token (`openroster serve --admin-token`)")
@@ -45,16 +46,19 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+#: HTTP status and error code of each kind of core error (any other kind is ``400 invalid``).
+_KIND_ERRORS = {
+    errors.ErrorKind.NOT_FOUND: (404, "not_found"),
+    errors.ErrorKind.CONFLICT: (409, "conflict"),
+    errors.ErrorKind.RULE_VIOLATION: (409, "rule_violation"),
+}
+
+
 def _core_error(exc: errors.CoreError) -> JSONResponse:
-    if isinstance(exc, errors.NotFound):
-        return _error(404, "not_found", exc.message, exc.field)
-    if isinstance(exc, errors.Conflict):
-        return _error(409, "conflict", exc.message, exc.field)
-    if isinstance(exc, errors.RuleViolation):
-        return _error(409, "rule_violation", exc.message, exc.field)
     if isinstance(exc, snapshot.UnsupportedSnapshot):
         return _error(400, "unsupported_snapshot_version", exc.message, exc.field)
-    return _error(400, "invalid", exc.message, exc.field)
+    status, code = _KIND_ERRORS.get(exc.kind, (400, "invalid"))
+    return _error(status, code, exc.message, exc.field)
 
 
 def _plane(request: Request) -> ControlPlane:
@@ -319,7 +323,9 @@ def _tenant_routes(r: APIRouter) -> None:
         WPS and DingTalk tokens issued before (signed WPS requests need the new secret too). The reply
         carries the new secret; keep it, it is not shown again."""
         if not any(a.client_id == client_id for a in app_service.list_for_tenant(plane.directory, tenant_id)):
-            raise errors.NotFound(f"tenant {tenant_id!r} has no app {client_id!r}", field="client_id")
+            raise errors.NotFound(
+                f"tenant {tenant_id!r} has no app {client_id!r}", field="client_id", entity=errors.Entity.APP
+            )
         secret = body.client_secret if body is not None else None
         return _credentials(app_service.rotate_secret(plane.directory, client_id=client_id, secret=secret))
 

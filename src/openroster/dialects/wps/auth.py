@@ -11,12 +11,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import apps, limits
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import CoreError
-from openroster.core.model import App, Signing
+from openroster.core.runtime import limits
+from openroster.core.tenancy import apps
 from openroster.dialects.wps import signing
 from openroster.dialects.wps.errors import Code, WpsError, from_core
+from openroster.model.entities import App, Signing
+from openroster.model.errors import CoreError
 
 #: The gateway prefixes private deployments put in front of ``/v7``; never signed.
 GATEWAY_PREFIXES: tuple[bytes, ...] = (b"/openapi", b"/graph")
