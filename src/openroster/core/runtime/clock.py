@@ -3,7 +3,7 @@
 Tests and the control plane move it with :meth:`Clock.set_offset`; by default
 it is real time. It never leaves ``CLOCK_OFFSET_MAX_SECONDS`` of real time
 (100 years either way): a move beyond that, or by a value that is not a finite
-number, is refused with :class:`~openroster.core.errors.InvalidValue` and the
+number, is refused with :class:`~openroster.model.errors.InvalidValue` and the
 clock stays where it was. So every time the directory reads (a token's expiry
 is "now + its lifetime") is a sane one.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import time
 
-from openroster.core.errors import InvalidValue
-from openroster.core.limits import CLOCK_OFFSET_MAX_SECONDS
+from openroster.core.runtime.limits import CLOCK_OFFSET_MAX_SECONDS
+from openroster.model.errors import InvalidValue
 
 
 class Clock:
