@@ -20,8 +20,8 @@ from fastapi.routing import APIRoute
 
 from openroster.config import Settings
 from openroster.core.directory import Directory
-from openroster.dialects.dingtalk import endpoint as dingtalk_endpoint
-from openroster.dialects.wps import endpoint as wps_endpoint
+from openroster.dialects.dingtalk import DINGTALK
+from openroster.dialects.wps.dialect import WPS
 from openroster.server.app import create_app
 from openroster.server.dispatch import ExactRoutes, plain
 
@@ -82,8 +82,8 @@ def test_an_endpoint_that_fails_is_answered_in_its_dialects_envelope(
     async def broken(*_a: object, **_k: object) -> bytes:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(wps_endpoint, "read_body", broken)
-    monkeypatch.setattr(dingtalk_endpoint, "read_body", broken)
+    monkeypatch.setattr(WPS, "read_body", broken)
+    monkeypatch.setattr(DINGTALK, "read_body", broken)
     app = create_app(Settings(), directory=directory)
     wps, ding = _calls(
         app,

@@ -116,7 +116,7 @@ def serve(
     os.umask(0o077)
     import uvicorn
 
-    from openroster.dialects.wps.throttling import validate_rates
+    from openroster.dialects.wps.dialect import validate_rates
     from openroster.server.guard import GuardedHttpTools
 
     rate_limits = ",".join(rate_limit or [])

@@ -14,38 +14,21 @@ from urllib.parse import parse_qsl
 
 from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError
+from openroster.dialects import registry
+from openroster.dialects.dingtalk.dialect import DINGTALK as DINGTALK_DIALECT
+from openroster.dialects.wps.dialect import WPS as WPS_DIALECT
 
-WPS = "wps"
-DINGTALK = "dingtalk"
-OTHER = "other"
-DIALECTS: tuple[str, ...] = (WPS, DINGTALK, OTHER)
+WPS = WPS_DIALECT.name
+DINGTALK = DINGTALK_DIALECT.name
+OTHER = registry.OTHER
+#: The journal's dialect names (every registered dialect's, then ``other``).
+DIALECTS: tuple[str, ...] = registry.NAMES
 
 #: The control plane's own namespace; never journaled, never faulted.
 CONTROL_PREFIX = "/_openroster"
-#: Server pages that are no platform API.
+#: Server pages that are no platform API (``/_bench``: the benchmarks' own endpoints, bench/bare.py).
 _NOT_PLATFORM_PREFIXES: tuple[str, ...] = (CONTROL_PREFIX, "/_bench")
 _NOT_PLATFORM_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/favicon.ico"})
-
-_WPS_ROOTS: tuple[str, ...] = ("/v7/", "/openapi/", "/graph/", "/oauth2/")
-#: The WPS gateway prefixes of private deployments (``/openapi/v7`` is ``/v7``).
-WPS_GATEWAYS: tuple[str, ...] = ("/openapi", "/graph")
-_DINGTALK_ROOTS: tuple[str, ...] = (
-    "/gettoken",
-    "/topapi/",
-    "/user/",
-    "/department/",
-    "/v1.0/",
-    "/v2.0/",
-    "/sns/",
-    "/auth/",
-    "/attendance/",
-    "/message/",
-    "/chat/",
-    "/media/",
-    "/process/",
-    "/robot/",
-    "/service/",
-)
 
 Headers = Sequence[tuple[bytes, bytes]]
 
@@ -55,20 +38,10 @@ def is_platform(path: str) -> bool:
     return not path.startswith(_NOT_PLATFORM_PREFIXES) and path not in _NOT_PLATFORM_PATHS
 
 
-def dialect_of(path: str) -> str:
-    if path.startswith(_WPS_ROOTS):
-        return WPS
-    if path.startswith(_DINGTALK_ROOTS):
-        return DINGTALK
-    return OTHER
-
-
-def without_gateway(path: str) -> str:
-    """``/openapi/v7/x`` and ``/graph/v7/x`` as ``/v7/x``; other paths unchanged."""
-    for prefix in WPS_GATEWAYS:
-        if path.startswith(prefix + "/"):
-            return path[len(prefix) :]
-    return path
+#: The journal's dialect of a call to a path: a registered dialect's name, or ``other``.
+dialect_of = registry.platform_of
+#: ``/openapi/v7/x`` and ``/graph/v7/x`` as ``/v7/x``; other paths unchanged.
+without_gateway = registry.without_gateway
 
 
 def header(headers: Headers, name: bytes) -> str | None:

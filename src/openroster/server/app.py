@@ -21,9 +21,9 @@ from openroster import __version__, control
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.secrets import MasterKey, new_secret
-from openroster.dialects import dingtalk, wps
-from openroster.dialects.wps.errors import Code, error_response
+from openroster.dialects import registry
 from openroster.dialects.wps.schemas import BatchReadUsersBody
+from openroster.server import pipeline
 from openroster.server.dispatch import ExactRoutes
 from openroster.server.guard import GuardedHttpTools, RequestLimits
 from openroster.store import open_store
@@ -39,10 +39,7 @@ def open_directory(settings: Settings) -> Directory:
 
 
 def _dialect_error(request: Request, status: int, message: str) -> Response:
-    if status in (404, 405) and dingtalk.owns(request.url.path):
-        return dingtalk.http_error(request, status)
-    code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}.get(status, Code.INVALID_REQUEST)
-    return error_response(code, message)
+    return registry.owner(request.url.path).http_error(request, status, message)
 
 
 class ServerApp(FastAPI):
@@ -121,15 +118,12 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     @api.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s %s", request.method, request.url.path)
-        if dingtalk.owns(request.url.path):
-            return dingtalk.internal_error()
-        return error_response(Code.INTERNAL, "internal error; the server log has the details")
+        return registry.owner(request.url.path).internal_error(request)
 
     # Rate limits are counted in the store, so every process on it shares one budget per app.
-    wps.install(
-        api, rate_limits=settings.wps_rate_limits, limiter=StoreRateLimiter(lambda: api.state.directory.store)
-    )
-    dingtalk.install(api)
+    limiter = StoreRateLimiter(lambda: api.state.directory.store)
+    for dialect in registry.DIALECTS:
+        pipeline.mount(api, dialect, settings=settings, limiter=limiter)
     control.install(api, admin_token=settings.admin_token or new_secret(), journal_size=settings.journal_size)
     if settings.bare_endpoint_file is not None:
         _install_bare_endpoint(api, settings.bare_endpoint_file.read_bytes())

@@ -15,11 +15,11 @@ from openroster.core import apps, limits
 from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError
 from openroster.core.model import App, Signing
-from openroster.dialects.wps import signing
+from openroster.dialects.wps import GATEWAYS, signing
 from openroster.dialects.wps.errors import Code, WpsError, from_core
 
 #: The gateway prefixes private deployments put in front of ``/v7``; never signed.
-GATEWAY_PREFIXES: tuple[bytes, ...] = (b"/openapi", b"/graph")
+GATEWAY_PREFIXES: tuple[bytes, ...] = tuple(g.encode() for g in GATEWAYS)
 
 _SCHEME_OF: dict[Signing, str] = {
     Signing.KSO1: signing.KSO1,
