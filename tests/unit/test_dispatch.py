@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from bench.bare import create_bench_app
 from fastapi.routing import APIRoute
 
 from openroster.config import Settings
@@ -107,7 +108,7 @@ def test_the_bare_endpoint_parses_the_body_and_answers_the_captured_bytes(
 ) -> None:
     payload = orjson.dumps({"code": 0, "msg": "", "data": {"items": [{"id": "a"}]}})
     (tmp_path / "bare.json").write_bytes(payload)
-    app = create_app(Settings(bare_endpoint_file=tmp_path / "bare.json"), directory=directory)
+    app = create_bench_app(Settings(), (tmp_path / "bare.json").read_bytes(), directory=directory)
     assert ("POST", "/_bench/bare") in ExactRoutes(app, app.router).index
     ok, bad, ok_json, bad_json, get = _calls(
         app,
