@@ -33,26 +33,29 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = None) -> Endpoint:
     """The endpoint serving ``route`` of ``dialect`` (see module)."""
+    # The steps, looked up once: this runs on every call.
     answered = dialect.error_types
-    handler = route.handler
+    request_id, read_body, credentials = dialect.request_id, dialect.read_body, dialect.credentials
+    authenticate, authorize, parse = dialect.authenticate, dialect.authorize, dialect.parse
+    call, handler, render, error_reply = dialect.call, route.handler, dialect.render, dialect.error_reply
 
     async def serve(request: Request) -> Response:
         arrived = arrival.arrived(request.scope)  # reads see every write acknowledged before this
         d: Directory = request.app.state.directory
-        x = Exchange(request, route, dialect.request_id())
+        x = Exchange(request, route, request_id())
         try:
-            x.body = await dialect.read_body(x)
-            credentials = dialect.credentials(x)
+            x.body = await read_body(x)
+            creds = credentials(x)
             with d.reader(fresh_after=arrived) as reader:
-                principal = dialect.authenticate(x, credentials, reader)
+                principal = authenticate(x, creds, reader)
                 if admission is not None:
                     admission(principal, d)
-                dialect.authorize(x, principal)
-                parsed = dialect.parse(x, principal)
-                result = handler(dialect.call(x, d, reader, principal), parsed)
-            return dialect.render(x, result)
+                authorize(x, principal)
+                parsed = parse(x, principal)
+                result = handler(call(x, d, reader, principal), parsed)
+            return render(x, result)
         except answered as exc:
-            return dialect.error_reply(x, exc)
+            return error_reply(x, exc)
 
     serve.__name__ = handler.__name__
     return serve
