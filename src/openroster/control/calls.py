@@ -1,21 +1,19 @@
 """What a platform call is, read from the raw request: its dialect and the app that sent it.
 
 The journal and fault rules both need this; neither may slow down the calls
-they watch, so everything here works on the raw ASGI pieces and is only asked
-for when a journal is read or a fault rule needs it.
+they watch, so everything here works on the raw ASGI pieces (``dialects/raw.py``)
+and is only asked for when a journal is read or a fault rule needs it. Which
+dialect, and how its callers name their app, come from the dialect registry.
 """
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import CoreError
 from openroster.dialects import registry
 from openroster.dialects.dingtalk.dialect import DINGTALK as DINGTALK_DIALECT
+from openroster.dialects.raw import RawRequest
 from openroster.dialects.wps.dialect import WPS as WPS_DIALECT
 
 WPS = WPS_DIALECT.name
@@ -30,8 +28,6 @@ CONTROL_PREFIX = "/_openroster"
 _NOT_PLATFORM_PREFIXES: tuple[str, ...] = (CONTROL_PREFIX, "/_bench")
 _NOT_PLATFORM_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/favicon.ico"})
 
-Headers = Sequence[tuple[bytes, bytes]]
-
 
 def is_platform(path: str) -> bool:
     """Whether a request to ``path`` is a platform call (not the control plane or the docs)."""
@@ -44,35 +40,9 @@ dialect_of = registry.platform_of
 without_gateway = registry.without_gateway
 
 
-def header(headers: Headers, name: bytes) -> str | None:
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
-def form_or_query(raw: bytes) -> dict[str, str]:
-    """``a=1&b=2`` as a dict (the last value of a repeated name wins); junk gives ``{}``."""
-    try:
-        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
-    except (UnicodeDecodeError, ValueError):
-        return {}
-
-
-def is_form(headers: Headers) -> bool:
-    ctype = header(headers, b"content-type") or ""
-    return ctype.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
-
-
 @dataclass(frozen=True, slots=True)
-class RawCall:
-    """The pieces of a request the journal keeps, and fault rules look at."""
-
-    method: str
-    path: str
-    query: bytes
-    headers: Headers
-    body: bytes
+class RawCall(RawRequest):
+    """A platform call's raw pieces, and the dialect its path belongs to."""
 
     @property
     def dialect(self) -> str:
@@ -81,52 +51,8 @@ class RawCall:
 
 def app_of(d: Directory, call: RawCall) -> str | None:
     """The client id of the app that sent ``call``, as far as its credentials tell (valid or not)."""
-    dialect = call.dialect
-    if dialect == WPS:
-        return _wps_app(d, call)
-    if dialect == DINGTALK:
-        return _dingtalk_app(d, call)
-    return None
-
-
-def _wps_app(d: Directory, call: RawCall) -> str | None:
-    auth = header(call.headers, b"authorization") or ""
-    kind, _, value = auth.partition(" ")
-    if call.path.endswith("/oauth2/token"):
-        if kind.lower() == "basic":
-            try:
-                cid, _sep, _secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return None
-            return cid or None
-        return form_or_query(call.body).get("client_id") or None
-    if kind.lower() == "bearer" and value.strip():
-        try:
-            return d.wps_tokens.open(value.strip())[0]
-        except CoreError:
-            pass
-    for name in (b"x-kso-authorization", b"wps-docs-authorization"):
-        signed = header(call.headers, name)
-        if signed:  # "<scheme> <access key>:<signature>": the access key is the client id
-            access_key = signed.strip().partition(" ")[2].partition(":")[0]
-            if access_key:
-                return access_key
-    return None
-
-
-def _dingtalk_app(d: Directory, call: RawCall) -> str | None:
-    query = form_or_query(call.query)
-    if call.path == "/gettoken":
-        return query.get("appkey") or query.get("corpid") or None
-    token = query.get("access_token")
-    if not token and is_form(call.headers):
-        token = form_or_query(call.body).get("access_token")
-    if not token:
-        return None
-    from openroster.core import dingtalk_tokens
-
-    with d.reader() as r:
-        return dingtalk_tokens.client_id_of(r, token)
+    dialect = registry.named(call.dialect)
+    return dialect.caller_id(d, call) if dialect is not None else None
 
 
 def tenant_of(r: Reader, client_id: str | None) -> str | None:

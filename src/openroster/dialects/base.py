@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from openroster.config import Settings
     from openroster.core.directory import Directory, Reader
     from openroster.core.throttle import RateLimiter
+    from openroster.dialects.raw import RawRequest
 
 #: What authentication yields: the caller (an App, an App with its grant, a console session, ...).
 P = TypeVar("P")
@@ -140,6 +141,11 @@ class Dialect(ABC, Generic[P, R]):
             if path.startswith(prefix + "/"):
                 return path[len(prefix) :]
         return path
+
+    def caller_id(self, d: Directory, call: RawRequest) -> str | None:
+        """The client id of the app that sent ``call``, as far as its credentials tell, valid or not
+        (for the journal and fault rules, from the raw request; None by default)."""
+        return None
 
     # -- mounting -------------------------------------------------------------------------------
 

@@ -24,6 +24,11 @@ OTHER = "other"
 NAMES: tuple[str, ...] = (*(d.name for d in DIALECTS), OTHER)
 
 
+def named(name: str) -> Dialect[Any, Any] | None:
+    """The dialect called ``name`` (None for :data:`OTHER`)."""
+    return next((d for d in DIALECTS if d.name == name), None)
+
+
 def owner(path: str) -> Dialect[Any, Any]:
     """The dialect whose envelope answers on ``path`` (:data:`FALLBACK` when none owns it)."""
     for d in DIALECTS:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openroster.core import dingtalk_tokens
-from openroster.core.directory import Reader
+from openroster.core.directory import Directory, Reader
 from openroster.core.errors import CoreError, ScopeMissing
 from openroster.dialects import nul
 from openroster.dialects.base import Dialect, Exchange, Refusal
@@ -39,6 +39,7 @@ from openroster.dialects.dingtalk.endpoint import (
 )
 from openroster.dialects.dingtalk.errors import Code, DingTalkError, from_core, invalid_method, new_request_id
 from openroster.dialects.openapi import body_schema
+from openroster.dialects.raw import RawRequest, form_or_query, is_form
 
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
@@ -76,6 +77,19 @@ class DingTalkDialect(Dialect[Caller, Route]):
     @property
     def routes(self) -> Sequence[Route]:
         return ROUTES
+
+    def caller_id(self, d: Directory, call: RawRequest) -> str | None:
+        """gettoken's appkey, or the app the access token (query or form) was issued to."""
+        query = form_or_query(call.query)
+        if call.path == "/gettoken":
+            return query.get("appkey") or query.get("corpid") or None
+        token = query.get("access_token")
+        if not token and is_form(call.headers):
+            token = form_or_query(call.body).get("access_token")
+        if not token:
+            return None
+        with d.reader() as r:
+            return dingtalk_tokens.client_id_of(r, token)
 
     # -- mounting -------------------------------------------------------------------------------
 

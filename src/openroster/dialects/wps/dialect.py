@@ -10,6 +10,7 @@ fallback).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -27,7 +28,8 @@ from openroster.core.throttle import Rate, RateLimiter, rate_for
 from openroster.dialects import nul
 from openroster.dialects.base import Admission, Dialect, Exchange, Refusal
 from openroster.dialects.openapi import body_schema
-from openroster.dialects.wps import GATEWAYS, PREFIXES, TOKEN_PATHS, VERSION_PREFIX, throttling
+from openroster.dialects.raw import RawRequest, form_or_query, header
+from openroster.dialects.wps import GATEWAYS, PREFIXES, TOKEN_PATH, TOKEN_PATHS, VERSION_PREFIX, throttling
 from openroster.dialects.wps.auth import authenticate, token_endpoint
 from openroster.dialects.wps.endpoint import ROUTES, Call, Route, ok, parameters, parse_body, scope_ok
 from openroster.dialects.wps.errors import Code, WpsError, error_response, from_core
@@ -100,6 +102,33 @@ class WpsDialect(Dialect[App, Route]):
     @property
     def routes(self) -> Sequence[Route]:
         return ROUTES
+
+    def caller_id(self, d: Directory, call: RawRequest) -> str | None:
+        """The token request's client id, the bearer token's app, or a signature's access key."""
+        auth = header(call.headers, b"authorization") or ""
+        kind, _, value = auth.partition(" ")
+        if call.path.endswith(TOKEN_PATH):
+            if kind.lower() == "basic":
+                try:
+                    cid, _sep, _secret = (
+                        base64.b64decode(value.strip(), validate=True).decode().partition(":")
+                    )
+                except (ValueError, UnicodeDecodeError):
+                    return None
+                return cid or None
+            return form_or_query(call.body).get("client_id") or None
+        if kind.lower() == "bearer" and value.strip():
+            try:
+                return d.wps_tokens.open(value.strip())[0]
+            except CoreError:
+                pass
+        for name in (b"x-kso-authorization", b"wps-docs-authorization"):
+            signed = header(call.headers, name)
+            if signed:  # "<scheme> <access key>:<signature>": the access key is the client id
+                access_key = signed.strip().partition(" ")[2].partition(":")[0]
+                if access_key:
+                    return access_key
+        return None
 
     # -- mounting -------------------------------------------------------------------------------
 
