@@ -145,7 +145,7 @@ class DingTalkDialect(Dialect[Caller, Route]):
             raise DingTalkError(Code.INVALID_PARAMETER, nul.message(where))
         parsed = validate(x.route.body, fields) if x.route.body is not None else None
         if x.route.agentid:
-            check_agentid(principal.app, getattr(parsed, "agentid", None))
+            check_agentid(principal.app, getattr(parsed, "agentid", None), x.body)
         return parsed
 
     def render(self, x: Exchange[Route], result: Any) -> Response:

@@ -15,6 +15,7 @@ How a request reaches a handler is the DingTalk dialect's (``dialect.py``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -173,7 +174,7 @@ def validate(model: type[BaseModel], data: Mapping[str, Any]) -> Any:
         raise DingTalkError(Code.INVALID_PARAMETER, f"{where}: {err['msg']}") from None
 
 
-def check_agentid(app: App, raw: Any) -> None:
+def check_agentid(app: App, raw: Any, body: bytes = b"") -> None:
     """The body's agentid must be the app's (a number, or a string of digits)."""
     if raw is None or raw == "":
         raise DingTalkError(Code.MISSING_AGENTID, "agentid is required")
@@ -183,9 +184,22 @@ def check_agentid(app: App, raw: Any) -> None:
     elif isinstance(raw, str) and raw.strip().isdigit() and raw.strip().isascii():
         number = int(raw.strip())
     if number is None or number <= 0:
-        raise DingTalkError(Code.INVALID_AGENTID, f"agentid: {raw!r} is not a positive number")
+        raise DingTalkError(Code.INVALID_AGENTID, f"agentid: {_as_sent(raw, body)} is not a positive number")
     if app.agentid != number:
         raise DingTalkError(Code.AGENTID_NOT_FOUND, f"agentid {number} is not the AgentId of this app")
+
+
+def _as_sent(value: Any, body: bytes) -> str:
+    """``value`` of the top-level ``agentid`` as the client wrote it: a JSON number too large for
+    64 bits reaches the handler as a float (``1e+26``), so its digits are read again from ``body``."""
+    if isinstance(value, float) and body:
+        try:
+            literal = json.loads(body, parse_int=str, parse_float=str, parse_constant=str).get("agentid")
+        except (ValueError, AttributeError):
+            literal = None
+        if isinstance(literal, str):
+            return literal
+    return repr(value)
 
 
 # -- replies --------------------------------------------------------------------------------------
