@@ -42,8 +42,22 @@ from openroster.client.errors import (
     ServerError,
     ThrottledError,
 )
-from openroster.client.retry import RetryPolicy, parse_retry_after
-from openroster.client.transport import AsyncEngine, Op, Page, SyncEngine, Token, Wire, endpoint, pages
+from openroster.client.retry import RetryPolicy
+from openroster.client.transport import (
+    AsyncEngine,
+    Engine,
+    H,
+    Op,
+    Page,
+    SyncEngine,
+    Token,
+    Wire,
+    api_error,
+    endpoint,
+    json_object,
+    pages,
+    reply_code,
+)
 
 DEFAULT_BASE_URL = "https://oapi.dingtalk.com"
 
@@ -70,7 +84,7 @@ class DingTalkDialect:
 
     def token_op(self) -> Op[Token]:
         params = (("appkey", self.appkey), ("appsecret", self._secret))
-        return Op("GET", "/gettoken", _token, params=params, auth=False)
+        return Op("GET", "/gettoken", Token.from_reply, params=params, auth=False)
 
     def build(self, op: Op[Any], token: str | None) -> Wire:
         params = list(op.params)
@@ -92,14 +106,8 @@ class DingTalkDialect:
         return Wire(op.method, op.path + (f"?{query}" if query else ""), headers, body)
 
     def payload(self, op: Op[Any], resp: httpx.Response) -> Any:
-        try:
-            reply = orjson.loads(resp.content)
-        except orjson.JSONDecodeError:
-            reply = None
-        if not isinstance(reply, dict):
-            snippet = resp.text[:200] if resp.content else "empty body"
-            reply = {"errcode": -1, "errmsg": f"not a JSON object (HTTP {resp.status_code}): {snippet}"}
-        elif resp.status_code < 400 and reply.get("errcode", 0) == 0:
+        reply = json_object(resp, "errcode", "errmsg")
+        if resp.status_code < 400 and reply.get("errcode", 0) == 0:
             return reply
         raise dingtalk_error(resp, reply)
 
@@ -116,8 +124,7 @@ def _effective_code(errcode: int, sub_code: str | None) -> int:
 
 def dingtalk_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
     """The exception for a DingTalk reply with a non-zero ``errcode`` (or an HTTP error)."""
-    raw = reply.get("errcode", -1)
-    code = raw if isinstance(raw, int) else int(raw) if str(raw).lstrip("-").isdigit() else -1
+    code = reply_code(reply, "errcode")
     sub = reply.get("sub_code")
     sub_code = str(sub) if sub not in (None, "") else None
     if resp.status_code == 429:
@@ -127,21 +134,7 @@ def dingtalk_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
     else:
         cls = _CLASSES.get(_effective_code(code, sub_code), ApiError)
     message = str(reply.get("sub_msg") or reply.get("errmsg") or "")
-    rid = reply.get("request_id") or resp.headers.get("x-request-id")
-    return cls(
-        code,
-        message,
-        http_status=resp.status_code,
-        request_id=str(rid) if rid else None,
-        platform="dingtalk",
-        sub_code=sub_code,
-        retry_after=parse_retry_after(resp.headers.get("retry-after")),
-        reply=dict(reply),
-    )
-
-
-def _token(reply: dict[str, Any]) -> Token:
-    return Token(str(reply["access_token"]), float(reply.get("expires_in") or 7200))
+    return api_error(cls, code, message, resp, reply, platform="dingtalk", sub_code=sub_code)
 
 
 def _result(reply: dict[str, Any]) -> Any:
@@ -304,8 +297,24 @@ def get_dept(dept_id: int) -> Op[DingTalkDept]:
     return Op("POST", "/topapi/v2/department/get", _one(DingTalkDept), json={"dept_id": dept_id})
 
 
-class DingTalkEndpoints:
-    """The typed methods, shared by :class:`DingTalkClient` and :class:`AsyncDingTalkClient`."""
+class DingTalkEndpoints(Engine[H, Any]):
+    """What :class:`DingTalkClient` and :class:`AsyncDingTalkClient` share: constructor, typed methods."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        appkey: str,
+        appsecret: str,
+        agentid: int | str | None = None,
+        timeout: float = 30.0,
+        http: H | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.dialect = DingTalkDialect(appkey=appkey, appsecret=appsecret, agentid=agentid)
+        self.appkey = appkey
+        self.agentid = agentid
+        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
 
     update_employee_roster = endpoint(update_employee_roster)
     list_employee_rosters = endpoint(list_employee_rosters)
@@ -324,47 +333,9 @@ class DingTalkEndpoints:
     get_dept = endpoint(get_dept)
 
 
-class DingTalkClient(SyncEngine, DingTalkEndpoints):
+class DingTalkClient(DingTalkEndpoints[httpx.Client], SyncEngine):
     """Synchronous DingTalk client."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        appkey: str,
-        appsecret: str,
-        agentid: int | str | None = None,
-        timeout: float = 30.0,
-        http: httpx.Client | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.dialect = DingTalkDialect(appkey=appkey, appsecret=appsecret, agentid=agentid)
-        self.appkey = appkey
-        self.agentid = agentid
-        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
 
-    def __enter__(self) -> DingTalkClient:
-        return self
-
-
-class AsyncDingTalkClient(AsyncEngine, DingTalkEndpoints):
+class AsyncDingTalkClient(DingTalkEndpoints[httpx.AsyncClient], AsyncEngine):
     """Asynchronous DingTalk client (the same methods as :class:`DingTalkClient`, awaited)."""
-
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        appkey: str,
-        appsecret: str,
-        agentid: int | str | None = None,
-        timeout: float = 30.0,
-        http: httpx.AsyncClient | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.dialect = DingTalkDialect(appkey=appkey, appsecret=appsecret, agentid=agentid)
-        self.appkey = appkey
-        self.agentid = agentid
-        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
-
-    async def __aenter__(self) -> AsyncDingTalkClient:
-        return self

@@ -16,12 +16,13 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, ParamSpec, Protocol, TypedDict, TypeVar, Unpack, overload
+from typing import Any, Generic, ParamSpec, Protocol, Self, TypedDict, TypeVar, Unpack, overload
 
 import httpx
+import orjson
 
 from openroster.client.errors import ApiError, TransportError
-from openroster.client.retry import RetryPolicy
+from openroster.client.retry import RetryPolicy, parse_retry_after
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -118,6 +119,53 @@ class Token:
     value: str
     expires_in: float
 
+    @classmethod
+    def from_reply(cls, reply: Mapping[str, Any]) -> Token:
+        """The token of a ``{access_token, expires_in}`` reply (two hours when it gives no lifetime)."""
+        return cls(str(reply["access_token"]), float(reply.get("expires_in") or 7200))
+
+
+def json_object(resp: httpx.Response, code_key: str, message_key: str) -> dict[str, Any]:
+    """The reply as a JSON object, or, when it is not one, an error reply saying so (code -1)."""
+    try:
+        data = orjson.loads(resp.content)
+    except orjson.JSONDecodeError:
+        data = None
+    if isinstance(data, dict):
+        return data
+    snippet = resp.text[:200] if resp.content else "empty body"
+    return {code_key: -1, message_key: f"not a JSON object (HTTP {resp.status_code}): {snippet}"}
+
+
+def reply_code(reply: Mapping[str, Any], key: str) -> int:
+    """The reply's numeric code under ``key`` (-1 when missing or not a number)."""
+    raw = reply.get(key, -1)
+    return raw if isinstance(raw, int) else int(raw) if str(raw).lstrip("-").isdigit() else -1
+
+
+def api_error(
+    cls: type[ApiError],
+    code: int,
+    message: str,
+    resp: httpx.Response,
+    reply: Mapping[str, Any],
+    *,
+    platform: str,
+    sub_code: str | None = None,
+) -> ApiError:
+    """A ``cls`` for ``reply``, with what the HTTP response adds (status, request id, ``Retry-After``)."""
+    rid = reply.get("request_id") or resp.headers.get("x-request-id")
+    return cls(
+        code,
+        message,
+        http_status=resp.status_code,
+        request_id=str(rid) if rid else None,
+        platform=platform,
+        sub_code=sub_code,
+        retry_after=parse_retry_after(resp.headers.get("retry-after")),
+        reply=dict(reply),
+    )
+
 
 class Dialect(Protocol):
     """One platform's wire rules."""
@@ -166,35 +214,42 @@ class _TokenCache:
 class _Attempts:
     """The bookkeeping of one call's retry loop."""
 
-    __slots__ = ("attempt", "op", "policy", "refreshed", "waited")
+    __slots__ = ("attempt", "dialect", "op", "policy", "refreshed", "tokens", "waited")
 
-    def __init__(self, policy: RetryPolicy, op: Op[Any]) -> None:
+    def __init__(self, policy: RetryPolicy, op: Op[Any], dialect: Dialect, tokens: _TokenCache) -> None:
         self.policy = policy
         self.op = op
+        self.dialect = dialect
+        self.tokens = tokens
         self.attempt = 0
         self.waited = 0.0
         self.refreshed = False
 
-    def after_error(self, exc: ApiError) -> float | None:
-        delay = self.policy.delay_for_error(
-            exc, attempt=self.attempt, waited=self.waited, idempotent=self.op.idempotent
-        )
-        self._count(delay)
-        return delay
+    def after(self, exc: httpx.TransportError | ApiError, token: str | None) -> float | None:
+        """Seconds to wait before the next try (``None``: try again now); raises when giving up.
 
-    def after_transport(self, exc: httpx.TransportError) -> float:
-        delay = self.policy.delay_for_transport(
-            exc, attempt=self.attempt, waited=self.waited, idempotent=self.op.idempotent
-        )
-        if delay is None:
-            raise TransportError(f"{self.op.method} {self.op.path}: {type(exc).__name__}: {exc}") from exc
-        self._count(delay)
+        A rejected token is refreshed once, right away; other failures follow the retry policy.
+        """
+        op = self.op
+        if isinstance(exc, httpx.TransportError):
+            delay = self.policy.delay_for_transport(
+                exc, attempt=self.attempt, waited=self.waited, idempotent=op.idempotent
+            )
+            if delay is None:
+                raise TransportError(f"{op.method} {op.path}: {type(exc).__name__}: {exc}") from exc
+        elif op.auth and not self.refreshed and self.dialect.token_rejected(exc):
+            self.refreshed = True
+            self.tokens.invalidate(token)
+            return None
+        else:
+            delay = self.policy.delay_for_error(
+                exc, attempt=self.attempt, waited=self.waited, idempotent=op.idempotent
+            )
+            if delay is None:
+                raise exc
+        self.attempt += 1
+        self.waited += delay
         return delay
-
-    def _count(self, delay: float | None) -> None:
-        if delay is not None:
-            self.attempt += 1
-            self.waited += delay
 
 
 def _root(http: httpx.Client | httpx.AsyncClient, base_url: str) -> str:
@@ -206,21 +261,40 @@ def _build(http: httpx.Client | httpx.AsyncClient, root: str, wire: Wire) -> htt
     return http.build_request(wire.method, root + wire.target, headers=wire.headers, content=wire.content)
 
 
-H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+H = TypeVar("H", bound=httpx.Client | httpx.AsyncClient)
+L = TypeVar("L", threading.Lock, asyncio.Lock)
 
 
-class _Engine(Generic[H]):
-    """What both engines keep: the dialect, the HTTP client, the retry policy and the token cache."""
+class Engine(Generic[H, L]):
+    """What both engines keep: the dialect, the HTTP client, the retry policy and the token cache.
+
+    ``http`` is the caller's HTTP client (left open on close), or ``None`` for one of the engine's own.
+    """
 
     def __init__(
-        self, dialect: Dialect, http: H, *, own_http: bool, base_url: str, retry: RetryPolicy | None
+        self,
+        dialect: Dialect,
+        *,
+        base_url: str,
+        timeout: float,
+        http: H | None,
+        retry: RetryPolicy | None,
     ) -> None:
         self._dialect = dialect
-        self._http: H = http
-        self._own_http = own_http
-        self._root = _root(http, base_url)
+        self._own_http = http is None
+        self._http: H = self._open(base_url, timeout) if http is None else http
+        self._root = _root(self._http, base_url)
         self.retry = retry or RetryPolicy()
         self._tokens = _TokenCache()
+        self._lock: L = self._new_lock()
+
+    def _open(self, base_url: str, timeout: float) -> H:
+        """An HTTP client of the engine's own."""
+        raise NotImplementedError
+
+    def _new_lock(self) -> L:
+        """The lock that lets one caller at a time fetch a token."""
+        raise NotImplementedError
 
     @property
     def token_fetches(self) -> int:
@@ -230,25 +304,20 @@ class _Engine(Generic[H]):
     def _request(self, op: Op[Any], token: str | None) -> httpx.Request:
         return _build(self._http, self._root, self._dialect.build(op, token))
 
+    def _attempts(self, op: Op[Any]) -> _Attempts:
+        return _Attempts(self.retry, op, self._dialect, self._tokens)
 
-class SyncEngine(_Engine[httpx.Client]):
+
+class SyncEngine(Engine[httpx.Client, threading.Lock]):
     """A synchronous client: an ``httpx.Client``, a token cache and the retry loop."""
 
-    def __init__(
-        self,
-        dialect: Dialect,
-        *,
-        base_url: str,
-        timeout: float,
-        http: httpx.Client | None,
-        retry: RetryPolicy | None,
-    ) -> None:
-        own = http is None
-        client = http or httpx.Client(base_url=base_url, timeout=timeout)
-        super().__init__(dialect, client, own_http=own, base_url=base_url, retry=retry)
-        self._lock = threading.Lock()
+    def _open(self, base_url: str, timeout: float) -> httpx.Client:
+        return httpx.Client(base_url=base_url, timeout=timeout)
 
-    def __enter__(self) -> SyncEngine:
+    def _new_lock(self) -> threading.Lock:
+        return threading.Lock()
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -289,25 +358,16 @@ class SyncEngine(_Engine[httpx.Client]):
 
     def _run(self, op: Op[T]) -> T:
         """Send ``op`` with token refresh and retries; return its parsed payload."""
-        tries = _Attempts(self.retry, op)
+        tries = self._attempts(op)
         while True:
             token = self.token() if op.auth else None
             try:
                 resp = self._http.send(self._request(op, token))
-            except httpx.TransportError as exc:
-                time.sleep(tries.after_transport(exc))
-                continue
-            try:
                 return op.parse(self._dialect.payload(op, resp))
-            except ApiError as exc:
-                if op.auth and not tries.refreshed and self._dialect.token_rejected(exc):
-                    tries.refreshed = True
-                    self._tokens.invalidate(token)
-                    continue
-                delay = tries.after_error(exc)
-                if delay is None:
-                    raise
-            time.sleep(delay)
+            except (httpx.TransportError, ApiError) as exc:
+                delay = tries.after(exc, token)
+            if delay is not None:
+                time.sleep(delay)
 
     def _iterate(self, build: Callable[..., Op[Page[T]]], cursor: str, args: Any, kwargs: Any) -> Iterator[T]:
         while True:
@@ -318,24 +378,16 @@ class SyncEngine(_Engine[httpx.Client]):
             kwargs = {**kwargs, cursor: page.next}
 
 
-class AsyncEngine(_Engine[httpx.AsyncClient]):
+class AsyncEngine(Engine[httpx.AsyncClient, asyncio.Lock]):
     """An asynchronous client: an ``httpx.AsyncClient``, a token cache and the retry loop."""
 
-    def __init__(
-        self,
-        dialect: Dialect,
-        *,
-        base_url: str,
-        timeout: float,
-        http: httpx.AsyncClient | None,
-        retry: RetryPolicy | None,
-    ) -> None:
-        own = http is None
-        client = http or httpx.AsyncClient(base_url=base_url, timeout=timeout)
-        super().__init__(dialect, client, own_http=own, base_url=base_url, retry=retry)
-        self._lock = asyncio.Lock()
+    def _open(self, base_url: str, timeout: float) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=base_url, timeout=timeout)
 
-    async def __aenter__(self) -> AsyncEngine:
+    def _new_lock(self) -> asyncio.Lock:
+        return asyncio.Lock()
+
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -372,25 +424,16 @@ class AsyncEngine(_Engine[httpx.AsyncClient]):
 
     async def _run(self, op: Op[T]) -> T:
         """Send ``op`` with token refresh and retries; return its parsed payload."""
-        tries = _Attempts(self.retry, op)
+        tries = self._attempts(op)
         while True:
             token = await self.token() if op.auth else None
             try:
                 resp = await self._http.send(self._request(op, token))
-            except httpx.TransportError as exc:
-                await asyncio.sleep(tries.after_transport(exc))
-                continue
-            try:
                 return op.parse(self._dialect.payload(op, resp))
-            except ApiError as exc:
-                if op.auth and not tries.refreshed and self._dialect.token_rejected(exc):
-                    tries.refreshed = True
-                    self._tokens.invalidate(token)
-                    continue
-                delay = tries.after_error(exc)
-                if delay is None:
-                    raise
-            await asyncio.sleep(delay)
+            except (httpx.TransportError, ApiError) as exc:
+                delay = tries.after(exc, token)
+            if delay is not None:
+                await asyncio.sleep(delay)
 
     async def _iterate(
         self, build: Callable[..., Op[Page[T]]], cursor: str, args: Any, kwargs: Any

@@ -33,16 +33,21 @@ from openroster.client.errors import (
     ServerError,
     ThrottledError,
 )
-from openroster.client.retry import RetryPolicy, parse_retry_after
+from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
     AsyncEngine,
+    Engine,
+    H,
     Op,
     Page,
     SyncEngine,
     Token,
     Wire,
+    api_error,
     endpoint,
+    json_object,
     pages,
+    reply_code,
 )
 from openroster.client.wps_models import (
     AttrDefinition,
@@ -100,7 +105,7 @@ class WpsDialect:
         return Op(
             "POST",
             "/oauth2/token",
-            parse=_token,
+            parse=Token.from_reply,
             content=urlencode(form).encode(),
             content_type="application/x-www-form-urlencoded",
             auth=False,
@@ -129,7 +134,7 @@ class WpsDialect:
         return Wire(op.method, self.prefix + uri, headers, body)
 
     def payload(self, op: Op[Any], resp: httpx.Response) -> Any:
-        reply = _reply(resp)
+        reply = json_object(resp, "code", "msg")
         if not op.auth and "access_token" in reply:
             return reply  # the token reply has no envelope
         code = reply.get("code")
@@ -141,21 +146,9 @@ class WpsDialect:
         return isinstance(exc, AuthenticationError) and exc.code not in _SIGNATURE_CODES
 
 
-def _reply(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        data = orjson.loads(resp.content)
-    except orjson.JSONDecodeError:
-        data = None
-    if isinstance(data, dict):
-        return data
-    snippet = resp.text[:200] if resp.content else "empty body"
-    return {"code": -1, "msg": f"not a JSON object (HTTP {resp.status_code}): {snippet}"}
-
-
 def wps_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
     """The exception for a WPS reply with a non-zero code."""
-    raw = reply.get("code", -1)
-    code = raw if isinstance(raw, int) else int(raw) if str(raw).lstrip("-").isdigit() else -1
+    code = reply_code(reply, "code")
     status = code // 100000 if 10_000_000 <= code <= 99_999_999 else resp.status_code
     if resp.status_code == 429 or status == 429:
         cls: type[ApiError] = ThrottledError
@@ -163,24 +156,7 @@ def wps_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
         cls = ServerError
     else:
         cls = _BY_STATUS.get(status, _BY_STATUS.get(resp.status_code, ApiError))
-    return cls(
-        code,
-        str(reply.get("msg", "")),
-        http_status=resp.status_code,
-        request_id=_request_id(resp, reply),
-        platform="wps",
-        retry_after=parse_retry_after(resp.headers.get("retry-after")),
-        reply=dict(reply),
-    )
-
-
-def _request_id(resp: httpx.Response, reply: Mapping[str, Any]) -> str | None:
-    rid = reply.get("request_id") or resp.headers.get("x-request-id")
-    return str(rid) if rid else None
-
-
-def _token(reply: dict[str, Any]) -> Token:
-    return Token(str(reply["access_token"]), float(reply.get("expires_in") or 7200))
+    return api_error(cls, code, str(reply.get("msg", "")), resp, reply, platform="wps")
 
 
 def _seg(value: str | int) -> str:
@@ -485,8 +461,26 @@ def update_custom_attrs(users: Sequence[UserAttrsUpdate | Mapping[str, Any]]) ->
     return Op("POST", "/v7/users/custom_attrs/batch_update", _user_attrs, json=body)
 
 
-class WpsEndpoints:
-    """The typed methods, shared by :class:`WpsClient` and :class:`AsyncWpsClient`."""
+class WpsEndpoints(Engine[H, Any]):
+    """What :class:`WpsClient` and :class:`AsyncWpsClient` share: the constructor and the typed methods."""
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        client_id: str,
+        client_secret: str,
+        signing: str | None = "kso1",
+        prefix: str = "",
+        timeout: float = 30.0,
+        http: H | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.dialect = WpsDialect(
+            client_id=client_id, client_secret=client_secret, signing=signing, prefix=prefix
+        )
+        self.client_id = client_id
+        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
 
     batch_read_users = endpoint(batch_read_users)
     get_user = endpoint(get_user)
@@ -523,51 +517,9 @@ class WpsEndpoints:
     update_custom_attrs = endpoint(update_custom_attrs)
 
 
-class WpsClient(SyncEngine, WpsEndpoints):
+class WpsClient(WpsEndpoints[httpx.Client], SyncEngine):
     """Synchronous WPS 365 v7 client."""
 
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        client_id: str,
-        client_secret: str,
-        signing: str | None = "kso1",
-        prefix: str = "",
-        timeout: float = 30.0,
-        http: httpx.Client | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.dialect = WpsDialect(
-            client_id=client_id, client_secret=client_secret, signing=signing, prefix=prefix
-        )
-        self.client_id = client_id
-        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
 
-    def __enter__(self) -> WpsClient:
-        return self
-
-
-class AsyncWpsClient(AsyncEngine, WpsEndpoints):
+class AsyncWpsClient(WpsEndpoints[httpx.AsyncClient], AsyncEngine):
     """Asynchronous WPS 365 v7 client (the same methods as :class:`WpsClient`, awaited)."""
-
-    def __init__(
-        self,
-        base_url: str = DEFAULT_BASE_URL,
-        *,
-        client_id: str,
-        client_secret: str,
-        signing: str | None = "kso1",
-        prefix: str = "",
-        timeout: float = 30.0,
-        http: httpx.AsyncClient | None = None,
-        retry: RetryPolicy | None = None,
-    ) -> None:
-        self.dialect = WpsDialect(
-            client_id=client_id, client_secret=client_secret, signing=signing, prefix=prefix
-        )
-        self.client_id = client_id
-        super().__init__(self.dialect, base_url=base_url, timeout=timeout, http=http, retry=retry)
-
-    async def __aenter__(self) -> AsyncWpsClient:
-        return self

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -20,17 +16,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from openroster import __version__
 from openroster.control import schemas as s
 from openroster.control import tenants as control_tenants
-from openroster.control.calls import DIALECTS
-from openroster.control.journal import Filters, select
-from openroster.control.plane import ControlPlane
+from openroster.control.plane import ControlPlane, Plane, plane_of
+from openroster.control.runtime_routes import clock_routes, fault_routes, journal_routes
 from openroster.core.runtime.secrets import constant_time_equals
 from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
+from openroster.dialects.base import routing_message
+from openroster.dialects.openapi import DOCS_PAGES
 from openroster.fixtures import snapshot
 from openroster.model import errors
 from openroster.model.entities import App, Tenant
 
-_JSON = "application/json"
 _bearer = HTTPBearer(auto_error=False, description="The admin token (`openroster serve --admin-token`)")
 
 DESCRIPTION = """\
@@ -45,6 +41,9 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, headers=headers)
 
+
+#: The error codes of routing's HTTP errors (any other status is ``http_error``).
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 #: HTTP status and error code of each kind of core error (any other kind is ``400 invalid``).
 _KIND_ERRORS = {
@@ -61,15 +60,10 @@ def _core_error(exc: errors.CoreError) -> JSONResponse:
     return _error(status, code, exc.message, exc.field)
 
 
-def _plane(request: Request) -> ControlPlane:
-    plane: ControlPlane = request.app.state.plane
-    return plane
-
-
 def require_admin(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
-    token = _plane(request).admin_token
+    token = plane_of(request).admin_token
     if creds is None or not constant_time_equals(creds.credentials, token):
         raise _Unauthorized
 
@@ -80,7 +74,14 @@ class _Unauthorized(Exception):
 
 #: What the control plane answers without the admin token: the health check and its own docs
 #: (the OpenAPI document describes routes only; it holds no token, secret or tenant data).
-OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+OPEN_PATHS = frozenset(
+    {
+        "/health",
+        DOCS_PAGES["docs_url"],
+        DOCS_PAGES["docs_url"] + "/oauth2-redirect",
+        DOCS_PAGES["openapi_url"],
+    }
+)
 
 
 class AdminFirst:
@@ -111,7 +112,6 @@ class AdminFirst:
         return kind.lower() == "bearer" and constant_time_equals(token.strip(), self.plane.admin_token)
 
 
-Plane = Annotated[ControlPlane, Depends(_plane)]
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": s.ErrorReply, "description": "Invalid request; the message names the field"},
     401: {"model": s.ErrorReply, "description": "Missing or wrong admin token"},
@@ -125,9 +125,7 @@ def build(plane: ControlPlane) -> FastAPI:
         title="openroster control plane",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
-        redoc_url=None,
-        openapi_url="/openapi.json",
+        **DOCS_PAGES,
     )
     api.state.plane = plane
     api.add_middleware(AdminFirst, plane=plane)
@@ -149,23 +147,22 @@ def build(plane: ControlPlane) -> FastAPI:
 
     @api.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        if exc.status_code == 404:
-            return _error(404, "not_found", f"no such control endpoint: {request.method} {request.url.path}")
-        if exc.status_code == 405:
-            return _error(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
-        return _error(exc.status_code, "http_error", str(exc.detail))
+        status = exc.status_code
+        what = "control endpoint"
+        message = routing_message(request.method, request.url.path, status, str(exc.detail), what=what)
+        return _error(status, _HTTP_CODES.get(status, "http_error"), message)
 
     @api.get("/health", response_model=s.Health, tags=["server"], summary="Is the server up (no auth)")
     async def health() -> Response:
-        return Response(b'{"status":"ok"}', media_type=_JSON)
+        return Response(b'{"status":"ok"}', media_type=s.JSON)
 
     admin = APIRouter(dependencies=[Depends(require_admin)], responses=_ERRORS)
     _server_routes(admin)
     _tenant_routes(admin)
     _snapshot_routes(admin)
-    _journal_routes(admin)
-    _fault_routes(admin)
-    _clock_routes(admin)
+    journal_routes(admin)
+    fault_routes(admin)
+    clock_routes(admin)
     api.include_router(admin)
     return api
 
@@ -349,11 +346,11 @@ def _tenant_routes(r: APIRouter) -> None:
 _SNAPSHOT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {_JSON: {"schema": {"type": "object", "description": "A snapshot document"}}},
+        "content": {s.JSON: {"schema": {"type": "object", "description": "A snapshot document"}}},
     }
 }
 _SNAPSHOT_REPLY: dict[int | str, dict[str, Any]] = {
-    200: {"content": {_JSON: {"schema": {"type": "object"}}}, "description": "The snapshot document"}
+    200: {"content": {s.JSON: {"schema": {"type": "object"}}}, "description": "The snapshot document"}
 }
 Secrets = Annotated[bool, Query(description="Include app secrets (unsealed)")]
 
@@ -376,7 +373,7 @@ def _snapshot_routes(r: APIRouter) -> None:
     )
     async def export_tenant(plane: Plane, tenant_id: str, secrets: Secrets = False) -> Response:
         return Response(
-            snapshot.export(plane.directory, tenant_id=tenant_id, secrets=secrets), media_type=_JSON
+            snapshot.export(plane.directory, tenant_id=tenant_id, secrets=secrets), media_type=s.JSON
         )
 
     @r.put(
@@ -399,7 +396,7 @@ def _snapshot_routes(r: APIRouter) -> None:
         response_class=Response,
     )
     async def export_all(plane: Plane, secrets: Secrets = False) -> Response:
-        return Response(snapshot.export(plane.directory, secrets=secrets), media_type=_JSON)
+        return Response(snapshot.export(plane.directory, secrets=secrets), media_type=s.JSON)
 
     @r.put(
         "/snapshot",
@@ -411,204 +408,3 @@ def _snapshot_routes(r: APIRouter) -> None:
     async def import_all(plane: Plane, request: Request) -> s.Imported:
         """Tenants not in the snapshot are deleted; one transaction."""
         return _imported(snapshot.import_(plane.directory, await request.body()))
-
-
-# -- journal ----------------------------------------------------------------------------------------
-
-
-def _moment(value: str | float | None, field: str) -> float | None:
-    """Seconds since the epoch from a number or an ISO 8601 time (UTC unless it says otherwise)."""
-    if value is None or value == "":
-        return None
-    try:
-        seconds = float(value)
-    except OverflowError:
-        seconds = math.inf
-    except ValueError:
-        seconds = None
-    if seconds is not None:
-        if not math.isfinite(seconds):
-            raise errors.InvalidValue(f"{field}: {value!r} is not a finite number of seconds", field=field)
-        return seconds
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise errors.InvalidValue(
-            f"{field}: {value!r} is neither seconds since the epoch nor an ISO 8601 time", field=field
-        ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
-
-
-def _journal_routes(r: APIRouter) -> None:
-    @r.get(
-        "/journal",
-        response_model=s.JournalPage | s.JournalCount,
-        tags=["journal"],
-        summary="The platform calls recorded (oldest first)",
-    )
-    async def read_journal(
-        plane: Plane,
-        tenant: str | None = None,
-        app: Annotated[str | None, Query(description="client_id / appkey")] = None,
-        path: Annotated[str | None, Query(description="A path or a glob (* crosses '/')")] = None,
-        code: Annotated[
-            int | None, Query(ge=s.INT32_MIN, le=s.INT32_MAX, description="Platform code of the reply")
-        ] = None,
-        status: Annotated[
-            int | None, Query(ge=0, le=599, description="HTTP status of the reply (0: closed by a fault)")
-        ] = None,
-        dialect: Annotated[str | None, Query(description=" | ".join(DIALECTS))] = None,
-        method: str | None = None,
-        since: Annotated[str | None, Query(description="ISO 8601 time or seconds since the epoch")] = None,
-        after: Annotated[
-            int | None, Query(ge=0, le=2**63 - 1, description="Only entries with a larger id")
-        ] = None,
-        limit: Annotated[
-            int | None, Query(ge=1, le=s.COUNT_MAX, description="Only the newest N matches")
-        ] = None,
-        count: Annotated[bool, Query(description="Reply with the number of matches only")] = False,
-    ) -> Any:
-        """Secrets (tokens, signatures, app secrets) are redacted everywhere in an entry."""
-        if dialect is not None and dialect not in DIALECTS:
-            raise errors.InvalidValue(
-                f"dialect: {dialect!r} is not one of {', '.join(DIALECTS)}", field="dialect"
-            )
-        f = Filters(
-            tenant=tenant,
-            app=app,
-            path=path,
-            code=code,
-            status=status,
-            dialect=dialect,
-            method=method,
-            since=_moment(since, "since"),
-            after=after,
-        )
-        with plane.directory.reader() as reader:
-            found = select(
-                plane.journal,
-                f,
-                identify=plane.app_of,
-                tenant_of=_memo(plane.tenant_of_in(reader)),
-                newest=None if count else limit,
-            )
-        if count:
-            return Response(orjson.dumps({"count": len(found)}), media_type=_JSON)
-        shown = [{**e.view(plane.app_of), "tenant": tenant} for e, tenant in found]
-        return Response(orjson.dumps({"entries": shown, "dropped": plane.journal.dropped}), media_type=_JSON)
-
-    @r.delete(
-        "/journal",
-        response_model=s.Deleted,
-        tags=["journal"],
-        summary="Empty the journal (or forget one tenant's calls)",
-    )
-    async def clear_journal(
-        plane: Plane,
-        tenant: Annotated[
-            str | None, Query(description="Only this tenant's calls (safe in parallel runs)")
-        ] = None,
-    ) -> s.Deleted:
-        if tenant is None:
-            return s.Deleted(deleted=plane.journal.clear())
-        with plane.directory.reader() as reader:
-            tenant_of = _memo(plane.tenant_of_in(reader))
-            gone = plane.journal.remove(lambda e: tenant_of(e.app(plane.app_of)) != tenant)
-        return s.Deleted(deleted=gone)
-
-
-def _memo(fn: Callable[[str | None], str | None]) -> Callable[[str | None], str | None]:
-    seen: dict[str | None, str | None] = {}
-
-    def cached(key: str | None) -> str | None:
-        if key not in seen:
-            seen[key] = fn(key)
-        return seen[key]
-
-    return cached
-
-
-# -- faults ------------------------------------------------------------------------------------------
-
-
-def _fault_routes(r: APIRouter) -> None:
-    @r.post(
-        "/faults", status_code=201, response_model=s.FaultInfo, tags=["faults"], summary="Add a fault rule"
-    )
-    async def add_fault(plane: Plane, body: s.NewFault) -> Any:
-        """The first rule that fires for a call acts on it: `error` (the dialect's error reply with
-        `code`), `http` (a bare `status`), `latency` (wait, then go on) or `close` (drop the
-        connection). `probability` and `times` bound how often."""
-        m = body.match
-        rule = plane.faults.add(
-            action=body.action,
-            dialect=m.dialect,
-            method=m.method,
-            path=m.path,
-            app=m.app,
-            tenant=m.tenant,
-            body=m.body,
-            code=body.code,
-            message=body.message,
-            status=body.status,
-            retry_after=body.retry_after,
-            latency_ms=body.latency_ms,
-            probability=body.probability,
-            remaining=body.times,
-        )
-        return rule.describe()
-
-    @r.get("/faults", response_model=list[s.FaultInfo], tags=["faults"], summary="The fault rules")
-    async def list_faults(plane: Plane) -> Any:
-        return [rule.describe() for rule in plane.faults.rules]
-
-    @r.delete(
-        "/faults/{fault_id}",
-        status_code=204,
-        tags=["faults"],
-        summary="Remove a fault rule",
-        responses={404: {"model": s.ErrorReply, "description": "No such rule"}},
-    )
-    async def delete_fault(plane: Plane, fault_id: str) -> Response:
-        if not plane.faults.remove(fault_id):
-            raise errors.NotFound(f"fault rule {fault_id!r} does not exist", field="fault_id")
-        return Response(status_code=204)
-
-    @r.delete("/faults", response_model=s.Deleted, tags=["faults"], summary="Remove every fault rule")
-    async def clear_faults(plane: Plane) -> s.Deleted:
-        return s.Deleted(deleted=plane.faults.clear())
-
-
-# -- clock -------------------------------------------------------------------------------------------
-
-
-def _clock_info(plane: ControlPlane) -> s.ClockInfo:
-    clock = plane.directory.clock
-    now = clock.now()
-    return s.ClockInfo(
-        now=datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        timestamp=now,
-        offset_seconds=clock.offset,
-    )
-
-
-def _clock_routes(r: APIRouter) -> None:
-    @r.get("/clock", response_model=s.ClockInfo, tags=["clock"], summary="The server's clock")
-    async def get_clock(plane: Plane) -> s.ClockInfo:
-        return _clock_info(plane)
-
-    @r.put("/clock", response_model=s.ClockInfo, tags=["clock"], summary="Set or advance the server's clock")
-    async def set_clock(plane: Plane, body: s.ClockChange) -> s.ClockInfo:
-        """Token expiry and the signature date window follow this clock. Signed requests from a
-        client on real time are refused once the clock is more than 15 minutes off, as the platform
-        refuses a client whose clock is wrong."""
-        clock = plane.directory.clock
-        if body.real_time:
-            clock.set_offset(0.0)
-        elif body.advance is not None:
-            clock.advance(body.advance)
-        elif body.set is not None:
-            target = _moment(body.set, "set")
-            assert target is not None
-            clock.set_offset(target - (clock.now() - clock.offset), field="set", sent=body.set)
-        return _clock_info(plane)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
 
 from openroster.control import calls
 from openroster.control.faults import FaultBook
@@ -36,3 +38,13 @@ class ControlPlane:
 
     def tenant_of_in(self, r: Reader) -> Callable[[str | None], str | None]:
         return lambda client_id: calls.tenant_of(r, client_id)
+
+
+def plane_of(request: Request) -> ControlPlane:
+    """The control plane of the app serving ``request``."""
+    plane: ControlPlane = request.app.state.plane
+    return plane
+
+
+#: A route parameter that receives the control plane.
+Plane = Annotated[ControlPlane, Depends(plane_of)]

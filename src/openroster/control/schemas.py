@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+#: The media type of the control API's JSON replies.
+JSON = "application/json"
+
 Signing = Literal["none", "kso1", "wps4", "wps4gm"]
 ResetTarget = Literal["empty", "seed"]
 

@@ -43,6 +43,15 @@ R = TypeVar("R", bound="Route")
 Handler = Callable[[Any, Any], Any]
 
 
+def routing_message(method: str, path: str, status: int, detail: str, *, what: str = "endpoint") -> str:
+    """What an HTTP error from routing says: 404 names the call, 405 the method, others their detail."""
+    if status == 404:
+        return f"no such {what}: {method} {path}"
+    if status == 405:
+        return f"{method} is not allowed on {path}"
+    return detail
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One endpoint of a dialect. Subclass it for per-route fields the dialect's steps read."""

@@ -1,12 +1,22 @@
-"""Request-body schemas for the dialects' OpenAPI documents."""
+"""The OpenAPI documents: where an app serves them, and the dialects' request-body schemas."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from pydantic import BaseModel
 
 _DEFS = "#/$defs/"
+
+
+class DocsPages(TypedDict):
+    docs_url: str
+    redoc_url: None
+    openapi_url: str
+
+
+#: Where the server and the control plane serve their docs page and OpenAPI document (no ReDoc).
+DOCS_PAGES = DocsPages(docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:

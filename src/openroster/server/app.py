@@ -20,6 +20,8 @@ from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.runtime.secrets import MasterKey, new_secret
 from openroster.dialects import registry
+from openroster.dialects.base import routing_message
+from openroster.dialects.openapi import DOCS_PAGES
 from openroster.server import pipeline
 from openroster.server.dispatch import ExactRoutes
 from openroster.server.guard import GuardedHttpTools, RequestLimits
@@ -88,20 +90,15 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         title="openroster",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url=None,
-        openapi_url="/openapi.json",
+        **DOCS_PAGES,
     )
     if directory is not None:
         api.state.directory = directory
 
     @api.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
-        if exc.status_code == 404:
-            return _dialect_error(request, 404, f"no such endpoint: {request.method} {request.url.path}")
-        if exc.status_code == 405:
-            return _dialect_error(request, 405, f"{request.method} is not allowed on {request.url.path}")
-        return _dialect_error(request, exc.status_code, str(exc.detail))
+        message = routing_message(request.method, request.url.path, exc.status_code, str(exc.detail))
+        return _dialect_error(request, exc.status_code, message)
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -39,11 +39,13 @@ def get_user(call: Call, body: UserGetBody) -> dict[str, object]:
     )
 
 
-def _every(fetch: Callable[[Position | None], Page[T]]) -> Iterator[T]:
-    """Every item of a keyset walk (these calls answer in one reply what the core pages)."""
+def _one_level(call: Call, list_page: Callable[..., Page[T]], dept_id: int, **filters: Any) -> Iterator[T]:
+    """Every item ``list_page`` finds one level below ``dept_id``, walking its keyset pages: these
+    calls answer in one reply what the core pages."""
+    level = {"recursive": False, "size": PAGE_SIZE_MAX, **filters}
     after: Position | None = None
     while True:
-        page = fetch(after)
+        page = list_page(call.reader, tenant_id=call.tenant_id, dept_id=dept_id, after=after, **level)
         yield from page.items
         if page.after is None:
             return
@@ -53,34 +55,14 @@ def _every(fetch: Callable[[Position | None], Page[T]]) -> Iterator[T]:
 @route("/topapi/user/listid", permission=MEMBER_READ, body=DeptIdBody)
 def list_user_ids(call: Call, body: DeptIdBody) -> dict[str, object]:
     """The userids of a department's members (not of the departments below it)."""
-    members = _every(
-        lambda after: depts.members_page(
-            call.reader,
-            tenant_id=call.tenant_id,
-            dept_id=body.dept_id,
-            recursive=False,
-            statuses=_ON_JOB,
-            size=PAGE_SIZE_MAX,
-            after=after,
-        )
-    )
+    members = _one_level(call, depts.members_page, body.dept_id, statuses=_ON_JOB)
     return {"userid_list": [m.user.id for m in members]}
 
 
 @route("/topapi/v2/department/listsub", permission=DEPT_READ, body=ListSubBody)
 def list_sub_depts(call: Call, body: ListSubBody) -> list[dict[str, Any]]:
     """A department's direct children (the root's when ``dept_id`` is left out)."""
-    children = _every(
-        lambda after: depts.children_page(
-            call.reader,
-            tenant_id=call.tenant_id,
-            dept_id=body.dept_id,
-            recursive=False,
-            size=PAGE_SIZE_MAX,
-            after=after,
-        )
-    )
-    return [render.dept_summary(d) for d in children]
+    return [render.dept_summary(d) for d in _one_level(call, depts.children_page, body.dept_id)]
 
 
 @route("/topapi/v2/department/get", permission=DEPT_READ, body=DeptIdBody)

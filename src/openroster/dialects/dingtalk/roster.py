@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from pydantic import BaseModel
 
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import employees as roster_employees
@@ -10,7 +13,7 @@ from openroster.core.roster import records as roster_records
 from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
-from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, TopLevel, route
+from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, Handler, TopLevel, route
 from openroster.dialects.dingtalk.errors import Code
 from openroster.dialects.dingtalk.schemas import (
     AddPreEntryBody,
@@ -25,14 +28,20 @@ from openroster.model.errors import InvalidValue, MissingField, TooMany
 _HRM = "/topapi/smartwork/hrm"
 
 
-@route(
-    f"{_HRM}/employee/v2/update",
-    permission=HRM_WRITE,
-    body=RosterUpdateBody,
-    agentid=True,
-    success=True,
-    user_not_found=Code.INVALID_USERID,
-)
+def _employees_route(path: str, *, permission: str, body: type[BaseModel]) -> Callable[[Handler], Handler]:
+    """A roster call about named employees: it needs the app's agentid, answers ``success``, and
+    refuses an unknown userid as an invalid one."""
+    return route(
+        f"{_HRM}/{path}",
+        permission=permission,
+        body=body,
+        agentid=True,
+        success=True,
+        user_not_found=Code.INVALID_USERID,
+    )
+
+
+@_employees_route("employee/v2/update", permission=HRM_WRITE, body=RosterUpdateBody)
 def update_employee(call: Call, body: RosterUpdateBody) -> bool:
     """Update some of one employee's roster (all or nothing)."""
     p = body.param
@@ -63,14 +72,7 @@ def update_employee(call: Call, body: RosterUpdateBody) -> bool:
     return True
 
 
-@route(
-    f"{_HRM}/employee/v2/list",
-    permission=HRM_READ,
-    body=RosterListBody,
-    agentid=True,
-    success=True,
-    user_not_found=Code.INVALID_USERID,
-)
+@_employees_route("employee/v2/list", permission=HRM_READ, body=RosterListBody)
 def list_employees(call: Call, body: RosterListBody) -> bytes:
     """Roster fields of up to 100 employees; all fields unless ``field_filter_list`` names some."""
     if not body.userid_list:
