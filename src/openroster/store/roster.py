@@ -8,8 +8,8 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, func, select
 
-from openroster.store.base import upsert
 from openroster.store.schema import roster_values, users
+from openroster.store.sql import upsert
 
 
 class StoredValue(NamedTuple):

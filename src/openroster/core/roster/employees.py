@@ -55,8 +55,7 @@ def list_employees(
                 raise InvalidValue(
                     f"status_list[{i}]: {code!r} is not an employee status ({allowed})", field="status_list"
                 ) from None
-    ids = roster_rows.page_user_ids(
-        r.conn,
+    ids = r.tx.roster.page_user_ids(
         tenant_id,
         statuses=[s.value for s in roster_profile.LIST_STATUSES[kind]],
         employment_statuses=wanted,
@@ -148,8 +147,7 @@ def add_pre_entry(
         except CoreError as exc:
             raise located(exc, paths) from None
         if joined:
-            roster_rows.put_values(
-                tx.conn,
+            tx.roster.put_values(
                 tenant_id,
                 [(created.id, roster_rows.StoredValue("sys00", 0, "sys00-confirmJoinTime", joined))],
             )
