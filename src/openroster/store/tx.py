@@ -71,6 +71,29 @@ class Repository:
         self.conn = conn
 
 
+RepoT = TypeVar("RepoT", bound=Repository)
+
+
+class RepositoryOf(Generic[RepoT]):
+    """A transaction's repository of one kind, made when asked for (one small object per use)."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: type[RepoT]) -> None:
+        self.kind = kind
+
+    @overload
+    def __get__(self, tx: None, owner: type[Any]) -> RepositoryOf[RepoT]: ...
+
+    @overload
+    def __get__(self, tx: Tx, owner: type[Any]) -> RepoT: ...
+
+    def __get__(self, tx: Tx | None, owner: type[Any]) -> RepositoryOf[RepoT] | RepoT:
+        if tx is None:
+            return self
+        return self.kind(tx.conn)
+
+
 class Users(Repository):
     __slots__ = ()
     insert_users = RowFunction(users.insert_users)
@@ -206,7 +229,7 @@ class Snapshots(Repository):
 
 
 class Tx:
-    """A transaction as core sees it: its repositories (made when asked for, one per use)."""
+    """A transaction as core sees it: its repositories."""
 
     __slots__ = ("conn",)
 
@@ -214,45 +237,16 @@ class Tx:
         #: The store's own handle; nothing outside ``openroster.store`` (and its tests) uses it.
         self.conn = conn
 
-    @property
-    def users(self) -> Users:
-        return Users(self.conn)
-
-    @property
-    def depts(self) -> Depts:
-        return Depts(self.conn)
-
-    @property
-    def attrs(self) -> Attrs:
-        return Attrs(self.conn)
-
-    @property
-    def roster(self) -> Roster:
-        return Roster(self.conn)
-
-    @property
-    def apps(self) -> Apps:
-        return Apps(self.conn)
-
-    @property
-    def tenants(self) -> Tenants:
-        return Tenants(self.conn)
-
-    @property
-    def tokens(self) -> Tokens:
-        return Tokens(self.conn)
-
-    @property
-    def changes(self) -> Changes:
-        return Changes(self.conn)
-
-    @property
-    def bulk(self) -> Bulk:
-        return Bulk(self.conn)
-
-    @property
-    def snapshots(self) -> Snapshots:
-        return Snapshots(self.conn)
+    users = RepositoryOf(Users)
+    depts = RepositoryOf(Depts)
+    attrs = RepositoryOf(Attrs)
+    roster = RepositoryOf(Roster)
+    apps = RepositoryOf(Apps)
+    tenants = RepositoryOf(Tenants)
+    tokens = RepositoryOf(Tokens)
+    changes = RepositoryOf(Changes)
+    bulk = RepositoryOf(Bulk)
+    snapshots = RepositoryOf(Snapshots)
 
 
 class ReadTx(Tx):
