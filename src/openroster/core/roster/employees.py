@@ -13,10 +13,10 @@ from openroster.core.roster.catalogue import (
 )
 from openroster.core.roster.writes import is_date, located
 from openroster.model.entities import (
+    StoredValue,
     User,
 )
 from openroster.model.errors import CoreError, InvalidValue, MissingField
-from openroster.store import roster as roster_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +149,6 @@ def add_pre_entry(
         if joined:
             tx.roster.put_values(
                 tenant_id,
-                [(created.id, roster_rows.StoredValue("sys00", 0, "sys00-confirmJoinTime", joined))],
+                [(created.id, StoredValue("sys00", 0, "sys00-confirmJoinTime", joined))],
             )
     return created

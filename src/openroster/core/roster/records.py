@@ -26,13 +26,13 @@ from openroster.core.roster.catalogue import (
 from openroster.model.entities import (
     AttributeValue,
     Department,
+    StoredValue,
     UrlValue,
     User,
     ValueType,
     serials,
 )
 from openroster.model.errors import TooMany
-from openroster.store import roster as roster_rows
 
 
 class RosterValue(NamedTuple):
@@ -210,7 +210,7 @@ def read_values(r: Reader, *, tenant_id: str, records: Sequence[RosterRecord]) -
 def _values(
     u: User,
     cat: Catalogue,
-    stored: Iterable[roster_rows.StoredValue],
+    stored: Iterable[StoredValue],
     custom: Iterable[AttributeValue],
 ) -> dict[str, Values]:
     values: dict[str, Values] = {}

@@ -31,6 +31,7 @@ from openroster.core.roster.catalogue import (
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeUpdate,
+    StoredValue,
     User,
     UserAttributeUpdate,
     ValueType,
@@ -45,7 +46,6 @@ from openroster.model.errors import (
     TooMany,
 )
 from openroster.store import WriteTx
-from openroster.store import roster as roster_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,7 @@ def update_in(
     cat = catalogue_for(tx.attrs.list_definitions(tenant_id))
     detail_ids = [g.group_id for g in groups if (cg := cat.group(g.group_id)) is not None and cg.detail]
     counts = tx.roster.row_counts(tenant_id, user_id, detail_ids)
-    stored: list[roster_rows.StoredValue] = []
+    stored: list[StoredValue] = []
     profile: dict[str, object] = {}
     custom: dict[str, AttributeUpdate] = {}
     profile_paths: dict[str, tuple[str, str]] = {}
@@ -176,9 +176,9 @@ def update_in(
                 if f.source is not Source.STORED:
                     continue
                 if f.code in sent:
-                    stored.append(roster_rows.StoredValue(group.id, row, f.code, sent[f.code]))
+                    stored.append(StoredValue(group.id, row, f.code, sent[f.code]))
                 elif appended:
-                    stored.append(roster_rows.StoredValue(group.id, row, f.code, ""))
+                    stored.append(StoredValue(group.id, row, f.code, ""))
     known = tx.users.existing_ids(tenant_id, relations.values())
     for where, ref in relations.items():
         if ref not in known:
@@ -207,7 +207,7 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
     if any is wrong. Returns how many values were written.
     """
     present = tx.users.existing_ids(tenant_id, records)
-    items: list[tuple[str, roster_rows.StoredValue]] = []
+    items: list[tuple[str, StoredValue]] = []
     for uid, groups in records.items():
         p = f"records[{uid!r}]"
         if uid not in present:
@@ -231,16 +231,14 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
                     sent[f.code] = checked_value(f, fw.value, field=f"{where}.value")
                 for f in group.fields:
                     if f.source is Source.STORED and (group.detail or f.code in sent):
-                        items.append(
-                            (uid, roster_rows.StoredValue(group.id, row, f.code, sent.get(f.code, "")))
-                        )
+                        items.append((uid, StoredValue(group.id, row, f.code, sent.get(f.code, ""))))
         tx.changed(tenant_id, "user", uid)
     tx.roster.put_values(tenant_id, items)
     return len(items)
 
 
-def _last_wins(items: Sequence[roster_rows.StoredValue]) -> list[roster_rows.StoredValue]:
-    out: dict[tuple[str, int, str], roster_rows.StoredValue] = {}
+def _last_wins(items: Sequence[StoredValue]) -> list[StoredValue]:
+    out: dict[tuple[str, int, str], StoredValue] = {}
     for v in items:
         out[(v.group_id, v.row, v.field_code)] = v
     return list(out.values())
