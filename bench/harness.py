@@ -132,7 +132,9 @@ class Server:
 
     def start(self) -> Server:
         self.port = free_port()
-        args = [PY, "-m", "openroster", "serve", "--port", str(self.port), *self.target.store_args()]
+        # With a bare file, the server app plus the bare endpoints (bench/bare.py), served alike.
+        serve = ["openroster", "serve"] if self.bare_file is None else ["bench.bare"]
+        args = [PY, "-m", *serve, "--port", str(self.port), *self.target.store_args()]
         args += ["--workers", str(self.workers), *self.extra]
         if self.bare_file is not None:
             args += ["--bare-endpoint-file", str(self.bare_file)]

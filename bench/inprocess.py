@@ -15,16 +15,15 @@ import asyncio
 import cProfile
 import functools
 import json
-import os
 import pstats
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.bare import create_bench_app
 from bench.harness import Request, wps_request
 from bench.scenarios import TENANT, WPS_APP
 from openroster.config import Settings
@@ -80,11 +79,7 @@ class Driver:
 
 async def _run(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
-    fd, name = tempfile.mkstemp(suffix=".json")
-    os.write(fd, b"{}")
-    os.close(fd)
-    bare_file = Path(name)
-    settings = Settings(data_dir=data_dir, database_url=args.database_url, bare_endpoint_file=bare_file)
+    settings = Settings(data_dir=data_dir, database_url=args.database_url)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         d = app.state.directory
@@ -117,9 +112,7 @@ async def _run(args: argparse.Namespace) -> None:
         status, reply = await drv.call(reqs[0])
         if status != 200 or json.loads(reply)["code"] != 0:
             raise SystemExit(f"the call failed: {status} {reply[:300]!r}")
-        with open(name, "wb") as fh:  # noqa: ASYNC230 - a benchmark set-up step, nothing else runs
-            fh.write(reply)
-        bare_app = create_app(settings)
+        bare_app = create_bench_app(settings, reply)
         bare = Driver(bare_app)
         bare_reqs = [Request("POST", "/_bench/bare", r.headers, r.body) for r in reqs]
         if args.call != "batch_read":
@@ -160,7 +153,6 @@ async def _run(args: argparse.Namespace) -> None:
                     pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
             if len(results) == 2:
                 sys.stdout.write(f"bare / real: {results['bare'] / results['real']:.0%}\n")
-    os.unlink(name)
 
 
 def main() -> None:

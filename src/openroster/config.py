@@ -24,7 +24,6 @@ class Settings:
     master_key_file: Path | None = None
     sqlite_synchronous: str = "NORMAL"
     cache_max_users: int = DEFAULT_MAX_USERS
-    bare_endpoint_file: Path | None = None
     #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".
     wps_rate_limits: str = ""
     #: The control plane's admin token (``/_openroster/``); a random one when not given.
@@ -34,6 +33,8 @@ class Settings:
     #: Seconds a client may take to send a request's head; its body (server/guard.py).
     head_timeout: float = limits.HEAD_TIMEOUT_SECONDS
     body_timeout: float = limits.BODY_TIMEOUT_SECONDS
+    #: Tune Python's garbage collector for a long-lived cache when the server starts (server/app.py).
+    gc_tuning: bool = True
 
     @property
     def resolved_database_url(self) -> str:
@@ -52,7 +53,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         raw = json.loads(os.environ.get(ENV_SETTINGS, "{}"))
-        for key in ("data_dir", "master_key_file", "bare_endpoint_file"):
+        for key in ("data_dir", "master_key_file"):
             if raw.get(key) is not None:
                 raw[key] = Path(raw[key])
         return cls(**raw)

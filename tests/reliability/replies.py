@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from openroster.dialects import dingtalk
-from openroster.dialects.wps.endpoint import TOKEN_PATHS
+from openroster.dialects.wps import TOKEN_PATHS
 
 #: What an internal detail looks like in a reply.
 INTERNALS = re.compile(

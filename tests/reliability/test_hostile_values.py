@@ -18,6 +18,7 @@ import calendar
 import hashlib
 import hmac
 import math
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,6 +190,18 @@ def test_any_numeric_zone_gets_a_date_error_never_a_5xx(
     # A real time more than a year away is out of the 900 s window (40100007); anything else is no date.
     expected = 40100007 if real_date(day, month, year, hh, mm, ss, zone) else 40100006
     assert (resp.status_code, wps_code(resp)) == (401, expected), (date, resp.text)
+
+
+def test_a_date_just_past_the_window_is_refused_with_its_exact_distance(
+    admin: httpx.Client, http: httpx.Client, tokens: dict[str, str]
+) -> None:
+    date = "Sun, 06 Dec 2026 11:50:00 GMT"
+    moment = calendar.timegm(time.strptime(date, "%a, %d %b %Y %H:%M:%S GMT"))
+    assert admin.put("/clock", json={"set": moment + 900.4}).status_code == 200
+    resp = signed_batch_read(http, "KSO-1", token(http, KSO_APP, KSO_SECRET), date)
+    assert (resp.status_code, wps_code(resp)) == (401, 40100007), resp.text
+    # 900.4 s and a few milliseconds of the call itself; never "900 s" (the limit) for a date past it
+    assert re.search(r"is 900\.4\d\d s away from the server's clock", resp.json()["msg"]), resp.text
 
 
 # -- the control plane's clock -----------------------------------------------------------------------

@@ -149,3 +149,23 @@ def test_basic_alone_and_basic_with_its_own_client_id_are_accepted(
     ):
         resp = http.post("/oauth2/token", data=data, headers=headers)
         assert resp.status_code == 200, resp.text
+
+
+# -- messages that say exactly what was sent ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("agentid", ["99999999999999999999999999", "-5", "1.5", "1e3"])
+def test_an_invalid_agentid_is_quoted_as_the_client_wrote_it(
+    http: httpx.Client, openroster_tenant: OpenrosterTenant, agentid: str
+) -> None:
+    ding = openroster_tenant.dingtalk
+    token = http.get("/gettoken", params={"appkey": ding.appkey, "appsecret": ding.appsecret}).json()
+    resp = http.post(
+        "/topapi/smartwork/hrm/roster/meta/get",
+        params={"access_token": token["access_token"]},
+        content=f'{{"agentid": {agentid}}}',
+        headers={"Content-Type": "application/json"},
+    )
+    reply = resp.json()
+    assert (resp.status_code, reply["errcode"]) == (200, 52019), reply
+    assert f"agentid: {agentid} is not a positive number" in reply["errmsg"], reply

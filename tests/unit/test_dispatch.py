@@ -16,12 +16,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from bench.bare import create_bench_app
 from fastapi.routing import APIRoute
 
 from openroster.config import Settings
 from openroster.core.directory import Directory
-from openroster.dialects.dingtalk import endpoint as dingtalk_endpoint
-from openroster.dialects.wps import endpoint as wps_endpoint
+from openroster.dialects.dingtalk import DINGTALK
+from openroster.dialects.wps.dialect import WPS
 from openroster.server.app import create_app
 from openroster.server.dispatch import ExactRoutes, plain
 
@@ -82,8 +83,8 @@ def test_an_endpoint_that_fails_is_answered_in_its_dialects_envelope(
     async def broken(*_a: object, **_k: object) -> bytes:
         raise RuntimeError("the disk is on fire")
 
-    monkeypatch.setattr(wps_endpoint, "read_body", broken)
-    monkeypatch.setattr(dingtalk_endpoint, "read_body", broken)
+    monkeypatch.setattr(WPS, "read_body", broken)
+    monkeypatch.setattr(DINGTALK, "read_body", broken)
     app = create_app(Settings(), directory=directory)
     wps, ding = _calls(
         app,
@@ -107,7 +108,7 @@ def test_the_bare_endpoint_parses_the_body_and_answers_the_captured_bytes(
 ) -> None:
     payload = orjson.dumps({"code": 0, "msg": "", "data": {"items": [{"id": "a"}]}})
     (tmp_path / "bare.json").write_bytes(payload)
-    app = create_app(Settings(bare_endpoint_file=tmp_path / "bare.json"), directory=directory)
+    app = create_bench_app(Settings(), (tmp_path / "bare.json").read_bytes(), directory=directory)
     assert ("POST", "/_bench/bare") in ExactRoutes(app, app.router).index
     ok, bad, ok_json, bad_json, get = _calls(
         app,

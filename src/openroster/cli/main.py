@@ -85,7 +85,6 @@ def serve(
     cache_max_users: Annotated[
         int, typer.Option(help="Users each process keeps in its cache (about 4 KB each).")
     ] = DEFAULT_MAX_USERS,
-    bare_endpoint_file: Annotated[Path | None, typer.Option(hidden=True)] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     rate_limit: Annotated[
         list[str] | None,
@@ -110,14 +109,19 @@ def serve(
     body_timeout: Annotated[
         float, typer.Option(help="Seconds a client may take to send a request's body.", min=0.1)
     ] = limits.BODY_TIMEOUT_SECONDS,
+    gc_tuning: Annotated[
+        bool,
+        typer.Option(
+            help="Freeze what is alive at start-up out of Python's garbage collector and collect young "
+            "objects less often (fewer pauses over a large cache)."
+        ),
+    ] = True,
 ) -> None:
     """Run the server."""
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
     os.umask(0o077)
-    import uvicorn
-
-    from openroster.dialects.wps.throttling import validate_rates
-    from openroster.server.guard import GuardedHttpTools
+    from openroster.dialects.wps.dialect import validate_rates
+    from openroster.server.run import run
 
     rate_limits = ",".join(rate_limit or [])
     try:
@@ -133,7 +137,7 @@ def serve(
         workers=workers,
         sqlite_synchronous=sqlite_synchronous,
         cache_max_users=cache_max_users,
-        bare_endpoint_file=bare_endpoint_file,
+        gc_tuning=gc_tuning,
         wps_rate_limits=rate_limits,
         admin_token=admin_token or new_secret(),
         journal_size=journal_size,
@@ -150,35 +154,13 @@ def serve(
             if created:
                 err.print(f"seeded tenants: {', '.join(created)}")
     _banner(settings, demo=demo, sample_ids=sample_ids, show_admin_token=admin_token is None)
-    # One line per request at info and below; above, uvicorn would still format each line to drop it.
-    access_log = log_level.lower() in ("trace", "debug", "info")
     if workers == 1:
         from openroster.server.app import create_app
 
-        uvicorn.run(
-            create_app(settings),
-            host=host,
-            port=port,
-            loop="uvloop",
-            http=GuardedHttpTools,
-            log_level=log_level,
-            access_log=access_log,
-            timeout_keep_alive=30,
-        )
+        run(create_app(settings), settings, log_level=log_level)
     else:
         os.environ[ENV_SETTINGS] = settings.to_env()
-        uvicorn.run(
-            "openroster.server.app:app_from_env",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http=GuardedHttpTools,
-            log_level=log_level,
-            access_log=access_log,
-            timeout_keep_alive=30,
-        )
+        run("openroster.server.app:app_from_env", settings, log_level=log_level)
 
 
 def _banner(settings: Settings, *, demo: bool, sample_ids: list[str], show_admin_token: bool) -> None:

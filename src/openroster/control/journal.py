@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from openroster.control.calls import RawCall, dialect_of, form_or_query, header, is_form, without_gateway
+from openroster.control.calls import RawCall, dialect_of, without_gateway
+from openroster.dialects.raw import form_or_query, header, is_form
 
 REDACTED = "[redacted]"
 #: The first bytes of a reply kept to find its platform code (both dialects put it first); small

@@ -8,10 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -21,9 +19,8 @@ from openroster import __version__, control
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.runtime.secrets import MasterKey, new_secret
-from openroster.dialects import dingtalk, wps
-from openroster.dialects.wps.errors import Code, error_response
-from openroster.dialects.wps.schemas import BatchReadUsersBody
+from openroster.dialects import registry
+from openroster.server import pipeline
 from openroster.server.dispatch import ExactRoutes
 from openroster.server.guard import GuardedHttpTools, RequestLimits
 from openroster.store import open_store
@@ -39,10 +36,7 @@ def open_directory(settings: Settings) -> Directory:
 
 
 def _dialect_error(request: Request, status: int, message: str) -> Response:
-    if status in (404, 405) and dingtalk.owns(request.url.path):
-        return dingtalk.http_error(request, status)
-    code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}.get(status, Code.INVALID_REQUEST)
-    return error_response(code, message)
+    return registry.owner(request.url.path).http_error(request, status, message)
 
 
 class ServerApp(FastAPI):
@@ -59,8 +53,8 @@ class ServerApp(FastAPI):
         return RequestLimits(control.wrap(ExactRoutes(self, fastapi_stack), self.state.control))
 
 
-def _tune_gc() -> None:
-    """Keep the collector off the long-lived cache (server processes only).
+def tune_gc() -> None:
+    """Keep the collector off the long-lived cache (the ``gc_tuning`` setting, on by default).
 
     The cache holds hundreds of thousands of immutable objects that live as long
     as the process; with the default thresholds full collections walk them over
@@ -82,8 +76,8 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         own = directory is None
         api.state.directory = directory if directory is not None else open_directory(settings)
-        if own:
-            _tune_gc()
+        if own and settings.gc_tuning:  # a process of its own: a server, not a test sharing a directory
+            tune_gc()
         try:
             yield
         finally:
@@ -121,48 +115,14 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     @api.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> Response:
         log.exception("internal error on %s %s", request.method, request.url.path)
-        if dingtalk.owns(request.url.path):
-            return dingtalk.internal_error()
-        return error_response(Code.INTERNAL, "internal error; the server log has the details")
+        return registry.owner(request.url.path).internal_error(request)
 
     # Rate limits are counted in the store, so every process on it shares one budget per app.
-    wps.install(
-        api, rate_limits=settings.wps_rate_limits, limiter=StoreRateLimiter(lambda: api.state.directory.store)
-    )
-    dingtalk.install(api)
+    limiter = StoreRateLimiter(lambda: api.state.directory.store)
+    for dialect in registry.DIALECTS:
+        pipeline.mount(api, dialect, settings=settings, limiter=limiter)
     control.install(api, admin_token=settings.admin_token or new_secret(), journal_size=settings.journal_size)
-    if settings.bare_endpoint_file is not None:
-        _install_bare_endpoint(api, settings.bare_endpoint_file.read_bytes())
     return api
-
-
-def _install_bare_endpoint(api: FastAPI, payload: bytes) -> None:
-    """For benchmarks: the same server stack answering fixed bytes (the ceiling).
-
-    ``POST /_bench/bare`` parses a batch_read body with the same model as the real
-    endpoint; ``POST /_bench/bare_json`` any JSON object (for the other write and
-    read benchmarks); ``GET /_bench/bare`` no body. Like the dialects' endpoints they
-    are plain routes, so they take the same short way (``server/dispatch.py``).
-    """
-
-    async def bare(request: Request) -> Response:
-        try:
-            BatchReadUsersBody.model_validate_json(await request.body())
-        except ValidationError:
-            return Response(b"not a batch_read body", status_code=400)
-        return Response(payload, media_type="application/json")
-
-    async def bare_json(request: Request) -> Response:
-        if not isinstance(orjson.loads(await request.body()), dict):
-            return Response(b"a JSON object is expected", status_code=400)
-        return Response(payload, media_type="application/json")
-
-    async def bare_get(request: Request) -> Response:
-        return Response(payload, media_type="application/json")
-
-    api.add_api_route("/_bench/bare", bare, methods=["POST"], include_in_schema=False)
-    api.add_api_route("/_bench/bare_json", bare_json, methods=["POST"], include_in_schema=False)
-    api.add_api_route("/_bench/bare", bare_get, methods=["GET"], include_in_schema=False)
 
 
 def app_from_env() -> Any:

@@ -36,25 +36,17 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from openroster.control.calls import CONTROL_PREFIX
 from openroster.core.runtime import limits
-from openroster.dialects import dingtalk
+from openroster.dialects import registry
 from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
-from openroster.dialects.dingtalk.errors import Code as DingTalkCode
-from openroster.dialects.dingtalk.errors import DingTalkError, new_request_id
-from openroster.dialects.wps.errors import Code as WpsCode
+from openroster.dialects.base import Refusal
 
-CONTROL_PREFIX = "/_openroster"
 #: Seconds a refused connection stays open for reading (and dropping) what the client still sends.
 LINGER_SECONDS = 2.0
 #: Control-plane calls that take a whole snapshot as their body (admin only; read after the token check).
 SNAPSHOT_PATHS_SUFFIX = "/snapshot"
 
-_WPS_CODES: dict[int, WpsCode] = {
-    400: WpsCode.INVALID_REQUEST,
-    408: WpsCode.REQUEST_TIMEOUT,
-    413: WpsCode.BODY_TOO_LARGE,
-    431: WpsCode.HEADERS_TOO_LARGE,
-}
 _CONTROL_CODES: dict[int, str] = {
     400: "invalid",
     408: "request_timeout",
@@ -70,16 +62,12 @@ _REASONS: dict[int, bytes] = {
 }
 
 
-def refusal(path: str, status: int, message: str) -> tuple[int, bytes]:
-    """``(HTTP status, JSON body)`` refusing a request to ``path`` in its dialect's envelope."""
-    if dingtalk.owns(path):  # DingTalk answers every call HTTP 200, the error in errcode
-        request_id = new_request_id() if path.startswith("/topapi/") else None
-        payload = DingTalkError(DingTalkCode.INVALID_PARAMETER, message).payload(request_id)
-        return 200, orjson.dumps(payload)
+def refusal(path: str, status: int, message: str) -> Refusal:
+    """The reply refusing a request to ``path``: in the control plane's envelope or its dialect's."""
     if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
         code = _CONTROL_CODES[status]
-        return status, orjson.dumps({"error": {"code": code, "message": message, "field": None}})
-    return status, orjson.dumps({"code": int(_WPS_CODES[status]), "msg": message, "data": None})
+        return Refusal(status, orjson.dumps({"error": {"code": code, "message": message, "field": None}}))
+    return registry.owner(path).refusal(path, status, message)
 
 
 def body_limit(path: str, method: str) -> int:
@@ -234,8 +222,12 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._refused = True
         raw = getattr(self, "url", b"") or b"/"
         path = raw.split(b"?", 1)[0].decode("latin-1")
-        code, body = refusal(path, status, message)
-        head = b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\n" % (code, _REASONS.get(code, b"Error"))
+        code, body, media_type = refusal(path, status, message)
+        head = b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\n" % (
+            code,
+            _REASONS.get(code, b"Error"),
+            media_type.encode("latin-1"),
+        )
         head += b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
         self.transport.write(head + body)
         # Closing with unread input would reset the connection, and the client might never see the
@@ -322,12 +314,15 @@ class _CappedBody:
 async def _reply(send: Send, path: str, status: int, message: str) -> None:
     """Refuse before the app ran. No ``connection: close``: closing with the body unread would reset
     the connection under a client still sending it; the server drops the rest as it arrives."""
-    code, body = refusal(path, status, message)
+    code, body, media_type = refusal(path, status, message)
     await send(
         {
             "type": "http.response.start",
             "status": code,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", media_type.encode("latin-1")),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -371,12 +371,27 @@ def checked_value(
             f"{field}.url.title is longer than {limits.ATTR_URL_TITLE_MAX} characters",
             field=f"{field}.url.title",
         )
-    parts = urlsplit(link)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if (bad := next((c for c in link if c.isspace() or not c.isprintable()), None)) is not None:
+        raise AttributeValueMismatch(
+            f"{field}.url.link: {link!r} holds {bad!r}; a link has no spaces or control characters "
+            "(percent-encode them)",
+            field=f"{field}.url.link",
+        )
+    if not _is_http_link(link):
         raise AttributeValueMismatch(
             f"{field}.url.link: {link!r} is not an http(s) link", field=f"{field}.url.link"
         )
     return UrlValue(title=title, link=link)
+
+
+def _is_http_link(link: str) -> bool:
+    """``http://`` or ``https://``, a host, and (if any) a port that is a port number."""
+    try:
+        parts = urlsplit(link)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is no number, or out of range; a malformed IPv6 host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and port_ok
 
 
 @dataclass(frozen=True, slots=True)

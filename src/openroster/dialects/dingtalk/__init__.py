@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from openroster.dialects.dingtalk.dialect import DINGTALK
 
-from openroster.dialects.dingtalk import auth, contacts, roster  # noqa: F401  (they register routes)
-from openroster.dialects.dingtalk.endpoint import http_error, internal_error, mount, owns
-
-__all__ = ["http_error", "install", "internal_error", "owns"]
+__all__ = ["DINGTALK", "owns"]
 
 
-def install(api: FastAPI) -> None:
-    auth.mount(api)
-    mount(api)
+def owns(path: str) -> bool:
+    """Whether ``path`` belongs to the DingTalk dialect (its errors answer in its envelope)."""
+    return DINGTALK.owns(path)

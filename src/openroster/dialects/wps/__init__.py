@@ -1,21 +1,18 @@
 """The WPS 365 OpenAPI v7 dialect.
 
 The package itself imports nothing heavy, so the SDK can use ``signing`` without
-loading the server; :func:`install` registers the routes.
+loading the server; ``dialect.py`` declares the dialect the server mounts.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from openroster.core.runtime.throttle import RateLimiter
-
-
-def install(api: FastAPI, *, rate_limits: str = "", limiter: RateLimiter | None = None) -> None:
-    import openroster.dialects.wps.routes  # noqa: F401  (registers every route)
-    from openroster.dialects.wps.endpoint import mount
-
-    mount(api, rate_limits=rate_limits, limiter=limiter)
+#: The platform's API version prefix.
+VERSION_PREFIX = "/v7"
+#: The gateway prefixes private deployments put in front of the platform's paths: ``/openapi/v7``
+#: and ``/graph/v7`` are ``/v7``, ``/openapi/oauth2/token`` is ``/oauth2/token``. Never signed.
+GATEWAYS: tuple[str, ...] = ("/openapi", "/graph")
+#: Where the token endpoint is.
+TOKEN_PATH = "/oauth2/token"  # noqa: S105  (a path, not a secret)
+#: Every route is served under each of these.
+PREFIXES: tuple[str, ...] = (VERSION_PREFIX, *(g + VERSION_PREFIX for g in GATEWAYS))
+TOKEN_PATHS: tuple[str, ...] = (TOKEN_PATH, *(g + TOKEN_PATH for g in GATEWAYS))

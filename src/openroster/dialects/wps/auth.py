@@ -14,13 +14,13 @@ from starlette.responses import Response
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.tenancy import apps
-from openroster.dialects.wps import signing
+from openroster.dialects.wps import GATEWAYS, signing
 from openroster.dialects.wps.errors import Code, WpsError, from_core
 from openroster.model.entities import App, Signing
 from openroster.model.errors import CoreError
 
 #: The gateway prefixes private deployments put in front of ``/v7``; never signed.
-GATEWAY_PREFIXES: tuple[bytes, ...] = (b"/openapi", b"/graph")
+GATEWAY_PREFIXES: tuple[bytes, ...] = tuple(g.encode() for g in GATEWAYS)
 
 _SCHEME_OF: dict[Signing, str] = {
     Signing.KSO1: signing.KSO1,

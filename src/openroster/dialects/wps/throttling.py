@@ -14,20 +14,19 @@ import math
 from collections.abc import Iterable
 
 from openroster.core.runtime.throttle import ANY_ENDPOINT, RateLimiter, parse_rates
+from openroster.dialects.wps import PREFIXES
 from openroster.dialects.wps.errors import Code, WpsError
 from openroster.model.rate import Rate
 
 #: The platform's published limits.
 DEFAULT_RATES = "GET /v7/depts/root=10"
 
-_PREFIXES = ("/openapi/v7", "/graph/v7", "/v7")
-
 
 def _route_key(target: str) -> str:
     if target == ANY_ENDPOINT:
         return target
     method, _, path = target.partition(" ")
-    for prefix in _PREFIXES:
+    for prefix in PREFIXES:
         if path.startswith(prefix + "/"):
             return f"{method} {path[len(prefix) :]}"
     raise ValueError(f"rate for {target!r}: WPS endpoints start with /v7/")
@@ -55,11 +54,3 @@ def check(limiter: RateLimiter, rate: Rate, *, client_id: str, endpoint: str, no
             f"too many requests: {endpoint} allows {rate} per app; retry in {wait:.2f} s",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
-
-
-def validate_rates(overrides: str) -> None:
-    """Raise ValueError when ``overrides`` is not a valid rate spec for the WPS endpoints."""
-    import openroster.dialects.wps.routes  # noqa: F401  (registers every route: ROUTES is empty before)
-    from openroster.dialects.wps import endpoint
-
-    route_rates(overrides, (f"{r.method} {r.path}" for r in endpoint.ROUTES))

@@ -1,0 +1,183 @@
+"""The DingTalk dialect: how a ``/topapi`` call runs through the pipeline, and the server's answers on
+DingTalk paths.
+
+The caller's access token is the ``access_token`` query parameter (or a form
+body's field); a route needs one permission and may need the body to name the
+app's AgentId; bodies are JSON or a form with JSON-valued fields
+(``endpoint.py``). Every reply is HTTP 200 with ``errcode`` / ``errmsg`` and,
+on ``/topapi``, a ``request_id`` (``errors.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+import orjson
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openroster.core.directory import Directory, Reader
+from openroster.dialects import nul
+from openroster.dialects.base import Dialect, Exchange, Refusal
+from openroster.dialects.dingtalk import auth, contacts, roster  # noqa: F401  (they register routes)
+from openroster.dialects.dingtalk import tokens as dingtalk_tokens
+from openroster.dialects.dingtalk.endpoint import (
+    ROUTES,
+    TOPAPI,
+    Call,
+    Caller,
+    Route,
+    check_agentid,
+    form_fields,
+    json_fields,
+    known_path,
+    reply,
+    validate,
+)
+from openroster.dialects.dingtalk.errors import Code, DingTalkError, from_core, invalid_method, new_request_id
+from openroster.dialects.openapi import body_schema
+from openroster.dialects.raw import RawRequest, form_or_query, is_form
+from openroster.model.errors import CoreError, ScopeMissing
+
+_JSON = "application/json"
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _is_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower() == _FORM
+
+
+class DingTalkDialect(Dialect[Caller, Route]):
+    name = "dingtalk"
+    #: Every path of the platform's server API, journaled as DingTalk (most have no route here).
+    platform_prefixes = (
+        "/gettoken",
+        TOPAPI,
+        "/user/",
+        "/department/",
+        "/v1.0/",
+        "/v2.0/",
+        "/sns/",
+        "/auth/",
+        "/attendance/",
+        "/message/",
+        "/chat/",
+        "/media/",
+        "/process/",
+        "/robot/",
+        "/service/",
+    )
+    owned_prefixes = (TOPAPI,)
+    owned_paths = frozenset({"/gettoken"})
+    call_type = Call
+    error_types = (DingTalkError, CoreError)
+
+    @property
+    def routes(self) -> Sequence[Route]:
+        return ROUTES
+
+    def caller_id(self, d: Directory, call: RawRequest) -> str | None:
+        """gettoken's appkey, or the app the access token (query or form) was issued to."""
+        query = form_or_query(call.query)
+        if call.path == "/gettoken":
+            return query.get("appkey") or query.get("corpid") or None
+        token = query.get("access_token")
+        if not token and is_form(call.headers):
+            token = form_or_query(call.body).get("access_token")
+        if not token:
+            return None
+        with d.reader() as r:
+            return dingtalk_tokens.client_id_of(r, token)
+
+    # -- mounting -------------------------------------------------------------------------------
+
+    def mount_own(self, api: FastAPI) -> None:
+        auth.mount(api)
+
+    def openapi(self, route: Route) -> dict[str, Any] | None:
+        schema = body_schema(route.body) if route.body is not None else {}
+        return {
+            "requestBody": {"required": True, "content": {_JSON: {"schema": schema}}},
+            "parameters": [
+                {"name": "access_token", "in": "query", "required": True, "schema": {"type": "string"}}
+            ],
+        }
+
+    # -- the pipeline's steps -------------------------------------------------------------------
+
+    def request_id(self) -> str | None:
+        return new_request_id()
+
+    def too_large(self, message: str) -> Exception:
+        return DingTalkError(Code.INVALID_PARAMETER, message)
+
+    def credentials(self, x: Exchange[Route]) -> str:
+        """The access token: the query parameter, else a form body's field (decoded once, kept)."""
+        request = x.request
+        form = x.fields = form_fields(x.body) if _is_form(request) else None
+        token = request.query_params.get("access_token") or (
+            str(form.get("access_token") or "") if form is not None else ""
+        )
+        if not token.strip():
+            raise DingTalkError(Code.MISSING_TOKEN, "access_token is required in the query string")
+        return token
+
+    def authenticate(self, x: Exchange[Route], credentials: str, reader: Reader) -> Caller:
+        try:
+            app, grant = dingtalk_tokens.authenticate(reader, credentials)
+        except CoreError as exc:
+            raise from_core(exc) from None
+        return Caller(app, grant)
+
+    def authorize(self, x: Exchange[Route], principal: Caller) -> None:
+        wanted = x.route.permission
+        if wanted not in principal.app.scopes:
+            raise from_core(ScopeMissing(f"the app lacks {wanted}", scope=wanted))
+
+    def parse(self, x: Exchange[Route], principal: Caller) -> Any:
+        fields = x.fields if x.fields is not None else json_fields(x.body)
+        where = nul.in_params(x.request.query_params.multi_items()) or (
+            nul.where(fields) if nul.may_hold(x.body) else None
+        )
+        if where is not None:
+            raise DingTalkError(Code.INVALID_PARAMETER, nul.message(where))
+        parsed = validate(x.route.body, fields) if x.route.body is not None else None
+        if x.route.agentid:
+            check_agentid(principal.app, getattr(parsed, "agentid", None), x.body)
+        return parsed
+
+    def render(self, x: Exchange[Route], result: Any) -> Response:
+        return reply(result, success=x.route.success, request_id=cast(str, x.request_id))
+
+    def error_reply(self, x: Exchange[Route], exc: Exception) -> Response:
+        if isinstance(exc, CoreError):
+            return from_core(exc, user_not_found=x.route.user_not_found).response(x.request_id)
+        return cast(DingTalkError, exc).response(x.request_id)
+
+    # -- the server's answers on DingTalk paths -------------------------------------------------
+
+    def refusal(self, path: str, status: int, message: str) -> Refusal:
+        # DingTalk answers every call HTTP 200, the error in errcode.
+        request_id = new_request_id() if path.startswith(TOPAPI) else None
+        return Refusal(200, orjson.dumps(DingTalkError(Code.INVALID_PARAMETER, message).payload(request_id)))
+
+    def http_error(self, request: Request, status: int, message: str) -> Response:
+        path = request.url.path
+        if status not in (404, 405):  # a malformed request: as refused at the door
+            refused = self.refusal(path, 400, message)
+            return Response(refused.body, status_code=refused.status, media_type=refused.media_type)
+        if path.startswith(TOPAPI):
+            if known_path(path):
+                return DingTalkError(Code.NEED_POST, f"{request.method} {path}").response(new_request_id())
+            return invalid_method(path).response(new_request_id())
+        if status == 405:
+            return DingTalkError(Code.NEED_GET, f"{request.method} {path}").response(None)
+        return DingTalkError(Code.NOT_FOUND).response(None)
+
+    def internal_error(self, request: Request) -> Response:
+        return DingTalkError(Code.SYSTEM_BUSY).response(new_request_id())
+
+
+DINGTALK = DingTalkDialect()

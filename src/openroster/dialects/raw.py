@@ -1,0 +1,44 @@
+"""A request as the journal and fault rules see it: raw ASGI pieces, read without the app.
+
+Neither may slow down the calls they watch, so nothing here parses more than it
+is asked for (``control/calls.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+def header(headers: Headers, name: bytes) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def form_or_query(raw: bytes) -> dict[str, str]:
+    """``a=1&b=2`` as a dict (the last value of a repeated name wins); junk gives ``{}``."""
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+    except (UnicodeDecodeError, ValueError):
+        return {}
+
+
+def is_form(headers: Headers) -> bool:
+    ctype = header(headers, b"content-type") or ""
+    return ctype.split(";", 1)[0].strip().lower() == "application/x-www-form-urlencoded"
+
+
+@dataclass(frozen=True, slots=True)
+class RawRequest:
+    """The pieces of a request the journal keeps, and fault rules look at."""
+
+    method: str
+    path: str
+    query: bytes
+    headers: Headers
+    body: bytes

@@ -1,0 +1,53 @@
+"""Every dialect the server speaks, and which one a path belongs to.
+
+The server mounts each dialect listed here (``server/app.py``); the guards'
+refusals (``server/guard.py``), the app's 404 / 405 / internal-error replies
+and the journal's "which dialect" (``control/calls.py``) all ask this module.
+Adding a dialect is one package and one line in :data:`DIALECTS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openroster.dialects.base import Dialect
+from openroster.dialects.dingtalk.dialect import DINGTALK
+from openroster.dialects.wps.dialect import WPS
+
+#: Every dialect, in the order they are mounted (and listed in the OpenAPI document).
+DIALECTS: tuple[Dialect[Any, Any], ...] = (WPS, DINGTALK)
+#: The dialect that answers on paths no dialect owns (an unknown path's 404, say).
+FALLBACK: Dialect[Any, Any] = WPS
+#: The journal's name for a call to a path of no platform.
+OTHER = "other"
+#: The journal's names: every dialect's, then :data:`OTHER`.
+NAMES: tuple[str, ...] = (*(d.name for d in DIALECTS), OTHER)
+
+
+def named(name: str) -> Dialect[Any, Any] | None:
+    """The dialect called ``name`` (None for :data:`OTHER`)."""
+    return next((d for d in DIALECTS if d.name == name), None)
+
+
+def owner(path: str) -> Dialect[Any, Any]:
+    """The dialect whose envelope answers on ``path`` (:data:`FALLBACK` when none owns it)."""
+    for d in DIALECTS:
+        if d.owns(path):
+            return d
+    return FALLBACK
+
+
+def platform_of(path: str) -> str:
+    """The name of the dialect whose platform ``path`` belongs to, or :data:`OTHER`."""
+    for d in DIALECTS:
+        if path.startswith(d.platform_prefixes):
+            return d.name
+    return OTHER
+
+
+def without_gateway(path: str) -> str:
+    """``path`` without a platform gateway's prefix (``/openapi/v7/x`` as ``/v7/x``); others unchanged."""
+    for d in DIALECTS:
+        if (bare := d.without_gateway(path)) != path:
+            return bare
+    return path

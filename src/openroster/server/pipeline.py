@@ -1,0 +1,83 @@
+"""The one way a dialect's route is served: read body, authenticate, admit, authorize, parse, handle, render.
+
+Every route of every dialect in the registry is mounted here as a plain
+endpoint ``(request) -> Response`` (so ``server/dispatch.py`` can call it
+straight), running the dialect's steps in order inside one read transaction::
+
+    read_body -> credentials -> authenticate -> admission -> authorize -> parse -> handler -> render
+
+The dialect's own error and a ``CoreError`` raised by any step or the handler
+become the dialect's error reply; any other exception is the app's internal
+error, answered by the dialect that owns the path (``server/app.py``). The
+request limits and the control plane's middleware (journal, fault rules) stay
+outside, around the whole app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openroster.config import Settings
+from openroster.core.directory import Directory
+from openroster.core.runtime.throttle import RateLimiter
+from openroster.dialects import arrival
+from openroster.dialects.base import Admission, Dialect, Exchange, P, R
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = None) -> Endpoint:
+    """The endpoint serving ``route`` of ``dialect`` (see module)."""
+    # The steps, looked up once: this runs on every call.
+    answered = dialect.error_types
+    request_id, read_body, credentials = dialect.request_id, dialect.read_body, dialect.credentials
+    authenticate, authorize, parse = dialect.authenticate, dialect.authorize, dialect.parse
+    call, handler, render, error_reply = dialect.call, route.handler, dialect.render, dialect.error_reply
+
+    async def serve(request: Request) -> Response:
+        arrived = arrival.arrived(request.scope)  # reads see every write acknowledged before this
+        d: Directory = request.app.state.directory
+        x = Exchange(request, route, request_id())
+        try:
+            x.body = await read_body(x)
+            creds = credentials(x)
+            with d.reader(fresh_after=arrived) as reader:
+                principal = authenticate(x, creds, reader)
+                if admission is not None:
+                    admission(principal, d)
+                authorize(x, principal)
+                parsed = parse(x, principal)
+                result = handler(call(x, d, reader, principal), parsed)
+            return render(x, result)
+        except answered as exc:
+            return error_reply(x, exc)
+
+    serve.__name__ = handler.__name__
+    return serve
+
+
+def mount(api: FastAPI, dialect: Dialect[Any, Any], *, settings: Settings, limiter: RateLimiter) -> None:
+    """Add ``dialect``'s own endpoints, then each of its routes under each of its mounts.
+
+    Only a route's first mount is listed in the OpenAPI document; the others are aliases.
+    """
+    dialect.mount_own(api)
+    admissions = dialect.admissions(settings, limiter)
+    for route in dialect.routes:
+        extra = dialect.openapi(route)
+        for i, prefix in enumerate(dialect.mounts):
+            api.add_api_route(
+                prefix + route.path,
+                endpoint(dialect, route, admissions.get((route.method, route.path))),
+                methods=[route.method],
+                include_in_schema=i == 0,
+                openapi_extra=extra,
+                summary=route.summary,
+                tags=[dialect.name],
+                name=f"{dialect.name}{prefix}{route.path}",
+            )

@@ -1,0 +1,32 @@
+"""Running the app under uvicorn the way ``openroster serve`` does: uvloop, the guarded protocol."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openroster.config import Settings
+
+
+def run(app: Any, settings: Settings, *, log_level: str) -> None:
+    """Serve ``app`` (an ASGI app, or with ``settings.workers`` > 1 a factory's import string).
+
+    One line per request at ``info`` and below; above, uvicorn would still format each line
+    to drop it, so the access log is off.
+    """
+    import uvicorn
+
+    from openroster.server.guard import GuardedHttpTools
+
+    factory = isinstance(app, str)
+    uvicorn.run(
+        app,
+        factory=factory,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers if factory else None,
+        loop="uvloop",
+        http=GuardedHttpTools,
+        log_level=log_level,
+        access_log=log_level.lower() in ("trace", "debug", "info"),
+        timeout_keep_alive=30,
+    )
