@@ -51,7 +51,6 @@ from harness import (
 from openroster.config import Settings
 from openroster.fixtures.demo import DEMO_TENANT
 from openroster.server.app import open_directory
-from openroster.store import users as user_rows
 from openroster.store.schema import users as users_table
 from openroster.store.users import ALL_STATUSES
 
@@ -111,15 +110,13 @@ def store_query_ms(
     out: dict[str, float] = {}
     try:
         with d.reader() as r:
-            conn = r.conn
-            total = user_rows.count(conn, DEMO_TENANT, statuses=ALL_STATUSES)
+            conn = r.tx.conn  # the OFFSET baseline below is raw SQL of this benchmark's own
+            total = r.tx.users.count(DEMO_TENANT, statuses=ALL_STATUSES)
             for name, after in positions.items():
                 samples = []
                 for _ in range(rounds):
                     t0 = time.perf_counter()
-                    user_rows.page_ids(
-                        conn, DEMO_TENANT, statuses=ALL_STATUSES, after=after, limit=PAGE_SIZE + 1
-                    )
+                    r.tx.users.page_ids(DEMO_TENANT, statuses=ALL_STATUSES, after=after, limit=PAGE_SIZE + 1)
                     samples.append((time.perf_counter() - t0) * 1000)
                 out[f"keyset {name}"] = statistics.median(samples)
             for name, offset in (("first", 0), ("last", max(0, total - PAGE_SIZE))):
@@ -148,7 +145,7 @@ def _last_id_before(target: Target, page_index: int) -> str | None:
     d = open_directory(Settings(data_dir=target.data_dir, database_url=target.database_url))
     try:
         with d.reader() as r:
-            row = r.conn.execute(
+            row = r.tx.conn.execute(
                 select(users_table.c.id)
                 .where(users_table.c.tenant_id == DEMO_TENANT)
                 .order_by(users_table.c.id)

@@ -28,7 +28,6 @@ from bench.harness import Request, wps_request
 from bench.scenarios import TENANT, WPS_APP
 from openroster.config import Settings
 from openroster.server.app import create_app
-from openroster.store import users as user_rows
 
 _BATCH = 25
 
@@ -96,7 +95,7 @@ async def _run(args: argparse.Namespace) -> None:
         _, raw = await drv.call(token_req)
         token = json.loads(raw)["access_token"]
         with d.reader() as r:
-            ids = user_rows.first_ids(r.conn, TENANT, 20_000, status="active")
+            ids = r.tx.users.first_ids(TENANT, 20_000, status="active")
         rng = random.Random(5)
         sign = functools.partial(wps_request, token=token, client_id=WPS_APP[0], secret=WPS_APP[1])
         if args.call == "batch_read":

@@ -27,12 +27,13 @@ from openroster.core.people import depts as dept_service
 from openroster.core.people import users
 from openroster.core.tenancy import apps, tenants
 from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
-from openroster.model.errors import Conflict
+from openroster.model.errors import Conflict, InvalidValue
 from openroster.server.app import open_directory
-from openroster.store import attrs as attr_rows
 from openroster.store import bulk, schema
+from openroster.store import snapshot as snapshot_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store import users as user_rows
+from openroster.store.attrs import encode_value
 from openroster.store.base import Store
 from openroster.store.migrate import current_revision
 
@@ -120,28 +121,28 @@ class TestStoreContract:
 
     def test_a_failed_write_leaves_nothing_behind(self, directory: Directory, acme: str) -> None:
         with directory.store.read() as tx:
-            before = directory.store.current_seq(tx.conn)
+            before = tx.changes.current_seq()
         with pytest.raises(RuntimeError), directory.writer() as tx:
             users.create_in(tx, directory, tenant_id=acme, items=[_person("u1")])
             tx.changed(acme, "user", "u1")
             raise RuntimeError("abort")
         assert _count(directory, schema.users, acme) == 0
         with directory.store.read() as tx:
-            assert directory.store.current_seq(tx.conn) == before
+            assert tx.changes.current_seq() == before
 
     def test_the_change_counter_moves_once_per_write_in_commit_order(
         self, directory: Directory, acme: str
     ) -> None:
         store = directory.store
         with store.read() as tx:
-            start = store.current_seq(tx.conn)
+            start = tx.changes.current_seq()
         users.create(directory, tenant_id=acme, item=_person("u1"))
         users.create(directory, tenant_id=acme, item=_person("u2"))
         with directory.writer():
             pass  # a write that changed nothing publishes nothing
         with store.read() as tx:
-            changes = store.changes_since(tx.conn, start, 100)
-            assert store.current_seq(tx.conn) == start + 2
+            changes = tx.changes.since(start, 100)
+            assert tx.changes.current_seq() == start + 2
         assert [(c.seq, c.kind, c.key) for c in changes] == [
             (start + 1, "user", "u1"),
             (start + 2, "user", "u2"),
@@ -224,9 +225,9 @@ class TestStoreContract:
         )
         for value in ("A-1", "B-2"):
             with directory.writer() as tx:
-                attr_rows.put_values(tx.conn, acme, [("u1", AttributeValue("desk", value))])
+                tx.attrs.put_values(acme, [("u1", AttributeValue("desk", value))])
         with directory.store.read() as tx:
-            got = attr_rows.get_values(tx.conn, acme, ["u1"], {"desk": attributes.ValueType.TEXT})
+            got = tx.attrs.get_values(acme, ["u1"], {"desk": attributes.ValueType.TEXT})
         assert got["u1"] == [AttributeValue("desk", "B-2")]
         assert _count(directory, schema.attr_values, acme) == 1
 
@@ -242,7 +243,7 @@ class TestStoreContract:
             assert _in_threads(8, work) == []
             assert _count(dirs[0], schema.users, acme) == 120
             with dirs[0].store.read() as tx:
-                assert dirs[0].store.current_seq(tx.conn) >= 121
+                assert tx.changes.current_seq() >= 121
         finally:
             for d in dirs:
                 d.store.dispose()
@@ -353,10 +354,8 @@ class TestStoreContract:
         )
         wanted = [f"u{i:04d}" for i in range(1200)]
         with directory.store.read() as tx:
-            assert len(user_rows.get_users(tx.conn, acme, wanted)) == 100
-            taken = user_rows.find_taken_values(
-                tx.conn, acme, "email", [f"u{i}@example.com" for i in range(1200)]
-            )
+            assert len(tx.users.get_users(acme, wanted)) == 100
+            taken = tx.users.find_taken_values(acme, "email", [f"u{i}@example.com" for i in range(1200)])
         assert len(taken) == 100
 
     def test_bulk_insert_writes_rows_and_reports_clashes(self, directory: Directory, acme: str) -> None:
@@ -367,14 +366,70 @@ class TestStoreContract:
             as_tuple({**_row(f"b{i}"), "tenant_id": acme, "email": f"b{i}@example.com"}) for i in range(500)
         ]
         with directory.writer() as tx:
-            assert bulk.insert_rows(tx.conn, schema.users, bulk.USER_COLUMNS, rows) == 500
+            assert tx.bulk.insert_users(rows) == 500
             tx.changed(acme, "tenant", acme)
         assert _count(directory, schema.users, acme) == 500
         clash = as_tuple({**_row("c1"), "tenant_id": acme, "email": "b7@example.com"})
         with pytest.raises(bulk.BulkConflict) as caught, directory.writer() as tx:
-            bulk.insert_rows(tx.conn, schema.users, bulk.USER_COLUMNS, [clash])
+            tx.bulk.insert_users([clash])
         assert caught.value.columns == ("email",)
         assert _count(directory, schema.users, acme) == 500
+
+    def test_bulk_loaders_fill_every_table_they_name(self, directory: Directory, acme: str) -> None:
+        attributes.create_definitions(
+            directory,
+            tenant_id=acme,
+            items=[attributes.NewDefinition(id="desk", name="Desk", value_type="text")],
+        )
+        with directory.writer() as tx, tx.bulk.loading():
+            assert tx.bulk.insert_depts([(acme, 7, 1, "Loaded", 1, None, "/Acme/Loaded", 1)]) == 1
+            assert tx.bulk.insert_users(
+                [tuple({**_row("b1"), "tenant_id": acme}[c] for c in bulk.USER_COLUMNS)]
+            )
+            assert tx.bulk.insert_memberships([(acme, "b1", 7, False, 3)]) == 1
+            assert tx.bulk.insert_attr_values([(acme, "b1", "desk", encode_value("A-1"))]) == 1
+            assert tx.bulk.insert_roster_values([(acme, "b1", "sys00", 0, "sys00-x", "1")]) == 1
+            tx.changed(acme, "tenant", acme)
+        with directory.store.read() as tx:
+            assert tx.depts.get_depts(acme, [7])[7].abs_path == "/Acme/Loaded"
+            assert [m.dept_id for m in tx.users.get_users(acme, ["b1"])["b1"].memberships] == [7]
+            assert tx.attrs.get_values(acme, ["b1"], {"desk": attributes.ValueType.TEXT}) == {
+                "b1": [AttributeValue("desk", "A-1")]
+            }
+            assert [
+                (v.group_id, v.field_code, v.value) for v in tx.roster.get_values(acme, ["b1"])["b1"]
+            ] == [("sys00", "sys00-x", "1")]
+
+    def test_a_savepoint_undoes_its_own_writes_only(self, directory: Directory, acme: str) -> None:
+        with directory.writer() as tx:
+            users.create_in(tx, directory, tenant_id=acme, items=[_person("kept")])
+            with pytest.raises(RuntimeError), tx.savepoint():
+                users.create_in(tx, directory, tenant_id=acme, items=[_person("undone")])
+                raise RuntimeError("abort the block")
+        with directory.store.read() as tx:
+            assert tx.users.existing_ids(acme, ["kept", "undone"]) == {"kept"}
+
+    def test_snapshot_rows_go_by_table_name_and_are_checked_against_their_columns(
+        self, directory: Directory, acme: str
+    ) -> None:
+        users.create(directory, tenant_id=acme, item=_person("s1"))
+        with directory.store.read() as tx:
+            saved = tx.snapshots.read_rows("users", acme)
+            assert [r["id"] for r in saved] == ["s1"]
+            assert "tenant_id" not in saved[0]
+        with directory.writer() as tx:
+            tx.snapshots.clear_tenant(acme, keep=["depts"])
+            assert tx.users.existing_ids(acme, ["s1"]) == set()
+            tx.snapshots.insert_rows("users", acme, [snapshot_rows.checked_row("users", saved[0], where="u")])
+            tx.changed(acme, "tenant", acme)
+        with directory.store.read() as tx:
+            assert tx.users.existing_ids(acme, ["s1"]) == {"s1"}
+        with pytest.raises(InvalidValue) as caught:
+            snapshot_rows.checked_row("users", {**saved[0], "nope": 1}, where="u")
+        assert caught.value.field == "u.nope"
+        with pytest.raises(InvalidValue) as caught:
+            snapshot_rows.checked_row("users", {**saved[0], "ctime": "soon"}, where="u")
+        assert caught.value.field == "u.ctime"
 
     def test_deleting_a_tenant_removes_its_rows_only(self, directory: Directory, acme: str) -> None:
         tenants.create(directory, tenant_id="globex", name="Globex")
@@ -410,7 +465,7 @@ class TestStoreContract:
             assert current_revision(store) is not None
             assert store.integrity_check() == []
             with store.read() as tx:
-                assert store.current_seq(tx.conn) == 0
+                assert tx.changes.current_seq() == 0
         finally:
             store.dispose()
 

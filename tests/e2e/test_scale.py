@@ -103,12 +103,12 @@ def test_the_bulk_demo_builds_a_large_tenant_by_the_rules(
     # The people were written with one change for the whole load (the demo's rosters, written
     # afterwards for the first few thousand people, record one change each).
     with directory.store.read() as tx:
-        changes = [c for c in directory.store.changes_since(tx.conn, 0, 100_000) if c.tenant_id == t]
+        changes = [c for c in tx.changes.since(0, 100_000) if c.tenant_id == t]
     assert sum(1 for c in changes if c.kind == "user") <= demo_roster.ROSTER_PEOPLE_MAX
     assert any(c.kind == "tenant" for c in changes)
     assert {a.client_id for a in apps.list_for_tenant(directory, t)} >= {a.client_id for a in demo.DEMO_APPS}
     with directory.reader() as r:
-        sample = user_rows.first_ids(r.conn, t, 100, status="active")
+        sample = r.tx.users.first_ids(t, 100, status="active")
         found = users.batch_read(r, tenant_id=t, user_ids=sample, statuses={UserStatus.ACTIVE})
     assert len(found) == 100
     assert demo.load(directory, users_count=LARGE) is False  # idempotent
@@ -122,8 +122,8 @@ def test_a_read_costs_the_same_statements_at_any_size(directory: Directory) -> N
         with directory.store.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     with directory.reader() as r:
-        small = user_rows.first_ids(r.conn, t, 100, status="active")
-        ids = user_rows.first_ids(r.conn, t, LARGE, status="active")
+        small = r.tx.users.first_ids(t, 100, status="active")
+        ids = r.tx.users.first_ids(t, LARGE, status="active")
     large = ids[-100:]  # the other end of the index
     counts = []
     for wanted in (small, large):
@@ -192,7 +192,7 @@ def test_the_cache_keeps_no_more_people_than_its_bound(directory: Directory) -> 
     t = demo.DEMO_TENANT
     bounded = Directory(directory.store, directory.master_key, cache_max_users=1_000)
     with bounded.reader() as r:
-        ids = user_rows.first_ids(r.conn, t, LARGE, status="active")
+        ids = r.tx.users.first_ids(t, LARGE, status="active")
     for start in range(0, 6_000, 100):
         with bounded.reader() as r:
             assert len(r.users(t, ids[start : start + 100])) == 100

@@ -22,7 +22,6 @@ from openroster.model.entities import (
     UserStatus,
     ValueType,
 )
-from openroster.store import users as user_rows
 
 ALL_CONTACT_SCOPES = {
     "kso.contact.read",
@@ -37,9 +36,9 @@ _CJK_NAME = re.compile(r"^[\u4e00-\u9fff]{2,4}$")
 
 def _all_users(d: Directory, tenant_id: str) -> list[User]:
     with d.reader() as r:
-        ids = user_rows.first_ids(r.conn, tenant_id, 100_000, status="active")
+        ids = r.tx.users.first_ids(tenant_id, 100_000, status="active")
         for status in ("notactive", "disabled", "dimission"):
-            ids += user_rows.first_ids(r.conn, tenant_id, 100_000, status=status)
+            ids += r.tx.users.first_ids(tenant_id, 100_000, status=status)
         return sorted(r.users(tenant_id, ids).values(), key=lambda u: u.employee_id or "")
 
 

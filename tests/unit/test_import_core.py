@@ -16,7 +16,6 @@ from openroster.core.sheets.columns import Language, Problem
 from openroster.core.sheets.imports import ImportReport
 from openroster.core.tenancy import tenants
 from openroster.model.entities import UrlValue, User, UserStatus
-from openroster.store import roster as roster_rows
 from openroster.store import users as user_rows
 
 HEADERS = [
@@ -79,8 +78,8 @@ def run(
 def people(d: Directory) -> dict[str, User]:
     """Everyone in the tenant, by employee id (or email, or id)."""
     with d.reader() as r:
-        ids = user_rows.page_ids(r.conn, "acme", statuses=user_rows.ALL_STATUSES, after=None, limit=10_000)
-        found = user_rows.get_users(r.conn, "acme", ids)
+        ids = r.tx.users.page_ids("acme", statuses=user_rows.ALL_STATUSES, after=None, limit=10_000)
+        found = r.tx.users.get_users("acme", ids)
     return {u.employee_id or u.email or u.id: u for u in found.values()}
 
 
@@ -92,7 +91,7 @@ def paths(d: Directory, u: User) -> list[str]:
 
 def change_seq(d: Directory) -> int:
     with d.store.read() as tx:
-        return d.store.current_seq(tx.conn)
+        return tx.changes.current_seq()
 
 
 def test_import_creates_people_departments_attributes_and_roster(directory: Directory, company: str) -> None:
@@ -119,7 +118,7 @@ def test_import_creates_people_departments_attributes_and_roster(directory: Dire
     assert ann_values[defs["个人主页"]] == UrlValue(title="主页", link="https://example.com/ann")
     assert {v.attr_id: v.value for v in values[boss.id]}[defs["职级"]] == "P6"  # by option name
     with directory.reader() as r:
-        stored = roster_rows.get_values(r.conn, "acme", [ann.id])[ann.id]
+        stored = r.tx.roster.get_values("acme", [ann.id])[ann.id]
     assert [(v.field_code, v.value) for v in stored] == [("sys02-certNo", "110101199001011234")]
 
 

@@ -14,7 +14,6 @@ from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.fixtures import snapshot
 from openroster.model.entities import App, Tenant
-from openroster.store import apps as app_rows
 
 
 def new_tenant_id() -> str:
@@ -57,7 +56,7 @@ def create(
         tenant_service.create_in(tx, tenant, seed=stored_seed)
         if seed is not None:
             snapshot.fill_from_seed_in(tx, d, tid, spec)
-        made = app_rows.list_apps(tx.conn, tid, d.unseal)  # the seed's apps (their secrets may be generated)
+        made = tx.apps.list_apps(tid, d.unseal)  # the seed's apps (their secrets may be generated)
         for i, app in enumerate(built):
             with snapshot.errors_at(f"apps[{i}]"):
                 made.append(app_service.create_in(tx, d, app))

@@ -7,8 +7,6 @@ from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
-
 from openroster.core.runtime.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
 from openroster.core.runtime.clock import Clock
 from openroster.core.runtime.clock import clock as default_clock
@@ -20,17 +18,17 @@ from openroster.store import ReadTx, Store, WriteTx
 class Reader:
     """A read with the process cache brought up to date.
 
-    The read transaction opens on first use of :attr:`conn` (a cache miss, or a
+    The read transaction opens on first use of :attr:`tx` (a cache miss, or a
     query of the caller's own): a read answered from the cache never opens one.
     """
 
-    __slots__ = ("_cache", "_conn", "_tx", "directory")
+    __slots__ = ("_cache", "_open_tx", "_read", "directory")
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
         self._cache = directory.cache
-        self._conn: Connection | None = None
-        self._tx: AbstractContextManager[ReadTx] | None = None
+        self._open_tx: ReadTx | None = None
+        self._read: AbstractContextManager[ReadTx] | None = None
 
     def __enter__(self) -> Reader:
         return self
@@ -39,22 +37,22 @@ class Reader:
         self.close()
 
     @property
-    def conn(self) -> Connection:
-        """This read's transaction (one consistent snapshot on SQLite), opened when first asked for."""
-        if self._conn is None:
-            tx = self.directory.store.read()
-            self._conn = tx.__enter__().conn
-            self._tx = tx
-        return self._conn
+    def tx(self) -> ReadTx:
+        """This read's store transaction (one consistent snapshot on SQLite), opened when first asked for."""
+        if self._open_tx is None:
+            read = self.directory.store.read()
+            self._open_tx = read.__enter__()
+            self._read = read
+        return self._open_tx
 
-    def _open(self) -> Connection:
-        return self.conn
+    def _open(self) -> ReadTx:
+        return self.tx
 
     def close(self) -> None:
         """End the read transaction, if one was opened (a Reader is closed by leaving its ``with``)."""
-        tx, self._tx, self._conn = self._tx, None, None
-        if tx is not None:
-            tx.__exit__(None, None, None)
+        read, self._read, self._open_tx = self._read, None, None
+        if read is not None:
+            read.__exit__(None, None, None)
 
     def app(self, client_id: str) -> App | None:
         if "\x00" in client_id:  # no client id holds a NUL (and PostgreSQL cannot compare one)

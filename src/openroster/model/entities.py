@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Numbers every User and Department in this process, in the order they were made (see ``serials``).
 _SERIALS = itertools.count(1)
@@ -195,6 +195,15 @@ class UrlValue:
 
 
 AttributeValueData = str | tuple[int, ...] | UrlValue
+
+
+class StoredValue(NamedTuple):
+    """One stored roster value: its group, row (within a detail group), field and text."""
+
+    group_id: str
+    row: int
+    field_code: str
+    value: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from openroster.store.base import Change, ReadTx, Store, WriteTx
+from openroster.store.base import Store
+from openroster.store.changes import Change
+from openroster.store.tx import ReadTx, Tx, WriteTx
 
 
 def open_store(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int = 4) -> Store:
@@ -18,4 +20,4 @@ def open_store(url: str, *, sqlite_synchronous: str = "NORMAL", pool_size: int =
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
 
 
-__all__ = ["Change", "ReadTx", "Store", "WriteTx", "open_store"]
+__all__ = ["Change", "ReadTx", "Store", "Tx", "WriteTx", "open_store"]

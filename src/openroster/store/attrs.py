@@ -17,8 +17,8 @@ from openroster.model.entities import (
     UrlValue,
     ValueType,
 )
-from openroster.store.base import upsert
 from openroster.store.schema import attr_defs, attr_values
+from openroster.store.sql import upsert
 
 
 def _definition(row: object) -> AttributeDefinition:

@@ -55,7 +55,10 @@ def loading(conn: Connection) -> Iterator[None]:
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert ``rows`` (tuples in ``columns`` order) into ``table``; returns how many."""
+    """Insert ``rows`` (tuples in ``columns`` order) into ``table``; returns how many.
+
+    The named loaders below (:func:`insert_users` ...) are what callers outside the store use.
+    """
     for c in columns:
         if c not in table.c:
             raise ValueError(f"{table.name} has no column {c!r}")
@@ -100,3 +103,36 @@ USER_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.users.columns)
 MEMBERSHIP_COLUMNS: tuple[str, ...] = ("tenant_id", "user_id", "dept_id", "is_leader", "sort_order")
 ATTR_VALUE_COLUMNS: tuple[str, ...] = ("tenant_id", "user_id", "attr_id", "value")
 DEPT_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.depts.columns)
+ROSTER_VALUE_COLUMNS: tuple[str, ...] = (
+    "tenant_id",
+    "user_id",
+    "group_id",
+    "row_index",
+    "field_code",
+    "value",
+)
+
+
+def insert_users(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert user rows (tuples in :data:`USER_COLUMNS` order); returns how many."""
+    return insert_rows(conn, schema.users, USER_COLUMNS, rows)
+
+
+def insert_memberships(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert membership rows (tuples in :data:`MEMBERSHIP_COLUMNS` order); returns how many."""
+    return insert_rows(conn, schema.memberships, MEMBERSHIP_COLUMNS, rows)
+
+
+def insert_attr_values(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert attribute values (tuples in :data:`ATTR_VALUE_COLUMNS` order, values encoded)."""
+    return insert_rows(conn, schema.attr_values, ATTR_VALUE_COLUMNS, rows)
+
+
+def insert_depts(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert department rows (tuples in :data:`DEPT_COLUMNS` order); returns how many."""
+    return insert_rows(conn, schema.depts, DEPT_COLUMNS, rows)
+
+
+def insert_roster_values(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert roster values (tuples in :data:`ROSTER_VALUE_COLUMNS` order); returns how many."""
+    return insert_rows(conn, schema.roster_values, ROSTER_VALUE_COLUMNS, rows)

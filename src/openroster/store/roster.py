@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
 
 from sqlalchemy import Connection, func, select
 
-from openroster.store.base import upsert
+from openroster.model.entities import StoredValue
 from openroster.store.schema import roster_values, users
-
-
-class StoredValue(NamedTuple):
-    group_id: str
-    row: int
-    field_code: str
-    value: str
+from openroster.store.sql import upsert
 
 
 def get_values(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -> dict[str, list[StoredValue]]:

@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from openroster.model.entities import Gender, Membership, Role, User, UserStatus
 from openroster.model.errors import Conflict, Entity
-from openroster.store.base import in_write
 from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
+from openroster.store.sql import in_write
 
 #: Unique-within-tenant user columns, in the order conflicts are reported.
 UNIQUE_COLUMNS: tuple[str, ...] = ("email", "phone", "employee_id", "ex_user_id", "login_name")

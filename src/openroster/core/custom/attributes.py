@@ -42,10 +42,7 @@ from openroster.model.errors import (
     TooMany,
     UnknownAttribute,
 )
-from openroster.store import attrs as attr_rows
-from openroster.store import depts as dept_rows
-from openroster.store import users as user_rows
-from openroster.store.base import WriteTx
+from openroster.store import WriteTx
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +76,7 @@ def create_definitions(
 def create_definitions_in(
     tx: WriteTx, d: Directory, *, tenant_id: str, items: Sequence[NewDefinition]
 ) -> list[AttributeDefinition]:
-    existing = attr_rows.list_definitions(tx.conn, tenant_id)
+    existing = tx.attrs.list_definitions(tenant_id)
     if len(existing) + len(items) > limits.ATTR_DEFS_PER_TENANT_MAX:
         raise TooMany(
             f"a tenant may define at most {limits.ATTR_DEFS_PER_TENANT_MAX} attributes",
@@ -125,7 +122,7 @@ def create_definitions_in(
                 ctime=now,
             )
         )
-    attr_rows.insert_definitions(tx.conn, created)
+    tx.attrs.insert_definitions(created)
     tx.changed(tenant_id, "attrdefs", "*")
     return created
 
@@ -174,7 +171,7 @@ def read_values(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> dict[s
     present = r.users(tenant_id, unique)
     defs = r.definitions(tenant_id)
     order = {a.id: i for i, a in enumerate(defs)}
-    values = attr_rows.get_values(r.conn, tenant_id, present, {a.id: a.value_type for a in defs})
+    values = r.tx.attrs.get_values(tenant_id, present, {a.id: a.value_type for a in defs})
     return {
         uid: sorted(values.get(uid, []), key=lambda v: order[v.attr_id]) for uid in unique if uid in present
     }
@@ -196,14 +193,14 @@ def update_values(d: Directory, *, tenant_id: str, updates: Sequence[UserAttribu
 
 def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttributeUpdate]) -> list[str]:
     """Set attribute values inside an open write transaction (see :func:`update_values`)."""
-    defs = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+    defs = {a.id: a for a in tx.attrs.list_definitions(tenant_id)}
     user_ids = [u.user_id for u in updates]
-    present = user_rows.existing_ids(tx.conn, tenant_id, user_ids)
+    present = tx.users.existing_ids(tenant_id, user_ids)
     relation_users = {a.relation_user for u in updates for a in u.attrs if a.relation_user}
-    known_users = user_rows.existing_ids(tx.conn, tenant_id, relation_users) | present
+    known_users = tx.users.existing_ids(tenant_id, relation_users) | present
     refs = (x for u in updates for a in u.attrs for x in (a.relation_depts or ()))
     dept_refs = {x for x in refs if x.isascii() and x.isdigit()}  # '²' is a digit to isdigit, not to int
-    known_depts = set(dept_rows.get_depts(tx.conn, tenant_id, [int(x) for x in dept_refs if len(x) <= 18]))
+    known_depts = set(tx.depts.get_depts(tenant_id, [int(x) for x in dept_refs if len(x) <= 18]))
     writes: list[tuple[str, AttributeValue]] = []
     clears: list[tuple[str, str]] = []
     seen_users: set[str] = set()
@@ -234,8 +231,8 @@ def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttri
                 clears.append((u.user_id, attr_id))
             else:
                 writes.append((u.user_id, AttributeValue(attr_id=attr_id, value=value)))
-    attr_rows.put_values(tx.conn, tenant_id, writes)
-    attr_rows.delete_values(tx.conn, tenant_id, clears)
+    tx.attrs.put_values(tenant_id, writes)
+    tx.attrs.delete_values(tenant_id, clears)
     for uid in user_ids:
         tx.changed(tenant_id, "attrvals", uid)
     return list(dict.fromkeys(user_ids))
@@ -424,7 +421,7 @@ def update_definitions(
     """
     validate.count(items, field="items", limit=limits.ATTR_DEFS_BATCH_MAX, what="attribute")
     with d.writer() as tx:
-        existing = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+        existing = {a.id: a for a in tx.attrs.list_definitions(tenant_id)}
         names = {a.name: a.id for a in existing.values()}
         seen: set[str] = set()
         out: list[AttributeDefinition] = []
@@ -463,9 +460,7 @@ def update_definitions(
                 raw = tuple((key if key else by_name.get(label), label) for key, label in item.options)
                 options = _clean_options(raw, current.value_type, field=f"{p}.options")
                 removed = current.option_keys() - {o.key for o in options}
-                cleared.update(
-                    attr_rows.delete_matching_values(tx.conn, tenant_id, [current.id], sorted(removed))
-                )
+                cleared.update(tx.attrs.delete_matching_values(tenant_id, [current.id], sorted(removed)))
             updated = AttributeDefinition(
                 tenant_id=tenant_id,
                 id=current.id,
@@ -475,7 +470,7 @@ def update_definitions(
                 order=current.order,
                 ctime=current.ctime,
             )
-            attr_rows.update_definition(tx.conn, updated)
+            tx.attrs.update_definition(updated)
             out.append(updated)
         tx.changed(tenant_id, "attrdefs", "*")
         for uid in cleared:
@@ -488,14 +483,14 @@ def delete_definitions(d: Directory, *, tenant_id: str, attr_ids: Sequence[str])
     validate.count(attr_ids, field="attr_ids", limit=limits.ATTR_DEFS_BATCH_MAX, what="attribute")
     unique = list(dict.fromkeys(attr_ids))
     with d.writer() as tx:
-        existing = {a.id for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+        existing = {a.id for a in tx.attrs.list_definitions(tenant_id)}
         for i, attr_id in enumerate(attr_ids):
             if attr_id not in existing:
                 raise UnknownAttribute(
                     f"attr_ids[{i}]: attribute {attr_id!r} does not exist", field=f"attr_ids[{i}]"
                 )
-        holders = attr_rows.delete_matching_values(tx.conn, tenant_id, unique, None)
-        attr_rows.delete_definitions(tx.conn, tenant_id, unique)
+        holders = tx.attrs.delete_matching_values(tenant_id, unique, None)
+        tx.attrs.delete_definitions(tenant_id, unique)
         tx.changed(tenant_id, "attrdefs", "*")
         for uid in holders:
             tx.changed(tenant_id, "attrvals", uid)

@@ -21,9 +21,7 @@ from openroster.model.errors import (
     NotFound,
     RuleViolation,
 )
-from openroster.store import depts as dept_rows
-from openroster.store import users as user_rows
-from openroster.store.base import WriteTx
+from openroster.store import WriteTx
 
 
 def _batch_ids(user_ids: Sequence[str], *, field: str) -> list[str]:
@@ -35,7 +33,7 @@ def _require_users(
     tx: WriteTx, tenant_id: str, user_ids: Sequence[str], *, field: str, item_field: str = ""
 ) -> dict[str, User]:
     """The users, or NotFound naming ``{field}[i]{item_field}`` of the first missing one."""
-    found = user_rows.get_users(tx.conn, tenant_id, user_ids)
+    found = tx.users.get_users(tenant_id, user_ids)
     for i, uid in enumerate(user_ids):
         if uid not in found:
             where = f"{field}[{i}]{item_field}"
@@ -64,7 +62,7 @@ def set_status_in(
     """:func:`set_status` inside a write transaction the caller holds (no batch-size limit)."""
     ids = list(dict.fromkeys(user_ids))
     _require_users(tx, tenant_id, list(user_ids), field=field)
-    user_rows.set_status(tx.conn, tenant_id, ids, status.value, mtime=d.clock.now_int())
+    tx.users.set_status(tenant_id, ids, status.value, mtime=d.clock.now_int())
     for uid in ids:
         tx.changed(tenant_id, "user", uid)
     return ids
@@ -105,7 +103,7 @@ def update_depts_in(
         field=field,
         item_field=".user_id" if field == "items" else "",
     )
-    known = dept_rows.get_depts(tx.conn, tenant_id, {x for i in items for x in i.dept_ids})
+    known = tx.depts.get_depts(tenant_id, {x for i in items for x in i.dept_ids})
     now = d.clock.now_int()
     seen: set[str] = set()
     out: list[User] = []
@@ -136,8 +134,8 @@ def update_depts_in(
         if def_dept is None:
             def_dept = current.def_dept_id if current.def_dept_id in item.dept_ids else item.dept_ids[0]
         user = replace(current, memberships=memberships, def_dept_id=def_dept, mtime=now)
-        user_rows.update_user(tx.conn, user)
-        user_rows.replace_memberships(tx.conn, user)
+        tx.users.update_user(user)
+        tx.users.replace_memberships(user)
         tx.changed(tenant_id, "user", user.id)
         out.append(user)
     return out
@@ -181,5 +179,5 @@ def update_orders(d: Directory, *, tenant_id: str, items: Sequence[MemberOrder])
                     field=f"{p}.dept_id",
                 )
         for item in items:
-            user_rows.set_member_order(tx.conn, tenant_id, item.user_id, item.dept_id, item.order)
+            tx.users.set_member_order(tenant_id, item.user_id, item.dept_id, item.order)
             tx.changed(tenant_id, "user", item.user_id)

@@ -15,7 +15,7 @@ the same rules at scale:
   login name) is enforced by the store's unique indexes: a clash aborts the
   load and is reported as a :class:`Conflict` naming the column.
 
-Rows are written with ``store.bulk.insert_rows`` (executemany on SQLite, COPY on
+Rows are written with the store's bulk loaders (``tx.bulk``: executemany on SQLite, COPY on
 PostgreSQL) inside the caller's write transaction, so a load is all or nothing.
 It records a single ``tenant`` change, which drops the tenant from every
 process's cache.
@@ -51,13 +51,9 @@ from openroster.model.errors import (
     NotFound,
     RuleViolation,
 )
+from openroster.store import WriteTx
 from openroster.store import attrs as attr_rows
 from openroster.store import bulk as rows
-from openroster.store import depts as dept_rows
-from openroster.store import schema
-from openroster.store import tenants as tenant_rows
-from openroster.store import users as user_rows
-from openroster.store.base import WriteTx
 
 #: People validated and written per round trip.
 CHUNK = 10_000
@@ -71,7 +67,7 @@ def add_department_paths(
     Existing departments are reused; the missing ones are checked (name rules,
     depth limit) and inserted at once, with ids allocated in one step.
     """
-    existing = dept_rows.list_all(tx.conn, tenant_id)
+    existing = tx.depts.list_all(tenant_id)
     root = next((x for x in existing if x.id == ROOT_DEPT_ID), None)
     if root is None:
         raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
@@ -102,7 +98,7 @@ def add_department_paths(
             out[prefix] = found
     if not missing:
         return out
-    next_id = tenant_rows.allocate_dept_ids(tx.conn, tenant_id, len(missing))
+    next_id = tx.tenants.allocate_dept_ids(tenant_id, len(missing))
     now = d.clock.now_int()
     new: list[Department] = []
     for prefix in missing:
@@ -122,10 +118,7 @@ def add_department_paths(
         next_id += 1
         out[prefix] = dept
         new.append(dept)
-    rows.insert_rows(
-        tx.conn,
-        schema.depts,
-        rows.DEPT_COLUMNS,
+    tx.bulk.insert_depts(
         [(x.tenant_id, x.id, x.parent_id, x.name, x.order, x.ex_dept_id, x.abs_path, x.ctime) for x in new],
     )
     tx.changed(tenant_id, "tenant", tenant_id)
@@ -164,10 +157,10 @@ class PreparedChunk:
 
 
 def rules_for(tx: WriteTx, d: Directory, tenant_id: str) -> Rules:
-    dept_ids = {x.id for x in dept_rows.list_all(tx.conn, tenant_id)}
+    dept_ids = {x.id for x in tx.depts.list_all(tenant_id)}
     if not dept_ids:
         raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
-    defs = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+    defs = {a.id: a for a in tx.attrs.list_definitions(tenant_id)}
     return Rules(tenant_id=tenant_id, now=d.clock.now_int(), definitions=defs, dept_ids=dept_ids)
 
 
@@ -219,14 +212,14 @@ def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChun
 def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
     """Insert a prepared chunk after checking the users it refers to exist (in it or in the store)."""
     outside = {uid for _, uid in chunk.references if uid not in chunk.ids}
-    known = user_rows.existing_ids(tx.conn, tenant_id, outside) if outside else set()
+    known = tx.users.existing_ids(tenant_id, outside) if outside else set()
     for field, uid in chunk.references:
         if uid not in chunk.ids and uid not in known:
             raise BrokenReference(f"{field}: user {uid!r} does not exist", field=field, entity=Entity.USER)
     try:
-        rows.insert_rows(tx.conn, schema.users, rows.USER_COLUMNS, chunk.users)
-        rows.insert_rows(tx.conn, schema.memberships, rows.MEMBERSHIP_COLUMNS, chunk.memberships)
-        rows.insert_rows(tx.conn, schema.attr_values, rows.ATTR_VALUE_COLUMNS, chunk.values)
+        tx.bulk.insert_users(chunk.users)
+        tx.bulk.insert_memberships(chunk.memberships)
+        tx.bulk.insert_attr_values(chunk.values)
     except rows.BulkConflict as exc:
         column = exc.columns[-1] if exc.columns else "id"
         field = "id" if column in ("id", "user_id") else column
@@ -250,7 +243,7 @@ def add_people(
     """Create every person (checked as described in the module doc); returns how many."""
     rules = rules_for(tx, d, tenant_id)
     done = 0
-    with rows.loading(tx.conn):
+    with tx.bulk.loading():
         for chunk in _chunks(people, CHUNK):
             write(tx, prepare(rules, chunk, done), tenant_id=tenant_id)
             done += len(chunk)
@@ -284,7 +277,7 @@ def add_people_parallel(
     # caller's __main__ (impossible for a script read from stdin). They never touch the store.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
-    with rows.loading(tx.conn), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with tx.bulk.loading(), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: deque[Future[PreparedChunk]] = deque()
         next_k = 0
         while next_k < chunks or pending:

@@ -19,11 +19,7 @@ from openroster.model.errors import (
     NotFound,
     RuleViolation,
 )
-from openroster.store import attrs as attr_rows
-from openroster.store import depts as dept_rows
-from openroster.store import tenants as tenant_rows
-from openroster.store import users as user_rows
-from openroster.store.base import WriteTx
+from openroster.store import WriteTx
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +56,10 @@ def create_in(
 ) -> Department:
     """Create one department inside an open write transaction."""
     prefix = f"{field}." if field else ""
-    dept_rows.lock_tree(tx.conn, tenant_id)
+    tx.depts.lock_tree(tenant_id)
     name = clean_name(item.name, field=f"{prefix}name")
     ex_id = validate.text(item.ex_dept_id, field=f"{prefix}ex_dept_id", max_len=128)
-    parent = dept_rows.get_depts(tx.conn, tenant_id, [item.parent_id]).get(item.parent_id)
+    parent = tx.depts.get_depts(tenant_id, [item.parent_id]).get(item.parent_id)
     if parent is None:
         raise NotFound(
             f"{prefix}parent_id: department {item.parent_id} does not exist",
@@ -75,13 +71,13 @@ def create_in(
             f"{prefix}parent_id: the tree may be at most {limits.DEPT_DEPTH_MAX} levels deep",
             field=f"{prefix}parent_id",
         )
-    if dept_rows.find_child_by_name(tx.conn, tenant_id, parent.id, name) is not None:
+    if tx.depts.find_child_by_name(tenant_id, parent.id, name) is not None:
         raise Conflict(
             f"{prefix}name: department {parent.id} already has a child named {name!r}",
             field=f"{prefix}name",
             entity=Entity.DEPARTMENT,
         )
-    if ex_id is not None and dept_rows.find_by_ex_ids(tx.conn, tenant_id, [ex_id]):
+    if ex_id is not None and tx.depts.find_by_ex_ids(tenant_id, [ex_id]):
         raise Conflict(
             f"{prefix}ex_dept_id: {ex_id!r} is already used by another department",
             field=f"{prefix}ex_dept_id",
@@ -90,19 +86,19 @@ def create_in(
     order = (
         validate.order(item.order, field=f"{prefix}order")
         if item.order is not None
-        else dept_rows.max_child_order(tx.conn, tenant_id, parent.id) + 1
+        else tx.depts.max_child_order(tenant_id, parent.id) + 1
     )
     if item.id is not None:
         new_id = item.id
-        if dept_rows.get_depts(tx.conn, tenant_id, [new_id]):
+        if tx.depts.get_depts(tenant_id, [new_id]):
             raise Conflict(
                 f"{prefix}id: department {new_id} already exists",
                 field=f"{prefix}id",
                 entity=Entity.DEPARTMENT,
             )
-        tenant_rows.reserve_dept_id(tx.conn, tenant_id, new_id)
+        tx.tenants.reserve_dept_id(tenant_id, new_id)
     else:
-        new_id = tenant_rows.allocate_dept_ids(tx.conn, tenant_id)
+        new_id = tx.tenants.allocate_dept_ids(tenant_id)
     dept = Department(
         tenant_id=tenant_id,
         id=new_id,
@@ -113,16 +109,16 @@ def create_in(
         abs_path=f"{parent.abs_path}/{name}",
         ctime=d.clock.now_int(),
     )
-    dept_rows.insert_depts(tx.conn, [dept])
+    tx.depts.insert_depts([dept])
     tx.changed(tenant_id, "dept", new_id)
     return dept
 
 
 def ensure_path(tx: WriteTx, d: Directory, *, tenant_id: str, names: Sequence[str]) -> Department:
     """The department at ``root/names[0]/names[1]/...``, creating missing levels."""
-    current = dept_rows.get_depts(tx.conn, tenant_id, [1])[1]
+    current = tx.depts.get_depts(tenant_id, [1])[1]
     for name in names:
-        child = dept_rows.find_child_by_name(tx.conn, tenant_id, current.id, name)
+        child = tx.depts.find_child_by_name(tenant_id, current.id, name)
         if child is None:
             child = create_in(tx, d, tenant_id=tenant_id, item=NewDepartment(name=name, parent_id=current.id))
         current = child
@@ -135,7 +131,7 @@ def get_many(r: Reader, *, tenant_id: str, dept_ids: Sequence[int]) -> dict[int,
 
 def list_all(d: Directory, *, tenant_id: str) -> list[Department]:
     with d.reader() as r:
-        return dept_rows.list_all(r.conn, tenant_id)
+        return r.tx.depts.list_all(tenant_id)
 
 
 # -- reads --------------------------------------------------------------------------
@@ -161,14 +157,14 @@ def by_ex_ids(r: Reader, *, tenant_id: str, ex_dept_ids: Sequence[str]) -> list[
     """The departments whose ex_dept_id is listed (in that order, once each)."""
     validate.count(ex_dept_ids, field="ex_dept_ids", limit=limits.DEPT_BATCH_READ_MAX, what="department")
     unique = list(dict.fromkeys(ex_dept_ids))
-    found = dept_rows.find_by_ex_ids(r.conn, tenant_id, unique)
+    found = r.tx.depts.find_by_ex_ids(tenant_id, unique)
     fresh = r.depts(tenant_id, [d.id for d in found.values()])
     return [fresh[d.id] for x in unique if (d := found.get(x)) is not None and d.id in fresh]
 
 
 def leaders(r: Reader, *, tenant_id: str, dept_ids: Iterable[int]) -> dict[int, list[tuple[str, int]]]:
     """``{dept id: [(user id, order), ...]}``: each department's leaders, by order."""
-    return user_rows.dept_leaders(r.conn, tenant_id, dept_ids)
+    return r.tx.users.dept_leaders(tenant_id, dept_ids)
 
 
 def children_page(
@@ -189,20 +185,20 @@ def children_page(
     keys: list[Position]
     if recursive:
         start = expect(after, (int,))
-        ids = dept_rows.descendant_page_ids(
-            r.conn, tenant_id, dept_id, after=start[0] if start else None, limit=size + 1
+        ids = r.tx.depts.descendant_page_ids(
+            tenant_id, dept_id, after=start[0] if start else None, limit=size + 1
         )
         keys = [(i,) for i in ids]
     else:
         start = expect(after, (int, int))
-        pairs = dept_rows.child_page_ids(
-            r.conn, tenant_id, dept_id, after=(start[0], start[1]) if start else None, limit=size + 1
+        pairs = r.tx.depts.child_page_ids(
+            tenant_id, dept_id, after=(start[0], start[1]) if start else None, limit=size + 1
         )
         ids = [p[1] for p in pairs]
         keys = [tuple(p) for p in pairs]
     more = len(ids) > size
     found = r.depts(tenant_id, ids[:size])
-    total = dept_rows.count_children(r.conn, tenant_id, dept_id, recursive=recursive) if with_total else None
+    total = r.tx.depts.count_children(tenant_id, dept_id, recursive=recursive) if with_total else None
     return Page([found[i] for i in ids[:size] if i in found], keys[size - 1] if more else None, total)
 
 
@@ -236,8 +232,7 @@ def members_page(
     get(r, tenant_id=tenant_id, dept_id=dept_id)
     start = expect(after, (str,))
     wanted = [s.value for s in statuses]
-    ids = user_rows.member_page_ids(
-        r.conn,
+    ids = r.tx.users.member_page_ids(
         tenant_id,
         dept_id,
         recursive=recursive,
@@ -250,7 +245,7 @@ def members_page(
     found = r.users(tenant_id, ids)
     subtree: set[int] | None = None
     if recursive:
-        subtree = dept_rows.subtree_id_set(r.conn, tenant_id, dept_id)
+        subtree = r.tx.depts.subtree_id_set(tenant_id, dept_id)
     items: list[Member] = []
     for uid in ids:
         u = found.get(uid)
@@ -260,7 +255,7 @@ def members_page(
         if m is not None:
             items.append(Member(user=u, dept_id=m.dept_id, is_leader=m.is_leader, order=m.order))
     total = (
-        user_rows.count_members(r.conn, tenant_id, dept_id, recursive=recursive, statuses=wanted)
+        r.tx.users.count_members(tenant_id, dept_id, recursive=recursive, statuses=wanted)
         if with_total
         else None
     )
@@ -327,8 +322,8 @@ def set_leaders_in(
         if leader.user_id in wanted:
             raise InvalidValue(f"{p}.user_id: user {leader.user_id!r} is listed twice", field=f"{p}.user_id")
         wanted[leader.user_id] = validate.order(leader.order, field=f"{p}.order")
-    former = [uid for uid, _ in user_rows.dept_leaders(tx.conn, tenant_id, [dept_id]).get(dept_id, [])]
-    found = user_rows.get_users(tx.conn, tenant_id, [*wanted, *former])
+    former = [uid for uid, _ in tx.users.dept_leaders(tenant_id, [dept_id]).get(dept_id, [])]
+    found = tx.users.get_users(tenant_id, [*wanted, *former])
     for i, leader in enumerate(leaders):
         if leader.user_id not in found:
             p = f"{field}[{i}].user_id"
@@ -352,8 +347,8 @@ def set_leaders_in(
         if mine is not None and mine == ms[-1]:
             continue
         user = replace(u, memberships=tuple(ms), mtime=now)
-        user_rows.replace_memberships(tx.conn, user)
-        user_rows.update_user(tx.conn, user)
+        tx.users.replace_memberships(user)
+        tx.users.update_user(user)
         tx.changed(tenant_id, "user", uid)
 
 
@@ -377,8 +372,8 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
     A rename or move rewrites the ``abs_path`` of the whole subtree.
     """
     with d.writer() as tx:
-        dept_rows.lock_tree(tx.conn, tenant_id)
-        current = dept_rows.get_depts(tx.conn, tenant_id, [dept_id]).get(dept_id)
+        tx.depts.lock_tree(tenant_id)
+        current = tx.depts.get_depts(tenant_id, [dept_id]).get(dept_id)
         if current is None:
             raise NotFound(
                 f"dept_id: department {dept_id} does not exist", field="dept_id", entity=Entity.DEPARTMENT
@@ -391,14 +386,14 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
             parent_id = changes.parent_id
         parent = None
         if parent_id is not None:
-            parent = dept_rows.get_depts(tx.conn, tenant_id, [parent_id]).get(parent_id)
+            parent = tx.depts.get_depts(tenant_id, [parent_id]).get(parent_id)
             if parent is None:
                 raise NotFound(
                     f"parent_id: department {parent_id} does not exist",
                     field="parent_id",
                     entity=Entity.DEPARTMENT,
                 )
-        subtree = dept_rows.descendants(tx.conn, tenant_id, dept_id)
+        subtree = tx.depts.descendants(tenant_id, dept_id)
         if parent_id != current.parent_id and parent is not None:
             if parent.id == dept_id or any(x.id == parent.id for x in subtree):
                 raise RuleViolation(
@@ -414,7 +409,7 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
                     field="parent_id",
                 )
         if (name != current.name or parent_id != current.parent_id) and parent is not None:
-            clash = dept_rows.find_child_by_name(tx.conn, tenant_id, parent.id, name)
+            clash = tx.depts.find_child_by_name(tenant_id, parent.id, name)
             if clash is not None and clash.id != dept_id:
                 raise Conflict(
                     f"name: department {parent.id} already has a child named {name!r}",
@@ -425,7 +420,7 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
         if changes.ex_dept_id is not None:
             ex_id = validate.text(changes.ex_dept_id, field="ex_dept_id", max_len=128)
             if ex_id is not None and ex_id != current.ex_dept_id:
-                taken = dept_rows.find_by_ex_ids(tx.conn, tenant_id, [ex_id]).get(ex_id)
+                taken = tx.depts.find_by_ex_ids(tenant_id, [ex_id]).get(ex_id)
                 if taken is not None:
                     raise Conflict(
                         f"ex_dept_id: {ex_id!r} is already used by department {taken.id}",
@@ -439,13 +434,13 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
         updated = replace(
             current, name=name, parent_id=parent_id, order=order, ex_dept_id=ex_id, abs_path=abs_path
         )
-        dept_rows.update_dept(tx.conn, updated)
+        tx.depts.update_dept(updated)
         tx.changed(tenant_id, "dept", dept_id)
         if abs_path != current.abs_path:
             old_prefix = current.abs_path + "/"
             for x in subtree:
                 moved = replace(x, abs_path=abs_path + "/" + x.abs_path[len(old_prefix) :])
-                dept_rows.update_dept(tx.conn, moved)
+                tx.depts.update_dept(moved)
                 tx.changed(tenant_id, "dept", x.id)
         if changes.leaders is not None:
             set_leaders_in(tx, d, tenant_id=tenant_id, dept_id=dept_id, leaders=changes.leaders)
@@ -455,16 +450,16 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
 def delete(d: Directory, *, tenant_id: str, dept_id: int) -> None:
     """Delete an empty department (no members, no children); relation_depts values drop it."""
     with d.writer() as tx:
-        dept_rows.lock_tree(tx.conn, tenant_id)
-        current = dept_rows.get_depts(tx.conn, tenant_id, [dept_id]).get(dept_id)
+        tx.depts.lock_tree(tenant_id)
+        current = tx.depts.get_depts(tenant_id, [dept_id]).get(dept_id)
         if current is None:
             raise NotFound(
                 f"dept_id: department {dept_id} does not exist", field="dept_id", entity=Entity.DEPARTMENT
             )
         if current.parent_id is None:
             raise RuleViolation("dept_id: the root department cannot be deleted", field="dept_id")
-        children = dept_rows.count_children(tx.conn, tenant_id, dept_id, recursive=False)
-        members = dept_rows.count_members(tx.conn, tenant_id, dept_id)
+        children = tx.depts.count_children(tenant_id, dept_id, recursive=False)
+        members = tx.depts.count_members(tenant_id, dept_id)
         if children or members:
             raise RuleViolation(
                 f"dept_id: department {dept_id} is not empty ({children} child department(s), "
@@ -472,11 +467,9 @@ def delete(d: Directory, *, tenant_id: str, dept_id: int) -> None:
                 field="dept_id",
             )
         relation_attrs = [
-            a.id
-            for a in attr_rows.list_definitions(tx.conn, tenant_id)
-            if a.value_type is ValueType.RELATION_DEPTS
+            a.id for a in tx.attrs.list_definitions(tenant_id) if a.value_type is ValueType.RELATION_DEPTS
         ]
-        for uid in attr_rows.remove_dept_from_values(tx.conn, tenant_id, relation_attrs, dept_id):
+        for uid in tx.attrs.remove_dept_from_values(tenant_id, relation_attrs, dept_id):
             tx.changed(tenant_id, "attrvals", uid)
-        dept_rows.delete_dept(tx.conn, tenant_id, dept_id)
+        tx.depts.delete_dept(tenant_id, dept_id)
         tx.changed(tenant_id, "dept", dept_id)

@@ -32,10 +32,8 @@ from openroster.model.errors import (
     RuleViolation,
     TooMany,
 )
-from openroster.store import attrs as attr_rows
-from openroster.store import depts as dept_rows
+from openroster.store import WriteTx
 from openroster.store import users as user_rows
-from openroster.store.base import WriteTx
 
 T = TypeVar("T")
 
@@ -197,15 +195,13 @@ def create_in(
     ]
     _check_batch_unique(cleaned, prefix)
     all_depts = {m.dept_id for u in cleaned for m in u.memberships}
-    known = dept_rows.get_depts(tx.conn, tenant_id, all_depts)
+    known = tx.depts.get_depts(tenant_id, all_depts)
     new_ids = {u.id for u in cleaned}
     leader_ids = {u.leader_id for u in cleaned if u.leader_id is not None} - new_ids
-    known_leaders = user_rows.existing_ids(tx.conn, tenant_id, leader_ids)
-    clashing_ids = user_rows.existing_ids(tx.conn, tenant_id, new_ids)
+    known_leaders = tx.users.existing_ids(tenant_id, leader_ids)
+    clashing_ids = tx.users.existing_ids(tenant_id, new_ids)
     taken = {
-        col: user_rows.find_taken_values(
-            tx.conn, tenant_id, col, [v for u in cleaned if (v := getattr(u, col))]
-        )
+        col: tx.users.find_taken_values(tenant_id, col, [v for u in cleaned if (v := getattr(u, col))])
         for col in user_rows.UNIQUE_COLUMNS
     }
     for i, u in enumerate(cleaned):
@@ -241,7 +237,7 @@ def create_in(
                     entity=Entity.USER,
                     item_field=(Entity.USER, col),
                 )
-    user_rows.insert_users(tx.conn, cleaned)
+    tx.users.insert_users(cleaned)
     for u in cleaned:
         tx.changed(tenant_id, "user", u.id)
     return cleaned
@@ -360,11 +356,11 @@ def list_page(
 ) -> Page[User]:
     """One page of the tenant's users with a status in ``statuses``, in id order (keyset: runtime/paging)."""
     wanted = [s.value for s in statuses]
-    ids = user_rows.page_ids(r.conn, tenant_id, statuses=wanted, after=after, limit=size + 1)
+    ids = r.tx.users.page_ids(tenant_id, statuses=wanted, after=after, limit=size + 1)
     more = len(ids) > size
     ids = ids[:size]
     found = r.users(tenant_id, ids)
-    total = user_rows.count(r.conn, tenant_id, statuses=wanted) if with_total else None
+    total = r.tx.users.count(tenant_id, statuses=wanted) if with_total else None
     return Page([found[i] for i in ids if i in found], (ids[-1],) if more and ids else None, total)
 
 
@@ -375,7 +371,7 @@ def find_by(
     normalise = LOOKUP_FIELDS[field]
     validate.count(values, field=f"{field}s", limit=limits.USER_LOOKUP_MAX, what="value", required=False)
     wanted = list(dict.fromkeys(normalise(v) for v in values if v.strip()))
-    holders = user_rows.find_taken_values(r.conn, tenant_id, field, wanted)
+    holders = r.tx.users.find_taken_values(tenant_id, field, wanted)
     ids = list(dict.fromkeys(holders[v] for v in wanted if v in holders))
     found = r.users(tenant_id, ids)
     return [u for uid in ids if (u := found.get(uid)) is not None and u.status in statuses]
@@ -406,7 +402,7 @@ def update_in(
     unknown = sorted(set(changes) - UPDATABLE_FIELDS)
     if unknown:
         raise InvalidValue(f"{unknown[0]} cannot be changed here", field=unknown[0])
-    current = user_rows.get_users(tx.conn, tenant_id, [user_id]).get(user_id)
+    current = tx.users.get_users(tenant_id, [user_id]).get(user_id)
     if current is None:
         raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
     merged = _as_new_user(current, changes)
@@ -423,7 +419,7 @@ def update_in(
             _check_leader(tx, tenant_id, user_id, cleaned.leader_id, field="leader_id")
         except CoreError as exc:
             raise exc.in_field(Entity.USER, "leader_id") from None
-    user_rows.update_user(tx.conn, cleaned)
+    tx.users.update_user(cleaned)
     tx.changed(tenant_id, "user", user_id)
     return cleaned
 
@@ -451,9 +447,7 @@ def _check_unique_update(tx: WriteTx, current: User, cleaned: User) -> None:
         for col in user_rows.UNIQUE_COLUMNS
         if (v := getattr(cleaned, col)) is not None and v != getattr(current, col)
     }
-    for col, holder in user_rows.find_unique_conflicts(
-        tx.conn, current.tenant_id, changed, exclude_user_id=current.id
-    ):
+    for col, holder in tx.users.find_unique_conflicts(current.tenant_id, changed, exclude_user_id=current.id):
         raise Conflict(
             f"{col}: {changed[col]!r} is already used by user {holder!r}",
             field=col,
@@ -469,11 +463,11 @@ _LEADER_CHAIN_MAX = 10_000
 def _check_leader(tx: WriteTx, tenant_id: str, user_id: str, leader_id: str, *, field: str) -> None:
     if leader_id == user_id:
         raise InvalidValue(f"{field}: a user cannot be their own leader", field=field)
-    if not user_rows.existing_ids(tx.conn, tenant_id, [leader_id]):
+    if not tx.users.existing_ids(tenant_id, [leader_id]):
         raise BrokenReference(f"{field}: user {leader_id!r} does not exist", field=field, entity=Entity.USER)
     step = leader_id
     for _ in range(_LEADER_CHAIN_MAX):
-        above = user_rows.leader_of(tx.conn, tenant_id, step)
+        above = tx.users.leader_of(tenant_id, step)
         if above is None:
             return
         step = above
@@ -492,17 +486,15 @@ def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
     users' ``leader_id`` and relation_user attribute values naming them.
     """
     with d.writer() as tx:
-        if not user_rows.existing_ids(tx.conn, tenant_id, [user_id]):
+        if not tx.users.existing_ids(tenant_id, [user_id]):
             raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
-        for uid in user_rows.clear_leader(tx.conn, tenant_id, user_id, mtime=d.clock.now_int()):
+        for uid in tx.users.clear_leader(tenant_id, user_id, mtime=d.clock.now_int()):
             tx.changed(tenant_id, "user", uid)
         relation_attrs = [
-            a.id
-            for a in attr_rows.list_definitions(tx.conn, tenant_id)
-            if a.value_type is ValueType.RELATION_USER
+            a.id for a in tx.attrs.list_definitions(tenant_id) if a.value_type is ValueType.RELATION_USER
         ]
-        for uid in attr_rows.delete_matching_values(tx.conn, tenant_id, relation_attrs, [user_id]):
+        for uid in tx.attrs.delete_matching_values(tenant_id, relation_attrs, [user_id]):
             tx.changed(tenant_id, "attrvals", uid)
-        user_rows.delete_user(tx.conn, tenant_id, user_id)
+        tx.users.delete_user(tenant_id, user_id)
         tx.changed(tenant_id, "user", user_id)
         tx.changed(tenant_id, "attrvals", user_id)

@@ -13,10 +13,10 @@ from openroster.core.roster.catalogue import (
 )
 from openroster.core.roster.writes import is_date, located
 from openroster.model.entities import (
+    StoredValue,
     User,
 )
 from openroster.model.errors import CoreError, InvalidValue, MissingField
-from openroster.store import roster as roster_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +55,7 @@ def list_employees(
                 raise InvalidValue(
                     f"status_list[{i}]: {code!r} is not an employee status ({allowed})", field="status_list"
                 ) from None
-    ids = roster_rows.page_user_ids(
-        r.conn,
+    ids = r.tx.roster.page_user_ids(
         tenant_id,
         statuses=[s.value for s in roster_profile.LIST_STATUSES[kind]],
         employment_statuses=wanted,
@@ -148,9 +147,8 @@ def add_pre_entry(
         except CoreError as exc:
             raise located(exc, paths) from None
         if joined:
-            roster_rows.put_values(
-                tx.conn,
+            tx.roster.put_values(
                 tenant_id,
-                [(created.id, roster_rows.StoredValue("sys00", 0, "sys00-confirmJoinTime", joined))],
+                [(created.id, StoredValue("sys00", 0, "sys00-confirmJoinTime", joined))],
             )
     return created

@@ -26,14 +26,13 @@ from openroster.core.roster.catalogue import (
 from openroster.model.entities import (
     AttributeValue,
     Department,
+    StoredValue,
     UrlValue,
     User,
     ValueType,
     serials,
 )
 from openroster.model.errors import TooMany
-from openroster.store import attrs as attr_rows
-from openroster.store import roster as roster_rows
 
 
 class RosterValue(NamedTuple):
@@ -162,7 +161,7 @@ def _link(r: Reader, tenant_id: str, cat: Catalogue, people: Sequence[User]) -> 
     """Note, in each user's memo, which departments and people their record shows."""
     relation_types = _relation_fields(cat)
     ids = [u.id for u in people]
-    custom = attr_rows.get_values(r.conn, tenant_id, ids, relation_types) if relation_types else {}
+    custom = r.tx.attrs.get_values(tenant_id, ids, relation_types) if relation_types else {}
     for u in people:
         relations: list[tuple[str, ValueType, tuple[str, ...]]] = []
         for av in custom.get(u.id, ()):
@@ -199,9 +198,9 @@ def read_values(r: Reader, *, tenant_id: str, records: Sequence[RosterRecord]) -
         return []
     ids = [rec.user.id for rec in records]
     cat = records[0].catalogue
-    stored = roster_rows.get_values(r.conn, tenant_id, ids)
+    stored = r.tx.roster.get_values(tenant_id, ids)
     types = {f.code: f.attr.value_type for f in cat.fields.values() if f.attr is not None}
-    custom = attr_rows.get_values(r.conn, tenant_id, ids, types) if types else {}
+    custom = r.tx.attrs.get_values(tenant_id, ids, types) if types else {}
     return [
         _values(rec.user, rec.catalogue, stored.get(rec.user.id, ()), custom.get(rec.user.id, ()))
         for rec in records
@@ -211,7 +210,7 @@ def read_values(r: Reader, *, tenant_id: str, records: Sequence[RosterRecord]) -
 def _values(
     u: User,
     cat: Catalogue,
-    stored: Iterable[roster_rows.StoredValue],
+    stored: Iterable[StoredValue],
     custom: Iterable[AttributeValue],
 ) -> dict[str, Values]:
     values: dict[str, Values] = {}

@@ -31,6 +31,7 @@ from openroster.core.roster.catalogue import (
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeUpdate,
+    StoredValue,
     User,
     UserAttributeUpdate,
     ValueType,
@@ -44,10 +45,7 @@ from openroster.model.errors import (
     NotFound,
     TooMany,
 )
-from openroster.store import attrs as attr_rows
-from openroster.store import roster as roster_rows
-from openroster.store import users as user_rows
-from openroster.store.base import WriteTx
+from openroster.store import WriteTx
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,16 +113,16 @@ def update_in(
     who = f"{prefix}{user_field}"
     if not user_id:
         raise MissingField(f"{who} is required", field=who)
-    if not roster_rows.lock_user(tx.conn, tenant_id, user_id):
+    if not tx.roster.lock_user(tenant_id, user_id):
         raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
     if not groups:
         raise MissingField(f"{prefix}groups must hold at least one group", field=f"{prefix}groups")
     _limit(len(groups), UPDATE_GROUPS_MAX, f"{prefix}groups", "groups")
-    current = user_rows.get_users(tx.conn, tenant_id, [user_id])[user_id]
-    cat = catalogue_for(attr_rows.list_definitions(tx.conn, tenant_id))
+    current = tx.users.get_users(tenant_id, [user_id])[user_id]
+    cat = catalogue_for(tx.attrs.list_definitions(tenant_id))
     detail_ids = [g.group_id for g in groups if (cg := cat.group(g.group_id)) is not None and cg.detail]
-    counts = roster_rows.row_counts(tx.conn, tenant_id, user_id, detail_ids)
-    stored: list[roster_rows.StoredValue] = []
+    counts = tx.roster.row_counts(tenant_id, user_id, detail_ids)
+    stored: list[StoredValue] = []
     profile: dict[str, object] = {}
     custom: dict[str, AttributeUpdate] = {}
     profile_paths: dict[str, tuple[str, str]] = {}
@@ -178,10 +176,10 @@ def update_in(
                 if f.source is not Source.STORED:
                     continue
                 if f.code in sent:
-                    stored.append(roster_rows.StoredValue(group.id, row, f.code, sent[f.code]))
+                    stored.append(StoredValue(group.id, row, f.code, sent[f.code]))
                 elif appended:
-                    stored.append(roster_rows.StoredValue(group.id, row, f.code, ""))
-    known = user_rows.existing_ids(tx.conn, tenant_id, relations.values())
+                    stored.append(StoredValue(group.id, row, f.code, ""))
+    known = tx.users.existing_ids(tenant_id, relations.values())
     for where, ref in relations.items():
         if ref not in known:
             raise BrokenReference(f"{where}: user {ref!r} does not exist", field=where, entity=Entity.USER)
@@ -196,7 +194,7 @@ def update_in(
             tenant_id=tenant_id,
             updates=[UserAttributeUpdate(user_id=user_id, attrs=tuple(custom.values()))],
         )
-    roster_rows.put_values(tx.conn, tenant_id, [(user_id, v) for v in _last_wins(stored)])
+    tx.roster.put_values(tenant_id, [(user_id, v) for v in _last_wins(stored)])
     tx.changed(tenant_id, "user", user_id)
 
 
@@ -208,8 +206,8 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
     Values are checked as :func:`update_in` checks them; nothing is written
     if any is wrong. Returns how many values were written.
     """
-    present = user_rows.existing_ids(tx.conn, tenant_id, records)
-    items: list[tuple[str, roster_rows.StoredValue]] = []
+    present = tx.users.existing_ids(tenant_id, records)
+    items: list[tuple[str, StoredValue]] = []
     for uid, groups in records.items():
         p = f"records[{uid!r}]"
         if uid not in present:
@@ -233,16 +231,14 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
                     sent[f.code] = checked_value(f, fw.value, field=f"{where}.value")
                 for f in group.fields:
                     if f.source is Source.STORED and (group.detail or f.code in sent):
-                        items.append(
-                            (uid, roster_rows.StoredValue(group.id, row, f.code, sent.get(f.code, "")))
-                        )
+                        items.append((uid, StoredValue(group.id, row, f.code, sent.get(f.code, ""))))
         tx.changed(tenant_id, "user", uid)
-    roster_rows.put_values(tx.conn, tenant_id, items)
+    tx.roster.put_values(tenant_id, items)
     return len(items)
 
 
-def _last_wins(items: Sequence[roster_rows.StoredValue]) -> list[roster_rows.StoredValue]:
-    out: dict[tuple[str, int, str], roster_rows.StoredValue] = {}
+def _last_wins(items: Sequence[StoredValue]) -> list[StoredValue]:
+    out: dict[tuple[str, int, str], StoredValue] = {}
     for v in items:
         out[(v.group_id, v.row, v.field_code)] = v
     return list(out.values())

@@ -18,14 +18,11 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection
-
 from openroster.model.entities import App, AttributeDefinition, Department, User
-from openroster.store import Store
-from openroster.store import apps as app_rows
-from openroster.store import attrs as attr_rows
-from openroster.store import depts as dept_rows
-from openroster.store import users as user_rows
+from openroster.store import ReadTx, Store
+
+#: Opens (on first call) the read transaction a cache miss is answered from.
+OpenTx = Callable[[], ReadTx]
 
 #: Users each process keeps by default: a cached, rendered person takes about 4 KB, so
 #: 50,000 of them stay well inside a 300 MB server (docs/benchmarks.md, docs/deploy.md).
@@ -71,8 +68,8 @@ class DirectoryCache:
         self._tables.clear()
         self._user_count = 0
 
-    def sync(self, conn: Callable[[], Connection], *, fresh_after: float | None = None) -> None:
-        """Bring the cache up to date; ``conn()`` opens a read transaction if one is needed.
+    def sync(self, open_tx: OpenTx, *, fresh_after: float | None = None) -> None:
+        """Bring the cache up to date; ``open_tx()`` opens a read transaction if one is needed.
 
         ``fresh_after`` (a ``time.monotonic()`` instant, e.g. when the request arrived): a
         poll of the change counter started after it already saw every write acknowledged
@@ -88,21 +85,21 @@ class DirectoryCache:
             if latest == self._seq:
                 return
         started = time.monotonic()
-        self.refresh(conn())
+        self.refresh(open_tx())
         self._polled_at = started
 
-    def refresh(self, conn: Connection) -> None:
+    def refresh(self, tx: ReadTx) -> None:
         if self._seq < 0:
             self.clear()
-            self._seq = self._store.current_seq(conn)
+            self._seq = tx.changes.current_seq()
             return
-        changes = self._store.changes_since(conn, self._seq, _REFRESH_BATCH)
+        changes = tx.changes.since(self._seq, _REFRESH_BATCH)
         if not changes:
             return
         if len(changes) == _REFRESH_BATCH or changes[0].seq != self._seq + 1:
             # Too far behind, or the log was pruned past us: start over.
             self.clear()
-            self._seq = self._store.current_seq(conn)
+            self._seq = tx.changes.current_seq()
             return
         for c in changes:
             # "attrvals" too: a user's memo may hold what was built from their attribute values.
@@ -137,7 +134,7 @@ class DirectoryCache:
 
     # -- lookups ----------------------------------------------------------------
 
-    def users(self, conn: Callable[[], Connection], tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
+    def users(self, open_tx: OpenTx, tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
         """The users among ``ids`` that exist, once each, in the order of their first mention."""
         bucket = self._users.get(tenant_id)
         if bucket is None:
@@ -152,7 +149,7 @@ class DirectoryCache:
             elif hit is not _MISSING:
                 found[uid] = hit  # type: ignore[assignment]
         if missing:
-            fetched = user_rows.get_users(conn(), tenant_id, missing)
+            fetched = open_tx().users.get_users(tenant_id, missing)
             for uid in missing:
                 got = fetched.get(uid)
                 if uid not in bucket:
@@ -163,15 +160,13 @@ class DirectoryCache:
             self._evict()
         return found
 
-    def depts(
-        self, conn: Callable[[], Connection], tenant_id: str, ids: Iterable[int]
-    ) -> dict[int, Department]:
+    def depts(self, open_tx: OpenTx, tenant_id: str, ids: Iterable[int]) -> dict[int, Department]:
         bucket = self._depts.get(tenant_id)
         if bucket is None:
             bucket = self._depts[tenant_id] = {}
-        return _lookup(bucket, ids, lambda miss: dept_rows.get_depts(conn(), tenant_id, miss))
+        return _lookup(bucket, ids, lambda miss: open_tx().depts.get_depts(tenant_id, miss))
 
-    def dept_view(self, conn: Callable[[], Connection], tenant_id: str) -> DeptView:
+    def dept_view(self, open_tx: OpenTx, tenant_id: str) -> DeptView:
         """The tenant's departments as a mapping that looks each one up when asked (see DeptView)."""
         bucket = self._depts.get(tenant_id)
         if bucket is None:
@@ -179,20 +174,20 @@ class DirectoryCache:
         generation = self._dept_generations.get(tenant_id)
         if generation is None:
             generation = self._dept_generations[tenant_id] = next(_GENERATIONS)
-        return DeptView(bucket, lambda miss: dept_rows.get_depts(conn(), tenant_id, miss), generation)
+        return DeptView(bucket, lambda miss: open_tx().depts.get_depts(tenant_id, miss), generation)
 
-    def app(self, conn: Callable[[], Connection], client_id: str) -> App | None:
+    def app(self, open_tx: OpenTx, client_id: str) -> App | None:
         hit = self._apps.get(client_id)
         if hit is None:
-            got = app_rows.get_app(conn(), client_id, self._unseal)
+            got = open_tx().apps.get_app(client_id, self._unseal)
             self._apps[client_id] = got if got is not None else _MISSING
             return got
         return None if hit is _MISSING else hit  # type: ignore[return-value]
 
-    def definitions(self, conn: Callable[[], Connection], tenant_id: str) -> list[AttributeDefinition]:
+    def definitions(self, open_tx: OpenTx, tenant_id: str) -> list[AttributeDefinition]:
         hit = self._defs.get(tenant_id)
         if hit is None:
-            hit = self._defs[tenant_id] = attr_rows.list_definitions(conn(), tenant_id)
+            hit = self._defs[tenant_id] = open_tx().attrs.list_definitions(tenant_id)
         return hit
 
     def user_table(self, tenant_id: str, key: Hashable) -> dict[str, Any]:

@@ -24,11 +24,6 @@ from openroster.model.entities import (
     ValueType,
 )
 from openroster.model.errors import CoreError
-from openroster.store import bulk as bulk_rows
-from openroster.store import depts as dept_rows
-from openroster.store import schema
-
-_ROSTER_COLUMNS = ("tenant_id", "user_id", "group_id", "row_index", "field_code", "value")
 
 
 @dataclass
@@ -57,13 +52,13 @@ def make_departments(plan: ImportPlan) -> None:
             for path in row.paths:
                 wanted.setdefault(path)
     wanted.pop((), None)
-    before = len(dept_rows.list_all(plan.conn, plan.tenant_id))
+    before = len(plan.tx.depts.list_all(plan.tenant_id))
     plan.depts = {(): plan.root}
     if wanted:
         plan.depts.update(
             bulk.add_department_paths(plan.tx, plan.d, tenant_id=plan.tenant_id, paths=list(wanted))
         )
-    plan.departments_created = len(dept_rows.list_all(plan.conn, plan.tenant_id)) - before
+    plan.departments_created = len(plan.tx.depts.list_all(plan.tenant_id)) - before
     plan.known_depts = {x.id for x in plan.depts.values()}
 
 
@@ -79,7 +74,7 @@ def create(plan: ImportPlan) -> None:
         ]
     total = sum(len(rows) for rows, _ in chunks)
     done = 0
-    with bulk_rows.loading(plan.conn):
+    with plan.tx.bulk.loading():
         for rows, pc in chunks:
             bulk.write(plan.tx, pc, tenant_id=plan.tenant_id)
             done += len(rows)
@@ -114,18 +109,18 @@ def add_roster_rows(plan: ImportPlan, rows: list[Row]) -> None:
                 else given
             )
             values += [(plan.tenant_id, row.user_id, group_id, 0, c, given.get(c, "")) for c in codes]
-    bulk_rows.insert_rows(plan.conn, schema.roster_values, _ROSTER_COLUMNS, values)
+    plan.tx.bulk.insert_roster_values(values)
 
 
 def update(plan: ImportPlan, rows: list[Row]) -> None:
-    stored = lookups.attribute_values(plan.conn, plan.tenant_id, [r.user_id for r in rows], plan.defs)
+    stored = lookups.attribute_values(plan.tx, plan.tenant_id, [r.user_id for r in rows], plan.defs)
     for i, row in enumerate(rows):
         if i % 1000 == 0:
             plan.tick("updating", i, len(rows))
         try:
             changes = changes_of(plan, row, stored.get(row.user_id, {}))
             if changes:
-                with plan.conn.begin_nested():
+                with plan.tx.savepoint():
                     apply_changes(plan, row, changes)
                 row.changed = True
         except CoreError as exc:
@@ -175,7 +170,7 @@ def apply_changes(plan: ImportPlan, row: Row, changes: Changes) -> None:
 
 def write_roster(plan: ImportPlan, rows: list[Row]) -> None:
     """Roster fields of people already there, through the roster service, only what differs."""
-    stored = lookups.first_roster_rows(plan.conn, plan.tenant_id, [r.user_id for r in rows])
+    stored = lookups.first_roster_rows(plan.tx, plan.tenant_id, [r.user_id for r in rows])
     for i, row in enumerate(rows):
         if i % 1000 == 0:
             plan.tick("roster", i, len(rows))
@@ -195,7 +190,7 @@ def write_roster(plan: ImportPlan, rows: list[Row]) -> None:
             for g, writes in by_group.items()
         ]
         try:
-            with plan.conn.begin_nested():
+            with plan.tx.savepoint():
                 roster_writes.update_in(
                     plan.tx, plan.d, tenant_id=plan.tenant_id, user_id=row.user_id, groups=groups
                 )

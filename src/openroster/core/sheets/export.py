@@ -27,8 +27,6 @@ from openroster.model.entities import (
     ValueType,
 )
 from openroster.model.errors import Entity, NotFound
-from openroster.store import depts as dept_rows
-from openroster.store import tenants as tenant_rows
 from openroster.store import users as user_rows
 
 
@@ -115,10 +113,10 @@ def export_sheet(
 ) -> tuple[list[str], list[list[str]]]:
     """The tenant's people as a sheet that :func:`import_sheet` reads back without a change."""
     with d.reader() as r:
-        tenant = tenant_rows.get_tenant(r.conn, tenant_id)
+        tenant = r.tx.tenants.get_tenant(tenant_id)
         if tenant is None:
             raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
-        depts = {x.id: x for x in dept_rows.list_all(r.conn, tenant_id)}
+        depts = {x.id: x for x in r.tx.depts.list_all(tenant_id)}
         fmt = SheetFormat(language, depts[ROOT_DEPT_ID].name)
         defs = list(r.definitions(tenant_id))
         fields = roster_columns(defs)
@@ -127,15 +125,15 @@ def export_sheet(
         stored: dict[str, dict[str, str]] = {}
         after: str | None = None
         while True:
-            ids = user_rows.page_ids(
-                r.conn, tenant_id, statuses=user_rows.ALL_STATUSES, after=after, limit=lookups.BATCH
+            ids = r.tx.users.page_ids(
+                tenant_id, statuses=user_rows.ALL_STATUSES, after=after, limit=lookups.BATCH
             )
             if not ids:
                 break
-            found = user_rows.get_users(r.conn, tenant_id, ids)
+            found = r.tx.users.get_users(tenant_id, ids)
             people.extend(found[i] for i in ids if i in found)
-            values.update(lookups.attribute_values(r.conn, tenant_id, ids, {a.id: a for a in defs}))
-            stored.update(lookups.first_roster_rows(r.conn, tenant_id, ids))
+            values.update(lookups.attribute_values(r.tx, tenant_id, ids, {a.id: a for a in defs}))
+            stored.update(lookups.first_roster_rows(r.tx, tenant_id, ids))
             after = ids[-1]
     refs = {u.id: person_ref(u.employee_id, u.email, u.id) for u in people}
     codes = [c for c in fields if any(c in s for s in stored.values())]

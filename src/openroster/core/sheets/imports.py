@@ -55,9 +55,7 @@ from openroster.model.entities import (
     ROOT_DEPT_ID,
 )
 from openroster.model.errors import Entity, NotFound
-from openroster.store import depts as dept_rows
-from openroster.store import tenants as tenant_rows
-from openroster.store.base import WriteTx
+from openroster.store import WriteTx
 
 
 class _Rollback(Exception):
@@ -92,7 +90,7 @@ def import_sheet(
     """Import one sheet into ``tenant_id`` (see the module doc). Cells are text; the header is row 1."""
     report = ImportReport(dry_run=dry_run)
     with d.reader() as r:
-        if tenant_rows.get_tenant(r.conn, tenant_id) is None:
+        if r.tx.tenants.get_tenant(tenant_id) is None:
             raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
         defs = list(r.definitions(tenant_id))
     fields = roster_columns(defs)
@@ -125,8 +123,7 @@ def import_sheet(
 def _run_steps(plan: ImportPlan, tx: WriteTx) -> None:
     """The steps of one import, in order, inside its write transaction."""
     plan.tx = tx
-    plan.conn = tx.conn
-    plan.root = dept_rows.get_depts(tx.conn, plan.tenant_id, [ROOT_DEPT_ID])[ROOT_DEPT_ID]
+    plan.root = tx.depts.get_depts(plan.tenant_id, [ROOT_DEPT_ID])[ROOT_DEPT_ID]
     plan.now = plan.d.clock.now_int()
     for row in plan.rows:
         parse.read_cells(plan, row)

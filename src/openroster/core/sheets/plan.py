@@ -6,8 +6,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection
-
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import bulk, users
@@ -31,7 +29,7 @@ from openroster.model.entities import (
     UserStatus,
 )
 from openroster.model.errors import CoreError, Entity, InvalidValue
-from openroster.store.base import WriteTx
+from openroster.store import WriteTx
 
 
 @dataclass(eq=False)
@@ -62,7 +60,6 @@ class ImportPlan:
     """One import inside one write transaction: what the steps (``parse``, ``validate``, ``apply``) share."""
 
     tx: WriteTx
-    conn: Connection
     root: Department
     now: int
     by_id: dict[str, Row]

@@ -29,7 +29,7 @@ def match_people(plan: ImportPlan) -> None:
                 if seen is not row:
                     plan.fail(row, plan.col(key), f"{value!r} is also in row {seen.number}")
     holders = {
-        key: lookups.taken_values(plan.conn, plan.tenant_id, key, [v for k, v in first if k == key])
+        key: lookups.taken_values(plan.tx, plan.tenant_id, key, [v for k, v in first if k == key])
         for key in keys
     }
     matched: dict[str, Row] = {}
@@ -48,7 +48,7 @@ def match_people(plan: ImportPlan) -> None:
             matched[row.user_id] = row
         elif not row.user_id:
             row.user_id = users.new_user_id()
-    for uid, user in lookups.users_by_id(plan.conn, plan.tenant_id, list(matched)).items():
+    for uid, user in lookups.users_by_id(plan.tx, plan.tenant_id, list(matched)).items():
         matched[uid].existing = user
     for row in plan.rows:  # invalid rows too: other rows may name them
         row.user_id = row.user_id or users.new_user_id()
@@ -70,7 +70,7 @@ def resolve_references(plan: ImportPlan) -> None:
     outside = [r for r in refs if r and plan.person(r) is None]
     for key in ("id", "employee_id", "email"):
         wanted = [r.lower() for r in outside] if key == "email" else outside
-        for value, holder in lookups.taken_values(plan.conn, plan.tenant_id, key, wanted).items():
+        for value, holder in lookups.taken_values(plan.tx, plan.tenant_id, key, wanted).items():
             plan.people.setdefault(value, holder)
     for row in plan.rows:
         ref = row.profile.get("leader", "")
@@ -159,7 +159,7 @@ def check_unique(plan: ImportPlan) -> None:
                 seen = holder_row.setdefault(value, row)
                 if seen is not row:
                     plan.fail(row, plan.col(col), f"{value!r} is also in row {seen.number}")
-        for value, holder in lookups.taken_values(plan.conn, plan.tenant_id, col, list(holder_row)).items():
+        for value, holder in lookups.taken_values(plan.tx, plan.tenant_id, col, list(holder_row)).items():
             row = holder_row[value]
             if holder != row.user_id and not plan.released(holder, col, value):
                 plan.fail(row, plan.col(col), f"{value!r} is already used by user {holder!r}")

@@ -16,9 +16,7 @@ from openroster.core.runtime import limits
 from openroster.core.runtime.secrets import ENV_MASTER_KEY, constant_time_equals, new_secret
 from openroster.model.entities import App, Signing
 from openroster.model.errors import AuthError, Conflict, Entity, InvalidValue, NotFound
-from openroster.store import apps as app_rows
-from openroster.store import tenants as tenant_rows
-from openroster.store.base import WriteTx
+from openroster.store import WriteTx
 
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
@@ -75,15 +73,15 @@ def _checked_secret(secret: str) -> str:
 def create_in(tx: WriteTx, d: Directory, app: App) -> App:
     """Store ``app`` inside an open write transaction."""
     tenant_id, cid, agentid = app.tenant_id, app.client_id, app.agentid
-    if tenant_rows.get_tenant(tx.conn, tenant_id) is None:
+    if tx.tenants.get_tenant(tenant_id) is None:
         raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
-    if app_rows.get_app(tx.conn, cid, d.unseal) is not None:
+    if tx.apps.get_app(cid, d.unseal) is not None:
         raise Conflict(f"client_id {cid!r} already exists", field="client_id", entity=Entity.APP)
-    if agentid is not None and app_rows.find_app_by_agentid(tx.conn, tenant_id, agentid, d.unseal):
+    if agentid is not None and tx.apps.find_app_by_agentid(tenant_id, agentid, d.unseal):
         raise Conflict(
             f"agentid {agentid} is already used in tenant {tenant_id!r}", field="agentid", entity=Entity.APP
         )
-    app_rows.insert_app(tx.conn, app, sealed_secret=d.seal(app.secret, cid))
+    tx.apps.insert_app(app, sealed_secret=d.seal(app.secret, cid))
     tx.changed(tenant_id, "app", cid)
     return app
 
@@ -92,10 +90,10 @@ def rotate_secret(d: Directory, *, client_id: str, secret: str | None = None) ->
     """Give the app a new secret; every token issued under the old one stops working."""
     sec = _checked_secret(secret or new_secret())
     with d.writer() as tx:
-        app = app_rows.get_app(tx.conn, client_id, d.unseal)
+        app = tx.apps.get_app(client_id, d.unseal)
         if app is None:
             raise NotFound(f"app {client_id!r} does not exist", field="client_id", entity=Entity.APP)
-        app_rows.update_secret(tx.conn, client_id, sealed_secret=d.seal(sec, client_id))
+        tx.apps.update_secret(client_id, sealed_secret=d.seal(sec, client_id))
         tx.changed(app.tenant_id, "app", client_id)
     with d.reader() as r:
         fresh = r.app(client_id)
@@ -110,9 +108,9 @@ def check_master_key(d: Directory) -> None:
     fail with an internal error; better to refuse to start and say why.
     """
     with d.store.read() as tx:
-        for tenant in tenant_rows.list_tenants(tx.conn):
+        for tenant in tx.tenants.list_tenants():
             try:
-                if app_rows.list_apps(tx.conn, tenant.id, d.unseal):
+                if tx.apps.list_apps(tenant.id, d.unseal):
                     return
             except InvalidTag:
                 raise ValueError(
@@ -123,7 +121,7 @@ def check_master_key(d: Directory) -> None:
 
 def list_for_tenant(d: Directory, tenant_id: str) -> list[App]:
     with d.reader() as r:
-        return app_rows.list_apps(r.conn, tenant_id, d.unseal)
+        return r.tx.apps.list_apps(tenant_id, d.unseal)
 
 
 def issue_token(

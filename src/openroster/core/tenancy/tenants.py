@@ -9,9 +9,7 @@ from openroster.core import validate
 from openroster.core.directory import Directory
 from openroster.model.entities import ROOT_DEPT_ID, Department, Tenant
 from openroster.model.errors import Conflict, Entity, InvalidValue, NotFound
-from openroster.store import depts as dept_rows
-from openroster.store import tenants as tenant_rows
-from openroster.store.base import WriteTx
+from openroster.store import WriteTx
 
 _TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -51,17 +49,17 @@ def build(
 def create_in(tx: WriteTx, tenant: Tenant, *, seed: str | None = None) -> Tenant:
     """Create ``tenant`` and its root department inside an open write transaction."""
     tenant_id = tenant.id
-    if tenant_rows.get_tenant(tx.conn, tenant_id) is not None:
+    if tx.tenants.get_tenant(tenant_id) is not None:
         raise Conflict(f"tenant {tenant_id!r} already exists", field="id", entity=Entity.TENANT)
     for col, val in (
         ("wps_company_id", tenant.wps_company_id),
         ("dingtalk_corp_id", tenant.dingtalk_corp_id),
     ):
-        if tenant_rows.find_tenant_by(tx.conn, **{col: val}) is not None:
+        if tx.tenants.find_tenant_by(**{col: val}) is not None:
             raise Conflict(
                 f"{col} {val!r} is already used by another tenant", field=col, entity=Entity.TENANT
             )
-    tenant_rows.insert_tenant(tx.conn, tenant, next_dept_id=ROOT_DEPT_ID + 1, seed=seed)
+    tx.tenants.insert_tenant(tenant, next_dept_id=ROOT_DEPT_ID + 1, seed=seed)
     root = Department(
         tenant_id=tenant_id,
         id=ROOT_DEPT_ID,
@@ -72,7 +70,7 @@ def create_in(tx: WriteTx, tenant: Tenant, *, seed: str | None = None) -> Tenant
         abs_path=f"/{tenant.name}",
         ctime=tenant.ctime,
     )
-    dept_rows.insert_depts(tx.conn, [root])
+    tx.depts.insert_depts([root])
     tx.changed(tenant_id, "tenant", tenant_id)
     return tenant
 
@@ -80,14 +78,14 @@ def create_in(tx: WriteTx, tenant: Tenant, *, seed: str | None = None) -> Tenant
 def delete(d: Directory, tenant_id: str) -> None:
     """Delete a tenant and everything in it."""
     with d.writer() as tx:
-        if not tenant_rows.delete_tenant(tx.conn, tenant_id):
+        if not tx.tenants.delete_tenant(tenant_id):
             raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
         tx.changed(tenant_id, "tenant", tenant_id)
 
 
 def get(d: Directory, tenant_id: str) -> Tenant:
     with d.reader() as r:
-        tenant = tenant_rows.get_tenant(r.conn, tenant_id)
+        tenant = r.tx.tenants.get_tenant(tenant_id)
     if tenant is None:
         raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
     return tenant
@@ -95,9 +93,9 @@ def get(d: Directory, tenant_id: str) -> Tenant:
 
 def find(d: Directory, tenant_id: str) -> Tenant | None:
     with d.reader() as r:
-        return tenant_rows.get_tenant(r.conn, tenant_id)
+        return r.tx.tenants.get_tenant(tenant_id)
 
 
 def list_all(d: Directory) -> list[Tenant]:
     with d.reader() as r:
-        return tenant_rows.list_tenants(r.conn)
+        return r.tx.tenants.list_tenants()

@@ -28,7 +28,6 @@ from openroster.core.runtime.secrets import constant_time_equals
 from openroster.model.entities import App
 from openroster.model.errors import AuthError
 from openroster.store import dingtalk_tokens as token_rows
-from openroster.store import tenants as tenant_rows
 
 #: Lifetime of a DingTalk access token, in seconds (extended by every ``gettoken``).
 TTL_SECONDS = 7200
@@ -91,15 +90,14 @@ def issue(d: Directory, *, appkey: str, appsecret: str) -> tuple[str, int]:
     now = d.clock.now_int()
     expires_at = now + TTL_SECONDS
     with d.writer() as tx:
-        token_rows.lock_app(tx.conn, app.client_id)
-        live = token_rows.latest_for_app(tx.conn, app.client_id)
+        tx.tokens.lock_app(app.client_id)
+        live = tx.tokens.latest_for_app(app.client_id)
         if live is not None and live.expires_at > now and live.secret_version == app.secret_version:
             token = d.master_key.unseal(live.token_sealed, context=_context(app.client_id))
-            token_rows.extend(tx.conn, live.token_hash, expires_at)
+            tx.tokens.extend(live.token_hash, expires_at)
         else:
             token = _random.token_hex(16)
-            token_rows.insert_token(
-                tx.conn,
+            tx.tokens.insert_token(
                 token_rows.TokenRow(
                     token_hash=_hash(state, token),
                     client_id=app.client_id,
@@ -110,7 +108,7 @@ def issue(d: Directory, *, appkey: str, appsecret: str) -> tuple[str, int]:
                 ),
                 ctime=now,
             )
-        token_rows.prune(tx.conn, app.client_id, expired_before=now - KEEP_EXPIRED_SECONDS)
+        tx.tokens.prune(app.client_id, expired_before=now - KEEP_EXPIRED_SECONDS)
     state.remember(token, TokenGrant(app.client_id, app.tenant_id, corp_id, app.secret_version, expires_at))
     return token, TTL_SECONDS
 
@@ -118,7 +116,7 @@ def issue(d: Directory, *, appkey: str, appsecret: str) -> tuple[str, int]:
 def _corp_id(r: Reader, app: App | None) -> str:
     if app is None:
         return ""
-    tenant = tenant_rows.get_tenant(r.conn, app.tenant_id)
+    tenant = r.tx.tenants.get_tenant(app.tenant_id)
     return (tenant.dingtalk_corp_id or "") if tenant is not None else ""
 
 
@@ -133,7 +131,7 @@ def authenticate(r: Reader, token: str) -> tuple[App, TokenGrant]:
     now = d.clock.now()
     grant = state.grants.get(token)
     if grant is None or grant.expires_at <= now:
-        row = token_rows.get(r.conn, _hash(state, token)) if 0 < len(token) <= 128 else None
+        row = r.tx.tokens.get(_hash(state, token)) if 0 < len(token) <= 128 else None
         if row is None:
             state.grants.pop(token, None)
             raise AuthError("access_token is not a token this server issued", reason="invalid_token")
@@ -156,5 +154,5 @@ def client_id_of(r: Reader, token: str) -> str | None:
     grant = state.grants.get(token)
     if grant is not None:
         return grant.client_id
-    row = token_rows.get(r.conn, _hash(state, token)) if 0 < len(token) <= 128 else None
+    row = r.tx.tokens.get(_hash(state, token)) if 0 < len(token) <= 128 else None
     return row.client_id if row is not None else None

@@ -1,0 +1,285 @@
+"""The seam between core and the store: transactions and the repositories they expose.
+
+Core never sees a connection or SQL. It opens a transaction with ``Store.read`` or
+``Store.write`` and calls typed functions on its repositories, one per table family::
+
+    with store.write() as tx:
+        if tx.users.existing_ids(tenant_id, ids): ...
+        tx.users.insert_users(items)
+        tx.changed(tenant_id, "user", item.id)
+
+A repository method is the row function of the same name in ``store/<table>.py`` with
+this transaction's connection bound (one bound method per call, nothing per row). The
+row functions stay plain functions of a connection, for the store's own modules.
+
+A test double stands behind the same names: subclass :class:`ReadTx`/:class:`WriteTx`
+(or a repository) and override the repositories (or methods) it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import MethodType
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
+
+from sqlalchemy import Connection
+
+from openroster.store import (
+    apps,
+    attrs,
+    bulk,
+    changes,
+    depts,
+    dingtalk_tokens,
+    roster,
+    snapshot,
+    tenants,
+    users,
+)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class RowFunction(Generic[P, R]):
+    """A row function ``fn(conn, ...)`` of a store module, as a method of a repository."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[Concatenate[Connection, P], R]) -> None:
+        self.fn = fn
+
+    @overload
+    def __get__(self, repo: None, owner: type[Any]) -> RowFunction[P, R]: ...
+
+    @overload
+    def __get__(self, repo: Repository, owner: type[Any]) -> Callable[P, R]: ...
+
+    def __get__(self, repo: Repository | None, owner: type[Any]) -> RowFunction[P, R] | Callable[P, R]:
+        if repo is None:
+            return self
+        return cast("Callable[P, R]", MethodType(self.fn, repo.conn))
+
+
+class Repository:
+    """The row functions of one table family, bound to one transaction."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+
+RepoT = TypeVar("RepoT", bound=Repository)
+
+
+class RepositoryOf(Generic[RepoT]):
+    """A transaction's repository of one kind, made when asked for (one small object per use)."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: type[RepoT]) -> None:
+        self.kind = kind
+
+    @overload
+    def __get__(self, tx: None, owner: type[Any]) -> RepositoryOf[RepoT]: ...
+
+    @overload
+    def __get__(self, tx: Tx, owner: type[Any]) -> RepoT: ...
+
+    def __get__(self, tx: Tx | None, owner: type[Any]) -> RepositoryOf[RepoT] | RepoT:
+        if tx is None:
+            return self
+        return self.kind(tx.conn)
+
+
+class Users(Repository):
+    __slots__ = ()
+    insert_users = RowFunction(users.insert_users)
+    get_users = RowFunction(users.get_users)
+    existing_ids = RowFunction(users.existing_ids)
+    find_unique_conflicts = RowFunction(users.find_unique_conflicts)
+    find_taken_values = RowFunction(users.find_taken_values)
+    first_ids = RowFunction(users.first_ids)
+    page_ids = RowFunction(users.page_ids)
+    count = RowFunction(users.count)
+    member_page_ids = RowFunction(users.member_page_ids)
+    count_members = RowFunction(users.count_members)
+    dept_leaders = RowFunction(users.dept_leaders)
+    update_user = RowFunction(users.update_user)
+    replace_memberships = RowFunction(users.replace_memberships)
+    set_status = RowFunction(users.set_status)
+    leader_of = RowFunction(users.leader_of)
+    clear_leader = RowFunction(users.clear_leader)
+    set_member_order = RowFunction(users.set_member_order)
+    delete_user = RowFunction(users.delete_user)
+
+
+class Depts(Repository):
+    __slots__ = ()
+    insert_depts = RowFunction(depts.insert_depts)
+    get_depts = RowFunction(depts.get_depts)
+    find_by_ex_ids = RowFunction(depts.find_by_ex_ids)
+    find_child_by_name = RowFunction(depts.find_child_by_name)
+    max_child_order = RowFunction(depts.max_child_order)
+    list_all = RowFunction(depts.list_all)
+    count_members = RowFunction(depts.count_members)
+    set_abs_path = RowFunction(depts.set_abs_path)
+    subtree_id_set = RowFunction(depts.subtree_id_set)
+    descendants = RowFunction(depts.descendants)
+    is_descendant = RowFunction(depts.is_descendant)
+    child_page_ids = RowFunction(depts.child_page_ids)
+    descendant_page_ids = RowFunction(depts.descendant_page_ids)
+    count_children = RowFunction(depts.count_children)
+    update_dept = RowFunction(depts.update_dept)
+    delete_dept = RowFunction(depts.delete_dept)
+    lock_tree = RowFunction(depts.lock_tree)
+
+
+class Attrs(Repository):
+    __slots__ = ()
+    list_definitions = RowFunction(attrs.list_definitions)
+    insert_definitions = RowFunction(attrs.insert_definitions)
+    update_definition = RowFunction(attrs.update_definition)
+    delete_definitions = RowFunction(attrs.delete_definitions)
+    get_values = RowFunction(attrs.get_values)
+    put_values = RowFunction(attrs.put_values)
+    delete_values = RowFunction(attrs.delete_values)
+    delete_matching_values = RowFunction(attrs.delete_matching_values)
+    remove_dept_from_values = RowFunction(attrs.remove_dept_from_values)
+
+
+class Roster(Repository):
+    __slots__ = ()
+    get_values = RowFunction(roster.get_values)
+    row_counts = RowFunction(roster.row_counts)
+    put_values = RowFunction(roster.put_values)
+    lock_user = RowFunction(roster.lock_user)
+    page_user_ids = RowFunction(roster.page_user_ids)
+
+
+class Apps(Repository):
+    __slots__ = ()
+    insert_app = RowFunction(apps.insert_app)
+    get_app = RowFunction(apps.get_app)
+    list_apps = RowFunction(apps.list_apps)
+    find_app_by_agentid = RowFunction(apps.find_app_by_agentid)
+    update_secret = RowFunction(apps.update_secret)
+    delete_app = RowFunction(apps.delete_app)
+
+
+class Tenants(Repository):
+    __slots__ = ()
+    insert_tenant = RowFunction(tenants.insert_tenant)
+    get_tenant = RowFunction(tenants.get_tenant)
+    list_tenants = RowFunction(tenants.list_tenants)
+    find_tenant_by = RowFunction(tenants.find_tenant_by)
+    delete_tenant = RowFunction(tenants.delete_tenant)
+    allocate_dept_ids = RowFunction(tenants.allocate_dept_ids)
+    reserve_dept_id = RowFunction(tenants.reserve_dept_id)
+    get_setting = RowFunction(tenants.get_setting)
+    put_setting_if_absent = RowFunction(tenants.put_setting_if_absent)
+
+
+class Tokens(Repository):
+    """DingTalk access tokens."""
+
+    __slots__ = ()
+    lock_app = RowFunction(dingtalk_tokens.lock_app)
+    latest_for_app = RowFunction(dingtalk_tokens.latest_for_app)
+    insert_token = RowFunction(dingtalk_tokens.insert_token)
+    extend = RowFunction(dingtalk_tokens.extend)
+    prune = RowFunction(dingtalk_tokens.prune)
+    get = RowFunction(dingtalk_tokens.get)
+
+
+class Changes(Repository):
+    """The change counter and log (what the process caches follow)."""
+
+    __slots__ = ()
+    current_seq = RowFunction(changes.current_seq)
+    since = RowFunction(changes.since)
+
+
+class Bulk(Repository):
+    """Loads of many rows at once (bulk imports, demo data): see ``store/bulk.py``."""
+
+    __slots__ = ()
+    loading = RowFunction(bulk.loading)
+    insert_users = RowFunction(bulk.insert_users)
+    insert_memberships = RowFunction(bulk.insert_memberships)
+    insert_attr_values = RowFunction(bulk.insert_attr_values)
+    insert_depts = RowFunction(bulk.insert_depts)
+    insert_roster_values = RowFunction(bulk.insert_roster_values)
+
+
+class Snapshots(Repository):
+    """Whole-tenant rows, for snapshots and resets: see ``store/snapshot.py``."""
+
+    __slots__ = ()
+    read_rows = RowFunction(snapshot.read_rows)
+    insert_rows = RowFunction(snapshot.insert_rows)
+    clear_tenant = RowFunction(snapshot.clear_tenant)
+    read_tenant_row = RowFunction(snapshot.read_tenant_row)
+    list_tenant_ids = RowFunction(snapshot.list_tenant_ids)
+    write_tenant_row = RowFunction(snapshot.write_tenant_row)
+    delete_tenant_row = RowFunction(snapshot.delete_tenant_row)
+    tenant_of_app = RowFunction(snapshot.tenant_of_app)
+
+
+class Tx:
+    """A transaction as core sees it: its repositories."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        #: The store's own handle; nothing outside ``openroster.store`` (and its tests) uses it.
+        self.conn = conn
+
+    users = RepositoryOf(Users)
+    depts = RepositoryOf(Depts)
+    attrs = RepositoryOf(Attrs)
+    roster = RepositoryOf(Roster)
+    apps = RepositoryOf(Apps)
+    tenants = RepositoryOf(Tenants)
+    tokens = RepositoryOf(Tokens)
+    changes = RepositoryOf(Changes)
+    bulk = RepositoryOf(Bulk)
+    snapshots = RepositoryOf(Snapshots)
+
+
+class ReadTx(Tx):
+    """A read-only transaction: one consistent snapshot of the store."""
+
+    __slots__ = ()
+
+
+class WriteTx(Tx):
+    """A write transaction. Everything in it commits together or not at all.
+
+    It records what it touched (:meth:`changed`); just before it commits, ``Store.write``
+    publishes those records to the change log (:meth:`publish`), so every server process
+    can invalidate its cache (see ``core/runtime/cache.py``).
+    """
+
+    __slots__ = ("_changed",)
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self._changed: set[tuple[str, str, str]] = set()
+
+    def changed(self, tenant_id: str, kind: str, key: str | int) -> None:
+        """Record that an entity changed, for cache invalidation in every process."""
+        self._changed.add((tenant_id, kind, str(key)))
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an error in the block undoes the block's writes only."""
+        with self.conn.begin_nested():
+            yield
+
+    def publish(self) -> None:
+        """Append the recorded changes to the change log (``Store.write`` calls it before commit)."""
+        if self._changed:
+            changes.publish(self.conn, self._changed)
