@@ -1,10 +1,21 @@
 """Shared fixtures: a store on each backend, and real server processes.
 
-``directory`` and ``server_factory`` run every test that uses them twice: on a
+``directory``, ``server_factory`` and ``live`` run every test that uses them twice: on a
 SQLite file and on a real PostgreSQL server (a throwaway cluster this session
 starts, see ``openroster.store.pgcluster``; each test gets its own database,
 copied from a migrated template). Pin a test to one backend with
 ``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``.
+
+Which server a test gets:
+
+- ``live``: the one server this pytest worker keeps per backend, and a directory on its
+  store. The test has the server to itself while it runs (a worker runs one test at a
+  time) and finds it empty: after each test every tenant is deleted and the journal,
+  fault rules and clock are reset. Use it whenever a test needs nothing but tenants.
+- ``server_factory``: servers of the test's own, for what needs a process of its own
+  (``serve`` options, restarts, several processes over one store, kill -9).
+
+Every test that starts a server must be marked ``e2e`` (the launcher here refuses otherwise).
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from openroster.core import apps, tenants
 from openroster.core.directory import Directory
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
+from openroster.testing import ControlClient
 from openroster.testing.server import ServerProcess
 from openroster.testing.server import start_server as launch_server
 
@@ -30,9 +42,25 @@ START_TIMEOUT_S = 180
 BACKENDS: tuple[str, ...] = ("sqlite", "postgresql")
 
 
+#: The admin token of the ``live`` servers.
+LIVE_ADMIN_TOKEN = "live-admin-token"
+
+#: The test running now (the launcher checks it is marked ``e2e``).
+_running: list[pytest.Item] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for b in BACKENDS:
         config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
 
 
 ALL_WPS_SCOPES = (
@@ -126,10 +154,21 @@ def wps_app(directory: Directory, tenant: str) -> apps.App:
 
 
 def start_server(
-    data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None
+    data_dir: Path,
+    *extra: str,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    admin_token: str | None = None,
 ) -> ServerProcess:
-    """Run ``openroster serve`` as a real process and wait until it answers (the plugin's launcher)."""
-    return launch_server(data_dir, *extra, port=port, env=env, timeout=START_TIMEOUT_S)
+    """Run ``openroster serve`` as a real process and wait until it answers (the plugin's launcher).
+
+    Only a test marked ``e2e`` may start one, so ``-m "not e2e"`` runs no server.
+    """
+    if _running and _running[-1].get_closest_marker("e2e") is None:
+        raise pytest.UsageError(f"{_running[-1].nodeid} starts a server: mark it e2e")
+    return launch_server(
+        data_dir, *extra, port=port, env=env, admin_token=admin_token, timeout=START_TIMEOUT_S
+    )
 
 
 @pytest.fixture
@@ -159,3 +198,62 @@ def server_factory(tmp_path: Path, databases: Databases) -> Iterator[Callable[..
     yield make
     for s in started:
         s.stop()
+
+
+@dataclass
+class LiveServer:
+    """A server this worker shares between tests, a directory on its store, and its control plane."""
+
+    server: ServerProcess
+    directory: Directory
+    control: ControlClient
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def empty(self) -> None:
+        """Delete every tenant; empty the journal, remove fault rules, set the clock to real time."""
+        for t in self.control.tenants():
+            self.control.delete_tenant(t["id"])
+        self.control.reset_everything()
+
+
+def _live_server(
+    tmp_path_factory: pytest.TempPathFactory, backend: str, cluster: ThrowawayCluster | None
+) -> Iterator[LiveServer]:
+    dbs = Databases(backend, cluster)
+    data = tmp_path_factory.mktemp(f"live-{backend}") / "data"
+    url = ("--database-url", dbs.url_for(data)) if cluster is not None else ()
+    server = start_server(data, *url, admin_token=LIVE_ADMIN_TOKEN)
+    directory = open_directory(dbs.settings_for(data))
+    control = ControlClient(server.base_url, LIVE_ADMIN_TOKEN)
+    try:
+        yield LiveServer(server, directory, control)
+    finally:
+        control.close()
+        directory.store.dispose()
+        server.stop()
+        dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def live_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    yield from _live_server(tmp_path_factory, "sqlite", None)
+
+
+@pytest.fixture(scope="session")
+def live_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, postgres_cluster: ThrowawayCluster
+) -> Iterator[LiveServer]:
+    yield from _live_server(tmp_path_factory, "postgresql", postgres_cluster)
+
+
+@pytest.fixture
+def live(backend: str, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """This worker's server on the test's backend, empty, with a directory on its store."""
+    shared: LiveServer = request.getfixturevalue(f"live_{backend}")
+    try:
+        yield shared
+    finally:
+        shared.empty()

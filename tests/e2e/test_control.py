@@ -12,9 +12,10 @@ import httpx
 import orjson
 import pytest
 
+from conftest import start_server
 from openroster.client import DingTalkClient, RetryPolicy, WpsClient
 from openroster.client.errors import ApiError, AuthenticationError
-from openroster.testing import ControlClient, ControlError, ServerProcess, start_server
+from openroster.testing import ControlClient, ControlError, ServerProcess
 from openroster.testing.plugin import OpenrosterJournal, OpenrosterServer, OpenrosterTenant
 
 pytestmark = pytest.mark.e2e
@@ -454,79 +455,6 @@ def test_the_journal_can_be_turned_off(tmp_path: Path) -> None:
 # -- faults ---------------------------------------------------------------------------------------------
 
 
-def test_a_throttling_fault_makes_the_wps_sdk_retry_and_succeed(
-    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
-) -> None:
-    rule = openroster_tenant.add_fault(
-        "error",
-        match={"dialect": "wps", "path": "/v7/users/batch_read"},
-        code=42900001,
-        retry_after=0,
-        times=2,
-    )
-    assert rule["remaining"] == 2 and rule["match"]["tenant"] == openroster_tenant.id
-    with openroster_tenant.wps_client(retry=FAST_RETRY) as client:
-        assert client.batch_read_users(["nobody"]) == []
-    after = openroster_tenant.fault(rule["id"])
-    assert after["hits"] == 2 and after["remaining"] == 0
-    calls = openroster_journal.entries(path="/v7/users/batch_read")
-    assert [(e["status"], e["code"], e["fault"]) for e in calls] == [
-        (429, 42900001, rule["id"]),
-        (429, 42900001, rule["id"]),
-        (200, 0, None),
-    ]
-
-
-def test_a_dingtalk_throttling_fault_makes_the_sdk_retry_and_succeed(
-    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
-) -> None:
-    openroster_tenant.add_fault(
-        "error", match={"dialect": "dingtalk", "path": "/topapi/*"}, code=90018, times=1
-    )
-    with openroster_tenant.dingtalk_client(retry=FAST_RETRY) as client:
-        assert client.get_dept(1).dept_id == 1
-    calls = openroster_journal.entries(path="/topapi/v2/department/get")
-    assert [(e["status"], e["code"]) for e in calls] == [(200, 90018), (200, 0)]
-    raw = openroster_tenant.add_fault(
-        "error", match={"dialect": "dingtalk", "path": "/topapi/*"}, code=90018, times=1
-    )
-    with (
-        openroster_tenant.dingtalk_client(retry=RetryPolicy(max_retries=0)) as client,
-        pytest.raises(ApiError) as e,
-    ):
-        client.get_dept(1)
-    assert e.value.code == 90018 and e.value.reply["errmsg"] and e.value.reply["request_id"]
-    assert openroster_tenant.fault(raw["id"])["hits"] == 1
-
-
-def test_http_errors_latency_and_a_closed_connection(
-    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
-) -> None:
-    with _nosign_wps(openroster_tenant) as client:
-        client.get_root_dept()  # token fetched before the faults
-        openroster_tenant.add_fault("http", match={"path": "/v7/depts/root"}, status=503, times=1)
-        assert client.get_root_dept().id == "1"
-        openroster_tenant.add_fault("close", match={"path": "/v7/depts/root"}, times=1)
-        assert client.get_root_dept().id == "1"
-        slow = openroster_tenant.add_fault(
-            "latency", match={"path": "/v7/depts/root"}, latency_ms=300, times=1
-        )
-        started = time.monotonic()
-        client.get_root_dept()
-        assert time.monotonic() - started >= 0.3
-    calls = openroster_journal.entries(path="/v7/depts/root")
-    assert [e["status"] for e in calls] == [200, 503, 200, 0, 200, 200]
-    assert calls[3]["fault"] is not None and calls[5]["fault"] == slow["id"] and calls[5]["latency_ms"] >= 300
-    # A raw client sees exactly what the rule does.
-    openroster_tenant.add_fault("close", match={"app": openroster_tenant.wps.client_id}, times=1)
-    with (
-        openroster_tenant.wps_client(retry=RetryPolicy(max_retries=0)) as raw,
-        pytest.raises(Exception) as dropped,
-    ):
-        raw.get_root_dept()
-    assert "disconnect" in str(dropped.value).lower() or "closed" in str(dropped.value).lower()
-
-
 def test_fault_rules_match_by_body_and_probability(openroster_tenant: OpenrosterTenant) -> None:
     with _nosign_wps(openroster_tenant) as client:
         client.get_root_dept()
@@ -584,24 +512,6 @@ def test_deleting_every_fault_rule(own_server: tuple[ServerProcess, ControlClien
 
 
 # -- clock ----------------------------------------------------------------------------------------------
-
-
-def test_a_clock_advance_expires_the_token_and_the_sdk_fetches_a_new_one(
-    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
-) -> None:
-    with _nosign_wps(openroster_tenant) as wps, openroster_tenant.dingtalk_client() as ding:
-        wps.get_root_dept()
-        ding.get_dept(1)
-        assert wps.token_fetches == 1 and ding.token_fetches == 1
-        openroster_tenant.advance_clock(7201)
-        assert wps.get_root_dept().id == "1"
-        assert ding.get_dept(1).dept_id == 1
-        assert wps.token_fetches == 2 and ding.token_fetches == 2
-    codes = [(e["path"], e["code"]) for e in openroster_journal.entries(after=0)]
-    assert ("/v7/depts/root", 40100004) in codes  # expired, then refreshed
-    assert ("/topapi/v2/department/get", 42001) in codes or ("/topapi/v2/department/get", 88) in codes, str(
-        codes
-    )
 
 
 def test_the_clock_can_be_read_set_and_put_back(openroster_tenant: OpenrosterTenant) -> None:

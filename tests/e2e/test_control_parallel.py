@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import start_server
 from openroster.client import WpsClient
-from openroster.testing import ControlClient, start_server
+from openroster.testing import ControlClient
 from openroster.testing.plugin import OpenrosterServer
 
 pytestmark = pytest.mark.e2e

@@ -26,16 +26,18 @@ from dingtalk_support import (
     wire,
 )
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.config import Settings
 from openroster.core import apps, dingtalk_tokens
 from openroster.core.directory import Directory
 from openroster.server.app import create_app
 
+pytestmark = pytest.mark.e2e
 
-def test_gettoken(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+
+def test_gettoken(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
     with wire(server.base_url) as w:
         first = w.gettoken()
         assert list(first) == ["errcode", "access_token", "errmsg", "expires_in"]
@@ -80,11 +82,9 @@ def test_tokens_are_shared_by_server_processes(
         assert a.gettoken(appkey=APPKEY, appsecret="a-brand-new-secret")["access_token"] != token
 
 
-def test_token_errors_and_envelope(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+def test_token_errors_and_envelope(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
     with wire(server.base_url) as w:
         bad = w.post(USER_GET, {"userid": "alice"}, token="not-a-token")
         assert bad == {
@@ -124,9 +124,9 @@ def test_token_errors_and_envelope(
         assert w.http.get("/v7/nothing").json()["code"] == 40400001
 
 
-def test_permissions(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory, permissions=("qyapi_get_member",))
-    server = server_factory()
+def test_permissions(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=("qyapi_get_member",))
+    server = live.server
     with wire(server.base_url) as w:
         assert w.ok(USER_GET, {"userid": "alice"})["result"]["userid"] == "alice"
         assert w.ok(USER_LISTID, {"dept_id": 1})["result"] == {"userid_list": []}
@@ -141,16 +141,16 @@ def test_permissions(directory: Directory, server_factory: Callable[..., ServerP
             refused(reply, 60011, needed)
 
 
-def test_agentid(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory)
+def test_agentid(live: LiveServer) -> None:
+    setup_tenant(live.directory)
     apps.create(
-        directory,
+        live.directory,
         tenant_id="acme",
         client_id="no-agent",
         secret="no-agent-secret",
         scopes=["qyapi_hrm_read_user"],
     )
-    server = server_factory()
+    server = live.server
     with wire(server.base_url) as w:
         assert w.ok(GROUPLIST, {"agentid": AGENTID})["success"] is True
         assert w.ok(GROUPLIST, {"agentid": str(AGENTID)})["success"] is True

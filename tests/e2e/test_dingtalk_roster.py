@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from dingtalk_support import (
     ADD_PREENTRY,
     AGENTID,
@@ -26,9 +27,10 @@ from dingtalk_support import (
     wire,
 )
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.core import attributes, roster
-from openroster.core.directory import Directory
+
+pytestmark = pytest.mark.e2e
 
 SEED_002_TENANT = """
 tenants:
@@ -107,11 +109,9 @@ def test_seed_002_example_verbatim_form(tmp_path: Path, server_factory: Callable
         ]
 
 
-def test_update_rules_over_the_wire(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+def test_update_rules_over_the_wire(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
 
     def update(groups: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         return w.post(UPDATE, {"agentid": AGENTID, "param": {"userid": "bob", "groups": groups}, **extra})
@@ -257,17 +257,17 @@ def test_update_rules_over_the_wire(
         refused(w.post(UPDATE, raw=b"[1, 2]"), 400002, "must be a JSON object")
 
 
-def test_list_rules(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory)
+def test_list_rules(live: LiveServer) -> None:
+    setup_tenant(live.directory)
     attributes.create_definitions(
-        directory,
+        live.directory,
         tenant_id="acme",
         items=[
             attributes.NewDefinition(id="lvl", name="职级", value_type="option", options=(("P1", "P1 级"),)),
         ],
     )
     roster.update(
-        directory,
+        live.directory,
         tenant_id="acme",
         user_id="alice",
         groups=[
@@ -276,7 +276,7 @@ def test_list_rules(directory: Directory, server_factory: Callable[..., ServerPr
             )
         ],
     )
-    server = server_factory()
+    server = live.server
     with wire(server.base_url) as w:
         reply = w.ok(LIST, {"agentid": AGENTID, "userid_list": "alice,ghost,bob"})
         assert list(reply) == ["errcode", "errmsg", "result", "success", "request_id"]
@@ -334,14 +334,14 @@ def test_list_rules(directory: Directory, server_factory: Callable[..., ServerPr
         refused(w.post(LIST, {"agentid": AGENTID, "userid_list": {"a": 1}}), 400002, "userid_list")
 
 
-def test_meta_and_grouplist(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory)
+def test_meta_and_grouplist(live: LiveServer) -> None:
+    setup_tenant(live.directory)
     attributes.create_definitions(
-        directory,
+        live.directory,
         tenant_id="acme",
         items=[attributes.NewDefinition(id="desk", name="工位", value_type="text")],
     )
-    server = server_factory()
+    server = live.server
     with wire(server.base_url) as w:
         meta = w.ok(META, {"agentid": AGENTID})
         assert meta["success"] is True
@@ -372,11 +372,9 @@ def test_meta_and_grouplist(directory: Directory, server_factory: Callable[..., 
         }
 
 
-def test_employee_lists_and_pre_entry(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+def test_employee_lists_and_pre_entry(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
     with wire(server.base_url) as w:
         page = w.ok(ONJOB, {"status_list": "2,3,5,-1", "offset": 0, "size": 2})
         assert page["success"] is True and page["result"] == {"data_list": ["alice", "bob"], "next_cursor": 2}

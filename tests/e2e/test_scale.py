@@ -22,8 +22,6 @@ from openroster.core.model import UserStatus
 from openroster.store import schema
 from openroster.store import users as user_rows
 
-pytestmark = pytest.mark.e2e
-
 LARGE = 12_000
 #: The stored (JSON) values of the demo's option attribute ``attr-level``, as SQL literals.
 LEVELS = ", ".join(f"""'"P{n}"'""" for n in range(1, 10))

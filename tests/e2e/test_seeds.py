@@ -14,10 +14,13 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from wps_foundation_support import assert_error, envelope, raw, signed_headers, token
 
 from conftest import ServerProcess
 from openroster.dialects.wps import signing
+
+pytestmark = pytest.mark.e2e
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

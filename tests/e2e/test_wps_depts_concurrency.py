@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from wps_contacts_support import TENANT, client, race, setup_tenant
 
 from conftest import ServerProcess
 from openroster.client import WpsClient
 from openroster.core import depts
 from openroster.core.directory import Directory
+
+pytestmark = pytest.mark.e2e
 
 RULE_VIOLATION = 40000010
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from wps_foundation_support import (
     APPS,
     SCHEME,
@@ -28,20 +29,20 @@ from wps_foundation_support import (
     token,
 )
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.core.directory import Directory
 from openroster.dialects.wps import signing
+
+pytestmark = pytest.mark.e2e
 
 BATCH_READ = "/v7/users/batch_read"
 ALL_STATUSES = ["active", "notactive", "disabled", "dimission"]
 PREFIXES = ("", "/openapi", "/graph")
 
 
-def _serve(
-    directory: Directory, server_factory: Callable[..., ServerProcess], **kw: Any
-) -> tuple[ServerProcess, World]:
-    world = build_world(directory, **kw)
-    return server_factory(), world
+def _serve(live: LiveServer, **kw: Any) -> tuple[ServerProcess, World]:
+    world = build_world(live.directory, **kw)
+    return live.server, world
 
 
 def _items(resp: httpx.Response) -> list[dict[str, Any]]:
@@ -150,8 +151,8 @@ TOKEN_ERRORS: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
 ]
 
 
-def test_token_endpoint(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    server, _ = _serve(directory, server_factory, bulk=0)
+def test_token_endpoint(live: LiveServer) -> None:
+    server, _ = _serve(live, bulk=0)
     form = {"grant_type": "client_credentials", "client_id": "acme-kso", "client_secret": "acme-kso-secret"}
     for path in ("/oauth2/token", "/openapi/oauth2/token", "/graph/oauth2/token"):
         resp = httpx.post(server.base_url + path, data=form)
@@ -182,7 +183,7 @@ def test_token_endpoint(directory: Directory, server_factory: Callable[..., Serv
     )
     assert resp.status_code == 200 and resp.json()["token_type"] == "bearer"
 
-    before = directory_rows(directory)
+    before = directory_rows(live.directory)
     for name, kwargs, code, words in TOKEN_ERRORS:
         resp = httpx.post(server.base_url + "/oauth2/token", **kwargs)
         reply = resp.json()
@@ -193,11 +194,12 @@ def test_token_endpoint(directory: Directory, server_factory: Callable[..., Serv
         assert "access_token" not in reply
     assert_error(httpx.get(server.base_url + "/oauth2/token"), 40500001, "GET")
     _unknown_routes_and_methods(server)
-    assert directory_rows(directory) == before
+    assert directory_rows(live.directory) == before
 
 
 def test_tokens_survive_a_restart(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    first, _ = _serve(directory, server_factory, bulk=0)
+    build_world(directory, bulk=0)
+    first = server_factory()
     t = token(first, "acme-kso")
     first.stop()
     assert first.proc.returncode is not None
@@ -209,7 +211,8 @@ def test_tokens_survive_a_restart(directory: Directory, server_factory: Callable
 def test_acknowledged_writes_survive_kill_9(
     directory: Directory, server_factory: Callable[..., ServerProcess]
 ) -> None:
-    server, world = _serve(directory, server_factory, bulk=0)
+    world = build_world(directory, bulk=0)
+    server = server_factory()
     t = token(server, "acme-kso")
     created = call(
         server,
@@ -247,8 +250,8 @@ def test_acknowledged_writes_survive_kill_9(
 # -- users/batch_read -------------------------------------------------------------------------
 
 
-def test_batch_read_users(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    server, world = _serve(directory, server_factory)
+def test_batch_read_users(live: LiveServer) -> None:
+    server, world = _serve(live)
     _reply_is_the_platforms(server, world)
     _status_order_tenant_and_size(server, world)
     _field_scopes(server)
@@ -372,10 +375,8 @@ def _field_scopes(server: ServerProcess) -> None:
 # -- signatures and prefixes ---------------------------------------------------------------
 
 
-def test_signatures_and_gateway_prefixes(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, _ = _serve(directory, server_factory, bulk=0)
+def test_signatures_and_gateway_prefixes(live: LiveServer) -> None:
+    server, _ = _serve(live, bulk=0)
     for cid in ("acme-kso", "acme-wps4", "acme-gm", "acme-open"):
         _every_prefix(server, cid)
     _date_spellings(server)
@@ -458,10 +459,8 @@ def _date_spellings(server: ServerProcess) -> None:
 # -- creating users and departments ------------------------------------------------------------
 
 
-def test_create_department_and_user(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, world = _serve(directory, server_factory, bulk=0)
+def test_create_department_and_user(live: LiveServer) -> None:
+    server, world = _serve(live, bulk=0)
     with client(server, "acme-kso", prefix="/openapi") as c:
         dept = c.request(
             "POST",
@@ -504,7 +503,7 @@ def test_create_department_and_user(
         )["items"]
         assert again == user
     # a unique value already taken, a department of another tenant: refused, nothing written
-    before = directory_rows(directory)
+    before = directory_rows(live.directory)
     taken = call(
         server,
         "acme-kso",
@@ -527,14 +526,14 @@ def test_create_department_and_user(
     assert_error(no_parent, 40400003, "parent_id")
     read_only = call(server, "acme-plain", "POST", "/v7/depts/create", {"name": "Z", "parent_id": "1"})
     assert_error(read_only, 40300001, "kso.contact.readwrite")
-    assert directory_rows(directory) == before
+    assert directory_rows(live.directory) == before
 
 
 # -- custom attributes -------------------------------------------------------------------------------
 
 
-def test_custom_attributes(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    server, world = _serve(directory, server_factory, bulk=0)
+def test_custom_attributes(live: LiveServer) -> None:
+    server, world = _serve(live, bulk=0)
     with client(server, "acme-wps4", prefix="/graph") as c:
         defs = c.request("GET", "/v7/companies/user_custom_attrs/batch_read")
         assert defs["items"][1] == {

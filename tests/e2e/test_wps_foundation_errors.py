@@ -27,11 +27,13 @@ from wps_foundation_support import (
     token,
 )
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.core import apps
 from openroster.core.directory import Directory
 from openroster.core.secrets import MasterKey, TokenMinter
 from openroster.dialects.wps import signing
+
+pytestmark = pytest.mark.e2e
 
 BATCH_READ = "/v7/users/batch_read"
 UPDATE = "/v7/users/custom_attrs/batch_update"
@@ -335,11 +337,9 @@ BODY_CASES = [
 ]
 
 
-def test_bad_bodies(
-    subtests: pytest.Subtests, directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    world = build_world(directory)
-    server = server_factory()
+def test_bad_bodies(subtests: pytest.Subtests, live: LiveServer) -> None:
+    world = build_world(live.directory)
+    server = live.server
     for case in BODY_CASES:
         if case.name == "update: relation to another tenant's department":
             case.payload = _update(
@@ -350,17 +350,15 @@ def test_bad_bodies(
     def send(case: Case) -> httpx.Response:
         return call(server, "acme-kso", "POST", case.path, case.payload, body=case.body, bearer=bearer)
 
-    _check_all(subtests, directory, server, BODY_CASES, send)
+    _check_all(subtests, live.directory, server, BODY_CASES, send)
 
 
 # -- credentials --------------------------------------------------------------------------------------
 
 
-def test_bad_tokens(
-    subtests: pytest.Subtests, directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    build_world(directory, bulk=0)
-    server = server_factory()
+def test_bad_tokens(subtests: pytest.Subtests, live: LiveServer) -> None:
+    build_world(live.directory, bulk=0)
+    server = live.server
     write = orjson.dumps(
         {"users": [{"user_id": "u1", "custom_attrs": [{"attr_id": "desk", "text": "HACKED"}]}]}
     )
@@ -431,26 +429,24 @@ def test_bad_tokens(
     def send(case: Case) -> httpx.Response:
         return raw(server, "POST", UPDATE, write, json_type | case.headers)
 
-    _check_all(subtests, directory, server, cases, send)
+    _check_all(subtests, live.directory, server, cases, send)
 
     # rotating the app's secret (while the server runs) revokes the tokens issued before
-    apps.rotate_secret(directory, client_id="acme-open", secret="acme-open-secret-2")
-    rows = directory_rows(directory)
+    apps.rotate_secret(live.directory, client_id="acme-open", secret="acme-open-secret-2")
+    rows = directory_rows(live.directory)
     assert_error(
         send(Case("revoked", 0, (), headers={"Authorization": f"Bearer {good}"})), TOKEN_INVALID, "revoked"
     )
-    assert directory_rows(directory) == rows
+    assert directory_rows(live.directory) == rows
 
 
 def _kso(cid: str, body: bytes, *, uri: str = UPDATE, **kw: Any) -> dict[str, str]:
     return signed_headers(cid, "POST", uri, body, **kw)
 
 
-def test_bad_signatures(
-    subtests: pytest.Subtests, directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    build_world(directory, bulk=0)
-    server = server_factory()
+def test_bad_signatures(subtests: pytest.Subtests, live: LiveServer) -> None:
+    build_world(live.directory, bulk=0)
+    server = live.server
     write = orjson.dumps(
         {"users": [{"user_id": "u1", "custom_attrs": [{"attr_id": "desk", "text": "HACKED"}]}]}
     )
@@ -601,7 +597,7 @@ def test_bad_signatures(
     def send(case: Case) -> httpx.Response:
         return raw(server, "POST", case.path, case.body or write, case.headers)
 
-    _check_all(subtests, directory, server, cases, send)
+    _check_all(subtests, live.directory, server, cases, send)
 
     # inside the window is fine: a read signed 14 minutes ago
     read = b'{"user_ids":["u1"],"status":["active"]}'

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from wps_contacts_support import TENANT, client, person, race, setup_tenant
 
 from conftest import ServerProcess
 from openroster.core import users
 from openroster.core.directory import Directory
+
+pytestmark = pytest.mark.e2e
 
 CONFLICT = 40900001
 ROUNDS = 12
