@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
-import httpx
 import orjson
 import pytest
 from dingtalk_support import (
@@ -27,10 +24,8 @@ from dingtalk_support import (
 )
 
 from conftest import LiveServer, ServerProcess
-from openroster.config import Settings
 from openroster.core import apps, dingtalk_tokens
 from openroster.core.directory import Directory
-from openroster.server.app import create_app
 
 pytestmark = pytest.mark.e2e
 
@@ -164,50 +159,23 @@ def test_agentid(live: LiveServer) -> None:
         refused(w.post(GROUPLIST, {"agentid": AGENTID}), 70003)
 
 
-@pytest.fixture
-def moved_clock(directory: Directory) -> Iterator[Directory]:
-    yield directory
-    directory.clock.set_offset(0)
-
-
-def test_expiry_and_extension(moved_clock: Directory) -> None:
-    d = moved_clock
-    setup_tenant(d)
-    api = create_app(Settings(), directory=d)
-
-    async def scenario() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://dt") as c:
-
-            async def gettoken() -> str:
-                reply = (await c.get("/gettoken", params={"appkey": APPKEY, "appsecret": APPSECRET})).json()
-                return str(reply["access_token"])
-
-            async def call(token: str) -> dict[str, Any]:
-                r = await c.post(
-                    ONJOB, params={"access_token": token}, json={"status_list": "3", "offset": 0, "size": 5}
-                )
-                data: dict[str, Any] = r.json()
-                return data
-
-            token = await gettoken()
-            d.clock.advance(7000)
-            assert await gettoken() == token  # asked again inside the window: same token, window extended
-            d.clock.advance(7000)  # 14000 s after it was first issued, 7000 s after the extension
-            assert (await call(token))["errcode"] == 0
-            d.clock.advance(201)
-            refused(await call(token), 42001, "access_token超时")
-            fresh = await gettoken()
-            assert fresh != token and (await call(fresh))["errcode"] == 0
-            refused(await call(token), 42001)  # the old one stays expired
-
-    asyncio.run(scenario())
-    # The stored expiry is what another process would read.
-    with d.reader() as r:
-        _app, grant = dingtalk_tokens.authenticate(r, asyncio.run(_token(api)))
-    assert grant.expires_at > d.clock.now()
-
-
-async def _token(api: Any) -> str:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://dt") as c:
-        reply = (await c.get("/gettoken", params={"appkey": APPKEY, "appsecret": APPSECRET})).json()
-        return str(reply["access_token"])
+def test_expiry_and_extension(live: LiveServer) -> None:
+    """The server's clock (control plane) moves; the token's window follows gettoken, then expires."""
+    setup_tenant(live.directory)
+    onjob = {"status_list": "3", "offset": 0, "size": 5}
+    with wire(live.base_url) as w:
+        token = w.gettoken()["access_token"]
+        live.control.advance_clock(7000)
+        assert w.gettoken()["access_token"] == token  # asked again inside the window: same token, extended
+        live.control.advance_clock(7000)  # 14000 s after it was first issued, 7000 s after the extension
+        assert w.post(ONJOB, onjob, token=token)["errcode"] == 0
+        live.control.advance_clock(201)
+        refused(w.post(ONJOB, onjob, token=token), 42001, "access_token超时")
+        fresh = w.gettoken()["access_token"]
+        assert fresh != token and w.post(ONJOB, onjob, token=fresh)["errcode"] == 0
+        refused(w.post(ONJOB, onjob, token=token), 42001)  # the old one stays expired
+    # The stored expiry is what another process (this one, on the same store) reads.
+    server_now = live.control.clock()["timestamp"]
+    with live.directory.reader() as r:
+        _app, grant = dingtalk_tokens.authenticate(r, fresh)
+    assert server_now < grant.expires_at <= server_now + 7200
