@@ -118,10 +118,10 @@ def test_profile_file_for_both_dialects(sandbox: Sandbox, org: Tenant, tmp_path:
         home=tmp_path,
     )
     assert meta.returncode == 0 and orjson.loads(meta.stdout)["errcode"] == 0
-    bad_token = cli(
+    unknown = cli(
         "call", "dingtalk", "POST", "/topapi/v2/user/get", "-d", '{"userid": "nobody"}', home=tmp_path
     )
-    assert bad_token.returncode == 1 and orjson.loads(bad_token.stdout)["errcode"] != 0
+    assert unknown.returncode == 1 and orjson.loads(unknown.stdout)["errcode"] == 60121  # not a member
     unreachable = cli(
         "call",
         "wps",
