@@ -74,10 +74,7 @@ class Churn(threading.Thread):
 def test_walk_while_others_insert_and_delete(live: LiveServer) -> None:
     setup_tenant(live.directory)
     org = small_tree(live.directory)
-    started = time.monotonic()
     everyone = bulk_users(live.directory, PEOPLE, dept_id=org.backend)
-    setup_s = time.monotonic() - started
-    assert setup_s < 120, f"creating {PEOPLE} people took {setup_s:.0f} s"
     doomed = everyone[::7]  # one in seven is deleted during the walk
     stable = set(everyone) - set(doomed)
     server = live.server
