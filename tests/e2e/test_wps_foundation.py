@@ -29,9 +29,9 @@ from wps_foundation_support import (
     token,
 )
 
+import wps_signer
 from conftest import LiveServer, ServerProcess
 from openroster.core.directory import Directory
-from openroster.dialects.wps import signing
 
 pytestmark = pytest.mark.e2e
 
@@ -438,7 +438,7 @@ def _date_spellings(server: ServerProcess) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     beijing = now.astimezone(timezone(timedelta(hours=8)))
     spellings = [
-        signing.format_date(now).replace(", ", ","),
+        wps_signer.format_date(now).replace(", ", ","),
         beijing.strftime("%a, %d %b %Y %H:%M:%S +0800"),
         now.strftime("%A, %d %b %Y %H:%M:%S GMT"),
     ]
@@ -446,12 +446,14 @@ def _date_spellings(server: ServerProcess) -> None:
         t = token(server, cid)
         name = SCHEME[APPS[cid][0]]
         for date in spellings:
-            sig = signing.signature(name, f"{cid}-secret", "POST", BATCH_READ, "application/json", date, body)
+            sig = wps_signer.signature(
+                name, f"{cid}-secret", "POST", BATCH_READ, "application/json", date, body
+            )
             headers = {
                 "Authorization": f"Bearer {t}",
                 "Content-Type": "application/json",
-                signing.HEADERS[name].date: date,
-                signing.HEADERS[name].authorization: signing.authorization(name, cid, sig),
+                wps_signer.HEADERS[name].date: date,
+                wps_signer.HEADERS[name].authorization: wps_signer.authorization(name, cid, sig),
             }
             assert _ids(raw(server, "POST", BATCH_READ, body, headers)) == ["u1"], (cid, date)
 

@@ -27,11 +27,11 @@ from wps_foundation_support import (
     token,
 )
 
+import wps_signer
 from conftest import LiveServer, ServerProcess
 from openroster.core import apps
 from openroster.core.directory import Directory
 from openroster.core.secrets import MasterKey, TokenMinter
-from openroster.dialects.wps import signing
 
 pytestmark = pytest.mark.e2e
 
@@ -496,8 +496,8 @@ def test_bad_signatures(subtests: pytest.Subtests, live: LiveServer) -> None:
             SIGNATURE_MISMATCH,
             ("X-Kso-Authorization",),
             headers=kso
-            | signing.sign_headers(
-                signing.KSO1, "acme-kso", "not-the-secret", "POST", UPDATE, "application/json", write
+            | wps_signer.sign_headers(
+                wps_signer.KSO1, "acme-kso", "not-the-secret", "POST", UPDATE, "application/json", write
             ),
         ),
         Case(
@@ -541,15 +541,15 @@ def test_bad_signatures(subtests: pytest.Subtests, live: LiveServer) -> None:
             SIGNATURE_MISMATCH,
             ("X-Kso-Authorization", "access key"),
             headers=kso
-            | signing.sign_headers(
-                signing.KSO1, "acme-wps4", "acme-kso-secret", "POST", UPDATE, "application/json", write
+            | wps_signer.sign_headers(
+                wps_signer.KSO1, "acme-wps4", "acme-kso-secret", "POST", UPDATE, "application/json", write
             ),
         ),
         Case(
             "KSO-1 app, WPS-4 headers",
             SCHEME_WRONG,
             ("Wps-Docs-Authorization", "KSO-1"),
-            headers=kso | _kso("acme-kso", write, scheme=signing.WPS4),
+            headers=kso | _kso("acme-kso", write, scheme=wps_signer.WPS4),
         ),
         Case(
             "KSO-1 app, WPS-4 in its header",
@@ -584,13 +584,13 @@ def test_bad_signatures(subtests: pytest.Subtests, live: LiveServer) -> None:
             "WPS-4 app, WPS-4-GM signature",
             SCHEME_WRONG,
             ("Wps-Docs-Authorization", "WPS-4-GM"),
-            headers=wps4 | _kso("acme-wps4", write, scheme=signing.WPS4GM),
+            headers=wps4 | _kso("acme-wps4", write, scheme=wps_signer.WPS4GM),
         ),
         Case(
             "WPS-4 app, KSO-1 headers",
             SCHEME_WRONG,
             ("X-Kso-Authorization", "WPS-4"),
-            headers=wps4 | _kso("acme-wps4", write, scheme=signing.KSO1),
+            headers=wps4 | _kso("acme-wps4", write, scheme=wps_signer.KSO1),
         ),
     ]
 

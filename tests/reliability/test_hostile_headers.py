@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from openroster.dialects.wps import signing
+import wps_signer
 from reliability.replies import check_reply, raw_reply
 from reliability.servers import WorldServer, world_server
 from security.world import secret_of
@@ -121,22 +121,22 @@ def test_fuzzed_signature_and_date_headers_are_refused(
         "/oauth2/token",
         data={"grant_type": "client_credentials", "client_id": cid, "client_secret": secret_of(cid)},
     ).json()["access_token"]
-    scheme = {"kso": signing.KSO1, "wps4": signing.WPS4}[kind]
-    names = signing.HEADERS[scheme]
-    date = signing.format_date(datetime.now(UTC))
-    sig = signing.signature(scheme, secret_of(cid), "POST", BATCH_READ, "application/json", date, BODY)
-    good_auth = signing.authorization(scheme, cid, sig)
+    scheme = {"kso": wps_signer.KSO1, "wps4": wps_signer.WPS4}[kind]
+    names = wps_signer.HEADERS[scheme]
+    date = wps_signer.format_date(datetime.now(UTC))
+    sig = wps_signer.signature(scheme, secret_of(cid), "POST", BATCH_READ, "application/json", date, BODY)
+    good_auth = wps_signer.authorization(scheme, cid, sig)
     dates = st.one_of(
         header_text,
         st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31)).map(
-            lambda d: signing.format_date(d.replace(tzinfo=UTC))
+            lambda d: wps_signer.format_date(d.replace(tzinfo=UTC))
         ),
         mutated(date),
     )
     auths = st.one_of(
         header_text,
         st.tuples(
-            st.sampled_from([signing.KSO1, signing.WPS4, signing.WPS4GM, "HMAC"]),
+            st.sampled_from([wps_signer.KSO1, wps_signer.WPS4, wps_signer.WPS4GM, "HMAC"]),
             header_text,
             st.text("0123456789abcdef", max_size=80),
         ).map(lambda t: f"{t[0]} {t[1]}:{t[2]}"),

@@ -25,13 +25,13 @@ import httpx
 import orjson
 import pytest
 
-from openroster.dialects.wps import signing
+import wps_signer
 from openroster.testing.control import ControlClient, ControlError
 from reliability.replies import check_reply
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 from security.world import secret_of
 
-SCHEMES = {"kso": signing.KSO1, "wps4": signing.WPS4, "gm": signing.WPS4GM}
+SCHEMES = {"kso": wps_signer.KSO1, "wps4": wps_signer.WPS4, "gm": wps_signer.WPS4GM}
 BATCH_READ = "/v7/users/batch_read"
 BODY = orjson.dumps({"user_ids": ["shared-1"], "status": ["active"]})
 JSON = "application/json"
@@ -96,7 +96,7 @@ def signed_call(
     scheme = scheme or SCHEMES[cid.split("-", 1)[1]]
     signed = signed or (method, BATCH_READ, JSON, BODY)
     sent = sent or signed
-    headers = signing.sign_headers(
+    headers = wps_signer.sign_headers(
         scheme,
         access_key or cid,
         secret or secret_of(cid),
@@ -166,10 +166,10 @@ def test_a_signature_made_with_another_key_or_by_another_app_is_refused(
 @sqlite_only
 def test_a_signature_under_the_wrong_scheme_is_refused(world: WorldServer, http: httpx.Client) -> None:
     for kind, wrong in (
-        ("kso", signing.WPS4),
-        ("wps4", signing.KSO1),
-        ("gm", signing.WPS4),
-        ("wps4", signing.WPS4GM),
+        ("kso", wps_signer.WPS4),
+        ("wps4", wps_signer.KSO1),
+        ("gm", wps_signer.WPS4),
+        ("wps4", wps_signer.WPS4GM),
     ):
         cid = world.acme.app(kind)
         reply = signed_call(http, cid, token=wps_token(http, cid), scheme=wrong)
@@ -198,14 +198,14 @@ def test_a_signature_outside_the_15_minute_window_is_refused_also_when_replayed_
         assert reply["code"] == 40100007, (skew, reply)
     assert signed_call(http, cid, token=token, when=now - timedelta(minutes=14))["code"] == 0
     # A request captured now and replayed once the clock has moved 16 minutes on.
-    date = signing.format_date(datetime.now(UTC))
-    names = signing.HEADERS[SCHEMES[kind]]
-    sig = signing.signature(SCHEMES[kind], secret_of(cid), "POST", BATCH_READ, JSON, date, BODY)
+    date = wps_signer.format_date(datetime.now(UTC))
+    names = wps_signer.HEADERS[SCHEMES[kind]]
+    sig = wps_signer.signature(SCHEMES[kind], secret_of(cid), "POST", BATCH_READ, JSON, date, BODY)
     captured = {
         "Authorization": f"Bearer {token}",
         "Content-Type": JSON,
         names.date: date,
-        names.authorization: signing.authorization(SCHEMES[kind], cid, sig),
+        names.authorization: wps_signer.authorization(SCHEMES[kind], cid, sig),
     }
     replay = lambda: http.post(BATCH_READ, content=BODY, headers=captured)  # noqa: E731
     first = replay()
@@ -304,7 +304,7 @@ def _assert_rotated(
     http: httpx.Client, wps_cid: str, ding_cid: str, wps_old: str, ding_old: str, new: dict[str, str]
 ) -> None:
     # The old tokens are refused...
-    reply = signed_call(http, wps_cid, token=wps_old, scheme=signing.KSO1, secret=new[wps_cid])
+    reply = signed_call(http, wps_cid, token=wps_old, scheme=wps_signer.KSO1, secret=new[wps_cid])
     assert reply["code"] == 40100003, reply
     path = "/topapi/v2/user/get"
     resp = http.post(path, params={"access_token": ding_old}, json={"userid": "shared-1"})
@@ -318,8 +318,8 @@ def _assert_rotated(
     assert dingtalk_token(http, ding_cid)["errcode"] == 40096
     # ...and a signature made with it, under a fresh token.
     fresh = wps_token(http, wps_cid, new[wps_cid])
-    assert signed_call(http, wps_cid, token=fresh, scheme=signing.KSO1)["code"] == 40100001
-    assert signed_call(http, wps_cid, token=fresh, scheme=signing.KSO1, secret=new[wps_cid])["code"] == 0
+    assert signed_call(http, wps_cid, token=fresh, scheme=wps_signer.KSO1)["code"] == 40100001
+    assert signed_call(http, wps_cid, token=fresh, scheme=wps_signer.KSO1, secret=new[wps_cid])["code"] == 0
     ding_new = dingtalk_token(http, ding_cid, new[ding_cid])
     assert ding_new["errcode"] == 0 and ding_new["access_token"] != ding_old
 
