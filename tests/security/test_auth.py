@@ -136,9 +136,16 @@ def test_a_signature_covers_method_path_query_content_type_and_body(
         "content type": ("POST", BATCH_READ, "application/json; charset=utf-8", BODY),
         "method": ("GET", BATCH_READ, JSON, BODY),
     }
+    header = wps_signer.HEADERS[SCHEMES[kind]].authorization
     for what, sent in altered.items():
         reply = signed_call(http, cid, token=token, signed=genuine, sent=sent)
         assert reply["code"] == 40100001, (kind, what, reply)
+        assert "sign check fail" in reply["msg"] and header in reply["msg"], (what, reply["msg"])
+    assert (
+        "charset" in signed_call(http, cid, token=token, signed=genuine, sent=altered["content type"])["msg"]
+    )
+    query = signed_call(http, cid, token=token, signed=genuine, sent=altered["query"])["msg"]
+    assert BATCH_READ + "?with_dept=true" in query, query
     # A body the signature would leave out (WPS-4: neither JSON nor a form) is refused, not trusted.
     plain = ("POST", BATCH_READ, "text/plain", BODY)
     reply = signed_call(http, cid, token=token, signed=plain)
@@ -153,10 +160,12 @@ def test_a_signature_made_with_another_key_or_by_another_app_is_refused(
 ) -> None:
     cid = world.acme.app(kind)
     token = wps_token(http, cid)
-    assert signed_call(http, cid, token=token, secret="not-the-secret-at-all")["code"] == 40100001
+    header = wps_signer.HEADERS[SCHEMES[kind]].authorization
+    reply = signed_call(http, cid, token=token, secret="not-the-secret-at-all")
+    assert reply["code"] == 40100001 and header in reply["msg"], reply
     other = world.globex.app(kind)  # another company's app signs with its own secret and key
     reply = signed_call(http, cid, token=token, secret=secret_of(other), access_key=other)
-    assert reply["code"] == 40100001, reply
+    assert reply["code"] == 40100001 and "access key" in reply["msg"], reply
     # Another company's genuine signature and token are its own: they read its people, not acme's.
     reply = signed_call(http, other, token=wps_token(http, other))
     assert reply["code"] == 0 and all(u["user_name"].startswith("Globexval") for u in reply["data"]["items"])
@@ -174,6 +183,9 @@ def test_a_signature_under_the_wrong_scheme_is_refused(world: WorldServer, http:
         cid = world.acme.app(kind)
         reply = signed_call(http, cid, token=wps_token(http, cid), scheme=wrong)
         assert reply["code"] == 40100008, (kind, wrong, reply)
+        assert wps_signer.HEADERS[wrong].authorization in reply["msg"] and SCHEMES[kind] in reply["msg"], (
+            reply
+        )
     # No signature at all from an app that must sign.
     cid = world.acme.app("kso")
     resp = http.post(
@@ -181,7 +193,10 @@ def test_a_signature_under_the_wrong_scheme_is_refused(world: WorldServer, http:
         content=BODY,
         headers={"Authorization": f"Bearer {wps_token(http, cid)}", "Content-Type": JSON},
     )
-    assert check_reply(BATCH_READ, resp.status_code, resp.headers, resp.content)["code"] == 40100005
+    reply = check_reply(BATCH_READ, resp.status_code, resp.headers, resp.content)
+    assert reply["code"] == 40100005 and "X-Kso-Authorization" in reply["msg"] and "KSO-1" in reply["msg"], (
+        reply
+    )
 
 
 @pytest.mark.e2e
@@ -193,9 +208,11 @@ def test_a_signature_outside_the_15_minute_window_is_refused_also_when_replayed_
     cid = world.acme.app(kind)
     token = wps_token(http, cid)
     now = datetime.now(UTC)
+    date_header = wps_signer.HEADERS[SCHEMES[kind]].date
     for skew in (timedelta(minutes=-16), timedelta(minutes=16), timedelta(days=-365)):
         reply = signed_call(http, cid, token=token, when=now + skew)
         assert reply["code"] == 40100007, (skew, reply)
+        assert date_header in reply["msg"] and "900" in reply["msg"], (skew, reply)
     assert signed_call(http, cid, token=token, when=now - timedelta(minutes=14))["code"] == 0
     # A request captured now and replayed once the clock has moved 16 minutes on.
     date = wps_signer.format_date(datetime.now(UTC))
