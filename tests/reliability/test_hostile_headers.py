@@ -11,7 +11,6 @@ path's dialect from the protocol guard, and the server lives on.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,19 +18,20 @@ from datetime import UTC, datetime
 import httpx
 import orjson
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import wps_signer
+from reliability.fuzzing import EXAMPLES, fuzz_settings
 from reliability.replies import check_reply, raw_reply
 from reliability.servers import WorldServer, world_server
 from security.world import secret_of
 
-EXAMPLES = int(os.environ.get("OPENROSTER_FUZZ_EXAMPLES", "15")) * 4
 BATCH_READ = "/v7/users/batch_read"
 USER_GET = "/topapi/v2/user/get"
 BODY = orjson.dumps({"user_ids": ["shared-1"], "status": ["active"]})
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+#: Four times the OpenAPI fuzzing's examples: a header is cheap to send.
+FUZZ = fuzz_settings(EXAMPLES * 4)
 
 #: Header-safe text: visible ASCII, space, tab and Latin-1 (obs-text); no CR, LF or NUL.
 _CHARS = st.characters(
