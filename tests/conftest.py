@@ -207,10 +207,26 @@ class LiveServer:
     server: ServerProcess
     directory: Directory
     control: ControlClient
+    #: The ``serve`` options of the server (and of its twin).
+    extra: tuple[str, ...] = ()
+    _twin: ServerProcess | None = None
 
     @property
     def base_url(self) -> str:
         return self.server.base_url
+
+    def twin(self) -> ServerProcess:
+        """A second server process on the same store (started the first time a test asks for it)."""
+        if self._twin is None:
+            self._twin = start_server(self.server.data_dir, *self.extra, admin_token=LIVE_ADMIN_TOKEN)
+        return self._twin
+
+    def stop(self) -> None:
+        self.control.close()
+        self.directory.store.dispose()
+        for s in (self._twin, self.server):
+            if s is not None:
+                s.stop()
 
     def empty(self) -> None:
         """Delete every tenant; empty the journal, remove fault rules, set the clock to real time."""
@@ -226,14 +242,13 @@ def _live_server(
     data = tmp_path_factory.mktemp(f"live-{backend}") / "data"
     url = ("--database-url", dbs.url_for(data)) if cluster is not None else ()
     server = start_server(data, *url, admin_token=LIVE_ADMIN_TOKEN)
-    directory = open_directory(dbs.settings_for(data))
-    control = ControlClient(server.base_url, LIVE_ADMIN_TOKEN)
+    live = LiveServer(
+        server, open_directory(dbs.settings_for(data)), ControlClient(server.base_url, LIVE_ADMIN_TOKEN), url
+    )
     try:
-        yield LiveServer(server, directory, control)
+        yield live
     finally:
-        control.close()
-        directory.store.dispose()
-        server.stop()
+        live.stop()
         dbs.drop_all()
 
 

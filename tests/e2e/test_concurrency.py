@@ -17,9 +17,8 @@ import orjson
 import pytest
 from dingtalk_support import AGENTID, APPKEY, APPSECRET, LIST, UPDATE, setup_tenant
 
-from conftest import ALL_WPS_SCOPES, ServerProcess
+from conftest import ALL_WPS_SCOPES, LiveServer, ServerProcess
 from openroster.core import apps, attributes
-from openroster.core.directory import Directory
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +53,9 @@ PROFILE_FIELDS = [
 
 
 @pytest.fixture
-def servers(directory: Directory, server_factory: Factory) -> list[ServerProcess]:
+def servers(live: LiveServer) -> list[ServerProcess]:
+    """Two server processes on one store: the worker's shared server and its twin."""
+    directory = live.directory
     setup_tenant(directory)
     apps.create(
         directory,
@@ -72,7 +73,7 @@ def servers(directory: Directory, server_factory: Factory) -> list[ServerProcess
             attributes.NewDefinition(id="home", name="Home page", value_type="url"),
         ],
     )
-    return [server_factory(), server_factory()]
+    return [live.server, live.twin()]
 
 
 class Clients:

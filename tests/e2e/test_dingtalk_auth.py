@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import orjson
 import pytest
 from dingtalk_support import (
@@ -23,9 +21,8 @@ from dingtalk_support import (
     wire,
 )
 
-from conftest import LiveServer, ServerProcess
+from conftest import LiveServer
 from openroster.core import apps, dingtalk_tokens
-from openroster.core.directory import Directory
 
 pytestmark = pytest.mark.e2e
 
@@ -61,11 +58,10 @@ def test_gettoken(live: LiveServer) -> None:
         assert got["errcode"] == 43001
 
 
-def test_tokens_are_shared_by_server_processes(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
+def test_tokens_are_shared_by_server_processes(live: LiveServer) -> None:
+    directory = live.directory
     setup_tenant(directory)
-    one, two = server_factory(), server_factory()
+    one, two = live.server, live.twin()
     with wire(one.base_url) as a, wire(two.base_url) as b:
         token = a.gettoken()["access_token"]
         assert b.post(ONJOB, {"status_list": "3", "offset": 0, "size": 5}, token=token)["errcode"] == 0
