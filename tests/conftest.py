@@ -15,7 +15,10 @@ Which server a test gets:
 - ``server_factory``: servers of the test's own, for what needs a process of its own
   (``serve`` options, restarts, several processes over one store, kill -9).
 
-Every test that starts a server must be marked ``e2e`` (the launcher here refuses otherwise).
+Markers, checked by the launcher here: a test that starts a server is marked ``e2e``; a test
+that starts a server of its own (anything but ``live`` and its twin) is also marked ``slow``, as
+are the tests that cost seconds for other reasons (large tenants, fuzzing, deadlines). So
+``-m "not slow"`` is the inner loop (CONTRIBUTING.md) and ``-m "not e2e"`` starts no server.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from openroster.core.directory import Directory
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
 from openroster.testing import ControlClient
+from openroster.testing.plugin import OpenrosterServer
 from openroster.testing.server import ServerProcess
 from openroster.testing.server import start_server as launch_server
 
@@ -80,7 +84,14 @@ def postgres_cluster() -> Iterator[ThrowawayCluster]:
         yield cluster
 
 
-@pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])
+def backend_param(name: str) -> object:
+    """``name`` as a test parameter, marked with its backend (the PostgreSQL runs also ``slow``:
+    the inner loop, ``-m "not slow"``, runs on SQLite; the whole suite on both)."""
+    slow = [pytest.mark.slow] if name == "postgresql" else []
+    return pytest.param(name, marks=[getattr(pytest.mark, name), *slow])
+
+
+@pytest.fixture(params=[backend_param(b) for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> str:
     """The store backend of this test run: ``sqlite`` or ``postgresql``."""
     return str(request.param)
@@ -159,13 +170,19 @@ def start_server(
     port: int | None = None,
     env: dict[str, str] | None = None,
     admin_token: str | None = None,
+    shared: bool = False,
 ) -> ServerProcess:
     """Run ``openroster serve`` as a real process and wait until it answers (the plugin's launcher).
 
-    Only a test marked ``e2e`` may start one, so ``-m "not e2e"`` runs no server.
+    Only a test marked ``e2e`` may start one, and only a test marked ``slow`` one of its own
+    (``shared``: the worker's ``live`` server or its twin).
     """
-    if _running and _running[-1].get_closest_marker("e2e") is None:
-        raise pytest.UsageError(f"{_running[-1].nodeid} starts a server: mark it e2e")
+    if _running:
+        test = _running[-1]
+        if test.get_closest_marker("e2e") is None:
+            raise pytest.UsageError(f"{test.nodeid} starts a server: mark it e2e")
+        if not shared and test.get_closest_marker("slow") is None:
+            raise pytest.UsageError(f"{test.nodeid} starts a server of its own: mark it slow")
     return launch_server(
         data_dir, *extra, port=port, env=env, admin_token=admin_token, timeout=START_TIMEOUT_S
     )
@@ -207,6 +224,7 @@ class LiveServer:
     server: ServerProcess
     directory: Directory
     control: ControlClient
+    admin_token: str
     #: The ``serve`` options of the server (and of its twin).
     extra: tuple[str, ...] = ()
     _twin: ServerProcess | None = None
@@ -218,15 +236,16 @@ class LiveServer:
     def twin(self) -> ServerProcess:
         """A second server process on the same store (started the first time a test asks for it)."""
         if self._twin is None:
-            self._twin = start_server(self.server.data_dir, *self.extra, admin_token=LIVE_ADMIN_TOKEN)
+            self._twin = start_server(
+                self.server.data_dir, *self.extra, admin_token=self.admin_token, shared=True
+            )
         return self._twin
 
-    def stop(self) -> None:
-        self.control.close()
+    def close(self) -> None:
+        """Stop the twin and close the directory (the server is its owner's to stop)."""
         self.directory.store.dispose()
-        for s in (self._twin, self.server):
-            if s is not None:
-                s.stop()
+        if self._twin is not None:
+            self._twin.stop()
 
     def empty(self) -> None:
         """Delete every tenant; empty the journal, remove fault rules, set the clock to real time."""
@@ -241,20 +260,35 @@ def _live_server(
     dbs = Databases(backend, cluster)
     data = tmp_path_factory.mktemp(f"live-{backend}") / "data"
     url = ("--database-url", dbs.url_for(data)) if cluster is not None else ()
-    server = start_server(data, *url, admin_token=LIVE_ADMIN_TOKEN)
-    live = LiveServer(
-        server, open_directory(dbs.settings_for(data)), ControlClient(server.base_url, LIVE_ADMIN_TOKEN), url
-    )
+    server = start_server(data, *url, admin_token=LIVE_ADMIN_TOKEN, shared=True)
+    control = ControlClient(server.base_url, LIVE_ADMIN_TOKEN)
+    live = LiveServer(server, open_directory(dbs.settings_for(data)), control, LIVE_ADMIN_TOKEN, url)
     try:
         yield live
     finally:
-        live.stop()
+        live.close()
+        control.close()
+        server.stop()
         dbs.drop_all()
 
 
 @pytest.fixture(scope="session")
-def live_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    yield from _live_server(tmp_path_factory, "sqlite", None)
+def live_sqlite(
+    openroster_server: OpenrosterServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The plugin's server (``openroster_server``, SQLite): one server per worker serves both the
+    plugin's fixtures and ``live``. With ``--openroster-url`` (a server whose store this process
+    cannot open) a server of its own."""
+    proc = openroster_server.process
+    if proc is None:
+        yield from _live_server(tmp_path_factory, "sqlite", None)
+        return
+    directory = open_directory(Settings(data_dir=proc.data_dir))
+    live = LiveServer(proc, directory, openroster_server.control, openroster_server.admin_token)
+    try:
+        yield live
+    finally:
+        live.close()
 
 
 @pytest.fixture(scope="session")

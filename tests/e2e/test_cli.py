@@ -19,7 +19,7 @@ from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
 from openroster.core.secrets import MasterKey
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NO_RETRY = RetryPolicy(max_retries=0)

@@ -153,6 +153,7 @@ def test_usage_errors_exit_2(sandbox: Sandbox, org: Tenant, tmp_path: Path) -> N
     assert no_profile.returncode == 2 and "profile" in no_profile.stderr
 
 
+@pytest.mark.slow  # the CLI as its own process
 def test_pretty_json_on_a_terminal(sandbox: Sandbox, org: Tenant, tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     proc = cli_process(

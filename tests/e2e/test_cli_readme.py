@@ -16,7 +16,7 @@ from wps_foundation_support import envelope, raw
 from conftest import ServerProcess
 from openroster.core import demo
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

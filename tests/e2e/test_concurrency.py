@@ -20,7 +20,7 @@ from dingtalk_support import AGENTID, APPKEY, APPSECRET, LIST, UPDATE, setup_ten
 from conftest import ALL_WPS_SCOPES, LiveServer, ServerProcess
 from openroster.core import apps, attributes
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 Factory = Callable[..., ServerProcess]
 TENANT = "acme"

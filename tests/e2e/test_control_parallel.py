@@ -16,7 +16,7 @@ from openroster.client import WpsClient
 from openroster.testing import ControlClient
 from openroster.testing.plugin import OpenrosterServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -58,6 +58,7 @@ def test_gettoken(live: LiveServer) -> None:
         assert got["errcode"] == 43001
 
 
+@pytest.mark.slow  # a second process
 def test_tokens_are_shared_by_server_processes(live: LiveServer) -> None:
     directory = live.directory
     setup_tenant(directory)

@@ -76,6 +76,7 @@ def _read_education(w: Any) -> list[tuple[int, str, str, str, str]]:
     )
 
 
+@pytest.mark.slow
 def test_seed_002_example_verbatim_json(tmp_path: Path, server_factory: Callable[..., ServerProcess]) -> None:
     server = _seed_server(tmp_path, server_factory)
     with wire(server.base_url, appkey="seed002-app", appsecret="seed002-app-secret") as w:
@@ -88,6 +89,7 @@ def test_seed_002_example_verbatim_json(tmp_path: Path, server_factory: Callable
         assert _read_education(w) == EDUCATION
 
 
+@pytest.mark.slow
 def test_seed_002_example_verbatim_form(tmp_path: Path, server_factory: Callable[..., ServerProcess]) -> None:
     """The same example as a form body: ``agentid=23470561&param=<JSON>`` (what the official SDKs send)."""
     server = _seed_server(tmp_path, server_factory)

@@ -24,7 +24,7 @@ from openroster.core import apps
 from openroster.core.directory import Directory
 from openroster.core.secrets import ENV_MASTER_KEY
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 Factory = Callable[..., ServerProcess]
 OPEN = "acme-open"  # an app of build_world without signing (the token is what is tested here)

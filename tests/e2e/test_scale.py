@@ -22,6 +22,8 @@ from openroster.core.directory import Directory
 from openroster.core.model import UserStatus
 from openroster.store import users as user_rows
 
+pytestmark = pytest.mark.slow
+
 LARGE = 12_000
 #: The stored (JSON) values of the demo's option attribute ``attr-level``, as SQL literals.
 LEVELS = ", ".join(f"""'"P{n}"'""" for n in range(1, 10))

@@ -20,7 +20,7 @@ from wps_foundation_support import assert_error, envelope, raw, signed_headers, 
 import wps_signer
 from conftest import ServerProcess
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

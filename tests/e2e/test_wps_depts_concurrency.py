@@ -9,7 +9,7 @@ from conftest import LiveServer
 from openroster.client import WpsClient
 from openroster.core import depts
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RULE_VIOLATION = 40000010
 

@@ -71,6 +71,7 @@ class Churn(threading.Thread):
             self.error = exc
 
 
+@pytest.mark.slow  # 10,000 people
 def test_walk_while_others_insert_and_delete(live: LiveServer) -> None:
     setup_tenant(live.directory)
     org = small_tree(live.directory)
@@ -110,6 +111,7 @@ def test_walk_while_others_insert_and_delete(live: LiveServer) -> None:
     assert not (set(seen) - stable - set(doomed) - set(churn.inserted))
 
 
+@pytest.mark.slow
 def test_page_tokens_are_bound_and_tamper_evident(
     directory: Directory, server_factory: Callable[..., ServerProcess], tmp_path: Path
 ) -> None:

@@ -58,6 +58,7 @@ def test_depts_root_is_limited_to_ten_calls_per_second_per_app(live: LiveServer)
         assert other.send("GET", "/v7/depts/root").status_code == 200
 
 
+@pytest.mark.slow
 def test_configured_rates(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
     setup_tenant(directory)
     server = server_factory(
@@ -85,6 +86,7 @@ def test_configured_rates(directory: Directory, server_factory: Callable[..., Se
         ("depts=5", "METHOD /path"),
     ],
 )
+@pytest.mark.slow  # a serve process per case
 def test_a_bad_rate_stops_the_server_with_a_clear_message(tmp_path: Path, spec: str, message: str) -> None:
     out = subprocess.run(
         [

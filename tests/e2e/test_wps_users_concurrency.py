@@ -10,7 +10,7 @@ from wps_contacts_support import TENANT, client, person, race, setup_tenant
 from conftest import LiveServer
 from openroster.core import users
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CONFLICT = 40900001
 ROUNDS = 12

@@ -48,6 +48,8 @@ from openroster.dialects.dingtalk.endpoint import PERMISSIONS
 from openroster.server.app import open_directory
 from security.world import WPS_SCOPES, secret_of
 
+pytestmark = pytest.mark.slow
+
 ROUNDS = int(os.environ.get("OPENROSTER_CRASH_ROUNDS", "20"))
 TENANT = "crash"
 AGENTID = 7001

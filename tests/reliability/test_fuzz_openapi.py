@@ -34,6 +34,8 @@ from reliability.fuzzing import fuzz_settings
 from reliability.replies import check_reply, is_dingtalk, server_log_problems
 from reliability.servers import WorldServer, backend_params, world_server
 
+pytestmark = pytest.mark.slow
+
 
 def platform_operations() -> list[tuple[str, str, bool]]:
     """``(method, path, takes_input)`` of every platform operation in the server's OpenAPI document."""

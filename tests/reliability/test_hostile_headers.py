@@ -27,6 +27,8 @@ from reliability.replies import check_reply, raw_reply
 from reliability.servers import WorldServer, world_server
 from security.world import secret_of
 
+pytestmark = pytest.mark.slow
+
 BATCH_READ = "/v7/users/batch_read"
 USER_GET = "/topapi/v2/user/get"
 BODY = orjson.dumps({"user_ids": ["shared-1"], "status": ["active"]})

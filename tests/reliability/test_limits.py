@@ -22,6 +22,8 @@ from reliability.replies import check_reply, raw_reply
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 from security.world import company_rows
 
+pytestmark = pytest.mark.slow
+
 MiB = 1024 * 1024
 ROSTER_UPDATE = "/topapi/smartwork/hrm/employee/v2/update"
 ROSTER_LIST = "/topapi/smartwork/hrm/employee/v2/list"

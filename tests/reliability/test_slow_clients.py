@@ -21,6 +21,8 @@ import pytest
 from reliability.replies import check_reply, raw_reply
 from reliability.servers import WorldServer, world_server
 
+pytestmark = pytest.mark.slow
+
 HEAD_TIMEOUT = 1.0
 BODY_TIMEOUT = 2.0
 #: How long past a deadline the server may take to close (a loaded 2-core machine).

@@ -31,6 +31,8 @@ from reliability.replies import check_reply
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 from security.world import secret_of
 
+pytestmark = pytest.mark.slow
+
 SCHEMES = {"kso": wps_signer.KSO1, "wps4": wps_signer.WPS4, "gm": wps_signer.WPS4GM}
 BATCH_READ = "/v7/users/batch_read"
 BODY = orjson.dumps({"user_ids": ["shared-1"], "status": ["active"]})

@@ -26,6 +26,8 @@ from openroster.core import tenants
 from openroster.server.app import open_directory
 from security.world import build_world, secret_of
 
+pytestmark = pytest.mark.slow
+
 OWNER_ONLY_DIR = 0o700
 OWNER_ONLY_FILE = 0o600
 

@@ -40,6 +40,8 @@ from reliability.replies import check_reply
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 from security.world import WPS_SCOPES, Company, company_rows, secret_of
 
+pytestmark = pytest.mark.slow
+
 
 @dataclass(frozen=True)
 class Req:
