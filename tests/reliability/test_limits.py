@@ -9,7 +9,7 @@ what only concerns the HTTP layer runs on SQLite only.
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -95,76 +95,107 @@ def _unchanged(world: WorldServer) -> dict[str, Any]:
 # -- batch sizes ------------------------------------------------------------------------------------
 
 
-#: (path, body of n items, limit) for every WPS batch; one item past the limit is refused.
-def _wps_batches(w: WorldServer) -> list[tuple[str, Any, int]]:
-    eng = w.acme.depts["eng"]
-    ids = lambda n: [f"u{i}" for i in range(n)]  # noqa: E731
-    return [
-        ("/v7/users/batch_read", lambda n: {"user_ids": ids(n), "status": ["active"]}, 100),
-        ("/v7/users/by_emails", lambda n: {"emails": [f"{i}@x.test" for i in range(n)]}, 100),
-        ("/v7/users/by_phones", lambda n: {"phones": [f"1380000{i:04d}" for i in range(n)]}, 100),
-        ("/v7/users/by_ex_user_ids", lambda n: {"ex_user_ids": ids(n)}, 100),
-        ("/v7/users/batch_enable", lambda n: {"user_ids": ids(n)}, 100),
-        ("/v7/users/batch_disable", lambda n: {"user_ids": ids(n)}, 100),
-        ("/v7/users/batch_update_dept", lambda n: {"user_ids": ids(n), "dept_ids": [eng]}, 100),
-        (
-            "/v7/users/batch_update_order",
-            lambda n: {"user_order_list": [{"user_id": u, "dept_id": eng, "order": 1} for u in ids(n)]},
-            100,
-        ),
-        ("/v7/depts/batch_read", lambda n: {"dept_ids": list(range(1, n + 1))}, 100),
-        ("/v7/depts/by_ex_dept_ids", lambda n: {"ex_dept_ids": ids(n)}, 100),
-        (f"/v7/depts/{eng}/members/batch_read", lambda n: {"user_ids": ids(n), "status": ["active"]}, 100),
-        (
-            "/v7/users/custom_attrs/batch_update",
-            lambda n: {
-                "users": [{"user_id": u, "custom_attrs": [{"attr_id": "level", "text": "x"}]} for u in ids(n)]
-            },
-            ATTR_UPDATE_USERS_MAX,
-        ),
-        (
-            "/v7/users/custom_attrs/batch_update",
-            lambda n: {
-                "users": [{"user_id": "shared-1", "custom_attrs": [{"attr_id": "level", "text": "x"}] * n}]
-            },
-            ATTR_UPDATE_ATTRS_PER_USER_MAX,
-        ),
-        ("/v7/users/custom_attrs/batch_read", lambda n: {"user_ids": ids(n)}, ATTR_READ_USERS_MAX),
-        (
-            "/v7/companies/user_custom_attrs/batch_create",
-            lambda n: {"items": [{"name": f"n{i}", "value_type": "text"} for i in range(n)]},
-            ATTR_DEFS_CREATE_MAX,
-        ),
-        (
-            "/v7/companies/user_custom_attrs/batch_update",
-            lambda n: {"items": [{"id": f"a{i}", "name": f"n{i}"} for i in range(n)]},
-            ATTR_DEFS_BATCH_MAX,
-        ),
-        (
-            "/v7/companies/user_custom_attrs/batch_delete",
-            lambda n: {"attr_ids": ids(n)},
-            ATTR_DEFS_BATCH_MAX,
-        ),
-        (
-            "/v7/users/create",
-            lambda n: {"user_name": "N", "dept_ids": list(range(1, n + 1))},
-            USER_DEPTS_MAX,
-        ),
-        (
-            f"/v7/depts/{eng}/update",
-            lambda n: {"leaders": [{"user_id": u} for u in ids(n)]},
-            DEPT_LEADERS_MAX,
-        ),
-    ]
+def _ids(n: int) -> list[str]:
+    return [f"u{i}" for i in range(n)]
+
+
+Body = Callable[[int, int], Any]
+#: Every WPS batch, as docs/wps.md names it -> (path, body of n items given acme's Eng department,
+#: the documented limit). One item past the limit is refused.
+WPS_BATCHES: dict[str, tuple[str, Body, int]] = {
+    "users/batch_read": (
+        "/v7/users/batch_read",
+        lambda n, eng: {"user_ids": _ids(n), "status": ["active"]},
+        100,
+    ),
+    "users/by_emails": (
+        "/v7/users/by_emails",
+        lambda n, eng: {"emails": [f"{i}@x.test" for i in range(n)]},
+        100,
+    ),
+    "users/by_phones": (
+        "/v7/users/by_phones",
+        lambda n, eng: {"phones": [f"1380000{i:04d}" for i in range(n)]},
+        100,
+    ),
+    "users/by_ex_user_ids": ("/v7/users/by_ex_user_ids", lambda n, eng: {"ex_user_ids": _ids(n)}, 100),
+    "users/batch_enable": ("/v7/users/batch_enable", lambda n, eng: {"user_ids": _ids(n)}, 100),
+    "users/batch_disable": ("/v7/users/batch_disable", lambda n, eng: {"user_ids": _ids(n)}, 100),
+    "users/batch_update_dept": (
+        "/v7/users/batch_update_dept",
+        lambda n, eng: {"user_ids": _ids(n), "dept_ids": [eng]},
+        100,
+    ),
+    "users/batch_update_order": (
+        "/v7/users/batch_update_order",
+        lambda n, eng: {"user_order_list": [{"user_id": u, "dept_id": eng, "order": 1} for u in _ids(n)]},
+        100,
+    ),
+    "depts/batch_read": ("/v7/depts/batch_read", lambda n, eng: {"dept_ids": list(range(1, n + 1))}, 100),
+    "depts/by_ex_dept_ids": ("/v7/depts/by_ex_dept_ids", lambda n, eng: {"ex_dept_ids": _ids(n)}, 100),
+    "depts/{dept_id}/members/batch_read": (
+        "/v7/depts/{eng}/members/batch_read",
+        lambda n, eng: {"user_ids": _ids(n), "status": ["active"]},
+        100,
+    ),
+    "users/custom_attrs/batch_update: users": (
+        "/v7/users/custom_attrs/batch_update",
+        lambda n, eng: {
+            "users": [{"user_id": u, "custom_attrs": [{"attr_id": "level", "text": "x"}]} for u in _ids(n)]
+        },
+        ATTR_UPDATE_USERS_MAX,
+    ),
+    "users/custom_attrs/batch_update: values of one user": (
+        "/v7/users/custom_attrs/batch_update",
+        lambda n, eng: {
+            "users": [{"user_id": "shared-1", "custom_attrs": [{"attr_id": "level", "text": "x"}] * n}]
+        },
+        ATTR_UPDATE_ATTRS_PER_USER_MAX,
+    ),
+    "users/custom_attrs/batch_read": (
+        "/v7/users/custom_attrs/batch_read",
+        lambda n, eng: {"user_ids": _ids(n)},
+        ATTR_READ_USERS_MAX,
+    ),
+    "companies/user_custom_attrs/batch_create": (
+        "/v7/companies/user_custom_attrs/batch_create",
+        lambda n, eng: {"items": [{"name": f"n{i}", "value_type": "text"} for i in range(n)]},
+        ATTR_DEFS_CREATE_MAX,
+    ),
+    "companies/user_custom_attrs/batch_update": (
+        "/v7/companies/user_custom_attrs/batch_update",
+        lambda n, eng: {"items": [{"id": f"a{i}", "name": f"n{i}"} for i in range(n)]},
+        ATTR_DEFS_BATCH_MAX,
+    ),
+    "companies/user_custom_attrs/batch_delete": (
+        "/v7/companies/user_custom_attrs/batch_delete",
+        lambda n, eng: {"attr_ids": _ids(n)},
+        ATTR_DEFS_BATCH_MAX,
+    ),
+    "users/create: dept_ids": (
+        "/v7/users/create",
+        lambda n, eng: {"user_name": "N", "dept_ids": list(range(1, n + 1))},
+        USER_DEPTS_MAX,
+    ),
+    "depts/{dept_id}/update: leaders": (
+        "/v7/depts/{eng}/update",
+        lambda n, eng: {"leaders": [{"user_id": u} for u in _ids(n)]},
+        DEPT_LEADERS_MAX,
+    ),
+}
 
 
 @pytest.mark.e2e
-def test_every_wps_batch_refuses_one_item_past_its_limit(world: WorldServer, wire: Wire) -> None:
+@pytest.mark.parametrize(
+    "batch", [pytest.param(k, id=f"POST /v7/{k} at most {v[2]}") for k, v in WPS_BATCHES.items()]
+)
+def test_a_wps_batch_refuses_one_item_past_its_limit(world: WorldServer, wire: Wire, batch: str) -> None:
+    path, body, limit = WPS_BATCHES[batch]
+    eng = world.acme.depts["eng"]
     before = _unchanged(world)
-    for path, body, limit in _wps_batches(world):
-        reply = wire.wps("POST", path, body(limit + 1))
-        assert reply["code"] == 40000004, (path, reply)
-        assert str(limit) in reply["msg"] and str(limit + 1) in reply["msg"], (path, reply["msg"])
+    reply = wire.wps("POST", path.replace("{eng}", str(eng)), body(limit + 1, eng))
+    assert reply["code"] == 40000004, reply
+    assert str(limit) in reply["msg"] and str(limit + 1) in reply["msg"], reply["msg"]
     assert _unchanged(world) == before
 
 
