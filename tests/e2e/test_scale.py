@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from conftest import BACKENDS, Databases, backend_param
 from openroster.core import apps, demo, demo_roster, users
 from openroster.core.directory import Directory
 from openroster.core.model import UserStatus
+from openroster.server.app import open_directory
 from openroster.store import users as user_rows
 
 pytestmark = pytest.mark.slow
@@ -120,9 +122,24 @@ def test_the_bulk_demo_builds_a_large_tenant_by_the_rules(
     assert demo.load(directory, users_count=LARGE) is False  # idempotent
 
 
-def test_a_read_costs_the_same_statements_at_any_size(directory: Directory) -> None:
+@pytest.fixture(scope="module", params=[backend_param(b) for b in BACKENDS])
+def large(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
+    """A store holding the bulk demo at ``LARGE`` people, shared by the module's read-only tests."""
+    cluster = request.getfixturevalue("postgres_cluster") if request.param == "postgresql" else None
+    dbs = Databases(str(request.param), cluster)
+    d = open_directory(dbs.settings_for(tmp_path_factory.mktemp("large") / "data"))
+    d.store.migrate()
+    demo.load(d, users_count=LARGE)
+    try:
+        yield d
+    finally:
+        d.store.dispose()
+        dbs.drop_all()
+
+
+def test_a_read_costs_the_same_statements_at_any_size(large: Directory) -> None:
     """batch_read of 100 uncached people and a 50-person page: a fixed number of indexed statements."""
-    demo.load(directory, users_count=LARGE)
+    directory = large
     t = demo.DEMO_TENANT
     if directory.store.backend == "postgresql":
         with directory.store.engine.connect() as conn:
@@ -172,8 +189,8 @@ def _uses_index(backend: str, plan: str) -> bool:
     return "Seq Scan" not in plan
 
 
-def test_the_cache_keeps_no_more_people_than_its_bound(directory: Directory) -> None:
-    demo.load(directory, users_count=LARGE)
+def test_the_cache_keeps_no_more_people_than_its_bound(large: Directory) -> None:
+    directory = large
     t = demo.DEMO_TENANT
     bounded = Directory(directory.store, directory.master_key, cache_max_users=1_000)
     with bounded.reader() as r:
