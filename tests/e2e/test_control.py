@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from plugin_support import unsigned_wps
 
 from conftest import LiveServer, start_server
 from openroster.client import DingTalkClient, RetryPolicy, WpsClient
@@ -27,7 +28,6 @@ SEED_TENANT: dict[str, Any] = {
         {"id": "u-bob", "user_name": "Bob", "depts": ["Sales"]},
     ],
 }
-FAST_RETRY = RetryPolicy(max_retries=4, backoff=0.05, max_backoff=2.0, max_wait=10.0)
 
 
 def _admin_paths() -> list[tuple[str, str]]:
@@ -61,17 +61,6 @@ def own_server(live: LiveServer) -> tuple[ServerProcess, ControlClient]:
     (a global reset, a whole-store import). Emptied first: the plugin's tests leave their journal."""
     live.empty()
     return live.server, live.control
-
-
-def _nosign_wps(tenant: OpenrosterTenant) -> WpsClient:
-    app = tenant.add_app(signing="none", scopes=["kso.contact.read", "kso.contact.readwrite"])
-    return WpsClient(
-        tenant.server.base_url,
-        client_id=app["client_id"],
-        client_secret=app["client_secret"],
-        signing=None,
-        retry=FAST_RETRY,
-    )
 
 
 # -- auth, health, version, docs ---------------------------------------------------------------
@@ -446,7 +435,7 @@ def test_the_journal_can_be_turned_off(tmp_path: Path) -> None:
 
 
 def test_fault_rules_match_by_body_and_probability(openroster_tenant: OpenrosterTenant) -> None:
-    with _nosign_wps(openroster_tenant) as client:
+    with unsigned_wps(openroster_tenant) as client:
         client.get_root_dept()
         rule = openroster_tenant.add_fault(
             "error", match={"body": "u-special", "method": "post"}, code=40000002, message="injected"
@@ -460,7 +449,7 @@ def test_fault_rules_match_by_body_and_probability(openroster_tenant: Openroster
             "error", match={"path": "/v7/users/batch_read"}, code=40000002, probability=0.5
         )
         outcomes = []
-        with _nosign_wps(openroster_tenant) as raw:
+        with unsigned_wps(openroster_tenant) as raw:
             raw.retry = RetryPolicy(max_retries=0)
             for _ in range(40):
                 try:

@@ -9,26 +9,15 @@ shows what the SDK actually sent.
 from __future__ import annotations
 
 import pytest
+from plugin_support import FAST_RETRY, unsigned_wps
 
-from openroster.client import RetryPolicy, WpsClient
+from openroster.client import RetryPolicy
 from openroster.client.errors import ApiError, ServerError, ThrottledError, TransportError
 from openroster.testing.plugin import OpenrosterJournal, OpenrosterTenant
 
 pytestmark = pytest.mark.e2e
 
-FAST_RETRY = RetryPolicy(max_retries=4, backoff=0.05, max_backoff=2.0, max_wait=10.0)
 NO_RETRY = RetryPolicy(max_retries=0)
-
-
-def _nosign_wps(tenant: OpenrosterTenant, retry: RetryPolicy = FAST_RETRY) -> WpsClient:
-    app = tenant.add_app(signing="none", scopes=["kso.contact.read", "kso.contact.readwrite"])
-    return WpsClient(
-        tenant.server.base_url,
-        client_id=app["client_id"],
-        client_secret=app["client_secret"],
-        signing=None,
-        retry=retry,
-    )
 
 
 def test_a_throttling_fault_makes_the_wps_sdk_retry_and_succeed(
@@ -93,7 +82,7 @@ def test_gateway_errors_latency_and_closed_connections(
     openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
 ) -> None:
     """Reads are sent again after a 503 or a dropped connection; a create that may have happened is not."""
-    with _nosign_wps(openroster_tenant) as client:
+    with unsigned_wps(openroster_tenant) as client:
         client.get_root_dept()  # token fetched before the faults
         openroster_tenant.add_fault("http", match={"path": "/v7/depts/root"}, status=503, times=1)
         assert client.get_root_dept().id == "1"
@@ -126,7 +115,7 @@ def test_gateway_errors_latency_and_closed_connections(
 def test_a_clock_advance_expires_the_token_and_the_sdk_fetches_a_new_one(
     openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
 ) -> None:
-    with _nosign_wps(openroster_tenant) as wps, openroster_tenant.dingtalk_client() as ding:
+    with unsigned_wps(openroster_tenant) as wps, openroster_tenant.dingtalk_client() as ding:
         wps.get_root_dept()
         ding.get_dept(1)
         assert wps.token_fetches == 1 and ding.token_fetches == 1
