@@ -66,18 +66,23 @@ def own_server(live: LiveServer) -> tuple[ServerProcess, ControlClient]:
 # -- auth, health, version, docs ---------------------------------------------------------------
 
 
-def test_health_is_open_and_every_other_call_needs_the_admin_token(
-    openroster_server: OpenrosterServer,
+def test_health_is_open(openroster_server: OpenrosterServer) -> None:
+    health = httpx.get(openroster_server.base_url + "/_openroster/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [pytest.param(m, p, id=f"{m} /_openroster{p}") for m, p in _admin_paths()]
+)
+def test_every_other_call_needs_the_admin_token(
+    openroster_server: OpenrosterServer, method: str, path: str
 ) -> None:
     base = openroster_server.base_url + "/_openroster"
-    health = httpx.get(base + "/health")
-    assert health.status_code == 200 and health.json() == {"status": "ok"}
-    for method, path in _admin_paths():
-        for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": "Basic eDp5"}):
-            resp = httpx.request(method, base + path, headers=headers)
-            assert resp.status_code == 401, (method, path, headers)
-            assert resp.json()["error"]["code"] == "unauthorized"
-            assert resp.headers["www-authenticate"] == "Bearer"
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": "Basic eDp5"}):
+        resp = httpx.request(method, base + path, headers=headers)
+        assert resp.status_code == 401, headers
+        assert resp.json()["error"]["code"] == "unauthorized"
+        assert resp.headers["www-authenticate"] == "Bearer"
 
 
 def test_version(openroster_server: OpenrosterServer) -> None:
