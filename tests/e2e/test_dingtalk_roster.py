@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import yaml
 from dingtalk_support import (
     ADD_PREENTRY,
     AGENTID,
@@ -55,10 +54,11 @@ EDUCATION = [
 ]
 
 
-def _seed_server(tmp_path: Path, server_factory: Callable[..., ServerProcess]) -> ServerProcess:
-    seed = tmp_path / "seed002.yaml"
-    seed.write_text(SEED_002_TENANT, encoding="utf-8")
-    return server_factory("--seed", str(seed))
+def _seed_server(live: LiveServer) -> ServerProcess:
+    """The shared server with seed 002's tenant, created from the seed through the control plane."""
+    (tenant,) = yaml.safe_load(SEED_002_TENANT)["tenants"]
+    live.control.create_tenant(tenant["id"], seed=tenant)
+    return live.server
 
 
 def _education(reply: dict[str, Any]) -> list[tuple[int, str, str, str, str]]:
@@ -76,9 +76,8 @@ def _read_education(w: Any) -> list[tuple[int, str, str, str, str]]:
     )
 
 
-@pytest.mark.slow
-def test_seed_002_example_verbatim_json(tmp_path: Path, server_factory: Callable[..., ServerProcess]) -> None:
-    server = _seed_server(tmp_path, server_factory)
+def test_seed_002_example_verbatim_json(live: LiveServer) -> None:
+    server = _seed_server(live)
     with wire(server.base_url, appkey="seed002-app", appsecret="seed002-app-secret") as w:
         reply = w.post(UPDATE, raw=SEED_002_BODY.encode())
         assert list(reply) == ["errcode", "errmsg", "result", "success", "request_id"]
@@ -89,10 +88,9 @@ def test_seed_002_example_verbatim_json(tmp_path: Path, server_factory: Callable
         assert _read_education(w) == EDUCATION
 
 
-@pytest.mark.slow
-def test_seed_002_example_verbatim_form(tmp_path: Path, server_factory: Callable[..., ServerProcess]) -> None:
+def test_seed_002_example_verbatim_form(live: LiveServer) -> None:
     """The same example as a form body: ``agentid=23470561&param=<JSON>`` (what the official SDKs send)."""
-    server = _seed_server(tmp_path, server_factory)
+    server = _seed_server(live)
     body = orjson.loads(SEED_002_BODY)
     with wire(server.base_url, appkey="seed002-app", appsecret="seed002-app-secret") as w:
         reply = w.post_form(UPDATE, {"agentid": body["agentid"], "param": body["param"]})
