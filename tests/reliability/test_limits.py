@@ -189,7 +189,7 @@ WPS_BATCHES: dict[str, tuple[str, Body, int]] = {
 @pytest.mark.parametrize(
     "batch", [pytest.param(k, id=f"POST /v7/{k} at most {v[2]}") for k, v in WPS_BATCHES.items()]
 )
-def test_a_wps_batch_refuses_one_item_past_its_limit(world: WorldServer, wire: Wire, batch: str) -> None:
+def test_every_wps_batch_refuses_one_item_past_its_limit(world: WorldServer, wire: Wire, batch: str) -> None:
     path, body, limit = WPS_BATCHES[batch]
     eng = world.acme.depts["eng"]
     before = _unchanged(world)
@@ -246,7 +246,9 @@ DINGTALK_BATCHES: dict[str, tuple[str, Callable[[int], Any], int]] = {
 @pytest.mark.parametrize(
     "batch", [pytest.param(k, id=f"{k} at most {v[2]}") for k, v in DINGTALK_BATCHES.items()]
 )
-def test_a_dingtalk_batch_refuses_one_item_past_its_limit(world: WorldServer, wire: Wire, batch: str) -> None:
+def test_every_dingtalk_batch_refuses_one_item_past_its_limit(
+    world: WorldServer, wire: Wire, batch: str
+) -> None:
     path, body, limit = DINGTALK_BATCHES[batch]
     before = _unchanged(world)
     reply = wire.ding(path, body(world.acme.agentid))

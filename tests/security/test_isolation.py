@@ -502,51 +502,45 @@ def _app_name(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in text).strip("-")
 
 
+#: Every route with what it needs: ``("wps", "METHOD /path")`` or ``("dingtalk", "/path")``.
+NEEDS = [
+    *(
+        pytest.param("wps", f"{m} {p}", id=f"{m} /v7{p} needs {' or '.join(s)}")
+        for (m, p), s in DOCUMENTED_SCOPES.items()
+    ),
+    *(pytest.param("dingtalk", p, id=f"{p} needs {perm}") for p, perm in DOCUMENTED_PERMISSIONS.items()),
+]
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("world", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [pytest.param(m, p, id=f"{m} /v7{p} needs {' or '.join(s)}") for (m, p), s in DOCUMENTED_SCOPES.items()],
-)
-def test_a_wps_app_without_the_documented_scope_is_refused(
-    world: WorldServer, method: str, path: str
+@pytest.mark.parametrize(("dialect", "route"), NEEDS)
+def test_an_app_without_the_scope_or_permission_a_route_needs_is_refused(
+    world: WorldServer, dialect: str, route: str
 ) -> None:
-    """An acme app holding every scope but the ones the route documents gets 40300001."""
-    needed = DOCUMENTED_SCOPES[(method, path)]
-    cid = "acme-noscope-" + _app_name(f"{method}{path}")
-    held = [s for s in WPS_SCOPES if s not in needed]
+    """An acme app holding every scope (permission) but the ones the route documents: 40300001 (60011)."""
     with (
         httpx.Client(base_url=world.base_url, timeout=30) as http,
         ControlClient(world.base_url, ADMIN_TOKEN) as control,
     ):
-        control.add_app(
-            world.acme.id, client_id=cid, client_secret=secret_of(cid), signing="none", scopes=held
-        )
-        req = WPS_CASES[(method, path)](_acme_ids(http, world))[0]
-        status, content, _ = Caller(http, world.acme, wps_kind=cid.removeprefix("acme-")).wps(
-            req.method, req.path, req.body
-        )
-    assert (status, orjson.loads(content)["code"]) == (403, 40300001), content
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize("world", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(
-    "path", [pytest.param(p, id=f"{p} needs {perm}") for p, perm in DOCUMENTED_PERMISSIONS.items()]
-)
-def test_a_dingtalk_app_without_the_documented_permission_is_refused(world: WorldServer, path: str) -> None:
-    """An acme app holding every permission but the route's gets errcode 60011."""
-    i = list(DOCUMENTED_PERMISSIONS).index(path)
-    cid = f"acme-noperm-{i}"
-    held = [p for p in EVERY_PERMISSION if p != DOCUMENTED_PERMISSIONS[path]]
-    with (
-        httpx.Client(base_url=world.base_url, timeout=30) as http,
-        ControlClient(world.base_url, ADMIN_TOKEN) as control,
-    ):
-        control.add_app(
-            world.acme.id, client_id=cid, client_secret=secret_of(cid), agentid=5000 + i, scopes=held
-        )
-        caller = Caller(http, replace(world.acme, agentid=5000 + i), ding_kind=cid.removeprefix("acme-"))
-        req = DINGTALK_CASES[path](_acme_ids(http, world))[0]
-        errcode, content, _ = caller.ding(req.path, req.body)
-    assert errcode == 60011, content
+        if dialect == "wps":
+            method, path = route.split(" ", 1)
+            needed = DOCUMENTED_SCOPES[(method, path)]
+            cid = "acme-noscope-" + _app_name(route)
+            held = [s for s in WPS_SCOPES if s not in needed]
+            secret = secret_of(cid)
+            control.add_app(world.acme.id, client_id=cid, client_secret=secret, signing="none", scopes=held)
+            req = WPS_CASES[(method, path)](_acme_ids(http, world))[0]
+            caller = Caller(http, world.acme, wps_kind=cid.removeprefix("acme-"))
+            status, content, _ = caller.wps(req.method, req.path, req.body)
+            assert (status, orjson.loads(content)["code"]) == (403, 40300001), content
+        else:
+            i = list(DOCUMENTED_PERMISSIONS).index(route)
+            cid, agentid = f"acme-noperm-{i}", 5000 + i
+            held = [p for p in EVERY_PERMISSION if p != DOCUMENTED_PERMISSIONS[route]]
+            secret = secret_of(cid)
+            control.add_app(world.acme.id, client_id=cid, client_secret=secret, agentid=agentid, scopes=held)
+            caller = Caller(http, replace(world.acme, agentid=agentid), ding_kind=cid.removeprefix("acme-"))
+            req = DINGTALK_CASES[route](_acme_ids(http, world))[0]
+            errcode, content, _ = caller.ding(req.path, req.body)
+            assert errcode == 60011, content
