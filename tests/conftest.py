@@ -8,17 +8,19 @@ copied from a migrated template). Pin a test to one backend with
 
 Which server a test gets:
 
-- ``live``: the one server this pytest worker keeps per backend, and a directory on its
-  store. The test has the server to itself while it runs (a worker runs one test at a
-  time) and finds it empty: after each test every tenant is deleted and the journal,
-  fault rules and clock are reset. Use it whenever a test needs nothing but tenants.
+- ``live``: the one server this pytest worker keeps per backend (on SQLite, the plugin's
+  ``openroster_server``), and a directory on its store. The test has the server to itself
+  while it runs (a worker runs one test at a time) and finds it empty: after each test every
+  tenant is deleted and the journal, fault rules and clock are reset. Use it whenever a test
+  needs nothing but tenants; ``live.twin()`` is a second process on the same store.
 - ``server_factory``: servers of the test's own, for what needs a process of its own
   (``serve`` options, restarts, several processes over one store, kill -9).
 
-Markers, checked by the launcher here: a test that starts a server is marked ``e2e``; a test
-that starts a server of its own (anything but ``live`` and its twin) is also marked ``slow``, as
-are the tests that cost seconds for other reasons (large tenants, fuzzing, deadlines). So
-``-m "not slow"`` is the inner loop (CONTRIBUTING.md) and ``-m "not e2e"`` starts no server.
+Markers, checked here: a test that uses a shared server (at collection) or starts one (in the
+launcher) is marked ``e2e``; a test that starts a server of its own (anything but ``live`` and
+its twin) is also marked ``slow``, as are the tests that cost seconds for other reasons (large
+tenants, fuzzing, deadlines). So ``-m "not slow"`` is the inner loop (CONTRIBUTING.md) and
+``-m "not e2e"`` starts no server.
 """
 
 from __future__ import annotations
@@ -56,6 +58,21 @@ _running: list[pytest.Item] = []
 def pytest_configure(config: pytest.Config) -> None:
     for b in BACKENDS:
         config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
+
+
+#: Fixtures that are (or start) a server shared by the worker's tests.
+SHARED_SERVER_FIXTURES = frozenset({"live", "live_sqlite", "live_postgresql", "openroster_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SHARED_SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("e2e") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("these tests use a server; mark them e2e:\n" + "\n".join(unmarked))
 
 
 @pytest.hookimpl(wrapper=True)
