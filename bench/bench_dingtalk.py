@@ -38,8 +38,12 @@ import httpx
 import orjson
 
 from openroster.config import Settings
-from openroster.core import apps, attributes, demo_roster, roster, tenants, users
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.custom import attributes
+from openroster.core.people import users
+from openroster.core.roster import writes as roster_writes
+from openroster.core.tenancy import apps, tenants
+from openroster.fixtures import demo_roster
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.server.app import open_directory
 
 TENANT = "bench"
@@ -124,7 +128,7 @@ def build_company(data_dir: Path, count: int) -> None:
             ],
         )
         with d.writer() as tx:
-            roster.load_in(
+            roster_writes.load_in(
                 tx, tenant_id=TENANT, records={u.id: demo_roster.person_roster(u, u.employer) for u in made}
             )
             for s in range(0, len(made), 100):

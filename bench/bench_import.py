@@ -134,7 +134,7 @@ def main() -> None:
         setup = (
             "from openroster.config import Settings\n"
             "from openroster.server.app import open_directory\n"
-            "from openroster.core import attributes\n"
+            "from openroster.core.custom import attributes\n"
             f"d = open_directory(Settings(data_dir=__import__('pathlib').Path({str(data)!r})))\n"
             "attributes.create_definitions(d, tenant_id='bench', items=[\n"
             "    attributes.NewDefinition(name='工位', value_type='text'),\n"

@@ -50,7 +50,7 @@ from harness import (
     wps_token,
 )
 from openroster.config import Settings
-from openroster.core.demo import sample_user_ids
+from openroster.fixtures.demo import sample_user_ids
 from openroster.server.app import open_directory
 
 CLIENT_ID = "demo-wps"

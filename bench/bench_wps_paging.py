@@ -49,7 +49,7 @@ from harness import (
     wps_token,
 )
 from openroster.config import Settings
-from openroster.core.demo import DEMO_TENANT
+from openroster.fixtures.demo import DEMO_TENANT
 from openroster.server.app import open_directory
 from openroster.store import users as user_rows
 from openroster.store.schema import users as users_table

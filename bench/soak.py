@@ -84,8 +84,8 @@ from bench.harness import (
     postgres_target,
     wps_token,
 )
-from openroster.core.demo import DEMO_APPS
 from openroster.dialects.wps import signing
+from openroster.fixtures.demo import DEMO_APPS
 
 PEOPLE = 2000
 #: The request journal's size (the server's default): it fills, then holds its memory steady.
@@ -594,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with Server(target, env=env) as server:
             from openroster.config import Settings
-            from openroster.core.demo import sample_user_ids
+            from openroster.fixtures.demo import sample_user_ids
             from openroster.server.app import open_directory
 
             d = open_directory(Settings(data_dir=target.data_dir, database_url=target.database_url))

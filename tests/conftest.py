@@ -32,8 +32,8 @@ from pathlib import Path
 import pytest
 
 from openroster.config import Settings
-from openroster.core import apps, tenants
 from openroster.core.directory import Directory
+from openroster.core.tenancy import apps, tenants
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
 from openroster.testing import ControlClient

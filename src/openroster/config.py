@@ -8,8 +8,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from openroster.core import limits
-from openroster.core.cache import DEFAULT_MAX_USERS
+from openroster.core.runtime import limits
+from openroster.core.runtime.cache import DEFAULT_MAX_USERS
 
 ENV_SETTINGS = "OPENROSTER_SETTINGS_JSON"
 

@@ -21,11 +21,13 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from conftest import Databases
-from openroster.core import apps, attributes, tenants, users
-from openroster.core import depts as dept_service
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.errors import Conflict
-from openroster.core.model import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users
+from openroster.core.tenancy import apps, tenants
+from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
+from openroster.model.errors import Conflict
 from openroster.server.app import open_directory
 from openroster.store import attrs as attr_rows
 from openroster.store import bulk, schema
@@ -41,7 +43,7 @@ def _person(uid: str, dept: int = 1, **fields: object) -> users.NewUser:
 
 def _row(uid: str) -> dict[str, object]:
     """A users row for ``uid`` as the core would write it (tenant_id left to the caller)."""
-    return user_rows.user_row(users._clean(_person(uid), prefix="", now=1))
+    return user_rows.user_row(users.checked_user(_person(uid), prefix="", now=1))
 
 
 def _count(d: Directory, table: object, tenant_id: str | None = None) -> int:

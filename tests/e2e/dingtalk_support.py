@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
-from openroster.core import apps, depts, tenants, users
 from openroster.core.directory import Directory
+from openroster.core.people import depts, users
+from openroster.core.tenancy import apps, tenants
 
 TENANT = "acme"
 CORP_ID = "dingacme"

@@ -23,8 +23,8 @@ from typer.testing import CliRunner
 from conftest import ALL_WPS_SCOPES, LiveServer, ServerProcess, start_server
 from openroster.cli.main import app
 from openroster.config import Settings
-from openroster.core import apps, tenants
 from openroster.core.directory import Directory
+from openroster.core.tenancy import apps, tenants
 from openroster.server.app import open_directory
 
 WPS_SCOPES = (*ALL_WPS_SCOPES, "kso.user_custom_attr.read")

@@ -17,7 +17,7 @@ from wps_foundation_support import assert_error, envelope, raw
 from conftest import ServerProcess
 from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
-from openroster.core.secrets import MasterKey
+from openroster.core.runtime.secrets import MasterKey
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ import pytest
 from wps_foundation_support import envelope, raw
 
 from conftest import ServerProcess
-from openroster.core import demo
+from openroster.fixtures import demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -14,7 +14,8 @@ from sdk_support import Sandbox, Tenant, cli, wps_env
 from openroster.cli.sheets import read_sheet
 from openroster.client import WpsClient
 from openroster.client.wps_models import Dept, User
-from openroster.core import importer
+from openroster.core.sheets import export as sheet_export
+from openroster.core.sheets import imports as sheet_imports
 
 pytestmark = pytest.mark.e2e
 sandbox, org = sdk_support.sandbox, sdk_support.org
@@ -131,8 +132,8 @@ def test_users_export_through_the_api_imports_back(
         header, lines, _ = read_sheet(out)
         rows = list(lines)
         # The store's own export of the tenant holds the same people in the same columns.
-        store_header, store_rows = importer.export_sheet(sandbox.directory, tenant_id=org.id)
+        store_header, store_rows = sheet_export.export_sheet(sandbox.directory, tenant_id=org.id)
         assert header == store_header[: len(header)]
         assert sorted(rows) == sorted(r[: len(header)] for r in store_rows)
-        again = importer.import_sheet(sandbox.directory, tenant_id=org.id, headers=header, rows=rows)
+        again = sheet_imports.import_sheet(sandbox.directory, tenant_id=org.id, headers=header, rows=rows)
         assert again.problems == [] and again.unchanged == 4

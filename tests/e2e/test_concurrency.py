@@ -18,7 +18,8 @@ import pytest
 from dingtalk_support import AGENTID, APPKEY, APPSECRET, LIST, UPDATE, setup_tenant
 
 from conftest import ALL_WPS_SCOPES, LiveServer, ServerProcess
-from openroster.core import apps, attributes
+from openroster.core.custom import attributes
+from openroster.core.tenancy import apps
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

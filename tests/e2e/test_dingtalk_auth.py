@@ -22,7 +22,8 @@ from dingtalk_support import (
 )
 
 from conftest import LiveServer
-from openroster.core import apps, dingtalk_tokens
+from openroster.core.tenancy import apps
+from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 
 pytestmark = pytest.mark.e2e
 

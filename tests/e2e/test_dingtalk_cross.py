@@ -12,9 +12,11 @@ from wps_contacts_support import setup_tenant as setup_wps
 
 from conftest import LiveServer
 from openroster.client import WpsClient
-from openroster.core import apps, attributes, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import UserStatus
+from openroster.core.people import batch_writes, users
+from openroster.core.tenancy import apps
+from openroster.model.entities import UserStatus
 
 pytestmark = pytest.mark.e2e
 
@@ -156,6 +158,8 @@ def test_wps_writes_read_back_by_dingtalk(live: LiveServer) -> None:
         wps.batch_disable_users(["zhang"])
         assert "zhang" in dt.ok(ONJOB, onjob)["result"]["data_list"]
         assert dt.ok(USER_GET, {"userid": "zhang"})["result"]["active"] is False
-        users.set_status(live.directory, tenant_id=TENANT, user_ids=["zhang"], status=UserStatus.NOTACTIVE)
+        batch_writes.set_status(
+            live.directory, tenant_id=TENANT, user_ids=["zhang"], status=UserStatus.NOTACTIVE
+        )
         assert "zhang" not in dt.ok(ONJOB, onjob)["result"]["data_list"]
         assert dt.ok(PREENTRY, {"offset": 0, "size": 50})["result"]["data_list"] == ["zhang"]

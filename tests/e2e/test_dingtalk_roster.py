@@ -27,7 +27,9 @@ from dingtalk_support import (
 )
 
 from conftest import LiveServer, ServerProcess
-from openroster.core import attributes, roster
+from openroster.core.custom import attributes
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import writes as roster_writes
 
 pytestmark = pytest.mark.e2e
 
@@ -266,13 +268,14 @@ def test_list_rules(live: LiveServer) -> None:
             attributes.NewDefinition(id="lvl", name="职级", value_type="option", options=(("P1", "P1 级"),)),
         ],
     )
-    roster.update(
+    roster_writes.update(
         live.directory,
         tenant_id="acme",
         user_id="alice",
         groups=[
-            roster.GroupWrite(
-                roster.CUSTOM_GROUP_ID, (roster.SectionWrite((roster.FieldWrite("lvl", "P1"),)),)
+            roster_writes.GroupWrite(
+                roster_catalogue.CUSTOM_GROUP_ID,
+                (roster_writes.SectionWrite((roster_writes.FieldWrite("lvl", "P1"),)),),
             )
         ],
     )
@@ -286,7 +289,7 @@ def test_list_rules(live: LiveServer) -> None:
         assert alice["corp_id"] == CORP_ID and len(alice["unionid"]) == 27
         codes = [f["field_code"] for f in alice["field_data_list"]]
         assert codes[:3] == ["sys00-name", "sys00-email", "sys00-deptIds"]
-        assert codes[-1] == "lvl" and len(codes) == len(set(codes)) == len(roster.SYSTEM_FIELDS) + 1
+        assert codes[-1] == "lvl" and len(codes) == len(set(codes)) == len(roster_catalogue.SYSTEM_FIELDS) + 1
         first = alice["field_data_list"][0]
         assert list(first) == ["field_code", "field_name", "group_id", "field_value_list"]
         got = fields_of(alice)
@@ -346,7 +349,7 @@ def test_meta_and_grouplist(live: LiveServer) -> None:
         meta = w.ok(META, {"agentid": AGENTID})
         assert meta["success"] is True
         groups = {g["group_id"]: g for g in meta["result"]}
-        assert list(groups) == [*(f"sys0{i}" for i in range(10)), roster.CUSTOM_GROUP_ID]
+        assert list(groups) == [*(f"sys0{i}" for i in range(10)), roster_catalogue.CUSTOM_GROUP_ID]
         assert [g["group_id"] for g in meta["result"] if g["detail"]] == ["sys03", "sys06", "sys07"]
         assert list(groups["sys00"]) == ["group_id", "group_name", "detail", "field_meta_info_list"]
         nation = next(
@@ -357,7 +360,7 @@ def test_meta_and_grouplist(live: LiveServer) -> None:
         assert len(options) == 56 and options[0] == {"label": "汉族", "value": "1"}
         dept = next(f for f in groups["sys00"]["field_meta_info_list"] if f["field_code"] == "sys00-dept")
         assert dept["derived"] is True and "option_text" not in dept
-        assert groups[roster.CUSTOM_GROUP_ID]["field_meta_info_list"] == [
+        assert groups[roster_catalogue.CUSTOM_GROUP_ID]["field_meta_info_list"] == [
             {"derived": False, "field_code": "desk", "field_name": "工位", "field_type": "TextField"}
         ]
         grouplist = w.ok(GROUPLIST, {"agentid": str(AGENTID)})["result"]

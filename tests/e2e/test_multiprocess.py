@@ -20,9 +20,9 @@ from dingtalk_support import AGENTID, ALL_PERMISSIONS, APPKEY, APPSECRET, ONJOB,
 from wps_foundation_support import TENANT, build_world, call, envelope, token
 
 from conftest import ServerProcess
-from openroster.core import apps
 from openroster.core.directory import Directory
-from openroster.core.secrets import ENV_MASTER_KEY
+from openroster.core.runtime.secrets import ENV_MASTER_KEY
+from openroster.core.tenancy import apps
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -221,7 +221,7 @@ def test_sqlite_processes_under_write_load_never_report_a_locked_database(
     logs = "".join(p.read_text(errors="replace") for p in tmp_path.glob("server-*.log"))
     assert "database is locked" not in logs
     with directory.reader() as r:
-        from openroster.core import attributes
+        from openroster.core.custom import attributes
 
         values = attributes.read_values(r, tenant_id=TENANT, user_ids=world.bulk[:50])
     assert {uid: v[0].value for uid, v in values.items()} == {

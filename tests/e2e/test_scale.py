@@ -18,9 +18,11 @@ import pytest
 from sqlalchemy import event, text
 
 from conftest import BACKENDS, Databases, backend_param
-from openroster.core import apps, demo, demo_roster, users
 from openroster.core.directory import Directory
-from openroster.core.model import UserStatus
+from openroster.core.people import users
+from openroster.core.tenancy import apps
+from openroster.fixtures import demo, demo_large, demo_roster
+from openroster.model.entities import UserStatus
 from openroster.server.app import open_directory
 from openroster.store import users as user_rows
 
@@ -64,7 +66,7 @@ def test_the_bulk_demo_builds_a_large_tenant_by_the_rules(
     directory: Directory, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if workers:  # the million-person path: chunks prepared in worker processes
-        monkeypatch.setattr(demo, "LARGE_COMPANY_PARALLEL_MIN", 1)
+        monkeypatch.setattr(demo_large, "LARGE_COMPANY_PARALLEL_MIN", 1)
     progress: list[int] = []
     assert demo.load(directory, users_count=LARGE, progress=progress.append)
     assert progress[-1] == LARGE

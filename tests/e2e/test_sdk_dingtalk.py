@@ -18,8 +18,8 @@ from openroster.client import (
     WpsClient,
 )
 from openroster.client.dingtalk_models import PreEntry, RosterGroup, RosterSection, RosterUpdate, RosterValue
-from openroster.core import users
-from openroster.core.model import UserStatus
+from openroster.core.people import batch_writes
+from openroster.model.entities import UserStatus
 
 pytestmark = pytest.mark.e2e
 sandbox, org = sdk_support.sandbox, sdk_support.org
@@ -124,7 +124,9 @@ def test_employee_lists_follow_next_cursor(
     pre = dt.add_preentry_employee(PreEntry(name="新同学", mobile="13700000001"))
     also = dt.add_preentry_employee(name="另一位", mobile="13700000002")
     assert sorted(dt.iter_preentry_employees(size=1)) == sorted([pre, also])
-    users.set_status(sandbox.directory, tenant_id=org.id, user_ids=made[1:3], status=UserStatus.DIMISSION)
+    batch_writes.set_status(
+        sandbox.directory, tenant_id=org.id, user_ids=made[1:3], status=UserStatus.DIMISSION
+    )
     assert sorted(dt.iter_dimission_employees(size=1)) == sorted(made[1:3])
     assert sorted(dt.iter_onjob_employees()) == sorted([made[0], *made[3:]])
 

@@ -9,7 +9,7 @@ from wps_contacts_support import READ_ONLY_APP, TENANT, client, person, refused,
 
 from conftest import LiveServer, ServerProcess
 from openroster.client import WpsClient
-from openroster.core import users
+from openroster.core.people import users
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,9 @@ from wps_contacts_support import (
 )
 
 from conftest import LiveServer, ServerProcess
-from openroster.core import attributes, depts, users
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.custom import attributes
+from openroster.core.people import depts, users
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 
 pytestmark = pytest.mark.e2e
 

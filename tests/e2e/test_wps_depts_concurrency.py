@@ -7,7 +7,7 @@ from wps_contacts_support import TENANT, client, race, setup_tenant
 
 from conftest import LiveServer
 from openroster.client import WpsClient
-from openroster.core import depts
+from openroster.core.people import depts
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

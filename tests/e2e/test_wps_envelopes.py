@@ -18,7 +18,8 @@ from wps_contacts_support import APP, APP_SECRET, TENANT, person, setup_tenant, 
 
 import wps_signer
 from conftest import LiveServer
-from openroster.core import attributes, users
+from openroster.core.custom import attributes
+from openroster.core.people import users
 
 pytestmark = pytest.mark.e2e
 

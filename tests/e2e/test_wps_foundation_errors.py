@@ -27,9 +27,9 @@ from wps_foundation_support import (
 )
 
 from conftest import LiveServer, ServerProcess
-from openroster.core import apps
 from openroster.core.directory import Directory
-from openroster.core.secrets import MasterKey, TokenMinter
+from openroster.core.runtime.secrets import MasterKey, TokenMinter
+from openroster.core.tenancy import apps
 
 pytestmark = pytest.mark.e2e
 

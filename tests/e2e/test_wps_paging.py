@@ -24,8 +24,8 @@ from wps_contacts_support import (
 from conftest import LiveServer, ServerProcess
 from openroster.client import WpsClient
 from openroster.config import Settings
-from openroster.core import users
 from openroster.core.directory import Directory
+from openroster.core.people import users
 from openroster.server.app import open_directory
 
 pytestmark = pytest.mark.e2e

@@ -19,10 +19,11 @@ from wps_contacts_support import (
 )
 
 from conftest import LiveServer, ServerProcess
-from openroster.core import attributes, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate as Set
-from openroster.core.model import UserAttributeUpdate
+from openroster.core.people import users
+from openroster.model.entities import AttributeUpdate as Set
+from openroster.model.entities import UserAttributeUpdate
 
 pytestmark = pytest.mark.e2e
 

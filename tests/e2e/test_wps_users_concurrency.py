@@ -8,7 +8,7 @@ import pytest
 from wps_contacts_support import TENANT, client, person, race, setup_tenant
 
 from conftest import LiveServer
-from openroster.core import users
+from openroster.core.people import users
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

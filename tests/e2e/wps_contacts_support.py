@@ -19,8 +19,9 @@ from conftest import ALL_WPS_SCOPES, ServerProcess
 from openroster.client import WpsClient
 from openroster.client.errors import ApiError
 from openroster.client.retry import RetryPolicy
-from openroster.core import apps, depts, tenants, users
 from openroster.core.directory import Directory
+from openroster.core.people import depts, users
+from openroster.core.tenancy import apps, tenants
 
 TENANT = "acme"
 APP = "acme-kso"

@@ -22,9 +22,11 @@ import wps_signer
 from conftest import ALL_WPS_SCOPES, ServerProcess
 from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
-from openroster.core import apps, attributes, depts, tenants, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.people import depts, users
+from openroster.core.tenancy import apps, tenants
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.store import schema
 
 TENANT = "acme"

@@ -26,13 +26,14 @@ DEEP = PROFILE == "deep"
 EXAMPLES = int(os.environ.get("OPENROSTER_FUZZ_EXAMPLES", "300" if DEEP else "15"))
 
 
-def fuzz_settings(examples: int = EXAMPLES) -> settings:
-    """The profile's settings with ``examples`` examples."""
+def fuzz_settings(examples: int = EXAMPLES, *, also_suppress: tuple[HealthCheck, ...] = ()) -> settings:
+    """The profile's settings with ``examples`` examples (``also_suppress``: health checks a test
+    knows do not apply to it, suppressed in the deep profile too)."""
     return settings(
         max_examples=examples,
         deadline=None,
         database=None,
         derandomize=not DEEP,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        suppress_health_check=[HealthCheck.too_slow] if DEEP else list(HealthCheck),
+        suppress_health_check=[HealthCheck.too_slow, *also_suppress] if DEEP else list(HealthCheck),
     )

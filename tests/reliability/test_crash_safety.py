@@ -41,10 +41,14 @@ import pytest
 
 from conftest import ServerProcess
 from openroster.config import Settings
-from openroster.core import apps, attributes, depts, roster, tenants, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.people import depts, users
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import writes as roster_writes
+from openroster.core.tenancy import apps, tenants
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.server.app import open_directory
 from security.world import WPS_SCOPES, secret_of
 
@@ -64,7 +68,7 @@ ROSTER_FIELDS: tuple[tuple[str, str, int | None], ...] = (
     ("sys02", "sys02-certAddress", None),
     ("sys04", "sys04-accountBank", None),
     ("sys06", "sys06-urgentContactsName", 0),
-    (roster.CUSTOM_GROUP_ID, "b", None),
+    (roster_catalogue.CUSTOM_GROUP_ID, "b", None),
 )
 
 
@@ -153,12 +157,14 @@ def setup_store(d: Directory) -> int:
         ],
     )
     for lane in range(ROSTER_LANES):
-        roster.update(
+        roster_writes.update(
             d,
             tenant_id=TENANT,
             user_id=roster_person(lane),
             groups=[
-                roster.GroupWrite(group, (roster.SectionWrite((roster.FieldWrite(code, "0"),)),))
+                roster_writes.GroupWrite(
+                    group, (roster_writes.SectionWrite((roster_writes.FieldWrite(code, "0"),)),)
+                )
                 for group, code, _row in ROSTER_FIELDS
             ],
         )

@@ -410,7 +410,7 @@ def test_no_secret_signature_or_token_is_compared_with_equals() -> None:
     """Every comparison of a secret, signature, token or MAC in the server uses hmac.compare_digest.
 
     DingTalk tokens are found in the store by an HMAC of the token under a key derived from the
-    master key (``core/dingtalk_tokens.py``): how long that index lookup takes tells nothing about
+    master key (``dialects/dingtalk/tokens.py``): how long that index lookup takes tells nothing about
     the token, so that SQL comparison is the one allowed.
     """
     found = []

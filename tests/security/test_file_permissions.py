@@ -22,7 +22,7 @@ import pytest
 
 from conftest import ServerProcess, start_server
 from openroster.config import Settings
-from openroster.core import tenants
+from openroster.core.tenancy import tenants
 from openroster.server.app import open_directory
 from security.world import build_world, secret_of
 

@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
 from openroster.config import Settings
-from openroster.core.secrets import MasterKey
+from openroster.core.runtime.secrets import MasterKey
 from openroster.server.app import open_directory
 from openroster.store import schema
 from openroster.testing.control import ControlClient

@@ -26,10 +26,13 @@ from sqlalchemy import select
 from conftest import ALL_WPS_SCOPES
 from openroster.client import DingTalkClient, WpsClient
 from openroster.client.retry import RetryPolicy
-from openroster.core import apps, attributes, depts, roster, tenants, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.people import depts, users
+from openroster.core.roster import writes as roster_writes
+from openroster.core.tenancy import apps, tenants
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS as DINGTALK_PERMISSIONS
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.store import schema
 
 WPS_SCOPES: tuple[str, ...] = (*ALL_WPS_SCOPES, "kso.user_custom_attr.read")
@@ -176,16 +179,22 @@ def build_company(d: Directory, tenant_id: str, *, tag: str, agentid: int, extra
             )
         )
         values += [f"{word}-level-{n}", v["desk"]]
-        roster.update(
+        roster_writes.update(
             d,
             tenant_id=tenant_id,
             user_id=uid,
             groups=[
-                roster.GroupWrite(
-                    "sys02", (roster.SectionWrite((roster.FieldWrite("sys02-certNo", v["cert"]),)),)
+                roster_writes.GroupWrite(
+                    "sys02",
+                    (roster_writes.SectionWrite((roster_writes.FieldWrite("sys02-certNo", v["cert"]),)),),
                 ),
-                roster.GroupWrite(
-                    "sys04", (roster.SectionWrite((roster.FieldWrite("sys04-bankAccountNo", v["bank"]),)),)
+                roster_writes.GroupWrite(
+                    "sys04",
+                    (
+                        roster_writes.SectionWrite(
+                            (roster_writes.FieldWrite("sys04-bankAccountNo", v["bank"]),)
+                        ),
+                    ),
                 ),
             ],
         )

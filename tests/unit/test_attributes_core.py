@@ -5,9 +5,19 @@ from __future__ import annotations
 import pytest
 from store_state import store_rows
 
-from openroster.core import attributes, depts, limits, tenants, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.errors import (
+from openroster.core.people import depts, users
+from openroster.core.runtime import limits
+from openroster.core.tenancy import tenants
+from openroster.model.entities import (
+    AttributeUpdate,
+    AttributeValue,
+    UrlValue,
+    UserAttributeUpdate,
+    ValueType,
+)
+from openroster.model.errors import (
     AttributeValueMismatch,
     BrokenReference,
     Conflict,
@@ -18,7 +28,6 @@ from openroster.core.errors import (
     TooMany,
     UnknownAttribute,
 )
-from openroster.core.model import AttributeUpdate, AttributeValue, UrlValue, UserAttributeUpdate, ValueType
 
 DEFS = [
     attributes.NewDefinition(id="desk", name="工位", value_type="text"),

@@ -8,9 +8,21 @@ from dataclasses import replace
 import pytest
 from store_state import store_rows
 
-from openroster.core import apps, attributes, demo, depts, tenants
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import USER_TEXT_FIELDS, Gender, Signing, User, UserStatus, ValueType
+from openroster.core.people import depts
+from openroster.core.runtime.clock import Clock
+from openroster.core.tenancy import apps, tenants
+from openroster.fixtures import demo
+from openroster.model.entities import (
+    USER_TEXT_FIELDS,
+    Department,
+    Gender,
+    Signing,
+    User,
+    UserStatus,
+    ValueType,
+)
 from openroster.store import users as user_rows
 
 ALL_CONTACT_SCOPES = {
@@ -105,6 +117,26 @@ def test_the_demo_is_deterministic(directory: Directory) -> None:
 
     assert profile("first") == profile("second")
     assert len(profile("first")) == 40
+
+
+def test_the_demo_is_the_same_at_any_clock_time(directory: Directory) -> None:
+    """Loaded a year apart, the demo company is the same, its times included (written as of DEMO_TIME)."""
+    a_year_later = Clock()
+    a_year_later.advance(365 * 24 * 3600)
+    demo.load(directory, users_count=40, tenant_id="first")
+    demo.load(directory.at_clock(a_year_later), users_count=40, tenant_id="second")
+
+    def people(tenant_id: str) -> list[User]:
+        return [replace(u, tenant_id="") for u in _all_users(directory, tenant_id)]
+
+    def departments(tenant_id: str) -> list[Department]:
+        return [replace(x, tenant_id="") for x in depts.list_all(directory, tenant_id=tenant_id)]
+
+    assert people("first") == people("second")
+    assert departments("first") == departments("second")
+    assert {u.ctime for u in people("first")} == {u.mtime for u in people("first")} == {demo.DEMO_TIME}
+    assert {x.ctime for x in departments("first")} == {demo.DEMO_TIME}
+    assert tenants.get(directory, "first").ctime == tenants.get(directory, "second").ctime == demo.DEMO_TIME
 
 
 def test_missing_demo_apps_come_back(directory: Directory) -> None:

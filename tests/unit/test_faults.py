@@ -14,8 +14,8 @@ from openroster.config import Settings
 from openroster.control.calls import RawCall
 from openroster.control.faults import FaultBook
 from openroster.control.middleware import InjectedDisconnect
-from openroster.core import apps, tenants
 from openroster.core.directory import Directory
+from openroster.core.tenancy import apps, tenants
 from openroster.server.app import create_app
 
 

@@ -1,4 +1,4 @@
-"""The spreadsheet import and export (core/importer.py) on a real store, both backends."""
+"""The spreadsheet import and export (core/sheets/) on a real store, both backends."""
 
 from __future__ import annotations
 
@@ -6,11 +6,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from openroster.core import attributes, importer, tenants, users
-from openroster.core import depts as dept_service
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.importer import ImportReport, Language, Problem
-from openroster.core.model import UrlValue, User, UserStatus
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users
+from openroster.core.sheets import export as sheet_export
+from openroster.core.sheets import imports as sheet_imports
+from openroster.core.sheets.columns import Language, Problem
+from openroster.core.sheets.imports import ImportReport
+from openroster.core.tenancy import tenants
+from openroster.model.entities import UrlValue, User, UserStatus
 from openroster.store import roster as roster_rows
 from openroster.store import users as user_rows
 
@@ -68,7 +73,7 @@ def company(directory: Directory) -> str:
 def run(
     d: Directory, rows: Sequence[Sequence[str]], headers: Sequence[str] = HEADERS, **kw: object
 ) -> ImportReport:
-    return importer.import_sheet(d, tenant_id="acme", headers=headers, rows=rows, **kw)  # type: ignore[arg-type]
+    return sheet_imports.import_sheet(d, tenant_id="acme", headers=headers, rows=rows, **kw)  # type: ignore[arg-type]
 
 
 def people(d: Directory) -> dict[str, User]:
@@ -131,18 +136,18 @@ def test_importing_the_same_file_again_changes_nothing(directory: Directory, com
 def test_export_then_import_round_trips(directory: Directory, company: str) -> None:
     run(directory, ROWS)
     for language in Language:
-        headers, rows = importer.export_sheet(directory, tenant_id="acme", language=language)
+        headers, rows = sheet_export.export_sheet(directory, tenant_id="acme", language=language)
         seq = change_seq(directory)
         report = run(directory, rows, headers)
         assert report.problems == [] and report.unchanged == 3 and change_seq(directory) == seq
-    headers, rows = importer.export_sheet(directory, tenant_id="acme", language=Language.EN)
+    headers, rows = sheet_export.export_sheet(directory, tenant_id="acme", language=Language.EN)
     assert headers[:6] == ["User ID", "Name", "Employee ID", "Email", "Mobile", "Gender"]
     assert "sys02-certNo" in headers and "工位" in headers
 
 
 def test_export_into_another_tenant_gives_the_same_sheet(directory: Directory, company: str) -> None:
     run(directory, ROWS)
-    headers, rows = importer.export_sheet(directory, tenant_id="acme")
+    headers, rows = sheet_export.export_sheet(directory, tenant_id="acme")
     tenants.create(directory, tenant_id="copy", name="示例科技")
     with directory.reader() as r:
         defs = r.definitions("acme")
@@ -156,9 +161,9 @@ def test_export_into_another_tenant_gives_the_same_sheet(directory: Directory, c
             for a in defs
         ],
     )
-    report = importer.import_sheet(directory, tenant_id="copy", headers=headers, rows=rows)
+    report = sheet_imports.import_sheet(directory, tenant_id="copy", headers=headers, rows=rows)
     assert report.problems == [] and report.created == 3
-    assert importer.export_sheet(directory, tenant_id="copy") == (headers, rows)
+    assert sheet_export.export_sheet(directory, tenant_id="copy") == (headers, rows)
 
 
 def test_changed_rows_are_updated_through_the_core(directory: Directory, company: str) -> None:

@@ -8,8 +8,8 @@ import gc
 import orjson
 from tests.unit.test_mapping import _user
 
-from openroster.core.model import Department, Membership, serials
 from openroster.dialects.wps import render
+from openroster.model.entities import Department, Membership, serials
 
 SCOPES = frozenset({"kso.contact.read"})
 

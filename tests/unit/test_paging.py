@@ -1,12 +1,12 @@
-"""Page tokens and page sizes (core/paging.py)."""
+"""Page tokens and page sizes (core/runtime/paging.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from openroster.core import limits
-from openroster.core.errors import InvalidValue
-from openroster.core.paging import PageTokens, expect, page_size
+from openroster.core.runtime import limits
+from openroster.core.runtime.paging import PageTokens, expect, page_size
+from openroster.model.errors import InvalidValue
 
 SCOPE = ["wps", "acme", "users", "status=active"]
 

@@ -1,4 +1,4 @@
-"""The roster core (core/roster.py) on a real store: catalogue, write rules, reads, lists."""
+"""The roster core (core/roster/) on a real store: catalogue, write rules, reads, lists."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ import threading
 
 import pytest
 
-from openroster.core import attributes, roster, tenants, users
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.errors import BrokenReference, Conflict, InvalidValue, MissingField, NotFound, TooMany
-from openroster.core.mapping import EmployeeList
-from openroster.core.model import AttributeUpdate, User, UserAttributeUpdate
-from openroster.core.roster import FieldWrite as F
-from openroster.core.roster import GroupWrite as G
-from openroster.core.roster import SectionWrite as S
+from openroster.core.people import users
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import employees as roster_employees
+from openroster.core.roster import records as roster_records
+from openroster.core.roster import writes as roster_writes
+from openroster.core.roster.profile import EmployeeList
+from openroster.core.roster.writes import FieldWrite as F
+from openroster.core.roster.writes import GroupWrite as G
+from openroster.core.roster.writes import SectionWrite as S
+from openroster.core.tenancy import tenants
+from openroster.dialects.dingtalk.roster import PRE_ENTRY_NAMES
+from openroster.model.entities import AttributeUpdate, User, UserAttributeUpdate
+from openroster.model.errors import BrokenReference, Conflict, InvalidValue, MissingField, NotFound, TooMany
 
 T = "acme"
 
@@ -24,7 +31,7 @@ T = "acme"
 def acme(directory: Directory) -> Directory:
     tenants.create(directory, tenant_id=T, name="Acme")
     with directory.writer() as tx:
-        from openroster.core import depts
+        from openroster.core.people import depts
 
         eng = depts.ensure_path(tx, directory, tenant_id=T, names=["Eng"])
         ops = depts.ensure_path(tx, directory, tenant_id=T, names=["Ops"])
@@ -49,8 +56,8 @@ def _read(
     d: Directory, uid: str = "u1", codes: tuple[str, ...] = ()
 ) -> dict[str, list[tuple[int, str, str]]]:
     with d.reader() as r:
-        rec = roster.read_records(r, tenant_id=T, user_ids=[uid])[0]
-        (values,) = roster.read_values(r, tenant_id=T, records=[rec])
+        rec = roster_records.read_records(r, tenant_id=T, user_ids=[uid])[0]
+        (values,) = roster_records.read_values(r, tenant_id=T, records=[rec])
     wanted = codes or tuple(rec.catalogue.fields)
     return {c: [(v.row, v.value, v.label) for v in rec.get(c, values)] for c in wanted}
 
@@ -65,16 +72,16 @@ def _edu(*rows: tuple[int | None, dict[str, str]]) -> list[G]:
 
 
 def test_catalogue_groups_fields_and_options() -> None:
-    ids = [g.id for g in roster.SYSTEM_GROUPS]
+    ids = [g.id for g in roster_catalogue.SYSTEM_GROUPS]
     assert ids == [f"sys0{i}" for i in range(10)]
-    assert {g.id for g in roster.SYSTEM_GROUPS if g.detail} == {"sys03", "sys06", "sys07"}
-    for g in roster.SYSTEM_GROUPS:
+    assert {g.id for g in roster_catalogue.SYSTEM_GROUPS if g.detail} == {"sys03", "sys06", "sys07"}
+    for g in roster_catalogue.SYSTEM_GROUPS:
         for f in g.fields:
             assert f.code.startswith(f"{g.id}-") and f.group_id == g.id
-            assert f.field_type in roster.FieldType
-            assert (f.field_type is roster.FieldType.SELECT) == bool(f.options)
+            assert f.field_type in roster_catalogue.FieldType
+            assert (f.field_type is roster_catalogue.FieldType.SELECT) == bool(f.options)
             assert len({o.value for o in f.options}) == len(f.options)
-    fields = roster.SYSTEM_FIELDS
+    fields = roster_catalogue.SYSTEM_FIELDS
     nations = fields["sys02-nationType"].options
     assert len(nations) == 56 and len({o.label for o in nations}) == 56
     assert fields["sys02-nationType"].label("1") == "汉族"
@@ -84,8 +91,8 @@ def test_catalogue_groups_fields_and_options() -> None:
     assert [o.label for o in fields["sys03-highestEdu"].options][-3:] == ["硕士", "博士", "其他"]
     assert "群众" in {o.label for o in fields["sys02-politicalStatus"].options}
     assert len(fields["sys05-contractType"].options) == 9
-    assert fields["sys08-personalPhoto"].field_type is roster.FieldType.PHOTO
-    assert fields["sys00-confirmJoinTime"].field_type is roster.FieldType.DATE
+    assert fields["sys08-personalPhoto"].field_type is roster_catalogue.FieldType.PHOTO
+    assert fields["sys00-confirmJoinTime"].field_type is roster_catalogue.FieldType.DATE
     read_only = {c for c, f in fields.items() if f.read_only}
     assert read_only == {"sys00-deptIds", "sys00-dept", "sys00-mainDept", "sys00-reportManager"}
     assert {c for c, f in fields.items() if f.derived} == {
@@ -108,13 +115,13 @@ def test_custom_group_follows_attribute_definitions(acme: Directory) -> None:
         ],
     )
     with acme.reader() as r:
-        cat = roster.catalogue(r, tenant_id=T)
-        assert roster.catalogue(r, tenant_id=T) is cat  # built once per definitions version
+        cat = roster_catalogue.catalogue(r, tenant_id=T)
+        assert roster_catalogue.catalogue(r, tenant_id=T) is cat  # built once per definitions version
     custom = cat.groups[-1]
-    assert custom.id == roster.CUSTOM_GROUP_ID and not custom.detail
+    assert custom.id == roster_catalogue.CUSTOM_GROUP_ID and not custom.detail
     by = {f.code: f for f in custom.fields}
     assert list(by) == ["desk", "lvl", "home", "mentor", "near"]
-    assert by["lvl"].field_type is roster.FieldType.SELECT and by["lvl"].label("P1") == "P1级"
+    assert by["lvl"].field_type is roster_catalogue.FieldType.SELECT and by["lvl"].label("P1") == "P1级"
     assert {c for c, f in by.items() if f.read_only} == {"home", "near"}
 
 
@@ -123,7 +130,7 @@ def test_custom_group_follows_attribute_definitions(acme: Directory) -> None:
 
 def test_rows_of_a_detail_group(acme: Directory) -> None:
     # The seed's example on a person with no rows yet: old_index 0, 1, 2 name the next row each time.
-    roster.update(
+    roster_writes.update(
         acme,
         tenant_id=T,
         user_id="u1",
@@ -163,12 +170,12 @@ def test_rows_of_a_detail_group(acme: Directory) -> None:
     assert got["sys03-highestEdu"][0] == (0, "1", "小学")
     assert got["sys03-major"] == [(0, "", ""), (1, "", ""), (2, "", "")]  # rows line up
     # old_index edits that row, only the fields sent.
-    roster.update(acme, tenant_id=T, user_id="u1", groups=_edu((1, {"sys03-major": "数学"})))
+    roster_writes.update(acme, tenant_id=T, user_id="u1", groups=_edu((1, {"sys03-major": "数学"})))
     got = _read(acme, codes=("sys03-graduateSchool", "sys03-major"))
     assert got["sys03-major"][1] == (1, "数学", "数学")
     assert got["sys03-graduateSchool"][1] == (1, "清华附中", "清华附中")
     # No old_index adds a row; the fields it does not send are empty.
-    roster.update(acme, tenant_id=T, user_id="u1", groups=_edu((None, {"sys03-major": "物理"})))
+    roster_writes.update(acme, tenant_id=T, user_id="u1", groups=_edu((None, {"sys03-major": "物理"})))
     got = _read(acme, codes=("sys03-graduateSchool", "sys03-major"))
     assert got["sys03-major"][3] == (3, "物理", "物理")
     assert got["sys03-graduateSchool"][3] == (3, "", "")
@@ -176,14 +183,16 @@ def test_rows_of_a_detail_group(acme: Directory) -> None:
     with pytest.raises(
         InvalidValue, match=r"groups\[0\]\.sections\[0\]\.old_index: group 'sys03' has no row 9"
     ):
-        roster.update(acme, tenant_id=T, user_id="u1", groups=_edu((9, {"sys03-major": "x"})))
+        roster_writes.update(acme, tenant_id=T, user_id="u1", groups=_edu((9, {"sys03-major": "x"})))
 
 
 def test_a_plain_group_has_one_row(acme: Directory) -> None:
     groups = [G("sys02", (S((F("sys02-realName", "张三"), F("sys02-certNo", "110101199001011234"))),))]
-    roster.update(acme, tenant_id=T, user_id="u1", groups=groups)
+    roster_writes.update(acme, tenant_id=T, user_id="u1", groups=groups)
     # Without old_index (a client that drops old_index: 0) the single row is edited, not replaced.
-    roster.update(acme, tenant_id=T, user_id="u1", groups=[G("sys02", (S((F("sys02-address", "北京"),)),))])
+    roster_writes.update(
+        acme, tenant_id=T, user_id="u1", groups=[G("sys02", (S((F("sys02-address", "北京"),)),))]
+    )
     got = _read(acme, codes=("sys02-realName", "sys02-certNo", "sys02-address"))
     assert got == {
         "sys02-realName": [(0, "张三", "张三")],
@@ -191,11 +200,13 @@ def test_a_plain_group_has_one_row(acme: Directory) -> None:
         "sys02-address": [(0, "北京", "北京")],
     }
     with pytest.raises(InvalidValue, match="exactly one row"):
-        roster.update(
+        roster_writes.update(
             acme, tenant_id=T, user_id="u1", groups=[G("sys02", (S((F("sys02-address", "x"),), 1),))]
         )
     # "" clears a field.
-    roster.update(acme, tenant_id=T, user_id="u1", groups=[G("sys02", (S((F("sys02-address", ""),), 0),))])
+    roster_writes.update(
+        acme, tenant_id=T, user_id="u1", groups=[G("sys02", (S((F("sys02-address", ""),), 0),))]
+    )
     assert _read(acme, codes=("sys02-address",)) == {"sys02-address": []}
 
 
@@ -224,27 +235,29 @@ def test_bad_writes_name_the_item_and_change_nothing(
     good = G("sys02", (S((F("sys02-realName", "改了"),), 0),))
     bad = G(group, (S((F(code, value),), 0 if group != "sys03" else None),))
     with pytest.raises(error, match=re.escape(message)) as caught:
-        roster.update(acme, tenant_id=T, user_id="u1", groups=[good, bad], prefix="param.")
+        roster_writes.update(acme, tenant_id=T, user_id="u1", groups=[good, bad], prefix="param.")
     assert str(caught.value.field).startswith("param.groups[1].sections[0]")  # type: ignore[attr-defined]
     assert _read(acme) == before  # all or nothing: the good group was not written either
 
 
 def test_unknown_user_group_and_limits(acme: Directory) -> None:
     with pytest.raises(NotFound, match=re.escape("param.userid: user 'ghost' does not exist")):
-        roster.update(acme, tenant_id=T, user_id="ghost", groups=_edu((None, {})), prefix="param.")
+        roster_writes.update(
+            acme, tenant_id=T, user_id="ghost", groups=_edu((None, {})), prefix="param.", user_field="userid"
+        )
     with pytest.raises(InvalidValue, match="no roster group 'sys42'"):
-        roster.update(acme, tenant_id=T, user_id="u1", groups=[G("sys42", (S((F("a", "b"),)),))])
+        roster_writes.update(acme, tenant_id=T, user_id="u1", groups=[G("sys42", (S((F("a", "b"),)),))])
     with pytest.raises(MissingField):
-        roster.update(acme, tenant_id=T, user_id="u1", groups=[])
+        roster_writes.update(acme, tenant_id=T, user_id="u1", groups=[])
     with pytest.raises(TooMany, match="the limit is 50"):
-        roster.update(
+        roster_writes.update(
             acme,
             tenant_id=T,
             user_id="u1",
             groups=[G("sys03", tuple(S((F("sys03-major", "m"),)) for _ in range(51)))],
         )
     with pytest.raises(InvalidValue, match="appears twice"):
-        roster.update(
+        roster_writes.update(
             acme,
             tenant_id=T,
             user_id="u1",
@@ -271,7 +284,7 @@ def test_profile_fields_write_the_user_record(acme: Directory) -> None:
         G("sys02", (S((F("sys02-sexType", "2"),), 0),)),
         G("sys01", (S((F("sys01-employeeType", "3"), F("sys01-employeeStatus", "2")), 0),)),
     ]
-    roster.update(acme, tenant_id=T, user_id="u1", groups=groups)
+    roster_writes.update(acme, tenant_id=T, user_id="u1", groups=groups)
     with acme.reader() as r:
         u = users.get(r, tenant_id=T, user_id="u1")
     assert (u.phone, u.title, u.employee_id, u.work_place) == ("13900000009", "架构师", "E9", "杭州")
@@ -283,7 +296,7 @@ def test_profile_fields_write_the_user_record(acme: Directory) -> None:
         "sys01-employeeStatus": [(0, "2", "试用")],
     }
     # "0" (无类型), "-1" (无状态) and "" clear.
-    roster.update(
+    roster_writes.update(
         acme,
         tenant_id=T,
         user_id="u1",
@@ -304,7 +317,7 @@ def test_main_department_changes_only_to_a_department_of_the_person(acme: Direct
     assert u.def_dept_id == first
 
     def set_main(value: str) -> int | None:
-        roster.update(
+        roster_writes.update(
             acme, tenant_id=T, user_id="u1", groups=[G("sys00", (S((F("sys00-mainDeptId", value),), 0),))]
         )
         with acme.reader() as r:
@@ -330,8 +343,8 @@ def test_custom_group_reads_and_writes_attributes(acme: Directory) -> None:
             attributes.NewDefinition(id="mentor", name="导师", value_type="relation_user"),
         ],
     )
-    cg = roster.CUSTOM_GROUP_ID
-    roster.update(
+    cg = roster_catalogue.CUSTOM_GROUP_ID
+    roster_writes.update(
         acme,
         tenant_id=T,
         user_id="u1",
@@ -347,11 +360,11 @@ def test_custom_group_reads_and_writes_attributes(acme: Directory) -> None:
         "mentor": [(0, "boss", "老板")],
     }
     with pytest.raises(InvalidValue, match="'P9' is not an option of lvl"):
-        roster.update(acme, tenant_id=T, user_id="u1", groups=[G(cg, (S((F("lvl", "P9"),)),))])
+        roster_writes.update(acme, tenant_id=T, user_id="u1", groups=[G(cg, (S((F("lvl", "P9"),)),))])
     with pytest.raises(BrokenReference, match=re.escape("section[0].value: user 'ghost' does not exist")):
-        roster.update(acme, tenant_id=T, user_id="u1", groups=[G(cg, (S((F("mentor", "ghost"),)),))])
+        roster_writes.update(acme, tenant_id=T, user_id="u1", groups=[G(cg, (S((F("mentor", "ghost"),)),))])
     with pytest.raises(InvalidValue, match="cannot be updated"):
-        roster.update(acme, tenant_id=T, user_id="u1", groups=[G(cg, (S((F("home", "https://x"),)),))])
+        roster_writes.update(acme, tenant_id=T, user_id="u1", groups=[G(cg, (S((F("home", "https://x"),)),))])
     # A WPS-side write is seen by the roster read at once (the cache drops the user's record).
     attributes.update_values(
         acme,
@@ -386,7 +399,7 @@ def test_concurrent_writers_of_different_fields_both_land(acme: Directory) -> No
         group = code.split("-", maxsplit=1)[0]
         try:
             for i in range(10):
-                roster.update(
+                roster_writes.update(
                     acme, tenant_id=T, user_id="u1", groups=[G(group, (S((F(code, f"{code}#{i}"),)),))]
                 )
         except BaseException as exc:  # pragma: no cover - reported below
@@ -404,13 +417,13 @@ def test_concurrent_writers_of_different_fields_both_land(acme: Directory) -> No
 
 def test_records_keep_order_skip_unknown_and_are_memoized(acme: Directory) -> None:
     with acme.reader() as r:
-        recs = roster.read_records(r, tenant_id=T, user_ids=["u2", "ghost", "u1", "u2"])
+        recs = roster_records.read_records(r, tenant_id=T, user_ids=["u2", "ghost", "u1", "u2"])
         assert [x.user.id for x in recs] == ["u2", "u1"]
-        again = roster.read_records(r, tenant_id=T, user_ids=["u1"])
+        again = roster_records.read_records(r, tenant_id=T, user_ids=["u1"])
         assert again[0].linked is recs[1].linked  # the same names: the same object
-        assert roster.read_values(r, tenant_id=T, records=[]) == []
+        assert roster_records.read_values(r, tenant_id=T, records=[]) == []
         with pytest.raises(TooMany):
-            roster.read_records(r, tenant_id=T, user_ids=[f"x{i}" for i in range(101)])
+            roster_records.read_records(r, tenant_id=T, user_ids=[f"x{i}" for i in range(101)])
 
 
 def _alive(serial: int) -> bool:
@@ -425,7 +438,7 @@ def test_a_record_does_not_keep_a_replaced_leader_alive(acme: Directory) -> None
     leader alive while the follower was not read again: the soak's growing memory.)
     """
     with acme.reader() as r:
-        roster.read_records(r, tenant_id=T, user_ids=["u1"])
+        roster_records.read_records(r, tenant_id=T, user_ids=["u1"])
         old_boss = r.users(T, ["boss"])["boss"].serial
     users.update(acme, tenant_id=T, user_id="boss", changes={"title": "CEO"})
     with acme.reader() as r:
@@ -440,7 +453,7 @@ def test_employee_lists_follow_wps_status(acme: Directory) -> None:
         kind: EmployeeList, statuses: list[str] | None = None, offset: int = 0, size: int = 50
     ) -> list[str]:
         with acme.reader() as r:
-            return roster.list_employees(
+            return roster_employees.list_employees(
                 r, tenant_id=T, kind=kind, employment_statuses=statuses, offset=offset, size=size
             ).user_ids
 
@@ -451,10 +464,10 @@ def test_employee_lists_follow_wps_status(acme: Directory) -> None:
     assert page(EmployeeList.ON_JOB, ["3"]) == ["u1"]
     assert page(EmployeeList.ON_JOB, ["-1"]) == ["boss", "u4"]
     with acme.reader() as r:
-        first = roster.list_employees(
+        first = roster_employees.list_employees(
             r, tenant_id=T, kind=EmployeeList.ON_JOB, employment_statuses=None, offset=0, size=2
         )
-        last = roster.list_employees(
+        last = roster_employees.list_employees(
             r, tenant_id=T, kind=EmployeeList.ON_JOB, employment_statuses=None, offset=2, size=2
         )
     assert (first.user_ids, first.next_offset) == (["boss", "u1"], 2)
@@ -466,10 +479,10 @@ def test_employee_lists_follow_wps_status(acme: Directory) -> None:
 
 
 def test_pre_entry(acme: Directory) -> None:
-    made = roster.add_pre_entry(
+    made = roster_employees.add_pre_entry(
         acme,
         tenant_id=T,
-        item=roster.PreEntry(
+        item=roster_employees.PreEntry(
             name="新人", mobile="13700000000", pre_entry_date="2030-01-02 09:00:00", employee_type="1"
         ),
         prefix="param.",
@@ -478,27 +491,33 @@ def test_pre_entry(acme: Directory) -> None:
     with acme.reader() as r:
         assert (
             made.id
-            in roster.list_employees(r, tenant_id=T, kind=EmployeeList.PRE_ENTRY, offset=0, size=50).user_ids
+            in roster_employees.list_employees(
+                r, tenant_id=T, kind=EmployeeList.PRE_ENTRY, offset=0, size=50
+            ).user_ids
         )
     assert _read(acme, made.id, ("sys00-confirmJoinTime",)) == {
         "sys00-confirmJoinTime": [(0, "2030-01-02", "2030-01-02")]
     }
     with pytest.raises(Conflict) as caught:
-        roster.add_pre_entry(
-            acme, tenant_id=T, item=roster.PreEntry(name="又一个", mobile="13800000001"), prefix="param."
+        roster_employees.add_pre_entry(
+            acme,
+            tenant_id=T,
+            item=roster_employees.PreEntry(name="又一个", mobile="13800000001"),
+            prefix="param.",
         )
     assert caught.value.field == "param.mobile"
     with pytest.raises(InvalidValue, match="employeeType"):
-        roster.add_pre_entry(
+        roster_employees.add_pre_entry(
             acme,
             tenant_id=T,
-            item=roster.PreEntry(name="x", mobile="13600000000", employee_type="9"),
+            item=roster_employees.PreEntry(name="x", mobile="13600000000", employee_type="9"),
             prefix="param.",
+            names=PRE_ENTRY_NAMES,
         )
 
 
 def test_demo_roster_is_valid_deterministic_and_resumable(acme: Directory) -> None:
-    from openroster.core import demo_roster
+    from openroster.fixtures import demo_roster
 
     written = demo_roster.load(acme, tenant_id=T)
     assert written > 5 * 25
@@ -512,23 +531,23 @@ def test_demo_roster_is_valid_deterministic_and_resumable(acme: Directory) -> No
         u1 = users.get(r, tenant_id=T, user_id="u1")
     assert demo_roster.person_roster(u1, None) == demo_roster.person_roster(u1, None)
     with pytest.raises(InvalidValue, match="not a stored field"), acme.writer() as tx:
-        roster.load_in(tx, tenant_id=T, records={"u2": [G("sys00", (S((F("sys00-name", "x"),)),))]})
+        roster_writes.load_in(tx, tenant_id=T, records={"u2": [G("sys00", (S((F("sys00-name", "x"),)),))]})
 
 
 def test_rendered_items_follow_renames_writes_and_new_attributes(acme: Directory) -> None:
     import orjson
 
-    from openroster.core import depts
+    from openroster.core.people import depts
     from openroster.dialects.dingtalk import render
 
     def listing(codes: tuple[str, ...] | None) -> dict[str, list[str]]:
         with acme.reader() as r:
-            recs = roster.read_records(r, tenant_id=T, user_ids=["u1"])
+            recs = roster_records.read_records(r, tenant_id=T, user_ids=["u1"])
             raw = render.roster_list(
                 recs,
                 corp_id="c",
                 codes=codes,
-                load=lambda missing: roster.read_values(r, tenant_id=T, records=missing),
+                load=lambda missing: roster_records.read_values(r, tenant_id=T, records=missing),
             )
         (entry,) = orjson.loads(raw)
         return {
@@ -543,7 +562,9 @@ def test_rendered_items_follow_renames_writes_and_new_attributes(acme: Directory
     users.update(acme, tenant_id=T, user_id="boss", changes={"user_name": "新老板"})
     assert listing(None)["sys00-dept"] == ["Engineering", "Ops"]
     assert listing(("sys00-reportManager",)) == {"sys00-reportManager": ["新老板"]}
-    roster.update(acme, tenant_id=T, user_id="u1", groups=[G("sys02", (S((F("sys02-marriage", "2"),)),))])
+    roster_writes.update(
+        acme, tenant_id=T, user_id="u1", groups=[G("sys02", (S((F("sys02-marriage", "2"),)),))]
+    )
     assert listing(None)["sys02-marriage"] == ["已婚"]
     attributes.create_definitions(
         acme, tenant_id=T, items=[attributes.NewDefinition(id="desk", name="工位", value_type="text")]

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from store_state import store_rows
 
-from openroster.core import apps, attributes, depts, tenants
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
-from openroster.core.model import AttributeValue, Gender, Role, Signing, UrlValue, UserStatus
-from openroster.core.seed import SeedError, load_seed, read_seed
+from openroster.core.people import depts
+from openroster.core.tenancy import apps, tenants
+from openroster.fixtures.seed import SeedError, load_seed, read_seed
+from openroster.model.entities import AttributeValue, Gender, Role, Signing, UrlValue, UserStatus
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

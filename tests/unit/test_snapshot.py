@@ -1,4 +1,4 @@
-"""Snapshots and resets (core/snapshot.py) on a real store, both backends."""
+"""Snapshots and resets (fixtures/snapshot.py) on a real store, both backends."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import Any
 import orjson
 import pytest
 
-from openroster.core import apps, snapshot, tenants, users
 from openroster.core.directory import Directory
-from openroster.core.errors import AuthError, CoreError, InvalidValue, NotFound, RuleViolation
-from openroster.core.seed import load_tenant
+from openroster.core.people import users
+from openroster.core.tenancy import apps, tenants
+from openroster.fixtures import snapshot
+from openroster.fixtures.seed import load_tenant
+from openroster.model.errors import AuthError, CoreError, InvalidValue, NotFound, RuleViolation
 from openroster.store import schema
 from openroster.store import snapshot as rows
 

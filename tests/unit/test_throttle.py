@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 import openroster.dialects.wps.routes  # noqa: F401  (registers every route)
-from openroster.core.throttle import LocalRateLimiter, Rate, parse_rates, rate_for
+from openroster.core.runtime.throttle import LocalRateLimiter, parse_rates, rate_for
 from openroster.dialects.wps.endpoint import ROUTES
 from openroster.dialects.wps.errors import Code, WpsError
 from openroster.dialects.wps.throttling import check, route_rates
+from openroster.model.rate import Rate
 
 KNOWN = [f"{r.method} {r.path}" for r in ROUTES]
 

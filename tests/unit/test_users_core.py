@@ -7,10 +7,11 @@ from dataclasses import replace
 import pytest
 from store_state import store_rows
 
-from openroster.core import depts, tenants, users
 from openroster.core.directory import Directory
-from openroster.core.errors import BrokenReference, Conflict, CoreError, InvalidValue, MissingField, TooMany
-from openroster.core.model import Gender, Role, UserStatus
+from openroster.core.people import batch_writes, depts, users
+from openroster.core.tenancy import tenants
+from openroster.model.entities import Gender, Role, UserStatus
+from openroster.model.errors import BrokenReference, Conflict, CoreError, InvalidValue, MissingField, TooMany
 
 FULL = users.NewUser(
     id="u-full",
@@ -367,7 +368,7 @@ def test_batch_read_derived_follows_every_change_of_what_it_derived_from(
     users.update(directory, tenant_id=tenant, user_id="p1", changes={"user_name": "Renamed"})
     assert _derived(directory, tenant, ids, calls) == ["p1:Renamed:Acme", "p2:Person 2:Acme"]
     assert calls == ["p1", "p2", "p1"]  # only the changed user is derived again
-    users.set_status(directory, tenant_id=tenant, user_ids=["p2"], status=UserStatus.DISABLED)
+    batch_writes.set_status(directory, tenant_id=tenant, user_ids=["p2"], status=UserStatus.DISABLED)
     assert _derived(directory, tenant, ids, calls) == ["p1:Renamed:Acme"]
     users.create(directory, tenant_id=tenant, item=_person(9))  # an id once absent
     assert _derived(directory, tenant, ids, calls) == ["p1:Renamed:Acme", "p9:Person 9:Acme"]

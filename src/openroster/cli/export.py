@@ -10,8 +10,9 @@ from rich.console import Console
 
 from openroster.cli.sheets import FORMATS, write_sheet
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
-from openroster.core import importer
-from openroster.core.errors import CoreError
+from openroster.core.sheets import columns as sheet_columns
+from openroster.core.sheets import export as sheet_export
+from openroster.model.errors import CoreError
 
 err = Console(stderr=True)
 
@@ -39,7 +40,7 @@ def export_command(
         raise typer.Exit(2)
     d = open_for_cli(data_dir, database_url)
     try:
-        names, rows = importer.export_sheet(d, tenant_id=tenant, language=importer.Language(headers))
+        names, rows = sheet_export.export_sheet(d, tenant_id=tenant, language=sheet_columns.Language(headers))
     except CoreError as exc:
         err.print(f"[red]error:[/red] {exc.message}")
         raise typer.Exit(2) from None

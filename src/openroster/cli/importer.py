@@ -16,8 +16,8 @@ from rich.table import Table
 
 from openroster.cli.sheets import SheetError, read_sheet, write_sheet
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
-from openroster.core import importer
-from openroster.core.errors import CoreError
+from openroster.core.sheets import imports as sheet_imports
+from openroster.model.errors import CoreError
 
 err = Console(stderr=True)
 out = Console()
@@ -108,7 +108,7 @@ def import_command(
     d = open_for_cli(data_dir, database_url)
     try:
         with bar.progress:
-            result = importer.import_sheet(
+            result = sheet_imports.import_sheet(
                 d,
                 tenant_id=tenant,
                 headers=headers,
@@ -142,7 +142,7 @@ def _counted(rows: Iterator[list[str]], total: int, bar: _Bar) -> Iterator[list[
     bar("reading", n, n)
 
 
-def _print_report(result: importer.ImportReport, file: Path, *, json: bool) -> None:
+def _print_report(result: sheet_imports.ImportReport, file: Path, *, json: bool) -> None:
     if json:
         data = {
             "rows": result.rows,

@@ -21,16 +21,16 @@ from openroster.cli.importer import import_command
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
 from openroster.cli.users import users_app
 from openroster.config import ENV_SETTINGS, Settings
-from openroster.core import apps as app_service
-from openroster.core import demo as demo_data
-from openroster.core import limits
-from openroster.core import tenants as tenant_service
-from openroster.core.cache import DEFAULT_MAX_USERS
 from openroster.core.directory import Directory
-from openroster.core.errors import CoreError
-from openroster.core.model import App
-from openroster.core.secrets import new_secret
-from openroster.core.seed import load_seed, read_seed
+from openroster.core.runtime import limits
+from openroster.core.runtime.cache import DEFAULT_MAX_USERS
+from openroster.core.runtime.secrets import new_secret
+from openroster.core.tenancy import apps as app_service
+from openroster.core.tenancy import tenants as tenant_service
+from openroster.fixtures import demo as demo_data
+from openroster.fixtures.seed import load_seed, read_seed
+from openroster.model.entities import App
+from openroster.model.errors import CoreError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="openroster: a people directory server.")
 tenant_app = typer.Typer(no_args_is_help=True, help="Manage tenants (companies).")

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from openroster.config import Settings
-from openroster.core import apps
 from openroster.core.directory import Directory
+from openroster.core.tenancy import apps
 from openroster.server.app import open_directory
 
 DataDir = Annotated[

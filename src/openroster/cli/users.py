@@ -20,8 +20,9 @@ from openroster.cli.sheets import FORMATS, write_sheet
 from openroster.client import ApiError, TransportError, WpsClient
 from openroster.client.wps import ALL_STATUSES
 from openroster.client.wps_models import AttrDefinition, AttrValue, User
-from openroster.core import importer
-from openroster.core.model import (
+from openroster.core.sheets import columns as sheet_columns
+from openroster.core.sheets import export as sheet_export
+from openroster.model.entities import (
     AttributeDefinition,
     AttributeOption,
     AttributeValueData,
@@ -173,9 +174,9 @@ def users_export(
                 paths |= {d.id: d.abs_path for d in wps.batch_read_depts(sorted(wanted)[start : start + 100])}
         except (ApiError, TransportError) as exc:
             raise api_failure(exc) from None
-    fmt = importer.SheetFormat(importer.Language(headers), root.name)
+    fmt = sheet_export.SheetFormat(sheet_columns.Language(headers), root.name)
     core_defs = [_definition(a, i) for i, a in enumerate(defs)]
-    refs = {u.id: importer.person_ref(u.employee_id, u.email, u.id) for u in people}
+    refs = {u.id: sheet_columns.person_ref(u.employee_id, u.email, u.id) for u in people}
 
     def path_of(dept_id: int) -> str:
         return fmt.path(paths[str(dept_id)]) if str(dept_id) in paths else str(dept_id)
@@ -185,7 +186,7 @@ def users_export(
 
     rows = []
     for u in people:
-        record: dict[str, str | None] = {k: getattr(u, k, None) for k in importer.TEXT_KEYS}
+        record: dict[str, str | None] = {k: getattr(u, k, None) for k in sheet_columns.TEXT_KEYS}
         depts = u.depts or []
         record.update(
             id=u.id,
@@ -204,7 +205,9 @@ def users_export(
         cells = fmt.profile_cells(record)
         cells += [fmt.attribute(a, _value(a, by_attr.get(a.id)), ref, path_of) for a in core_defs]
         rows.append(cells)
-    count = write_sheet(output, importer.profile_headers(fmt) + importer.attribute_headers(core_defs), rows)
+    count = write_sheet(
+        output, sheet_export.profile_headers(fmt) + sheet_export.attribute_headers(core_defs), rows
+    )
     err.print(f"{count} people written to {output}")
 
 

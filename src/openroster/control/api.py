@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openroster import __version__
 from openroster.control import schemas as s
@@ -21,11 +23,12 @@ from openroster.control import tenants as control_tenants
 from openroster.control.calls import DIALECTS
 from openroster.control.journal import Filters, select
 from openroster.control.plane import ControlPlane
-from openroster.core import apps as app_service
-from openroster.core import errors, snapshot
-from openroster.core import tenants as tenant_service
-from openroster.core.model import App, Tenant
-from openroster.core.secrets import constant_time_equals
+from openroster.core.runtime.secrets import constant_time_equals
+from openroster.core.tenancy import apps as app_service
+from openroster.core.tenancy import tenants as tenant_service
+from openroster.fixtures import snapshot
+from openroster.model import errors
+from openroster.model.entities import App, Tenant
 
 _JSON = "application/json"
 _bearer = HTTPBearer(auto_error=False, description="The admin token (`openroster serve --admin-token`)")
@@ -43,16 +46,19 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+#: HTTP status and error code of each kind of core error (any other kind is ``400 invalid``).
+_KIND_ERRORS = {
+    errors.ErrorKind.NOT_FOUND: (404, "not_found"),
+    errors.ErrorKind.CONFLICT: (409, "conflict"),
+    errors.ErrorKind.RULE_VIOLATION: (409, "rule_violation"),
+}
+
+
 def _core_error(exc: errors.CoreError) -> JSONResponse:
-    if isinstance(exc, errors.NotFound):
-        return _error(404, "not_found", exc.message, exc.field)
-    if isinstance(exc, errors.Conflict):
-        return _error(409, "conflict", exc.message, exc.field)
-    if isinstance(exc, errors.RuleViolation):
-        return _error(409, "rule_violation", exc.message, exc.field)
     if isinstance(exc, snapshot.UnsupportedSnapshot):
         return _error(400, "unsupported_snapshot_version", exc.message, exc.field)
-    return _error(400, "invalid", exc.message, exc.field)
+    status, code = _KIND_ERRORS.get(exc.kind, (400, "invalid"))
+    return _error(status, code, exc.message, exc.field)
 
 
 def _plane(request: Request) -> ControlPlane:
@@ -70,6 +76,39 @@ def require_admin(
 
 class _Unauthorized(Exception):
     pass
+
+
+#: What the control plane answers without the admin token: the health check and its own docs
+#: (the OpenAPI document describes routes only; it holds no token, secret or tenant data).
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+
+
+class AdminFirst:
+    """ASGI: authenticate, then route. A call without the admin token gets 401 whatever its path or
+    method, so an unauthenticated caller learns nothing of which routes exist (no 404 or 405)."""
+
+    def __init__(self, app: ASGIApp, plane: ControlPlane) -> None:
+        self.app = app
+        self.plane = plane
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            route_path = path[len(root) :] if root and path.startswith(root) else path
+            if route_path not in OPEN_PATHS and not self._admin(scope):
+                await _error(401, "unauthorized", "send Authorization: Bearer <admin token>")(
+                    scope, receive, send
+                )
+                return
+        await self.app(scope, receive, send)
+
+    def _admin(self, scope: Scope) -> bool:
+        values = [v for k, v in scope["headers"] if k == b"authorization"]
+        if len(values) != 1:
+            return False
+        kind, _, token = values[0].decode("latin-1").partition(" ")
+        return kind.lower() == "bearer" and constant_time_equals(token.strip(), self.plane.admin_token)
 
 
 Plane = Annotated[ControlPlane, Depends(_plane)]
@@ -91,6 +130,7 @@ def build(plane: ControlPlane) -> FastAPI:
         openapi_url="/openapi.json",
     )
     api.state.plane = plane
+    api.add_middleware(AdminFirst, plane=plane)
 
     @api.exception_handler(_Unauthorized)
     async def _unauthorized(request: Request, exc: _Unauthorized) -> Response:
@@ -283,7 +323,9 @@ def _tenant_routes(r: APIRouter) -> None:
         WPS and DingTalk tokens issued before (signed WPS requests need the new secret too). The reply
         carries the new secret; keep it, it is not shown again."""
         if not any(a.client_id == client_id for a in app_service.list_for_tenant(plane.directory, tenant_id)):
-            raise errors.NotFound(f"tenant {tenant_id!r} has no app {client_id!r}", field="client_id")
+            raise errors.NotFound(
+                f"tenant {tenant_id!r} has no app {client_id!r}", field="client_id", entity=errors.Entity.APP
+            )
         secret = body.client_secret if body is not None else None
         return _credentials(app_service.rotate_secret(plane.directory, client_id=client_id, secret=secret))
 
@@ -378,14 +420,18 @@ def _moment(value: str | float | None, field: str) -> float | None:
     """Seconds since the epoch from a number or an ISO 8601 time (UTC unless it says otherwise)."""
     if value is None or value == "":
         return None
-    if isinstance(value, float | int):
-        return float(value)
     try:
-        return float(value)
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        if not math.isfinite(seconds):
+            raise errors.InvalidValue(f"{field}: {value!r} is not a finite number of seconds", field=field)
+        return seconds
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         raise errors.InvalidValue(
             f"{field}: {value!r} is neither seconds since the epoch nor an ISO 8601 time", field=field
@@ -405,13 +451,21 @@ def _journal_routes(r: APIRouter) -> None:
         tenant: str | None = None,
         app: Annotated[str | None, Query(description="client_id / appkey")] = None,
         path: Annotated[str | None, Query(description="A path or a glob (* crosses '/')")] = None,
-        code: Annotated[int | None, Query(description="Platform code of the reply")] = None,
-        status: Annotated[int | None, Query(description="HTTP status of the reply")] = None,
+        code: Annotated[
+            int | None, Query(ge=s.INT32_MIN, le=s.INT32_MAX, description="Platform code of the reply")
+        ] = None,
+        status: Annotated[
+            int | None, Query(ge=0, le=599, description="HTTP status of the reply (0: closed by a fault)")
+        ] = None,
         dialect: Annotated[str | None, Query(description=" | ".join(DIALECTS))] = None,
         method: str | None = None,
         since: Annotated[str | None, Query(description="ISO 8601 time or seconds since the epoch")] = None,
-        after: Annotated[int | None, Query(description="Only entries with a larger id")] = None,
-        limit: Annotated[int | None, Query(ge=1, description="Only the newest N matches")] = None,
+        after: Annotated[
+            int | None, Query(ge=0, le=2**63 - 1, description="Only entries with a larger id")
+        ] = None,
+        limit: Annotated[
+            int | None, Query(ge=1, le=s.COUNT_MAX, description="Only the newest N matches")
+        ] = None,
         count: Annotated[bool, Query(description="Reply with the number of matches only")] = False,
     ) -> Any:
         """Secrets (tokens, signatures, app secrets) are redacted everywhere in an entry."""
@@ -556,5 +610,5 @@ def _clock_routes(r: APIRouter) -> None:
         elif body.set is not None:
             target = _moment(body.set, "set")
             assert target is not None
-            clock.set_offset(target - (clock.now() - clock.offset))
+            clock.set_offset(target - (clock.now() - clock.offset), field="set", sent=body.set)
         return _clock_info(plane)

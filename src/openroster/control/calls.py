@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import CoreError
+from openroster.model.errors import CoreError
 
 WPS = "wps"
 DINGTALK = "dingtalk"
@@ -150,7 +150,7 @@ def _dingtalk_app(d: Directory, call: RawCall) -> str | None:
         token = form_or_query(call.body).get("access_token")
     if not token:
         return None
-    from openroster.core import dingtalk_tokens
+    from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 
     with d.reader() as r:
         return dingtalk_tokens.client_id_of(r, token)

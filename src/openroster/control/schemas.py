@@ -10,6 +10,14 @@ Signing = Literal["none", "kso1", "wps4", "wps4gm"]
 ResetTarget = Literal["empty", "seed"]
 
 
+#: Platform codes are 32-bit signed integers on both platforms (DingTalk's -1 included).
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+#: The largest count a control value may hold (fault rule ``times``, journal ``limit``).
+COUNT_MAX = 1_000_000
+#: The longest Retry-After a fault rule may send, in seconds.
+RETRY_AFTER_MAX = 86_400
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -178,13 +186,31 @@ class FaultMatch(_Strict):
 class NewFault(_Strict):
     match: FaultMatch = Field(default_factory=FaultMatch)
     action: Literal["error", "http", "latency", "close"]
-    code: int | None = Field(None, description="error: the platform code (e.g. 90018, 42900001)")
+    code: int | None = Field(
+        None,
+        ge=INT32_MIN,
+        le=INT32_MAX,
+        strict=True,
+        description="error: the platform code (e.g. 90018, 42900001)",
+    )
     message: str | None = Field(None, description="error: msg / errmsg (default: the platform's wording)")
-    status: int | None = Field(None, ge=100, le=599, description="http: the status; error: overrides it")
-    retry_after: int | None = Field(None, ge=0, description="Seconds, sent as Retry-After")
-    latency_ms: int = Field(0, ge=0, le=120_000, description="latency: the delay; others: a delay first")
-    probability: float = Field(1.0, gt=0.0, le=1.0)
-    times: int | None = Field(None, ge=1, description="How many times it fires (default: until deleted)")
+    status: int | None = Field(
+        None, ge=100, le=599, strict=True, description="http: the status; error: overrides it"
+    )
+    retry_after: int | None = Field(
+        None,
+        ge=0,
+        le=RETRY_AFTER_MAX,
+        strict=True,
+        description="Seconds, sent as Retry-After (at most a day)",
+    )
+    latency_ms: int = Field(
+        0, ge=0, le=120_000, strict=True, description="latency: the delay; others: a delay first"
+    )
+    probability: float = Field(1.0, gt=0.0, le=1.0, allow_inf_nan=False)
+    times: int | None = Field(
+        None, ge=1, le=COUNT_MAX, strict=True, description="How many times it fires (default: until deleted)"
+    )
 
     @model_validator(mode="after")
     def _action_needs(self) -> NewFault:
@@ -218,8 +244,12 @@ class ClockInfo(BaseModel):
 
 
 class ClockChange(_Strict):
-    set: str | float | None = Field(None, description="A time: ISO 8601 or seconds since the epoch")
-    advance: float | None = Field(None, description="Seconds to move the clock by (negative: back)")
+    set: str | int | float | None = Field(
+        None, description="A time within 100 years of now: ISO 8601 or seconds since the epoch"
+    )
+    advance: int | float | None = Field(
+        None, description="Seconds to move the clock by (negative: back); it stays within 100 years of now"
+    )
     real_time: bool | None = Field(None, description="true: back to real time")
 
     @model_validator(mode="after")

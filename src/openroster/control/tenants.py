@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 
-from openroster.core import apps as app_service
-from openroster.core import snapshot
-from openroster.core import tenants as tenant_service
 from openroster.core.directory import Directory
-from openroster.core.model import App, Tenant
+from openroster.core.tenancy import apps as app_service
+from openroster.core.tenancy import tenants as tenant_service
+from openroster.fixtures import snapshot
+from openroster.model.entities import App, Tenant
 from openroster.store import apps as app_rows
 
 

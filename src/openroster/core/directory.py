@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection
 
-from openroster.core.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
-from openroster.core.clock import Clock
-from openroster.core.clock import clock as default_clock
-from openroster.core.model import App, AttributeDefinition, Department, User
-from openroster.core.secrets import MasterKey, TokenMinter
+from openroster.core.runtime.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
+from openroster.core.runtime.clock import Clock
+from openroster.core.runtime.clock import clock as default_clock
+from openroster.core.runtime.secrets import MasterKey, TokenMinter
+from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store, WriteTx
 
 
@@ -93,6 +94,13 @@ class Directory:
         self.clock = clock or default_clock
         self.cache = DirectoryCache(store, self.unseal, max_users=cache_max_users)
         self.wps_tokens = TokenMinter(master_key.derive("wps-access-token"), prefix="")
+
+    def at_clock(self, clock: Clock) -> Directory:
+        """This directory (the same store, key and cache) reading ``clock``: fixtures written as of a
+        fixed moment use it."""
+        other = copy.copy(self)
+        other.clock = clock
+        return other
 
     def seal(self, secret: str, client_id: str) -> bytes:
         return self.master_key.seal(secret, context=f"app-secret:{client_id}")

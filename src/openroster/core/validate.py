@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sized
 from enum import StrEnum
 from typing import TypeVar
 
-from openroster.core import limits
-from openroster.core.errors import InvalidValue, MissingField, TooMany
+from openroster.core.runtime import limits
+from openroster.model.errors import InvalidValue, MissingField, TooMany
 
 E = TypeVar("E", bound=StrEnum)
 

@@ -5,7 +5,7 @@ the write's reply, so any instant at which the server already holds the read's
 bytes is late enough. The HTTP protocol ``openroster serve`` runs
 (``server/guard.py``) stamps the instant the request's first byte was parsed
 into the ASGI scope; under load the requests that arrived together then share
-one poll of the change log (``core/cache.py``) instead of polling once each.
+one poll of the change log (``core/runtime/cache.py``) instead of polling once each.
 Served any other way (an in-process test client), the instant the endpoint
 began is used, which is later and so always safe.
 """

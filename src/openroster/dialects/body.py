@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from starlette.requests import Request
 
-from openroster.core import limits
+from openroster.core.runtime import limits
 
 
 async def read_limited_body(request: Request, too_large: Callable[[str], Exception]) -> bytes:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 from openroster import __version__, control
 from openroster.config import Settings
 from openroster.core.directory import Directory
-from openroster.core.secrets import MasterKey, new_secret
+from openroster.core.runtime.secrets import MasterKey, new_secret
 from openroster.dialects import dingtalk, wps
 from openroster.dialects.wps.errors import Code, error_response
 from openroster.dialects.wps.schemas import BatchReadUsersBody

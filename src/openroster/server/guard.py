@@ -22,7 +22,7 @@ hold the server. Two guards close that door.
   it arrives (never kept), and the body deadline closes the connection of a
   client that stops sending it.
 
-The numbers live in ``core/limits.py``; docs/security.md says how they were chosen.
+The numbers live in ``core/runtime/limits.py``; docs/security.md says how they were chosen.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from openroster.core import limits
+from openroster.core.runtime import limits
 from openroster.dialects import dingtalk
 from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
 from openroster.dialects.dingtalk.errors import Code as DingTalkCode

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
-from openroster.core.model import App, Signing
+from openroster.model.entities import App, Signing
 from openroster.store.schema import apps
 
 Unseal = Callable[[bytes, str], str]

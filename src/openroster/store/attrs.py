@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
-from openroster.core.model import (
+from openroster.model.entities import (
     AttributeDefinition,
     AttributeOption,
     AttributeValue,

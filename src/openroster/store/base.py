@@ -4,7 +4,7 @@ Core services open a transaction with :meth:`Store.read` or :meth:`Store.write`
 and hand it to the query modules of this package. A write transaction records
 what it touched (:meth:`WriteTx.changed`); just before it commits it bumps the
 change counter and appends those records to the change log, so every server
-process can invalidate its cache (see ``core/cache.py``).
+process can invalidate its cache (see ``core/runtime/cache.py``).
 
 Store calls are synchronous and short. The server runs them on its event loop
 thread, never from a thread pool: SQLite connections shared by many threads
@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from openroster.store import schema
+from openroster.store.migrate import upgrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +178,6 @@ class Store:
     # -- lifecycle ------------------------------------------------------------
 
     def migrate(self) -> None:
-        from openroster.store.migrate import upgrade
-
         upgrade(self)
 
     def dispose(self) -> None:

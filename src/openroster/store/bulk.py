@@ -1,4 +1,4 @@
-"""Fast inserts of many rows at once, for bulk loads (see ``core/bulk.py``).
+"""Fast inserts of many rows at once, for bulk loads (see ``core/people/bulk.py``).
 
 SQLite gets one ``executemany`` of a prepared INSERT per call; PostgreSQL gets
 ``COPY ... FROM STDIN``. Both run inside the caller's write transaction and

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, tuple_, update
 
-from openroster.core.model import Department
+from openroster.model.entities import Department
 from openroster.store.schema import depts, memberships, tenants
 
 

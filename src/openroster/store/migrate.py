@@ -3,30 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Engine
 
-if TYPE_CHECKING:
-    from openroster.store.base import Store
+
+class Migratable(Protocol):
+    """What a migration needs of a store (``migrations/env.py`` reads both)."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def backend(self) -> str: ...
+
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def alembic_config(store: Store) -> Config:
+def alembic_config(store: Migratable) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["store"] = store
     return cfg
 
 
-def upgrade(store: Store, revision: str = "head") -> None:
+def upgrade(store: Migratable, revision: str = "head") -> None:
     """Bring the schema up to ``revision``; safe to run when already there."""
     command.upgrade(alembic_config(store), revision)
 
 
-def current_revision(store: Store) -> str | None:
+def current_revision(store: Migratable) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with store.engine.connect() as conn:

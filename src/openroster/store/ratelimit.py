@@ -1,6 +1,6 @@
 """Rate limits kept in the store, so every server process on it counts against one budget.
 
-A token bucket per key (see ``core/throttle.py``), read and written in one
+A token bucket per key (see ``core/runtime/throttle.py``), read and written in one
 short write transaction per call: SQLite serialises writers (``BEGIN
 IMMEDIATE``), PostgreSQL locks the bucket's row (``SELECT ... FOR UPDATE``), so
 two processes never both take the last token. Buckets live in the
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from openroster.core.throttle import Rate
+from openroster.model.rate import Rate
 from openroster.store.base import Store
 from openroster.store.schema import server_settings
 
@@ -58,7 +58,7 @@ def take(conn: Connection, key: str, rate: Rate, *, now: float) -> float:
 
 
 class StoreRateLimiter:
-    """A :class:`~openroster.core.throttle.RateLimiter` shared through the store.
+    """A rate limiter (the throttle's ``RateLimiter`` protocol) shared through the store.
 
     ``store`` is a callable so the limiter can be made before the server opens
     its store (the routes are mounted first).

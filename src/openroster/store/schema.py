@@ -42,7 +42,7 @@ apps = Table(
     Column("client_id", String(128), primary_key=True),
     Column("tenant_id", String(64), nullable=False),
     Column("name", String(200), nullable=False),
-    # The secret, sealed with the server's master key (see core/secrets.py).
+    # The secret, sealed with the server's master key (see core/runtime/secrets.py).
     Column("secret_sealed", LargeBinary, nullable=False),
     Column("secret_version", Integer, nullable=False),
     Column("scopes", Text, nullable=False),
@@ -162,7 +162,7 @@ change_counter = Table(
 )
 
 # What each committed write touched, so every server process can drop the
-# entries of its in-memory cache that went stale (see core/cache.py).
+# entries of its in-memory cache that went stale (see core/runtime/cache.py).
 change_log = Table(
     "change_log",
     metadata,

@@ -1,4 +1,4 @@
-"""Whole-tenant row access, for snapshots and resets (``core/snapshot.py``).
+"""Whole-tenant row access, for snapshots and resets (``fixtures/snapshot.py``).
 
 The tables a tenant's data lives in are found from the schema itself: every
 table with a ``tenant_id`` column, in foreign-key order (parents first). A table
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openroster.core.errors import InvalidValue
+from openroster.model.errors import InvalidValue
 from openroster.store import schema
 
 #: Bookkeeping tables that carry a tenant id but are not the tenant's data.

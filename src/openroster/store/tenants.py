@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from openroster.core.model import Tenant
+from openroster.model.entities import Tenant
 from openroster.store.schema import (
     apps,
     attr_defs,

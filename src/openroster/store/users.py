@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openroster.core.errors import Conflict
-from openroster.core.model import Gender, Membership, Role, User, UserStatus
+from openroster.model.entities import Gender, Membership, Role, User, UserStatus
+from openroster.model.errors import Conflict, Entity
 from openroster.store.base import in_write
 from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
@@ -122,7 +122,10 @@ def _unique_values_guarded(values: Callable[[str], object]) -> Iterator[None]:
         if col is None:
             raise
         raise Conflict(
-            f"{col}: {values(col)!r} is already used by another user (taken by a concurrent write)", field=col
+            f"{col}: {values(col)!r} is already used by another user (taken by a concurrent write)",
+            field=col,
+            entity=Entity.USER,
+            item_field=(Entity.USER, col),
         ) from None
 
 

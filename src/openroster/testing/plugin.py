@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from openroster.core.demo import WPS_ALL_SCOPES
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS
+from openroster.fixtures.demo import WPS_ALL_SCOPES
 from openroster.testing.control import ControlClient, ControlError
 from openroster.testing.server import ServerProcess, start_server
 
@@ -298,7 +298,7 @@ def _seed_for(request: pytest.FixtureRequest) -> dict[str, Any] | None:
         return None
     if not marker.args:
         raise pytest.UsageError(f"@pytest.mark.{SEED_MARKER} needs the seed file's path")
-    from openroster.core.seed import read_seed
+    from openroster.fixtures.seed import read_seed
 
     raw = Path(marker.args[0])
     candidates = (

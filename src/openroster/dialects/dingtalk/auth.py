@@ -7,10 +7,10 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import dingtalk_tokens
 from openroster.core.directory import Directory
-from openroster.core.errors import CoreError
+from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.errors import Code, DingTalkError, from_core
+from openroster.model.errors import CoreError
 
 
 async def gettoken(request: Request) -> Response:

@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from openroster.core import depts, roster
-from openroster.core.errors import NotFound
-from openroster.core.limits import PAGE_SIZE_MAX
-from openroster.core.mapping import LIST_STATUSES, EmployeeList, in_contacts
-from openroster.core.paging import Page, Position
+from openroster.core.people import depts
+from openroster.core.roster import records as roster_records
+from openroster.core.roster.profile import LIST_STATUSES, EmployeeList
+from openroster.core.runtime.limits import PAGE_SIZE_MAX
+from openroster.core.runtime.paging import Page, Position
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import DEPT_READ, MEMBER_READ, Call, route
 from openroster.dialects.dingtalk.schemas import DeptIdBody, ListSubBody, UserGetBody
+from openroster.dialects.mapping import in_contacts
+from openroster.model.errors import Entity, NotFound
 
 _ON_JOB = LIST_STATUSES[EmployeeList.ON_JOB]
 T = TypeVar("T")
@@ -26,11 +28,11 @@ T = TypeVar("T")
 @route("/topapi/v2/user/get", permission=MEMBER_READ, body=UserGetBody)
 def get_user(call: Call, body: UserGetBody) -> dict[str, object]:
     """One member's details."""
-    records = roster.read_records(call.reader, tenant_id=call.tenant_id, user_ids=[body.userid])
+    records = roster_records.read_records(call.reader, tenant_id=call.tenant_id, user_ids=[body.userid])
     if not records or not in_contacts(records[0].user):
-        raise NotFound(f"userid: no member {body.userid!r}", field="userid")
+        raise NotFound(f"userid: no member {body.userid!r}", field="userid", entity=Entity.USER)
     rec = records[0]
-    (values,) = roster.read_values(call.reader, tenant_id=call.tenant_id, records=records)
+    (values,) = roster_records.read_values(call.reader, tenant_id=call.tenant_id, records=records)
     leaders = depts.leaders(call.reader, tenant_id=call.tenant_id, dept_ids=rec.user.dept_ids)
     return render.contacts_user(
         rec, values, corp_id=call.corp_id, leaders={d: {uid for uid, _ in ls} for d, ls in leaders.items()}

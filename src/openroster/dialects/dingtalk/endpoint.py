@@ -25,12 +25,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import dingtalk_tokens
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import CoreError, ScopeMissing
-from openroster.core.model import App
 from openroster.dialects import arrival, nul
 from openroster.dialects.body import read_limited_body
+from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.errors import (
     Code,
     DingTalkError,
@@ -39,6 +37,8 @@ from openroster.dialects.dingtalk.errors import (
     new_request_id,
 )
 from openroster.dialects.openapi import body_schema
+from openroster.model.entities import App
+from openroster.model.errors import CoreError, ScopeMissing
 
 #: Read the HR roster (v2/list, metadata, employee lists).
 HRM_READ = "qyapi_hrm_read_user"

@@ -14,7 +14,7 @@ from enum import IntEnum
 import orjson
 from starlette.responses import Response
 
-from openroster.core import errors as core
+from openroster.model import errors as core
 
 
 class Code(IntEnum):
@@ -131,8 +131,7 @@ def invalid_method(path: str) -> DingTalkError:
 
 
 def from_core(exc: core.CoreError, *, user_not_found: Code = Code.USER_NOT_FOUND) -> DingTalkError:
-    """The DingTalk error for a core error; the core's message already names the field."""
-    field = exc.field or ""
+    """The DingTalk error for a core error, by its kind and what it is about; the message names the field."""
     if isinstance(exc, core.AuthError):
         if exc.reason == "expired_token":
             return DingTalkError(Code.TOKEN_EXPIRED)
@@ -141,16 +140,21 @@ def from_core(exc: core.CoreError, *, user_not_found: Code = Code.USER_NOT_FOUND
         return top_error(Code.INVALID_TOKEN)
     if isinstance(exc, core.ScopeMissing):
         return DingTalkError(Code.NO_PERMISSION, errmsg=f"{TEXT[Code.NO_PERMISSION]}：[{exc.scope}]")
-    if isinstance(exc, core.MissingField):
+    kind, entity = exc.kind, exc.entity
+    if kind is core.ErrorKind.MISSING_FIELD:
         return DingTalkError(Code.MISSING_PARAMETER, exc.message)
-    if isinstance(exc, core.NotFound):
-        if "user" in field:
+    if kind is core.ErrorKind.NOT_FOUND:
+        if entity is core.Entity.USER:
             return DingTalkError(user_not_found, exc.message)
-        if "dept" in field:
+        if entity is core.Entity.DEPARTMENT:
             return DingTalkError(Code.DEPT_NOT_FOUND, exc.message)
         return DingTalkError(Code.INVALID_PARAMETER, exc.message)
-    if isinstance(exc, core.BrokenReference) and "dept" in field:
+    if kind is core.ErrorKind.BROKEN_REFERENCE and entity is core.Entity.DEPARTMENT:
         return DingTalkError(Code.DEPT_NOT_FOUND, exc.message)
-    if isinstance(exc, core.Conflict) and field.endswith("mobile"):
+    if kind is core.ErrorKind.CONFLICT and exc.item_field == _MOBILE:
         return DingTalkError(Code.MOBILE_TAKEN, exc.message)
     return DingTalkError(Code.INVALID_PARAMETER, exc.message)
+
+
+#: The user field DingTalk calls ``mobile``.
+_MOBILE = (core.Entity.USER, "phone")

@@ -4,7 +4,7 @@
 each), so a person's rendered item is kept in the user's memo, per field
 filter, with the catalogue and the names (of departments and other people) it
 was rendered from. The memo lives on the immutable user object, which any
-change to the person replaces; the names are an object core/roster.py
+change to the person replaces; the names are an object core/roster/records.py
 replaces when one of them changes. So the memo never goes stale, and the
 person's values are read from the store only to render them again.
 """
@@ -18,15 +18,25 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
-from openroster.core.mapping import contacts_active
-from openroster.core.model import Department, Role, User
-from openroster.core.roster import Catalogue, RosterField, RosterRecord, Values
+from openroster.core.roster.catalogue import Catalogue, FieldType, RosterField
+from openroster.core.roster.records import RosterRecord, Values
+from openroster.dialects.mapping import contacts_active
+from openroster.model.entities import Department, Role, User
 
 _MEMO = "dingtalk.roster"
 _MEMO_UNIONID = "dingtalk.unionid"
 _FILTERS_PER_USER = 4
 #: The time zone the platform's dates (``hired_date``) are in.
 CHINA = timezone(timedelta(hours=8))
+
+#: The roster's field types as DingTalk names them.
+FIELD_TYPES: Mapping[FieldType, str] = {
+    FieldType.TEXT: "TextField",
+    FieldType.SELECT: "DDSelectField",
+    FieldType.DATE: "DDDateField",
+    FieldType.DATE_WITH_LONG: "DDDateWithLongField",
+    FieldType.PHOTO: "DDPhotoField",
+}
 
 
 def unionid(u: User) -> str:
@@ -140,7 +150,7 @@ def roster_meta(cat: Catalogue) -> list[dict[str, object]]:
                 "derived": f.derived,
                 "field_code": f.code,
                 "field_name": f.name,
-                "field_type": f.field_type.value,
+                "field_type": FIELD_TYPES[f.field_type],
             }
             if f.options:
                 meta["option_text"] = _options(f)
@@ -158,7 +168,7 @@ def field_groups(cat: Catalogue) -> list[dict[str, object]]:
             "group_id": g.id,
             "has_detail": g.detail,
             "field_list": [
-                {"field_code": f.code, "field_name": f.name, "field_type": f.field_type.value}
+                {"field_code": f.code, "field_name": f.name, "field_type": FIELD_TYPES[f.field_type]}
                 for f in g.fields
             ],
         }

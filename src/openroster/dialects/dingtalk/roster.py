@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from openroster.core import roster
-from openroster.core.errors import InvalidValue, MissingField, TooMany
-from openroster.core.mapping import EmployeeList
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import employees as roster_employees
+from openroster.core.roster import records as roster_records
+from openroster.core.roster import writes as roster_writes
+from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, TopLevel, route
 from openroster.dialects.dingtalk.errors import Code
@@ -18,6 +20,7 @@ from openroster.dialects.dingtalk.schemas import (
     RosterListBody,
     RosterUpdateBody,
 )
+from openroster.model.errors import InvalidValue, MissingField, TooMany
 
 _HRM = "/topapi/smartwork/hrm"
 
@@ -37,11 +40,11 @@ def update_employee(call: Call, body: RosterUpdateBody) -> bool:
     if not userid:
         raise MissingField("param.userid is required", field="param.userid")
     groups = [
-        roster.GroupWrite(
+        roster_writes.GroupWrite(
             group_id=g.group_id,
             sections=tuple(
-                roster.SectionWrite(
-                    fields=tuple(roster.FieldWrite(f.field_code, f.value or "") for f in s.section),
+                roster_writes.SectionWrite(
+                    fields=tuple(roster_writes.FieldWrite(f.field_code, f.value or "") for f in s.section),
                     old_index=s.old_index,
                 )
                 for s in g.sections
@@ -49,7 +52,14 @@ def update_employee(call: Call, body: RosterUpdateBody) -> bool:
         )
         for g in p.groups
     ]
-    roster.update(call.directory, tenant_id=call.tenant_id, user_id=userid, groups=groups, prefix="param.")
+    roster_writes.update(
+        call.directory,
+        tenant_id=call.tenant_id,
+        user_id=userid,
+        groups=groups,
+        prefix="param.",
+        user_field="userid",
+    )
     return True
 
 
@@ -66,37 +76,41 @@ def list_employees(call: Call, body: RosterListBody) -> bytes:
     if not body.userid_list:
         raise MissingField("userid_list must name at least one userid", field="userid_list")
     codes = tuple(body.field_filter_list) if body.field_filter_list else None
-    if codes is not None and len(codes) > roster.LIST_FIELDS_MAX:
+    if codes is not None and len(codes) > roster_catalogue.LIST_FIELDS_MAX:
         raise TooMany(
-            f"field_filter_list has {len(codes)} codes; the limit is {roster.LIST_FIELDS_MAX}",
+            f"field_filter_list has {len(codes)} codes; the limit is {roster_catalogue.LIST_FIELDS_MAX}",
             field="field_filter_list",
-            limit=roster.LIST_FIELDS_MAX,
+            limit=roster_catalogue.LIST_FIELDS_MAX,
         )
-    records = roster.read_records(call.reader, tenant_id=call.tenant_id, user_ids=body.userid_list)
+    records = roster_records.read_records(
+        call.reader, tenant_id=call.tenant_id, user_ids=body.userid_list, field="userid_list"
+    )
     return render.roster_list(
         records,
         corp_id=call.corp_id,
         codes=codes,
-        load=lambda missing: roster.read_values(call.reader, tenant_id=call.tenant_id, records=missing),
+        load=lambda missing: roster_records.read_values(
+            call.reader, tenant_id=call.tenant_id, records=missing
+        ),
     )
 
 
 @route(f"{_HRM}/roster/meta/get", permission=HRM_READ, body=AgentBody, agentid=True, success=True)
 def roster_meta(call: Call, body: AgentBody) -> list[dict[str, object]]:
     """The roster's groups and fields, with select options (``option_text``)."""
-    return render.roster_meta(roster.catalogue(call.reader, tenant_id=call.tenant_id))
+    return render.roster_meta(roster_catalogue.catalogue(call.reader, tenant_id=call.tenant_id))
 
 
 @route(f"{_HRM}/employee/field/grouplist", permission=HRM_READ, body=AgentBody, agentid=True, success=True)
 def field_groups(call: Call, body: AgentBody) -> list[dict[str, object]]:
     """The roster's field groups and their fields' types."""
-    return render.field_groups(roster.catalogue(call.reader, tenant_id=call.tenant_id))
+    return render.field_groups(roster_catalogue.catalogue(call.reader, tenant_id=call.tenant_id))
 
 
 def _page(
     call: Call, kind: EmployeeList, offset: int, size: int, statuses: list[str] | None
 ) -> dict[str, Any]:
-    page = roster.list_employees(
+    page = roster_employees.list_employees(
         call.reader,
         tenant_id=call.tenant_id,
         kind=kind,
@@ -130,6 +144,18 @@ def query_dimission(call: Call, body: QueryPageBody) -> dict[str, Any]:
     return _page(call, EmployeeList.DIMISSION, body.offset, body.size, None)
 
 
+#: ``PreEntry`` attribute -> its name in ``addpreentry``'s ``param`` (the others are spelled alike).
+PRE_ENTRY_NAMES = {
+    "pre_entry_date": "pre_entry_time",
+    "dept_ids": "extend_info.depts",
+    "main_dept_id": "extend_info.mainDeptId",
+    "position": "extend_info.position",
+    "work_place": "extend_info.workPlace",
+    "job_number": "extend_info.jobNumber",
+    "employee_type": "extend_info.employeeType",
+}
+
+
 @route(f"{_HRM}/employee/addpreentry", permission=HRM_WRITE, body=AddPreEntryBody, success=True)
 def add_pre_entry(call: Call, body: AddPreEntryBody) -> TopLevel:
     """Add a person waiting to join (by mobile; someone already in the company is refused)."""
@@ -144,7 +170,7 @@ def add_pre_entry(call: Call, body: AddPreEntryBody) -> TopLevel:
                 f"param.extend_info.depts: {ext.depts!r} is not department ids separated by '|'",
                 field="param.extend_info.depts",
             ) from None
-    item = roster.PreEntry(
+    item = roster_employees.PreEntry(
         name=p.name,
         mobile=p.mobile,
         pre_entry_date=p.pre_entry_time,
@@ -155,5 +181,7 @@ def add_pre_entry(call: Call, body: AddPreEntryBody) -> TopLevel:
         job_number=ext.jobNumber if ext is not None else None,
         employee_type=ext.employeeType if ext is not None else None,
     )
-    created = roster.add_pre_entry(call.directory, tenant_id=call.tenant_id, item=item, prefix="param.")
+    created = roster_employees.add_pre_entry(
+        call.directory, tenant_id=call.tenant_id, item=item, prefix="param.", names=PRE_ENTRY_NAMES
+    )
     return TopLevel({"userid": created.id})

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from openroster.core.throttle import RateLimiter
+    from openroster.core.runtime.throttle import RateLimiter
 
 
 def install(api: FastAPI, *, rate_limits: str = "", limiter: RateLimiter | None = None) -> None:

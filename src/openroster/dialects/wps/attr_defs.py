@@ -5,7 +5,7 @@ Listing and creating definitions live in ``attributes.py`` with the values.
 
 from __future__ import annotations
 
-from openroster.core import attributes
+from openroster.core.custom import attributes
 from openroster.dialects.wps import render
 from openroster.dialects.wps.attributes import ATTR_SCOPES
 from openroster.dialects.wps.endpoint import Call, route

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from openroster.core import attributes
-from openroster.core.model import AttributeUpdate, UserAttributeUpdate
+from openroster.core.custom import attributes
 from openroster.dialects.wps import render
 from openroster.dialects.wps.endpoint import Call, route
 from openroster.dialects.wps.schemas import (
@@ -12,6 +11,7 @@ from openroster.dialects.wps.schemas import (
     ReadCustomAttrsBody,
     UpdateCustomAttrsBody,
 )
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 
 ATTR_SCOPES = ("kso.user_custom_attr.readwrite",)
 ATTR_READ_SCOPES = ("kso.user_custom_attr.read", "kso.user_custom_attr.readwrite")

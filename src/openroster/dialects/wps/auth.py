@@ -11,12 +11,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import apps, limits
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import CoreError
-from openroster.core.model import App, Signing
+from openroster.core.runtime import limits
+from openroster.core.tenancy import apps
 from openroster.dialects.wps import signing
 from openroster.dialects.wps.errors import Code, WpsError, from_core
+from openroster.model.entities import App, Signing
+from openroster.model.errors import CoreError
 
 #: The gateway prefixes private deployments put in front of ``/v7``; never signed.
 GATEWAY_PREFIXES: tuple[bytes, ...] = (b"/openapi", b"/graph")
@@ -50,7 +51,7 @@ def authenticate(request: Request, body: bytes, r: Reader) -> App:
     if kind.lower() != "bearer" or not token:
         raise WpsError(Code.TOKEN_MISSING, "Authorization header must be 'Bearer {access_token}'")
     try:
-        app = apps.authenticate(r, token)
+        app = apps.authenticate(r, token, holds=holds_scope)
     except CoreError as exc:
         raise from_core(exc) from None
     if app.signing is not Signing.NONE:
@@ -112,7 +113,7 @@ def verify_signature(request: Request, body: bytes, app: App, *, now: float) -> 
     if skew > limits.SIGNATURE_WINDOW_SECONDS:
         raise WpsError(
             Code.SIGNATURE_DATE_EXPIRED,
-            f"{names.date}: {date!r} is {int(skew)} s away from the server's clock "
+            f"{names.date}: {date!r} is {skew:.3f} s away from the server's clock "
             f"({datetime.fromtimestamp(now, UTC):%Y-%m-%dT%H:%M:%SZ}); "
             f"the limit is {limits.SIGNATURE_WINDOW_SECONDS} s",
         )
@@ -161,19 +162,25 @@ async def token_endpoint(request: Request) -> Response:
                 f"unsupported_grant_type: grant_type {grant!r} is not supported; use client_credentials",
             )
         client_id, client_secret = _client_credentials(request, form)
-        try:
-            token, expires_in = apps.issue_token(d, client_id=client_id, client_secret=client_secret)
-        except CoreError as exc:
-            raise WpsError(Code.CLIENT_INVALID, f"invalid_client: {exc.message}") from None
-        wanted = form.get("scope", "").replace(",", " ").split()
-        if wanted:
-            with d.reader() as r:
-                app = r.app(client_id)
-            missing = [s for s in wanted if app is None or s not in app.scopes]
+        wanted = frozenset(form.get("scope", "").replace(",", " ").split())
+
+        def narrow(app: App) -> frozenset[str] | None:
+            """RFC 6749 §3.3: a token asked for with ``scope`` carries those scopes only."""
+            if not wanted:
+                return None
+            missing = sorted(s for s in wanted if not holds_scope(app.scopes, s))
             if missing:
                 raise WpsError(
                     Code.INVALID_SCOPE, f"invalid_scope: the app does not hold {', '.join(missing)}"
                 )
+            return wanted
+
+        try:
+            token, expires_in = apps.issue_token(
+                d, client_id=client_id, client_secret=client_secret, narrow=narrow
+            )
+        except CoreError as exc:
+            raise WpsError(Code.CLIENT_INVALID, f"invalid_client: {exc.message}") from None
     except WpsError as exc:
         return Response(
             orjson.dumps({"code": int(exc.code), "msg": exc.msg}),
@@ -185,6 +192,18 @@ async def token_endpoint(request: Request) -> Response:
         media_type="application/json",
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
+
+
+def _canonical_scope(scope: str) -> str:
+    # Private deployments spell the contacts scopes "kso.contacts.*".
+    return scope.replace("kso.contacts.", "kso.contact.", 1)
+
+
+def holds_scope(held: frozenset[str], scope: str) -> bool:
+    """Whether scopes ``held`` grant ``scope``: itself (either contacts spelling), or its readwrite."""
+    want = _canonical_scope(scope)
+    have = {_canonical_scope(s) for s in held}
+    return want in have or (want.endswith(".read") and want.removesuffix(".read") + ".readwrite" in have)
 
 
 def _form(request: Request, body: bytes) -> dict[str, str]:
@@ -220,6 +239,13 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
             ) from None
         cid, sep, sec = raw.partition(":")
         if sep:
+            # RFC 6749 §2.3.1: one client authentication method per request.
+            if "client_secret" in form or form.get("client_id", cid) != cid:
+                raise WpsError(
+                    Code.INVALID_REQUEST,
+                    "invalid_request: the client authenticates twice: send the credentials either as "
+                    "HTTP Basic Authorization or as client_id and client_secret in the body, not both",
+                )
             return cid, sec
     cid = form.get("client_id", "")
     sec = form.get("client_secret", "")

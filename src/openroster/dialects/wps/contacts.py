@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from openroster.core import depts as dept_service
-from openroster.core import users, validate
-from openroster.core.errors import InvalidValue, TooMany
-from openroster.core.limits import BATCH_READ_USERS_MAX
-from openroster.core.model import Department, User
+from openroster.core import validate
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users
+from openroster.core.runtime.limits import BATCH_READ_USERS_MAX
 from openroster.dialects.wps import params, render
 from openroster.dialects.wps.endpoint import ENVELOPE, Call, Whole, route
 from openroster.dialects.wps.schemas import BatchReadUsersBody, CreateDeptBody, CreateUserBody
+from openroster.model.entities import Department, User
+from openroster.model.errors import InvalidValue, TooMany
 
 CONTACT_READ = ("kso.contact.read", "kso.contact.readwrite")
 CONTACT_WRITE = ("kso.contact.readwrite",)

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import orjson
 
-from openroster.core import depts as dept_service
-from openroster.core import paging, validate
-from openroster.core.model import ROOT_DEPT_ID, Department
+from openroster.core import validate
+from openroster.core.people import depts as dept_service
+from openroster.core.runtime import paging
 from openroster.dialects.wps import params, render
 from openroster.dialects.wps.contacts import CONTACT_READ, CONTACT_WRITE
 from openroster.dialects.wps.endpoint import Call, route
@@ -18,6 +18,7 @@ from openroster.dialects.wps.schemas import (
     MembersBatchReadBody,
     UpdateDeptBody,
 )
+from openroster.model.entities import ROOT_DEPT_ID, Department
 
 
 def _items(call: Call, depts: Sequence[Department]) -> list[dict[str, object]]:

@@ -19,17 +19,18 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core import limits
 from openroster.core.directory import Directory, Reader
-from openroster.core.errors import CoreError, ScopeMissing
-from openroster.core.model import App
-from openroster.core.throttle import LocalRateLimiter, Rate, RateLimiter, rate_for
+from openroster.core.runtime import limits
+from openroster.core.runtime.throttle import LocalRateLimiter, RateLimiter, rate_for
 from openroster.dialects import arrival, nul
 from openroster.dialects.body import read_limited_body
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.wps import throttling
 from openroster.dialects.wps.auth import authenticate, token_endpoint
 from openroster.dialects.wps.errors import Code, WpsError, from_core
+from openroster.model.entities import App
+from openroster.model.errors import CoreError, ScopeMissing
+from openroster.model.rate import Rate
 
 PREFIXES: tuple[str, ...] = ("/v7", "/openapi/v7", "/graph/v7")
 TOKEN_PATHS: tuple[str, ...] = ("/oauth2/token", "/openapi/oauth2/token", "/graph/oauth2/token")

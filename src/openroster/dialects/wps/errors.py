@@ -13,7 +13,7 @@ from enum import IntEnum
 import orjson
 from starlette.responses import Response
 
-from openroster.core import errors as core
+from openroster.model import errors as core
 
 
 class Code(IntEnum):
@@ -81,35 +81,32 @@ _AUTH_REASONS = {
 }
 
 
+#: The code of each kind of core error (``NOT_FOUND`` and ``AUTH`` depend on more: see :func:`from_core`).
+_KIND_CODES = {
+    core.ErrorKind.INVALID_VALUE: Code.INVALID_VALUE,
+    core.ErrorKind.MISSING_FIELD: Code.MISSING_FIELD,
+    core.ErrorKind.TOO_MANY: Code.TOO_MANY,
+    core.ErrorKind.UNKNOWN_ATTRIBUTE: Code.UNKNOWN_ATTRIBUTE,
+    core.ErrorKind.ATTRIBUTE_VALUE_MISMATCH: Code.ATTRIBUTE_VALUE_MISMATCH,
+    core.ErrorKind.BROKEN_REFERENCE: Code.BROKEN_REFERENCE,
+    core.ErrorKind.CONFLICT: Code.CONFLICT,
+    core.ErrorKind.RULE_VIOLATION: Code.RULE_VIOLATION,
+    core.ErrorKind.SCOPE_MISSING: Code.SCOPE_MISSING,
+}
+#: What was not found -> its code (anything else is a resource).
+_NOT_FOUND_CODES: dict[core.Entity | None, Code] = {
+    core.Entity.USER: Code.USER_NOT_FOUND,
+    core.Entity.DEPARTMENT: Code.DEPT_NOT_FOUND,
+}
+
+
 def from_core(exc: core.CoreError) -> WpsError:
-    """The WPS error for a core error; the core's message already names the field."""
+    """The WPS error for a core error, by its kind and what it is about; the message names the field."""
     code: Code
     if isinstance(exc, core.AuthError):
         code = _AUTH_REASONS.get(exc.reason, Code.TOKEN_INVALID)
-    elif isinstance(exc, core.ScopeMissing):
-        code = Code.SCOPE_MISSING
-    elif isinstance(exc, core.TooMany):
-        code = Code.TOO_MANY
-    elif isinstance(exc, core.MissingField):
-        code = Code.MISSING_FIELD
-    elif isinstance(exc, core.UnknownAttribute):
-        code = Code.UNKNOWN_ATTRIBUTE
-    elif isinstance(exc, core.AttributeValueMismatch):
-        code = Code.ATTRIBUTE_VALUE_MISMATCH
-    elif isinstance(exc, core.BrokenReference):
-        code = Code.BROKEN_REFERENCE
-    elif isinstance(exc, core.Conflict):
-        code = Code.CONFLICT
-    elif isinstance(exc, core.RuleViolation):
-        code = Code.RULE_VIOLATION
-    elif isinstance(exc, core.NotFound):
-        field = exc.field or ""
-        if "user" in field:
-            code = Code.USER_NOT_FOUND
-        elif "dept" in field or "parent" in field:
-            code = Code.DEPT_NOT_FOUND
-        else:
-            code = Code.RESOURCE_NOT_FOUND
+    elif exc.kind is core.ErrorKind.NOT_FOUND:
+        code = _NOT_FOUND_CODES.get(exc.entity, Code.RESOURCE_NOT_FOUND)
     else:
-        code = Code.INVALID_VALUE
+        code = _KIND_CODES.get(exc.kind, Code.INVALID_VALUE)
     return WpsError(code, exc.message)

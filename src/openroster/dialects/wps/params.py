@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from openroster.core import paging, validate
-from openroster.core.errors import InvalidValue, MissingField
-from openroster.core.model import UserStatus
-from openroster.core.paging import Page, PageTokens, Position
+from openroster.core import validate
+from openroster.core.runtime import paging
+from openroster.core.runtime.paging import Page, PageTokens, Position
 from openroster.dialects.wps import render
 from openroster.dialects.wps.endpoint import Call
+from openroster.model.entities import UserStatus
+from openroster.model.errors import InvalidValue, MissingField
 
 _TRUE = ("true", "1")
 _FALSE = ("false", "0", "")
@@ -47,7 +48,7 @@ def integer(call: Call, name: str) -> int | None:
 
 
 def page_size(call: Call) -> int:
-    """``page_size``: default 10, at most 50 (core/limits.py)."""
+    """``page_size``: default 10, at most 50 (core/runtime/limits.py)."""
     return paging.page_size(integer(call, "page_size"))
 
 

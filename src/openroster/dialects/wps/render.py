@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
-from openroster.core.cache import DeptView
-from openroster.core.depts import Member
-from openroster.core.model import (
+from openroster.core.people.depts import Member
+from openroster.core.runtime.cache import DeptView
+from openroster.model.entities import (
     AttributeDefinition,
     AttributeValue,
     Department,

@@ -146,8 +146,11 @@ def parse_date(value: str) -> datetime | None:
     if zone in ("GMT", "UTC", "UT"):
         tz: timezone = UTC
     elif zone[0] in "+-":
+        hours, minutes = int(zone[1:3]), int(zone[3:5])
+        if hours > 23 or minutes > 59:  # RFC 5322 §3.3: a zone is less than a day from UTC
+            return None
         sign = 1 if zone[0] == "+" else -1
-        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])))
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
     else:
         return None  # named zones other than GMT/UTC are ambiguous
     try:

@@ -3,7 +3,7 @@
 The platform publishes one figure: ``GET /v7/depts/root`` allows 10 calls per
 second per app. That is the default; ``openroster serve --rate-limit`` (the
 ``wps_rate_limits`` setting) adds or overrides rates in the syntax of
-:func:`openroster.core.throttle.parse_rates`, with endpoints written as in the
+:func:`openroster.core.runtime.throttle.parse_rates`, with endpoints written as in the
 docs (``GET /v7/users/{user_id}``; ``/openapi/v7`` and ``/graph/v7`` name the
 same endpoint and share its budget).
 """
@@ -13,8 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from openroster.core.throttle import ANY_ENDPOINT, Rate, RateLimiter, parse_rates
+from openroster.core.runtime.throttle import ANY_ENDPOINT, RateLimiter, parse_rates
 from openroster.dialects.wps.errors import Code, WpsError
+from openroster.model.rate import Rate
 
 #: The platform's published limits.
 DEFAULT_RATES = "GET /v7/depts/root=10"

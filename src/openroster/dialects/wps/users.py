@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from openroster.core import depts as dept_service
-from openroster.core import paging, validate
-from openroster.core import users as user_service
-from openroster.core.errors import InvalidValue, MissingField
-from openroster.core.model import UserStatus
+from openroster.core import validate
+from openroster.core.people import batch_writes
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users as user_service
+from openroster.core.runtime import paging
 from openroster.dialects.wps import params, render
 from openroster.dialects.wps.contacts import CONTACT_READ, CONTACT_WRITE, depts_for
 from openroster.dialects.wps.endpoint import Call, route
@@ -19,6 +19,8 @@ from openroster.dialects.wps.schemas import (
     UpdateUserBody,
     UserIdsBody,
 )
+from openroster.model.entities import UserStatus
+from openroster.model.errors import InvalidValue, MissingField
 
 _LIST = "users"
 
@@ -76,7 +78,7 @@ def users_by_ex_user_ids(call: Call, body: ByExUserIdsBody) -> bytes:
 
 
 def _set_status(call: Call, body: UserIdsBody, status: UserStatus) -> None:
-    user_service.set_status(call.directory, tenant_id=call.tenant_id, user_ids=body.user_ids, status=status)
+    batch_writes.set_status(call.directory, tenant_id=call.tenant_id, user_ids=body.user_ids, status=status)
 
 
 @route("POST", "/users/batch_enable", scopes=CONTACT_WRITE, body=UserIdsBody)
@@ -93,8 +95,8 @@ def batch_disable(call: Call, body: UserIdsBody) -> None:
 
 def _assignment(
     user_id: str, dept_ids: list[str | int], def_dept_id: str | int | None, *, prefix: str
-) -> user_service.DeptAssignment:
-    return user_service.DeptAssignment(
+) -> batch_writes.DeptAssignment:
+    return batch_writes.DeptAssignment(
         user_id=user_id,
         dept_ids=tuple(validate.dept_id(x, field=f"{prefix}dept_ids[{j}]") for j, x in enumerate(dept_ids)),
         def_dept_id=(
@@ -123,21 +125,21 @@ def batch_update_dept(call: Call, body: BatchUpdateDeptBody) -> None:
         field = "user_ids"
     else:
         raise MissingField("items is required (or user_ids with dept_ids)", field="items")
-    user_service.update_depts(call.directory, tenant_id=call.tenant_id, items=items, field=field)
+    batch_writes.update_depts(call.directory, tenant_id=call.tenant_id, items=items, field=field)
 
 
 @route("POST", "/users/batch_update_order", scopes=CONTACT_WRITE, body=BatchUpdateOrderBody)
 def batch_update_order(call: Call, body: BatchUpdateOrderBody) -> None:
     """Set users' order within their departments (all or none); at most 100."""
     items = [
-        user_service.MemberOrder(
+        batch_writes.MemberOrder(
             user_id=x.user_id,
             dept_id=validate.dept_id(x.dept_id, field=f"user_order_list[{i}].dept_id"),
             order=x.order,
         )
         for i, x in enumerate(body.user_order_list)
     ]
-    user_service.update_orders(call.directory, tenant_id=call.tenant_id, items=items)
+    batch_writes.update_orders(call.directory, tenant_id=call.tenant_id, items=items)
 
 
 @route("GET", "/users/{user_id}", scopes=CONTACT_READ, query=("with_dept",))

@@ -1,0 +1,1 @@
+"""Custom attributes: the definitions a tenant adds to its people, and their values."""

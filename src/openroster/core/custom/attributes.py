@@ -1,0 +1,502 @@
+"""Custom attribute services: per-tenant definitions and per-user values.
+
+A value is checked against its definition before anything is written:
+an ``option`` must be one of the attribute's option keys, a ``relation_user``
+a user of the tenant, ``relation_depts`` departments of the tenant, a ``url``
+needs an http(s) ``link``, and ``text`` is at most ``limits.ATTR_TEXT_MAX``
+characters. Only the field matching the attribute's value type is read; the
+others are ignored (the platform's own example sends all of them). An empty
+value (``""``, ``[]``, a url with an empty link) clears the attribute.
+"""
+
+from __future__ import annotations
+
+import secrets as _random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from openroster.core import validate
+from openroster.core.directory import Directory, Reader
+from openroster.core.runtime import limits
+from openroster.model.entities import (
+    AttributeDefinition,
+    AttributeOption,
+    AttributeUpdate,
+    AttributeValue,
+    AttributeValueData,
+    UrlValue,
+    UserAttributeUpdate,
+    ValueType,
+)
+from openroster.model.errors import (
+    AttributeValueMismatch,
+    BrokenReference,
+    Conflict,
+    CoreError,
+    Entity,
+    InvalidValue,
+    MissingField,
+    NotFound,
+    RuleViolation,
+    TooMany,
+    UnknownAttribute,
+)
+from openroster.store import attrs as attr_rows
+from openroster.store import depts as dept_rows
+from openroster.store import users as user_rows
+from openroster.store.base import WriteTx
+
+
+@dataclass(frozen=True, slots=True)
+class NewDefinition:
+    name: str
+    value_type: str
+    options: tuple[tuple[str | None, str], ...] = ()
+    id: str | None = None
+
+
+def definitions(r: Reader, *, tenant_id: str) -> list[AttributeDefinition]:
+    return r.definitions(tenant_id)
+
+
+def create_definitions(
+    d: Directory, *, tenant_id: str, items: Sequence[NewDefinition]
+) -> list[AttributeDefinition]:
+    """Define new attributes, all or none."""
+    if not items:
+        raise MissingField("items must hold at least one attribute", field="items")
+    if len(items) > limits.ATTR_DEFS_CREATE_MAX:
+        raise TooMany(
+            f"items has {len(items)} attributes; the limit is {limits.ATTR_DEFS_CREATE_MAX}",
+            field="items",
+            limit=limits.ATTR_DEFS_CREATE_MAX,
+        )
+    with d.writer() as tx:
+        return create_definitions_in(tx, d, tenant_id=tenant_id, items=items)
+
+
+def create_definitions_in(
+    tx: WriteTx, d: Directory, *, tenant_id: str, items: Sequence[NewDefinition]
+) -> list[AttributeDefinition]:
+    existing = attr_rows.list_definitions(tx.conn, tenant_id)
+    if len(existing) + len(items) > limits.ATTR_DEFS_PER_TENANT_MAX:
+        raise TooMany(
+            f"a tenant may define at most {limits.ATTR_DEFS_PER_TENANT_MAX} attributes",
+            field="items",
+            limit=limits.ATTR_DEFS_PER_TENANT_MAX,
+        )
+    names = {a.name for a in existing}
+    ids = {a.id for a in existing}
+    order = max((a.order for a in existing), default=0)
+    now = d.clock.now_int()
+    created: list[AttributeDefinition] = []
+    for i, item in enumerate(items):
+        p = f"items[{i}]"
+        name = validate.text(item.name, field=f"{p}.name", max_len=limits.NAME_MAX, required=True)
+        assert name is not None
+        if name in names:
+            raise Conflict(
+                f"{p}.name: an attribute named {name!r} already exists",
+                field=f"{p}.name",
+                entity=Entity.ATTRIBUTE_DEFINITION,
+            )
+        names.add(name)
+        value_type = validate.choice(item.value_type, ValueType, field=f"{p}.value_type")
+        options = _clean_options(item.options, value_type, field=f"{p}.options")
+        attr_id = item.id or _random.token_hex(8)
+        validate.text(attr_id, field=f"{p}.id", max_len=64, required=True)
+        if attr_id in ids:
+            raise Conflict(
+                f"{p}.id: attribute {attr_id!r} already exists",
+                field=f"{p}.id",
+                entity=Entity.ATTRIBUTE_DEFINITION,
+            )
+        ids.add(attr_id)
+        order += 1
+        created.append(
+            AttributeDefinition(
+                tenant_id=tenant_id,
+                id=attr_id,
+                name=name,
+                value_type=value_type,
+                options=options,
+                order=order,
+                ctime=now,
+            )
+        )
+    attr_rows.insert_definitions(tx.conn, created)
+    tx.changed(tenant_id, "attrdefs", "*")
+    return created
+
+
+def _clean_options(
+    raw: Sequence[tuple[str | None, str]], value_type: ValueType, *, field: str
+) -> tuple[AttributeOption, ...]:
+    if value_type is not ValueType.OPTION:
+        if raw:
+            raise InvalidValue(f"{field}: only option attributes have options", field=field)
+        return ()
+    if not raw:
+        raise MissingField(f"{field}: an option attribute needs at least one option", field=field)
+    if len(raw) > limits.ATTR_OPTIONS_MAX:
+        raise TooMany(
+            f"{field} has {len(raw)} options; the limit is {limits.ATTR_OPTIONS_MAX}",
+            field=field,
+            limit=limits.ATTR_OPTIONS_MAX,
+        )
+    out: list[AttributeOption] = []
+    keys: set[str] = set()
+    for j, (key, name) in enumerate(raw):
+        clean_name = validate.text(name, field=f"{field}[{j}].name", max_len=limits.NAME_MAX, required=True)
+        assert clean_name is not None
+        clean_key = validate.text(key, field=f"{field}[{j}].key", max_len=64) or _random.token_hex(4)
+        if clean_key in keys:
+            raise Conflict(
+                f"{field}[{j}].key: {clean_key!r} is used twice",
+                field=f"{field}[{j}].key",
+                entity=Entity.ATTRIBUTE_DEFINITION,
+            )
+        keys.add(clean_key)
+        out.append(AttributeOption(key=clean_key, name=clean_name))
+    return tuple(out)
+
+
+def read_values(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> dict[str, list[AttributeValue]]:
+    """Each existing user's values, in definition order. Unknown users are absent."""
+    if len(user_ids) > limits.ATTR_READ_USERS_MAX:
+        raise TooMany(
+            f"user_ids has {len(user_ids)} ids; the limit is {limits.ATTR_READ_USERS_MAX}",
+            field="user_ids",
+            limit=limits.ATTR_READ_USERS_MAX,
+        )
+    unique = list(dict.fromkeys(user_ids))
+    present = r.users(tenant_id, unique)
+    defs = r.definitions(tenant_id)
+    order = {a.id: i for i, a in enumerate(defs)}
+    values = attr_rows.get_values(r.conn, tenant_id, present, {a.id: a.value_type for a in defs})
+    return {
+        uid: sorted(values.get(uid, []), key=lambda v: order[v.attr_id]) for uid in unique if uid in present
+    }
+
+
+def update_values(d: Directory, *, tenant_id: str, updates: Sequence[UserAttributeUpdate]) -> list[str]:
+    """Set attribute values for several users, all or none. Returns the user ids, in order."""
+    if not updates:
+        raise MissingField("users must hold at least one user", field="users")
+    if len(updates) > limits.ATTR_UPDATE_USERS_MAX:
+        raise TooMany(
+            f"users has {len(updates)} users; the limit is {limits.ATTR_UPDATE_USERS_MAX}",
+            field="users",
+            limit=limits.ATTR_UPDATE_USERS_MAX,
+        )
+    with d.writer() as tx:
+        return update_values_in(tx, tenant_id=tenant_id, updates=updates)
+
+
+def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttributeUpdate]) -> list[str]:
+    """Set attribute values inside an open write transaction (see :func:`update_values`)."""
+    defs = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+    user_ids = [u.user_id for u in updates]
+    present = user_rows.existing_ids(tx.conn, tenant_id, user_ids)
+    relation_users = {a.relation_user for u in updates for a in u.attrs if a.relation_user}
+    known_users = user_rows.existing_ids(tx.conn, tenant_id, relation_users) | present
+    refs = (x for u in updates for a in u.attrs for x in (a.relation_depts or ()))
+    dept_refs = {x for x in refs if x.isascii() and x.isdigit()}  # '²' is a digit to isdigit, not to int
+    known_depts = set(dept_rows.get_depts(tx.conn, tenant_id, [int(x) for x in dept_refs if len(x) <= 18]))
+    writes: list[tuple[str, AttributeValue]] = []
+    clears: list[tuple[str, str]] = []
+    seen_users: set[str] = set()
+    for i, u in enumerate(updates):
+        p = f"users[{i}]"
+        if not u.user_id:
+            raise MissingField(f"{p}.user_id is required", field=f"{p}.user_id")
+        if u.user_id in seen_users:
+            raise InvalidValue(
+                f"{p}.user_id: user {u.user_id!r} appears twice in this batch", field=f"{p}.user_id"
+            )
+        seen_users.add(u.user_id)
+        if u.user_id not in present:
+            raise NotFound(
+                f"{p}.user_id: user {u.user_id!r} does not exist", field=f"{p}.user_id", entity=Entity.USER
+            )
+        if len(u.attrs) > limits.ATTR_UPDATE_ATTRS_PER_USER_MAX:
+            raise TooMany(
+                f"{p}.custom_attrs has {len(u.attrs)} attributes; the limit is "
+                f"{limits.ATTR_UPDATE_ATTRS_PER_USER_MAX}",
+                field=f"{p}.custom_attrs",
+                limit=limits.ATTR_UPDATE_ATTRS_PER_USER_MAX,
+            )
+        for attr_id, value in checked_values(
+            defs, u.attrs, field=p, known_users=known_users, known_depts=known_depts
+        ):
+            if value is None:
+                clears.append((u.user_id, attr_id))
+            else:
+                writes.append((u.user_id, AttributeValue(attr_id=attr_id, value=value)))
+    attr_rows.put_values(tx.conn, tenant_id, writes)
+    attr_rows.delete_values(tx.conn, tenant_id, clears)
+    for uid in user_ids:
+        tx.changed(tenant_id, "attrvals", uid)
+    return list(dict.fromkeys(user_ids))
+
+
+def checked_values(
+    defs: Mapping[str, AttributeDefinition],
+    attrs: Sequence[AttributeUpdate],
+    *,
+    field: str,
+    known_users: set[str],
+    known_depts: set[int],
+) -> list[tuple[str, AttributeValueData | None]]:
+    """One person's attribute updates checked against their definitions: ``(attr_id, value)``, in
+    order; ``None`` clears the attribute. Errors name ``{field}.custom_attrs[j]``.
+
+    ``known_users`` / ``known_depts``: the users and departments a relation may name.
+    """
+    out: list[tuple[str, AttributeValueData | None]] = []
+    seen: set[str] = set()
+    for j, a in enumerate(attrs):
+        q = f"{field}.custom_attrs[{j}]"
+        try:
+            definition = defs.get(a.attr_id)
+            if definition is None:
+                raise UnknownAttribute(
+                    f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
+                )
+            if a.attr_id in seen:
+                raise InvalidValue(
+                    f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id"
+                )
+            seen.add(a.attr_id)
+            value = checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts)
+            out.append((a.attr_id, value))
+        except CoreError as exc:
+            raise exc.in_field(Entity.ATTRIBUTE, a.attr_id) from None
+    return out
+
+
+def checked_value(
+    definition: AttributeDefinition,
+    a: AttributeUpdate,
+    *,
+    field: str,
+    known_users: set[str],
+    known_depts: set[int],
+) -> AttributeValueData | None:
+    """One attribute update checked against its definition: the value to store (``None``: clear it).
+
+    Errors name ``{field}.<part>`` (``text``, ``option``, ...); ``known_users`` / ``known_depts``
+    are the users and departments a relation may name.
+    """
+    vt = definition.value_type
+    if vt is ValueType.TEXT:
+        if a.text is None:
+            raise MissingField(
+                f"{field}.text is required for text attribute {definition.id!r}", field=f"{field}.text"
+            )
+        if len(a.text) > limits.ATTR_TEXT_MAX:
+            raise AttributeValueMismatch(
+                f"{field}.text is longer than {limits.ATTR_TEXT_MAX} characters", field=f"{field}.text"
+            )
+        return a.text if a.text != "" else None
+    if vt is ValueType.OPTION:
+        if a.option is None:
+            raise MissingField(
+                f"{field}.option is required for option attribute {definition.id!r}", field=f"{field}.option"
+            )
+        if a.option == "":
+            return None
+        if a.option not in definition.option_keys():
+            allowed = ", ".join(repr(o.key) for o in definition.options)
+            raise AttributeValueMismatch(
+                f"{field}.option: {a.option!r} is not an option of attribute {definition.id!r}"
+                f" (options: {allowed})",
+                field=f"{field}.option",
+            )
+        return a.option
+    if vt is ValueType.RELATION_USER:
+        if a.relation_user is None:
+            raise MissingField(
+                f"{field}.relation_user is required for relation_user attribute {definition.id!r}",
+                field=f"{field}.relation_user",
+            )
+        if a.relation_user == "":
+            return None
+        if a.relation_user not in known_users:
+            raise BrokenReference(
+                f"{field}.relation_user: user {a.relation_user!r} does not exist",
+                field=f"{field}.relation_user",
+                entity=Entity.USER,
+            )
+        return a.relation_user
+    if vt is ValueType.RELATION_DEPTS:
+        if a.relation_depts is None:
+            raise MissingField(
+                f"{field}.relation_depts is required for relation_depts attribute {definition.id!r}",
+                field=f"{field}.relation_depts",
+            )
+        if len(a.relation_depts) > limits.ATTR_RELATION_DEPTS_MAX:
+            raise TooMany(
+                f"{field}.relation_depts has {len(a.relation_depts)} departments; the limit is "
+                f"{limits.ATTR_RELATION_DEPTS_MAX}",
+                field=f"{field}.relation_depts",
+                limit=limits.ATTR_RELATION_DEPTS_MAX,
+            )
+        ids: list[int] = []
+        for k, raw in enumerate(a.relation_depts):
+            dept = validate.dept_id(raw, field=f"{field}.relation_depts[{k}]")
+            if dept not in known_depts:
+                raise BrokenReference(
+                    f"{field}.relation_depts[{k}]: department {raw!r} does not exist",
+                    field=f"{field}.relation_depts[{k}]",
+                    entity=Entity.DEPARTMENT,
+                )
+            if dept not in ids:
+                ids.append(dept)
+        return tuple(ids) if ids else None
+    # url
+    if not a.has_url or a.url_link is None:
+        raise MissingField(
+            f"{field}.url is required for url attribute {definition.id!r}", field=f"{field}.url"
+        )
+    link = a.url_link.strip()
+    title = (a.url_title or "").strip()
+    if link == "":
+        return None
+    if len(link) > limits.ATTR_URL_LINK_MAX:
+        raise AttributeValueMismatch(
+            f"{field}.url.link is longer than {limits.ATTR_URL_LINK_MAX} characters",
+            field=f"{field}.url.link",
+        )
+    if len(title) > limits.ATTR_URL_TITLE_MAX:
+        raise AttributeValueMismatch(
+            f"{field}.url.title is longer than {limits.ATTR_URL_TITLE_MAX} characters",
+            field=f"{field}.url.title",
+        )
+    if (bad := next((c for c in link if c.isspace() or not c.isprintable()), None)) is not None:
+        raise AttributeValueMismatch(
+            f"{field}.url.link: {link!r} holds {bad!r}; a link has no spaces or control characters "
+            "(percent-encode them)",
+            field=f"{field}.url.link",
+        )
+    if not _is_http_link(link):
+        raise AttributeValueMismatch(
+            f"{field}.url.link: {link!r} is not an http(s) link", field=f"{field}.url.link"
+        )
+    return UrlValue(title=title, link=link)
+
+
+def _is_http_link(link: str) -> bool:
+    """``http://`` or ``https://``, a host, and (if any) a port that is a port number."""
+    try:
+        parts = urlsplit(link)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is no number, or out of range; a malformed IPv6 host
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and port_ok
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionChange:
+    """What to change in one definition; a field left at None stays as it is."""
+
+    id: str
+    name: str | None = None
+    value_type: str | None = None
+    #: The complete new option list, as ``(key or None, name)``.
+    options: tuple[tuple[str | None, str], ...] | None = None
+
+
+def update_definitions(
+    d: Directory, *, tenant_id: str, items: Sequence[DefinitionChange]
+) -> list[AttributeDefinition]:
+    """Rename attributes and change option lists, all or none.
+
+    - The value type of an attribute cannot change (values of the old type
+      would not fit); delete the attribute and define a new one instead.
+    - ``options`` replaces the whole option list. An option keeps its key (and
+      every value that points at it) when it is given with that key, or without
+      a key but with its current name; it may be renamed. An option left out is
+      removed, and every user value pointing at it is cleared in the same
+      transaction: no value is ever left pointing at an option that no longer
+      exists.
+    """
+    validate.count(items, field="items", limit=limits.ATTR_DEFS_BATCH_MAX, what="attribute")
+    with d.writer() as tx:
+        existing = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+        names = {a.name: a.id for a in existing.values()}
+        seen: set[str] = set()
+        out: list[AttributeDefinition] = []
+        cleared: set[str] = set()
+        for i, item in enumerate(items):
+            p = f"items[{i}]"
+            current = existing.get(item.id)
+            if current is None:
+                raise UnknownAttribute(f"{p}.id: attribute {item.id!r} does not exist", field=f"{p}.id")
+            if item.id in seen:
+                raise InvalidValue(f"{p}.id: attribute {item.id!r} appears twice", field=f"{p}.id")
+            seen.add(item.id)
+            name = current.name
+            if item.name is not None:
+                clean = validate.text(item.name, field=f"{p}.name", max_len=limits.NAME_MAX, required=True)
+                assert clean is not None
+                holder = names.get(clean)
+                if holder is not None and holder != item.id:
+                    raise Conflict(
+                        f"{p}.name: an attribute named {clean!r} already exists",
+                        field=f"{p}.name",
+                        entity=Entity.ATTRIBUTE_DEFINITION,
+                    )
+                names.pop(current.name, None)
+                names[clean] = item.id
+                name = clean
+            if item.value_type is not None and item.value_type != current.value_type.value:
+                raise RuleViolation(
+                    f"{p}.value_type: attribute {item.id!r} holds {current.value_type.value} values and "
+                    "its type cannot change; delete it and define a new attribute instead",
+                    field=f"{p}.value_type",
+                )
+            options = current.options
+            if item.options is not None:
+                by_name = {o.name: o.key for o in current.options}
+                raw = tuple((key if key else by_name.get(label), label) for key, label in item.options)
+                options = _clean_options(raw, current.value_type, field=f"{p}.options")
+                removed = current.option_keys() - {o.key for o in options}
+                cleared.update(
+                    attr_rows.delete_matching_values(tx.conn, tenant_id, [current.id], sorted(removed))
+                )
+            updated = AttributeDefinition(
+                tenant_id=tenant_id,
+                id=current.id,
+                name=name,
+                value_type=current.value_type,
+                options=options,
+                order=current.order,
+                ctime=current.ctime,
+            )
+            attr_rows.update_definition(tx.conn, updated)
+            out.append(updated)
+        tx.changed(tenant_id, "attrdefs", "*")
+        for uid in cleared:
+            tx.changed(tenant_id, "attrvals", uid)
+        return out
+
+
+def delete_definitions(d: Directory, *, tenant_id: str, attr_ids: Sequence[str]) -> list[str]:
+    """Delete attributes and every value they hold, all or none; the distinct ids, in order."""
+    validate.count(attr_ids, field="attr_ids", limit=limits.ATTR_DEFS_BATCH_MAX, what="attribute")
+    unique = list(dict.fromkeys(attr_ids))
+    with d.writer() as tx:
+        existing = {a.id for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+        for i, attr_id in enumerate(attr_ids):
+            if attr_id not in existing:
+                raise UnknownAttribute(
+                    f"attr_ids[{i}]: attribute {attr_id!r} does not exist", field=f"attr_ids[{i}]"
+                )
+        holders = attr_rows.delete_matching_values(tx.conn, tenant_id, unique, None)
+        attr_rows.delete_definitions(tx.conn, tenant_id, unique)
+        tx.changed(tenant_id, "attrdefs", "*")
+        for uid in holders:
+            tx.changed(tenant_id, "attrvals", uid)
+    return unique

@@ -1,0 +1,185 @@
+"""Writes to many users at once, all or none: status, departments, order within a department."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from openroster.core import validate
+from openroster.core.directory import Directory
+from openroster.core.runtime import limits
+from openroster.model.entities import (
+    Membership,
+    User,
+    UserStatus,
+)
+from openroster.model.errors import (
+    BrokenReference,
+    CoreError,
+    Entity,
+    InvalidValue,
+    NotFound,
+    RuleViolation,
+)
+from openroster.store import depts as dept_rows
+from openroster.store import users as user_rows
+from openroster.store.base import WriteTx
+
+
+def _batch_ids(user_ids: Sequence[str], *, field: str) -> list[str]:
+    validate.count(user_ids, field=field, limit=limits.USER_BATCH_WRITE_MAX, what="user")
+    return list(dict.fromkeys(user_ids))
+
+
+def _require_users(
+    tx: WriteTx, tenant_id: str, user_ids: Sequence[str], *, field: str, item_field: str = ""
+) -> dict[str, User]:
+    """The users, or NotFound naming ``{field}[i]{item_field}`` of the first missing one."""
+    found = user_rows.get_users(tx.conn, tenant_id, user_ids)
+    for i, uid in enumerate(user_ids):
+        if uid not in found:
+            where = f"{field}[{i}]{item_field}"
+            raise NotFound(f"{where}: user {uid!r} does not exist", field=where, entity=Entity.USER)
+    return found
+
+
+def set_status(
+    d: Directory, *, tenant_id: str, user_ids: Sequence[str], status: UserStatus, field: str = "user_ids"
+) -> list[str]:
+    """Give every listed user ``status`` (all or none); the distinct ids, in order."""
+    _batch_ids(user_ids, field=field)
+    with d.writer() as tx:
+        return set_status_in(tx, d, tenant_id=tenant_id, user_ids=user_ids, status=status, field=field)
+
+
+def set_status_in(
+    tx: WriteTx,
+    d: Directory,
+    *,
+    tenant_id: str,
+    user_ids: Sequence[str],
+    status: UserStatus,
+    field: str = "user_ids",
+) -> list[str]:
+    """:func:`set_status` inside a write transaction the caller holds (no batch-size limit)."""
+    ids = list(dict.fromkeys(user_ids))
+    _require_users(tx, tenant_id, list(user_ids), field=field)
+    user_rows.set_status(tx.conn, tenant_id, ids, status.value, mtime=d.clock.now_int())
+    for uid in ids:
+        tx.changed(tenant_id, "user", uid)
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class DeptAssignment:
+    """A user's new set of departments (and optionally main department)."""
+
+    user_id: str
+    dept_ids: tuple[int, ...]
+    def_dept_id: int | None = None
+
+
+def update_depts(
+    d: Directory, *, tenant_id: str, items: Sequence[DeptAssignment], field: str = "items"
+) -> list[User]:
+    """Replace the departments of several users, all or none.
+
+    A department a user keeps keeps its leader flag and order; a new one starts
+    as a plain membership with order 0. ``def_dept_id``, when given, must be one
+    of the new departments; when absent the current main department stays if
+    the user keeps it, else the first of ``dept_ids`` becomes the main one.
+    """
+    _batch_ids([i.user_id for i in items], field=field)
+    with d.writer() as tx:
+        return update_depts_in(tx, d, tenant_id=tenant_id, items=items, field=field)
+
+
+def update_depts_in(
+    tx: WriteTx, d: Directory, *, tenant_id: str, items: Sequence[DeptAssignment], field: str = "items"
+) -> list[User]:
+    """:func:`update_depts` inside a write transaction the caller holds (no batch-size limit)."""
+    found = _require_users(
+        tx,
+        tenant_id,
+        [i.user_id for i in items],
+        field=field,
+        item_field=".user_id" if field == "items" else "",
+    )
+    known = dept_rows.get_depts(tx.conn, tenant_id, {x for i in items for x in i.dept_ids})
+    now = d.clock.now_int()
+    seen: set[str] = set()
+    out: list[User] = []
+    for i, item in enumerate(items):
+        p = f"{field}[{i}]"
+        if item.user_id in seen:
+            raise InvalidValue(
+                f"{p}.user_id: user {item.user_id!r} appears twice in this batch", field=f"{p}.user_id"
+            )
+        seen.add(item.user_id)
+        current = found[item.user_id]
+        try:
+            _check_dept_list(item.dept_ids, known, field=f"{p}.dept_ids")
+        except CoreError as exc:
+            raise exc.in_field(Entity.USER, "dept_ids").at_item(i) from None
+        if item.def_dept_id is not None and item.def_dept_id not in item.dept_ids:
+            raise InvalidValue(
+                f"{p}.def_dept_id: {item.def_dept_id} is not one of the user's departments",
+                field=f"{p}.def_dept_id",
+                index=i,
+                item_field=(Entity.USER, "def_dept_id"),
+            )
+        keep = {m.dept_id: m for m in current.memberships}
+        memberships = tuple(
+            keep.get(x) or Membership(dept_id=x, is_leader=False, order=0) for x in item.dept_ids
+        )
+        def_dept = item.def_dept_id
+        if def_dept is None:
+            def_dept = current.def_dept_id if current.def_dept_id in item.dept_ids else item.dept_ids[0]
+        user = replace(current, memberships=memberships, def_dept_id=def_dept, mtime=now)
+        user_rows.update_user(tx.conn, user)
+        user_rows.replace_memberships(tx.conn, user)
+        tx.changed(tenant_id, "user", user.id)
+        out.append(user)
+    return out
+
+
+def _check_dept_list(dept_ids: Sequence[int], known: Mapping[int, object], *, field: str) -> None:
+    validate.count(dept_ids, field=field, limit=limits.USER_DEPTS_MAX, what="department")
+    if len(set(dept_ids)) != len(dept_ids):
+        raise InvalidValue(f"{field} lists a department twice", field=field)
+    for j, x in enumerate(dept_ids):
+        if x not in known:
+            raise BrokenReference(
+                f"{field}[{j}]: department {x} does not exist",
+                field=f"{field}[{j}]",
+                entity=Entity.DEPARTMENT,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class MemberOrder:
+    """A user's order within one of their departments."""
+
+    user_id: str
+    dept_id: int
+    order: int
+
+
+def update_orders(d: Directory, *, tenant_id: str, items: Sequence[MemberOrder]) -> None:
+    """Set users' order within departments, all or none."""
+    _batch_ids([i.user_id for i in items], field="user_order_list")
+    with d.writer() as tx:
+        found = _require_users(
+            tx, tenant_id, [i.user_id for i in items], field="user_order_list", item_field=".user_id"
+        )
+        for i, item in enumerate(items):
+            p = f"user_order_list[{i}]"
+            validate.order(item.order, field=f"{p}.order")
+            if item.dept_id not in found[item.user_id].dept_ids:
+                raise RuleViolation(
+                    f"{p}.dept_id: user {item.user_id!r} is not a member of department {item.dept_id}",
+                    field=f"{p}.dept_id",
+                )
+        for item in items:
+            user_rows.set_member_order(tx.conn, tenant_id, item.user_id, item.dept_id, item.order)
+            tx.changed(tenant_id, "user", item.user_id)

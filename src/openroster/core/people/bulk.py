@@ -1,0 +1,321 @@
+"""Bulk loading: many new people (with departments and attribute values) in one transaction.
+
+The services in ``users.py`` and ``attributes.py`` check each API batch against
+the store with a few queries and record one change-log entry per user: right
+for calls of up to 100 people, far too slow for a million. This module applies
+the same rules at scale:
+
+- every user goes through the same field checks as ``users.create_in``
+  (``users.checked_user``); departments through the department name and depth rules;
+  attribute values through their definitions (``attributes.checked_values``);
+- references are checked in memory against what the load created plus the
+  store, chunk by chunk: departments exist, a leader or related user exists
+  (created earlier in the load or before it), nobody leads themselves;
+- uniqueness within the tenant (ids, email, phone, employee id, ex_user_id,
+  login name) is enforced by the store's unique indexes: a clash aborts the
+  load and is reported as a :class:`Conflict` naming the column.
+
+Rows are written with ``store.bulk.insert_rows`` (executemany on SQLite, COPY on
+PostgreSQL) inside the caller's write transaction, so a load is all or nothing.
+It records a single ``tenant`` change, which drops the tenant from every
+process's cache.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import operator
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from openroster.core.custom import attributes
+from openroster.core.directory import Directory
+from openroster.core.people import depts as dept_service
+from openroster.core.people import users
+from openroster.core.runtime import limits
+from openroster.model.entities import (
+    ROOT_DEPT_ID,
+    AttributeDefinition,
+    AttributeUpdate,
+    Department,
+)
+from openroster.model.errors import (
+    BrokenReference,
+    Conflict,
+    CoreError,
+    Entity,
+    InvalidValue,
+    NotFound,
+    RuleViolation,
+)
+from openroster.store import attrs as attr_rows
+from openroster.store import bulk as rows
+from openroster.store import depts as dept_rows
+from openroster.store import schema
+from openroster.store import tenants as tenant_rows
+from openroster.store import users as user_rows
+from openroster.store.base import WriteTx
+
+#: People validated and written per round trip.
+CHUNK = 10_000
+
+
+def add_department_paths(
+    tx: WriteTx, d: Directory, *, tenant_id: str, paths: Sequence[Sequence[str]]
+) -> dict[tuple[str, ...], Department]:
+    """Ensure every path of names exists below the root; returns each path's department.
+
+    Existing departments are reused; the missing ones are checked (name rules,
+    depth limit) and inserted at once, with ids allocated in one step.
+    """
+    existing = dept_rows.list_all(tx.conn, tenant_id)
+    root = next((x for x in existing if x.id == ROOT_DEPT_ID), None)
+    if root is None:
+        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
+    children = {(x.parent_id, x.name): x for x in existing if x.parent_id is not None}
+    next_order: dict[int, int] = {}
+    for x in existing:
+        if x.parent_id is not None:
+            next_order[x.parent_id] = max(next_order.get(x.parent_id, 1), x.order + 1)
+    # Every prefix of every path, parents before children, once each.
+    prefixes: dict[tuple[str, ...], None] = {}
+    for i, path in enumerate(paths):
+        names = tuple(dept_service.clean_name(n, field=f"paths[{i}][{j}]") for j, n in enumerate(path))
+        if len(names) + 1 > limits.DEPT_DEPTH_MAX:
+            raise RuleViolation(
+                f"paths[{i}]: the tree may be at most {limits.DEPT_DEPTH_MAX} levels deep",
+                field=f"paths[{i}]",
+            )
+        for depth in range(1, len(names) + 1):
+            prefixes.setdefault(names[:depth])
+    out: dict[tuple[str, ...], Department] = {}
+    missing: list[tuple[str, ...]] = []
+    for prefix in prefixes:
+        parent = root if len(prefix) == 1 else out.get(prefix[:-1])
+        found = children.get((parent.id, prefix[-1])) if parent is not None else None
+        if found is None:
+            missing.append(prefix)
+        else:
+            out[prefix] = found
+    if not missing:
+        return out
+    next_id = tenant_rows.allocate_dept_ids(tx.conn, tenant_id, len(missing))
+    now = d.clock.now_int()
+    new: list[Department] = []
+    for prefix in missing:
+        parent = root if len(prefix) == 1 else out[prefix[:-1]]
+        order = next_order.get(parent.id, 1)
+        next_order[parent.id] = order + 1
+        dept = Department(
+            tenant_id=tenant_id,
+            id=next_id,
+            parent_id=parent.id,
+            name=prefix[-1],
+            order=order,
+            ex_dept_id=None,
+            abs_path=f"{parent.abs_path}/{prefix[-1]}",
+            ctime=now,
+        )
+        next_id += 1
+        out[prefix] = dept
+        new.append(dept)
+    rows.insert_rows(
+        tx.conn,
+        schema.depts,
+        rows.DEPT_COLUMNS,
+        [(x.tenant_id, x.id, x.parent_id, x.name, x.order, x.ex_dept_id, x.abs_path, x.ctime) for x in new],
+    )
+    tx.changed(tenant_id, "tenant", tenant_id)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A new user and the custom attribute values to give them."""
+
+    user: users.NewUser
+    attrs: tuple[AttributeUpdate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What checking a chunk needs from the store, read once per load."""
+
+    tenant_id: str
+    now: int
+    definitions: dict[str, AttributeDefinition]
+    dept_ids: set[int]
+
+
+@dataclass(slots=True)
+class PreparedChunk:
+    """Checked rows of one chunk, ready to insert, and the user ids they refer to."""
+
+    offset: int
+    ids: set[str]
+    users: list[tuple[object, ...]]
+    memberships: list[tuple[object, ...]]
+    values: list[tuple[str, str, str, str]]
+    #: ``(field, user id)`` of each leader / relation_user, which must exist when written.
+    references: list[tuple[str, str]]
+
+
+def rules_for(tx: WriteTx, d: Directory, tenant_id: str) -> Rules:
+    dept_ids = {x.id for x in dept_rows.list_all(tx.conn, tenant_id)}
+    if not dept_ids:
+        raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
+    defs = {a.id: a for a in attr_rows.list_definitions(tx.conn, tenant_id)}
+    return Rules(tenant_id=tenant_id, now=d.clock.now_int(), definitions=defs, dept_ids=dept_ids)
+
+
+def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChunk:
+    """Check ``people`` (items ``offset``.. of the load) without the store; build their rows.
+
+    Pure, so it can run in another process. References to other users are
+    collected for :func:`write` to check against the store.
+    """
+    tenant_id = rules.tenant_id
+    out = PreparedChunk(offset, set(), [], [], [], [])
+    for i, p in enumerate(people):
+        try:
+            where = f"users[{offset + i}]"
+            u = users.checked_user(p.user, prefix=f"{where}.", now=rules.now)
+            for m in u.memberships:
+                if m.dept_id not in rules.dept_ids:
+                    raise BrokenReference(
+                        f"{where}.dept_ids: department {m.dept_id} does not exist",
+                        field=f"{where}.dept_ids",
+                        entity=Entity.DEPARTMENT,
+                    ).in_field(Entity.USER, "dept_ids")
+                out.memberships.append((tenant_id, u.id, m.dept_id, m.is_leader, m.order))
+            if u.leader_id is not None:
+                if u.leader_id == u.id:
+                    raise InvalidValue(
+                        f"{where}.leader_id: a user cannot be their own leader", field=f"{where}.leader_id"
+                    ).in_field(Entity.USER, "leader_id")
+                out.references.append((f"{where}.leader_id", u.leader_id))
+            out.ids.add(u.id)
+            out.users.append((tenant_id, *_USER_FIELDS(u)))
+            # A relation may name anyone: whether they exist is checked when the chunk is written.
+            related = {a.relation_user for a in p.attrs if a.relation_user}
+            checked = attributes.checked_values(
+                rules.definitions, p.attrs, field=where, known_users=related, known_depts=rules.dept_ids
+            )
+            for j, (attr_id, value) in enumerate(checked):
+                if value is None:
+                    continue
+                relation = p.attrs[j].relation_user
+                if relation:
+                    out.references.append((f"{where}.custom_attrs[{j}].relation_user", relation))
+                out.values.append((tenant_id, u.id, attr_id, attr_rows.encode_value(value)))
+        except CoreError as exc:
+            raise exc.at_item(offset + i) from None
+    return out
+
+
+def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
+    """Insert a prepared chunk after checking the users it refers to exist (in it or in the store)."""
+    outside = {uid for _, uid in chunk.references if uid not in chunk.ids}
+    known = user_rows.existing_ids(tx.conn, tenant_id, outside) if outside else set()
+    for field, uid in chunk.references:
+        if uid not in chunk.ids and uid not in known:
+            raise BrokenReference(f"{field}: user {uid!r} does not exist", field=field, entity=Entity.USER)
+    try:
+        rows.insert_rows(tx.conn, schema.users, rows.USER_COLUMNS, chunk.users)
+        rows.insert_rows(tx.conn, schema.memberships, rows.MEMBERSHIP_COLUMNS, chunk.memberships)
+        rows.insert_rows(tx.conn, schema.attr_values, rows.ATTR_VALUE_COLUMNS, chunk.values)
+    except rows.BulkConflict as exc:
+        column = exc.columns[-1] if exc.columns else "id"
+        field = "id" if column in ("id", "user_id") else column
+        last = chunk.offset + len(chunk.users) - 1
+        raise Conflict(
+            f"users[{chunk.offset}..{last}].{field}: a value is already used in tenant {tenant_id!r} "
+            f"({exc.detail})",
+            field=f"users.{field}",
+            entity=Entity.USER,
+        ) from None
+
+
+def add_people(
+    tx: WriteTx,
+    d: Directory,
+    *,
+    tenant_id: str,
+    people: Iterable[Person],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Create every person (checked as described in the module doc); returns how many."""
+    rules = rules_for(tx, d, tenant_id)
+    done = 0
+    with rows.loading(tx.conn):
+        for chunk in _chunks(people, CHUNK):
+            write(tx, prepare(rules, chunk, done), tenant_id=tenant_id)
+            done += len(chunk)
+            if progress is not None:
+                progress(done)
+    if done:
+        tx.changed(tenant_id, "tenant", tenant_id)
+    return done
+
+
+def add_people_parallel(
+    tx: WriteTx,
+    d: Directory,
+    *,
+    tenant_id: str,
+    make_chunk: Callable[[int], Sequence[Person]],
+    chunks: int,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Like :func:`add_people`, with chunk ``k`` made by ``make_chunk(k)`` and checked in worker processes.
+
+    ``make_chunk`` must be picklable (a module-level function or a partial of
+    one). Chunks are written in order, by this process, in ``tx``; a few are
+    prepared ahead so memory stays bounded.
+    """
+    rules = rules_for(tx, d, tenant_id)
+    workers = workers or max(1, min(4, os.cpu_count() or 1))
+    done = 0
+    # fork: the workers need nothing but the pickled chunk maker, and spawn would re-run the
+    # caller's __main__ (impossible for a script read from stdin). They never touch the store.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    with rows.loading(tx.conn), ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pending: deque[Future[PreparedChunk]] = deque()
+        next_k = 0
+        while next_k < chunks or pending:
+            while next_k < chunks and len(pending) < workers * 2:
+                pending.append(pool.submit(_make_and_prepare, make_chunk, next_k, rules))
+                next_k += 1
+            chunk = pending.popleft().result()
+            chunk.offset = done
+            write(tx, chunk, tenant_id=tenant_id)
+            done += len(chunk.users)
+            if progress is not None:
+                progress(done)
+    if done:
+        tx.changed(tenant_id, "tenant", tenant_id)
+    return done
+
+
+def _make_and_prepare(make_chunk: Callable[[int], Sequence[Person]], k: int, rules: Rules) -> PreparedChunk:
+    return prepare(rules, make_chunk(k), 0)
+
+
+def _chunks(people: Iterable[Person], size: int) -> Iterator[list[Person]]:
+    chunk: list[Person] = []
+    for p in people:
+        chunk.append(p)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# The User attribute behind each users column after tenant_id (enums are str subclasses).
+_USER_FIELDS = operator.attrgetter(*rows.USER_COLUMNS[1:])

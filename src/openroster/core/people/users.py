@@ -1,0 +1,508 @@
+"""User services: create, read, update and delete people (batch writes: ``batch_writes.py``)."""
+
+from __future__ import annotations
+
+import secrets as _random
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from openroster.core import validate
+from openroster.core.directory import Directory, Reader
+from openroster.core.runtime import limits
+from openroster.core.runtime.paging import Page
+from openroster.model.entities import (
+    ROOT_DEPT_ID,
+    USER_TEXT_FIELDS,
+    Gender,
+    Membership,
+    Role,
+    User,
+    UserStatus,
+    ValueType,
+)
+from openroster.model.errors import (
+    BrokenReference,
+    Conflict,
+    CoreError,
+    Entity,
+    InvalidValue,
+    MissingField,
+    NotFound,
+    RuleViolation,
+    TooMany,
+)
+from openroster.store import attrs as attr_rows
+from openroster.store import depts as dept_rows
+from openroster.store import users as user_rows
+from openroster.store.base import WriteTx
+
+T = TypeVar("T")
+
+#: Employment types: the WPS enterprise and education values plus the DingTalk ones.
+EMPLOYMENT_TYPES: tuple[str, ...] = (
+    "permanent",
+    "intern",
+    "part_time",
+    "labor_dispatch",
+    "retired_rehire",
+    "outsourcing",
+    "teacher",
+    "student",
+    "staff",
+    "employee",
+    "alumni",
+    "other",
+)
+#: Employment statuses.
+EMPLOYMENT_STATUSES: tuple[str, ...] = ("probationary", "regular", "leaving")
+
+_SHORT = 64
+_LONG = 200
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """A person to create. Strings are checked and trimmed by the service."""
+
+    user_name: str
+    dept_ids: tuple[int, ...]
+    id: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    gender: str = "undefined"
+    employee_id: str | None = None
+    employer: str | None = None
+    employment_status: str | None = None
+    employment_type: str | None = None
+    ex_user_id: str | None = None
+    leader_id: str | None = None
+    login_name: str | None = None
+    role: str = "normal"
+    status: str = "active"
+    title: str | None = None
+    telephone: str | None = None
+    work_place: str | None = None
+    city: str | None = None
+    country: str | None = None
+    avatar: str | None = None
+    def_dept_id: int | None = None
+    leader_of: tuple[int, ...] = field(default=())
+    ctime: int | None = None
+
+
+def new_user_id() -> str:
+    return _random.token_hex(6)
+
+
+def checked_user(item: NewUser, *, prefix: str, now: int) -> User:
+    """The user ``item`` describes, checked by the user rules (errors name ``{prefix}<field>``)."""
+
+    checking = ""
+
+    def f(name: str) -> str:
+        nonlocal checking
+        checking = name
+        return f"{prefix}{name}"
+
+    try:
+        uid = item.id or new_user_id()
+        validate.text(uid, field=f("id"), max_len=_SHORT, required=True)
+        user_name = validate.text(
+            item.user_name, field=f("user_name"), max_len=limits.NAME_MAX, required=True
+        )
+        assert user_name is not None
+        if not item.dept_ids:
+            raise MissingField(f"{f('dept_ids')} must name at least one department", field=f("dept_ids"))
+        if len(item.dept_ids) > limits.USER_DEPTS_MAX:
+            raise TooMany(
+                f"{f('dept_ids')} has {len(item.dept_ids)} departments; the limit is {limits.USER_DEPTS_MAX}",
+                field=f("dept_ids"),
+                limit=limits.USER_DEPTS_MAX,
+            )
+        if len(set(item.dept_ids)) != len(item.dept_ids):
+            raise InvalidValue(f"{f('dept_ids')} lists a department twice", field=f("dept_ids"))
+        def_dept = item.def_dept_id if item.def_dept_id is not None else item.dept_ids[0]
+        if def_dept not in item.dept_ids:
+            raise InvalidValue(
+                f"{f('def_dept_id')}: {def_dept} is not one of the user's departments", field=f("def_dept_id")
+            )
+        for d in item.leader_of:
+            if d not in item.dept_ids:
+                raise InvalidValue(
+                    f"{f('leader_of')}: {d} is not one of the user's departments", field=f("leader_of")
+                )
+        return User(
+            tenant_id="",
+            id=uid,
+            user_name=user_name,
+            email=validate.email(item.email, field=f("email")),
+            phone=validate.phone(item.phone, field=f("phone")),
+            gender=validate.choice(item.gender or "undefined", Gender, field=f("gender")),
+            employee_id=validate.text(item.employee_id, field=f("employee_id"), max_len=_SHORT),
+            employer=validate.text(item.employer, field=f("employer"), max_len=_LONG),
+            employment_status=validate.one_of(
+                item.employment_status, EMPLOYMENT_STATUSES, field=f("employment_status")
+            ),
+            employment_type=validate.one_of(
+                item.employment_type, EMPLOYMENT_TYPES, field=f("employment_type")
+            ),
+            ex_user_id=validate.text(item.ex_user_id, field=f("ex_user_id"), max_len=128),
+            leader_id=validate.text(item.leader_id, field=f("leader_id"), max_len=_SHORT),
+            login_name=validate.text(item.login_name, field=f("login_name"), max_len=128),
+            role=validate.choice(item.role or "normal", Role, field=f("role")),
+            status=validate.choice(item.status or "active", UserStatus, field=f("status")),
+            title=validate.text(item.title, field=f("title"), max_len=_LONG),
+            telephone=validate.text(item.telephone, field=f("telephone"), max_len=32),
+            work_place=validate.text(item.work_place, field=f("work_place"), max_len=_LONG),
+            city=validate.text(item.city, field=f("city"), max_len=100),
+            country=validate.text(item.country, field=f("country"), max_len=100),
+            avatar=validate.text(item.avatar, field=f("avatar"), max_len=1024),
+            def_dept_id=def_dept,
+            ctime=item.ctime if item.ctime is not None else now,
+            mtime=now,
+            memberships=tuple(
+                Membership(dept_id=d, is_leader=d in item.leader_of, order=i)
+                for i, d in enumerate(item.dept_ids)
+            ),
+        )
+    except CoreError as exc:
+        raise exc.in_field(Entity.USER, checking) from None
+
+
+def create(d: Directory, *, tenant_id: str, item: NewUser) -> User:
+    return create_many(d, tenant_id=tenant_id, items=[item], field_prefix="")[0]
+
+
+def create_many(
+    d: Directory, *, tenant_id: str, items: Sequence[NewUser], field_prefix: str = "users"
+) -> list[User]:
+    """Create several users, all or none."""
+    with d.writer() as tx:
+        return create_in(tx, d, tenant_id=tenant_id, items=items, field_prefix=field_prefix)
+
+
+def create_in(
+    tx: WriteTx, d: Directory, *, tenant_id: str, items: Sequence[NewUser], field_prefix: str = "users"
+) -> list[User]:
+    now = d.clock.now_int()
+
+    def prefix(i: int) -> str:
+        if not field_prefix:
+            return ""
+        return f"{field_prefix}[{i}]."
+
+    cleaned = [
+        _with_tenant(checked_user(item, prefix=prefix(i), now=now), tenant_id) for i, item in enumerate(items)
+    ]
+    _check_batch_unique(cleaned, prefix)
+    all_depts = {m.dept_id for u in cleaned for m in u.memberships}
+    known = dept_rows.get_depts(tx.conn, tenant_id, all_depts)
+    new_ids = {u.id for u in cleaned}
+    leader_ids = {u.leader_id for u in cleaned if u.leader_id is not None} - new_ids
+    known_leaders = user_rows.existing_ids(tx.conn, tenant_id, leader_ids)
+    clashing_ids = user_rows.existing_ids(tx.conn, tenant_id, new_ids)
+    taken = {
+        col: user_rows.find_taken_values(
+            tx.conn, tenant_id, col, [v for u in cleaned if (v := getattr(u, col))]
+        )
+        for col in user_rows.UNIQUE_COLUMNS
+    }
+    for i, u in enumerate(cleaned):
+        p = prefix(i)
+        if u.id in clashing_ids:
+            raise Conflict(
+                f"{p}id: user {u.id!r} already exists",
+                field=f"{p}id",
+                entity=Entity.USER,
+                item_field=(Entity.USER, "id"),
+            )
+        for m in u.memberships:
+            if m.dept_id not in known:
+                raise BrokenReference(
+                    f"{p}dept_ids: department {m.dept_id} does not exist",
+                    field=f"{p}dept_ids",
+                    entity=Entity.DEPARTMENT,
+                )
+        if u.leader_id is not None and u.leader_id not in known_leaders and u.leader_id not in new_ids:
+            raise BrokenReference(
+                f"{p}leader_id: user {u.leader_id!r} does not exist",
+                field=f"{p}leader_id",
+                entity=Entity.USER,
+            )
+        if u.leader_id == u.id:
+            raise InvalidValue(f"{p}leader_id: a user cannot be their own leader", field=f"{p}leader_id")
+        for col, value in _unique_values(u).items():
+            holder = taken[col].get(value)
+            if holder is not None:
+                raise Conflict(
+                    f"{p}{col}: {value!r} is already used by user {holder!r}",
+                    field=f"{p}{col}",
+                    entity=Entity.USER,
+                    item_field=(Entity.USER, col),
+                )
+    user_rows.insert_users(tx.conn, cleaned)
+    for u in cleaned:
+        tx.changed(tenant_id, "user", u.id)
+    return cleaned
+
+
+def _with_tenant(u: User, tenant_id: str) -> User:
+    return replace(u, tenant_id=tenant_id)
+
+
+def _unique_values(u: User) -> dict[str, str]:
+    return {col: v for col in user_rows.UNIQUE_COLUMNS if (v := getattr(u, col)) is not None}
+
+
+def _check_batch_unique(items: Sequence[User], prefix: Callable[[int], str]) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for i, u in enumerate(items):
+        for col, v in (("id", u.id), *_unique_values(u).items()):
+            first = seen.setdefault((col, v), i)
+            if first != i:
+                p = prefix(i)
+                raise Conflict(
+                    f"{p}{col}: {v!r} is used twice in this batch",
+                    field=f"{p}{col}",
+                    entity=Entity.USER,
+                    item_field=(Entity.USER, col),
+                )
+
+
+def batch_read(
+    r: Reader, *, tenant_id: str, user_ids: Sequence[str], statuses: Iterable[UserStatus]
+) -> list[User]:
+    """The users among ``user_ids`` (in that order, once each) whose status is in ``statuses``.
+
+    Ids that do not exist in the tenant are simply absent from the result.
+    """
+    wanted = set(statuses)
+    found = r.users(tenant_id, user_ids)  # in the order asked for; a repeated id keeps its first place
+    return [u for u in found.values() if u.status in wanted]
+
+
+#: A table entry for an id the tenant has no user under (its "status" is in no set of statuses).
+_ABSENT: tuple[None, None] = (None, None)
+
+
+def batch_read_derived(
+    r: Reader,
+    *,
+    tenant_id: str,
+    user_ids: Sequence[str],
+    statuses: Iterable[UserStatus],
+    key: Hashable,
+    derive: Callable[[User], T],
+) -> list[T]:
+    """``[derive(u) for u in batch_read(...)]``, with each value remembered in the cache's table ``key``.
+
+    For a reply rendered per user: the table (``DirectoryCache.user_table``) keeps
+    ``(status, derive(user))`` by id, so a read whose ids are all in it costs one
+    lookup per id, without touching the users. ``key`` must name everything
+    ``derive`` depends on besides the user and the tenant's departments (e.g. the
+    app's field scopes); the cache drops an entry when its user changes and the
+    whole table when a department or an attribute definition does.
+    """
+    wanted = frozenset(statuses)
+    table: dict[str, tuple[UserStatus | None, T | None]] = r.user_table(tenant_id, key)
+    get = table.get
+    out: dict[str, T] = {}  # a repeated id keeps its first place
+    for uid in user_ids:
+        entry = get(uid)
+        if entry is None:
+            break
+        if entry[0] in wanted:
+            out[uid] = entry[1]  # type: ignore[assignment]
+    else:
+        return list(out.values())
+    # Some ids are new to the table: read them all through the cache, and fill it in.
+    found = r.users(tenant_id, user_ids)
+    derived: list[T] = []
+    for u in found.values():
+        entry = get(u.id)
+        if entry is None:
+            entry = table[u.id] = (u.status, derive(u))
+        if entry[0] in wanted:
+            derived.append(entry[1])  # type: ignore[arg-type]
+    for uid in user_ids:
+        if uid not in found:
+            table[uid] = _ABSENT
+    return derived
+
+
+# -- reads --------------------------------------------------------------------------
+
+#: The unique user fields people are looked up by, with how a looked-up value is normalised.
+LOOKUP_FIELDS: dict[str, Callable[[str], str]] = {
+    "email": lambda v: v.strip().lower(),
+    "phone": str.strip,
+    "ex_user_id": str.strip,
+}
+
+
+def get(r: Reader, *, tenant_id: str, user_id: str, field: str = "user_id") -> User:
+    """One user; NotFound naming ``field`` when the tenant has no such user."""
+    found = r.users(tenant_id, [user_id]).get(user_id)
+    if found is None:
+        raise NotFound(f"{field}: user {user_id!r} does not exist", field=field, entity=Entity.USER)
+    return found
+
+
+def list_page(
+    r: Reader,
+    *,
+    tenant_id: str,
+    statuses: Collection[UserStatus],
+    size: int,
+    after: str | None,
+    with_total: bool = False,
+) -> Page[User]:
+    """One page of the tenant's users with a status in ``statuses``, in id order (keyset: runtime/paging)."""
+    wanted = [s.value for s in statuses]
+    ids = user_rows.page_ids(r.conn, tenant_id, statuses=wanted, after=after, limit=size + 1)
+    more = len(ids) > size
+    ids = ids[:size]
+    found = r.users(tenant_id, ids)
+    total = user_rows.count(r.conn, tenant_id, statuses=wanted) if with_total else None
+    return Page([found[i] for i in ids if i in found], (ids[-1],) if more and ids else None, total)
+
+
+def find_by(
+    r: Reader, *, tenant_id: str, field: str, values: Sequence[str], statuses: Collection[UserStatus]
+) -> list[User]:
+    """The users whose ``field`` (email, phone, ex_user_id) is one of ``values``, in that order, once each."""
+    normalise = LOOKUP_FIELDS[field]
+    validate.count(values, field=f"{field}s", limit=limits.USER_LOOKUP_MAX, what="value", required=False)
+    wanted = list(dict.fromkeys(normalise(v) for v in values if v.strip()))
+    holders = user_rows.find_taken_values(r.conn, tenant_id, field, wanted)
+    ids = list(dict.fromkeys(holders[v] for v in wanted if v in holders))
+    found = r.users(tenant_id, ids)
+    return [u for uid in ids if (u := found.get(uid)) is not None and u.status in statuses]
+
+
+# -- writes -------------------------------------------------------------------------
+
+#: Fields :func:`update` accepts; the departments change through :func:`update_depts`.
+UPDATABLE_FIELDS: frozenset[str] = frozenset({*USER_TEXT_FIELDS, "gender", "role", "def_dept_id"})
+
+
+def update(d: Directory, *, tenant_id: str, user_id: str, changes: Mapping[str, object]) -> User:
+    """Change some profile fields of one user.
+
+    ``changes`` holds only the fields to change; ``""`` clears an optional
+    field. The rules of :func:`create` apply: unique values stay unique,
+    ``leader_id`` names an existing user (not the user, and not someone who
+    reports to the user), ``def_dept_id`` one of the user's departments.
+    """
+    with d.writer() as tx:
+        return update_in(tx, d, tenant_id=tenant_id, user_id=user_id, changes=changes)
+
+
+def update_in(
+    tx: WriteTx, d: Directory, *, tenant_id: str, user_id: str, changes: Mapping[str, object]
+) -> User:
+    """:func:`update` inside a write transaction the caller holds."""
+    unknown = sorted(set(changes) - UPDATABLE_FIELDS)
+    if unknown:
+        raise InvalidValue(f"{unknown[0]} cannot be changed here", field=unknown[0])
+    current = user_rows.get_users(tx.conn, tenant_id, [user_id]).get(user_id)
+    if current is None:
+        raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
+    merged = _as_new_user(current, changes)
+    cleaned = replace(
+        checked_user(merged, prefix="", now=d.clock.now_int()),
+        tenant_id=tenant_id,
+        memberships=current.memberships,
+    )
+    if not current.memberships:
+        cleaned = replace(cleaned, def_dept_id=current.def_dept_id)
+    _check_unique_update(tx, current, cleaned)
+    if cleaned.leader_id is not None and cleaned.leader_id != current.leader_id:
+        try:
+            _check_leader(tx, tenant_id, user_id, cleaned.leader_id, field="leader_id")
+        except CoreError as exc:
+            raise exc.in_field(Entity.USER, "leader_id") from None
+    user_rows.update_user(tx.conn, cleaned)
+    tx.changed(tenant_id, "user", user_id)
+    return cleaned
+
+
+def _as_new_user(current: User, changes: Mapping[str, object]) -> NewUser:
+    fields: dict[str, Any] = {name: getattr(current, name) for name in USER_TEXT_FIELDS}
+    fields.update(gender=current.gender.value, role=current.role.value, def_dept_id=current.def_dept_id)
+    fields.update(changes)
+    dept_ids = current.dept_ids or (current.def_dept_id or ROOT_DEPT_ID,)
+    if fields["def_dept_id"] is None or fields["def_dept_id"] == "":
+        fields["def_dept_id"] = current.def_dept_id if current.def_dept_id in dept_ids else dept_ids[0]
+    return NewUser(
+        id=current.id,
+        dept_ids=dept_ids,
+        status=current.status.value,
+        leader_of=tuple(m.dept_id for m in current.memberships if m.is_leader),
+        ctime=current.ctime,
+        **fields,
+    )
+
+
+def _check_unique_update(tx: WriteTx, current: User, cleaned: User) -> None:
+    changed = {
+        col: v
+        for col in user_rows.UNIQUE_COLUMNS
+        if (v := getattr(cleaned, col)) is not None and v != getattr(current, col)
+    }
+    for col, holder in user_rows.find_unique_conflicts(
+        tx.conn, current.tenant_id, changed, exclude_user_id=current.id
+    ):
+        raise Conflict(
+            f"{col}: {changed[col]!r} is already used by user {holder!r}",
+            field=col,
+            entity=Entity.USER,
+            item_field=(Entity.USER, col),
+        )
+
+
+#: How far up a reporting line is followed when looking for a cycle.
+_LEADER_CHAIN_MAX = 10_000
+
+
+def _check_leader(tx: WriteTx, tenant_id: str, user_id: str, leader_id: str, *, field: str) -> None:
+    if leader_id == user_id:
+        raise InvalidValue(f"{field}: a user cannot be their own leader", field=field)
+    if not user_rows.existing_ids(tx.conn, tenant_id, [leader_id]):
+        raise BrokenReference(f"{field}: user {leader_id!r} does not exist", field=field, entity=Entity.USER)
+    step = leader_id
+    for _ in range(_LEADER_CHAIN_MAX):
+        above = user_rows.leader_of(tx.conn, tenant_id, step)
+        if above is None:
+            return
+        step = above
+        if step == user_id:
+            raise RuleViolation(
+                f"{field}: {leader_id!r} reports (directly or not) to {user_id!r}; "
+                "a reporting line cannot loop",
+                field=field,
+            )
+
+
+def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
+    """Delete a user with their memberships and custom attribute values.
+
+    Whatever pointed at the user is cleared in the same transaction: other
+    users' ``leader_id`` and relation_user attribute values naming them.
+    """
+    with d.writer() as tx:
+        if not user_rows.existing_ids(tx.conn, tenant_id, [user_id]):
+            raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
+        for uid in user_rows.clear_leader(tx.conn, tenant_id, user_id, mtime=d.clock.now_int()):
+            tx.changed(tenant_id, "user", uid)
+        relation_attrs = [
+            a.id
+            for a in attr_rows.list_definitions(tx.conn, tenant_id)
+            if a.value_type is ValueType.RELATION_USER
+        ]
+        for uid in attr_rows.delete_matching_values(tx.conn, tenant_id, relation_attrs, [user_id]):
+            tx.changed(tenant_id, "attrvals", uid)
+        user_rows.delete_user(tx.conn, tenant_id, user_id)
+        tx.changed(tenant_id, "user", user_id)
+        tx.changed(tenant_id, "attrvals", user_id)

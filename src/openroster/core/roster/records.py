@@ -1,0 +1,254 @@
+"""Reading the roster: each person's record and values.
+
+Reading is in two steps. :func:`read_records` gives each person with the
+names their record shows (departments, manager, related people): no query on
+a warm cache. :func:`read_values` reads their values (two indexed queries for
+any number of people); a dialect that keeps rendered replies (in the user
+object's memo, which any change to the person replaces in every process's
+cache) calls it only for the people it has to render again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from openroster.core.directory import Reader
+from openroster.core.roster import profile as roster_profile
+from openroster.core.roster.catalogue import (
+    LIST_USERS_MAX,
+    SYSTEM_GROUP_BY_ID,
+    Catalogue,
+    Source,
+    catalogue,
+)
+from openroster.model.entities import (
+    AttributeValue,
+    Department,
+    UrlValue,
+    User,
+    ValueType,
+    serials,
+)
+from openroster.model.errors import TooMany
+from openroster.store import attrs as attr_rows
+from openroster.store import roster as roster_rows
+
+
+class RosterValue(NamedTuple):
+    """One value of a field: its row, the stored value, and the text shown for it."""
+
+    row: int
+    value: str
+    label: str
+
+
+Values = tuple[RosterValue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Links:
+    """What a record needs looked up on each read: departments and other people."""
+
+    dept_ids: tuple[int, ...]
+    main_dept_id: int | None
+    leader_id: str | None
+    #: custom field code -> (value type, referenced ids)
+    relations: tuple[tuple[str, ValueType, tuple[str, ...]], ...]
+    #: Every department and person whose name the record shows.
+    dept_refs: tuple[int, ...] = ()
+    people_refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RosterRecord:
+    """One person as the roster sees them, without their values (see :func:`read_values`).
+
+    ``linked`` holds the fields that show departments' and other people's
+    names (``sys00-dept``, ``sys00-mainDept``, ``sys00-reportManager``, custom
+    relation fields); it is the same object while none of those names change.
+    """
+
+    user: User
+    catalogue: Catalogue
+    linked: Mapping[str, Values]
+
+    def get(self, code: str, values: Mapping[str, Values]) -> Values:
+        """A field's values, given the person's :func:`read_values`."""
+        hit = self.linked.get(code)
+        return hit if hit is not None else values.get(code, ())
+
+
+_MEMO = "roster"
+_MEMO_LINKED = "roster.linked"
+
+
+def read_records(
+    r: Reader, *, tenant_id: str, user_ids: Sequence[str], field: str = "user_ids"
+) -> list[RosterRecord]:
+    """The roster records of the existing users among ``user_ids`` (in that order, once each).
+
+    ``field`` is the caller's name for ``user_ids`` (errors name it).
+
+    On a warm cache this costs no query. The values are read separately, by
+    :func:`read_values`, for the people a caller has not rendered yet: a
+    dialect that keeps rendered replies needs them once per version of a person.
+    """
+    if len(user_ids) > LIST_USERS_MAX:
+        raise TooMany(
+            f"{field} has {len(user_ids)} ids; the limit is {LIST_USERS_MAX}",
+            field=field,
+            limit=LIST_USERS_MAX,
+        )
+    unique = list(dict.fromkeys(user_ids))
+    found = r.users(tenant_id, unique)
+    people = [u for uid in unique if (u := found.get(uid)) is not None]
+    cat = catalogue(r, tenant_id=tenant_id)
+    stale = [u for u in people if (m := u.memo.get(_MEMO)) is None or m[0] is not cat]
+    if stale:
+        _link(r, tenant_id, cat, stale)
+    links: list[_Links] = [u.memo[_MEMO][1] for u in people]
+    dept_ids = {d for x in links for d in x.dept_refs}
+    people_ids = {p for x in links for p in x.people_refs}
+    depts = r.depts(tenant_id, list(dept_ids)) if dept_ids else {}
+    others = r.users(tenant_id, list(people_ids)) if people_ids else {}
+    out: list[RosterRecord] = []
+    for u, x in zip(people, links, strict=True):
+        # The names shown come from these (immutable, cached) objects; while they are the
+        # same objects (the same serials), the names are the same and the last read's answer holds.
+        key = (serials(depts.get(i) for i in x.dept_refs), serials(others.get(p) for p in x.people_refs))
+        hit = u.memo.get(_MEMO_LINKED)
+        if hit is None or hit[0] != key:
+            hit = u.memo[_MEMO_LINKED] = (key, _linked(x, depts, others))
+        out.append(RosterRecord(u, cat, hit[1]))
+    return out
+
+
+def _linked(links: _Links, depts: Mapping[int, Department], others: Mapping[str, User]) -> dict[str, Values]:
+    def dept_name(i: int) -> str:
+        d = depts.get(i)
+        return d.name if d is not None else ""
+
+    out: dict[str, Values] = {
+        roster_profile.DERIVED_DEPT_NAMES: tuple(
+            RosterValue(0, n, n) for i in links.dept_ids if (n := dept_name(i))
+        ),
+    }
+    main = dept_name(links.main_dept_id) if links.main_dept_id is not None else ""
+    out[roster_profile.DERIVED_MAIN_DEPT_NAME] = (RosterValue(0, main, main),) if main else ()
+    leader = others.get(links.leader_id) if links.leader_id else None
+    out[roster_profile.DERIVED_MANAGER] = (
+        (RosterValue(0, leader.user_name, leader.user_name),) if leader else ()
+    )
+    for code, vt, ids in links.relations:
+        if vt is ValueType.RELATION_USER:
+            names = [p.user_name for i in ids if (p := others.get(i)) is not None]
+        else:
+            names = [dept_name(int(i)) for i in ids]
+        out[code] = (RosterValue(0, ",".join(ids), ",".join(names)),) if ids else ()
+    return out
+
+
+def _relation_fields(cat: Catalogue) -> dict[str, ValueType]:
+    return {
+        f.code: f.attr.value_type
+        for f in cat.fields.values()
+        if f.attr is not None and f.attr.value_type in (ValueType.RELATION_USER, ValueType.RELATION_DEPTS)
+    }
+
+
+def _link(r: Reader, tenant_id: str, cat: Catalogue, people: Sequence[User]) -> None:
+    """Note, in each user's memo, which departments and people their record shows."""
+    relation_types = _relation_fields(cat)
+    ids = [u.id for u in people]
+    custom = attr_rows.get_values(r.conn, tenant_id, ids, relation_types) if relation_types else {}
+    for u in people:
+        relations: list[tuple[str, ValueType, tuple[str, ...]]] = []
+        for av in custom.get(u.id, ()):
+            vt = relation_types[av.attr_id]
+            raw = av.value
+            if vt is ValueType.RELATION_USER and isinstance(raw, str):
+                relations.append((av.attr_id, vt, (raw,)))
+            elif isinstance(raw, tuple):
+                relations.append((av.attr_id, vt, tuple(str(x) for x in raw)))
+        dept_refs = [*u.dept_ids, *([u.def_dept_id] if u.def_dept_id is not None else [])]
+        people_refs = [u.leader_id] if u.leader_id else []
+        for _code, vt, refs in relations:
+            if vt is ValueType.RELATION_USER:
+                people_refs.extend(refs)
+            else:
+                dept_refs.extend(int(x) for x in refs)
+        links = _Links(
+            u.dept_ids,
+            u.def_dept_id,
+            u.leader_id,
+            tuple(relations),
+            tuple(dict.fromkeys(dept_refs)),
+            tuple(dict.fromkeys(people_refs)),
+        )
+        u.memo[_MEMO] = (cat, links)
+
+
+def read_values(r: Reader, *, tenant_id: str, records: Sequence[RosterRecord]) -> list[dict[str, Values]]:
+    """Each record's values (profile, stored and custom fields; the linked ones are in the record).
+
+    Two indexed queries for all of them (one range of ``roster_values`` per person).
+    """
+    if not records:
+        return []
+    ids = [rec.user.id for rec in records]
+    cat = records[0].catalogue
+    stored = roster_rows.get_values(r.conn, tenant_id, ids)
+    types = {f.code: f.attr.value_type for f in cat.fields.values() if f.attr is not None}
+    custom = attr_rows.get_values(r.conn, tenant_id, ids, types) if types else {}
+    return [
+        _values(rec.user, rec.catalogue, stored.get(rec.user.id, ()), custom.get(rec.user.id, ()))
+        for rec in records
+    ]
+
+
+def _values(
+    u: User,
+    cat: Catalogue,
+    stored: Iterable[roster_rows.StoredValue],
+    custom: Iterable[AttributeValue],
+) -> dict[str, Values]:
+    values: dict[str, Values] = {}
+    for code in roster_profile.ROSTER_TO_CORE:
+        f = cat.fields[code]
+        if f.source is not Source.PROFILE or code == roster_profile.DERIVED_MANAGER:
+            continue
+        if code == roster_profile.CORE_TO_ROSTER["dept_ids"]:
+            values[code] = tuple(RosterValue(0, str(d), str(d)) for d in u.dept_ids)
+            continue
+        v = roster_profile.profile_value(u, code)
+        if v:
+            values[code] = (RosterValue(0, v, f.label(v)),)
+    rows: dict[str, dict[int, dict[str, str]]] = {}
+    for sv in stored:
+        rows.setdefault(sv.group_id, {}).setdefault(sv.row, {})[sv.field_code] = sv.value
+    for gid, by_row in rows.items():
+        group = SYSTEM_GROUP_BY_ID.get(gid)
+        if group is None:
+            continue
+        count = max(by_row) + 1
+        for f in group.fields:
+            if group.detail:
+                # Every row shows every field of the group, so rows line up by item_index.
+                cells = [by_row.get(i, {}).get(f.code, "") for i in range(count)]
+                values[f.code] = tuple(RosterValue(i, v, f.label(v)) for i, v in enumerate(cells))
+            else:
+                v = by_row.get(0, {}).get(f.code, "")
+                if v:
+                    values[f.code] = (RosterValue(0, v, f.label(v)),)
+    for av in custom:
+        cf = cat.fields.get(av.attr_id)
+        if cf is None or cf.attr is None:
+            continue
+        raw = av.value
+        if isinstance(raw, UrlValue):
+            values[cf.code] = (RosterValue(0, raw.link, raw.title or raw.link),)
+        elif isinstance(raw, str) and cf.attr.value_type is not ValueType.RELATION_USER:
+            values[cf.code] = (RosterValue(0, raw, cf.label(raw)),)
+    return values

@@ -1,0 +1,289 @@
+"""A per-process read-through cache of users, departments, apps and attribute definitions.
+
+Every read starts with :meth:`DirectoryCache.sync`: one tiny query of the change
+counter (``Store.latest_seq``, no transaction); only when it moved does
+:meth:`DirectoryCache.refresh` read the change-log entries committed since and
+drop what they name. A read served wholly from the cache opens no transaction. Because the change
+counter is bumped in commit order, a process that has applied ``seq`` has applied
+every earlier change, whichever process wrote it. Entries are immutable core
+objects, so the per-dialect rendering memo on them can never go stale.
+
+The cache is bounded: past ``max_users`` users it forgets the oldest entries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from openroster.model.entities import App, AttributeDefinition, Department, User
+from openroster.store import Store
+from openroster.store import apps as app_rows
+from openroster.store import attrs as attr_rows
+from openroster.store import depts as dept_rows
+from openroster.store import users as user_rows
+
+#: Users each process keeps by default: a cached, rendered person takes about 4 KB, so
+#: 50,000 of them stay well inside a 300 MB server (docs/benchmarks.md, docs/deploy.md).
+DEFAULT_MAX_USERS = 50_000
+
+_MISSING = object()
+_REFRESH_BATCH = 2000
+#: Department generations, unique in the process (see :attr:`DeptView.generation`).
+_GENERATIONS = itertools.count(1)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class DirectoryCache:
+    def __init__(
+        self, store: Store, unseal: Callable[[bytes, str], str], *, max_users: int = DEFAULT_MAX_USERS
+    ) -> None:
+        self._store = store
+        self._unseal = unseal
+        self._max_users = max_users
+        self._seq = -1
+        self._polled_at = -1.0
+        self._users: dict[str, dict[str, object]] = {}
+        self._depts: dict[str, dict[int, object]] = {}
+        self._apps: dict[str, object] = {}
+        self._defs: dict[str, list[AttributeDefinition]] = {}
+        self._dept_generations: dict[str, int] = {}
+        #: Per tenant, tables by user id of values worked out from users (see :meth:`user_table`).
+        self._tables: dict[str, dict[Hashable, dict[str, Any]]] = {}
+        self._user_count = 0
+
+    @property
+    def seq(self) -> int:
+        return self._seq
+
+    def clear(self) -> None:
+        self._users.clear()
+        self._depts.clear()
+        self._apps.clear()
+        self._defs.clear()
+        self._dept_generations.clear()
+        self._tables.clear()
+        self._user_count = 0
+
+    def sync(self, conn: Callable[[], Connection], *, fresh_after: float | None = None) -> None:
+        """Bring the cache up to date; ``conn()`` opens a read transaction if one is needed.
+
+        ``fresh_after`` (a ``time.monotonic()`` instant, e.g. when the request arrived): a
+        poll of the change counter started after it already saw every write acknowledged
+        before it, so that poll is enough. Under load, the requests that arrived together
+        share one poll instead of one each (on PostgreSQL, one round trip saved per request).
+        """
+        if self._seq >= 0:
+            if fresh_after is not None and self._polled_at >= fresh_after:
+                return
+            started = time.monotonic()
+            latest = self._store.latest_seq()
+            self._polled_at = started
+            if latest == self._seq:
+                return
+        started = time.monotonic()
+        self.refresh(conn())
+        self._polled_at = started
+
+    def refresh(self, conn: Connection) -> None:
+        if self._seq < 0:
+            self.clear()
+            self._seq = self._store.current_seq(conn)
+            return
+        changes = self._store.changes_since(conn, self._seq, _REFRESH_BATCH)
+        if not changes:
+            return
+        if len(changes) == _REFRESH_BATCH or changes[0].seq != self._seq + 1:
+            # Too far behind, or the log was pruned past us: start over.
+            self.clear()
+            self._seq = self._store.current_seq(conn)
+            return
+        for c in changes:
+            # "attrvals" too: a user's memo may hold what was built from their attribute values.
+            if c.kind in ("user", "attrvals"):
+                bucket = self._users.get(c.tenant_id)
+                if bucket is not None and bucket.pop(c.key, None) is not None:
+                    self._user_count -= 1
+                for table in self._tables.get(c.tenant_id, {}).values():
+                    table.pop(c.key, None)
+                continue
+            if c.kind != "app":
+                # What a tenant's tables hold may show its departments or attribute definitions.
+                self._tables.pop(c.tenant_id, None)
+            if c.kind == "dept":
+                dbucket = self._depts.get(c.tenant_id)
+                if dbucket is not None:
+                    dbucket.pop(int(c.key), None)
+                self._dept_generations.pop(c.tenant_id, None)
+            elif c.kind == "app":
+                self._apps.pop(c.key, None)
+            elif c.kind == "attrdefs":
+                self._defs.pop(c.tenant_id, None)
+            elif c.kind == "tenant":
+                self._user_count -= len(self._users.pop(c.tenant_id, {}))
+                self._depts.pop(c.tenant_id, None)
+                self._dept_generations.pop(c.tenant_id, None)
+                self._defs.pop(c.tenant_id, None)
+                self._apps = {
+                    k: v for k, v in self._apps.items() if getattr(v, "tenant_id", None) != c.tenant_id
+                }
+        self._seq = changes[-1].seq
+
+    # -- lookups ----------------------------------------------------------------
+
+    def users(self, conn: Callable[[], Connection], tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
+        """The users among ``ids`` that exist, once each, in the order of their first mention."""
+        bucket = self._users.get(tenant_id)
+        if bucket is None:
+            bucket = self._users[tenant_id] = {}
+        order = ids if isinstance(ids, list) else list(ids)
+        found: dict[str, User] = {}
+        missing: list[str] = []
+        for uid in order:
+            hit = bucket.get(uid)
+            if hit is None:
+                missing.append(uid)
+            elif hit is not _MISSING:
+                found[uid] = hit  # type: ignore[assignment]
+        if missing:
+            fetched = user_rows.get_users(conn(), tenant_id, missing)
+            for uid in missing:
+                got = fetched.get(uid)
+                if uid not in bucket:
+                    self._user_count += 1
+                bucket[uid] = got if got is not None else _MISSING
+            # In the order asked for (the hits were found first), before eviction may drop some.
+            found = {uid: hit for uid in order if (hit := found.get(uid) or fetched.get(uid)) is not None}
+            self._evict()
+        return found
+
+    def depts(
+        self, conn: Callable[[], Connection], tenant_id: str, ids: Iterable[int]
+    ) -> dict[int, Department]:
+        bucket = self._depts.get(tenant_id)
+        if bucket is None:
+            bucket = self._depts[tenant_id] = {}
+        return _lookup(bucket, ids, lambda miss: dept_rows.get_depts(conn(), tenant_id, miss))
+
+    def dept_view(self, conn: Callable[[], Connection], tenant_id: str) -> DeptView:
+        """The tenant's departments as a mapping that looks each one up when asked (see DeptView)."""
+        bucket = self._depts.get(tenant_id)
+        if bucket is None:
+            bucket = self._depts[tenant_id] = {}
+        generation = self._dept_generations.get(tenant_id)
+        if generation is None:
+            generation = self._dept_generations[tenant_id] = next(_GENERATIONS)
+        return DeptView(bucket, lambda miss: dept_rows.get_depts(conn(), tenant_id, miss), generation)
+
+    def app(self, conn: Callable[[], Connection], client_id: str) -> App | None:
+        hit = self._apps.get(client_id)
+        if hit is None:
+            got = app_rows.get_app(conn(), client_id, self._unseal)
+            self._apps[client_id] = got if got is not None else _MISSING
+            return got
+        return None if hit is _MISSING else hit  # type: ignore[return-value]
+
+    def definitions(self, conn: Callable[[], Connection], tenant_id: str) -> list[AttributeDefinition]:
+        hit = self._defs.get(tenant_id)
+        if hit is None:
+            hit = self._defs[tenant_id] = attr_rows.list_definitions(conn(), tenant_id)
+        return hit
+
+    def user_table(self, tenant_id: str, key: Hashable) -> dict[str, Any]:
+        """A table, by user id, of values worked out from the tenant's users as cached; ``key`` names it.
+
+        It is kept in step with the cache: a user's entry goes when the user changes
+        (or their attribute values do), and every table of the tenant goes when
+        anything else of it changes (a department, the attribute definitions) or
+        some of its users leave the cache. Fill it only from users just read
+        through this cache, as ``core.users.batch_read_derived`` does.
+        """
+        tables = self._tables.get(tenant_id)
+        if tables is None:
+            tables = self._tables[tenant_id] = {}
+        table = tables.get(key)
+        if table is None:
+            table = tables[key] = {}
+        return table
+
+    def _evict(self) -> None:
+        if self._user_count <= self._max_users:
+            return
+        target = self._max_users * 9 // 10
+        for tenant_id, bucket in sorted(self._users.items(), key=lambda kv: len(kv[1]), reverse=True):
+            self._tables.pop(tenant_id, None)
+            while bucket and self._user_count > target:
+                del bucket[next(iter(bucket))]
+                self._user_count -= 1
+            if self._user_count <= target:
+                break
+
+
+class DeptView(Mapping[int, Department]):
+    """A tenant's departments, read through the cache one id at a time.
+
+    For replies that embed each user's departments: asking for the ones the
+    users belong to as they are rendered costs one dict lookup each, instead
+    of collecting every id first. Iteration and ``len`` cover what is cached.
+
+    ``generation`` names the state of the tenant's departments: it is unique in
+    the process and changes whenever one of them changes (or the cache starts
+    over), so a reply rendered with the departments of one generation may be
+    reused while the view has the same generation, without looking at them.
+    """
+
+    __slots__ = ("_bucket", "_fetch", "generation")
+
+    def __init__(
+        self,
+        bucket: dict[int, object],
+        fetch: Callable[[list[int]], dict[int, Department]],
+        generation: int,
+    ) -> None:
+        self._bucket = bucket
+        self._fetch = fetch
+        self.generation = generation
+
+    def get(self, key: int, default: Department | None = None) -> Department | None:  # type: ignore[override]
+        hit = self._bucket.get(key)
+        if hit is None:
+            got = _lookup(self._bucket, (key,), self._fetch).get(key)
+            return got if got is not None else default
+        return default if hit is _MISSING else hit  # type: ignore[return-value]
+
+    def __getitem__(self, key: int) -> Department:
+        got = self.get(key)
+        if got is None:
+            raise KeyError(key)
+        return got
+
+    def __iter__(self) -> Iterator[int]:
+        return iter([k for k, v in self._bucket.items() if v is not _MISSING])
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._bucket.values() if v is not _MISSING)
+
+
+def _lookup(bucket: dict[K, object], ids: Iterable[K], fetch: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
+    found: dict[K, V] = {}
+    missing: list[K] = []
+    for key in ids:
+        hit = bucket.get(key)
+        if hit is None:
+            missing.append(key)
+        elif hit is not _MISSING:
+            found[key] = hit  # type: ignore[assignment]
+    if missing:
+        fetched = fetch(missing)
+        for key in missing:
+            got = fetched.get(key)
+            bucket[key] = got if got is not None else _MISSING
+            if got is not None:
+                found[key] = got
+    return found

@@ -1,0 +1,108 @@
+"""Rate limits: how many calls a caller may make to one endpoint per period.
+
+The dialects ask a :class:`RateLimiter` before running a call; the limiter
+answers with the seconds the caller must wait (``0.0``: go ahead). The
+interface is small on purpose so that a limiter shared by several server
+processes (e.g. one kept in PostgreSQL) can replace :class:`LocalRateLimiter`,
+which counts in this process only: with ``--workers N`` each process allows
+the full rate.
+
+Rates are written ``"METHOD /path=N"`` (N calls per second) or
+``"METHOD /path=N/Ss"`` (N calls per S seconds); ``"*=N"`` applies to every
+endpoint without its own rate; ``N = 0`` (or ``off``) switches the limit off.
+Several rates are separated by commas.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from typing import Protocol
+
+from openroster.model.rate import Rate
+
+#: The key of the rate that applies to every endpoint without one of its own.
+ANY_ENDPOINT = "*"
+#: Buckets kept before idle (full) ones are forgotten.
+_MAX_BUCKETS = 50_000
+#: Rounding slack: a bucket refilled to 0.9999999999 tokens holds one.
+_EPSILON = 1e-9
+
+
+class RateLimiter(Protocol):
+    """Decides whether one more call under ``key`` fits in ``rate``."""
+
+    def acquire(self, key: str, rate: Rate, *, now: float) -> float:
+        """Count one call and return 0.0, or return the seconds until one would fit (not counted)."""
+        ...
+
+
+class LocalRateLimiter:
+    """A token bucket per key, in this process's memory.
+
+    Each bucket holds up to ``rate.calls`` tokens and refills at
+    ``rate.calls / rate.per_seconds`` tokens per second; a call takes one.
+    Time comes from the caller (the directory's clock); a clock moved
+    backwards refills nothing rather than going negative.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str, rate: Rate, *, now: float) -> float:
+        refill = rate.calls / rate.per_seconds
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(rate.calls), now))
+            tokens = min(float(rate.calls), tokens + max(0.0, now - last) * refill)
+            if tokens >= 1.0 - _EPSILON:
+                if len(self._buckets) >= _MAX_BUCKETS and key not in self._buckets:
+                    self._forget_idle(now, refill)
+                self._buckets[key] = (max(0.0, tokens - 1.0), now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / refill
+
+    def _forget_idle(self, now: float, refill: float) -> None:
+        # Buckets untouched for long enough to be full again carry no state.
+        horizon = now - 3600.0
+        self._buckets = {k: v for k, v in self._buckets.items() if v[1] > horizon}
+
+
+_RATE = re.compile(r"^(\d+)(?:/(\d+(?:\.\d+)?)s)?$")
+
+
+def parse_rates(spec: str) -> dict[str, Rate | None]:
+    """``{"METHOD /path" or "*": Rate, or None for "no limit"}`` from a rate spec (see the module doc)."""
+    out: dict[str, Rate | None] = {}
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        target, sep, value = item.rpartition("=")
+        target = " ".join(target.split())
+        value = value.strip().lower()
+        if not sep or not target:
+            raise ValueError(f"rate {item!r} must look like 'GET /v7/depts/root=10' or '*=100'")
+        if target != ANY_ENDPOINT:
+            method, _, path = target.partition(" ")
+            if not method.isalpha() or not path.startswith("/"):
+                raise ValueError(f"rate {item!r}: the endpoint must be 'METHOD /path' or '*'")
+            target = f"{method.upper()} {path}"
+        if value in ("0", "off"):
+            out[target] = None
+            continue
+        m = _RATE.match(value)
+        if m is None:
+            raise ValueError(f"rate {item!r}: the rate must be N (per second) or N/Ss, e.g. 10 or 600/60s")
+        out[target] = Rate(int(m.group(1)), float(m.group(2) or 1))
+    return out
+
+
+def rate_for(rates: Mapping[str, Rate | None], method: str, path: str) -> Rate | None:
+    """The rate for ``method path``: its own entry, else the ``*`` entry, else none."""
+    key = f"{method.upper()} {path}"
+    if key in rates:
+        return rates[key]
+    return rates.get(ANY_ENDPOINT)

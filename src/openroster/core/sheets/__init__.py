@@ -1,0 +1,2 @@
+"""Spreadsheets: the sheet format (``columns``), import in steps (``parse``, ``validate``, ``apply``,
+run by ``imports``; ``plan`` holds what they share) and ``export``."""

@@ -1,0 +1,206 @@
+"""Applying an import: departments, new people, changes to existing people, roster fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from openroster.core.custom import attributes
+from openroster.core.people import batch_writes, bulk, users
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import writes as roster_writes
+from openroster.core.sheets import lookups
+from openroster.core.sheets.columns import (
+    TEXT_KEYS,
+    split_paths,
+)
+from openroster.core.sheets.plan import ImportPlan, Row
+from openroster.model.entities import (
+    AttributeUpdate,
+    AttributeValueData,
+    UserAttributeUpdate,
+    UserStatus,
+    ValueType,
+)
+from openroster.model.errors import CoreError
+from openroster.store import bulk as bulk_rows
+from openroster.store import depts as dept_rows
+from openroster.store import schema
+
+_ROSTER_COLUMNS = ("tenant_id", "user_id", "group_id", "row_index", "field_code", "value")
+
+
+@dataclass
+class Changes:
+    """What an import changes about one existing person."""
+
+    depts: batch_writes.DeptAssignment | None = None
+    profile: dict[str, object] = field(default_factory=dict)
+    status: UserStatus | None = None
+    attrs: list[AttributeUpdate] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.depts or self.profile or self.status or self.attrs)
+
+
+def make_departments(plan: ImportPlan) -> None:
+    related = [a.id for a in plan.defs.values() if a.value_type is ValueType.RELATION_DEPTS]
+    wanted: dict[tuple[str, ...], None] = {}
+    for row in plan.live():
+        for a in related:
+            for raw in split_paths(row.attrs.get(a, "")):
+                path = plan.path(row, raw, plan.col(a, "attr"))
+                if path is not None:
+                    wanted.setdefault(path)
+        if row.problem is None:
+            for path in row.paths:
+                wanted.setdefault(path)
+    wanted.pop((), None)
+    before = len(dept_rows.list_all(plan.conn, plan.tenant_id))
+    plan.depts = {(): plan.root}
+    if wanted:
+        plan.depts.update(
+            bulk.add_department_paths(plan.tx, plan.d, tenant_id=plan.tenant_id, paths=list(wanted))
+        )
+    plan.departments_created = len(dept_rows.list_all(plan.conn, plan.tenant_id)) - before
+    plan.known_depts = {x.id for x in plan.depts.values()}
+
+
+def create(plan: ImportPlan) -> None:
+    """Write the checked new people in order (managers first), then their roster fields."""
+    chunks = [(rows, pc) for rows, pc in plan.prepared]
+    if any(r.problem is not None for rows, _ in chunks for r in rows):
+        # Rows dropped after checking (uniqueness, invalid managers): build those chunks again.
+        chunks = [
+            (live, plan.prepare(live))
+            for rows, _ in chunks
+            if (live := [r for r in rows if r.problem is None])
+        ]
+    total = sum(len(rows) for rows, _ in chunks)
+    done = 0
+    with bulk_rows.loading(plan.conn):
+        for rows, pc in chunks:
+            bulk.write(plan.tx, pc, tenant_id=plan.tenant_id)
+            done += len(rows)
+            plan.tick("creating", done, total)
+    if total:
+        plan.tx.changed(plan.tenant_id, "tenant", plan.tenant_id)
+    created = [r for rows, _ in chunks for r in rows]
+    add_roster_rows(plan, created)
+    for row in created:
+        row.changed = True
+
+
+def add_roster_rows(plan: ImportPlan, rows: list[Row]) -> None:
+    """New people's roster fields (checked in :meth:`_check_new`), inserted at once.
+
+    What ``roster_writes.update_in`` stores for a person without a roster: the first
+    row of each group, and in a detail group the fields not given as empty.
+    """
+    cat = roster_catalogue.catalogue_for(list(plan.defs.values()))
+    values: list[tuple[str, str, str, int, str, str]] = []
+    for row in rows:
+        groups: dict[str, dict[str, str]] = {}
+        for code, value in row.roster.items():
+            if value:
+                groups.setdefault(plan.roster_fields[code].group_id, {})[code] = value
+        for group_id, given in groups.items():
+            group = cat.group(group_id)
+            assert group is not None
+            codes = (
+                [f.code for f in group.fields if f.source is roster_catalogue.Source.STORED]
+                if group.detail
+                else given
+            )
+            values += [(plan.tenant_id, row.user_id, group_id, 0, c, given.get(c, "")) for c in codes]
+    bulk_rows.insert_rows(plan.conn, schema.roster_values, _ROSTER_COLUMNS, values)
+
+
+def update(plan: ImportPlan, rows: list[Row]) -> None:
+    stored = lookups.attribute_values(plan.conn, plan.tenant_id, [r.user_id for r in rows], plan.defs)
+    for i, row in enumerate(rows):
+        if i % 1000 == 0:
+            plan.tick("updating", i, len(rows))
+        try:
+            changes = changes_of(plan, row, stored.get(row.user_id, {}))
+            if changes:
+                with plan.conn.begin_nested():
+                    apply_changes(plan, row, changes)
+                row.changed = True
+        except CoreError as exc:
+            plan.fail_core(row, exc)
+    plan.tick("updating", len(rows), len(rows))
+
+
+def changes_of(plan: ImportPlan, row: Row, stored: Mapping[str, AttributeValueData]) -> Changes:
+    """What differs between the row and the person it names."""
+    current = row.existing
+    assert current is not None
+    out = Changes()
+    if {"departments", "main_department"} & plan.has:
+        dept_ids = plan.dept_ids(row) if "departments" in plan.has else current.dept_ids
+        main = plan.depts[row.main_path].id if row.main_path is not None else None
+        if dept_ids != current.dept_ids or main not in (None, current.def_dept_id):
+            out.depts = batch_writes.DeptAssignment(current.id, dept_ids, main)
+    for key in (*TEXT_KEYS, "gender", "role", "employment_type", "employment_status", "leader_id"):
+        if key in row.values:
+            want = row.values[key]
+            have = getattr(current, key)
+            have = have.value if isinstance(have, StrEnum) else have
+            if (want or None) != (have or None):
+                out.profile[key] = want if want is not None else ""
+    status = row.values.get("status")
+    if status is not None and status != current.status.value:
+        out.status = UserStatus(status)
+    for j, a in enumerate(row.attr_updates):
+        if plan.check_value(row, j) != stored.get(a.attr_id):
+            out.attrs.append(a)
+    return out
+
+
+def apply_changes(plan: ImportPlan, row: Row, changes: Changes) -> None:
+    """Write the changes through the core services (their rules apply)."""
+    tid, uid = plan.tenant_id, row.user_id
+    if changes.depts is not None:
+        batch_writes.update_depts_in(plan.tx, plan.d, tenant_id=tid, items=[changes.depts])
+    if changes.profile:
+        users.update_in(plan.tx, plan.d, tenant_id=tid, user_id=uid, changes=changes.profile)
+    if changes.status is not None:
+        batch_writes.set_status_in(plan.tx, plan.d, tenant_id=tid, user_ids=[uid], status=changes.status)
+    if changes.attrs:
+        update = UserAttributeUpdate(uid, tuple(changes.attrs))
+        attributes.update_values_in(plan.tx, tenant_id=tid, updates=[update])
+
+
+def write_roster(plan: ImportPlan, rows: list[Row]) -> None:
+    """Roster fields of people already there, through the roster service, only what differs."""
+    stored = lookups.first_roster_rows(plan.conn, plan.tenant_id, [r.user_id for r in rows])
+    for i, row in enumerate(rows):
+        if i % 1000 == 0:
+            plan.tick("roster", i, len(rows))
+        have = stored.get(row.user_id, {})
+        by_group: dict[str, list[roster_writes.FieldWrite]] = {}
+        for code, value in row.roster.items():
+            if have.get(code, "") != value:
+                by_group.setdefault(plan.roster_fields[code].group_id, []).append(
+                    roster_writes.FieldWrite(code, value)
+                )
+        if not by_group:
+            continue
+        groups = [
+            roster_writes.GroupWrite(
+                group_id=g, sections=(roster_writes.SectionWrite(tuple(writes), old_index=0),)
+            )
+            for g, writes in by_group.items()
+        ]
+        try:
+            with plan.conn.begin_nested():
+                roster_writes.update_in(
+                    plan.tx, plan.d, tenant_id=plan.tenant_id, user_id=row.user_id, groups=groups
+                )
+        except CoreError as exc:
+            plan.fail(row, plan.column_of(exc), exc.detail)
+        else:
+            row.changed = True
+    plan.tick("roster", len(rows), len(rows))

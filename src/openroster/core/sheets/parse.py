@@ -1,0 +1,56 @@
+"""Parsing a sheet: rows of cells become each person's values, department paths and references."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from openroster.core.sheets.columns import (
+    ENUMS,
+    TEXT_KEYS,
+    Target,
+    split_paths,
+)
+from openroster.core.sheets.plan import ImportPlan, Row
+
+
+def parse_rows(rows: Iterable[Sequence[str]], targets: Sequence[Target | None]) -> Iterator[Row]:
+    kinds = ("profile", "attr", "roster")
+    plan = [(j, kinds.index(t.kind), t.key) for j, t in enumerate(targets) if t is not None]
+    width = len(targets)
+    for i, given in enumerate(rows):
+        cells = given if len(given) >= width else [*given, *([""] * (width - len(given)))]
+        if not "".join(c or "" for c in cells[:width]).strip():
+            continue
+        row = Row(i + 2, {}, {}, {})
+        buckets = (row.profile, row.attrs, row.roster)
+        for j, kind, key in plan:
+            cell = cells[j]
+            buckets[kind][key] = cell.strip() if cell else ""
+        yield row
+
+
+def read_cells(plan: ImportPlan, row: Row) -> None:
+    p = row.profile
+    for key in TEXT_KEYS:
+        if key in p:
+            row.values[key] = p[key] or None
+    if row.values.get("email"):
+        row.values["email"] = str(row.values["email"]).lower()
+    for key, enum in ENUMS.items():
+        if key in p:
+            try:
+                row.values[key] = enum.parse(p[key])
+            except KeyError:
+                plan.fail(row, plan.col(key), f"{p[key]!r} is not one of {enum.describe()}")
+    for raw in split_paths(p.get("departments", "")):
+        path = plan.path(row, raw, plan.col("departments"))
+        if path is not None and path not in row.paths:
+            row.paths.append(path)
+    if p.get("main_department"):
+        row.main_path = plan.path(row, p["main_department"], plan.col("main_department"))
+        if row.main_path is not None and row.main_path not in (row.paths or [()]):
+            plan.fail(row, plan.col("main_department"), "is not one of the person's departments")
+    row.user_id = p.get("id", "")
+    if not (p.get("employee_id") or p.get("email") or row.user_id):
+        column = plan.col("employee_id") or plan.col("email")
+        plan.fail(row, column, "an employee id or an email is needed to find this person again")

@@ -1,0 +1,197 @@
+"""Validating an import: people found again, references resolved, new people checked by the core's rules."""
+
+from __future__ import annotations
+
+from openroster.core.people import bulk, users
+from openroster.core.roster import writes as roster_writes
+from openroster.core.sheets import lookups
+from openroster.core.sheets.columns import (
+    split_paths,
+    split_url,
+)
+from openroster.core.sheets.plan import ImportPlan, Row
+from openroster.model.entities import (
+    AttributeUpdate,
+    ValueType,
+)
+from openroster.model.errors import CoreError
+
+
+def match_people(plan: ImportPlan) -> None:
+    """Find each row's person (user id, then employee id, then email); give new people an id."""
+    keys = ("id", "employee_id", "email")
+    first: dict[tuple[str, str], Row] = {}
+    for row in plan.rows:
+        for key in keys:
+            value = row.user_id if key == "id" else row.values.get(key)
+            if value:
+                seen = first.setdefault((key, value), row)
+                if seen is not row:
+                    plan.fail(row, plan.col(key), f"{value!r} is also in row {seen.number}")
+    holders = {
+        key: lookups.taken_values(plan.conn, plan.tenant_id, key, [v for k, v in first if k == key])
+        for key in keys
+    }
+    matched: dict[str, Row] = {}
+    for row in plan.live():
+        found: dict[str, str] = {}
+        for key in keys:
+            value = row.user_id if key == "id" else row.values.get(key)
+            holder = holders[key].get(value or "")
+            if holder is not None:
+                found.setdefault(holder, key)
+        if len(found) > 1:
+            who = ", ".join(f"{plan.col(k)} {uid!r}" for uid, k in found.items())
+            plan.fail(row, "", f"the row names two different people ({who})")
+        elif found:
+            row.user_id = next(iter(found))
+            matched[row.user_id] = row
+        elif not row.user_id:
+            row.user_id = users.new_user_id()
+    for uid, user in lookups.users_by_id(plan.conn, plan.tenant_id, list(matched)).items():
+        matched[uid].existing = user
+    for row in plan.rows:  # invalid rows too: other rows may name them
+        row.user_id = row.user_id or users.new_user_id()
+    plan.by_id = {r.user_id: r for r in plan.rows}
+
+
+def resolve_references(plan: ImportPlan) -> None:
+    """Who the manager column and relation_user attributes name: employee id, email or user id."""
+    for row in plan.rows:
+        for value in (row.values.get("employee_id"), row.values.get("email"), row.user_id):
+            if value and row.user_id:
+                plan.people.setdefault(value, row.user_id)
+    related = [a.id for a in plan.defs.values() if a.value_type is ValueType.RELATION_USER]
+    refs = {
+        v
+        for row in plan.rows
+        for v in [row.profile.get("leader", "")] + [row.attrs.get(a, "") for a in related]
+    }
+    outside = [r for r in refs if r and plan.person(r) is None]
+    for key in ("id", "employee_id", "email"):
+        wanted = [r.lower() for r in outside] if key == "email" else outside
+        for value, holder in lookups.taken_values(plan.conn, plan.tenant_id, key, wanted).items():
+            plan.people.setdefault(value, holder)
+    for row in plan.rows:
+        ref = row.profile.get("leader", "")
+        if ref:
+            row.leader_id = plan.person(ref)
+            if row.leader_id is None:
+                plan.fail(row, plan.col("leader"), f"{ref!r} is nobody in this file or the directory")
+        if "leader" in plan.has:
+            row.values["leader_id"] = row.leader_id
+    plan.known_users = set(plan.people.values())
+
+
+def read_attributes(plan: ImportPlan, row: Row) -> None:
+    for attr_id, raw in row.attrs.items():
+        a = plan.defs[attr_id]
+        header = plan.col(attr_id, "attr")
+        vt = a.value_type
+        if vt is ValueType.TEXT:
+            update = AttributeUpdate(attr_id=a.id, text=raw)
+        elif vt is ValueType.OPTION:
+            key = plan.option_key(a, raw) if raw else ""
+            if key is None:
+                plan.fail(row, header, f"{raw!r} is not one of {'、'.join(o.name for o in a.options)}")
+                return
+            update = AttributeUpdate(attr_id=a.id, option=key)
+        elif vt is ValueType.RELATION_USER:
+            uid = plan.person(raw) if raw else ""
+            if uid is None:
+                plan.fail(row, header, f"{raw!r} is nobody in this file or the directory")
+                return
+            update = AttributeUpdate(attr_id=a.id, relation_user=uid)
+        elif vt is ValueType.RELATION_DEPTS:
+            paths = [plan.path(row, p, header) for p in split_paths(raw)]
+            ids = tuple(str(plan.depts[p].id) for p in paths if p is not None and p in plan.depts)
+            update = AttributeUpdate(attr_id=a.id, relation_depts=ids)
+        else:
+            title, link = split_url(raw)
+            update = AttributeUpdate(attr_id=a.id, url_title=title, url_link=link, has_url=True)
+        row.attr_updates.append(update)
+        row.attr_headers.append(header)
+
+
+def check_new(plan: ImportPlan, new: list[Row]) -> None:
+    """Check the new people with the core's rules (``bulk.prepare``), keeping the rows it builds.
+
+    A chunk is checked at once; when a row fails, the rows before it are
+    checked again on their own and checking goes on after it, so every row
+    is checked at most twice and every problem is found.
+    """
+    plan.rules = bulk.rules_for(plan.tx, plan.d, plan.tenant_id)
+    plan.prepared = []
+    ordered = _managers_first([r for r in new if r.problem is None])
+    for start in range(0, len(ordered), bulk.CHUNK):
+        plan.tick("checking", start, len(ordered))
+        pending = ordered[start : start + bulk.CHUNK]
+        while pending:
+            try:
+                plan.prepared.append((pending, plan.prepare(pending)))
+                break
+            except CoreError as exc:
+                k = exc.index or 0
+                plan.fail_core(pending[k], exc)
+                if k:
+                    plan.prepared.append((pending[:k], plan.prepare(pending[:k])))
+                pending = pending[k + 1 :]
+    plan.tick("checking", len(ordered), len(ordered))
+    for row in ordered:
+        for code, raw in row.roster.items():
+            column = plan.col(code, "roster")
+            try:
+                row.roster[code] = roster_writes.checked_value(plan.roster_fields[code], raw, field=column)
+            except CoreError as exc:
+                plan.fail(row, column, exc.detail)
+    check_unique(plan)
+
+
+def check_unique(plan: ImportPlan) -> None:
+    """Unique columns that do not find people again: unique in the file and not taken in the store."""
+    for col in ("phone", "ex_user_id", "login_name"):
+        if col not in plan.has:
+            continue
+        holder_row: dict[str, Row] = {}
+        for row in plan.live():
+            value = row.values.get(col)
+            if value:
+                seen = holder_row.setdefault(value, row)
+                if seen is not row:
+                    plan.fail(row, plan.col(col), f"{value!r} is also in row {seen.number}")
+        for value, holder in lookups.taken_values(plan.conn, plan.tenant_id, col, list(holder_row)).items():
+            row = holder_row[value]
+            if holder != row.user_id and not plan.released(holder, col, value):
+                plan.fail(row, plan.col(col), f"{value!r} is already used by user {holder!r}")
+
+
+def drop_rows_naming_invalid_rows(plan: ImportPlan) -> None:
+    """A row whose manager (or related person) is an invalid row cannot be imported either."""
+    changed = True
+    while changed:
+        changed = False
+        for row in plan.live():
+            named = [(row.leader_id, plan.col("leader"))]
+            named += [(a.relation_user, h) for a, h in zip(row.attr_updates, row.attr_headers, strict=True)]
+            for ref, column in named:
+                other = plan.by_id.get(ref or "")
+                if other is not None and other is not row and other.problem is not None:
+                    plan.fail(row, column, f"names row {other.number}, which cannot be imported")
+                    changed = True
+                    break
+
+
+def _managers_first(rows: list[Row]) -> list[Row]:
+    """The rows in an order where a manager in the file comes before the people who report to them."""
+    by_id = {r.user_id: r for r in rows}
+    depth: dict[str, int] = {}
+    for row in rows:
+        chain: list[str] = []
+        step: str | None = row.user_id
+        while step is not None and step in by_id and step not in depth and step not in chain:
+            chain.append(step)
+            step = by_id[step].leader_id
+        base = depth[step] + 1 if step is not None and step in depth else 0
+        for k, uid in enumerate(reversed(chain)):
+            depth[uid] = base + k
+    return sorted(rows, key=lambda r: depth[r.user_id])

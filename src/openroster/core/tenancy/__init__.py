@@ -1,0 +1,1 @@
+"""Tenants and the apps that call in on their behalf."""
