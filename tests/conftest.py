@@ -1,10 +1,26 @@
 """Shared fixtures: a store on each backend, and real server processes.
 
-``directory`` and ``server_factory`` run every test that uses them twice: on a
+``directory``, ``server_factory`` and ``live`` run every test that uses them twice: on a
 SQLite file and on a real PostgreSQL server (a throwaway cluster this session
 starts, see ``openroster.store.pgcluster``; each test gets its own database,
 copied from a migrated template). Pin a test to one backend with
 ``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``.
+
+Which server a test gets:
+
+- ``live``: the one server this pytest worker keeps per backend (on SQLite, the plugin's
+  ``openroster_server``), and a directory on its store. The test has the server to itself
+  while it runs (a worker runs one test at a time) and finds it empty: after each test every
+  tenant is deleted and the journal, fault rules and clock are reset. Use it whenever a test
+  needs nothing but tenants; ``live.twin()`` is a second process on the same store.
+- ``server_factory``: servers of the test's own, for what needs a process of its own
+  (``serve`` options, restarts, several processes over one store, kill -9).
+
+Markers, checked here: a test that uses a shared server (at collection) or starts one (in the
+launcher) is marked ``e2e``; a test that starts a server of its own (anything but ``live`` and
+its twin) is also marked ``slow``, as are the tests that cost seconds for other reasons (large
+tenants, fuzzing, deadlines). So ``-m "not slow"`` is the inner loop (CONTRIBUTING.md) and
+``-m "not e2e"`` starts no server.
 """
 
 from __future__ import annotations
@@ -20,6 +36,8 @@ from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
+from openroster.testing import ControlClient
+from openroster.testing.plugin import OpenrosterServer
 from openroster.testing.server import ServerProcess
 from openroster.testing.server import start_server as launch_server
 
@@ -30,9 +48,40 @@ START_TIMEOUT_S = 180
 BACKENDS: tuple[str, ...] = ("sqlite", "postgresql")
 
 
+#: The admin token of the ``live`` servers.
+LIVE_ADMIN_TOKEN = "live-admin-token"
+
+#: The test running now (the launcher checks it is marked ``e2e``).
+_running: list[pytest.Item] = []
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for b in BACKENDS:
         config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
+
+
+#: Fixtures that are (or start) a server shared by the worker's tests.
+SHARED_SERVER_FIXTURES = frozenset({"live", "live_sqlite", "live_postgresql", "openroster_server"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SHARED_SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("e2e") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError("these tests use a server; mark them e2e:\n" + "\n".join(unmarked))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    _running.append(item)
+    try:
+        return (yield)
+    finally:
+        _running.pop()
 
 
 ALL_WPS_SCOPES = (
@@ -52,7 +101,14 @@ def postgres_cluster() -> Iterator[ThrowawayCluster]:
         yield cluster
 
 
-@pytest.fixture(params=[pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS])
+def backend_param(name: str) -> object:
+    """``name`` as a test parameter, marked with its backend (the PostgreSQL runs also ``slow``:
+    the inner loop, ``-m "not slow"``, runs on SQLite; the whole suite on both)."""
+    slow = [pytest.mark.slow] if name == "postgresql" else []
+    return pytest.param(name, marks=[getattr(pytest.mark, name), *slow])
+
+
+@pytest.fixture(params=[backend_param(b) for b in BACKENDS])
 def backend(request: pytest.FixtureRequest) -> str:
     """The store backend of this test run: ``sqlite`` or ``postgresql``."""
     return str(request.param)
@@ -126,10 +182,27 @@ def wps_app(directory: Directory, tenant: str) -> apps.App:
 
 
 def start_server(
-    data_dir: Path, *extra: str, port: int | None = None, env: dict[str, str] | None = None
+    data_dir: Path,
+    *extra: str,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    admin_token: str | None = None,
+    shared: bool = False,
 ) -> ServerProcess:
-    """Run ``openroster serve`` as a real process and wait until it answers (the plugin's launcher)."""
-    return launch_server(data_dir, *extra, port=port, env=env, timeout=START_TIMEOUT_S)
+    """Run ``openroster serve`` as a real process and wait until it answers (the plugin's launcher).
+
+    Only a test marked ``e2e`` may start one, and only a test marked ``slow`` one of its own
+    (``shared``: the worker's ``live`` server or its twin).
+    """
+    if _running:
+        test = _running[-1]
+        if test.get_closest_marker("e2e") is None:
+            raise pytest.UsageError(f"{test.nodeid} starts a server: mark it e2e")
+        if not shared and test.get_closest_marker("slow") is None:
+            raise pytest.UsageError(f"{test.nodeid} starts a server of its own: mark it slow")
+    return launch_server(
+        data_dir, *extra, port=port, env=env, admin_token=admin_token, timeout=START_TIMEOUT_S
+    )
 
 
 @pytest.fixture
@@ -159,3 +232,94 @@ def server_factory(tmp_path: Path, databases: Databases) -> Iterator[Callable[..
     yield make
     for s in started:
         s.stop()
+
+
+@dataclass
+class LiveServer:
+    """A server this worker shares between tests, a directory on its store, and its control plane."""
+
+    server: ServerProcess
+    directory: Directory
+    control: ControlClient
+    admin_token: str
+    #: The ``serve`` options of the server (and of its twin).
+    extra: tuple[str, ...] = ()
+    _twin: ServerProcess | None = None
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def twin(self) -> ServerProcess:
+        """A second server process on the same store (started the first time a test asks for it)."""
+        if self._twin is None:
+            self._twin = start_server(
+                self.server.data_dir, *self.extra, admin_token=self.admin_token, shared=True
+            )
+        return self._twin
+
+    def close(self) -> None:
+        """Stop the twin and close the directory (the server is its owner's to stop)."""
+        self.directory.store.dispose()
+        if self._twin is not None:
+            self._twin.stop()
+
+    def empty(self) -> None:
+        """Delete every tenant; empty the journal, remove fault rules, set the clock to real time."""
+        for t in self.control.tenants():
+            self.control.delete_tenant(t["id"])
+        self.control.reset_everything()
+
+
+def _live_server(
+    tmp_path_factory: pytest.TempPathFactory, backend: str, cluster: ThrowawayCluster | None
+) -> Iterator[LiveServer]:
+    dbs = Databases(backend, cluster)
+    data = tmp_path_factory.mktemp(f"live-{backend}") / "data"
+    url = ("--database-url", dbs.url_for(data)) if cluster is not None else ()
+    server = start_server(data, *url, admin_token=LIVE_ADMIN_TOKEN, shared=True)
+    control = ControlClient(server.base_url, LIVE_ADMIN_TOKEN)
+    live = LiveServer(server, open_directory(dbs.settings_for(data)), control, LIVE_ADMIN_TOKEN, url)
+    try:
+        yield live
+    finally:
+        live.close()
+        control.close()
+        server.stop()
+        dbs.drop_all()
+
+
+@pytest.fixture(scope="session")
+def live_sqlite(
+    openroster_server: OpenrosterServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The plugin's server (``openroster_server``, SQLite): one server per worker serves both the
+    plugin's fixtures and ``live``. With ``--openroster-url`` (a server whose store this process
+    cannot open) a server of its own."""
+    proc = openroster_server.process
+    if proc is None:
+        yield from _live_server(tmp_path_factory, "sqlite", None)
+        return
+    directory = open_directory(Settings(data_dir=proc.data_dir))
+    live = LiveServer(proc, directory, openroster_server.control, openroster_server.admin_token)
+    try:
+        yield live
+    finally:
+        live.close()
+
+
+@pytest.fixture(scope="session")
+def live_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, postgres_cluster: ThrowawayCluster
+) -> Iterator[LiveServer]:
+    yield from _live_server(tmp_path_factory, "postgresql", postgres_cluster)
+
+
+@pytest.fixture
+def live(backend: str, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """This worker's server on the test's backend, empty, with a directory on its store."""
+    shared: LiveServer = request.getfixturevalue(f"live_{backend}")
+    try:
+        yield shared
+    finally:
+        shared.empty()

@@ -443,6 +443,7 @@ class TestStoreContract:
         assert _count(directory, schema.apps, "globex") == 1
         assert directory.store.integrity_check() == []
 
+    @pytest.mark.slow
     def test_processes_starting_together_upgrade_the_schema_once(
         self, databases: Databases, tmp_path: Path
     ) -> None:

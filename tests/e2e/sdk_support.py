@@ -1,9 +1,9 @@
-"""For the SDK and CLI end-to-end tests: one real server per test module, one fresh tenant per test.
+"""For the SDK and CLI end-to-end tests: the worker's shared server, one fresh tenant per test.
 
 The server is ``openroster serve`` in its own process (SQLite in a temporary
-directory); tenants and apps are created through the core services on the same
-store while the server runs, as an administrator's tools do. Each test gets its
-own tenant, so tests never see each other's people.
+directory; conftest's ``live_sqlite``); tenants and apps are created through the
+core services on the same store while the server runs, as an administrator's tools
+do. Each test gets its own tenant, so tests never see each other's people.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ALL_WPS_SCOPES, ServerProcess, start_server
+from conftest import ALL_WPS_SCOPES, LiveServer, ServerProcess, start_server
 from openroster.cli.main import app
 from openroster.config import Settings
 from openroster.core.directory import Directory
@@ -112,10 +112,11 @@ def open_sandbox(base: Path, *extra: str) -> Iterator[Sandbox]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    """A running server for the whole module (SQLite store)."""
-    yield from open_sandbox(tmp_path_factory.mktemp("sandbox"))
+@pytest.fixture
+def sandbox(live_sqlite: LiveServer) -> Iterator[Sandbox]:
+    """The worker's shared SQLite server; emptied after the test."""
+    yield Sandbox(live_sqlite.server, live_sqlite.directory, live_sqlite.server.data_dir)
+    live_sqlite.empty()
 
 
 @pytest.fixture

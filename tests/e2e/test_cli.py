@@ -11,12 +11,15 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from wps_foundation_support import assert_error, envelope, raw
 
 from conftest import ServerProcess
 from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
 from openroster.core.runtime.secrets import MasterKey
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NO_RETRY = RetryPolicy(max_retries=0)

@@ -35,6 +35,7 @@ def store(sandbox: Sandbox) -> list[str]:
     return ["--data-dir", str(sandbox.data_dir)]
 
 
+@pytest.mark.slow  # the CLI as its own process
 def test_import_while_the_server_runs(sandbox: Sandbox, org: Tenant, wps: WpsClient, tmp_path: Path) -> None:
     """A real process with its progress bar; the running server answers with the new people at once."""
     sheet = tmp_path / "people.xlsx"

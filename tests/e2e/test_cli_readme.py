@@ -10,10 +10,13 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 from wps_foundation_support import envelope, raw
 
 from conftest import ServerProcess
 from openroster.fixtures import demo
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 

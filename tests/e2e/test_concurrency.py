@@ -17,12 +17,11 @@ import orjson
 import pytest
 from dingtalk_support import AGENTID, APPKEY, APPSECRET, LIST, UPDATE, setup_tenant
 
-from conftest import ALL_WPS_SCOPES, ServerProcess
+from conftest import ALL_WPS_SCOPES, LiveServer, ServerProcess
 from openroster.core.custom import attributes
-from openroster.core.directory import Directory
 from openroster.core.tenancy import apps
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 Factory = Callable[..., ServerProcess]
 TENANT = "acme"
@@ -55,7 +54,9 @@ PROFILE_FIELDS = [
 
 
 @pytest.fixture
-def servers(directory: Directory, server_factory: Factory) -> list[ServerProcess]:
+def servers(live: LiveServer) -> list[ServerProcess]:
+    """Two server processes on one store: the worker's shared server and its twin."""
+    directory = live.directory
     setup_tenant(directory)
     apps.create(
         directory,
@@ -73,7 +74,7 @@ def servers(directory: Directory, server_factory: Factory) -> list[ServerProcess
             attributes.NewDefinition(id="home", name="Home page", value_type="url"),
         ],
     )
-    return [server_factory(), server_factory()]
+    return [live.server, live.twin()]
 
 
 class Clients:

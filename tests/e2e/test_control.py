@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from plugin_support import unsigned_wps
 
+from conftest import LiveServer, start_server
 from openroster.client import DingTalkClient, RetryPolicy, WpsClient
 from openroster.client.errors import ApiError, AuthenticationError
-from openroster.testing import ControlClient, ControlError, ServerProcess, start_server
+from openroster.testing import ControlClient, ControlError, ServerProcess
 from openroster.testing.plugin import OpenrosterJournal, OpenrosterServer, OpenrosterTenant
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,6 @@ SEED_TENANT: dict[str, Any] = {
         {"id": "u-bob", "user_name": "Bob", "depts": ["Sales"]},
     ],
 }
-FAST_RETRY = RetryPolicy(max_retries=4, backoff=0.05, max_backoff=2.0, max_wait=10.0)
 
 
 def _admin_paths() -> list[tuple[str, str]]:
@@ -55,59 +55,40 @@ def _admin_paths() -> list[tuple[str, str]]:
     ]
 
 
-@pytest.fixture(scope="module")
-def _own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, ControlClient]]:
-    proc = start_server(tmp_path_factory.mktemp("own") / "data", admin_token="own-admin-token")
-    control = ControlClient(proc.base_url, "own-admin-token")
-    try:
-        yield proc, control
-    finally:
-        control.close()
-        proc.stop()
-
-
 @pytest.fixture
-def own_server(_own_server: tuple[ServerProcess, ControlClient]) -> tuple[ServerProcess, ControlClient]:
-    """A server apart from the session's, emptied, for calls that change everything (global reset, import)."""
-    _proc, control = _own_server
-    control.import_snapshot({"format": "openroster.snapshot", "version": 1, "tenants": []})
-    control.clear_faults()
-    control.clear_journal()
-    control.real_time()
-    return _own_server
-
-
-def _nosign_wps(tenant: OpenrosterTenant) -> WpsClient:
-    app = tenant.add_app(signing="none", scopes=["kso.contact.read", "kso.contact.readwrite"])
-    return WpsClient(
-        tenant.server.base_url,
-        client_id=app["client_id"],
-        client_secret=app["client_secret"],
-        signing=None,
-        retry=FAST_RETRY,
-    )
+def own_server(live: LiveServer) -> tuple[ServerProcess, ControlClient]:
+    """The worker's shared server, empty and the test's alone, for calls that change everything
+    (a global reset, a whole-store import). Emptied first: the plugin's tests leave their journal."""
+    live.empty()
+    return live.server, live.control
 
 
 # -- auth, health, version, docs ---------------------------------------------------------------
 
 
-def test_health_is_open_and_every_other_call_needs_the_admin_token(
-    openroster_server: OpenrosterServer,
+def test_health_is_open(openroster_server: OpenrosterServer) -> None:
+    health = httpx.get(openroster_server.base_url + "/_openroster/health")
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [pytest.param(m, p, id=f"{m} /_openroster{p}") for m, p in _admin_paths()]
+)
+def test_every_other_call_needs_the_admin_token(
+    openroster_server: OpenrosterServer, method: str, path: str
 ) -> None:
     base = openroster_server.base_url + "/_openroster"
-    health = httpx.get(base + "/health")
-    assert health.status_code == 200 and health.json() == {"status": "ok"}
-    for method, path in _admin_paths():
-        for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": "Basic eDp5"}):
-            resp = httpx.request(method, base + path, headers=headers)
-            assert resp.status_code == 401, (method, path, headers)
-            assert resp.json()["error"]["code"] == "unauthorized"
-            assert resp.headers["www-authenticate"] == "Bearer"
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": "Basic eDp5"}):
+        resp = httpx.request(method, base + path, headers=headers)
+        assert resp.status_code == 401, headers
+        assert resp.json()["error"]["code"] == "unauthorized"
+        assert resp.headers["www-authenticate"] == "Bearer"
 
 
 def test_version(openroster_server: OpenrosterServer) -> None:
     v = openroster_server.control.version()
-    assert v["snapshot_format"] == 1 and v["journal_size"] == 10_000 and v["journal_entries"] >= 0
+    assert v["snapshot_format"] == 1 and v["journal_size"] == 10_000
+    assert v["journal_entries"] == openroster_server.control.journal_count()
     assert v["version"] and isinstance(v["pid"], int)
 
 
@@ -127,6 +108,7 @@ def test_the_control_plane_has_its_own_openapi_document_and_docs(openroster_serv
     assert docs.status_code == 200 and "/_openroster/openapi.json" in docs.text
 
 
+@pytest.mark.slow
 def test_serve_generates_and_prints_an_admin_token_when_none_is_given(tmp_path: Path) -> None:
     proc = start_server(tmp_path / "data")
     try:
@@ -253,7 +235,7 @@ def test_resetting_everything(own_server: tuple[ServerProcess, ControlClient]) -
     control.advance_clock(3600)
     done = control.reset_everything(to="seed")
     assert (
-        done["tenants"] == ["all-a", "all-b"] and done["faults_cleared"] == 1 and done["journal_cleared"] >= 2
+        done["tenants"] == ["all-a", "all-b"] and done["faults_cleared"] == 1 and done["journal_cleared"] == 2
     )
     assert control.faults() == [] and control.journal() == []
     assert abs(control.clock()["offset_seconds"]) < 1e-6
@@ -343,7 +325,8 @@ def test_the_journal_records_every_platform_call(
     for e in entries:
         assert e["tenant"] == openroster_tenant.id
         assert re.fullmatch(r"[0-9a-f]{13}", e["request_id"])
-        assert e["latency_ms"] > 0 and e["status"] in (200, 404)
+        assert e["latency_ms"] > 0
+    assert [e["status"] for e in entries] == [200, 200, 200, 404, 200, 200]
     assert [e["dialect"] for e in entries] == ["wps"] * 4 + ["dingtalk"] * 2
     assert [e["app"] for e in entries] == [openroster_tenant.wps.client_id] * 4 + [
         openroster_tenant.dingtalk.appkey
@@ -426,6 +409,7 @@ def test_the_journal_keeps_no_secret(
     assert signed["headers"]["authorization"] == "Bearer [redacted]"
 
 
+@pytest.mark.slow
 def test_the_journal_is_bounded_and_drops_the_oldest(tmp_path: Path) -> None:
     proc = start_server(tmp_path / "data", "--journal-size", "5", admin_token="tok-bounded")
     try:
@@ -440,6 +424,7 @@ def test_the_journal_is_bounded_and_drops_the_oldest(tmp_path: Path) -> None:
         proc.stop()
 
 
+@pytest.mark.slow
 def test_the_journal_can_be_turned_off(tmp_path: Path) -> None:
     proc = start_server(tmp_path / "data", "--journal-size", "0", admin_token="tok-off")
     try:
@@ -454,81 +439,8 @@ def test_the_journal_can_be_turned_off(tmp_path: Path) -> None:
 # -- faults ---------------------------------------------------------------------------------------------
 
 
-def test_a_throttling_fault_makes_the_wps_sdk_retry_and_succeed(
-    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
-) -> None:
-    rule = openroster_tenant.add_fault(
-        "error",
-        match={"dialect": "wps", "path": "/v7/users/batch_read"},
-        code=42900001,
-        retry_after=0,
-        times=2,
-    )
-    assert rule["remaining"] == 2 and rule["match"]["tenant"] == openroster_tenant.id
-    with openroster_tenant.wps_client(retry=FAST_RETRY) as client:
-        assert client.batch_read_users(["nobody"]) == []
-    after = openroster_tenant.fault(rule["id"])
-    assert after["hits"] == 2 and after["remaining"] == 0
-    calls = openroster_journal.entries(path="/v7/users/batch_read")
-    assert [(e["status"], e["code"], e["fault"]) for e in calls] == [
-        (429, 42900001, rule["id"]),
-        (429, 42900001, rule["id"]),
-        (200, 0, None),
-    ]
-
-
-def test_a_dingtalk_throttling_fault_makes_the_sdk_retry_and_succeed(
-    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
-) -> None:
-    openroster_tenant.add_fault(
-        "error", match={"dialect": "dingtalk", "path": "/topapi/*"}, code=90018, times=1
-    )
-    with openroster_tenant.dingtalk_client(retry=FAST_RETRY) as client:
-        assert client.get_dept(1).dept_id == 1
-    calls = openroster_journal.entries(path="/topapi/v2/department/get")
-    assert [(e["status"], e["code"]) for e in calls] == [(200, 90018), (200, 0)]
-    raw = openroster_tenant.add_fault(
-        "error", match={"dialect": "dingtalk", "path": "/topapi/*"}, code=90018, times=1
-    )
-    with (
-        openroster_tenant.dingtalk_client(retry=RetryPolicy(max_retries=0)) as client,
-        pytest.raises(ApiError) as e,
-    ):
-        client.get_dept(1)
-    assert e.value.code == 90018 and e.value.reply["errmsg"] and e.value.reply["request_id"]
-    assert openroster_tenant.fault(raw["id"])["hits"] == 1
-
-
-def test_http_errors_latency_and_a_closed_connection(
-    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
-) -> None:
-    with _nosign_wps(openroster_tenant) as client:
-        client.get_root_dept()  # token fetched before the faults
-        openroster_tenant.add_fault("http", match={"path": "/v7/depts/root"}, status=503, times=1)
-        assert client.get_root_dept().id == "1"
-        openroster_tenant.add_fault("close", match={"path": "/v7/depts/root"}, times=1)
-        assert client.get_root_dept().id == "1"
-        slow = openroster_tenant.add_fault(
-            "latency", match={"path": "/v7/depts/root"}, latency_ms=300, times=1
-        )
-        started = time.monotonic()
-        client.get_root_dept()
-        assert time.monotonic() - started >= 0.3
-    calls = openroster_journal.entries(path="/v7/depts/root")
-    assert [e["status"] for e in calls] == [200, 503, 200, 0, 200, 200]
-    assert calls[3]["fault"] is not None and calls[5]["fault"] == slow["id"] and calls[5]["latency_ms"] >= 300
-    # A raw client sees exactly what the rule does.
-    openroster_tenant.add_fault("close", match={"app": openroster_tenant.wps.client_id}, times=1)
-    with (
-        openroster_tenant.wps_client(retry=RetryPolicy(max_retries=0)) as raw,
-        pytest.raises(Exception) as dropped,
-    ):
-        raw.get_root_dept()
-    assert "disconnect" in str(dropped.value).lower() or "closed" in str(dropped.value).lower()
-
-
 def test_fault_rules_match_by_body_and_probability(openroster_tenant: OpenrosterTenant) -> None:
-    with _nosign_wps(openroster_tenant) as client:
+    with unsigned_wps(openroster_tenant) as client:
         client.get_root_dept()
         rule = openroster_tenant.add_fault(
             "error", match={"body": "u-special", "method": "post"}, code=40000002, message="injected"
@@ -542,7 +454,7 @@ def test_fault_rules_match_by_body_and_probability(openroster_tenant: Openroster
             "error", match={"path": "/v7/users/batch_read"}, code=40000002, probability=0.5
         )
         outcomes = []
-        with _nosign_wps(openroster_tenant) as raw:
+        with unsigned_wps(openroster_tenant) as raw:
             raw.retry = RetryPolicy(max_retries=0)
             for _ in range(40):
                 try:
@@ -584,24 +496,6 @@ def test_deleting_every_fault_rule(own_server: tuple[ServerProcess, ControlClien
 
 
 # -- clock ----------------------------------------------------------------------------------------------
-
-
-def test_a_clock_advance_expires_the_token_and_the_sdk_fetches_a_new_one(
-    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
-) -> None:
-    with _nosign_wps(openroster_tenant) as wps, openroster_tenant.dingtalk_client() as ding:
-        wps.get_root_dept()
-        ding.get_dept(1)
-        assert wps.token_fetches == 1 and ding.token_fetches == 1
-        openroster_tenant.advance_clock(7201)
-        assert wps.get_root_dept().id == "1"
-        assert ding.get_dept(1).dept_id == 1
-        assert wps.token_fetches == 2 and ding.token_fetches == 2
-    codes = [(e["path"], e["code"]) for e in openroster_journal.entries(after=0)]
-    assert ("/v7/depts/root", 40100004) in codes  # expired, then refreshed
-    assert ("/topapi/v2/department/get", 42001) in codes or ("/topapi/v2/department/get", 88) in codes, str(
-        codes
-    )
 
 
 def test_the_clock_can_be_read_set_and_put_back(openroster_tenant: OpenrosterTenant) -> None:

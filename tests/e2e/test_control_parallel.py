@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import start_server
 from openroster.client import WpsClient
-from openroster.testing import ControlClient, start_server
+from openroster.testing import ControlClient
 from openroster.testing.plugin import OpenrosterServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import httpx
 import orjson
 import pytest
 from dingtalk_support import (
@@ -26,17 +21,16 @@ from dingtalk_support import (
     wire,
 )
 
-from conftest import ServerProcess
-from openroster.config import Settings
-from openroster.core.directory import Directory
+from conftest import LiveServer
 from openroster.core.tenancy import apps
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
-from openroster.server.app import create_app
+
+pytestmark = pytest.mark.e2e
 
 
-def test_gettoken(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+def test_gettoken(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
     with wire(server.base_url) as w:
         first = w.gettoken()
         assert list(first) == ["errcode", "access_token", "errmsg", "expires_in"]
@@ -65,11 +59,11 @@ def test_gettoken(directory: Directory, server_factory: Callable[..., ServerProc
         assert got["errcode"] == 43001
 
 
-def test_tokens_are_shared_by_server_processes(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
+@pytest.mark.slow  # a second process
+def test_tokens_are_shared_by_server_processes(live: LiveServer) -> None:
+    directory = live.directory
     setup_tenant(directory)
-    one, two = server_factory(), server_factory()
+    one, two = live.server, live.twin()
     with wire(one.base_url) as a, wire(two.base_url) as b:
         token = a.gettoken()["access_token"]
         assert b.post(ONJOB, {"status_list": "3", "offset": 0, "size": 5}, token=token)["errcode"] == 0
@@ -81,11 +75,9 @@ def test_tokens_are_shared_by_server_processes(
         assert a.gettoken(appkey=APPKEY, appsecret="a-brand-new-secret")["access_token"] != token
 
 
-def test_token_errors_and_envelope(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+def test_token_errors_and_envelope(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
     with wire(server.base_url) as w:
         bad = w.post(USER_GET, {"userid": "alice"}, token="not-a-token")
         assert bad == {
@@ -125,9 +117,9 @@ def test_token_errors_and_envelope(
         assert w.http.get("/v7/nothing").json()["code"] == 40400001
 
 
-def test_permissions(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory, permissions=("qyapi_get_member",))
-    server = server_factory()
+def test_permissions(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=("qyapi_get_member",))
+    server = live.server
     with wire(server.base_url) as w:
         assert w.ok(USER_GET, {"userid": "alice"})["result"]["userid"] == "alice"
         assert w.ok(USER_LISTID, {"dept_id": 1})["result"] == {"userid_list": []}
@@ -142,16 +134,16 @@ def test_permissions(directory: Directory, server_factory: Callable[..., ServerP
             refused(reply, 60011, needed)
 
 
-def test_agentid(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory)
+def test_agentid(live: LiveServer) -> None:
+    setup_tenant(live.directory)
     apps.create(
-        directory,
+        live.directory,
         tenant_id="acme",
         client_id="no-agent",
         secret="no-agent-secret",
         scopes=["qyapi_hrm_read_user"],
     )
-    server = server_factory()
+    server = live.server
     with wire(server.base_url) as w:
         assert w.ok(GROUPLIST, {"agentid": AGENTID})["success"] is True
         assert w.ok(GROUPLIST, {"agentid": str(AGENTID)})["success"] is True
@@ -165,50 +157,23 @@ def test_agentid(directory: Directory, server_factory: Callable[..., ServerProce
         refused(w.post(GROUPLIST, {"agentid": AGENTID}), 70003)
 
 
-@pytest.fixture
-def moved_clock(directory: Directory) -> Iterator[Directory]:
-    yield directory
-    directory.clock.set_offset(0)
-
-
-def test_expiry_and_extension(moved_clock: Directory) -> None:
-    d = moved_clock
-    setup_tenant(d)
-    api = create_app(Settings(), directory=d)
-
-    async def scenario() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://dt") as c:
-
-            async def gettoken() -> str:
-                reply = (await c.get("/gettoken", params={"appkey": APPKEY, "appsecret": APPSECRET})).json()
-                return str(reply["access_token"])
-
-            async def call(token: str) -> dict[str, Any]:
-                r = await c.post(
-                    ONJOB, params={"access_token": token}, json={"status_list": "3", "offset": 0, "size": 5}
-                )
-                data: dict[str, Any] = r.json()
-                return data
-
-            token = await gettoken()
-            d.clock.advance(7000)
-            assert await gettoken() == token  # asked again inside the window: same token, window extended
-            d.clock.advance(7000)  # 14000 s after it was first issued, 7000 s after the extension
-            assert (await call(token))["errcode"] == 0
-            d.clock.advance(201)
-            refused(await call(token), 42001, "access_token超时")
-            fresh = await gettoken()
-            assert fresh != token and (await call(fresh))["errcode"] == 0
-            refused(await call(token), 42001)  # the old one stays expired
-
-    asyncio.run(scenario())
-    # The stored expiry is what another process would read.
-    with d.reader() as r:
-        _app, grant = dingtalk_tokens.authenticate(r, asyncio.run(_token(api)))
-    assert grant.expires_at > d.clock.now()
-
-
-async def _token(api: Any) -> str:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://dt") as c:
-        reply = (await c.get("/gettoken", params={"appkey": APPKEY, "appsecret": APPSECRET})).json()
-        return str(reply["access_token"])
+def test_expiry_and_extension(live: LiveServer) -> None:
+    """The server's clock (control plane) moves; the token's window follows gettoken, then expires."""
+    setup_tenant(live.directory)
+    onjob = {"status_list": "3", "offset": 0, "size": 5}
+    with wire(live.base_url) as w:
+        token = w.gettoken()["access_token"]
+        live.control.advance_clock(7000)
+        assert w.gettoken()["access_token"] == token  # asked again inside the window: same token, extended
+        live.control.advance_clock(7000)  # 14000 s after it was first issued, 7000 s after the extension
+        assert w.post(ONJOB, onjob, token=token)["errcode"] == 0
+        live.control.advance_clock(201)
+        refused(w.post(ONJOB, onjob, token=token), 42001, "access_token超时")
+        fresh = w.gettoken()["access_token"]
+        assert fresh != token and w.post(ONJOB, onjob, token=fresh)["errcode"] == 0
+        refused(w.post(ONJOB, onjob, token=token), 42001)  # the old one stays expired
+    # The stored expiry is what another process (this one, on the same store) reads.
+    server_now = live.control.clock()["timestamp"]
+    with live.directory.reader() as r:
+        _app, grant = dingtalk_tokens.authenticate(r, fresh)
+    assert server_now < grant.expires_at <= server_now + 7200

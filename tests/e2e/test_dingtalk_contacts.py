@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+import pytest
 from dingtalk_support import (
     CORP_ID,
     DEPT_GET,
@@ -16,13 +15,14 @@ from dingtalk_support import (
     wire,
 )
 
-from conftest import ServerProcess
-from openroster.core.directory import Directory
+from conftest import LiveServer
+
+pytestmark = pytest.mark.e2e
 
 
-def test_members_and_departments(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    org = setup_tenant(directory)
-    server = server_factory()
+def test_members_and_departments(live: LiveServer) -> None:
+    org = setup_tenant(live.directory)
+    server = live.server
     with wire(server.base_url) as w:
         alice = w.ok(USER_GET, {"userid": "alice", "language": "zh_CN"})
         assert list(alice) == ["errcode", "errmsg", "result", "request_id"]  # no "success" on contacts

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from dingtalk_support import AGENTID, LIST, ONJOB, PREENTRY, UPDATE, USER_GET, Wire, fields_of, wire
 from wps_contacts_support import client
 from wps_contacts_support import setup_tenant as setup_wps
 
-from conftest import ServerProcess
+from conftest import LiveServer
 from openroster.client import WpsClient
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import batch_writes, users
 from openroster.core.tenancy import apps
 from openroster.model.entities import UserStatus
+
+pytestmark = pytest.mark.e2e
 
 TENANT = "acme"
 PERMISSIONS = ("qyapi_hrm_read_user", "qyapi_hrm_manager", "qyapi_get_member")
@@ -49,10 +52,10 @@ def _setup(d: Directory) -> None:
 
 
 @contextmanager
-def _clients(d: Directory, server_factory: Callable[..., ServerProcess]) -> Iterator[tuple[Wire, WpsClient]]:
-    """The tenant, a server, and a DingTalk wire client and a WPS client of the same people."""
-    _setup(d)
-    server = server_factory()
+def _clients(live: LiveServer) -> Iterator[tuple[Wire, WpsClient]]:
+    """The tenant, and a DingTalk wire client and a WPS client of the same people."""
+    _setup(live.directory)
+    server = live.server
     with (
         wire(server.base_url, appkey="acme-dingtalk", appsecret="acme-dingtalk-secret") as dt,
         client(server) as wps,
@@ -60,10 +63,8 @@ def _clients(d: Directory, server_factory: Callable[..., ServerProcess]) -> Iter
         yield dt, wps
 
 
-def test_roster_writes_read_back_by_wps(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    with _clients(directory, server_factory) as (dt, wps):
+def test_roster_writes_read_back_by_wps(live: LiveServer) -> None:
+    with _clients(live) as (dt, wps):
         groups = [
             {"group_id": "sys00", "sections": [{"old_index": 0, "section": [
                 {"field_code": "sys00-mobile", "value": "13900000022"},
@@ -95,10 +96,8 @@ def test_roster_writes_read_back_by_wps(
         assert {a.attr_id: a.value for a in attrs.custom_attrs} == {"desk": "7F-001", "lvl": "P2"}
 
 
-def test_wps_writes_read_back_by_dingtalk(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    with _clients(directory, server_factory) as (dt, wps):
+def test_wps_writes_read_back_by_dingtalk(live: LiveServer) -> None:
+    with _clients(live) as (dt, wps):
         codes = [
             "sys00-name",
             "sys00-mobile",
@@ -159,6 +158,8 @@ def test_wps_writes_read_back_by_dingtalk(
         wps.batch_disable_users(["zhang"])
         assert "zhang" in dt.ok(ONJOB, onjob)["result"]["data_list"]
         assert dt.ok(USER_GET, {"userid": "zhang"})["result"]["active"] is False
-        batch_writes.set_status(directory, tenant_id=TENANT, user_ids=["zhang"], status=UserStatus.NOTACTIVE)
+        batch_writes.set_status(
+            live.directory, tenant_id=TENANT, user_ids=["zhang"], status=UserStatus.NOTACTIVE
+        )
         assert "zhang" not in dt.ok(ONJOB, onjob)["result"]["data_list"]
         assert dt.ok(PREENTRY, {"offset": 0, "size": 50})["result"]["data_list"] == ["zhang"]

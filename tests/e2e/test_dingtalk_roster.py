@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
+import yaml
 from dingtalk_support import (
     ADD_PREENTRY,
     AGENTID,
@@ -26,11 +26,12 @@ from dingtalk_support import (
     wire,
 )
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.core.custom import attributes
-from openroster.core.directory import Directory
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import writes as roster_writes
+
+pytestmark = pytest.mark.e2e
 
 SEED_002_TENANT = """
 tenants:
@@ -55,10 +56,11 @@ EDUCATION = [
 ]
 
 
-def _seed_server(tmp_path: Path, server_factory: Callable[..., ServerProcess]) -> ServerProcess:
-    seed = tmp_path / "seed002.yaml"
-    seed.write_text(SEED_002_TENANT, encoding="utf-8")
-    return server_factory("--seed", str(seed))
+def _seed_server(live: LiveServer) -> ServerProcess:
+    """The shared server with seed 002's tenant, created from the seed through the control plane."""
+    (tenant,) = yaml.safe_load(SEED_002_TENANT)["tenants"]
+    live.control.create_tenant(tenant["id"], seed=tenant)
+    return live.server
 
 
 def _education(reply: dict[str, Any]) -> list[tuple[int, str, str, str, str]]:
@@ -76,8 +78,8 @@ def _read_education(w: Any) -> list[tuple[int, str, str, str, str]]:
     )
 
 
-def test_seed_002_example_verbatim_json(tmp_path: Path, server_factory: Callable[..., ServerProcess]) -> None:
-    server = _seed_server(tmp_path, server_factory)
+def test_seed_002_example_verbatim_json(live: LiveServer) -> None:
+    server = _seed_server(live)
     with wire(server.base_url, appkey="seed002-app", appsecret="seed002-app-secret") as w:
         reply = w.post(UPDATE, raw=SEED_002_BODY.encode())
         assert list(reply) == ["errcode", "errmsg", "result", "success", "request_id"]
@@ -88,9 +90,9 @@ def test_seed_002_example_verbatim_json(tmp_path: Path, server_factory: Callable
         assert _read_education(w) == EDUCATION
 
 
-def test_seed_002_example_verbatim_form(tmp_path: Path, server_factory: Callable[..., ServerProcess]) -> None:
+def test_seed_002_example_verbatim_form(live: LiveServer) -> None:
     """The same example as a form body: ``agentid=23470561&param=<JSON>`` (what the official SDKs send)."""
-    server = _seed_server(tmp_path, server_factory)
+    server = _seed_server(live)
     body = orjson.loads(SEED_002_BODY)
     with wire(server.base_url, appkey="seed002-app", appsecret="seed002-app-secret") as w:
         reply = w.post_form(UPDATE, {"agentid": body["agentid"], "param": body["param"]})
@@ -109,11 +111,9 @@ def test_seed_002_example_verbatim_form(tmp_path: Path, server_factory: Callable
         ]
 
 
-def test_update_rules_over_the_wire(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+def test_update_rules_over_the_wire(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
 
     def update(groups: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         return w.post(UPDATE, {"agentid": AGENTID, "param": {"userid": "bob", "groups": groups}, **extra})
@@ -259,17 +259,17 @@ def test_update_rules_over_the_wire(
         refused(w.post(UPDATE, raw=b"[1, 2]"), 400002, "must be a JSON object")
 
 
-def test_list_rules(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory)
+def test_list_rules(live: LiveServer) -> None:
+    setup_tenant(live.directory)
     attributes.create_definitions(
-        directory,
+        live.directory,
         tenant_id="acme",
         items=[
             attributes.NewDefinition(id="lvl", name="职级", value_type="option", options=(("P1", "P1 级"),)),
         ],
     )
     roster_writes.update(
-        directory,
+        live.directory,
         tenant_id="acme",
         user_id="alice",
         groups=[
@@ -279,7 +279,7 @@ def test_list_rules(directory: Directory, server_factory: Callable[..., ServerPr
             )
         ],
     )
-    server = server_factory()
+    server = live.server
     with wire(server.base_url) as w:
         reply = w.ok(LIST, {"agentid": AGENTID, "userid_list": "alice,ghost,bob"})
         assert list(reply) == ["errcode", "errmsg", "result", "success", "request_id"]
@@ -337,14 +337,14 @@ def test_list_rules(directory: Directory, server_factory: Callable[..., ServerPr
         refused(w.post(LIST, {"agentid": AGENTID, "userid_list": {"a": 1}}), 400002, "userid_list")
 
 
-def test_meta_and_grouplist(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    setup_tenant(directory)
+def test_meta_and_grouplist(live: LiveServer) -> None:
+    setup_tenant(live.directory)
     attributes.create_definitions(
-        directory,
+        live.directory,
         tenant_id="acme",
         items=[attributes.NewDefinition(id="desk", name="工位", value_type="text")],
     )
-    server = server_factory()
+    server = live.server
     with wire(server.base_url) as w:
         meta = w.ok(META, {"agentid": AGENTID})
         assert meta["success"] is True
@@ -375,11 +375,9 @@ def test_meta_and_grouplist(directory: Directory, server_factory: Callable[..., 
         }
 
 
-def test_employee_lists_and_pre_entry(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+def test_employee_lists_and_pre_entry(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
     with wire(server.base_url) as w:
         page = w.ok(ONJOB, {"status_list": "2,3,5,-1", "offset": 0, "size": 2})
         assert page["success"] is True and page["result"] == {"data_list": ["alice", "bob"], "next_cursor": 2}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sdk_support import Sandbox, open_sandbox
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
 DOCUMENTED_URL = "http://127.0.0.1:8000"

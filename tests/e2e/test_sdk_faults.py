@@ -1,134 +1,128 @@
-"""The SDK against the control plane's faults and clock: retries honour Retry-After, tokens refresh."""
+"""The SDK against the control plane's faults and clock: what it retries, what it gives up on, tokens.
+
+The retry policy's arithmetic (waits, jitter, budgets) is unit-tested in
+tests/unit/test_client_retry.py with recorded sleeps; here the same SDK talks to
+a real server whose fault rules produce the failures, and the server's journal
+shows what the SDK actually sent.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from typing import Any
-
-import httpx
 import pytest
-from sdk_support import Sandbox, Tenant, open_sandbox
+from plugin_support import FAST_RETRY, unsigned_wps
 
-from openroster.client import (
-    DingTalkClient,
-    RetryPolicy,
-    ServerError,
-    ThrottledError,
-    TransportError,
-    WpsClient,
-)
+from openroster.client import RetryPolicy
+from openroster.client.errors import ApiError, ServerError, ThrottledError, TransportError
+from openroster.testing.plugin import OpenrosterJournal, OpenrosterTenant
 
 pytestmark = pytest.mark.e2e
-ADMIN = "sdk-faults-admin-token"
+
+NO_RETRY = RetryPolicy(max_retries=0)
 
 
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    yield from open_sandbox(tmp_path_factory.mktemp("faults"), "--admin-token", ADMIN)
-
-
-@pytest.fixture
-def org(sandbox: Sandbox) -> Iterator[Tenant]:
-    yield sandbox.tenant()
-    control(sandbox, "DELETE", "/faults")
-    control(sandbox, "PUT", "/clock", json={"real_time": True})
-
-
-def control(sandbox: Sandbox, method: str, path: str, **kw: Any) -> Any:
-    resp = httpx.request(
-        method, f"{sandbox.base_url}/_openroster{path}", headers={"Authorization": f"Bearer {ADMIN}"}, **kw
-    )
-    resp.raise_for_status()
-    return resp.json() if resp.content else None
-
-
-def fault(sandbox: Sandbox, **rule: Any) -> str:
-    return str(control(sandbox, "POST", "/faults", json=rule)["id"])
-
-
-def hits(sandbox: Sandbox, rule_id: str) -> int:
-    return int(next(r for r in control(sandbox, "GET", "/faults") if r["id"] == rule_id)["hits"])
-
-
-def wps(sandbox: Sandbox, org: Tenant, signing: str | None = None, **kw: Any) -> WpsClient:
-    creds = org.wps[signing]
-    return WpsClient(
-        sandbox.base_url, client_id=creds.client_id, client_secret=creds.secret, signing=signing, **kw
-    )
-
-
-def test_throttled_reads_wait_for_retry_after(sandbox: Sandbox, org: Tenant) -> None:
-    rule = fault(
-        sandbox,
-        match={"path": "/v7/users/batch_read", "tenant": org.id},
-        action="error",
+def test_a_throttling_fault_makes_the_wps_sdk_retry_and_succeed(
+    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
+) -> None:
+    rule = openroster_tenant.add_fault(
+        "error",
+        match={"dialect": "wps", "path": "/v7/users/batch_read"},
         code=42900001,
-        retry_after=1,
+        retry_after=0,
         times=2,
     )
-    with wps(sandbox, org, "kso1") as c:
-        started = time.monotonic()
-        assert c.batch_read_users(["nobody"]) == []
-        waited = time.monotonic() - started
-    assert hits(sandbox, rule) == 2 and waited >= 2.0
+    assert rule["remaining"] == 2 and rule["match"]["tenant"] == openroster_tenant.id
+    with openroster_tenant.wps_client(retry=FAST_RETRY) as client:
+        assert client.batch_read_users(["nobody"]) == []
+    after = openroster_tenant.fault(rule["id"])
+    assert after["hits"] == 2 and after["remaining"] == 0
+    calls = openroster_journal.entries(path="/v7/users/batch_read")
+    assert [(e["status"], e["code"], e["fault"]) for e in calls] == [
+        (429, 42900001, rule["id"]),
+        (429, 42900001, rule["id"]),
+        (200, 0, None),
+    ]
 
 
-def test_dingtalk_throttling_codes_are_retried(sandbox: Sandbox, org: Tenant) -> None:
-    creds = org.dingtalk
-    assert creds is not None
-    rule = fault(
-        sandbox, match={"dialect": "dingtalk", "app": creds.client_id}, action="error", code=90018, times=2
+def test_the_sdk_reads_retry_after_and_gives_up_when_it_would_overrun_its_budget(
+    openroster_tenant: OpenrosterTenant,
+) -> None:
+    rule = openroster_tenant.add_fault("error", code=42900001, retry_after=1)
+    with openroster_tenant.wps_client(retry=NO_RETRY) as once, pytest.raises(ThrottledError) as first:
+        once.get_root_dept()
+    assert (first.value.code, first.value.retry_after) == (42900001, 1)
+    assert openroster_tenant.fault(rule["id"])["hits"] == 1
+    # A budget of 1.5 s holds one wait of Retry-After: 1 s, not two; five retries are never reached.
+    budget = RetryPolicy(max_retries=5, max_wait=1.5)
+    with openroster_tenant.wps_client(retry=budget) as client, pytest.raises(ThrottledError) as err:
+        client.get_root_dept()
+    assert (err.value.code, err.value.retry_after) == (42900001, 1)
+    assert openroster_tenant.fault(rule["id"])["hits"] == 1 + 2
+
+
+def test_a_dingtalk_throttling_fault_makes_the_sdk_retry_and_succeed(
+    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
+) -> None:
+    openroster_tenant.add_fault(
+        "error", match={"dialect": "dingtalk", "path": "/topapi/*"}, code=90018, times=1
     )
-    policy = RetryPolicy(backoff=0.05)
-    with DingTalkClient(
-        sandbox.base_url, appkey=creds.client_id, appsecret=creds.secret, agentid=creds.agentid, retry=policy
-    ) as dt:
-        assert dt.list_sub_depts() == []
-    assert hits(sandbox, rule) == 2
+    with openroster_tenant.dingtalk_client(retry=FAST_RETRY) as client:
+        assert client.get_dept(1).dept_id == 1
+    calls = openroster_journal.entries(path="/topapi/v2/department/get")
+    assert [(e["status"], e["code"]) for e in calls] == [(200, 90018), (200, 0)]
+    raw = openroster_tenant.add_fault(
+        "error", match={"dialect": "dingtalk", "path": "/topapi/*"}, code=90018, times=1
+    )
+    with openroster_tenant.dingtalk_client(retry=NO_RETRY) as client, pytest.raises(ApiError) as e:
+        client.get_dept(1)
+    assert e.value.code == 90018 and e.value.reply["errmsg"] and e.value.reply["request_id"]
+    assert openroster_tenant.fault(raw["id"])["hits"] == 1
 
 
-def test_gateway_errors_and_dropped_connections(sandbox: Sandbox, org: Tenant) -> None:
-    policy = RetryPolicy(backoff=0.05)
-    gateway = fault(sandbox, match={"tenant": org.id, "method": "GET"}, action="http", status=503, times=1)
-    with wps(sandbox, org, None, retry=policy) as c:
-        assert c.get_root_dept().id == "1"
-        assert hits(sandbox, gateway) == 1
-        dropped = fault(
-            sandbox, match={"tenant": org.id, "path": "/v7/depts/1/children"}, action="close", times=1
+def test_gateway_errors_latency_and_closed_connections(
+    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
+) -> None:
+    """Reads are sent again after a 503 or a dropped connection; a create that may have happened is not."""
+    with unsigned_wps(openroster_tenant) as client:
+        client.get_root_dept()  # token fetched before the faults
+        openroster_tenant.add_fault("http", match={"path": "/v7/depts/root"}, status=503, times=1)
+        assert client.get_root_dept().id == "1"
+        openroster_tenant.add_fault("close", match={"path": "/v7/depts/root"}, times=1)
+        assert client.get_root_dept().id == "1"
+        slow = openroster_tenant.add_fault(
+            "latency", match={"path": "/v7/depts/root"}, latency_ms=300, times=1
         )
-        assert c.list_dept_children("1").items == []  # a read: sent again
-        assert hits(sandbox, dropped) == 1
-        fault(sandbox, match={"tenant": org.id, "path": "/v7/depts/create"}, action="close", times=1)
+        assert client.get_root_dept().id == "1"
+        calls = openroster_journal.entries(path="/v7/depts/root")
+        assert [e["status"] for e in calls] == [200, 503, 200, 0, 200, 200]
+        assert calls[3]["fault"] is not None
+        assert calls[5]["fault"] == slow["id"] and calls[5]["latency_ms"] >= 300
+
+        dropped = openroster_tenant.add_fault("close", match={"path": "/v7/depts/create"}, times=1)
         with pytest.raises(TransportError):
-            c.create_dept(name="x", parent_id="1")  # a create that may have happened: not sent again
-        fault(
-            sandbox, match={"tenant": org.id, "path": "/v7/depts/create"}, action="http", status=500, times=1
-        )
+            client.create_dept(name="x", parent_id="1")
+        failed = openroster_tenant.add_fault("http", match={"path": "/v7/depts/create"}, status=500, times=1)
         with pytest.raises(ServerError):
-            c.create_dept(name="y", parent_id="1")
+            client.create_dept(name="y", parent_id="1")
+        assert openroster_tenant.fault(dropped["id"])["hits"] == 1
+        assert openroster_tenant.fault(failed["id"])["hits"] == 1
+        assert [e["status"] for e in openroster_journal.entries(path="/v7/depts/create")] == [0, 500]
+    # A client that never retries sees exactly what the rule does.
+    openroster_tenant.add_fault("close", match={"app": openroster_tenant.wps.client_id}, times=1)
+    with openroster_tenant.wps_client(retry=NO_RETRY) as raw, pytest.raises(TransportError):
+        raw.get_root_dept()
 
 
-def test_retry_budget_gives_up(sandbox: Sandbox, org: Tenant) -> None:
-    fault(sandbox, match={"tenant": org.id}, action="error", code=42900001, retry_after=1)
-    with wps(sandbox, org, None, retry=RetryPolicy(max_retries=5, max_wait=1.5)) as c:
-        started = time.monotonic()
-        with pytest.raises(ThrottledError) as err:
-            c.get_root_dept()
-        assert time.monotonic() - started < 5
-    assert err.value.retry_after == 1 and err.value.code == 42900001
-
-
-def test_expired_tokens_are_refreshed(sandbox: Sandbox, org: Tenant) -> None:
-    """Two hours on, every token has expired: the client fetches a new one once and goes on."""
-    creds = org.dingtalk
-    assert creds is not None
-    with (
-        wps(sandbox, org, None) as c,
-        DingTalkClient(sandbox.base_url, appkey=creds.client_id, appsecret=creds.secret) as dt,
-    ):
-        c.get_root_dept()
-        dt.list_sub_depts()
-        control(sandbox, "PUT", "/clock", json={"advance": 7201})
-        assert c.get_root_dept().id == "1" and c.token_fetches == 2
-        assert dt.list_sub_depts() == [] and dt.token_fetches == 2
+def test_a_clock_advance_expires_the_token_and_the_sdk_fetches_a_new_one(
+    openroster_tenant: OpenrosterTenant, openroster_journal: OpenrosterJournal
+) -> None:
+    with unsigned_wps(openroster_tenant) as wps, openroster_tenant.dingtalk_client() as ding:
+        wps.get_root_dept()
+        ding.get_dept(1)
+        assert wps.token_fetches == 1 and ding.token_fetches == 1
+        openroster_tenant.advance_clock(7201)
+        assert wps.get_root_dept().id == "1"
+        assert ding.get_dept(1).dept_id == 1
+        assert wps.token_fetches == 2 and ding.token_fetches == 2
+    codes = [(e["path"], e["code"]) for e in openroster_journal.entries()]
+    assert ("/v7/depts/root", 40100004) in codes  # WPS: the token expired, then refreshed
+    assert ("/topapi/v2/department/get", 42001) in codes  # DingTalk: access_token超时

@@ -262,6 +262,7 @@ def test_rejected_token_is_refreshed_once(sandbox: Sandbox, org: Tenant) -> None
     http.close()
 
 
+@pytest.mark.slow  # waits out Retry-After
 def test_throttled_calls_wait_for_retry_after_and_succeed(sandbox: Sandbox, org: Tenant) -> None:
     """``GET /v7/depts/root`` is limited to 10 calls/s per app: the client waits as told and gets through."""
     replies: list[tuple[float, int, str | None]] = []

@@ -14,10 +14,13 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from wps_foundation_support import assert_error, envelope, raw, signed_headers, token
 
+import wps_signer
 from conftest import ServerProcess
-from openroster.dialects.wps import signing
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -94,7 +97,7 @@ def test_seed_examples_verbatim(server_factory: Callable[..., ServerProcess]) ->
     server = server_factory("--seed", str(EXAMPLES / "wps-doc-examples.yaml"))
 
     # seed 000: only the field matching the attribute's value type (text) is read
-    for cid, scheme in (("wps-doc-wps4", signing.WPS4), ("wps-doc-wps4gm", signing.WPS4GM)):
+    for cid, scheme in (("wps-doc-wps4", wps_signer.WPS4), ("wps-doc-wps4gm", wps_signer.WPS4GM)):
         for prefix in ("/graph", "", "/openapi"):
             data = _ok(_post(server, cid, scheme, UPDATE, SEED_000_REQUEST, prefix=prefix))
             [user] = data["users"]
@@ -115,7 +118,9 @@ def test_seed_examples_verbatim(server_factory: Callable[..., ServerProcess]) ->
                 {"title": "", "link": ""},
             )
     read = _ok(
-        _post(server, "wps-doc-wps4", signing.WPS4, READ_VALUES, b'{"user_ids": ["string"]}', prefix="/graph")
+        _post(
+            server, "wps-doc-wps4", wps_signer.WPS4, READ_VALUES, b'{"user_ids": ["string"]}', prefix="/graph"
+        )
     )
     assert [(u["user_id"], [a["text"] for a in u["custom_attrs"]]) for u in read["users"]] == [
         ("string", ["string"])
@@ -123,12 +128,12 @@ def test_seed_examples_verbatim(server_factory: Callable[..., ServerProcess]) ->
 
     # seed 001: the placeholder status "string" is not a status; the error names status[0]
     msg = assert_error(
-        _post(server, "wps-doc-kso", signing.KSO1, BATCH_READ, SEED_001_REQUEST), 40000002, "status[0]"
+        _post(server, "wps-doc-kso", wps_signer.KSO1, BATCH_READ, SEED_001_REQUEST), 40000002, "status[0]"
     )
     assert "'string'" in msg and "active, notactive, disabled, dimission" in msg
     # the same request with a real status finds user "string"
     fixed = SEED_001_REQUEST.replace(b'["string"],\n"user_ids"', b'["active"],\n"user_ids"')
-    [user] = _ok(_post(server, "wps-doc-kso", signing.KSO1, BATCH_READ, fixed))["items"]
+    [user] = _ok(_post(server, "wps-doc-kso", wps_signer.KSO1, BATCH_READ, fixed))["items"]
     assert user["id"] == "string" and "depts" not in user
 
 
@@ -144,7 +149,7 @@ def test_seed_examples_with_real_values(server_factory: Callable[..., ServerProc
             "with_dept": True,
         }
     )
-    items = _ok(_post(server, "acme-kso", signing.KSO1, BATCH_READ, body))["items"]
+    items = _ok(_post(server, "acme-kso", wps_signer.KSO1, BATCH_READ, body))["items"]
     assert [u["id"] for u in items] == ["u-dev-1", "u-sales-1", "u-ceo"]
     for u in items:
         assert set(u) >= SEED_001_USER_FIELDS, SEED_001_USER_FIELDS - set(u)
@@ -196,7 +201,7 @@ def test_seed_examples_with_real_values(server_factory: Callable[..., ServerProc
             },
         ]
     }
-    data = _ok(_post(server, "acme-attrs", signing.WPS4, UPDATE, orjson.dumps(update), prefix="/graph"))
+    data = _ok(_post(server, "acme-attrs", wps_signer.WPS4, UPDATE, orjson.dumps(update), prefix="/graph"))
     assert [u["user_id"] for u in data["users"]] == ["u-sales-1", "u-dev-1"]
     lina = {a["attr_id"]: a for a in data["users"][0]["custom_attrs"]}
     assert [a["attr_id"] for a in data["users"][0]["custom_attrs"]] == [
@@ -229,7 +234,7 @@ def test_seed_examples_with_real_values(server_factory: Callable[..., ServerProc
         _post(
             server,
             "acme-attrs",
-            signing.WPS4,
+            wps_signer.WPS4,
             READ_VALUES,
             b'{"user_ids": ["u-sales-1", "u-dev-1"]}',
             prefix="/graph",

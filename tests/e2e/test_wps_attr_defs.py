@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+import pytest
 from wps_contacts_support import READ_ONLY_APP, TENANT, client, person, refused, setup_tenant
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.client import WpsClient
-from openroster.core.directory import Directory
 from openroster.core.people import users
+
+pytestmark = pytest.mark.e2e
 
 INVALID_VALUE = 40000002
 MISSING_FIELD = 40000003
@@ -29,14 +30,15 @@ def _values(c: WpsClient, *user_ids: str) -> dict[str, dict[str, dict[str, Any]]
     return {u["user_id"]: {a["attr_name"]: a for a in u["custom_attrs"]} for u in got}
 
 
-def _setup(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> tuple[ServerProcess, dict[str, Any]]:
-    setup_tenant(directory)
+def _setup(live: LiveServer) -> tuple[ServerProcess, dict[str, Any]]:
+    setup_tenant(live.directory)
     users.create_many(
-        directory, tenant_id=TENANT, items=[person("alice"), person("bob"), person("carol")], field_prefix=""
+        live.directory,
+        tenant_id=TENANT,
+        items=[person("alice"), person("bob"), person("carol")],
+        field_prefix="",
     )
-    server = server_factory()
+    server = live.server
     with client(server) as c:
         created = c.request(
             "POST",
@@ -77,10 +79,8 @@ def _setup(
     return server, ids
 
 
-def test_batch_update_names_and_options(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, ids = _setup(directory, server_factory)
+def test_batch_update_names_and_options(live: LiveServer) -> None:
+    server, ids = _setup(live)
     with client(server) as c:
         updated = c.request(
             "POST",
@@ -165,10 +165,8 @@ def test_batch_update_names_and_options(
         ro.request("POST", f"{DEFS}/batch_update", json={"items": [{"id": ids["Motto"], "name": "x"}]})
 
 
-def test_batch_delete_removes_definitions_and_values(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, ids = _setup(directory, server_factory)
+def test_batch_delete_removes_definitions_and_values(live: LiveServer) -> None:
+    server, ids = _setup(live)
     with client(server) as c:
         with refused(UNKNOWN_ATTRIBUTE, "attr_ids[1]", "'ghost'"):
             c.request("POST", f"{DEFS}/batch_delete", json={"attr_ids": [ids["Level"], "ghost"]})

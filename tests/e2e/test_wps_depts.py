@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from wps_contacts_support import (
     READ_ONLY_APP,
     TENANT,
@@ -17,11 +18,12 @@ from wps_contacts_support import (
     walk,
 )
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.core.custom import attributes
-from openroster.core.directory import Directory
 from openroster.core.people import depts, users
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
+
+pytestmark = pytest.mark.e2e
 
 INVALID_VALUE = 40000002
 MISSING_FIELD = 40000003
@@ -33,11 +35,11 @@ DEPT_NOT_FOUND = 40400003
 CONFLICT = 40900001
 
 
-def _server(directory: Directory, server_factory: Callable[..., ServerProcess]) -> tuple[ServerProcess, Org]:
-    setup_tenant(directory)
-    org = small_tree(directory)
+def _server(live: LiveServer) -> tuple[ServerProcess, Org]:
+    setup_tenant(live.directory)
+    org = small_tree(live.directory)
     users.create_many(
-        directory,
+        live.directory,
         tenant_id=TENANT,
         items=[
             person("alice", org.eng, email="alice@acme.test"),
@@ -47,13 +49,11 @@ def _server(directory: Directory, server_factory: Callable[..., ServerProcess]) 
         ],
         field_prefix="",
     )
-    return server_factory(), org
+    return live.server, org
 
 
-def test_root_get_batch_read_and_ex_ids(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, org = _server(directory, server_factory)
+def test_root_get_batch_read_and_ex_ids(live: LiveServer) -> None:
+    server, org = _server(live)
     with client(server) as c:
         root = c.request("GET", "/v7/depts/root")
         assert (root["id"], root["name"], root["abs_path"], root["parent_id"]) == ("1", "Acme", "/Acme", "")
@@ -95,16 +95,16 @@ def test_root_get_batch_read_and_ex_ids(
             c.request("POST", "/v7/depts/by_ex_dept_ids", json={})
 
 
-def test_children_paging_recursive_and_totals(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    org = small_tree(directory)
+def test_children_paging_recursive_and_totals(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    org = small_tree(live.directory)
     for n in range(12):
         depts.create(
-            directory, tenant_id=TENANT, item=depts.NewDepartment(name=f"Team {n}", parent_id=org.backend)
+            live.directory,
+            tenant_id=TENANT,
+            item=depts.NewDepartment(name=f"Team {n}", parent_id=org.backend),
         )
-    server = server_factory()
+    server = live.server
     with client(server) as c:
         top = c.request("GET", "/v7/depts/1/children", params={"with_total": "true"})
         assert [d["name"] for d in top["items"]] == ["Eng", "Sales"]  # by order
@@ -149,10 +149,8 @@ def test_children_paging_recursive_and_totals(
             c.request("GET", "/v7/depts/999/children")
 
 
-def test_create_update_move_and_delete(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, org = _server(directory, server_factory)
+def test_create_update_move_and_delete(live: LiveServer) -> None:
+    server, org = _server(live)
     with client(server) as c:
         ops = c.request(
             "POST",
@@ -276,18 +274,18 @@ def _recursive(c: Any, dept: int, token: str | None) -> dict[str, Any]:
     return data
 
 
-def test_delete_dept_drops_it_from_relation_depts_values(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, org = _server(directory, server_factory)
-    spare = depts.create(directory, tenant_id=TENANT, item=depts.NewDepartment(name="Spare", parent_id=1))
+def test_delete_dept_drops_it_from_relation_depts_values(live: LiveServer) -> None:
+    server, org = _server(live)
+    spare = depts.create(
+        live.directory, tenant_id=TENANT, item=depts.NewDepartment(name="Spare", parent_id=1)
+    )
     covers = attributes.create_definitions(
-        directory,
+        live.directory,
         tenant_id=TENANT,
         items=[attributes.NewDefinition(name="Covers", value_type="relation_depts")],
     )[0]
     attributes.update_values(
-        directory,
+        live.directory,
         tenant_id=TENANT,
         updates=[
             UserAttributeUpdate(
@@ -307,10 +305,8 @@ def test_delete_dept_drops_it_from_relation_depts_values(
         assert got[1]["custom_attrs"] == []  # no department left: the value is cleared
 
 
-def test_members_paging_recursive_status_and_detail(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, org = _server(directory, server_factory)
+def test_members_paging_recursive_status_and_detail(live: LiveServer) -> None:
+    server, org = _server(live)
     with client(server) as c:
         direct = c.request("GET", f"/v7/depts/{org.backend}/members", params={"with_total": "true"})
         assert [m["user_id"] for m in direct["items"]] == ["bob", "carol"]

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+import pytest
 from wps_contacts_support import TENANT, client, race, setup_tenant
 
-from conftest import ServerProcess
+from conftest import LiveServer
 from openroster.client import WpsClient
-from openroster.core.directory import Directory
 from openroster.core.people import depts
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 RULE_VIOLATION = 40000010
 
 
-def test_crossing_moves_cannot_make_a_loop(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
+def test_crossing_moves_cannot_make_a_loop(live: LiveServer) -> None:
+    directory = live.directory
     setup_tenant(directory)
     pairs = []
     for n in range(15):
@@ -24,7 +23,7 @@ def test_crossing_moves_cannot_make_a_loop(
         b = depts.create(directory, tenant_id=TENANT, item=depts.NewDepartment(name=f"B{n}", parent_id=1))
         pairs.append((a.id, b.id))
     # Two servers on the same store: the moves race in different processes.
-    servers = [server_factory(), server_factory()]
+    servers = [live.server, live.twin()]
 
     def move(c: WpsClient, side: int, n: int) -> object:
         a, b = pairs[n]

@@ -1,18 +1,19 @@
 """The WPS foundation end to end: tokens, signatures, prefixes, users/batch_read, creates, attributes.
 
-Every test starts a real ``openroster serve`` process and talks to it over HTTP.
+Every test talks over HTTP to a real ``openroster serve`` process (the worker's shared one). A token
+that outlives its process is test_multiprocess.py's; writes that survive kill -9 are
+reliability/test_crash_safety.py's.
 """
 
 from __future__ import annotations
 
 import base64
-import signal
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import orjson
+import pytest
 from wps_foundation_support import (
     APPS,
     SCHEME,
@@ -28,20 +29,19 @@ from wps_foundation_support import (
     token,
 )
 
-from conftest import ServerProcess
-from openroster.core.directory import Directory
-from openroster.dialects.wps import signing
+import wps_signer
+from conftest import LiveServer, ServerProcess
+
+pytestmark = pytest.mark.e2e
 
 BATCH_READ = "/v7/users/batch_read"
 ALL_STATUSES = ["active", "notactive", "disabled", "dimission"]
 PREFIXES = ("", "/openapi", "/graph")
 
 
-def _serve(
-    directory: Directory, server_factory: Callable[..., ServerProcess], **kw: Any
-) -> tuple[ServerProcess, World]:
-    world = build_world(directory, **kw)
-    return server_factory(), world
+def _serve(live: LiveServer, **kw: Any) -> tuple[ServerProcess, World]:
+    world = build_world(live.directory, **kw)
+    return live.server, world
 
 
 def _items(resp: httpx.Response) -> list[dict[str, Any]]:
@@ -150,8 +150,8 @@ TOKEN_ERRORS: list[tuple[str, dict[str, Any], int, tuple[str, ...]]] = [
 ]
 
 
-def test_token_endpoint(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    server, _ = _serve(directory, server_factory, bulk=0)
+def test_token_endpoint(live: LiveServer) -> None:
+    server, _ = _serve(live, bulk=0)
     form = {"grant_type": "client_credentials", "client_id": "acme-kso", "client_secret": "acme-kso-secret"}
     for path in ("/oauth2/token", "/openapi/oauth2/token", "/graph/oauth2/token"):
         resp = httpx.post(server.base_url + path, data=form)
@@ -182,73 +182,34 @@ def test_token_endpoint(directory: Directory, server_factory: Callable[..., Serv
     )
     assert resp.status_code == 200 and resp.json()["token_type"] == "bearer"
 
-    before = directory_rows(directory)
-    for name, kwargs, code, words in TOKEN_ERRORS:
-        resp = httpx.post(server.base_url + "/oauth2/token", **kwargs)
-        reply = resp.json()
-        assert set(reply) == {"code", "msg"}, (name, reply)  # the platform's error shape
-        assert (resp.status_code, reply["code"]) == (code // 100000, code), (name, reply)
-        for w in words:
-            assert w in reply["msg"], (name, reply)
-        assert "access_token" not in reply
+    before = directory_rows(live.directory)
     assert_error(httpx.get(server.base_url + "/oauth2/token"), 40500001, "GET")
     _unknown_routes_and_methods(server)
-    assert directory_rows(directory) == before
+    assert directory_rows(live.directory) == before
 
 
-def test_tokens_survive_a_restart(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    first, _ = _serve(directory, server_factory, bulk=0)
-    t = token(first, "acme-kso")
-    first.stop()
-    assert first.proc.returncode is not None
-    second = server_factory(data_dir=first.data_dir)
-    resp = call(second, "acme-kso", "POST", BATCH_READ, {"user_ids": ["u1"], "status": ["active"]}, bearer=t)
-    assert _ids(resp) == ["u1"]
-
-
-def test_acknowledged_writes_survive_kill_9(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
+@pytest.mark.parametrize(
+    ("kwargs", "code", "words"), [pytest.param(*case[1:], id=case[0]) for case in TOKEN_ERRORS]
+)
+def test_the_token_endpoint_refuses(
+    live: LiveServer, kwargs: dict[str, Any], code: int, words: tuple[str, ...]
 ) -> None:
-    server, world = _serve(directory, server_factory, bulk=0)
-    t = token(server, "acme-kso")
-    created = call(
-        server,
-        "acme-kso",
-        "POST",
-        "/v7/users/create",
-        {"user_name": "新同事", "dept_ids": [str(world.sales)], "email": "new@acme.test"},
-        bearer=t,
-    )
-    assert envelope(created)["code"] == 0, created.text
-    new_id = envelope(created)["data"]["id"]
-    updated = call(
-        server,
-        "acme-kso",
-        "POST",
-        "/v7/users/custom_attrs/batch_update",
-        {"users": [{"user_id": new_id, "custom_attrs": [{"attr_id": "level", "option": "P6"}]}]},
-        bearer=t,
-    )
-    assert envelope(updated)["code"] == 0, updated.text
-    server.proc.send_signal(signal.SIGKILL)  # right after the last acknowledged write
-    server.proc.wait(10)
-    assert server.proc.returncode == -signal.SIGKILL
-
-    again = server_factory(data_dir=server.data_dir)
-    [user] = _items(
-        call(again, "acme-kso", "POST", BATCH_READ, {"user_ids": [new_id], "status": ["active"]}, bearer=t)
-    )
-    assert (user["user_name"], user["email"]) == ("新同事", "new@acme.test")
-    values = call(again, "acme-kso", "POST", "/v7/users/custom_attrs/batch_read", {"user_ids": [new_id]})
-    [entry] = envelope(values)["data"]["users"]
-    assert [(a["attr_id"], a["option"]) for a in entry["custom_attrs"]] == [("level", "P6")]
+    server, _ = _serve(live, bulk=0)
+    before = directory_rows(live.directory)
+    resp = httpx.post(server.base_url + "/oauth2/token", **kwargs)
+    reply = resp.json()
+    assert set(reply) == {"code", "msg"}, reply  # the platform's error shape
+    assert (resp.status_code, reply["code"]) == (code // 100000, code), reply
+    for w in words:
+        assert w in reply["msg"], reply
+    assert directory_rows(live.directory) == before
 
 
 # -- users/batch_read -------------------------------------------------------------------------
 
 
-def test_batch_read_users(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    server, world = _serve(directory, server_factory)
+def test_batch_read_users(live: LiveServer) -> None:
+    server, world = _serve(live)
     _reply_is_the_platforms(server, world)
     _status_order_tenant_and_size(server, world)
     _field_scopes(server)
@@ -372,10 +333,8 @@ def _field_scopes(server: ServerProcess) -> None:
 # -- signatures and prefixes ---------------------------------------------------------------
 
 
-def test_signatures_and_gateway_prefixes(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, _ = _serve(directory, server_factory, bulk=0)
+def test_signatures_and_gateway_prefixes(live: LiveServer) -> None:
+    server, _ = _serve(live, bulk=0)
     for cid in ("acme-kso", "acme-wps4", "acme-gm", "acme-open"):
         _every_prefix(server, cid)
     _date_spellings(server)
@@ -437,7 +396,7 @@ def _date_spellings(server: ServerProcess) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     beijing = now.astimezone(timezone(timedelta(hours=8)))
     spellings = [
-        signing.format_date(now).replace(", ", ","),
+        wps_signer.format_date(now).replace(", ", ","),
         beijing.strftime("%a, %d %b %Y %H:%M:%S +0800"),
         now.strftime("%A, %d %b %Y %H:%M:%S GMT"),
     ]
@@ -445,12 +404,14 @@ def _date_spellings(server: ServerProcess) -> None:
         t = token(server, cid)
         name = SCHEME[APPS[cid][0]]
         for date in spellings:
-            sig = signing.signature(name, f"{cid}-secret", "POST", BATCH_READ, "application/json", date, body)
+            sig = wps_signer.signature(
+                name, f"{cid}-secret", "POST", BATCH_READ, "application/json", date, body
+            )
             headers = {
                 "Authorization": f"Bearer {t}",
                 "Content-Type": "application/json",
-                signing.HEADERS[name].date: date,
-                signing.HEADERS[name].authorization: signing.authorization(name, cid, sig),
+                wps_signer.HEADERS[name].date: date,
+                wps_signer.HEADERS[name].authorization: wps_signer.authorization(name, cid, sig),
             }
             assert _ids(raw(server, "POST", BATCH_READ, body, headers)) == ["u1"], (cid, date)
 
@@ -458,10 +419,8 @@ def _date_spellings(server: ServerProcess) -> None:
 # -- creating users and departments ------------------------------------------------------------
 
 
-def test_create_department_and_user(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, world = _serve(directory, server_factory, bulk=0)
+def test_create_department_and_user(live: LiveServer) -> None:
+    server, world = _serve(live, bulk=0)
     with client(server, "acme-kso", prefix="/openapi") as c:
         dept = c.request(
             "POST",
@@ -504,7 +463,7 @@ def test_create_department_and_user(
         )["items"]
         assert again == user
     # a unique value already taken, a department of another tenant: refused, nothing written
-    before = directory_rows(directory)
+    before = directory_rows(live.directory)
     taken = call(
         server,
         "acme-kso",
@@ -527,14 +486,14 @@ def test_create_department_and_user(
     assert_error(no_parent, 40400003, "parent_id")
     read_only = call(server, "acme-plain", "POST", "/v7/depts/create", {"name": "Z", "parent_id": "1"})
     assert_error(read_only, 40300001, "kso.contact.readwrite")
-    assert directory_rows(directory) == before
+    assert directory_rows(live.directory) == before
 
 
 # -- custom attributes -------------------------------------------------------------------------------
 
 
-def test_custom_attributes(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    server, world = _serve(directory, server_factory, bulk=0)
+def test_custom_attributes(live: LiveServer) -> None:
+    server, world = _serve(live, bulk=0)
     with client(server, "acme-wps4", prefix="/graph") as c:
         defs = c.request("GET", "/v7/companies/user_custom_attrs/batch_read")
         assert defs["items"][1] == {

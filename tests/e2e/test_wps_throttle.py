@@ -13,9 +13,11 @@ import orjson
 import pytest
 from wps_contacts_support import READ_ONLY_APP, client, setup_tenant
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.client import WpsClient
 from openroster.core.directory import Directory
+
+pytestmark = pytest.mark.e2e
 
 THROTTLED = 42900001
 
@@ -42,11 +44,9 @@ def _assert_throttled(resp: httpx.Response, endpoint: str) -> int:
     return retry_after
 
 
-def test_depts_root_is_limited_to_ten_calls_per_second_per_app(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    server = server_factory()
+def test_depts_root_is_limited_to_ten_calls_per_second_per_app(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    server = live.server
     with client(server) as c, client(server, READ_ONLY_APP, signing=None) as other:
         c.token(), other.token()
         passed, seconds, refusal = _calls_until_throttled(c, "/v7/depts/root")
@@ -58,6 +58,7 @@ def test_depts_root_is_limited_to_ten_calls_per_second_per_app(
         assert other.send("GET", "/v7/depts/root").status_code == 200
 
 
+@pytest.mark.slow
 def test_configured_rates(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
     setup_tenant(directory)
     server = server_factory(
@@ -85,6 +86,7 @@ def test_configured_rates(directory: Directory, server_factory: Callable[..., Se
         ("depts=5", "METHOD /path"),
     ],
 )
+@pytest.mark.slow  # a serve process per case
 def test_a_bad_rate_stops_the_server_with_a_clear_message(tmp_path: Path, spec: str, message: str) -> None:
     out = subprocess.run(
         [

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+import pytest
 from wps_contacts_support import (
     READ_ONLY_APP,
     TENANT,
@@ -18,12 +18,14 @@ from wps_contacts_support import (
     walk,
 )
 
-from conftest import ServerProcess
+from conftest import LiveServer, ServerProcess
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import users
 from openroster.model.entities import AttributeUpdate as Set
 from openroster.model.entities import UserAttributeUpdate
+
+pytestmark = pytest.mark.e2e
 
 INVALID_VALUE = 40000002
 MISSING_FIELD = 40000003
@@ -60,15 +62,15 @@ def _people(d: Directory, org: Org) -> None:
     )
 
 
-def _server(directory: Directory, server_factory: Callable[..., ServerProcess]) -> tuple[ServerProcess, Org]:
-    setup_tenant(directory)
-    org = small_tree(directory)
-    _people(directory, org)
-    return server_factory(), org
+def _server(live: LiveServer) -> tuple[ServerProcess, Org]:
+    setup_tenant(live.directory)
+    org = small_tree(live.directory)
+    _people(live.directory, org)
+    return live.server, org
 
 
-def test_get_user_and_user_depts(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    server, org = _server(directory, server_factory)
+def test_get_user_and_user_depts(live: LiveServer) -> None:
+    server, org = _server(live)
     with client(server) as c:
         alice = c.request("GET", "/v7/users/alice", params={"with_dept": "true"})
         assert alice["user_name"] == "Alice"
@@ -100,14 +102,12 @@ def test_get_user_and_user_depts(directory: Directory, server_factory: Callable[
         assert bob["leader_id"] == "alice"
 
 
-def test_list_users_paging_filters_and_totals(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    setup_tenant(directory)
-    org = small_tree(directory)
-    _people(directory, org)
-    bulk_users(directory, 23, prefix="p", dept_id=org.sales)
-    server = server_factory()
+def test_list_users_paging_filters_and_totals(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    org = small_tree(live.directory)
+    _people(live.directory, org)
+    bulk_users(live.directory, 23, prefix="p", dept_id=org.sales)
+    server = live.server
     every = sorted(["alice", "bob", "carol", "dave", *(f"p{n:05d}" for n in range(23))])
     with client(server) as c:
         first = c.request("GET", "/v7/users")
@@ -153,10 +153,8 @@ def test_list_users_paging_filters_and_totals(
             c.request("GET", "/v7/users", params={"status": "gone"})
 
 
-def test_lookups_by_email_phone_and_ex_user_id(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, org = _server(directory, server_factory)
+def test_lookups_by_email_phone_and_ex_user_id(live: LiveServer) -> None:
+    server, org = _server(live)
     with client(server) as c:
         found = c.request(
             "POST",
@@ -188,10 +186,8 @@ def test_lookups_by_email_phone_and_ex_user_id(
             c.request("POST", "/v7/users/by_emails", json={"emails": ["a@b.c"], "status": ["active", "x"]})
 
 
-def test_update_user_and_its_rules(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, org = _server(directory, server_factory)
+def test_update_user_and_its_rules(live: LiveServer) -> None:
+    server, org = _server(live)
     with client(server) as c:
         assert (
             c.request("POST", "/v7/users/bob/update", json={"title": "Engineer", "email": "", "city": None})
@@ -241,17 +237,15 @@ def test_update_user_and_its_rules(
         ro.request("POST", "/v7/users/bob/update", json={"title": "x"})
 
 
-def test_delete_user_clears_what_pointed_at_them(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, _org = _server(directory, server_factory)
+def test_delete_user_clears_what_pointed_at_them(live: LiveServer) -> None:
+    server, _org = _server(live)
     mentor = attributes.create_definitions(
-        directory,
+        live.directory,
         tenant_id=TENANT,
         items=[attributes.NewDefinition(name="Mentor", value_type="relation_user")],
     )[0]
     attributes.update_values(
-        directory,
+        live.directory,
         tenant_id=TENANT,
         updates=[UserAttributeUpdate("carol", (Set(attr_id=mentor.id, relation_user="alice"),))],
     )
@@ -269,8 +263,8 @@ def test_delete_user_clears_what_pointed_at_them(
         assert c.request("POST", "/v7/users/by_emails", json={"emails": ["alice@acme.test"]})["items"] == []
 
 
-def test_batch_enable_and_disable(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
-    server, _org = _server(directory, server_factory)
+def test_batch_enable_and_disable(live: LiveServer) -> None:
+    server, _org = _server(live)
     with client(server) as c:
 
         def status(uid: str) -> str:
@@ -292,10 +286,8 @@ def test_batch_enable_and_disable(directory: Directory, server_factory: Callable
             c.request("POST", "/v7/users/batch_disable", json={"user_ids": [f"u{n}" for n in range(101)]})
 
 
-def test_batch_update_dept_and_order(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
-    server, org = _server(directory, server_factory)
+def test_batch_update_dept_and_order(live: LiveServer) -> None:
+    server, org = _server(live)
     with client(server) as c:
         c.request("POST", f"/v7/depts/{org.eng}/update", json={"leaders": [{"user_id": "alice", "order": 5}]})
         body = {
@@ -365,11 +357,9 @@ def test_batch_update_dept_and_order(
             )
 
 
-def test_batch_read_answers_every_change_made_since_the_last_read(
-    directory: Directory, server_factory: Callable[..., ServerProcess]
-) -> None:
+def test_batch_read_answers_every_change_made_since_the_last_read(live: LiveServer) -> None:
     """batch_read keeps replies per tenant (core.users.batch_read_derived): each change shows at once."""
-    server, org = _server(directory, server_factory)
+    server, org = _server(live)
     body = {"user_ids": ["alice", "bob", "ghost"], "status": ["active"], "with_dept": True}
 
     def read(c: Any) -> dict[str, dict[str, Any]]:

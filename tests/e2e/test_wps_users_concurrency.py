@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+import pytest
 from wps_contacts_support import TENANT, client, person, race, setup_tenant
 
-from conftest import ServerProcess
-from openroster.core.directory import Directory
+from conftest import LiveServer
 from openroster.core.people import users
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CONFLICT = 40900001
 ROUNDS = 12
 
 
-def test_racing_for_one_email(directory: Directory, server_factory: Callable[..., ServerProcess]) -> None:
+def test_racing_for_one_email(live: LiveServer) -> None:
+    directory = live.directory
     setup_tenant(directory)
     users.create_many(
         directory,
@@ -23,7 +25,7 @@ def test_racing_for_one_email(directory: Directory, server_factory: Callable[...
         items=[person(f"{side}{n:02d}") for side in "xy" for n in range(ROUNDS)],
         field_prefix="",
     )
-    servers = [server_factory(), server_factory()]
+    servers = [live.server, live.twin()]
 
     def update(c: Any, side: int, n: int) -> object:
         uid = f"{'xy'[side]}{n:02d}"

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import orjson
 
+import wps_signer
 from conftest import ALL_WPS_SCOPES, ServerProcess
 from openroster.client import WpsClient
 from openroster.client.retry import RetryPolicy
@@ -25,7 +26,6 @@ from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import depts, users
 from openroster.core.tenancy import apps, tenants
-from openroster.dialects.wps import signing
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.store import schema
 
@@ -47,7 +47,7 @@ APPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "acme-rw": ("none", ("kso.contact.readwrite",)),
     "acme-attrs": ("none", ("kso.user_custom_attr.readwrite",)),
 }
-SCHEME = {"kso1": signing.KSO1, "wps4": signing.WPS4, "wps4gm": signing.WPS4GM}
+SCHEME = {"kso1": wps_signer.KSO1, "wps4": wps_signer.WPS4, "wps4gm": wps_signer.WPS4GM}
 NO_RETRY = RetryPolicy(max_retries=0)
 
 #: The tables of the directory itself (not logs or caches other features may write).
@@ -204,7 +204,7 @@ def signed_headers(
 ) -> dict[str, str]:
     """The signature headers ``cid`` would send (its own scheme unless ``scheme`` says otherwise)."""
     scheme = scheme or SCHEME[APPS[cid][0] if cid in APPS else "kso1"]
-    return signing.sign_headers(
+    return wps_signer.sign_headers(
         scheme, cid, f"{cid}-secret", method, uri, content_type, body, now=now or datetime.now(UTC)
     )
 

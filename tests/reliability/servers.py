@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BACKENDS, Databases, ServerProcess, start_server
+from conftest import BACKENDS, Databases, ServerProcess, backend_param, start_server
 from openroster.server.app import open_directory
 from security.world import Company, build_world, dingtalk_client, wps_client
 
@@ -46,7 +46,7 @@ class WorldServer:
 
 
 def backend_params() -> list[object]:
-    return [pytest.param(b, marks=getattr(pytest.mark, b)) for b in BACKENDS]
+    return [backend_param(b) for b in BACKENDS]
 
 
 @contextmanager

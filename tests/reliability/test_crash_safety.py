@@ -52,6 +52,8 @@ from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.server.app import open_directory
 from security.world import WPS_SCOPES, secret_of
 
+pytestmark = pytest.mark.slow
+
 ROUNDS = int(os.environ.get("OPENROSTER_CRASH_ROUNDS", "20"))
 TENANT = "crash"
 AGENTID = 7001

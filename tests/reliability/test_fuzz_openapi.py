@@ -10,14 +10,14 @@ reply must follow :mod:`reliability.replies` (no 5xx, the dialect's envelope,
 no stack trace or SQL), and the server log must show no unhandled error.
 
 Runs on both backends: PostgreSQL refuses some strings SQLite takes (a NUL
-character, for one). ``OPENROSTER_FUZZ_EXAMPLES`` sets the examples per
-operation and mode (default 15, which keeps the module near a minute per
-backend on a 2-core machine).
+character, for one). ``OPENROSTER_FUZZ`` picks the profile
+(:mod:`reliability.fuzzing`): ``ci``, the default, is derandomized at 15 examples per
+operation and mode (the module stays near a minute per backend on a 2-core machine);
+``deep`` is random and runs 300.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +25,16 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from schemathesis import GenerationMode
 
 from openroster.config import Settings
 from openroster.server.app import create_app
+from reliability.fuzzing import fuzz_settings
 from reliability.replies import check_reply, is_dingtalk, server_log_problems
 from reliability.servers import WorldServer, backend_params, world_server
 
-EXAMPLES = int(os.environ.get("OPENROSTER_FUZZ_EXAMPLES", "15"))
+pytestmark = pytest.mark.slow
 
 
 def platform_operations() -> list[tuple[str, str, bool]]:
@@ -87,14 +88,7 @@ def test_operation_answers_hostile_input_in_its_envelope(
     log_start = target.world.log.stat().st_size
     strategy = operation.as_strategy(generation_mode=mode, **_auth(target, path))
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
+    @fuzz_settings()
     @given(case=strategy)
     def fuzz(case: Any) -> None:
         resp = case.call(base_url=target.world.base_url, timeout=30)

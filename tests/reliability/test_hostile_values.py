@@ -15,8 +15,6 @@ Requests are signed by the few lines below, written from
 from __future__ import annotations
 
 import calendar
-import hashlib
-import hmac
 import math
 import re
 import time
@@ -26,12 +24,14 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
-from openroster.testing.server import ServerProcess, start_server
+import wps_signer
+from conftest import ServerProcess, start_server
+from reliability.fuzzing import fuzz_settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ADMIN = "hostile-values-admin"
 TENANT = "hostile-values"
@@ -41,22 +41,11 @@ BATCH_READ = "/v7/users/batch_read"
 BODY = b'{"user_ids":["nobody"],"status":["active"]}'
 #: The clock may move 100 years either way (docs/emulator.md), in seconds.
 CLOCK_RANGE = 100 * 365.25 * 86_400
-EXAMPLES = settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    # The autouse fixture below puts the clock back once per test; each example sets what it needs itself.
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+#: The fuzzing profile's settings (reliability/fuzzing.py). The autouse fixture below puts the clock
+#: back once per test; each example sets what it needs itself.
+EXAMPLES = fuzz_settings(60, also_suppress=(HealthCheck.function_scoped_fixture,))
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def sign(scheme: str, secret: str, method: str, uri: str, ctype: str, date: str, body: bytes) -> str:
-    """``lowercase_hex(HMAC_SHA256(secret, scheme + method + uri + ctype + date + sha256hex(body)))``."""
-    body_hash = hashlib.sha256(body).hexdigest() if body else ""
-    message = f"{scheme}{method}{uri}{ctype}{date}{body_hash}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +114,7 @@ def signed_batch_read(http: httpx.Client, scheme: str, bearer: str, date: str) -
         else (WPS4_APP, WPS4_SECRET, "Wps-Docs-Date", "Wps-Docs-Authorization")
     )
     ctype = "application/json"
-    sig = sign(scheme, secret, "POST", BATCH_READ, ctype, date, BODY)
+    sig = wps_signer.signature(scheme, secret, "POST", BATCH_READ, ctype, date, BODY)
     headers = {
         "Content-Type": ctype,
         "Authorization": f"Bearer {bearer}",

@@ -5,7 +5,8 @@ again after every last connection closed (a checkpoint removes them). It gives
 them the database file's mode; ``serve`` also runs with umask 077, so nothing it
 creates is group- or world-readable whatever umask it was started with. The
 tests start the server under umask 000 (the worst a careless service file can
-do) with a data directory that does not exist yet, write, and look at every file.
+do) with a data directory that does not exist yet (the launcher creates only its parent, for
+the log), write, and look at every file.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from openroster.config import Settings
 from openroster.core.tenancy import tenants
 from openroster.server.app import open_directory
 from security.world import build_world, secret_of
+
+pytestmark = pytest.mark.slow
 
 OWNER_ONLY_DIR = 0o700
 OWNER_ONLY_FILE = 0o600

@@ -31,6 +31,8 @@ from openroster.testing.control import ControlClient
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 from security.world import WPS_APPS, secret_of
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module", params=backend_params())
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorldServer]:

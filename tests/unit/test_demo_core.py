@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pytest
 from store_state import store_rows
 
 from openroster.core.custom import attributes
@@ -42,6 +43,7 @@ def _all_users(d: Directory, tenant_id: str) -> list[User]:
         return sorted(r.users(tenant_id, ids).values(), key=lambda u: u.employee_id or "")
 
 
+@pytest.mark.slow
 def test_the_demo_company(directory: Directory) -> None:
     assert demo.load(directory) is True
     assert tenants.get(directory, "demo").name == demo.DEMO_COMPANY

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from typing import Any
 
 import httpx
@@ -136,9 +135,7 @@ def test_the_middleware_acts_and_replays_the_body(directory: Directory) -> None:
             out["faulted"] = await client.post("/v7/users/batch_read", content=b'{"needle":1}')
             plane.faults.clear()
             plane.faults.add(action="latency", latency_ms=200, remaining=1)
-            started = time.monotonic()
             out["slow"] = await client.post("/v7/users/batch_read", content=body)
-            out["slow_s"] = time.monotonic() - started
             plane.faults.add(action="close", remaining=1)
             try:
                 await client.post("/v7/users/batch_read", content=body)
@@ -163,7 +160,7 @@ def test_the_middleware_acts_and_replays_the_body(directory: Directory) -> None:
     # The app got the body a rule had to read first: it answers about the body's content.
     assert out["untouched"].json()["code"] == 40100002  # no token: the dialect's own error
     assert out["faulted"].status_code == 400 and out["faulted"].json()["code"] == 40000002
-    assert out["slow"].json()["code"] == 40100002 and out["slow_s"] >= 0.2
+    assert out["slow"].json()["code"] == 40100002  # delayed (the journal's latency below), then answered
     assert "connection closed" in str(out["closed"])
     journal = out["journal"]
     assert [e["status"] for e in journal] == [401, 200, 200, 400, 401, 0]

@@ -82,7 +82,8 @@ def _start(
     admin_token: str | None,
     timeout: float,
 ) -> ServerProcess:
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # as serve would: owner only, whatever the umask
+    # The log goes beside the data directory; serve creates the data directory itself (owner only).
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     args = [sys.executable, "-m", "openroster", "serve", "--data-dir", str(data_dir), "--port", str(port)]
     if admin_token is not None:
         args += ["--admin-token", admin_token]
