@@ -64,7 +64,18 @@ def pytest_configure(config: pytest.Config) -> None:
 SHARED_SERVER_FIXTURES = frozenset({"live", "live_sqlite", "live_postgresql", "openroster_server"})
 
 
+#: Files whose tests take a minute or more each (kill -9 rounds, the docs/cli.md walk-through, the CLI
+#: beside a running server). They run first, so that no worker starts one while the other has
+#: nothing left to do (the long tail of the run).
+LONGEST_FIRST: tuple[str, ...] = (
+    "tests/reliability/test_crash_safety.py",
+    "tests/e2e/test_cli_docs.py",
+    "tests/e2e/test_cli.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in LONGEST_FIRST)  # stable: order kept
     unmarked = [
         item.nodeid
         for item in items
