@@ -15,6 +15,7 @@ from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.tenancy import apps
 from openroster.dialects.wps import GATEWAYS, signing
+from openroster.dialects.wps.endpoint import holds_scope
 from openroster.dialects.wps.errors import Code, WpsError, from_core
 from openroster.model.entities import App, Signing
 from openroster.model.errors import CoreError
@@ -192,18 +193,6 @@ async def token_endpoint(request: Request) -> Response:
         media_type="application/json",
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
-
-
-def _canonical_scope(scope: str) -> str:
-    # Private deployments spell the contacts scopes "kso.contacts.*".
-    return scope.replace("kso.contacts.", "kso.contact.", 1)
-
-
-def holds_scope(held: frozenset[str], scope: str) -> bool:
-    """Whether scopes ``held`` grant ``scope``: itself (either contacts spelling), or its readwrite."""
-    want = _canonical_scope(scope)
-    have = {_canonical_scope(s) for s in held}
-    return want in have or (want.endswith(".read") and want.removesuffix(".read") + ".readwrite" in have)
 
 
 def _form(request: Request, body: bytes) -> dict[str, str]:

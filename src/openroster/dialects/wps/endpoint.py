@@ -133,12 +133,23 @@ def parameters(r: Route) -> list[dict[str, Any]]:
     return params
 
 
-def scope_ok(app: App, wanted: tuple[str, ...]) -> bool:
-    if not wanted:
-        return True
-    held = app.scopes
+def _canonical_scope(scope: str) -> str:
     # Private deployments spell the contacts scopes "kso.contacts.*".
-    return any(s in held or s.replace("kso.contact.", "kso.contacts.") in held for s in wanted)
+    return scope.replace("kso.contacts.", "kso.contact.", 1)
+
+
+def holds_scope(held: frozenset[str], scope: str) -> bool:
+    """Whether scopes ``held`` grant ``scope``: itself (either contacts spelling), or its readwrite."""
+    if scope in held:  # the common case, on every call: no set built
+        return True
+    want = _canonical_scope(scope)
+    have = {_canonical_scope(s) for s in held}
+    return want in have or (want.endswith(".read") and want.removesuffix(".read") + ".readwrite" in have)
+
+
+def scope_ok(app: App, wanted: tuple[str, ...]) -> bool:
+    """Whether the app may call a route that needs any one of ``wanted`` (none: any app)."""
+    return not wanted or any(holds_scope(app.scopes, s) for s in wanted)
 
 
 def validation_error(exc: ValidationError) -> WpsError:
