@@ -1,0 +1,100 @@
+"""The ASGI plumbing both receivers share: read a POST, answer JSON, call the handler.
+
+Plain ASGI (no framework), so a receiver mounts in any ASGI server or framework
+(uvicorn, Starlette's ``Mount``, FastAPI's ``app.mount``).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any, TypeVar
+
+import orjson
+
+from openroster.client.errors import EventError, EventSignatureError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+E = TypeVar("E")
+
+#: What a receiver calls with each verified, decrypted event: a plain or an ``async`` function.
+Handler = Callable[[E], Awaitable[None] | None]
+
+#: A receiver reads at most this much of a body (WPS and DingTalk events are far smaller).
+MAX_BODY_BYTES = 1 << 20
+
+
+class RequestRefused(Exception):
+    """The request cannot be handled; ``status`` and ``reason`` are what the receiver answers."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def status_for(error: EventError) -> int:
+    """401 for a signature that does not match, 400 for every other failed check."""
+    return 401 if isinstance(error, EventSignatureError) else 400
+
+
+async def read_post(scope: Scope, receive: Receive) -> bytes:
+    """The body of an HTTP POST; :class:`RequestRefused` for another method or an oversized body."""
+    if scope.get("method") != "POST":
+        raise RequestRefused(405, "only POST")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RequestRefused(400, "the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RequestRefused(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """``body`` parsed as a JSON object; :class:`RequestRefused` (400) otherwise."""
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise RequestRefused(400, "the body is not JSON") from None
+    if not isinstance(value, dict):
+        raise RequestRefused(400, "the body is not a JSON object")
+    return value
+
+
+async def send_json(send: Send, status: int, value: object) -> None:
+    """Answer ``status`` with ``value`` as a JSON body."""
+    body = orjson.dumps(value)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def call_handler(handler: Handler[E], event: E) -> None:
+    """Call ``handler`` with ``event``, awaiting it when it is a coroutine function."""
+    result = handler(event)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def answer_lifespan(scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer a ``lifespan`` scope (nothing to start); ``True`` when ``scope`` was one."""
+    if scope["type"] != "lifespan":
+        return False
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return True
