@@ -84,7 +84,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9000)
     args = parser.parse_args(argv)
-    uvicorn.run(build_app(os.environ), host=args.host, port=args.port, lifespan="off", log_level="warning")
+    uvicorn.run(build_app(os.environ), host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -157,9 +157,8 @@ def dingtalk_request(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The query and body DingTalk sends for ``msg``."""
     encrypt = dingtalk_encrypt(aes_key, owner, msg)
-    query = {"signature": dingtalk_signature(token, timestamp, nonce, encrypt), "timestamp": timestamp}
-    query["nonce"] = nonce
-    return query, {"encrypt": encrypt}
+    signature = dingtalk_signature(token, timestamp, nonce, encrypt)
+    return {"signature": signature, "timestamp": timestamp, "nonce": nonce}, {"encrypt": encrypt}
 
 
 @dataclass

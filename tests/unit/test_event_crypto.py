@@ -32,12 +32,23 @@ WPS_ENCRYPTED = (
     "BIY="
 )
 WPS_SIGNATURE = "SG0XR6qEaR8Jd1AgXrwCcxV2Co87wLy9rGXsoG-FzEE"
+WPS_ENVELOPE = {
+    "topic": "kso.user",
+    "operation": "create",
+    "time": WPS_TIME,
+    "nonce": WPS_NONCE,
+    "signature": WPS_SIGNATURE,
+    "encrypted_data": WPS_ENCRYPTED,
+}
 
 # events.md §2, "Published vector" and "Encrypt vectors"
 TOKEN, AES_KEY, OWNER = "mryue", "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "ding6ccabc44d2c8d38b"
 AES_KEY_HEX = "62e7b411f74de7dd3473571ee5c7fa035e7673adc30ded7cd3c6bad1ce5e71de"
-CHECK_URL_QUERY = {"signature": "03044561471240d4a14bb09372dfcfd4fd0e40cb", "timestamp": "1608001896814"}
-CHECK_URL_QUERY["nonce"] = "WL4PK6yA"
+CHECK_URL_QUERY = {
+    "signature": "03044561471240d4a14bb09372dfcfd4fd0e40cb",
+    "timestamp": "1608001896814",
+    "nonce": "WL4PK6yA",
+}
 CHECK_URL_ENCRYPT = (
     "0vJiX6vliEpwG3U45CtXqi+m8PXbQRARJ8p8BbDuD1EMTDf0jKpQ79QS93qEk7XHpP6u+oTTrd15NRPvNvmBKyDCYxxOK+HZeKju4yhE"
     "LOFchzNukR+t8SB/qk4ROMu3"
@@ -66,14 +77,7 @@ def test_wps_worked_example_sealed_by_the_sdk() -> None:
     envelope = wps.seal_envelope(
         APPID, APPKEY, "kso.user", "create", WPS_PLAIN, time=WPS_TIME, nonce=WPS_NONCE
     )
-    assert envelope == {
-        "topic": "kso.user",
-        "operation": "create",
-        "time": WPS_TIME,
-        "nonce": WPS_NONCE,
-        "signature": WPS_SIGNATURE,
-        "encrypted_data": WPS_ENCRYPTED,
-    }
+    assert envelope == WPS_ENVELOPE
     assert list(envelope) == ["topic", "operation", "time", "nonce", "signature", "encrypted_data"]
 
 
@@ -94,15 +98,7 @@ def test_wps_sdk_envelope_opened_by_the_independent_receiver() -> None:
 
 
 def _tampered(**changes: Any) -> dict[str, Any]:
-    envelope = {
-        "topic": "kso.user",
-        "operation": "create",
-        "time": WPS_TIME,
-        "nonce": WPS_NONCE,
-        "signature": WPS_SIGNATURE,
-        "encrypted_data": WPS_ENCRYPTED,
-    }
-    envelope.update(changes)
+    envelope = {**WPS_ENVELOPE, **changes}
     return {k: v for k, v in envelope.items() if v is not None}
 
 

@@ -31,7 +31,7 @@ def serve_asgi(app: ASGIApp, *, timeout: float = 10.0) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", loop="asyncio", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", loop="asyncio", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"asgi-{port}", daemon=True)
     thread.start()

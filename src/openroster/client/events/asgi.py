@@ -1,4 +1,4 @@
-"""The ASGI plumbing both receivers share: read a POST, answer JSON, call the handler.
+"""What both platforms' receivers share: read a POST, check it, call the handler, answer JSON.
 
 Plain ASGI (no framework), so a receiver mounts in any ASGI server or framework
 (uvicorn, Starlette's ``Mount``, FastAPI's ``app.mount``).
@@ -7,8 +7,9 @@ Plain ASGI (no framework), so a receiver mounts in any ASGI server or framework
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import orjson
 
@@ -98,3 +99,47 @@ async def answer_lifespan(scope: Scope, receive: Receive, send: Send) -> bool:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return True
+
+
+class EventReceiver(Generic[E]):
+    """An ASGI app that checks each POST with :meth:`open`, hands the event to ``handler`` and
+    answers 200 with :meth:`answer`.
+
+    A failed check (:class:`EventError`) is answered 401 (signature) or 400 and the handler is
+    not called; a handler that raises is answered 500, so the platform retries. Both are logged
+    on the logger of the subclass's module.
+    """
+
+    def __init__(self, handler: Handler[E]) -> None:
+        self.handler = handler
+        self._log = logging.getLogger(type(self).__module__)
+
+    def open(self, query_string: bytes, body: dict[str, Any]) -> E | None:
+        """The event in a request, or ``None`` for a probe (answered without the handler)."""
+        raise NotImplementedError
+
+    def answer(self, body: dict[str, Any], event: E | None) -> object:
+        """The JSON body of the 200 answer to ``body`` (``event`` ``None`` for a probe)."""
+        raise NotImplementedError
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if await answer_lifespan(scope, receive, send):
+            return
+        try:
+            body = json_object(await read_post(scope, receive))
+            event = self.open(scope.get("query_string", b""), body)
+        except RequestRefused as refused:
+            await send_json(send, refused.status, {"error": refused.reason})
+            return
+        except EventError as error:
+            self._log.warning("refused a request: %s", error)
+            await send_json(send, status_for(error), {"error": str(error)})
+            return
+        if event is not None:
+            try:
+                await call_handler(self.handler, event)
+            except Exception:
+                self._log.exception("the handler failed")
+                await send_json(send, 500, {"error": "the handler failed"})
+                return
+        await send_json(send, 200, self.answer(body, event))

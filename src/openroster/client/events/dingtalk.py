@@ -23,10 +23,8 @@ the real platform. A receiver calls :func:`open_callback` and :func:`success_rep
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
-import logging
 import re
 import secrets
 import string
@@ -37,29 +35,10 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from openroster.client.errors import (
-    EventDecryptionError,
-    EventError,
-    EventFormatError,
-    EventSignatureError,
-)
-from openroster.client.events.asgi import (
-    Handler,
-    Receive,
-    RequestRefused,
-    Scope,
-    Send,
-    answer_lifespan,
-    call_handler,
-    json_object,
-    read_post,
-    send_json,
-    status_for,
-)
-
-log = logging.getLogger(__name__)
+from openroster.client.errors import EventDecryptionError, EventFormatError, EventSignatureError
+from openroster.client.events.asgi import EventReceiver, Handler
+from openroster.client.events.cipher import decrypt_blocks, encrypt_blocks
 
 PayloadStyle = Literal["current", "legacy"]
 
@@ -142,10 +121,6 @@ def now_ms() -> str:
     return str(time.time_ns() // 1_000_000)
 
 
-def _cipher(keys: CallbackKeys) -> Cipher[modes.CBC]:
-    return Cipher(algorithms.AES(keys.key), modes.CBC(keys.key[:16]))
-
-
 def encrypt(keys: CallbackKeys, message: bytes | str, *, random16: str | None = None) -> str:
     """``encrypt`` for ``message``: random16, length, message, owner key, 32-byte PKCS#7, AES, base64.
 
@@ -159,8 +134,7 @@ def encrypt(keys: CallbackKeys, message: bytes | str, *, random16: str | None = 
     plain = head + len(msg).to_bytes(4, "big") + msg + keys.owner_key.encode()
     pad = PAD_BLOCK - len(plain) % PAD_BLOCK
     plain += bytes([pad]) * pad
-    encryptor = _cipher(keys).encryptor()
-    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
+    return encrypt_blocks(keys.key, keys.key[:16], plain)
 
 
 def decrypt(keys: CallbackKeys, encrypted: str) -> bytes:
@@ -170,14 +144,7 @@ def decrypt(keys: CallbackKeys, encrypted: str) -> bytes:
     padding is not 1..32 bytes of its own length, the length prefix points past the end, or the
     trailer is not ``keys.owner_key`` (DingTalk's error 900010).
     """
-    try:
-        data = base64.b64decode(encrypted, validate=True)
-    except (binascii.Error, ValueError):
-        raise EventDecryptionError("encrypt is not standard base64") from None
-    if not data or len(data) % 16:
-        raise EventDecryptionError("encrypt is not a whole number of AES blocks")
-    decryptor = _cipher(keys).decryptor()
-    plain = decryptor.update(data) + decryptor.finalize()
+    plain = decrypt_blocks(keys.key, keys.key[:16], encrypted, "encrypt")
     pad = plain[-1]
     if not 1 <= pad <= PAD_BLOCK or plain[-pad:] != bytes([pad]) * pad:
         raise EventDecryptionError("bad padding: wrong aes_key")
@@ -311,7 +278,7 @@ def query_values(raw: bytes) -> dict[str, str]:
     return values
 
 
-class DingTalkCallbackReceiver:
+class DingTalkCallbackReceiver(EventReceiver[DingTalkEvent]):
     """An ASGI app receiving one subscription's DingTalk callbacks at any path.
 
     It verifies and decrypts every request (:func:`open_callback`); answers ``check_url`` with
@@ -322,27 +289,12 @@ class DingTalkCallbackReceiver:
     """
 
     def __init__(self, keys: CallbackKeys, handler: Handler[DingTalkEvent]) -> None:
+        super().__init__(handler)
         self.keys = keys
-        self.handler = handler
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if await answer_lifespan(scope, receive, send):
-            return
-        try:
-            body = json_object(await read_post(scope, receive))
-            event = open_callback(self.keys, query_values(scope.get("query_string", b"")), body)
-        except RequestRefused as refused:
-            await send_json(send, refused.status, {"error": refused.reason})
-            return
-        except EventError as error:
-            log.warning("refused a DingTalk callback: %s", error)
-            await send_json(send, status_for(error), {"error": str(error)})
-            return
-        if event.event_type != "check_url":
-            try:
-                await call_handler(self.handler, event)
-            except Exception:
-                log.exception("the handler of %s failed", event.event_type)
-                await send_json(send, 500, {"error": "the handler failed"})
-                return
-        await send_json(send, 200, success_reply(self.keys))
+    def open(self, query_string: bytes, body: dict[str, Any]) -> DingTalkEvent | None:
+        event = open_callback(self.keys, query_values(query_string), body)
+        return None if event.event_type == "check_url" else event
+
+    def answer(self, body: dict[str, Any], event: DingTalkEvent | None) -> object:
+        return success_reply(self.keys)

@@ -17,10 +17,8 @@ engine, a test) calls :func:`seal_envelope`. Every check that fails raises a sub
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
-import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,29 +26,10 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from openroster.client.errors import (
-    EventDecryptionError,
-    EventError,
-    EventFormatError,
-    EventSignatureError,
-)
-from openroster.client.events.asgi import (
-    Handler,
-    Receive,
-    RequestRefused,
-    Scope,
-    Send,
-    answer_lifespan,
-    call_handler,
-    json_object,
-    read_post,
-    send_json,
-    status_for,
-)
-
-log = logging.getLogger(__name__)
+from openroster.client.errors import EventDecryptionError, EventFormatError, EventSignatureError
+from openroster.client.events.asgi import EventReceiver, Handler
+from openroster.client.events.cipher import decrypt_blocks, encrypt_blocks
 
 #: The envelope's fields, in the order the platform sends them.
 ENVELOPE_FIELDS = ("topic", "operation", "time", "nonce", "signature", "encrypted_data")
@@ -98,8 +77,7 @@ def encrypt(app_secret: str, nonce: str, plaintext: bytes) -> str:
     """
     padder = padding.PKCS7(128).padder()
     padded = padder.update(plaintext) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(cipher_key(app_secret)), modes.CBC(_iv(nonce))).encryptor()
-    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+    return encrypt_blocks(cipher_key(app_secret), _iv(nonce), padded)
 
 
 def decrypt(app_secret: str, nonce: str, encrypted_data: str) -> bytes:
@@ -109,15 +87,7 @@ def decrypt(app_secret: str, nonce: str, encrypted_data: str) -> bytes:
     :class:`EventDecryptionError` when ``encrypted_data`` is not base64, not whole AES blocks,
     or its PKCS#7 padding is wrong (a wrong secret or nonce usually ends there).
     """
-    iv = _iv(nonce)
-    try:
-        data = base64.b64decode(encrypted_data, validate=True)
-    except (binascii.Error, ValueError):
-        raise EventDecryptionError("encrypted_data is not standard base64") from None
-    if not data or len(data) % 16:
-        raise EventDecryptionError("encrypted_data is not a whole number of AES blocks")
-    decryptor = Cipher(algorithms.AES(cipher_key(app_secret)), modes.CBC(iv)).decryptor()
-    padded = decryptor.update(data) + decryptor.finalize()
+    padded = decrypt_blocks(cipher_key(app_secret), _iv(nonce), encrypted_data, "encrypted_data")
     unpadder = padding.PKCS7(128).unpadder()
     try:
         return unpadder.update(padded) + unpadder.finalize()
@@ -216,41 +186,25 @@ def challenge_answer(body: Mapping[str, Any]) -> dict[str, str] | None:
     return {"challenge": challenge}
 
 
-class WpsEventReceiver:
+class WpsEventReceiver(EventReceiver[WpsEvent]):
     """An ASGI app receiving one WPS app's events at any path.
 
-    It answers the URL verification; verifies and decrypts every event (:func:`open_envelope`)
-    and calls ``handler`` with the :class:`WpsEvent`, then answers 200 ``{}``. A failed check is
-    answered 401 (signature) or 400 (anything else) and the handler is not called; a handler
-    that raises is answered 500 (the platform retries). Both are logged on this module's logger.
+    It answers the URL verification (:func:`challenge_answer`); verifies and decrypts every event
+    (:func:`open_envelope`), calls ``handler`` with the :class:`WpsEvent` and answers 200 ``{}``.
+    A failed check is answered 401 (signature) or 400 (anything else) and the handler is not
+    called; a handler that raises is answered 500 (the platform retries). Both are logged on this
+    module's logger.
     """
 
     def __init__(self, app_id: str, app_secret: str, handler: Handler[WpsEvent]) -> None:
+        super().__init__(handler)
         self.app_id = app_id
         self._app_secret = app_secret
-        self.handler = handler
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if await answer_lifespan(scope, receive, send):
-            return
-        try:
-            body = json_object(await read_post(scope, receive))
-            answer = challenge_answer(body)
-            if answer is not None:
-                await send_json(send, 200, answer)
-                return
-            event = open_envelope(self.app_id, self._app_secret, body)
-        except RequestRefused as refused:
-            await send_json(send, refused.status, {"error": refused.reason})
-            return
-        except EventError as error:
-            log.warning("refused a WPS event: %s", error)
-            await send_json(send, status_for(error), {"error": str(error)})
-            return
-        try:
-            await call_handler(self.handler, event)
-        except Exception:
-            log.exception("the handler of %s %s failed", event.topic, event.operation)
-            await send_json(send, 500, {"error": "the handler failed"})
-            return
-        await send_json(send, 200, {})
+    def open(self, query_string: bytes, body: dict[str, Any]) -> WpsEvent | None:
+        if challenge_answer(body) is not None:
+            return None
+        return open_envelope(self.app_id, self._app_secret, body)
+
+    def answer(self, body: dict[str, Any], event: WpsEvent | None) -> object:
+        return {} if event is not None else challenge_answer(body)
