@@ -20,6 +20,7 @@ import event_receivers as ind
 from openroster.client import EventDecryptionError, EventFormatError, EventSignatureError
 from openroster.client.events import dingtalk as dt
 from openroster.client.events import wps
+from openroster.client.events.cipher import encrypt_blocks
 from openroster.testing import serve_asgi
 
 # events.md §1, "Worked example"
@@ -215,6 +216,33 @@ def test_dingtalk_owner_key_is_checked() -> None:
     assert dt.decrypt(legacy, USER_ADD_ENCRYPT) == USER_ADD
     with pytest.raises(EventDecryptionError, match="900010"):
         dt.decrypt(current, USER_ADD_ENCRYPT)
+
+
+def _dingtalk_plain(plain: bytes) -> str:
+    """``plain`` (already a multiple of 16 bytes) encrypted with KEYS, no framing checked."""
+    return encrypt_blocks(KEYS.key, KEYS.key[:16], plain)
+
+
+@pytest.mark.parametrize(
+    ("encrypted", "message"),
+    [
+        pytest.param(ind.dingtalk_encrypt("a" * 43, OWNER, b"{}"), "padding|owner key", id="another aes_key"),
+        pytest.param("not base64!", "base64", id="not base64"),
+        pytest.param(base64.b64encode(b"x" * 40).decode(), "AES blocks", id="not whole blocks"),
+        pytest.param(
+            _dingtalk_plain(b"r" * 16 + (1000).to_bytes(4, "big") + b"x" * 12 + bytes([32]) * 32),
+            "length prefix",
+            id="length past the end",
+        ),
+        pytest.param(
+            _dingtalk_plain(b"r" * 16 + b"\0\0" + bytes([14]) * 14), "header", id="shorter than the header"
+        ),
+        pytest.param(_dingtalk_plain(b"r" * 32 + bytes([33]) * 32), "padding", id="padding over 32"),
+    ],
+)
+def test_dingtalk_decrypt_refuses(encrypted: str, message: str) -> None:
+    with pytest.raises(EventDecryptionError, match=message):
+        dt.decrypt(KEYS, encrypted)
 
 
 @pytest.mark.parametrize(
