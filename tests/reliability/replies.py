@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from openroster.dialects import dingtalk
+from openroster.dialects.dingtalk.dialect import DINGTALK
 from openroster.dialects.wps import TOKEN_PATHS
 
 #: What an internal detail looks like in a reply.
@@ -34,7 +34,7 @@ def _strip_scheme(path: str) -> str:
 
 
 def is_dingtalk(path: str) -> bool:
-    return dingtalk.owns(_strip_scheme(path))
+    return DINGTALK.owns(_strip_scheme(path))
 
 
 def internals_in(body: bytes, sent: bytes = b"") -> list[bytes]:
