@@ -20,7 +20,7 @@ import event_receivers as ind
 from openroster.client import EventDecryptionError, EventFormatError, EventSignatureError
 from openroster.client.events import dingtalk as dt
 from openroster.client.events import wps
-from openroster.client.events.cipher import encrypt_blocks
+from openroster.dialects.event_wire import encrypt_blocks
 from openroster.testing import serve_asgi
 
 # events.md §1, "Worked example"

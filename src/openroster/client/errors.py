@@ -4,10 +4,6 @@
 
     OpenrosterClientError
     ├── TransportError            the server could not be reached, or the connection broke
-    ├── EventError                an incoming event or callback failed a receiver check
-    │   ├── EventFormatError      a field is missing or malformed (not JSON, a key of the wrong length, ...)
-    │   ├── EventSignatureError   the signature does not match the content
-    │   └── EventDecryptionError  the ciphertext does not decrypt (key, padding, length, owner key)
     └── ApiError                  the platform answered with a non-zero code
         ├── InvalidRequestError   bad parameters (WPS 400xxxxx, DingTalk 40035, 400002, ...)
         ├── AuthenticationError   token, signature or credentials refused (WPS 401xxxxx, DingTalk 40014, ...)
@@ -20,11 +16,42 @@
 Every :class:`ApiError` carries the platform's ``code`` (WPS ``code`` or DingTalk
 ``errcode``), its ``message``, the HTTP status, the ``request_id`` when the
 platform sent one, and the whole parsed ``reply``.
+
+The module also exports the errors of receiving events (:mod:`openroster.client.events`):
+:class:`EventError` and its subclasses :class:`EventFormatError`, :class:`EventSignatureError`
+and :class:`EventDecryptionError`. They do not derive from :class:`OpenrosterClientError`: the
+server's senders raise them too, so they are defined below the SDK
+(``openroster.dialects.event_wire``) and derive from :class:`ValueError`. Catch both families
+with ``except (OpenrosterClientError, EventError)``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from openroster.dialects.event_wire import (
+    EventDecryptionError,
+    EventError,
+    EventFormatError,
+    EventSignatureError,
+)
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "ConflictError",
+    "EventDecryptionError",
+    "EventError",
+    "EventFormatError",
+    "EventSignatureError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OpenrosterClientError",
+    "PermissionDeniedError",
+    "ServerError",
+    "ThrottledError",
+    "TransportError",
+]
 
 
 class OpenrosterClientError(Exception):
@@ -33,30 +60,6 @@ class OpenrosterClientError(Exception):
 
 class TransportError(OpenrosterClientError):
     """The request could not be completed: connection refused, reset or timed out (after retries)."""
-
-
-class EventError(OpenrosterClientError):
-    """An event (WPS) or callback (DingTalk) failed one of the receiver's checks.
-
-    A receiver answers it with a non-2xx status, so the platform retries; ``openroster.client.events``
-    raises it.
-    """
-
-
-class EventFormatError(EventError):
-    """A field is missing, of the wrong type or malformed: the body is not the JSON object the
-    platform sends, a nonce is not 16 bytes, an ``aes_key`` is not 43 characters, a reply is not a
-    reply."""
-
-
-class EventSignatureError(EventError):
-    """The signature recomputed from the content and the shared secret differs from the one sent."""
-
-
-class EventDecryptionError(EventError):
-    """The ciphertext is not valid under the key: not base64, not whole AES blocks, bad padding,
-    a length prefix past the end, a trailer that is not the expected owner key, or a plaintext
-    that is not what was expected (not JSON, not ``success``)."""
 
 
 class ApiError(OpenrosterClientError):

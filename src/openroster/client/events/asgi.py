@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
-from openroster.client.errors import EventError, EventSignatureError
+from openroster.dialects.event_wire import EventError, EventSignatureError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -36,9 +36,14 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from openroster.client.errors import EventDecryptionError, EventFormatError, EventSignatureError
 from openroster.client.events.asgi import EventReceiver, Handler
-from openroster.client.events.cipher import decrypt_blocks, encrypt_blocks
+from openroster.dialects.event_wire import (
+    EventDecryptionError,
+    EventFormatError,
+    EventSignatureError,
+    decrypt_blocks,
+    encrypt_blocks,
+)
 
 PayloadStyle = Literal["current", "legacy"]
 

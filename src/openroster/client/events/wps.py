@@ -27,9 +27,14 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives import padding
 
-from openroster.client.errors import EventDecryptionError, EventFormatError, EventSignatureError
 from openroster.client.events.asgi import EventReceiver, Handler
-from openroster.client.events.cipher import decrypt_blocks, encrypt_blocks
+from openroster.dialects.event_wire import (
+    EventDecryptionError,
+    EventFormatError,
+    EventSignatureError,
+    decrypt_blocks,
+    encrypt_blocks,
+)
 
 #: The envelope's fields, in the order the platform sends them.
 ENVELOPE_FIELDS = ("topic", "operation", "time", "nonce", "signature", "encrypted_data")
