@@ -2,7 +2,9 @@
 
 Three sources must agree: the protocol file's worked examples and DingTalk's published vectors
 (literals below), the SDK, and tests/event_receivers.py (written from the protocol file alone).
-Each side encrypts what the other decrypts, in process and over loopback HTTP.
+Each side encrypts what the other decrypts, in process and over loopback HTTP. The SDK's names
+are the pure protocol modules under openroster.dialects (one implementation, which the server's
+senders import), and those modules load neither the server nor the SDK.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,10 +21,14 @@ import httpx
 import pytest
 
 import event_receivers as ind
+from openroster import client
 from openroster.client import EventDecryptionError, EventFormatError, EventSignatureError
 from openroster.client.events import dingtalk as dt
 from openroster.client.events import wps
+from openroster.dialects import event_wire
+from openroster.dialects.dingtalk import callback_crypto
 from openroster.dialects.event_wire import encrypt_blocks
+from openroster.dialects.wps import event_crypto
 from openroster.testing import serve_asgi
 
 # events.md §1, "Worked example"
@@ -417,3 +425,38 @@ def test_independent_dingtalk_receiver_over_loopback() -> None:
         dt.check_success_reply(KEYS, reply.json())
         assert server.events == [event]
         assert server.requests[1].query == sealed.query
+
+
+# --- one implementation, below the server ---------------------------------------------------
+
+
+def test_the_sdk_names_are_the_dialects_protocol_code() -> None:
+    """The SDK re-exports the pure protocol the server's senders import: the same objects."""
+    receiver_only = {"WpsEventReceiver", "DingTalkCallbackReceiver", "query_values"}
+    for sdk, pure in ((wps, event_crypto), (dt, callback_crypto)):
+        for name in set(sdk.__all__) - receiver_only:
+            assert getattr(sdk, name) is getattr(pure, name), name
+    for name in ("EventError", "EventFormatError", "EventSignatureError", "EventDecryptionError"):
+        assert getattr(client, name) is getattr(event_wire, name)
+    assert issubclass(event_wire.EventError, ValueError)
+    assert not issubclass(event_wire.EventError, client.OpenrosterClientError)
+
+
+def test_the_protocol_modules_import_without_the_server_or_the_sdk() -> None:
+    code = (
+        "import sys, openroster.dialects.wps.event_crypto, openroster.dialects.dingtalk.callback_crypto\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'openroster', 'fastapi', 'starlette', 'sqlalchemy', 'httpx', 'pydantic'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(
+        [
+            "openroster",
+            "openroster.dialects",
+            "openroster.dialects.dingtalk",
+            "openroster.dialects.dingtalk.callback_crypto",
+            "openroster.dialects.event_wire",
+            "openroster.dialects.wps",
+            "openroster.dialects.wps.event_crypto",
+        ]
+    )
