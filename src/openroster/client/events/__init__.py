@@ -5,7 +5,9 @@
 - :mod:`openroster.client.events.dingtalk`: DingTalk's callback crypto (encrypt, decrypt, sign,
   verify, the ``success`` reply, ``check_url``) and :class:`DingTalkCallbackReceiver`.
 
-They work against the real platforms as well as openroster. Failed checks raise the
+They work against the real platforms as well as openroster. The pure protocol is defined in
+:mod:`openroster.dialects.wps.event_crypto` and :mod:`openroster.dialects.dingtalk.callback_crypto`
+(the server's senders use it too) and re-exported here. Failed checks raise the
 :class:`~openroster.client.errors.EventError` family. See docs/events.md.
 """
 
