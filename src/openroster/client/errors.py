@@ -29,29 +29,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from openroster.dialects.event_wire import (
-    EventDecryptionError,
-    EventError,
-    EventFormatError,
-    EventSignatureError,
-)
+from openroster.dialects import event_wire
 
-__all__ = [
-    "ApiError",
-    "AuthenticationError",
-    "ConflictError",
-    "EventDecryptionError",
-    "EventError",
-    "EventFormatError",
-    "EventSignatureError",
-    "InvalidRequestError",
-    "NotFoundError",
-    "OpenrosterClientError",
-    "PermissionDeniedError",
-    "ServerError",
-    "ThrottledError",
-    "TransportError",
-]
+# The errors of receiving events, defined below the SDK (see the module's docstring).
+EventError = event_wire.EventError
+EventFormatError = event_wire.EventFormatError
+EventSignatureError = event_wire.EventSignatureError
+EventDecryptionError = event_wire.EventDecryptionError
 
 
 class OpenrosterClientError(Exception):
