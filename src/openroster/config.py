@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openroster.core.runtime import limits
-from openroster.core.runtime.cache import DEFAULT_MAX_USERS
+from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 
 ENV_SETTINGS = "OPENROSTER_SETTINGS_JSON"
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -21,16 +21,15 @@ from openroster.cli.importer import import_command
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
 from openroster.cli.users import users_app
 from openroster.config import ENV_SETTINGS, Settings
-from openroster.core.directory import Directory
 from openroster.core.runtime import limits
-from openroster.core.runtime.cache import DEFAULT_MAX_USERS
-from openroster.core.runtime.secrets import new_secret
-from openroster.core.tenancy import apps as app_service
-from openroster.core.tenancy import tenants as tenant_service
-from openroster.fixtures import demo as demo_data
-from openroster.fixtures.seed import load_seed, read_seed
 from openroster.model.entities import App
 from openroster.model.errors import CoreError
+
+if TYPE_CHECKING:
+    from openroster.core.directory import Directory
+
+# The commands that work on a store import the core (and through it the store and SQLAlchemy)
+# inside their bodies, so that the commands that only call an API start in a fraction of the time.
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="openroster: a people directory server.")
 tenant_app = typer.Typer(no_args_is_help=True, help="Manage tenants (companies).")
@@ -84,7 +83,7 @@ def serve(
     ] = "NORMAL",
     cache_max_users: Annotated[
         int, typer.Option(help="Users each process keeps in its cache (about 4 KB each).")
-    ] = DEFAULT_MAX_USERS,
+    ] = limits.DEFAULT_MAX_USERS,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     rate_limit: Annotated[
         list[str] | None,
@@ -120,7 +119,10 @@ def serve(
     """Run the server."""
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
     os.umask(0o077)
+    from openroster.core.runtime.secrets import new_secret
     from openroster.dialects.wps.dialect import validate_rates
+    from openroster.fixtures import demo as demo_data
+    from openroster.fixtures.seed import load_seed, read_seed
     from openroster.server.run import run
 
     rate_limits = ",".join(rate_limit or [])
@@ -177,8 +179,10 @@ def _banner(settings: Settings, *, demo: bool, sample_ids: list[str], show_admin
         + (f"{settings.admin_token}" if show_admin_token else "(as given)"),
     ]
     if demo:
+        from openroster.fixtures.demo import DEMO_APPS
+
         lines.append("  demo tenant 'demo' credentials (client_id / client_secret):")
-        for a in demo_data.DEMO_APPS:
+        for a in DEMO_APPS:
             lines.append(f"    {a.client_id:<16} {a.secret:<24} {a.note}")
         body = orjson.dumps({"user_ids": sample_ids, "status": ["active"], "with_dept": True}).decode()
         lines += [
@@ -199,9 +203,12 @@ def demo_command(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     users: Annotated[int, typer.Option(help="How many people the demo company has.", min=1)] = 500,
-    tenant: Annotated[str, typer.Option(help="Tenant id to create.")] = demo_data.DEMO_TENANT,
+    tenant: Annotated[str | None, typer.Option(help="Tenant id to create  [default: demo]")] = None,
 ) -> None:
     """Create the demo company (idempotent) without starting the server."""
+    from openroster.fixtures import demo as demo_data
+
+    tenant = tenant or demo_data.DEMO_TENANT
     with _store(data_dir, database_url) as d:
         created = demo_data.load(d, users_count=users, tenant_id=tenant)
     _print_json({"tenant": tenant, "created": created})
@@ -221,6 +228,8 @@ def tenant_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a tenant and print it as JSON."""
+    from openroster.core.tenancy import tenants as tenant_service
+
     with _store(data_dir, database_url) as d:
         t = tenant_service.create(
             d,
@@ -242,6 +251,8 @@ def tenant_create(
 @tenant_app.command("list")
 def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
     """List tenants as JSON."""
+    from openroster.core.tenancy import tenants as tenant_service
+
     d = open_for_cli(data_dir, database_url)
     try:
         _print_json([{"id": t.id, "name": t.name} for t in tenant_service.list_all(d)])
@@ -262,6 +273,8 @@ def app_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an app and print its credentials as JSON."""
+    from openroster.core.tenancy import apps as app_service
+
     with _store(data_dir, database_url) as d:
         a = app_service.create(
             d,
@@ -290,6 +303,8 @@ def app_rotate_secret(
     The old secret stops working at once, also on servers already running on this store: token
     requests with it are refused, and so is every token issued before.
     """
+    from openroster.core.tenancy import apps as app_service
+
     with _store(data_dir, database_url) as d:
         a = app_service.rotate_secret(d, client_id=client_id, secret=client_secret)
     _print_credentials(a)

@@ -7,9 +7,10 @@ from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from openroster.core.runtime.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
+from openroster.core.runtime.cache import DeptView, DirectoryCache
 from openroster.core.runtime.clock import Clock
 from openroster.core.runtime.clock import clock as default_clock
+from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.core.runtime.secrets import MasterKey, TokenMinter
 from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store, WriteTx

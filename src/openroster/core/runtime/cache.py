@@ -18,15 +18,13 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store
 
 #: Opens (on first call) the read transaction a cache miss is answered from.
 OpenTx = Callable[[], ReadTx]
 
-#: Users each process keeps by default: a cached, rendered person takes about 4 KB, so
-#: 50,000 of them stay well inside a 300 MB server (docs/benchmarks.md, docs/deploy.md).
-DEFAULT_MAX_USERS = 50_000
 
 _MISSING = object()
 _REFRESH_BATCH = 2000

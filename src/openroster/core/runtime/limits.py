@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: Users each server process keeps in its cache by default: a cached, rendered person takes
+#: about 4 KB, so 50,000 of them stay well inside a 300 MB server (docs/benchmarks.md,
+#: docs/deploy.md).
+DEFAULT_MAX_USERS = 50_000
 #: Users per ``POST /v7/users/batch_read``.
 BATCH_READ_USERS_MAX = 100
 #: Users per custom-attribute ``batch_update``.
