@@ -6,6 +6,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from openroster.model.entities import IssuedToken
 from openroster.store.schema import apps, dingtalk_tokens, tenants
+from openroster.store.sql import column_values
 
 
 def lock_app(conn: Connection, client_id: str) -> None:
@@ -25,17 +26,7 @@ def latest_for_app(conn: Connection, client_id: str) -> IssuedToken | None:
 
 
 def insert_token(conn: Connection, row: IssuedToken, *, ctime: int) -> None:
-    conn.execute(
-        insert(dingtalk_tokens).values(
-            token_hash=row.token_hash,
-            client_id=row.client_id,
-            tenant_id=row.tenant_id,
-            token_sealed=row.token_sealed,
-            secret_version=row.secret_version,
-            expires_at=row.expires_at,
-            ctime=ctime,
-        )
-    )
+    conn.execute(insert(dingtalk_tokens).values(**column_values(row, without={"corp_id"}), ctime=ctime))
 
 
 def extend(conn: Connection, token_hash: str, expires_at: int) -> None:
