@@ -153,13 +153,11 @@ class Dialect(ABC, Generic[P, R]):
     #: What :meth:`error_reply` answers (the dialect's own error and ``CoreError``); anything else
     #: is an internal error.
     error_types: tuple[type[Exception], ...]
+    #: Every route, in the order they are mounted (and listed in the OpenAPI document): the
+    #: dialect's route list, which its route decorator fills as its handler modules are imported.
+    routes: Sequence[R]
 
     # -- what it owns ---------------------------------------------------------------------------
-
-    @property
-    @abstractmethod
-    def routes(self) -> Sequence[R]:
-        """Every route, in the order they are mounted (and listed in the OpenAPI document)."""
 
     def owns(self, path: str) -> bool:
         return path in self.owned_paths or path.startswith(self.owned_prefixes)

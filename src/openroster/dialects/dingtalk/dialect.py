@@ -10,7 +10,6 @@ on ``/topapi``, a ``request_id`` (``errors.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 import orjson
@@ -80,11 +79,8 @@ class DingTalkDialect(Dialect[Caller, Route]):
     owned_prefixes = (TOPAPI,)
     owned_paths = frozenset({"/gettoken"})
     call_type = Call
+    routes = ROUTES
     error_types = (DingTalkError, CoreError)
-
-    @property
-    def routes(self) -> Sequence[Route]:
-        return ROUTES
 
     def caller_id(self, d: Directory, call: RawRequest) -> str | None:
         """gettoken's appkey, or the app the access token (query or form) was issued to."""

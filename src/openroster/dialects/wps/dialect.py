@@ -11,7 +11,7 @@ fallback).
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 import orjson
@@ -106,11 +106,8 @@ class WpsDialect(Dialect[App, Route]):
     mounts = PREFIXES
     gateways = GATEWAYS
     call_type = Call
+    routes = ROUTES
     error_types = (WpsError, CoreError)
-
-    @property
-    def routes(self) -> Sequence[Route]:
-        return ROUTES
 
     def caller_id(self, d: Directory, call: RawRequest) -> str | None:
         """The token request's client id, the bearer token's app, or a signature's access key."""
