@@ -141,4 +141,6 @@ def in_own_writer(
             return service(tx, d, *args, **kwargs)
 
     in_own.__doc__ = f"Like :func:`{service.__name__}`, in a write transaction of its own."
+    in_own.__name__ = in_own.__qualname__ = service.__name__.removesuffix("_in")
+    in_own.__module__ = service.__module__
     return in_own
