@@ -100,3 +100,14 @@ class ThrottledError(ApiError):
 
 class ServerError(ApiError):
     """The platform failed to answer the call."""
+
+
+def error_class(statuses: tuple[int, ...], by_code: type[ApiError]) -> type[ApiError]:
+    """The exception for an error reply: :class:`ThrottledError` when one of ``statuses`` (the HTTP
+    status, and the one the platform's code names, if any) is 429, :class:`ServerError` when one is
+    5xx, else ``by_code`` (what the platform's code says)."""
+    if 429 in statuses:
+        return ThrottledError
+    if any(s >= 500 for s in statuses):
+        return ServerError
+    return by_code

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from openroster.core.runtime.cache import DeptView, DirectoryCache
 from openroster.core.runtime.clock import Clock
@@ -125,3 +125,23 @@ class Directory:
     def writer(self) -> Iterator[WriteTx]:
         with self.store.write() as tx:
             yield tx
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_own_writer(
+    service: Callable[Concatenate[WriteTx, Directory, P], R],
+) -> Callable[Concatenate[Directory, P], R]:
+    """A service that runs inside the caller's write transaction (``x_in(tx, d, ...)``) as one that
+    opens its own (``x(d, ...)``): all or nothing."""
+
+    def in_own(d: Directory, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with d.writer() as tx:
+            return service(tx, d, *args, **kwargs)
+
+    in_own.__doc__ = f"Like :func:`{service.__name__}`, in a write transaction of its own."
+    in_own.__name__ = in_own.__qualname__ = service.__name__.removesuffix("_in")
+    in_own.__module__ = service.__module__
+    return in_own

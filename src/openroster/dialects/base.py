@@ -109,6 +109,26 @@ class Refusal(NamedTuple):
     media_type: str = "application/json"
 
 
+class InjectedError(NamedTuple):
+    """What an ``error`` fault rule asks for (``control/faults.py``): the platform ``code``, and the
+    ``message``, HTTP ``status`` and ``Retry-After`` seconds it sets (None: the dialect's default)."""
+
+    code: int
+    message: str | None = None
+    status: int | None = None
+    retry_after: int | None = None
+
+
+class FaultReply(NamedTuple):
+    """An injected fault's reply (``control/faults.py``): status, body, media type, and the
+    ``Retry-After`` seconds it says (None: no such header)."""
+
+    status: int
+    body: bytes
+    media_type: str = "application/json"
+    retry_after: int | None = None
+
+
 #: A per-route check between authentication and authorization that needs the server's settings
 #: (WPS rate limits): ``(principal, directory)``, raising the dialect's error to refuse.
 Admission = Callable[[Any, "Directory"], None]
@@ -133,13 +153,11 @@ class Dialect(ABC, Generic[P, R]):
     #: What :meth:`error_reply` answers (the dialect's own error and ``CoreError``); anything else
     #: is an internal error.
     error_types: tuple[type[Exception], ...]
+    #: Every route, in the order they are mounted (and listed in the OpenAPI document): the
+    #: dialect's route list, which its route decorator fills as its handler modules are imported.
+    routes: Sequence[R]
 
     # -- what it owns ---------------------------------------------------------------------------
-
-    @property
-    @abstractmethod
-    def routes(self) -> Sequence[R]:
-        """Every route, in the order they are mounted (and listed in the OpenAPI document)."""
 
     def owns(self, path: str) -> bool:
         return path in self.owned_paths or path.startswith(self.owned_prefixes)
@@ -217,6 +235,12 @@ class Dialect(ABC, Generic[P, R]):
     @abstractmethod
     def refusal(self, path: str, status: int, message: str) -> Refusal:
         """A request refused before the app ran: 400 (malformed), 408 (late), 413 (body), 431 (head)."""
+
+    @abstractmethod
+    def fault_reply(self, path: str, fault: InjectedError, request_id: str) -> FaultReply:
+        """An injected fault's error on ``path`` in the dialect's envelope, with the dialect's text,
+        status and ``Retry-After`` for the code where the rule sets none. ``request_id`` is the
+        reply's id where the envelope has one."""
 
     @abstractmethod
     def http_error(self, request: Request, status: int, message: str) -> Response:

@@ -19,6 +19,12 @@ class UserStatus(StrEnum):
     DIMISSION = "dimission"
 
 
+#: Every account status; a filter naming them all filters nothing.
+ALL_STATUSES: frozenset[str] = frozenset(s.value for s in UserStatus)
+#: The user fields unique within a tenant, in the order conflicts are reported.
+UNIQUE_USER_FIELDS: tuple[str, ...] = ("email", "phone", "employee_id", "ex_user_id", "login_name")
+
+
 class Gender(StrEnum):
     UNDEFINED = "undefined"
     MALE = "male"
@@ -237,3 +243,17 @@ class AttributeUpdate:
 class UserAttributeUpdate:
     user_id: str
     attrs: tuple[AttributeUpdate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A DingTalk access token as the store keeps it: sealed, looked up by its keyed hash."""
+
+    token_hash: str
+    client_id: str
+    tenant_id: str
+    token_sealed: bytes
+    secret_version: int
+    expires_at: int
+    #: The tenant's DingTalk corp id (joined in when the token is looked up).
+    corp_id: str | None = None

@@ -153,3 +153,17 @@ class ScopeMissing(CoreError, kind=ErrorKind.SCOPE_MISSING):
     def __init__(self, message: str, *, scope: str) -> None:
         super().__init__(message, field=scope)
         self.scope = scope
+
+
+class BulkConflict(Exception):
+    """A bulk-loaded row broke a unique index or a foreign key; ``columns`` names what clashed when known.
+
+    The store raises it (not a :class:`CoreError`: the rows are the caller's, already checked);
+    the service that loaded the rows says which of its items they were.
+    """
+
+    def __init__(self, table: str, columns: tuple[str, ...], detail: str) -> None:
+        super().__init__(f"{table}: {detail}")
+        self.table = table
+        self.columns = columns
+        self.detail = detail

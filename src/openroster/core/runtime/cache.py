@@ -138,14 +138,7 @@ class DirectoryCache:
         if bucket is None:
             bucket = self._users[tenant_id] = {}
         order = ids if isinstance(ids, list) else list(ids)
-        found: dict[str, User] = {}
-        missing: list[str] = []
-        for uid in order:
-            hit = bucket.get(uid)
-            if hit is None:
-                missing.append(uid)
-            elif hit is not _MISSING:
-                found[uid] = hit  # type: ignore[assignment]
+        found, missing = _hits(bucket, order)
         if missing:
             fetched = open_tx().users.get_users(tenant_id, missing)
             for uid in missing:
@@ -263,15 +256,21 @@ class DeptView(Mapping[int, Department]):
         return sum(1 for v in self._bucket.values() if v is not _MISSING)
 
 
-def _lookup(bucket: dict[K, object], ids: Iterable[K], fetch: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
-    found: dict[K, V] = {}
+def _hits(bucket: Mapping[K, object], ids: Iterable[K]) -> tuple[dict[K, Any], list[K]]:
+    """The entries of ``ids`` the bucket holds (known absences left out), and the ids it does not hold."""
+    found: dict[K, Any] = {}
     missing: list[K] = []
     for key in ids:
         hit = bucket.get(key)
         if hit is None:
             missing.append(key)
         elif hit is not _MISSING:
-            found[key] = hit  # type: ignore[assignment]
+            found[key] = hit
+    return found, missing
+
+
+def _lookup(bucket: dict[K, object], ids: Iterable[K], fetch: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
+    found, missing = _hits(bucket, ids)
     if missing:
         fetched = fetch(missing)
         for key in missing:

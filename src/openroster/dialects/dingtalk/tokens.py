@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime.secrets import constant_time_equals
-from openroster.model.entities import App
+from openroster.model.entities import App, IssuedToken
 from openroster.model.errors import AuthError
-from openroster.store import dingtalk_tokens as token_rows
 
 #: Lifetime of a DingTalk access token, in seconds (extended by every ``gettoken``).
 TTL_SECONDS = 7200
@@ -98,7 +97,7 @@ def issue(d: Directory, *, appkey: str, appsecret: str) -> tuple[str, int]:
         else:
             token = _random.token_hex(16)
             tx.tokens.insert_token(
-                token_rows.TokenRow(
+                IssuedToken(
                     token_hash=_hash(state, token),
                     client_id=app.client_id,
                     tenant_id=app.tenant_id,

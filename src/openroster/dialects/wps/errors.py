@@ -54,7 +54,21 @@ class Code(IntEnum):
 
     @property
     def http_status(self) -> int:
-        return 200 if self == 0 else self.value // 100000
+        return http_status(self.value)
+
+
+def http_status(code: int) -> int:
+    """The HTTP status of a reply with ``code``: the first three of its 8 digits (else 200)."""
+    status = code // 100000
+    return status if 10_000_000 <= code <= 99_999_999 and 100 <= status <= 599 else 200
+
+
+#: The ``msg`` of the codes an injected fault (``control/faults.py``) typically imitates.
+FAULT_MESSAGES: dict[int, str] = {
+    42900001: "too many requests: the rate limit is exceeded; retry later",
+    50000001: "internal error",
+    50300001: "service unavailable; retry later",
+}
 
 
 class WpsError(Exception):
@@ -68,10 +82,16 @@ class WpsError(Exception):
         return error_response(self.code, self.msg, headers=self.headers)
 
 
+def envelope(code: int, msg: str) -> bytes:
+    """The ``{code, msg, data}`` body of an error reply."""
+    return orjson.dumps({"code": code, "msg": msg, "data": None})
+
+
 def error_response(code: Code | int, msg: str, *, headers: dict[str, str] | None = None) -> Response:
     c = Code(code)
-    body = orjson.dumps({"code": int(c), "msg": msg, "data": None})
-    return Response(body, status_code=c.http_status, media_type="application/json", headers=headers)
+    return Response(
+        envelope(int(c), msg), status_code=c.http_status, media_type="application/json", headers=headers
+    )
 
 
 _AUTH_REASONS = {
