@@ -21,6 +21,7 @@ from openroster.control.runtime_routes import clock_routes, fault_routes, journa
 from openroster.core.runtime.secrets import constant_time_equals
 from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
+from openroster.dialects import raw
 from openroster.dialects.base import routing_message
 from openroster.dialects.openapi import DOCS_PAGES
 from openroster.fixtures import snapshot
@@ -84,6 +85,9 @@ OPEN_PATHS = frozenset(
 )
 
 
+_AUTHORIZATION = b"authorization"
+
+
 class AdminFirst:
     """ASGI: authenticate, then route. A call without the admin token gets 401 whatever its path or
     method, so an unauthenticated caller learns nothing of which routes exist (no 404 or 405)."""
@@ -105,10 +109,11 @@ class AdminFirst:
         await self.app(scope, receive, send)
 
     def _admin(self, scope: Scope) -> bool:
-        values = [v for k, v in scope["headers"] if k == b"authorization"]
-        if len(values) != 1:
-            return False
-        kind, _, token = values[0].decode("latin-1").partition(" ")
+        headers = scope["headers"]
+        value = raw.header(headers, _AUTHORIZATION)
+        if value is None or raw.repeated(headers, (_AUTHORIZATION,)) is not None:
+            return False  # none, or two: which would be the caller's?
+        kind, _, token = value.partition(" ")
         return kind.lower() == "bearer" and constant_time_equals(token.strip(), self.plane.admin_token)
 
 
