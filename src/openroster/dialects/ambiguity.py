@@ -68,7 +68,7 @@ def repeated_key(body: bytes, parsed: Any = _UNPARSED) -> Repeated | None:
     colons = body.count(b":")
     if colons < 2:
         return None
-    if _ESCAPED_COLON not in body:
+    if b"\\" not in body or _ESCAPED_COLON not in body:  # one byte is found faster than six
         try:
             value = orjson.loads(body) if parsed is _UNPARSED else parsed
             if orjson.dumps(value).count(b":") == colons:
