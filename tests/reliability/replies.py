@@ -76,6 +76,27 @@ def check_reply(
     return reply
 
 
+def check_control_reply(status: int, headers: Mapping[str, Any], body: bytes, *, sent: bytes = b"") -> None:
+    """The control plane's rules (docs/emulator.md): never a 5xx, nothing internal shown, and every
+    4xx in its error body ``{"error": {"code", "message", "field"}}``."""
+    where = f"{sent[:300]!r} -> HTTP {status}: {body[:300]!r}"
+    assert status < 500, f"server error: {where}"
+    leaks = internals_in(body, sent)
+    assert not leaks, f"internal details {leaks} in the reply: {where}"
+    if status < 400:
+        return
+    ctype = headers.get("content-type")
+    ctype = ctype[0] if isinstance(ctype, list) else ctype
+    assert ctype is not None and str(ctype).startswith("application/json"), f"content type {ctype}: {where}"
+    reply = orjson.loads(body)
+    assert isinstance(reply, dict) and set(reply) == {"error"}, where
+    error = reply["error"]
+    assert isinstance(error, dict) and set(error) == {"code", "message", "field"}, where
+    assert isinstance(error["code"], str) and error["code"], where
+    assert isinstance(error["message"], str) and error["message"], where
+    assert error["field"] is None or isinstance(error["field"], str), where
+
+
 def raw_reply(raw: bytes) -> tuple[int, dict[str, str], bytes]:
     """``(status, headers, body)`` of an HTTP/1.1 reply read off a socket."""
     head, _, body = raw.partition(b"\r\n\r\n")

@@ -148,6 +148,10 @@ class Dialect(ABC, Generic[P, R]):
     mounts: tuple[str, ...] = ("",)
     #: Prefixes a gateway puts in front of the platform's paths (the same endpoint behind it).
     gateways: tuple[str, ...] = ()
+    #: Request headers (lowercase) the dialect reads that a request may send once at most: the
+    #: server's guard refuses a second copy (``server/guard.py``), since a reader would take one of
+    #: the two and the client cannot know which.
+    single_headers: frozenset[bytes] = frozenset({b"authorization", b"content-type"})
     #: The handler context the dialect's handlers take.
     call_type: type[Call[P]]
     #: What :meth:`error_reply` answers (the dialect's own error and ``CoreError``); anything else

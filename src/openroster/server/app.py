@@ -17,6 +17,7 @@ from starlette.types import ASGIApp
 
 from openroster import __version__, control
 from openroster.config import Settings
+from openroster.control import api as control_api
 from openroster.core.directory import Directory
 from openroster.core.runtime.secrets import MasterKey, new_secret
 from openroster.dialects import registry
@@ -37,8 +38,12 @@ def open_directory(settings: Settings) -> Directory:
     return Directory(store, key, cache_max_users=settings.cache_max_users)
 
 
-def _dialect_error(request: Request, status: int, message: str) -> Response:
-    return registry.owner(request.url.path).http_error(request, status, message)
+def _dialect_error(request: Request, status: int, message: str, detail: str = "") -> Response:
+    """A routing or request error in the envelope of the path's owner (the control plane's own)."""
+    path = request.url.path
+    if path == control.CONTROL_PREFIX or path.startswith(control.CONTROL_PREFIX + "/"):
+        return control_api.unrouted(request.app.state.control, request, status, detail or message)
+    return registry.owner(path).http_error(request, status, message)
 
 
 class ServerApp(FastAPI):
@@ -98,7 +103,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     @api.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         message = routing_message(request.method, request.url.path, exc.status_code, str(exc.detail))
-        return _dialect_error(request, exc.status_code, message)
+        return _dialect_error(request, exc.status_code, message, str(exc.detail))
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

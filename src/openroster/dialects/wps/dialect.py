@@ -27,7 +27,15 @@ from openroster.dialects import nul
 from openroster.dialects.base import Admission, Dialect, Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.raw import RawRequest, form_or_query, header
-from openroster.dialects.wps import GATEWAYS, PREFIXES, TOKEN_PATH, TOKEN_PATHS, VERSION_PREFIX, throttling
+from openroster.dialects.wps import (
+    GATEWAYS,
+    PREFIXES,
+    TOKEN_PATH,
+    TOKEN_PATHS,
+    VERSION_PREFIX,
+    signing,
+    throttling,
+)
 from openroster.dialects.wps.auth import authenticate, token_endpoint
 from openroster.dialects.wps.endpoint import ROUTES, Call, Route, ok, parameters, parse_body, scope_ok
 from openroster.dialects.wps.errors import (
@@ -105,6 +113,10 @@ class WpsDialect(Dialect[App, Route]):
     owned_prefixes = platform_prefixes
     mounts = PREFIXES
     gateways = GATEWAYS
+    #: Besides ``Authorization`` and ``Content-Type``, the signature and its date (every scheme's).
+    single_headers = Dialect.single_headers | {
+        n.lower().encode() for h in signing.HEADERS.values() for n in (h.date, h.authorization)
+    }
     call_type = Call
     routes = ROUTES
     error_types = (WpsError, CoreError)
