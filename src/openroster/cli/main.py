@@ -296,6 +296,13 @@ def app_create(
     client_id: Annotated[str | None, typer.Option(help="Choose the client id (default: generated).")] = None,
     client_secret: Annotated[str | None, typer.Option(help="Choose the secret (default: generated).")] = None,
     agentid: Annotated[int | None, typer.Option(help="DingTalk agentid.")] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            help="wps or dingtalk: the one token endpoint that knows the app "
+            "(default: the one its scopes name; kso.* is WPS, qyapi_* or an agentid DingTalk)."
+        ),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -312,6 +319,7 @@ def app_create(
             client_id=client_id,
             secret=client_secret,
             agentid=agentid,
+            platform=platform,
         )
     _print_credentials(a)
 
@@ -346,6 +354,7 @@ def _print_credentials(a: App) -> None:
             "scopes": sorted(a.scopes),
             "signing": a.signing.value,
             "agentid": a.agentid,
+            "platform": a.platform.value,
         }
     )
 
