@@ -63,6 +63,15 @@ def _store(
         d.store.dispose()
 
 
+def _failure_budget(key: str, what: str) -> Any:
+    """The ``serve`` option of one budget of failed token requests (docs/security.md)."""
+    return typer.Option(
+        envvar=f"OPENROSTER_CREDENTIAL_FAILURES_PER_{key.upper()}",
+        min=0,
+        help=f"Failed token requests per {what} per window (0: no limit).",
+    )
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -92,6 +101,21 @@ def serve(
             "'GET /v7/depts/root=0' (off). Repeatable; default: GET /v7/depts/root=10."
         ),
     ] = None,
+    credential_failures_per_client: Annotated[
+        int, _failure_budget("client", "client id")
+    ] = limits.CREDENTIAL_FAILURES_PER_CLIENT,
+    credential_failures_per_address: Annotated[
+        int, _failure_budget("address", "source address")
+    ] = limits.CREDENTIAL_FAILURES_PER_ADDRESS,
+    credential_failures_window: Annotated[
+        float,
+        typer.Option(
+            envvar="OPENROSTER_CREDENTIAL_FAILURES_WINDOW",
+            min=1.0,
+            max=86_400.0,
+            help="Seconds over which the failed token requests above are counted.",
+        ),
+    ] = limits.CREDENTIAL_FAILURES_WINDOW_SECONDS,
     admin_token: Annotated[
         str | None,
         typer.Option(
@@ -141,6 +165,9 @@ def serve(
         cache_max_users=cache_max_users,
         gc_tuning=gc_tuning,
         wps_rate_limits=rate_limits,
+        credential_failures_per_client=credential_failures_per_client,
+        credential_failures_per_address=credential_failures_per_address,
+        credential_failures_window=credential_failures_window,
         admin_token=admin_token or new_secret(),
         journal_size=journal_size,
         head_timeout=head_timeout,
@@ -269,6 +296,13 @@ def app_create(
     client_id: Annotated[str | None, typer.Option(help="Choose the client id (default: generated).")] = None,
     client_secret: Annotated[str | None, typer.Option(help="Choose the secret (default: generated).")] = None,
     agentid: Annotated[int | None, typer.Option(help="DingTalk agentid.")] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            help="wps or dingtalk: the one token endpoint that knows the app "
+            "(default: the one its scopes name; kso.* is WPS, qyapi_* or an agentid DingTalk)."
+        ),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -285,6 +319,7 @@ def app_create(
             client_id=client_id,
             secret=client_secret,
             agentid=agentid,
+            platform=platform,
         )
     _print_credentials(a)
 
@@ -319,6 +354,7 @@ def _print_credentials(a: App) -> None:
             "scopes": sorted(a.scopes),
             "signing": a.signing.value,
             "agentid": a.agentid,
+            "platform": a.platform.value,
         }
     )
 

@@ -227,6 +227,7 @@ def _app_info(a: App) -> s.AppInfo:
         scopes=sorted(a.scopes),
         signing=a.signing.value,
         agentid=a.agentid,
+        platform=a.platform.value,
     )
 
 
@@ -238,6 +239,7 @@ def _credentials(a: App) -> s.AppCredentials:
         scopes=sorted(a.scopes),
         signing=a.signing.value,
         agentid=a.agentid,
+        platform=a.platform.value,
     )
 
 
@@ -262,6 +264,7 @@ def _app_fields(a: s.NewApp) -> dict[str, Any]:
         "scopes": a.scopes,
         "signing": a.signing,
         "agentid": a.agentid,
+        "platform": a.platform,
     }
 
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from openroster.config import Settings
     from openroster.core.directory import Directory, Reader
-    from openroster.core.runtime.throttle import RateLimiter
+    from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
     from openroster.dialects.raw import RawRequest
 
 #: What authentication yields: the caller (an App, an App with its grant, a console session, ...).
@@ -41,6 +41,18 @@ R = TypeVar("R", bound="Route")
 
 #: A handler: ``(call, parsed body) -> result``; the dialect's ``render`` turns the result into a reply.
 Handler = Callable[[Any, Any], Any]
+
+
+T = TypeVar("T")
+
+
+def credential_attempt(request: Request, check: Callable[[], T], *, client_id: str) -> T:
+    """A token endpoint's credential check, under the server's budgets of failed attempts per client
+    id and per source address (``core/runtime/throttle.py``): raises ``Throttled`` when one is spent."""
+    d: Directory = request.app.state.directory
+    throttle: CredentialThrottle = request.app.state.credential_throttle
+    address = request.client.host if request.client is not None else ""
+    return throttle.attempt(check, client_id=client_id, address=address, now=d.clock.now())
 
 
 def routing_message(method: str, path: str, status: int, detail: str, *, what: str = "endpoint") -> str:

@@ -45,6 +45,37 @@ class Signing(StrEnum):
     WPS4GM = "wps4gm"
 
 
+class Platform(StrEnum):
+    """The platform an app belongs to: only that platform's token endpoint knows it."""
+
+    WPS = "wps"
+    DINGTALK = "dingtalk"
+
+    @classmethod
+    def of_scope(cls, scope: str) -> Platform | None:
+        """Whose scope this is: ``kso.*`` is a WPS scope, ``qyapi_*`` a DingTalk permission."""
+        if scope.startswith(_WPS_SCOPE_PREFIX):
+            return cls.WPS
+        if scope.startswith(_DINGTALK_PERMISSION_PREFIX):
+            return cls.DINGTALK
+        return None
+
+    @classmethod
+    def derived(cls, scopes: Iterable[str], agentid: int | None) -> Platform:
+        """The platform of an app stored before apps named theirs: WPS if it holds a WPS scope, else
+        DingTalk if it holds a DingTalk permission or an agentid, else WPS."""
+        kinds = {cls.of_scope(s) for s in scopes}
+        if cls.WPS in kinds:
+            return cls.WPS
+        if cls.DINGTALK in kinds or agentid is not None:
+            return cls.DINGTALK
+        return cls.WPS
+
+
+_WPS_SCOPE_PREFIX = "kso."
+_DINGTALK_PERMISSION_PREFIX = "qyapi_"
+
+
 class ValueType(StrEnum):
     TEXT = "text"
     OPTION = "option"
@@ -76,6 +107,7 @@ class App:
     signing: Signing
     agentid: int | None
     ctime: int
+    platform: Platform
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -43,6 +43,7 @@ class ErrorKind(StrEnum):
     RULE_VIOLATION = "rule_violation"
     AUTH = "auth"
     SCOPE_MISSING = "scope_missing"
+    THROTTLED = "throttled"
 
 
 #: The field of a batch item an error is about: whose field (a user's, a custom attribute's by its
@@ -167,3 +168,11 @@ class BulkConflict(Exception):
         self.table = table
         self.columns = columns
         self.detail = detail
+
+
+class Throttled(CoreError, kind=ErrorKind.THROTTLED):
+    """Too many attempts; ``retry_after`` says in how many seconds one more would be let through."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

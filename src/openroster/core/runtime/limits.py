@@ -51,6 +51,11 @@ HEAD_TIMEOUT_SECONDS = 10.0
 BODY_TIMEOUT_SECONDS = 30.0
 #: Lifetime of an access token, in seconds.
 TOKEN_TTL_SECONDS = 7200
+#: Failed credential attempts at the token endpoints allowed per client id, per source address,
+#: per window (``serve --credential-failures-*``; docs/security.md).
+CREDENTIAL_FAILURES_PER_CLIENT = 10
+CREDENTIAL_FAILURES_PER_ADDRESS = 50
+CREDENTIAL_FAILURES_WINDOW_SECONDS = 60.0
 #: Allowed skew of a signature's date header, in seconds.
 SIGNATURE_WINDOW_SECONDS = 15 * 60
 #: Items per page of a paged list (``page_size``): the default and the maximum.

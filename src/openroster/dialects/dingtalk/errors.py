@@ -38,6 +38,7 @@ class Code(IntEnum):
     MOBILE_TAKEN = 60104
     USER_NOT_FOUND = 60121
     AGENTID_NOT_FOUND = 70003
+    APP_THROTTLED = 90018
     INVALID_PARAMETER = 400002
 
 
@@ -63,6 +64,7 @@ TEXT: dict[int, str] = {
     Code.MOBILE_TAKEN: "手机号码在公司中已注册",
     Code.USER_NOT_FOUND: "找不到该用户",
     Code.AGENTID_NOT_FOUND: "agentid不存在",
+    Code.APP_THROTTLED: "当前应用调用该接口的频率超过上限，请稍后再试",
     Code.INVALID_PARAMETER: "无效的参数",
 }
 #: The platform's text of the codes an injected fault (``control/faults.py``) typically imitates.
@@ -148,6 +150,8 @@ def from_core(exc: core.CoreError, *, user_not_found: Code = Code.USER_NOT_FOUND
         if exc.reason == "invalid_client":
             return DingTalkError(Code.INVALID_APP_CREDENTIALS)
         return top_error(Code.INVALID_TOKEN)
+    if isinstance(exc, core.Throttled):
+        return DingTalkError(Code.APP_THROTTLED, exc.message)
     if isinstance(exc, core.ScopeMissing):
         return DingTalkError(Code.NO_PERMISSION, errmsg=f"{TEXT[Code.NO_PERMISSION]}：[{exc.scope}]")
     kind, entity = exc.kind, exc.entity

@@ -8,6 +8,7 @@ item at fault.
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 
 import orjson
@@ -120,9 +121,16 @@ _NOT_FOUND_CODES: dict[core.Entity | None, Code] = {
 }
 
 
+def throttled(msg: str, *, retry_after: float) -> WpsError:
+    """HTTP 429, ``42900001``, with ``Retry-After`` in whole seconds (at least 1)."""
+    return WpsError(Code.THROTTLED, msg, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+
+
 def from_core(exc: core.CoreError) -> WpsError:
     """The WPS error for a core error, by its kind and what it is about; the message names the field."""
     code: Code
+    if isinstance(exc, core.Throttled):
+        return throttled(exc.message, retry_after=exc.retry_after)
     if isinstance(exc, core.AuthError):
         code = _AUTH_REASONS.get(exc.reason, Code.TOKEN_INVALID)
     elif exc.kind is core.ErrorKind.NOT_FOUND:
