@@ -211,6 +211,22 @@ def test_the_wps_token_endpoint_refuses_two_authorization_headers(world: World) 
     refused_wps(resp, "Authorization")
 
 
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        pytest.param("page_size=10&page_size=20", "page_size", id="page_size-twice"),
+        pytest.param("with_dept=true&with_dept=false", "with_dept", id="with_dept-twice"),
+        pytest.param("page_size=10&page_token=a&page_token=b", "page_token", id="page_token-twice"),
+    ],
+)
+def test_a_wps_query_parameter_given_twice_is_refused(world: World, query: str, named: str) -> None:
+    """Only ``status`` may repeat (docs/wps.md); any other parameter twice is ambiguous."""
+    auth = {"Authorization": f"Bearer {world.wps_token}"}
+    refused_wps(world.http.get(f"/v7/users?{query}", headers=auth), named)
+    listed = world.http.get("/v7/users?page_size=10&status=active&status=disabled", headers=auth)
+    assert listed.json()["code"] == 0, listed.text
+
+
 # -- DingTalk ----------------------------------------------------------------------------------------
 
 
@@ -326,3 +342,36 @@ def test_a_dingtalk_header_sent_twice_is_refused_and_changes_nothing(
     assert world.person_as_read() == before
     token = world.http.get("/gettoken", params={"appkey": "x", "appsecret": "y"}, headers=headers)
     refused_dingtalk(token, named)
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        pytest.param("query-twice", id="access_token-twice-in-the-query"),
+        pytest.param("query-and-form", id="access_token-in-the-query-and-the-form"),
+    ],
+)
+def test_a_dingtalk_access_token_sent_twice_is_refused_and_changes_nothing(world: World, where: str) -> None:
+    """Even the same token twice: the request would not say which credential is the caller's."""
+    before = world.person_as_read()
+    token = world.dingtalk_token
+    update = f'{{"userid":"{world.person}","groups":{groups()}}}'
+    if where == "query-twice":
+        resp = world.http.post(
+            ROSTER_UPDATE,
+            params=[("access_token", token), ("access_token", token)],
+            content=roster_body(world, update),
+            headers=[("Content-Type", JSON)],
+        )
+    else:
+        form = httpx.QueryParams(
+            [("access_token", token), ("agentid", str(world.agentid)), ("param", update)]
+        )
+        resp = world.http.post(
+            ROSTER_UPDATE,
+            params={"access_token": token},
+            content=str(form).encode(),
+            headers=[("Content-Type", FORM)],
+        )
+    refused_dingtalk(resp, "access_token")
+    assert world.person_as_read() == before

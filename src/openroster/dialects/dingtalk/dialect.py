@@ -121,9 +121,14 @@ class DingTalkDialect(Dialect[Caller, Route]):
         """The access token: the query parameter, else a form body's field (decoded once, kept)."""
         request = x.request
         form = x.fields = form_fields(x.body) if _is_form(request) else None
-        token = request.query_params.get("access_token") or (
-            str(form.get("access_token") or "") if form is not None else ""
-        )
+        sent = request.query_params.getlist("access_token")
+        if form is not None and "access_token" in form:
+            sent.append(str(form["access_token"]))
+        if len(sent) > 1:  # which one would be the caller's? Ambiguous: refuse, as for a form field.
+            raise DingTalkError(
+                Code.INVALID_PARAMETER, "access_token: given more than once (query and form); send it once"
+            )
+        token = sent[0] if sent else ""
         if not token.strip():
             raise DingTalkError(Code.MISSING_TOKEN, "access_token is required in the query string")
         return token

@@ -14,6 +14,7 @@ from openroster.core.runtime import paging
 from openroster.core.runtime.paging import Page, PageTokens, Position
 from openroster.dialects.wps import render
 from openroster.dialects.wps.endpoint import Call
+from openroster.dialects.wps.errors import Code, WpsError
 from openroster.model.entities import UserStatus
 from openroster.model.errors import InvalidValue, MissingField
 
@@ -24,9 +25,19 @@ _FALSE = ("false", "0", "")
 PAGE_TOKEN_PURPOSE = "wps-page-token"  # noqa: S105  (a key-derivation label, not a secret)
 
 
+def single(call: Call, name: str) -> str | None:
+    """The query parameter ``name``, given at most once: ``page_size=10&page_size=50`` does not say
+    which one the caller meant, so it is refused (``40000001``) rather than one copy taken. Only
+    ``status`` may repeat (:func:`query_statuses`)."""
+    values = call.request.query_params.getlist(name)
+    if len(values) > 1:
+        raise WpsError(Code.INVALID_REQUEST, f"{name}: given more than once in the query; send it once")
+    return values[0] if values else None
+
+
 def flag(call: Call, name: str) -> bool:
     """A boolean query parameter: ``true``/``1`` or ``false``/``0``; absent is false."""
-    raw = call.query(name)
+    raw = single(call, name)
     if raw is None:
         return False
     value = raw.strip().lower()
@@ -38,7 +49,7 @@ def flag(call: Call, name: str) -> bool:
 
 
 def integer(call: Call, name: str) -> int | None:
-    raw = call.query(name)
+    raw = single(call, name)
     if raw is None or raw.strip() == "":
         return None
     value = raw.strip()
@@ -81,7 +92,7 @@ def _scope(call: Call, listing: str, filters: Sequence[str]) -> list[str]:
 
 def page_after(call: Call, listing: str, filters: Sequence[str]) -> Position | None:
     """The position in the request's ``page_token`` (None without one) for ``listing`` with ``filters``."""
-    token = call.query("page_token")
+    token = single(call, "page_token")
     if token is None or token == "":
         return None
     return _tokens(call).open(token, _scope(call, listing, filters))
