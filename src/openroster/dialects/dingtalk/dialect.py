@@ -126,7 +126,8 @@ class DingTalkDialect(Dialect[Caller, Route]):
             sent.append(str(form["access_token"]))
         if len(sent) > 1:  # which one would be the caller's? Ambiguous: refuse, as for a form field.
             raise DingTalkError(
-                Code.INVALID_PARAMETER, "access_token: given more than once (query and form); send it once"
+                Code.INVALID_PARAMETER,
+                "access_token: given more than once in the query or form; send it once",
             )
         token = sent[0] if sent else ""
         if not token.strip():
