@@ -19,6 +19,7 @@ from openroster.core.tenancy import apps, tenants
 from openroster.events import subscriptions
 from openroster.events.engine import EventEngine
 from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, Operation
+from openroster.model.errors import InvalidValue
 from openroster.server.app import open_directory
 
 APP_ID, APP_SECRET = "acme-kso", "acme-kso-secret"
@@ -333,3 +334,47 @@ def test_the_background_task_delivers_after_a_local_commit(wps: Setup) -> None:
 
     asyncio.run(scenario())
     assert [e["topic"] for e in wps.server.events] == ["kso.user"]
+
+
+def test_two_processes_deliver_each_event_once(wps: Setup, databases: Databases, tmp_path: Path) -> None:
+    wps.write(*(rec(U, C, f"u{i}") for i in range(3)))
+    for i in range(20):
+        wps.write(rec(U, UP, f"u{i % 3}", {**USER_BEFORE, "user_name": f"v{i}"}))
+    other = open_directory(databases.settings_for(tmp_path / "data"))
+    try:
+        second = EventEngine(other.at_clock(FixedClock(T0)))
+
+        async def both() -> list[tuple[int, int]]:
+            return list(await asyncio.gather(wps.engine.flush(), second.flush()))
+
+        results = asyncio.run(both())
+        results.append(wps.flush())  # whatever the other held when the first finished
+    finally:
+        other.store.dispose()
+    assert sum(delivered for delivered, _ in results) == 21
+    assert len(wps.server.requests) == 21
+    for uid in ("u0", "u1", "u2"):
+        names = [
+            e["payload"]["users"][0]["src"]["user_name"]
+            for e in wps.server.events
+            if e["operation"] == "update" and e["payload"]["users"][0]["user_id"] == uid
+        ]
+        assert names == [f"v{i}" for i in range(20) if i % 3 == int(uid[1])]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        pytest.param({"kind": "sms"}, "not a channel", id="unknown-kind"),
+        pytest.param({"topics": ("kso.nope",)}, "kso.nope", id="unknown-topic"),
+        pytest.param({"payload": "v3"}, "current or legacy", id="unknown-payload"),
+        pytest.param(
+            {"kind": "dingtalk", "token": "t", "aes_key": "short"}, "43 characters", id="bad-aes-key"
+        ),
+        pytest.param({"kind": "dingtalk"}, "required", id="dingtalk-without-keys"),
+    ],
+)
+def test_a_bad_subscription_is_refused(d: Directory, fields: dict[str, Any], message: str) -> None:
+    args: dict[str, Any] = {"tenant_id": "acme", "kind": "wps", "app": APP_ID, "url": "http://127.0.0.1:9/x"}
+    with pytest.raises(InvalidValue, match=message):
+        subscriptions.create(d, **{**args, **fields})

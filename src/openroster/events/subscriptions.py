@@ -11,6 +11,8 @@ from __future__ import annotations
 import secrets
 
 from openroster.core.directory import Directory
+from openroster.dialects.dingtalk.callback_crypto import parse_aes_key
+from openroster.dialects.event_wire import EventFormatError
 from openroster.events.channels import channel
 from openroster.model.changes import Subscription, SubscriptionStatus
 from openroster.model.errors import InvalidValue
@@ -41,8 +43,13 @@ def create(
         raise InvalidValue(f"topics: {', '.join(unknown)} not sent by a {kind} subscription", field="topics")
     if payload not in PAYLOAD_STYLES:
         raise InvalidValue(f"payload: {payload!r} is not current or legacy", field="payload")
-    if kind == "dingtalk" and (token is None or aes_key is None):
-        raise InvalidValue("token and aes_key are required for a dingtalk subscription", field="token")
+    if kind == "dingtalk":
+        if token is None or aes_key is None:
+            raise InvalidValue("token and aes_key are required for a dingtalk subscription", field="token")
+        try:
+            parse_aes_key(aes_key)
+        except EventFormatError as exc:
+            raise InvalidValue(f"aes_key: {exc}", field="aes_key") from None
     sub_id = "sub_" + secrets.token_hex(8)
     with d.writer() as tx:
         sub = Subscription(
