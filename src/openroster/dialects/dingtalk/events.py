@@ -80,9 +80,7 @@ def keys_of(ctx: ChannelContext) -> CallbackKeys:
     return CallbackKeys(sub.token, sub.aes_key, owner)
 
 
-def message(
-    corp_id: str, style: str, event_type: str, batch: Batch[tuple[str, str]], event_id: str
-) -> dict[str, Any]:
+def message(corp_id: str, style: str, event_type: str, batch: Batch, event_id: str) -> dict[str, Any]:
     """The decrypted message of one event."""
     ms = batch.committed_at
     ids = [c.record.entity_id for c in batch.changes]
@@ -104,11 +102,6 @@ def message(
     return {**head, "timeStamp": str(ms), "userId": ids}
 
 
-def _entity_keys(event_type: str, batch: Batch[tuple[str, str]]) -> tuple[str, ...]:
-    prefix = "dept" if event_type in DEPT_EVENTS.values() else "user"
-    return tuple(f"{prefix}:{c.record.entity_id}" for c in batch.changes)
-
-
 class DingTalkChannel:
     """DingTalk's HTTP push: POST ``?signature&timestamp&nonce`` with ``{"encrypt"}``."""
 
@@ -121,21 +114,17 @@ class DingTalkChannel:
         sub = ctx.subscription
         keys = keys_of(ctx)
         corp_id = ctx.dingtalk_corp_id or ctx.tenant_id
-        events: list[RenderedEvent] = []
-        for batch in batches(changes, lambda c: event_of(c, sub.payload)):
-            event_type = batch.key[0]
-            if sub.topics and event_type not in sub.topics:
-                continue
-            event_id = uuid.uuid4().hex
-            sealed = seal_callback(keys, message(corp_id, sub.payload, event_type, batch, event_id))
+
+        def event(batch: Batch) -> RenderedEvent:
+            event_id = uuid.uuid4().hex  # eventId and BizId: the same on every attempt and replay
+            sealed = seal_callback(keys, message(corp_id, sub.payload, batch.topic, batch, event_id))
             body = orjson.dumps({"query": sealed.query, "body": sealed.body})
-            operation = batch.changes[0].record.op.value
-            events.append(
-                RenderedEvent(
-                    batch.seq, event_id, event_type, operation, _entity_keys(event_type, batch), body
-                )
+            keys_of_entities = batch.entity_keys("dept" if batch.topic in DEPT_EVENTS.values() else "user")
+            return RenderedEvent(
+                batch.seq, event_id, batch.topic, OPERATIONS[batch.topic], keys_of_entities, body
             )
-        return events
+
+        return [event(b) for b in batches(changes, lambda c: event_of(c, sub.payload), sub.topics)]
 
     def request(self, ctx: ChannelContext, body: bytes) -> tuple[dict[str, str], bytes]:
         del ctx

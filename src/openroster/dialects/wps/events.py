@@ -77,7 +77,7 @@ def _item(company_id: str, topic: str, operation: str, change: StoredChange) -> 
     return item
 
 
-def payload(company_id: str, batch: Batch[tuple[str, str]]) -> dict[str, Any]:
+def payload(company_id: str, batch: Batch) -> dict[str, Any]:
     """The decrypted payload of one event."""
     topic, operation = batch.key
     if topic == SCOPE_TOPIC:
@@ -86,9 +86,8 @@ def payload(company_id: str, batch: Batch[tuple[str, str]]) -> dict[str, Any]:
     return {"company_id": company_id, "users" if topic == USER_TOPIC else "depts": items}
 
 
-def _entity_keys(batch: Batch[tuple[str, str]]) -> tuple[str, ...]:
-    prefix = {USER_TOPIC: "user", DEPT_TOPIC: "dept", SCOPE_TOPIC: "app"}[batch.key[0]]
-    return tuple(f"{prefix}:{c.record.entity_id}" for c in batch.changes)
+#: The outbox's entity-key prefix of each topic.
+_KEY_PREFIX = {USER_TOPIC: "user", DEPT_TOPIC: "dept", SCOPE_TOPIC: "app"}
 
 
 class WpsChannel:
@@ -103,26 +102,24 @@ class WpsChannel:
         sub = ctx.subscription
         if ctx.app_secret is None:
             raise ValueError(f"subscription {sub.id}: app {sub.app} has no secret to seal events with")
-        company_id = ctx.wps_company_id or ctx.tenant_id
-        events: list[RenderedEvent] = []
-        for batch in batches(changes, lambda c: event_of(c, sub.app)):
+        secret, company_id = ctx.app_secret, ctx.wps_company_id or ctx.tenant_id
+
+        def event(batch: Batch) -> RenderedEvent:
             topic, operation = batch.key
-            if sub.topics and topic not in sub.topics:
-                continue
-            nonce = new_nonce()
+            nonce = new_nonce()  # the event's id: a receiver deduplicates on it
             envelope = seal_envelope(
                 sub.app,
-                ctx.app_secret,
+                secret,
                 topic,
                 operation,
                 payload(company_id, batch),
                 time=batch.committed_at // 1000,
                 nonce=nonce,
             )
-            events.append(
-                RenderedEvent(batch.seq, nonce, topic, operation, _entity_keys(batch), orjson.dumps(envelope))
-            )
-        return events
+            keys = batch.entity_keys(_KEY_PREFIX[topic])
+            return RenderedEvent(batch.seq, nonce, topic, operation, keys, orjson.dumps(envelope))
+
+        return [event(b) for b in batches(changes, lambda c: event_of(c, sub.app), sub.topics)]
 
     def request(self, ctx: ChannelContext, body: bytes) -> tuple[dict[str, str], bytes]:
         del ctx
