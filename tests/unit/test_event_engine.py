@@ -4,6 +4,7 @@ protocol file (tests/event_receivers.py) over 127.0.0.1; what they got is decryp
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from openroster.core.directory import Directory
 from openroster.core.runtime.clock import FixedClock
 from openroster.core.tenancy import apps, tenants
 from openroster.events import subscriptions
-from openroster.events.engine import EventEngine
+from openroster.events.engine import EventEngine, wall_ms
 from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, Operation
 from openroster.model.errors import InvalidValue
 from openroster.server.app import open_directory
@@ -378,3 +379,19 @@ def test_a_bad_subscription_is_refused(d: Directory, fields: dict[str, Any], mes
     args: dict[str, Any] = {"tenant_id": "acme", "kind": "wps", "app": APP_ID, "url": "http://127.0.0.1:9/x"}
     with pytest.raises(InvalidValue, match=message):
         subscriptions.create(d, **{**args, **fields})
+
+
+def test_a_claim_left_by_a_dead_process_is_taken_over_when_its_lease_ends(
+    wps: Setup, databases: Databases, tmp_path: Path
+) -> None:
+    wps.write(rec(U, C, "u1"))
+    wps.engine.fan_out()
+    dying = EventEngine(wps.d, lease_ms=50)
+    assert len(dying.claim_due()) == 1  # claimed, then the process is killed before it sends
+    assert wps.flush() == (0, 1)  # held: nobody else sends it meanwhile
+    wait_until_ms = wall_ms() + 60
+    while wall_ms() < wait_until_ms:
+        time.sleep(0.01)
+    assert wps.flush() == (1, 0)
+    (delivery,) = wps.deliveries()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)

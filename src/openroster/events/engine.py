@@ -94,6 +94,7 @@ class EventEngine:
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
         poll_interval: float = POLL_INTERVAL,
+        lease_ms: int = LEASE_MS,
     ) -> None:
         self.directory = directory
         self.retention_ms = int(retention_days * DAY_MS)
@@ -102,6 +103,8 @@ class EventEngine:
         self.transport = transport
         self.rng = rng or random.Random()
         self.poll_interval = poll_interval
+        #: How long this engine's claims hold a delivery (real time).
+        self.lease_ms = lease_ms
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -174,7 +177,7 @@ class EventEngine:
             earlier = tx.outbox.open_keys_before(list(subs), max(c.id for c in candidates))
             eligible = [c for c in candidates if c.subscription_id in subs and not blocked(c, earlier)]
             claimed = set(
-                tx.outbox.claim([c.id for c in eligible], self.owner, wall_ms=wall, lease_ms=LEASE_MS)
+                tx.outbox.claim([c.id for c in eligible], self.owner, wall_ms=wall, lease_ms=self.lease_ms)
             )
             contexts = {sub_id: self.context(tx, sub) for sub_id, sub in subs.items()}
         return [Attempt(c, contexts[c.subscription_id]) for c in eligible if c.id in claimed]
