@@ -104,16 +104,23 @@ class TestChangeRecords:
             (got,) = tx.changes.records_after("acme", 0, 10)
         assert expected <= got.committed_at < expected + 60_000
 
-    def test_pruning_keeps_what_is_at_or_above_the_seq(self, directory: Directory, acme: str) -> None:
-        for uid in ("a", "b"):
+    def test_pruning_keeps_what_a_subscription_of_the_tenant_has_not_fanned_out(
+        self, directory: Directory, acme: str
+    ) -> None:
+        tenants.create(directory, tenant_id="beta", name="Beta")
+        for tenant_id, uid in (("acme", "a"), ("beta", "b"), ("acme", "c")):
             with directory.writer() as tx:
-                tx.record(_user(uid))
+                tx.record(ChangeRecord(tenant_id, EntityKind.USER, Operation.CREATE, uid))
         with directory.store.read() as tx:
             seqs = [c.seq for c in tx.changes.records_after("acme", 0, 10)]
+            upto = tx.changes.current_seq()
+        sub = _subscribe(directory)  # acme's, fanned out up to its first record
         with directory.store.write() as tx:
-            assert tx.changes.prune_records(seqs[1]) == 1
+            tx.outbox.advance_cursor(sub.id, seqs[0])
+            assert tx.changes.prune_records(upto) == 2  # acme's first, and beta's (no subscription)
         with directory.store.read() as tx:
-            assert [c.record.entity_id for c in tx.changes.records_after("acme", 0, 10)] == ["b"]
+            assert [c.record.entity_id for c in tx.changes.records_after("acme", 0, 10)] == ["c"]
+            assert tx.changes.records_after("beta", 0, 10) == []
 
 
 class TestOutbox:
@@ -140,11 +147,10 @@ class TestOutbox:
         with directory.store.read() as tx:
             active = tx.outbox.list_subscriptions(None, _unseal(directory), active_only=True)
             assert [(s.id, s.cursor_seq) for s in active] == [("s1", 7)]
-            assert tx.outbox.min_cursor() == 0
         with directory.store.write() as tx:
             assert tx.outbox.delete_subscription("s2")
         with directory.store.read() as tx:
-            assert tx.outbox.min_cursor() == 7
+            assert [s.id for s in tx.outbox.list_subscriptions("acme", _unseal(directory))] == ["s1"]
 
     def test_claim_is_exclusive_and_the_outcome_releases_it(self, directory: Directory, acme: str) -> None:
         sub = _subscribe(directory)

@@ -257,13 +257,11 @@ class EventEngine:
     # -- pruning ----------------------------------------------------------------------------
 
     def prune(self) -> tuple[int, int]:
-        """Drop delivered deliveries past the retention and change records every subscription has
-        fanned out; returns ``(deliveries, records)`` dropped."""
+        """Drop delivered deliveries past the retention and change records every subscription of
+        their tenant has fanned out; returns ``(deliveries, records)`` dropped."""
         with self.directory.store.write() as tx:
             gone = tx.outbox.prune_delivered(self.directory.now_ms() - self.retention_ms)
-            cursor = tx.outbox.min_cursor()
-            below = (tx.changes.current_seq() if cursor is None else cursor) + 1
-            return gone, tx.changes.prune_records(below)
+            return gone, tx.changes.prune_records(tx.changes.current_seq())
 
     # -- the background task ----------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
@@ -135,8 +135,9 @@ def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> lis
     ]
 
 
-def prune_records(conn: Connection, below_seq: int) -> int:
-    """Delete the change records with a seq below ``below_seq``; returns how many went."""
-    return int(
-        conn.execute(delete(schema.change_records).where(schema.change_records.c.seq < below_seq)).rowcount
-    )
+def prune_records(conn: Connection, upto_seq: int) -> int:
+    """Delete the change records every subscription of their tenant has fanned out (those of a
+    tenant without subscriptions up to ``upto_seq``); returns how many went."""
+    r, s = schema.change_records, schema.subscriptions
+    cursor = select(func.min(s.c.cursor_seq)).where(s.c.tenant_id == r.c.tenant_id).scalar_subquery()
+    return int(conn.execute(delete(r).where(r.c.seq <= func.coalesce(cursor, upto_seq))).rowcount)

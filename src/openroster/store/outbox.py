@@ -114,12 +114,6 @@ def delete_subscription(conn: Connection, subscription_id: str) -> bool:
     return bool(conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id)).rowcount)
 
 
-def min_cursor(conn: Connection) -> int | None:
-    """The smallest ``cursor_seq`` of any subscription (``None`` without subscriptions)."""
-    value = conn.execute(select(func.min(subscriptions.c.cursor_seq))).scalar()
-    return None if value is None else int(value)
-
-
 def _delivery(row: object) -> Delivery:
     r = row._mapping  # type: ignore[attr-defined]
     return Delivery(

@@ -218,7 +218,6 @@ class Outbox(Repository):
     set_subscription_status = RowFunction(outbox.set_subscription_status)
     advance_cursor = RowFunction(outbox.advance_cursor)
     delete_subscription = RowFunction(outbox.delete_subscription)
-    min_cursor = RowFunction(outbox.min_cursor)
     insert_deliveries = RowFunction(outbox.insert_deliveries)
     get_delivery = RowFunction(outbox.get_delivery)
     list_deliveries = RowFunction(outbox.list_deliveries)
