@@ -395,3 +395,14 @@ def test_a_claim_left_by_a_dead_process_is_taken_over_when_its_lease_ends(
     assert wps.flush() == (1, 0)
     (delivery,) = wps.deliveries()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+
+
+def test_many_held_up_events_of_one_entity_do_not_starve_another(wps: Setup) -> None:
+    wps.server.fail_next = 1
+    wps.write(rec(U, C, "u1"))
+    assert wps.flush() == (0, 1)
+    for i in range(150):  # more than one claim's page, all held up behind u1's retrying create
+        wps.write(rec(U, UP, "u1", {**USER_BEFORE, "user_name": f"v{i}"}))
+    wps.write(rec(U, C, "u2"))
+    assert wps.flush() == (1, 151)
+    assert [e["payload"]["users"][0]["user_id"] for e in wps.server.events] == ["u2"]

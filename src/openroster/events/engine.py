@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 FAN_OUT_BATCH = 1000
 #: Deliveries claimed and sent at once.
 CLAIM_BATCH = 100
+#: Pages of due deliveries looked through for ones not held up by an earlier event of their entity.
+SCAN_PAGES = 10
 #: How long a claim holds a delivery (real time): well past the longest timeout.
 LEASE_MS = 30_000
 #: Seconds between polls for other processes' commits.
@@ -166,21 +168,39 @@ class EventEngine:
             if not tx.outbox.due_candidates(now, wall, 1):
                 return []
         with self.directory.store.write() as tx:
-            candidates = tx.outbox.due_candidates(now, wall, CLAIM_BATCH)
-            if not candidates:
+            eligible = self._eligible(tx, now, wall)
+            if not eligible:
                 return []
-            subs = {
-                s.id: s
-                for s in tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
-                if s.id in {c.subscription_id for c in candidates}
-            }
-            earlier = tx.outbox.open_keys_before(list(subs), max(c.id for c in candidates))
-            eligible = [c for c in candidates if c.subscription_id in subs and not blocked(c, earlier)]
             claimed = set(
                 tx.outbox.claim([c.id for c in eligible], self.owner, wall_ms=wall, lease_ms=self.lease_ms)
             )
-            contexts = {sub_id: self.context(tx, sub) for sub_id, sub in subs.items()}
-        return [Attempt(c, contexts[c.subscription_id]) for c in eligible if c.id in claimed]
+            subs = {c.subscription_id for c in eligible}
+            contexts = {
+                s.id: self.context(tx, s)
+                for s in tx.outbox.list_subscriptions(None, self.unseal)
+                if s.id in subs
+            }
+        return [
+            Attempt(c, contexts[c.subscription_id])
+            for c in eligible
+            if c.id in claimed and c.subscription_id in contexts
+        ]
+
+    def _eligible(self, tx: WriteTx, now: int, wall: int) -> list[Delivery]:
+        """Up to ``CLAIM_BATCH`` due deliveries no earlier open one of the same entity holds up,
+        paging past the held-up ones (at most ``SCAN_PAGES`` pages) so they cannot starve others."""
+        eligible: list[Delivery] = []
+        after = 0
+        for _ in range(SCAN_PAGES):
+            page = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, after_id=after)
+            if not page:
+                break
+            earlier = tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1)
+            eligible += [c for c in page if not blocked(c, earlier)]
+            if len(eligible) >= CLAIM_BATCH:
+                break
+            after = page[-1].id
+        return eligible[:CLAIM_BATCH]
 
     async def send(self, client: httpx.AsyncClient, attempt: Attempt) -> tuple[int | None, str | None]:
         """Make one attempt: ``(HTTP status or None, error or None)``."""

@@ -201,12 +201,21 @@ def _unleased(wall_ms: int) -> ColumnElement[bool]:
     return or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < wall_ms)
 
 
-def due_candidates(conn: Connection, now_ms: int, wall_ms: int, limit: int) -> list[Delivery]:
-    """Open deliveries whose time has come and that nobody holds, oldest first (order per entity
-    is the caller's: see :func:`open_keys_before`)."""
+def due_candidates(
+    conn: Connection, now_ms: int, wall_ms: int, limit: int, *, after_id: int = 0
+) -> list[Delivery]:
+    """Open deliveries of active subscriptions whose time has come and that nobody holds, oldest
+    first, after ``after_id`` (order per entity is the caller's: see :func:`open_keys_before`)."""
+    active = select(subscriptions.c.id).where(subscriptions.c.status == SubscriptionStatus.ACTIVE.value)
     q = (
         select(deliveries)
-        .where(deliveries.c.status.in_(_OPEN), deliveries.c.next_attempt_at <= now_ms, _unleased(wall_ms))
+        .where(
+            deliveries.c.id > after_id,
+            deliveries.c.status.in_(_OPEN),
+            deliveries.c.next_attempt_at <= now_ms,
+            _unleased(wall_ms),
+            deliveries.c.subscription_id.in_(active),
+        )
         .order_by(deliveries.c.id)
         .limit(limit)
     )
