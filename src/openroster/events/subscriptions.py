@@ -16,7 +16,7 @@ from openroster.dialects.event_wire import EventFormatError
 from openroster.events.channels import channel
 from openroster.model.changes import Subscription, SubscriptionStatus
 from openroster.model.errors import InvalidValue
-from openroster.store.outbox import key_context
+from openroster.store.tx import Outbox
 
 PAYLOAD_STYLES = ("current", "legacy")
 
@@ -74,7 +74,7 @@ def create(
 
 
 def _seal(d: Directory, value: str | None, sub_id: str, name: str) -> bytes | None:
-    return None if value is None else d.master_key.seal(value, context=key_context(sub_id, name))
+    return None if value is None else d.master_key.seal(value, context=Outbox.key_context(sub_id, name))
 
 
 def set_status(d: Directory, subscription_id: str, status: SubscriptionStatus) -> bool:

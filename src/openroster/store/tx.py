@@ -227,6 +227,8 @@ class Outbox(Repository):
     record_outcome = RowFunction(outbox.record_outcome)
     count_open = RowFunction(outbox.count_open)
     prune_delivered = RowFunction(outbox.prune_delivered)
+    #: The sealing context of a subscription's key (no transaction needed).
+    key_context = staticmethod(outbox.key_context)
 
 
 class Bulk(Repository):
