@@ -40,6 +40,8 @@ class Settings:
     body_timeout: float = limits.BODY_TIMEOUT_SECONDS
     #: Tune Python's garbage collector for a long-lived cache when the server starts (server/app.py).
     gc_tuning: bool = True
+    #: Days delivered events stay in the outbox (for replay) before they are pruned (events/engine.py).
+    events_retention_days: float = 7.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -139,6 +139,12 @@ def serve(
             "objects less often (fewer pauses over a large cache)."
         ),
     ] = True,
+    events_retention: Annotated[
+        float,
+        typer.Option(
+            help="Days delivered change events stay in the outbox (for replay) before pruning.", min=0
+        ),
+    ] = 7.0,
 ) -> None:
     """Run the server."""
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
@@ -172,6 +178,7 @@ def serve(
         journal_size=journal_size,
         head_timeout=head_timeout,
         body_timeout=body_timeout,
+        events_retention_days=events_retention,
     )
     with _store(data_dir, database_url, sqlite_synchronous=sqlite_synchronous) as d:
         sample_ids: list[str] = []

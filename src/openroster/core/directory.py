@@ -122,9 +122,15 @@ class Directory:
         return r
 
     @contextmanager
-    def writer(self) -> Iterator[WriteTx]:
-        with self.store.write() as tx:
+    def writer(self, *, quiet: bool = False) -> Iterator[WriteTx]:
+        """A write transaction whose change records carry this directory's clock. ``quiet``: it
+        records no changes for the event engine (seeding, snapshots, resets: set-up, not change)."""
+        with self.store.write(quiet=quiet, now_ms=self.now_ms) as tx:
             yield tx
+
+    def now_ms(self) -> int:
+        """The directory's clock in unix milliseconds."""
+        return int(self.clock.now() * 1000)
 
 
 P = ParamSpec("P")

@@ -24,6 +24,7 @@ from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
 from openroster.dialects import registry
 from openroster.dialects.base import routing_message
 from openroster.dialects.openapi import DOCS_PAGES
+from openroster.events.engine import EventEngine
 from openroster.model.rate import Rate
 from openroster.server import pipeline
 from openroster.server.dispatch import ExactRoutes
@@ -101,9 +102,13 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         api.state.directory = directory if directory is not None else open_directory(settings)
         if own and settings.gc_tuning:  # a process of its own: a server, not a test sharing a directory
             tune_gc()
+        # Change events: delivered by a background task of each server process (events/engine.py).
+        api.state.events = EventEngine(api.state.directory, retention_days=settings.events_retention_days)
+        api.state.events.start()
         try:
             yield
         finally:
+            await api.state.events.stop()
             if own:
                 api.state.directory.store.dispose()
 

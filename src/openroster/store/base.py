@@ -3,9 +3,12 @@
 Core services open a transaction with :meth:`Store.read` or :meth:`Store.write`
 and call the repositories it exposes (``tx.users``, ``tx.depts``...: see
 ``store/tx.py``). A write transaction records what it touched
-(:meth:`WriteTx.changed`); just before it commits it bumps the change counter and
-appends those records to the change log, so every server process can invalidate
-its cache (see ``core/runtime/cache.py``).
+(:meth:`WriteTx.changed`) and the typed changes it made (:meth:`WriteTx.record`); just
+before it commits it bumps the change counter and appends those to the change log and
+the change records, so every server process can invalidate its cache (see
+``core/runtime/cache.py``) and the event engine can deliver them (``openroster.events``).
+After a commit that wrote change records, the store calls its commit listeners
+(:meth:`Store.on_records`), so the local event engine wakes at once.
 
 Store calls are synchronous and short. The server runs them on its event loop
 thread, never from a thread pool: SQLite connections shared by many threads
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ class Store:
         self.url = url
         self._poll: Any = None
         self._poll_lock = threading.Lock()
+        self._record_listeners: list[Callable[[], None]] = []
 
     # -- transactions -----------------------------------------------------
 
@@ -50,17 +54,28 @@ class Store:
             conn.rollback()
 
     @contextmanager
-    def write(self) -> Iterator[WriteTx]:
+    def write(self, *, quiet: bool = False, now_ms: Callable[[], int] | None = None) -> Iterator[WriteTx]:
+        """A write transaction. ``quiet``: its change records are dropped (set-up raises no events);
+        ``now_ms``: the clock its change records are stamped with (default: real time)."""
         with self.engine.connect() as conn:
             self._prepare_write(conn)
             conn.info[WRITING] = True
             try:
                 with conn.begin():
-                    tx = WriteTx(conn)
+                    tx = WriteTx(conn, quiet=quiet, now_ms=now_ms)
                     yield tx
                     tx.publish()
             finally:
                 conn.info.pop(WRITING, None)
+        if tx.records:
+            for listener in tuple(self._record_listeners):
+                listener()
+
+    def on_records(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` (in the writing thread) after each commit that wrote change records;
+        returns the function that removes it."""
+        self._record_listeners.append(listener)
+        return lambda: self._record_listeners.remove(listener)
 
     def _prepare_write(self, conn: Connection) -> None:
         """Hook for backends that need to start write transactions differently."""

@@ -1,12 +1,19 @@
-"""The change counter and the change log: how every process learns what another one wrote."""
+"""The change counter, the change log and the change records.
+
+The change log is how every process learns what another one wrote (cache invalidation);
+the change records (``model/changes.py``) are the typed changes the event engine fans out.
+Both are written under the same counter value, in the writing transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert, select, update
+import orjson
+from sqlalchemy import Connection, delete, func, insert, select, update
 
+from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
 
 
@@ -41,15 +48,96 @@ def since(conn: Connection, seq: int, limit: int) -> Sequence[Change]:
     return [Change(r[0], r[1], r[2], r[3]) for r in rows]
 
 
-def publish(conn: Connection, changed: Iterable[tuple[str, str, str]]) -> None:
-    """Bump the counter and log ``(tenant_id, kind, key)`` records under the new value."""
-    seq = conn.execute(
-        update(schema.change_counter)
-        .where(schema.change_counter.c.id == 1)
-        .values(seq=schema.change_counter.c.seq + 1)
-        .returning(schema.change_counter.c.seq)
-    ).scalar_one()
-    conn.execute(
-        insert(schema.change_log),
-        [{"seq": seq, "tenant_id": t, "kind": k, "entity_key": key} for (t, k, key) in sorted(changed)],
+def publish(
+    conn: Connection,
+    changed: Iterable[tuple[str, str, str]],
+    records: Sequence[ChangeRecord] = (),
+    *,
+    committed_at: int = 0,
+) -> int:
+    """Bump the counter; log ``(tenant_id, kind, key)`` and write ``records`` under the new value.
+
+    ``committed_at`` is unix ms. The bump takes the counter's row lock, so writers are serialized
+    here and seq order is commit order. Returns the new seq.
+    """
+    seq = int(
+        conn.execute(
+            update(schema.change_counter)
+            .where(schema.change_counter.c.id == 1)
+            .values(seq=schema.change_counter.c.seq + 1)
+            .returning(schema.change_counter.c.seq)
+        ).scalar_one()
     )
+    log = [{"seq": seq, "tenant_id": t, "kind": k, "entity_key": key} for (t, k, key) in sorted(changed)]
+    if log:
+        conn.execute(insert(schema.change_log), log)
+    if records:
+        conn.execute(
+            insert(schema.change_records),
+            [_record_row(seq, n, r, committed_at) for n, r in enumerate(records)],
+        )
+    return seq
+
+
+def _record_row(seq: int, n: int, r: ChangeRecord, committed_at: int) -> dict[str, object]:
+    return {
+        "seq": seq,
+        "n": n,
+        "tenant_id": r.tenant_id,
+        "kind": r.kind.value,
+        "op": r.op.value,
+        "entity_id": r.entity_id,
+        "fields": orjson.dumps(list(r.fields)).decode(),
+        "before": None if r.before is None else orjson.dumps(dict(r.before)).decode(),
+        "actor": r.actor,
+        "committed_at": committed_at,
+    }
+
+
+def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> list[StoredChange]:
+    """The tenant's change records after ``seq``, in commit order: about ``limit`` of them, never
+    splitting one transaction's records (a batch ends on a whole transaction)."""
+    t = schema.change_records
+    cols = (
+        t.c.seq,
+        t.c.n,
+        t.c.committed_at,
+        t.c.kind,
+        t.c.op,
+        t.c.entity_id,
+        t.c.fields,
+        t.c.before,
+        t.c.actor,
+    )
+    base = select(*cols).where(t.c.tenant_id == tenant_id).order_by(t.c.seq, t.c.n)
+    rows = conn.execute(base.where(t.c.seq > seq).limit(limit)).all()
+    if len(rows) == limit:
+        last = rows[-1][0]
+        rows = [r for r in rows if r[0] != last]
+        if not rows:  # one transaction larger than the batch: take it whole
+            rows = conn.execute(base.where(t.c.seq == last)).all()
+    return [
+        StoredChange(
+            seq=r[0],
+            n=r[1],
+            committed_at=r[2],
+            record=ChangeRecord(
+                tenant_id=tenant_id,
+                kind=EntityKind(r[3]),
+                op=Operation(r[4]),
+                entity_id=r[5],
+                fields=tuple(orjson.loads(r[6])),
+                before=None if r[7] is None else orjson.loads(r[7]),
+                actor=r[8],
+            ),
+        )
+        for r in rows
+    ]
+
+
+def prune_records(conn: Connection, upto_seq: int) -> int:
+    """Delete the change records every subscription of their tenant has fanned out (those of a
+    tenant without subscriptions up to ``upto_seq``); returns how many went."""
+    r, s = schema.change_records, schema.subscriptions
+    cursor = select(func.min(s.c.cursor_seq)).where(s.c.tenant_id == r.c.tenant_id).scalar_subquery()
+    return int(conn.execute(delete(r).where(r.c.seq <= func.coalesce(cursor, upto_seq))).rowcount)

@@ -221,3 +221,76 @@ dingtalk_tokens = Table(
     ForeignKeyConstraint(["client_id"], ["apps.client_id"], ondelete="CASCADE"),
 )
 Index("ix_dingtalk_tokens_app", dingtalk_tokens.c.client_id, dingtalk_tokens.c.expires_at)
+
+# Typed change records (model/changes.py): one row per entity a write transaction changed,
+# written in that transaction under its change counter value ``seq`` (so seq order is commit
+# order) and numbered ``n`` within it. The event engine fans them out into deliveries.
+change_records = Table(
+    "change_records",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("op", String(16), nullable=False),
+    Column("entity_id", String(128), nullable=False),
+    # JSON list of the neutral field names that changed; JSON object of the state before.
+    Column("fields", Text, nullable=False),
+    Column("before", Text, nullable=True),
+    Column("actor", String(128), nullable=True),
+    Column("committed_at", BigInteger, nullable=False),
+)
+Index("ix_change_records_tenant", change_records.c.tenant_id, change_records.c.seq)
+
+# Event subscriptions: where a tenant's changes are delivered, and how far they were fanned out.
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("app", String(128), nullable=False),
+    Column("url", Text, nullable=False),
+    # JSON list of the topics (WPS) or event types (DingTalk) wanted; [] for all.
+    Column("topics", Text, nullable=False),
+    Column("payload", String(16), nullable=False),
+    # DingTalk's token and aes_key, sealed with the master key like app secrets.
+    Column("token_sealed", LargeBinary, nullable=True),
+    Column("aes_key_sealed", LargeBinary, nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("cursor_seq", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+Index("ix_subscriptions_tenant", subscriptions.c.tenant_id, subscriptions.c.id)
+
+# The outbox: one row per event per subscription, its body rendered once (retries and replays
+# send the same bytes). Times are unix ms; ``next_attempt_at`` follows the directory's clock,
+# ``lease_until`` real time (a moved clock must not release a lease held by a sender).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("subscription_id", String(64), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("operation", String(16), nullable=False),
+    Column("entity_keys", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", BigInteger, nullable=False),
+    Column("first_attempt_at", BigInteger, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created", BigInteger, nullable=False),
+    Column("delivered_at", BigInteger, nullable=True),
+    ForeignKeyConstraint(["subscription_id"], ["subscriptions.id"], ondelete="CASCADE"),
+)
+Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
+Index("ix_deliveries_subscription", deliveries.c.subscription_id, deliveries.c.id)
+Index("ix_deliveries_tenant", deliveries.c.tenant_id, deliveries.c.id)

@@ -20,7 +20,7 @@ from openroster.model.errors import InvalidValue
 from openroster.store import schema
 
 #: Bookkeeping tables that carry a tenant id but are not the tenant's data.
-_NOT_TENANT_DATA = frozenset({"change_log"})
+_NOT_TENANT_DATA = frozenset({"change_log", "change_records", "subscriptions", "deliveries"})
 #: The table of apps (their rows carry a sealed secret).
 APPS: str = str(schema.apps.name)
 #: The tenants' own table (:func:`checked_row` checks a tenant row against it).

@@ -18,6 +18,7 @@ A test double stands behind the same names: subclass :class:`ReadTx`/:class:`Wri
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import MethodType
@@ -25,6 +26,7 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from sqlalchemy import Connection
 
+from openroster.model.changes import ChangeRecord
 from openroster.store import (
     apps,
     attrs,
@@ -32,6 +34,7 @@ from openroster.store import (
     changes,
     depts,
     dingtalk_tokens,
+    outbox,
     roster,
     snapshot,
     tenants,
@@ -200,6 +203,32 @@ class Changes(Repository):
     __slots__ = ()
     current_seq = RowFunction(changes.current_seq)
     since = RowFunction(changes.since)
+    records_after = RowFunction(changes.records_after)
+    prune_records = RowFunction(changes.prune_records)
+
+
+class Outbox(Repository):
+    """Event subscriptions and their deliveries: see ``store/outbox.py``."""
+
+    __slots__ = ()
+    insert_subscription = RowFunction(outbox.insert_subscription)
+    get_subscription = RowFunction(outbox.get_subscription)
+    list_subscriptions = RowFunction(outbox.list_subscriptions)
+    lock_subscription = RowFunction(outbox.lock_subscription)
+    set_subscription_status = RowFunction(outbox.set_subscription_status)
+    advance_cursor = RowFunction(outbox.advance_cursor)
+    delete_subscription = RowFunction(outbox.delete_subscription)
+    insert_deliveries = RowFunction(outbox.insert_deliveries)
+    get_delivery = RowFunction(outbox.get_delivery)
+    list_deliveries = RowFunction(outbox.list_deliveries)
+    due_candidates = RowFunction(outbox.due_candidates)
+    open_keys_before = RowFunction(outbox.open_keys_before)
+    claim = RowFunction(outbox.claim)
+    record_outcome = RowFunction(outbox.record_outcome)
+    count_open = RowFunction(outbox.count_open)
+    prune_delivered = RowFunction(outbox.prune_delivered)
+    #: The sealing context of a subscription's key (no transaction needed).
+    key_context = staticmethod(outbox.key_context)
 
 
 class Bulk(Repository):
@@ -255,6 +284,7 @@ class Tx:
     tenants = RepositoryOf(Tenants)
     tokens = RepositoryOf(Tokens)
     changes = RepositoryOf(Changes)
+    outbox = RepositoryOf(Outbox)
     bulk = RepositoryOf(Bulk)
     snapshots = RepositoryOf(Snapshots)
 
@@ -268,28 +298,62 @@ class ReadTx(Tx):
 class WriteTx(Tx):
     """A write transaction. Everything in it commits together or not at all.
 
-    It records what it touched (:meth:`changed`); just before it commits, ``Store.write``
-    publishes those records to the change log (:meth:`publish`), so every server process
-    can invalidate its cache (see ``core/runtime/cache.py``).
+    It records what it touched: :meth:`changed` for cache invalidation, :meth:`record` for the
+    typed change records the event engine delivers. Just before it commits, ``Store.write``
+    publishes both (:meth:`publish`) under one new change counter value, so every server process
+    can invalidate its cache (see ``core/runtime/cache.py``) and every subscription gets the
+    change in commit order.
+
+    A *quiet* transaction (``Store.write(quiet=True)``: seeding, snapshots, resets) drops its
+    change records: set-up is not a change, so it raises no events. Cache invalidation still runs.
     """
 
-    __slots__ = ("_changed",)
+    __slots__ = ("_changed", "_records", "now_ms", "quiet", "seq")
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(
+        self, conn: Connection, *, quiet: bool = False, now_ms: Callable[[], int] | None = None
+    ) -> None:
         super().__init__(conn)
         self._changed: set[tuple[str, str, str]] = set()
+        self._records: list[ChangeRecord] = []
+        #: True when this transaction's change records are dropped (it emits no events).
+        self.quiet = quiet
+        #: The clock change records are stamped with (unix ms); the directory's clock when given.
+        self.now_ms = now_ms or _wall_ms
+        #: The change counter value this transaction published under (None until it publishes).
+        self.seq: int | None = None
 
     def changed(self, tenant_id: str, kind: str, key: str | int) -> None:
         """Record that an entity changed, for cache invalidation in every process."""
         self._changed.add((tenant_id, kind, str(key)))
 
+    def record(self, change: ChangeRecord) -> None:
+        """Record a typed change for the event engine (dropped in a quiet transaction)."""
+        if not self.quiet:
+            self._records.append(change)
+
+    @property
+    def records(self) -> tuple[ChangeRecord, ...]:
+        """The change records this transaction will publish, in the order they were recorded."""
+        return tuple(self._records)
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: an error in the block undoes the block's writes only."""
-        with self.conn.begin_nested():
-            yield
+        """A nested transaction: an error in the block undoes the block's writes (and change records) only."""
+        kept = len(self._records)
+        try:
+            with self.conn.begin_nested():
+                yield
+        except BaseException:
+            del self._records[kept:]
+            raise
 
     def publish(self) -> None:
-        """Append the recorded changes to the change log (``Store.write`` calls it before commit)."""
-        if self._changed:
-            changes.publish(self.conn, self._changed)
+        """Append the recorded changes to the change log and the change records (``Store.write``
+        calls it before commit), in one counter bump."""
+        if self._changed or self._records:
+            self.seq = changes.publish(self.conn, self._changed, self._records, committed_at=self.now_ms())
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000

@@ -1,0 +1,326 @@
+"""The delivery engine: change records → deliveries (fan-out) → HTTP attempts → outcomes.
+
+- **Fan-out** (:meth:`EventEngine.fan_out`): for each active subscription with change records
+  after its ``cursor_seq``, one write transaction locks the subscription's row, renders the
+  records with the subscription's channel, inserts the deliveries and advances the cursor. The
+  row lock is the fan-out lease: one process fans out a subscription at a time, and a crash
+  before the commit leaves the cursor where it was (the records are rendered again).
+- **Delivery** (:meth:`EventEngine.deliver_due`): a delivery is due when it is pending or
+  retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds its lease,
+  and no earlier open delivery of its subscription shares an entity key with it (order per
+  entity; other entities are not held up). Due deliveries are claimed with a lease in one short
+  write transaction, sent with httpx outside any transaction, and their outcomes written in
+  another. A failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead``
+  24 h after the first attempt.
+- **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
+  a local commit that wrote change records (``Store.on_records``) and polling every
+  ``poll_interval`` seconds for other processes' commits. Never on the request path.
+- **Pruning** (:meth:`EventEngine.prune`): delivered deliveries older than the retention, and
+  change records every subscription has fanned out (replays re-send retained deliveries).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import httpx
+
+from openroster.core.directory import Directory
+from openroster.events.backoff import gives_up, retry_delay
+from openroster.events.channels import channel
+from openroster.model.changes import (
+    ChannelContext,
+    Delivery,
+    DeliveryStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from openroster.store.tx import ReadTx, WriteTx
+
+log = logging.getLogger(__name__)
+
+#: Change records rendered per fan-out transaction (a larger transaction is taken whole).
+FAN_OUT_BATCH = 1000
+#: Deliveries claimed and sent at once.
+CLAIM_BATCH = 100
+#: Pages of due deliveries looked through for ones not held up by an earlier event of their entity.
+SCAN_PAGES = 10
+#: How long a claim holds a delivery (real time): well past the longest timeout.
+LEASE_MS = 30_000
+#: Seconds between polls for other processes' commits.
+POLL_INTERVAL = 0.5
+#: Seconds between prunes.
+PRUNE_INTERVAL = 60.0
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One claimed delivery and its subscription's channel context."""
+
+    delivery: Delivery
+    ctx: ChannelContext
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def blocked(candidate: Delivery, earlier: Iterable[tuple[int, str, tuple[str, ...]]]) -> bool:
+    """True when an earlier open delivery of the candidate's subscription shares an entity key."""
+    keys = set(candidate.entity_keys)
+    return any(
+        i < candidate.id and sub == candidate.subscription_id and keys.intersection(k)
+        for i, sub, k in earlier
+    )
+
+
+class EventEngine:
+    """Fans out and delivers one store's events. ``flush`` for tests and the control plane,
+    ``start``/``stop`` for the server's background task."""
+
+    def __init__(
+        self,
+        directory: Directory,
+        *,
+        retention_days: float = 7.0,
+        owner: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+        poll_interval: float = POLL_INTERVAL,
+        lease_ms: int = LEASE_MS,
+    ) -> None:
+        self.directory = directory
+        self.retention_ms = int(retention_days * DAY_MS)
+        #: Who holds the leases this engine takes: unique per process and engine.
+        self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self):x}"
+        self.transport = transport
+        self.rng = rng or random.Random()
+        self.poll_interval = poll_interval
+        #: How long this engine's claims hold a delivery (real time).
+        self.lease_ms = lease_ms
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- reading the store ------------------------------------------------------------------
+
+    def unseal(self, sealed: bytes, context: str) -> str:
+        return self.directory.master_key.unseal(sealed, context=context)
+
+    def context(self, tx: ReadTx | WriteTx, sub: Subscription) -> ChannelContext:
+        """What the subscription's channel needs: the tenant's platform ids and the app's secret."""
+        tenant = tx.tenants.get_tenant(sub.tenant_id)
+        app = tx.apps.get_app(sub.app, self.directory.unseal) if sub.kind == "wps" else None
+        return ChannelContext(
+            subscription=sub,
+            tenant_id=sub.tenant_id,
+            wps_company_id=tenant.wps_company_id if tenant else None,
+            dingtalk_corp_id=tenant.dingtalk_corp_id if tenant else None,
+            app_secret=app.secret if app else None,
+        )
+
+    # -- fan-out ----------------------------------------------------------------------------
+
+    def fan_out(self) -> int:
+        """Render every active subscription's new change records into deliveries; returns how many."""
+        with self.directory.store.read() as tx:
+            subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
+            waiting = [s.id for s in subs if tx.changes.records_after(s.tenant_id, s.cursor_seq, 1)]
+        made = 0
+        for sub_id in waiting:
+            while (n := self._fan_out_one(sub_id)) is not None:
+                made += n
+        return made
+
+    def _fan_out_one(self, subscription_id: str) -> int | None:
+        """One batch of one subscription; ``None`` when there was nothing (left) to do."""
+        with self.directory.store.write() as tx:
+            sub = tx.outbox.lock_subscription(subscription_id, self.unseal)
+            if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
+                return None
+            changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
+            if not changes:
+                return None
+            try:
+                events = channel(sub.kind).render(self.context(tx, sub), changes)
+            except (KeyError, ValueError) as exc:
+                log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
+                return None
+            tx.outbox.insert_deliveries(sub, events, self.directory.now_ms())
+            tx.outbox.advance_cursor(sub.id, changes[-1].seq)
+            return len(events)
+
+    # -- delivery ---------------------------------------------------------------------------
+
+    def claim_due(self) -> list[Attempt]:
+        """Claim the deliveries due now (order per entity kept) for this engine."""
+        now, wall = self.directory.now_ms(), wall_ms()
+        with self.directory.store.read() as tx:  # the common case, nothing due, takes no write lock
+            if not tx.outbox.due_candidates(now, wall, 1):
+                return []
+        with self.directory.store.write() as tx:
+            eligible = self._eligible(tx, now, wall)
+            if not eligible:
+                return []
+            claimed = set(
+                tx.outbox.claim([c.id for c in eligible], self.owner, wall_ms=wall, lease_ms=self.lease_ms)
+            )
+            subs = {c.subscription_id for c in eligible}
+            contexts = {
+                s.id: self.context(tx, s)
+                for s in tx.outbox.list_subscriptions(None, self.unseal)
+                if s.id in subs
+            }
+        return [
+            Attempt(c, contexts[c.subscription_id])
+            for c in eligible
+            if c.id in claimed and c.subscription_id in contexts
+        ]
+
+    def _eligible(self, tx: WriteTx, now: int, wall: int) -> list[Delivery]:
+        """Up to ``CLAIM_BATCH`` due deliveries no earlier open one of the same entity holds up,
+        paging past the held-up ones (at most ``SCAN_PAGES`` pages) so they cannot starve others."""
+        eligible: list[Delivery] = []
+        after = 0
+        for _ in range(SCAN_PAGES):
+            page = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, after_id=after)
+            if not page:
+                break
+            earlier = tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1)
+            eligible += [c for c in page if not blocked(c, earlier)]
+            if len(eligible) >= CLAIM_BATCH:
+                break
+            after = page[-1].id
+        return eligible[:CLAIM_BATCH]
+
+    async def send(self, client: httpx.AsyncClient, attempt: Attempt) -> tuple[int | None, str | None]:
+        """Make one attempt: ``(HTTP status or None, error or None)``."""
+        ch = channel(attempt.ctx.subscription.kind)
+        query, content = ch.request(attempt.ctx, attempt.delivery.body)
+        try:
+            resp = await client.post(
+                attempt.ctx.subscription.url,
+                params=query,
+                content=content,
+                headers={"Content-Type": "application/json"},
+                timeout=ch.timeout,
+            )
+        except httpx.TimeoutException:
+            return None, f"no answer within {ch.timeout:g} s"
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        return resp.status_code, ch.judge(attempt.ctx, resp.status_code, resp.content)
+
+    def record(self, attempt: Attempt, status: int | None, error: str | None) -> DeliveryStatus:
+        """Write an attempt's outcome; returns the delivery's new status."""
+        d = attempt.delivery
+        now = self.directory.now_ms()
+        first = d.first_attempt_at if d.first_attempt_at is not None else now
+        attempts = d.attempts + 1
+        if error is None:
+            outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
+        elif gives_up(first, now):
+            outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
+        else:
+            outcome = DeliveryStatus.RETRYING
+            next_at = now + int(retry_delay(attempts, self.rng) * 1000)
+        with self.directory.store.write() as tx:
+            tx.outbox.record_outcome(
+                d.id,
+                self.owner,
+                status=outcome,
+                attempts=attempts,
+                next_attempt_at=next_at,
+                first_attempt_at=first,
+                last_status=status,
+                last_error=error,
+                delivered_at=now if error is None else None,
+            )
+        if error is not None:
+            log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
+        return outcome
+
+    async def deliver_due(self) -> tuple[int, int]:
+        """Send every delivery claimable now, at once; returns ``(attempted, delivered)``."""
+        attempts = self.claim_due()
+        if not attempts:
+            return 0, 0
+        async with httpx.AsyncClient(transport=self.transport) as client:
+            results = await asyncio.gather(*(self.send(client, a) for a in attempts))
+        outcomes = [
+            self.record(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)
+        ]
+        return len(attempts), outcomes.count(DeliveryStatus.DELIVERED)
+
+    async def flush(self) -> tuple[int, int]:
+        """Fan out and deliver until nothing is due now (retry timers on the directory's clock);
+        returns ``(delivered, pending)``: how many were delivered, how many are still open."""
+        delivered = 0
+        while True:
+            self.fan_out()
+            attempted, ok = await self.deliver_due()
+            delivered += ok
+            if not attempted:
+                break
+        with self.directory.store.read() as tx:
+            return delivered, tx.outbox.count_open()
+
+    # -- pruning ----------------------------------------------------------------------------
+
+    def prune(self) -> tuple[int, int]:
+        """Drop delivered deliveries past the retention and change records every subscription of
+        their tenant has fanned out; returns ``(deliveries, records)`` dropped."""
+        with self.directory.store.write() as tx:
+            gone = tx.outbox.prune_delivered(self.directory.now_ms() - self.retention_ms)
+            return gone, tx.changes.prune_records(tx.changes.current_seq())
+
+    # -- the background task ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run the engine in the background on the running event loop until :meth:`stop`."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="openroster-events")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def wake(self) -> None:
+        """Make the background task look now (safe from any thread)."""
+        wake, loop = self._wake, self._loop
+        if wake is not None and loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(wake.set)
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        remove = self.directory.store.on_records(self.wake)
+        last_prune = 0.0
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    await self.flush()
+                    if time.monotonic() - last_prune > PRUNE_INTERVAL:
+                        self.prune()
+                        last_prune = time.monotonic()
+                except Exception:
+                    log.exception("the event engine's pass failed; trying again")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+        finally:
+            remove()
+            self._wake = None

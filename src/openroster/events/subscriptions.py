@@ -1,0 +1,89 @@
+"""Creating, pausing and removing subscriptions (the control plane's routes call these next).
+
+A new subscription starts at the store's current change seq: it gets the changes committed
+after it was made, not the history. DingTalk's token and aes_key are sealed with the master key
+(context ``subscription:<id>:<name>``) before they reach the store, like app secrets. URL
+verification (WPS's challenge, DingTalk's ``check_url``) is the caller's step before this one.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from openroster.core.directory import Directory
+from openroster.dialects.dingtalk.callback_crypto import parse_aes_key
+from openroster.dialects.event_wire import EventFormatError
+from openroster.events.channels import channel
+from openroster.model.changes import Subscription, SubscriptionStatus
+from openroster.model.errors import InvalidValue
+from openroster.store.tx import Outbox
+
+PAYLOAD_STYLES = ("current", "legacy")
+
+
+def create(
+    d: Directory,
+    *,
+    tenant_id: str,
+    kind: str,
+    app: str,
+    url: str,
+    topics: tuple[str, ...] = (),
+    payload: str = "current",
+    token: str | None = None,
+    aes_key: str | None = None,
+) -> Subscription:
+    """Store a subscription (active) and return it."""
+    try:
+        known = channel(kind).topics
+    except KeyError:
+        raise InvalidValue(f"kind: {kind!r} is not a channel", field="kind") from None
+    unknown = [t for t in topics if t not in known]
+    if unknown:
+        raise InvalidValue(f"topics: {', '.join(unknown)} not sent by a {kind} subscription", field="topics")
+    if payload not in PAYLOAD_STYLES:
+        raise InvalidValue(f"payload: {payload!r} is not current or legacy", field="payload")
+    if kind == "dingtalk":
+        if token is None or aes_key is None:
+            raise InvalidValue("token and aes_key are required for a dingtalk subscription", field="token")
+        try:
+            parse_aes_key(aes_key)
+        except EventFormatError as exc:
+            raise InvalidValue(f"aes_key: {exc}", field="aes_key") from None
+    sub_id = "sub_" + secrets.token_hex(8)
+    with d.writer() as tx:
+        sub = Subscription(
+            id=sub_id,
+            tenant_id=tenant_id,
+            kind=kind,
+            app=app,
+            url=url,
+            topics=topics,
+            payload=payload,
+            token=token,
+            aes_key=aes_key,
+            cursor_seq=tx.changes.current_seq(),
+            created=d.now_ms(),
+        )
+        tx.outbox.insert_subscription(
+            sub,
+            token_sealed=_seal(d, token, sub_id, "token"),
+            aes_key_sealed=_seal(d, aes_key, sub_id, "aes_key"),
+        )
+    return sub
+
+
+def _seal(d: Directory, value: str | None, sub_id: str, name: str) -> bytes | None:
+    return None if value is None else d.master_key.seal(value, context=Outbox.key_context(sub_id, name))
+
+
+def set_status(d: Directory, subscription_id: str, status: SubscriptionStatus) -> bool:
+    """Pause or resume; False when there is no such subscription."""
+    with d.writer() as tx:
+        return tx.outbox.set_subscription_status(subscription_id, status)
+
+
+def delete(d: Directory, subscription_id: str) -> bool:
+    """Remove a subscription and its deliveries; False when there is no such subscription."""
+    with d.writer() as tx:
+        return tx.outbox.delete_subscription(subscription_id)

@@ -1,0 +1,303 @@
+"""Queries on event subscriptions and their deliveries (the outbox).
+
+A subscription's ``cursor_seq`` is the last change seq fanned out into its deliveries; the
+fan-out locks the subscription's row (:func:`lock_subscription`, ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite has one writer at a time), so one process fans out a subscription at a time.
+
+A delivery is *claimed* before it is sent: :func:`claim` sets ``lease_owner``/``lease_until``
+only on rows nobody holds (PostgreSQL skips rows another transaction has locked), so each
+attempt is made by one process. :func:`record_outcome` clears the lease. ``lease_until`` is real
+time; ``next_attempt_at`` and the other times follow the directory's clock. All are unix ms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+
+import orjson
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, or_, select, update
+
+from openroster.model.changes import (
+    OPEN_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    RenderedEvent,
+    Subscription,
+    SubscriptionStatus,
+)
+from openroster.store.schema import deliveries, subscriptions
+
+#: ``unseal(sealed, context)``: a sealed subscription key back in clear (the master key's).
+Unseal = Callable[[bytes, str], str]
+
+
+def key_context(subscription_id: str, name: str) -> str:
+    """The sealing context of one of a subscription's keys (``token``, ``aes_key``)."""
+    return f"subscription:{subscription_id}:{name}"
+
+
+def _subscription(row: object, unseal: Unseal) -> Subscription:
+    r = row._mapping  # type: ignore[attr-defined]
+    token, aes = r["token_sealed"], r["aes_key_sealed"]
+    return Subscription(
+        id=r["id"],
+        tenant_id=r["tenant_id"],
+        kind=r["kind"],
+        app=r["app"],
+        url=r["url"],
+        topics=tuple(orjson.loads(r["topics"])),
+        payload=r["payload"],
+        token=None if token is None else unseal(token, key_context(r["id"], "token")),
+        aes_key=None if aes is None else unseal(aes, key_context(r["id"], "aes_key")),
+        status=SubscriptionStatus(r["status"]),
+        cursor_seq=r["cursor_seq"],
+        created=r["created"],
+    )
+
+
+def insert_subscription(
+    conn: Connection, sub: Subscription, *, token_sealed: bytes | None, aes_key_sealed: bytes | None
+) -> None:
+    conn.execute(
+        insert(subscriptions).values(
+            id=sub.id,
+            tenant_id=sub.tenant_id,
+            kind=sub.kind,
+            app=sub.app,
+            url=sub.url,
+            topics=orjson.dumps(list(sub.topics)).decode(),
+            payload=sub.payload,
+            token_sealed=token_sealed,
+            aes_key_sealed=aes_key_sealed,
+            status=sub.status.value,
+            cursor_seq=sub.cursor_seq,
+            created=sub.created,
+        )
+    )
+
+
+def get_subscription(conn: Connection, subscription_id: str, unseal: Unseal) -> Subscription | None:
+    row = conn.execute(select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
+    return None if row is None else _subscription(row, unseal)
+
+
+def list_subscriptions(
+    conn: Connection, tenant_id: str | None, unseal: Unseal, *, active_only: bool = False
+) -> list[Subscription]:
+    """The tenant's subscriptions (every tenant's for ``None``), by id."""
+    q = select(subscriptions).order_by(subscriptions.c.id)
+    if tenant_id is not None:
+        q = q.where(subscriptions.c.tenant_id == tenant_id)
+    if active_only:
+        q = q.where(subscriptions.c.status == SubscriptionStatus.ACTIVE.value)
+    return [_subscription(r, unseal) for r in conn.execute(q).all()]
+
+
+def lock_subscription(conn: Connection, subscription_id: str, unseal: Unseal) -> Subscription | None:
+    """The subscription, its row locked for this transaction; ``None`` when it is gone or another
+    transaction holds it (PostgreSQL skips locked rows; SQLite's writer is alone anyway)."""
+    q = select(subscriptions).where(subscriptions.c.id == subscription_id).with_for_update(skip_locked=True)
+    row = conn.execute(q).first()
+    return None if row is None else _subscription(row, unseal)
+
+
+def set_subscription_status(conn: Connection, subscription_id: str, status: SubscriptionStatus) -> bool:
+    q = update(subscriptions).where(subscriptions.c.id == subscription_id).values(status=status.value)
+    return bool(conn.execute(q).rowcount)
+
+
+def advance_cursor(conn: Connection, subscription_id: str, seq: int) -> None:
+    conn.execute(update(subscriptions).where(subscriptions.c.id == subscription_id).values(cursor_seq=seq))
+
+
+def delete_subscription(conn: Connection, subscription_id: str) -> bool:
+    return bool(conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id)).rowcount)
+
+
+def _delivery(row: object) -> Delivery:
+    r = row._mapping  # type: ignore[attr-defined]
+    return Delivery(
+        id=r["id"],
+        subscription_id=r["subscription_id"],
+        tenant_id=r["tenant_id"],
+        event_id=r["event_id"],
+        seq=r["seq"],
+        topic=r["topic"],
+        operation=r["operation"],
+        entity_keys=tuple(orjson.loads(r["entity_keys"])),
+        body=bytes(r["body"]),
+        status=DeliveryStatus(r["status"]),
+        attempts=r["attempts"],
+        next_attempt_at=r["next_attempt_at"],
+        first_attempt_at=r["first_attempt_at"],
+        last_status=r["last_status"],
+        last_error=r["last_error"],
+        created=r["created"],
+        delivered_at=r["delivered_at"],
+    )
+
+
+def insert_deliveries(
+    conn: Connection, sub: Subscription, events: Sequence[RenderedEvent], now_ms: int
+) -> None:
+    """One pending delivery per event, due now, in the given (commit) order."""
+    if not events:
+        return
+    conn.execute(
+        insert(deliveries),
+        [
+            {
+                "subscription_id": sub.id,
+                "tenant_id": sub.tenant_id,
+                "event_id": e.event_id,
+                "seq": e.seq,
+                "topic": e.topic,
+                "operation": e.operation,
+                "entity_keys": orjson.dumps(list(e.entity_keys)).decode(),
+                "body": e.body,
+                "status": DeliveryStatus.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now_ms,
+                "first_attempt_at": None,
+                "lease_owner": None,
+                "lease_until": None,
+                "last_status": None,
+                "last_error": None,
+                "created": now_ms,
+                "delivered_at": None,
+            }
+            for e in events
+        ],
+    )
+
+
+def get_delivery(conn: Connection, delivery_id: int) -> Delivery | None:
+    row = conn.execute(select(deliveries).where(deliveries.c.id == delivery_id)).first()
+    return None if row is None else _delivery(row)
+
+
+def list_deliveries(
+    conn: Connection,
+    tenant_id: str,
+    *,
+    subscription_id: str | None = None,
+    status: DeliveryStatus | None = None,
+    after_id: int = 0,
+    limit: int = 100,
+) -> list[Delivery]:
+    """The tenant's deliveries after ``after_id`` (keyset paging), oldest first."""
+    q = select(deliveries).where(deliveries.c.tenant_id == tenant_id, deliveries.c.id > after_id)
+    if subscription_id is not None:
+        q = q.where(deliveries.c.subscription_id == subscription_id)
+    if status is not None:
+        q = q.where(deliveries.c.status == status.value)
+    return [_delivery(r) for r in conn.execute(q.order_by(deliveries.c.id).limit(limit)).all()]
+
+
+_OPEN = [s.value for s in OPEN_STATUSES]
+
+
+def _unleased(wall_ms: int) -> ColumnElement[bool]:
+    return or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < wall_ms)
+
+
+def due_candidates(
+    conn: Connection, now_ms: int, wall_ms: int, limit: int, *, after_id: int = 0
+) -> list[Delivery]:
+    """Open deliveries of active subscriptions whose time has come and that nobody holds, oldest
+    first, after ``after_id`` (order per entity is the caller's: see :func:`open_keys_before`)."""
+    active = select(subscriptions.c.id).where(subscriptions.c.status == SubscriptionStatus.ACTIVE.value)
+    q = (
+        select(deliveries)
+        .where(
+            deliveries.c.id > after_id,
+            deliveries.c.status.in_(_OPEN),
+            deliveries.c.next_attempt_at <= now_ms,
+            _unleased(wall_ms),
+            deliveries.c.subscription_id.in_(active),
+        )
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+    return [_delivery(r) for r in conn.execute(q).all()]
+
+
+def open_keys_before(
+    conn: Connection, subscription_ids: Collection[str], before_id: int
+) -> list[tuple[int, str, tuple[str, ...]]]:
+    """``(id, subscription_id, entity_keys)`` of the open deliveries of ``subscription_ids`` with an
+    id below ``before_id``, held or not: what blocks a later delivery of the same entity."""
+    q = (
+        select(deliveries.c.id, deliveries.c.subscription_id, deliveries.c.entity_keys)
+        .where(
+            deliveries.c.subscription_id.in_(list(subscription_ids)),
+            deliveries.c.status.in_(_OPEN),
+            deliveries.c.id < before_id,
+        )
+        .order_by(deliveries.c.id)
+    )
+    return [(r[0], r[1], tuple(orjson.loads(r[2]))) for r in conn.execute(q).all()]
+
+
+def claim(conn: Connection, ids: Collection[int], owner: str, *, wall_ms: int, lease_ms: int) -> list[int]:
+    """Lease the deliveries of ``ids`` nobody holds to ``owner`` until ``wall_ms + lease_ms``;
+    returns the ids claimed. PostgreSQL first locks them ``FOR UPDATE SKIP LOCKED``, so two
+    processes claiming at once never wait for each other and never claim the same row."""
+    if not ids:
+        return []
+    free = and_(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(_OPEN), _unleased(wall_ms))
+    if conn.dialect.name == "postgresql":
+        locked = conn.execute(select(deliveries.c.id).where(free).with_for_update(skip_locked=True)).scalars()
+        free = deliveries.c.id.in_(list(locked))
+    q = (
+        update(deliveries)
+        .where(free)
+        .values(lease_owner=owner, lease_until=wall_ms + lease_ms)
+        .returning(deliveries.c.id)
+    )
+    return sorted(int(i) for i in conn.execute(q).scalars())
+
+
+def record_outcome(
+    conn: Connection,
+    delivery_id: int,
+    owner: str,
+    *,
+    status: DeliveryStatus,
+    attempts: int,
+    next_attempt_at: int,
+    first_attempt_at: int,
+    last_status: int | None,
+    last_error: str | None,
+    delivered_at: int | None,
+) -> bool:
+    """Write an attempt's outcome and release the lease; False when ``owner`` no longer holds it."""
+    q = (
+        update(deliveries)
+        .where(deliveries.c.id == delivery_id, deliveries.c.lease_owner == owner)
+        .values(
+            status=status.value,
+            attempts=attempts,
+            next_attempt_at=next_attempt_at,
+            first_attempt_at=first_attempt_at,
+            last_status=last_status,
+            last_error=last_error,
+            delivered_at=delivered_at,
+            lease_owner=None,
+            lease_until=None,
+        )
+    )
+    return bool(conn.execute(q).rowcount)
+
+
+def count_open(conn: Connection) -> int:
+    """How many deliveries are still to be made (pending or retrying)."""
+    return int(conn.execute(select(func.count()).where(deliveries.c.status.in_(_OPEN))).scalar_one())
+
+
+def prune_delivered(conn: Connection, before_ms: int) -> int:
+    """Delete the deliveries delivered before ``before_ms``; returns how many went."""
+    q = delete(deliveries).where(
+        deliveries.c.status == DeliveryStatus.DELIVERED.value, deliveries.c.delivered_at < before_ms
+    )
+    return int(conn.execute(q).rowcount)
