@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
 
 from openroster.core.runtime.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
 from openroster.core.runtime.clock import Clock
 from openroster.core.runtime.clock import clock as default_clock
+from openroster.core.runtime.fragments import Table
 from openroster.core.runtime.secrets import MasterKey, TokenMinter
 from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store, WriteTx
@@ -63,9 +63,9 @@ class Reader:
         """The users among ``ids`` that exist, once each, in the order of their first mention."""
         return self._cache.users(self._open, tenant_id, ids)
 
-    def user_table(self, tenant_id: str, key: Hashable) -> dict[str, Any]:
-        """The cache's table ``key`` of values worked out from the tenant's users (see the cache's)."""
-        return self._cache.user_table(tenant_id, key)
+    def fragments(self, tenant_id: str, kind: str, variant: Hashable) -> Table:
+        """The table of fragments ``variant`` of the tenant's entities of ``kind`` (see runtime/fragments)."""
+        return self._cache.fragments.table(tenant_id, kind, variant)
 
     def depts(self, tenant_id: str, ids: list[int]) -> dict[int, Department]:
         return self._cache.depts(self._open, tenant_id, ids)
