@@ -60,9 +60,16 @@ def test_a_change_drops_the_entity_in_every_variant_of_its_kind_and_nothing_else
         table.put("2", (0, b"two"))
     wps.put("1", (1, b"one again"))  # a new version in place: still one entry
     assert cache.count == 8
+    assert cache.table("t", "user", "wps", stamp=1).entries == {}  # another stamp: empty
+    assert cache.count == 6
+    for key in ("1", "2"):
+        wps.put(key, (0, b""))
     cache.drop("t", "user", "1")
     assert list(wps.entries) == list(dingtalk.entries) == ["2"]
     assert list(dept.entries) == list(other.entries) == ["1", "2"]
+    assert cache.count == 6
+    cache.table("t", "user", "wps", stamp=2).put("3", (b"three",))
+    assert cache.table("t", "user", "wps", stamp=2).entries == {"3": (b"three",)}
     assert cache.count == 6
     cache.drop_tenant("t")
     assert cache.count == 2 and cache.table("t", "user", "wps").entries == {}

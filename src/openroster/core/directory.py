@@ -63,9 +63,9 @@ class Reader:
         """The users among ``ids`` that exist, once each, in the order of their first mention."""
         return self._cache.users(self._open, tenant_id, ids)
 
-    def fragments(self, tenant_id: str, kind: str, variant: Hashable) -> Table:
+    def fragments(self, tenant_id: str, kind: str, variant: Hashable, stamp: Hashable = None) -> Table:
         """The table of fragments ``variant`` of the tenant's entities of ``kind`` (see runtime/fragments)."""
-        return self._cache.fragments.table(tenant_id, kind, variant)
+        return self._cache.fragments.table(tenant_id, kind, variant, stamp)
 
     def depts(self, tenant_id: str, ids: list[int]) -> dict[int, Department]:
         return self._cache.depts(self._open, tenant_id, ids)

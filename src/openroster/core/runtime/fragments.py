@@ -19,14 +19,17 @@ for values it works out per person (the roster's links). One concept:
   other request in between), so it is never older than what the cache holds.
 - **Version of what else it shows.** An entry is a tuple whose first items
   are *stamps* of the other things the fragment was rendered from, and whose
-  last item is the fragment: the tenant's department generation
-  (``DeptView.generation``) for a reply that embeds departments, the roster
-  catalogue and the linked names (compared by identity) for a roster item, the
-  names of the departments and people a roster record shows for its linked
-  names. A reader compares the stamps with the current ones and renders again
-  when one differs; nothing else needs dropping when a department or an
-  attribute definition changes. A stamp never holds another entity's object:
-  an entry that did would keep that object's replaced versions alive.
+  last item is the fragment: the roster catalogue and the linked names
+  (compared by identity) for a roster item, the names of the departments and
+  people a roster record shows for its linked names. A reader compares the
+  stamps with the current ones and renders again when one differs. What every
+  entry of a table shares is the table's stamp instead (``stamp`` of
+  :meth:`FragmentCache.table`): the tenant's department generation
+  (``DeptView.generation``) for replies that embed departments. A table asked
+  for with another stamp starts empty, so its entries need no check of their
+  own. Nothing needs dropping when a department or an attribute definition
+  changes. A stamp never holds another entity's object: an entry that did
+  would keep that object's replaced versions alive.
 - **Lifetime and bound.** The cache is dropped with the directory cache (when it
   starts over, and a tenant's tables when the tenant changes). It holds at most
   ``max_entries`` entries: past that the oldest ones of the largest tables go.
@@ -49,10 +52,12 @@ Entry = tuple[Any, ...]
 class Table:
     """The fragments of one variant of one kind of entity of one tenant, by entity id."""
 
-    __slots__ = ("_owner", "entries")
+    __slots__ = ("_owner", "entries", "stamp")
 
-    def __init__(self, owner: FragmentCache) -> None:
+    def __init__(self, owner: FragmentCache, stamp: Hashable) -> None:
         self._owner = owner
+        #: What every entry was rendered with, besides its entity (see the module doc).
+        self.stamp = stamp
         #: Entity id -> entry. Read it directly; write through :meth:`put`.
         self.entries: dict[Hashable, Entry] = {}
 
@@ -74,13 +79,18 @@ class FragmentCache:
         #: tenant -> (kind, variant) -> table
         self._tables: dict[str, dict[tuple[str, Hashable], Table]] = {}
 
-    def table(self, tenant_id: str, kind: str, variant: Hashable) -> Table:
+    def table(self, tenant_id: str, kind: str, variant: Hashable, stamp: Hashable = None) -> Table:
+        """The table ``variant``; empty unless its entries were made with ``stamp``."""
         tables = self._tables.get(tenant_id)
         if tables is None:
             tables = self._tables[tenant_id] = {}
         table = tables.get((kind, variant))
         if table is None:
-            table = tables[(kind, variant)] = Table(self)
+            table = tables[(kind, variant)] = Table(self, stamp)
+        elif table.stamp != stamp:
+            self.count -= len(table.entries)
+            table.entries.clear()
+            table.stamp = stamp
         return table
 
     def drop(self, tenant_id: str, kind: str, key: Hashable) -> None:
@@ -101,7 +111,11 @@ class FragmentCache:
         """Forget the oldest entries of the largest tables, down to nine tenths of the bound."""
         target = self.max_entries * 9 // 10
         every = [(tenant, name, t) for tenant, tables in self._tables.items() for name, t in tables.items()]
+        # Counted afresh: a table dropped while a caller still held it may have been put to since.
+        self.count = sum(len(t.entries) for _, _, t in every)
         for tenant, name, table in sorted(every, key=lambda x: len(x[2].entries), reverse=True):
+            if self.count <= target:
+                return
             entries = table.entries
             oldest = list(itertools.islice(entries, self.count - target))
             for key in oldest:
@@ -109,5 +123,3 @@ class FragmentCache:
             self.count -= len(oldest)
             if not entries:
                 del self._tables[tenant][name]
-            if self.count <= target:
-                return

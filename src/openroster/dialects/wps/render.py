@@ -4,8 +4,9 @@ A user's reply is rendered once per version of the user (and of the tenant's
 departments, when it embeds them) for each combination of the field-scoped
 values the app may see (email, phone, gender) and of with or without
 departments, and kept in the process's fragment cache
-(core/runtime/fragments.py): one table per combination, entries
-``(department generation or 0, status, reply)`` by user id. Every reply of a
+(core/runtime/fragments.py): one table per combination, stamped with the
+departments' generation when the replies embed them, entries ``(status, reply)``
+by user id. Every reply of a
 user (batch_read, pages, look-ups, one user, members with details) goes
 through it.
 """
@@ -109,28 +110,32 @@ def user_bytes(u: User, scopes: frozenset[str], depts: Mapping[int, Department] 
 
 
 class _Replies:
-    """Users' replies for one scope set and one ``depts`` (or none), through the fragment cache."""
+    """Users' replies for one scope set and one ``depts`` (or none), through the fragment cache.
 
-    __slots__ = ("depts", "get", "mask", "stamp", "table")
+    The table's stamp is the departments' generation (0 without them): a department
+    change empties the table of replies with departments at its next use.
+    """
+
+    __slots__ = ("depts", "get", "mask", "table")
 
     def __init__(self, r: Reader, tenant_id: str, scopes: frozenset[str], depts: DeptView | None) -> None:
-        self.mask = _scope_mask(scopes)
+        self.mask = mask = _scope_mask(scopes)
         self.depts = depts
-        self.stamp = 0 if depts is None else depts.generation
-        self.table: Table = r.fragments(
-            tenant_id, "user", _VARIANTS[self.mask | (0 if depts is None else _DEPTS)]
-        )
+        if depts is None:
+            self.table: Table = r.fragments(tenant_id, "user", _VARIANTS[mask], 0)
+        else:
+            self.table = r.fragments(tenant_id, "user", _VARIANTS[mask | _DEPTS], depts.generation)
         self.get = self.table.entries.get
 
     def reply(self, u: User) -> bytes:
         e = self.get(u.id)
-        if e is not None and e[0] == self.stamp and e[1] is not _ABSENT_STATUS:
-            out: bytes = e[2]
+        if e is not None and e[0] is not _ABSENT_STATUS:
+            out: bytes = e[1]
             return out
-        return self.render(u)[2]
+        return self.render(u)[1]
 
-    def render(self, u: User) -> tuple[int, UserStatus | None, bytes]:
-        entry = (self.stamp, u.status, _render_user(u, self.mask, self.depts))
+    def render(self, u: User) -> tuple[UserStatus | None, bytes]:
+        entry = (u.status, _render_user(u, self.mask, self.depts))
         self.table.put(u.id, entry)
         return entry
 
@@ -145,15 +150,12 @@ def users_items(r: Reader, users: Sequence[User], scopes: frozenset[str], depts:
     if not users:
         return items_of([])
     replies = _Replies(r, users[0].tenant_id, scopes, depts)
-    stamp, get = replies.stamp, replies.get
+    get = replies.get
     parts: list[bytes] = []
     append = parts.append
     for u in users:
         e = get(u.id)
-        if e is not None and e[0] == stamp and e[1] is not _ABSENT_STATUS:
-            append(e[2])
-        else:
-            append(replies.render(u)[2])
+        append(e[1] if e is not None and e[0] is not _ABSENT_STATUS else replies.render(u)[1])
     return items_of(parts)
 
 
@@ -170,35 +172,35 @@ def batch_read_replies(
     whose status is in ``statuses``.
 
     The fragment entries hold each user's status, and the ids the tenant has no user
-    under, so a read whose ids all have a current entry costs one lookup per id and
-    never touches the users; otherwise ``users.batch_read`` answers for every status,
-    and its users' replies are filled in.
+    under, so a read whose ids all have an entry costs one lookup per id and never
+    touches the users; otherwise ``users.batch_read`` answers for every status, and
+    its users' replies are filled in.
     """
     wanted = frozenset(statuses)
     replies = _Replies(r, tenant_id, scopes, depts)
-    stamp, get = replies.stamp, replies.get
+    get = replies.get
     out: dict[str, bytes] = {}  # a repeated id keeps its first place
     for uid in user_ids:
         e = get(uid)
-        if e is None or e[0] != stamp:
+        if e is None:
             break
-        if e[1] in wanted:
-            out[uid] = e[2]
+        if e[0] in wanted:
+            out[uid] = e[1]
     else:
         return list(out.values())
     found = user_service.batch_read(r, tenant_id=tenant_id, user_ids=user_ids, statuses=UserStatus)
     derived: list[bytes] = []
     for u in found:
         e = get(u.id)
-        if e is None or e[0] != stamp or e[1] is _ABSENT_STATUS:
+        if e is None or e[0] is _ABSENT_STATUS:
             e = replies.render(u)
-        if e[1] in wanted:
-            derived.append(e[2])
+        if e[0] in wanted:
+            derived.append(e[1])
     if len(found) < len(user_ids):
         present = {u.id for u in found}
         for uid in user_ids:
             if uid not in present:
-                replies.table.put(uid, (stamp, _ABSENT_STATUS, b""))
+                replies.table.put(uid, (_ABSENT_STATUS, b""))
     return derived
 
 
