@@ -9,7 +9,8 @@ every process) calls it only for the people it has to render again.
 
 What a record needs looked up (its links) and the names it shows (its linked
 values) are kept in the fragment cache too, per person: the links while the
-catalogue is the same, the linked values while the names they show are.
+catalogue is the same, the linked values while the links and the names they
+show are.
 """
 
 from __future__ import annotations
@@ -125,16 +126,17 @@ def read_records(
     linked_table = r.fragments(tenant_id, "user", _LINKED)
     out: list[RosterRecord] = []
     for u, x in zip(people, links, strict=True):
-        # The linked values show these names (None: missing); while they are the same, so is the answer.
+        # The linked values show these names (None: missing) as these links place them; while
+        # both are the same, so is the answer.
         names = (
             tuple([d.name if (d := depts.get(i)) is not None else None for i in x.dept_refs]),
             tuple([p.user_name if (p := others.get(i)) is not None else None for i in x.people_refs]),
         )
         hit = linked_table.entries.get(u.id)
-        if hit is None or hit[0] != names:
-            hit = (names, _linked(x, depts, others))
+        if hit is None or hit[0] is not x or hit[1] != names:
+            hit = (x, names, _linked(x, depts, others))
             linked_table.put(u.id, hit)
-        out.append(RosterRecord(u, cat, hit[1]))
+        out.append(RosterRecord(u, cat, hit[2]))
     return out
 
 

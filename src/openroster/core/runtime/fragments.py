@@ -20,8 +20,8 @@ for values it works out per person (the roster's links). One concept:
 - **Version of what else it shows.** An entry is a tuple whose first items
   are *stamps* of the other things the fragment was rendered from, and whose
   last item is the fragment: the roster catalogue and the linked names
-  (compared by identity) for a roster item, the names of the departments and
-  people a roster record shows for its linked names. A reader compares the
+  (compared by identity) for a roster item, the record's links and the names
+  of the departments and people it shows for its linked names. A reader compares the
   stamps with the current ones and renders again when one differs. What every
   entry of a table shares is the table's stamp instead (``stamp`` of
   :meth:`FragmentCache.table`): the tenant's department generation
