@@ -30,7 +30,7 @@ from starlette.responses import Response
 
 from openroster.config import Settings
 from openroster.core.directory import Directory
-from openroster.core.runtime.cache import DEFAULT_MAX_USERS
+from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.dialects.wps.schemas import BatchReadUsersBody
 from openroster.server.app import create_app
 from openroster.server.run import run

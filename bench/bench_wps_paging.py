@@ -50,9 +50,9 @@ from harness import (
 )
 from openroster.config import Settings
 from openroster.fixtures.demo import DEMO_TENANT
+from openroster.model.entities import ALL_STATUSES
 from openroster.server.app import open_directory
 from openroster.store.schema import users as users_table
-from openroster.store.users import ALL_STATUSES
 
 CLIENT_ID = "demo-wps"
 SECRET = "demo-wps-secret"

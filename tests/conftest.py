@@ -37,7 +37,7 @@ from openroster.core.tenancy import apps, tenants
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
 from openroster.testing import ControlClient
-from openroster.testing.plugin import OpenrosterServer
+from openroster.testing.plugin import SERVE_ARGS_INI, OpenrosterServer
 from openroster.testing.server import ServerProcess
 from openroster.testing.server import start_server as launch_server
 
@@ -282,15 +282,24 @@ class LiveServer:
         self.control.reset_everything()
 
 
+def shared_serve_args(config: pytest.Config) -> list[str]:
+    """The ``serve`` options of servers many tests share (pyproject.toml's ``openroster_serve_args``)."""
+    return list(config.getini(SERVE_ARGS_INI))
+
+
 def _live_server(
-    tmp_path_factory: pytest.TempPathFactory, backend: str, cluster: ThrowawayCluster | None
+    config: pytest.Config,
+    tmp_path_factory: pytest.TempPathFactory,
+    backend: str,
+    cluster: ThrowawayCluster | None,
 ) -> Iterator[LiveServer]:
     dbs = Databases(backend, cluster)
     data = tmp_path_factory.mktemp(f"live-{backend}") / "data"
     url = ("--database-url", dbs.url_for(data)) if cluster is not None else ()
-    server = start_server(data, *url, admin_token=LIVE_ADMIN_TOKEN, shared=True)
+    extra = (*url, *shared_serve_args(config))
+    server = start_server(data, *extra, admin_token=LIVE_ADMIN_TOKEN, shared=True)
     control = ControlClient(server.base_url, LIVE_ADMIN_TOKEN)
-    live = LiveServer(server, open_directory(dbs.settings_for(data)), control, LIVE_ADMIN_TOKEN, url)
+    live = LiveServer(server, open_directory(dbs.settings_for(data)), control, LIVE_ADMIN_TOKEN, extra)
     try:
         yield live
     finally:
@@ -302,17 +311,20 @@ def _live_server(
 
 @pytest.fixture(scope="session")
 def live_sqlite(
-    openroster_server: OpenrosterServer, tmp_path_factory: pytest.TempPathFactory
+    openroster_server: OpenrosterServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
 ) -> Iterator[LiveServer]:
     """The plugin's server (``openroster_server``, SQLite): one server per worker serves both the
     plugin's fixtures and ``live``. With ``--openroster-url`` (a server whose store this process
     cannot open) a server of its own."""
     proc = openroster_server.process
     if proc is None:
-        yield from _live_server(tmp_path_factory, "sqlite", None)
+        yield from _live_server(request.config, tmp_path_factory, "sqlite", None)
         return
     directory = open_directory(Settings(data_dir=proc.data_dir))
-    live = LiveServer(proc, directory, openroster_server.control, openroster_server.admin_token)
+    extra = tuple(shared_serve_args(request.config))  # the plugin's server has them (pyproject.toml)
+    live = LiveServer(proc, directory, openroster_server.control, openroster_server.admin_token, extra)
     try:
         yield live
     finally:
@@ -321,9 +333,11 @@ def live_sqlite(
 
 @pytest.fixture(scope="session")
 def live_postgresql(
-    tmp_path_factory: pytest.TempPathFactory, postgres_cluster: ThrowawayCluster
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_cluster: ThrowawayCluster,
+    request: pytest.FixtureRequest,
 ) -> Iterator[LiveServer]:
-    yield from _live_server(tmp_path_factory, "postgresql", postgres_cluster)
+    yield from _live_server(request.config, tmp_path_factory, "postgresql", postgres_cluster)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openroster.core.runtime import limits
-from openroster.core.runtime.cache import DEFAULT_MAX_USERS
+from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 
 ENV_SETTINGS = "OPENROSTER_SETTINGS_JSON"
 
@@ -26,6 +26,11 @@ class Settings:
     cache_max_users: int = DEFAULT_MAX_USERS
     #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".
     wps_rate_limits: str = ""
+    #: Failed credential attempts at the token endpoints per client id and per source address in
+    #: ``credential_failures_window`` seconds (0: no limit), core/runtime/throttle.py.
+    credential_failures_per_client: int = limits.CREDENTIAL_FAILURES_PER_CLIENT
+    credential_failures_per_address: int = limits.CREDENTIAL_FAILURES_PER_ADDRESS
+    credential_failures_window: float = limits.CREDENTIAL_FAILURES_WINDOW_SECONDS
     #: The control plane's admin token (``/_openroster/``); a random one when not given.
     admin_token: str | None = None
     #: Platform calls the request journal keeps, newest first out last (0 turns it off).

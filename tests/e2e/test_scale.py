@@ -22,9 +22,8 @@ from openroster.core.directory import Directory
 from openroster.core.people import users
 from openroster.core.tenancy import apps
 from openroster.fixtures import demo, demo_large, demo_roster
-from openroster.model.entities import UserStatus
+from openroster.model.entities import UNIQUE_USER_FIELDS, UserStatus
 from openroster.server.app import open_directory
-from openroster.store import users as user_rows
 
 pytestmark = pytest.mark.slow
 
@@ -93,7 +92,7 @@ def test_the_bulk_demo_builds_a_large_tenant_by_the_rules(
         )
         == 0
     )
-    for column in user_rows.UNIQUE_COLUMNS:
+    for column in UNIQUE_USER_FIELDS:
         assert (
             _scalar(directory, f"SELECT count(DISTINCT {column}) FROM users WHERE tenant_id = :t", t=t)
             == LARGE

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 from sdk_support import Sandbox, open_sandbox
 
+from doc_blocks import code_blocks
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "sdk.md"
 DOCUMENTED_URL = "http://127.0.0.1:8000"
-
-
-def code_blocks(path: Path, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", path.read_text(encoding="utf-8"), flags=re.S | re.M)
 
 
 def test_every_example_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

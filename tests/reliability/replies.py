@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from openroster.dialects import dingtalk
+from openroster.dialects.dingtalk.dialect import DINGTALK
 from openroster.dialects.wps import TOKEN_PATHS
 
 #: What an internal detail looks like in a reply.
@@ -34,7 +34,7 @@ def _strip_scheme(path: str) -> str:
 
 
 def is_dingtalk(path: str) -> bool:
-    return dingtalk.owns(_strip_scheme(path))
+    return DINGTALK.owns(_strip_scheme(path))
 
 
 def internals_in(body: bytes, sent: bytes = b"") -> list[bytes]:
@@ -74,6 +74,27 @@ def check_reply(
         assert reply["code"] // 100000 == status, f"code {reply['code']} with HTTP {status}: {where}"
         assert reply["msg"], f"an error without a message: {where}"
     return reply
+
+
+def check_control_reply(status: int, headers: Mapping[str, Any], body: bytes, *, sent: bytes = b"") -> None:
+    """The control plane's rules (docs/emulator.md): never a 5xx, nothing internal shown, and every
+    4xx in its error body ``{"error": {"code", "message", "field"}}``."""
+    where = f"{sent[:300]!r} -> HTTP {status}: {body[:300]!r}"
+    assert status < 500, f"server error: {where}"
+    leaks = internals_in(body, sent)
+    assert not leaks, f"internal details {leaks} in the reply: {where}"
+    if status < 400:
+        return
+    ctype = headers.get("content-type")
+    ctype = ctype[0] if isinstance(ctype, list) else ctype
+    assert ctype is not None and str(ctype).startswith("application/json"), f"content type {ctype}: {where}"
+    reply = orjson.loads(body)
+    assert isinstance(reply, dict) and set(reply) == {"error"}, where
+    error = reply["error"]
+    assert isinstance(error, dict) and set(error) == {"code", "message", "field"}, where
+    assert isinstance(error["code"], str) and error["code"], where
+    assert isinstance(error["message"], str) and error["message"], where
+    assert error["field"] is None or isinstance(error["field"], str), where
 
 
 def raw_reply(raw: bytes) -> tuple[int, dict[str, str], bytes]:

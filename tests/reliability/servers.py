@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BACKENDS, Databases, ServerProcess, backend_param, start_server
+from conftest import BACKENDS, Databases, ServerProcess, backend_param, shared_serve_args, start_server
 from openroster.server.app import open_directory
 from security.world import Company, build_world, dingtalk_client, wps_client
 
@@ -62,7 +62,13 @@ def world_server(
     d.store.migrate()
     acme, globex = build_world(d)
     d.store.dispose()
-    args = [*(["--database-url", url] if cluster is not None else []), "--admin-token", ADMIN_TOKEN, *extra]
+    args = [
+        *(["--database-url", url] if cluster is not None else []),
+        "--admin-token",
+        ADMIN_TOKEN,
+        *shared_serve_args(request.config),
+        *extra,
+    ]
     server = start_server(data, *args)
     try:
         with wps_client(server.base_url, acme) as w, dingtalk_client(server.base_url, acme) as dt:

@@ -1,4 +1,5 @@
-"""Hostile input: every platform operation of both dialects, fuzzed from the server's own OpenAPI document.
+"""Hostile input: every platform operation of both dialects, and every control-plane operation, fuzzed
+from the server's own OpenAPI documents.
 
 schemathesis reads ``/openapi.json`` from a running ``openroster serve`` and
 generates requests for each operation: valid ones (positive mode, which reach
@@ -8,6 +9,10 @@ bearer token of an app with every scope, a DingTalk access token), so they get
 past authentication and exercise parsing, the core's rules and the store. Each
 reply must follow :mod:`reliability.replies` (no 5xx, the dialect's envelope,
 no stack trace or SQL), and the server log must show no unhandled error.
+
+The control plane's document (``/_openroster/openapi.json``) is fuzzed the same way with the admin
+token, on a server of its own: each reply must be below 500 and every 4xx the control plane's
+``{"error": {code, message, field}}`` (:func:`reliability.replies.check_control_reply`).
 
 Runs on both backends: PostgreSQL refuses some strings SQLite takes (a NUL
 character, for one). ``OPENROSTER_FUZZ`` picks the profile
@@ -29,33 +34,59 @@ from hypothesis import given
 from schemathesis import GenerationMode
 
 from openroster.config import Settings
+from openroster.control import api as control_api
+from openroster.control.calls import CONTROL_PREFIX
 from openroster.server.app import create_app
 from reliability.fuzzing import fuzz_settings
-from reliability.replies import check_reply, is_dingtalk, server_log_problems
-from reliability.servers import WorldServer, backend_params, world_server
+from reliability.replies import check_control_reply, check_reply, is_dingtalk, server_log_problems
+from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 
 pytestmark = pytest.mark.slow
 
 
-def platform_operations() -> list[tuple[str, str, bool]]:
-    """``(method, path, takes_input)`` of every platform operation in the server's OpenAPI document."""
-    doc = create_app(Settings(data_dir=Path("unused"))).openapi()
+def breakable(op: dict[str, Any]) -> bool:
+    """Whether negative mode can make an invalid request for the operation: it has a body, a query
+    or header parameter (which can be left out or mistyped), or a path parameter with a constraint
+    (any string fills an unconstrained path segment, so nothing about it is invalid)."""
+    params = op.get("parameters", [])
+    return bool(op.get("requestBody")) or any(
+        p["in"] != "path" or set(p.get("schema", {})) - {"type", "title"} for p in params
+    )
+
+
+def operations(doc: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """``(method, path, breakable)`` of every operation in an OpenAPI document but the benchmarks'
+    and the control plane's (which has its own document)."""
     return [
-        (method.upper(), path, bool(op.get("parameters") or op.get("requestBody")))
+        (method.upper(), path, breakable(op))
         for path, ops in doc["paths"].items()
         if not path.startswith(("/_openroster", "/_bench"))
         for method, op in ops.items()
     ]
 
 
-OPERATIONS = [(m, p) for m, p, _ in platform_operations()]
-#: Negative mode needs something to break: operations without parameters or body only run positive.
-CASES = [
-    pytest.param(m, p, mode, id=f"{m} {p}-{mode.value}")
-    for m, p, takes_input in platform_operations()
-    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-    if takes_input or mode is GenerationMode.POSITIVE
-]
+def documents() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The server's OpenAPI document (the platforms') and the control plane's, built in process."""
+    app = create_app(Settings(data_dir=Path("unused")))
+    return app.openapi(), control_api.build(app.state.control).openapi()
+
+
+PLATFORM_DOC, CONTROL_DOC = documents()
+
+
+def cases(doc: dict[str, Any]) -> list[Any]:
+    """Each operation in both modes; negative mode needs something to break (:func:`breakable`),
+    so the other operations only run positive."""
+    return [
+        pytest.param(m, p, mode, id=f"{m} {p}-{mode.value}")
+        for m, p, can_break in operations(doc)
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+        if can_break or mode is GenerationMode.POSITIVE
+    ]
+
+
+OPERATIONS = [(m, p) for m, p, _ in operations(PLATFORM_DOC)]
+CASES = cases(PLATFORM_DOC)
 
 
 @dataclass
@@ -100,6 +131,48 @@ def test_operation_answers_hostile_input_in_its_envelope(
     assert not problems, problems
 
 
+# -- the control plane ------------------------------------------------------------------------------
+
+CONTROL_CASES = cases(CONTROL_DOC)
+
+
+@pytest.fixture(scope="module", params=backend_params())
+def control_target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
+    """A server of its own for the control plane's fuzzing, on each backend: the generated calls
+    reset and delete tenants, import snapshots and move the clock, which would pull the world out
+    from under the platform fuzzing (and out from under any test sharing a server)."""
+    with world_server(request, tmp_path_factory, str(request.param)) as w:
+        yield Target(w, schemathesis.openapi.from_url(w.base_url + CONTROL_PREFIX + "/openapi.json"))
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("method", "path", "mode"), CONTROL_CASES)
+def test_control_operation_answers_hostile_input_with_its_error_body(
+    control_target: Target, method: str, path: str, mode: GenerationMode
+) -> None:
+    """Every control-plane operation, with the admin token: never a 5xx, every 4xx in the control
+    plane's ``{"error": {code, message, field}}``, and no unhandled error in the server log."""
+    world = control_target.world
+    operation = control_target.schema[path][method]
+    log_start = world.log.stat().st_size
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    strategy = operation.as_strategy(generation_mode=mode, headers=admin)
+
+    @fuzz_settings()
+    @given(case=strategy)
+    def fuzz(case: Any) -> None:
+        resp = case.call(base_url=world.base_url + CONTROL_PREFIX, timeout=30)
+        sent = (resp.request.url or "").encode() + _bytes(resp.request.body)
+        check_control_reply(resp.status_code, resp.headers, resp.content, sent=sent)
+        assert resp.status_code != 401, "the admin token was sent: every call must get past it"
+
+    fuzz()
+    problems = server_log_problems(world.log_text(log_start))
+    assert not problems, problems
+
+
 def _bytes(body: Any) -> bytes:
     if body is None:
         return b""
@@ -116,3 +189,11 @@ def test_every_platform_endpoint_is_fuzzed() -> None:
     assert {("POST", "/oauth2/token"), ("GET", "/gettoken")} <= listed
     assert {(r.method, "/v7" + r.path) for r in WPS_ROUTES} <= listed
     assert {("POST", r.path) for r in DINGTALK_ROUTES} <= listed
+
+
+def test_every_control_endpoint_is_fuzzed() -> None:
+    """The control plane's document lists its routes (the fuzzing above reads it)."""
+    listed = {(m, p) for m, p, _ in operations(CONTROL_DOC)}
+    for wanted in [("POST", "/reset"), ("PUT", "/clock"), ("POST", "/faults"), ("GET", "/journal")]:
+        assert wanted in listed, wanted
+    assert ("PUT", "/tenants/{tenant_id}/snapshot") in listed and ("DELETE", "/tenants/{tenant_id}") in listed

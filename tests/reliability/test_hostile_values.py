@@ -277,6 +277,7 @@ def test_any_clock_set_is_applied_or_refused_without_moving_the_clock(admin: htt
         '{"set": 1e20}',
         '{"set": -1e20}',
         '{"set": "9999-12-31T00:00:00Z"}',
+        '{"set": ""}',  # found by the control plane's schemathesis run: an HTTP 500
     ],
 )
 def test_the_reported_clock_values_are_refused_and_tokens_still_work(
@@ -347,3 +348,30 @@ def test_any_journal_query_number_is_taken_or_refused_naming_it(
     if resp.status_code == 400:
         assert resp.json()["error"]["code"] == "invalid", resp.text
         assert resp.json()["error"]["field"] == param, resp.text
+
+
+# -- tenant seeds --------------------------------------------------------------------------------------
+
+_seeded = iter(range(10**9))
+
+
+@given(text=json_number_texts())
+@EXAMPLES
+def test_any_number_in_a_seed_is_taken_or_refused_and_a_refused_seed_creates_nothing(
+    admin: httpx.Client, text: str
+) -> None:
+    """A seed is stored as JSON: a number past 64 bits (``{"seed": {"": -9223372036854775809}}``,
+    found by the control plane's schemathesis run) was an HTTP 500. Any number is now taken or
+    refused naming ``seed``, and a refused seed leaves no tenant behind."""
+    tenant = f"seeded-{next(_seeded)}"
+    raw = f'{{"id": "{tenant}", "seed": {{"name": "S", "extra": {text}}}}}'
+    resp = admin.post("/tenants", content=raw, headers={"Content-Type": "application/json"})
+    value = number_of(text)
+    past_64_bits = "." not in text and "e" not in text.lower() and math.isfinite(value)
+    past_64_bits = past_64_bits and not -(2**63) <= int(text) < 2**64
+    if past_64_bits:
+        assert_refused(resp, "seed")
+        assert admin.get(f"/tenants/{tenant}").status_code == 404
+    else:
+        assert resp.status_code == 201, resp.text
+        assert admin.delete(f"/tenants/{tenant}").status_code == 204

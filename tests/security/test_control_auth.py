@@ -81,3 +81,18 @@ def test_health_and_the_docs_are_open_and_the_docs_hold_no_secret(
     for secret in (openroster_server.admin_token, openroster_tenant.wps.client_secret, openroster_tenant.id):
         assert secret not in spec.text
         assert secret not in page.text
+
+
+@pytest.mark.parametrize("path", ["/tenants/%0A/apps", "/x%0Ay", "/tenants/a%0D%0Ab"])
+def test_a_control_path_holding_a_line_break_is_answered_by_the_control_plane(
+    control: httpx.Client, openroster_server: OpenrosterServer, path: str
+) -> None:
+    """The server's router does not hand such a path to the control app (its mount does not match
+    a line break); the reply is still the control plane's: 401 without the token, 404 with it.
+    Found by the control plane's schemathesis run (tests/reliability/test_fuzz_openapi.py)."""
+    resp = control.post(path, json={})
+    assert (resp.status_code, resp.json()) == (401, UNAUTHORIZED), resp.text
+    auth = {"Authorization": f"Bearer {openroster_server.admin_token}"}
+    resp = control.post(path, json={}, headers=auth)
+    assert resp.status_code == 404, resp.text
+    assert resp.json()["error"]["code"] == "not_found", resp.text

@@ -13,11 +13,13 @@ from openroster.core.directory import Directory
 from openroster.core.people import depts
 from openroster.core.runtime.clock import Clock
 from openroster.core.tenancy import apps, tenants
+from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.fixtures import demo
 from openroster.model.entities import (
     USER_TEXT_FIELDS,
     Department,
     Gender,
+    Platform,
     Signing,
     User,
     UserStatus,
@@ -98,8 +100,13 @@ def test_the_demo_company(directory: Directory) -> None:
     assert by_client["demo-wps"].scopes >= ALL_CONTACT_SCOPES
     assert by_client["demo-wps4"].scopes >= ALL_CONTACT_SCOPES
     assert by_client["demo-wps-nosign"].scopes == {"kso.contact.read"}
-    for cid in by_client:
-        apps.issue_token(directory, client_id=cid, client_secret=f"{cid}-secret")
+    # Every demo app's credentials get a token, each at its own platform's token endpoint.
+    for cid, app in by_client.items():
+        if app.platform is Platform.DINGTALK:
+            dingtalk_tokens.issue(directory, appkey=cid, appsecret=f"{cid}-secret")
+        else:
+            apps.issue_token(directory, client_id=cid, client_secret=f"{cid}-secret")
+    assert by_client["demo-dingtalk"].platform is Platform.DINGTALK
 
     # loading again changes nothing at all
     before = store_rows(directory)

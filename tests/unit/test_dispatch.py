@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 
 from openroster.config import Settings
 from openroster.core.directory import Directory
-from openroster.dialects.dingtalk import DINGTALK
+from openroster.dialects.dingtalk.dialect import DINGTALK
 from openroster.dialects.wps.dialect import WPS
 from openroster.server.app import create_app
 from openroster.server.dispatch import ExactRoutes, plain

@@ -15,8 +15,7 @@ from openroster.core.sheets import imports as sheet_imports
 from openroster.core.sheets.columns import Language, Problem
 from openroster.core.sheets.imports import ImportReport
 from openroster.core.tenancy import tenants
-from openroster.model.entities import UrlValue, User, UserStatus
-from openroster.store import users as user_rows
+from openroster.model.entities import ALL_STATUSES, UrlValue, User, UserStatus
 
 HEADERS = [
     "姓名",
@@ -78,7 +77,7 @@ def run(
 def people(d: Directory) -> dict[str, User]:
     """Everyone in the tenant, by employee id (or email, or id)."""
     with d.reader() as r:
-        ids = r.tx.users.page_ids("acme", statuses=user_rows.ALL_STATUSES, after=None, limit=10_000)
+        ids = r.tx.users.page_ids("acme", statuses=ALL_STATUSES, after=None, limit=10_000)
         found = r.tx.users.get_users("acme", ids)
     return {u.employee_id or u.email or u.id: u for u in found.values()}
 

@@ -288,3 +288,41 @@ def test_every_tenant_table_is_in_snapshots_or_named_as_credentials() -> None:
             if (table.name, col.name) == ("apps", "secret_sealed"):
                 continue
             assert col.type.python_type in json_types, f"{table.name}.{col.name} is not JSON-able"
+
+
+def test_snapshots_carry_the_app_platform_and_older_ones_get_it_from_the_scopes(seeded: Directory) -> None:
+    doc = orjson.loads(snapshot.export(seeded, tenant_id="acme"))
+    app_rows = doc["tenants"][0]["tables"]["apps"]
+    assert app_rows[0]["platform"] == "wps"
+    older = [
+        {**app_rows[0], "client_id": cid, "scopes": orjson.dumps(scopes).decode(), "agentid": agentid}
+        for cid, scopes, agentid in (
+            ("old-ding", ["qyapi_get_member"], 77),
+            ("old-agent", [], 78),
+            ("old-wps", ["kso.contact.read"], 79),
+        )
+    ]
+    for row in [*app_rows, *older]:
+        row.pop("platform")
+    doc["tenants"][0]["tables"]["apps"] = [*app_rows, *older]
+    snapshot.import_(seeded, doc, tenant_id="acme")
+    platforms = {a.client_id: a.platform.value for a in apps.list_for_tenant(seeded, "acme")}
+    assert platforms == {"acme-app": "wps", "old-ding": "dingtalk", "old-agent": "dingtalk", "old-wps": "wps"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"platform": "qq"}, "tenants[0].tables.apps[0].platform"),
+        ({"platform": "dingtalk"}, "tenants[0].tables.apps[0].scopes"),  # the app holds WPS scopes
+        ({"platform": None, "scopes": "[1]"}, "tenants[0].tables.apps[0].scopes"),
+    ],
+)
+def test_an_app_row_with_a_bad_platform_is_refused(
+    seeded: Directory, change: dict[str, Any], field: str
+) -> None:
+    doc = orjson.loads(snapshot.export(seeded, tenant_id="acme"))
+    doc["tenants"][0]["tables"]["apps"][0].update(change)
+    with pytest.raises(InvalidValue) as caught:
+        snapshot.import_(seeded, doc, tenant_id="acme")
+    assert caught.value.field == field

@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 import openroster.dialects.wps.routes  # noqa: F401  (registers every route)
-from openroster.core.runtime.throttle import LocalRateLimiter, parse_rates, rate_for
+from openroster.core.directory import Directory
+from openroster.core.runtime.throttle import LocalRateLimiter, RateLimiter, parse_rates, rate_for
 from openroster.dialects.wps.endpoint import ROUTES
 from openroster.dialects.wps.errors import Code, WpsError
 from openroster.dialects.wps.throttling import check, route_rates
 from openroster.model.rate import Rate
+from openroster.store import ratelimit
+from openroster.store.ratelimit import StoreRateLimiter
 
 KNOWN = [f"{r.method} {r.path}" for r in ROUTES]
 
@@ -92,3 +95,28 @@ def test_a_throttled_call_gets_429_and_retry_after() -> None:
     response = err.response()
     assert response.status_code == 429 and response.headers["retry-after"] == "8"
     check(limiter, rate, client_id="other", endpoint="GET /v7/depts/root", now=2.5)  # per app
+
+
+def _peek_counts_nothing(limiter: RateLimiter) -> None:
+    rate = Rate(2, per_seconds=60)
+    assert limiter.peek("k", rate, now=0.0) == 0.0  # an unknown key has its whole budget
+    assert [limiter.peek("k", rate, now=0.0) for _ in range(5)] == [0.0] * 5
+    assert limiter.acquire("k", rate, now=0.0) == limiter.acquire("k", rate, now=0.0) == 0.0
+    assert limiter.peek("k", rate, now=0.0) == pytest.approx(30.0)
+    assert limiter.peek("k", rate, now=15.0) == pytest.approx(15.0)
+    assert limiter.acquire("k", rate, now=15.0) == pytest.approx(15.0)  # what peek said
+    assert limiter.peek("k", rate, now=30.0) == 0.0
+    assert limiter.peek("other", rate, now=30.0) == 0.0
+
+
+def test_peek_answers_as_acquire_would_and_counts_nothing() -> None:
+    _peek_counts_nothing(LocalRateLimiter())
+
+
+def test_the_store_limiter_peeks_and_forgets_idle_buckets(directory: Directory) -> None:
+    limiter = StoreRateLimiter(lambda: directory.store)
+    _peek_counts_nothing(limiter)
+    with directory.store.write() as tx:
+        assert ratelimit.forget_idle(tx.conn, now=60.0) == 0  # "k" was touched at 15 s: not yet full
+        assert ratelimit.forget_idle(tx.conn, now=76.0) == 1
+    assert limiter.peek("k", Rate(2, per_seconds=60), now=76.0) == 0.0

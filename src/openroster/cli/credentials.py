@@ -128,46 +128,27 @@ def resolve(given: Credentials, *, profile: str | None, profile_file: Path | Non
 
 # -- the options every API command takes --------------------------------------------------
 
-Url = Annotated[str | None, typer.Option("--url", envvar="OPENROSTER_URL", help="Server base URL.")]
-ClientId = Annotated[
-    str | None, typer.Option("--client-id", envvar="OPENROSTER_WPS_CLIENT_ID", help="WPS app client_id.")
-]
-ClientSecret = Annotated[
-    str | None,
-    typer.Option("--client-secret", envvar="OPENROSTER_WPS_CLIENT_SECRET", help="WPS app client_secret."),
-]
-Signing = Annotated[
-    str | None,
-    typer.Option("--signing", envvar="OPENROSTER_WPS_SIGNING", help="WPS signing: kso1, wps4, wps4gm, none."),
-]
-Prefix = Annotated[str | None, typer.Option("--prefix", help="WPS gateway prefix (/openapi or /graph).")]
-AppKey = Annotated[
-    str | None, typer.Option("--appkey", envvar="OPENROSTER_DINGTALK_APPKEY", help="DingTalk appkey.")
-]
-AppSecret = Annotated[
-    str | None,
-    typer.Option("--appsecret", envvar="OPENROSTER_DINGTALK_APPSECRET", help="DingTalk appsecret."),
-]
-AgentId = Annotated[
-    str | None, typer.Option("--agentid", envvar="OPENROSTER_DINGTALK_AGENTID", help="DingTalk agentid.")
-]
-ProfileName = Annotated[
-    str | None, typer.Option("--profile", envvar="OPENROSTER_PROFILE", help="Profile in the profile file.")
-]
-ProfileFile = Annotated[
-    Path | None,
-    typer.Option("--profile-file", envvar="OPENROSTER_PROFILE_FILE", help="TOML file of profiles."),
-]
+
+def _option(flag: str, text: str, envvar: str | None = None, kind: type = str) -> Any:
+    return Annotated[kind | None, typer.Option(flag, envvar=envvar, help=text)]
+
 
 _WPS_OPTIONS: dict[str, Any] = {
-    "url": Url,
-    "client_id": ClientId,
-    "client_secret": ClientSecret,
-    "signing": Signing,
-    "prefix": Prefix,
+    "url": _option("--url", "Server base URL.", "OPENROSTER_URL"),
+    "client_id": _option("--client-id", "WPS app client_id.", "OPENROSTER_WPS_CLIENT_ID"),
+    "client_secret": _option("--client-secret", "WPS app client_secret.", "OPENROSTER_WPS_CLIENT_SECRET"),
+    "signing": _option("--signing", "WPS signing: kso1, wps4, wps4gm, none.", "OPENROSTER_WPS_SIGNING"),
+    "prefix": _option("--prefix", "WPS gateway prefix (/openapi or /graph)."),
 }
-_DINGTALK_OPTIONS: dict[str, Any] = {"appkey": AppKey, "appsecret": AppSecret, "agentid": AgentId}
-_PROFILE_OPTIONS: dict[str, Any] = {"profile": ProfileName, "profile_file": ProfileFile}
+_DINGTALK_OPTIONS: dict[str, Any] = {
+    "appkey": _option("--appkey", "DingTalk appkey.", "OPENROSTER_DINGTALK_APPKEY"),
+    "appsecret": _option("--appsecret", "DingTalk appsecret.", "OPENROSTER_DINGTALK_APPSECRET"),
+    "agentid": _option("--agentid", "DingTalk agentid.", "OPENROSTER_DINGTALK_AGENTID"),
+}
+_PROFILE_OPTIONS: dict[str, Any] = {
+    "profile": _option("--profile", "Profile in the profile file.", "OPENROSTER_PROFILE"),
+    "profile_file": _option("--profile-file", "TOML file of profiles.", "OPENROSTER_PROFILE_FILE", Path),
+}
 _FIELD = {
     "client_id": "wps_client_id",
     "client_secret": "wps_client_secret",

@@ -10,8 +10,6 @@ from rich.console import Console
 
 from openroster.cli.sheets import FORMATS, write_sheet
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
-from openroster.core.sheets import columns as sheet_columns
-from openroster.core.sheets import export as sheet_export
 from openroster.model.errors import CoreError
 
 err = Console(stderr=True)
@@ -38,6 +36,9 @@ def export_command(
     if target.suffix.lower() != f".{format}":
         err.print(f"[red]error:[/red] {target} does not end in .{format}")
         raise typer.Exit(2)
+    from openroster.core.sheets import columns as sheet_columns
+    from openroster.core.sheets import export as sheet_export
+
     d = open_for_cli(data_dir, database_url)
     try:
         names, rows = sheet_export.export_sheet(d, tenant_id=tenant, language=sheet_columns.Language(headers))

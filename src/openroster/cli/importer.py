@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -16,8 +16,10 @@ from rich.table import Table
 
 from openroster.cli.sheets import SheetError, read_sheet, write_sheet
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
-from openroster.core.sheets import imports as sheet_imports
 from openroster.model.errors import CoreError
+
+if TYPE_CHECKING:
+    from openroster.core.sheets import imports as sheet_imports
 
 err = Console(stderr=True)
 out = Console()
@@ -104,6 +106,8 @@ def import_command(
     except SheetError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    from openroster.core.sheets import imports as sheet_imports
+
     bar = _Bar(progress and not json)
     d = open_for_cli(data_dir, database_url)
     try:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -21,16 +21,15 @@ from openroster.cli.importer import import_command
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
 from openroster.cli.users import users_app
 from openroster.config import ENV_SETTINGS, Settings
-from openroster.core.directory import Directory
 from openroster.core.runtime import limits
-from openroster.core.runtime.cache import DEFAULT_MAX_USERS
-from openroster.core.runtime.secrets import new_secret
-from openroster.core.tenancy import apps as app_service
-from openroster.core.tenancy import tenants as tenant_service
-from openroster.fixtures import demo as demo_data
-from openroster.fixtures.seed import load_seed, read_seed
 from openroster.model.entities import App
 from openroster.model.errors import CoreError
+
+if TYPE_CHECKING:
+    from openroster.core.directory import Directory
+
+# The commands that work on a store import the core (and through it the store and SQLAlchemy)
+# inside their bodies, so that the commands that only call an API start in a fraction of the time.
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="openroster: a people directory server.")
 tenant_app = typer.Typer(no_args_is_help=True, help="Manage tenants (companies).")
@@ -64,6 +63,15 @@ def _store(
         d.store.dispose()
 
 
+def _failure_budget(key: str, what: str) -> Any:
+    """The ``serve`` option of one budget of failed token requests (docs/security.md)."""
+    return typer.Option(
+        envvar=f"OPENROSTER_CREDENTIAL_FAILURES_PER_{key.upper()}",
+        min=0,
+        help=f"Failed token requests per {what} per window (0: no limit).",
+    )
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -84,7 +92,7 @@ def serve(
     ] = "NORMAL",
     cache_max_users: Annotated[
         int, typer.Option(help="Users each process keeps in its cache (about 4 KB each).")
-    ] = DEFAULT_MAX_USERS,
+    ] = limits.DEFAULT_MAX_USERS,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     rate_limit: Annotated[
         list[str] | None,
@@ -93,6 +101,21 @@ def serve(
             "'GET /v7/depts/root=0' (off). Repeatable; default: GET /v7/depts/root=10."
         ),
     ] = None,
+    credential_failures_per_client: Annotated[
+        int, _failure_budget("client", "client id")
+    ] = limits.CREDENTIAL_FAILURES_PER_CLIENT,
+    credential_failures_per_address: Annotated[
+        int, _failure_budget("address", "source address")
+    ] = limits.CREDENTIAL_FAILURES_PER_ADDRESS,
+    credential_failures_window: Annotated[
+        float,
+        typer.Option(
+            envvar="OPENROSTER_CREDENTIAL_FAILURES_WINDOW",
+            min=1.0,
+            max=86_400.0,
+            help="Seconds over which the failed token requests above are counted.",
+        ),
+    ] = limits.CREDENTIAL_FAILURES_WINDOW_SECONDS,
     admin_token: Annotated[
         str | None,
         typer.Option(
@@ -120,7 +143,10 @@ def serve(
     """Run the server."""
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
     os.umask(0o077)
+    from openroster.core.runtime.secrets import new_secret
     from openroster.dialects.wps.dialect import validate_rates
+    from openroster.fixtures import demo as demo_data
+    from openroster.fixtures.seed import load_seed, read_seed
     from openroster.server.run import run
 
     rate_limits = ",".join(rate_limit or [])
@@ -139,6 +165,9 @@ def serve(
         cache_max_users=cache_max_users,
         gc_tuning=gc_tuning,
         wps_rate_limits=rate_limits,
+        credential_failures_per_client=credential_failures_per_client,
+        credential_failures_per_address=credential_failures_per_address,
+        credential_failures_window=credential_failures_window,
         admin_token=admin_token or new_secret(),
         journal_size=journal_size,
         head_timeout=head_timeout,
@@ -177,8 +206,10 @@ def _banner(settings: Settings, *, demo: bool, sample_ids: list[str], show_admin
         + (f"{settings.admin_token}" if show_admin_token else "(as given)"),
     ]
     if demo:
+        from openroster.fixtures.demo import DEMO_APPS
+
         lines.append("  demo tenant 'demo' credentials (client_id / client_secret):")
-        for a in demo_data.DEMO_APPS:
+        for a in DEMO_APPS:
             lines.append(f"    {a.client_id:<16} {a.secret:<24} {a.note}")
         body = orjson.dumps({"user_ids": sample_ids, "status": ["active"], "with_dept": True}).decode()
         lines += [
@@ -199,9 +230,12 @@ def demo_command(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
     users: Annotated[int, typer.Option(help="How many people the demo company has.", min=1)] = 500,
-    tenant: Annotated[str, typer.Option(help="Tenant id to create.")] = demo_data.DEMO_TENANT,
+    tenant: Annotated[str | None, typer.Option(help="Tenant id to create  [default: demo]")] = None,
 ) -> None:
     """Create the demo company (idempotent) without starting the server."""
+    from openroster.fixtures import demo as demo_data
+
+    tenant = tenant or demo_data.DEMO_TENANT
     with _store(data_dir, database_url) as d:
         created = demo_data.load(d, users_count=users, tenant_id=tenant)
     _print_json({"tenant": tenant, "created": created})
@@ -221,6 +255,8 @@ def tenant_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a tenant and print it as JSON."""
+    from openroster.core.tenancy import tenants as tenant_service
+
     with _store(data_dir, database_url) as d:
         t = tenant_service.create(
             d,
@@ -242,6 +278,8 @@ def tenant_create(
 @tenant_app.command("list")
 def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl = None) -> None:
     """List tenants as JSON."""
+    from openroster.core.tenancy import tenants as tenant_service
+
     d = open_for_cli(data_dir, database_url)
     try:
         _print_json([{"id": t.id, "name": t.name} for t in tenant_service.list_all(d)])
@@ -258,10 +296,19 @@ def app_create(
     client_id: Annotated[str | None, typer.Option(help="Choose the client id (default: generated).")] = None,
     client_secret: Annotated[str | None, typer.Option(help="Choose the secret (default: generated).")] = None,
     agentid: Annotated[int | None, typer.Option(help="DingTalk agentid.")] = None,
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            help="wps or dingtalk: the one token endpoint that knows the app "
+            "(default: the one its scopes name; kso.* is WPS, qyapi_* or an agentid DingTalk)."
+        ),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create an app and print its credentials as JSON."""
+    from openroster.core.tenancy import apps as app_service
+
     with _store(data_dir, database_url) as d:
         a = app_service.create(
             d,
@@ -272,6 +319,7 @@ def app_create(
             client_id=client_id,
             secret=client_secret,
             agentid=agentid,
+            platform=platform,
         )
     _print_credentials(a)
 
@@ -290,6 +338,8 @@ def app_rotate_secret(
     The old secret stops working at once, also on servers already running on this store: token
     requests with it are refused, and so is every token issued before.
     """
+    from openroster.core.tenancy import apps as app_service
+
     with _store(data_dir, database_url) as d:
         a = app_service.rotate_secret(d, client_id=client_id, secret=client_secret)
     _print_credentials(a)
@@ -304,6 +354,7 @@ def _print_credentials(a: App) -> None:
             "scopes": sorted(a.scopes),
             "signing": a.signing.value,
             "agentid": a.agentid,
+            "platform": a.platform.value,
         }
     )
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from openroster.config import Settings
-from openroster.core.directory import Directory
-from openroster.core.tenancy import apps
-from openroster.server.app import open_directory
+
+if TYPE_CHECKING:
+    from openroster.core.directory import Directory
 
 DataDir = Annotated[
     Path,
@@ -38,6 +38,9 @@ def open_for_cli(
     mode) or a master key that cannot unseal the store's app secrets ends the
     command with its message and exit status 2, not a traceback.
     """
+    from openroster.core.tenancy import apps
+    from openroster.server.app import open_directory
+
     settings = Settings(data_dir=data_dir, database_url=database_url, sqlite_synchronous=sqlite_synchronous)
     try:
         d = open_directory(settings)

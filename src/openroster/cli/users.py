@@ -20,8 +20,6 @@ from openroster.cli.sheets import FORMATS, write_sheet
 from openroster.client import ApiError, TransportError, WpsClient
 from openroster.client.wps import ALL_STATUSES
 from openroster.client.wps_models import AttrDefinition, AttrValue, User
-from openroster.core.sheets import columns as sheet_columns
-from openroster.core.sheets import export as sheet_export
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeOption,
@@ -156,6 +154,10 @@ def users_export(
     ] = None,
 ) -> None:
     """Export people through the API to a spreadsheet in the columns `openroster import` reads."""
+    # The sheet layout is the core's (the importer reads it back); only this command loads it.
+    from openroster.core.sheets import columns as sheet_columns
+    from openroster.core.sheets import export as sheet_export
+
     if output.suffix.lower().lstrip(".") not in FORMATS or headers not in ("zh", "en"):
         err.print("[red]error:[/red] --output must end in .xlsx or .csv and --headers be zh or en")
         raise typer.Exit(2)

@@ -7,6 +7,9 @@
 Both cache tokens, refresh them before they expire (and once more when the platform
 says a token is invalid), retry throttled and transient failures with backoff, and
 raise the exceptions of :mod:`openroster.client.errors`. See docs/sdk.md.
+
+:mod:`openroster.client.events` receives change events (WPS event subscriptions, DingTalk
+HTTP callbacks); see docs/events.md.
 """
 
 from openroster.client.dingtalk import AsyncDingTalkClient, DingTalkClient
@@ -14,6 +17,10 @@ from openroster.client.errors import (
     ApiError,
     AuthenticationError,
     ConflictError,
+    EventDecryptionError,
+    EventError,
+    EventFormatError,
+    EventSignatureError,
     InvalidRequestError,
     NotFoundError,
     OpenrosterClientError,
@@ -33,6 +40,10 @@ __all__ = [
     "AuthenticationError",
     "ConflictError",
     "DingTalkClient",
+    "EventDecryptionError",
+    "EventError",
+    "EventFormatError",
+    "EventSignatureError",
     "InvalidRequestError",
     "NotFoundError",
     "OpenrosterClientError",

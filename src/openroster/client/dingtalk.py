@@ -39,8 +39,8 @@ from openroster.client.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
-    ServerError,
     ThrottledError,
+    error_class,
 )
 from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
@@ -127,12 +127,7 @@ def dingtalk_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
     code = reply_code(reply, "errcode")
     sub = reply.get("sub_code")
     sub_code = str(sub) if sub not in (None, "") else None
-    if resp.status_code == 429:
-        cls: type[ApiError] = ThrottledError
-    elif resp.status_code >= 500:
-        cls = ServerError
-    else:
-        cls = _CLASSES.get(_effective_code(code, sub_code), ApiError)
+    cls = error_class((resp.status_code,), _CLASSES.get(_effective_code(code, sub_code), ApiError))
     message = str(reply.get("sub_msg") or reply.get("errmsg") or "")
     return api_error(cls, code, message, resp, reply, platform="dingtalk", sub_code=sub_code)
 

@@ -5,19 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import Field, model_serializer
+
+from openroster.client.models import ReplyModel, RequestModel
 
 
-class DingTalkModel(BaseModel):
-    """A reply object: unknown fields are kept as extra attributes."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+class DingTalkModel(ReplyModel):
+    """A DingTalk reply object."""
 
 
-class DingTalkRequest(BaseModel):
-    """A request object: unknown fields are refused before anything is sent."""
-
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+class DingTalkRequest(RequestModel):
+    """A DingTalk request object."""
 
 
 # -- roster results ---------------------------------------------------------------------

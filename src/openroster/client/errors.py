@@ -16,11 +16,26 @@
 Every :class:`ApiError` carries the platform's ``code`` (WPS ``code`` or DingTalk
 ``errcode``), its ``message``, the HTTP status, the ``request_id`` when the
 platform sent one, and the whole parsed ``reply``.
+
+The module also exports the errors of receiving events (:mod:`openroster.client.events`):
+:class:`EventError` and its subclasses :class:`EventFormatError`, :class:`EventSignatureError`
+and :class:`EventDecryptionError`. They do not derive from :class:`OpenrosterClientError`: the
+server's senders raise them too, so they are defined below the SDK
+(``openroster.dialects.event_wire``) and derive from :class:`ValueError`. Catch both families
+with ``except (OpenrosterClientError, EventError)``.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from openroster.dialects import event_wire
+
+# The errors of receiving events, defined below the SDK (see the module's docstring).
+EventError = event_wire.EventError
+EventFormatError = event_wire.EventFormatError
+EventSignatureError = event_wire.EventSignatureError
+EventDecryptionError = event_wire.EventDecryptionError
 
 
 class OpenrosterClientError(Exception):
@@ -85,3 +100,14 @@ class ThrottledError(ApiError):
 
 class ServerError(ApiError):
     """The platform failed to answer the call."""
+
+
+def error_class(statuses: tuple[int, ...], by_code: type[ApiError]) -> type[ApiError]:
+    """The exception for an error reply: :class:`ThrottledError` when one of ``statuses`` (the HTTP
+    status, and the one the platform's code names, if any) is 429, :class:`ServerError` when one is
+    5xx, else ``by_code`` (what the platform's code says)."""
+    if 429 in statuses:
+        return ThrottledError
+    if any(s >= 500 for s in statuses):
+        return ServerError
+    return by_code

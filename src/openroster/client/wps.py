@@ -30,8 +30,8 @@ from openroster.client.errors import (
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
-    ServerError,
     ThrottledError,
+    error_class,
 )
 from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
@@ -150,12 +150,9 @@ def wps_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
     """The exception for a WPS reply with a non-zero code."""
     code = reply_code(reply, "code")
     status = code // 100000 if 10_000_000 <= code <= 99_999_999 else resp.status_code
-    if resp.status_code == 429 or status == 429:
-        cls: type[ApiError] = ThrottledError
-    elif resp.status_code >= 500 or status >= 500:
-        cls = ServerError
-    else:
-        cls = _BY_STATUS.get(status, _BY_STATUS.get(resp.status_code, ApiError))
+    cls = error_class(
+        (resp.status_code, status), _BY_STATUS.get(status, _BY_STATUS.get(resp.status_code, ApiError))
+    )
     return api_error(cls, code, str(reply.get("msg", "")), resp, reply, platform="wps")
 
 

@@ -7,24 +7,17 @@ platform's own defaults apply.
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class WpsModel(BaseModel):
-    """A reply object: unknown fields are kept, missing optional ones default to empty."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+from openroster.client.models import ReplyModel, RequestModel
 
 
-class WpsRequest(BaseModel):
-    """A request body: unknown fields are refused, so typos fail before anything is sent."""
+class WpsModel(ReplyModel):
+    """A WPS reply object."""
 
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
-    def body(self) -> dict[str, Any]:
-        return self.model_dump(exclude_none=True)
+class WpsRequest(RequestModel):
+    """A WPS request body."""
 
 
 # -- results ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from openroster.control.runtime_routes import clock_routes, fault_routes, journa
 from openroster.core.runtime.secrets import constant_time_equals
 from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
+from openroster.dialects import raw
 from openroster.dialects.base import routing_message
 from openroster.dialects.openapi import DOCS_PAGES
 from openroster.fixtures import snapshot
@@ -84,6 +85,9 @@ OPEN_PATHS = frozenset(
 )
 
 
+_AUTHORIZATION = b"authorization"
+
+
 class AdminFirst:
     """ASGI: authenticate, then route. A call without the admin token gets 401 whatever its path or
     method, so an unauthenticated caller learns nothing of which routes exist (no 404 or 405)."""
@@ -97,19 +101,33 @@ class AdminFirst:
             path: str = scope["path"]
             root: str = scope.get("root_path", "")
             route_path = path[len(root) :] if root and path.startswith(root) else path
-            if route_path not in OPEN_PATHS and not self._admin(scope):
-                await _error(401, "unauthorized", "send Authorization: Bearer <admin token>")(
-                    scope, receive, send
-                )
+            if route_path not in OPEN_PATHS and not is_admin(self.plane, scope["headers"]):
+                await _unauthorized()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    def _admin(self, scope: Scope) -> bool:
-        values = [v for k, v in scope["headers"] if k == b"authorization"]
-        if len(values) != 1:
-            return False
-        kind, _, token = values[0].decode("latin-1").partition(" ")
-        return kind.lower() == "bearer" and constant_time_equals(token.strip(), self.plane.admin_token)
+
+def is_admin(plane: ControlPlane, headers: raw.Headers) -> bool:
+    """Whether the request carries the admin token, in one ``Authorization: Bearer`` header."""
+    value = raw.header(headers, _AUTHORIZATION)
+    if value is None or raw.repeated(headers, (_AUTHORIZATION,)) is not None:
+        return False  # none, or two: which would be the caller's?
+    kind, _, token = value.partition(" ")
+    return kind.lower() == "bearer" and constant_time_equals(token.strip(), plane.admin_token)
+
+
+def _unauthorized() -> JSONResponse:
+    return _error(401, "unauthorized", "send Authorization: Bearer <admin token>")
+
+
+def unrouted(plane: ControlPlane, request: Request, status: int, detail: str) -> Response:
+    """The reply to a control-plane path the server's router did not hand to the control app
+    (Starlette's mount does not match a path holding a line break, ``/tenants/%0A/apps``): as the
+    control app answers, the admin token first."""
+    if not is_admin(plane, request.scope["headers"]):
+        return _unauthorized()
+    message = routing_message(request.method, request.url.path, status, detail, what="control endpoint")
+    return _error(status, _HTTP_CODES.get(status, "http_error"), message)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -131,8 +149,8 @@ def build(plane: ControlPlane) -> FastAPI:
     api.add_middleware(AdminFirst, plane=plane)
 
     @api.exception_handler(_Unauthorized)
-    async def _unauthorized(request: Request, exc: _Unauthorized) -> Response:
-        return _error(401, "unauthorized", "send Authorization: Bearer <admin token>")
+    async def _refuse(request: Request, exc: _Unauthorized) -> Response:
+        return _unauthorized()
 
     @api.exception_handler(errors.CoreError)
     async def _core(request: Request, exc: errors.CoreError) -> Response:
@@ -209,6 +227,7 @@ def _app_info(a: App) -> s.AppInfo:
         scopes=sorted(a.scopes),
         signing=a.signing.value,
         agentid=a.agentid,
+        platform=a.platform.value,
     )
 
 
@@ -220,6 +239,7 @@ def _credentials(a: App) -> s.AppCredentials:
         scopes=sorted(a.scopes),
         signing=a.signing.value,
         agentid=a.agentid,
+        platform=a.platform.value,
     )
 
 
@@ -244,6 +264,7 @@ def _app_fields(a: s.NewApp) -> dict[str, Any]:
         "scopes": a.scopes,
         "signing": a.signing,
         "agentid": a.agentid,
+        "platform": a.platform,
     }
 
 

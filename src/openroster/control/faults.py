@@ -5,11 +5,11 @@ A rule matches platform calls by dialect, method, path (exact or a glob where
 substring of the request body. When it fires (with its ``probability``, while
 it has ``times`` left) it acts:
 
-- ``error``: the dialect's own error reply with the given platform ``code``
-  (WPS ``{"code", "msg", "data"}`` with the HTTP status the 8-digit code
-  starts with; DingTalk ``{"errcode", "errmsg"}`` with HTTP 200), and a
-  ``Retry-After`` header when ``retry_after`` is set (WPS 429xxxxx codes send
-  one of 1 s by default);
+- ``error``: the dialect's own error reply with the given platform ``code``,
+  rendered by the dialect (``Dialect.fault_reply``: WPS ``{"code", "msg", "data"}``
+  with the HTTP status the 8-digit code starts with; DingTalk ``{"errcode",
+  "errmsg"}`` with HTTP 200), and a ``Retry-After`` header when ``retry_after``
+  is set (WPS 429xxxxx codes send one of 1 s by default);
 - ``http``: a bare HTTP error (``status``, e.g. 500 or 503) as a gateway sends;
 - ``latency``: waits ``latency_ms``, then the call goes on as usual;
 - ``close``: closes the connection without a reply.
@@ -25,26 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import orjson
-
-from openroster.control.calls import DINGTALK, WPS, RawCall
+from openroster.control.calls import RawCall
 from openroster.control.journal import path_matches
+from openroster.dialects import registry
+from openroster.dialects.base import FaultReply, InjectedError
 
 Action = Literal["error", "http", "latency", "close"]
 
-#: Default ``errmsg`` of the DingTalk codes a fault typically imitates.
-DINGTALK_MESSAGES: dict[int, str] = {
-    -1: "系统繁忙",
-    90002: "服务器繁忙，接口调用超过限制",
-    90005: "企业调用接口过于频繁，请稍后再试",
-    90018: "当前应用调用该接口的频率超过上限，请稍后再试",
-}
-#: Default ``msg`` of the WPS codes a fault typically imitates.
-WPS_MESSAGES: dict[int, str] = {
-    42900001: "too many requests: the rate limit is exceeded; retry later",
-    50000001: "internal error",
-    50300001: "service unavailable; retry later",
-}
 _REASONS = {
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -117,40 +104,22 @@ class Fault:
 
     def reply(self, call: RawCall, request_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """``(status, headers, body)`` of an ``error`` or ``http`` fault for ``call``."""
-        headers = [(b"x-openroster-fault", self.id.encode())]
-        retry_after = self.retry_after
         if self.action == "http":
             status = self.status or 503
             body = f"{status} {_REASONS.get(status, 'Error')}".encode()
-            headers.append((b"content-type", b"text/plain; charset=utf-8"))
+            reply = FaultReply(status, body, "text/plain; charset=utf-8", self.retry_after)
         else:
-            code = self.code if self.code is not None else 0
-            dialect = call.dialect
-            payload: dict[str, Any]
-            if dialect == DINGTALK:
-                status = self.status or 200
-                payload = {"errcode": code, "errmsg": self.message or DINGTALK_MESSAGES.get(code, "系统错误")}
-                if call.path.startswith("/topapi/"):
-                    payload["request_id"] = request_id
-            else:
-                status = self.status or _wps_status(code)
-                msg = self.message or WPS_MESSAGES.get(code, f"error {code}")
-                payload = (
-                    {"code": code, "msg": msg, "data": None} if dialect == WPS else {"code": code, "msg": msg}
-                )
-                if retry_after is None and dialect == WPS and 42900000 <= code < 43000000:
-                    retry_after = 1
-            body = orjson.dumps(payload)
-            headers.append((b"content-type", b"application/json"))
-        if retry_after is not None:
-            headers.append((b"retry-after", str(retry_after).encode()))
-        headers.append((b"content-length", str(len(body)).encode()))
-        return status, headers, body
-
-
-def _wps_status(code: int) -> int:
-    status = code // 100000
-    return status if 10_000_000 <= code <= 99_999_999 and 100 <= status <= 599 else 200
+            # The call's dialect renders it; a path of no platform gets the fallback's envelope.
+            dialect = registry.named(call.dialect) or registry.FALLBACK
+            wanted = InjectedError(self.code or 0, self.message, self.status, self.retry_after)
+            reply = dialect.fault_reply(call.path, wanted, request_id)
+        headers = [
+            (b"x-openroster-fault", self.id.encode()),
+            (b"content-type", reply.media_type.encode()),
+            *([(b"retry-after", str(reply.retry_after).encode())] if reply.retry_after is not None else []),
+            (b"content-length", str(len(reply.body)).encode()),
+        ]
+        return reply.status, headers, reply.body
 
 
 class FaultBook:

@@ -17,7 +17,7 @@ import itertools
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,58 +50,25 @@ def _secret_name(name: str) -> bool:
     return key not in _NOT_SECRET and (key in _SECRET_NAMES or key.endswith(_SECRET_SUFFIXES))
 
 
+@dataclass(slots=True, eq=False)
 class Entry:
     """One platform call as recorded: raw pieces, worked out lazily by :meth:`view`."""
 
-    __slots__ = (
-        "_app",
-        "_view",
-        "body",
-        "body_size",
-        "fault",
-        "headers",
-        "latency",
-        "method",
-        "path",
-        "query",
-        "reply_head",
-        "request_id",
-        "seq",
-        "status",
-        "time",
-    )
-
-    def __init__(
-        self,
-        seq: int,
-        time: float,
-        method: str,
-        path: str,
-        query: bytes,
-        headers: Any,
-        body: bytes,
-        body_size: int,
-        status: int,
-        reply_head: bytes,
-        latency: float,
-        request_id: str,
-        fault: str | None,
-    ) -> None:
-        self.seq = seq
-        self.time = time
-        self.method = method
-        self.path = path
-        self.query = query
-        self.headers = headers
-        self.body = body
-        self.body_size = body_size
-        self.status = status
-        self.reply_head = reply_head
-        self.latency = latency
-        self.request_id = request_id
-        self.fault = fault
-        self._app: tuple[str | None] | None = None
-        self._view: dict[str, Any] | None = None
+    seq: int
+    time: float
+    method: str
+    path: str
+    query: bytes
+    headers: Any
+    body: bytes
+    body_size: int
+    status: int
+    reply_head: bytes
+    latency: float
+    request_id: str
+    fault: str | None
+    _app: tuple[str | None] | None = field(default=None, init=False, repr=False)
+    _view: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     def raw(self) -> RawCall:
         return RawCall(self.method, self.path, self.query, self.headers, self.body)

@@ -213,6 +213,9 @@ def clock_routes(r: APIRouter) -> None:
             clock.advance(body.advance)
         elif body.set is not None:
             target = _moment(body.set, "set")
-            assert target is not None
+            if target is None:  # "": no time at all
+                raise errors.InvalidValue(
+                    "set: empty; send an ISO 8601 time or seconds since the epoch", field="set"
+                )
             clock.set_offset(target - (clock.now() - clock.offset), field="set", sent=body.set)
         return _clock_info(plane)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 JSON = "application/json"
 
 Signing = Literal["none", "kso1", "wps4", "wps4gm"]
+Platform = Literal["wps", "dingtalk"]
 ResetTarget = Literal["empty", "seed"]
 
 
@@ -57,6 +58,12 @@ class NewApp(_Strict):
     )
     signing: Signing = Field("kso1", description="The WPS request signature the app must send")
     agentid: int | None = Field(None, description="DingTalk agentid")
+    platform: Platform | None = Field(
+        None,
+        description="wps or dingtalk: the one token endpoint that knows the app. Default: the platform "
+        "its scopes name (kso.* WPS; qyapi_* or an agentid DingTalk; else WPS). Scopes of both "
+        "platforms, or of the other one, are refused (400, field scopes)",
+    )
 
 
 class SecretRotation(_Strict):
@@ -70,6 +77,7 @@ class AppCredentials(BaseModel):
     scopes: list[str]
     signing: Signing
     agentid: int | None
+    platform: Platform
 
 
 class AppInfo(BaseModel):
@@ -78,6 +86,7 @@ class AppInfo(BaseModel):
     scopes: list[str]
     signing: Signing
     agentid: int | None
+    platform: Platform
 
 
 class NewTenant(_Strict):

@@ -13,6 +13,7 @@ from openroster.core.directory import Directory
 from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.fixtures import snapshot
+from openroster.model import errors
 from openroster.model.entities import App, Tenant
 
 
@@ -51,8 +52,11 @@ def create(
     for i, a in enumerate(apps):
         with snapshot.errors_at(f"apps[{i}]"):
             built.append(app_service.build(d, tenant_id=tid, **a))
-    with d.writer() as tx:
+    try:
         stored_seed = orjson.dumps({**spec, "id": tid}).decode() if seed is not None else None
+    except orjson.JSONEncodeError:  # a number past 64 bits: no field of a seed takes one
+        raise errors.InvalidValue("seed: holds a number beyond 64 bits", field="seed") from None
+    with d.writer() as tx:
         tenant_service.create_in(tx, tenant, seed=stored_seed)
         if seed is not None:
             snapshot.fill_from_seed_in(tx, d, tid, spec)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import Concatenate, ParamSpec, TypeVar
 
-from openroster.core.runtime.cache import DEFAULT_MAX_USERS, DeptView, DirectoryCache
+from openroster.core.runtime.cache import DeptView, DirectoryCache
 from openroster.core.runtime.clock import Clock
 from openroster.core.runtime.clock import clock as default_clock
 from openroster.core.runtime.fragments import Table
+from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.core.runtime.secrets import MasterKey, TokenMinter
 from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store, WriteTx
@@ -124,3 +126,23 @@ class Directory:
     def writer(self) -> Iterator[WriteTx]:
         with self.store.write() as tx:
             yield tx
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def in_own_writer(
+    service: Callable[Concatenate[WriteTx, Directory, P], R],
+) -> Callable[Concatenate[Directory, P], R]:
+    """A service that runs inside the caller's write transaction (``x_in(tx, d, ...)``) as one that
+    opens its own (``x(d, ...)``): all or nothing."""
+
+    def in_own(d: Directory, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with d.writer() as tx:
+            return service(tx, d, *args, **kwargs)
+
+    in_own.__doc__ = f"Like :func:`{service.__name__}`, in a write transaction of its own."
+    in_own.__name__ = in_own.__qualname__ = service.__name__.removesuffix("_in")
+    in_own.__module__ = service.__module__
+    return in_own

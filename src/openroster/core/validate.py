@@ -86,9 +86,12 @@ def order(value: int, *, field: str) -> int:
     return value
 
 
-def count(items: Sized, *, field: str, limit: int, what: str, required: bool = True) -> None:
-    """A list's length: MissingField when ``required`` and empty, TooMany (naming ``limit``) when longer."""
+def count(
+    items: Sized, *, field: str, limit: int, what: str, required: bool = True, verb: str = "list"
+) -> None:
+    """A list's length: MissingField when ``required`` and empty (the list "must ``verb`` at least
+    one"), TooMany (naming ``limit``) when longer."""
     if required and len(items) == 0:
-        raise MissingField(f"{field} must list at least one {what}", field=field)
+        raise MissingField(f"{field} must {verb} at least one {what}", field=field)
     if len(items) > limit:
         raise TooMany(f"{field} has {len(items)} {what}s; the limit is {limit}", field=field, limit=limit)

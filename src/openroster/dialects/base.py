@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from openroster.config import Settings
     from openroster.core.directory import Directory, Reader
-    from openroster.core.runtime.throttle import RateLimiter
+    from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
     from openroster.dialects.raw import RawRequest
 
 #: What authentication yields: the caller (an App, an App with its grant, a console session, ...).
@@ -41,6 +41,18 @@ R = TypeVar("R", bound="Route")
 
 #: A handler: ``(call, parsed body) -> result``; the dialect's ``render`` turns the result into a reply.
 Handler = Callable[[Any, Any], Any]
+
+
+T = TypeVar("T")
+
+
+def credential_attempt(request: Request, check: Callable[[], T], *, client_id: str) -> T:
+    """A token endpoint's credential check, under the server's budgets of failed attempts per client
+    id and per source address (``core/runtime/throttle.py``): raises ``Throttled`` when one is spent."""
+    d: Directory = request.app.state.directory
+    throttle: CredentialThrottle = request.app.state.credential_throttle
+    address = request.client.host if request.client is not None else ""
+    return throttle.attempt(check, client_id=client_id, address=address, now=d.clock.now())
 
 
 def routing_message(method: str, path: str, status: int, detail: str, *, what: str = "endpoint") -> str:
@@ -109,6 +121,26 @@ class Refusal(NamedTuple):
     media_type: str = "application/json"
 
 
+class InjectedError(NamedTuple):
+    """What an ``error`` fault rule asks for (``control/faults.py``): the platform ``code``, and the
+    ``message``, HTTP ``status`` and ``Retry-After`` seconds it sets (None: the dialect's default)."""
+
+    code: int
+    message: str | None = None
+    status: int | None = None
+    retry_after: int | None = None
+
+
+class FaultReply(NamedTuple):
+    """An injected fault's reply (``control/faults.py``): status, body, media type, and the
+    ``Retry-After`` seconds it says (None: no such header)."""
+
+    status: int
+    body: bytes
+    media_type: str = "application/json"
+    retry_after: int | None = None
+
+
 #: A per-route check between authentication and authorization that needs the server's settings
 #: (WPS rate limits): ``(principal, directory)``, raising the dialect's error to refuse.
 Admission = Callable[[Any, "Directory"], None]
@@ -128,18 +160,20 @@ class Dialect(ABC, Generic[P, R]):
     mounts: tuple[str, ...] = ("",)
     #: Prefixes a gateway puts in front of the platform's paths (the same endpoint behind it).
     gateways: tuple[str, ...] = ()
+    #: Request headers (lowercase) the dialect reads that a request may send once at most: the
+    #: server's guard refuses a second copy (``server/guard.py``), since a reader would take one of
+    #: the two and the client cannot know which.
+    single_headers: frozenset[bytes] = frozenset({b"authorization", b"content-type"})
     #: The handler context the dialect's handlers take.
     call_type: type[Call[P]]
     #: What :meth:`error_reply` answers (the dialect's own error and ``CoreError``); anything else
     #: is an internal error.
     error_types: tuple[type[Exception], ...]
+    #: Every route, in the order they are mounted (and listed in the OpenAPI document): the
+    #: dialect's route list, which its route decorator fills as its handler modules are imported.
+    routes: Sequence[R]
 
     # -- what it owns ---------------------------------------------------------------------------
-
-    @property
-    @abstractmethod
-    def routes(self) -> Sequence[R]:
-        """Every route, in the order they are mounted (and listed in the OpenAPI document)."""
 
     def owns(self, path: str) -> bool:
         return path in self.owned_paths or path.startswith(self.owned_prefixes)
@@ -217,6 +251,12 @@ class Dialect(ABC, Generic[P, R]):
     @abstractmethod
     def refusal(self, path: str, status: int, message: str) -> Refusal:
         """A request refused before the app ran: 400 (malformed), 408 (late), 413 (body), 431 (head)."""
+
+    @abstractmethod
+    def fault_reply(self, path: str, fault: InjectedError, request_id: str) -> FaultReply:
+        """An injected fault's error on ``path`` in the dialect's envelope, with the dialect's text,
+        status and ``Retry-After`` for the code where the rule sets none. ``request_id`` is the
+        reply's id where the envelope has one."""
 
     @abstractmethod
     def http_error(self, request: Request, status: int, message: str) -> Response:

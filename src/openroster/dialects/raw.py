@@ -6,7 +6,7 @@ is asked for (``control/calls.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
@@ -18,6 +18,24 @@ def header(headers: Headers, name: bytes) -> str | None:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+def repeated(headers: Headers, names: Container[bytes]) -> bytes | None:
+    """The first of ``names`` (lowercase, as the server hands header names over) that ``headers``
+    carry more than once, or None: a request sending one of them twice is ambiguous, whichever
+    copy a reader would take."""
+    seen: list[bytes] = []
+    for key, _value in headers:
+        if key in names:
+            if key in seen:
+                return key
+            seen.append(key)
+    return None
+
+
+def header_name(name: bytes) -> str:
+    """A lowercase header name as people write it: ``b"x-kso-date"`` as ``X-Kso-Date``."""
+    return "-".join(part.capitalize() for part in name.decode("latin-1").split("-"))
 
 
 def form_or_query(raw: bytes) -> dict[str, str]:

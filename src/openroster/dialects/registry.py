@@ -18,6 +18,8 @@ from openroster.dialects.wps.dialect import WPS
 DIALECTS: tuple[Dialect[Any, Any], ...] = (WPS, DINGTALK)
 #: The dialect that answers on paths no dialect owns (an unknown path's 404, say).
 FALLBACK: Dialect[Any, Any] = WPS
+#: Every header some dialect wants once at most (:attr:`Dialect.single_headers`), for the guard's one pass.
+SINGLE_HEADERS: frozenset[bytes] = frozenset().union(*(d.single_headers for d in DIALECTS))
 #: The journal's name for a call to a path of no platform.
 OTHER = "other"
 #: The journal's names: every dialect's, then :data:`OTHER`.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import PydanticCustomError
 
 #: Names pydantic puts in an error's location for union members and validators (not fields).
 _NOT_FIELDS = frozenset({"str", "int", "bool", "list[str]"})
@@ -27,3 +29,33 @@ def first_error(exc: ValidationError) -> tuple[dict[str, Any], str]:
     """The first problem pydantic found, and where (:func:`location`)."""
     err = exc.errors(include_url=False)[0]
     return dict(err), location(tuple(err["loc"]))
+
+
+#: The pydantic error type of a body that says one thing twice (two spellings of one field, a key
+#: given twice in a JSON string): each dialect refuses it with its parameter error.
+AMBIGUOUS = "ambiguous"
+
+
+def ambiguous(detail: str) -> PydanticCustomError:
+    """The error a validator raises for an ambiguous body (pydantic adds where it was)."""
+    return PydanticCustomError(AMBIGUOUS, "{detail}", {"detail": detail})
+
+
+def given(data: Any, names: Collection[str]) -> list[str]:
+    """Which of ``names`` the JSON object ``data`` (before validation) has, in ``names``' order."""
+    return [n for n in names if n in data] if isinstance(data, dict) else []
+
+
+def one_spelling(sent: Sequence[str]) -> None:
+    """Refuse a body that sent more than one spelling of one field (``sent``: the names it has).
+
+    Which one the server would take is its own choice, not the client's: the body is refused
+    instead, whether or not the values agree.
+    """
+    if len(sent) > 1:
+        raise ambiguous(f"{' and '.join(sent)} name the same field; send only one of them")
+
+
+def message(err: dict[str, Any], where: str) -> str:
+    """A refusal's message: where (when pydantic knows), then what."""
+    return f"{where}: {err['msg']}" if where else str(err["msg"])

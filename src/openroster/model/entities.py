@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -12,6 +13,12 @@ class UserStatus(StrEnum):
     NOTACTIVE = "notactive"
     DISABLED = "disabled"
     DIMISSION = "dimission"
+
+
+#: Every account status; a filter naming them all filters nothing.
+ALL_STATUSES: frozenset[str] = frozenset(s.value for s in UserStatus)
+#: The user fields unique within a tenant, in the order conflicts are reported.
+UNIQUE_USER_FIELDS: tuple[str, ...] = ("email", "phone", "employee_id", "ex_user_id", "login_name")
 
 
 class Gender(StrEnum):
@@ -32,6 +39,37 @@ class Signing(StrEnum):
     KSO1 = "kso1"
     WPS4 = "wps4"
     WPS4GM = "wps4gm"
+
+
+class Platform(StrEnum):
+    """The platform an app belongs to: only that platform's token endpoint knows it."""
+
+    WPS = "wps"
+    DINGTALK = "dingtalk"
+
+    @classmethod
+    def of_scope(cls, scope: str) -> Platform | None:
+        """Whose scope this is: ``kso.*`` is a WPS scope, ``qyapi_*`` a DingTalk permission."""
+        if scope.startswith(_WPS_SCOPE_PREFIX):
+            return cls.WPS
+        if scope.startswith(_DINGTALK_PERMISSION_PREFIX):
+            return cls.DINGTALK
+        return None
+
+    @classmethod
+    def derived(cls, scopes: Iterable[str], agentid: int | None) -> Platform:
+        """The platform of an app stored before apps named theirs: WPS if it holds a WPS scope, else
+        DingTalk if it holds a DingTalk permission or an agentid, else WPS."""
+        kinds = {cls.of_scope(s) for s in scopes}
+        if cls.WPS in kinds:
+            return cls.WPS
+        if cls.DINGTALK in kinds or agentid is not None:
+            return cls.DINGTALK
+        return cls.WPS
+
+
+_WPS_SCOPE_PREFIX = "kso."
+_DINGTALK_PERMISSION_PREFIX = "qyapi_"
 
 
 class ValueType(StrEnum):
@@ -65,6 +103,7 @@ class App:
     signing: Signing
     agentid: int | None
     ctime: int
+    platform: Platform
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -212,3 +251,17 @@ class AttributeUpdate:
 class UserAttributeUpdate:
     user_id: str
     attrs: tuple[AttributeUpdate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A DingTalk access token as the store keeps it: sealed, looked up by its keyed hash."""
+
+    token_hash: str
+    client_id: str
+    tenant_id: str
+    token_sealed: bytes
+    secret_version: int
+    expires_at: int
+    #: The tenant's DingTalk corp id (joined in when the token is looked up).
+    corp_id: str | None = None

@@ -43,6 +43,7 @@ class ErrorKind(StrEnum):
     RULE_VIOLATION = "rule_violation"
     AUTH = "auth"
     SCOPE_MISSING = "scope_missing"
+    THROTTLED = "throttled"
 
 
 #: The field of a batch item an error is about: whose field (a user's, a custom attribute's by its
@@ -153,3 +154,25 @@ class ScopeMissing(CoreError, kind=ErrorKind.SCOPE_MISSING):
     def __init__(self, message: str, *, scope: str) -> None:
         super().__init__(message, field=scope)
         self.scope = scope
+
+
+class BulkConflict(Exception):
+    """A bulk-loaded row broke a unique index or a foreign key; ``columns`` names what clashed when known.
+
+    The store raises it (not a :class:`CoreError`: the rows are the caller's, already checked);
+    the service that loaded the rows says which of its items they were.
+    """
+
+    def __init__(self, table: str, columns: tuple[str, ...], detail: str) -> None:
+        super().__init__(f"{table}: {detail}")
+        self.table = table
+        self.columns = columns
+        self.detail = detail
+
+
+class Throttled(CoreError, kind=ErrorKind.THROTTLED):
+    """Too many attempts; ``retry_after`` says in how many seconds one more would be let through."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -17,11 +17,14 @@ from starlette.types import ASGIApp
 
 from openroster import __version__, control
 from openroster.config import Settings
+from openroster.control import api as control_api
 from openroster.core.directory import Directory
 from openroster.core.runtime.secrets import MasterKey, new_secret
+from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
 from openroster.dialects import registry
 from openroster.dialects.base import routing_message
 from openroster.dialects.openapi import DOCS_PAGES
+from openroster.model.rate import Rate
 from openroster.server import pipeline
 from openroster.server.dispatch import ExactRoutes
 from openroster.server.guard import GuardedHttpTools, RequestLimits
@@ -37,8 +40,26 @@ def open_directory(settings: Settings) -> Directory:
     return Directory(store, key, cache_max_users=settings.cache_max_users)
 
 
-def _dialect_error(request: Request, status: int, message: str) -> Response:
-    return registry.owner(request.url.path).http_error(request, status, message)
+def credential_throttle(settings: Settings, limiter: RateLimiter) -> CredentialThrottle:
+    """The token endpoints' budgets of failed attempts, from the settings (0: no limit)."""
+    window = settings.credential_failures_window
+
+    def budget(failures: int) -> Rate | None:
+        return Rate(failures, window) if failures > 0 else None
+
+    return CredentialThrottle(
+        limiter,
+        per_client=budget(settings.credential_failures_per_client),
+        per_address=budget(settings.credential_failures_per_address),
+    )
+
+
+def _dialect_error(request: Request, status: int, message: str, detail: str = "") -> Response:
+    """A routing or request error in the envelope of the path's owner (the control plane's own)."""
+    path = request.url.path
+    if path == control.CONTROL_PREFIX or path.startswith(control.CONTROL_PREFIX + "/"):
+        return control_api.unrouted(request.app.state.control, request, status, detail or message)
+    return registry.owner(path).http_error(request, status, message)
 
 
 class ServerApp(FastAPI):
@@ -98,7 +119,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     @api.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         message = routing_message(request.method, request.url.path, exc.status_code, str(exc.detail))
-        return _dialect_error(request, exc.status_code, message)
+        return _dialect_error(request, exc.status_code, message, str(exc.detail))
 
     @api.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -116,6 +137,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
 
     # Rate limits are counted in the store, so every process on it shares one budget per app.
     limiter = StoreRateLimiter(lambda: api.state.directory.store)
+    api.state.credential_throttle = credential_throttle(settings, limiter)
     for dialect in registry.DIALECTS:
         pipeline.mount(api, dialect, settings=settings, limiter=limiter)
     control.install(api, admin_token=settings.admin_token or new_secret(), journal_size=settings.journal_size)

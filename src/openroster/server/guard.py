@@ -18,9 +18,10 @@ hold the server. Two guards close that door.
   ``Content-Length`` above the limit is answered 413 at once, before any of the
   body is read; a body sent without one (chunked) is cut off with a 413 as soon
   as it passes the limit; a query string with more than ``QUERY_PARAMS_MAX``
-  parameters is answered 400. The rest of a refused body is read and dropped as
-  it arrives (never kept), and the body deadline closes the connection of a
-  client that stops sending it.
+  parameters is answered 400, and so is a request that sends a header its
+  dialect reads once (``Authorization``, ``Content-Type``, a signature) twice.
+  The rest of a refused body is read and dropped as it arrives (never kept),
+  and the body deadline closes the connection of a client that stops sending it.
 
 The numbers live in ``core/runtime/limits.py``; docs/security.md says how they were chosen.
 """
@@ -38,7 +39,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from openroster.control.calls import CONTROL_PREFIX
 from openroster.core.runtime import limits
-from openroster.dialects import registry
+from openroster.dialects import raw, registry
 from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
 from openroster.dialects.base import Refusal
 
@@ -258,6 +259,11 @@ class RequestLimits:
             message = f"the query string has more than {limits.QUERY_PARAMS_MAX} parameters"
             await _reply(send, path, 400, message)
             return
+        if (twice := raw.repeated(scope["headers"], registry.SINGLE_HEADERS)) is not None and (
+            ambiguous := _ambiguous(path, twice)
+        ):
+            await _reply(send, path, 400, ambiguous)
+            return
         limit = body_limit(path, scope["method"])
         declared: int | None = None
         chunked = False
@@ -273,6 +279,14 @@ class RequestLimits:
             await self.app(scope, receive, send)
             return
         await _CappedBody(self.app, path, limit)(scope, receive, send)
+
+
+def _ambiguous(path: str, name: bytes) -> str | None:
+    """Why a request to ``path`` sending header ``name`` twice is refused, or None when the path's
+    reader does not care (the control plane has its own rule for ``Authorization``)."""
+    if path.startswith(CONTROL_PREFIX + "/") or name not in registry.owner(path).single_headers:
+        return None
+    return f"{raw.header_name(name)}: the header is sent more than once; send it once"
 
 
 class _CappedBody:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
-from openroster.model.entities import App, Signing
+from openroster.model.entities import App, Platform, Signing
 from openroster.store.schema import apps
 
 Unseal = Callable[[bytes, str], str]
@@ -25,6 +25,7 @@ def _app(row: object, unseal: Unseal) -> App:
         signing=Signing(r["signing"]),
         agentid=r["agentid"],
         ctime=r["ctime"],
+        platform=Platform(r["platform"]),
     )
 
 
@@ -40,6 +41,7 @@ def insert_app(conn: Connection, app: App, *, sealed_secret: bytes) -> None:
             signing=app.signing.value,
             agentid=app.agentid,
             ctime=app.ctime,
+            platform=app.platform.value,
         )
     )
 

@@ -9,26 +9,18 @@ a violation raises :class:`BulkConflict` and the caller's transaction rolls back
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.exc import IntegrityError
 
+from openroster.model.entities import User
+from openroster.model.errors import BulkConflict
 from openroster.store import schema
-
-
-class BulkConflict(Exception):
-    """A row broke a unique index or a foreign key; ``columns`` names what clashed when known."""
-
-    def __init__(self, table: str, columns: tuple[str, ...], detail: str) -> None:
-        super().__init__(f"{table}: {detail}")
-        self.table = table
-        self.columns = columns
-        self.detail = detail
-
 
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
 _PG_KEY = re.compile(r"Key \(([^)]*)\)=")
@@ -111,6 +103,11 @@ ROSTER_VALUE_COLUMNS: tuple[str, ...] = (
     "field_code",
     "value",
 )
+
+
+#: A user's ``users`` row after ``tenant_id`` (enums are str subclasses): picklable, so the
+#: worker processes of a bulk load can build rows (as they encode values with ``attrs.encode_value``).
+user_fields: Callable[[User], tuple[Any, ...]] = operator.attrgetter(*USER_COLUMNS[1:])
 
 
 def insert_users(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:

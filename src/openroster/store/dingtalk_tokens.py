@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import Connection, delete, insert, select, update
 
+from openroster.model.entities import IssuedToken
 from openroster.store.schema import apps, dingtalk_tokens, tenants
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRow:
-    token_hash: str
-    client_id: str
-    tenant_id: str
-    token_sealed: bytes
-    secret_version: int
-    expires_at: int
-    #: The tenant's DingTalk corp id (joined in by :func:`get`).
-    corp_id: str | None = None
+from openroster.store.sql import column_values
 
 
 def lock_app(conn: Connection, client_id: str) -> None:
@@ -26,7 +14,7 @@ def lock_app(conn: Connection, client_id: str) -> None:
     conn.execute(select(apps.c.client_id).where(apps.c.client_id == client_id).with_for_update())
 
 
-def latest_for_app(conn: Connection, client_id: str) -> TokenRow | None:
+def latest_for_app(conn: Connection, client_id: str) -> IssuedToken | None:
     c = dingtalk_tokens.c
     row = conn.execute(
         select(c.token_hash, c.client_id, c.tenant_id, c.token_sealed, c.secret_version, c.expires_at)
@@ -34,21 +22,11 @@ def latest_for_app(conn: Connection, client_id: str) -> TokenRow | None:
         .order_by(c.expires_at.desc())
         .limit(1)
     ).first()
-    return TokenRow(*row) if row is not None else None
+    return IssuedToken(*row) if row is not None else None
 
 
-def insert_token(conn: Connection, row: TokenRow, *, ctime: int) -> None:
-    conn.execute(
-        insert(dingtalk_tokens).values(
-            token_hash=row.token_hash,
-            client_id=row.client_id,
-            tenant_id=row.tenant_id,
-            token_sealed=row.token_sealed,
-            secret_version=row.secret_version,
-            expires_at=row.expires_at,
-            ctime=ctime,
-        )
-    )
+def insert_token(conn: Connection, row: IssuedToken, *, ctime: int) -> None:
+    conn.execute(insert(dingtalk_tokens).values(**column_values(row, without={"corp_id"}), ctime=ctime))
 
 
 def extend(conn: Connection, token_hash: str, expires_at: int) -> None:
@@ -65,7 +43,7 @@ def prune(conn: Connection, client_id: str, *, expired_before: int) -> None:
     conn.execute(delete(dingtalk_tokens).where(c.client_id == client_id, c.expires_at < expired_before))
 
 
-def get(conn: Connection, token_hash: str) -> TokenRow | None:
+def get(conn: Connection, token_hash: str) -> IssuedToken | None:
     c = dingtalk_tokens.c
     row = conn.execute(
         select(
@@ -80,4 +58,4 @@ def get(conn: Connection, token_hash: str) -> TokenRow | None:
         .join(tenants, tenants.c.id == c.tenant_id)
         .where(c.token_hash == token_hash)
     ).first()
-    return TokenRow(*row) if row is not None else None
+    return IssuedToken(*row) if row is not None else None

@@ -49,6 +49,8 @@ apps = Table(
     Column("signing", String(16), nullable=False),
     Column("agentid", BigInteger, nullable=True),
     Column("ctime", BigInteger, nullable=False),
+    # wps or dingtalk: the one token endpoint that knows the app (migration 0003).
+    Column("platform", String(16), nullable=False, server_default="wps"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 Index("ix_apps_tenant", apps.c.tenant_id)

@@ -15,34 +15,18 @@ from openroster.store.schema import (
     tenants,
     users,
 )
+from openroster.store.sql import column_values, from_columns
 
 #: Every per-tenant table, in an order that deletes children before parents.
 TENANT_TABLES = (attr_values, memberships, attr_defs, users, depts, apps)
 
 
 def _tenant(row: object) -> Tenant:
-    r = row._mapping  # type: ignore[attr-defined]
-    return Tenant(
-        id=r["id"],
-        name=r["name"],
-        wps_company_id=r["wps_company_id"],
-        dingtalk_corp_id=r["dingtalk_corp_id"],
-        ctime=r["ctime"],
-    )
+    return from_columns(Tenant, row)
 
 
 def insert_tenant(conn: Connection, tenant: Tenant, *, next_dept_id: int, seed: str | None) -> None:
-    conn.execute(
-        insert(tenants).values(
-            id=tenant.id,
-            name=tenant.name,
-            wps_company_id=tenant.wps_company_id,
-            dingtalk_corp_id=tenant.dingtalk_corp_id,
-            next_dept_id=next_dept_id,
-            seed=seed,
-            ctime=tenant.ctime,
-        )
-    )
+    conn.execute(insert(tenants).values(**column_values(tenant), next_dept_id=next_dept_id, seed=seed))
 
 
 def get_tenant(conn: Connection, tenant_id: str) -> Tenant | None:

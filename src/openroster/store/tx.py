@@ -212,6 +212,10 @@ class Bulk(Repository):
     insert_attr_values = RowFunction(bulk.insert_attr_values)
     insert_depts = RowFunction(bulk.insert_depts)
     insert_roster_values = RowFunction(bulk.insert_roster_values)
+    #: The row encoders: ``users`` rows (after ``tenant_id``) from a User, and an attribute
+    #: value as ``attr_values`` stores it. Plain picklable functions, for worker processes.
+    user_fields = staticmethod(bulk.user_fields)
+    encode_attr_value = staticmethod(attrs.encode_value)
 
 
 class Snapshots(Repository):
@@ -226,6 +230,12 @@ class Snapshots(Repository):
     write_tenant_row = RowFunction(snapshot.write_tenant_row)
     delete_tenant_row = RowFunction(snapshot.delete_tenant_row)
     tenant_of_app = RowFunction(snapshot.tenant_of_app)
+    #: The tables a snapshot is made of, by name, and the row check (no transaction needed).
+    APPS = snapshot.APPS
+    TENANTS = snapshot.TENANTS
+    CREDENTIAL_TABLES = snapshot.CREDENTIAL_TABLES
+    tenant_tables = staticmethod(snapshot.tenant_tables)
+    checked_row = staticmethod(snapshot.checked_row)
 
 
 class Tx:

@@ -12,16 +12,19 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from openroster.model.entities import Gender, Membership, Role, User, UserStatus
+from openroster.model.entities import (
+    ALL_STATUSES,
+    UNIQUE_USER_FIELDS,
+    Gender,
+    Membership,
+    Role,
+    User,
+    UserStatus,
+)
 from openroster.model.errors import Conflict, Entity
 from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
 from openroster.store.sql import in_write
-
-#: Unique-within-tenant user columns, in the order conflicts are reported.
-UNIQUE_COLUMNS: tuple[str, ...] = ("email", "phone", "employee_id", "ex_user_id", "login_name")
-#: Every account status; a filter naming them all filters nothing.
-ALL_STATUSES: frozenset[str] = frozenset(s.value for s in UserStatus)
 
 
 def _shared(value: str | None) -> str | None:
@@ -104,7 +107,7 @@ def membership_rows(u: User) -> list[dict[str, Any]]:
 def _taken_column(exc: IntegrityError) -> str | None:
     """The unique user column a failed write collided on (SQLite and PostgreSQL spell it differently)."""
     text = str(exc.orig)
-    return next((c for c in UNIQUE_COLUMNS if f"ux_users_{c}" in text or f"users.{c}" in text), None)
+    return next((c for c in UNIQUE_USER_FIELDS if f"ux_users_{c}" in text or f"users.{c}" in text), None)
 
 
 @contextmanager
@@ -193,7 +196,7 @@ def find_unique_conflicts(
     taken: list[tuple[str, str]] = []
     for row in conn.execute(q).all():
         r = row._mapping
-        for col in UNIQUE_COLUMNS:
+        for col in UNIQUE_USER_FIELDS:
             if col in values and values[col] is not None and r[col] == values[col]:
                 taken.append((col, r["id"]))
     return taken

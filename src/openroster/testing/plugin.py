@@ -39,6 +39,8 @@ WPS_SCOPES: tuple[str, ...] = WPS_ALL_SCOPES
 DINGTALK_PERMISSIONS: tuple[str, ...] = PERMISSIONS
 DINGTALK_AGENTID = 1000001
 SEED_MARKER = "openroster_seed"
+#: The ini option with more ``openroster serve`` options for the session's server.
+SERVE_ARGS_INI = "openroster_serve_args"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,6 +54,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--openroster-admin-token",
         default=os.environ.get("OPENROSTER_TEST_ADMIN_TOKEN"),
         help="The admin token of --openroster-url (env OPENROSTER_TEST_ADMIN_TOKEN).",
+    )
+    parser.addini(
+        SERVE_ARGS_INI,
+        type="args",
+        default=[],
+        help="More `openroster serve` options for the server openroster_server starts, "
+        "e.g. --rate-limit '*=0' --credential-failures-per-address 0",
     )
 
 
@@ -220,7 +229,8 @@ def openroster_server(
         control.close()
         return
     token = secrets.token_urlsafe(24)
-    proc = start_server(tmp_path_factory.mktemp("openroster") / "data", admin_token=token)
+    extra = request.config.getini(SERVE_ARGS_INI)
+    proc = start_server(tmp_path_factory.mktemp("openroster") / "data", *extra, admin_token=token)
     control = ControlClient(proc.base_url, token)
     try:
         yield OpenrosterServer(proc.base_url, token, control, proc)

@@ -53,6 +53,10 @@ class NewDefinition:
     id: str | None = None
 
 
+def _taken(field: str, what: str) -> Conflict:
+    return Conflict(f"{field}: {what}", field=field, entity=Entity.ATTRIBUTE_DEFINITION)
+
+
 def definitions(r: Reader, *, tenant_id: str) -> list[AttributeDefinition]:
     return r.definitions(tenant_id)
 
@@ -61,14 +65,7 @@ def create_definitions(
     d: Directory, *, tenant_id: str, items: Sequence[NewDefinition]
 ) -> list[AttributeDefinition]:
     """Define new attributes, all or none."""
-    if not items:
-        raise MissingField("items must hold at least one attribute", field="items")
-    if len(items) > limits.ATTR_DEFS_CREATE_MAX:
-        raise TooMany(
-            f"items has {len(items)} attributes; the limit is {limits.ATTR_DEFS_CREATE_MAX}",
-            field="items",
-            limit=limits.ATTR_DEFS_CREATE_MAX,
-        )
+    validate.count(items, field="items", limit=limits.ATTR_DEFS_CREATE_MAX, what="attribute", verb="hold")
     with d.writer() as tx:
         return create_definitions_in(tx, d, tenant_id=tenant_id, items=items)
 
@@ -93,22 +90,14 @@ def create_definitions_in(
         name = validate.text(item.name, field=f"{p}.name", max_len=limits.NAME_MAX, required=True)
         assert name is not None
         if name in names:
-            raise Conflict(
-                f"{p}.name: an attribute named {name!r} already exists",
-                field=f"{p}.name",
-                entity=Entity.ATTRIBUTE_DEFINITION,
-            )
+            raise _taken(f"{p}.name", f"an attribute named {name!r} already exists")
         names.add(name)
         value_type = validate.choice(item.value_type, ValueType, field=f"{p}.value_type")
         options = _clean_options(item.options, value_type, field=f"{p}.options")
         attr_id = item.id or _random.token_hex(8)
         validate.text(attr_id, field=f"{p}.id", max_len=64, required=True)
         if attr_id in ids:
-            raise Conflict(
-                f"{p}.id: attribute {attr_id!r} already exists",
-                field=f"{p}.id",
-                entity=Entity.ATTRIBUTE_DEFINITION,
-            )
+            raise _taken(f"{p}.id", f"attribute {attr_id!r} already exists")
         ids.add(attr_id)
         order += 1
         created.append(
@@ -149,11 +138,7 @@ def _clean_options(
         assert clean_name is not None
         clean_key = validate.text(key, field=f"{field}[{j}].key", max_len=64) or _random.token_hex(4)
         if clean_key in keys:
-            raise Conflict(
-                f"{field}[{j}].key: {clean_key!r} is used twice",
-                field=f"{field}[{j}].key",
-                entity=Entity.ATTRIBUTE_DEFINITION,
-            )
+            raise _taken(f"{field}[{j}].key", f"{clean_key!r} is used twice")
         keys.add(clean_key)
         out.append(AttributeOption(key=clean_key, name=clean_name))
     return tuple(out)
@@ -179,14 +164,7 @@ def read_values(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> dict[s
 
 def update_values(d: Directory, *, tenant_id: str, updates: Sequence[UserAttributeUpdate]) -> list[str]:
     """Set attribute values for several users, all or none. Returns the user ids, in order."""
-    if not updates:
-        raise MissingField("users must hold at least one user", field="users")
-    if len(updates) > limits.ATTR_UPDATE_USERS_MAX:
-        raise TooMany(
-            f"users has {len(updates)} users; the limit is {limits.ATTR_UPDATE_USERS_MAX}",
-            field="users",
-            limit=limits.ATTR_UPDATE_USERS_MAX,
-        )
+    validate.count(updates, field="users", limit=limits.ATTR_UPDATE_USERS_MAX, what="user", verb="hold")
     with d.writer() as tx:
         return update_values_in(tx, tenant_id=tenant_id, updates=updates)
 
@@ -217,13 +195,13 @@ def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttri
             raise NotFound(
                 f"{p}.user_id: user {u.user_id!r} does not exist", field=f"{p}.user_id", entity=Entity.USER
             )
-        if len(u.attrs) > limits.ATTR_UPDATE_ATTRS_PER_USER_MAX:
-            raise TooMany(
-                f"{p}.custom_attrs has {len(u.attrs)} attributes; the limit is "
-                f"{limits.ATTR_UPDATE_ATTRS_PER_USER_MAX}",
-                field=f"{p}.custom_attrs",
-                limit=limits.ATTR_UPDATE_ATTRS_PER_USER_MAX,
-            )
+        validate.count(
+            u.attrs,
+            field=f"{p}.custom_attrs",
+            limit=limits.ATTR_UPDATE_ATTRS_PER_USER_MAX,
+            what="attribute",
+            required=False,
+        )
         for attr_id, value in checked_values(
             defs, u.attrs, field=p, known_users=known_users, known_depts=known_depts
         ):
@@ -333,13 +311,13 @@ def checked_value(
                 f"{field}.relation_depts is required for relation_depts attribute {definition.id!r}",
                 field=f"{field}.relation_depts",
             )
-        if len(a.relation_depts) > limits.ATTR_RELATION_DEPTS_MAX:
-            raise TooMany(
-                f"{field}.relation_depts has {len(a.relation_depts)} departments; the limit is "
-                f"{limits.ATTR_RELATION_DEPTS_MAX}",
-                field=f"{field}.relation_depts",
-                limit=limits.ATTR_RELATION_DEPTS_MAX,
-            )
+        validate.count(
+            a.relation_depts,
+            field=f"{field}.relation_depts",
+            limit=limits.ATTR_RELATION_DEPTS_MAX,
+            what="department",
+            required=False,
+        )
         ids: list[int] = []
         for k, raw in enumerate(a.relation_depts):
             dept = validate.dept_id(raw, field=f"{field}.relation_depts[{k}]")
@@ -440,11 +418,7 @@ def update_definitions(
                 assert clean is not None
                 holder = names.get(clean)
                 if holder is not None and holder != item.id:
-                    raise Conflict(
-                        f"{p}.name: an attribute named {clean!r} already exists",
-                        field=f"{p}.name",
-                        entity=Entity.ATTRIBUTE_DEFINITION,
-                    )
+                    raise _taken(f"{p}.name", f"an attribute named {clean!r} already exists")
                 names.pop(current.name, None)
                 names[clean] = item.id
                 name = clean

@@ -24,12 +24,12 @@ process's cache.
 from __future__ import annotations
 
 import multiprocessing
-import operator
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
@@ -40,10 +40,13 @@ from openroster.model.entities import (
     ROOT_DEPT_ID,
     AttributeDefinition,
     AttributeUpdate,
+    AttributeValueData,
     Department,
+    User,
 )
 from openroster.model.errors import (
     BrokenReference,
+    BulkConflict,
     Conflict,
     CoreError,
     Entity,
@@ -52,8 +55,6 @@ from openroster.model.errors import (
     RuleViolation,
 )
 from openroster.store import WriteTx
-from openroster.store import attrs as attr_rows
-from openroster.store import bulk as rows
 
 #: People validated and written per round trip.
 CHUNK = 10_000
@@ -141,6 +142,9 @@ class Rules:
     now: int
     definitions: dict[str, AttributeDefinition]
     dept_ids: set[int]
+    #: The store's row encoders (``tx.bulk``): a user's row after ``tenant_id``, an attribute value.
+    user_fields: Callable[[User], tuple[Any, ...]]
+    encode_attr_value: Callable[[AttributeValueData], str]
 
 
 @dataclass(slots=True)
@@ -161,7 +165,14 @@ def rules_for(tx: WriteTx, d: Directory, tenant_id: str) -> Rules:
     if not dept_ids:
         raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
     defs = {a.id: a for a in tx.attrs.list_definitions(tenant_id)}
-    return Rules(tenant_id=tenant_id, now=d.clock.now_int(), definitions=defs, dept_ids=dept_ids)
+    return Rules(
+        tenant_id=tenant_id,
+        now=d.clock.now_int(),
+        definitions=defs,
+        dept_ids=dept_ids,
+        user_fields=tx.bulk.user_fields,
+        encode_attr_value=tx.bulk.encode_attr_value,
+    )
 
 
 def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChunk:
@@ -191,7 +202,7 @@ def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChun
                     ).in_field(Entity.USER, "leader_id")
                 out.references.append((f"{where}.leader_id", u.leader_id))
             out.ids.add(u.id)
-            out.users.append((tenant_id, *_USER_FIELDS(u)))
+            out.users.append((tenant_id, *rules.user_fields(u)))
             # A relation may name anyone: whether they exist is checked when the chunk is written.
             related = {a.relation_user for a in p.attrs if a.relation_user}
             checked = attributes.checked_values(
@@ -203,7 +214,7 @@ def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChun
                 relation = p.attrs[j].relation_user
                 if relation:
                     out.references.append((f"{where}.custom_attrs[{j}].relation_user", relation))
-                out.values.append((tenant_id, u.id, attr_id, attr_rows.encode_value(value)))
+                out.values.append((tenant_id, u.id, attr_id, rules.encode_attr_value(value)))
         except CoreError as exc:
             raise exc.at_item(offset + i) from None
     return out
@@ -220,7 +231,7 @@ def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
         tx.bulk.insert_users(chunk.users)
         tx.bulk.insert_memberships(chunk.memberships)
         tx.bulk.insert_attr_values(chunk.values)
-    except rows.BulkConflict as exc:
+    except BulkConflict as exc:
         column = exc.columns[-1] if exc.columns else "id"
         field = "id" if column in ("id", "user_id") else column
         last = chunk.offset + len(chunk.users) - 1
@@ -308,7 +319,3 @@ def _chunks(people: Iterable[Person], size: int) -> Iterator[list[Person]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-# The User attribute behind each users column after tenant_id (enums are str subclasses).
-_USER_FIELDS = operator.attrgetter(*rows.USER_COLUMNS[1:])

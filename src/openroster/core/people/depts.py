@@ -51,6 +51,30 @@ def create(
         return dept
 
 
+def _lock_and_get(tx: WriteTx, tenant_id: str, dept_id: int) -> Department:
+    """Lock the tenant's department tree, then read ``dept_id`` (refused when it does not exist)."""
+    tx.depts.lock_tree(tenant_id)
+    current = tx.depts.get_depts(tenant_id, [dept_id]).get(dept_id)
+    if current is None:
+        raise NotFound(
+            f"dept_id: department {dept_id} does not exist", field="dept_id", entity=Entity.DEPARTMENT
+        )
+    return current
+
+
+def _conflict(field: str, what: str) -> Conflict:
+    return Conflict(f"{field}: {what}", field=field, entity=Entity.DEPARTMENT)
+
+
+def _check_name_free(
+    tx: WriteTx, tenant_id: str, parent_id: int, name: str, *, field: str, renamed: int | None = None
+) -> None:
+    """Refuse a second child of ``parent_id`` named ``name`` (``renamed``: the department being renamed)."""
+    clash = tx.depts.find_child_by_name(tenant_id, parent_id, name)
+    if clash is not None and clash.id != renamed:
+        raise _conflict(field, f"department {parent_id} already has a child named {name!r}")
+
+
 def create_in(
     tx: WriteTx, d: Directory, *, tenant_id: str, item: NewDepartment, field: str = ""
 ) -> Department:
@@ -71,18 +95,9 @@ def create_in(
             f"{prefix}parent_id: the tree may be at most {limits.DEPT_DEPTH_MAX} levels deep",
             field=f"{prefix}parent_id",
         )
-    if tx.depts.find_child_by_name(tenant_id, parent.id, name) is not None:
-        raise Conflict(
-            f"{prefix}name: department {parent.id} already has a child named {name!r}",
-            field=f"{prefix}name",
-            entity=Entity.DEPARTMENT,
-        )
+    _check_name_free(tx, tenant_id, parent.id, name, field=f"{prefix}name")
     if ex_id is not None and tx.depts.find_by_ex_ids(tenant_id, [ex_id]):
-        raise Conflict(
-            f"{prefix}ex_dept_id: {ex_id!r} is already used by another department",
-            field=f"{prefix}ex_dept_id",
-            entity=Entity.DEPARTMENT,
-        )
+        raise _conflict(f"{prefix}ex_dept_id", f"{ex_id!r} is already used by another department")
     order = (
         validate.order(item.order, field=f"{prefix}order")
         if item.order is not None
@@ -91,11 +106,7 @@ def create_in(
     if item.id is not None:
         new_id = item.id
         if tx.depts.get_depts(tenant_id, [new_id]):
-            raise Conflict(
-                f"{prefix}id: department {new_id} already exists",
-                field=f"{prefix}id",
-                entity=Entity.DEPARTMENT,
-            )
+            raise _conflict(f"{prefix}id", f"department {new_id} already exists")
         tx.tenants.reserve_dept_id(tenant_id, new_id)
     else:
         new_id = tx.tenants.allocate_dept_ids(tenant_id)
@@ -372,12 +383,7 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
     A rename or move rewrites the ``abs_path`` of the whole subtree.
     """
     with d.writer() as tx:
-        tx.depts.lock_tree(tenant_id)
-        current = tx.depts.get_depts(tenant_id, [dept_id]).get(dept_id)
-        if current is None:
-            raise NotFound(
-                f"dept_id: department {dept_id} does not exist", field="dept_id", entity=Entity.DEPARTMENT
-            )
+        current = _lock_and_get(tx, tenant_id, dept_id)
         name = clean_name(changes.name) if changes.name is not None else current.name
         parent_id = current.parent_id
         if changes.parent_id is not None and changes.parent_id != current.parent_id:
@@ -409,24 +415,14 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
                     field="parent_id",
                 )
         if (name != current.name or parent_id != current.parent_id) and parent is not None:
-            clash = tx.depts.find_child_by_name(tenant_id, parent.id, name)
-            if clash is not None and clash.id != dept_id:
-                raise Conflict(
-                    f"name: department {parent.id} already has a child named {name!r}",
-                    field="name",
-                    entity=Entity.DEPARTMENT,
-                )
+            _check_name_free(tx, tenant_id, parent.id, name, field="name", renamed=dept_id)
         ex_id = current.ex_dept_id
         if changes.ex_dept_id is not None:
             ex_id = validate.text(changes.ex_dept_id, field="ex_dept_id", max_len=128)
             if ex_id is not None and ex_id != current.ex_dept_id:
                 taken = tx.depts.find_by_ex_ids(tenant_id, [ex_id]).get(ex_id)
                 if taken is not None:
-                    raise Conflict(
-                        f"ex_dept_id: {ex_id!r} is already used by department {taken.id}",
-                        field="ex_dept_id",
-                        entity=Entity.DEPARTMENT,
-                    )
+                    raise _conflict("ex_dept_id", f"{ex_id!r} is already used by department {taken.id}")
         order = current.order
         if changes.order is not None:
             order = validate.order(changes.order, field="order")
@@ -450,12 +446,7 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
 def delete(d: Directory, *, tenant_id: str, dept_id: int) -> None:
     """Delete an empty department (no members, no children); relation_depts values drop it."""
     with d.writer() as tx:
-        tx.depts.lock_tree(tenant_id)
-        current = tx.depts.get_depts(tenant_id, [dept_id]).get(dept_id)
-        if current is None:
-            raise NotFound(
-                f"dept_id: department {dept_id} does not exist", field="dept_id", entity=Entity.DEPARTMENT
-            )
+        current = _lock_and_get(tx, tenant_id, dept_id)
         if current.parent_id is None:
             raise RuleViolation("dept_id: the root department cannot be deleted", field="dept_id")
         children = tx.depts.count_children(tenant_id, dept_id, recursive=False)

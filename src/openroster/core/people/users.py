@@ -13,6 +13,7 @@ from openroster.core.runtime import limits
 from openroster.core.runtime.paging import Page
 from openroster.model.entities import (
     ROOT_DEPT_ID,
+    UNIQUE_USER_FIELDS,
     USER_TEXT_FIELDS,
     Gender,
     Membership,
@@ -33,7 +34,6 @@ from openroster.model.errors import (
     TooMany,
 )
 from openroster.store import WriteTx
-from openroster.store import users as user_rows
 
 #: Employment types: the WPS enterprise and education values plus the DingTalk ones.
 EMPLOYMENT_TYPES: tuple[str, ...] = (
@@ -200,7 +200,7 @@ def create_in(
     clashing_ids = tx.users.existing_ids(tenant_id, new_ids)
     taken = {
         col: tx.users.find_taken_values(tenant_id, col, [v for u in cleaned if (v := getattr(u, col))])
-        for col in user_rows.UNIQUE_COLUMNS
+        for col in UNIQUE_USER_FIELDS
     }
     for i, u in enumerate(cleaned):
         p = prefix(i)
@@ -246,7 +246,7 @@ def _with_tenant(u: User, tenant_id: str) -> User:
 
 
 def _unique_values(u: User) -> dict[str, str]:
-    return {col: v for col in user_rows.UNIQUE_COLUMNS if (v := getattr(u, col)) is not None}
+    return {col: v for col in UNIQUE_USER_FIELDS if (v := getattr(u, col)) is not None}
 
 
 def _check_batch_unique(items: Sequence[User], prefix: Callable[[int], str]) -> None:
@@ -393,7 +393,7 @@ def _as_new_user(current: User, changes: Mapping[str, object]) -> NewUser:
 def _check_unique_update(tx: WriteTx, current: User, cleaned: User) -> None:
     changed = {
         col: v
-        for col in user_rows.UNIQUE_COLUMNS
+        for col in UNIQUE_USER_FIELDS
         if (v := getattr(cleaned, col)) is not None and v != getattr(current, col)
     }
     for col, holder in tx.users.find_unique_conflicts(current.tenant_id, changed, exclude_user_id=current.id):

@@ -30,6 +30,7 @@ from typing import Any
 
 from openroster.core.directory import Reader
 from openroster.core.roster import profile as roster_profile
+from openroster.core.roster.profile import Choice
 from openroster.model.entities import (
     AttributeDefinition,
     ValueType,
@@ -75,19 +76,13 @@ class Source(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class RosterOption:
-    value: str
-    label: str
-
-
-@dataclass(frozen=True, slots=True)
 class RosterField:
     code: str
     name: str
     group_id: str
     field_type: FieldType
     source: Source
-    options: tuple[RosterOption, ...] = ()
+    options: tuple[Choice, ...] = ()
     #: Computed from other fields (the platform's ``derived`` flag).
     derived: bool = False
     #: Shown, never written through the roster (a write is a parameter error).
@@ -115,12 +110,8 @@ class RosterGroup:
     fields: tuple[RosterField, ...]
 
 
-def _opts(*labels: str, start: int = 1) -> tuple[RosterOption, ...]:
-    return tuple(RosterOption(str(i), label) for i, label in enumerate(labels, start=start))
-
-
-def _choices(choices: tuple[roster_profile.Choice, ...]) -> tuple[RosterOption, ...]:
-    return tuple(RosterOption(c.value, c.label) for c in choices)
+def _opts(*labels: str, start: int = 1) -> tuple[Choice, ...]:
+    return tuple(Choice(str(i), label) for i, label in enumerate(labels, start=start))
 
 
 #: The 56 ethnic groups, in the order (and numbering) of GB 3304.
@@ -155,7 +146,7 @@ def _group(gid: str, name: str, specs: Iterable[tuple[Any, ...]], *, detail: boo
     fields: list[RosterField] = []
     for spec in specs:
         short, label, ftype, *rest = spec
-        options: tuple[RosterOption, ...] = rest[0] if rest else ()
+        options: tuple[Choice, ...] = rest[0] if rest else ()
         code = f"{gid}-{short}"
         derived = code in (
             roster_profile.DERIVED_DEPT_NAMES,
@@ -163,7 +154,7 @@ def _group(gid: str, name: str, specs: Iterable[tuple[Any, ...]], *, detail: boo
             roster_profile.DERIVED_MANAGER,
         )
         if code in roster_profile.ENUMERATIONS:
-            options = _choices(roster_profile.ENUMERATIONS[code])
+            options = roster_profile.ENUMERATIONS[code]
         source = (
             Source.DERIVED
             if code in (roster_profile.DERIVED_DEPT_NAMES, roster_profile.DERIVED_MAIN_DEPT_NAME)
@@ -269,7 +260,7 @@ SYSTEM_GROUPS: tuple[RosterGroup, ...] = (
         [
             ("haveChild", "有无子女", _S, YES_NO),
             ("childName", "子女姓名", _T),
-            ("childSex", "子女性别", _S, _choices(roster_profile.GENDER)),
+            ("childSex", "子女性别", _S, roster_profile.GENDER),
             ("childBirthDate", "子女出生日期", _D),
         ],
         detail=True,
@@ -308,7 +299,7 @@ def custom_group(defs: Sequence[AttributeDefinition]) -> RosterGroup | None:
             group_id=CUSTOM_GROUP_ID,
             field_type=FieldType.SELECT if a.value_type is ValueType.OPTION else FieldType.TEXT,
             source=Source.CUSTOM,
-            options=tuple(RosterOption(o.key, o.name) for o in a.options),
+            options=tuple(Choice(o.key, o.name) for o in a.options),
             read_only=a.value_type not in CUSTOM_WRITABLE,
             attr=a,
         )

@@ -49,11 +49,12 @@ DERIVED_MANAGER = "sys00-reportManager"
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One option of an enumeration: the roster's value and label, and the core's value."""
+    """One option of a roster select field: its value and label, and for an enumerated profile
+    field (:data:`ENUMERATIONS`) the core's value it stands for."""
 
     value: str
     label: str
-    core: str | None
+    core: str | None = None
 
 
 #: ``sys02-sexType`` <-> ``User.gender``. WPS's ``undefined`` and ``secrecy`` have no roster

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from openroster.core import validate
 from openroster.core.custom import attributes
-from openroster.core.directory import Directory
+from openroster.core.directory import Directory, in_own_writer
 from openroster.core.people import users
 from openroster.core.roster import profile as roster_profile
 from openroster.core.roster.catalogue import (
@@ -72,22 +72,6 @@ class GroupWrite:
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def update(
-    d: Directory,
-    *,
-    tenant_id: str,
-    user_id: str,
-    groups: Sequence[GroupWrite],
-    prefix: str = "",
-    user_field: str = "user_id",
-) -> None:
-    """Write some of one person's roster, all or nothing (see :func:`update_in`)."""
-    with d.writer() as tx:
-        update_in(
-            tx, d, tenant_id=tenant_id, user_id=user_id, groups=groups, prefix=prefix, user_field=user_field
-        )
-
-
 def update_in(
     tx: WriteTx,
     d: Directory,
@@ -115,9 +99,7 @@ def update_in(
         raise MissingField(f"{who} is required", field=who)
     if not tx.roster.lock_user(tenant_id, user_id):
         raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
-    if not groups:
-        raise MissingField(f"{prefix}groups must hold at least one group", field=f"{prefix}groups")
-    _limit(len(groups), UPDATE_GROUPS_MAX, f"{prefix}groups", "groups")
+    validate.count(groups, field=f"{prefix}groups", limit=UPDATE_GROUPS_MAX, what="group", verb="hold")
     current = tx.users.get_users(tenant_id, [user_id])[user_id]
     cat = catalogue_for(tx.attrs.list_definitions(tenant_id))
     detail_ids = [g.group_id for g in groups if (cg := cat.group(g.group_id)) is not None and cg.detail]
@@ -132,15 +114,15 @@ def update_in(
         group = cat.group(g.group_id)
         if group is None:
             raise InvalidValue(f"{gp}.group_id: no roster group {g.group_id!r}", field=f"{gp}.group_id")
-        if not g.sections:
-            raise MissingField(f"{gp}.sections must hold at least one section", field=f"{gp}.sections")
-        _limit(len(g.sections), UPDATE_SECTIONS_MAX, f"{gp}.sections", "sections")
+        validate.count(
+            g.sections, field=f"{gp}.sections", limit=UPDATE_SECTIONS_MAX, what="section", verb="hold"
+        )
         for si, s in enumerate(g.sections):
             sp = f"{gp}.sections[{si}]"
             row, appended = _target_row(group, s.old_index, counts, field=f"{sp}.old_index")
-            if not s.fields:
-                raise MissingField(f"{sp}.section must hold at least one field", field=f"{sp}.section")
-            _limit(len(s.fields), UPDATE_FIELDS_MAX, f"{sp}.section", "fields")
+            validate.count(
+                s.fields, field=f"{sp}.section", limit=UPDATE_FIELDS_MAX, what="field", verb="hold"
+            )
             sent: dict[str, str] = {}
             for fi, fw in enumerate(s.fields):
                 try:
@@ -198,6 +180,10 @@ def update_in(
     tx.changed(tenant_id, "user", user_id)
 
 
+#: Write some of one person's roster, all or nothing (see :func:`update_in`).
+update = in_own_writer(update_in)
+
+
 def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[GroupWrite]]) -> int:
     """Give people with no roster yet their roster values (seeds, the demo company, benchmarks).
 
@@ -242,11 +228,6 @@ def _last_wins(items: Sequence[StoredValue]) -> list[StoredValue]:
     for v in items:
         out[(v.group_id, v.row, v.field_code)] = v
     return list(out.values())
-
-
-def _limit(count: int, limit: int, where: str, what: str) -> None:
-    if count > limit:
-        raise TooMany(f"{where} has {count} {what}; the limit is {limit}", field=where, limit=limit)
 
 
 def _target_row(

@@ -18,18 +18,16 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from openroster.core.runtime.fragments import FragmentCache
+from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store
 
 #: Opens (on first call) the read transaction a cache miss is answered from.
 OpenTx = Callable[[], ReadTx]
 
-#: Users each process keeps by default: a cached, rendered person takes about 4 KB, so
-#: 50,000 of them stay well inside a 300 MB server (docs/benchmarks.md, docs/deploy.md).
-DEFAULT_MAX_USERS = 50_000
 #: Fragments kept per user the cache may hold. At one, the rendered replies take no more memory
 #: than when they were kept on the cached users (one WPS reply each, about 1.4 KB).
 FRAGMENTS_PER_USER = 1
@@ -144,14 +142,7 @@ class DirectoryCache:
         if bucket is None:
             bucket = self._users[tenant_id] = {}
         order = ids if isinstance(ids, list) else list(ids)
-        found: dict[str, User] = {}
-        missing: list[str] = []
-        for uid in order:
-            hit = bucket.get(uid)
-            if hit is None:
-                missing.append(uid)
-            elif hit is not _MISSING:
-                found[uid] = hit  # type: ignore[assignment]
+        found, missing = _hits(bucket, order)
         if missing:
             fetched = open_tx().users.get_users(tenant_id, missing)
             for uid in missing:
@@ -251,15 +242,21 @@ class DeptView(Mapping[int, Department]):
         return sum(1 for v in self._bucket.values() if v is not _MISSING)
 
 
-def _lookup(bucket: dict[K, object], ids: Iterable[K], fetch: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
-    found: dict[K, V] = {}
+def _hits(bucket: Mapping[K, object], ids: Iterable[K]) -> tuple[dict[K, Any], list[K]]:
+    """The entries of ``ids`` the bucket holds (known absences left out), and the ids it does not hold."""
+    found: dict[K, Any] = {}
     missing: list[K] = []
     for key in ids:
         hit = bucket.get(key)
         if hit is None:
             missing.append(key)
         elif hit is not _MISSING:
-            found[key] = hit  # type: ignore[assignment]
+            found[key] = hit
+    return found, missing
+
+
+def _lookup(bucket: dict[K, object], ids: Iterable[K], fetch: Callable[[list[K]], dict[K, V]]) -> dict[K, V]:
+    found, missing = _hits(bucket, ids)
     if missing:
         fetched = fetch(missing)
         for key in missing:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: Users each server process keeps in its cache by default: a cached, rendered person takes
+#: about 4 KB, so 50,000 of them stay well inside a 300 MB server (docs/benchmarks.md,
+#: docs/deploy.md).
+DEFAULT_MAX_USERS = 50_000
 #: Users per ``POST /v7/users/batch_read``.
 BATCH_READ_USERS_MAX = 100
 #: Users per custom-attribute ``batch_update``.
@@ -47,6 +51,11 @@ HEAD_TIMEOUT_SECONDS = 10.0
 BODY_TIMEOUT_SECONDS = 30.0
 #: Lifetime of an access token, in seconds.
 TOKEN_TTL_SECONDS = 7200
+#: Failed credential attempts at the token endpoints allowed per client id, per source address,
+#: per window (``serve --credential-failures-*``; docs/security.md).
+CREDENTIAL_FAILURES_PER_CLIENT = 10
+CREDENTIAL_FAILURES_PER_ADDRESS = 50
+CREDENTIAL_FAILURES_WINDOW_SECONDS = 60.0
 #: Allowed skew of a signature's date header, in seconds.
 SIGNATURE_WINDOW_SECONDS = 15 * 60
 #: Items per page of a paged list (``page_size``): the default and the maximum.

@@ -15,19 +15,21 @@ Several rates are separated by commas.
 
 from __future__ import annotations
 
+import math
 import re
 import threading
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from typing import Protocol, TypeVar
 
+from openroster.model.errors import AuthError, Throttled
 from openroster.model.rate import Rate
+
+T = TypeVar("T")
 
 #: The key of the rate that applies to every endpoint without one of its own.
 ANY_ENDPOINT = "*"
 #: Buckets kept before idle (full) ones are forgotten.
 _MAX_BUCKETS = 50_000
-#: Rounding slack: a bucket refilled to 0.9999999999 tokens holds one.
-_EPSILON = 1e-9
 
 
 class RateLimiter(Protocol):
@@ -35,6 +37,10 @@ class RateLimiter(Protocol):
 
     def acquire(self, key: str, rate: Rate, *, now: float) -> float:
         """Count one call and return 0.0, or return the seconds until one would fit (not counted)."""
+        ...
+
+    def peek(self, key: str, rate: Rate, *, now: float) -> float:
+        """What :meth:`acquire` would answer now, counting nothing."""
         ...
 
 
@@ -52,22 +58,71 @@ class LocalRateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, key: str, rate: Rate, *, now: float) -> float:
-        refill = rate.calls / rate.per_seconds
         with self._lock:
-            tokens, last = self._buckets.get(key, (float(rate.calls), now))
-            tokens = min(float(rate.calls), tokens + max(0.0, now - last) * refill)
-            if tokens >= 1.0 - _EPSILON:
+            tokens = self._tokens(key, rate, now)
+            wait = rate.wait(tokens)
+            if wait == 0.0:
                 if len(self._buckets) >= _MAX_BUCKETS and key not in self._buckets:
-                    self._forget_idle(now, refill)
-                self._buckets[key] = (max(0.0, tokens - 1.0), now)
-                return 0.0
+                    self._forget_idle(now)
+                tokens = max(0.0, tokens - 1.0)
             self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / refill
+            return wait
 
-    def _forget_idle(self, now: float, refill: float) -> None:
+    def peek(self, key: str, rate: Rate, *, now: float) -> float:
+        with self._lock:
+            return rate.wait(self._tokens(key, rate, now))
+
+    def _tokens(self, key: str, rate: Rate, now: float) -> float:
+        tokens, last = self._buckets.get(key, (float(rate.calls), now))
+        return rate.refilled(tokens, since=last, now=now)
+
+    def _forget_idle(self, now: float) -> None:
         # Buckets untouched for long enough to be full again carry no state.
         horizon = now - 3600.0
         self._buckets = {k: v for k, v in self._buckets.items() if v[1] > horizon}
+
+
+class CredentialThrottle:
+    """Failed credential attempts at the token endpoints, per client id and per source address.
+
+    Only failures count (a wrong secret, an unknown client id): a client that holds its secret is
+    never slowed. Once a budget is spent, attempts under it are refused before their secret is
+    checked, so a right guess made while blocked fails too. Each budget is a :class:`Rate` of
+    failures (``None``: no limit); the buckets refill as the rate says, so after a budget's whole
+    period it is full again.
+    """
+
+    def __init__(self, limiter: RateLimiter, *, per_client: Rate | None, per_address: Rate | None) -> None:
+        self._limiter = limiter
+        self._per_client = per_client
+        self._per_address = per_address
+
+    def attempt(self, check: Callable[[], T], *, client_id: str, address: str, now: float) -> T:
+        """``check()``'s answer, unless a budget is spent (:class:`Throttled`); a failed check
+        (``AuthError`` of reason ``invalid_client``) is counted against both budgets."""
+        budgets = [
+            (f"credentials\x1f{what}\x1f{value}", rate, label)
+            for what, value, rate, label in (
+                ("client", client_id, self._per_client, f"client_id {client_id!r}"),
+                ("address", address, self._per_address, f"address {address}"),
+            )
+            if rate is not None
+        ]
+        for key, rate, label in budgets:
+            wait = self._limiter.peek(key, rate, now=now)
+            if wait > 0.0:
+                raise Throttled(
+                    f"too many failed attempts for {label}: {rate.calls} failures are allowed per "
+                    f"{rate.per_seconds:g} s; retry in {math.ceil(wait)} s",
+                    retry_after=wait,
+                )
+        try:
+            return check()
+        except AuthError as exc:
+            if exc.reason == "invalid_client":
+                for key, rate, _ in budgets:
+                    self._limiter.acquire(key, rate, now=now)
+            raise
 
 
 _RATE = re.compile(r"^(\d+)(?:/(\d+(?:\.\d+)?)s)?$")

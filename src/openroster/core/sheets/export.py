@@ -19,6 +19,7 @@ from openroster.core.sheets.columns import (
     roster_columns,
 )
 from openroster.model.entities import (
+    ALL_STATUSES,
     ROOT_DEPT_ID,
     AttributeDefinition,
     AttributeValueData,
@@ -27,7 +28,6 @@ from openroster.model.entities import (
     ValueType,
 )
 from openroster.model.errors import Entity, NotFound
-from openroster.store import users as user_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,9 +125,7 @@ def export_sheet(
         stored: dict[str, dict[str, str]] = {}
         after: str | None = None
         while True:
-            ids = r.tx.users.page_ids(
-                tenant_id, statuses=user_rows.ALL_STATUSES, after=after, limit=lookups.BATCH
-            )
+            ids = r.tx.users.page_ids(tenant_id, statuses=ALL_STATUSES, after=after, limit=lookups.BATCH)
             if not ids:
                 break
             found = r.tx.users.get_users(tenant_id, ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets as _random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -14,7 +14,7 @@ from openroster.core import validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.secrets import ENV_MASTER_KEY, constant_time_equals, new_secret
-from openroster.model.entities import App, Signing
+from openroster.model.entities import App, Platform, Signing
 from openroster.model.errors import AuthError, Conflict, Entity, InvalidValue, NotFound
 from openroster.store import WriteTx
 
@@ -38,8 +38,10 @@ def build(
     client_id: str | None = None,
     secret: str | None = None,
     agentid: int | None = None,
+    platform: Platform | str | None = None,
 ) -> App:
-    """A checked, not yet stored app. Without ``client_id``/``secret`` fresh ones are made."""
+    """A checked, not yet stored app. Without ``client_id``/``secret`` fresh ones are made; without
+    ``platform`` it is the one its scopes name (:func:`checked_platform`)."""
     cid = client_id or f"AK{_random.token_hex(8)}"
     if not _CLIENT_ID.match(cid):
         raise InvalidValue(
@@ -51,6 +53,7 @@ def build(
     )
     scope_set = frozenset(s.strip() for s in scopes if s.strip())
     app = App(
+        platform=checked_platform(platform, scope_set, agentid),
         client_id=cid,
         tenant_id=tenant_id,
         name=validate.text(name, field="name", max_len=200) or cid,
@@ -62,6 +65,30 @@ def build(
         ctime=d.clock.now_int(),
     )
     return app
+
+
+def checked_platform(
+    platform: Platform | str | None, scopes: Collection[str], agentid: int | None
+) -> Platform:
+    """The app's platform: the one given, else the one its scopes name (``Platform.derived``). An app
+    belongs to one platform, so its scopes may not name two, nor another than the one given."""
+    named = {s: p for s in sorted(scopes) if (p := Platform.of_scope(s)) is not None}
+    kinds = set(named.values())
+    if len(kinds) > 1:
+        raise InvalidValue(
+            "scopes: an app belongs to one platform, but these name two: "
+            + ", ".join(f"{s} ({p})" for s, p in named.items()),
+            field="scopes",
+        )
+    if platform is None:
+        return Platform.derived(scopes, agentid)
+    chosen = validate.choice(str(platform), Platform, field="platform")
+    if kinds - {chosen}:
+        raise InvalidValue(
+            f"scopes: {', '.join(named)} belong to {kinds.pop()} apps, not to a {chosen} app",
+            field="scopes",
+        )
+    return chosen
 
 
 def _checked_secret(secret: str) -> str:
@@ -131,21 +158,29 @@ def issue_token(
     client_secret: str,
     narrow: Callable[[App], frozenset[str] | None] | None = None,
 ) -> tuple[str, int]:
-    """Exchange client credentials for an access token: ``(token, expires_in)``.
+    """Exchange a WPS app's client credentials for a WPS access token: ``(token, expires_in)``.
 
-    ``narrow`` (the dialect's scope rule) is given the authenticated app and says which of its
-    scopes the token carries (``None``: all of them, now and as the app's scopes change).
+    Any other app is refused as an unknown one. ``narrow`` (the dialect's scope rule) is given the
+    authenticated app and says which of its scopes the token carries (``None``: all of them, now
+    and as the app's scopes change).
     """
-    with d.reader() as r:
-        app = r.app(client_id)
-    if app is None or not constant_time_equals(app.secret, client_secret):
-        raise AuthError("client_id or client_secret is wrong", reason="invalid_client", field="client_id")
+    app = credentials_app(d, client_id, client_secret, platform=Platform.WPS)
     scopes = narrow(app) if narrow is not None else None
     expires_at = d.clock.now_int() + limits.TOKEN_TTL_SECONDS
     token = d.wps_tokens.mint(
         client_id=app.client_id, secret_version=app.secret_version, expires_at=expires_at, scopes=scopes
     )
     return token, limits.TOKEN_TTL_SECONDS
+
+
+def credentials_app(d: Directory, client_id: str, client_secret: str, *, platform: Platform) -> App:
+    """The app of ``platform`` these credentials belong to. An unknown client id, another platform's
+    app and a wrong secret are one and the same refusal (``AuthError`` of reason ``invalid_client``)."""
+    with d.reader() as r:
+        app = r.app(client_id)
+    if app is None or app.platform is not platform or not constant_time_equals(app.secret, client_secret):
+        raise AuthError("client_id or client_secret is wrong", reason="invalid_client", field="client_id")
+    return app
 
 
 def _member(held: frozenset[str], scope: str) -> bool:
@@ -170,7 +205,7 @@ def authenticate(r: Reader, token: str, *, holds: Callable[[frozenset[str], str]
             "access_token was issued later than the server's clock now shows", reason="invalid_token"
         )
     app = r.app(client_id)
-    if app is None or app.secret_version != version:
+    if app is None or app.secret_version != version or app.platform is not Platform.WPS:
         raise AuthError("access_token was revoked", reason="invalid_token")
     if scopes is not None:  # narrowed when issued; never wider than the app holds now
         return dataclasses.replace(app, scopes=frozenset(s for s in scopes if holds(app.scopes, s)))

@@ -1,12 +1,5 @@
-"""The DingTalk dialect: ``gettoken`` and the legacy server API (``/topapi``): HR roster and contacts."""
+"""The DingTalk dialect: ``gettoken`` and the legacy server API (``/topapi``): HR roster and contacts.
 
-from __future__ import annotations
-
-from openroster.dialects.dingtalk.dialect import DINGTALK
-
-__all__ = ["DINGTALK", "owns"]
-
-
-def owns(path: str) -> bool:
-    """Whether ``path`` belongs to the DingTalk dialect (its errors answer in its envelope)."""
-    return DINGTALK.owns(path)
+The package itself imports nothing heavy, so the SDK can use ``callback_crypto`` without
+loading the server; ``dialect.py`` declares the dialect the server mounts (``DINGTALK``).
+"""

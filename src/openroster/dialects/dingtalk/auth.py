@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openroster.core.directory import Directory
+from openroster.dialects.base import credential_attempt
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.errors import Code, DingTalkError, from_core
 from openroster.model.errors import CoreError
@@ -30,7 +31,11 @@ async def gettoken(request: Request) -> Response:
         if not appsecret:
             raise DingTalkError(Code.MISSING_PARAMETER, errmsg="缺少参数 corpsecret or appsecret")
         try:
-            token, expires_in = dingtalk_tokens.issue(d, appkey=appkey, appsecret=appsecret)
+            token, expires_in = credential_attempt(
+                request,
+                lambda: dingtalk_tokens.issue(d, appkey=appkey, appsecret=appsecret),
+                client_id=appkey,
+            )
         except CoreError as exc:
             raise from_core(exc) from None
     except DingTalkError as exc:

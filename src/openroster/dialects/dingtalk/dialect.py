@@ -10,7 +10,6 @@ on ``/topapi``, a ``request_id`` (``errors.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 import orjson
@@ -20,7 +19,7 @@ from starlette.responses import Response
 
 from openroster.core.directory import Directory, Reader
 from openroster.dialects import nul
-from openroster.dialects.base import Dialect, Exchange, Refusal
+from openroster.dialects.base import Dialect, Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.dingtalk import auth, contacts, roster  # noqa: F401  (they register routes)
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.endpoint import (
@@ -36,7 +35,15 @@ from openroster.dialects.dingtalk.endpoint import (
     reply,
     validate,
 )
-from openroster.dialects.dingtalk.errors import Code, DingTalkError, from_core, invalid_method, new_request_id
+from openroster.dialects.dingtalk.errors import (
+    FAULT_DEFAULT_TEXT,
+    FAULT_TEXT,
+    Code,
+    DingTalkError,
+    from_core,
+    invalid_method,
+    new_request_id,
+)
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.raw import RawRequest, form_or_query, is_form
 from openroster.model.errors import CoreError, ScopeMissing
@@ -72,11 +79,8 @@ class DingTalkDialect(Dialect[Caller, Route]):
     owned_prefixes = (TOPAPI,)
     owned_paths = frozenset({"/gettoken"})
     call_type = Call
+    routes = ROUTES
     error_types = (DingTalkError, CoreError)
-
-    @property
-    def routes(self) -> Sequence[Route]:
-        return ROUTES
 
     def caller_id(self, d: Directory, call: RawRequest) -> str | None:
         """gettoken's appkey, or the app the access token (query or form) was issued to."""
@@ -162,6 +166,13 @@ class DingTalkDialect(Dialect[Caller, Route]):
         # DingTalk answers every call HTTP 200, the error in errcode.
         request_id = new_request_id() if path.startswith(TOPAPI) else None
         return Refusal(200, orjson.dumps(DingTalkError(Code.INVALID_PARAMETER, message).payload(request_id)))
+
+    def fault_reply(self, path: str, fault: InjectedError, request_id: str) -> FaultReply:
+        error = DingTalkError(
+            fault.code, errmsg=fault.message or FAULT_TEXT.get(fault.code, FAULT_DEFAULT_TEXT)
+        )
+        body = orjson.dumps(error.payload(request_id if path.startswith(TOPAPI) else None))
+        return FaultReply(fault.status or 200, body, retry_after=fault.retry_after)
 
     def http_error(self, request: Request, status: int, message: str) -> Response:
         path = request.url.path

@@ -25,10 +25,10 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from openroster.dialects import base
+from openroster.dialects import ambiguity, base
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.errors import Code, DingTalkError
-from openroster.dialects.validation import first_error
+from openroster.dialects.validation import first_error, message
 from openroster.model.entities import App
 
 #: Read the HR roster (v2/list, metadata, employee lists).
@@ -141,15 +141,30 @@ def form_fields(body: bytes) -> dict[str, Any]:
         raise DingTalkError(Code.INVALID_PARAMETER, "the form body cannot be parsed") from None
     out: dict[str, Any] = {}
     for key, values in parsed.items():
-        value = values[-1]
+        if len(values) > 1:
+            raise DingTalkError(
+                Code.INVALID_PARAMETER, f"{key}: given more than once in the form; send it once"
+            )
+        value = values[0]
         if value[:1] in ("{", "["):
             try:
                 out[key] = orjson.loads(value)
-                continue
             except orjson.JSONDecodeError:
                 raise DingTalkError(Code.INVALID_PARAMETER, f"{key}: not valid JSON") from None
+            refuse_repeated_keys(value.encode(), out[key], within=key)
+            continue
         out[key] = value
     return out
+
+
+def refuse_repeated_keys(body: bytes, parsed: Any, *, within: str = "") -> None:
+    """Refuse JSON ``body`` (``parsed`` by orjson) when an object in it gives a key twice."""
+    try:
+        repeated = ambiguity.repeated_key(body, parsed)
+    except ambiguity.Unchecked as exc:
+        raise DingTalkError(Code.INVALID_PARAMETER, f"{within}: {exc}" if within else str(exc)) from None
+    if repeated is not None:
+        raise DingTalkError(Code.INVALID_PARAMETER, repeated.message(within))
 
 
 def json_fields(body: bytes) -> dict[str, Any]:
@@ -161,6 +176,7 @@ def json_fields(body: bytes) -> dict[str, Any]:
         raise DingTalkError(Code.INVALID_PARAMETER, f"the request body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise DingTalkError(Code.INVALID_PARAMETER, "the request body must be a JSON object")
+    refuse_repeated_keys(body, data)
     return data
 
 
@@ -171,7 +187,7 @@ def validate(model: type[BaseModel], data: Mapping[str, Any]) -> Any:
         err, where = first_error(exc)
         if err["type"] == "missing":
             raise DingTalkError(Code.MISSING_PARAMETER, where, errmsg=f"缺少参数 {where}") from None
-        raise DingTalkError(Code.INVALID_PARAMETER, f"{where}: {err['msg']}") from None
+        raise DingTalkError(Code.INVALID_PARAMETER, message(err, where)) from None
 
 
 def check_agentid(app: App, raw: Any, body: bytes = b"") -> None:

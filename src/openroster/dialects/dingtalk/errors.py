@@ -38,11 +38,12 @@ class Code(IntEnum):
     MOBILE_TAKEN = 60104
     USER_NOT_FOUND = 60121
     AGENTID_NOT_FOUND = 70003
+    APP_THROTTLED = 90018
     INVALID_PARAMETER = 400002
 
 
 #: The platform's text for each code.
-TEXT: dict[Code, str] = {
+TEXT: dict[int, str] = {
     Code.OK: "ok",
     Code.SYSTEM_BUSY: "系统繁忙",
     Code.INVALID_METHOD: "Invalid method",
@@ -63,8 +64,18 @@ TEXT: dict[Code, str] = {
     Code.MOBILE_TAKEN: "手机号码在公司中已注册",
     Code.USER_NOT_FOUND: "找不到该用户",
     Code.AGENTID_NOT_FOUND: "agentid不存在",
+    Code.APP_THROTTLED: "当前应用调用该接口的频率超过上限，请稍后再试",
     Code.INVALID_PARAMETER: "无效的参数",
 }
+#: The platform's text of the codes an injected fault (``control/faults.py``) typically imitates.
+FAULT_TEXT: dict[int, str] = {
+    Code.SYSTEM_BUSY: TEXT[Code.SYSTEM_BUSY],
+    90002: "服务器繁忙，接口调用超过限制",
+    90005: "企业调用接口过于频繁，请稍后再试",
+    90018: "当前应用调用该接口的频率超过上限，请稍后再试",
+}
+#: The text of any other code a fault imitates.
+FAULT_DEFAULT_TEXT = "系统错误"
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -80,10 +91,11 @@ def new_request_id() -> str:
 
 
 class DingTalkError(Exception):
-    """An error reply. ``detail`` follows the platform's text in ``errmsg``."""
+    """An error reply. ``detail`` follows the platform's text in ``errmsg``; a code of the
+    platform's that openroster does not raise itself (an injected fault's) comes with ``errmsg``."""
 
-    def __init__(self, code: Code, detail: str = "", *, errmsg: str | None = None) -> None:
-        super().__init__(detail or TEXT[code])
+    def __init__(self, code: int, detail: str = "", *, errmsg: str | None = None) -> None:
+        super().__init__(detail or TEXT.get(code) or errmsg or "")
         self.code = code
         self.detail = detail
         self._errmsg = errmsg
@@ -138,6 +150,8 @@ def from_core(exc: core.CoreError, *, user_not_found: Code = Code.USER_NOT_FOUND
         if exc.reason == "invalid_client":
             return DingTalkError(Code.INVALID_APP_CREDENTIALS)
         return top_error(Code.INVALID_TOKEN)
+    if isinstance(exc, core.Throttled):
+        return DingTalkError(Code.APP_THROTTLED, exc.message)
     if isinstance(exc, core.ScopeMissing):
         return DingTalkError(Code.NO_PERMISSION, errmsg=f"{TEXT[Code.NO_PERMISSION]}：[{exc.scope}]")
     kind, entity = exc.kind, exc.entity

@@ -13,7 +13,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from openroster.dialects import ambiguity
+from openroster.dialects.validation import ambiguous, one_spelling
 
 #: Numbers beyond 64 bits fit no store column (and never name anything).
 _NUMBER_MAX = 2**63 - 1
@@ -58,9 +61,16 @@ def _str_list(v: Any) -> Any:
 def _json_object(v: Any) -> Any:
     if isinstance(v, str | bytes):
         try:
-            return orjson.loads(v)
+            parsed = orjson.loads(v)
         except orjson.JSONDecodeError:
             raise ValueError("expected a JSON object (or a string holding one)") from None
+        try:
+            repeated = ambiguity.repeated_key(v.encode() if isinstance(v, str) else v, parsed)
+        except ambiguity.Unchecked as exc:
+            raise ValueError(str(exc)) from None
+        if repeated is not None:
+            raise ambiguous(repeated.message())
+        return parsed
     return v
 
 
@@ -106,6 +116,16 @@ class RosterUpdateBody(AgentBody):
     #: Some clients send the user outside ``param``.
     userid: Text | None = None
     user_id: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_user(self) -> RosterUpdateBody:
+        """The user is named once: ``param.userid``, or one of the spellings clients use instead."""
+        inner, outer = self.param.model_fields_set, self.model_fields_set
+        one_spelling(
+            [f"param.{n}" for n in ("userid", "user_id") if n in inner]
+            + [n for n in ("userid", "user_id") if n in outer]
+        )
+        return self
 
 
 class RosterListBody(AgentBody):

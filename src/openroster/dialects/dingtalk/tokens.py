@@ -24,10 +24,9 @@ import weakref
 from dataclasses import dataclass
 
 from openroster.core.directory import Directory, Reader
-from openroster.core.runtime.secrets import constant_time_equals
-from openroster.model.entities import App
+from openroster.core.tenancy import apps
+from openroster.model.entities import App, IssuedToken, Platform
 from openroster.model.errors import AuthError
-from openroster.store import dingtalk_tokens as token_rows
 
 #: Lifetime of a DingTalk access token, in seconds (extended by every ``gettoken``).
 TTL_SECONDS = 7200
@@ -81,11 +80,12 @@ def _context(client_id: str) -> str:
 
 def issue(d: Directory, *, appkey: str, appsecret: str) -> tuple[str, int]:
     """``gettoken``: the app's live token (its lifetime extended) or a new one; ``(token, expires_in)``."""
+    try:
+        app = apps.credentials_app(d, appkey, appsecret, platform=Platform.DINGTALK)
+    except AuthError:
+        raise AuthError("appkey or appsecret is wrong", reason="invalid_client", field="appkey") from None
     with d.reader() as r:
-        app = r.app(appkey)
         corp_id = _corp_id(r, app)
-    if app is None or not constant_time_equals(app.secret, appsecret):
-        raise AuthError("appkey or appsecret is wrong", reason="invalid_client", field="appkey")
     state = _state(d)
     now = d.clock.now_int()
     expires_at = now + TTL_SECONDS
@@ -98,7 +98,7 @@ def issue(d: Directory, *, appkey: str, appsecret: str) -> tuple[str, int]:
         else:
             token = _random.token_hex(16)
             tx.tokens.insert_token(
-                token_rows.TokenRow(
+                IssuedToken(
                     token_hash=_hash(state, token),
                     client_id=app.client_id,
                     tenant_id=app.tenant_id,
@@ -113,9 +113,7 @@ def issue(d: Directory, *, appkey: str, appsecret: str) -> tuple[str, int]:
     return token, TTL_SECONDS
 
 
-def _corp_id(r: Reader, app: App | None) -> str:
-    if app is None:
-        return ""
+def _corp_id(r: Reader, app: App) -> str:
     tenant = r.tx.tenants.get_tenant(app.tenant_id)
     return (tenant.dingtalk_corp_id or "") if tenant is not None else ""
 
@@ -143,8 +141,11 @@ def authenticate(r: Reader, token: str) -> tuple[App, TokenGrant]:
             raise AuthError("access_token has expired", reason="expired_token")
         state.remember(token, grant)
     app = r.app(grant.client_id)
-    if app is None or app.secret_version != grant.secret_version:
-        raise AuthError("access_token was revoked (the app's secret changed)", reason="invalid_token")
+    if app is None or app.secret_version != grant.secret_version or app.platform is not Platform.DINGTALK:
+        raise AuthError(
+            "access_token was revoked (the app's secret changed, or it is a WPS app now)",
+            reason="invalid_token",
+        )
     return app, grant
 
 

@@ -14,11 +14,12 @@ from starlette.responses import Response
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.tenancy import apps
+from openroster.dialects.base import credential_attempt
 from openroster.dialects.wps import GATEWAYS, signing
 from openroster.dialects.wps.endpoint import holds_scope
 from openroster.dialects.wps.errors import Code, WpsError, from_core
 from openroster.model.entities import App, Signing
-from openroster.model.errors import CoreError
+from openroster.model.errors import CoreError, Throttled
 
 #: The gateway prefixes private deployments put in front of ``/v7``; never signed.
 GATEWAY_PREFIXES: tuple[bytes, ...] = tuple(g.encode() for g in GATEWAYS)
@@ -177,9 +178,13 @@ async def token_endpoint(request: Request) -> Response:
             return wanted
 
         try:
-            token, expires_in = apps.issue_token(
-                d, client_id=client_id, client_secret=client_secret, narrow=narrow
+            token, expires_in = credential_attempt(
+                request,
+                lambda: apps.issue_token(d, client_id=client_id, client_secret=client_secret, narrow=narrow),
+                client_id=client_id,
             )
+        except Throttled as exc:
+            raise from_core(exc) from None
         except CoreError as exc:
             raise WpsError(Code.CLIENT_INVALID, f"invalid_client: {exc.message}") from None
     except WpsError as exc:
@@ -187,6 +192,7 @@ async def token_endpoint(request: Request) -> Response:
             orjson.dumps({"code": int(exc.code), "msg": exc.msg}),
             status_code=exc.code.http_status,
             media_type="application/json",
+            headers=exc.headers,
         )
     return Response(
         orjson.dumps({"access_token": token, "expires_in": expires_in, "token_type": "bearer"}),

@@ -11,7 +11,7 @@ fallback).
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 import orjson
@@ -24,13 +24,29 @@ from openroster.config import Settings
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime.throttle import RateLimiter, rate_for
 from openroster.dialects import nul
-from openroster.dialects.base import Admission, Dialect, Exchange, Refusal
+from openroster.dialects.base import Admission, Dialect, Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.raw import RawRequest, form_or_query, header
-from openroster.dialects.wps import GATEWAYS, PREFIXES, TOKEN_PATH, TOKEN_PATHS, VERSION_PREFIX, throttling
+from openroster.dialects.wps import (
+    GATEWAYS,
+    PREFIXES,
+    TOKEN_PATH,
+    TOKEN_PATHS,
+    VERSION_PREFIX,
+    signing,
+    throttling,
+)
 from openroster.dialects.wps.auth import authenticate, token_endpoint
 from openroster.dialects.wps.endpoint import ROUTES, Call, Route, ok, parameters, parse_body, scope_ok
-from openroster.dialects.wps.errors import Code, WpsError, error_response, from_core
+from openroster.dialects.wps.errors import (
+    FAULT_MESSAGES,
+    Code,
+    WpsError,
+    envelope,
+    error_response,
+    from_core,
+    http_status,
+)
 from openroster.model.entities import App
 from openroster.model.errors import CoreError, ScopeMissing
 from openroster.model.rate import Rate
@@ -97,12 +113,13 @@ class WpsDialect(Dialect[App, Route]):
     owned_prefixes = platform_prefixes
     mounts = PREFIXES
     gateways = GATEWAYS
+    #: Besides ``Authorization`` and ``Content-Type``, the signature and its date (every scheme's).
+    single_headers = Dialect.single_headers | {
+        n.lower().encode() for h in signing.HEADERS.values() for n in (h.date, h.authorization)
+    }
     call_type = Call
+    routes = ROUTES
     error_types = (WpsError, CoreError)
-
-    @property
-    def routes(self) -> Sequence[Route]:
-        return ROUTES
 
     def caller_id(self, d: Directory, call: RawRequest) -> str | None:
         """The token request's client id, the bearer token's app, or a signature's access key."""
@@ -189,9 +206,18 @@ class WpsDialect(Dialect[App, Route]):
     # -- the server's answers on WPS paths (and on paths no dialect owns) -----------------------
 
     def refusal(self, path: str, status: int, message: str) -> Refusal:
-        return Refusal(
-            status, orjson.dumps({"code": int(_REFUSAL_CODES[status]), "msg": message, "data": None})
-        )
+        return Refusal(status, envelope(int(_REFUSAL_CODES[status]), message))
+
+    def fault_reply(self, path: str, fault: InjectedError, request_id: str) -> FaultReply:
+        code, message, status, retry_after = fault
+        msg = message or FAULT_MESSAGES.get(code, f"error {code}")
+        if not path.startswith(self.platform_prefixes):  # a path of no platform: no ``data``
+            body = orjson.dumps({"code": code, "msg": msg})
+        else:
+            body = envelope(code, msg)
+            if retry_after is None and http_status(code) == 429:
+                retry_after = 1  # as the platform's own 429s say
+        return FaultReply(status or http_status(code), body, retry_after=retry_after)
 
     def http_error(self, request: Request, status: int, message: str) -> Response:
         code = {404: Code.NOT_FOUND, 405: Code.METHOD_NOT_ALLOWED}.get(status, Code.INVALID_REQUEST)

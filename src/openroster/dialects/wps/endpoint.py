@@ -18,8 +18,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from openroster.core.runtime import limits
-from openroster.dialects import base
-from openroster.dialects.validation import first_error
+from openroster.dialects import ambiguity, base
+from openroster.dialects.validation import AMBIGUOUS, first_error, message
 from openroster.dialects.wps.errors import Code, WpsError
 from openroster.model.entities import App
 
@@ -161,18 +161,29 @@ def validation_error(exc: ValidationError) -> WpsError:
         return WpsError(Code.INVALID_REQUEST, f"request body is not valid JSON: {detail}")
     if not where and kind in ("model_type", "model_attributes_type", "dict_type"):
         return WpsError(Code.INVALID_REQUEST, "request body must be a JSON object")
+    if kind == AMBIGUOUS:
+        return WpsError(Code.INVALID_REQUEST, message(err, where))
     if kind == "missing":
         return WpsError(Code.MISSING_FIELD, f"{where} is required")
     return WpsError(Code.INVALID_VALUE, f"{where}: {err['msg']}")
 
 
 def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
+    """The body as ``model``; a body pydantic takes is refused still when it gives a key twice
+    (checked after, so a body refused anyway is not parsed again)."""
     if not body.strip():
         raise WpsError(Code.INVALID_REQUEST, "request body is empty: send a JSON object")
     try:
-        return model.model_validate_json(body)
+        parsed = model.model_validate_json(body)
     except ValidationError as exc:
         raise validation_error(exc) from None
+    try:
+        repeated = ambiguity.repeated_key(body)
+    except ambiguity.Unchecked as exc:
+        raise WpsError(Code.INVALID_REQUEST, str(exc)) from None
+    if repeated is not None:
+        raise WpsError(Code.INVALID_REQUEST, repeated.message())
+    return parsed
 
 
 def ok(data: Any) -> Response:

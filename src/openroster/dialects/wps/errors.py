@@ -8,6 +8,7 @@ item at fault.
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 
 import orjson
@@ -54,7 +55,21 @@ class Code(IntEnum):
 
     @property
     def http_status(self) -> int:
-        return 200 if self == 0 else self.value // 100000
+        return http_status(self.value)
+
+
+def http_status(code: int) -> int:
+    """The HTTP status of a reply with ``code``: the first three of its 8 digits (else 200)."""
+    status = code // 100000
+    return status if 10_000_000 <= code <= 99_999_999 and 100 <= status <= 599 else 200
+
+
+#: The ``msg`` of the codes an injected fault (``control/faults.py``) typically imitates.
+FAULT_MESSAGES: dict[int, str] = {
+    42900001: "too many requests: the rate limit is exceeded; retry later",
+    50000001: "internal error",
+    50300001: "service unavailable; retry later",
+}
 
 
 class WpsError(Exception):
@@ -68,10 +83,16 @@ class WpsError(Exception):
         return error_response(self.code, self.msg, headers=self.headers)
 
 
+def envelope(code: int, msg: str) -> bytes:
+    """The ``{code, msg, data}`` body of an error reply."""
+    return orjson.dumps({"code": code, "msg": msg, "data": None})
+
+
 def error_response(code: Code | int, msg: str, *, headers: dict[str, str] | None = None) -> Response:
     c = Code(code)
-    body = orjson.dumps({"code": int(c), "msg": msg, "data": None})
-    return Response(body, status_code=c.http_status, media_type="application/json", headers=headers)
+    return Response(
+        envelope(int(c), msg), status_code=c.http_status, media_type="application/json", headers=headers
+    )
 
 
 _AUTH_REASONS = {
@@ -100,9 +121,16 @@ _NOT_FOUND_CODES: dict[core.Entity | None, Code] = {
 }
 
 
+def throttled(msg: str, *, retry_after: float) -> WpsError:
+    """HTTP 429, ``42900001``, with ``Retry-After`` in whole seconds (at least 1)."""
+    return WpsError(Code.THROTTLED, msg, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+
+
 def from_core(exc: core.CoreError) -> WpsError:
     """The WPS error for a core error, by its kind and what it is about; the message names the field."""
     code: Code
+    if isinstance(exc, core.Throttled):
+        return throttled(exc.message, retry_after=exc.retry_after)
     if isinstance(exc, core.AuthError):
         code = _AUTH_REASONS.get(exc.reason, Code.TOKEN_INVALID)
     elif exc.kind is core.ErrorKind.NOT_FOUND:

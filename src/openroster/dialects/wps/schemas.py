@@ -6,7 +6,11 @@ meaning. Unknown fields are ignored, as the platform does.
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+
+from openroster.dialects.validation import given, one_spelling
 
 
 class _Body(BaseModel):
@@ -163,6 +167,12 @@ class UpdateCustomAttrsBody(_Body):
     # The seed's field table says ``user_ids``; its example (what clients send) says ``users``.
     users: list[UserAttrsIn] = Field(validation_alias=AliasChoices("users", "user_ids"))
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        one_spelling(given(data, ("users", "user_ids")))
+        return data
+
 
 class ReadCustomAttrsBody(_Body):
     user_ids: list[str]
@@ -188,6 +198,12 @@ class AttrDefUpdateIn(_Body):
     name: str | None = None
     value_type: str | None = Field(default=None, description="Must equal the current type.")
     options: list[OptionIn] | None = Field(default=None, description="The complete new option list.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        one_spelling(given(data, ("id", "attr_id")))
+        return data
 
 
 class UpdateAttrDefsBody(_Body):

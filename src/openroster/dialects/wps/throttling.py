@@ -10,12 +10,11 @@ same endpoint and share its budget).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 from openroster.core.runtime.throttle import ANY_ENDPOINT, RateLimiter, parse_rates
 from openroster.dialects.wps import PREFIXES
-from openroster.dialects.wps.errors import Code, WpsError
+from openroster.dialects.wps.errors import throttled
 from openroster.model.rate import Rate
 
 #: The platform's published limits.
@@ -49,8 +48,6 @@ def check(limiter: RateLimiter, rate: Rate, *, client_id: str, endpoint: str, no
     """Count one call of ``client_id`` to ``endpoint``; raise the 429 error when it does not fit."""
     wait = limiter.acquire(f"{client_id}\x1f{endpoint}", rate, now=now)
     if wait > 0.0:
-        raise WpsError(
-            Code.THROTTLED,
-            f"too many requests: {endpoint} allows {rate} per app; retry in {wait:.2f} s",
-            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        raise throttled(
+            f"too many requests: {endpoint} allows {rate} per app; retry in {wait:.2f} s", retry_after=wait
         )

@@ -1,0 +1,24 @@
+"""What the typed requests and results of every platform share (``wps_models``, ``dingtalk_models``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ReplyModel(BaseModel):
+    """A reply object: unknown fields are kept as extra attributes (the platforms add fields over
+    time), missing optional ones default to empty."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class RequestModel(BaseModel):
+    """A request body: unknown fields are refused, so typos fail before anything is sent."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+    def body(self) -> dict[str, Any]:
+        """The fields that are set, as the platform's JSON (what is not set is left out)."""
+        return self.model_dump(exclude_none=True)

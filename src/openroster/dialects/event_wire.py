@@ -1,0 +1,69 @@
+"""What the WPS 365 event envelope and DingTalk's HTTP callbacks share on the wire.
+
+Both platforms encrypt an event's payload with AES-CBC and carry the ciphertext as standard
+base64 (each pads, keys and frames its own way: ``wps/event_crypto.py``,
+``dingtalk/callback_crypto.py``), and a receiver refuses what fails a check in the same three
+ways, the :class:`EventError` family::
+
+    ValueError
+    └── EventError                an incoming event or callback failed a check
+        ├── EventFormatError      a field is missing or malformed (not JSON, a key of the wrong length, ...)
+        ├── EventSignatureError   the signature does not match the content
+        └── EventDecryptionError  the ciphertext does not decrypt (key, padding, length, owner key)
+
+Pure and light (no server, no store): the SDK's receivers (``openroster.client.events``, which
+re-exports the errors through ``openroster.client``) and the server's senders share it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+
+class EventError(ValueError):
+    """An event (WPS) or callback (DingTalk) failed one of the checks a receiver makes.
+
+    A receiver answers it with a non-2xx status, so the platform retries; a sender checking a
+    receiver's reply (DingTalk's encrypted ``success``) counts it as a failed attempt.
+    """
+
+
+class EventFormatError(EventError):
+    """A field is missing, of the wrong type or malformed: the body is not the JSON object the
+    platform sends, a nonce is not 16 bytes, an ``aes_key`` is not 43 characters, a reply is not a
+    reply."""
+
+
+class EventSignatureError(EventError):
+    """The signature recomputed from the content and the shared secret differs from the one sent."""
+
+
+class EventDecryptionError(EventError):
+    """The ciphertext is not valid under the key: not base64, not whole AES blocks, bad padding,
+    a length prefix past the end, a trailer that is not the expected owner key, or a plaintext
+    that is not what was expected (not JSON, not ``success``)."""
+
+
+def encrypt_blocks(key: bytes, iv: bytes, padded: bytes) -> str:
+    """Standard base64 (with ``=``) of AES-CBC(``key``, ``iv``) over ``padded`` (whole 16-byte blocks)."""
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+
+
+def decrypt_blocks(key: bytes, iv: bytes, text: str, name: str) -> bytes:
+    """The padded plaintext of ``text`` (the field ``name``), padding left in place.
+
+    Raises :class:`EventDecryptionError` when ``text`` is not standard base64 or not a whole
+    number of AES blocks.
+    """
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise EventDecryptionError(f"{name} is not standard base64") from None
+    if not data or len(data) % 16:
+        raise EventDecryptionError(f"{name} is not a whole number of AES blocks")
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    return decryptor.update(data) + decryptor.finalize()
