@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets as _random
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 
 from openroster.core import validate
 from openroster.core.directory import Directory, Reader
@@ -34,8 +34,6 @@ from openroster.model.errors import (
     TooMany,
 )
 from openroster.store import WriteTx
-
-T = TypeVar("T")
 
 #: Employment types: the WPS enterprise and education values plus the DingTalk ones.
 EMPLOYMENT_TYPES: tuple[str, ...] = (
@@ -276,55 +274,6 @@ def batch_read(
     wanted = set(statuses)
     found = r.users(tenant_id, user_ids)  # in the order asked for; a repeated id keeps its first place
     return [u for u in found.values() if u.status in wanted]
-
-
-#: A table entry for an id the tenant has no user under (its "status" is in no set of statuses).
-_ABSENT: tuple[None, None] = (None, None)
-
-
-def batch_read_derived(
-    r: Reader,
-    *,
-    tenant_id: str,
-    user_ids: Sequence[str],
-    statuses: Iterable[UserStatus],
-    key: Hashable,
-    derive: Callable[[User], T],
-) -> list[T]:
-    """``[derive(u) for u in batch_read(...)]``, with each value remembered in the cache's table ``key``.
-
-    For a reply rendered per user: the table (``DirectoryCache.user_table``) keeps
-    ``(status, derive(user))`` by id, so a read whose ids are all in it costs one
-    lookup per id, without touching the users. ``key`` must name everything
-    ``derive`` depends on besides the user and the tenant's departments (e.g. the
-    app's field scopes); the cache drops an entry when its user changes and the
-    whole table when a department or an attribute definition does.
-    """
-    wanted = frozenset(statuses)
-    table: dict[str, tuple[UserStatus | None, T | None]] = r.user_table(tenant_id, key)
-    get = table.get
-    out: dict[str, T] = {}  # a repeated id keeps its first place
-    for uid in user_ids:
-        entry = get(uid)
-        if entry is None:
-            break
-        if entry[0] in wanted:
-            out[uid] = entry[1]  # type: ignore[assignment]
-    else:
-        return list(out.values())
-    # Some ids are new to the table: read them all through the cache, and fill it in.
-    found = r.users(tenant_id, user_ids)
-    derived: list[T] = []
-    for u in found.values():
-        entry = get(u.id)
-        if entry is None:
-            entry = table[u.id] = (u.status, derive(u))
-        if entry[0] in wanted:
-            derived.append(entry[1])  # type: ignore[arg-type]
-    for uid in user_ids:
-        if uid not in found:
-            table[uid] = _ABSENT
-    return derived
 
 
 # -- reads --------------------------------------------------------------------------
