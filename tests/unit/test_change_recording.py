@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from openroster.control import tenants as control_tenants
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import batch_writes, depts, users
 from openroster.core.roster import writes as roster_writes
 from openroster.core.sheets import imports as sheet_imports
 from openroster.core.tenancy import tenants
+from openroster.fixtures import snapshot
 from openroster.fixtures.seed import load_tenant
 from openroster.model.changes import ChangeRecord, EntityKind, Operation
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate, UserStatus
@@ -166,12 +168,18 @@ def test_import_records_what_it_created_and_nothing_for_an_unchanged_row(d: Dire
     assert [(k, op, f) for k, op, _, f in log.brief()] == [(U, UP, ("user_name",))]
 
 
-def test_seeding_records_nothing(directory: Directory) -> None:
+def test_seeding_a_reset_and_a_snapshot_import_record_nothing(directory: Directory) -> None:
     with directory.store.read() as tx:
         seq = tx.changes.current_seq()
-    load_tenant(
-        directory,
-        {"id": "acme", "name": "Acme", "users": [{"id": "ann", "user_name": "Ann", "dept_ids": [1]}]},
-    )
+    seed = {"id": "acme", "name": "Acme", "users": [{"id": "ann", "user_name": "Ann", "dept_ids": [1]}]}
+    load_tenant(directory, seed)
+    snap = snapshot.export(directory, tenant_id="acme", secrets=True)
+    snapshot.reset(directory, "acme")
+    snapshot.import_(directory, snap, tenant_id="acme")
+    control_tenants.create(
+        directory, tenant_id="globex", name=None, wps_company_id=None, dingtalk_corp_id=None,
+        seed={**seed, "id": "globex"}, apps=(),
+    )  # fmt: skip
     with directory.store.read() as tx:
-        assert tx.changes.records_after("acme", seq, 1000) == []
+        assert tx.changes.current_seq() > seq  # the caches were told
+        assert [tx.changes.records_after(t, seq, 1000) for t in ("acme", "globex")] == [[], []]
