@@ -105,24 +105,21 @@ def depts_created(tx: WriteTx, tenant_id: str, created: Iterable[Department]) ->
 
 
 def dept_updated(
-    tx: WriteTx, tenant_id: str, before: Department, after: Department, leader_ids: Sequence[str]
+    tx: WriteTx,
+    tenant_id: str,
+    before: Department,
+    after: Department,
+    leader_ids: Sequence[str],
+    *,
+    leaders_changed: bool = False,
 ) -> None:
     """A department update for the changed fields (nothing when none changed); ``leader_ids`` are
     the leaders before the change."""
     changed = tuple(n for n in _DEPT_FIELDS if getattr(before, n) != getattr(after, n))
+    changed += ("leader_ids",) if leaders_changed else ()
     if changed:
-        _record(
-            tx, tenant_id, EntityKind.DEPARTMENT, Operation.UPDATE, after.id, changed,
-            dept_before(before, leader_ids),
-        )  # fmt: skip
-
-
-def dept_leaders_changed(tx: WriteTx, tenant_id: str, dept: Department, former: Sequence[str]) -> None:
-    """The department's leaders changed (``former`` were its leaders before)."""
-    _record(
-        tx, tenant_id, EntityKind.DEPARTMENT, Operation.UPDATE, dept.id, ("leader_ids",),
-        dept_before(dept, former),
-    )  # fmt: skip
+        before_state = dept_before(before, leader_ids)
+        _record(tx, tenant_id, EntityKind.DEPARTMENT, Operation.UPDATE, after.id, changed, before_state)
 
 
 def dept_deleted(tx: WriteTx, tenant_id: str, last: Department, leader_ids: Sequence[str]) -> None:

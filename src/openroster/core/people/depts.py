@@ -318,8 +318,8 @@ def set_leaders_in(
     dept_id: int,
     leaders: Sequence[Leader],
     field: str = "leaders",
-) -> None:
-    """Make ``leaders`` the department's leaders, in a transaction the caller holds.
+) -> bool:
+    """Make ``leaders`` the department's leaders, in a transaction the caller holds; whether they changed.
 
     A leader who is not yet a member becomes one. A leader's ``order`` is their
     order within the department (the value ``users/batch_update_order`` sets).
@@ -364,10 +364,7 @@ def set_leaders_in(
         tx.users.update_user(user)
         tx.changed(tenant_id, "user", uid)
         recording.user_updated(tx, tenant_id, u, user)
-    if sorted(former_pairs) != sorted(wanted.items()):
-        dept = tx.depts.get_depts(tenant_id, [dept_id]).get(dept_id)
-        if dept is not None:
-            recording.dept_leaders_changed(tx, tenant_id, dept, former)
+    return sorted(former_pairs) != sorted(wanted.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,16 +436,17 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
         )
         tx.depts.update_dept(updated)
         tx.changed(tenant_id, "dept", dept_id)
-        leaders = [uid for uid, _ in tx.users.dept_leaders(tenant_id, [dept_id]).get(dept_id, [])]
-        recording.dept_updated(tx, tenant_id, current, updated, leaders)
+        former = [uid for uid, _ in tx.users.dept_leaders(tenant_id, [dept_id]).get(dept_id, [])]
         if abs_path != current.abs_path:
             old_prefix = current.abs_path + "/"
             for x in subtree:
                 moved = replace(x, abs_path=abs_path + "/" + x.abs_path[len(old_prefix) :])
                 tx.depts.update_dept(moved)
                 tx.changed(tenant_id, "dept", x.id)
-        if changes.leaders is not None:
-            set_leaders_in(tx, d, tenant_id=tenant_id, dept_id=dept_id, leaders=changes.leaders)
+        led = changes.leaders is not None and set_leaders_in(
+            tx, d, tenant_id=tenant_id, dept_id=dept_id, leaders=changes.leaders
+        )
+        recording.dept_updated(tx, tenant_id, current, updated, former, leaders_changed=led)
         return updated
 
 
