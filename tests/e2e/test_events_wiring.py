@@ -108,7 +108,10 @@ def test_a_dingtalk_roster_update_reaches_wps_and_dingtalk(live: LiveServer) -> 
         (update,) = [e for e in wps_got if e["operation"] == "update"]
         (item,) = update["payload"]["users"]
         assert item["user_id"] == "zhang" and item["src"]["user_name"] == "张三"
-        dt_got = subs.wait(subs.dingtalk, lambda es: bool(of_type(es, "hrm_user_record_change")))
+        dt_got = subs.wait(
+            subs.dingtalk,
+            lambda es: bool(of_type(es, "hrm_user_record_change") and of_type(es, "user_modify_org")),
+        )
         (record,) = of_type(dt_got, "hrm_user_record_change")
         assert (record["actionType"], record["staffId"]) == ("userInfoChange", "zhang")
         assert of_type(dt_got, "user_modify_org")[0]["userId"] == ["zhang"]  # a contacts field changed
