@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from openroster.core import validate
+from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.paging import Page
@@ -238,6 +238,7 @@ def create_in(
     tx.users.insert_users(cleaned)
     for u in cleaned:
         tx.changed(tenant_id, "user", u.id)
+    recording.users_created(tx, tenant_id, [u.id for u in cleaned])
     return cleaned
 
 
@@ -370,6 +371,7 @@ def update_in(
             raise exc.in_field(Entity.USER, "leader_id") from None
     tx.users.update_user(cleaned)
     tx.changed(tenant_id, "user", user_id)
+    recording.user_updated(tx, tenant_id, current, cleaned)
     return cleaned
 
 
@@ -435,15 +437,24 @@ def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
     users' ``leader_id`` and relation_user attribute values naming them.
     """
     with d.writer() as tx:
-        if not tx.users.existing_ids(tenant_id, [user_id]):
+        last = tx.users.get_users(tenant_id, [user_id]).get(user_id)
+        if last is None:
             raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
-        for uid in tx.users.clear_leader(tenant_id, user_id, mtime=d.clock.now_int()):
+        reports = tx.users.clear_leader(tenant_id, user_id, mtime=d.clock.now_int())
+        for uid in reports:
             tx.changed(tenant_id, "user", uid)
+        for report in tx.users.get_users(tenant_id, reports).values():
+            # Only leader_id changed, and it is not part of ``before``: the state read now is the one before.
+            before = replace(report, leader_id=user_id)
+            recording.user_updated(tx, tenant_id, before, report)
         relation_attrs = [
             a.id for a in tx.attrs.list_definitions(tenant_id) if a.value_type is ValueType.RELATION_USER
         ]
-        for uid in tx.attrs.delete_matching_values(tenant_id, relation_attrs, [user_id]):
+        holders = tx.attrs.delete_matching_values(tenant_id, relation_attrs, [user_id])
+        for uid in holders:
             tx.changed(tenant_id, "attrvals", uid)
+        recording.attribute_values(tx, tenant_id, {uid: relation_attrs for uid in holders if uid != user_id})
         tx.users.delete_user(tenant_id, user_id)
+        recording.user_deleted(tx, tenant_id, last)
         tx.changed(tenant_id, "user", user_id)
         tx.changed(tenant_id, "attrvals", user_id)
