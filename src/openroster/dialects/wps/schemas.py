@@ -25,8 +25,10 @@ class BatchReadUsersBody(_Body):
     with_dept: bool = Field(default=False, description="Add depts[{id, name, abs_path}] to each user.")
 
 
-class _UserFields(_Body):
-    """The profile fields a client may set; every one optional."""
+class UserProfileFields(BaseModel):
+    """The WPS user profile fields a client may set, every one optional: declared once for the
+    wire, shared by the endpoints' bodies below and the SDK's ``UserUpdate`` (which add their
+    own configuration). Pydantic alone, so the SDK can import it without the server."""
 
     def_dept_id: str | int | None = None
     email: str | None = None
@@ -46,6 +48,10 @@ class _UserFields(_Body):
     city: str | None = None
     country: str | None = None
     avatar: str | None = None
+
+
+class _UserFields(_Body, UserProfileFields):
+    """The profile fields of the create and update bodies."""
 
 
 class CreateUserBody(_UserFields):
