@@ -6,7 +6,7 @@ meaning. Unknown fields are ignored, as the platform does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
@@ -17,6 +17,19 @@ class _Body(BaseModel):
     # Only keys are worth caching: values are mostly ids, seldom the same twice in a row, and caching
     # them costs a lookup and an eviction in the parser's cache for each (docs/benchmarks.md).
     model_config = ConfigDict(strict=True, extra="ignore", cache_strings="keys")
+
+
+class _OneSpelling(_Body):
+    """A body with a field the platform's documents spell two ways (``_spellings``, both in its
+    ``validation_alias``): either is accepted, both at once are refused as ambiguous."""
+
+    _spellings: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        one_spelling(given(data, cls._spellings))
+        return data
 
 
 class BatchReadUsersBody(_Body):
@@ -169,15 +182,10 @@ class UserAttrsIn(_Body):
     custom_attrs: list[AttrValueIn]
 
 
-class UpdateCustomAttrsBody(_Body):
+class UpdateCustomAttrsBody(_OneSpelling):
     # The seed's field table says ``user_ids``; its example (what clients send) says ``users``.
     users: list[UserAttrsIn] = Field(validation_alias=AliasChoices("users", "user_ids"))
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_spelling(cls, data: Any) -> Any:
-        one_spelling(given(data, ("users", "user_ids")))
-        return data
+    _spellings = ("users", "user_ids")
 
 
 class ReadCustomAttrsBody(_Body):
@@ -199,17 +207,12 @@ class CreateAttrDefsBody(_Body):
     items: list[AttrDefIn]
 
 
-class AttrDefUpdateIn(_Body):
+class AttrDefUpdateIn(_OneSpelling):
     id: str = Field(validation_alias=AliasChoices("id", "attr_id"))
     name: str | None = None
     value_type: str | None = Field(default=None, description="Must equal the current type.")
     options: list[OptionIn] | None = Field(default=None, description="The complete new option list.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_spelling(cls, data: Any) -> Any:
-        one_spelling(given(data, ("id", "attr_id")))
-        return data
+    _spellings = ("id", "attr_id")
 
 
 class UpdateAttrDefsBody(_Body):
