@@ -24,7 +24,7 @@ from openroster.model.entities import (
 from openroster.model.errors import Conflict, Entity
 from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
-from openroster.store.sql import column_values, from_columns, in_write, insert_many
+from openroster.store.sql import column_values, in_write, insert_many
 
 
 def _shared(value: str | None) -> str | None:
@@ -32,28 +32,35 @@ def _shared(value: str | None) -> str | None:
     return None if value is None else sys.intern(value)
 
 
-#: The columns many people share a value of, kept as one copy each (see ``_shared``).
-_SHARED_COLUMNS = (
-    "employer",
-    "employment_status",
-    "employment_type",
-    "title",
-    "work_place",
-    "city",
-    "country",
-)
-
-
+# The row reader stays spelled out, unlike the other row modules' (``sql.from_columns``): it runs
+# for every person a cache miss loads, and plain keyword arguments take about half the time.
 def _user(r: Any, ms: tuple[Membership, ...]) -> User:
-    return from_columns(
-        User,
-        r,
+    return User(
         tenant_id=sys.intern(r["tenant_id"]),
+        id=r["id"],
+        user_name=r["user_name"],
+        email=r["email"],
+        phone=r["phone"],
         gender=Gender(r["gender"]),
+        employee_id=r["employee_id"],
+        employer=_shared(r["employer"]),
+        employment_status=_shared(r["employment_status"]),
+        employment_type=_shared(r["employment_type"]),
+        ex_user_id=r["ex_user_id"],
+        leader_id=r["leader_id"],
+        login_name=r["login_name"],
         role=Role(r["role"]),
         status=UserStatus(r["status"]),
+        title=_shared(r["title"]),
+        telephone=r["telephone"],
+        work_place=_shared(r["work_place"]),
+        city=_shared(r["city"]),
+        country=_shared(r["country"]),
+        avatar=r["avatar"],
+        def_dept_id=r["def_dept_id"],
+        ctime=r["ctime"],
+        mtime=r["mtime"],
         memberships=ms,
-        **{c: _shared(r[c]) for c in _SHARED_COLUMNS},
     )
 
 
