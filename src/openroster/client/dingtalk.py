@@ -45,6 +45,7 @@ from openroster.client.errors import (
 from openroster.client.models import request
 from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
+    DEFAULT_TIMEOUT,
     AsyncEngine,
     Engine,
     H,
@@ -298,7 +299,7 @@ class DingTalkEndpoints(Engine[H, Any]):
         appkey: str,
         appsecret: str,
         agentid: int | str | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         http: H | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:

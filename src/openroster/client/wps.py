@@ -36,6 +36,7 @@ from openroster.client.errors import (
 from openroster.client.models import R, request
 from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
+    DEFAULT_TIMEOUT,
     AsyncEngine,
     Engine,
     H,
@@ -465,7 +466,7 @@ class WpsEndpoints(Engine[H, Any]):
         client_secret: str,
         signing: str | None = "kso1",
         prefix: str = "",
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         http: H | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
