@@ -9,12 +9,14 @@ from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, 
 
 from openroster.model.entities import Department
 from openroster.store.schema import depts, memberships, tenants
-from openroster.store.sql import column_values, from_columns, insert_many
+from openroster.store.sql import column_values, insert_many, row_reader
+
+# Departments are read on every cache miss: the positional reader, not from_columns.
+_read_dept = row_reader(Department, order="sort_order")
 
 
 def _dept(row: Any) -> Department:
-    r = row._mapping
-    return from_columns(Department, r, order=r["sort_order"])
+    return _read_dept(row._mapping)
 
 
 def insert_depts(conn: Connection, items: Sequence[Department]) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import fields
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, insert
@@ -40,6 +41,18 @@ def from_columns(kind: type[E], r: Mapping[str, Any], **given: Any) -> E:
     the fields in ``given`` take those values instead (columns spelled or decoded differently)."""
     taken = {name: r[name] for name in _stored_fields(kind) if name not in given}
     return kind(**taken, **given)
+
+
+def row_reader(kind: type[E], **renamed: str) -> Callable[[Mapping[str, Any]], E]:
+    """A fast reader for a hot path: a ``kind`` from a row mapping, each field taken as it is from
+    the column spelled the same, or from the column ``renamed`` names for it (``order="sort_order"``).
+    For fields that need decoding, use :func:`from_columns`."""
+    pick = itemgetter(*(renamed.get(name, name) for name in _stored_fields(kind)))
+
+    def read(r: Mapping[str, Any]) -> E:
+        return kind(*pick(r))
+
+    return read
 
 
 def in_write(conn: Connection) -> bool:
