@@ -7,6 +7,9 @@ the server's whole middleware stack.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
@@ -16,16 +19,22 @@ from openroster.control.journal import Journal
 from openroster.control.middleware import PlatformCalls
 from openroster.control.plane import ControlPlane
 
+if TYPE_CHECKING:
+    from openroster.control.api import RouteSet
 
-def install(api: FastAPI, *, admin_token: str, journal_size: int) -> ControlPlane:
-    """Mount the control API on ``api`` and keep its state in ``api.state.control``."""
+
+def install(
+    api: FastAPI, *, admin_token: str, journal_size: int, extra: Sequence[RouteSet] = ()
+) -> ControlPlane:
+    """Mount the control API on ``api`` (with the routes ``extra`` adds) and keep its state in
+    ``api.state.control``."""
     from openroster.control.api import build
 
     plane = ControlPlane(
         admin_token=admin_token, journal=Journal(journal_size), faults=FaultBook(), server=api
     )
     api.state.control = plane
-    api.mount(CONTROL_PREFIX, build(plane), name="control")
+    api.mount(CONTROL_PREFIX, build(plane, extra), name="control")
     return plane
 
 

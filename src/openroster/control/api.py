@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -137,8 +138,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": s.ErrorReply, "description": "No such tenant"}}
 
 
-def build(plane: ControlPlane) -> FastAPI:
-    """The control app, to mount at ``/_openroster``."""
+#: Adds routes to the control app's admin router (routes of a layer above the control plane).
+RouteSet = Callable[[APIRouter], None]
+
+
+def build(plane: ControlPlane, extra: Sequence[RouteSet] = ()) -> FastAPI:
+    """The control app, to mount at ``/_openroster``, with the routes ``extra`` adds."""
     api = FastAPI(
         title="openroster control plane",
         version=__version__,
@@ -181,6 +186,8 @@ def build(plane: ControlPlane) -> FastAPI:
     journal_routes(admin)
     fault_routes(admin)
     clock_routes(admin)
+    for routes in extra:
+        routes(admin)
     api.include_router(admin)
     return api
 
