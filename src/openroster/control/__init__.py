@@ -7,10 +7,9 @@ the server's whole middleware stack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from openroster.control.calls import CONTROL_PREFIX
@@ -19,8 +18,8 @@ from openroster.control.journal import Journal
 from openroster.control.middleware import PlatformCalls
 from openroster.control.plane import ControlPlane
 
-if TYPE_CHECKING:
-    from openroster.control.api import RouteSet
+#: Adds routes to the control app's admin router (the routes of a layer above the control plane).
+RouteSet = Callable[[APIRouter], None]
 
 
 def install(
@@ -31,10 +30,14 @@ def install(
     from openroster.control.api import build
 
     plane = ControlPlane(
-        admin_token=admin_token, journal=Journal(journal_size), faults=FaultBook(), server=api
+        admin_token=admin_token,
+        journal=Journal(journal_size),
+        faults=FaultBook(),
+        server=api,
+        routes=tuple(extra),
     )
     api.state.control = plane
-    api.mount(CONTROL_PREFIX, build(plane, extra), name="control")
+    api.mount(CONTROL_PREFIX, build(plane), name="control")
     return plane
 
 

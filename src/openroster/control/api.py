@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -138,12 +137,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": s.ErrorReply, "description": "No such tenant"}}
 
 
-#: Adds routes to the control app's admin router (routes of a layer above the control plane).
-RouteSet = Callable[[APIRouter], None]
-
-
-def build(plane: ControlPlane, extra: Sequence[RouteSet] = ()) -> FastAPI:
-    """The control app, to mount at ``/_openroster``, with the routes ``extra`` adds."""
+def build(plane: ControlPlane) -> FastAPI:
+    """The control app, to mount at ``/_openroster``, with the routes ``plane.routes`` add."""
     api = FastAPI(
         title="openroster control plane",
         version=__version__,
@@ -186,7 +181,7 @@ def build(plane: ControlPlane, extra: Sequence[RouteSet] = ()) -> FastAPI:
     journal_routes(admin)
     fault_routes(admin)
     clock_routes(admin)
-    for routes in extra:
+    for routes in plane.routes:
         routes(admin)
     api.include_router(admin)
     return api

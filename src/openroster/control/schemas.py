@@ -276,6 +276,9 @@ class ClockChange(_Strict):
 
 # -- change events ---------------------------------------------------------------------------------
 
+#: The latest moment a control value may name, in unix seconds (the year 5138).
+SECONDS_MAX = 10**11
+
 DeliveryState = Literal["pending", "retrying", "delivered", "dead"]
 
 
@@ -319,7 +322,9 @@ class SubscriptionInfo(BaseModel):
 
 
 class Replay(_Strict):
-    since: float = Field(ge=0, allow_inf_nan=False, description="Unix seconds: deliveries created since then")
+    since: float = Field(
+        ge=0, le=SECONDS_MAX, allow_inf_nan=False, description="Unix seconds: deliveries created since then"
+    )
 
 
 class Replayed(BaseModel):

@@ -100,7 +100,12 @@ def _subscription_routes(r: APIRouter) -> None:
         topics = tuple((body.topics if body.kind == "wps" else body.events) or ())
         payload = body.payload or "current"
         subscriptions.validate(
-            kind=body.kind, topics=topics, payload=payload, token=body.token, aes_key=body.aes_key
+            kind=body.kind,
+            url=body.url,
+            topics=topics,
+            payload=payload,
+            token=body.token,
+            aes_key=body.aes_key,
         )
         probe = Subscription(
             id="", tenant_id=tenant_id, kind=body.kind, app=body.app, url=body.url, topics=topics,

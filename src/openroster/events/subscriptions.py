@@ -9,6 +9,7 @@ verification (WPS's challenge, DingTalk's ``check_url``) is the caller's step be
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps as app_service
@@ -35,7 +36,7 @@ def create(
     aes_key: str | None = None,
 ) -> Subscription:
     """Store a subscription (active) and return it."""
-    validate(kind=kind, topics=topics, payload=payload, token=token, aes_key=aes_key)
+    validate(kind=kind, url=url, topics=topics, payload=payload, token=token, aes_key=aes_key)
     sub_id = "sub_" + secrets.token_hex(8)
     with d.writer() as tx:
         sub = Subscription(
@@ -59,11 +60,29 @@ def create(
     return sub
 
 
+def check_url(url: str) -> None:
+    """A receiver's URL is an absolute ``http`` or ``https`` URL (InvalidValue, field ``url``)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
+    except ValueError as exc:
+        raise InvalidValue(f"url: {url!r} is not a URL: {exc}", field="url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not url.isprintable() or " " in url:
+        raise InvalidValue(f"url: {url!r} is not an absolute http or https URL", field="url")
+
+
 def validate(
-    *, kind: str, topics: tuple[str, ...], payload: str, token: str | None, aes_key: str | None
+    *,
+    kind: str,
+    url: str,
+    topics: tuple[str, ...],
+    payload: str,
+    token: str | None,
+    aes_key: str | None,
 ) -> None:
-    """Refuse (InvalidValue, naming the field) a kind, topic, payload style or DingTalk key that
-    cannot make a subscription."""
+    """Refuse (InvalidValue, naming the field) a kind, URL, topic, payload style or DingTalk key
+    that cannot make a subscription."""
+    check_url(url)
     try:
         known = channel(kind).topics
     except KeyError:

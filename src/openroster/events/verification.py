@@ -60,7 +60,7 @@ async def verify_url(ctx: ChannelContext, *, transport: httpx.AsyncBaseTransport
             )
     except httpx.TimeoutException:
         raise _failed(what, f"no answer within {timeout:g} s") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise _failed(what, f"no answer ({type(exc).__name__}: {exc})") from None
     answered = f"HTTP {resp.status_code} {excerpt(resp.content)!r}"
     if sub.kind == "wps":
