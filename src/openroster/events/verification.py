@@ -62,7 +62,7 @@ async def verify_url(ctx: ChannelContext, *, transport: httpx.AsyncBaseTransport
         raise _failed(what, f"no answer within {timeout:g} s") from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise _failed(what, f"no answer ({type(exc).__name__}: {exc})") from None
-    answered = f"HTTP {resp.status_code} {excerpt(resp.content)!r}"
+    answered = f"it answered HTTP {resp.status_code} {excerpt(resp.content)!r}"
     if sub.kind == "wps":
         if resp.status_code != 200 or _challenge_of(resp.content) != challenge:
             raise _failed(what, f"{answered}, not HTTP 200 with the challenge echoed")
@@ -79,4 +79,4 @@ def _challenge_of(content: bytes) -> object:
 
 
 def _failed(what: str, answer: str) -> InvalidValue:
-    return InvalidValue(f"url: the receiver failed {what}: it answered {answer}", field="url")
+    return InvalidValue(f"url: the receiver failed {what}: {answer}", field="url")
