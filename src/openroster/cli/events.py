@@ -26,10 +26,7 @@ from openroster.cli.credentials import Credentials, CredentialsError, resolve
 if TYPE_CHECKING:
     from openroster.testing.control import ControlClient
 
-events_app = typer.Typer(
-    no_args_is_help=True,
-    help="Change events: subscriptions, deliveries, replays, a live tail (the control plane).",
-)
+events_app = typer.Typer(no_args_is_help=True)
 
 Url = Annotated[str | None, typer.Option("--url", envvar="OPENROSTER_URL", help="Server base URL.")]
 AdminToken = Annotated[
@@ -52,20 +49,31 @@ def _fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
+@events_app.callback()
+def server(
+    ctx: typer.Context,
+    url: Url = None,
+    admin_token: AdminToken = None,
+    profile: Profile = None,
+    profile_file: ProfileFile = None,
+) -> None:
+    """Change events: subscriptions, deliveries, replays, a live tail (the control plane).
+
+    The server options go before the command: openroster events --url URL --admin-token T list TENANT.
+    """
+    try:
+        given = Credentials(url=url, admin_token=admin_token)
+        ctx.obj = resolve(given, profile=profile, profile_file=profile_file)
+    except CredentialsError as exc:
+        raise _fail(str(exc), 2) from None
+
+
 @contextmanager
-def control(
-    url: str | None, admin_token: str | None, profile: str | None, profile_file: Path | None
-) -> Iterator[ControlClient]:
+def control(creds: Credentials) -> Iterator[ControlClient]:
     """The control-plane client of the command's server; a refusal or an unreachable server ends
     the command with its message."""
     from openroster.testing.control import ControlClient, ControlError
 
-    try:
-        creds = resolve(
-            Credentials(url=url, admin_token=admin_token), profile=profile, profile_file=profile_file
-        )
-    except CredentialsError as exc:
-        raise _fail(str(exc), 2) from None
     if not creds.url or not creds.admin_token:
         raise _fail(
             "give the server's --url and --admin-token (or OPENROSTER_URL and OPENROSTER_ADMIN_TOKEN, "
@@ -98,6 +106,7 @@ def _moment(value: str) -> float:
 
 @events_app.command("subscribe")
 def subscribe(
+    ctx: typer.Context,
     tenant: Tenant,
     kind: Annotated[str, typer.Argument(help="wps or dingtalk.", metavar="wps|dingtalk")],
     app: Annotated[
@@ -117,14 +126,10 @@ def subscribe(
     payload: Annotated[
         str | None, typer.Option("--payload", help="dingtalk: current (default) or legacy.")
     ] = None,
-    url: Url = None,
-    admin_token: AdminToken = None,
-    profile: Profile = None,
-    profile_file: ProfileFile = None,
 ) -> None:
     """Subscribe a receiver to the tenant's change events (after its URL verification)."""
     wanted = {"topics" if kind == "wps" else "events": topic} if topic else {}
-    with control(url, admin_token, profile, profile_file) as c:
+    with control(ctx.obj) as c:
         print_json(
             c.subscribe(tenant, kind, app, receiver, token=token, aes_key=aes_key, payload=payload, **wanted)
         )
@@ -132,19 +137,17 @@ def subscribe(
 
 @events_app.command("list")
 def list_subscriptions(
+    ctx: typer.Context,
     tenant: Tenant,
-    url: Url = None,
-    admin_token: AdminToken = None,
-    profile: Profile = None,
-    profile_file: ProfileFile = None,
 ) -> None:
     """The tenant's subscriptions (never their token or aes_key)."""
-    with control(url, admin_token, profile, profile_file) as c:
+    with control(ctx.obj) as c:
         print_json(c.subscriptions(tenant))
 
 
 @events_app.command("deliveries")
 def deliveries(
+    ctx: typer.Context,
     tenant: Tenant,
     subscription: Annotated[
         str | None, typer.Option("--subscription", help="Only this subscription's.")
@@ -154,31 +157,24 @@ def deliveries(
     ] = None,
     after: Annotated[int, typer.Option("--after", min=0, help="Only deliveries with a larger id.")] = 0,
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="At most this many.")] = 100,
-    url: Url = None,
-    admin_token: AdminToken = None,
-    profile: Profile = None,
-    profile_file: ProfileFile = None,
 ) -> None:
     """The tenant's deliveries, oldest first (page on with --after = the last id)."""
-    with control(url, admin_token, profile, profile_file) as c:
+    with control(ctx.obj) as c:
         print_json(c.deliveries(tenant, subscription=subscription, status=status, after=after, limit=limit))
 
 
 @events_app.command("replay")
 def replay(
+    ctx: typer.Context,
     tenant: Tenant,
     subscription: SubscriptionId,
     since: Annotated[
         str, typer.Option("--since", help="Unix seconds or an ISO 8601 time (default: all retained).")
     ] = "0",
-    url: Url = None,
-    admin_token: AdminToken = None,
-    profile: Profile = None,
-    profile_file: ProfileFile = None,
 ) -> None:
     """Deliver again what the subscription was sent since a moment, with the original event ids."""
     moment = _moment(since)
-    with control(url, admin_token, profile, profile_file) as c:
+    with control(ctx.obj) as c:
         print_json(c.replay(tenant, subscription, moment))
 
 
@@ -195,6 +191,7 @@ def _line(change: dict[str, Any]) -> str:
 
 @events_app.command("tail")
 def tail(
+    ctx: typer.Context,
     tenant: Tenant,
     after: Annotated[
         int | None, typer.Option("--after", min=0, help="Start after this change seq (default: now).")
@@ -203,17 +200,13 @@ def tail(
         int | None, typer.Option("--count", min=1, help="Stop after this many changes (default: never).")
     ] = None,
     interval: Annotated[float, typer.Option("--interval", min=0.05, help="Seconds between polls.")] = 0.5,
-    url: Url = None,
-    admin_token: AdminToken = None,
-    profile: Profile = None,
-    profile_file: ProfileFile = None,
 ) -> None:
     """Print the tenant's changes live as they commit (Ctrl-C to stop)."""
     from rich.console import Console
 
     out = Console(highlight=False)
     shown = 0
-    with control(url, admin_token, profile, profile_file) as c:
+    with control(ctx.obj) as c:
         cursor = after if after is not None else int(c.changes(tenant)["cursor"])
         try:
             while count is None or shown < count:
