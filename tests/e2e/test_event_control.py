@@ -202,6 +202,7 @@ def test_list_pause_resume_and_delete(
     assert live.control.subscription_action(TENANT, a["id"], "resume")["status"] == "active"
     live.control.flush(TENANT)
     wps.wait_for(lambda events: len(events) == 1)
+    assert until(lambda: live.control.deliveries(TENANT, subscription=a["id"], status="delivered"))
     live.control.unsubscribe(TENANT, a["id"])
     assert [s["id"] for s in live.control.subscriptions(TENANT)] == [b["id"]]
     assert live.control.deliveries(TENANT, subscription=a["id"]) == []
@@ -334,3 +335,42 @@ def test_the_change_feed_pages_with_its_cursor(live: LiveServer, wps: ind.Receiv
     ]
     assert page["cursor"] == page["changes"][-1]["seq"] > start["cursor"]
     assert live.control.changes(TENANT, page["cursor"]) == {"changes": [], "cursor": page["cursor"]}
+
+
+# -- snapshots ------------------------------------------------------------------------------------------
+
+
+def test_snapshots_hold_subscriptions_without_their_secrets_unless_asked(
+    live: LiveServer, ding: ind.ReceiverServer
+) -> None:
+    sub = subscribe_ding(live, ding.url, events=["user_add_org"])
+    plain = orjson.loads(live.control.export_snapshot(TENANT))
+    [row] = plain["tenants"][0]["subscriptions"]
+    assert (row["id"], row["kind"], row["app"], row["topics"]) == (
+        sub["id"],
+        "dingtalk",
+        DING_APP,
+        ["user_add_org"],
+    )
+    assert (
+        "token" not in row
+        and "aes_key" not in row
+        and AES_KEY.encode() not in live.control.export_snapshot(TENANT)
+    )
+    full = orjson.loads(live.control.export_snapshot(TENANT, secrets=True))
+    assert (
+        full["tenants"][0]["subscriptions"][0] | {"token": TOKEN, "aes_key": AES_KEY}
+        == full["tenants"][0]["subscriptions"][0]
+    )
+    live.control.import_snapshot(plain, TENANT)  # the same subscription keeps the keys it holds
+    assert [s["id"] for s in live.control.subscriptions(TENANT)] == [sub["id"]]
+    live.control.delete_tenant(TENANT)
+    with pytest.raises(ControlError) as err:
+        live.control.import_snapshot(plain, TENANT)
+    assert err.value.status == 400 and err.value.field == "tenants[0].subscriptions[0].token"
+    live.control.import_snapshot(full, TENANT)
+    write(live, (EntityKind.USER, Operation.CREATE, "u1"))
+    live.control.flush(TENANT)
+    ding.wait_for(lambda events: len(events) == 1)  # the restored keys seal what the receiver opens
+    assert live.control.export_snapshot(TENANT) == live.control.export_snapshot(TENANT)
+    assert orjson.loads(live.control.export_snapshot(TENANT))["tenants"][0]["subscriptions"] == [row]

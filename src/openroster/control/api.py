@@ -375,7 +375,7 @@ _SNAPSHOT_BODY: dict[str, Any] = {
 _SNAPSHOT_REPLY: dict[int | str, dict[str, Any]] = {
     200: {"content": {s.JSON: {"schema": {"type": "object"}}}, "description": "The snapshot document"}
 }
-Secrets = Annotated[bool, Query(description="Include app secrets (unsealed)")]
+Secrets = Annotated[bool, Query(description="Include app secrets and DingTalk subscription keys (unsealed)")]
 
 
 def _imported(result: snapshot.ImportResult) -> s.Imported:

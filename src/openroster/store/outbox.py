@@ -111,6 +111,7 @@ def advance_cursor(conn: Connection, subscription_id: str, seq: int) -> None:
 
 
 def delete_subscription(conn: Connection, subscription_id: str) -> bool:
+    """Delete a subscription (its deliveries go with it: the foreign key cascades)."""
     return bool(conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id)).rowcount)
 
 

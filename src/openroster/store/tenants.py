@@ -9,19 +9,16 @@ from openroster.store.schema import (
     apps,
     attr_defs,
     attr_values,
-    deliveries,
     depts,
     memberships,
     server_settings,
-    subscriptions,
     tenants,
     users,
 )
 from openroster.store.sql import column_values, from_columns
 
-#: Every per-tenant table, in an order that deletes children before parents (a tenant's event
-#: subscriptions and their deliveries go with it).
-TENANT_TABLES = (deliveries, subscriptions, attr_values, memberships, attr_defs, users, depts, apps)
+#: Every per-tenant table, in an order that deletes children before parents.
+TENANT_TABLES = (attr_values, memberships, attr_defs, users, depts, apps)
 
 
 def _tenant(row: object) -> Tenant:
