@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bench.bare import create_bench_app
-from bench.harness import Request, wps_request
-from bench.scenarios import TENANT, WPS_APP
+from bench.harness import Request, dingtalk_request, wps_request
+from bench.scenarios import DINGTALK_APP, TENANT, WPS_APP
 from openroster.config import Settings
 from openroster.server.app import create_app
 
@@ -98,7 +98,18 @@ async def _run(args: argparse.Namespace) -> None:
             ids = r.tx.users.first_ids(TENANT, 20_000, status="active")
         rng = random.Random(5)
         sign = functools.partial(wps_request, token=token, client_id=WPS_APP[0], secret=WPS_APP[1])
-        if args.call == "batch_read":
+        if args.call == "roster_list":
+            query = urlencode({"appkey": DINGTALK_APP[0], "appsecret": DINGTALK_APP[1]})
+            _, raw = await drv.call(Request("GET", f"/gettoken?{query}", {}, b""))
+            ding = functools.partial(dingtalk_request, token=json.loads(raw)["access_token"])
+            reqs = [
+                ding(
+                    "/topapi/smartwork/hrm/employee/v2/list",
+                    body={"agentid": DINGTALK_APP[2], "userid_list": ",".join(rng.sample(ids, 100))},
+                )
+                for _ in range(64)
+            ]
+        elif args.call == "batch_read":
             reqs = [
                 sign(
                     "POST",
@@ -110,12 +121,15 @@ async def _run(args: argparse.Namespace) -> None:
         else:
             reqs = [sign("GET", "/v7/users?status=active&page_size=50&with_dept=true")]
         status, reply = await drv.call(reqs[0])
-        if status != 200 or json.loads(reply)["code"] != 0:
+        answer = json.loads(reply)
+        if status != 200 or answer.get("code", answer.get("errcode")) != 0:
             raise SystemExit(f"the call failed: {status} {reply[:300]!r}")
         bare_app = create_bench_app(settings, reply)
         bare = Driver(bare_app)
         bare_reqs = [Request("POST", "/_bench/bare", r.headers, r.body) for r in reqs]
-        if args.call != "batch_read":
+        if args.call == "roster_list":
+            bare_reqs = [Request("POST", "/_bench/bare_json", r.headers, r.body) for r in reqs]
+        elif args.call != "batch_read":
             bare_reqs = [Request("GET", "/_bench/bare", r.headers) for r in reqs]
         async with bare_app.router.lifespan_context(bare_app):
             status, same = await bare.call(bare_reqs[0])
@@ -159,7 +173,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--database-url")
-    ap.add_argument("--call", choices=("batch_read", "users_page"), default="batch_read")
+    ap.add_argument("--call", choices=("batch_read", "users_page", "roster_list"), default="batch_read")
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument(

@@ -374,3 +374,14 @@ def test_snapshots_hold_subscriptions_without_their_secrets_unless_asked(
     ding.wait_for(lambda events: len(events) == 1)  # the restored keys seal what the receiver opens
     assert live.control.export_snapshot(TENANT) == live.control.export_snapshot(TENANT)
     assert orjson.loads(live.control.export_snapshot(TENANT))["tenants"][0]["subscriptions"] == [row]
+
+
+def test_a_reset_keeps_the_subscriptions(live: LiveServer, ding: ind.ReceiverServer) -> None:
+    sub = subscribe_ding(live, ding.url)
+    paused = live.control.subscription_action(TENANT, sub["id"], "pause")
+    live.control.reset_tenant(TENANT)
+    assert live.control.subscriptions(TENANT) == [paused]
+    live.control.subscription_action(TENANT, sub["id"], "resume")
+    write(live, (EntityKind.USER, Operation.CREATE, "u1"))
+    live.control.flush(TENANT)
+    ding.wait_for(lambda events: [e["EventType"] for e in events] == ["user_add_org"])

@@ -358,7 +358,7 @@ def test_batch_update_dept_and_order(live: LiveServer) -> None:
 
 
 def test_batch_read_answers_every_change_made_since_the_last_read(live: LiveServer) -> None:
-    """batch_read keeps replies per tenant (core.users.batch_read_derived): each change shows at once."""
+    """batch_read keeps replies (in the fragment cache): each change shows at once."""
     server, org = _server(live)
     body = {"user_ids": ["alice", "bob", "ghost"], "status": ["active"], "with_dept": True}
 

@@ -8,7 +8,7 @@ import pytest
 from store_state import store_rows
 
 from openroster.core.directory import Directory
-from openroster.core.people import batch_writes, depts, users
+from openroster.core.people import depts, users
 from openroster.core.tenancy import tenants
 from openroster.model.entities import Gender, Role, UserStatus
 from openroster.model.errors import BrokenReference, Conflict, CoreError, InvalidValue, MissingField, TooMany
@@ -319,75 +319,3 @@ def test_batch_read_filters_status_and_tenant(directory: Directory, tenant: str)
             statuses={UserStatus.ACTIVE, UserStatus.DIMISSION},
         )
     assert [u.id for u in again] == ["p1", "p3"]
-
-
-def _derived(
-    d: Directory, tenant_id: str, ids: list[str], calls: list[str], *statuses: UserStatus
-) -> list[str]:
-    """``batch_read_derived`` with a derive that names the user and their first department, counting calls."""
-
-    def derive(u: object) -> str:
-        calls.append(u.id)  # type: ignore[attr-defined]
-        dept = r.depts(tenant_id, [u.dept_ids[0]])[u.dept_ids[0]]  # type: ignore[attr-defined]
-        return f"{u.id}:{u.user_name}:{dept.name}"  # type: ignore[attr-defined]
-
-    with d.reader() as r:
-        return users.batch_read_derived(
-            r,
-            tenant_id=tenant_id,
-            user_ids=ids,
-            statuses=statuses or (UserStatus.ACTIVE,),
-            key="test:name",
-            derive=derive,
-        )
-
-
-def test_batch_read_derived_answers_as_batch_read_does_and_derives_each_user_once(
-    directory: Directory, tenant: str
-) -> None:
-    _three_statuses_and_a_stranger(directory, tenant)
-    asked = ["p3", "p4", "nobody", "p1", "p2", "p1"]
-    both = (UserStatus.ACTIVE, UserStatus.DIMISSION)
-    calls: list[str] = []
-    for _ in range(3):  # cold, then twice from the table
-        assert _derived(directory, tenant, asked, calls, *both) == ["p3:Person 3:Acme", "p1:Person 1:Acme"]
-    assert _derived(directory, tenant, asked, calls, UserStatus.DISABLED) == ["p2:Person 2:Acme"]
-    assert sorted(calls) == ["p1", "p2", "p3"]  # once each: the table answered every later read
-    with directory.reader() as r:
-        plain = users.batch_read(r, tenant_id=tenant, user_ids=asked, statuses=set(both))
-    assert [u.id for u in plain] == ["p3", "p1"]
-
-
-def test_batch_read_derived_follows_every_change_of_what_it_derived_from(
-    directory: Directory, tenant: str
-) -> None:
-    users.create_many(directory, tenant_id=tenant, items=[_person(1), _person(2)])
-    calls: list[str] = []
-    ids = ["p1", "p2", "p9"]
-    assert _derived(directory, tenant, ids, calls) == ["p1:Person 1:Acme", "p2:Person 2:Acme"]
-    users.update(directory, tenant_id=tenant, user_id="p1", changes={"user_name": "Renamed"})
-    assert _derived(directory, tenant, ids, calls) == ["p1:Renamed:Acme", "p2:Person 2:Acme"]
-    assert calls == ["p1", "p2", "p1"]  # only the changed user is derived again
-    batch_writes.set_status(directory, tenant_id=tenant, user_ids=["p2"], status=UserStatus.DISABLED)
-    assert _derived(directory, tenant, ids, calls) == ["p1:Renamed:Acme"]
-    users.create(directory, tenant_id=tenant, item=_person(9))  # an id once absent
-    assert _derived(directory, tenant, ids, calls) == ["p1:Renamed:Acme", "p9:Person 9:Acme"]
-    depts.update(directory, tenant_id=tenant, dept_id=1, changes=depts.DeptChanges(name="Acme Group"))
-    assert _derived(directory, tenant, ids, calls) == ["p1:Renamed:Acme Group", "p9:Person 9:Acme Group"]
-
-
-def test_batch_read_derived_stays_right_when_the_cache_forgets_users(
-    directory: Directory, tenant: str
-) -> None:
-    users.create_many(directory, tenant_id=tenant, items=[_person(n) for n in range(40)])
-    small = Directory(directory.store, directory.master_key, cache_max_users=10)
-    calls: list[str] = []
-    for start in (0, 10, 20, 30, 0):
-        ids = [f"p{n}" for n in range(start, start + 10)]
-        assert _derived(small, tenant, ids, calls) == [
-            f"p{n}:Person {n}:Acme" for n in range(start, start + 10)
-        ]
-        # The table goes with the users the cache forgets: it never holds more than the cache.
-        assert len(small.cache.user_table(tenant, "test:name")) <= 10
-    users.update(directory, tenant_id=tenant, user_id="p3", changes={"user_name": "Changed"})
-    assert _derived(small, tenant, ["p3"], calls) == ["p3:Changed:Acme"]

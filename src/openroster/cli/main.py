@@ -288,11 +288,8 @@ def tenant_list(data_dir: DataDir = DEFAULT_DATA_DIR, database_url: DatabaseUrl 
     """List tenants as JSON."""
     from openroster.core.tenancy import tenants as tenant_service
 
-    d = open_for_cli(data_dir, database_url)
-    try:
+    with _store(data_dir, database_url) as d:
         _print_json([{"id": t.id, "name": t.name} for t in tenant_service.list_all(d)])
-    finally:
-        d.store.dispose()
 
 
 @apps_app.command("create")

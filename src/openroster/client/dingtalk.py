@@ -42,8 +42,10 @@ from openroster.client.errors import (
     ThrottledError,
     error_class,
 )
+from openroster.client.models import request
 from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
+    DEFAULT_TIMEOUT,
     AsyncEngine,
     Engine,
     H,
@@ -165,11 +167,6 @@ def _bool_result(reply: dict[str, Any]) -> bool:
     return bool(reply.get("result", reply.get("success", True)))
 
 
-def _model(cls: type[M], given: M | Mapping[str, Any]) -> dict[str, Any]:
-    obj = given if isinstance(given, BaseModel) else cls.model_validate(dict(given))
-    return obj.model_dump(exclude_none=True)
-
-
 # -- roster -----------------------------------------------------------------------------
 
 
@@ -185,9 +182,9 @@ def update_employee_roster(
     else:
         param = RosterUpdate(
             userid=userid,
-            groups=[g if isinstance(g, RosterGroup) else RosterGroup.model_validate(dict(g)) for g in groups],
+            groups=[request(RosterGroup, g) for g in groups],
         )
-    body = {"param": param.model_dump(exclude_none=True)}
+    body = {"param": param.body()}
     return Op(
         "POST",
         "/topapi/smartwork/hrm/employee/v2/update",
@@ -253,7 +250,7 @@ def query_dimission_employees(*, offset: int = 0, size: int = 50) -> Op[Page[str
 
 def add_preentry_employee(person: PreEntry | None = None, /, **fields: Any) -> Op[str]:
     """``POST /topapi/smartwork/hrm/employee/addpreentry``: a pre-hire; returns the new user id."""
-    param = _model(PreEntry, person if person is not None else fields)
+    param = request(PreEntry, person if person is not None else fields).body()
     return Op(
         "POST",
         "/topapi/smartwork/hrm/employee/addpreentry",
@@ -302,7 +299,7 @@ class DingTalkEndpoints(Engine[H, Any]):
         appkey: str,
         appsecret: str,
         agentid: int | str | None = None,
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         http: H | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:

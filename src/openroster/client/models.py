@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,3 +23,12 @@ class RequestModel(BaseModel):
     def body(self) -> dict[str, Any]:
         """The fields that are set, as the platform's JSON (what is not set is left out)."""
         return self.model_dump(exclude_none=True)
+
+
+R = TypeVar("R", bound=RequestModel)
+
+
+def request(cls: type[R], given: R | Mapping[str, Any]) -> R:
+    """``given`` as a ``cls`` request: as it is when it is one already, else its fields validated
+    (what the typed calls do with a request given as a model or as a mapping)."""
+    return given if isinstance(given, cls) else cls.model_validate(dict(given))

@@ -29,6 +29,8 @@ T = TypeVar("T")
 
 #: Refresh a token this long before it expires (at most a tenth of its lifetime).
 REFRESH_MARGIN_SECONDS = 300.0
+#: How long a client waits for a reply by default (``timeout=``), in seconds.
+DEFAULT_TIMEOUT = 30.0
 
 Params = Sequence[tuple[str, str]]
 

@@ -33,8 +33,10 @@ from openroster.client.errors import (
     ThrottledError,
     error_class,
 )
+from openroster.client.models import R, request
 from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
+    DEFAULT_TIMEOUT,
     AsyncEngine,
     Engine,
     H,
@@ -170,13 +172,8 @@ def _model(cls: type[M], given: M | None, fields: Mapping[str, Any]) -> M:
     return cls.model_validate({**given.model_dump(exclude_unset=True), **fields}) if fields else given
 
 
-def _bodies(cls: type[M], items: Iterable[M | Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        (item if isinstance(item, BaseModel) else cls.model_validate(dict(item))).model_dump(
-            exclude_none=True
-        )
-        for item in items
-    ]
+def _bodies(cls: type[R], items: Iterable[R | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [request(cls, item).body() for item in items]
 
 
 def _users(data: Any) -> list[User]:
@@ -469,7 +466,7 @@ class WpsEndpoints(Engine[H, Any]):
         client_secret: str,
         signing: str | None = "kso1",
         prefix: str = "",
-        timeout: float = 30.0,
+        timeout: float = DEFAULT_TIMEOUT,
         http: H | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:

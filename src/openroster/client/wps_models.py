@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from openroster.client.models import ReplyModel, RequestModel
+from openroster.dialects.wps.schemas import UserProfileFields
 
 
 class WpsModel(ReplyModel):
@@ -135,31 +136,14 @@ class UserAttrs(WpsModel):
 # -- requests ---------------------------------------------------------------------------
 
 
-class UserUpdate(WpsRequest):
+class UserUpdate(WpsRequest, UserProfileFields):
     """The fields to change: ``None`` (not sent) keeps a field, ``""`` clears it.
 
     Departments change through ``batch_update_user_depts``.
     """
 
     user_name: str | None = None
-    def_dept_id: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    gender: str | None = None
-    employee_id: str | None = None
-    employer: str | None = None
-    employment_status: str | None = None
-    employment_type: str | None = None
-    ex_user_id: str | None = None
-    leader_id: str | None = None
-    login_name: str | None = None
-    role: str | None = None
-    title: str | None = None
-    telephone: str | None = None
-    work_place: str | None = None
-    city: str | None = None
-    country: str | None = None
-    avatar: str | None = None
+    def_dept_id: str | None = None  # the SDK sends the id as a string
 
 
 class NewUser(UserUpdate):

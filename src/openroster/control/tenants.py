@@ -56,7 +56,7 @@ def create(
         stored_seed = orjson.dumps({**spec, "id": tid}).decode() if seed is not None else None
     except orjson.JSONEncodeError:  # a number past 64 bits: no field of a seed takes one
         raise errors.InvalidValue("seed: holds a number beyond 64 bits", field="seed") from None
-    with d.writer() as tx:
+    with d.writer(quiet=True) as tx:  # set-up, not a change: no events
         tenant_service.create_in(tx, tenant, seed=stored_seed)
         if seed is not None:
             snapshot.fill_from_seed_in(tx, d, tid, spec)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from openroster.core.runtime.cache import DeptView, DirectoryCache
 from openroster.core.runtime.clock import Clock
 from openroster.core.runtime.clock import clock as default_clock
+from openroster.core.runtime.fragments import Table
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.core.runtime.secrets import MasterKey, TokenMinter
 from openroster.model.entities import App, AttributeDefinition, Department, User
@@ -64,9 +65,9 @@ class Reader:
         """The users among ``ids`` that exist, once each, in the order of their first mention."""
         return self._cache.users(self._open, tenant_id, ids)
 
-    def user_table(self, tenant_id: str, key: Hashable) -> dict[str, Any]:
-        """The cache's table ``key`` of values worked out from the tenant's users (see the cache's)."""
-        return self._cache.user_table(tenant_id, key)
+    def fragments(self, tenant_id: str, kind: str, variant: Hashable, stamp: Hashable = None) -> Table:
+        """The table of fragments ``variant`` of the tenant's entities of ``kind`` (see runtime/fragments)."""
+        return self._cache.fragments.table(tenant_id, kind, variant, stamp)
 
     def depts(self, tenant_id: str, ids: list[int]) -> dict[int, Department]:
         return self._cache.depts(self._open, tenant_id, ids)

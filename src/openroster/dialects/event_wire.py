@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
@@ -67,3 +70,22 @@ def decrypt_blocks(key: bytes, iv: bytes, text: str, name: str) -> bytes:
         raise EventDecryptionError(f"{name} is not a whole number of AES blocks")
     decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
     return decryptor.update(data) + decryptor.finalize()
+
+
+def check_signature(expected: str, given: str, mismatch: str) -> None:
+    """Compare the recomputed signature with the one sent, in constant time; raises
+    :class:`EventSignatureError` with the message ``mismatch`` when they differ."""
+    if not hmac.compare_digest(expected.encode(), given.encode()):
+        raise EventSignatureError(mismatch)
+
+
+def json_object(plaintext: bytes, what: str) -> dict[str, Any]:
+    """The JSON object a decrypted ``what`` (payload, message) holds; raises
+    :class:`EventDecryptionError` when it is not JSON or not an object."""
+    try:
+        value = orjson.loads(plaintext)
+    except orjson.JSONDecodeError:
+        raise EventDecryptionError(f"the decrypted {what} is not JSON") from None
+    if not isinstance(value, dict):
+        raise EventDecryptionError(f"the decrypted {what} is not a JSON object")
+    return value

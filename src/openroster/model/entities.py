@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, NamedTuple
-
-#: Numbers every User and Department in this process, in the order they were made (see ``serials``).
-_SERIALS = itertools.count(1)
+from typing import NamedTuple
 
 
 class UserStatus(StrEnum):
@@ -123,11 +119,6 @@ class Department:
     ex_dept_id: str | None
     abs_path: str
     ctime: int
-    # Per-dialect rendered fragments; filled lazily by the dialects. The object is replaced
-    # whenever the department changes (``dataclasses.replace`` included: neither field below is
-    # copied), so the memo never goes stale.
-    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
-    serial: int = field(default_factory=_SERIALS.__next__, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,25 +155,10 @@ class User:
     ctime: int
     mtime: int
     memberships: tuple[Membership, ...] = ()
-    # As Department's: rendered fragments, and which object this is (see ``serials``).
-    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
-    serial: int = field(default_factory=_SERIALS.__next__, init=False, compare=False, repr=False)
 
     @property
     def dept_ids(self) -> tuple[int, ...]:
         return tuple(m.dept_id for m in self.memberships)
-
-
-def serials(objs: Iterable[User | Department | None]) -> tuple[int, ...]:
-    """What a memo that depends on other people or departments keeps of them: their serials.
-
-    A new object (any change) has a new serial, so comparing serials tells
-    whether the memo was made from the current objects, as comparing the objects
-    would; but a memo holding the objects themselves would keep every replaced
-    version alive for as long as the memo (and their memos, and what those hold).
-    ``0`` stands for one that is missing.
-    """
-    return tuple([0 if o is None else o.serial for o in objs])
 
 
 # The profile fields a caller may set on a user, with the core's type for each.

@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, delete, insert, select, update
 
 from openroster.model.entities import App, Platform, Signing
 from openroster.store.schema import apps
+from openroster.store.sql import column_values, from_columns
 
 Unseal = Callable[[bytes, str], str]
 
 
-def _app(row: object, unseal: Unseal) -> App:
-    r = row._mapping  # type: ignore[attr-defined]
-    return App(
-        client_id=r["client_id"],
-        tenant_id=r["tenant_id"],
-        name=r["name"],
+def _app(row: Any, unseal: Unseal) -> App:
+    r = row._mapping
+    return from_columns(
+        App,
+        r,
         secret=unseal(r["secret_sealed"], r["client_id"]),
-        secret_version=r["secret_version"],
         scopes=frozenset(orjson.loads(r["scopes"])),
         signing=Signing(r["signing"]),
-        agentid=r["agentid"],
-        ctime=r["ctime"],
         platform=Platform(r["platform"]),
     )
 
@@ -32,16 +30,13 @@ def _app(row: object, unseal: Unseal) -> App:
 def insert_app(conn: Connection, app: App, *, sealed_secret: bytes) -> None:
     conn.execute(
         insert(apps).values(
-            client_id=app.client_id,
-            tenant_id=app.tenant_id,
-            name=app.name,
-            secret_sealed=sealed_secret,
-            secret_version=app.secret_version,
-            scopes=orjson.dumps(sorted(app.scopes)).decode(),
-            signing=app.signing.value,
-            agentid=app.agentid,
-            ctime=app.ctime,
-            platform=app.platform.value,
+            {
+                **column_values(app, without={"secret"}),
+                "secret_sealed": sealed_secret,
+                "scopes": orjson.dumps(sorted(app.scopes)).decode(),
+                "signing": app.signing.value,
+                "platform": app.platform.value,
+            }
         )
     )
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from openroster.model.entities import (
     AttributeDefinition,
@@ -18,19 +18,21 @@ from openroster.model.entities import (
     ValueType,
 )
 from openroster.store.schema import attr_defs, attr_values
-from openroster.store.sql import upsert
+from openroster.store.sql import column_values, from_columns, insert_many, upsert
 
 
-def _definition(row: object) -> AttributeDefinition:
-    r = row._mapping  # type: ignore[attr-defined]
-    return AttributeDefinition(
-        tenant_id=r["tenant_id"],
-        id=r["id"],
-        name=r["name"],
+def _options(options: tuple[AttributeOption, ...]) -> str:
+    return orjson.dumps([{"key": o.key, "name": o.name} for o in options]).decode()
+
+
+def _definition(row: Any) -> AttributeDefinition:
+    r = row._mapping
+    return from_columns(
+        AttributeDefinition,
+        r,
         value_type=ValueType(r["value_type"]),
         options=tuple(AttributeOption(key=o["key"], name=o["name"]) for o in orjson.loads(r["options"])),
         order=r["sort_order"],
-        ctime=r["ctime"],
     )
 
 
@@ -44,23 +46,16 @@ def list_definitions(conn: Connection, tenant_id: str) -> list[AttributeDefiniti
 
 
 def insert_definitions(conn: Connection, items: Sequence[AttributeDefinition]) -> None:
-    if not items:
-        return
-    conn.execute(
-        insert(attr_defs),
-        [
-            {
-                "tenant_id": d.tenant_id,
-                "id": d.id,
-                "name": d.name,
-                "value_type": d.value_type.value,
-                "options": orjson.dumps([{"key": o.key, "name": o.name} for o in d.options]).decode(),
-                "sort_order": d.order,
-                "ctime": d.ctime,
-            }
-            for d in items
-        ],
-    )
+    rows = [
+        {
+            **column_values(d, without={"order"}),
+            "value_type": d.value_type.value,
+            "options": _options(d.options),
+            "sort_order": d.order,
+        }
+        for d in items
+    ]
+    insert_many(conn, attr_defs, rows)
 
 
 def encode_value(value: AttributeValueData) -> str:
@@ -132,9 +127,7 @@ def update_definition(conn: Connection, d: AttributeDefinition) -> None:
     conn.execute(
         update(attr_defs)
         .where(attr_defs.c.tenant_id == d.tenant_id, attr_defs.c.id == d.id)
-        .values(
-            name=d.name, options=orjson.dumps([{"key": o.key, "name": o.name} for o in d.options]).decode()
-        )
+        .values(name=d.name, options=_options(d.options))
     )
 
 

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
+from openroster.store.sql import insert_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +70,10 @@ def publish(
         ).scalar_one()
     )
     log = [{"seq": seq, "tenant_id": t, "kind": k, "entity_key": key} for (t, k, key) in sorted(changed)]
-    if log:
-        conn.execute(insert(schema.change_log), log)
-    if records:
-        conn.execute(
-            insert(schema.change_records),
-            [_record_row(seq, n, r, committed_at) for n, r in enumerate(records)],
-        )
+    insert_many(conn, schema.change_log, log)
+    insert_many(
+        conn, schema.change_records, [_record_row(seq, n, r, committed_at) for n, r in enumerate(records)]
+    )
     return seq
 
 

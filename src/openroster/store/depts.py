@@ -5,45 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, tuple_, update
 
 from openroster.model.entities import Department
 from openroster.store.schema import depts, memberships, tenants
+from openroster.store.sql import column_values, insert_many, row_reader
+
+# Departments are read on every cache miss: the positional reader, not from_columns.
+_read_dept = row_reader(Department, order="sort_order")
 
 
-def _dept(row: object) -> Department:
-    r = row._mapping  # type: ignore[attr-defined]
-    return Department(
-        tenant_id=r["tenant_id"],
-        id=r["id"],
-        parent_id=r["parent_id"],
-        name=r["name"],
-        order=r["sort_order"],
-        ex_dept_id=r["ex_dept_id"],
-        abs_path=r["abs_path"],
-        ctime=r["ctime"],
-    )
+def _dept(row: Any) -> Department:
+    return _read_dept(row._mapping)
 
 
 def insert_depts(conn: Connection, items: Sequence[Department]) -> None:
-    if not items:
-        return
-    conn.execute(
-        insert(depts),
-        [
-            {
-                "tenant_id": d.tenant_id,
-                "id": d.id,
-                "parent_id": d.parent_id,
-                "name": d.name,
-                "sort_order": d.order,
-                "ex_dept_id": d.ex_dept_id,
-                "abs_path": d.abs_path,
-                "ctime": d.ctime,
-            }
-            for d in items
-        ],
-    )
+    insert_many(conn, depts, [{**column_values(d, without={"order"}), "sort_order": d.order} for d in items])
 
 
 def get_depts(conn: Connection, tenant_id: str, ids: Iterable[int]) -> dict[int, Department]:

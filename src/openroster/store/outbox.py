@@ -13,6 +13,7 @@ time; ``next_attempt_at`` and the other times follow the directory's clock. All 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, or_, select, update
@@ -26,6 +27,7 @@ from openroster.model.changes import (
     SubscriptionStatus,
 )
 from openroster.store.schema import deliveries, subscriptions
+from openroster.store.sql import column_values, from_columns, insert_many
 
 #: ``unseal(sealed, context)``: a sealed subscription key back in clear (the master key's).
 Unseal = Callable[[bytes, str], str]
@@ -36,22 +38,16 @@ def key_context(subscription_id: str, name: str) -> str:
     return f"subscription:{subscription_id}:{name}"
 
 
-def _subscription(row: object, unseal: Unseal) -> Subscription:
-    r = row._mapping  # type: ignore[attr-defined]
+def _subscription(row: Any, unseal: Unseal) -> Subscription:
+    r = row._mapping
     token, aes = r["token_sealed"], r["aes_key_sealed"]
-    return Subscription(
-        id=r["id"],
-        tenant_id=r["tenant_id"],
-        kind=r["kind"],
-        app=r["app"],
-        url=r["url"],
+    return from_columns(
+        Subscription,
+        r,
         topics=tuple(orjson.loads(r["topics"])),
-        payload=r["payload"],
         token=None if token is None else unseal(token, key_context(r["id"], "token")),
         aes_key=None if aes is None else unseal(aes, key_context(r["id"], "aes_key")),
         status=SubscriptionStatus(r["status"]),
-        cursor_seq=r["cursor_seq"],
-        created=r["created"],
     )
 
 
@@ -60,18 +56,13 @@ def insert_subscription(
 ) -> None:
     conn.execute(
         insert(subscriptions).values(
-            id=sub.id,
-            tenant_id=sub.tenant_id,
-            kind=sub.kind,
-            app=sub.app,
-            url=sub.url,
-            topics=orjson.dumps(list(sub.topics)).decode(),
-            payload=sub.payload,
-            token_sealed=token_sealed,
-            aes_key_sealed=aes_key_sealed,
-            status=sub.status.value,
-            cursor_seq=sub.cursor_seq,
-            created=sub.created,
+            {
+                **column_values(sub, without={"token", "aes_key"}),
+                "topics": orjson.dumps(list(sub.topics)).decode(),
+                "token_sealed": token_sealed,
+                "aes_key_sealed": aes_key_sealed,
+                "status": sub.status.value,
+            }
         )
     )
 
@@ -115,26 +106,14 @@ def delete_subscription(conn: Connection, subscription_id: str) -> bool:
     return bool(conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id)).rowcount)
 
 
-def _delivery(row: object) -> Delivery:
-    r = row._mapping  # type: ignore[attr-defined]
-    return Delivery(
-        id=r["id"],
-        subscription_id=r["subscription_id"],
-        tenant_id=r["tenant_id"],
-        event_id=r["event_id"],
-        seq=r["seq"],
-        topic=r["topic"],
-        operation=r["operation"],
+def _delivery(row: Any) -> Delivery:
+    r = row._mapping
+    return from_columns(
+        Delivery,
+        r,
         entity_keys=tuple(orjson.loads(r["entity_keys"])),
         body=bytes(r["body"]),
         status=DeliveryStatus(r["status"]),
-        attempts=r["attempts"],
-        next_attempt_at=r["next_attempt_at"],
-        first_attempt_at=r["first_attempt_at"],
-        last_status=r["last_status"],
-        last_error=r["last_error"],
-        created=r["created"],
-        delivered_at=r["delivered_at"],
     )
 
 
@@ -158,10 +137,9 @@ def insert_deliveries(
     conn: Connection, sub: Subscription, events: Sequence[RenderedEvent], now_ms: int
 ) -> None:
     """One pending delivery per event, due now, in the given (commit) order."""
-    if not events:
-        return
-    conn.execute(
-        insert(deliveries),
+    insert_many(
+        conn,
+        deliveries,
         [
             {
                 "subscription_id": sub.id,

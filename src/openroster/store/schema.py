@@ -24,6 +24,26 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def _tenant_id(*, key: bool) -> tuple[Column[str], ForeignKeyConstraint]:
+    """The ``tenant_id`` column of a table whose rows belong to a tenant, and its foreign key:
+    deleting the tenant deletes them. ``key``: it leads the table's primary key."""
+    return (
+        Column("tenant_id", String(64), primary_key=key, nullable=False),
+        ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+    )
+
+
+def _person_key() -> tuple[Column[str], Column[str], ForeignKeyConstraint]:
+    """``tenant_id`` and ``user_id``, leading the primary key of a table of per-person rows, and
+    their foreign key: deleting the user deletes them."""
+    return (
+        Column("tenant_id", String(64), primary_key=True),
+        Column("user_id", String(64), primary_key=True),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
+    )
+
+
 tenants = Table(
     "tenants",
     metadata,
@@ -40,7 +60,7 @@ apps = Table(
     "apps",
     metadata,
     Column("client_id", String(128), primary_key=True),
-    Column("tenant_id", String(64), nullable=False),
+    *_tenant_id(key=False),
     Column("name", String(200), nullable=False),
     # The secret, sealed with the server's master key (see core/runtime/secrets.py).
     Column("secret_sealed", LargeBinary, nullable=False),
@@ -51,14 +71,13 @@ apps = Table(
     Column("ctime", BigInteger, nullable=False),
     # wps or dingtalk: the one token endpoint that knows the app (migration 0003).
     Column("platform", String(16), nullable=False, server_default="wps"),
-    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 Index("ix_apps_tenant", apps.c.tenant_id)
 
 depts = Table(
     "depts",
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
+    *_tenant_id(key=True),
     Column("id", BigInteger, primary_key=True, autoincrement=False),
     Column("parent_id", BigInteger, nullable=True),
     Column("name", String(200), nullable=False),
@@ -66,7 +85,6 @@ depts = Table(
     Column("ex_dept_id", String(128), nullable=True),
     Column("abs_path", Text, nullable=False),
     Column("ctime", BigInteger, nullable=False),
-    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 Index("ix_depts_parent", depts.c.tenant_id, depts.c.parent_id, depts.c.sort_order, depts.c.id)
 Index("ux_depts_ex", depts.c.tenant_id, depts.c.ex_dept_id, unique=True)
@@ -74,7 +92,7 @@ Index("ux_depts_ex", depts.c.tenant_id, depts.c.ex_dept_id, unique=True)
 users = Table(
     "users",
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
+    *_tenant_id(key=True),
     Column("id", String(64), primary_key=True),
     Column("user_name", String(200), nullable=False),
     Column("email", String(254), nullable=True),
@@ -98,7 +116,6 @@ users = Table(
     Column("def_dept_id", BigInteger, nullable=True),
     Column("ctime", BigInteger, nullable=False),
     Column("mtime", BigInteger, nullable=False),
-    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 # NULLs are distinct in unique indexes on both SQLite and PostgreSQL, so an
 # absent value never collides; present values are unique within a tenant.
@@ -112,12 +129,10 @@ Index("ix_users_status", users.c.tenant_id, users.c.status, users.c.id)
 memberships = Table(
     "memberships",
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("user_id", String(64), primary_key=True),
+    *_person_key(),
     Column("dept_id", BigInteger, primary_key=True, autoincrement=False),
     Column("is_leader", Boolean, nullable=False),
     Column("sort_order", BigInteger, nullable=False),
-    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
     ForeignKeyConstraint(["tenant_id", "dept_id"], ["depts.tenant_id", "depts.id"]),
 )
 Index("ix_memberships_dept", memberships.c.tenant_id, memberships.c.dept_id, memberships.c.user_id)
@@ -125,7 +140,7 @@ Index("ix_memberships_dept", memberships.c.tenant_id, memberships.c.dept_id, mem
 attr_defs = Table(
     "attr_defs",
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
+    *_tenant_id(key=True),
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("value_type", String(32), nullable=False),
@@ -133,20 +148,17 @@ attr_defs = Table(
     Column("options", Text, nullable=False),
     Column("sort_order", BigInteger, nullable=False),
     Column("ctime", BigInteger, nullable=False),
-    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 Index("ux_attr_defs_name", attr_defs.c.tenant_id, attr_defs.c.name, unique=True)
 
 attr_values = Table(
     "attr_values",
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("user_id", String(64), primary_key=True),
+    *_person_key(),
     Column("attr_id", String(64), primary_key=True),
     # JSON of the typed value: a string (text, option key, relation user id),
     # a list of dept ids (relation_depts) or {"title", "link"} (url).
     Column("value", Text, nullable=False),
-    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
     ForeignKeyConstraint(
         ["tenant_id", "attr_id"], ["attr_defs.tenant_id", "attr_defs.id"], ondelete="CASCADE"
     ),
@@ -193,13 +205,11 @@ server_settings = Table(
 roster_values = Table(
     "roster_values",
     metadata,
-    Column("tenant_id", String(64), primary_key=True),
-    Column("user_id", String(64), primary_key=True),
+    *_person_key(),
     Column("group_id", String(64), primary_key=True),
     Column("row_index", Integer, primary_key=True, autoincrement=False),
     Column("field_code", String(64), primary_key=True),
     Column("value", Text, nullable=False),
-    ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"),
     # SQLite: stored in key order, so one person's values are one range of the table
     # (a v2/list of 100 people reads 100 ranges instead of ~4,500 scattered rows).
     sqlite_with_rowid=False,
@@ -247,7 +257,7 @@ subscriptions = Table(
     "subscriptions",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("tenant_id", String(64), nullable=False),
+    *_tenant_id(key=False),
     Column("kind", String(16), nullable=False),
     Column("app", String(128), nullable=False),
     Column("url", Text, nullable=False),
@@ -260,7 +270,6 @@ subscriptions = Table(
     Column("status", String(16), nullable=False),
     Column("cursor_seq", BigInteger, nullable=False),
     Column("created", BigInteger, nullable=False),
-    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 Index("ix_subscriptions_tenant", subscriptions.c.tenant_id, subscriptions.c.id)
 

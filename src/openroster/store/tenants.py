@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, delete, insert, select, update
 
 from openroster.model.entities import Tenant
@@ -21,8 +23,8 @@ from openroster.store.sql import column_values, from_columns
 TENANT_TABLES = (attr_values, memberships, attr_defs, users, depts, apps)
 
 
-def _tenant(row: object) -> Tenant:
-    return from_columns(Tenant, row)
+def _tenant(row: Any) -> Tenant:
+    return from_columns(Tenant, row._mapping)
 
 
 def insert_tenant(conn: Connection, tenant: Tenant, *, next_dept_id: int, seed: str | None) -> None:

@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from openroster.core import validate
+from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
+from openroster.model.changes import Operation
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeOption,
@@ -113,6 +114,7 @@ def create_definitions_in(
         )
     tx.attrs.insert_definitions(created)
     tx.changed(tenant_id, "attrdefs", "*")
+    recording.attribute_definitions(tx, tenant_id, Operation.CREATE, [a.id for a in created])
     return created
 
 
@@ -209,11 +211,40 @@ def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttri
                 clears.append((u.user_id, attr_id))
             else:
                 writes.append((u.user_id, AttributeValue(attr_id=attr_id, value=value)))
+    _record_value_changes(tx, tenant_id, defs, writes, clears)
     tx.attrs.put_values(tenant_id, writes)
     tx.attrs.delete_values(tenant_id, clears)
     for uid in user_ids:
         tx.changed(tenant_id, "attrvals", uid)
     return list(dict.fromkeys(user_ids))
+
+
+def _record_value_changes(
+    tx: WriteTx,
+    tenant_id: str,
+    defs: Mapping[str, AttributeDefinition],
+    writes: Sequence[tuple[str, AttributeValue]],
+    clears: Sequence[tuple[str, str]],
+) -> None:
+    """One change record per user whose values the writes and clears actually change."""
+    types = {a.id: a.value_type for a in defs.values()}
+    users = {uid for uid, _ in writes} | {uid for uid, _ in clears}
+    current = {
+        (uid, v.attr_id): v.value
+        for uid, vs in tx.attrs.get_values(tenant_id, users, types).items()
+        for v in vs
+    }
+    changed: dict[str, list[str]] = {}
+    for uid, v in writes:
+        if current.get((uid, v.attr_id), _NO_VALUE) != v.value:
+            changed.setdefault(uid, []).append(v.attr_id)
+    for key in clears:
+        if key in current:
+            changed.setdefault(key[0], []).append(key[1])
+    recording.attribute_values(tx, tenant_id, changed)
+
+
+_NO_VALUE = object()
 
 
 def checked_values(
@@ -403,7 +434,7 @@ def update_definitions(
         names = {a.name: a.id for a in existing.values()}
         seen: set[str] = set()
         out: list[AttributeDefinition] = []
-        cleared: set[str] = set()
+        cleared: dict[str, list[str]] = {}
         for i, item in enumerate(items):
             p = f"items[{i}]"
             current = existing.get(item.id)
@@ -434,7 +465,8 @@ def update_definitions(
                 raw = tuple((key if key else by_name.get(label), label) for key, label in item.options)
                 options = _clean_options(raw, current.value_type, field=f"{p}.options")
                 removed = current.option_keys() - {o.key for o in options}
-                cleared.update(tx.attrs.delete_matching_values(tenant_id, [current.id], sorted(removed)))
+                for uid in tx.attrs.delete_matching_values(tenant_id, [current.id], sorted(removed)):
+                    cleared.setdefault(uid, []).append(current.id)
             updated = AttributeDefinition(
                 tenant_id=tenant_id,
                 id=current.id,
@@ -445,10 +477,13 @@ def update_definitions(
                 ctime=current.ctime,
             )
             tx.attrs.update_definition(updated)
+            if updated != current:
+                recording.attribute_definitions(tx, tenant_id, Operation.UPDATE, [updated.id])
             out.append(updated)
         tx.changed(tenant_id, "attrdefs", "*")
         for uid in cleared:
             tx.changed(tenant_id, "attrvals", uid)
+        recording.attribute_values(tx, tenant_id, cleared)
         return out
 
 
@@ -468,4 +503,6 @@ def delete_definitions(d: Directory, *, tenant_id: str, attr_ids: Sequence[str])
         tx.changed(tenant_id, "attrdefs", "*")
         for uid in holders:
             tx.changed(tenant_id, "attrvals", uid)
+        recording.attribute_definitions(tx, tenant_id, Operation.DELETE, unique)
+        recording.attribute_values(tx, tenant_id, {uid: unique for uid in holders})
     return unique

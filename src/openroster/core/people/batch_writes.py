@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from openroster.core import validate
+from openroster.core import recording, validate
 from openroster.core.directory import Directory
 from openroster.core.runtime import limits
 from openroster.model.entities import (
@@ -61,10 +61,11 @@ def set_status_in(
 ) -> list[str]:
     """:func:`set_status` inside a write transaction the caller holds (no batch-size limit)."""
     ids = list(dict.fromkeys(user_ids))
-    _require_users(tx, tenant_id, list(user_ids), field=field)
+    found = _require_users(tx, tenant_id, list(user_ids), field=field)
     tx.users.set_status(tenant_id, ids, status.value, mtime=d.clock.now_int())
     for uid in ids:
         tx.changed(tenant_id, "user", uid)
+        recording.user_updated(tx, tenant_id, found[uid], replace(found[uid], status=status))
     return ids
 
 
@@ -137,6 +138,7 @@ def update_depts_in(
         tx.users.update_user(user)
         tx.users.replace_memberships(user)
         tx.changed(tenant_id, "user", user.id)
+        recording.user_updated(tx, tenant_id, current, user)
         out.append(user)
     return out
 
@@ -178,6 +180,14 @@ def update_orders(d: Directory, *, tenant_id: str, items: Sequence[MemberOrder])
                     f"{p}.dept_id: user {item.user_id!r} is not a member of department {item.dept_id}",
                     field=f"{p}.dept_id",
                 )
+        after = dict(found)
         for item in items:
             tx.users.set_member_order(tenant_id, item.user_id, item.dept_id, item.order)
             tx.changed(tenant_id, "user", item.user_id)
+            u = after[item.user_id]
+            ms = tuple(
+                replace(m, order=item.order) if m.dept_id == item.dept_id else m for m in u.memberships
+            )
+            after[item.user_id] = replace(u, memberships=ms)
+        for uid, u in after.items():
+            recording.user_updated(tx, tenant_id, found[uid], u)

@@ -18,7 +18,8 @@ the same rules at scale:
 Rows are written with the store's bulk loaders (``tx.bulk``: executemany on SQLite, COPY on
 PostgreSQL) inside the caller's write transaction, so a load is all or nothing.
 It records a single ``tenant`` change, which drops the tenant from every
-process's cache.
+process's cache, and one change record per user and department it created (none in a quiet
+transaction).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from openroster.core import recording
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import depts as dept_service
@@ -123,6 +125,7 @@ def add_department_paths(
         [(x.tenant_id, x.id, x.parent_id, x.name, x.order, x.ex_dept_id, x.abs_path, x.ctime) for x in new],
     )
     tx.changed(tenant_id, "tenant", tenant_id)
+    recording.depts_created(tx, tenant_id, new)
     return out
 
 
@@ -241,6 +244,7 @@ def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
             field=f"users.{field}",
             entity=Entity.USER,
         ) from None
+    recording.users_created(tx, tenant_id, [str(row[1]) for row in chunk.users])
 
 
 def add_people(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from openroster.core import validate
+from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.paging import Page, Position, expect
@@ -122,6 +122,7 @@ def create_in(
     )
     tx.depts.insert_depts([dept])
     tx.changed(tenant_id, "dept", new_id)
+    recording.depts_created(tx, tenant_id, [dept])
     return dept
 
 
@@ -317,8 +318,8 @@ def set_leaders_in(
     dept_id: int,
     leaders: Sequence[Leader],
     field: str = "leaders",
-) -> None:
-    """Make ``leaders`` the department's leaders, in a transaction the caller holds.
+) -> bool:
+    """Make ``leaders`` the department's leaders, in a transaction the caller holds; whether they changed.
 
     A leader who is not yet a member becomes one. A leader's ``order`` is their
     order within the department (the value ``users/batch_update_order`` sets).
@@ -333,7 +334,8 @@ def set_leaders_in(
         if leader.user_id in wanted:
             raise InvalidValue(f"{p}.user_id: user {leader.user_id!r} is listed twice", field=f"{p}.user_id")
         wanted[leader.user_id] = validate.order(leader.order, field=f"{p}.order")
-    former = [uid for uid, _ in tx.users.dept_leaders(tenant_id, [dept_id]).get(dept_id, [])]
+    former_pairs = tx.users.dept_leaders(tenant_id, [dept_id]).get(dept_id, [])
+    former = [uid for uid, _ in former_pairs]
     found = tx.users.get_users(tenant_id, [*wanted, *former])
     for i, leader in enumerate(leaders):
         if leader.user_id not in found:
@@ -361,6 +363,8 @@ def set_leaders_in(
         tx.users.replace_memberships(user)
         tx.users.update_user(user)
         tx.changed(tenant_id, "user", uid)
+        recording.user_updated(tx, tenant_id, u, user)
+    return sorted(former_pairs) != sorted(wanted.items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,14 +436,17 @@ def update(d: Directory, *, tenant_id: str, dept_id: int, changes: DeptChanges) 
         )
         tx.depts.update_dept(updated)
         tx.changed(tenant_id, "dept", dept_id)
+        former = [uid for uid, _ in tx.users.dept_leaders(tenant_id, [dept_id]).get(dept_id, [])]
         if abs_path != current.abs_path:
             old_prefix = current.abs_path + "/"
             for x in subtree:
                 moved = replace(x, abs_path=abs_path + "/" + x.abs_path[len(old_prefix) :])
                 tx.depts.update_dept(moved)
                 tx.changed(tenant_id, "dept", x.id)
-        if changes.leaders is not None:
-            set_leaders_in(tx, d, tenant_id=tenant_id, dept_id=dept_id, leaders=changes.leaders)
+        led = changes.leaders is not None and set_leaders_in(
+            tx, d, tenant_id=tenant_id, dept_id=dept_id, leaders=changes.leaders
+        )
+        recording.dept_updated(tx, tenant_id, current, updated, former, leaders_changed=led)
         return updated
 
 
@@ -460,7 +467,10 @@ def delete(d: Directory, *, tenant_id: str, dept_id: int) -> None:
         relation_attrs = [
             a.id for a in tx.attrs.list_definitions(tenant_id) if a.value_type is ValueType.RELATION_DEPTS
         ]
-        for uid in tx.attrs.remove_dept_from_values(tenant_id, relation_attrs, dept_id):
+        holders = tx.attrs.remove_dept_from_values(tenant_id, relation_attrs, dept_id)
+        for uid in holders:
             tx.changed(tenant_id, "attrvals", uid)
+        recording.attribute_values(tx, tenant_id, {uid: relation_attrs for uid in holders})
         tx.depts.delete_dept(tenant_id, dept_id)
         tx.changed(tenant_id, "dept", dept_id)
+        recording.dept_deleted(tx, tenant_id, current, [])  # an empty department has no leaders

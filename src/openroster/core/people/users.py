@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets as _random
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 
-from openroster.core import validate
+from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.paging import Page
@@ -34,8 +34,6 @@ from openroster.model.errors import (
     TooMany,
 )
 from openroster.store import WriteTx
-
-T = TypeVar("T")
 
 #: Employment types: the WPS enterprise and education values plus the DingTalk ones.
 EMPLOYMENT_TYPES: tuple[str, ...] = (
@@ -240,6 +238,7 @@ def create_in(
     tx.users.insert_users(cleaned)
     for u in cleaned:
         tx.changed(tenant_id, "user", u.id)
+    recording.users_created(tx, tenant_id, [u.id for u in cleaned])
     return cleaned
 
 
@@ -276,55 +275,6 @@ def batch_read(
     wanted = set(statuses)
     found = r.users(tenant_id, user_ids)  # in the order asked for; a repeated id keeps its first place
     return [u for u in found.values() if u.status in wanted]
-
-
-#: A table entry for an id the tenant has no user under (its "status" is in no set of statuses).
-_ABSENT: tuple[None, None] = (None, None)
-
-
-def batch_read_derived(
-    r: Reader,
-    *,
-    tenant_id: str,
-    user_ids: Sequence[str],
-    statuses: Iterable[UserStatus],
-    key: Hashable,
-    derive: Callable[[User], T],
-) -> list[T]:
-    """``[derive(u) for u in batch_read(...)]``, with each value remembered in the cache's table ``key``.
-
-    For a reply rendered per user: the table (``DirectoryCache.user_table``) keeps
-    ``(status, derive(user))`` by id, so a read whose ids are all in it costs one
-    lookup per id, without touching the users. ``key`` must name everything
-    ``derive`` depends on besides the user and the tenant's departments (e.g. the
-    app's field scopes); the cache drops an entry when its user changes and the
-    whole table when a department or an attribute definition does.
-    """
-    wanted = frozenset(statuses)
-    table: dict[str, tuple[UserStatus | None, T | None]] = r.user_table(tenant_id, key)
-    get = table.get
-    out: dict[str, T] = {}  # a repeated id keeps its first place
-    for uid in user_ids:
-        entry = get(uid)
-        if entry is None:
-            break
-        if entry[0] in wanted:
-            out[uid] = entry[1]  # type: ignore[assignment]
-    else:
-        return list(out.values())
-    # Some ids are new to the table: read them all through the cache, and fill it in.
-    found = r.users(tenant_id, user_ids)
-    derived: list[T] = []
-    for u in found.values():
-        entry = get(u.id)
-        if entry is None:
-            entry = table[u.id] = (u.status, derive(u))
-        if entry[0] in wanted:
-            derived.append(entry[1])  # type: ignore[arg-type]
-    for uid in user_ids:
-        if uid not in found:
-            table[uid] = _ABSENT
-    return derived
 
 
 # -- reads --------------------------------------------------------------------------
@@ -421,6 +371,7 @@ def update_in(
             raise exc.in_field(Entity.USER, "leader_id") from None
     tx.users.update_user(cleaned)
     tx.changed(tenant_id, "user", user_id)
+    recording.user_updated(tx, tenant_id, current, cleaned)
     return cleaned
 
 
@@ -486,15 +437,24 @@ def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
     users' ``leader_id`` and relation_user attribute values naming them.
     """
     with d.writer() as tx:
-        if not tx.users.existing_ids(tenant_id, [user_id]):
+        last = tx.users.get_users(tenant_id, [user_id]).get(user_id)
+        if last is None:
             raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
-        for uid in tx.users.clear_leader(tenant_id, user_id, mtime=d.clock.now_int()):
+        reports = tx.users.clear_leader(tenant_id, user_id, mtime=d.clock.now_int())
+        for uid in reports:
             tx.changed(tenant_id, "user", uid)
+        for report in tx.users.get_users(tenant_id, reports).values():
+            # Only leader_id changed, and it is not part of ``before``: the state read now is the one before.
+            before = replace(report, leader_id=user_id)
+            recording.user_updated(tx, tenant_id, before, report)
         relation_attrs = [
             a.id for a in tx.attrs.list_definitions(tenant_id) if a.value_type is ValueType.RELATION_USER
         ]
-        for uid in tx.attrs.delete_matching_values(tenant_id, relation_attrs, [user_id]):
+        holders = tx.attrs.delete_matching_values(tenant_id, relation_attrs, [user_id])
+        for uid in holders:
             tx.changed(tenant_id, "attrvals", uid)
+        recording.attribute_values(tx, tenant_id, {uid: relation_attrs for uid in holders if uid != user_id})
         tx.users.delete_user(tenant_id, user_id)
+        recording.user_deleted(tx, tenant_id, last)
         tx.changed(tenant_id, "user", user_id)
         tx.changed(tenant_id, "attrvals", user_id)

@@ -90,8 +90,6 @@ class RosterField:
     #: The custom attribute behind a custom field.
     attr: AttributeDefinition | None = None
     _labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
-    #: Rendered fragments, filled lazily by the dialects (the field never changes).
-    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._labels.update((o.value, o.label) for o in self.options)

@@ -3,9 +3,14 @@
 Reading is in two steps. :func:`read_records` gives each person with the
 names their record shows (departments, manager, related people): no query on
 a warm cache. :func:`read_values` reads their values (two indexed queries for
-any number of people); a dialect that keeps rendered replies (in the user
-object's memo, which any change to the person replaces in every process's
-cache) calls it only for the people it has to render again.
+any number of people); a dialect that keeps rendered replies (in the fragment
+cache, core/runtime/fragments.py, which any change to the person reaches in
+every process) calls it only for the people it has to render again.
+
+What a record needs looked up (its links) and the names it shows (its linked
+values) are kept in the fragment cache too, per person: the links while the
+catalogue is the same, the linked values while the links and the names they
+show are.
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ from openroster.model.entities import (
     UrlValue,
     User,
     ValueType,
-    serials,
 )
 from openroster.model.errors import TooMany
 
@@ -79,8 +83,9 @@ class RosterRecord:
         return hit if hit is not None else values.get(code, ())
 
 
-_MEMO = "roster"
-_MEMO_LINKED = "roster.linked"
+#: The fragment variants (of users) of a record's links and of its linked values.
+_LINKS = "roster.links"
+_LINKED = "roster.linked"
 
 
 def read_records(
@@ -104,23 +109,34 @@ def read_records(
     found = r.users(tenant_id, unique)
     people = [u for uid in unique if (u := found.get(uid)) is not None]
     cat = catalogue(r, tenant_id=tenant_id)
-    stale = [u for u in people if (m := u.memo.get(_MEMO)) is None or m[0] is not cat]
-    if stale:
-        _link(r, tenant_id, cat, stale)
-    links: list[_Links] = [u.memo[_MEMO][1] for u in people]
+    link_table = r.fragments(tenant_id, "user", _LINKS)
+    known: dict[str, _Links] = {
+        u.id: e[1] for u in people if (e := link_table.entries.get(u.id)) is not None and e[0] is cat
+    }
+    if len(known) < len(people):
+        fresh = _link(r, tenant_id, cat, [u for u in people if u.id not in known])
+        for uid, x in fresh.items():
+            link_table.put(uid, (cat, x))
+        known.update(fresh)
+    links = [known[u.id] for u in people]
     dept_ids = {d for x in links for d in x.dept_refs}
     people_ids = {p for x in links for p in x.people_refs}
     depts = r.depts(tenant_id, list(dept_ids)) if dept_ids else {}
     others = r.users(tenant_id, list(people_ids)) if people_ids else {}
+    linked_table = r.fragments(tenant_id, "user", _LINKED)
     out: list[RosterRecord] = []
     for u, x in zip(people, links, strict=True):
-        # The names shown come from these (immutable, cached) objects; while they are the
-        # same objects (the same serials), the names are the same and the last read's answer holds.
-        key = (serials(depts.get(i) for i in x.dept_refs), serials(others.get(p) for p in x.people_refs))
-        hit = u.memo.get(_MEMO_LINKED)
-        if hit is None or hit[0] != key:
-            hit = u.memo[_MEMO_LINKED] = (key, _linked(x, depts, others))
-        out.append(RosterRecord(u, cat, hit[1]))
+        # The linked values show these names (None: missing) as these links place them; while
+        # both are the same, so is the answer.
+        names = (
+            tuple([d.name if (d := depts.get(i)) is not None else None for i in x.dept_refs]),
+            tuple([p.user_name if (p := others.get(i)) is not None else None for i in x.people_refs]),
+        )
+        hit = linked_table.entries.get(u.id)
+        if hit is None or hit[0] is not x or hit[1] != names:
+            hit = (x, names, _linked(x, depts, others))
+            linked_table.put(u.id, hit)
+        out.append(RosterRecord(u, cat, hit[2]))
     return out
 
 
@@ -157,11 +173,12 @@ def _relation_fields(cat: Catalogue) -> dict[str, ValueType]:
     }
 
 
-def _link(r: Reader, tenant_id: str, cat: Catalogue, people: Sequence[User]) -> None:
-    """Note, in each user's memo, which departments and people their record shows."""
+def _link(r: Reader, tenant_id: str, cat: Catalogue, people: Sequence[User]) -> dict[str, _Links]:
+    """Which departments and people each user's record shows, by user id."""
     relation_types = _relation_fields(cat)
     ids = [u.id for u in people]
     custom = r.tx.attrs.get_values(tenant_id, ids, relation_types) if relation_types else {}
+    out: dict[str, _Links] = {}
     for u in people:
         relations: list[tuple[str, ValueType, tuple[str, ...]]] = []
         for av in custom.get(u.id, ()):
@@ -178,7 +195,7 @@ def _link(r: Reader, tenant_id: str, cat: Catalogue, people: Sequence[User]) -> 
                 people_refs.extend(refs)
             else:
                 dept_refs.extend(int(x) for x in refs)
-        links = _Links(
+        out[u.id] = _Links(
             u.dept_ids,
             u.def_dept_id,
             u.leader_id,
@@ -186,7 +203,7 @@ def _link(r: Reader, tenant_id: str, cat: Catalogue, people: Sequence[User]) -> 
             tuple(dict.fromkeys(dept_refs)),
             tuple(dict.fromkeys(people_refs)),
         )
-        u.memo[_MEMO] = (cat, links)
+    return out
 
 
 def read_values(r: Reader, *, tenant_id: str, records: Sequence[RosterRecord]) -> list[dict[str, Values]]:

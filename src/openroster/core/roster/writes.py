@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
-from openroster.core import validate
+from openroster.core import recording, validate
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory, in_own_writer
 from openroster.core.people import users
@@ -165,19 +165,34 @@ def update_in(
     for where, ref in relations.items():
         if ref not in known:
             raise BrokenReference(f"{where}: user {ref!r} does not exist", field=where, entity=Entity.USER)
+    changed_codes: list[str] = []
     if profile:
         try:
-            users.update_in(tx, d, tenant_id=tenant_id, user_id=user_id, changes=profile)
+            updated = users.update_in(tx, d, tenant_id=tenant_id, user_id=user_id, changes=profile)
         except CoreError as exc:
             raise located(exc, profile_paths, owner=Entity.ROSTER_FIELD) from None
+        changed_codes += [
+            code
+            for core, (_, code) in profile_paths.items()
+            if getattr(current, core) != getattr(updated, core)
+        ]
     if custom:
+        recorded = len(tx.records)
         attributes.update_values_in(
             tx,
             tenant_id=tenant_id,
             updates=[UserAttributeUpdate(user_id=user_id, attrs=tuple(custom.values()))],
         )
-    tx.roster.put_values(tenant_id, [(user_id, v) for v in _last_wins(stored)])
+        attr_codes = {u.attr_id: code for code, u in custom.items()}
+        changed_codes += [attr_codes[a] for r in tx.records[recorded:] for a in r.fields if a in attr_codes]
+    written = _last_wins(stored)
+    held = tx.roster.get_values(tenant_id, [user_id]).get(user_id, [])
+    was = {(v.group_id, v.row, v.field_code): v.value for v in held}
+    changed_codes += [v.field_code for v in written if was.get((v.group_id, v.row, v.field_code)) != v.value]
+    tx.roster.put_values(tenant_id, [(user_id, v) for v in written])
     tx.changed(tenant_id, "user", user_id)
+    if changed_codes:
+        recording.roster_changed(tx, tenant_id, user_id, list(dict.fromkeys(changed_codes)))
 
 
 #: Write some of one person's roster, all or nothing (see :func:`update_in`).

@@ -5,19 +5,22 @@ counter (``Store.latest_seq``, no transaction); only when it moved does
 :meth:`DirectoryCache.refresh` read the change-log entries committed since and
 drop what they name. A read served wholly from the cache opens no transaction. Because the change
 counter is bumped in commit order, a process that has applied ``seq`` has applied
-every earlier change, whichever process wrote it. Entries are immutable core
-objects, so the per-dialect rendering memo on them can never go stale.
+every earlier change, whichever process wrote it. Entries are immutable model
+objects. What is rendered from them is kept beside them, in :attr:`DirectoryCache.fragments`
+(core/runtime/fragments.py), which each change the log names reaches as well.
 
-The cache is bounded: past ``max_users`` users it forgets the oldest entries.
+The cache is bounded: past ``max_users`` users it forgets the oldest entries, and
+its fragments number at most ``FRAGMENTS_PER_USER`` per user it may hold.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from openroster.core.runtime.fragments import FragmentCache
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store
@@ -25,6 +28,9 @@ from openroster.store import ReadTx, Store
 #: Opens (on first call) the read transaction a cache miss is answered from.
 OpenTx = Callable[[], ReadTx]
 
+#: Fragments kept per user the cache may hold. At one, the rendered replies take no more memory
+#: than when they were kept on the cached users (one WPS reply each, about 1.4 KB).
+FRAGMENTS_PER_USER = 1
 
 _MISSING = object()
 _REFRESH_BATCH = 2000
@@ -49,8 +55,8 @@ class DirectoryCache:
         self._apps: dict[str, object] = {}
         self._defs: dict[str, list[AttributeDefinition]] = {}
         self._dept_generations: dict[str, int] = {}
-        #: Per tenant, tables by user id of values worked out from users (see :meth:`user_table`).
-        self._tables: dict[str, dict[Hashable, dict[str, Any]]] = {}
+        #: What dialects (and core) render from the cached objects (see core/runtime/fragments.py).
+        self.fragments = FragmentCache(max_users * FRAGMENTS_PER_USER)
         self._user_count = 0
 
     @property
@@ -63,7 +69,7 @@ class DirectoryCache:
         self._apps.clear()
         self._defs.clear()
         self._dept_generations.clear()
-        self._tables.clear()
+        self.fragments.clear()
         self._user_count = 0
 
     def sync(self, open_tx: OpenTx, *, fresh_after: float | None = None) -> None:
@@ -99,28 +105,26 @@ class DirectoryCache:
             self.clear()
             self._seq = tx.changes.current_seq()
             return
+        fragments = self.fragments
         for c in changes:
-            # "attrvals" too: a user's memo may hold what was built from their attribute values.
+            # "attrvals" too: what is rendered from a user may show their attribute values.
             if c.kind in ("user", "attrvals"):
                 bucket = self._users.get(c.tenant_id)
                 if bucket is not None and bucket.pop(c.key, None) is not None:
                     self._user_count -= 1
-                for table in self._tables.get(c.tenant_id, {}).values():
-                    table.pop(c.key, None)
-                continue
-            if c.kind != "app":
-                # What a tenant's tables hold may show its departments or attribute definitions.
-                self._tables.pop(c.tenant_id, None)
-            if c.kind == "dept":
+                fragments.drop(c.tenant_id, "user", c.key)
+            elif c.kind == "dept":
                 dbucket = self._depts.get(c.tenant_id)
                 if dbucket is not None:
                     dbucket.pop(int(c.key), None)
                 self._dept_generations.pop(c.tenant_id, None)
+                fragments.drop(c.tenant_id, "dept", int(c.key))
             elif c.kind == "app":
                 self._apps.pop(c.key, None)
             elif c.kind == "attrdefs":
                 self._defs.pop(c.tenant_id, None)
             elif c.kind == "tenant":
+                fragments.drop_tenant(c.tenant_id)
                 self._user_count -= len(self._users.pop(c.tenant_id, {}))
                 self._depts.pop(c.tenant_id, None)
                 self._dept_generations.pop(c.tenant_id, None)
@@ -181,29 +185,11 @@ class DirectoryCache:
             hit = self._defs[tenant_id] = open_tx().attrs.list_definitions(tenant_id)
         return hit
 
-    def user_table(self, tenant_id: str, key: Hashable) -> dict[str, Any]:
-        """A table, by user id, of values worked out from the tenant's users as cached; ``key`` names it.
-
-        It is kept in step with the cache: a user's entry goes when the user changes
-        (or their attribute values do), and every table of the tenant goes when
-        anything else of it changes (a department, the attribute definitions) or
-        some of its users leave the cache. Fill it only from users just read
-        through this cache, as ``core.users.batch_read_derived`` does.
-        """
-        tables = self._tables.get(tenant_id)
-        if tables is None:
-            tables = self._tables[tenant_id] = {}
-        table = tables.get(key)
-        if table is None:
-            table = tables[key] = {}
-        return table
-
     def _evict(self) -> None:
         if self._user_count <= self._max_users:
             return
         target = self._max_users * 9 // 10
-        for tenant_id, bucket in sorted(self._users.items(), key=lambda kv: len(kv[1]), reverse=True):
-            self._tables.pop(tenant_id, None)
+        for _tenant_id, bucket in sorted(self._users.items(), key=lambda kv: len(kv[1]), reverse=True):
             while bucket and self._user_count > target:
                 del bucket[next(iter(bucket))]
                 self._user_count -= 1

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
 import secrets
 import string
@@ -36,13 +35,8 @@ from typing import Any, Literal
 
 import orjson
 
-from openroster.dialects.event_wire import (
-    EventDecryptionError,
-    EventFormatError,
-    EventSignatureError,
-    decrypt_blocks,
-    encrypt_blocks,
-)
+from openroster.dialects import event_wire
+from openroster.dialects.event_wire import EventDecryptionError, EventFormatError
 
 PayloadStyle = Literal["current", "legacy"]
 
@@ -138,7 +132,7 @@ def encrypt(keys: CallbackKeys, message: bytes | str, *, random16: str | None = 
     plain = head + len(msg).to_bytes(4, "big") + msg + keys.owner_key.encode()
     pad = PAD_BLOCK - len(plain) % PAD_BLOCK
     plain += bytes([pad]) * pad
-    return encrypt_blocks(keys.key, keys.key[:16], plain)
+    return event_wire.encrypt_blocks(keys.key, keys.key[:16], plain)
 
 
 def decrypt(keys: CallbackKeys, encrypted: str) -> bytes:
@@ -148,7 +142,7 @@ def decrypt(keys: CallbackKeys, encrypted: str) -> bytes:
     padding is not 1..32 bytes of its own length, the length prefix points past the end, or the
     trailer is not ``keys.owner_key`` (DingTalk's error 900010).
     """
-    plain = decrypt_blocks(keys.key, keys.key[:16], encrypted, "encrypt")
+    plain = event_wire.decrypt_blocks(keys.key, keys.key[:16], encrypted, "encrypt")
     pad = plain[-1]
     if not 1 <= pad <= PAD_BLOCK or plain[-pad:] != bytes([pad]) * pad:
         raise EventDecryptionError("bad padding: wrong aes_key")
@@ -170,8 +164,11 @@ def sign(token: str, timestamp: str, nonce: str, encrypted: str) -> str:
 
 def verify(token: str, timestamp: str, nonce: str, encrypted: str, signature: str) -> None:
     """Check ``signature`` (constant-time); raises :class:`EventSignatureError` on a mismatch."""
-    if not hmac.compare_digest(sign(token, timestamp, nonce, encrypted).encode(), signature.encode()):
-        raise EventSignatureError("the callback's signature does not match the token")
+    event_wire.check_signature(
+        sign(token, timestamp, nonce, encrypted),
+        signature,
+        "the callback's signature does not match the token",
+    )
 
 
 def seal_callback(
@@ -223,12 +220,9 @@ def open_callback(keys: CallbackKeys, query: Mapping[str, str], body: Mapping[st
     if not isinstance(encrypted, str):
         raise EventFormatError("the body has no encrypt string")
     verify(keys.token, timestamp, nonce, encrypted, signature)
-    try:
-        payload = orjson.loads(decrypt(keys, encrypted))
-    except orjson.JSONDecodeError:
-        raise EventDecryptionError("the decrypted message is not JSON") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("EventType"), str):
-        raise EventDecryptionError("the decrypted message is not an object with an EventType")
+    payload = event_wire.json_object(decrypt(keys, encrypted), "message")
+    if not isinstance(payload.get("EventType"), str):
+        raise EventDecryptionError("the decrypted message has no EventType string")
     return DingTalkEvent(event_type=payload["EventType"], payload=payload, timestamp=timestamp, nonce=nonce)
 
 

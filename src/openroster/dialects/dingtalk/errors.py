@@ -72,7 +72,7 @@ FAULT_TEXT: dict[int, str] = {
     Code.SYSTEM_BUSY: TEXT[Code.SYSTEM_BUSY],
     90002: "服务器繁忙，接口调用超过限制",
     90005: "企业调用接口过于频繁，请稍后再试",
-    90018: "当前应用调用该接口的频率超过上限，请稍后再试",
+    Code.APP_THROTTLED: TEXT[Code.APP_THROTTLED],
 }
 #: The text of any other code a fault imitates.
 FAULT_DEFAULT_TEXT = "系统错误"

@@ -1,12 +1,13 @@
 """DingTalk JSON for core objects.
 
 ``v2/list`` answers up to 100 people with every roster field (about 10 KB
-each), so a person's rendered item is kept in the user's memo, per field
-filter, with the catalogue and the names (of departments and other people) it
-was rendered from. The memo lives on the immutable user object, which any
-change to the person replaces; the names are an object core/roster/records.py
-replaces when one of them changes. So the memo never goes stale, and the
-person's values are read from the store only to render them again.
+each), so a person's rendered item is kept in the fragment cache
+(core/runtime/fragments.py), one table per field filter, stamped with the
+catalogue and the linked names (of departments and other people) it was
+rendered from. A change to the person drops it, in every process; the
+catalogue and the names are objects that are replaced when they change. So
+an item is never stale, and the person's values are read from the store only
+to render them again.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
+from openroster.core.directory import Reader
 from openroster.core.roster.catalogue import Catalogue, FieldType, RosterField
 from openroster.core.roster.records import RosterRecord, Values
+from openroster.core.runtime.fragments import Table
 from openroster.dialects.mapping import contacts_active
 from openroster.model.entities import Department, Role, User
 
-_MEMO = "dingtalk.roster"
-_MEMO_UNIONID = "dingtalk.unionid"
-_FILTERS_PER_USER = 4
+#: The fragment variant (of users) of a roster item, per field filter.
+_ROSTER_ITEM = "dingtalk.roster"
+#: Empty fields by (code, name, group): all an empty field's JSON depends on.
+_EMPTY: dict[tuple[str, str, str], bytes] = {}
 #: The time zone the platform's dates (``hired_date``) are in.
 CHINA = timezone(timedelta(hours=8))
 
@@ -41,11 +45,8 @@ FIELD_TYPES: Mapping[FieldType, str] = {
 
 def unionid(u: User) -> str:
     """A stable unionid for the person (the platform's is an opaque 27-character string)."""
-    hit: str | None = u.memo.get(_MEMO_UNIONID)
-    if hit is None:
-        digest = hashlib.sha256(f"openroster:{u.tenant_id}:{u.id}".encode()).digest()
-        hit = u.memo[_MEMO_UNIONID] = base64.urlsafe_b64encode(digest).decode()[:27]
-    return hit
+    digest = hashlib.sha256(f"openroster:{u.tenant_id}:{u.id}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:27]
 
 
 def _field(f: RosterField, values: Values) -> bytes:
@@ -60,9 +61,12 @@ def _field(f: RosterField, values: Values) -> bytes:
 
 
 def _empty(f: RosterField) -> bytes:
-    frag: bytes | None = f.memo.get("dingtalk.empty")
+    key = (f.code, f.name, f.group_id)
+    frag = _EMPTY.get(key)
     if frag is None:
-        frag = f.memo["dingtalk.empty"] = _field(f, ())
+        if len(_EMPTY) >= 4096:
+            _EMPTY.clear()
+        frag = _EMPTY[key] = _field(f, ())
     return frag
 
 
@@ -77,20 +81,18 @@ def selected_fields(cat: Catalogue, codes: tuple[str, ...] | None) -> list[Roste
 Loader = Callable[[Sequence[RosterRecord]], Sequence[Mapping[str, Values]]]
 
 
-def _memo_of(rec: RosterRecord) -> dict[tuple[str, ...] | None, tuple[object, object, bytes]]:
-    memo: dict[tuple[str, ...] | None, tuple[object, object, bytes]] = rec.user.memo.setdefault(_MEMO, {})
-    return memo
-
-
-def _entry(rec: RosterRecord, codes: tuple[str, ...] | None) -> bytes | None:
+def _entry(table: Table, rec: RosterRecord) -> bytes | None:
     """The person's rendered item, if rendered from this catalogue and these names."""
-    hit = _memo_of(rec).get(codes)
+    hit = table.entries.get(rec.user.id)
     if hit is not None and hit[0] is rec.catalogue and hit[1] is rec.linked:
-        return hit[2]
+        out: bytes = hit[2]
+        return out
     return None
 
 
-def _render_entry(rec: RosterRecord, values: Mapping[str, Values], codes: tuple[str, ...] | None) -> bytes:
+def _render_entry(
+    table: Table, rec: RosterRecord, values: Mapping[str, Values], codes: tuple[str, ...] | None
+) -> bytes:
     """One person's ``v2/list`` item without its ``corp_id`` head: ``"field_data_list":[...],...}``."""
     parts: list[bytes] = []
     for f in selected_fields(rec.catalogue, codes):
@@ -105,28 +107,32 @@ def _render_entry(rec: RosterRecord, values: Mapping[str, Values], codes: tuple[
         + orjson.dumps(rec.user.id)
         + b"}"
     )
-    memo = _memo_of(rec)
-    if len(memo) >= _FILTERS_PER_USER:
-        memo.clear()
-    memo[codes] = (rec.catalogue, rec.linked, entry)
+    table.put(rec.user.id, (rec.catalogue, rec.linked, entry))
     return entry
 
 
 def roster_list(
-    records: Sequence[RosterRecord], *, corp_id: str, codes: tuple[str, ...] | None, load: Loader
+    r: Reader,
+    records: Sequence[RosterRecord],
+    *,
+    tenant_id: str,
+    corp_id: str,
+    codes: tuple[str, ...] | None,
+    load: Loader,
 ) -> bytes:
     """The ``result`` of ``v2/list``. ``load`` reads the values of the people not rendered yet."""
+    table = r.fragments(tenant_id, "user", (_ROSTER_ITEM, codes))
     entries: list[bytes] = []
     stale: list[int] = []
     for i, rec in enumerate(records):
-        entry = _entry(rec, codes)
+        entry = _entry(table, rec)
         if entry is None:
             stale.append(i)
         entries.append(entry or b"")
     if stale:
         missing = [records[i] for i in stale]
         for i, rec, values in zip(stale, missing, load(missing), strict=True):
-            entries[i] = _render_entry(rec, values, codes)
+            entries[i] = _render_entry(table, rec, values, codes)
     head = b'{"corp_id":' + orjson.dumps(corp_id) + b","
     parts: list[bytes] = [b"["]
     for i, entry in enumerate(entries):

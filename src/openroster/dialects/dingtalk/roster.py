@@ -88,7 +88,9 @@ def list_employees(call: Call, body: RosterListBody) -> bytes:
         call.reader, tenant_id=call.tenant_id, user_ids=body.userid_list, field="userid_list"
     )
     return render.roster_list(
+        call.reader,
         records,
+        tenant_id=call.tenant_id,
         corp_id=call.corp_id,
         codes=codes,
         load=lambda missing: roster_records.read_values(

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openroster.core import validate
 from openroster.core.people import depts as dept_service
 from openroster.core.people import users
+from openroster.core.runtime.cache import DeptView
 from openroster.core.runtime.limits import BATCH_READ_USERS_MAX
 from openroster.dialects.wps import params, render
 from openroster.dialects.wps.endpoint import ENVELOPE, Call, Whole, route
 from openroster.dialects.wps.schemas import BatchReadUsersBody, CreateDeptBody, CreateUserBody
-from openroster.model.entities import Department, User
 from openroster.model.errors import InvalidValue, TooMany
 
 CONTACT_READ = ("kso.contact.read", "kso.contact.readwrite")
 CONTACT_WRITE = ("kso.contact.readwrite",)
 
 
-def depts_for(call: Call, found: Sequence[User], with_dept: bool) -> Mapping[int, Department] | None:
-    """The departments of ``found``, for their ``depts[]``, or None without ``with_dept``.
+def depts_for(call: Call, with_dept: bool) -> DeptView | None:
+    """The tenant's departments, for users' ``depts[]``, or None without ``with_dept``.
 
     A lazy view of the cache: each department is looked up as a user is rendered.
     """
@@ -39,15 +38,13 @@ def batch_read_users(call: Call, body: BatchReadUsersBody) -> Whole:
             limit=BATCH_READ_USERS_MAX,
         )
     wanted = params.statuses(body.status, required=True)
-    scopes = call.app.scopes
-    depts = depts_for(call, (), body.with_dept)
-    replies = users.batch_read_derived(
+    replies = render.batch_read_replies(
         call.reader,
         tenant_id=call.tenant_id,
         user_ids=body.user_ids,
         statuses=wanted,
-        key=render.reply_table(scopes, body.with_dept),
-        derive=lambda u: render.user_bytes(u, scopes, depts),
+        scopes=call.app.scopes,
+        depts=depts_for(call, body.with_dept),
     )
     return Whole(render.items_of(replies, wrap=ENVELOPE))
 

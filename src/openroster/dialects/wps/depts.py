@@ -113,7 +113,7 @@ def dept_members(call: Call, _body: None) -> bytes:
         "members",
         filters,
         page,
-        render.members_items(page.items, call.app.scopes, with_user_detail=detail),
+        render.members_items(call.reader, page.items, call.app.scopes, with_user_detail=detail),
     )
 
 
@@ -127,7 +127,7 @@ def dept_members_batch_read(call: Call, body: MembersBatchReadBody) -> bytes:
         user_ids=body.user_ids,
         statuses=params.statuses(body.status, required=True),
     )
-    return render.members_items(found, call.app.scopes, with_user_detail=body.with_user_detail)
+    return render.members_items(call.reader, found, call.app.scopes, with_user_detail=body.with_user_detail)
 
 
 @route("POST", "/depts/{dept_id}/update", scopes=CONTACT_WRITE, body=UpdateDeptBody)

@@ -28,13 +28,8 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives import padding
 
-from openroster.dialects.event_wire import (
-    EventDecryptionError,
-    EventFormatError,
-    EventSignatureError,
-    decrypt_blocks,
-    encrypt_blocks,
-)
+from openroster.dialects import event_wire
+from openroster.dialects.event_wire import EventDecryptionError, EventFormatError
 
 #: The envelope's fields, in the order the platform sends them.
 ENVELOPE_FIELDS = ("topic", "operation", "time", "nonce", "signature", "encrypted_data")
@@ -82,7 +77,7 @@ def encrypt(app_secret: str, nonce: str, plaintext: bytes) -> str:
     """
     padder = padding.PKCS7(128).padder()
     padded = padder.update(plaintext) + padder.finalize()
-    return encrypt_blocks(cipher_key(app_secret), _iv(nonce), padded)
+    return event_wire.encrypt_blocks(cipher_key(app_secret), _iv(nonce), padded)
 
 
 def decrypt(app_secret: str, nonce: str, encrypted_data: str) -> bytes:
@@ -92,7 +87,7 @@ def decrypt(app_secret: str, nonce: str, encrypted_data: str) -> bytes:
     :class:`EventDecryptionError` when ``encrypted_data`` is not base64, not whole AES blocks,
     or its PKCS#7 padding is wrong (a wrong secret or nonce usually ends there).
     """
-    padded = decrypt_blocks(cipher_key(app_secret), _iv(nonce), encrypted_data, "encrypted_data")
+    padded = event_wire.decrypt_blocks(cipher_key(app_secret), _iv(nonce), encrypted_data, "encrypted_data")
     unpadder = padding.PKCS7(128).unpadder()
     try:
         return unpadder.update(padded) + unpadder.finalize()
@@ -112,9 +107,11 @@ def verify(
     app_id: str, app_secret: str, topic: str, nonce: str, time: int, encrypted_data: str, signature: str
 ) -> None:
     """Check ``signature`` (constant-time); raises :class:`EventSignatureError` on a mismatch."""
-    expected = sign(app_id, app_secret, topic, nonce, time, encrypted_data)
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise EventSignatureError(f"the signature of the {topic} event does not match app {app_id}'s secret")
+    event_wire.check_signature(
+        sign(app_id, app_secret, topic, nonce, time, encrypted_data),
+        signature,
+        f"the signature of the {topic} event does not match app {app_id}'s secret",
+    )
 
 
 def seal_envelope(
@@ -168,13 +165,7 @@ def open_envelope(app_id: str, app_secret: str, envelope: Mapping[str, Any]) -> 
     signature = _field(envelope, "signature", str)
     encrypted_data = _field(envelope, "encrypted_data", str)
     verify(app_id, app_secret, topic, nonce, time, encrypted_data, signature)
-    plaintext = decrypt(app_secret, nonce, encrypted_data)
-    try:
-        payload = orjson.loads(plaintext)
-    except orjson.JSONDecodeError:
-        raise EventDecryptionError("the decrypted payload is not JSON") from None
-    if not isinstance(payload, dict):
-        raise EventDecryptionError("the decrypted payload is not a JSON object")
+    payload = event_wire.json_object(decrypt(app_secret, nonce, encrypted_data), "payload")
     return WpsEvent(topic=topic, operation=operation, time=time, nonce=nonce, payload=payload)
 
 

@@ -1,10 +1,14 @@
 """WPS JSON for core objects.
 
-A user's reply is rendered once per user version and kept in the user's memo,
-one entry per combination of the field-scoped values the app may see (email,
-phone, gender) and of with or without departments; department refs are
-rendered once per department version. The memo lives on the immutable core
-object, so any change (which replaces the object) renders afresh.
+A user's reply is rendered once per version of the user (and of the tenant's
+departments, when it embeds them) for each combination of the field-scoped
+values the app may see (email, phone, gender) and of with or without
+departments, and kept in the process's fragment cache
+(core/runtime/fragments.py): one table per combination, stamped with the
+departments' generation when the replies embed them, entries ``(status, reply)``
+by user id. Every reply of a
+user (batch_read, pages, look-ups, one user, members with details) goes
+through it.
 """
 
 from __future__ import annotations
@@ -13,31 +17,31 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
+from openroster.core.directory import Reader
+from openroster.core.people import users as user_service
 from openroster.core.people.depts import Member
 from openroster.core.runtime.cache import DeptView
+from openroster.core.runtime.fragments import Table
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeValue,
     Department,
     UrlValue,
     User,
+    UserStatus,
     ValueType,
-    serials,
 )
 
 SCOPE_EMAIL = "kso.user_email.read"
 SCOPE_PHONE = "kso.user_phone.read"
 SCOPE_GENDER = "kso.user_gender.read"
 
-_MEMO = "wps"
 _EMAIL, _PHONE, _GENDER, _DEPTS = 1, 2, 4, 8
-#: The memo key of a user's reply for each combination of the bits above.
-_REPLY_KEYS: tuple[str, ...] = tuple(f"wps:user:{bits}" for bits in range(16))
-#: The same with departments, for a reply checked against a DeptView's generation, not its departments;
-#: the generation it was rendered at is kept under its own key (one dict, no tuple to follow).
-_GENERATION_KEYS: tuple[str, ...] = tuple(f"wps:user:{bits}:by-generation" for bits in range(16))
-_AT_GENERATION_KEYS: tuple[str, ...] = tuple(f"wps:user:{bits}:rendered-at" for bits in range(16))
+#: The fragment variant of a user's reply for each combination of the bits above.
+_VARIANTS: tuple[tuple[str, int], ...] = tuple(("wps.user", bits) for bits in range(16))
 _MASKS: dict[frozenset[str], int] = {}
+#: The entry of an id the tenant has no user under (its "status" is in no set of statuses).
+_ABSENT_STATUS = None
 
 
 def _s(value: object) -> str:
@@ -58,7 +62,7 @@ def _scope_mask(scopes: frozenset[str]) -> int:
     return mask
 
 
-def _render_user(u: User, mask: int, depts: Sequence[Department | None] | None) -> bytes:
+def _render_user(u: User, mask: int, depts: Mapping[int, Department] | None) -> bytes:
     data: dict[str, object] = {
         "id": u.id,
         "user_name": u.user_name,
@@ -89,96 +93,115 @@ def _render_user(u: User, mask: int, depts: Sequence[Department | None] | None) 
     out = orjson.dumps(data)
     if depts is None:
         return out
-    refs = b",".join(dept_ref(d) for d in depts if d is not None)
+    refs = b",".join(dept_ref(d) for m in u.memberships if (d := depts.get(m.dept_id)) is not None)
     return out[:-1] + b',"depts":[' + refs + b"]}"
 
 
 def dept_ref(d: Department) -> bytes:
-    frag: bytes | None = d.memo.get(_MEMO)
-    if frag is None:
-        frag = orjson.dumps({"abs_path": d.abs_path, "id": str(d.id), "name": d.name})
-        d.memo[_MEMO] = frag
-    return frag
+    return orjson.dumps({"abs_path": d.abs_path, "id": str(d.id), "name": d.name})
 
 
 def user_bytes(u: User, scopes: frozenset[str], depts: Mapping[int, Department] | None) -> bytes:
-    """The user's JSON as the app sees it; rendered once per user version, scope set and departments.
+    """The user's JSON as the app sees it, rendered afresh (e.g. a user just written).
 
-    With ``depts`` the reply embeds the user's departments; it is reused while
-    the very same department objects are current (a changed department is a
-    new object, with a new serial), so a rename or a move renders afresh.
+    With ``depts`` the reply embeds the user's departments.
     """
-    mask = _scope_mask(scopes)
-    memo = u.memo
-    if depts is None:
-        key = _REPLY_KEYS[mask]
-        hit: bytes | None = memo.get(key)
-        if hit is None:
-            hit = memo[key] = _render_user(u, mask, None)
-        return hit
-    key = _REPLY_KEYS[mask | _DEPTS]
-    current = tuple([depts.get(m.dept_id) for m in u.memberships])
-    made_from = serials(current)
-    cached: tuple[tuple[int, ...], bytes] | None = memo.get(key)
-    if cached is not None and cached[0] == made_from:
-        return cached[1]
-    out = _render_user(u, mask, current)
-    memo[key] = (made_from, out)
-    return out
+    return _render_user(u, _scope_mask(scopes), depts)
 
 
-def users_items(
-    users: Sequence[User],
-    scopes: frozenset[str],
-    depts: Mapping[int, Department] | None,
-) -> bytes:
-    """``{"items":[...]}`` of the users; :func:`user_bytes` inlined for the memo's usual hit.
+class _Replies:
+    """Users' replies for one scope set and one ``depts`` (or none), through the fragment cache.
 
-    With a :class:`DeptView` a user's reply with departments is reused while the
-    view's generation is the one it was rendered at: one comparison per user
-    instead of a lookup of each of their departments.
+    The table's stamp is the departments' generation (0 without them): a department
+    change empties the table of replies with departments at its next use.
     """
-    mask = _scope_mask(scopes)
+
+    __slots__ = ("depts", "get", "mask", "table")
+
+    def __init__(self, r: Reader, tenant_id: str, scopes: frozenset[str], depts: DeptView | None) -> None:
+        self.mask = mask = _scope_mask(scopes)
+        self.depts = depts
+        if depts is None:
+            self.table: Table = r.fragments(tenant_id, "user", _VARIANTS[mask], 0)
+        else:
+            self.table = r.fragments(tenant_id, "user", _VARIANTS[mask | _DEPTS], depts.generation)
+        self.get = self.table.entries.get
+
+    def reply(self, u: User) -> bytes:
+        e = self.get(u.id)
+        if e is not None and e[0] is not _ABSENT_STATUS:
+            out: bytes = e[1]
+            return out
+        return self.render(u)[1]
+
+    def render(self, u: User) -> tuple[UserStatus | None, bytes]:
+        entry = (u.status, _render_user(u, self.mask, self.depts))
+        self.table.put(u.id, entry)
+        return entry
+
+
+def user_reply(r: Reader, u: User, scopes: frozenset[str], depts: DeptView | None) -> bytes:
+    """One user's JSON as the app sees it, with ``depts`` their departments; read through the cache."""
+    return _Replies(r, u.tenant_id, scopes, depts).reply(u)
+
+
+def users_items(r: Reader, users: Sequence[User], scopes: frozenset[str], depts: DeptView | None) -> bytes:
+    """``{"items":[...]}`` of the users (read through the cache; see :func:`user_reply`)."""
+    if not users:
+        return items_of([])
+    replies = _Replies(r, users[0].tenant_id, scopes, depts)
+    get = replies.get
     parts: list[bytes] = []
     append = parts.append
-    if depts is None:
-        key = _REPLY_KEYS[mask]
-        for u in users:
-            hit = u.memo.get(key)
-            append(hit if hit is not None else user_bytes(u, scopes, None))
-    elif isinstance(depts, DeptView):
-        key, at_key = _GENERATION_KEYS[mask | _DEPTS], _AT_GENERATION_KEYS[mask | _DEPTS]
-        generation = depts.generation
-        for u in users:
-            memo = u.memo
-            if memo.get(at_key) == generation:
-                append(memo[key])
-            else:
-                out = memo[key] = user_bytes(u, scopes, depts)
-                memo[at_key] = generation
-                append(out)
-    else:
-        key = _REPLY_KEYS[mask | _DEPTS]
-        get = depts.get
-        for u in users:
-            cached = u.memo.get(key)
-            if cached is not None:
-                seen, ms = cached[0], u.memberships
-                if len(ms) == 1:
-                    d = get(ms[0].dept_id)
-                    if len(seen) == 1 and seen[0] == (0 if d is None else d.serial):
-                        append(cached[1])
-                        continue
-                elif seen == serials([get(m.dept_id) for m in ms]):
-                    append(cached[1])
-                    continue
-            append(user_bytes(u, scopes, depts))
+    for u in users:
+        e = get(u.id)
+        append(e[1] if e is not None and e[0] is not _ABSENT_STATUS else replies.render(u)[1])
     return items_of(parts)
 
 
-def reply_table(scopes: frozenset[str], with_dept: bool) -> str:
-    """The cache table (``core.users.batch_read_derived``) of users' replies as ``scopes`` show them."""
-    return _REPLY_KEYS[_scope_mask(scopes) | (_DEPTS if with_dept else 0)]
+def batch_read_replies(
+    r: Reader,
+    *,
+    tenant_id: str,
+    user_ids: Sequence[str],
+    statuses: Iterable[UserStatus],
+    scopes: frozenset[str],
+    depts: DeptView | None,
+) -> list[bytes]:
+    """The replies of ``users.batch_read``: the users among ``user_ids`` (in that order, once each)
+    whose status is in ``statuses``.
+
+    The fragment entries hold each user's status, and the ids the tenant has no user
+    under, so a read whose ids all have an entry costs one lookup per id and never
+    touches the users; otherwise ``users.batch_read`` answers for every status, and
+    its users' replies are filled in.
+    """
+    wanted = frozenset(statuses)
+    replies = _Replies(r, tenant_id, scopes, depts)
+    get = replies.get
+    out: dict[str, bytes] = {}  # a repeated id keeps its first place
+    for uid in user_ids:
+        e = get(uid)
+        if e is None:
+            break
+        if e[0] in wanted:
+            out[uid] = e[1]
+    else:
+        return list(out.values())
+    found = user_service.batch_read(r, tenant_id=tenant_id, user_ids=user_ids, statuses=UserStatus)
+    derived: list[bytes] = []
+    for u in found:
+        e = get(u.id)
+        if e is None or e[0] is _ABSENT_STATUS:
+            e = replies.render(u)
+        if e[0] in wanted:
+            derived.append(e[1])
+    if len(found) < len(user_ids):
+        present = {u.id for u in found}
+        for uid in user_ids:
+            if uid not in present:
+                replies.table.put(uid, (_ABSENT_STATUS, b""))
+    return derived
 
 
 def items_of(parts: list[bytes], *, wrap: tuple[bytes, bytes] = (b"", b"")) -> bytes:
@@ -223,8 +246,8 @@ def page_tail(next_page_token: str, total: int | None) -> bytes:
     return tail + b"}"
 
 
-def member_bytes(m: Member, scopes: frozenset[str], *, with_user_detail: bool) -> bytes:
-    """One member of a department: the membership, and with ``with_user_detail`` the user."""
+def _member_bytes(m: Member, replies: _Replies | None) -> bytes:
+    """One member of a department: the membership, and with ``replies`` the user."""
     head = orjson.dumps(
         {
             "ctime": m.user.ctime,
@@ -235,17 +258,16 @@ def member_bytes(m: Member, scopes: frozenset[str], *, with_user_detail: bool) -
             "user_id": m.user.id,
         }
     )
-    if not with_user_detail:
+    if replies is None:
         return head
-    return head[:-1] + b',"user_info":' + user_bytes(m.user, scopes, None) + b"}"
+    return head[:-1] + b',"user_info":' + replies.reply(m.user) + b"}"
 
 
-def members_items(members: Sequence[Member], scopes: frozenset[str], *, with_user_detail: bool) -> bytes:
-    return (
-        b'{"items":['
-        + b",".join(member_bytes(m, scopes, with_user_detail=with_user_detail) for m in members)
-        + b"]}"
-    )
+def members_items(
+    r: Reader, members: Sequence[Member], scopes: frozenset[str], *, with_user_detail: bool
+) -> bytes:
+    replies = _Replies(r, members[0].user.tenant_id, scopes, None) if with_user_detail and members else None
+    return b'{"items":[' + b",".join(_member_bytes(m, replies) for m in members) + b"]}"
 
 
 def definition_dict(a: AttributeDefinition) -> dict[str, object]:

@@ -6,7 +6,7 @@ meaning. Unknown fields are ignored, as the platform does.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
@@ -19,14 +19,29 @@ class _Body(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", cache_strings="keys")
 
 
+class _OneSpelling(_Body):
+    """A body with a field the platform's documents spell two ways (``_spellings``, both in its
+    ``validation_alias``): either is accepted, both at once are refused as ambiguous."""
+
+    _spellings: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_spelling(cls, data: Any) -> Any:
+        one_spelling(given(data, cls._spellings))
+        return data
+
+
 class BatchReadUsersBody(_Body):
     user_ids: list[str] = Field(description="User ids; at most 100.")
     status: list[str] = Field(description="Statuses to return: active, notactive, disabled, dimission.")
     with_dept: bool = Field(default=False, description="Add depts[{id, name, abs_path}] to each user.")
 
 
-class _UserFields(_Body):
-    """The profile fields a client may set; every one optional."""
+class UserProfileFields(BaseModel):
+    """The WPS user profile fields a client may set, every one optional: declared once for the
+    wire, shared by the endpoints' bodies below and the SDK's ``UserUpdate`` (which add their
+    own configuration). Pydantic alone, so the SDK can import it without the server."""
 
     def_dept_id: str | int | None = None
     email: str | None = None
@@ -46,6 +61,10 @@ class _UserFields(_Body):
     city: str | None = None
     country: str | None = None
     avatar: str | None = None
+
+
+class _UserFields(_Body, UserProfileFields):
+    """The profile fields of the create and update bodies."""
 
 
 class CreateUserBody(_UserFields):
@@ -163,15 +182,10 @@ class UserAttrsIn(_Body):
     custom_attrs: list[AttrValueIn]
 
 
-class UpdateCustomAttrsBody(_Body):
+class UpdateCustomAttrsBody(_OneSpelling):
     # The seed's field table says ``user_ids``; its example (what clients send) says ``users``.
     users: list[UserAttrsIn] = Field(validation_alias=AliasChoices("users", "user_ids"))
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_spelling(cls, data: Any) -> Any:
-        one_spelling(given(data, ("users", "user_ids")))
-        return data
+    _spellings = ("users", "user_ids")
 
 
 class ReadCustomAttrsBody(_Body):
@@ -193,17 +207,12 @@ class CreateAttrDefsBody(_Body):
     items: list[AttrDefIn]
 
 
-class AttrDefUpdateIn(_Body):
+class AttrDefUpdateIn(_OneSpelling):
     id: str = Field(validation_alias=AliasChoices("id", "attr_id"))
     name: str | None = None
     value_type: str | None = Field(default=None, description="Must equal the current type.")
     options: list[OptionIn] | None = Field(default=None, description="The complete new option list.")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_spelling(cls, data: Any) -> Any:
-        one_spelling(given(data, ("id", "attr_id")))
-        return data
+    _spellings = ("id", "attr_id")
 
 
 class UpdateAttrDefsBody(_Body):

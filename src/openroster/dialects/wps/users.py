@@ -44,8 +44,9 @@ def list_users(call: Call, _body: None) -> bytes:
         after=after[0] if after else None,
         with_total=params.flag(call, "with_total"),
     )
-    depts = depts_for(call, page.items, params.flag(call, "with_dept"))
-    return params.paged(call, _LIST, filters, page, render.users_items(page.items, call.app.scopes, depts))
+    depts = depts_for(call, params.flag(call, "with_dept"))
+    items = render.users_items(call.reader, page.items, call.app.scopes, depts)
+    return params.paged(call, _LIST, filters, page, items)
 
 
 def _lookup(call: Call, field: str, values: list[str], status: list[str], with_dept: bool) -> bytes:
@@ -56,7 +57,7 @@ def _lookup(call: Call, field: str, values: list[str], status: list[str], with_d
         values=values,
         statuses=params.statuses(status),
     )
-    return render.users_items(found, call.app.scopes, depts_for(call, found, with_dept))
+    return render.users_items(call.reader, found, call.app.scopes, depts_for(call, with_dept))
 
 
 @route("POST", "/users/by_emails", scopes=CONTACT_READ, body=ByEmailsBody)
@@ -146,7 +147,8 @@ def batch_update_order(call: Call, body: BatchUpdateOrderBody) -> None:
 def get_user(call: Call, _body: None) -> bytes:
     """Read one user (with_dept adds depts[])."""
     user = user_service.get(call.reader, tenant_id=call.tenant_id, user_id=call.path_param("user_id"))
-    return render.user_bytes(user, call.app.scopes, depts_for(call, [user], params.flag(call, "with_dept")))
+    depts = depts_for(call, params.flag(call, "with_dept"))
+    return render.user_reply(call.reader, user, call.app.scopes, depts)
 
 
 @route("GET", "/users/{user_id}/depts", scopes=CONTACT_READ)

@@ -1,0 +1,200 @@
+"""Real writes through each dialect and the importer reach subscribers as each platform's events.
+
+A running server (``live``) delivers in the background to receivers written from the protocol
+file (tests/event_receivers.py), which check the signatures and decrypt on their own. The
+subscriptions are made on the server's store in-process (``openroster.events.subscriptions``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from dingtalk_support import AGENTID, APPKEY, APPSECRET, CORP_ID, UPDATE, Wire, wire
+from wps_contacts_support import APP, APP_SECRET, TENANT, client, setup_tenant
+
+import event_receivers as ind
+from conftest import LiveServer
+from openroster.core.custom import attributes
+from openroster.core.people import users
+from openroster.core.sheets import imports as sheet_imports
+from openroster.core.tenancy import apps
+from openroster.events import subscriptions
+
+pytestmark = pytest.mark.e2e
+
+TOKEN, AES_KEY = "wiring-token", "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7"
+PERMISSIONS = ("qyapi_hrm_read_user", "qyapi_hrm_manager", "qyapi_get_member")
+#: How long a test waits for the server's background engine.
+WAIT = 15.0
+
+Events = list[dict[str, Any]]
+
+
+@dataclass
+class Subscribers:
+    wps: ind.ReceiverServer
+    dingtalk: ind.ReceiverServer
+
+    def wait(self, which: ind.ReceiverServer, predicate: Callable[[Events], bool]) -> Events:
+        which.wait_for(predicate, timeout=WAIT)
+        return which.events
+
+
+@contextmanager
+def subscribed(live: LiveServer) -> Iterator[Subscribers]:
+    """Tenant acme with a WPS app and a DingTalk app, each subscribed to every event it has."""
+    d = live.directory
+    setup_tenant(d)
+    apps.create(d, tenant_id=TENANT, client_id=APPKEY, secret=APPSECRET, agentid=AGENTID, scopes=PERMISSIONS)
+    with (
+        ind.serve(ind.WpsReceiver(APP, APP_SECRET)) as wps_server,
+        ind.serve(ind.DingTalkReceiver(TOKEN, AES_KEY, APPKEY)) as dt_server,
+    ):
+        subscriptions.create(d, tenant_id=TENANT, kind="wps", app=APP, url=wps_server.url)
+        subscriptions.create(
+            d, tenant_id=TENANT, kind="dingtalk", app=APPKEY, url=dt_server.url, token=TOKEN, aes_key=AES_KEY
+        )
+        yield Subscribers(wps_server, dt_server)
+
+
+def users_of(events: Events, topic: str, operation: str) -> list[str]:
+    return [
+        u["user_id"]
+        for e in events
+        if e["topic"] == topic and e["operation"] == operation
+        for u in e["payload"].get("users", [])
+    ]
+
+
+def of_type(events: Events, event_type: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["EventType"] == event_type]
+
+
+def test_a_wps_user_create_reaches_dingtalk_as_user_add_org(live: LiveServer) -> None:
+    with subscribed(live) as subs, client(live.server) as wps:
+        made = wps.create_user(user_name="Ann", dept_ids=["1"], email="ann@acme.test")
+        got = subs.wait(subs.dingtalk, lambda es: bool(of_type(es, "user_add_org")))
+        (event,) = of_type(got, "user_add_org")
+        assert event["userId"] == [made.id] and event["CorpId"] == CORP_ID
+        assert event["eventId"] == event["BizId"]
+        wps_got = subs.wait(subs.wps, lambda es: bool(users_of(es, "kso.user", "create")))
+        assert users_of(wps_got, "kso.user", "create") == [made.id]
+        assert "src" not in wps_got[0]["payload"]["users"][0]  # no src on create
+
+
+def test_a_dingtalk_roster_update_reaches_wps_and_dingtalk(live: LiveServer) -> None:
+    with subscribed(live) as subs:
+        users.create(
+            live.directory, tenant_id=TENANT, item=users.NewUser(id="zhang", user_name="张三", dept_ids=(1,))
+        )
+        subs.wait(subs.wps, lambda es: bool(users_of(es, "kso.user", "create")))
+        groups = [
+            {
+                "group_id": "sys00",
+                "sections": [
+                    {"old_index": 0, "section": [{"field_code": "sys00-position", "value": "产品经理"}]}
+                ],
+            }
+        ]
+        dt: Wire
+        with wire(live.server.base_url) as dt:
+            reply = dt.post(UPDATE, {"agentid": AGENTID, "param": {"userid": "zhang", "groups": groups}})
+        assert reply["result"] is True
+        wps_got = subs.wait(subs.wps, lambda es: bool(users_of(es, "kso.user", "update")))
+        (update,) = [e for e in wps_got if e["operation"] == "update"]
+        (item,) = update["payload"]["users"]
+        assert item["user_id"] == "zhang" and item["src"]["user_name"] == "张三"
+        dt_got = subs.wait(
+            subs.dingtalk,
+            lambda es: bool(of_type(es, "hrm_user_record_change") and of_type(es, "user_modify_org")),
+        )
+        (record,) = of_type(dt_got, "hrm_user_record_change")
+        assert (record["actionType"], record["staffId"]) == ("userInfoChange", "zhang")
+        assert of_type(dt_got, "user_modify_org")[0]["userId"] == ["zhang"]  # a contacts field changed
+
+
+def test_department_create_rename_delete_on_both_channels(live: LiveServer) -> None:
+    with subscribed(live) as subs, client(live.server) as wps:
+        dept = wps.create_dept(name="Sales", parent_id="1")
+        wps.update_dept(dept.id, name="Global Sales")
+        wps.delete_dept(dept.id)
+        got = subs.wait(subs.wps, lambda es: len(es) >= 3)
+        assert [(e["topic"], e["operation"]) for e in got] == [
+            ("kso.dept", "create"),
+            ("kso.dept", "update"),
+            ("kso.dept", "delete"),
+        ]
+        assert got[1]["payload"]["depts"] == [
+            {
+                "company_id": TENANT,
+                "dept_id": dept.id,
+                "src": {"leader_ids": [], "name": "Sales", "parent_id": "1"},
+            }
+        ]
+        assert got[2]["payload"]["depts"][0]["src"]["name"] == "Global Sales"
+        dt_got = subs.wait(subs.dingtalk, lambda es: len(es) >= 3)
+        assert [(e["EventType"], e["deptId"]) for e in dt_got] == [
+            (t, [int(dept.id)]) for t in ("org_dept_create", "org_dept_modify", "org_dept_remove")
+        ]
+
+
+def test_a_custom_attribute_batch_update(live: LiveServer) -> None:
+    with subscribed(live) as subs, client(live.server) as wps:
+        made = wps.create_user(user_name="Ann", dept_ids=["1"])
+        attributes.create_definitions(
+            live.directory,
+            tenant_id=TENANT,
+            items=[attributes.NewDefinition(id="desk", name="Desk", value_type="text")],
+        )
+        body = {"users": [{"user_id": made.id, "custom_attrs": [{"attr_id": "desk", "text": "7F"}]}]}
+        wps.request("POST", "/v7/users/custom_attrs/batch_update", json=body)
+        wps.request("POST", "/v7/users/custom_attrs/batch_update", json=body)  # the same value: no event
+        got = subs.wait(subs.wps, lambda es: bool(users_of(es, "kso.user", "update")))
+        dt_got = subs.wait(subs.dingtalk, lambda es: bool(of_type(es, "hrm_user_record_change")))
+        assert users_of(got, "kso.user", "update") == [made.id]
+        assert [e["staffId"] for e in of_type(dt_got, "hrm_user_record_change")] == [made.id]
+
+
+def test_an_import_is_batched_and_an_unchanged_reimport_sends_nothing(live: LiveServer) -> None:
+    n = 150
+    rows = [[f"Person {i}", f"E{i:04d}", "Ops"] for i in range(n)]
+    with subscribed(live) as subs:
+        report = sheet_imports.import_sheet(
+            live.directory, tenant_id=TENANT, headers=["姓名", "工号", "部门"], rows=rows
+        )
+        assert report.created == n
+        got = subs.wait(
+            subs.wps,
+            lambda es: (
+                len(users_of(es, "kso.user", "create")) >= n and any(e["topic"] == "kso.dept" for e in es)
+            ),
+        )
+        creates = [e for e in got if e["topic"] == "kso.user"]
+        assert sorted(len(e["payload"]["users"]) for e in creates) == [50, 100]
+        (dept_event,) = [e for e in got if e["topic"] == "kso.dept"]
+        assert (dept_event["operation"], len(dept_event["payload"]["depts"])) == ("create", 1)  # Ops
+        dt_got = subs.wait(
+            subs.dingtalk, lambda es: sum(len(e["userId"]) for e in of_type(es, "user_add_org")) >= n
+        )
+        assert sorted(len(e["userId"]) for e in of_type(dt_got, "user_add_org")) == [50, 100]
+        seen = len(subs.wps.requests), len(subs.dingtalk.requests)
+        again = sheet_imports.import_sheet(
+            live.directory, tenant_id=TENANT, headers=["姓名", "工号", "部门"], rows=rows
+        )
+        assert again.unchanged == n
+        marker = wps_marker(live)
+        subs.wait(subs.wps, lambda es: marker in users_of(es, "kso.user", "create"))
+        # The marker was written after the re-import: had the re-import sent anything, it came first.
+        assert len(subs.wps.requests) == seen[0] + 1
+
+
+def wps_marker(live: LiveServer) -> str:
+    """Create one person (a write that does send), to show that nothing was pending before it."""
+    users.create(
+        live.directory, tenant_id=TENANT, item=users.NewUser(id="marker", user_name="M", dept_ids=(1,))
+    )
+    return "marker"
