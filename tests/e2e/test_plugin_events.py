@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import LiveServer
+from openroster.client import WpsClient
 from openroster.model.changes import ChangeRecord, EntityKind, Operation
 from openroster.testing.events import OpenrosterEvents
 from openroster.testing.plugin import OpenrosterTenant
@@ -57,3 +58,12 @@ def test_the_fixture_subscribes_for_the_test_tenant_and_says_what_it_did_not_get
     assert all(s["url"].startswith(openroster_events.url) for s in subs)
     with pytest.raises(AssertionError, match=r"no kso\.user delete event"):
         openroster_events.wait_for("kso.user", "delete", timeout=0.1)
+
+
+def test_a_write_through_the_sdk_is_announced_on_both_platforms(
+    wps_client: WpsClient, openroster_events: OpenrosterEvents
+) -> None:
+    user = wps_client.create_user(user_name="Ann", dept_ids=["1"])
+    [event] = openroster_events.wait_for("kso.user", "create")
+    assert [u["user_id"] for u in event["users"]] == [user.id]
+    assert openroster_events.wait_for("user_add_org")[0]["userId"] == [user.id]
