@@ -1,4 +1,4 @@
-"""Where the API commands (``call``, ``users``, ``depts``) get the server and credentials from.
+"""Where the API commands (``call``, ``users``, ``depts``, ``events``) get the server and credentials from.
 
 In order: command-line flags, then the environment (``OPENROSTER_URL``,
 ``OPENROSTER_WPS_CLIENT_ID``, ``OPENROSTER_WPS_CLIENT_SECRET``,
@@ -16,6 +16,7 @@ default ``~/.config/openroster/profiles.toml``)::
     dingtalk_appkey = "demo-dingtalk"
     dingtalk_appsecret = "demo-dingtalk-secret"
     dingtalk_agentid = 1000001
+    admin_token = "..."           # openroster events: the server's --admin-token
 
 Without a URL the commands talk to the real platforms (``https://openapi.wps.cn``,
 ``https://oapi.dingtalk.com``).
@@ -59,6 +60,8 @@ class Credentials:
     dingtalk_appkey: str | None = None
     dingtalk_appsecret: str | None = None
     dingtalk_agentid: str | None = None
+    #: The server's admin token, for the control-plane commands (``openroster events``).
+    admin_token: str | None = None
 
     def wps(self) -> WpsClient:
         if not self.wps_client_id or not self.wps_client_secret:

@@ -16,6 +16,7 @@ from rich.console import Console
 from openroster import __version__
 from openroster.cli.call import call_command
 from openroster.cli.depts import depts_app
+from openroster.cli.events import events_app
 from openroster.cli.export import export_command
 from openroster.cli.importer import import_command
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
@@ -367,6 +368,7 @@ def _print_credentials(a: App) -> None:
 app.command("call")(call_command)
 app.add_typer(users_app, name="users")
 app.add_typer(depts_app, name="depts")
+app.add_typer(events_app, name="events")
 app.command("import")(import_command)
 app.command("export")(export_command)
 

@@ -7,7 +7,9 @@ the server's whole middleware stack.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from collections.abc import Callable, Sequence
+
+from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
 from openroster.control.calls import CONTROL_PREFIX
@@ -16,13 +18,23 @@ from openroster.control.journal import Journal
 from openroster.control.middleware import PlatformCalls
 from openroster.control.plane import ControlPlane
 
+#: Adds routes to the control app's admin router (the routes of a layer above the control plane).
+RouteSet = Callable[[APIRouter], None]
 
-def install(api: FastAPI, *, admin_token: str, journal_size: int) -> ControlPlane:
-    """Mount the control API on ``api`` and keep its state in ``api.state.control``."""
+
+def install(
+    api: FastAPI, *, admin_token: str, journal_size: int, extra: Sequence[RouteSet] = ()
+) -> ControlPlane:
+    """Mount the control API on ``api`` (with the routes ``extra`` adds) and keep its state in
+    ``api.state.control``."""
     from openroster.control.api import build
 
     plane = ControlPlane(
-        admin_token=admin_token, journal=Journal(journal_size), faults=FaultBook(), server=api
+        admin_token=admin_token,
+        journal=Journal(journal_size),
+        faults=FaultBook(),
+        server=api,
+        routes=tuple(extra),
     )
     api.state.control = plane
     api.mount(CONTROL_PREFIX, build(plane), name="control")

@@ -138,7 +138,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": s.ErrorReply, "des
 
 
 def build(plane: ControlPlane) -> FastAPI:
-    """The control app, to mount at ``/_openroster``."""
+    """The control app, to mount at ``/_openroster``, with the routes ``plane.routes`` add."""
     api = FastAPI(
         title="openroster control plane",
         version=__version__,
@@ -181,6 +181,8 @@ def build(plane: ControlPlane) -> FastAPI:
     journal_routes(admin)
     fault_routes(admin)
     clock_routes(admin)
+    for routes in plane.routes:
+        routes(admin)
     api.include_router(admin)
     return api
 
@@ -373,7 +375,7 @@ _SNAPSHOT_BODY: dict[str, Any] = {
 _SNAPSHOT_REPLY: dict[int | str, dict[str, Any]] = {
     200: {"content": {s.JSON: {"schema": {"type": "object"}}}, "description": "The snapshot document"}
 }
-Secrets = Annotated[bool, Query(description="Include app secrets (unsealed)")]
+Secrets = Annotated[bool, Query(description="Include app secrets and DingTalk subscription keys (unsealed)")]
 
 
 def _imported(result: snapshot.ImportResult) -> s.Imported:

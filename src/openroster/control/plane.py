@@ -21,6 +21,9 @@ class ControlPlane:
     faults: FaultBook
     #: The server app, whose state holds the directory once the server has started.
     server: Any
+    #: Route sets of the layers above the control plane, each adding routes to its admin router
+    #: (the change-event routes: ``events/control_routes.py``).
+    routes: tuple[Callable[[Any], None], ...] = ()
 
     @property
     def directory(self) -> Directory:

@@ -272,3 +272,95 @@ class ClockChange(_Strict):
         if self.real_time is False:
             raise ValueError("real_time can only be true")
         return self
+
+
+# -- change events ---------------------------------------------------------------------------------
+
+#: The latest moment a control value may name, in unix seconds (the year 5138).
+SECONDS_MAX = 10**11
+
+DeliveryState = Literal["pending", "retrying", "delivered", "dead"]
+
+
+class NewSubscription(_Strict):
+    kind: Literal["wps", "dingtalk"] = Field(
+        description="wps: a WPS 365 event subscription; dingtalk: HTTP callbacks"
+    )
+    app: str = Field(
+        description="The tenant's app of that platform (client_id / appkey) whose keys seal the events"
+    )
+    url: str = Field(description="The receiver; it must pass WPS's challenge or DingTalk's check_url first")
+    topics: list[str] | None = Field(
+        None, description="wps: kso.user, kso.dept, kso.contact.permission_setting (default: all)"
+    )
+    events: list[str] | None = Field(None, description="dingtalk: the EventTypes wanted (default: all)")
+    token: str | None = Field(None, description="dingtalk: the callback token (required)")
+    aes_key: str | None = Field(None, description="dingtalk: the EncodingAESKey, 43 characters (required)")
+    payload: Literal["current", "legacy"] | None = Field(
+        None, description="dingtalk: the payload style (default current: appKey as owner key; legacy: corpId)"
+    )
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> NewSubscription:
+        other = ("events", "token", "aes_key", "payload") if self.kind == "wps" else ("topics",)
+        given = [name for name in other if getattr(self, name) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)}: not a field of a {self.kind} subscription")
+        return self
+
+
+class SubscriptionInfo(BaseModel):
+    id: str
+    kind: Literal["wps", "dingtalk"]
+    status: Literal["active", "paused"]
+    app: str
+    url: str
+    topics: list[str] | None = Field(None, description="wps: the topics sent (empty: all)")
+    events: list[str] | None = Field(None, description="dingtalk: the EventTypes sent (empty: all)")
+    payload: Literal["current", "legacy"] | None = Field(None, description="dingtalk: the payload style")
+    created: float = Field(description="Unix seconds, on the server's clock")
+
+
+class Replay(_Strict):
+    since: float = Field(
+        ge=0, le=SECONDS_MAX, allow_inf_nan=False, description="Unix seconds: deliveries created since then"
+    )
+
+
+class Replayed(BaseModel):
+    subscription: str
+    replayed: int = Field(description="Deliveries queued again, with their original event ids and bodies")
+
+
+class DeliveryInfo(BaseModel):
+    id: int = Field(description="Increases with every delivery; page with `after`")
+    subscription: str
+    event_id: str = Field(description="WPS: the envelope's nonce; DingTalk: eventId and BizId")
+    topic: str = Field(description="WPS: the topic; DingTalk: the EventType")
+    operation: str
+    status: DeliveryState
+    attempts: int
+    last_status: int | None = Field(description="The receiver's HTTP status at the last attempt")
+    last_error: str | None
+    created: float = Field(description="Unix seconds, on the server's clock")
+    delivered: float | None = Field(description="Unix seconds, on the server's clock")
+
+
+class Flushed(BaseModel):
+    delivered: int = Field(description="Deliveries made by this flush")
+    pending: int = Field(description="Deliveries still open (retrying later, or held by another process)")
+
+
+class ChangeInfo(BaseModel):
+    seq: int = Field(description="The transaction's place in commit order")
+    time: float = Field(description="Unix seconds, on the server's clock")
+    kind: str = Field(description="user, department, membership, attribute_definition, attribute_value, ...")
+    operation: Literal["create", "update", "delete"]
+    entity_id: str
+    fields: list[str]
+    actor: str | None = Field(description="The app that made the change")
+
+
+class ChangePage(BaseModel):
+    changes: list[ChangeInfo]
+    cursor: int = Field(description="Pass as `after` for the next page")

@@ -1,4 +1,4 @@
-"""Creating, pausing and removing subscriptions (the control plane's routes call these next).
+"""Creating, pausing, replaying and removing subscriptions (the control plane's routes call these).
 
 A new subscription starts at the store's current change seq: it gets the changes committed
 after it was made, not the history. DingTalk's token and aes_key are sealed with the master key
@@ -9,13 +9,15 @@ verification (WPS's challenge, DingTalk's ``check_url``) is the caller's step be
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from openroster.core.directory import Directory
+from openroster.core.tenancy import apps as app_service
 from openroster.dialects.dingtalk.callback_crypto import parse_aes_key
 from openroster.dialects.event_wire import EventFormatError
 from openroster.events.channels import channel
 from openroster.model.changes import Subscription, SubscriptionStatus
-from openroster.model.errors import InvalidValue
+from openroster.model.errors import Entity, InvalidValue, NotFound
 from openroster.store.tx import Outbox
 
 PAYLOAD_STYLES = ("current", "legacy")
@@ -34,22 +36,7 @@ def create(
     aes_key: str | None = None,
 ) -> Subscription:
     """Store a subscription (active) and return it."""
-    try:
-        known = channel(kind).topics
-    except KeyError:
-        raise InvalidValue(f"kind: {kind!r} is not a channel", field="kind") from None
-    unknown = [t for t in topics if t not in known]
-    if unknown:
-        raise InvalidValue(f"topics: {', '.join(unknown)} not sent by a {kind} subscription", field="topics")
-    if payload not in PAYLOAD_STYLES:
-        raise InvalidValue(f"payload: {payload!r} is not current or legacy", field="payload")
-    if kind == "dingtalk":
-        if token is None or aes_key is None:
-            raise InvalidValue("token and aes_key are required for a dingtalk subscription", field="token")
-        try:
-            parse_aes_key(aes_key)
-        except EventFormatError as exc:
-            raise InvalidValue(f"aes_key: {exc}", field="aes_key") from None
+    validate(kind=kind, url=url, topics=topics, payload=payload, token=token, aes_key=aes_key)
     sub_id = "sub_" + secrets.token_hex(8)
     with d.writer() as tx:
         sub = Subscription(
@@ -71,6 +58,64 @@ def create(
             aes_key_sealed=_seal(d, aes_key, sub_id, "aes_key"),
         )
     return sub
+
+
+def check_url(url: str) -> None:
+    """A receiver's URL is an absolute ``http`` or ``https`` URL (InvalidValue, field ``url``)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
+    except ValueError as exc:
+        raise InvalidValue(f"url: {url!r} is not a URL: {exc}", field="url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or not url.isprintable() or " " in url:
+        raise InvalidValue(f"url: {url!r} is not an absolute http or https URL", field="url")
+
+
+def validate(
+    *,
+    kind: str,
+    url: str,
+    topics: tuple[str, ...],
+    payload: str,
+    token: str | None,
+    aes_key: str | None,
+) -> None:
+    """Refuse (InvalidValue, naming the field) a kind, URL, topic, payload style or DingTalk key
+    that cannot make a subscription."""
+    check_url(url)
+    try:
+        known = channel(kind).topics
+    except KeyError:
+        raise InvalidValue(f"kind: {kind!r} is not a channel", field="kind") from None
+    unknown = [t for t in topics if t not in known]
+    if unknown:
+        raise InvalidValue(f"topics: {', '.join(unknown)} not sent by a {kind} subscription", field="topics")
+    if payload not in PAYLOAD_STYLES:
+        raise InvalidValue(f"payload: {payload!r} is not current or legacy", field="payload")
+    if kind == "dingtalk":
+        if token is None or aes_key is None:
+            raise InvalidValue("token and aes_key are required for a dingtalk subscription", field="token")
+        try:
+            parse_aes_key(aes_key)
+        except EventFormatError as exc:
+            raise InvalidValue(f"aes_key: {exc}", field="aes_key") from None
+
+
+def check_app(d: Directory, tenant_id: str, kind: str, app: str) -> None:
+    """The app must exist in the tenant (NotFound) and be of the subscription's platform
+    (InvalidValue): its keys seal the events."""
+    found = next((a for a in app_service.list_for_tenant(d, tenant_id) if a.client_id == app), None)
+    if found is None:
+        raise NotFound(f"tenant {tenant_id!r} has no app {app!r}", field="app", entity=Entity.APP)
+    if found.platform.value != kind:
+        raise InvalidValue(f"app: {app!r} is a {found.platform.value} app, not a {kind} one", field="app")
+
+
+def replay(d: Directory, subscription_id: str, since_ms: int) -> int:
+    """Queue again every retained delivery of the subscription made since ``since_ms`` (not the
+    open ones: they are still to come), with its event id and body; returns how many."""
+    with d.writer() as tx:
+        return tx.outbox.replay_deliveries(subscription_id, since_ms, d.now_ms())
 
 
 def _seal(d: Directory, value: str | None, sub_id: str, name: str) -> bytes | None:

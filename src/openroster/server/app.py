@@ -24,6 +24,7 @@ from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
 from openroster.dialects import registry
 from openroster.dialects.base import routing_message
 from openroster.dialects.openapi import DOCS_PAGES
+from openroster.events.control_routes import event_routes
 from openroster.events.engine import EventEngine
 from openroster.model.rate import Rate
 from openroster.server import pipeline
@@ -145,7 +146,12 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     api.state.credential_throttle = credential_throttle(settings, limiter)
     for dialect in registry.DIALECTS:
         pipeline.mount(api, dialect, settings=settings, limiter=limiter)
-    control.install(api, admin_token=settings.admin_token or new_secret(), journal_size=settings.journal_size)
+    control.install(
+        api,
+        admin_token=settings.admin_token or new_secret(),
+        journal_size=settings.journal_size,
+        extra=(event_routes,),
+    )
     return api
 
 

@@ -102,6 +102,7 @@ def advance_cursor(conn: Connection, subscription_id: str, seq: int) -> None:
 
 
 def delete_subscription(conn: Connection, subscription_id: str) -> bool:
+    """Delete a subscription (its deliveries go with it: the foreign key cascades)."""
     return bool(conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id)).rowcount)
 
 
@@ -114,6 +115,22 @@ def _delivery(row: Any) -> Delivery:
         body=bytes(r["body"]),
         status=DeliveryStatus(r["status"]),
     )
+
+
+def _fresh(now_ms: int) -> dict[str, object]:
+    """The columns of a delivery not yet attempted, due now."""
+    return {
+        "status": DeliveryStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now_ms,
+        "first_attempt_at": None,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_status": None,
+        "last_error": None,
+        "created": now_ms,
+        "delivered_at": None,
+    }
 
 
 def insert_deliveries(
@@ -133,20 +150,39 @@ def insert_deliveries(
                 "operation": e.operation,
                 "entity_keys": orjson.dumps(list(e.entity_keys)).decode(),
                 "body": e.body,
-                "status": DeliveryStatus.PENDING.value,
-                "attempts": 0,
-                "next_attempt_at": now_ms,
-                "first_attempt_at": None,
-                "lease_owner": None,
-                "lease_until": None,
-                "last_status": None,
-                "last_error": None,
-                "created": now_ms,
-                "delivered_at": None,
+                **_fresh(now_ms),
             }
             for e in events
         ],
     )
+
+
+def replay_deliveries(conn: Connection, subscription_id: str, since_ms: int, now_ms: int) -> int:
+    """Queue again, as new pending deliveries due now, every retained delivery of the subscription
+    created at or after ``since_ms`` that is not open, with its event id and body; returns how many."""
+    q = (
+        select(deliveries)
+        .where(
+            deliveries.c.subscription_id == subscription_id,
+            deliveries.c.created >= since_ms,
+            deliveries.c.status.not_in(_OPEN),
+        )
+        .order_by(deliveries.c.id)
+    )
+    rows = [r._mapping for r in conn.execute(q).all()]
+    if rows:
+        keep = (
+            "subscription_id",
+            "tenant_id",
+            "event_id",
+            "seq",
+            "topic",
+            "operation",
+            "entity_keys",
+            "body",
+        )
+        conn.execute(insert(deliveries), [{**{k: r[k] for k in keep}, **_fresh(now_ms)} for r in rows])
+    return len(rows)
 
 
 def get_delivery(conn: Connection, delivery_id: int) -> Delivery | None:

@@ -219,6 +219,7 @@ class Outbox(Repository):
     advance_cursor = RowFunction(outbox.advance_cursor)
     delete_subscription = RowFunction(outbox.delete_subscription)
     insert_deliveries = RowFunction(outbox.insert_deliveries)
+    replay_deliveries = RowFunction(outbox.replay_deliveries)
     get_delivery = RowFunction(outbox.get_delivery)
     list_deliveries = RowFunction(outbox.list_deliveries)
     due_candidates = RowFunction(outbox.due_candidates)

@@ -179,6 +179,42 @@ class ControlClient:
     def real_time(self) -> dict[str, Any]:
         return dict(self.call("PUT", "/clock", json={"real_time": True}))
 
+    # -- change events -----------------------------------------------------------------------------------
+
+    def subscribe(self, tenant_id: str, kind: str, app: str, url: str, **fields: Any) -> dict[str, Any]:
+        """Subscribe a receiver (after its challenge / ``check_url``): ``subscribe(t, "wps", client_id,
+        url, topics=[...])`` or ``subscribe(t, "dingtalk", appkey, url, token=..., aes_key=...)``."""
+        body = {"kind": kind, "app": app, "url": url, **{k: v for k, v in fields.items() if v is not None}}
+        return dict(self.call("POST", f"/tenants/{tenant_id}/subscriptions", json=body))
+
+    def subscriptions(self, tenant_id: str) -> list[dict[str, Any]]:
+        return list(self.call("GET", f"/tenants/{tenant_id}/subscriptions"))
+
+    def subscription_action(self, tenant_id: str, sub_id: str, action: str) -> dict[str, Any]:
+        """``pause`` or ``resume``: the subscription afterwards."""
+        return dict(self.call("POST", f"/tenants/{tenant_id}/subscriptions/{sub_id}/{action}"))
+
+    def unsubscribe(self, tenant_id: str, sub_id: str) -> None:
+        self.call("DELETE", f"/tenants/{tenant_id}/subscriptions/{sub_id}")
+
+    def replay(self, tenant_id: str, sub_id: str, since: float) -> dict[str, Any]:
+        """``{"subscription", "replayed"}``: deliveries since ``since`` (unix seconds) queued again."""
+        return dict(
+            self.call("POST", f"/tenants/{tenant_id}/subscriptions/{sub_id}/replay", json={"since": since})
+        )
+
+    def deliveries(self, tenant_id: str, **filters: Any) -> list[dict[str, Any]]:
+        """One page, oldest first. Filters: subscription, status, after (the last id seen), limit."""
+        return list(self.call("GET", f"/tenants/{tenant_id}/deliveries", params=filters))
+
+    def flush(self, tenant_id: str) -> dict[str, Any]:
+        """Deliver everything due now: ``{"delivered", "pending"}``."""
+        return dict(self.call("POST", f"/tenants/{tenant_id}/deliveries/flush"))
+
+    def changes(self, tenant_id: str, after: int | None = None, **filters: Any) -> dict[str, Any]:
+        """``{"changes", "cursor"}``: the records after ``after`` (default: none, and the cursor of now)."""
+        return dict(self.call("GET", f"/tenants/{tenant_id}/changes", params={"after": after, **filters}))
+
 
 def _param(value: Any) -> Any:
     if isinstance(value, bool):

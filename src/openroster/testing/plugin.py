@@ -8,6 +8,8 @@ Fixtures:
   afterwards. Tenants never see each other, so tests can run in parallel (pytest-xdist).
 - ``wps_client`` / ``dingtalk_client``: the SDK, bound to the tenant's apps.
 - ``openroster_journal``: the platform calls the test's tenant made.
+- ``openroster_events``: a receiver of the tenant's change events (WPS and DingTalk), subscribed
+  through the control plane; ``wait_for(topic_or_event, operation=None, timeout=5)``.
 
 Marker: ``@pytest.mark.openroster_seed("seed.yaml", tenant=None)`` creates the test's tenant from a
 seed file (path relative to the test file; ``tenant`` picks one of the file's tenants, default
@@ -29,6 +31,7 @@ import pytest
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS
 from openroster.fixtures.demo import WPS_ALL_SCOPES
 from openroster.testing.control import ControlClient, ControlError
+from openroster.testing.events import OpenrosterEvents
 from openroster.testing.server import ServerProcess, start_server
 
 if TYPE_CHECKING:
@@ -300,6 +303,15 @@ def dingtalk_client(openroster_tenant: OpenrosterTenant) -> Iterator[DingTalkCli
 def openroster_journal(openroster_tenant: OpenrosterTenant) -> OpenrosterJournal:
     """What the test's tenant sent, as the server recorded it."""
     return OpenrosterJournal(openroster_tenant)
+
+
+@pytest.fixture
+def openroster_events(openroster_tenant: OpenrosterTenant) -> Iterator[OpenrosterEvents]:
+    """A receiver on a free port of 127.0.0.1 subscribed to the test tenant's events (its WPS app's
+    at ``/wps``, its DingTalk app's at ``/dingtalk``): ``wait_for("kso.user", "create")`` or
+    ``wait_for("user_add_org")`` returns the decrypted payloads."""
+    with OpenrosterEvents(openroster_tenant).running() as events:
+        yield events
 
 
 def _seed_for(request: pytest.FixtureRequest) -> dict[str, Any] | None:
