@@ -15,4 +15,9 @@ if [ ! -x .tools/bin/uv ] || [ "$(.tools/bin/uv --version | cut -d' ' -f2)" != "
 fi
 export UV_PYTHON_DOWNLOADS=never
 export UV_PYTHON="$PY"
-.tools/bin/uv sync --frozen --quiet
+# Bytecode is compiled once here, for the dependencies and for src/. Python reads .pyc files even
+# where writing them is turned off (PYTHONDONTWRITEBYTECODE=1, as on some CI images), and without
+# them every process compiles its imports from source again: a second of CPU for each server and
+# CLI command, hundreds of times in the test suite (a CLI command: 2.4 s -> 1.1 s).
+.tools/bin/uv sync --frozen --quiet --compile-bytecode
+.venv/bin/python -m compileall -q -j 0 src >/dev/null
