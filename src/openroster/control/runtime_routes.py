@@ -65,7 +65,7 @@ def journal_routes(r: APIRouter) -> None:
         method: str | None = None,
         since: Annotated[str | None, Query(description="ISO 8601 time or seconds since the epoch")] = None,
         after: Annotated[
-            int | None, Query(ge=0, le=2**63 - 1, description="Only entries with a larger id")
+            int | None, Query(ge=0, le=s.ID_MAX, description="Only entries with a larger id")
         ] = None,
         limit: Annotated[
             int | None, Query(ge=1, le=s.COUNT_MAX, description="Only the newest N matches")

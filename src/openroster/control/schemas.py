@@ -20,6 +20,8 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 COUNT_MAX = 1_000_000
 #: The longest Retry-After a fault rule may send, in seconds.
 RETRY_AFTER_MAX = 86_400
+#: The largest id or cursor a keyset-paged listing takes (``after``): a signed 64-bit integer.
+ID_MAX = 2**63 - 1
 
 
 class _Strict(BaseModel):

@@ -106,9 +106,6 @@ class Call(Generic[P]):
     principal: P
     request: Request
 
-    def query(self, name: str) -> str | None:
-        return self.request.query_params.get(name)
-
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
 

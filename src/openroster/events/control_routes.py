@@ -196,7 +196,7 @@ def _delivery_info(d: Any) -> dict[str, Any]:
     }
 
 
-After = Annotated[int, Query(ge=0, le=2**63 - 1, description="Only items with a larger id (keyset paging)")]
+After = Annotated[int, Query(ge=0, le=s.ID_MAX, description="Only items with a larger id (keyset paging)")]
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="At most this many, oldest first")]
 
 
@@ -253,7 +253,7 @@ def _delivery_routes(r: APIRouter) -> None:
         plane: Plane,
         tenant_id: str,
         after: Annotated[
-            int | None, Query(ge=0, le=2**63 - 1, description="The cursor of the previous page; default: now")
+            int | None, Query(ge=0, le=s.ID_MAX, description="The cursor of the previous page; default: now")
         ] = None,
         limit: Limit = 100,
     ) -> Response:
