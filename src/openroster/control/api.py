@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from openroster import __version__
 from openroster.control import schemas as s
 from openroster.control import tenants as control_tenants
-from openroster.control.plane import ControlPlane, Plane, plane_of
+from openroster.control.plane import ControlPlane, Plane, plane_of, route_group
 from openroster.control.runtime_routes import clock_routes, fault_routes, journal_routes
 from openroster.core.runtime.secrets import constant_time_equals
 from openroster.core.tenancy import apps as app_service
@@ -190,8 +190,9 @@ def build(plane: ControlPlane) -> FastAPI:
 # -- server ---------------------------------------------------------------------------------
 
 
+@route_group("server")
 def _server_routes(r: APIRouter) -> None:
-    @r.get("/version", response_model=s.Version, tags=["server"], summary="Server and format versions")
+    @r.get("/version", response_model=s.Version, summary="Server and format versions")
     async def version(plane: Plane) -> s.Version:
         return s.Version(
             version=__version__,
@@ -204,7 +205,6 @@ def _server_routes(r: APIRouter) -> None:
     @r.post(
         "/reset",
         response_model=s.EverythingReset,
-        tags=["server"],
         summary="Reset everything: every tenant, the journal, the fault rules and the clock",
     )
     async def reset_everything(plane: Plane, body: s.Reset | None = None) -> s.EverythingReset:
@@ -270,12 +270,12 @@ def _app_fields(a: s.NewApp) -> dict[str, Any]:
     }
 
 
+@route_group("tenants")
 def _tenant_routes(r: APIRouter) -> None:
     @r.post(
         "/tenants",
         status_code=201,
         response_model=s.CreatedTenant,
-        tags=["tenants"],
         summary="Create a tenant (optionally from a seed, with apps)",
         responses={409: {"model": s.ErrorReply, "description": "The id or a client id is taken"}},
     )
@@ -293,14 +293,13 @@ def _tenant_routes(r: APIRouter) -> None:
         )
         return s.CreatedTenant(tenant=_tenant_info(plane, tenant), apps=[_credentials(a) for a in made])
 
-    @r.get("/tenants", response_model=list[s.TenantInfo], tags=["tenants"], summary="List tenants")
+    @r.get("/tenants", response_model=list[s.TenantInfo], summary="List tenants")
     async def list_tenants(plane: Plane) -> list[s.TenantInfo]:
         return [_tenant_info(plane, t) for t in tenant_service.list_all(plane.directory)]
 
     @r.get(
         "/tenants/{tenant_id}",
         response_model=s.TenantInfo,
-        tags=["tenants"],
         summary="One tenant",
         responses=_NOT_FOUND,
     )
@@ -310,7 +309,6 @@ def _tenant_routes(r: APIRouter) -> None:
     @r.delete(
         "/tenants/{tenant_id}",
         status_code=204,
-        tags=["tenants"],
         summary="Delete a tenant and everything in it",
         responses=_NOT_FOUND,
     )
@@ -322,7 +320,6 @@ def _tenant_routes(r: APIRouter) -> None:
         "/tenants/{tenant_id}/apps",
         status_code=201,
         response_model=s.AppCredentials,
-        tags=["tenants"],
         summary="Add an app to a tenant",
         responses=_NOT_FOUND,
     )
@@ -332,7 +329,6 @@ def _tenant_routes(r: APIRouter) -> None:
     @r.post(
         "/tenants/{tenant_id}/apps/{client_id}/rotate-secret",
         response_model=s.AppCredentials,
-        tags=["tenants"],
         summary="Give an app a new secret; every token issued under the old one stops working",
         responses={404: {"model": s.ErrorReply, "description": "No such tenant or app"}},
     )
@@ -352,7 +348,6 @@ def _tenant_routes(r: APIRouter) -> None:
     @r.post(
         "/tenants/{tenant_id}/reset",
         response_model=s.TenantReset,
-        tags=["tenants"],
         summary="Reset one tenant to empty or to its seed",
         responses={**_NOT_FOUND, 409: {"model": s.ErrorReply, "description": "to=seed on a seedless tenant"}},
     )
@@ -386,10 +381,10 @@ def _imported(result: snapshot.ImportResult) -> s.Imported:
     )
 
 
+@route_group("snapshots")
 def _snapshot_routes(r: APIRouter) -> None:
     @r.get(
         "/tenants/{tenant_id}/snapshot",
-        tags=["snapshots"],
         summary="Export one tenant",
         responses={**_SNAPSHOT_REPLY, **_NOT_FOUND},
         response_class=Response,
@@ -402,7 +397,6 @@ def _snapshot_routes(r: APIRouter) -> None:
     @r.put(
         "/tenants/{tenant_id}/snapshot",
         response_model=s.Imported,
-        tags=["snapshots"],
         summary="Replace one tenant with a snapshot of it",
         openapi_extra=_SNAPSHOT_BODY,
     )
@@ -413,7 +407,6 @@ def _snapshot_routes(r: APIRouter) -> None:
 
     @r.get(
         "/snapshot",
-        tags=["snapshots"],
         summary="Export every tenant",
         responses=_SNAPSHOT_REPLY,
         response_class=Response,
@@ -424,7 +417,6 @@ def _snapshot_routes(r: APIRouter) -> None:
     @r.put(
         "/snapshot",
         response_model=s.Imported,
-        tags=["snapshots"],
         summary="Replace the whole store with a snapshot",
         openapi_extra=_SNAPSHOT_BODY,
     )

@@ -6,12 +6,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request
 
 from openroster.control import calls
 from openroster.control.faults import FaultBook
 from openroster.control.journal import Journal
 from openroster.core.directory import Directory, Reader
+
+RouteSet = Callable[[APIRouter], None]
+
+
+def route_group(
+    tag: str, responses: dict[int | str, dict[str, Any]] | None = None
+) -> Callable[[RouteSet], RouteSet]:
+    """A set of control-plane routes under one OpenAPI tag, each with ``responses`` unless it
+    names its own: the decorated function adds its routes to a router of their own, which is
+    then added to the admin router it is given."""
+
+    def group(add: RouteSet) -> RouteSet:
+        def add_to(admin: APIRouter) -> None:
+            r = APIRouter(tags=[tag], responses=responses)
+            add(r)
+            admin.include_router(r)
+
+        add_to.__name__ = add.__name__
+        add_to.__doc__ = add.__doc__
+        return add_to
+
+    return group
 
 
 @dataclass(slots=True)
@@ -23,7 +45,7 @@ class ControlPlane:
     server: Any
     #: Route sets of the layers above the control plane, each adding routes to its admin router
     #: (the change-event routes: ``events/control_routes.py``).
-    routes: tuple[Callable[[Any], None], ...] = ()
+    routes: tuple[RouteSet, ...] = ()
 
     @property
     def directory(self) -> Directory:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from openroster.control import schemas as s
 from openroster.control.calls import DIALECTS
 from openroster.control.journal import Filters, select
-from openroster.control.plane import ControlPlane, Plane
+from openroster.control.plane import ControlPlane, Plane, route_group
 from openroster.model import errors
 
 # -- journal ----------------------------------------------------------------------------------------
@@ -43,11 +43,11 @@ def _moment(value: str | float | None, field: str) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+@route_group("journal")
 def journal_routes(r: APIRouter) -> None:
     @r.get(
         "/journal",
         response_model=s.JournalPage | s.JournalCount,
-        tags=["journal"],
         summary="The platform calls recorded (oldest first)",
     )
     async def read_journal(
@@ -104,7 +104,6 @@ def journal_routes(r: APIRouter) -> None:
     @r.delete(
         "/journal",
         response_model=s.Deleted,
-        tags=["journal"],
         summary="Empty the journal (or forget one tenant's calls)",
     )
     async def clear_journal(
@@ -135,10 +134,9 @@ def _memo(fn: Callable[[str | None], str | None]) -> Callable[[str | None], str 
 # -- faults ------------------------------------------------------------------------------------------
 
 
+@route_group("faults")
 def fault_routes(r: APIRouter) -> None:
-    @r.post(
-        "/faults", status_code=201, response_model=s.FaultInfo, tags=["faults"], summary="Add a fault rule"
-    )
+    @r.post("/faults", status_code=201, response_model=s.FaultInfo, summary="Add a fault rule")
     async def add_fault(plane: Plane, body: s.NewFault) -> Any:
         """The first rule that fires for a call acts on it: `error` (the dialect's error reply with
         `code`), `http` (a bare `status`), `latency` (wait, then go on) or `close` (drop the
@@ -162,14 +160,13 @@ def fault_routes(r: APIRouter) -> None:
         )
         return rule.describe()
 
-    @r.get("/faults", response_model=list[s.FaultInfo], tags=["faults"], summary="The fault rules")
+    @r.get("/faults", response_model=list[s.FaultInfo], summary="The fault rules")
     async def list_faults(plane: Plane) -> Any:
         return [rule.describe() for rule in plane.faults.rules]
 
     @r.delete(
         "/faults/{fault_id}",
         status_code=204,
-        tags=["faults"],
         summary="Remove a fault rule",
         responses={404: {"model": s.ErrorReply, "description": "No such rule"}},
     )
@@ -178,7 +175,7 @@ def fault_routes(r: APIRouter) -> None:
             raise errors.NotFound(f"fault rule {fault_id!r} does not exist", field="fault_id")
         return Response(status_code=204)
 
-    @r.delete("/faults", response_model=s.Deleted, tags=["faults"], summary="Remove every fault rule")
+    @r.delete("/faults", response_model=s.Deleted, summary="Remove every fault rule")
     async def clear_faults(plane: Plane) -> s.Deleted:
         return s.Deleted(deleted=plane.faults.clear())
 
@@ -196,12 +193,13 @@ def _clock_info(plane: ControlPlane) -> s.ClockInfo:
     )
 
 
+@route_group("clock")
 def clock_routes(r: APIRouter) -> None:
-    @r.get("/clock", response_model=s.ClockInfo, tags=["clock"], summary="The server's clock")
+    @r.get("/clock", response_model=s.ClockInfo, summary="The server's clock")
     async def get_clock(plane: Plane) -> s.ClockInfo:
         return _clock_info(plane)
 
-    @r.put("/clock", response_model=s.ClockInfo, tags=["clock"], summary="Set or advance the server's clock")
+    @r.put("/clock", response_model=s.ClockInfo, summary="Set or advance the server's clock")
     async def set_clock(plane: Plane, body: s.ClockChange) -> s.ClockInfo:
         """Token expiry and the signature date window follow this clock. Signed requests from a
         client on real time are refused once the clock is more than 15 minutes off, as the platform

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from openroster.control import schemas as s
-from openroster.control.plane import ControlPlane, Plane
+from openroster.control.plane import ControlPlane, Plane, route_group
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.events import subscriptions
 from openroster.events.engine import EventEngine
@@ -80,15 +80,14 @@ def event_routes(r: APIRouter) -> None:
     _delivery_routes(r)
 
 
+@route_group("events", _SUB_NOT_FOUND)
 def _subscription_routes(r: APIRouter) -> None:
     @r.post(
         "/tenants/{tenant_id}/subscriptions",
         status_code=201,
         response_model=s.SubscriptionInfo,
         response_model_exclude_none=True,
-        tags=["events"],
         summary="Subscribe a receiver to the tenant's change events (after its URL verification)",
-        responses=_SUB_NOT_FOUND,
     )
     async def create_subscription(plane: Plane, tenant_id: str, body: s.NewSubscription) -> Response:
         """WPS's challenge or DingTalk's `check_url` is made first: a receiver that fails it is
@@ -123,7 +122,6 @@ def _subscription_routes(r: APIRouter) -> None:
         "/tenants/{tenant_id}/subscriptions",
         response_model=list[s.SubscriptionInfo],
         response_model_exclude_none=True,
-        tags=["events"],
         summary="The tenant's subscriptions (without their secrets)",
         responses=_TENANT_NOT_FOUND,
     )
@@ -136,9 +134,7 @@ def _subscription_routes(r: APIRouter) -> None:
     @r.delete(
         "/tenants/{tenant_id}/subscriptions/{sub_id}",
         status_code=204,
-        tags=["events"],
         summary="Remove a subscription and its deliveries",
-        responses=_SUB_NOT_FOUND,
     )
     async def delete_subscription(plane: Plane, tenant_id: str, sub_id: str) -> Response:
         subscriptions.delete(plane.directory, _subscription(plane, tenant_id, sub_id).id)
@@ -149,9 +145,7 @@ def _subscription_routes(r: APIRouter) -> None:
             f"/tenants/{{tenant_id}}/subscriptions/{{sub_id}}/{action}",
             response_model=s.SubscriptionInfo,
             response_model_exclude_none=True,
-            tags=["events"],
             summary=summary,
-            responses=_SUB_NOT_FOUND,
             name=f"{action}_subscription",
         )
         async def set_status(plane: Plane, tenant_id: str, sub_id: str) -> Response:
@@ -165,9 +159,7 @@ def _subscription_routes(r: APIRouter) -> None:
     @r.post(
         "/tenants/{tenant_id}/subscriptions/{sub_id}/replay",
         response_model=s.Replayed,
-        tags=["events"],
         summary="Deliver again what was delivered since a moment, with the original event ids",
-        responses=_SUB_NOT_FOUND,
     )
     async def replay(plane: Plane, tenant_id: str, sub_id: str, body: s.Replay) -> s.Replayed:
         """Every retained delivery (delivered or dead) created since `since` is queued again as a
@@ -200,13 +192,12 @@ After = Annotated[int, Query(ge=0, le=s.ID_MAX, description="Only items with a l
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="At most this many, oldest first")]
 
 
+@route_group("events", _TENANT_NOT_FOUND)
 def _delivery_routes(r: APIRouter) -> None:
     @r.get(
         "/tenants/{tenant_id}/deliveries",
         response_model=list[s.DeliveryInfo],
-        tags=["events"],
         summary="The tenant's deliveries, oldest first (page with `after` = the last id)",
-        responses=_TENANT_NOT_FOUND,
     )
     async def list_deliveries(
         plane: Plane,
@@ -231,9 +222,7 @@ def _delivery_routes(r: APIRouter) -> None:
     @r.post(
         "/tenants/{tenant_id}/deliveries/flush",
         response_model=s.Flushed,
-        tags=["events"],
         summary="Deliver everything due now (retry timers on the server's clock); answers when nothing is",
-        responses=_TENANT_NOT_FOUND,
     )
     async def flush(plane: Plane, tenant_id: str) -> s.Flushed:
         """The server's engine is one for every tenant: `delivered` and `pending` count every
@@ -245,9 +234,7 @@ def _delivery_routes(r: APIRouter) -> None:
     @r.get(
         "/tenants/{tenant_id}/changes",
         response_model=s.ChangePage,
-        tags=["events"],
         summary="The tenant's change records as they commit (a live feed: poll with `after` = cursor)",
-        responses=_TENANT_NOT_FOUND,
     )
     async def changes(
         plane: Plane,
