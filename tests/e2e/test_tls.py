@@ -151,59 +151,63 @@ def _serve(data_dir: Path, *options: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _refusals(tmp: Path) -> dict[str, tuple[tuple[str, ...], str]]:
-    """Each case: the options, and what the message says."""
-    cert, key = self_signed(tmp / "one")
-    other_cert, other_key = self_signed(tmp / "two")
-    encrypted_cert, encrypted = self_signed(tmp / "three", password=b"secret")
-    missing = tmp / "missing.pem"
-    return {
-        "only --tls-cert": (("--tls-cert", str(cert)), "--tls-cert and --tls-key go together"),
-        "only --tls-key": (("--tls-key", str(key)), "--tls-cert and --tls-key go together"),
-        "a missing certificate": (
-            ("--tls-cert", str(missing), "--tls-key", str(key)),
-            f"--tls-cert: cannot read {missing}: No such file or directory",
-        ),
-        "a folder for the key": (
-            ("--tls-cert", str(cert), "--tls-key", str(tmp)),
-            f"--tls-key: cannot read {tmp}: Is a directory",
-        ),
-        "a key for the certificate": (
-            ("--tls-cert", str(key), "--tls-key", str(key)),
-            f"--tls-cert: {key} holds no PEM certificate",
-        ),
-        "a certificate for the key": (
-            ("--tls-cert", str(cert), "--tls-key", str(other_cert)),
-            f"--tls-key: {other_cert} holds no PEM private key",
-        ),
-        "another certificate's key": (
-            ("--tls-cert", str(cert), "--tls-key", str(other_key)),
-            f"--tls-key: {other_key} is not the key of the certificate in {cert}",
-        ),
-        "an encrypted key": (
-            ("--tls-cert", str(encrypted_cert), "--tls-key", str(encrypted)),
-            f"--tls-key: {encrypted} is encrypted",
-        ),
-    }
-
-
+#: Each case: the options and what the message says, ``{cert}`` and the like naming the test's files.
 REFUSALS = [
-    "only --tls-cert",
-    "only --tls-key",
-    "a missing certificate",
-    "a folder for the key",
-    "a key for the certificate",
-    "a certificate for the key",
-    "another certificate's key",
-    "an encrypted key",
+    pytest.param(("--tls-cert", "{cert}"), "--tls-cert and --tls-key go together", id="only --tls-cert"),
+    pytest.param(("--tls-key", "{key}"), "--tls-cert and --tls-key go together", id="only --tls-key"),
+    pytest.param(
+        ("--tls-cert", "{missing}", "--tls-key", "{key}"),
+        "--tls-cert: cannot read {missing}: No such file or directory",
+        id="a missing certificate",
+    ),
+    pytest.param(
+        ("--tls-cert", "{cert}", "--tls-key", "{folder}"),
+        "--tls-key: cannot read {folder}: Is a directory",
+        id="a folder for the key",
+    ),
+    pytest.param(
+        ("--tls-cert", "{key}", "--tls-key", "{key}"),
+        "--tls-cert: {key} holds no PEM certificate",
+        id="a key for the certificate",
+    ),
+    pytest.param(
+        ("--tls-cert", "{cert}", "--tls-key", "{other_cert}"),
+        "--tls-key: {other_cert} holds no PEM private key",
+        id="a certificate for the key",
+    ),
+    pytest.param(
+        ("--tls-cert", "{cert}", "--tls-key", "{other_key}"),
+        "--tls-key: {other_key} is not the key of the certificate in {cert}",
+        id="another certificate's key",
+    ),
+    pytest.param(
+        ("--tls-cert", "{encrypted_cert}", "--tls-key", "{encrypted_key}"),
+        "--tls-key: {encrypted_key} is encrypted",
+        id="an encrypted key",
+    ),
 ]
 
 
-@pytest.mark.parametrize("case", REFUSALS)
-def test_tls_files_the_server_cannot_serve_stop_it_before_it_starts(tmp_path: Path, case: str) -> None:
-    options, message = _refusals(tmp_path / "files")[case]
+@pytest.mark.parametrize(("options", "message"), REFUSALS)
+def test_tls_files_the_server_cannot_serve_stop_it_before_it_starts(
+    tmp_path: Path, options: tuple[str, ...], message: str
+) -> None:
+    folder = tmp_path / "files"
+    cert, key = self_signed(folder / "one")
+    other_cert, other_key = self_signed(folder / "two")
+    encrypted_cert, encrypted_key = self_signed(folder / "three", password=b"secret")
+    files = {
+        "cert": cert,
+        "key": key,
+        "other_cert": other_cert,
+        "other_key": other_key,
+        "encrypted_cert": encrypted_cert,
+        "encrypted_key": encrypted_key,
+        "missing": folder / "missing.pem",
+        "folder": folder,
+    }
     data_dir = tmp_path / "data"
-    out = _serve(data_dir, *options)
+    out = _serve(data_dir, *(o.format(**files) for o in options))
     assert out.returncode == 2, out.stderr
-    assert f"error: {message}" in out.stderr, out.stderr
+    assert f"error: {message.format(**files)}" in out.stderr, out.stderr
     assert not data_dir.exists()  # refused before the store was opened: nothing written
