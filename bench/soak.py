@@ -39,7 +39,8 @@ aside from "p99 kept", the figure the stability check judges. The run passes
 when there was no error, no window's p99 kept exceeds three times the median
 window's, and the server's memory grew by less than 10 % (at least
 16 MiB allowed) after the warm-up: two minutes, or longer until the request
-journal (10,000 calls, a bounded ring) is full, plus a minute. The figures go to
+journal (10,000 calls, a bounded ring) is full, plus a minute (bench/soak_verdict.py
+holds these rules). The figures go to
 ``bench/results/soak-<time>.json`` and, unless ``--no-docs``, to the "Soak"
 section of docs/benchmarks.md.
 
@@ -56,11 +57,9 @@ import argparse
 import asyncio
 import gc
 import json
-import math
 import os
 import random
 import shutil
-import statistics
 import sys
 import time
 from collections import deque
@@ -84,71 +83,17 @@ from bench.harness import (
     postgres_target,
     wps_token,
 )
+from bench.soak_verdict import STALL_MS, Window, set_aside, verdict
 from openroster.dialects.wps import signing
 from openroster.fixtures.demo import DEMO_APPS
 
 PEOPLE = 2000
-#: The request journal's size (the server's default): it fills, then holds its memory steady.
-JOURNAL_SIZE = 10_000
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Soak"
 
 WPS_APP = next(a for a in DEMO_APPS if a.client_id == "demo-wps")
 DING_APP = next(a for a in DEMO_APPS if a.client_id == "demo-dingtalk")
-
-
-@dataclass
-class Window:
-    """One minute of the run."""
-
-    minute: int
-    requests: int = 0
-    errors: int = 0
-    latencies_ms: list[float] = field(default_factory=list, repr=False)
-    #: When each request was sent and answered (``time.perf_counter()``), in the order of ``latencies_ms``.
-    spans: list[tuple[float, float]] = field(default_factory=list, repr=False)
-    #: Whether the generator stalled while a request was in flight (see :func:`set_aside`).
-    tainted: list[bool] = field(default_factory=list, repr=False)
-    rss_mib: float = 0.0
-    #: CPU seconds the server used in the minute; the machine's 1-minute load average at its end.
-    server_cpu_s: float = 0.0
-    load1: float = 0.0
-    #: How late the generator sent its most delayed request (a starved generator, not the server).
-    max_send_lag_ms: float = 0.0
-    #: The generator's own longest stall: how late a 10 ms ticker on its event loop woke, and its
-    #: longest garbage collection. Latency measured while the generator stalls is partly the generator's.
-    gen_stall_ms: float = 0.0
-    gen_gc_ms: float = 0.0
-    #: How late an idle witness process (a 10 ms sleep loop, nothing else) woke at worst: the machine's
-    #: own pauses, which neither the server nor the generator can help.
-    witness_stall_ms: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        lat = sorted(self.latencies_ms)
-        clean = sorted(x for x, bad in zip(self.latencies_ms, self.tainted, strict=False) if not bad)
-
-        def pct(p: float, lat: list[float] = lat) -> float:
-            return round(lat[min(len(lat) - 1, int(p * len(lat)))], 2) if lat else 0.0
-
-        return {
-            "minute": self.minute,
-            "requests": self.requests,
-            "errors": self.errors,
-            "p50_ms": pct(0.50),
-            "p95_ms": pct(0.95),
-            "p99_ms": pct(0.99),
-            "max_ms": round(lat[-1], 2) if lat else 0.0,
-            "set_aside": sum(self.tainted),
-            "p99_kept_ms": pct(0.99, clean),
-            "rss_mib": round(self.rss_mib, 1),
-            "server_cpu_s": round(self.server_cpu_s, 1),
-            "load1": round(self.load1, 1),
-            "max_send_lag_ms": round(self.max_send_lag_ms, 1),
-            "gen_stall_ms": round(self.gen_stall_ms, 1),
-            "gen_gc_ms": round(self.gen_gc_ms, 1),
-            "witness_stall_ms": round(self.witness_stall_ms, 1),
-        }
 
 
 @dataclass
@@ -431,56 +376,6 @@ while True:
         print(round(worst, 1), flush=True)
         worst, mark = 0.0, now
 """
-
-#: A stall of the generator longer than this (its event loop not running) taints the requests in flight.
-STALL_MS = 20.0
-
-
-def set_aside(windows: list[Window], stalls: list[tuple[float, float]]) -> None:
-    """Mark the requests that were in flight while the generator itself stalled more than ``STALL_MS``.
-
-    Their latency includes time the generator was not running: it could not read the reply,
-    so the figure is partly the generator's. They are counted and shown in every figure but
-    ``p99_kept_ms``, the one the stability check judges. A stall of the server is not hidden:
-    the generator keeps running through it, so nothing is set aside.
-    """
-    stalls.sort()
-    for w in windows:
-        w.tainted = [any(a < t1 and t0 < b for a, b in stalls) for t0, t1 in w.spans]
-
-
-def warmup_minutes(rate: float) -> int:
-    """Two minutes, or until the journal is full plus one."""
-    return max(2, math.ceil(JOURNAL_SIZE / rate / 60) + 1)
-
-
-def verdict(windows: list[Window], rate: float) -> dict[str, Any]:
-    rows = [w.summary() for w in windows if w.requests]
-    p99s = [r["p99_kept_ms"] for r in rows]
-    median_p99 = statistics.median(p99s)
-    warm_up = warmup_minutes(rate)
-    warm = [r["rss_mib"] for r in rows[warm_up - 1 :]] or [rows[-1]["rss_mib"]]
-    growth = warm[-1] - warm[0]
-    slope = statistics.linear_regression(range(len(warm)), warm).slope if len(warm) > 1 else 0.0
-    allowed = max(16.0, 0.10 * warm[0])
-    name = f"memory flat after the {warm_up}-minute warm-up (grew {growth:.1f} MiB, allowed {allowed:.1f})"
-    judged = len(rows) >= warm_up + 2
-    if not judged:
-        name = f"memory flat: not judged, the run is shorter than the {warm_up}-minute warm-up + 2"
-    checks = {
-        "no errors": sum(r["errors"] for r in rows) == 0,
-        "p99 stable (every minute within 3x the median minute, requests in flight while the generator "
-        "stalled set aside)": max(p99s) <= 3 * median_p99,
-        name: judged and growth <= allowed,
-    }
-    return {
-        "median_p99_ms": round(median_p99, 2),
-        "max_p99_ms": max(p99s),
-        "warmup_minutes": warm_up,
-        "rss_growth_mib": round(growth, 1),
-        "rss_slope_mib_per_minute": round(slope, 2),
-        "checks": checks,
-    }
 
 
 def write_docs(result: dict[str, Any]) -> None:

@@ -42,6 +42,13 @@ class Settings:
     gc_tuning: bool = True
     #: Days delivered events stay in the outbox (for replay) before they are pruned (events/engine.py).
     events_retention_days: float = 7.0
+    #: Serve over TLS with this certificate (PEM, the chain after it) and its unencrypted key.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert is not None else "http"
 
     @property
     def resolved_database_url(self) -> str:
@@ -60,7 +67,7 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         raw = json.loads(os.environ.get(ENV_SETTINGS, "{}"))
-        for key in ("data_dir", "master_key_file"):
+        for key in ("data_dir", "master_key_file", "tls_cert", "tls_key"):
             if raw.get(key) is not None:
                 raw[key] = Path(raw[key])
         return cls(**raw)

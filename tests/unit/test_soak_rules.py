@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.soak import Window, set_aside, verdict
+from bench.soak_verdict import Window, set_aside, verdict
 
 
 def _window(minute: int, spans: list[tuple[float, float]]) -> Window:

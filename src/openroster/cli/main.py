@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from openroster import __version__
 from openroster.cli.call import call_command
@@ -146,6 +147,12 @@ def serve(
             help="Days delivered change events stay in the outbox (for replay) before pruning.", min=0
         ),
     ] = 7.0,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="Serve HTTPS with this PEM certificate (its chain after it).")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option(help="The certificate's private key (PEM, unencrypted).")
+    ] = None,
 ) -> None:
     """Run the server."""
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
@@ -154,6 +161,7 @@ def serve(
     from openroster.dialects.wps.dialect import validate_rates
     from openroster.fixtures import demo as demo_data
     from openroster.fixtures.seed import load_seed, read_seed
+    from openroster.server import tls
     from openroster.server.run import run
 
     rate_limits = ",".join(rate_limit or [])
@@ -161,6 +169,11 @@ def serve(
         validate_rates(rate_limits)
     except ValueError as exc:
         err.print(f"[red]error:[/red] --rate-limit: {exc}")
+        raise typer.Exit(2) from None
+    try:
+        tls.check(tls_cert, tls_key)
+    except tls.TlsFilesError as exc:
+        err.print("[red]error:[/red] " + escape(str(exc)))
         raise typer.Exit(2) from None
     settings = Settings(
         data_dir=data_dir,
@@ -180,6 +193,8 @@ def serve(
         head_timeout=head_timeout,
         body_timeout=body_timeout,
         events_retention_days=events_retention,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
     with _store(data_dir, database_url, sqlite_synchronous=sqlite_synchronous) as d:
         sample_ids: list[str] = []
@@ -201,7 +216,8 @@ def serve(
 
 
 def _banner(settings: Settings, *, demo: bool, sample_ids: list[str], show_admin_token: bool) -> None:
-    base = f"http://{settings.host}:{settings.port}"
+    base = f"{settings.scheme}://{settings.host}:{settings.port}"
+    curl = "curl -s" + (f" --cacert {settings.tls_cert}" if settings.tls_cert is not None else "")
     url = settings.resolved_database_url
     store = url if not url.startswith("postgres") else url.split("@")[-1]
     lines = [
@@ -223,10 +239,10 @@ def _banner(settings: Settings, *, demo: bool, sample_ids: list[str], show_admin
         lines += [
             "  try it (with the unsigned app; demo-wps and demo-wps4 need KSO-1 / WPS-4 signatures,"
             " see README.md):",
-            f"    TOKEN=$(curl -s {base}/oauth2/token -d grant_type=client_credentials"
+            f"    TOKEN=$({curl} {base}/oauth2/token -d grant_type=client_credentials"
             " -d client_id=demo-wps-nosign -d client_secret=demo-wps-nosign-secret"
             """ | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')""",
-            f"    curl -s {base}/v7/users/batch_read -H 'Content-Type: application/json'"
+            f"    {curl} {base}/v7/users/batch_read -H 'Content-Type: application/json'"
             f' -H "Authorization: Bearer $TOKEN"' + f" -d '{body}'",
         ]
     sys.stderr.write("\n".join(lines) + "\n")

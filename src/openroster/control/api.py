@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from openroster import __version__
+from openroster.control import apidocs
 from openroster.control import schemas as s
 from openroster.control import tenants as control_tenants
 from openroster.control.plane import ControlPlane, Plane, plane_of, route_group
@@ -23,7 +24,7 @@ from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.dialects import raw
 from openroster.dialects.base import routing_message
-from openroster.dialects.openapi import DOCS_PAGES
+from openroster.dialects.openapi import DOCS_PAGES, DOCS_URL, OPENAPI_URL
 from openroster.fixtures import snapshot
 from openroster.model import errors
 from openroster.model.entities import App, Tenant
@@ -74,15 +75,9 @@ class _Unauthorized(Exception):
 
 
 #: What the control plane answers without the admin token: the health check and its own docs
-#: (the OpenAPI document describes routes only; it holds no token, secret or tenant data).
-OPEN_PATHS = frozenset(
-    {
-        "/health",
-        DOCS_PAGES["docs_url"],
-        DOCS_PAGES["docs_url"] + "/oauth2-redirect",
-        DOCS_PAGES["openapi_url"],
-    }
-)
+#: (the OpenAPI document describes routes only; it holds no token, secret or tenant data), and
+#: the files of the docs pages (under ``apidocs.STATIC_PATH``).
+OPEN_PATHS = frozenset({"/health", DOCS_URL, DOCS_URL + apidocs.OAUTH2_REDIRECT, OPENAPI_URL})
 
 
 _AUTHORIZATION = b"authorization"
@@ -101,7 +96,11 @@ class AdminFirst:
             path: str = scope["path"]
             root: str = scope.get("root_path", "")
             route_path = path[len(root) :] if root and path.startswith(root) else path
-            if route_path not in OPEN_PATHS and not is_admin(self.plane, scope["headers"]):
+            if (
+                route_path not in OPEN_PATHS
+                and not route_path.startswith(apidocs.STATIC_PATH)
+                and not is_admin(self.plane, scope["headers"])
+            ):
                 await _unauthorized()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -147,6 +146,8 @@ def build(plane: ControlPlane) -> FastAPI:
     )
     api.state.plane = plane
     api.add_middleware(AdminFirst, plane=plane)
+    apidocs.add_docs_page(api)
+    apidocs.add_static_files(api)
 
     @api.exception_handler(_Unauthorized)
     async def _refuse(request: Request, exc: _Unauthorized) -> Response:

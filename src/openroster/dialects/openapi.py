@@ -10,13 +10,18 @@ _DEFS = "#/$defs/"
 
 
 class DocsPages(TypedDict):
-    docs_url: str
+    docs_url: None
     redoc_url: None
     openapi_url: str
 
 
-#: Where the server and the control plane serve their docs page and OpenAPI document (no ReDoc).
-DOCS_PAGES = DocsPages(docs_url="/docs", redoc_url=None, openapi_url="/openapi.json")
+#: Where the server and the control plane serve their docs page and their OpenAPI document.
+DOCS_URL = "/docs"
+OPENAPI_URL = "/openapi.json"
+#: What FastAPI serves of them itself: the OpenAPI document only. Its docs pages load their
+#: scripts from a CDN; the apps serve a docs page of their own instead (control/apidocs.py), and
+#: no ReDoc.
+DOCS_PAGES = DocsPages(docs_url=None, redoc_url=None, openapi_url=OPENAPI_URL)
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:

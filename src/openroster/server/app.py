@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 from openroster import __version__, control
 from openroster.config import Settings
 from openroster.control import api as control_api
+from openroster.control import apidocs
 from openroster.core.directory import Directory
 from openroster.core.runtime.secrets import MasterKey, new_secret
 from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         lifespan=lifespan,
         **DOCS_PAGES,
     )
+    apidocs.add_docs_page(api)
     if directory is not None:
         api.state.directory = directory
 

@@ -8,7 +8,8 @@ from openroster.config import Settings
 
 
 def run(app: Any, settings: Settings, *, log_level: str) -> None:
-    """Serve ``app`` (an ASGI app, or with ``settings.workers`` > 1 a factory's import string).
+    """Serve ``app`` (an ASGI app, or with ``settings.workers`` > 1 a factory's import string),
+    over TLS when the settings name a certificate and key (checked first: server/tls.py).
 
     One line per request at ``info`` and below; above, uvicorn would still format each line
     to drop it, so the access log is off.
@@ -29,4 +30,6 @@ def run(app: Any, settings: Settings, *, log_level: str) -> None:
         log_level=log_level,
         access_log=log_level.lower() in ("trace", "debug", "info"),
         timeout_keep_alive=30,
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
     )

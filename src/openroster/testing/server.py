@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -13,6 +14,9 @@ from pathlib import Path
 import httpx
 
 HEALTH_PATH = "/_openroster/health"
+#: The ``serve`` option naming a TLS certificate: a server started with it is asked over HTTPS,
+#: trusting that certificate (a self-signed one made for the test, say).
+TLS_CERT_OPTION = "--tls-cert"
 
 
 def free_port() -> int:
@@ -91,7 +95,9 @@ def _start(
     log_path = data_dir.parent / f"server-{port}.log"
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    base = f"http://127.0.0.1:{port}"
+    cert = extra[extra.index(TLS_CERT_OPTION) + 1] if TLS_CERT_OPTION in extra else None
+    base = f"{'https' if cert else 'http'}://127.0.0.1:{port}"
+    verify = ssl.create_default_context(cafile=cert) if cert else True
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -100,7 +106,7 @@ def _start(
                 raise _PortTaken
             raise RuntimeError(f"openroster serve exited with {proc.returncode}:\n{text[-2000:]}")
         try:
-            if httpx.get(base + HEALTH_PATH, timeout=1).status_code == 200:
+            if httpx.get(base + HEALTH_PATH, timeout=1, verify=verify).status_code == 200:
                 return ServerProcess(base, data_dir, proc, args, log_path, admin_token)
         except httpx.HTTPError:
             pass

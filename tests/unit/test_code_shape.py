@@ -1,0 +1,141 @@
+"""The code keeps the shape CONTRIBUTING.md and docs/architecture.md promise: no import circles
+and no module over 600 lines, in the package, the tests and the benchmarks.
+
+The import graph is read from the source (``ast``), not by importing it: an edge for every
+``import`` and ``from ... import``, at the top of a module or inside a function (a lazy import
+is still a dependency), except those under ``if TYPE_CHECKING:``, which never run. ``from a import
+b`` is an edge to the module ``a.b`` when there is one, else to ``a``. The tests import their
+helpers by bare name (pytest puts their folders on ``sys.path``): such a name is looked up in
+the importing module's folder, then in each folder above it.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDERS = (ROOT / "src" / "openroster", ROOT / "tests", ROOT / "bench")
+MAX_LINES = 600
+
+
+def _name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[0] == "src":
+        parts = parts[1:]
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+MODULES: dict[str, Path] = {
+    _name(p): p for folder in FOLDERS for p in sorted(folder.rglob("*.py")) if "__pycache__" not in p.parts
+}
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imported(tree: ast.AST, package: str) -> Iterator[tuple[str, ...]]:
+    """Each import as the names it may mean, most specific first (``package``: the module's own)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            yield from (names for child in node.orelse for names in _imported(child, package))
+            continue
+        if isinstance(node, ast.Import):
+            yield from ((alias.name,) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            yield from ((f"{base}.{alias.name}", base) for alias in node.names)
+        yield from _imported(node, package)
+
+
+def _resolve(names: tuple[str, ...], importer: Path) -> str | None:
+    folders = [f for f in importer.parents if f.is_relative_to(ROOT) and f != ROOT]
+    for name in names:
+        if name in MODULES:
+            return name
+        for folder in folders:  # a bare name, from a folder pytest puts on sys.path
+            candidate = f"{_name(folder / '__init__.py')}.{name}"
+            if candidate in MODULES:
+                return candidate
+    return None
+
+
+@functools.cache
+def _graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for name, path in MODULES.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        targets = (_resolve(names, path) for names in _imported(tree, package))
+        graph[name] = {t for t in targets if t is not None and t != name}
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_scan_sees_the_package_the_tests_and_the_benchmarks() -> None:
+    graph = _graph()
+    assert {"openroster.server.app", "tests.conftest", "bench.soak"} <= graph.keys()
+    assert "openroster.control" in graph["openroster.server.app"]  # from openroster import control
+    assert "openroster.control.api" in graph["openroster.control"]  # a lazy import, in install()
+    assert "tests.conftest" in graph["tests.e2e.test_tls"]  # from conftest import ServerProcess
+    assert "tests.e2e.dingtalk_support" in graph["tests.e2e.test_tls"]
+
+
+def test_the_search_finds_a_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _circles(graph) == [["a", "b", "c"]]
+
+
+def test_there_are_no_import_circles() -> None:
+    assert _circles(_graph()) == []
+
+
+def test_no_module_is_over_600_lines() -> None:
+    long = {
+        name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
