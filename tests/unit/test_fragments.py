@@ -6,8 +6,7 @@ import dataclasses
 
 import orjson
 import pytest
-from tests.unit.test_mapping import _user
-from tests.unit.test_users_core import _person, _three_statuses_and_a_stranger
+from people_builders import a_user, new_person, three_statuses_and_a_stranger
 
 from openroster.core.directory import Directory
 from openroster.core.people import batch_writes, depts, users
@@ -41,7 +40,7 @@ def _shown(replies: list[bytes]) -> list[str]:
 
 
 def test_model_objects_hold_no_mutable_state() -> None:
-    u = _user()
+    u = a_user()
     d = Department("t", 5, 1, "研发", 0, None, "/研发", 0)
     for obj in (u, d):
         for f in dataclasses.fields(obj):
@@ -90,7 +89,7 @@ def test_past_its_bound_the_cache_forgets_the_oldest_entries_of_the_largest_tabl
 def test_batch_read_replies_answer_as_batch_read_does_and_render_each_user_once(
     directory: Directory, tenant: str
 ) -> None:
-    _three_statuses_and_a_stranger(directory, tenant)
+    three_statuses_and_a_stranger(directory, tenant)
     asked = ["p3", "p4", "nobody", "p1", "p2", "p1"]
     both = (UserStatus.ACTIVE, UserStatus.DIMISSION)
     first = _replies(directory, tenant, asked, *both)
@@ -111,7 +110,7 @@ def test_batch_read_replies_answer_as_batch_read_does_and_render_each_user_once(
 def test_replies_follow_every_change_another_process_makes(directory: Directory, tenant: str) -> None:
     """Changes made through a second directory on the same store (another process's cache)."""
     writer = Directory(directory.store, directory.master_key)
-    users.create_many(writer, tenant_id=tenant, items=[_person(1), _person(2)])
+    users.create_many(writer, tenant_id=tenant, items=[new_person(1), new_person(2)])
     ids = ["p1", "p2", "p9"]
     first = _replies(directory, tenant, ids)
     assert _shown(first) == ["p1:Person 1:Acme", "p2:Person 2:Acme"]
@@ -121,14 +120,14 @@ def test_replies_follow_every_change_another_process_makes(directory: Directory,
     assert second[1] is first[1]  # only the changed user is rendered again
     batch_writes.set_status(writer, tenant_id=tenant, user_ids=["p2"], status=UserStatus.DISABLED)
     assert _shown(_replies(directory, tenant, ids)) == ["p1:Renamed:Acme"]
-    users.create(writer, tenant_id=tenant, item=_person(9))  # an id once absent
+    users.create(writer, tenant_id=tenant, item=new_person(9))  # an id once absent
     assert _shown(_replies(directory, tenant, ids)) == ["p1:Renamed:Acme", "p9:Person 9:Acme"]
     depts.update(writer, tenant_id=tenant, dept_id=1, changes=depts.DeptChanges(name="Acme Group"))
     assert _shown(_replies(directory, tenant, ids)) == ["p1:Renamed:Acme Group", "p9:Person 9:Acme Group"]
 
 
 def test_replies_stay_right_within_the_bound(directory: Directory, tenant: str) -> None:
-    users.create_many(directory, tenant_id=tenant, items=[_person(n) for n in range(40)])
+    users.create_many(directory, tenant_id=tenant, items=[new_person(n) for n in range(40)])
     small = Directory(directory.store, directory.master_key, cache_max_users=10)
     for start in (0, 10, 20, 30, 0):
         ids = [f"p{n}" for n in range(start, start + 10)]
@@ -141,7 +140,7 @@ def test_replies_stay_right_within_the_bound(directory: Directory, tenant: str) 
 
 
 def test_items_are_wrapped_without_changing_them() -> None:
-    users_ = [_user(id=f"u{i}", memberships=()) for i in range(3)]
+    users_ = [a_user(id=f"u{i}", memberships=()) for i in range(3)]
     parts = [render.user_bytes(u, SCOPES, None) for u in users_]
     plain = render.items_of(list(parts))
     wrapped = render.items_of(list(parts), wrap=(b'{"data":', b"}"))

@@ -3,44 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from people_builders import a_user
 
 from openroster.core.people import users
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import profile as roster_profile
 from openroster.dialects import mapping
-from openroster.model.entities import Gender, Membership, Role, User, UserStatus
-
-
-def _user(**over: object) -> User:
-    base: dict[str, object] = dict(
-        tenant_id="t",
-        id="u1",
-        user_name="张三",
-        email="zs@acme.test",
-        phone="13800000000",
-        gender=Gender.FEMALE,
-        employee_id="E1",
-        employer=None,
-        employment_status="probationary",
-        employment_type="intern",
-        ex_user_id=None,
-        leader_id="boss",
-        login_name=None,
-        role=Role.NORMAL,
-        status=UserStatus.ACTIVE,
-        title="工程师",
-        telephone="010-1234",
-        work_place="北京",
-        city=None,
-        country=None,
-        avatar=None,
-        def_dept_id=5,
-        ctime=0,
-        mtime=0,
-        memberships=(Membership(2, False, 0), Membership(5, True, 1)),
-    )
-    base.update(over)
-    return User(**base)  # type: ignore[arg-type]
+from openroster.model.entities import Gender, UserStatus
 
 
 def test_profile_fields_match_design_table() -> None:
@@ -116,7 +85,7 @@ def test_catalogue_options_are_the_mapping_tables() -> None:
 
 
 def test_profile_values_of_a_user() -> None:
-    u = _user()
+    u = a_user()
     assert roster_profile.profile_value(u, "sys00-name") == "张三"
     assert roster_profile.profile_value(u, "sys00-mobile") == "13800000000"
     assert roster_profile.profile_value(u, "sys00-position") == "工程师"
@@ -125,8 +94,8 @@ def test_profile_values_of_a_user() -> None:
     assert roster_profile.profile_value(u, "sys02-sexType") == "2"
     assert roster_profile.profile_value(u, "sys01-employeeType") == "3"
     assert roster_profile.profile_value(u, "sys01-employeeStatus") == "2"
-    assert roster_profile.profile_value(_user(title=None, employment_type=None), "sys00-position") == ""
-    assert roster_profile.profile_value(_user(employment_type=None), "sys01-employeeType") == ""
+    assert roster_profile.profile_value(a_user(title=None, employment_type=None), "sys00-position") == ""
+    assert roster_profile.profile_value(a_user(employment_type=None), "sys01-employeeType") == ""
 
 
 def test_status_lists_partition_the_wps_statuses() -> None:
@@ -137,7 +106,7 @@ def test_status_lists_partition_the_wps_statuses() -> None:
     assert roster_profile.employee_list(UserStatus.NOTACTIVE) is roster_profile.EmployeeList.PRE_ENTRY
     assert roster_profile.employee_list(UserStatus.DIMISSION) is roster_profile.EmployeeList.DIMISSION
     for status in UserStatus:
-        u = _user(status=status)
+        u = a_user(status=status)
         assert mapping.in_contacts(u) is (
             roster_profile.employee_list(status) is roster_profile.EmployeeList.ON_JOB
         )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
+from people_builders import new_person, three_statuses_and_a_stranger
 from store_state import store_rows
 
 from openroster.core.directory import Directory
@@ -35,10 +34,6 @@ FULL = users.NewUser(
     country="中国",
     avatar="https://example.com/a.png",
 )
-
-
-def _person(n: int, **kw: object) -> users.NewUser:
-    return replace(users.NewUser(id=f"p{n}", user_name=f"Person {n}", dept_ids=(1,)), **kw)  # type: ignore[arg-type]
 
 
 def _read(d: Directory, tenant_id: str, *ids: str) -> dict[str, object]:
@@ -94,7 +89,7 @@ def test_defaults_and_generated_id(directory: Directory, tenant: str) -> None:
 def test_unique_fields_within_a_tenant(
     directory: Directory, tenant: str, field: str, first: str, second: str
 ) -> None:
-    users.create(directory, tenant_id=tenant, item=_person(1, **{field: first}))
+    users.create(directory, tenant_id=tenant, item=new_person(1, **{field: first}))
     err = _refused(
         directory,
         Conflict,
@@ -102,18 +97,18 @@ def test_unique_fields_within_a_tenant(
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(2, **{field: second}),
+        item=new_person(2, **{field: second}),
     )
     assert "already used by user 'p1'" in err.message
     # the same value is free in another tenant
     tenants.create(directory, tenant_id="other", name="Other")
-    users.create(directory, tenant_id="other", item=_person(2, **{field: second}))
+    users.create(directory, tenant_id="other", item=new_person(2, **{field: second}))
 
 
 @pytest.mark.parametrize("field", ["email", "phone", "employee_id", "ex_user_id", "login_name"])
 def test_unique_fields_within_one_batch(directory: Directory, tenant: str, field: str) -> None:
     value = {"email": "x@example.com", "phone": "13900000000"}.get(field, "same")
-    batch = [_person(1), _person(2, **{field: value}), _person(3, **{field: value})]
+    batch = [new_person(1), new_person(2, **{field: value}), new_person(3, **{field: value})]
     err = _refused(
         directory, Conflict, f"users[2].{field}", users.create_many, directory, tenant_id=tenant, items=batch
     )
@@ -122,15 +117,15 @@ def test_unique_fields_within_one_batch(directory: Directory, tenant: str, field
 
 def test_empty_unique_values_never_collide(directory: Directory, tenant: str) -> None:
     users.create_many(
-        directory, tenant_id=tenant, items=[_person(1, email="", phone=" "), _person(2, email="")]
+        directory, tenant_id=tenant, items=[new_person(1, email="", phone=" "), new_person(2, email="")]
     )
     got = _read(directory, tenant, "p1", "p2")
     assert [got[k].email for k in ("p1", "p2")] == [None, None]  # type: ignore[attr-defined]
 
 
 def test_user_id_is_unique(directory: Directory, tenant: str) -> None:
-    users.create(directory, tenant_id=tenant, item=_person(1))
-    _refused(directory, Conflict, "id", users.create, directory, tenant_id=tenant, item=_person(1))
+    users.create(directory, tenant_id=tenant, item=new_person(1))
+    _refused(directory, Conflict, "id", users.create, directory, tenant_id=tenant, item=new_person(1))
     _refused(
         directory,
         Conflict,
@@ -138,7 +133,7 @@ def test_user_id_is_unique(directory: Directory, tenant: str) -> None:
         users.create_many,
         directory,
         tenant_id=tenant,
-        items=[_person(5), _person(5)],
+        items=[new_person(5), new_person(5)],
     )
 
 
@@ -152,7 +147,7 @@ def test_departments_must_exist_in_the_tenant(directory: Directory, tenant: str)
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(1, dept_ids=(1, foreign.id)),
+        item=new_person(1, dept_ids=(1, foreign.id)),
     )
     _refused(
         directory,
@@ -161,7 +156,7 @@ def test_departments_must_exist_in_the_tenant(directory: Directory, tenant: str)
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(1, dept_ids=()),
+        item=new_person(1, dept_ids=()),
     )
     _refused(
         directory,
@@ -170,7 +165,7 @@ def test_departments_must_exist_in_the_tenant(directory: Directory, tenant: str)
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(1, dept_ids=(1, 1)),
+        item=new_person(1, dept_ids=(1, 1)),
     )
     _refused(
         directory,
@@ -179,15 +174,17 @@ def test_departments_must_exist_in_the_tenant(directory: Directory, tenant: str)
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(1, dept_ids=tuple(range(1, 22))),
+        item=new_person(1, dept_ids=tuple(range(1, 22))),
     )
 
 
 def test_main_department_must_be_one_of_the_users(directory: Directory, tenant: str) -> None:
     sales = depts.create(directory, tenant_id=tenant, item=depts.NewDepartment(name="Sales", parent_id=1))
-    made = users.create(directory, tenant_id=tenant, item=_person(1, dept_ids=(sales.id, 1)))
+    made = users.create(directory, tenant_id=tenant, item=new_person(1, dept_ids=(sales.id, 1)))
     assert made.def_dept_id == sales.id  # defaults to the first department
-    made = users.create(directory, tenant_id=tenant, item=_person(2, dept_ids=(sales.id, 1), def_dept_id=1))
+    made = users.create(
+        directory, tenant_id=tenant, item=new_person(2, dept_ids=(sales.id, 1), def_dept_id=1)
+    )
     assert made.def_dept_id == 1
     err = _refused(
         directory,
@@ -196,17 +193,17 @@ def test_main_department_must_be_one_of_the_users(directory: Directory, tenant: 
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(3, dept_ids=(1,), def_dept_id=sales.id),
+        item=new_person(3, dept_ids=(1,), def_dept_id=sales.id),
     )
     assert "is not one of the user's departments" in err.message
 
 
 def test_leader_rules(directory: Directory, tenant: str) -> None:
-    boss = users.create(directory, tenant_id=tenant, item=_person(1))
-    assert users.create(directory, tenant_id=tenant, item=_person(2, leader_id=boss.id)).leader_id == "p1"
+    boss = users.create(directory, tenant_id=tenant, item=new_person(1))
+    assert users.create(directory, tenant_id=tenant, item=new_person(2, leader_id=boss.id)).leader_id == "p1"
     # a leader created in the same batch, after the report, is fine
     batch = users.create_many(
-        directory, tenant_id=tenant, items=[_person(3, leader_id="p4"), _person(4, leader_id="p1")]
+        directory, tenant_id=tenant, items=[new_person(3, leader_id="p4"), new_person(4, leader_id="p1")]
     )
     assert [u.leader_id for u in batch] == ["p4", "p1"]
     _refused(
@@ -216,7 +213,7 @@ def test_leader_rules(directory: Directory, tenant: str) -> None:
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(5, leader_id="nobody"),
+        item=new_person(5, leader_id="nobody"),
     )
     _refused(
         directory,
@@ -225,11 +222,11 @@ def test_leader_rules(directory: Directory, tenant: str) -> None:
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(6, leader_id="p6"),
+        item=new_person(6, leader_id="p6"),
     )
     # a user of another tenant cannot lead
     tenants.create(directory, tenant_id="other", name="Other")
-    users.create(directory, tenant_id="other", item=_person(99))
+    users.create(directory, tenant_id="other", item=new_person(99))
     _refused(
         directory,
         BrokenReference,
@@ -237,14 +234,14 @@ def test_leader_rules(directory: Directory, tenant: str) -> None:
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(7, leader_id="p99"),
+        item=new_person(7, leader_id="p99"),
     )
 
 
 def test_department_leadership_needs_membership(directory: Directory, tenant: str) -> None:
     sales = depts.create(directory, tenant_id=tenant, item=depts.NewDepartment(name="Sales", parent_id=1))
     made = users.create(
-        directory, tenant_id=tenant, item=_person(1, dept_ids=(1, sales.id), leader_of=(sales.id,))
+        directory, tenant_id=tenant, item=new_person(1, dept_ids=(1, sales.id), leader_of=(sales.id,))
     )
     assert [(m.dept_id, m.is_leader) for m in made.memberships] == [(1, False), (sales.id, True)]
     _refused(
@@ -254,7 +251,7 @@ def test_department_leadership_needs_membership(directory: Directory, tenant: st
         users.create,
         directory,
         tenant_id=tenant,
-        item=_person(2, dept_ids=(1,), leader_of=(sales.id,)),
+        item=new_person(2, dept_ids=(1,), leader_of=(sales.id,)),
     )
 
 
@@ -277,32 +274,21 @@ def test_department_leadership_needs_membership(directory: Directory, tenant: st
 def test_field_checks_name_the_field_and_item(
     directory: Directory, tenant: str, field: str, value: str, exc: type[CoreError]
 ) -> None:
-    batch = [_person(1), _person(2, **{field: value})]
+    batch = [new_person(1), new_person(2, **{field: value})]
     _refused(directory, exc, f"users[1].{field}", users.create_many, directory, tenant_id=tenant, items=batch)
 
 
 def test_a_failing_batch_writes_nothing(directory: Directory, tenant: str) -> None:
-    users.create(directory, tenant_id=tenant, item=_person(0, email="taken@example.com"))
-    batch = [_person(i) for i in range(1, 50)] + [_person(50, email="taken@example.com")]
+    users.create(directory, tenant_id=tenant, item=new_person(0, email="taken@example.com"))
+    batch = [new_person(i) for i in range(1, 50)] + [new_person(50, email="taken@example.com")]
     _refused(
         directory, Conflict, "users[49].email", users.create_many, directory, tenant_id=tenant, items=batch
     )
     assert set(_read(directory, tenant, *(f"p{i}" for i in range(51)))) == {"p0"}
 
 
-def _three_statuses_and_a_stranger(directory: Directory, tenant: str) -> None:
-    """p1 active, p2 disabled, p3 dimission in ``tenant``; p4 in another tenant."""
-    users.create_many(
-        directory,
-        tenant_id=tenant,
-        items=[_person(1), _person(2, status="disabled"), _person(3, status="dimission")],
-    )
-    tenants.create(directory, tenant_id="other", name="Other")
-    users.create(directory, tenant_id="other", item=_person(4))
-
-
 def test_batch_read_filters_status_and_tenant(directory: Directory, tenant: str) -> None:
-    _three_statuses_and_a_stranger(directory, tenant)
+    three_statuses_and_a_stranger(directory, tenant)
     with directory.reader() as r:
         found = users.batch_read(
             r,
