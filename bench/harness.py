@@ -77,7 +77,7 @@ def sqlite_target(size: int, *, rebuild: bool = False) -> Target:
         info = json.loads(ready.read_text())
         return Target("sqlite", size, data_dir, None, info.get("build_seconds"))
     shutil.rmtree(data_dir, ignore_errors=True)
-    seconds = _build_demo(size, ["--data-dir", str(data_dir)])
+    seconds = build_demo(size, ["--data-dir", str(data_dir)])
     ready.write_text(json.dumps({"build_seconds": seconds, "built": datetime.now(UTC).isoformat()}))
     return Target("sqlite", size, data_dir, None, seconds)
 
@@ -87,12 +87,12 @@ def postgres_target(size: int, cluster: ThrowawayCluster) -> Target:
     data_dir = DATA / f"suite-pg-{size}-{cluster.port}"
     shutil.rmtree(data_dir, ignore_errors=True)
     url = cluster.create_database(f"bench_{size}", migrated=False)
-    seconds = _build_demo(size, ["--data-dir", str(data_dir), "--database-url", url])
+    seconds = build_demo(size, ["--data-dir", str(data_dir), "--database-url", url])
     cluster.execute("VACUUM ANALYZE", database=f"bench_{size}")
     return Target("postgresql", size, data_dir, url, seconds)
 
 
-def _build_demo(size: int, store_args: list[str]) -> float:
+def build_demo(size: int, store_args: list[str]) -> float:
     log(f"building a demo tenant of {size:,} people ({' '.join(store_args)})")
     t0 = time.monotonic()
     subprocess.run(

@@ -77,7 +77,7 @@ from bench.harness import (
     ROOT,
     Server,
     Target,
-    _build_demo,
+    build_demo,
     dingtalk_token,
     log,
     postgres_target,
@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     else:  # a store of its own, built afresh: the soak writes, and the other benchmarks' stores stay as built
         data_dir = DATA / "soak-sqlite"
         shutil.rmtree(data_dir, ignore_errors=True)
-        target = Target("sqlite", PEOPLE, data_dir, None, _build_demo(PEOPLE, ["--data-dir", str(data_dir)]))
+        target = Target("sqlite", PEOPLE, data_dir, None, build_demo(PEOPLE, ["--data-dir", str(data_dir)]))
     try:
         with Server(target, env=env) as server:
             from openroster.config import Settings

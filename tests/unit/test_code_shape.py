@@ -1,5 +1,6 @@
-"""The code keeps the shape CONTRIBUTING.md and docs/architecture.md promise: no import circles
-and no module over 600 lines, in the package, the tests and the benchmarks.
+"""The code keeps the shape CONTRIBUTING.md and docs/architecture.md promise: no import circles,
+no module over 600 lines, and no module using another module's private (``_x``) names, in the
+package, the tests and the benchmarks.
 
 The import graph is read from the source (``ast``), not by importing it: an edge for every
 ``import`` and ``from ... import``, at the top of a module or inside a function (a lazy import
@@ -139,3 +140,49 @@ def test_no_module_is_over_600_lines() -> None:
         name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}
+
+
+def _private_uses(path: Path, package: str) -> Iterator[str]:
+    """``from m import _x``, and ``m._x`` where ``m`` names a module of ours: another module's
+    private name (dunder names are not private)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    modules: set[str] = set()  # local names bound to one of our modules
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    yield f"from {node.module} import {alias.name}"
+                base = "." * node.level + (node.module or "")
+                if _resolve((f"{base}.{alias.name}".lstrip("."),), path) is not None or (
+                    node.level and _resolve((f"{package}.{alias.name}",), path) is not None
+                ):
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and _resolve((alias.name,), path) is not None:
+                    modules.add(alias.asname)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            yield f"{node.value.id}.{node.attr}"
+
+
+def test_the_private_name_check_finds_both_forms(tmp_path: Path) -> None:
+    source = "from store_state import _hidden\nimport openroster.config as config\nconfig._secret\n"
+    probe = tmp_path / "probe.py"
+    probe.write_text(source)
+    assert list(_private_uses(probe, "tests.unit")) == ["from store_state import _hidden", "config._secret"]
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    found = {
+        name: uses
+        for name, path in MODULES.items()
+        if (uses := sorted(set(_private_uses(path, name.rpartition(".")[0]))))
+    }
+    assert found == {}
