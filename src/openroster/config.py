@@ -42,6 +42,8 @@ class Settings:
     gc_tuning: bool = True
     #: Days delivered events stay in the outbox (for replay) before they are pruned (events/engine.py).
     events_retention_days: float = 7.0
+    #: Change-log entries kept in the store; older ones are pruned in the background (core/runtime/upkeep.py).
+    change_retention: int = limits.CHANGE_RETENTION_DEFAULT
 
     @property
     def resolved_database_url(self) -> str:

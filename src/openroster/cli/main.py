@@ -146,6 +146,14 @@ def serve(
             help="Days delivered change events stay in the outbox (for replay) before pruning.", min=0
         ),
     ] = 7.0,
+    change_retention: Annotated[
+        int,
+        typer.Option(
+            help="Change-log entries the store keeps (how processes keep their caches coherent); "
+            "older ones are pruned in the background.",
+            min=1,
+        ),
+    ] = limits.CHANGE_RETENTION_DEFAULT,
 ) -> None:
     """Run the server."""
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
@@ -180,6 +188,7 @@ def serve(
         head_timeout=head_timeout,
         body_timeout=body_timeout,
         events_retention_days=events_retention,
+        change_retention=change_retention,
     )
     with _store(data_dir, database_url, sqlite_synchronous=sqlite_synchronous) as d:
         sample_ids: list[str] = []

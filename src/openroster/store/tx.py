@@ -203,6 +203,7 @@ class Changes(Repository):
     __slots__ = ()
     current_seq = RowFunction(changes.current_seq)
     since = RowFunction(changes.since)
+    prune_log = RowFunction(changes.prune_log)
     records_after = RowFunction(changes.records_after)
     prune_records = RowFunction(changes.prune_records)
 

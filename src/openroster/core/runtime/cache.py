@@ -99,9 +99,13 @@ class DirectoryCache:
             return
         changes = tx.changes.since(self._seq, _REFRESH_BATCH)
         if not changes:
+            # The counter moved with nothing logged (the pruner always keeps the newest entries,
+            # so a pruned entry would leave a newer one behind): nothing to drop.
+            self._seq = max(self._seq, tx.changes.current_seq())
             return
         if len(changes) == _REFRESH_BATCH or changes[0].seq != self._seq + 1:
-            # Too far behind, or the log was pruned past us: start over.
+            # Too far behind, or the log was pruned past us (``serve --change-retention``): start
+            # over instead of replaying.
             self.clear()
             self._seq = tx.changes.current_seq()
             return
