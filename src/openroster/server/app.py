@@ -109,9 +109,11 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         api.state.events.start()
         pruner = ChangeLogPruner(api.state.directory.store, settings.change_retention)
         pruner.start()
+        control.start(api.state.control)
         try:
             yield
         finally:
+            await control.stop(api.state.control)
             await pruner.stop()
             await api.state.events.stop()
             if own:
