@@ -10,6 +10,7 @@ clock moved through any process holds for the next call, whichever process answe
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -65,7 +66,11 @@ class ControlPlane:
     def sync(self, scope: Any = None) -> None:
         """Bring the shared state up to date before a call (``scope``: its ASGI scope) or a
         control request: one poll of the change counter, shared with the call's own reads."""
-        fresh_after = arrival.arrived(scope) if scope is not None else None
+        fresh_after: float | None = None
+        if scope is not None:
+            # Served without ``serve``'s protocol (in-process), the call arrived now at the latest;
+            # stamped, its own reads share this poll.
+            fresh_after = scope.setdefault(arrival.ARRIVED_SCOPE_KEY, time.monotonic())
         try:
             with self.directory.reader(fresh_after=fresh_after):
                 pass
