@@ -6,18 +6,11 @@ behind what was pruned starts its cache over instead of replaying a log with a h
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import func, select
 
-from conftest import Databases
 from openroster.core.directory import Directory
 from openroster.core.people import users
 from openroster.core.runtime.upkeep import prune_change_log
-from openroster.core.tenancy import tenants
-from openroster.server.app import open_directory
 from openroster.store import schema
 
 
@@ -36,20 +29,7 @@ def _people(d: Directory, ids: list[str]) -> None:
     )
 
 
-@pytest.fixture
-def acme(directory: Directory) -> str:
-    tenants.create(directory, tenant_id="acme", name="Acme")
-    return "acme"
-
-
-@pytest.fixture
-def other_process(databases: Databases, tmp_path: Path) -> Iterator[Directory]:
-    d = open_directory(databases.settings_for(tmp_path / "data"))
-    yield d
-    d.store.dispose()
-
-
-def test_pruning_keeps_the_newest_entries_and_whole_transactions(directory: Directory, acme: str) -> None:
+def test_pruning_keeps_the_newest_entries_and_whole_transactions(directory: Directory, tenant: str) -> None:
     for n in range(5):
         _people(directory, [f"t{n}-a", f"t{n}-b", f"t{n}-c"])  # three entries per transaction
     before = _log(directory)
@@ -62,7 +42,7 @@ def test_pruning_keeps_the_newest_entries_and_whole_transactions(directory: Dire
     assert prune_change_log(directory.store, 4) == 0  # nothing more beyond the bound
 
 
-def test_pruning_goes_in_small_steps(directory: Directory, acme: str) -> None:
+def test_pruning_goes_in_small_steps(directory: Directory, tenant: str) -> None:
     for n in range(6):
         _people(directory, [f"s{n}"])
     total = len(_log(directory))
@@ -74,23 +54,23 @@ def test_pruning_goes_in_small_steps(directory: Directory, acme: str) -> None:
 
 
 def test_a_process_behind_the_pruned_log_starts_its_cache_over(
-    directory: Directory, other_process: Directory, acme: str
+    directory: Directory, other_process: Directory, tenant: str
 ) -> None:
     _people(directory, ["u1"])
     with other_process.reader() as r:  # the other process caches u1 at the current seq
-        assert r.users(acme, ["u1"])["u1"].title is None
-    users.update(directory, tenant_id=acme, user_id="u1", changes={"title": "Architect"})
+        assert r.users(tenant, ["u1"])["u1"].title is None
+    users.update(directory, tenant_id=tenant, user_id="u1", changes={"title": "Architect"})
     for n in range(3):
         _people(directory, [f"later{n}"])
     assert prune_change_log(directory.store, 1) > 0  # u1's change is gone from the log
     assert all(key != "u1" for _, key in _log(directory))
     with other_process.reader() as r:
-        assert r.users(acme, ["u1"])["u1"].title == "Architect"
+        assert r.users(tenant, ["u1"])["u1"].title == "Architect"
     assert other_process.cache.seq == directory.store.latest_seq()
 
 
 def test_a_process_follows_a_counter_that_moved_with_nothing_logged(
-    directory: Directory, other_process: Directory, acme: str
+    directory: Directory, other_process: Directory, tenant: str
 ) -> None:
     with other_process.reader():
         pass

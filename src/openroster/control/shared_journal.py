@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from openroster.control.journal import Entry, Journal
+from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.store import ReadTx, Store
 from openroster.store.controlplane import CONTROL_KIND, JOURNAL, decode_headers, encode_headers
 
@@ -82,7 +83,7 @@ class SharedJournal:
         self._generation: int | None = None
         self._lock = threading.Lock()  # one move at a time, so calls reach the store in order
         self._made: dict[int, Entry] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("openroster-journal", self._run)
 
     @property
     def size(self) -> int:
@@ -128,17 +129,13 @@ class SharedJournal:
 
     def start(self) -> None:
         """Move calls into the store in the background of the running loop until :meth:`stop`."""
-        if self._task is None and self.enabled:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="openroster-journal")
+        if self.enabled:
+            self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            with contextlib.suppress(Exception):
-                self.flush()
+        await self._task.stop()
+        with contextlib.suppress(Exception):  # what was recorded last (the store may be gone)
+            self.flush()
 
     async def _run(self) -> None:
         while True:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
 
 from openroster.store import Store
 
@@ -30,18 +31,17 @@ def prune_change_log(store: Store, keep: int, *, step: int = PRUNE_STEP) -> int:
         return tx.changes.prune_log(keep, step)
 
 
-class ChangeLogPruner:
-    """Prunes the change log in the background of the running event loop until :meth:`stop`."""
+class BackgroundTask:
+    """A coroutine function run as a task of the running loop from :meth:`start` to :meth:`stop`."""
 
-    def __init__(self, store: Store, keep: int, *, every: float = PRUNE_EVERY) -> None:
-        self.store = store
-        self.keep = keep
-        self.every = every
+    def __init__(self, name: str, run: Callable[[], Coroutine[None, None, None]]) -> None:
+        self.name = name
+        self._run = run
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="openroster-prune")
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -49,6 +49,18 @@ class ChangeLogPruner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+class ChangeLogPruner:
+    """Prunes the change log in the background of the running event loop, from :meth:`start` to
+    :meth:`stop`."""
+
+    def __init__(self, store: Store, keep: int, *, every: float = PRUNE_EVERY) -> None:
+        self.store = store
+        self.keep = keep
+        self.every = every
+        self._task = BackgroundTask("openroster-prune", self._run)
+        self.start, self.stop = self._task.start, self._task.stop
 
     async def prune(self) -> int:
         """Steps until nothing is beyond the bound, yielding the loop between two; how many went."""
