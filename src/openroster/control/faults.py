@@ -204,7 +204,8 @@ class FaultBook:
             return False
         with self._store().write() as tx:
             gone = tx.control.delete_fault(number)
-            tx.changed("", CONTROL_KIND, FAULTS)
+            if gone:
+                tx.changed("", CONTROL_KIND, FAULTS)
             self.load(tx.control.faults())
         return gone
 
