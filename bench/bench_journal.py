@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_journal.py [--users 10000] [--duration 10] [--connections 16]
                                             [--rounds 3] [--journal-size 10000] [--write-docs]
+                                            [--in-process-only] [--quick]
 
 The demo company of ``--users`` people (built once with ``openroster demo`` and
 kept under bench/.data/journal-sqlite-N) is served by one ``openroster serve`` process (uvicorn,
@@ -56,6 +57,7 @@ from openroster.server.app import open_directory
 CLIENT_ID = "demo-wps"
 SECRET = "demo-wps-secret"
 HEADING = "## Request journal"
+SHARED = "journal on, to the store"
 
 
 def _requests(base: str, ids: list[str], per_call: int, count: int = 50) -> list[Request]:
@@ -94,22 +96,27 @@ def _target(size: int) -> Target:
 
 
 def in_process(
-    target: Target, ids: list[str], *, blocks: int = 12, calls: int = 1000
+    target: Target, ids: list[str], *, blocks: int = 12, calls: int = 1000, warm: int = 10_050
 ) -> dict[str, dict[str, float]]:
     """Calls/s of the real server app (FastAPI, the dialect, the store) driven through ASGI directly.
 
-    Two apps over one open store, journal on (filled first: 10,000 entries, dropping the oldest on
-    every call) and off, take turns in blocks of ``calls`` signed batch_read calls, so whatever else
-    the machine does hits both alike; no HTTP server and no load generator compete for the two
-    cores. The figure per setup is the median of its blocks.
+    Three apps over one open store take turns in blocks of ``calls`` signed batch_read calls, so
+    whatever else the machine does hits them alike; no HTTP server and no load generator compete
+    for the two cores. Journal on (filled first: 10,000 entries, dropping the oldest on every
+    call), recording into its ring buffer only, as every process did before the journal was
+    shared; journal on and moved into the store (the background task a server runs: a batch
+    every 50 ms, in a thread, competing with the calls for the process); and off. The figure
+    per setup is the median of its blocks.
     """
     import asyncio
 
+    from openroster import control
     from openroster.server.app import create_app
 
     d = open_directory(Settings(data_dir=target.data_dir))
     apps = {
         "journal on": create_app(Settings(admin_token="bench", journal_size=10_000), directory=d),
+        SHARED: create_app(Settings(admin_token="bench", journal_size=10_000), directory=d),
         "journal off": create_app(Settings(admin_token="bench", journal_size=0), directory=d),
     }
 
@@ -151,6 +158,14 @@ def in_process(
         return b"".join(out)
 
     async def run() -> dict[str, dict[str, float]]:
+        shared = apps[SHARED].state.control
+        control.start(shared)
+        try:
+            return await measure()
+        finally:
+            await control.stop(shared)
+
+    async def measure() -> dict[str, dict[str, float]]:
         token_req = Request(
             "POST",
             "/oauth2/token",
@@ -173,7 +188,7 @@ def in_process(
                 for _ in range(50)
             ]
             for app in apps.values():  # warm the cache and both stacks, and fill the journal
-                for i in range(10_050):
+                for i in range(warm):
                     reply = await call(app, reqs[i % len(reqs)])
                     assert reply.startswith(b'{"code":0'), reply[:200]
             rates: dict[str, list[float]] = {name: [] for name in apps}
@@ -197,6 +212,54 @@ def in_process(
         d.store.dispose()
 
 
+def request_path_costs(target: Target, *, calls: int = 20_000) -> dict[str, float]:
+    """Microseconds per call of what the journal adds on a call's way, and of moving a call
+    into the store (off the request path):
+
+    - ``record``: appending a call to the ring buffer (the same before and after sharing);
+    - ``sync``: bringing the process's copy of the shared state (fault rules, clock, the
+      journal's generation) up to date, when nothing changed: the change counter poll that
+      the call's reads then share, so what it adds is a cache check (after sharing only);
+    - ``move``: one call's share of a batch of 1,000 moved into the store (after sharing only;
+      a background thread's work, not the call's).
+    """
+    from openroster.server.app import create_app
+
+    d = open_directory(Settings(data_dir=target.data_dir))
+    try:
+        plane = create_app(Settings(admin_token="bench", journal_size=10_000), directory=d).state.control
+        journal = plane.journal
+        scope = {
+            "method": "POST",
+            "path": "/v7/users/batch_read",
+            "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
+        }
+        body = [b'{"user_ids":["u1"],"status":["active"]}']
+        plane.sync(dict(scope))  # attach and poll once
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            journal.local.record(scope, 0.0, 0.0, body, 40, 200, b'{"code":0}', "r", None, 0.0)
+        record = (time.perf_counter() - t0) / calls * 1e6
+        journal.local.take()
+        arrived = time.monotonic()
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            plane.sync({"openroster.arrived": arrived})
+        sync = (time.perf_counter() - t0) / calls * 1e6
+        for _ in range(1000):
+            journal.local.record(scope, 0.0, 0.0, body, 40, 200, b'{"code":0}', "r", None, 0.0)
+        t0 = time.perf_counter()
+        journal.flush()
+        move = (time.perf_counter() - t0) / 1000 * 1e6
+        journal.clear()
+    finally:
+        d.store.dispose()
+    costs = {"record": record, "sync": sync, "move": move}
+    log("request path, µs per call: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))
+    return costs
+
+
 def _warm_up(server: Server, reqs: list[Request], args: argparse.Namespace) -> None:
     """Load until the server's cache is warm and its journal full (when it has one)."""
     run_wrk(server.base, reqs, seconds=2, connections=args.connections)
@@ -216,6 +279,12 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--journal-size", type=int, default=10_000)
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
+    ap.add_argument(
+        "--in-process-only",
+        action="store_true",
+        help="only the in-process comparison and the request path's costs (no wrk, no docs)",
+    )
+    ap.add_argument("--quick", action="store_true", help="few calls: a smoke run, not a measurement")
     args = ap.parse_args()
 
     target = _target(args.users)
@@ -224,6 +293,12 @@ def main() -> int:
         ids = sample_user_ids(d, 2000)
     finally:
         d.store.dispose()
+    if args.in_process_only:
+        sizes = {"blocks": 2, "calls": 100, "warm": 200} if args.quick else {}
+        local = in_process(target, ids, **sizes)
+        costs = request_path_costs(target, calls=2000 if args.quick else 20_000)
+        print(_in_process_table(local, costs))
+        return 0
     scenarios = {"batch_read 100": 100, "batch_read 1": 1}
     setups = {"journal on": str(args.journal_size), "journal off": "0"}
     rps: dict[tuple[str, str], list[float]] = {}
@@ -241,12 +316,13 @@ def main() -> int:
                     rps.setdefault((setup, name), []).append(res.rps)
                     log(f"round {r + 1} {setup:<11} {name:<15} {res.rps:8.0f} req/s  p99 {res.p99_ms:.1f} ms")
     local = in_process(target, ids)
+    costs = request_path_costs(target)
     rows = []
     for name in scenarios:
         on = statistics.median(rps[("journal on", name)])
         off = statistics.median(rps[("journal off", name)])
         rows.append((name, on, off, (off - on) / off * 100))
-    table = _table(rows, local, args, rps)
+    table = _table(rows, local, costs, args, rps)
     print(table)
     if args.write_docs:
         _write_docs(table)
@@ -257,6 +333,7 @@ def main() -> int:
 def _table(
     rows: list[tuple[str, float, float, float]],
     local: dict[str, dict[str, float]],
+    costs: dict[str, float],
     args: argparse.Namespace,
     rounds: dict[tuple[str, str], list[float]],
 ) -> str:
@@ -293,21 +370,7 @@ def _table(
         "Under that load one setup's rounds differ by up to a factor of two, far more than the two "
         "setups differ, so these rows do not resolve a few percent either way.",
         "",
-        "The same comparison without an HTTP server and a load generator competing for the two cores: "
-        "the server app itself (FastAPI, the WPS dialect, the store, the middleware) driven through ASGI "
-        "in one process, two apps over one store taking turns in blocks of 1,000 signed calls (the "
-        "median calls/s of 12 blocks each; the journal filled first):",
-        "",
-        "| endpoint | journal on (calls/s) | journal off (calls/s) | loss |",
-        "|---|---:|---:|---:|",
-    ]
-    for name, figures in local.items():
-        on, off = figures["journal on"], figures["journal off"]
-        lines.append(
-            f"| `POST /v7/users/batch_read`, {name.split()[1]} people | {on:,.0f} | {off:,.0f} | "
-            f"{(off - on) / off * 100:+.1f}% |"
-        )
-    lines += [
+        _in_process_table(local, costs),
         "",
         "Recording keeps the request's headers and body and the first 448 bytes of the reply, in a tuple of "
         "strings and bytes that the garbage collector stops tracking while it is young (an earlier "
@@ -316,6 +379,35 @@ def _table(
         f"Versions: openroster {v.get('openroster', '?')}, uvicorn {v.get('uvicorn', '?')}, "
         f"wrk {v.get('wrk', '?')}.",
         "",
+    ]
+    return "\n".join(lines)
+
+
+def _in_process_table(local: dict[str, dict[str, float]], costs: dict[str, float]) -> str:
+    lines = [
+        "The same comparison without an HTTP server and a load generator competing for the two cores: "
+        "the server app itself (FastAPI, the WPS dialect, the store, the middleware) driven through ASGI "
+        "in one process, three apps over one store taking turns in blocks of signed calls (the "
+        "median calls/s of their blocks; the journal filled first). *Ring buffer*: recording only, as "
+        "each process did before the journal was shared; *to the store*: the same, with the "
+        "background task moving the calls into the store's table every 50 ms:",
+        "",
+        "| endpoint | journal off (calls/s) | ring buffer (calls/s) | loss | to the store (calls/s) | loss |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, f in local.items():
+        off, on, shared = f["journal off"], f["journal on"], f[SHARED]
+        lines.append(
+            f"| `POST /v7/users/batch_read`, {name.split()[1]} people | {off:,.0f} | {on:,.0f} | "
+            f"{(off - on) / off * 100:+.1f}% | {shared:,.0f} | {(off - shared) / off * 100:+.1f}% |"
+        )
+    lines += [
+        "",
+        f"Per call, in microseconds: recording into the ring buffer {costs['record']:.2f} (before and "
+        f"after); bringing the shared state up to date before the call, when nothing changed, "
+        f"{costs['sync']:.2f} (after only; the poll of the change counter it makes is the one the "
+        f"call's reads made before); moving the call into the store {costs['move']:.2f}, in a "
+        "background thread, in batches.",
     ]
     return "\n".join(lines)
 

@@ -175,6 +175,14 @@ def directory(databases: Databases, tmp_path: Path) -> Iterator[Directory]:
 
 
 @pytest.fixture
+def other_process(databases: Databases, tmp_path: Path) -> Iterator[Directory]:
+    """A second Directory on the test's store: another server process as far as the store can tell."""
+    d = open_directory(databases.settings_for(tmp_path / "data"))
+    yield d
+    d.store.dispose()
+
+
+@pytest.fixture
 def tenant(directory: Directory) -> str:
     tenants.create(directory, tenant_id="acme", name="Acme")
     return "acme"

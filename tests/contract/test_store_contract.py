@@ -61,14 +61,6 @@ def acme(directory: Directory) -> str:
     return "acme"
 
 
-@pytest.fixture
-def other_process(databases: Databases, tmp_path: Path) -> Iterator[Directory]:
-    """A second Directory on the test's store: another server process as far as the store can tell."""
-    d = open_directory(databases.settings_for(tmp_path / "data"))
-    yield d
-    d.store.dispose()
-
-
 @contextmanager
 def counting_reads(store: Store) -> Iterator[list[int]]:
     """Count the read transactions ``store`` opens inside the block."""

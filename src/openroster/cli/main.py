@@ -153,6 +153,14 @@ def serve(
     tls_key: Annotated[
         Path | None, typer.Option(help="The certificate's private key (PEM, unencrypted).")
     ] = None,
+    change_retention: Annotated[
+        int,
+        typer.Option(
+            help="Change-log entries the store keeps (how processes keep their caches coherent); "
+            "older ones are pruned in the background.",
+            min=1,
+        ),
+    ] = limits.CHANGE_RETENTION_DEFAULT,
 ) -> None:
     """Run the server."""
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
@@ -195,6 +203,7 @@ def serve(
         events_retention_days=events_retention,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        change_retention=change_retention,
     )
     with _store(data_dir, database_url, sqlite_synchronous=sqlite_synchronous) as d:
         sample_ids: list[str] = []

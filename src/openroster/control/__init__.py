@@ -2,7 +2,8 @@
 
 :func:`install` mounts the control API on the server app; :func:`wrap` puts
 the platform-call middleware (request ids, fault rules, the journal) around
-the server's whole middleware stack.
+the server's whole middleware stack; :func:`start` and :func:`stop` run its
+background work (``shared_journal.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from openroster.control.faults import FaultBook
 from openroster.control.journal import Journal
 from openroster.control.middleware import PlatformCalls
 from openroster.control.plane import ControlPlane
+from openroster.control.shared_journal import SharedJournal
+from openroster.core.directory import Directory
+from openroster.store import Store
 
 #: Adds routes to the control app's admin router (the routes of a layer above the control plane).
 RouteSet = Callable[[APIRouter], None]
@@ -29,10 +33,14 @@ def install(
     ``api.state.control``."""
     from openroster.control.api import build
 
+    def store() -> Store:
+        directory: Directory = api.state.directory
+        return directory.store
+
     plane = ControlPlane(
         admin_token=admin_token,
-        journal=Journal(journal_size),
-        faults=FaultBook(),
+        journal=SharedJournal(Journal(journal_size), store),
+        faults=FaultBook(store=store),
         server=api,
         routes=tuple(extra),
     )
@@ -45,12 +53,23 @@ def wrap(app: ASGIApp, plane: ControlPlane) -> ASGIApp:
     """``app`` behind the platform-call middleware."""
     return PlatformCalls(
         app,
-        journal=plane.journal,
+        journal=plane.journal.local,
         faults=plane.faults,
+        sync=plane.sync,
         app_of=plane.app_of,
         tenant_of=plane.tenant_of,
         clock=lambda: plane.directory.clock.now,
     )
 
 
-__all__ = ["CONTROL_PREFIX", "ControlPlane", "install", "wrap"]
+def start(plane: ControlPlane) -> None:
+    """Start the control plane's background work on the running loop (moving the journal into
+    the store); the server's lifespan calls it, and :func:`stop` at the end."""
+    plane.journal.start()
+
+
+async def stop(plane: ControlPlane) -> None:
+    await plane.journal.stop()
+
+
+__all__ = ["CONTROL_PREFIX", "ControlPlane", "install", "start", "stop", "wrap"]

@@ -214,7 +214,7 @@ def _server_routes(r: APIRouter) -> None:
         real time."""
         to = body.to if body is not None else "empty"
         ids = snapshot.reset_all(plane.directory, to=to)
-        plane.directory.clock.set_offset(0.0)
+        plane.set_clock_offset(0.0)
         return s.EverythingReset(
             tenants=ids, to=to, journal_cleared=plane.journal.clear(), faults_cleared=plane.faults.clear()
         )

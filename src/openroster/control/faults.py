@@ -29,6 +29,8 @@ from openroster.control.calls import RawCall
 from openroster.control.journal import path_matches
 from openroster.dialects import registry
 from openroster.dialects.base import FaultReply, InjectedError
+from openroster.store import Store
+from openroster.store.controlplane import CONTROL_KIND, FAULTS
 
 Action = Literal["error", "http", "latency", "close"]
 
@@ -122,30 +124,99 @@ class Fault:
         return reply.status, headers, reply.body
 
 
-class FaultBook:
-    """The active fault rules, in the order they were added."""
+#: The fields of a rule a store row keeps in its ``spec`` (``remaining`` and ``hits`` are columns).
+_SPEC_FIELDS = (
+    "action",
+    "dialect",
+    "method",
+    "path",
+    "app",
+    "tenant",
+    "body",
+    "code",
+    "message",
+    "status",
+    "retry_after",
+    "latency_ms",
+    "probability",
+)
 
-    def __init__(self, *, rng: random.Random | None = None) -> None:
+
+def _number(rule_id: str) -> int | None:
+    digits = rule_id[1:]
+    return int(digits) if rule_id[:1] == "f" and digits.isdigit() and len(digits) < 19 else None
+
+
+class FaultBook:
+    """The fault rules, in the order they were added.
+
+    With a ``store`` (a server), the rules live in it, shared by every process on it: this book
+    caches them (:meth:`load`, called when the change log says they changed) and spends a rule's
+    ``times`` in the store, one conditional decrement per hit, so a rule fires exactly that many
+    times whichever process answers. Without one (unit tests), the book is the rules.
+    """
+
+    def __init__(self, *, store: Callable[[], Store] | None = None, rng: random.Random | None = None) -> None:
         self.rules: list[Fault] = []
+        self._store = store
         self._rng = rng or random.Random()  # chaos, not cryptography
         self._next = 0
 
+    def load(self, rows: list[tuple[int, dict[str, Any], int | None, int]]) -> None:
+        """Replace the cached rules with the store's ``(number, spec, remaining, hits)`` rows."""
+        self.rules = [
+            Fault(id=f"f{n}", remaining=remaining, hits=hits, **spec) for n, spec, remaining, hits in rows
+        ]
+
+    def refresh(self) -> list[Fault]:
+        """The rules, read again from the store (their hits and times left as of now)."""
+        if self._store is not None:
+            with self._store().read() as tx:
+                self.load(tx.control.faults())
+        return self.rules
+
     def add(self, **spec: Any) -> Fault:
-        self._next += 1
-        rule = Fault(id=f"f{self._next}", **spec)
-        self.rules.append(rule)
-        return rule
+        if self._store is None:
+            self._next += 1
+            rule = Fault(id=f"f{self._next}", **spec)
+            self.rules.append(rule)
+            return rule
+        remaining = spec.pop("remaining", None)
+        stored = {k: v for k, v in spec.items() if k in _SPEC_FIELDS}
+        with self._store().write() as tx:
+            number = tx.control.add_fault(stored, remaining)
+            tx.changed("", CONTROL_KIND, FAULTS)
+            self.load(tx.control.faults())
+        added = self.get(f"f{number}")
+        assert added is not None
+        return added
 
     def get(self, rule_id: str) -> Fault | None:
         return next((r for r in self.rules if r.id == rule_id), None)
 
     def remove(self, rule_id: str) -> bool:
-        before = len(self.rules)
-        self.rules = [r for r in self.rules if r.id != rule_id]
-        return len(self.rules) != before
+        if self._store is None:
+            before = len(self.rules)
+            self.rules = [r for r in self.rules if r.id != rule_id]
+            return len(self.rules) != before
+        number = _number(rule_id)
+        if number is None:
+            return False
+        with self._store().write() as tx:
+            gone = tx.control.delete_fault(number)
+            if gone:
+                tx.changed("", CONTROL_KIND, FAULTS)
+            self.load(tx.control.faults())
+        return gone
 
     def clear(self) -> int:
-        n = len(self.rules)
+        if self._store is None:
+            n = len(self.rules)
+            self.rules = []
+            return n
+        with self._store().write() as tx:
+            n = tx.control.clear_faults()
+            tx.changed("", CONTROL_KIND, FAULTS)
         self.rules = []
         return n
 
@@ -177,8 +248,25 @@ class FaultBook:
                     continue
             if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                 continue
+            if not self._take(rule):
+                continue
+            return rule
+        return None
+
+    def _take(self, rule: Fault) -> bool:
+        """Count a hit of ``rule``, spending one of its times; False when it has none left."""
+        number = _number(rule.id) if self._store is not None else None
+        if self._store is None or number is None:
             if rule.remaining is not None:
                 rule.remaining -= 1
             rule.hits += 1
-            return rule
-        return None
+            return True
+        with self._store().write() as tx:
+            left = tx.control.take_fault(number, limited=rule.remaining is not None)
+        if left is None:  # spent (by another process) or deleted meanwhile
+            rule.remaining = 0
+            return False
+        if rule.remaining is not None:
+            rule.remaining = left
+        rule.hits += 1
+        return True

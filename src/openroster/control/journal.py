@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -321,6 +321,15 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def take(self) -> tuple[list[tuple[Any, ...]], int]:
+        """Hand over the recorded calls, oldest first, and the count of those dropped to make room
+        (for the shared journal, ``shared_journal.py``); the buffer is left empty. Safe from another
+        thread while calls are recorded (each call is popped whole)."""
+        entries = self._entries
+        taken = [entries.popleft() for _ in range(len(entries))]
+        dropped, self._dropped = self._dropped, 0
+        return taken, dropped
+
     def clear(self) -> int:
         n = len(self._entries)
         self._entries.clear()
@@ -355,8 +364,16 @@ class Journal:
             yield e
 
 
+class Calls(Protocol):
+    """What :func:`select` reads: a :class:`Journal`, or the journal every process shares."""
+
+    def entries(self) -> list[Entry]: ...
+
+    def newest_first(self) -> Iterator[Entry]: ...
+
+
 def select(
-    journal: Journal,
+    journal: Calls,
     f: Filters,
     *,
     identify: Callable[[RawCall], str | None],

@@ -61,8 +61,10 @@ class PlatformCalls:
         app_of: Callable[[RawCall], str | None],
         tenant_of: Callable[[str | None], str | None],
         clock: Callable[[], Callable[[], float]],
+        sync: Callable[[Scope], None] | None = None,
     ) -> None:
         self.app = app
+        self._sync = sync
         self.journal = journal
         self.faults = faults
         self._app_of = app_of
@@ -78,6 +80,8 @@ class PlatformCalls:
         request_id = self._ids()
         scope[REQUEST_ID_SCOPE_KEY] = request_id
         rid = request_id.encode()
+        if self._sync is not None:
+            self._sync(scope)  # the fault rules and the clock as every process shares them
         journal = self.journal
         if not journal.enabled and not self.faults.rules:
             await self.app(scope, receive, _with_request_id(send, rid))

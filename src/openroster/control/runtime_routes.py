@@ -72,7 +72,8 @@ def journal_routes(r: APIRouter) -> None:
         ] = None,
         count: Annotated[bool, Query(description="Reply with the number of matches only")] = False,
     ) -> Any:
-        """Secrets (tokens, signatures, app secrets) are redacted everywhere in an entry."""
+        """Secrets (tokens, signatures, app secrets) are redacted everywhere in an entry. Every server
+        process's calls are shown (docs/emulator.md, "Where the state lives")."""
         if dialect is not None and dialect not in DIALECTS:
             raise errors.InvalidValue(
                 f"dialect: {dialect!r} is not one of {', '.join(DIALECTS)}", field="dialect"
@@ -162,7 +163,7 @@ def fault_routes(r: APIRouter) -> None:
 
     @r.get("/faults", response_model=list[s.FaultInfo], summary="The fault rules")
     async def list_faults(plane: Plane) -> Any:
-        return [rule.describe() for rule in plane.faults.rules]
+        return [rule.describe() for rule in plane.faults.refresh()]
 
     @r.delete(
         "/faults/{fault_id}",
@@ -197,6 +198,7 @@ def _clock_info(plane: ControlPlane) -> s.ClockInfo:
 def clock_routes(r: APIRouter) -> None:
     @r.get("/clock", response_model=s.ClockInfo, summary="The server's clock")
     async def get_clock(plane: Plane) -> s.ClockInfo:
+        plane.sync()
         return _clock_info(plane)
 
     @r.put("/clock", response_model=s.ClockInfo, summary="Set or advance the server's clock")
@@ -204,16 +206,18 @@ def clock_routes(r: APIRouter) -> None:
         """Token expiry and the signature date window follow this clock. Signed requests from a
         client on real time are refused once the clock is more than 15 minutes off, as the platform
         refuses a client whose clock is wrong."""
+        plane.sync()  # moves are relative to the clock every process shares
         clock = plane.directory.clock
         if body.real_time:
-            clock.set_offset(0.0)
+            plane.set_clock_offset(0.0)
         elif body.advance is not None:
-            clock.advance(body.advance)
+            plane.set_clock_offset(clock.advanced_offset(body.advance))
         elif body.set is not None:
             target = _moment(body.set, "set")
             if target is None:  # "": no time at all
                 raise errors.InvalidValue(
                     "set: empty; send an ISO 8601 time or seconds since the epoch", field="set"
                 )
-            clock.set_offset(target - (clock.now() - clock.offset), field="set", sent=body.set)
+            offset = target - (clock.now() - clock.offset)
+            plane.set_clock_offset(clock.checked_offset(offset, field="set", sent=body.set))
         return _clock_info(plane)

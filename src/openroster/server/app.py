@@ -22,6 +22,7 @@ from openroster.control import apidocs
 from openroster.core.directory import Directory
 from openroster.core.runtime.secrets import MasterKey, new_secret
 from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
+from openroster.core.runtime.upkeep import ChangeLogPruner
 from openroster.dialects import registry
 from openroster.dialects.base import routing_message
 from openroster.dialects.openapi import DOCS_PAGES
@@ -107,9 +108,14 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         # Change events: delivered by a background task of each server process (events/engine.py).
         api.state.events = EventEngine(api.state.directory, retention_days=settings.events_retention_days)
         api.state.events.start()
+        pruner = ChangeLogPruner(api.state.directory.store, settings.change_retention)
+        pruner.start()
+        control.start(api.state.control)
         try:
             yield
         finally:
+            await control.stop(api.state.control)
+            await pruner.stop()
             await api.state.events.stop()
             if own:
                 api.state.directory.store.dispose()

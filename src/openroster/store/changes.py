@@ -49,6 +49,27 @@ def since(conn: Connection, seq: int, limit: int) -> Sequence[Change]:
     return [Change(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+def prune_log(conn: Connection, keep: int, step: int) -> int:
+    """Delete at most ``step`` of the oldest change-log entries beyond the newest ``keep``, never
+    part of one transaction's entries (a transaction's entries go or stay together, so a process
+    that replays the log sees each transaction whole or not at all); returns how many went.
+
+    Entry ids grow in commit order (they are taken after the counter bump, under its lock).
+    """
+    log = schema.change_log
+    newest = conn.execute(select(func.max(log.c.id))).scalar()
+    if newest is None or keep < 1:
+        return 0
+    # The oldest entry kept, then the first entry of its transaction: everything before that goes.
+    kept_seq = select(log.c.seq).where(log.c.id > int(newest) - keep).order_by(log.c.id).limit(1)
+    cut = conn.execute(select(func.min(log.c.id)).where(log.c.seq == kept_seq.scalar_subquery())).scalar()
+    oldest = conn.execute(select(func.min(log.c.id))).scalar()
+    if cut is None or oldest is None or int(oldest) >= int(cut):
+        return 0
+    upto = min(int(cut), int(oldest) + step)
+    return int(conn.execute(delete(log).where(log.c.id < upto)).rowcount)
+
+
 def publish(
     conn: Connection,
     changed: Iterable[tuple[str, str, str]],

@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -303,3 +304,37 @@ deliveries = Table(
 Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
 Index("ix_deliveries_subscription", deliveries.c.subscription_id, deliveries.c.id)
 Index("ix_deliveries_tenant", deliveries.c.tenant_id, deliveries.c.id)
+
+# The control plane's state every server process on the store shares (store/controlplane.py):
+# the fault rules, with what is left of their ``times`` (NULL: until deleted) ...
+fault_rules = Table(
+    "fault_rules",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    # JSON object of the rule's match and action fields.
+    Column("spec", Text, nullable=False),
+    Column("remaining", Integer, nullable=True),
+    Column("hits", BigInteger, nullable=False),
+    sqlite_autoincrement=True,  # an id is never given twice, even after every rule was deleted
+)
+
+# ... and the request journal: each process's calls, flushed in batches (control/journal.py).
+journal_entries = Table(
+    "journal_entries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("query", LargeBinary, nullable=False),
+    # The request's header list, as received (JSON list of latin-1 pairs).
+    Column("headers", LargeBinary, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("body_size", BigInteger, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("reply_head", LargeBinary, nullable=False),
+    Column("latency", Float, nullable=False),
+    Column("request_id", String(32), nullable=False),
+    Column("fault", String(32), nullable=True),
+    sqlite_autoincrement=True,  # ids keep growing after the journal is emptied, as clients page by id
+)

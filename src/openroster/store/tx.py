@@ -32,6 +32,7 @@ from openroster.store import (
     attrs,
     bulk,
     changes,
+    controlplane,
     depts,
     dingtalk_tokens,
     outbox,
@@ -203,8 +204,29 @@ class Changes(Repository):
     __slots__ = ()
     current_seq = RowFunction(changes.current_seq)
     since = RowFunction(changes.since)
+    prune_log = RowFunction(changes.prune_log)
     records_after = RowFunction(changes.records_after)
     prune_records = RowFunction(changes.prune_records)
+
+
+class Control(Repository):
+    """The control plane's shared state: the clock's offset, fault rules, the journal."""
+
+    __slots__ = ()
+    clock_offset = RowFunction(controlplane.clock_offset)
+    set_clock_offset = RowFunction(controlplane.set_clock_offset)
+    add_fault = RowFunction(controlplane.add_fault)
+    faults = RowFunction(controlplane.faults)
+    delete_fault = RowFunction(controlplane.delete_fault)
+    clear_faults = RowFunction(controlplane.clear_faults)
+    take_fault = RowFunction(controlplane.take_fault)
+    append_journal = RowFunction(controlplane.append_journal)
+    journal_rows = RowFunction(controlplane.journal_rows)
+    journal_count = RowFunction(controlplane.journal_count)
+    delete_journal = RowFunction(controlplane.delete_journal)
+    clear_journal = RowFunction(controlplane.clear_journal)
+    journal_generation = RowFunction(controlplane.journal_generation)
+    journal_dropped = RowFunction(controlplane.journal_dropped)
 
 
 class Outbox(Repository):
@@ -286,6 +308,7 @@ class Tx:
     tokens = RepositoryOf(Tokens)
     changes = RepositoryOf(Changes)
     outbox = RepositoryOf(Outbox)
+    control = RepositoryOf(Control)
     bulk = RepositoryOf(Bulk)
     snapshots = RepositoryOf(Snapshots)
 

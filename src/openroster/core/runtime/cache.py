@@ -27,6 +27,8 @@ from openroster.store import ReadTx, Store
 
 #: Opens (on first call) the read transaction a cache miss is answered from.
 OpenTx = Callable[[], ReadTx]
+#: Follows changes of one kind the cache does not hold (:meth:`DirectoryCache.watch`).
+Watcher = Callable[[ReadTx, str | None], None]
 
 #: Fragments kept per user the cache may hold. At one, the rendered replies take no more memory
 #: than when they were kept on the cached users (one WPS reply each, about 1.4 KB).
@@ -58,6 +60,8 @@ class DirectoryCache:
         #: What dialects (and core) render from the cached objects (see core/runtime/fragments.py).
         self.fragments = FragmentCache(max_users * FRAGMENTS_PER_USER)
         self._user_count = 0
+        #: What else follows the change log, by kind (:meth:`watch`).
+        self._watchers: dict[str, list[Watcher]] = {}
 
     @property
     def seq(self) -> int:
@@ -71,6 +75,18 @@ class DirectoryCache:
         self._dept_generations.clear()
         self.fragments.clear()
         self._user_count = 0
+
+    def watch(self, kind: str, watcher: Watcher) -> None:
+        """Call ``watcher(tx, key)`` when a refresh finds a change of ``kind`` (once per key), and
+        ``watcher(tx, None)`` when the cache starts over (anything may have changed)."""
+        self._watchers.setdefault(kind, []).append(watcher)
+
+    def _start_over(self, tx: ReadTx) -> None:
+        self.clear()
+        self._seq = tx.changes.current_seq()
+        for watchers in self._watchers.values():
+            for watcher in watchers:
+                watcher(tx, None)
 
     def sync(self, open_tx: OpenTx, *, fresh_after: float | None = None) -> None:
         """Bring the cache up to date; ``open_tx()`` opens a read transaction if one is needed.
@@ -94,18 +110,21 @@ class DirectoryCache:
 
     def refresh(self, tx: ReadTx) -> None:
         if self._seq < 0:
-            self.clear()
-            self._seq = tx.changes.current_seq()
+            self._start_over(tx)
             return
         changes = tx.changes.since(self._seq, _REFRESH_BATCH)
         if not changes:
+            # The counter moved with nothing logged (the pruner always keeps the newest entries,
+            # so a pruned entry would leave a newer one behind): nothing to drop.
+            self._seq = max(self._seq, tx.changes.current_seq())
             return
         if len(changes) == _REFRESH_BATCH or changes[0].seq != self._seq + 1:
-            # Too far behind, or the log was pruned past us: start over.
-            self.clear()
-            self._seq = tx.changes.current_seq()
+            # Too far behind, or the log was pruned past us (``serve --change-retention``): start
+            # over instead of replaying.
+            self._start_over(tx)
             return
         fragments = self.fragments
+        watched: set[tuple[str, str]] = set()
         for c in changes:
             # "attrvals" too: what is rendered from a user may show their attribute values.
             if c.kind in ("user", "attrvals"):
@@ -132,7 +151,12 @@ class DirectoryCache:
                 self._apps = {
                     k: v for k, v in self._apps.items() if getattr(v, "tenant_id", None) != c.tenant_id
                 }
+            elif c.kind in self._watchers:
+                watched.add((c.kind, c.key))
         self._seq = changes[-1].seq
+        for kind, key in sorted(watched):
+            for watcher in self._watchers[kind]:
+                watcher(tx, key)
 
     # -- lookups ----------------------------------------------------------------
 

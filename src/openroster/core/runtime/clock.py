@@ -55,11 +55,15 @@ class Clock:
         self._offset = self.checked_offset(seconds, field=field, sent=sent)
 
     def advance(self, seconds: float, *, field: str = "advance") -> None:
+        self._offset = self.advanced_offset(seconds, field=field)
+
+    def advanced_offset(self, seconds: float, *, field: str = "advance") -> float:
+        """The offset :meth:`advance` would set (checked), without moving the clock."""
         try:
             target = self._offset + seconds
         except OverflowError:
             target = math.inf
-        self._offset = self.checked_offset(target, field=field, sent=seconds)
+        return self.checked_offset(target, field=field, sent=seconds)
 
 
 class FixedClock(Clock):

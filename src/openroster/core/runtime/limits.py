@@ -73,3 +73,5 @@ DEPT_LEADERS_MAX = 20
 ATTR_DEFS_BATCH_MAX = 50
 #: How far the control plane may move the server's clock from real time: 100 years either way.
 CLOCK_OFFSET_MAX_SECONDS = 100 * 365.25 * 86_400
+#: Change-log entries the store keeps (``serve --change-retention``); older ones are pruned.
+CHANGE_RETENTION_DEFAULT = 100_000

@@ -1,0 +1,203 @@
+"""The journal every server process on the store shares.
+
+Recording stays what it was: each process appends its calls to its own ring buffer
+(``journal.Journal``, nearly free). A background task moves them, in batches and off the request
+path, into the store's bounded table (``store/controlplane.py``), whose ids number the calls in
+the order they reached it; reading the journal first moves this process's own calls, then reads
+the table, so it shows every process's calls: a call answered by another process appears once
+that process has moved it (within :data:`FLUSH_EVERY` seconds).
+
+Emptying the journal bumps its *generation* in the store. A process drops the calls it recorded
+before it learned of the new generation (through the change log, which it reads before each
+call), and the store refuses a batch from a process that has not learned of it yet, so a call
+made before the journal was emptied never shows up after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from openroster.control.journal import Entry, Journal
+from openroster.core.runtime.upkeep import BackgroundTask
+from openroster.store import ReadTx, Store
+from openroster.store.controlplane import CONTROL_KIND, JOURNAL, decode_headers, encode_headers
+
+log = logging.getLogger("openroster.control")
+
+#: Seconds between two moves of the recorded calls into the store.
+FLUSH_EVERY = 0.05
+#: Rows read at a time when the journal is read from the newest back.
+_READ_BATCH = 256
+
+
+def _row(raw: tuple[Any, ...]) -> dict[str, Any]:
+    """A store row from a recorded call (``Journal.record``'s tuple, without its local number)."""
+    (_, at, method, path, query, headers, body, body_size, status, head, latency, request_id, fault) = raw
+    return {
+        "at": at,
+        "method": method,
+        "path": path,
+        "query": query,
+        "headers": encode_headers(headers),
+        "body": body,
+        "body_size": body_size,
+        "status": status,
+        "reply_head": head,
+        "latency": latency,
+        "request_id": request_id,
+        "fault": fault,
+    }
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    """An entry from a store row (``controlplane.JOURNAL_COLUMNS``)."""
+    (seq, at, method, path, query, headers, body, size, status, head, latency, request_id, fault) = row
+    return Entry(
+        seq,
+        at,
+        method,
+        path,
+        query,
+        decode_headers(headers),
+        body,
+        size,
+        status,
+        head,
+        latency,
+        request_id,
+        fault,
+    )
+
+
+class SharedJournal:
+    """This process's ring buffer (``local``) in front of the store's journal table."""
+
+    def __init__(self, local: Journal, store: Callable[[], Store]) -> None:
+        self.local = local
+        self._store = store
+        self._generation: int | None = None
+        self._lock = threading.Lock()  # one move at a time, so calls reach the store in order
+        self._made: dict[int, Entry] = {}
+        self._task = BackgroundTask("openroster-journal", self._run)
+
+    @property
+    def size(self) -> int:
+        return self.local.size
+
+    @property
+    def enabled(self) -> bool:
+        return self.local.enabled
+
+    @property
+    def body_max(self) -> int:
+        return self.local.body_max
+
+    # -- moving calls into the store ---------------------------------------------------------
+
+    def learn(self, tx: ReadTx, key: str | None) -> None:
+        """A change-log watcher: the journal may have been emptied; calls recorded before this
+        process knew of it are dropped. (On the loop thread, without the lock: a move under way
+        has read the generation it records under before it took its calls.)"""
+        if key not in (None, JOURNAL):
+            return
+        generation = tx.control.journal_generation()
+        known = self._generation
+        if known is not None and generation > known:
+            self.local.clear()
+        self._generation = generation if known is None else max(known, generation)
+
+    def flush(self) -> None:
+        """Move the calls recorded so far into the store (from any thread)."""
+        with self._lock:
+            known = self._generation
+            taken, dropped = self.local.take()
+            if not taken and not dropped:
+                return
+            with self._store().write() as tx:
+                if known is None:
+                    known = tx.control.journal_generation()
+                current = tx.control.append_journal(
+                    [_row(raw) for raw in taken], keep=self.local.size, generation=known, dropped=dropped
+                )
+            # On a mismatch the batch was recorded before the journal was emptied, and is gone.
+            self._generation = max(self._generation or 0, current)
+
+    def start(self) -> None:
+        """Move calls into the store in the background of the running loop until :meth:`stop`."""
+        if self.enabled:
+            self._task.start()
+
+    async def stop(self) -> None:
+        await self._task.stop()
+        with contextlib.suppress(Exception):  # what was recorded last (the store may be gone)
+            self.flush()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            if len(self.local):
+                try:
+                    await asyncio.to_thread(self.flush)
+                except Exception:
+                    log.exception("moving the journal into the store failed; trying again")
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        self.flush()
+        with self._store().read() as tx:
+            return tx.control.journal_count()
+
+    @property
+    def dropped(self) -> int:
+        """Calls dropped to make room since the journal was last emptied (every process's)."""
+        with self._store().read() as tx:
+            return tx.control.journal_dropped()
+
+    def newest_first(self) -> Iterator[Entry]:
+        """Every process's calls from the newest back, read in batches as they are reached (this
+        process's own are moved into the store first)."""
+        self.flush()
+        made = self._made
+        before: int | None = None
+        while True:
+            with self._store().read() as tx:
+                rows = tx.control.journal_rows(after=None, before=before, limit=_READ_BATCH)
+            for row in rows:
+                e = made.get(row[0])
+                if e is None:
+                    e = made[row[0]] = _entry(row)
+                yield e
+            if len(rows) < _READ_BATCH:
+                break
+            before = rows[-1][0]
+        if len(made) > 2 * max(self.size, _READ_BATCH):  # forget entries the table no longer holds
+            self._made = {}
+
+    def entries(self) -> list[Entry]:
+        out = list(self.newest_first())
+        out.reverse()
+        return out
+
+    def clear(self) -> int:
+        """Empty the journal of every process; returns how many calls went."""
+        with self._lock:
+            pending = self.local.clear()
+            with self._store().write() as tx:
+                gone = tx.control.clear_journal()
+                tx.changed("", CONTROL_KIND, JOURNAL)
+                generation = tx.control.journal_generation()
+            self._generation = max(self._generation or 0, generation)
+        self._made = {}
+        return gone + pending
+
+    def remove(self, keep: Callable[[Entry], bool]) -> int:
+        """Drop the calls ``keep`` says no to; returns how many went."""
+        doomed = [e.seq for e in self.newest_first() if not keep(e)]
+        with self._store().write() as tx:
+            return tx.control.delete_journal(doomed)

@@ -1,0 +1,56 @@
+"""The control plane's shared state: fault rules and the request journal
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+    )
+
+
+def upgrade() -> None:
+    op.create_table(
+        "fault_rules",
+        _id(),
+        sa.Column("spec", sa.Text(), nullable=False),
+        sa.Column("remaining", sa.Integer(), nullable=True),
+        sa.Column("hits", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
+    )
+    op.create_table(
+        "journal_entries",
+        _id(),
+        sa.Column("at", sa.Float(), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("query", sa.LargeBinary(), nullable=False),
+        sa.Column("headers", sa.LargeBinary(), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("body_size", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=False),
+        sa.Column("reply_head", sa.LargeBinary(), nullable=False),
+        sa.Column("latency", sa.Float(), nullable=False),
+        sa.Column("request_id", sa.String(length=32), nullable=False),
+        sa.Column("fault", sa.String(length=32), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("journal_entries")
+    op.drop_table("fault_rules")
