@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -39,7 +40,9 @@ log = logging.getLogger("openroster")
 def open_directory(settings: Settings) -> Directory:
     store = open_store(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     key = MasterKey.load(settings.resolved_master_key_file)
-    return Directory(store, key, cache_max_users=settings.cache_max_users)
+    return Directory(
+        store, key, cache_max_users=settings.cache_max_users, writer_threads=settings.writer_threads
+    )
 
 
 def credential_throttle(settings: Settings, limiter: RateLimiter) -> CredentialThrottle:
@@ -109,6 +112,8 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         try:
             yield
         finally:
+            # The queued writes run and commit before the writers stop (off the loop: they may wait).
+            await asyncio.to_thread(api.state.directory.writes.close)
             await api.state.events.stop()
             if own:
                 api.state.directory.store.dispose()

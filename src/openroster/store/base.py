@@ -10,9 +10,11 @@ the change records, so every server process can invalidate its cache (see
 After a commit that wrote change records, the store calls its commit listeners
 (:meth:`Store.on_records`), so the local event engine wakes at once.
 
-Store calls are synchronous and short. The server runs them on its event loop
-thread, never from a thread pool: SQLite connections shared by many threads
-spend their time fighting over locks (see docs/benchmarks.md).
+Store calls are synchronous and short. The server runs reads on its event loop thread, never
+from a thread pool: SQLite connections shared by many threads spend their time fighting over
+locks (see docs/benchmarks.md). Its writes run on the store's writers instead
+(``store/writer.py``): one thread on SQLite, a small pool on PostgreSQL, each committing the
+writes queued together in one transaction.
 """
 
 from __future__ import annotations
