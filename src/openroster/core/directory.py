@@ -101,7 +101,9 @@ class Reader:
 class JobReader(Reader):
     """A write job's reads: straight through its group's transaction, never through the cache.
 
-    What it renders it keeps in fragments of its own, thrown away with it.
+    What it renders it keeps in fragments of its own, thrown away with it. Its reads lock nothing:
+    a lock taken after the job's writes (PostgreSQL's ``FOR UPDATE`` on a person whose row a
+    foreign key already holds) would deadlock with other writers.
     """
 
     __slots__ = ("_fragments", "_job_tx")
@@ -125,7 +127,7 @@ class JobReader(Reader):
 
     def users(self, tenant_id: str, ids: Sequence[str]) -> dict[str, User]:
         order = list(dict.fromkeys(ids))
-        found = self._job_tx.users.get_users(tenant_id, order)
+        found = self._job_tx.users.get_users(tenant_id, order, lock=False)
         return {uid: found[uid] for uid in order if uid in found}
 
     def fragments(self, tenant_id: str, kind: str, variant: Hashable, stamp: Hashable = None) -> Table:

@@ -158,7 +158,6 @@ class Roster(Repository):
     get_values = RowFunction(roster.get_values)
     row_counts = RowFunction(roster.row_counts)
     put_values = RowFunction(roster.put_values)
-    lock_user = RowFunction(roster.lock_user)
     page_user_ids = RowFunction(roster.page_user_ids)
 
 
