@@ -201,6 +201,7 @@ class Changes(Repository):
 
     __slots__ = ()
     current_seq = RowFunction(changes.current_seq)
+    lock_counter = RowFunction(changes.lock_counter)
     since = RowFunction(changes.since)
     records_after = RowFunction(changes.records_after)
     prune_records = RowFunction(changes.prune_records)

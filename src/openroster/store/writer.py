@@ -16,9 +16,14 @@ transaction itself.
   kill -9 on both backends). The store wakes its record listeners after that single commit.
 - **Fairness.** One queue, taken in arrival order whatever the connection or app. It holds at
   most ``max_queue`` jobs; past that :meth:`submit` raises :class:`~openroster.model.errors.Busy`.
-- **Deadlocks** (PostgreSQL): two groups may lock rows in opposite orders, which a transaction of
-  one job would not. The job PostgreSQL picks as the victim rolls back to its savepoint and runs
-  again after its group commits, alone in a transaction of its own (a few times at most).
+- **One group at a time** (PostgreSQL): a group takes the change counter's row lock first (every
+  write takes it to publish anyway), so groups of several writer threads, or of several server
+  processes, never run side by side: two groups locking rows in opposite orders would deadlock
+  (and PostgreSQL finds that only after a second). What the pool of writers buys is the hand-over:
+  the next group is taken, its connection and transaction open, and waits on that lock while
+  the one before commits. A job that loses a deadlock anyway (against a writer outside the
+  writers: the CLI, the control plane) rolls back to its savepoint and runs again after its group
+  commits, alone in a transaction of its own (a few times at most).
 """
 
 from __future__ import annotations
@@ -149,6 +154,7 @@ class GroupWriter:
         again: list[_Queued] = []
         try:
             with self.store.write(now_ms=self._now_ms) as tx:
+                tx.changes.lock_counter()
                 for q in group:
                     try:
                         with tx.savepoint():
