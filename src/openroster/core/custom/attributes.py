@@ -240,7 +240,9 @@ def _record_value_changes(
     clears: Sequence[tuple[str, str]],
 ) -> None:
     """One change record per user whose values the writes and clears actually change."""
-    types = {a.id: a.value_type for a in defs.values()}
+    # Only the attributes written or cleared are compared, so only theirs are decoded.
+    touched = {v.attr_id for _, v in writes} | {attr_id for _, attr_id in clears}
+    types = {attr_id: defs[attr_id].value_type for attr_id in touched}
     users = {uid for uid, _ in writes} | {uid for uid, _ in clears}
     current = {
         (uid, v.attr_id): v.value
