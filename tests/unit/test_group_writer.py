@@ -187,3 +187,15 @@ def test_writes_outside_a_job_still_open_their_own_transaction(d: Directory) -> 
     users.update(d, tenant_id=TENANT, user_id="p0", changes={"title": "direct"})
     assert title(d, "p0") == "direct"
     assert d.writes.queued == 0
+
+
+def test_a_job_may_not_open_a_write_transaction_of_its_own(d: Directory) -> None:
+    """It would wait for its own group's lock for ever: it is refused at once instead."""
+
+    def job(_r: Reader) -> None:
+        with d.store.write():
+            pass
+
+    with pytest.raises(RuntimeError, match=r"use d\.writer\(\)"):
+        run(d.write(job))
+    assert run(d.write(set_title(d, "p1", "after"))) == "after"

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine
 from openroster.store.migrate import upgrade
 from openroster.store.sql import WRITING
 from openroster.store.tx import ReadTx, WriteTx
+from openroster.store.writer import in_group
 
 _LATEST_SEQ = "SELECT seq FROM change_counter WHERE id = 1"
 
@@ -58,7 +59,12 @@ class Store:
     @contextmanager
     def write(self, *, quiet: bool = False, now_ms: Callable[[], int] | None = None) -> Iterator[WriteTx]:
         """A write transaction. ``quiet``: its change records are dropped (set-up raises no events);
-        ``now_ms``: the clock its change records are stamped with (default: real time)."""
+        ``now_ms``: the clock its change records are stamped with (default: real time).
+
+        Not inside a write job (``store/writer.py``): there ``Directory.writer()`` is a savepoint
+        of the job's group, and a transaction of its own would wait for the group's lock."""
+        if in_group():
+            raise RuntimeError("a write job opened a write transaction of its own: use d.writer() in a job")
         with self.engine.connect() as conn:
             self._prepare_write(conn)
             conn.info[WRITING] = True

@@ -155,15 +155,19 @@ class GroupWriter:
         try:
             with self.store.write(now_ms=self._now_ms) as tx:
                 tx.changes.lock_counter()
-                for q in group:
-                    try:
-                        with tx.savepoint():
-                            outcomes.append((q, True, q.job(tx)))
-                    except BaseException as exc:  # the job's own error, handed to its caller
-                        if _retryable(exc) and q.tries < RETRIES:
-                            again.append(q)
-                        else:
-                            outcomes.append((q, False, exc))
+                _group.open = True
+                try:
+                    for q in group:
+                        try:
+                            with tx.savepoint():
+                                outcomes.append((q, True, q.job(tx)))
+                        except BaseException as exc:  # the job's own error, handed to its caller
+                            if _retryable(exc) and q.tries < RETRIES:
+                                again.append(q)
+                            else:
+                                outcomes.append((q, False, exc))
+                finally:
+                    _group.open = False
         except BaseException as exc:  # the commit failed: nothing of it is acknowledged
             for q in group:
                 if not q.future.done():
@@ -177,6 +181,16 @@ class GroupWriter:
         for q in again:
             q.tries += 1
             self._commit([q])
+
+
+#: Whether this thread is running a group's jobs (see :func:`in_group`).
+_group = threading.local()
+
+
+def in_group() -> bool:
+    """Whether the current thread runs a group's jobs: a write transaction opened there beside the
+    group's would wait for the group's own lock, for ever (``Store.write`` refuses it)."""
+    return bool(getattr(_group, "open", False))
 
 
 def _retryable(exc: BaseException) -> bool:
