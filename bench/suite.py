@@ -45,7 +45,7 @@ RESULTS = ROOT / "bench" / "results"
 HEADLINE_SIZE = 100_000
 
 
-def _check_replies(scenario: Scenario, ctx: Context, requests: list[Any]) -> bytes:
+def check_replies(scenario: Scenario, ctx: Context, requests: list[Any]) -> bytes:
     """Send every rotated request once; each must succeed. Returns the first reply's bytes."""
     first = b""
     with httpx.Client(timeout=60) as client:
@@ -82,7 +82,7 @@ def measure(
     with Server(target, extra=scenario.server_args) as probe:
         ctx = Context(probe, ids, random.Random(hash(scenario.name) & 0xFFFF))
         requests = scenario.make(ctx)
-        reply = _check_replies(scenario, ctx, requests)
+        reply = check_replies(scenario, ctx, requests)
     bare_file = workdir / f"{scenario.name}.json"
     bare_file.write_bytes(reply)
     method, path = scenario.bare

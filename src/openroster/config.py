@@ -24,6 +24,8 @@ class Settings:
     master_key_file: Path | None = None
     sqlite_synchronous: str = "NORMAL"
     cache_max_users: int = DEFAULT_MAX_USERS
+    #: PostgreSQL writer threads (one connection each) per process; SQLite has one (store/writer.py).
+    writer_threads: int = 4
     #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".
     wps_rate_limits: str = ""
     #: Failed credential attempts at the token endpoints per client id and per source address in

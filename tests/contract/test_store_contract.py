@@ -224,6 +224,32 @@ class TestStoreContract:
         assert got["u1"] == [AttributeValue("desk", "B-2")]
         assert _count(directory, schema.attr_values, acme) == 1
 
+    def test_values_of_many_people_are_set_and_cleared_in_one_statement_each(
+        self, directory: Directory, acme: str
+    ) -> None:
+        people = [f"u{i}" for i in range(4)]
+        users.create_many(directory, tenant_id=acme, items=[_person(u) for u in people])
+        attributes.create_definitions(
+            directory,
+            tenant_id=acme,
+            items=[
+                attributes.NewDefinition(id=a, name=a.title(), value_type="text") for a in ("desk", "floor")
+            ],
+        )
+        types = {"desk": attributes.ValueType.TEXT, "floor": attributes.ValueType.TEXT}
+        with directory.writer() as tx:
+            tx.attrs.put_values(acme, [(u, AttributeValue(a, f"{u}-{a}")) for u in people for a in types])
+        with directory.writer() as tx:
+            tx.attrs.delete_values(acme, [("u0", "desk"), ("u1", "floor"), ("u2", "desk"), ("u2", "floor")])
+            tx.attrs.delete_values(acme, [])
+        with directory.store.read() as tx:
+            got = tx.attrs.get_values(acme, people, types)
+        assert {u: sorted(v.attr_id for v in vs) for u, vs in got.items()} == {
+            "u0": ["floor"],
+            "u1": ["desk"],
+            "u3": ["desk", "floor"],
+        }
+
     def test_concurrent_writers_all_land(self, databases: Databases, tmp_path: Path, acme: str) -> None:
         """Eight writers (each its own connections, as processes would be) never lose or refuse a write."""
         dirs = [open_directory(databases.settings_for(tmp_path / "data")) for _ in range(8)]

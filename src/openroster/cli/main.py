@@ -95,6 +95,12 @@ def serve(
     cache_max_users: Annotated[
         int, typer.Option(help="Users each process keeps in its cache (about 4 KB each).")
     ] = limits.DEFAULT_MAX_USERS,
+    writer_threads: Annotated[
+        int,
+        typer.Option(
+            help="PostgreSQL writer connections per process (SQLite has one writer).", min=1, max=64
+        ),
+    ] = 4,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     rate_limit: Annotated[
         list[str] | None,
@@ -191,6 +197,7 @@ def serve(
         workers=workers,
         sqlite_synchronous=sqlite_synchronous,
         cache_max_users=cache_max_users,
+        writer_threads=writer_threads,
         gc_tuning=gc_tuning,
         wps_rate_limits=rate_limits,
         credential_failures_per_client=credential_failures_per_client,

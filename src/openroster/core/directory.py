@@ -1,8 +1,19 @@
-"""The handle every core service works with: store, master key, cache and clock."""
+"""The handle every core service works with: store, master key, cache, clock and writers.
+
+Reads run where they are asked for (on the server's event loop), through the process cache.
+Writes that a server request makes run as *jobs* on the store's writers (``store/writer.py``):
+:meth:`Directory.write` queues one and awaits it. Inside a job, on the writer's thread,
+:meth:`Directory.writer` opens a savepoint of the job's group transaction instead of a
+transaction of its own, and :meth:`Directory.reader` reads through that transaction (so a job sees
+its own writes and those of the jobs before it in the group) and never touches the process cache,
+which only the event loop reads and brings up to date, after the group's commit.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Concatenate, ParamSpec, TypeVar
@@ -10,11 +21,18 @@ from typing import Concatenate, ParamSpec, TypeVar
 from openroster.core.runtime.cache import DeptView, DirectoryCache
 from openroster.core.runtime.clock import Clock
 from openroster.core.runtime.clock import clock as default_clock
-from openroster.core.runtime.fragments import Table
+from openroster.core.runtime.fragments import FragmentCache, Table
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.core.runtime.secrets import MasterKey, TokenMinter
 from openroster.model.entities import App, AttributeDefinition, Department, User
 from openroster.store import ReadTx, Store, WriteTx
+from openroster.store.writer import GroupWriter
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: PostgreSQL writer threads (connections) per process by default; SQLite has one.
+WRITER_THREADS = 4
 
 
 class Reader:
@@ -80,6 +98,55 @@ class Reader:
         return self._cache.definitions(self._open, tenant_id)
 
 
+class JobReader(Reader):
+    """A write job's reads: straight through its group's transaction, never through the cache.
+
+    What it renders it keeps in fragments of its own, thrown away with it. Its reads lock nothing:
+    a lock taken after the job's writes (PostgreSQL's ``FOR UPDATE`` on a person whose row a
+    foreign key already holds) would deadlock with other writers.
+    """
+
+    __slots__ = ("_fragments", "_job_tx")
+
+    def __init__(self, directory: Directory, tx: WriteTx) -> None:
+        self.directory = directory
+        self._job_tx = ReadTx(tx.conn)
+        self._fragments = FragmentCache(max_entries=1 << 30)
+
+    @property
+    def tx(self) -> ReadTx:
+        return self._job_tx
+
+    def close(self) -> None:
+        """Nothing to close: the transaction is the group's."""
+
+    def app(self, client_id: str) -> App | None:
+        if "\x00" in client_id:
+            return None
+        return self._job_tx.apps.get_app(client_id, self.directory.unseal)
+
+    def users(self, tenant_id: str, ids: Sequence[str]) -> dict[str, User]:
+        order = list(dict.fromkeys(ids))
+        found = self._job_tx.users.get_users(tenant_id, order, lock=False)
+        return {uid: found[uid] for uid in order if uid in found}
+
+    def fragments(self, tenant_id: str, kind: str, variant: Hashable, stamp: Hashable = None) -> Table:
+        return self._fragments.table(tenant_id, kind, variant, stamp)
+
+    def depts(self, tenant_id: str, ids: list[int]) -> dict[int, Department]:
+        return self._job_tx.depts.get_depts(tenant_id, list(dict.fromkeys(ids)))
+
+    def dept_view(self, tenant_id: str) -> DeptView:
+        return DeptView.own(lambda miss: self._job_tx.depts.get_depts(tenant_id, miss))
+
+    def definitions(self, tenant_id: str) -> list[AttributeDefinition]:
+        return self._job_tx.attrs.list_definitions(tenant_id)
+
+
+#: The job the current thread runs, as ``(store, group transaction)`` (writer threads only).
+_job = threading.local()
+
+
 class Directory:
     def __init__(
         self,
@@ -88,12 +155,16 @@ class Directory:
         *,
         clock: Clock | None = None,
         cache_max_users: int = DEFAULT_MAX_USERS,
+        writer_threads: int = WRITER_THREADS,
     ) -> None:
         self.store = store
         self.master_key = master_key
         self.clock = clock or default_clock
         self.cache = DirectoryCache(store, self.unseal, max_users=cache_max_users)
         self.wps_tokens = TokenMinter(master_key.derive("wps-access-token"), prefix="")
+        threads = 1 if store.backend == "sqlite" else writer_threads
+        #: The store's writers, which run :meth:`write`'s jobs (started by the first one).
+        self.writes = GroupWriter(store, threads=threads, now_ms=self.now_ms)
 
     def at_clock(self, clock: Clock) -> Directory:
         """This directory (the same store, key and cache) reading ``clock``: fixtures written as of a
@@ -114,6 +185,9 @@ class Directory:
         ``fresh_after``: it need only see the writes committed before this
         ``time.monotonic()`` instant (when the request arrived; see ``DirectoryCache.sync``).
         """
+        tx = self._job_tx()
+        if tx is not None:
+            return JobReader(self, tx)
         r = Reader(self)
         try:
             self.cache.sync(r._open, fresh_after=fresh_after)
@@ -126,16 +200,46 @@ class Directory:
     def writer(self, *, quiet: bool = False) -> Iterator[WriteTx]:
         """A write transaction whose change records carry this directory's clock. ``quiet``: it
         records no changes for the event engine (seeding, snapshots, resets: set-up, not change)."""
-        with self.store.write(quiet=quiet, now_ms=self.now_ms) as tx:
-            yield tx
+        job = self._job_tx()
+        if job is None:
+            with self.store.write(quiet=quiet, now_ms=self.now_ms) as tx:
+                yield tx
+            return
+        # Inside a job: a savepoint of the group's transaction (an error undoes this block only).
+        was_quiet, job.quiet = job.quiet, job.quiet or quiet
+        try:
+            with job.savepoint():
+                yield job
+        finally:
+            job.quiet = was_quiet
+
+    async def write(self, job: Callable[[Reader], R], *, weight: int = 0) -> R:
+        """Run ``job`` on the store's writers and wait for its group to commit (see module).
+
+        ``job`` gets a reader of the group's transaction; the writes of its services
+        (``d.writer()``) commit with the group, all or nothing per job. ``weight``: its share of a
+        group's bound (the request's bytes). Raises ``Busy`` when the write queue is full.
+        """
+
+        def run(tx: WriteTx) -> R:
+            _job.current = (self.store, tx)
+            try:
+                return job(JobReader(self, tx))
+            finally:
+                _job.current = None
+
+        return await asyncio.wrap_future(self.writes.submit(run, weight=weight))
+
+    def _job_tx(self) -> WriteTx | None:
+        """The group transaction of the job this thread runs on this directory's store, if any."""
+        current: tuple[Store, WriteTx] | None = getattr(_job, "current", None)
+        if current is None or current[0] is not self.store:
+            return None
+        return current[1]
 
     def now_ms(self) -> int:
         """The directory's clock in unix milliseconds."""
         return int(self.clock.now() * 1000)
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def in_own_writer(

@@ -79,6 +79,8 @@ class Route:
     summary: str
     #: The query parameters the handler reads (for the OpenAPI document).
     query: tuple[str, ...] = ()
+    #: The handler writes: it runs as a job on the store's writers (``server/pipeline.py``).
+    writes: bool = False
 
 
 @dataclass(slots=True)

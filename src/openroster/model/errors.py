@@ -44,6 +44,7 @@ class ErrorKind(StrEnum):
     AUTH = "auth"
     SCOPE_MISSING = "scope_missing"
     THROTTLED = "throttled"
+    BUSY = "busy"
 
 
 #: The field of a batch item an error is about: whose field (a user's, a custom attribute's by its
@@ -172,6 +173,15 @@ class BulkConflict(Exception):
 
 class Throttled(CoreError, kind=ErrorKind.THROTTLED):
     """Too many attempts; ``retry_after`` says in how many seconds one more would be let through."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Busy(CoreError, kind=ErrorKind.BUSY):
+    """The server cannot take the call now (its write queue is full); ``retry_after`` says in how
+    many seconds to try again."""
 
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -32,16 +33,24 @@ from openroster.model.rate import Rate
 from openroster.server import pipeline
 from openroster.server.dispatch import ExactRoutes
 from openroster.server.guard import GuardedHttpTools, RequestLimits
-from openroster.store import open_store
+from openroster.store import STORE_POOL_SIZE, open_store
 from openroster.store.ratelimit import StoreRateLimiter
 
 log = logging.getLogger("openroster")
 
 
 def open_directory(settings: Settings) -> Directory:
-    store = open_store(settings.resolved_database_url, sqlite_synchronous=settings.sqlite_synchronous)
+    # On PostgreSQL each writer thread holds a connection of the pool for as long as it writes: the
+    # pool gets those on top of the ones reads and the event engine use, so reads never wait for them.
+    store = open_store(
+        settings.resolved_database_url,
+        sqlite_synchronous=settings.sqlite_synchronous,
+        pool_size=STORE_POOL_SIZE + settings.writer_threads,
+    )
     key = MasterKey.load(settings.resolved_master_key_file)
-    return Directory(store, key, cache_max_users=settings.cache_max_users)
+    return Directory(
+        store, key, cache_max_users=settings.cache_max_users, writer_threads=settings.writer_threads
+    )
 
 
 def credential_throttle(settings: Settings, limiter: RateLimiter) -> CredentialThrottle:
@@ -114,6 +123,8 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         try:
             yield
         finally:
+            # The queued writes run and commit before the writers stop (off the loop: they may wait).
+            await asyncio.to_thread(api.state.directory.writes.close)
             await control.stop(api.state.control)
             await pruner.stop()
             await api.state.events.stop()

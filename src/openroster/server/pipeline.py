@@ -6,6 +6,11 @@ straight), running the dialect's steps in order inside one read transaction::
 
     read_body -> credentials -> authenticate -> admission -> authorize -> parse -> handler -> render
 
+A route declared as a write (``Route.writes``) runs its handler as a job on the store's writers
+instead (``Directory.write``, ``store/writer.py``): committed with the group of writes queued
+beside it, in its own savepoint, while the event loop goes on serving others. The reply is
+rendered after the group's commit, so an acknowledged write is committed.
+
 The dialect's own error and a ``CoreError`` raised by any step or the handler
 become the dialect's error reply; any other exception is the app's internal
 error, answered by the dialect that owns the path (``server/app.py``). The
@@ -38,6 +43,7 @@ def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = Non
     request_id, read_body, credentials = dialect.request_id, dialect.read_body, dialect.credentials
     authenticate, authorize, parse = dialect.authenticate, dialect.authorize, dialect.parse
     call, handler, render, error_reply = dialect.call, route.handler, dialect.render, dialect.error_reply
+    writes = route.writes
 
     async def serve(request: Request) -> Response:
         arrived = arrival.arrived(request.scope)  # reads see every write acknowledged before this
@@ -52,7 +58,13 @@ def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = Non
                     admission(principal, d)
                 authorize(x, principal)
                 parsed = parse(x, principal)
-                result = handler(call(x, d, reader, principal), parsed)
+                if not writes:
+                    result = handler(call(x, d, reader, principal), parsed)
+            if writes:
+                # A job on the store's writers, committed with its group; the loop only waits.
+                result = await d.write(
+                    lambda r: handler(call(x, d, r, principal), parsed), weight=len(x.body)
+                )
             return render(x, result)
         except answered as exc:
             return error_reply(x, exc)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from openroster.model.entities import (
     AttributeDefinition,
@@ -111,15 +111,17 @@ def put_values(conn: Connection, tenant_id: str, items: Sequence[tuple[str, Attr
 
 
 def delete_values(conn: Connection, tenant_id: str, keys: Sequence[tuple[str, str]]) -> None:
-    """Remove each ``(user_id, attr_id)`` value."""
-    for user_id, attr_id in keys:
-        conn.execute(
-            delete(attr_values).where(
-                attr_values.c.tenant_id == tenant_id,
-                attr_values.c.user_id == user_id,
-                attr_values.c.attr_id == attr_id,
-            )
-        )
+    """Remove each ``(user_id, attr_id)`` value (one statement, run for every key at once)."""
+    if not keys:
+        return
+    conn.execute(
+        delete(attr_values).where(
+            attr_values.c.tenant_id == tenant_id,
+            attr_values.c.user_id == bindparam("k_user"),
+            attr_values.c.attr_id == bindparam("k_attr"),
+        ),
+        [{"k_user": user_id, "k_attr": attr_id} for user_id, attr_id in keys],
+    )
 
 
 def update_definition(conn: Connection, d: AttributeDefinition) -> None:

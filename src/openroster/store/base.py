@@ -10,9 +10,11 @@ the change records, so every server process can invalidate its cache (see
 After a commit that wrote change records, the store calls its commit listeners
 (:meth:`Store.on_records`), so the local event engine wakes at once.
 
-Store calls are synchronous and short. The server runs them on its event loop
-thread, never from a thread pool: SQLite connections shared by many threads
-spend their time fighting over locks (see docs/benchmarks.md).
+Store calls are synchronous and short. The server runs reads on its event loop thread, never
+from a thread pool: SQLite connections shared by many threads spend their time fighting over
+locks (see docs/benchmarks.md). Its writes run on the store's writers instead
+(``store/writer.py``): one thread on SQLite, a small pool on PostgreSQL, each committing the
+writes queued together in one transaction.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy import Connection, Engine
 from openroster.store.migrate import upgrade
 from openroster.store.sql import WRITING
 from openroster.store.tx import ReadTx, WriteTx
+from openroster.store.writer import in_group
 
 _LATEST_SEQ = "SELECT seq FROM change_counter WHERE id = 1"
 
@@ -56,7 +59,12 @@ class Store:
     @contextmanager
     def write(self, *, quiet: bool = False, now_ms: Callable[[], int] | None = None) -> Iterator[WriteTx]:
         """A write transaction. ``quiet``: its change records are dropped (set-up raises no events);
-        ``now_ms``: the clock its change records are stamped with (default: real time)."""
+        ``now_ms``: the clock its change records are stamped with (default: real time).
+
+        Not inside a write job (``store/writer.py``): there ``Directory.writer()`` is a savepoint
+        of the job's group, and a transaction of its own would wait for the group's lock."""
+        if in_group():
+            raise RuntimeError("a write job opened a write transaction of its own: use d.writer() in a job")
         with self.engine.connect() as conn:
             self._prepare_write(conn)
             conn.info[WRITING] = True

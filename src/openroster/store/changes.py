@@ -33,6 +33,16 @@ def current_seq(conn: Connection) -> int:
     )
 
 
+def lock_counter(conn: Connection) -> None:
+    """Take the change counter's row lock now rather than at :func:`publish` (PostgreSQL; a SQLite
+    writer holds the database's write lock from ``BEGIN IMMEDIATE`` on): the transaction then runs
+    alone among the store's writers, so the row locks its jobs take, in whatever order, can close
+    no deadlock with another writer's."""
+    conn.execute(
+        select(schema.change_counter.c.seq).where(schema.change_counter.c.id == 1).with_for_update()
+    ).scalar_one()
+
+
 def since(conn: Connection, seq: int, limit: int) -> Sequence[Change]:
     """The changes after ``seq``, oldest first, at most ``limit`` of them."""
     rows = conn.execute(

@@ -68,19 +68,6 @@ def put_values(conn: Connection, tenant_id: str, items: Sequence[tuple[str, Stor
         )
 
 
-def lock_user(conn: Connection, tenant_id: str, user_id: str) -> bool:
-    """Lock the user's row until commit (PostgreSQL; SQLite writers are serial anyway).
-
-    Appending a row reads the row count first; the lock keeps two concurrent
-    appends for one person from picking the same row number. Returns whether
-    the user exists.
-    """
-    row = conn.execute(
-        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id == user_id).with_for_update()
-    ).first()
-    return row is not None
-
-
 def page_user_ids(
     conn: Connection,
     tenant_id: str,

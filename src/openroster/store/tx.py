@@ -159,7 +159,6 @@ class Roster(Repository):
     get_values = RowFunction(roster.get_values)
     row_counts = RowFunction(roster.row_counts)
     put_values = RowFunction(roster.put_values)
-    lock_user = RowFunction(roster.lock_user)
     page_user_ids = RowFunction(roster.page_user_ids)
 
 
@@ -203,6 +202,7 @@ class Changes(Repository):
 
     __slots__ = ()
     current_seq = RowFunction(changes.current_seq)
+    lock_counter = RowFunction(changes.lock_counter)
     since = RowFunction(changes.since)
     prune_log = RowFunction(changes.prune_log)
     records_after = RowFunction(changes.records_after)

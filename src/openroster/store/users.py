@@ -123,19 +123,20 @@ def insert_users(conn: Connection, items: Sequence[User]) -> None:
     insert_many(conn, memberships, [row for u in items for row in membership_rows(u)])
 
 
-def get_users(conn: Connection, tenant_id: str, ids: Iterable[str]) -> dict[str, User]:
+def get_users(conn: Connection, tenant_id: str, ids: Iterable[str], *, lock: bool = True) -> dict[str, User]:
     """The users among ``ids``, with their memberships.
 
     Inside a write transaction the rows stay locked until it ends (``FOR UPDATE``
     on PostgreSQL, in id order; SQLite's writers are serial anyway): whatever a
     writer read and writes back whole (``update_user``) cannot lose a concurrent
-    write of another field of the same person.
+    write of another field of the same person. ``lock=False``: a read that feeds no write (a
+    write job's reply), which must not take a lock after the write's own (a deadlock).
     """
     wanted = list(set(ids))
     if not wanted:
         return {}
     q = select(users).where(users.c.tenant_id == tenant_id, users.c.id.in_(wanted))
-    if in_write(conn):
+    if lock and in_write(conn):
         q = q.order_by(users.c.id).with_for_update()
     rows = conn.execute(q).all()
     if not rows:

@@ -171,13 +171,26 @@ def update_values(d: Directory, *, tenant_id: str, updates: Sequence[UserAttribu
         return update_values_in(tx, tenant_id=tenant_id, updates=updates)
 
 
-def update_values_in(tx: WriteTx, *, tenant_id: str, updates: Sequence[UserAttributeUpdate]) -> list[str]:
-    """Set attribute values inside an open write transaction (see :func:`update_values`)."""
-    defs = {a.id: a for a in tx.attrs.list_definitions(tenant_id)}
+def update_values_in(
+    tx: WriteTx,
+    *,
+    tenant_id: str,
+    updates: Sequence[UserAttributeUpdate],
+    definitions: Sequence[AttributeDefinition] | None = None,
+) -> list[str]:
+    """Set attribute values inside an open write transaction (see :func:`update_values`).
+
+    A handful of statements whatever the batch: one read per kind of thing checked (the
+    definitions, unless the caller read them already and gives ``definitions``; the people named,
+    whether as owners or in relations; the departments), one read of the current values, one
+    upsert of every value set and one delete of every value cleared.
+    """
+    listed = definitions if definitions is not None else tx.attrs.list_definitions(tenant_id)
+    defs = {a.id: a for a in listed}
     user_ids = [u.user_id for u in updates]
-    present = tx.users.existing_ids(tenant_id, user_ids)
     relation_users = {a.relation_user for u in updates for a in u.attrs if a.relation_user}
-    known_users = tx.users.existing_ids(tenant_id, relation_users) | present
+    known_users = tx.users.existing_ids(tenant_id, {*user_ids, *relation_users})
+    present = known_users.intersection(user_ids)
     refs = (x for u in updates for a in u.attrs for x in (a.relation_depts or ()))
     dept_refs = {x for x in refs if x.isascii() and x.isdigit()}  # '²' is a digit to isdigit, not to int
     known_depts = set(tx.depts.get_depts(tenant_id, [int(x) for x in dept_refs if len(x) <= 18]))
@@ -227,7 +240,9 @@ def _record_value_changes(
     clears: Sequence[tuple[str, str]],
 ) -> None:
     """One change record per user whose values the writes and clears actually change."""
-    types = {a.id: a.value_type for a in defs.values()}
+    # Only the attributes written or cleared are compared, so only theirs are decoded.
+    touched = {v.attr_id for _, v in writes} | {attr_id for _, attr_id in clears}
+    types = {attr_id: defs[attr_id].value_type for attr_id in touched}
     users = {uid for uid, _ in writes} | {uid for uid, _ in clears}
     current = {
         (uid, v.attr_id): v.value

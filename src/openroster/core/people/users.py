@@ -346,13 +346,21 @@ def update(d: Directory, *, tenant_id: str, user_id: str, changes: Mapping[str, 
 
 
 def update_in(
-    tx: WriteTx, d: Directory, *, tenant_id: str, user_id: str, changes: Mapping[str, object]
+    tx: WriteTx,
+    d: Directory,
+    *,
+    tenant_id: str,
+    user_id: str,
+    changes: Mapping[str, object],
+    current: User | None = None,
 ) -> User:
-    """:func:`update` inside a write transaction the caller holds."""
+    """:func:`update` inside a write transaction the caller holds. ``current``: the user as the
+    caller already read them in this transaction (which locked them), else they are read here."""
     unknown = sorted(set(changes) - UPDATABLE_FIELDS)
     if unknown:
         raise InvalidValue(f"{unknown[0]} cannot be changed here", field=unknown[0])
-    current = tx.users.get_users(tenant_id, [user_id]).get(user_id)
+    if current is None:
+        current = tx.users.get_users(tenant_id, [user_id]).get(user_id)
     if current is None:
         raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
     merged = _as_new_user(current, changes)

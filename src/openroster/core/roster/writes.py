@@ -97,11 +97,14 @@ def update_in(
     who = f"{prefix}{user_field}"
     if not user_id:
         raise MissingField(f"{who} is required", field=who)
-    if not tx.roster.lock_user(tenant_id, user_id):
+    # Read in a write transaction, the person stays locked until it ends (see store/users.get_users):
+    # two appends to one detail group cannot pick the same row number.
+    current = tx.users.get_users(tenant_id, [user_id]).get(user_id)
+    if current is None:
         raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
     validate.count(groups, field=f"{prefix}groups", limit=UPDATE_GROUPS_MAX, what="group", verb="hold")
-    current = tx.users.get_users(tenant_id, [user_id])[user_id]
-    cat = catalogue_for(tx.attrs.list_definitions(tenant_id))
+    definitions = tx.attrs.list_definitions(tenant_id)
+    cat = catalogue_for(definitions)
     detail_ids = [g.group_id for g in groups if (cg := cat.group(g.group_id)) is not None and cg.detail]
     counts = tx.roster.row_counts(tenant_id, user_id, detail_ids)
     stored: list[StoredValue] = []
@@ -168,7 +171,9 @@ def update_in(
     changed_codes: list[str] = []
     if profile:
         try:
-            updated = users.update_in(tx, d, tenant_id=tenant_id, user_id=user_id, changes=profile)
+            updated = users.update_in(
+                tx, d, tenant_id=tenant_id, user_id=user_id, changes=profile, current=current
+            )
         except CoreError as exc:
             raise located(exc, profile_paths, owner=Entity.ROSTER_FIELD) from None
         changed_codes += [
@@ -182,6 +187,7 @@ def update_in(
             tx,
             tenant_id=tenant_id,
             updates=[UserAttributeUpdate(user_id=user_id, attrs=tuple(custom.values()))],
+            definitions=definitions,
         )
         attr_codes = {u.attr_id: code for code, u in custom.items()}
         changed_codes += [attr_codes[a] for r in tx.records[recorded:] for a in r.fields if a in attr_codes]

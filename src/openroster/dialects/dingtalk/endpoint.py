@@ -113,13 +113,26 @@ def route(
     agentid: bool = False,
     success: bool = False,
     user_not_found: Code = Code.USER_NOT_FOUND,
+    writes: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Register a ``POST`` handler. ``agentid``: the body must name the app's AgentId."""
+    """Register a ``POST`` handler. ``agentid``: the body must name the app's AgentId; ``writes``:
+    the handler writes (it runs on the store's writers)."""
 
     def register(fn: Handler) -> Handler:
         summary = (fn.__doc__ or "").strip().split("\n")[0]
         ROUTES.append(
-            Route("POST", path, fn, (permission,), body, summary, (), agentid, success, user_not_found)
+            Route(
+                "POST",
+                path,
+                fn,
+                (permission,),
+                body,
+                summary,
+                writes=writes,
+                agentid=agentid,
+                success=success,
+                user_not_found=user_not_found,
+            )
         )
         return fn
 

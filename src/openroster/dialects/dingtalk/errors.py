@@ -152,6 +152,8 @@ def from_core(exc: core.CoreError, *, user_not_found: Code = Code.USER_NOT_FOUND
         return top_error(Code.INVALID_TOKEN)
     if isinstance(exc, core.Throttled):
         return DingTalkError(Code.APP_THROTTLED, exc.message)
+    if isinstance(exc, core.Busy):
+        return DingTalkError(Code.SYSTEM_BUSY, exc.message)
     if isinstance(exc, core.ScopeMissing):
         return DingTalkError(Code.NO_PERMISSION, errmsg=f"{TEXT[Code.NO_PERMISSION]}：[{exc.scope}]")
     kind, entity = exc.kind, exc.entity

@@ -28,7 +28,9 @@ from openroster.model.errors import InvalidValue, MissingField, TooMany
 _HRM = "/topapi/smartwork/hrm"
 
 
-def _employees_route(path: str, *, permission: str, body: type[BaseModel]) -> Callable[[Handler], Handler]:
+def _employees_route(
+    path: str, *, permission: str, body: type[BaseModel], writes: bool = False
+) -> Callable[[Handler], Handler]:
     """A roster call about named employees: it needs the app's agentid, answers ``success``, and
     refuses an unknown userid as an invalid one."""
     return route(
@@ -38,10 +40,11 @@ def _employees_route(path: str, *, permission: str, body: type[BaseModel]) -> Ca
         agentid=True,
         success=True,
         user_not_found=Code.INVALID_USERID,
+        writes=writes,
     )
 
 
-@_employees_route("employee/v2/update", permission=HRM_WRITE, body=RosterUpdateBody)
+@_employees_route("employee/v2/update", permission=HRM_WRITE, body=RosterUpdateBody, writes=True)
 def update_employee(call: Call, body: RosterUpdateBody) -> bool:
     """Update some of one employee's roster (all or nothing)."""
     p = body.param
@@ -160,7 +163,7 @@ PRE_ENTRY_NAMES = {
 }
 
 
-@route(f"{_HRM}/employee/addpreentry", permission=HRM_WRITE, body=AddPreEntryBody, success=True)
+@route(f"{_HRM}/employee/addpreentry", permission=HRM_WRITE, body=AddPreEntryBody, success=True, writes=True)
 def add_pre_entry(call: Call, body: AddPreEntryBody) -> TopLevel:
     """Add a person waiting to join (by mobile; someone already in the company is refused)."""
     p = body.param

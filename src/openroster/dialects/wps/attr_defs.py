@@ -12,7 +12,13 @@ from openroster.dialects.wps.endpoint import Call, route
 from openroster.dialects.wps.schemas import DeleteAttrDefsBody, UpdateAttrDefsBody
 
 
-@route("POST", "/companies/user_custom_attrs/batch_update", scopes=ATTR_SCOPES, body=UpdateAttrDefsBody)
+@route(
+    "POST",
+    "/companies/user_custom_attrs/batch_update",
+    scopes=ATTR_SCOPES,
+    body=UpdateAttrDefsBody,
+    writes=True,
+)
 def update_definitions(call: Call, body: UpdateAttrDefsBody) -> dict[str, object]:
     """Rename custom attributes or replace their options (all or none)."""
     items = [
@@ -28,7 +34,13 @@ def update_definitions(call: Call, body: UpdateAttrDefsBody) -> dict[str, object
     return {"items": [render.definition_dict(a) for a in updated]}
 
 
-@route("POST", "/companies/user_custom_attrs/batch_delete", scopes=ATTR_SCOPES, body=DeleteAttrDefsBody)
+@route(
+    "POST",
+    "/companies/user_custom_attrs/batch_delete",
+    scopes=ATTR_SCOPES,
+    body=DeleteAttrDefsBody,
+    writes=True,
+)
 def delete_definitions(call: Call, body: DeleteAttrDefsBody) -> None:
     """Delete custom attributes and every value they hold (all or none)."""
     attributes.delete_definitions(call.directory, tenant_id=call.tenant_id, attr_ids=body.attr_ids)

@@ -24,7 +24,13 @@ def list_definitions(call: Call, _body: None) -> dict[str, object]:
     return {"items": [render.definition_dict(a) for a in defs]}
 
 
-@route("POST", "/companies/user_custom_attrs/batch_create", scopes=ATTR_SCOPES, body=CreateAttrDefsBody)
+@route(
+    "POST",
+    "/companies/user_custom_attrs/batch_create",
+    scopes=ATTR_SCOPES,
+    body=CreateAttrDefsBody,
+    writes=True,
+)
 def create_definitions(call: Call, body: CreateAttrDefsBody) -> dict[str, object]:
     """Define new custom attributes (all or none)."""
     items = [
@@ -57,7 +63,9 @@ def _values_reply(call: Call, user_ids: list[str]) -> dict[str, object]:
     return {"total": len(values), "users": render.user_values(values.keys(), values, defs)}
 
 
-@route("POST", "/users/custom_attrs/batch_update", scopes=ATTR_SCOPES, body=UpdateCustomAttrsBody)
+@route(
+    "POST", "/users/custom_attrs/batch_update", scopes=ATTR_SCOPES, body=UpdateCustomAttrsBody, writes=True
+)
 def update_values(call: Call, body: UpdateCustomAttrsBody) -> dict[str, object]:
     """Set custom attribute values of up to 100 users (all or none)."""
     updates = [

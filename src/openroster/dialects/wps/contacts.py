@@ -49,7 +49,7 @@ def batch_read_users(call: Call, body: BatchReadUsersBody) -> Whole:
     return Whole(render.items_of(replies, wrap=ENVELOPE))
 
 
-@route("POST", "/users/create", scopes=CONTACT_WRITE, body=CreateUserBody)
+@route("POST", "/users/create", scopes=CONTACT_WRITE, body=CreateUserBody, writes=True)
 def create_user(call: Call, body: CreateUserBody) -> bytes:
     """Create a user in one or more departments."""
     dept_ids = tuple(validate.dept_id(x, field=f"dept_ids[{i}]") for i, x in enumerate(body.dept_ids))
@@ -66,7 +66,7 @@ def create_user(call: Call, body: CreateUserBody) -> bytes:
     return render.user_bytes(user, call.app.scopes, depts)
 
 
-@route("POST", "/depts/create", scopes=CONTACT_WRITE, body=CreateDeptBody)
+@route("POST", "/depts/create", scopes=CONTACT_WRITE, body=CreateDeptBody, writes=True)
 def create_dept(call: Call, body: CreateDeptBody) -> dict[str, object]:
     """Create a department under a parent."""
     if body.order is not None and body.order < 0:

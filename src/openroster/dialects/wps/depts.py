@@ -130,7 +130,7 @@ def dept_members_batch_read(call: Call, body: MembersBatchReadBody) -> bytes:
     return render.members_items(call.reader, found, call.app.scopes, with_user_detail=body.with_user_detail)
 
 
-@route("POST", "/depts/{dept_id}/update", scopes=CONTACT_WRITE, body=UpdateDeptBody)
+@route("POST", "/depts/{dept_id}/update", scopes=CONTACT_WRITE, body=UpdateDeptBody, writes=True)
 def update_dept(call: Call, body: UpdateDeptBody) -> None:
     """Rename, move or reorder a department, or change its ex_dept_id or leaders."""
     changes = dept_service.DeptChanges(
@@ -151,7 +151,7 @@ def update_dept(call: Call, body: UpdateDeptBody) -> None:
     )
 
 
-@route("POST", "/depts/{dept_id}/delete", scopes=CONTACT_WRITE)
+@route("POST", "/depts/{dept_id}/delete", scopes=CONTACT_WRITE, writes=True)
 def delete_dept(call: Call, _body: None) -> None:
     """Delete an empty department (no members and no children)."""
     dept_service.delete(call.directory, tenant_id=call.tenant_id, dept_id=params.dept_path_id(call))

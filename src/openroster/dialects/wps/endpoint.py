@@ -107,8 +107,10 @@ def route(
     body: type[BaseModel] | None = None,
     summary: str = "",
     query: tuple[str, ...] = (),
+    writes: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Register a handler. ``scopes``: the app needs any one of them; ``query``: the parameters it reads."""
+    """Register a handler. ``scopes``: the app needs any one of them; ``query``: the parameters it
+    reads; ``writes``: the handler writes (it runs on the store's writers)."""
 
     def register(fn: Handler) -> Handler:
         unknown = [q for q in query if q not in QUERY_PARAMS] + [
@@ -117,7 +119,7 @@ def route(
         if unknown:
             raise ValueError(f"{method} {path}: undocumented parameters {unknown}")
         summary_ = summary or (fn.__doc__ or "").strip().split("\n")[0]
-        ROUTES.append(Route(method, path, fn, scopes, body, summary_, query))
+        ROUTES.append(Route(method, path, fn, scopes, body, summary_, query, writes))
         return fn
 
     return register

@@ -121,9 +121,9 @@ _NOT_FOUND_CODES: dict[core.Entity | None, Code] = {
 }
 
 
-def throttled(msg: str, *, retry_after: float) -> WpsError:
-    """HTTP 429, ``42900001``, with ``Retry-After`` in whole seconds (at least 1)."""
-    return WpsError(Code.THROTTLED, msg, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+def throttled(msg: str, *, retry_after: float, code: Code = Code.THROTTLED) -> WpsError:
+    """HTTP 429, ``42900001`` (or ``code``), with ``Retry-After`` in whole seconds (at least 1)."""
+    return WpsError(code, msg, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
 
 def from_core(exc: core.CoreError) -> WpsError:
@@ -131,6 +131,8 @@ def from_core(exc: core.CoreError) -> WpsError:
     code: Code
     if isinstance(exc, core.Throttled):
         return throttled(exc.message, retry_after=exc.retry_after)
+    if isinstance(exc, core.Busy):  # HTTP 503
+        return throttled(exc.message, retry_after=exc.retry_after, code=Code.UNAVAILABLE)
     if isinstance(exc, core.AuthError):
         code = _AUTH_REASONS.get(exc.reason, Code.TOKEN_INVALID)
     elif exc.kind is core.ErrorKind.NOT_FOUND:

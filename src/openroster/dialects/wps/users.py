@@ -82,13 +82,13 @@ def _set_status(call: Call, body: UserIdsBody, status: UserStatus) -> None:
     batch_writes.set_status(call.directory, tenant_id=call.tenant_id, user_ids=body.user_ids, status=status)
 
 
-@route("POST", "/users/batch_enable", scopes=CONTACT_WRITE, body=UserIdsBody)
+@route("POST", "/users/batch_enable", scopes=CONTACT_WRITE, body=UserIdsBody, writes=True)
 def batch_enable(call: Call, body: UserIdsBody) -> None:
     """Set users' status to active (all or none); at most 100."""
     _set_status(call, body, UserStatus.ACTIVE)
 
 
-@route("POST", "/users/batch_disable", scopes=CONTACT_WRITE, body=UserIdsBody)
+@route("POST", "/users/batch_disable", scopes=CONTACT_WRITE, body=UserIdsBody, writes=True)
 def batch_disable(call: Call, body: UserIdsBody) -> None:
     """Set users' status to disabled (all or none); at most 100."""
     _set_status(call, body, UserStatus.DISABLED)
@@ -108,7 +108,7 @@ def _assignment(
     )
 
 
-@route("POST", "/users/batch_update_dept", scopes=CONTACT_WRITE, body=BatchUpdateDeptBody)
+@route("POST", "/users/batch_update_dept", scopes=CONTACT_WRITE, body=BatchUpdateDeptBody, writes=True)
 def batch_update_dept(call: Call, body: BatchUpdateDeptBody) -> None:
     """Replace the departments of up to 100 users (all or none)."""
     if body.items is not None and body.user_ids is not None:
@@ -129,7 +129,7 @@ def batch_update_dept(call: Call, body: BatchUpdateDeptBody) -> None:
     batch_writes.update_depts(call.directory, tenant_id=call.tenant_id, items=items, field=field)
 
 
-@route("POST", "/users/batch_update_order", scopes=CONTACT_WRITE, body=BatchUpdateOrderBody)
+@route("POST", "/users/batch_update_order", scopes=CONTACT_WRITE, body=BatchUpdateOrderBody, writes=True)
 def batch_update_order(call: Call, body: BatchUpdateOrderBody) -> None:
     """Set users' order within their departments (all or none); at most 100."""
     items = [
@@ -161,7 +161,7 @@ def user_depts(call: Call, _body: None) -> dict[str, object]:
     return {"items": render.depts_items(ordered, leaders)}
 
 
-@route("POST", "/users/{user_id}/update", scopes=CONTACT_WRITE, body=UpdateUserBody)
+@route("POST", "/users/{user_id}/update", scopes=CONTACT_WRITE, body=UpdateUserBody, writes=True)
 def update_user(call: Call, body: UpdateUserBody) -> None:
     """Change a user's profile fields; absent or null fields stay, "" clears one."""
     changes: dict[str, object] = {
@@ -176,7 +176,7 @@ def update_user(call: Call, body: UpdateUserBody) -> None:
     )
 
 
-@route("POST", "/users/{user_id}/delete", scopes=CONTACT_WRITE)
+@route("POST", "/users/{user_id}/delete", scopes=CONTACT_WRITE, writes=True)
 def delete_user(call: Call, _body: None) -> None:
     """Delete a user; leader_id and relation_user values that named them are cleared."""
     user_service.delete(call.directory, tenant_id=call.tenant_id, user_id=call.path_param("user_id"))

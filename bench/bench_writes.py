@@ -1,0 +1,242 @@
+"""The write path's benchmarks (issue 17; docs/write-path.md): writes beside the bare endpoint, and
+reads while writes run.
+
+    .venv/bin/python -m bench.bench_writes [--backends sqlite,postgresql] [--size 10000]
+        [--seconds 10] [--warmup 3] [--connections 32] [--read-connections 4] [--smoke]
+
+For each backend (a demo tenant of ``--size`` people, as the suite builds it: bench/harness.py):
+
+1. **The writes**, each at ``--connections`` (32) with wrk rotating 64 distinct requests:
+   WPS ``custom_attrs/batch_update`` of 50 people × 5 attributes (``wps.attrs_update``) and the
+   DingTalk roster ``v2/update`` of one person (``dingtalk.v2_update``), both from
+   ``bench/scenarios.py``. Each against one ``openroster serve`` process, then the very same
+   requests against the bare endpoint (``bench/bare_writes.py``: FastAPI + sqlite3 doing the same
+   upserts in one transaction per request, on a fresh database file), one after the other:
+   requests/s, p50, p99 and the ratio to the bare endpoint.
+2. **Reads beside writes**: WPS ``batch_read`` of 100 people (``wps.batch_read``) at
+   ``--read-connections`` (4), first alone (its idle p99), then while the batch_update load runs
+   at ``--connections`` beside it: the p99 and its ratio to the idle one.
+
+The figures are logged and written to ``bench/results/writes-<time>.json``; they go into
+docs/benchmarks.md by hand, measured on a quiet machine. ``--smoke`` (2 s runs, no warm-up, a
+tenant of 2,000 people) only checks that every scenario runs, and writes no results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.harness import (
+    PY,
+    ROOT,
+    LoadResult,
+    Request,
+    Server,
+    Target,
+    free_port,
+    log,
+    machine,
+    postgres_target,
+    run_wrk,
+    sqlite_target,
+)
+from bench.scenarios import SCENARIOS, Context, active_ids
+from bench.suite import RESULTS, check_replies
+from openroster.store.pgcluster import ThrowawayCluster
+
+WRITES = ("wps.attrs_update", "dingtalk.v2_update")
+READ = "wps.batch_read"
+#: The targets of issue 17 (docs/write-path.md), printed beside the figures.
+TARGETS = {
+    ("sqlite", "wps.attrs_update"): "≥ 60 % of bare, p99 ≤ 250 ms and ≤ 4 × p50",
+    ("sqlite", "dingtalk.v2_update"): "≥ 60 % of bare, p99 ≤ 100 ms",
+    ("postgresql", "wps.attrs_update"): "≥ 300 req/s, p99 ≤ 300 ms",
+    ("postgresql", "dingtalk.v2_update"): "≥ 800 req/s, p99 ≤ 150 ms",
+}
+
+
+class BareWrites:
+    """``bench/bare_writes.py`` on a free port, on a fresh database file in ``workdir``."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> BareWrites:
+        db = self.workdir / f"bare-{time.monotonic_ns()}.db"
+        self.port = free_port()
+        log_path = self.workdir / f"bare-{self.port}.log"
+        with open(log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                [PY, "-m", "bench.bare_writes", "--port", str(self.port), "--database", str(db)],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the bare endpoint exited with {self.proc.returncode}; see {log_path}")
+            try:
+                httpx.get(self.base + "/docs", timeout=1)
+                return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.__exit__()
+        raise RuntimeError(f"the bare endpoint did not start; see {log_path}")
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(20)
+            self.proc = None
+
+
+def figures(r: LoadResult) -> str:
+    return f"{r.rps:8.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:8.2f} ms"
+
+
+def check_bare(bare: BareWrites, requests: list[Request]) -> None:
+    """Every rotated request once against the bare endpoint: each must be written."""
+    with httpx.Client(timeout=60) as client:
+        for i, req in enumerate(requests):
+            r = req.send(bare.base, client)
+            if r.status_code != 200:
+                raise RuntimeError(f"bare endpoint: request {i} failed: {r.status_code} {r.text[:300]}")
+
+
+def measure_write(
+    server: Server, ctx: Context, name: str, *, args: argparse.Namespace, workdir: Path
+) -> dict[str, Any]:
+    """One write scenario on ``server``, then the same requests on the bare endpoint."""
+    scenario = SCENARIOS[name]
+    requests = scenario.make(ctx)
+    check_replies(scenario, ctx, requests)
+    if args.warmup > 0:
+        run_wrk(server.base, requests, seconds=args.warmup, connections=args.connections)
+    real = run_wrk(server.base, requests, seconds=args.seconds, connections=args.connections)
+    with BareWrites(workdir) as bare:
+        check_bare(bare, requests)
+        if args.warmup > 0:
+            run_wrk(bare.base, requests, seconds=args.warmup, connections=args.connections)
+        floor = run_wrk(bare.base, requests, seconds=args.seconds, connections=args.connections)
+    ratio = real.rps / floor.rps if floor.rps else 0.0
+    log(f"  {name:<20} {figures(real)}  | bare {figures(floor)}  ratio {ratio:6.1%}")
+    log(f"  {'':<20} target: {TARGETS[(server.target.backend, name)]}")
+    return {
+        "scenario": name,
+        "title": scenario.title,
+        "real": real.as_dict(),
+        "bare": floor.as_dict(),
+        "ratio": round(ratio, 4),
+        "errors": {**real.errors, **{f"bare.{k}": v for k, v in floor.errors.items()}},
+    }
+
+
+def measure_reads_beside_writes(server: Server, ctx: Context, *, args: argparse.Namespace) -> dict[str, Any]:
+    """batch_read alone, then with the batch_update load beside it."""
+    reads = SCENARIOS[READ].make(ctx)
+    check_replies(SCENARIOS[READ], ctx, reads)
+    writes = SCENARIOS["wps.attrs_update"].make(ctx)
+    if args.warmup > 0:
+        run_wrk(server.base, reads, seconds=args.warmup, connections=args.read_connections)
+    idle = run_wrk(server.base, reads, seconds=args.seconds, connections=args.read_connections)
+    with ThreadPoolExecutor(2) as pool:
+        load = pool.submit(
+            run_wrk, server.base, writes, seconds=args.seconds + 2, connections=args.connections
+        )
+        time.sleep(1)  # the write load is running before the reads start
+        busy = run_wrk(server.base, reads, seconds=args.seconds, connections=args.read_connections)
+        beside = load.result()
+    ratio = busy.p99_ms / idle.p99_ms if idle.p99_ms else 0.0
+    log(f"  {READ} idle          {figures(idle)}")
+    log(f"  {READ} beside writes {figures(busy)}  p99 {ratio:.1f} × idle (target ≤ 2 ×)")
+    log(f"  the writes beside it {figures(beside)}")
+    return {
+        "scenario": f"{READ}+wps.attrs_update",
+        "read_connections": args.read_connections,
+        "idle": idle.as_dict(),
+        "beside_writes": busy.as_dict(),
+        "writes": beside.as_dict(),
+        "p99_ratio": round(ratio, 2),
+    }
+
+
+def run_backend(target: Target, *, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    log(f"{target.label}:")
+    rows: list[dict[str, Any]] = []
+    with Server(target) as server:
+        ids = active_ids(server)
+        for name in WRITES:
+            ctx = Context(server, ids, random.Random(hash(name) & 0xFFFF))
+            rows.append(measure_write(server, ctx, name, args=args, workdir=workdir))
+        ctx = Context(server, ids, random.Random(17))
+        rows.append(measure_reads_beside_writes(server, ctx, args=args))
+    return {"backend": target.backend, "size": target.size, "runs": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="bench.bench_writes", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    ap.add_argument("--backends", default="sqlite,postgresql")
+    ap.add_argument("--size", type=int, default=10_000, help="people in the demo tenant")
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    ap.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds before each run")
+    ap.add_argument("--connections", type=int, default=32, help="connections of the write load")
+    ap.add_argument("--read-connections", type=int, default=4, help="connections of the batch_read load")
+    ap.add_argument("--smoke", action="store_true", help="2 s runs, no warm-up, 2,000 people: checks it runs")
+    args = ap.parse_args(argv)
+    if args.smoke:
+        args.seconds, args.warmup, args.size = 2.0, 0.0, 2_000
+    backends = [b for b in args.backends.split(",") if b]
+    started = datetime.now(UTC)
+    results: list[dict[str, Any]] = []
+    cluster: ThrowawayCluster | None = None
+    with tempfile.TemporaryDirectory(prefix="openroster-bench-writes-") as tmp:
+        try:
+            for backend in backends:
+                if backend == "sqlite":
+                    target = sqlite_target(args.size)
+                else:
+                    cluster = cluster or ThrowawayCluster(durable=True).start()
+                    target = postgres_target(args.size, cluster)
+                try:
+                    results.append(run_backend(target, args=args, workdir=Path(tmp)))
+                finally:
+                    if target.backend == "postgresql":
+                        shutil.rmtree(target.data_dir, ignore_errors=True)
+        finally:
+            if cluster is not None:
+                cluster.stop()
+    if args.smoke:  # a check that it runs, not figures
+        return 0
+    settings = {k: getattr(args, k) for k in ("size", "seconds", "warmup", "connections", "read_connections")}
+    meta = {"date": started.isoformat(timespec="seconds"), "machine": machine(), "settings": settings}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"writes-{started:%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps({"meta": meta, "backends": results}, indent=2, ensure_ascii=False) + "\n")
+    log(f"wrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

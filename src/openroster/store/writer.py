@@ -1,0 +1,198 @@
+"""The store's writers: write jobs from one FIFO queue, committed in groups.
+
+A *job* is a function of a :class:`WriteTx`. :meth:`GroupWriter.submit` queues it and returns a
+``concurrent.futures.Future``; the server's event loop awaits it and never runs a write
+transaction itself.
+
+- **Writers.** SQLite has one writer thread per process (it owns the write connection while it
+  writes); PostgreSQL a small pool of them, one connection each (``threads``). They start on the
+  first job and stop at :meth:`GroupWriter.close`.
+- **Groups.** A writer that becomes free takes every job queued (up to ``GROUP_MAX_JOBS`` jobs and
+  ``GROUP_MAX_WEIGHT`` of weight, e.g. request bytes) and runs them in one transaction
+  (``Store.write``), each inside its own ``SAVEPOINT``. A job that raises rolls back to its
+  savepoint, so it changes nothing, and gets its own error; the others go on. After the last job
+  the transaction publishes the group's change log and change records and commits once; only
+  then are the futures resolved. An acknowledged write is therefore committed (and survives
+  kill -9 on both backends). The store wakes its record listeners after that single commit.
+- **Fairness.** One queue, taken in arrival order whatever the connection or app. It holds at
+  most ``max_queue`` jobs; past that :meth:`submit` raises :class:`~openroster.model.errors.Busy`.
+- **One group at a time** (PostgreSQL): a group takes the change counter's row lock first (every
+  write takes it to publish anyway), so groups of several writer threads, or of several server
+  processes, never run side by side: two groups locking rows in opposite orders would deadlock
+  (and PostgreSQL finds that only after a second). What the pool of writers buys is the hand-over:
+  the next group is taken, its connection and transaction open, and waits on that lock while
+  the one before commits. A job that loses a deadlock anyway (against a writer outside the
+  writers: the CLI, the control plane) rolls back to its savepoint and runs again after its group
+  commits, alone in a transaction of its own (a few times at most).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from openroster.model.errors import Busy
+from openroster.store.tx import WriteTx
+
+if TYPE_CHECKING:
+    from openroster.store.base import Store
+
+#: A job: what runs inside the group's transaction (in its own savepoint).
+Job = Callable[[WriteTx], Any]
+
+#: Jobs one transaction takes at most, and their weight (request bytes) at most.
+GROUP_MAX_JOBS = 64
+GROUP_MAX_WEIGHT = 4 * 1024 * 1024
+#: Jobs the queue holds before :meth:`GroupWriter.submit` answers busy.
+QUEUE_MAX = 4096
+#: Times a job a deadlock picked as its victim runs again, alone.
+RETRIES = 3
+#: PostgreSQL's SQLSTATEs of a transaction that lost a deadlock or a serialization race.
+_RETRYABLE = frozenset({"40P01", "40001"})
+
+
+@dataclass(slots=True)
+class _Queued:
+    job: Job
+    future: Future[Any]
+    weight: int
+    tries: int = field(default=0)
+
+
+class GroupWriter:
+    """The writers of one store (see module)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        threads: int = 1,
+        max_queue: int = QUEUE_MAX,
+        now_ms: Callable[[], int] | None = None,
+    ) -> None:
+        if threads < 1:
+            raise ValueError(f"a store needs at least one writer thread, not {threads}")
+        self.store = store
+        self.threads = threads
+        self.max_queue = max_queue
+        self._now_ms = now_ms
+        self._queue: deque[_Queued] = deque()
+        self._ready = threading.Condition()
+        self._workers: list[threading.Thread] = []
+        self._closing = False
+
+    # -- the event loop's side --------------------------------------------------------------
+
+    def submit(self, job: Job, *, weight: int = 0) -> Future[Any]:
+        """Queue ``job``; its future resolves after the commit of its group (or with its error)."""
+        future: Future[Any] = Future()
+        with self._ready:
+            if len(self._queue) >= self.max_queue:
+                raise Busy("the server is busy writing: try again in a moment", retry_after=1.0)
+            if not self._workers:
+                self._start()
+            self._queue.append(_Queued(job, future, weight))
+            self._ready.notify()
+        return future
+
+    def close(self) -> None:
+        """Run what is queued, then stop the writers (the next :meth:`submit` starts them again)."""
+        with self._ready:
+            workers, self._closing = self._workers, True
+            self._ready.notify_all()
+        for w in workers:
+            w.join()
+        with self._ready:
+            self._workers, self._closing = [], False
+
+    @property
+    def queued(self) -> int:
+        """Jobs waiting for a writer."""
+        return len(self._queue)
+
+    # -- the writers' side ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._workers = [
+            threading.Thread(target=self._run, name=f"openroster-writer-{i}", daemon=True)
+            for i in range(self.threads)
+        ]
+        for w in self._workers:
+            w.start()
+
+    def _take(self) -> list[_Queued] | None:
+        """The next group, in arrival order (None: closing and nothing left)."""
+        with self._ready:
+            while not self._queue:
+                if self._closing:
+                    return None
+                self._ready.wait()
+            group: list[_Queued] = []
+            weight = 0
+            while self._queue and len(group) < GROUP_MAX_JOBS:
+                nxt = self._queue[0]
+                if group and weight + nxt.weight > GROUP_MAX_WEIGHT:
+                    break
+                self._queue.popleft()
+                if nxt.future.set_running_or_notify_cancel():  # its caller went away: skip it
+                    group.append(nxt)
+                    weight += nxt.weight
+            return group
+
+    def _run(self) -> None:
+        while (group := self._take()) is not None:
+            if group:
+                self._commit(group)
+
+    def _commit(self, group: list[_Queued]) -> None:
+        """Run ``group`` in one transaction, a savepoint each; resolve the futures after the commit."""
+        outcomes: list[tuple[_Queued, bool, Any]] = []
+        again: list[_Queued] = []
+        try:
+            with self.store.write(now_ms=self._now_ms) as tx:
+                tx.changes.lock_counter()
+                _group.open = True
+                try:
+                    for q in group:
+                        try:
+                            with tx.savepoint():
+                                outcomes.append((q, True, q.job(tx)))
+                        except BaseException as exc:  # the job's own error, handed to its caller
+                            if _retryable(exc) and q.tries < RETRIES:
+                                again.append(q)
+                            else:
+                                outcomes.append((q, False, exc))
+                finally:
+                    _group.open = False
+        except BaseException as exc:  # the commit failed: nothing of it is acknowledged
+            for q in group:
+                if not q.future.done():
+                    q.future.set_exception(exc)
+            return
+        for q, ok, value in outcomes:
+            if ok:
+                q.future.set_result(value)
+            else:
+                q.future.set_exception(value)
+        for q in again:
+            q.tries += 1
+            self._commit([q])
+
+
+#: Whether this thread is running a group's jobs (see :func:`in_group`).
+_group = threading.local()
+
+
+def in_group() -> bool:
+    """Whether the current thread runs a group's jobs: a write transaction opened there beside the
+    group's would wait for the group's own lock, for ever (``Store.write`` refuses it)."""
+    return bool(getattr(_group, "open", False))
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL giving up on a job to break a deadlock (or a serialization race)."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) in _RETRYABLE

@@ -1,0 +1,201 @@
+"""The store's writers (store/writer.py, Directory.write): jobs queued together commit in one
+transaction, each in its own savepoint; a job that fails changes nothing and gets its own error;
+jobs run in arrival order; a full queue answers busy (both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import pytest
+
+from openroster.core.directory import Directory, Reader
+from openroster.core.people import users
+from openroster.core.tenancy import tenants
+from openroster.dialects.dingtalk.errors import Code as DingCode
+from openroster.dialects.dingtalk.errors import from_core as ding_from_core
+from openroster.dialects.wps.errors import Code as WpsCode
+from openroster.dialects.wps.errors import from_core as wps_from_core
+from openroster.model.errors import Busy, InvalidValue
+from openroster.store import WriteTx
+from openroster.store.writer import GroupWriter
+
+TENANT = "acme"
+PEOPLE = [f"p{i}" for i in range(6)]
+
+
+@pytest.fixture
+def d(directory: Directory) -> Iterator[Directory]:
+    """A directory with one writer thread (on PostgreSQL too, so a group forms deterministically)."""
+    tenants.create(directory, tenant_id=TENANT, name="Acme")
+    users.create_many(
+        directory,
+        tenant_id=TENANT,
+        items=[users.NewUser(id=p, user_name=p.upper(), dept_ids=(1,)) for p in PEOPLE],
+    )
+    one = Directory(directory.store, directory.master_key, writer_threads=1)
+    yield one
+    one.writes.close()
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+async def behind_a_blocker(d: Directory, jobs: list[Callable[[Reader], Any]]) -> list[Any]:
+    """Run ``jobs`` queued while the writer is busy with another one, so they make one group;
+    their results (or errors), in order."""
+    started, gate = threading.Event(), threading.Event()
+
+    def blocker(_r: Reader) -> None:
+        started.set()
+        gate.wait(30)
+
+    first = asyncio.ensure_future(d.write(blocker))
+    await asyncio.to_thread(started.wait, 30)
+    tasks = [asyncio.ensure_future(d.write(job)) for job in jobs]
+    await asyncio.sleep(0)  # every task has queued its job
+    assert d.writes.queued == len(jobs)
+    gate.set()
+    await first
+    return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+
+def title(d: Directory, user_id: str) -> str | None:
+    with d.store.read() as tx:
+        return tx.users.get_users(TENANT, [user_id])[user_id].title
+
+
+def seqs_since(d: Directory, seq: int) -> dict[str, int]:
+    """The change counter value each user's change record was committed under, since ``seq``."""
+    with d.store.read() as tx:
+        return {c.record.entity_id: c.seq for c in tx.changes.records_after(TENANT, seq, 1000)}
+
+
+def current_seq(d: Directory) -> int:
+    with d.store.read() as tx:
+        return tx.changes.current_seq()
+
+
+def set_title(d: Directory, user_id: str, value: str) -> Callable[[Reader], str]:
+    def job(r: Reader) -> str:
+        users.update(d, tenant_id=TENANT, user_id=user_id, changes={"title": value})
+        # The job reads through its group's transaction: it sees its own write.
+        return r.users(TENANT, [user_id])[user_id].title or ""
+
+    return job
+
+
+def test_a_group_commits_once_and_a_failing_job_changes_nothing(d: Directory) -> None:
+    before = current_seq(d)
+
+    def bad(r: Reader) -> None:
+        users.update(d, tenant_id=TENANT, user_id="p2", changes={"title": "never"})
+        raise InvalidValue("users[1].title: refused after writing", field="users[1].title")
+
+    jobs = [set_title(d, "p0", "zero"), set_title(d, "p1", "one"), bad, set_title(d, "p3", "three")]
+    got = run(behind_a_blocker(d, jobs))
+
+    assert got[:2] == ["zero", "one"] and got[3] == "three"
+    assert isinstance(got[2], InvalidValue) and got[2].field == "users[1].title"
+    assert [title(d, p) for p in ("p0", "p1", "p2", "p3")] == ["zero", "one", None, "three"]
+    # One commit: the three good jobs' change records share one change counter value; the failed
+    # job left none.
+    committed = seqs_since(d, before)
+    assert set(committed) == {"p0", "p1", "p3"}
+    assert len(set(committed.values())) == 1
+
+
+def test_a_service_error_caught_inside_a_job_undoes_that_service_only(d: Directory) -> None:
+    def job(r: Reader) -> str:
+        users.update(d, tenant_id=TENANT, user_id="p4", changes={"title": "kept"})
+        with pytest.raises(InvalidValue):
+            users.update(d, tenant_id=TENANT, user_id="p5", changes={"email": "not an email"})
+        return "done"
+
+    assert run(d.write(job)) == "done"
+    assert title(d, "p4") == "kept"
+
+
+def test_jobs_run_in_arrival_order(d: Directory) -> None:
+    ran: list[int] = []
+
+    def job(n: int) -> Callable[[Reader], int]:
+        def step(_r: Reader) -> int:
+            ran.append(n)
+            users.update(d, tenant_id=TENANT, user_id=PEOPLE[n % len(PEOPLE)], changes={"title": f"t{n}"})
+            return n
+
+        return step
+
+    got = run(behind_a_blocker(d, [job(n) for n in range(40)]))
+    assert got == list(range(40))
+    assert ran == list(range(40))
+    # The last writer of each person wins, as the arrival order says.
+    assert [title(d, p) for p in PEOPLE] == [f"t{max(n for n in range(40) if n % 6 == i)}" for i in range(6)]
+
+
+def test_a_full_queue_answers_busy_in_each_dialect(d: Directory) -> None:
+    small = GroupWriter(d.store, threads=1, max_queue=2)
+    started, gate = threading.Event(), threading.Event()
+
+    def blocker(_tx: WriteTx) -> None:
+        started.set()
+        gate.wait(30)
+
+    first = small.submit(blocker)
+    assert started.wait(30)
+    queued = [small.submit(lambda tx: None), small.submit(lambda tx: None)]
+    with pytest.raises(Busy) as refused:
+        small.submit(lambda tx: None)
+    gate.set()
+    first.result(30)
+    assert [f.result(30) for f in queued] == [None, None]
+    small.close()
+
+    wps = wps_from_core(refused.value)
+    assert wps.code is WpsCode.UNAVAILABLE and wps.headers == {"Retry-After": "1"}
+    assert ding_from_core(refused.value).code is DingCode.SYSTEM_BUSY
+
+
+class _Deadlock(Exception):
+    """What the driver raises for the victim of a deadlock (SQLSTATE 40P01)."""
+
+    class orig:  # the attribute SQLAlchemy's errors carry
+        sqlstate = "40P01"
+
+
+def test_a_deadlock_victim_runs_again_alone(d: Directory) -> None:
+    tries: list[int] = []
+
+    def job(r: Reader) -> str:
+        tries.append(1)
+        users.update(d, tenant_id=TENANT, user_id="p5", changes={"title": f"try {len(tries)}"})
+        if len(tries) == 1:
+            raise _Deadlock
+        return "done"
+
+    assert run(d.write(job)) == "done"
+    assert len(tries) == 2
+    assert title(d, "p5") == "try 2"
+
+
+def test_writes_outside_a_job_still_open_their_own_transaction(d: Directory) -> None:
+    """The CLI, fixtures and the control plane write without the writers, as before."""
+    users.update(d, tenant_id=TENANT, user_id="p0", changes={"title": "direct"})
+    assert title(d, "p0") == "direct"
+    assert d.writes.queued == 0
+
+
+def test_a_job_may_not_open_a_write_transaction_of_its_own(d: Directory) -> None:
+    """It would wait for its own group's lock for ever: it is refused at once instead."""
+
+    def job(_r: Reader) -> None:
+        with d.store.write():
+            pass
+
+    with pytest.raises(RuntimeError, match=r"use d\.writer\(\)"):
+        run(d.write(job))
+    assert run(d.write(set_title(d, "p1", "after"))) == "after"
