@@ -406,3 +406,32 @@ def test_many_held_up_events_of_one_entity_do_not_starve_another(wps: Setup) -> 
     wps.write(rec(U, C, "u2"))
     assert wps.flush() == (1, 151)
     assert [e["payload"]["users"][0]["user_id"] for e in wps.server.events] == ["u2"]
+
+
+def test_a_poll_with_only_held_up_events_takes_no_write_lock(
+    wps: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wps.server.fail_next = 1
+    wps.write(rec(U, C, "u1"))
+    assert wps.flush() == (0, 1)
+    wps.d.clock.advance(600)
+    wps.server.fail_next = 1
+    wps.write(rec(U, UP, "u1", USER_BEFORE))  # held up behind the create, which fails again
+    assert wps.flush() == (0, 2)
+    wps.d.clock.advance(600)  # the create is due again: the update still waits for it
+    wps.server.fail_next = 1
+    assert wps.flush() == (0, 2)
+    writes: list[object] = []
+    real_write = wps.d.store.write
+
+    def counted(**kw: Any) -> Any:
+        writes.append(kw)
+        return real_write(**kw)
+
+    monkeypatch.setattr(wps.d.store, "write", counted)
+    assert wps.flush() == (0, 2)  # the create's retry is not due; the update is held up
+    assert writes == []
+    wps.d.clock.advance(600)
+    assert wps.flush() == (2, 0)
+    assert writes  # once something is claimable, it is claimed in a write
+    assert [e["operation"] for e in wps.server.events] == ["create", "update"]

@@ -164,8 +164,11 @@ class EventEngine:
     def claim_due(self) -> list[Attempt]:
         """Claim the deliveries due now (order per entity kept) for this engine."""
         now, wall = self.directory.now_ms(), wall_ms()
-        with self.directory.store.read() as tx:  # the common case, nothing due, takes no write lock
-            if not tx.outbox.due_candidates(now, wall, 1):
+        # A poll with nothing claimable (nothing due, or only events held up behind an earlier
+        # retrying one of their entity) reads and takes no write lock. The write looks again:
+        # what was eligible may have been claimed, sent and rescheduled by another process since.
+        with self.directory.store.read() as tx:
+            if not self._eligible(tx, now, wall):
                 return []
         with self.directory.store.write() as tx:
             eligible = self._eligible(tx, now, wall)
@@ -186,7 +189,7 @@ class EventEngine:
             if c.id in claimed and c.subscription_id in contexts
         ]
 
-    def _eligible(self, tx: WriteTx, now: int, wall: int) -> list[Delivery]:
+    def _eligible(self, tx: ReadTx | WriteTx, now: int, wall: int) -> list[Delivery]:
         """Up to ``CLAIM_BATCH`` due deliveries no earlier open one of the same entity holds up,
         paging past the held-up ones (at most ``SCAN_PAGES`` pages) so they cannot starve others."""
         eligible: list[Delivery] = []
