@@ -71,7 +71,16 @@ def test_user_create_update_status_delete(d: Directory) -> None:
     assert log.take() == []  # written back as it was: nothing
 
     batch_writes.set_status(d, tenant_id="acme", user_ids=["ann", "bob"], status=UserStatus.DISABLED)
-    assert log.brief() == [(U, UP, "ann", ("status",)), (U, UP, "bob", ("status",))]
+    got = log.take()
+    assert [(r.kind, r.op, r.entity_id, r.fields) for r in got] == [
+        (U, UP, "ann", ("status",)),
+        (U, UP, "bob", ("status",)),
+    ]
+    assert [(r.before or {}).get("status") for r in got] == ["active", "active"]
+    assert [r.after for r in got] == [{"status": "disabled"}] * 2  # the new value decides the event
+    users.update(d, tenant_id="acme", user_id="bob", changes={"role": "admin", "title": "Lead"})
+    (r,) = log.take()
+    assert (r.fields, r.after) == (("role", "title"), {"role": "admin"})  # title's new value: not kept
 
     users.update(d, tenant_id="acme", user_id="bob", changes={"leader_id": "ann"})
     log.take()
