@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from dingtalk_support import AGENTID, APPKEY, APPSECRET, CORP_ID, UPDATE, Wire, wire
-from wps_contacts_support import APP, APP_SECRET, TENANT, client, setup_tenant
+from wps_contacts_support import APP, APP_SECRET, READ_ONLY_APP, SCOPES, TENANT, client, setup_tenant
 
 import event_receivers as ind
 from conftest import LiveServer
@@ -198,3 +198,19 @@ def wps_marker(live: LiveServer) -> str:
         live.directory, tenant_id=TENANT, item=users.NewUser(id="marker", user_name="M", dept_ids=(1,))
     )
     return "marker"
+
+
+def test_an_app_scope_change_through_the_control_plane_reaches_wps(live: LiveServer) -> None:
+    with subscribed(live) as subs:
+        narrower = [s for s in SCOPES if s != "kso.user_phone.read"]
+        assert live.control.set_scopes(TENANT, APP, narrower)["scopes"] == sorted(narrower)
+        live.control.set_scopes(TENANT, APP, narrower)  # the same scopes again: no event
+        live.control.set_scopes(TENANT, READ_ONLY_APP, ["kso.contact.read", "kso.user_email.read"])
+        marker = wps_marker(live)
+        got = subs.wait(subs.wps, lambda es: marker in users_of(es, "kso.user", "create"))
+        # One event, for the subscription's own app; another app's scopes are not its business.
+        assert [(e["topic"], e["operation"], e["payload"]) for e in got[:-1]] == [
+            ("kso.contact.permission_setting", "update", {"company_id": TENANT})
+        ]
+        dt_got = subs.wait(subs.dingtalk, lambda es: bool(of_type(es, "user_add_org")))
+        assert [e["EventType"] for e in dt_got] == ["user_add_org"]  # DingTalk has no such event

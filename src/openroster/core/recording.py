@@ -147,5 +147,18 @@ def attribute_values(tx: WriteTx, tenant_id: str, changed: Mapping[str, Sequence
             _record(tx, tenant_id, EntityKind.ATTRIBUTE_VALUE, Operation.UPDATE, uid, sorted(set(attr_ids)))
 
 
+def app_scopes_changed(tx: WriteTx, tenant_id: str, client_id: str, before: Iterable[str]) -> None:
+    """An app's scopes changed (WPS's ``kso.contact.permission_setting``); ``before`` the old ones."""
+    _record(
+        tx,
+        tenant_id,
+        EntityKind.APP_SCOPES,
+        Operation.UPDATE,
+        client_id,
+        ("scopes",),
+        {"scopes": sorted(before)},
+    )
+
+
 def roster_changed(tx: WriteTx, tenant_id: str, user_id: str, field_codes: Sequence[str]) -> None:
     _record(tx, tenant_id, EntityKind.ROSTER_RECORD, Operation.UPDATE, user_id, field_codes)
