@@ -9,8 +9,8 @@
   retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds its lease,
   and no earlier open delivery of its subscription shares an entity key with it (order per
   entity; other entities are not held up). Due deliveries are claimed with a lease in one short
-  write transaction, sent with httpx outside any transaction, and their outcomes written in
-  another. A failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead``
+  write transaction, sent with httpx outside any transaction, and their outcomes written together
+  in another. A failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead``
   24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``) and polling every
@@ -28,7 +28,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -223,34 +223,40 @@ class EventEngine:
             return None, f"{type(exc).__name__}: {exc}"
         return resp.status_code, ch.judge(attempt.ctx, resp.status_code, resp.content)
 
-    def record(self, attempt: Attempt, status: int | None, error: str | None) -> DeliveryStatus:
-        """Write an attempt's outcome; returns the delivery's new status."""
-        d = attempt.delivery
+    def record(self, outcomes: Sequence[tuple[Attempt, int | None, str | None]]) -> list[DeliveryStatus]:
+        """Write the outcomes of attempts ``(attempt, HTTP status or None, error or None)`` in one
+        transaction (one commit for a whole claim, not one per delivery); returns the new statuses."""
         now = self.directory.now_ms()
-        first = d.first_attempt_at if d.first_attempt_at is not None else now
-        attempts = d.attempts + 1
-        if error is None:
-            outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
-        elif gives_up(first, now):
-            outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
-        else:
-            outcome = DeliveryStatus.RETRYING
-            next_at = now + int(retry_delay(attempts, self.rng) * 1000)
+        done: list[DeliveryStatus] = []
         with self.directory.store.write() as tx:
-            tx.outbox.record_outcome(
-                d.id,
-                self.owner,
-                status=outcome,
-                attempts=attempts,
-                next_attempt_at=next_at,
-                first_attempt_at=first,
-                last_status=status,
-                last_error=error,
-                delivered_at=now if error is None else None,
-            )
-        if error is not None:
-            log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
-        return outcome
+            for attempt, status, error in outcomes:
+                d = attempt.delivery
+                first = d.first_attempt_at if d.first_attempt_at is not None else now
+                attempts = d.attempts + 1
+                if error is None:
+                    outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
+                elif gives_up(first, now):
+                    outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
+                else:
+                    outcome = DeliveryStatus.RETRYING
+                    next_at = now + int(retry_delay(attempts, self.rng) * 1000)
+                tx.outbox.record_outcome(
+                    d.id,
+                    self.owner,
+                    status=outcome,
+                    attempts=attempts,
+                    next_attempt_at=next_at,
+                    first_attempt_at=first,
+                    last_status=status,
+                    last_error=error,
+                    delivered_at=now if error is None else None,
+                )
+                done.append(outcome)
+        for (attempt, _, error), outcome in zip(outcomes, done, strict=True):
+            if error is not None:
+                d = attempt.delivery
+                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
+        return done
 
     async def deliver_due(self) -> tuple[int, int]:
         """Send every delivery claimable now, at once; returns ``(attempted, delivered)``."""
@@ -259,9 +265,9 @@ class EventEngine:
             return 0, 0
         async with httpx.AsyncClient(transport=self.transport) as client:
             results = await asyncio.gather(*(self.send(client, a) for a in attempts))
-        outcomes = [
-            self.record(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)
-        ]
+        outcomes = self.record(
+            [(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)]
+        )
         return len(attempts), outcomes.count(DeliveryStatus.DELIVERED)
 
     async def flush(self) -> tuple[int, int]:
