@@ -234,21 +234,23 @@ def test_a_persons_life_through_wps_on_both_channels(live: LiveServer) -> None:
         sales = wps.create_dept(name="Sales", parent_id="1")
         wps.update_user(made.id, user_name="Anna")
         wps.batch_update_user_depts([{"user_id": made.id, "dept_ids": [sales.id]}])
+        wps.batch_update_user_orders([{"user_id": made.id, "dept_id": sales.id, "order": 5}])
         wps.update_user(made.id, role="admin")
         wps.update_user(made.id, role="normal")
         wps.batch_disable_users([made.id])
         wps.delete_user(made.id)
-        got = about(subs.wait(subs.wps, lambda es: len(about(es, made.id)) >= 7), made.id)
-        assert [e["operation"] for e in got] == ["create", *["update"] * 5, "delete"]
+        got = about(subs.wait(subs.wps, lambda es: len(about(es, made.id)) >= 8), made.id)
+        assert [e["operation"] for e in got] == ["create", *["update"] * 6, "delete"]
         srcs = [e["payload"]["users"][0].get("src", {}) for e in got]
-        assert [s.get("user_name") for s in srcs] == [None, "Ann", *["Anna"] * 5]
+        assert [s.get("user_name") for s in srcs] == [None, "Ann", *["Anna"] * 6]
         assert [s.get("dept_ids") for s in srcs[2:4]] == [["1"], [sales.id]]  # the move's src: before it
-        assert [s.get("role") for s in srcs[3:5]] == ["normal", "admin"]
-        dt_got = about(subs.wait(subs.dingtalk, lambda es: len(about(es, made.id)) >= 7), made.id)
+        assert [s.get("role") for s in srcs[4:6]] == ["normal", "admin"]
+        dt_got = about(subs.wait(subs.dingtalk, lambda es: len(about(es, made.id)) >= 8), made.id)
         assert [e["EventType"] for e in dt_got] == [
             "user_add_org",
             "user_modify_org",  # renamed
             "user_modify_org",  # moved
+            "user_modify_org",  # reordered
             "org_admin_add",
             "org_admin_remove",
             "user_modify_org",  # disabled
