@@ -24,6 +24,7 @@ thread and records every request it got.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -224,14 +225,24 @@ class ReceiverServer:
     """A receiver behind a real HTTP server; ``requests`` and ``events`` record what arrived.
 
     ``fail_next`` answers that many of the next events with HTTP 503 (challenges and
-    ``check_url`` are always answered), so a test can make a sender retry.
+    ``check_url`` are always answered), so a test can make a sender retry. ``hold_next`` keeps
+    that many of the next events unanswered until :meth:`release` (then 503): a sender killed
+    meanwhile dies in the middle of an attempt. A held request is recorded when it arrives.
     """
 
     receiver: Receiver
     url: str = ""
     requests: list[Request] = field(default_factory=list)
     fail_next: int = 0
+    hold_next: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        """Answer the held requests (503) and hold no more."""
+        with self.lock:
+            self.hold_next = 0
+        self.released.set()
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -247,11 +258,17 @@ class ReceiverServer:
             status = 200
         except (Refused, ValueError, KeyError, TypeError) as exc:
             reply, event, status = {"error": str(exc)}, None, 400
+        held = False
         with self.lock:
-            if status == 200 and event is not None and self.fail_next > 0:
+            if status == 200 and event is not None and self.hold_next > 0:
+                self.hold_next -= 1
+                reply, status, held = {"error": "held"}, 503, True
+            elif status == 200 and event is not None and self.fail_next > 0:
                 self.fail_next -= 1
                 reply, status = {"error": "told to fail"}, 503
             self.requests.append(Request(parts.path, query, headers, body, status, reply, event))
+        if held:
+            self.released.wait(120)
         return status, reply
 
     def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 5.0) -> None:
@@ -264,31 +281,35 @@ class ReceiverServer:
 
 
 @contextmanager
-def serve(receiver: Receiver) -> Iterator[ReceiverServer]:
-    """Run ``receiver`` on 127.0.0.1 (a free port) for the ``with`` block."""
-    state = ReceiverServer(receiver)
+def serve(
+    receiver: Receiver, *, port: int = 0, state: ReceiverServer | None = None
+) -> Iterator[ReceiverServer]:
+    """Run ``receiver`` on 127.0.0.1 for the ``with`` block: on ``port`` (default a free one),
+    recording into ``state`` when given (a receiver started again where it was, keeping what it got)."""
+    recorder = state or ReceiverServer(receiver)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            status, reply = state.answer(self.path, dict(self.headers.items()), body)
+            status, reply = recorder.answer(self.path, dict(self.headers.items()), body)
             data = json.dumps(reply).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(OSError):  # a sender killed while its request was held
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: object) -> None:
             del format, args
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/events"
+    recorder.url = f"http://127.0.0.1:{server.server_address[1]}/events"
     thread = threading.Thread(target=server.serve_forever, name="event-receiver", daemon=True)
     thread.start()
     try:
-        yield state
+        yield recorder
     finally:
         server.shutdown()
         server.server_close()

@@ -160,6 +160,7 @@ class TestOutbox:
             due = tx.outbox.due_candidates(1000, 5000, 10)
             assert [d.event_id for d in due] == ["e1-user:a", "e2-user:b"]
             ids = [d.id for d in due]
+            assert tx.outbox.claim(ids, "p1", wall_ms=5000, lease_ms=100, now_ms=999) == []  # not due yet
             assert tx.outbox.claim(ids, "p1", wall_ms=5000, lease_ms=100) == ids
             assert tx.outbox.claim(ids, "p2", wall_ms=5050, lease_ms=100) == []
             assert tx.outbox.due_candidates(1000, 5050, 10) == []

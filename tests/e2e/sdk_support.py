@@ -154,16 +154,33 @@ def cli_process(
     *args: str, env: dict[str, str] | None = None, home: Path | None = None, **kw: Any
 ) -> subprocess.CompletedProcess[str]:
     """Run ``openroster ARGS`` as its own process (for what only a real process shows)."""
-    merged = {k: v for k, v in {**os.environ, **_environment(env, home)}.items() if v is not None}
     pipes: dict[str, Any] = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     return subprocess.run(
         [sys.executable, "-m", "openroster", *args],
         text=True,
-        env=merged,
+        env=_process_environment(env, home),
         timeout=300,
         check=False,
         **(pipes | kw),
     )
+
+
+def start_cli(
+    *args: str, env: dict[str, str] | None = None, home: Path | None = None
+) -> subprocess.Popen[str]:
+    """Start ``openroster ARGS`` as its own process and return at once, its output piped (for a
+    command that runs until stopped, read line by line)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "openroster", *args],
+        text=True,
+        env=_process_environment(env, home),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _process_environment(env: dict[str, str] | None, home: Path | None) -> dict[str, str]:
+    return {k: v for k, v in {**os.environ, **_environment(env, home)}.items() if v is not None}
 
 
 def wps_env(sandbox: Sandbox, creds: Credentials) -> dict[str, str]:

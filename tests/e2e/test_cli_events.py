@@ -3,15 +3,18 @@ a real server, with a receiver written from the protocol notes (tests/event_rece
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
-from sdk_support import cli
+from sdk_support import cli, start_cli
 
 import event_receivers as ind
 from conftest import LiveServer
+from openroster.core.people import users
 from openroster.model.changes import ChangeRecord, EntityKind, Operation
 
 pytestmark = pytest.mark.e2e
@@ -83,6 +86,43 @@ def test_tail_prints_the_changes_as_they_commit(
     assert len(lines) == 2
     assert "create user u1 (name) by cli-events-kso" in " ".join(lines[0].split()[1:])
     assert "u2" in lines[1]
+
+
+def test_tail_as_its_own_process_prints_a_write_as_it_commits(
+    live: LiveServer, env: dict[str, str], receiver: ind.ReceiverServer, tmp_path: Path
+) -> None:
+    sub = live.control.subscribe(TENANT, "wps", APP, receiver.url)
+    live.control.subscription_action(TENANT, sub["id"], "pause")  # keeps the records from pruning
+    lines: queue.Queue[str] = queue.Queue()
+    written: list[str] = []
+    with start_cli(
+        "events", "tail", TENANT, "--count", "1", "--interval", "0.1", env=env, home=tmp_path
+    ) as proc:
+        out = proc.stdout
+        assert out is not None
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True)
+        reader.start()
+        try:
+            # The tail starts at "now", whenever its process gets there: write until it shows one.
+            for i in range(60):
+                written.append(f"live{i}")
+                item = users.NewUser(id=written[-1], user_name="L", dept_ids=(1,))
+                users.create(live.directory, tenant_id=TENANT, item=item)
+                try:
+                    line = lines.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    continue
+            else:
+                raise AssertionError("tail printed nothing for any of the writes")
+            assert proc.wait(30) == 0  # --count 1: done after the line
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(10)
+            reader.join(10)
+    _time, operation, kind, entity_id = line.split()
+    assert (operation, kind) == ("create", "user") and entity_id in written
 
 
 def test_refusals_and_a_missing_token(live: LiveServer, env: dict[str, str], tmp_path: Path) -> None:

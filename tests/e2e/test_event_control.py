@@ -385,3 +385,37 @@ def test_a_reset_keeps_the_subscriptions(live: LiveServer, ding: ind.ReceiverSer
     write(live, (EntityKind.USER, Operation.CREATE, "u1"))
     live.control.flush(TENANT)
     ding.wait_for(lambda events: [e["EventType"] for e in events] == ["user_add_org"])
+
+
+def test_a_whole_store_import_that_drops_a_tenant_leaves_no_subscription_behind(
+    live: LiveServer, wps: ind.ReceiverServer
+) -> None:
+    kept = subscribe_wps(live, wps.url)
+    snapshot = live.control.export_snapshot(secrets=True)  # the whole store: this tenant only
+    made = live.control.create_tenant(
+        "doomed", apps=[{"client_id": "doomed-kso", "scopes": ["kso.contact.read"]}]
+    )
+    with ind.serve(ind.WpsReceiver("doomed-kso", made["apps"][0]["client_secret"])) as doomed_rx:
+        live.control.subscribe("doomed", "wps", "doomed-kso", doomed_rx.url)
+        doomed_rx.fail_next = 1000  # its deliveries stay open, retrying
+        with live.directory.writer() as tx:
+            tx.record(ChangeRecord("doomed", EntityKind.USER, Operation.CREATE, "u1"))
+        until(lambda: live.control.deliveries("doomed", status="retrying"))
+        reply = live.control.import_snapshot(snapshot)
+        assert reply["deleted"] == ["doomed"]
+        with live.directory.store.read() as tx:
+            left = tx.outbox.list_subscriptions(
+                None, lambda s, c: live.directory.master_key.unseal(s, context=c)
+            )
+            assert [s.id for s in left] == [kept["id"]]
+            assert tx.outbox.list_deliveries("doomed") == [] and tx.outbox.count_open() == 0
+        with pytest.raises(ControlError) as gone:
+            live.control.subscriptions("doomed")
+        assert gone.value.status == 404
+        tried = len(doomed_rx.requests)
+        live.control.advance_clock(600)  # the dropped tenant's retries would be due now
+        assert live.control.flush(TENANT) == {"delivered": 0, "pending": 0}
+        assert len(doomed_rx.requests) == tried
+    write(live, (EntityKind.USER, Operation.CREATE, "u2"))  # the kept tenant's subscription still delivers
+    live.control.flush(TENANT)
+    wps.wait_for(lambda events: [e["payload"]["users"][0]["user_id"] for e in events] == ["u2"])

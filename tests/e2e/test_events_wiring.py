@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import pytest
-from dingtalk_support import AGENTID, APPKEY, APPSECRET, CORP_ID, UPDATE, Wire, wire
-from wps_contacts_support import APP, APP_SECRET, TENANT, client, setup_tenant
+from dingtalk_support import ADD_PREENTRY, AGENTID, APPKEY, APPSECRET, CORP_ID, UPDATE, Wire, wire
+from wps_contacts_support import APP, APP_SECRET, READ_ONLY_APP, SCOPES, TENANT, client, setup_tenant
 
 import event_receivers as ind
 from conftest import LiveServer
@@ -27,7 +28,7 @@ from openroster.events import subscriptions
 pytestmark = pytest.mark.e2e
 
 TOKEN, AES_KEY = "wiring-token", "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7"
-PERMISSIONS = ("qyapi_hrm_read_user", "qyapi_hrm_manager", "qyapi_get_member")
+PERMISSIONS = ("qyapi_hrm_read_user", "qyapi_hrm_manager", "qyapi_get_member", "qyapi_get_department_list")
 #: How long a test waits for the server's background engine.
 WAIT = 15.0
 
@@ -198,3 +199,115 @@ def wps_marker(live: LiveServer) -> str:
         live.directory, tenant_id=TENANT, item=users.NewUser(id="marker", user_name="M", dept_ids=(1,))
     )
     return "marker"
+
+
+def test_an_app_scope_change_through_the_control_plane_reaches_wps(live: LiveServer) -> None:
+    with subscribed(live) as subs:
+        narrower = [s for s in SCOPES if s != "kso.user_phone.read"]
+        assert live.control.set_scopes(TENANT, APP, narrower)["scopes"] == sorted(narrower)
+        live.control.set_scopes(TENANT, APP, narrower)  # the same scopes again: no event
+        live.control.set_scopes(TENANT, READ_ONLY_APP, ["kso.contact.read", "kso.user_email.read"])
+        marker = wps_marker(live)
+        got = subs.wait(subs.wps, lambda es: marker in users_of(es, "kso.user", "create"))
+        # One event, for the subscription's own app; another app's scopes are not its business.
+        assert [(e["topic"], e["operation"], e["payload"]) for e in got[:-1]] == [
+            ("kso.contact.permission_setting", "update", {"company_id": TENANT})
+        ]
+        dt_got = subs.wait(subs.dingtalk, lambda es: bool(of_type(es, "user_add_org")))
+        assert [e["EventType"] for e in dt_got] == ["user_add_org"]  # DingTalk has no such event
+
+
+def about(events: Events, entity: str) -> Events:
+    """The events naming one person (WPS ``users[].user_id``, DingTalk ``userId``), in arrival order:
+    events about one entity arrive in commit order (other entities' may come between)."""
+    return [
+        e
+        for e in events
+        if entity in [u["user_id"] for u in e.get("payload", {}).get("users", [])]
+        or entity in e.get("userId", [])
+    ]
+
+
+def test_a_persons_life_through_wps_on_both_channels(live: LiveServer) -> None:
+    with subscribed(live) as subs, client(live.server) as wps:
+        made = wps.create_user(user_name="Ann", dept_ids=["1"])
+        sales = wps.create_dept(name="Sales", parent_id="1")
+        wps.update_user(made.id, user_name="Anna")
+        wps.batch_update_user_depts([{"user_id": made.id, "dept_ids": [sales.id]}])
+        wps.batch_update_user_orders([{"user_id": made.id, "dept_id": sales.id, "order": 5}])
+        wps.update_user(made.id, role="admin")
+        wps.update_user(made.id, role="normal")
+        wps.batch_disable_users([made.id])
+        wps.delete_user(made.id)
+        got = about(subs.wait(subs.wps, lambda es: len(about(es, made.id)) >= 8), made.id)
+        assert [e["operation"] for e in got] == ["create", *["update"] * 6, "delete"]
+        srcs = [e["payload"]["users"][0].get("src", {}) for e in got]
+        assert [s.get("user_name") for s in srcs] == [None, "Ann", *["Anna"] * 6]
+        assert [s.get("dept_ids") for s in srcs[2:4]] == [["1"], [sales.id]]  # the move's src: before it
+        assert [s.get("role") for s in srcs[4:6]] == ["normal", "admin"]
+        dt_got = about(subs.wait(subs.dingtalk, lambda es: len(about(es, made.id)) >= 8), made.id)
+        assert [e["EventType"] for e in dt_got] == [
+            "user_add_org",
+            "user_modify_org",  # renamed
+            "user_modify_org",  # moved
+            "user_modify_org",  # reordered
+            "org_admin_add",
+            "org_admin_remove",
+            "user_modify_org",  # disabled
+            "user_leave_org",  # deleted
+        ]
+        assert {e["CorpId"] for e in dt_got} == {CORP_ID}
+
+
+def test_a_dingtalk_pre_hire_activated_through_wps_and_dismissed_by_an_import(live: LiveServer) -> None:
+    with subscribed(live) as subs, client(live.server) as wps:
+        param = {
+            "name": "新同事",
+            "mobile": "13700000000",
+            "pre_entry_time": "2030-03-01 09:00:00",
+            "extend_info": orjson.dumps({"depts": "1", "position": "工程师"}).decode(),
+        }
+        dt: Wire
+        with wire(live.server.base_url) as dt:
+            new_id = str(dt.ok(ADD_PREENTRY, {"param": param})["userid"])
+        wps.batch_enable_users([new_id])  # the pre-hire joins: notactive -> active
+        wps.update_user(new_id, email="xin@acme.test")  # what the import finds the person by
+        report = sheet_imports.import_sheet(
+            live.directory,
+            tenant_id=TENANT,
+            headers=["姓名", "邮箱", "账号状态"],
+            rows=[["新同事", "xin@acme.test", "离职"]],
+        )
+        assert report.updated == 1
+        dt_got = about(subs.wait(subs.dingtalk, lambda es: len(about(es, new_id)) >= 4), new_id)
+        assert [e["EventType"] for e in dt_got] == [
+            "user_add_org",
+            "user_active_org",
+            "user_modify_org",  # the email
+            "user_leave_org",  # dismissed
+        ]
+        got = about(subs.wait(subs.wps, lambda es: len(about(es, new_id)) >= 4), new_id)
+        assert [(e["topic"], e["operation"]) for e in got] == [
+            ("kso.user", "create"),
+            *[("kso.user", "update")] * 3,  # dismissed: the person stays in the directory
+        ]
+        assert got[1]["payload"]["users"][0]["src"]["user_name"] == "新同事"
+
+
+def test_an_import_that_changes_people_sends_updates_with_src(live: LiveServer) -> None:
+    with subscribed(live) as subs:
+        headers = ["姓名", "工号", "部门"]
+        sheet_imports.import_sheet(
+            live.directory, tenant_id=TENANT, headers=headers, rows=[["Bo", "E1", "Ops"]]
+        )
+        created = subs.wait(subs.wps, lambda es: bool(users_of(es, "kso.user", "create")))
+        (uid,) = users_of(created, "kso.user", "create")
+        report = sheet_imports.import_sheet(
+            live.directory, tenant_id=TENANT, headers=headers, rows=[["Bob", "E1", "Ops"]]
+        )
+        assert report.updated == 1
+        got = subs.wait(subs.wps, lambda es: bool(users_of(es, "kso.user", "update")))
+        (update,) = [e for e in got if e["operation"] == "update"]
+        assert update["payload"]["users"][0]["src"]["user_name"] == "Bo"
+        dt_got = subs.wait(subs.dingtalk, lambda es: bool(of_type(es, "user_modify_org")))
+        assert of_type(dt_got, "user_modify_org")[0]["userId"] == [uid]

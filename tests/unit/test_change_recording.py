@@ -11,11 +11,12 @@ from openroster.core.directory import Directory
 from openroster.core.people import batch_writes, depts, users
 from openroster.core.roster import writes as roster_writes
 from openroster.core.sheets import imports as sheet_imports
-from openroster.core.tenancy import tenants
+from openroster.core.tenancy import apps, tenants
 from openroster.fixtures import snapshot
 from openroster.fixtures.seed import load_tenant
 from openroster.model.changes import ChangeRecord, EntityKind, Operation
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate, UserStatus
+from openroster.model.errors import InvalidValue, NotFound
 
 U, D, M = EntityKind.USER, EntityKind.DEPARTMENT, EntityKind.MEMBERSHIP
 AV, AD, ROSTER = EntityKind.ATTRIBUTE_VALUE, EntityKind.ATTRIBUTE_DEFINITION, EntityKind.ROSTER_RECORD
@@ -71,7 +72,16 @@ def test_user_create_update_status_delete(d: Directory) -> None:
     assert log.take() == []  # written back as it was: nothing
 
     batch_writes.set_status(d, tenant_id="acme", user_ids=["ann", "bob"], status=UserStatus.DISABLED)
-    assert log.brief() == [(U, UP, "ann", ("status",)), (U, UP, "bob", ("status",))]
+    got = log.take()
+    assert [(r.kind, r.op, r.entity_id, r.fields) for r in got] == [
+        (U, UP, "ann", ("status",)),
+        (U, UP, "bob", ("status",)),
+    ]
+    assert [(r.before or {}).get("status") for r in got] == ["active", "active"]
+    assert [r.after for r in got] == [{"status": "disabled"}] * 2  # the new value decides the event
+    users.update(d, tenant_id="acme", user_id="bob", changes={"role": "admin", "title": "Lead"})
+    (r,) = log.take()
+    assert (r.fields, r.after) == (("role", "title"), {"role": "admin"})  # title's new value: not kept
 
     users.update(d, tenant_id="acme", user_id="bob", changes={"leader_id": "ann"})
     log.take()
@@ -183,3 +193,26 @@ def test_seeding_a_reset_and_a_snapshot_import_record_nothing(directory: Directo
     with directory.store.read() as tx:
         assert tx.changes.current_seq() > seq  # the caches were told
         assert [tx.changes.records_after(t, seq, 1000) for t in ("acme", "globex")] == [[], []]
+
+
+def test_an_app_scope_change_is_recorded_once(d: Directory) -> None:
+    apps.create(
+        d, tenant_id="acme", client_id="acme-kso", secret="acme-kso-secret", scopes=["kso.contact.read"]
+    )
+    log = Log(d)
+    got = apps.set_scopes(
+        d, tenant_id="acme", client_id="acme-kso", scopes=["kso.contact.read", "kso.user_email.read"]
+    )
+    assert got.scopes == {"kso.contact.read", "kso.user_email.read"}
+    (r,) = log.take()
+    assert (r.kind, r.op, r.entity_id, r.fields) == (EntityKind.APP_SCOPES, UP, "acme-kso", ("scopes",))
+    assert r.before == {"scopes": ["kso.contact.read"]}
+    apps.set_scopes(
+        d, tenant_id="acme", client_id="acme-kso", scopes=[" kso.user_email.read", "kso.contact.read"]
+    )
+    assert log.take() == []  # the same scopes: nothing
+    with pytest.raises(InvalidValue, match="dingtalk"):
+        apps.set_scopes(d, tenant_id="acme", client_id="acme-kso", scopes=["qyapi_get_member"])
+    with pytest.raises(NotFound):
+        apps.set_scopes(d, tenant_id="globex", client_id="acme-kso", scopes=[])
+    assert log.take() == []

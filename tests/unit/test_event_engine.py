@@ -116,6 +116,12 @@ def depts(src: dict[str, object] | None = None) -> dict[str, Any]:
     return {"company_id": "C1", "depts": [item]}
 
 
+def user_change(field: str, old: str, new: str, also: tuple[str, ...] = ()) -> ChangeRecord:
+    """A user update of ``field`` from ``old`` to ``new`` (and of the fields ``also``)."""
+    before = {**USER_BEFORE, "status": "active", field: old}
+    return ChangeRecord("acme", U, UP, "u1", (*also, field), before, after={field: new})
+
+
 MEMBERSHIP, SCOPES = EntityKind.MEMBERSHIP, EntityKind.APP_SCOPES
 SCOPE_TOPIC = "kso.contact.permission_setting"
 WPS_CASES = [
@@ -176,7 +182,28 @@ DINGTALK_CASES = [
     pytest.param(rec(D, UP, "7"), {"EventType": "org_dept_modify", "deptId": [7]}, id="dept-update"),
     pytest.param(rec(D, DEL, "7"), {"EventType": "org_dept_remove", "deptId": [7]}, id="dept-delete"),
     pytest.param(rec(ROSTER, UP, "u1"), RECORD_CHANGE, id="roster-record"),
+    *(
+        pytest.param(user_change(field, old, new), {"EventType": event, "userId": ["u1"]}, id=event_id)
+        for field, old, new, event, event_id in (
+            ("status", "active", "dimission", "user_leave_org", "dismissal"),
+            ("status", "notactive", "active", "user_active_org", "activation"),
+            ("status", "active", "disabled", "user_modify_org", "disabled"),
+            ("role", "normal", "admin", "org_admin_add", "admin-add"),
+            ("role", "super-admin", "normal", "org_admin_remove", "admin-remove"),
+        )
+    ),
 ]
+
+
+def test_a_dismissal_that_also_renames_raises_both_events(dingtalk: Setup) -> None:
+    dingtalk.write(user_change("status", "active", "dimission", also=("user_name",)))
+    assert dingtalk.flush() == (2, 0)
+    assert [e["EventType"] for e in dingtalk.server.events] == ["user_modify_org", "user_leave_org"]
+
+
+def test_a_role_between_two_admin_roles_raises_no_admin_event(dingtalk: Setup) -> None:
+    dingtalk.write(user_change("role", "admin", "super-admin"))
+    assert dingtalk.flush() == (0, 0)
 
 
 @pytest.mark.parametrize(("record", "fields"), DINGTALK_CASES)
@@ -406,3 +433,32 @@ def test_many_held_up_events_of_one_entity_do_not_starve_another(wps: Setup) -> 
     wps.write(rec(U, C, "u2"))
     assert wps.flush() == (1, 151)
     assert [e["payload"]["users"][0]["user_id"] for e in wps.server.events] == ["u2"]
+
+
+def test_a_poll_with_only_held_up_events_takes_no_write_lock(
+    wps: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wps.server.fail_next = 1
+    wps.write(rec(U, C, "u1"))
+    assert wps.flush() == (0, 1)
+    wps.d.clock.advance(600)
+    wps.server.fail_next = 1
+    wps.write(rec(U, UP, "u1", USER_BEFORE))  # held up behind the create, which fails again
+    assert wps.flush() == (0, 2)
+    wps.d.clock.advance(600)  # the create is due again: the update still waits for it
+    wps.server.fail_next = 1
+    assert wps.flush() == (0, 2)
+    writes: list[object] = []
+    real_write = wps.d.store.write
+
+    def counted(**kw: Any) -> Any:
+        writes.append(kw)
+        return real_write(**kw)
+
+    monkeypatch.setattr(wps.d.store, "write", counted)
+    assert wps.flush() == (0, 2)  # the create's retry is not due; the update is held up
+    assert writes == []
+    wps.d.clock.advance(600)
+    assert wps.flush() == (2, 0)
+    assert writes  # once something is claimable, it is claimed in a write
+    assert [e["operation"] for e in wps.server.events] == ["create", "update"]

@@ -346,6 +346,24 @@ def _tenant_routes(r: APIRouter) -> None:
         secret = body.client_secret if body is not None else None
         return _credentials(app_service.rotate_secret(plane.directory, client_id=client_id, secret=secret))
 
+    @r.put(
+        "/tenants/{tenant_id}/apps/{client_id}/scopes",
+        response_model=s.AppInfo,
+        tags=["tenants"],
+        summary="Replace an app's scopes",
+        responses={
+            400: {"model": s.ErrorReply, "description": "Scopes of another platform"},
+            404: {"model": s.ErrorReply, "description": "No such tenant or app"},
+        },
+    )
+    async def set_scopes(plane: Plane, tenant_id: str, client_id: str, body: s.AppScopes) -> s.AppInfo:
+        """Tokens already issued follow the new scopes from their next request. A change raises
+        WPS's `kso.contact.permission_setting` for the app's event subscriptions."""
+        app = app_service.set_scopes(
+            plane.directory, tenant_id=tenant_id, client_id=client_id, scopes=body.scopes
+        )
+        return _app_info(app)
+
     @r.post(
         "/tenants/{tenant_id}/reset",
         response_model=s.TenantReset,

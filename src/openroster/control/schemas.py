@@ -72,6 +72,12 @@ class SecretRotation(_Strict):
     client_secret: str | None = Field(None, description="8-256 characters; default: generated")
 
 
+class AppScopes(_Strict):
+    scopes: list[str] = Field(
+        description="The app's scopes from now on: WPS scopes or DingTalk permissions, of the app's platform"
+    )
+
+
 class AppCredentials(BaseModel):
     tenant: str
     client_id: str

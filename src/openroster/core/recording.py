@@ -22,6 +22,10 @@ _USER_FIELDS = tuple(
     for f in dataclass_fields(User)
     if f.name not in {"tenant_id", "id", "mtime", "memberships", "memo", "serial"}
 )
+#: The user fields whose new value a record carries (``after``): they decide DingTalk's event
+#: (a dismissal is ``user_leave_org``, an activation ``user_active_org``, an admin role
+#: ``org_admin_add`` / ``org_admin_remove``).
+_USER_AFTER = ("status", "role")
 #: The department fields compared for a department update (``abs_path`` follows name and parent).
 _DEPT_FIELDS = ("name", "parent_id", "order", "ex_dept_id")
 
@@ -73,8 +77,9 @@ def _record(
     entity_id: str | int,
     fields: Sequence[str] = (),
     before: Mapping[str, object] | None = None,
+    after: Mapping[str, object] | None = None,
 ) -> None:
-    tx.record(ChangeRecord(tenant_id, kind, op, str(entity_id), tuple(fields), before))
+    tx.record(ChangeRecord(tenant_id, kind, op, str(entity_id), tuple(fields), before, after=after))
 
 
 def users_created(tx: WriteTx, tenant_id: str, user_ids: Iterable[str]) -> None:
@@ -93,7 +98,9 @@ def user_updated(tx: WriteTx, tenant_id: str, before: User, after: User) -> None
     nothing when nothing changed."""
     changed = user_fields_changed(before, after)
     if changed:
-        _record(tx, tenant_id, EntityKind.USER, Operation.UPDATE, after.id, changed, user_before(before))
+        now = user_before(after)
+        new = {n: now[n] for n in _USER_AFTER if n in changed} or None
+        _record(tx, tenant_id, EntityKind.USER, Operation.UPDATE, after.id, changed, user_before(before), new)
     moved = membership_fields_changed(before, after)
     if moved:
         _record(tx, tenant_id, EntityKind.MEMBERSHIP, Operation.UPDATE, after.id, moved, user_before(before))
@@ -138,6 +145,19 @@ def attribute_values(tx: WriteTx, tenant_id: str, changed: Mapping[str, Sequence
     for uid, attr_ids in changed.items():
         if attr_ids:
             _record(tx, tenant_id, EntityKind.ATTRIBUTE_VALUE, Operation.UPDATE, uid, sorted(set(attr_ids)))
+
+
+def app_scopes_changed(tx: WriteTx, tenant_id: str, client_id: str, before: Iterable[str]) -> None:
+    """An app's scopes changed (WPS's ``kso.contact.permission_setting``); ``before`` the old ones."""
+    _record(
+        tx,
+        tenant_id,
+        EntityKind.APP_SCOPES,
+        Operation.UPDATE,
+        client_id,
+        ("scopes",),
+        {"scopes": sorted(before)},
+    )
 
 
 def roster_changed(tx: WriteTx, tenant_id: str, user_id: str, field_codes: Sequence[str]) -> None:

@@ -1,15 +1,16 @@
 """Grouping one transaction's change records into events, for every channel's renderer.
 
 A platform event carries one type (a WPS topic and operation, a DingTalk ``EventType``) and may
-list several entities. :func:`batches` groups the records of each transaction (one ``seq``) by
-the event they raise, in the order each group first appears, lists an entity once per group,
-and splits a group into events of at most ``limit`` entities. Records of different transactions
-never share an event, so events stay in commit order.
+list several entities; one record may raise several events (a DingTalk dismissal that also
+renames: ``user_modify_org`` and ``user_leave_org``). :func:`batches` groups the records of each
+transaction (one ``seq``) by the events they raise, in the order each group first appears,
+lists an entity once per group, and splits a group into events of at most ``limit`` entities.
+Records of different transactions never share an event, so events stay in commit order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -43,19 +44,19 @@ class Batch:
 
 def batches(
     changes: Sequence[StoredChange],
-    key: Callable[[StoredChange], Key | None],
+    keys: Callable[[StoredChange], Iterable[Key]],
     topics: Sequence[str] = (),
     limit: int = BATCH_LIMIT,
 ) -> list[Batch]:
-    """The events ``changes`` raise, in commit order: records whose ``key`` is ``None`` raise none,
-    and only the ``topics`` asked for are kept (all when empty)."""
+    """The events ``changes`` raise, in commit order: ``keys`` names each event a record raises
+    (none: no event), and only the ``topics`` asked for are kept (all when empty)."""
     out: list[Batch] = []
     for seq, same_tx in groupby(changes, key=lambda c: c.seq):
         groups: dict[Key, dict[str, StoredChange]] = {}
         for change in same_tx:
-            k = key(change)
-            if k is not None and (not topics or k[0] in topics):
-                groups.setdefault(k, {}).setdefault(change.record.entity_id, change)
+            for k in keys(change):
+                if not topics or k[0] in topics:
+                    groups.setdefault(k, {}).setdefault(change.record.entity_id, change)
         for k, by_entity in groups.items():
             items = list(by_entity.values())
             for start in range(0, len(items), limit):

@@ -1,16 +1,16 @@
 """The delivery engine: change records → deliveries (fan-out) → HTTP attempts → outcomes.
 
-- **Fan-out** (:meth:`EventEngine.fan_out`): for each active subscription with change records
-  after its ``cursor_seq``, one write transaction locks the subscription's row, renders the
-  records with the subscription's channel, inserts the deliveries and advances the cursor. The
-  row lock is the fan-out lease: one process fans out a subscription at a time, and a crash
-  before the commit leaves the cursor where it was (the records are rendered again).
+- **Fan-out** (:meth:`EventEngine.fan_out`): one write transaction takes, for each active
+  subscription with change records after its ``cursor_seq``, the subscription's row lock, renders
+  a batch of records with its channel, inserts the deliveries and advances the cursor. The row
+  lock is the fan-out lease: one process fans out a subscription at a time, and a crash before the
+  commit leaves the cursor where it was (the records are rendered again).
 - **Delivery** (:meth:`EventEngine.deliver_due`): a delivery is due when it is pending or
   retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds its lease,
   and no earlier open delivery of its subscription shares an entity key with it (order per
   entity; other entities are not held up). Due deliveries are claimed with a lease in one short
-  write transaction, sent with httpx outside any transaction, and their outcomes written in
-  another. A failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead``
+  write transaction, sent with httpx outside any transaction, and their outcomes written together
+  in another. A failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead``
   24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``) and polling every
@@ -28,7 +28,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -131,62 +131,81 @@ class EventEngine:
     # -- fan-out ----------------------------------------------------------------------------
 
     def fan_out(self) -> int:
-        """Render every active subscription's new change records into deliveries; returns how many."""
-        with self.directory.store.read() as tx:
-            subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
-            waiting = [s.id for s in subs if tx.changes.records_after(s.tenant_id, s.cursor_seq, 1)]
-        made = 0
-        for sub_id in waiting:
-            while (n := self._fan_out_one(sub_id)) is not None:
-                made += n
-        return made
+        """Render every active subscription's new change records into deliveries; returns how many.
 
-    def _fan_out_one(self, subscription_id: str) -> int | None:
-        """One batch of one subscription; ``None`` when there was nothing (left) to do."""
+        One write transaction takes a batch of every subscription with records waiting (one commit
+        however many subscriptions a tenant has), until none has any left; a subscription another
+        process holds, or whose events cannot be rendered, is left for a later pass."""
+        made = 0
+        candidates: set[str] | None = None  # None: every active subscription
+        while True:
+            with self.directory.store.read() as tx:
+                subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
+                waiting = [
+                    s.id
+                    for s in subs
+                    if (candidates is None or s.id in candidates)
+                    and tx.changes.records_after(s.tenant_id, s.cursor_seq, 1)
+                ]
+            if not waiting:
+                return made
+            n, candidates = self._fan_out_batch(waiting)
+            made += n
+
+    def _fan_out_batch(self, subscription_ids: list[str]) -> tuple[int, set[str]]:
+        """One batch of each subscription, in one transaction: ``(deliveries made, the
+        subscriptions that rendered a batch and may have more)``."""
+        made, went_on = 0, set()
         with self.directory.store.write() as tx:
-            sub = tx.outbox.lock_subscription(subscription_id, self.unseal)
-            if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
-                return None
-            changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
-            if not changes:
-                return None
-            try:
-                events = channel(sub.kind).render(self.context(tx, sub), changes)
-            except (KeyError, ValueError) as exc:
-                log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
-                return None
-            tx.outbox.insert_deliveries(sub, events, self.directory.now_ms())
-            tx.outbox.advance_cursor(sub.id, changes[-1].seq)
-            return len(events)
+            for sub_id in subscription_ids:
+                sub = tx.outbox.lock_subscription(sub_id, self.unseal)
+                if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
+                    continue
+                changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
+                if not changes:
+                    continue
+                try:
+                    events = channel(sub.kind).render(self.context(tx, sub), changes)
+                except (KeyError, ValueError) as exc:
+                    log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
+                    continue
+                tx.outbox.insert_deliveries(sub, events, self.directory.now_ms())
+                tx.outbox.advance_cursor(sub.id, changes[-1].seq)
+                made += len(events)
+                went_on.add(sub.id)
+        return made, went_on
 
     # -- delivery ---------------------------------------------------------------------------
 
     def claim_due(self) -> list[Attempt]:
-        """Claim the deliveries due now (order per entity kept) for this engine."""
+        """Claim the deliveries due now (order per entity kept) for this engine.
+
+        What is eligible is found in a read, so a poll with nothing claimable (nothing due, or only
+        events held up behind an earlier retrying one of their entity) takes no write lock; the
+        write only claims. Eligibility cannot be lost meanwhile except by the delivery itself being
+        claimed, sent or rescheduled by another process, which the claim's own conditions (open,
+        unleased, due) exclude: an earlier open delivery of an entity only ever closes."""
         now, wall = self.directory.now_ms(), wall_ms()
-        with self.directory.store.read() as tx:  # the common case, nothing due, takes no write lock
-            if not tx.outbox.due_candidates(now, wall, 1):
-                return []
-        with self.directory.store.write() as tx:
+        with self.directory.store.read() as tx:
             eligible = self._eligible(tx, now, wall)
             if not eligible:
                 return []
-            claimed = set(
-                tx.outbox.claim([c.id for c in eligible], self.owner, wall_ms=wall, lease_ms=self.lease_ms)
-            )
             subs = {c.subscription_id for c in eligible}
             contexts = {
                 s.id: self.context(tx, s)
                 for s in tx.outbox.list_subscriptions(None, self.unseal)
                 if s.id in subs
             }
+        with self.directory.store.write() as tx:
+            ids = [c.id for c in eligible]
+            claimed = set(tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now))
         return [
             Attempt(c, contexts[c.subscription_id])
             for c in eligible
             if c.id in claimed and c.subscription_id in contexts
         ]
 
-    def _eligible(self, tx: WriteTx, now: int, wall: int) -> list[Delivery]:
+    def _eligible(self, tx: ReadTx | WriteTx, now: int, wall: int) -> list[Delivery]:
         """Up to ``CLAIM_BATCH`` due deliveries no earlier open one of the same entity holds up,
         paging past the held-up ones (at most ``SCAN_PAGES`` pages) so they cannot starve others."""
         eligible: list[Delivery] = []
@@ -220,54 +239,64 @@ class EventEngine:
             return None, f"{type(exc).__name__}: {exc}"
         return resp.status_code, ch.judge(attempt.ctx, resp.status_code, resp.content)
 
-    def record(self, attempt: Attempt, status: int | None, error: str | None) -> DeliveryStatus:
-        """Write an attempt's outcome; returns the delivery's new status."""
-        d = attempt.delivery
+    def record(self, outcomes: Sequence[tuple[Attempt, int | None, str | None]]) -> list[DeliveryStatus]:
+        """Write the outcomes of attempts ``(attempt, HTTP status or None, error or None)`` in one
+        transaction (one commit for a whole claim, not one per delivery); returns the new statuses."""
         now = self.directory.now_ms()
-        first = d.first_attempt_at if d.first_attempt_at is not None else now
-        attempts = d.attempts + 1
-        if error is None:
-            outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
-        elif gives_up(first, now):
-            outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
-        else:
-            outcome = DeliveryStatus.RETRYING
-            next_at = now + int(retry_delay(attempts, self.rng) * 1000)
+        done: list[DeliveryStatus] = []
         with self.directory.store.write() as tx:
-            tx.outbox.record_outcome(
-                d.id,
-                self.owner,
-                status=outcome,
-                attempts=attempts,
-                next_attempt_at=next_at,
-                first_attempt_at=first,
-                last_status=status,
-                last_error=error,
-                delivered_at=now if error is None else None,
-            )
-        if error is not None:
-            log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
-        return outcome
+            for attempt, status, error in outcomes:
+                d = attempt.delivery
+                first = d.first_attempt_at if d.first_attempt_at is not None else now
+                attempts = d.attempts + 1
+                if error is None:
+                    outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
+                elif gives_up(first, now):
+                    outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
+                else:
+                    outcome = DeliveryStatus.RETRYING
+                    next_at = now + int(retry_delay(attempts, self.rng) * 1000)
+                tx.outbox.record_outcome(
+                    d.id,
+                    self.owner,
+                    status=outcome,
+                    attempts=attempts,
+                    next_attempt_at=next_at,
+                    first_attempt_at=first,
+                    last_status=status,
+                    last_error=error,
+                    delivered_at=now if error is None else None,
+                )
+                done.append(outcome)
+        for (attempt, _, error), outcome in zip(outcomes, done, strict=True):
+            if error is not None:
+                d = attempt.delivery
+                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
+        return done
 
-    async def deliver_due(self) -> tuple[int, int]:
-        """Send every delivery claimable now, at once; returns ``(attempted, delivered)``."""
+    async def deliver_due(self, client: httpx.AsyncClient | None = None) -> tuple[int, int]:
+        """Send every delivery claimable now, at once, with ``client`` (the background task's, which
+        keeps its connections to the receivers; a fresh one when None); returns
+        ``(attempted, delivered)``."""
         attempts = self.claim_due()
         if not attempts:
             return 0, 0
-        async with httpx.AsyncClient(transport=self.transport) as client:
+        async with contextlib.AsyncExitStack() as stack:
+            if client is None:
+                client = await stack.enter_async_context(httpx.AsyncClient(transport=self.transport))
             results = await asyncio.gather(*(self.send(client, a) for a in attempts))
-        outcomes = [
-            self.record(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)
-        ]
+        outcomes = self.record(
+            [(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)]
+        )
         return len(attempts), outcomes.count(DeliveryStatus.DELIVERED)
 
-    async def flush(self) -> tuple[int, int]:
+    async def flush(self, client: httpx.AsyncClient | None = None) -> tuple[int, int]:
         """Fan out and deliver until nothing is due now (retry timers on the directory's clock);
         returns ``(delivered, pending)``: how many were delivered, how many are still open."""
         delivered = 0
         while True:
             self.fan_out()
-            attempted, ok = await self.deliver_due()
+            attempted, ok = await self.deliver_due(client)
             delivered += ok
             if not attempted:
                 break
@@ -309,11 +338,13 @@ class EventEngine:
         self._wake = asyncio.Event()
         remove = self.directory.store.on_records(self.wake)
         last_prune = 0.0
+        # One client for the task's life: its connections to the receivers are kept between passes.
+        client = httpx.AsyncClient(transport=self.transport)
         try:
             while True:
                 self._wake.clear()
                 try:
-                    await self.flush()
+                    await self.flush(client)
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
                         self.prune()
                         last_prune = time.monotonic()
@@ -324,3 +355,4 @@ class EventEngine:
         finally:
             remove()
             self._wake = None
+            await client.aclose()

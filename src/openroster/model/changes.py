@@ -8,7 +8,9 @@ The event engine (``openroster.events``) renders them into each subscription's e
 The fields are neutral: core's field names, not a platform's. ``before`` holds what a
 renderer needs of the entity's state before the change (for a delete, its last state):
 for a user ``user_name``, ``dept_ids``, ``role``, ``email``, ``phone``, ``avatar``,
-``alias_name``; for a department ``name``, ``parent_id``, ``leader_ids``.
+``alias_name``; for a department ``name``, ``parent_id``, ``leader_ids``. ``after`` holds the
+new values a renderer needs to tell one event from another (a user's ``status`` and ``role``,
+when they changed: DingTalk's ``user_leave_org`` on a dismissal, ``org_admin_add``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class ChangeRecord:
 
     ``entity_id`` is the entity's id as a string (a department's number, an app's client id for
     ``APP_SCOPES``); ``fields`` the neutral names of the fields that changed; ``before`` the
-    state before the change (``None`` for a create); ``actor`` the app that made it, if any.
+    state before the change (``None`` for a create); ``actor`` the app that made it, if any;
+    ``after`` the new values of the changed fields that decide which event a change raises.
     """
 
     tenant_id: str
@@ -50,6 +53,7 @@ class ChangeRecord:
     fields: tuple[str, ...] = ()
     before: Mapping[str, object] | None = None
     actor: str | None = None
+    after: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

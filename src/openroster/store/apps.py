@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import orjson
@@ -65,6 +65,12 @@ def update_secret(conn: Connection, client_id: str, *, sealed_secret: bytes) -> 
         .returning(apps.c.secret_version)
     ).scalar()
     return int(version or 0)
+
+
+def update_scopes(conn: Connection, client_id: str, scopes: Collection[str]) -> bool:
+    """Replace the app's scopes; False when there is no such app."""
+    q = update(apps).where(apps.c.client_id == client_id).values(scopes=orjson.dumps(sorted(scopes)).decode())
+    return bool(conn.execute(q).rowcount)
 
 
 def delete_app(conn: Connection, client_id: str) -> bool:

@@ -119,6 +119,7 @@ def _record_row(seq: int, n: int, r: ChangeRecord, committed_at: int) -> dict[st
         "fields": orjson.dumps(list(r.fields)).decode(),
         "before": None if r.before is None else orjson.dumps(dict(r.before)).decode(),
         "actor": r.actor,
+        "after": None if r.after is None else orjson.dumps(dict(r.after)).decode(),
         "committed_at": committed_at,
     }
 
@@ -137,6 +138,7 @@ def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> lis
         t.c.fields,
         t.c.before,
         t.c.actor,
+        t.c.after,
     )
     base = select(*cols).where(t.c.tenant_id == tenant_id).order_by(t.c.seq, t.c.n)
     rows = conn.execute(base.where(t.c.seq > seq).limit(limit)).all()
@@ -158,6 +160,7 @@ def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> lis
                 fields=tuple(orjson.loads(r[6])),
                 before=None if r[7] is None else orjson.loads(r[7]),
                 actor=r[8],
+                after=None if r[9] is None else orjson.loads(r[9]),
             ),
         )
         for r in rows

@@ -253,13 +253,24 @@ def open_keys_before(
     return [(r[0], r[1], tuple(orjson.loads(r[2]))) for r in conn.execute(q).all()]
 
 
-def claim(conn: Connection, ids: Collection[int], owner: str, *, wall_ms: int, lease_ms: int) -> list[int]:
-    """Lease the deliveries of ``ids`` nobody holds to ``owner`` until ``wall_ms + lease_ms``;
-    returns the ids claimed. PostgreSQL first locks them ``FOR UPDATE SKIP LOCKED``, so two
-    processes claiming at once never wait for each other and never claim the same row."""
+def claim(
+    conn: Connection,
+    ids: Collection[int],
+    owner: str,
+    *,
+    wall_ms: int,
+    lease_ms: int,
+    now_ms: int | None = None,
+) -> list[int]:
+    """Lease the deliveries of ``ids`` that are open and nobody holds (and, given ``now_ms``, are
+    due by then) to ``owner`` until ``wall_ms + lease_ms``; returns the ids claimed. PostgreSQL
+    first locks them ``FOR UPDATE SKIP LOCKED``, so two processes claiming at once never wait for
+    each other and never claim the same row."""
     if not ids:
         return []
     free = and_(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(_OPEN), _unleased(wall_ms))
+    if now_ms is not None:
+        free = and_(free, deliveries.c.next_attempt_at <= now_ms)
     if conn.dialect.name == "postgresql":
         locked = conn.execute(select(deliveries.c.id).where(free).with_for_update(skip_locked=True)).scalars()
         free = deliveries.c.id.in_(list(locked))

@@ -249,6 +249,8 @@ change_records = Table(
     Column("fields", Text, nullable=False),
     Column("before", Text, nullable=True),
     Column("actor", String(128), nullable=True),
+    # JSON object of the new values that decide the event (a user's status and role), if any.
+    Column("after", Text, nullable=True),
     Column("committed_at", BigInteger, nullable=False),
 )
 Index("ix_change_records_tenant", change_records.c.tenant_id, change_records.c.seq)

@@ -169,6 +169,7 @@ class Apps(Repository):
     list_apps = RowFunction(apps.list_apps)
     find_app_by_agentid = RowFunction(apps.find_app_by_agentid)
     update_secret = RowFunction(apps.update_secret)
+    update_scopes = RowFunction(apps.update_scopes)
     delete_app = RowFunction(apps.delete_app)
 
 

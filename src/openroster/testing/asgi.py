@@ -29,6 +29,10 @@ def serve_asgi(app: ASGIApp, *, timeout: float = 10.0) -> Iterator[str]:
     Raises :class:`RuntimeError` when the server has not started within ``timeout`` seconds.
     """
     sock = socket.socket()
+    # Connections accepted on a socket handed to uvicorn inherit its options, and uvicorn's
+    # (asyncio's) own TCP_NODELAY is not set on them: without it each reply written in two parts
+    # waits out the client's delayed ACK (about 45 ms a request instead of under 1 ms).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, log_level="warning", loop="asyncio", access_log=False)

@@ -111,6 +111,12 @@ class ControlClient:
         body = {"client_secret": client_secret} if client_secret is not None else {}
         return dict(self.call("POST", f"/tenants/{tenant_id}/apps/{client_id}/rotate-secret", json=body))
 
+    def set_scopes(self, tenant_id: str, client_id: str, scopes: list[str]) -> dict[str, Any]:
+        """Replace an app's scopes (WPS subscribers of the app get ``kso.contact.permission_setting``)."""
+        return dict(
+            self.call("PUT", f"/tenants/{tenant_id}/apps/{client_id}/scopes", json={"scopes": scopes})
+        )
+
     def reset_tenant(self, tenant_id: str, *, to: str = "empty") -> dict[str, Any]:
         return dict(self.call("POST", f"/tenants/{tenant_id}/reset", json={"to": to}))
 

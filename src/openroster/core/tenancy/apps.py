@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 
-from openroster.core import validate
+from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.secrets import ENV_MASTER_KEY, constant_time_equals, new_secret
@@ -51,7 +51,7 @@ def build(
     sign = validate.choice(
         signing.value if isinstance(signing, Signing) else signing, Signing, field="signing"
     )
-    scope_set = frozenset(s.strip() for s in scopes if s.strip())
+    scope_set = scope_names(scopes)
     app = App(
         platform=checked_platform(platform, scope_set, agentid),
         client_id=cid,
@@ -65,6 +65,31 @@ def build(
         ctime=d.clock.now_int(),
     )
     return app
+
+
+def scope_names(scopes: Iterable[str]) -> frozenset[str]:
+    """The scopes as an app holds them: trimmed, blanks dropped, each once."""
+    return frozenset(s.strip() for s in scopes if s.strip())
+
+
+def set_scopes(d: Directory, *, tenant_id: str, client_id: str, scopes: Iterable[str]) -> App:
+    """Give the tenant's app these scopes (of its own platform, as at creation). A change is
+    recorded (``app_scopes`` ``update``, before = the old scopes: WPS subscribers of the app get
+    ``kso.contact.permission_setting``); the same scopes record nothing. Tokens already issued
+    follow the app's scopes from the next request on (a narrowed token never widens)."""
+    scope_set = scope_names(scopes)
+    with d.writer() as tx:
+        app = tx.apps.get_app(client_id, d.unseal)
+        if app is None or app.tenant_id != tenant_id:
+            raise NotFound(
+                f"tenant {tenant_id!r} has no app {client_id!r}", field="client_id", entity=Entity.APP
+            )
+        checked_platform(app.platform, scope_set, app.agentid)
+        if scope_set != app.scopes:
+            tx.apps.update_scopes(client_id, scope_set)
+            tx.changed(tenant_id, "app", client_id)
+            recording.app_scopes_changed(tx, tenant_id, client_id, app.scopes)
+    return dataclasses.replace(app, scopes=scope_set)
 
 
 def checked_platform(

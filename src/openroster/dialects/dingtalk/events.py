@@ -5,6 +5,8 @@ Which record raises which event (docs/events.md; the protocol notes' mapping):
 | record | ``EventType`` |
 |---|---|
 | user create / update / delete | ``user_add_org`` / ``user_modify_org`` / ``user_leave_org`` |
+| user update: to ``dimission`` / ``notactive`` to ``active`` | ``user_leave_org`` / ``user_active_org`` |
+| user update of the role, to or from an admin one | ``org_admin_add`` / ``org_admin_remove`` |
 | membership (any operation) | ``user_modify_org`` |
 | department create / update / delete | ``org_dept_create`` / ``org_dept_modify`` / ``org_dept_remove`` |
 | roster record, custom-attribute value | ``hrm_user_record_change`` (``current`` only; one per person) |
@@ -20,7 +22,7 @@ the same request. Only a 200 whose body is a valid encrypted ``success`` counts 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -47,27 +49,55 @@ DEPT_EVENTS = {
     Operation.DELETE: "org_dept_remove",
 }
 RECORD_CHANGE = "hrm_user_record_change"
-EVENT_TYPES = (*USER_EVENTS.values(), *DEPT_EVENTS.values(), RECORD_CHANGE)
+ACTIVE = "user_active_org"
+ADMIN_ADD, ADMIN_REMOVE = "org_admin_add", "org_admin_remove"
+EVENT_TYPES = (*USER_EVENTS.values(), ACTIVE, ADMIN_ADD, ADMIN_REMOVE, *DEPT_EVENTS.values(), RECORD_CHANGE)
 #: The operation each event stands for (the deliveries listing shows it beside the EventType).
 OPERATIONS = {
     **{name: op.value for op, name in (*USER_EVENTS.items(), *DEPT_EVENTS.items())},
-    RECORD_CHANGE: Operation.UPDATE.value,
+    **{name: Operation.UPDATE.value for name in (ACTIVE, ADMIN_ADD, ADMIN_REMOVE, RECORD_CHANGE)},
 }
+#: The roles DingTalk counts as an organisation's admins.
+ADMIN_ROLES = frozenset({"admin", "super-admin"})
 
 
-def event_of(change: StoredChange, style: str) -> tuple[str, str] | None:
-    """``(EventType, batch key)`` a change raises in ``style`` (None: no event). Roster changes are
+def user_update_events(
+    before: Mapping[str, object], after: Mapping[str, object], fields: Sequence[str]
+) -> list[str]:
+    """The events a user update raises: a dismissal leaves (``user_leave_org``), an account going
+    from ``notactive`` to ``active`` is activated (``user_active_org``), a role becoming or ceasing
+    to be an admin one adds or removes an admin; any other changed field (another status change
+    included) is ``user_modify_org``. A record without ``after`` (one made before it was kept)
+    is ``user_modify_org``."""
+    out: list[str] = []
+    rest = [f for f in fields if f not in after]
+    status = after.get("status")
+    if status == "dimission":
+        out.append(USER_EVENTS[Operation.DELETE])
+    elif status == "active" and before.get("status") == "notactive":
+        out.append(ACTIVE)
+    elif "status" in after:
+        rest.append("status")
+    if "role" in after and (after["role"] in ADMIN_ROLES) != (before.get("role") in ADMIN_ROLES):
+        out.append(ADMIN_ADD if after["role"] in ADMIN_ROLES else ADMIN_REMOVE)
+    return [USER_EVENTS[Operation.UPDATE]] * bool(rest) + out
+
+
+def event_of(change: StoredChange, style: str) -> list[tuple[str, str]]:
+    """``(EventType, batch key)`` of each event a change raises in ``style``. Roster changes are
     one event per person (their key is the user id); the others batch by type."""
     r = change.record
+    if r.kind is EntityKind.USER and r.op is Operation.UPDATE:
+        return [(t, "") for t in user_update_events(r.before or {}, r.after or {}, r.fields)]
     if r.kind is EntityKind.USER:
-        return USER_EVENTS[r.op], ""
+        return [(USER_EVENTS[r.op], "")]
     if r.kind is EntityKind.MEMBERSHIP:
-        return USER_EVENTS[Operation.UPDATE], ""
+        return [(USER_EVENTS[Operation.UPDATE], "")]
     if r.kind is EntityKind.DEPARTMENT:
-        return DEPT_EVENTS[r.op], ""
+        return [(DEPT_EVENTS[r.op], "")]
     if r.kind in (EntityKind.ROSTER_RECORD, EntityKind.ATTRIBUTE_VALUE) and style == "current":
-        return RECORD_CHANGE, r.entity_id
-    return None
+        return [(RECORD_CHANGE, r.entity_id)]
+    return []
 
 
 def keys_of(ctx: ChannelContext) -> CallbackKeys:

@@ -38,18 +38,18 @@ DEPT_SRC = ("leader_ids", "name", "parent_id")
 _AS_USER_UPDATE = (EntityKind.MEMBERSHIP, EntityKind.ATTRIBUTE_VALUE)
 
 
-def event_of(change: StoredChange, app: str) -> tuple[str, str] | None:
-    """The ``(topic, operation)`` a change raises for a subscription of ``app`` (None: no event)."""
+def event_of(change: StoredChange, app: str) -> tuple[tuple[str, str], ...]:
+    """The ``(topic, operation)`` a change raises for a subscription of ``app`` (none, or one)."""
     r = change.record
     if r.kind is EntityKind.USER:
-        return USER_TOPIC, r.op.value
+        return ((USER_TOPIC, r.op.value),)
     if r.kind in _AS_USER_UPDATE:
-        return USER_TOPIC, Operation.UPDATE.value
+        return ((USER_TOPIC, Operation.UPDATE.value),)
     if r.kind is EntityKind.DEPARTMENT:
-        return DEPT_TOPIC, r.op.value
+        return ((DEPT_TOPIC, r.op.value),)
     if r.kind is EntityKind.APP_SCOPES and r.entity_id == app:
-        return SCOPE_TOPIC, Operation.UPDATE.value
-    return None
+        return ((SCOPE_TOPIC, Operation.UPDATE.value),)
+    return ()
 
 
 def _src(before: Mapping[str, object], names: Sequence[str], id_lists: str) -> dict[str, object]:

@@ -1,0 +1,260 @@
+"""Change events: how fast they go out, how long a write waits for its event, what they cost a write.
+
+    .venv/bin/python -m bench.bench_events [--backend sqlite|postgresql] [--users 10000]
+        [--events 2000] [--rate 200] [--seconds 10] [--wrk-seconds 10] [--rounds 3]
+        [--connections 16] [--json FILE]
+
+The demo tenant of ``--users`` people (``openroster demo``, cached under bench/.data; see
+bench/harness.py) is served by one ``openroster serve`` process. Its WPS app ``demo-wps`` is
+subscribed through the control plane (after WPS's challenge) to receivers this process runs on
+127.0.0.1: the SDK's ``WpsEventReceiver`` under uvicorn, checking and decrypting every event.
+
+1. **Events delivered per second.** With the subscription paused, ``--events`` people are
+   renamed one transaction each (through the store, from this process); then the subscription is
+   resumed and the clock runs until the receiver has every event: fan-out, sealing and the POSTs
+   of one server process.
+2. **Write → delivery latency at ``--rate`` writes/s.** Signed WPS ``POST /v7/users/{id}/update``
+   calls, paced at ``--rate`` per second for ``--seconds`` (each renames a different person); for
+   each, the time from the write's reply (committed) to its event's arrival. p50 and p99 (issue
+   16's targets: 50 ms and 250 ms).
+3. **Write throughput with five subscriptions and without.** wrk drives ``users/{id}/update``
+   (64 signed requests rotated so that every call changes a name, so every call raises an event)
+   for ``--wrk-seconds``, against the same server with five active subscriptions (five receivers)
+   and with none, in ABBA order over ``--rounds``; between runs the outbox is drained. The median
+   requests/s of each and their ratio (target: at least 90 %).
+
+It prints the figures (``--json`` also writes them) and leaves docs/benchmarks.md alone: figures
+go there from a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.harness import (
+    Request,
+    Server,
+    Target,
+    log,
+    machine,
+    postgres_target,
+    run_wrk,
+    sqlite_target,
+    wps_request,
+    wps_token,
+)
+from bench.scenarios import TENANT, WPS_APP, active_ids
+from openroster.client.events import WpsEvent, WpsEventReceiver
+from openroster.config import Settings
+from openroster.core.people import users
+from openroster.server.app import open_directory
+from openroster.store.pgcluster import ThrowawayCluster
+from openroster.testing import ControlClient, serve_asgi
+
+ADMIN = "bench-events"
+#: Distinct requests wrk rotates through (every call changes a name: see the module doc).
+ROTATION = 64
+
+
+@dataclass
+class Arrivals:
+    """When each person's first event arrived (``time.monotonic()``), and how many events came."""
+
+    first: dict[str, float] = field(default_factory=dict)
+    count: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __call__(self, event: WpsEvent) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.count += 1
+            for item in event.payload.get("users", []):
+                self.first.setdefault(str(item["user_id"]), now)
+
+    def wait(self, done: Any, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the receiver got {self.count} events; not all within {timeout:.0f} s")
+            time.sleep(0.005)
+
+
+@contextmanager
+def receiver(arrivals: Arrivals) -> Iterator[str]:
+    with serve_asgi(WpsEventReceiver(WPS_APP[0], WPS_APP[1], arrivals)) as url:
+        yield url
+
+
+def rename(ids: list[str], tag: str, token: str) -> list[Request]:
+    """One signed ``users/{id}/update`` per person, giving each a new name."""
+    return [
+        wps_request(
+            "POST",
+            f"/v7/users/{uid}/update",
+            token=token,
+            client_id=WPS_APP[0],
+            secret=WPS_APP[1],
+            body={"user_name": f"{tag}-{uid}"},
+        )
+        for uid in ids
+    ]
+
+
+def events_per_second(target: Target, control: ControlClient, ids: list[str], n: int) -> float:
+    arrivals = Arrivals()
+    with receiver(arrivals) as url:
+        sub = control.subscribe(TENANT, "wps", WPS_APP[0], url, topics=["kso.user"])
+        control.subscription_action(TENANT, sub["id"], "pause")
+        d = open_directory(Settings(data_dir=target.data_dir, database_url=target.database_url))
+        try:
+            for uid in ids[:n]:
+                users.update(d, tenant_id=TENANT, user_id=uid, changes={"user_name": f"rate-{uid}"})
+        finally:
+            d.store.dispose()
+        t0 = time.monotonic()
+        control.subscription_action(TENANT, sub["id"], "resume")
+        arrivals.wait(lambda: arrivals.count >= n, timeout=600)
+        seconds = time.monotonic() - t0
+        control.unsubscribe(TENANT, sub["id"])
+    rate = n / seconds
+    log(f"events/s: {n} events in {seconds:.2f} s = {rate:.0f} events/s")
+    return rate
+
+
+def latency(
+    server: Server, control: ControlClient, ids: list[str], rate: float, seconds: float
+) -> dict[str, float]:
+    n = int(rate * seconds)
+    people = ids[:n]
+    reqs = rename(people, f"lat{int(time.time())}", wps_token(server.base, *WPS_APP))
+    acked: dict[str, float] = {}
+    arrivals = Arrivals()
+
+    async def drive() -> float:
+        async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
+
+            async def one(uid: str, req: Request) -> None:
+                r = await client.request(req.method, req.path, headers=req.headers, content=req.body)
+                acked[uid] = time.monotonic()
+                if r.status_code != 200 or r.json().get("code") != 0:
+                    raise RuntimeError(f"update of {uid} failed: {r.status_code} {r.text[:200]}")
+
+            t0 = time.monotonic()
+            tasks = []
+            for i, (uid, req) in enumerate(zip(people, reqs, strict=True)):
+                await asyncio.sleep(max(0.0, t0 + i / rate - time.monotonic()))
+                tasks.append(asyncio.create_task(one(uid, req)))
+            await asyncio.gather(*tasks)
+            return n / (time.monotonic() - t0)
+
+    with receiver(arrivals) as url:
+        sub = control.subscribe(TENANT, "wps", WPS_APP[0], url, topics=["kso.user"])
+        achieved = asyncio.run(drive())
+        arrivals.wait(lambda: all(uid in arrivals.first for uid in people), timeout=600)
+        control.unsubscribe(TENANT, sub["id"])
+    waits = sorted((arrivals.first[uid] - acked[uid]) * 1000 for uid in people)
+    q = statistics.quantiles(waits, n=100, method="inclusive")
+    out = {"writes_per_s": achieved, "p50_ms": q[49], "p99_ms": q[98], "max_ms": waits[-1]}
+    log(
+        f"latency at {achieved:.0f} writes/s ({n} writes): p50 {out['p50_ms']:.1f} ms, "
+        f"p99 {out['p99_ms']:.1f} ms, max {out['max_ms']:.1f} ms"
+    )
+    return out
+
+
+def drain(control: ControlClient) -> None:
+    """Wait until the server's engine has delivered everything, so the next run starts even."""
+    while any(control.deliveries(TENANT, status=s, limit=1) for s in ("pending", "retrying")):
+        time.sleep(0.5)
+
+
+def throughput(
+    server: Server, control: ControlClient, ids: list[str], *, seconds: float, rounds: int, connections: int
+) -> dict[str, Any]:
+    token = wps_token(server.base, *WPS_APP)
+    half = ROTATION // 2
+    # Person k % 32 is renamed by requests k and k + 32 in turn: every call changes a name.
+    reqs = [rename([ids[k % half]], f"wrk{k}", token)[0] for k in range(ROTATION)]
+    rps: dict[str, list[float]] = {"none": [], "five": []}
+    with ExitStack() as stack:
+        urls = [stack.enter_context(receiver(Arrivals())) for _ in range(5)]
+        for r in range(rounds):
+            for setup in ("none", "five") if r % 2 == 0 else ("five", "none"):
+                subs = (
+                    [control.subscribe(TENANT, "wps", WPS_APP[0], url, topics=["kso.user"]) for url in urls]
+                    if setup == "five"
+                    else []
+                )
+                res = run_wrk(server.base, reqs, seconds=seconds, connections=connections)
+                if res.errors:
+                    raise RuntimeError(f"{setup}: wrk saw errors {res.errors}")
+                rps[setup].append(res.rps)
+                log(f"round {r + 1}, {setup} subscriptions: {res.rps:.0f} writes/s, p99 {res.p99_ms:.1f} ms")
+                drain(control)
+                for s in subs:
+                    control.unsubscribe(TENANT, s["id"])
+    none, five = statistics.median(rps["none"]), statistics.median(rps["five"])
+    log(f"write throughput: none {none:.0f}/s, five subscriptions {five:.0f}/s ({five / none:.1%})")
+    return {"none_rps": none, "five_rps": five, "ratio": five / none, "rounds": rps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--users", type=int, default=10_000)
+    ap.add_argument("--events", type=int, default=2000)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--wrk-seconds", type=float, default=10.0)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args(argv)
+    with ExitStack() as stack:
+        if args.backend == "postgresql":
+            cluster = stack.enter_context(ThrowawayCluster(durable=True))
+            target = postgres_target(args.users, cluster)
+        else:
+            target = sqlite_target(args.users)
+        server = stack.enter_context(Server(target, extra=["--admin-token", ADMIN]))
+        control = stack.enter_context(ControlClient(server.base, ADMIN))
+        ids = active_ids(server)
+        need = max(args.events, int(args.rate * args.seconds))
+        if len(ids) < need:
+            raise SystemExit(f"the tenant has {len(ids)} active people; these settings need {need}")
+        figures = {
+            "machine": machine(),
+            "settings": vars(args) | {"json": str(args.json) if args.json else None},
+            "events_per_s": events_per_second(target, control, ids, args.events),
+            "latency": latency(server, control, ids, args.rate, args.seconds),
+            "throughput": throughput(
+                server,
+                control,
+                ids,
+                seconds=args.wrk_seconds,
+                rounds=args.rounds,
+                connections=args.connections,
+            ),
+        }
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.json is not None:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
