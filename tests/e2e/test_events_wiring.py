@@ -311,3 +311,27 @@ def test_an_import_that_changes_people_sends_updates_with_src(live: LiveServer) 
         assert update["payload"]["users"][0]["src"]["user_name"] == "Bo"
         dt_got = subs.wait(subs.dingtalk, lambda es: bool(of_type(es, "user_modify_org")))
         assert of_type(dt_got, "user_modify_org")[0]["userId"] == [uid]
+
+
+def test_each_change_record_names_the_app_that_made_it(live: LiveServer) -> None:
+    d = live.directory
+    setup_tenant(d)
+    apps.create(d, tenant_id=TENANT, client_id=APPKEY, secret=APPSECRET, agentid=AGENTID, scopes=PERMISSIONS)
+    with ind.serve(ind.WpsReceiver(APP, APP_SECRET)) as receiver:
+        sub = subscriptions.create(d, tenant_id=TENANT, kind="wps", app=APP, url=receiver.url)
+        live.control.subscription_action(TENANT, sub.id, "pause")  # keeps the records for the feed
+    start = live.control.changes(TENANT)["cursor"]
+    with client(live.server) as wps:
+        made = wps.create_user(user_name="Ann", dept_ids=["1"])
+    position = {"field_code": "sys00-position", "value": "PM"}
+    groups = [{"group_id": "sys00", "sections": [{"old_index": 0, "section": [position]}]}]
+    with wire(live.server.base_url) as dt:
+        reply = dt.post(UPDATE, {"agentid": AGENTID, "param": {"userid": made.id, "groups": groups}})
+    assert reply["result"] is True
+    users.update(d, tenant_id=TENANT, user_id=made.id, changes={"title": "CTO"})  # no app: in process
+    page = live.control.changes(TENANT, start)
+    assert [(c["kind"], c["operation"], c["actor"]) for c in page["changes"] if c["kind"] == "user"] == [
+        ("user", "create", APP),
+        ("user", "update", APPKEY),
+        ("user", "update", None),
+    ]

@@ -213,20 +213,23 @@ class Directory:
         finally:
             job.quiet = was_quiet
 
-    async def write(self, job: Callable[[Reader], R], *, weight: int = 0) -> R:
+    async def write(self, job: Callable[[Reader], R], *, weight: int = 0, actor: str | None = None) -> R:
         """Run ``job`` on the store's writers and wait for its group to commit (see module).
 
         ``job`` gets a reader of the group's transaction; the writes of its services
         (``d.writer()``) commit with the group, all or nothing per job. ``weight``: its share of a
-        group's bound (the request's bytes). Raises ``Busy`` when the write queue is full.
+        group's bound (the request's bytes). ``actor``: the app making the request, which its
+        change records name. Raises ``Busy`` when the write queue is full.
         """
 
         def run(tx: WriteTx) -> R:
             _job.current = (self.store, tx)
+            tx.actor = actor
             try:
                 return job(JobReader(self, tx))
             finally:
                 _job.current = None
+                tx.actor = None
 
         return await asyncio.wrap_future(self.writes.submit(run, weight=weight))
 

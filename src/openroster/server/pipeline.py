@@ -43,6 +43,7 @@ def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = Non
     request_id, read_body, credentials = dialect.request_id, dialect.read_body, dialect.credentials
     authenticate, authorize, parse = dialect.authenticate, dialect.authorize, dialect.parse
     call, handler, render, error_reply = dialect.call, route.handler, dialect.render, dialect.error_reply
+    actor = dialect.actor
     writes = route.writes
 
     async def serve(request: Request) -> Response:
@@ -63,7 +64,9 @@ def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = Non
             if writes:
                 # A job on the store's writers, committed with its group; the loop only waits.
                 result = await d.write(
-                    lambda r: handler(call(x, d, r, principal), parsed), weight=len(x.body)
+                    lambda r: handler(call(x, d, r, principal), parsed),
+                    weight=len(x.body),
+                    actor=actor(principal),
                 )
             return render(x, result)
         except answered as exc:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from types import MethodType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
@@ -333,7 +334,7 @@ class WriteTx(Tx):
     change records: set-up is not a change, so it raises no events. Cache invalidation still runs.
     """
 
-    __slots__ = ("_changed", "_records", "now_ms", "quiet", "seq")
+    __slots__ = ("_changed", "_records", "actor", "now_ms", "quiet", "seq")
 
     def __init__(
         self, conn: Connection, *, quiet: bool = False, now_ms: Callable[[], int] | None = None
@@ -347,14 +348,19 @@ class WriteTx(Tx):
         self.now_ms = now_ms or _wall_ms
         #: The change counter value this transaction published under (None until it publishes).
         self.seq: int | None = None
+        #: The app whose request is writing (the records' ``actor``); set per job by the writer.
+        self.actor: str | None = None
 
     def changed(self, tenant_id: str, kind: str, key: str | int) -> None:
         """Record that an entity changed, for cache invalidation in every process."""
         self._changed.add((tenant_id, kind, str(key)))
 
     def record(self, change: ChangeRecord) -> None:
-        """Record a typed change for the event engine (dropped in a quiet transaction)."""
+        """Record a typed change for the event engine (dropped in a quiet transaction), made by
+        :attr:`actor` unless the record names its own."""
         if not self.quiet:
+            if change.actor is None and self.actor is not None:
+                change = replace(change, actor=self.actor)
             self._records.append(change)
 
     @property

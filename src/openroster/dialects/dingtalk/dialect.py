@@ -141,6 +141,9 @@ class DingTalkDialect(Dialect[Caller, Route]):
             raise from_core(exc) from None
         return Caller(app, grant)
 
+    def actor(self, principal: Caller) -> str:
+        return principal.app.client_id
+
     def authorize(self, x: Exchange[Route], principal: Caller) -> None:
         wanted = x.route.permission
         if wanted not in principal.app.scopes:

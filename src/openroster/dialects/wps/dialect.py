@@ -187,6 +187,9 @@ class WpsDialect(Dialect[App, Route]):
     def authenticate(self, x: Exchange[Route], credentials: None, reader: Reader) -> App:
         return authenticate(x.request, x.body, reader)
 
+    def actor(self, principal: App) -> str:
+        return principal.client_id
+
     def authorize(self, x: Exchange[Route], principal: App) -> None:
         wanted = x.route.permissions
         if not scope_ok(principal, wanted):
