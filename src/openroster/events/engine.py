@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import httpx
 
 from openroster.core.directory import Directory
+from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.backoff import gives_up, retry_delay
 from openroster.events.channels import channel
 from openroster.model.changes import (
@@ -107,7 +108,7 @@ class EventEngine:
         self.poll_interval = poll_interval
         #: How long this engine's claims hold a delivery (real time).
         self.lease_ms = lease_ms
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("openroster-events", self._run)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -316,15 +317,10 @@ class EventEngine:
 
     def start(self) -> None:
         """Run the engine in the background on the running event loop until :meth:`stop`."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="openroster-events")
+        self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
 
     def wake(self) -> None:
         """Make the background task look now (safe from any thread)."""
