@@ -106,6 +106,7 @@ class Users(Repository):
     find_taken_values = RowFunction(users.find_taken_values)
     first_ids = RowFunction(users.first_ids)
     page_ids = RowFunction(users.page_ids)
+    name_prefix_page = RowFunction(users.name_prefix_page)
     count = RowFunction(users.count)
     member_page_ids = RowFunction(users.member_page_ids)
     count_members = RowFunction(users.count_members)
