@@ -1,0 +1,141 @@
+"""The console's own app, mounted at ``/console``: sign-in, the language switch, the tenants, the pages."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import APIRouter, FastAPI
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from openroster.console import people
+from openroster.console.i18n import LANG_COOKIE, LANGUAGES
+from openroster.console.pages import (
+    Console,
+    FormRefused,
+    SignInNeeded,
+    console_of,
+    form_of,
+    local_path,
+    page,
+    posted,
+    see_other,
+    signed_in,
+    url,
+)
+from openroster.console.session import CSRF_FIELD, Sessions
+from openroster.control.calls import CONSOLE_PREFIX
+from openroster.control.plane import ControlPlane
+from openroster.core.tenancy import tenants as tenant_service
+from openroster.model import errors
+
+#: How long the language switch is remembered.
+_LANG_SECONDS = 365 * 24 * 3600
+
+
+def build(plane: ControlPlane) -> FastAPI:
+    """The console app, to mount at ``/console``."""
+    api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    api.state.console = Console(plane, Sessions(plane.admin_token))
+
+    @api.exception_handler(SignInNeeded)
+    async def _sign_in(request: Request, exc: SignInNeeded) -> Response:
+        return see_other(url("login", next=request.url.path))
+
+    @api.exception_handler(FormRefused)
+    async def _refused(request: Request, exc: FormRefused) -> Response:
+        return _problem(request, 403, "forbidden", "form_expired")
+
+    @api.exception_handler(errors.CoreError)
+    async def _core(request: Request, exc: errors.CoreError) -> Response:
+        # What a page's own form cannot show (an unknown tenant or person, a forged page link).
+        if exc.kind is errors.ErrorKind.NOT_FOUND:
+            return _problem(request, 404, "not_found", message=exc.message)
+        return _problem(request, 400, "error", message=exc.message)
+
+    @api.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        return _problem(request, exc.status_code, "not_found" if exc.status_code == 404 else "error")
+
+    router = APIRouter()
+    _sign_in_routes(router)
+    _home_routes(router)
+    people.routes(router)
+    api.include_router(router)
+    api.mount("/static", StaticFiles(directory=str(files("openroster.console") / "static")), name="static")
+    return api
+
+
+def _problem(request: Request, status: int, heading: str, key: str = "", message: str = "") -> Response:
+    session = console_of(request).sessions.session(request)
+    return page(
+        request, "problem.html", session=session, status=status, heading=heading, key=key, message=message
+    )
+
+
+def _sign_in_routes(r: APIRouter) -> None:
+    @r.get("/login")
+    async def login_form(request: Request) -> Response:
+        return _login_page(request, signed_out=request.query_params.get("signed_out") == "1")
+
+    @r.post("/login")
+    async def login(request: Request) -> Response:
+        sessions = console_of(request).sessions
+        form = await form_of(request)
+        if not sessions.sign_in_csrf_ok(request, form.get(CSRF_FIELD, "")):
+            return _login_page(request, error="form_expired")
+        if not sessions.is_admin_token(form.get("token", "")):
+            return _login_page(request, error="wrong_token", next_path=form.get("next"))
+        response = see_other(local_path(form.get("next")))
+        sessions.start(request, response)
+        return response
+
+    @r.post("/logout")
+    async def logout(request: Request) -> Response:
+        await posted(request)
+        response = see_other(url("login", signed_out="1"))
+        console_of(request).sessions.end(response)
+        return response
+
+    @r.get("/lang/{code}")
+    async def switch_language(request: Request, code: str) -> Response:
+        response = see_other(local_path(request.query_params.get("next")))
+        if code in LANGUAGES:
+            response.set_cookie(
+                LANG_COOKIE,
+                code,
+                max_age=_LANG_SECONDS,
+                path=CONSOLE_PREFIX,
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+            )
+        return response
+
+
+def _login_page(
+    request: Request, *, error: str = "", signed_out: bool = False, next_path: str | None = None
+) -> Response:
+    sessions = console_of(request).sessions
+    cookie, token = sessions.sign_in_form()
+    response = page(
+        request,
+        "login.html",
+        session=None,
+        error=error,
+        signed_out=signed_out,
+        next_path=local_path(next_path or request.query_params.get("next")),
+        sign_in_csrf=token,
+    )
+    sessions.bind_sign_in(request, response, cookie)
+    return response
+
+
+def _home_routes(r: APIRouter) -> None:
+    @r.get("/")
+    async def home(request: Request) -> Response:
+        session = signed_in(request)
+        tenants = tenant_service.list_all(console_of(request).directory)
+        return page(request, "tenants.html", session=session, tenants=tenants)

@@ -1,0 +1,158 @@
+"""The console's two languages: English and Chinese, picked from ``Accept-Language`` or the switch.
+
+The labels are the ones the browser tests find elements by (English) and their Chinese
+counterparts. The switch in the page header sets :data:`LANG_COOKIE`; without it the browser's
+``Accept-Language`` decides (the first of ``zh*`` or ``en*`` by weight), and English otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from starlette.requests import Request
+
+LANG_COOKIE = "openroster_console_lang"
+#: The languages, with the tag each page's ``<html lang>`` carries.
+LANGUAGES: dict[str, str] = {"en": "en", "zh": "zh-CN"}
+DEFAULT = "en"
+
+#: key: (English, Chinese)
+_TEXT: dict[str, tuple[str, str]] = {
+    "console": ("openroster console", "openroster 控制台"),
+    "skip": ("Skip to content", "跳到正文"),
+    "main_nav": ("Main", "主导航"),
+    "language": ("Language", "语言"),
+    "tenants": ("Tenants", "租户"),
+    "people": ("People", "人员"),
+    "api_docs": ("API docs", "API 文档"),
+    "control_docs": ("Control API docs", "控制面 API 文档"),
+    "sign_in": ("Sign in", "登录"),
+    "sign_out": ("Sign out", "退出登录"),
+    "signed_out": ("You are signed out.", "已退出登录。"),
+    "admin_token": ("Admin token", "管理员令牌"),
+    "admin_token_help": (
+        "The control plane's token: serve --admin-token, or the one the server printed at start.",
+        "控制面的令牌：serve --admin-token，或服务器启动时打印的令牌。",
+    ),
+    "wrong_token": ("That is not the admin token.", "管理员令牌不正确。"),
+    "form_expired": (
+        "The form expired or was not sent by this page; try again.",
+        "表单已过期或并非由本页面提交，请重试。",
+    ),
+    "tenant_list": ("Tenants", "租户列表"),
+    "tenant_id": ("Tenant ID", "租户 ID"),
+    "tenant_name": ("Name", "名称"),
+    "no_tenants": ("There are no tenants yet.", "还没有租户。"),
+    "search_people": ("Search people", "搜索人员"),
+    "search_help": (
+        "A name (its start), or a whole email, phone, employee ID or user ID.",
+        "姓名（开头），或完整的邮箱、手机号、工号或用户 ID。",
+    ),
+    "search": ("Search", "搜索"),
+    "department": ("Department", "部门"),
+    "all_departments": ("All departments", "全部部门"),
+    "status": ("Status", "状态"),
+    "all_statuses": ("All statuses", "全部状态"),
+    "status_active": ("Active", "在职"),
+    "status_notactive": ("Not active", "未激活"),
+    "status_disabled": ("Disabled", "已禁用"),
+    "status_dimission": ("Left", "已离职"),
+    "no_people": ("No one matches.", "没有匹配的人员。"),
+    "next_page": ("Next page", "下一页"),
+    "first_page": ("First page", "第一页"),
+    "new_person": ("New person", "新建人员"),
+    "people_of": ("People of {tenant}", "{tenant} 的人员"),
+    "name": ("Name", "姓名"),
+    "user_name": ("Name", "姓名"),
+    "title": ("Title", "职务"),
+    "email": ("Email", "邮箱"),
+    "phone": ("Phone", "手机号"),
+    "employee_id": ("Employee ID", "工号"),
+    "telephone": ("Telephone", "座机"),
+    "login_name": ("Login name", "登录名"),
+    "ex_user_id": ("External ID", "外部 ID"),
+    "employer": ("Employer", "雇主"),
+    "employment_type": ("Employment type", "雇佣类型"),
+    "employment_status": ("Employment status", "雇佣状态"),
+    "gender": ("Gender", "性别"),
+    "role": ("Role", "角色"),
+    "work_place": ("Work place", "办公地点"),
+    "city": ("City", "城市"),
+    "country": ("Country", "国家或地区"),
+    "leader_id": ("Leader ID", "直属上级 ID"),
+    "avatar": ("Avatar URL", "头像 URL"),
+    "user_id": ("User ID", "用户 ID"),
+    "departments": ("Departments", "所属部门"),
+    "main_department": ("main", "主部门"),
+    "leader": ("leader", "负责人"),
+    "none": ("(none)", "（无）"),
+    "save": ("Save", "保存"),
+    "create": ("Create", "创建"),
+    "saved": ("Saved.", "已保存。"),
+    "created": ("Created.", "已创建。"),
+    "enabled": ("Enabled.", "已启用。"),
+    "disabled": ("Disabled.", "已禁用。"),
+    "deleted": ("Deleted.", "已删除。"),
+    "enable": ("Enable", "启用"),
+    "disable": ("Disable", "禁用"),
+    "delete": ("Delete", "删除"),
+    "cancel": ("Cancel", "取消"),
+    "delete_question": (
+        "Delete {name}? This cannot be undone.",
+        "删除 {name}？此操作无法撤销。",
+    ),
+    "profile": ("Profile", "资料"),
+    "account": ("Account", "账号"),
+    "not_saved": ("Nothing was changed: {message}", "未做任何更改：{message}"),
+    "not_found": ("Not found", "未找到"),
+    "forbidden": ("Forbidden", "禁止访问"),
+    "error": ("Error", "错误"),
+    "back_to_people": ("Back to people", "返回人员列表"),
+    "gender_undefined": ("Not given", "未填写"),
+    "gender_male": ("Male", "男"),
+    "gender_female": ("Female", "女"),
+    "gender_secrecy": ("Private", "保密"),
+    "role_super-admin": ("Super admin", "超级管理员"),
+    "role_admin": ("Admin", "管理员"),
+    "role_normal": ("Member", "普通成员"),
+}
+
+
+class Text(Mapping[str, str]):
+    """The labels of one language: ``t["save"]``, ``t.fmt("people_of", tenant=...)`` in templates."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._index = 1 if lang == "zh" else 0
+
+    def __getitem__(self, key: str) -> str:
+        return _TEXT[key][self._index]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_TEXT)
+
+    def __len__(self) -> int:
+        return len(_TEXT)
+
+    def fmt(self, key: str, **values: object) -> str:
+        return self[key].format(**values)
+
+
+def language(request: Request) -> str:
+    """The page's language: the switch's cookie, else the best of ``Accept-Language``, else English."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    best, best_q = DEFAULT, 0.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        base = tag.strip().lower().split("-")[0]
+        if base in LANGUAGES and q > best_q:
+            best, best_q = base, q
+    return best

@@ -1,0 +1,101 @@
+"""Signing in to the console, the session cookie, CSRF, the security headers, and ``/`` for browsers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+from tests.console.browser import Console
+from tests.console.world import signed_in_http
+
+from conftest import LiveServer
+
+pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+
+
+def test_a_browser_asking_for_the_root_goes_to_the_console_and_api_clients_do_not(live: LiveServer) -> None:
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        browser_like = http.get("/", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert (browser_like.status_code, browser_like.headers["location"]) == (307, "/console/")
+        for method in ("GET", "POST"):
+            api = http.request(method, "/", headers={"Accept": "application/json"})
+            assert api.status_code == 404
+            assert api.json()["code"] == 40400001  # the WPS envelope, as before the console
+        assert http.get("/console/").headers["location"].startswith("/console/login")
+
+
+def test_sign_in_with_the_admin_token_then_sign_out(console: Console) -> None:
+    page = console.open("/")
+    expect(page).to_have_url(re.compile(r"/console/login"))
+    page.get_by_label("Admin token").fill("not the token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("That is not the admin token.")
+    expect(page.get_by_label("Admin token")).to_have_attribute("aria-invalid", "true")
+
+    console.sign_in()
+    expect(page.get_by_role("heading", name="Tenants")).to_be_visible()
+    [cookie] = [c for c in console.cookies() if c["name"] == "openroster_console"]
+    assert (cookie["httpOnly"], cookie["sameSite"], cookie["secure"], cookie["path"]) == (
+        True,
+        "Strict",
+        False,  # plain HTTP here; Secure over TLS
+        "/console",
+    )
+    assert console.live.admin_token not in cookie["value"]
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    console.open("/console/")
+    expect(page).to_have_url(re.compile(r"/console/login"))
+
+
+def test_the_token_never_travels_in_a_url(console: Console) -> None:
+    urls: list[str] = []
+    console.context.on("request", lambda r: urls.append(r.url))
+    console.sign_in()
+    assert urls and not [u for u in urls if console.live.admin_token in u]
+
+
+def test_a_state_changing_request_needs_the_sessions_csrf_token(live: LiveServer) -> None:
+    live.control.create_tenant("acme", seed={"users": [{"id": "ada", "user_name": "Ada"}]})
+    http, csrf = signed_in_http(live)
+    try:
+        for token in ("", "0" * len(csrf)):
+            refused = http.post("/console/tenants/acme/people/ada", data={"csrf": token, "user_name": "Eve"})
+            assert refused.status_code == 403
+        assert "Ada</h1>" in http.get("/console/tenants/acme/people/ada").text
+        ok = http.post("/console/tenants/acme/people/ada", data={"csrf": csrf, "user_name": "Ada L."})
+        assert ok.status_code == 303
+        assert "Ada L.</h1>" in http.get("/console/tenants/acme/people/ada").text
+        # The sign-in form is bound the same way: without its token, the right admin token is refused.
+        fresh = httpx.Client(base_url=live.base_url, timeout=30)
+        with fresh:
+            assert "form expired" in fresh.post("/console/login", data={"token": live.admin_token}).text
+            assert "openroster_console" not in fresh.cookies
+    finally:
+        http.close()
+
+
+def test_every_page_forbids_inline_script_and_other_origins(live: LiveServer) -> None:
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        for path in ("/console/login", "/console/static/console.css", "/console/no-such-page"):
+            csp = http.get(path).headers["content-security-policy"]
+            directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+            assert directives["default-src"] == "'self'"
+            assert directives["script-src"] == "'self'"  # no 'unsafe-inline', no 'unsafe-eval'
+            assert directives["frame-ancestors"] == "'none'"
+
+
+def test_the_language_follows_the_browser_and_the_switch(consoles: Callable[[str], Console]) -> None:
+    zh = consoles("zh-CN")
+    page = zh.open("/console/login")
+    expect(page.get_by_role("button", name="登录")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_role("link", name="中文").click()
+    expect(page.get_by_label("管理员令牌")).to_be_visible()
