@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
 from conftest import LiveServer
+
+#: Set to 1 to write the screenshots docs/console.md shows (``./scripts/screenshots`` does).
+SCREENSHOTS_ENV = "OPENROSTER_SCREENSHOTS"
+SCREENSHOTS_DIR = Path(__file__).resolve().parents[2] / "docs" / "console"
 
 #: Where Chromium is: ``OPENROSTER_CHROMIUM``, else ``chromium`` on the PATH (Debian's package).
 CHROMIUM_ENV = "OPENROSTER_CHROMIUM"
@@ -66,6 +71,12 @@ class Console:
         if then != "/console/":
             self.open(then)
         return page
+
+    def screenshot(self, name: str) -> None:
+        """Save the page as ``docs/console/<name>.png`` when screenshots are asked for (else nothing)."""
+        if os.environ.get(SCREENSHOTS_ENV) == "1":
+            SCREENSHOTS_DIR.mkdir(exist_ok=True)
+            self.page.screenshot(path=SCREENSHOTS_DIR / f"{name}.png")
 
     def cookies(self) -> list[Any]:
         return list(self.context.cookies())

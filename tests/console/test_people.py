@@ -36,6 +36,7 @@ def test_search_by_the_start_of_a_name_or_a_whole_email_phone_or_employee_id(
     page = console.sign_in(PEOPLE_PAGE)
     assert sorted(names_listed(page)) == sorted(p["user_name"] for p in PEOPLE)
     assert search(page, "A") == ["Ada Lovelace", "Alan Turing"]
+    console.screenshot("people-search")
     assert search(page, "Ada") == ["Ada Lovelace"]
     assert search(page, "王") == ["王小明"]
     assert search(page, "ALAN@acme.test") == ["Alan Turing"]  # emails compare case-insensitively
@@ -94,6 +95,7 @@ def test_edit_and_save_then_read_back_through_the_wps_api(live: LiveServer, cons
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page.get_by_label("Title")).to_have_value("Analyst")
+    console.screenshot("person-saved")
     ada = wps_user(live.base_url, "ada")
     assert (ada["title"], ada["email"], ada["phone"], ada["gender"], ada["employee_id"]) == (
         "Analyst",
@@ -116,6 +118,7 @@ def test_a_bad_value_is_shown_on_its_field_and_changes_nothing(live: LiveServer,
     expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Email")).to_have_value("not-an-email")  # what was typed stays to fix
     expect(page.get_by_label("Title")).not_to_have_attribute("aria-invalid", "true")
+    console.screenshot("person-bad-value")
     ada = wps_user(live.base_url, "ada")
     assert (ada["title"], ada["email"]) == ("Engineer", "ada@acme.test")
     # Taken by someone else: refused the same way, through the same rule as the API's.

@@ -89,7 +89,12 @@ def test_every_page_forbids_inline_script_and_other_origins(live: LiveServer) ->
             assert directives["frame-ancestors"] == "'none'"
 
 
-def test_the_language_follows_the_browser_and_the_switch(consoles: Callable[[str], Console]) -> None:
+def test_the_language_follows_the_browser_and_the_switch(
+    live: LiveServer, consoles: Callable[[str], Console]
+) -> None:
+    live.control.create_tenant(
+        "acme", name="Acme 科技", seed={"users": [{"id": "wang", "user_name": "王小明"}]}
+    )
     zh = consoles("zh-CN")
     page = zh.open("/console/login")
     expect(page.get_by_role("button", name="登录")).to_be_visible()
@@ -98,4 +103,12 @@ def test_the_language_follows_the_browser_and_the_switch(consoles: Callable[[str
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.get_by_role("link", name="中文").click()
-    expect(page.get_by_label("管理员令牌")).to_be_visible()
+    page.get_by_label("管理员令牌").fill(live.admin_token)
+    page.get_by_role("button", name="登录").click()
+    zh.open("/console/tenants/acme/people")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Acme 科技 的人员")
+    expect(page.get_by_role("link", name="王小明")).to_be_visible()
+    expect(page.get_by_label("搜索人员")).to_be_visible()
+    page.get_by_role("link", name="王小明").click()
+    expect(page.get_by_role("button", name="保存")).to_be_visible()
+    zh.screenshot("person-zh")
