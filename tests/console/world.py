@@ -67,17 +67,31 @@ def make_company(live: LiveServer, *, extra_people: int = 0) -> None:
     )
 
 
-def wps_reply(base_url: str, user_id: str) -> dict[str, Any]:
-    """The WPS API's whole reply to an app asking for one user (``GET /v7/users/{id}``)."""
+def wps_call(base_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The WPS API's whole reply to the reader app's call (a bearer token from ``POST /oauth2/token``)."""
     with httpx.Client(base_url=base_url, timeout=30) as http:
         token = http.post(
             "/oauth2/token",
             data={"grant_type": "client_credentials", "client_id": READER, "client_secret": READER_SECRET},
         ).json()["access_token"]
-        reply: dict[str, Any] = http.get(
-            f"/v7/users/{user_id}", headers={"Authorization": f"Bearer {token}"}
+        reply: dict[str, Any] = http.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
         ).json()
     return reply
+
+
+def wps_reply(base_url: str, user_id: str) -> dict[str, Any]:
+    """The WPS API's whole reply to ``GET /v7/users/{id}``."""
+    return wps_call(base_url, "GET", f"/v7/users/{user_id}")
+
+
+def wps_dept(base_url: str, dept_id: str) -> dict[str, Any]:
+    """One department as the WPS API gives it (``POST /v7/depts/batch_read``)."""
+    reply = wps_call(base_url, "POST", "/v7/depts/batch_read", {"dept_ids": [dept_id]})
+    assert reply["code"] == 0, reply
+    [dept] = reply["data"]["items"]
+    found: dict[str, Any] = dept
+    return found
 
 
 def wps_user(base_url: str, user_id: str) -> dict[str, Any]:

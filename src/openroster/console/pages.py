@@ -84,12 +84,11 @@ async def posted(request: Request) -> tuple[Session, dict[str, str]]:
     return session, form
 
 
-def page(
-    request: Request, template: str, *, session: Session | None, status: int = 200, **values: Any
-) -> HTMLResponse:
+def render(request: Request, template: str, *, session: Session | None = None, **values: Any) -> str:
+    """``template`` rendered in the request's language, with what every template may use."""
     lang = language(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    html = _env.get_template(template).render(
+    return _env.get_template(template).render(
         t=Text(lang),
         lang=lang,
         lang_tag=LANGUAGES[lang],
@@ -100,7 +99,12 @@ def page(
         url=url,
         **values,
     )
-    return HTMLResponse(html, status_code=status)
+
+
+def page(
+    request: Request, template: str, *, session: Session | None, status: int = 200, **values: Any
+) -> HTMLResponse:
+    return HTMLResponse(render(request, template, session=session, **values), status_code=status)
 
 
 def see_other(location: str) -> Response:

@@ -197,3 +197,26 @@ def lock_tree(conn: Connection, tenant_id: str) -> None:
     (``BEGIN IMMEDIATE``), and SQLAlchemy leaves ``FOR UPDATE`` out there.
     """
     conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
+
+
+def branch_counts(conn: Connection, tenant_id: str, dept_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """``{dept_id: (members, children)}`` for each of ``dept_ids`` (zeros included): the people directly
+    in it and its direct sub-departments, two grouped seeks (``ix_memberships_dept``, ``ix_depts_parent``)."""
+    wanted = list(dict.fromkeys(dept_ids))
+    if not wanted:
+        return {}
+    members: dict[int, int] = dict(
+        conn.execute(
+            select(memberships.c.dept_id, func.count())
+            .where(memberships.c.tenant_id == tenant_id, memberships.c.dept_id.in_(wanted))
+            .group_by(memberships.c.dept_id)
+        ).all()
+    )
+    children: dict[int, int] = dict(
+        conn.execute(
+            select(depts.c.parent_id, func.count())
+            .where(depts.c.tenant_id == tenant_id, depts.c.parent_id.in_(wanted))
+            .group_by(depts.c.parent_id)
+        ).all()
+    )
+    return {i: (int(members.get(i, 0)), int(children.get(i, 0))) for i in wanted}

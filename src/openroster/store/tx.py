@@ -136,6 +136,7 @@ class Depts(Repository):
     child_page_ids = RowFunction(depts.child_page_ids)
     descendant_page_ids = RowFunction(depts.descendant_page_ids)
     count_children = RowFunction(depts.count_children)
+    branch_counts = RowFunction(depts.branch_counts)
     update_dept = RowFunction(depts.update_dept)
     delete_dept = RowFunction(depts.delete_dept)
     lock_tree = RowFunction(depts.lock_tree)
