@@ -161,6 +161,47 @@ _TEXT: dict[str, tuple[str, str]] = {
     "copy_curl": ("Copy as curl", "复制为 curl"),
     "copied": ("Copied.", "已复制。"),
     "back_to_journal": ("Back to the journal", "返回请求日志"),
+    "import": ("Import", "导入"),
+    "import_title": ("Import people into {tenant}", "向 {tenant} 导入人员"),
+    "import_help": (
+        "A .xlsx or .csv file with a header row, as openroster export writes it (docs/cli.md). Every row is "
+        "checked first: all of them are written, or none.",
+        "带表头的 .xlsx 或 .csv 文件，格式与 openroster export 导出的相同（docs/cli.md）。"
+        "先检查每一行：要么全部写入，要么都不写入。",
+    ),
+    "spreadsheet": ("Spreadsheet", "电子表格"),
+    "check_only": ("Check only (write nothing)", "仅检查（不写入）"),
+    "importing": ("Importing", "正在导入"),
+    "import_needs_script": (
+        "The import sends the file with a few lines of script; turn JavaScript on for this page, or use "
+        "openroster import.",
+        "导入需要本页面的脚本发送文件；请启用 JavaScript，或使用 openroster import。",
+    ),
+    "choose_file": ("Choose a .xlsx or .csv file first.", "请先选择 .xlsx 或 .csv 文件。"),
+    "import_failed": ("The import did not finish: {message}", "导入未完成：{message}"),
+    "import_written": (
+        "{rows} rows imported: {created} created, {updated} updated, {unchanged} unchanged; "
+        "{depts} departments created.",
+        "已导入 {rows} 行：新建 {created}，更新 {updated}，未变 {unchanged}；新建部门 {depts} 个。",
+    ),
+    "import_dry_run": (
+        "{rows} rows checked, nothing written: {created} would be created, {updated} updated, "
+        "{unchanged} unchanged.",
+        "已检查 {rows} 行，未写入：将新建 {created}，更新 {updated}，未变 {unchanged}。",
+    ),
+    "import_refused": (
+        "Nothing was written: {count} problems. Fix them and import the file again.",
+        "未写入任何内容：共 {count} 个问题。请修正后重新导入。",
+    ),
+    "row": ("Row", "行"),
+    "column": ("Column", "列"),
+    "reason": ("Reason", "原因"),
+    "export": ("Export", "导出"),
+    "export_help": (
+        "The tenant's people as a spreadsheet the import reads back unchanged.",
+        "将该租户的人员导出为电子表格，可原样导入。",
+    ),
+    "export_as": ("Export as .{fmt} ({headers} headers)", "导出为 .{fmt}（{headers} 表头）"),
     "gender_undefined": ("Not given", "未填写"),
     "gender_male": ("Male", "男"),
     "gender_female": ("Female", "女"),
