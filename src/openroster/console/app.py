@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from openroster.console import departments, imports, journal, people
+from openroster.console import departments, imports, journal, people, tenants
 from openroster.console.i18n import LANG_COOKIE, LANGUAGES
 from openroster.console.pages import (
     Console,
@@ -22,13 +22,11 @@ from openroster.console.pages import (
     page,
     posted,
     see_other,
-    signed_in,
     url,
 )
 from openroster.console.session import CSRF_FIELD, Sessions
 from openroster.control.calls import CONSOLE_PREFIX
 from openroster.control.plane import ControlPlane
-from openroster.core.tenancy import tenants as tenant_service
 from openroster.model import errors
 
 #: How long the language switch is remembered.
@@ -61,11 +59,11 @@ def build(plane: ControlPlane) -> FastAPI:
 
     router = APIRouter()
     _sign_in_routes(router)
-    _home_routes(router)
     people.routes(router)
     departments.routes(router)
     journal.routes(router)
     imports.routes(router)
+    tenants.routes(router)
     api.include_router(router)
     api.mount("/static", StaticFiles(directory=str(files("openroster.console") / "static")), name="static")
     return api
@@ -134,11 +132,3 @@ def _login_page(
     )
     sessions.bind_sign_in(request, response, cookie)
     return response
-
-
-def _home_routes(r: APIRouter) -> None:
-    @r.get("/")
-    async def home(request: Request) -> Response:
-        session = signed_in(request)
-        tenants = tenant_service.list_all(console_of(request).directory)
-        return page(request, "tenants.html", session=session, tenants=tenants)
