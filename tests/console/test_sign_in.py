@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tests.console.browser import Console
 from tests.console.world import signed_in_http
 
-from conftest import LiveServer
+from conftest import LiveServer, ServerProcess
 
 pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
@@ -112,3 +112,32 @@ def test_the_language_follows_the_browser_and_the_switch(
     page.get_by_role("link", name="王小明").click()
     expect(page.get_by_role("button", name="保存")).to_be_visible()
     zh.screenshot("person-zh")
+
+
+@pytest.mark.slow
+def test_failed_sign_ins_are_throttled_with_the_token_endpoints_budgets(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    """Failed sign-ins count against the budget of failed credential attempts per address, as at the
+    token endpoints; once it is spent even the right token is refused until it refills."""
+    server = server_factory(
+        "--admin-token",
+        "right-token",
+        "--credential-failures-per-address",
+        "2",
+        "--credential-failures-window",
+        "600",
+    )
+
+    def sign_in(token: str) -> str:
+        with httpx.Client(base_url=server.base_url, timeout=30) as http:
+            csrf = re.search(r'name="csrf" value="([^"]*)"', http.get("/console/login").text)
+            assert csrf
+            reply = http.post("/console/login", data={"csrf": csrf[1], "token": token})
+            return "signed in" if reply.status_code == 303 else reply.text
+
+    assert sign_in("right-token") == "signed in"
+    assert "That is not the admin token." in sign_in("wrong-1")
+    assert "That is not the admin token." in sign_in("wrong-2")
+    refused = sign_in("right-token")
+    assert "Too many failed sign-ins" in refused and "retry in" in refused

@@ -27,6 +27,7 @@ from openroster.console.pages import (
 from openroster.console.session import CSRF_FIELD, Sessions
 from openroster.control.calls import CONSOLE_PREFIX
 from openroster.control.plane import ControlPlane
+from openroster.core.runtime.throttle import CredentialThrottle
 from openroster.model import errors
 
 #: How long the language switch is remembered.
@@ -87,8 +88,12 @@ def _sign_in_routes(r: APIRouter) -> None:
         form = await form_of(request)
         if not sessions.sign_in_csrf_ok(request, form.get(CSRF_FIELD, "")):
             return _login_page(request, error="form_expired")
-        if not sessions.is_admin_token(form.get("token", "")):
+        try:
+            _checked_admin_token(request, form.get("token", ""))
+        except errors.AuthError:
             return _login_page(request, error="wrong_token", next_path=form.get("next"))
+        except errors.Throttled as exc:
+            return _login_page(request, error="throttled", message=exc.message, next_path=form.get("next"))
         response = see_other(local_path(form.get("next")))
         sessions.start(request, response)
         return response
@@ -116,8 +121,32 @@ def _sign_in_routes(r: APIRouter) -> None:
         return response
 
 
+#: The client id failed sign-ins are counted under (beside the source address), in the budgets of
+#: failed credential attempts the token endpoints use (``serve --credential-failures-*``).
+SIGN_IN_CLIENT = "openroster-console"
+
+
+def _checked_admin_token(request: Request, typed: str) -> None:
+    """Refuse a wrong admin token (AuthError), or any attempt once the budget of failures of the
+    address or of the console is spent (Throttled)."""
+    console = console_of(request)
+
+    def check() -> None:
+        if not console.sessions.is_admin_token(typed):
+            raise errors.AuthError("wrong admin token", reason="invalid_client")
+
+    throttle: CredentialThrottle = console.plane.server.state.credential_throttle
+    address = request.client.host if request.client is not None else ""
+    throttle.attempt(check, client_id=SIGN_IN_CLIENT, address=address, now=console.directory.clock.now())
+
+
 def _login_page(
-    request: Request, *, error: str = "", signed_out: bool = False, next_path: str | None = None
+    request: Request,
+    *,
+    error: str = "",
+    message: str = "",
+    signed_out: bool = False,
+    next_path: str | None = None,
 ) -> Response:
     sessions = console_of(request).sessions
     cookie, token = sessions.sign_in_form()
@@ -127,6 +156,7 @@ def _login_page(
         session=None,
         error=error,
         signed_out=signed_out,
+        message=message,
         next_path=local_path(next_path or request.query_params.get("next")),
         sign_in_csrf=token,
     )

@@ -35,6 +35,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "控制面的令牌：serve --admin-token，或服务器启动时打印的令牌。",
     ),
     "wrong_token": ("That is not the admin token.", "管理员令牌不正确。"),
+    "throttled": ("Too many failed sign-ins; wait, then try again.", "登录失败次数过多，请稍后再试。"),
     "form_expired": (
         "The form expired or was not sent by this page; try again.",
         "表单已过期或并非由本页面提交，请重试。",
