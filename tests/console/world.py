@@ -61,6 +61,7 @@ def make_company(live: LiveServer, *, extra_people: int = 0) -> None:
                     "kso.user_email.read",
                     "kso.user_phone.read",
                     "kso.user_gender.read",
+                    "kso.user_custom_attr.readwrite",
                 ],
             }
         ],

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from openroster.console import departments, imports, journal, people, tenants
+from openroster.console import attributes, departments, imports, journal, people, tenants
 from openroster.console.i18n import LANG_COOKIE, LANGUAGES
 from openroster.console.pages import (
     Console,
@@ -64,6 +64,7 @@ def build(plane: ControlPlane) -> FastAPI:
     departments.routes(router)
     journal.routes(router)
     imports.routes(router)
+    attributes.routes(router)
     tenants.routes(router)
     api.include_router(router)
     api.mount("/static", StaticFiles(directory=str(files("openroster.console") / "static")), name="static")

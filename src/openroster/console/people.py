@@ -16,8 +16,10 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openroster.console import attributes
 from openroster.console.pages import console_of, page, posted, see_other, signed_in, url
 from openroster.console.session import Session
+from openroster.core.custom.attributes import update_values
 from openroster.core.directory import Directory, Reader
 from openroster.core.people import batch_writes, search, users
 from openroster.core.people import depts as dept_service
@@ -184,6 +186,21 @@ def routes(r: APIRouter) -> None:
             return _person_page(request, session, d, tenant_id, current, values, error=exc)
         return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
 
+    @r.post("/tenants/{tenant_id}/people/{user_id}/attributes")
+    async def save_attributes(request: Request, tenant_id: str, user_id: str) -> Response:
+        session, form = await posted(request)
+        d = console_of(request).directory
+        with d.reader() as reader:
+            current = users.get(reader, tenant_id=tenant_id, user_id=user_id)
+            fields = attributes.person_fields(reader, tenant_id, current)
+        try:
+            update_values(d, tenant_id=tenant_id, updates=[attributes.updates_from(form, fields, user_id)])
+        except CoreError as exc:
+            return _person_page(
+                request, session, d, tenant_id, current, _form_values(current), error=exc, attr_form=form
+            )
+        return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
+
     @r.post("/tenants/{tenant_id}/people/{user_id}/status")
     async def set_status(request: Request, tenant_id: str, user_id: str) -> Response:
         _, form = await posted(request)
@@ -246,9 +263,14 @@ def _person_page(
     *,
     done: str = "",
     error: CoreError | None = None,
+    attr_form: dict[str, str] | None = None,
 ) -> Response:
     with d.reader() as reader:
         names = dept_service.get_many(reader, tenant_id=tenant_id, dept_ids=list(u.dept_ids))
+        attr_fields = attributes.person_fields(reader, tenant_id, u)
+    attr_values = {f.input_id: f.value for f in attr_fields} | {
+        f"{f.input_id}-title": f.title for f in attr_fields
+    }
     return page(
         request,
         "person.html",
@@ -260,7 +282,10 @@ def _person_page(
         memberships=[(m, names.get(m.dept_id)) for m in u.memberships],
         done=done,
         error=error,
-        error_field=_error_field(error, _FIELD_NAMES),
+        error_field=_error_field(error, _FIELD_NAMES) if attr_form is None else "",
+        attr_fields=attr_fields,
+        attr_values=attr_values | (attr_form or {}),
+        attr_error=attributes.error_input(error, attr_fields) if attr_form is not None else "",
     )
 
 
