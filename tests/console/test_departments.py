@@ -121,3 +121,15 @@ def test_rename_move_and_create_a_department(live: LiveServer, console: Console)
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     assert wps_dept(live.base_url, east[1])["abs_path"] == "/Acme 科技/华东区"
+
+
+def test_a_departments_people_link_filters_the_people_page(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    page = console.sign_in(DEPARTMENTS)
+    item(page, "研发部").locator(".count").first.click()
+    page.get_by_role("link", name="平台组").click()
+    page.get_by_role("link", name="people: 1").click()
+    expect(page.get_by_label("Department")).to_have_value(re.compile(r"^\d+$"))
+    expect(page.get_by_label("Department").locator("option:checked")).to_have_text("/Acme 科技/研发部/平台组")
+    expect(page.locator("table.people tbody tr")).to_have_count(1)
+    expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()

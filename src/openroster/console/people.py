@@ -25,14 +25,15 @@ from openroster.core.people import batch_writes, search, users
 from openroster.core.people import depts as dept_service
 from openroster.core.runtime.paging import Page, PageTokens, Position, expect
 from openroster.core.tenancy import tenants as tenant_service
-from openroster.model.entities import Department, Gender, Role, Tenant, User, UserStatus
+from openroster.model.entities import ROOT_DEPT_ID, Department, Gender, Role, Tenant, User, UserStatus
 from openroster.model.errors import CoreError
 
 #: People per page.
 PAGE_SIZE = 50
-#: Departments offered by the People page's filter (a tenant with more gets the first ones by path;
-#: the department picker of the Departments page is the way to the rest).
-DEPT_FILTER_MAX = 2000
+#: Departments the People page's filter and the New person form offer: the top two levels of the
+#: tree, at most this many (a department deeper down is chosen from the Departments page, whose
+#: "people" link sets the filter; reading every department would cost 100 ms on a large tenant).
+DEPT_CHOICES_MAX = 200
 _PAGE_TOKENS = "console-page-token"
 
 
@@ -86,8 +87,26 @@ def _tenant(d: Directory, tenant_id: str) -> Tenant:
     return tenant_service.get(d, tenant_id)
 
 
-def _dept_choices(d: Directory, tenant_id: str) -> list[Department]:
-    return sorted(dept_service.list_all(d, tenant_id=tenant_id), key=lambda x: x.abs_path)[:DEPT_FILTER_MAX]
+def _dept_choices(d: Directory, tenant_id: str, chosen: str = "") -> list[Department]:
+    """The root, its children and theirs (keyset pages of ``ix_depts_parent``), and ``chosen``."""
+    with d.reader() as r:
+        root = dept_service.get(r, tenant_id=tenant_id, dept_id=ROOT_DEPT_ID)
+        first = _children(r, tenant_id, root.id)
+        out = [root, *first][:DEPT_CHOICES_MAX]
+        for child in first:
+            if len(out) >= DEPT_CHOICES_MAX:
+                break
+            out += _children(r, tenant_id, child.id)[: DEPT_CHOICES_MAX - len(out)]
+        picked = int(chosen) if chosen.isdigit() and len(chosen) <= 18 else None
+        if picked is not None and all(x.id != picked for x in out):
+            out += dept_service.get_many(r, tenant_id=tenant_id, dept_ids=[picked]).values()
+    return sorted(dict((x.id, x) for x in out).values(), key=lambda x: x.abs_path)
+
+
+def _children(r: Reader, tenant_id: str, parent: int) -> list[Department]:
+    return dept_service.children_page(
+        r, tenant_id=tenant_id, dept_id=parent, recursive=False, size=DEPT_CHOICES_MAX, after=None
+    ).items
 
 
 def _people_page(
@@ -155,7 +174,7 @@ def routes(r: APIRouter) -> None:
             dept=dept,
             status_filter=status,
             statuses=STATUSES,
-            departments=_dept_choices(d, tenant_id),
+            departments=_dept_choices(d, tenant_id, dept),
             next_url=next_url,
             first_url=url("tenants", tenant_id, "people", q=q, dept=dept, status=status) if token else "",
             done=params.get("done", ""),
@@ -307,7 +326,7 @@ def _new_person_page(
         fields=PROFILE_FIELDS,
         values={f.name: values.get(f.name, "") for f in PROFILE_FIELDS},
         dept_id=values.get("dept_id", ""),
-        departments=_dept_choices(d, tenant_id),
+        departments=_dept_choices(d, tenant_id, values.get("dept_id", "")),
         error=error,
         error_field=_error_field(error, _FIELD_NAMES | {"dept_ids"}),
     )
