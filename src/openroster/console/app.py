@@ -24,8 +24,7 @@ from openroster.console.pages import (
     see_other,
     url,
 )
-from openroster.console.session import CSRF_FIELD, Sessions
-from openroster.control.calls import CONSOLE_PREFIX
+from openroster.console.session import CSRF_FIELD, Sessions, set_cookie
 from openroster.control.plane import ControlPlane
 from openroster.core.runtime.throttle import CredentialThrottle
 from openroster.model import errors
@@ -110,15 +109,7 @@ def _sign_in_routes(r: APIRouter) -> None:
     async def switch_language(request: Request, code: str) -> Response:
         response = see_other(local_path(request.query_params.get("next")))
         if code in LANGUAGES:
-            response.set_cookie(
-                LANG_COOKIE,
-                code,
-                max_age=_LANG_SECONDS,
-                path=CONSOLE_PREFIX,
-                httponly=True,
-                samesite="strict",
-                secure=request.url.scheme == "https",
-            )
+            set_cookie(request, response, LANG_COOKIE, code, _LANG_SECONDS)
         return response
 
 

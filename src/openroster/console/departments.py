@@ -14,14 +14,14 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from openroster.console.pages import console_of, page, posted, render, see_other, signed_in, url
+from openroster.console.pages import console_of, page, posted, render, see_other, signed_in, url, whole_number
 from openroster.console.session import Session
 from openroster.core.directory import Directory
 from openroster.core.people import depts, tree
 from openroster.core.runtime.paging import PageTokens
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.model.entities import ROOT_DEPT_ID
-from openroster.model.errors import CoreError, InvalidValue
+from openroster.model.errors import CoreError
 
 #: Departments per level fetched at a time (a "more" item fetches the next ones).
 LEVEL_SIZE = 100
@@ -86,11 +86,9 @@ def routes(r: APIRouter) -> None:
     async def change(request: Request, tenant_id: str, dept_id: int) -> Response:
         session, form = await posted(request)
         d = console_of(request).directory
-        parent = form.get("parent_id", "").strip()
         try:
-            if parent and not parent.isdigit():
-                raise InvalidValue(f"parent_id: {parent!r} is not a department id", field="parent_id")
-            changes = depts.DeptChanges(name=form.get("name"), parent_id=int(parent) if parent else None)
+            parent = whole_number(form, "parent_id", "a department id")
+            changes = depts.DeptChanges(name=form.get("name"), parent_id=parent)
             depts.update(d, tenant_id=tenant_id, dept_id=dept_id, changes=changes)
         except CoreError as exc:
             return _department_page(request, session, d, tenant_id, dept_id, error=exc, form=form)

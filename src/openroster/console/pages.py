@@ -19,6 +19,7 @@ from openroster.console.session import CSRF_FIELD, Session, Sessions, csrf_ok
 from openroster.control.calls import CONSOLE_PREFIX
 from openroster.control.plane import ControlPlane
 from openroster.core.directory import Directory
+from openroster.model.errors import InvalidValue
 
 _env = Environment(
     loader=PackageLoader("openroster.console", "templates"),
@@ -105,6 +106,16 @@ def page(
     request: Request, template: str, *, session: Session | None, status: int = 200, **values: Any
 ) -> HTMLResponse:
     return HTMLResponse(render(request, template, session=session, **values), status_code=status)
+
+
+def whole_number(form: dict[str, str], name: str, what: str) -> int | None:
+    """The form field ``name`` as a whole number (None when empty); InvalidValue naming it otherwise."""
+    raw = form.get(name, "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise InvalidValue(f"{name}: {raw!r} is not {what}", field=name)
+    return int(raw)
 
 
 def see_other(location: str) -> Response:

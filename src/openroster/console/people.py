@@ -83,6 +83,11 @@ def _form_values(u: User) -> dict[str, str]:
     return out
 
 
+def _person(d: Directory, tenant_id: str, user_id: str) -> User:
+    with d.reader() as reader:
+        return users.get(reader, tenant_id=tenant_id, user_id=user_id)
+
+
 def _tenant(d: Directory, tenant_id: str) -> Tenant:
     return tenant_service.get(d, tenant_id)
 
@@ -184,8 +189,7 @@ def routes(r: APIRouter) -> None:
     async def person(request: Request, tenant_id: str, user_id: str) -> Response:
         session = signed_in(request)
         d = console_of(request).directory
-        with d.reader() as reader:
-            u = users.get(reader, tenant_id=tenant_id, user_id=user_id)
+        u = _person(d, tenant_id, user_id)
         done = request.query_params.get("done", "")
         return _person_page(request, session, d, tenant_id, u, _form_values(u), done=done)
 
@@ -193,8 +197,7 @@ def routes(r: APIRouter) -> None:
     async def save(request: Request, tenant_id: str, user_id: str) -> Response:
         session, form = await posted(request)
         d = console_of(request).directory
-        with d.reader() as reader:
-            current = users.get(reader, tenant_id=tenant_id, user_id=user_id)
+        current = _person(d, tenant_id, user_id)
         shown = _form_values(current)
         changes = {f: form[f] for f in _FIELD_NAMES if f in form and form[f] != shown[f]}
         try:
@@ -233,8 +236,7 @@ def routes(r: APIRouter) -> None:
     async def confirm_delete(request: Request, tenant_id: str, user_id: str) -> Response:
         session = signed_in(request)
         d = console_of(request).directory
-        with d.reader() as reader:
-            u = users.get(reader, tenant_id=tenant_id, user_id=user_id)
+        u = _person(d, tenant_id, user_id)
         return page(request, "delete.html", session=session, tenant=_tenant(d, tenant_id), person=u)
 
     @r.post("/tenants/{tenant_id}/people/{user_id}/delete")

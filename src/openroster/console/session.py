@@ -116,7 +116,7 @@ class Sessions:
 
     def start(self, request: Request, response: Response) -> None:
         value, _ = self._stamp("session", SESSION_SECONDS, time.time())
-        _set_cookie(request, response, SESSION_COOKIE, value, SESSION_SECONDS)
+        set_cookie(request, response, SESSION_COOKIE, value, SESSION_SECONDS)
         response.delete_cookie(SIGN_IN_COOKIE, path=CONSOLE_PREFIX)
 
     def end(self, response: Response) -> None:
@@ -130,7 +130,7 @@ class Sessions:
 
     @staticmethod
     def bind_sign_in(request: Request, response: Response, value: str) -> None:
-        _set_cookie(request, response, SIGN_IN_COOKIE, value, SIGN_IN_SECONDS)
+        set_cookie(request, response, SIGN_IN_COOKIE, value, SIGN_IN_SECONDS)
 
     def sign_in_csrf_ok(self, request: Request, token: str) -> bool:
         nonce = self._opened("sign-in", request.cookies.get(SIGN_IN_COOKIE), time.time())
@@ -143,7 +143,8 @@ def csrf_ok(session: Session, token: str) -> bool:
     return hmac.compare_digest(token.encode(), session.csrf.encode())
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    """A console cookie: HttpOnly, SameSite=Strict, Path=/console, Secure over HTTPS."""
     response.set_cookie(
         name,
         value,

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url
+from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
 from openroster.console.session import Session
 from openroster.control import tenants as control_tenants
 from openroster.core.directory import Directory
@@ -20,7 +20,7 @@ from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.fixtures import snapshot
 from openroster.model.entities import App, Platform, Signing
-from openroster.model.errors import CoreError, Entity, InvalidValue, NotFound
+from openroster.model.errors import CoreError, Entity, NotFound
 
 SIGNINGS: tuple[str, ...] = tuple(s.value for s in Signing)
 PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
@@ -92,10 +92,7 @@ def routes(r: APIRouter) -> None:
     async def create_app(request: Request, tenant_id: str) -> Response:
         session, form = await posted(request)
         d = console_of(request).directory
-        agentid = form.get("agentid", "").strip()
         try:
-            if agentid and not agentid.isdigit():
-                raise InvalidValue(f"agentid: {agentid!r} is not a number", field="agentid")
             made = app_service.create(
                 d,
                 tenant_id=tenant_id,
@@ -104,7 +101,7 @@ def routes(r: APIRouter) -> None:
                 scopes=form.get("scopes", "").replace(",", " ").split(),
                 signing=form.get("signing", "none"),
                 platform=form.get("platform") or None,
-                agentid=int(agentid) if agentid else None,
+                agentid=whole_number(form, "agentid", "a number"),
             )
         except CoreError as exc:
             return _apps_page(request, session, tenant_id, error=exc, form=form)

@@ -205,18 +205,14 @@ def branch_counts(conn: Connection, tenant_id: str, dept_ids: Sequence[int]) -> 
     wanted = list(dict.fromkeys(dept_ids))
     if not wanted:
         return {}
-    members: dict[int, int] = dict(
-        conn.execute(
-            select(memberships.c.dept_id, func.count())
-            .where(memberships.c.tenant_id == tenant_id, memberships.c.dept_id.in_(wanted))
-            .group_by(memberships.c.dept_id)
-        ).all()
-    )
-    children: dict[int, int] = dict(
-        conn.execute(
-            select(depts.c.parent_id, func.count())
-            .where(depts.c.tenant_id == tenant_id, depts.c.parent_id.in_(wanted))
-            .group_by(depts.c.parent_id)
-        ).all()
-    )
+    members = _counts_by(conn, memberships.c.dept_id, memberships.c.tenant_id == tenant_id, wanted)
+    children = _counts_by(conn, depts.c.parent_id, depts.c.tenant_id == tenant_id, wanted)
     return {i: (int(members.get(i, 0)), int(children.get(i, 0))) for i in wanted}
+
+
+def _counts_by(
+    conn: Connection, column: Any, where: ColumnElement[bool], values: list[int]
+) -> dict[int, int]:
+    """``{value: rows}`` of the rows matching ``where`` whose ``column`` is one of ``values``."""
+    rows = conn.execute(select(column, func.count()).where(where, column.in_(values)).group_by(column)).all()
+    return {int(v): int(n) for v, n in rows}
