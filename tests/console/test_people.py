@@ -8,7 +8,16 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 from tests.console.browser import Console
-from tests.console.world import PEOPLE, TENANT, XSS_NAME, make_company, signed_in_http, wps_reply, wps_user
+from tests.console.world import (
+    PEOPLE,
+    TENANT,
+    XSS_NAME,
+    make_company,
+    signed_in_http,
+    wps_call,
+    wps_reply,
+    wps_user,
+)
 
 from conftest import LiveServer
 
@@ -198,3 +207,23 @@ def test_an_unknown_tenant_or_person_or_a_forged_page_link_is_an_error_page(live
         assert "not a token this server issued" in forged.text
     finally:
         http.close()
+
+
+def test_change_a_persons_departments(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    sales = wps_call(live.base_url, "GET", "/v7/users/grace?with_dept=true")["data"]["depts"][0]["id"]
+    rd = wps_call(live.base_url, "GET", "/v7/users/alan?with_dept=true")["data"]["depts"][0]["id"]
+    page = console.sign_in(f"{PEOPLE_PAGE}/ada")
+    page.get_by_label("Department IDs").fill(f"{sales}, {rd}")
+    page.get_by_label("Main department ID").fill(rd)
+    page.get_by_role("button", name="Save departments").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    ada = wps_call(live.base_url, "GET", "/v7/users/ada?with_dept=true")["data"]
+    assert (sorted(x["id"] for x in ada["depts"]), ada["def_dept_id"]) == (sorted([sales, rd]), rd)
+
+    page.get_by_label("Department IDs").fill(f"{sales}, 999999")
+    page.get_by_role("button", name="Save departments").click()
+    expect(page.get_by_role("alert")).to_contain_text("999999")
+    expect(page.get_by_label("Department IDs")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Department IDs")).to_have_value(f"{sales}, 999999")
+    assert len(wps_call(live.base_url, "GET", "/v7/users/ada?with_dept=true")["data"]["depts"]) == 2

@@ -270,6 +270,13 @@ _TEXT: dict[str, tuple[str, str]] = {
     "vt_url": ("link", "链接"),
     "vt_relation_user": ("a person", "人员"),
     "vt_relation_depts": ("departments", "部门"),
+    "dept_ids": ("Department IDs", "部门 ID"),
+    "dept_ids_help": (
+        "Separated by commas; the IDs are on the Departments page.",
+        "以逗号分隔；部门 ID 见部门页面。",
+    ),
+    "def_dept_id": ("Main department ID", "主部门 ID"),
+    "save_departments": ("Save departments", "保存部门"),
     "gender_undefined": ("Not given", "未填写"),
     "gender_male": ("Male", "男"),
     "gender_female": ("Female", "女"),

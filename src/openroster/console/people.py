@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openroster.console import attributes
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url
+from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
 from openroster.console.session import Session
 from openroster.core.custom.attributes import update_values
 from openroster.core.directory import Directory, Reader
@@ -26,7 +26,7 @@ from openroster.core.people import depts as dept_service
 from openroster.core.runtime.paging import Page, PageTokens, Position, expect
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.model.entities import ROOT_DEPT_ID, Department, Gender, Role, Tenant, User, UserStatus
-from openroster.model.errors import CoreError
+from openroster.model.errors import CoreError, InvalidValue
 
 #: People per page.
 PAGE_SIZE = 50
@@ -81,6 +81,10 @@ def _form_values(u: User) -> dict[str, str]:
         value = getattr(u, f.name)
         out[f.name] = "" if value is None else str(getattr(value, "value", value))
     return out
+
+
+def _id_list(form: dict[str, str]) -> list[str]:
+    return [x for x in form.get("dept_ids", "").replace("，", ",").replace(" ", ",").split(",") if x]
 
 
 def _person(d: Directory, tenant_id: str, user_id: str) -> User:
@@ -223,6 +227,26 @@ def routes(r: APIRouter) -> None:
             )
         return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
 
+    @r.post("/tenants/{tenant_id}/people/{user_id}/departments")
+    async def save_departments(request: Request, tenant_id: str, user_id: str) -> Response:
+        session, form = await posted(request)
+        d = console_of(request).directory
+        current = _person(d, tenant_id, user_id)
+        try:
+            ids = [int(x) if x.isascii() and x.isdigit() and len(x) <= 18 else -1 for x in _id_list(form)]
+            if -1 in ids:
+                raise InvalidValue(
+                    "dept_ids: department ids are whole numbers, separated by commas", field="dept_ids"
+                )
+            main = whole_number(form, "def_dept_id", "a department id")
+            item = batch_writes.DeptAssignment(user_id=user_id, dept_ids=tuple(ids), def_dept_id=main)
+            batch_writes.update_depts(d, tenant_id=tenant_id, items=[item])
+        except CoreError as exc:
+            return _person_page(
+                request, session, d, tenant_id, current, _form_values(current), error=exc, dept_form=form
+            )
+        return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
+
     @r.post("/tenants/{tenant_id}/people/{user_id}/status")
     async def set_status(request: Request, tenant_id: str, user_id: str) -> Response:
         _, form = await posted(request)
@@ -266,6 +290,11 @@ def routes(r: APIRouter) -> None:
         return see_other(url("tenants", tenant_id, "people", made.id, done="created"))
 
 
+def _dept_error(error: CoreError | None) -> str:
+    """Which departments field ``error`` is about: the main department, else the list."""
+    return "def_dept_id" if error is not None and "def_dept_id" in (error.field or "") else "dept_ids"
+
+
 def _error_field(error: CoreError | None, known: frozenset[str]) -> str:
     """The form field ``error`` is about, if the form has it ("" otherwise)."""
     if error is None or error.field is None:
@@ -285,6 +314,7 @@ def _person_page(
     done: str = "",
     error: CoreError | None = None,
     attr_form: dict[str, str] | None = None,
+    dept_form: dict[str, str] | None = None,
 ) -> Response:
     with d.reader() as reader:
         names = dept_service.get_many(reader, tenant_id=tenant_id, dept_ids=list(u.dept_ids))
@@ -303,7 +333,13 @@ def _person_page(
         memberships=[(m, names.get(m.dept_id)) for m in u.memberships],
         done=done,
         error=error,
-        error_field=_error_field(error, _FIELD_NAMES) if attr_form is None else "",
+        error_field=_error_field(error, _FIELD_NAMES) if attr_form is None and dept_form is None else "",
+        dept_values={
+            "dept_ids": ", ".join(str(x) for x in u.dept_ids),
+            "def_dept_id": str(u.def_dept_id or ""),
+            **(dept_form or {}),
+        },
+        dept_error=_dept_error(error) if dept_form is not None else "",
         attr_fields=attr_fields,
         attr_values=attr_values | (attr_form or {}),
         attr_error=attributes.error_input(error, attr_fields) if attr_form is not None else "",
