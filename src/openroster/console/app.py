@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from openroster.console import attributes, departments, imports, journal, people, tenants
+from openroster.console import attributes, departments, imports, journal, people, runtime, tenants
 from openroster.console.i18n import LANG_COOKIE, LANGUAGES
 from openroster.console.pages import (
     Console,
@@ -62,6 +62,7 @@ def build(plane: ControlPlane) -> FastAPI:
     people.routes(router)
     departments.routes(router)
     journal.routes(router)
+    runtime.routes(router)
     imports.routes(router)
     attributes.routes(router)
     tenants.routes(router)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from openroster.control import schemas as s
 from openroster.control.calls import DIALECTS
+from openroster.control.faults import Fault
 from openroster.control.journal import Filters, select
 from openroster.control.plane import ControlPlane, Plane
 from openroster.model import errors
@@ -20,7 +21,7 @@ from openroster.model import errors
 # -- journal ----------------------------------------------------------------------------------------
 
 
-def _moment(value: str | float | None, field: str) -> float | None:
+def moment(value: str | float | None, field: str) -> float | None:
     """Seconds since the epoch from a number or an ISO 8601 time (UTC unless it says otherwise)."""
     if value is None or value == "":
         return None
@@ -85,7 +86,7 @@ def journal_routes(r: APIRouter) -> None:
             status=status,
             dialect=dialect,
             method=method,
-            since=_moment(since, "since"),
+            since=moment(since, "since"),
             after=after,
         )
         with plane.directory.reader() as reader:
@@ -135,6 +136,27 @@ def _memo(fn: Callable[[str | None], str | None]) -> Callable[[str | None], str 
 # -- faults ------------------------------------------------------------------------------------------
 
 
+def new_fault_rule(plane: ControlPlane, body: s.NewFault) -> Fault:
+    """Add the rule ``body`` describes (the control API's and the console's one way)."""
+    m = body.match
+    return plane.faults.add(
+        action=body.action,
+        dialect=m.dialect,
+        method=m.method,
+        path=m.path,
+        app=m.app,
+        tenant=m.tenant,
+        body=m.body,
+        code=body.code,
+        message=body.message,
+        status=body.status,
+        retry_after=body.retry_after,
+        latency_ms=body.latency_ms,
+        probability=body.probability,
+        remaining=body.times,
+    )
+
+
 def fault_routes(r: APIRouter) -> None:
     @r.post(
         "/faults", status_code=201, response_model=s.FaultInfo, tags=["faults"], summary="Add a fault rule"
@@ -143,24 +165,7 @@ def fault_routes(r: APIRouter) -> None:
         """The first rule that fires for a call acts on it: `error` (the dialect's error reply with
         `code`), `http` (a bare `status`), `latency` (wait, then go on) or `close` (drop the
         connection). `probability` and `times` bound how often."""
-        m = body.match
-        rule = plane.faults.add(
-            action=body.action,
-            dialect=m.dialect,
-            method=m.method,
-            path=m.path,
-            app=m.app,
-            tenant=m.tenant,
-            body=m.body,
-            code=body.code,
-            message=body.message,
-            status=body.status,
-            retry_after=body.retry_after,
-            latency_ms=body.latency_ms,
-            probability=body.probability,
-            remaining=body.times,
-        )
-        return rule.describe()
+        return new_fault_rule(plane, body).describe()
 
     @r.get("/faults", response_model=list[s.FaultInfo], tags=["faults"], summary="The fault rules")
     async def list_faults(plane: Plane) -> Any:
@@ -196,6 +201,22 @@ def _clock_info(plane: ControlPlane) -> s.ClockInfo:
     )
 
 
+def change_clock(plane: ControlPlane, body: s.ClockChange) -> None:
+    """Set, advance or reset the clock as ``body`` says (the control API's and the console's one way)."""
+    clock = plane.directory.clock
+    if body.real_time:
+        clock.set_offset(0.0)
+    elif body.advance is not None:
+        clock.advance(body.advance)
+    elif body.set is not None:
+        target = moment(body.set, "set")
+        if target is None:  # "": no time at all
+            raise errors.InvalidValue(
+                "set: empty; send an ISO 8601 time or seconds since the epoch", field="set"
+            )
+        clock.set_offset(target - (clock.now() - clock.offset), field="set", sent=body.set)
+
+
 def clock_routes(r: APIRouter) -> None:
     @r.get("/clock", response_model=s.ClockInfo, tags=["clock"], summary="The server's clock")
     async def get_clock(plane: Plane) -> s.ClockInfo:
@@ -206,16 +227,5 @@ def clock_routes(r: APIRouter) -> None:
         """Token expiry and the signature date window follow this clock. Signed requests from a
         client on real time are refused once the clock is more than 15 minutes off, as the platform
         refuses a client whose clock is wrong."""
-        clock = plane.directory.clock
-        if body.real_time:
-            clock.set_offset(0.0)
-        elif body.advance is not None:
-            clock.advance(body.advance)
-        elif body.set is not None:
-            target = _moment(body.set, "set")
-            if target is None:  # "": no time at all
-                raise errors.InvalidValue(
-                    "set: empty; send an ISO 8601 time or seconds since the epoch", field="set"
-                )
-            clock.set_offset(target - (clock.now() - clock.offset), field="set", sent=body.set)
+        change_clock(plane, body)
         return _clock_info(plane)
