@@ -1,6 +1,9 @@
 """Browser tests of the web console: Playwright for Python driving the machine's Chromium.
 
-One browser per pytest worker (session scope), a fresh context (no cookies) per test. Every
+One browser per run of console tests on a pytest worker (package scope: it closes before the
+worker moves on to other tests, since a live Playwright session holds an event loop on the
+thread, where ``asyncio.run`` in the SDK's tests would refuse to start one), and a fresh context
+(no cookies) per test. Every
 page a test opens is watched: a request to any origin but the server's, a console error or an
 uncaught exception fails the test when it ends. ``./scripts/test`` installs Debian's
 ``chromium`` when it is missing; Playwright's own browser downloads are never used.
@@ -17,7 +20,7 @@ from tests.console.browser import Console, chromium_path, watched_console
 from conftest import LiveServer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path())

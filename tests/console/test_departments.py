@@ -95,7 +95,7 @@ def test_rename_move_and_create_a_department(live: LiveServer, console: Console)
     sales = re.search(r"/departments/(\d+)", page.url)
     assert sales
     page.get_by_label("Name", exact=True).fill("销售与市场部")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     assert wps_dept(live.base_url, sales[1])["name"] == "销售与市场部"
 
@@ -110,7 +110,7 @@ def test_rename_move_and_create_a_department(live: LiveServer, console: Console)
     # Moving a department under its own child is refused, on the field, and changes nothing.
     page.goto(live.base_url + f"{DEPARTMENTS}/{sales[1]}")
     page.get_by_label("Parent department ID").fill(east[1])
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("Nothing was changed")
     expect(page.get_by_label("Parent department ID")).to_have_attribute("aria-invalid", "true")
     assert wps_dept(live.base_url, sales[1])["parent_id"] == "1"
@@ -118,7 +118,7 @@ def test_rename_move_and_create_a_department(live: LiveServer, console: Console)
     page.get_by_label("Parent department ID").fill("1")
     page.goto(live.base_url + f"{DEPARTMENTS}/{east[1]}")
     page.get_by_label("Parent department ID").fill("1")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     assert wps_dept(live.base_url, east[1])["abs_path"] == "/Acme 科技/华东区"
 

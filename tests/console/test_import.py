@@ -116,3 +116,30 @@ def test_the_export_reads_back_through_the_import(live: LiveServer, console: Con
     expect(page.get_by_role("status")).to_have_text(
         "5 rows imported: 0 created, 0 updated, 5 unchanged; 0 departments created."
     )
+
+
+def test_a_snapshot_download_restores_the_tenant(live: LiveServer, console: Console, tmp_path: Path) -> None:
+    make_company(live)
+    page = console.sign_in("/console/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=f"Download snapshot · {TENANT}").click()
+    saved = tmp_path / "acme-snapshot.json"
+    download.value.save_as(saved)
+    page.goto(live.base_url + IMPORT)  # change the tenant, then put it back from the snapshot
+    page.get_by_label("Spreadsheet").set_input_files(sheet(tmp_path / "hires.csv", HIRES))
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("3 created")
+    page.get_by_label("Snapshot", exact=True).set_input_files(saved)
+    page.get_by_role("button", name="Replace tenant").click()
+    expect(page.get_by_role("status").filter(has_text="replaced")).to_contain_text(
+        "acme was replaced from the snapshot."
+    )
+    # The snapshot holds no secrets: the app kept its own, and the hires are gone.
+    expect(page.get_by_role("status").filter(has_text="replaced").locator("code")).to_have_count(0)
+    assert emails_known(live, [r[2] for r in HIRES]) == []
+
+    page.get_by_label("Snapshot", exact=True).set_input_files(
+        {"name": "x.json", "mimeType": "application/json", "buffer": b"{"}
+    )
+    page.get_by_role("button", name="Replace tenant").click()
+    expect(page.get_by_role("alert")).to_contain_text("The import did not finish")

@@ -101,7 +101,7 @@ def test_edit_and_save_then_read_back_through_the_wps_api(live: LiveServer, cons
     page.get_by_label("Email").fill("countess@acme.test")
     page.get_by_label("Phone", exact=True).fill("13900000009")
     page.get_by_label("Gender").select_option(label="Female")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page.get_by_label("Title")).to_have_value("Analyst")
     console.screenshot("person-saved")
@@ -120,7 +120,7 @@ def test_a_bad_value_is_shown_on_its_field_and_changes_nothing(live: LiveServer,
     page = console.sign_in(f"{PEOPLE_PAGE}/ada")
     page.get_by_label("Title").fill("Changed too")
     page.get_by_label("Email").fill("not-an-email")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Nothing was changed")
     expect(alert).to_contain_text("email")
@@ -132,7 +132,7 @@ def test_a_bad_value_is_shown_on_its_field_and_changes_nothing(live: LiveServer,
     assert (ada["title"], ada["email"]) == ("Engineer", "ada@acme.test")
     # Taken by someone else: refused the same way, through the same rule as the API's.
     page.get_by_label("Email").fill("alan@acme.test")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("already used")
     expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
     assert wps_user(live.base_url, "ada")["email"] == "ada@acme.test"

@@ -110,7 +110,7 @@ def test_the_language_follows_the_browser_and_the_switch(
     expect(page.get_by_role("link", name="王小明")).to_be_visible()
     expect(page.get_by_label("搜索人员")).to_be_visible()
     page.get_by_role("link", name="王小明").click()
-    expect(page.get_by_role("button", name="保存")).to_be_visible()
+    expect(page.get_by_role("button", name="保存", exact=True)).to_be_visible()
     zh.screenshot("person-zh")
 
 

@@ -303,6 +303,22 @@ _TEXT: dict[str, tuple[str, str]] = {
     "remove": ("Remove", "删除"),
     "fault_added": ("Fault rule added.", "已添加故障规则。"),
     "fault_removed": ("Fault rule removed.", "已删除故障规则。"),
+    "restore_snapshot": ("Replace with a snapshot", "用快照替换"),
+    "restore_snapshot_help": (
+        "A snapshot of this tenant (Download snapshot on the Tenants page, or the control API's): its "
+        "people, departments, attributes and apps replace what the tenant holds, in one transaction.",
+        "本租户的快照（租户页面的“下载快照”，或控制面 API 导出的）："
+        "其人员、部门、属性和应用将在一个事务中替换租户现有内容。",
+    ),
+    "snapshot_file": ("Snapshot", "快照"),
+    "replacing": ("Replacing", "正在替换"),
+    "choose_snapshot": ("Choose a snapshot (.json) first.", "请先选择快照（.json）。"),
+    "replace_tenant": ("Replace tenant", "替换租户"),
+    "snapshot_restored": ("{tenant} was replaced from the snapshot.", "已用快照替换 {tenant}。"),
+    "new_secrets": (
+        "These apps had no secret in the snapshot and got new ones, shown this once:",
+        "以下应用在快照中没有密钥，已生成新密钥（仅显示这一次）：",
+    ),
     "gender_undefined": ("Not given", "未填写"),
     "gender_male": ("Male", "男"),
     "gender_female": ("Female", "女"),

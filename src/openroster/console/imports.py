@@ -1,5 +1,6 @@
-"""The Import page: people from a spreadsheet into a tenant, as ``openroster import`` does, and the
-tenant's people exported as a spreadsheet, as ``openroster export`` does.
+"""The Import page: people from a spreadsheet into a tenant, as ``openroster import`` does, the
+tenant's people exported as a spreadsheet, as ``openroster export`` does, and the tenant replaced
+from a snapshot, as the control API's snapshot import does.
 
 The same services run: ``core.sheets.files`` reads the file, ``core.sheets.imports.import_sheet``
 checks every row and writes all of them or none (a refused file changes nothing), and
@@ -26,6 +27,7 @@ from openroster.core.sheets import export as sheet_export
 from openroster.core.sheets import imports as sheet_imports
 from openroster.core.sheets.files import FORMATS, SheetError, read_sheet, write_sheet
 from openroster.core.tenancy import tenants as tenant_service
+from openroster.fixtures import snapshot
 from openroster.model.errors import CoreError, InvalidValue
 
 #: The header the page's script sends the CSRF token in (the body is the file itself).
@@ -46,11 +48,7 @@ def routes(r: APIRouter) -> None:
     @r.post("/tenants/{tenant_id}/import")
     async def run_import(request: Request, tenant_id: str) -> Response:
         """The file is the body; the reply is the result as an HTML fragment for the page."""
-        session = signed_in(request)
-        if not csrf_ok(session, request.headers.get(CSRF_HEADER, "")):
-            raise FormRefused
-        name = unquote(request.headers.get(NAME_HEADER, ""))
-        data = await request.body()
+        name, data = await _upload(request)
         dry_run = request.query_params.get("dry_run") == "1"
         d = console_of(request).directory
         try:
@@ -61,6 +59,25 @@ def routes(r: APIRouter) -> None:
         shown = report.problems[:SHOWN_PROBLEMS]
         return HTMLResponse(
             render(request, "_import_result.html", report=report, problems=shown, message="", file_name=name)
+        )
+
+    @r.post("/tenants/{tenant_id}/snapshot")
+    async def restore(request: Request, tenant_id: str) -> Response:
+        """A snapshot of the tenant replaces it (``fixtures.snapshot.import_``, as
+        ``PUT /_openroster/tenants/{id}/snapshot``); the reply is the result as an HTML fragment."""
+        _, data = await _upload(request)
+        try:
+            result = snapshot.import_(console_of(request).directory, data, tenant_id=tenant_id)
+        except CoreError as exc:
+            return HTMLResponse(render(request, "_snapshot_result.html", message=exc.message))
+        return HTMLResponse(
+            render(
+                request,
+                "_snapshot_result.html",
+                message="",
+                tenant_id=tenant_id,
+                new_secrets=result.new_secrets,
+            )
         )
 
     @r.get("/tenants/{tenant_id}/export.{fmt}")
@@ -90,6 +107,14 @@ def routes(r: APIRouter) -> None:
             media_type=media,
             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
         )
+
+
+async def _upload(request: Request) -> tuple[str, bytes]:
+    """The uploaded file's name and bytes, once the session's CSRF token in its header is checked."""
+    session = signed_in(request)
+    if not csrf_ok(session, request.headers.get(CSRF_HEADER, "")):
+        raise FormRefused
+    return unquote(request.headers.get(NAME_HEADER, "")), await request.body()
 
 
 def _import(
