@@ -349,6 +349,12 @@ _TEXT: dict[str, tuple[str, str]] = {
     "last_reply": ("Last reply", "最近一次响应"),
     "no_deliveries": ("No deliveries yet.", "还没有投递。"),
     "later_deliveries": ("Later deliveries", "更晚的投递"),
+    "roster": ("Roster (DingTalk)", "花名册（钉钉）"),
+    "roster_help": (
+        "The person's roster as the DingTalk roster API gives it; change it through that API for now.",
+        "该人员在钉钉花名册 API 中的资料；目前请通过该 API 修改。",
+    ),
+    "roster_filled": ("{n} values", "{n} 项"),
     "gender_undefined": ("Not given", "未填写"),
     "gender_male": ("Male", "男"),
     "gender_female": ("Female", "女"),

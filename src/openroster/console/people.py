@@ -16,7 +16,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console import attributes
+from openroster.console import attributes, roster
 from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
 from openroster.console.session import Session
 from openroster.core.custom.attributes import update_values
@@ -319,6 +319,7 @@ def _person_page(
     with d.reader() as reader:
         names = dept_service.get_many(reader, tenant_id=tenant_id, dept_ids=list(u.dept_ids))
         attr_fields = attributes.person_fields(reader, tenant_id, u)
+        roster_groups = roster.roster_view(reader, tenant_id, u)
     attr_values = {f.input_id: f.value for f in attr_fields} | {
         f"{f.input_id}-title": f.title for f in attr_fields
     }
@@ -341,6 +342,7 @@ def _person_page(
         },
         dept_error=_dept_error(error) if dept_form is not None else "",
         attr_fields=attr_fields,
+        roster_groups=roster_groups,
         attr_values=attr_values | (attr_form or {}),
         attr_error=attributes.error_input(error, attr_fields) if attr_form is not None else "",
     )
