@@ -26,7 +26,7 @@ from openroster.core.people import depts as dept_service
 from openroster.core.runtime.paging import Page, PageTokens, Position, expect
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.model.entities import ROOT_DEPT_ID, Department, Gender, Role, Tenant, User, UserStatus
-from openroster.model.errors import CoreError, InvalidValue
+from openroster.model.errors import CoreError, InvalidValue, NotFound
 
 #: People per page.
 PAGE_SIZE = 50
@@ -247,6 +247,31 @@ def routes(r: APIRouter) -> None:
             )
         return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
 
+    @r.post("/tenants/{tenant_id}/people/{user_id}/roster/{group_id}")
+    async def save_roster(request: Request, tenant_id: str, user_id: str, group_id: str) -> Response:
+        session, form = await posted(request)
+        d = console_of(request).directory
+        current = _person(d, tenant_id, user_id)
+        with d.reader() as reader:
+            views = {v.id: v for v in roster.roster_view(reader, tenant_id, current)}
+        if group_id not in views:
+            raise NotFound(f"no roster group {group_id!r}", field="group_id")
+        try:
+            roster.save_group(d, tenant_id, user_id, views[group_id], form)
+        except CoreError as exc:
+            bad = roster.error_input(exc, views[group_id])
+            return _person_page(
+                request,
+                session,
+                d,
+                tenant_id,
+                current,
+                _form_values(current),
+                error=exc,
+                roster_form=(group_id, bad, form),
+            )
+        return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
+
     @r.post("/tenants/{tenant_id}/people/{user_id}/status")
     async def set_status(request: Request, tenant_id: str, user_id: str) -> Response:
         _, form = await posted(request)
@@ -315,6 +340,7 @@ def _person_page(
     error: CoreError | None = None,
     attr_form: dict[str, str] | None = None,
     dept_form: dict[str, str] | None = None,
+    roster_form: tuple[str, str, dict[str, str]] | None = None,
 ) -> Response:
     with d.reader() as reader:
         names = dept_service.get_many(reader, tenant_id=tenant_id, dept_ids=list(u.dept_ids))
@@ -334,7 +360,9 @@ def _person_page(
         memberships=[(m, names.get(m.dept_id)) for m in u.memberships],
         done=done,
         error=error,
-        error_field=_error_field(error, _FIELD_NAMES) if attr_form is None and dept_form is None else "",
+        error_field=_error_field(error, _FIELD_NAMES)
+        if (attr_form, dept_form, roster_form) == (None, None, None)
+        else "",
         dept_values={
             "dept_ids": ", ".join(str(x) for x in u.dept_ids),
             "def_dept_id": str(u.def_dept_id or ""),
@@ -343,6 +371,7 @@ def _person_page(
         dept_error=_dept_error(error) if dept_form is not None else "",
         attr_fields=attr_fields,
         roster_groups=roster_groups,
+        roster_form=roster_form or ("", "", {}),
         attr_values=attr_values | (attr_form or {}),
         attr_error=attributes.error_input(error, attr_fields) if attr_form is not None else "",
     )
