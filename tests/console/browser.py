@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Locator, Page
 
 from conftest import LiveServer
 
@@ -72,10 +72,13 @@ class Console:
             self.open(then)
         return page
 
-    def screenshot(self, name: str) -> None:
-        """Save the page as ``docs/console/<name>.png`` when screenshots are asked for (else nothing)."""
+    def screenshot(self, name: str, at: Locator | None = None) -> None:
+        """Save the page (scrolled to ``at``) as ``docs/console/<name>.png`` when screenshots are asked
+        for (else nothing)."""
         if os.environ.get(SCREENSHOTS_ENV) == "1":
             SCREENSHOTS_DIR.mkdir(exist_ok=True)
+            if at is not None:
+                at.evaluate("element => element.scrollIntoView({block: 'start'})")
             self.page.screenshot(path=SCREENSHOTS_DIR / f"{name}.png")
 
     def cookies(self) -> list[Any]:

@@ -45,11 +45,11 @@ def test_define_attributes_then_set_a_persons_values(live: LiveServer, console: 
     expect(page.get_by_role("group", name="职级 (option", exact=False)).to_be_visible()
 
     page.goto(live.base_url + f"/console/tenants/{TENANT}/people/ada")
-    page.get_by_label("昵称").fill("Countess")
-    page.get_by_label("职级").select_option(label="P6 级")
-    page.get_by_label("主页: title").fill("Notes")
-    page.get_by_label("主页: link").fill("https://ada.example/notes")
-    page.get_by_label("导师").fill("alan")
+    page.get_by_label("昵称", exact=True).fill("Countess")
+    page.get_by_label("职级", exact=True).select_option(label="P6 级")
+    page.get_by_label("主页: title", exact=True).fill("Notes")
+    page.get_by_label("主页: link", exact=True).fill("https://ada.example/notes")
+    page.get_by_label("导师", exact=True).fill("alan")
     page.get_by_role("button", name="Save attributes").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     assert values_of(live, "ada") == {
@@ -59,12 +59,12 @@ def test_define_attributes_then_set_a_persons_values(live: LiveServer, console: 
         "导师": "alan",
     }
 
-    page.get_by_label("导师").fill("nobody")
-    page.get_by_label("昵称").fill("Changed")
+    page.get_by_label("导师", exact=True).fill("nobody")
+    page.get_by_label("昵称", exact=True).fill("Changed")
     page.get_by_role("button", name="Save attributes").click()
     expect(page.get_by_role("alert")).to_contain_text("nobody")
-    expect(page.get_by_label("导师")).to_have_attribute("aria-invalid", "true")
-    expect(page.get_by_label("昵称")).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("导师", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("昵称", exact=True)).not_to_have_attribute("aria-invalid", "true")
     assert values_of(live, "ada")["昵称"] == "Countess"  # nothing changed
 
     page.goto(live.base_url + f"/console/tenants/{TENANT}/attributes")

@@ -86,7 +86,7 @@ def test_the_roster_groups_and_their_rows(live: LiveServer, console: Console) ->
     expect(table.get_by_role("cell", name="<b>MIT</b>")).to_be_visible()  # text, not markup
     basics = roster.locator("details").filter(has_text="基本信息")
     expect(basics).to_contain_text("Ada Lovelace")
-    console.screenshot("roster")
+    console.screenshot("roster", at=education)
 
 
 def test_change_the_roster_a_group_at_a_time(live: LiveServer, console: Console) -> None:

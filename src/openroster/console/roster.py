@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from openroster.core.directory import Directory, Reader
 from openroster.core.roster import records, writes
-from openroster.core.roster.catalogue import FieldType, RosterField
+from openroster.core.roster.catalogue import FieldType, RosterField, Source
 from openroster.model.entities import User
 from openroster.model.errors import CoreError
 
@@ -42,11 +42,12 @@ class GroupView:
 
     @property
     def writable(self) -> list[tuple[int, RosterField]]:
-        """The fields a form may change, with their place in ``fields``."""
+        """The fields a form may change, with their place in ``fields`` (not the custom attributes:
+        the Person page's custom attribute form changes those, one place for each value)."""
         return [
             (i, f)
             for i, f in enumerate(self.fields)
-            if not f.read_only and f.field_type is not FieldType.PHOTO
+            if not f.read_only and f.field_type is not FieldType.PHOTO and f.source is not Source.CUSTOM
         ]
 
     def input_name(self, row: int | None, f: RosterField) -> str:
