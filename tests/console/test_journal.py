@@ -58,3 +58,12 @@ def test_filters_and_secrets(live: LiveServer, console: Console) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("POST /oauth2/token")
     assert READER_SECRET not in page.content()  # the app secret in the token request is redacted
     expect(page.locator("#curl")).to_contain_text("[redacted]")
+
+    wps_call(live.base_url, "GET", "/v7/users/nobody")  # a refused call: its platform code
+    page.goto(live.base_url + "/console/journal")
+    page.get_by_label("Method").fill("GET")
+    page.get_by_label("App").fill("console-reader")
+    page.get_by_label("Code").fill("40400002")
+    page.get_by_role("button", name="Filter").click()
+    paths = page.locator("table.journal tbody td.path").all_inner_texts()
+    assert paths == ["/v7/users/nobody"]

@@ -28,6 +28,8 @@ def test_a_fault_rule_answers_the_next_call_then_goes(live: LiveServer, console:
     assert live.control.faults() == []
 
     page.get_by_label("Platform code").fill("42900001")
+    page.get_by_label("Error message").fill("slow down")
+    page.get_by_label("Method", exact=True).fill("GET")
     page.get_by_label("Times (empty: until removed)").fill("1")
     page.get_by_role("button", name="Add fault rule").click()
     expect(page.get_by_role("status")).to_have_text("Fault rule added.")
@@ -38,7 +40,12 @@ def test_a_fault_rule_answers_the_next_call_then_goes(live: LiveServer, console:
         "/v7/users/ada",
         1,
     )
-    assert wps_call(live.base_url, "GET", "/v7/users/ada")["code"] == 42900001
+    assert (rule["message"], rule["match"]["method"]) == ("slow down", "GET")
+    assert wps_call(live.base_url, "GET", "/v7/users/ada") == {
+        "code": 42900001,
+        "msg": "slow down",
+        "data": None,
+    }
     assert wps_call(live.base_url, "GET", "/v7/users/ada")["code"] == 0  # it fired its one time
 
     page.get_by_label("Action").select_option("http")  # http needs a status: the control API's own check

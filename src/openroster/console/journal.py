@@ -36,17 +36,19 @@ STREAM_SECONDS = 15.0
 #: What the browser waits before reconnecting (the SSE ``retry`` field), in milliseconds.
 RETRY_MS = 500
 #: The filters the page offers (query parameters of the page and of its stream).
-FILTER_NAMES = ("dialect", "tenant", "path", "status")
+FILTER_NAMES = ("dialect", "tenant", "app", "method", "path", "status", "code")
 
 
 def _filters(request: Request, after: int | None = None) -> Filters:
     q = request.query_params
-    status = q.get("status", "")
-    dialect = q.get("dialect", "")
+    status, code, dialect = q.get("status", ""), q.get("code", "").strip(), q.get("dialect", "")
     return Filters(
         tenant=q.get("tenant") or None,
+        app=q.get("app") or None,
+        method=q.get("method") or None,
         path=q.get("path") or None,
         status=int(status) if status.isdigit() else None,
+        code=int(code) if code.lstrip("-").isdigit() and len(code) <= 11 else None,
         dialect=dialect if dialect in DIALECTS else None,
         after=after,
     )
