@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 from tests.console.browser import Console
-from tests.console.world import TENANT, make_company, wps_dept
+from tests.console.world import TENANT, make_company, wps_call, wps_dept
 
 from conftest import LiveServer
 
@@ -133,3 +133,25 @@ def test_a_departments_people_link_filters_the_people_page(live: LiveServer, con
     expect(page.get_by_label("Department").locator("option:checked")).to_have_text("/Acme 科技/研发部/平台组")
     expect(page.locator("table.people tbody tr")).to_have_count(1)
     expect(page.get_by_role("link", name="Ada Lovelace")).to_be_visible()
+
+
+def test_delete_a_department_only_when_it_is_empty(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    page = console.sign_in(DEPARTMENTS)
+    page.get_by_role("link", name="销售部").click()
+    page.get_by_role("link", name="Delete department").click()
+    expect(page.get_by_text("Delete /Acme 科技/销售部?")).to_be_visible()
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("alert")).to_contain_text("is not empty")  # three people are in it
+    page.get_by_label("New department name").fill("临时组")
+    page.get_by_role("button", name="Create department").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("临时组")
+    temporary = re.search(r"/departments/(\d+)", page.url)
+    assert temporary
+    assert wps_dept(live.base_url, temporary[1])["name"] == "临时组"
+    page.get_by_role("link", name="Delete department").click()
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("status")).to_have_text("Deleted.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("销售部")  # its parent's page
+    gone = wps_call(live.base_url, "POST", "/v7/depts/batch_read", {"dept_ids": [temporary[1]]})
+    assert gone["code"] != 0 or gone["data"]["items"] == []

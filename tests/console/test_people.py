@@ -227,3 +227,28 @@ def test_change_a_persons_departments(live: LiveServer, console: Console) -> Non
     expect(page.get_by_label("Department IDs")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Department IDs")).to_have_value(f"{sales}, 999999")
     assert len(wps_call(live.base_url, "GET", "/v7/users/ada?with_dept=true")["data"]["depts"]) == 2
+
+
+def test_the_keyboard_reaches_everything_in_order(live: LiveServer, console: Console) -> None:
+    """The skip link comes first and moves focus to the page's content; the search form's controls
+    follow in reading order, each with its name; Enter in the search box searches."""
+    make_company(live)
+    page = console.sign_in(PEOPLE_PAGE)
+    page.locator("body").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+    names = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        names.append(
+            page.evaluate(
+                "document.activeElement.labels?.[0]?.textContent || document.activeElement.textContent"
+            )
+        )
+    assert [n.strip() for n in names] == ["Search people", "Department", "Status", "Search", "New person"]
+    page.get_by_label("Search people").focus()
+    page.keyboard.type("Ada")
+    page.keyboard.press("Enter")
+    expect(page.locator("table.people tbody tr")).to_have_count(1)

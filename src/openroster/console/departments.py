@@ -94,6 +94,29 @@ def routes(r: APIRouter) -> None:
             return _department_page(request, session, d, tenant_id, dept_id, error=exc, form=form)
         return see_other(url("tenants", tenant_id, "departments", str(dept_id), done="saved"))
 
+    @r.get("/tenants/{tenant_id}/departments/{dept_id}/delete")
+    async def confirm_delete(request: Request, tenant_id: str, dept_id: int) -> Response:
+        session = signed_in(request)
+        d = console_of(request).directory
+        tenant = tenant_service.get(d, tenant_id)
+        with d.reader() as reader:
+            branch = tree.branch(reader, tenant_id=tenant_id, dept_id=dept_id)
+        return page(request, "department_delete.html", session=session, tenant=tenant, branch=branch)
+
+    @r.post("/tenants/{tenant_id}/departments/{dept_id}/delete")
+    async def delete(request: Request, tenant_id: str, dept_id: int) -> Response:
+        session, _ = await posted(request)
+        d = console_of(request).directory
+        with d.reader() as reader:
+            parent = tree.branch(reader, tenant_id=tenant_id, dept_id=dept_id).dept.parent_id
+        try:
+            depts.delete(d, tenant_id=tenant_id, dept_id=dept_id)
+        except CoreError as exc:
+            return _department_page(request, session, d, tenant_id, dept_id, error=exc)
+        return see_other(
+            url("tenants", tenant_id, "departments", str(parent or ROOT_DEPT_ID), done="deleted")
+        )
+
     @r.post("/tenants/{tenant_id}/departments/{dept_id}/new")
     async def create(request: Request, tenant_id: str, dept_id: int) -> Response:
         session, form = await posted(request)

@@ -127,6 +127,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Arrow keys move through the tree; Right opens a department, Left closes it, Enter opens its page.",
         "方向键在树中移动；右键展开部门，左键收起，回车打开部门页面。",
     ),
+    "delete_department": ("Delete department", "删除部门"),
+    "delete_department_question": (
+        "Delete {path}? Only an empty department (no people, no sub-departments) can go.",
+        "删除 {path}？只有空部门（没有人员和下级部门）才能删除。",
+    ),
     "people_in_department": ("People in this department", "此部门的人员"),
     "journal": ("Journal", "请求日志"),
     "journal_title": ("Platform calls", "平台调用"),
