@@ -1,7 +1,8 @@
 """What every console page shares: the templates, the signed-in check, posted forms, links.
 
 Templates are Jinja2 with autoescaping on for every template, so user data (a person named
-``<img src=x onerror=alert(1)>``) is always rendered as text; nothing is marked safe.
+``<img src=x onerror=alert(1)>``) is always rendered as text; no user data is ever marked safe
+(the one piece of markup made here is the CSRF field, from the session's own token, escaped).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -97,9 +99,17 @@ def render(request: Request, template: str, *, session: Session | None = None, *
         here=here,
         session=session,
         csrf_field=CSRF_FIELD,
+        csrf_input=_csrf_input(session),
         url=url,
         **values,
     )
+
+
+def _csrf_input(session: Session | None) -> Markup:
+    """The hidden form field every POST form of a signed-in page carries."""
+    if session is None:
+        return Markup("")
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, session.csrf)
 
 
 def page(
