@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from openroster.cli.sheets import write_sheet
+from openroster.core.sheets.files import write_sheet
 
 HEADERS = [
     "姓名",

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import shutil
 import statistics
 import subprocess
@@ -39,7 +38,6 @@ import orjson
 
 from harness import (
     DATA,
-    ROOT,
     Request,
     Server,
     Target,
@@ -49,6 +47,7 @@ from harness import (
     versions,
     wps_request,
     wps_token,
+    write_docs_section,
 )
 from openroster.config import Settings
 from openroster.fixtures.demo import sample_user_ids
@@ -325,7 +324,7 @@ def main() -> int:
     table = _table(rows, local, costs, args, rps)
     print(table)
     if args.write_docs:
-        _write_docs(table)
+        write_docs_section(HEADING, table)
     worst = max((f["journal off"] - f["journal on"]) / f["journal off"] * 100 for f in local.values())
     return 0 if worst < 10.0 else 1
 
@@ -410,19 +409,6 @@ def _in_process_table(local: dict[str, dict[str, float]], costs: dict[str, float
         "background thread, in batches.",
     ]
     return "\n".join(lines)
-
-
-def _write_docs(table: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    section = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if section.search(text):
-        text = section.sub(lambda _m: table + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + table + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    log(f"wrote {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -452,3 +453,18 @@ def versions() -> dict[str, str]:
     except (RuntimeError, IndexError, OSError):
         out["wrk"] = "?"
     return out
+
+
+def write_docs_section(heading: str, table: str) -> None:
+    """Put ``table`` (which starts with ``heading``) into docs/benchmarks.md, replacing the section of
+    that heading, or at the end."""
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    section = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if section.search(text):
+        text = section.sub(lambda _m: table + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + table + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    log(f"wrote {path.relative_to(ROOT)}")

@@ -10,8 +10,8 @@ import pytest
 import sdk_support
 from sdk_support import Sandbox, Tenant, cli, cli_process
 
-from openroster.cli.sheets import read_sheet, write_sheet
 from openroster.client import WpsClient
+from openroster.core.sheets.files import read_sheet, write_sheet
 
 pytestmark = pytest.mark.e2e
 sandbox, org = sdk_support.sandbox, sdk_support.org

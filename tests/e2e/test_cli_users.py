@@ -11,11 +11,11 @@ import pytest
 import sdk_support
 from sdk_support import Sandbox, Tenant, cli, wps_env
 
-from openroster.cli.sheets import read_sheet
 from openroster.client import WpsClient
 from openroster.client.wps_models import Dept, User
 from openroster.core.sheets import export as sheet_export
 from openroster.core.sheets import imports as sheet_imports
+from openroster.core.sheets.files import read_sheet
 
 pytestmark = pytest.mark.e2e
 sandbox, org = sdk_support.sandbox, sdk_support.org

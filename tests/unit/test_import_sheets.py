@@ -1,4 +1,4 @@
-"""Reading and writing .xlsx and .csv sheets (cli/sheets.py), checked against openpyxl's own reading."""
+"""Reading and writing .xlsx and .csv sheets (core/sheets/files.py), against openpyxl's own reading."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
-from openroster.cli.sheets import SheetError, cell_text, read_sheet, write_sheet
+from openroster.core.sheets.files import SheetError, cell_text, read_sheet, write_sheet
 
 
 def read_all(path: Path, **kw: str) -> tuple[list[str], list[list[str]]]:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from openroster.cli.sheets import FORMATS, write_sheet
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
+from openroster.core.sheets.files import FORMATS, write_sheet
 from openroster.model.errors import CoreError
 
 err = Console(stderr=True)

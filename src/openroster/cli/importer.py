@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from openroster.cli.sheets import SheetError, read_sheet, write_sheet
 from openroster.cli.store_options import DEFAULT_DATA_DIR, DatabaseUrl, DataDir, open_for_cli
+from openroster.core.sheets.files import SheetError, read_sheet, write_sheet
 from openroster.model.errors import CoreError
 
 if TYPE_CHECKING:

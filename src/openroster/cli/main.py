@@ -242,6 +242,7 @@ def _banner(settings: Settings, *, demo: bool, sample_ids: list[str], show_admin
         f"  WPS tokens:   POST {base}/oauth2/token",
         f"  DingTalk:     GET {base}/gettoken?appkey=&appsecret=, then POST {base}/topapi/...?access_token=",
         f"  API docs:     {base}/docs",
+        f"  console:      {base}/console/   (sign in with the admin token)",
         f"  control:      {base}/_openroster/docs   admin token: "
         + (f"{settings.admin_token}" if show_admin_token else "(as given)"),
     ]

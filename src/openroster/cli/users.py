@@ -16,10 +16,10 @@ from rich.table import Table
 
 from openroster.cli.call import print_json
 from openroster.cli.credentials import Credentials, CredentialsError, with_credentials
-from openroster.cli.sheets import FORMATS, write_sheet
 from openroster.client import ApiError, TransportError, WpsClient
 from openroster.client.wps import ALL_STATUSES
 from openroster.client.wps_models import AttrDefinition, AttrValue, User
+from openroster.core.sheets.files import FORMATS, write_sheet
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeOption,

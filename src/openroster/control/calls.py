@@ -24,9 +24,13 @@ DIALECTS: tuple[str, ...] = registry.NAMES
 
 #: The control plane's own namespace; never journaled, never faulted.
 CONTROL_PREFIX = "/_openroster"
+#: The web console (openroster.console): pages for people, not platform calls.
+CONSOLE_PREFIX = "/console"
 #: Server pages that are no platform API (``/_bench``: the benchmarks' own endpoints, bench/bare.py).
-_NOT_PLATFORM_PREFIXES: tuple[str, ...] = (CONTROL_PREFIX, "/_bench")
-_NOT_PLATFORM_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/favicon.ico"})
+_NOT_PLATFORM_PREFIXES: tuple[str, ...] = (CONTROL_PREFIX, CONSOLE_PREFIX + "/", "/_bench")
+_NOT_PLATFORM_PATHS = frozenset(
+    {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc", "/favicon.ico", CONSOLE_PREFIX}
+)
 
 
 def is_platform(path: str) -> bool:

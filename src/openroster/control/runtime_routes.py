@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from openroster.control import schemas as s
 from openroster.control.calls import DIALECTS
+from openroster.control.faults import Fault
 from openroster.control.journal import Filters, select
 from openroster.control.plane import ControlPlane, Plane, route_group
 from openroster.model import errors
@@ -20,7 +21,7 @@ from openroster.model import errors
 # -- journal ----------------------------------------------------------------------------------------
 
 
-def _moment(value: str | float | None, field: str) -> float | None:
+def moment(value: str | float | None, field: str) -> float | None:
     """Seconds since the epoch from a number or an ISO 8601 time (UTC unless it says otherwise)."""
     if value is None or value == "":
         return None
@@ -86,7 +87,7 @@ def journal_routes(r: APIRouter) -> None:
             status=status,
             dialect=dialect,
             method=method,
-            since=_moment(since, "since"),
+            since=moment(since, "since"),
             after=after,
         )
         with plane.directory.reader() as reader:
@@ -135,6 +136,27 @@ def _memo(fn: Callable[[str | None], str | None]) -> Callable[[str | None], str 
 # -- faults ------------------------------------------------------------------------------------------
 
 
+def new_fault_rule(plane: ControlPlane, body: s.NewFault) -> Fault:
+    """Add the rule ``body`` describes (the control API's and the console's one way)."""
+    m = body.match
+    return plane.faults.add(
+        action=body.action,
+        dialect=m.dialect,
+        method=m.method,
+        path=m.path,
+        app=m.app,
+        tenant=m.tenant,
+        body=m.body,
+        code=body.code,
+        message=body.message,
+        status=body.status,
+        retry_after=body.retry_after,
+        latency_ms=body.latency_ms,
+        probability=body.probability,
+        remaining=body.times,
+    )
+
+
 @route_group("faults")
 def fault_routes(r: APIRouter) -> None:
     @r.post("/faults", status_code=201, response_model=s.FaultInfo, summary="Add a fault rule")
@@ -142,24 +164,7 @@ def fault_routes(r: APIRouter) -> None:
         """The first rule that fires for a call acts on it: `error` (the dialect's error reply with
         `code`), `http` (a bare `status`), `latency` (wait, then go on) or `close` (drop the
         connection). `probability` and `times` bound how often."""
-        m = body.match
-        rule = plane.faults.add(
-            action=body.action,
-            dialect=m.dialect,
-            method=m.method,
-            path=m.path,
-            app=m.app,
-            tenant=m.tenant,
-            body=m.body,
-            code=body.code,
-            message=body.message,
-            status=body.status,
-            retry_after=body.retry_after,
-            latency_ms=body.latency_ms,
-            probability=body.probability,
-            remaining=body.times,
-        )
-        return rule.describe()
+        return new_fault_rule(plane, body).describe()
 
     @r.get("/faults", response_model=list[s.FaultInfo], summary="The fault rules")
     async def list_faults(plane: Plane) -> Any:
@@ -194,6 +199,25 @@ def _clock_info(plane: ControlPlane) -> s.ClockInfo:
     )
 
 
+def change_clock(plane: ControlPlane, body: s.ClockChange) -> None:
+    """Set, advance or reset the clock every process shares, as ``body`` says (the control API's and
+    the console's one way)."""
+    plane.sync()  # moves are relative to the clock every process shares
+    clock = plane.directory.clock
+    if body.real_time:
+        plane.set_clock_offset(0.0)
+    elif body.advance is not None:
+        plane.set_clock_offset(clock.advanced_offset(body.advance))
+    elif body.set is not None:
+        target = moment(body.set, "set")
+        if target is None:  # "": no time at all
+            raise errors.InvalidValue(
+                "set: empty; send an ISO 8601 time or seconds since the epoch", field="set"
+            )
+        offset = target - (clock.now() - clock.offset)
+        plane.set_clock_offset(clock.checked_offset(offset, field="set", sent=body.set))
+
+
 @route_group("clock")
 def clock_routes(r: APIRouter) -> None:
     @r.get("/clock", response_model=s.ClockInfo, summary="The server's clock")
@@ -206,18 +230,5 @@ def clock_routes(r: APIRouter) -> None:
         """Token expiry and the signature date window follow this clock. Signed requests from a
         client on real time are refused once the clock is more than 15 minutes off, as the platform
         refuses a client whose clock is wrong."""
-        plane.sync()  # moves are relative to the clock every process shares
-        clock = plane.directory.clock
-        if body.real_time:
-            plane.set_clock_offset(0.0)
-        elif body.advance is not None:
-            plane.set_clock_offset(clock.advanced_offset(body.advance))
-        elif body.set is not None:
-            target = _moment(body.set, "set")
-            if target is None:  # "": no time at all
-                raise errors.InvalidValue(
-                    "set: empty; send an ISO 8601 time or seconds since the epoch", field="set"
-                )
-            offset = target - (clock.now() - clock.offset)
-            plane.set_clock_offset(clock.checked_offset(offset, field="set", sent=body.set))
+        change_clock(plane, body)
         return _clock_info(plane)

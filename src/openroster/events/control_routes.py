@@ -64,7 +64,7 @@ def _json(value: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(value), status_code=status, media_type=s.JSON)
 
 
-def _subscription(plane: ControlPlane, tenant_id: str, sub_id: str) -> Subscription:
+def subscription_of(plane: ControlPlane, tenant_id: str, sub_id: str) -> Subscription:
     """The tenant's subscription (NotFound for an unknown tenant or a subscription of another)."""
     tenant_service.get(plane.directory, tenant_id)
     with plane.directory.store.read() as tx:
@@ -72,6 +72,32 @@ def _subscription(plane: ControlPlane, tenant_id: str, sub_id: str) -> Subscript
     if sub is None or sub.tenant_id != tenant_id:
         raise NotFound(f"tenant {tenant_id!r} has no subscription {sub_id!r}", field="subscription")
     return sub
+
+
+def subscriptions_of(plane: ControlPlane, tenant_id: str) -> list[Subscription]:
+    """The tenant's subscriptions (NotFound for an unknown tenant)."""
+    tenant_service.get(plane.directory, tenant_id)
+    with plane.directory.store.read() as tx:
+        return list(tx.outbox.list_subscriptions(tenant_id, engine_of(plane).unseal))
+
+
+def deliveries_of(
+    plane: ControlPlane,
+    tenant_id: str,
+    *,
+    subscription: str | None = None,
+    status: DeliveryStatus | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[Any]:
+    """The tenant's deliveries after the id ``after``, oldest first (NotFound for an unknown tenant)."""
+    tenant_service.get(plane.directory, tenant_id)
+    with plane.directory.store.read() as tx:
+        return list(
+            tx.outbox.list_deliveries(
+                tenant_id, subscription_id=subscription, status=status, after_id=after, limit=limit
+            )
+        )
 
 
 def event_routes(r: APIRouter) -> None:
@@ -126,10 +152,7 @@ def _subscription_routes(r: APIRouter) -> None:
         responses=_TENANT_NOT_FOUND,
     )
     async def list_subscriptions(plane: Plane, tenant_id: str) -> Response:
-        tenant_service.get(plane.directory, tenant_id)
-        with plane.directory.store.read() as tx:
-            subs = tx.outbox.list_subscriptions(tenant_id, engine_of(plane).unseal)
-        return _json([subscription_info(sub) for sub in subs])
+        return _json([subscription_info(sub) for sub in subscriptions_of(plane, tenant_id)])
 
     @r.delete(
         "/tenants/{tenant_id}/subscriptions/{sub_id}",
@@ -137,7 +160,7 @@ def _subscription_routes(r: APIRouter) -> None:
         summary="Remove a subscription and its deliveries",
     )
     async def delete_subscription(plane: Plane, tenant_id: str, sub_id: str) -> Response:
-        subscriptions.delete(plane.directory, _subscription(plane, tenant_id, sub_id).id)
+        subscriptions.delete(plane.directory, subscription_of(plane, tenant_id, sub_id).id)
         return Response(status_code=204)
 
     def status_route(action: str, status: SubscriptionStatus, summary: str) -> None:
@@ -149,9 +172,9 @@ def _subscription_routes(r: APIRouter) -> None:
             name=f"{action}_subscription",
         )
         async def set_status(plane: Plane, tenant_id: str, sub_id: str) -> Response:
-            sub = _subscription(plane, tenant_id, sub_id)
+            sub = subscription_of(plane, tenant_id, sub_id)
             subscriptions.set_status(plane.directory, sub.id, status)
-            return _json(subscription_info(_subscription(plane, tenant_id, sub_id)))
+            return _json(subscription_info(subscription_of(plane, tenant_id, sub_id)))
 
     status_route("pause", SubscriptionStatus.PAUSED, "Pause: nothing is delivered until resumed")
     status_route("resume", SubscriptionStatus.ACTIVE, "Resume: what changed meanwhile is delivered")
@@ -166,13 +189,13 @@ def _subscription_routes(r: APIRouter) -> None:
         new delivery with the same event id and the same body (WPS: the same envelope byte for
         byte; DingTalk: the same eventId and BizId). Delivered events are kept
         `--events-retention` days."""
-        sub = _subscription(plane, tenant_id, sub_id)
+        sub = subscription_of(plane, tenant_id, sub_id)
         n = subscriptions.replay(plane.directory, sub.id, int(body.since * 1000))
         engine_of(plane).wake()
         return s.Replayed(subscription=sub.id, replayed=n)
 
 
-def _delivery_info(d: Any) -> dict[str, Any]:
+def delivery_info(d: Any) -> dict[str, Any]:
     return {
         "id": d.id,
         "subscription": d.subscription_id,
@@ -208,16 +231,11 @@ def _delivery_routes(r: APIRouter) -> None:
         limit: Limit = 100,
     ) -> Response:
         """A page shorter than `limit` is the last one."""
-        tenant_service.get(plane.directory, tenant_id)
-        with plane.directory.store.read() as tx:
-            found = tx.outbox.list_deliveries(
-                tenant_id,
-                subscription_id=subscription,
-                status=None if status is None else DeliveryStatus(status),
-                after_id=after,
-                limit=limit,
-            )
-        return _json([_delivery_info(d) for d in found])
+        state = None if status is None else DeliveryStatus(status)
+        found = deliveries_of(
+            plane, tenant_id, subscription=subscription, status=state, after=after, limit=limit
+        )
+        return _json([delivery_info(d) for d in found])
 
     @r.post(
         "/tenants/{tenant_id}/deliveries/flush",

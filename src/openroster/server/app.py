@@ -16,7 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
-from openroster import __version__, control
+from openroster import __version__, console, control
 from openroster.config import Settings
 from openroster.control import api as control_api
 from openroster.control import apidocs
@@ -165,12 +165,13 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     api.state.credential_throttle = credential_throttle(settings, limiter)
     for dialect in registry.DIALECTS:
         pipeline.mount(api, dialect, settings=settings, limiter=limiter)
-    control.install(
+    plane = control.install(
         api,
         admin_token=settings.admin_token or new_secret(),
         journal_size=settings.journal_size,
         extra=(event_routes,),
     )
+    console.install(api, plane)
     return api
 
 

@@ -197,3 +197,22 @@ def lock_tree(conn: Connection, tenant_id: str) -> None:
     (``BEGIN IMMEDIATE``), and SQLAlchemy leaves ``FOR UPDATE`` out there.
     """
     conn.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
+
+
+def branch_counts(conn: Connection, tenant_id: str, dept_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """``{dept_id: (members, children)}`` for each of ``dept_ids`` (zeros included): the people directly
+    in it and its direct sub-departments, two grouped seeks (``ix_memberships_dept``, ``ix_depts_parent``)."""
+    wanted = list(dict.fromkeys(dept_ids))
+    if not wanted:
+        return {}
+    members = _counts_by(conn, memberships.c.dept_id, memberships.c.tenant_id == tenant_id, wanted)
+    children = _counts_by(conn, depts.c.parent_id, depts.c.tenant_id == tenant_id, wanted)
+    return {i: (int(members.get(i, 0)), int(children.get(i, 0))) for i in wanted}
+
+
+def _counts_by(
+    conn: Connection, column: Any, where: ColumnElement[bool], values: list[int]
+) -> dict[int, int]:
+    """``{value: rows}`` of the rows matching ``where`` whose ``column`` is one of ``values``."""
+    rows = conn.execute(select(column, func.count()).where(where, column.in_(values)).group_by(column)).all()
+    return {int(v): int(n) for v, n in rows}

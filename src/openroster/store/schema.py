@@ -126,6 +126,8 @@ Index("ux_users_employee_id", users.c.tenant_id, users.c.employee_id, unique=Tru
 Index("ux_users_ex_user_id", users.c.tenant_id, users.c.ex_user_id, unique=True)
 Index("ux_users_login_name", users.c.tenant_id, users.c.login_name, unique=True)
 Index("ix_users_status", users.c.tenant_id, users.c.status, users.c.id)
+# The console's search by the start of a name (store/users.py name_prefix_page).
+Index("ix_users_name", users.c.tenant_id, users.c.user_name, users.c.id)
 
 memberships = Table(
     "memberships",

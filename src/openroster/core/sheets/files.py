@@ -1,4 +1,4 @@
-"""Reading and writing the spreadsheets of ``openroster import`` and ``export``: .xlsx and .csv.
+"""Reading and writing the spreadsheets of imports and exports (CLI and console): .xlsx and .csv.
 
 Cells come back as text, the way a person typed them: whole numbers without a
 trailing ``.0`` (phone numbers and employee ids are often stored as numbers),

@@ -1,0 +1,186 @@
+"""The Tenants page (list, create, reset, delete, download a snapshot) and a tenant's Apps page (list,
+create with the secret shown once, rotate a secret).
+
+They call what the control API's tenant routes call: ``control.tenants.create``,
+``fixtures.snapshot`` (export, reset), ``core.tenancy`` (tenants, apps), with the same rules and
+errors.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
+from openroster.console.session import Session
+from openroster.control import tenants as control_tenants
+from openroster.core.directory import Directory
+from openroster.core.tenancy import apps as app_service
+from openroster.core.tenancy import tenants as tenant_service
+from openroster.fixtures import snapshot
+from openroster.model.entities import App, Platform, Signing
+from openroster.model.errors import CoreError, Entity, NotFound
+
+SIGNINGS: tuple[str, ...] = tuple(s.value for s in Signing)
+PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
+
+
+def routes(r: APIRouter) -> None:
+    @r.get("/")
+    async def home(request: Request) -> Response:
+        session = signed_in(request)
+        return _tenants_page(request, session, done=request.query_params.get("done", ""))
+
+    @r.post("/tenants")
+    async def create_tenant(request: Request) -> Response:
+        session, form = await posted(request)
+        try:
+            control_tenants.create(
+                console_of(request).directory,
+                tenant_id=form.get("tenant_id", "").strip() or None,
+                name=form.get("tenant_name", "").strip() or None,
+                wps_company_id=None,
+                dingtalk_corp_id=None,
+                seed=None,
+                apps=[],
+            )
+        except CoreError as exc:
+            return _tenants_page(request, session, error=exc, form=form)
+        return see_other(url(done="tenant_created"))
+
+    @r.get("/tenants/{tenant_id}/snapshot")
+    async def download_snapshot(request: Request, tenant_id: str) -> Response:
+        signed_in(request)
+        data = snapshot.export(console_of(request).directory, tenant_id=tenant_id, secrets=False)
+        return Response(
+            data,
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{tenant_id}-snapshot.json"'},
+        )
+
+    @r.get("/tenants/{tenant_id}/reset")
+    async def confirm_reset(request: Request, tenant_id: str) -> Response:
+        return _confirm(request, tenant_id, "reset")
+
+    @r.get("/tenants/{tenant_id}/delete")
+    async def confirm_delete(request: Request, tenant_id: str) -> Response:
+        return _confirm(request, tenant_id, "delete")
+
+    @r.post("/tenants/{tenant_id}/reset")
+    async def reset(request: Request, tenant_id: str) -> Response:
+        _, form = await posted(request)
+        d = console_of(request).directory
+        if form.get("to") == "seed":
+            snapshot.reset(d, tenant_id, to="seed")
+            return see_other(url(done="reset_seed"))
+        snapshot.reset(d, tenant_id, to="empty")
+        return see_other(url(done="reset_empty"))
+
+    @r.post("/tenants/{tenant_id}/delete")
+    async def delete(request: Request, tenant_id: str) -> Response:
+        await posted(request)
+        tenant_service.delete(console_of(request).directory, tenant_id)
+        return see_other(url(done="deleted"))
+
+    @r.get("/tenants/{tenant_id}/apps")
+    async def apps(request: Request, tenant_id: str) -> Response:
+        session = signed_in(request)
+        return _apps_page(request, session, tenant_id)
+
+    @r.post("/tenants/{tenant_id}/apps")
+    async def create_app(request: Request, tenant_id: str) -> Response:
+        session, form = await posted(request)
+        d = console_of(request).directory
+        try:
+            made = app_service.create(
+                d,
+                tenant_id=tenant_id,
+                client_id=form.get("client_id", "").strip() or None,
+                name=form.get("app_name", "").strip() or None,
+                scopes=form.get("scopes", "").replace(",", " ").split(),
+                signing=form.get("signing", "none"),
+                platform=form.get("platform") or None,
+                agentid=whole_number(form, "agentid", "a number"),
+            )
+        except CoreError as exc:
+            return _apps_page(request, session, tenant_id, error=exc, form=form)
+        return _apps_page(request, session, tenant_id, shown=made, done="app_created")
+
+    @r.post("/tenants/{tenant_id}/apps/{client_id}/rotate-secret")
+    async def rotate(request: Request, tenant_id: str, client_id: str) -> Response:
+        session, _ = await posted(request)
+        d = console_of(request).directory
+        if not any(a.client_id == client_id for a in app_service.list_for_tenant(d, tenant_id)):
+            raise NotFound(
+                f"tenant {tenant_id!r} has no app {client_id!r}", field="client_id", entity=Entity.APP
+            )
+        fresh = app_service.rotate_secret(d, client_id=client_id)
+        return _apps_page(request, session, tenant_id, shown=fresh, done="secret_rotated")
+
+
+def _confirm(request: Request, tenant_id: str, action: str) -> Response:
+    """The page asking to confirm a reset or a delete."""
+    session = signed_in(request)
+    d = console_of(request).directory
+    tenant = tenant_service.get(d, tenant_id)
+    has_seed = snapshot.seed_of(d, tenant_id) is not None
+    return page(
+        request, "tenant_confirm.html", session=session, tenant=tenant, action=action, has_seed=has_seed
+    )
+
+
+def _tenants_page(
+    request: Request,
+    session: Session,
+    *,
+    done: str = "",
+    error: CoreError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    d = console_of(request).directory
+    field = (
+        {"id": "tenant_id", "tenant": "tenant_id", "name": "tenant_name"}.get(error.field or "", "")
+        if error
+        else ""
+    )
+    return page(
+        request,
+        "tenants.html",
+        session=session,
+        tenants=tenant_service.list_all(d),
+        done=done,
+        error=error,
+        error_field=field,
+        values={"tenant_id": "", "tenant_name": "", **(form or {})},
+    )
+
+
+def _apps_page(
+    request: Request,
+    session: Session,
+    tenant_id: str,
+    *,
+    shown: App | None = None,
+    done: str = "",
+    error: CoreError | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    d: Directory = console_of(request).directory
+    tenant = tenant_service.get(d, tenant_id)
+    values = {"client_id": "", "app_name": "", "scopes": "", "signing": "kso1", "platform": "", "agentid": ""}
+    field = (error.field or "").split(".")[0] if error else ""
+    return page(
+        request,
+        "apps.html",
+        session=session,
+        tenant=tenant,
+        apps=app_service.list_for_tenant(d, tenant_id),
+        shown=shown,
+        done=done,
+        error=error,
+        error_field={"name": "app_name"}.get(field, field),
+        values={**values, **(form or {})},
+        signings=SIGNINGS,
+        platforms=PLATFORMS,
+    )
