@@ -7,7 +7,8 @@ The import graph is read from the source (``ast``), not by importing it: an edge
 is still a dependency), except those under ``if TYPE_CHECKING:``, which never run. ``from a import
 b`` is an edge to the module ``a.b`` when there is one, else to ``a``. The tests import their
 helpers by bare name (pytest puts their folders on ``sys.path``): such a name is looked up in
-the importing module's folder, then in each folder above it.
+the importing module's folder, then in each folder above it, passing over folders that are
+packages (pytest puts only the first folder above a package on ``sys.path``).
 """
 
 from __future__ import annotations
@@ -60,7 +61,13 @@ def _imported(tree: ast.AST, package: str) -> Iterator[tuple[str, ...]]:
 
 
 def _resolve(names: tuple[str, ...], importer: Path) -> str | None:
-    folders = [f for f in importer.parents if f.is_relative_to(ROOT) and f != ROOT]
+    # pytest puts on sys.path the folders that are no package (no __init__.py): a bare name in a
+    # package's module is found in the first folder above it that is none.
+    folders = [
+        f
+        for f in importer.parents
+        if f.is_relative_to(ROOT) and f != ROOT and not (f / "__init__.py").exists()
+    ]
     for name in names:
         if name in MODULES:
             return name
@@ -72,12 +79,16 @@ def _resolve(names: tuple[str, ...], importer: Path) -> str | None:
 
 
 @functools.cache
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
+@functools.cache
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in MODULES.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-        targets = (_resolve(names, path) for names in _imported(tree, package))
+        targets = (_resolve(names, path) for names in _imported(_tree(path), package))
         graph[name] = {t for t in targets if t is not None and t != name}
     return graph
 
@@ -145,7 +156,7 @@ def test_no_module_is_over_600_lines() -> None:
 def _private_uses(path: Path, package: str) -> Iterator[str]:
     """``from m import _x``, and ``m._x`` where ``m`` names a module of ours: another module's
     private name (dunder names are not private)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _tree(path)
     modules: set[str] = set()  # local names bound to one of our modules
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
