@@ -10,7 +10,11 @@ from tests.console.world import TENANT, make_company, wps_call
 
 from conftest import LiveServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # a browser: the inner loop keeps only the sign-in tests
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 
 def values_of(live: LiveServer, user_id: str) -> dict[str, object]:

@@ -12,7 +12,11 @@ from tests.console.world import TENANT, make_company, wps_call, wps_dept
 
 from conftest import LiveServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # a browser: the inner loop keeps only the sign-in tests
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 DEPARTMENTS = f"/console/tenants/{TENANT}/departments"
 

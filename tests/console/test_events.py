@@ -12,7 +12,11 @@ from tests.console.world import READER, READER_SECRET, TENANT, make_company
 import event_receivers as ind
 from conftest import LiveServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # a browser: the inner loop keeps only the sign-in tests
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 
 def test_a_change_is_delivered_listed_paused_and_replayed(live: LiveServer, console: Console) -> None:

@@ -12,7 +12,11 @@ from tests.console.world import READER_SECRET, make_company, wps_call
 
 from conftest import LiveServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # a browser: the inner loop keeps only the sign-in tests
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 
 def test_a_call_appears_live_and_its_detail_shows_it_as_curl(live: LiveServer, console: Console) -> None:

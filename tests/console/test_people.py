@@ -21,7 +21,11 @@ from tests.console.world import (
 
 from conftest import LiveServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # a browser: the inner loop keeps only the sign-in tests
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 PEOPLE_PAGE = f"/console/tenants/{TENANT}/people"
 

@@ -13,7 +13,11 @@ from tests.console.world import TENANT, make_company
 
 from conftest import LiveServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # a browser: the inner loop keeps only the sign-in tests
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 APPKEY, APPSECRET, AGENTID = "acme-ding", "acme-ding-secret", 1000001
 

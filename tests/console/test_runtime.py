@@ -10,7 +10,11 @@ from tests.console.world import make_company, wps_call
 
 from conftest import LiveServer
 
-pytestmark = [pytest.mark.e2e, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,  # a browser: the inner loop keeps only the sign-in tests
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 PAGE = "/console/faults-and-clock"
 
