@@ -58,13 +58,13 @@ def _is_form(request: Request) -> bool:
 
 class DingTalkDialect(Dialect[Caller, Route]):
     name = "dingtalk"
-    #: Every path of the platform's server API, journaled as DingTalk (most have no route here).
+    #: Every path of the platform's server API, journaled as DingTalk (most have no route here);
+    #: ``/v1.0/`` is the new generation's own dialect (``dialects/dingtalk_v1``).
     platform_prefixes = (
         "/gettoken",
         TOPAPI,
         "/user/",
         "/department/",
-        "/v1.0/",
         "/v2.0/",
         "/sns/",
         "/auth/",

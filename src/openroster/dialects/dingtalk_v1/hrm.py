@@ -1,0 +1,112 @@
+"""The ``hrm_1_0`` calls (智能人事): the roster, its field list and the people who left.
+
+Each reads the same records as its ``/topapi/smartwork/hrm`` twin (``dialects/dingtalk/roster.py``),
+spelled in camelCase (docs/dingtalk-v1.md maps one to the other).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import employees as roster_employees
+from openroster.core.roster import records as roster_records
+from openroster.core.roster.catalogue import FieldType
+from openroster.core.roster.profile import EmployeeList
+from openroster.dialects.dingtalk import render
+from openroster.dialects.dingtalk.endpoint import HRM_READ, Call
+from openroster.dialects.dingtalk_v1.endpoint import route
+from openroster.dialects.dingtalk_v1.errors import V1Error
+from openroster.model.entities import App
+
+_HRM = "/v1.0/hrm"
+#: The field types ``RosterMetaAvailableFieldList`` names (a date with a long form is a date there).
+_FIELD_TYPES = {**render.FIELD_TYPES, FieldType.DATE_WITH_LONG: "DDDateField"}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class RosterByFieldBody(_Body):
+    appAgentId: int = Field(description="The app's AgentId.")
+    userIdList: list[str] = Field(max_length=roster_catalogue.LIST_USERS_MAX, description="1..100 userIds.")
+    fieldFilterList: list[str] | None = Field(
+        default=None, max_length=roster_catalogue.LIST_FIELDS_MAX, description="Field codes; all when absent."
+    )
+    text2SelectConvert: bool | None = Field(default=None, description="Accepted; values are option keys.")
+
+
+class AgentQuery(_Body):
+    appAgentId: int = Field(description="The app's AgentId.")
+
+
+class DismissionPageQuery(_Body):
+    nextToken: int = Field(default=0, ge=0, description="Where the page starts (0: the first).")
+    maxResults: int = Field(default=30, ge=1, le=roster_catalogue.PAGE_SIZE_MAX, description="1..50.")
+
+
+def _check_agent(app: App, agent_id: int, code: str, field: str) -> None:
+    if app.agentid != agent_id:
+        raise V1Error(code, f"{field}: {agent_id} is not the AgentId of this app")
+
+
+@route("POST", f"{_HRM}/rosters/lists/query", permission=HRM_READ, body=RosterByFieldBody)
+def roster_by_field(call: Call, body: RosterByFieldBody) -> bytes:
+    """GetEmployeeRosterByField: roster fields of up to 100 employees (every field unless filtered)."""
+    _check_agent(call.app, body.appAgentId, "invalidParameter", "appAgentId")
+    if not body.userIdList:
+        raise V1Error("invalidParameter", "userIdList must name at least one userId")
+    codes = tuple(body.fieldFilterList) if body.fieldFilterList else None
+    records = roster_records.read_records(
+        call.reader, tenant_id=call.tenant_id, user_ids=body.userIdList, field="userIdList"
+    )
+    result = render.roster_list(
+        call.reader,
+        records,
+        tenant_id=call.tenant_id,
+        corp_id=call.corp_id,
+        codes=codes,
+        load=lambda missing: roster_records.read_values(
+            call.reader, tenant_id=call.tenant_id, records=missing
+        ),
+        spelling=render.CAMEL,
+    )
+    return b'{"result":' + result + b"}"
+
+
+@route("GET", f"{_HRM}/rosters/meta/authorities/fields", permission=HRM_READ, body=AgentQuery)
+def available_fields(call: Call, body: AgentQuery) -> dict[str, Any]:
+    """RosterMetaAvailableFieldList: every roster field the app may read, flat, with select options."""
+    _check_agent(call.app, body.appAgentId, "invalidAgentId", "appAgentId")
+    cat = roster_catalogue.catalogue(call.reader, tenant_id=call.tenant_id)
+    out: list[dict[str, object]] = []
+    for g in cat.groups:
+        for f in g.fields:
+            meta: dict[str, object] = {
+                "fieldCode": f.code,
+                "fieldName": f.name,
+                "fieldType": _FIELD_TYPES[f.field_type],
+            }
+            if f.options:
+                meta["optionText"] = render.option_text(f)
+            out.append(meta)
+    return {"result": out}
+
+
+@route("GET", f"{_HRM}/employees/dismissions", permission=HRM_READ, body=DismissionPageQuery)
+def dismission_ids(call: Call, body: DismissionPageQuery) -> dict[str, Any]:
+    """QueryDismissionStaffIdList: one page of the userIds of the people who left."""
+    page = roster_employees.list_employees(
+        call.reader,
+        tenant_id=call.tenant_id,
+        kind=EmployeeList.DIMISSION,
+        offset=body.nextToken,
+        size=body.maxResults,
+    )
+    out: dict[str, Any] = {"userIdList": page.user_ids, "hasMore": page.next_offset is not None}
+    if page.next_offset is not None:
+        out["nextToken"] = page.next_offset
+    return out

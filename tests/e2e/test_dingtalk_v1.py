@@ -1,0 +1,239 @@
+"""The DingTalk ``/v1.0`` dialect over a real server: tokens shared with ``/gettoken``, the header rules
+and the error envelope on the wire (written from the protocol file), and the calls through the official
+``alibabacloud-dingtalk`` SDK, unchanged, pointed at the server by its configuration alone."""
+
+from __future__ import annotations
+
+import httpx
+import orjson
+import pytest
+from alibabacloud_dingtalk.hrm_1_0 import models as hrm_models
+from alibabacloud_dingtalk.hrm_1_0.client import Client as HrmClient
+from alibabacloud_dingtalk.oauth2_1_0 import models as oauth_models
+from alibabacloud_dingtalk.oauth2_1_0.client import Client as OAuthClient
+from alibabacloud_tea_util.models import RuntimeOptions
+from dingtalk_support import AGENTID, ALL_PERMISSIONS, APPKEY, APPSECRET, CORP_ID, LIST, setup_tenant, wire
+from dingtalk_v1_support import (
+    ACCESS_TOKEN,
+    ROSTER_QUERY,
+    TOKEN_HEADER,
+    V1_PERMISSIONS,
+    access_token,
+    error_of,
+    sdk,
+)
+from Tea.exceptions import TeaException
+
+from conftest import LiveServer
+from openroster.core.tenancy import apps
+
+pytestmark = pytest.mark.e2e
+
+
+def test_tokens_are_shared_with_gettoken_both_ways(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    with httpx.Client(base_url=live.base_url, timeout=30) as http, wire(live.base_url) as w:
+        got = http.post(ACCESS_TOKEN, json={"appKey": APPKEY, "appSecret": APPSECRET})
+        assert got.status_code == 200 and list(got.json()) == ["accessToken", "expireIn"]
+        token = got.json()["accessToken"]
+        assert got.json()["expireIn"] == 7200
+        # One token per app per window, whichever call issued it.
+        assert w.gettoken()["access_token"] == token
+        assert access_token(http) == token
+        corp = http.post(
+            f"/v1.0/oauth2/{CORP_ID}/token",
+            json={"client_id": APPKEY, "client_secret": APPSECRET, "grant_type": "client_credentials"},
+        )
+        assert corp.status_code == 200 and corp.json() == {"access_token": token, "expires_in": 7200}
+        # It works in both generations.
+        assert w.post(LIST, {"agentid": AGENTID, "userid_list": "alice"}, token=token)["errcode"] == 0
+        body = {"appAgentId": AGENTID, "userIdList": ["alice"]}
+        assert http.post(ROSTER_QUERY, json=body, headers={TOKEN_HEADER: token}).status_code == 200
+        # Rotating the secret revokes it in both.
+        apps.rotate_secret(live.directory, client_id=APPKEY, secret="a-brand-new-secret")
+        error_of(
+            http.post(ROSTER_QUERY, json=body, headers={TOKEN_HEADER: token}), 400, "InvalidAuthentication"
+        )
+        assert w.post(LIST, {"agentid": AGENTID, "userid_list": "alice"}, token=token)["errcode"] != 0
+        fresh = access_token(http, appsecret="a-brand-new-secret")
+        assert fresh != token
+        assert http.post(ROSTER_QUERY, json=body, headers={TOKEN_HEADER: fresh}).status_code == 200
+
+
+def test_token_call_refusals(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        wrong = http.post(ACCESS_TOKEN, json={"appKey": APPKEY, "appSecret": "wrong-secret"})
+        assert error_of(wrong, 400, "invalidClientIdOrSecret")["message"].startswith(
+            "无效的clientId或者clientSecret"
+        )
+        error_of(http.post(ACCESS_TOKEN), 400, "Missingbody")
+        form = http.post(
+            ACCESS_TOKEN,
+            content=f"appKey={APPKEY}&appSecret={APPSECRET}",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        error_of(form, 400, "Missingbody")
+        other_corp = http.post(
+            "/v1.0/oauth2/dingother/token",
+            json={"client_id": APPKEY, "client_secret": APPSECRET, "grant_type": "client_credentials"},
+        )
+        error_of(other_corp, 400, "invalidClientIdOrSecret")
+
+
+def test_header_rules_and_error_envelope(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=("qyapi_get_member",))
+    body = {"appAgentId": AGENTID, "userIdList": ["alice"]}
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = access_token(http)
+        missing = error_of(http.post(ROSTER_QUERY, json=body), 400, "AuthenticationFailed.MissingParameter")
+        assert missing["message"].startswith("缺少参数：x-acs-dingtalk-access-token")
+        # The token in the query or in Authorization is not looked at.
+        error_of(
+            http.post(ROSTER_QUERY, json=body, params={"access_token": token}),
+            400,
+            "AuthenticationFailed.MissingParameter",
+        )
+        error_of(
+            http.post(ROSTER_QUERY, json=body, headers={"Authorization": f"Bearer {token}"}),
+            400,
+            "AuthenticationFailed.MissingParameter",
+        )
+        unknown = http.post(ROSTER_QUERY, json=body, headers={TOKEN_HEADER: "no-such-token"})
+        assert error_of(unknown, 400, "InvalidAuthentication")["message"].startswith("不合法的access_token")
+        # The app lacks the call's permission: 403 with the scope it needs.
+        denied = error_of(
+            http.post(ROSTER_QUERY, json=body, headers={TOKEN_HEADER: token}),
+            403,
+            "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+        )
+        assert denied["accessdenieddetail"] == {"requiredScopes": ["qyapi_hrm_read_user"]}
+        # An unknown path, or a known one with another method.
+        not_found = "Specified api is not found, please check your url and method."
+        for method, path in (("POST", "/v1.0/hrm/no/such/call"), ("GET", ROSTER_QUERY), ("PUT", "/v1.0/")):
+            reply = http.request(method, path, headers={TOKEN_HEADER: token})
+            assert error_of(reply, 404, "InvalidAction.NotFound")["message"] == not_found
+
+
+def test_journal_and_faults_name_the_dialect(live: LiveServer) -> None:
+    setup_tenant(live.directory)
+    live.control.add_fault(
+        "error", match={"dialect": "dingtalk_v1", "path": ROSTER_QUERY}, code=90018, times=1
+    )
+    body = {"appAgentId": AGENTID, "userIdList": ["alice"]}
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = access_token(http)
+        error_of(
+            http.post(ROSTER_QUERY, json=body, headers={TOKEN_HEADER: token}),
+            403,
+            "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+        )
+        assert http.post(ROSTER_QUERY, json=body, headers={TOKEN_HEADER: token}).status_code == 200
+    calls = live.control.journal(dialect="dingtalk_v1")
+    assert [c["path"] for c in calls][-3:] == [ACCESS_TOKEN, ROSTER_QUERY, ROSTER_QUERY]
+    assert {c["app"] for c in calls[-2:]} == {APPKEY}
+
+
+def test_official_sdk_tokens_and_roster(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
+    oauth = sdk(OAuthClient, live.base_url)
+    got = oauth.get_access_token(oauth_models.GetAccessTokenRequest(app_key=APPKEY, app_secret=APPSECRET))
+    assert got.status_code == 200 and got.body.expire_in == 7200
+    token = got.body.access_token
+    corp = oauth.get_token(
+        CORP_ID,
+        oauth_models.GetTokenRequest(
+            client_id=APPKEY, client_secret=APPSECRET, grant_type="client_credentials"
+        ),
+    )
+    assert (corp.body.access_token, corp.body.expires_in) == (token, 7200)
+    with pytest.raises(TeaException) as refused:
+        oauth.get_access_token(oauth_models.GetAccessTokenRequest(app_key=APPKEY, app_secret="wrong"))
+    assert (refused.value.code, refused.value.statusCode) == ("invalidClientIdOrSecret", 400)
+
+    hrm = sdk(HrmClient, live.base_url)
+    headers = hrm_models.GetEmployeeRosterByFieldHeaders(x_acs_dingtalk_access_token=token)
+    request = hrm_models.GetEmployeeRosterByFieldRequest(
+        app_agent_id=AGENTID, user_id_list=["alice", "bob"], field_filter_list=["sys00-name", "sys00-dept"]
+    )
+    roster = hrm.get_employee_roster_by_field_with_options(request, headers, RuntimeOptions())
+    people = roster.body.result
+    assert [p.user_id for p in people] == ["alice", "bob"]
+    assert {p.corp_id for p in people} == {CORP_ID}
+    alice = {f.field_code: f for f in people[0].field_data_list}
+    assert list(alice) == ["sys00-name", "sys00-dept"]
+    assert [v.value for v in alice["sys00-name"].field_value_list] == ["Alice"]
+    assert alice["sys00-name"].field_value_list[0].item_index == 0
+    # The same people as /topapi's v2/list reads them.
+    with wire(live.base_url) as w:
+        filtered = {
+            "agentid": AGENTID,
+            "userid_list": "alice,bob",
+            "field_filter_list": "sys00-name,sys00-dept",
+        }
+        old = w.post(LIST, filtered, token=token)
+    assert [
+        [(f["field_code"], [v["value"] for v in f["field_value_list"]]) for f in p["field_data_list"]]
+        for p in old["result"]
+    ] == [[(f.field_code, [v.value for v in f.field_value_list]) for f in p.field_data_list] for p in people]
+
+    # Unknown userIds are left out, as in v2/list; an empty or an over-long list is refused.
+    ghost = hrm_models.GetEmployeeRosterByFieldRequest(app_agent_id=AGENTID, user_id_list=["alice", "ghost"])
+    reply = hrm.get_employee_roster_by_field_with_options(ghost, headers, RuntimeOptions())
+    assert [p.user_id for p in reply.body.result] == ["alice"]
+    for ids in ([], [f"u{i}" for i in range(101)]):
+        with pytest.raises(TeaException) as bad:
+            hrm.get_employee_roster_by_field_with_options(
+                hrm_models.GetEmployeeRosterByFieldRequest(app_agent_id=AGENTID, user_id_list=ids),
+                headers,
+                RuntimeOptions(),
+            )
+        assert (bad.value.code, bad.value.statusCode) == ("invalidParameter", 400)
+        assert "userIdList" in bad.value.message
+
+
+def test_official_sdk_field_list_and_dismissions(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = access_token(http)
+    hrm = sdk(HrmClient, live.base_url)
+    fields = hrm.roster_meta_available_field_list_with_options(
+        hrm_models.RosterMetaAvailableFieldListRequest(app_agent_id=AGENTID),
+        hrm_models.RosterMetaAvailableFieldListHeaders(x_acs_dingtalk_access_token=token),
+        RuntimeOptions(),
+    ).body.result
+    by_code = {f.field_code: f for f in fields}
+    assert by_code["sys00-name"].field_type == "TextField"
+    assert {f.field_type for f in fields} <= {"TextField", "DDSelectField", "DDDateField", "DDPhotoField"}
+    status = by_code["sys01-employeeStatus"]
+    assert status.field_type == "DDSelectField"
+    assert {o["value"] for o in orjson.loads(status.option_text)} >= {"2", "3", "5"}
+    with pytest.raises(TeaException) as wrong_agent:
+        hrm.roster_meta_available_field_list_with_options(
+            hrm_models.RosterMetaAvailableFieldListRequest(app_agent_id=AGENTID + 1),
+            hrm_models.RosterMetaAvailableFieldListHeaders(x_acs_dingtalk_access_token=token),
+            RuntimeOptions(),
+        )
+    assert (wrong_agent.value.code, wrong_agent.value.statusCode) == ("invalidAgentId", 400)
+
+    page = hrm.query_dismission_staff_id_list_with_options(
+        hrm_models.QueryDismissionStaffIdListRequest(next_token=0, max_results=50),
+        hrm_models.QueryDismissionStaffIdListHeaders(x_acs_dingtalk_access_token=token),
+        RuntimeOptions(),
+    ).body
+    assert (page.user_id_list, page.has_more, page.next_token) == (["erin"], False, None)
+    with pytest.raises(TeaException) as too_many:
+        hrm.query_dismission_staff_id_list_with_options(
+            hrm_models.QueryDismissionStaffIdListRequest(next_token=0, max_results=51),
+            hrm_models.QueryDismissionStaffIdListHeaders(x_acs_dingtalk_access_token=token),
+            RuntimeOptions(),
+        )
+    assert (too_many.value.code, too_many.value.statusCode) == ("invalidParameter", 400)
+    # Without the token header the SDK gets the platform's refusal, as a TeaException.
+    with pytest.raises(TeaException) as no_token:
+        hrm.roster_meta_available_field_list_with_options(
+            hrm_models.RosterMetaAvailableFieldListRequest(app_agent_id=AGENTID),
+            hrm_models.RosterMetaAvailableFieldListHeaders(),
+            RuntimeOptions(),
+        )
+    assert (no_token.value.code, no_token.value.statusCode) == ("AuthenticationFailed.MissingParameter", 400)
