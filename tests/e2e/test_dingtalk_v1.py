@@ -4,9 +4,13 @@ and the error envelope on the wire (written from the protocol file), and the cal
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import orjson
 import pytest
+from alibabacloud_dingtalk.contact_1_0 import models as contact_models
+from alibabacloud_dingtalk.contact_1_0.client import Client as ContactClient
 from alibabacloud_dingtalk.hrm_1_0 import models as hrm_models
 from alibabacloud_dingtalk.hrm_1_0.client import Client as HrmClient
 from alibabacloud_dingtalk.oauth2_1_0 import models as oauth_models
@@ -237,3 +241,56 @@ def test_official_sdk_field_list_and_dismissions(live: LiveServer) -> None:
             RuntimeOptions(),
         )
     assert (no_token.value.code, no_token.value.statusCode) == ("AuthenticationFailed.MissingParameter", 400)
+
+
+def test_official_sdk_search_users_and_departments(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = access_token(http)
+    contact = sdk(ContactClient, live.base_url)
+
+    def users(**fields: Any) -> Any:
+        headers = contact_models.SearchUserHeaders(x_acs_dingtalk_access_token=token)
+        request = contact_models.SearchUserRequest(**fields)
+        return contact.search_user_with_options(request, headers, RuntimeOptions()).body
+
+    # Members whose name holds "a" (case ignored), in userId order; Erin left, Bob has no "a".
+    found = users(query_word="A", offset=0, size=10)
+    assert (found.list, found.total_count, found.has_more) == (["alice", "carol", "dave"], 3, False)
+    page = users(query_word="a", offset=1, size=1)
+    assert (page.list, page.total_count, page.has_more) == (["carol"], 3, True)
+    assert users(query_word="Alice", offset=0, size=10, full_match_field=1).list == ["alice"]
+    assert users(query_word="Ali", offset=0, size=10, full_match_field=1).list == []
+    assert users(query_word="Erin", offset=0, size=10).total_count == 0
+    for bad in ({"query_word": "", "offset": 0, "size": 10}, {"query_word": "a", "offset": 0, "size": 0}):
+        with pytest.raises(TeaException) as refused:
+            users(**bad)
+        assert (refused.value.code, refused.value.statusCode) == ("parameter.error", 400)
+
+    depts = contact.search_department_with_options(
+        contact_models.SearchDepartmentRequest(query_word="end", offset=0, size=10),
+        contact_models.SearchDepartmentHeaders(x_acs_dingtalk_access_token=token),
+        RuntimeOptions(),
+    ).body
+    # The same department ids as /topapi's department calls.
+    with wire(live.base_url) as w:
+        backend = w.post("/topapi/v2/department/get", {"dept_id": depts.list[0]}, token=token)["result"]
+    assert (depts.list, depts.total_count, backend["name"]) == ([backend["dept_id"]], 1, "Backend")
+
+
+def test_a_call_without_its_permission_is_refused_with_the_scope_it_needs(live: LiveServer) -> None:
+    setup_tenant(live.directory)  # the /topapi permissions only
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = access_token(http)
+    contact = sdk(ContactClient, live.base_url)
+    with pytest.raises(TeaException) as denied:
+        contact.search_user_with_options(
+            contact_models.SearchUserRequest(query_word="a", offset=0, size=10),
+            contact_models.SearchUserHeaders(x_acs_dingtalk_access_token=token),
+            RuntimeOptions(),
+        )
+    assert (denied.value.code, denied.value.statusCode) == (
+        "Forbidden.AccessDenied.AccessTokenPermissionDenied",
+        403,
+    )
+    assert denied.value.data["accessdenieddetail"] == {"requiredScopes": ["qyapi_addresslist_search"]}

@@ -20,7 +20,7 @@ from openroster.dialects import nul
 from openroster.dialects.base import Dialect, Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.endpoint import Call, Caller
-from openroster.dialects.dingtalk_v1 import PREFIX, TOKEN_HEADER, auth, hrm  # noqa: F401  (hrm registers routes)
+from openroster.dialects.dingtalk_v1 import PREFIX, TOKEN_HEADER, auth, contact, hrm  # noqa: F401  (they register routes)
 from openroster.dialects.dingtalk_v1.endpoint import ROUTES, Route, json_fields, query_fields, reply, validate
 from openroster.dialects.dingtalk_v1.errors import (
     FAULT_CODES,

@@ -1,0 +1,80 @@
+"""Name search over the members and the departments of a tenant.
+
+A query word matches a name that holds it anywhere (ASCII case ignored), or, asked for exactly,
+a name equal to it. Members are the people in the contacts: every status but ``dimission`` (those
+who left are no longer members). Results come in id order, ``size`` from an item ``offset``,
+with the number of matches in all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from openroster.core import validate
+from openroster.core.directory import Reader
+from openroster.core.runtime.limits import NAME_MAX
+from openroster.model.entities import ALL_STATUSES, UserStatus
+from openroster.model.errors import InvalidValue
+
+#: The most results one page of a search holds.
+SEARCH_SIZE_MAX = 100
+#: Who a member search finds.
+MEMBER_STATUSES: frozenset[str] = ALL_STATUSES - {UserStatus.DIMISSION.value}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Found(Generic[T]):
+    """One page of matches and how many there are in all."""
+
+    ids: list[T]
+    total: int
+
+    def has_more(self, offset: int) -> bool:
+        return offset + len(self.ids) < self.total
+
+
+def _checked(word: str | None, offset: int, size: int, *, fields: tuple[str, str, str]) -> str:
+    word_field, offset_field, size_field = fields
+    query = validate.text(word, field=word_field, max_len=NAME_MAX, required=True)
+    if offset < 0:
+        raise InvalidValue(f"{offset_field} must be zero or positive", field=offset_field)
+    if size < 1 or size > SEARCH_SIZE_MAX:
+        raise InvalidValue(f"{size_field} must be between 1 and {SEARCH_SIZE_MAX}", field=size_field)
+    return str(query)
+
+
+def members(
+    r: Reader,
+    *,
+    tenant_id: str,
+    word: str | None,
+    exact: bool,
+    offset: int,
+    size: int,
+    fields: tuple[str, str, str] = ("word", "offset", "size"),
+) -> Found[str]:
+    """The members whose name holds ``word`` (``exact``: is ``word``). ``fields`` name the word,
+    offset and size in the caller's refusals."""
+    query = _checked(word, offset, size, fields=fields)
+    ids, total = r.tx.users.search_ids(
+        tenant_id, query, exact=exact, statuses=MEMBER_STATUSES, offset=offset, limit=size
+    )
+    return Found(ids, total)
+
+
+def departments(
+    r: Reader,
+    *,
+    tenant_id: str,
+    word: str | None,
+    offset: int,
+    size: int,
+    fields: tuple[str, str, str] = ("word", "offset", "size"),
+) -> Found[int]:
+    """The departments whose name holds ``word``."""
+    query = _checked(word, offset, size, fields=fields)
+    ids, total = r.tx.depts.search_ids(tenant_id, query, offset=offset, limit=size)
+    return Found(ids, total)
