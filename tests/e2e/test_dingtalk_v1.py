@@ -4,6 +4,7 @@ and the error envelope on the wire (written from the protocol file), and the cal
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -16,7 +17,18 @@ from alibabacloud_dingtalk.hrm_1_0.client import Client as HrmClient
 from alibabacloud_dingtalk.oauth2_1_0 import models as oauth_models
 from alibabacloud_dingtalk.oauth2_1_0.client import Client as OAuthClient
 from alibabacloud_tea_util.models import RuntimeOptions
-from dingtalk_support import AGENTID, ALL_PERMISSIONS, APPKEY, APPSECRET, CORP_ID, LIST, setup_tenant, wire
+from dingtalk_support import (
+    AGENTID,
+    ALL_PERMISSIONS,
+    APPKEY,
+    APPSECRET,
+    CORP_ID,
+    LIST,
+    PREENTRY,
+    TENANT,
+    setup_tenant,
+    wire,
+)
 from dingtalk_v1_support import (
     ACCESS_TOKEN,
     ROSTER_QUERY,
@@ -29,6 +41,7 @@ from dingtalk_v1_support import (
 from Tea.exceptions import TeaException
 
 from conftest import LiveServer
+from openroster.core.people import users
 from openroster.core.tenancy import apps
 
 pytestmark = pytest.mark.e2e
@@ -249,22 +262,22 @@ def test_official_sdk_search_users_and_departments(live: LiveServer) -> None:
         token = access_token(http)
     contact = sdk(ContactClient, live.base_url)
 
-    def users(**fields: Any) -> Any:
+    def search_users(**fields: Any) -> Any:
         headers = contact_models.SearchUserHeaders(x_acs_dingtalk_access_token=token)
         request = contact_models.SearchUserRequest(**fields)
         return contact.search_user_with_options(request, headers, RuntimeOptions()).body
 
     # Members whose name holds "a" (case ignored), in userId order; Erin left, Bob has no "a".
-    found = users(query_word="A", offset=0, size=10)
+    found = search_users(query_word="A", offset=0, size=10)
     assert (found.list, found.total_count, found.has_more) == (["alice", "carol", "dave"], 3, False)
-    page = users(query_word="a", offset=1, size=1)
+    page = search_users(query_word="a", offset=1, size=1)
     assert (page.list, page.total_count, page.has_more) == (["carol"], 3, True)
-    assert users(query_word="Alice", offset=0, size=10, full_match_field=1).list == ["alice"]
-    assert users(query_word="Ali", offset=0, size=10, full_match_field=1).list == []
-    assert users(query_word="Erin", offset=0, size=10).total_count == 0
+    assert search_users(query_word="Alice", offset=0, size=10, full_match_field=1).list == ["alice"]
+    assert search_users(query_word="Ali", offset=0, size=10, full_match_field=1).list == []
+    assert search_users(query_word="Erin", offset=0, size=10).total_count == 0
     for bad in ({"query_word": "", "offset": 0, "size": 10}, {"query_word": "a", "offset": 0, "size": 0}):
         with pytest.raises(TeaException) as refused:
-            users(**bad)
+            search_users(**bad)
         assert (refused.value.code, refused.value.statusCode) == ("parameter.error", 400)
 
     depts = contact.search_department_with_options(
@@ -294,3 +307,74 @@ def test_a_call_without_its_permission_is_refused_with_the_scope_it_needs(live: 
         403,
     )
     assert denied.value.data["accessdenieddetail"] == {"requiredScopes": ["qyapi_addresslist_search"]}
+
+
+def test_official_sdk_adds_a_preentry_read_back_through_topapi(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = access_token(http)
+    hrm = sdk(HrmClient, live.base_url)
+    headers = hrm_models.AddHrmPreentryHeaders(x_acs_dingtalk_access_token=token)
+    joins = int(datetime(2026, 1, 5, 9, 30, tzinfo=timezone(timedelta(hours=8))).timestamp() * 1000)
+    school = hrm_models.AddHrmPreentryRequestGroupsSectionsEmpFieldVOList(
+        field_code="sys03-graduateSchool", value="清华大学"
+    )
+    request = hrm_models.AddHrmPreentryRequest(
+        name="Frank",
+        mobile="13900000009",
+        pre_entry_time=joins,
+        groups=[
+            hrm_models.AddHrmPreentryRequestGroups(
+                group_id="sys03",
+                sections=[hrm_models.AddHrmPreentryRequestGroupsSections(emp_field_volist=[school])],
+            )
+        ],
+    )
+    tmp = hrm.add_hrm_preentry_with_options(request, headers, RuntimeOptions()).body.tmp_user_id
+    assert tmp
+    with wire(live.base_url) as w:
+        waiting = w.post(PREENTRY, {"offset": 0, "size": 50}, token=token)["result"]["data_list"]
+        assert tmp in waiting
+        rows = w.post(
+            LIST,
+            {
+                "agentid": AGENTID,
+                "userid_list": tmp,
+                "field_filter_list": "sys00-name,sys03-graduateSchool,sys00-confirmJoinTime",
+            },
+            token=token,
+        )["result"][0]["field_data_list"]
+    name, school_read, joined = ([v["value"] for v in f["field_value_list"]] for f in rows)
+    assert (name, school_read) == (["Frank"], ["清华大学"])
+    assert joined[0].startswith("2026-01-05")  # preEntryTime's day in China
+    with live.directory.reader() as r:
+        frank = users.get(r, tenant_id=TENANT, user_id=tmp)
+    assert (frank.status, frank.phone) == ("notactive", "13900000009")
+    # The same mobile again: refused, nothing written.
+    with pytest.raises(TeaException) as taken:
+        hrm.add_hrm_preentry_with_options(
+            hrm_models.AddHrmPreentryRequest(name="Frank again", mobile="13900000009"),
+            headers,
+            RuntimeOptions(),
+        )
+    assert (taken.value.code, taken.value.statusCode) == ("invalidParameter", 400)
+    with pytest.raises(TeaException) as unknown_field:
+        bad = hrm_models.AddHrmPreentryRequestGroupsSectionsEmpFieldVOList(field_code="sys03-nope", value="x")
+        hrm.add_hrm_preentry_with_options(
+            hrm_models.AddHrmPreentryRequest(
+                name="Gina",
+                mobile="13900000010",
+                groups=[
+                    hrm_models.AddHrmPreentryRequestGroups(
+                        group_id="sys03",
+                        sections=[hrm_models.AddHrmPreentryRequestGroupsSections(emp_field_volist=[bad])],
+                    )
+                ],
+            ),
+            headers,
+            RuntimeOptions(),
+        )
+    assert (unknown_field.value.code, unknown_field.value.statusCode) == ("invalidParameter", 400)
+    with wire(live.base_url) as w:
+        waiting = w.post(PREENTRY, {"offset": 0, "size": 50}, token=token)["result"]["data_list"]
+    assert len(waiting) == 2  # dave and Frank: Gina's refused roster left no person behind

@@ -6,6 +6,7 @@ spelled in camelCase (docs/dingtalk-v1.md maps one to the other).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import employees as roster_employees
 from openroster.core.roster import records as roster_records
+from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.catalogue import FieldType
 from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import HRM_READ, Call
+from openroster.dialects.dingtalk_v1 import HRM_PREENTRY
 from openroster.dialects.dingtalk_v1.endpoint import route
 from openroster.dialects.dingtalk_v1.errors import V1Error
 from openroster.model.entities import App
@@ -46,6 +49,30 @@ class AgentQuery(_Body):
 class DismissionPageQuery(_Body):
     nextToken: int = Field(default=0, ge=0, description="Where the page starts (0: the first).")
     maxResults: int = Field(default=30, ge=1, le=roster_catalogue.PAGE_SIZE_MAX, description="1..50.")
+
+
+class EmpField(_Body):
+    fieldCode: str
+    value: str | None = None
+
+
+class Section(_Body):
+    oldIndex: int | None = None
+    empFieldVOList: list[EmpField] = Field(default_factory=list)
+
+
+class Group(_Body):
+    groupId: str
+    sections: list[Section] = Field(default_factory=list)
+
+
+class PreentryBody(_Body):
+    name: str = Field(description="The person's name.")
+    mobile: str = Field(description="The person's mobile number (unique in the company).")
+    preEntryTime: int | None = Field(default=None, description="The day they join, Unix milliseconds.")
+    agentId: int | None = None
+    needSendPreEntryMsg: bool | None = None
+    groups: list[Group] = Field(default_factory=list, description="Roster fields, as in v2/update.")
 
 
 def _check_agent(app: App, agent_id: int, code: str, field: str) -> None:
@@ -110,3 +137,36 @@ def dismission_ids(call: Call, body: DismissionPageQuery) -> dict[str, Any]:
     if page.next_offset is not None:
         out["nextToken"] = page.next_offset
     return out
+
+
+def _china_time(ms: int) -> str:
+    """Unix milliseconds as the platform's wall-clock time in China (``yyyy-MM-dd HH:mm:ss``)."""
+    return datetime.fromtimestamp(ms / 1000, render.CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@route("POST", f"{_HRM}/preentries", permission=HRM_PREENTRY, body=PreentryBody, writes=True)
+def add_preentry(call: Call, body: PreentryBody) -> dict[str, Any]:
+    """AddHrmPreentry: add a person waiting to join, with roster fields; answers their id."""
+    when = _china_time(body.preEntryTime) if body.preEntryTime is not None else None
+    item = roster_employees.PreEntry(name=body.name, mobile=body.mobile, pre_entry_date=when)
+    created = roster_employees.add_pre_entry(
+        call.directory, tenant_id=call.tenant_id, item=item, names={"pre_entry_date": "preEntryTime"}
+    )
+    if body.groups:
+        groups = [
+            roster_writes.GroupWrite(
+                group_id=g.groupId,
+                sections=tuple(
+                    roster_writes.SectionWrite(
+                        fields=tuple(
+                            roster_writes.FieldWrite(f.fieldCode, f.value or "") for f in s.empFieldVOList
+                        ),
+                        old_index=s.oldIndex,
+                    )
+                    for s in g.sections
+                ),
+            )
+            for g in body.groups
+        ]
+        roster_writes.update(call.directory, tenant_id=call.tenant_id, user_id=created.id, groups=groups)
+    return {"tmpUserId": created.id}
