@@ -24,8 +24,10 @@ from dingtalk_support import (
     APPSECRET,
     CORP_ID,
     LIST,
+    ONJOB,
     PREENTRY,
     TENANT,
+    UPDATE,
     setup_tenant,
     wire,
 )
@@ -378,3 +380,50 @@ def test_official_sdk_adds_a_preentry_read_back_through_topapi(live: LiveServer)
     with wire(live.base_url) as w:
         waiting = w.post(PREENTRY, {"offset": 0, "size": 50}, token=token)["result"]["data_list"]
     assert len(waiting) == 2  # dave and Frank: Gina's refused roster left no person behind
+
+
+def test_official_sdk_regularizes_a_person_on_probation(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = access_token(http)
+    probation = {
+        "group_id": "sys01",
+        "sections": [{"section": [{"field_code": "sys01-employeeStatus", "value": "2"}]}],
+    }
+    with wire(live.base_url) as w:
+        w.ok(UPDATE, {"agentid": AGENTID, "param": {"userid": "bob", "groups": [probation]}})
+    hrm = sdk(HrmClient, live.base_url)
+    headers = hrm_models.HrmProcessRegularHeaders(x_acs_dingtalk_access_token=token)
+    day = int(datetime(2026, 3, 1, tzinfo=timezone(timedelta(hours=8))).timestamp() * 1000)
+
+    def regular(user_id: str, operator: str = "alice") -> Any:
+        request = hrm_models.HrmProcessRegularRequest(
+            user_id=user_id, regular_date=day, operation_id=operator
+        )
+        return hrm.hrm_process_regular_with_options(request, headers, RuntimeOptions())
+
+    assert regular("bob").body.result is True
+    with wire(live.base_url) as w:
+        on_job = w.ok(ONJOB, {"status_list": "3", "offset": 0, "size": 50})["result"]["data_list"]
+        rows = w.ok(
+            LIST,
+            {
+                "agentid": AGENTID,
+                "userid_list": "bob",
+                "field_filter_list": "sys01-employeeStatus,sys01-regularTime",
+            },
+        )["result"][0]["field_data_list"]
+    assert on_job == ["bob"]
+    assert [[v["value"] for v in f["field_value_list"]] for f in rows] == [["3"], ["2026-03-01"]]
+    with live.directory.reader() as r:
+        assert users.get(r, tenant_id=TENANT, user_id="bob").employment_status == "regular"  # WPS reads this
+    # Regular already, an unknown person, an unknown operator: each refused.
+    for user_id, operator, named in (
+        ("bob", "alice", "userId"),
+        ("ghost", "alice", "userId"),
+        ("bob", "ghost", "operationId"),
+    ):
+        with pytest.raises(TeaException) as refused:
+            regular(user_id, operator)
+        assert (refused.value.code, refused.value.statusCode) == ("invalidParameter", 400)
+        assert named in refused.value.message

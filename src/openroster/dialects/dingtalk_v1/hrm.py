@@ -13,13 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import employees as roster_employees
+from openroster.core.roster import processes
 from openroster.core.roster import records as roster_records
 from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.catalogue import FieldType
 from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import HRM_READ, Call
-from openroster.dialects.dingtalk_v1 import HRM_PREENTRY
+from openroster.dialects.dingtalk_v1 import HRM_PREENTRY, HRM_PROCESS
 from openroster.dialects.dingtalk_v1.endpoint import route
 from openroster.dialects.dingtalk_v1.errors import V1Error
 from openroster.model.entities import App
@@ -73,6 +74,13 @@ class PreentryBody(_Body):
     agentId: int | None = None
     needSendPreEntryMsg: bool | None = None
     groups: list[Group] = Field(default_factory=list, description="Roster fields, as in v2/update.")
+
+
+class RegularBody(_Body):
+    userId: str = Field(description="The person on probation.")
+    regularDate: int = Field(description="The day they become regular, Unix milliseconds.")
+    operationId: str = Field(description="The userId of the person who approves it.")
+    remark: str | None = None
 
 
 def _check_agent(app: App, agent_id: int, code: str, field: str) -> None:
@@ -139,9 +147,9 @@ def dismission_ids(call: Call, body: DismissionPageQuery) -> dict[str, Any]:
     return out
 
 
-def _china_time(ms: int) -> str:
+def _china_time(ms: int, form: str = "%Y-%m-%d %H:%M:%S") -> str:
     """Unix milliseconds as the platform's wall-clock time in China (``yyyy-MM-dd HH:mm:ss``)."""
-    return datetime.fromtimestamp(ms / 1000, render.CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ms / 1000, render.CHINA).strftime(form)
 
 
 @route("POST", f"{_HRM}/preentries", permission=HRM_PREENTRY, body=PreentryBody, writes=True)
@@ -170,3 +178,17 @@ def add_preentry(call: Call, body: PreentryBody) -> dict[str, Any]:
         ]
         roster_writes.update(call.directory, tenant_id=call.tenant_id, user_id=created.id, groups=groups)
     return {"tmpUserId": created.id}
+
+
+@route("POST", f"{_HRM}/processes/regulars/become", permission=HRM_PROCESS, body=RegularBody, writes=True)
+def become_regular(call: Call, body: RegularBody) -> dict[str, Any]:
+    """HrmProcessRegular: a person on probation becomes a regular employee on a day."""
+    processes.regularize(
+        call.directory,
+        tenant_id=call.tenant_id,
+        user_id=body.userId,
+        day=_china_time(body.regularDate, "%Y-%m-%d"),
+        operator_id=body.operationId,
+        fields=("userId", "regularDate", "operationId"),
+    )
+    return {"result": True}
