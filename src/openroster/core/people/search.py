@@ -1,9 +1,9 @@
 """Name search over the members and the departments of a tenant.
 
 A query word matches a name that holds it anywhere (ASCII case ignored), or, asked for exactly,
-a name equal to it. Members are the people in the contacts: every status but ``dimission`` (those
-who left are no longer members). Results come in id order, ``size`` from an item ``offset``,
-with the number of matches in all.
+a name equal to it. Members are the people on the job (the on-job list's statuses: a pre-hire or
+someone who left is no member). Results come in id order, ``size`` from an item ``offset``, with
+the number of matches in all.
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ from typing import Generic, TypeVar
 
 from openroster.core import validate
 from openroster.core.directory import Reader
+from openroster.core.roster.profile import LIST_STATUSES, EmployeeList
 from openroster.core.runtime.limits import NAME_MAX
-from openroster.model.entities import ALL_STATUSES, UserStatus
 from openroster.model.errors import InvalidValue
 
 #: The most results one page of a search holds.
 SEARCH_SIZE_MAX = 100
 #: Who a member search finds.
-MEMBER_STATUSES: frozenset[str] = ALL_STATUSES - {UserStatus.DIMISSION.value}
+MEMBER_STATUSES: frozenset[str] = frozenset(LIST_STATUSES[EmployeeList.ON_JOB])
 
 T = TypeVar("T")
 
