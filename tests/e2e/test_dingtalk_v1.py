@@ -28,6 +28,7 @@ from dingtalk_support import (
     PREENTRY,
     TENANT,
     UPDATE,
+    USER_GET,
     setup_tenant,
     wire,
 )
@@ -428,3 +429,35 @@ def test_official_sdk_regularizes_a_person_on_probation(live: LiveServer) -> Non
             regular(user_id, operator)
         assert (refused.value.code, refused.value.statusCode) == ("invalidParameter", 400)
         assert named in refused.value.message
+
+
+def test_official_sdk_batch_gets_members_as_topapi_shows_them(live: LiveServer) -> None:
+    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = access_token(http)
+    contact = sdk(ContactClient, live.base_url)
+    headers = contact_models.BatchGetUserHeaders(x_acs_dingtalk_access_token=token)
+
+    def batch_get(ids: list[str] | None) -> Any:
+        request = contact_models.BatchGetUserRequest(user_id_list=ids)
+        return contact.batch_get_user_with_options(request, headers, RuntimeOptions()).body
+
+    got = batch_get(["alice", "dave", "ghost", "bob", "erin"])  # a pre-hire, nobody, someone who left
+    assert [u.userid for u in got.user_list] == ["alice", "bob"]
+    assert got.unauthorized_user_id_list == []
+    with wire(live.base_url) as w:
+        alice = w.post(USER_GET, {"userid": "alice"}, token=token)["result"]
+    first = got.user_list[0]
+    assert (first.name, first.mobile, first.job_number, first.unionid, first.state_code, first.senior) == (
+        alice["name"],
+        alice["mobile"],
+        alice["job_number"],
+        alice["unionid"],
+        alice["state_code"],
+        alice["senior"],
+    )
+    for ids in (None, [], [f"u{i}" for i in range(101)]):
+        with pytest.raises(TeaException) as refused:
+            batch_get(ids)
+        assert (refused.value.code, refused.value.statusCode) == ("invalidParameter", 400)
+        assert "userIdList" in refused.value.message

@@ -280,6 +280,23 @@ def contacts_user(
     return out
 
 
+def member_summary(rec: RosterRecord, values: Mapping[str, Values]) -> dict[str, object]:
+    """A member as ``/v1.0`` BatchGetUser lists one: ``topapi/v2/user/get``'s keys, a few of them."""
+    u = rec.user
+    return {
+        "userid": u.id,
+        "unionid": unionid(u),
+        "name": u.user_name,
+        "nickname": "",
+        "avatar": u.avatar or "",
+        "mobile": u.phone or "",
+        "state_code": "86",
+        "job_number": u.employee_id or "",
+        "remark": _first(rec.get("sys00-remark", values)),
+        "senior": False,
+    }
+
+
 def _first(values: Values) -> str:
     return values[0].value if values else ""
 

@@ -11,9 +11,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from openroster.core.people import search
-from openroster.dialects.dingtalk.endpoint import Call
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import records as roster_records
+from openroster.dialects.dingtalk import render
+from openroster.dialects.dingtalk.endpoint import MEMBER_READ, Call
 from openroster.dialects.dingtalk_v1 import ADDRESSLIST_SEARCH
 from openroster.dialects.dingtalk_v1.endpoint import route
+from openroster.dialects.dingtalk_v1.errors import INVALID_PARAMETER, V1Error
+from openroster.dialects.mapping import in_contacts
 
 _CONTACT = "/v1.0/contact"
 #: The code the search calls answer a bad parameter with.
@@ -32,6 +37,15 @@ class SearchBody(BaseModel):
 
 class SearchUserBody(SearchBody):
     fullMatchField: int | None = Field(default=None, description="1: the name is the query word exactly.")
+
+
+class BatchGetQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    userIdList: list[str] = Field(
+        max_length=roster_catalogue.LIST_USERS_MAX, description="1..100 userIds, as one JSON array."
+    )
+    permissionCode: str | None = Field(default=None, description="Accepted; every member is readable.")
 
 
 def _page(found: search.Found[Any], offset: int) -> dict[str, Any]:
@@ -77,3 +91,19 @@ def search_departments(call: Call, body: SearchBody) -> dict[str, Any]:
         fields=_FIELDS,
     )
     return _page(found, body.offset)
+
+
+@route("GET", f"{_CONTACT}/users/batch/get", permission=MEMBER_READ, body=BatchGetQuery)
+def batch_get_users(call: Call, body: BatchGetQuery) -> dict[str, Any]:
+    """BatchGetUser: the members among up to 100 userIds, in snake_case (others are left out)."""
+    if not body.userIdList:
+        raise V1Error(INVALID_PARAMETER, "userIdList must name at least one userId")
+    records = roster_records.read_records(
+        call.reader, tenant_id=call.tenant_id, user_ids=body.userIdList, field="userIdList"
+    )
+    members = [rec for rec in records if in_contacts(rec.user)]
+    values = roster_records.read_values(call.reader, tenant_id=call.tenant_id, records=members)
+    return {
+        "userList": [render.member_summary(rec, v) for rec, v in zip(members, values, strict=True)],
+        "unauthorizedUserIdList": [],
+    }
