@@ -25,7 +25,7 @@ from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import depts as dept_service
 from openroster.core.people import search, users
-from openroster.core.people.search import Found
+from openroster.core.people.search import Found, Query
 from openroster.core.tenancy import apps, tenants
 from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
 from openroster.model.errors import BulkConflict, Conflict, InvalidValue
@@ -213,7 +213,7 @@ class TestStoreContract:
         with directory.reader() as r:
 
             def members(word: str, *, exact: bool = False, offset: int = 0, size: int = 5) -> Found[str]:
-                return search.members(r, tenant_id=acme, word=word, exact=exact, offset=offset, size=size)
+                return search.members(r, tenant_id=acme, query=Query(word, offset, size), exact=exact)
 
             # ASCII case ignored, in id order, paged from an item offset, the total beside; left: no match.
             assert members("ANN", size=2) == Found(["u0", "u1"], 3)
@@ -223,9 +223,9 @@ class TestStoreContract:
             # LIKE's wildcards are plain characters in a query word.
             assert members("n_b").ids == ["u1"]
             assert members("%").total == 0
-            found = search.departments(r, tenant_id=acme, word="sales", offset=0, size=5)
+            found = search.departments(r, tenant_id=acme, query=Query("sales"))
             assert found.total == 2 and sales.id in found.ids
-            assert search.departments(r, tenant_id=acme, word="0%", offset=0, size=5).ids == [sales.id]
+            assert search.departments(r, tenant_id=acme, query=Query("0%")).ids == [sales.id]
 
     def test_the_change_poll_survives_a_lost_connection(self, directory: Directory, acme: str) -> None:
         store = directory.store

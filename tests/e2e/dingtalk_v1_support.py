@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 import httpx
 from alibabacloud_tea_openapi.models import Config
-from dingtalk_support import APPKEY, APPSECRET
+from dingtalk_support import ALL_PERMISSIONS, APPKEY, APPSECRET, setup_tenant
+
+from openroster.core.directory import Directory
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 ACCESS_TOKEN = "/v1.0/oauth2/accessToken"
@@ -48,3 +50,11 @@ def error_of(reply: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert isinstance(body["requestid"], str) and body["requestid"]
     assert set(body) <= {"code", "message", "requestid", "accessdenieddetail"}
     return body
+
+
+def tenant_with_token(base_url: str, directory: Directory) -> str:
+    """Tenant ``acme`` (``dingtalk_support.setup_tenant``) whose app holds the permissions of both
+    generations; the app's access token."""
+    setup_tenant(directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        return access_token(http)

@@ -40,6 +40,7 @@ from dingtalk_v1_support import (
     access_token,
     error_of,
     sdk,
+    tenant_with_token,
 )
 from Tea.exceptions import TeaException
 
@@ -213,9 +214,7 @@ def test_official_sdk_tokens_and_roster(live: LiveServer) -> None:
 
 
 def test_official_sdk_field_list_and_dismissions(live: LiveServer) -> None:
-    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
-    with httpx.Client(base_url=live.base_url, timeout=30) as http:
-        token = access_token(http)
+    token = tenant_with_token(live.base_url, live.directory)
     hrm = sdk(HrmClient, live.base_url)
     fields = hrm.roster_meta_available_field_list_with_options(
         hrm_models.RosterMetaAvailableFieldListRequest(app_agent_id=AGENTID),
@@ -260,9 +259,7 @@ def test_official_sdk_field_list_and_dismissions(live: LiveServer) -> None:
 
 
 def test_official_sdk_search_users_and_departments(live: LiveServer) -> None:
-    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
-    with httpx.Client(base_url=live.base_url, timeout=30) as http:
-        token = access_token(http)
+    token = tenant_with_token(live.base_url, live.directory)
     contact = sdk(ContactClient, live.base_url)
 
     def search_users(**fields: Any) -> Any:
@@ -314,9 +311,7 @@ def test_a_call_without_its_permission_is_refused_with_the_scope_it_needs(live: 
 
 
 def test_official_sdk_adds_a_preentry_read_back_through_topapi(live: LiveServer) -> None:
-    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
-    with httpx.Client(base_url=live.base_url, timeout=30) as http:
-        token = access_token(http)
+    token = tenant_with_token(live.base_url, live.directory)
     hrm = sdk(HrmClient, live.base_url)
     headers = hrm_models.AddHrmPreentryHeaders(x_acs_dingtalk_access_token=token)
     joins = int(datetime(2026, 1, 5, 9, 30, tzinfo=timezone(timedelta(hours=8))).timestamp() * 1000)
@@ -385,9 +380,7 @@ def test_official_sdk_adds_a_preentry_read_back_through_topapi(live: LiveServer)
 
 
 def test_official_sdk_regularizes_a_person_on_probation(live: LiveServer) -> None:
-    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
-    with httpx.Client(base_url=live.base_url, timeout=30) as http:
-        token = access_token(http)
+    token = tenant_with_token(live.base_url, live.directory)
     probation = {
         "group_id": "sys01",
         "sections": [{"section": [{"field_code": "sys01-employeeStatus", "value": "2"}]}],
@@ -432,9 +425,7 @@ def test_official_sdk_regularizes_a_person_on_probation(live: LiveServer) -> Non
 
 
 def test_official_sdk_batch_gets_members_as_topapi_shows_them(live: LiveServer) -> None:
-    setup_tenant(live.directory, permissions=(*ALL_PERMISSIONS, *V1_PERMISSIONS))
-    with httpx.Client(base_url=live.base_url, timeout=30) as http:
-        token = access_token(http)
+    token = tenant_with_token(live.base_url, live.directory)
     contact = sdk(ContactClient, live.base_url)
     headers = contact_models.BatchGetUserHeaders(x_acs_dingtalk_access_token=token)
 

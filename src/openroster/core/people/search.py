@@ -36,45 +36,41 @@ class Found(Generic[T]):
         return offset + len(self.ids) < self.total
 
 
-def _checked(word: str | None, offset: int, size: int, *, fields: tuple[str, str, str]) -> str:
-    word_field, offset_field, size_field = fields
-    query = validate.text(word, field=word_field, max_len=NAME_MAX, required=True)
-    if offset < 0:
-        raise InvalidValue(f"{offset_field} must be zero or positive", field=offset_field)
-    if size < 1 or size > SEARCH_SIZE_MAX:
-        raise InvalidValue(f"{size_field} must be between 1 and {SEARCH_SIZE_MAX}", field=size_field)
-    return str(query)
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What to look for: a ``word`` and a page (``size`` items from item ``offset``). ``fields``
+    name the word, offset and size in the caller's refusals."""
+
+    word: str | None
+    offset: int = 0
+    size: int = 20
+    fields: tuple[str, str, str] = ("word", "offset", "size")
+
+    def checked(self) -> str:
+        """The query word, trimmed; refuses an empty word and a page out of range."""
+        word_field, offset_field, size_field = self.fields
+        word = validate.text(self.word, field=word_field, max_len=NAME_MAX, required=True)
+        if self.offset < 0:
+            raise InvalidValue(f"{offset_field} must be zero or positive", field=offset_field)
+        if self.size < 1 or self.size > SEARCH_SIZE_MAX:
+            raise InvalidValue(f"{size_field} must be between 1 and {SEARCH_SIZE_MAX}", field=size_field)
+        return str(word)
 
 
-def members(
-    r: Reader,
-    *,
-    tenant_id: str,
-    word: str | None,
-    exact: bool,
-    offset: int,
-    size: int,
-    fields: tuple[str, str, str] = ("word", "offset", "size"),
-) -> Found[str]:
-    """The members whose name holds ``word`` (``exact``: is ``word``). ``fields`` name the word,
-    offset and size in the caller's refusals."""
-    query = _checked(word, offset, size, fields=fields)
+def members(r: Reader, *, tenant_id: str, query: Query, exact: bool = False) -> Found[str]:
+    """The members whose name holds the query word (``exact``: is the word)."""
     ids, total = r.tx.users.search_ids(
-        tenant_id, query, exact=exact, statuses=MEMBER_STATUSES, offset=offset, limit=size
+        tenant_id,
+        query.checked(),
+        exact=exact,
+        statuses=MEMBER_STATUSES,
+        offset=query.offset,
+        limit=query.size,
     )
     return Found(ids, total)
 
 
-def departments(
-    r: Reader,
-    *,
-    tenant_id: str,
-    word: str | None,
-    offset: int,
-    size: int,
-    fields: tuple[str, str, str] = ("word", "offset", "size"),
-) -> Found[int]:
-    """The departments whose name holds ``word``."""
-    query = _checked(word, offset, size, fields=fields)
-    ids, total = r.tx.depts.search_ids(tenant_id, query, offset=offset, limit=size)
+def departments(r: Reader, *, tenant_id: str, query: Query) -> Found[int]:
+    """The departments whose name holds the query word."""
+    ids, total = r.tx.depts.search_ids(tenant_id, query.checked(), offset=query.offset, limit=query.size)
     return Found(ids, total)

@@ -90,10 +90,7 @@ class DingTalkDialect(Dialect[Caller, Route]):
         token = query.get("access_token")
         if not token and is_form(call.headers):
             token = form_or_query(call.body).get("access_token")
-        if not token:
-            return None
-        with d.reader() as r:
-            return dingtalk_tokens.client_id_of(r, token)
+        return dingtalk_tokens.caller_of(d, token)
 
     # -- mounting -------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ number); who a search finds is core's (``core/people/search.py``).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,49 +49,31 @@ class BatchGetQuery(BaseModel):
     permissionCode: str | None = Field(default=None, description="Accepted; every member is readable.")
 
 
-def _page(found: search.Found[Any], offset: int) -> dict[str, Any]:
-    return {"hasMore": found.has_more(offset), "totalCount": found.total, "list": found.ids}
+def _search(call: Call, body: SearchBody, *, members: bool, exact: bool = False) -> dict[str, Any]:
+    """``{hasMore, totalCount, list}`` of a member or department search."""
+    query = search.Query(body.queryWord, body.offset, body.size, fields=_FIELDS)
+    found: search.Found[Any]
+    if members:
+        found = search.members(call.reader, tenant_id=call.tenant_id, query=query, exact=exact)
+    else:
+        found = search.departments(call.reader, tenant_id=call.tenant_id, query=query)
+    return {"hasMore": found.has_more(body.offset), "totalCount": found.total, "list": found.ids}
 
 
-@route(
-    "POST",
-    f"{_CONTACT}/users/search",
-    permission=ADDRESSLIST_SEARCH,
-    body=SearchUserBody,
-    invalid=_PARAMETER_ERROR,
-)
+#: A search call: ``POST``, the search permission, ``parameter.error`` for a bad parameter.
+_search_route = partial(route, "POST", permission=ADDRESSLIST_SEARCH, invalid=_PARAMETER_ERROR)
+
+
+@_search_route(f"{_CONTACT}/users/search", body=SearchUserBody)
 def search_users(call: Call, body: SearchUserBody) -> dict[str, Any]:
     """SearchUser: the userIds of the members whose name holds the query word (or is it)."""
-    found = search.members(
-        call.reader,
-        tenant_id=call.tenant_id,
-        word=body.queryWord,
-        exact=body.fullMatchField == 1,
-        offset=body.offset,
-        size=body.size,
-        fields=_FIELDS,
-    )
-    return _page(found, body.offset)
+    return _search(call, body, members=True, exact=body.fullMatchField == 1)
 
 
-@route(
-    "POST",
-    f"{_CONTACT}/departments/search",
-    permission=ADDRESSLIST_SEARCH,
-    body=SearchBody,
-    invalid=_PARAMETER_ERROR,
-)
+@_search_route(f"{_CONTACT}/departments/search", body=SearchBody)
 def search_departments(call: Call, body: SearchBody) -> dict[str, Any]:
     """SearchDepartment: the ids of the departments whose name holds the query word."""
-    found = search.departments(
-        call.reader,
-        tenant_id=call.tenant_id,
-        word=body.queryWord,
-        offset=body.offset,
-        size=body.size,
-        fields=_FIELDS,
-    )
-    return _page(found, body.offset)
+    return _search(call, body, members=False)
 
 
 @route("GET", f"{_CONTACT}/users/batch/get", permission=MEMBER_READ, body=BatchGetQuery)

@@ -54,11 +54,7 @@ class DingTalkV1Dialect(Dialect[Caller, Route]):
 
     def caller_id(self, d: Directory, call: RawRequest) -> str | None:
         """The app the token header was issued to (expired or not)."""
-        token = header(call.headers, TOKEN_HEADER.encode())
-        if not token:
-            return None
-        with d.reader() as r:
-            return dingtalk_tokens.client_id_of(r, token)
+        return dingtalk_tokens.caller_of(d, header(call.headers, TOKEN_HEADER.encode()))
 
     # -- mounting -------------------------------------------------------------------------------
 

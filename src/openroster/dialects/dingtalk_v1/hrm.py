@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import employees as roster_employees
 from openroster.core.roster import processes
-from openroster.core.roster import records as roster_records
 from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.catalogue import FieldType
 from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import HRM_READ, Call
+from openroster.dialects.dingtalk.roster import roster_items
 from openroster.dialects.dingtalk_v1 import HRM_PREENTRY, HRM_PROCESS
 from openroster.dialects.dingtalk_v1.endpoint import route
 from openroster.dialects.dingtalk_v1.errors import V1Error
@@ -95,20 +95,7 @@ def roster_by_field(call: Call, body: RosterByFieldBody) -> bytes:
     if not body.userIdList:
         raise V1Error("invalidParameter", "userIdList must name at least one userId")
     codes = tuple(body.fieldFilterList) if body.fieldFilterList else None
-    records = roster_records.read_records(
-        call.reader, tenant_id=call.tenant_id, user_ids=body.userIdList, field="userIdList"
-    )
-    result = render.roster_list(
-        call.reader,
-        records,
-        tenant_id=call.tenant_id,
-        corp_id=call.corp_id,
-        codes=codes,
-        load=lambda missing: roster_records.read_values(
-            call.reader, tenant_id=call.tenant_id, records=missing
-        ),
-        spelling=render.CAMEL,
-    )
+    result = roster_items(call, body.userIdList, codes, field="userIdList", spelling=render.CAMEL)
     return b'{"result":' + result + b"}"
 
 
