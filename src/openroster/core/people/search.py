@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 from openroster.core import validate
 from openroster.core.directory import Reader
 from openroster.core.roster.profile import LIST_STATUSES, EmployeeList
-from openroster.core.runtime.limits import NAME_MAX
+from openroster.core.runtime.limits import NAME_MAX, OFFSET_MAX
 from openroster.model.errors import InvalidValue
 
 #: The most results one page of a search holds.
@@ -50,8 +50,8 @@ class Query:
         """The query word, trimmed; refuses an empty word and a page out of range."""
         word_field, offset_field, size_field = self.fields
         word = validate.text(self.word, field=word_field, max_len=NAME_MAX, required=True)
-        if self.offset < 0:
-            raise InvalidValue(f"{offset_field} must be zero or positive", field=offset_field)
+        if self.offset < 0 or self.offset > OFFSET_MAX:
+            raise InvalidValue(f"{offset_field} must be between 0 and {OFFSET_MAX}", field=offset_field)
         if self.size < 1 or self.size > SEARCH_SIZE_MAX:
             raise InvalidValue(f"{size_field} must be between 1 and {SEARCH_SIZE_MAX}", field=size_field)
         return str(word)

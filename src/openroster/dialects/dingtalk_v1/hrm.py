@@ -17,6 +17,7 @@ from openroster.core.roster import processes
 from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.catalogue import FieldType
 from openroster.core.roster.profile import EmployeeList
+from openroster.core.runtime.limits import OFFSET_MAX
 from openroster.dialects.dingtalk import render
 from openroster.dialects.dingtalk.endpoint import HRM_READ, Call
 from openroster.dialects.dingtalk.roster import roster_items
@@ -28,6 +29,11 @@ from openroster.model.entities import App
 _HRM = "/v1.0/hrm"
 #: The field types ``RosterMetaAvailableFieldList`` names (a date with a long form is a date there).
 _FIELD_TYPES = {**render.FIELD_TYPES, FieldType.DATE_WITH_LONG: "DDDateField"}
+
+
+#: The instants a date in Unix milliseconds may name: the years 1900 to 9999.
+MS_MIN = -2_208_988_800_000
+MS_MAX = 253_402_300_799_000
 
 
 class _Body(BaseModel):
@@ -48,7 +54,9 @@ class AgentQuery(_Body):
 
 
 class DismissionPageQuery(_Body):
-    nextToken: int = Field(default=0, ge=0, description="Where the page starts (0: the first).")
+    nextToken: int = Field(
+        default=0, ge=0, le=OFFSET_MAX, description="Where the page starts (0: the first)."
+    )
     maxResults: int = Field(default=30, ge=1, le=roster_catalogue.PAGE_SIZE_MAX, description="1..50.")
 
 
@@ -70,7 +78,7 @@ class Group(_Body):
 class PreentryBody(_Body):
     name: str = Field(description="The person's name.")
     mobile: str = Field(description="The person's mobile number (unique in the company).")
-    preEntryTime: int | None = Field(default=None, description="The day they join, Unix milliseconds.")
+    preEntryTime: int | None = Field(default=None, ge=MS_MIN, le=MS_MAX, description="The join day, Unix ms.")
     agentId: int | None = None
     needSendPreEntryMsg: bool | None = None
     groups: list[Group] = Field(default_factory=list, description="Roster fields, as in v2/update.")
@@ -78,7 +86,7 @@ class PreentryBody(_Body):
 
 class RegularBody(_Body):
     userId: str = Field(description="The person on probation.")
-    regularDate: int = Field(description="The day they become regular, Unix milliseconds.")
+    regularDate: int = Field(ge=MS_MIN, le=MS_MAX, description="The day they become regular, Unix ms.")
     operationId: str = Field(description="The userId of the person who approves it.")
     remark: str | None = None
 
