@@ -374,6 +374,7 @@ def test_official_sdk_adds_a_preentry_read_back_through_topapi(live: LiveServer)
             RuntimeOptions(),
         )
     assert (unknown_field.value.code, unknown_field.value.statusCode) == ("invalidParameter", 400)
+    assert "groups[0].sections[0].empFieldVOList[0].fieldCode" in unknown_field.value.message
     with wire(live.base_url) as w:
         waiting = w.post(PREENTRY, {"offset": 0, "size": 50}, token=token)["result"]["data_list"]
     assert len(waiting) == 2  # dave and Frank: Gina's refused roster left no person behind

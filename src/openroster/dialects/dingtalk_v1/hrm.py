@@ -36,6 +36,10 @@ MS_MIN = -2_208_988_800_000
 MS_MAX = 253_402_300_799_000
 
 
+#: AddHrmPreentry's names of a roster write's parts (``groups[0].sections[0].empFieldVOList[1]``).
+_CAMEL_NAMES = roster_writes.Names("groupId", "sections", "oldIndex", "empFieldVOList", "fieldCode")
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -171,7 +175,9 @@ def add_preentry(call: Call, body: PreentryBody) -> dict[str, Any]:
             )
             for g in body.groups
         ]
-        roster_writes.update(call.directory, tenant_id=call.tenant_id, user_id=created.id, groups=groups)
+        roster_writes.update(
+            call.directory, tenant_id=call.tenant_id, user_id=created.id, groups=groups, names=_CAMEL_NAMES
+        )
     return {"tmpUserId": created.id}
 
 
