@@ -273,6 +273,13 @@ def dingtalk_request(path: str, *, token: str, body: Any) -> Request:
     return Request("POST", f"{path}?access_token={token}", {"Content-Type": "application/json"}, raw)
 
 
+def dingtalk_v1_request(path: str, *, token: str, body: Any) -> Request:
+    """A ``/v1.0`` call as the official SDK sends it: the token in its header, compact JSON."""
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json; charset=utf-8", "x-acs-dingtalk-access-token": token}
+    return Request("POST", path, headers, raw)
+
+
 # -- wrk ------------------------------------------------------------------------------
 
 

@@ -17,7 +17,15 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import text
 
-from bench.harness import Request, Server, dingtalk_request, dingtalk_token, wps_request, wps_token
+from bench.harness import (
+    Request,
+    Server,
+    dingtalk_request,
+    dingtalk_token,
+    dingtalk_v1_request,
+    wps_request,
+    wps_token,
+)
 from openroster.store import open_store
 
 #: Distinct requests each scenario rotates through.
@@ -49,6 +57,12 @@ class Context:
         if self._ding is None:
             self._ding = dingtalk_token(self.base, DINGTALK_APP[0], DINGTALK_APP[1])
         return dingtalk_request(path, token=self._ding, body={"agentid": DINGTALK_APP[2], **body})
+
+    def dingtalk_v1(self, path: str, body: dict[str, object]) -> Request:
+        """A ``/v1.0`` call with the same app's token (shared with ``gettoken``)."""
+        if self._ding is None:
+            self._ding = dingtalk_token(self.base, DINGTALK_APP[0], DINGTALK_APP[1])
+        return dingtalk_v1_request(path, token=self._ding, body=body)
 
     def sample(self, n: int) -> list[str]:
         return self.rng.sample(self.ids, n)
@@ -210,6 +224,15 @@ def _roster_list(ctx: Context) -> list[Request]:
     ]
 
 
+def _roster_by_field(ctx: Context) -> list[Request]:
+    return [
+        ctx.dingtalk_v1(
+            "/v1.0/hrm/rosters/lists/query", {"appAgentId": DINGTALK_APP[2], "userIdList": ctx.sample(100)}
+        )
+        for _ in range(ROTATION)
+    ]
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -237,6 +260,12 @@ SCENARIOS: dict[str, Scenario] = {
             "dingtalk.v2_list",
             "DingTalk roster v2/list, 100 users, all fields",
             _roster_list,
+            ("POST", "/_bench/bare_json"),
+        ),
+        Scenario(
+            "dingtalk_v1.roster_by_field",
+            "DingTalk /v1.0 GetEmployeeRosterByField, 100 users, all fields",
+            _roster_by_field,
             ("POST", "/_bench/bare_json"),
         ),
     )

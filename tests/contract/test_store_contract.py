@@ -24,7 +24,8 @@ from conftest import Databases
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import depts as dept_service
-from openroster.core.people import users
+from openroster.core.people import search, users
+from openroster.core.people.search import Found, Query
 from openroster.core.tenancy import apps, tenants
 from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
 from openroster.model.errors import BulkConflict, Conflict, InvalidValue
@@ -193,6 +194,38 @@ class TestStoreContract:
                 r, tenant_id=acme, user_ids=["u2", "u0", "u2"], statuses=[UserStatus.ACTIVE]
             )
         assert [u.id for u in found] == ["u2", "u0"]
+
+    def test_name_search_pages_members_and_departments_alike_on_both_backends(
+        self, directory: Directory, acme: str
+    ) -> None:
+        with directory.writer() as tx:
+            sales = dept_service.ensure_path(tx, directory, tenant_id=acme, names=["Sales 100%"])
+            dept_service.ensure_path(tx, directory, tenant_id=acme, names=["Presales"])
+        names = ["Ann Lee", "ann_b", "Joanne", "Bob", "安娜", "Ann Lee"]
+        users.create_many(
+            directory,
+            tenant_id=acme,
+            items=[
+                users.NewUser(id=f"u{i}", user_name=n, dept_ids=(1,), status="dimission" if i == 5 else None)
+                for i, n in enumerate(names)
+            ],
+        )
+        with directory.reader() as r:
+
+            def members(word: str, *, exact: bool = False, offset: int = 0, size: int = 5) -> Found[str]:
+                return search.members(r, tenant_id=acme, query=Query(word, offset, size), exact=exact)
+
+            # ASCII case ignored, in id order, paged from an item offset, the total beside; left: no match.
+            assert members("ANN", size=2) == Found(["u0", "u1"], 3)
+            assert members("ann", offset=2, size=2).ids == ["u2"]
+            assert members("Ann Lee", exact=True).ids == ["u0"]
+            assert members("安").ids == ["u4"]
+            # LIKE's wildcards are plain characters in a query word.
+            assert members("n_b").ids == ["u1"]
+            assert members("%").total == 0
+            found = search.departments(r, tenant_id=acme, query=Query("sales"))
+            assert found.total == 2 and sales.id in found.ids
+            assert search.departments(r, tenant_id=acme, query=Query("0%")).ids == [sales.id]
 
     def test_the_change_poll_survives_a_lost_connection(self, directory: Directory, acme: str) -> None:
         store = directory.store

@@ -6,6 +6,8 @@
   first three digits are the status;
 - a DingTalk path answers HTTP 200 with ``{errcode, errmsg, ...}`` and, on ``/topapi``, a
   ``request_id``;
+- a DingTalk ``/v1.0`` path answers a JSON object with HTTP 200, or a 4xx with
+  ``{code, message, requestid}`` (the code a string);
 - no reply shows a stack trace, a driver's or SQLAlchemy's name, or SQL.
 """
 
@@ -18,6 +20,7 @@ from typing import Any
 import orjson
 
 from openroster.dialects.dingtalk.dialect import DINGTALK
+from openroster.dialects.dingtalk_v1.dialect import DINGTALK_V1
 from openroster.dialects.wps import TOKEN_PATHS
 
 #: What an internal detail looks like in a reply.
@@ -35,6 +38,10 @@ def _strip_scheme(path: str) -> str:
 
 def is_dingtalk(path: str) -> bool:
     return DINGTALK.owns(_strip_scheme(path))
+
+
+def is_dingtalk_v1(path: str) -> bool:
+    return DINGTALK_V1.owns(_strip_scheme(path))
 
 
 def internals_in(body: bytes, sent: bytes = b"") -> list[bytes]:
@@ -61,6 +68,12 @@ def check_reply(
         assert isinstance(reply.get("errcode"), int) and isinstance(reply.get("errmsg"), str), where
         if reply["errcode"] != 0 and _strip_scheme(path).startswith("/topapi/"):
             assert isinstance(reply.get("request_id"), str), where
+        return reply
+    if is_dingtalk_v1(path):
+        if status != 200:
+            assert 400 <= status < 500, where
+            assert isinstance(reply.get("code"), str) and isinstance(reply.get("message"), str), where
+            assert isinstance(reply.get("requestid"), str), where
         return reply
     if _strip_scheme(path) in TOKEN_PATHS and status == 200:
         assert isinstance(reply.get("access_token"), str), where

@@ -1,4 +1,4 @@
-"""Hostile input: every platform operation of both dialects, and every control-plane operation, fuzzed
+"""Hostile input: every platform operation of every dialect, and every control-plane operation, fuzzed
 from the server's own OpenAPI documents.
 
 schemathesis reads ``/openapi.json`` from a running ``openroster serve`` and
@@ -38,7 +38,13 @@ from openroster.control import api as control_api
 from openroster.control.calls import CONTROL_PREFIX
 from openroster.server.app import create_app
 from reliability.fuzzing import fuzz_settings
-from reliability.replies import check_control_reply, check_reply, is_dingtalk, server_log_problems
+from reliability.replies import (
+    check_control_reply,
+    check_reply,
+    is_dingtalk,
+    is_dingtalk_v1,
+    server_log_problems,
+)
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 
 pytestmark = pytest.mark.slow
@@ -105,6 +111,9 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def _auth(target: Target, path: str) -> dict[str, Any]:
+    if is_dingtalk_v1(path):  # the token calls take none; the others the header
+        token = {"x-acs-dingtalk-access-token": target.world.dingtalk_token}
+        return {} if path.startswith("/v1.0/oauth2/") else {"headers": token}
     if is_dingtalk(path):
         return {"query": {"access_token": target.world.dingtalk_token}} if path != "/gettoken" else {}
     return {"headers": {"Authorization": f"Bearer {target.world.wps_token}"}}
@@ -183,12 +192,15 @@ def test_every_platform_endpoint_is_fuzzed() -> None:
     """The document lists every route of both dialects (a route left out would go unfuzzed)."""
     import openroster.dialects.wps.routes  # noqa: F401  (registers every route)
     from openroster.dialects.dingtalk.endpoint import ROUTES as DINGTALK_ROUTES
+    from openroster.dialects.dingtalk_v1.endpoint import ROUTES as DINGTALK_V1_ROUTES
     from openroster.dialects.wps.endpoint import ROUTES as WPS_ROUTES
 
     listed = set(OPERATIONS)
     assert {("POST", "/oauth2/token"), ("GET", "/gettoken")} <= listed
     assert {(r.method, "/v7" + r.path) for r in WPS_ROUTES} <= listed
     assert {("POST", r.path) for r in DINGTALK_ROUTES} <= listed
+    assert {(r.method, r.path) for r in DINGTALK_V1_ROUTES} <= listed
+    assert {("POST", "/v1.0/oauth2/accessToken"), ("POST", "/v1.0/oauth2/{corpId}/token")} <= listed
 
 
 def test_every_control_endpoint_is_fuzzed() -> None:

@@ -31,11 +31,14 @@ from openroster.core.directory import Directory
 from openroster.core.people import depts, users
 from openroster.core.roster import writes as roster_writes
 from openroster.core.tenancy import apps, tenants
-from openroster.dialects.dingtalk.endpoint import PERMISSIONS as DINGTALK_PERMISSIONS
+from openroster.dialects.dingtalk.endpoint import PERMISSIONS as TOPAPI_PERMISSIONS
+from openroster.dialects.dingtalk_v1 import PERMISSIONS as V1_PERMISSIONS
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.store import schema
 
 WPS_SCOPES: tuple[str, ...] = (*ALL_WPS_SCOPES, "kso.user_custom_attr.read")
+#: The DingTalk apps hold every permission of both generations.
+DINGTALK_PERMISSIONS: tuple[str, ...] = (*TOPAPI_PERMISSIONS, *V1_PERMISSIONS)
 #: App kind -> WPS signing scheme. Client ids are ``<company>-<kind>``.
 WPS_APPS: dict[str, str] = {"wps": "none", "kso": "kso1", "wps4": "wps4", "gm": "wps4gm"}
 NO_RETRY = RetryPolicy(max_retries=0)

@@ -164,7 +164,7 @@ class JournalEntry(BaseModel):
     id: int = Field(description="Increases with every call; filter with `after`")
     time: str
     timestamp: float = Field(description="Seconds since the epoch, on the server's clock")
-    dialect: Literal["wps", "dingtalk", "other"]
+    dialect: Literal["wps", "dingtalk", "dingtalk_v1", "other"]
     tenant: str | None
     app: str | None
     method: str
@@ -195,7 +195,7 @@ class Deleted(BaseModel):
 
 
 class FaultMatch(_Strict):
-    dialect: Literal["wps", "dingtalk"] | None = None
+    dialect: Literal["wps", "dingtalk", "dingtalk_v1"] | None = None
     method: str | None = None
     path: str | None = Field(None, description="A path, or a glob where * also crosses '/'")
     app: str | None = Field(None, description="client_id / appkey of the calling app")

@@ -49,10 +49,11 @@ class Platform(StrEnum):
 
     @classmethod
     def of_scope(cls, scope: str) -> Platform | None:
-        """Whose scope this is: ``kso.*`` is a WPS scope, ``qyapi_*`` a DingTalk permission."""
+        """Whose scope this is: ``kso.*`` is a WPS scope, ``qyapi_*`` and the ``/v1.0`` names
+        (:data:`DINGTALK_V1_PERMISSIONS`) DingTalk permissions."""
         if scope.startswith(_WPS_SCOPE_PREFIX):
             return cls.WPS
-        if scope.startswith(_DINGTALK_PERMISSION_PREFIX):
+        if scope.startswith(_DINGTALK_PERMISSION_PREFIX) or scope in DINGTALK_V1_PERMISSIONS:
             return cls.DINGTALK
         return None
 
@@ -70,6 +71,10 @@ class Platform(StrEnum):
 
 _WPS_SCOPE_PREFIX = "kso."
 _DINGTALK_PERMISSION_PREFIX = "qyapi_"
+#: DingTalk's permission names of the ``/v1.0`` generation that are not spelled ``qyapi_*``.
+DINGTALK_V1_PERMISSIONS: frozenset[str] = frozenset(
+    {"Hrm.Process.ReadWrite", "Pro.HrmPreentry.ReadWrite", "Contact.Common.Read"}
+)
 
 
 class ValueType(StrEnum):

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, 
 
 from openroster.model.entities import Department
 from openroster.store.schema import depts, memberships, tenants
-from openroster.store.sql import column_values, insert_many, row_reader
+from openroster.store.sql import column_values, insert_many, name_matches, page_and_total, row_reader
 
 # Departments are read on every cache miss: the positional reader, not from_columns.
 _read_dept = row_reader(Department, order="sort_order")
@@ -164,6 +164,19 @@ def count_children(conn: Connection, tenant_id: str, dept_id: int, *, recursive:
             select(func.count()).select_from(depts).where(depts.c.tenant_id == tenant_id, cond)
         ).scalar_one()
     )
+
+
+def search_ids(
+    conn: Connection, tenant_id: str, word: str, *, offset: int, limit: int
+) -> tuple[list[int], int]:
+    """Ids of the departments whose name holds ``word``, in id order from ``offset``; and how many
+    match in all."""
+    q = (
+        select(depts.c.id)
+        .where(depts.c.tenant_id == tenant_id, name_matches(depts.c.name, word, exact=False))
+        .order_by(depts.c.id)
+    )
+    return page_and_total(conn, q, offset=offset, limit=limit)
 
 
 def update_dept(conn: Connection, d: Department) -> None:

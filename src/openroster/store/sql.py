@@ -7,7 +7,7 @@ from dataclasses import fields
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import ColumnElement, Connection, Select, Table, func, insert, select
 
 #: ``Connection.info`` key set while a write transaction is open on the connection:
 #: reads that feed a write lock what they read (see ``store/users.get_users``).
@@ -85,3 +85,19 @@ def upsert(
         index_elements=list(key), set_={c: getattr(stmt.excluded, c) for c in update_columns}
     )
     conn.execute(stmt, list(rows))
+
+
+def name_matches(column: Any, word: str, *, exact: bool) -> ColumnElement[bool]:
+    """``column`` equals ``word`` (``exact``), or holds it anywhere, ignoring ASCII case, on both
+    backends (SQLite's ``LIKE`` ignores case, PostgreSQL's does not: both sides are lowered)."""
+    if exact:
+        result: ColumnElement[bool] = column == word
+        return result
+    return func.lower(column).contains(word.lower(), autoescape=True)
+
+
+def page_and_total(conn: Connection, ids: Select[Any], *, offset: int, limit: int) -> tuple[list[Any], int]:
+    """One page of ``ids`` (a one-column select, ordered), and how many there are in all."""
+    page = [r[0] for r in conn.execute(ids.offset(offset).limit(limit)).all()]
+    total = conn.execute(select(func.count()).select_from(ids.order_by(None).subquery())).scalar_one()
+    return page, int(total)

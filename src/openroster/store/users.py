@@ -24,7 +24,7 @@ from openroster.model.entities import (
 from openroster.model.errors import Conflict, Entity
 from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
-from openroster.store.sql import column_values, in_write, insert_many
+from openroster.store.sql import column_values, in_write, insert_many, name_matches, page_and_total
 
 
 def _shared(value: str | None) -> str | None:
@@ -302,6 +302,30 @@ def count(conn: Connection, tenant_id: str, *, statuses: Collection[str]) -> int
     if not set(statuses) >= ALL_STATUSES:
         q = q.where(users.c.status.in_(sorted(set(statuses))))
     return int(conn.execute(q).scalar_one())
+
+
+def search_ids(
+    conn: Connection,
+    tenant_id: str,
+    word: str,
+    *,
+    exact: bool,
+    statuses: Collection[str],
+    offset: int,
+    limit: int,
+) -> tuple[list[str], int]:
+    """Ids of the users whose name holds ``word`` (``exact``: is ``word``) and whose status is in
+    ``statuses``, in id order from ``offset``; and how many match in all."""
+    q = (
+        select(users.c.id)
+        .where(
+            users.c.tenant_id == tenant_id,
+            users.c.status.in_(sorted(set(statuses))),
+            name_matches(users.c.user_name, word, exact=exact),
+        )
+        .order_by(users.c.id)
+    )
+    return page_and_total(conn, q, offset=offset, limit=limit)
 
 
 def _members_query(tenant_id: str, dept_id: int, recursive: bool, statuses: Collection[str]) -> Select[Any]:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS
+from openroster.dialects.dingtalk_v1 import PERMISSIONS as V1_PERMISSIONS
 from openroster.fixtures.demo import WPS_ALL_SCOPES
 from openroster.testing.control import ControlClient, ControlError
 from openroster.testing.events import OpenrosterEvents
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 #: WPS scopes and DingTalk permissions the fixture tenant's apps hold: everything.
 WPS_SCOPES: tuple[str, ...] = WPS_ALL_SCOPES
-DINGTALK_PERMISSIONS: tuple[str, ...] = PERMISSIONS
+DINGTALK_PERMISSIONS: tuple[str, ...] = (*PERMISSIONS, *V1_PERMISSIONS)
 DINGTALK_AGENTID = 1000001
 SEED_MARKER = "openroster_seed"
 #: The ini option with more ``openroster serve`` options for the session's server.

@@ -69,6 +69,18 @@ class GroupWrite:
     sections: tuple[SectionWrite, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Names:
+    """How the caller spells the parts of a roster write, for the paths its refusals name
+    (``groups[0].sections[1].section[2].field_code`` by default)."""
+
+    group_id: str = "group_id"
+    sections: str = "sections"
+    old_index: str = "old_index"
+    section: str = "section"
+    field_code: str = "field_code"
+
+
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -81,6 +93,7 @@ def update_in(
     groups: Sequence[GroupWrite],
     prefix: str = "",
     user_field: str = "user_id",
+    names: Names = Names(),
 ) -> None:
     """Write some of one person's roster inside an open transaction.
 
@@ -92,7 +105,8 @@ def update_in(
     group has exactly one row: a section on it edits that row, with or
     without ``old_index: 0`` (some clients drop a zero ``old_index``).
     ``sys00-mainDeptId`` set to a department the person is not in has no
-    effect, as on the platform. ``user_field`` is the caller's name for ``user_id`` (errors name it).
+    effect, as on the platform. ``user_field`` is the caller's name for ``user_id`` and ``names``
+    its names of the write's parts (errors name them).
     """
     who = f"{prefix}{user_field}"
     if not user_id:
@@ -116,35 +130,35 @@ def update_in(
         gp = f"{prefix}groups[{gi}]"
         group = cat.group(g.group_id)
         if group is None:
-            raise InvalidValue(f"{gp}.group_id: no roster group {g.group_id!r}", field=f"{gp}.group_id")
+            where = f"{gp}.{names.group_id}"
+            raise InvalidValue(f"{where}: no roster group {g.group_id!r}", field=where)
         validate.count(
-            g.sections, field=f"{gp}.sections", limit=UPDATE_SECTIONS_MAX, what="section", verb="hold"
+            g.sections, field=f"{gp}.{names.sections}", limit=UPDATE_SECTIONS_MAX, what="section", verb="hold"
         )
         for si, s in enumerate(g.sections):
-            sp = f"{gp}.sections[{si}]"
-            row, appended = _target_row(group, s.old_index, counts, field=f"{sp}.old_index")
+            sp = f"{gp}.{names.sections}[{si}]"
+            row, appended = _target_row(group, s.old_index, counts, field=f"{sp}.{names.old_index}")
             validate.count(
-                s.fields, field=f"{sp}.section", limit=UPDATE_FIELDS_MAX, what="field", verb="hold"
+                s.fields, field=f"{sp}.{names.section}", limit=UPDATE_FIELDS_MAX, what="field", verb="hold"
             )
             sent: dict[str, str] = {}
             for fi, fw in enumerate(s.fields):
                 try:
-                    fp = f"{sp}.section[{fi}]"
+                    fp = f"{sp}.{names.section}[{fi}]"
+                    code_at = f"{fp}.{names.field_code}"
                     f = cat.fields.get(fw.code)
                     if f is None or f.group_id != group.id:
                         raise InvalidValue(
-                            f"{fp}.field_code: {fw.code!r} is not a field of group {group.id!r}",
-                            field=f"{fp}.field_code",
+                            f"{code_at}: {fw.code!r} is not a field of group {group.id!r}", field=code_at
                         )
                     if f.read_only:
                         raise InvalidValue(
-                            f"{fp}.field_code: {fw.code!r} ({f.name}) cannot be updated through the roster",
-                            field=f"{fp}.field_code",
+                            f"{code_at}: {fw.code!r} ({f.name}) cannot be updated through the roster",
+                            field=code_at,
                         )
                     if fw.code in sent:
                         raise InvalidValue(
-                            f"{fp}.field_code: {fw.code!r} appears twice in one section",
-                            field=f"{fp}.field_code",
+                            f"{code_at}: {fw.code!r} appears twice in one section", field=code_at
                         )
                     value = sent[fw.code] = checked_value(f, fw.value, field=f"{fp}.value")
                     if f.source is Source.PROFILE:

@@ -61,6 +61,8 @@ SIGNATURE_WINDOW_SECONDS = 15 * 60
 #: Items per page of a paged list (``page_size``): the default and the maximum.
 PAGE_SIZE_DEFAULT = 10
 PAGE_SIZE_MAX = 50
+#: The largest item offset a page may start at (an integer every JSON client reads exactly).
+OFFSET_MAX = 2**53
 #: Values per user lookup (``by_emails``, ``by_phones``, ``by_ex_user_ids``).
 USER_LOOKUP_MAX = 100
 #: Users per batch write (``batch_enable``, ``batch_disable``, ``batch_update_dept``, ``batch_update_order``).

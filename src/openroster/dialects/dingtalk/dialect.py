@@ -58,13 +58,13 @@ def _is_form(request: Request) -> bool:
 
 class DingTalkDialect(Dialect[Caller, Route]):
     name = "dingtalk"
-    #: Every path of the platform's server API, journaled as DingTalk (most have no route here).
+    #: Every path of the platform's server API, journaled as DingTalk (most have no route here);
+    #: ``/v1.0/`` is the new generation's own dialect (``dialects/dingtalk_v1``).
     platform_prefixes = (
         "/gettoken",
         TOPAPI,
         "/user/",
         "/department/",
-        "/v1.0/",
         "/v2.0/",
         "/sns/",
         "/auth/",
@@ -90,10 +90,7 @@ class DingTalkDialect(Dialect[Caller, Route]):
         token = query.get("access_token")
         if not token and is_form(call.headers):
             token = form_or_query(call.body).get("access_token")
-        if not token:
-            return None
-        with d.reader() as r:
-            return dingtalk_tokens.client_id_of(r, token)
+        return dingtalk_tokens.caller_of(d, token)
 
     # -- mounting -------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import base64
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from typing import NamedTuple
 
 import orjson
 
@@ -26,10 +27,51 @@ from openroster.core.runtime.fragments import Table
 from openroster.dialects.mapping import contacts_active
 from openroster.model.entities import Department, Role, User
 
-#: The fragment variant (of users) of a roster item, per field filter.
-_ROSTER_ITEM = "dingtalk.roster"
-#: Empty fields by (code, name, group): all an empty field's JSON depends on.
-_EMPTY: dict[tuple[str, str, str], bytes] = {}
+
+class Spelling(NamedTuple):
+    """The keys of a roster item: ``v2/list`` spells them in snake_case, ``/v1.0`` in camelCase."""
+
+    #: The fragment variant (of users) of a roster item, per field filter.
+    variant: str
+    corp_id: str
+    user_id: str
+    union_id: str
+    field_data_list: str
+    field_code: str
+    field_name: str
+    group_id: str
+    field_value_list: str
+    item_index: str
+
+
+#: ``/topapi/smartwork/hrm/employee/v2/list``.
+SNAKE = Spelling(
+    "dingtalk.roster",
+    "corp_id",
+    "userid",
+    "unionid",
+    "field_data_list",
+    "field_code",
+    "field_name",
+    "group_id",
+    "field_value_list",
+    "item_index",
+)
+#: ``POST /v1.0/hrm/rosters/lists/query`` (GetEmployeeRosterByField).
+CAMEL = Spelling(
+    "dingtalk_v1.roster",
+    "corpId",
+    "userId",
+    "unionId",
+    "fieldDataList",
+    "fieldCode",
+    "fieldName",
+    "groupId",
+    "fieldValueList",
+    "itemIndex",
+)
+#: Empty fields by (spelling, code, name, group): all an empty field's JSON depends on.
+_EMPTY: dict[tuple[str, str, str, str], bytes] = {}
 #: The time zone the platform's dates (``hired_date``) are in.
 CHINA = timezone(timedelta(hours=8))
 
@@ -49,24 +91,24 @@ def unionid(u: User) -> str:
     return base64.urlsafe_b64encode(digest).decode()[:27]
 
 
-def _field(f: RosterField, values: Values) -> bytes:
+def _field(f: RosterField, values: Values, k: Spelling) -> bytes:
     return orjson.dumps(
         {
-            "field_code": f.code,
-            "field_name": f.name,
-            "group_id": f.group_id,
-            "field_value_list": [{"item_index": v.row, "label": v.label, "value": v.value} for v in values],
+            k.field_code: f.code,
+            k.field_name: f.name,
+            k.group_id: f.group_id,
+            k.field_value_list: [{k.item_index: v.row, "label": v.label, "value": v.value} for v in values],
         }
     )
 
 
-def _empty(f: RosterField) -> bytes:
-    key = (f.code, f.name, f.group_id)
+def _empty(f: RosterField, k: Spelling) -> bytes:
+    key = (k.variant, f.code, f.name, f.group_id)
     frag = _EMPTY.get(key)
     if frag is None:
         if len(_EMPTY) >= 4096:
             _EMPTY.clear()
-        frag = _EMPTY[key] = _field(f, ())
+        frag = _EMPTY[key] = _field(f, (), k)
     return frag
 
 
@@ -91,19 +133,23 @@ def _entry(table: Table, rec: RosterRecord) -> bytes | None:
 
 
 def _render_entry(
-    table: Table, rec: RosterRecord, values: Mapping[str, Values], codes: tuple[str, ...] | None
+    table: Table,
+    rec: RosterRecord,
+    values: Mapping[str, Values],
+    codes: tuple[str, ...] | None,
+    k: Spelling,
 ) -> bytes:
-    """One person's ``v2/list`` item without its ``corp_id`` head: ``"field_data_list":[...],...}``."""
+    """One person's roster item without its ``corp_id`` head: ``"field_data_list":[...],...}``."""
     parts: list[bytes] = []
     for f in selected_fields(rec.catalogue, codes):
         field_values = rec.get(f.code, values)
-        parts.append(_field(f, field_values) if field_values else _empty(f))
+        parts.append(_field(f, field_values, k) if field_values else _empty(f, k))
     entry = (
-        b'"field_data_list":['
+        f'"{k.field_data_list}":['.encode()
         + b",".join(parts)
-        + b'],"unionid":"'
+        + f'],"{k.union_id}":"'.encode()
         + unionid(rec.user).encode()
-        + b'","userid":'
+        + f'","{k.user_id}":'.encode()
         + orjson.dumps(rec.user.id)
         + b"}"
     )
@@ -119,9 +165,12 @@ def roster_list(
     corp_id: str,
     codes: tuple[str, ...] | None,
     load: Loader,
+    spelling: Spelling = SNAKE,
 ) -> bytes:
-    """The ``result`` of ``v2/list``. ``load`` reads the values of the people not rendered yet."""
-    table = r.fragments(tenant_id, "user", (_ROSTER_ITEM, codes))
+    """The ``result`` of ``v2/list`` (or, ``spelling`` :data:`CAMEL`, of GetEmployeeRosterByField).
+    ``load`` reads the values of the people not rendered yet."""
+    k = spelling
+    table = r.fragments(tenant_id, "user", (k.variant, codes))
     entries: list[bytes] = []
     stale: list[int] = []
     for i, rec in enumerate(records):
@@ -132,8 +181,8 @@ def roster_list(
     if stale:
         missing = [records[i] for i in stale]
         for i, rec, values in zip(stale, missing, load(missing), strict=True):
-            entries[i] = _render_entry(table, rec, values, codes)
-    head = b'{"corp_id":' + orjson.dumps(corp_id) + b","
+            entries[i] = _render_entry(table, rec, values, codes, k)
+    head = f'{{"{k.corp_id}":'.encode() + orjson.dumps(corp_id) + b","
     parts: list[bytes] = [b"["]
     for i, entry in enumerate(entries):
         parts.append(head if i == 0 else b"," + head)
@@ -142,7 +191,8 @@ def roster_list(
     return b"".join(parts)
 
 
-def _options(f: RosterField) -> str:
+def option_text(f: RosterField) -> str:
+    """A select field's options as the platform spells them: a JSON string of ``[{label, value}]``."""
     return orjson.dumps([{"label": o.label, "value": o.value} for o in f.options]).decode()
 
 
@@ -159,7 +209,7 @@ def roster_meta(cat: Catalogue) -> list[dict[str, object]]:
                 "field_type": FIELD_TYPES[f.field_type],
             }
             if f.options:
-                meta["option_text"] = _options(f)
+                meta["option_text"] = option_text(f)
             fields.append(meta)
         out.append(
             {"group_id": g.id, "group_name": g.name, "detail": g.detail, "field_meta_info_list": fields}
@@ -228,6 +278,23 @@ def contacts_user(
     if hired is not None:
         out["hired_date"] = hired
     return out
+
+
+def member_summary(rec: RosterRecord, values: Mapping[str, Values]) -> dict[str, object]:
+    """A member as ``/v1.0`` BatchGetUser lists one: ``topapi/v2/user/get``'s keys, a few of them."""
+    u = rec.user
+    return {
+        "userid": u.id,
+        "unionid": unionid(u),
+        "name": u.user_name,
+        "nickname": "",
+        "avatar": u.avatar or "",
+        "mobile": u.phone or "",
+        "state_code": "86",
+        "job_number": u.employee_id or "",
+        "remark": _first(rec.get("sys00-remark", values)),
+        "senior": False,
+    }
 
 
 def _first(values: Values) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -87,8 +87,21 @@ def list_employees(call: Call, body: RosterListBody) -> bytes:
             field="field_filter_list",
             limit=roster_catalogue.LIST_FIELDS_MAX,
         )
+    return roster_items(call, body.userid_list, codes, field="userid_list")
+
+
+def roster_items(
+    call: Call,
+    user_ids: Sequence[str],
+    codes: tuple[str, ...] | None,
+    *,
+    field: str,
+    spelling: render.Spelling = render.SNAKE,
+) -> bytes:
+    """The roster items of ``user_ids`` (unknown ids left out; ``field`` names the list in refusals):
+    ``v2/list``'s ``result``, or, in :data:`render.CAMEL`, GetEmployeeRosterByField's."""
     records = roster_records.read_records(
-        call.reader, tenant_id=call.tenant_id, user_ids=body.userid_list, field="userid_list"
+        call.reader, tenant_id=call.tenant_id, user_ids=user_ids, field=field
     )
     return render.roster_list(
         call.reader,
@@ -99,6 +112,7 @@ def list_employees(call: Call, body: RosterListBody) -> bytes:
         load=lambda missing: roster_records.read_values(
             call.reader, tenant_id=call.tenant_id, records=missing
         ),
+        spelling=spelling,
     )
 
 

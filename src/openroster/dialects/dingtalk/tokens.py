@@ -157,3 +157,12 @@ def client_id_of(r: Reader, token: str) -> str | None:
         return grant.client_id
     row = r.tx.tokens.get(_hash(state, token)) if 0 < len(token) <= 128 else None
     return row.client_id if row is not None else None
+
+
+def caller_of(d: Directory, token: str | None) -> str | None:
+    """:func:`client_id_of` in a read of its own (the journal and fault rules, outside a request's
+    read); None without a token."""
+    if not token:
+        return None
+    with d.reader() as r:
+        return client_id_of(r, token)
