@@ -12,7 +12,16 @@ import pytest
 
 from openroster.config import Settings
 from openroster.control.calls import RawCall, dialect_of, is_platform
-from openroster.control.journal import REDACTED, Entry, Filters, Journal, path_matches, platform_code, select
+from openroster.control.journal import (
+    REDACTED,
+    Entry,
+    Filters,
+    Journal,
+    path_matches,
+    platform_code,
+    redacted_pieces,
+    select,
+)
 from openroster.core.directory import Directory
 from openroster.server.app import create_app
 
@@ -136,6 +145,29 @@ def test_tokens_signatures_and_secrets_are_redacted_everywhere() -> None:
     ).view(_nobody)
     assert basic_view["headers"]["authorization"] == f"Basic {REDACTED}"
     assert secret not in orjson.dumps(basic_view).decode()
+
+
+def test_what_leaves_the_process_holds_no_secret_and_reads_the_same() -> None:
+    token, secret, short = "tok-abcdefghijklmnop", "sec-qrstuvwxyz012345", "abc"
+    headers = [
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"x-acs-dingtalk-access-token", token.encode()),
+        (b"content-type", b"application/x-www-form-urlencoded"),
+    ]
+    query = f"access_token={short}&appkey=k1&x=%E4%B8%AD".encode()
+    body = f"client_secret={secret}&grant_type=client_credentials&note=t%3D{token}".encode()
+    reply = f'{{"errcode":0,"access_token":"{token}","expires_in":7200}}'.encode()
+    cut = f'{{"code":0,"accessToken":"{token[:9]}'.encode()  # a reply's first bytes, cut in a value
+    q, h, b, r = redacted_pieces(query, headers, body, reply)
+    stored = q + b"".join(k + v for k, v in h) + b + r
+    for leaked in (token, secret, "access_token=abc"):
+        assert leaked.encode() not in stored
+    assert redacted_pieces(b"", [], b"", cut)[3] == b'{"code":0,"accessToken":"'
+    kept = _entry(1, query=q, headers=h, body=b).view(_nobody)
+    before = _entry(1, query=query, headers=headers, body=body).view(_nobody)
+    assert {**kept, "body_size": None} == {**before, "body_size": None}  # sizes: of what is kept
+    assert kept["query"] == {"access_token": REDACTED, "appkey": "k1", "x": "中"}
+    assert platform_code(r) == 0
 
 
 def test_form_bodies_are_shown_as_fields_and_text_as_text() -> None:

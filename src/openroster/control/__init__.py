@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
-from openroster.control.calls import CONTROL_PREFIX
+from openroster.control import calls
+from openroster.control.calls import CONTROL_PREFIX, RawCall
 from openroster.control.faults import FaultBook
 from openroster.control.journal import Journal
 from openroster.control.middleware import PlatformCalls
@@ -37,9 +38,12 @@ def install(
         directory: Directory = api.state.directory
         return directory.store
 
+    def identify(call: RawCall) -> str | None:
+        return calls.app_of(api.state.directory, call)
+
     plane = ControlPlane(
         admin_token=admin_token,
-        journal=SharedJournal(Journal(journal_size), store),
+        journal=SharedJournal(Journal(journal_size), store, identify),
         faults=FaultBook(store=store),
         server=api,
         routes=tuple(extra),

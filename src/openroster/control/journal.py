@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
+from urllib.parse import quote, quote_plus, urlencode
 
 import orjson
 
@@ -78,6 +79,11 @@ class Entry:
             self._app = (identify(self.raw()),)
         return self._app[0]
 
+    def knowing_app(self, app: str | None) -> Entry:
+        """This entry, its app already known (a stored call: its credentials are redacted)."""
+        self._app = (app,)
+        return self
+
     def view(self, identify: Callable[[RawCall], str | None]) -> dict[str, Any]:
         """The entry as the control API shows it (without ``tenant``), computed once."""
         if self._view is None:
@@ -113,6 +119,51 @@ def _render(e: Entry, app: str | None) -> dict[str, Any]:
     }
     scrubbed: dict[str, Any] = _scrub(out, {s for s in secrets if len(s) >= 6})
     return scrubbed
+
+
+#: ``"name": "value"`` in JSON text, complete or cut off (a reply's first bytes).
+_JSON_PAIR = re.compile(rb'"([^"\\]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)("?)')
+
+
+def redacted_pieces(
+    query: bytes, headers: Any, body: bytes, reply_head: bytes
+) -> tuple[bytes, list[tuple[bytes, bytes]], bytes, bytes]:
+    """The raw pieces of a call with every secret :meth:`Entry.view` would redact already
+    replaced (what leaves the process: the store's journal table holds no token, signature or
+    secret). A reply's JSON values under a secret's name (``access_token``, ...) go too."""
+    secrets: set[str] = set()
+    shown = [(k, _header_value(k, v, secrets).encode("latin-1", "replace")) for k, v in headers]
+    # Parameters as the view shows them (one value a name), secret ones by name whatever their length.
+    query = urlencode(_redacted_pairs(form_or_query(query), secrets)).encode() if query else b""
+    if body and is_form(headers):
+        body = urlencode(_redacted_pairs(form_or_query(body), secrets)).encode()
+    else:
+        _body(headers, body, secrets)
+    needles = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+    forms = [f.encode() for s in needles for f in dict.fromkeys((s, quote(s, safe=""), quote_plus(s)))]
+
+    def scrub(data: bytes) -> bytes:
+        for f in forms:
+            if f in data:
+                data = data.replace(f, REDACTED.encode())
+        return data
+
+    def secret_values(data: bytes) -> bytes:
+        def redact(m: re.Match[bytes]) -> bytes:
+            if not _secret_name(m[1].decode("latin-1")):
+                return m[0]
+            return (
+                b'"' + m[1] + b'": "' + REDACTED.encode() + b'"' if m[3] else m[0][: m.start(2) - m.start(0)]
+            )
+
+        return _JSON_PAIR.sub(redact, data)
+
+    return (
+        scrub(query),
+        [(k, scrub(v)) for k, v in shown],
+        secret_values(scrub(body)),
+        secret_values(scrub(reply_head)),
+    )
 
 
 def _header_value(name: bytes, value: bytes, secrets: set[str]) -> str:

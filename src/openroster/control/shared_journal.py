@@ -19,10 +19,12 @@ import asyncio
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from openroster.control.journal import Entry, Journal
+from openroster.control.calls import RawCall
+from openroster.control.journal import Entry, Journal, redacted_pieces
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.store import ReadTx, Store
 from openroster.store.controlplane import CONTROL_KIND, JOURNAL, decode_headers, encode_headers
@@ -35,9 +37,14 @@ FLUSH_EVERY = 0.05
 _READ_BATCH = 256
 
 
-def _row(raw: tuple[Any, ...]) -> dict[str, Any]:
-    """A store row from a recorded call (``Journal.record``'s tuple, without its local number)."""
+def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
+    """A store row from a recorded call (``Journal.record``'s tuple, without its local number),
+    its secrets redacted (:func:`journal.redacted_pieces`) and its app named."""
     (_, at, method, path, query, headers, body, body_size, status, head, latency, request_id, fault) = raw
+    cut = len(body) < body_size
+    query, headers, body, head = redacted_pieces(query, headers, body, head)
+    if not cut:  # a whole body is as long as what redaction left of it, so it still reads as whole
+        body_size = len(body)
     return {
         "at": at,
         "method": method,
@@ -51,13 +58,14 @@ def _row(raw: tuple[Any, ...]) -> dict[str, Any]:
         "latency": latency,
         "request_id": request_id,
         "fault": fault,
+        "app": app,
     }
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
     """An entry from a store row (``controlplane.JOURNAL_COLUMNS``)."""
-    (seq, at, method, path, query, headers, body, size, status, head, latency, request_id, fault) = row
-    return Entry(
+    (seq, at, method, path, query, headers, body, size, status, head, latency, request_id, fault, app) = row
+    e = Entry(
         seq,
         at,
         method,
@@ -72,16 +80,23 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         request_id,
         fault,
     )
+    return e.knowing_app(app)
 
 
 class SharedJournal:
     """This process's ring buffer (``local``) in front of the store's journal table."""
 
-    def __init__(self, local: Journal, store: Callable[[], Store]) -> None:
+    def __init__(
+        self, local: Journal, store: Callable[[], Store], identify: Callable[[RawCall], str | None]
+    ) -> None:
         self.local = local
         self._store = store
+        #: Names a call's app from its credentials (on the loop thread: it reads the process cache).
+        self._identify = identify
         self._generation: int | None = None
         self._lock = threading.Lock()  # one move at a time, so calls reach the store in order
+        #: Batches taken from the ring buffer, redacted, not yet in the store: (rows, dropped, generation).
+        self._pending: deque[tuple[list[dict[str, Any]], int, int | None]] = deque()
         self._made: dict[int, Entry] = {}
         self._task = BackgroundTask("openroster-journal", self._run)
 
@@ -111,21 +126,39 @@ class SharedJournal:
             self.local.clear()
         self._generation = generation if known is None else max(known, generation)
 
-    def flush(self) -> None:
-        """Move the calls recorded so far into the store (from any thread)."""
+    def take(self) -> None:
+        """Take the calls recorded so far from the ring buffer, name their apps and redact them,
+        ready to move (on the loop thread)."""
+        known = self._generation
+        taken, dropped = self.local.take()
+        if not taken and not dropped:
+            return
+        rows = []
+        for raw in taken:
+            (_, _, method, path, query, headers, body, *_rest) = raw
+            rows.append(_row(raw, self._identify(RawCall(method, path, query, headers, body))))
         with self._lock:
-            known = self._generation
-            taken, dropped = self.local.take()
-            if not taken and not dropped:
-                return
-            with self._store().write() as tx:
-                if known is None:
-                    known = tx.control.journal_generation()
-                current = tx.control.append_journal(
-                    [_row(raw) for raw in taken], keep=self.local.size, generation=known, dropped=dropped
-                )
-            # On a mismatch the batch was recorded before the journal was emptied, and is gone.
-            self._generation = max(self._generation or 0, current)
+            self._pending.append((rows, dropped, known))
+
+    def move(self) -> None:
+        """Write the batches taken so far into the store, oldest first (from any thread)."""
+        with self._lock:
+            while self._pending:
+                rows, dropped, known = self._pending[0]
+                with self._store().write() as tx:
+                    if known is None:
+                        known = tx.control.journal_generation()
+                    current = tx.control.append_journal(
+                        rows, keep=self.local.size, generation=known, dropped=dropped
+                    )
+                self._pending.popleft()
+                # On a mismatch the batch was recorded before the journal was emptied, and is gone.
+                self._generation = max(self._generation or 0, current)
+
+    def flush(self) -> None:
+        """Move the calls recorded so far into the store (on the loop thread)."""
+        self.take()
+        self.move()
 
     def start(self) -> None:
         """Move calls into the store in the background of the running loop until :meth:`stop`."""
@@ -142,7 +175,8 @@ class SharedJournal:
             await asyncio.sleep(FLUSH_EVERY)
             if len(self.local):
                 try:
-                    await asyncio.to_thread(self.flush)
+                    self.take()
+                    await asyncio.to_thread(self.move)
                 except Exception:
                     log.exception("moving the journal into the store failed; trying again")
 

@@ -109,7 +109,7 @@ def decode_headers(raw: bytes) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in orjson.loads(raw))
 
 
-#: The columns of a journal row, in the order of ``control.journal.Entry``'s fields.
+#: The columns of a journal row, in the order of ``control.journal.Entry``'s fields, then the app.
 JOURNAL_COLUMNS = (
     "id",
     "at",
@@ -124,6 +124,7 @@ JOURNAL_COLUMNS = (
     "latency",
     "request_id",
     "fault",
+    "app",
 )
 
 

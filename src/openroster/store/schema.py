@@ -340,5 +340,8 @@ journal_entries = Table(
     Column("latency", Float, nullable=False),
     Column("request_id", String(32), nullable=False),
     Column("fault", String(32), nullable=True),
+    # The app the call's credentials name, found when the call was moved here: the credentials
+    # themselves are redacted before a call leaves its process.
+    Column("app", String(128), nullable=True),
     sqlite_autoincrement=True,  # ids keep growing after the journal is emptied, as clients page by id
 )

@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("latency", sa.Float(), nullable=False),
         sa.Column("request_id", sa.String(length=32), nullable=False),
         sa.Column("fault", sa.String(length=32), nullable=True),
+        sa.Column("app", sa.String(length=128), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sqlite_autoincrement=True,
     )
