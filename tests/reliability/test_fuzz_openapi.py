@@ -1,4 +1,4 @@
-"""Hostile input: every platform operation of both dialects, and every control-plane operation, fuzzed
+"""Hostile input: every platform operation of every dialect, and every control-plane operation, fuzzed
 from the server's own OpenAPI documents.
 
 schemathesis reads ``/openapi.json`` from a running ``openroster serve`` and
@@ -38,7 +38,7 @@ from openroster.control import api as control_api
 from openroster.control.calls import CONTROL_PREFIX
 from openroster.server.app import create_app
 from reliability.fuzzing import fuzz_settings
-from reliability.replies import check_control_reply, check_reply, is_dingtalk, server_log_problems
+from reliability.replies import check_control_reply, check_reply, is_dingtalk, is_scim, server_log_problems
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 
 pytestmark = pytest.mark.slow
@@ -107,6 +107,8 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def _auth(target: Target, path: str) -> dict[str, Any]:
     if is_dingtalk(path):
         return {"query": {"access_token": target.world.dingtalk_token}} if path != "/gettoken" else {}
+    if is_scim(path):
+        return {"headers": {"Authorization": f"Bearer {target.world.scim_token}"}}
     return {"headers": {"Authorization": f"Bearer {target.world.wps_token}"}}
 
 
