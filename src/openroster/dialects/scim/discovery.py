@@ -14,7 +14,6 @@ from openroster.dialects.scim import (
 )
 from openroster.dialects.scim.endpoint import Call, Reply, route
 from openroster.dialects.scim.errors import ScimError
-from openroster.dialects.scim.patch import MAX_OPERATIONS
 from openroster.dialects.scim.users import COUNT_MAX
 
 _DOCS = "https://github.com/openroster/openroster/blob/main/docs/scim.md"
@@ -57,7 +56,6 @@ def service_provider_config(call: Call, _: None) -> Reply:
                 "resourceType": "ServiceProviderConfig",
                 "location": f"{call.base}/ServiceProviderConfig",
             },
-            "x-openroster-maxPatchOperations": MAX_OPERATIONS,
         },
     )
 
@@ -98,3 +96,8 @@ def one_schema(call: Call, _: None) -> Reply:
     if urn not in schema.SCHEMAS:
         raise ScimError(404, f"no Schema {urn!r}")
     return Reply(200, schema.render(urn, call.base))
+
+
+@route("POST", "/.search", summary="Search every resource type at once: not supported (501)")
+def search_everything(call: Call, _: Any) -> Reply:
+    raise ScimError(501, "searching every resource type at once is not supported; POST /Users/.search")

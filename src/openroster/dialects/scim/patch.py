@@ -90,15 +90,11 @@ def _without_path(resource: dict[str, Any], value: Any, *, add: bool) -> None:
     for name, v in value.items():
         if name.lower() == "schemas":
             continue
-        if name in schema.SCHEMAS and isinstance(v, dict):  # an extension's attributes, by its URN
-            for sub_name, sub_v in v.items():
-                _apply_one(resource, "add" if add else "replace", attr_path(f"{name}:{sub_name}"), sub_v)
+        urn = next((u for u in schema.SCHEMAS if u.lower() == name.lower()), None)
+        if urn is not None and urn != USER:  # an extension's attributes, by its URN
+            _extension(resource, "add" if add else "replace", urn, v)
             continue
-        try:
-            path = attr_path(name)
-        except ValueError as exc:
-            raise ScimError(400, str(exc), ScimType.INVALID_PATH) from None
-        _apply_one(resource, "add" if add else "replace", path, v)
+        _apply_one(resource, "add" if add else "replace", _path(name), v)
 
 
 def _apply_one(resource: dict[str, Any], op: str, path: AttrPath, value: Any) -> None:
@@ -168,6 +164,28 @@ def _set_filtered(resource: dict[str, Any], pp: PatchPath, value: Any, op: str) 
     holder[key] = items
 
 
+def _extension(resource: dict[str, Any], op: str, urn: str, value: Any) -> None:
+    """An operation whose path is an extension's URN: on each of its attributes (remove: every
+    writable one)."""
+    if op == "remove":
+        for attr in schema.SCHEMAS[urn][2]:
+            if attr.mutability != "readOnly":
+                _remove(resource, PatchPath(AttrPath(urn, attr.name)), None)
+        return
+    if not isinstance(value, dict):
+        raise bad(f"{op} of {urn} takes an object of its attributes", ScimType.INVALID_SYNTAX)
+    for name, v in value.items():
+        if name.lower() != "schemas":
+            _apply_one(resource, op, _path(f"{urn}:{name}"), v)
+
+
+def _path(text: str) -> AttrPath:
+    try:
+        return attr_path(text)
+    except ValueError as exc:
+        raise ScimError(400, str(exc), ScimType.INVALID_PATH) from None
+
+
 def apply(resource: dict[str, Any], body: Any) -> dict[str, Any]:
     """``resource`` changed by the PATCH request ``body`` (a copy; ``resource`` is left as it was)."""
     if not isinstance(body, dict) or PATCH_OP not in (body.get("schemas") or []):
@@ -192,6 +210,10 @@ def apply(resource: dict[str, Any], body: Any) -> dict[str, Any]:
             continue
         if not isinstance(path, str):
             raise ScimError(400, f"Operations[{n}].path must be a string", ScimType.INVALID_PATH)
+        urn = next((u for u in schema.SCHEMAS if u != USER and u.lower() == path.lower()), None)
+        if urn is not None:  # the path names a whole extension
+            _extension(out, op, urn, value)
+            continue
         pp = parse_path(path)
         if op == "remove":
             _remove(out, pp, value)

@@ -27,13 +27,18 @@ def version(resource: dict[str, Any]) -> str:
     return 'W/"' + hashlib.sha256(orjson.dumps(shown, option=orjson.OPT_SORT_KEYS)).hexdigest()[:20] + '"'
 
 
+def user_name_of(u: User) -> str:
+    """A person's ``userName``: their email, else their login name, else their id."""
+    return u.email if u.email is not None else u.login_name if u.login_name is not None else u.id
+
+
 def user_resource(r: Reader, u: User, base: str) -> dict[str, Any]:
     """``u`` as a SCIM User, ``meta.version`` included."""
     names = {d.id: d.name for d in r.depts(u.tenant_id, list(u.dept_ids)).values()}
     res: dict[str, Any] = {"schemas": [USER, ENTERPRISE_USER], "id": u.id}
     if u.ex_user_id is not None:
         res["externalId"] = u.ex_user_id
-    res["userName"] = u.email if u.email is not None else u.id
+    res["userName"] = user_name_of(u)
     res["name"] = {"formatted": u.user_name}
     res["displayName"] = u.user_name
     if u.title is not None:
@@ -47,10 +52,7 @@ def user_resource(r: Reader, u: User, base: str) -> dict[str, Any]:
     if phones:
         res["phoneNumbers"] = phones
     if u.dept_ids:
-        res["groups"] = [
-            {"value": str(i), "display": names.get(i, ""), "$ref": f"{base}/Groups/{i}", "type": "direct"}
-            for i in u.dept_ids
-        ]
+        res["groups"] = [{"value": str(i), "display": names.get(i, ""), "type": "direct"} for i in u.dept_ids]
     ext: dict[str, Any] = {}
     if u.employee_id is not None:
         ext["employeeNumber"] = u.employee_id
@@ -136,9 +138,13 @@ def user_fields(res: Any, *, shown_name: str | None = None) -> UserFields:
     ext = ext if isinstance(ext, dict) else {}
     manager = _get(ext, "manager")
     manager_id = _get(manager, "value") if isinstance(manager, dict) else manager
+    ref = _get(manager, "$ref") if isinstance(manager, dict) else None
+    if isinstance(ref, str) and "/Users/" in ref:  # a location names the leader exactly
+        manager_id = ref.rstrip("/").rsplit("/", 1)[1]
     changes = {
         "user_name": display,
-        "email": user_name,
+        # userName is the email; one that is no email address is the login name (docs/scim.md).
+        "email": user_name if "@" in user_name else "",
         "ex_user_id": _text(_get(res, "externalId"), "externalId"),
         "title": _text(_get(res, "title"), "title"),
         "phone": _typed(_get(res, "phoneNumbers"), "mobile", "phoneNumbers"),
@@ -146,6 +152,8 @@ def user_fields(res: Any, *, shown_name: str | None = None) -> UserFields:
         "employee_id": _text(_get(ext, "employeeNumber"), "employeeNumber"),
         "leader_id": _text(manager_id, "manager.value"),
     }
+    if "@" not in user_name:
+        changes["login_name"] = user_name
     return UserFields(display, user_name, active, changes)
 
 

@@ -59,8 +59,13 @@ USER_ATTRS: tuple[Attr, ...] = (
     Attr(
         "name",
         type="complex",
-        description="name.formatted is the person's name.",
-        sub=(Attr("formatted"), Attr("familyName"), Attr("givenName")),
+        description="name.formatted is the person's name; the given and family names make it when "
+        "neither it nor displayName is given, and are not kept.",
+        sub=(
+            Attr("formatted"),
+            Attr("familyName", mutability="writeOnly", returned="never"),
+            Attr("givenName", mutability="writeOnly", returned="never"),
+        ),
     ),
     Attr("displayName", description="The person's name."),
     Attr("title"),
@@ -70,7 +75,11 @@ USER_ATTRS: tuple[Attr, ...] = (
         type="complex",
         multi=True,
         description="The person's email (the same as userName), type work, primary.",
-        sub=(_value("The address."), Attr("type", canonical=("work",)), Attr("primary", type="boolean")),
+        sub=(
+            _value("The address."),
+            Attr("type", canonical=("work",)),
+            Attr("primary", type="boolean", mutability="readOnly", description="Always true."),
+        ),
     ),
     Attr(
         "phoneNumbers",
@@ -80,7 +89,6 @@ USER_ATTRS: tuple[Attr, ...] = (
         sub=(
             _value("The number."),
             Attr("type", canonical=("mobile", "work")),
-            Attr("primary", type="boolean"),
         ),
     ),
     Attr(
@@ -108,7 +116,11 @@ ENTERPRISE_ATTRS: tuple[Attr, ...] = (
         "manager",
         type="complex",
         description="manager.value is the id of the person's leader.",
-        sub=(Attr("value", case_exact=True), Attr("displayName", mutability="readOnly")),
+        sub=(
+            Attr("value", case_exact=True, description="The leader's id."),
+            Attr("$ref", type="reference", case_exact=True, description="The leader's location."),
+            Attr("displayName", mutability="readOnly"),
+        ),
     ),
 )
 

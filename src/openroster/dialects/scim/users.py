@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from openroster.core.directory import Reader
 from openroster.core.people import batch_writes, users
-from openroster.dialects.scim import LIST_RESPONSE, USER, patch
+from openroster.dialects.scim import LIST_RESPONSE, SEARCH_REQUEST, USER, patch
 from openroster.dialects.scim.endpoint import Call, Reply, route
-from openroster.dialects.scim.errors import ScimError, bad
+from openroster.dialects.scim.errors import ScimError, ScimType, bad
 from openroster.dialects.scim.filter import (
     AttrPath,
     Compare,
@@ -21,10 +24,11 @@ from openroster.dialects.scim.filter import (
     values,
 )
 from openroster.dialects.scim.resources import UserFields, select, user_fields, user_resource
-from openroster.model.entities import ALL_STATUSES, ROOT_DEPT_ID, User, UserStatus
+from openroster.model.entities import ROOT_DEPT_ID, User, UserStatus
 
-#: ``count`` when a list request names none, and the most it may name (``filter.maxResults``).
-COUNT_DEFAULT = 100
+#: ``count`` when a list request names none (RFC 7644: the most the server returns), and the most it may name
+#: (``filter.maxResults``).
+COUNT_DEFAULT = 1000
 COUNT_MAX = 1000
 _SCAN_PAGE = 1000
 _LIST_QUERY = ("filter", "startIndex", "count", "sortBy", "sortOrder", "attributes", "excludedAttributes")
@@ -50,8 +54,11 @@ def _candidates(r: Reader, tenant_id: str, f: Filter) -> list[str] | None:
                 r, tenant_id=tenant_id, field=field, values=[f.value], statuses=list(UserStatus)
             )
             ids = [u.id for u in found]
-            if key[0] == "username":  # a person without an email shows their id as userName
-                ids.append(f.value)
+            if key[0] == "username":  # without an email, the login name, else the id, is the userName
+                by_login = users.find_by(
+                    r, tenant_id=tenant_id, field="login_name", values=[f.value], statuses=list(UserStatus)
+                )
+                ids += [u.id for u in by_login] + [f.value]
             return ids
     if isinstance(f, Logic):
         left, right = _candidates(r, tenant_id, f.left), _candidates(r, tenant_id, f.right)
@@ -60,27 +67,6 @@ def _candidates(r: Reader, tenant_id: str, f: Filter) -> list[str] | None:
         if left is not None and right is not None:
             return [*left, *right]
     return None
-
-
-def _all_ids(r: Reader, tenant_id: str) -> list[str]:
-    ids: list[str] = []
-    after: str | None = None
-    while True:
-        page = r.tx.users.page_ids(tenant_id, statuses=sorted(ALL_STATUSES), after=after, limit=_SCAN_PAGE)
-        ids += page
-        if len(page) < _SCAN_PAGE:
-            return ids
-        after = page[-1]
-
-
-def _int_param(call: Call, name: str, default: int) -> int:
-    text = call.query(name)
-    if text is None or text == "":
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise bad(f"{name} must be an integer") from None
 
 
 def _sort_key(path: AttrPath) -> Any:
@@ -97,37 +83,83 @@ def _sort_key(path: AttrPath) -> Any:
     return key
 
 
-@route("GET", "/Users", summary="List people (filter, sortBy, startIndex/count)", query=_LIST_QUERY)
-def list_users(call: Call, _: None) -> Reply:
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A list request's parameters (RFC 7644 §3.4.2), from the query string or a SearchRequest body."""
+
+    filter: str | None = None
+    start: int = 1
+    count: int = COUNT_DEFAULT
+    sort_by: str | None = None
+    sort_order: str | None = None
+    attributes: str | None = None
+    excluded: str | None = None
+
+
+def _number(value: Any, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise bad(f"{name} must be an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise bad(f"{name} must be an integer") from None
+
+
+def _names(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ",".join(value)
+    raise bad(f"{name} must be a list of attribute names")
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise bad(f"{name} must be a string")
+
+
+def _query(get: Callable[[str], Any]) -> Query:
+    return Query(
+        _text(get("filter"), "filter"),
+        max(1, _number(get("startIndex"), "startIndex", 1)),
+        min(max(0, _number(get("count"), "count", COUNT_DEFAULT)), COUNT_MAX),
+        _text(get("sortBy"), "sortBy"),
+        _text(get("sortOrder"), "sortOrder"),
+        _names(get("attributes"), "attributes"),
+        _names(get("excludedAttributes"), "excludedAttributes"),
+    )
+
+
+def _listing(call: Call, q: Query) -> Reply:
     r, tenant = call.reader, call.tenant_id
-    text = call.query("filter")
-    f = parse(text) if text is not None and text.strip() else None
-    start = max(1, _int_param(call, "startIndex", 1))
-    count = min(max(0, _int_param(call, "count", COUNT_DEFAULT)), COUNT_MAX)
-    sort_by = call.query("sortBy")
-    order = (call.query("sortOrder") or "ascending").lower()
+    f = parse(q.filter) if q.filter is not None and q.filter.strip() else None
+    order = (q.sort_order or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise bad("sortOrder must be ascending or descending")
-    if f is None and sort_by is None:
-        total = r.tx.users.count(tenant, statuses=sorted(ALL_STATUSES))
-        ids = _all_ids(r, tenant)[start - 1 : start - 1 + count] if count else []
+    start, count = q.start, q.count
+    if f is None and q.sort_by is None:
+        total = users.count_all(r, tenant_id=tenant)
+        ids = list(islice(users.every_id(r, tenant_id=tenant), start - 1, start - 1 + count))
         found = r.users(tenant, ids)
         shown = [user_resource(r, found[i], call.base) for i in ids if i in found]
     else:
         narrowed = _candidates(r, tenant, f) if f is not None else None
-        ids = narrowed if narrowed is not None else _all_ids(r, tenant)
+        ids = narrowed if narrowed is not None else list(users.every_id(r, tenant_id=tenant))
         found = r.users(tenant, list(dict.fromkeys(ids)))
         rendered = [user_resource(r, u, call.base) for u in found.values()]
         hits = [res for res in rendered if f is None or matches(f, res)]
-        if sort_by:
+        if q.sort_by:
             try:
-                path = attr_path(sort_by)
+                path = attr_path(q.sort_by)
             except ValueError as exc:
                 raise bad(f"sortBy: {exc}") from None
             hits.sort(key=_sort_key(path), reverse=order == "descending")
         total = len(hits)
         shown = hits[start - 1 : start - 1 + count]
-    resources = [select(res, call.query("attributes"), call.query("excludedAttributes")) for res in shown]
+    resources = [select(res, q.attributes, q.excluded) for res in shown]
     return Reply(
         200,
         {
@@ -138,6 +170,18 @@ def list_users(call: Call, _: None) -> Reply:
             "Resources": resources,
         },
     )
+
+
+@route("GET", "/Users", summary="List people (filter, sortBy, startIndex/count)", query=_LIST_QUERY)
+def list_users(call: Call, _: None) -> Reply:
+    return _listing(call, _query(call.query))
+
+
+@route("POST", "/Users/.search", summary="List people, the parameters in a SearchRequest body")
+def search_users(call: Call, body: Any) -> Reply:
+    if not isinstance(body, dict) or SEARCH_REQUEST not in (body.get("schemas") or []):
+        raise bad(f"a search request's schemas must hold {SEARCH_REQUEST}", ScimType.INVALID_SYNTAX)
+    return _listing(call, _query(body.get))
 
 
 def _current(call: Call) -> tuple[User, dict[str, Any]]:
