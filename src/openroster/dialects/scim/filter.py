@@ -43,14 +43,11 @@ class AttrPath:
 
 @dataclass(frozen=True, slots=True)
 class Compare:
+    """``path op value``; ``pr`` (present) takes no value (None)."""
+
     path: AttrPath
     op: str
-    value: Any
-
-
-@dataclass(frozen=True, slots=True)
-class Present:
-    path: AttrPath
+    value: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +70,7 @@ class ValuePath:
     inner: Filter
 
 
-Filter = Compare | Present | Logic | Not | ValuePath
+Filter = Compare | Logic | Not | ValuePath
 
 
 def attr_path(text: str, *, default_schema: str = USER) -> AttrPath:
@@ -161,7 +158,7 @@ class _Parser:
             self.expect("]")
             return ValuePath(path, inner)
         if self.word("pr"):
-            return Present(path)
+            return Compare(path, "pr")
         t = self.peek()
         if t is None or t[0] != "word" or t[1].lower() not in _OPS:
             raise self.error(f"expected an operator after {path.name!r}")
@@ -333,9 +330,9 @@ def matches(f: Filter, resource: dict[str, Any]) -> bool:
     if isinstance(f, ValuePath):
         top = _get(container(resource, f.path.schema), f.path.name)
         items = top if isinstance(top, list) else ([] if top is None else [top])
-        return any(isinstance(v, dict) and _matches_sub(f.inner, f.path, v) for v in items)
+        return any(isinstance(v, dict) and item_matches(f.inner, f.path, v) for v in items)
     found = values(resource, f.path)
-    if isinstance(f, Present):
+    if f.op == "pr":
         return any(v not in (None, "", [], {}) for v in found)
     attr = definition(f.path)
     if f.op == "ne":
@@ -345,25 +342,17 @@ def matches(f: Filter, resource: dict[str, Any]) -> bool:
     )
 
 
-def _matches_sub(f: Filter, parent: AttrPath, item: dict[str, Any]) -> bool:
-    """``f`` on one value of a multi-valued attribute: its paths name the value's sub-attributes."""
+def _rooted(f: Filter, parent: AttrPath) -> Filter:
+    """``f`` with each path read as a sub-attribute of ``parent`` (``type`` in ``emails[type eq ...]``)."""
     if isinstance(f, Logic):
-        left = _matches_sub(f.left, parent, item)
-        return (
-            (left and _matches_sub(f.right, parent, item))
-            if f.op == "and"
-            else (left or _matches_sub(f.right, parent, item))
-        )
+        return Logic(f.op, _rooted(f.left, parent), _rooted(f.right, parent))
     if isinstance(f, Not):
-        return not _matches_sub(f.inner, parent, item)
-    assert isinstance(f, (Compare, Present))
-    return matches(
-        _rooted(f, parent),
-        {parent.name: [item]} if parent.schema == USER else {parent.schema: {parent.name: [item]}},
-    )
+        return Not(_rooted(f.inner, parent))
+    assert isinstance(f, Compare)  # the parser refuses a value filter inside another
+    return Compare(AttrPath(parent.schema, parent.name, f.path.name), f.op, f.value)
 
 
-def _rooted(f: Compare | Present, parent: AttrPath) -> Filter:
-    """``f`` with its path read as a sub-attribute of ``parent`` (``type`` in ``emails[type eq ...]``)."""
-    path = AttrPath(parent.schema, parent.name, f.path.name)
-    return Present(path) if isinstance(f, Present) else Compare(path, f.op, f.value)
+def item_matches(f: Filter, parent: AttrPath, item: dict[str, Any]) -> bool:
+    """Whether ``item``, one value of the multi-valued ``parent``, matches the value filter ``f``."""
+    probe = {parent.name: [item]} if parent.schema == USER else {parent.schema: {parent.name: [item]}}
+    return matches(_rooted(f, parent), probe)

@@ -17,11 +17,10 @@ from openroster.dialects.scim.filter import (
     AttrPath,
     Compare,
     PatchPath,
-    ValuePath,
     attr_path,
     container,
     definition,
-    matches,
+    item_matches,
     parse_path,
 )
 
@@ -133,8 +132,7 @@ def _remove(resource: dict[str, Any], pp: PatchPath, value: Any) -> None:
 
 def _item_matches(pp: PatchPath, item: dict[str, Any]) -> bool:
     assert pp.where is not None
-    probe = {pp.path.name: [item]} if pp.path.schema == USER else {pp.path.schema: {pp.path.name: [item]}}
-    return matches(ValuePath(AttrPath(pp.path.schema, pp.path.name), pp.where), probe)
+    return item_matches(pp.where, AttrPath(pp.path.schema, pp.path.name), item)
 
 
 def _set_filtered(resource: dict[str, Any], pp: PatchPath, value: Any, op: str) -> None:

@@ -74,10 +74,10 @@ def user_resource(r: Reader, u: User, base: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class UserFields:
-    """What a SCIM User says of a person, in core's names (``None``: not given)."""
+    """What a SCIM User says of a person: the name, whether active, and every mapped field in core's
+    names (``""``: clear it)."""
 
     user_name: str
-    email: str
     active: bool
     changes: dict[str, str]
 
@@ -154,7 +154,7 @@ def user_fields(res: Any, *, shown_name: str | None = None) -> UserFields:
     }
     if "@" not in user_name:
         changes["login_name"] = user_name
-    return UserFields(display, user_name, active, changes)
+    return UserFields(display, active, changes)
 
 
 #: Attributes returned whatever ``attributes``/``excludedAttributes`` say (RFC 7643 ``returned: always``).
