@@ -20,13 +20,13 @@ import openroster.dialects.scim.users  # noqa: F401  (registers its routes)
 from openroster.core.directory import Directory, Reader
 from openroster.core.tenancy import apps
 from openroster.dialects import nul
-from openroster.dialects.base import Dialect, Exchange, FaultReply, InjectedError, Refusal
+from openroster.dialects.base import Dialect, Exchange, FaultReply, InjectedError, Refusal, credential_attempt
 from openroster.dialects.raw import RawRequest, header
 from openroster.dialects.scim import MEDIA_TYPE, PREFIX
 from openroster.dialects.scim.endpoint import ROUTES, Call, Reply, Route
 from openroster.dialects.scim.errors import ScimError, ScimType, bad, error_body, from_core
 from openroster.model.entities import SCIM_SCOPE, App, Platform
-from openroster.model.errors import CoreError
+from openroster.model.errors import AuthError, CoreError
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _JSON_TYPES = frozenset({MEDIA_TYPE, "application/json"})
@@ -91,13 +91,27 @@ class ScimDialect(Dialect[App, Route]):
         return token
 
     def authenticate(self, x: Exchange[Route], credentials: str, reader: Reader) -> App:
+        """The app whose secret the bearer is. A bearer this process has seen is checked against its
+        app alone; any other is looked for under the credential throttle, so a wrong one spends the
+        source address's budget of failures like a wrong secret at a token endpoint."""
         key = _digest(credentials)
-        app = apps.app_by_secret(reader, credentials, platform=Platform.SCIM, hint=self._known.get(key))
+        hint = self._known.get(key)
+        app = apps.app_by_secret(reader, credentials, platform=Platform.SCIM, hint=hint, search=False)
         if app is None:
-            raise ScimError(401, "the bearer token is not valid")
-        if len(self._known) >= _KNOWN_MAX:
-            self._known.clear()
-        self._known[key] = app.client_id
+
+            def search() -> App:
+                found = apps.app_by_secret(reader, credentials, platform=Platform.SCIM)
+                if found is None:
+                    raise AuthError("the bearer token is not valid", reason="invalid_client")
+                return found
+
+            try:
+                app = credential_attempt(x.request, search, client_id=f"scim-bearer:{key[:6].hex()}")
+            except AuthError:
+                raise ScimError(401, "the bearer token is not valid") from None
+            if len(self._known) >= _KNOWN_MAX:
+                self._known.clear()
+            self._known[key] = app.client_id
         return app
 
     def authorize(self, x: Exchange[Route], principal: App) -> None:
