@@ -252,6 +252,15 @@ def test_patch_as_entra_and_okta_send_it(scim: httpx.Client) -> None:
     got = patch({"op": "replace", "value": {"name.formatted": "Ann B"}})
     assert got["displayName"] == "Ann B"
     assert "phoneNumbers" not in patch({"op": "remove", "path": 'phoneNumbers[type eq "mobile"]'})
+    # Entra's default mapping sends attributes openroster does not keep, and the read-only department
+    before = scim.get(url).json()
+    after = patch(
+        {"op": "Replace", "path": "preferredLanguage", "value": "zh-CN"},
+        {"op": "Add", "path": 'addresses[type eq "work"].formatted', "value": "Beijing"},
+        {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Sales"},
+        {"op": "Replace", "value": {"nickName": "A", f"{ENTERPRISE}:costCenter": "C1"}},
+    )
+    assert after == before
     for op, scim_type in (
         ({"op": "remove"}, "noTarget"),
         ({"op": "replace", "path": "id", "value": "x"}, "mutability"),

@@ -97,6 +97,8 @@ def _without_path(resource: dict[str, Any], value: Any, *, add: bool) -> None:
 
 
 def _apply_one(resource: dict[str, Any], op: str, path: AttrPath, value: Any) -> None:
+    if schema.ignored_on_write(path.schema, path.name):
+        return
     if value == "" or value is None:  # Entra removes an attribute by replacing it with ""
         _remove(resource, PatchPath(path), None)
     else:
@@ -213,6 +215,8 @@ def apply(resource: dict[str, Any], body: Any) -> dict[str, Any]:
             _extension(out, op, urn, value)
             continue
         pp = parse_path(path)
+        if schema.ignored_on_write(pp.path.schema, pp.path.name):
+            continue
         if op == "remove":
             _remove(out, pp, value)
         elif "value" not in op_:

@@ -145,6 +145,35 @@ SCHEMAS: dict[str, tuple[str, str, tuple[Attr, ...]]] = {
 }
 
 
+#: RFC 7643's User attributes (§4.1, §4.3) that openroster does not keep, and the read-only
+#: ``department`` that Entra ID sends by default: a PATCH to one changes nothing, as a POST or PUT
+#: ignores them (docs/scim.md).
+IGNORED_ON_WRITE: dict[str, frozenset[str]] = {
+    USER: frozenset(
+        {
+            "nickname",
+            "profileurl",
+            "usertype",
+            "preferredlanguage",
+            "locale",
+            "timezone",
+            "password",
+            "addresses",
+            "ims",
+            "photos",
+            "entitlements",
+            "roles",
+            "x509certificates",
+        }
+    ),
+    ENTERPRISE_USER: frozenset({"costcenter", "organization", "division", "department"}),
+}
+
+
+def ignored_on_write(schema: str, name: str) -> bool:
+    return name.lower() in IGNORED_ON_WRITE.get(schema, frozenset())
+
+
 def find(schema: str, name: str) -> Attr | None:
     """The attribute ``name`` (any case) of ``schema``, or of the common ones (``meta``)."""
     low = name.lower()
