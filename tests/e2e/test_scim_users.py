@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from scim_support import ENTERPRISE, ERROR, LIST, PATCH, SCIM_JSON, TENANT, USER, scim_tenant
 
 from conftest import LiveServer
 from openroster.core.people import users
@@ -15,23 +16,10 @@ from openroster.core.tenancy import apps, tenants
 
 pytestmark = pytest.mark.e2e
 
-TENANT = "acme"
-SECRET = "acme-scim-secret"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-SCIM_JSON = "application/scim+json"
-
 
 @pytest.fixture
 def scim(live: LiveServer) -> Iterator[httpx.Client]:
-    d = live.directory
-    tenants.create(d, tenant_id=TENANT, name="Acme")
-    apps.create(d, tenant_id=TENANT, client_id="acme-scim", secret=SECRET, scopes=("scim",))
-    headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": SCIM_JSON}
-    with httpx.Client(base_url=live.base_url + "/scim/v2", headers=headers) as c:
+    with scim_tenant(live) as c:
         yield c
 
 

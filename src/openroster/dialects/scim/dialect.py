@@ -15,8 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-import openroster.dialects.scim.discovery
-import openroster.dialects.scim.users  # noqa: F401  (registers its routes)
+import openroster.dialects.scim.routes  # noqa: F401  (registers every route)
 from openroster.core.directory import Directory, Reader
 from openroster.core.tenancy import apps
 from openroster.dialects import nul

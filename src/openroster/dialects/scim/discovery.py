@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from openroster.dialects.scim import (
+    DEPARTMENT,
     ENTERPRISE_USER,
+    GROUP,
     LIST_RESPONSE,
     RESOURCE_TYPE,
     SERVICE_PROVIDER_CONFIG,
@@ -14,7 +16,7 @@ from openroster.dialects.scim import (
 )
 from openroster.dialects.scim.endpoint import Call, Reply, route
 from openroster.dialects.scim.errors import ScimError
-from openroster.dialects.scim.users import COUNT_MAX
+from openroster.dialects.scim.listing import COUNT_MAX
 
 _DOCS = "https://github.com/openroster/openroster/blob/main/docs/scim.md"
 
@@ -60,29 +62,40 @@ def service_provider_config(call: Call, _: None) -> Reply:
     )
 
 
-def _user_type(base: str) -> dict[str, Any]:
+#: Each resource type: (id, endpoint, description, schema, its extension).
+_TYPES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("User", "/Users", "A person of the directory", USER, ENTERPRISE_USER),
+    ("Group", "/Groups", "A department of the directory", GROUP, DEPARTMENT),
+)
+
+
+def _types(base: str) -> dict[str, dict[str, Any]]:
     return {
-        "schemas": [RESOURCE_TYPE],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "A person of the directory",
-        "schema": USER,
-        "schemaExtensions": [{"schema": ENTERPRISE_USER, "required": False}],
-        "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
+        name: {
+            "schemas": [RESOURCE_TYPE],
+            "id": name,
+            "name": name,
+            "endpoint": endpoint,
+            "description": description,
+            "schema": core,
+            "schemaExtensions": [{"schema": extension, "required": False}],
+            "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/{name}"},
+        }
+        for name, endpoint, description, core, extension in _TYPES
     }
 
 
 @route("GET", "/ResourceTypes", summary="The resource types served")
 def resource_types(call: Call, _: None) -> Reply:
-    return Reply(200, _list([_user_type(call.base)]))
+    return Reply(200, _list(list(_types(call.base).values())))
 
 
 @route("GET", "/ResourceTypes/{id}", summary="One resource type")
 def resource_type(call: Call, _: None) -> Reply:
-    if call.path_param("id") != "User":
+    found = _types(call.base).get(call.path_param("id"))
+    if found is None:
         raise ScimError(404, f"no ResourceType {call.path_param('id')!r}")
-    return Reply(200, _user_type(call.base))
+    return Reply(200, found)
 
 
 @route("GET", "/Schemas", summary="The schemas served, with their attributes")
@@ -96,8 +109,3 @@ def one_schema(call: Call, _: None) -> Reply:
     if urn not in schema.SCHEMAS:
         raise ScimError(404, f"no Schema {urn!r}")
     return Reply(200, schema.render(urn, call.base))
-
-
-@route("POST", "/.search", summary="Search every resource type at once: not supported (501)")
-def search_everything(call: Call, _: Any) -> Reply:
-    raise ScimError(501, "searching every resource type at once is not supported; POST /Users/.search")

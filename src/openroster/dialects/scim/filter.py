@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from openroster.dialects.scim import USER, schema
+from openroster.dialects.scim import CORE, USER, schema
 from openroster.dialects.scim.errors import ScimError, ScimType
 
 _TOKEN = re.compile(
@@ -194,12 +194,13 @@ class _Parser:
         raise self.error(f"{text!r} is not a value (strings are in double quotes)")
 
 
-def parse(text: str) -> Filter:
-    """The filter ``text`` says (400 ``invalidFilter`` when it says none)."""
+def parse(text: str, default_schema: str = USER) -> Filter:
+    """The filter ``text`` says (400 ``invalidFilter`` when it says none); a path without a schema URN
+    is of ``default_schema`` (the resource type's)."""
     p = _Parser(text, ScimType.INVALID_FILTER)
     if not p.tokens:
         raise p.error("empty")
-    f = p.filter()
+    f = p.filter(default_schema)
     p.done()
     return f
 
@@ -213,10 +214,10 @@ class PatchPath:
     sub: str | None = None
 
 
-def parse_path(text: str) -> PatchPath:
+def parse_path(text: str, default_schema: str = USER) -> PatchPath:
     """A PATCH operation's ``path`` (400 ``invalidPath`` when it is none)."""
     p = _Parser(text, ScimType.INVALID_PATH)
-    path = p.path(USER)
+    path = p.path(default_schema)
     if p.peek() != ("punct", "["):
         p.done()
         return PatchPath(path)
@@ -237,7 +238,8 @@ def parse_path(text: str) -> PatchPath:
 # -- evaluation -----------------------------------------------------------------------------
 
 
-def _get(obj: dict[str, Any], name: str) -> Any:
+def get_any(obj: dict[str, Any], name: str) -> Any:
+    """``obj[name]``, the name in any case (SCIM attribute names are case-insensitive), or None."""
     if name in obj:
         return obj[name]
     low = name.lower()
@@ -246,9 +248,9 @@ def _get(obj: dict[str, Any], name: str) -> Any:
 
 def container(resource: dict[str, Any], urn: str) -> dict[str, Any]:
     """Where the attributes of schema ``urn`` are in ``resource`` (itself, or its extension object)."""
-    if urn == USER:
+    if urn in CORE:
         return resource
-    ext = _get(resource, urn)
+    ext = get_any(resource, urn)
     return ext if isinstance(ext, dict) else {}
 
 
@@ -262,12 +264,12 @@ def definition(path: AttrPath) -> schema.Attr | None:
 
 def values(resource: dict[str, Any], path: AttrPath) -> list[Any]:
     """Every value ``path`` names in ``resource`` (a multi-valued attribute's, flattened)."""
-    top = _get(container(resource, path.schema), path.name)
+    top = get_any(container(resource, path.schema), path.name)
     items = top if isinstance(top, list) else ([] if top is None else [top])
     if path.sub is None:
         # A complex multi-valued attribute compares by its "value" (RFC 7644 §3.4.2.2).
-        return [_get(v, "value") if isinstance(v, dict) else v for v in items]
-    return [_get(v, path.sub) for v in items if isinstance(v, dict)]
+        return [get_any(v, "value") if isinstance(v, dict) else v for v in items]
+    return [get_any(v, path.sub) for v in items if isinstance(v, dict)]
 
 
 def _as_datetime(v: Any) -> datetime | None:
@@ -328,7 +330,7 @@ def matches(f: Filter, resource: dict[str, Any]) -> bool:
     if isinstance(f, Not):
         return not matches(f.inner, resource)
     if isinstance(f, ValuePath):
-        top = _get(container(resource, f.path.schema), f.path.name)
+        top = get_any(container(resource, f.path.schema), f.path.name)
         items = top if isinstance(top, list) else ([] if top is None else [top])
         return any(isinstance(v, dict) and item_matches(f.inner, f.path, v) for v in items)
     found = values(resource, f.path)
@@ -354,5 +356,5 @@ def _rooted(f: Filter, parent: AttrPath) -> Filter:
 
 def item_matches(f: Filter, parent: AttrPath, item: dict[str, Any]) -> bool:
     """Whether ``item``, one value of the multi-valued ``parent``, matches the value filter ``f``."""
-    probe = {parent.name: [item]} if parent.schema == USER else {parent.schema: {parent.name: [item]}}
+    probe = {parent.name: [item]} if parent.schema in CORE else {parent.schema: {parent.name: [item]}}
     return matches(_rooted(f, parent), probe)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from openroster.dialects.scim import PATCH_OP, USER, schema
+from openroster.dialects.scim import CORE, PATCH_OP, USER, schema
 from openroster.dialects.scim.errors import ScimError, ScimType, bad
 from openroster.dialects.scim.filter import (
     AttrPath,
@@ -55,7 +55,7 @@ def _check_writable(path: AttrPath) -> schema.Attr:
 
 
 def _holder(resource: dict[str, Any], urn: str) -> dict[str, Any]:
-    if urn == USER:
+    if urn in CORE:
         return resource
     key = _key(resource, urn)
     if not isinstance(resource.get(key), dict):
@@ -83,17 +83,20 @@ def _set(resource: dict[str, Any], path: AttrPath, value: Any, *, add: bool) -> 
         holder[key] = _coerced(attr, value)
 
 
-def _without_path(resource: dict[str, Any], value: Any, *, add: bool) -> None:
+def _without_path(resource: dict[str, Any], value: Any, *, add: bool, core: str) -> None:
     if not isinstance(value, dict):
         raise bad("an operation without a path takes an object of attributes", ScimType.INVALID_SYNTAX)
     for name, v in value.items():
         if name.lower() == "schemas":
             continue
         urn = next((u for u in schema.SCHEMAS if u.lower() == name.lower()), None)
-        if urn is not None and urn != USER:  # an extension's attributes, by its URN
+        if urn is not None and urn not in CORE:  # an extension's attributes, by its URN
             _extension(resource, "add" if add else "replace", urn, v)
             continue
-        _apply_one(resource, "add" if add else "replace", _path(name), v)
+        path = _path(name, core)
+        if v == container(resource, path.schema).get(name) and path.sub is None:
+            continue  # a value as it is, read-only ones too (Okta sends the id with a rename)
+        _apply_one(resource, "add" if add else "replace", path, v)
 
 
 def _apply_one(resource: dict[str, Any], op: str, path: AttrPath, value: Any) -> None:
@@ -179,15 +182,16 @@ def _extension(resource: dict[str, Any], op: str, urn: str, value: Any) -> None:
             _apply_one(resource, op, _path(f"{urn}:{name}"), v)
 
 
-def _path(text: str) -> AttrPath:
+def _path(text: str, core: str = USER) -> AttrPath:
     try:
-        return attr_path(text)
+        return attr_path(text, default_schema=core)
     except ValueError as exc:
         raise ScimError(400, str(exc), ScimType.INVALID_PATH) from None
 
 
-def apply(resource: dict[str, Any], body: Any) -> dict[str, Any]:
-    """``resource`` changed by the PATCH request ``body`` (a copy; ``resource`` is left as it was)."""
+def apply(resource: dict[str, Any], body: Any, core: str = USER) -> dict[str, Any]:
+    """``resource`` (of the schema ``core``) changed by the PATCH request ``body`` (a copy;
+    ``resource`` is left as it was)."""
     if not isinstance(body, dict) or PATCH_OP not in (body.get("schemas") or []):
         raise bad(f"a PATCH request's schemas must hold {PATCH_OP}", ScimType.INVALID_SYNTAX)
     ops = body.get("Operations", body.get("operations"))
@@ -206,15 +210,15 @@ def apply(resource: dict[str, Any], body: Any) -> dict[str, Any]:
         if path is None:
             if op == "remove":
                 raise ScimError(400, f"Operations[{n}]: remove needs a path", ScimType.NO_TARGET)
-            _without_path(out, value, add=op == "add")
+            _without_path(out, value, add=op == "add", core=core)
             continue
         if not isinstance(path, str):
             raise ScimError(400, f"Operations[{n}].path must be a string", ScimType.INVALID_PATH)
-        urn = next((u for u in schema.SCHEMAS if u != USER and u.lower() == path.lower()), None)
+        urn = next((u for u in schema.SCHEMAS if u not in CORE and u.lower() == path.lower()), None)
         if urn is not None:  # the path names a whole extension
             _extension(out, op, urn, value)
             continue
-        pp = parse_path(path)
+        pp = parse_path(path, core)
         if schema.ignored_on_write(pp.path.schema, pp.path.name):
             continue
         if op == "remove":

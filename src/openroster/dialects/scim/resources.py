@@ -11,13 +11,14 @@ from typing import Any
 import orjson
 
 from openroster.core.directory import Reader
-from openroster.dialects.scim import ENTERPRISE_USER, USER
+from openroster.dialects.scim import CORE, ENTERPRISE_USER, USER, schema
 from openroster.dialects.scim.errors import ScimError, ScimType, bad
-from openroster.dialects.scim.filter import attr_path
+from openroster.dialects.scim.filter import attr_path, get_any
 from openroster.model.entities import User, UserStatus
 
 
-def _time(ts: int) -> str:
+def timestamp(ts: int) -> str:
+    """``meta``'s form of a time: RFC 3339 in UTC."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -64,12 +65,23 @@ def user_resource(r: Reader, u: User, base: str) -> dict[str, Any]:
         res[ENTERPRISE_USER] = ext
     res["meta"] = {
         "resourceType": "User",
-        "created": _time(u.ctime),
-        "lastModified": _time(u.mtime),
+        "created": timestamp(u.ctime),
+        "lastModified": timestamp(u.mtime),
         "location": f"{base}/Users/{u.id}",
     }
     res["meta"]["version"] = version(res)
     return res
+
+
+def referenced(ref: Any, endpoint: str) -> Any:
+    """The id a reference object (``manager``, a Group's ``parent``) names: from its ``$ref`` when that
+    is a location under ``/{endpoint}/``, which names the resource exactly, else its ``value``."""
+    if not isinstance(ref, dict):
+        return None
+    location = get_any(ref, "$ref")
+    if isinstance(location, str) and f"/{endpoint}/" in location:
+        return location.rstrip("/").rsplit("/", 1)[1]
+    return get_any(ref, "value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +94,8 @@ class UserFields:
     changes: dict[str, str]
 
 
-def _get(obj: dict[str, Any], name: str) -> Any:
-    low = name.lower()
-    return next((v for k, v in obj.items() if k.lower() == low), None)
-
-
-def _text(v: Any, name: str) -> str:
+def text_of(v: Any, name: str) -> str:
+    """A string attribute's value (``""`` when absent); 400 when it is not a string."""
     if v is None:
         return ""
     if not isinstance(v, (str, int)) or isinstance(v, bool):
@@ -100,8 +108,8 @@ def _typed(items: Any, kind: str, name: str) -> str:
         return ""
     if not isinstance(items, list):
         raise bad(f"{name} must be a list")
-    chosen = [v for v in items if isinstance(v, dict) and str(_get(v, "type") or "").lower() == kind]
-    return _text(_get(chosen[0], "value"), f"{name}.value") if chosen else ""
+    chosen = [v for v in items if isinstance(v, dict) and str(get_any(v, "type") or "").lower() == kind]
+    return text_of(get_any(chosen[0], "value"), f"{name}.value") if chosen else ""
 
 
 def user_fields(res: Any, *, shown_name: str | None = None) -> UserFields:
@@ -113,44 +121,41 @@ def user_fields(res: Any, *, shown_name: str | None = None) -> UserFields:
     schemas = res.get("schemas")
     if not isinstance(schemas, list) or USER not in schemas:
         raise bad(f"schemas must hold {USER}", ScimType.INVALID_SYNTAX)
-    user_name = _text(_get(res, "userName"), "userName").strip()
+    user_name = text_of(get_any(res, "userName"), "userName").strip()
     if not user_name:
         raise bad("userName is required")
-    name = _get(res, "name")
+    name = get_any(res, "name")
     name = name if isinstance(name, dict) else {}
-    given = _text(_get(res, "displayName"), "displayName").strip()
-    formatted = _text(_get(name, "formatted"), "name.formatted").strip()
+    given = text_of(get_any(res, "displayName"), "displayName").strip()
+    formatted = text_of(get_any(name, "formatted"), "name.formatted").strip()
     display = formatted if formatted and given == shown_name else (given or formatted)
     if not display:
         parts = (
-            _text(_get(name, "givenName"), "name.givenName"),
-            _text(_get(name, "familyName"), "name.familyName"),
+            text_of(get_any(name, "givenName"), "name.givenName"),
+            text_of(get_any(name, "familyName"), "name.familyName"),
         )
         display = " ".join(p.strip() for p in parts if p.strip()) or user_name
-    active = _get(res, "active")
+    active = get_any(res, "active")
     if isinstance(active, str) and active.lower() in ("true", "false"):
         active = active.lower() == "true"  # Entra sends "False"
     if active is None:
         active = True
     if not isinstance(active, bool):
         raise bad("active must be a boolean")
-    ext = _get(res, ENTERPRISE_USER)
+    ext = get_any(res, ENTERPRISE_USER)
     ext = ext if isinstance(ext, dict) else {}
-    manager = _get(ext, "manager")
-    manager_id = _get(manager, "value") if isinstance(manager, dict) else manager
-    ref = _get(manager, "$ref") if isinstance(manager, dict) else None
-    if isinstance(ref, str) and "/Users/" in ref:  # a location names the leader exactly
-        manager_id = ref.rstrip("/").rsplit("/", 1)[1]
+    manager = get_any(ext, "manager")
+    manager_id = referenced(manager, "Users") if isinstance(manager, dict) else manager
     changes = {
         "user_name": display,
         # userName is the email; one that is no email address is the login name (docs/scim.md).
         "email": user_name if "@" in user_name else "",
-        "ex_user_id": _text(_get(res, "externalId"), "externalId"),
-        "title": _text(_get(res, "title"), "title"),
-        "phone": _typed(_get(res, "phoneNumbers"), "mobile", "phoneNumbers"),
-        "telephone": _typed(_get(res, "phoneNumbers"), "work", "phoneNumbers"),
-        "employee_id": _text(_get(ext, "employeeNumber"), "employeeNumber"),
-        "leader_id": _text(manager_id, "manager.value"),
+        "ex_user_id": text_of(get_any(res, "externalId"), "externalId"),
+        "title": text_of(get_any(res, "title"), "title"),
+        "phone": _typed(get_any(res, "phoneNumbers"), "mobile", "phoneNumbers"),
+        "telephone": _typed(get_any(res, "phoneNumbers"), "work", "phoneNumbers"),
+        "employee_id": text_of(get_any(ext, "employeeNumber"), "employeeNumber"),
+        "leader_id": text_of(manager_id, "manager.value"),
     }
     if "@" not in user_name:
         changes["login_name"] = user_name
@@ -161,13 +166,13 @@ def user_fields(res: Any, *, shown_name: str | None = None) -> UserFields:
 _ALWAYS = frozenset({"id", "schemas"})
 
 
-def _paths(text: str | None, param: str) -> list[tuple[str, str, str | None]]:
+def _paths(text: str | None, param: str, core: str) -> list[tuple[str, str, str | None]]:
     out = []
     for part in (text or "").split(","):
         if not part.strip():
             continue
         try:
-            p = attr_path(part.strip())
+            p = attr_path(part.strip(), default_schema=core)
         except ValueError as exc:
             raise ScimError(400, f"{param}: {exc}", ScimType.INVALID_VALUE) from None
         out.append((p.schema, p.name.lower(), p.sub.lower() if p.sub else None))
@@ -175,8 +180,11 @@ def _paths(text: str | None, param: str) -> list[tuple[str, str, str | None]]:
 
 
 def select(res: dict[str, Any], attributes: str | None, excluded: str | None) -> dict[str, Any]:
-    """``res`` with only the ``attributes`` asked for, or without the ``excluded`` ones (RFC 7644 §3.9)."""
-    wanted, dropped = _paths(attributes, "attributes"), _paths(excluded, "excludedAttributes")
+    """``res`` with only the ``attributes`` asked for, or without the ``excluded`` ones (RFC 7644 §3.9);
+    a name without a schema URN is of the resource's own schema (its first)."""
+    core = res["schemas"][0]
+    wanted = _paths(attributes, "attributes", core)
+    dropped = _paths(excluded, "excludedAttributes", core)
     if not wanted and not dropped:
         return res
 
@@ -184,11 +192,11 @@ def select(res: dict[str, Any], attributes: str | None, excluded: str | None) ->
         out: dict[str, Any] = {}
         for k, v in obj.items():
             low = k.lower()
-            if urn == USER and k in (ENTERPRISE_USER,) and isinstance(v, dict):
-                if sub := pick(v, ENTERPRISE_USER):
+            if urn in CORE and k in schema.SCHEMAS and isinstance(v, dict):  # an extension's object
+                if sub := pick(v, k):
                     out[k] = sub
                 continue
-            if urn == USER and low in _ALWAYS:
+            if urn in CORE and low in _ALWAYS:
                 out[k] = v
                 continue
             subs = [s for (u, n, s) in wanted if u == urn and n == low]
@@ -215,4 +223,4 @@ def select(res: dict[str, Any], attributes: str | None, excluded: str | None) ->
                 out[k] = v
         return out
 
-    return pick(res, USER)
+    return pick(res, core)

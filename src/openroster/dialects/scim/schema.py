@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from openroster.dialects.scim import ENTERPRISE_USER, SCHEMA, USER
+from openroster.dialects.scim import DEPARTMENT, ENTERPRISE_USER, GROUP, SCHEMA, USER
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +22,8 @@ class Attr:
     description: str = ""
     sub: tuple[Attr, ...] = ()
     canonical: tuple[str, ...] = ()
+    #: What a reference attribute may point at (RFC 7643 ``referenceTypes``).
+    refers_to: tuple[str, ...] = ("User",)
 
     def child(self, name: str) -> Attr | None:
         low = name.lower()
@@ -42,7 +44,7 @@ class Attr:
         if self.canonical:
             out["canonicalValues"] = list(self.canonical)
         if self.type == "reference":
-            out["referenceTypes"] = ["User"]
+            out["referenceTypes"] = list(self.refers_to)
         if self.sub:
             out["subAttributes"] = [a.render() for a in self.sub]
         return out
@@ -124,6 +126,45 @@ ENTERPRISE_ATTRS: tuple[Attr, ...] = (
     ),
 )
 
+GROUP_ATTRS: tuple[Attr, ...] = (
+    Attr("id", case_exact=True, mutability="readOnly", returned="always", uniqueness="server"),
+    Attr("externalId", case_exact=True, uniqueness="server", description="The department's ex_dept_id."),
+    Attr(
+        "displayName",
+        required=True,
+        description="The department's name (unique among its parent's children).",
+    ),
+    Attr(
+        "members",
+        type="complex",
+        multi=True,
+        description="The department's direct members (people only).",
+        sub=(
+            Attr("value", case_exact=True, mutability="immutable", description="A person's id."),
+            Attr("type", mutability="immutable", canonical=("User",)),
+            Attr("$ref", type="reference", case_exact=True, mutability="immutable"),
+        ),
+    ),
+)
+
+DEPARTMENT_ATTRS: tuple[Attr, ...] = (
+    Attr(
+        "parent",
+        type="complex",
+        description="The parent department (the root when a Group is created without one).",
+        sub=(
+            Attr("value", case_exact=True, description="The parent's id."),
+            Attr(
+                "$ref",
+                type="reference",
+                case_exact=True,
+                refers_to=("Group",),
+                description="The parent's location (names the parent too, and wins over value).",
+            ),
+        ),
+    ),
+)
+
 #: The common attributes (RFC 7643 §3.1) every resource has besides its schema's.
 META = Attr(
     "meta",
@@ -142,6 +183,8 @@ META = Attr(
 SCHEMAS: dict[str, tuple[str, str, tuple[Attr, ...]]] = {
     USER: ("User", "A person of the directory", USER_ATTRS),
     ENTERPRISE_USER: ("EnterpriseUser", "Enterprise attributes of a person", ENTERPRISE_ATTRS),
+    GROUP: ("Group", "A department of the directory", GROUP_ATTRS),
+    DEPARTMENT: ("Department", "Where a department sits in the tree", DEPARTMENT_ATTRS),
 }
 
 
