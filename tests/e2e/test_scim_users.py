@@ -130,7 +130,10 @@ def test_create_read_and_the_mapping(live: LiveServer, scim: httpx.Client) -> No
     assert made["name"]["formatted"] == "Ann" == made["displayName"]
     assert made["emails"] == [{"value": "ann@acme.test", "type": "work", "primary": True}]
     assert made[ENTERPRISE]["employeeNumber"] == "E1" and made[ENTERPRISE]["manager"]["value"] == boss["id"]
-    assert made["groups"][0]["value"] == "1" and made[ENTERPRISE]["department"] == "Acme"
+    assert made["groups"] == [
+        {"value": "1", "$ref": f"{live.base_url}/scim/v2/Groups/1", "display": "Acme", "type": "direct"}
+    ]
+    assert made[ENTERPRISE]["department"] == "Acme"
     assert made["meta"]["resourceType"] == "User"
     # the same person through core
     with live.directory.reader() as rd:

@@ -53,7 +53,10 @@ def user_resource(r: Reader, u: User, base: str) -> dict[str, Any]:
     if phones:
         res["phoneNumbers"] = phones
     if u.dept_ids:
-        res["groups"] = [{"value": str(i), "display": names.get(i, ""), "type": "direct"} for i in u.dept_ids]
+        res["groups"] = [
+            {"value": str(i), "$ref": f"{base}/Groups/{i}", "display": names.get(i, ""), "type": "direct"}
+            for i in u.dept_ids
+        ]
     ext: dict[str, Any] = {}
     if u.employee_id is not None:
         ext["employeeNumber"] = u.employee_id

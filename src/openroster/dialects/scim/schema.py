@@ -103,6 +103,7 @@ USER_ATTRS: tuple[Attr, ...] = (
             Attr("value", case_exact=True, mutability="readOnly"),
             Attr("display", mutability="readOnly"),
             Attr("type", mutability="readOnly", canonical=("direct",)),
+            Attr("$ref", type="reference", case_exact=True, mutability="readOnly", refers_to=("Group",)),
         ),
     ),
 )
