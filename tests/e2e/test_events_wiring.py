@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from dingtalk_support import ADD_PREENTRY, AGENTID, APPKEY, APPSECRET, CORP_ID, UPDATE, Wire, wire
@@ -335,3 +336,31 @@ def test_each_change_record_names_the_app_that_made_it(live: LiveServer) -> None
         ("user", "update", APPKEY),
         ("user", "update", None),
     ]
+
+
+def test_scim_writes_reach_wps_and_dingtalk(live: LiveServer) -> None:
+    with subscribed(live) as subs:
+        apps.create(
+            live.directory, tenant_id=TENANT, client_id="acme-scim", secret="acme-scim-sec", scopes=("scim",)
+        )
+        scim = {"Authorization": "Bearer acme-scim-sec", "Content-Type": "application/scim+json"}
+        base = live.base_url + "/scim/v2/Users"
+        user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "ann@acme.test"}
+        made = httpx.post(base, headers=scim, json=user).json()
+        patch = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "displayName", "value": "Ann Lee"}],
+        }
+        assert httpx.patch(f"{base}/{made['id']}", headers=scim, json=patch).status_code == 200
+        assert httpx.delete(f"{base}/{made['id']}", headers=scim).status_code == 204
+        wps_got = subs.wait(subs.wps, lambda es: bool(users_of(es, "kso.user", "delete")))
+        assert [op for op in ("create", "update", "delete") if users_of(wps_got, "kso.user", op)] == [
+            "create",
+            "update",
+            "delete",
+        ]
+        dt_got = subs.wait(
+            subs.dingtalk, lambda es: bool(of_type(es, "user_add_org") and of_type(es, "user_leave_org"))
+        )
+        assert of_type(dt_got, "user_add_org")[0]["userId"] == [made["id"]]
+        assert of_type(dt_got, "user_modify_org")[0]["userId"] == [made["id"]]

@@ -8,6 +8,8 @@
   ``request_id``;
 - a DingTalk ``/v1.0`` path answers a JSON object with HTTP 200, or a 4xx with
   ``{code, message, requestid}`` (the code a string);
+- a SCIM path answers ``application/scim+json`` (204: no body), a 4xx with RFC 7644's error body:
+  its schema, ``status`` as a string equal to the HTTP status, a ``detail``;
 - no reply shows a stack trace, a driver's or SQLAlchemy's name, or SQL.
 """
 
@@ -44,6 +46,26 @@ def is_dingtalk_v1(path: str) -> bool:
     return DINGTALK_V1.owns(_strip_scheme(path))
 
 
+def is_scim(path: str) -> bool:
+    return _strip_scheme(path).startswith("/scim/v2/")
+
+
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def _check_scim(status: int, ctype: str | None, body: bytes, where: str) -> dict[str, Any]:
+    if status == 204:
+        assert body == b"", where
+        return {}
+    assert ctype is not None and ctype.startswith("application/scim+json"), f"content type {ctype}: {where}"
+    reply = orjson.loads(body)
+    assert isinstance(reply, dict), where
+    if status >= 400:
+        assert reply.get("schemas") == [SCIM_ERROR], where
+        assert reply.get("status") == str(status) and reply.get("detail"), where
+    return reply
+
+
 def internals_in(body: bytes, sent: bytes = b"") -> list[bytes]:
     """Internal details in a reply, except those the request itself carried (messages echo values)."""
     seen = sent.lower()
@@ -60,6 +82,8 @@ def check_reply(
     assert not leaks, f"internal details {leaks} in the reply: {where}"
     ctype = headers.get("content-type")
     ctype = ctype[0] if isinstance(ctype, list) else ctype
+    if is_scim(path):
+        return _check_scim(status, None if ctype is None else str(ctype), body, where)
     assert ctype is not None and str(ctype).startswith("application/json"), f"content type {ctype}: {where}"
     reply = orjson.loads(body)
     assert isinstance(reply, dict), where

@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 
 from conftest import BACKENDS, Databases, ServerProcess, backend_param, shared_serve_args, start_server
+from openroster.core.tenancy import apps
 from openroster.server.app import open_directory
 from security.world import Company, build_world, dingtalk_client, wps_client
 
 ADMIN_TOKEN = "reliability-admin-token"
+#: The SCIM bearer of the first company (its app holds the ``scim`` scope).
+SCIM_SECRET = "acme-scim-secret"
 
 
 @dataclass
@@ -30,6 +33,7 @@ class WorldServer:
     dingtalk_token: str
     database_url: str
     data_dir: Path
+    scim_token: str = SCIM_SECRET
 
     @property
     def base_url(self) -> str:
@@ -61,6 +65,7 @@ def world_server(
     d = open_directory(dbs.settings_for(data))
     d.store.migrate()
     acme, globex = build_world(d)
+    apps.create(d, tenant_id=acme.id, client_id=f"{acme.id}-scim", secret=SCIM_SECRET, scopes=("scim",))
     d.store.dispose()
     args = [
         *(["--database-url", url] if cluster is not None else []),

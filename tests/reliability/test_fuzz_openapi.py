@@ -43,6 +43,7 @@ from reliability.replies import (
     check_reply,
     is_dingtalk,
     is_dingtalk_v1,
+    is_scim,
     server_log_problems,
 )
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
@@ -116,6 +117,8 @@ def _auth(target: Target, path: str) -> dict[str, Any]:
         return {} if path.startswith("/v1.0/oauth2/") else {"headers": token}
     if is_dingtalk(path):
         return {"query": {"access_token": target.world.dingtalk_token}} if path != "/gettoken" else {}
+    if is_scim(path):
+        return {"headers": {"Authorization": f"Bearer {target.world.scim_token}"}}
     return {"headers": {"Authorization": f"Bearer {target.world.wps_token}"}}
 
 

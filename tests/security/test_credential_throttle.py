@@ -1,4 +1,5 @@
-"""Failed credentials are throttled at both token endpoints (docs/security.md, "Credential throttling").
+"""Failed credentials are throttled at both token endpoints and at the SCIM bearer (docs/security.md,
+"Credential throttling"; docs/scim.md).
 
 Per client id and per source address, only failures count; once a budget is spent every attempt
 under it is refused before its secret is checked (a right secret too): WPS ``POST /oauth2/token``
@@ -29,6 +30,7 @@ PER_CLIENT, PER_ADDRESS, WINDOW = 3, 8, 60
 DEFAULT_PER_CLIENT, DEFAULT_PER_ADDRESS = 10, 50
 
 WPS_APPS = ("thr-wps-a", "thr-wps-b")
+SCIM_APPS = ("thr-scim-a", "thr-scim-b")
 DING_APPS = {"thr-ding-a": 7001, "thr-ding-b": 7002}
 
 
@@ -47,6 +49,20 @@ class Throttled:
 
     def ding(self, cid: str, sec: str) -> httpx.Response:
         return self.http.get("/gettoken", params={"appkey": cid, "appsecret": sec})
+
+    def scim(self, bearer: str) -> httpx.Response:
+        return self.http.get("/scim/v2/Users", headers={"Authorization": f"Bearer {bearer}"})
+
+
+def scim_outcome(resp: httpx.Response) -> str:
+    """docs/scim.md: the list (200), a wrong bearer (401), throttled (429 with Retry-After), each in a
+    SCIM body."""
+    status = {200: "token", 401: "wrong", 429: "blocked"}[resp.status_code]
+    if status != "token":
+        assert resp.json()["status"] == str(resp.status_code), resp.text
+    if status == "blocked":
+        assert resp.headers.get("Retry-After", "").isdigit(), resp.headers
+    return status
 
 
 def wps_outcome(resp: httpx.Response) -> str:
@@ -104,6 +120,7 @@ def start(factory: Callable[..., ServerProcess], *budget: str) -> Iterator[Throt
             }
             for cid, agentid in DING_APPS.items()
         ]
+        apps += [{"client_id": cid, "client_secret": secret(cid), "scopes": ["scim"]} for cid in SCIM_APPS]
         c.create_tenant("thr", apps=apps)
         yield Throttled(http, c)
 
@@ -150,21 +167,29 @@ def test_a_guessed_client_id_is_blocked_even_for_its_right_secret_until_the_wind
 
 
 def test_the_address_budget_spans_client_ids_and_both_endpoints(small: Throttled) -> None:
-    """Failures for many (unknown) client ids, at either endpoint, spend the address's one budget;
-    then every attempt from the address is refused, right secrets included."""
-    outcomes = []
-    for i in range(PER_ADDRESS):
+    """Failures for many (unknown) client ids, at either endpoint or as SCIM bearers, spend the
+    address's one budget; then every attempt from the address is refused, right secrets included."""
+    assert scim_outcome(small.scim(secret(SCIM_APPS[0]))) == "token"
+    assert scim_outcome(small.scim("wrong-bearer")) == "wrong"
+    outcomes = ["wrong"]
+    for i in range(1, PER_ADDRESS):
         cid = f"nobody-{i}"
         resp = small.wps(cid, secret(cid)) if i % 2 else small.ding(cid, secret(cid))
         outcomes.append(wps_outcome(resp) if i % 2 else ding_outcome(resp))
     assert outcomes == ["wrong"] * PER_ADDRESS
     assert wps_outcome(small.wps("nobody-new", "nobody-new-secret")) == "blocked"
+    # A SCIM bearer this server has not seen is looked for under the same budget: refused, right or
+    # wrong; one it has seen is its app's secret, checked against that app alone, and still works.
+    assert scim_outcome(small.scim("a-guessed-bearer")) == "blocked"
+    assert scim_outcome(small.scim(secret(SCIM_APPS[1]))) == "blocked"
+    assert scim_outcome(small.scim(secret(SCIM_APPS[0]))) == "token"
     assert wps_outcome(small.wps(WPS_APPS[0], secret(WPS_APPS[0]))) == "blocked"
     ding = next(iter(DING_APPS))
     assert ding_outcome(small.ding(ding, secret(ding))) == "blocked"
     small.control.advance_clock(WINDOW)
     assert wps_outcome(small.wps(WPS_APPS[0], secret(WPS_APPS[0]))) == "token"
     assert ding_outcome(small.ding(ding, secret(ding))) == "token"
+    assert scim_outcome(small.scim(secret(SCIM_APPS[1]))) == "token"
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -91,7 +91,9 @@ def test_the_demo_company(directory: Directory) -> None:
 
     # the demo apps, as the README documents them
     by_client = {a.client_id: a for a in apps.list_for_tenant(directory, "demo")}
-    assert set(by_client) == {"demo-wps", "demo-wps4", "demo-wps-nosign", "demo-dingtalk"}
+    assert set(by_client) == {"demo-wps", "demo-wps4", "demo-wps-nosign", "demo-dingtalk", "demo-scim"}
+    assert by_client["demo-scim"].platform is Platform.SCIM
+    assert by_client["demo-scim"].scopes == {"scim"}
     assert by_client["demo-dingtalk"].agentid == 1000001
     assert by_client["demo-dingtalk"].scopes == set(demo.DINGTALK_ALL_PERMISSIONS)
     assert by_client["demo-wps"].signing is Signing.KSO1
@@ -104,6 +106,8 @@ def test_the_demo_company(directory: Directory) -> None:
     for cid, app in by_client.items():
         if app.platform is Platform.DINGTALK:
             dingtalk_tokens.issue(directory, appkey=cid, appsecret=f"{cid}-secret")
+        elif app.platform is Platform.SCIM:  # no token endpoint: the secret is the bearer token
+            assert app.secret == "demo-scim-secret"
         else:
             apps.issue_token(directory, client_id=cid, client_secret=f"{cid}-secret")
     assert by_client["demo-dingtalk"].platform is Platform.DINGTALK

@@ -337,8 +337,8 @@ def app_create(
     platform: Annotated[
         str | None,
         typer.Option(
-            help="wps or dingtalk: the one token endpoint that knows the app "
-            "(default: the one its scopes name; kso.* is WPS, qyapi_* or an agentid DingTalk)."
+            help="wps, dingtalk or scim: the one token endpoint (scim: bearer) that knows the app "
+            "(default: the one its scopes name; kso.* is WPS, qyapi_* or an agentid DingTalk, scim SCIM)."
         ),
     ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,

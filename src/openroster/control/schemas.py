@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 JSON = "application/json"
 
 Signing = Literal["none", "kso1", "wps4", "wps4gm"]
-Platform = Literal["wps", "dingtalk"]
+Platform = Literal["wps", "dingtalk", "scim"]
 ResetTarget = Literal["empty", "seed"]
 
 
@@ -56,14 +56,16 @@ class NewApp(_Strict):
     name: str | None = None
     scopes: list[str] = Field(
         default_factory=list,
-        description="WPS scopes (kso.contact.read, ...) and DingTalk permissions (qyapi_get_member, ...)",
+        description="WPS scopes (kso.contact.read, ...), DingTalk permissions (qyapi_get_member, ...) "
+        "or scim (the secret is a SCIM bearer token)",
     )
     signing: Signing = Field("kso1", description="The WPS request signature the app must send")
     agentid: int | None = Field(None, description="DingTalk agentid")
     platform: Platform | None = Field(
         None,
-        description="wps or dingtalk: the one token endpoint that knows the app. Default: the platform "
-        "its scopes name (kso.* WPS; qyapi_* or an agentid DingTalk; else WPS). Scopes of both "
+        description="wps, dingtalk or scim: the one token endpoint (or bearer, scim) that knows the app. "
+        "Default: the platform its scopes name (kso.* WPS; qyapi_* or an agentid DingTalk; scim SCIM; "
+        "else WPS). Scopes of two "
         "platforms, or of the other one, are refused (400, field scopes)",
     )
 
@@ -164,7 +166,7 @@ class JournalEntry(BaseModel):
     id: int = Field(description="Increases with every call; filter with `after`")
     time: str
     timestamp: float = Field(description="Seconds since the epoch, on the server's clock")
-    dialect: Literal["wps", "dingtalk", "dingtalk_v1", "other"]
+    dialect: Literal["wps", "dingtalk", "dingtalk_v1", "scim", "other"]
     tenant: str | None
     app: str | None
     method: str
@@ -195,7 +197,7 @@ class Deleted(BaseModel):
 
 
 class FaultMatch(_Strict):
-    dialect: Literal["wps", "dingtalk", "dingtalk_v1"] | None = None
+    dialect: Literal["wps", "dingtalk", "dingtalk_v1", "scim"] | None = None
     method: str | None = None
     path: str | None = Field(None, description="A path, or a glob where * also crosses '/'")
     app: str | None = Field(None, description="client_id / appkey of the calling app")

@@ -13,10 +13,11 @@ from typing import Any
 from openroster.dialects.base import Dialect
 from openroster.dialects.dingtalk.dialect import DINGTALK
 from openroster.dialects.dingtalk_v1.dialect import DINGTALK_V1
+from openroster.dialects.scim.dialect import SCIM
 from openroster.dialects.wps.dialect import WPS
 
 #: Every dialect, in the order they are mounted (and listed in the OpenAPI document).
-DIALECTS: tuple[Dialect[Any, Any], ...] = (WPS, DINGTALK, DINGTALK_V1)
+DIALECTS: tuple[Dialect[Any, Any], ...] = (WPS, DINGTALK, DINGTALK_V1, SCIM)
 #: The dialect that answers on paths no dialect owns (an unknown path's 404, say).
 FALLBACK: Dialect[Any, Any] = WPS
 #: Every header some dialect wants once at most (:attr:`Dialect.single_headers`), for the guard's one pass.

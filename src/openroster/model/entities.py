@@ -46,11 +46,15 @@ class Platform(StrEnum):
 
     WPS = "wps"
     DINGTALK = "dingtalk"
+    #: A SCIM 2.0 client (an identity provider): its secret is the bearer token of ``/scim/v2``.
+    SCIM = "scim"
 
     @classmethod
     def of_scope(cls, scope: str) -> Platform | None:
         """Whose scope this is: ``kso.*`` is a WPS scope, ``qyapi_*`` and the ``/v1.0`` names
-        (:data:`DINGTALK_V1_PERMISSIONS`) DingTalk permissions."""
+        (:data:`DINGTALK_V1_PERMISSIONS`) DingTalk permissions, ``scim`` the SCIM dialect's one scope."""
+        if scope == SCIM_SCOPE:
+            return cls.SCIM
         if scope.startswith(_WPS_SCOPE_PREFIX):
             return cls.WPS
         if scope.startswith(_DINGTALK_PERMISSION_PREFIX) or scope in DINGTALK_V1_PERMISSIONS:
@@ -66,10 +70,14 @@ class Platform(StrEnum):
             return cls.WPS
         if cls.DINGTALK in kinds or agentid is not None:
             return cls.DINGTALK
+        if cls.SCIM in kinds:
+            return cls.SCIM
         return cls.WPS
 
 
 _WPS_SCOPE_PREFIX = "kso."
+#: The scope of an app whose secret is a SCIM bearer token.
+SCIM_SCOPE = "scim"
 _DINGTALK_PERMISSION_PREFIX = "qyapi_"
 #: DingTalk's permission names of the ``/v1.0`` generation that are not spelled ``qyapi_*``.
 DINGTALK_V1_PERMISSIONS: frozenset[str] = frozenset(

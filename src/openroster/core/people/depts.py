@@ -9,7 +9,7 @@ from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.paging import Page, Position, expect
-from openroster.model.entities import Department, Membership, User, UserStatus, ValueType
+from openroster.model.entities import ALL_STATUSES, Department, Membership, User, UserStatus, ValueType
 from openroster.model.errors import (
     BrokenReference,
     Conflict,
@@ -147,6 +147,29 @@ def list_all(d: Directory, *, tenant_id: str) -> list[Department]:
 
 
 # -- reads --------------------------------------------------------------------------
+
+
+def every(r: Reader, *, tenant_id: str) -> list[Department]:
+    """Every department of the tenant, by id."""
+    return r.tx.depts.list_all(tenant_id)
+
+
+def direct_member_ids(r: Reader, *, tenant_id: str, dept_id: int, batch: int = 1000) -> list[str]:
+    """The ids of everyone who belongs to ``dept_id`` itself, whatever their status, by id."""
+    statuses = sorted(ALL_STATUSES)
+    ids: list[str] = []
+    while True:
+        page = r.tx.users.member_page_ids(
+            tenant_id,
+            dept_id,
+            recursive=False,
+            statuses=statuses,
+            after=ids[-1] if ids else None,
+            limit=batch,
+        )
+        ids += page
+        if len(page) < batch:
+            return ids
 
 
 def get(r: Reader, *, tenant_id: str, dept_id: int, field: str = "dept_id") -> Department:

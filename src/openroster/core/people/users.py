@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets as _random
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -12,6 +12,7 @@ from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.paging import Page
 from openroster.model.entities import (
+    ALL_STATUSES,
     ROOT_DEPT_ID,
     UNIQUE_USER_FIELDS,
     USER_TEXT_FIELDS,
@@ -284,6 +285,7 @@ LOOKUP_FIELDS: dict[str, Callable[[str], str]] = {
     "email": lambda v: v.strip().lower(),
     "phone": str.strip,
     "ex_user_id": str.strip,
+    "login_name": str.strip,
 }
 
 
@@ -312,6 +314,23 @@ def list_page(
     found = r.users(tenant_id, ids)
     total = r.tx.users.count(tenant_id, statuses=wanted) if with_total else None
     return Page([found[i] for i in ids if i in found], (ids[-1],) if more and ids else None, total)
+
+
+def every_id(r: Reader, *, tenant_id: str, batch: int = 1000) -> Iterator[str]:
+    """Every user id of the tenant, whatever the status, in id order (read ``batch`` at a time)."""
+    statuses = sorted(ALL_STATUSES)
+    after: str | None = None
+    while True:
+        ids = r.tx.users.page_ids(tenant_id, statuses=statuses, after=after, limit=batch)
+        yield from ids
+        if len(ids) < batch:
+            return
+        after = ids[-1]
+
+
+def count_all(r: Reader, *, tenant_id: str) -> int:
+    """How many people the tenant has, whatever their status."""
+    return r.tx.users.count(tenant_id, statuses=sorted(ALL_STATUSES))
 
 
 def find_by(

@@ -235,3 +235,22 @@ def authenticate(r: Reader, token: str, *, holds: Callable[[frozenset[str], str]
     if scopes is not None:  # narrowed when issued; never wider than the app holds now
         return dataclasses.replace(app, scopes=frozenset(s for s in scopes if holds(app.scopes, s)))
     return app
+
+
+def app_by_secret(
+    r: Reader, secret: str, *, platform: Platform, hint: str | None = None, search: bool = True
+) -> App | None:
+    """The app of ``platform`` whose client secret is ``secret``, for a platform whose bearer token is
+    the secret itself (SCIM), or None. ``hint``: the client id the caller last found for this secret,
+    checked first (from the cache); then, with ``search``, every tenant's apps. A rotated secret no
+    longer finds its app."""
+    known = r.app(hint) if hint is not None else None
+    if known is not None and known.platform is platform and constant_time_equals(known.secret, secret):
+        return known
+    if not search:
+        return None
+    for tenant in r.tx.tenants.list_tenants():
+        for app in r.tx.apps.list_apps(tenant.id, r.directory.unseal):
+            if app.platform is platform and constant_time_equals(app.secret, secret):
+                return app
+    return None

@@ -1,0 +1,165 @@
+"""``/Users``: create, read, list with filter, sort and paging, replace, patch, delete."""
+
+from __future__ import annotations
+
+from itertools import islice
+from typing import Any
+
+from openroster.core.directory import Reader
+from openroster.core.people import batch_writes, users
+from openroster.dialects.scim import USER, patch
+from openroster.dialects.scim.endpoint import Call, Reply, route
+from openroster.dialects.scim.errors import ScimError
+from openroster.dialects.scim.filter import (
+    Compare,
+    Filter,
+    Logic,
+    matches,
+)
+from openroster.dialects.scim.listing import (
+    LIST_QUERY,
+    SELECT_QUERY,
+    Query,
+    check_if_match,
+    list_reply,
+    one_reply,
+    page,
+    query,
+    search_query,
+)
+from openroster.dialects.scim.resources import UserFields, user_fields, user_resource
+from openroster.model.entities import ROOT_DEPT_ID, User, UserStatus
+
+#: Filters on these attributes with ``eq`` are answered by the store's unique indexes.
+_INDEXED: dict[tuple[str, str | None], str] = {
+    ("username", None): "email",
+    ("emails", None): "email",
+    ("emails", "value"): "email",
+    ("externalid", None): "ex_user_id",
+}
+
+
+def _candidates(r: Reader, tenant_id: str, f: Filter) -> list[str] | None:
+    """The ids of every person who may match ``f``, from the store's indexes; None: it cannot say."""
+    if isinstance(f, Compare) and f.op == "eq" and isinstance(f.value, str) and f.path.schema == USER:
+        key = (f.path.name.lower(), f.path.sub.lower() if f.path.sub else None)
+        if key == ("id", None):
+            return [f.value]
+        if (field := _INDEXED.get(key)) is not None:
+            found = users.find_by(
+                r, tenant_id=tenant_id, field=field, values=[f.value], statuses=list(UserStatus)
+            )
+            ids = [u.id for u in found]
+            if key[0] == "username":  # without an email, the login name, else the id, is the userName
+                by_login = users.find_by(
+                    r, tenant_id=tenant_id, field="login_name", values=[f.value], statuses=list(UserStatus)
+                )
+                ids += [u.id for u in by_login] + [f.value]
+            return ids
+    if isinstance(f, Logic):
+        left, right = _candidates(r, tenant_id, f.left), _candidates(r, tenant_id, f.right)
+        if f.op == "and":
+            return left if left is not None else right
+        if left is not None and right is not None:
+            return [*left, *right]
+    return None
+
+
+def _listing(call: Call, q: Query) -> Reply:
+    r, tenant = call.reader, call.tenant_id
+    if q.filter is None and q.sort_by is None:  # a page of ids, in id order: no one else is read
+        total = users.count_all(r, tenant_id=tenant)
+        ids = list(islice(users.every_id(r, tenant_id=tenant), q.start - 1, q.start - 1 + q.count))
+        found = r.users(tenant, ids)
+        shown = [user_resource(r, found[i], call.base) for i in ids if i in found]
+    else:
+        shown, total = page(q, matched(call, q))
+    return list_reply(q, shown, total)
+
+
+def matched(call: Call, q: Query) -> list[dict[str, Any]]:
+    """Every User that matches ``q``'s filter, rendered (only the candidates the store's indexes name,
+    when the filter lets them say)."""
+    r, tenant, f = call.reader, call.tenant_id, q.filter
+    narrowed = _candidates(r, tenant, f) if f is not None else None
+    ids = narrowed if narrowed is not None else list(users.every_id(r, tenant_id=tenant))
+    found = r.users(tenant, list(dict.fromkeys(ids)))
+    rendered = [user_resource(r, u, call.base) for u in found.values()]
+    return [res for res in rendered if f is None or matches(f, res)]
+
+
+@route("GET", "/Users", summary="List people (filter, sortBy, startIndex/count)", query=LIST_QUERY)
+def list_users(call: Call, _: None) -> Reply:
+    return _listing(call, query(call.query, USER))
+
+
+@route("POST", "/Users/.search", summary="List people, the parameters in a SearchRequest body")
+def search_users(call: Call, body: Any) -> Reply:
+    return _listing(call, search_query(body, USER))
+
+
+def _current(call: Call) -> tuple[User, dict[str, Any]]:
+    uid = call.path_param("id")
+    u = call.reader.users(call.tenant_id, [uid]).get(uid)
+    if u is None:
+        raise ScimError(404, f"no User {uid!r}")
+    return u, user_resource(call.reader, u, call.base)
+
+
+def _one(call: Call, u: User, status: int = 200) -> Reply:
+    return one_reply(call, user_resource(call.reader, u, call.base), status)
+
+
+@route("GET", "/Users/{id}", summary="One person", query=SELECT_QUERY)
+def get_user(call: Call, _: None) -> Reply:
+    return one_reply(call, _current(call)[1])
+
+
+def _status_for(active: bool, current: UserStatus | None) -> UserStatus | None:
+    """The status to give: None when ``active`` already holds of ``current``."""
+    if active:
+        return None if current is UserStatus.ACTIVE else UserStatus.ACTIVE
+    return None if current not in (None, UserStatus.ACTIVE) else UserStatus.DISABLED
+
+
+@route("POST", "/Users", summary="Create a person (in the root department)", writes=True)
+def create_user(call: Call, body: Any) -> Reply:
+    fields = user_fields(body)
+    given = {k: v for k, v in fields.changes.items() if v and k != "user_name"}
+    status = UserStatus.ACTIVE if fields.active else UserStatus.DISABLED
+    item = users.NewUser(user_name=fields.user_name, dept_ids=(ROOT_DEPT_ID,), status=status.value, **given)  # type: ignore[arg-type]
+    made = users.create(call.directory, tenant_id=call.tenant_id, item=item)
+    return _one(call, made, 201)
+
+
+def _write(call: Call, u: User, fields: UserFields) -> Reply:
+    changes = {k: v for k, v in fields.changes.items() if (getattr(u, k) or "") != v}
+    d, tenant = call.directory, call.tenant_id
+    if changes:
+        users.update(d, tenant_id=tenant, user_id=u.id, changes=changes)
+    if (status := _status_for(fields.active, u.status)) is not None:
+        batch_writes.set_status(d, tenant_id=tenant, user_ids=[u.id], status=status)
+    fresh = call.reader.users(tenant, [u.id])[u.id]
+    return _one(call, fresh)
+
+
+@route("PUT", "/Users/{id}", summary="Replace a person's attributes", writes=True)
+def replace_user(call: Call, body: Any) -> Reply:
+    u, res = _current(call)
+    check_if_match(call, res)
+    return _write(call, u, user_fields(body))
+
+
+@route("PATCH", "/Users/{id}", summary="Change a person's attributes (add, replace, remove)", writes=True)
+def patch_user(call: Call, body: Any) -> Reply:
+    u, res = _current(call)
+    check_if_match(call, res)
+    return _write(call, u, user_fields(patch.apply(res, body), shown_name=u.user_name))
+
+
+@route("DELETE", "/Users/{id}", summary="Delete a person (as WPS users/{id}/delete does)", writes=True)
+def delete_user(call: Call, _: None) -> Reply:
+    u, res = _current(call)
+    check_if_match(call, res)
+    users.delete(call.directory, tenant_id=call.tenant_id, user_id=u.id)
+    return Reply(204)
