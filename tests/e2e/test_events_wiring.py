@@ -330,11 +330,16 @@ def test_each_change_record_names_the_app_that_made_it(live: LiveServer) -> None
         reply = dt.post(UPDATE, {"agentid": AGENTID, "param": {"userid": made.id, "groups": groups}})
     assert reply["result"] is True
     users.update(d, tenant_id=TENANT, user_id=made.id, changes={"title": "CTO"})  # no app: in process
+    apps.create(d, tenant_id=TENANT, client_id="acme-scim", secret="acme-scim-sec", scopes=("scim",))
+    scim = {"Authorization": "Bearer acme-scim-sec", "Content-Type": "application/scim+json"}
+    user = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bo@acme.test"}
+    assert httpx.post(live.base_url + "/scim/v2/Users", headers=scim, json=user).status_code == 201
     page = live.control.changes(TENANT, start)
     assert [(c["kind"], c["operation"], c["actor"]) for c in page["changes"] if c["kind"] == "user"] == [
         ("user", "create", APP),
         ("user", "update", APPKEY),
         ("user", "update", None),
+        ("user", "create", "acme-scim"),
     ]
 
 

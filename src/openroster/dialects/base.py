@@ -225,10 +225,10 @@ class Dialect(ABC, Generic[P, R]):
     def authenticate(self, x: Exchange[R], credentials: Any, reader: Reader) -> P:
         """The caller, from its :meth:`credentials`, checked against the store; raise to refuse."""
 
+    @abstractmethod
     def actor(self, principal: P) -> str | None:
         """The app the caller's writes are recorded as made by (a change record's ``actor``: its
         client id, the DingTalk appkey); None when the caller is no app."""
-        return None
 
     @abstractmethod
     def authorize(self, x: Exchange[R], principal: P) -> None:

@@ -89,6 +89,9 @@ class DingTalkV1Dialect(Dialect[Caller, Route]):
         app, grant = dingtalk_tokens.authenticate(reader, credentials)
         return Caller(app, grant)
 
+    def actor(self, principal: Caller) -> str:
+        return principal.app.client_id
+
     def authorize(self, x: Exchange[Route], principal: Caller) -> None:
         wanted = x.route.permission
         if wanted not in principal.app.scopes:

@@ -113,6 +113,9 @@ class ScimDialect(Dialect[App, Route]):
             self._known[key] = app.client_id
         return app
 
+    def actor(self, principal: App) -> str:
+        return principal.client_id
+
     def authorize(self, x: Exchange[Route], principal: App) -> None:
         if SCIM_SCOPE not in principal.scopes:
             raise ScimError(403, f"the app lacks scope {SCIM_SCOPE}")
