@@ -178,11 +178,13 @@ async def _run(args: argparse.Namespace) -> None:
                 # Many short batches, keeping the fastest: on a busy machine most batches are slowed
                 # down by other processes, the fastest one much less.
                 batches: list[float] = []
+                cpu0 = time.process_time()
                 for b in range(args.calls // _BATCH):
                     t0 = time.perf_counter()
                     for i in range(_BATCH):
                         await driver.call(rs[(b * _BATCH + i) % len(rs)])
                     batches.append((time.perf_counter() - t0) / _BATCH * 1e6)
+                cpu = (time.process_time() - cpu0) / max(1, len(batches) * _BATCH) * 1e6
                 if prof:
                     prof.disable()
                 if not batches:
@@ -192,7 +194,8 @@ async def _run(args: argparse.Namespace) -> None:
                 sys.stdout.write(
                     f"{label}: {batches[0]:7.1f} µs per call at best, "
                     f"{batches[len(batches) // 2]:7.1f} µs median"
-                    f" ({len(batches)} batches of {_BATCH}), {len(reply)} bytes\n"
+                    f" ({len(batches)} batches of {_BATCH}), {len(reply)} bytes;"
+                    f" CPU {cpu:7.1f} µs per call (every thread: steadier on a busy machine)\n"
                 )
                 if prof:
                     sys.stdout.write("the event loop's thread:\n")
