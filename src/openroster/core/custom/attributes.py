@@ -11,6 +11,7 @@ value (``""``, ``[]``, a url with an empty link) clears the attribute.
 
 from __future__ import annotations
 
+import re
 import secrets as _random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -447,7 +448,9 @@ def checked_value(
             f"{field}.url.title is longer than {limits.ATTR_URL_TITLE_MAX} characters",
             field=f"{field}.url.title",
         )
-    if (bad := next((c for c in link if c.isspace() or not c.isprintable()), None)) is not None:
+    # The only character printable and a space is " " (U+0020): the scan runs on a bad link only.
+    if not link.isprintable() or " " in link:
+        bad = next(c for c in link if c.isspace() or not c.isprintable())
         raise AttributeValueMismatch(
             f"{field}.url.link: {link!r} holds {bad!r}; a link has no spaces or control characters "
             "(percent-encode them)",
@@ -460,8 +463,15 @@ def checked_value(
     return UrlValue(title=title, link=link)
 
 
+#: A link that is plainly ``http(s)://host`` (no user, port or IPv6 brackets) and a path, query or
+#: fragment: what :func:`_is_http_link` accepts without taking it apart.
+_PLAIN_HTTP_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#]|\Z)", re.IGNORECASE)
+
+
 def _is_http_link(link: str) -> bool:
     """``http://`` or ``https://``, a host, and (if any) a port that is a port number."""
+    if _PLAIN_HTTP_LINK.match(link):
+        return True
     try:
         parts = urlsplit(link)
         port_ok = parts.port is None or parts.port > 0
