@@ -10,6 +10,8 @@ what the application adds; run it under ``py-spy`` or ``--profile`` to see where
 ``--call attrs_update`` and ``--call v2_update`` send the write benchmarks' requests
 (bench/bench_writes.py), one at a time: each is a group of one job on the store's writer, so
 the figure is a write's whole cost (the writer thread's and the loop's), without the bare side.
+``--concurrency 25`` sends the calls 25 at a time: the writes form groups, and the figure is a
+write's share of a group (what a loaded server pays per write).
 """
 
 from __future__ import annotations
@@ -181,8 +183,13 @@ async def _run(args: argparse.Namespace) -> None:
                 cpu0 = time.process_time()
                 for b in range(args.calls // _BATCH):
                     t0 = time.perf_counter()
-                    for i in range(_BATCH):
-                        await driver.call(rs[(b * _BATCH + i) % len(rs)])
+                    for i in range(0, _BATCH, args.concurrency):
+                        await asyncio.gather(
+                            *(
+                                driver.call(rs[(b * _BATCH + i + k) % len(rs)])
+                                for k in range(min(args.concurrency, _BATCH - i))
+                            )
+                        )
                     batches.append((time.perf_counter() - t0) / _BATCH * 1e6)
                 cpu = (time.process_time() - cpu0) / max(1, len(batches) * _BATCH) * 1e6
                 if prof:
@@ -215,6 +222,12 @@ def main() -> None:
         "--call", choices=("batch_read", "users_page", "roster_list", *WRITES), default="batch_read"
     )
     ap.add_argument("--calls", type=int, default=3000)
+    ap.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="calls in flight at once (write calls: the jobs queued together form groups)",
+    )
     ap.add_argument("--profile", action="store_true")
     ap.add_argument(
         "--only",
