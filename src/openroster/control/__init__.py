@@ -33,13 +33,16 @@ def install(
     ``api.state.control``."""
     from openroster.control.api import build
 
+    def directory() -> Directory:
+        d: Directory = api.state.directory
+        return d
+
     def store() -> Store:
-        directory: Directory = api.state.directory
-        return directory.store
+        return directory().store
 
     plane = ControlPlane(
         admin_token=admin_token,
-        journal=SharedJournal(Journal(journal_size), store),
+        journal=SharedJournal(Journal(journal_size), store, lambda: directory().writes),
         faults=FaultBook(store=store),
         server=api,
         routes=tuple(extra),

@@ -2,7 +2,8 @@
 
 Recording stays what it was: each process appends its calls to its own ring buffer
 (``journal.Journal``, nearly free). A background task moves them, in batches and off the request
-path, into the store's bounded table (``store/controlplane.py``), whose ids number the calls in
+path (as jobs of the store's writers, ``store/writer.py``, in a server), into the store's bounded
+table (``store/controlplane.py``), whose ids number the calls in
 the order they reached it; reading the journal first moves this process's own calls, then reads
 the table, so it shows every process's calls: a call answered by another process appears once
 that process has moved it (within :data:`FLUSH_EVERY` seconds).
@@ -24,8 +25,9 @@ from typing import Any
 
 from openroster.control.journal import Entry, Journal
 from openroster.core.runtime.upkeep import BackgroundTask
-from openroster.store import ReadTx, Store
+from openroster.store import ReadTx, Store, WriteTx
 from openroster.store.controlplane import CONTROL_KIND, JOURNAL, decode_headers, encode_headers
+from openroster.store.writer import GroupWriter
 
 log = logging.getLogger("openroster.control")
 
@@ -77,9 +79,10 @@ def _entry(row: tuple[Any, ...]) -> Entry:
 class SharedJournal:
     """This process's ring buffer (``local``) in front of the store's journal table."""
 
-    def __init__(self, local: Journal, store: Callable[[], Store]) -> None:
+    def __init__(self, local: Journal, store: Callable[[], Store], writes: Callable[[], GroupWriter]) -> None:
         self.local = local
         self._store = store
+        self._writes = writes
         self._generation: int | None = None
         self._lock = threading.Lock()  # one move at a time, so calls reach the store in order
         self._made: dict[int, Entry] = {}
@@ -112,20 +115,32 @@ class SharedJournal:
         self._generation = generation if known is None else max(known, generation)
 
     def flush(self) -> None:
-        """Move the calls recorded so far into the store (from any thread)."""
+        """Move the calls recorded so far into the store (from any thread), in a transaction of its own."""
         with self._lock:
-            known = self._generation
-            taken, dropped = self.local.take()
-            if not taken and not dropped:
-                return
-            with self._store().write() as tx:
-                if known is None:
-                    known = tx.control.journal_generation()
-                current = tx.control.append_journal(
-                    [_row(raw) for raw in taken], keep=self.local.size, generation=known, dropped=dropped
-                )
-            # On a mismatch the batch was recorded before the journal was emptied, and is gone.
-            self._generation = max(self._generation or 0, current)
+            self._move(None)
+
+    def flush_in(self, tx: WriteTx) -> None:
+        """:meth:`flush` as a job of the store's writers, in ``tx``. A move under way elsewhere (its
+        own transaction waiting for the one ``tx`` belongs to) leaves this one nothing to do."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._move(tx)
+            finally:
+                self._lock.release()
+
+    def _move(self, tx: WriteTx | None) -> None:
+        known = self._generation
+        taken, dropped = self.local.take()
+        if not taken and not dropped:
+            return
+        with contextlib.nullcontext(tx) if tx is not None else self._store().write() as w:
+            if known is None:
+                known = w.control.journal_generation()
+            current = w.control.append_journal(
+                [_row(raw) for raw in taken], keep=self.local.size, generation=known, dropped=dropped
+            )
+        # On a mismatch the batch was recorded before the journal was emptied, and is gone.
+        self._generation = max(self._generation or 0, current)
 
     def start(self) -> None:
         """Move calls into the store in the background of the running loop until :meth:`stop`."""
@@ -142,7 +157,7 @@ class SharedJournal:
             await asyncio.sleep(FLUSH_EVERY)
             if len(self.local):
                 try:
-                    await asyncio.to_thread(self.flush)
+                    await self._writes().run(self.flush_in)
                 except Exception:
                     log.exception("moving the journal into the store failed; trying again")
 
