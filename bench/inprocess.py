@@ -6,6 +6,12 @@ store and the cache, rendering. Compare it with the bare endpoint's to see
 what the application adds; run it under ``py-spy`` or ``--profile`` to see where.
 
     .venv/bin/python -m bench.inprocess --data-dir bench/.data/suite-sqlite-100000 [--calls 5000] [--profile]
+
+``--call attrs_update`` and ``--call v2_update`` send the write benchmarks' requests
+(bench/bench_writes.py), one at a time: each is a group of one job on the store's writer, so
+the figure is a write's whole cost (the writer thread's and the loop's), without the bare side.
+``--concurrency 25`` sends the calls 25 at a time: the writes form groups, and the figure is a
+write's share of a group (what a loaded server pays per write).
 """
 
 from __future__ import annotations
@@ -20,16 +26,18 @@ import random
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from bench.bare import create_bench_app
-from bench.harness import Request, dingtalk_request, wps_request
-from bench.scenarios import DINGTALK_APP, TENANT, WPS_APP
+from bench.harness import Request, Server, dingtalk_request, wps_request
+from bench.scenarios import DINGTALK_APP, SCENARIOS, TENANT, WPS_APP, Context
 from openroster.config import Settings
 from openroster.server.app import create_app
 
 _BATCH = 25
+#: The write calls: ``--call`` name -> the scenario whose requests it sends.
+WRITES = {"attrs_update": "wps.attrs_update", "v2_update": "dingtalk.v2_update"}
 
 
 class Driver:
@@ -77,6 +85,22 @@ class Driver:
         return status, b"".join(chunks)
 
 
+def _profile_writer(writers: Any) -> cProfile.Profile:
+    """A profile of every group the store's writers commit from now on (cProfile sees one thread)."""
+    prof = cProfile.Profile()
+    commit = writers._commit
+
+    def profiled(group: Any) -> None:
+        prof.enable()
+        try:
+            commit(group)
+        finally:
+            prof.disable()
+
+    writers._commit = profiled
+    return prof
+
+
 async def _run(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
     settings = Settings(data_dir=data_dir, database_url=args.database_url)
@@ -98,10 +122,15 @@ async def _run(args: argparse.Namespace) -> None:
             ids = r.tx.users.first_ids(TENANT, 20_000, status="active")
         rng = random.Random(5)
         sign = functools.partial(wps_request, token=token, client_id=WPS_APP[0], secret=WPS_APP[1])
-        if args.call == "roster_list":
-            query = urlencode({"appkey": DINGTALK_APP[0], "appsecret": DINGTALK_APP[1]})
-            _, raw = await drv.call(Request("GET", f"/gettoken?{query}", {}, b""))
-            ding = functools.partial(dingtalk_request, token=json.loads(raw)["access_token"])
+        query = urlencode({"appkey": DINGTALK_APP[0], "appsecret": DINGTALK_APP[1]})
+        _, raw = await drv.call(Request("GET", f"/gettoken?{query}", {}, b""))
+        ding_token = json.loads(raw)["access_token"]
+        if args.call in WRITES:
+            # The scenario's own rotated requests, signed with the tokens taken above (no server).
+            ctx = Context(cast(Server, None), ids, rng, _wps=token, _ding=ding_token)
+            reqs = SCENARIOS[WRITES[args.call]].make(ctx)
+        elif args.call == "roster_list":
+            ding = functools.partial(dingtalk_request, token=ding_token)
             reqs = [
                 ding(
                     "/topapi/smartwork/hrm/employee/v2/list",
@@ -124,6 +153,8 @@ async def _run(args: argparse.Namespace) -> None:
         answer = json.loads(reply)
         if status != 200 or answer.get("code", answer.get("errcode")) != 0:
             raise SystemExit(f"the call failed: {status} {reply[:300]!r}")
+        if args.call in WRITES:  # the bare write endpoint is another process (bench/bare_writes.py)
+            args.only = "real"
         bare_app = create_bench_app(settings, reply)
         bare = Driver(bare_app)
         bare_reqs = [Request("POST", "/_bench/bare", r.headers, r.body) for r in reqs]
@@ -144,14 +175,23 @@ async def _run(args: argparse.Namespace) -> None:
                 prof = cProfile.Profile() if args.profile and label == "real" else None
                 if prof:
                     prof.enable()
+                    if args.call in WRITES:  # the writer thread's share, profiled apart
+                        writer_prof = _profile_writer(d.writes)
                 # Many short batches, keeping the fastest: on a busy machine most batches are slowed
                 # down by other processes, the fastest one much less.
                 batches: list[float] = []
+                cpu0 = time.process_time()
                 for b in range(args.calls // _BATCH):
                     t0 = time.perf_counter()
-                    for i in range(_BATCH):
-                        await driver.call(rs[(b * _BATCH + i) % len(rs)])
+                    for i in range(0, _BATCH, args.concurrency):
+                        await asyncio.gather(
+                            *(
+                                driver.call(rs[(b * _BATCH + i + k) % len(rs)])
+                                for k in range(min(args.concurrency, _BATCH - i))
+                            )
+                        )
                     batches.append((time.perf_counter() - t0) / _BATCH * 1e6)
+                cpu = (time.process_time() - cpu0) / max(1, len(batches) * _BATCH) * 1e6
                 if prof:
                     prof.disable()
                 if not batches:
@@ -161,10 +201,15 @@ async def _run(args: argparse.Namespace) -> None:
                 sys.stdout.write(
                     f"{label}: {batches[0]:7.1f} µs per call at best, "
                     f"{batches[len(batches) // 2]:7.1f} µs median"
-                    f" ({len(batches)} batches of {_BATCH}), {len(reply)} bytes\n"
+                    f" ({len(batches)} batches of {_BATCH}), {len(reply)} bytes;"
+                    f" CPU {cpu:7.1f} µs per call (every thread: steadier on a busy machine)\n"
                 )
                 if prof:
+                    sys.stdout.write("the event loop's thread:\n")
                     pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
+                    if args.call in WRITES:
+                        sys.stdout.write("the writer thread:\n")
+                        pstats.Stats(writer_prof).sort_stats(args.sort).print_stats(args.top)
             if len(results) == 2:
                 sys.stdout.write(f"bare / real: {results['bare'] / results['real']:.0%}\n")
 
@@ -173,8 +218,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--database-url")
-    ap.add_argument("--call", choices=("batch_read", "users_page", "roster_list"), default="batch_read")
+    ap.add_argument(
+        "--call", choices=("batch_read", "users_page", "roster_list", *WRITES), default="batch_read"
+    )
     ap.add_argument("--calls", type=int, default=3000)
+    ap.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="calls in flight at once (write calls: the jobs queued together form groups)",
+    )
     ap.add_argument("--profile", action="store_true")
     ap.add_argument(
         "--only",

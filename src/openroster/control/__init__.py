@@ -34,16 +34,19 @@ def install(
     ``api.state.control``."""
     from openroster.control.api import build
 
+    def directory() -> Directory:
+        d: Directory = api.state.directory
+        return d
+
     def store() -> Store:
-        directory: Directory = api.state.directory
-        return directory.store
+        return directory().store
 
     def identify(call: RawCall) -> str | None:
         return calls.app_of(api.state.directory, call)
 
     plane = ControlPlane(
         admin_token=admin_token,
-        journal=SharedJournal(Journal(journal_size), store, identify),
+        journal=SharedJournal(Journal(journal_size), store, identify, lambda: directory().writes),
         faults=FaultBook(store=store),
         server=api,
         routes=tuple(extra),

@@ -2,7 +2,8 @@
 
 Recording stays what it was: each process appends its calls to its own ring buffer
 (``journal.Journal``, nearly free). A background task moves them, in batches and off the request
-path, into the store's bounded table (``store/controlplane.py``), whose ids number the calls in
+path (as jobs of the store's writers, ``store/writer.py``, in a server), into the store's bounded
+table (``store/controlplane.py``), whose ids number the calls in
 the order they reached it; reading the journal first moves this process's own calls, then reads
 the table, so it shows every process's calls: a call answered by another process appears once
 that process has moved it (within :data:`FLUSH_EVERY` seconds).
@@ -26,8 +27,9 @@ from typing import Any
 from openroster.control.calls import RawCall
 from openroster.control.journal import Entry, Journal, redacted_pieces
 from openroster.core.runtime.upkeep import BackgroundTask
-from openroster.store import ReadTx, Store
+from openroster.store import ReadTx, Store, WriteTx
 from openroster.store.controlplane import CONTROL_KIND, JOURNAL, decode_headers, encode_headers
+from openroster.store.writer import GroupWriter
 
 log = logging.getLogger("openroster.control")
 
@@ -87,12 +89,17 @@ class SharedJournal:
     """This process's ring buffer (``local``) in front of the store's journal table."""
 
     def __init__(
-        self, local: Journal, store: Callable[[], Store], identify: Callable[[RawCall], str | None]
+        self,
+        local: Journal,
+        store: Callable[[], Store],
+        identify: Callable[[RawCall], str | None],
+        writes: Callable[[], GroupWriter],
     ) -> None:
         self.local = local
         self._store = store
         #: Names a call's app from its credentials (on the loop thread: it reads the process cache).
         self._identify = identify
+        self._writes = writes
         self._generation: int | None = None
         self._lock = threading.Lock()  # one move at a time, so calls reach the store in order
         #: Batches taken from the ring buffer, redacted, not yet in the store: (rows, dropped, generation).
@@ -141,19 +148,32 @@ class SharedJournal:
             self._pending.append((rows, dropped, known))
 
     def move(self) -> None:
-        """Write the batches taken so far into the store, oldest first (from any thread)."""
+        """Write the batches taken so far into the store, oldest first, in a transaction of their
+        own (from any thread)."""
         with self._lock:
-            while self._pending:
-                rows, dropped, known = self._pending[0]
-                with self._store().write() as tx:
-                    if known is None:
-                        known = tx.control.journal_generation()
-                    current = tx.control.append_journal(
-                        rows, keep=self.local.size, generation=known, dropped=dropped
-                    )
-                self._pending.popleft()
-                # On a mismatch the batch was recorded before the journal was emptied, and is gone.
-                self._generation = max(self._generation or 0, current)
+            self._move(None)
+
+    def move_in(self, tx: WriteTx) -> None:
+        """:meth:`move` as a job of the store's writers, in ``tx``. A move under way elsewhere (its
+        own transaction waiting for the one ``tx`` belongs to) leaves this one nothing to do."""
+        if self._lock.acquire(blocking=False):
+            try:
+                self._move(tx)
+            finally:
+                self._lock.release()
+
+    def _move(self, tx: WriteTx | None) -> None:
+        while self._pending:
+            rows, dropped, known = self._pending[0]
+            with contextlib.nullcontext(tx) if tx is not None else self._store().write() as w:
+                if known is None:
+                    known = w.control.journal_generation()
+                current = w.control.append_journal(
+                    rows, keep=self.local.size, generation=known, dropped=dropped
+                )
+            self._pending.popleft()
+            # On a mismatch the batch was recorded before the journal was emptied, and is gone.
+            self._generation = max(self._generation or 0, current)
 
     def flush(self) -> None:
         """Move the calls recorded so far into the store (on the loop thread)."""
@@ -176,7 +196,7 @@ class SharedJournal:
             if len(self.local):
                 try:
                     self.take()
-                    await asyncio.to_thread(self.move)
+                    await self._writes().run(self.move_in)
                 except Exception:
                     log.exception("moving the journal into the store failed; trying again")
 

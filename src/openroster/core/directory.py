@@ -11,7 +11,6 @@ which only the event loop reads and brings up to date, after the group's commit.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -231,7 +230,8 @@ class Directory:
                 _job.current = None
                 tx.actor = None
 
-        return await asyncio.wrap_future(self.writes.submit(run, weight=weight))
+        result: R = await self.writes.run(run, weight=weight)
+        return result
 
     def _job_tx(self) -> WriteTx | None:
         """The group transaction of the job this thread runs on this directory's store, if any."""

@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         # Change events: delivered by a background task of each server process (events/engine.py).
         api.state.events = EventEngine(api.state.directory, retention_days=settings.events_retention_days)
         api.state.events.start()
-        pruner = ChangeLogPruner(api.state.directory.store, settings.change_retention)
+        pruner = ChangeLogPruner(api.state.directory.writes, settings.change_retention)
         pruner.start()
         control.start(api.state.control)
         try:

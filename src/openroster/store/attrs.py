@@ -94,16 +94,37 @@ def get_values(
     return out
 
 
+def get_stored_values(
+    conn: Connection, tenant_id: str, user_ids: Iterable[str]
+) -> dict[tuple[str, str], str]:
+    """Every value of ``user_ids`` as stored (:func:`encode_value`'s JSON), by ``(user_id, attr_id)``:
+    what a writer compares a value it encoded with, decoding only what differs."""
+    wanted = list(set(user_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(attr_values.c.user_id, attr_values.c.attr_id, attr_values.c.value).where(
+            attr_values.c.tenant_id == tenant_id, attr_values.c.user_id.in_(wanted)
+        )
+    ).all()
+    return {(user_id, attr_id): raw for user_id, attr_id, raw in rows}
+
+
 def put_values(conn: Connection, tenant_id: str, items: Sequence[tuple[str, AttributeValue]]) -> None:
     """Set (insert or replace) each ``(user_id, value)``."""
+    put_stored_values(conn, tenant_id, [(user_id, v.attr_id, encode_value(v.value)) for user_id, v in items])
+
+
+def put_stored_values(conn: Connection, tenant_id: str, items: Sequence[tuple[str, str, str]]) -> None:
+    """Set (insert or replace) each ``(user_id, attr_id, value as encode_value gives it)``."""
     if not items:
         return
     upsert(
         conn,
         attr_values,
         [
-            {"tenant_id": tenant_id, "user_id": user_id, "attr_id": v.attr_id, "value": encode_value(v.value)}
-            for user_id, v in items
+            {"tenant_id": tenant_id, "user_id": user_id, "attr_id": attr_id, "value": raw}
+            for user_id, attr_id, raw in items
         ],
         key=("tenant_id", "user_id", "attr_id"),
         update_columns=("value",),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, func, insert, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, insert, select
 
 #: ``Connection.info`` key set while a write transaction is open on the connection:
 #: reads that feed a write lock what they read (see ``store/users.get_users``).
@@ -61,30 +61,101 @@ def in_write(conn: Connection) -> bool:
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` into ``table`` in one statement (nothing when there are none)."""
+    """Insert ``rows`` into ``table`` in one statement (nothing when there are none). Every row has
+    the columns of the first."""
     if rows:
-        conn.execute(insert(table), list(rows))
+        _execute_rows(conn, table, rows, (), ())
 
 
 def upsert(
     conn: Connection,
-    table: Any,
-    rows: Sequence[dict[str, Any]],
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
     *,
     key: Sequence[str],
     update_columns: Sequence[str],
 ) -> None:
-    """``INSERT ... ON CONFLICT (key) DO UPDATE``: atomic on both backends under concurrency."""
-    if not rows:
-        return
+    """``INSERT ... ON CONFLICT (key) DO UPDATE``: atomic on both backends under concurrency. Every
+    row has the columns of the first."""
+    if rows:
+        _execute_rows(conn, table, rows, tuple(key), tuple(update_columns))
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A statement of :func:`_execute_rows`, compiled once: the driver's SQL and, when its
+    parameters are positional, the columns in their order."""
+
+    sql: str
+    order: tuple[str, ...] | None
+
+
+#: :func:`_execute_rows`'s statements by (dialect, table, columns, key, update columns); None: one
+#: that SQLAlchemy must run (a column whose value it converts, or a default it fills in).
+_COMPILED: dict[tuple[Any, ...], _Compiled | None] = {}
+
+
+def _execute_rows(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: tuple[str, ...],
+    update_columns: tuple[str, ...],
+) -> None:
+    """INSERT ``rows`` (an upsert on ``key`` when given) as one executemany.
+
+    When no column needs SQLAlchemy (a value it converts for the driver, or a default it computes
+    for a column not given) the statement is compiled once and the rows go to the driver's
+    ``executemany`` as they are: SQLAlchemy's handling of each row's parameters is most of the
+    cost of a batch of a few hundred rows."""
+    dialect = conn.dialect
+    columns = tuple(rows[0])
+    cache_key = (dialect.name, table.name, columns, key, update_columns)
+    compiled = _COMPILED.get(cache_key, _UNSEEN)
+    if compiled is _UNSEEN:
+        compiled = _COMPILED[cache_key] = _compile(conn, table, columns, key, update_columns)
+    if compiled is None:
+        conn.execute(_statement(dialect.name, table, key, update_columns), list(rows))
+    elif compiled.order is None:
+        conn.exec_driver_sql(compiled.sql, [dict(r) for r in rows])
+    else:
+        order = compiled.order
+        conn.exec_driver_sql(compiled.sql, [tuple(r[c] for c in order) for r in rows])
+
+
+_UNSEEN: Any = object()
+
+
+def _statement(dialect_name: str, table: Table, key: tuple[str, ...], update_columns: tuple[str, ...]) -> Any:
+    if not key:
+        return insert(table)
     from sqlalchemy.dialects import postgresql, sqlite
 
-    make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    make = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
     stmt: Any = make(table)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=list(key), set_={c: getattr(stmt.excluded, c) for c in update_columns}
     )
-    conn.execute(stmt, list(rows))
+
+
+def _compile(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    update_columns: tuple[str, ...],
+) -> _Compiled | None:
+    dialect = conn.dialect
+    converted = any(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+    defaulted = any(c.default is not None or c.onupdate is not None for c in table.c if c.name not in columns)
+    if converted or defaulted:
+        return None
+    stmt = _statement(dialect.name, table, key, update_columns).values({c: bindparam(c) for c in columns})
+    compiled = stmt.compile(dialect=dialect)
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    if compiled.positional and order is None:
+        return None
+    return _Compiled(str(compiled), order)
 
 
 def name_matches(column: Any, word: str, *, exact: bool) -> ColumnElement[bool]:

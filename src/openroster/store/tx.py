@@ -153,10 +153,15 @@ class Attrs(Repository):
     update_definition = RowFunction(attrs.update_definition)
     delete_definitions = RowFunction(attrs.delete_definitions)
     get_values = RowFunction(attrs.get_values)
+    get_stored_values = RowFunction(attrs.get_stored_values)
     put_values = RowFunction(attrs.put_values)
+    put_stored_values = RowFunction(attrs.put_stored_values)
     delete_values = RowFunction(attrs.delete_values)
     delete_matching_values = RowFunction(attrs.delete_matching_values)
     remove_dept_from_values = RowFunction(attrs.remove_dept_from_values)
+    #: A value as ``attr_values`` stores it (JSON text), and back.
+    encode_value = staticmethod(attrs.encode_value)
+    decode_value = staticmethod(attrs.decode_value)
 
 
 class Roster(Repository):

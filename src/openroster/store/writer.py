@@ -28,6 +28,8 @@ transaction itself.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -61,6 +63,8 @@ class _Queued:
     future: Future[Any]
     weight: int
     tries: int = field(default=0)
+    #: The event loop's future of :meth:`GroupWriter.run` (resolved on that loop), if any.
+    awaited: asyncio.Future[Any] | None = None
 
 
 class GroupWriter:
@@ -87,17 +91,28 @@ class GroupWriter:
 
     # -- the event loop's side --------------------------------------------------------------
 
-    def submit(self, job: Job, *, weight: int = 0) -> Future[Any]:
-        """Queue ``job``; its future resolves after the commit of its group (or with its error)."""
+    def submit(self, job: Job, *, weight: int = 0, awaited: asyncio.Future[Any] | None = None) -> Future[Any]:
+        """Queue ``job``; its future resolves after the commit of its group (or with its error).
+        With ``awaited`` (see :meth:`run`) the outcome goes to that future instead, on its loop."""
         future: Future[Any] = Future()
         with self._ready:
             if len(self._queue) >= self.max_queue:
                 raise Busy("the server is busy writing: try again in a moment", retry_after=1.0)
             if not self._workers:
                 self._start()
-            self._queue.append(_Queued(job, future, weight))
+            self._queue.append(_Queued(job, future, weight, awaited=awaited))
             self._ready.notify()
         return future
+
+    async def run(self, job: Job, *, weight: int = 0) -> Any:
+        """:meth:`submit` ``job`` and await it on the running loop. The futures of a group's jobs
+        are resolved with one call into the loop for the whole group (a call into the loop from
+        the writer wakes it with a system call, and takes the interpreter lock back after)."""
+        loop = asyncio.get_running_loop()
+        awaited: asyncio.Future[Any] = loop.create_future()
+        future = self.submit(job, weight=weight, awaited=awaited)
+        awaited.add_done_callback(lambda f: future.cancel() if f.cancelled() else None)
+        return await awaited
 
     def close(self) -> None:
         """Run what is queued, then stop the writers (the next :meth:`submit` starts them again)."""
@@ -169,18 +184,42 @@ class GroupWriter:
                 finally:
                     _group.open = False
         except BaseException as exc:  # the commit failed: nothing of it is acknowledged
-            for q in group:
-                if not q.future.done():
-                    q.future.set_exception(exc)
+            _settle([(q, False, exc) for q in group])
             return
-        for q, ok, value in outcomes:
-            if ok:
-                q.future.set_result(value)
-            else:
-                q.future.set_exception(value)
+        _settle(outcomes)
         for q in again:
             q.tries += 1
             self._commit([q])
+
+
+def _settle(outcomes: list[tuple[_Queued, bool, Any]]) -> None:
+    """Hand each job its outcome: one call into each loop for all the jobs awaited there."""
+    loops: dict[asyncio.AbstractEventLoop, list[tuple[_Queued, bool, Any]]] = {}
+    for outcome in outcomes:
+        q, ok, value = outcome
+        if q.awaited is not None:
+            loops.setdefault(q.awaited.get_loop(), []).append(outcome)
+        elif q.future.done():  # cancelled before it ran
+            continue
+        elif ok:
+            q.future.set_result(value)
+        else:
+            q.future.set_exception(value)
+    for loop, some in loops.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody awaits these any more
+            loop.call_soon_threadsafe(_settle_awaited, some)
+
+
+def _settle_awaited(outcomes: list[tuple[_Queued, bool, Any]]) -> None:
+    """On the loop: resolve the awaited futures of :func:`_settle`."""
+    for q, ok, value in outcomes:
+        awaited = q.awaited
+        if awaited is None or awaited.done():  # its caller went away meanwhile
+            continue
+        if ok:
+            awaited.set_result(value)
+        else:
+            awaited.set_exception(value)
 
 
 #: Whether this thread is running a group's jobs (see :func:`in_group`).

@@ -11,8 +11,9 @@ value (``""``, ``[]``, a url with an empty link) clears the attribute.
 
 from __future__ import annotations
 
+import re
 import secrets as _random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -166,9 +167,15 @@ def read_values(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> dict[s
 
 def update_values(d: Directory, *, tenant_id: str, updates: Sequence[UserAttributeUpdate]) -> list[str]:
     """Set attribute values for several users, all or none. Returns the user ids, in order."""
+    return write_values(d, tenant_id=tenant_id, updates=updates).user_ids
+
+
+def write_values(d: Directory, *, tenant_id: str, updates: Sequence[UserAttributeUpdate]) -> WrittenValues:
+    """:func:`update_values`, returning what was written (:class:`WrittenValues`: each user's values
+    after the write, for a reply, without reading them back)."""
     validate.count(updates, field="users", limit=limits.ATTR_UPDATE_USERS_MAX, what="user", verb="hold")
     with d.writer() as tx:
-        return update_values_in(tx, tenant_id=tenant_id, updates=updates)
+        return write_values_in(tx, tenant_id=tenant_id, updates=updates)
 
 
 def update_values_in(
@@ -178,6 +185,45 @@ def update_values_in(
     updates: Sequence[UserAttributeUpdate],
     definitions: Sequence[AttributeDefinition] | None = None,
 ) -> list[str]:
+    """Set attribute values inside an open write transaction (see :func:`write_values_in`); returns
+    the user ids, once each, in order."""
+    return write_values_in(tx, tenant_id=tenant_id, updates=updates, definitions=definitions).user_ids
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenValues:
+    """What a batch wrote, with the values its people held before it (read once, as stored)."""
+
+    definitions: Sequence[AttributeDefinition]
+    #: The people of the batch, once each, in order.
+    user_ids: list[str]
+    stored: Mapping[tuple[str, str], str]
+    written: Mapping[tuple[str, str], AttributeValue]
+    cleared: set[tuple[str, str]]
+    decode: Callable[[ValueType, str], AttributeValueData]
+
+    def values(self) -> dict[str, list[AttributeValue]]:
+        """Each person's values after the batch, in definition order: what reading them back gives."""
+        out: dict[str, list[AttributeValue]] = {}
+        for uid in self.user_ids:
+            vs: list[AttributeValue] = []
+            for a in self.definitions:
+                key = (uid, a.id)
+                if (v := self.written.get(key)) is not None:
+                    vs.append(v)
+                elif key not in self.cleared and (raw := self.stored.get(key)) is not None:
+                    vs.append(AttributeValue(attr_id=a.id, value=self.decode(a.value_type, raw)))
+            out[uid] = vs
+        return out
+
+
+def write_values_in(
+    tx: WriteTx,
+    *,
+    tenant_id: str,
+    updates: Sequence[UserAttributeUpdate],
+    definitions: Sequence[AttributeDefinition] | None = None,
+) -> WrittenValues:
     """Set attribute values inside an open write transaction (see :func:`update_values`).
 
     A handful of statements whatever the batch: one read per kind of thing checked (the
@@ -224,42 +270,49 @@ def update_values_in(
                 clears.append((u.user_id, attr_id))
             else:
                 writes.append((u.user_id, AttributeValue(attr_id=attr_id, value=value)))
-    _record_value_changes(tx, tenant_id, defs, writes, clears)
-    tx.attrs.put_values(tenant_id, writes)
-    tx.attrs.delete_values(tenant_id, clears)
-    for uid in user_ids:
+    written = _write_values(tx, tenant_id, listed, user_ids, writes, clears)
+    for uid in written.user_ids:
         tx.changed(tenant_id, "attrvals", uid)
-    return list(dict.fromkeys(user_ids))
+    return written
 
 
-def _record_value_changes(
+def _write_values(
     tx: WriteTx,
     tenant_id: str,
-    defs: Mapping[str, AttributeDefinition],
+    listed: Sequence[AttributeDefinition],
+    user_ids: Sequence[str],
     writes: Sequence[tuple[str, AttributeValue]],
     clears: Sequence[tuple[str, str]],
-) -> None:
-    """One change record per user whose values the writes and clears actually change."""
-    # Only the attributes written or cleared are compared, so only theirs are decoded.
-    touched = {v.attr_id for _, v in writes} | {attr_id for _, attr_id in clears}
-    types = {attr_id: defs[attr_id].value_type for attr_id in touched}
-    users = {uid for uid, _ in writes} | {uid for uid, _ in clears}
-    current = {
-        (uid, v.attr_id): v.value
-        for uid, vs in tx.attrs.get_values(tenant_id, users, types).items()
-        for v in vs
-    }
+) -> WrittenValues:
+    """Write the checked ``writes`` and ``clears``, with one change record per user whose values
+    they change. The values held are read once, as stored: a value written is compared with the
+    stored one by its encoding (decoded only when the two differ), and is not written again when
+    they are the same."""
+    encode, decode = tx.attrs.encode_value, tx.attrs.decode_value
+    types = {a.id: a.value_type for a in listed}
+    stored = tx.attrs.get_stored_values(tenant_id, user_ids)
     changed: dict[str, list[str]] = {}
+    rows: list[tuple[str, str, str]] = []
     for uid, v in writes:
-        if current.get((uid, v.attr_id), _NO_VALUE) != v.value:
-            changed.setdefault(uid, []).append(v.attr_id)
+        raw, new = stored.get((uid, v.attr_id)), encode(v.value)
+        if raw != new:
+            rows.append((uid, v.attr_id, new))
+            if raw is None or decode(types[v.attr_id], raw) != v.value:
+                changed.setdefault(uid, []).append(v.attr_id)
     for key in clears:
-        if key in current:
+        if key in stored:
             changed.setdefault(key[0], []).append(key[1])
     recording.attribute_values(tx, tenant_id, changed)
-
-
-_NO_VALUE = object()
+    tx.attrs.put_stored_values(tenant_id, rows)
+    tx.attrs.delete_values(tenant_id, clears)
+    return WrittenValues(
+        definitions=listed,
+        user_ids=list(dict.fromkeys(user_ids)),
+        stored=stored,
+        written={(uid, v.attr_id): v for uid, v in writes},
+        cleared=set(clears),
+        decode=decode,
+    )
 
 
 def checked_values(
@@ -395,7 +448,9 @@ def checked_value(
             f"{field}.url.title is longer than {limits.ATTR_URL_TITLE_MAX} characters",
             field=f"{field}.url.title",
         )
-    if (bad := next((c for c in link if c.isspace() or not c.isprintable()), None)) is not None:
+    # The only character printable and a space is " " (U+0020): the scan runs on a bad link only.
+    if not link.isprintable() or " " in link:
+        bad = next(c for c in link if c.isspace() or not c.isprintable())
         raise AttributeValueMismatch(
             f"{field}.url.link: {link!r} holds {bad!r}; a link has no spaces or control characters "
             "(percent-encode them)",
@@ -408,8 +463,15 @@ def checked_value(
     return UrlValue(title=title, link=link)
 
 
+#: A link that is plainly ``http(s)://host`` (no user, port or IPv6 brackets) and a path, query or
+#: fragment: what :func:`_is_http_link` accepts without taking it apart.
+_PLAIN_HTTP_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#]|\Z)", re.IGNORECASE)
+
+
 def _is_http_link(link: str) -> bool:
     """``http://`` or ``https://``, a host, and (if any) a port that is a port number."""
+    if _PLAIN_HTTP_LINK.match(link):
+        return True
     try:
         parts = urlsplit(link)
         port_ok = parts.port is None or parts.port > 0

@@ -2,10 +2,12 @@
 
 The change log (``store/changes.py``) is how every process learns what another one wrote. Each
 process prunes it to the newest ``keep`` entries (``serve --change-retention``) in small steps,
-one short write transaction each, so no writer waits long for the pruner. A process whose cache
-fell behind what was pruned starts its cache over (``DirectoryCache.refresh``) instead of
-replaying. Several processes on one store may prune at once: each step deletes what is beyond
-the bound then, and a second one finds nothing.
+one short write transaction each, so no writer waits long for the pruner. In a server the steps
+run as jobs on the store's writers (``store/writer.py``), never on the event loop: a step there
+waited for the write lock (SQLite) or the change counter (PostgreSQL) with the loop blocked. A
+process whose cache fell behind what was pruned starts its cache over (``DirectoryCache.refresh``)
+instead of replaying. Several processes on one store may prune at once: each step deletes what is
+beyond the bound then, and a second one finds nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 from collections.abc import Callable, Coroutine
 
 from openroster.store import Store
+from openroster.store.writer import GroupWriter
 
 log = logging.getLogger("openroster")
 
@@ -55,8 +58,8 @@ class ChangeLogPruner:
     """Prunes the change log in the background of the running event loop, from :meth:`start` to
     :meth:`stop`."""
 
-    def __init__(self, store: Store, keep: int, *, every: float = PRUNE_EVERY) -> None:
-        self.store = store
+    def __init__(self, writes: GroupWriter, keep: int, *, every: float = PRUNE_EVERY) -> None:
+        self.writes = writes
         self.keep = keep
         self.every = every
         self._task = BackgroundTask("openroster-prune", self._run)
@@ -66,7 +69,7 @@ class ChangeLogPruner:
         """Steps until nothing is beyond the bound, yielding the loop between two; how many went."""
         gone = 0
         while True:
-            n = prune_change_log(self.store, self.keep)
+            n: int = await self.writes.run(lambda tx: tx.changes.prune_log(self.keep, PRUNE_STEP))
             gone += n
             if n < PRUNE_STEP:
                 return gone

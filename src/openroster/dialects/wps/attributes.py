@@ -56,13 +56,6 @@ def _update(a: AttrValueIn) -> AttributeUpdate:
     )
 
 
-def _values_reply(call: Call, user_ids: list[str]) -> dict[str, object]:
-    with call.directory.reader() as r:
-        values = attributes.read_values(r, tenant_id=call.tenant_id, user_ids=user_ids)
-        defs = {a.id: a for a in r.definitions(call.tenant_id)}
-    return {"total": len(values), "users": render.user_values(values.keys(), values, defs)}
-
-
 @route(
     "POST", "/users/custom_attrs/batch_update", scopes=ATTR_SCOPES, body=UpdateCustomAttrsBody, writes=True
 )
@@ -71,8 +64,11 @@ def update_values(call: Call, body: UpdateCustomAttrsBody) -> dict[str, object]:
     updates = [
         UserAttributeUpdate(user_id=u.user_id, attrs=tuple(map(_update, u.custom_attrs))) for u in body.users
     ]
-    user_ids = attributes.update_values(call.directory, tenant_id=call.tenant_id, updates=updates)
-    return _values_reply(call, user_ids)
+    written = attributes.write_values(call.directory, tenant_id=call.tenant_id, updates=updates)
+    # The reply is what the batch wrote over what the people held (read before it, in the job).
+    values = written.values()
+    defs = {a.id: a for a in written.definitions}
+    return {"total": len(values), "users": render.user_values(values.keys(), values, defs)}
 
 
 @route("POST", "/users/custom_attrs/batch_read", scopes=ATTR_SCOPES, body=ReadCustomAttrsBody)
