@@ -162,6 +162,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "query": ("Query", "查询参数"),
     "headers": ("Headers", "请求头"),
     "body": ("Body", "请求体"),
+    "reply_body": ("Body", "响应体"),
+    "reply_cut": (
+        "The journal keeps the first 448 bytes of a reply: the rest is not shown.",
+        "请求日志只保留响应的前 448 字节，其余部分不显示。",
+    ),
     "fault": ("Fault rule", "故障规则"),
     "request_id": ("Request ID", "请求 ID"),
     "as_curl": ("As curl", "curl 命令"),

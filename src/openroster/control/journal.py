@@ -42,6 +42,9 @@ _SECRET_SUFFIXES: tuple[str, ...] = ("token", "secret", "password", "signature",
 _SECRET_NAMES = frozenset({"sign", "ticket", "suiteticket", "authcode", "tmpauthcode"})
 _NOT_SECRET = frozenset({"pagetoken", "nextpagetoken"})
 _CODE_KEYS = (b'"code"', b'"errcode"')
+#: A JSON member ``"name": value`` of a string or number value, in text that may be cut anywhere
+#: (a string value cut short runs to the end).
+_JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|-?\d[\d.eE+-]*)')
 _INT = re.compile(rb"\s*:\s*(-?\d+)")
 
 
@@ -107,6 +110,8 @@ def _render(e: Entry, app: str | None) -> dict[str, Any]:
         "body_truncated": truncated,
         "status": e.status,
         "code": platform_code(e.reply_head),
+        "reply": _body((), e.reply_head, secrets),
+        "reply_truncated": len(e.reply_head) >= REPLY_HEAD_BYTES,
         "latency_ms": round(e.latency * 1000, 3),
         "request_id": e.request_id,
         "fault": e.fault,
@@ -168,8 +173,8 @@ def _body(headers: Any, body: bytes, secrets: set[str]) -> Any:
     if "json" in ctype or body[:1] in (b"{", b"["):
         try:
             return _redacted_json(orjson.loads(body), secrets)
-        except orjson.JSONDecodeError:
-            pass
+        except orjson.JSONDecodeError:  # cut (a kept body, a reply's first bytes) or not JSON
+            return _redacted_json_text(body.decode("utf-8", errors="replace"), secrets)
     return body.decode("utf-8", errors="replace")
 
 
@@ -186,6 +191,19 @@ def _redacted_json(value: Any, secrets: set[str]) -> Any:
     if isinstance(value, list):
         return [_redacted_json(v, secrets) for v in value]
     return value
+
+
+def _redacted_json_text(text: str, secrets: set[str]) -> str:
+    """JSON that does not parse (cut short), its secret members redacted as :func:`_redacted_json` does."""
+
+    def member(m: re.Match[str]) -> str:
+        if not _secret_name(m.group(1)):
+            return m.group(0)
+        value = m.group(3)
+        secrets.add(value.strip('"'))
+        return f'"{m.group(1)}"{m.group(2)}"{REDACTED}"'
+
+    return _JSON_MEMBER.sub(member, text)
 
 
 def _scrub(value: Any, secrets: set[str]) -> Any:
