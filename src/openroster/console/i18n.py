@@ -342,6 +342,11 @@ _TEXT: dict[str, tuple[str, str]] = {
         "新订阅从创建时起接收提交的变更。订阅前会先校验接收方的 URL（WPS 的 challenge、钉钉的 check_url）；"
         "未通过校验的接收方不会被订阅。",
     ),
+    "refused_why": (
+        "The server refused this request before the console saw it: {message}.",
+        "服务器在控制台处理之前拒绝了此请求：{message}。",
+    ),
+    "back_to_console": ("Back to the console", "返回控制台"),
     "subscribe_wps": ("Subscribe a WPS receiver", "订阅 WPS 接收方"),
     "subscribe_dingtalk": ("Subscribe a DingTalk receiver", "订阅钉钉接收方"),
     "receiver_url": ("Receiver URL", "接收方 URL"),

@@ -128,6 +128,12 @@ def render(request: Request, template: str, *, session: Session | None = None, *
     )
 
 
+def render_outside(template: str, **values: Any) -> str:
+    """``template`` rendered without a request (a refusal at the door): both languages' texts as
+    ``en`` and ``zh``, and ``url``."""
+    return _env.get_template(template).render(en=Text("en"), zh=Text("zh"), url=url, **values)
+
+
 def _csrf_input(session: Session | None) -> Markup:
     """The hidden form field every POST form of a signed-in page carries."""
     if session is None:
