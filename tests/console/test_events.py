@@ -4,6 +4,8 @@ pause, resume and replay a subscription, read back through the control API."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 from tests.console.browser import Console
@@ -53,3 +55,59 @@ def test_a_change_is_delivered_listed_paused_and_replayed(live: LiveServer, cons
         receiver.wait_for(lambda events: len(events) >= 2)  # the same event again
         first, again = receiver.events[:2]
         assert first == again
+
+
+DING_APP, DING_TOKEN, DING_AES_KEY = (
+    "console-ding",
+    "console-callback-token",
+    "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7",
+)
+
+
+def test_subscribe_after_the_url_check_and_unsubscribe(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    live.control.add_app(TENANT, client_id=DING_APP, platform="dingtalk", agentid=1)
+    wps_receiver = ind.serve(ind.WpsReceiver(READER, READER_SECRET))
+    ding_receiver = ind.serve(ind.DingTalkReceiver(DING_TOKEN, DING_AES_KEY, DING_APP))
+    with wps_receiver as wps_rx, ding_receiver as ding_rx:
+        page = console.sign_in(f"/console/tenants/{TENANT}/events")
+        wps = page.get_by_role("region", name="Subscribe a WPS receiver")
+        expect(wps.get_by_label("App")).to_have_value(READER)
+        wps.get_by_label("Receiver URL").fill(wps_rx.url)
+        wps.get_by_label("kso.user").check()
+        wps.get_by_role("button", name="Subscribe").click()
+        expect(page.get_by_role("status")).to_have_text(re.compile(r"^Subscribed: sub_\w+\.$"))
+        [made] = live.control.subscriptions(TENANT)
+        assert (made["kind"], made["app"], made["url"], made["topics"]) == (
+            "wps",
+            READER,
+            wps_rx.url,
+            ["kso.user"],
+        )
+        assert [r.event for r in wps_rx.requests] == [None]  # the challenge, answered, came first
+
+        # A receiver that fails DingTalk's check_url (another token): its answer, on the URL field.
+        ding = page.get_by_role("region", name="Subscribe a DingTalk receiver")
+        ding.get_by_label("Receiver URL").fill(ding_rx.url)
+        ding.get_by_label("Token").fill("not-the-receivers-token")
+        ding.get_by_label("AES key").fill(DING_AES_KEY)
+        ding.get_by_label("user_add_org").check()
+        ding.get_by_role("button", name="Subscribe").click()
+        ding = page.get_by_role("region", name="Subscribe a DingTalk receiver")
+        expect(ding.get_by_role("alert")).to_contain_text("signature mismatch")
+        expect(ding.get_by_label("Receiver URL")).to_have_attribute("aria-invalid", "true")
+        assert len(live.control.subscriptions(TENANT)) == 1  # nothing was created
+        expect(ding.get_by_label("user_add_org")).to_be_checked()  # what was typed is kept
+        ding.get_by_label("Token").fill(DING_TOKEN)
+        ding.get_by_label("Payload style").select_option("current")
+        ding.get_by_role("button", name="Subscribe").click()
+        expect(page.get_by_role("status")).to_have_text(re.compile(r"^Subscribed: sub_\w+\.$"))
+        subs = {s["kind"]: s for s in live.control.subscriptions(TENANT)}
+        assert (subs["dingtalk"]["app"], subs["dingtalk"]["events"]) == (DING_APP, ["user_add_org"])
+        assert "token" not in subs["dingtalk"] and DING_TOKEN not in page.content()
+
+        page.get_by_role("link", name=f"Unsubscribe · {made['id']}").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Unsubscribe: {made['id']}")
+        page.get_by_role("button", name="Unsubscribe").click()
+        expect(page.get_by_role("status")).to_have_text("Unsubscribed.")
+        assert [s["kind"] for s in live.control.subscriptions(TENANT)] == ["dingtalk"]

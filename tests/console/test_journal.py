@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 from tests.console.browser import Console
-from tests.console.world import READER_SECRET, make_company, wps_call
+from tests.console.world import READER, READER_SECRET, make_company, wps_call
 
 from conftest import LiveServer
 
@@ -40,6 +41,8 @@ def test_a_call_appears_live_and_its_detail_shows_it_as_curl(live: LiveServer, c
 
     row.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Call \d+: GET /v7/users/ada$"))
+    reply = page.get_by_role("region", name="Reply")
+    expect(reply).to_contain_text('"user_name": "Ada Lovelace"')  # the reply's body
     command = page.locator("#curl").inner_text()
     assert command.startswith("curl -X GET ")
     assert f"{live.base_url}/v7/users/ada" in command
@@ -53,6 +56,10 @@ def test_a_call_appears_live_and_its_detail_shows_it_as_curl(live: LiveServer, c
 def test_filters_and_secrets(live: LiveServer, console: Console) -> None:
     make_company(live)
     wps_call(live.base_url, "GET", "/v7/users/ada")
+    token = httpx.post(  # the newest token call: its reply holds the token
+        live.base_url + "/oauth2/token",
+        data={"grant_type": "client_credentials", "client_id": READER, "client_secret": READER_SECRET},
+    ).json()["access_token"]
     page = console.sign_in("/console/journal")
     page.get_by_label("Path (or a glob)").fill("/oauth2/*")
     page.get_by_role("button", name="Filter").click()
@@ -61,6 +68,8 @@ def test_filters_and_secrets(live: LiveServer, console: Console) -> None:
     page.get_by_role("link", name=re.compile(r"^\d+$")).first.click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("POST /oauth2/token")
     assert READER_SECRET not in page.content()  # the app secret in the token request is redacted
+    expect(page.get_by_role("region", name="Reply")).to_contain_text('"access_token": "[redacted]"')
+    assert token not in page.content()  # and the token in its reply
     expect(page.locator("#curl")).to_contain_text("[redacted]")
 
     wps_call(live.base_url, "GET", "/v7/users/nobody")  # a refused call: its platform code

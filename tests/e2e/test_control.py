@@ -407,6 +407,11 @@ def test_the_journal_keeps_no_secret(
     signed = next(e for e in entries if e["path"] == "/v7/users/batch_read")
     assert signed["headers"]["x-kso-authorization"] == f"KSO-1 {wps.client_id}:[redacted]"
     assert signed["headers"]["authorization"] == "Bearer [redacted]"
+    assert signed["reply"]["code"] == 0 and signed["reply_truncated"] is False  # the reply's body too
+    token_replies = [e["reply"] for e in entries if e["path"] in ("/oauth2/token", "/gettoken")]
+    assert token_replies and all(r["access_token"] == "[redacted]" for r in token_replies)
+    v1 = next(e["reply"] for e in entries if e["path"] == "/v1.0/oauth2/accessToken")
+    assert v1["accessToken"] == "[redacted]" and v1["expireIn"] > 0
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from openroster.config import Settings
 from openroster.control.calls import RawCall, dialect_of, is_platform
 from openroster.control.journal import (
     REDACTED,
+    REPLY_HEAD_BYTES,
     Entry,
     Filters,
     Journal,
@@ -162,7 +163,7 @@ def test_what_leaves_the_process_holds_no_secret_and_reads_the_same() -> None:
     stored = q + b"".join(k + v for k, v in h) + b + r
     for leaked in (token, secret, "access_token=abc"):
         assert leaked.encode() not in stored
-    assert redacted_pieces(b"", [], b"", cut)[3] == b'{"code":0,"accessToken":"'
+    assert redacted_pieces(b"", [], b"", cut)[3] == b'{"code":0,"accessToken":"[redacted]"'
     kept = _entry(1, query=q, headers=h, body=b).view(_nobody)
     before = _entry(1, query=query, headers=headers, body=body).view(_nobody)
     assert {**kept, "body_size": None} == {**before, "body_size": None}  # sizes: of what is kept
@@ -188,6 +189,23 @@ def test_a_cut_body_says_so() -> None:
     e.body_size = 100
     view = e.view(_nobody)
     assert view["body_truncated"] is True and view["body"] == '{"a":1'
+
+
+def test_the_reply_is_shown_from_its_first_bytes_with_its_secrets_redacted() -> None:
+    token = "tok-abcdefghijklmnop"
+    whole = _entry(1, path="/gettoken", reply=orjson.dumps({"errcode": 0, "access_token": token})).view(
+        _nobody
+    )
+    assert whole["reply"] == {"errcode": 0, "access_token": REDACTED} and whole["reply_truncated"] is False
+    cut_reply = b'{"code":0,"data":{"name":"\xe7\x8e\x8b","refresh_token":"' + token.encode()
+    cut_reply += b" " * (REPLY_HEAD_BYTES - len(cut_reply))
+    cut = _entry(2, path="/oauth2/token", reply=cut_reply[:REPLY_HEAD_BYTES]).view(_nobody)
+    assert cut["reply_truncated"] is True and token not in orjson.dumps(cut).decode()
+    assert cut["reply"].startswith('{"code":0,"data":{"name":"\u738b","refresh_token":"[redacted]"')
+    # A token the reply holds is removed from the rest of the entry too, and the other way round.
+    echoed = _entry(3, body=orjson.dumps({"note": token}), reply=orjson.dumps({"accessToken": token}))
+    assert token not in orjson.dumps(echoed.view(_nobody)).decode()
+    assert _entry(4, reply=b"").view(_nobody)["reply"] is None
 
 
 def test_filters() -> None:

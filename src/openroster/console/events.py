@@ -3,31 +3,54 @@ with their attempts, and "deliver what is due now".
 
 It calls what the control API's event routes call (``events.control_routes``: the subscriptions
 and deliveries of a tenant, ``events.subscriptions`` to pause, resume and replay, the server's
-engine to flush), so both faces show and do the same. Subscribing stays with the control API and
-the SDK for now (it verifies the receiver's URL with the platform's challenge).
+engine to flush), so both faces show and do the same. Subscribing reads the form into the control
+API's request model (``control.schemas.NewSubscription``) and goes through its step
+(``control_routes.subscribe``): the receiver's URL is verified first (WPS's challenge, DingTalk's
+``check_url``), and a receiver that fails it is shown on the URL field and nothing is stored.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
+from openroster.console.pages import (
+    Refused,
+    console_of,
+    model_of,
+    page,
+    posted,
+    see_other,
+    signed_in,
+    url,
+    whole_number,
+)
 from openroster.console.session import Session
+from openroster.control import schemas
 from openroster.control.runtime_routes import moment
+from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.events import subscriptions
+from openroster.events.channels import CHANNELS
 from openroster.events.control_routes import (
     deliveries_of,
     delivery_info,
     engine_of,
+    subscribe,
     subscription_info,
     subscription_of,
     subscriptions_of,
 )
 from openroster.model.changes import SubscriptionStatus
 from openroster.model.errors import CoreError
+
+#: The form's field of each subscription kind's list of topics (``NewSubscription``'s name for it).
+TOPIC_FIELDS = {"wps": "topics", "dingtalk": "events"}
+#: A topic's checkbox is named this prefix and the topic (a form keeps one value a name).
+TOPIC_PREFIX = "topic:"
 
 #: Deliveries a page lists (oldest first from ``after``; "Later deliveries" continues).
 DELIVERIES_SHOWN = 100
@@ -57,6 +80,35 @@ def routes(r: APIRouter) -> None:
         engine_of(plane).wake()
         return _page(request, session, tenant_id, done="replayed", replayed=n)
 
+    @r.post("/tenants/{tenant_id}/subscriptions")
+    async def create(request: Request, tenant_id: str) -> Response:
+        session, form = await posted(request)
+        plane = console_of(request).plane
+        try:
+            sub = await subscribe(plane, tenant_id, model_of(schemas.NewSubscription, _subscription(form)))
+        except Refused as exc:
+            return _page(request, session, tenant_id, error=exc.message, error_field=exc.field, form=form)
+        except CoreError as exc:
+            return _page(
+                request, session, tenant_id, error=exc.message, error_field=exc.field or "", form=form
+            )
+        return see_other(url("tenants", tenant_id, "events", done="subscribed", sub=sub.id))
+
+    @r.get("/tenants/{tenant_id}/subscriptions/{sub_id}/unsubscribe")
+    async def confirm(request: Request, tenant_id: str, sub_id: str) -> Response:
+        session = signed_in(request)
+        plane = console_of(request).plane
+        tenant = tenant_service.get(plane.directory, tenant_id)
+        sub = subscription_info(subscription_of(plane, tenant_id, sub_id))
+        return page(request, "unsubscribe.html", session=session, tenant=tenant, sub=sub)
+
+    @r.post("/tenants/{tenant_id}/subscriptions/{sub_id}/unsubscribe")
+    async def unsubscribe(request: Request, tenant_id: str, sub_id: str) -> Response:
+        await posted(request)
+        plane = console_of(request).plane
+        subscriptions.delete(plane.directory, subscription_of(plane, tenant_id, sub_id).id)
+        return see_other(url("tenants", tenant_id, "events", done="unsubscribed"))
+
     @r.post("/tenants/{tenant_id}/deliveries/flush")
     async def flush(request: Request, tenant_id: str) -> Response:
         await posted(request)
@@ -64,6 +116,21 @@ def routes(r: APIRouter) -> None:
         tenant_service.get(plane.directory, tenant_id)
         await engine_of(plane).flush()
         return see_other(url("tenants", tenant_id, "events", done="flushed"))
+
+
+def _subscription(form: dict[str, str]) -> dict[str, Any]:
+    """A subscription form as ``NewSubscription``'s fields: the kind's own fields only (a topic
+    ticked, a DingTalk key typed); empty ones are left to the model's defaults."""
+    kind = form.get("kind", "")
+    data: dict[str, Any] = {"kind": kind, "app": form.get("app", ""), "url": form.get("url", "").strip()}
+    ticked = [name.removeprefix(TOPIC_PREFIX) for name in form if name.startswith(TOPIC_PREFIX)]
+    if ticked and kind in TOPIC_FIELDS:
+        data[TOPIC_FIELDS[kind]] = ticked
+    if kind == "dingtalk":
+        data |= {
+            name: form[name].strip() for name in ("token", "aes_key", "payload") if form.get(name, "").strip()
+        }
+    return data
 
 
 def _page(
@@ -74,10 +141,13 @@ def _page(
     done: str = "",
     error: str = "",
     error_sub: str = "",
+    error_field: str = "",
+    form: dict[str, str] | None = None,
     replayed: int = 0,
 ) -> Response:
     plane = console_of(request).plane
     tenant = tenant_service.get(plane.directory, tenant_id)
+    apps = app_service.list_for_tenant(plane.directory, tenant_id)
     after = whole_number(dict(request.query_params), "after", "a delivery id") or 0
     found = deliveries_of(plane, tenant_id, after=after, limit=DELIVERIES_SHOWN)
     full = len(found) == DELIVERIES_SHOWN
@@ -93,4 +163,10 @@ def _page(
         replayed=replayed,
         error=error,
         error_sub=error_sub,
+        error_field=error_field,
+        values=form or {},
+        apps={kind: [a.client_id for a in apps if a.platform.value == kind] for kind in CHANNELS},
+        topics={kind: c.topics for kind, c in CHANNELS.items()},
+        topic_prefix=TOPIC_PREFIX,
+        new_sub=request.query_params.get("sub", ""),
     )

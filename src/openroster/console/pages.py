@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -87,6 +88,28 @@ async def posted(request: Request) -> tuple[Session, dict[str, str]]:
     return session, form
 
 
+class Refused(Exception):
+    """A form the control API's request model refuses: the message and the field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def model_of(model: type[Any], data: dict[str, Any]) -> Any:
+    """``data`` read from a form into one of the control API's request models, with its checks
+    (:class:`Refused` naming the first field it refuses)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = [str(p) for p in first.get("loc", ()) if p != "match"]
+        field = where[-1] if where else ""
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        raise Refused(f"{field}: {message}" if field else message, field) from None
+
+
 def render(request: Request, template: str, *, session: Session | None = None, **values: Any) -> str:
     """``template`` rendered in the request's language, with what every template may use."""
     lang = language(request)
@@ -103,6 +126,12 @@ def render(request: Request, template: str, *, session: Session | None = None, *
         url=url,
         **values,
     )
+
+
+def render_outside(template: str, **values: Any) -> str:
+    """``template`` rendered without a request (a refusal at the door): both languages' texts as
+    ``en`` and ``zh``, and ``url``."""
+    return _env.get_template(template).render(en=Text("en"), zh=Text("zh"), url=url, **values)
 
 
 def _csrf_input(session: Session | None) -> Markup:

@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url
+from openroster.console.pages import Refused, console_of, model_of, page, posted, see_other, signed_in, url
 from openroster.console.session import Session
 from openroster.control import schemas
 from openroster.control.runtime_routes import change_clock, new_fault_rule
@@ -27,26 +26,6 @@ DIALECTS = ("wps", "dingtalk")
 #: The form's text fields and where each goes in ``NewFault`` (``match.*`` or the rule itself).
 MATCH_FIELDS = ("path", "dialect", "method", "tenant", "app", "body")
 NUMBER_FIELDS = ("code", "status", "retry_after", "latency_ms", "times")
-
-
-class Refused(Exception):
-    """A form the control API's model refuses: the message and the field."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-def _model(model: type[Any], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = [str(p) for p in first.get("loc", ()) if p != "match"]
-        field = where[-1] if where else ""
-        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        raise Refused(f"{field}: {message}" if field else message, field) from None
 
 
 def _number(raw: str, field: str) -> int | float | None:
@@ -74,7 +53,7 @@ def _fault(form: dict[str, str]) -> schemas.NewFault:
     probability = _number(form.get("probability", ""), "probability")
     if probability is not None:
         rule["probability"] = float(probability)
-    fault: schemas.NewFault = _model(schemas.NewFault, rule)
+    fault: schemas.NewFault = model_of(schemas.NewFault, rule)
     return fault
 
 
@@ -111,7 +90,7 @@ def routes(r: APIRouter) -> None:
                 change = {"advance": _number(form.get("advance", ""), "advance")}
             else:
                 change = {"set": form.get("set", "").strip()}
-            change_clock(console_of(request).plane, _model(schemas.ClockChange, change))
+            change_clock(console_of(request).plane, model_of(schemas.ClockChange, change))
         except Refused as exc:
             return _page(request, session, error=exc.message, error_field=exc.field, form=form)
         except CoreError as exc:

@@ -43,6 +43,9 @@ _SECRET_SUFFIXES: tuple[str, ...] = ("token", "secret", "password", "signature",
 _SECRET_NAMES = frozenset({"sign", "ticket", "suiteticket", "authcode", "tmpauthcode"})
 _NOT_SECRET = frozenset({"pagetoken", "nextpagetoken"})
 _CODE_KEYS = (b'"code"', b'"errcode"')
+#: A JSON member ``"name": value`` of a string or number value, in text that may be cut anywhere
+#: (a string value cut short runs to the end).
+_JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|-?\d[\d.eE+-]*)')
 _INT = re.compile(rb"\s*:\s*(-?\d+)")
 
 
@@ -113,6 +116,8 @@ def _render(e: Entry, app: str | None) -> dict[str, Any]:
         "body_truncated": truncated,
         "status": e.status,
         "code": platform_code(e.reply_head),
+        "reply": _body((), e.reply_head, secrets),
+        "reply_truncated": len(e.reply_head) >= REPLY_HEAD_BYTES,
         "latency_ms": round(e.latency * 1000, 3),
         "request_id": e.request_id,
         "fault": e.fault,
@@ -121,16 +126,13 @@ def _render(e: Entry, app: str | None) -> dict[str, Any]:
     return scrubbed
 
 
-#: ``"name": "value"`` in JSON text, complete or cut off (a reply's first bytes).
-_JSON_PAIR = re.compile(rb'"([^"\\]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)("?)')
-
-
 def redacted_pieces(
     query: bytes, headers: Any, body: bytes, reply_head: bytes
 ) -> tuple[bytes, list[tuple[bytes, bytes]], bytes, bytes]:
     """The raw pieces of a call with every secret :meth:`Entry.view` would redact already
     replaced (what leaves the process: the store's journal table holds no token, signature or
-    secret). A reply's JSON values under a secret's name (``access_token``, ...) go too."""
+    secret). JSON members under a secret's name (a token reply's ``access_token``, ...) go too,
+    whole or cut short."""
     secrets: set[str] = set()
     shown = [(k, _header_value(k, v, secrets).encode("latin-1", "replace")) for k, v in headers]
     # Parameters as the view shows them (one value a name), secret ones by name whatever their length.
@@ -139,6 +141,13 @@ def redacted_pieces(
         body = urlencode(_redacted_pairs(form_or_query(body), secrets)).encode()
     else:
         _body(headers, body, secrets)
+
+    def json_members(data: bytes) -> bytes:
+        if data[:1] not in (b"{", b"["):
+            return data
+        return _redacted_json_text(data.decode("utf-8", errors="replace"), secrets).encode()
+
+    body, reply_head = json_members(body), json_members(reply_head)
     needles = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
     forms = [f.encode() for s in needles for f in dict.fromkeys((s, quote(s, safe=""), quote_plus(s)))]
 
@@ -148,22 +157,7 @@ def redacted_pieces(
                 data = data.replace(f, REDACTED.encode())
         return data
 
-    def secret_values(data: bytes) -> bytes:
-        def redact(m: re.Match[bytes]) -> bytes:
-            if not _secret_name(m[1].decode("latin-1")):
-                return m[0]
-            return (
-                b'"' + m[1] + b'": "' + REDACTED.encode() + b'"' if m[3] else m[0][: m.start(2) - m.start(0)]
-            )
-
-        return _JSON_PAIR.sub(redact, data)
-
-    return (
-        scrub(query),
-        [(k, scrub(v)) for k, v in shown],
-        secret_values(scrub(body)),
-        secret_values(scrub(reply_head)),
-    )
+    return scrub(query), [(k, scrub(v)) for k, v in shown], scrub(body), scrub(reply_head)
 
 
 def _header_value(name: bytes, value: bytes, secrets: set[str]) -> str:
@@ -219,8 +213,8 @@ def _body(headers: Any, body: bytes, secrets: set[str]) -> Any:
     if "json" in ctype or body[:1] in (b"{", b"["):
         try:
             return _redacted_json(orjson.loads(body), secrets)
-        except orjson.JSONDecodeError:
-            pass
+        except orjson.JSONDecodeError:  # cut (a kept body, a reply's first bytes) or not JSON
+            return _redacted_json_text(body.decode("utf-8", errors="replace"), secrets)
     return body.decode("utf-8", errors="replace")
 
 
@@ -237,6 +231,19 @@ def _redacted_json(value: Any, secrets: set[str]) -> Any:
     if isinstance(value, list):
         return [_redacted_json(v, secrets) for v in value]
     return value
+
+
+def _redacted_json_text(text: str, secrets: set[str]) -> str:
+    """JSON that does not parse (cut short), its secret members redacted as :func:`_redacted_json` does."""
+
+    def member(m: re.Match[str]) -> str:
+        if not _secret_name(m.group(1)):
+            return m.group(0)
+        value = m.group(3)
+        secrets.add(value.strip('"'))
+        return f'"{m.group(1)}"{m.group(2)}"{REDACTED}"'
+
+    return _JSON_MEMBER.sub(member, text)
 
 
 def _scrub(value: Any, secrets: set[str]) -> Any:

@@ -178,6 +178,10 @@ class JournalEntry(BaseModel):
     body_truncated: bool
     status: int = Field(description="HTTP status; 0 when a fault closed the connection")
     code: int | None = Field(description="The reply's platform code (`code` or `errcode`)")
+    reply: Any = Field(
+        description="The reply's body from its first 448 bytes: parsed JSON, else text; secrets redacted"
+    )
+    reply_truncated: bool = Field(description="The reply may go on past the 448 bytes kept")
     latency_ms: float
     request_id: str
     fault: str | None = Field(description="The fault rule that acted on the call")

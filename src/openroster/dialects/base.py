@@ -113,11 +113,13 @@ class Call(Generic[P]):
 
 
 class Refusal(NamedTuple):
-    """A reply written before the app runs (``server/guard.py``): status, body and its media type."""
+    """A reply written before the app runs (``server/guard.py``): status, body, its media type and
+    any other headers it needs."""
 
     status: int
     body: bytes
     media_type: str = "application/json"
+    headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class InjectedError(NamedTuple):

@@ -100,6 +100,30 @@ def deliveries_of(
         )
 
 
+async def subscribe(plane: ControlPlane, tenant_id: str, body: s.NewSubscription) -> Subscription:
+    """Subscribe a receiver (the control API's route and the console's form): the app and the fields
+    are checked, then the receiver's URL is verified (InvalidValue, field ``url``, naming what it
+    answered), and only then is the subscription stored."""
+    d = plane.directory
+    tenant = tenant_service.get(d, tenant_id)
+    subscriptions.check_app(d, tenant_id, body.kind, body.app)
+    topics = tuple((body.topics if body.kind == "wps" else body.events) or ())
+    payload = body.payload or "current"
+    subscriptions.validate(
+        kind=body.kind, url=body.url, topics=topics, payload=payload, token=body.token, aes_key=body.aes_key
+    )
+    probe = Subscription(
+        id="", tenant_id=tenant_id, kind=body.kind, app=body.app, url=body.url, topics=topics,
+        payload=payload, token=body.token, aes_key=body.aes_key,
+    )  # fmt: skip
+    ctx = ChannelContext(probe, tenant_id, tenant.wps_company_id, tenant.dingtalk_corp_id)
+    await verify_url(ctx, transport=engine_of(plane).transport)
+    return subscriptions.create(
+        d, tenant_id=tenant_id, kind=body.kind, app=body.app, url=body.url, topics=topics,
+        payload=payload, token=body.token, aes_key=body.aes_key,
+    )  # fmt: skip
+
+
 def event_routes(r: APIRouter) -> None:
     """Add the change-event routes to the control plane's admin router."""
     _subscription_routes(r)
@@ -119,30 +143,7 @@ def _subscription_routes(r: APIRouter) -> None:
         """WPS's challenge or DingTalk's `check_url` is made first: a receiver that fails it is
         refused (400, field `url`, naming what it answered). The subscription gets the changes
         committed from now on. `token` and `aes_key` are not shown in any reply."""
-        d = plane.directory
-        tenant = tenant_service.get(d, tenant_id)
-        subscriptions.check_app(d, tenant_id, body.kind, body.app)
-        topics = tuple((body.topics if body.kind == "wps" else body.events) or ())
-        payload = body.payload or "current"
-        subscriptions.validate(
-            kind=body.kind,
-            url=body.url,
-            topics=topics,
-            payload=payload,
-            token=body.token,
-            aes_key=body.aes_key,
-        )
-        probe = Subscription(
-            id="", tenant_id=tenant_id, kind=body.kind, app=body.app, url=body.url, topics=topics,
-            payload=payload, token=body.token, aes_key=body.aes_key,
-        )  # fmt: skip
-        ctx = ChannelContext(probe, tenant_id, tenant.wps_company_id, tenant.dingtalk_corp_id)
-        await verify_url(ctx, transport=engine_of(plane).transport)
-        sub = subscriptions.create(
-            d, tenant_id=tenant_id, kind=body.kind, app=body.app, url=body.url, topics=topics,
-            payload=payload, token=body.token, aes_key=body.aes_key,
-        )  # fmt: skip
-        return _json(subscription_info(sub), 201)
+        return _json(subscription_info(await subscribe(plane, tenant_id, body)), 201)
 
     @r.get(
         "/tenants/{tenant_id}/subscriptions",

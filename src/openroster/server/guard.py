@@ -37,7 +37,8 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from openroster.control.calls import CONTROL_PREFIX
+from openroster.console.refused import refusal_page
+from openroster.control.calls import CONSOLE_PREFIX, CONTROL_PREFIX
 from openroster.core.runtime import limits
 from openroster.dialects import raw, registry
 from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
@@ -54,6 +55,9 @@ _CONTROL_CODES: dict[int, str] = {
     413: "body_too_large",
     431: "headers_too_large",
 }
+#: A URL under the console (whose refusals are a page for a person, not a platform's envelope).
+_CONSOLE_START = CONSOLE_PREFIX.encode() + b"/"
+_CONSOLE_START_LEN = len(_CONSOLE_START)
 _REASONS: dict[int, bytes] = {
     200: b"OK",
     400: b"Bad Request",
@@ -64,7 +68,10 @@ _REASONS: dict[int, bytes] = {
 
 
 def refusal(path: str, status: int, message: str) -> Refusal:
-    """The reply refusing a request to ``path``: in the control plane's envelope or its dialect's."""
+    """The reply refusing a request to ``path``: in the control plane's envelope, the console's
+    page, or its dialect's."""
+    if path.startswith(CONSOLE_PREFIX + "/") or path == CONSOLE_PREFIX:
+        return refusal_page(status, _REASONS[status].decode(), message)
     if path.startswith(CONTROL_PREFIX + "/") or path == CONTROL_PREFIX:
         code = _CONTROL_CODES[status]
         return Refusal(status, orjson.dumps({"error": {"code": code, "message": message, "field": None}}))
@@ -102,6 +109,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._milestones = 0  # heads and messages the parser has completed on this connection
         self._refused = False
         self._too_large = False
+        self._console_url = False  # a URL too large to keep began under /console/
 
     @classmethod
     def configure(cls, *, head_timeout: float, body_timeout: float) -> None:
@@ -188,7 +196,11 @@ class GuardedHttpTools(HttpToolsProtocol):
             raise _HeadTooLarge
 
     def on_url(self, url: bytes) -> None:
-        self._count(len(url))
+        try:
+            self._count(len(url))
+        except _HeadTooLarge:
+            self._console_url = (self.url + url[:_CONSOLE_START_LEN]).startswith(_CONSOLE_START)
+            raise
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
@@ -221,14 +233,15 @@ class GuardedHttpTools(HttpToolsProtocol):
         if self._refused or self.transport.is_closing():
             return
         self._refused = True
-        raw = getattr(self, "url", b"") or b"/"
+        raw = getattr(self, "url", b"") or (_CONSOLE_START if self._console_url else b"/")
         path = raw.split(b"?", 1)[0].decode("latin-1")
-        code, body, media_type = refusal(path, status, message)
+        code, body, media_type, headers = refusal(path, status, message)
         head = b"HTTP/1.1 %d %s\r\ncontent-type: %s\r\n" % (
             code,
             _REASONS.get(code, b"Error"),
             media_type.encode("latin-1"),
         )
+        head += b"".join(b"%s: %s\r\n" % header for header in headers)
         head += b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body)
         self.transport.write(head + body)
         # Closing with unread input would reset the connection, and the client might never see the
@@ -328,7 +341,7 @@ class _CappedBody:
 async def _reply(send: Send, path: str, status: int, message: str) -> None:
     """Refuse before the app ran. No ``connection: close``: closing with the body unread would reset
     the connection under a client still sending it; the server drops the rest as it arrives."""
-    code, body, media_type = refusal(path, status, message)
+    code, body, media_type, headers = refusal(path, status, message)
     await send(
         {
             "type": "http.response.start",
@@ -336,6 +349,7 @@ async def _reply(send: Send, path: str, status: int, message: str) -> None:
             "headers": [
                 (b"content-type", media_type.encode("latin-1")),
                 (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )
