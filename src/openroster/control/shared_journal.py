@@ -39,6 +39,11 @@ FLUSH_EVERY = 0.05
 _READ_BATCH = 256
 
 
+def _text(value: str) -> str:
+    """``value`` as a text column takes it: PostgreSQL's hold no NUL (a hostile path may)."""
+    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+
+
 def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
     """A store row from a recorded call (``Journal.record``'s tuple, without its local number),
     its secrets redacted (:func:`journal.redacted_pieces`) and its app named."""
@@ -49,8 +54,8 @@ def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
         body_size = len(body)
     return {
         "at": at,
-        "method": method,
-        "path": path,
+        "method": _text(method),
+        "path": _text(path),
         "query": query,
         "headers": encode_headers(headers),
         "body": body,
@@ -58,9 +63,9 @@ def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
         "status": status,
         "reply_head": head,
         "latency": latency,
-        "request_id": request_id,
+        "request_id": _text(request_id),
         "fault": fault,
-        "app": app,
+        "app": None if app is None or "\x00" in app else app,  # no client id holds a NUL
     }
 
 
@@ -165,12 +170,16 @@ class SharedJournal:
     def _move(self, tx: WriteTx | None) -> None:
         while self._pending:
             rows, dropped, known = self._pending[0]
-            with contextlib.nullcontext(tx) if tx is not None else self._store().write() as w:
-                if known is None:
-                    known = w.control.journal_generation()
-                current = w.control.append_journal(
-                    rows, keep=self.local.size, generation=known, dropped=dropped
-                )
+            try:
+                with contextlib.nullcontext(tx) if tx is not None else self._store().write() as w:
+                    if known is None:
+                        known = w.control.journal_generation()
+                    current = w.control.append_journal(
+                        rows, keep=self.local.size, generation=known, dropped=dropped
+                    )
+            except Exception:
+                self._pending.popleft()  # a batch the store refuses is dropped, never retried forever
+                raise
             self._pending.popleft()
             # On a mismatch the batch was recorded before the journal was emptied, and is gone.
             self._generation = max(self._generation or 0, current)
