@@ -44,6 +44,8 @@ class Settings:
     gc_tuning: bool = True
     #: Days delivered events stay in the outbox (for replay) before they are pruned (events/engine.py).
     events_retention_days: float = 7.0
+    #: Seconds a process holds a delivery it is sending before another may take it over (events/engine.py).
+    events_lease_seconds: float = 30.0
     #: Change-log entries kept in the store; older ones are pruned in the background (core/runtime/upkeep.py).
     change_retention: int = limits.CHANGE_RETENTION_DEFAULT
     #: Serve over TLS with this certificate (PEM, the chain after it) and its unencrypted key.

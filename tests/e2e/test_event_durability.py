@@ -43,8 +43,11 @@ Factory = Callable[..., ServerProcess]
 TOKEN, AES_KEY = "durable-token", "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7"
 ADMIN = "durable-admin-token"
 PERMISSIONS = ("qyapi_hrm_read_user", "qyapi_hrm_manager", "qyapi_get_member")
-#: Longer than a lease (30 s of real time) plus a retry's back-off (about 10 s) on a busy machine.
-WAIT = 90.0
+#: The servers' lease (``serve --events-lease``, real time): the shortest allowed, so a crashed
+#: sender's delivery is taken over soon.
+LEASE = ("--events-lease", "5")
+#: Longer than a lease plus a retry's back-off (about 10 s) on a busy machine.
+WAIT = 60.0
 
 
 def world(d: Directory) -> None:
@@ -128,7 +131,7 @@ def test_deliveries_pending_at_a_kill_9_resume_after_the_restart(
         dt_rx = down.enter_context(ind.serve(ind.DingTalkReceiver(TOKEN, AES_KEY, APPKEY)))
         subscribe(directory, wps_rx, dt_rx)
         down.close()  # the DingTalk receiver goes away: its events meet a refused connection
-        server = server_factory("--admin-token", ADMIN)
+        server = server_factory("--admin-token", ADMIN, *LEASE)
         wps_rx.fail_next = 1
         with client(server) as wps:
             made = [wps.create_user(user_name="P0", dept_ids=["1"]).id]
@@ -158,7 +161,7 @@ def test_deliveries_pending_at_a_kill_9_resume_after_the_restart(
         port = urlsplit(dt_rx.url).port
         assert port is not None
         with ind.serve(dt_rx.receiver, port=port, state=dt_rx):
-            again = server_factory("--admin-token", ADMIN)
+            again = server_factory("--admin-token", ADMIN, *LEASE)
             with ControlClient(again.base_url, ADMIN) as control:
                 control.advance_clock(600)  # the refused ones are due at once; the lease is real time
             wait_until(all_delivered(directory, 8), "every delivery delivered after the restart")
@@ -187,10 +190,11 @@ def test_several_processes_attempt_each_delivery_once(
     with receivers() as rx:
         subscribe(directory, rx.wps, rx.dingtalk)
         rx.wps.fail_next = rx.dingtalk.fail_next = 3  # some retries, on the back-off schedule
+        own = ("--admin-token", ADMIN)
         servers = (
-            [server_factory("--workers", "2")]
+            [server_factory("--workers", "2", *own)]
             if topology == "workers"
-            else [server_factory(), server_factory()]
+            else [server_factory(*own), server_factory(*own)]
         )
         clients = [client(s) for s in servers]
         try:
@@ -205,7 +209,14 @@ def test_several_processes_attempt_each_delivery_once(
             for c in clients:
                 c.close()
         events = 2 * people * (1 + rounds)  # one WPS and one DingTalk event per write
-        wait_until(all_delivered(directory, events), f"{events} deliveries delivered")
+        delivered = all_delivered(directory, events)
+        with ControlClient(servers[0].base_url, ADMIN) as control:
+
+            def delivered_soon() -> bool:
+                control.advance_clock(30)  # retries come due on the clock every process shares
+                return delivered()
+
+            wait_until(delivered_soon, f"{events} deliveries delivered")
         got = deliveries(directory)
         sent, answered = rx.sent(), rx.answered()
     assert set(answered) == {x.event_id for x in got}

@@ -153,6 +153,15 @@ def serve(
             help="Days delivered change events stay in the outbox (for replay) before pruning.", min=0
         ),
     ] = 7.0,
+    events_lease: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a server process holds a change event it is sending before another process "
+            "may take it over (after a crash); longer than the receivers' 3 s.",
+            min=5,
+            max=3600,
+        ),
+    ] = 30.0,
     tls_cert: Annotated[
         Path | None, typer.Option(help="Serve HTTPS with this PEM certificate (its chain after it).")
     ] = None,
@@ -208,6 +217,7 @@ def serve(
         head_timeout=head_timeout,
         body_timeout=body_timeout,
         events_retention_days=events_retention,
+        events_lease_seconds=events_lease,
         tls_cert=tls_cert,
         tls_key=tls_key,
         change_retention=change_retention,

@@ -115,7 +115,11 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         if own and settings.gc_tuning:  # a process of its own: a server, not a test sharing a directory
             tune_gc()
         # Change events: delivered by a background task of each server process (events/engine.py).
-        api.state.events = EventEngine(api.state.directory, retention_days=settings.events_retention_days)
+        api.state.events = EventEngine(
+            api.state.directory,
+            retention_days=settings.events_retention_days,
+            lease_ms=int(settings.events_lease_seconds * 1000),
+        )
         api.state.events.start()
         pruner = ChangeLogPruner(api.state.directory.writes, settings.change_retention)
         pruner.start()
