@@ -92,5 +92,6 @@ def test_repeated_updates_of_the_same_people_keep_the_database_flat(
     # Flat after the first pass (which also fills the journal's table to its 10 calls). Were the
     # log not pruned, every pass would add its 800 entries: 16 KB or more, 18 pages over the five
     # passes that follow. What moves is how far the log and the journal get past their bounds
-    # before their pruning comes by (every 2 s, every 50 ms): a page or two of the high-water mark.
-    assert sizes[-1] - sizes[1] <= 4 * PAGE, sizes
+    # before their pruning comes by (every 2 s, every 50 ms): a page or two of the high-water mark
+    # on an idle machine, five seen on a loaded one; eight is still less than half of unpruned.
+    assert sizes[-1] - sizes[1] <= 8 * PAGE, sizes

@@ -71,6 +71,11 @@ class Store:
             try:
                 with conn.begin():
                     tx = WriteTx(conn, quiet=quiet, now_ms=now_ms)
+                    if conn.dialect.name == "postgresql":
+                        # Every writer takes the counter's lock first, as the writers' groups do:
+                        # a lock taken before it (the journal's generation, a tenant's rows) could
+                        # otherwise close a deadlock with a group that holds it.
+                        tx.changes.lock_counter()
                     yield tx
                     tx.publish()
             finally:
