@@ -17,9 +17,9 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core.directory import Directory, Reader
+from openroster.core.directory import Directory
 from openroster.dialects import nul
-from openroster.dialects.base import Dialect, Exchange, FaultReply, InjectedError, Refusal
+from openroster.dialects.base import Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.dingtalk import auth, contacts, roster  # noqa: F401  (they register routes)
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.endpoint import (
@@ -28,6 +28,7 @@ from openroster.dialects.dingtalk.endpoint import (
     Call,
     Caller,
     Route,
+    TokenDialect,
     check_agentid,
     form_fields,
     json_fields,
@@ -46,7 +47,7 @@ from openroster.dialects.dingtalk.errors import (
 )
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.raw import RawRequest, form_or_query, is_form
-from openroster.model.errors import CoreError, ScopeMissing
+from openroster.model.errors import CoreError
 
 _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
@@ -56,7 +57,7 @@ def _is_form(request: Request) -> bool:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower() == _FORM
 
 
-class DingTalkDialect(Dialect[Caller, Route]):
+class DingTalkDialect(TokenDialect[Route]):
     name = "dingtalk"
     #: Every path of the platform's server API, journaled as DingTalk (most have no route here);
     #: ``/v1.0/`` is the new generation's own dialect (``dialects/dingtalk_v1``).
@@ -130,21 +131,6 @@ class DingTalkDialect(Dialect[Caller, Route]):
         if not token.strip():
             raise DingTalkError(Code.MISSING_TOKEN, "access_token is required in the query string")
         return token
-
-    def authenticate(self, x: Exchange[Route], credentials: str, reader: Reader) -> Caller:
-        try:
-            app, grant = dingtalk_tokens.authenticate(reader, credentials)
-        except CoreError as exc:
-            raise from_core(exc) from None
-        return Caller(app, grant)
-
-    def actor(self, principal: Caller) -> str:
-        return principal.app.client_id
-
-    def authorize(self, x: Exchange[Route], principal: Caller) -> None:
-        wanted = x.route.permission
-        if wanted not in principal.app.scopes:
-            raise from_core(ScopeMissing(f"the app lacks {wanted}", scope=wanted))
 
     def parse(self, x: Exchange[Route], principal: Caller) -> Any:
         fields = x.fields if x.fields is not None else json_fields(x.body)

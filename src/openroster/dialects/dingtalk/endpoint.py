@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs
 
 import orjson
@@ -30,6 +30,10 @@ from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.errors import Code, DingTalkError
 from openroster.dialects.validation import first_error, message
 from openroster.model.entities import App
+from openroster.model.errors import ScopeMissing
+
+if TYPE_CHECKING:
+    from openroster.core.directory import Reader
 
 #: Read the HR roster (v2/list, metadata, employee lists).
 HRM_READ = "qyapi_hrm_read_user"
@@ -52,6 +56,36 @@ class Caller:
 
     app: App
     grant: dingtalk_tokens.TokenGrant
+
+
+@dataclass(frozen=True, slots=True)
+class OnePermissionRoute(base.Route):
+    """A route of either DingTalk dialect: it needs exactly one permission."""
+
+    @property
+    def permission(self) -> str:
+        return self.permissions[0]
+
+
+R = TypeVar("R", bound=OnePermissionRoute)
+
+
+class TokenDialect(base.Dialect[Caller, R]):
+    """What both DingTalk dialects (``/topapi`` and ``/v1.0``) do with a caller: the same access
+    tokens (``tokens.py``) name the app, and a route's one permission must be among its scopes.
+    A refused token or a missing scope is a core error; each dialect's ``error_reply`` words it."""
+
+    def authenticate(self, x: base.Exchange[R], credentials: str, reader: Reader) -> Caller:
+        app, grant = dingtalk_tokens.authenticate(reader, credentials)
+        return Caller(app, grant)
+
+    def actor(self, principal: Caller) -> str:
+        return principal.app.client_id
+
+    def authorize(self, x: base.Exchange[R], principal: Caller) -> None:
+        wanted = x.route.permission
+        if wanted not in principal.app.scopes:
+            raise ScopeMissing(f"the app lacks {wanted}", scope=wanted)
 
 
 class Call(base.Call[Caller]):
@@ -87,7 +121,7 @@ Handler = Callable[[Call, Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Route(base.Route):
+class Route(OnePermissionRoute):
     """A ``/topapi`` route: ``POST``, one permission; the fields below are the steps' per-route choices."""
 
     #: The body must name the app's AgentId.
@@ -96,10 +130,6 @@ class Route(base.Route):
     success: bool = False
     #: The code for "no such user" (``60121``, or ``33012`` where the platform says that).
     user_not_found: Code = Code.USER_NOT_FOUND
-
-    @property
-    def permission(self) -> str:
-        return self.permissions[0]
 
 
 ROUTES: list[Route] = []

@@ -15,11 +15,11 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.core.directory import Directory, Reader
+from openroster.core.directory import Directory
 from openroster.dialects import nul
-from openroster.dialects.base import Dialect, Exchange, FaultReply, InjectedError, Refusal
+from openroster.dialects.base import Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
-from openroster.dialects.dingtalk.endpoint import Call, Caller
+from openroster.dialects.dingtalk.endpoint import Call, Caller, TokenDialect
 from openroster.dialects.dingtalk_v1 import PREFIX, TOKEN_HEADER, auth, contact, hrm  # noqa: F401  (they register routes)
 from openroster.dialects.dingtalk_v1.endpoint import ROUTES, Route, json_fields, query_fields, reply, validate
 from openroster.dialects.dingtalk_v1.errors import (
@@ -32,7 +32,6 @@ from openroster.dialects.dingtalk_v1.errors import (
     V1Error,
     from_core,
     new_request_id,
-    permission_denied,
 )
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.raw import RawRequest, header
@@ -43,7 +42,7 @@ _JSON = "application/json"
 _REFUSAL_CODES = {408: "RequestTimeout", 413: "RequestEntityTooLarge", 431: "RequestHeaderFieldsTooLarge"}
 
 
-class DingTalkV1Dialect(Dialect[Caller, Route]):
+class DingTalkV1Dialect(TokenDialect[Route]):
     name = "dingtalk_v1"
     platform_prefixes = (PREFIX,)
     owned_prefixes = (PREFIX,)
@@ -84,18 +83,6 @@ class DingTalkV1Dialect(Dialect[Caller, Route]):
         if not token.strip():
             raise V1Error(MISSING_TOKEN)
         return token
-
-    def authenticate(self, x: Exchange[Route], credentials: str, reader: Reader) -> Caller:
-        app, grant = dingtalk_tokens.authenticate(reader, credentials)
-        return Caller(app, grant)
-
-    def actor(self, principal: Caller) -> str:
-        return principal.app.client_id
-
-    def authorize(self, x: Exchange[Route], principal: Caller) -> None:
-        wanted = x.route.permission
-        if wanted not in principal.app.scopes:
-            raise permission_denied(wanted)
 
     def parse(self, x: Exchange[Route], principal: Caller) -> Any:
         invalid, model = x.route.invalid, x.route.body

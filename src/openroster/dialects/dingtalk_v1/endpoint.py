@@ -19,8 +19,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from openroster.dialects import base
-from openroster.dialects.dingtalk.endpoint import Call, refuse_repeated_keys
+from openroster.dialects.dingtalk.endpoint import Call, OnePermissionRoute, refuse_repeated_keys
 from openroster.dialects.dingtalk.errors import DingTalkError
 from openroster.dialects.dingtalk_v1.errors import INVALID_PARAMETER, V1Error
 from openroster.dialects.validation import first_error, message
@@ -30,15 +29,11 @@ _JSON = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
-class Route(base.Route):
+class Route(OnePermissionRoute):
     """A ``/v1.0`` route: one permission, and the code the call answers a bad parameter with."""
 
     #: The call's code for a parameter it refuses (``invalidParameter``, ``parameter.error``, ...).
     invalid: str = INVALID_PARAMETER
-
-    @property
-    def permission(self) -> str:
-        return self.permissions[0]
 
 
 ROUTES: list[Route] = []
