@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from openroster.core.directory import Directory, Reader
 from openroster.core.roster import records, writes
-from openroster.core.roster.catalogue import FieldType, RosterField, Source
+from openroster.core.roster.catalogue import FieldType, RosterField, RosterGroup, Source
 from openroster.model.entities import User
 from openroster.model.errors import CoreError
 
@@ -26,13 +26,9 @@ class Cell:
 
 
 @dataclass(frozen=True, slots=True)
-class GroupView:
-    """One roster group: its fields and the person's rows (a plain group has one)."""
+class GroupView(RosterGroup):
+    """One roster group with the person's rows (a plain group has one)."""
 
-    id: str
-    name: str
-    detail: bool
-    fields: tuple[RosterField, ...]
     rows: list[list[Cell]]
 
     @property
