@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from openroster.core.directory import Directory, Reader
     from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
     from openroster.dialects.raw import RawRequest
+    from openroster.model.entities import App
 
 #: What authentication yields: the caller (an App, an App with its grant, a console session, ...).
 P = TypeVar("P")
@@ -110,6 +111,20 @@ class Call(Generic[P]):
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
+
+
+class AppCall(Call["App"]):
+    """A call whose caller is an app itself (WPS, SCIM): ``call.app`` and the app's tenant."""
+
+    __slots__ = ()
+
+    @property
+    def app(self) -> App:
+        return self.principal
+
+    @property
+    def tenant_id(self) -> str:
+        return self.principal.tenant_id
 
 
 class Refusal(NamedTuple):

@@ -11,17 +11,12 @@ from starlette.responses import Response
 
 from openroster.dialects import base
 from openroster.dialects.scim import MEDIA_TYPE, PREFIX
-from openroster.model.entities import App
 
 
-class Call(base.Call[App]):
+class Call(base.AppCall):
     """What a handler gets: the SCIM app (its tenant is the SCIM tenant) and an open read transaction."""
 
     __slots__ = ()
-
-    @property
-    def tenant_id(self) -> str:
-        return self.principal.tenant_id
 
     @property
     def base(self) -> str:

@@ -27,19 +27,8 @@ _OK_HEAD = b'{"code":0,"msg":"","data":'
 _JSON = "application/json"
 
 
-class Call(base.Call[App]):
-    """What a handler gets: the authenticated app, its tenant and an open read transaction."""
-
-    __slots__ = ()
-
-    @property
-    def app(self) -> App:
-        return self.principal
-
-    @property
-    def tenant_id(self) -> str:
-        return self.principal.tenant_id
-
+#: What a handler gets: the authenticated app, its tenant and an open read transaction.
+Call = base.AppCall
 
 Handler = Callable[[Call, Any], Any]
 
