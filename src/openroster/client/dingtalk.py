@@ -42,7 +42,7 @@ from openroster.client.errors import (
     ThrottledError,
     error_class,
 )
-from openroster.client.models import request
+from openroster.client.models import list_of, request
 from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
     DEFAULT_TIMEOUT,
@@ -138,11 +138,10 @@ def _result(reply: dict[str, Any]) -> Any:
     return reply.get("result")
 
 
-def _list_of(cls: type[M]) -> Any:
-    def parse(reply: dict[str, Any]) -> list[M]:
-        return [cls.model_validate(x) for x in reply.get("result") or []]
-
-    return parse
+_rosters = list_of(EmployeeRoster, "result")
+_group_metas = list_of(RosterGroupMeta, "result")
+_field_groups = list_of(RosterFieldGroup, "result")
+_depts = list_of(DingTalkDept, "result")
 
 
 def _one(cls: type[M]) -> Any:
@@ -202,16 +201,12 @@ def list_employee_rosters(
     body: dict[str, Any] = {"userid_list": ",".join(userids)}
     if field_codes:
         body["field_filter_list"] = ",".join(field_codes)
-    return Op(
-        "POST", "/topapi/smartwork/hrm/employee/v2/list", _list_of(EmployeeRoster), json=body, agentid=True
-    )
+    return Op("POST", "/topapi/smartwork/hrm/employee/v2/list", _rosters, json=body, agentid=True)
 
 
 def get_roster_meta() -> Op[list[RosterGroupMeta]]:
     """``POST /topapi/smartwork/hrm/roster/meta/get``: the roster's groups and fields, with options."""
-    return Op(
-        "POST", "/topapi/smartwork/hrm/roster/meta/get", _list_of(RosterGroupMeta), json={}, agentid=True
-    )
+    return Op("POST", "/topapi/smartwork/hrm/roster/meta/get", _group_metas, json={}, agentid=True)
 
 
 def list_roster_field_groups() -> Op[list[RosterFieldGroup]]:
@@ -219,7 +214,7 @@ def list_roster_field_groups() -> Op[list[RosterFieldGroup]]:
     return Op(
         "POST",
         "/topapi/smartwork/hrm/employee/field/grouplist",
-        _list_of(RosterFieldGroup),
+        _field_groups,
         json={},
         agentid=True,
     )
@@ -281,7 +276,7 @@ def list_user_ids(dept_id: int) -> Op[list[str]]:
 
 def list_sub_depts(dept_id: int = 1) -> Op[list[DingTalkDept]]:
     """``POST /topapi/v2/department/listsub``: a department's direct sub-departments."""
-    return Op("POST", "/topapi/v2/department/listsub", _list_of(DingTalkDept), json={"dept_id": dept_id})
+    return Op("POST", "/topapi/v2/department/listsub", _depts, json={"dept_id": dept_id})
 
 
 def get_dept(dept_id: int) -> Op[DingTalkDept]:

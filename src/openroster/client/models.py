@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -32,3 +32,15 @@ def request(cls: type[R], given: R | Mapping[str, Any]) -> R:
     """``given`` as a ``cls`` request: as it is when it is one already, else its fields validated
     (what the typed calls do with a request given as a model or as a mapping)."""
     return given if isinstance(given, cls) else cls.model_validate(dict(given))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def list_of(cls: type[M], key: str) -> Callable[[Any], list[M]]:
+    """A reply parser: the list under ``key`` (absent or null: none) as ``cls`` objects."""
+
+    def parse(reply: Any) -> list[M]:
+        return [cls.model_validate(x) for x in reply.get(key) or []]
+
+    return parse

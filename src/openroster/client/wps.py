@@ -33,7 +33,7 @@ from openroster.client.errors import (
     ThrottledError,
     error_class,
 )
-from openroster.client.models import R, request
+from openroster.client.models import R, list_of, request
 from openroster.client.retry import RetryPolicy
 from openroster.client.transport import (
     DEFAULT_TIMEOUT,
@@ -176,20 +176,10 @@ def _bodies(cls: type[R], items: Iterable[R | Mapping[str, Any]]) -> list[dict[s
     return [request(cls, item).body() for item in items]
 
 
-def _users(data: Any) -> list[User]:
-    return [User.model_validate(u) for u in data.get("items") or []]
-
-
-def _depts(data: Any) -> list[Dept]:
-    return [Dept.model_validate(d) for d in data.get("items") or []]
-
-
-def _definitions(data: Any) -> list[AttrDefinition]:
-    return [AttrDefinition.model_validate(a) for a in data.get("items") or []]
-
-
-def _user_attrs(data: Any) -> list[UserAttrs]:
-    return [UserAttrs.model_validate(u) for u in data.get("users") or []]
+_users = list_of(User, "items")
+_depts = list_of(Dept, "items")
+_definitions = list_of(AttrDefinition, "items")
+_user_attrs = list_of(UserAttrs, "users")
 
 
 def _nothing(_data: Any) -> None:
@@ -197,10 +187,12 @@ def _nothing(_data: Any) -> None:
 
 
 def _page(item: type[M]) -> Any:
+    items = list_of(item, "items")
+
     def parse(data: Any) -> Page[M]:
-        items = [item.model_validate(x) for x in data.get("items") or []]
         total = data.get("total")
-        return Page(items, data.get("next_page_token") or None, int(total) if total is not None else None)
+        next_token = data.get("next_page_token") or None
+        return Page(items(data), next_token, int(total) if total is not None else None)
 
     return parse
 
