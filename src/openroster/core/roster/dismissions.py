@@ -27,6 +27,7 @@ from openroster.model.dismissions import (
     Dismission,
     DismissionReason,
     DismissionState,
+    LeaveEntry,
     LeaveReason,
     ReasonKind,
     leave_entry,
@@ -106,6 +107,15 @@ def records(r: Reader, *, tenant_id: str, user_ids: Iterable[str]) -> dict[str, 
 def done_page(r: Reader, *, tenant_id: str, offset: int, size: int) -> tuple[list[Dismission], bool]:
     """One page of the records of people who left (by the record's last change); whether more follow."""
     page = r.tx.dismissions.done_page(tenant_id, offset=offset, limit=size + 1)
+    return page[:size], len(page) > size
+
+
+def leave_log(
+    r: Reader, *, tenant_id: str, start: int, end: int, offset: int, size: int
+) -> tuple[list[LeaveEntry], bool]:
+    """One page of the leave log between ``start`` (included) and ``end`` (excluded), Unix ms, in
+    time order; whether more follow."""
+    page = r.tx.dismissions.leave_page(tenant_id, start=start, end=end, offset=offset, limit=size + 1)
     return page[:size], len(page) > size
 
 

@@ -20,8 +20,16 @@ from openroster.dialects import nul
 from openroster.dialects.base import Dialect, Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.endpoint import Call, Caller
-from openroster.dialects.dingtalk_v1 import PREFIX, TOKEN_HEADER, auth, contact, hrm  # noqa: F401  (they register routes)
-from openroster.dialects.dingtalk_v1.endpoint import ROUTES, Route, json_fields, query_fields, reply, validate
+from openroster.dialects.dingtalk_v1 import PREFIX, TOKEN_HEADER, auth, contact, dismission, hrm  # noqa: F401  (they register routes)
+from openroster.dialects.dingtalk_v1.endpoint import (
+    ROUTES,
+    Envelope,
+    Route,
+    json_fields,
+    query_fields,
+    reply,
+    validate,
+)
 from openroster.dialects.dingtalk_v1.errors import (
     FAULT_CODES,
     INVALID_PARAMETER,
@@ -110,6 +118,8 @@ class DingTalkV1Dialect(Dialect[Caller, Route]):
         return validate(model, fields, invalid=invalid) if model is not None else None
 
     def render(self, x: Exchange[Route], result: Any) -> Response:
+        if isinstance(result, Envelope):
+            result = result.body(x.request_id)
         return reply(result)
 
     def error_reply(self, x: Exchange[Route], exc: Exception) -> Response:
