@@ -267,6 +267,8 @@ SCENARIOS: dict[str, Scenario] = {
             "DingTalk /v1.0 GetEmployeeRosterByField, 100 users, all fields",
             _roster_by_field,
             ("POST", "/_bench/bare_json"),
+            # The platform's 20 calls/s per app would measure the limit, not the server.
+            server_args=("--dingtalk-v1-rate-limit", "*=off"),
         ),
     )
 }

@@ -109,6 +109,13 @@ def serve(
             "'GET /v7/depts/root=0' (off). Repeatable; default: GET /v7/depts/root=10."
         ),
     ] = None,
+    dingtalk_v1_rate_limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="DingTalk /v1.0 rate per app and API, e.g. 'GET /v1.0/hrm/dismission/reasons=5', "
+            "'*=off'. Repeatable; default: *=20 (the platform's 20 calls/s)."
+        ),
+    ] = None,
     credential_failures_per_client: Annotated[
         int, _failure_budget("client", "client id")
     ] = limits.CREDENTIAL_FAILURES_PER_CLIENT,
@@ -181,6 +188,7 @@ def serve(
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
     os.umask(0o077)
     from openroster.core.runtime.secrets import new_secret
+    from openroster.dialects.dingtalk_v1.dialect import validate_rates as validate_v1_rates
     from openroster.dialects.wps.dialect import validate_rates
     from openroster.fixtures import demo as demo_data
     from openroster.fixtures.seed import load_seed, read_seed
@@ -192,6 +200,12 @@ def serve(
         validate_rates(rate_limits)
     except ValueError as exc:
         err.print(f"[red]error:[/red] --rate-limit: {exc}")
+        raise typer.Exit(2) from None
+    v1_rate_limits = ",".join(dingtalk_v1_rate_limit or [])
+    try:
+        validate_v1_rates(v1_rate_limits)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] --dingtalk-v1-rate-limit: {exc}")
         raise typer.Exit(2) from None
     try:
         tls.check(tls_cert, tls_key)
@@ -209,6 +223,7 @@ def serve(
         writer_threads=writer_threads,
         gc_tuning=gc_tuning,
         wps_rate_limits=rate_limits,
+        dingtalk_v1_rate_limits=v1_rate_limits,
         credential_failures_per_client=credential_failures_per_client,
         credential_failures_per_address=credential_failures_per_address,
         credential_failures_window=credential_failures_window,
