@@ -23,6 +23,7 @@ from wps_contacts_support import APP, SCOPES, client
 from conftest import LiveServer
 from openroster.core.people import users
 from openroster.core.tenancy import apps
+from openroster.testing.plugin import OpenrosterTenant
 
 pytestmark = pytest.mark.e2e
 
@@ -250,3 +251,12 @@ def test_official_sdk_lists_the_leave_records(live: LiveServer, acme: Hrm) -> No
             page(**fields)
         assert (err.value.code, err.value.statusCode) == ("invalidParameter", 400)
         assert named in err.value.message
+
+
+def test_the_plugins_tenant_hands_out_a_configured_sdk_client(openroster_tenant: OpenrosterTenant) -> None:
+    client = openroster_tenant.dingtalk_v1_client(HrmClient)
+    headers = hrm.GetAllDismissionReasonsHeaders(
+        x_acs_dingtalk_access_token=openroster_tenant.dingtalk_v1_token()
+    )
+    body = client.get_all_dismission_reasons_with_options(headers, R).body
+    assert [x.id for x in body.result.passive_list] == ["7", "8", "9", "10"]
