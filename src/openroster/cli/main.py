@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -72,6 +72,17 @@ def _failure_budget(key: str, what: str) -> Any:
         min=0,
         help=f"Failed token requests per {what} per window (0: no limit).",
     )
+
+
+def _rate_spec(values: list[str] | None, validate: Callable[[str], None], option: str) -> str:
+    """The rate options given (repeatable) as one spec, checked; a bad one exits with status 2."""
+    spec = ",".join(values or [])
+    try:
+        validate(spec)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {option}: {exc}")
+        raise typer.Exit(2) from None
+    return spec
 
 
 @app.command()
@@ -195,18 +206,8 @@ def serve(
     from openroster.server import tls
     from openroster.server.run import run
 
-    rate_limits = ",".join(rate_limit or [])
-    try:
-        validate_rates(rate_limits)
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] --rate-limit: {exc}")
-        raise typer.Exit(2) from None
-    v1_rate_limits = ",".join(dingtalk_v1_rate_limit or [])
-    try:
-        validate_v1_rates(v1_rate_limits)
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] --dingtalk-v1-rate-limit: {exc}")
-        raise typer.Exit(2) from None
+    rate_limits = _rate_spec(rate_limit, validate_rates, "--rate-limit")
+    v1_rate_limits = _rate_spec(dingtalk_v1_rate_limit, validate_v1_rates, "--dingtalk-v1-rate-limit")
     try:
         tls.check(tls_cert, tls_key)
     except tls.TlsFilesError as exc:

@@ -230,11 +230,16 @@ def update_pending_in(
     tx: WriteTx, d: Directory, *, tenant_id: str, user_id: str, details: Details, names: Names = Names()
 ) -> Dismission:
     """Edit a pending dismission (the fields given)."""
-    record = _pending(tx, tenant_id, user_id, names)
+    return _edit(tx, d, tenant_id, _pending(tx, tenant_id, user_id, names), details, names)
+
+
+def _edit(
+    tx: WriteTx, d: Directory, tenant_id: str, record: Dismission, details: Details, names: Names
+) -> Dismission:
     _checked_reasons(tx, tenant_id, details, names)
     edited = _edited(record, details, d.now_ms())
     tx.dismissions.put_dismission(tenant_id, edited)
-    tx.changed(tenant_id, "user", user_id)
+    tx.changed(tenant_id, "user", record.user_id)
     return edited
 
 
@@ -292,11 +297,7 @@ def update_done_in(
     record = tx.dismissions.get_dismissions(tenant_id, [user_id]).get(user_id)
     if record is None or record.state is not DismissionState.DONE:
         raise RuleViolation(f"{names.user_id}: {user_id!r} has not left the company", field=names.user_id)
-    _checked_reasons(tx, tenant_id, details, names)
-    edited = _edited(record, details, d.now_ms())
-    tx.dismissions.put_dismission(tenant_id, edited)
-    tx.changed(tenant_id, "user", user_id)
-    return edited
+    return _edit(tx, d, tenant_id, record, details, names)
 
 
 def seed_reasons_in(

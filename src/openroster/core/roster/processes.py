@@ -15,7 +15,7 @@ from openroster.core.directory import Directory, in_own_writer
 from openroster.core.people import batch_writes, users
 from openroster.core.roster import profile as roster_profile
 from openroster.core.roster import writes as roster_writes
-from openroster.model.entities import UserStatus
+from openroster.model.entities import User, UserStatus
 from openroster.model.errors import CoreError, Entity, InvalidValue, NotFound
 from openroster.store import WriteTx
 
@@ -24,6 +24,19 @@ REGULAR_DATE = "sys01-regularTime"
 _STATUS = roster_profile.CORE_TO_ROSTER["employment_status"]
 _PROBATIONARY = "probationary"
 _REGULAR = "regular"
+
+
+def _person_and_operator(
+    tx: WriteTx, tenant_id: str, user_id: str, operator_id: str, who: str, by: str
+) -> User:
+    """The person (locked for the write), once the operator is known to exist too."""
+    found = tx.users.get_users(tenant_id, [user_id, operator_id])
+    person = found.get(user_id)
+    if person is None:
+        raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
+    if operator_id not in found:
+        raise NotFound(f"{by}: user {operator_id!r} does not exist", field=by, entity=Entity.USER)
+    return person
 
 
 def regularize_in(
@@ -39,12 +52,7 @@ def regularize_in(
     """Make a person on probation a regular employee on ``day`` (``yyyy-MM-dd``). ``fields`` name
     the person, the day and the operator in the caller's refusals."""
     who, when, by = fields
-    found = tx.users.get_users(tenant_id, [user_id, operator_id])
-    person = found.get(user_id)
-    if person is None:
-        raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
-    if operator_id not in found:
-        raise NotFound(f"{by}: user {operator_id!r} does not exist", field=by, entity=Entity.USER)
+    person = _person_and_operator(tx, tenant_id, user_id, operator_id, who, by)
     if person.employment_status != _PROBATIONARY:
         status = person.employment_status or "none"
         raise InvalidValue(f"{who}: {user_id!r} is not on probation (employment status {status})", field=who)
@@ -90,12 +98,7 @@ def transfer_in(
 ) -> None:
     """Move a person on the job to other departments, title or position level, in one write."""
     who, by, depts_field, main_field, title_field, level_field = to.fields
-    found = tx.users.get_users(tenant_id, [user_id, operator_id])
-    person = found.get(user_id)
-    if person is None:
-        raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
-    if operator_id not in found:
-        raise NotFound(f"{by}: user {operator_id!r} does not exist", field=by, entity=Entity.USER)
+    person = _person_and_operator(tx, tenant_id, user_id, operator_id, who, by)
     if person.status not in (UserStatus.ACTIVE, UserStatus.DISABLED):
         raise InvalidValue(f"{who}: {user_id!r} is not on the job ({person.status.value})", field=who)
     if to.dept_ids is not None or to.main_dept_id is not None:

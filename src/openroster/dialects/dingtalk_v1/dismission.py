@@ -149,15 +149,16 @@ def dismission_reasons(call: Call, _body: None) -> Envelope:
 @route("POST", f"{_HRM}/pendingDismission/start", permission=HRM_PROCESS, body=StartBody, writes=True)
 def start_dismission(call: Call, body: StartBody) -> Envelope:
     """EmpStartDismission: the person is leaving (employment status 5) until terminated or revoked."""
-    names = replace(_NAMES, memo="remark")
+    details = _details(body, body.lastWorkDate, body.remark)
+    return _pending_step(call, roster_dismissions.start, body.userId, details, replace(_NAMES, memo="remark"))
+
+
+def _pending_step(
+    call: Call, step: Any, user_id: str, details: roster_dismissions.Details, names: roster_dismissions.Names
+) -> Envelope:
+    """Start or edit a pending dismission: ``step`` is core's function."""
     with _refusals(business_status=401):
-        roster_dismissions.start(
-            call.directory,
-            tenant_id=call.tenant_id,
-            user_id=body.userId,
-            details=_details(body, body.lastWorkDate, body.remark),
-            names=names,
-        )
+        step(call.directory, tenant_id=call.tenant_id, user_id=user_id, details=details, names=names)
     return Envelope(True)
 
 
@@ -172,15 +173,8 @@ def revoke_dismission(call: Call, body: UserBody) -> Envelope:
 @route("PUT", f"{_HRM}/pendingDismission/infos", permission=HRM_PROCESS, body=UpdatePendingBody, writes=True)
 def update_pending(call: Call, body: UpdatePendingBody) -> Envelope:
     """UpdateEmpDismissionInfo: edit a pending dismission."""
-    with _refusals(business_status=401):
-        roster_dismissions.update_pending(
-            call.directory,
-            tenant_id=call.tenant_id,
-            user_id=body.userId,
-            details=_details(body, body.lastWorkDate, body.dismissionMemo),
-            names=_NAMES,
-        )
-    return Envelope(True)
+    details = _details(body, body.lastWorkDate, body.dismissionMemo)
+    return _pending_step(call, roster_dismissions.update_pending, body.userId, details, _NAMES)
 
 
 @route(
