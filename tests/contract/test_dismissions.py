@@ -5,6 +5,8 @@ and its deletion."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from openroster.core.directory import Directory
@@ -182,3 +184,25 @@ def test_a_tenants_dismissions_are_in_its_snapshot_and_go_with_it(acme: Director
     with acme.reader() as r:
         for name in ("dismissions", "dismission_reasons", "leave_log"):
             assert r.tx.snapshots.read_rows(name, T) == []
+
+
+def test_each_step_is_a_recorded_write_the_events_channels_see(acme: Directory) -> None:
+    def records_of(step: Callable[[], object]) -> list[tuple[str, str, tuple[str, ...], object]]:
+        with acme.reader() as r:
+            seq = r.tx.changes.current_seq()
+        step()
+        with acme.reader() as r:
+            got = r.tx.changes.records_after(T, seq, 1000)
+        return [(c.record.kind.value, c.record.entity_id, c.record.fields, c.record.after) for c in got]
+
+    started = records_of(
+        lambda: dismissions.start(acme, tenant_id=T, user_id="ann", details=dismissions.Details(DAY))
+    )
+    assert ("user", "ann", ("employment_status",), None) in started
+    assert ("roster_record", "ann", ("sys01-employeeStatus",), None) in started
+    done = records_of(
+        lambda: dismissions.terminate(
+            acme, tenant_id=T, user_id="ann", operator_id="hr", details=dismissions.Details(DAY)
+        )
+    )
+    assert ("user", "ann", ("status",), {"status": "dimission"}) in done
