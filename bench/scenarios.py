@@ -282,4 +282,11 @@ EXTRA: dict[str, Scenario] = {
         ("POST", "/_bench/bare"),
         server_args=("--cache-max-users", "1000"),
     ),
+    "dingtalk_v1.roster_by_field_counted": Scenario(
+        "dingtalk_v1.roster_by_field_counted",
+        "DingTalk /v1.0 GetEmployeeRosterByField with every call counted by the rate limiter (never refused)",
+        _roster_by_field,
+        ("POST", "/_bench/bare_json"),
+        server_args=("--dingtalk-v1-rate-limit", "*=1000000"),
+    ),
 }
