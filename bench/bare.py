@@ -76,6 +76,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, choices=(1,), default=1, help="one process only")
     ap.add_argument("--cache-max-users", type=int, default=DEFAULT_MAX_USERS)
     ap.add_argument("--log-level", default="warning")
+    ap.add_argument(
+        "--dingtalk-v1-rate-limit", action="append", default=[], help="as openroster serve's (repeatable)"
+    )
     args = ap.parse_args()
     settings = Settings(
         data_dir=args.data_dir,
@@ -83,6 +86,7 @@ def main() -> None:
         host=args.host,
         port=args.port,
         cache_max_users=args.cache_max_users,
+        dingtalk_v1_rate_limits=",".join(args.dingtalk_v1_rate_limit),
     )
     run(create_bench_app(settings, args.bare_endpoint_file.read_bytes()), settings, log_level=args.log_level)
 

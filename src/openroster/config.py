@@ -28,6 +28,9 @@ class Settings:
     writer_threads: int = 4
     #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".
     wps_rate_limits: str = ""
+    #: DingTalk /v1.0 rate limits added to / overriding the default (20 calls/s per app and API),
+    #: e.g. "GET /v1.0/hrm/dismission/reasons=5,*=off" (dialects/dingtalk_v1/throttling.py).
+    dingtalk_v1_rate_limits: str = ""
     #: Failed credential attempts at the token endpoints per client id and per source address in
     #: ``credential_failures_window`` seconds (0: no limit), core/runtime/throttle.py.
     credential_failures_per_client: int = limits.CREDENTIAL_FAILURES_PER_CLIENT

@@ -3,14 +3,13 @@ wire client written from the protocol file (the header, the error envelope)."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
 import httpx
-from alibabacloud_tea_openapi.models import Config
 from dingtalk_support import ALL_PERMISSIONS, APPKEY, APPSECRET, setup_tenant
 
 from openroster.core.directory import Directory
+from openroster.testing.dingtalk_v1 import sdk_client
 
 TOKEN_HEADER = "x-acs-dingtalk-access-token"
 ACCESS_TOKEN = "/v1.0/oauth2/accessToken"
@@ -25,13 +24,8 @@ V1_PERMISSIONS = (
     "Contact.Common.Read",
 )
 
-C = TypeVar("C")
-
-
-def sdk(client_type: type[C], base_url: str) -> C:
-    """An official SDK client pointed at the server by its configuration alone."""
-    endpoint = urlsplit(base_url).netloc
-    return client_type(Config(protocol="http", endpoint=endpoint))
+#: An official SDK client pointed at the server by its configuration alone.
+sdk = sdk_client
 
 
 def access_token(http: httpx.Client, *, appkey: str = APPKEY, appsecret: str = APPSECRET) -> str:

@@ -153,6 +153,11 @@ def test_journal_and_faults_name_the_dialect(live: LiveServer) -> None:
     calls = live.control.journal(dialect="dingtalk_v1")
     assert [c["path"] for c in calls][-3:] == [ACCESS_TOKEN, ROSTER_QUERY, ROSTER_QUERY]
     assert {c["app"] for c in calls[-2:]} == {APPKEY}
+    # The journal shows /v1.0's string codes, and filters on them.
+    refused = live.control.journal(code="Forbidden.AccessDenied.QpsLimitForAppkeyAndApi")
+    assert [(c["path"], c["status"], c["code"]) for c in refused] == [
+        (ROSTER_QUERY, 403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi")
+    ]
 
 
 def test_official_sdk_tokens_and_roster(live: LiveServer) -> None:

@@ -279,6 +279,9 @@ DINGTALK_CASES: dict[str, Cases] = {
     f"{HRM}/employee/querydimission": lambda i: [
         Req("POST", f"{HRM}/employee/querydimission", {"offset": 0, "size": 50})
     ],
+    f"{HRM}/employee/listdimission": lambda i: [
+        Req("POST", f"{HRM}/employee/listdimission", {"userid_list": _u(i)})
+    ],
     f"{HRM}/employee/addpreentry": lambda i: [
         Req("POST", f"{HRM}/employee/addpreentry", {"param": {"name": "acme hire", "mobile": i.b.phones[3]}}),
         Req(
@@ -481,6 +484,7 @@ DOCUMENTED_PERMISSIONS: dict[str, str] = {
     "/topapi/smartwork/hrm/employee/queryonjob": "qyapi_hrm_read_user",
     "/topapi/smartwork/hrm/employee/querypreentry": "qyapi_hrm_read_user",
     "/topapi/smartwork/hrm/employee/querydimission": "qyapi_hrm_read_user",
+    "/topapi/smartwork/hrm/employee/listdimission": "qyapi_hrm_read_user",
 }
 EVERY_PERMISSION = tuple(sorted(set(DOCUMENTED_PERMISSIONS.values())))
 

@@ -18,12 +18,14 @@ from openroster.control.journal import (
     Entry,
     Filters,
     Journal,
+    journal_code,
     path_matches,
     platform_code,
     redacted_pieces,
     select,
 )
 from openroster.core.directory import Directory
+from openroster.model.errors import InvalidValue
 from openroster.server.app import create_app
 
 
@@ -101,9 +103,12 @@ def test_a_size_of_zero_turns_recording_off() -> None:
         (b"503 Service Unavailable", None),
         (b"", None),
         (b'{"code":0,"data":[' + b"1," * 3000, 0),  # a reply cut off after its head
+        (b'{"code":"invalidParameter","message":"x","requestid":"A"}', "invalidParameter"),  # /v1.0
+        (b'{"data":{"code":"inner"},"code" : "Forbidden.AccessDenied"}', "Forbidden.AccessDenied"),
+        (b'{"code":"","message":"x"}', None),
     ],
 )
-def test_the_platform_code_is_the_top_level_code_or_errcode(reply: bytes, code: int | None) -> None:
+def test_the_platform_code_is_the_top_level_code_or_errcode(reply: bytes, code: int | str | None) -> None:
     assert platform_code(reply) == code
 
 
@@ -314,3 +319,17 @@ def test_the_middleware_records_platform_calls_only(directory: Directory) -> Non
     assert entry["status"] == 401 and entry["code"] == 40100002
     assert entry["request_id"] == missing.headers["x-request-id"]
     assert entry["tenant"] is None and entry["app"] is None
+
+
+@pytest.mark.parametrize(
+    ("given", "code"),
+    [(None, None), ("60121", 60121), ("-1", -1), ("invalidParameter", "invalidParameter"), ("9x", "9x")],
+)
+def test_a_code_filter_is_a_number_when_it_is_digits_else_a_string(given: str | None, code: object) -> None:
+    assert journal_code(given) == code
+
+
+@pytest.mark.parametrize("given", ["99999999999", " "])
+def test_a_code_filter_out_of_range_or_empty_is_refused(given: str) -> None:
+    with pytest.raises(InvalidValue, match="code"):
+        journal_code(given)

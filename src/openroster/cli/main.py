@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -74,6 +74,17 @@ def _failure_budget(key: str, what: str) -> Any:
     )
 
 
+def _rate_spec(values: list[str] | None, validate: Callable[[str], None], option: str) -> str:
+    """The rate options given (repeatable) as one spec, checked; a bad one exits with status 2."""
+    spec = ",".join(values or [])
+    try:
+        validate(spec)
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] {option}: {exc}")
+        raise typer.Exit(2) from None
+    return spec
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -107,6 +118,13 @@ def serve(
         typer.Option(
             help="WPS rate per app and endpoint, e.g. 'GET /v7/users=20', '*=100', "
             "'GET /v7/depts/root=0' (off). Repeatable; default: GET /v7/depts/root=10."
+        ),
+    ] = None,
+    dingtalk_v1_rate_limit: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="DingTalk /v1.0 rate per app and API, e.g. 'GET /v1.0/hrm/dismission/reasons=5', "
+            "'*=off'. Repeatable; default: *=20 (the platform's 20 calls/s)."
         ),
     ] = None,
     credential_failures_per_client: Annotated[
@@ -181,18 +199,15 @@ def serve(
     # Everything the server creates (database and WAL files, key file, data directory) is the owner's only.
     os.umask(0o077)
     from openroster.core.runtime.secrets import new_secret
+    from openroster.dialects.dingtalk_v1.dialect import validate_rates as validate_v1_rates
     from openroster.dialects.wps.dialect import validate_rates
     from openroster.fixtures import demo as demo_data
     from openroster.fixtures.seed import load_seed, read_seed
     from openroster.server import tls
     from openroster.server.run import run
 
-    rate_limits = ",".join(rate_limit or [])
-    try:
-        validate_rates(rate_limits)
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] --rate-limit: {exc}")
-        raise typer.Exit(2) from None
+    rate_limits = _rate_spec(rate_limit, validate_rates, "--rate-limit")
+    v1_rate_limits = _rate_spec(dingtalk_v1_rate_limit, validate_v1_rates, "--dingtalk-v1-rate-limit")
     try:
         tls.check(tls_cert, tls_key)
     except tls.TlsFilesError as exc:
@@ -209,6 +224,7 @@ def serve(
         writer_threads=writer_threads,
         gc_tuning=gc_tuning,
         wps_rate_limits=rate_limits,
+        dingtalk_v1_rate_limits=v1_rate_limits,
         credential_failures_per_client=credential_failures_per_client,
         credential_failures_per_address=credential_failures_per_address,
         credential_failures_window=credential_failures_window,

@@ -25,6 +25,7 @@ from openroster.core.people import batch_writes, search, users
 from openroster.core.people import depts as dept_service
 from openroster.core.runtime.paging import Page, PageTokens, Position, expect
 from openroster.core.tenancy import tenants as tenant_service
+from openroster.model.dismissions import LeaveReason
 from openroster.model.entities import ROOT_DEPT_ID, Department, Gender, Role, Tenant, User, UserStatus
 from openroster.model.errors import CoreError, InvalidValue, NotFound
 
@@ -291,7 +292,9 @@ def routes(r: APIRouter) -> None:
     @r.post("/tenants/{tenant_id}/people/{user_id}/delete")
     async def delete(request: Request, tenant_id: str, user_id: str) -> Response:
         await posted(request)
-        users.delete(console_of(request).directory, tenant_id=tenant_id, user_id=user_id)
+        users.delete(
+            console_of(request).directory, tenant_id=tenant_id, user_id=user_id, reason=LeaveReason.DELETE
+        )
         return see_other(url("tenants", tenant_id, "people", done="deleted"))
 
     @r.get("/tenants/{tenant_id}/new-person")

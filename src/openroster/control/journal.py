@@ -26,6 +26,7 @@ import orjson
 
 from openroster.control.calls import RawCall, dialect_of, without_gateway
 from openroster.dialects.raw import form_or_query, header, is_form
+from openroster.model.errors import InvalidValue
 
 REDACTED = "[redacted]"
 #: The first bytes of a reply kept to find its platform code (both dialects put it first); small
@@ -47,6 +48,8 @@ _CODE_KEYS = (b'"code"', b'"errcode"')
 #: (a string value cut short runs to the end).
 _JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|-?\d[\d.eE+-]*)')
 _INT = re.compile(rb"\s*:\s*(-?\d+)")
+#: A string code (``/v1.0``'s ``"code": "invalidParameter"``): a JSON string without escapes.
+_STR = re.compile(rb'\s*:\s*"([^"\\]{1,128})"')
 
 
 def _secret_name(name: str) -> bool:
@@ -262,8 +265,9 @@ def _scrub(value: Any, secrets: set[str]) -> Any:
     return value
 
 
-def platform_code(head: bytes) -> int | None:
-    """The top-level ``code`` / ``errcode`` of a JSON reply, from its first bytes."""
+def platform_code(head: bytes) -> int | str | None:
+    """The top-level ``code`` / ``errcode`` of a JSON reply, from its first bytes: a number, or a
+    string (DingTalk ``/v1.0``'s codes)."""
     depth = 0
     in_string = False
     escaped = False
@@ -287,6 +291,9 @@ def platform_code(head: bytes) -> int | None:
                         m = _INT.match(head, i + len(key))
                         if m is not None:
                             return int(m.group(1))
+                        m = _STR.match(head, i + len(key))
+                        if m is not None:
+                            return m.group(1).decode("utf-8", errors="replace")
             in_string = True
         elif c in (0x7B, 0x5B):
             depth += 1
@@ -294,6 +301,26 @@ def platform_code(head: bytes) -> int | None:
             depth -= 1
         i += 1
     return None
+
+
+#: The range of a numeric code filter (the platforms' codes are 32-bit integers).
+_CODE_MIN, _CODE_MAX = -(2**31), 2**31 - 1
+_NUMBER = re.compile(r"-?\d{1,11}")
+
+
+def journal_code(value: str | None) -> int | str | None:
+    """A ``code`` filter as the journal compares it: digits are a number (``60121``; WPS and
+    ``/topapi``), anything else a string code (``invalidParameter``; ``/v1.0``)."""
+    if value is None:
+        return None
+    if _NUMBER.fullmatch(value):
+        number = int(value)
+        if not _CODE_MIN <= number <= _CODE_MAX:
+            raise InvalidValue(f"code: {value} is not a 32-bit number", field="code")
+        return number
+    if not value.strip():
+        raise InvalidValue("code: empty", field="code")
+    return value
 
 
 # -- the buffer ----------------------------------------------------------------------
@@ -304,7 +331,8 @@ class Filters:
     tenant: str | None = None
     app: str | None = None
     path: str | None = None
-    code: int | None = None
+    #: A number (WPS, ``/topapi``) or a string (``/v1.0``: ``invalidParameter``).
+    code: int | str | None = None
     status: int | None = None
     dialect: str | None = None
     method: str | None = None

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from openroster.control import schemas as s
 from openroster.control.calls import DIALECTS
 from openroster.control.faults import Fault
-from openroster.control.journal import Filters, select
+from openroster.control.journal import Filters, journal_code, select
 from openroster.control.plane import ControlPlane, Plane, route_group
 from openroster.model import errors
 
@@ -57,7 +57,11 @@ def journal_routes(r: APIRouter) -> None:
         app: Annotated[str | None, Query(description="client_id / appkey")] = None,
         path: Annotated[str | None, Query(description="A path or a glob (* crosses '/')")] = None,
         code: Annotated[
-            int | None, Query(ge=s.INT32_MIN, le=s.INT32_MAX, description="Platform code of the reply")
+            str | None,
+            Query(
+                max_length=128,
+                description="Platform code of the reply: a number (60121) or a string (invalidParameter)",
+            ),
         ] = None,
         status: Annotated[
             int | None, Query(ge=0, le=599, description="HTTP status of the reply (0: closed by a fault)")
@@ -83,7 +87,7 @@ def journal_routes(r: APIRouter) -> None:
             tenant=tenant,
             app=app,
             path=path,
-            code=code,
+            code=journal_code(code),
             status=status,
             dialect=dialect,
             method=method,

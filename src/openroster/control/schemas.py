@@ -177,7 +177,9 @@ class JournalEntry(BaseModel):
     body_size: int
     body_truncated: bool
     status: int = Field(description="HTTP status; 0 when a fault closed the connection")
-    code: int | None = Field(description="The reply's platform code (`code` or `errcode`)")
+    code: int | str | None = Field(
+        description="The reply's platform code (`code` or `errcode`): a number, or a string (DingTalk /v1.0)"
+    )
     reply: Any = Field(
         description="The reply's body from its first 448 bytes: parsed JSON, else text; secrets redacted"
     )

@@ -345,3 +345,48 @@ journal_entries = Table(
     Column("app", String(128), nullable=True),
     sqlite_autoincrement=True,  # ids keep growing after the journal is emptied, as clients page by id
 )
+
+# Dismissions (model/dismissions.py). One record per person, the latest: ``pending`` while they
+# are leaving, ``done`` once they left. Reason ids, departments when leaving: JSON text.
+dismissions = Table(
+    "dismissions",
+    metadata,
+    *_person_key(),
+    Column("state", String(16), nullable=False),
+    Column("last_work_day", BigInteger, nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("voluntary", Text, nullable=False),
+    Column("passive", Text, nullable=False),
+    Column("pre_status", String(64), nullable=True),
+    Column("handover_user_id", String(64), nullable=True),
+    Column("depts", Text, nullable=False),
+    Column("main_dept_id", BigInteger, nullable=True),
+    Column("main_dept_name", String(200), nullable=True),
+    Column("ctime", BigInteger, nullable=False),
+    Column("mtime", BigInteger, nullable=False),
+)
+Index("ix_dismissions_state", dismissions.c.tenant_id, dismissions.c.state, dismissions.c.mtime)
+
+# The company's catalogue of dismission reasons (a tenant without rows reads the default list).
+dismission_reasons = Table(
+    "dismission_reasons",
+    metadata,
+    *_tenant_id(key=True),
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("sort_order", Integer, nullable=False),
+)
+
+# The leave log: one row per person who left the company (a dismission, or a deletion), kept
+# after the person is deleted (no key to ``users``), in time order.
+leave_log = Table(
+    "leave_log",
+    metadata,
+    *_tenant_id(key=True),
+    Column("time", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", String(64), primary_key=True),
+    Column("reason", String(16), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("mobile", String(64), nullable=True),
+)

@@ -12,6 +12,9 @@ from openroster.store.schema import (
     attr_defs,
     attr_values,
     depts,
+    dismission_reasons,
+    dismissions,
+    leave_log,
     memberships,
     server_settings,
     tenants,
@@ -20,7 +23,17 @@ from openroster.store.schema import (
 from openroster.store.sql import column_values, from_columns
 
 #: Every per-tenant table, in an order that deletes children before parents.
-TENANT_TABLES = (attr_values, memberships, attr_defs, users, depts, apps)
+TENANT_TABLES = (
+    leave_log,
+    dismission_reasons,
+    dismissions,
+    attr_values,
+    memberships,
+    attr_defs,
+    users,
+    depts,
+    apps,
+)
 
 
 def _tenant(row: Any) -> Tenant:

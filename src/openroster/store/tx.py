@@ -36,6 +36,7 @@ from openroster.store import (
     controlplane,
     depts,
     dingtalk_tokens,
+    dismissions,
     outbox,
     roster,
     snapshot,
@@ -208,6 +209,20 @@ class Tokens(Repository):
     get = RowFunction(dingtalk_tokens.get)
 
 
+class Dismissions(Repository):
+    """Dismission records, the reason catalogue and the leave log: see ``store/dismissions.py``."""
+
+    __slots__ = ()
+    get_dismissions = RowFunction(dismissions.get_dismissions)
+    put_dismission = RowFunction(dismissions.put_dismission)
+    delete_dismission = RowFunction(dismissions.delete_dismission)
+    done_page = RowFunction(dismissions.done_page)
+    list_reasons = RowFunction(dismissions.list_reasons)
+    insert_reasons = RowFunction(dismissions.insert_reasons)
+    append_leave = RowFunction(dismissions.append_leave)
+    leave_page = RowFunction(dismissions.leave_page)
+
+
 class Changes(Repository):
     """The change counter and log (what the process caches follow)."""
 
@@ -317,6 +332,7 @@ class Tx:
     apps = RepositoryOf(Apps)
     tenants = RepositoryOf(Tenants)
     tokens = RepositoryOf(Tokens)
+    dismissions = RepositoryOf(Dismissions)
     changes = RepositoryOf(Changes)
     outbox = RepositoryOf(Outbox)
     control = RepositoryOf(Control)

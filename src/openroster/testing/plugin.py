@@ -24,13 +24,14 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 from openroster.dialects.dingtalk.endpoint import PERMISSIONS
 from openroster.dialects.dingtalk_v1 import PERMISSIONS as V1_PERMISSIONS
 from openroster.fixtures.demo import WPS_ALL_SCOPES
+from openroster.testing import dingtalk_v1
 from openroster.testing.control import ControlClient, ControlError
 from openroster.testing.events import OpenrosterEvents
 from openroster.testing.server import ServerProcess, start_server
@@ -45,6 +46,8 @@ DINGTALK_AGENTID = 1000001
 SEED_MARKER = "openroster_seed"
 #: The ini option with more ``openroster serve`` options for the session's server.
 SERVE_ARGS_INI = "openroster_serve_args"
+
+C = TypeVar("C")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -164,6 +167,15 @@ class OpenrosterTenant:
             "agentid": self.dingtalk.agentid,
         }
         return DingTalkClient(self.server.base_url, **{**args, **kw})
+
+    def dingtalk_v1_client(self, client_type: type[C]) -> C:
+        """A client of the official ``/v1.0`` SDK (``alibabacloud-dingtalk``: ``hrm_1_0``'s ``Client``,
+        ...) pointed at the server; it takes :meth:`dingtalk_v1_token` in its headers."""
+        return dingtalk_v1.sdk_client(client_type, self.server.base_url)
+
+    def dingtalk_v1_token(self) -> str:
+        """The DingTalk app's access token, asked for through the official SDK."""
+        return dingtalk_v1.sdk_token(self.server.base_url, self.dingtalk.appkey, self.dingtalk.appsecret)
 
     def cleanup(self) -> None:
         for fault_id in self._faults:

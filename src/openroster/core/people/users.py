@@ -11,6 +11,7 @@ from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.paging import Page
+from openroster.model.dismissions import LeaveReason, leave_entry
 from openroster.model.entities import (
     ALL_STATUSES,
     ROOT_DEPT_ID,
@@ -457,11 +458,12 @@ def _check_leader(tx: WriteTx, tenant_id: str, user_id: str, leader_id: str, *, 
             )
 
 
-def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
+def delete(d: Directory, *, tenant_id: str, user_id: str, reason: LeaveReason = LeaveReason.UNKNOWN) -> None:
     """Delete a user with their memberships and custom attribute values.
 
     Whatever pointed at the user is cleared in the same transaction: other
-    users' ``leader_id`` and relation_user attribute values naming them.
+    users' ``leader_id`` and relation_user attribute values naming them. Someone who had not left
+    yet gets a row in the leave log, for ``reason`` (``oapi``: an API call; ``delete``: an admin).
     """
     with d.writer() as tx:
         last = tx.users.get_users(tenant_id, [user_id]).get(user_id)
@@ -482,6 +484,8 @@ def delete(d: Directory, *, tenant_id: str, user_id: str) -> None:
             tx.changed(tenant_id, "attrvals", uid)
         recording.attribute_values(tx, tenant_id, {uid: relation_attrs for uid in holders if uid != user_id})
         tx.users.delete_user(tenant_id, user_id)
+        if last.status is not UserStatus.DIMISSION:
+            tx.dismissions.append_leave(tenant_id, leave_entry(last, reason, d.now_ms()))
         recording.user_deleted(tx, tenant_id, last)
         tx.changed(tenant_id, "user", user_id)
         tx.changed(tenant_id, "attrvals", user_id)

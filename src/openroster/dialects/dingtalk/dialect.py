@@ -20,7 +20,7 @@ from starlette.responses import Response
 from openroster.core.directory import Directory
 from openroster.dialects import nul
 from openroster.dialects.base import Exchange, FaultReply, InjectedError, Refusal
-from openroster.dialects.dingtalk import auth, contacts, roster  # noqa: F401  (they register routes)
+from openroster.dialects.dingtalk import auth, contacts, dismission, roster  # noqa: F401  (they register routes)
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.endpoint import (
     ROUTES,

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from openroster.core.people import search
+from openroster.core.people import name_order, search
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import records as roster_records
 from openroster.dialects.dingtalk import render
@@ -90,3 +90,21 @@ def batch_get_users(call: Call, body: BatchGetQuery) -> dict[str, Any]:
         "userList": [render.member_summary(rec, v) for rec, v in zip(members, values, strict=True)],
         "unauthorizedUserIdList": [],
     }
+
+
+class SortUserBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    userIdList: list[str] = Field(max_length=roster_catalogue.LIST_USERS_MAX, description="1..100 userIds.")
+    sortType: int | None = Field(default=None, ge=0, le=1, description="0: pinyin ascending; 1: descending.")
+
+
+@route("POST", f"{_CONTACT}/users/sort", permission=MEMBER_READ, body=SortUserBody)
+def sort_users(call: Call, body: SortUserBody) -> dict[str, Any]:
+    """SortUser: the members among the userIds, in the pinyin order of their names."""
+    if not body.userIdList:
+        raise V1Error(INVALID_PARAMETER, "userIdList must name at least one userId")
+    found = call.reader.users(call.tenant_id, list(dict.fromkeys(body.userIdList)))
+    members = [u for u in found.values() if in_contacts(u)]
+    ordered = name_order.by_name(members, descending=body.sortType == 1)
+    return {"userIdList": [u.id for u in ordered]}

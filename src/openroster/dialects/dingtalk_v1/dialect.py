@@ -9,19 +9,30 @@ failure is a 4xx / 5xx status with ``{code, message, requestid}`` (``errors.py``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openroster.config import Settings
 from openroster.core.directory import Directory
+from openroster.core.runtime.throttle import RateLimiter, rate_for
 from openroster.dialects import nul
-from openroster.dialects.base import Exchange, FaultReply, InjectedError, Refusal
+from openroster.dialects.base import Admission, Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.endpoint import Call, Caller, TokenDialect
-from openroster.dialects.dingtalk_v1 import PREFIX, TOKEN_HEADER, auth, contact, hrm  # noqa: F401  (they register routes)
-from openroster.dialects.dingtalk_v1.endpoint import ROUTES, Route, json_fields, query_fields, reply, validate
+from openroster.dialects.dingtalk_v1 import PREFIX, TOKEN_HEADER, auth, contact, dismission, hrm, throttling  # noqa: F401  (they register routes)
+from openroster.dialects.dingtalk_v1.endpoint import (
+    ROUTES,
+    Envelope,
+    Route,
+    json_fields,
+    query_fields,
+    reply,
+    validate,
+)
 from openroster.dialects.dingtalk_v1.errors import (
     FAULT_CODES,
     INVALID_PARAMETER,
@@ -36,10 +47,29 @@ from openroster.dialects.dingtalk_v1.errors import (
 from openroster.dialects.openapi import body_schema
 from openroster.dialects.raw import RawRequest, header
 from openroster.model.errors import CoreError
+from openroster.model.rate import Rate
 
 _JSON = "application/json"
 #: The codes of the server's own refusals before the app runs (a malformed, late or oversized request).
 _REFUSAL_CODES = {408: "RequestTimeout", 413: "RequestEntityTooLarge", 431: "RequestHeaderFieldsTooLarge"}
+
+
+def _rates(overrides: str) -> dict[str, Rate | None]:
+    return throttling.route_rates(overrides, (f"{r.method} {r.path}" for r in ROUTES))
+
+
+def validate_rates(overrides: str) -> None:
+    """Raise ValueError when ``overrides`` is not a valid rate spec for the ``/v1.0`` calls."""
+    _rates(overrides)
+
+
+def _throttle(limiter: RateLimiter, rate: Rate, endpoint: str) -> Admission:
+    def admit(principal: Caller, d: Directory) -> None:
+        throttling.check(
+            limiter, rate, client_id=principal.app.client_id, endpoint=endpoint, now=d.clock.now()
+        )
+
+    return admit
 
 
 class DingTalkV1Dialect(TokenDialect[Route]):
@@ -70,6 +100,15 @@ class DingTalkV1Dialect(TokenDialect[Route]):
             extra["requestBody"] = {"required": True, "content": {_JSON: {"schema": schema}}}
         return extra
 
+    def admissions(self, settings: Settings, limiter: RateLimiter) -> Mapping[tuple[str, str], Admission]:
+        """The rate limits (20 calls/s per app and API, and ``settings.dingtalk_v1_rate_limits``)."""
+        rates = _rates(settings.dingtalk_v1_rate_limits)
+        out: dict[tuple[str, str], Admission] = {}
+        for r in ROUTES:
+            if (rate := rate_for(rates, r.method, r.path)) is not None:
+                out[(r.method, r.path)] = _throttle(limiter, rate, f"{r.method} {r.path}")
+        return out
+
     # -- the pipeline's steps -------------------------------------------------------------------
 
     def request_id(self) -> str | None:
@@ -97,6 +136,8 @@ class DingTalkV1Dialect(TokenDialect[Route]):
         return validate(model, fields, invalid=invalid) if model is not None else None
 
     def render(self, x: Exchange[Route], result: Any) -> Response:
+        if isinstance(result, Envelope):
+            result = result.body(x.request_id)
         return reply(result)
 
     def error_reply(self, x: Exchange[Route], exc: Exception) -> Response:

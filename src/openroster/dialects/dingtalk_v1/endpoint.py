@@ -106,6 +106,19 @@ def validate(model: type[BaseModel], data: Mapping[str, Any], *, invalid: str) -
         raise V1Error(invalid, message(err, where)) from None
 
 
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A reply ``{requestId, success: true, result}`` (the request's id; none when ``request_id``
+    is false), as the ``hrm_1_0`` calls that answer ``success`` send it."""
+
+    result: Any
+    request_id: bool = True
+
+    def body(self, request_id: str | None) -> dict[str, Any]:
+        head: dict[str, Any] = {"requestId": request_id} if self.request_id else {}
+        return {**head, "success": True, "result": self.result}
+
+
 # -- replies --------------------------------------------------------------------------------------
 
 

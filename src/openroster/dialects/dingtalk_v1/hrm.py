@@ -193,3 +193,47 @@ def become_regular(call: Call, body: RegularBody) -> dict[str, Any]:
         fields=("userId", "regularDate", "operationId"),
     )
     return {"result": True}
+
+
+class TransferBody(_Body):
+    userId: str = Field(description="The person on the job.")
+    operateUserId: str | None = Field(default=None, description="The operator (another person).")
+    deptIdsAfterTransfer: list[int] | None = Field(
+        default=None, max_length=100, description="The departments."
+    )
+    mainDeptIdAfterTransfer: int | None = Field(default=None, description="One of the departments.")
+    positionNameAfterTransfer: str | None = Field(default=None, description="The title.")
+    positionLevelAfterTransfer: str | None = Field(default=None, description="The roster's position level.")
+    positionIdAfterTransfer: str | None = None
+    jobIdAfterTransfer: str | None = None
+    rankIdAfterTransfer: str | None = None
+
+
+_TRANSFER_FIELDS = (
+    "userId",
+    "operateUserId",
+    "deptIdsAfterTransfer",
+    "mainDeptIdAfterTransfer",
+    "positionNameAfterTransfer",
+    "positionLevelAfterTransfer",
+)
+
+
+@route("POST", f"{_HRM}/processes/transfer", permission=HRM_PROCESS, body=TransferBody, writes=True)
+def transfer(call: Call, body: TransferBody) -> dict[str, Any]:
+    """HrmProcessTransfer: a person moves to other departments, title or position level."""
+    to = processes.Transfer(
+        dept_ids=body.deptIdsAfterTransfer,
+        main_dept_id=body.mainDeptIdAfterTransfer,
+        title=body.positionNameAfterTransfer,
+        position_level=body.positionLevelAfterTransfer,
+        fields=_TRANSFER_FIELDS,
+    )
+    processes.transfer(
+        call.directory,
+        tenant_id=call.tenant_id,
+        user_id=body.userId,
+        operator_id=body.operateUserId or body.userId,
+        to=to,
+    )
+    return {"result": True}

@@ -28,6 +28,7 @@ from openroster.dialects.scim.listing import (
     search_query,
 )
 from openroster.dialects.scim.resources import UserFields, user_fields, user_resource
+from openroster.model.dismissions import LeaveReason
 from openroster.model.entities import ROOT_DEPT_ID, User, UserStatus
 
 #: Filters on these attributes with ``eq`` are answered by the store's unique indexes.
@@ -161,5 +162,5 @@ def patch_user(call: Call, body: Any) -> Reply:
 def delete_user(call: Call, _: None) -> Reply:
     u, res = _current(call)
     check_if_match(call, res)
-    users.delete(call.directory, tenant_id=call.tenant_id, user_id=u.id)
+    users.delete(call.directory, tenant_id=call.tenant_id, user_id=u.id, reason=LeaveReason.OAPI)
     return Reply(204)

@@ -19,6 +19,7 @@ from openroster.dialects.wps.schemas import (
     UpdateUserBody,
     UserIdsBody,
 )
+from openroster.model.dismissions import LeaveReason
 from openroster.model.entities import UserStatus
 from openroster.model.errors import InvalidValue, MissingField
 
@@ -179,4 +180,6 @@ def update_user(call: Call, body: UpdateUserBody) -> None:
 @route("POST", "/users/{user_id}/delete", scopes=CONTACT_WRITE, writes=True)
 def delete_user(call: Call, _body: None) -> None:
     """Delete a user; leader_id and relation_user values that named them are cleared."""
-    user_service.delete(call.directory, tenant_id=call.tenant_id, user_id=call.path_param("user_id"))
+    user_service.delete(
+        call.directory, tenant_id=call.tenant_id, user_id=call.path_param("user_id"), reason=LeaveReason.OAPI
+    )
