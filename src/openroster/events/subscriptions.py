@@ -8,14 +8,20 @@ verification (WPS's challenge, DingTalk's ``check_url``) is the caller's step be
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
+
+from sqlalchemy.exc import IntegrityError
 
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps as app_service
 from openroster.dialects.dingtalk.callback_crypto import parse_aes_key
 from openroster.dialects.event_wire import EventFormatError
-from openroster.events.channels import channel
+from openroster.events.channels import PUSHED, channel
+from openroster.events.channels.stream import KIND as STREAM_KIND
 from openroster.model.changes import Subscription, SubscriptionStatus
 from openroster.model.errors import Entity, InvalidValue, NotFound
 from openroster.store.tx import Outbox
@@ -37,7 +43,43 @@ def create(
 ) -> Subscription:
     """Store a subscription (active) and return it."""
     validate(kind=kind, url=url, topics=topics, payload=payload, token=token, aes_key=aes_key)
-    sub_id = "sub_" + secrets.token_hex(8)
+    return _insert(
+        d, "sub_" + secrets.token_hex(8), tenant_id=tenant_id, kind=kind, app=app, url=url, topics=topics,
+        payload=payload, token=token, aes_key=aes_key,
+    )  # fmt: skip
+
+
+def ensure_stream(d: Directory, *, tenant_id: str, app: str) -> None:
+    """Give the app a Stream subscription to every event unless it has one (paused or not): what
+    an app that opens a Stream connection asking for EVENTs gets, as choosing "Stream mode" in the
+    platform's event settings does. Its id is the same for the same app in any process, so two
+    connections opened at once make one."""
+    with d.store.read() as tx:
+        subs = tx.outbox.list_subscriptions(tenant_id, _unseal(d))
+    if any(s.kind == STREAM_KIND and s.app == app for s in subs):
+        return
+    digest = hashlib.sha256(f"{tenant_id}\0{app}".encode()).hexdigest()[:16]
+    with contextlib.suppress(IntegrityError):  # another connection of the app made it meanwhile
+        _insert(d, f"sub_stream_{digest}", tenant_id=tenant_id, kind=STREAM_KIND, app=app, url="")
+
+
+def _unseal(d: Directory) -> Callable[[bytes, str], str]:
+    return lambda sealed, context: d.master_key.unseal(sealed, context=context)
+
+
+def _insert(
+    d: Directory,
+    sub_id: str,
+    *,
+    tenant_id: str,
+    kind: str,
+    app: str,
+    url: str,
+    topics: tuple[str, ...] = (),
+    payload: str = "current",
+    token: str | None = None,
+    aes_key: str | None = None,
+) -> Subscription:
     with d.writer() as tx:
         sub = Subscription(
             id=sub_id,
@@ -81,8 +123,11 @@ def validate(
     aes_key: str | None,
 ) -> None:
     """Refuse (InvalidValue, naming the field) a kind, URL, topic, payload style or DingTalk key
-    that cannot make a subscription."""
-    check_url(url)
+    that cannot make a subscription. A Stream subscription has no URL (its subscriber connects)."""
+    if kind not in PUSHED:
+        check_url(url)
+    elif url:
+        raise InvalidValue(f"url: a {kind} subscription has none (its clients connect)", field="url")
     try:
         known = channel(kind).topics
     except KeyError:
@@ -107,8 +152,9 @@ def check_app(d: Directory, tenant_id: str, kind: str, app: str) -> None:
     found = next((a for a in app_service.list_for_tenant(d, tenant_id) if a.client_id == app), None)
     if found is None:
         raise NotFound(f"tenant {tenant_id!r} has no app {app!r}", field="app", entity=Entity.APP)
-    if found.platform.value != kind:
-        raise InvalidValue(f"app: {app!r} is a {found.platform.value} app, not a {kind} one", field="app")
+    platform = "dingtalk" if kind == STREAM_KIND else kind
+    if found.platform.value != platform:
+        raise InvalidValue(f"app: {app!r} is a {found.platform.value} app, not a {platform} one", field="app")
 
 
 def replay(d: Directory, subscription_id: str, since_ms: int) -> int:
