@@ -140,25 +140,31 @@ class StreamHub:
     async def stop(self) -> None:
         await self._task.stop()
 
-    async def ping(self, conn: StreamConnection) -> bool:
-        """A SYSTEM ping; True when it was answered in time."""
+    async def ping(self, conn: StreamConnection, wait: float = ACK_TIMEOUT) -> bool:
+        """A SYSTEM ping; True when it was answered within ``wait`` seconds."""
         message_id = new_message_id()
         try:
-            await conn.call(message_id, system_frame(PING, {"opaque": message_id}, message_id), ACK_TIMEOUT)
+            await conn.call(message_id, system_frame(PING, {"opaque": message_id}, message_id), wait)
         except (TimeoutError, ConnectionClosed, RuntimeError, OSError):
             return False
         conn.answered = time.monotonic()
         return True
 
+    async def keepalive_once(self, wait: float = ACK_TIMEOUT) -> list[str]:
+        """Ping every connection; push on the rows of those that answered and prune the lapsed
+        ones. Returns the ids of the connections that answered."""
+        conns = self.connections()
+        answered = await asyncio.gather(*(self.ping(c, wait) for c in conns))
+        alive = [c.connection_id for c, ok in zip(conns, answered, strict=True) if ok]
+        with self.directory.store.write() as tx:
+            tx.stream.keep_alive(alive, wall_ms() + ALIVE_MS)
+            tx.stream.prune(now_ms=self.directory.now_ms(), wall_ms=wall_ms())
+        return alive
+
     async def _keepalive(self) -> None:
         while True:
             await asyncio.sleep(PING_INTERVAL)
-            conns = self.connections()
-            answered = await asyncio.gather(*(self.ping(c) for c in conns))
-            alive = [c.connection_id for c, ok in zip(conns, answered, strict=True) if ok]
             try:
-                with self.directory.store.write() as tx:
-                    tx.stream.keep_alive(alive, wall_ms() + ALIVE_MS)
-                    tx.stream.prune(now_ms=self.directory.now_ms(), wall_ms=wall_ms())
+                await self.keepalive_once()
             except Exception:
-                log.exception("the Stream keepalive could not write; trying again")
+                log.exception("the Stream keepalive pass failed; trying again")
