@@ -49,9 +49,9 @@ def open_connection(base_url: str, **body: Any) -> httpx.Response:
     )  # fmt: skip
 
 
-def ticket_url(base_url: str) -> str:
+def ticket_url(base_url: str, **body: Any) -> str:
     """The WebSocket URL with a fresh ticket, as the SDK makes it."""
-    resp = open_connection(base_url)
+    resp = open_connection(base_url, **body)
     assert resp.status_code == 200, resp.text
     reply = resp.json()
     return f"{reply['endpoint']}?ticket={quote_plus(reply['ticket'])}"

@@ -214,9 +214,13 @@ def test_events_wait_in_the_outbox_while_the_app_has_no_connection(live: LiveSer
         "events": ["user_add_org"],
     }
     assert "url" not in made
-    with client(live.server) as wps:
+    bots = [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]
+    bot_only = ticket_url(live.base_url, subscriptions=bots)
+    with client(live.server) as wps, connect(bot_only, open_timeout=10) as bot:
         person = wps.create_user(user_name="Ann", dept_ids=["1"]).id
-    assert live.control.flush(TENANT)["pending"] == 1
+        assert live.control.flush(TENANT)["pending"] == 1  # a client of no EVENT takes none
+        with pytest.raises(TimeoutError):
+            bot.recv(timeout=0.5)
     (waiting,) = deliveries(live.control)
     assert (waiting["status"], waiting["attempts"]) == ("pending", 0)
     assert live.control.stream_connections(TENANT) == []

@@ -52,6 +52,8 @@ class StreamConnection:
     tenant: str
     app: str
     send: Callable[[str], Awaitable[None]]
+    #: The client asked for EVENTs (a client of CALLBACK topics alone gets none).
+    events: bool = True
     pending: dict[str, asyncio.Future[Ack]] = field(default_factory=dict)
     #: Real time (monotonic) of the last ACK of a ping.
     answered: float = field(default_factory=time.monotonic)
@@ -114,11 +116,14 @@ class StreamHub:
 
     # -- the engine's transport -------------------------------------------------------------
 
+    def _takers(self, sub: Subscription) -> list[StreamConnection]:
+        return [c for c in self._by_app.get((sub.tenant_id, sub.app), ()) if c.events]
+
     def ready(self, sub: Subscription) -> bool:
-        return bool(self._by_app.get((sub.tenant_id, sub.app)))
+        return bool(self._takers(sub))
 
     async def send(self, ctx: ChannelContext, delivery: Delivery) -> tuple[int | None, str | None]:
-        conns = self._by_app.get((ctx.subscription.tenant_id, ctx.subscription.app))
+        conns = self._takers(ctx.subscription)
         if not conns:
             return None, "no Stream connection of the app"
         conn = self.rng.choice(conns)

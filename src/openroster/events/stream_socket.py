@@ -41,10 +41,11 @@ async def connect(websocket: WebSocket) -> None:
         await websocket.close(code=POLICY)  # before the upgrade: HTTP 403
         return
     tenant, app, topics = taken
-    if any(t.get("type") == "EVENT" for t in topics):
+    events = any(t.get("type") == "EVENT" for t in topics)
+    if events:
         subscriptions.ensure_stream(d, tenant_id=tenant, app=app)
     await websocket.accept()
-    conn = StreamConnection(conn_id, tenant, app, websocket.send_text)
+    conn = StreamConnection(conn_id, tenant, app, websocket.send_text, events=events)
     hub.add(conn)
     try:
         while True:
