@@ -36,7 +36,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,11 +78,15 @@ class Arrivals:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, event: WpsEvent) -> None:
+        self.note(str(item["user_id"]) for item in event.payload.get("users", []))
+
+    def note(self, user_ids: Iterable[str]) -> None:
+        """One event naming these people arrived now."""
         now = time.monotonic()
         with self.lock:
             self.count += 1
-            for item in event.payload.get("users", []):
-                self.first.setdefault(str(item["user_id"]), now)
+            for uid in user_ids:
+                self.first.setdefault(uid, now)
 
     def wait(self, done: Any, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -134,14 +138,12 @@ def events_per_second(target: Target, control: ControlClient, ids: list[str], n:
     return rate
 
 
-def latency(
-    server: Server, control: ControlClient, ids: list[str], rate: float, seconds: float
-) -> dict[str, float]:
-    n = int(rate * seconds)
-    people = ids[:n]
+def paced_renames(server: Server, people: list[str], rate: float) -> tuple[dict[str, float], float]:
+    """Rename each person with a signed WPS ``users/{id}/update``, ``rate`` calls a second:
+    ``(when each write was answered (time.monotonic()), the write rate reached)``."""
+    n = len(people)
     reqs = rename(people, f"lat{int(time.time())}", wps_token(server.base, *WPS_APP))
     acked: dict[str, float] = {}
-    arrivals = Arrivals()
 
     async def drive() -> float:
         async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
@@ -160,18 +162,34 @@ def latency(
             await asyncio.gather(*tasks)
             return n / (time.monotonic() - t0)
 
-    with receiver(arrivals) as url:
-        sub = control.subscribe(TENANT, "wps", WPS_APP[0], url, topics=["kso.user"])
-        achieved = asyncio.run(drive())
-        arrivals.wait(lambda: all(uid in arrivals.first for uid in people), timeout=600)
-        control.unsubscribe(TENANT, sub["id"])
-    waits = sorted((arrivals.first[uid] - acked[uid]) * 1000 for uid in people)
-    q = statistics.quantiles(waits, n=100, method="inclusive")
-    out = {"writes_per_s": achieved, "p50_ms": q[49], "p99_ms": q[98], "max_ms": waits[-1]}
+    return acked, asyncio.run(drive())
+
+
+def waits(
+    people: list[str], acked: dict[str, float], arrivals: Arrivals, achieved: float, what: str
+) -> dict[str, float]:
+    """p50, p99 and max of the write → event times (ms), logged."""
+    arrivals.wait(lambda: all(uid in arrivals.first for uid in people), timeout=600)
+    ms = sorted((arrivals.first[uid] - acked[uid]) * 1000 for uid in people)
+    q = statistics.quantiles(ms, n=100, method="inclusive")
+    out = {"writes_per_s": achieved, "p50_ms": q[49], "p99_ms": q[98], "max_ms": ms[-1]}
     log(
-        f"latency at {achieved:.0f} writes/s ({n} writes): p50 {out['p50_ms']:.1f} ms, "
+        f"{what} latency at {achieved:.0f} writes/s ({len(people)} writes): p50 {out['p50_ms']:.1f} ms, "
         f"p99 {out['p99_ms']:.1f} ms, max {out['max_ms']:.1f} ms"
     )
+    return out
+
+
+def latency(
+    server: Server, control: ControlClient, ids: list[str], rate: float, seconds: float
+) -> dict[str, float]:
+    people = ids[: int(rate * seconds)]
+    arrivals = Arrivals()
+    with receiver(arrivals) as url:
+        sub = control.subscribe(TENANT, "wps", WPS_APP[0], url, topics=["kso.user"])
+        acked, achieved = paced_renames(server, people, rate)
+        out = waits(people, acked, arrivals, achieved, "WPS")
+        control.unsubscribe(TENANT, sub["id"])
     return out
 
 
