@@ -36,7 +36,7 @@ import statistics
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,15 +78,11 @@ class Arrivals:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, event: WpsEvent) -> None:
-        self.note(str(item["user_id"]) for item in event.payload.get("users", []))
-
-    def note(self, user_ids: Iterable[str]) -> None:
-        """One event naming these people arrived now."""
         now = time.monotonic()
         with self.lock:
             self.count += 1
-            for uid in user_ids:
-                self.first.setdefault(uid, now)
+            for item in event.payload.get("users", []):
+                self.first.setdefault(str(item["user_id"]), now)
 
     def wait(self, done: Any, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -138,17 +134,21 @@ def events_per_second(target: Target, control: ControlClient, ids: list[str], n:
     return rate
 
 
-def paced_renames(server: Server, people: list[str], rate: float) -> tuple[dict[str, float], float]:
+def paced_renames(
+    server: Server, people: list[str], rate: float
+) -> tuple[dict[str, float], dict[str, float], float]:
     """Rename each person with a signed WPS ``users/{id}/update``, ``rate`` calls a second:
-    ``(when each write was answered (time.monotonic()), the write rate reached)``."""
+    ``(when each write was sent, when it was answered (time.monotonic()), the write rate reached)``."""
     n = len(people)
     reqs = rename(people, f"lat{int(time.time())}", wps_token(server.base, *WPS_APP))
+    sent: dict[str, float] = {}
     acked: dict[str, float] = {}
 
     async def drive() -> float:
         async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
 
             async def one(uid: str, req: Request) -> None:
+                sent[uid] = time.monotonic()
                 r = await client.request(req.method, req.path, headers=req.headers, content=req.body)
                 acked[uid] = time.monotonic()
                 if r.status_code != 200 or r.json().get("code") != 0:
@@ -162,15 +162,25 @@ def paced_renames(server: Server, people: list[str], rate: float) -> tuple[dict[
             await asyncio.gather(*tasks)
             return n / (time.monotonic() - t0)
 
-    return acked, asyncio.run(drive())
+    achieved = asyncio.run(drive())
+    return sent, acked, achieved
 
 
 def waits(
-    people: list[str], acked: dict[str, float], arrivals: Arrivals, achieved: float, what: str
+    people: list[str],
+    acked: dict[str, float],
+    first: Callable[[], Mapping[str, float]],
+    achieved: float,
+    what: str,
 ) -> dict[str, float]:
-    """p50, p99 and max of the write → event times (ms), logged."""
-    arrivals.wait(lambda: all(uid in arrivals.first for uid in people), timeout=600)
-    ms = sorted((arrivals.first[uid] - acked[uid]) * 1000 for uid in people)
+    """p50, p99 and max of the write → event times (ms), logged, once ``first()`` (when each
+    person's first event arrived, ``time.monotonic()``) has every person."""
+    deadline = time.monotonic() + 600
+    while not all(uid in (arrived := first()) for uid in people):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what}: {len(people) - len(arrived)} events not within 600 s")
+        time.sleep(0.01)
+    ms = sorted((arrived[uid] - acked[uid]) * 1000 for uid in people)
     q = statistics.quantiles(ms, n=100, method="inclusive")
     out = {"writes_per_s": achieved, "p50_ms": q[49], "p99_ms": q[98], "max_ms": ms[-1]}
     log(
@@ -187,8 +197,8 @@ def latency(
     arrivals = Arrivals()
     with receiver(arrivals) as url:
         sub = control.subscribe(TENANT, "wps", WPS_APP[0], url, topics=["kso.user"])
-        acked, achieved = paced_renames(server, people, rate)
-        out = waits(people, acked, arrivals, achieved, "WPS")
+        _, acked, achieved = paced_renames(server, people, rate)
+        out = waits(people, acked, lambda: arrivals.first, achieved, "WPS")
         control.unsubscribe(TENANT, sub["id"])
     return out
 
@@ -242,20 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args(argv)
     with ExitStack() as stack:
-        if args.backend == "postgresql":
-            cluster = stack.enter_context(ThrowawayCluster(durable=True))
-            target = postgres_target(args.users, cluster)
-        else:
-            target = sqlite_target(args.users)
-        server = stack.enter_context(Server(target, extra=["--admin-token", ADMIN]))
-        control = stack.enter_context(ControlClient(server.base, ADMIN))
-        ids = active_ids(server)
-        need = max(args.events, int(args.rate * args.seconds))
-        if len(ids) < need:
-            raise SystemExit(f"the tenant has {len(ids)} active people; these settings need {need}")
+        target, server, control = served(stack, args.backend, args.users, ADMIN)
+        ids = people(server, max(args.events, int(args.rate * args.seconds)))
         figures = {
-            "machine": machine(),
-            "settings": vars(args) | {"json": str(args.json) if args.json else None},
+            **header(args),
             "events_per_s": events_per_second(target, control, ids, args.events),
             "latency": latency(server, control, ids, args.rate, args.seconds),
             "throughput": throughput(
@@ -267,11 +267,40 @@ def main(argv: list[str] | None = None) -> int:
                 connections=args.connections,
             ),
         }
+    report(figures, args.json)
+    return 0
+
+
+def served(stack: ExitStack, backend: str, users: int, admin: str) -> tuple[Target, Server, ControlClient]:
+    """One ``openroster serve`` of the demo tenant of ``users`` people on ``backend``, and its
+    control plane, for the life of ``stack``."""
+    if backend == "postgresql":
+        target = postgres_target(users, stack.enter_context(ThrowawayCluster(durable=True)))
+    else:
+        target = sqlite_target(users)
+    server = stack.enter_context(Server(target, extra=["--admin-token", admin]))
+    return target, server, stack.enter_context(ControlClient(server.base, admin))
+
+
+def people(server: Server, need: int) -> list[str]:
+    """The demo tenant's active people; SystemExit when there are fewer than ``need``."""
+    ids = active_ids(server)
+    if len(ids) < need:
+        raise SystemExit(f"the tenant has {len(ids)} active people; these settings need {need}")
+    return ids
+
+
+def header(args: argparse.Namespace) -> dict[str, Any]:
+    """The figures' first keys: the machine and the settings."""
+    return {"machine": machine(), "settings": vars(args) | {"json": str(args.json) if args.json else None}}
+
+
+def report(figures: dict[str, Any], path: Path | None) -> None:
+    """Print the figures as JSON (and write them to ``path``)."""
     text = json.dumps(figures, indent=2)
     print(text)
-    if args.json is not None:
-        args.json.write_text(text + "\n")
-    return 0
+    if path is not None:
+        path.write_text(text + "\n")
 
 
 if __name__ == "__main__":

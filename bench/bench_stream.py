@@ -4,8 +4,9 @@
         [--rate 200] [--seconds 10] [--clients 5] [--rounds 2] [--json FILE]
 
 The demo tenant of ``--users`` people (bench/harness.py) is served by one ``openroster serve``.
-``--clients`` official SDK clients (``dingtalk-stream``, in this process: one event loop in a
-thread) are connected in Stream mode as the demo DingTalk app ``demo-dingtalk``; each event goes to
+``--clients`` official SDK clients (``dingtalk-stream``, each a process of its own:
+``openroster.testing.StreamListener``, which notes each event's arrival on the machine's
+monotonic clock) are connected in Stream mode as the demo DingTalk app ``demo-dingtalk``; each event goes to
 one of them. Signed WPS ``users/{id}/update`` calls, paced at ``--rate`` per second for
 ``--seconds``, rename a different person each; for each, the time from the write's reply to the
 first EVENT (``user_modify_org``) naming the person: p50, p99, max (issue 19's targets: 50 ms and
@@ -14,67 +15,63 @@ first EVENT (``user_modify_org``) naming the person: p50, p99, max (issue 19's t
 The baseline, in the same run and the same way: the same paced writes to a WPS HTTP subscription
 (bench/bench_events.py's receiver, the SDK's ``WpsEventReceiver``), the two alternating over
 ``--rounds`` (A B, then B A, ...), each run on people of its own; only one channel is subscribed
-during a run. It prints the medians of each and the ratios Stream / HTTP.
+during a run. It prints the medians of each and the ratios Stream / HTTP of the times from each
+write's request (from its reply, as bench/bench_events.py measures, an event can come first: the
+server pushes it while the reply is still on its way to a loaded client).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import statistics
 import sys
-import threading
-import time
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
-from bench.bench_events import Arrivals, paced_renames, receiver, waits
-from bench.harness import Server, machine, postgres_target, sqlite_target
-from bench.scenarios import DINGTALK_APP, TENANT, WPS_APP, active_ids
-from openroster.store.pgcluster import ThrowawayCluster
-from openroster.testing import ControlClient, stream_client
+from bench.bench_events import Arrivals, header, paced_renames, people, receiver, report, served, waits
+from bench.harness import Server
+from bench.scenarios import DINGTALK_APP, TENANT, WPS_APP
+from openroster.testing import ControlClient, StreamListener
 
 ADMIN = "bench-stream"
 STREAM_EVENT = "user_modify_org"
 
 
-def start_clients(base: str, n: int, arrivals: list[Arrivals]) -> None:
-    """``n`` SDK clients of the demo DingTalk app in a daemon thread; each event is noted in
-    ``arrivals[-1]`` (the run in progress)."""
-
-    async def handle(event: Any) -> tuple[int, str]:
-        if event.headers.event_type == STREAM_EVENT:
-            arrivals[-1].note(event.data.get("userId", []))
-        return 200, "OK"
-
-    clients = [stream_client(base, DINGTALK_APP[0], DINGTALK_APP[1], handle) for _ in range(n)]
-
-    async def run() -> None:
-        await asyncio.gather(*(c.start() for c in clients))
-
-    threading.Thread(target=asyncio.run, args=(run(),), daemon=True, name="stream-clients").start()
-
-
-def wait_connected(control: ControlClient, n: int) -> None:
-    deadline = time.monotonic() + 60
-    while len(control.stream_connections(TENANT)) < n:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{n} Stream clients not connected within 60 s")
-        time.sleep(0.1)
+def first_arrivals(listeners: list[StreamListener]) -> dict[str, float]:
+    """When each person's first ``user_modify_org`` reached any client (``time.monotonic()``)."""
+    first: dict[str, float] = {}
+    for e in sorted((e for lis in listeners for e in lis.events), key=lambda e: e["received"]):
+        if e["eventType"] == STREAM_EVENT:
+            for uid in e["data"].get("userId", []):
+                first.setdefault(uid, e["received"])
+    return first
 
 
 def stream_run(
-    server: Server, control: ControlClient, people: list[str], rate: float, arrivals: list[Arrivals]
+    server: Server, control: ControlClient, people: list[str], rate: float, listeners: list[StreamListener]
 ) -> dict[str, float]:
-    arrivals.append(Arrivals())
     sub = control.subscribe(TENANT, "dingtalk_stream", DINGTALK_APP[0], None, events=[STREAM_EVENT])
     try:
-        acked, achieved = paced_renames(server, people, rate)
-        return waits(people, acked, arrivals[-1], achieved, "Stream")
+        sent, acked, achieved = paced_renames(server, people, rate)
+        return both(people, sent, acked, lambda: first_arrivals(listeners), achieved, "Stream")
     finally:
         control.unsubscribe(TENANT, sub["id"])
+
+
+def both(
+    people: list[str],
+    sent: dict[str, float],
+    acked: dict[str, float],
+    first: Callable[[], Mapping[str, float]],
+    achieved: float,
+    what: str,
+) -> dict[str, float]:
+    """The latency from each write's reply (as bench_events measures it) and from its request
+    (``from_request_*``: never negative, whichever process the loaded machine schedules first)."""
+    out = waits(people, acked, first, achieved, what)
+    since = waits(people, sent, first, achieved, f"{what} (from the request)")
+    return out | {f"from_request_{k}": v for k, v in since.items() if k != "writes_per_s"}
 
 
 def http_run(server: Server, control: ControlClient, people: list[str], rate: float) -> dict[str, float]:
@@ -82,8 +79,8 @@ def http_run(server: Server, control: ControlClient, people: list[str], rate: fl
     with receiver(got) as url:
         sub = control.subscribe(TENANT, "wps", WPS_APP[0], url, topics=["kso.user"])
         try:
-            acked, achieved = paced_renames(server, people, rate)
-            return waits(people, acked, got, achieved, "WPS HTTP")
+            sent, acked, achieved = paced_renames(server, people, rate)
+            return both(people, sent, acked, lambda: got.first, achieved, "WPS HTTP")
         finally:
             control.unsubscribe(TENANT, sub["id"])
 
@@ -104,45 +101,36 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     n = int(args.rate * args.seconds)
     with ExitStack() as stack:
-        if args.backend == "postgresql":
-            cluster = stack.enter_context(ThrowawayCluster(durable=True))
-            target = postgres_target(args.users, cluster)
-        else:
-            target = sqlite_target(args.users)
-        server = stack.enter_context(Server(target, extra=["--admin-token", ADMIN]))
-        control = stack.enter_context(ControlClient(server.base, ADMIN))
-        ids = active_ids(server)
-        need = 2 * args.rounds * n
-        if len(ids) < need:
-            raise SystemExit(f"the tenant has {len(ids)} active people; these settings need {need}")
-        arrivals: list[Arrivals] = [Arrivals()]
-        start_clients(server.base, args.clients, arrivals)
-        wait_connected(control, args.clients)
+        _, server, control = served(stack, args.backend, args.users, ADMIN)
+        ids = people(server, 2 * args.rounds * n)
+        listeners = [
+            stack.enter_context(StreamListener(server.base, DINGTALK_APP[0], DINGTALK_APP[1]).running())
+            for _ in range(args.clients)
+        ]
+        StreamListener.wait_until(
+            lambda: len(control.stream_connections(TENANT)) >= args.clients, "the clients did not connect", 60
+        )
         for sub in control.subscriptions(TENANT):  # the one the first connection made: runs make their own
             control.unsubscribe(TENANT, sub["id"])
         runs: dict[str, list[dict[str, float]]] = {"stream": [], "http": []}
         slices = iter(ids[i : i + n] for i in range(0, 2 * args.rounds * n, n))
         for r in range(args.rounds):
             for kind in ("stream", "http") if r % 2 == 0 else ("http", "stream"):
-                people = next(slices)
+                group = next(slices)
                 if kind == "stream":
-                    runs[kind].append(stream_run(server, control, people, args.rate, arrivals))
+                    runs[kind].append(stream_run(server, control, group, args.rate, listeners))
                 else:
-                    runs[kind].append(http_run(server, control, people, args.rate))
+                    runs[kind].append(http_run(server, control, group, args.rate))
         stream, http = median_of(runs["stream"]), median_of(runs["http"])
         figures = {
-            "machine": machine(),
-            "settings": vars(args) | {"json": str(args.json) if args.json else None},
+            **header(args),
             "stream": stream,
             "http": http,
-            "p50_ratio": stream["p50_ms"] / http["p50_ms"],
-            "p99_ratio": stream["p99_ms"] / http["p99_ms"],
+            "p50_ratio": stream["from_request_p50_ms"] / http["from_request_p50_ms"],
+            "p99_ratio": stream["from_request_p99_ms"] / http["from_request_p99_ms"],
             "runs": runs,
         }
-    text = json.dumps(figures, indent=2)
-    print(text)
-    if args.json is not None:
-        args.json.write_text(text + "\n")
+    report(figures, args.json)
     return 0
 
 

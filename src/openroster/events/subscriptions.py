@@ -9,6 +9,7 @@ verification (WPS's challenge, DingTalk's ``check_url``) is the caller's step be
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -43,10 +44,8 @@ def create(
 ) -> Subscription:
     """Store a subscription (active) and return it."""
     validate(kind=kind, url=url, topics=topics, payload=payload, token=token, aes_key=aes_key)
-    return _insert(
-        d, "sub_" + secrets.token_hex(8), tenant_id=tenant_id, kind=kind, app=app, url=url, topics=topics,
-        payload=payload, token=token, aes_key=aes_key,
-    )  # fmt: skip
+    sub_id = "sub_" + secrets.token_hex(8)
+    return _insert(d, Subscription(sub_id, tenant_id, kind, app, url, topics, payload, token, aes_key))
 
 
 def ensure_stream(d: Directory, *, tenant_id: str, app: str) -> None:
@@ -60,44 +59,21 @@ def ensure_stream(d: Directory, *, tenant_id: str, app: str) -> None:
         return
     digest = hashlib.sha256(f"{tenant_id}\0{app}".encode()).hexdigest()[:16]
     with contextlib.suppress(IntegrityError):  # another connection of the app made it meanwhile
-        _insert(d, f"sub_stream_{digest}", tenant_id=tenant_id, kind=STREAM_KIND, app=app, url="")
+        _insert(d, Subscription(f"sub_stream_{digest}", tenant_id, STREAM_KIND, app, url=""))
 
 
 def _unseal(d: Directory) -> Callable[[bytes, str], str]:
     return lambda sealed, context: d.master_key.unseal(sealed, context=context)
 
 
-def _insert(
-    d: Directory,
-    sub_id: str,
-    *,
-    tenant_id: str,
-    kind: str,
-    app: str,
-    url: str,
-    topics: tuple[str, ...] = (),
-    payload: str = "current",
-    token: str | None = None,
-    aes_key: str | None = None,
-) -> Subscription:
+def _insert(d: Directory, sub: Subscription) -> Subscription:
+    """Store a new subscription from the current change seq; its DingTalk keys sealed."""
     with d.writer() as tx:
-        sub = Subscription(
-            id=sub_id,
-            tenant_id=tenant_id,
-            kind=kind,
-            app=app,
-            url=url,
-            topics=topics,
-            payload=payload,
-            token=token,
-            aes_key=aes_key,
-            cursor_seq=tx.changes.current_seq(),
-            created=d.now_ms(),
-        )
+        sub = dataclasses.replace(sub, cursor_seq=tx.changes.current_seq(), created=d.now_ms())
         tx.outbox.insert_subscription(
             sub,
-            token_sealed=_seal(d, token, sub_id, "token"),
-            aes_key_sealed=_seal(d, aes_key, sub_id, "aes_key"),
+            token_sealed=_seal(d, sub.token, sub.id, "token"),
+            aes_key_sealed=_seal(d, sub.aes_key, sub.id, "aes_key"),
         )
     return sub
 

@@ -82,9 +82,12 @@ def stream_client(base_url: str, app_key: str, app_secret: str, handler: Handler
 
 
 def event_line(event: Any, ack: str) -> dict[str, Any]:
-    """What the child process reports of an event: its headers, ``data`` and the ACK given."""
+    """What the child process reports of an event: its headers, ``data``, the ACK given and when it
+    arrived (``received``: ``time.monotonic()``, the system's monotonic clock on Linux, which other
+    processes of the machine read too)."""
     h = event.headers
     return {
+        "received": time.monotonic(),
         "eventType": h.event_type,
         "eventId": h.event_id,
         "messageId": h.message_id,
