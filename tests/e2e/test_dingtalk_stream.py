@@ -256,3 +256,18 @@ def test_a_frame_over_1_mib_closes_the_connection(live: LiveServer) -> None:
         with pytest.raises(ConnectionClosed) as exc:
             ws.recv(timeout=10)
     assert exc.value.rcvd is not None and exc.value.rcvd.code == 1009
+
+
+def test_a_stream_subscription_goes_through_a_snapshot(live: LiveServer) -> None:
+    world(live.directory)
+    made = live.control.subscribe(TENANT, "dingtalk_stream", APPKEY, None)
+    snapshot = orjson.loads(live.control.export_snapshot(TENANT))
+    (exported,) = snapshot["tenants"][0]["subscriptions"]
+    assert (exported["kind"], exported["url"]) == ("dingtalk_stream", "")
+    live.control.import_snapshot(snapshot, TENANT)
+    (back,) = live.control.subscriptions(TENANT)
+    assert (back["id"], back["kind"], back["app"]) == (made["id"], "dingtalk_stream", APPKEY)
+    exported["url"] = "http://127.0.0.1:9/x"
+    with pytest.raises(ControlError) as exc:
+        live.control.import_snapshot(snapshot, TENANT)
+    assert exc.value.status == 400 and "subscriptions[0].url" in exc.value.message, exc.value.message

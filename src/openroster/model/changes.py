@@ -154,6 +154,10 @@ class ChannelContext:
     app_secret: str | None = field(default=None, repr=False)
 
 
+#: DingTalk Stream mode's subscription kind: its clients connect to the server (no URL, no keys).
+STREAM_KIND = "dingtalk_stream"
+
+
 @dataclass(frozen=True, slots=True)
 class StreamConnection:
     """An open DingTalk Stream connection: the app (appKey) of the tenant that opened it, its id,

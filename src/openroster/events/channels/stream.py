@@ -26,10 +26,10 @@ import orjson
 
 from openroster.dialects.dingtalk.events import DEPT_EVENTS, EVENT_TYPES, OPERATIONS, event_of, message
 from openroster.dialects.event_batches import Batch, batches
-from openroster.model.changes import ChannelContext, RenderedEvent, StoredChange
+from openroster.model.changes import STREAM_KIND, ChannelContext, RenderedEvent, StoredChange
 
 #: The subscription kind of Stream mode.
-KIND = "dingtalk_stream"
+KIND = STREAM_KIND
 #: Seconds a client has to ACK an EVENT frame before it counts as a failure.
 ACK_TIMEOUT = 10.0
 #: The largest frame either side sends (the platform's 1 MiB).
