@@ -239,17 +239,23 @@ def throughput(
     return {"none_rps": none, "five_rps": five, "ratio": five / none, "rounds": rps}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(doc: str | None, *, rounds: int) -> argparse.ArgumentParser:
+    """The options an events benchmark shares: backend, people, the paced writes, rounds, --json."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--users", type=int, default=10_000)
-    ap.add_argument("--events", type=int, default=2000)
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--wrk-seconds", type=float, default=10.0)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=rounds)
     ap.add_argument("--json", type=Path, help="write the figures here")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, rounds=3)
+    ap.add_argument("--events", type=int, default=2000)
+    ap.add_argument("--wrk-seconds", type=float, default=10.0)
+    ap.add_argument("--connections", type=int, default=16)
     args = ap.parse_args(argv)
     with ExitStack() as stack:
         target, server, control = served(stack, args.backend, args.users, ADMIN)

@@ -22,14 +22,22 @@ server pushes it while the reply is still on its way to a loaded client).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from pathlib import Path
 
-from bench.bench_events import Arrivals, header, paced_renames, people, receiver, report, served, waits
+from bench.bench_events import (
+    Arrivals,
+    arguments,
+    header,
+    paced_renames,
+    people,
+    receiver,
+    report,
+    served,
+    waits,
+)
 from bench.harness import Server
 from bench.scenarios import DINGTALK_APP, TENANT, WPS_APP
 from openroster.testing import ControlClient, StreamListener
@@ -90,14 +98,8 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
-    ap.add_argument("--users", type=int, default=10_000)
-    ap.add_argument("--rate", type=float, default=200.0)
-    ap.add_argument("--seconds", type=float, default=10.0)
+    ap = arguments(__doc__, rounds=2)
     ap.add_argument("--clients", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args(argv)
     n = int(args.rate * args.seconds)
     with ExitStack() as stack:
