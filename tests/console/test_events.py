@@ -111,3 +111,14 @@ def test_subscribe_after_the_url_check_and_unsubscribe(live: LiveServer, console
         page.get_by_role("button", name="Unsubscribe").click()
         expect(page.get_by_role("status")).to_have_text("Unsubscribed.")
         assert [s["kind"] for s in live.control.subscriptions(TENANT)] == ["dingtalk"]
+
+
+def test_a_stream_subscription_is_listed_without_a_url(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    live.control.add_app(TENANT, client_id=DING_APP, platform="dingtalk", agentid=1)
+    sub = live.control.subscribe(TENANT, "dingtalk_stream", DING_APP, None, events=["user_add_org"])
+    page = console.sign_in(f"/console/tenants/{TENANT}/events")
+    row = page.locator("table tbody tr").filter(has_text=sub["id"])
+    expect(row).to_contain_text("dingtalk_stream")
+    expect(row).to_contain_text("user_add_org")
+    expect(row.locator("td.path")).to_have_text("")

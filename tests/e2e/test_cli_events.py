@@ -10,7 +10,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from dingtalk_support import APPKEY
 from sdk_support import cli, start_cli
+from stream_support import raw_stream, world
 
 import event_receivers as ind
 from conftest import LiveServer
@@ -145,3 +147,17 @@ def test_server_and_token_from_a_profile(live: LiveServer, env: dict[str, str], 
     done = cli("events", "list", TENANT, home=tmp_path)
     assert done.returncode == 0, done.stderr
     assert orjson.loads(done.stdout) == []
+
+
+def test_a_stream_subscription_and_the_connected_clients(live: LiveServer, tmp_path: Path) -> None:
+    world(live.directory)  # tenant acme with a DingTalk app
+    env = {"OPENROSTER_URL": live.base_url, "OPENROSTER_ADMIN_TOKEN": live.admin_token}
+    made = cli("events", "subscribe", "acme", "dingtalk_stream", APPKEY, env=env, home=tmp_path)
+    assert made.returncode == 0, made.stderr
+    sub = orjson.loads(made.stdout)
+    assert (sub["kind"], sub["app"], sub["events"]) == ("dingtalk_stream", APPKEY, [])
+    with raw_stream(live.base_url):
+        listed = cli("events", "connections", "acme", env=env, home=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    (connected,) = orjson.loads(listed.stdout)
+    assert connected["app"] == APPKEY and connected["connection_id"]

@@ -13,6 +13,7 @@ from openroster.client import WpsClient
 from openroster.model.changes import ChangeRecord, EntityKind, Operation
 from openroster.testing.events import OpenrosterEvents
 from openroster.testing.plugin import OpenrosterTenant
+from openroster.testing.stream import StreamListener
 
 pytestmark = pytest.mark.e2e
 
@@ -67,3 +68,18 @@ def test_a_write_through_the_sdk_is_announced_on_both_platforms(
     [event] = openroster_events.wait_for("kso.user", "create")
     assert [u["user_id"] for u in event["users"]] == [user.id]
     assert openroster_events.wait_for("user_add_org")[0]["userId"] == [user.id]
+
+
+@pytest.mark.slow  # the SDK's own process
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # live on SQLite is the plugin's server
+def test_the_stream_fixture_is_the_sdk_connected_as_the_tenants_dingtalk_app(
+    live: LiveServer, openroster_tenant: OpenrosterTenant, openroster_stream: StreamListener
+) -> None:
+    (sub,) = openroster_tenant.control.subscriptions(openroster_tenant.id)
+    assert (sub["kind"], sub["app"]) == ("dingtalk_stream", openroster_tenant.dingtalk.appkey)
+    record(live, openroster_tenant.id, EntityKind.USER, Operation.CREATE, "u1")
+    (event,) = openroster_stream.wait_for("user_add_org")
+    assert event["data"]["userId"] == ["u1"]
+    assert event["eventUnifiedAppId"] == openroster_tenant.dingtalk.appkey
+    with pytest.raises(AssertionError, match="fewer than 1 org_dept_create"):
+        openroster_stream.wait_for("org_dept_create", timeout=0.1)

@@ -108,13 +108,20 @@ def _moment(value: str) -> float:
 def subscribe(
     ctx: typer.Context,
     tenant: Tenant,
-    kind: Annotated[str, typer.Argument(help="wps or dingtalk.", metavar="wps|dingtalk")],
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="wps, dingtalk (HTTP callbacks) or dingtalk_stream (Stream mode: no receiver URL).",
+            metavar="wps|dingtalk|dingtalk_stream",
+        ),
+    ],
     app: Annotated[
         str, typer.Argument(help="The tenant's app (client_id / appkey) whose keys seal the events.")
     ],
     receiver: Annotated[
-        str, typer.Argument(help="The receiver's URL (it must pass the challenge / check_url).")
-    ],
+        str | None,
+        typer.Argument(help="The receiver's URL (it must pass the challenge / check_url); none for Stream."),
+    ] = None,
     topic: Annotated[
         list[str] | None,
         typer.Option("--topic", help="A WPS topic or DingTalk EventType (repeat; default all)."),
@@ -133,6 +140,13 @@ def subscribe(
         print_json(
             c.subscribe(tenant, kind, app, receiver, token=token, aes_key=aes_key, payload=payload, **wanted)
         )
+
+
+@events_app.command("connections")
+def stream_connections(ctx: typer.Context, tenant: Tenant) -> None:
+    """The tenant's connected DingTalk Stream clients (app, connection id, since, server process)."""
+    with control(ctx.obj) as c:
+        print_json(c.stream_connections(tenant))
 
 
 @events_app.command("list")

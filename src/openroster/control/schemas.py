@@ -299,13 +299,16 @@ DeliveryState = Literal["pending", "retrying", "delivered", "dead"]
 
 
 class NewSubscription(_Strict):
-    kind: Literal["wps", "dingtalk"] = Field(
-        description="wps: a WPS 365 event subscription; dingtalk: HTTP callbacks"
+    kind: Literal["wps", "dingtalk", "dingtalk_stream"] = Field(
+        description="wps: a WPS 365 event subscription; dingtalk: HTTP callbacks; dingtalk_stream: "
+        "DingTalk Stream mode (the app's Stream clients connect; no url, token or aes_key)"
     )
     app: str = Field(
         description="The tenant's app of that platform (client_id / appkey) whose keys seal the events"
     )
-    url: str = Field(description="The receiver; it must pass WPS's challenge or DingTalk's check_url first")
+    url: str = Field(
+        "", description="The receiver; it must pass WPS's challenge or DingTalk's check_url first"
+    )
     topics: list[str] | None = Field(
         None, description="wps: kso.user, kso.dept, kso.contact.permission_setting (default: all)"
     )
@@ -318,7 +321,11 @@ class NewSubscription(_Strict):
 
     @model_validator(mode="after")
     def _fields_of_kind(self) -> NewSubscription:
-        other = ("events", "token", "aes_key", "payload") if self.kind == "wps" else ("topics",)
+        other = {
+            "wps": ("events", "token", "aes_key", "payload"),
+            "dingtalk": ("topics",),
+            "dingtalk_stream": ("topics", "token", "aes_key", "payload"),
+        }[self.kind]
         given = [name for name in other if getattr(self, name) is not None]
         if given:
             raise ValueError(f"{', '.join(given)}: not a field of a {self.kind} subscription")
@@ -327,14 +334,21 @@ class NewSubscription(_Strict):
 
 class SubscriptionInfo(BaseModel):
     id: str
-    kind: Literal["wps", "dingtalk"]
+    kind: Literal["wps", "dingtalk", "dingtalk_stream"]
     status: Literal["active", "paused"]
     app: str
-    url: str
+    url: str | None = Field(None, description="wps, dingtalk: the receiver (dingtalk_stream has none)")
     topics: list[str] | None = Field(None, description="wps: the topics sent (empty: all)")
     events: list[str] | None = Field(None, description="dingtalk: the EventTypes sent (empty: all)")
     payload: Literal["current", "legacy"] | None = Field(None, description="dingtalk: the payload style")
     created: float = Field(description="Unix seconds, on the server's clock")
+
+
+class StreamClient(BaseModel):
+    app: str = Field(description="The app (appKey) whose Stream client it is")
+    connection_id: str
+    since: float = Field(description="Unix seconds, on the server's clock")
+    worker: str = Field(description="The server process holding the connection (host:pid:engine)")
 
 
 class Replay(_Strict):

@@ -18,7 +18,8 @@ from openroster.control import schemas as s
 from openroster.control.plane import ControlPlane, Plane, route_group
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.events import subscriptions
-from openroster.events.engine import EventEngine
+from openroster.events.channels import PUSHED
+from openroster.events.engine import EventEngine, wall_ms
 from openroster.events.verification import verify_url
 from openroster.model.changes import ChannelContext, DeliveryStatus, Subscription, SubscriptionStatus
 from openroster.model.errors import NotFound
@@ -50,11 +51,14 @@ def subscription_info(sub: Subscription) -> dict[str, Any]:
         "kind": sub.kind,
         "status": sub.status.value,
         "app": sub.app,
-        "url": sub.url,
         "created": _seconds(sub.created),
     }
+    if sub.kind not in PUSHED:
+        info["url"] = sub.url
     if sub.kind == "dingtalk":
         info |= {"events": list(sub.topics), "payload": sub.payload}
+    elif sub.kind in PUSHED:
+        info["events"] = list(sub.topics)
     else:
         info["topics"] = list(sub.topics)
     return info
@@ -112,6 +116,10 @@ async def subscribe(plane: ControlPlane, tenant_id: str, body: s.NewSubscription
     subscriptions.validate(
         kind=body.kind, url=body.url, topics=topics, payload=payload, token=body.token, aes_key=body.aes_key
     )
+    if body.kind in PUSHED:  # its clients connect: no receiver to verify
+        return subscriptions.create(
+            d, tenant_id=tenant_id, kind=body.kind, app=body.app, url="", topics=topics
+        )
     probe = Subscription(
         id="", tenant_id=tenant_id, kind=body.kind, app=body.app, url=body.url, topics=topics,
         payload=payload, token=body.token, aes_key=body.aes_key,
@@ -176,6 +184,24 @@ def _subscription_routes(r: APIRouter) -> None:
             sub = subscription_of(plane, tenant_id, sub_id)
             subscriptions.set_status(plane.directory, sub.id, status)
             return _json(subscription_info(subscription_of(plane, tenant_id, sub_id)))
+
+    @r.get(
+        "/tenants/{tenant_id}/stream/connections",
+        response_model=list[s.StreamClient],
+        summary="The tenant's connected DingTalk Stream clients, oldest first",
+        responses=_TENANT_NOT_FOUND,
+    )
+    async def stream_connections(plane: Plane, tenant_id: str) -> Response:
+        """Every open connection, whichever server process holds it (`worker`); a connection whose
+        process stopped answering drops out within 90 s."""
+        tenant_service.get(plane.directory, tenant_id)
+        with plane.directory.store.read() as tx:
+            found = tx.stream.connections(tenant_id, wall_ms())
+        shown = [
+            {"app": c.app, "connection_id": c.connection_id, "since": c.since / 1000, "worker": c.worker}
+            for c in found
+        ]
+        return _json(shown)
 
     status_route("pause", SubscriptionStatus.PAUSED, "Pause: nothing is delivered until resumed")
     status_route("resume", SubscriptionStatus.ACTIVE, "Resume: what changed meanwhile is delivered")

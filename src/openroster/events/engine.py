@@ -28,7 +28,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -36,7 +36,7 @@ import httpx
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.backoff import gives_up, retry_delay
-from openroster.events.channels import channel
+from openroster.events.channels import PUSHED, Transport, channel
 from openroster.model.changes import (
     ChannelContext,
     Delivery,
@@ -98,6 +98,7 @@ class EventEngine:
         rng: random.Random | None = None,
         poll_interval: float = POLL_INTERVAL,
         lease_ms: int = LEASE_MS,
+        transports: Mapping[str, Transport] | None = None,
     ) -> None:
         self.directory = directory
         self.retention_ms = int(retention_days * DAY_MS)
@@ -108,6 +109,8 @@ class EventEngine:
         self.poll_interval = poll_interval
         #: How long this engine's claims hold a delivery (real time).
         self.lease_ms = lease_ms
+        #: How the events of the :data:`PUSHED` kinds leave this process (Stream mode: the hub).
+        self.transports = dict(transports or {})
         self._task = BackgroundTask("openroster-events", self._run)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -206,24 +209,39 @@ class EventEngine:
             if c.id in claimed and c.subscription_id in contexts
         ]
 
+    def _unsendable(self, tx: ReadTx | WriteTx) -> set[str]:
+        """The subscriptions whose events cannot leave this process now: those of a :data:`PUSHED`
+        kind (Stream mode) without a connection of their app here. Their deliveries wait, unclaimed."""
+        return {
+            s.id
+            for s in tx.outbox.list_subscriptions(None, self.unseal)
+            if s.kind in PUSHED and not ((t := self.transports.get(s.kind)) is not None and t.ready(s))
+        }
+
     def _eligible(self, tx: ReadTx | WriteTx, now: int, wall: int) -> list[Delivery]:
         """Up to ``CLAIM_BATCH`` due deliveries no earlier open one of the same entity holds up,
         paging past the held-up ones (at most ``SCAN_PAGES`` pages) so they cannot starve others."""
         eligible: list[Delivery] = []
         after = 0
+        unsendable: set[str] | None = None
         for _ in range(SCAN_PAGES):
             page = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, after_id=after)
             if not page:
                 break
+            unsendable = self._unsendable(tx) if unsendable is None else unsendable
             earlier = tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1)
-            eligible += [c for c in page if not blocked(c, earlier)]
+            eligible += [c for c in page if c.subscription_id not in unsendable and not blocked(c, earlier)]
             if len(eligible) >= CLAIM_BATCH:
                 break
             after = page[-1].id
         return eligible[:CLAIM_BATCH]
 
     async def send(self, client: httpx.AsyncClient, attempt: Attempt) -> tuple[int | None, str | None]:
-        """Make one attempt: ``(HTTP status or None, error or None)``."""
+        """Make one attempt: ``(HTTP status or None, error or None)``; a :data:`PUSHED` kind's
+        through its transport (``(ACK code or None, error or None)``)."""
+        transport = self.transports.get(attempt.ctx.subscription.kind)
+        if transport is not None:
+            return await transport.send(attempt.ctx, attempt.delivery)
         ch = channel(attempt.ctx.subscription.kind)
         query, content = ch.request(attempt.ctx, attempt.delivery.body)
         try:

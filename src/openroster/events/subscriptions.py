@@ -8,14 +8,21 @@ verification (WPS's challenge, DingTalk's ``check_url``) is the caller's step be
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import secrets
+from collections.abc import Callable
 from urllib.parse import urlsplit
+
+from sqlalchemy.exc import IntegrityError
 
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps as app_service
 from openroster.dialects.dingtalk.callback_crypto import parse_aes_key
 from openroster.dialects.event_wire import EventFormatError
-from openroster.events.channels import channel
+from openroster.events.channels import PUSHED, channel
+from openroster.events.channels.stream import KIND as STREAM_KIND
 from openroster.model.changes import Subscription, SubscriptionStatus
 from openroster.model.errors import Entity, InvalidValue, NotFound
 from openroster.store.tx import Outbox
@@ -38,24 +45,35 @@ def create(
     """Store a subscription (active) and return it."""
     validate(kind=kind, url=url, topics=topics, payload=payload, token=token, aes_key=aes_key)
     sub_id = "sub_" + secrets.token_hex(8)
+    return _insert(d, Subscription(sub_id, tenant_id, kind, app, url, topics, payload, token, aes_key))
+
+
+def ensure_stream(d: Directory, *, tenant_id: str, app: str) -> None:
+    """Give the app a Stream subscription to every event unless it has one (paused or not): what
+    an app that opens a Stream connection asking for EVENTs gets, as choosing "Stream mode" in the
+    platform's event settings does. Its id is the same for the same app in any process, so two
+    connections opened at once make one."""
+    with d.store.read() as tx:
+        subs = tx.outbox.list_subscriptions(tenant_id, _unseal(d))
+    if any(s.kind == STREAM_KIND and s.app == app for s in subs):
+        return
+    digest = hashlib.sha256(f"{tenant_id}\0{app}".encode()).hexdigest()[:16]
+    with contextlib.suppress(IntegrityError):  # another connection of the app made it meanwhile
+        _insert(d, Subscription(f"sub_stream_{digest}", tenant_id, STREAM_KIND, app, url=""))
+
+
+def _unseal(d: Directory) -> Callable[[bytes, str], str]:
+    return lambda sealed, context: d.master_key.unseal(sealed, context=context)
+
+
+def _insert(d: Directory, sub: Subscription) -> Subscription:
+    """Store a new subscription from the current change seq; its DingTalk keys sealed."""
     with d.writer() as tx:
-        sub = Subscription(
-            id=sub_id,
-            tenant_id=tenant_id,
-            kind=kind,
-            app=app,
-            url=url,
-            topics=topics,
-            payload=payload,
-            token=token,
-            aes_key=aes_key,
-            cursor_seq=tx.changes.current_seq(),
-            created=d.now_ms(),
-        )
+        sub = dataclasses.replace(sub, cursor_seq=tx.changes.current_seq(), created=d.now_ms())
         tx.outbox.insert_subscription(
             sub,
-            token_sealed=_seal(d, token, sub_id, "token"),
-            aes_key_sealed=_seal(d, aes_key, sub_id, "aes_key"),
+            token_sealed=_seal(d, sub.token, sub.id, "token"),
+            aes_key_sealed=_seal(d, sub.aes_key, sub.id, "aes_key"),
         )
     return sub
 
@@ -81,8 +99,11 @@ def validate(
     aes_key: str | None,
 ) -> None:
     """Refuse (InvalidValue, naming the field) a kind, URL, topic, payload style or DingTalk key
-    that cannot make a subscription."""
-    check_url(url)
+    that cannot make a subscription. A Stream subscription has no URL (its subscriber connects)."""
+    if kind not in PUSHED:
+        check_url(url)
+    elif url:
+        raise InvalidValue(f"url: a {kind} subscription has none (its clients connect)", field="url")
     try:
         known = channel(kind).topics
     except KeyError:
@@ -107,8 +128,9 @@ def check_app(d: Directory, tenant_id: str, kind: str, app: str) -> None:
     found = next((a for a in app_service.list_for_tenant(d, tenant_id) if a.client_id == app), None)
     if found is None:
         raise NotFound(f"tenant {tenant_id!r} has no app {app!r}", field="app", entity=Entity.APP)
-    if found.platform.value != kind:
-        raise InvalidValue(f"app: {app!r} is a {found.platform.value} app, not a {kind} one", field="app")
+    platform = "dingtalk" if kind == STREAM_KIND else kind
+    if found.platform.value != platform:
+        raise InvalidValue(f"app: {app!r} is a {found.platform.value} app, not a {platform} one", field="app")
 
 
 def replay(d: Directory, subscription_id: str, since_ms: int) -> int:

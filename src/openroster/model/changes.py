@@ -152,3 +152,19 @@ class ChannelContext:
     wps_company_id: str | None = None
     dingtalk_corp_id: str | None = None
     app_secret: str | None = field(default=None, repr=False)
+
+
+#: DingTalk Stream mode's subscription kind: its clients connect to the server (no URL, no keys).
+STREAM_KIND = "dingtalk_stream"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamConnection:
+    """An open DingTalk Stream connection: the app (appKey) of the tenant that opened it, its id,
+    since when (unix ms, the directory's clock) and the server process (``worker``) holding it."""
+
+    tenant: str
+    app: str
+    connection_id: str
+    since: int
+    worker: str

@@ -27,8 +27,11 @@ from openroster.core.runtime.upkeep import ChangeLogPruner
 from openroster.dialects import registry
 from openroster.dialects.base import routing_message
 from openroster.dialects.openapi import DOCS_PAGES
+from openroster.events import stream_socket
+from openroster.events.channels.stream import KIND as STREAM_KIND
 from openroster.events.control_routes import event_routes
 from openroster.events.engine import EventEngine
+from openroster.events.stream_hub import StreamHub
 from openroster.model.rate import Rate
 from openroster.server import pipeline
 from openroster.server.dispatch import ExactRoutes
@@ -114,13 +117,19 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         api.state.directory = directory if directory is not None else open_directory(settings)
         if own and settings.gc_tuning:  # a process of its own: a server, not a test sharing a directory
             tune_gc()
-        # Change events: delivered by a background task of each server process (events/engine.py).
+        # Change events: delivered by a background task of each server process (events/engine.py);
+        # DingTalk Stream mode's through the connections this process holds (events/stream_hub.py).
+        hub = StreamHub(api.state.directory, worker="")
         api.state.events = EventEngine(
             api.state.directory,
             retention_days=settings.events_retention_days,
             lease_ms=int(settings.events_lease_seconds * 1000),
+            transports={STREAM_KIND: hub},
         )
+        hub.worker, hub.on_open = api.state.events.owner, api.state.events.wake
+        api.state.stream = hub
         api.state.events.start()
+        hub.start()
         pruner = ChangeLogPruner(api.state.directory.writes, settings.change_retention)
         pruner.start()
         control.start(api.state.control)
@@ -131,6 +140,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
             await asyncio.to_thread(api.state.directory.writes.close)
             await control.stop(api.state.control)
             await pruner.stop()
+            await hub.stop()
             await api.state.events.stop()
             if own:
                 api.state.directory.store.dispose()
@@ -176,6 +186,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         extra=(event_routes,),
     )
     console.install(api, plane)
+    stream_socket.mount(api)
     return api
 
 

@@ -16,7 +16,9 @@ def run(app: Any, settings: Settings, *, log_level: str) -> None:
     """
     import uvicorn
 
+    from openroster.events.channels.stream import MAX_FRAME
     from openroster.server.guard import GuardedHttpTools
+    from openroster.server.stream_protocol import StreamWebSocketProtocol
 
     factory = isinstance(app, str)
     uvicorn.run(
@@ -27,6 +29,8 @@ def run(app: Any, settings: Settings, *, log_level: str) -> None:
         workers=settings.workers if factory else None,
         loop="uvloop",
         http=GuardedHttpTools,
+        ws=StreamWebSocketProtocol,  # DingTalk Stream mode (GET /connect): SYSTEM disconnect on shutdown
+        ws_max_size=MAX_FRAME,
         log_level=log_level,
         access_log=log_level.lower() in ("trace", "debug", "info"),
         timeout_keep_alive=30,

@@ -309,6 +309,28 @@ Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
 Index("ix_deliveries_subscription", deliveries.c.subscription_id, deliveries.c.id)
 Index("ix_deliveries_tenant", deliveries.c.tenant_id, deliveries.c.id)
 
+# DingTalk Stream mode (store/stream.py): a ticket from ``connections/open`` opens one WebSocket
+# connection; its row then describes that connection, so every process (and the control plane)
+# sees who is connected. ``tenant`` is a plain column, not tenant data (no snapshot, no cascade).
+# ``expires_at``, ``used_at`` and ``since`` follow the directory's clock; ``alive_until`` is real
+# time, pushed on by the connection's traffic (a killed process's connections lapse by themselves).
+stream_tickets = Table(
+    "stream_tickets",
+    metadata,
+    Column("ticket", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("app", String(128), nullable=False),
+    # JSON list of the subscriptions the client asked for ([{"type", "topic"}]).
+    Column("topics", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+    Column("connection_id", String(64), nullable=True),
+    Column("worker", String(128), nullable=True),
+    Column("alive_until", BigInteger, nullable=True),
+    Column("closed_at", BigInteger, nullable=True),
+)
+Index("ix_stream_tickets_app", stream_tickets.c.tenant, stream_tickets.c.app)
+
 # The control plane's state every server process on the store shares (store/controlplane.py):
 # the fault rules, with what is left of their ``times`` (NULL: until deleted) ...
 fault_rules = Table(

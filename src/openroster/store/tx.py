@@ -40,6 +40,7 @@ from openroster.store import (
     outbox,
     roster,
     snapshot,
+    stream,
     tenants,
     users,
 )
@@ -280,6 +281,18 @@ class Outbox(Repository):
     key_context = staticmethod(outbox.key_context)
 
 
+class Stream(Repository):
+    """DingTalk Stream mode's tickets and connections: see ``store/stream.py``."""
+
+    __slots__ = ()
+    insert_ticket = RowFunction(stream.insert_ticket)
+    take_ticket = RowFunction(stream.take_ticket)
+    keep_alive = RowFunction(stream.keep_alive)
+    close = RowFunction(stream.close)
+    connections = RowFunction(stream.connections)
+    prune = RowFunction(stream.prune)
+
+
 class Bulk(Repository):
     """Loads of many rows at once (bulk imports, demo data): see ``store/bulk.py``."""
 
@@ -335,6 +348,7 @@ class Tx:
     dismissions = RepositoryOf(Dismissions)
     changes = RepositoryOf(Changes)
     outbox = RepositoryOf(Outbox)
+    stream = RepositoryOf(Stream)
     control = RepositoryOf(Control)
     bulk = RepositoryOf(Bulk)
     snapshots = RepositoryOf(Snapshots)

@@ -187,11 +187,20 @@ class ControlClient:
 
     # -- change events -----------------------------------------------------------------------------------
 
-    def subscribe(self, tenant_id: str, kind: str, app: str, url: str, **fields: Any) -> dict[str, Any]:
+    def subscribe(
+        self, tenant_id: str, kind: str, app: str, url: str | None, **fields: Any
+    ) -> dict[str, Any]:
         """Subscribe a receiver (after its challenge / ``check_url``): ``subscribe(t, "wps", client_id,
-        url, topics=[...])`` or ``subscribe(t, "dingtalk", appkey, url, token=..., aes_key=...)``."""
-        body = {"kind": kind, "app": app, "url": url, **{k: v for k, v in fields.items() if v is not None}}
+        url, topics=[...])`` or ``subscribe(t, "dingtalk", appkey, url, token=..., aes_key=...)``;
+        DingTalk Stream mode has no URL: ``subscribe(t, "dingtalk_stream", appkey, None)``."""
+        given = {"url": url, **fields}
+        body = {"kind": kind, "app": app, **{k: v for k, v in given.items() if v is not None}}
         return dict(self.call("POST", f"/tenants/{tenant_id}/subscriptions", json=body))
+
+    def stream_connections(self, tenant_id: str) -> list[dict[str, Any]]:
+        """The tenant's connected DingTalk Stream clients (``app``, ``connection_id``, ``since``,
+        ``worker``)."""
+        return list(self.call("GET", f"/tenants/{tenant_id}/stream/connections"))
 
     def subscriptions(self, tenant_id: str) -> list[dict[str, Any]]:
         return list(self.call("GET", f"/tenants/{tenant_id}/subscriptions"))

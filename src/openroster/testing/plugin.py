@@ -35,6 +35,7 @@ from openroster.testing import dingtalk_v1
 from openroster.testing.control import ControlClient, ControlError
 from openroster.testing.events import OpenrosterEvents
 from openroster.testing.server import ServerProcess, start_server
+from openroster.testing.stream import StreamListener
 
 if TYPE_CHECKING:
     from openroster.client import DingTalkClient, WpsClient
@@ -325,6 +326,17 @@ def openroster_events(openroster_tenant: OpenrosterTenant) -> Iterator[Openroste
     ``wait_for("user_add_org")`` returns the decrypted payloads."""
     with OpenrosterEvents(openroster_tenant).running() as events:
         yield events
+
+
+@pytest.fixture
+def openroster_stream(openroster_tenant: OpenrosterTenant) -> Iterator[StreamListener]:
+    """The official ``dingtalk-stream`` SDK (a process of its own) connected in Stream mode as the test
+    tenant's DingTalk app, which gets a Stream subscription by connecting: ``wait_for("user_add_org")``
+    returns the events received (headers, ``data``)."""
+    t = openroster_tenant
+    with StreamListener(t.server.base_url, t.dingtalk.appkey, t.dingtalk.appsecret).running() as stream:
+        stream.wait_connected(t.control, t.id)
+        yield stream
 
 
 def _seed_for(request: pytest.FixtureRequest) -> dict[str, Any] | None:

@@ -1,14 +1,22 @@
-"""The ``/v1.0`` token calls: ``POST /v1.0/oauth2/accessToken`` and ``POST /v1.0/oauth2/{corpId}/token``.
+"""The ``/v1.0`` credential calls: the tokens (``POST /v1.0/oauth2/accessToken`` and
+``POST /v1.0/oauth2/{corpId}/token``) and Stream mode's ``POST /v1.0/gateway/connections/open``.
 
 Both hand out the app's one DingTalk token, from the same store as ``GET /gettoken``
 (``dialects/dingtalk/tokens.py``): asked inside a window, any of the three returns the same token
 and extends it, and the token works on ``/topapi`` and ``/v1.0`` alike. Rotating the secret revokes
 it for both. Like ``gettoken`` they are served outside the pipeline (no token to check yet); the
 journal, fault rules and the clock apply as to every call.
+
+``connections/open`` checks the same credentials (``clientId``, ``clientSecret``) under the same
+budgets of failed attempts and answers ``{endpoint, ticket}``: the WebSocket URL of this server
+(``ws://HOST:PORT/connect``, ``wss://`` under TLS) and a ticket that opens one connection within
+:data:`TICKET_TTL_MS` on the directory's clock. The ticket is stored (``store/stream.py``), so any
+server process may take the WebSocket (``events/stream_socket.py``).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openroster.core.directory import Directory
+from openroster.core.tenancy import apps
 from openroster.dialects.base import credential_attempt
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk_v1.errors import (
@@ -28,10 +37,16 @@ from openroster.dialects.dingtalk_v1.errors import (
     from_core,
     new_request_id,
 )
-from openroster.model.errors import CoreError
+from openroster.model.entities import Platform
+from openroster.model.errors import AuthError, CoreError
 
 ACCESS_TOKEN_PATH = "/v1.0/oauth2/accessToken"  # noqa: S105  (a path, not a secret)
 CORP_TOKEN_PATH = "/v1.0/oauth2/{corpId}/token"  # noqa: S105  (a path, not a secret)
+OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
+#: Where the WebSocket of Stream mode is served (outside ``/v1.0/``, as the platform's own).
+CONNECT_PATH = "/connect"
+#: How long a Stream ticket may be used (the platform's 90 s), on the directory's clock.
+TICKET_TTL_MS = 90_000
 _JSON = "application/json"
 
 
@@ -112,10 +127,54 @@ async def corp_token(request: Request) -> Response:
     return await _answer(make)
 
 
+def _subscriptions(data: dict[str, Any]) -> list[dict[str, str]]:
+    """``subscriptions``: a list of ``{type, topic}`` strings (absent: none)."""
+    value = data.get("subscriptions", [])
+    if not isinstance(value, list):
+        raise V1Error(INVALID_PARAMETER, "subscriptions must be a list")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in ("type", "topic")):
+            raise V1Error(INVALID_PARAMETER, f"subscriptions[{i}] needs the strings type and topic")
+    return [{"type": item["type"], "topic": item["topic"]} for item in value]
+
+
+async def open_connection(request: Request) -> Response:
+    """``{clientId, clientSecret, subscriptions, ua, localIp}`` -> ``{endpoint, ticket}``."""
+
+    async def make() -> dict[str, Any]:
+        data = await _json_body(request)
+        client_id, secret = _text(data, "clientId"), _text(data, "clientSecret")
+        topics = _subscriptions(data)
+        d: Directory = request.app.state.directory
+
+        def check() -> Any:
+            try:
+                return apps.credentials_app(d, client_id, secret, platform=Platform.DINGTALK)
+            except AuthError:
+                raise AuthError("clientId or clientSecret is wrong", reason="invalid_client") from None
+
+        try:
+            app = credential_attempt(request, check, client_id=client_id)
+        except CoreError as exc:
+            raise from_core(exc) from None
+        ticket = str(uuid.uuid4())
+        with d.writer() as tx:
+            tx.stream.insert_ticket(
+                ticket, tenant=app.tenant_id, app=app.client_id, topics=topics,
+                expires_at=d.now_ms() + TICKET_TTL_MS,
+            )  # fmt: skip
+        scheme = "wss" if request.url.scheme == "https" else "ws"
+        host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+        return {"endpoint": f"{scheme}://{host}{CONNECT_PATH}", "ticket": ticket}
+
+    return await _answer(make)
+
+
 def mount(api: FastAPI) -> None:
     for path, endpoint, summary in (
         (ACCESS_TOKEN_PATH, access_token, "Exchange appKey / appSecret for the app's access token"),
         (CORP_TOKEN_PATH, corp_token, "Exchange client_id / client_secret for the app's access token"),
+        (OPEN_CONNECTION_PATH, open_connection, "Open a Stream mode connection: its endpoint and ticket"),
     ):
         api.add_api_route(
             path,

@@ -4,8 +4,13 @@ A channel is a renderer plus a transport's rules: it turns the change records of
 into events (:meth:`Channel.render`: topic, operation, entity keys, the body to store and
 send, a stable event id), says how a stored body goes on the wire (:meth:`Channel.request`) and
 judges the receiver's reply (:meth:`Channel.judge`). The engine owns everything else — the
-outbox, order, leases, retries — so a new channel (DingTalk's Stream mode) is one object here.
-Adding one is one line in :data:`CHANNELS`.
+outbox, order, leases, retries — so a new channel is one object here. Adding one is one line in
+:data:`CHANNELS`.
+
+The WPS and DingTalk HTTP channels POST to the subscription's URL. DingTalk's Stream mode
+(``channels/stream.py``) pushes over WebSocket connections the subscriber opened: its kind is in
+:data:`PUSHED`, and the engine sends its events through a :class:`Transport` (the server's Stream
+hub, ``events/stream_hub.py``), only from a process holding one of the app's connections.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from typing import Protocol
 
 from openroster.dialects.dingtalk.events import CHANNEL as DINGTALK
 from openroster.dialects.wps.events import CHANNEL as WPS
-from openroster.model.changes import ChannelContext, RenderedEvent, StoredChange
+from openroster.events.channels.stream import CHANNEL as STREAM
+from openroster.model.changes import ChannelContext, Delivery, RenderedEvent, StoredChange, Subscription
 
 
 class Channel(Protocol):
@@ -49,8 +55,23 @@ class Channel(Protocol):
         ...
 
 
+class Transport(Protocol):
+    """How the events of a :data:`PUSHED` channel leave a process: over the connections its
+    subscribers opened to this process."""
+
+    def ready(self, sub: Subscription) -> bool:
+        """True when this process holds a connection the subscription's events can go to."""
+        ...
+
+    async def send(self, ctx: ChannelContext, delivery: Delivery) -> tuple[int | None, str | None]:
+        """Make one attempt: ``(the reply's status or None, None when received else why not)``."""
+        ...
+
+
 #: Every channel, by subscription kind.
-CHANNELS: dict[str, Channel] = {c.kind: c for c in (WPS, DINGTALK)}
+CHANNELS: dict[str, Channel] = {c.kind: c for c in (WPS, DINGTALK, STREAM)}
+#: The kinds whose events go over connections the subscriber opens (no URL), through a Transport.
+PUSHED = frozenset({STREAM.kind})
 
 
 def channel(kind: str) -> Channel:

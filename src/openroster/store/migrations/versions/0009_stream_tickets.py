@@ -1,0 +1,40 @@
+"""DingTalk Stream mode: connection tickets, and the connections they opened
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "stream_tickets",
+        sa.Column("ticket", sa.String(length=64), nullable=False),
+        sa.Column("tenant", sa.String(length=64), nullable=False),
+        sa.Column("app", sa.String(length=128), nullable=False),
+        sa.Column("topics", sa.Text(), nullable=False),
+        sa.Column("expires_at", sa.BigInteger(), nullable=False),
+        sa.Column("used_at", sa.BigInteger(), nullable=True),
+        sa.Column("connection_id", sa.String(length=64), nullable=True),
+        sa.Column("worker", sa.String(length=128), nullable=True),
+        sa.Column("alive_until", sa.BigInteger(), nullable=True),
+        sa.Column("closed_at", sa.BigInteger(), nullable=True),
+        sa.PrimaryKeyConstraint("ticket"),
+    )
+    with op.batch_alter_table("stream_tickets", schema=None) as batch_op:
+        batch_op.create_index("ix_stream_tickets_app", ["tenant", "app"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("stream_tickets", schema=None) as batch_op:
+        batch_op.drop_index("ix_stream_tickets_app")
+    op.drop_table("stream_tickets")
