@@ -48,6 +48,8 @@ class Field:
     optional: bool = True
     #: The label keys of the choices' prefix (``gender_`` -> ``gender_male``); none: the values shown.
     choice_labels: str = ""
+    #: What a picker offers as the field is typed (``people``; none: the field takes what is typed).
+    pick: str = ""
 
 
 PROFILE_FIELDS: tuple[Field, ...] = (
@@ -67,7 +69,7 @@ PROFILE_FIELDS: tuple[Field, ...] = (
     Field("work_place"),
     Field("city"),
     Field("country"),
-    Field("leader_id"),
+    Field("leader_id", pick="people"),
     Field("avatar", "url"),
 )
 _FIELD_NAMES = frozenset(f.name for f in PROFILE_FIELDS)
