@@ -21,6 +21,7 @@ from openroster.console.pages import (
     Refused,
     console_of,
     model_of,
+    notice_page,
     page,
     posted,
     see_other,
@@ -57,10 +58,7 @@ DELIVERIES_SHOWN = 100
 
 
 def routes(r: APIRouter) -> None:
-    @r.get("/tenants/{tenant_id}/events")
-    async def events(request: Request, tenant_id: str) -> Response:
-        session = signed_in(request)
-        return _page(request, session, tenant_id, done=request.query_params.get("done", ""))
+    notice_page(r, "/tenants/{tenant_id}/events", _page)
 
     @r.post("/tenants/{tenant_id}/subscriptions/{sub_id}")
     async def act(request: Request, tenant_id: str, sub_id: str) -> Response:

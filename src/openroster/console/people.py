@@ -17,7 +17,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openroster.console import attributes, roster
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
+from openroster.console.pages import (
+    console_of,
+    field_of,
+    page,
+    posted,
+    see_other,
+    signed_in,
+    url,
+    whole_number,
+)
 from openroster.console.session import Session
 from openroster.core.custom.attributes import update_values
 from openroster.core.directory import Directory, Reader
@@ -324,9 +333,7 @@ def _dept_error(error: CoreError | None) -> str:
 
 def _error_field(error: CoreError | None, known: frozenset[str]) -> str:
     """The form field ``error`` is about, if the form has it ("" otherwise)."""
-    if error is None or error.field is None:
-        return ""
-    name = error.field.split(".")[-1].split("[")[0]
+    name = field_of(error)
     return name if name in known else ""
 
 

@@ -12,7 +12,16 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
+from openroster.console.pages import (
+    console_of,
+    notice_page,
+    page,
+    posted,
+    see_other,
+    signed_in,
+    url,
+    whole_number,
+)
 from openroster.console.session import Session
 from openroster.control import tenants as control_tenants
 from openroster.core.directory import Directory
@@ -27,10 +36,7 @@ PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
 
 
 def routes(r: APIRouter) -> None:
-    @r.get("/")
-    async def home(request: Request) -> Response:
-        session = signed_in(request)
-        return _tenants_page(request, session, done=request.query_params.get("done", ""))
+    notice_page(r, "/", _tenants_page)
 
     @r.post("/tenants")
     async def create_tenant(request: Request) -> Response:
