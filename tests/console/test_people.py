@@ -76,6 +76,26 @@ def test_filter_by_department_and_status(live: LiveServer, console: Console) -> 
     assert search(page, "王") == []  # still the disabled people of 销售部 only
 
 
+def test_filter_by_a_department_with_the_departments_below(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    page = console.sign_in(PEOPLE_PAGE)
+    rows = page.locator("table.people tbody tr")
+    page.get_by_label("Department").select_option(label="/Acme 科技/研发部")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    assert names_listed(page) == ["Alan Turing"]  # Ada is in 平台组, below 研发部
+    page.get_by_label("Include the levels below").check()
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(2)
+    assert sorted(names_listed(page)) == ["Ada Lovelace", "Alan Turing"]
+    expect(page.get_by_label("Include the levels below")).to_be_checked()
+    assert sorted(search(page, "A")) == ["Ada Lovelace", "Alan Turing"]  # a search keeps the filter
+    page.get_by_label("Search people").fill("")
+    page.get_by_label("Department").select_option(label="/Acme 科技")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(5)  # the root with everything below: everyone
+
+
 def test_keyset_pages_list_everyone_once(live: LiveServer, console: Console) -> None:
     make_company(live, extra_people=55)
     page = console.sign_in(PEOPLE_PAGE)
@@ -244,14 +264,21 @@ def test_the_keyboard_reaches_everything_in_order(live: LiveServer, console: Con
     page.keyboard.press("Enter")
     assert page.url.endswith("#main")
     names = []
-    for _ in range(5):
+    for _ in range(6):
         page.keyboard.press("Tab")
         names.append(
             page.evaluate(
                 "document.activeElement.labels?.[0]?.textContent || document.activeElement.textContent"
             )
         )
-    assert [n.strip() for n in names] == ["Search people", "Department", "Status", "Search", "New person"]
+    assert [n.strip() for n in names] == [
+        "Search people",
+        "Department",
+        "Include the levels below",
+        "Status",
+        "Search",
+        "New person",
+    ]
     page.get_by_label("Search people").focus()
     page.keyboard.type("Ada")
     page.keyboard.press("Enter")

@@ -134,21 +134,25 @@ def _people_page(
     tenant_id: str,
     q: str,
     dept_id: int | None,
+    below: bool,
     statuses: Sequence[UserStatus],
     after: Position | None,
 ) -> tuple[list[User], Position | None]:
+    """One page of the People list: a search, a department's members (``below``: with the departments
+    below it), or everyone (the root's members with those below are everyone)."""
     if q:
         found = search.search(r, tenant_id=tenant_id, text=q, statuses=statuses, size=PAGE_SIZE, after=after)
         items = found.items
         if dept_id is not None:
-            items = [u for u in items if dept_id in u.dept_ids]
+            inside = dept_service.subtree_ids(r, tenant_id=tenant_id, dept_id=dept_id) if below else {dept_id}
+            items = [u for u in items if inside.intersection(u.dept_ids)]
         return items, found.after
-    if dept_id is not None:
+    if dept_id is not None and not (below and dept_id == ROOT_DEPT_ID):
         members = dept_service.members_page(
             r,
             tenant_id=tenant_id,
             dept_id=dept_id,
-            recursive=False,
+            recursive=below,
             statuses=statuses,
             size=PAGE_SIZE,
             after=after,
@@ -171,16 +175,18 @@ def routes(r: APIRouter) -> None:
         q = params.get("q", "").strip()
         dept = params.get("dept", "")
         status = params.get("status", "")
-        dept_id = int(dept) if dept.isdigit() else None
+        dept_id = int(dept) if dept.isdigit() and len(dept) <= 18 else None
+        below = "1" if params.get("below") == "1" and dept_id is not None else ""
         statuses = [UserStatus(status)] if status in STATUSES else list(UserStatus)
         tokens = PageTokens(d.master_key.derive(_PAGE_TOKENS))
-        scope = ("console.people", tenant_id, q, dept, status)
+        filters = {"q": q, "dept": dept, "below": below, "status": status}
+        scope = ("console.people", tenant_id, q, dept, below, status)
         token = params.get("page", "")
         with d.reader() as reader:
             after = tokens.open(token, scope, field="page") if token else None
-            items, more = _people_page(reader, tenant_id, q, dept_id, statuses, after)
+            items, more = _people_page(reader, tenant_id, q, dept_id, bool(below), statuses, after)
         next_url = (
-            url("tenants", tenant_id, "people", q=q, dept=dept, status=status, page=tokens.issue(scope, more))
+            url("tenants", tenant_id, "people", **filters, page=tokens.issue(scope, more))
             if more is not None
             else ""
         )
@@ -196,7 +202,8 @@ def routes(r: APIRouter) -> None:
             statuses=STATUSES,
             departments=_dept_choices(d, tenant_id, dept),
             next_url=next_url,
-            first_url=url("tenants", tenant_id, "people", q=q, dept=dept, status=status) if token else "",
+            first_url=url("tenants", tenant_id, "people", **filters) if token else "",
+            below=below,
             done=params.get("done", ""),
         )
 
