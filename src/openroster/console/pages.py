@@ -122,6 +122,7 @@ def render(request: Request, template: str, *, session: Session | None = None, *
         lang_tag=LANGUAGES[lang],
         languages=list(LANGUAGES),
         here=here,
+        request_path=request.url.path,
         session=session,
         csrf_field=CSRF_FIELD,
         csrf_input=_csrf_input(session),
