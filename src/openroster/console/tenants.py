@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from openroster.console.pages import (
     console_of,
+    field_of,
     notice_page,
     page,
     posted,
@@ -31,6 +32,8 @@ from openroster.fixtures import snapshot
 from openroster.model.entities import App, Platform, Signing
 from openroster.model.errors import CoreError, Entity, NotFound
 
+#: The new tenant form's fields.
+NEW_TENANT_FIELDS = ("tenant_id", "tenant_name", "wps_company_id", "dingtalk_corp_id")
 SIGNINGS: tuple[str, ...] = tuple(s.value for s in Signing)
 PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
 
@@ -46,8 +49,8 @@ def routes(r: APIRouter) -> None:
                 console_of(request).directory,
                 tenant_id=form.get("tenant_id", "").strip() or None,
                 name=form.get("tenant_name", "").strip() or None,
-                wps_company_id=None,
-                dingtalk_corp_id=None,
+                wps_company_id=form.get("wps_company_id", "").strip() or None,
+                dingtalk_corp_id=form.get("dingtalk_corp_id", "").strip() or None,
                 seed=None,
                 apps=[],
             )
@@ -145,11 +148,8 @@ def _tenants_page(
     form: dict[str, str] | None = None,
 ) -> Response:
     d = console_of(request).directory
-    field = (
-        {"id": "tenant_id", "tenant": "tenant_id", "name": "tenant_name"}.get(error.field or "", "")
-        if error
-        else ""
-    )
+    named = {"id": "tenant_id", "tenant": "tenant_id", "name": "tenant_name"}
+    field = named.get(error.field or "", field_of(error)) if error else ""
     return page(
         request,
         "tenants.html",
@@ -158,7 +158,7 @@ def _tenants_page(
         done=done,
         error=error,
         error_field=field,
-        values={"tenant_id": "", "tenant_name": "", **(form or {})},
+        values={key: "" for key in NEW_TENANT_FIELDS} | (form or {}),
     )
 
 
