@@ -45,7 +45,7 @@ from openroster.events.control_routes import (
     subscription_of,
     subscriptions_of,
 )
-from openroster.model.changes import SubscriptionStatus
+from openroster.model.changes import DeliveryStatus, SubscriptionStatus
 from openroster.model.errors import CoreError
 
 #: The form's field of each subscription kind's list of topics (``NewSubscription``'s name for it).
@@ -53,6 +53,8 @@ TOPIC_FIELDS = {"wps": "topics", "dingtalk": "events"}
 #: A topic's checkbox is named this prefix and the topic (a form keeps one value a name).
 TOPIC_PREFIX = "topic:"
 
+#: The states a delivery can be in (the deliveries' filter).
+DELIVERY_STATES: tuple[str, ...] = tuple(s.value for s in DeliveryStatus)
 #: Deliveries a page lists (oldest first from ``after``; "Later deliveries" continues).
 DELIVERIES_SHOWN = 100
 
@@ -146,17 +148,33 @@ def _page(
     plane = console_of(request).plane
     tenant = tenant_service.get(plane.directory, tenant_id)
     apps = app_service.list_for_tenant(plane.directory, tenant_id)
-    after = whole_number(dict(request.query_params), "after", "a delivery id") or 0
-    found = deliveries_of(plane, tenant_id, after=after, limit=DELIVERIES_SHOWN)
+    params = request.query_params
+    after = whole_number(dict(params), "after", "a delivery id") or 0
+    subs = subscriptions_of(plane, tenant_id)
+    shown = {"sub_filter": params.get("sub_filter", ""), "state": params.get("state", "")}
+    if shown["sub_filter"] not in {s.id for s in subs}:
+        shown["sub_filter"] = ""
+    if shown["state"] not in DELIVERY_STATES:
+        shown["state"] = ""
+    found = deliveries_of(
+        plane,
+        tenant_id,
+        subscription=shown["sub_filter"] or None,
+        status=DeliveryStatus(shown["state"]) if shown["state"] else None,
+        after=after,
+        limit=DELIVERIES_SHOWN,
+    )
     full = len(found) == DELIVERIES_SHOWN
     return page(
         request,
         "events.html",
         session=session,
         tenant=tenant,
-        subscriptions=[subscription_info(s) for s in subscriptions_of(plane, tenant_id)],
+        subscriptions=[subscription_info(s) for s in subs],
         deliveries=[delivery_info(d) for d in found],
-        more_url=url("tenants", tenant_id, "events", after=str(found[-1].id)) if full else "",
+        more_url=url("tenants", tenant_id, "events", **shown, after=str(found[-1].id)) if full else "",
+        delivery_filter=shown,
+        delivery_states=DELIVERY_STATES,
         done=done,
         replayed=replayed,
         error=error,
