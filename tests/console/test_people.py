@@ -15,6 +15,7 @@ from tests.console.world import (
     make_company,
     signed_in_http,
     wps_call,
+    wps_dept,
     wps_reply,
     wps_user,
 )
@@ -251,6 +252,18 @@ def test_change_a_persons_departments(live: LiveServer, console: Console) -> Non
     expect(page.get_by_label("Department IDs")).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_label("Department IDs")).to_have_value(f"{sales}, 999999")
     assert len(wps_call(live.base_url, "GET", "/v7/users/ada?with_dept=true")["data"]["depts"]) == 2
+
+    page.get_by_label("Department IDs").fill(f"{sales}, {rd}")
+    page.get_by_label("Leads").fill(sales)
+    page.get_by_role("button", name="Save departments").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    assert [x["user_id"] for x in wps_dept(live.base_url, sales)["leaders"]] == ["ada"]
+    expect(page.get_by_role("listitem").filter(has_text="销售部")).to_contain_text("(leader)")
+    page.get_by_label("Leads").fill(f"{sales}, 1")  # not one of hers
+    page.get_by_role("button", name="Save departments").click()
+    expect(page.get_by_role("alert")).to_contain_text("leader_of")
+    expect(page.get_by_label("Leads")).to_have_attribute("aria-invalid", "true")
+    assert [x["user_id"] for x in wps_dept(live.base_url, sales)["leaders"]] == ["ada"]
 
 
 def test_the_keyboard_reaches_everything_in_order(live: LiveServer, console: Console) -> None:

@@ -94,8 +94,12 @@ def _form_values(u: User) -> dict[str, str]:
     return out
 
 
-def _id_list(form: dict[str, str]) -> list[str]:
-    return [x for x in form.get("dept_ids", "").replace("，", ",").replace(" ", ",").split(",") if x]
+def _dept_id_list(form: dict[str, str], name: str) -> tuple[int, ...]:
+    """The department IDs typed into the form field ``name`` (separated by commas or spaces)."""
+    typed = [x for x in form.get(name, "").replace("，", ",").replace(" ", ",").split(",") if x]
+    if not all(x.isascii() and x.isdigit() and len(x) <= 18 for x in typed):
+        raise InvalidValue(f"{name}: department ids are whole numbers, separated by commas", field=name)
+    return tuple(int(x) for x in typed)
 
 
 def _person(d: Directory, tenant_id: str, user_id: str) -> User:
@@ -251,13 +255,10 @@ def routes(r: APIRouter) -> None:
         d = console_of(request).directory
         current = _person(d, tenant_id, user_id)
         try:
-            ids = [int(x) if x.isascii() and x.isdigit() and len(x) <= 18 else -1 for x in _id_list(form)]
-            if -1 in ids:
-                raise InvalidValue(
-                    "dept_ids: department ids are whole numbers, separated by commas", field="dept_ids"
-                )
+            ids = _dept_id_list(form, "dept_ids")
             main = whole_number(form, "def_dept_id", "a department id")
-            item = batch_writes.DeptAssignment(user_id=user_id, dept_ids=tuple(ids), def_dept_id=main)
+            leads = _dept_id_list(form, "leader_of") if "leader_of" in form else None
+            item = batch_writes.DeptAssignment(user_id, ids, def_dept_id=main, leader_of=leads)
             batch_writes.update_depts(d, tenant_id=tenant_id, items=[item])
         except CoreError as exc:
             return _person_page(
@@ -334,8 +335,9 @@ def routes(r: APIRouter) -> None:
 
 
 def _dept_error(error: CoreError | None) -> str:
-    """Which departments field ``error`` is about: the main department, else the list."""
-    return "def_dept_id" if error is not None and "def_dept_id" in (error.field or "") else "dept_ids"
+    """Which departments field ``error`` is about: the main department, the led ones, else the list."""
+    where = error.field or "" if error is not None else ""
+    return next((name for name in ("def_dept_id", "leader_of") if name in where), "dept_ids")
 
 
 def _error_field(error: CoreError | None, known: frozenset[str]) -> str:
@@ -382,6 +384,7 @@ def _person_page(
         dept_values={
             "dept_ids": ", ".join(str(x) for x in u.dept_ids),
             "def_dept_id": str(u.def_dept_id or ""),
+            "leader_of": ", ".join(str(m.dept_id) for m in u.memberships if m.is_leader),
             **(dept_form or {}),
         },
         dept_error=_dept_error(error) if dept_form is not None else "",
