@@ -69,11 +69,11 @@ def test_departments_by_a_word_of_the_name_and_by_id(live: LiveServer) -> None:
         http.close()
 
 
-def test_pickers_need_a_session(live: LiveServer) -> None:
+def test_pickers_and_the_change_feed_need_a_session(live: LiveServer) -> None:
     make_company(live)
     with httpx.Client(base_url=live.base_url, timeout=30) as http:
-        for kind in ("people", "departments"):
-            reply = http.get(f"/console/tenants/{TENANT}/pick/{kind}", params={"q": "A"})
+        for path in ("pick/people", "pick/departments", "changes/stream"):
+            reply = http.get(f"/console/tenants/{TENANT}/{path}", params={"q": "A"})
             assert reply.status_code == 303 and reply.headers["location"].startswith("/console/login")
 
 

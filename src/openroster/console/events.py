@@ -11,12 +11,14 @@ API's request model (``control.schemas.NewSubscription``) and goes through its s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openroster.console import live
 from openroster.console.pages import (
     Refused,
     console_of,
@@ -24,6 +26,7 @@ from openroster.console.pages import (
     notice_page,
     page,
     posted,
+    render,
     see_other,
     signed_in,
     url,
@@ -37,6 +40,7 @@ from openroster.core.tenancy import tenants as tenant_service
 from openroster.events import subscriptions
 from openroster.events.channels import CHANNELS
 from openroster.events.control_routes import (
+    changes_after,
     deliveries_of,
     delivery_info,
     engine_of,
@@ -55,6 +59,8 @@ TOPIC_PREFIX = "topic:"
 
 #: The states a delivery can be in (the deliveries' filter).
 DELIVERY_STATES: tuple[str, ...] = tuple(s.value for s in DeliveryStatus)
+#: Change records one poll of the feed sends at most.
+CHANGES_SHOWN = 100
 #: Deliveries a page lists (oldest first from ``after``; "Later deliveries" continues).
 DELIVERIES_SHOWN = 100
 
@@ -94,6 +100,19 @@ def routes(r: APIRouter) -> None:
             )
         return see_other(url("tenants", tenant_id, "events", done="subscribed", sub=sub.id))
 
+    @r.get("/tenants/{tenant_id}/changes/stream")
+    async def changes(request: Request, tenant_id: str) -> Response:
+        """Server-sent events: each change record the tenant commits, as a table row."""
+        signed_in(request)
+        plane = console_of(request).plane
+        tenant_service.get(plane.directory, tenant_id)
+
+        def rows_after(after: int) -> list[tuple[int, str]]:
+            found, _ = changes_after(plane, tenant_id, after, CHANGES_SHOWN)
+            return [(c["seq"], render(request, "_change_row.html", row=_change_row(c))) for c in found]
+
+        return live.stream(request, rows_after)
+
     @r.get("/tenants/{tenant_id}/subscriptions/{sub_id}/unsubscribe")
     async def confirm(request: Request, tenant_id: str, sub_id: str) -> Response:
         session = signed_in(request)
@@ -116,6 +135,12 @@ def routes(r: APIRouter) -> None:
         tenant_service.get(plane.directory, tenant_id)
         await engine_of(plane).flush()
         return see_other(url("tenants", tenant_id, "events", done="flushed"))
+
+
+def _change_row(change: dict[str, Any]) -> dict[str, Any]:
+    """A change record as its row shows it: its time as an ISO 8601 UTC timestamp."""
+    at = datetime.fromtimestamp(change["time"], UTC).isoformat(timespec="milliseconds")
+    return {**change, "at": at.replace("+00:00", "Z")}
 
 
 def _subscription(form: dict[str, str]) -> dict[str, Any]:
@@ -165,6 +190,7 @@ def _page(
         limit=DELIVERIES_SHOWN,
     )
     full = len(found) == DELIVERIES_SHOWN
+    _, now_cursor = changes_after(plane, tenant_id, None, 0)  # the feed starts from now
     return page(
         request,
         "events.html",
@@ -185,4 +211,5 @@ def _page(
         topics={kind: c.topics for kind, c in CHANNELS.items()},
         topic_prefix=TOPIC_PREFIX,
         new_sub=request.query_params.get("sub", ""),
+        changes_url=url("tenants", tenant_id, "changes", "stream", after=str(now_cursor)),
     )
