@@ -102,7 +102,7 @@ def test_choose_people_and_departments_by_typing_with_mouse_and_keyboard(
     teams = page.get_by_role("combobox", name="协作部门")
     teams.fill("销售")
     expect(matches.get_by_role("option", name="销售部")).to_be_visible()
-    console.screenshot("picker", mentor)
+    console.screenshot("picker", page.get_by_role("button", name="Save departments"))
     matches.get_by_role("option", name="销售部").click()
     expect(teams).to_have_value(f"{sales}, ")
     teams.press_sequentially("研发")
