@@ -39,7 +39,7 @@ from openroster.model.errors import CoreError, InvalidValue, NotFound
 
 #: People per page.
 PAGE_SIZE = 50
-#: Departments the People page's filter and the New person form offer: the top two levels of the
+#: Departments the People page's filter offers: the top two levels of the
 #: tree, at most this many (a department deeper down is chosen from the Departments page, whose
 #: "people" link sets the filter; reading every department would cost 100 ms on a large tenant).
 DEPT_CHOICES_MAX = 200
@@ -413,8 +413,7 @@ def _new_person_page(
         tenant=tenant,
         fields=PROFILE_FIELDS,
         values={f.name: values.get(f.name, "") for f in PROFILE_FIELDS},
-        dept_id=values.get("dept_id", ""),
-        departments=_dept_choices(d, tenant_id, values.get("dept_id", "")),
+        dept_id=values.get("dept_id", str(ROOT_DEPT_ID)),
         error=error,
         error_field=_error_field(error, _FIELD_NAMES | {"dept_ids"}),
     )
