@@ -65,6 +65,10 @@ def pages(http: httpx.Client) -> dict[str, str]:
         "Search, an employee id": f"{people}?q={employee[1]}",
         "Search, nothing matches": f"{people}?q=zzzz-nobody",
         "Departments, the tree": f"/console/tenants/{TENANT}/departments",
+        "Picker, people (王)": f"/console/tenants/{TENANT}/pick/people?q=%E7%8E%8B",
+        "Picker, departments (部: most match)": f"/console/tenants/{TENANT}/pick/departments?q=%E9%83%A8",
+        "Picker, departments (nothing matches)": f"/console/tenants/{TENANT}/pick/departments?q=zzzz",
+        "Picker, a department's id": f"/console/tenants/{TENANT}/pick/departments?q={dept[-1]}",
     }
 
 

@@ -159,3 +159,36 @@ def test_delete_a_department_only_when_it_is_empty(live: LiveServer, console: Co
     expect(page.get_by_role("heading", level=1)).to_have_text("销售部")  # its parent's page
     gone = wps_call(live.base_url, "POST", "/v7/depts/batch_read", {"dept_ids": [temporary[1]]})
     assert gone["code"] != 0 or gone["data"]["items"] == []
+
+
+def test_set_leaders_and_the_order_and_see_the_members(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    rd = str(wps_call(live.base_url, "GET", "/v7/users/alan?with_dept=true")["data"]["depts"][0]["id"])
+    page = console.sign_in(f"{DEPARTMENTS}/{rd}")
+    members = page.get_by_role("region", name="Members")
+    expect(members.get_by_role("row")).to_have_count(2)  # the head, and Alan (Ada is in 平台组 below)
+    expect(members.get_by_role("link", name="Alan Turing")).to_be_visible()
+
+    leaders = page.get_by_role("combobox", name="Leaders")
+    matches = page.get_by_role("listbox", name="Matches")
+    leaders.press_sequentially("Ada")
+    matches.get_by_role("option", name="Ada Lovelace").click()
+    leaders.press_sequentially("alan")
+    expect(matches.get_by_role("option")).to_have_text(["Alan Turing alan"])
+    leaders.press("ArrowDown")
+    leaders.press("Enter")
+    expect(leaders).to_have_value("ada, alan, ")
+    page.get_by_label("Order among its siblings").fill("7")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    dept = wps_dept(live.base_url, rd)
+    assert (dept["order"], [x["user_id"] for x in dept["leaders"]]) == (7, ["ada", "alan"])
+    expect(members.get_by_role("link", name="Ada Lovelace")).to_be_visible()  # a leader became a member
+    expect(members.get_by_role("row", name="Ada Lovelace")).to_contain_text("(leader)")
+    expect(page.get_by_role("combobox", name="Leaders")).to_have_value("ada, alan")
+
+    page.get_by_role("combobox", name="Leaders").fill("ada, nobody")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("nobody")
+    expect(page.get_by_role("combobox", name="Leaders")).to_have_attribute("aria-invalid", "true")
+    assert [x["user_id"] for x in wps_dept(live.base_url, rd)["leaders"]] == ["ada", "alan"]

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 from tests.console.browser import Console
-from tests.console.world import READER, READER_SECRET, TENANT, make_company
+from tests.console.world import READER, READER_SECRET, TENANT, make_company, signed_in_http
 
 import event_receivers as ind
 from conftest import LiveServer
@@ -37,6 +37,15 @@ def test_a_change_is_delivered_listed_paused_and_replayed(live: LiveServer, cons
         delivered = page.locator("table.journal tbody tr").filter(has_text="delivered")
         expect(delivered).to_have_count(1)
         expect(delivered).to_contain_text(sub["id"])
+        page.get_by_label("Delivery state").select_option(label="dead")
+        page.get_by_role("button", name="Show deliveries").click()
+        deliveries = page.get_by_role("region", name="Deliveries")
+        expect(deliveries.get_by_role("table")).to_have_count(0)
+        page.get_by_label("Delivery state").select_option(label="delivered")
+        page.get_by_label("Subscription", exact=True).select_option(sub["id"])
+        page.get_by_role("button", name="Show deliveries").click()
+        expect(deliveries.locator("tbody tr")).to_have_count(1)
+        expect(page.get_by_label("Delivery state")).to_have_value("delivered")
 
         page.get_by_role("button", name=f"Pause · {sub['id']}").click()
         expect(page.get_by_role("status")).to_contain_text("Subscription paused")
@@ -122,3 +131,22 @@ def test_a_stream_subscription_is_listed_without_a_url(live: LiveServer, console
     expect(row).to_contain_text("dingtalk_stream")
     expect(row).to_contain_text("user_add_org")
     expect(row.locator("td.path")).to_have_text("")
+
+
+def test_the_change_records_feed_shows_changes_as_they_commit(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    page = console.sign_in(f"/console/tenants/{TENANT}/events")
+    changes = page.get_by_role("region", name="Change records")
+    expect(changes.get_by_text("No changes since this page opened.")).to_be_visible()
+    http, csrf = signed_in_http(live)  # another client changes a person
+    try:
+        saved = http.post(f"/console/tenants/{TENANT}/people/ada", data={"csrf": csrf, "title": "Analyst"})
+        assert saved.status_code == 303
+    finally:
+        http.close()
+    row = changes.get_by_role("row").filter(has_text="ada")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("update")
+    expect(row).to_contain_text("title")
+    expect(changes).to_contain_text("1 new changes")
+    expect(changes.get_by_text("No changes since this page opened.")).to_have_count(0)

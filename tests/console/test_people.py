@@ -15,6 +15,7 @@ from tests.console.world import (
     make_company,
     signed_in_http,
     wps_call,
+    wps_dept,
     wps_reply,
     wps_user,
 )
@@ -74,6 +75,26 @@ def test_filter_by_department_and_status(live: LiveServer, console: Console) -> 
     expect(page.locator("table.people tbody tr")).to_have_count(1)
     assert names_listed(page) == ["Grace Hopper"]
     assert search(page, "王") == []  # still the disabled people of 销售部 only
+
+
+def test_filter_by_a_department_with_the_departments_below(live: LiveServer, console: Console) -> None:
+    make_company(live)
+    page = console.sign_in(PEOPLE_PAGE)
+    rows = page.locator("table.people tbody tr")
+    page.get_by_label("Department").select_option(label="/Acme 科技/研发部")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(1)
+    assert names_listed(page) == ["Alan Turing"]  # Ada is in 平台组, below 研发部
+    page.get_by_label("Include the levels below").check()
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(2)
+    assert sorted(names_listed(page)) == ["Ada Lovelace", "Alan Turing"]
+    expect(page.get_by_label("Include the levels below")).to_be_checked()
+    assert sorted(search(page, "A")) == ["Ada Lovelace", "Alan Turing"]  # a search keeps the filter
+    page.get_by_label("Search people").fill("")
+    page.get_by_label("Department").select_option(label="/Acme 科技")
+    page.get_by_role("button", name="Search").click()
+    expect(rows).to_have_count(5)  # the root with everything below: everyone
 
 
 def test_keyset_pages_list_everyone_once(live: LiveServer, console: Console) -> None:
@@ -159,7 +180,9 @@ def test_create_disable_enable_and_delete_a_person(live: LiveServer, console: Co
     make_company(live)
     page = console.sign_in(PEOPLE_PAGE)
     page.get_by_role("link", name="New person").click()
-    page.get_by_label("Department").select_option(label="/Acme 科技/研发部/平台组")
+    department = page.get_by_role("combobox", name="Department")
+    department.fill("平台")
+    page.get_by_role("listbox", name="Matches").get_by_role("option", name="平台组").click()
     page.get_by_label("Name", exact=True).fill("Katherine Johnson")
     page.get_by_label("Email").fill("kj@acme.test")
     page.get_by_role("button", name="Create").click()
@@ -232,6 +255,18 @@ def test_change_a_persons_departments(live: LiveServer, console: Console) -> Non
     expect(page.get_by_label("Department IDs")).to_have_value(f"{sales}, 999999")
     assert len(wps_call(live.base_url, "GET", "/v7/users/ada?with_dept=true")["data"]["depts"]) == 2
 
+    page.get_by_label("Department IDs").fill(f"{sales}, {rd}")
+    page.get_by_label("Leads").fill(sales)
+    page.get_by_role("button", name="Save departments").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    assert [x["user_id"] for x in wps_dept(live.base_url, sales)["leaders"]] == ["ada"]
+    expect(page.get_by_role("listitem").filter(has_text="销售部")).to_contain_text("(leader)")
+    page.get_by_label("Leads").fill(f"{sales}, 1")  # not one of hers
+    page.get_by_role("button", name="Save departments").click()
+    expect(page.get_by_role("alert")).to_contain_text("leader_of")
+    expect(page.get_by_label("Leads")).to_have_attribute("aria-invalid", "true")
+    assert [x["user_id"] for x in wps_dept(live.base_url, sales)["leaders"]] == ["ada"]
+
 
 def test_the_keyboard_reaches_everything_in_order(live: LiveServer, console: Console) -> None:
     """The skip link comes first and moves focus to the page's content; the search form's controls
@@ -244,14 +279,21 @@ def test_the_keyboard_reaches_everything_in_order(live: LiveServer, console: Con
     page.keyboard.press("Enter")
     assert page.url.endswith("#main")
     names = []
-    for _ in range(5):
+    for _ in range(6):
         page.keyboard.press("Tab")
         names.append(
             page.evaluate(
                 "document.activeElement.labels?.[0]?.textContent || document.activeElement.textContent"
             )
         )
-    assert [n.strip() for n in names] == ["Search people", "Department", "Status", "Search", "New person"]
+    assert [n.strip() for n in names] == [
+        "Search people",
+        "Department",
+        "Include the levels below",
+        "Status",
+        "Search",
+        "New person",
+    ]
     page.get_by_label("Search people").focus()
     page.keyboard.type("Ada")
     page.keyboard.press("Enter")

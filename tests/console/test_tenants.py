@@ -39,10 +39,14 @@ def test_create_a_tenant_and_a_refused_id(live: LiveServer, console: Console) ->
     expect(page.get_by_label("Tenant ID")).to_have_attribute("aria-invalid", "true")
     assert live.control.tenants() == []
     page.get_by_label("Tenant ID").fill("globex")
+    page.get_by_label("WPS company ID").fill("globex-wps")
+    page.get_by_label("DingTalk corp ID").fill("dingglobex")
     page.get_by_role("button", name="Create tenant").click()
     expect(page.get_by_role("status")).to_have_text("Tenant created.")
     expect(page.get_by_role("cell", name="Globex", exact=True)).to_be_visible()
-    assert [(t["id"], t["name"]) for t in live.control.tenants()] == [("globex", "Globex")]
+    assert [
+        (t["id"], t["name"], t["wps_company_id"], t["dingtalk_corp_id"]) for t in live.control.tenants()
+    ] == [("globex", "Globex", "globex-wps", "dingglobex")]
 
 
 def test_reset_download_and_delete_a_tenant(live: LiveServer, console: Console) -> None:

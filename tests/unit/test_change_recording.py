@@ -117,6 +117,21 @@ def test_memberships_and_departments(d: Directory) -> None:
     )
     assert log.take() == []  # the same leaders again
 
+    lead = batch_writes.DeptAssignment("ann", (1, eng.id), leader_of=(1,))  # leads 1 instead of R&D
+    batch_writes.update_depts(d, tenant_id="acme", items=[lead])
+    assert log.brief() == [
+        (M, UP, "ann", ("leader_of",)),
+        (D, UP, "1", ("leader_ids",)),
+        (D, UP, str(eng.id), ("leader_ids",)),
+    ]
+    with d.reader() as r:
+        assert depts.leaders(r, tenant_id="acme", dept_ids=[1, eng.id]) == {1: [("ann", 0)]}
+    with pytest.raises(InvalidValue, match=r"items\[0\]\.leader_of: 99 is not one of the user's departments"):
+        batch_writes.update_depts(
+            d, tenant_id="acme", items=[batch_writes.DeptAssignment("ann", (1,), leader_of=(99,))]
+        )
+    assert log.take() == []
+
     batch_writes.update_depts(d, tenant_id="acme", items=[batch_writes.DeptAssignment("ann", (1,))])
     log.take()
     depts.delete(d, tenant_id="acme", dept_id=eng.id)

@@ -10,7 +10,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
-from openroster.console import attributes, departments, events, imports, journal, people, runtime, tenants
+from openroster.console import (
+    attributes,
+    departments,
+    events,
+    imports,
+    journal,
+    people,
+    pickers,
+    runtime,
+    tenants,
+)
 from openroster.console.i18n import LANG_COOKIE, LANGUAGES
 from openroster.console.pages import (
     Console,
@@ -67,6 +77,7 @@ def build(plane: ControlPlane) -> FastAPI:
     attributes.routes(router)
     events.routes(router)
     tenants.routes(router)
+    pickers.routes(router)
     api.include_router(router)
     api.mount("/static", StaticFiles(directory=str(files("openroster.console") / "static")), name="static")
     return api

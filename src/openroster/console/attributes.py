@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url
+from openroster.console.pages import console_of, field_of, notice_page, page, posted, see_other, url
 from openroster.console.session import Session
 from openroster.core.custom import attributes as attr_service
 from openroster.core.directory import Reader
@@ -109,10 +109,7 @@ def _options(text: str) -> tuple[tuple[str | None, str], ...]:
 
 
 def routes(r: APIRouter) -> None:
-    @r.get("/tenants/{tenant_id}/attributes")
-    async def definitions(request: Request, tenant_id: str) -> Response:
-        session = signed_in(request)
-        return _page(request, session, tenant_id, done=request.query_params.get("done", ""))
+    notice_page(r, "/tenants/{tenant_id}/attributes", _page)
 
     @r.post("/tenants/{tenant_id}/attributes")
     async def create(request: Request, tenant_id: str) -> Response:
@@ -171,7 +168,7 @@ def _page(
         values[f"name-{a.id}"] = a.name
         values[f"options-{a.id}"] = "\n".join(f"{o.key}: {o.name}" for o in a.options)
     values.update(form or {})
-    field = (error.field or "").split(".")[-1].split("[")[0] if error is not None else ""
+    field = field_of(error)
     invalid = {
         "name": f"name-{editing}" if editing else "attr_name",
         "options": f"options-{editing}" if editing else "options",

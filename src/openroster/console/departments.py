@@ -14,15 +14,27 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from openroster.console.pages import console_of, page, posted, render, see_other, signed_in, url, whole_number
+from openroster.console.pages import (
+    console_of,
+    field_of,
+    page,
+    posted,
+    render,
+    see_other,
+    signed_in,
+    url,
+    whole_number,
+)
 from openroster.console.session import Session
 from openroster.core.directory import Directory
 from openroster.core.people import depts, tree
 from openroster.core.runtime.paging import PageTokens
 from openroster.core.tenancy import tenants as tenant_service
-from openroster.model.entities import ROOT_DEPT_ID
+from openroster.model.entities import ROOT_DEPT_ID, Department, UserStatus
 from openroster.model.errors import CoreError
 
+#: Members a department's page lists (by user ID; the People page filtered by it lists them all).
+MEMBERS_SHOWN = 50
 #: Departments per level fetched at a time (a "more" item fetches the next ones).
 LEVEL_SIZE = 100
 _PAGE_TOKENS = "console-tree-token"
@@ -87,8 +99,7 @@ def routes(r: APIRouter) -> None:
         session, form = await posted(request)
         d = console_of(request).directory
         try:
-            parent = whole_number(form, "parent_id", "a department id")
-            changes = depts.DeptChanges(name=form.get("name"), parent_id=parent)
+            changes = _changes(d, tenant_id, dept_id, form)
             depts.update(d, tenant_id=tenant_id, dept_id=dept_id, changes=changes)
         except CoreError as exc:
             return _department_page(request, session, d, tenant_id, dept_id, error=exc, form=form)
@@ -134,6 +145,32 @@ def routes(r: APIRouter) -> None:
         return see_other(url("tenants", tenant_id, "departments", str(made.id), done="created"))
 
 
+def _shown(dept: Department, leaders: list[tuple[str, int]]) -> dict[str, str]:
+    """The department's form as its page shows it: name, parent, order and leaders (in their order)."""
+    return {
+        "name": dept.name,
+        "parent_id": str(dept.parent_id or ""),
+        "order": str(dept.order),
+        "leaders": ", ".join(uid for uid, _ in sorted(leaders, key=lambda x: (x[1], x[0]))),
+    }
+
+
+def _changes(d: Directory, tenant_id: str, dept_id: int, form: dict[str, str]) -> depts.DeptChanges:
+    """What the posted form changes: the name and parent; the order and leaders when they differ from
+    what the page showed (leaders in the order typed, each one's order its place)."""
+    with d.reader() as r:
+        dept = depts.get(r, tenant_id=tenant_id, dept_id=dept_id)
+        shown = _shown(dept, depts.leaders(r, tenant_id=tenant_id, dept_ids=[dept_id]).get(dept_id, []))
+    typed = [x for x in form.get("leaders", "").replace("，", ",").replace(" ", ",").split(",") if x]
+    changed = {k for k in ("order", "leaders") if k in form and form[k].strip() != shown[k]}
+    return depts.DeptChanges(
+        name=form.get("name"),
+        parent_id=whole_number(form, "parent_id", "a department id"),
+        order=whole_number(form, "order", "a whole number") if "order" in changed else None,
+        leaders=tuple(depts.Leader(uid, i) for i, uid in enumerate(typed)) if "leaders" in changed else None,
+    )
+
+
 def _department_page(
     request: Request,
     session: Session,
@@ -149,9 +186,18 @@ def _department_page(
     tenant = tenant_service.get(d, tenant_id)
     with d.reader() as reader:
         branch = tree.branch(reader, tenant_id=tenant_id, dept_id=dept_id)
-    values = {"name": branch.dept.name, "parent_id": str(branch.dept.parent_id or ""), "new_name": ""}
-    values.update(form or {})
-    field = (error.field or "").split(".")[-1] if error is not None else ""
+        leaders = depts.leaders(reader, tenant_id=tenant_id, dept_ids=[dept_id]).get(dept_id, [])
+        members = depts.members_page(
+            reader,
+            tenant_id=tenant_id,
+            dept_id=dept_id,
+            recursive=False,
+            statuses=list(UserStatus),
+            size=MEMBERS_SHOWN,
+            after=None,
+        )
+    values = {**_shown(branch.dept, leaders), "new_name": "", **(form or {})}
+    field = "leaders" if error is not None and (error.field or "").startswith("leaders") else field_of(error)
     return page(
         request,
         "department.html",
@@ -159,6 +205,9 @@ def _department_page(
         tenant=tenant,
         branch=branch,
         values=values,
+        members=[m.user for m in members.items],
+        more_members=members.after is not None,
+        leader_ids={uid for uid, _ in leaders},
         done=done,
         error=error,
         error_field=("new_name" if creating else field) if error is not None else "",

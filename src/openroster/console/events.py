@@ -11,18 +11,22 @@ API's request model (``control.schemas.NewSubscription``) and goes through its s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from openroster.console import live
 from openroster.console.pages import (
     Refused,
     console_of,
     model_of,
+    notice_page,
     page,
     posted,
+    render,
     see_other,
     signed_in,
     url,
@@ -36,6 +40,7 @@ from openroster.core.tenancy import tenants as tenant_service
 from openroster.events import subscriptions
 from openroster.events.channels import CHANNELS
 from openroster.events.control_routes import (
+    changes_after,
     deliveries_of,
     delivery_info,
     engine_of,
@@ -44,7 +49,7 @@ from openroster.events.control_routes import (
     subscription_of,
     subscriptions_of,
 )
-from openroster.model.changes import SubscriptionStatus
+from openroster.model.changes import DeliveryStatus, SubscriptionStatus
 from openroster.model.errors import CoreError
 
 #: The form's field of each subscription kind's list of topics (``NewSubscription``'s name for it).
@@ -52,15 +57,16 @@ TOPIC_FIELDS = {"wps": "topics", "dingtalk": "events"}
 #: A topic's checkbox is named this prefix and the topic (a form keeps one value a name).
 TOPIC_PREFIX = "topic:"
 
+#: The states a delivery can be in (the deliveries' filter).
+DELIVERY_STATES: tuple[str, ...] = tuple(s.value for s in DeliveryStatus)
+#: Change records one poll of the feed sends at most.
+CHANGES_SHOWN = 100
 #: Deliveries a page lists (oldest first from ``after``; "Later deliveries" continues).
 DELIVERIES_SHOWN = 100
 
 
 def routes(r: APIRouter) -> None:
-    @r.get("/tenants/{tenant_id}/events")
-    async def events(request: Request, tenant_id: str) -> Response:
-        session = signed_in(request)
-        return _page(request, session, tenant_id, done=request.query_params.get("done", ""))
+    notice_page(r, "/tenants/{tenant_id}/events", _page)
 
     @r.post("/tenants/{tenant_id}/subscriptions/{sub_id}")
     async def act(request: Request, tenant_id: str, sub_id: str) -> Response:
@@ -94,6 +100,19 @@ def routes(r: APIRouter) -> None:
             )
         return see_other(url("tenants", tenant_id, "events", done="subscribed", sub=sub.id))
 
+    @r.get("/tenants/{tenant_id}/changes/stream")
+    async def changes(request: Request, tenant_id: str) -> Response:
+        """Server-sent events: each change record the tenant commits, as a table row."""
+        signed_in(request)
+        plane = console_of(request).plane
+        tenant_service.get(plane.directory, tenant_id)
+
+        def rows_after(after: int) -> list[tuple[int, str]]:
+            found, _ = changes_after(plane, tenant_id, after, CHANGES_SHOWN)
+            return [(c["seq"], render(request, "_change_row.html", row=_change_row(c))) for c in found]
+
+        return live.stream(request, rows_after)
+
     @r.get("/tenants/{tenant_id}/subscriptions/{sub_id}/unsubscribe")
     async def confirm(request: Request, tenant_id: str, sub_id: str) -> Response:
         session = signed_in(request)
@@ -116,6 +135,12 @@ def routes(r: APIRouter) -> None:
         tenant_service.get(plane.directory, tenant_id)
         await engine_of(plane).flush()
         return see_other(url("tenants", tenant_id, "events", done="flushed"))
+
+
+def _change_row(change: dict[str, Any]) -> dict[str, Any]:
+    """A change record as its row shows it: its time as an ISO 8601 UTC timestamp."""
+    at = datetime.fromtimestamp(change["time"], UTC).isoformat(timespec="milliseconds")
+    return {**change, "at": at.replace("+00:00", "Z")}
 
 
 def _subscription(form: dict[str, str]) -> dict[str, Any]:
@@ -148,17 +173,34 @@ def _page(
     plane = console_of(request).plane
     tenant = tenant_service.get(plane.directory, tenant_id)
     apps = app_service.list_for_tenant(plane.directory, tenant_id)
-    after = whole_number(dict(request.query_params), "after", "a delivery id") or 0
-    found = deliveries_of(plane, tenant_id, after=after, limit=DELIVERIES_SHOWN)
+    params = request.query_params
+    after = whole_number(dict(params), "after", "a delivery id") or 0
+    subs = subscriptions_of(plane, tenant_id)
+    shown = {"sub_filter": params.get("sub_filter", ""), "state": params.get("state", "")}
+    if shown["sub_filter"] not in {s.id for s in subs}:
+        shown["sub_filter"] = ""
+    if shown["state"] not in DELIVERY_STATES:
+        shown["state"] = ""
+    found = deliveries_of(
+        plane,
+        tenant_id,
+        subscription=shown["sub_filter"] or None,
+        status=DeliveryStatus(shown["state"]) if shown["state"] else None,
+        after=after,
+        limit=DELIVERIES_SHOWN,
+    )
     full = len(found) == DELIVERIES_SHOWN
+    _, now_cursor = changes_after(plane, tenant_id, None, 0)  # the feed starts from now
     return page(
         request,
         "events.html",
         session=session,
         tenant=tenant,
-        subscriptions=[subscription_info(s) for s in subscriptions_of(plane, tenant_id)],
+        subscriptions=[subscription_info(s) for s in subs],
         deliveries=[delivery_info(d) for d in found],
-        more_url=url("tenants", tenant_id, "events", after=str(found[-1].id)) if full else "",
+        more_url=url("tenants", tenant_id, "events", **shown, after=str(found[-1].id)) if full else "",
+        delivery_filter=shown,
+        delivery_states=DELIVERY_STATES,
         done=done,
         replayed=replayed,
         error=error,
@@ -169,4 +211,5 @@ def _page(
         topics={kind: c.topics for kind, c in CHANNELS.items()},
         topic_prefix=TOPIC_PREFIX,
         new_sub=request.query_params.get("sub", ""),
+        changes_url=url("tenants", tenant_id, "changes", "stream", after=str(now_cursor)),
     )

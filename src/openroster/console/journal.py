@@ -4,24 +4,20 @@ detail with "copy as curl".
 It reads the control plane's journal through the same selection and redaction as
 ``GET /_openroster/journal`` (``control.journal.select`` and ``Entry.view``): tokens, signatures
 and secrets never reach the page. New calls arrive by server-sent events: the stream sends each
-new entry as a table row rendered here (so user data is escaped in one place) and ends after
-:data:`STREAM_SECONDS`, when the browser reconnects with the id of the last row it has; a server
-stopping therefore never waits long for an open journal tab.
+new entry as a table row rendered here (``console.live``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import shlex
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from openroster.console import live
 from openroster.console.pages import console_of, page, render, signed_in, url
 from openroster.control.calls import DIALECTS
 from openroster.control.journal import Entry, Filters, select
@@ -30,11 +26,6 @@ from openroster.model.errors import NotFound
 
 #: Calls listed when the page opens (the newest).
 SHOWN = 200
-#: How often the stream looks for new calls, and how long one stream lasts before the browser reconnects.
-POLL_SECONDS = 0.25
-STREAM_SECONDS = 15.0
-#: What the browser waits before reconnecting (the SSE ``retry`` field), in milliseconds.
-RETRY_MS = 500
 #: The filters the page offers (query parameters of the page and of its stream).
 FILTER_NAMES = ("dialect", "tenant", "app", "method", "path", "status", "code")
 
@@ -103,13 +94,12 @@ def routes(r: APIRouter) -> None:
         """Server-sent events: each new call as an ``entry`` event holding its table row."""
         signed_in(request)
         plane = console_of(request).plane
-        resume = request.headers.get("last-event-id") or request.query_params.get("after", "")
-        start = int(resume) if resume.isdigit() else 0
-        return StreamingResponse(
-            _events(request, plane, start),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
+
+        def rows_after(after: int) -> list[tuple[int, str]]:
+            found = _calls(plane, _filters(request, after=after), newest=SHOWN)
+            return [(row["id"], render(request, "_journal_row.html", row=row)) for row in _rows(plane, found)]
+
+        return live.stream(request, rows_after)
 
     @r.get("/journal/{entry_id}")
     async def call(request: Request, entry_id: int) -> Response:
@@ -129,15 +119,3 @@ def routes(r: APIRouter) -> None:
             curl=curl(row, base),
             pretty=lambda value: orjson.dumps(value, option=orjson.OPT_INDENT_2).decode(),
         )
-
-
-async def _events(request: Request, plane: ControlPlane, after: int) -> AsyncIterator[bytes]:
-    yield f"retry: {RETRY_MS}\n\n".encode()
-    ends = time.monotonic() + STREAM_SECONDS
-    while time.monotonic() < ends and not await request.is_disconnected():
-        found = _calls(plane, _filters(request, after=after), newest=SHOWN)
-        for row in _rows(plane, found):
-            html = render(request, "_journal_row.html", row=row).replace("\n", " ")
-            after = max(after, row["id"])
-            yield f"id: {row['id']}\nevent: entry\ndata: {html}\n\n".encode()
-        await asyncio.sleep(POLL_SECONDS)

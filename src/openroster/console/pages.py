@@ -7,10 +7,12 @@ Templates are Jinja2 with autoescaping on for every template, so user data (a pe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+from fastapi import APIRouter
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from pydantic import ValidationError
@@ -22,7 +24,7 @@ from openroster.console.session import CSRF_FIELD, Session, Sessions, csrf_ok
 from openroster.control.calls import CONSOLE_PREFIX
 from openroster.control.plane import ControlPlane
 from openroster.core.directory import Directory
-from openroster.model.errors import InvalidValue
+from openroster.model.errors import CoreError, InvalidValue
 
 _env = Environment(
     loader=PackageLoader("openroster.console", "templates"),
@@ -120,6 +122,7 @@ def render(request: Request, template: str, *, session: Session | None = None, *
         lang_tag=LANGUAGES[lang],
         languages=list(LANGUAGES),
         here=here,
+        request_path=request.url.path,
         session=session,
         csrf_field=CSRF_FIELD,
         csrf_input=_csrf_input(session),
@@ -145,6 +148,24 @@ def page(
     request: Request, template: str, *, session: Session | None, status: int = 200, **values: Any
 ) -> HTMLResponse:
     return HTMLResponse(render(request, template, session=session, **values), status_code=status)
+
+
+def notice_page(r: APIRouter, path: str, show: Callable[..., Response]) -> None:
+    """``GET path``: the page ``show(request, session, **path parameters, done=...)`` renders for a
+    signed-in console, with the notice (``done``) of the form whose answer led there."""
+
+    async def shown(request: Request) -> Response:
+        done = request.query_params.get("done", "")
+        return show(request, signed_in(request), **request.path_params, done=done)
+
+    r.add_api_route(path, shown, methods=["GET"])
+
+
+def field_of(error: CoreError | None) -> str:
+    """The form field an error is about: the last part of its ``field`` (``items[0].name`` -> ``name``)."""
+    if error is None or error.field is None:
+        return ""
+    return error.field.split(".")[-1].split("[")[0]
 
 
 def whole_number(form: dict[str, str], name: str, what: str) -> int | None:

@@ -17,7 +17,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openroster.console import attributes, roster
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
+from openroster.console.pages import (
+    console_of,
+    field_of,
+    page,
+    posted,
+    see_other,
+    signed_in,
+    url,
+    whole_number,
+)
 from openroster.console.session import Session
 from openroster.core.custom.attributes import update_values
 from openroster.core.directory import Directory, Reader
@@ -31,7 +40,7 @@ from openroster.model.errors import CoreError, InvalidValue, NotFound
 
 #: People per page.
 PAGE_SIZE = 50
-#: Departments the People page's filter and the New person form offer: the top two levels of the
+#: Departments the People page's filter offers: the top two levels of the
 #: tree, at most this many (a department deeper down is chosen from the Departments page, whose
 #: "people" link sets the filter; reading every department would cost 100 ms on a large tenant).
 DEPT_CHOICES_MAX = 200
@@ -49,6 +58,8 @@ class Field:
     optional: bool = True
     #: The label keys of the choices' prefix (``gender_`` -> ``gender_male``); none: the values shown.
     choice_labels: str = ""
+    #: What a picker offers as the field is typed (``people``; none: the field takes what is typed).
+    pick: str = ""
 
 
 PROFILE_FIELDS: tuple[Field, ...] = (
@@ -68,7 +79,7 @@ PROFILE_FIELDS: tuple[Field, ...] = (
     Field("work_place"),
     Field("city"),
     Field("country"),
-    Field("leader_id"),
+    Field("leader_id", pick="people"),
     Field("avatar", "url"),
 )
 _FIELD_NAMES = frozenset(f.name for f in PROFILE_FIELDS)
@@ -84,8 +95,12 @@ def _form_values(u: User) -> dict[str, str]:
     return out
 
 
-def _id_list(form: dict[str, str]) -> list[str]:
-    return [x for x in form.get("dept_ids", "").replace("，", ",").replace(" ", ",").split(",") if x]
+def _dept_id_list(form: dict[str, str], name: str) -> tuple[int, ...]:
+    """The department IDs typed into the form field ``name`` (separated by commas or spaces)."""
+    typed = [x for x in form.get(name, "").replace("，", ",").replace(" ", ",").split(",") if x]
+    if not all(x.isascii() and x.isdigit() and len(x) <= 18 for x in typed):
+        raise InvalidValue(f"{name}: department ids are whole numbers, separated by commas", field=name)
+    return tuple(int(x) for x in typed)
 
 
 def _person(d: Directory, tenant_id: str, user_id: str) -> User:
@@ -124,21 +139,25 @@ def _people_page(
     tenant_id: str,
     q: str,
     dept_id: int | None,
+    below: bool,
     statuses: Sequence[UserStatus],
     after: Position | None,
 ) -> tuple[list[User], Position | None]:
+    """One page of the People list: a search, a department's members (``below``: with the departments
+    below it), or everyone (the root's members with those below are everyone)."""
     if q:
         found = search.search(r, tenant_id=tenant_id, text=q, statuses=statuses, size=PAGE_SIZE, after=after)
         items = found.items
         if dept_id is not None:
-            items = [u for u in items if dept_id in u.dept_ids]
+            inside = dept_service.subtree_ids(r, tenant_id=tenant_id, dept_id=dept_id) if below else {dept_id}
+            items = [u for u in items if inside.intersection(u.dept_ids)]
         return items, found.after
-    if dept_id is not None:
+    if dept_id is not None and not (below and dept_id == ROOT_DEPT_ID):
         members = dept_service.members_page(
             r,
             tenant_id=tenant_id,
             dept_id=dept_id,
-            recursive=False,
+            recursive=below,
             statuses=statuses,
             size=PAGE_SIZE,
             after=after,
@@ -161,16 +180,18 @@ def routes(r: APIRouter) -> None:
         q = params.get("q", "").strip()
         dept = params.get("dept", "")
         status = params.get("status", "")
-        dept_id = int(dept) if dept.isdigit() else None
+        dept_id = int(dept) if dept.isdigit() and len(dept) <= 18 else None
+        below = "1" if params.get("below") == "1" and dept_id is not None else ""
         statuses = [UserStatus(status)] if status in STATUSES else list(UserStatus)
         tokens = PageTokens(d.master_key.derive(_PAGE_TOKENS))
-        scope = ("console.people", tenant_id, q, dept, status)
+        filters = {"q": q, "dept": dept, "below": below, "status": status}
+        scope = ("console.people", tenant_id, q, dept, below, status)
         token = params.get("page", "")
         with d.reader() as reader:
             after = tokens.open(token, scope, field="page") if token else None
-            items, more = _people_page(reader, tenant_id, q, dept_id, statuses, after)
+            items, more = _people_page(reader, tenant_id, q, dept_id, bool(below), statuses, after)
         next_url = (
-            url("tenants", tenant_id, "people", q=q, dept=dept, status=status, page=tokens.issue(scope, more))
+            url("tenants", tenant_id, "people", **filters, page=tokens.issue(scope, more))
             if more is not None
             else ""
         )
@@ -186,7 +207,8 @@ def routes(r: APIRouter) -> None:
             statuses=STATUSES,
             departments=_dept_choices(d, tenant_id, dept),
             next_url=next_url,
-            first_url=url("tenants", tenant_id, "people", q=q, dept=dept, status=status) if token else "",
+            first_url=url("tenants", tenant_id, "people", **filters) if token else "",
+            below=below,
             done=params.get("done", ""),
         )
 
@@ -234,13 +256,10 @@ def routes(r: APIRouter) -> None:
         d = console_of(request).directory
         current = _person(d, tenant_id, user_id)
         try:
-            ids = [int(x) if x.isascii() and x.isdigit() and len(x) <= 18 else -1 for x in _id_list(form)]
-            if -1 in ids:
-                raise InvalidValue(
-                    "dept_ids: department ids are whole numbers, separated by commas", field="dept_ids"
-                )
+            ids = _dept_id_list(form, "dept_ids")
             main = whole_number(form, "def_dept_id", "a department id")
-            item = batch_writes.DeptAssignment(user_id=user_id, dept_ids=tuple(ids), def_dept_id=main)
+            leads = _dept_id_list(form, "leader_of") if "leader_of" in form else None
+            item = batch_writes.DeptAssignment(user_id, ids, def_dept_id=main, leader_of=leads)
             batch_writes.update_depts(d, tenant_id=tenant_id, items=[item])
         except CoreError as exc:
             return _person_page(
@@ -319,15 +338,14 @@ def routes(r: APIRouter) -> None:
 
 
 def _dept_error(error: CoreError | None) -> str:
-    """Which departments field ``error`` is about: the main department, else the list."""
-    return "def_dept_id" if error is not None and "def_dept_id" in (error.field or "") else "dept_ids"
+    """Which departments field ``error`` is about: the main department, the led ones, else the list."""
+    where = error.field or "" if error is not None else ""
+    return next((name for name in ("def_dept_id", "leader_of") if name in where), "dept_ids")
 
 
 def _error_field(error: CoreError | None, known: frozenset[str]) -> str:
     """The form field ``error`` is about, if the form has it ("" otherwise)."""
-    if error is None or error.field is None:
-        return ""
-    name = error.field.split(".")[-1].split("[")[0]
+    name = field_of(error)
     return name if name in known else ""
 
 
@@ -369,6 +387,7 @@ def _person_page(
         dept_values={
             "dept_ids": ", ".join(str(x) for x in u.dept_ids),
             "def_dept_id": str(u.def_dept_id or ""),
+            "leader_of": ", ".join(str(m.dept_id) for m in u.memberships if m.is_leader),
             **(dept_form or {}),
         },
         dept_error=_dept_error(error) if dept_form is not None else "",
@@ -397,8 +416,7 @@ def _new_person_page(
         tenant=tenant,
         fields=PROFILE_FIELDS,
         values={f.name: values.get(f.name, "") for f in PROFILE_FIELDS},
-        dept_id=values.get("dept_id", ""),
-        departments=_dept_choices(d, tenant_id, values.get("dept_id", "")),
+        dept_id=values.get("dept_id", str(ROOT_DEPT_ID)),
         error=error,
         error_field=_error_field(error, _FIELD_NAMES | {"dept_ids"}),
     )

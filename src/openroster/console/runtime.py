@@ -15,7 +15,16 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import Refused, console_of, model_of, page, posted, see_other, signed_in, url
+from openroster.console.pages import (
+    Refused,
+    console_of,
+    model_of,
+    notice_page,
+    page,
+    posted,
+    see_other,
+    url,
+)
 from openroster.console.session import Session
 from openroster.control import schemas
 from openroster.control.runtime_routes import change_clock, new_fault_rule
@@ -58,10 +67,7 @@ def _fault(form: dict[str, str]) -> schemas.NewFault:
 
 
 def routes(r: APIRouter) -> None:
-    @r.get("/faults-and-clock")
-    async def runtime(request: Request) -> Response:
-        session = signed_in(request)
-        return _page(request, session, done=request.query_params.get("done", ""))
+    notice_page(r, "/faults-and-clock", _page)
 
     @r.post("/faults")
     async def add(request: Request) -> Response:

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from openroster.control.calls import CONSOLE_PREFIX
 from openroster.core.runtime.secrets import constant_time_equals
+from openroster.server.middleware import HttpMiddleware
 
 SESSION_COOKIE = "openroster_console"
 SIGN_IN_COOKIE = "openroster_console_signin"
@@ -53,17 +54,10 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """ASGI: :data:`SECURITY_HEADERS` on every response of the wrapped app."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {name.lower() for name, _ in message.get("headers", [])}

@@ -12,7 +12,17 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import console_of, page, posted, see_other, signed_in, url, whole_number
+from openroster.console.pages import (
+    console_of,
+    field_of,
+    notice_page,
+    page,
+    posted,
+    see_other,
+    signed_in,
+    url,
+    whole_number,
+)
 from openroster.console.session import Session
 from openroster.control import tenants as control_tenants
 from openroster.core.directory import Directory
@@ -22,15 +32,14 @@ from openroster.fixtures import snapshot
 from openroster.model.entities import App, Platform, Signing
 from openroster.model.errors import CoreError, Entity, NotFound
 
+#: The new tenant form's fields.
+NEW_TENANT_FIELDS = ("tenant_id", "tenant_name", "wps_company_id", "dingtalk_corp_id")
 SIGNINGS: tuple[str, ...] = tuple(s.value for s in Signing)
 PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
 
 
 def routes(r: APIRouter) -> None:
-    @r.get("/")
-    async def home(request: Request) -> Response:
-        session = signed_in(request)
-        return _tenants_page(request, session, done=request.query_params.get("done", ""))
+    notice_page(r, "/", _tenants_page)
 
     @r.post("/tenants")
     async def create_tenant(request: Request) -> Response:
@@ -40,8 +49,8 @@ def routes(r: APIRouter) -> None:
                 console_of(request).directory,
                 tenant_id=form.get("tenant_id", "").strip() or None,
                 name=form.get("tenant_name", "").strip() or None,
-                wps_company_id=None,
-                dingtalk_corp_id=None,
+                wps_company_id=form.get("wps_company_id", "").strip() or None,
+                dingtalk_corp_id=form.get("dingtalk_corp_id", "").strip() or None,
                 seed=None,
                 apps=[],
             )
@@ -139,11 +148,8 @@ def _tenants_page(
     form: dict[str, str] | None = None,
 ) -> Response:
     d = console_of(request).directory
-    field = (
-        {"id": "tenant_id", "tenant": "tenant_id", "name": "tenant_name"}.get(error.field or "", "")
-        if error
-        else ""
-    )
+    named = {"id": "tenant_id", "tenant": "tenant_id", "name": "tenant_name"}
+    field = named.get(error.field or "", field_of(error)) if error else ""
     return page(
         request,
         "tenants.html",
@@ -152,7 +158,7 @@ def _tenants_page(
         done=done,
         error=error,
         error_field=field,
-        values={"tenant_id": "", "tenant_name": "", **(form or {})},
+        values={key: "" for key in NEW_TENANT_FIELDS} | (form or {}),
     )
 
 

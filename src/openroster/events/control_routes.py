@@ -291,21 +291,30 @@ def _delivery_routes(r: APIRouter) -> None:
     ) -> Response:
         """Without `after`, no changes and the cursor of now. Records are kept until every
         subscription has fanned them out (in a tenant without subscriptions, up to a minute)."""
-        tenant_service.get(plane.directory, tenant_id)
-        with plane.directory.store.read() as tx:
-            if after is None:
-                return _json({"changes": [], "cursor": tx.changes.current_seq()})
-            found = tx.changes.records_after(tenant_id, after, limit)
-        shown = [
-            {
-                "seq": c.seq,
-                "time": c.committed_at / 1000,
-                "kind": c.record.kind.value,
-                "operation": c.record.op.value,
-                "entity_id": c.record.entity_id,
-                "fields": list(c.record.fields),
-                "actor": c.record.actor,
-            }
-            for c in found
-        ]
-        return _json({"changes": shown, "cursor": found[-1].seq if found else after})
+        shown, cursor = changes_after(plane, tenant_id, after, limit)
+        return _json({"changes": shown, "cursor": cursor})
+
+
+def changes_after(
+    plane: ControlPlane, tenant_id: str, after: int | None, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """The tenant's change records after the cursor ``after`` (None: none, and the cursor of now), and
+    the cursor to continue from (NotFound for an unknown tenant)."""
+    tenant_service.get(plane.directory, tenant_id)
+    with plane.directory.store.read() as tx:
+        if after is None:
+            return [], tx.changes.current_seq()
+        found = tx.changes.records_after(tenant_id, after, limit)
+    shown = [
+        {
+            "seq": c.seq,
+            "time": c.committed_at / 1000,
+            "kind": c.record.kind.value,
+            "operation": c.record.op.value,
+            "entity_id": c.record.entity_id,
+            "fields": list(c.record.fields),
+            "actor": c.record.actor,
+        }
+        for c in found
+    ]
+    return shown, found[-1].seq if found else after

@@ -43,6 +43,7 @@ from openroster.core.runtime import limits
 from openroster.dialects import raw, registry
 from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
 from openroster.dialects.base import Refusal
+from openroster.server.middleware import HttpMiddleware
 
 #: Seconds a refused connection stays open for reading (and dropping) what the client still sends.
 LINGER_SECONDS = 2.0
@@ -256,16 +257,10 @@ class GuardedHttpTools(HttpToolsProtocol):
 # -- ASGI ------------------------------------------------------------------------------------
 
 
-class RequestLimits:
+class RequestLimits(HttpMiddleware):
     """ASGI middleware: body size (declared or streamed) and query parameter count (see module)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         query: bytes = scope["query_string"]
         if query and query.count(b"&") >= limits.QUERY_PARAMS_MAX:

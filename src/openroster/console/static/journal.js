@@ -1,11 +1,16 @@
-// The journal (templates/journal.html): new calls arrive by server-sent events as table rows the
-// server rendered; a call's page (templates/journal_call.html): its "Copy as curl" button.
+// Live tables (console/live.py: the journal's calls, a tenant's change records): new rows arrive by
+// server-sent events as table rows the server rendered; a call's page (templates/journal_call.html):
+// its "Copy as curl" button.
 (function () {
   "use strict";
-  var table = document.querySelector("table[data-stream]");
-  if (table && window.EventSource) {
+  // Each table[data-stream] grows by the rows its stream sends; data-live names the element that
+  // counts them (its data-template holds "{n}"), data-none the note shown while there are none.
+  document.querySelectorAll("table[data-stream]").forEach(function (table) {
+    if (!window.EventSource) {
+      return;
+    }
     var body = table.querySelector("tbody");
-    var live = document.getElementById("live");
+    var live = document.getElementById(table.dataset.live);
     var arrived = 0;
     var source = new EventSource(table.dataset.stream);
     source.addEventListener("entry", function (event) {
@@ -15,14 +20,15 @@
       if (row) {
         body.insertBefore(row, body.firstChild);
         arrived += 1;
-        var none = document.getElementById("no-calls");
+        var none = document.getElementById(table.dataset.none);
         if (none) {
           none.remove();
         }
+        table.hidden = false;
         live.textContent = live.dataset.template.replace("{n}", String(arrived));
       }
     });
-  }
+  });
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.addEventListener("click", function () {
       var text = document.getElementById(button.dataset.copy).textContent;

@@ -76,6 +76,8 @@ class DeptAssignment:
     user_id: str
     dept_ids: tuple[int, ...]
     def_dept_id: int | None = None
+    #: The departments the user leads (each one of ``dept_ids``); None: the flags kept as they are.
+    leader_of: tuple[int, ...] | None = None
 
 
 def update_depts(
@@ -91,6 +93,17 @@ def update_depts(
     _batch_ids([i.user_id for i in items], field=field)
     with d.writer() as tx:
         return update_depts_in(tx, d, tenant_id=tenant_id, items=items, field=field)
+
+
+def _with_leadership(
+    memberships: tuple[Membership, ...], leader_of: tuple[int, ...], *, field: str, index: int
+) -> tuple[Membership, ...]:
+    """``memberships`` with the leader flag on exactly the departments of ``leader_of``."""
+    held = {m.dept_id for m in memberships}
+    for x in leader_of:
+        if x not in held:
+            raise InvalidValue(f"{field}: {x} is not one of the user's departments", field=field, index=index)
+    return tuple(replace(m, is_leader=m.dept_id in leader_of) for m in memberships)
 
 
 def update_depts_in(
@@ -131,6 +144,12 @@ def update_depts_in(
         memberships = tuple(
             keep.get(x) or Membership(dept_id=x, is_leader=False, order=0) for x in item.dept_ids
         )
+        flipped: list[int] = []
+        if item.leader_of is not None:
+            memberships = _with_leadership(memberships, item.leader_of, field=f"{p}.leader_of", index=i)
+            led = {m.dept_id for m in current.memberships if m.is_leader}
+            flipped = sorted((led ^ {m.dept_id for m in memberships if m.is_leader}) & set(item.dept_ids))
+        formers = tx.users.dept_leaders(tenant_id, flipped) if flipped else {}
         def_dept = item.def_dept_id
         if def_dept is None:
             def_dept = current.def_dept_id if current.def_dept_id in item.dept_ids else item.dept_ids[0]
@@ -139,6 +158,9 @@ def update_depts_in(
         tx.users.replace_memberships(user)
         tx.changed(tenant_id, "user", user.id)
         recording.user_updated(tx, tenant_id, current, user)
+        for x in flipped:  # a department whose leaders changed, as depts.update records it
+            former = [uid for uid, _ in formers.get(x, [])]
+            recording.dept_updated(tx, tenant_id, known[x], known[x], former, leaders_changed=True)
         out.append(user)
     return out
 

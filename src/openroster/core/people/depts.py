@@ -297,6 +297,11 @@ def members_page(
     return Page(items, (ids[-1],) if more and ids else None, total)
 
 
+def subtree_ids(r: Reader, *, tenant_id: str, dept_id: int) -> set[int]:
+    """The ids of ``dept_id`` and of every department below it."""
+    return set(r.tx.depts.subtree_id_set(tenant_id, dept_id))
+
+
 def _membership_in(u: User, dept_id: int, subtree: set[int] | None) -> Membership | None:
     direct = next((m for m in u.memberships if m.dept_id == dept_id), None)
     if direct is not None or subtree is None:
