@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,13 @@ from openroster.core.people import depts as dept_service
 from openroster.core.people import search, users
 from openroster.core.people.search import Found, Query
 from openroster.core.tenancy import apps, tenants
-from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
+from openroster.model.entities import (
+    AttributeUpdate,
+    AttributeValue,
+    Membership,
+    UserAttributeUpdate,
+    UserStatus,
+)
 from openroster.model.errors import BulkConflict, Conflict, InvalidValue
 from openroster.server.app import open_directory
 from openroster.store import bulk, schema
@@ -282,6 +289,35 @@ class TestStoreContract:
             "u1": ["desk"],
             "u3": ["desk", "floor"],
         }
+
+    def test_members_move_in_one_statement_each_keeping_what_stays(
+        self, directory: Directory, acme: str
+    ) -> None:
+        a = dept_service.create(
+            directory, tenant_id=acme, item=dept_service.NewDepartment(name="A", parent_id=1)
+        ).id
+        users.create_many(directory, tenant_id=acme, items=[_person("u0"), _person("u1", a), _person("u2")])
+        with directory.writer() as tx:
+            tx.users.set_member_order(acme, "u0", 1, 7)
+            before = tx.users.get_users(acme, ["u0", "u1", "u2"])
+            moved = [
+                replace(
+                    before["u0"], memberships=(*before["u0"].memberships, Membership(a, True, 3)), mtime=9
+                ),
+                replace(before["u1"], memberships=(Membership(1, False, 0),), def_dept_id=1, mtime=9),
+            ]
+            tx.users.move_members(acme, [before["u0"], before["u1"]], moved)
+            tx.users.move_members(acme, [], [])
+        with directory.store.read() as tx:
+            after = tx.users.get_users(acme, ["u0", "u1", "u2"])
+        assert after["u0"].memberships == (Membership(a, True, 3), Membership(1, False, 7))
+        assert (after["u0"].def_dept_id, after["u0"].mtime) == (1, 9)
+        assert (after["u1"].memberships, after["u1"].def_dept_id, after["u1"].mtime) == (
+            (Membership(1, False, 0),),
+            1,
+            9,
+        )
+        assert after["u2"] == before["u2"]
 
     def test_concurrent_writers_all_land(self, databases: Databases, tmp_path: Path, acme: str) -> None:
         """Eight writers (each its own connections, as processes would be) never lose or refuse a write."""

@@ -116,6 +116,7 @@ class Users(Repository):
     dept_leaders = RowFunction(users.dept_leaders)
     update_user = RowFunction(users.update_user)
     replace_memberships = RowFunction(users.replace_memberships)
+    move_members = RowFunction(users.move_members)
     set_status = RowFunction(users.set_status)
     leader_of = RowFunction(users.leader_of)
     clear_leader = RowFunction(users.clear_leader)

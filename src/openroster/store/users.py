@@ -413,6 +413,42 @@ def replace_memberships(conn: Connection, u: User) -> None:
     insert_many(conn, memberships, membership_rows(u))
 
 
+# Built once, like the paging statements: run for a few hundred people per call.
+_DROP_MEMBERSHIP = delete(memberships).where(
+    memberships.c.tenant_id == bindparam("tenant"),
+    memberships.c.user_id == bindparam("user"),
+    memberships.c.dept_id == bindparam("dept"),
+)
+_SET_MAIN_DEPT = (
+    update(users)
+    .where(users.c.tenant_id == bindparam("tenant"), users.c.id == bindparam("user"))
+    .values(def_dept_id=bindparam("def_dept"), mtime=bindparam("now"))
+)
+
+
+def move_members(conn: Connection, tenant_id: str, befores: Sequence[User], afters: Sequence[User]) -> None:
+    """Give each user of ``afters`` its memberships and main department (``befores[i]`` is
+    ``afters[i]`` as stored), set-based: one DELETE of the memberships that go, one INSERT of those
+    that come and one UPDATE of the users' main department and ``mtime``, each an executemany over
+    every user, whatever their number. A membership both have stays as it is stored."""
+    gone: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    mains: list[dict[str, Any]] = []
+    for before, after in zip(befores, afters, strict=True):
+        had = {m.dept_id for m in before.memberships}
+        has = {m.dept_id for m in after.memberships}
+        gone += [{"tenant": tenant_id, "user": after.id, "dept": x} for x in had - has]
+        new += [row for row in membership_rows(after) if row["dept_id"] not in had]
+        mains.append(
+            {"tenant": tenant_id, "user": after.id, "def_dept": after.def_dept_id, "now": after.mtime}
+        )
+    if gone:
+        conn.execute(_DROP_MEMBERSHIP, gone)
+    insert_many(conn, memberships, new)
+    if mains:
+        conn.execute(_SET_MAIN_DEPT, mains)
+
+
 def set_status(conn: Connection, tenant_id: str, ids: Sequence[str], status: str, *, mtime: int) -> None:
     for start in range(0, len(ids), 500):
         conn.execute(

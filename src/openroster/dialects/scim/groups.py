@@ -16,6 +16,7 @@ from openroster.dialects.scim.errors import ScimError, ScimType, bad
 from openroster.dialects.scim.filter import get_any, matches
 from openroster.dialects.scim.resources import referenced, text_of, timestamp, version
 from openroster.model.entities import ROOT_DEPT_ID, Department
+from openroster.model.errors import BrokenReference, RuleViolation
 
 _ID_DIGITS = 18
 
@@ -77,28 +78,29 @@ def group_fields(res: Any) -> GroupFields:
 
 
 def _set_members(call: Call, dept_id: int, wanted: list[str], current: list[str]) -> None:
-    """Make the department's direct members ``wanted`` (they are ``current``), all or nothing."""
+    """Make the department's direct members ``wanted`` (they are ``current``), all or nothing, in one
+    set-based write whatever their number."""
     have, want = set(current), set(wanted)
     added = [u for u in dict.fromkeys(wanted) if u not in have]
     removed = [u for u in current if u not in want]
     if not added and not removed:
         return
-    people = call.reader.users(call.tenant_id, added + removed)
-    if missing := [u for u in added if u not in people]:
-        raise bad(f"members: no User {missing[0]!r}")
-    items = []
-    for uid in removed:
-        rest = tuple(x for x in people[uid].dept_ids if x != dept_id)
-        if not rest:
-            raise bad(
-                f"members: removing {uid!r} would leave them in no department; a person always belongs "
-                "to one, so add them to another Group first"
-            )
-        items.append(batch_writes.DeptAssignment(uid, rest))
-    items += [batch_writes.DeptAssignment(u, (*people[u].dept_ids, dept_id)) for u in added]
     d = call.directory
-    with d.writer() as tx:
-        batch_writes.update_depts_in(tx, d, tenant_id=call.tenant_id, items=items, field="members")
+    try:
+        with d.writer() as tx:
+            batch_writes.change_members_in(
+                tx, d, tenant_id=call.tenant_id, dept_id=dept_id, added=added, removed=removed
+            )
+    except (BrokenReference, RuleViolation) as exc:
+        if exc.index is None:
+            raise
+        uid = [*added, *removed][exc.index]
+        if isinstance(exc, BrokenReference):
+            raise bad(f"members: no User {uid!r}") from None
+        raise bad(
+            f"members: removing {uid!r} would leave them in no department; a person always belongs "
+            "to one, so add them to another Group first"
+        ) from None
 
 
 def _wants_members(q: listing.Query | None, call: Call) -> bool:
