@@ -12,7 +12,7 @@ they are plain routes, so they take the same short way (``server/dispatch.py``).
 ``/_bench`` is no platform path: the journal leaves such calls out.
 
     .venv/bin/python -m bench.bare --bare-endpoint-file REPLY.json --port 8000 --data-dir DIR \\
-        [--database-url URL] [--cache-max-users N]
+        [--database-url URL] [--cache-max-users N] [--admin-token TOKEN]
 
 serves that app as ``openroster serve`` would (one process, uvloop, the guarded protocol).
 """
@@ -76,6 +76,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, choices=(1,), default=1, help="one process only")
     ap.add_argument("--cache-max-users", type=int, default=DEFAULT_MAX_USERS)
     ap.add_argument("--log-level", default="warning")
+    ap.add_argument("--admin-token", help="the control plane's token (a random one when not given)")
     args = ap.parse_args()
     settings = Settings(
         data_dir=args.data_dir,
@@ -83,6 +84,7 @@ def main() -> None:
         host=args.host,
         port=args.port,
         cache_max_users=args.cache_max_users,
+        admin_token=args.admin_token,
     )
     run(create_bench_app(settings, args.bare_endpoint_file.read_bytes()), settings, log_level=args.log_level)
 
