@@ -446,6 +446,19 @@ class TestStoreContract:
             taken = tx.users.find_taken_values(acme, "email", [f"u{i}@example.com" for i in range(1200)])
         assert len(taken) == 100
 
+    def test_ids_by_position_count_every_status_of_the_tenant_only(
+        self, directory: Directory, acme: str
+    ) -> None:
+        users.create_many(directory, tenant_id=acme, items=[_person(f"u{i}") for i in (3, 1, 4, 2)])
+        tenants.create(directory, tenant_id="other", name="Other")
+        users.create_many(directory, tenant_id="other", items=[_person("u0")])
+        with directory.writer() as tx:
+            tx.users.set_status(acme, ["u2"], UserStatus.DISABLED.value, mtime=2)
+        with directory.store.read() as tx:
+            assert tx.users.ids_at(acme, offset=0, limit=3) == ["u1", "u2", "u3"]
+            assert tx.users.ids_at(acme, offset=2, limit=10) == ["u3", "u4"]
+            assert tx.users.ids_at(acme, offset=4, limit=10) == []
+
     def test_bulk_insert_writes_rows_and_reports_clashes(self, directory: Directory, acme: str) -> None:
         def as_tuple(row: dict[str, object]) -> tuple[object, ...]:
             return tuple(row[c] for c in bulk.USER_COLUMNS)

@@ -108,6 +108,7 @@ class Users(Repository):
     find_taken_values = RowFunction(users.find_taken_values)
     first_ids = RowFunction(users.first_ids)
     page_ids = RowFunction(users.page_ids)
+    ids_at = RowFunction(users.ids_at)
     name_prefix_page = RowFunction(users.name_prefix_page)
     count = RowFunction(users.count)
     search_ids = RowFunction(users.search_ids)

@@ -232,6 +232,26 @@ _PAGE_ALL = _page_query(by_status=False)
 _PAGE_BY_STATUS = _page_query(by_status=True)
 
 
+_IDS_AT = (
+    select(users.c.id)
+    .where(users.c.tenant_id == bindparam("tenant"))
+    .order_by(users.c.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
+def ids_at(conn: Connection, tenant_id: str, *, offset: int, limit: int) -> list[str]:
+    """Up to ``limit`` user ids from the ``offset``-th (0-based) on, whatever the status, in id order.
+
+    For callers whose position is a number (SCIM's ``startIndex``): the database skips ``offset``
+    entries of the primary key, no row before them leaves it. The skip still grows with
+    ``offset``; a caller that can keep its place pages with :func:`page_ids` instead."""
+    return [
+        r[0] for r in conn.execute(_IDS_AT, {"tenant": tenant_id, "offset": offset, "limit": limit}).all()
+    ]
+
+
 def page_ids(
     conn: Connection, tenant_id: str, *, statuses: Collection[str], after: str | None, limit: int
 ) -> list[str]:

@@ -328,6 +328,12 @@ def every_id(r: Reader, *, tenant_id: str, batch: int = 1000) -> Iterator[str]:
         after = ids[-1]
 
 
+def ids_at(r: Reader, *, tenant_id: str, offset: int, limit: int) -> list[str]:
+    """Up to ``limit`` user ids of the tenant from the ``offset``-th (0-based), whatever the status, in
+    id order: one query, no id before ``offset`` read."""
+    return r.tx.users.ids_at(tenant_id, offset=offset, limit=limit)
+
+
 def count_all(r: Reader, *, tenant_id: str) -> int:
     """How many people the tenant has, whatever their status."""
     return r.tx.users.count(tenant_id, statuses=sorted(ALL_STATUSES))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from itertools import islice
 from typing import Any
 
 from openroster.core.directory import Reader
 from openroster.core.people import batch_writes, users
 from openroster.dialects.scim import USER, patch
 from openroster.dialects.scim.endpoint import Call, Reply, route
-from openroster.dialects.scim.errors import ScimError
+from openroster.dialects.scim.errors import ScimError, ScimType, bad
 from openroster.dialects.scim.filter import (
     Compare,
     Filter,
@@ -29,6 +28,11 @@ from openroster.dialects.scim.listing import (
 )
 from openroster.dialects.scim.resources import UserFields, user_fields, user_resource
 from openroster.model.entities import ROOT_DEPT_ID, User, UserStatus
+
+#: The most Users a filter no index answers, or a sort, reads (each is read and rendered): past it such
+#: a request is refused with ``tooMany`` (RFC 7644 §3.12: more than the server is willing to process).
+SCAN_MAX = 20_000
+_CHUNK = 1000
 
 #: Filters on these attributes with ``eq`` are answered by the store's unique indexes.
 _INDEXED: dict[tuple[str, str | None], str] = {
@@ -67,9 +71,9 @@ def _candidates(r: Reader, tenant_id: str, f: Filter) -> list[str] | None:
 
 def _listing(call: Call, q: Query) -> Reply:
     r, tenant = call.reader, call.tenant_id
-    if q.filter is None and q.sort_by is None:  # a page of ids, in id order: no one else is read
+    if q.filter is None and q.sort_by is None:  # a page of ids by position: no one else is read
         total = users.count_all(r, tenant_id=tenant)
-        ids = list(islice(users.every_id(r, tenant_id=tenant), q.start - 1, q.start - 1 + q.count))
+        ids = users.ids_at(r, tenant_id=tenant, offset=q.start - 1, limit=q.count) if q.count else []
         found = r.users(tenant, ids)
         shown = [user_resource(r, found[i], call.base) for i in ids if i in found]
     else:
@@ -77,15 +81,33 @@ def _listing(call: Call, q: Query) -> Reply:
     return list_reply(q, shown, total)
 
 
+def _every_id(call: Call, q: Query) -> list[str]:
+    """Every id of the tenant, for a filter no index answers or a sort: refused with ``tooMany`` past
+    :data:`SCAN_MAX` people (each would be read and rendered)."""
+    r, tenant = call.reader, call.tenant_id
+    if (people := users.count_all(r, tenant_id=tenant)) > SCAN_MAX:
+        what = "sortBy" if q.filter is None else "filter"
+        raise bad(
+            f"{what}: this tenant has {people:,} Users; a filter answered by an index (eq on userName, "
+            f"emails.value, externalId or id) is served at any size, any other filter or a sortBy up to "
+            f"{SCAN_MAX:,} Users",
+            ScimType.TOO_MANY,
+        )
+    return list(users.every_id(r, tenant_id=tenant))
+
+
 def matched(call: Call, q: Query) -> list[dict[str, Any]]:
     """Every User that matches ``q``'s filter, rendered (only the candidates the store's indexes name,
-    when the filter lets them say)."""
+    when the filter lets them say; else every User, a thousand at a time, up to :data:`SCAN_MAX`)."""
     r, tenant, f = call.reader, call.tenant_id, q.filter
     narrowed = _candidates(r, tenant, f) if f is not None else None
-    ids = narrowed if narrowed is not None else list(users.every_id(r, tenant_id=tenant))
-    found = r.users(tenant, list(dict.fromkeys(ids)))
-    rendered = [user_resource(r, u, call.base) for u in found.values()]
-    return [res for res in rendered if f is None or matches(f, res)]
+    ids = list(dict.fromkeys(narrowed)) if narrowed is not None else _every_id(call, q)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(ids), _CHUNK):
+        found = r.users(tenant, ids[start : start + _CHUNK])
+        rendered = (user_resource(r, u, call.base) for u in found.values())
+        out += [res for res in rendered if f is None or matches(f, res)]
+    return out
 
 
 @route("GET", "/Users", summary="List people (filter, sortBy, startIndex/count)", query=LIST_QUERY)
