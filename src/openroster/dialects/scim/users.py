@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from openroster.core.directory import Reader
 from openroster.core.people import batch_writes, users
-from openroster.dialects.scim import USER, patch
+from openroster.dialects.scim import CUSTOM_USER, USER, custom, patch
 from openroster.dialects.scim.endpoint import Call, Reply, route
 from openroster.dialects.scim.errors import ScimError, ScimType, bad
 from openroster.dialects.scim.filter import (
@@ -75,7 +76,7 @@ def _listing(call: Call, q: Query) -> Reply:
         total = users.count_all(r, tenant_id=tenant)
         ids = users.ids_at(r, tenant_id=tenant, offset=q.start - 1, limit=q.count) if q.count else []
         found = r.users(tenant, ids)
-        shown = [user_resource(r, found[i], call.base) for i in ids if i in found]
+        shown = rendered(call, [found[i] for i in ids if i in found])
     else:
         shown, total = page(q, matched(call, q))
     return list_reply(q, shown, total)
@@ -96,6 +97,13 @@ def _every_id(call: Call, q: Query) -> list[str]:
     return list(users.every_id(r, tenant_id=tenant))
 
 
+def rendered(call: Call, people: Iterable[User]) -> list[dict[str, Any]]:
+    """``people`` as SCIM Users, with their custom attributes (read for all of them at once)."""
+    listed = list(people)
+    ext = custom.extensions(call.reader, call.tenant_id, [u.id for u in listed], call.base)
+    return [user_resource(call.reader, u, call.base, ext.get(u.id)) for u in listed]
+
+
 def matched(call: Call, q: Query) -> list[dict[str, Any]]:
     """Every User that matches ``q``'s filter, rendered (only the candidates the store's indexes name,
     when the filter lets them say; else every User, a thousand at a time, up to :data:`SCAN_MAX`)."""
@@ -105,8 +113,7 @@ def matched(call: Call, q: Query) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for start in range(0, len(ids), _CHUNK):
         found = r.users(tenant, ids[start : start + _CHUNK])
-        rendered = (user_resource(r, u, call.base) for u in found.values())
-        out += [res for res in rendered if f is None or matches(f, res)]
+        out += [res for res in rendered(call, found.values()) if f is None or matches(f, res)]
     return out
 
 
@@ -125,11 +132,11 @@ def _current(call: Call) -> tuple[User, dict[str, Any]]:
     u = call.reader.users(call.tenant_id, [uid]).get(uid)
     if u is None:
         raise ScimError(404, f"no User {uid!r}")
-    return u, user_resource(call.reader, u, call.base)
+    return u, rendered(call, [u])[0]
 
 
 def _one(call: Call, u: User, status: int = 200) -> Reply:
-    return one_reply(call, user_resource(call.reader, u, call.base), status)
+    return one_reply(call, rendered(call, [u])[0], status)
 
 
 @route("GET", "/Users/{id}", summary="One person", query=SELECT_QUERY)
@@ -147,20 +154,28 @@ def _status_for(active: bool, current: UserStatus | None) -> UserStatus | None:
 @route("POST", "/Users", summary="Create a person (in the root department)", writes=True)
 def create_user(call: Call, body: Any) -> Reply:
     fields = user_fields(body)
+    defs = call.reader.definitions(call.tenant_id)
+    values = custom.updates(body, defs, None)
     given = {k: v for k, v in fields.changes.items() if v and k != "user_name"}
     status = UserStatus.ACTIVE if fields.active else UserStatus.DISABLED
     item = users.NewUser(user_name=fields.user_name, dept_ids=(ROOT_DEPT_ID,), status=status.value, **given)  # type: ignore[arg-type]
     made = users.create(call.directory, tenant_id=call.tenant_id, item=item)
+    custom.write(call.directory, call.tenant_id, made.id, values, defs)
     return _one(call, made, 201)
 
 
-def _write(call: Call, u: User, fields: UserFields) -> Reply:
+def _write(call: Call, u: User, shown: dict[str, Any], wanted: dict[str, Any], fields: UserFields) -> Reply:
+    """Make person ``u`` (shown as ``shown``) what resource ``wanted`` says (``fields``: its mapped
+    attributes), in one transaction."""
     changes = {k: v for k, v in fields.changes.items() if (getattr(u, k) or "") != v}
     d, tenant = call.directory, call.tenant_id
+    defs = call.reader.definitions(tenant)
+    values = custom.updates(wanted, defs, shown.get(CUSTOM_USER))
     if changes:
         users.update(d, tenant_id=tenant, user_id=u.id, changes=changes)
     if (status := _status_for(fields.active, u.status)) is not None:
         batch_writes.set_status(d, tenant_id=tenant, user_ids=[u.id], status=status)
+    custom.write(d, tenant, u.id, values, defs)
     fresh = call.reader.users(tenant, [u.id])[u.id]
     return _one(call, fresh)
 
@@ -169,14 +184,15 @@ def _write(call: Call, u: User, fields: UserFields) -> Reply:
 def replace_user(call: Call, body: Any) -> Reply:
     u, res = _current(call)
     check_if_match(call, res)
-    return _write(call, u, user_fields(body))
+    return _write(call, u, res, body, user_fields(body))
 
 
 @route("PATCH", "/Users/{id}", summary="Change a person's attributes (add, replace, remove)", writes=True)
 def patch_user(call: Call, body: Any) -> Reply:
     u, res = _current(call)
     check_if_match(call, res)
-    return _write(call, u, user_fields(patch.apply(res, body), shown_name=u.user_name))
+    patched = patch.apply(res, body)
+    return _write(call, u, res, patched, user_fields(patched, shown_name=u.user_name))
 
 
 @route("DELETE", "/Users/{id}", summary="Delete a person (as WPS users/{id}/delete does)", writes=True)
