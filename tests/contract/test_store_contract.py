@@ -459,6 +459,27 @@ class TestStoreContract:
             assert tx.users.ids_at(acme, offset=2, limit=10) == ["u3", "u4"]
             assert tx.users.ids_at(acme, offset=4, limit=10) == []
 
+    def test_a_sign_in_name_is_looked_for_as_email_login_name_and_id_at_once(
+        self, directory: Directory, acme: str
+    ) -> None:
+        users.create_many(
+            directory,
+            tenant_id=acme,
+            items=[
+                _person("u1", email="ann@acme.test"),
+                _person("u2", login_name="ann@acme.test"),
+                _person("ann@acme.test"),
+                _person("u4", email="bob@acme.test"),
+            ],
+        )
+        with directory.store.read() as tx:
+            found = tx.users.ids_named(
+                acme, email="ann@acme.test", login_name="ann@acme.test", user_id="ann@acme.test"
+            )
+            assert sorted(found) == ["ann@acme.test", "u1", "u2"]
+            assert tx.users.ids_named(acme, email="x", login_name="x", user_id="u4") == ["u4"]
+            assert tx.users.ids_named("other", email="bob@acme.test", login_name="", user_id="") == []
+
     def test_bulk_insert_writes_rows_and_reports_clashes(self, directory: Directory, acme: str) -> None:
         def as_tuple(row: dict[str, object]) -> tuple[object, ...]:
             return tuple(row[c] for c in bulk.USER_COLUMNS)

@@ -104,6 +104,7 @@ class Users(Repository):
     insert_users = RowFunction(users.insert_users)
     get_users = RowFunction(users.get_users)
     existing_ids = RowFunction(users.existing_ids)
+    ids_named = RowFunction(users.ids_named)
     find_unique_conflicts = RowFunction(users.find_unique_conflicts)
     find_taken_values = RowFunction(users.find_taken_values)
     first_ids = RowFunction(users.first_ids)

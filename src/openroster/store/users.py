@@ -154,6 +154,23 @@ def get_users(conn: Connection, tenant_id: str, ids: Iterable[str], *, lock: boo
     return {r["id"]: _user(r, tuple(ms.get(r["id"], ()))) for r in found}
 
 
+_NAMED = select(users.c.id).where(
+    users.c.tenant_id == bindparam("tenant"),
+    or_(
+        users.c.email == bindparam("email"),
+        users.c.login_name == bindparam("login"),
+        users.c.id == bindparam("id"),
+    ),
+)
+
+
+def ids_named(conn: Connection, tenant_id: str, *, email: str, login_name: str, user_id: str) -> list[str]:
+    """The ids of the users whose email is ``email``, whose login name is ``login_name`` or whose id
+    is ``user_id``: one statement, each of its legs a unique index's seek."""
+    params = {"tenant": tenant_id, "email": email, "login": login_name, "id": user_id}
+    return [r[0] for r in conn.execute(_NAMED, params).all()]
+
+
 def existing_ids(conn: Connection, tenant_id: str, ids: Iterable[str]) -> set[str]:
     wanted = list(set(ids))
     if not wanted:

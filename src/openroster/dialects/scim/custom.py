@@ -36,20 +36,31 @@ def _shown(a: AttributeDefinition, v: AttributeValue, base: str) -> Any:
     return data
 
 
-def extensions(r: Reader, tenant_id: str, user_ids: Sequence[str], base: str) -> dict[str, dict[str, Any]]:
-    """Each person's custom extension object (people without a value are absent)."""
+def extensions(
+    r: Reader, tenant_id: str, user_ids: Sequence[str], base: str, *, fresh: bool = False
+) -> dict[str, dict[str, Any]]:
+    """Each person's custom extension object (people without a value are absent). Kept as rendered
+    fragments of the person (dropped with them when their values change), stamped with what the
+    definitions say of their rendering; only people not rendered yet are read, 50 at a time.
+    ``fresh``: read everyone (a write job's reply, after its own writes: its fragments are its own
+    and nothing drops them within it)."""
     defs = {a.id: a for a in r.definitions(tenant_id)}
-    out: dict[str, dict[str, Any]] = {}
     if not defs:
-        return out
+        return {}
+    stamp = tuple((a.id, a.value_type) for a in defs.values())
+    table = r.fragments(tenant_id, "user", ("scim.custom", base), stamp)
     ids = list(dict.fromkeys(user_ids))
+    missing = ids if fresh else [u for u in ids if u not in table.entries]
     step = limits.ATTR_READ_USERS_MAX
-    for start in range(0, len(ids), step):
-        got = attributes.read_values(r, tenant_id=tenant_id, user_ids=ids[start : start + step])
-        for uid, values in got.items():
-            if values:
-                out[uid] = {v.attr_id: _shown(defs[v.attr_id], v, base) for v in values}
-    return out
+    for start in range(0, len(missing), step):
+        chunk = missing[start : start + step]
+        got = attributes.read_values(r, tenant_id=tenant_id, user_ids=chunk)
+        for uid in chunk:
+            values = got.get(uid)
+            if values is not None:  # a person who exists: their values, or None for none
+                shown = {v.attr_id: _shown(defs[v.attr_id], v, base) for v in values} or None
+                table.put(uid, (shown,))
+    return {u: e[0] for u in ids if (e := table.entries.get(u)) is not None and e[0] is not None}
 
 
 def _update(a: AttributeDefinition, v: Any) -> AttributeUpdate:

@@ -35,9 +35,9 @@ from openroster.model.entities import ROOT_DEPT_ID, User, UserStatus
 SCAN_MAX = 20_000
 _CHUNK = 1000
 
-#: Filters on these attributes with ``eq`` are answered by the store's unique indexes.
+#: Filters on these attributes with ``eq`` are answered by the store's unique indexes (``userName``
+#: too: by email, login name or id at once).
 _INDEXED: dict[tuple[str, str | None], str] = {
-    ("username", None): "email",
     ("emails", None): "email",
     ("emails", "value"): "email",
     ("externalid", None): "ex_user_id",
@@ -50,17 +50,13 @@ def _candidates(r: Reader, tenant_id: str, f: Filter) -> list[str] | None:
         key = (f.path.name.lower(), f.path.sub.lower() if f.path.sub else None)
         if key == ("id", None):
             return [f.value]
+        if key == ("username", None):  # the email, else the login name, else the id: one query
+            return users.ids_named(r, tenant_id=tenant_id, value=f.value)
         if (field := _INDEXED.get(key)) is not None:
             found = users.find_by(
                 r, tenant_id=tenant_id, field=field, values=[f.value], statuses=list(UserStatus)
             )
-            ids = [u.id for u in found]
-            if key[0] == "username":  # without an email, the login name, else the id, is the userName
-                by_login = users.find_by(
-                    r, tenant_id=tenant_id, field="login_name", values=[f.value], statuses=list(UserStatus)
-                )
-                ids += [u.id for u in by_login] + [f.value]
-            return ids
+            return [u.id for u in found]
     if isinstance(f, Logic):
         left, right = _candidates(r, tenant_id, f.left), _candidates(r, tenant_id, f.right)
         if f.op == "and":
@@ -97,10 +93,11 @@ def _every_id(call: Call, q: Query) -> list[str]:
     return list(users.every_id(r, tenant_id=tenant))
 
 
-def rendered(call: Call, people: Iterable[User]) -> list[dict[str, Any]]:
-    """``people`` as SCIM Users, with their custom attributes (read for all of them at once)."""
+def rendered(call: Call, people: Iterable[User], *, fresh: bool = False) -> list[dict[str, Any]]:
+    """``people`` as SCIM Users, with their custom attributes (read for all of them at once;
+    ``fresh``: see :func:`custom.extensions`)."""
     listed = list(people)
-    ext = custom.extensions(call.reader, call.tenant_id, [u.id for u in listed], call.base)
+    ext = custom.extensions(call.reader, call.tenant_id, [u.id for u in listed], call.base, fresh=fresh)
     return [user_resource(call.reader, u, call.base, ext.get(u.id)) for u in listed]
 
 
@@ -136,7 +133,8 @@ def _current(call: Call) -> tuple[User, dict[str, Any]]:
 
 
 def _one(call: Call, u: User, status: int = 200) -> Reply:
-    return one_reply(call, rendered(call, [u])[0], status)
+    """The reply of a write: ``u`` as the job's writes left them."""
+    return one_reply(call, rendered(call, [u], fresh=True)[0], status)
 
 
 @route("GET", "/Users/{id}", summary="One person", query=SELECT_QUERY)
