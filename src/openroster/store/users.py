@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from openroster.model.entities import (
@@ -154,13 +154,12 @@ def get_users(conn: Connection, tenant_id: str, ids: Iterable[str], *, lock: boo
     return {r["id"]: _user(r, tuple(ms.get(r["id"], ()))) for r in found}
 
 
-_NAMED = select(users.c.id).where(
-    users.c.tenant_id == bindparam("tenant"),
-    or_(
-        users.c.email == bindparam("email"),
-        users.c.login_name == bindparam("login"),
-        users.c.id == bindparam("id"),
-    ),
+# A UNION of three seeks: with an OR, SQLite's planner scans the tenant on another index instead.
+_NAMED = union(
+    *(
+        select(users.c.id).where(users.c.tenant_id == bindparam("tenant"), column == bindparam(name))
+        for column, name in ((users.c.email, "email"), (users.c.login_name, "login"), (users.c.id, "id"))
+    )
 )
 
 
