@@ -9,16 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from openroster.core.directory import Reader
-from openroster.core.people import batch_writes, depts
+from openroster.core.people import batch_writes, depts, search
 from openroster.dialects.scim import DEPARTMENT, GROUP, listing, patch
 from openroster.dialects.scim.endpoint import Call, Reply, route
 from openroster.dialects.scim.errors import ScimError, ScimType, bad
-from openroster.dialects.scim.filter import get_any, matches
+from openroster.dialects.scim.filter import Compare, Filter, Logic, get_any, matches
 from openroster.dialects.scim.resources import referenced, text_of, timestamp, version
 from openroster.model.entities import ROOT_DEPT_ID, Department
-from openroster.model.errors import BrokenReference, RuleViolation
+from openroster.model.errors import BrokenReference, CoreError, RuleViolation
 
 _ID_DIGITS = 18
+#: The most departments a ``displayName eq`` looks at by name before it reads them all instead.
+_NAMED = search.SEARCH_SIZE_MAX
 
 
 def _dept_id(text: Any, what: str) -> int:
@@ -112,14 +114,44 @@ def _wants_members(q: listing.Query | None, call: Call) -> bool:
     return not excluded or "members" not in excluded.lower()
 
 
+def _candidates(r: Reader, tenant_id: str, f: Filter) -> list[int] | None:
+    """The ids of every department that may match ``f`` (Entra's ``displayName eq`` probe, an
+    ``externalId`` or ``id`` ``eq``), found by the store; None: it cannot say."""
+    if isinstance(f, Compare) and f.op == "eq" and isinstance(f.value, str) and f.path.schema == GROUP:
+        key = (f.path.name.lower(), f.path.sub)
+        if key == ("id", None):
+            return [int(f.value)] if f.value.isdecimal() and len(f.value) <= _ID_DIGITS else []
+        if key == ("externalid", None):
+            return [d.id for d in depts.by_ex_ids(r, tenant_id=tenant_id, ex_dept_ids=[f.value])]
+        if key == ("displayname", None) and f.value.strip():
+            try:  # the names that hold it (a scan in the store, not a render of every department)
+                found = search.departments(
+                    r, tenant_id=tenant_id, query=search.Query(f.value.strip(), 0, _NAMED)
+                )
+            except CoreError:
+                return []  # no name that long
+            return found.ids if found.total <= len(found.ids) else None
+    if isinstance(f, Logic):
+        left, right = _candidates(r, tenant_id, f.left), _candidates(r, tenant_id, f.right)
+        if f.op == "and":
+            return left if left is not None else right
+        if left is not None and right is not None:
+            return [*left, *right]
+    return None
+
+
 def matched(call: Call, q: listing.Query) -> list[dict[str, Any]]:
     """Every Group that matches ``q``'s filter, rendered (with members when the reply or the filter
-    needs them)."""
+    needs them; only the departments the store names, when the filter lets it)."""
     r, tenant = call.reader, call.tenant_id
     needs = _wants_members(q, call) or (q.filter is not None and "members" in repr(q.filter).lower())
-    rendered = [
-        group_resource(r, tenant, d, call.base, members=needs) for d in depts.every(r, tenant_id=tenant)
-    ]
+    narrowed = _candidates(r, tenant, q.filter) if q.filter is not None else None
+    if narrowed is None:
+        found = depts.every(r, tenant_id=tenant)
+    else:
+        by_id = r.depts(tenant, list(dict.fromkeys(narrowed)))
+        found = [by_id[i] for i in sorted(by_id)]
+    rendered = [group_resource(r, tenant, d, call.base, members=needs) for d in found]
     return [res for res in rendered if q.filter is None or matches(q.filter, res)]
 
 
