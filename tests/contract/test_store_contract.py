@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,7 @@ from openroster.core.people import depts as dept_service
 from openroster.core.people import search, users
 from openroster.core.people.search import Found, Query
 from openroster.core.tenancy import apps, tenants
-from openroster.model.entities import (
-    AttributeUpdate,
-    AttributeValue,
-    Membership,
-    UserAttributeUpdate,
-    UserStatus,
-)
+from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
 from openroster.model.errors import BulkConflict, Conflict, InvalidValue
 from openroster.server.app import open_directory
 from openroster.store import bulk, schema
@@ -290,35 +283,6 @@ class TestStoreContract:
             "u3": ["desk", "floor"],
         }
 
-    def test_members_move_in_one_statement_each_keeping_what_stays(
-        self, directory: Directory, acme: str
-    ) -> None:
-        a = dept_service.create(
-            directory, tenant_id=acme, item=dept_service.NewDepartment(name="A", parent_id=1)
-        ).id
-        users.create_many(directory, tenant_id=acme, items=[_person("u0"), _person("u1", a), _person("u2")])
-        with directory.writer() as tx:
-            tx.users.set_member_order(acme, "u0", 1, 7)
-            before = tx.users.get_users(acme, ["u0", "u1", "u2"])
-            moved = [
-                replace(
-                    before["u0"], memberships=(*before["u0"].memberships, Membership(a, True, 3)), mtime=9
-                ),
-                replace(before["u1"], memberships=(Membership(1, False, 0),), def_dept_id=1, mtime=9),
-            ]
-            tx.users.move_members(acme, [before["u0"], before["u1"]], moved)
-            tx.users.move_members(acme, [], [])
-        with directory.store.read() as tx:
-            after = tx.users.get_users(acme, ["u0", "u1", "u2"])
-        assert after["u0"].memberships == (Membership(a, True, 3), Membership(1, False, 7))
-        assert (after["u0"].def_dept_id, after["u0"].mtime) == (1, 9)
-        assert (after["u1"].memberships, after["u1"].def_dept_id, after["u1"].mtime) == (
-            (Membership(1, False, 0),),
-            1,
-            9,
-        )
-        assert after["u2"] == before["u2"]
-
     def test_concurrent_writers_all_land(self, databases: Databases, tmp_path: Path, acme: str) -> None:
         """Eight writers (each its own connections, as processes would be) never lose or refuse a write."""
         dirs = [open_directory(databases.settings_for(tmp_path / "data")) for _ in range(8)]
@@ -445,40 +409,6 @@ class TestStoreContract:
             assert len(tx.users.get_users(acme, wanted)) == 100
             taken = tx.users.find_taken_values(acme, "email", [f"u{i}@example.com" for i in range(1200)])
         assert len(taken) == 100
-
-    def test_ids_by_position_count_every_status_of_the_tenant_only(
-        self, directory: Directory, acme: str
-    ) -> None:
-        users.create_many(directory, tenant_id=acme, items=[_person(f"u{i}") for i in (3, 1, 4, 2)])
-        tenants.create(directory, tenant_id="other", name="Other")
-        users.create_many(directory, tenant_id="other", items=[_person("u0")])
-        with directory.writer() as tx:
-            tx.users.set_status(acme, ["u2"], UserStatus.DISABLED.value, mtime=2)
-        with directory.store.read() as tx:
-            assert tx.users.ids_at(acme, offset=0, limit=3) == ["u1", "u2", "u3"]
-            assert tx.users.ids_at(acme, offset=2, limit=10) == ["u3", "u4"]
-            assert tx.users.ids_at(acme, offset=4, limit=10) == []
-
-    def test_a_sign_in_name_is_looked_for_as_email_login_name_and_id_at_once(
-        self, directory: Directory, acme: str
-    ) -> None:
-        users.create_many(
-            directory,
-            tenant_id=acme,
-            items=[
-                _person("u1", email="ann@acme.test"),
-                _person("u2", login_name="ann@acme.test"),
-                _person("ann@acme.test"),
-                _person("u4", email="bob@acme.test"),
-            ],
-        )
-        with directory.store.read() as tx:
-            found = tx.users.ids_named(
-                acme, email="ann@acme.test", login_name="ann@acme.test", user_id="ann@acme.test"
-            )
-            assert sorted(found) == ["ann@acme.test", "u1", "u2"]
-            assert tx.users.ids_named(acme, email="x", login_name="x", user_id="u4") == ["u4"]
-            assert tx.users.ids_named("other", email="bob@acme.test", login_name="", user_id="") == []
 
     def test_bulk_insert_writes_rows_and_reports_clashes(self, directory: Directory, acme: str) -> None:
         def as_tuple(row: dict[str, object]) -> tuple[object, ...]:

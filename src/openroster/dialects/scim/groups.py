@@ -13,13 +13,13 @@ from openroster.core.people import batch_writes, depts, search
 from openroster.dialects.scim import DEPARTMENT, GROUP, listing, patch
 from openroster.dialects.scim.endpoint import Call, Reply, route
 from openroster.dialects.scim.errors import ScimError, ScimType, bad
-from openroster.dialects.scim.filter import Compare, Filter, Logic, get_any, matches
+from openroster.dialects.scim.filter import Compare, candidates, get_any, matches
 from openroster.dialects.scim.resources import referenced, text_of, timestamp, version
 from openroster.model.entities import ROOT_DEPT_ID, Department
 from openroster.model.errors import BrokenReference, CoreError, RuleViolation
 
 _ID_DIGITS = 18
-#: The most departments a ``displayName eq`` looks at by name before it reads them all instead.
+#: A page of the name search a ``displayName eq`` reads its candidates by.
 _NAMED = search.SEARCH_SIZE_MAX
 
 
@@ -114,29 +114,26 @@ def _wants_members(q: listing.Query | None, call: Call) -> bool:
     return not excluded or "members" not in excluded.lower()
 
 
-def _candidates(r: Reader, tenant_id: str, f: Filter) -> list[int] | None:
-    """The ids of every department that may match ``f`` (Entra's ``displayName eq`` probe, an
-    ``externalId`` or ``id`` ``eq``), found by the store; None: it cannot say."""
-    if isinstance(f, Compare) and f.op == "eq" and isinstance(f.value, str) and f.path.schema == GROUP:
-        key = (f.path.name.lower(), f.path.sub)
-        if key == ("id", None):
-            return [int(f.value)] if f.value.isdecimal() and len(f.value) <= _ID_DIGITS else []
-        if key == ("externalid", None):
-            return [d.id for d in depts.by_ex_ids(r, tenant_id=tenant_id, ex_dept_ids=[f.value])]
-        if key == ("displayname", None) and f.value.strip():
-            try:  # the names that hold it (a scan in the store, not a render of every department)
-                found = search.departments(
-                    r, tenant_id=tenant_id, query=search.Query(f.value.strip(), 0, _NAMED)
-                )
-            except CoreError:
-                return []  # no name that long
-            return found.ids if found.total <= len(found.ids) else None
-    if isinstance(f, Logic):
-        left, right = _candidates(r, tenant_id, f.left), _candidates(r, tenant_id, f.right)
-        if f.op == "and":
-            return left if left is not None else right
-        if left is not None and right is not None:
-            return [*left, *right]
+def _named(r: Reader, tenant_id: str, f: Compare) -> list[int] | None:
+    """The ids of every department that may match ``eq`` comparison ``f`` (Entra's ``displayName
+    eq`` probe, an ``externalId`` or ``id``), found by the store."""
+    if f.path.schema != GROUP or not isinstance(f.value, str):
+        return None
+    key = (f.path.name.lower(), f.path.sub)
+    if key == ("id", None):
+        return [int(f.value)] if f.value.isdecimal() and len(f.value) <= _ID_DIGITS else []
+    if key == ("externalid", None):
+        return [d.id for d in depts.by_ex_ids(r, tenant_id=tenant_id, ex_dept_ids=[f.value])]
+    if key == ("displayname", None) and f.value.strip():
+        word, ids = f.value.strip(), list[int]()
+        try:  # the names that hold it, a page at a time (a scan in the store, no render of the rest)
+            while True:
+                found = search.departments(r, tenant_id=tenant_id, query=search.Query(word, len(ids), _NAMED))
+                ids += found.ids
+                if len(ids) >= found.total or not found.ids:
+                    return ids
+        except CoreError:
+            return []  # a name longer than any department's
     return None
 
 
@@ -145,7 +142,7 @@ def matched(call: Call, q: listing.Query) -> list[dict[str, Any]]:
     needs them; only the departments the store names, when the filter lets it)."""
     r, tenant = call.reader, call.tenant_id
     needs = _wants_members(q, call) or (q.filter is not None and "members" in repr(q.filter).lower())
-    narrowed = _candidates(r, tenant, q.filter) if q.filter is not None else None
+    narrowed = candidates(q.filter, lambda c: _named(r, tenant, c)) if q.filter is not None else None
     if narrowed is None:
         found = depts.every(r, tenant_id=tenant)
     else:

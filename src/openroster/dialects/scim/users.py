@@ -10,12 +10,7 @@ from openroster.core.people import batch_writes, users
 from openroster.dialects.scim import CUSTOM_USER, USER, custom, patch
 from openroster.dialects.scim.endpoint import Call, Reply, route
 from openroster.dialects.scim.errors import ScimError, ScimType, bad
-from openroster.dialects.scim.filter import (
-    Compare,
-    Filter,
-    Logic,
-    matches,
-)
+from openroster.dialects.scim.filter import Compare, candidates, matches
 from openroster.dialects.scim.listing import (
     LIST_QUERY,
     SELECT_QUERY,
@@ -44,25 +39,20 @@ _INDEXED: dict[tuple[str, str | None], str] = {
 }
 
 
-def _candidates(r: Reader, tenant_id: str, f: Filter) -> list[str] | None:
-    """The ids of every person who may match ``f``, from the store's indexes; None: it cannot say."""
-    if isinstance(f, Compare) and f.op == "eq" and isinstance(f.value, str) and f.path.schema == USER:
-        key = (f.path.name.lower(), f.path.sub.lower() if f.path.sub else None)
-        if key == ("id", None):
-            return [f.value]
-        if key == ("username", None):  # the email, else the login name, else the id: one query
-            return users.ids_named(r, tenant_id=tenant_id, value=f.value)
-        if (field := _INDEXED.get(key)) is not None:
-            found = users.find_by(
-                r, tenant_id=tenant_id, field=field, values=[f.value], statuses=list(UserStatus)
-            )
-            return [u.id for u in found]
-    if isinstance(f, Logic):
-        left, right = _candidates(r, tenant_id, f.left), _candidates(r, tenant_id, f.right)
-        if f.op == "and":
-            return left if left is not None else right
-        if left is not None and right is not None:
-            return [*left, *right]
+def _named(r: Reader, tenant_id: str, f: Compare) -> list[str] | None:
+    """The ids of every person who may match ``eq`` comparison ``f``, from the store's indexes."""
+    if f.path.schema != USER or not isinstance(f.value, str):
+        return None
+    key = (f.path.name.lower(), f.path.sub.lower() if f.path.sub else None)
+    if key == ("id", None):
+        return [f.value]
+    if key == ("username", None):  # the email, else the login name, else the id: one query
+        return users.ids_named(r, tenant_id=tenant_id, value=f.value)
+    if (field := _INDEXED.get(key)) is not None:
+        found = users.find_by(
+            r, tenant_id=tenant_id, field=field, values=[f.value], statuses=list(UserStatus)
+        )
+        return [u.id for u in found]
     return None
 
 
@@ -105,7 +95,7 @@ def matched(call: Call, q: Query) -> list[dict[str, Any]]:
     """Every User that matches ``q``'s filter, rendered (only the candidates the store's indexes name,
     when the filter lets them say; else every User, a thousand at a time, up to :data:`SCAN_MAX`)."""
     r, tenant, f = call.reader, call.tenant_id, q.filter
-    narrowed = _candidates(r, tenant, f) if f is not None else None
+    narrowed = candidates(f, lambda c: _named(r, tenant, c)) if f is not None else None
     ids = list(dict.fromkeys(narrowed)) if narrowed is not None else _every_id(call, q)
     out: list[dict[str, Any]] = []
     for start in range(0, len(ids), _CHUNK):
