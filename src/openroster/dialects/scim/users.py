@@ -70,14 +70,15 @@ def _listing(call: Call, q: Query) -> Reply:
 
 def _every_id(call: Call, q: Query) -> list[str]:
     """Every id of the tenant, for a filter no index answers or a sort: refused with ``tooMany`` past
-    :data:`SCAN_MAX` people (each would be read and rendered)."""
+    :data:`SCAN_MAX` people (each would be read and rendered). Whether there are more is one seek
+    to the position past the bound, not a count of the tenant."""
     r, tenant = call.reader, call.tenant_id
-    if (people := users.count_all(r, tenant_id=tenant)) > SCAN_MAX:
+    if users.ids_at(r, tenant_id=tenant, offset=SCAN_MAX, limit=1):
         what = "sortBy" if q.filter is None else "filter"
         raise bad(
-            f"{what}: this tenant has {people:,} Users; a filter answered by an index (eq on userName, "
-            f"emails.value, externalId or id) is served at any size, any other filter or a sortBy up to "
-            f"{SCAN_MAX:,} Users",
+            f"{what}: this tenant has more than {SCAN_MAX:,} Users; a filter answered by an index (eq on "
+            f"userName, emails.value, externalId or id) is served at any size, any other filter or a "
+            f"sortBy up to {SCAN_MAX:,} Users",
             ScimType.TOO_MANY,
         )
     return list(users.every_id(r, tenant_id=tenant))
