@@ -12,7 +12,7 @@ they are plain routes, so they take the same short way (``server/dispatch.py``).
 ``/_bench`` is no platform path: the journal leaves such calls out.
 
     .venv/bin/python -m bench.bare --bare-endpoint-file REPLY.json --port 8000 --data-dir DIR \\
-        [--database-url URL] [--cache-max-users N]
+        [--database-url URL] [--cache-max-users N] [--admin-token TOKEN]
 
 serves that app as ``openroster serve`` would (one process, uvloop, the guarded protocol).
 """
@@ -79,6 +79,7 @@ def main() -> None:
     ap.add_argument(
         "--dingtalk-v1-rate-limit", action="append", default=[], help="as openroster serve's (repeatable)"
     )
+    ap.add_argument("--admin-token", help="the control plane's token (a random one when not given)")
     args = ap.parse_args()
     settings = Settings(
         data_dir=args.data_dir,
@@ -87,6 +88,7 @@ def main() -> None:
         port=args.port,
         cache_max_users=args.cache_max_users,
         dingtalk_v1_rate_limits=",".join(args.dingtalk_v1_rate_limit),
+        admin_token=args.admin_token,
     )
     run(create_bench_app(settings, args.bare_endpoint_file.read_bytes()), settings, log_level=args.log_level)
 

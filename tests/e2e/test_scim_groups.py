@@ -71,6 +71,13 @@ def test_create_read_list_and_the_mapping(live: LiveServer, scim: httpx.Client) 
     page = scim.get("/Groups", params={"filter": f'members[value eq "{ann}"]'}).json()
     assert sorted(g["id"] for g in page["Resources"]) == sorted(["1", eng["id"]])
     assert scim.get("/Groups", params={"filter": 'externalId eq "x-eng"'}).json()["totalResults"] == 1
+    either = f'id eq "{backend["id"]}" or displayName eq "nothing" or displayName eq "ENG"'
+    page = scim.get("/Groups", params={"filter": either, "excludedAttributes": "members"}).json()
+    assert sorted(g["id"] for g in page["Resources"]) == sorted([eng["id"], backend["id"]])
+    assert (
+        scim.get("/Groups", params={"filter": 'displayName eq "Eng" and id eq "x"'}).json()["totalResults"]
+        == 0
+    )
     r = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "Eng"})
     assert r.status_code == 409 and r.json()["scimType"] == "uniqueness"  # a sibling's name
     r = scim.post("/Groups", json={"schemas": [GROUP], "displayName": "X", "members": [{"value": "nobody"}]})

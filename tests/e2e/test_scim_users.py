@@ -8,11 +8,16 @@ from typing import Any
 
 import httpx
 import pytest
-from scim_support import ENTERPRISE, ERROR, LIST, PATCH, SCIM_JSON, TENANT, USER, scim_tenant
+from scim_support import ENTERPRISE, ERROR, LIST, PATCH, SCIM_JSON, SEARCH, SECRET, TENANT, USER, scim_tenant
 
 from conftest import LiveServer
+from openroster.config import Settings
+from openroster.core.directory import Directory
 from openroster.core.people import users
 from openroster.core.tenancy import apps, tenants
+from openroster.dialects.scim import users as scim_users
+from openroster.server.app import create_app
+from openroster.testing import serve_asgi
 
 pytestmark = pytest.mark.e2e
 
@@ -285,3 +290,35 @@ def test_if_match_and_delete(scim: httpx.Client) -> None:
     assert scim.delete(url).status_code == 204
     _error(scim.get(url), 404)
     _error(scim.delete(url), 404)
+
+
+@pytest.mark.slow
+def test_a_filter_no_index_answers_is_bounded_and_pages_go_by_position(
+    directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``SCAN_MAX`` Users a filter no index answers, or a sort, is ``tooMany`` (RFC 7644 §3.12:
+    more than the server is willing to process); ``eq`` on an indexed attribute and plain pages are
+    served at any size. A server of its own, so the bound can be small."""
+    monkeypatch.setattr(scim_users, "SCAN_MAX", 3)
+    tenants.create(directory, tenant_id=TENANT, name="Acme")
+    apps.create(directory, tenant_id=TENANT, client_id="acme-scim", secret=SECRET, scopes=("scim",))
+    people = [
+        users.NewUser(id=f"p{i}", user_name=f"P{i}", email=f"p{i}@acme.test", dept_ids=(1,)) for i in range(4)
+    ]
+    users.create_many(directory, tenant_id=TENANT, items=people)
+    headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": SCIM_JSON}
+    with (
+        serve_asgi(create_app(Settings(), directory=directory)) as base,
+        httpx.Client(base_url=base + "/scim/v2", headers=headers, timeout=60) as c,
+    ):
+        for params in ({"filter": 'userName sw "p"'}, {"sortBy": "userName"}):
+            assert "more than 3 Users" in _error(c.get("/Users", params=params), 400, "tooMany")["detail"]
+        search = {"schemas": [SEARCH], "filter": 'title pr or userName ew "test"'}
+        _error(c.post("/Users/.search", json=search), 400, "tooMany")
+        _error(c.post("/.search", json=search), 400, "tooMany")
+        found = _list(c, filter='userName eq "p2@acme.test" or externalId eq "none"')
+        assert found["totalResults"] == 1 and _names(found) == ["p2@acme.test"]
+        page = _list(c, startIndex=2, count=2)
+        assert (page["totalResults"], [u["id"] for u in page["Resources"]]) == (4, ["p1", "p2"])
+        assert [u["id"] for u in _list(c, startIndex=4, count=9)["Resources"]] == ["p3"]
+        assert _list(c, startIndex=5)["Resources"] == []

@@ -16,7 +16,7 @@ from openroster.fixtures import snapshot
 from openroster.fixtures.seed import load_tenant
 from openroster.model.changes import ChangeRecord, EntityKind, Operation
 from openroster.model.entities import AttributeUpdate, UserAttributeUpdate, UserStatus
-from openroster.model.errors import InvalidValue, NotFound
+from openroster.model.errors import BrokenReference, InvalidValue, NotFound, RuleViolation
 
 U, D, M = EntityKind.USER, EntityKind.DEPARTMENT, EntityKind.MEMBERSHIP
 AV, AD, ROSTER = EntityKind.ATTRIBUTE_VALUE, EntityKind.ATTRIBUTE_DEFINITION, EntityKind.ROSTER_RECORD
@@ -138,6 +138,29 @@ def test_memberships_and_departments(d: Directory) -> None:
     (r,) = log.take()
     assert (r.kind, r.op, r.entity_id) == (D, DEL, str(eng.id))
     assert r.before == {"name": "R&D", "parent_id": 1, "leader_ids": []}
+
+
+def test_a_department_s_members_change_together_one_record_each(d: Directory) -> None:
+    eng = depts.create(d, tenant_id="acme", item=depts.NewDepartment(name="Eng", parent_id=1)).id
+    users.create_many(d, tenant_id="acme", items=[person("ann"), person("bob", eng), person("cat", 1, eng)])
+    log = Log(d)
+
+    def change(added: list[str], removed: list[str]) -> None:
+        with d.writer() as tx:
+            batch_writes.change_members_in(tx, d, tenant_id="acme", dept_id=eng, added=added, removed=removed)
+
+    with pytest.raises(RuleViolation) as refused:  # bob's only department
+        change(["ann"], ["cat", "bob"])
+    assert (refused.value.index, refused.value.field) == (2, "members[2]")
+    with pytest.raises(BrokenReference) as missing:
+        change(["ann", "nobody"], [])
+    assert (missing.value.index, missing.value.field) == (1, "members[1]")
+    assert log.take() == []  # refused whole: nothing written, nothing recorded
+    change(["ann", "bob"], ["cat"])  # bob is a member already: left alone
+    assert sorted(log.brief()) == [(M, UP, "ann", ("dept_ids",)), (M, UP, "cat", ("dept_ids",))]
+    with d.reader() as r:
+        found = r.users("acme", ["ann", "bob", "cat"])
+    assert {u: found[u].dept_ids for u in found} == {"ann": (1, eng), "bob": (eng,), "cat": (1,)}
 
 
 def test_attribute_definitions_and_values(d: Directory) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, insert, or_, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from openroster.model.entities import (
@@ -154,6 +154,22 @@ def get_users(conn: Connection, tenant_id: str, ids: Iterable[str], *, lock: boo
     return {r["id"]: _user(r, tuple(ms.get(r["id"], ()))) for r in found}
 
 
+# A UNION of three seeks: with an OR, SQLite's planner scans the tenant on another index instead.
+_NAMED = union(
+    *(
+        select(users.c.id).where(users.c.tenant_id == bindparam("tenant"), column == bindparam(name))
+        for column, name in ((users.c.email, "email"), (users.c.login_name, "login"), (users.c.id, "id"))
+    )
+)
+
+
+def ids_named(conn: Connection, tenant_id: str, *, email: str, login_name: str, user_id: str) -> list[str]:
+    """The ids of the users whose email is ``email``, whose login name is ``login_name`` or whose id
+    is ``user_id``: one statement, each of its legs a unique index's seek."""
+    params = {"tenant": tenant_id, "email": email, "login": login_name, "id": user_id}
+    return [r[0] for r in conn.execute(_NAMED, params).all()]
+
+
 def existing_ids(conn: Connection, tenant_id: str, ids: Iterable[str]) -> set[str]:
     wanted = list(set(ids))
     if not wanted:
@@ -230,6 +246,26 @@ def _page_query(*, by_status: bool) -> Select[Any]:
 # running it (the store's query on its index is ~40 us; SQLAlchemy's construction ~70 us more).
 _PAGE_ALL = _page_query(by_status=False)
 _PAGE_BY_STATUS = _page_query(by_status=True)
+
+
+_IDS_AT = (
+    select(users.c.id)
+    .where(users.c.tenant_id == bindparam("tenant"))
+    .order_by(users.c.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
+def ids_at(conn: Connection, tenant_id: str, *, offset: int, limit: int) -> list[str]:
+    """Up to ``limit`` user ids from the ``offset``-th (0-based) on, whatever the status, in id order.
+
+    For callers whose position is a number (SCIM's ``startIndex``): the database skips ``offset``
+    entries of the primary key, no row before them leaves it. The skip still grows with
+    ``offset``; a caller that can keep its place pages with :func:`page_ids` instead."""
+    return [
+        r[0] for r in conn.execute(_IDS_AT, {"tenant": tenant_id, "offset": offset, "limit": limit}).all()
+    ]
 
 
 def page_ids(
@@ -411,6 +447,44 @@ def replace_memberships(conn: Connection, u: User) -> None:
         delete(memberships).where(memberships.c.tenant_id == u.tenant_id, memberships.c.user_id == u.id)
     )
     insert_many(conn, memberships, membership_rows(u))
+
+
+# Built once, like the paging statements: run for a few hundred people per call.
+_DROP_MEMBERSHIP = delete(memberships).where(
+    memberships.c.tenant_id == bindparam("tenant"),
+    memberships.c.user_id == bindparam("user"),
+    memberships.c.dept_id == bindparam("dept"),
+)
+_SET_MAIN_DEPT = (
+    update(users)
+    .where(users.c.tenant_id == bindparam("tenant"), users.c.id == bindparam("user"))
+    .values(def_dept_id=bindparam("def_dept"), mtime=bindparam("now"))
+)
+
+
+def move_members(conn: Connection, tenant_id: str, befores: Sequence[User], afters: Sequence[User]) -> None:
+    """Give each user of ``afters`` its memberships and main department (``befores[i]`` is
+    ``afters[i]`` as stored), set-based: one DELETE of the memberships that go, one INSERT of those
+    that come and one UPDATE of the users' main department and ``mtime``, each an executemany over
+    every user, whatever their number. A membership both have stays as it is stored, unless its
+    leadership or order changed (then it goes and comes again)."""
+    gone: list[dict[str, Any]] = []
+    new: list[dict[str, Any]] = []
+    mains: list[dict[str, Any]] = []
+    for before, after in zip(befores, afters, strict=True):
+        kept = set(before.memberships) & set(after.memberships)
+        had = {m.dept_id for m in before.memberships if m not in kept}
+        gone += [{"tenant": tenant_id, "user": after.id, "dept": x} for x in had]
+        stays = {m.dept_id for m in kept}
+        new += [row for row in membership_rows(after) if row["dept_id"] not in stays]
+        mains.append(
+            {"tenant": tenant_id, "user": after.id, "def_dept": after.def_dept_id, "now": after.mtime}
+        )
+    if gone:
+        conn.execute(_DROP_MEMBERSHIP, gone)
+    insert_many(conn, memberships, new)
+    if mains:
+        conn.execute(_SET_MAIN_DEPT, mains)
 
 
 def set_status(conn: Connection, tenant_id: str, ids: Sequence[str], status: str, *, mtime: int) -> None:

@@ -117,10 +117,66 @@ def update_depts_in(
         field=field,
         item_field=".user_id" if field == "items" else "",
     )
+    return _assign(tx, d, tenant_id, found, items, field)
+
+
+def change_members_in(
+    tx: WriteTx,
+    d: Directory,
+    *,
+    tenant_id: str,
+    dept_id: int,
+    added: Sequence[str],
+    removed: Sequence[str],
+    field: str = "members",
+) -> list[User]:
+    """Add the people ``added`` to department ``dept_id`` and take the people ``removed`` out of it,
+    all or none, inside a write transaction the caller holds: one read of everyone named, then
+    :func:`update_depts_in`'s set-based write (any number of people; a person already where they
+    are asked to be is left alone). The people are numbered ``added`` first, then ``removed``: one
+    that does not exist is a :class:`BrokenReference` at that index (``field[i]``), one the removal
+    would leave in no department a :class:`RuleViolation` at that index."""
+    named = [*added, *removed]
+    found = tx.users.get_users(tenant_id, named)
+    for i, uid in enumerate(named):
+        if uid not in found:
+            where = f"{field}[{i}]"
+            raise BrokenReference(
+                f"{where}: user {uid!r} does not exist", field=where, entity=Entity.USER, index=i
+            )
+    items: list[DeptAssignment] = []
+    for i, uid in enumerate(removed, len(added)):
+        current = found[uid].dept_ids
+        rest = tuple(x for x in current if x != dept_id)
+        if not rest:
+            raise RuleViolation(
+                f"{field}[{i}]: removing user {uid!r} from department {dept_id} would leave them in none",
+                field=f"{field}[{i}]",
+                index=i,
+            )
+        if rest != current:
+            items.append(DeptAssignment(uid, rest))
+    items += [
+        DeptAssignment(u, (*found[u].dept_ids, dept_id)) for u in added if dept_id not in found[u].dept_ids
+    ]
+    return _assign(tx, d, tenant_id, found, items, field)
+
+
+def _assign(
+    tx: WriteTx,
+    d: Directory,
+    tenant_id: str,
+    found: Mapping[str, User],
+    items: Sequence[DeptAssignment],
+    field: str,
+) -> list[User]:
+    """Give each item's user (read, as stored, in ``found``) its departments, checked first, then
+    written set-based with one change record each."""
     known = tx.depts.get_depts(tenant_id, {x for i in items for x in i.dept_ids})
     now = d.clock.now_int()
     seen: set[str] = set()
     out: list[User] = []
+    flips: list[tuple[int, list[str]]] = []  # a department whose leaders change, its leaders before
     for i, item in enumerate(items):
         p = f"{field}[{i}]"
         if item.user_id in seen:
@@ -150,18 +206,18 @@ def update_depts_in(
             led = {m.dept_id for m in current.memberships if m.is_leader}
             flipped = sorted((led ^ {m.dept_id for m in memberships if m.is_leader}) & set(item.dept_ids))
         formers = tx.users.dept_leaders(tenant_id, flipped) if flipped else {}
+        flips += [(x, [uid for uid, _ in formers.get(x, [])]) for x in flipped]
         def_dept = item.def_dept_id
         if def_dept is None:
             def_dept = current.def_dept_id if current.def_dept_id in item.dept_ids else item.dept_ids[0]
-        user = replace(current, memberships=memberships, def_dept_id=def_dept, mtime=now)
-        tx.users.update_user(user)
-        tx.users.replace_memberships(user)
+        out.append(replace(current, memberships=memberships, def_dept_id=def_dept, mtime=now))
+    befores = [found[u.id] for u in out]
+    tx.users.move_members(tenant_id, befores, out)  # set-based: three statements for everyone
+    for before, user in zip(befores, out, strict=True):
         tx.changed(tenant_id, "user", user.id)
-        recording.user_updated(tx, tenant_id, current, user)
-        for x in flipped:  # a department whose leaders changed, as depts.update records it
-            former = [uid for uid, _ in formers.get(x, [])]
-            recording.dept_updated(tx, tenant_id, known[x], known[x], former, leaders_changed=True)
-        out.append(user)
+        recording.user_updated(tx, tenant_id, before, user)
+    for x, former in flips:  # a department whose leaders changed, as depts.update records it
+        recording.dept_updated(tx, tenant_id, known[x], known[x], former, leaders_changed=True)
     return out
 
 

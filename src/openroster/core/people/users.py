@@ -329,6 +329,23 @@ def every_id(r: Reader, *, tenant_id: str, batch: int = 1000) -> Iterator[str]:
         after = ids[-1]
 
 
+def ids_at(r: Reader, *, tenant_id: str, offset: int, limit: int) -> list[str]:
+    """Up to ``limit`` user ids of the tenant from the ``offset``-th (0-based), whatever the status, in
+    id order: one query, no id before ``offset`` read."""
+    return r.tx.users.ids_at(tenant_id, offset=offset, limit=limit)
+
+
+def ids_named(r: Reader, *, tenant_id: str, value: str) -> list[str]:
+    """The ids of the people whose email, login name or id is ``value`` (each compared as
+    :func:`find_by` compares it), whatever their status: one query, at most three people."""
+    return r.tx.users.ids_named(
+        tenant_id,
+        email=LOOKUP_FIELDS["email"](value),
+        login_name=LOOKUP_FIELDS["login_name"](value),
+        user_id=value,
+    )
+
+
 def count_all(r: Reader, *, tenant_id: str) -> int:
     """How many people the tenant has, whatever their status."""
     return r.tx.users.count(tenant_id, statuses=sorted(ALL_STATUSES))

@@ -12,6 +12,8 @@ GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 #: openroster's extension of a Group: the department's parent.
 DEPARTMENT = "urn:openroster:params:scim:schemas:extension:department:2.0:Group"
+#: openroster's extension of a User: the tenant's custom attributes, each typed as its definition.
+CUSTOM_USER = "urn:openroster:params:scim:schemas:extension:custom:2.0:User"
 #: The resources' own schemas, whose attributes sit at the top level (an extension's in its object).
 CORE = frozenset({USER, GROUP})
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"

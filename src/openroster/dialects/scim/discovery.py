@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openroster.dialects.scim import (
+    CUSTOM_USER,
     DEPARTMENT,
     ENTERPRISE_USER,
     GROUP,
@@ -62,14 +63,15 @@ def service_provider_config(call: Call, _: None) -> Reply:
     )
 
 
-#: Each resource type: (id, endpoint, description, schema, its extension).
-_TYPES: tuple[tuple[str, str, str, str, str], ...] = (
-    ("User", "/Users", "A person of the directory", USER, ENTERPRISE_USER),
-    ("Group", "/Groups", "A department of the directory", GROUP, DEPARTMENT),
+#: Each resource type: (id, endpoint, description, schema, its extensions).
+_TYPES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
+    ("User", "/Users", "A person of the directory", USER, (ENTERPRISE_USER, CUSTOM_USER)),
+    ("Group", "/Groups", "A department of the directory", GROUP, (DEPARTMENT,)),
 )
 
 
 def _types(base: str) -> dict[str, dict[str, Any]]:
+    served = schema.served()
     return {
         name: {
             "schemas": [RESOURCE_TYPE],
@@ -78,10 +80,12 @@ def _types(base: str) -> dict[str, dict[str, Any]]:
             "endpoint": endpoint,
             "description": description,
             "schema": core,
-            "schemaExtensions": [{"schema": extension, "required": False}],
+            "schemaExtensions": [
+                {"schema": extension, "required": False} for extension in extensions if extension in served
+            ],
             "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/{name}"},
         }
-        for name, endpoint, description, core, extension in _TYPES
+        for name, endpoint, description, core, extensions in _TYPES
     }
 
 
@@ -100,12 +104,12 @@ def resource_type(call: Call, _: None) -> Reply:
 
 @route("GET", "/Schemas", summary="The schemas served, with their attributes")
 def schemas(call: Call, _: None) -> Reply:
-    return Reply(200, _list([schema.render(urn, call.base) for urn in schema.SCHEMAS]))
+    return Reply(200, _list([schema.render(urn, call.base) for urn in schema.served()]))
 
 
 @route("GET", "/Schemas/{id}", summary="One schema")
 def one_schema(call: Call, _: None) -> Reply:
     urn = call.path_param("id")
-    if urn not in schema.SCHEMAS:
+    if urn not in schema.served():
         raise ScimError(404, f"no Schema {urn!r}")
     return Reply(200, schema.render(urn, call.base))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
 from openroster.dialects import base
-from openroster.dialects.scim import MEDIA_TYPE, PREFIX
+from openroster.dialects.scim import MEDIA_TYPE, PREFIX, schema
 
 
 class Call(base.AppCall):
@@ -66,7 +67,12 @@ def route(
     """Register a handler of ``method path`` (below ``/scim/v2``); ``writes``: it runs on the writers."""
 
     def register(fn: Handler) -> Handler:
-        ROUTES.append(Route(method, path, fn, ("scim",), None, summary, query, writes))
+        @wraps(fn)
+        def in_tenant(call: Call, body: Any) -> Reply:  # the tenant's custom attributes are its schema's
+            with schema.custom_scope(call.reader.definitions(call.tenant_id)):
+                return fn(call, body)
+
+        ROUTES.append(Route(method, path, in_tenant, ("scim",), None, summary, query, writes))
         return fn
 
     return register

@@ -10,9 +10,10 @@ a 400 with ``scimType`` ``invalidFilter`` (``invalidPath`` for a PATCH path).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -358,3 +359,21 @@ def item_matches(f: Filter, parent: AttrPath, item: dict[str, Any]) -> bool:
     """Whether ``item``, one value of the multi-valued ``parent``, matches the value filter ``f``."""
     probe = {parent.name: [item]} if parent.schema in CORE else {parent.schema: {parent.name: [item]}}
     return matches(_rooted(f, parent), probe)
+
+
+K = TypeVar("K")
+
+
+def candidates(f: Filter, named: Callable[[Compare], list[K] | None]) -> list[K] | None:
+    """The keys of every resource that may match ``f``, where ``named`` gives those of one ``eq``
+    comparison on a string (from the store; None: it cannot say): an ``and`` needs one leg named,
+    an ``or`` both. None: ``f`` can only be answered by testing every resource."""
+    if isinstance(f, Compare) and f.op == "eq" and isinstance(f.value, str):
+        return named(f)
+    if isinstance(f, Logic):
+        left, right = candidates(f.left, named), candidates(f.right, named)
+        if f.op == "and":
+            return left if left is not None else right
+        if left is not None and right is not None:
+            return [*left, *right]
+    return None

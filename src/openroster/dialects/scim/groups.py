@@ -9,15 +9,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from openroster.core.directory import Reader
-from openroster.core.people import batch_writes, depts
+from openroster.core.people import batch_writes, depts, search
 from openroster.dialects.scim import DEPARTMENT, GROUP, listing, patch
 from openroster.dialects.scim.endpoint import Call, Reply, route
 from openroster.dialects.scim.errors import ScimError, ScimType, bad
-from openroster.dialects.scim.filter import get_any, matches
+from openroster.dialects.scim.filter import Compare, candidates, get_any, matches
 from openroster.dialects.scim.resources import referenced, text_of, timestamp, version
 from openroster.model.entities import ROOT_DEPT_ID, Department
+from openroster.model.errors import BrokenReference, CoreError, RuleViolation
 
 _ID_DIGITS = 18
+#: A page of the name search a ``displayName eq`` reads its candidates by.
+_NAMED = search.SEARCH_SIZE_MAX
 
 
 def _dept_id(text: Any, what: str) -> int:
@@ -77,28 +80,29 @@ def group_fields(res: Any) -> GroupFields:
 
 
 def _set_members(call: Call, dept_id: int, wanted: list[str], current: list[str]) -> None:
-    """Make the department's direct members ``wanted`` (they are ``current``), all or nothing."""
+    """Make the department's direct members ``wanted`` (they are ``current``), all or nothing, in one
+    set-based write whatever their number."""
     have, want = set(current), set(wanted)
     added = [u for u in dict.fromkeys(wanted) if u not in have]
     removed = [u for u in current if u not in want]
     if not added and not removed:
         return
-    people = call.reader.users(call.tenant_id, added + removed)
-    if missing := [u for u in added if u not in people]:
-        raise bad(f"members: no User {missing[0]!r}")
-    items = []
-    for uid in removed:
-        rest = tuple(x for x in people[uid].dept_ids if x != dept_id)
-        if not rest:
-            raise bad(
-                f"members: removing {uid!r} would leave them in no department; a person always belongs "
-                "to one, so add them to another Group first"
-            )
-        items.append(batch_writes.DeptAssignment(uid, rest))
-    items += [batch_writes.DeptAssignment(u, (*people[u].dept_ids, dept_id)) for u in added]
     d = call.directory
-    with d.writer() as tx:
-        batch_writes.update_depts_in(tx, d, tenant_id=call.tenant_id, items=items, field="members")
+    try:
+        with d.writer() as tx:
+            batch_writes.change_members_in(
+                tx, d, tenant_id=call.tenant_id, dept_id=dept_id, added=added, removed=removed
+            )
+    except (BrokenReference, RuleViolation) as exc:
+        if exc.index is None:
+            raise
+        uid = [*added, *removed][exc.index]
+        if isinstance(exc, BrokenReference):
+            raise bad(f"members: no User {uid!r}") from None
+        raise bad(
+            f"members: removing {uid!r} would leave them in no department; a person always belongs "
+            "to one, so add them to another Group first"
+        ) from None
 
 
 def _wants_members(q: listing.Query | None, call: Call) -> bool:
@@ -110,14 +114,41 @@ def _wants_members(q: listing.Query | None, call: Call) -> bool:
     return not excluded or "members" not in excluded.lower()
 
 
+def _named(r: Reader, tenant_id: str, f: Compare) -> list[int] | None:
+    """The ids of every department that may match ``eq`` comparison ``f`` (Entra's ``displayName
+    eq`` probe, an ``externalId`` or ``id``), found by the store."""
+    if f.path.schema != GROUP or not isinstance(f.value, str):
+        return None
+    key = (f.path.name.lower(), f.path.sub)
+    if key == ("id", None):
+        return [int(f.value)] if f.value.isdecimal() and len(f.value) <= _ID_DIGITS else []
+    if key == ("externalid", None):
+        return [d.id for d in depts.by_ex_ids(r, tenant_id=tenant_id, ex_dept_ids=[f.value])]
+    if key == ("displayname", None) and f.value.strip():
+        word, ids = f.value.strip(), list[int]()
+        try:  # the names that hold it, a page at a time (a scan in the store, no render of the rest)
+            while True:
+                found = search.departments(r, tenant_id=tenant_id, query=search.Query(word, len(ids), _NAMED))
+                ids += found.ids
+                if len(ids) >= found.total or not found.ids:
+                    return ids
+        except CoreError:
+            return []  # a name longer than any department's
+    return None
+
+
 def matched(call: Call, q: listing.Query) -> list[dict[str, Any]]:
     """Every Group that matches ``q``'s filter, rendered (with members when the reply or the filter
-    needs them)."""
+    needs them; only the departments the store names, when the filter lets it)."""
     r, tenant = call.reader, call.tenant_id
     needs = _wants_members(q, call) or (q.filter is not None and "members" in repr(q.filter).lower())
-    rendered = [
-        group_resource(r, tenant, d, call.base, members=needs) for d in depts.every(r, tenant_id=tenant)
-    ]
+    narrowed = candidates(q.filter, lambda c: _named(r, tenant, c)) if q.filter is not None else None
+    if narrowed is None:
+        found = depts.every(r, tenant_id=tenant)
+    else:
+        by_id = r.depts(tenant, list(dict.fromkeys(narrowed)))
+        found = [by_id[i] for i in sorted(by_id)]
+    rendered = [group_resource(r, tenant, d, call.base, members=needs) for d in found]
     return [res for res in rendered if q.filter is None or matches(q.filter, res)]
 
 

@@ -171,7 +171,7 @@ def _extension(resource: dict[str, Any], op: str, urn: str, value: Any) -> None:
     """An operation whose path is an extension's URN: on each of its attributes (remove: every
     writable one)."""
     if op == "remove":
-        for attr in schema.SCHEMAS[urn][2]:
+        for attr in schema.attrs_of(urn):
             if attr.mutability != "readOnly":
                 _remove(resource, PatchPath(AttrPath(urn, attr.name)), None)
         return

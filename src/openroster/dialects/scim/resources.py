@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from openroster.core.directory import Reader
-from openroster.dialects.scim import CORE, ENTERPRISE_USER, USER, schema
+from openroster.dialects.scim import CORE, CUSTOM_USER, ENTERPRISE_USER, USER, schema
 from openroster.dialects.scim.errors import ScimError, ScimType, bad
 from openroster.dialects.scim.filter import attr_path, get_any
 from openroster.model.entities import User, UserStatus
@@ -33,8 +33,8 @@ def user_name_of(u: User) -> str:
     return u.email if u.email is not None else u.login_name if u.login_name is not None else u.id
 
 
-def user_resource(r: Reader, u: User, base: str) -> dict[str, Any]:
-    """``u`` as a SCIM User, ``meta.version`` included."""
+def user_resource(r: Reader, u: User, base: str, custom: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``u`` as a SCIM User, ``meta.version`` included; ``custom``: their custom extension object."""
     names = {d.id: d.name for d in r.depts(u.tenant_id, list(u.dept_ids)).values()}
     res: dict[str, Any] = {"schemas": [USER, ENTERPRISE_USER], "id": u.id}
     if u.ex_user_id is not None:
@@ -66,6 +66,9 @@ def user_resource(r: Reader, u: User, base: str) -> dict[str, Any]:
         ext["manager"] = {"value": u.leader_id, "$ref": f"{base}/Users/{u.leader_id}"}
     if ext:
         res[ENTERPRISE_USER] = ext
+    if custom:
+        res["schemas"].append(CUSTOM_USER)
+        res[CUSTOM_USER] = custom
     res["meta"] = {
         "resourceType": "User",
         "created": timestamp(u.ctime),

@@ -3,10 +3,14 @@ filter and ``sortBy`` take their type and case rule from them, PATCH their mutab
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from openroster.dialects.scim import DEPARTMENT, ENTERPRISE_USER, GROUP, SCHEMA, USER
+from openroster.dialects.scim import CUSTOM_USER, DEPARTMENT, ENTERPRISE_USER, GROUP, SCHEMA, USER
+from openroster.model.entities import AttributeDefinition, ValueType
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +190,57 @@ SCHEMAS: dict[str, tuple[str, str, tuple[Attr, ...]]] = {
     ENTERPRISE_USER: ("EnterpriseUser", "Enterprise attributes of a person", ENTERPRISE_ATTRS),
     GROUP: ("Group", "A department of the directory", GROUP_ATTRS),
     DEPARTMENT: ("Department", "Where a department sits in the tree", DEPARTMENT_ATTRS),
+    # Its attributes are the tenant's custom attribute definitions: custom_scope() names them.
+    CUSTOM_USER: ("CustomUser", "The tenant's custom attributes of a person", ()),
 }
+
+#: The custom attributes of the tenant whose request is being answered (see custom_scope).
+_CUSTOM: ContextVar[tuple[Attr, ...]] = ContextVar("scim_custom_attrs", default=())
+
+
+def _ref(description: str, refers_to: str) -> tuple[Attr, ...]:
+    return (
+        Attr("value", case_exact=True, description=description),
+        Attr("$ref", type="reference", case_exact=True, refers_to=(refers_to,)),
+    )
+
+
+def custom_attr(a: AttributeDefinition) -> Attr:
+    """The SCIM attribute of a custom attribute definition, typed as it is (docs/scim.md)."""
+    about = f"{a.name} ({a.value_type.value})"
+    if a.value_type is ValueType.OPTION:
+        return Attr(a.id, description=about, case_exact=True, canonical=tuple(o.key for o in a.options))
+    if a.value_type is ValueType.URL:
+        link = Attr("link", type="reference", case_exact=True, refers_to=("external",))
+        return Attr(a.id, type="complex", description=about, sub=(Attr("title"), link))
+    if a.value_type is ValueType.RELATION_USER:
+        return Attr(a.id, type="complex", description=about, sub=_ref("A person's id.", "User"))
+    if a.value_type is ValueType.RELATION_DEPTS:
+        return Attr(
+            a.id, type="complex", multi=True, description=about, sub=_ref("A department's id.", "Group")
+        )
+    return Attr(a.id, description=about)
+
+
+@contextmanager
+def custom_scope(definitions: Sequence[AttributeDefinition]) -> Iterator[None]:
+    """Inside the block, the custom extension's attributes are those of ``definitions`` (the tenant's)."""
+    token = _CUSTOM.set(tuple(custom_attr(a) for a in definitions))
+    try:
+        yield
+    finally:
+        _CUSTOM.reset(token)
+
+
+def served() -> list[str]:
+    """The schemas served to the current tenant: the custom extension only when it has custom
+    attributes (``/Schemas`` and ``/ResourceTypes`` describe exactly what is kept)."""
+    return [urn for urn in SCHEMAS if urn != CUSTOM_USER or _CUSTOM.get()]
+
+
+def attrs_of(urn: str) -> tuple[Attr, ...]:
+    """The attributes of schema ``urn`` (the custom extension's: the current tenant's)."""
+    return _CUSTOM.get() if urn == CUSTOM_USER else SCHEMAS[urn][2] if urn in SCHEMAS else ()
 
 
 #: RFC 7643's User attributes (§4.1, §4.3) that openroster does not keep, and the read-only
@@ -223,13 +277,13 @@ def find(schema: str, name: str) -> Attr | None:
     low = name.lower()
     if low == "meta":
         return META
-    attrs = SCHEMAS[schema][2] if schema in SCHEMAS else ()
-    return next((a for a in attrs if a.name.lower() == low), None)
+    return next((a for a in attrs_of(schema) if a.name.lower() == low), None)
 
 
 def render(urn: str, base: str) -> dict[str, Any]:
     """The ``/Schemas/{urn}`` resource."""
-    name, description, attrs = SCHEMAS[urn]
+    name, description, _ = SCHEMAS[urn]
+    attrs = attrs_of(urn)
     return {
         "schemas": [SCHEMA],
         "id": urn,
