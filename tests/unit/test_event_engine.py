@@ -364,6 +364,44 @@ def test_the_background_task_delivers_after_a_local_commit(wps: Setup) -> None:
     assert [e["topic"] for e in wps.server.events] == ["kso.user"]
 
 
+def test_without_subscriptions_a_commit_wakes_no_pass_until_one_is_made(d: Directory) -> None:
+    engine = EventEngine(d, poll_interval=60)  # only wake-ups can make a pass in time
+    passes = 0
+    flush = engine.flush
+
+    async def counted(client: Any = None) -> tuple[int, int]:
+        nonlocal passes
+        passes += 1
+        return await flush(client)
+
+    engine.flush = counted  # type: ignore[method-assign]
+    setup = Setup(d, engine, None)  # type: ignore[arg-type]
+
+    async def scenario(server: ind.ReceiverServer) -> None:
+        engine.start()
+        try:
+            await asyncio.sleep(0.05)
+            assert passes == 1  # the first pass finds no subscription and nothing open
+            for n in range(5):
+                setup.write(rec(U, C, f"u{n}"))
+            await asyncio.sleep(0.1)
+            assert passes == 1
+            subscriptions.create(d, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+            engine.wake()  # as the control plane's subscribe does
+            await asyncio.sleep(0.05)
+            setup.write(rec(U, C, "u9"))
+            for _ in range(250):
+                if server.events:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await engine.stop()
+
+    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
+        asyncio.run(scenario(server))
+        assert [e["topic"] for e in server.events] == ["kso.user"]
+
+
 def test_two_processes_deliver_each_event_once(wps: Setup, databases: Databases, tmp_path: Path) -> None:
     wps.write(*(rec(U, C, f"u{i}") for i in range(3)))
     for i in range(20):

@@ -176,6 +176,29 @@ def test_what_leaves_the_process_holds_no_secret_and_reads_the_same() -> None:
     assert platform_code(r) == 0
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ACCESS_TOKEN",  # case
+        "app-Se_cret",  # the ``_`` and ``-`` a name is read without
+        "\\u0074oken",  # a JSON escape spelling a letter
+        "TO\u212aEN",  # KELVIN SIGN, which lowercases to an ASCII k
+    ],
+)
+def test_what_leaves_the_process_holds_no_secret_however_its_name_is_spelled(name: str) -> None:
+    secret = "sec-qrstuvwxyz012345"
+    body = f'{{"users":[{{"name":"\u738b","{name}":"{secret}"}}],"note":"plain"}}'.encode()
+    _, _, stored, _ = redacted_pieces(b"", [(b"content-type", b"application/json")], body, b"")
+    assert secret.encode() not in stored and b"plain" in stored
+
+
+def test_a_body_naming_no_secret_leaves_the_process_as_it_came() -> None:
+    attrs = [{"attr_id": "desk", "text": "\u738b"}]
+    body = orjson.dumps({"users": [{"user_id": "u1", "custom_attrs": attrs}]})
+    headers = [(b"content-type", b"application/json")]
+    assert redacted_pieces(b"", headers, body, b'{"code":0,"data":{}}')[2:] == (body, b'{"code":0,"data":{}}')
+
+
 def test_form_bodies_are_shown_as_fields_and_text_as_text() -> None:
     form = _entry(
         1,

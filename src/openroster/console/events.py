@@ -77,6 +77,7 @@ def routes(r: APIRouter) -> None:
         if action in ("pause", "resume"):
             status = SubscriptionStatus.PAUSED if action == "pause" else SubscriptionStatus.ACTIVE
             subscriptions.set_status(plane.directory, sub.id, status)
+            engine_of(plane).wake()
             return see_other(url("tenants", tenant_id, "events", done=f"subscription_{action}d"))
         try:
             since = moment(form.get("since", "").strip(), "since")

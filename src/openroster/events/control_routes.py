@@ -126,10 +126,12 @@ async def subscribe(plane: ControlPlane, tenant_id: str, body: s.NewSubscription
     )  # fmt: skip
     ctx = ChannelContext(probe, tenant_id, tenant.wps_company_id, tenant.dingtalk_corp_id)
     await verify_url(ctx, transport=engine_of(plane).transport)
-    return subscriptions.create(
+    made = subscriptions.create(
         d, tenant_id=tenant_id, kind=body.kind, app=body.app, url=body.url, topics=topics,
         payload=payload, token=body.token, aes_key=body.aes_key,
     )  # fmt: skip
+    engine_of(plane).wake()  # an engine that had no subscription lets writes go by until woken
+    return made
 
 
 def event_routes(r: APIRouter) -> None:
@@ -183,6 +185,7 @@ def _subscription_routes(r: APIRouter) -> None:
         async def set_status(plane: Plane, tenant_id: str, sub_id: str) -> Response:
             sub = subscription_of(plane, tenant_id, sub_id)
             subscriptions.set_status(plane.directory, sub.id, status)
+            engine_of(plane).wake()
             return _json(subscription_info(subscription_of(plane, tenant_id, sub_id)))
 
     @r.get(

@@ -14,7 +14,10 @@
   24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``) and polling every
-  ``poll_interval`` seconds for other processes' commits. Never on the request path.
+  ``poll_interval`` seconds for other processes' commits. Never on the request path. While its
+  last pass found no active subscription and nothing open, a commit's records cannot make a
+  delivery: such a wake is let go (the poll still looks), so a store without subscriptions pays
+  no pass per write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
 - **Pruning** (:meth:`EventEngine.prune`): delivered deliveries older than the retention, and
   change records every subscription has fanned out (replays re-send retained deliveries).
 """
@@ -114,6 +117,12 @@ class EventEngine:
         self._task = BackgroundTask("openroster-events", self._run)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: Whether the last pass saw an active subscription (set by :meth:`fan_out`).
+        self._subscribed = True
+        #: The last pass found no active subscription and nothing open (see :meth:`_on_records`).
+        self._idle = False
+        #: Calls of :meth:`wake` so far: a pass woken meanwhile may have missed what it was for.
+        self._wakes = 0
 
     # -- reading the store ------------------------------------------------------------------
 
@@ -145,6 +154,8 @@ class EventEngine:
         while True:
             with self.directory.store.read() as tx:
                 subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
+                if candidates is None:
+                    self._subscribed = bool(subs)
                 waiting = [
                     s.id
                     for s in subs
@@ -341,7 +352,20 @@ class EventEngine:
         await self._task.stop()
 
     def wake(self) -> None:
-        """Make the background task look now (safe from any thread)."""
+        """Make the background task look now (safe from any thread): something may be deliverable
+        that its last pass did not see (a subscription made or resumed, deliveries replayed)."""
+        self._idle = False
+        self._wakes += 1
+        self._look()
+
+    def _on_records(self) -> None:
+        """A local commit wrote change records (in the writing thread): look now, unless the last
+        pass found no active subscription and nothing open, so these records make no delivery (a
+        subscription made since wakes the engine, or the next poll finds it)."""
+        if not self._idle:
+            self._look()
+
+    def _look(self) -> None:
         wake, loop = self._wake, self._loop
         if wake is not None and loop is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closing
@@ -350,7 +374,7 @@ class EventEngine:
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        remove = self.directory.store.on_records(self.wake)
+        remove = self.directory.store.on_records(self._on_records)
         last_prune = 0.0
         # One client for the task's life: its connections to the receivers are kept between passes.
         client = httpx.AsyncClient(transport=self.transport)
@@ -358,7 +382,9 @@ class EventEngine:
             while True:
                 self._wake.clear()
                 try:
-                    await self.flush(client)
+                    wakes = self._wakes
+                    _, pending = await self.flush(client)
+                    self._idle = not self._subscribed and not pending and wakes == self._wakes
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
                         self.prune()
                         last_prune = time.monotonic()

@@ -59,7 +59,7 @@ def _update(a: AttrValueIn) -> AttributeUpdate:
 @route(
     "POST", "/users/custom_attrs/batch_update", scopes=ATTR_SCOPES, body=UpdateCustomAttrsBody, writes=True
 )
-def update_values(call: Call, body: UpdateCustomAttrsBody) -> dict[str, object]:
+def update_values(call: Call, body: UpdateCustomAttrsBody) -> bytes:
     """Set custom attribute values of up to 100 users (all or none)."""
     updates = [
         UserAttributeUpdate(user_id=u.user_id, attrs=tuple(map(_update, u.custom_attrs))) for u in body.users
@@ -68,12 +68,12 @@ def update_values(call: Call, body: UpdateCustomAttrsBody) -> dict[str, object]:
     # The reply is what the batch wrote over what the people held (read before it, in the job).
     values = written.values()
     defs = {a.id: a for a in written.definitions}
-    return {"total": len(values), "users": render.user_values(values.keys(), values, defs)}
+    return render.user_values(values.keys(), values, defs)
 
 
 @route("POST", "/users/custom_attrs/batch_read", scopes=ATTR_SCOPES, body=ReadCustomAttrsBody)
-def read_values(call: Call, body: ReadCustomAttrsBody) -> dict[str, object]:
+def read_values(call: Call, body: ReadCustomAttrsBody) -> bytes:
     """Read custom attribute values of up to 50 users."""
     values = attributes.read_values(call.reader, tenant_id=call.tenant_id, user_ids=body.user_ids)
     defs = {a.id: a for a in call.reader.definitions(call.tenant_id)}
-    return {"total": len(values), "users": render.user_values(values.keys(), values, defs)}
+    return render.user_values(values.keys(), values, defs)

@@ -279,39 +279,53 @@ def definition_dict(a: AttributeDefinition) -> dict[str, object]:
     }
 
 
-def value_dict(a: AttributeDefinition, v: AttributeValue) -> dict[str, object]:
-    """One value with every value field present; only the one of its type is filled."""
-    out: dict[str, object] = {
-        "attr_id": a.id,
-        "attr_name": a.name,
-        "attr_value_type": a.value_type.value,
-        "option": "",
-        "option_key": "",
-        "relation_depts": [],
-        "relation_user": "",
-        "text": "",
-        "url": {"title": "", "link": ""},
-    }
+#: A value's fields after its definition's, each empty but the one its type fills (see
+#: :func:`_value_json`); ``option`` twice (``option`` and ``option_key``).
+_VALUE_FIELDS = b'"option":%b,"option_key":%b,"relation_depts":%b,"relation_user":%b,"text":%b,"url":%b}'
+_EMPTY, _NO_DEPTS, _NO_URL = b'""', b"[]", b'{"title":"","link":""}'
+
+
+def _value_json(head: bytes, a: AttributeDefinition, v: AttributeValue) -> bytes:
+    """One value with every value field present; only the one of its type is filled. ``head``:
+    its definition's fields, ``{"attr_id":...,"attr_value_type":...,`` (rendered once a reply)."""
     value = v.value
+    option = user = text = _EMPTY
+    depts, url = _NO_DEPTS, _NO_URL
     if a.value_type is ValueType.OPTION:
-        out["option"] = out["option_key"] = value
+        option = orjson.dumps(value)
     elif a.value_type is ValueType.RELATION_DEPTS and isinstance(value, tuple):
-        out["relation_depts"] = [str(x) for x in value]
+        depts = orjson.dumps([str(x) for x in value])
     elif a.value_type is ValueType.URL and isinstance(value, UrlValue):
-        out["url"] = {"title": value.title, "link": value.link}
+        url = orjson.dumps({"title": value.title, "link": value.link})
     elif a.value_type is ValueType.RELATION_USER:
-        out["relation_user"] = value
+        user = orjson.dumps(value)
     else:
-        out["text"] = value
-    return out
+        text = orjson.dumps(value)
+    return head + _VALUE_FIELDS % (option, option, depts, user, text, url)
 
 
 def user_values(
     user_ids: Iterable[str],
     values: Mapping[str, list[AttributeValue]],
     defs: Mapping[str, AttributeDefinition],
-) -> list[dict[str, object]]:
-    return [
-        {"user_id": uid, "custom_attrs": [value_dict(defs[v.attr_id], v) for v in values.get(uid, [])]}
-        for uid in user_ids
-    ]
+) -> bytes:
+    """``{"total":N,"users":[{"user_id":...,"custom_attrs":[...]}, ...]}`` of the users named, as
+    bytes: a batch_update of 50 × 5 answers 250 values, put together from pieces rather than
+    250 dicts handed to the encoder."""
+    heads: dict[str, bytes] = {}
+
+    def head(a: AttributeDefinition) -> bytes:
+        h = heads.get(a.id)
+        if h is None:
+            fields = {"attr_id": a.id, "attr_name": a.name, "attr_value_type": a.value_type.value}
+            h = heads[a.id] = orjson.dumps(fields)[:-1] + b","
+        return h
+
+    users = []
+    for uid in user_ids:
+        attrs = []
+        for v in values.get(uid, ()):
+            a = defs[v.attr_id]
+            attrs.append(_value_json(head(a), a, v))
+        users.append(b'{"user_id":%b,"custom_attrs":[%b]}' % (orjson.dumps(uid), b",".join(attrs)))
+    return b'{"total":%d,"users":[%b]}' % (len(users), b",".join(users))
