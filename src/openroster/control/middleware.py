@@ -137,28 +137,40 @@ class PlatformCalls:
                     size += len(chunk)
             return message
 
+        fault_id = fault.id if fault is not None else None
+        recorded = False
+
+        def keep(status: int) -> None:
+            nonlocal recorded
+            recorded = True
+            journal.record(
+                scope, at, started, body, size, status, head, request_id, fault_id, time.perf_counter()
+            )
+
         async def send_recorded(message: Message) -> None:
             nonlocal status, head
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
                 message = _add_request_id(message, rid)
-            elif kind == "http.response.body" and not head:
-                chunk = message.get("body", b"")
-                head = chunk if len(chunk) <= REPLY_HEAD_BYTES else chunk[:REPLY_HEAD_BYTES]
+            elif kind == "http.response.body":
+                if not head:
+                    chunk = message.get("body", b"")
+                    head = chunk if len(chunk) <= REPLY_HEAD_BYTES else chunk[:REPLY_HEAD_BYTES]
+                if not message.get("more_body", False) and not recorded:
+                    # kept before the reply's last bytes leave: a client that reads the journal
+                    # as soon as it has the reply finds the call there
+                    keep(status)
             await send(message)
 
-        fault_id = fault.id if fault is not None else None
         try:
             await self.app(scope, receive if consumed else receive_recorded, send_recorded)
         except BaseException:
-            journal.record(
-                scope, at, started, body, size, status or 500, head, request_id, fault_id, time.perf_counter()
-            )
+            if not recorded:
+                keep(status or 500)
             raise
-        journal.record(
-            scope, at, started, body, size, status, head, request_id, fault_id, time.perf_counter()
-        )
+        if not recorded:
+            keep(status)
 
     async def _fault_for(
         self, scope: Scope, receive: Receive
