@@ -14,7 +14,12 @@
   24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``) and polling every
-  ``poll_interval`` seconds for other processes' commits. Never on the request path.
+  ``poll_interval`` seconds for other processes' commits. Never on the request path: the
+  store work of a pass (reads, rendering and sealing, claims, outcomes) runs on the engine's own
+  thread, and its write transactions are jobs of the store's writers (``store/writer.py``),
+  committed in the same group as the requests' writes queued beside them. On the event loop a
+  pass only sends; it never waits there for the write lock (SQLite) or the change counter
+  (PostgreSQL), which stalled every request while the writers held it.
 - **Pruning** (:meth:`EventEngine.prune`): delivered deliveries older than the retention, and
   change records every subscription has fanned out (replays re-send retained deliveries).
 """
@@ -28,8 +33,10 @@ import os
 import random
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
@@ -47,6 +54,8 @@ from openroster.model.changes import (
 from openroster.store.tx import ReadTx, WriteTx
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Change records rendered per fan-out transaction (a larger transaction is taken whole).
 FAN_OUT_BATCH = 1000
@@ -109,10 +118,23 @@ class EventEngine:
         #: How long this engine's claims hold a delivery (real time).
         self.lease_ms = lease_ms
         self._task = BackgroundTask("openroster-events", self._run)
+        #: The engine's thread: the store work of :meth:`flush`, off the event loop.
+        self._thread = _thread()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    # -- reading the store ------------------------------------------------------------------
+    # -- the store ----------------------------------------------------------------------------
+
+    def write(self, job: Callable[[WriteTx], T]) -> T:
+        """Run ``job`` as a job of the store's writers and wait for its group's commit: one commit
+        with the requests' writes queued beside it, and no fight with them over the write lock.
+        Never call it on the event loop (it waits): :meth:`flush` runs it on the engine's thread."""
+        done: T = self.directory.writes.submit(job).result()
+        return done
+
+    async def off_loop(self, fn: Callable[[], T]) -> T:
+        """``fn()`` on the engine's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
 
     def unseal(self, sealed: bytes, context: str) -> str:
         return self.directory.master_key.unseal(sealed, context=context)
@@ -156,8 +178,9 @@ class EventEngine:
     def _fan_out_batch(self, subscription_ids: list[str]) -> tuple[int, set[str]]:
         """One batch of each subscription, in one transaction: ``(deliveries made, the
         subscriptions that rendered a batch and may have more)``."""
-        made, went_on = 0, set()
-        with self.directory.store.write() as tx:
+
+        def job(tx: WriteTx) -> tuple[int, set[str]]:
+            made, went_on = 0, set()
             for sub_id in subscription_ids:
                 sub = tx.outbox.lock_subscription(sub_id, self.unseal)
                 if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
@@ -174,7 +197,9 @@ class EventEngine:
                 tx.outbox.advance_cursor(sub.id, changes[-1].seq)
                 made += len(events)
                 went_on.add(sub.id)
-        return made, went_on
+            return made, went_on
+
+        return self.write(job)
 
     # -- delivery ---------------------------------------------------------------------------
 
@@ -197,9 +222,12 @@ class EventEngine:
                 for s in tx.outbox.list_subscriptions(None, self.unseal)
                 if s.id in subs
             }
-        with self.directory.store.write() as tx:
-            ids = [c.id for c in eligible]
-            claimed = set(tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now))
+        ids = [c.id for c in eligible]
+        claimed = set(
+            self.write(
+                lambda tx: tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now)
+            )
+        )
         return [
             Attempt(c, contexts[c.subscription_id])
             for c in eligible
@@ -244,8 +272,9 @@ class EventEngine:
         """Write the outcomes of attempts ``(attempt, HTTP status or None, error or None)`` in one
         transaction (one commit for a whole claim, not one per delivery); returns the new statuses."""
         now = self.directory.now_ms()
-        done: list[DeliveryStatus] = []
-        with self.directory.store.write() as tx:
+
+        def job(tx: WriteTx) -> list[DeliveryStatus]:
+            done: list[DeliveryStatus] = []
             for attempt, status, error in outcomes:
                 d = attempt.delivery
                 first = d.first_attempt_at if d.first_attempt_at is not None else now
@@ -269,6 +298,9 @@ class EventEngine:
                     delivered_at=now if error is None else None,
                 )
                 done.append(outcome)
+            return done
+
+        done = self.write(job)
         for (attempt, _, error), outcome in zip(outcomes, done, strict=True):
             if error is not None:
                 d = attempt.delivery
@@ -279,15 +311,17 @@ class EventEngine:
         """Send every delivery claimable now, at once, with ``client`` (the background task's, which
         keeps its connections to the receivers; a fresh one when None); returns
         ``(attempted, delivered)``."""
-        attempts = self.claim_due()
+        attempts = await self.off_loop(self.claim_due)
         if not attempts:
             return 0, 0
         async with contextlib.AsyncExitStack() as stack:
             if client is None:
                 client = await stack.enter_async_context(httpx.AsyncClient(transport=self.transport))
             results = await asyncio.gather(*(self.send(client, a) for a in attempts))
-        outcomes = self.record(
-            [(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)]
+        outcomes = await self.off_loop(
+            lambda: self.record(
+                [(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)]
+            )
         )
         return len(attempts), outcomes.count(DeliveryStatus.DELIVERED)
 
@@ -296,22 +330,29 @@ class EventEngine:
         returns ``(delivered, pending)``: how many were delivered, how many are still open."""
         delivered = 0
         while True:
-            self.fan_out()
+            await self.off_loop(self.fan_out)
             attempted, ok = await self.deliver_due(client)
             delivered += ok
             if not attempted:
                 break
+        return delivered, await self.off_loop(self.count_open)
+
+    def count_open(self) -> int:
+        """Deliveries not yet delivered nor dead."""
         with self.directory.store.read() as tx:
-            return delivered, tx.outbox.count_open()
+            return tx.outbox.count_open()
 
     # -- pruning ----------------------------------------------------------------------------
 
     def prune(self) -> tuple[int, int]:
         """Drop delivered deliveries past the retention and change records every subscription of
         their tenant has fanned out; returns ``(deliveries, records)`` dropped."""
-        with self.directory.store.write() as tx:
-            gone = tx.outbox.prune_delivered(self.directory.now_ms() - self.retention_ms)
-            return gone, tx.changes.prune_records(tx.changes.current_seq())
+        before = self.directory.now_ms() - self.retention_ms
+
+        def job(tx: WriteTx) -> tuple[int, int]:
+            return tx.outbox.prune_delivered(before), tx.changes.prune_records(tx.changes.current_seq())
+
+        return self.write(job)
 
     # -- the background task ----------------------------------------------------------------
 
@@ -320,7 +361,10 @@ class EventEngine:
         self._task.start()
 
     async def stop(self) -> None:
+        """Stop the task; what its thread was doing (a write job) finishes first."""
         await self._task.stop()
+        thread, self._thread = self._thread, _thread()
+        await asyncio.to_thread(thread.shutdown)
 
     def wake(self) -> None:
         """Make the background task look now (safe from any thread)."""
@@ -342,7 +386,7 @@ class EventEngine:
                 try:
                     await self.flush(client)
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
-                        self.prune()
+                        await self.off_loop(self.prune)
                         last_prune = time.monotonic()
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
@@ -352,3 +396,7 @@ class EventEngine:
             remove()
             self._wake = None
             await client.aclose()
+
+
+def _thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="openroster-events")
