@@ -5,13 +5,13 @@
   a batch of records with its channel, inserts the deliveries and advances the cursor. The row
   lock is the fan-out lease: one process fans out a subscription at a time, and a crash before the
   commit leaves the cursor where it was (the records are rendered again).
-- **Delivery** (:meth:`EventEngine.deliver_due`): a delivery is due when it is pending or
-  retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds its lease,
-  and no earlier open delivery of its subscription shares an entity key with it (order per
-  entity; other entities are not held up). Due deliveries are claimed with a lease in one short
-  write transaction, sent with httpx outside any transaction, and their outcomes written together
-  in another. A failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead``
-  24 h after the first attempt.
+- **Delivery** (:meth:`EventEngine.step`, :meth:`EventEngine.flush`): a delivery is due when it
+  is pending or retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds
+  its lease, and no earlier open delivery of its subscription shares an entity key with it (order
+  per entity; other entities are not held up). A pass is one short write transaction that writes
+  the outcomes of the previous pass's attempts, fans out, and claims what is due with a lease;
+  the claimed deliveries are then sent (``events/sender.py``) outside any transaction. A failure is retried
+  on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``) and polling every
   ``poll_interval`` seconds for other processes' commits. Never on the request path: the
@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 import httpx
@@ -44,6 +45,7 @@ from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.backoff import gives_up, retry_delay
 from openroster.events.channels import channel
+from openroster.events.sender import Sender, SendError
 from openroster.model.changes import (
     ChannelContext,
     Delivery,
@@ -80,6 +82,20 @@ class Attempt:
     ctx: ChannelContext
 
 
+#: An attempt's outcome: ``(attempt, HTTP status or None, error or None)``.
+Outcome = tuple[Attempt, int | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one pass's write job did: the deliveries it claimed, the new statuses of the outcomes
+    it wrote (in their order), and whether it fanned out records (there may be more)."""
+
+    attempts: list[Attempt]
+    recorded: list[DeliveryStatus]
+    fanned_out: bool
+
+
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -112,6 +128,7 @@ class EventEngine:
         self.retention_ms = int(retention_days * DAY_MS)
         #: Who holds the leases this engine takes: unique per process and engine.
         self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self):x}"
+        #: The HTTP transport of a new subscription's URL verification (``events/verification.py``).
         self.transport = transport
         self.rng = rng or random.Random()
         self.poll_interval = poll_interval
@@ -160,79 +177,91 @@ class EventEngine:
         however many subscriptions a tenant has), until none has any left; a subscription another
         process holds, or whose events cannot be rendered, is left for a later pass."""
         made = 0
-        candidates: set[str] | None = None  # None: every active subscription
         while True:
             with self.directory.store.read() as tx:
-                subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
-                waiting = [
-                    s.id
-                    for s in subs
-                    if (candidates is None or s.id in candidates)
-                    and tx.changes.records_after(s.tenant_id, s.cursor_seq, 1)
-                ]
+                waiting = self._waiting(tx)
             if not waiting:
                 return made
-            n, candidates = self._fan_out_batch(waiting)
+            n, went_on = self.write(partial(self._fan_out_in, subscription_ids=waiting))
+            if not went_on:
+                return made
             made += n
 
-    def _fan_out_batch(self, subscription_ids: list[str]) -> tuple[int, set[str]]:
-        """One batch of each subscription, in one transaction: ``(deliveries made, the
-        subscriptions that rendered a batch and may have more)``."""
+    def _waiting(self, tx: ReadTx | WriteTx) -> list[str]:
+        """The active subscriptions with change records they have not fanned out."""
+        subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
+        return [s.id for s in subs if tx.changes.records_after(s.tenant_id, s.cursor_seq, 1)]
 
-        def job(tx: WriteTx) -> tuple[int, set[str]]:
-            made, went_on = 0, set()
-            for sub_id in subscription_ids:
-                sub = tx.outbox.lock_subscription(sub_id, self.unseal)
-                if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
-                    continue
-                changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
-                if not changes:
-                    continue
-                try:
-                    events = channel(sub.kind).render(self.context(tx, sub), changes)
-                except (KeyError, ValueError) as exc:
-                    log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
-                    continue
-                tx.outbox.insert_deliveries(sub, events, self.directory.now_ms())
-                tx.outbox.advance_cursor(sub.id, changes[-1].seq)
-                made += len(events)
-                went_on.add(sub.id)
-            return made, went_on
-
-        return self.write(job)
+    def _fan_out_in(self, tx: WriteTx, subscription_ids: Iterable[str]) -> tuple[int, set[str]]:
+        """One batch of each subscription: ``(deliveries made, the subscriptions that rendered a
+        batch and may have more)``."""
+        made, went_on = 0, set()
+        for sub_id in subscription_ids:
+            sub = tx.outbox.lock_subscription(sub_id, self.unseal)
+            if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
+                continue
+            changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
+            if not changes:
+                continue
+            try:
+                events = channel(sub.kind).render(self.context(tx, sub), changes)
+            except (KeyError, ValueError) as exc:
+                log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
+                continue
+            tx.outbox.insert_deliveries(sub, events, self.directory.now_ms())
+            tx.outbox.advance_cursor(sub.id, changes[-1].seq)
+            made += len(events)
+            went_on.add(sub.id)
+        return made, went_on
 
     # -- delivery ---------------------------------------------------------------------------
 
-    def claim_due(self) -> list[Attempt]:
-        """Claim the deliveries due now (order per entity kept) for this engine.
+    def step(self, outcomes: Sequence[Outcome] = ()) -> Step:
+        """A pass's store work, in one write job: write the ``outcomes`` of the attempts just made,
+        fan out a batch of every subscription with records waiting, and claim the deliveries due
+        now (order per entity kept) for this engine — those just fanned out included, so a write's
+        event is claimed in the commit that renders it.
 
-        What is eligible is found in a read, so a poll with nothing claimable (nothing due, or only
-        events held up behind an earlier retrying one of their entity) takes no write lock; the
-        write only claims. Eligibility cannot be lost meanwhile except by the delivery itself being
-        claimed, sent or rescheduled by another process, which the claim's own conditions (open,
-        unleased, due) exclude: an earlier open delivery of an entity only ever closes."""
+        Whether there is anything to fan out or claim is first found in a read, so a poll with
+        nothing to do (nothing due, or only events held up behind an earlier retrying one of their
+        entity) and no outcomes to write takes no write lock."""
         now, wall = self.directory.now_ms(), wall_ms()
-        with self.directory.store.read() as tx:
+        if not outcomes:
+            with self.directory.store.read() as tx:
+                if not self._waiting(tx) and not self._eligible(tx, now, wall):
+                    return Step([], [], False)
+
+        def job(tx: WriteTx) -> Step:
+            done = self._record_in(tx, outcomes, now)
+            _, went_on = self._fan_out_in(tx, self._waiting(tx))
             eligible = self._eligible(tx, now, wall)
             if not eligible:
-                return []
-            subs = {c.subscription_id for c in eligible}
+                return Step([], done, bool(went_on))
+            ids = [c.id for c in eligible]
+            claimed = set(tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now))
+            subs = {c.subscription_id for c in eligible if c.id in claimed}
             contexts = {
                 s.id: self.context(tx, s)
                 for s in tx.outbox.list_subscriptions(None, self.unseal)
                 if s.id in subs
             }
-        ids = [c.id for c in eligible]
-        claimed = set(
-            self.write(
-                lambda tx: tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now)
-            )
-        )
-        return [
-            Attempt(c, contexts[c.subscription_id])
-            for c in eligible
-            if c.id in claimed and c.subscription_id in contexts
-        ]
+            attempts = [
+                Attempt(c, contexts[c.subscription_id])
+                for c in eligible
+                if c.id in claimed and c.subscription_id in contexts
+            ]
+            return Step(attempts, done, bool(went_on))
+
+        step = self.write(job)
+        for (attempt, _, error), outcome in zip(outcomes, step.recorded, strict=True):
+            if error is not None:
+                d = attempt.delivery
+                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
+        return step
+
+    def claim_due(self) -> list[Attempt]:
+        """Claim the deliveries due now for this engine (after fanning out what is waiting)."""
+        return self.step().attempts
 
     def _eligible(self, tx: ReadTx | WriteTx, now: int, wall: int) -> list[Delivery]:
         """Up to ``CLAIM_BATCH`` due deliveries no earlier open one of the same entity holds up,
@@ -250,91 +279,72 @@ class EventEngine:
             after = page[-1].id
         return eligible[:CLAIM_BATCH]
 
-    async def send(self, client: httpx.AsyncClient, attempt: Attempt) -> tuple[int | None, str | None]:
+    async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
         """Make one attempt: ``(HTTP status or None, error or None)``."""
         ch = channel(attempt.ctx.subscription.kind)
         query, content = ch.request(attempt.ctx, attempt.delivery.body)
         try:
-            resp = await client.post(
-                attempt.ctx.subscription.url,
-                params=query,
-                content=content,
-                headers={"Content-Type": "application/json"},
-                timeout=ch.timeout,
+            status, reply = await sender.post(
+                attempt.ctx.subscription.url, query, content, answer_within=ch.timeout
             )
-        except httpx.TimeoutException:
+        except TimeoutError:
             return None, f"no answer within {ch.timeout:g} s"
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-        return resp.status_code, ch.judge(attempt.ctx, resp.status_code, resp.content)
+        except SendError as exc:
+            return None, str(exc)
+        return status, ch.judge(attempt.ctx, status, reply)
 
-    def record(self, outcomes: Sequence[tuple[Attempt, int | None, str | None]]) -> list[DeliveryStatus]:
-        """Write the outcomes of attempts ``(attempt, HTTP status or None, error or None)`` in one
-        transaction (one commit for a whole claim, not one per delivery); returns the new statuses."""
-        now = self.directory.now_ms()
-
-        def job(tx: WriteTx) -> list[DeliveryStatus]:
-            done: list[DeliveryStatus] = []
-            for attempt, status, error in outcomes:
-                d = attempt.delivery
-                first = d.first_attempt_at if d.first_attempt_at is not None else now
-                attempts = d.attempts + 1
-                if error is None:
-                    outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
-                elif gives_up(first, now):
-                    outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
-                else:
-                    outcome = DeliveryStatus.RETRYING
-                    next_at = now + int(retry_delay(attempts, self.rng) * 1000)
-                tx.outbox.record_outcome(
-                    d.id,
-                    self.owner,
-                    status=outcome,
-                    attempts=attempts,
-                    next_attempt_at=next_at,
-                    first_attempt_at=first,
-                    last_status=status,
-                    last_error=error,
-                    delivered_at=now if error is None else None,
-                )
-                done.append(outcome)
-            return done
-
-        done = self.write(job)
-        for (attempt, _, error), outcome in zip(outcomes, done, strict=True):
-            if error is not None:
-                d = attempt.delivery
-                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
+    def _record_in(self, tx: WriteTx, outcomes: Sequence[Outcome], now: int) -> list[DeliveryStatus]:
+        """Write the outcomes of attempts: delivered, retrying on the back-off schedule, or dead."""
+        done: list[DeliveryStatus] = []
+        for attempt, status, error in outcomes:
+            d = attempt.delivery
+            first = d.first_attempt_at if d.first_attempt_at is not None else now
+            attempts = d.attempts + 1
+            if error is None:
+                outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
+            elif gives_up(first, now):
+                outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
+            else:
+                outcome = DeliveryStatus.RETRYING
+                next_at = now + int(retry_delay(attempts, self.rng) * 1000)
+            tx.outbox.record_outcome(
+                d.id,
+                self.owner,
+                status=outcome,
+                attempts=attempts,
+                next_attempt_at=next_at,
+                first_attempt_at=first,
+                last_status=status,
+                last_error=error,
+                delivered_at=now if error is None else None,
+            )
+            done.append(outcome)
         return done
 
-    async def deliver_due(self, client: httpx.AsyncClient | None = None) -> tuple[int, int]:
-        """Send every delivery claimable now, at once, with ``client`` (the background task's, which
-        keeps its connections to the receivers; a fresh one when None); returns
-        ``(attempted, delivered)``."""
-        attempts = await self.off_loop(self.claim_due)
-        if not attempts:
-            return 0, 0
-        async with contextlib.AsyncExitStack() as stack:
-            if client is None:
-                client = await stack.enter_async_context(httpx.AsyncClient(transport=self.transport))
-            results = await asyncio.gather(*(self.send(client, a) for a in attempts))
-        outcomes = await self.off_loop(
-            lambda: self.record(
-                [(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)]
-            )
-        )
-        return len(attempts), outcomes.count(DeliveryStatus.DELIVERED)
-
-    async def flush(self, client: httpx.AsyncClient | None = None) -> tuple[int, int]:
-        """Fan out and deliver until nothing is due now (retry timers on the directory's clock);
-        returns ``(delivered, pending)``: how many were delivered, how many are still open."""
+    async def flush(self, sender: Sender | None = None) -> tuple[int, int]:
+        """Fan out and deliver until nothing is due now (retry timers on the directory's clock),
+        sending what a pass claims at once with ``sender`` (the background task's, which keeps its
+        connections to the receivers; a fresh one when None); returns ``(delivered, pending)``: how
+        many were delivered, how many are still open. Each pass's outcomes are written in the
+        next pass's write job, with its fan-out and its claim."""
         delivered = 0
-        while True:
-            await self.off_loop(self.fan_out)
-            attempted, ok = await self.deliver_due(client)
-            delivered += ok
-            if not attempted:
-                break
+        outcomes: list[Outcome] = []
+        async with contextlib.AsyncExitStack() as stack:
+            while True:
+                step = await self.off_loop(partial(self.step, outcomes))
+                delivered += step.recorded.count(DeliveryStatus.DELIVERED)
+                if not step.attempts:
+                    if step.fanned_out:
+                        outcomes = []
+                        continue
+                    break
+                if sender is None:
+                    sender = Sender()
+                    stack.push_async_callback(sender.aclose)
+                results = await asyncio.gather(*(self.send(sender, a) for a in step.attempts))
+                outcomes = [
+                    (a, status, error) for a, (status, error) in zip(step.attempts, results, strict=True)
+                ]
         return delivered, await self.off_loop(self.count_open)
 
     def count_open(self) -> int:
@@ -378,13 +388,13 @@ class EventEngine:
         self._wake = asyncio.Event()
         remove = self.directory.store.on_records(self.wake)
         last_prune = 0.0
-        # One client for the task's life: its connections to the receivers are kept between passes.
-        client = httpx.AsyncClient(transport=self.transport)
+        # One sender for the task's life: its connections to the receivers are kept between passes.
+        sender = Sender()
         try:
             while True:
                 self._wake.clear()
                 try:
-                    await self.flush(client)
+                    await self.flush(sender)
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
                         await self.off_loop(self.prune)
                         last_prune = time.monotonic()
@@ -395,7 +405,7 @@ class EventEngine:
         finally:
             remove()
             self._wake = None
-            await client.aclose()
+            await sender.aclose()
 
 
 def _thread() -> ThreadPoolExecutor:
