@@ -53,6 +53,7 @@ from openroster.model.changes import (
     Subscription,
     SubscriptionStatus,
 )
+from openroster.store import outbox
 from openroster.store.tx import ReadTx, WriteTx
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class Attempt:
 
 
 #: An attempt's outcome: ``(attempt, HTTP status or None, error or None)``.
-Outcome = tuple[Attempt, int | None, str | None]
+Sent = tuple[Attempt, int | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,10 +193,13 @@ class EventEngine:
         subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
         return [s.id for s in subs if tx.changes.records_after(s.tenant_id, s.cursor_seq, 1)]
 
-    def _fan_out_in(self, tx: WriteTx, subscription_ids: Iterable[str]) -> tuple[int, set[str]]:
+    def _fan_out_in(
+        self, tx: WriteTx, subscription_ids: Iterable[str], contexts: dict[str, ChannelContext] | None = None
+    ) -> tuple[int, set[str]]:
         """One batch of each subscription: ``(deliveries made, the subscriptions that rendered a
-        batch and may have more)``."""
+        batch and may have more)``. The channel contexts it reads go into ``contexts``."""
         made, went_on = 0, set()
+        contexts = {} if contexts is None else contexts
         for sub_id in subscription_ids:
             sub = tx.outbox.lock_subscription(sub_id, self.unseal)
             if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
@@ -204,7 +208,8 @@ class EventEngine:
             if not changes:
                 continue
             try:
-                events = channel(sub.kind).render(self.context(tx, sub), changes)
+                ctx = contexts[sub.id] = self.context(tx, sub)
+                events = channel(sub.kind).render(ctx, changes)
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
                 continue
@@ -216,7 +221,7 @@ class EventEngine:
 
     # -- delivery ---------------------------------------------------------------------------
 
-    def step(self, outcomes: Sequence[Outcome] = ()) -> Step:
+    def step(self, outcomes: Sequence[Sent] = ()) -> Step:
         """A pass's store work, in one write job: write the ``outcomes`` of the attempts just made,
         fan out a batch of every subscription with records waiting, and claim the deliveries due
         now (order per entity kept) for this engine — those just fanned out included, so a write's
@@ -233,18 +238,20 @@ class EventEngine:
 
         def job(tx: WriteTx) -> Step:
             done = self._record_in(tx, outcomes, now)
-            _, went_on = self._fan_out_in(tx, self._waiting(tx))
+            contexts: dict[str, ChannelContext] = {}
+            _, went_on = self._fan_out_in(tx, self._waiting(tx), contexts)
             eligible = self._eligible(tx, now, wall)
             if not eligible:
                 return Step([], done, bool(went_on))
             ids = [c.id for c in eligible]
             claimed = set(tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now))
-            subs = {c.subscription_id for c in eligible if c.id in claimed}
-            contexts = {
-                s.id: self.context(tx, s)
-                for s in tx.outbox.list_subscriptions(None, self.unseal)
-                if s.id in subs
-            }
+            subs = {c.subscription_id for c in eligible if c.id in claimed} - contexts.keys()
+            if subs:  # claimed events of subscriptions that fanned out nothing this pass
+                contexts.update(
+                    (s.id, self.context(tx, s))
+                    for s in tx.outbox.list_subscriptions(None, self.unseal)
+                    if s.id in subs
+                )
             attempts = [
                 Attempt(c, contexts[c.subscription_id])
                 for c in eligible
@@ -293,9 +300,10 @@ class EventEngine:
             return None, str(exc)
         return status, ch.judge(attempt.ctx, status, reply)
 
-    def _record_in(self, tx: WriteTx, outcomes: Sequence[Outcome], now: int) -> list[DeliveryStatus]:
+    def _record_in(self, tx: WriteTx, outcomes: Sequence[Sent], now: int) -> list[DeliveryStatus]:
         """Write the outcomes of attempts: delivered, retrying on the back-off schedule, or dead."""
         done: list[DeliveryStatus] = []
+        rows: list[outbox.Outcome] = []
         for attempt, status, error in outcomes:
             d = attempt.delivery
             first = d.first_attempt_at if d.first_attempt_at is not None else now
@@ -307,18 +315,20 @@ class EventEngine:
             else:
                 outcome = DeliveryStatus.RETRYING
                 next_at = now + int(retry_delay(attempts, self.rng) * 1000)
-            tx.outbox.record_outcome(
-                d.id,
-                self.owner,
-                status=outcome,
-                attempts=attempts,
-                next_attempt_at=next_at,
-                first_attempt_at=first,
-                last_status=status,
-                last_error=error,
-                delivered_at=now if error is None else None,
+            rows.append(
+                outbox.Outcome(
+                    d.id,
+                    outcome,
+                    attempts,
+                    next_at,
+                    first,
+                    status,
+                    error,
+                    now if error is None else None,
+                )
             )
             done.append(outcome)
+        tx.outbox.record_outcomes(self.owner, rows)
         return done
 
     async def flush(self, sender: Sender | None = None) -> tuple[int, int]:
@@ -328,7 +338,7 @@ class EventEngine:
         many were delivered, how many are still open. Each pass's outcomes are written in the
         next pass's write job, with its fan-out and its claim."""
         delivered = 0
-        outcomes: list[Outcome] = []
+        outcomes: list[Sent] = []
         async with contextlib.AsyncExitStack() as stack:
             while True:
                 step = await self.off_loop(partial(self.step, outcomes))
