@@ -50,6 +50,7 @@ from openroster.model.changes import (
     ChannelContext,
     Delivery,
     DeliveryStatus,
+    RenderedEvent,
     Subscription,
     SubscriptionStatus,
 )
@@ -81,6 +82,16 @@ class Attempt:
 
     delivery: Delivery
     ctx: ChannelContext
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A subscription's next batch of change records as events, rendered in a read: stored only
+    while the subscription's cursor is still ``ctx.subscription.cursor_seq``."""
+
+    ctx: ChannelContext
+    events: list[RenderedEvent]
+    last_seq: int
 
 
 #: An attempt's outcome: ``(attempt, HTTP status or None, error or None)``.
@@ -174,48 +185,54 @@ class EventEngine:
     def fan_out(self) -> int:
         """Render every active subscription's new change records into deliveries; returns how many.
 
-        One write transaction takes a batch of every subscription with records waiting (one commit
-        however many subscriptions a tenant has), until none has any left; a subscription another
-        process holds, or whose events cannot be rendered, is left for a later pass."""
+        Each round renders a batch of every subscription with records waiting, in a read, and
+        stores them in one write transaction (one commit however many subscriptions a tenant has),
+        until none has any left; a subscription another process holds or fanned out meanwhile, or
+        whose events cannot be rendered, is left for a later round."""
         made = 0
         while True:
             with self.directory.store.read() as tx:
-                waiting = self._waiting(tx)
-            if not waiting:
+                _, rendered = self._render(tx)
+            if not rendered:
                 return made
-            n, went_on = self.write(partial(self._fan_out_in, subscription_ids=waiting))
+            n, went_on = self.write(partial(self._store_rendered, rendered=rendered))
             if not went_on:
                 return made
             made += n
 
-    def _waiting(self, tx: ReadTx | WriteTx) -> list[str]:
-        """The active subscriptions with change records they have not fanned out."""
-        subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
-        return [s.id for s in subs if tx.changes.records_after(s.tenant_id, s.cursor_seq, 1)]
-
-    def _fan_out_in(
-        self, tx: WriteTx, subscription_ids: Iterable[str], contexts: dict[str, ChannelContext] | None = None
-    ) -> tuple[int, set[str]]:
-        """One batch of each subscription: ``(deliveries made, the subscriptions that rendered a
-        batch and may have more)``. The channel contexts it reads go into ``contexts``."""
-        made, went_on = 0, set()
-        contexts = {} if contexts is None else contexts
-        for sub_id in subscription_ids:
-            sub = tx.outbox.lock_subscription(sub_id, self.unseal)
-            if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
-                continue
+    def _render(self, tx: ReadTx) -> tuple[dict[str, ChannelContext], list[Rendered]]:
+        """The channel context of every active subscription, and the next batch of records of each
+        one that has some, rendered: outside the write, so sealing never holds the writers up."""
+        contexts: dict[str, ChannelContext] = {}
+        rendered: list[Rendered] = []
+        for sub in tx.outbox.list_subscriptions(None, self.unseal, active_only=True):
+            ctx = contexts[sub.id] = self.context(tx, sub)
             changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
             if not changes:
                 continue
             try:
-                ctx = contexts[sub.id] = self.context(tx, sub)
-                events = channel(sub.kind).render(ctx, changes)
+                rendered.append(Rendered(ctx, channel(sub.kind).render(ctx, changes), changes[-1].seq))
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
+        return contexts, rendered
+
+    def _store_rendered(self, tx: WriteTx, rendered: Sequence[Rendered]) -> tuple[int, set[str]]:
+        """Store each rendered batch whose subscription is still active with its cursor where the
+        rendering read it (the row locked: the fan-out lease), and advance the cursor:
+        ``(deliveries made, the subscriptions that stored a batch and may have more)``."""
+        made, went_on = 0, set()
+        for r in rendered:
+            read = r.ctx.subscription
+            sub = tx.outbox.lock_subscription(read.id, self.unseal)
+            if (
+                sub is None
+                or sub.status is not SubscriptionStatus.ACTIVE
+                or sub.cursor_seq != read.cursor_seq
+            ):
                 continue
-            tx.outbox.insert_deliveries(sub, events, self.directory.now_ms())
-            tx.outbox.advance_cursor(sub.id, changes[-1].seq)
-            made += len(events)
+            tx.outbox.insert_deliveries(sub, r.events, self.directory.now_ms())
+            tx.outbox.advance_cursor(sub.id, r.last_seq)
+            made += len(r.events)
             went_on.add(sub.id)
         return made, went_on
 
@@ -223,40 +240,30 @@ class EventEngine:
 
     def step(self, outcomes: Sequence[Sent] = ()) -> Step:
         """A pass's store work, in one write job: write the ``outcomes`` of the attempts just made,
-        fan out a batch of every subscription with records waiting, and claim the deliveries due
-        now (order per entity kept) for this engine — those just fanned out included, so a write's
-        event is claimed in the commit that renders it.
+        store the batches of records rendered for every subscription with records waiting, and
+        claim the deliveries due now (order per entity kept) for this engine — those just fanned
+        out included, so a write's event is claimed in the commit that stores it.
 
-        Whether there is anything to fan out or claim is first found in a read, so a poll with
-        nothing to do (nothing due, or only events held up behind an earlier retrying one of their
-        entity) and no outcomes to write takes no write lock."""
+        What there is to fan out is read and rendered first, outside the write; a poll with
+        nothing to fan out or claim (nothing due, or only events held up behind an earlier retrying
+        one of their entity) and no outcomes to write takes no write lock."""
         now, wall = self.directory.now_ms(), wall_ms()
-        if not outcomes:
-            with self.directory.store.read() as tx:
-                if not self._waiting(tx) and not self._eligible(tx, now, wall):
-                    return Step([], [], False)
+        with self.directory.store.read() as tx:
+            contexts, rendered = self._render(tx)
+            # (only active subscriptions' deliveries are ever due: with none, nothing is)
+            if not outcomes and not rendered and not (contexts and self._eligible(tx, now, wall)):
+                return Step([], [], False)
 
         def job(tx: WriteTx) -> Step:
             done = self._record_in(tx, outcomes, now)
-            contexts: dict[str, ChannelContext] = {}
-            _, went_on = self._fan_out_in(tx, self._waiting(tx), contexts)
-            eligible = self._eligible(tx, now, wall)
+            _, went_on = self._store_rendered(tx, rendered)
+            # Only the deliveries of subscriptions active when the pass read them: a claim is sent.
+            eligible = [c for c in self._eligible(tx, now, wall) if c.subscription_id in contexts]
             if not eligible:
                 return Step([], done, bool(went_on))
             ids = [c.id for c in eligible]
             claimed = set(tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now))
-            subs = {c.subscription_id for c in eligible if c.id in claimed} - contexts.keys()
-            if subs:  # claimed events of subscriptions that fanned out nothing this pass
-                contexts.update(
-                    (s.id, self.context(tx, s))
-                    for s in tx.outbox.list_subscriptions(None, self.unseal)
-                    if s.id in subs
-                )
-            attempts = [
-                Attempt(c, contexts[c.subscription_id])
-                for c in eligible
-                if c.id in claimed and c.subscription_id in contexts
-            ]
+            attempts = [Attempt(c, contexts[c.subscription_id]) for c in eligible if c.id in claimed]
             return Step(attempts, done, bool(went_on))
 
         step = self.write(job)
