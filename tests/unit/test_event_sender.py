@@ -164,15 +164,21 @@ def test_a_refused_connection_and_a_silent_receiver_fail() -> None:
             with pytest.raises(SendError, match="ConnectError"):
                 await sender.post(f"http://127.0.0.1:{closed_port}/", {}, b"{}", answer_within=2)
 
+            gave_up = asyncio.get_running_loop().create_future()
+
             async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-                await reader.read()  # until the sender gives up and closes
-                await closed(writer)
+                try:
+                    await reader.read()  # until the sender gives up and closes
+                finally:
+                    await closed(writer)
+                    gave_up.set_result(True)
 
             silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
             try:
                 port = silent.sockets[0].getsockname()[1]
                 with pytest.raises(TimeoutError):
                     await sender.post(f"http://127.0.0.1:{port}/", {}, b"{}", answer_within=0.2)
+                assert await asyncio.wait_for(gave_up, 5)  # the sender closed its connection
             finally:
                 silent.close()
         finally:

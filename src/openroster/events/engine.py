@@ -1,10 +1,12 @@
 """The delivery engine: change records → deliveries (fan-out) → HTTP attempts → outcomes.
 
-- **Fan-out** (:meth:`EventEngine.fan_out`): one write transaction takes, for each active
-  subscription with change records after its ``cursor_seq``, the subscription's row lock, renders
-  a batch of records with its channel, inserts the deliveries and advances the cursor. The row
-  lock is the fan-out lease: one process fans out a subscription at a time, and a crash before the
-  commit leaves the cursor where it was (the records are rendered again).
+- **Fan-out** (:meth:`EventEngine.fan_out`, and each pass of :meth:`EventEngine.step`): for each
+  active subscription with change records after its ``cursor_seq``, a read renders a batch of
+  them with its channel (sealing included); then one write transaction takes the subscription's
+  row lock, inserts the deliveries and advances the cursor, if the cursor is still where the read
+  found it (else the batch is dropped and rendered again). The row lock is the fan-out lease:
+  one process fans out a subscription at a time, and a crash before the commit leaves the cursor
+  where it was (the records are rendered again).
 - **Delivery** (:meth:`EventEngine.step`, :meth:`EventEngine.flush`): a delivery is due when it
   is pending or retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds
   its lease, and no earlier open delivery of its subscription shares an entity key with it (order
