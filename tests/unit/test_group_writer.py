@@ -137,6 +137,33 @@ def test_jobs_run_in_arrival_order(d: Directory) -> None:
     assert [title(d, p) for p in PEOPLE] == [f"t{max(n for n in range(40) if n % 6 == i)}" for i in range(6)]
 
 
+def test_a_job_submitted_first_joins_the_next_group_ahead_of_the_queue(d: Directory) -> None:
+    """The event engine's jobs (``submit(first=True)``) do not wait behind a backlog of writes."""
+    ran: list[str] = []
+
+    def note(name: str) -> Callable[[Reader], None]:
+        return lambda _r: ran.append(name)
+
+    async def scenario() -> None:
+        started, gate = threading.Event(), threading.Event()
+
+        def blocker(_r: Reader) -> None:
+            started.set()
+            gate.wait(30)
+
+        busy = asyncio.ensure_future(d.write(blocker))
+        await asyncio.to_thread(started.wait, 30)
+        queued = [asyncio.ensure_future(d.write(note(f"w{i}"))) for i in range(3)]
+        await asyncio.sleep(0)  # every write has queued its job
+        engine_job = d.writes.submit(lambda tx: ran.append("engine"), first=True)
+        gate.set()
+        await asyncio.gather(busy, *queued)
+        await asyncio.wrap_future(engine_job)
+
+    run(scenario())
+    assert ran == ["engine", "w0", "w1", "w2"]
+
+
 def test_a_full_queue_answers_busy_in_each_dialect(d: Directory) -> None:
     small = GroupWriter(d.store, threads=1, max_queue=2)
     started, gate = threading.Event(), threading.Event()

@@ -16,12 +16,13 @@
   on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``) and polling every
-  ``poll_interval`` seconds for other processes' commits. Never on the request path: the
-  store work of a pass (reads, rendering and sealing, claims, outcomes) runs on the engine's own
-  thread, and its write transactions are jobs of the store's writers (``store/writer.py``),
-  committed in the same group as the requests' writes queued beside them. On the event loop a
-  pass only sends; it never waits there for the write lock (SQLite) or the change counter
-  (PostgreSQL), which stalled every request while the writers held it.
+  ``poll_interval`` seconds for other processes' commits. Never on the request path: a
+  pass's read and rendering run on the event loop like the server's other reads (short: a
+  thread of its own lost more waiting for the interpreter lock behind the busy loop and writer
+  than it saved), and its write transaction is a job of the store's writers
+  (``store/writer.py``), at the head of their queue, awaited: it commits in the same group as
+  the requests' writes queued beside it. The loop never waits for the write lock (SQLite) or the
+  change counter (PostgreSQL), which stalled every request while the writers held it.
 - **Pruning** (:meth:`EventEngine.prune`): delivered deliveries older than the retention, and
   change records every subscription has fanned out (replays re-send retained deliveries).
 """
@@ -36,7 +37,6 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -110,6 +110,10 @@ class Step:
     fanned_out: bool
 
 
+#: A pass that wrote nothing.
+_NOTHING = Step([], [], False)
+
+
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -149,8 +153,6 @@ class EventEngine:
         #: How long this engine's claims hold a delivery (real time).
         self.lease_ms = lease_ms
         self._task = BackgroundTask("openroster-events", self._run)
-        #: The engine's thread: the store work of :meth:`flush`, off the event loop.
-        self._thread = _thread()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -160,14 +162,15 @@ class EventEngine:
         """Run ``job`` as a job of the store's writers and wait for its group's commit: one commit
         with the requests' writes queued beside it, and no fight with them over the write lock.
         It goes to the head of the queue: a busy server's backlog of writes would otherwise hold
-        every event back by the whole backlog.
-        Never call it on the event loop (it waits): :meth:`flush` runs it on the engine's thread."""
+        every event back by the whole backlog. Never on the event loop (it waits): there,
+        :meth:`write_async`."""
         done: T = self.directory.writes.submit(job, first=True).result()
         return done
 
-    async def off_loop(self, fn: Callable[[], T]) -> T:
-        """``fn()`` on the engine's thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
+    async def write_async(self, job: Callable[[WriteTx], T]) -> T:
+        """:meth:`write` awaited on the event loop."""
+        done: T = await asyncio.wrap_future(self.directory.writes.submit(job, first=True))
+        return done
 
     def unseal(self, sealed: bytes, context: str) -> str:
         return self.directory.master_key.unseal(sealed, context=context)
@@ -243,20 +246,30 @@ class EventEngine:
     # -- delivery ---------------------------------------------------------------------------
 
     def step(self, outcomes: Sequence[Sent] = ()) -> Step:
-        """A pass's store work, in one write job: write the ``outcomes`` of the attempts just made,
-        store the batches of records rendered for every subscription with records waiting, and
-        claim the deliveries due now (order per entity kept) for this engine — those just fanned
-        out included, so a write's event is claimed in the commit that stores it.
+        """:meth:`plan` a pass and run its write job (waiting for it: not on the event loop)."""
+        job = self.plan(outcomes)
+        return _NOTHING if job is None else self._logged(outcomes, self.write(job))
 
-        What there is to fan out is read and rendered first, outside the write; a poll with
-        nothing to fan out or claim (nothing due, or only events held up behind an earlier retrying
-        one of their entity) and no outcomes to write takes no write lock."""
+    async def _pass(self, outcomes: Sequence[Sent]) -> Step:
+        """:meth:`step` on the event loop: the job is awaited, never waited for."""
+        job = self.plan(outcomes)
+        return _NOTHING if job is None else self._logged(outcomes, await self.write_async(job))
+
+    def plan(self, outcomes: Sequence[Sent] = ()) -> Callable[[WriteTx], Step] | None:
+        """A pass's read, and the write job it makes (None: nothing to write). The job writes the
+        ``outcomes`` of the attempts just made, stores the batches of records the read rendered
+        for every subscription with records waiting, and claims the deliveries due now (order per
+        entity kept) for this engine — those just fanned out included, so a write's event is
+        claimed in the commit that stores it.
+
+        A poll with nothing to fan out or claim (nothing due, or only events held up behind an
+        earlier retrying one of their entity) and no outcomes to write takes no write lock."""
         now, wall = self.directory.now_ms(), wall_ms()
         with self.directory.store.read() as tx:
             contexts, rendered = self._render(tx)
             # (only active subscriptions' deliveries are ever due: with none, nothing is)
             if not outcomes and not rendered and not (contexts and self._eligible(tx, now, wall)):
-                return Step([], [], False)
+                return None
 
         def job(tx: WriteTx) -> Step:
             done = self._record_in(tx, outcomes, now)
@@ -270,7 +283,9 @@ class EventEngine:
             attempts = [Attempt(c, contexts[c.subscription_id]) for c in eligible if c.id in claimed]
             return Step(attempts, done, bool(went_on))
 
-        step = self.write(job)
+        return job
+
+    def _logged(self, outcomes: Sequence[Sent], step: Step) -> Step:
         for (attempt, _, error), outcome in zip(outcomes, step.recorded, strict=True):
             if error is not None:
                 d = attempt.delivery
@@ -352,7 +367,7 @@ class EventEngine:
         outcomes: list[Sent] = []
         async with contextlib.AsyncExitStack() as stack:
             while True:
-                step = await self.off_loop(partial(self.step, outcomes))
+                step = await self._pass(outcomes)
                 delivered += step.recorded.count(DeliveryStatus.DELIVERED)
                 if not step.attempts:
                     if step.fanned_out:
@@ -366,7 +381,7 @@ class EventEngine:
                 outcomes = [
                     (a, status, error) for a, (status, error) in zip(step.attempts, results, strict=True)
                 ]
-        return delivered, await self.off_loop(self.count_open)
+        return delivered, self.count_open()
 
     def count_open(self) -> int:
         """Deliveries not yet delivered nor dead."""
@@ -378,12 +393,14 @@ class EventEngine:
     def prune(self) -> tuple[int, int]:
         """Drop delivered deliveries past the retention and change records every subscription of
         their tenant has fanned out; returns ``(deliveries, records)`` dropped."""
+        return self.write(self._prune_job())
+
+    def _prune_job(self) -> Callable[[WriteTx], tuple[int, int]]:
         before = self.directory.now_ms() - self.retention_ms
-
-        def job(tx: WriteTx) -> tuple[int, int]:
-            return tx.outbox.prune_delivered(before), tx.changes.prune_records(tx.changes.current_seq())
-
-        return self.write(job)
+        return lambda tx: (
+            tx.outbox.prune_delivered(before),
+            tx.changes.prune_records(tx.changes.current_seq()),
+        )
 
     # -- the background task ----------------------------------------------------------------
 
@@ -392,10 +409,8 @@ class EventEngine:
         self._task.start()
 
     async def stop(self) -> None:
-        """Stop the task; what its thread was doing (a write job) finishes first."""
+        """Stop the task (a write job it queued still commits with the writers' queue)."""
         await self._task.stop()
-        thread, self._thread = self._thread, _thread()
-        await asyncio.to_thread(thread.shutdown)
 
     def wake(self) -> None:
         """Make the background task look now (safe from any thread)."""
@@ -417,7 +432,7 @@ class EventEngine:
                 try:
                     await self.flush(sender)
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
-                        await self.off_loop(self.prune)
+                        await self.write_async(self._prune_job())
                         last_prune = time.monotonic()
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
@@ -427,7 +442,3 @@ class EventEngine:
             remove()
             self._wake = None
             await sender.aclose()
-
-
-def _thread() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(1, thread_name_prefix="openroster-events")
