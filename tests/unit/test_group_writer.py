@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
@@ -44,9 +45,12 @@ def run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
 
 
-async def behind_a_blocker(d: Directory, jobs: list[Callable[[Reader], Any]]) -> list[Any]:
+async def behind_a_blocker(
+    d: Directory, jobs: list[Callable[[Reader], Any]], then: Callable[[], Any] = lambda: None
+) -> list[Any]:
     """Run ``jobs`` queued while the writer is busy with another one, so they make one group;
-    their results (or errors), in order."""
+    their results (or errors), in order. ``then`` runs once they are queued, before the writer
+    is let go."""
     started, gate = threading.Event(), threading.Event()
 
     def blocker(_r: Reader) -> None:
@@ -58,6 +62,7 @@ async def behind_a_blocker(d: Directory, jobs: list[Callable[[Reader], Any]]) ->
     tasks = [asyncio.ensure_future(d.write(job)) for job in jobs]
     await asyncio.sleep(0)  # every task has queued its job
     assert d.writes.queued == len(jobs)
+    then()
     gate.set()
     await first
     return list(await asyncio.gather(*tasks, return_exceptions=True))
@@ -135,6 +140,22 @@ def test_jobs_run_in_arrival_order(d: Directory) -> None:
     assert ran == list(range(40))
     # The last writer of each person wins, as the arrival order says.
     assert [title(d, p) for p in PEOPLE] == [f"t{max(n for n in range(40) if n % 6 == i)}" for i in range(6)]
+
+
+def test_a_job_submitted_first_joins_the_next_group_ahead_of_the_queue(d: Directory) -> None:
+    """The event engine's jobs (``submit(first=True)``) do not wait behind a backlog of writes."""
+    ran: list[str] = []
+    engine_job: list[Future[Any]] = []
+
+    def note(name: str) -> Callable[[Reader], None]:
+        return lambda _r: ran.append(name)
+
+    def submit_first() -> None:
+        engine_job.append(d.writes.submit(lambda tx: ran.append("engine"), first=True))
+
+    run(behind_a_blocker(d, [note(f"w{i}") for i in range(3)], submit_first))
+    assert engine_job[0].result(timeout=30) is None  # committed with the group, no error
+    assert ran == ["engine", "w0", "w1", "w2"]
 
 
 def test_a_full_queue_answers_busy_in_each_dialect(d: Directory) -> None:

@@ -1,21 +1,29 @@
 """The delivery engine: change records → deliveries (fan-out) → HTTP attempts → outcomes.
 
-- **Fan-out** (:meth:`EventEngine.fan_out`): one write transaction takes, for each active
-  subscription with change records after its ``cursor_seq``, the subscription's row lock, renders
-  a batch of records with its channel, inserts the deliveries and advances the cursor. The row
-  lock is the fan-out lease: one process fans out a subscription at a time, and a crash before the
-  commit leaves the cursor where it was (the records are rendered again).
-- **Delivery** (:meth:`EventEngine.deliver_due`): a delivery is due when it is pending or
-  retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds its lease,
-  and no earlier open delivery of its subscription shares an entity key with it (order per
-  entity; other entities are not held up). Due deliveries are claimed with a lease in one short
-  write transaction, sent with httpx outside any transaction, and their outcomes written together
-  in another. A failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead``
-  24 h after the first attempt.
+- **Fan-out** (:meth:`EventEngine.fan_out`, and each pass of :meth:`EventEngine.step`): for each
+  active subscription with change records after its ``cursor_seq``, a read renders a batch of
+  them with its channel (sealing included); then one write transaction takes the subscription's
+  row lock, inserts the deliveries and advances the cursor, if the cursor is still where the read
+  found it (else the batch is dropped and rendered again). The row lock is the fan-out lease:
+  one process fans out a subscription at a time, and a crash before the commit leaves the cursor
+  where it was (the records are rendered again).
+- **Delivery** (:meth:`EventEngine.step`, :meth:`EventEngine.flush`): a delivery is due when it
+  is pending or retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds
+  its lease, and no earlier open delivery of its subscription shares an entity key with it (order
+  per entity; other entities are not held up). A pass is one short write transaction that writes
+  the outcomes of the previous pass's attempts, fans out, and claims what is due with a lease;
+  the claimed deliveries are then sent (``events/sender.py``) outside any transaction. A failure is retried
+  on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``) and polling every
-  ``poll_interval`` seconds for other processes' commits. Never on the request path. While its
-  last pass found no active subscription and nothing open, a commit's records cannot make a
+  ``poll_interval`` seconds for other processes' commits. Never on the request path: a
+  pass's read and rendering run on the event loop like the server's other reads (short: a
+  thread of its own lost more waiting for the interpreter lock behind the busy loop and writer
+  than it saved), and its write transaction is a job of the store's writers
+  (``store/writer.py``), at the head of their queue, awaited: it commits in the same group as
+  the requests' writes queued beside it. The loop never waits for the write lock (SQLite) or the
+  change counter (PostgreSQL), which stalled every request while the writers held it. While
+  its last pass found no active subscription and nothing open, a commit's records cannot make a
   delivery: such a wake is let go (the poll still looks), so a store without subscriptions pays
   no pass per write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
 - **Pruning** (:meth:`EventEngine.prune`): delivered deliveries older than the retention, and
@@ -31,8 +39,10 @@ import os
 import random
 import socket
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import httpx
 
@@ -40,16 +50,21 @@ from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.backoff import gives_up, retry_delay
 from openroster.events.channels import PUSHED, Transport, channel
+from openroster.events.sender import Sender, SendError
 from openroster.model.changes import (
     ChannelContext,
     Delivery,
     DeliveryStatus,
+    RenderedEvent,
     Subscription,
     SubscriptionStatus,
 )
+from openroster.store import outbox
 from openroster.store.tx import ReadTx, WriteTx
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Change records rendered per fan-out transaction (a larger transaction is taken whole).
 FAN_OUT_BATCH = 1000
@@ -72,6 +87,34 @@ class Attempt:
 
     delivery: Delivery
     ctx: ChannelContext
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A subscription's next batch of change records as events, rendered in a read: stored only
+    while the subscription's cursor is still ``ctx.subscription.cursor_seq``."""
+
+    ctx: ChannelContext
+    events: list[RenderedEvent]
+    last_seq: int
+
+
+#: An attempt's outcome: ``(attempt, HTTP status or None, error or None)``.
+Sent = tuple[Attempt, int | None, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one pass's write job did: the deliveries it claimed, the new statuses of the outcomes
+    it wrote (in their order), and whether it fanned out records (there may be more)."""
+
+    attempts: list[Attempt]
+    recorded: list[DeliveryStatus]
+    fanned_out: bool
+
+
+#: A pass that wrote nothing.
+_NOTHING = Step([], [], False)
 
 
 def wall_ms() -> int:
@@ -107,6 +150,7 @@ class EventEngine:
         self.retention_ms = int(retention_days * DAY_MS)
         #: Who holds the leases this engine takes: unique per process and engine.
         self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self):x}"
+        #: The HTTP transport of a new subscription's URL verification (``events/verification.py``).
         self.transport = transport
         self.rng = rng or random.Random()
         self.poll_interval = poll_interval
@@ -117,14 +161,28 @@ class EventEngine:
         self._task = BackgroundTask("openroster-events", self._run)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        #: Whether the last pass saw an active subscription (set by :meth:`fan_out`).
+        #: Whether the last pass saw an active subscription (set by :meth:`_render`).
         self._subscribed = True
         #: The last pass found no active subscription and nothing open (see :meth:`_on_records`).
         self._idle = False
         #: Calls of :meth:`wake` so far: a pass woken meanwhile may have missed what it was for.
         self._wakes = 0
 
-    # -- reading the store ------------------------------------------------------------------
+    # -- the store ----------------------------------------------------------------------------
+
+    def write(self, job: Callable[[WriteTx], T]) -> T:
+        """Run ``job`` as a job of the store's writers and wait for its group's commit: one commit
+        with the requests' writes queued beside it, and no fight with them over the write lock.
+        It goes to the head of the queue: a busy server's backlog of writes would otherwise hold
+        every event back by the whole backlog. Never on the event loop (it waits): there,
+        :meth:`write_async`."""
+        done: T = self.directory.writes.submit(job, first=True).result()
+        return done
+
+    async def write_async(self, job: Callable[[WriteTx], T]) -> T:
+        """:meth:`write` awaited on the event loop."""
+        done: T = await asyncio.wrap_future(self.directory.writes.submit(job, first=True))
+        return done
 
     def unseal(self, sealed: bytes, context: str) -> str:
         return self.directory.master_key.unseal(sealed, context=context)
@@ -146,79 +204,110 @@ class EventEngine:
     def fan_out(self) -> int:
         """Render every active subscription's new change records into deliveries; returns how many.
 
-        One write transaction takes a batch of every subscription with records waiting (one commit
-        however many subscriptions a tenant has), until none has any left; a subscription another
-        process holds, or whose events cannot be rendered, is left for a later pass."""
+        Each round renders a batch of every subscription with records waiting, in a read, and
+        stores them in one write transaction (one commit however many subscriptions a tenant has),
+        until none has any left; a subscription another process holds or fanned out meanwhile, or
+        whose events cannot be rendered, is left for a later round."""
         made = 0
-        candidates: set[str] | None = None  # None: every active subscription
         while True:
             with self.directory.store.read() as tx:
-                subs = tx.outbox.list_subscriptions(None, self.unseal, active_only=True)
-                if candidates is None:
-                    self._subscribed = bool(subs)
-                waiting = [
-                    s.id
-                    for s in subs
-                    if (candidates is None or s.id in candidates)
-                    and tx.changes.records_after(s.tenant_id, s.cursor_seq, 1)
-                ]
-            if not waiting:
+                _, rendered = self._render(tx)
+            if not rendered:
                 return made
-            n, candidates = self._fan_out_batch(waiting)
+            n, went_on = self.write(partial(self._store_rendered, rendered=rendered))
+            if not went_on:
+                return made
             made += n
 
-    def _fan_out_batch(self, subscription_ids: list[str]) -> tuple[int, set[str]]:
-        """One batch of each subscription, in one transaction: ``(deliveries made, the
-        subscriptions that rendered a batch and may have more)``."""
+    def _render(self, tx: ReadTx) -> tuple[dict[str, ChannelContext], list[Rendered]]:
+        """The channel context of every active subscription, and the next batch of records of each
+        one that has some, rendered: outside the write, so sealing never holds the writers up."""
+        contexts: dict[str, ChannelContext] = {}
+        rendered: list[Rendered] = []
+        for sub in tx.outbox.list_subscriptions(None, self.unseal, active_only=True):
+            ctx = contexts[sub.id] = self.context(tx, sub)
+            changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
+            if not changes:
+                continue
+            try:
+                rendered.append(Rendered(ctx, channel(sub.kind).render(ctx, changes), changes[-1].seq))
+            except (KeyError, ValueError) as exc:
+                log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
+        self._subscribed = bool(contexts)
+        return contexts, rendered
+
+    def _store_rendered(self, tx: WriteTx, rendered: Sequence[Rendered]) -> tuple[int, set[str]]:
+        """Store each rendered batch whose subscription is still active with its cursor where the
+        rendering read it (the row locked: the fan-out lease), and advance the cursor:
+        ``(deliveries made, the subscriptions that stored a batch and may have more)``."""
         made, went_on = 0, set()
-        with self.directory.store.write() as tx:
-            for sub_id in subscription_ids:
-                sub = tx.outbox.lock_subscription(sub_id, self.unseal)
-                if sub is None or sub.status is not SubscriptionStatus.ACTIVE:
-                    continue
-                changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
-                if not changes:
-                    continue
-                try:
-                    events = channel(sub.kind).render(self.context(tx, sub), changes)
-                except (KeyError, ValueError) as exc:
-                    log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
-                    continue
-                tx.outbox.insert_deliveries(sub, events, self.directory.now_ms())
-                tx.outbox.advance_cursor(sub.id, changes[-1].seq)
-                made += len(events)
-                went_on.add(sub.id)
+        for r in rendered:
+            read = r.ctx.subscription
+            sub = tx.outbox.lock_subscription(read.id, self.unseal)
+            if (
+                sub is None
+                or sub.status is not SubscriptionStatus.ACTIVE
+                or sub.cursor_seq != read.cursor_seq
+            ):
+                continue
+            tx.outbox.insert_deliveries(sub, r.events, self.directory.now_ms())
+            tx.outbox.advance_cursor(sub.id, r.last_seq)
+            made += len(r.events)
+            went_on.add(sub.id)
         return made, went_on
 
     # -- delivery ---------------------------------------------------------------------------
 
-    def claim_due(self) -> list[Attempt]:
-        """Claim the deliveries due now (order per entity kept) for this engine.
+    def step(self, outcomes: Sequence[Sent] = ()) -> Step:
+        """:meth:`plan` a pass and run its write job (waiting for it: not on the event loop)."""
+        job = self.plan(outcomes)
+        return _NOTHING if job is None else self._logged(outcomes, self.write(job))
 
-        What is eligible is found in a read, so a poll with nothing claimable (nothing due, or only
-        events held up behind an earlier retrying one of their entity) takes no write lock; the
-        write only claims. Eligibility cannot be lost meanwhile except by the delivery itself being
-        claimed, sent or rescheduled by another process, which the claim's own conditions (open,
-        unleased, due) exclude: an earlier open delivery of an entity only ever closes."""
+    async def _pass(self, outcomes: Sequence[Sent]) -> Step:
+        """:meth:`step` on the event loop: the job is awaited, never waited for."""
+        job = self.plan(outcomes)
+        return _NOTHING if job is None else self._logged(outcomes, await self.write_async(job))
+
+    def plan(self, outcomes: Sequence[Sent] = ()) -> Callable[[WriteTx], Step] | None:
+        """A pass's read, and the write job it makes (None: nothing to write). The job writes the
+        ``outcomes`` of the attempts just made, stores the batches of records the read rendered
+        for every subscription with records waiting, and claims the deliveries due now (order per
+        entity kept) for this engine — those just fanned out included, so a write's event is
+        claimed in the commit that stores it.
+
+        A poll with nothing to fan out or claim (nothing due, or only events held up behind an
+        earlier retrying one of their entity) and no outcomes to write takes no write lock."""
         now, wall = self.directory.now_ms(), wall_ms()
         with self.directory.store.read() as tx:
-            eligible = self._eligible(tx, now, wall)
+            contexts, rendered = self._render(tx)
+            # (only active subscriptions' deliveries are ever due: with none, nothing is)
+            if not outcomes and not rendered and not (contexts and self._eligible(tx, now, wall)):
+                return None
+
+        def job(tx: WriteTx) -> Step:
+            done = self._record_in(tx, outcomes, now)
+            _, went_on = self._store_rendered(tx, rendered)
+            # Only the deliveries of subscriptions active when the pass read them: a claim is sent.
+            eligible = [c for c in self._eligible(tx, now, wall) if c.subscription_id in contexts]
             if not eligible:
-                return []
-            subs = {c.subscription_id for c in eligible}
-            contexts = {
-                s.id: self.context(tx, s)
-                for s in tx.outbox.list_subscriptions(None, self.unseal)
-                if s.id in subs
-            }
-        with self.directory.store.write() as tx:
+                return Step([], done, bool(went_on))
             ids = [c.id for c in eligible]
             claimed = set(tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now))
-        return [
-            Attempt(c, contexts[c.subscription_id])
-            for c in eligible
-            if c.id in claimed and c.subscription_id in contexts
-        ]
+            attempts = [Attempt(c, contexts[c.subscription_id]) for c in eligible if c.id in claimed]
+            return Step(attempts, done, bool(went_on))
+
+        return job
+
+    def _logged(self, outcomes: Sequence[Sent], step: Step) -> Step:
+        for (attempt, _, error), outcome in zip(outcomes, step.recorded, strict=True):
+            if error is not None:
+                d = attempt.delivery
+                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
+        return step
+
+    def claim_due(self) -> list[Attempt]:
+        """Claim the deliveries due now for this engine (after fanning out what is waiting)."""
+        return self.step().attempts
 
     def _unsendable(self, tx: ReadTx | WriteTx) -> set[str]:
         """The subscriptions whose events cannot leave this process now: those of a :data:`PUSHED`
@@ -247,7 +336,7 @@ class EventEngine:
             after = page[-1].id
         return eligible[:CLAIM_BATCH]
 
-    async def send(self, client: httpx.AsyncClient, attempt: Attempt) -> tuple[int | None, str | None]:
+    async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
         """Make one attempt: ``(HTTP status or None, error or None)``; a :data:`PUSHED` kind's
         through its transport (``(ACK code or None, error or None)``)."""
         transport = self.transports.get(attempt.ctx.subscription.kind)
@@ -256,91 +345,90 @@ class EventEngine:
         ch = channel(attempt.ctx.subscription.kind)
         query, content = ch.request(attempt.ctx, attempt.delivery.body)
         try:
-            resp = await client.post(
-                attempt.ctx.subscription.url,
-                params=query,
-                content=content,
-                headers={"Content-Type": "application/json"},
-                timeout=ch.timeout,
+            status, reply = await sender.post(
+                attempt.ctx.subscription.url, query, content, answer_within=ch.timeout
             )
-        except httpx.TimeoutException:
+        except TimeoutError:
             return None, f"no answer within {ch.timeout:g} s"
-        except httpx.HTTPError as exc:
-            return None, f"{type(exc).__name__}: {exc}"
-        return resp.status_code, ch.judge(attempt.ctx, resp.status_code, resp.content)
+        except SendError as exc:
+            return None, str(exc)
+        return status, ch.judge(attempt.ctx, status, reply)
 
-    def record(self, outcomes: Sequence[tuple[Attempt, int | None, str | None]]) -> list[DeliveryStatus]:
-        """Write the outcomes of attempts ``(attempt, HTTP status or None, error or None)`` in one
-        transaction (one commit for a whole claim, not one per delivery); returns the new statuses."""
-        now = self.directory.now_ms()
+    def _record_in(self, tx: WriteTx, outcomes: Sequence[Sent], now: int) -> list[DeliveryStatus]:
+        """Write the outcomes of attempts: delivered, retrying on the back-off schedule, or dead."""
         done: list[DeliveryStatus] = []
-        with self.directory.store.write() as tx:
-            for attempt, status, error in outcomes:
-                d = attempt.delivery
-                first = d.first_attempt_at if d.first_attempt_at is not None else now
-                attempts = d.attempts + 1
-                if error is None:
-                    outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
-                elif gives_up(first, now):
-                    outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
-                else:
-                    outcome = DeliveryStatus.RETRYING
-                    next_at = now + int(retry_delay(attempts, self.rng) * 1000)
-                tx.outbox.record_outcome(
+        rows: list[outbox.Outcome] = []
+        for attempt, status, error in outcomes:
+            d = attempt.delivery
+            first = d.first_attempt_at if d.first_attempt_at is not None else now
+            attempts = d.attempts + 1
+            if error is None:
+                outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
+            elif gives_up(first, now):
+                outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
+            else:
+                outcome = DeliveryStatus.RETRYING
+                next_at = now + int(retry_delay(attempts, self.rng) * 1000)
+            rows.append(
+                outbox.Outcome(
                     d.id,
-                    self.owner,
-                    status=outcome,
-                    attempts=attempts,
-                    next_attempt_at=next_at,
-                    first_attempt_at=first,
-                    last_status=status,
-                    last_error=error,
-                    delivered_at=now if error is None else None,
+                    outcome,
+                    attempts,
+                    next_at,
+                    first,
+                    status,
+                    error,
+                    now if error is None else None,
                 )
-                done.append(outcome)
-        for (attempt, _, error), outcome in zip(outcomes, done, strict=True):
-            if error is not None:
-                d = attempt.delivery
-                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
+            )
+            done.append(outcome)
+        tx.outbox.record_outcomes(self.owner, rows)
         return done
 
-    async def deliver_due(self, client: httpx.AsyncClient | None = None) -> tuple[int, int]:
-        """Send every delivery claimable now, at once, with ``client`` (the background task's, which
-        keeps its connections to the receivers; a fresh one when None); returns
-        ``(attempted, delivered)``."""
-        attempts = self.claim_due()
-        if not attempts:
-            return 0, 0
-        async with contextlib.AsyncExitStack() as stack:
-            if client is None:
-                client = await stack.enter_async_context(httpx.AsyncClient(transport=self.transport))
-            results = await asyncio.gather(*(self.send(client, a) for a in attempts))
-        outcomes = self.record(
-            [(a, status, error) for a, (status, error) in zip(attempts, results, strict=True)]
-        )
-        return len(attempts), outcomes.count(DeliveryStatus.DELIVERED)
-
-    async def flush(self, client: httpx.AsyncClient | None = None) -> tuple[int, int]:
-        """Fan out and deliver until nothing is due now (retry timers on the directory's clock);
-        returns ``(delivered, pending)``: how many were delivered, how many are still open."""
+    async def flush(self, sender: Sender | None = None) -> tuple[int, int]:
+        """Fan out and deliver until nothing is due now (retry timers on the directory's clock),
+        sending what a pass claims at once with ``sender`` (the background task's, which keeps its
+        connections to the receivers; a fresh one when None); returns ``(delivered, pending)``: how
+        many were delivered, how many are still open. Each pass's outcomes are written in the
+        next pass's write job, with its fan-out and its claim."""
         delivered = 0
-        while True:
-            self.fan_out()
-            attempted, ok = await self.deliver_due(client)
-            delivered += ok
-            if not attempted:
-                break
+        outcomes: list[Sent] = []
+        async with contextlib.AsyncExitStack() as stack:
+            while True:
+                step = await self._pass(outcomes)
+                delivered += step.recorded.count(DeliveryStatus.DELIVERED)
+                if not step.attempts:
+                    if step.fanned_out:
+                        outcomes = []
+                        continue
+                    break
+                if sender is None:
+                    sender = Sender()
+                    stack.push_async_callback(sender.aclose)
+                results = await asyncio.gather(*(self.send(sender, a) for a in step.attempts))
+                outcomes = [
+                    (a, status, error) for a, (status, error) in zip(step.attempts, results, strict=True)
+                ]
+        return delivered, self.count_open()
+
+    def count_open(self) -> int:
+        """Deliveries not yet delivered nor dead."""
         with self.directory.store.read() as tx:
-            return delivered, tx.outbox.count_open()
+            return tx.outbox.count_open()
 
     # -- pruning ----------------------------------------------------------------------------
 
     def prune(self) -> tuple[int, int]:
         """Drop delivered deliveries past the retention and change records every subscription of
         their tenant has fanned out; returns ``(deliveries, records)`` dropped."""
-        with self.directory.store.write() as tx:
-            gone = tx.outbox.prune_delivered(self.directory.now_ms() - self.retention_ms)
-            return gone, tx.changes.prune_records(tx.changes.current_seq())
+        return self.write(self._prune_job())
+
+    def _prune_job(self) -> Callable[[WriteTx], tuple[int, int]]:
+        before = self.directory.now_ms() - self.retention_ms
+        return lambda tx: (
+            tx.outbox.prune_delivered(before),
+            tx.changes.prune_records(tx.changes.current_seq()),
+        )
 
     # -- the background task ----------------------------------------------------------------
 
@@ -349,6 +437,7 @@ class EventEngine:
         self._task.start()
 
     async def stop(self) -> None:
+        """Stop the task (a write job it queued still commits with the writers' queue)."""
         await self._task.stop()
 
     def wake(self) -> None:
@@ -376,17 +465,17 @@ class EventEngine:
         self._wake = asyncio.Event()
         remove = self.directory.store.on_records(self._on_records)
         last_prune = 0.0
-        # One client for the task's life: its connections to the receivers are kept between passes.
-        client = httpx.AsyncClient(transport=self.transport)
+        # One sender for the task's life: its connections to the receivers are kept between passes.
+        sender = Sender()
         try:
             while True:
                 self._wake.clear()
                 try:
                     wakes = self._wakes
-                    _, pending = await self.flush(client)
+                    _, pending = await self.flush(sender)
                     self._idle = not self._subscribed and not pending and wakes == self._wakes
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
-                        self.prune()
+                        await self.write_async(self._prune_job())
                         last_prune = time.monotonic()
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
@@ -395,4 +484,4 @@ class EventEngine:
         finally:
             remove()
             self._wake = None
-            await client.aclose()
+            await sender.aclose()

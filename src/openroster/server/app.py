@@ -136,12 +136,13 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         try:
             yield
         finally:
+            # The event engine's writes are writer jobs: it stops first.
+            await api.state.events.stop()
             # The queued writes run and commit before the writers stop (off the loop: they may wait).
             await asyncio.to_thread(api.state.directory.writes.close)
             await control.stop(api.state.control)
             await pruner.stop()
             await hub.stop()
-            await api.state.events.stop()
             if own:
                 api.state.directory.store.dispose()
 

@@ -13,10 +13,11 @@ time; ``next_attempt_at`` and the other times follow the directory's clock. All 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from openroster.model.changes import (
     OPEN_STATUSES,
@@ -283,6 +284,58 @@ def claim(
     return sorted(int(i) for i in conn.execute(q).scalars())
 
 
+#: An attempt's outcome written, the lease released; only while ``o_owner`` holds the lease.
+_RECORD = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("o_id"), deliveries.c.lease_owner == bindparam("o_owner"))
+    .values(
+        status=bindparam("o_status"),
+        attempts=bindparam("o_attempts"),
+        next_attempt_at=bindparam("o_next"),
+        first_attempt_at=bindparam("o_first"),
+        last_status=bindparam("o_last_status"),
+        last_error=bindparam("o_last_error"),
+        delivered_at=bindparam("o_delivered"),
+        lease_owner=None,
+        lease_until=None,
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an attempt at a delivery came to (see :func:`record_outcomes`)."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: int
+    first_attempt_at: int
+    last_status: int | None
+    last_error: str | None
+    delivered_at: int | None
+
+    def params(self, owner: str) -> dict[str, object]:
+        return {
+            "o_id": self.delivery_id,
+            "o_owner": owner,
+            "o_status": self.status.value,
+            "o_attempts": self.attempts,
+            "o_next": self.next_attempt_at,
+            "o_first": self.first_attempt_at,
+            "o_last_status": self.last_status,
+            "o_last_error": self.last_error,
+            "o_delivered": self.delivered_at,
+        }
+
+
+def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> None:
+    """Write attempts' outcomes and release their leases in one statement (executemany); a
+    delivery ``owner`` no longer holds is left alone."""
+    if outcomes:
+        conn.execute(_RECORD, [o.params(owner) for o in outcomes])
+
+
 def record_outcome(
     conn: Connection,
     delivery_id: int,
@@ -296,23 +349,18 @@ def record_outcome(
     last_error: str | None,
     delivered_at: int | None,
 ) -> bool:
-    """Write an attempt's outcome and release the lease; False when ``owner`` no longer holds it."""
-    q = (
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.lease_owner == owner)
-        .values(
-            status=status.value,
-            attempts=attempts,
-            next_attempt_at=next_attempt_at,
-            first_attempt_at=first_attempt_at,
-            last_status=last_status,
-            last_error=last_error,
-            delivered_at=delivered_at,
-            lease_owner=None,
-            lease_until=None,
-        )
+    """Write one attempt's outcome and release the lease; False when ``owner`` no longer holds it."""
+    outcome = Outcome(
+        delivery_id,
+        status,
+        attempts,
+        next_attempt_at,
+        first_attempt_at,
+        last_status,
+        last_error,
+        delivered_at,
     )
-    return bool(conn.execute(q).rowcount)
+    return bool(conn.execute(_RECORD, outcome.params(owner)).rowcount)
 
 
 def count_open(conn: Connection) -> int:

@@ -278,6 +278,7 @@ class Outbox(Repository):
     open_keys_before = RowFunction(outbox.open_keys_before)
     claim = RowFunction(outbox.claim)
     record_outcome = RowFunction(outbox.record_outcome)
+    record_outcomes = RowFunction(outbox.record_outcomes)
     count_open = RowFunction(outbox.count_open)
     prune_delivered = RowFunction(outbox.prune_delivered)
     #: The sealing context of a subscription's key (no transaction needed).

@@ -14,7 +14,8 @@ transaction itself.
   the transaction publishes the group's change log and change records and commits once; only
   then are the futures resolved. An acknowledged write is therefore committed (and survives
   kill -9 on both backends). The store wakes its record listeners after that single commit.
-- **Fairness.** One queue, taken in arrival order whatever the connection or app. It holds at
+- **Fairness.** One queue, taken in arrival order whatever the connection or app (the event
+  engine's short jobs go to its head: ``submit(first=True)``). It holds at
   most ``max_queue`` jobs; past that :meth:`submit` raises :class:`~openroster.model.errors.Busy`.
 - **One group at a time** (PostgreSQL): a group takes the change counter's row lock first (every
   write takes it to publish anyway), so groups of several writer threads, or of several server
@@ -91,16 +92,24 @@ class GroupWriter:
 
     # -- the event loop's side --------------------------------------------------------------
 
-    def submit(self, job: Job, *, weight: int = 0, awaited: asyncio.Future[Any] | None = None) -> Future[Any]:
+    def submit(
+        self, job: Job, *, weight: int = 0, awaited: asyncio.Future[Any] | None = None, first: bool = False
+    ) -> Future[Any]:
         """Queue ``job``; its future resolves after the commit of its group (or with its error).
-        With ``awaited`` (see :meth:`run`) the outcome goes to that future instead, on its loop."""
+        With ``awaited`` (see :meth:`run`) the outcome goes to that future instead, on its loop.
+        ``first``: at the head of the queue, so it joins the next group (the event engine's short
+        jobs, which would otherwise wait behind every write queued while the server is busy)."""
         future: Future[Any] = Future()
         with self._ready:
             if len(self._queue) >= self.max_queue:
                 raise Busy("the server is busy writing: try again in a moment", retry_after=1.0)
             if not self._workers:
                 self._start()
-            self._queue.append(_Queued(job, future, weight, awaited=awaited))
+            queued = _Queued(job, future, weight, awaited=awaited)
+            if first:
+                self._queue.appendleft(queued)
+            else:
+                self._queue.append(queued)
             self._ready.notify()
         return future
 
