@@ -25,6 +25,7 @@ tenants, fuzzing, deadlines). So ``-m "not slow"`` is the inner loop (CONTRIBUTI
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,33 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ]
     if unmarked:
         raise pytest.UsageError("these tests use a server; mark them e2e:\n" + "\n".join(unmarked))
+
+
+#: The marker expression of the inner loop (CONTRIBUTING.md).
+INNER_LOOP = "not slow"
+
+
+def _every_test_is_slow(path: Path) -> bool:
+    """Whether the module's ``pytestmark`` (at its top) marks all its tests ``slow``."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets
+        ):
+            return any(isinstance(n, ast.Attribute) and n.attr == "slow" for n in ast.walk(node.value))
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The inner loop does not import the modules it would deselect whole (the browser tests,
+    the fuzzing, crash safety...): each worker would import them for nothing."""
+    if (
+        config.option.markexpr == INNER_LOOP
+        and collection_path.suffix == ".py"
+        and collection_path.name.startswith("test_")
+        and _every_test_is_slow(collection_path)
+    ):
+        return True
+    return None
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,4 +1,9 @@
-"""Signing in to the console, the session cookie, CSRF, the security headers, and ``/`` for browsers."""
+"""Signing in to the console, the session cookie, CSRF, the security headers, and ``/`` for browsers.
+
+The checks over plain HTTP are in the inner loop (``-m "not slow"``); the three that drive the
+browser are marked ``slow`` like every other browser test: starting Chromium costs a worker more
+CPU than the rest of the inner loop's console tests together.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ def test_a_browser_asking_for_the_root_goes_to_the_console_and_api_clients_do_no
         assert http.get("/console/").headers["location"].startswith("/console/login")
 
 
+@pytest.mark.slow
 def test_sign_in_with_the_admin_token_then_sign_out(console: Console) -> None:
     page = console.open("/")
     expect(page).to_have_url(re.compile(r"/console/login"))
@@ -52,6 +58,7 @@ def test_sign_in_with_the_admin_token_then_sign_out(console: Console) -> None:
     expect(page).to_have_url(re.compile(r"/console/login"))
 
 
+@pytest.mark.slow
 def test_the_token_never_travels_in_a_url(console: Console) -> None:
     urls: list[str] = []
     console.context.on("request", lambda r: urls.append(r.url))
@@ -89,6 +96,7 @@ def test_every_page_forbids_inline_script_and_other_origins(live: LiveServer) ->
             assert directives["frame-ancestors"] == "'none'"
 
 
+@pytest.mark.slow
 def test_the_language_follows_the_browser_and_the_switch(
     live: LiveServer, consoles: Callable[[str], Console]
 ) -> None:

@@ -83,6 +83,13 @@ def test_parallel_workers_on_one_server_reset_their_tenants_independently(tmp_pa
                 sys.executable,
                 "-m",
                 "pytest",
+                # Only the plugins the run is about: xdist and openroster's. Each of the three pytest
+                # processes would otherwise load every plugin installed here (schemathesis,
+                # hypothesis, anyio), about 2 s of CPU each, which a user's project need not have.
+                "-p",
+                "xdist.plugin",
+                "-p",
+                "openroster.testing.plugin",
                 "-n",
                 "2",
                 "--dist",
@@ -96,7 +103,7 @@ def test_parallel_workers_on_one_server_reset_their_tenants_independently(tmp_pa
                 "shared-admin-token",
             ],
             cwd=project,
-            env={**os.environ, "OPENROSTER_SYNC_DIR": str(sync)},
+            env={**os.environ, "OPENROSTER_SYNC_DIR": str(sync), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
             capture_output=True,
             text=True,
             timeout=600,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,31 +44,64 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _imported(tree: ast.AST, package: str) -> Iterator[tuple[str, ...]]:
-    """Each import as the names it may mean, most specific first (``package``: the module's own)."""
-    for node in ast.iter_child_nodes(tree):
+@dataclass(frozen=True)
+class _Parsed:
+    """What the checks read of one module, found in one walk over its tree: the imports that run
+    (those under ``if TYPE_CHECKING:`` never do), every import, and every ``name.attribute``."""
+
+    running_imports: list[ast.Import | ast.ImportFrom]
+    imports: list[ast.Import | ast.ImportFrom]
+    attributes: list[ast.Attribute]
+
+
+@functools.cache
+def _parsed(path: Path) -> _Parsed:
+    parsed = _Parsed([], [], [])
+    todo: list[tuple[ast.AST, bool]] = [(ast.parse(path.read_text(encoding="utf-8"), str(path)), True)]
+    while todo:
+        node, runs = todo.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            parsed.imports.append(node)
+            if runs:
+                parsed.running_imports.append(node)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            parsed.attributes.append(node)
         if isinstance(node, ast.If) and _is_type_checking(node.test):
-            yield from (names for child in node.orelse for names in _imported(child, package))
+            todo += [(child, False) for child in node.body]
+            todo += [(child, runs) for child in node.orelse]
             continue
+        todo += [(child, runs) for child in ast.iter_child_nodes(node)]
+    return parsed
+
+
+def _imported(path: Path, package: str) -> Iterator[tuple[str, ...]]:
+    """Each import that runs, as the names it may mean, most specific first (``package``: the
+    module's own)."""
+    for node in _parsed(path).running_imports:
         if isinstance(node, ast.Import):
             yield from ((alias.name,) for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            yield from ((f"{base}.{alias.name}", base) for alias in node.names)
-        yield from _imported(node, package)
+            continue
+        base = node.module or ""
+        if node.level:
+            anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+            base = ".".join([*anchor, base] if base else anchor)
+        yield from ((f"{base}.{alias.name}", base) for alias in node.names)
+
+
+@functools.cache
+def _search_folders(folder: Path) -> tuple[Path, ...]:
+    """``folder`` and the folders above it, inside the project, that pytest may put on ``sys.path``."""
+    return tuple(
+        f
+        for f in (folder, *folder.parents)
+        if f.is_relative_to(ROOT) and f != ROOT and not (f / "__init__.py").exists()
+    )
 
 
 def _resolve(names: tuple[str, ...], importer: Path) -> str | None:
     # pytest puts on sys.path the folders that are no package (no __init__.py): a bare name in a
     # package's module is found in the first folder above it that is none.
-    folders = [
-        f
-        for f in importer.parents
-        if f.is_relative_to(ROOT) and f != ROOT and not (f / "__init__.py").exists()
-    ]
+    folders = _search_folders(importer.parent)
     for name in names:
         if name in MODULES:
             return name
@@ -79,16 +113,11 @@ def _resolve(names: tuple[str, ...], importer: Path) -> str | None:
 
 
 @functools.cache
-def _tree(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), str(path))
-
-
-@functools.cache
 def _graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in MODULES.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        targets = (_resolve(names, path) for names in _imported(_tree(path), package))
+        targets = (_resolve(names, path) for names in _imported(path, package))
         graph[name] = {t for t in targets if t is not None and t != name}
     return graph
 
@@ -156,9 +185,9 @@ def test_no_module_is_over_600_lines() -> None:
 def _private_uses(path: Path, package: str) -> Iterator[str]:
     """``from m import _x``, and ``m._x`` where ``m`` names a module of ours: another module's
     private name (dunder names are not private)."""
-    tree = _tree(path)
+    parsed = _parsed(path)
     modules: set[str] = set()  # local names bound to one of our modules
-    for node in ast.walk(tree):
+    for node in parsed.imports:
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if alias.name.startswith("_") and not alias.name.startswith("__"):
@@ -168,19 +197,14 @@ def _private_uses(path: Path, package: str) -> Iterator[str]:
                     node.level and _resolve((f"{package}.{alias.name}",), path) is not None
                 ):
                     modules.add(alias.asname or alias.name)
-        elif isinstance(node, ast.Import):
+        else:
             for alias in node.names:
                 if alias.asname and _resolve((alias.name,), path) is not None:
                     modules.add(alias.asname)
-    for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.value, ast.Name)
-            and node.value.id in modules
-            and node.attr.startswith("_")
-            and not node.attr.startswith("__")
-        ):
-            yield f"{node.value.id}.{node.attr}"
+    for attr in parsed.attributes:
+        name = attr.value.id if isinstance(attr.value, ast.Name) else ""
+        if name in modules and attr.attr.startswith("_") and not attr.attr.startswith("__"):
+            yield f"{name}.{attr.attr}"
 
 
 def test_the_private_name_check_finds_both_forms(tmp_path: Path) -> None:

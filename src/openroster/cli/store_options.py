@@ -39,7 +39,7 @@ def open_for_cli(
     command with its message and exit status 2, not a traceback.
     """
     from openroster.core.tenancy import apps
-    from openroster.server.app import open_directory
+    from openroster.server.opening import open_directory
 
     settings = Settings(data_dir=data_dir, database_url=database_url, sqlite_synchronous=sqlite_synchronous)
     try:

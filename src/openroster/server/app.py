@@ -21,7 +21,7 @@ from openroster.config import Settings
 from openroster.control import api as control_api
 from openroster.control import apidocs
 from openroster.core.directory import Directory
-from openroster.core.runtime.secrets import MasterKey, new_secret
+from openroster.core.runtime.secrets import new_secret
 from openroster.core.runtime.throttle import CredentialThrottle, RateLimiter
 from openroster.core.runtime.upkeep import ChangeLogPruner
 from openroster.dialects import registry
@@ -36,24 +36,10 @@ from openroster.model.rate import Rate
 from openroster.server import pipeline
 from openroster.server.dispatch import ExactRoutes
 from openroster.server.guard import GuardedHttpTools, RequestLimits
-from openroster.store import STORE_POOL_SIZE, open_store
+from openroster.server.opening import open_directory
 from openroster.store.ratelimit import StoreRateLimiter
 
 log = logging.getLogger("openroster")
-
-
-def open_directory(settings: Settings) -> Directory:
-    # On PostgreSQL each writer thread holds a connection of the pool for as long as it writes: the
-    # pool gets those on top of the ones reads and the event engine use, so reads never wait for them.
-    store = open_store(
-        settings.resolved_database_url,
-        sqlite_synchronous=settings.sqlite_synchronous,
-        pool_size=STORE_POOL_SIZE + settings.writer_threads,
-    )
-    key = MasterKey.load(settings.resolved_master_key_file)
-    return Directory(
-        store, key, cache_max_users=settings.cache_max_users, writer_threads=settings.writer_threads
-    )
 
 
 def credential_throttle(settings: Settings, limiter: RateLimiter) -> CredentialThrottle:
