@@ -9,7 +9,6 @@ from pydantic import BaseModel
 
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import employees as roster_employees
-from openroster.core.roster import records as roster_records
 from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
@@ -97,22 +96,20 @@ def roster_items(
     *,
     field: str,
     spelling: render.Spelling = render.SNAKE,
+    around: tuple[bytes, bytes] = (b"", b""),
 ) -> bytes:
     """The roster items of ``user_ids`` (unknown ids left out; ``field`` names the list in refusals):
-    ``v2/list``'s ``result``, or, in :data:`render.CAMEL`, GetEmployeeRosterByField's."""
-    records = roster_records.read_records(
-        call.reader, tenant_id=call.tenant_id, user_ids=user_ids, field=field
-    )
+    ``v2/list``'s ``result``, or, in :data:`render.CAMEL`, GetEmployeeRosterByField's (between
+    ``around``'s two parts: see :func:`render.roster_list`)."""
     return render.roster_list(
         call.reader,
-        records,
+        user_ids,
         tenant_id=call.tenant_id,
         corp_id=call.corp_id,
         codes=codes,
-        load=lambda missing: roster_records.read_values(
-            call.reader, tenant_id=call.tenant_id, records=missing
-        ),
+        field=field,
         spelling=spelling,
+        around=around,
     )
 
 
