@@ -42,6 +42,7 @@ _SECRET_SUFFIXES: tuple[str, ...] = ("token", "secret", "password", "signature",
 #: ... or are one of these; paging tokens are not credentials and stay readable.
 _SECRET_NAMES = frozenset({"sign", "ticket", "suiteticket", "authcode", "tmpauthcode"})
 _NOT_SECRET = frozenset({"pagetoken", "nextpagetoken"})
+_SECRET_WORDS = (*_SECRET_SUFFIXES, *_SECRET_NAMES)
 _CODE_KEYS = (b'"code"', b'"errcode"')
 #: A JSON member ``"name": value`` of a string or number value, in text that may be cut anywhere
 #: (a string value cut short runs to the end).
@@ -235,6 +236,11 @@ def _redacted_json(value: Any, secrets: set[str]) -> Any:
 
 def _redacted_json_text(text: str, secrets: set[str]) -> str:
     """JSON that does not parse (cut short), its secret members redacted as :func:`_redacted_json` does."""
+    # A name's form that _secret_name looks at is part of the whole text's: without one of the
+    # words a secret name ends with or is, no member is secret (and the text is read once).
+    flat = text.lower().replace("_", "").replace("-", "")
+    if not any(word in flat for word in _SECRET_WORDS):
+        return text
 
     def member(m: re.Match[str]) -> str:
         if not _secret_name(m.group(1)):
