@@ -314,3 +314,19 @@ def test_the_middleware_records_platform_calls_only(directory: Directory) -> Non
     assert entry["status"] == 401 and entry["code"] == 40100002
     assert entry["request_id"] == missing.headers["x-request-id"]
     assert entry["tenant"] is None and entry["app"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        # No name that could be secret: kept byte for byte (a GetEmployeeRosterByField's body).
+        (b'{"appAgentId":1000001,"userIdList":["u1","u2"]}', True),
+        (b'{"appSecret":"sec-qrstuvwxyz012345","x":1}', False),
+        # The name only spelled by an escape: still found, by parsing.
+        (b'{"app\\u0053ecret":"sec-qrstuvwxyz012345","x":1}', False),
+    ],
+)
+def test_a_json_body_is_redacted_by_its_member_names(body: bytes, kept: bool) -> None:
+    _, _, stored, _ = redacted_pieces(b"", [(b"content-type", b"application/json")], body, b"")
+    assert (stored == body) is kept
+    assert b"sec-qrstuvwxyz012345" not in stored

@@ -55,6 +55,16 @@ def _secret_name(name: str) -> bool:
     return key not in _NOT_SECRET and (key in _SECRET_NAMES or key.endswith(_SECRET_SUFFIXES))
 
 
+def _may_name_secret(text: str) -> bool:
+    """Whether some name in ``text`` may be secret: the form :func:`_secret_name` looks at of
+    any part of the text is part of the whole text's, so one of the words a secret name ends
+    with or is must be in it (or an escape may spell one: ``"\\u0074oken"``)."""
+    if "\\" in text:
+        return True
+    flat = text.lower().replace("_", "").replace("-", "")
+    return any(word in flat for word in _SECRET_WORDS)
+
+
 @dataclass(slots=True, eq=False)
 class Entry:
     """One platform call as recorded: raw pieces, worked out lazily by :meth:`view`."""
@@ -140,7 +150,7 @@ def redacted_pieces(
     query = urlencode(_redacted_pairs(form_or_query(query), secrets)).encode() if query else b""
     if body and is_form(headers):
         body = urlencode(_redacted_pairs(form_or_query(body), secrets)).encode()
-    else:
+    elif _may_name_secret(body.decode("utf-8", errors="replace")):  # else it holds none
         _body(headers, body, secrets)
 
     def json_members(data: bytes) -> bytes:
@@ -236,10 +246,7 @@ def _redacted_json(value: Any, secrets: set[str]) -> Any:
 
 def _redacted_json_text(text: str, secrets: set[str]) -> str:
     """JSON that does not parse (cut short), its secret members redacted as :func:`_redacted_json` does."""
-    # A name's form that _secret_name looks at is part of the whole text's: without one of the
-    # words a secret name ends with or is, no member is secret (and the text is read once).
-    flat = text.lower().replace("_", "").replace("-", "")
-    if not any(word in flat for word in _SECRET_WORDS):
+    if not _may_name_secret(text):
         return text
 
     def member(m: re.Match[str]) -> str:
