@@ -2,12 +2,14 @@
 
 ``v2/list`` answers up to 100 people with every roster field (about 10 KB
 each), so a person's rendered item is kept in the fragment cache
-(core/runtime/fragments.py), one table per field filter, stamped with the
-catalogue and the linked names (of departments and other people) it was
-rendered from. A change to the person drops it, in every process; the
+(core/runtime/fragments.py), one table per spelling, field filter and corp,
+stamped with the catalogue and the linked names (of departments and other
+people) it was rendered from and the version of the read that last found
+them current. A change to the person drops it, in every process; the
 catalogue and the names are objects that are replaced when they change. So
-an item is never stale, and the person's values are read from the store only
-to render them again.
+an item is never stale; at the same version it is sent without reading the
+person's record, and the person's values are read from the store only to
+render them again.
 """
 
 from __future__ import annotations
