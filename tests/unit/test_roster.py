@@ -543,7 +543,8 @@ def test_rendered_items_follow_renames_writes_and_new_attributes(acme: Directory
 
     def listing(codes: tuple[str, ...] | None) -> dict[str, list[str]]:
         with acme.reader() as r:
-            raw = render.roster_list(r, ["u1"], tenant_id=T, corp_id="c", codes=codes, field="user_ids")
+            pieces = render.roster_list(r, ["u1"], tenant_id=T, corp_id="c", codes=codes, field="user_ids")
+        raw = b"".join(pieces)
         (entry,) = orjson.loads(raw)
         return {
             f["field_code"]: [v["label"] for v in f["field_value_list"]] for f in entry["field_data_list"]

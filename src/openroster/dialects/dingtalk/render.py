@@ -146,11 +146,10 @@ def roster_list(
     codes: tuple[str, ...] | None,
     field: str,
     spelling: Spelling = SNAKE,
-    around: tuple[bytes, bytes] = (b"", b""),
-) -> bytes:
+) -> list[bytes]:
     """The ``result`` of ``v2/list`` (or, ``spelling`` :data:`CAMEL`, of GetEmployeeRosterByField):
-    the items of the existing users among ``user_ids`` (``field`` names them in refusals), as one
-    JSON array between ``around``'s two parts.
+    the items of the existing users among ``user_ids`` (``field`` names them in refusals), as the
+    pieces of one JSON array, for the reply to copy once.
 
     An item is kept in the fragment cache with the catalogue and the linked names it was rendered
     from and the version of the read (:attr:`Reader.version`) that last found them current. While
@@ -180,13 +179,13 @@ def roster_list(
         _check(r, it, [uid for uid in unique if uid not in items], items, field)
     found = [item for uid in unique if (item := items.get(uid)) is not None]
     if not found:
-        return around[0] + b"[]" + around[1]
-    # One copy into the reply: the items with a comma between each two, inside the brackets.
+        return [b"[]"]
+    # The items with a comma between each two, inside the brackets.
     parts = [b","] * (2 * len(found) + 1)
     parts[1::2] = found
-    parts[0] = around[0] + b"["
-    parts[-1] = b"]" + around[1]
-    return b"".join(parts)
+    parts[0] = b"["
+    parts[-1] = b"]"
+    return parts
 
 
 def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], field: str) -> None:

@@ -36,9 +36,6 @@ MS_MIN = -2_208_988_800_000
 MS_MAX = 253_402_300_799_000
 
 
-#: GetEmployeeRosterByField's reply around its items: ``{"result":[...]}``.
-_RESULT = (b'{"result":', b"}")
-
 #: AddHrmPreentry's names of a roster write's parts (``groups[0].sections[0].empFieldVOList[1]``).
 _CAMEL_NAMES = roster_writes.Names("groupId", "sections", "oldIndex", "empFieldVOList", "fieldCode")
 
@@ -110,9 +107,8 @@ def roster_by_field(call: Call, body: RosterByFieldBody) -> bytes:
     if not body.userIdList:
         raise V1Error("invalidParameter", "userIdList must name at least one userId")
     codes = tuple(body.fieldFilterList) if body.fieldFilterList else None
-    return roster_items(
-        call, body.userIdList, codes, field="userIdList", spelling=render.CAMEL, around=_RESULT
-    )
+    items = roster_items(call, body.userIdList, codes, field="userIdList", spelling=render.CAMEL)
+    return b"".join([b'{"result":', *items, b"}"])  # one copy
 
 
 @route("GET", f"{_HRM}/rosters/meta/authorities/fields", permission=HRM_READ, body=AgentQuery)
