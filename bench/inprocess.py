@@ -38,6 +38,8 @@ from openroster.server.app import create_app
 _BATCH = 25
 #: The write calls: ``--call`` name -> the scenario whose requests it sends.
 WRITES = {"attrs_update": "wps.attrs_update", "v2_update": "dingtalk.v2_update"}
+#: Read calls sent as their scenario makes them: ``--call`` name -> the scenario.
+READS = {"roster_by_field": "dingtalk_v1.roster_by_field"}
 
 
 class Driver:
@@ -125,10 +127,10 @@ async def _run(args: argparse.Namespace) -> None:
         query = urlencode({"appkey": DINGTALK_APP[0], "appsecret": DINGTALK_APP[1]})
         _, raw = await drv.call(Request("GET", f"/gettoken?{query}", {}, b""))
         ding_token = json.loads(raw)["access_token"]
-        if args.call in WRITES:
+        if args.call in WRITES or args.call in READS:
             # The scenario's own rotated requests, signed with the tokens taken above (no server).
             ctx = Context(cast(Server, None), ids, rng, _wps=token, _ding=ding_token)
-            reqs = SCENARIOS[WRITES[args.call]].make(ctx)
+            reqs = SCENARIOS[{**WRITES, **READS}[args.call]].make(ctx)
         elif args.call == "roster_list":
             ding = functools.partial(dingtalk_request, token=ding_token)
             reqs = [
@@ -151,14 +153,16 @@ async def _run(args: argparse.Namespace) -> None:
             reqs = [sign("GET", "/v7/users?status=active&page_size=50&with_dept=true")]
         status, reply = await drv.call(reqs[0])
         answer = json.loads(reply)
-        if status != 200 or answer.get("code", answer.get("errcode")) != 0:
+        # A /v1.0 reply is its result: an HTTP status other than 200 is its failure.
+        code = answer.get("code", answer.get("errcode", 0 if "result" in answer else None))
+        if status != 200 or code != 0:
             raise SystemExit(f"the call failed: {status} {reply[:300]!r}")
         if args.call in WRITES:  # the bare write endpoint is another process (bench/bare_writes.py)
             args.only = "real"
         bare_app = create_bench_app(settings, reply)
         bare = Driver(bare_app)
         bare_reqs = [Request("POST", "/_bench/bare", r.headers, r.body) for r in reqs]
-        if args.call == "roster_list":
+        if args.call in ("roster_list", *READS):
             bare_reqs = [Request("POST", "/_bench/bare_json", r.headers, r.body) for r in reqs]
         elif args.call != "batch_read":
             bare_reqs = [Request("GET", "/_bench/bare", r.headers) for r in reqs]
@@ -219,7 +223,7 @@ def main() -> None:
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--database-url")
     ap.add_argument(
-        "--call", choices=("batch_read", "users_page", "roster_list", *WRITES), default="batch_read"
+        "--call", choices=("batch_read", "users_page", "roster_list", *READS, *WRITES), default="batch_read"
     )
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument(

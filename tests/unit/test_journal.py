@@ -356,3 +356,19 @@ def test_a_code_filter_is_a_number_when_it_is_digits_else_a_string(given: str | 
 def test_a_code_filter_out_of_range_or_empty_is_refused(given: str) -> None:
     with pytest.raises(InvalidValue, match="code"):
         journal_code(given)
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        # No name that could be secret: kept byte for byte (a GetEmployeeRosterByField's body).
+        (b'{"appAgentId":1000001,"userIdList":["u1","u2"]}', True),
+        (b'{"appSecret":"sec-qrstuvwxyz012345","x":1}', False),
+        # The name only spelled by an escape: still found, by parsing.
+        (b'{"app\\u0053ecret":"sec-qrstuvwxyz012345","x":1}', False),
+    ],
+)
+def test_a_json_body_is_redacted_by_its_member_names(body: bytes, kept: bool) -> None:
+    _, _, stored, _ = redacted_pieces(b"", [(b"content-type", b"application/json")], body, b"")
+    assert (stored == body) is kept
+    assert b"sec-qrstuvwxyz012345" not in stored

@@ -543,15 +543,8 @@ def test_rendered_items_follow_renames_writes_and_new_attributes(acme: Directory
 
     def listing(codes: tuple[str, ...] | None) -> dict[str, list[str]]:
         with acme.reader() as r:
-            recs = roster_records.read_records(r, tenant_id=T, user_ids=["u1"])
-            raw = render.roster_list(
-                r,
-                recs,
-                tenant_id=T,
-                corp_id="c",
-                codes=codes,
-                load=lambda missing: roster_records.read_values(r, tenant_id=T, records=missing),
-            )
+            pieces = render.roster_list(r, ["u1"], tenant_id=T, corp_id="c", codes=codes, field="user_ids")
+        raw = b"".join(pieces)
         (entry,) = orjson.loads(raw)
         return {
             f["field_code"]: [v["label"] for v in f["field_value_list"]] for f in entry["field_data_list"]
@@ -559,6 +552,10 @@ def test_rendered_items_follow_renames_writes_and_new_attributes(acme: Directory
 
     assert listing(None)["sys00-dept"] == ["Eng", "Ops"]
     assert listing(("sys00-reportManager",)) == {"sys00-reportManager": ["老板"]}
+    # Another person's change moves the version: the item is checked again and is still current.
+    before = listing(None)
+    users.update(acme, tenant_id=T, user_id="u2", changes={"title": "另一个职位"})
+    assert listing(None) == before
     with acme.reader() as r:
         eng = users.get(r, tenant_id=T, user_id="u1").dept_ids[0]
     depts.update(acme, tenant_id=T, dept_id=eng, changes=depts.DeptChanges(name="Engineering"))

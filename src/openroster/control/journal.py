@@ -258,6 +258,8 @@ def _redacted_json(value: Any, secrets: set[str]) -> Any:
 
 def _redacted_json_text(text: str, secrets: set[str]) -> str:
     """JSON that does not parse (cut short), its secret members redacted as :func:`_redacted_json` does."""
+    if not _may_name_secrets(text.encode()):
+        return text
 
     def member(m: re.Match[str]) -> str:
         if not _secret_name(m.group(1)):

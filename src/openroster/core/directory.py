@@ -86,6 +86,13 @@ class Reader:
         """The table of fragments ``variant`` of the tenant's entities of ``kind`` (see runtime/fragments)."""
         return self._cache.fragments.table(tenant_id, kind, variant, stamp)
 
+    @property
+    def version(self) -> int | None:
+        """The change-log position this read's cache is at (None: a read that sees writes of its
+        own). A fragment checked in a read of this version shows nothing that changed since it
+        was checked while the version is the same: no change at all, anywhere, was applied."""
+        return self._cache.seq
+
     def depts(self, tenant_id: str, ids: list[int]) -> dict[int, Department]:
         return self._cache.depts(self._open, tenant_id, ids)
 
@@ -131,6 +138,10 @@ class JobReader(Reader):
 
     def fragments(self, tenant_id: str, kind: str, variant: Hashable, stamp: Hashable = None) -> Table:
         return self._fragments.table(tenant_id, kind, variant, stamp)
+
+    @property
+    def version(self) -> int | None:
+        return None
 
     def depts(self, tenant_id: str, ids: list[int]) -> dict[int, Department]:
         return self._job_tx.depts.get_depts(tenant_id, list(dict.fromkeys(ids)))

@@ -88,6 +88,18 @@ _LINKS = "roster.links"
 _LINKED = "roster.linked"
 
 
+def unique_ids(user_ids: Sequence[str], *, field: str = "user_ids") -> list[str]:
+    """``user_ids`` once each, in the order of their first mention; more than
+    :data:`LIST_USERS_MAX` are refused, naming ``field``."""
+    if len(user_ids) > LIST_USERS_MAX:
+        raise TooMany(
+            f"{field} has {len(user_ids)} ids; the limit is {LIST_USERS_MAX}",
+            field=field,
+            limit=LIST_USERS_MAX,
+        )
+    return list(dict.fromkeys(user_ids))
+
+
 def read_records(
     r: Reader, *, tenant_id: str, user_ids: Sequence[str], field: str = "user_ids"
 ) -> list[RosterRecord]:
@@ -99,13 +111,7 @@ def read_records(
     :func:`read_values`, for the people a caller has not rendered yet: a
     dialect that keeps rendered replies needs them once per version of a person.
     """
-    if len(user_ids) > LIST_USERS_MAX:
-        raise TooMany(
-            f"{field} has {len(user_ids)} ids; the limit is {LIST_USERS_MAX}",
-            field=field,
-            limit=LIST_USERS_MAX,
-        )
-    unique = list(dict.fromkeys(user_ids))
+    unique = unique_ids(user_ids, field=field)
     found = r.users(tenant_id, unique)
     people = [u for uid in unique if (u := found.get(uid)) is not None]
     cat = catalogue(r, tenant_id=tenant_id)

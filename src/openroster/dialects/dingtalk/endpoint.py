@@ -117,6 +117,10 @@ class TopLevel:
     fields: Mapping[str, Any]
 
 
+class Pieces(list[bytes]):
+    """A handler result that is JSON already, in pieces: copied once, into the reply."""
+
+
 Handler = Callable[[Call, Any], Any]
 
 
@@ -271,7 +275,10 @@ def reply(result: Any, *, success: bool, request_id: str) -> Response:
             parts.append(b',"' + key.encode() + b'":' + orjson.dumps(value))
     else:
         parts.append(b',"result":')
-        parts.append(result if isinstance(result, bytes) else orjson.dumps(result))
+        if isinstance(result, Pieces):
+            parts.extend(result)
+        else:
+            parts.append(result if isinstance(result, bytes) else orjson.dumps(result))
     if success:
         parts.append(b',"success":true')
     parts.append(b',"request_id":"' + request_id.encode() + b'"}')

@@ -2,25 +2,29 @@
 
 ``v2/list`` answers up to 100 people with every roster field (about 10 KB
 each), so a person's rendered item is kept in the fragment cache
-(core/runtime/fragments.py), one table per field filter, stamped with the
-catalogue and the linked names (of departments and other people) it was
-rendered from. A change to the person drops it, in every process; the
+(core/runtime/fragments.py), one table per spelling, field filter and corp,
+stamped with the catalogue and the linked names (of departments and other
+people) it was rendered from and the version of the read that last found
+them current. A change to the person drops it, in every process; the
 catalogue and the names are objects that are replaced when they change. So
-an item is never stale, and the person's values are read from the store only
-to render them again.
+an item is never stale; at the same version it is sent without reading the
+person's record, and the person's values are read from the store only to
+render them again.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import NamedTuple
 
 import orjson
 
 from openroster.core.directory import Reader
+from openroster.core.roster import catalogue as roster_catalogue
+from openroster.core.roster import records as roster_records
 from openroster.core.roster.catalogue import Catalogue, FieldType, RosterField
 from openroster.core.roster.records import RosterRecord, Values
 from openroster.core.runtime.fragments import Table
@@ -120,32 +124,102 @@ def selected_fields(cat: Catalogue, codes: tuple[str, ...] | None) -> list[Roste
     return [cat.fields[c] for c in dict.fromkeys(codes) if c in cat.fields]
 
 
-Loader = Callable[[Sequence[RosterRecord]], Sequence[Mapping[str, Values]]]
+class _Items(NamedTuple):
+    """The rendered items of one spelling, field filter and corp (a fragment table), and what
+    rendering or checking one more needs."""
+
+    table: Table
+    tenant_id: str
+    spelling: Spelling
+    codes: tuple[str, ...] | None
+    #: ``{"corp_id":"...",``: every item starts with it.
+    head: bytes
+    version: int | None
 
 
-def _entry(table: Table, rec: RosterRecord) -> bytes | None:
-    """The person's rendered item, if rendered from this catalogue and these names."""
-    hit = table.entries.get(rec.user.id)
-    if hit is not None and hit[0] is rec.catalogue and hit[1] is rec.linked:
-        out: bytes = hit[2]
-        return out
-    return None
-
-
-def _render_entry(
-    table: Table,
-    rec: RosterRecord,
-    values: Mapping[str, Values],
+def roster_list(
+    r: Reader,
+    user_ids: Sequence[str],
+    *,
+    tenant_id: str,
+    corp_id: str,
     codes: tuple[str, ...] | None,
-    k: Spelling,
-) -> bytes:
-    """One person's roster item without its ``corp_id`` head: ``"field_data_list":[...],...}``."""
+    field: str,
+    spelling: Spelling = SNAKE,
+) -> list[bytes]:
+    """The ``result`` of ``v2/list`` (or, ``spelling`` :data:`CAMEL`, of GetEmployeeRosterByField):
+    the items of the existing users among ``user_ids`` (``field`` names them in refusals), as the
+    pieces of one JSON array, for the reply to copy once.
+
+    An item is kept in the fragment cache with the catalogue and the linked names it was rendered
+    from and the version of the read (:attr:`Reader.version`) that last found them current. While
+    the version is the same nothing changed anywhere, so the item is sent as it is: one lookup per
+    person. Otherwise the person's record is read (:func:`roster_records.read_records`, no query on
+    a warm cache); an item of the same catalogue and linked names is still current, and only the
+    people without one have their values read and are rendered again.
+    """
+    unique = roster_records.unique_ids(user_ids, field=field)
+    cat = roster_catalogue.catalogue(r, tenant_id=tenant_id)
+    it = _Items(
+        r.fragments(tenant_id, "user", (spelling.variant, codes, corp_id)),
+        tenant_id,
+        spelling,
+        codes,
+        f'{{"{spelling.corp_id}":'.encode() + orjson.dumps(corp_id) + b",",
+        r.version,
+    )
+    get = it.table.entries.get
+    items: dict[str, bytes] = {}
+    if it.version is not None:
+        for uid in unique:
+            hit = get(uid)
+            if hit is not None and hit[3] == it.version and hit[0] is cat:
+                items[uid] = hit[2]
+    if len(items) < len(unique):
+        _check(r, it, [uid for uid in unique if uid not in items], items, field)
+    found = [item for uid in unique if (item := items.get(uid)) is not None]
+    if not found:
+        return [b"[]"]
+    # The items with a comma between each two, inside the brackets.
+    parts = [b","] * (2 * len(found) + 1)
+    parts[1::2] = found
+    parts[0] = b"["
+    parts[-1] = b"]"
+    return parts
+
+
+def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], field: str) -> None:
+    """Put into ``items`` the current item of each existing user among ``user_ids``, rendering
+    those that have none, each stamped with the read's version."""
+    records = roster_records.read_records(r, tenant_id=it.tenant_id, user_ids=user_ids, field=field)
+    get = it.table.entries.get
+    missing: list[RosterRecord] = []
+    for rec in records:
+        hit = get(rec.user.id)
+        if hit is not None and hit[0] is rec.catalogue and hit[1] is rec.linked:
+            if hit[3] != it.version:
+                it.table.put(rec.user.id, (*hit[:3], it.version))
+            items[rec.user.id] = hit[2]
+        else:
+            missing.append(rec)
+    if not missing:
+        return
+    loaded = roster_records.read_values(r, tenant_id=it.tenant_id, records=missing)
+    for rec, values in zip(missing, loaded, strict=True):
+        item = items[rec.user.id] = _render_item(it, rec, values)
+        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version))
+
+
+def _render_item(it: _Items, rec: RosterRecord, values: Mapping[str, Values]) -> bytes:
+    """One person's roster item, ``{"corp_id":...,"field_data_list":[...],...}``."""
+    k = it.spelling
     parts: list[bytes] = []
-    for f in selected_fields(rec.catalogue, codes):
+    for f in selected_fields(rec.catalogue, it.codes):
         field_values = rec.get(f.code, values)
         parts.append(_field(f, field_values, k) if field_values else _empty(f, k))
-    entry = (
-        f'"{k.field_data_list}":['.encode()
+    return (
+        it.head
+        + f'"{k.field_data_list}":['.encode()
         + b",".join(parts)
         + f'],"{k.union_id}":"'.encode()
         + unionid(rec.user).encode()
@@ -153,42 +227,6 @@ def _render_entry(
         + orjson.dumps(rec.user.id)
         + b"}"
     )
-    table.put(rec.user.id, (rec.catalogue, rec.linked, entry))
-    return entry
-
-
-def roster_list(
-    r: Reader,
-    records: Sequence[RosterRecord],
-    *,
-    tenant_id: str,
-    corp_id: str,
-    codes: tuple[str, ...] | None,
-    load: Loader,
-    spelling: Spelling = SNAKE,
-) -> bytes:
-    """The ``result`` of ``v2/list`` (or, ``spelling`` :data:`CAMEL`, of GetEmployeeRosterByField).
-    ``load`` reads the values of the people not rendered yet."""
-    k = spelling
-    table = r.fragments(tenant_id, "user", (k.variant, codes))
-    entries: list[bytes] = []
-    stale: list[int] = []
-    for i, rec in enumerate(records):
-        entry = _entry(table, rec)
-        if entry is None:
-            stale.append(i)
-        entries.append(entry or b"")
-    if stale:
-        missing = [records[i] for i in stale]
-        for i, rec, values in zip(stale, missing, load(missing), strict=True):
-            entries[i] = _render_entry(table, rec, values, codes, k)
-    head = f'{{"{k.corp_id}":'.encode() + orjson.dumps(corp_id) + b","
-    parts: list[bytes] = [b"["]
-    for i, entry in enumerate(entries):
-        parts.append(head if i == 0 else b"," + head)
-        parts.append(entry)
-    parts.append(b"]")
-    return b"".join(parts)
 
 
 def option_text(f: RosterField) -> str:

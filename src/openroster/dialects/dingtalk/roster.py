@@ -9,11 +9,10 @@ from pydantic import BaseModel
 
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import employees as roster_employees
-from openroster.core.roster import records as roster_records
 from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
-from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, Handler, TopLevel, route
+from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, Handler, Pieces, TopLevel, route
 from openroster.dialects.dingtalk.errors import Code
 from openroster.dialects.dingtalk.schemas import (
     AddPreEntryBody,
@@ -76,7 +75,7 @@ def update_employee(call: Call, body: RosterUpdateBody) -> bool:
 
 
 @_employees_route("employee/v2/list", permission=HRM_READ, body=RosterListBody)
-def list_employees(call: Call, body: RosterListBody) -> bytes:
+def list_employees(call: Call, body: RosterListBody) -> Pieces:
     """Roster fields of up to 100 employees; all fields unless ``field_filter_list`` names some."""
     if not body.userid_list:
         raise MissingField("userid_list must name at least one userid", field="userid_list")
@@ -97,23 +96,20 @@ def roster_items(
     *,
     field: str,
     spelling: render.Spelling = render.SNAKE,
-) -> bytes:
+) -> Pieces:
     """The roster items of ``user_ids`` (unknown ids left out; ``field`` names the list in refusals):
-    ``v2/list``'s ``result``, or, in :data:`render.CAMEL`, GetEmployeeRosterByField's."""
-    records = roster_records.read_records(
-        call.reader, tenant_id=call.tenant_id, user_ids=user_ids, field=field
-    )
-    return render.roster_list(
+    ``v2/list``'s ``result``, or, in :data:`render.CAMEL`, GetEmployeeRosterByField's, in pieces
+    (see :func:`render.roster_list`)."""
+    pieces = render.roster_list(
         call.reader,
-        records,
+        user_ids,
         tenant_id=call.tenant_id,
         corp_id=call.corp_id,
         codes=codes,
-        load=lambda missing: roster_records.read_values(
-            call.reader, tenant_id=call.tenant_id, records=missing
-        ),
+        field=field,
         spelling=spelling,
     )
+    return Pieces(pieces)
 
 
 @route(f"{_HRM}/roster/meta/get", permission=HRM_READ, body=AgentBody, agentid=True, success=True)

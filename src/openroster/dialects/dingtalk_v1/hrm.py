@@ -107,8 +107,8 @@ def roster_by_field(call: Call, body: RosterByFieldBody) -> bytes:
     if not body.userIdList:
         raise V1Error("invalidParameter", "userIdList must name at least one userId")
     codes = tuple(body.fieldFilterList) if body.fieldFilterList else None
-    result = roster_items(call, body.userIdList, codes, field="userIdList", spelling=render.CAMEL)
-    return b'{"result":' + result + b"}"
+    items = roster_items(call, body.userIdList, codes, field="userIdList", spelling=render.CAMEL)
+    return b"".join([b'{"result":', *items, b"}"])  # one copy
 
 
 @route("GET", f"{_HRM}/rosters/meta/authorities/fields", permission=HRM_READ, body=AgentQuery)
