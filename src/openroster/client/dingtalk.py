@@ -23,6 +23,7 @@ import httpx
 import orjson
 from pydantic import BaseModel
 
+from openroster.client import errors, transport
 from openroster.client.dingtalk_models import (
     DingTalkDept,
     DingTalkUser,
@@ -33,44 +34,20 @@ from openroster.client.dingtalk_models import (
     RosterGroupMeta,
     RosterUpdate,
 )
-from openroster.client.errors import (
-    ApiError,
-    AuthenticationError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    ThrottledError,
-    error_class,
-)
 from openroster.client.models import list_of, request
 from openroster.client.retry import RetryPolicy
-from openroster.client.transport import (
-    DEFAULT_TIMEOUT,
-    AsyncEngine,
-    Engine,
-    H,
-    Op,
-    Page,
-    SyncEngine,
-    Token,
-    Wire,
-    api_error,
-    endpoint,
-    json_object,
-    pages,
-    reply_code,
-)
+from openroster.client.transport import H, Op, Page, endpoint, pages
 
 DEFAULT_BASE_URL = "https://oapi.dingtalk.com"
 
 #: Codes that say the access token is invalid, expired or missing: worth one refresh.
 TOKEN_CODES = frozenset({40014, 42001, 41001, 40001})
-_CLASSES: dict[int, type[ApiError]] = {
-    **dict.fromkeys((90002, 90005, 90018, -1), ThrottledError),
-    **dict.fromkeys((*TOKEN_CODES, 40096, 40089), AuthenticationError),
-    **dict.fromkeys((60011, 60020, 400020), PermissionDeniedError),
-    **dict.fromkeys((22, 33012, 60003, 60121, 60123), NotFoundError),
-    **dict.fromkeys((40000, 40035, 400002, 41011, 52019, 70003), InvalidRequestError),
+_CLASSES: dict[int, type[errors.ApiError]] = {
+    **dict.fromkeys((90002, 90005, 90018, -1), errors.ThrottledError),
+    **dict.fromkeys((*TOKEN_CODES, 40096, 40089), errors.AuthenticationError),
+    **dict.fromkeys((60011, 60020, 400020), errors.PermissionDeniedError),
+    **dict.fromkeys((22, 33012, 60003, 60121, 60123), errors.NotFoundError),
+    **dict.fromkeys((40000, 40035, 400002, 41011, 52019, 70003), errors.InvalidRequestError),
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -84,11 +61,11 @@ class DingTalkDialect:
         self._secret = appsecret
         self.agentid = int(agentid) if isinstance(agentid, str) and agentid.isdigit() else agentid
 
-    def token_op(self) -> Op[Token]:
+    def token_op(self) -> Op[transport.Token]:
         params = (("appkey", self.appkey), ("appsecret", self._secret))
-        return Op("GET", "/gettoken", Token.from_reply, params=params, auth=False)
+        return Op("GET", "/gettoken", transport.Token.from_reply, params=params, auth=False)
 
-    def build(self, op: Op[Any], token: str | None) -> Wire:
+    def build(self, op: Op[Any], token: str | None) -> transport.Wire:
         params = list(op.params)
         if token is not None:
             params.append(("access_token", token))
@@ -105,16 +82,19 @@ class DingTalkDialect:
             headers["Content-Type"] = op.content_type or "application/json"
         headers.update(op.headers)
         query = urlencode(params)
-        return Wire(op.method, op.path + (f"?{query}" if query else ""), headers, body)
+        return transport.Wire(op.method, op.path + (f"?{query}" if query else ""), headers, body)
 
     def payload(self, op: Op[Any], resp: httpx.Response) -> Any:
-        reply = json_object(resp, "errcode", "errmsg")
+        reply = transport.json_object(resp, "errcode", "errmsg")
         if resp.status_code < 400 and reply.get("errcode", 0) == 0:
             return reply
         raise dingtalk_error(resp, reply)
 
-    def token_rejected(self, exc: ApiError) -> bool:
-        return isinstance(exc, AuthenticationError) and _effective_code(exc.code, exc.sub_code) in TOKEN_CODES
+    def token_rejected(self, exc: errors.ApiError) -> bool:
+        return (
+            isinstance(exc, errors.AuthenticationError)
+            and _effective_code(exc.code, exc.sub_code) in TOKEN_CODES
+        )
 
 
 def _effective_code(errcode: int, sub_code: str | None) -> int:
@@ -124,14 +104,16 @@ def _effective_code(errcode: int, sub_code: str | None) -> int:
     return errcode
 
 
-def dingtalk_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
+def dingtalk_error(resp: httpx.Response, reply: Mapping[str, Any]) -> errors.ApiError:
     """The exception for a DingTalk reply with a non-zero ``errcode`` (or an HTTP error)."""
-    code = reply_code(reply, "errcode")
+    code = transport.reply_code(reply, "errcode")
     sub = reply.get("sub_code")
     sub_code = str(sub) if sub not in (None, "") else None
-    cls = error_class((resp.status_code,), _CLASSES.get(_effective_code(code, sub_code), ApiError))
+    cls = errors.error_class(
+        (resp.status_code,), _CLASSES.get(_effective_code(code, sub_code), errors.ApiError)
+    )
     message = str(reply.get("sub_msg") or reply.get("errmsg") or "")
-    return api_error(cls, code, message, resp, reply, platform="dingtalk", sub_code=sub_code)
+    return transport.api_error(cls, code, message, resp, reply, platform="dingtalk", sub_code=sub_code)
 
 
 def _result(reply: dict[str, Any]) -> Any:
@@ -284,7 +266,7 @@ def get_dept(dept_id: int) -> Op[DingTalkDept]:
     return Op("POST", "/topapi/v2/department/get", _one(DingTalkDept), json={"dept_id": dept_id})
 
 
-class DingTalkEndpoints(Engine[H, Any]):
+class DingTalkEndpoints(transport.Engine[H, Any]):
     """What :class:`DingTalkClient` and :class:`AsyncDingTalkClient` share: constructor, typed methods."""
 
     def __init__(
@@ -294,7 +276,7 @@ class DingTalkEndpoints(Engine[H, Any]):
         appkey: str,
         appsecret: str,
         agentid: int | str | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = transport.DEFAULT_TIMEOUT,
         http: H | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
@@ -320,9 +302,9 @@ class DingTalkEndpoints(Engine[H, Any]):
     get_dept = endpoint(get_dept)
 
 
-class DingTalkClient(DingTalkEndpoints[httpx.Client], SyncEngine):
+class DingTalkClient(DingTalkEndpoints[httpx.Client], transport.SyncEngine):
     """Synchronous DingTalk client."""
 
 
-class AsyncDingTalkClient(DingTalkEndpoints[httpx.AsyncClient], AsyncEngine):
+class AsyncDingTalkClient(DingTalkEndpoints[httpx.AsyncClient], transport.AsyncEngine):
     """Asynchronous DingTalk client (the same methods as :class:`DingTalkClient`, awaited)."""

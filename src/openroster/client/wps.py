@@ -23,34 +23,10 @@ import httpx
 import orjson
 from pydantic import BaseModel
 
-from openroster.client.errors import (
-    ApiError,
-    AuthenticationError,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    ThrottledError,
-    error_class,
-)
+from openroster.client import errors, transport
 from openroster.client.models import R, list_of, request
 from openroster.client.retry import RetryPolicy
-from openroster.client.transport import (
-    DEFAULT_TIMEOUT,
-    AsyncEngine,
-    Engine,
-    H,
-    Op,
-    Page,
-    SyncEngine,
-    Token,
-    Wire,
-    api_error,
-    endpoint,
-    json_object,
-    pages,
-    reply_code,
-)
+from openroster.client.transport import H, Op, Page, endpoint, pages
 from openroster.client.wps_models import (
     AttrDefinition,
     AttrDefinitionUpdate,
@@ -75,13 +51,13 @@ ALL_STATUSES: tuple[str, ...] = ("active", "notactive", "disabled", "dimission")
 
 #: WPS codes that say the request signature (not the token) is wrong.
 _SIGNATURE_CODES = frozenset({40100001, 40100005, 40100006, 40100007, 40100008})
-_BY_STATUS: dict[int, type[ApiError]] = {
-    400: InvalidRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    429: ThrottledError,
+_BY_STATUS: dict[int, type[errors.ApiError]] = {
+    400: errors.InvalidRequestError,
+    401: errors.AuthenticationError,
+    403: errors.PermissionDeniedError,
+    404: errors.NotFoundError,
+    409: errors.ConflictError,
+    429: errors.ThrottledError,
 }
 
 M = TypeVar("M", bound=BaseModel)
@@ -98,7 +74,7 @@ class WpsDialect:
         self.scheme = SIGNING_SCHEMES[signing] if signing else None
         self.prefix = prefix.rstrip("/")
 
-    def token_op(self) -> Op[Token]:
+    def token_op(self) -> Op[transport.Token]:
         form = {
             "grant_type": "client_credentials",
             "client_id": self.client_id,
@@ -107,13 +83,13 @@ class WpsDialect:
         return Op(
             "POST",
             "/oauth2/token",
-            parse=Token.from_reply,
+            parse=transport.Token.from_reply,
             content=urlencode(form).encode(),
             content_type="application/x-www-form-urlencoded",
             auth=False,
         )
 
-    def build(self, op: Op[Any], token: str | None) -> Wire:
+    def build(self, op: Op[Any], token: str | None) -> transport.Wire:
         body = (
             op.content if op.content is not None else (orjson.dumps(op.json) if op.json is not None else b"")
         )
@@ -133,10 +109,10 @@ class WpsDialect:
                 sig.sign_headers(self.scheme, self.client_id, self._secret, op.method, uri, ctype, body)
             )
         headers.update(op.headers)
-        return Wire(op.method, self.prefix + uri, headers, body)
+        return transport.Wire(op.method, self.prefix + uri, headers, body)
 
     def payload(self, op: Op[Any], resp: httpx.Response) -> Any:
-        reply = json_object(resp, "code", "msg")
+        reply = transport.json_object(resp, "code", "msg")
         if not op.auth and "access_token" in reply:
             return reply  # the token reply has no envelope
         code = reply.get("code")
@@ -144,18 +120,18 @@ class WpsDialect:
             return reply if op.envelope else reply.get("data")
         raise wps_error(resp, reply)
 
-    def token_rejected(self, exc: ApiError) -> bool:
-        return isinstance(exc, AuthenticationError) and exc.code not in _SIGNATURE_CODES
+    def token_rejected(self, exc: errors.ApiError) -> bool:
+        return isinstance(exc, errors.AuthenticationError) and exc.code not in _SIGNATURE_CODES
 
 
-def wps_error(resp: httpx.Response, reply: Mapping[str, Any]) -> ApiError:
+def wps_error(resp: httpx.Response, reply: Mapping[str, Any]) -> errors.ApiError:
     """The exception for a WPS reply with a non-zero code."""
-    code = reply_code(reply, "code")
+    code = transport.reply_code(reply, "code")
     status = code // 100000 if 10_000_000 <= code <= 99_999_999 else resp.status_code
-    cls = error_class(
-        (resp.status_code, status), _BY_STATUS.get(status, _BY_STATUS.get(resp.status_code, ApiError))
+    cls = errors.error_class(
+        (resp.status_code, status), _BY_STATUS.get(status, _BY_STATUS.get(resp.status_code, errors.ApiError))
     )
-    return api_error(cls, code, str(reply.get("msg", "")), resp, reply, platform="wps")
+    return transport.api_error(cls, code, str(reply.get("msg", "")), resp, reply, platform="wps")
 
 
 def _seg(value: str | int) -> str:
@@ -447,7 +423,7 @@ def update_custom_attrs(users: Sequence[UserAttrsUpdate | Mapping[str, Any]]) ->
     return Op("POST", "/v7/users/custom_attrs/batch_update", _user_attrs, json=body)
 
 
-class WpsEndpoints(Engine[H, Any]):
+class WpsEndpoints(transport.Engine[H, Any]):
     """What :class:`WpsClient` and :class:`AsyncWpsClient` share: the constructor and the typed methods."""
 
     def __init__(
@@ -458,7 +434,7 @@ class WpsEndpoints(Engine[H, Any]):
         client_secret: str,
         signing: str | None = "kso1",
         prefix: str = "",
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: float = transport.DEFAULT_TIMEOUT,
         http: H | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
@@ -503,9 +479,9 @@ class WpsEndpoints(Engine[H, Any]):
     update_custom_attrs = endpoint(update_custom_attrs)
 
 
-class WpsClient(WpsEndpoints[httpx.Client], SyncEngine):
+class WpsClient(WpsEndpoints[httpx.Client], transport.SyncEngine):
     """Synchronous WPS 365 v7 client."""
 
 
-class AsyncWpsClient(WpsEndpoints[httpx.AsyncClient], AsyncEngine):
+class AsyncWpsClient(WpsEndpoints[httpx.AsyncClient], transport.AsyncEngine):
     """Asynchronous WPS 365 v7 client (the same methods as :class:`WpsClient`, awaited)."""

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import console_of, field_of, notice_page, page, posted, see_other, url
+from openroster.console import pages
 from openroster.console.session import Session
 from openroster.core.custom import attributes as attr_service
 from openroster.core.directory import Reader
@@ -109,29 +109,31 @@ def _options(text: str) -> tuple[tuple[str | None, str], ...]:
 
 
 def routes(r: APIRouter) -> None:
-    notice_page(r, "/tenants/{tenant_id}/attributes", _page)
+    pages.notice_page(r, "/tenants/{tenant_id}/attributes", _page)
 
     @r.post("/tenants/{tenant_id}/attributes")
     async def create(request: Request, tenant_id: str) -> Response:
-        session, form = await posted(request)
+        session, form = await pages.posted(request)
         item = attr_service.NewDefinition(
             name=form.get("attr_name", ""),
             value_type=form.get("value_type", ""),
             options=_options(form.get("options", "")),
         )
         try:
-            attr_service.create_definitions(console_of(request).directory, tenant_id=tenant_id, items=[item])
+            attr_service.create_definitions(
+                pages.console_of(request).directory, tenant_id=tenant_id, items=[item]
+            )
         except CoreError as exc:
             return _page(request, session, tenant_id, error=exc, form=form)
-        return see_other(url("tenants", tenant_id, "attributes", done="created"))
+        return pages.see_other(pages.url("tenants", tenant_id, "attributes", done="created"))
 
     @r.post("/tenants/{tenant_id}/attributes/{attr_id}")
     async def change(request: Request, tenant_id: str, attr_id: str) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         if form.get("delete") == "1":
             attr_service.delete_definitions(d, tenant_id=tenant_id, attr_ids=[attr_id])
-            return see_other(url("tenants", tenant_id, "attributes", done="deleted"))
+            return pages.see_other(pages.url("tenants", tenant_id, "attributes", done="deleted"))
         with d.reader() as reader:
             known = {a.id: a for a in attr_service.definitions(reader, tenant_id=tenant_id)}
         if attr_id not in known:
@@ -146,7 +148,7 @@ def routes(r: APIRouter) -> None:
             attr_service.update_definitions(d, tenant_id=tenant_id, items=[change])
         except CoreError as exc:
             return _page(request, session, tenant_id, error=exc, form=form, editing=attr_id)
-        return see_other(url("tenants", tenant_id, "attributes", done="saved"))
+        return pages.see_other(pages.url("tenants", tenant_id, "attributes", done="saved"))
 
 
 def _page(
@@ -159,7 +161,7 @@ def _page(
     form: dict[str, str] | None = None,
     editing: str = "",
 ) -> Response:
-    d = console_of(request).directory
+    d = pages.console_of(request).directory
     tenant = tenant_service.get(d, tenant_id)
     with d.reader() as reader:
         defs = attr_service.definitions(reader, tenant_id=tenant_id)
@@ -168,12 +170,12 @@ def _page(
         values[f"name-{a.id}"] = a.name
         values[f"options-{a.id}"] = "\n".join(f"{o.key}: {o.name}" for o in a.options)
     values.update(form or {})
-    field = field_of(error)
+    field = pages.field_of(error)
     invalid = {
         "name": f"name-{editing}" if editing else "attr_name",
         "options": f"options-{editing}" if editing else "options",
     }
-    return page(
+    return pages.page(
         request,
         "attributes.html",
         session=session,

@@ -14,17 +14,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from openroster.console.pages import (
-    console_of,
-    field_of,
-    page,
-    posted,
-    render,
-    see_other,
-    signed_in,
-    url,
-    whole_number,
-)
+from openroster.console import pages
 from openroster.console.session import Session
 from openroster.core.directory import Directory
 from openroster.core.people import depts, tree
@@ -52,7 +42,7 @@ def _level(request: Request, d: Directory, tenant_id: str, parent_id: int, level
         after = _tokens(d).open(token, scope, field="page") if token else None
         found = tree.branches(r, tenant_id=tenant_id, parent_id=parent_id, size=LEVEL_SIZE, after=after)
     more = (
-        url(
+        pages.url(
             "tenants",
             tenant_id,
             "departments",
@@ -70,68 +60,68 @@ def _level(request: Request, d: Directory, tenant_id: str, parent_id: int, level
 def routes(r: APIRouter) -> None:
     @r.get("/tenants/{tenant_id}/departments")
     async def departments(request: Request, tenant_id: str) -> Response:
-        session = signed_in(request)
-        d = console_of(request).directory
+        session = pages.signed_in(request)
+        d = pages.console_of(request).directory
         tenant = tenant_service.get(d, tenant_id)
         with d.reader() as reader:
             root = tree.branch(reader, tenant_id=tenant_id, dept_id=ROOT_DEPT_ID)
         first = _level(request, d, tenant_id, ROOT_DEPT_ID, 2)
-        return page(request, "departments.html", session=session, tenant=tenant, root=root, **first)
+        return pages.page(request, "departments.html", session=session, tenant=tenant, root=root, **first)
 
     @r.get("/tenants/{tenant_id}/departments/{dept_id}/children")
     async def children(request: Request, tenant_id: str, dept_id: int) -> Response:
         """The tree items of one level, as an HTML fragment the tree's script inserts."""
-        signed_in(request)
-        d = console_of(request).directory
+        pages.signed_in(request)
+        d = pages.console_of(request).directory
         level = request.query_params.get("level", "2")
         values = _level(request, d, tenant_id, dept_id, int(level) if level.isdigit() else 2)
-        return HTMLResponse(render(request, "_level.html", **values))
+        return HTMLResponse(pages.render(request, "_level.html", **values))
 
     @r.get("/tenants/{tenant_id}/departments/{dept_id}")
     async def department(request: Request, tenant_id: str, dept_id: int) -> Response:
-        session = signed_in(request)
-        d = console_of(request).directory
+        session = pages.signed_in(request)
+        d = pages.console_of(request).directory
         done = request.query_params.get("done", "")
         return _department_page(request, session, d, tenant_id, dept_id, done=done)
 
     @r.post("/tenants/{tenant_id}/departments/{dept_id}")
     async def change(request: Request, tenant_id: str, dept_id: int) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         try:
             changes = _changes(d, tenant_id, dept_id, form)
             depts.update(d, tenant_id=tenant_id, dept_id=dept_id, changes=changes)
         except CoreError as exc:
             return _department_page(request, session, d, tenant_id, dept_id, error=exc, form=form)
-        return see_other(url("tenants", tenant_id, "departments", str(dept_id), done="saved"))
+        return pages.see_other(pages.url("tenants", tenant_id, "departments", str(dept_id), done="saved"))
 
     @r.get("/tenants/{tenant_id}/departments/{dept_id}/delete")
     async def confirm_delete(request: Request, tenant_id: str, dept_id: int) -> Response:
-        session = signed_in(request)
-        d = console_of(request).directory
+        session = pages.signed_in(request)
+        d = pages.console_of(request).directory
         tenant = tenant_service.get(d, tenant_id)
         with d.reader() as reader:
             branch = tree.branch(reader, tenant_id=tenant_id, dept_id=dept_id)
-        return page(request, "department_delete.html", session=session, tenant=tenant, branch=branch)
+        return pages.page(request, "department_delete.html", session=session, tenant=tenant, branch=branch)
 
     @r.post("/tenants/{tenant_id}/departments/{dept_id}/delete")
     async def delete(request: Request, tenant_id: str, dept_id: int) -> Response:
-        session, _ = await posted(request)
-        d = console_of(request).directory
+        session, _ = await pages.posted(request)
+        d = pages.console_of(request).directory
         with d.reader() as reader:
             parent = tree.branch(reader, tenant_id=tenant_id, dept_id=dept_id).dept.parent_id
         try:
             depts.delete(d, tenant_id=tenant_id, dept_id=dept_id)
         except CoreError as exc:
             return _department_page(request, session, d, tenant_id, dept_id, error=exc)
-        return see_other(
-            url("tenants", tenant_id, "departments", str(parent or ROOT_DEPT_ID), done="deleted")
+        return pages.see_other(
+            pages.url("tenants", tenant_id, "departments", str(parent or ROOT_DEPT_ID), done="deleted")
         )
 
     @r.post("/tenants/{tenant_id}/departments/{dept_id}/new")
     async def create(request: Request, tenant_id: str, dept_id: int) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         try:
             made = depts.create(
                 d,
@@ -142,7 +132,7 @@ def routes(r: APIRouter) -> None:
             return _department_page(
                 request, session, d, tenant_id, dept_id, error=exc, form=form, creating=True
             )
-        return see_other(url("tenants", tenant_id, "departments", str(made.id), done="created"))
+        return pages.see_other(pages.url("tenants", tenant_id, "departments", str(made.id), done="created"))
 
 
 def _shown(dept: Department, leaders: list[tuple[str, int]]) -> dict[str, str]:
@@ -165,8 +155,8 @@ def _changes(d: Directory, tenant_id: str, dept_id: int, form: dict[str, str]) -
     changed = {k for k in ("order", "leaders") if k in form and form[k].strip() != shown[k]}
     return depts.DeptChanges(
         name=form.get("name"),
-        parent_id=whole_number(form, "parent_id", "a department id"),
-        order=whole_number(form, "order", "a whole number") if "order" in changed else None,
+        parent_id=pages.whole_number(form, "parent_id", "a department id"),
+        order=pages.whole_number(form, "order", "a whole number") if "order" in changed else None,
         leaders=tuple(depts.Leader(uid, i) for i, uid in enumerate(typed)) if "leaders" in changed else None,
     )
 
@@ -197,8 +187,12 @@ def _department_page(
             after=None,
         )
     values = {**_shown(branch.dept, leaders), "new_name": "", **(form or {})}
-    field = "leaders" if error is not None and (error.field or "").startswith("leaders") else field_of(error)
-    return page(
+    field = (
+        "leaders"
+        if error is not None and (error.field or "").startswith("leaders")
+        else pages.field_of(error)
+    )
+    return pages.page(
         request,
         "department.html",
         session=session,

@@ -18,20 +18,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console import live
-from openroster.console.pages import (
-    Refused,
-    console_of,
-    model_of,
-    notice_page,
-    page,
-    posted,
-    render,
-    see_other,
-    signed_in,
-    url,
-    whole_number,
-)
+from openroster.console import live, pages
 from openroster.console.session import Session
 from openroster.control import schemas
 from openroster.control.runtime_routes import moment
@@ -66,19 +53,19 @@ DELIVERIES_SHOWN = 100
 
 
 def routes(r: APIRouter) -> None:
-    notice_page(r, "/tenants/{tenant_id}/events", _page)
+    pages.notice_page(r, "/tenants/{tenant_id}/events", _page)
 
     @r.post("/tenants/{tenant_id}/subscriptions/{sub_id}")
     async def act(request: Request, tenant_id: str, sub_id: str) -> Response:
-        session, form = await posted(request)
-        plane = console_of(request).plane
+        session, form = await pages.posted(request)
+        plane = pages.console_of(request).plane
         sub = subscription_of(plane, tenant_id, sub_id)
         action = form.get("action", "")
         if action in ("pause", "resume"):
             status = SubscriptionStatus.PAUSED if action == "pause" else SubscriptionStatus.ACTIVE
             subscriptions.set_status(plane.directory, sub.id, status)
             engine_of(plane).wake()
-            return see_other(url("tenants", tenant_id, "events", done=f"subscription_{action}d"))
+            return pages.see_other(pages.url("tenants", tenant_id, "events", done=f"subscription_{action}d"))
         try:
             since = moment(form.get("since", "").strip(), "since")
         except CoreError as exc:
@@ -89,53 +76,55 @@ def routes(r: APIRouter) -> None:
 
     @r.post("/tenants/{tenant_id}/subscriptions")
     async def create(request: Request, tenant_id: str) -> Response:
-        session, form = await posted(request)
-        plane = console_of(request).plane
+        session, form = await pages.posted(request)
+        plane = pages.console_of(request).plane
         try:
-            sub = await subscribe(plane, tenant_id, model_of(schemas.NewSubscription, _subscription(form)))
-        except Refused as exc:
+            sub = await subscribe(
+                plane, tenant_id, pages.model_of(schemas.NewSubscription, _subscription(form))
+            )
+        except pages.Refused as exc:
             return _page(request, session, tenant_id, error=exc.message, error_field=exc.field, form=form)
         except CoreError as exc:
             return _page(
                 request, session, tenant_id, error=exc.message, error_field=exc.field or "", form=form
             )
-        return see_other(url("tenants", tenant_id, "events", done="subscribed", sub=sub.id))
+        return pages.see_other(pages.url("tenants", tenant_id, "events", done="subscribed", sub=sub.id))
 
     @r.get("/tenants/{tenant_id}/changes/stream")
     async def changes(request: Request, tenant_id: str) -> Response:
         """Server-sent events: each change record the tenant commits, as a table row."""
-        signed_in(request)
-        plane = console_of(request).plane
+        pages.signed_in(request)
+        plane = pages.console_of(request).plane
         tenant_service.get(plane.directory, tenant_id)
 
         def rows_after(after: int) -> list[tuple[int, str]]:
             found, _ = changes_after(plane, tenant_id, after, CHANGES_SHOWN)
-            return [(c["seq"], render(request, "_change_row.html", row=_change_row(c))) for c in found]
+            return [(c["seq"], pages.render(request, "_change_row.html", row=_change_row(c))) for c in found]
 
         return live.stream(request, rows_after)
 
     @r.get("/tenants/{tenant_id}/subscriptions/{sub_id}/unsubscribe")
     async def confirm(request: Request, tenant_id: str, sub_id: str) -> Response:
-        session = signed_in(request)
-        plane = console_of(request).plane
+        session = pages.signed_in(request)
+        plane = pages.console_of(request).plane
         tenant = tenant_service.get(plane.directory, tenant_id)
         sub = subscription_info(subscription_of(plane, tenant_id, sub_id))
-        return page(request, "unsubscribe.html", session=session, tenant=tenant, sub=sub)
+        return pages.page(request, "unsubscribe.html", session=session, tenant=tenant, sub=sub)
 
     @r.post("/tenants/{tenant_id}/subscriptions/{sub_id}/unsubscribe")
     async def unsubscribe(request: Request, tenant_id: str, sub_id: str) -> Response:
-        await posted(request)
-        plane = console_of(request).plane
+        await pages.posted(request)
+        plane = pages.console_of(request).plane
         subscriptions.delete(plane.directory, subscription_of(plane, tenant_id, sub_id).id)
-        return see_other(url("tenants", tenant_id, "events", done="unsubscribed"))
+        return pages.see_other(pages.url("tenants", tenant_id, "events", done="unsubscribed"))
 
     @r.post("/tenants/{tenant_id}/deliveries/flush")
     async def flush(request: Request, tenant_id: str) -> Response:
-        await posted(request)
-        plane = console_of(request).plane
+        await pages.posted(request)
+        plane = pages.console_of(request).plane
         tenant_service.get(plane.directory, tenant_id)
         await engine_of(plane).flush()
-        return see_other(url("tenants", tenant_id, "events", done="flushed"))
+        return pages.see_other(pages.url("tenants", tenant_id, "events", done="flushed"))
 
 
 def _change_row(change: dict[str, Any]) -> dict[str, Any]:
@@ -171,11 +160,11 @@ def _page(
     form: dict[str, str] | None = None,
     replayed: int = 0,
 ) -> Response:
-    plane = console_of(request).plane
+    plane = pages.console_of(request).plane
     tenant = tenant_service.get(plane.directory, tenant_id)
     apps = app_service.list_for_tenant(plane.directory, tenant_id)
     params = request.query_params
-    after = whole_number(dict(params), "after", "a delivery id") or 0
+    after = pages.whole_number(dict(params), "after", "a delivery id") or 0
     subs = subscriptions_of(plane, tenant_id)
     shown = {"sub_filter": params.get("sub_filter", ""), "state": params.get("state", "")}
     if shown["sub_filter"] not in {s.id for s in subs}:
@@ -192,14 +181,14 @@ def _page(
     )
     full = len(found) == DELIVERIES_SHOWN
     _, now_cursor = changes_after(plane, tenant_id, None, 0)  # the feed starts from now
-    return page(
+    return pages.page(
         request,
         "events.html",
         session=session,
         tenant=tenant,
         subscriptions=[subscription_info(s) for s in subs],
         deliveries=[delivery_info(d) for d in found],
-        more_url=url("tenants", tenant_id, "events", **shown, after=str(found[-1].id)) if full else "",
+        more_url=pages.url("tenants", tenant_id, "events", **shown, after=str(found[-1].id)) if full else "",
         delivery_filter=shown,
         delivery_states=DELIVERY_STATES,
         done=done,
@@ -212,5 +201,5 @@ def _page(
         topics={kind: c.topics for kind, c in CHANNELS.items()},
         topic_prefix=TOPIC_PREFIX,
         new_sub=request.query_params.get("sub", ""),
-        changes_url=url("tenants", tenant_id, "changes", "stream", after=str(now_cursor)),
+        changes_url=pages.url("tenants", tenant_id, "changes", "stream", after=str(now_cursor)),
     )

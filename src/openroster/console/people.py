@@ -16,17 +16,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console import attributes, roster
-from openroster.console.pages import (
-    console_of,
-    field_of,
-    page,
-    posted,
-    see_other,
-    signed_in,
-    url,
-    whole_number,
-)
+from openroster.console import attributes, pages, roster
 from openroster.console.session import Session
 from openroster.core.custom.attributes import update_values
 from openroster.core.directory import Directory, Reader
@@ -173,8 +163,8 @@ def _people_page(
 def routes(r: APIRouter) -> None:
     @r.get("/tenants/{tenant_id}/people")
     async def people(request: Request, tenant_id: str) -> Response:
-        session = signed_in(request)
-        d = console_of(request).directory
+        session = pages.signed_in(request)
+        d = pages.console_of(request).directory
         tenant = _tenant(d, tenant_id)
         params = request.query_params
         q = params.get("q", "").strip()
@@ -191,11 +181,11 @@ def routes(r: APIRouter) -> None:
             after = tokens.open(token, scope, field="page") if token else None
             items, more = _people_page(reader, tenant_id, q, dept_id, bool(below), statuses, after)
         next_url = (
-            url("tenants", tenant_id, "people", **filters, page=tokens.issue(scope, more))
+            pages.url("tenants", tenant_id, "people", **filters, page=tokens.issue(scope, more))
             if more is not None
             else ""
         )
-        return page(
+        return pages.page(
             request,
             "people.html",
             session=session,
@@ -207,23 +197,23 @@ def routes(r: APIRouter) -> None:
             statuses=STATUSES,
             departments=_dept_choices(d, tenant_id, dept),
             next_url=next_url,
-            first_url=url("tenants", tenant_id, "people", **filters) if token else "",
+            first_url=pages.url("tenants", tenant_id, "people", **filters) if token else "",
             below=below,
             done=params.get("done", ""),
         )
 
     @r.get("/tenants/{tenant_id}/people/{user_id}")
     async def person(request: Request, tenant_id: str, user_id: str) -> Response:
-        session = signed_in(request)
-        d = console_of(request).directory
+        session = pages.signed_in(request)
+        d = pages.console_of(request).directory
         u = _person(d, tenant_id, user_id)
         done = request.query_params.get("done", "")
         return _person_page(request, session, d, tenant_id, u, _form_values(u), done=done)
 
     @r.post("/tenants/{tenant_id}/people/{user_id}")
     async def save(request: Request, tenant_id: str, user_id: str) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         current = _person(d, tenant_id, user_id)
         shown = _form_values(current)
         changes = {f: form[f] for f in _FIELD_NAMES if f in form and form[f] != shown[f]}
@@ -233,12 +223,12 @@ def routes(r: APIRouter) -> None:
         except CoreError as exc:
             values = {**shown, **{f: form[f] for f in _FIELD_NAMES if f in form}}
             return _person_page(request, session, d, tenant_id, current, values, error=exc)
-        return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
+        return pages.see_other(pages.url("tenants", tenant_id, "people", user_id, done="saved"))
 
     @r.post("/tenants/{tenant_id}/people/{user_id}/attributes")
     async def save_attributes(request: Request, tenant_id: str, user_id: str) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         with d.reader() as reader:
             current = users.get(reader, tenant_id=tenant_id, user_id=user_id)
             fields = attributes.person_fields(reader, tenant_id, current)
@@ -248,16 +238,16 @@ def routes(r: APIRouter) -> None:
             return _person_page(
                 request, session, d, tenant_id, current, _form_values(current), error=exc, attr_form=form
             )
-        return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
+        return pages.see_other(pages.url("tenants", tenant_id, "people", user_id, done="saved"))
 
     @r.post("/tenants/{tenant_id}/people/{user_id}/departments")
     async def save_departments(request: Request, tenant_id: str, user_id: str) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         current = _person(d, tenant_id, user_id)
         try:
             ids = _dept_id_list(form, "dept_ids")
-            main = whole_number(form, "def_dept_id", "a department id")
+            main = pages.whole_number(form, "def_dept_id", "a department id")
             leads = _dept_id_list(form, "leader_of") if "leader_of" in form else None
             item = batch_writes.DeptAssignment(user_id, ids, def_dept_id=main, leader_of=leads)
             batch_writes.update_depts(d, tenant_id=tenant_id, items=[item])
@@ -265,12 +255,12 @@ def routes(r: APIRouter) -> None:
             return _person_page(
                 request, session, d, tenant_id, current, _form_values(current), error=exc, dept_form=form
             )
-        return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
+        return pages.see_other(pages.url("tenants", tenant_id, "people", user_id, done="saved"))
 
     @r.post("/tenants/{tenant_id}/people/{user_id}/roster/{group_id}")
     async def save_roster(request: Request, tenant_id: str, user_id: str, group_id: str) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         current = _person(d, tenant_id, user_id)
         with d.reader() as reader:
             views = {v.id: v for v in roster.roster_view(reader, tenant_id, current)}
@@ -290,42 +280,45 @@ def routes(r: APIRouter) -> None:
                 error=exc,
                 roster_form=(group_id, bad, form),
             )
-        return see_other(url("tenants", tenant_id, "people", user_id, done="saved"))
+        return pages.see_other(pages.url("tenants", tenant_id, "people", user_id, done="saved"))
 
     @r.post("/tenants/{tenant_id}/people/{user_id}/status")
     async def set_status(request: Request, tenant_id: str, user_id: str) -> Response:
-        _, form = await posted(request)
-        d = console_of(request).directory
+        _, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         wanted = UserStatus.DISABLED if form.get("status") == UserStatus.DISABLED else UserStatus.ACTIVE
         batch_writes.set_status(d, tenant_id=tenant_id, user_ids=[user_id], status=wanted, field="user_id")
         done = "disabled" if wanted is UserStatus.DISABLED else "enabled"
-        return see_other(url("tenants", tenant_id, "people", user_id, done=done))
+        return pages.see_other(pages.url("tenants", tenant_id, "people", user_id, done=done))
 
     @r.get("/tenants/{tenant_id}/people/{user_id}/delete")
     async def confirm_delete(request: Request, tenant_id: str, user_id: str) -> Response:
-        session = signed_in(request)
-        d = console_of(request).directory
+        session = pages.signed_in(request)
+        d = pages.console_of(request).directory
         u = _person(d, tenant_id, user_id)
-        return page(request, "delete.html", session=session, tenant=_tenant(d, tenant_id), person=u)
+        return pages.page(request, "delete.html", session=session, tenant=_tenant(d, tenant_id), person=u)
 
     @r.post("/tenants/{tenant_id}/people/{user_id}/delete")
     async def delete(request: Request, tenant_id: str, user_id: str) -> Response:
-        await posted(request)
+        await pages.posted(request)
         users.delete(
-            console_of(request).directory, tenant_id=tenant_id, user_id=user_id, reason=LeaveReason.DELETE
+            pages.console_of(request).directory,
+            tenant_id=tenant_id,
+            user_id=user_id,
+            reason=LeaveReason.DELETE,
         )
-        return see_other(url("tenants", tenant_id, "people", done="deleted"))
+        return pages.see_other(pages.url("tenants", tenant_id, "people", done="deleted"))
 
     @r.get("/tenants/{tenant_id}/new-person")
     async def new_person(request: Request, tenant_id: str) -> Response:
-        session = signed_in(request)
-        d = console_of(request).directory
+        session = pages.signed_in(request)
+        d = pages.console_of(request).directory
         return _new_person_page(request, session, d, tenant_id, {"gender": "undefined", "role": "normal"})
 
     @r.post("/tenants/{tenant_id}/new-person")
     async def create(request: Request, tenant_id: str) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         dept = form.get("dept_id", "")
         fields: dict[str, Any] = {f: form.get(f, "").strip() or None for f in _FIELD_NAMES}
         fields["user_name"] = form.get("user_name", "")
@@ -334,7 +327,7 @@ def routes(r: APIRouter) -> None:
             made = users.create(d, tenant_id=tenant_id, item=item)
         except CoreError as exc:
             return _new_person_page(request, session, d, tenant_id, form, error=exc)
-        return see_other(url("tenants", tenant_id, "people", made.id, done="created"))
+        return pages.see_other(pages.url("tenants", tenant_id, "people", made.id, done="created"))
 
 
 def _dept_error(error: CoreError | None) -> str:
@@ -345,7 +338,7 @@ def _dept_error(error: CoreError | None) -> str:
 
 def _error_field(error: CoreError | None, known: frozenset[str]) -> str:
     """The form field ``error`` is about, if the form has it ("" otherwise)."""
-    name = field_of(error)
+    name = pages.field_of(error)
     return name if name in known else ""
 
 
@@ -370,7 +363,7 @@ def _person_page(
     attr_values = {f.input_id: f.value for f in attr_fields} | {
         f"{f.input_id}-title": f.title for f in attr_fields
     }
-    return page(
+    return pages.page(
         request,
         "person.html",
         session=session,
@@ -409,7 +402,7 @@ def _new_person_page(
     error: CoreError | None = None,
 ) -> Response:
     tenant = _tenant(d, tenant_id)
-    return page(
+    return pages.page(
         request,
         "new_person.html",
         session=session,

@@ -15,16 +15,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import (
-    Refused,
-    console_of,
-    model_of,
-    notice_page,
-    page,
-    posted,
-    see_other,
-    url,
-)
+from openroster.console import pages
 from openroster.console.session import Session
 from openroster.control import schemas
 from openroster.control.runtime_routes import change_clock, new_fault_rule
@@ -47,7 +38,7 @@ def _number(raw: str, field: str) -> int | float | None:
         try:
             return float(raw)
         except ValueError:
-            raise Refused(f"{field}: {raw!r} is not a number", field) from None
+            raise pages.Refused(f"{field}: {raw!r} is not a number", field) from None
 
 
 def _fault(form: dict[str, str]) -> schemas.NewFault:
@@ -62,32 +53,32 @@ def _fault(form: dict[str, str]) -> schemas.NewFault:
     probability = _number(form.get("probability", ""), "probability")
     if probability is not None:
         rule["probability"] = float(probability)
-    fault: schemas.NewFault = model_of(schemas.NewFault, rule)
+    fault: schemas.NewFault = pages.model_of(schemas.NewFault, rule)
     return fault
 
 
 def routes(r: APIRouter) -> None:
-    notice_page(r, "/faults-and-clock", _page)
+    pages.notice_page(r, "/faults-and-clock", _page)
 
     @r.post("/faults")
     async def add(request: Request) -> Response:
-        session, form = await posted(request)
+        session, form = await pages.posted(request)
         try:
-            new_fault_rule(console_of(request).plane, _fault(form))
-        except Refused as exc:
+            new_fault_rule(pages.console_of(request).plane, _fault(form))
+        except pages.Refused as exc:
             return _page(request, session, error=exc.message, error_field=exc.field, form=form)
-        return see_other(url("faults-and-clock", done="fault_added"))
+        return pages.see_other(pages.url("faults-and-clock", done="fault_added"))
 
     @r.post("/faults/{fault_id}/delete")
     async def remove(request: Request, fault_id: str) -> Response:
-        await posted(request)
-        if not console_of(request).plane.faults.remove(fault_id):
+        await pages.posted(request)
+        if not pages.console_of(request).plane.faults.remove(fault_id):
             raise NotFound(f"fault rule {fault_id!r} does not exist", field="fault_id")
-        return see_other(url("faults-and-clock", done="fault_removed"))
+        return pages.see_other(pages.url("faults-and-clock", done="fault_removed"))
 
     @r.post("/clock")
     async def clock(request: Request) -> Response:
-        session, form = await posted(request)
+        session, form = await pages.posted(request)
         how = form.get("how", "")
         try:
             if how == "real_time":
@@ -96,12 +87,12 @@ def routes(r: APIRouter) -> None:
                 change = {"advance": _number(form.get("advance", ""), "advance")}
             else:
                 change = {"set": form.get("set", "").strip()}
-            change_clock(console_of(request).plane, model_of(schemas.ClockChange, change))
-        except Refused as exc:
+            change_clock(pages.console_of(request).plane, pages.model_of(schemas.ClockChange, change))
+        except pages.Refused as exc:
             return _page(request, session, error=exc.message, error_field=exc.field, form=form)
         except CoreError as exc:
             return _page(request, session, error=exc.message, error_field=exc.field or "", form=form)
-        return see_other(url("faults-and-clock", done="clock_changed"))
+        return pages.see_other(pages.url("faults-and-clock", done="clock_changed"))
 
 
 def _page(
@@ -113,10 +104,10 @@ def _page(
     error_field: str = "",
     form: dict[str, str] | None = None,
 ) -> Response:
-    plane = console_of(request).plane
+    plane = pages.console_of(request).plane
     clock = plane.directory.clock
     now = datetime.fromtimestamp(clock.now(), UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return page(
+    return pages.page(
         request,
         "runtime.html",
         session=session,

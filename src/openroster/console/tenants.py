@@ -12,17 +12,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from openroster.console.pages import (
-    console_of,
-    field_of,
-    notice_page,
-    page,
-    posted,
-    see_other,
-    signed_in,
-    url,
-    whole_number,
-)
+from openroster.console import pages
 from openroster.console.session import Session
 from openroster.control import tenants as control_tenants
 from openroster.core.directory import Directory
@@ -39,14 +29,14 @@ PLATFORMS: tuple[str, ...] = tuple(p.value for p in Platform)
 
 
 def routes(r: APIRouter) -> None:
-    notice_page(r, "/", _tenants_page)
+    pages.notice_page(r, "/", _tenants_page)
 
     @r.post("/tenants")
     async def create_tenant(request: Request) -> Response:
-        session, form = await posted(request)
+        session, form = await pages.posted(request)
         try:
             control_tenants.create(
-                console_of(request).directory,
+                pages.console_of(request).directory,
                 tenant_id=form.get("tenant_id", "").strip() or None,
                 name=form.get("tenant_name", "").strip() or None,
                 wps_company_id=form.get("wps_company_id", "").strip() or None,
@@ -56,12 +46,12 @@ def routes(r: APIRouter) -> None:
             )
         except CoreError as exc:
             return _tenants_page(request, session, error=exc, form=form)
-        return see_other(url(done="tenant_created"))
+        return pages.see_other(pages.url(done="tenant_created"))
 
     @r.get("/tenants/{tenant_id}/snapshot")
     async def download_snapshot(request: Request, tenant_id: str) -> Response:
-        signed_in(request)
-        data = snapshot.export(console_of(request).directory, tenant_id=tenant_id, secrets=False)
+        pages.signed_in(request)
+        data = snapshot.export(pages.console_of(request).directory, tenant_id=tenant_id, secrets=False)
         return Response(
             data,
             media_type="application/json",
@@ -78,29 +68,29 @@ def routes(r: APIRouter) -> None:
 
     @r.post("/tenants/{tenant_id}/reset")
     async def reset(request: Request, tenant_id: str) -> Response:
-        _, form = await posted(request)
-        d = console_of(request).directory
+        _, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         if form.get("to") == "seed":
             snapshot.reset(d, tenant_id, to="seed")
-            return see_other(url(done="reset_seed"))
+            return pages.see_other(pages.url(done="reset_seed"))
         snapshot.reset(d, tenant_id, to="empty")
-        return see_other(url(done="reset_empty"))
+        return pages.see_other(pages.url(done="reset_empty"))
 
     @r.post("/tenants/{tenant_id}/delete")
     async def delete(request: Request, tenant_id: str) -> Response:
-        await posted(request)
-        tenant_service.delete(console_of(request).directory, tenant_id)
-        return see_other(url(done="deleted"))
+        await pages.posted(request)
+        tenant_service.delete(pages.console_of(request).directory, tenant_id)
+        return pages.see_other(pages.url(done="deleted"))
 
     @r.get("/tenants/{tenant_id}/apps")
     async def apps(request: Request, tenant_id: str) -> Response:
-        session = signed_in(request)
+        session = pages.signed_in(request)
         return _apps_page(request, session, tenant_id)
 
     @r.post("/tenants/{tenant_id}/apps")
     async def create_app(request: Request, tenant_id: str) -> Response:
-        session, form = await posted(request)
-        d = console_of(request).directory
+        session, form = await pages.posted(request)
+        d = pages.console_of(request).directory
         try:
             made = app_service.create(
                 d,
@@ -110,7 +100,7 @@ def routes(r: APIRouter) -> None:
                 scopes=form.get("scopes", "").replace(",", " ").split(),
                 signing=form.get("signing", "none"),
                 platform=form.get("platform") or None,
-                agentid=whole_number(form, "agentid", "a number"),
+                agentid=pages.whole_number(form, "agentid", "a number"),
             )
         except CoreError as exc:
             return _apps_page(request, session, tenant_id, error=exc, form=form)
@@ -118,8 +108,8 @@ def routes(r: APIRouter) -> None:
 
     @r.post("/tenants/{tenant_id}/apps/{client_id}/rotate-secret")
     async def rotate(request: Request, tenant_id: str, client_id: str) -> Response:
-        session, _ = await posted(request)
-        d = console_of(request).directory
+        session, _ = await pages.posted(request)
+        d = pages.console_of(request).directory
         if not any(a.client_id == client_id for a in app_service.list_for_tenant(d, tenant_id)):
             raise NotFound(
                 f"tenant {tenant_id!r} has no app {client_id!r}", field="client_id", entity=Entity.APP
@@ -130,11 +120,11 @@ def routes(r: APIRouter) -> None:
 
 def _confirm(request: Request, tenant_id: str, action: str) -> Response:
     """The page asking to confirm a reset or a delete."""
-    session = signed_in(request)
-    d = console_of(request).directory
+    session = pages.signed_in(request)
+    d = pages.console_of(request).directory
     tenant = tenant_service.get(d, tenant_id)
     has_seed = snapshot.seed_of(d, tenant_id) is not None
-    return page(
+    return pages.page(
         request, "tenant_confirm.html", session=session, tenant=tenant, action=action, has_seed=has_seed
     )
 
@@ -147,10 +137,10 @@ def _tenants_page(
     error: CoreError | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    d = console_of(request).directory
+    d = pages.console_of(request).directory
     named = {"id": "tenant_id", "tenant": "tenant_id", "name": "tenant_name"}
-    field = named.get(error.field or "", field_of(error)) if error else ""
-    return page(
+    field = named.get(error.field or "", pages.field_of(error)) if error else ""
+    return pages.page(
         request,
         "tenants.html",
         session=session,
@@ -172,11 +162,11 @@ def _apps_page(
     error: CoreError | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    d: Directory = console_of(request).directory
+    d: Directory = pages.console_of(request).directory
     tenant = tenant_service.get(d, tenant_id)
     values = {"client_id": "", "app_name": "", "scopes": "", "signing": "kso1", "platform": "", "agentid": ""}
     field = (error.field or "").split(".")[0] if error else ""
-    return page(
+    return pages.page(
         request,
         "apps.html",
         session=session,

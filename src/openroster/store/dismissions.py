@@ -8,34 +8,28 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, delete, insert, select
 
-from openroster.model.dismissions import (
-    DeptWhenLeaving,
-    Dismission,
-    DismissionReason,
-    DismissionState,
-    LeaveEntry,
-    LeaveReason,
-    ReasonKind,
-)
+from openroster.model import dismissions as model
 from openroster.store.schema import dismission_reasons, dismissions, leave_log
 from openroster.store.sql import column_values, from_columns, upsert
 
 _JSON_COLUMNS = frozenset({"state", "voluntary", "passive", "depts"})
 
 
-def _dismission(r: Any) -> Dismission:
+def _dismission(r: Any) -> model.Dismission:
     m = r._mapping
     return from_columns(
-        Dismission,
+        model.Dismission,
         m,
-        state=DismissionState(m["state"]),
+        state=model.DismissionState(m["state"]),
         voluntary=tuple(orjson.loads(m["voluntary"])),
         passive=tuple(orjson.loads(m["passive"])),
-        depts=tuple(DeptWhenLeaving(int(x["dept_id"]), str(x["path"])) for x in orjson.loads(m["depts"])),
+        depts=tuple(
+            model.DeptWhenLeaving(int(x["dept_id"]), str(x["path"])) for x in orjson.loads(m["depts"])
+        ),
     )
 
 
-def get_dismissions(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -> dict[str, Dismission]:
+def get_dismissions(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -> dict[str, model.Dismission]:
     """The dismission record of each of ``user_ids`` that has one."""
     wanted = list(set(user_ids))
     if not wanted:
@@ -45,7 +39,7 @@ def get_dismissions(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -
     return {r.user_id: _dismission(r) for r in rows}
 
 
-def put_dismission(conn: Connection, tenant_id: str, record: Dismission) -> None:
+def put_dismission(conn: Connection, tenant_id: str, record: model.Dismission) -> None:
     """Insert the person's record, or replace the one they have."""
     row = {
         **column_values(record, without=_JSON_COLUMNS),
@@ -71,12 +65,12 @@ def delete_dismission(conn: Connection, tenant_id: str, user_id: str) -> bool:
     )
 
 
-def done_page(conn: Connection, tenant_id: str, *, offset: int, limit: int) -> list[Dismission]:
+def done_page(conn: Connection, tenant_id: str, *, offset: int, limit: int) -> list[model.Dismission]:
     """Records of people who left, by the last change then user id, from ``offset``."""
     c = dismissions.c
     rows = conn.execute(
         select(dismissions)
-        .where(c.tenant_id == tenant_id, c.state == DismissionState.DONE.value)
+        .where(c.tenant_id == tenant_id, c.state == model.DismissionState.DONE.value)
         .order_by(c.mtime, c.user_id)
         .offset(offset)
         .limit(limit)
@@ -84,7 +78,7 @@ def done_page(conn: Connection, tenant_id: str, *, offset: int, limit: int) -> l
     return [_dismission(r) for r in rows]
 
 
-def list_reasons(conn: Connection, tenant_id: str) -> list[DismissionReason]:
+def list_reasons(conn: Connection, tenant_id: str) -> list[model.DismissionReason]:
     """The company's reasons, by kind then order (none: the tenant has no catalogue of its own)."""
     c = dismission_reasons.c
     rows = conn.execute(
@@ -92,10 +86,10 @@ def list_reasons(conn: Connection, tenant_id: str) -> list[DismissionReason]:
         .where(c.tenant_id == tenant_id)
         .order_by(c.kind, c.sort_order, c.id)
     ).all()
-    return [DismissionReason(r.id, ReasonKind(r.kind), r.name, r.sort_order) for r in rows]
+    return [model.DismissionReason(r.id, model.ReasonKind(r.kind), r.name, r.sort_order) for r in rows]
 
 
-def insert_reasons(conn: Connection, tenant_id: str, reasons: Sequence[DismissionReason]) -> None:
+def insert_reasons(conn: Connection, tenant_id: str, reasons: Sequence[model.DismissionReason]) -> None:
     if reasons:
         conn.execute(
             insert(dismission_reasons),
@@ -103,7 +97,7 @@ def insert_reasons(conn: Connection, tenant_id: str, reasons: Sequence[Dismissio
         )
 
 
-def append_leave(conn: Connection, tenant_id: str, entry: LeaveEntry) -> None:
+def append_leave(conn: Connection, tenant_id: str, entry: model.LeaveEntry) -> None:
     """Add a row to the leave log (the same person, time and reason twice: kept once)."""
     row = {**column_values(entry), "tenant_id": tenant_id, "reason": entry.reason.value}
     upsert(conn, leave_log, [row], key=("tenant_id", "time", "user_id", "reason"), update_columns=("name",))
@@ -111,7 +105,7 @@ def append_leave(conn: Connection, tenant_id: str, entry: LeaveEntry) -> None:
 
 def leave_page(
     conn: Connection, tenant_id: str, *, start: int, end: int, offset: int, limit: int
-) -> list[LeaveEntry]:
+) -> list[model.LeaveEntry]:
     """Leave-log rows with ``start <= time < end``, in time then user order, from ``offset``."""
     c = leave_log.c
     rows = conn.execute(
@@ -121,4 +115,4 @@ def leave_page(
         .offset(offset)
         .limit(limit)
     ).all()
-    return [LeaveEntry(r.user_id, r.time, LeaveReason(r.reason), r.name, r.mobile) for r in rows]
+    return [model.LeaveEntry(r.user_id, r.time, model.LeaveReason(r.reason), r.name, r.mobile) for r in rows]

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
+from openroster.model import errors
 from openroster.model.changes import Operation
 from openroster.model.entities import (
     AttributeDefinition,
@@ -30,19 +31,6 @@ from openroster.model.entities import (
     UrlValue,
     UserAttributeUpdate,
     ValueType,
-)
-from openroster.model.errors import (
-    AttributeValueMismatch,
-    BrokenReference,
-    Conflict,
-    CoreError,
-    Entity,
-    InvalidValue,
-    MissingField,
-    NotFound,
-    RuleViolation,
-    TooMany,
-    UnknownAttribute,
 )
 from openroster.store import WriteTx
 
@@ -55,8 +43,8 @@ class NewDefinition:
     id: str | None = None
 
 
-def _taken(field: str, what: str) -> Conflict:
-    return Conflict(f"{field}: {what}", field=field, entity=Entity.ATTRIBUTE_DEFINITION)
+def _taken(field: str, what: str) -> errors.Conflict:
+    return errors.Conflict(f"{field}: {what}", field=field, entity=errors.Entity.ATTRIBUTE_DEFINITION)
 
 
 def definitions(r: Reader, *, tenant_id: str) -> list[AttributeDefinition]:
@@ -77,7 +65,7 @@ def create_definitions_in(
 ) -> list[AttributeDefinition]:
     existing = tx.attrs.list_definitions(tenant_id)
     if len(existing) + len(items) > limits.ATTR_DEFS_PER_TENANT_MAX:
-        raise TooMany(
+        raise errors.TooMany(
             f"a tenant may define at most {limits.ATTR_DEFS_PER_TENANT_MAX} attributes",
             field="items",
             limit=limits.ATTR_DEFS_PER_TENANT_MAX,
@@ -124,12 +112,12 @@ def _clean_options(
 ) -> tuple[AttributeOption, ...]:
     if value_type is not ValueType.OPTION:
         if raw:
-            raise InvalidValue(f"{field}: only option attributes have options", field=field)
+            raise errors.InvalidValue(f"{field}: only option attributes have options", field=field)
         return ()
     if not raw:
-        raise MissingField(f"{field}: an option attribute needs at least one option", field=field)
+        raise errors.MissingField(f"{field}: an option attribute needs at least one option", field=field)
     if len(raw) > limits.ATTR_OPTIONS_MAX:
-        raise TooMany(
+        raise errors.TooMany(
             f"{field} has {len(raw)} options; the limit is {limits.ATTR_OPTIONS_MAX}",
             field=field,
             limit=limits.ATTR_OPTIONS_MAX,
@@ -150,7 +138,7 @@ def _clean_options(
 def read_values(r: Reader, *, tenant_id: str, user_ids: Sequence[str]) -> dict[str, list[AttributeValue]]:
     """Each existing user's values, in definition order. Unknown users are absent."""
     if len(user_ids) > limits.ATTR_READ_USERS_MAX:
-        raise TooMany(
+        raise errors.TooMany(
             f"user_ids has {len(user_ids)} ids; the limit is {limits.ATTR_READ_USERS_MAX}",
             field="user_ids",
             limit=limits.ATTR_READ_USERS_MAX,
@@ -246,15 +234,17 @@ def write_values_in(
     for i, u in enumerate(updates):
         p = f"users[{i}]"
         if not u.user_id:
-            raise MissingField(f"{p}.user_id is required", field=f"{p}.user_id")
+            raise errors.MissingField(f"{p}.user_id is required", field=f"{p}.user_id")
         if u.user_id in seen_users:
-            raise InvalidValue(
+            raise errors.InvalidValue(
                 f"{p}.user_id: user {u.user_id!r} appears twice in this batch", field=f"{p}.user_id"
             )
         seen_users.add(u.user_id)
         if u.user_id not in present:
-            raise NotFound(
-                f"{p}.user_id: user {u.user_id!r} does not exist", field=f"{p}.user_id", entity=Entity.USER
+            raise errors.NotFound(
+                f"{p}.user_id: user {u.user_id!r} does not exist",
+                field=f"{p}.user_id",
+                entity=errors.Entity.USER,
             )
         validate.count(
             u.attrs,
@@ -335,18 +325,18 @@ def checked_values(
         try:
             definition = defs.get(a.attr_id)
             if definition is None:
-                raise UnknownAttribute(
+                raise errors.UnknownAttribute(
                     f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
                 )
             if a.attr_id in seen:
-                raise InvalidValue(
+                raise errors.InvalidValue(
                     f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id"
                 )
             seen.add(a.attr_id)
             value = checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts)
             out.append((a.attr_id, value))
-        except CoreError as exc:
-            raise exc.in_field(Entity.ATTRIBUTE, a.attr_id) from None
+        except errors.CoreError as exc:
+            raise exc.in_field(errors.Entity.ATTRIBUTE, a.attr_id) from None
     return out
 
 
@@ -366,24 +356,24 @@ def checked_value(
     vt = definition.value_type
     if vt is ValueType.TEXT:
         if a.text is None:
-            raise MissingField(
+            raise errors.MissingField(
                 f"{field}.text is required for text attribute {definition.id!r}", field=f"{field}.text"
             )
         if len(a.text) > limits.ATTR_TEXT_MAX:
-            raise AttributeValueMismatch(
+            raise errors.AttributeValueMismatch(
                 f"{field}.text is longer than {limits.ATTR_TEXT_MAX} characters", field=f"{field}.text"
             )
         return a.text if a.text != "" else None
     if vt is ValueType.OPTION:
         if a.option is None:
-            raise MissingField(
+            raise errors.MissingField(
                 f"{field}.option is required for option attribute {definition.id!r}", field=f"{field}.option"
             )
         if a.option == "":
             return None
         if a.option not in definition.option_keys():
             allowed = ", ".join(repr(o.key) for o in definition.options)
-            raise AttributeValueMismatch(
+            raise errors.AttributeValueMismatch(
                 f"{field}.option: {a.option!r} is not an option of attribute {definition.id!r}"
                 f" (options: {allowed})",
                 field=f"{field}.option",
@@ -391,22 +381,22 @@ def checked_value(
         return a.option
     if vt is ValueType.RELATION_USER:
         if a.relation_user is None:
-            raise MissingField(
+            raise errors.MissingField(
                 f"{field}.relation_user is required for relation_user attribute {definition.id!r}",
                 field=f"{field}.relation_user",
             )
         if a.relation_user == "":
             return None
         if a.relation_user not in known_users:
-            raise BrokenReference(
+            raise errors.BrokenReference(
                 f"{field}.relation_user: user {a.relation_user!r} does not exist",
                 field=f"{field}.relation_user",
-                entity=Entity.USER,
+                entity=errors.Entity.USER,
             )
         return a.relation_user
     if vt is ValueType.RELATION_DEPTS:
         if a.relation_depts is None:
-            raise MissingField(
+            raise errors.MissingField(
                 f"{field}.relation_depts is required for relation_depts attribute {definition.id!r}",
                 field=f"{field}.relation_depts",
             )
@@ -421,17 +411,17 @@ def checked_value(
         for k, raw in enumerate(a.relation_depts):
             dept = validate.dept_id(raw, field=f"{field}.relation_depts[{k}]")
             if dept not in known_depts:
-                raise BrokenReference(
+                raise errors.BrokenReference(
                     f"{field}.relation_depts[{k}]: department {raw!r} does not exist",
                     field=f"{field}.relation_depts[{k}]",
-                    entity=Entity.DEPARTMENT,
+                    entity=errors.Entity.DEPARTMENT,
                 )
             if dept not in ids:
                 ids.append(dept)
         return tuple(ids) if ids else None
     # url
     if not a.has_url or a.url_link is None:
-        raise MissingField(
+        raise errors.MissingField(
             f"{field}.url is required for url attribute {definition.id!r}", field=f"{field}.url"
         )
     link = a.url_link.strip()
@@ -439,25 +429,25 @@ def checked_value(
     if link == "":
         return None
     if len(link) > limits.ATTR_URL_LINK_MAX:
-        raise AttributeValueMismatch(
+        raise errors.AttributeValueMismatch(
             f"{field}.url.link is longer than {limits.ATTR_URL_LINK_MAX} characters",
             field=f"{field}.url.link",
         )
     if len(title) > limits.ATTR_URL_TITLE_MAX:
-        raise AttributeValueMismatch(
+        raise errors.AttributeValueMismatch(
             f"{field}.url.title is longer than {limits.ATTR_URL_TITLE_MAX} characters",
             field=f"{field}.url.title",
         )
     # The only character printable and a space is " " (U+0020): the scan runs on a bad link only.
     if not link.isprintable() or " " in link:
         bad = next(c for c in link if c.isspace() or not c.isprintable())
-        raise AttributeValueMismatch(
+        raise errors.AttributeValueMismatch(
             f"{field}.url.link: {link!r} holds {bad!r}; a link has no spaces or control characters "
             "(percent-encode them)",
             field=f"{field}.url.link",
         )
     if not _is_http_link(link):
-        raise AttributeValueMismatch(
+        raise errors.AttributeValueMismatch(
             f"{field}.url.link: {link!r} is not an http(s) link", field=f"{field}.url.link"
         )
     return UrlValue(title=title, link=link)
@@ -516,9 +506,11 @@ def update_definitions(
             p = f"items[{i}]"
             current = existing.get(item.id)
             if current is None:
-                raise UnknownAttribute(f"{p}.id: attribute {item.id!r} does not exist", field=f"{p}.id")
+                raise errors.UnknownAttribute(
+                    f"{p}.id: attribute {item.id!r} does not exist", field=f"{p}.id"
+                )
             if item.id in seen:
-                raise InvalidValue(f"{p}.id: attribute {item.id!r} appears twice", field=f"{p}.id")
+                raise errors.InvalidValue(f"{p}.id: attribute {item.id!r} appears twice", field=f"{p}.id")
             seen.add(item.id)
             name = current.name
             if item.name is not None:
@@ -531,7 +523,7 @@ def update_definitions(
                 names[clean] = item.id
                 name = clean
             if item.value_type is not None and item.value_type != current.value_type.value:
-                raise RuleViolation(
+                raise errors.RuleViolation(
                     f"{p}.value_type: attribute {item.id!r} holds {current.value_type.value} values and "
                     "its type cannot change; delete it and define a new attribute instead",
                     field=f"{p}.value_type",
@@ -572,7 +564,7 @@ def delete_definitions(d: Directory, *, tenant_id: str, attr_ids: Sequence[str])
         existing = {a.id for a in tx.attrs.list_definitions(tenant_id)}
         for i, attr_id in enumerate(attr_ids):
             if attr_id not in existing:
-                raise UnknownAttribute(
+                raise errors.UnknownAttribute(
                     f"attr_ids[{i}]: attribute {attr_id!r} does not exist", field=f"attr_ids[{i}]"
                 )
         holders = tx.attrs.delete_matching_values(tenant_id, unique, None)

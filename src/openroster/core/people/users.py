@@ -11,6 +11,7 @@ from openroster.core import recording, validate
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.core.runtime.paging import Page
+from openroster.model import errors
 from openroster.model.dismissions import LeaveReason, leave_entry
 from openroster.model.entities import (
     ALL_STATUSES,
@@ -23,17 +24,6 @@ from openroster.model.entities import (
     User,
     UserStatus,
     ValueType,
-)
-from openroster.model.errors import (
-    BrokenReference,
-    Conflict,
-    CoreError,
-    Entity,
-    InvalidValue,
-    MissingField,
-    NotFound,
-    RuleViolation,
-    TooMany,
 )
 from openroster.store import WriteTx
 
@@ -111,23 +101,25 @@ def checked_user(item: NewUser, *, prefix: str, now: int) -> User:
         )
         assert user_name is not None
         if not item.dept_ids:
-            raise MissingField(f"{f('dept_ids')} must name at least one department", field=f("dept_ids"))
+            raise errors.MissingField(
+                f"{f('dept_ids')} must name at least one department", field=f("dept_ids")
+            )
         if len(item.dept_ids) > limits.USER_DEPTS_MAX:
-            raise TooMany(
+            raise errors.TooMany(
                 f"{f('dept_ids')} has {len(item.dept_ids)} departments; the limit is {limits.USER_DEPTS_MAX}",
                 field=f("dept_ids"),
                 limit=limits.USER_DEPTS_MAX,
             )
         if len(set(item.dept_ids)) != len(item.dept_ids):
-            raise InvalidValue(f"{f('dept_ids')} lists a department twice", field=f("dept_ids"))
+            raise errors.InvalidValue(f"{f('dept_ids')} lists a department twice", field=f("dept_ids"))
         def_dept = item.def_dept_id if item.def_dept_id is not None else item.dept_ids[0]
         if def_dept not in item.dept_ids:
-            raise InvalidValue(
+            raise errors.InvalidValue(
                 f"{f('def_dept_id')}: {def_dept} is not one of the user's departments", field=f("def_dept_id")
             )
         for d in item.leader_of:
             if d not in item.dept_ids:
-                raise InvalidValue(
+                raise errors.InvalidValue(
                     f"{f('leader_of')}: {d} is not one of the user's departments", field=f("leader_of")
                 )
         return User(
@@ -164,8 +156,8 @@ def checked_user(item: NewUser, *, prefix: str, now: int) -> User:
                 for i, d in enumerate(item.dept_ids)
             ),
         )
-    except CoreError as exc:
-        raise exc.in_field(Entity.USER, checking) from None
+    except errors.CoreError as exc:
+        raise exc.in_field(errors.Entity.USER, checking) from None
 
 
 def create(d: Directory, *, tenant_id: str, item: NewUser) -> User:
@@ -207,35 +199,37 @@ def create_in(
     for i, u in enumerate(cleaned):
         p = prefix(i)
         if u.id in clashing_ids:
-            raise Conflict(
+            raise errors.Conflict(
                 f"{p}id: user {u.id!r} already exists",
                 field=f"{p}id",
-                entity=Entity.USER,
-                item_field=(Entity.USER, "id"),
+                entity=errors.Entity.USER,
+                item_field=(errors.Entity.USER, "id"),
             )
         for m in u.memberships:
             if m.dept_id not in known:
-                raise BrokenReference(
+                raise errors.BrokenReference(
                     f"{p}dept_ids: department {m.dept_id} does not exist",
                     field=f"{p}dept_ids",
-                    entity=Entity.DEPARTMENT,
+                    entity=errors.Entity.DEPARTMENT,
                 )
         if u.leader_id is not None and u.leader_id not in known_leaders and u.leader_id not in new_ids:
-            raise BrokenReference(
+            raise errors.BrokenReference(
                 f"{p}leader_id: user {u.leader_id!r} does not exist",
                 field=f"{p}leader_id",
-                entity=Entity.USER,
+                entity=errors.Entity.USER,
             )
         if u.leader_id == u.id:
-            raise InvalidValue(f"{p}leader_id: a user cannot be their own leader", field=f"{p}leader_id")
+            raise errors.InvalidValue(
+                f"{p}leader_id: a user cannot be their own leader", field=f"{p}leader_id"
+            )
         for col, value in _unique_values(u).items():
             holder = taken[col].get(value)
             if holder is not None:
-                raise Conflict(
+                raise errors.Conflict(
                     f"{p}{col}: {value!r} is already used by user {holder!r}",
                     field=f"{p}{col}",
-                    entity=Entity.USER,
-                    item_field=(Entity.USER, col),
+                    entity=errors.Entity.USER,
+                    item_field=(errors.Entity.USER, col),
                 )
     tx.users.insert_users(cleaned)
     for u in cleaned:
@@ -259,11 +253,11 @@ def _check_batch_unique(items: Sequence[User], prefix: Callable[[int], str]) -> 
             first = seen.setdefault((col, v), i)
             if first != i:
                 p = prefix(i)
-                raise Conflict(
+                raise errors.Conflict(
                     f"{p}{col}: {v!r} is used twice in this batch",
                     field=f"{p}{col}",
-                    entity=Entity.USER,
-                    item_field=(Entity.USER, col),
+                    entity=errors.Entity.USER,
+                    item_field=(errors.Entity.USER, col),
                 )
 
 
@@ -294,7 +288,9 @@ def get(r: Reader, *, tenant_id: str, user_id: str, field: str = "user_id") -> U
     """One user; NotFound naming ``field`` when the tenant has no such user."""
     found = r.users(tenant_id, [user_id]).get(user_id)
     if found is None:
-        raise NotFound(f"{field}: user {user_id!r} does not exist", field=field, entity=Entity.USER)
+        raise errors.NotFound(
+            f"{field}: user {user_id!r} does not exist", field=field, entity=errors.Entity.USER
+        )
     return found
 
 
@@ -395,11 +391,13 @@ def update_in(
     caller already read them in this transaction (which locked them), else they are read here."""
     unknown = sorted(set(changes) - UPDATABLE_FIELDS)
     if unknown:
-        raise InvalidValue(f"{unknown[0]} cannot be changed here", field=unknown[0])
+        raise errors.InvalidValue(f"{unknown[0]} cannot be changed here", field=unknown[0])
     if current is None:
         current = tx.users.get_users(tenant_id, [user_id]).get(user_id)
     if current is None:
-        raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
+        raise errors.NotFound(
+            f"user_id: user {user_id!r} does not exist", field="user_id", entity=errors.Entity.USER
+        )
     merged = _as_new_user(current, changes)
     cleaned = replace(
         checked_user(merged, prefix="", now=d.clock.now_int()),
@@ -412,8 +410,8 @@ def update_in(
     if cleaned.leader_id is not None and cleaned.leader_id != current.leader_id:
         try:
             _check_leader(tx, tenant_id, user_id, cleaned.leader_id, field="leader_id")
-        except CoreError as exc:
-            raise exc.in_field(Entity.USER, "leader_id") from None
+        except errors.CoreError as exc:
+            raise exc.in_field(errors.Entity.USER, "leader_id") from None
     tx.users.update_user(cleaned)
     tx.changed(tenant_id, "user", user_id)
     recording.user_updated(tx, tenant_id, current, cleaned)
@@ -444,11 +442,11 @@ def _check_unique_update(tx: WriteTx, current: User, cleaned: User) -> None:
         if (v := getattr(cleaned, col)) is not None and v != getattr(current, col)
     }
     for col, holder in tx.users.find_unique_conflicts(current.tenant_id, changed, exclude_user_id=current.id):
-        raise Conflict(
+        raise errors.Conflict(
             f"{col}: {changed[col]!r} is already used by user {holder!r}",
             field=col,
-            entity=Entity.USER,
-            item_field=(Entity.USER, col),
+            entity=errors.Entity.USER,
+            item_field=(errors.Entity.USER, col),
         )
 
 
@@ -458,9 +456,11 @@ _LEADER_CHAIN_MAX = 10_000
 
 def _check_leader(tx: WriteTx, tenant_id: str, user_id: str, leader_id: str, *, field: str) -> None:
     if leader_id == user_id:
-        raise InvalidValue(f"{field}: a user cannot be their own leader", field=field)
+        raise errors.InvalidValue(f"{field}: a user cannot be their own leader", field=field)
     if not tx.users.existing_ids(tenant_id, [leader_id]):
-        raise BrokenReference(f"{field}: user {leader_id!r} does not exist", field=field, entity=Entity.USER)
+        raise errors.BrokenReference(
+            f"{field}: user {leader_id!r} does not exist", field=field, entity=errors.Entity.USER
+        )
     step = leader_id
     for _ in range(_LEADER_CHAIN_MAX):
         above = tx.users.leader_of(tenant_id, step)
@@ -468,7 +468,7 @@ def _check_leader(tx: WriteTx, tenant_id: str, user_id: str, leader_id: str, *, 
             return
         step = above
         if step == user_id:
-            raise RuleViolation(
+            raise errors.RuleViolation(
                 f"{field}: {leader_id!r} reports (directly or not) to {user_id!r}; "
                 "a reporting line cannot loop",
                 field=field,
@@ -485,7 +485,9 @@ def delete(d: Directory, *, tenant_id: str, user_id: str, reason: LeaveReason = 
     with d.writer() as tx:
         last = tx.users.get_users(tenant_id, [user_id]).get(user_id)
         if last is None:
-            raise NotFound(f"user_id: user {user_id!r} does not exist", field="user_id", entity=Entity.USER)
+            raise errors.NotFound(
+                f"user_id: user {user_id!r} does not exist", field="user_id", entity=errors.Entity.USER
+            )
         reports = tx.users.clear_leader(tenant_id, user_id, mtime=d.clock.now_int())
         for uid in reports:
             tx.changed(tenant_id, "user", uid)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol, TypeVar
 
 from openroster.model.errors import AuthError, Throttled
@@ -161,3 +161,24 @@ def rate_for(rates: Mapping[str, Rate | None], method: str, path: str) -> Rate |
     if key in rates:
         return rates[key]
     return rates.get(ANY_ENDPOINT)
+
+
+def route_rates(
+    defaults: str,
+    overrides: str,
+    known: Iterable[str],
+    *,
+    unknown: Callable[[str], str],
+    key: Callable[[str], str] = lambda target: target,
+) -> dict[str, Rate | None]:
+    """A dialect's rates by route (``"METHOD /path"`` as ``key`` turns a target into): its
+    ``defaults``, then ``overrides``. A target of ``overrides`` that names none of ``known`` (nor
+    ``*``) raises ValueError, ``rate for <target>: <unknown(target)>``."""
+    known_keys = set(known)
+    rates = {key(target): rate for target, rate in parse_rates(defaults).items()}
+    for target, rate in parse_rates(overrides).items():
+        route = key(target)
+        if route != ANY_ENDPOINT and route not in known_keys:
+            raise ValueError(f"rate for {target!r}: {unknown(target)}")
+        rates[route] = rate
+    return rates

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from openroster.core.runtime.throttle import ANY_ENDPOINT, RateLimiter, parse_rates
+from openroster.core.runtime import throttle
+from openroster.core.runtime.throttle import RateLimiter
 from openroster.dialects.dingtalk_v1 import PREFIX
 from openroster.dialects.dingtalk_v1.errors import THROTTLED, V1Error
 from openroster.model.rate import Rate
@@ -22,18 +23,15 @@ from openroster.model.rate import Rate
 DEFAULT_RATES = "*=20"
 
 
+def _unknown(target: str) -> str:
+    path = target.partition(" ")[2]
+    return "no such /v1.0 call" if path.startswith(PREFIX) else f"/v1.0 paths start with {PREFIX}"
+
+
 def route_rates(overrides: str, known: Iterable[str]) -> dict[str, Rate | None]:
     """The rates by ``"METHOD /v1.0/path"``: the default, then ``overrides`` (ValueError when one
     names no ``/v1.0`` route)."""
-    known_keys = set(known)
-    rates = parse_rates(DEFAULT_RATES)
-    for target, rate in parse_rates(overrides).items():
-        if target != ANY_ENDPOINT and target not in known_keys:
-            path = target.partition(" ")[2]
-            what = "no such /v1.0 call" if path.startswith(PREFIX) else f"/v1.0 paths start with {PREFIX}"
-            raise ValueError(f"rate for {target!r}: {what}")
-        rates[target] = rate
-    return rates
+    return throttle.route_rates(DEFAULT_RATES, overrides, known, unknown=_unknown)
 
 
 def check(limiter: RateLimiter, rate: Rate, *, client_id: str, endpoint: str, now: float) -> None:

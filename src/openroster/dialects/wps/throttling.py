@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from openroster.core.runtime.throttle import ANY_ENDPOINT, RateLimiter, parse_rates
+from openroster.core.runtime import throttle
+from openroster.core.runtime.throttle import ANY_ENDPOINT, RateLimiter
 from openroster.dialects.wps import PREFIXES
 from openroster.dialects.wps.errors import throttled
 from openroster.model.rate import Rate
@@ -33,15 +34,9 @@ def _route_key(target: str) -> str:
 
 def route_rates(overrides: str, known: Iterable[str]) -> dict[str, Rate | None]:
     """The rates by ``"METHOD /route/path"`` (without ``/v7``): the defaults, then ``overrides``."""
-    known_keys = set(known)
-    rates: dict[str, Rate | None] = {}
-    for spec, checked in ((DEFAULT_RATES, False), (overrides, True)):
-        for target, rate in parse_rates(spec).items():
-            key = _route_key(target)
-            if checked and key != ANY_ENDPOINT and key not in known_keys:
-                raise ValueError(f"rate for {target!r}: there is no such WPS endpoint")
-            rates[key] = rate
-    return rates
+    return throttle.route_rates(
+        DEFAULT_RATES, overrides, known, key=_route_key, unknown=lambda _: "there is no such WPS endpoint"
+    )
 
 
 def check(limiter: RateLimiter, rate: Rate, *, client_id: str, endpoint: str, now: float) -> None:
