@@ -1,7 +1,7 @@
 """The two fuzzing profiles (Hypothesis settings), chosen with ``OPENROSTER_FUZZ``.
 
 - ``ci`` (the default): reproducible. Derandomized (the same examples on every run and
-  machine), ``OPENROSTER_FUZZ_EXAMPLES`` examples per operation (default 15), every health
+  machine), ``OPENROSTER_FUZZ_EXAMPLES`` examples per operation (default 10), every health
   check suppressed so that a slow or heavily filtered strategy never fails the build.
 - ``deep``: exploring, for on-demand runs. Random (a failure prints the seed; rerun it with
   ``--hypothesis-seed=N``), ``OPENROSTER_FUZZ_EXAMPLES`` examples (default 300), health checks on
@@ -23,7 +23,7 @@ if PROFILE not in ("ci", "deep"):
     raise ValueError(f"OPENROSTER_FUZZ={PROFILE!r}: use 'ci' (the default) or 'deep'")
 DEEP = PROFILE == "deep"
 #: Examples per operation (and generation mode) of the OpenAPI fuzzing.
-EXAMPLES = int(os.environ.get("OPENROSTER_FUZZ_EXAMPLES", "300" if DEEP else "15"))
+EXAMPLES = int(os.environ.get("OPENROSTER_FUZZ_EXAMPLES", "300" if DEEP else "10"))
 
 
 def fuzz_settings(examples: int = EXAMPLES, *, also_suppress: tuple[HealthCheck, ...] = ()) -> settings:

@@ -16,8 +16,8 @@ token, on a server of its own: each reply must be below 500 and every 4xx the co
 
 Runs on both backends: PostgreSQL refuses some strings SQLite takes (a NUL
 character, for one). ``OPENROSTER_FUZZ`` picks the profile
-(:mod:`reliability.fuzzing`): ``ci``, the default, is derandomized at 15 examples per
-operation and mode (the module stays near a minute per backend on a 2-core machine);
+(:mod:`reliability.fuzzing`): ``ci``, the default, is derandomized at 10 examples per
+operation and mode (about 40 s per backend on a 2-core machine; the suite has a 9-minute budget);
 ``deep`` is random and runs 300.
 """
 
