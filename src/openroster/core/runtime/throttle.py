@@ -163,6 +163,20 @@ def rate_for(rates: Mapping[str, Rate | None], method: str, path: str) -> Rate |
     return rates.get(ANY_ENDPOINT)
 
 
+def per_route(
+    routes: Iterable[tuple[str, str]],
+    rates: Mapping[str, Rate | None],
+    make: Callable[[Rate, str, str], T],
+) -> dict[tuple[str, str], T]:
+    """``make(rate, method, path)`` for each ``(method, path)`` of ``routes`` that ``rates`` limits
+    (:func:`rate_for`), by ``(method, path)``: a dialect's admissions."""
+    out: dict[tuple[str, str], T] = {}
+    for method, path in routes:
+        if (rate := rate_for(rates, method, path)) is not None:
+            out[(method, path)] = make(rate, method, path)
+    return out
+
+
 def route_rates(
     defaults: str,
     overrides: str,

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from openroster.config import Settings
 from openroster.core.directory import Directory
-from openroster.core.runtime.throttle import RateLimiter, rate_for
+from openroster.core.runtime.throttle import RateLimiter, per_route
 from openroster.dialects import nul
 from openroster.dialects.base import Admission, Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
@@ -102,12 +102,11 @@ class DingTalkV1Dialect(TokenDialect[Route]):
 
     def admissions(self, settings: Settings, limiter: RateLimiter) -> Mapping[tuple[str, str], Admission]:
         """The rate limits (20 calls/s per app and API, and ``settings.dingtalk_v1_rate_limits``)."""
-        rates = _rates(settings.dingtalk_v1_rate_limits)
-        out: dict[tuple[str, str], Admission] = {}
-        for r in ROUTES:
-            if (rate := rate_for(rates, r.method, r.path)) is not None:
-                out[(r.method, r.path)] = _throttle(limiter, rate, f"{r.method} {r.path}")
-        return out
+        return per_route(
+            ((r.method, r.path) for r in ROUTES),
+            _rates(settings.dingtalk_v1_rate_limits),
+            lambda rate, m, p: _throttle(limiter, rate, f"{m} {p}"),
+        )
 
     # -- the pipeline's steps -------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from starlette.responses import Response
 import openroster.dialects.wps.routes  # noqa: F401  (registers every route)
 from openroster.config import Settings
 from openroster.core.directory import Directory, Reader
-from openroster.core.runtime.throttle import RateLimiter, rate_for
+from openroster.core.runtime.throttle import RateLimiter, per_route
 from openroster.dialects import nul
 from openroster.dialects.base import Admission, Dialect, Exchange, FaultReply, InjectedError, Refusal
 from openroster.dialects.openapi import body_schema
@@ -172,12 +172,11 @@ class WpsDialect(Dialect[App, Route]):
 
     def admissions(self, settings: Settings, limiter: RateLimiter) -> Mapping[tuple[str, str], Admission]:
         """The rate limits (the defaults and ``settings.wps_rate_limits``), counted per app and route."""
-        rates = _rates(settings.wps_rate_limits)
-        out: dict[tuple[str, str], Admission] = {}
-        for r in ROUTES:
-            if (rate := rate_for(rates, r.method, r.path)) is not None:
-                out[(r.method, r.path)] = _throttle(limiter, rate, f"{r.method} {VERSION_PREFIX}{r.path}")
-        return out
+        return per_route(
+            ((r.method, r.path) for r in ROUTES),
+            _rates(settings.wps_rate_limits),
+            lambda rate, m, p: _throttle(limiter, rate, f"{m} {VERSION_PREFIX}{p}"),
+        )
 
     # -- the pipeline's steps -------------------------------------------------------------------
 
