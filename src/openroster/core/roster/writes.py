@@ -16,8 +16,6 @@ from openroster.core.roster import profile as roster_profile
 from openroster.core.roster.catalogue import (
     DETAIL_ROWS_MAX,
     PHOTO_URL_MAX,
-    SYSTEM_FIELDS,
-    SYSTEM_GROUP_BY_ID,
     TEXT_MAX,
     UPDATE_FIELDS_MAX,
     UPDATE_GROUPS_MAX,
@@ -118,7 +116,7 @@ def update_in(
         raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
     validate.count(groups, field=f"{prefix}groups", limit=UPDATE_GROUPS_MAX, what="group", verb="hold")
     definitions = tx.attrs.list_definitions(tenant_id)
-    cat = catalogue_for(definitions)
+    cat = catalogue_for(definitions, tx.roster.list_field_options(tenant_id))
     detail_ids = [g.group_id for g in groups if (cg := cat.group(g.group_id)) is not None and cg.detail]
     counts = tx.roster.row_counts(tenant_id, user_id, detail_ids)
     stored: list[StoredValue] = []
@@ -228,13 +226,14 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
     if any is wrong. Returns how many values were written.
     """
     present = tx.users.existing_ids(tenant_id, records)
+    cat = catalogue_for((), tx.roster.list_field_options(tenant_id))
     items: list[tuple[str, StoredValue]] = []
     for uid, groups in records.items():
         p = f"records[{uid!r}]"
         if uid not in present:
             raise NotFound(f"{p}: user {uid!r} does not exist", field=p, entity=Entity.USER)
         for gi, g in enumerate(groups):
-            group = SYSTEM_GROUP_BY_ID.get(g.group_id)
+            group = cat.group(g.group_id)
             if group is None:
                 raise InvalidValue(f"{p}.groups[{gi}].group_id: no system group {g.group_id!r}", field=p)
             if not group.detail and len(g.sections) > 1:
@@ -243,7 +242,7 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
                 sent = {}
                 for fi, fw in enumerate(s.fields):
                     where = f"{p}.groups[{gi}].sections[{row}].section[{fi}]"
-                    f = SYSTEM_FIELDS.get(fw.code)
+                    f = cat.fields.get(fw.code)
                     if f is None or f.group_id != group.id or f.source is not Source.STORED:
                         raise InvalidValue(
                             f"{where}.field_code: {fw.code!r} is not a stored field of {group.id}",
