@@ -104,6 +104,10 @@ class RosterField:
     def has_option(self, value: str) -> bool:
         return value in self._live
 
+    def was_option(self, value: str) -> bool:
+        """Whether ``value`` is an option the tenant deleted."""
+        return value in self._labels and value not in self._live
+
     def label(self, value: str) -> str:
         """The display text of ``value``: the option's label for select fields, else the value."""
         return self._labels.get(value, value) if self._labels else value

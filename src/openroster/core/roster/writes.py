@@ -124,6 +124,8 @@ def update_in(
     custom: dict[str, AttributeUpdate] = {}
     profile_paths: dict[str, tuple[str, str]] = {}
     relations: dict[str, str] = {}
+    #: Deleted options sent: accepted only where the row holds them already.
+    unchanged: list[tuple[StoredValue, str, RosterField]] = []
     for gi, g in enumerate(groups):
         gp = f"{prefix}groups[{gi}]"
         group = cat.group(g.group_id)
@@ -158,7 +160,13 @@ def update_in(
                         raise InvalidValue(
                             f"{code_at}: {fw.code!r} appears twice in one section", field=code_at
                         )
-                    value = sent[fw.code] = checked_value(f, fw.value, field=f"{fp}.value")
+                    if f.deleted and not appended and f.was_option(fw.value.strip()):
+                        # Accepted only as the value the row holds already (a form sent back
+                        # unchanged): checked once the held values are read, below.
+                        value = sent[fw.code] = fw.value.strip()
+                        unchanged.append((StoredValue(group.id, row, f.code, value), f"{fp}.value", f))
+                    else:
+                        value = sent[fw.code] = checked_value(f, fw.value, field=f"{fp}.value")
                     if f.source is Source.PROFILE:
                         core = _profile_change(profile, current, f, value)
                         if core is not None:
@@ -176,6 +184,14 @@ def update_in(
                     stored.append(StoredValue(group.id, row, f.code, sent[f.code]))
                 elif appended:
                     stored.append(StoredValue(group.id, row, f.code, ""))
+    held = tx.roster.get_values(tenant_id, [user_id]).get(user_id, [])
+    was = {(v.group_id, v.row, v.field_code): v.value for v in held}
+    for v, where, f in unchanged:
+        if was.get((v.group_id, v.row, v.field_code)) != v.value:
+            try:
+                checked_value(f, v.value, field=where)
+            except CoreError as exc:
+                raise exc.in_field(Entity.ROSTER_FIELD, f.code) from None
     known = tx.users.existing_ids(tenant_id, relations.values())
     for where, ref in relations.items():
         if ref not in known:
@@ -204,8 +220,6 @@ def update_in(
         attr_codes = {u.attr_id: code for code, u in custom.items()}
         changed_codes += [attr_codes[a] for r in tx.records[recorded:] for a in r.fields if a in attr_codes]
     written = _last_wins(stored)
-    held = tx.roster.get_values(tenant_id, [user_id]).get(user_id, [])
-    was = {(v.group_id, v.row, v.field_code): v.value for v in held}
     changed_codes += [v.field_code for v in written if was.get((v.group_id, v.row, v.field_code)) != v.value]
     tx.roster.put_values(tenant_id, [(user_id, v) for v in written])
     tx.changed(tenant_id, "user", user_id)
