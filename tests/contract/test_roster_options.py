@@ -1,7 +1,7 @@
 """Per-tenant options of the roster's select fields on both backends (core/roster/options.py over
 store/roster.py): an added option is offered and accepted, a deleted one is refused while the values
-holding it keep their label (and may be sent back unchanged), another server process sees the change, a refusal changes nothing, and a
-tenant's options are in its snapshot and go with it."""
+holding it keep their label (and may be sent back unchanged), another server process sees the
+change, a refusal changes nothing, and a tenant's options are in its snapshot and go with it."""
 
 from __future__ import annotations
 

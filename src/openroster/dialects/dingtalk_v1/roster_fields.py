@@ -35,7 +35,6 @@ _CUSTOM_TYPES = {"TextField": ValueType.TEXT, "DDSelectField": ValueType.OPTION}
 _CORE_NAMES = (
     ("items[0].name", "fieldName"),
     ("items[0].options", "optionText"),
-    ("items[0].value_type", "fieldType"),
     ("items[0].id", "fieldCode"),
     ("attr_ids[0]", "fieldCode"),
     ("items", "fieldName"),
