@@ -123,8 +123,8 @@ def change_in(
         )
         if len(kept) + len(added) > limits.ATTR_OPTIONS_MAX:
             raise _too_many(names.labels, limits.ATTR_OPTIONS_MAX)
-        change = attributes.DefinitionChange(id=f.attr.id, options=tuple(kept + added))
-        attributes.update_definitions_in(tx, tenant_id=tenant_id, items=[change])
+        edit = attributes.DefinitionChange(id=f.attr.id, options=tuple(kept + added))
+        attributes.update_definitions_in(tx, tenant_id=tenant_id, items=[edit])
     else:
         options = _changed(f, stored.get(field_code), clean, op, names)
         tx.roster.put_field_options(tenant_id, field_code, options)
