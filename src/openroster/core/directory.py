@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -23,7 +23,7 @@ from openroster.core.runtime.clock import clock as default_clock
 from openroster.core.runtime.fragments import FragmentCache, Table
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.core.runtime.secrets import MasterKey, TokenMinter
-from openroster.model.entities import App, AttributeDefinition, Department, User
+from openroster.model.entities import App, AttributeDefinition, Department, FieldOption, User
 from openroster.store import ReadTx, Store, WriteTx
 from openroster.store.writer import GroupWriter
 
@@ -103,6 +103,10 @@ class Reader:
     def definitions(self, tenant_id: str) -> list[AttributeDefinition]:
         return self._cache.definitions(self._open, tenant_id)
 
+    def field_options(self, tenant_id: str) -> Mapping[str, tuple[FieldOption, ...]]:
+        """The options of the roster select fields the tenant changed, by field code."""
+        return self._cache.field_options(self._open, tenant_id)
+
 
 class JobReader(Reader):
     """A write job's reads: straight through its group's transaction, never through the cache.
@@ -151,6 +155,9 @@ class JobReader(Reader):
 
     def definitions(self, tenant_id: str) -> list[AttributeDefinition]:
         return self._job_tx.attrs.list_definitions(tenant_id)
+
+    def field_options(self, tenant_id: str) -> Mapping[str, tuple[FieldOption, ...]]:
+        return self._job_tx.roster.list_field_options(tenant_id)
 
 
 #: The job the current thread runs, as ``(store, group transaction)`` (writer threads only).

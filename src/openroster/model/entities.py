@@ -234,6 +234,19 @@ class StoredValue(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class FieldOption:
+    """One option of a roster select field whose options the tenant changed: its value (the key a
+    stored value holds), label and place. A ``deleted`` option is kept so that values holding it
+    still read with their label; it is no longer offered nor accepted on a write."""
+
+    field_code: str
+    value: str
+    label: str
+    order: int
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AttributeValue:
     """One user's value of one custom attribute.
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, insert, select
 
-from openroster.model.entities import StoredValue
-from openroster.store.schema import roster_values, users
+from openroster.model.entities import FieldOption, StoredValue
+from openroster.store.schema import roster_field_options, roster_values, users
 from openroster.store.sql import upsert
 
 
@@ -90,3 +90,41 @@ def page_user_ids(
         q = q.where(conds[0] if len(conds) == 1 else conds[0] | conds[1])
     rows = conn.execute(q.order_by(users.c.id).offset(offset).limit(limit)).all()
     return [r[0] for r in rows]
+
+
+def list_field_options(conn: Connection, tenant_id: str) -> dict[str, tuple[FieldOption, ...]]:
+    """The options of each select field whose options the tenant changed, in their order
+    (deleted ones included); a field the tenant never changed is absent."""
+    c = roster_field_options.c
+    rows = conn.execute(
+        select(c.field_code, c.value, c.label, c.sort_order, c.deleted)
+        .where(c.tenant_id == tenant_id)
+        .order_by(c.field_code, c.sort_order, c.value)
+    ).all()
+    out: dict[str, list[FieldOption]] = defaultdict(list)
+    for code, value, label, order, deleted in rows:
+        out[code].append(FieldOption(code, value, label, int(order), bool(deleted)))
+    return {code: tuple(options) for code, options in out.items()}
+
+
+def put_field_options(
+    conn: Connection, tenant_id: str, field_code: str, options: Sequence[FieldOption]
+) -> None:
+    """Replace the field's stored options with ``options`` (all of them, deleted ones included)."""
+    c = roster_field_options.c
+    conn.execute(delete(roster_field_options).where(c.tenant_id == tenant_id, c.field_code == field_code))
+    if options:
+        conn.execute(
+            insert(roster_field_options),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "field_code": field_code,
+                    "value": o.value,
+                    "label": o.label,
+                    "sort_order": o.order,
+                    "deleted": o.deleted,
+                }
+                for o in options
+            ],
+        )

@@ -218,6 +218,20 @@ roster_values = Table(
     sqlite_with_rowid=False,
 )
 
+# The options of the roster's select fields a tenant changed (model ``FieldOption``): a field with
+# rows here has exactly these options (the deleted ones kept for the values that hold them); a
+# field without rows has the catalogue's own (core/roster/catalogue.py).
+roster_field_options = Table(
+    "roster_field_options",
+    metadata,
+    *_tenant_id(key=True),
+    Column("field_code", String(64), primary_key=True),
+    Column("value", String(64), primary_key=True),
+    Column("label", String(200), nullable=False),
+    Column("sort_order", Integer, nullable=False),
+    Column("deleted", Boolean, nullable=False),
+)
+
 # DingTalk access tokens. The token itself is sealed with the master key
 # (``gettoken`` inside the window must hand out the same token again); it is
 # looked up by a keyed hash, so the database alone never reveals one.

@@ -16,6 +16,7 @@ from openroster.store.schema import (
     dismissions,
     leave_log,
     memberships,
+    roster_field_options,
     server_settings,
     tenants,
     users,
@@ -24,6 +25,7 @@ from openroster.store.sql import column_values, from_columns
 
 #: Every per-tenant table, in an order that deletes children before parents.
 TENANT_TABLES = (
+    roster_field_options,
     leave_log,
     dismission_reasons,
     dismissions,

@@ -175,6 +175,8 @@ class Roster(Repository):
     row_counts = RowFunction(roster.row_counts)
     put_values = RowFunction(roster.put_values)
     page_user_ids = RowFunction(roster.page_user_ids)
+    list_field_options = RowFunction(roster.list_field_options)
+    put_field_options = RowFunction(roster.put_field_options)
 
 
 class Apps(Repository):

@@ -497,63 +497,68 @@ def update_definitions(
     """
     validate.count(items, field="items", limit=limits.ATTR_DEFS_BATCH_MAX, what="attribute")
     with d.writer() as tx:
-        existing = {a.id: a for a in tx.attrs.list_definitions(tenant_id)}
-        names = {a.name: a.id for a in existing.values()}
-        seen: set[str] = set()
-        out: list[AttributeDefinition] = []
-        cleared: dict[str, list[str]] = {}
-        for i, item in enumerate(items):
-            p = f"items[{i}]"
-            current = existing.get(item.id)
-            if current is None:
-                raise errors.UnknownAttribute(
-                    f"{p}.id: attribute {item.id!r} does not exist", field=f"{p}.id"
-                )
-            if item.id in seen:
-                raise errors.InvalidValue(f"{p}.id: attribute {item.id!r} appears twice", field=f"{p}.id")
-            seen.add(item.id)
-            name = current.name
-            if item.name is not None:
-                clean = validate.text(item.name, field=f"{p}.name", max_len=limits.NAME_MAX, required=True)
-                assert clean is not None
-                holder = names.get(clean)
-                if holder is not None and holder != item.id:
-                    raise _taken(f"{p}.name", f"an attribute named {clean!r} already exists")
-                names.pop(current.name, None)
-                names[clean] = item.id
-                name = clean
-            if item.value_type is not None and item.value_type != current.value_type.value:
-                raise errors.RuleViolation(
-                    f"{p}.value_type: attribute {item.id!r} holds {current.value_type.value} values and "
-                    "its type cannot change; delete it and define a new attribute instead",
-                    field=f"{p}.value_type",
-                )
-            options = current.options
-            if item.options is not None:
-                by_name = {o.name: o.key for o in current.options}
-                raw = tuple((key if key else by_name.get(label), label) for key, label in item.options)
-                options = _clean_options(raw, current.value_type, field=f"{p}.options")
-                removed = current.option_keys() - {o.key for o in options}
-                for uid in tx.attrs.delete_matching_values(tenant_id, [current.id], sorted(removed)):
-                    cleared.setdefault(uid, []).append(current.id)
-            updated = AttributeDefinition(
-                tenant_id=tenant_id,
-                id=current.id,
-                name=name,
-                value_type=current.value_type,
-                options=options,
-                order=current.order,
-                ctime=current.ctime,
+        return update_definitions_in(tx, tenant_id=tenant_id, items=items)
+
+
+def update_definitions_in(
+    tx: WriteTx, *, tenant_id: str, items: Sequence[DefinitionChange]
+) -> list[AttributeDefinition]:
+    """:func:`update_definitions` inside an open write transaction."""
+    existing = {a.id: a for a in tx.attrs.list_definitions(tenant_id)}
+    names = {a.name: a.id for a in existing.values()}
+    seen: set[str] = set()
+    out: list[AttributeDefinition] = []
+    cleared: dict[str, list[str]] = {}
+    for i, item in enumerate(items):
+        p = f"items[{i}]"
+        current = existing.get(item.id)
+        if current is None:
+            raise errors.UnknownAttribute(f"{p}.id: attribute {item.id!r} does not exist", field=f"{p}.id")
+        if item.id in seen:
+            raise errors.InvalidValue(f"{p}.id: attribute {item.id!r} appears twice", field=f"{p}.id")
+        seen.add(item.id)
+        name = current.name
+        if item.name is not None:
+            clean = validate.text(item.name, field=f"{p}.name", max_len=limits.NAME_MAX, required=True)
+            assert clean is not None
+            holder = names.get(clean)
+            if holder is not None and holder != item.id:
+                raise _taken(f"{p}.name", f"an attribute named {clean!r} already exists")
+            names.pop(current.name, None)
+            names[clean] = item.id
+            name = clean
+        if item.value_type is not None and item.value_type != current.value_type.value:
+            raise errors.RuleViolation(
+                f"{p}.value_type: attribute {item.id!r} holds {current.value_type.value} values and "
+                "its type cannot change; delete it and define a new attribute instead",
+                field=f"{p}.value_type",
             )
-            tx.attrs.update_definition(updated)
-            if updated != current:
-                recording.attribute_definitions(tx, tenant_id, Operation.UPDATE, [updated.id])
-            out.append(updated)
-        tx.changed(tenant_id, "attrdefs", "*")
-        for uid in cleared:
-            tx.changed(tenant_id, "attrvals", uid)
-        recording.attribute_values(tx, tenant_id, cleared)
-        return out
+        options = current.options
+        if item.options is not None:
+            by_name = {o.name: o.key for o in current.options}
+            raw = tuple((key if key else by_name.get(label), label) for key, label in item.options)
+            options = _clean_options(raw, current.value_type, field=f"{p}.options")
+            removed = current.option_keys() - {o.key for o in options}
+            for uid in tx.attrs.delete_matching_values(tenant_id, [current.id], sorted(removed)):
+                cleared.setdefault(uid, []).append(current.id)
+        updated = AttributeDefinition(
+            tenant_id=tenant_id,
+            id=current.id,
+            name=name,
+            value_type=current.value_type,
+            options=options,
+            order=current.order,
+            ctime=current.ctime,
+        )
+        tx.attrs.update_definition(updated)
+        if updated != current:
+            recording.attribute_definitions(tx, tenant_id, Operation.UPDATE, [updated.id])
+        out.append(updated)
+    tx.changed(tenant_id, "attrdefs", "*")
+    for uid in cleared:
+        tx.changed(tenant_id, "attrvals", uid)
+    recording.attribute_values(tx, tenant_id, cleared)
+    return out
 
 
 def delete_definitions(d: Directory, *, tenant_id: str, attr_ids: Sequence[str]) -> list[str]:

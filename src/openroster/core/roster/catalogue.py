@@ -24,7 +24,7 @@ pre-hires in ``employees.py``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +33,7 @@ from openroster.core.roster import profile as roster_profile
 from openroster.core.roster.profile import Choice
 from openroster.model.entities import (
     AttributeDefinition,
+    FieldOption,
     ValueType,
 )
 
@@ -89,17 +90,43 @@ class RosterField:
     read_only: bool = False
     #: The custom attribute behind a custom field.
     attr: AttributeDefinition | None = None
+    #: Options the tenant deleted: values that hold one still read with its label; not offered,
+    #: not accepted on a write.
+    deleted: tuple[Choice, ...] = ()
     _labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _live: set[str] = field(default_factory=set, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        self._labels.update((o.value, o.label) for o in self.deleted)
         self._labels.update((o.value, o.label) for o in self.options)
+        self._live.update(o.value for o in self.options)
 
     def has_option(self, value: str) -> bool:
-        return value in self._labels
+        return value in self._live
+
+    def was_option(self, value: str) -> bool:
+        """Whether ``value`` is an option the tenant deleted."""
+        return value in self._labels and value not in self._live
 
     def label(self, value: str) -> str:
         """The display text of ``value``: the option's label for select fields, else the value."""
-        return self._labels.get(value, value) if self.options else value
+        return self._labels.get(value, value) if self._labels else value
+
+    @property
+    def options_editable(self) -> bool:
+        """Whether the tenant may change the field's options (``core/roster/options.py``): a select
+        field the roster itself keeps; the options of a profile field are the user's own enumerations."""
+        return self.source is Source.STORED and self.field_type is FieldType.SELECT and bool(self.options)
+
+    def with_options(self, stored: Sequence[FieldOption]) -> RosterField:
+        """This field with the tenant's options (``stored``: all of them, deleted ones included)."""
+        return replace(
+            self,
+            options=tuple(Choice(o.value, o.label) for o in stored if not o.deleted),
+            deleted=tuple(Choice(o.value, o.label) for o in stored if o.deleted),
+            _labels={},
+            _live=set(),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,12 +338,14 @@ def custom_group(defs: Sequence[AttributeDefinition]) -> RosterGroup | None:
 
 @dataclass(frozen=True, slots=True)
 class Catalogue:
-    """Every group and field a tenant's roster has: the system groups and its custom group."""
+    """Every group and field a tenant's roster has: the system groups (with the options the tenant
+    gave its select fields) and its custom group."""
 
     groups: tuple[RosterGroup, ...]
     fields: Mapping[str, RosterField]
-    #: The definitions list it was built from (identity tells whether it is current).
-    source: object
+    #: The definitions list and the options mapping it was built from (identity tells whether it
+    #: is current).
+    source: tuple[object, object]
 
     def group(self, group_id: str) -> RosterGroup | None:
         for g in self.groups:
@@ -325,27 +354,55 @@ class Catalogue:
         return None
 
 
-_SYSTEM_ONLY = Catalogue(SYSTEM_GROUPS, SYSTEM_FIELDS, ())
+_NO_OPTIONS: Mapping[str, tuple[FieldOption, ...]] = {}
+_SYSTEM_ONLY = Catalogue(SYSTEM_GROUPS, SYSTEM_FIELDS, ((), _NO_OPTIONS))
 
 
-def catalogue_for(defs: Sequence[AttributeDefinition]) -> Catalogue:
+def _system_groups(options: Mapping[str, Sequence[FieldOption]]) -> tuple[RosterGroup, ...]:
+    """The system groups with the tenant's options in place of the catalogue's own."""
+    if not options:
+        return SYSTEM_GROUPS
+    return tuple(
+        replace(
+            g,
+            fields=tuple(
+                f.with_options(options[f.code]) if f.code in options and f.options_editable else f
+                for f in g.fields
+            ),
+        )
+        for g in SYSTEM_GROUPS
+    )
+
+
+def catalogue_for(
+    defs: Sequence[AttributeDefinition], options: Mapping[str, Sequence[FieldOption]] = _NO_OPTIONS
+) -> Catalogue:
+    """The catalogue of a tenant with attribute definitions ``defs`` and select options ``options``
+    (``store/roster.list_field_options``: the fields whose options it changed)."""
     custom = custom_group(defs)
-    if custom is None:
+    if custom is None and not options:
         return _SYSTEM_ONLY
-    return Catalogue((*SYSTEM_GROUPS, custom), {**SYSTEM_FIELDS, **{f.code: f for f in custom.fields}}, defs)
+    groups = _system_groups(options)
+    fields = {f.code: f for g in groups for f in g.fields}
+    if custom is not None:
+        groups = (*groups, custom)
+        fields.update((f.code, f) for f in custom.fields)
+    return Catalogue(groups, fields, (defs, options))
 
 
-_CATALOGUES: dict[int, Catalogue] = {}
+_CATALOGUES: dict[tuple[int, int], Catalogue] = {}
 
 
 def catalogue(r: Reader, *, tenant_id: str) -> Catalogue:
-    """The tenant's catalogue; built once per version of its attribute definitions."""
+    """The tenant's catalogue; built once per version of its attribute definitions and options."""
     defs = r.definitions(tenant_id)
-    if not defs:
+    options = r.field_options(tenant_id)
+    if not defs and not options:
         return _SYSTEM_ONLY
-    hit = _CATALOGUES.get(id(defs))
-    if hit is None or hit.source is not defs:
+    key = (id(defs), id(options))
+    hit = _CATALOGUES.get(key)
+    if hit is None or hit.source[0] is not defs or hit.source[1] is not options:
         if len(_CATALOGUES) > 1000:
             _CATALOGUES.clear()
-        hit = _CATALOGUES[id(defs)] = catalogue_for(defs)
+        hit = _CATALOGUES[key] = catalogue_for(defs, options)
     return hit

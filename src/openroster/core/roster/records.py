@@ -251,7 +251,7 @@ def _values(
     for sv in stored:
         rows.setdefault(sv.group_id, {}).setdefault(sv.row, {})[sv.field_code] = sv.value
     for gid, by_row in rows.items():
-        group = SYSTEM_GROUP_BY_ID.get(gid)
+        group = cat.group(gid) if gid in SYSTEM_GROUP_BY_ID else None
         if group is None:
             continue
         count = max(by_row) + 1

@@ -16,8 +16,6 @@ from openroster.core.roster import profile as roster_profile
 from openroster.core.roster.catalogue import (
     DETAIL_ROWS_MAX,
     PHOTO_URL_MAX,
-    SYSTEM_FIELDS,
-    SYSTEM_GROUP_BY_ID,
     TEXT_MAX,
     UPDATE_FIELDS_MAX,
     UPDATE_GROUPS_MAX,
@@ -118,7 +116,7 @@ def update_in(
         raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
     validate.count(groups, field=f"{prefix}groups", limit=UPDATE_GROUPS_MAX, what="group", verb="hold")
     definitions = tx.attrs.list_definitions(tenant_id)
-    cat = catalogue_for(definitions)
+    cat = catalogue_for(definitions, tx.roster.list_field_options(tenant_id))
     detail_ids = [g.group_id for g in groups if (cg := cat.group(g.group_id)) is not None and cg.detail]
     counts = tx.roster.row_counts(tenant_id, user_id, detail_ids)
     stored: list[StoredValue] = []
@@ -126,6 +124,8 @@ def update_in(
     custom: dict[str, AttributeUpdate] = {}
     profile_paths: dict[str, tuple[str, str]] = {}
     relations: dict[str, str] = {}
+    #: Deleted options sent: accepted only where the row holds them already.
+    unchanged: list[tuple[StoredValue, str, RosterField]] = []
     for gi, g in enumerate(groups):
         gp = f"{prefix}groups[{gi}]"
         group = cat.group(g.group_id)
@@ -160,7 +160,13 @@ def update_in(
                         raise InvalidValue(
                             f"{code_at}: {fw.code!r} appears twice in one section", field=code_at
                         )
-                    value = sent[fw.code] = checked_value(f, fw.value, field=f"{fp}.value")
+                    if f.deleted and not appended and f.was_option(fw.value.strip()):
+                        # Accepted only as the value the row holds already (a form sent back
+                        # unchanged): checked once the held values are read, below.
+                        value = sent[fw.code] = fw.value.strip()
+                        unchanged.append((StoredValue(group.id, row, f.code, value), f"{fp}.value", f))
+                    else:
+                        value = sent[fw.code] = checked_value(f, fw.value, field=f"{fp}.value")
                     if f.source is Source.PROFILE:
                         core = _profile_change(profile, current, f, value)
                         if core is not None:
@@ -178,6 +184,14 @@ def update_in(
                     stored.append(StoredValue(group.id, row, f.code, sent[f.code]))
                 elif appended:
                     stored.append(StoredValue(group.id, row, f.code, ""))
+    held = tx.roster.get_values(tenant_id, [user_id]).get(user_id, [])
+    was = {(v.group_id, v.row, v.field_code): v.value for v in held}
+    for v, where, f in unchanged:
+        if was.get((v.group_id, v.row, v.field_code)) != v.value:
+            try:
+                checked_value(f, v.value, field=where)
+            except CoreError as exc:
+                raise exc.in_field(Entity.ROSTER_FIELD, f.code) from None
     known = tx.users.existing_ids(tenant_id, relations.values())
     for where, ref in relations.items():
         if ref not in known:
@@ -206,8 +220,6 @@ def update_in(
         attr_codes = {u.attr_id: code for code, u in custom.items()}
         changed_codes += [attr_codes[a] for r in tx.records[recorded:] for a in r.fields if a in attr_codes]
     written = _last_wins(stored)
-    held = tx.roster.get_values(tenant_id, [user_id]).get(user_id, [])
-    was = {(v.group_id, v.row, v.field_code): v.value for v in held}
     changed_codes += [v.field_code for v in written if was.get((v.group_id, v.row, v.field_code)) != v.value]
     tx.roster.put_values(tenant_id, [(user_id, v) for v in written])
     tx.changed(tenant_id, "user", user_id)
@@ -228,13 +240,14 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
     if any is wrong. Returns how many values were written.
     """
     present = tx.users.existing_ids(tenant_id, records)
+    cat = catalogue_for((), tx.roster.list_field_options(tenant_id))
     items: list[tuple[str, StoredValue]] = []
     for uid, groups in records.items():
         p = f"records[{uid!r}]"
         if uid not in present:
             raise NotFound(f"{p}: user {uid!r} does not exist", field=p, entity=Entity.USER)
         for gi, g in enumerate(groups):
-            group = SYSTEM_GROUP_BY_ID.get(g.group_id)
+            group = cat.group(g.group_id)
             if group is None:
                 raise InvalidValue(f"{p}.groups[{gi}].group_id: no system group {g.group_id!r}", field=p)
             if not group.detail and len(g.sections) > 1:
@@ -243,7 +256,7 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
                 sent = {}
                 for fi, fw in enumerate(s.fields):
                     where = f"{p}.groups[{gi}].sections[{row}].section[{fi}]"
-                    f = SYSTEM_FIELDS.get(fw.code)
+                    f = cat.fields.get(fw.code)
                     if f is None or f.group_id != group.id or f.source is not Source.STORED:
                         raise InvalidValue(
                             f"{where}.field_code: {fw.code!r} is not a stored field of {group.id}",

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from openroster.core.runtime.fragments import FragmentCache
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
-from openroster.model.entities import App, AttributeDefinition, Department, User
+from openroster.model.entities import App, AttributeDefinition, Department, FieldOption, User
 from openroster.store import ReadTx, Store
 
 #: Opens (on first call) the read transaction a cache miss is answered from.
@@ -56,6 +56,7 @@ class DirectoryCache:
         self._depts: dict[str, dict[int, object]] = {}
         self._apps: dict[str, object] = {}
         self._defs: dict[str, list[AttributeDefinition]] = {}
+        self._options: dict[str, Mapping[str, tuple[FieldOption, ...]]] = {}
         self._dept_generations: dict[str, int] = {}
         #: What dialects (and core) render from the cached objects (see core/runtime/fragments.py).
         self.fragments = FragmentCache(max_users * FRAGMENTS_PER_USER)
@@ -72,6 +73,7 @@ class DirectoryCache:
         self._depts.clear()
         self._apps.clear()
         self._defs.clear()
+        self._options.clear()
         self._dept_generations.clear()
         self.fragments.clear()
         self._user_count = 0
@@ -142,12 +144,15 @@ class DirectoryCache:
                 self._apps.pop(c.key, None)
             elif c.kind == "attrdefs":
                 self._defs.pop(c.tenant_id, None)
+            elif c.kind == "rosteroptions":
+                self._options.pop(c.tenant_id, None)
             elif c.kind == "tenant":
                 fragments.drop_tenant(c.tenant_id)
                 self._user_count -= len(self._users.pop(c.tenant_id, {}))
                 self._depts.pop(c.tenant_id, None)
                 self._dept_generations.pop(c.tenant_id, None)
                 self._defs.pop(c.tenant_id, None)
+                self._options.pop(c.tenant_id, None)
                 self._apps = {
                     k: v for k, v in self._apps.items() if getattr(v, "tenant_id", None) != c.tenant_id
                 }
@@ -207,6 +212,13 @@ class DirectoryCache:
         hit = self._defs.get(tenant_id)
         if hit is None:
             hit = self._defs[tenant_id] = open_tx().attrs.list_definitions(tenant_id)
+        return hit
+
+    def field_options(self, open_tx: OpenTx, tenant_id: str) -> Mapping[str, tuple[FieldOption, ...]]:
+        """The roster select fields' options the tenant changed (``store/roster.list_field_options``)."""
+        hit = self._options.get(tenant_id)
+        if hit is None:
+            hit = self._options[tenant_id] = open_tx().roster.list_field_options(tenant_id)
         return hit
 
     def _evict(self) -> None:

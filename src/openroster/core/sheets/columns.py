@@ -12,6 +12,7 @@ from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.roster import profile as roster_profile
 from openroster.model.entities import (
     AttributeDefinition,
+    FieldOption,
     Gender,
     Role,
     UserStatus,
@@ -180,12 +181,15 @@ class Problem:
 Progress = Callable[[str, int, int], None]
 
 
-def roster_columns(defs: Sequence[AttributeDefinition]) -> dict[str, roster_catalogue.RosterField]:
-    """The roster fields a sheet carries: those kept by the roster itself and writable through it.
+def roster_columns(
+    defs: Sequence[AttributeDefinition], options: Mapping[str, Sequence[FieldOption]]
+) -> dict[str, roster_catalogue.RosterField]:
+    """The roster fields a sheet carries: those kept by the roster itself and writable through it,
+    with the tenant's select ``options`` (``Reader.field_options``).
 
     Profile fields have their own columns, and custom fields are the attribute columns.
     """
-    cat = roster_catalogue.catalogue_for(defs)
+    cat = roster_catalogue.catalogue_for(defs, options)
     return {
         code: f
         for code, f in cat.fields.items()

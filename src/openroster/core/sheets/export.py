@@ -119,7 +119,7 @@ def export_sheet(
         depts = {x.id: x for x in r.tx.depts.list_all(tenant_id)}
         fmt = SheetFormat(language, depts[ROOT_DEPT_ID].name)
         defs = list(r.definitions(tenant_id))
-        fields = roster_columns(defs)
+        fields = roster_columns(defs, r.field_options(tenant_id))
         people: list[User] = []
         values: dict[str, dict[str, AttributeValueData]] = {}
         stored: dict[str, dict[str, str]] = {}

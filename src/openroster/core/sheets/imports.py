@@ -93,7 +93,8 @@ def import_sheet(
         if r.tx.tenants.get_tenant(tenant_id) is None:
             raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
         defs = list(r.definitions(tenant_id))
-    fields = roster_columns(defs)
+        options = r.field_options(tenant_id)
+    fields = roster_columns(defs, options)
     names = [h.strip() for h in headers]
     targets, report.problems = resolve_headers(names, definitions=defs, roster_fields=fields, columns=columns)
     if report.problems:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+import openroster.dialects.dingtalk_v1.roster_fields  # noqa: F401  (it registers routes)
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.runtime.throttle import RateLimiter, per_route

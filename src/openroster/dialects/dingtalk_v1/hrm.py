@@ -28,7 +28,7 @@ from openroster.model.entities import App
 
 _HRM = "/v1.0/hrm"
 #: The field types ``RosterMetaAvailableFieldList`` names (a date with a long form is a date there).
-_FIELD_TYPES = {**render.FIELD_TYPES, FieldType.DATE_WITH_LONG: "DDDateField"}
+FIELD_TYPES = {**render.FIELD_TYPES, FieldType.DATE_WITH_LONG: "DDDateField"}
 
 
 #: The instants a date in Unix milliseconds may name: the years 1900 to 9999.
@@ -122,7 +122,7 @@ def available_fields(call: Call, body: AgentQuery) -> dict[str, Any]:
             meta: dict[str, object] = {
                 "fieldCode": f.code,
                 "fieldName": f.name,
-                "fieldType": _FIELD_TYPES[f.field_type],
+                "fieldType": FIELD_TYPES[f.field_type],
             }
             if f.options:
                 meta["optionText"] = render.option_text(f)
