@@ -127,3 +127,50 @@ def test_change_the_roster_a_group_at_a_time(live: LiveServer, console: Console)
     expect(education.get_by_role("table", name="学历信息")).to_contain_text("剑桥大学")
     expect(education.get_by_role("table", name="学历信息")).not_to_contain_text("Trinity")
     assert roster_values(live, "ada", "sys03-graduateSchool") == [(0, "剑桥大学")]
+
+
+def delete_option(live: LiveServer, code: str, label: str) -> None:
+    """RosterMetaFieldOptionsUpdate as the `/v1.0` protocol notes give it (the token in a header)."""
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = http.post("/v1.0/oauth2/accessToken", json={"appKey": APPKEY, "appSecret": APPSECRET})
+        reply = http.put(
+            "/v1.0/hrm/rosters/meta/fields/options",
+            headers={"x-acs-dingtalk-access-token": token.json()["accessToken"]},
+            json={
+                "groupId": code.partition("-")[0],
+                "fieldCode": code,
+                "labels": [label],
+                "modifyType": "OPTIONS_DELETE",
+            },
+        )
+    assert reply.status_code == 200, reply.text
+
+
+def test_a_deleted_option_a_person_holds_stays_through_an_unchanged_save(
+    live: LiveServer, console: Console
+) -> None:
+    make_company(live)
+    add_dingtalk_app(live)
+    roster_update(
+        live,
+        "ada",
+        [
+            {
+                "group_id": "sys03",
+                "sections": [{"section": [{"field_code": "sys03-highestEdu", "value": "7"}]}],
+            }
+        ],
+    )
+    delete_option(live, "sys03-highestEdu", "硕士")
+    page = console.sign_in(f"/console/tenants/{TENANT}/people/ada")
+    education = (
+        page.get_by_role("region", name="Roster (DingTalk)").locator("details").filter(has_text="学历信息")
+    )
+    held = education.get_by_role("group", name="Row 1").get_by_label("最高学历")
+    expect(held).to_have_value("7")  # offered with its label, though no longer a choice for others
+    expect(education.get_by_role("group", name="A new row").get_by_label("最高学历")).not_to_contain_text(
+        "硕士"
+    )
+    education.get_by_role("button", name="Save 学历信息").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    assert roster_values(live, "ada", "sys03-highestEdu") == [(0, "7")]

@@ -108,6 +108,13 @@ class RosterField:
         """Whether ``value`` is an option the tenant deleted."""
         return value in self._labels and value not in self._live
 
+    def choices_for(self, value: str | None) -> tuple[Choice, ...]:
+        """The options a form offers for a stored ``value``: the live ones, and the deleted option
+        ``value`` holds, if it holds one (so that sending the form back unchanged keeps it)."""
+        if value and self.was_option(value):
+            return (*self.options, *(o for o in self.deleted if o.value == value))
+        return self.options
+
     def label(self, value: str) -> str:
         """The display text of ``value``: the option's label for select fields, else the value."""
         return self._labels.get(value, value) if self._labels else value
