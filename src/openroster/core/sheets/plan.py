@@ -52,6 +52,7 @@ class Row:
     attr_headers: list[str] = field(default_factory=list)
 
 
+_TEXT_KEYS = frozenset(TEXT_KEYS)
 #: Core user fields whose sheet column has a key of its own.
 _PROFILE_KEYS = {"dept_ids": "departments", "def_dept_id": "main_department", "leader_id": "leader"}
 
@@ -184,7 +185,7 @@ class ImportPlan:
 
     def new_user(self, row: Row) -> users.NewUser:
         v = row.values
-        text: dict[str, Any] = {k: v.get(k) for k in TEXT_KEYS}
+        text: dict[str, Any] = dict.fromkeys(TEXT_KEYS) | {k: v[k] for k in _TEXT_KEYS.intersection(v)}
         text["user_name"] = text["user_name"] or ""
         return users.NewUser(
             id=row.user_id,
