@@ -294,46 +294,37 @@ def _cells(row: str, shared: list[str], dates: frozenset[int], epoch: date) -> l
             if "&" in row:
                 return [html.unescape(t) if "&" in t else t for t in texts]
             return list(texts)
-    if _PLAIN_ROW.fullmatch(row):
-        return _plain_cells(row, shared, dates, epoch)
     cells: list[str] = []
+    if _PLAIN_ROW.fullmatch(row):
+        for letters, style, kind, raw, text in _PLAIN_CELL.findall(row):
+            _pad(cells, letters)
+            if kind == "inlineStr":
+                cells.append(html.unescape(text) if "&" in text else text)
+            else:
+                cells.append(_typed(kind, raw, style, shared, dates, epoch))
+        return cells
     for letters, kind, attr_text, inner in _CELL.findall(row):
         if letters:
             _pad(cells, letters)
         if kind == "inlineStr":
             value = "".join(_TEXT.findall(_PHONETIC.sub("", inner) if "rPh" in inner else inner))
+            cells.append(html.unescape(value) if "&" in value else value)
         else:
-            found_value = _VALUE.search(inner)
-            value = found_value.group(1) if found_value else ""
-            if kind == "s" and value:
-                cells.append(shared[int(value)])
-                continue
-            if kind == "b":
-                value = "true" if value == "1" else "false" if value else ""
-            elif kind in ("", "n") and value:
-                value = _number(value, int(_attr(attr_text, "s") or 0), dates, epoch)
-        cells.append(html.unescape(value) if "&" in value else value)
+            v = _VALUE.search(inner)
+            style = (_attr(attr_text, "s") or "") if kind in ("", "n") else ""
+            cells.append(_typed(kind, v.group(1) if v else "", style, shared, dates, epoch))
     return cells
 
 
-def _plain_cells(row: str, shared: list[str], dates: frozenset[int], epoch: date) -> list[str]:
-    """The cells of a row whose every cell has the plain form (:data:`_PLAIN_CELL`)."""
-    cells: list[str] = []
-    for letters, style, kind, raw, text in _PLAIN_CELL.findall(row):
-        _pad(cells, letters)
-        if kind == "s":
-            cells.append(shared[int(raw)] if raw else "")
-            continue
-        if kind == "inlineStr":
-            value = text
-        elif kind == "b":
-            value = "true" if raw == "1" else "false" if raw else ""
-        elif kind in ("", "n") and raw:
-            value = _number(raw, int(style or 0), dates, epoch)
-        else:
-            value = raw
-        cells.append(html.unescape(value) if "&" in value else value)
-    return cells
+def _typed(kind: str, raw: str, style: str, shared: list[str], dates: frozenset[int], epoch: date) -> str:
+    """A cell's text from its type, its ``<v>`` and its style index."""
+    if kind == "s":
+        return shared[int(raw)] if raw else ""
+    if kind == "b":
+        return "true" if raw == "1" else "false" if raw else ""
+    if kind in ("", "n") and raw:
+        return _number(raw, int(style or 0), dates, epoch)
+    return html.unescape(raw) if "&" in raw else raw
 
 
 def _pad(cells: list[str], letters: str) -> None:
