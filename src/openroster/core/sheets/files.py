@@ -180,7 +180,8 @@ def _number(raw: str, style: int, dates: frozenset[int], epoch: date) -> str:
 # any other row cell by cell by the general expressions.
 _TAG = r"(?:[\w.-]+:)?"
 _ROW = re.compile(rf"<{_TAG}row\b([^>]*?)(?:/>|>(.*?)</{_TAG}row>)", re.S)
-_PREFIXED = re.compile(r"<[\w.-]+:sheetData\b")
+#: The sheetData tag, with its prefix if it has one.
+_SHEET_DATA = re.compile(r"<([\w.-]+:)?sheetData\b")
 #: A cell: its column letters and type (lookaheads: attributes come in any order), attributes, content.
 _CELL = re.compile(
     rf'<{_TAG}c\b(?=[^>]*?\sr="([A-Z]+)\d+")?(?=[^>]*?\st="(\w+)")?([^>]*?)(?:/>|>(.*?)</{_TAG}c>)', re.S
@@ -222,7 +223,10 @@ def _sheet_rows(
             if "<![CDATA[" in buffer:
                 raise SheetError(f"{member}: CDATA sections are not supported; save the file again")
             if find_rows is None:
-                find_rows = _regex_rows if _PREFIXED.search(buffer) else _plain_rows
+                data = _SHEET_DATA.search(buffer)
+                if data is None and chunk:
+                    continue  # the rows have not begun yet
+                find_rows = _plain_rows if data is not None and not data.group(1) else _regex_rows
             done = 0
             for attrs, content, end in find_rows(buffer):
                 done = end
