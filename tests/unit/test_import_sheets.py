@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -113,3 +114,30 @@ def test_document_type_declarations_are_refused(tmp_path: Path) -> None:
             dst.writestr(item, data)
     with pytest.raises(SheetError, match="document type declaration"):
         read_all(evil)
+
+
+def test_plain_and_prefixed_sheet_xml_read_alike(tmp_path: Path) -> None:
+    """Rows are found by string search in a sheet without tag prefixes and by regular expression
+    in one with them; escaped text, gaps and shared strings read the same either way."""
+    plain = tmp_path / "plain.xlsx"
+    write_sheet(plain, ["a", "b", "c"], [["A&B <x>", "", "7"], ["only a"]])
+    with zipfile.ZipFile(plain) as src:
+        parts = {i.filename: src.read(i.filename) for i in src.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    row = (
+        '<row r="5"><c r="A5" s="0" t="s"><v>0</v></c><c r="C5"><v>13800000000</v></c>'
+        '<c r="D5" t="b"><v>1</v></c></row>'
+    )
+    sheet = sheet.replace("</sheetData>", row + "</sheetData>")
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    parts["xl/sharedStrings.xml"] = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>共享</t></si></sst>'
+    ).encode()
+    prefixed_sheet = re.sub(r"<(/?)(?!\?)(\w+)", r"<\1x:\2", sheet).replace("xmlns=", "xmlns:x=", 1)
+    expected = (["a", "b", "c"], [["A&B <x>", "", "7"], ["only a"], [], ["共享", "", "13800000000", "true"]])
+    for name, text in (("plain", sheet), ("prefixed", prefixed_sheet)):
+        path = tmp_path / f"{name}-edited.xlsx"
+        with zipfile.ZipFile(path, "w") as dst:
+            for member, data in parts.items():
+                dst.writestr(member, text.encode() if member.endswith("sheet1.xml") else data)
+        assert read_all(path) == expected, name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sized
+from collections.abc import Iterable, Sequence, Sized
 from enum import StrEnum
 from typing import TypeVar
 
@@ -45,12 +45,48 @@ def phone(value: str | None, *, field: str = "phone") -> str | None:
     return value
 
 
+def texts(values: Sequence[str | None], *, max_len: int, required: bool = False) -> list[str | None] | None:
+    """:func:`text` of a whole column at once (trim and check every value in a few passes), or
+    ``None`` when some value fails: then check them one by one to name the field."""
+    out = [None if v is None else (v.strip() or None) for v in values]
+    present = [v for v in out if v is not None]
+    if required and len(present) != len(out):
+        return None
+    if present and (max(map(len, present)) > max_len or _CONTROL.search("\n".join(present))):
+        return None
+    return out
+
+
+def emails(values: Sequence[str | None]) -> list[str | None] | None:
+    """:func:`email` of a whole column, or ``None`` when some value fails (see :func:`texts`)."""
+    out = texts(values, max_len=254)
+    if out is None or not all(_EMAIL.match(v) for v in out if v is not None):
+        return None
+    return [None if v is None else v.lower() for v in out]
+
+
+def phones(values: Sequence[str | None]) -> list[str | None] | None:
+    """:func:`phone` of a whole column, or ``None`` when some value fails (see :func:`texts`)."""
+    out = texts(values, max_len=32)
+    if out is None or not all(_PHONE.match(v) for v in out if v is not None):
+        return None
+    return out
+
+
 def choice(value: str, enum: type[E], *, field: str) -> E:
     try:
         return enum(value)
     except ValueError:
         allowed = ", ".join(e.value for e in enum)
         raise InvalidValue(f"{field}: {value!r} is not one of {allowed}", field=field) from None
+
+
+def choices(values: Sequence[str], enum: type[E], *, default: E) -> list[E] | None:
+    """:func:`choice` of a whole column (an empty value is ``default``), or ``None`` when some
+    value fails (see :func:`texts`)."""
+    members = {e.value: e for e in enum}
+    out = [members.get(v or default.value) for v in values]
+    return None if None in out else out  # type: ignore[return-value]
 
 
 def one_of(value: str | None, allowed: Iterable[str], *, field: str) -> str | None:
@@ -60,6 +96,13 @@ def one_of(value: str | None, allowed: Iterable[str], *, field: str) -> str | No
     if value not in options:
         raise InvalidValue(f"{field}: {value!r} is not one of {', '.join(options)}", field=field)
     return value
+
+
+def ones_of(values: Sequence[str | None], allowed: Iterable[str]) -> list[str | None] | None:
+    """:func:`one_of` of a whole column, or ``None`` when some value fails (see :func:`texts`)."""
+    options = set(allowed)
+    out = [v or None for v in values]
+    return None if any(v is not None and v not in options for v in out) else out
 
 
 def dept_id(value: str | int, *, field: str) -> int:

@@ -371,7 +371,7 @@ def checked_value(
             )
         if a.option == "":
             return None
-        if a.option not in definition.option_keys():
+        if all(o.key != a.option for o in definition.options):  # (no set built per value)
             allowed = ", ".join(repr(o.key) for o in definition.options)
             raise errors.AttributeValueMismatch(
                 f"{field}.option: {a.option!r} is not an option of attribute {definition.id!r}"

@@ -186,10 +186,15 @@ def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChun
     """
     tenant_id = rules.tenant_id
     out = PreparedChunk(offset, set(), [], [], [], [])
+    # A column at a time when every user passes; one by one (to name the field) when one does not.
+    valid_users = users.checked_users([p.user for p in people], now=rules.now)
     for i, p in enumerate(people):
         try:
             where = f"users[{offset + i}]"
-            u = users.checked_user(p.user, prefix=f"{where}.", now=rules.now)
+            if valid_users is not None:
+                u = valid_users[i]
+            else:
+                u = users.checked_user(p.user, prefix=f"{where}.", now=rules.now)
             for m in u.memberships:
                 if m.dept_id not in rules.dept_ids:
                     raise BrokenReference(

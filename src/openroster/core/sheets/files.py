@@ -168,12 +168,20 @@ def _number(raw: str, style: int, dates: frozenset[int], epoch: date) -> str:
     return cell_text(value) if not value.is_integer() or "E" in raw.upper() or "." in raw else raw
 
 
-# The sheet's rows and cells are found with regular expressions on the streamed XML rather than
-# with an XML parser: the element structure of sheetData is fixed (rows of cells of values), and
-# this is what makes reading 100,000 rows take seconds. The package parts around it (workbook,
-# relationships, styles, shared strings) are parsed as XML.
+# The sheet's rows and cells are found with string searches and regular expressions on the
+# streamed XML rather than with an XML parser: the element structure of sheetData is fixed (rows
+# of cells of values), and this is what makes reading 100,000 rows take seconds. The package
+# parts around it (workbook, relationships, styles, shared strings) are parsed as XML.
+#
+# Rows are found with ``str.find`` when the sheet's tags have no namespace prefix (what Excel,
+# WPS, LibreOffice and openpyxl write), with a regular expression otherwise. A row whose cells
+# all have the plain form those programs write (``<c r="B2" t="s"><v>7</v></c>``,
+# ``<c r="C2" t="inlineStr"><is><t>text</t></is></c>``) is read by one expression over the row;
+# any other row cell by cell by the general expressions.
 _TAG = r"(?:[\w.-]+:)?"
 _ROW = re.compile(rf"<{_TAG}row\b([^>]*?)(?:/>|>(.*?)</{_TAG}row>)", re.S)
+#: The sheetData tag, with its prefix if it has one.
+_SHEET_DATA = re.compile(r"<([\w.-]+:)?sheetData\b")
 #: A cell: its column letters and type (lookaheads: attributes come in any order), attributes, content.
 _CELL = re.compile(
     rf'<{_TAG}c\b(?=[^>]*?\sr="([A-Z]+)\d+")?(?=[^>]*?\st="(\w+)")?([^>]*?)(?:/>|>(.*?)</{_TAG}c>)', re.S
@@ -181,7 +189,24 @@ _CELL = re.compile(
 _VALUE = re.compile(rf"<{_TAG}v(?:\s[^>]*)?>([^<]*)</")
 _TEXT = re.compile(rf"<{_TAG}t(?:\s[^>]*)?>([^<]*)</")
 _PHONETIC = re.compile(rf"<{_TAG}rPh\b.*?</{_TAG}rPh>", re.S)
+#: A cell in the plain form: column letters, style, type, value, inline text.
+_PLAIN_CELL = re.compile(
+    r'<c r="([A-Z]+)\d+"(?: s="(\d+)")?(?: t="(\w+)")? ?'
+    r'(?:/>|>(?:<v>([^<]*)</v>|<is><t(?: xml:space="preserve")?>([^<]*)</t></is>)</c>)'
+)
+_PLAIN_ROW = re.compile(rf"(?:{_PLAIN_CELL.pattern})*")
+#: An inline-string cell in the plain form (what openpyxl writes): column letters, text.
+_TEXT_CELL = re.compile(
+    r'<c r="([A-Z]+)\d+" t="inlineStr"(?: ?/>|><is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>)'
+)
+_TEXT_ROW = re.compile(rf"(?:{_TEXT_CELL.pattern})*")
+#: Column letters A, B, ... ZZ in order: a row whose cells have these letters has no gaps.
+_LETTERS = tuple(chr(65 + i) for i in range(26)) + tuple(
+    chr(65 + i) + chr(65 + j) for i in range(26) for j in range(26)
+)
 _CHUNK = 1 << 20
+#: A row found in the streamed XML: its attribute text, its content, where it ends in the buffer.
+_Found = tuple[str, str, int]
 
 
 def _sheet_rows(
@@ -190,25 +215,65 @@ def _sheet_rows(
     number = 0
     decoder = codecs.getincrementaldecoder("utf-8")()
     buffer = ""
+    find_rows: Callable[[str], Iterator[_Found]] | None = None
     with _xml(book, member) as f:
         while True:
             chunk = f.read(_CHUNK)
             buffer += decoder.decode(chunk, final=not chunk)
             if "<![CDATA[" in buffer:
                 raise SheetError(f"{member}: CDATA sections are not supported; save the file again")
+            if find_rows is None:
+                data = _SHEET_DATA.search(buffer)
+                if data is None and chunk:
+                    continue  # the rows have not begun yet
+                find_rows = _plain_rows if data is not None and not data.group(1) else _regex_rows
             done = 0
-            for m in _ROW.finditer(buffer):
-                done = m.end()
-                declared = int(_attr(m.group(1), "r") or number + 1)
+            for attrs, content, end in find_rows(buffer):
+                done = end
+                declared = int(_attr(attrs, "r") or number + 1)
                 while number + 1 < declared:  # rows left out of the file are empty rows
                     number += 1
                     yield []
                 number = declared
-                yield _cells(m.group(2) or "", shared, dates, epoch)
+                yield _cells(content, shared, dates, epoch)
             buffer = buffer[done:]
             if not chunk:
                 break
     book.close()
+
+
+def _plain_rows(buffer: str) -> Iterator[_Found]:
+    """The complete rows in ``buffer``, found by string search (tags without a prefix)."""
+    find = buffer.find
+    pos = 0
+    while True:
+        start = find("<row", pos)
+        if start < 0:
+            return
+        after = buffer[start + 4 : start + 5]
+        if after not in (" ", ">", "/"):  # another tag (<rowBreaks>), or the buffer ends
+            if not after:
+                return
+            pos = start + 4
+            continue
+        close = find(">", start)
+        if close < 0:
+            return
+        if buffer[close - 1] == "/":
+            yield buffer[start + 4 : close - 1], "", close + 1
+            pos = close + 1
+            continue
+        end = find("</row>", close)
+        if end < 0:
+            return
+        pos = end + 6
+        yield buffer[start + 4 : close], buffer[close + 1 : end], pos
+
+
+def _regex_rows(buffer: str) -> Iterator[_Found]:
+    """The complete rows in ``buffer``, found by regular expression (any tag prefix)."""
+    for m in _ROW.finditer(buffer):
+        yield m.group(1), m.group(2) or "", m.end()
 
 
 def _attr(attrs: str, name: str) -> str | None:
@@ -224,28 +289,55 @@ _COLUMNS: dict[str, int] = {}
 
 
 def _cells(row: str, shared: list[str], dates: frozenset[int], epoch: date) -> list[str]:
+    if _TEXT_ROW.fullmatch(row):
+        found = _TEXT_CELL.findall(row)
+        if not found:
+            return []
+        letters, texts = zip(*found, strict=True)
+        if letters == _LETTERS[: len(letters)]:
+            if "&" in row:
+                return [html.unescape(t) if "&" in t else t for t in texts]
+            return list(texts)
     cells: list[str] = []
+    if _PLAIN_ROW.fullmatch(row):
+        for letters, style, kind, raw, text in _PLAIN_CELL.findall(row):
+            _pad(cells, letters)
+            if kind == "inlineStr":
+                cells.append(html.unescape(text) if "&" in text else text)
+            else:
+                cells.append(_typed(kind, raw, style, shared, dates, epoch))
+        return cells
     for letters, kind, attr_text, inner in _CELL.findall(row):
         if letters:
-            at = _COLUMNS.get(letters)
-            if at is None:
-                at = _COLUMNS[letters] = _column(letters)
-            if at > len(cells):
-                cells.extend([""] * (at - len(cells)))
+            _pad(cells, letters)
         if kind == "inlineStr":
             value = "".join(_TEXT.findall(_PHONETIC.sub("", inner) if "rPh" in inner else inner))
+            cells.append(html.unescape(value) if "&" in value else value)
         else:
-            found = _VALUE.search(inner)
-            value = found.group(1) if found else ""
-            if kind == "s" and value:
-                cells.append(shared[int(value)])
-                continue
-            if kind == "b":
-                value = "true" if value == "1" else "false" if value else ""
-            elif kind in ("", "n") and value:
-                value = _number(value, int(_attr(attr_text, "s") or 0), dates, epoch)
-        cells.append(html.unescape(value) if "&" in value else value)
+            v = _VALUE.search(inner)
+            style = (_attr(attr_text, "s") or "") if kind in ("", "n") else ""
+            cells.append(_typed(kind, v.group(1) if v else "", style, shared, dates, epoch))
     return cells
+
+
+def _typed(kind: str, raw: str, style: str, shared: list[str], dates: frozenset[int], epoch: date) -> str:
+    """A cell's text from its type, its ``<v>`` and its style index."""
+    if kind == "s":
+        return shared[int(raw)] if raw else ""
+    if kind == "b":
+        return "true" if raw == "1" else "false" if raw else ""
+    if kind in ("", "n") and raw:
+        return _number(raw, int(style or 0), dates, epoch)
+    return html.unescape(raw) if "&" in raw else raw
+
+
+def _pad(cells: list[str], letters: str) -> None:
+    """Empty cells up to the column ``letters`` names (cells left out of the file are empty)."""
+    at = _COLUMNS.get(letters)
+    if at is None:
+        at = _COLUMNS[letters] = _column(letters)
+    if at > len(cells):
+        cells.extend([""] * (at - len(cells)))
 
 
 def _row_count(book: zipfile.ZipFile, member: str) -> int:

@@ -52,6 +52,7 @@ from openroster.core.sheets.columns import (
 from openroster.core.sheets.parse import parse_rows
 from openroster.core.sheets.plan import ImportPlan
 from openroster.model.entities import (
+    ALL_STATUSES,
     ROOT_DEPT_ID,
 )
 from openroster.model.errors import Entity, NotFound
@@ -126,6 +127,7 @@ def _run_steps(plan: ImportPlan, tx: WriteTx) -> None:
     plan.tx = tx
     plan.root = tx.depts.get_depts(plan.tenant_id, [ROOT_DEPT_ID])[ROOT_DEPT_ID]
     plan.now = plan.d.clock.now_int()
+    plan.people_before = tx.users.count(plan.tenant_id, statuses=ALL_STATUSES)
     for row in plan.rows:
         parse.read_cells(plan, row)
     validate.match_people(plan)

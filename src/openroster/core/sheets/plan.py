@@ -12,6 +12,7 @@ from openroster.core.people import bulk, users
 from openroster.core.people import depts as dept_service
 from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.runtime import limits
+from openroster.core.sheets import lookups
 from openroster.core.sheets.columns import (
     TEXT_KEYS,
     Problem,
@@ -52,6 +53,7 @@ class Row:
     attr_headers: list[str] = field(default_factory=list)
 
 
+_TEXT_KEYS = frozenset(TEXT_KEYS)
 #: Core user fields whose sheet column has a key of its own.
 _PROFILE_KEYS = {"dept_ids": "departments", "def_dept_id": "main_department", "leader_id": "leader"}
 
@@ -61,6 +63,8 @@ class ImportPlan:
 
     tx: WriteTx
     root: Department
+    #: How many people the tenant had when the import began.
+    people_before: int
     now: int
     by_id: dict[str, Row]
     known_users: set[str]
@@ -151,6 +155,13 @@ class ImportPlan:
             return InvalidValue(f"{raw}: the tree is at most {limits.DEPT_DEPTH_MAX} levels deep")
         return path
 
+    def taken(self, column: str, values: Sequence[str]) -> dict[str, str]:
+        """``{value: holder}`` of the values of a unique user column already used in the tenant
+        (nothing to look up in a tenant that had nobody when the import began)."""
+        if not self.people_before:
+            return {}
+        return lookups.taken_values(self.tx, self.tenant_id, column, values)
+
     def person(self, ref: str) -> str | None:
         return self.people.get(ref) or self.people.get(ref.lower())
 
@@ -184,7 +195,7 @@ class ImportPlan:
 
     def new_user(self, row: Row) -> users.NewUser:
         v = row.values
-        text: dict[str, Any] = {k: v.get(k) for k in TEXT_KEYS}
+        text: dict[str, Any] = dict.fromkeys(TEXT_KEYS) | {k: v[k] for k in _TEXT_KEYS.intersection(v)}
         text["user_name"] = text["user_name"] or ""
         return users.NewUser(
             id=row.user_id,

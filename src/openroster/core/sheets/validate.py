@@ -28,10 +28,7 @@ def match_people(plan: ImportPlan) -> None:
                 seen = first.setdefault((key, value), row)
                 if seen is not row:
                     plan.fail(row, plan.col(key), f"{value!r} is also in row {seen.number}")
-    holders = {
-        key: lookups.taken_values(plan.tx, plan.tenant_id, key, [v for k, v in first if k == key])
-        for key in keys
-    }
+    holders = {key: plan.taken(key, [v for k, v in first if k == key]) for key in keys}
     matched: dict[str, Row] = {}
     for row in plan.live():
         found: dict[str, str] = {}
@@ -70,7 +67,7 @@ def resolve_references(plan: ImportPlan) -> None:
     outside = [r for r in refs if r and plan.person(r) is None]
     for key in ("id", "employee_id", "email"):
         wanted = [r.lower() for r in outside] if key == "email" else outside
-        for value, holder in lookups.taken_values(plan.tx, plan.tenant_id, key, wanted).items():
+        for value, holder in plan.taken(key, wanted).items():
             plan.people.setdefault(value, holder)
     for row in plan.rows:
         ref = row.profile.get("leader", "")
@@ -159,7 +156,7 @@ def check_unique(plan: ImportPlan) -> None:
                 seen = holder_row.setdefault(value, row)
                 if seen is not row:
                     plan.fail(row, plan.col(col), f"{value!r} is also in row {seen.number}")
-        for value, holder in lookups.taken_values(plan.tx, plan.tenant_id, col, list(holder_row)).items():
+        for value, holder in plan.taken(col, list(holder_row)).items():
             row = holder_row[value]
             if holder != row.user_id and not plan.released(holder, col, value):
                 plan.fail(row, plan.col(col), f"{value!r} is already used by user {holder!r}")
