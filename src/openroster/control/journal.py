@@ -162,15 +162,10 @@ def redacted_pieces(
     query = urlencode(_redacted_pairs(form_or_query(query), secrets)).encode() if query else b""
     if body and is_form(headers):
         body = urlencode(_redacted_pairs(form_or_query(body), secrets)).encode()
-    elif _may_name_secrets(body):
+    elif _may_name_secrets(body):  # looked at once: a body that names none keeps its members
         _body(headers, body, secrets)
-
-    def json_members(data: bytes) -> bytes:
-        if data[:1] not in (b"{", b"[") or not _may_name_secrets(data):
-            return data
-        return _redacted_json_text(data.decode("utf-8", errors="replace"), secrets).encode()
-
-    body, reply_head = json_members(body), json_members(reply_head)
+        body = _json_members(body, secrets)
+    reply_head = _json_members(reply_head, secrets) if _may_name_secrets(reply_head) else reply_head
     needles = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
     forms = [f.encode() for s in needles for f in dict.fromkeys((s, quote(s, safe=""), quote_plus(s)))]
 
@@ -181,6 +176,13 @@ def redacted_pieces(
         return data
 
     return scrub(query), [(k, scrub(v)) for k, v in shown], scrub(body), scrub(reply_head)
+
+
+def _json_members(data: bytes, secrets: set[str]) -> bytes:
+    """JSON text (whole or cut short) with its members under a secret's name redacted."""
+    if data[:1] not in (b"{", b"["):
+        return data
+    return _redacted_json_text(data.decode("utf-8", errors="replace"), secrets).encode()
 
 
 def _header_value(name: bytes, value: bytes, secrets: set[str]) -> str:
