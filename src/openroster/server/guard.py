@@ -97,7 +97,8 @@ class _HeadTooLarge(Exception):
 
 
 class GuardedHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol with head and body deadlines and a head size limit (see module)."""
+    """uvicorn's httptools protocol with head and body deadlines and a head size limit (see module);
+    its requests' cycles send a reply given in pieces with one vectored write (``server/writev.py``)."""
 
     head_timeout: ClassVar[float] = limits.HEAD_TIMEOUT_SECONDS
     body_timeout: ClassVar[float] = limits.BODY_TIMEOUT_SECONDS
@@ -188,7 +189,7 @@ class GuardedHttpTools(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[ARRIVED_SCOPE_KEY] = time.monotonic()  # type: ignore[literal-required]
-        self.scope["extensions"] = {PIECES_EXTENSION: {}}  # replies in pieces: server/writev.py
+        self.scope.setdefault("extensions", {})[PIECES_EXTENSION] = {}  # replies in pieces: server/writev.py
         self._head_bytes = 0
         if self._deadline is None:
             self._arm(self.head_timeout, self._head_late)
