@@ -12,6 +12,11 @@ what the application adds; run it under ``py-spy`` or ``--profile`` to see where
 the figure is a write's whole cost (the writer thread's and the loop's), without the bare side.
 ``--concurrency 25`` sends the calls 25 at a time: the writes form groups, and the figure is a
 write's share of a group (what a loaded server pays per write).
+
+``--call roster_by_field`` sends its scenario's requests to an app with the scenario's server
+options (``--dingtalk-v1-rate-limit '*=off'``, as the HTTP benchmark serves it). Replies in pieces
+(``dialects/pieces.py``) are joined here, as under any ASGI server but the project's own: the
+vectored write to the socket is the HTTP benchmark's to show.
 """
 
 from __future__ import annotations
