@@ -12,6 +12,11 @@ what the application adds; run it under ``py-spy`` or ``--profile`` to see where
 the figure is a write's whole cost (the writer thread's and the loop's), without the bare side.
 ``--concurrency 25`` sends the calls 25 at a time: the writes form groups, and the figure is a
 write's share of a group (what a loaded server pays per write).
+
+``--call roster_by_field`` sends its scenario's requests to an app with the scenario's server
+options (``--dingtalk-v1-rate-limit '*=off'``, as the HTTP benchmark serves it). Replies in pieces
+(``dialects/pieces.py``) are joined here, as under any ASGI server but the project's own: the
+vectored write to the socket is the HTTP benchmark's to show.
 """
 
 from __future__ import annotations
@@ -40,6 +45,20 @@ _BATCH = 25
 WRITES = {"attrs_update": "wps.attrs_update", "v2_update": "dingtalk.v2_update"}
 #: Read calls sent as their scenario makes them: ``--call`` name -> the scenario.
 READS = {"roster_by_field": "dingtalk_v1.roster_by_field"}
+#: The ``openroster serve`` options of a scenario (``Scenario.server_args``) as settings, so a read
+#: runs as the HTTP benchmark serves it (``roster_by_field`` without the platform's 20 calls/s).
+_OPTIONS = {"--dingtalk-v1-rate-limit": "dingtalk_v1_rate_limits"}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    options: dict[str, Any] = {}
+    if args.call in READS:
+        server_args = SCENARIOS[READS[args.call]].server_args
+        for flag, value in zip(server_args[::2], server_args[1::2], strict=True):
+            if flag not in _OPTIONS:
+                raise SystemExit(f"bench.inprocess does not know the server option {flag}")
+            options[_OPTIONS[flag]] = value
+    return Settings(data_dir=Path(args.data_dir), database_url=args.database_url, **options)
 
 
 class Driver:
@@ -104,8 +123,7 @@ def _profile_writer(writers: Any) -> cProfile.Profile:
 
 
 async def _run(args: argparse.Namespace) -> None:
-    data_dir = Path(args.data_dir)
-    settings = Settings(data_dir=data_dir, database_url=args.database_url)
+    settings = _settings(args)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         d = app.state.directory

@@ -5,11 +5,14 @@ pause, resume and replay a subscription, read back through the control API."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote_plus
 
+import httpx
 import pytest
 from playwright.sync_api import expect
 from tests.console.browser import Console
 from tests.console.world import READER, READER_SECRET, TENANT, make_company, signed_in_http
+from websockets.sync.client import connect
 
 import event_receivers as ind
 from conftest import LiveServer
@@ -122,15 +125,44 @@ def test_subscribe_after_the_url_check_and_unsubscribe(live: LiveServer, console
         assert [s["kind"] for s in live.control.subscriptions(TENANT)] == ["dingtalk"]
 
 
-def test_a_stream_subscription_is_listed_without_a_url(live: LiveServer, console: Console) -> None:
+def test_a_stream_subscription_made_in_the_form_and_its_connected_client(
+    live: LiveServer, console: Console
+) -> None:
     make_company(live)
-    live.control.add_app(TENANT, client_id=DING_APP, platform="dingtalk", agentid=1)
-    sub = live.control.subscribe(TENANT, "dingtalk_stream", DING_APP, None, events=["user_add_org"])
+    secret = live.control.add_app(TENANT, client_id=DING_APP, platform="dingtalk", agentid=1)["client_secret"]
     page = console.sign_in(f"/console/tenants/{TENANT}/events")
-    row = page.locator("table tbody tr").filter(has_text=sub["id"])
+    clients = page.get_by_role("region", name="Connected Stream clients")
+    expect(clients).to_contain_text("No Stream client is connected.")
+    stream = page.get_by_role("region", name="Subscribe DingTalk Stream clients")
+    expect(stream.get_by_label("Receiver URL")).to_have_count(0)  # its clients connect: no receiver
+    expect(stream.get_by_label("App")).to_have_value(DING_APP)
+    stream.get_by_label("user_add_org").check()
+    stream.get_by_role("button", name="Subscribe").click()
+    expect(page.get_by_role("status")).to_have_text(re.compile(r"^Subscribed: sub_\w+\.$"))
+    [made] = live.control.subscriptions(TENANT)
+    assert (made["kind"], made["app"], made["events"]) == ("dingtalk_stream", DING_APP, ["user_add_org"])
+    row = page.get_by_role("region", name="Subscriptions").locator("tbody tr").filter(has_text=made["id"])
     expect(row).to_contain_text("dingtalk_stream")
-    expect(row).to_contain_text("user_add_org")
     expect(row.locator("td.path")).to_have_text("")
+
+    # A Stream client of the app, as the protocol file has it: connections/open, then the ticket's socket.
+    events = [{"type": "EVENT", "topic": "*"}]
+    opened = httpx.post(
+        live.base_url + "/v1.0/gateway/connections/open",
+        json={"clientId": DING_APP, "clientSecret": secret, "subscriptions": events},
+    )
+    assert opened.status_code == 200, opened.text
+    endpoint = f"{opened.json()['endpoint']}?ticket={quote_plus(opened.json()['ticket'])}"
+    with connect(endpoint, open_timeout=10, close_timeout=2):
+        [client] = live.control.stream_connections(TENANT)
+        page.reload()
+        listed = clients.get_by_role("row").filter(has_text=client["connection_id"])
+        expect(listed).to_contain_text(DING_APP)
+        expect(listed).to_contain_text(client["worker"])
+        expect(clients.get_by_role("columnheader")).to_have_text(
+            ["App", "Connection ID", "Connected since", "Server process"]
+        )
+    assert [s["id"] for s in live.control.subscriptions(TENANT)] == [made["id"]]  # the form's, no other
 
 
 def test_the_change_records_feed_shows_changes_as_they_commit(live: LiveServer, console: Console) -> None:

@@ -6,7 +6,10 @@ and deliveries of a tenant, ``events.subscriptions`` to pause, resume and replay
 engine to flush), so both faces show and do the same. Subscribing reads the form into the control
 API's request model (``control.schemas.NewSubscription``) and goes through its step
 (``control_routes.subscribe``): the receiver's URL is verified first (WPS's challenge, DingTalk's
-``check_url``), and a receiver that fails it is shown on the URL field and nothing is stored.
+``check_url``), and a receiver that fails it is shown on the URL field and nothing is stored; a
+DingTalk Stream subscription has no receiver (its app's clients connect). The connected Stream
+clients are listed from what the control API's ``stream/connections`` reads (the store's record of
+every process's open connections).
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from starlette.responses import Response
 from openroster.console import live, pages
 from openroster.console.session import Session
 from openroster.control import schemas
+from openroster.control.plane import ControlPlane
 from openroster.control.runtime_routes import moment
 from openroster.core.tenancy import apps as app_service
 from openroster.core.tenancy import tenants as tenant_service
 from openroster.events import subscriptions
-from openroster.events.channels import CHANNELS
+from openroster.events.channels import CHANNELS, PUSHED
+from openroster.events.channels.stream import KIND as STREAM_KIND
 from openroster.events.control_routes import (
     changes_after,
     deliveries_of,
@@ -36,11 +41,14 @@ from openroster.events.control_routes import (
     subscription_of,
     subscriptions_of,
 )
+from openroster.events.engine import wall_ms
 from openroster.model.changes import DeliveryStatus, SubscriptionStatus
 from openroster.model.errors import CoreError
 
 #: The form's field of each subscription kind's list of topics (``NewSubscription``'s name for it).
-TOPIC_FIELDS = {"wps": "topics", "dingtalk": "events"}
+TOPIC_FIELDS = {"wps": "topics", "dingtalk": "events", STREAM_KIND: "events"}
+#: The platform of the apps each subscription kind may name (a Stream subscription's: DingTalk's).
+APP_PLATFORMS = {kind: "dingtalk" if kind in PUSHED else kind for kind in CHANNELS}
 #: A topic's checkbox is named this prefix and the topic (a form keeps one value a name).
 TOPIC_PREFIX = "topic:"
 
@@ -129,8 +137,24 @@ def routes(r: APIRouter) -> None:
 
 def _change_row(change: dict[str, Any]) -> dict[str, Any]:
     """A change record as its row shows it: its time as an ISO 8601 UTC timestamp."""
-    at = datetime.fromtimestamp(change["time"], UTC).isoformat(timespec="milliseconds")
-    return {**change, "at": at.replace("+00:00", "Z")}
+    return {**change, "at": _iso(change["time"])}
+
+
+def _iso(seconds: float) -> str:
+    """Unix seconds as an ISO 8601 UTC timestamp, to the millisecond."""
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _stream_clients(plane: ControlPlane, tenant_id: str) -> list[dict[str, str]]:
+    """The tenant's connected DingTalk Stream clients, oldest first, as the control API's
+    ``stream/connections`` reads them (any process's; one whose process stopped answering drops
+    out within 90 s)."""
+    with plane.directory.store.read() as tx:
+        found = tx.stream.connections(tenant_id, wall_ms())
+    return [
+        {"app": c.app, "connection_id": c.connection_id, "since": _iso(c.since / 1000), "worker": c.worker}
+        for c in found
+    ]
 
 
 def _subscription(form: dict[str, str]) -> dict[str, Any]:
@@ -197,7 +221,8 @@ def _page(
         error_sub=error_sub,
         error_field=error_field,
         values=form or {},
-        apps={kind: [a.client_id for a in apps if a.platform.value == kind] for kind in CHANNELS},
+        apps={k: [a.client_id for a in apps if a.platform.value == p] for k, p in APP_PLATFORMS.items()},
+        stream_clients=_stream_clients(plane, tenant_id),
         topics={kind: c.topics for kind, c in CHANNELS.items()},
         topic_prefix=TOPIC_PREFIX,
         new_sub=request.query_params.get("sub", ""),

@@ -50,9 +50,13 @@ _SECRET_NEEDLES = tuple(
     n.encode() for n in sorted(_NAME_PARTS) if not any(o != n and o in n for o in _NAME_PARTS)
 )
 #: The only characters outside ASCII that lowercase to ASCII letters (KELVIN SIGN, LATIN CAPITAL
-#: LETTER I WITH DOT ABOVE), as UTF-8, and the JSON escape that can spell any letter.
-_SPELL_LETTERS = ("\u212a".encode(), "\u0130".encode(), b"\\u")
+#: LETTER I WITH DOT ABOVE), as UTF-8 ...
+_NON_ASCII_LETTERS = ("\u212a".encode(), "\u0130".encode())
+#: ... and the JSON escape that can spell any letter.
+_ESCAPE = b"\\u"
 _CODE_KEYS = (b'"code"', b'"errcode"')
+#: Text that percent-encoding and form-encoding leave as it is (RFC 3986's unreserved characters).
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
 #: A JSON member ``"name": value`` of a string or number value, in text that may be cut anywhere
 #: (a string value cut short runs to the end).
 _JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)|-?\d[\d.eE+-]*)')
@@ -71,7 +75,7 @@ def _may_name_secrets(data: bytes) -> bool:
     name appears in the text lowercased without ``_`` and ``-`` (as a name is), and nothing in it
     could spell one otherwise. A few passes in C over the bytes, where walking the members of a
     15 KB body took milliseconds."""
-    if any(s in data for s in _SPELL_LETTERS):
+    if _ESCAPE in data or (not data.isascii() and any(s in data for s in _NON_ASCII_LETTERS)):
         return True
     folded = data.lower().replace(b"_", b"").replace(b"-", b"")
     return any(n in folded for n in _SECRET_NEEDLES)
@@ -162,17 +166,12 @@ def redacted_pieces(
     query = urlencode(_redacted_pairs(form_or_query(query), secrets)).encode() if query else b""
     if body and is_form(headers):
         body = urlencode(_redacted_pairs(form_or_query(body), secrets)).encode()
-    elif _may_name_secrets(body):
+    elif _may_name_secrets(body):  # looked at once: a body that names none keeps its members
         _body(headers, body, secrets)
-
-    def json_members(data: bytes) -> bytes:
-        if data[:1] not in (b"{", b"[") or not _may_name_secrets(data):
-            return data
-        return _redacted_json_text(data.decode("utf-8", errors="replace"), secrets).encode()
-
-    body, reply_head = json_members(body), json_members(reply_head)
+        body = _json_members(body, secrets)
+    reply_head = _json_members(reply_head, secrets) if _may_name_secrets(reply_head) else reply_head
     needles = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
-    forms = [f.encode() for s in needles for f in dict.fromkeys((s, quote(s, safe=""), quote_plus(s)))]
+    forms = [f for s in needles for f in _spellings(s)]
 
     def scrub(data: bytes) -> bytes:
         for f in forms:
@@ -181,6 +180,21 @@ def redacted_pieces(
         return data
 
     return scrub(query), [(k, scrub(v)) for k, v in shown], scrub(body), scrub(reply_head)
+
+
+def _spellings(secret: str) -> list[bytes]:
+    """A secret as it may appear: as it is, percent-encoded, form-encoded (one spelling when
+    it holds only characters no encoding changes, as tokens do)."""
+    if _UNRESERVED.fullmatch(secret):
+        return [secret.encode()]
+    return [f.encode() for f in dict.fromkeys((secret, quote(secret, safe=""), quote_plus(secret)))]
+
+
+def _json_members(data: bytes, secrets: set[str]) -> bytes:
+    """JSON text (whole or cut short) with its members under a secret's name redacted."""
+    if data[:1] not in (b"{", b"["):
+        return data
+    return _redacted_json_text(data.decode("utf-8", errors="replace"), secrets).encode()
 
 
 def _header_value(name: bytes, value: bytes, secrets: set[str]) -> str:

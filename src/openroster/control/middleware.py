@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openroster.control.calls import RawCall, dialect_of, is_platform
 from openroster.control.faults import Fault, FaultBook
 from openroster.control.journal import REPLY_HEAD_BYTES, Journal
+from openroster.dialects import pieces
 
 log = logging.getLogger("openroster.control")
 
@@ -155,8 +156,7 @@ class PlatformCalls:
                 message = _add_request_id(message, rid)
             elif kind == "http.response.body":
                 if not head:
-                    chunk = message.get("body", b"")
-                    head = chunk if len(chunk) <= REPLY_HEAD_BYTES else chunk[:REPLY_HEAD_BYTES]
+                    head = pieces.head(message, REPLY_HEAD_BYTES)
                 if not message.get("more_body", False) and not recorded:
                     # kept before the reply's last bytes leave: a client that reads the journal
                     # as soon as it has the reply finds the call there

@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 import httptools
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from openroster.console.refused import refusal_page
 from openroster.control.calls import CONSOLE_PREFIX, CONTROL_PREFIX
@@ -43,7 +43,9 @@ from openroster.core.runtime import limits
 from openroster.dialects import raw, registry
 from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
 from openroster.dialects.base import Refusal
+from openroster.dialects.pieces import EXTENSION as PIECES_EXTENSION
 from openroster.server.middleware import HttpMiddleware
+from openroster.server.writev import PiecesCycle
 
 #: Seconds a refused connection stays open for reading (and dropping) what the client still sends.
 LINGER_SECONDS = 2.0
@@ -95,7 +97,8 @@ class _HeadTooLarge(Exception):
 
 
 class GuardedHttpTools(HttpToolsProtocol):
-    """uvicorn's httptools protocol with head and body deadlines and a head size limit (see module)."""
+    """uvicorn's httptools protocol with head and body deadlines and a head size limit (see module);
+    its requests' cycles send a reply given in pieces with one vectored write (``server/writev.py``)."""
 
     head_timeout: ClassVar[float] = limits.HEAD_TIMEOUT_SECONDS
     body_timeout: ClassVar[float] = limits.BODY_TIMEOUT_SECONDS
@@ -186,6 +189,7 @@ class GuardedHttpTools(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.scope[ARRIVED_SCOPE_KEY] = time.monotonic()  # type: ignore[literal-required]
+        self.scope.setdefault("extensions", {})[PIECES_EXTENSION] = {}  # replies in pieces: server/writev.py
         self._head_bytes = 0
         if self._deadline is None:
             self._arm(self.head_timeout, self._head_late)
@@ -213,6 +217,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._reading_head = False
         self._milestones += 1
         super().on_headers_complete()
+        if type(self.cycle) is RequestResponseCycle:  # the request's new cycle: one taking pieces
+            self.cycle.__class__ = PiecesCycle
         self._arm(self.body_timeout, self._body_late)
 
     def on_message_complete(self) -> None:

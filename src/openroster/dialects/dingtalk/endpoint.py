@@ -28,6 +28,7 @@ from starlette.responses import Response
 from openroster.dialects import ambiguity, base
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.errors import Code, DingTalkError
+from openroster.dialects.pieces import Pieces, PiecesResponse
 from openroster.dialects.validation import first_error, message
 from openroster.model.entities import App
 from openroster.model.errors import ScopeMissing
@@ -115,10 +116,6 @@ class TopLevel:
     """A handler result whose fields go into the reply itself rather than into ``result``."""
 
     fields: Mapping[str, Any]
-
-
-class Pieces(list[bytes]):
-    """A handler result that is JSON already, in pieces: copied once, into the reply."""
 
 
 Handler = Callable[[Call, Any], Any]
@@ -282,4 +279,6 @@ def reply(result: Any, *, success: bool, request_id: str) -> Response:
     if success:
         parts.append(b',"success":true')
     parts.append(b',"request_id":"' + request_id.encode() + b'"}')
+    if isinstance(result, Pieces):  # sent as they are (dialects/pieces.py)
+        return PiecesResponse(parts, media_type=_JSON)
     return Response(b"".join(parts), media_type=_JSON)

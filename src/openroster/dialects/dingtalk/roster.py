@@ -12,7 +12,7 @@ from openroster.core.roster import employees as roster_employees
 from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.profile import EmployeeList
 from openroster.dialects.dingtalk import render
-from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, Handler, Pieces, TopLevel, route
+from openroster.dialects.dingtalk.endpoint import HRM_READ, HRM_WRITE, Call, Handler, TopLevel, route
 from openroster.dialects.dingtalk.errors import Code
 from openroster.dialects.dingtalk.schemas import (
     AddPreEntryBody,
@@ -22,6 +22,7 @@ from openroster.dialects.dingtalk.schemas import (
     RosterListBody,
     RosterUpdateBody,
 )
+from openroster.dialects.pieces import Pieces
 from openroster.model.errors import InvalidValue, MissingField, TooMany
 
 _HRM = "/topapi/smartwork/hrm"

@@ -160,9 +160,14 @@ def client_id_of(r: Reader, token: str) -> str | None:
 
 
 def caller_of(d: Directory, token: str | None) -> str | None:
-    """:func:`client_id_of` in a read of its own (the journal and fault rules, outside a request's
-    read); None without a token."""
+    """:func:`client_id_of` outside a request's read (the journal and fault rules); None without a
+    token. A token this process has seen names its app without a read: a token never changes
+    app, so the store's poll and read (one of each for every call the journal moves) would tell
+    nothing more."""
     if not token:
         return None
+    grant = _state(d).grants.get(token)
+    if grant is not None:
+        return grant.client_id
     with d.reader() as r:
         return client_id_of(r, token)

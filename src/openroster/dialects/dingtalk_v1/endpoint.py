@@ -22,6 +22,7 @@ from starlette.responses import Response
 from openroster.dialects.dingtalk.endpoint import Call, OnePermissionRoute, refuse_repeated_keys
 from openroster.dialects.dingtalk.errors import DingTalkError
 from openroster.dialects.dingtalk_v1.errors import INVALID_PARAMETER, V1Error
+from openroster.dialects.pieces import Pieces, PiecesResponse
 from openroster.dialects.validation import first_error, message
 
 Handler = Callable[[Call, Any], Any]
@@ -123,6 +124,8 @@ class Envelope:
 
 
 def reply(result: Any) -> Response:
-    """HTTP 200 with the result's JSON object (bytes are sent as they are)."""
+    """HTTP 200 with the result's JSON object (bytes, and :class:`Pieces` of it, are sent as they are)."""
+    if isinstance(result, Pieces):
+        return PiecesResponse(result, media_type=_JSON)
     body = result if isinstance(result, bytes) else orjson.dumps(result)
     return Response(body, media_type=_JSON)

@@ -24,6 +24,7 @@ from openroster.dialects.dingtalk.roster import roster_items
 from openroster.dialects.dingtalk_v1 import HRM_PREENTRY, HRM_PROCESS
 from openroster.dialects.dingtalk_v1.endpoint import route
 from openroster.dialects.dingtalk_v1.errors import V1Error
+from openroster.dialects.pieces import Pieces
 from openroster.model.entities import App
 
 _HRM = "/v1.0/hrm"
@@ -101,14 +102,14 @@ def _check_agent(app: App, agent_id: int, code: str, field: str) -> None:
 
 
 @route("POST", f"{_HRM}/rosters/lists/query", permission=HRM_READ, body=RosterByFieldBody)
-def roster_by_field(call: Call, body: RosterByFieldBody) -> bytes:
+def roster_by_field(call: Call, body: RosterByFieldBody) -> Pieces:
     """GetEmployeeRosterByField: roster fields of up to 100 employees (every field unless filtered)."""
     _check_agent(call.app, body.appAgentId, "invalidParameter", "appAgentId")
     if not body.userIdList:
         raise V1Error("invalidParameter", "userIdList must name at least one userId")
     codes = tuple(body.fieldFilterList) if body.fieldFilterList else None
     items = roster_items(call, body.userIdList, codes, field="userIdList", spelling=render.CAMEL)
-    return b"".join([b'{"result":', *items, b"}"])  # one copy
+    return Pieces([b'{"result":', *items, b"}"])  # sent as they are (dialects/pieces.py)
 
 
 @route("GET", f"{_HRM}/rosters/meta/authorities/fields", permission=HRM_READ, body=AgentQuery)

@@ -1,0 +1,59 @@
+"""A reply sent in the pieces it was rendered in, never joined into one buffer.
+
+A roster reply of 100 people is some 900 KB of cached items. Joining them costs a copy of all
+of it from memory (the items of rotating requests are not in the CPU's caches); the socket
+needs no such buffer: the server this project runs under (``server/guard.py``) writes the
+pieces with one vectored write. It says so by naming :data:`EXTENSION` in the request scope's
+``extensions``; the body message then carries the pieces under :data:`PIECES` (its ``body``
+empty). Under any other ASGI server (the test client, ``bench/inprocess.py``) the pieces are
+joined and sent as one ``body``, as a plain :class:`Response` sends it.
+
+A middleware that looks at the reply's bytes reads them with :func:`head`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+#: The scope extension a server sets when its ``send`` takes a body message in pieces.
+EXTENSION = "openroster.response.pieces"
+#: The key of a body message holding the reply's pieces (a list of bytes).
+PIECES = "openroster.pieces"
+
+
+class Pieces(list[bytes]):
+    """A handler result that is JSON already, in pieces: sent as they are (see module)."""
+
+
+class PiecesResponse(Response):
+    """HTTP ``status_code`` with the body ``pieces`` (see module)."""
+
+    def __init__(self, pieces: list[bytes], *, media_type: str, status_code: int = 200) -> None:
+        self.pieces = pieces
+        length = sum(map(len, pieces))
+        super().__init__(None, status_code, {"content-length": str(length)}, media_type)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        if EXTENSION in (scope.get("extensions") or ()):
+            await send({"type": "http.response.body", "body": b"", PIECES: self.pieces})
+        else:
+            await send({"type": "http.response.body", "body": b"".join(self.pieces)})
+
+
+def head(message: Mapping[str, Any], size: int) -> bytes:
+    """The first ``size`` bytes (or fewer) of a body message's bytes, in pieces or not."""
+    pieces: list[bytes] | None = message.get(PIECES)
+    if pieces is None:
+        body: bytes = message.get("body", b"")
+        return body if len(body) <= size else body[:size]
+    out = b""
+    for piece in pieces:
+        out += piece[: size - len(out)]
+        if len(out) >= size:
+            break
+    return out

@@ -1,0 +1,100 @@
+"""A reply in pieces reaches the transport as the pieces themselves, in one ``writelines``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from uvicorn.protocols.http.flow_control import FlowControl
+
+from openroster.dialects.pieces import EXTENSION, PiecesResponse, head
+from openroster.server.writev import PiecesCycle
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.writes: list[Any] = []
+
+    def write(self, data: bytes) -> None:
+        if data:  # as asyncio's and uvloop's transports: nothing to write is no write
+            self.writes.append(data)
+
+    def writelines(self, pieces: list[bytes]) -> None:
+        self.writes.append(list(pieces))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+
+def _cycle(transport: _Transport, method: str = "POST") -> tuple[PiecesCycle, list[str]]:
+    done: list[str] = []
+    scope: Any = {"type": "http", "method": method, "extensions": {EXTENSION: {}}}
+    cycle = PiecesCycle(
+        scope=scope,
+        transport=transport,  # type: ignore[arg-type]
+        flow=FlowControl(transport),  # type: ignore[arg-type]
+        logger=logging.getLogger("test"),
+        access_logger=logging.getLogger("test"),
+        access_log=False,
+        default_headers=[],
+        message_event=asyncio.Event(),
+        expect_100_continue=False,
+        keep_alive=True,
+        on_response=lambda: done.append("complete"),
+    )
+    return cycle, done
+
+
+def test_pieces_go_to_the_transport_uncopied() -> None:
+    pieces = [b'{"result":[', b"1," * 5000 + b"2", b"]}"]
+    transport = _Transport()
+    cycle, done = _cycle(transport)
+    asyncio.run(PiecesResponse(pieces, media_type="application/json")(cycle.scope, cycle.receive, cycle.send))
+    status_line, sent = transport.writes
+    assert b"content-length: %d\r\n" % sum(map(len, pieces)) in status_line
+    assert sent == pieces and all(a is b for a, b in zip(sent, pieces, strict=True))  # the same objects
+    assert done == ["complete"] and cycle.response_complete
+    # A HEAD sends the head alone; the length still counts.
+    transport = _Transport()
+    cycle, done = _cycle(transport, "HEAD")
+    asyncio.run(PiecesResponse(pieces, media_type="application/json")(cycle.scope, cycle.receive, cycle.send))
+    assert len(transport.writes) == 1 and done == ["complete"]
+
+
+def test_pieces_longer_than_the_declared_length_are_refused() -> None:
+    transport = _Transport()
+    cycle, done = _cycle(transport)
+
+    async def send() -> None:
+        await cycle.send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]}
+        )
+        await cycle.send({"type": "http.response.body", "body": b"", "openroster.pieces": [b"ab", b"cd"]})
+
+    with pytest.raises(RuntimeError, match="longer than Content-Length"):
+        asyncio.run(send())
+    assert len(transport.writes) == 1 and not done
+
+
+def test_without_the_extension_the_pieces_are_one_body() -> None:
+    messages: list[Any] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+
+    asyncio.run(PiecesResponse([b"[1,", b"2]"], media_type="application/json")({"type": "http"}, None, send))  # type: ignore[arg-type]
+    assert messages[1] == {"type": "http.response.body", "body": b"[1,2]"}
+    assert (b"content-length", b"5") in messages[0]["headers"]
+
+
+def test_head_reads_across_pieces() -> None:
+    message = {"type": "http.response.body", "body": b"", "openroster.pieces": [b"ab", b"cde", b"fg"]}
+    assert head(message, 4) == b"abcd"
+    assert head(message, 100) == b"abcdefg"
+    assert head({"body": b"abcdef"}, 3) == b"abc"
