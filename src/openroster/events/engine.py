@@ -62,6 +62,7 @@ from openroster.model.changes import (
     RenderedEvent,
     Subscription,
 )
+from openroster.model.entities import App, Tenant
 from openroster.store.tx import ReadTx, WriteTx
 
 log = logging.getLogger(__name__)
@@ -91,15 +92,17 @@ class Rendered:
     ctx: ChannelContext
     events: list[RenderedEvent]
     last_seq: int
+    #: A whole batch was taken: the subscription may have more records waiting.
+    full: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one pass's write job did: the deliveries it claimed, and whether it fanned out
-    records (there may be more)."""
+    """What one pass's write job did: the deliveries it claimed, and whether there may be more to
+    fan out or claim at once (a whole batch of records stored, or a whole batch claimed)."""
 
     attempts: list[Attempt]
-    fanned_out: bool
+    more: bool
 
 
 #: A pass that wrote nothing.
@@ -199,10 +202,18 @@ class EventEngine:
     def unseal(self, sealed: bytes, context: str) -> str:
         return self._unseal_key(bytes(sealed), context)
 
-    def context(self, tx: ReadTx | WriteTx, sub: Subscription) -> ChannelContext:
-        """What the subscription's channel needs: the tenant's platform ids and the app's secret."""
-        tenant = tx.tenants.get_tenant(sub.tenant_id)
-        app = tx.apps.get_app(sub.app, self._unseal_app) if sub.kind == "wps" else None
+    def context(
+        self,
+        tx: ReadTx | WriteTx,
+        sub: Subscription,
+        tenant_of: Callable[[str], Tenant | None] | None = None,
+        app_of: Callable[[str], App | None] | None = None,
+    ) -> ChannelContext:
+        """What the subscription's channel needs: the tenant's platform ids and the app's secret
+        (read by ``tenant_of`` and ``app_of`` when given: a pass's shared reads)."""
+        tenant = (tenant_of or tx.tenants.get_tenant)(sub.tenant_id)
+        get_app = app_of or (lambda client_id: tx.apps.get_app(client_id, self._unseal_app))
+        app = get_app(sub.app) if sub.kind == "wps" else None
         return ChannelContext(
             subscription=sub,
             tenant_id=sub.tenant_id,
@@ -236,13 +247,18 @@ class EventEngine:
         one that has some, rendered: outside the write, so sealing never holds the writers up."""
         contexts: dict[str, ChannelContext] = {}
         rendered: list[Rendered] = []
+        # Subscriptions of one tenant (and app) share these reads within a pass.
+        tenant_of = functools.cache(tx.tenants.get_tenant)
+        app_of = functools.cache(lambda client_id: tx.apps.get_app(client_id, self._unseal_app))
+        after = functools.cache(lambda tenant, seq: tx.changes.records_after(tenant, seq, FAN_OUT_BATCH))
         for sub in tx.outbox.list_subscriptions(None, self.unseal, active_only=True):
-            ctx = contexts[sub.id] = self.context(tx, sub)
-            changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
+            ctx = contexts[sub.id] = self.context(tx, sub, tenant_of, app_of)
+            changes = after(sub.tenant_id, sub.cursor_seq)
             if not changes:
                 continue
             try:
-                rendered.append(Rendered(ctx, channel(sub.kind).render(ctx, changes), changes[-1].seq))
+                events = channel(sub.kind).render(ctx, changes)
+                rendered.append(Rendered(ctx, events, changes[-1].seq, len(changes) >= FAN_OUT_BATCH))
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
         self._subscribed = bool(contexts)
@@ -301,14 +317,15 @@ class EventEngine:
 
         def job(tx: WriteTx) -> Step:
             _, went_on = self._store_rendered(tx, rendered)
+            more = any(r.full for r in rendered if r.ctx.subscription.id in went_on)
             # Only the deliveries of subscriptions active when the pass read them: a claim is sent.
             eligible = self._eligible(tx, now, wall, contexts)
             if not eligible:
-                return Step([], bool(went_on))
+                return Step([], more)
             ids = [c.id for c in eligible]
             claimed = set(tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now))
             attempts = [Attempt(c, contexts[c.subscription_id]) for c in eligible if c.id in claimed]
-            return Step(attempts, bool(went_on))
+            return Step(attempts, more or len(eligible) >= CLAIM_BATCH)
 
         return job
 
@@ -407,9 +424,9 @@ class EventEngine:
         """Fan out and deliver until nothing is due now (retry timers on the directory's clock),
         sending what a pass claims at once with ``sender`` (the background task's, which keeps its
         connections to the receivers; a fresh one when None); returns ``(delivered, pending)``: how
-        many of its attempts were delivered, how many deliveries are still open. It claims again
-        as soon as a pass has claimed, and waits for its attempts' outcomes only when nothing
-        more is claimable (an outcome may free an event held up behind it)."""
+        many of its attempts were delivered, how many deliveries are still open. It passes again at
+        once while a pass took a whole batch, else waits for its attempts' outcomes (an outcome
+        may free an event held up behind it) and looks again."""
         delivered = 0
         mine: list[asyncio.Task[DeliveryStatus | None]] = []
         async with contextlib.AsyncExitStack() as stack:
@@ -420,8 +437,7 @@ class EventEngine:
                         sender = Sender()
                         stack.push_async_callback(sender.aclose)
                     mine += self._launch(sender, step.attempts)
-                    continue
-                if step.fanned_out:
+                if step.more:
                     continue
                 if not mine:
                     break
@@ -431,14 +447,15 @@ class EventEngine:
         return delivered, self.count_open()
 
     async def deliver_due(self, sender: Sender) -> None:
-        """The background task's round: passes until one neither claims nor fans out anything,
-        each pass's attempts started at once and left running (their outcomes are written as they
+        """The background task's round: passes until one leaves nothing more to fan out or claim
+        at once (a commit, or a written outcome that frees a held-up event, wakes it again), each
+        pass's attempts started at once and left running (their outcomes are written as they
         end, ``events/outcomes.py``), so a slow receiver or a Stream ACK holds no pass back."""
         while True:
             step = await self._pass()
             if step.attempts:
                 self._launch(sender, step.attempts)
-            elif not step.fanned_out:
+            if not step.more:
                 return
 
     def count_open(self) -> int:
