@@ -520,6 +520,32 @@ def test_an_outcome_is_written_by_a_job_of_its_own_not_by_a_following_pass(wps: 
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
 
 
+class TickingClock(FixedClock):
+    """A clock that moves a millisecond each time it is read."""
+
+    def now(self) -> float:
+        self._at += 0.001
+        return super().now()
+
+
+def test_a_writes_event_is_claimed_in_the_commit_that_stores_it_as_the_clock_runs(wps: Setup) -> None:
+    # Only the commit's wake-up can deliver in time; the clock moves between the pass's read and
+    # its job, so the job must claim at its own time what it has just stored.
+    engine = EventEngine(wps.d.at_clock(TickingClock(T0)), poll_interval=60)
+
+    async def scenario() -> None:
+        engine.start()
+        try:
+            await asyncio.sleep(0.05)
+            wps.write(rec(U, C, "u1"))
+            await _until(lambda: bool(wps.server.events))
+        finally:
+            await engine.stop()
+
+    asyncio.run(scenario())
+    assert engine.timings.passes.ran.count == 1  # fanned out and claimed in one job
+
+
 class HeldAcks:
     """A Stream transport whose clients ACK only when the test says so (``release``)."""
 

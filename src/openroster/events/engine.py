@@ -113,13 +113,26 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def blocked(candidate: Delivery, earlier: Iterable[tuple[int, str, tuple[str, ...]]]) -> bool:
-    """True when an earlier open delivery of the candidate's subscription shares an entity key."""
-    keys = set(candidate.entity_keys)
-    return any(
-        i < candidate.id and sub == candidate.subscription_id and keys.intersection(k)
-        for i, sub, k in earlier
-    )
+@dataclass(frozen=True, slots=True)
+class Holdups:
+    """The oldest open delivery of each subscription and entity key: a candidate is held up when
+    one of its keys has an older one (one lookup per key, however many are open)."""
+
+    oldest: dict[tuple[str, str], int]
+
+    def held(self, candidate: Delivery) -> bool:
+        sub = candidate.subscription_id
+        return any(self.oldest.get((sub, k), candidate.id) < candidate.id for k in candidate.entity_keys)
+
+
+def holdups(open_keys: Iterable[tuple[int, str, tuple[str, ...]]]) -> Holdups:
+    """:class:`Holdups` of ``(id, subscription_id, entity_keys)`` rows (``outbox.open_keys_before``)."""
+    oldest: dict[tuple[str, str], int] = {}
+    for i, sub, keys in open_keys:
+        for k in keys:
+            if oldest.setdefault((sub, k), i) > i:
+                oldest[(sub, k)] = i
+    return Holdups(oldest)
 
 
 class EventEngine:
@@ -264,7 +277,9 @@ class EventEngine:
         self._subscribed = bool(contexts)
         return contexts, rendered
 
-    def _store_rendered(self, tx: WriteTx, rendered: Sequence[Rendered]) -> tuple[int, set[str]]:
+    def _store_rendered(
+        self, tx: WriteTx, rendered: Sequence[Rendered], now: int | None = None
+    ) -> tuple[int, set[str]]:
         """Store each rendered batch whose subscription is still active with its cursor where the
         rendering read it, and advance the cursor, in one compare-and-set per subscription (the
         row's lock, held to the commit, is the fan-out lease); the deliveries of every batch so
@@ -277,7 +292,8 @@ class EventEngine:
                 r.ctx.subscription.id, r.last_seq, expect=r.ctx.subscription.cursor_seq
             )
         ]
-        tx.outbox.insert_batches([(r.ctx.subscription, r.events) for r in stored], self.directory.now_ms())
+        now = self.directory.now_ms() if now is None else now
+        tx.outbox.insert_batches([(r.ctx.subscription, r.events) for r in stored], now)
         return sum(len(r.events) for r in stored), {r.ctx.subscription.id for r in stored}
 
     # -- delivery ---------------------------------------------------------------------------
@@ -288,7 +304,11 @@ class EventEngine:
         return _NOTHING if job is None else self.write(job)
 
     async def _pass(self) -> Step:
-        """:meth:`step` on the event loop, timed: the job is awaited, never waited for."""
+        """:meth:`step` on the event loop, timed: the job is awaited, never waited for. While a
+        whole claim's worth of attempts is under way, it first waits for one to end: a claim
+        is not taken further ahead of the sending than that (a lease must outlast its wait)."""
+        while len(self._inflight) >= CLAIM_BATCH:
+            await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
         began = time.perf_counter()
         job = self.plan()
         self.timings.read.add(time.perf_counter() - began)
@@ -316,7 +336,9 @@ class EventEngine:
                 return None
 
         def job(tx: WriteTx) -> Step:
-            _, went_on = self._store_rendered(tx, rendered)
+            # The job's own time: the deliveries it stores are due at it, and claimed with them.
+            now, wall = self.directory.now_ms(), wall_ms()
+            _, went_on = self._store_rendered(tx, rendered, now)
             more = any(r.full for r in rendered if r.ctx.subscription.id in went_on)
             # Only the deliveries of subscriptions active when the pass read them: a claim is sent.
             eligible = self._eligible(tx, now, wall, contexts)
@@ -359,11 +381,11 @@ class EventEngine:
             if not page:
                 break
             sendable = self._sendable(contexts) if sendable is None else sendable
-            earlier = tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1)
+            earlier = holdups(tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1))
             for c in page:
                 if c.subscription_id not in sendable:
                     continue
-                if blocked(c, earlier):
+                if earlier.held(c):
                     held_up = True
                 else:
                     eligible.append(c)

@@ -2,8 +2,12 @@
 
 An attempt's outcome (delivered, retrying on the back-off schedule, or dead) is written by a job
 of the store's writers at the head of their queue (:meth:`OutcomeWriter.record`), not by the
-engine's next pass: no pass waits for it and it waits for no claim. Outcomes that end while such
-a job is queued go with it, in one statement (``outbox.record_outcomes``); each is written only
+engine's next pass: no pass waits for it and it waits for no claim. A job is queued
+:data:`LINGER` seconds after the first outcome it writes ended (at once when
+:data:`OUTCOME_BATCH` are waiting), one at a time: the outcomes that end meanwhile, or while it
+is queued, go with it, and those that end while it commits go in the next, each job one
+statement (``outbox.record_outcomes``). A burst of attempts so costs a few commits, not one
+each (each a transaction of its own while the writers are idle). Each outcome is written only
 while this engine still holds the delivery's lease, and clears it. An outcome that cannot be
 written (the process dies, the queue is full) leaves the lease to run out: the delivery is sent
 again (at least once).
@@ -26,6 +30,11 @@ from openroster.store import outbox
 from openroster.store.tx import WriteTx
 
 log = logging.getLogger(__name__)
+
+#: Seconds an outcome waits for others to be written with (an event held up behind it waits as long).
+LINGER = 0.01
+#: Outcomes that make a job go at once.
+OUTCOME_BATCH = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +91,10 @@ class OutcomeWriter:
         self.written = written
         self._waiting: list[_Waiting] = []
         self._lock = threading.Lock()
-        self._queued = False
+        #: A job is out (lingering, queued, running or committing); only the event loop reads or
+        #: sets it, and the linger's timer.
+        self._out = False
+        self._timer: asyncio.TimerHandle | None = None
 
     def record_in(self, tx: WriteTx, outcomes: Sequence[Sent]) -> list[DeliveryStatus]:
         """Write ``outcomes`` in ``tx`` now (on the directory's clock); their new statuses."""
@@ -96,9 +108,18 @@ class OutcomeWriter:
         done: asyncio.Future[DeliveryStatus] = asyncio.get_running_loop().create_future()
         with self._lock:
             self._waiting.append((sent, done))
-            if self._queued:
-                return done
-            self._queued = True
+            full = len(self._waiting) >= OUTCOME_BATCH
+        if not self._out:
+            self._out = True
+            self._timer = asyncio.get_running_loop().call_later(LINGER, self._submit)
+        elif full and self._timer is not None:
+            self._timer.cancel()
+            self._submit()
+        return done
+
+    def _submit(self) -> None:
+        """Queue the job that writes the waiting outcomes (those that end until it runs too)."""
+        self._timer = None
         batch: list[_Waiting] = []
 
         def job(tx: WriteTx) -> list[DeliveryStatus]:
@@ -110,23 +131,28 @@ class OutcomeWriter:
         try:
             self.directory.writes.submit(timed, first=True, awaited=awaited)
         except Exception as exc:  # the writers' queue is full: the leases run out, sent again
+            self._out = False
             self._take(batch)
             _settle(batch, None, exc)
-            return done
+            return
 
         def committed(f: asyncio.Future[list[DeliveryStatus]]) -> None:
             back()
             self._back(batch, f)
+            if not self._waiting:
+                self._out = False
+            elif len(self._waiting) >= OUTCOME_BATCH:
+                self._submit()
+            else:
+                self._timer = asyncio.get_running_loop().call_later(LINGER, self._submit)
 
         awaited.add_done_callback(committed)
-        return done
 
     def _take(self, batch: list[_Waiting]) -> None:
         """Move every waiting outcome into ``batch`` (the job about to write them)."""
         with self._lock:
             batch.extend(self._waiting)
             self._waiting.clear()
-            self._queued = False
 
     def _back(self, batch: list[_Waiting], written: asyncio.Future[list[DeliveryStatus]]) -> None:
         if written.cancelled():
