@@ -17,8 +17,9 @@
   for a send or an outcome. A failure is retried on the back-off schedule (``events/backoff.py``)
   and ends ``dead`` 24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
-  a local commit that wrote change records (``Store.on_records``) and polling every
-  ``poll_interval`` seconds for other processes' commits. Never on the request path: a
+  a local commit that wrote change records (``Store.on_records``), by a written outcome when a
+  pass found an event held up behind an open one, and polling every ``poll_interval`` seconds
+  for other processes' commits. Never on the request path: a
   pass's read and rendering run on the event loop like the server's other reads (short: a
   thread of its own lost more waiting for the interpreter lock behind the busy loop and writer
   than it saved), and its write transaction is a job of the store's writers
