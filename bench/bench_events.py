@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_events [--backend sqlite|postgresql] [--users 10000]
         [--events 2000] [--rate 200] [--seconds 10] [--wrk-seconds 10] [--rounds 3]
-        [--connections 16] [--json FILE]
+        [--connections 16] [--timings] [--json FILE]
 
 The demo tenant of ``--users`` people (``openroster demo``, cached under bench/.data; see
 bench/harness.py) is served by one ``openroster serve`` process. Its WPS app ``demo-wps`` is
@@ -23,6 +23,10 @@ subscribed through the control plane (after WPS's challenge) to receivers this p
    and with none, in ABBA order over ``--rounds``; between runs the outbox is drained. The median
    requests/s of each and their ratio (target: at least 90 %).
 
+``--timings`` also takes the engine's pass apart during the latency phase (``events/timings.py``:
+the server writes its counters to a file; the difference over the phase, per phase the count and
+the mean and longest ms) under ``engine_timings``.
+
 It prints the figures (``--json`` also writes them) and leaves docs/benchmarks.md alone: figures
 go there from a quiet machine.
 """
@@ -34,6 +38,7 @@ import asyncio
 import json
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -60,6 +65,7 @@ from bench.scenarios import TENANT, WPS_APP, active_ids
 from openroster.client.events import WpsEvent, WpsEventReceiver
 from openroster.config import Settings
 from openroster.core.people import users
+from openroster.events.timings import ENV_FILE
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster
 from openroster.testing import ControlClient, serve_asgi
@@ -203,6 +209,39 @@ def latency(
     return out
 
 
+class EngineTimes:
+    """The server engine's timing counters (``--timings``), read from the file it writes."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def read(self) -> dict[str, dict[str, float]]:
+        time.sleep(1.5)  # the engine writes the file at most once a second
+        if self.path is None or not self.path.exists():
+            return {}
+        figures: dict[str, dict[str, float]] = json.loads(self.path.read_text())
+        return figures
+
+    @contextmanager
+    def over(self, what: str, into: dict[str, Any]) -> Iterator[None]:
+        """Put into ``into`` what the engine's phases took while the block ran (nothing without
+        ``--timings``), per phase: how many, the mean ms and the longest of the whole run."""
+        before = self.read() if self.path is not None else {}
+        yield
+        if self.path is None:
+            return
+        after = self.read()
+        for phase, now in after.items():
+            was = before.get(phase, {"count": 0, "total_ms": 0.0})
+            n = now["count"] - was["count"]
+            mean = (now["total_ms"] - was["total_ms"]) / n if n else 0.0
+            into[phase] = {"count": n, "mean_ms": round(mean, 2), "max_ms": round(now["max_ms"], 1)}
+        log(
+            f"{what}: engine phases "
+            + ", ".join(f"{k} {v['count']}x{v['mean_ms']} ms" for k, v in into.items())
+        )
+
+
 def drain(control: ControlClient) -> None:
     """Wait until the server's engine has delivered everything, so the next run starts even."""
     while any(control.deliveries(TENANT, status=s, limit=1) for s in ("pending", "retrying")):
@@ -247,6 +286,7 @@ def arguments(doc: str | None, *, rounds: int) -> argparse.ArgumentParser:
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--timings", action="store_true", help="take the engine's pass apart (events/timings.py)")
     ap.add_argument("--json", type=Path, help="write the figures here")
     return ap
 
@@ -258,12 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=16)
     args = ap.parse_args(argv)
     with ExitStack() as stack:
-        target, server, control = served(stack, args.backend, args.users, ADMIN)
+        target, server, control, times = served(stack, args.backend, args.users, ADMIN, timings=args.timings)
         ids = people(server, max(args.events, int(args.rate * args.seconds)))
-        figures = {
-            **header(args),
-            "events_per_s": events_per_second(target, control, ids, args.events),
-            "latency": latency(server, control, ids, args.rate, args.seconds),
+        figures: dict[str, Any] = {**header(args), "engine_timings": {}}
+        figures["events_per_s"] = events_per_second(target, control, ids, args.events)
+        with times.over("latency", figures["engine_timings"]):
+            figures["latency"] = latency(server, control, ids, args.rate, args.seconds)
+        figures |= {
             "throughput": throughput(
                 server,
                 control,
@@ -277,15 +318,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def served(stack: ExitStack, backend: str, users: int, admin: str) -> tuple[Target, Server, ControlClient]:
-    """One ``openroster serve`` of the demo tenant of ``users`` people on ``backend``, and its
-    control plane, for the life of ``stack``."""
+def served(
+    stack: ExitStack, backend: str, users: int, admin: str, *, timings: bool = False
+) -> tuple[Target, Server, ControlClient, EngineTimes]:
+    """One ``openroster serve`` of the demo tenant of ``users`` people on ``backend``, its control
+    plane, and (``timings``) its engine's timing counters, for the life of ``stack``."""
     if backend == "postgresql":
         target = postgres_target(users, stack.enter_context(ThrowawayCluster(durable=True)))
     else:
         target = sqlite_target(users)
-    server = stack.enter_context(Server(target, extra=["--admin-token", admin]))
-    return target, server, stack.enter_context(ControlClient(server.base, admin))
+    path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "timings.json" if timings else None
+    env = {ENV_FILE: str(path)} if path is not None else {}
+    server = stack.enter_context(Server(target, extra=["--admin-token", admin], env=env))
+    return target, server, stack.enter_context(ControlClient(server.base, admin)), EngineTimes(path)
 
 
 def people(server: Server, need: int) -> list[str]:

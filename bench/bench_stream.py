@@ -26,6 +26,7 @@ import statistics
 import sys
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
+from typing import Any
 
 from bench.bench_events import (
     Arrivals,
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     n = int(args.rate * args.seconds)
     with ExitStack() as stack:
-        _, server, control = served(stack, args.backend, args.users, ADMIN)
+        _, server, control, times = served(stack, args.backend, args.users, ADMIN, timings=args.timings)
         ids = people(server, 2 * args.rounds * n)
         listeners = [
             stack.enter_context(StreamListener(server.base, DINGTALK_APP[0], DINGTALK_APP[1]).running())
@@ -116,13 +117,15 @@ def main(argv: list[str] | None = None) -> int:
             control.unsubscribe(TENANT, sub["id"])
         runs: dict[str, list[dict[str, float]]] = {"stream": [], "http": []}
         slices = iter(ids[i : i + n] for i in range(0, 2 * args.rounds * n, n))
+        engine_timings: dict[str, Any] = {}
         for r in range(args.rounds):
             for kind in ("stream", "http") if r % 2 == 0 else ("http", "stream"):
                 group = next(slices)
-                if kind == "stream":
-                    runs[kind].append(stream_run(server, control, group, args.rate, listeners))
-                else:
-                    runs[kind].append(http_run(server, control, group, args.rate))
+                with times.over(f"round {r + 1}, {kind}", engine_timings.setdefault(f"{kind}{r + 1}", {})):
+                    if kind == "stream":
+                        runs[kind].append(stream_run(server, control, group, args.rate, listeners))
+                    else:
+                        runs[kind].append(http_run(server, control, group, args.rate))
         stream, http = median_of(runs["stream"]), median_of(runs["http"])
         figures = {
             **header(args),
@@ -131,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "p50_ratio": stream["from_request_p50_ms"] / http["from_request_p50_ms"],
             "p99_ratio": stream["from_request_p99_ms"] / http["from_request_p99_ms"],
             "runs": runs,
+            "engine_timings": engine_timings,
         }
     report(figures, args.json)
     return 0

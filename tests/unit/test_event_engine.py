@@ -375,14 +375,14 @@ def test_the_background_task_delivers_after_a_local_commit(wps: Setup) -> None:
 def test_without_subscriptions_a_commit_wakes_no_pass_until_one_is_made(d: Directory) -> None:
     engine = EventEngine(d, poll_interval=60)  # only wake-ups can make a pass in time
     passes = 0
-    flush = engine.flush
+    deliver_due = engine.deliver_due
 
-    async def counted(client: Any = None) -> tuple[int, int]:
+    async def counted(sender: Any) -> None:
         nonlocal passes
         passes += 1
-        return await flush(client)
+        await deliver_due(sender)
 
-    engine.flush = counted  # type: ignore[method-assign]
+    engine.deliver_due = counted  # type: ignore[method-assign]
     setup = Setup(d, engine, None)  # type: ignore[arg-type]
 
     async def scenario(server: ind.ReceiverServer) -> None:
@@ -508,3 +508,92 @@ def test_a_poll_with_only_held_up_events_takes_no_write_lock(
     assert wps.flush() == (2, 0)
     assert writes  # once something is claimable, it is claimed in a write
     assert [e["operation"] for e in wps.server.events] == ["create", "update"]
+
+
+def test_an_outcome_is_written_by_a_job_of_its_own_not_by_a_following_pass(wps: Setup) -> None:
+    wps.write(rec(U, C, "u1"))
+    assert wps.flush() == (1, 0)
+    t = wps.engine.timings
+    # One pass fanned out and claimed; the attempt's outcome went in a job of its own, no claim.
+    assert (t.passes.ran.count, t.send.count, t.outcomes.ran.count) == (1, 1, 1)
+    (delivery,) = wps.deliveries()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+
+
+class TickingClock(FixedClock):
+    """A clock that moves a millisecond each time it is read."""
+
+    def now(self) -> float:
+        self._at += 0.001
+        return super().now()
+
+
+def test_a_writes_event_is_claimed_in_the_commit_that_stores_it_as_the_clock_runs(wps: Setup) -> None:
+    # Only the commit's wake-up can deliver in time; the clock moves between the pass's read and
+    # its job, so the job must claim at its own time what it has just stored.
+    engine = EventEngine(wps.d.at_clock(TickingClock(T0)), poll_interval=60)
+
+    async def scenario() -> None:
+        engine.start()
+        try:
+            await asyncio.sleep(0.05)
+            wps.write(rec(U, C, "u1"))
+            await _until(lambda: bool(wps.server.events))
+        finally:
+            await engine.stop()
+
+    asyncio.run(scenario())
+    assert engine.timings.passes.ran.count == 1  # fanned out and claimed in one job
+
+
+class HeldAcks:
+    """A Stream transport whose clients ACK only when the test says so (``release``)."""
+
+    def __init__(self) -> None:
+        self.pushed: list[str] = []
+        self.release: asyncio.Event | None = None
+
+    def ready(self, sub: Any) -> bool:
+        return True
+
+    async def send(self, ctx: Any, delivery: Any) -> tuple[int | None, str | None]:
+        self.pushed.append(delivery.event_id)
+        assert self.release is not None
+        await self.release.wait()
+        return 200, None
+
+
+async def _until(done: Any) -> None:
+    for _ in range(250):
+        if done():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("not within 5 s")
+
+
+def test_a_stream_ack_awaited_holds_back_no_other_subscription(wps: Setup) -> None:
+    subscriptions.create(wps.d, tenant_id="acme", kind="dingtalk_stream", app=APP_KEY, url="")
+    acks = HeldAcks()
+    # Only commits and written outcomes wake it in time (no poll).
+    engine = EventEngine(wps.d, poll_interval=60, transports={"dingtalk_stream": acks})
+
+    async def scenario() -> None:
+        acks.release = asyncio.Event()
+        engine.start()
+        try:
+            await asyncio.sleep(0.05)
+            wps.write(rec(U, C, "u1"))
+            await _until(lambda: len(wps.server.events) == 1 and len(acks.pushed) == 1)
+            # The same person again: WPS's second event waits for its first's outcome, not the ACK.
+            wps.write(rec(U, UP, "u1", USER_BEFORE))
+            await _until(lambda: len(wps.server.events) == 2)
+            assert len(acks.pushed) == 1  # Stream's waits for its first, whose ACK has not come
+            acks.release.set()
+            await _until(lambda: len(acks.pushed) == 2)
+        finally:
+            await engine.stop()
+
+    asyncio.run(scenario())
+    assert [e["operation"] for e in wps.server.events] == ["create", "update"]
+    stream = [d for d in wps.deliveries() if d.event_id in acks.pushed]
+    assert [d.topic for d in stream] == ["user_add_org", "user_modify_org"]

@@ -2,21 +2,24 @@
 
 - **Fan-out** (:meth:`EventEngine.fan_out`, and each pass of :meth:`EventEngine.step`): for each
   active subscription with change records after its ``cursor_seq``, a read renders a batch of
-  them with its channel (sealing included); then one write transaction takes the subscription's
-  row lock, inserts the deliveries and advances the cursor, if the cursor is still where the read
-  found it (else the batch is dropped and rendered again). The row lock is the fan-out lease:
-  one process fans out a subscription at a time, and a crash before the commit leaves the cursor
-  where it was (the records are rendered again).
+  them with its channel (sealing included); then one write transaction advances each cursor with
+  one compare-and-set (only while it is still where the read found it, else the batch is dropped
+  and rendered again) and inserts the deliveries of every batch so stored in one statement. The
+  row's lock, held to the commit, is the fan-out lease: a crash before the commit leaves the
+  cursor where it was (the records are rendered again).
 - **Delivery** (:meth:`EventEngine.step`, :meth:`EventEngine.flush`): a delivery is due when it
   is pending or retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds
   its lease, and no earlier open delivery of its subscription shares an entity key with it (order
-  per entity; other entities are not held up). A pass is one short write transaction that writes
-  the outcomes of the previous pass's attempts, fans out, and claims what is due with a lease;
-  the claimed deliveries are then sent (``events/sender.py``) outside any transaction. A failure is retried
-  on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h after the first attempt.
+  per entity; other entities are not held up). A pass is one short write transaction that fans
+  out and claims what is due with a lease; each claimed delivery is sent (``events/sender.py``,
+  or a pushed kind's transport) as soon as that commit is back, in a task of its own, and its
+  outcome is written when it ends, by a job of its own (``events/outcomes.py``): no pass waits
+  for a send or an outcome. A failure is retried on the back-off schedule (``events/backoff.py``)
+  and ends ``dead`` 24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
-  a local commit that wrote change records (``Store.on_records``) and polling every
-  ``poll_interval`` seconds for other processes' commits. Never on the request path: a
+  a local commit that wrote change records (``Store.on_records``), by a written outcome when a
+  pass found an event held up behind an open one, and polling every ``poll_interval`` seconds
+  for other processes' commits. Never on the request path: a
   pass's read and rendering run on the event loop like the server's other reads (short: a
   thread of its own lost more waiting for the interpreter lock behind the busy loop and writer
   than it saved), and its write transaction is a job of the store's writers
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import random
@@ -48,18 +52,18 @@ import httpx
 
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
-from openroster.events.backoff import gives_up, retry_delay
 from openroster.events.channels import PUSHED, Transport, channel
+from openroster.events.outcomes import Attempt, OutcomeWriter
 from openroster.events.sender import Sender, SendError
+from openroster.events.timings import EngineTimings
 from openroster.model.changes import (
     ChannelContext,
     Delivery,
     DeliveryStatus,
     RenderedEvent,
     Subscription,
-    SubscriptionStatus,
 )
-from openroster.store import outbox
+from openroster.model.entities import App, Tenant
 from openroster.store.tx import ReadTx, WriteTx
 
 log = logging.getLogger(__name__)
@@ -82,14 +86,6 @@ DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
-class Attempt:
-    """One claimed delivery and its subscription's channel context."""
-
-    delivery: Delivery
-    ctx: ChannelContext
-
-
-@dataclass(frozen=True, slots=True)
 class Rendered:
     """A subscription's next batch of change records as events, rendered in a read: stored only
     while the subscription's cursor is still ``ctx.subscription.cursor_seq``."""
@@ -97,37 +93,47 @@ class Rendered:
     ctx: ChannelContext
     events: list[RenderedEvent]
     last_seq: int
-
-
-#: An attempt's outcome: ``(attempt, HTTP status or None, error or None)``.
-Sent = tuple[Attempt, int | None, str | None]
+    #: A whole batch was taken: the subscription may have more records waiting.
+    full: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """What one pass's write job did: the deliveries it claimed, the new statuses of the outcomes
-    it wrote (in their order), and whether it fanned out records (there may be more)."""
+    """What one pass's write job did: the deliveries it claimed, and whether there may be more to
+    fan out or claim at once (a whole batch of records stored, or a whole batch claimed)."""
 
     attempts: list[Attempt]
-    recorded: list[DeliveryStatus]
-    fanned_out: bool
+    more: bool
 
 
 #: A pass that wrote nothing.
-_NOTHING = Step([], [], False)
+_NOTHING = Step([], False)
 
 
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def blocked(candidate: Delivery, earlier: Iterable[tuple[int, str, tuple[str, ...]]]) -> bool:
-    """True when an earlier open delivery of the candidate's subscription shares an entity key."""
-    keys = set(candidate.entity_keys)
-    return any(
-        i < candidate.id and sub == candidate.subscription_id and keys.intersection(k)
-        for i, sub, k in earlier
-    )
+@dataclass(frozen=True, slots=True)
+class Holdups:
+    """The oldest open delivery of each subscription and entity key: a candidate is held up when
+    one of its keys has an older one (one lookup per key, however many are open)."""
+
+    oldest: dict[tuple[str, str], int]
+
+    def held(self, candidate: Delivery) -> bool:
+        sub = candidate.subscription_id
+        return any(self.oldest.get((sub, k), candidate.id) < candidate.id for k in candidate.entity_keys)
+
+
+def holdups(open_keys: Iterable[tuple[int, str, tuple[str, ...]]]) -> Holdups:
+    """:class:`Holdups` of ``(id, subscription_id, entity_keys)`` rows (``outbox.open_keys_before``)."""
+    oldest: dict[tuple[str, str], int] = {}
+    for i, sub, keys in open_keys:
+        for k in keys:
+            if oldest.setdefault((sub, k), i) > i:
+                oldest[(sub, k)] = i
+    return Holdups(oldest)
 
 
 class EventEngine:
@@ -158,6 +164,8 @@ class EventEngine:
         self.lease_ms = lease_ms
         #: How the events of the :data:`PUSHED` kinds leave this process (Stream mode: the hub).
         self.transports = dict(transports or {})
+        #: Where a write's event spends its time here (``events/timings.py``).
+        self.timings = EngineTimings()
         self._task = BackgroundTask("openroster-events", self._run)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -167,6 +175,18 @@ class EventEngine:
         self._idle = False
         #: Calls of :meth:`wake` so far: a pass woken meanwhile may have missed what it was for.
         self._wakes = 0
+        #: Whether the last look for due deliveries left some held up behind an earlier open one of
+        #: their entity: an outcome written may free them (:meth:`_outcomes_back` wakes the task).
+        self._held_up = False
+        #: Attempts under way (sent, or their outcome not yet written).
+        self._inflight: set[asyncio.Task[DeliveryStatus | None]] = set()
+        #: Writes attempts' outcomes as they end (``events/outcomes.py``).
+        self.outcomes = OutcomeWriter(
+            directory, self.owner, self.rng, self.timings.outcomes, self._outcomes_back
+        )
+        # Unsealing is a pure function of the sealed bytes: once per secret, not once per pass.
+        self._unseal_key = functools.lru_cache(maxsize=1024)(self._unseal_uncached)
+        self._unseal_app = functools.lru_cache(maxsize=1024)(directory.unseal)
 
     # -- the store ----------------------------------------------------------------------------
 
@@ -179,18 +199,35 @@ class EventEngine:
         done: T = self.directory.writes.submit(job, first=True).result()
         return done
 
+    def submit_async(self, job: Callable[[WriteTx], T]) -> asyncio.Future[T]:
+        """Queue ``job`` at the head of the writers' queue; the future resolves on the running loop
+        after its group's commit."""
+        awaited: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.directory.writes.submit(job, first=True, awaited=awaited)
+        return awaited
+
     async def write_async(self, job: Callable[[WriteTx], T]) -> T:
         """:meth:`write` awaited on the event loop."""
-        done: T = await asyncio.wrap_future(self.directory.writes.submit(job, first=True))
-        return done
+        return await self.submit_async(job)
 
-    def unseal(self, sealed: bytes, context: str) -> str:
+    def _unseal_uncached(self, sealed: bytes, context: str) -> str:
         return self.directory.master_key.unseal(sealed, context=context)
 
-    def context(self, tx: ReadTx | WriteTx, sub: Subscription) -> ChannelContext:
-        """What the subscription's channel needs: the tenant's platform ids and the app's secret."""
-        tenant = tx.tenants.get_tenant(sub.tenant_id)
-        app = tx.apps.get_app(sub.app, self.directory.unseal) if sub.kind == "wps" else None
+    def unseal(self, sealed: bytes, context: str) -> str:
+        return self._unseal_key(bytes(sealed), context)
+
+    def context(
+        self,
+        tx: ReadTx | WriteTx,
+        sub: Subscription,
+        tenant_of: Callable[[str], Tenant | None] | None = None,
+        app_of: Callable[[str], App | None] | None = None,
+    ) -> ChannelContext:
+        """What the subscription's channel needs: the tenant's platform ids and the app's secret
+        (read by ``tenant_of`` and ``app_of`` when given: a pass's shared reads)."""
+        tenant = (tenant_of or tx.tenants.get_tenant)(sub.tenant_id)
+        get_app = app_of or (lambda client_id: tx.apps.get_app(client_id, self._unseal_app))
+        app = get_app(sub.app) if sub.kind == "wps" else None
         return ChannelContext(
             subscription=sub,
             tenant_id=sub.tenant_id,
@@ -206,8 +243,8 @@ class EventEngine:
 
         Each round renders a batch of every subscription with records waiting, in a read, and
         stores them in one write transaction (one commit however many subscriptions a tenant has),
-        until none has any left; a subscription another process holds or fanned out meanwhile, or
-        whose events cannot be rendered, is left for a later round."""
+        until none has any left; a subscription another process fanned out meanwhile, or whose
+        events cannot be rendered, is left for a later round."""
         made = 0
         while True:
             with self.directory.store.read() as tx:
@@ -224,116 +261,139 @@ class EventEngine:
         one that has some, rendered: outside the write, so sealing never holds the writers up."""
         contexts: dict[str, ChannelContext] = {}
         rendered: list[Rendered] = []
+        # Subscriptions of one tenant (and app) share these reads within a pass.
+        tenant_of = functools.cache(tx.tenants.get_tenant)
+        app_of = functools.cache(lambda client_id: tx.apps.get_app(client_id, self._unseal_app))
+        after = functools.cache(lambda tenant, seq: tx.changes.records_after(tenant, seq, FAN_OUT_BATCH))
         for sub in tx.outbox.list_subscriptions(None, self.unseal, active_only=True):
-            ctx = contexts[sub.id] = self.context(tx, sub)
-            changes = tx.changes.records_after(sub.tenant_id, sub.cursor_seq, FAN_OUT_BATCH)
+            ctx = contexts[sub.id] = self.context(tx, sub, tenant_of, app_of)
+            changes = after(sub.tenant_id, sub.cursor_seq)
             if not changes:
                 continue
             try:
-                rendered.append(Rendered(ctx, channel(sub.kind).render(ctx, changes), changes[-1].seq))
+                events = channel(sub.kind).render(ctx, changes)
+                rendered.append(Rendered(ctx, events, changes[-1].seq, len(changes) >= FAN_OUT_BATCH))
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
         self._subscribed = bool(contexts)
         return contexts, rendered
 
-    def _store_rendered(self, tx: WriteTx, rendered: Sequence[Rendered]) -> tuple[int, set[str]]:
+    def _store_rendered(
+        self, tx: WriteTx, rendered: Sequence[Rendered], now: int | None = None
+    ) -> tuple[int, set[str]]:
         """Store each rendered batch whose subscription is still active with its cursor where the
-        rendering read it (the row locked: the fan-out lease), and advance the cursor:
-        ``(deliveries made, the subscriptions that stored a batch and may have more)``."""
-        made, went_on = 0, set()
-        for r in rendered:
-            read = r.ctx.subscription
-            sub = tx.outbox.lock_subscription(read.id, self.unseal)
-            if (
-                sub is None
-                or sub.status is not SubscriptionStatus.ACTIVE
-                or sub.cursor_seq != read.cursor_seq
-            ):
-                continue
-            tx.outbox.insert_deliveries(sub, r.events, self.directory.now_ms())
-            tx.outbox.advance_cursor(sub.id, r.last_seq)
-            made += len(r.events)
-            went_on.add(sub.id)
-        return made, went_on
+        rendering read it, and advance the cursor, in one compare-and-set per subscription (the
+        row's lock, held to the commit, is the fan-out lease); the deliveries of every batch so
+        stored go in one insert. ``(deliveries made, the subscriptions that stored a batch and may
+        have more)``."""
+        stored = [
+            r
+            for r in rendered
+            if tx.outbox.advance_cursor(
+                r.ctx.subscription.id, r.last_seq, expect=r.ctx.subscription.cursor_seq
+            )
+        ]
+        now = self.directory.now_ms() if now is None else now
+        tx.outbox.insert_batches([(r.ctx.subscription, r.events) for r in stored], now)
+        return sum(len(r.events) for r in stored), {r.ctx.subscription.id for r in stored}
 
     # -- delivery ---------------------------------------------------------------------------
 
-    def step(self, outcomes: Sequence[Sent] = ()) -> Step:
+    def step(self) -> Step:
         """:meth:`plan` a pass and run its write job (waiting for it: not on the event loop)."""
-        job = self.plan(outcomes)
-        return _NOTHING if job is None else self._logged(outcomes, self.write(job))
+        job = self.plan()
+        return _NOTHING if job is None else self.write(job)
 
-    async def _pass(self, outcomes: Sequence[Sent]) -> Step:
-        """:meth:`step` on the event loop: the job is awaited, never waited for."""
-        job = self.plan(outcomes)
-        return _NOTHING if job is None else self._logged(outcomes, await self.write_async(job))
+    async def _pass(self) -> Step:
+        """:meth:`step` on the event loop, timed: the job is awaited, never waited for. While a
+        whole claim's worth of attempts is under way, it first waits for one to end: a claim
+        is not taken further ahead of the sending than that (a lease must outlast its wait)."""
+        while len(self._inflight) >= CLAIM_BATCH:
+            await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+        began = time.perf_counter()
+        job = self.plan()
+        self.timings.read.add(time.perf_counter() - began)
+        if job is None:
+            return _NOTHING
+        timed, back = self.timings.passes.timed(job)
+        step = await self.write_async(timed)
+        back()
+        return step
 
-    def plan(self, outcomes: Sequence[Sent] = ()) -> Callable[[WriteTx], Step] | None:
-        """A pass's read, and the write job it makes (None: nothing to write). The job writes the
-        ``outcomes`` of the attempts just made, stores the batches of records the read rendered
-        for every subscription with records waiting, and claims the deliveries due now (order per
-        entity kept) for this engine — those just fanned out included, so a write's event is
-        claimed in the commit that stores it.
+    def plan(self) -> Callable[[WriteTx], Step] | None:
+        """A pass's read, and the write job it makes (None: nothing to write). The job stores the
+        batches of records the read rendered for every subscription with records waiting, and
+        claims the deliveries due now (order per entity kept) for this engine — those just fanned
+        out included, so a write's event is claimed in the commit that stores it. Outcomes are
+        not a pass's: :class:`~openroster.events.outcomes.OutcomeWriter` writes them as their attempts end.
 
         A poll with nothing to fan out or claim (nothing due, or only events held up behind an
-        earlier retrying one of their entity) and no outcomes to write takes no write lock."""
+        earlier retrying one of their entity) takes no write lock."""
         now, wall = self.directory.now_ms(), wall_ms()
         with self.directory.store.read() as tx:
             contexts, rendered = self._render(tx)
             # (only active subscriptions' deliveries are ever due: with none, nothing is)
-            if not outcomes and not rendered and not (contexts and self._eligible(tx, now, wall)):
+            if not rendered and not (contexts and self._eligible(tx, now, wall, contexts)):
                 return None
 
         def job(tx: WriteTx) -> Step:
-            done = self._record_in(tx, outcomes, now)
-            _, went_on = self._store_rendered(tx, rendered)
+            # The job's own time: the deliveries it stores are due at it, and claimed with them.
+            now, wall = self.directory.now_ms(), wall_ms()
+            _, went_on = self._store_rendered(tx, rendered, now)
+            more = any(r.full for r in rendered if r.ctx.subscription.id in went_on)
             # Only the deliveries of subscriptions active when the pass read them: a claim is sent.
-            eligible = [c for c in self._eligible(tx, now, wall) if c.subscription_id in contexts]
+            eligible = self._eligible(tx, now, wall, contexts)
             if not eligible:
-                return Step([], done, bool(went_on))
+                return Step([], more)
             ids = [c.id for c in eligible]
             claimed = set(tx.outbox.claim(ids, self.owner, wall_ms=wall, lease_ms=self.lease_ms, now_ms=now))
             attempts = [Attempt(c, contexts[c.subscription_id]) for c in eligible if c.id in claimed]
-            return Step(attempts, done, bool(went_on))
+            return Step(attempts, more or len(eligible) >= CLAIM_BATCH)
 
         return job
-
-    def _logged(self, outcomes: Sequence[Sent], step: Step) -> Step:
-        for (attempt, _, error), outcome in zip(outcomes, step.recorded, strict=True):
-            if error is not None:
-                d = attempt.delivery
-                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
-        return step
 
     def claim_due(self) -> list[Attempt]:
         """Claim the deliveries due now for this engine (after fanning out what is waiting)."""
         return self.step().attempts
 
-    def _unsendable(self, tx: ReadTx | WriteTx) -> set[str]:
-        """The subscriptions whose events cannot leave this process now: those of a :data:`PUSHED`
-        kind (Stream mode) without a connection of their app here. Their deliveries wait, unclaimed."""
+    def _sendable(self, contexts: Mapping[str, ChannelContext]) -> set[str]:
+        """The subscriptions (of ``contexts``, the pass's active ones) whose events can leave this
+        process now: not those of a :data:`PUSHED` kind (Stream mode) without a connection of
+        their app here, whose deliveries wait, unclaimed."""
         return {
-            s.id
-            for s in tx.outbox.list_subscriptions(None, self.unseal)
-            if s.kind in PUSHED and not ((t := self.transports.get(s.kind)) is not None and t.ready(s))
+            sid
+            for sid, ctx in contexts.items()
+            if (kind := ctx.subscription.kind) not in PUSHED
+            or ((t := self.transports.get(kind)) is not None and t.ready(ctx.subscription))
         }
 
-    def _eligible(self, tx: ReadTx | WriteTx, now: int, wall: int) -> list[Delivery]:
-        """Up to ``CLAIM_BATCH`` due deliveries no earlier open one of the same entity holds up,
-        paging past the held-up ones (at most ``SCAN_PAGES`` pages) so they cannot starve others."""
+    def _eligible(
+        self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext]
+    ) -> list[Delivery]:
+        """Up to ``CLAIM_BATCH`` due deliveries of ``contexts``' subscriptions that this process
+        can send and no earlier open one of the same entity holds up, paging past the held-up ones
+        (at most ``SCAN_PAGES`` pages) so they cannot starve others."""
         eligible: list[Delivery] = []
         after = 0
-        unsendable: set[str] | None = None
+        sendable: set[str] | None = None
+        held_up = False
         for _ in range(SCAN_PAGES):
             page = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, after_id=after)
             if not page:
                 break
-            unsendable = self._unsendable(tx) if unsendable is None else unsendable
-            earlier = tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1)
-            eligible += [c for c in page if c.subscription_id not in unsendable and not blocked(c, earlier)]
+            sendable = self._sendable(contexts) if sendable is None else sendable
+            earlier = holdups(tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1))
+            for c in page:
+                if c.subscription_id not in sendable:
+                    continue
+                if earlier.held(c):
+                    held_up = True
+                else:
+                    eligible.append(c)
             if len(eligible) >= CLAIM_BATCH:
                 break
             after = page[-1].id
+        self._held_up = held_up
         return eligible[:CLAIM_BATCH]
 
     async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
@@ -354,62 +414,72 @@ class EventEngine:
             return None, str(exc)
         return status, ch.judge(attempt.ctx, status, reply)
 
-    def _record_in(self, tx: WriteTx, outcomes: Sequence[Sent], now: int) -> list[DeliveryStatus]:
-        """Write the outcomes of attempts: delivered, retrying on the back-off schedule, or dead."""
-        done: list[DeliveryStatus] = []
-        rows: list[outbox.Outcome] = []
-        for attempt, status, error in outcomes:
-            d = attempt.delivery
-            first = d.first_attempt_at if d.first_attempt_at is not None else now
-            attempts = d.attempts + 1
-            if error is None:
-                outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
-            elif gives_up(first, now):
-                outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
-            else:
-                outcome = DeliveryStatus.RETRYING
-                next_at = now + int(retry_delay(attempts, self.rng) * 1000)
-            rows.append(
-                outbox.Outcome(
-                    d.id,
-                    outcome,
-                    attempts,
-                    next_at,
-                    first,
-                    status,
-                    error,
-                    now if error is None else None,
-                )
-            )
-            done.append(outcome)
-        tx.outbox.record_outcomes(self.owner, rows)
-        return done
+    def _launch(
+        self, sender: Sender, attempts: Sequence[Attempt]
+    ) -> list[asyncio.Task[DeliveryStatus | None]]:
+        """Start every attempt at once, each a task of its own: the pass goes on without them,
+        and each outcome is written when its attempt ends (:meth:`_attempt`)."""
+        tasks = [asyncio.create_task(self._attempt(sender, a)) for a in attempts]
+        self._inflight.update(tasks)
+        for t in tasks:
+            t.add_done_callback(self._inflight.discard)
+        return tasks
+
+    async def _attempt(self, sender: Sender, attempt: Attempt) -> DeliveryStatus | None:
+        """Send one attempt and have its outcome written: the outcome's status once committed
+        (None when it could not be written: the lease then runs out and the delivery is sent
+        again)."""
+        began = time.perf_counter()
+        status, error = await self.send(sender, attempt)
+        self.timings.send.add(time.perf_counter() - began)
+        try:
+            return await self.outcomes.record((attempt, status, error))
+        except Exception:
+            log.exception("delivery %s: its outcome could not be written", attempt.delivery.id)
+            return None
+
+    def _outcomes_back(self) -> None:
+        """Outcomes were committed: an event held up behind one of them may go now."""
+        if self._held_up:
+            self._look()
 
     async def flush(self, sender: Sender | None = None) -> tuple[int, int]:
         """Fan out and deliver until nothing is due now (retry timers on the directory's clock),
         sending what a pass claims at once with ``sender`` (the background task's, which keeps its
         connections to the receivers; a fresh one when None); returns ``(delivered, pending)``: how
-        many were delivered, how many are still open. Each pass's outcomes are written in the
-        next pass's write job, with its fan-out and its claim."""
+        many of its attempts were delivered, how many deliveries are still open. It passes again at
+        once while a pass took a whole batch, else waits for its attempts' outcomes (an outcome
+        may free an event held up behind it) and looks again."""
         delivered = 0
-        outcomes: list[Sent] = []
+        mine: list[asyncio.Task[DeliveryStatus | None]] = []
         async with contextlib.AsyncExitStack() as stack:
             while True:
-                step = await self._pass(outcomes)
-                delivered += step.recorded.count(DeliveryStatus.DELIVERED)
-                if not step.attempts:
-                    if step.fanned_out:
-                        outcomes = []
-                        continue
+                step = await self._pass()
+                if step.attempts:
+                    if sender is None:
+                        sender = Sender()
+                        stack.push_async_callback(sender.aclose)
+                    mine += self._launch(sender, step.attempts)
+                if step.more:
+                    continue
+                if not mine:
                     break
-                if sender is None:
-                    sender = Sender()
-                    stack.push_async_callback(sender.aclose)
-                results = await asyncio.gather(*(self.send(sender, a) for a in step.attempts))
-                outcomes = [
-                    (a, status, error) for a, (status, error) in zip(step.attempts, results, strict=True)
-                ]
+                outcomes = await asyncio.gather(*mine)
+                delivered += outcomes.count(DeliveryStatus.DELIVERED)
+                mine = []
         return delivered, self.count_open()
+
+    async def deliver_due(self, sender: Sender) -> None:
+        """The background task's round: passes until one leaves nothing more to fan out or claim
+        at once (a commit, or a written outcome that frees a held-up event, wakes it again), each
+        pass's attempts started at once and left running (their outcomes are written as they
+        end, ``events/outcomes.py``), so a slow receiver or a Stream ACK holds no pass back."""
+        while True:
+            step = await self._pass()
+            if step.attempts:
+                self._launch(sender, step.attempts)
+            if not step.more:
+                return
 
     def count_open(self) -> int:
         """Deliveries not yet delivered nor dead."""
@@ -437,7 +507,9 @@ class EventEngine:
         self._task.start()
 
     async def stop(self) -> None:
-        """Stop the task (a write job it queued still commits with the writers' queue)."""
+        """Stop the task and the attempts under way (a write job it queued still commits with the
+        writers' queue; an attempt stopped before its outcome is written is sent again once its
+        lease runs out)."""
         await self._task.stop()
 
     def wake(self) -> None:
@@ -472,11 +544,17 @@ class EventEngine:
                 self._wake.clear()
                 try:
                     wakes = self._wakes
-                    _, pending = await self.flush(sender)
-                    self._idle = not self._subscribed and not pending and wakes == self._wakes
+                    await self.deliver_due(sender)
+                    self._idle = (
+                        not self._subscribed
+                        and not self._inflight
+                        and wakes == self._wakes
+                        and not self.count_open()
+                    )
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
                         await self.write_async(self._prune_job())
                         last_prune = time.monotonic()
+                    self.timings.dump()
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
                 with contextlib.suppress(TimeoutError):
@@ -484,4 +562,8 @@ class EventEngine:
         finally:
             remove()
             self._wake = None
+            for t in list(self._inflight):
+                t.cancel()
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+            self.timings.dump(force=True)
             await sender.aclose()

@@ -6,10 +6,11 @@ registered here under its tenant and app. The hub is the engine's :class:`Transp
 subscription's app (the engine claims that subscription's deliveries only then, so a delivery
 waits in the outbox, unclaimed, while the app has no connection anywhere), and
 :meth:`StreamHub.send` pushes one EVENT frame to one of them (chosen at random) and waits for its
-ACK. A connection's row in the store (``store/stream.py``) tells the other processes and the
-control plane it is open; the hub's keepalive task pings every connection every
-:data:`PING_INTERVAL` seconds (SYSTEM ``ping``) and pushes the row's ``alive_until`` on while it
-answers. The server's shutdown sends SYSTEM ``disconnect`` first (``server/stream_protocol.py``).
+ACK, in the attempt's own task (no engine pass waits for it: ``events/outcomes.py``). A
+connection's row in the store (``store/stream.py``) tells the other processes and the control
+plane it is open; the hub's keepalive task pings every connection every :data:`PING_INTERVAL`
+seconds (SYSTEM ``ping``) and pushes the row's ``alive_until`` on while it answers. The
+server's shutdown sends SYSTEM ``disconnect`` first (``server/stream_protocol.py``).
 """
 
 from __future__ import annotations

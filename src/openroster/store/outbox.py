@@ -1,8 +1,9 @@
 """Queries on event subscriptions and their deliveries (the outbox).
 
 A subscription's ``cursor_seq`` is the last change seq fanned out into its deliveries; the
-fan-out locks the subscription's row (:func:`lock_subscription`, ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL; SQLite has one writer at a time), so one process fans out a subscription at a time.
+fan-out moves it with one compare-and-set (:func:`advance_cursor` with ``expect``: the update
+takes the row's lock and matches only while the cursor is where the fan-out's read found it), so
+a batch is stored once however many processes fan out at the same time.
 
 A delivery is *claimed* before it is sent: :func:`claim` sets ``lease_owner``/``lease_until``
 only on rows nobody holds (PostgreSQL skips rows another transaction has locked), so each
@@ -85,21 +86,22 @@ def list_subscriptions(
     return [_subscription(r, unseal) for r in conn.execute(q).all()]
 
 
-def lock_subscription(conn: Connection, subscription_id: str, unseal: Unseal) -> Subscription | None:
-    """The subscription, its row locked for this transaction; ``None`` when it is gone or another
-    transaction holds it (PostgreSQL skips locked rows; SQLite's writer is alone anyway)."""
-    q = select(subscriptions).where(subscriptions.c.id == subscription_id).with_for_update(skip_locked=True)
-    row = conn.execute(q).first()
-    return None if row is None else _subscription(row, unseal)
-
-
 def set_subscription_status(conn: Connection, subscription_id: str, status: SubscriptionStatus) -> bool:
     q = update(subscriptions).where(subscriptions.c.id == subscription_id).values(status=status.value)
     return bool(conn.execute(q).rowcount)
 
 
-def advance_cursor(conn: Connection, subscription_id: str, seq: int) -> None:
-    conn.execute(update(subscriptions).where(subscriptions.c.id == subscription_id).values(cursor_seq=seq))
+def advance_cursor(conn: Connection, subscription_id: str, seq: int, *, expect: int | None = None) -> bool:
+    """Move the subscription's cursor to ``seq``; with ``expect``, only while it is active and its
+    cursor is still ``expect`` (the fan-out's compare-and-set). True when it moved."""
+    where = subscriptions.c.id == subscription_id
+    if expect is not None:
+        where = and_(
+            where,
+            subscriptions.c.cursor_seq == expect,
+            subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
+        )
+    return bool(conn.execute(update(subscriptions).where(where).values(cursor_seq=seq)).rowcount)
 
 
 def delete_subscription(conn: Connection, subscription_id: str) -> bool:
@@ -138,6 +140,14 @@ def insert_deliveries(
     conn: Connection, sub: Subscription, events: Sequence[RenderedEvent], now_ms: int
 ) -> None:
     """One pending delivery per event, due now, in the given (commit) order."""
+    insert_batches(conn, [(sub, events)], now_ms)
+
+
+def insert_batches(
+    conn: Connection, batches: Sequence[tuple[Subscription, Sequence[RenderedEvent]]], now_ms: int
+) -> None:
+    """:func:`insert_deliveries` of several subscriptions in one statement, each batch in order."""
+    fresh = _fresh(now_ms)
     insert_many(
         conn,
         deliveries,
@@ -151,8 +161,9 @@ def insert_deliveries(
                 "operation": e.operation,
                 "entity_keys": orjson.dumps(list(e.entity_keys)).decode(),
                 "body": e.body,
-                **_fresh(now_ms),
+                **fresh,
             }
+            for sub, events in batches
             for e in events
         ],
     )

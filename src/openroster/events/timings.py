@@ -1,0 +1,118 @@
+"""Where a write's event spends its time inside the delivery engine, taken apart by phase.
+
+Every engine keeps a :class:`EngineTimings` (``EventEngine.timings``): per phase, how many times
+it ran, the total and the longest, in milliseconds:
+
+- ``read``: a pass's read, rendering and sealing included (on the event loop);
+- ``pass_queued``, ``pass_ran``, ``pass_committed``: its write job (fan-out and claim) waiting in
+  the writers' queue, running, and from its end until the event loop has its result (the rest of
+  its group, the commit, the hand-over);
+- ``send``: an attempt, from its claim's commit to the receiver's answer (Stream: the ACK);
+- ``outcome_queued``, ``outcome_ran``, ``outcome_committed``: the job that writes attempts'
+  outcomes, the same three steps.
+
+With ``OPENROSTER_EVENTS_TIMINGS`` naming a file, the server's engine writes these figures there
+as JSON at most once a second while it works (``bench/bench_events.py --timings`` reads them
+before and after a phase and prints the difference): a counter for measuring, not a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from openroster.store.tx import WriteTx
+
+T = TypeVar("T")
+
+#: The environment variable naming the file the server's engine writes its timings to.
+ENV_FILE = "OPENROSTER_EVENTS_TIMINGS"
+#: Seconds between two writes of that file.
+DUMP_INTERVAL = 1.0
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+@dataclass(slots=True)
+class Phase:
+    """How many times a phase ran, its total and its longest (ms)."""
+
+    count: int = 0
+    total_ms: float = 0.0
+    max_ms: float = 0.0
+
+    def add(self, seconds: float) -> None:
+        ms = _ms(seconds)
+        self.count += 1
+        self.total_ms += ms
+        self.max_ms = max(self.max_ms, ms)
+
+
+@dataclass(slots=True)
+class JobTimes:
+    """The three steps of one kind of write job (see module)."""
+
+    queued: Phase = field(default_factory=Phase)
+    ran: Phase = field(default_factory=Phase)
+    committed: Phase = field(default_factory=Phase)
+
+    def timed(self, job: Callable[[WriteTx], T]) -> tuple[Callable[[WriteTx], T], Callable[[], None]]:
+        """``job`` timed from now (its submission), and what to call when its result is back."""
+        submitted = time.perf_counter()
+        ended: list[float] = []
+
+        def run(tx: WriteTx) -> T:
+            start = time.perf_counter()
+            self.queued.add(start - submitted)
+            try:
+                return job(tx)
+            finally:
+                ended.append(time.perf_counter())
+                self.ran.add(ended[-1] - start)
+
+        def back() -> None:
+            if ended:
+                self.committed.add(time.perf_counter() - ended[-1])
+
+        return run, back
+
+
+@dataclass(slots=True)
+class EngineTimings:
+    """The engine's phases (see module)."""
+
+    read: Phase = field(default_factory=Phase)
+    passes: JobTimes = field(default_factory=JobTimes)
+    send: Phase = field(default_factory=Phase)
+    outcomes: JobTimes = field(default_factory=JobTimes)
+    _file: Path | None = None
+    _dumped: float = 0.0
+
+    def __post_init__(self) -> None:
+        name = os.environ.get(ENV_FILE)
+        self._file = Path(name) if name else None
+
+    def figures(self) -> dict[str, Any]:
+        """Every phase's ``{count, total_ms, max_ms}``, by name (see module)."""
+        out: dict[str, Any] = {"read": asdict(self.read), "send": asdict(self.send)}
+        for prefix, job in (("pass", self.passes), ("outcome", self.outcomes)):
+            out |= {f"{prefix}_{step}": asdict(getattr(job, step)) for step in ("queued", "ran", "committed")}
+        return out
+
+    def dump(self, *, force: bool = False) -> None:
+        """Write :meth:`figures` to the ``OPENROSTER_EVENTS_TIMINGS`` file, if one is named, at
+        most once a :data:`DUMP_INTERVAL`."""
+        now = time.monotonic()
+        if self._file is None or (not force and now - self._dumped < DUMP_INTERVAL):
+            return
+        self._dumped = now
+        part = self._file.with_name(self._file.name + ".part")
+        part.write_text(json.dumps(self.figures()))
+        part.replace(self._file)
