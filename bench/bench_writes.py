@@ -18,7 +18,8 @@ For each backend (a demo tenant of ``--size`` people, as the suite builds it: be
    ``--read-rate`` (200 a second, on ``--read-connections``, 4), first alone (its idle p99), then
    while the batch_update load runs beside it on ``--connections`` at ``--write-rate`` (by
    default ``--write-share``, half, of the rate step 1 measured for it on this server): the p99
-   and its ratio to the idle one, and the rate the writes reached (flagged when short of 90 %).
+   and its ratio to the idle one, and the rates both loads reached (each flagged when short of 90 %
+   of its rate: the server could not keep up with it, and the p99 is the queue's).
    Both loads are paced; unpaced, the reads saturate the event loop and the writes starve.
 
 The figures are logged and written to ``bench/results/writes-<time>.json``; they go into
@@ -192,7 +193,11 @@ def measure_reads_beside_writes(
     reached = beside.rps / write_rate if write_rate else 0.0
     short = reached < 0.9
     log(f"  {READ} idle          {figures(idle)}  (asked {args.read_rate:.0f} req/s)")
-    log(f"  {READ} beside writes {figures(busy)}  p99 {ratio:.1f} × idle (target ≤ 2 ×)")
+    reads_short = busy.rps < 0.9 * args.read_rate
+    log(
+        f"  {READ} beside writes {figures(busy)}  p99 {ratio:.1f} × idle (target ≤ 2 ×)"
+        + (f"  (SHORT: {busy.rps / args.read_rate:.0%} of the reads asked)" if reads_short else "")
+    )
     log(
         f"  the writes beside it {figures(beside)}  (asked {write_rate:.0f} req/s: {reached:.0%}"
         + (", SHORT: the reads' p99 beside them does not count)" if short else ")")
@@ -207,6 +212,7 @@ def measure_reads_beside_writes(
         "writes": beside.as_dict(),
         "writes_reached": round(reached, 3),
         "writes_short": short,
+        "reads_short": reads_short,
         "p99_ratio": round(ratio, 2),
     }
 
