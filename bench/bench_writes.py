@@ -2,7 +2,8 @@
 reads while writes run.
 
     .venv/bin/python -m bench.bench_writes [--backends sqlite,postgresql] [--size 10000]
-        [--seconds 10] [--warmup 3] [--connections 32] [--read-connections 4] [--smoke]
+        [--seconds 10] [--warmup 3] [--connections 32] [--read-connections 4] [--read-rate 200]
+        [--write-share 0.5 | --write-rate N] [--smoke]
 
 For each backend (a demo tenant of ``--size`` people, as the suite builds it: bench/harness.py):
 
@@ -14,8 +15,12 @@ For each backend (a demo tenant of ``--size`` people, as the suite builds it: be
    upserts in one transaction per request, on a fresh database file), one after the other:
    requests/s, p50, p99 and the ratio to the bare endpoint.
 2. **Reads beside writes**: WPS ``batch_read`` of 100 people (``wps.batch_read``) at
-   ``--read-connections`` (4), first alone (its idle p99), then while the batch_update load runs
-   at ``--connections`` beside it: the p99 and its ratio to the idle one.
+   ``--read-rate`` (200 a second, on ``--read-connections``, 4), first alone (its idle p99), then
+   while the batch_update load runs beside it on ``--connections`` at ``--write-rate`` (by
+   default ``--write-share``, half, of the rate step 1 measured for it on this server): the p99
+   and its ratio to the idle one, and the rates both loads reached (each flagged when short of 90 %
+   of its rate: the server could not keep up with it, and the p99 is the queue's).
+   Both loads are paced; unpaced, the reads saturate the event loop and the writes starve.
 
 The figures are logged and written to ``bench/results/writes-<time>.json``; they go into
 docs/benchmarks.md by hand, measured on a quiet machine. ``--smoke`` (2 s runs, no warm-up, a
@@ -25,6 +30,7 @@ tenant of 2,000 people) only checks that every scenario runs, and writes no resu
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import shutil
@@ -151,31 +157,62 @@ def measure_write(
     }
 
 
-def measure_reads_beside_writes(server: Server, ctx: Context, *, args: argparse.Namespace) -> dict[str, Any]:
-    """batch_read alone, then with the batch_update load beside it."""
+def measure_reads_beside_writes(
+    server: Server, ctx: Context, *, args: argparse.Namespace, write_rate: float
+) -> dict[str, Any]:
+    """batch_read at ``--read-rate`` alone, then with the batch_update load beside it at
+    ``write_rate``, both paced: a p99 of the same read load, with and without the writes.
+
+    Both loads are paced (``run_wrk(rate=...)``): as fast as the connections go, the reads keep
+    the event loop busy without a pause and the writes beside them starve (on the idle machine
+    the unpaced write load drove 3 requests a second while the reads ran, and its p99 said
+    nothing). The writes' own rate is logged beside the reads' and checked: a write load that
+    fell short of its rate is flagged, not taken as measured."""
     reads = SCENARIOS[READ].make(ctx)
     check_replies(SCENARIOS[READ], ctx, reads)
     writes = SCENARIOS["wps.attrs_update"].make(ctx)
+    read = functools.partial(
+        run_wrk, server.base, reads, connections=args.read_connections, rate=args.read_rate
+    )
     if args.warmup > 0:
-        run_wrk(server.base, reads, seconds=args.warmup, connections=args.read_connections)
-    idle = run_wrk(server.base, reads, seconds=args.seconds, connections=args.read_connections)
+        read(seconds=args.warmup)
+    idle = read(seconds=args.seconds)
     with ThreadPoolExecutor(2) as pool:
         load = pool.submit(
-            run_wrk, server.base, writes, seconds=args.seconds + 2, connections=args.connections
+            run_wrk,
+            server.base,
+            writes,
+            seconds=args.seconds + 2,
+            connections=args.connections,
+            rate=write_rate,
         )
         time.sleep(1)  # the write load is running before the reads start
-        busy = run_wrk(server.base, reads, seconds=args.seconds, connections=args.read_connections)
+        busy = read(seconds=args.seconds)
         beside = load.result()
     ratio = busy.p99_ms / idle.p99_ms if idle.p99_ms else 0.0
-    log(f"  {READ} idle          {figures(idle)}")
-    log(f"  {READ} beside writes {figures(busy)}  p99 {ratio:.1f} × idle (target ≤ 2 ×)")
-    log(f"  the writes beside it {figures(beside)}")
+    reached = beside.rps / write_rate if write_rate else 0.0
+    short = reached < 0.9
+    log(f"  {READ} idle          {figures(idle)}  (asked {args.read_rate:.0f} req/s)")
+    reads_short = busy.rps < 0.9 * args.read_rate
+    log(
+        f"  {READ} beside writes {figures(busy)}  p99 {ratio:.1f} × idle (target ≤ 2 ×)"
+        + (f"  (SHORT: {busy.rps / args.read_rate:.0%} of the reads asked)" if reads_short else "")
+    )
+    log(
+        f"  the writes beside it {figures(beside)}  (asked {write_rate:.0f} req/s: {reached:.0%}"
+        + (", SHORT: the reads' p99 beside them does not count)" if short else ")")
+    )
     return {
         "scenario": f"{READ}+wps.attrs_update",
         "read_connections": args.read_connections,
+        "read_rate": args.read_rate,
+        "write_rate": round(write_rate, 1),
         "idle": idle.as_dict(),
         "beside_writes": busy.as_dict(),
         "writes": beside.as_dict(),
+        "writes_reached": round(reached, 3),
+        "writes_short": short,
+        "reads_short": reads_short,
         "p99_ratio": round(ratio, 2),
     }
 
@@ -189,7 +226,9 @@ def run_backend(target: Target, *, args: argparse.Namespace, workdir: Path) -> d
             ctx = Context(server, ids, random.Random(hash(name) & 0xFFFF))
             rows.append(measure_write(server, ctx, name, args=args, workdir=workdir))
         ctx = Context(server, ids, random.Random(17))
-        rows.append(measure_reads_beside_writes(server, ctx, args=args))
+        # The write load beside the reads: a share of what this server did alone (or as asked).
+        write_rate = args.write_rate or args.write_share * rows[0]["real"]["rps"]
+        rows.append(measure_reads_beside_writes(server, ctx, args=args, write_rate=max(1.0, write_rate)))
     return {"backend": target.backend, "size": target.size, "runs": rows}
 
 
@@ -203,6 +242,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds before each run")
     ap.add_argument("--connections", type=int, default=32, help="connections of the write load")
     ap.add_argument("--read-connections", type=int, default=4, help="connections of the batch_read load")
+    ap.add_argument(
+        "--read-rate", type=float, default=200.0, help="batch_read requests a second (idle and beside)"
+    )
+    ap.add_argument(
+        "--write-share",
+        type=float,
+        default=0.5,
+        help="the batch_update load beside the reads, as a share of the rate the server did alone",
+    )
+    ap.add_argument("--write-rate", type=float, help="the batch_update load beside the reads, req/s")
     ap.add_argument("--smoke", action="store_true", help="2 s runs, no warm-up, 2,000 people: checks it runs")
     args = ap.parse_args(argv)
     if args.smoke:
@@ -229,7 +278,9 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.stop()
     if args.smoke:  # a check that it runs, not figures
         return 0
-    settings = {k: getattr(args, k) for k in ("size", "seconds", "warmup", "connections", "read_connections")}
+    keys = ("size", "seconds", "warmup", "connections", "read_connections", "read_rate")
+    keys += ("write_share", "write_rate")
+    settings = {k: getattr(args, k) for k in keys}
     meta = {"date": started.isoformat(timespec="seconds"), "machine": machine(), "settings": settings}
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"writes-{started:%Y%m%dT%H%M%SZ}.json"

@@ -346,13 +346,35 @@ def _lua_string(data: bytes | str) -> str:
     return '"' + "".join(f"\\{b:03d}" if (b < 32 or b > 126 or b in (34, 92)) else chr(b) for b in raw) + '"'
 
 
-def lua_script(requests: Sequence[Request]) -> str:
-    """A wrk script that sends ``requests`` round-robin (each thread from its own start)."""
+#: Paces a wrk thread's connections to one schedule of ``interval`` ms (an open-loop rate): each
+#: request takes the next slot, so together they send at the rate while the server keeps up; a
+#: schedule more than a second behind starts again from now instead of bursting to catch up.
+_LUA_PACE = r"""
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_usec; } or_timeval;
+           int gettimeofday(or_timeval *tv, void *tz); ]]
+local tv = ffi.new("or_timeval")
+local next_at = nil
+function delay()
+  ffi.C.gettimeofday(tv, nil)
+  local t = tonumber(tv.tv_sec) * 1000 + tonumber(tv.tv_usec) / 1000
+  if next_at == nil or next_at < t - 1000 then next_at = t end
+  next_at = next_at + interval
+  return math.max(0, math.floor(next_at - t))
+end
+"""
+
+
+def lua_script(requests: Sequence[Request], *, rate: float | None = None) -> str:
+    """A wrk script that sends ``requests`` round-robin (each thread from its own start); with
+    ``rate``, at that many requests a second (each thread; run one), instead of as fast as the
+    connections go."""
     specs = []
     for r in requests:
         headers = ",".join(f"[{_lua_string(k)}]={_lua_string(v)}" for k, v in r.headers.items())
         body = _lua_string(r.body) if r.body else "nil"
         specs.append(f"{{{_lua_string(r.method)},{_lua_string(r.path)},{{{headers}}},{body}}}")
+    pace = f"local interval = {1000.0 / rate!r}\n" + _LUA_PACE if rate else ""
     return (
         "local specs = {\n" + ",\n".join(specs) + "\n}\n"
         "local reqs = {}\nlocal i = 0\n"
@@ -360,7 +382,7 @@ def lua_script(requests: Sequence[Request]) -> str:
         "  for k, s in ipairs(specs) do reqs[k] = wrk.format(s[1], s[2], s[3], s[4]) end\n"
         "  i = math.random(#reqs) - 1\n"
         "end\n"
-        "function request()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n" + _LUA_DONE
+        "function request()\n  i = i % #reqs + 1\n  return reqs[i]\nend\n" + pace + _LUA_DONE
     )
 
 
@@ -372,10 +394,14 @@ def run_wrk(
     connections: int,
     threads: int = 1,
     timeout_s: int = 10,
+    rate: float | None = None,
 ) -> LoadResult:
-    """Drive ``base`` with ``requests`` for ``seconds`` at fixed concurrency; wrk's own figures."""
+    """Drive ``base`` with ``requests`` for ``seconds`` at fixed concurrency (with ``rate``: at most
+    that many requests a second, paced); wrk's own figures."""
+    if rate and threads != 1:
+        raise ValueError("a paced load runs on one wrk thread (its connections share the schedule)")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
-        fh.write(lua_script(requests))
+        fh.write(lua_script(requests, rate=rate))
         script = fh.name
     try:
         cmd = [

@@ -17,6 +17,12 @@ write's share of a group (what a loaded server pays per write).
 options (``--dingtalk-v1-rate-limit '*=off'``, as the HTTP benchmark serves it). Replies in pieces
 (``dialects/pieces.py``) are joined here, as under any ASGI server but the project's own: the
 vectored write to the socket is the HTTP benchmark's to show.
+
+``--instructions`` marks the measured window for ``bench/instructions.py`` (run it under that):
+the instructions of every thread from the first measured call to the last, the clock-driven
+background passes (the journal's moves, the event engine's poll, the change-log pruner) held
+still, and the journal moved into the store once every 25 calls instead, as a server doing about
+500 calls a second does every 50 ms.
 """
 
 from __future__ import annotations
@@ -34,10 +40,14 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from bench import instructions
 from bench.bare import create_bench_app
 from bench.harness import Request, Server, dingtalk_request, wps_request
 from bench.scenarios import DINGTALK_APP, SCENARIOS, TENANT, WPS_APP, Context
 from openroster.config import Settings
+from openroster.control import shared_journal
+from openroster.core.runtime.upkeep import ChangeLogPruner
+from openroster.server import app as server_app
 from openroster.server.app import create_app
 
 _BATCH = 25
@@ -124,9 +134,16 @@ def _profile_writer(writers: Any) -> cProfile.Profile:
 
 async def _run(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    if args.instructions:  # the clock-driven passes held still (see module)
+        shared_journal.FLUSH_EVERY = 1e9
+        server_app.ChangeLogPruner = functools.partial(ChangeLogPruner, every=1e9)  # type: ignore[misc]
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         d = app.state.directory
+        if args.instructions:
+            app.state.events.poll_interval = 1e9
+            app.state.events.wake()
+        journal = app.state.control.journal
         drv = Driver(app)
         token_req = Request(
             "POST",
@@ -192,7 +209,7 @@ async def _run(args: argparse.Namespace) -> None:
             for label, driver, rs in (("real", drv, reqs), ("bare", bare, bare_reqs)):
                 if args.only and label != args.only:
                     continue
-                for i in range(200):  # warm the cache and the code paths
+                for i in range(args.warmup):  # warm the cache and the code paths
                     await driver.call(rs[i % len(rs)])
                 prof = cProfile.Profile() if args.profile and label == "real" else None
                 if prof:
@@ -202,6 +219,11 @@ async def _run(args: argparse.Namespace) -> None:
                 # Many short batches, keeping the fastest: on a busy machine most batches are slowed
                 # down by other processes, the fastest one much less.
                 batches: list[float] = []
+                count = args.instructions and label == "real"
+                if count:
+                    journal.take()  # the warm-up's calls, moved before the window
+                    await d.writes.run(journal.move_in)
+                    instructions.zero()
                 cpu0 = time.process_time()
                 for b in range(args.calls // _BATCH):
                     t0 = time.perf_counter()
@@ -213,7 +235,13 @@ async def _run(args: argparse.Namespace) -> None:
                             )
                         )
                     batches.append((time.perf_counter() - t0) / _BATCH * 1e6)
+                    if count:  # the journal's move of these calls, as a server makes it
+                        journal.take()
+                        await d.writes.run(journal.move_in)
                 cpu = (time.process_time() - cpu0) / max(1, len(batches) * _BATCH) * 1e6
+                if count:
+                    instructions.dump()
+                    sys.stdout.write(f"window: {len(batches) * _BATCH} calls\n")
                 if prof:
                     prof.disable()
                 if not batches:
@@ -244,6 +272,7 @@ def main() -> None:
         "--call", choices=("batch_read", "users_page", "roster_list", *READS, *WRITES), default="batch_read"
     )
     ap.add_argument("--calls", type=int, default=3000)
+    ap.add_argument("--warmup", type=int, default=200, help="calls before the measured ones")
     ap.add_argument(
         "--concurrency",
         type=int,
@@ -255,6 +284,11 @@ def main() -> None:
         "--only",
         choices=("real", "bare"),
         help="measure one side (e.g. twice under valgrind, with --calls 0 and N, to count instructions)",
+    )
+    ap.add_argument(
+        "--instructions",
+        action="store_true",
+        help="mark the measured window for bench/instructions.py (run under it), background passes held",
     )
     ap.add_argument("--sort", default="tottime")
     ap.add_argument("--top", type=int, default=35)

@@ -181,7 +181,7 @@ class Directory:
         self.wps_tokens = TokenMinter(master_key.derive("wps-access-token"), prefix="")
         threads = 1 if store.backend == "sqlite" else writer_threads
         #: The store's writers, which run :meth:`write`'s jobs (started by the first one).
-        self.writes = GroupWriter(store, threads=threads, now_ms=self.now_ms)
+        self.writes = GroupWriter(store, threads=threads, now_ms=self.now_ms, on_published=self.cache.apply)
 
     def at_clock(self, clock: Clock) -> Directory:
         """This directory (the same store, key and cache) reading ``clock``: fixtures written as of a

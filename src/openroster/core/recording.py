@@ -79,7 +79,8 @@ def _record(
     before: Mapping[str, object] | None = None,
     after: Mapping[str, object] | None = None,
 ) -> None:
-    tx.record(ChangeRecord(tenant_id, kind, op, str(entity_id), tuple(fields), before, after=after))
+    # Made with the job's actor already (``tx.record`` would copy the record to add it).
+    tx.record(ChangeRecord(tenant_id, kind, op, str(entity_id), tuple(fields), before, tx.actor, after))
 
 
 def users_created(tx: WriteTx, tenant_id: str, user_ids: Iterable[str]) -> None:

@@ -36,12 +36,20 @@ def _definition(row: Any) -> AttributeDefinition:
     )
 
 
+# The write path's reads, built once: building a statement per call cost several times running it.
+_DEFINITIONS = (
+    select(attr_defs)
+    .where(attr_defs.c.tenant_id == bindparam("tenant"))
+    .order_by(attr_defs.c.sort_order, attr_defs.c.id)
+)
+_STORED_VALUES = select(attr_values.c.user_id, attr_values.c.attr_id, attr_values.c.value).where(
+    attr_values.c.tenant_id == bindparam("tenant"),
+    attr_values.c.user_id.in_(bindparam("ids", expanding=True)),
+)
+
+
 def list_definitions(conn: Connection, tenant_id: str) -> list[AttributeDefinition]:
-    rows = conn.execute(
-        select(attr_defs)
-        .where(attr_defs.c.tenant_id == tenant_id)
-        .order_by(attr_defs.c.sort_order, attr_defs.c.id)
-    ).all()
+    rows = conn.execute(_DEFINITIONS, {"tenant": tenant_id}).all()
     return [_definition(r) for r in rows]
 
 
@@ -102,11 +110,7 @@ def get_stored_values(
     wanted = list(set(user_ids))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(attr_values.c.user_id, attr_values.c.attr_id, attr_values.c.value).where(
-            attr_values.c.tenant_id == tenant_id, attr_values.c.user_id.in_(wanted)
-        )
-    ).all()
+    rows = conn.execute(_STORED_VALUES, {"tenant": tenant_id, "ids": wanted}).all()
     return {(user_id, attr_id): raw for user_id, attr_id, raw in rows}
 
 

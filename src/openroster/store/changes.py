@@ -26,11 +26,20 @@ class Change:
     key: str
 
 
+# Built once: every write runs these (building a statement per call cost several times running it).
+_COUNTER = select(schema.change_counter.c.seq).where(schema.change_counter.c.id == 1)
+_COUNTER_LOCKED = _COUNTER.with_for_update()
+_BUMP = (
+    update(schema.change_counter)
+    .where(schema.change_counter.c.id == 1)
+    .values(seq=schema.change_counter.c.seq + 1)
+    .returning(schema.change_counter.c.seq)
+)
+
+
 def current_seq(conn: Connection) -> int:
     """The change counter as this transaction sees it."""
-    return int(
-        conn.execute(select(schema.change_counter.c.seq).where(schema.change_counter.c.id == 1)).scalar_one()
-    )
+    return int(conn.execute(_COUNTER).scalar_one())
 
 
 def lock_counter(conn: Connection) -> None:
@@ -38,9 +47,7 @@ def lock_counter(conn: Connection) -> None:
     writer holds the database's write lock from ``BEGIN IMMEDIATE`` on): the transaction then runs
     alone among the store's writers, so the row locks its jobs take, in whatever order, can close
     no deadlock with another writer's."""
-    conn.execute(
-        select(schema.change_counter.c.seq).where(schema.change_counter.c.id == 1).with_for_update()
-    ).scalar_one()
+    conn.execute(_COUNTER_LOCKED).scalar_one()
 
 
 def since(conn: Connection, seq: int, limit: int) -> Sequence[Change]:
@@ -92,14 +99,7 @@ def publish(
     ``committed_at`` is unix ms. The bump takes the counter's row lock, so writers are serialized
     here and seq order is commit order. Returns the new seq.
     """
-    seq = int(
-        conn.execute(
-            update(schema.change_counter)
-            .where(schema.change_counter.c.id == 1)
-            .values(seq=schema.change_counter.c.seq + 1)
-            .returning(schema.change_counter.c.seq)
-        ).scalar_one()
-    )
+    seq = int(conn.execute(_BUMP).scalar_one())
     log = [{"seq": seq, "tenant_id": t, "kind": k, "entity_key": key} for (t, k, key) in sorted(changed)]
     insert_many(conn, schema.change_log, log)
     insert_many(

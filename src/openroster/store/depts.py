@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, func, select, tuple_, update
 
 from openroster.model.entities import Department
 from openroster.store.schema import depts, memberships, tenants
@@ -23,11 +23,17 @@ def insert_depts(conn: Connection, items: Sequence[Department]) -> None:
     insert_many(conn, depts, [{**column_values(d, without={"order"}), "sort_order": d.order} for d in items])
 
 
+#: Built once (a hot read): building a statement per call cost several times running it.
+_DEPTS = select(depts).where(
+    depts.c.tenant_id == bindparam("tenant"), depts.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def get_depts(conn: Connection, tenant_id: str, ids: Iterable[int]) -> dict[int, Department]:
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = conn.execute(select(depts).where(depts.c.tenant_id == tenant_id, depts.c.id.in_(wanted))).all()
+    rows = conn.execute(_DEPTS, {"tenant": tenant_id, "ids": wanted}).all()
     return {d.id: d for d in map(_dept, rows)}
 
 

@@ -5,11 +5,28 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from openroster.model.entities import FieldOption, StoredValue
 from openroster.store.schema import roster_field_options, roster_values, users
 from openroster.store.sql import upsert
+
+_c = roster_values.c
+# Built once (the write path's reads): building a statement per call cost several times running it.
+_VALUES = (
+    select(_c.user_id, _c.group_id, _c.row_index, _c.field_code, _c.value)
+    .where(_c.tenant_id == bindparam("tenant"), _c.user_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_c.user_id, _c.group_id, _c.row_index, _c.field_code)
+)
+_ROW_COUNTS = (
+    select(_c.group_id, func.max(_c.row_index))
+    .where(
+        _c.tenant_id == bindparam("tenant"),
+        _c.user_id == bindparam("user"),
+        _c.group_id.in_(bindparam("groups", expanding=True)),
+    )
+    .group_by(_c.group_id)
+)
 
 
 def get_values(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -> dict[str, list[StoredValue]]:
@@ -18,12 +35,7 @@ def get_values(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -> dic
     out: dict[str, list[StoredValue]] = defaultdict(list)
     if not wanted:
         return out
-    c = roster_values.c
-    rows = conn.execute(
-        select(c.user_id, c.group_id, c.row_index, c.field_code, c.value)
-        .where(c.tenant_id == tenant_id, c.user_id.in_(wanted))
-        .order_by(c.user_id, c.group_id, c.row_index, c.field_code)
-    ).all()
+    rows = conn.execute(_VALUES, {"tenant": tenant_id, "ids": wanted}).all()
     for user_id, group_id, row, code, value in rows:
         out[user_id].append(StoredValue(group_id, row, code, value))
     return out
@@ -34,12 +46,7 @@ def row_counts(conn: Connection, tenant_id: str, user_id: str, group_ids: Iterab
     wanted = list(set(group_ids))
     if not wanted:
         return {}
-    c = roster_values.c
-    rows = conn.execute(
-        select(c.group_id, func.max(c.row_index))
-        .where(c.tenant_id == tenant_id, c.user_id == user_id, c.group_id.in_(wanted))
-        .group_by(c.group_id)
-    ).all()
+    rows = conn.execute(_ROW_COUNTS, {"tenant": tenant_id, "user": user_id, "groups": wanted}).all()
     counts = {g: 0 for g in wanted}
     for group_id, top in rows:
         counts[group_id] = int(top) + 1

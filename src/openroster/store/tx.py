@@ -379,7 +379,7 @@ class WriteTx(Tx):
     change records: set-up is not a change, so it raises no events. Cache invalidation still runs.
     """
 
-    __slots__ = ("_changed", "_records", "actor", "now_ms", "quiet", "seq")
+    __slots__ = ("_changed", "_depth", "_records", "actor", "now_ms", "quiet", "seq")
 
     def __init__(
         self, conn: Connection, *, quiet: bool = False, now_ms: Callable[[], int] | None = None
@@ -395,6 +395,8 @@ class WriteTx(Tx):
         self.seq: int | None = None
         #: The app whose request is writing (the records' ``actor``); set per job by the writer.
         self.actor: str | None = None
+        #: Savepoints open (:meth:`savepoint`), which names the next one.
+        self._depth = 0
 
     def changed(self, tenant_id: str, kind: str, key: str | int) -> None:
         """Record that an entity changed, for cache invalidation in every process."""
@@ -415,14 +417,36 @@ class WriteTx(Tx):
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: an error in the block undoes the block's writes (and change records) only."""
+        """A nested transaction: an error in the block undoes the block's writes (and change records) only.
+
+        Its three statements go straight to the driver's connection: SQLAlchemy's
+        ``begin_nested`` cost about 100 µs of CPU a savepoint (every write job opens one, and a
+        service's ``d.writer()`` inside it another), the driver's a few."""
         kept = len(self._records)
+        name = f"openroster_sp{self._depth}"
+        run = self.conn.connection.driver_connection.execute  # type: ignore[union-attr]
+        run(f"SAVEPOINT {name}")
+        self._depth += 1
         try:
-            with self.conn.begin_nested():
-                yield
+            yield
         except BaseException:
+            run(f"ROLLBACK TO SAVEPOINT {name}")
+            run(f"RELEASE SAVEPOINT {name}")
             del self._records[kept:]
             raise
+        else:
+            run(f"RELEASE SAVEPOINT {name}")
+        finally:
+            self._depth -= 1
+
+    @property
+    def published(self) -> tuple[int, list[tuple[str, str, str]]] | None:
+        """``(seq, entries)``: the change counter value this transaction published under and its
+        change-log entries ``(tenant_id, kind, key)`` as written (None until it publishes, or when
+        it changed nothing)."""
+        if self.seq is None:
+            return None
+        return self.seq, sorted(self._changed)
 
     def publish(self) -> None:
         """Append the recorded changes to the change log and the change records (``Store.write``

@@ -123,6 +123,24 @@ def insert_users(conn: Connection, items: Sequence[User]) -> None:
     insert_many(conn, memberships, [row for u in items for row in membership_rows(u)])
 
 
+# The hot reads' statements, built once: building one per call cost several times its execution.
+_USERS = select(users).where(
+    users.c.tenant_id == bindparam("tenant"), users.c.id.in_(bindparam("ids", expanding=True))
+)
+_USERS_LOCKED = _USERS.order_by(users.c.id).with_for_update()
+_MEMBERSHIPS = (
+    select(memberships.c.user_id, memberships.c.dept_id, memberships.c.is_leader, memberships.c.sort_order)
+    .where(
+        memberships.c.tenant_id == bindparam("tenant"),
+        memberships.c.user_id.in_(bindparam("ids", expanding=True)),
+    )
+    .order_by(memberships.c.user_id, memberships.c.sort_order, memberships.c.dept_id)
+)
+_EXISTING = select(users.c.id).where(
+    users.c.tenant_id == bindparam("tenant"), users.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def get_users(conn: Connection, tenant_id: str, ids: Iterable[str], *, lock: bool = True) -> dict[str, User]:
     """The users among ``ids``, with their memberships.
 
@@ -135,21 +153,13 @@ def get_users(conn: Connection, tenant_id: str, ids: Iterable[str], *, lock: boo
     wanted = list(set(ids))
     if not wanted:
         return {}
-    q = select(users).where(users.c.tenant_id == tenant_id, users.c.id.in_(wanted))
-    if lock and in_write(conn):
-        q = q.order_by(users.c.id).with_for_update()
-    rows = conn.execute(q).all()
+    q = _USERS_LOCKED if lock and in_write(conn) else _USERS
+    rows = conn.execute(q, {"tenant": tenant_id, "ids": wanted}).all()
     if not rows:
         return {}
     found = [r._mapping for r in rows]
     ms: dict[str, list[Membership]] = defaultdict(list)
-    for m in conn.execute(
-        select(
-            memberships.c.user_id, memberships.c.dept_id, memberships.c.is_leader, memberships.c.sort_order
-        )
-        .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id.in_([r["id"] for r in found]))
-        .order_by(memberships.c.user_id, memberships.c.sort_order, memberships.c.dept_id)
-    ).all():
+    for m in conn.execute(_MEMBERSHIPS, {"tenant": tenant_id, "ids": [r["id"] for r in found]}).all():
         ms[m[0]].append(Membership(dept_id=m[1], is_leader=bool(m[2]), order=m[3]))
     return {r["id"]: _user(r, tuple(ms.get(r["id"], ()))) for r in found}
 
@@ -174,10 +184,7 @@ def existing_ids(conn: Connection, tenant_id: str, ids: Iterable[str]) -> set[st
     wanted = list(set(ids))
     if not wanted:
         return set()
-    rows = conn.execute(
-        select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.id.in_(wanted))
-    ).all()
-    return {r[0] for r in rows}
+    return {r[0] for r in conn.execute(_EXISTING, {"tenant": tenant_id, "ids": wanted}).all()}
 
 
 def find_unique_conflicts(

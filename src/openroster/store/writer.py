@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -44,8 +46,25 @@ from openroster.store.tx import WriteTx
 if TYPE_CHECKING:
     from openroster.store.base import Store
 
+log = logging.getLogger("openroster")
+
 #: A job: what runs inside the group's transaction (in its own savepoint).
 Job = Callable[[WriteTx], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What a group's commit published: its change counter value, its change-log entries
+    ``(tenant_id, kind, key)`` as written, and the ``time.monotonic()`` instant after which it held
+    the store's write lock (every commit before that instant has a smaller counter value)."""
+
+    seq: int
+    entries: list[tuple[str, str, str]]
+    locked_at: float
+
+
+#: Called on the event loop with what a group published, before its jobs' futures resolve.
+OnPublished = Callable[[Published], None]
 
 #: Jobs one transaction takes at most, and their weight (request bytes) at most.
 GROUP_MAX_JOBS = 64
@@ -78,6 +97,7 @@ class GroupWriter:
         threads: int = 1,
         max_queue: int = QUEUE_MAX,
         now_ms: Callable[[], int] | None = None,
+        on_published: OnPublished | None = None,
     ) -> None:
         if threads < 1:
             raise ValueError(f"a store needs at least one writer thread, not {threads}")
@@ -85,6 +105,9 @@ class GroupWriter:
         self.threads = threads
         self.max_queue = max_queue
         self._now_ms = now_ms
+        #: Hands each group's change-log entries to the loop that awaits its jobs (the process
+        #: cache applies them there instead of reading them back: ``DirectoryCache.apply``).
+        self._on_published = on_published
         self._queue: deque[_Queued] = deque()
         self._ready = threading.Condition()
         self._workers: list[threading.Thread] = []
@@ -179,6 +202,7 @@ class GroupWriter:
         try:
             with self.store.write(now_ms=self._now_ms) as tx:
                 tx.changes.lock_counter()
+                locked_at = time.monotonic()
                 _group.open = True
                 try:
                     for q in group:
@@ -195,14 +219,21 @@ class GroupWriter:
         except BaseException as exc:  # the commit failed: nothing of it is acknowledged
             _settle([(q, False, exc) for q in group])
             return
-        _settle(outcomes)
+        published = tx.published
+        if published is not None and self._on_published is not None:
+            _settle(outcomes, (self._on_published, Published(*published, locked_at)))
+        else:
+            _settle(outcomes)
         for q in again:
             q.tries += 1
             self._commit([q])
 
 
-def _settle(outcomes: list[tuple[_Queued, bool, Any]]) -> None:
-    """Hand each job its outcome: one call into each loop for all the jobs awaited there."""
+def _settle(
+    outcomes: list[tuple[_Queued, bool, Any]], published: tuple[OnPublished, Published] | None = None
+) -> None:
+    """Hand each job its outcome: one call into each loop for all the jobs awaited there (with
+    what the group published, handed to ``published``'s callback there first)."""
     loops: dict[asyncio.AbstractEventLoop, list[tuple[_Queued, bool, Any]]] = {}
     for outcome in outcomes:
         q, ok, value = outcome
@@ -216,11 +247,20 @@ def _settle(outcomes: list[tuple[_Queued, bool, Any]]) -> None:
             q.future.set_exception(value)
     for loop, some in loops.items():
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody awaits these any more
-            loop.call_soon_threadsafe(_settle_awaited, some)
+            loop.call_soon_threadsafe(_settle_awaited, some, published)
 
 
-def _settle_awaited(outcomes: list[tuple[_Queued, bool, Any]]) -> None:
-    """On the loop: resolve the awaited futures of :func:`_settle`."""
+def _settle_awaited(
+    outcomes: list[tuple[_Queued, bool, Any]], published: tuple[OnPublished, Published] | None
+) -> None:
+    """On the loop: hand over what the group published, then resolve the awaited futures of
+    :func:`_settle` (a reply rendered after it reads a cache that holds the group's changes)."""
+    if published is not None:
+        on_published, what = published
+        try:
+            on_published(what)
+        except Exception:  # the cache reads the change log at its next sync instead
+            log.exception("applying a write group's changes to the cache failed")
     for q, ok, value in outcomes:
         awaited = q.awaited
         if awaited is None or awaited.done():  # its caller went away meanwhile

@@ -24,6 +24,7 @@ from openroster.core.runtime.fragments import FragmentCache
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.model.entities import App, AttributeDefinition, Department, FieldOption, User
 from openroster.store import ReadTx, Store
+from openroster.store.writer import Published
 
 #: Opens (on first call) the read transaction a cache miss is answered from.
 OpenTx = Callable[[], ReadTx]
@@ -125,43 +126,63 @@ class DirectoryCache:
             # over instead of replaying.
             self._start_over(tx)
             return
-        fragments = self.fragments
-        watched: set[tuple[str, str]] = set()
-        for c in changes:
-            # "attrvals" too: what is rendered from a user may show their attribute values.
-            if c.kind in ("user", "attrvals"):
-                bucket = self._users.get(c.tenant_id)
-                if bucket is not None and bucket.pop(c.key, None) is not None:
-                    self._user_count -= 1
-                fragments.drop(c.tenant_id, "user", c.key)
-            elif c.kind == "dept":
-                dbucket = self._depts.get(c.tenant_id)
-                if dbucket is not None:
-                    dbucket.pop(int(c.key), None)
-                self._dept_generations.pop(c.tenant_id, None)
-                fragments.drop(c.tenant_id, "dept", int(c.key))
-            elif c.kind == "app":
-                self._apps.pop(c.key, None)
-            elif c.kind == "attrdefs":
-                self._defs.pop(c.tenant_id, None)
-            elif c.kind == "rosteroptions":
-                self._options.pop(c.tenant_id, None)
-            elif c.kind == "tenant":
-                fragments.drop_tenant(c.tenant_id)
-                self._user_count -= len(self._users.pop(c.tenant_id, {}))
-                self._depts.pop(c.tenant_id, None)
-                self._dept_generations.pop(c.tenant_id, None)
-                self._defs.pop(c.tenant_id, None)
-                self._options.pop(c.tenant_id, None)
-                self._apps = {
-                    k: v for k, v in self._apps.items() if getattr(v, "tenant_id", None) != c.tenant_id
-                }
-            elif c.kind in self._watchers:
-                watched.add((c.kind, c.key))
+        watched = self._drop((c.tenant_id, c.kind, c.key) for c in changes)
         self._seq = changes[-1].seq
         for kind, key in sorted(watched):
             for watcher in self._watchers[kind]:
                 watcher(tx, key)
+
+    def apply(self, published: Published) -> None:
+        """Apply what a commit of this process's writers published (``GroupWriter``, on the loop):
+        the same entries :meth:`refresh` would read back from the change log, without reading
+        them. Only when the cache holds every change before it and no watcher follows one of its
+        kinds (a watcher reads the store); otherwise the next :meth:`sync` reads the log."""
+        if self._seq < 0 or published.seq != self._seq + 1:
+            return
+        if self._watchers and any(kind in self._watchers for _, kind, _ in published.entries):
+            return
+        self._drop(published.entries)
+        self._seq = published.seq
+        # Every commit before the group took the write lock has a smaller counter value: a
+        # request that arrived before then needs no poll of its own (see :meth:`sync`).
+        self._polled_at = max(self._polled_at, published.locked_at)
+
+    def _drop(self, entries: Iterable[tuple[str, str, str]]) -> set[tuple[str, str]]:
+        """Forget what the change-log ``entries`` name; the ``(kind, key)`` a watcher follows."""
+        fragments = self.fragments
+        watched: set[tuple[str, str]] = set()
+        for tenant_id, kind, key in entries:
+            # "attrvals" too: what is rendered from a user may show their attribute values.
+            if kind in ("user", "attrvals"):
+                bucket = self._users.get(tenant_id)
+                if bucket is not None and bucket.pop(key, None) is not None:
+                    self._user_count -= 1
+                fragments.drop(tenant_id, "user", key)
+            elif kind == "dept":
+                dbucket = self._depts.get(tenant_id)
+                if dbucket is not None:
+                    dbucket.pop(int(key), None)
+                self._dept_generations.pop(tenant_id, None)
+                fragments.drop(tenant_id, "dept", int(key))
+            elif kind == "app":
+                self._apps.pop(key, None)
+            elif kind == "attrdefs":
+                self._defs.pop(tenant_id, None)
+            elif kind == "rosteroptions":
+                self._options.pop(tenant_id, None)
+            elif kind == "tenant":
+                fragments.drop_tenant(tenant_id)
+                self._user_count -= len(self._users.pop(tenant_id, {}))
+                self._depts.pop(tenant_id, None)
+                self._dept_generations.pop(tenant_id, None)
+                self._defs.pop(tenant_id, None)
+                self._options.pop(tenant_id, None)
+                self._apps = {
+                    k: v for k, v in self._apps.items() if getattr(v, "tenant_id", None) != tenant_id
+                }
+            elif kind in self._watchers:
+                watched.add((kind, key))
+        return watched
 
     # -- lookups ----------------------------------------------------------------
 

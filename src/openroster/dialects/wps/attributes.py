@@ -44,16 +44,12 @@ def create_definitions(call: Call, body: CreateAttrDefsBody) -> dict[str, object
 
 
 def _update(a: AttrValueIn) -> AttributeUpdate:
-    return AttributeUpdate(
-        attr_id=a.attr_id,
-        text=a.text,
-        option=a.option,
-        relation_user=a.relation_user,
-        relation_depts=tuple(str(x) for x in a.relation_depts) if a.relation_depts is not None else None,
-        url_title=a.url.title if a.url is not None else None,
-        url_link=a.url.link if a.url is not None else None,
-        has_url=a.url is not None,
-    )
+    # Positional, each optional part looked at once: 250 of these a batch_update of 50 × 5.
+    url, depts = a.url, a.relation_depts
+    ids = None if depts is None else tuple(map(str, depts))
+    if url is None:
+        return AttributeUpdate(a.attr_id, a.text, a.option, a.relation_user, ids)
+    return AttributeUpdate(a.attr_id, a.text, a.option, a.relation_user, ids, url.title, url.link, True)
 
 
 @route(
