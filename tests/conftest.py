@@ -103,6 +103,10 @@ def _runs_on_sqlite_only(item: pytest.Item) -> bool:
     )
 
 
+#: How a module marked ``both_stores`` starts the paragraph of its docstring that says why.
+WHY_BOTH_STORES = "Why PostgreSQL too"
+
+
 def _unexplained_both_stores(items: list[pytest.Item]) -> list[str]:
     """Modules with a test marked ``both_stores`` whose docstring does not say why PostgreSQL."""
     modules = {
@@ -110,14 +114,16 @@ def _unexplained_both_stores(items: list[pytest.Item]) -> list[str]:
         for item in items
         if item.get_closest_marker("both_stores") is not None
     }
-    return sorted(path for path, module in modules.items() if "PostgreSQL" not in (module.__doc__ or ""))
+    return sorted(
+        path for path, m in modules.items() if WHY_BOTH_STORES not in (getattr(m, "__doc__", None) or "")
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if unexplained := _unexplained_both_stores(items):
         raise pytest.UsageError(
-            "these modules mark tests both_stores; say why they need PostgreSQL in the module's "
-            "docstring:\n" + "\n".join(unexplained)
+            f"these modules mark tests both_stores; say why they need PostgreSQL in their docstring, "
+            f"in a paragraph starting {WHY_BOTH_STORES!r}:\n" + "\n".join(unexplained)
         )
     if not config.getoption("every_store") and (dropped := [i for i in items if _runs_on_sqlite_only(i)]):
         config.hook.pytest_deselected(items=dropped)
