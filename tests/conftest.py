@@ -1,10 +1,13 @@
 """Shared fixtures: a store on each backend, and real server processes.
 
-``directory``, ``server_factory`` and ``live`` run every test that uses them twice: on a
-SQLite file and on a real PostgreSQL server (a throwaway cluster this session
+``directory``, ``server_factory`` and ``live`` are parametrized over two backends: a
+SQLite file and a real PostgreSQL server (a throwaway cluster this session
 starts, see ``openroster.store.pgcluster``; each test gets its own database,
-copied from a migrated template). Pin a test to one backend with
-``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``.
+copied from a migrated template). The tests in process (tests/unit, tests/contract) run on
+both. The server suites (``SERVER_SUITES``) run on SQLite: their PostgreSQL runs are deselected
+except where the test or its module is marked ``both_stores``, and such a module's docstring says
+why it needs PostgreSQL (checked here; ``--every-store`` keeps every PostgreSQL run). Pin a test
+to one backend with ``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``.
 
 Which server a test gets:
 
@@ -61,6 +64,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--every-store",
+        action="store_true",
+        help="run the server suites' tests on both stores, not only those marked both_stores",
+    )
+
+
 #: Fixtures that are (or start) a server shared by the worker's tests.
 SHARED_SERVER_FIXTURES = frozenset({"live", "live_sqlite", "live_postgresql", "openroster_server"})
 
@@ -75,7 +86,48 @@ LONGEST_FIRST: tuple[str, ...] = (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+#: The suites whose tests talk to a real server. Their tests run on SQLite; the PostgreSQL run of a
+#: test is kept only where the test or its module is marked ``both_stores`` (CONTRIBUTING.md, "Which
+#: tests run on both stores"). The store's queries run on both backends in process: tests/contract
+#: and tests/unit are not among these.
+SERVER_SUITES: tuple[str, ...] = ("e2e", "security", "reliability", "console")
+
+
+def _runs_on_sqlite_only(item: pytest.Item) -> bool:
+    """Whether ``item`` is the PostgreSQL run of a server-suite test that does not need it."""
+    return (
+        item.get_closest_marker("postgresql") is not None
+        and item.get_closest_marker("both_stores") is None
+        and item.path.parent.name in SERVER_SUITES
+        and item.path.parent.parent.name == "tests"
+    )
+
+
+#: How a module marked ``both_stores`` starts the paragraph of its docstring that says why.
+WHY_BOTH_STORES = "Why PostgreSQL too"
+
+
+def _unexplained_both_stores(items: list[pytest.Item]) -> list[str]:
+    """Modules with a test marked ``both_stores`` whose docstring does not say why PostgreSQL."""
+    modules = {
+        str(item.path): getattr(item, "module", None)
+        for item in items
+        if item.get_closest_marker("both_stores") is not None
+    }
+    return sorted(
+        path for path, m in modules.items() if WHY_BOTH_STORES not in (getattr(m, "__doc__", None) or "")
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if unexplained := _unexplained_both_stores(items):
+        raise pytest.UsageError(
+            f"these modules mark tests both_stores; say why they need PostgreSQL in their docstring, "
+            f"in a paragraph starting {WHY_BOTH_STORES!r}:\n" + "\n".join(unexplained)
+        )
+    if not config.getoption("every_store") and (dropped := [i for i in items if _runs_on_sqlite_only(i)]):
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not _runs_on_sqlite_only(item)]
     items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in LONGEST_FIRST)  # stable: order kept
     unmarked = [
         item.nodeid

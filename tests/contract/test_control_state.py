@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from openroster.core.directory import Directory
-from openroster.store.controlplane import encode_headers
+from openroster.store.controlplane import decode_headers, encode_headers
 
 
 def test_a_rules_times_are_spent_exactly_once_each_by_concurrent_processes(
@@ -78,3 +78,19 @@ def test_the_journal_keeps_its_newest_calls_and_refuses_calls_from_before_it_was
     with directory.store.read() as tx:
         [row] = tx.control.journal_rows(after=None, before=None, limit=10)
     assert row[11] == "fresh" and row[0] > newest_id  # ids are never given twice
+
+
+def test_calls_forgotten_by_id_leave_the_others_and_their_headers(directory: Directory) -> None:
+    """What ``DELETE /_openroster/journal?tenant=...`` does to the table (control/shared_journal.py)."""
+    with directory.store.write() as tx:
+        generation = tx.control.journal_generation(lock=True)
+        tx.control.append_journal([_call(f"r{k}") for k in range(4)], keep=10, generation=generation)
+    with directory.store.read() as tx:
+        ids = {r[11]: r[0] for r in tx.control.journal_rows(after=None, before=None, limit=10)}
+    with directory.store.write() as tx:
+        assert tx.control.delete_journal([ids["r1"], ids["r3"]]) == 2
+        assert tx.control.delete_journal([ids["r1"]]) == 0
+    with directory.store.read() as tx:
+        rows = tx.control.journal_rows(after=None, before=None, limit=10)
+    assert [r[11] for r in rows] == ["r2", "r0"]
+    assert decode_headers(rows[0][5]) == ((b"host", b"x"),)

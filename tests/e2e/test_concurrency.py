@@ -3,6 +3,10 @@
 Eight clients write different fields of one person at the same time, through
 both dialects and both processes: every write lands. Two clients writing the
 same field leave one of their values, whole, never a mix of the two.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): its writers are a pool of threads, one
+connection each, and its row locks and deadlocks are its own (SQLite has one writer thread per
+process); whether a write is lost depends on them.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from conftest import ALL_WPS_SCOPES, LiveServer, ServerProcess
 from openroster.core.custom import attributes
 from openroster.core.tenancy import apps
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.both_stores]
 
 Factory = Callable[..., ServerProcess]
 TENANT = "acme"

@@ -5,6 +5,10 @@ The official SDK (``dingtalk-stream`` 0.24.3) runs in a child process of its own
 (``openroster.testing.stream.StreamListener``: it reads ``DINGTALK_OPENAPI_ENDPOINT`` at import);
 the frame shapes are checked with a raw client written from the protocol file
 (``stream_support.py``, the ``websockets`` library).
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): the events a connection is sent are claimed
+from the store's outbox with PostgreSQL's row locks (``FOR UPDATE SKIP LOCKED``, store/outbox.py)
+while the server writes, where SQLite serializes the claims.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from openroster.core.sheets import imports as sheet_imports
 from openroster.testing import ControlClient, ControlError
 from openroster.testing.stream import StreamListener
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.both_stores]
 
 #: What a refused ``connections/open`` answers (the dialect's token-call codes, docs/dingtalk-v1.md).
 INVALID_CLIENT, INVALID_PARAMETER, MISSING_BODY = "invalidClientIdOrSecret", "invalidParameter", "Missingbody"

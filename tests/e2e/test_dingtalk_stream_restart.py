@@ -1,5 +1,8 @@
 """Stream mode across the server's life: an unacknowledged event survives ``kill -9``, and a
 shutdown tells the connected clients first (SYSTEM ``disconnect``). Servers of the test's own.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): what survives ``kill -9`` is what each
+backend committed, and the unacknowledged event's lease is claimed with PostgreSQL's own row locks.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from openroster.model.changes import DeliveryStatus
 from openroster.testing import ControlClient
 from openroster.testing.stream import StreamListener
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.both_stores]
 
 Factory = Callable[..., ServerProcess]
 ADMIN = "stream-admin-token"

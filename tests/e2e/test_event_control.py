@@ -3,7 +3,12 @@ protocol notes (tests/event_receivers.py): subscribing (challenge, check_url), l
 deleting, the deliveries listing, flush with retries on the control-plane clock, and replay.
 
 Change records are written in this process through a write transaction on the server's store
-(``live.directory``); the server's engine fans them out like its own commits."""
+(``live.directory``); the server's engine fans them out like its own commits.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): the engine's fan-out, claims, retries and
+replay run on PostgreSQL's row locks (``FOR UPDATE SKIP LOCKED``, store/outbox.py) beside the
+server's own writes, where SQLite serializes them.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from conftest import LiveServer
 from openroster.model.changes import ChangeRecord, EntityKind, Operation
 from openroster.testing import ControlError
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.both_stores]
 
 TENANT, COMPANY, CORP = "acme-events", "C-acme", "corp-acme"
 WPS_APP, DING_APP = "acme-kso", "acmedingkey"

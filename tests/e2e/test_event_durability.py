@@ -12,6 +12,10 @@ they get. The test counts them:
   some events, each event is sent exactly as many times as its delivery counts attempts (one
   process per attempt, the lease in the store), each arrives, and the updates of one person arrive
   in commit order.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): the delivery leases are claimed with ``FOR
+UPDATE SKIP LOCKED`` there (store/outbox.py), by processes on connections of their own; SQLite
+serializes the claims instead.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from openroster.events import subscriptions
 from openroster.model.changes import Delivery, DeliveryStatus
 from openroster.testing import ControlClient
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.both_stores]
 
 Factory = Callable[..., ServerProcess]
 TOKEN, AES_KEY = "durable-token", "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7"

@@ -3,6 +3,10 @@
 A running server (``live``) delivers in the background to receivers written from the protocol
 file (tests/event_receivers.py), which check the signatures and decrypt on their own. The
 subscriptions are made on the server's store in-process (``openroster.events.subscriptions``).
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): the server's engine claims deliveries and
+locks a subscription's row for its fan-out with ``FOR UPDATE SKIP LOCKED`` there (store/outbox.py),
+while it commits the writes that make the events; SQLite serializes both.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from openroster.core.sheets import imports as sheet_imports
 from openroster.core.tenancy import apps
 from openroster.events import subscriptions
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.both_stores]
 
 TOKEN, AES_KEY = "wiring-token", "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7"
 PERMISSIONS = ("qyapi_hrm_read_user", "qyapi_hrm_manager", "qyapi_get_member", "qyapi_get_department_list")

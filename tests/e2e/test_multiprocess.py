@@ -5,6 +5,10 @@ page tokens work across processes; rate limits are one budget; DingTalk's
 ``gettoken`` hands out the same token everywhere; ``--workers N`` serves with N
 processes; and on SQLite several processes writing one file under load never
 answer "database is locked".
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): what the processes share (tokens, page
+tokens, rate-limit budgets) lives in the store, and each process reaches PostgreSQL over connections
+of its own, where SQLite shares one file and its locks.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from openroster.core.directory import Directory
 from openroster.core.runtime.secrets import ENV_MASTER_KEY
 from openroster.core.tenancy import apps
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.both_stores]
 
 Factory = Callable[..., ServerProcess]
 OPEN = "acme-open"  # an app of build_world without signing (the token is what is tested here)

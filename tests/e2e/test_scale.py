@@ -5,6 +5,10 @@ here the same properties are checked on tenants a test can afford, and
 without timing (which a shared machine makes noisy): a large tenant is
 built by the rules, a read costs the same number of indexed statements at any
 size, and the cache never holds more people than its bound.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): the statements a read sends and the indexes
+they use are each backend's own (its planner, its ``IN`` lists), and the bulk demo writes through
+PostgreSQL's own bulk path.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from openroster.fixtures import demo, demo_large, demo_roster
 from openroster.model.entities import UNIQUE_USER_FIELDS, UserStatus
 from openroster.server.app import open_directory
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_stores]
 
 LARGE = 12_000
 #: The stored (JSON) values of the demo's option attribute ``attr-level``, as SQL literals.

@@ -2,6 +2,9 @@
 same whichever process answers (``serve --workers 2``, and two ``serve`` processes on one
 PostgreSQL). Each call goes on a connection of its own, so the processes share the calls; the
 ``X-Request-Id`` of a reply starts with its process's own prefix, which tells them apart.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): two ``serve`` processes share a control plane
+only through a store they can both reach over the network, which SQLite is not.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from wps_foundation_support import build_world, token
 from conftest import LiveServer, ServerProcess
 from openroster.core.directory import Directory
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.both_stores]
 
 OPEN = "acme-open"  # an app of build_world without signing
 ADMIN = "shared-control-admin-token"

@@ -1,4 +1,9 @@
-"""Concurrent department moves through the WPS API never leave a loop in the tree."""
+"""Concurrent department moves through the WPS API never leave a loop in the tree.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): its writer threads move departments on
+connections of their own under its row locks; SQLite's single writer thread never runs two moves at
+once.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from conftest import LiveServer
 from openroster.client import WpsClient
 from openroster.core.people import depts
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.both_stores]
 
 RULE_VIOLATION = 40000010
 

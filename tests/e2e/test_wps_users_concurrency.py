@@ -1,4 +1,9 @@
-"""Two clients racing for the same unique value: one wins, the other gets 40900001 (never a 500)."""
+"""Two clients racing for the same unique value: one wins, the other gets 40900001 (never a 500).
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): its writers race on connections of their own,
+and a lost unique-constraint race is its own error there (SQLite's single writer thread never
+races).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from wps_contacts_support import TENANT, client, person, race, setup_tenant
 from conftest import LiveServer
 from openroster.core.people import users
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.both_stores]
 
 CONFLICT = 40900001
 ROUNDS = 12

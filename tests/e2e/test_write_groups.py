@@ -4,6 +4,10 @@ Many clients write at once, so the server commits their batches together: a bad 
 alone, with its own error, and changes nothing, while the good ones beside it commit; two
 creates that claim one email leave one person; lanes of writes on separate connections all
 finish, in order, and a read sent after an acknowledged write sees it.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): there a pool of writer threads hands groups
+over under the change counter's row lock, and a job that loses a deadlock runs again
+(store/writer.py); SQLite has one writer thread.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from openroster.core.custom import attributes
 from openroster.core.people import users
 from openroster.core.tenancy import apps, tenants
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.both_stores]
 
 TENANT = "acme"
 APP = "acme-writes"

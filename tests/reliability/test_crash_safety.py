@@ -28,6 +28,10 @@ every lane kind is checked after every kill, so a round more adds kill moments, 
 check. The seed is new on every run, so runs over time kill at other moments; a deeper run is
 ``OPENROSTER_CRASH_ROUNDS=100`` (docs/security.md). Each round costs a server start, the
 larger part of its CPU time, which is why the default is not higher.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): what survives ``kill -9`` is what each
+backend made durable at commit, and PostgreSQL's writers commit groups from a pool of connections
+(store/writer.py).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.server.app import open_directory
 from security.world import WPS_SCOPES, secret_of
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_stores]
 
 ROUNDS = int(os.environ.get("OPENROSTER_CRASH_ROUNDS", "10"))
 TENANT = "crash"

@@ -4,6 +4,10 @@ Every limit is answered in the dialect's envelope with a message that names
 the field and the limit; nothing is written; the server neither fails nor
 swells. Each module runs one server per backend (``reliability/servers.py``);
 what only concerns the HTTP layer runs on SQLite only.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): PostgreSQL holds no NUL character, and its
+text columns refuse what is longer than their length where SQLite stores it; a limit that slipped
+would show there.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from reliability.replies import check_reply, raw_reply
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 from security.world import company_rows
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_stores]
 
 MiB = 1024 * 1024
 

@@ -10,6 +10,9 @@ are stored as an HMAC (for lookup) and sealed. These tests take the database as
 a thief would (the SQLite files; every row of every PostgreSQL table) and
 search it; then they try the sealed secrets under another key and under
 another app's identity.
+
+Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): the thief's copy of a PostgreSQL store is
+every row of every table, read over its own connection, not a file.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from openroster.testing.control import ControlClient
 from reliability.servers import ADMIN_TOKEN, WorldServer, backend_params, world_server
 from security.world import WPS_APPS, secret_of
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_stores]
 
 
 @pytest.fixture(scope="module", params=backend_params())
