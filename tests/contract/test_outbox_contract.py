@@ -122,6 +122,25 @@ class TestChangeRecords:
             assert [c.record.entity_id for c in tx.changes.records_after("acme", 0, 10)] == ["c"]
             assert tx.changes.records_after("beta", 0, 10) == []
 
+    def test_pruning_in_steps_takes_the_oldest_prunable_records_first(
+        self, directory: Directory, acme: str
+    ) -> None:
+        with directory.writer() as tx:  # one commit of three records, then two commits of one
+            for uid in ("a", "b", "c"):
+                tx.record(ChangeRecord("acme", EntityKind.USER, Operation.CREATE, uid))
+        for uid in ("d", "e"):
+            with directory.writer() as tx:
+                tx.record(ChangeRecord("acme", EntityKind.USER, Operation.CREATE, uid))
+        with directory.store.read() as tx:
+            upto = tx.changes.current_seq()
+        left = ["a", "b", "c", "d", "e"]
+        for gone in (2, 2, 1, 0):  # a step may stop inside one commit's records
+            with directory.store.write() as tx:
+                assert tx.changes.prune_records(upto, 2) == gone
+            left = left[gone:]
+            with directory.store.read() as tx:
+                assert [c.record.entity_id for c in tx.changes.records_after("acme", 0, 10)] == left
+
 
 class TestOutbox:
     def test_subscription_keys_are_sealed_and_read_back(self, directory: Directory, acme: str) -> None:

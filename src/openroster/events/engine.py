@@ -82,6 +82,8 @@ LEASE_MS = 30_000
 POLL_INTERVAL = 0.5
 #: Seconds between prunes.
 PRUNE_INTERVAL = 60.0
+#: Change records pruned per writers' job.
+PRUNE_STEP = 2000
 DAY_MS = 86_400_000
 
 
@@ -491,14 +493,30 @@ class EventEngine:
     def prune(self) -> tuple[int, int]:
         """Drop delivered deliveries past the retention and change records every subscription of
         their tenant has fanned out; returns ``(deliveries, records)`` dropped."""
-        return self.write(self._prune_job())
+        deliveries, records = self.write(self._prune_job())
+        gone = records
+        while records == PRUNE_STEP:
+            records = self.write(self._prune_records_job())
+            gone += records
+        return deliveries, gone
+
+    async def _prune_async(self) -> None:
+        """:meth:`prune` as writers' jobs of at most :data:`PRUNE_STEP` records each, the loop
+        free between two (one statement over a minute of records held every write back for
+        seconds under a write load)."""
+        _, records = await self.write_async(self._prune_job())
+        while records == PRUNE_STEP:
+            await asyncio.sleep(0)
+            records = await self.write_async(self._prune_records_job())
 
     def _prune_job(self) -> Callable[[WriteTx], tuple[int, int]]:
         before = self.directory.now_ms() - self.retention_ms
-        return lambda tx: (
-            tx.outbox.prune_delivered(before),
-            tx.changes.prune_records(tx.changes.current_seq()),
-        )
+        records = self._prune_records_job()
+        return lambda tx: (tx.outbox.prune_delivered(before), records(tx))
+
+    @staticmethod
+    def _prune_records_job() -> Callable[[WriteTx], int]:
+        return lambda tx: tx.changes.prune_records(tx.changes.current_seq(), PRUNE_STEP)
 
     # -- the background task ----------------------------------------------------------------
 
@@ -552,7 +570,7 @@ class EventEngine:
                         and not self.count_open()
                     )
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
-                        await self.write_async(self._prune_job())
+                        await self._prune_async()
                         last_prune = time.monotonic()
                     self.timings.dump()
                 except Exception:

@@ -167,9 +167,18 @@ def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> lis
     ]
 
 
-def prune_records(conn: Connection, upto_seq: int) -> int:
+def prune_records(conn: Connection, upto_seq: int, step: int | None = None) -> int:
     """Delete the change records every subscription of their tenant has fanned out (those of a
-    tenant without subscriptions up to ``upto_seq``); returns how many went."""
+    tenant without subscriptions up to ``upto_seq``), at most ``step`` of the oldest of them;
+    returns how many went."""
     r, s = schema.change_records, schema.subscriptions
     cursor = select(func.min(s.c.cursor_seq)).where(s.c.tenant_id == r.c.tenant_id).scalar_subquery()
-    return int(conn.execute(delete(r).where(r.c.seq <= func.coalesce(cursor, upto_seq))).rowcount)
+    prunable = r.c.seq <= func.coalesce(cursor, upto_seq)
+    if step is not None:
+        # The step's last record: the ``step``-th prunable one, in commit order (none: fewer).
+        last = conn.execute(
+            select(r.c.seq, r.c.n).where(prunable).order_by(r.c.seq, r.c.n).offset(step - 1).limit(1)
+        ).first()
+        if last is not None:
+            prunable = prunable & ((r.c.seq < last.seq) | ((r.c.seq == last.seq) & (r.c.n <= last.n)))
+    return int(conn.execute(delete(r).where(prunable)).rowcount)
