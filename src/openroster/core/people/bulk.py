@@ -27,9 +27,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from openroster.core import recording
@@ -138,6 +139,27 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class NewPeople:
+    """New people a column at a time: each :data:`users.NEW_USER_FIELDS` field's values, one per
+    person, and each person's attribute values (a bulk load builds no :class:`users.NewUser` each)."""
+
+    columns: Mapping[str, Sequence[Any]]
+    attrs: Sequence[tuple[AttributeUpdate, ...]]
+
+    @classmethod
+    def of(cls, people: Sequence[Person]) -> NewPeople:
+        made = [p.user for p in people]
+        columns = {name: [getattr(u, name) for u in made] for name in users.NEW_USER_FIELDS}
+        return cls(columns, [p.attrs for p in people])
+
+    def __len__(self) -> int:
+        return len(self.attrs)
+
+    def new_user(self, i: int) -> users.NewUser:
+        return users.NewUser(**{name: values[i] for name, values in self.columns.items()})
+
+
+@dataclass(frozen=True, slots=True)
 class Rules:
     """What checking a chunk needs from the store, read once per load."""
 
@@ -148,6 +170,8 @@ class Rules:
     #: The store's row encoders (``tx.bulk``): a user's row after ``tenant_id``, an attribute value.
     user_fields: Callable[[User], tuple[Any, ...]]
     encode_attr_value: Callable[[AttributeValueData], str]
+    #: The :class:`User` fields of a user's row after ``tenant_id``, in the store's order.
+    user_columns: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -175,56 +199,65 @@ def rules_for(tx: WriteTx, d: Directory, tenant_id: str) -> Rules:
         dept_ids=dept_ids,
         user_fields=tx.bulk.user_fields,
         encode_attr_value=tx.bulk.encode_attr_value,
+        user_columns=tx.bulk.user_columns,
     )
 
 
-def prepare(rules: Rules, people: Sequence[Person], offset: int) -> PreparedChunk:
+def prepare(rules: Rules, people: Sequence[Person] | NewPeople, offset: int) -> PreparedChunk:
     """Check ``people`` (items ``offset``.. of the load) without the store; build their rows.
 
     Pure, so it can run in another process. References to other users are
     collected for :func:`write` to check against the store.
     """
+    given = people if isinstance(people, NewPeople) else NewPeople.of(people)
     tenant_id = rules.tenant_id
     out = PreparedChunk(offset, set(), [], [], [], [])
     # A column at a time when every user passes; one by one (to name the field) when one does not.
-    valid_users = users.checked_users([p.user for p in people], now=rules.now)
-    for i, p in enumerate(people):
+    column = users.checked_columns(given.columns, now=rules.now)
+    if column is not None:
+        ids, leaders = list(column["id"]), list(column["leader_id"])
+        memberships = list(column["memberships"])
+    for i, attrs in enumerate(given.attrs):
         try:
             where = f"users[{offset + i}]"
-            if valid_users is not None:
-                u = valid_users[i]
+            if column is None:
+                u = users.checked_user(given.new_user(i), prefix=f"{where}.", now=rules.now)
+                uid, leader_id, belongs = u.id, u.leader_id, u.memberships
+                out.users.append((tenant_id, *rules.user_fields(u)))
             else:
-                u = users.checked_user(p.user, prefix=f"{where}.", now=rules.now)
-            for m in u.memberships:
+                uid, leader_id, belongs = ids[i], leaders[i], memberships[i]
+            for m in belongs:
                 if m.dept_id not in rules.dept_ids:
                     raise BrokenReference(
                         f"{where}.dept_ids: department {m.dept_id} does not exist",
                         field=f"{where}.dept_ids",
                         entity=Entity.DEPARTMENT,
                     ).in_field(Entity.USER, "dept_ids")
-                out.memberships.append((tenant_id, u.id, m.dept_id, m.is_leader, m.order))
-            if u.leader_id is not None:
-                if u.leader_id == u.id:
+                out.memberships.append((tenant_id, uid, m.dept_id, m.is_leader, m.order))
+            if leader_id is not None:
+                if leader_id == uid:
                     raise InvalidValue(
                         f"{where}.leader_id: a user cannot be their own leader", field=f"{where}.leader_id"
                     ).in_field(Entity.USER, "leader_id")
-                out.references.append((f"{where}.leader_id", u.leader_id))
-            out.ids.add(u.id)
-            out.users.append((tenant_id, *rules.user_fields(u)))
+                out.references.append((f"{where}.leader_id", leader_id))
+            out.ids.add(uid)
             # A relation may name anyone: whether they exist is checked when the chunk is written.
-            related = {a.relation_user for a in p.attrs if a.relation_user}
+            related = {a.relation_user for a in attrs if a.relation_user}
             checked = attributes.checked_values(
-                rules.definitions, p.attrs, field=where, known_users=related, known_depts=rules.dept_ids
+                rules.definitions, attrs, field=where, known_users=related, known_depts=rules.dept_ids
             )
             for j, (attr_id, value) in enumerate(checked):
                 if value is None:
                     continue
-                relation = p.attrs[j].relation_user
+                relation = attrs[j].relation_user
                 if relation:
                     out.references.append((f"{where}.custom_attrs[{j}].relation_user", relation))
-                out.values.append((tenant_id, u.id, attr_id, rules.encode_attr_value(value)))
+                out.values.append((tenant_id, uid, attr_id, rules.encode_attr_value(value)))
         except CoreError as exc:
             raise exc.at_item(offset + i) from None
+    if column is not None:
+        # The users' rows straight from the checked columns, in the store's column order.
+        out.users = list(zip(repeat(tenant_id), *(column[name] for name in rules.user_columns), strict=False))
     return out
 
 

@@ -94,6 +94,10 @@ class NewUser:
     ctime: int | None = None
 
 
+#: The fields of a new user, in the order :class:`NewUser` takes them.
+NEW_USER_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(NewUser))
+
+
 def new_user_id() -> str:
     return _random.token_hex(6)
 
@@ -180,50 +184,60 @@ def checked_user(item: NewUser, *, prefix: str, now: int) -> User:
 def checked_users(items: Sequence[NewUser], *, now: int) -> list[User] | None:
     """:func:`checked_user` of many items at once, a field's column at a time (for bulk loads):
     the same users, or ``None`` when some item breaks a rule (check them one by one to name it)."""
-    ids = [item.id or new_user_id() for item in items]
+    column = checked_columns(
+        {name: [getattr(item, name) for item in items] for name in NEW_USER_FIELDS}, now=now
+    )
+    if column is None:
+        return None
+    # strict=False: the constant columns repeat without end.
+    return [User(*values) for values in zip(*(column[f.name] for f in _USER_FIELDS), strict=False)]
+
+
+def checked_columns(items: Mapping[str, Sequence[Any]], *, now: int) -> dict[str, Iterable[Any]] | None:
+    """:func:`checked_users` without a :class:`NewUser` or :class:`User` per person: ``items`` holds
+    each :data:`NEW_USER_FIELDS` field's values, one per person; returns each :class:`User`
+    field's checked values in the same order (constant ones repeat without end), or ``None``."""
+    ids = [uid or new_user_id() for uid in items["id"]]
     if validate.texts(ids, max_len=_SHORT, required=True) is None:
         return None
-    column: dict[str, Iterable[object] | None] = {
-        name: validate.texts([getattr(item, name) for item in items], max_len=max_len)
-        for name, max_len in _TEXT_MAX.items()
+    column: dict[str, Iterable[Any] | None] = {
+        name: validate.texts(items[name], max_len=max_len) for name, max_len in _TEXT_MAX.items()
     }
-    names = validate.texts([item.user_name for item in items], max_len=limits.NAME_MAX, required=True)
-    emails = validate.emails([item.email for item in items])
-    phones = validate.phones([item.phone for item in items])
-    genders = validate.choices([item.gender for item in items], Gender, default=Gender.UNDEFINED)
-    roles = validate.choices([item.role for item in items], Role, default=Role.NORMAL)
-    statuses = validate.choices([item.status for item in items], UserStatus, default=UserStatus.ACTIVE)
-    kinds = validate.ones_of([item.employment_type for item in items], EMPLOYMENT_TYPES)
-    stages = validate.ones_of([item.employment_status for item in items], EMPLOYMENT_STATUSES)
-    column |= {"user_name": names, "email": emails, "phone": phones, "gender": genders, "role": roles}
-    column |= {"status": statuses, "employment_type": kinds, "employment_status": stages}
+    column["user_name"] = validate.texts(items["user_name"], max_len=limits.NAME_MAX, required=True)
+    column["email"] = validate.emails(items["email"])
+    column["phone"] = validate.phones(items["phone"])
+    column["gender"] = validate.choices(items["gender"], Gender, default=Gender.UNDEFINED)
+    column["role"] = validate.choices(items["role"], Role, default=Role.NORMAL)
+    column["status"] = validate.choices(items["status"], UserStatus, default=UserStatus.ACTIVE)
+    column["employment_type"] = validate.ones_of(items["employment_type"], EMPLOYMENT_TYPES)
+    column["employment_status"] = validate.ones_of(items["employment_status"], EMPLOYMENT_STATUSES)
     if any(c is None for c in column.values()):
         return None
     def_depts: list[int] = []
     memberships: list[tuple[Membership, ...]] = []
     made: dict[tuple[tuple[int, ...], tuple[int, ...]], tuple[Membership, ...]] = {}
-    for item in items:
-        depts = item.dept_ids
-        if not depts or (item.def_dept_id is not None and item.def_dept_id not in depts):
+    for depts, def_dept, leader_of in zip(
+        items["dept_ids"], items["def_dept_id"], items["leader_of"], strict=True
+    ):
+        if not depts or (def_dept is not None and def_dept not in depts):
             return None
-        def_depts.append(depts[0] if item.def_dept_id is None else item.def_dept_id)
-        key = (depts, item.leader_of)
+        def_depts.append(depts[0] if def_dept is None else def_dept)
+        key = (depts, leader_of)
         found = made.get(key)
         if found is None:
             if (
                 len(depts) > limits.USER_DEPTS_MAX
                 or len(set(depts)) != len(depts)
-                or any(x not in depts for x in item.leader_of)
+                or any(x not in depts for x in leader_of)
             ):
                 return None
             found = made[key] = tuple(
-                Membership(dept_id=x, is_leader=x in item.leader_of, order=k) for k, x in enumerate(depts)
+                Membership(dept_id=x, is_leader=x in leader_of, order=k) for k, x in enumerate(depts)
             )
         memberships.append(found)
     column |= {"tenant_id": repeat(""), "id": ids, "def_dept_id": def_depts, "memberships": memberships}
-    column |= {"ctime": [now if item.ctime is None else item.ctime for item in items], "mtime": repeat(now)}
-    # strict=False: the constant columns repeat without end.
-    return [User(*values) for values in zip(*(column[f.name] for f in _USER_FIELDS), strict=False)]
+    column |= {"ctime": [now if c is None else c for c in items["ctime"]], "mtime": repeat(now)}
+    return {name: values for name, values in column.items() if values is not None}
 
 
 #: The fields of a user, in the order :class:`User` takes them.

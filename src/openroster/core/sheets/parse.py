@@ -19,7 +19,11 @@ def parse_rows(rows: Iterable[Sequence[str]], targets: Sequence[Target | None]) 
     width = len(targets)
     for i, given in enumerate(rows):
         cells = given if len(given) >= width else [*given, *([""] * (width - len(given)))]
-        if not "".join(c or "" for c in cells[:width]).strip():
+        try:
+            blank = not "".join(cells[:width]).strip()
+        except TypeError:  # an empty cell given as None
+            blank = not "".join(c or "" for c in cells[:width]).strip()
+        if blank:
             continue
         row = Row(i + 2, {}, {}, {})
         buckets = (row.profile, row.attrs, row.roster)

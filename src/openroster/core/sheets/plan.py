@@ -53,7 +53,8 @@ class Row:
     attr_headers: list[str] = field(default_factory=list)
 
 
-_TEXT_KEYS = frozenset(TEXT_KEYS)
+#: What a new person's empty enumeration cell means.
+_DEFAULTS = {"gender": Gender.UNDEFINED.value, "role": Role.NORMAL.value, "status": UserStatus.ACTIVE.value}
 #: Core user fields whose sheet column has a key of its own.
 _PROFILE_KEYS = {"dept_ids": "departments", "def_dept_id": "main_department", "leader_id": "leader"}
 
@@ -193,28 +194,25 @@ class ImportPlan:
         except CoreError as exc:
             raise exc.in_field(Entity.ATTRIBUTE, a.attr_id) from None
 
-    def new_user(self, row: Row) -> users.NewUser:
-        v = row.values
-        text: dict[str, Any] = dict.fromkeys(TEXT_KEYS) | {k: v[k] for k in _TEXT_KEYS.intersection(v)}
-        text["user_name"] = text["user_name"] or ""
-        return users.NewUser(
-            id=row.user_id,
-            dept_ids=self.dept_ids(row),
-            def_dept_id=self.depts[row.main_path].id if row.main_path is not None else None,
-            leader_id=row.leader_id,
-            gender=v.get("gender") or Gender.UNDEFINED.value,
-            role=v.get("role") or Role.NORMAL.value,
-            status=v.get("status") or UserStatus.ACTIVE.value,
-            employment_type=v.get("employment_type"),
-            employment_status=v.get("employment_status"),
-            **text,
-        )
-
     def prepare(self, rows: list[Row]) -> bulk.PreparedChunk:
-        people = [
-            bulk.Person(user=self.new_user(r), attrs=tuple(filter(_filled, r.attr_updates))) for r in rows
+        """``bulk.prepare`` of the rows as new people, given a column at a time."""
+        values = [r.values for r in rows]
+        columns: dict[str, list[Any]] = dict.fromkeys(users.NEW_USER_FIELDS, [None] * len(rows))
+        columns |= {key: [v.get(key) for v in values] for key in TEXT_KEYS}
+        columns["user_name"] = [v.get("user_name") or "" for v in values]
+        columns["id"] = [r.user_id for r in rows]
+        columns["leader_id"] = [r.leader_id for r in rows]
+        columns["dept_ids"] = [self.dept_ids(r) for r in rows]
+        columns["def_dept_id"] = [
+            self.depts[r.main_path].id if r.main_path is not None else None for r in rows
         ]
-        return bulk.prepare(self.rules, people, 0)
+        columns["leader_of"] = [()] * len(rows)
+        for key, default in _DEFAULTS.items():
+            columns[key] = [v.get(key) or default for v in values]
+        for key in ("employment_type", "employment_status"):
+            columns[key] = [v.get(key) for v in values]
+        attrs = [tuple(filter(_filled, r.attr_updates)) for r in rows]
+        return bulk.prepare(self.rules, bulk.NewPeople(columns, attrs), 0)
 
     def released(self, holder: str, col: str, value: str) -> bool:
         """Whether the file takes ``value`` away from its current holder (who is also in the file)."""
