@@ -234,7 +234,13 @@ def _dingtalk_plain(plain: bytes) -> str:
 @pytest.mark.parametrize(
     ("encrypted", "message"),
     [
-        pytest.param(ind.dingtalk_encrypt("a" * 43, OWNER, b"{}"), "padding|owner key", id="another aes_key"),
+        pytest.param(
+            ind.dingtalk_encrypt(
+                "a" * 43, OWNER, b"{}", random16=b"r" * 16
+            ),  # fixed: garbage, the same each run
+            "padding|owner key",
+            id="another aes_key",
+        ),
         pytest.param("not base64!", "base64", id="not base64"),
         pytest.param(base64.b64encode(b"x" * 40).decode(), "AES blocks", id="not whole blocks"),
         pytest.param(
