@@ -354,17 +354,6 @@ def test_pruning_keeps_the_retention(wps: Setup) -> None:
     assert wps.deliveries() == []
 
 
-def test_pruning_goes_in_steps_until_every_prunable_record_is_gone(
-    wps: Setup, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(engine_module, "PRUNE_STEP", 2)
-    wps.write(*(rec(U, C, f"u{i}") for i in range(5)))
-    assert wps.flush() == (1, 0)  # one kso.user event carries the five
-    assert wps.engine.prune() == (0, 5)  # three jobs: 2, 2 and 1 records
-    with wps.d.store.read() as tx:
-        assert tx.changes.records_after("acme", 0, 10) == []
-
-
 def test_the_background_task_delivers_after_a_local_commit(wps: Setup) -> None:
     async def scenario() -> None:
         wps.engine.poll_interval = 60  # only the commit's wake-up can deliver in time
