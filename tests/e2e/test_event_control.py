@@ -228,8 +228,11 @@ def test_deliveries_are_keyset_paged_and_filtered(live: LiveServer, wps: ind.Rec
         write(live, (EntityKind.USER, Operation.CREATE, f"u{n}"))
     live.control.flush(TENANT)
     wps.wait_for(lambda events: len(events) == 3)
-    everything = until(lambda: live.control.deliveries(TENANT, status="delivered", limit=10))
-    assert len(everything) == 3 and [d["id"] for d in everything] == sorted(d["id"] for d in everything)
+    # Outcomes are written as their attempts end, beside the flush: wait for all three.
+    everything = until(
+        lambda: len(d := live.control.deliveries(TENANT, status="delivered", limit=10)) == 3 and d
+    )
+    assert [d["id"] for d in everything] == sorted(d["id"] for d in everything)
     first = live.control.deliveries(TENANT, limit=2)
     rest = live.control.deliveries(TENANT, limit=2, after=first[-1]["id"])
     assert [d["id"] for d in first + rest] == [d["id"] for d in everything]

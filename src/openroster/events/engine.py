@@ -450,10 +450,13 @@ class EventEngine:
         sending what a pass claims at once with ``sender`` (the background task's, which keeps its
         connections to the receivers; a fresh one when None); returns ``(delivered, pending)``: how
         many of its attempts were delivered, how many deliveries are still open. It passes again at
-        once while a pass took a whole batch, else waits for its attempts' outcomes (an outcome
-        may free an event held up behind it) and looks again."""
+        once while a pass took a whole batch, else waits for its attempts' outcomes, and for those
+        of the background task's attempts under way (an outcome may free an event held up behind
+        it), and looks again."""
         delivered = 0
         mine: list[asyncio.Task[DeliveryStatus | None]] = []
+        loop = asyncio.get_running_loop()
+        waited: set[asyncio.Task[DeliveryStatus | None]] = set()
         async with contextlib.AsyncExitStack() as stack:
             while True:
                 step = await self._pass()
@@ -465,7 +468,14 @@ class EventEngine:
                 if step.more:
                     continue
                 if not mine:
-                    break
+                    # The background task's attempts under way: their outcomes are written before
+                    # a flush answers, so what it reports is what the outbox shows.
+                    others = {t for t in self._inflight if t.get_loop() is loop} - waited
+                    if not others:
+                        break
+                    waited |= others
+                    await asyncio.wait(others)
+                    continue
                 outcomes = await asyncio.gather(*mine)
                 delivered += outcomes.count(DeliveryStatus.DELIVERED)
                 mine = []
