@@ -306,7 +306,8 @@ def serve(
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     recorder.url = f"http://127.0.0.1:{server.server_address[1]}/events"
-    thread = threading.Thread(target=server.serve_forever, name="event-receiver", daemon=True)
+    # Polled every 10 ms for the shutdown (the default half second was most of a test's teardown).
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), name="event-receiver", daemon=True)
     thread.start()
     try:
         yield recorder

@@ -64,7 +64,17 @@ def _scalar(d: Directory, sql: str, **params: object) -> int:
         return int(tx.conn.execute(text(sql), params).scalar_one())
 
 
-@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "worker-processes"])
+@pytest.mark.parametrize(
+    ("backend", "workers"),
+    [
+        pytest.param("sqlite", 0, id="sqlite-one-process", marks=pytest.mark.sqlite),
+        pytest.param("postgresql", 0, id="postgresql-one-process", marks=pytest.mark.postgresql),
+        # The worker processes only prepare the chunks (no store in them); the store's bulk path is
+        # the same as in one process, so this mode runs on one backend.
+        pytest.param("sqlite", 2, id="sqlite-worker-processes", marks=pytest.mark.sqlite),
+    ],
+    indirect=["backend"],
+)
 def test_the_bulk_demo_builds_a_large_tenant_by_the_rules(
     directory: Directory, workers: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
