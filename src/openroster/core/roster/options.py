@@ -31,7 +31,6 @@ from openroster.core.runtime import limits
 from openroster.model.changes import Operation
 from openroster.model.entities import FieldOption, ValueType
 from openroster.model.errors import InvalidValue, TooMany
-from openroster.store import WriteTx
 
 #: Labels one change may name (the platform's limit).
 LABELS_MAX = 20
@@ -66,72 +65,54 @@ def change(
     """Add or delete options of one select field, all or none; the field as it is then."""
     validate.count(labels, field=names.labels, limit=LABELS_MAX, what="label")
     with d.writer() as tx:
-        return change_in(
-            tx,
-            tenant_id=tenant_id,
-            group_id=group_id,
-            field_code=field_code,
-            labels=labels,
-            op=op,
-            names=names,
-        )
-
-
-def change_in(
-    tx: WriteTx,
-    *,
-    tenant_id: str,
-    group_id: str,
-    field_code: str,
-    labels: Sequence[str],
-    op: OptionsChange,
-    names: Names = Names(),
-) -> RosterField:
-    """:func:`change` inside an open write transaction."""
-    stored = tx.roster.list_field_options(tenant_id)
-    cat = catalogue_for(tx.attrs.list_definitions(tenant_id), stored)
-    f = cat.fields.get(field_code)
-    if f is None:
-        raise InvalidValue(f"{names.field_code}: no roster field {field_code!r}", field=names.field_code)
-    if f.group_id != group_id:
-        raise InvalidValue(
-            f"{names.group_id}: field {field_code!r} is in group {f.group_id!r}, not {group_id!r}",
-            field=names.group_id,
-        )
-    custom = f.attr is not None and f.attr.value_type is ValueType.OPTION
-    if not (custom or f.options_editable):
-        raise InvalidValue(
-            f"{names.field_code}: the options of {field_code!r} ({f.name}) cannot change"
-            " (it is no select field, or its options are the person's own)",
-            field=names.field_code,
-        )
-    clean = _labels(labels, names.labels)
-    live = {o.label: o.value for o in f.options}
-    for i, label in enumerate(clean):
-        where = f"{names.labels}[{i}]"
-        if op is OptionsChange.ADD and label in live:
-            raise InvalidValue(f"{where}: {label!r} is already an option of {field_code}", field=where)
-        if op is OptionsChange.DELETE and label not in live:
-            raise InvalidValue(f"{where}: {label!r} is not an option of {field_code}", field=where)
-    if op is OptionsChange.DELETE and len(clean) == len(live):
-        raise InvalidValue(f"{names.labels}: a select field keeps at least one option", field=names.labels)
-    if custom:
-        assert f.attr is not None
-        kept: list[tuple[str | None, str]] = [(o.key, o.name) for o in f.attr.options if o.name not in clean]
-        added: list[tuple[str | None, str]] = (
-            [(None, label) for label in clean] if op is OptionsChange.ADD else []
-        )
-        if len(kept) + len(added) > limits.ATTR_OPTIONS_MAX:
-            raise _too_many(names.labels, limits.ATTR_OPTIONS_MAX)
-        edit = attributes.DefinitionChange(id=f.attr.id, options=tuple(kept + added))
-        attributes.update_definitions_in(tx, tenant_id=tenant_id, items=[edit])
-    else:
-        options = _changed(f, stored.get(field_code), clean, op, names)
-        tx.roster.put_field_options(tenant_id, field_code, options)
-        tx.changed(tenant_id, "rosteroptions", field_code)
-        recording.attribute_definitions(tx, tenant_id, Operation.UPDATE, [field_code])
-    after = catalogue_for(tx.attrs.list_definitions(tenant_id), tx.roster.list_field_options(tenant_id))
-    return after.fields[field_code]
+        stored = tx.roster.list_field_options(tenant_id)
+        cat = catalogue_for(tx.attrs.list_definitions(tenant_id), stored)
+        f = cat.fields.get(field_code)
+        if f is None:
+            raise InvalidValue(f"{names.field_code}: no roster field {field_code!r}", field=names.field_code)
+        if f.group_id != group_id:
+            raise InvalidValue(
+                f"{names.group_id}: field {field_code!r} is in group {f.group_id!r}, not {group_id!r}",
+                field=names.group_id,
+            )
+        custom = f.attr is not None and f.attr.value_type is ValueType.OPTION
+        if not (custom or f.options_editable):
+            raise InvalidValue(
+                f"{names.field_code}: the options of {field_code!r} ({f.name}) cannot change"
+                " (it is no select field, or its options are the person's own)",
+                field=names.field_code,
+            )
+        clean = _labels(labels, names.labels)
+        live = {o.label: o.value for o in f.options}
+        for i, label in enumerate(clean):
+            where = f"{names.labels}[{i}]"
+            if op is OptionsChange.ADD and label in live:
+                raise InvalidValue(f"{where}: {label!r} is already an option of {field_code}", field=where)
+            if op is OptionsChange.DELETE and label not in live:
+                raise InvalidValue(f"{where}: {label!r} is not an option of {field_code}", field=where)
+        if op is OptionsChange.DELETE and len(clean) == len(live):
+            raise InvalidValue(
+                f"{names.labels}: a select field keeps at least one option", field=names.labels
+            )
+        if custom:
+            assert f.attr is not None
+            kept: list[tuple[str | None, str]] = [
+                (o.key, o.name) for o in f.attr.options if o.name not in clean
+            ]
+            added: list[tuple[str | None, str]] = (
+                [(None, label) for label in clean] if op is OptionsChange.ADD else []
+            )
+            if len(kept) + len(added) > limits.ATTR_OPTIONS_MAX:
+                raise _too_many(names.labels, limits.ATTR_OPTIONS_MAX)
+            edit = attributes.DefinitionChange(id=f.attr.id, options=tuple(kept + added))
+            attributes.update_definitions_in(tx, tenant_id=tenant_id, items=[edit])
+        else:
+            options = _changed(f, stored.get(field_code), clean, op, names)
+            tx.roster.put_field_options(tenant_id, field_code, options)
+            tx.changed(tenant_id, "rosteroptions", field_code)
+            recording.attribute_definitions(tx, tenant_id, Operation.UPDATE, [field_code])
+        after = catalogue_for(tx.attrs.list_definitions(tenant_id), tx.roster.list_field_options(tenant_id))
+        return after.fields[field_code]
 
 
 def _labels(labels: Sequence[str], field: str) -> list[str]:
