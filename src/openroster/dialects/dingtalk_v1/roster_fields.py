@@ -25,7 +25,7 @@ from openroster.dialects.dingtalk.endpoint import HRM_WRITE, Call
 from openroster.dialects.dingtalk_v1.endpoint import route
 from openroster.dialects.dingtalk_v1.errors import INVALID_PARAMETER, V1Error
 from openroster.dialects.dingtalk_v1.hrm import FIELD_TYPES
-from openroster.model.entities import ValueType
+from openroster.model.entities import AttributeDefinition, ValueType
 from openroster.model.errors import CoreError
 
 _HRM = "/v1.0/hrm"
@@ -165,6 +165,12 @@ def _meta(f: RosterField) -> dict[str, Any]:
     return out
 
 
+def _field_reply(definition: AttributeDefinition) -> dict[str, Any]:
+    """The reply of AddCustomRosterField and UpdateCustomRosterField: the field as it is now."""
+    field = roster_catalogue.catalogue_for([definition]).fields[definition.id]
+    return {"success": True, "result": _meta(field)}
+
+
 @route("POST", f"{_HRM}/customRosterField/add", permission=HRM_WRITE, body=AddFieldBody, writes=True)
 def add_field(call: Call, body: AddFieldBody) -> dict[str, Any]:
     """AddCustomRosterField: a new custom roster field (a custom attribute of the company)."""
@@ -178,8 +184,7 @@ def add_field(call: Call, body: AddFieldBody) -> dict[str, Any]:
     item = attributes.NewDefinition(name=body.fieldName, value_type=value_type.value, options=options)
     with _named():
         created = attributes.create_definitions(call.directory, tenant_id=call.tenant_id, items=[item])[0]
-    field = roster_catalogue.catalogue_for([created]).fields[created.id]
-    return {"success": True, "result": _meta(field)}
+    return _field_reply(created)
 
 
 @route("POST", f"{_HRM}/customRosterField/update", permission=HRM_WRITE, body=UpdateFieldBody, writes=True)
@@ -201,8 +206,7 @@ def update_field(call: Call, body: UpdateFieldBody) -> dict[str, Any]:
     )
     with _named():
         updated = attributes.update_definitions(call.directory, tenant_id=call.tenant_id, items=[change])[0]
-    field = roster_catalogue.catalogue_for([updated]).fields[updated.id]
-    return {"success": True, "result": _meta(field)}
+    return _field_reply(updated)
 
 
 @route("POST", f"{_HRM}/customRosterField/delete", permission=HRM_WRITE, body=DeleteFieldBody, writes=True)
