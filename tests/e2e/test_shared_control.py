@@ -33,9 +33,16 @@ def _call(base: str, bearer: str) -> httpx.Response:
 
 
 def _calls(bases: Sequence[str], bearer: str, n: int) -> list[httpx.Response]:
-    """``n`` calls, several at a time, spread over ``bases`` in turn."""
+    """At least ``n`` calls, several at a time, spread over ``bases`` in turn, and more rounds of
+    ``n`` until two processes have answered. Behind ``--workers 2`` the kernel hands each new
+    connection to whichever process accepts first, and on a busy machine one process can win a
+    whole round; which one answers is not what these tests are about, that both share the state."""
+    replies: list[httpx.Response] = []
+    deadline = time.monotonic() + 30
     with ThreadPoolExecutor(8) as pool:
-        return list(pool.map(lambda k: _call(bases[k % len(bases)], bearer), range(n)))
+        while len(_processes(replies)) < 2 and time.monotonic() < deadline:
+            replies += pool.map(lambda k: _call(bases[k % len(bases)], bearer), range(n))
+    return replies
 
 
 def _admin(base: str, method: str, path: str, admin: str = ADMIN, **kw: Any) -> Any:
@@ -68,7 +75,7 @@ def _check_shared_state(bases: Sequence[str], bearer: str, admin: str = ADMIN) -
     assert len(_processes(replies)) == 2  # both processes answered
     faulted = [r for r in replies if r.headers.get("x-openroster-fault") == rule["id"]]
     assert len(faulted) == 10 and all(r.status_code == 503 for r in faulted)
-    assert sorted(r.status_code for r in replies) == [200] * 30 + [503] * 10
+    assert sorted(r.status_code for r in replies) == [200] * (len(replies) - 10) + [503] * 10
     for base in bases:
         [shown] = _admin(base, "GET", "/faults", admin)
         assert (shown["hits"], shown["remaining"]) == (10, 0)
