@@ -52,6 +52,17 @@ class Names:
     labels: str = "labels"
 
 
+def editable(f: RosterField) -> bool:
+    """Whether :func:`change` may change ``f``'s options: a custom option field, or a select field
+    the roster keeps itself (not a profile field's enumeration, not a field with no options)."""
+    return _custom(f) or f.options_editable
+
+
+def _custom(f: RosterField) -> bool:
+    """A custom option field: its options are its attribute definition's."""
+    return f.attr is not None and f.attr.value_type is ValueType.OPTION
+
+
 def change(
     d: Directory,
     *,
@@ -75,8 +86,8 @@ def change(
                 f"{names.group_id}: field {field_code!r} is in group {f.group_id!r}, not {group_id!r}",
                 field=names.group_id,
             )
-        custom = f.attr is not None and f.attr.value_type is ValueType.OPTION
-        if not (custom or f.options_editable):
+        custom = _custom(f)
+        if not editable(f):
             raise InvalidValue(
                 f"{names.field_code}: the options of {field_code!r} ({f.name}) cannot change"
                 " (it is no select field, or its options are the person's own)",
