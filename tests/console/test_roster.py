@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 from tests.console.browser import Console
-from tests.console.world import TENANT, make_company
+from tests.console.world import TENANT, add_dingtalk_app, make_company, topapi, v1_call
 
 from conftest import LiveServer
 
@@ -18,19 +17,6 @@ pytestmark = [
     pytest.mark.slow,  # a browser: the inner loop keeps only the sign-in tests
     pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
 ]
-
-APPKEY, APPSECRET, AGENTID = "acme-ding", "acme-ding-secret", 1000001
-
-
-def topapi(live: LiveServer, path: str, body: dict[str, Any]) -> Any:
-    """A DingTalk roster call as the protocol notes give it (the token in the query); its ``result``."""
-    with httpx.Client(base_url=live.base_url, timeout=30) as http:
-        token = http.get("/gettoken", params={"appkey": APPKEY, "appsecret": APPSECRET}).json()
-        reply = http.post(
-            path, params={"access_token": token["access_token"]}, json={"agentid": AGENTID, **body}
-        ).json()
-    assert reply["errcode"] == 0, reply
-    return reply.get("result")
 
 
 def roster_update(live: LiveServer, user_id: str, groups: list[dict[str, Any]]) -> None:
@@ -42,18 +28,6 @@ def roster_values(live: LiveServer, user_id: str, code: str) -> list[tuple[int, 
     [person] = topapi(live, "/topapi/smartwork/hrm/employee/v2/list", {"userid_list": user_id})
     [found] = [f for f in person["field_data_list"] if f["field_code"] == code]
     return sorted((v["item_index"], v.get("value", "")) for v in found["field_value_list"])
-
-
-def add_dingtalk_app(live: LiveServer) -> None:
-    live.control.add_app(
-        TENANT,
-        client_id=APPKEY,
-        client_secret=APPSECRET,
-        platform="dingtalk",
-        signing="none",
-        agentid=AGENTID,
-        scopes=["qyapi_hrm_manager", "qyapi_hrm_read_user"],
-    )
 
 
 def test_the_roster_groups_and_their_rows(live: LiveServer, console: Console) -> None:
@@ -131,18 +105,17 @@ def test_change_the_roster_a_group_at_a_time(live: LiveServer, console: Console)
 
 def delete_option(live: LiveServer, code: str, label: str) -> None:
     """RosterMetaFieldOptionsUpdate as the `/v1.0` protocol notes give it (the token in a header)."""
-    with httpx.Client(base_url=live.base_url, timeout=30) as http:
-        token = http.post("/v1.0/oauth2/accessToken", json={"appKey": APPKEY, "appSecret": APPSECRET})
-        reply = http.put(
-            "/v1.0/hrm/rosters/meta/fields/options",
-            headers={"x-acs-dingtalk-access-token": token.json()["accessToken"]},
-            json={
-                "groupId": code.partition("-")[0],
-                "fieldCode": code,
-                "labels": [label],
-                "modifyType": "OPTIONS_DELETE",
-            },
-        )
+    reply = v1_call(
+        live.base_url,
+        "PUT",
+        "/v1.0/hrm/rosters/meta/fields/options",
+        {
+            "groupId": code.partition("-")[0],
+            "fieldCode": code,
+            "labels": [label],
+            "modifyType": "OPTIONS_DELETE",
+        },
+    )
     assert reply.status_code == 200, reply.text
 
 

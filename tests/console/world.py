@@ -1,8 +1,10 @@
-"""The company the console tests look at, made through the control plane, and an independent WPS reader.
+"""The company the console tests look at, made through the control plane, and independent WPS and
+DingTalk clients.
 
-The reader is written from the WPS protocol notes (a bearer token from ``POST /oauth2/token``,
-replies in ``{code, msg, data}``), not from the server's own client, so a test reading back what
-the console saved checks the console against the API as a client sees it.
+The clients are written from the protocol notes (WPS: a bearer token from ``POST /oauth2/token``,
+replies in ``{code, msg, data}``; DingTalk ``/v1.0``: a token from ``POST /v1.0/oauth2/accessToken``
+in the ``x-acs-dingtalk-access-token`` header), not from the server's own client, so a test reading
+back what the console saved checks the console against the API as a client sees it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ TENANT = "acme"
 READER = "console-reader"
 READER_SECRET = "console-reader-secret"
 XSS_NAME = "<img src=x onerror=alert(1)>"
+#: The DingTalk app :func:`add_dingtalk_app` adds (its appkey, secret and agent id).
+APPKEY, APPSECRET, AGENTID = "acme-ding", "acme-ding-secret", 1000001
 
 
 def person(uid: str, name: str, **fields: Any) -> dict[str, Any]:
@@ -115,3 +119,36 @@ def signed_in_http(live: LiveServer) -> tuple[httpx.Client, str]:
     csrf = re.search(r'name="csrf" value="([^"]*)"', home)
     assert csrf
     return http, csrf[1]
+
+
+def add_dingtalk_app(live: LiveServer) -> None:
+    """A DingTalk app of ``acme`` that may read and change the roster."""
+    live.control.add_app(
+        TENANT,
+        client_id=APPKEY,
+        client_secret=APPSECRET,
+        platform="dingtalk",
+        signing="none",
+        agentid=AGENTID,
+        scopes=["qyapi_hrm_manager", "qyapi_hrm_read_user"],
+    )
+
+
+def v1_call(base_url: str, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    """A DingTalk ``/v1.0`` call of :func:`add_dingtalk_app`'s app (the token in its header)."""
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        token = http.post("/v1.0/oauth2/accessToken", json={"appKey": APPKEY, "appSecret": APPSECRET})
+        return http.request(
+            method, path, json=body, headers={"x-acs-dingtalk-access-token": token.json()["accessToken"]}
+        )
+
+
+def topapi(live: LiveServer, path: str, body: dict[str, Any]) -> Any:
+    """A DingTalk roster call as the protocol notes give it (the token in the query); its ``result``."""
+    with httpx.Client(base_url=live.base_url, timeout=30) as http:
+        token = http.get("/gettoken", params={"appkey": APPKEY, "appsecret": APPSECRET}).json()
+        reply = http.post(
+            path, params={"access_token": token["access_token"]}, json={"agentid": AGENTID, **body}
+        ).json()
+    assert reply["errcode"] == 0, reply
+    return reply.get("result")
