@@ -18,6 +18,7 @@ from openroster.console import (
     journal,
     people,
     pickers,
+    roster_options,
     runtime,
     tenants,
 )
@@ -75,6 +76,7 @@ def build(plane: ControlPlane) -> FastAPI:
     runtime.routes(router)
     imports.routes(router)
     attributes.routes(router)
+    roster_options.routes(router)
     events.routes(router)
     tenants.routes(router)
     pickers.routes(router)
