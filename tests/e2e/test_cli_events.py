@@ -54,7 +54,7 @@ def test_subscribe_list_deliveries_and_replay(
     sub = orjson.loads(made.stdout)
     assert (sub["kind"], sub["status"], sub["topics"]) == ("wps", "active", ["kso.user"])
     listed = cli("events", "list", TENANT, env=env, home=tmp_path)
-    assert [s["id"] for s in orjson.loads(listed.stdout)] == [sub["id"]]
+    assert [(s["id"], s["missed"]) for s in orjson.loads(listed.stdout)] == [(sub["id"], 0)]
     write(live, "u1")
     live.control.flush(TENANT)
     receiver.wait_for(lambda events: len(events) == 1)

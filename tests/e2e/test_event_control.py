@@ -200,6 +200,7 @@ def test_list_pause_resume_and_delete(
     assert all("token" not in s and "aes_key" not in s for s in listed)
     paused = live.control.subscription_action(TENANT, a["id"], "pause")
     assert paused["status"] == "paused"
+    assert (paused["missed"], paused["missed_until"]) == (0, None)  # nothing pruned past the retention
     write(live, (EntityKind.USER, Operation.CREATE, "u1"))
     live.control.flush(TENANT)
     ding.wait_for(lambda events: len(events) == 1)  # b is active
@@ -388,7 +389,9 @@ def test_a_reset_keeps_the_subscriptions(live: LiveServer, ding: ind.ReceiverSer
     sub = subscribe_ding(live, ding.url)
     paused = live.control.subscription_action(TENANT, sub["id"], "pause")
     live.control.reset_tenant(TENANT)
-    assert live.control.subscriptions(TENANT) == [paused]
+    (kept,) = live.control.subscriptions(TENANT)
+    assert {**kept, "cursor": 0} == {**paused, "cursor": 0}
+    assert kept["cursor"] >= paused["cursor"]  # recreated at the change seq of the reset
     live.control.subscription_action(TENANT, sub["id"], "resume")
     write(live, (EntityKind.USER, Operation.CREATE, "u1"))
     live.control.flush(TENANT)

@@ -342,6 +342,18 @@ class SubscriptionInfo(BaseModel):
     events: list[str] | None = Field(None, description="dingtalk: the EventTypes sent (empty: all)")
     payload: Literal["current", "legacy"] | None = Field(None, description="dingtalk: the payload style")
     created: float = Field(description="Unix seconds, on the server's clock")
+    cursor: int = Field(
+        description="The change seq it has reached (the change feed's cursor): the changes after it "
+        "are still to be sent (a paused subscription's, on resume)"
+    )
+    missed: int = Field(
+        description="Changes it was never sent: kept past `--events-retention` without being sent "
+        "(while paused), then pruned"
+    )
+    missed_until: float | None = Field(
+        description="Unix seconds, on the server's clock: when the newest change it missed was "
+        "committed; null if none"
+    )
 
 
 class StreamClient(BaseModel):

@@ -52,6 +52,9 @@ def subscription_info(sub: Subscription) -> dict[str, Any]:
         "status": sub.status.value,
         "app": sub.app,
         "created": _seconds(sub.created),
+        "cursor": sub.cursor_seq,
+        "missed": sub.missed,
+        "missed_until": _seconds(sub.missed_until),
     }
     if sub.kind not in PUSHED:
         info["url"] = sub.url
@@ -207,7 +210,11 @@ def _subscription_routes(r: APIRouter) -> None:
         return _json(shown)
 
     status_route("pause", SubscriptionStatus.PAUSED, "Pause: nothing is delivered until resumed")
-    status_route("resume", SubscriptionStatus.ACTIVE, "Resume: what changed meanwhile is delivered")
+    status_route(
+        "resume",
+        SubscriptionStatus.ACTIVE,
+        "Resume: what changed meanwhile and is still kept is delivered (older changes: `missed`)",
+    )
 
     @r.post(
         "/tenants/{tenant_id}/subscriptions/{sub_id}/replay",
@@ -218,7 +225,7 @@ def _subscription_routes(r: APIRouter) -> None:
         """Every retained delivery (delivered or dead) created since `since` is queued again as a
         new delivery with the same event id and the same body (WPS: the same envelope byte for
         byte; DingTalk: the same eventId and BizId). Delivered events are kept
-        `--events-retention` days."""
+        `--events-retention` days, dead ones `--events-dead-retention` days after they died."""
         sub = subscription_of(plane, tenant_id, sub_id)
         n = subscriptions.replay(plane.directory, sub.id, int(body.since * 1000))
         engine_of(plane).wake()
@@ -293,7 +300,8 @@ def _delivery_routes(r: APIRouter) -> None:
         limit: Limit = 100,
     ) -> Response:
         """Without `after`, no changes and the cursor of now. Records are kept until every
-        subscription has fanned them out (in a tenant without subscriptions, up to a minute)."""
+        subscription has fanned them out (in a tenant without subscriptions, up to a minute; for
+        a paused one, at most `--events-retention` days)."""
         shown, cursor = changes_after(plane, tenant_id, after, limit)
         return _json({"changes": shown, "cursor": cursor})
 

@@ -88,7 +88,9 @@ class Subscription:
     """Where a tenant's events go: ``kind`` is the channel (``wps``, ``dingtalk``), ``app`` the app
     whose keys seal them, ``topics`` the topics or event types wanted (empty: all), ``payload`` the
     payload style (DingTalk: ``current`` or ``legacy``), ``token``/``aes_key`` DingTalk's keys
-    (unsealed), ``cursor_seq`` the last change seq already fanned out into deliveries."""
+    (unsealed), ``cursor_seq`` the last change seq already fanned out into deliveries (or skipped:
+    ``missed`` counts the change records pruned past the retention before it fanned them out,
+    ``missed_until`` is the commit time of the newest of them, unix ms)."""
 
     id: str
     tenant_id: str
@@ -102,6 +104,8 @@ class Subscription:
     status: SubscriptionStatus = SubscriptionStatus.ACTIVE
     cursor_seq: int = 0
     created: int = 0
+    missed: int = 0
+    missed_until: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -289,6 +289,10 @@ subscriptions = Table(
     Column("status", String(16), nullable=False),
     Column("cursor_seq", BigInteger, nullable=False),
     Column("created", BigInteger, nullable=False),
+    # The change records pruned past the retention before it fanned them out (a paused
+    # subscription's), and the commit time (unix ms) of the newest of them (migration 0011).
+    Column("missed", BigInteger, nullable=False, server_default="0"),
+    Column("missed_until", BigInteger, nullable=True),
 )
 Index("ix_subscriptions_tenant", subscriptions.c.tenant_id, subscriptions.c.id)
 
