@@ -45,8 +45,11 @@ class Settings:
     body_timeout: float = limits.BODY_TIMEOUT_SECONDS
     #: Tune Python's garbage collector for a long-lived cache when the server starts (server/app.py).
     gc_tuning: bool = True
-    #: Days delivered events stay in the outbox (for replay) before they are pruned (events/engine.py).
+    #: Days delivered events stay in the outbox (for replay) before they are pruned, and change
+    #: records a paused subscription has not fanned out are kept (events/pruning.py).
     events_retention_days: float = 7.0
+    #: Days dead events stay in the outbox (visible, replayable) before they are pruned.
+    events_dead_retention_days: float = 30.0
     #: Seconds a process holds a delivery it is sending before another may take it over (events/engine.py).
     events_lease_seconds: float = 30.0
     #: Change-log entries kept in the store; older ones are pruned in the background (core/runtime/upkeep.py).

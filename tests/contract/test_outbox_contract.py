@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from openroster.core.directory import Directory
+from openroster.core.runtime.clock import FixedClock
 from openroster.core.tenancy import tenants
 from openroster.model.changes import (
     ChangeRecord,
+    Delivery,
     DeliveryStatus,
     EntityKind,
     Operation,
@@ -17,6 +19,7 @@ from openroster.model.changes import (
     SubscriptionStatus,
 )
 from openroster.store import schema
+from openroster.store.changes import Expired
 from openroster.store.outbox import key_context
 
 
@@ -43,6 +46,15 @@ def _subscribe(d: Directory, sub_id: str = "s1", **kw: object) -> Subscription:
             aes_key_sealed=d.master_key.seal("a" * 43, context=key_context(sub_id, "aes_key")),
         )
     return sub
+
+
+def _commit(d: Directory, at: float, tenant_id: str, *uids: str) -> int:
+    """One transaction of ``tenant_id``'s user records committed at unix seconds ``at``; its seq."""
+    with d.at_clock(FixedClock(at)).writer() as tx:
+        for uid in uids:
+            tx.record(ChangeRecord(tenant_id, EntityKind.USER, Operation.CREATE, uid))
+    with d.store.read() as tx:
+        return tx.changes.current_seq()
 
 
 def _event(seq: int, *keys: str) -> RenderedEvent:
@@ -141,6 +153,44 @@ class TestChangeRecords:
             with directory.store.read() as tx:
                 assert [c.record.entity_id for c in tx.changes.records_after("acme", 0, 10)] == left
 
+    def test_a_lagging_cursor_skips_only_the_oldest_run_of_expired_records_whole_transactions(
+        self, directory: Directory, acme: str
+    ) -> None:
+        tenants.create(directory, tenant_id="beta", name="Beta")
+        seqs = [
+            _commit(directory, at, tenant, *uids)
+            for at, tenant, uids in (
+                (1000, "acme", ("a", "b", "c")),  # one transaction of three
+                (1000, "beta", ("x",)),
+                (1100, "acme", ("d",)),
+                (2000, "acme", ("e",)),  # young: kept, and so is what follows it
+                (1200, "acme", ("f",)),  # old, committed after a clock set back: kept behind e
+            )
+        ]
+        before = 1500_000  # unix ms: records committed before 1,500 s are past the retention
+        with directory.store.read() as tx:
+            whole = tx.changes.expired_after("acme", 0, before, 10)
+            assert whole == Expired(seqs[2], 4, 1100_000)  # a, b, c, d; not f, behind e
+            # a step ending inside a transaction leaves it for the next step ...
+            assert tx.changes.expired_after("acme", 0, before, 4) == Expired(seqs[0], 3, 1000_000)
+            # ... but one larger than the step is taken whole
+            assert tx.changes.expired_after("acme", 0, before, 2) == Expired(seqs[0], 3, 1000_000)
+            assert tx.changes.expired_after("acme", seqs[2], before, 10) is None  # e is young
+            assert tx.changes.expired_after("beta", 0, before, 10) == Expired(seqs[1], 1, 1000_000)
+        _subscribe(directory, status=SubscriptionStatus.PAUSED)
+        with directory.store.write() as tx:
+            assert not tx.outbox.skip_records("s1", expect=7, seq=seqs[0], missed=3, missed_until=1000_000)
+            assert tx.outbox.skip_records("s1", expect=0, seq=seqs[0], missed=3, missed_until=1000_000)
+            # the newest missed change's time stays the latest one
+            assert tx.outbox.skip_records("s1", expect=seqs[0], seq=seqs[2], missed=1, missed_until=900_000)
+            assert tx.outbox.cursors() == [("s1", "acme", seqs[2])]
+            sub = tx.outbox.get_subscription("s1", _unseal(directory))
+            assert (sub.cursor_seq, sub.missed, sub.missed_until) == (seqs[2], 4, 1000_000)
+            assert tx.changes.prune_records(tx.changes.current_seq()) == 5  # acme's skipped four, beta's
+        with directory.store.read() as tx:
+            assert [c.record.entity_id for c in tx.changes.records_after("acme", seqs[2], 10)] == ["e", "f"]
+            assert tx.changes.records_after("acme", 0, 10)[0].record.entity_id == "e"
+
 
 class TestOutbox:
     def test_subscription_keys_are_sealed_and_read_back(self, directory: Directory, acme: str) -> None:
@@ -212,20 +262,50 @@ class TestOutbox:
             assert [k for (_, _, k) in open_keys] == [("user:1",), ("user:0",)]
             assert tx.outbox.list_deliveries("acme", status=DeliveryStatus.DELIVERED) == []
 
-    def test_pruning_removes_old_delivered_only(self, directory: Directory, acme: str) -> None:
+    def test_pruning_removes_old_delivered_and_dead_deliveries_in_steps(
+        self, directory: Directory, acme: str
+    ) -> None:
         sub = _subscribe(directory)
+        ended = [  # (status, when: delivered_at, or a dead one's last attempt)
+            (DeliveryStatus.DELIVERED, 2000),
+            (DeliveryStatus.DELIVERED, 2500),
+            (DeliveryStatus.DEAD, 3000),
+            (DeliveryStatus.DEAD, 3500),
+        ]
         with directory.store.write() as tx:
-            tx.outbox.insert_deliveries(sub, [_event(1, "user:a"), _event(2, "user:b")], 1000)
-            first = tx.outbox.due_candidates(1000, 0, 1)[0].id
-            tx.outbox.claim([first], "p", wall_ms=0, lease_ms=10)
-            tx.outbox.record_outcome(
-                first, "p", status=DeliveryStatus.DELIVERED, attempts=1, next_attempt_at=1000,
-                first_attempt_at=1000, last_status=200, last_error=None, delivered_at=2000,
-            )  # fmt: skip
-        with directory.store.write() as tx:
-            assert tx.outbox.prune_delivered(2000) == 0
-            assert tx.outbox.prune_delivered(2001) == 1
-            assert int(tx.conn.execute(select(func.count()).select_from(schema.deliveries)).scalar_one()) == 1
+            tx.outbox.insert_deliveries(sub, [_event(i, f"user:{i}") for i in range(1, 6)], 1000)
+            ids = [d.id for d in tx.outbox.list_deliveries("acme")]
+            tx.outbox.claim(ids[:4], "p", wall_ms=0, lease_ms=10)
+            for i, (status, at) in zip(ids, ended, strict=False):
+                delivered = at if status == DeliveryStatus.DELIVERED else None
+                tx.outbox.record_outcome(
+                    i, "p", status=status, attempts=1, next_attempt_at=at, first_attempt_at=1000,
+                    last_status=503, last_error=None, delivered_at=delivered,
+                )  # fmt: skip
+
+        def prune(delivered_before: int, dead_before: int, step: int) -> list[int]:
+            """The deliveries left after one step (checked against the count it returns)."""
+            had = len(self._deliveries(directory))
+            with directory.store.write() as tx:
+                gone = tx.outbox.prune_finished(
+                    delivered_before=delivered_before, dead_before=dead_before, step=step
+                )
+            left = [d.id for d in self._deliveries(directory)]
+            assert len(left) == had - gone
+            return left
+
+        assert prune(2000, 3000, 10) == ids  # nothing delivered before 2000 nor dead before 3000
+        assert prune(2001, 3000, 10) == ids[1:]  # the first delivered; the dead ones stay
+        assert prune(2001, 3001, 10) == [ids[1], *ids[3:]]  # the first dead one
+        assert len(prune(9999, 9999, 1)) == 2  # a step: one of the two that may go
+        assert prune(9999, 9999, 1) == ids[4:]
+        assert prune(9999, 9999, 1) == ids[4:]  # the pending one is open: kept
+        assert [d.status for d in self._deliveries(directory)] == [DeliveryStatus.PENDING]
+
+    @staticmethod
+    def _deliveries(directory: Directory) -> list[Delivery]:
+        with directory.store.read() as tx:
+            return tx.outbox.list_deliveries("acme")
 
     def test_deleting_a_tenant_removes_its_subscriptions(self, directory: Directory, acme: str) -> None:
         sub = _subscribe(directory)

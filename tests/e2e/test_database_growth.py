@@ -84,7 +84,7 @@ def test_repeated_updates_of_the_same_people_keep_the_database_flat(
     for n in range(PASSES):
         _pass(server, bearer, world.bulk, n)
         rows.append(_settled(directory))
-        engine.prune()
+        engine.pruner.prune()
         assert _rows(directory, schema.change_records) == 0  # no subscription: every record goes
         sizes.append(_file_size(directory, db))
     assert all(r <= RETENTION + PEOPLE for r in rows), rows  # the newest 300, whole transactions

@@ -345,15 +345,6 @@ def test_nothing_is_lost_between_fan_out_and_delivery(
     assert sorted(e["topic"] for e in wps.server.events) == ["kso.dept", "kso.user"]
 
 
-def test_pruning_keeps_the_retention(wps: Setup) -> None:
-    wps.write(rec(U, C, "u1"))
-    assert wps.flush() == (1, 0)
-    assert wps.engine.prune() == (0, 1)  # the record was fanned out; the delivery is kept
-    wps.d.clock.advance(8 * 86400)
-    assert wps.engine.prune() == (1, 0)
-    assert wps.deliveries() == []
-
-
 def test_the_background_task_delivers_after_a_local_commit(wps: Setup) -> None:
     async def scenario() -> None:
         wps.engine.poll_interval = 60  # only the commit's wake-up can deliver in time

@@ -168,9 +168,19 @@ def serve(
     events_retention: Annotated[
         float,
         typer.Option(
-            help="Days delivered change events stay in the outbox (for replay) before pruning.", min=0
+            help="Days delivered change events stay in the outbox (for replay) before pruning; "
+            "also the longest a paused subscription holds the changes it has not been sent.",
+            min=0,
         ),
     ] = 7.0,
+    events_dead_retention: Annotated[
+        float,
+        typer.Option(
+            help="Days dead change events (given up after 24 h of failures) stay in the outbox, "
+            "listed and replayable, before pruning.",
+            min=0,
+        ),
+    ] = 30.0,
     events_lease: Annotated[
         float,
         typer.Option(
@@ -233,6 +243,7 @@ def serve(
         head_timeout=head_timeout,
         body_timeout=body_timeout,
         events_retention_days=events_retention,
+        events_dead_retention_days=events_dead_retention,
         events_lease_seconds=events_lease,
         tls_cert=tls_cert,
         tls_key=tls_key,

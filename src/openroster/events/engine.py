@@ -29,8 +29,9 @@
   its last pass found no active subscription and nothing open, a commit's records cannot make a
   delivery: such a wake is let go (the poll still looks), so a store without subscriptions pays
   no pass per write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
-- **Pruning** (:meth:`EventEngine.prune`): delivered deliveries older than the retention, and
-  change records every subscription has fanned out (replays re-send retained deliveries).
+- **Pruning** (``events/pruning.py``, every :data:`PRUNE_INTERVAL`): delivered and dead
+  deliveries past their retentions, and change records every subscription has fanned out or,
+  past the retention, skipped (replays re-send retained deliveries).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.channels import PUSHED, Transport, channel
 from openroster.events.outcomes import Attempt, OutcomeWriter
+from openroster.events.pruning import Pruner
 from openroster.events.sender import Sender, SendError
 from openroster.events.timings import EngineTimings
 from openroster.model.changes import (
@@ -82,9 +84,6 @@ LEASE_MS = 30_000
 POLL_INTERVAL = 0.5
 #: Seconds between prunes.
 PRUNE_INTERVAL = 60.0
-#: Change records pruned per writers' job.
-PRUNE_STEP = 2000
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +146,7 @@ class EventEngine:
         directory: Directory,
         *,
         retention_days: float = 7.0,
+        dead_retention_days: float = 30.0,
         owner: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
@@ -155,7 +155,8 @@ class EventEngine:
         transports: Mapping[str, Transport] | None = None,
     ) -> None:
         self.directory = directory
-        self.retention_ms = int(retention_days * DAY_MS)
+        #: Prunes the outbox and the change records (``events/pruning.py``).
+        self.pruner = Pruner(self, retention_days=retention_days, dead_retention_days=dead_retention_days)
         #: Who holds the leases this engine takes: unique per process and engine.
         self.owner = owner or f"{socket.gethostname()[:40]}:{os.getpid()}:{id(self):x}"
         #: The HTTP transport of a new subscription's URL verification (``events/verification.py``).
@@ -498,36 +499,6 @@ class EventEngine:
         with self.directory.store.read() as tx:
             return tx.outbox.count_open()
 
-    # -- pruning ----------------------------------------------------------------------------
-
-    def prune(self) -> tuple[int, int]:
-        """Drop delivered deliveries past the retention and change records every subscription of
-        their tenant has fanned out; returns ``(deliveries, records)`` dropped."""
-        deliveries, records = self.write(self._prune_job())
-        gone = records
-        while records == PRUNE_STEP:
-            records = self.write(self._prune_records_job())
-            gone += records
-        return deliveries, gone
-
-    async def _prune_async(self) -> None:
-        """:meth:`prune` as writers' jobs of at most :data:`PRUNE_STEP` records each, the loop
-        free between two (one statement over a minute of records held every write back for
-        seconds under a write load)."""
-        _, records = await self.write_async(self._prune_job())
-        while records == PRUNE_STEP:
-            await asyncio.sleep(0)
-            records = await self.write_async(self._prune_records_job())
-
-    def _prune_job(self) -> Callable[[WriteTx], tuple[int, int]]:
-        before = self.directory.now_ms() - self.retention_ms
-        records = self._prune_records_job()
-        return lambda tx: (tx.outbox.prune_delivered(before), records(tx))
-
-    @staticmethod
-    def _prune_records_job() -> Callable[[WriteTx], int]:
-        return lambda tx: tx.changes.prune_records(tx.changes.current_seq(), PRUNE_STEP)
-
     # -- the background task ----------------------------------------------------------------
 
     def start(self) -> None:
@@ -580,7 +551,7 @@ class EventEngine:
                         and not self.count_open()
                     )
                     if time.monotonic() - last_prune > PRUNE_INTERVAL:
-                        await self._prune_async()
+                        await self.pruner.prune_async()
                         last_prune = time.monotonic()
                     self.timings.dump()
                 except Exception:

@@ -62,8 +62,8 @@ def outcome_rows(
         attempts = d.attempts + 1
         if error is None:
             outcome, next_at = DeliveryStatus.DELIVERED, d.next_attempt_at
-        elif gives_up(first, now):
-            outcome, next_at = DeliveryStatus.DEAD, d.next_attempt_at
+        elif gives_up(first, now):  # a dead one's next_attempt_at: when it died (events/pruning.py)
+            outcome, next_at = DeliveryStatus.DEAD, now
         else:
             outcome = DeliveryStatus.RETRYING
             next_at = now + int(retry_delay(attempts, rng) * 1000)

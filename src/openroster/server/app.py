@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         api.state.events = EventEngine(
             api.state.directory,
             retention_days=settings.events_retention_days,
+            dead_retention_days=settings.events_dead_retention_days,
             lease_ms=int(settings.events_lease_seconds * 1000),
             transports={STREAM_KIND: hub},
         )

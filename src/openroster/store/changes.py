@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import takewhile
 
 import orjson
 from sqlalchemy import Connection, delete, func, select, update
@@ -197,3 +198,37 @@ def prune_records(conn: Connection, upto_seq: int, step: int | None = None) -> i
         if last is not None:
             prunable = prunable & ((r.c.seq < last.seq) | ((r.c.seq == last.seq) & (r.c.n <= last.n)))
     return int(conn.execute(delete(r).where(prunable)).rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    """A run of a tenant's change records, whole transactions, all committed before a moment: what
+    a subscription whose cursor is before them misses once they are pruned."""
+
+    #: The seq of the run's last transaction: where the subscription's cursor moves.
+    last_seq: int
+    count: int
+    #: The latest commit time among them (unix ms).
+    newest_at: int
+
+
+def expired_after(conn: Connection, tenant_id: str, seq: int, before_ms: int, step: int) -> Expired | None:
+    """The tenant's change records after ``seq`` committed before ``before_ms``, up to the first
+    one committed at or after it (so only the oldest run: a record kept never follows a pruned
+    one), about ``step`` of them and never part of a transaction (one larger than ``step`` is taken
+    whole); None when the first record after ``seq`` is not that old."""
+    t = schema.change_records
+    after = select(t.c.seq, t.c.committed_at).where(t.c.tenant_id == tenant_id, t.c.seq > seq)
+    first = conn.execute(after.order_by(t.c.seq, t.c.n).limit(1)).first()
+    if first is None or first.committed_at >= before_ms:
+        return None
+    rows = conn.execute(after.order_by(t.c.seq, t.c.n).limit(step)).all()
+    # A transaction's records share their commit time: a run stopped by a younger record is whole.
+    old = list(takewhile(lambda r: r.committed_at < before_ms, rows))
+    if len(old) == step and (whole := [r for r in old if r.seq != old[-1].seq]):
+        old = whole  # the step may end inside a transaction: leave that one for the next step
+    elif len(old) == step:  # one transaction larger than the step: take it whole
+        last = old[-1].seq
+        count = conn.execute(select(func.count()).where(t.c.tenant_id == tenant_id, t.c.seq == last))
+        return Expired(last, int(count.scalar_one()), max(r.committed_at for r in old))
+    return Expired(old[-1].seq, len(old), max(r.committed_at for r in old))

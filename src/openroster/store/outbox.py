@@ -18,7 +18,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from openroster.model.changes import (
     OPEN_STATUSES,
@@ -102,6 +114,32 @@ def advance_cursor(conn: Connection, subscription_id: str, seq: int, *, expect: 
             subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
         )
     return bool(conn.execute(update(subscriptions).where(where).values(cursor_seq=seq)).rowcount)
+
+
+def cursors(conn: Connection) -> list[tuple[str, str, int]]:
+    """``(id, tenant_id, cursor_seq)`` of every subscription, by id."""
+    s = subscriptions.c
+    return [(r[0], r[1], r[2]) for r in conn.execute(select(s.id, s.tenant_id, s.cursor_seq).order_by(s.id))]
+
+
+def skip_records(
+    conn: Connection, subscription_id: str, *, expect: int, seq: int, missed: int, missed_until: int
+) -> bool:
+    """Move the subscription's cursor from ``expect`` (a compare-and-set, as the fan-out's) on to
+    ``seq`` past ``missed`` change records it never fanned out, pruned past the retention: they
+    are added to its ``missed``, and ``missed_until`` becomes their latest commit time (unix ms)
+    unless it was later already. True when it moved."""
+    s = subscriptions.c
+    q = (
+        update(subscriptions)
+        .where(s.id == subscription_id, s.cursor_seq == expect)
+        .values(
+            cursor_seq=seq,
+            missed=s.missed + missed,
+            missed_until=case((s.missed_until > missed_until, s.missed_until), else_=missed_until),
+        )
+    )
+    return bool(conn.execute(q).rowcount)
 
 
 def delete_subscription(conn: Connection, subscription_id: str) -> bool:
@@ -379,9 +417,14 @@ def count_open(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).where(deliveries.c.status.in_(_OPEN))).scalar_one())
 
 
-def prune_delivered(conn: Connection, before_ms: int) -> int:
-    """Delete the deliveries delivered before ``before_ms``; returns how many went."""
-    q = delete(deliveries).where(
-        deliveries.c.status == DeliveryStatus.DELIVERED.value, deliveries.c.delivered_at < before_ms
+def prune_finished(conn: Connection, *, delivered_before: int, dead_before: int, step: int) -> int:
+    """Delete at most ``step`` of the deliveries delivered before ``delivered_before`` and the
+    ``dead`` ones that died before ``dead_before`` (a dead delivery's ``next_attempt_at`` is the
+    time of its last attempt); returns how many went."""
+    d = deliveries.c
+    gone = or_(
+        and_(d.status == DeliveryStatus.DELIVERED.value, d.delivered_at < delivered_before),
+        and_(d.status == DeliveryStatus.DEAD.value, d.next_attempt_at < dead_before),
     )
-    return int(conn.execute(q).rowcount)
+    step_ids = select(d.id).where(gone).limit(step).scalar_subquery()
+    return int(conn.execute(delete(deliveries).where(d.id.in_(step_ids))).rowcount)

@@ -239,6 +239,7 @@ class Changes(Repository):
     prune_log = RowFunction(changes.prune_log)
     records_after = RowFunction(changes.records_after)
     prune_records = RowFunction(changes.prune_records)
+    expired_after = RowFunction(changes.expired_after)
 
 
 class Control(Repository):
@@ -271,6 +272,8 @@ class Outbox(Repository):
     set_subscription_status = RowFunction(outbox.set_subscription_status)
     advance_cursor = RowFunction(outbox.advance_cursor)
     delete_subscription = RowFunction(outbox.delete_subscription)
+    cursors = RowFunction(outbox.cursors)
+    skip_records = RowFunction(outbox.skip_records)
     insert_deliveries = RowFunction(outbox.insert_deliveries)
     insert_batches = RowFunction(outbox.insert_batches)
     replay_deliveries = RowFunction(outbox.replay_deliveries)
@@ -282,7 +285,7 @@ class Outbox(Repository):
     record_outcome = RowFunction(outbox.record_outcome)
     record_outcomes = RowFunction(outbox.record_outcomes)
     count_open = RowFunction(outbox.count_open)
-    prune_delivered = RowFunction(outbox.prune_delivered)
+    prune_finished = RowFunction(outbox.prune_finished)
     #: The sealing context of a subscription's key (no transaction needed).
     key_context = staticmethod(outbox.key_context)
 
