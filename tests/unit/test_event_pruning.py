@@ -141,6 +141,19 @@ def test_a_paused_subscription_misses_what_is_past_the_retention_and_gets_the_re
     assert world.listed()["missed"] == 3
 
 
+def test_an_active_subscription_that_cannot_render_its_events_holds_no_record_longer(
+    world: World,
+) -> None:
+    with world.d.store.write() as tx:
+        tx.apps.delete_app(APP_ID)  # its events can no longer be sealed: its cursor stays
+    world.write("u1")
+    assert world.flush() == (0, 0)
+    world.d.clock.advance(8 * DAY)
+    assert world.prune() == Pruned(records=1, missed=1)
+    listed = world.listed()
+    assert (listed["status"], listed["missed"], listed["missed_until"]) == ("active", 1, T0)
+
+
 def test_pruning_goes_in_steps_of_each_kind_until_nothing_is_left(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
