@@ -8,11 +8,12 @@ import orjson
 import pytest
 from people_builders import a_user, new_person, three_statuses_and_a_stranger
 
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import batch_writes, depts, users
 from openroster.core.runtime.fragments import FragmentCache
 from openroster.dialects.wps import render
-from openroster.model.entities import Department, UserStatus
+from openroster.model.entities import AttributeUpdate, Department, UserAttributeUpdate, UserStatus, ValueType
 
 SCOPES = frozenset({"kso.contact.read"})
 
@@ -124,6 +125,33 @@ def test_replies_follow_every_change_another_process_makes(directory: Directory,
     assert _shown(_replies(directory, tenant, ids)) == ["p1:Renamed:Acme", "p9:Person 9:Acme"]
     depts.update(writer, tenant_id=tenant, dept_id=1, changes=depts.DeptChanges(name="Acme Group"))
     assert _shown(_replies(directory, tenant, ids)) == ["p1:Renamed:Acme Group", "p9:Person 9:Acme Group"]
+
+
+def test_a_write_of_attribute_values_keeps_the_profile_and_drops_what_shows_values(
+    directory: Directory, tenant: str
+) -> None:
+    """A batch_update of custom attributes (another process's) leaves the people's cached records
+    and WPS replies, which show no attribute values, to the reads beside it."""
+    writer = Directory(directory.store, directory.master_key)
+    users.create_many(writer, tenant_id=tenant, items=[new_person(1), new_person(2)])
+    (badge,) = attributes.create_definitions(
+        writer, tenant_id=tenant, items=[attributes.NewDefinition(name="Badge", value_type=ValueType.TEXT)]
+    )
+    first = _replies(directory, tenant, ["p1", "p2"])
+    with directory.reader() as r:
+        cached = r.users(tenant, ["p1"])["p1"]
+        r.fragments(tenant, "user", "shows values").put("p1", (b"no badge",))
+    update = UserAttributeUpdate("p1", (AttributeUpdate(badge.id, "B-7"),))
+    attributes.write_values(writer, tenant_id=tenant, updates=[update])
+    again = _replies(directory, tenant, ["p1", "p2"])
+    assert all(a is b for a, b in zip(again, first, strict=True))
+    with directory.reader() as r:
+        assert r.users(tenant, ["p1"])["p1"] is cached
+        assert r.fragments(tenant, "user", "shows values").entries == {}
+        values = attributes.read_values(r, tenant_id=tenant, user_ids=["p1"])
+    assert [v.value for v in values["p1"]] == ["B-7"]
+    users.update(writer, tenant_id=tenant, user_id="p1", changes={"user_name": "Renamed"})
+    assert _shown(_replies(directory, tenant, ["p1"])) == ["p1:Renamed:Acme"]
 
 
 def test_replies_stay_right_within_the_bound(directory: Directory, tenant: str) -> None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from openroster.core.runtime.fragments import FragmentCache
+from openroster.core.runtime.fragments import PROFILE, FragmentCache
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.model.entities import App, AttributeDefinition, Department, FieldOption, User
 from openroster.store import ReadTx, Store
@@ -152,11 +152,16 @@ class DirectoryCache:
         fragments = self.fragments
         watched: set[tuple[str, str]] = set()
         for tenant_id, kind, key in entries:
-            # "attrvals" too: what is rendered from a user may show their attribute values.
-            if kind in ("user", "attrvals"):
+            if kind == "user":
                 bucket = self._users.get(tenant_id)
                 if bucket is not None and bucket.pop(key, None) is not None:
                     self._user_count -= 1
+                fragments.drop(tenant_id, "user", key)
+                fragments.drop(tenant_id, PROFILE, key)
+            elif kind == "attrvals":
+                # The user's attribute values: the cached ``User`` holds none, and neither do the
+                # fragments rendered from it alone (``PROFILE``); those that show them go. A write
+                # load of custom attributes so leaves the people's profiles to the reads.
                 fragments.drop(tenant_id, "user", key)
             elif kind == "dept":
                 dbucket = self._depts.get(tenant_id)

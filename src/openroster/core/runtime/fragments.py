@@ -5,13 +5,15 @@ person's DingTalk roster item) keeps what it rendered here, and so does core
 for values it works out per person (the roster's links). One concept:
 
 - **Key**: (tenant, entity kind, variant, entity id). The kind is the change
-  log's (``user``, ``dept``); the variant is the caller's name for one way of
+  log's (``user``, ``dept``), or :data:`PROFILE` for what is rendered from a
+  user's own record alone (no attribute values); the variant is the caller's name for one way of
   rendering (``("wps.user", scope bits)``, ``("dingtalk.roster", field filter)``);
   the id is the entity's.
 - **Version of the entity.** The change log is the version: when
   ``DirectoryCache.refresh`` applies a change that names an entity (a user,
   their custom attribute values, a department), it calls :meth:`FragmentCache.drop`
-  and every fragment of that entity goes, in every variant. That is the same
+  and every fragment of that entity goes, in every variant (a change of a user's
+  attribute values only leaves their ``PROFILE`` fragments). That is the same
   rule by which the cache drops the entity itself, so a process holds only
   fragments of the entity's current version, whichever process wrote it; a new
   version is rendered on first use. A fragment is only ever made from objects
@@ -47,6 +49,10 @@ from typing import Any
 
 #: One entry: the stamps of what the fragment was rendered from, then the fragment.
 Entry = tuple[Any, ...]
+#: The kind of the fragments rendered from a user's own record alone (``User``: profile and
+#: departments), which a change of their attribute values (``attrvals``) leaves in place; a
+#: fragment that shows any attribute value is of the kind ``user``.
+PROFILE = "user.profile"
 
 
 class Table:

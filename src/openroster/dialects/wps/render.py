@@ -6,7 +6,8 @@ values the app may see (email, phone, gender) and of with or without
 departments, and kept in the process's fragment cache
 (core/runtime/fragments.py): one table per combination, stamped with the
 departments' generation when the replies embed them, entries ``(status, reply)``
-by user id. Every reply of a
+by user id (of the kind ``PROFILE``: a reply shows no attribute values, so a write of a
+user's attribute values leaves it). Every reply of a
 user (batch_read, pages, look-ups, one user, members with details) goes
 through it.
 """
@@ -21,7 +22,7 @@ from openroster.core.directory import Reader
 from openroster.core.people import users as user_service
 from openroster.core.people.depts import Member
 from openroster.core.runtime.cache import DeptView
-from openroster.core.runtime.fragments import Table
+from openroster.core.runtime.fragments import PROFILE, Table
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeValue,
@@ -122,9 +123,9 @@ class _Replies:
         self.mask = mask = _scope_mask(scopes)
         self.depts = depts
         if depts is None:
-            self.table: Table = r.fragments(tenant_id, "user", _VARIANTS[mask], 0)
+            self.table: Table = r.fragments(tenant_id, PROFILE, _VARIANTS[mask], 0)
         else:
-            self.table = r.fragments(tenant_id, "user", _VARIANTS[mask | _DEPTS], depts.generation)
+            self.table = r.fragments(tenant_id, PROFILE, _VARIANTS[mask | _DEPTS], depts.generation)
         self.get = self.table.entries.get
 
     def reply(self, u: User) -> bytes:
