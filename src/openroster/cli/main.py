@@ -112,6 +112,15 @@ def serve(
             help="PostgreSQL writer connections per process (SQLite has one writer).", min=1, max=64
         ),
     ] = 4,
+    switch_interval: Annotated[
+        float,
+        typer.Option(
+            help="Python's switch interval in ms: how long a busy writer thread may keep the "
+            "interpreter from the event loop (Python's default: 5).",
+            min=0.05,
+            max=100,
+        ),
+    ] = limits.SWITCH_INTERVAL_MS,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
     rate_limit: Annotated[
         list[str] | None,
@@ -232,6 +241,7 @@ def serve(
         sqlite_synchronous=sqlite_synchronous,
         cache_max_users=cache_max_users,
         writer_threads=writer_threads,
+        switch_interval_ms=switch_interval,
         gc_tuning=gc_tuning,
         wps_rate_limits=rate_limits,
         dingtalk_v1_rate_limits=v1_rate_limits,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -108,8 +109,11 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         own = directory is None
         api.state.directory = directory if directory is not None else open_directory(settings)
-        if own and settings.gc_tuning:  # a process of its own: a server, not a test sharing a directory
-            tune_gc()
+        switching = sys.getswitchinterval()
+        if own:  # a process of its own: a server, not a test sharing a directory
+            if settings.gc_tuning:
+                tune_gc()
+            sys.setswitchinterval(settings.switch_interval_ms / 1000)  # see limits.SWITCH_INTERVAL_MS
         # Change events: delivered by a background task of each server process (events/engine.py);
         # DingTalk Stream mode's through the connections this process holds (events/stream_hub.py).
         hub = StreamHub(api.state.directory, worker="")
@@ -139,6 +143,7 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
             await hub.stop()
             if own:
                 api.state.directory.store.dispose()
+                sys.setswitchinterval(switching)
 
     api = ServerApp(
         title="openroster",

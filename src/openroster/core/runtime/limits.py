@@ -77,3 +77,12 @@ ATTR_DEFS_BATCH_MAX = 50
 CLOCK_OFFSET_MAX_SECONDS = 100 * 365.25 * 86_400
 #: Change-log entries the store keeps (``serve --change-retention``); older ones are pruned.
 CHANGE_RETENTION_DEFAULT = 100_000
+
+#: Python's switch interval in a server process, ms (``serve --switch-interval``; Python's own is
+#: 5). The writer threads run a job's Python for milliseconds at a time. Each time the event loop
+#: gives the interpreter lock up (a system call: epoll, a socket's recv and send, the cache's
+#: SQLite poll), a busy writer takes it, and the loop gets it back when the writer next gives it
+#: up, or is asked to after the switch interval. A read makes several such calls, so beside a
+#: write load its latency grew by a few switch intervals (docs/write-path.md, "Reads beside
+#: writes").
+SWITCH_INTERVAL_MS = 1.0
