@@ -3,7 +3,8 @@ reads while writes run.
 
     .venv/bin/python -m bench.bench_writes [--backends sqlite,postgresql] [--size 10000]
         [--seconds 10] [--warmup 3] [--connections 32] [--read-connections 4] [--read-rate 200]
-        [--write-share 0.5 | --write-rate N] [--smoke]
+        [--write-share 0.5 | --write-rate N] [--reads-only] [--serve-option=--switch-interval=5]
+        [--smoke]
 
 For each backend (a demo tenant of ``--size`` people, as the suite builds it: bench/harness.py):
 
@@ -21,6 +22,9 @@ For each backend (a demo tenant of ``--size`` people, as the suite builds it: be
    and its ratio to the idle one, and the rates both loads reached (each flagged when short of 90 %
    of its rate: the server could not keep up with it, and the p99 is the queue's).
    Both loads are paced; unpaced, the reads saturate the event loop and the writes starve.
+   ``--reads-only`` runs this step alone (with ``--write-rate``); ``--serve-option`` passes an
+   option to the servers (e.g. ``--switch-interval=5``, Python's own, to compare with the default).
+   Where a read waits inside the process: ``bench/beside.py``.
 
 The figures are logged and written to ``bench/results/writes-<time>.json``; they go into
 docs/benchmarks.md by hand, measured on a quiet machine. ``--smoke`` (2 s runs, no warm-up, a
@@ -220,9 +224,9 @@ def measure_reads_beside_writes(
 def run_backend(target: Target, *, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     log(f"{target.label}:")
     rows: list[dict[str, Any]] = []
-    with Server(target) as server:
+    with Server(target, extra=args.serve_option) as server:
         ids = active_ids(server)
-        for name in WRITES:
+        for name in () if args.reads_only else WRITES:
             ctx = Context(server, ids, random.Random(hash(name) & 0xFFFF))
             rows.append(measure_write(server, ctx, name, args=args, workdir=workdir))
         ctx = Context(server, ids, random.Random(17))
@@ -252,8 +256,19 @@ def main(argv: list[str] | None = None) -> int:
         help="the batch_update load beside the reads, as a share of the rate the server did alone",
     )
     ap.add_argument("--write-rate", type=float, help="the batch_update load beside the reads, req/s")
+    ap.add_argument(
+        "--reads-only", action="store_true", help="step 2 alone, the writes beside at --write-rate"
+    )
+    ap.add_argument(
+        "--serve-option",
+        action="append",
+        default=[],
+        help="an option for openroster serve, e.g. --serve-option=--switch-interval=5 (repeatable)",
+    )
     ap.add_argument("--smoke", action="store_true", help="2 s runs, no warm-up, 2,000 people: checks it runs")
     args = ap.parse_args(argv)
+    if args.reads_only and not args.write_rate:
+        ap.error("--reads-only needs --write-rate")
     if args.smoke:
         args.seconds, args.warmup, args.size = 2.0, 0.0, 2_000
     backends = [b for b in args.backends.split(",") if b]
@@ -279,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:  # a check that it runs, not figures
         return 0
     keys = ("size", "seconds", "warmup", "connections", "read_connections", "read_rate")
-    keys += ("write_share", "write_rate")
+    keys += ("write_share", "write_rate", "reads_only", "serve_option")
     settings = {k: getattr(args, k) for k in keys}
     meta = {"date": started.isoformat(timespec="seconds"), "machine": machine(), "settings": settings}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -68,7 +68,12 @@ def _settings(args: argparse.Namespace) -> Settings:
             if flag not in _OPTIONS:
                 raise SystemExit(f"bench.inprocess does not know the server option {flag}")
             options[_OPTIONS[flag]] = value
-    return Settings(data_dir=Path(args.data_dir), database_url=args.database_url, **options)
+    return Settings(
+        data_dir=Path(args.data_dir),
+        database_url=args.database_url,
+        switch_interval_ms=args.switch_interval,
+        **options,
+    )
 
 
 class Driver:
@@ -116,6 +121,27 @@ class Driver:
         return status, b"".join(chunks)
 
 
+async def signed_context(drv: Driver, d: Any) -> Context:
+    """A scenario context for the app ``drv`` calls: the demo tenant's active people (of the
+    directory ``d``), and the WPS and DingTalk apps' tokens taken from it (no server)."""
+    token_req = Request(
+        "POST",
+        "/oauth2/token",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        urlencode(
+            {"grant_type": "client_credentials", "client_id": WPS_APP[0], "client_secret": WPS_APP[1]}
+        ).encode(),
+    )
+    _, raw = await drv.call(token_req)
+    token = json.loads(raw)["access_token"]
+    with d.reader() as r:
+        ids = r.tx.users.first_ids(TENANT, 20_000, status="active")
+    query = urlencode({"appkey": DINGTALK_APP[0], "appsecret": DINGTALK_APP[1]})
+    _, raw = await drv.call(Request("GET", f"/gettoken?{query}", {}, b""))
+    ding_token = json.loads(raw)["access_token"]
+    return Context(cast(Server, None), ids, random.Random(5), _wps=token, _ding=ding_token)
+
+
 def _profile_writer(writers: Any) -> cProfile.Profile:
     """A profile of every group the store's writers commit from now on (cProfile sees one thread)."""
     prof = cProfile.Profile()
@@ -145,26 +171,11 @@ async def _run(args: argparse.Namespace) -> None:
             app.state.events.wake()
         journal = app.state.control.journal
         drv = Driver(app)
-        token_req = Request(
-            "POST",
-            "/oauth2/token",
-            {"Content-Type": "application/x-www-form-urlencoded"},
-            urlencode(
-                {"grant_type": "client_credentials", "client_id": WPS_APP[0], "client_secret": WPS_APP[1]}
-            ).encode(),
-        )
-        _, raw = await drv.call(token_req)
-        token = json.loads(raw)["access_token"]
-        with d.reader() as r:
-            ids = r.tx.users.first_ids(TENANT, 20_000, status="active")
-        rng = random.Random(5)
+        ctx = await signed_context(drv, d)
+        ids, rng, token, ding_token = ctx.ids, ctx.rng, ctx._wps, ctx._ding
         sign = functools.partial(wps_request, token=token, client_id=WPS_APP[0], secret=WPS_APP[1])
-        query = urlencode({"appkey": DINGTALK_APP[0], "appsecret": DINGTALK_APP[1]})
-        _, raw = await drv.call(Request("GET", f"/gettoken?{query}", {}, b""))
-        ding_token = json.loads(raw)["access_token"]
         if args.call in WRITES or args.call in READS:
             # The scenario's own rotated requests, signed with the tokens taken above (no server).
-            ctx = Context(cast(Server, None), ids, rng, _wps=token, _ding=ding_token)
             reqs = SCENARIOS[{**WRITES, **READS}[args.call]].make(ctx)
         elif args.call == "roster_list":
             ding = functools.partial(dingtalk_request, token=ding_token)
@@ -268,6 +279,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--database-url")
+    ap.add_argument(
+        "--switch-interval",
+        type=float,
+        default=Settings.switch_interval_ms,
+        help="the server's switch interval, ms (serve --switch-interval; Python's own: 5)",
+    )
     ap.add_argument(
         "--call", choices=("batch_read", "users_page", "roster_list", *READS, *WRITES), default="batch_read"
     )
