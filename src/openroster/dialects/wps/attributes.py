@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from openroster.core.custom import attributes
 from openroster.dialects.wps import render
 from openroster.dialects.wps.endpoint import Call, route
@@ -52,14 +54,77 @@ def _update(a: AttrValueIn) -> AttributeUpdate:
     return AttributeUpdate(a.attr_id, a.text, a.option, a.relation_user, ids, url.title, url.link, True)
 
 
+def read_updates(data: Any) -> list[UserAttributeUpdate] | None:
+    """The batch_update body's JSON straight into the core's updates, as the body model would
+    take it (strict, unknown keys ignored), without a model per value: the model's parse and the
+    conversion cost about 0.7 ms of the event loop's time for 50 × 5. None when anything differs
+    from the usual shape (a missing or mistyped field, both spellings of ``users``): the model
+    reads that body and answers its own error naming the field."""
+    if type(data) is not dict:
+        return None
+    users = data.get("users")
+    if "user_ids" in data:
+        if "users" in data:
+            return None
+        users = data["user_ids"]
+    if type(users) is not list:
+        return None
+    out = []
+    for u in users:
+        if type(u) is not dict:
+            return None
+        uid, attrs = u.get("user_id"), u.get("custom_attrs")
+        if type(uid) is not str or type(attrs) is not list:
+            return None
+        updates = []
+        for a in attrs:
+            if type(a) is not dict:
+                return None
+            attr_id, text, option = a.get("attr_id"), a.get("text"), a.get("option")
+            relation, depts, url = a.get("relation_user"), a.get("relation_depts"), a.get("url")
+            # Each optional text strict ``str | None``, as the model takes it.
+            if (
+                type(attr_id) is not str
+                or (text is not None and type(text) is not str)
+                or (option is not None and type(option) is not str)
+                or (relation is not None and type(relation) is not str)
+            ):
+                return None
+            ids = None
+            if depts is not None:
+                if type(depts) is not list:
+                    return None
+                for x in depts:
+                    if type(x) is not str and type(x) is not int:
+                        return None
+                ids = tuple(map(str, depts))
+            if url is None:
+                updates.append(AttributeUpdate(attr_id, text, option, relation, ids))
+                continue
+            if type(url) is not dict:
+                return None
+            title, link = url.get("title"), url.get("link")
+            if (title is not None and type(title) is not str) or (link is not None and type(link) is not str):
+                return None
+            updates.append(AttributeUpdate(attr_id, text, option, relation, ids, title, link, True))
+        out.append(UserAttributeUpdate(uid, tuple(updates)))
+    return out
+
+
 @route(
-    "POST", "/users/custom_attrs/batch_update", scopes=ATTR_SCOPES, body=UpdateCustomAttrsBody, writes=True
+    "POST",
+    "/users/custom_attrs/batch_update",
+    scopes=ATTR_SCOPES,
+    body=UpdateCustomAttrsBody,
+    writes=True,
+    fast=read_updates,
 )
-def update_values(call: Call, body: UpdateCustomAttrsBody) -> bytes:
+def update_values(call: Call, body: UpdateCustomAttrsBody | list[UserAttributeUpdate]) -> bytes:
     """Set custom attribute values of up to 100 users (all or none)."""
-    updates = [
-        UserAttributeUpdate(user_id=u.user_id, attrs=tuple(map(_update, u.custom_attrs))) for u in body.users
-    ]
+    if isinstance(body, list):  # the usual shape, read without the model (``read_updates``)
+        updates = body
+    else:
+        updates = [UserAttributeUpdate(u.user_id, tuple(map(_update, u.custom_attrs))) for u in body.users]
     written = attributes.write_values(call.directory, tenant_id=call.tenant_id, updates=updates)
     # The reply is what the batch wrote over what the people held (read before it, in the job).
     values = written.values()

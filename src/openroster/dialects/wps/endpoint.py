@@ -58,6 +58,10 @@ class Route(base.Route):
 
 
 ROUTES: list[Route] = []
+#: A body model's fast reader (``route(fast=...)``): from the decoded JSON, the handler's value
+#: for a body of the usual shape, or None to leave the body to the model (and its errors).
+FastReader = Callable[[Any], Any]
+FAST_READERS: dict[type[BaseModel], FastReader] = {}
 
 #: The query parameters WPS endpoints read, as the OpenAPI document describes them.
 QUERY_PARAMS: dict[str, dict[str, Any]] = {
@@ -97,9 +101,11 @@ def route(
     summary: str = "",
     query: tuple[str, ...] = (),
     writes: bool = False,
+    fast: FastReader | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register a handler. ``scopes``: the app needs any one of them; ``query``: the parameters it
-    reads; ``writes``: the handler writes (it runs on the store's writers)."""
+    reads; ``writes``: the handler writes (it runs on the store's writers); ``fast``: the
+    ``body`` model's fast reader (``FAST_READERS``), whose values the handler takes too."""
 
     def register(fn: Handler) -> Handler:
         unknown = [q for q in query if q not in QUERY_PARAMS] + [
@@ -109,6 +115,8 @@ def route(
             raise ValueError(f"{method} {path}: undocumented parameters {unknown}")
         summary_ = summary or (fn.__doc__ or "").strip().split("\n")[0]
         ROUTES.append(Route(method, path, fn, scopes, body, summary_, query, writes))
+        if fast is not None and body is not None:
+            FAST_READERS[body] = fast
         return fn
 
     return register
@@ -159,15 +167,17 @@ def validation_error(exc: ValidationError) -> WpsError:
     return WpsError(Code.INVALID_VALUE, f"{where}: {err['msg']}")
 
 
-def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
-    """The body as ``model``; a body pydantic takes is refused still when it gives a key twice
-    (checked after, so a body refused anyway is not parsed again)."""
+def parse_body(model: type[BaseModel], body: bytes) -> Any:
+    """The body as ``model`` (or as its fast reader reads it); a body pydantic takes is refused
+    still when it gives a key twice (checked after, so a body refused anyway is not parsed again)."""
     if not body.strip():
         raise WpsError(Code.INVALID_REQUEST, "request body is empty: send a JSON object")
-    try:
-        parsed = model.model_validate_json(body)
-    except ValidationError as exc:
-        raise validation_error(exc) from None
+    parsed = _fast(model, body)
+    if parsed is None:
+        try:
+            parsed = model.model_validate_json(body)
+        except ValidationError as exc:
+            raise validation_error(exc) from None
     try:
         repeated = ambiguity.repeated_key(body)
     except ambiguity.Unchecked as exc:
@@ -175,6 +185,19 @@ def parse_body(model: type[BaseModel], body: bytes) -> BaseModel:
     if repeated is not None:
         raise WpsError(Code.INVALID_REQUEST, repeated.message())
     return parsed
+
+
+def _fast(model: type[BaseModel], body: bytes) -> Any:
+    """``model``'s fast reader's value of ``body``; None without one, or for a body it leaves to
+    the model (not JSON as orjson reads it, or not of the usual shape: the model's errors)."""
+    reader = FAST_READERS.get(model)
+    if reader is None:
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return reader(data)
 
 
 def ok(data: Any) -> Response:
