@@ -46,6 +46,7 @@ from bench.harness import Request, Server, dingtalk_request, wps_request
 from bench.scenarios import DINGTALK_APP, SCENARIOS, TENANT, WPS_APP, Context
 from openroster.config import Settings
 from openroster.control import shared_journal
+from openroster.core.runtime.limits import SWITCH_INTERVAL_MS
 from openroster.core.runtime.upkeep import ChangeLogPruner
 from openroster.server import app as server_app
 from openroster.server.app import create_app
@@ -282,7 +283,7 @@ def main() -> None:
     ap.add_argument(
         "--switch-interval",
         type=float,
-        default=Settings.switch_interval_ms,
+        default=SWITCH_INTERVAL_MS,
         help="the server's switch interval, ms (serve --switch-interval; Python's own: 5)",
     )
     ap.add_argument(
