@@ -10,7 +10,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from openroster.dialects.wps.attributes import _update, read_updates
+from openroster.dialects.wps.attributes import model_updates, read_updates
 from openroster.dialects.wps.endpoint import parse_body, validation_error
 from openroster.dialects.wps.errors import WpsError
 from openroster.dialects.wps.schemas import UpdateCustomAttrsBody
@@ -62,8 +62,7 @@ REFUSED: list[Any] = [
 
 
 def _through_the_model(body: bytes) -> list[UserAttributeUpdate]:
-    parsed = UpdateCustomAttrsBody.model_validate_json(body)
-    return [UserAttributeUpdate(u.user_id, tuple(map(_update, u.custom_attrs))) for u in parsed.users]
+    return model_updates(UpdateCustomAttrsBody.model_validate_json(body))
 
 
 @pytest.mark.parametrize("data", TAKEN)

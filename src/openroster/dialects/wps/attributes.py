@@ -54,6 +54,11 @@ def _update(a: AttrValueIn) -> AttributeUpdate:
     return AttributeUpdate(a.attr_id, a.text, a.option, a.relation_user, ids, url.title, url.link, True)
 
 
+def model_updates(body: UpdateCustomAttrsBody) -> list[UserAttributeUpdate]:
+    """The core's updates of a body the model read (one of a shape ``read_updates`` leaves to it)."""
+    return [UserAttributeUpdate(u.user_id, tuple(map(_update, u.custom_attrs))) for u in body.users]
+
+
 def read_updates(data: Any) -> list[UserAttributeUpdate] | None:
     """The batch_update body's JSON straight into the core's updates, as the body model would
     take it (strict, unknown keys ignored), without a model per value: the model's parse and the
@@ -121,10 +126,8 @@ def read_updates(data: Any) -> list[UserAttributeUpdate] | None:
 )
 def update_values(call: Call, body: UpdateCustomAttrsBody | list[UserAttributeUpdate]) -> bytes:
     """Set custom attribute values of up to 100 users (all or none)."""
-    if isinstance(body, list):  # the usual shape, read without the model (``read_updates``)
-        updates = body
-    else:
-        updates = [UserAttributeUpdate(u.user_id, tuple(map(_update, u.custom_attrs))) for u in body.users]
+    # The usual shape is read without the model (``read_updates``).
+    updates = body if isinstance(body, list) else model_updates(body)
     written = attributes.write_values(call.directory, tenant_id=call.tenant_id, updates=updates)
     # The reply is what the batch wrote over what the people held (read before it, in the job).
     values = written.values()
