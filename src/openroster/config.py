@@ -26,7 +26,7 @@ class Settings:
     cache_max_users: int = DEFAULT_MAX_USERS
     #: PostgreSQL writer threads (one connection each) per process; SQLite has one (store/writer.py).
     writer_threads: int = 4
-    #: Python's switch interval in a server process, ms (server/app.py, ``tune_switching``).
+    #: Python's switch interval in a server process, ms (``limits.SWITCH_INTERVAL_MS``, set on start).
     switch_interval_ms: float = limits.SWITCH_INTERVAL_MS
     #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".
     wps_rate_limits: str = ""
