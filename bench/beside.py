@@ -35,10 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Request
-from bench.inprocess import Driver, signed_context
+from bench.inprocess import Driver, app_on, signed_context
 from bench.scenarios import SCENARIOS
 from openroster.config import Settings
-from openroster.server.app import create_app
 
 #: A slice at least this long (ms of wall time) is counted apart and named.
 LONG_MS = 2.0
@@ -201,7 +200,7 @@ def _summary(label: str, latencies: list[float], asked: int, seconds: float) -> 
 async def _run(args: argparse.Namespace) -> None:
     given = {} if args.switch_interval is None else {"switch_interval_ms": args.switch_interval}
     settings = Settings(data_dir=Path(args.data_dir), database_url=args.database_url, **given)
-    app = create_app(settings)
+    app = app_on(settings)
     async with app.router.lifespan_context(app):
         drv = Driver(app)
         ctx = await signed_context(drv, app.state.directory)

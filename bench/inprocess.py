@@ -50,6 +50,7 @@ from openroster.core.runtime.limits import SWITCH_INTERVAL_MS
 from openroster.core.runtime.upkeep import ChangeLogPruner
 from openroster.server import app as server_app
 from openroster.server.app import create_app
+from openroster.store import migrate, open_store
 
 _BATCH = 25
 #: The write calls: ``--call`` name -> the scenario whose requests it sends.
@@ -122,6 +123,17 @@ class Driver:
         return status, b"".join(chunks)
 
 
+def app_on(settings: Settings) -> Any:
+    """The server app on ``settings``' store, brought up to the newest schema first (as ``serve``
+    does: the data built under bench/.data may predate a migration)."""
+    store = open_store(settings.resolved_database_url)
+    try:
+        migrate.upgrade(store)
+    finally:
+        store.dispose()
+    return create_app(settings)
+
+
 async def signed_context(drv: Driver, d: Any) -> Context:
     """A scenario context for the app ``drv`` calls: the demo tenant's active people (of the
     directory ``d``), and the WPS and DingTalk apps' tokens taken from it (no server)."""
@@ -164,7 +176,7 @@ async def _run(args: argparse.Namespace) -> None:
     if args.instructions:  # the clock-driven passes held still (see module)
         shared_journal.FLUSH_EVERY = 1e9
         server_app.ChangeLogPruner = functools.partial(ChangeLogPruner, every=1e9)  # type: ignore[misc]
-    app = create_app(settings)
+    app = app_on(settings)
     async with app.router.lifespan_context(app):
         d = app.state.directory
         if args.instructions:
