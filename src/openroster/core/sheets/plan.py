@@ -98,6 +98,8 @@ class ImportPlan:
         self.people: dict[str, str] = {}
         self.depts: dict[tuple[str, ...], Department] = {}
         self.option_keys: dict[str, dict[str, str]] = {}
+        #: Each ``(attribute, cell)``'s update, made once and shared by the rows with that cell.
+        self.updates: dict[tuple[str, str], AttributeUpdate] = {}
 
     def col(self, key: str, kind: str = "profile") -> str:
         """The file's header of a column ("" when the file has no such column)."""

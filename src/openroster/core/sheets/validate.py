@@ -11,6 +11,7 @@ from openroster.core.sheets.columns import (
 )
 from openroster.core.sheets.plan import ImportPlan, Row
 from openroster.model.entities import (
+    AttributeDefinition,
     AttributeUpdate,
     ValueType,
 )
@@ -82,32 +83,44 @@ def resolve_references(plan: ImportPlan) -> None:
 
 def read_attributes(plan: ImportPlan, row: Row) -> None:
     for attr_id, raw in row.attrs.items():
-        a = plan.defs[attr_id]
         header = plan.col(attr_id, "attr")
-        vt = a.value_type
-        if vt is ValueType.TEXT:
-            update = AttributeUpdate(attr_id=a.id, text=raw)
-        elif vt is ValueType.OPTION:
-            key = plan.option_key(a, raw) if raw else ""
-            if key is None:
-                plan.fail(row, header, f"{raw!r} is not one of {'、'.join(o.name for o in a.options)}")
+        # Rows with the same cell share one update (checked and encoded once by ``bulk.prepare``).
+        update = plan.updates.get((attr_id, raw))
+        if update is None:
+            update = _attribute_update(plan, row, plan.defs[attr_id], raw, header)
+            if update is None:
                 return
-            update = AttributeUpdate(attr_id=a.id, option=key)
-        elif vt is ValueType.RELATION_USER:
-            uid = plan.person(raw) if raw else ""
-            if uid is None:
-                plan.fail(row, header, f"{raw!r} is nobody in this file or the directory")
-                return
-            update = AttributeUpdate(attr_id=a.id, relation_user=uid)
-        elif vt is ValueType.RELATION_DEPTS:
-            paths = [plan.path(row, p, header) for p in split_paths(raw)]
-            ids = tuple(str(plan.depts[p].id) for p in paths if p is not None and p in plan.depts)
-            update = AttributeUpdate(attr_id=a.id, relation_depts=ids)
-        else:
-            title, link = split_url(raw)
-            update = AttributeUpdate(attr_id=a.id, url_title=title, url_link=link, has_url=True)
+            if plan.defs[attr_id].value_type is not ValueType.RELATION_DEPTS:  # (paths name the row)
+                plan.updates[attr_id, raw] = update
         row.attr_updates.append(update)
         row.attr_headers.append(header)
+
+
+def _attribute_update(
+    plan: ImportPlan, row: Row, a: AttributeDefinition, raw: str, header: str
+) -> AttributeUpdate | None:
+    """A cell's update of attribute ``a``, or None after recording the row's problem."""
+    vt = a.value_type
+    if vt is ValueType.TEXT:
+        return AttributeUpdate(attr_id=a.id, text=raw)
+    if vt is ValueType.OPTION:
+        key = plan.option_key(a, raw) if raw else ""
+        if key is None:
+            plan.fail(row, header, f"{raw!r} is not one of {'、'.join(o.name for o in a.options)}")
+            return None
+        return AttributeUpdate(attr_id=a.id, option=key)
+    if vt is ValueType.RELATION_USER:
+        uid = plan.person(raw) if raw else ""
+        if uid is None:
+            plan.fail(row, header, f"{raw!r} is nobody in this file or the directory")
+            return None
+        return AttributeUpdate(attr_id=a.id, relation_user=uid)
+    if vt is ValueType.RELATION_DEPTS:
+        paths = [plan.path(row, p, header) for p in split_paths(raw)]
+        ids = tuple(str(plan.depts[p].id) for p in paths if p is not None and p in plan.depts)
+        return AttributeUpdate(attr_id=a.id, relation_depts=ids)
+    title, link = split_url(raw)
+    return AttributeUpdate(attr_id=a.id, url_title=title, url_link=link, has_url=True)
 
 
 def check_new(plan: ImportPlan, new: list[Row]) -> None:
