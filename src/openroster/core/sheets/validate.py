@@ -21,21 +21,34 @@ from openroster.model.errors import CoreError
 def match_people(plan: ImportPlan) -> None:
     """Find each row's person (user id, then employee id, then email); give new people an id."""
     keys = ("id", "employee_id", "email")
-    first: dict[tuple[str, str], Row] = {}
-    for row in plan.rows:
-        for key in keys:
-            value = row.user_id if key == "id" else row.values.get(key)
-            if value:
-                seen = first.setdefault((key, value), row)
-                if seen is not row:
-                    plan.fail(row, plan.col(key), f"{value!r} is also in row {seen.number}")
-    holders = {key: plan.taken(key, [v for k, v in first if k == key]) for key in keys}
+    holders: dict[str, dict[str, str]] = {}
+    for key in keys:
+        column = [r.user_id for r in plan.rows] if key == "id" else [r.values.get(key) for r in plan.rows]
+        filled = [v for v in column if v]
+        distinct = list(dict.fromkeys(filled))
+        if len(distinct) != len(filled):  # a value in two rows: the later rows name the first
+            first: dict[str, Row] = {}
+            for row, value in zip(plan.rows, column, strict=True):
+                if value:
+                    seen = first.setdefault(value, row)
+                    if seen is not row:
+                        plan.fail(row, plan.col(key), f"{value!r} is also in row {seen.number}")
+        holders[key] = plan.taken(key, distinct)
+    if any(holders.values()):  # (a tenant that had nobody before the import has no holders)
+        _find_holders(plan, holders)
+    for row in plan.rows:  # invalid rows too: other rows may name them
+        row.user_id = row.user_id or users.new_user_id()
+    plan.by_id = {r.user_id: r for r in plan.rows}
+
+
+def _find_holders(plan: ImportPlan, holders: dict[str, dict[str, str]]) -> None:
+    """Each live row's person among the holders of its id, employee id and email."""
     matched: dict[str, Row] = {}
     for row in plan.live():
         found: dict[str, str] = {}
-        for key in keys:
+        for key, held in holders.items():
             value = row.user_id if key == "id" else row.values.get(key)
-            holder = holders[key].get(value or "")
+            holder = held.get(value or "")
             if holder is not None:
                 found.setdefault(holder, key)
         if len(found) > 1:
@@ -44,13 +57,8 @@ def match_people(plan: ImportPlan) -> None:
         elif found:
             row.user_id = next(iter(found))
             matched[row.user_id] = row
-        elif not row.user_id:
-            row.user_id = users.new_user_id()
     for uid, user in lookups.users_by_id(plan.tx, plan.tenant_id, list(matched)).items():
         matched[uid].existing = user
-    for row in plan.rows:  # invalid rows too: other rows may name them
-        row.user_id = row.user_id or users.new_user_id()
-    plan.by_id = {r.user_id: r for r in plan.rows}
 
 
 def resolve_references(plan: ImportPlan) -> None:
@@ -147,13 +155,15 @@ def check_new(plan: ImportPlan, new: list[Row]) -> None:
                     plan.prepared.append((pending[:k], plan.prepare(pending[:k])))
                 pending = pending[k + 1 :]
     plan.tick("checking", len(ordered), len(ordered))
+    columns = {code: plan.col(code, "roster") for code in plan.roster_fields}
     for row in ordered:
         for code, raw in row.roster.items():
-            column = plan.col(code, "roster")
             try:
-                row.roster[code] = roster_writes.checked_value(plan.roster_fields[code], raw, field=column)
+                row.roster[code] = roster_writes.checked_value(
+                    plan.roster_fields[code], raw, field=columns[code]
+                )
             except CoreError as exc:
-                plan.fail(row, column, exc.detail)
+                plan.fail(row, columns[code], exc.detail)
     check_unique(plan)
 
 
@@ -177,7 +187,7 @@ def check_unique(plan: ImportPlan) -> None:
 
 def drop_rows_naming_invalid_rows(plan: ImportPlan) -> None:
     """A row whose manager (or related person) is an invalid row cannot be imported either."""
-    changed = True
+    changed = bool(plan.problems)
     while changed:
         changed = False
         for row in plan.live():
