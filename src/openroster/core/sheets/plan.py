@@ -35,7 +35,7 @@ from openroster.model.errors import CoreError, Entity, InvalidValue
 from openroster.store import WriteTx
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Row:
     """One row of the sheet as the steps see it: its cells, and what they found out about it."""
 
