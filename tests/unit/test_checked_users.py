@@ -91,12 +91,13 @@ def test_bulk_rows_from_the_columns_are_the_rows_one_by_one() -> None:
         bulk.Person(GOOD[2], (level, AttributeUpdate("a1", text=""))),
         bulk.Person(replace(GOOD[2], id="u4", leader_id="u3"), (desk, level)),
     ]
-    given = bulk.NewPeople.of(people)
-    column = checked_columns(given.columns, now=9)
-    assert column is not None
-    fast = bulk.prepared_columns(_rules(), given, column, 5)
-    assert fast is not None and fast.values and fast.references
-    assert fast == bulk.prepared_one_by_one(_rules(), given, 5) == bulk.prepare(_rules(), people, 5)
+    for some in (people, people[1:]):  # with a relation_user value, and without
+        given = bulk.NewPeople.of(some)
+        column = checked_columns(given.columns, now=9)
+        assert column is not None
+        fast = bulk.prepared_columns(_rules(), given, column, 5)
+        assert fast is not None and fast.values and fast.references
+        assert fast == bulk.prepared_one_by_one(_rules(), given, 5) == bulk.prepare(_rules(), some, 5)
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ transaction).
 from __future__ import annotations
 
 import multiprocessing
+import operator
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -267,53 +268,67 @@ def prepared_columns(
     memberships tuple, an attribute update (the same object, as a sheet import gives them) is
     checked and encoded once. ``None`` when someone breaks a rule: :func:`prepared_one_by_one`
     then names it."""
-    tenant_id = rules.tenant_id
+    tenant_id, definitions, dept_ids = rules.tenant_id, rules.definitions, rules.dept_ids
     ids: list[str] = list(column["id"])
-    out = PreparedChunk(offset, set(ids), [], [], [], [])
+    leaders: list[str | None] = list(column["leader_id"])
+    belonging: list[tuple[Membership, ...]] = list(column["memberships"])
+    if any(map(operator.eq, leaders, ids)):
+        return None  # someone is their own leader
     # Each distinct memberships tuple (people of a department share one): its rows after the user id.
-    belonging: dict[int, tuple[tuple[Membership, ...], list[tuple[int, bool, int]]]] = {}
-    # Each distinct attribute update (by identity, kept alive here): its stored form, encoded.
-    stored: dict[int, tuple[AttributeUpdate, str | None]] = {}
-    definitions, dept_ids, encode = rules.definitions, rules.dept_ids, rules.encode_attr_value
-    memberships, values, references = out.memberships, out.values, out.references
-    for i, (uid, leader_id, belongs, attrs) in enumerate(
-        zip(ids, column["leader_id"], column["memberships"], given.attrs, strict=False)
-    ):
-        found = belonging.get(id(belongs))
-        if found is None:
+    rows_of: dict[int, list[tuple[int, bool, int]]] = {}
+    for belongs in belonging:
+        if id(belongs) not in rows_of:
             if any(m.dept_id not in dept_ids for m in belongs):
                 return None
-            found = belonging[id(belongs)] = (belongs, [(m.dept_id, m.is_leader, m.order) for m in belongs])
-        for dept_id, is_leader, order in found[1]:
-            memberships.append((tenant_id, uid, dept_id, is_leader, order))
-        if leader_id is not None:
-            if leader_id == uid:
-                return None
-            references.append((f"users[{offset + i}].leader_id", leader_id))
+            rows_of[id(belongs)] = [(m.dept_id, m.is_leader, m.order) for m in belongs]
+    # Each distinct attribute update (by identity: ``given`` keeps them alive): its stored form,
+    # encoded, or None when it stores nothing.
+    stored: dict[int, str | None] = {}
+    related = False
+    for attrs in given.attrs:
         if len(attrs) > 1 and len({a.attr_id for a in attrs}) != len(attrs):
-            return None
-        for j, a in enumerate(attrs):
-            value = stored.get(id(a))
-            if value is None:
-                definition = definitions.get(a.attr_id)
-                if definition is None:
-                    return None
-                try:
-                    checked = attributes.checked_value(
-                        definition,
-                        a,
-                        field="",
-                        known_users={a.relation_user} if a.relation_user else set(),
-                        known_depts=dept_ids,
-                    )
-                except CoreError:
-                    return None
-                value = stored[id(a)] = (a, None if checked is None else encode(checked))
-            if value[1] is None:
+            return None  # an attribute twice
+        for a in attrs:
+            if id(a) in stored:
                 continue
-            if a.relation_user:
-                references.append((f"users[{offset + i}].custom_attrs[{j}].relation_user", a.relation_user))
-            values.append((tenant_id, uid, a.attr_id, value[1]))
+            definition = definitions.get(a.attr_id)
+            if definition is None:
+                return None
+            known = {a.relation_user} if a.relation_user else set()
+            try:
+                checked = attributes.checked_value(
+                    definition, a, field="", known_users=known, known_depts=dept_ids
+                )
+            except CoreError:
+                return None
+            stored[id(a)] = None if checked is None else rules.encode_attr_value(checked)
+            related = related or bool(a.relation_user)
+    out = PreparedChunk(offset, set(ids), [], [], [], [])
+    out.memberships = [
+        (tenant_id, uid, dept_id, is_leader, order)
+        for uid, belongs in zip(ids, belonging, strict=True)
+        for dept_id, is_leader, order in rows_of[id(belongs)]
+    ]
+    out.values = [
+        (tenant_id, uid, a.attr_id, value)
+        for uid, attrs in zip(ids, given.attrs, strict=True)
+        for a in attrs
+        if (value := stored[id(a)]) is not None
+    ]
+    # Who each person names, in the order one by one would check them.
+    if not related:
+        out.references = [
+            (f"users[{offset + i}].leader_id", x) for i, x in enumerate(leaders) if x is not None
+        ]
+    else:
+        for i, (leader_id, attrs) in enumerate(zip(leaders, given.attrs, strict=True)):
+            if leader_id is not None:
+                out.references.append((f"users[{offset + i}].leader_id", leader_id))
+            out.references += [
+                (f"users[{offset + i}].custom_attrs[{j}].relation_user", a.relation_user)
+                for j, a in enumerate(attrs)
+                if a.relation_user and stored[id(a)] is not None
+            ]
     # The users' rows straight from the checked columns, in the store's column order.
     out.users = list(zip(repeat(tenant_id), *(column[name] for name in rules.user_columns), strict=False))
     return out
