@@ -63,29 +63,29 @@ def _find_holders(plan: ImportPlan, holders: dict[str, dict[str, str]]) -> None:
 
 def resolve_references(plan: ImportPlan) -> None:
     """Who the manager column and relation_user attributes name: employee id, email or user id."""
+    people = plan.people
     for row in plan.rows:
-        for value in (row.values.get("employee_id"), row.values.get("email"), row.user_id):
-            if value and row.user_id:
-                plan.people.setdefault(value, row.user_id)
-    related = [a.id for a in plan.defs.values() if a.value_type is ValueType.RELATION_USER]
-    refs = {
-        v
-        for row in plan.rows
-        for v in [row.profile.get("leader", "")] + [row.attrs.get(a, "") for a in related]
-    }
+        uid, values = row.user_id, row.values
+        for value in (values.get("employee_id"), values.get("email"), uid):
+            if value and uid:
+                people.setdefault(value, uid)
+    refs = {row.profile.get("leader", "") for row in plan.rows}
+    for a in plan.defs.values():
+        if a.value_type is ValueType.RELATION_USER:
+            refs.update(row.attrs.get(a.id, "") for row in plan.rows)
     outside = [r for r in refs if r and plan.person(r) is None]
     for key in ("id", "employee_id", "email"):
         wanted = [r.lower() for r in outside] if key == "email" else outside
         for value, holder in plan.taken(key, wanted).items():
             plan.people.setdefault(value, holder)
-    for row in plan.rows:
-        ref = row.profile.get("leader", "")
+    column = plan.col("leader")
+    for row in plan.rows if "leader" in plan.has else ():
+        ref = row.profile["leader"]
         if ref:
             row.leader_id = plan.person(ref)
             if row.leader_id is None:
-                plan.fail(row, plan.col("leader"), f"{ref!r} is nobody in this file or the directory")
-        if "leader" in plan.has:
-            row.values["leader_id"] = row.leader_id
+                plan.fail(row, column, f"{ref!r} is nobody in this file or the directory")
+        row.values["leader_id"] = row.leader_id
     plan.known_users = set(plan.people.values())
 
 
