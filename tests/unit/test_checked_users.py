@@ -1,5 +1,6 @@
 """A bulk load checks users a column at a time (``users.checked_users``): the same users as
-``users.checked_user`` one by one, and no answer (check one by one) when any rule fails."""
+``users.checked_user`` one by one, and no answer (check one by one) when any rule fails; and
+``bulk.prepare`` builds their rows from those columns, the same as one by one."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ from dataclasses import replace
 
 import pytest
 
-from openroster.core.people.users import NewUser, checked_user, checked_users
+from openroster.core.people import bulk
+from openroster.core.people.users import NewUser, checked_columns, checked_user, checked_users
+from openroster.model.entities import AttributeDefinition, AttributeOption, AttributeUpdate, ValueType
 from openroster.model.errors import CoreError
+from openroster.store import attrs as stored_attrs
+from openroster.store import bulk as store_bulk
 
 GOOD = [
     NewUser(
@@ -57,3 +62,64 @@ def test_a_broken_rule_means_checking_one_by_one(change: dict[str, object]) -> N
     assert checked_users(items, now=9) is None
     with pytest.raises(CoreError):
         checked_user(items[2], prefix="", now=9)
+
+
+def _rules() -> bulk.Rules:
+    text = AttributeDefinition("t", "a1", "工位", ValueType.TEXT, (), 1, 0)
+    option = AttributeDefinition("t", "a2", "职级", ValueType.OPTION, (AttributeOption("P5", "P5 级"),), 2, 0)
+    relation = AttributeDefinition("t", "a3", "导师", ValueType.RELATION_USER, (), 3, 0)
+    return bulk.Rules(
+        tenant_id="t",
+        now=9,
+        definitions={a.id: a for a in (text, option, relation)},
+        dept_ids={1, 3, 4},
+        user_fields=store_bulk.user_fields,
+        encode_attr_value=stored_attrs.encode_value,
+        user_columns=store_bulk.USER_COLUMNS[1:],
+    )
+
+
+def test_bulk_rows_from_the_columns_are_the_rows_one_by_one() -> None:
+    """``bulk.prepare`` builds a chunk's rows from its checked columns, checking a shared
+    attribute update or memberships tuple once: the same rows, in the same order, as checking
+    each person on their own."""
+    desk = AttributeUpdate("a1", text="A-1")  # one object for many people, as an import gives it
+    level = AttributeUpdate("a2", option="P5")
+    people = [
+        bulk.Person(GOOD[0], (desk, level, AttributeUpdate("a3", relation_user="u3"))),
+        bulk.Person(GOOD[1], (desk,)),
+        bulk.Person(GOOD[2], (level, AttributeUpdate("a1", text=""))),
+        bulk.Person(replace(GOOD[2], id="u4", leader_id="u3"), (desk, level)),
+    ]
+    for some in (people, people[1:]):  # with a relation_user value, and without
+        given = bulk.NewPeople.of(some)
+        column = checked_columns(given.columns, now=9)
+        assert column is not None
+        fast = bulk.prepared_columns(_rules(), given, column, 5)
+        assert fast is not None and fast.values and fast.references
+        assert fast == bulk.prepared_one_by_one(_rules(), given, 5) == bulk.prepare(_rules(), some, 5)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "field"),
+    [
+        ((AttributeUpdate("a1", text="x" * 1001),), "users[7].custom_attrs[0].text"),
+        ((AttributeUpdate("a2", option="P9"),), "users[7].custom_attrs[0].option"),
+        (
+            (AttributeUpdate("a1", text="1"), AttributeUpdate("a1", text="2")),
+            "users[7].custom_attrs[1].attr_id",
+        ),
+        ((AttributeUpdate("nope", text="1"),), "users[7].custom_attrs[0].attr_id"),
+    ],
+)
+def test_a_bad_value_in_a_bulk_chunk_is_named_one_by_one(
+    attrs: tuple[AttributeUpdate, ...], field: str
+) -> None:
+    people = [bulk.Person(GOOD[1]), bulk.Person(GOOD[2], (AttributeUpdate("a1", text="ok"),))]
+    people.append(bulk.Person(replace(GOOD[2], id="u4"), attrs))
+    given = bulk.NewPeople.of(people)
+    column = checked_columns(given.columns, now=9)
+    assert column is not None and bulk.prepared_columns(_rules(), given, column, 5) is None
+    with pytest.raises(CoreError) as caught:
+        bulk.prepare(_rules(), people, 5)
+    assert caught.value.field == field and caught.value.index == 7

@@ -8,8 +8,8 @@ import pytest
 
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
+from openroster.core.people import bulk, users
 from openroster.core.people import depts as dept_service
-from openroster.core.people import users
 from openroster.core.sheets import export as sheet_export
 from openroster.core.sheets import imports as sheet_imports
 from openroster.core.sheets.columns import Language, Problem
@@ -227,6 +227,40 @@ def test_every_problem_is_reported_and_nothing_is_written(directory: Directory, 
     assert "longer than 200" in by_row[9]
     assert "names row 7" in by_row[13]  # the manager's own row is invalid
     assert report.invalid == 9 and report.created == 3  # what would have been created
+
+
+def test_a_bad_cell_deep_in_a_large_file_is_named_and_nothing_is_written(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New people are checked a chunk at a time, from shared columns and shared attribute
+    updates; a bad cell in a late chunk (chunks of 200 here, as row 70,000 is in the eighth chunk
+    of 10,000) is still named by its row and column, and nothing at all is written."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    seq = change_seq(directory)
+    rows = [
+        [
+            f"员工{i}",
+            f"E{i:05d}",
+            f"u{i}@example.com",
+            "",
+            "",
+            "总部/研发中心",
+            "",
+            "",
+            f"A-{i % 7}",
+            "P5",
+            "",
+            "",
+        ]
+        for i in range(1, 1601)
+    ]
+    rows[1399][8] = "长" * 1001  # an attribute value too long: checked once per distinct cell
+    rows[1499][2] = "not-an-email"  # a user field: checked a column at a time, then one by one
+    report = run(directory, rows)
+    assert not report.written and change_seq(directory) == seq and people(directory) == {}
+    assert [(p.row, p.column) for p in report.problems] == [(1401, "工位"), (1501, "邮箱")]
+    assert "longer than 1000" in report.problems[0].reason and "not an email" in report.problems[1].reason
+    assert report.invalid == 2 and report.created == 1598
 
 
 def test_partial_writes_the_valid_rows(directory: Directory, company: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from bench.bench_import import as_excel_writes_it
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
@@ -141,3 +142,26 @@ def test_plain_and_prefixed_sheet_xml_read_alike(tmp_path: Path) -> None:
             for member, data in parts.items():
                 dst.writestr(member, text.encode() if member.endswith("sheet1.xml") else data)
         assert read_all(path) == expected, name
+
+
+def test_excel_and_openpyxl_written_sheets_read_alike(tmp_path: Path) -> None:
+    """Excel writes text as shared strings (a row of them is read by one expression, the table by
+    another), openpyxl's write-only mode as inline strings: the same cells either way, with a
+    styled cell, escaped and spaced text, and a row with a number and a gap read cell by cell."""
+    header = ["姓名", "工号", "部门"]
+    rows = [["王总", "E001", "总部/研发中心"], ["A&B <x>", "  两端空格 ", "总部"], ["李安", "138", "", "尾"]]
+    inline, excel = tmp_path / "inline.xlsx", tmp_path / "excel.xlsx"
+    write_sheet(inline, header, rows)
+    write_sheet(excel, header, rows)
+    as_excel_writes_it(excel)
+    with zipfile.ZipFile(excel) as src:
+        parts = {i.filename: src.read(i.filename) for i in src.infolist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode().replace('<c r="C2" t="s">', '<c r="C2" s="1" t="s">')
+    sheet = re.sub(r'<c r="B4" t="s"><v>\d+</v></c>', '<c r="B4"><v>138</v></c>', sheet)
+    sheet = re.sub(r'<c r="C4" t="inlineStr" ?/>', "", sheet)  # Excel leaves an empty cell out
+    assert sheet.count(' t="s"') == 11 and ' s="1" t="s"' in sheet and "inlineStr" not in sheet
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(excel, "w") as dst:
+        for member, data in parts.items():
+            dst.writestr(member, data)
+    assert read_all(excel) == read_all(inline) == (header, rows)

@@ -25,6 +25,7 @@ transaction).
 from __future__ import annotations
 
 import multiprocessing
+import operator
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,6 +46,7 @@ from openroster.model.entities import (
     AttributeUpdate,
     AttributeValueData,
     Department,
+    Membership,
     User,
 )
 from openroster.model.errors import (
@@ -210,37 +212,37 @@ def prepare(rules: Rules, people: Sequence[Person] | NewPeople, offset: int) -> 
     collected for :func:`write` to check against the store.
     """
     given = people if isinstance(people, NewPeople) else NewPeople.of(people)
+    # A column at a time when every person passes; one by one (to name the field) when one does not.
+    column = users.checked_columns(given.columns, now=rules.now)
+    if column is not None and (out := prepared_columns(rules, given, column, offset)) is not None:
+        return out
+    return prepared_one_by_one(rules, given, offset)
+
+
+def prepared_one_by_one(rules: Rules, given: NewPeople, offset: int) -> PreparedChunk:
+    """:func:`prepare` a person at a time: the first error names the person and the field."""
     tenant_id = rules.tenant_id
     out = PreparedChunk(offset, set(), [], [], [], [])
-    # A column at a time when every user passes; one by one (to name the field) when one does not.
-    column = users.checked_columns(given.columns, now=rules.now)
-    if column is not None:
-        ids, leaders = list(column["id"]), list(column["leader_id"])
-        memberships = list(column["memberships"])
     for i, attrs in enumerate(given.attrs):
         try:
             where = f"users[{offset + i}]"
-            if column is None:
-                u = users.checked_user(given.new_user(i), prefix=f"{where}.", now=rules.now)
-                uid, leader_id, belongs = u.id, u.leader_id, u.memberships
-                out.users.append((tenant_id, *rules.user_fields(u)))
-            else:
-                uid, leader_id, belongs = ids[i], leaders[i], memberships[i]
-            for m in belongs:
+            u = users.checked_user(given.new_user(i), prefix=f"{where}.", now=rules.now)
+            out.users.append((tenant_id, *rules.user_fields(u)))
+            for m in u.memberships:
                 if m.dept_id not in rules.dept_ids:
                     raise BrokenReference(
                         f"{where}.dept_ids: department {m.dept_id} does not exist",
                         field=f"{where}.dept_ids",
                         entity=Entity.DEPARTMENT,
                     ).in_field(Entity.USER, "dept_ids")
-                out.memberships.append((tenant_id, uid, m.dept_id, m.is_leader, m.order))
-            if leader_id is not None:
-                if leader_id == uid:
+                out.memberships.append((tenant_id, u.id, m.dept_id, m.is_leader, m.order))
+            if u.leader_id is not None:
+                if u.leader_id == u.id:
                     raise InvalidValue(
                         f"{where}.leader_id: a user cannot be their own leader", field=f"{where}.leader_id"
                     ).in_field(Entity.USER, "leader_id")
-                out.references.append((f"{where}.leader_id", leader_id))
-            out.ids.add(uid)
+                out.references.append((f"{where}.leader_id", u.leader_id))
+            out.ids.add(u.id)
             # A relation may name anyone: whether they exist is checked when the chunk is written.
             related = {a.relation_user for a in attrs if a.relation_user}
             checked = attributes.checked_values(
@@ -252,12 +254,83 @@ def prepare(rules: Rules, people: Sequence[Person] | NewPeople, offset: int) -> 
                 relation = attrs[j].relation_user
                 if relation:
                     out.references.append((f"{where}.custom_attrs[{j}].relation_user", relation))
-                out.values.append((tenant_id, uid, attr_id, rules.encode_attr_value(value)))
+                out.values.append((tenant_id, u.id, attr_id, rules.encode_attr_value(value)))
         except CoreError as exc:
             raise exc.at_item(offset + i) from None
-    if column is not None:
-        # The users' rows straight from the checked columns, in the store's column order.
-        out.users = list(zip(repeat(tenant_id), *(column[name] for name in rules.user_columns), strict=False))
+    return out
+
+
+def prepared_columns(
+    rules: Rules, given: NewPeople, column: Mapping[str, Iterable[Any]], offset: int
+) -> PreparedChunk | None:
+    """:func:`prepare`'s rows of people whose user fields all passed (``column``, from
+    ``users.checked_columns``), with no check or object per person where people share a value: a
+    memberships tuple, an attribute update (the same object, as a sheet import gives them) is
+    checked and encoded once. ``None`` when someone breaks a rule: :func:`prepared_one_by_one`
+    then names it."""
+    tenant_id, definitions, dept_ids = rules.tenant_id, rules.definitions, rules.dept_ids
+    ids: list[str] = list(column["id"])
+    leaders: list[str | None] = list(column["leader_id"])
+    belonging: list[tuple[Membership, ...]] = list(column["memberships"])
+    if any(map(operator.eq, leaders, ids)):
+        return None  # someone is their own leader
+    # Each distinct memberships tuple (people of a department share one): its rows after the user id.
+    rows_of: dict[int, list[tuple[int, bool, int]]] = {}
+    for belongs in belonging:
+        if id(belongs) not in rows_of:
+            if any(m.dept_id not in dept_ids for m in belongs):
+                return None
+            rows_of[id(belongs)] = [(m.dept_id, m.is_leader, m.order) for m in belongs]
+    # Each distinct attribute update (by identity: ``given`` keeps them alive): its stored form,
+    # encoded, or None when it stores nothing.
+    stored: dict[int, str | None] = {}
+    related = False
+    for attrs in given.attrs:
+        if len(attrs) > 1 and len({a.attr_id for a in attrs}) != len(attrs):
+            return None  # an attribute twice
+        for a in attrs:
+            if id(a) in stored:
+                continue
+            definition = definitions.get(a.attr_id)
+            if definition is None:
+                return None
+            known = {a.relation_user} if a.relation_user else set()
+            try:
+                checked = attributes.checked_value(
+                    definition, a, field="", known_users=known, known_depts=dept_ids
+                )
+            except CoreError:
+                return None
+            stored[id(a)] = None if checked is None else rules.encode_attr_value(checked)
+            related = related or bool(a.relation_user)
+    out = PreparedChunk(offset, set(ids), [], [], [], [])
+    out.memberships = [
+        (tenant_id, uid, dept_id, is_leader, order)
+        for uid, belongs in zip(ids, belonging, strict=True)
+        for dept_id, is_leader, order in rows_of[id(belongs)]
+    ]
+    out.values = [
+        (tenant_id, uid, a.attr_id, value)
+        for uid, attrs in zip(ids, given.attrs, strict=True)
+        for a in attrs
+        if (value := stored[id(a)]) is not None
+    ]
+    # Who each person names, in the order one by one would check them.
+    if not related:
+        out.references = [
+            (f"users[{offset + i}].leader_id", x) for i, x in enumerate(leaders) if x is not None
+        ]
+    else:
+        for i, (leader_id, attrs) in enumerate(zip(leaders, given.attrs, strict=True)):
+            if leader_id is not None:
+                out.references.append((f"users[{offset + i}].leader_id", leader_id))
+            out.references += [
+                (f"users[{offset + i}].custom_attrs[{j}].relation_user", a.relation_user)
+                for j, a in enumerate(attrs)
+                if a.relation_user and stored[id(a)] is not None
+            ]
+    # The users' rows straight from the checked columns, in the store's column order.
+    out.users = list(zip(repeat(tenant_id), *(column[name] for name in rules.user_columns), strict=False))
     return out
 
 

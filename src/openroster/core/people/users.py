@@ -200,8 +200,10 @@ def checked_columns(items: Mapping[str, Sequence[Any]], *, now: int) -> dict[str
     ids = [uid or new_user_id() for uid in items["id"]]
     if validate.texts(ids, max_len=_SHORT, required=True) is None:
         return None
+    # A column nobody has a value in (one the sheet does not have) needs no check.
     column: dict[str, Iterable[Any] | None] = {
-        name: validate.texts(items[name], max_len=max_len) for name, max_len in _TEXT_MAX.items()
+        name: validate.texts(items[name], max_len=max_len) if any(items[name]) else [None] * len(ids)
+        for name, max_len in _TEXT_MAX.items()
     }
     column["user_name"] = validate.texts(items["user_name"], max_len=limits.NAME_MAX, required=True)
     column["email"] = validate.emails(items["email"])

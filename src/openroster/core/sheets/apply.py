@@ -94,21 +94,30 @@ def add_roster_rows(plan: ImportPlan, rows: list[Row]) -> None:
     row of each group, and in a detail group the fields not given as empty.
     """
     cat = roster_catalogue.catalogue_for(list(plan.defs.values()))
+    group_of = {code: f.group_id for code, f in plan.roster_fields.items()}
+    # A detail group's stored fields (all written, empty when not given); None: the given ones.
+    stored: dict[str, list[str] | None] = {}
+    for group_id in set(group_of.values()):
+        group = cat.group(group_id)
+        assert group is not None
+        stored[group_id] = (
+            [f.code for f in group.fields if f.source is roster_catalogue.Source.STORED]
+            if group.detail
+            else None
+        )
+    tenant_id = plan.tenant_id
     values: list[tuple[str, str, str, int, str, str]] = []
     for row in rows:
         groups: dict[str, dict[str, str]] = {}
         for code, value in row.roster.items():
             if value:
-                groups.setdefault(plan.roster_fields[code].group_id, {})[code] = value
+                groups.setdefault(group_of[code], {})[code] = value
         for group_id, given in groups.items():
-            group = cat.group(group_id)
-            assert group is not None
-            codes = (
-                [f.code for f in group.fields if f.source is roster_catalogue.Source.STORED]
-                if group.detail
-                else given
-            )
-            values += [(plan.tenant_id, row.user_id, group_id, 0, c, given.get(c, "")) for c in codes]
+            codes = stored[group_id]
+            if codes is None:
+                values += [(tenant_id, row.user_id, group_id, 0, c, v) for c, v in given.items()]
+            else:
+                values += [(tenant_id, row.user_id, group_id, 0, c, given.get(c, "")) for c in codes]
     plan.tx.bulk.insert_roster_values(values)
 
 

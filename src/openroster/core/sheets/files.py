@@ -123,13 +123,26 @@ def _text(el: ET.Element) -> str:
     return "".join(t.text or "" for r in el.iter(f"{_NS}r") for t in r.iter(f"{_NS}t"))
 
 
+#: A plain shared-string item (what Excel writes for text without runs): its escaped text.
+_SHARED_ITEM = re.compile(r'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>')
+_SHARED_ITEMS = re.compile(rf"(?:{_SHARED_ITEM.pattern})*")
+
+
 def _shared_strings(book: zipfile.ZipFile) -> list[str]:
-    out: list[str] = []
+    """The shared-string table: by one expression when every item is plain (no runs, no
+    carriage returns for XML to normalise, no tag prefixes), else item by item as XML."""
     with _xml(book, "xl/sharedStrings.xml") as f:
-        for _, el in ET.iterparse(f):  # noqa: S314  (no DTD: see _xml)
-            if el.tag == f"{_NS}si":
-                out.append(_text(el))
-                el.clear()
+        raw = f.read()
+    text = raw.decode("utf-8", "replace")
+    opened = text.find("<sst")
+    start, end = text.find(">", opened) + 1, text.rfind("</sst>")
+    if opened >= 0 and 0 < start <= end and "\r" not in text and _SHARED_ITEMS.fullmatch(text, start, end):
+        return [html.unescape(t) if "&" in t else t for t in _SHARED_ITEM.findall(text, start, end)]
+    out: list[str] = []
+    for _, el in ET.iterparse(io.BytesIO(raw)):  # noqa: S314  (no DTD: see _xml)
+        if el.tag == f"{_NS}si":
+            out.append(_text(el))
+            el.clear()
     return out
 
 
@@ -177,7 +190,9 @@ def _number(raw: str, style: int, dates: frozenset[int], epoch: date) -> str:
 # WPS, LibreOffice and openpyxl write), with a regular expression otherwise. A row whose cells
 # all have the plain form those programs write (``<c r="B2" t="s"><v>7</v></c>``,
 # ``<c r="C2" t="inlineStr"><is><t>text</t></is></c>``) is read by one expression over the row;
-# any other row cell by cell by the general expressions.
+# a row of shared strings in that form (Excel's text cells, ``<c r="A2" s="3" t="s"><v>7</v></c>``)
+# by one expression and the shared-string table; any other row cell by cell by the general
+# expressions.
 _TAG = r"(?:[\w.-]+:)?"
 _ROW = re.compile(rf"<{_TAG}row\b([^>]*?)(?:/>|>(.*?)</{_TAG}row>)", re.S)
 #: The sheetData tag, with its prefix if it has one.
@@ -200,6 +215,9 @@ _TEXT_CELL = re.compile(
     r'<c r="([A-Z]+)\d+" t="inlineStr"(?: ?/>|><is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>)'
 )
 _TEXT_ROW = re.compile(rf"(?:{_TEXT_CELL.pattern})*")
+#: A shared-string cell in the plain form (what Excel and WPS write for text): column letters, index.
+_SHARED_CELL = re.compile(r'<c r="([A-Z]+)\d+"(?: s="\d+")? t="s"><v>(\d+)</v></c>')
+_SHARED_ROW = re.compile(rf"(?:{_SHARED_CELL.pattern})+")
 #: Column letters A, B, ... ZZ in order: a row whose cells have these letters has no gaps.
 _LETTERS = tuple(chr(65 + i) for i in range(26)) + tuple(
     chr(65 + i) + chr(65 + j) for i in range(26) for j in range(26)
@@ -298,6 +316,10 @@ def _cells(row: str, shared: list[str], dates: frozenset[int], epoch: date) -> l
             if "&" in row:
                 return [html.unescape(t) if "&" in t else t for t in texts]
             return list(texts)
+    elif _SHARED_ROW.fullmatch(row):  # a row of text typed in Excel: no cell read on its own
+        letters, indexes = zip(*_SHARED_CELL.findall(row), strict=True)
+        if letters == _LETTERS[: len(letters)]:
+            return [shared[int(i)] for i in indexes]
     cells: list[str] = []
     if _PLAIN_ROW.fullmatch(row):
         for letters, style, kind, raw, text in _PLAIN_CELL.findall(row):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from openroster.core.sheets.columns import (
-    ENUMS,
-    TEXT_KEYS,
     Target,
     split_paths,
 )
@@ -35,21 +33,29 @@ def parse_rows(rows: Iterable[Sequence[str]], targets: Sequence[Target | None]) 
 
 def read_cells(plan: ImportPlan, row: Row) -> None:
     p = row.profile
-    for key in TEXT_KEYS:
-        if key in p:
-            row.values[key] = p[key] or None
-    if row.values.get("email"):
-        row.values["email"] = str(row.values["email"]).lower()
-    for key, enum in ENUMS.items():
-        if key in p:
+    values = row.values
+    for key in plan.text_keys:
+        values[key] = p[key] or None
+    if values.get("email"):
+        values["email"] = str(values["email"]).lower()
+    for key, enum in plan.enums:
+        raw = p[key]
+        try:
+            values[key] = plan.enum_values[key, raw]
+        except KeyError:
             try:
-                row.values[key] = enum.parse(p[key])
+                values[key] = plan.enum_values[key, raw] = enum.parse(raw)
             except KeyError:
-                plan.fail(row, plan.col(key), f"{p[key]!r} is not one of {enum.describe()}")
-    for raw in split_paths(p.get("departments", "")):
-        path = plan.path(row, raw, plan.col("departments"))
-        if path is not None and path not in row.paths:
-            row.paths.append(path)
+                plan.fail(row, plan.col(key), f"{raw!r} is not one of {enum.describe()}")
+    departments = p.get("departments")
+    if departments:
+        pieces = plan.cell_paths.get(departments)
+        if pieces is None:
+            pieces = plan.cell_paths[departments] = split_paths(departments)
+        for raw in pieces:
+            path = plan.path(row, raw, plan.col("departments"))
+            if path is not None and path not in row.paths:
+                row.paths.append(path)
     if p.get("main_department"):
         row.main_path = plan.path(row, p["main_department"], plan.col("main_department"))
         if row.main_path is not None and row.main_path not in (row.paths or [()]):

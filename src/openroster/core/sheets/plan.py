@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from openroster.core.custom import attributes
@@ -14,6 +15,7 @@ from openroster.core.roster import catalogue as roster_catalogue
 from openroster.core.runtime import limits
 from openroster.core.sheets import lookups
 from openroster.core.sheets.columns import (
+    ENUMS,
     TEXT_KEYS,
     Problem,
     Progress,
@@ -33,7 +35,7 @@ from openroster.model.errors import CoreError, Entity, InvalidValue
 from openroster.store import WriteTx
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Row:
     """One row of the sheet as the steps see it: its cells, and what they found out about it."""
 
@@ -98,6 +100,14 @@ class ImportPlan:
         self.people: dict[str, str] = {}
         self.depts: dict[tuple[str, ...], Department] = {}
         self.option_keys: dict[str, dict[str, str]] = {}
+        #: The text and enumeration columns the file has; each enumeration cell's core value and
+        #: each departments cell's paths, read once for the rows with that cell.
+        self.text_keys = [key for key in TEXT_KEYS if key in self.has]
+        self.enums = [(key, enum) for key, enum in ENUMS.items() if key in self.has]
+        self.enum_values: dict[tuple[str, str], str | None] = {}
+        self.cell_paths: dict[str, list[str]] = {}
+        #: Each ``(attribute, cell)``'s update, made once and shared by the rows with that cell.
+        self.updates: dict[tuple[str, str], AttributeUpdate] = {}
 
     def col(self, key: str, kind: str = "profile") -> str:
         """The file's header of a column ("" when the file has no such column)."""
@@ -196,21 +206,26 @@ class ImportPlan:
 
     def prepare(self, rows: list[Row]) -> bulk.PreparedChunk:
         """``bulk.prepare`` of the rows as new people, given a column at a time."""
+        n = len(rows)
         values = [r.values for r in rows]
-        columns: dict[str, list[Any]] = dict.fromkeys(users.NEW_USER_FIELDS, [None] * len(rows))
-        columns |= {key: [v.get(key) for v in values] for key in TEXT_KEYS}
-        columns["user_name"] = [v.get("user_name") or "" for v in values]
+
+        def given(key: str) -> list[Any]:  # a cell's value of each row (read_cells set them all)
+            return list(map(itemgetter(key), values)) if key in self.has else [None] * n
+
+        columns: dict[str, list[Any]] = dict.fromkeys(users.NEW_USER_FIELDS, [None] * n)
+        columns |= {key: given(key) for key in self.text_keys}
+        columns["user_name"] = [v or "" for v in given("user_name")]
         columns["id"] = [r.user_id for r in rows]
         columns["leader_id"] = [r.leader_id for r in rows]
         columns["dept_ids"] = [self.dept_ids(r) for r in rows]
         columns["def_dept_id"] = [
             self.depts[r.main_path].id if r.main_path is not None else None for r in rows
         ]
-        columns["leader_of"] = [()] * len(rows)
+        columns["leader_of"] = [()] * n
         for key, default in _DEFAULTS.items():
-            columns[key] = [v.get(key) or default for v in values]
+            columns[key] = [v or default for v in given(key)]
         for key in ("employment_type", "employment_status"):
-            columns[key] = [v.get(key) for v in values]
+            columns[key] = given(key)
         attrs = [tuple(filter(_filled, r.attr_updates)) for r in rows]
         return bulk.prepare(self.rules, bulk.NewPeople(columns, attrs), 0)
 

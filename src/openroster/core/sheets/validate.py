@@ -11,6 +11,7 @@ from openroster.core.sheets.columns import (
 )
 from openroster.core.sheets.plan import ImportPlan, Row
 from openroster.model.entities import (
+    AttributeDefinition,
     AttributeUpdate,
     ValueType,
 )
@@ -20,21 +21,34 @@ from openroster.model.errors import CoreError
 def match_people(plan: ImportPlan) -> None:
     """Find each row's person (user id, then employee id, then email); give new people an id."""
     keys = ("id", "employee_id", "email")
-    first: dict[tuple[str, str], Row] = {}
-    for row in plan.rows:
-        for key in keys:
-            value = row.user_id if key == "id" else row.values.get(key)
-            if value:
-                seen = first.setdefault((key, value), row)
-                if seen is not row:
-                    plan.fail(row, plan.col(key), f"{value!r} is also in row {seen.number}")
-    holders = {key: plan.taken(key, [v for k, v in first if k == key]) for key in keys}
+    holders: dict[str, dict[str, str]] = {}
+    for key in keys:
+        column = [r.user_id for r in plan.rows] if key == "id" else [r.values.get(key) for r in plan.rows]
+        filled = [v for v in column if v]
+        distinct = list(dict.fromkeys(filled))
+        if len(distinct) != len(filled):  # a value in two rows: the later rows name the first
+            first: dict[str, Row] = {}
+            for row, value in zip(plan.rows, column, strict=True):
+                if value:
+                    seen = first.setdefault(value, row)
+                    if seen is not row:
+                        plan.fail(row, plan.col(key), f"{value!r} is also in row {seen.number}")
+        holders[key] = plan.taken(key, distinct)
+    if any(holders.values()):  # (a tenant that had nobody before the import has no holders)
+        _find_holders(plan, holders)
+    for row in plan.rows:  # invalid rows too: other rows may name them
+        row.user_id = row.user_id or users.new_user_id()
+    plan.by_id = {r.user_id: r for r in plan.rows}
+
+
+def _find_holders(plan: ImportPlan, holders: dict[str, dict[str, str]]) -> None:
+    """Each live row's person among the holders of its id, employee id and email."""
     matched: dict[str, Row] = {}
     for row in plan.live():
         found: dict[str, str] = {}
-        for key in keys:
+        for key, held in holders.items():
             value = row.user_id if key == "id" else row.values.get(key)
-            holder = holders[key].get(value or "")
+            holder = held.get(value or "")
             if holder is not None:
                 found.setdefault(holder, key)
         if len(found) > 1:
@@ -43,71 +57,78 @@ def match_people(plan: ImportPlan) -> None:
         elif found:
             row.user_id = next(iter(found))
             matched[row.user_id] = row
-        elif not row.user_id:
-            row.user_id = users.new_user_id()
     for uid, user in lookups.users_by_id(plan.tx, plan.tenant_id, list(matched)).items():
         matched[uid].existing = user
-    for row in plan.rows:  # invalid rows too: other rows may name them
-        row.user_id = row.user_id or users.new_user_id()
-    plan.by_id = {r.user_id: r for r in plan.rows}
 
 
 def resolve_references(plan: ImportPlan) -> None:
     """Who the manager column and relation_user attributes name: employee id, email or user id."""
+    people = plan.people
     for row in plan.rows:
-        for value in (row.values.get("employee_id"), row.values.get("email"), row.user_id):
-            if value and row.user_id:
-                plan.people.setdefault(value, row.user_id)
-    related = [a.id for a in plan.defs.values() if a.value_type is ValueType.RELATION_USER]
-    refs = {
-        v
-        for row in plan.rows
-        for v in [row.profile.get("leader", "")] + [row.attrs.get(a, "") for a in related]
-    }
+        uid, values = row.user_id, row.values
+        for value in (values.get("employee_id"), values.get("email"), uid):
+            if value and uid:
+                people.setdefault(value, uid)
+    refs = {row.profile.get("leader", "") for row in plan.rows}
+    for a in plan.defs.values():
+        if a.value_type is ValueType.RELATION_USER:
+            refs.update(row.attrs.get(a.id, "") for row in plan.rows)
     outside = [r for r in refs if r and plan.person(r) is None]
     for key in ("id", "employee_id", "email"):
         wanted = [r.lower() for r in outside] if key == "email" else outside
         for value, holder in plan.taken(key, wanted).items():
             plan.people.setdefault(value, holder)
-    for row in plan.rows:
-        ref = row.profile.get("leader", "")
+    column = plan.col("leader")
+    for row in plan.rows if "leader" in plan.has else ():
+        ref = row.profile["leader"]
         if ref:
             row.leader_id = plan.person(ref)
             if row.leader_id is None:
-                plan.fail(row, plan.col("leader"), f"{ref!r} is nobody in this file or the directory")
-        if "leader" in plan.has:
-            row.values["leader_id"] = row.leader_id
+                plan.fail(row, column, f"{ref!r} is nobody in this file or the directory")
+        row.values["leader_id"] = row.leader_id
     plan.known_users = set(plan.people.values())
 
 
 def read_attributes(plan: ImportPlan, row: Row) -> None:
     for attr_id, raw in row.attrs.items():
-        a = plan.defs[attr_id]
         header = plan.col(attr_id, "attr")
-        vt = a.value_type
-        if vt is ValueType.TEXT:
-            update = AttributeUpdate(attr_id=a.id, text=raw)
-        elif vt is ValueType.OPTION:
-            key = plan.option_key(a, raw) if raw else ""
-            if key is None:
-                plan.fail(row, header, f"{raw!r} is not one of {'、'.join(o.name for o in a.options)}")
+        # Rows with the same cell share one update (checked and encoded once by ``bulk.prepare``).
+        update = plan.updates.get((attr_id, raw))
+        if update is None:
+            update = _attribute_update(plan, row, plan.defs[attr_id], raw, header)
+            if update is None:
                 return
-            update = AttributeUpdate(attr_id=a.id, option=key)
-        elif vt is ValueType.RELATION_USER:
-            uid = plan.person(raw) if raw else ""
-            if uid is None:
-                plan.fail(row, header, f"{raw!r} is nobody in this file or the directory")
-                return
-            update = AttributeUpdate(attr_id=a.id, relation_user=uid)
-        elif vt is ValueType.RELATION_DEPTS:
-            paths = [plan.path(row, p, header) for p in split_paths(raw)]
-            ids = tuple(str(plan.depts[p].id) for p in paths if p is not None and p in plan.depts)
-            update = AttributeUpdate(attr_id=a.id, relation_depts=ids)
-        else:
-            title, link = split_url(raw)
-            update = AttributeUpdate(attr_id=a.id, url_title=title, url_link=link, has_url=True)
+            if plan.defs[attr_id].value_type is not ValueType.RELATION_DEPTS:  # (paths name the row)
+                plan.updates[attr_id, raw] = update
         row.attr_updates.append(update)
         row.attr_headers.append(header)
+
+
+def _attribute_update(
+    plan: ImportPlan, row: Row, a: AttributeDefinition, raw: str, header: str
+) -> AttributeUpdate | None:
+    """A cell's update of attribute ``a``, or None after recording the row's problem."""
+    vt = a.value_type
+    if vt is ValueType.TEXT:
+        return AttributeUpdate(attr_id=a.id, text=raw)
+    if vt is ValueType.OPTION:
+        key = plan.option_key(a, raw) if raw else ""
+        if key is None:
+            plan.fail(row, header, f"{raw!r} is not one of {'、'.join(o.name for o in a.options)}")
+            return None
+        return AttributeUpdate(attr_id=a.id, option=key)
+    if vt is ValueType.RELATION_USER:
+        uid = plan.person(raw) if raw else ""
+        if uid is None:
+            plan.fail(row, header, f"{raw!r} is nobody in this file or the directory")
+            return None
+        return AttributeUpdate(attr_id=a.id, relation_user=uid)
+    if vt is ValueType.RELATION_DEPTS:
+        paths = [plan.path(row, p, header) for p in split_paths(raw)]
+        ids = tuple(str(plan.depts[p].id) for p in paths if p is not None and p in plan.depts)
+        return AttributeUpdate(attr_id=a.id, relation_depts=ids)
+    title, link = split_url(raw)
+    return AttributeUpdate(attr_id=a.id, url_title=title, url_link=link, has_url=True)
 
 
 def check_new(plan: ImportPlan, new: list[Row]) -> None:
@@ -134,13 +155,15 @@ def check_new(plan: ImportPlan, new: list[Row]) -> None:
                     plan.prepared.append((pending[:k], plan.prepare(pending[:k])))
                 pending = pending[k + 1 :]
     plan.tick("checking", len(ordered), len(ordered))
+    columns = {code: plan.col(code, "roster") for code in plan.roster_fields}
     for row in ordered:
         for code, raw in row.roster.items():
-            column = plan.col(code, "roster")
             try:
-                row.roster[code] = roster_writes.checked_value(plan.roster_fields[code], raw, field=column)
+                row.roster[code] = roster_writes.checked_value(
+                    plan.roster_fields[code], raw, field=columns[code]
+                )
             except CoreError as exc:
-                plan.fail(row, column, exc.detail)
+                plan.fail(row, columns[code], exc.detail)
     check_unique(plan)
 
 
@@ -164,7 +187,7 @@ def check_unique(plan: ImportPlan) -> None:
 
 def drop_rows_naming_invalid_rows(plan: ImportPlan) -> None:
     """A row whose manager (or related person) is an invalid row cannot be imported either."""
-    changed = True
+    changed = bool(plan.problems)
     while changed:
         changed = False
         for row in plan.live():
