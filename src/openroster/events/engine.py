@@ -23,9 +23,11 @@
   pass's read and rendering run on the event loop like the server's other reads (short: a
   thread of its own lost more waiting for the interpreter lock behind the busy loop and writer
   than it saved), and its write transaction is a job of the store's writers
-  (``store/writer.py``), at the head of their queue, awaited: it commits in the same group as
-  the requests' writes queued beside it. The loop never waits for the write lock (SQLite) or the
-  change counter (PostgreSQL), which stalled every request while the writers held it. While
+  (``store/writer.py``) in their lane, awaited: it runs in a group of engine jobs of its own,
+  ahead of the request jobs queued before it, and commits without waiting for them (on
+  PostgreSQL beside the request group holding the change counter's lock). The loop never waits
+  for the write lock (SQLite) or the change counter (PostgreSQL), which stalled every request
+  while the writers held it. While
   its last pass found no active subscription and nothing open, a commit's records cannot make a
   delivery: such a wake is let go (the poll still looks), so a store without subscriptions pays
   no pass per write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
@@ -193,16 +195,16 @@ class EventEngine:
     # -- the store ----------------------------------------------------------------------------
 
     def write(self, job: Callable[[WriteTx], T]) -> T:
-        """Run ``job`` as a job of the store's writers and wait for its group's commit: one commit
-        with the requests' writes queued beside it, and no fight with them over the write lock.
-        It goes to the head of the queue: a busy server's backlog of writes would otherwise hold
-        every event back by the whole backlog. Never on the event loop (it waits): there,
+        """Run ``job`` as a job of the store's writers and wait for its group's commit: no fight with
+        the requests' writes over the write lock. It goes in the writers' lane, in a group of
+        engine jobs of its own ahead of the request jobs: a busy server's backlog of writes would
+        otherwise hold every event back by the whole backlog. Never on the event loop (it waits): there,
         :meth:`write_async`."""
         done: T = self.directory.writes.submit(job, first=True).result()
         return done
 
     def submit_async(self, job: Callable[[WriteTx], T]) -> asyncio.Future[T]:
-        """Queue ``job`` at the head of the writers' queue; the future resolves on the running loop
+        """Queue ``job`` in the writers' lane (see :meth:`write`); the future resolves on the running loop
         after its group's commit."""
         awaited: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.directory.writes.submit(job, first=True, awaited=awaited)

@@ -1,8 +1,8 @@
 """Attempts' outcomes, written as their attempts end, by jobs of their own.
 
 An attempt's outcome (delivered, retrying on the back-off schedule, or dead) is written by a job
-of the store's writers at the head of their queue (:meth:`OutcomeWriter.record`), not by the
-engine's next pass: no pass waits for it and it waits for no claim. A job is queued
+of the store's writers in their lane, ahead of request jobs (:meth:`OutcomeWriter.record`), not
+by the engine's next pass: no pass waits for it and it waits for no claim. A job is queued
 :data:`LINGER` seconds after the first outcome it writes ended (at once when
 :data:`OUTCOME_BATCH` are waiting), one at a time: the outcomes that end meanwhile, or while it
 is queued, go with it, and those that end while it commits go in the next, each job one
