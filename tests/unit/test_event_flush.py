@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import event_receivers as ind
 from openroster.core.directory import Directory
@@ -18,9 +20,14 @@ from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, O
 APP_ID, APP_SECRET = "acme-kso", "acme-kso-secret"
 
 
-def _acme(directory: Directory) -> None:
+@contextmanager
+def _subscribed(directory: Directory) -> Iterator[ind.ReceiverServer]:
+    """Tenant acme's WPS app subscribed to a receiver, for the ``with`` block."""
     tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1")
     apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
+        subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+        yield server
 
 
 def _user(op: Operation) -> ChangeRecord:
@@ -30,9 +37,7 @@ def _user(op: Operation) -> ChangeRecord:
 def test_a_flush_waits_for_the_outcome_of_an_attempt_the_background_task_has_under_way(
     directory: Directory,
 ) -> None:
-    _acme(directory)
-    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
-        subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+    with _subscribed(directory) as server:
         server.hold_next = 1  # the background task's attempt waits at the receiver until released
         engine = EventEngine(directory, poll_interval=60)
 
@@ -61,9 +66,7 @@ def test_a_flush_waits_for_the_outcome_of_an_attempt_the_background_task_has_und
 def test_an_outcome_waiting_when_a_pass_runs_goes_in_its_job_and_frees_the_event_it_held_up(
     directory: Directory,
 ) -> None:
-    _acme(directory)
-    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
-        subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+    with _subscribed(directory) as server:
         engine = EventEngine(directory)
         with directory.writer() as tx:
             tx.record(_user(Operation.CREATE))

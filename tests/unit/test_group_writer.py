@@ -212,14 +212,7 @@ def test_with_a_pool_an_engine_job_commits_while_a_request_group_holds_the_lock(
     no change counter lock: an engine job commits while a request group is still running (and,
     on SQLite's one writer, right after it, before the request jobs queued behind it)."""
     pool = GroupWriter(d.store, threads=3 if d.store.backend == "postgresql" else 1)
-    started, gate = threading.Event(), threading.Event()
-
-    def blocker(tx: WriteTx) -> None:
-        started.set()
-        gate.wait(30)
-
-    first = pool.submit(blocker)
-    assert started.wait(30)
+    first, gate = _blocked(pool)
     queued = [pool.submit(lambda tx: None) for _ in range(4)]
     engine_job = pool.submit(lambda tx: tx.outbox.count_open(), first=True)
     if d.store.backend == "postgresql":
@@ -231,16 +224,22 @@ def test_with_a_pool_an_engine_job_commits_while_a_request_group_holds_the_lock(
     pool.close()
 
 
-def test_a_full_queue_answers_busy_in_each_dialect(d: Directory) -> None:
-    small = GroupWriter(d.store, threads=1, max_queue=2)
+def _blocked(writers: GroupWriter) -> tuple[Future[Any], threading.Event]:
+    """A job that keeps a writer (its group's transaction open) until the event returned is set."""
     started, gate = threading.Event(), threading.Event()
 
     def blocker(_tx: WriteTx) -> None:
         started.set()
         gate.wait(30)
 
-    first = small.submit(blocker)
+    first = writers.submit(blocker)
     assert started.wait(30)
+    return first, gate
+
+
+def test_a_full_queue_answers_busy_in_each_dialect(d: Directory) -> None:
+    small = GroupWriter(d.store, threads=1, max_queue=2)
+    first, gate = _blocked(small)
     queued = [small.submit(lambda tx: None), small.submit(lambda tx: None)]
     with pytest.raises(Busy) as refused:
         small.submit(lambda tx: None)
