@@ -251,6 +251,7 @@ def directory(databases: Databases, tmp_path: Path) -> Iterator[Directory]:
     d = open_directory(databases.settings_for(tmp_path / "data"))
     d.store.migrate()
     yield d
+    d.writes.close()  # a job still queued (an event engine's, say) ends before its connection goes
     d.store.dispose()
 
 
@@ -259,6 +260,7 @@ def other_process(databases: Databases, tmp_path: Path) -> Iterator[Directory]:
     """A second Directory on the test's store: another server process as far as the store can tell."""
     d = open_directory(databases.settings_for(tmp_path / "data"))
     yield d
+    d.writes.close()
     d.store.dispose()
 
 

@@ -1,11 +1,14 @@
 """A flush answers once the outcomes of every attempt under way in its process are written, the
 background task's included: what it reports is what the outbox shows right after (a test that
-flushes, then lists the deliveries, sees each attempt's outcome)."""
+flushes, then lists the deliveries, sees each attempt's outcome). An outcome waiting when a pass's
+job runs is written by that job, before it claims."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import event_receivers as ind
 from openroster.core.directory import Directory
@@ -17,13 +20,24 @@ from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, O
 APP_ID, APP_SECRET = "acme-kso", "acme-kso-secret"
 
 
-def test_a_flush_waits_for_the_outcome_of_an_attempt_the_background_task_has_under_way(
-    directory: Directory,
-) -> None:
+@contextmanager
+def _subscribed(directory: Directory) -> Iterator[ind.ReceiverServer]:
+    """Tenant acme's WPS app subscribed to a receiver, for the ``with`` block."""
     tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1")
     apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
     with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
         subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+        yield server
+
+
+def _user(op: Operation) -> ChangeRecord:
+    return ChangeRecord("acme", EntityKind.USER, op, "u1")
+
+
+def test_a_flush_waits_for_the_outcome_of_an_attempt_the_background_task_has_under_way(
+    directory: Directory,
+) -> None:
+    with _subscribed(directory) as server:
         server.hold_next = 1  # the background task's attempt waits at the receiver until released
         engine = EventEngine(directory, poll_interval=60)
 
@@ -31,7 +45,7 @@ def test_a_flush_waits_for_the_outcome_of_an_attempt_the_background_task_has_und
             engine.start()
             try:
                 with directory.writer() as tx:
-                    tx.record(ChangeRecord("acme", EntityKind.USER, Operation.CREATE, "u1"))
+                    tx.record(_user(Operation.CREATE))
                 for _ in range(250):  # the background task sent it (the commit woke it)
                     if server.requests:
                         break
@@ -47,3 +61,31 @@ def test_a_flush_waits_for_the_outcome_of_an_attempt_the_background_task_has_und
         (d,) = tx.outbox.list_deliveries("acme")
     assert (d.status, d.attempts, d.last_status) == (DeliveryStatus.RETRYING, 1, 503)
     assert (delivered, pending) == (0, 1)  # none of the flush's own attempts; the one retrying is open
+
+
+def test_an_outcome_waiting_when_a_pass_runs_goes_in_its_job_and_frees_the_event_it_held_up(
+    directory: Directory,
+) -> None:
+    with _subscribed(directory) as server:
+        engine = EventEngine(directory)
+        with directory.writer() as tx:
+            tx.record(_user(Operation.CREATE))
+        (create,) = engine.claim_due()  # claimed; its attempt is made (by hand, below)
+
+        async def scenario() -> tuple[DeliveryStatus, tuple[int, int]]:
+            written = engine.outcomes.record((create, 200, None))  # waits to be written
+            with directory.writer() as tx:
+                tx.record(_user(Operation.UPDATE))  # held up while the create is open
+            # The flush's first pass carries the create's outcome and claims the update in one job.
+            flushed = await engine.flush()
+            return await written, flushed
+
+        status, flushed = asyncio.run(scenario())
+        assert (status, flushed) == (DeliveryStatus.DELIVERED, (1, 0))
+        # Its one timed pass carried the outcome and claimed the update; no outcome job wrote it.
+        assert (engine.timings.carried.count, engine.timings.passes.ran.count) == (1, 1)
+        assert [e["operation"] for e in server.events] == ["update"]
+    with directory.store.read() as tx:
+        assert [(d.status, d.attempts) for d in tx.outbox.list_deliveries("acme")] == [
+            (DeliveryStatus.DELIVERED, 1)
+        ] * 2

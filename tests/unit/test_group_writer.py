@@ -142,32 +142,104 @@ def test_jobs_run_in_arrival_order(d: Directory) -> None:
     assert [title(d, p) for p in PEOPLE] == [f"t{max(n for n in range(40) if n % 6 == i)}" for i in range(6)]
 
 
-def test_a_job_submitted_first_joins_the_next_group_ahead_of_the_queue(d: Directory) -> None:
-    """The event engine's jobs (``submit(first=True)``) do not wait behind a backlog of writes."""
+def _note(ran: list[str], txs: list[WriteTx], name: str, fail: bool = False) -> Callable[[WriteTx], None]:
+    """An engine job (a raw job of the lane) that notes its name and its transaction."""
+
+    def job(tx: WriteTx) -> None:
+        ran.append(name)
+        txs.append(tx)
+        if fail:
+            raise InvalidValue("engine job refused", field="lane")
+
+    return job
+
+
+def _noted_title(d: Directory, ran: list[str], n: int) -> Callable[[Reader], str]:
+    """A request job setting ``PEOPLE[n]``'s title to ``w<n>``, noted in ``ran``."""
+
+    def job(r: Reader) -> str:
+        ran.append(f"w{n}")
+        return set_title(d, PEOPLE[n], f"w{n}")(r)
+
+    return job
+
+
+def test_an_engine_job_behind_queued_request_jobs_runs_first_in_a_transaction_of_its_own(
+    d: Directory,
+) -> None:
+    """The event engine's jobs (``submit(first=True)``) wait for no request job queued before them
+    and share no transaction with one; the request jobs keep their order."""
     ran: list[str] = []
-    engine_job: list[Future[Any]] = []
+    txs: list[WriteTx] = []
+    engine_jobs: list[Future[Any]] = []
+    before = current_seq(d)
 
-    def note(name: str) -> Callable[[Reader], None]:
-        return lambda _r: ran.append(name)
+    def submit_engine_jobs() -> None:
+        engine_jobs.extend(d.writes.submit(_note(ran, txs, f"e{i}"), first=True) for i in range(2))
 
-    def submit_first() -> None:
-        engine_job.append(d.writes.submit(lambda tx: ran.append("engine"), first=True))
+    got = run(behind_a_blocker(d, [_noted_title(d, ran, n) for n in range(4)], submit_engine_jobs))
+    assert got == ["w0", "w1", "w2", "w3"]
+    assert [f.result(timeout=30) for f in engine_jobs] == [None, None]
+    assert ran == ["e0", "e1", "w0", "w1", "w2", "w3"]
+    # The two engine jobs shared a transaction that published nothing; the request jobs committed
+    # in one group of their own, after it.
+    assert txs[0] is txs[1] and txs[0].seq is None
+    committed = seqs_since(d, before)
+    assert set(committed) == set(PEOPLE[:4]) and len(set(committed.values())) == 1
+    assert [title(d, p) for p in PEOPLE[:4]] == ["w0", "w1", "w2", "w3"]
 
-    run(behind_a_blocker(d, [note(f"w{i}") for i in range(3)], submit_first))
-    assert engine_job[0].result(timeout=30) is None  # committed with the group, no error
-    assert ran == ["engine", "w0", "w1", "w2"]
+
+def test_a_failing_engine_job_leaves_the_request_jobs_alone(d: Directory) -> None:
+    ran: list[str] = []
+    txs: list[WriteTx] = []
+    engine_jobs: list[Future[Any]] = []
+
+    def submit_engine_jobs() -> None:
+        engine_jobs.append(d.writes.submit(_note(ran, txs, "bad", fail=True), first=True))
+        engine_jobs.append(d.writes.submit(_note(ran, txs, "good"), first=True))
+
+    got = run(behind_a_blocker(d, [_noted_title(d, ran, n) for n in range(3)], submit_engine_jobs))
+    assert got == ["w0", "w1", "w2"]
+    with pytest.raises(InvalidValue, match="engine job refused"):
+        engine_jobs[0].result(timeout=30)
+    assert engine_jobs[1].result(timeout=30) is None
+    assert ran == ["bad", "good", "w0", "w1", "w2"]
+    assert [title(d, p) for p in PEOPLE[:3]] == ["w0", "w1", "w2"]
 
 
-def test_a_full_queue_answers_busy_in_each_dialect(d: Directory) -> None:
-    small = GroupWriter(d.store, threads=1, max_queue=2)
+def test_with_a_pool_an_engine_job_commits_while_a_request_group_holds_the_lock(d: Directory) -> None:
+    """With several writers (PostgreSQL's pool) one is kept for the lane, and a lane group takes
+    no change counter lock: an engine job commits while a request group is still running (and,
+    on SQLite's one writer, right after it, before the request jobs queued behind it)."""
+    pool = GroupWriter(d.store, threads=3 if d.store.backend == "postgresql" else 1)
+    first, gate = _blocked(pool)
+    queued = [pool.submit(lambda tx: None) for _ in range(4)]
+    engine_job = pool.submit(lambda tx: tx.outbox.count_open(), first=True)
+    if d.store.backend == "postgresql":
+        assert engine_job.result(timeout=30) == 0  # the blocker still holds the counter's lock
+        assert not first.done()
+    gate.set()
+    assert first.result(30) is None and engine_job.result(30) == 0
+    assert [f.result(30) for f in queued] == [None] * 4
+    pool.close()
+
+
+def _blocked(writers: GroupWriter) -> tuple[Future[Any], threading.Event]:
+    """A job that keeps a writer (its group's transaction open) until the event returned is set."""
     started, gate = threading.Event(), threading.Event()
 
     def blocker(_tx: WriteTx) -> None:
         started.set()
         gate.wait(30)
 
-    first = small.submit(blocker)
+    first = writers.submit(blocker)
     assert started.wait(30)
+    return first, gate
+
+
+def test_a_full_queue_answers_busy_in_each_dialect(d: Directory) -> None:
+    small = GroupWriter(d.store, threads=1, max_queue=2)
+    first, gate = _blocked(small)
     queued = [small.submit(lambda tx: None), small.submit(lambda tx: None)]
     with pytest.raises(Busy) as refused:
         small.submit(lambda tx: None)

@@ -13,9 +13,10 @@
   per entity; other entities are not held up). A pass is one short write transaction that fans
   out and claims what is due with a lease; each claimed delivery is sent (``events/sender.py``,
   or a pushed kind's transport) as soon as that commit is back, in a task of its own, and its
-  outcome is written when it ends, by a job of its own (``events/outcomes.py``): no pass waits
-  for a send or an outcome. A failure is retried on the back-off schedule (``events/backoff.py``)
-  and ends ``dead`` 24 h after the first attempt.
+  outcome is written when it ends, by a job of its own (``events/outcomes.py``) or, when a pass's
+  job runs first, by that job before it claims: no pass waits for a send or an outcome. A
+  failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h
+  after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``), by a written outcome when a
   pass found an event held up behind an open one, and polling every ``poll_interval`` seconds
@@ -23,9 +24,11 @@
   pass's read and rendering run on the event loop like the server's other reads (short: a
   thread of its own lost more waiting for the interpreter lock behind the busy loop and writer
   than it saved), and its write transaction is a job of the store's writers
-  (``store/writer.py``), at the head of their queue, awaited: it commits in the same group as
-  the requests' writes queued beside it. The loop never waits for the write lock (SQLite) or the
-  change counter (PostgreSQL), which stalled every request while the writers held it. While
+  (``store/writer.py``) in their lane, awaited: it runs in a group of engine jobs of its own,
+  ahead of the request jobs queued before it, and commits without waiting for them (on
+  PostgreSQL beside the request group holding the change counter's lock). The loop never waits
+  for the write lock (SQLite) or the change counter (PostgreSQL), which stalled every request
+  while the writers held it. While
   its last pass found no active subscription and nothing open, a commit's records cannot make a
   delivery: such a wake is let go (the poll still looks), so a store without subscriptions pays
   no pass per write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
@@ -44,7 +47,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -54,7 +57,8 @@ import httpx
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.channels import PUSHED, Transport, channel
-from openroster.events.outcomes import Attempt, OutcomeWriter
+from openroster.events.order import holdups
+from openroster.events.outcomes import Attempt, Carried, OutcomeWriter
 from openroster.events.pruning import Pruner
 from openroster.events.sender import Sender, SendError
 from openroster.events.timings import EngineTimings
@@ -115,28 +119,6 @@ def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Holdups:
-    """The oldest open delivery of each subscription and entity key: a candidate is held up when
-    one of its keys has an older one (one lookup per key, however many are open)."""
-
-    oldest: dict[tuple[str, str], int]
-
-    def held(self, candidate: Delivery) -> bool:
-        sub = candidate.subscription_id
-        return any(self.oldest.get((sub, k), candidate.id) < candidate.id for k in candidate.entity_keys)
-
-
-def holdups(open_keys: Iterable[tuple[int, str, tuple[str, ...]]]) -> Holdups:
-    """:class:`Holdups` of ``(id, subscription_id, entity_keys)`` rows (``outbox.open_keys_before``)."""
-    oldest: dict[tuple[str, str], int] = {}
-    for i, sub, keys in open_keys:
-        for k in keys:
-            if oldest.setdefault((sub, k), i) > i:
-                oldest[(sub, k)] = i
-    return Holdups(oldest)
-
-
 class EventEngine:
     """Fans out and delivers one store's events. ``flush`` for tests and the control plane,
     ``start``/``stop`` for the server's background task."""
@@ -185,7 +167,7 @@ class EventEngine:
         self._inflight: set[asyncio.Task[DeliveryStatus | None]] = set()
         #: Writes attempts' outcomes as they end (``events/outcomes.py``).
         self.outcomes = OutcomeWriter(
-            directory, self.owner, self.rng, self.timings.outcomes, self._outcomes_back
+            directory, self.owner, self.rng, self.timings.outcomes, self._outcomes_back, self.timings.carried
         )
         # Unsealing is a pure function of the sealed bytes: once per secret, not once per pass.
         self._unseal_key = functools.lru_cache(maxsize=1024)(self._unseal_uncached)
@@ -194,16 +176,16 @@ class EventEngine:
     # -- the store ----------------------------------------------------------------------------
 
     def write(self, job: Callable[[WriteTx], T]) -> T:
-        """Run ``job`` as a job of the store's writers and wait for its group's commit: one commit
-        with the requests' writes queued beside it, and no fight with them over the write lock.
-        It goes to the head of the queue: a busy server's backlog of writes would otherwise hold
-        every event back by the whole backlog. Never on the event loop (it waits): there,
+        """Run ``job`` as a job of the store's writers and wait for its group's commit: no fight with
+        the requests' writes over the write lock. It goes in the writers' lane, in a group of
+        engine jobs of its own ahead of the request jobs: a busy server's backlog of writes would
+        otherwise hold every event back by the whole backlog. Never on the event loop (it waits): there,
         :meth:`write_async`."""
         done: T = self.directory.writes.submit(job, first=True).result()
         return done
 
     def submit_async(self, job: Callable[[WriteTx], T]) -> asyncio.Future[T]:
-        """Queue ``job`` at the head of the writers' queue; the future resolves on the running loop
+        """Queue ``job`` in the writers' lane (see :meth:`write`); the future resolves on the running loop
         after its group's commit."""
         awaited: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.directory.writes.submit(job, first=True, awaited=awaited)
@@ -314,21 +296,30 @@ class EventEngine:
         while len(self._inflight) >= CLAIM_BATCH:
             await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
         began = time.perf_counter()
-        job = self.plan()
+        carried = Carried()
+        job = self.plan(carried)
         self.timings.read.add(time.perf_counter() - began)
         if job is None:
             return _NOTHING
         timed, back = self.timings.passes.timed(job)
-        step = await self.write_async(timed)
+        try:
+            step = await self.write_async(timed)
+        except BaseException as exc:
+            self.outcomes.carried_back(carried, exc)
+            raise
         back()
+        self.outcomes.carried_back(carried)
         return step
 
-    def plan(self) -> Callable[[WriteTx], Step] | None:
+    def plan(self, carried: Carried | None = None) -> Callable[[WriteTx], Step] | None:
         """A pass's read, and the write job it makes (None: nothing to write). The job stores the
         batches of records the read rendered for every subscription with records waiting, and
         claims the deliveries due now (order per entity kept) for this engine — those just fanned
         out included, so a write's event is claimed in the commit that stores it. Outcomes are
-        not a pass's: :class:`~openroster.events.outcomes.OutcomeWriter` writes them as their attempts end.
+        not a pass's: :class:`~openroster.events.outcomes.OutcomeWriter` writes them as their attempts end,
+        but with ``carried`` the job first writes those waiting when it runs (``OutcomeWriter.carry``;
+        the caller hands them back with ``carried_back`` after the commit, on the loop), so the
+        events they held up are claimed in it and no job of their own is needed.
 
         A poll with nothing to fan out or claim (nothing due, or only events held up behind an
         earlier retrying one of their entity) takes no write lock."""
@@ -342,6 +333,8 @@ class EventEngine:
         def job(tx: WriteTx) -> Step:
             # The job's own time: the deliveries it stores are due at it, and claimed with them.
             now, wall = self.directory.now_ms(), wall_ms()
+            if carried is not None:
+                self.outcomes.carry(tx, carried)
             _, went_on = self._store_rendered(tx, rendered, now)
             more = any(r.full for r in rendered if r.ctx.subscription.id in went_on)
             # Only the deliveries of subscriptions active when the pass read them: a claim is sent.

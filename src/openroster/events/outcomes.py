@@ -1,16 +1,18 @@
-"""Attempts' outcomes, written as their attempts end, by jobs of their own.
+"""Attempts' outcomes, written as their attempts end, by jobs of their own or a pass's.
 
 An attempt's outcome (delivered, retrying on the back-off schedule, or dead) is written by a job
-of the store's writers at the head of their queue (:meth:`OutcomeWriter.record`), not by the
-engine's next pass: no pass waits for it and it waits for no claim. A job is queued
+of the store's writers in their lane, ahead of request jobs (:meth:`OutcomeWriter.record`): no
+pass waits for it and it waits for no claim. A job is queued
 :data:`LINGER` seconds after the first outcome it writes ended (at once when
 :data:`OUTCOME_BATCH` are waiting), one at a time: the outcomes that end meanwhile, or while it
 is queued, go with it, and those that end while it commits go in the next, each job one
 statement (``outbox.record_outcomes``). A burst of attempts so costs a few commits, not one
-each (each a transaction of its own while the writers are idle). Each outcome is written only
-while this engine still holds the delivery's lease, and clears it. An outcome that cannot be
-written (the process dies, the queue is full) leaves the lease to run out: the delivery is sent
-again (at least once).
+each (each a transaction of its own while the writers are idle). A pass of the engine whose job
+runs while outcomes wait carries them (:meth:`OutcomeWriter.carry`): it writes them before it
+claims, so the events they held up are claimed in the same job, and no job of their own runs.
+Each outcome is written only while this engine still holds the delivery's lease, and clears it.
+An outcome that cannot be written (the process dies, the queue is full) leaves the lease to run
+out: the delivery is sent again (at least once).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import asyncio
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openroster.core.directory import Directory
 from openroster.events.backoff import gives_up, retry_delay
-from openroster.events.timings import JobTimes
+from openroster.events.timings import JobTimes, Phase
 from openroster.model.changes import ChannelContext, Delivery, DeliveryStatus
 from openroster.store import outbox
 from openroster.store.tx import WriteTx
@@ -49,6 +52,17 @@ class Attempt:
 Sent = tuple[Attempt, int | None, str | None]
 #: An outcome waiting to be written, and the future its status goes to once it is committed.
 _Waiting = tuple[Sent, "asyncio.Future[DeliveryStatus]"]
+
+
+@dataclass(slots=True)
+class Carried:
+    """The outcomes a pass's job took from those waiting, and their statuses once written in it
+    (:meth:`OutcomeWriter.carry`; handed back with :meth:`OutcomeWriter.carried_back`)."""
+
+    batch: list[_Waiting] = field(default_factory=list)
+    statuses: list[DeliveryStatus] = field(default_factory=list)
+    #: ``time.perf_counter()`` when the job took them.
+    taken: float = 0.0
 
 
 def outcome_rows(
@@ -83,11 +97,15 @@ class OutcomeWriter:
         rng: random.Random,
         timings: JobTimes,
         written: Callable[[], None],
+        carried: Phase | None = None,
     ) -> None:
         self.directory = directory
         self.owner = owner
         self.rng = rng
         self.timings = timings
+        #: Outcomes carried by passes: per pass that carried some, from its job taking them until
+        #: they are back on the loop.
+        self.carried = carried or Phase()
         self.written = written
         self._waiting: list[_Waiting] = []
         self._lock = threading.Lock()
@@ -117,9 +135,30 @@ class OutcomeWriter:
             self._submit()
         return done
 
+    def carry(self, tx: WriteTx, carried: Carried) -> None:
+        """In a pass's job: take the outcomes waiting and write them in ``tx`` (before the pass
+        claims: the events they held up may go in the same job). Their futures resolve when
+        :meth:`carried_back` is called with ``carried`` after the commit."""
+        self._take(carried.batch)
+        carried.taken = time.perf_counter()
+        if carried.batch:
+            carried.statuses = self.record_in(tx, [s for s, _ in carried.batch])
+
+    def carried_back(self, carried: Carried, error: BaseException | None = None) -> None:
+        """On the loop, once the pass's job that carried them committed (or failed with ``error``)."""
+        if not carried.batch:
+            return
+        self.carried.add(time.perf_counter() - carried.taken)
+        self._done(carried.batch, carried.statuses, error)
+
     def _submit(self) -> None:
-        """Queue the job that writes the waiting outcomes (those that end until it runs too)."""
+        """Queue the job that writes the waiting outcomes (those that end until it runs too);
+        none when a pass has carried them all meanwhile."""
         self._timer = None
+        with self._lock:
+            if not self._waiting:
+                self._out = False
+                return
         batch: list[_Waiting] = []
 
         def job(tx: WriteTx) -> list[DeliveryStatus]:
@@ -156,16 +195,23 @@ class OutcomeWriter:
 
     def _back(self, batch: list[_Waiting], written: asyncio.Future[list[DeliveryStatus]]) -> None:
         if written.cancelled():
-            _settle(batch, None, asyncio.CancelledError())
+            self._done(batch, [], asyncio.CancelledError())
+        else:
+            exc = written.exception()
+            self._done(batch, [] if exc is not None else written.result(), exc)
+
+    def _done(
+        self, batch: list[_Waiting], statuses: list[DeliveryStatus], error: BaseException | None
+    ) -> None:
+        """Hand a batch its outcome: their statuses once committed, or the error that kept them
+        from being written."""
+        if error is not None:
+            _settle(batch, None, error)
             return
-        if (exc := written.exception()) is not None:
-            _settle(batch, None, exc)
-            return
-        statuses = written.result()
-        for ((attempt, _, error), _), outcome in zip(batch, statuses, strict=True):
-            if error is not None:
+        for ((attempt, _, failed), _), outcome in zip(batch, statuses, strict=True):
+            if failed is not None:
                 d = attempt.delivery
-                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, error)
+                log.info("delivery %s (%s) failed, %s: %s", d.id, d.event_id, outcome.value, failed)
         _settle(batch, statuses, None)
         self.written()
 

@@ -9,7 +9,9 @@ it ran, the total and the longest, in milliseconds:
   its group, the commit, the hand-over);
 - ``send``: an attempt, from its claim's commit to the receiver's answer (Stream: the ACK);
 - ``outcome_queued``, ``outcome_ran``, ``outcome_committed``: the job that writes attempts'
-  outcomes, the same three steps.
+  outcomes, the same three steps;
+- ``outcome_carried``: a pass's job that carried outcomes waiting (written before its claim,
+  ``OutcomeWriter.carry``), from taking them until they are back on the loop.
 
 With ``OPENROSTER_EVENTS_TIMINGS`` naming a file, the server's engine writes these figures there
 as JSON at most once a second while it works (``bench/bench_events.py --timings`` reads them
@@ -92,6 +94,7 @@ class EngineTimings:
     passes: JobTimes = field(default_factory=JobTimes)
     send: Phase = field(default_factory=Phase)
     outcomes: JobTimes = field(default_factory=JobTimes)
+    carried: Phase = field(default_factory=Phase)
     _file: Path | None = None
     _dumped: float = 0.0
 
@@ -101,7 +104,11 @@ class EngineTimings:
 
     def figures(self) -> dict[str, Any]:
         """Every phase's ``{count, total_ms, max_ms}``, by name (see module)."""
-        out: dict[str, Any] = {"read": asdict(self.read), "send": asdict(self.send)}
+        out: dict[str, Any] = {
+            "read": asdict(self.read),
+            "send": asdict(self.send),
+            "outcome_carried": asdict(self.carried),
+        }
         for prefix, job in (("pass", self.passes), ("outcome", self.outcomes)):
             out |= {f"{prefix}_{step}": asdict(getattr(job, step)) for step in ("queued", "ran", "committed")}
         return out

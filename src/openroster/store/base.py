@@ -57,9 +57,14 @@ class Store:
             conn.rollback()
 
     @contextmanager
-    def write(self, *, quiet: bool = False, now_ms: Callable[[], int] | None = None) -> Iterator[WriteTx]:
+    def write(
+        self, *, quiet: bool = False, now_ms: Callable[[], int] | None = None, serial: bool = True
+    ) -> Iterator[WriteTx]:
         """A write transaction. ``quiet``: its change records are dropped (set-up raises no events);
-        ``now_ms``: the clock its change records are stamped with (default: real time).
+        ``now_ms``: the clock its change records are stamped with (default: real time);
+        ``serial=False`` (PostgreSQL): it does not take the change counter's lock first, so it runs
+        beside the writer holding it; only for a transaction that publishes no change and writes
+        only the outbox (the event engine's lane of the writers, ``store/writer.py``).
 
         Not inside a write job (``store/writer.py``): there ``Directory.writer()`` is a savepoint
         of the job's group, and a transaction of its own would wait for the group's lock."""
@@ -71,7 +76,7 @@ class Store:
             try:
                 with conn.begin():
                     tx = WriteTx(conn, quiet=quiet, now_ms=now_ms)
-                    if conn.dialect.name == "postgresql":
+                    if serial and conn.dialect.name == "postgresql":
                         # Every writer takes the counter's lock first, as the writers' groups do:
                         # a lock taken before it (the journal's generation, a tenant's rows) could
                         # otherwise close a deadlock with a group that holds it.

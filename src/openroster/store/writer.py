@@ -1,4 +1,5 @@
-"""The store's writers: write jobs from one FIFO queue, committed in groups.
+"""The store's writers: write jobs from a FIFO queue, committed in groups, and the event engine's
+jobs in a lane ahead of it, in groups of their own.
 
 A *job* is a function of a :class:`WriteTx`. :meth:`GroupWriter.submit` queues it and returns a
 ``concurrent.futures.Future``; the server's event loop awaits it and never runs a write
@@ -14,17 +15,27 @@ transaction itself.
   the transaction publishes the group's change log and change records and commits once; only
   then are the futures resolved. An acknowledged write is therefore committed (and survives
   kill -9 on both backends). The store wakes its record listeners after that single commit.
-- **Fairness.** One queue, taken in arrival order whatever the connection or app (the event
-  engine's short jobs go to its head: ``submit(first=True)``). It holds at
-  most ``max_queue`` jobs; past that :meth:`submit` raises :class:`~openroster.model.errors.Busy`.
-- **One group at a time** (PostgreSQL): a group takes the change counter's row lock first (every
-  write takes it to publish anyway), so groups of several writer threads, or of several server
-  processes, never run side by side: two groups locking rows in opposite orders would deadlock
-  (and PostgreSQL finds that only after a second). What the pool of writers buys is the hand-over:
-  the next group is taken, its connection and transaction open, and waits on that lock while
-  the one before commits. A job that loses a deadlock anyway (against a writer outside the
-  writers: the CLI, the control plane) rolls back to its savepoint and runs again after its group
-  commits, alone in a transaction of its own (a few times at most).
+- **Fairness.** Request jobs wait in one queue, taken in arrival order whatever the connection or
+  app. The event engine's short jobs (``submit(first=True)``) wait in a **lane** of their own: a
+  free writer takes every job in the lane, as a group of their own (never mixed with request
+  jobs), before it forms the next request group. So an engine job waits for no request job
+  queued before it, and its commit for none run beside it. The queue and the lane hold at most
+  ``max_queue`` jobs together; past that :meth:`submit` raises
+  :class:`~openroster.model.errors.Busy`.
+- **One group at a time** (PostgreSQL): a request group takes the change counter's row lock first
+  (``Store.write``; every write takes it to publish anyway), so groups of several writer threads,
+  or of several server processes, never run side by side: two groups locking rows in opposite
+  orders would deadlock (and PostgreSQL finds that only after a second). What the pool of writers
+  buys is the hand-over: the next group is taken, its connection and transaction open, and waits
+  on that lock while the one before commits. A lane group publishes nothing (the engine's jobs
+  write only the outbox: subscriptions' cursors, deliveries' leases and outcomes, pruning) and
+  does not take that lock (``Store.write(serial=False)``): it commits beside the request group
+  holding it. With more than one writer, one of them is kept for the lane (request groups take at
+  most ``threads - 1``), so a lane job starts at once instead of behind the groups waiting on the
+  lock. A job that loses a deadlock anyway (against a writer outside the writers: the CLI, the
+  control plane; or a lane group against a request group writing the outbox) rolls back to its
+  savepoint and runs again after its group commits, alone in a transaction of its own (a few
+  times at most).
 """
 
 from __future__ import annotations
@@ -85,6 +96,8 @@ class _Queued:
     tries: int = field(default=0)
     #: The event loop's future of :meth:`GroupWriter.run` (resolved on that loop), if any.
     awaited: asyncio.Future[Any] | None = None
+    #: An engine job of the lane (``submit(first=True)``): it runs in lane groups only.
+    lane: bool = False
 
 
 class GroupWriter:
@@ -109,6 +122,12 @@ class GroupWriter:
         #: cache applies them there instead of reading them back: ``DirectoryCache.apply``).
         self._on_published = on_published
         self._queue: deque[_Queued] = deque()
+        #: The engine's jobs (``submit(first=True)``), taken before the queue, in groups of their own.
+        self._lane: deque[_Queued] = deque()
+        #: Request groups taken and not yet committed, and how many may be at once: with more than
+        #: one writer, one is kept free for the lane.
+        self._requests_out = 0
+        self._requests_max = threads - 1 if threads > 1 else 1
         self._ready = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._closing = False
@@ -120,19 +139,18 @@ class GroupWriter:
     ) -> Future[Any]:
         """Queue ``job``; its future resolves after the commit of its group (or with its error).
         With ``awaited`` (see :meth:`run`) the outcome goes to that future instead, on its loop.
-        ``first``: at the head of the queue, so it joins the next group (the event engine's short
-        jobs, which would otherwise wait behind every write queued while the server is busy)."""
+        ``first``: in the lane, so it runs in a group of its own before the next request group (the
+        event engine's short jobs, which would otherwise wait behind every write queued while the
+        server is busy). A lane job must not publish changes (it does not take the change counter's
+        lock on PostgreSQL: see module)."""
         future: Future[Any] = Future()
         with self._ready:
-            if len(self._queue) >= self.max_queue:
+            if len(self._queue) + len(self._lane) >= self.max_queue:
                 raise Busy("the server is busy writing: try again in a moment", retry_after=1.0)
             if not self._workers:
                 self._start()
-            queued = _Queued(job, future, weight, awaited=awaited)
-            if first:
-                self._queue.appendleft(queued)
-            else:
-                self._queue.append(queued)
+            queued = _Queued(job, future, weight, awaited=awaited, lane=first)
+            (self._lane if first else self._queue).append(queued)
             self._ready.notify()
         return future
 
@@ -158,8 +176,8 @@ class GroupWriter:
 
     @property
     def queued(self) -> int:
-        """Jobs waiting for a writer."""
-        return len(self._queue)
+        """Jobs waiting for a writer (the lane's included)."""
+        return len(self._queue) + len(self._lane)
 
     # -- the writers' side ------------------------------------------------------------------
 
@@ -171,37 +189,42 @@ class GroupWriter:
         for w in self._workers:
             w.start()
 
-    def _take(self) -> list[_Queued] | None:
-        """The next group, in arrival order (None: closing and nothing left)."""
+    def _take(self) -> tuple[list[_Queued], bool] | None:
+        """The next group and whether it is the lane's: the lane's jobs if any wait, else request
+        jobs in arrival order while fewer than ``_requests_max`` request groups are out (None:
+        closing and nothing left)."""
         with self._ready:
-            while not self._queue:
-                if self._closing:
+            while True:
+                if self._lane:
+                    return _group_of(self._lane), True
+                if self._queue and self._requests_out < self._requests_max:
+                    self._requests_out += 1
+                    return _group_of(self._queue), False
+                if self._closing and not self._queue:
                     return None
                 self._ready.wait()
-            group: list[_Queued] = []
-            weight = 0
-            while self._queue and len(group) < GROUP_MAX_JOBS:
-                nxt = self._queue[0]
-                if group and weight + nxt.weight > GROUP_MAX_WEIGHT:
-                    break
-                self._queue.popleft()
-                if nxt.future.set_running_or_notify_cancel():  # its caller went away: skip it
-                    group.append(nxt)
-                    weight += nxt.weight
-            return group
 
     def _run(self) -> None:
-        while (group := self._take()) is not None:
-            if group:
-                self._commit(group)
+        while (taken := self._take()) is not None:
+            group, lane = taken
+            try:
+                if group:
+                    self._commit(group)
+            finally:
+                if not lane:
+                    with self._ready:
+                        self._requests_out -= 1
+                        self._ready.notify()
 
     def _commit(self, group: list[_Queued]) -> None:
-        """Run ``group`` in one transaction, a savepoint each; resolve the futures after the commit."""
+        """Run ``group`` in one transaction, a savepoint each; resolve the futures after the commit.
+        A lane group's transaction does not take the change counter's lock (see module)."""
         outcomes: list[tuple[_Queued, bool, Any]] = []
         again: list[_Queued] = []
         try:
-            with self.store.write(now_ms=self._now_ms) as tx:
-                tx.changes.lock_counter()
+            # Store.write takes the store's write lock first (PostgreSQL: the change counter's row,
+            # unless the group is the lane's; SQLite: BEGIN IMMEDIATE).
+            with self.store.write(now_ms=self._now_ms, serial=not group[0].lane) as tx:
                 locked_at = time.monotonic()
                 _group.open = True
                 try:
@@ -227,6 +250,22 @@ class GroupWriter:
         for q in again:
             q.tries += 1
             self._commit([q])
+
+
+def _group_of(queue: deque[_Queued]) -> list[_Queued]:
+    """Take the next group off ``queue``: up to ``GROUP_MAX_JOBS`` jobs and ``GROUP_MAX_WEIGHT``,
+    in order, skipping the jobs whose caller went away (the lock of the queue held)."""
+    group: list[_Queued] = []
+    weight = 0
+    while queue and len(group) < GROUP_MAX_JOBS:
+        nxt = queue[0]
+        if group and weight + nxt.weight > GROUP_MAX_WEIGHT:
+            break
+        queue.popleft()
+        if nxt.future.set_running_or_notify_cancel():  # its caller went away: skip it
+            group.append(nxt)
+            weight += nxt.weight
+    return group
 
 
 def _settle(
