@@ -352,15 +352,15 @@ class EventEngine:
         """Claim the deliveries due now for this engine (after fanning out what is waiting)."""
         return self.step().attempts
 
-    def _sendable(self, contexts: Mapping[str, ChannelContext]) -> set[str]:
-        """The subscriptions (of ``contexts``, the pass's active ones) whose events can leave this
-        process now: not those of a :data:`PUSHED` kind (Stream mode) without a connection of
-        their app here, whose deliveries wait, unclaimed."""
+    def _waiting(self, contexts: Mapping[str, ChannelContext]) -> set[str]:
+        """The subscriptions (of ``contexts``, the pass's active ones) whose events cannot leave
+        this process now: those of a :data:`PUSHED` kind (Stream mode) without a connection of
+        their app here. Their deliveries wait, unclaimed, for a process that has one."""
         return {
             sid
             for sid, ctx in contexts.items()
-            if (kind := ctx.subscription.kind) not in PUSHED
-            or ((t := self.transports.get(kind)) is not None and t.ready(ctx.subscription))
+            if (kind := ctx.subscription.kind) in PUSHED
+            and ((t := self.transports.get(kind)) is None or not t.ready(ctx.subscription))
         }
 
     def _eligible(
@@ -368,20 +368,21 @@ class EventEngine:
     ) -> list[Delivery]:
         """Up to ``CLAIM_BATCH`` due deliveries of ``contexts``' subscriptions that this process
         can send and no earlier open one of the same entity holds up, paging past the held-up ones
-        (at most ``SCAN_PAGES`` pages) so they cannot starve others."""
+        (at most ``SCAN_PAGES`` pages) so they cannot starve others. Those this process cannot
+        send are left out by the query itself (:meth:`_waiting`), so a backlog of a disconnected
+        Stream app's deliveries takes no page."""
         eligible: list[Delivery] = []
         after = 0
-        sendable: set[str] | None = None
+        waiting = self._waiting(contexts)
         held_up = False
         for _ in range(SCAN_PAGES):
-            page = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, after_id=after)
+            page = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, after_id=after, waiting=waiting)
             if not page:
                 break
-            sendable = self._sendable(contexts) if sendable is None else sendable
             earlier = holdups(tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1))
             for c in page:
-                if c.subscription_id not in sendable:
-                    continue
+                if c.subscription_id not in contexts:
+                    continue  # made or resumed since the pass's read: the next pass has it
                 if earlier.held(c):
                     held_up = True
                 else:

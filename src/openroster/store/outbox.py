@@ -266,23 +266,29 @@ def _unleased(wall_ms: int) -> ColumnElement[bool]:
 
 
 def due_candidates(
-    conn: Connection, now_ms: int, wall_ms: int, limit: int, *, after_id: int = 0
+    conn: Connection,
+    now_ms: int,
+    wall_ms: int,
+    limit: int,
+    *,
+    after_id: int = 0,
+    waiting: Collection[str] = (),
 ) -> list[Delivery]:
     """Open deliveries of active subscriptions whose time has come and that nobody holds, oldest
-    first, after ``after_id`` (order per entity is the caller's: see :func:`open_keys_before`)."""
+    first, after ``after_id`` (order per entity is the caller's: see :func:`open_keys_before`),
+    leaving out those of the subscriptions ``waiting`` (the engine's Stream subscriptions without
+    a connection in its process: however many of theirs wait, the others' come first)."""
     active = select(subscriptions.c.id).where(subscriptions.c.status == SubscriptionStatus.ACTIVE.value)
-    q = (
-        select(deliveries)
-        .where(
-            deliveries.c.id > after_id,
-            deliveries.c.status.in_(_OPEN),
-            deliveries.c.next_attempt_at <= now_ms,
-            _unleased(wall_ms),
-            deliveries.c.subscription_id.in_(active),
-        )
-        .order_by(deliveries.c.id)
-        .limit(limit)
-    )
+    where = [
+        deliveries.c.id > after_id,
+        deliveries.c.status.in_(_OPEN),
+        deliveries.c.next_attempt_at <= now_ms,
+        _unleased(wall_ms),
+        deliveries.c.subscription_id.in_(active),
+    ]
+    if waiting:
+        where.append(deliveries.c.subscription_id.not_in(sorted(waiting)))
+    q = select(deliveries).where(*where).order_by(deliveries.c.id).limit(limit)
     return [_delivery(r) for r in conn.execute(q).all()]
 
 
