@@ -21,7 +21,7 @@ import httpx
 import orjson
 import pytest
 from dingtalk_support import ADD_PREENTRY, APPKEY, APPSECRET, CORP_ID, Wire, wire
-from stream_support import ack, next_frame, open_connection, raw_stream, ticket_url, world
+from stream_support import OPEN_PATH, ack, next_frame, open_connection, raw_stream, ticket_url, world
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 from wps_contacts_support import APP, TENANT, client
@@ -29,7 +29,7 @@ from wps_contacts_support import APP, TENANT, client
 from conftest import LiveServer
 from openroster.core.sheets import imports as sheet_imports
 from openroster.testing import ControlClient, ControlError
-from openroster.testing.stream import StreamListener
+from openroster.testing.stream import BOT_TOPIC, StreamListener
 
 pytestmark = [pytest.mark.e2e, pytest.mark.both_stores]
 
@@ -41,8 +41,8 @@ def deliveries(control: ControlClient) -> list[dict[str, Any]]:
     return control.deliveries(TENANT)
 
 
-def listener(live: LiveServer, **acks: int) -> StreamListener:
-    return StreamListener(live.base_url, APPKEY, APPSECRET, **acks)
+def listener(live: LiveServer, *, callbacks: tuple[str, ...] = (), **acks: int) -> StreamListener:
+    return StreamListener(live.base_url, APPKEY, APPSECRET, callbacks=callbacks, **acks)
 
 
 def wait_until(check: Callable[[], bool], what: str) -> None:
@@ -115,9 +115,15 @@ def test_a_ticket_opens_one_connection_and_an_unknown_or_expired_one_none(live: 
 
 @pytest.mark.slow  # the SDK's own process, and three writes waited for
 def test_the_sdk_gets_the_events_of_wps_dingtalk_and_import_writes(live: LiveServer) -> None:
+    # The SDK has a bot handler too (a CALLBACK subscription): accepted, never pushed.
     world(live.directory)
-    with listener(live).running() as sdk, client(live.server) as wps:
+    with listener(live, callbacks=(BOT_TOPIC,)).running() as sdk, client(live.server) as wps:
         sdk.wait_connected(live.control, TENANT)
+        (opened,) = live.control.journal(path=OPEN_PATH)
+        assert opened["status"] == 200 and opened["body"]["subscriptions"] == [
+            {"type": "EVENT", "topic": "*"},
+            {"type": "CALLBACK", "topic": BOT_TOPIC},
+        ]
         made = wps.create_user(user_name="Ann", dept_ids=["1"]).id
         (first,) = sdk.wait_for("user_add_org")
         assert first["data"] == {"timeStamp": first["data"]["timeStamp"], "userId": [made]}
@@ -141,6 +147,7 @@ def test_the_sdk_gets_the_events_of_wps_dingtalk_and_import_writes(live: LiveSer
         assert len({e["messageId"] for e in sdk.events}) == len(sdk.events)
         ids = {e["eventId"] for e in got}
         assert [d["attempts"] for d in deliveries(live.control) if d["event_id"] in ids] == [1, 1, 1]
+        assert sdk.callbacks == []
 
 
 @pytest.mark.slow  # the SDK's own process; a missing ACK waits out the server's 10 s

@@ -10,7 +10,10 @@ The SDK reads ``DINGTALK_OPENAPI_ENDPOINT`` once, when it is imported, and calls
   (``python -m openroster.testing.stream``), which can point anywhere, survives the server's
   restarts as the SDK does (it reconnects), and reports each event it gets as a JSON line:
   :meth:`StreamListener.wait_for` returns them. It can answer the first events with a refusal
-  (``refuse``: ACK code 500, the SDK's "later") or not at all (``silent``).
+  (``refuse``: ACK code 500, the SDK's "later") or not at all (``silent``), and register callback
+  handlers beside its event handler (``callbacks``: topics such as the bots'
+  ``/v1.0/im/bot/messages/get``, which openroster never pushes; what comes is in
+  :attr:`StreamListener.callbacks`).
 
 The pytest plugin's ``openroster_stream`` fixture is a connected :class:`StreamListener` for the test
 tenant's DingTalk app (docs/emulator.md).
@@ -27,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -37,6 +40,8 @@ from openroster.testing.control import ControlClient
 ENDPOINT_VARIABLE = "DINGTALK_OPENAPI_ENDPOINT"
 #: An event handler: the event (``dingtalk_stream.EventMessage``) -> ``(ACK code, message)``.
 Handler = Callable[[Any], Awaitable[tuple[int, str]]]
+#: The topic of the SDK's bot message handler (``dingtalk_stream.ChatbotMessage.TOPIC``).
+BOT_TOPIC = "/v1.0/im/bot/messages/get"
 
 
 def stream_sdk(base_url: str) -> ModuleType:
@@ -62,15 +67,31 @@ def stream_credential(base_url: str, app_key: str, app_secret: str) -> Any:
     return stream_sdk(base_url).Credential(app_key, app_secret)
 
 
-def stream_client(base_url: str, app_key: str, app_secret: str, handler: Handler) -> Any:
+def stream_client(
+    base_url: str,
+    app_key: str,
+    app_secret: str,
+    handler: Handler,
+    callbacks: Mapping[str, Handler] | None = None,
+) -> Any:
     """A ``dingtalk_stream.DingTalkStreamClient`` of the app for the server at ``base_url``, every
-    event going to ``handler``; ``await client.start()`` (or ``client.start_forever()``) runs it.
-    It reports 127.0.0.1 as its ``localIp`` (the SDK would look up its route to the internet)."""
+    event going to ``handler`` and every callback message (``dingtalk_stream.CallbackMessage``) of
+    a topic of ``callbacks`` to its handler; ``await client.start()`` (or
+    ``client.start_forever()``) runs it. It reports 127.0.0.1 as its ``localIp`` (the SDK would
+    look up its route to the internet)."""
     sdk = stream_sdk(base_url)
 
     class Events(sdk.EventHandler):  # type: ignore[misc,name-defined]
         async def process(self, event: Any) -> tuple[int, str]:
             return await handler(event)
+
+    class Callbacks(sdk.CallbackHandler):  # type: ignore[misc,name-defined]
+        def __init__(self, handle: Handler) -> None:
+            super().__init__()
+            self.handle = handle
+
+        async def process(self, message: Any) -> tuple[int, str]:
+            return await self.handle(message)
 
     class Client(sdk.DingTalkStreamClient):  # type: ignore[misc,name-defined]
         def get_host_ip(self) -> str:
@@ -78,6 +99,8 @@ def stream_client(base_url: str, app_key: str, app_secret: str, handler: Handler
 
     client = Client(sdk.Credential(app_key, app_secret))
     client.register_all_event_handler(Events())
+    for topic, handle in (callbacks or {}).items():
+        client.register_callback_handler(topic, Callbacks(handle))
     return client
 
 
@@ -109,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("app_secret")
     parser.add_argument("--refuse", type=int, default=0, help="ACK the first N events with code 500")
     parser.add_argument("--silent", type=int, default=0, help="do not ACK the first N events")
+    parser.add_argument("--callback", action="append", default=[], help="register a callback handler")
     args = parser.parse_args(argv)
     seen = 0
 
@@ -121,7 +145,13 @@ def main(argv: list[str] | None = None) -> None:
             await asyncio.Event().wait()  # never answered: the server's ACK timeout runs out
         return (500, "later") if ack == "refuse" else (200, "OK")
 
-    client = stream_client(args.base_url, args.app_key, args.app_secret, handle)
+    async def called(message: Any) -> tuple[int, str]:
+        line = {"received": time.monotonic(), "callback": message.headers.topic, "data": message.data}
+        print(json.dumps(line), flush=True)
+        return 200, "OK"
+
+    callbacks = dict.fromkeys(args.callback, called)
+    client = stream_client(args.base_url, args.app_key, args.app_secret, handle, callbacks)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(client.start())
 
@@ -130,11 +160,19 @@ class StreamListener:
     """The SDK in a child process, connected to ``base_url`` as the app (see module)."""
 
     def __init__(
-        self, base_url: str, app_key: str, app_secret: str, *, refuse: int = 0, silent: int = 0
+        self,
+        base_url: str,
+        app_key: str,
+        app_secret: str,
+        *,
+        refuse: int = 0,
+        silent: int = 0,
+        callbacks: Sequence[str] = (),
     ) -> None:
         self.base_url, self.app_key, self.app_secret = base_url.rstrip("/"), app_key, app_secret
-        self.refuse, self.silent = refuse, silent
+        self.refuse, self.silent, self.callback_topics = refuse, silent, tuple(callbacks)
         self._events: list[dict[str, Any]] = []
+        self._callbacks: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._process: subprocess.Popen[str] | None = None
         self._reader: threading.Thread | None = None
@@ -145,9 +183,16 @@ class StreamListener:
         with self._lock:
             return list(self._events)
 
+    @property
+    def callbacks(self) -> list[dict[str, Any]]:
+        """Every callback message received so far (``{received, callback: topic, data}``)."""
+        with self._lock:
+            return list(self._callbacks)
+
     def start(self) -> StreamListener:
         command = [sys.executable, "-m", "openroster.testing.stream", self.base_url, self.app_key]
         command += [self.app_secret, "--refuse", str(self.refuse), "--silent", str(self.silent)]
+        command += [f"--callback={topic}" for topic in self.callback_topics]
         env = {**os.environ, ENDPOINT_VARIABLE: self.base_url, "PYTHONUNBUFFERED": "1"}
         self._process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
@@ -159,8 +204,9 @@ class StreamListener:
     def _read(self, process: subprocess.Popen[str]) -> None:
         assert process.stdout is not None
         for line in process.stdout:
+            got = json.loads(line)
             with self._lock:
-                self._events.append(json.loads(line))
+                (self._callbacks if "callback" in got else self._events).append(got)
 
     def stop(self) -> None:
         process, self._process = self._process, None
