@@ -7,6 +7,7 @@ WebSocket with ``?ticket=``), reads JSON text frames and answers them with ACKs 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from urllib.parse import quote_plus
 import httpx
 import orjson
 from dingtalk_support import AGENTID, APPKEY, APPSECRET
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from wps_contacts_support import setup_tenant
 
@@ -83,3 +85,31 @@ def ack(ws: ClientConnection, frame: dict[str, Any], code: int = 200, data: Any 
         "data": frame["data"] if data is None else orjson.dumps(data).decode(),
     }
     ws.send(orjson.dumps(reply).decode())
+
+
+@contextmanager
+def acking_stream(base_url: str) -> Iterator[list[str]]:
+    """A raw client connected to ``base_url`` that ACKs every EVENT frame with 200, in a thread of
+    its own: the ``eventId`` of each frame pushed to it, in arrival order."""
+    pushed: list[str] = []
+    stop = threading.Event()
+
+    def run(ws: ClientConnection) -> None:
+        while not stop.is_set():
+            try:
+                frame = next_frame(ws, timeout=0.2)
+            except TimeoutError:
+                continue
+            except ConnectionClosed:
+                return
+            pushed.append(frame["headers"]["eventId"])
+            ack(ws, frame)
+
+    with raw_stream(base_url) as ws:
+        reader = threading.Thread(target=run, args=(ws,), daemon=True)
+        reader.start()
+        try:
+            yield pushed
+        finally:
+            stop.set()
+            reader.join(5)

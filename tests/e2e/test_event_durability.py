@@ -11,7 +11,9 @@ they get. The test counts them:
 - **``serve --workers 2``, and two ``serve`` processes on one store**: with the receivers refusing
   some events, each event is sent exactly as many times as its delivery counts attempts (one
   process per attempt, the lease in the store), each arrives, and the updates of one person arrive
-  in commit order.
+  in commit order. A DingTalk Stream client connected to one of the processes (a raw client,
+  ``stream_support.py``) gets every event once, those of the writes the other process made too:
+  only a process holding a connection of the app claims its Stream deliveries.
 
 Why PostgreSQL too (``both_stores``, CONTRIBUTING.md): the delivery leases are claimed with ``FOR
 UPDATE SKIP LOCKED`` there (store/outbox.py), by processes on connections of their own; SQLite
@@ -30,6 +32,7 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 from dingtalk_support import AGENTID, APPKEY, APPSECRET
+from stream_support import acking_stream
 from wps_contacts_support import APP, APP_SECRET, TENANT, client, setup_tenant
 
 import event_receivers as ind
@@ -60,11 +63,13 @@ def world(d: Directory) -> None:
     apps.create(d, tenant_id=TENANT, client_id=APPKEY, secret=APPSECRET, agentid=AGENTID, scopes=PERMISSIONS)
 
 
-def subscribe(d: Directory, wps: ind.ReceiverServer, dingtalk: ind.ReceiverServer) -> None:
-    subscriptions.create(d, tenant_id=TENANT, kind="wps", app=APP, url=wps.url)
-    subscriptions.create(
+def subscribe(d: Directory, wps: ind.ReceiverServer, dingtalk: ind.ReceiverServer) -> set[str]:
+    """A WPS and a DingTalk HTTP subscription to the receivers: their ids."""
+    made = subscriptions.create(d, tenant_id=TENANT, kind="wps", app=APP, url=wps.url)
+    made_dt = subscriptions.create(
         d, tenant_id=TENANT, kind="dingtalk", app=APPKEY, url=dingtalk.url, token=TOKEN, aes_key=AES_KEY
     )
+    return {made.id, made_dt.id}
 
 
 def deliveries(d: Directory) -> list[Delivery]:
@@ -192,7 +197,7 @@ def test_several_processes_attempt_each_delivery_once(
     world(directory)
     people, rounds = 6, 3
     with receivers() as rx:
-        subscribe(directory, rx.wps, rx.dingtalk)
+        http = subscribe(directory, rx.wps, rx.dingtalk)
         rx.wps.fail_next = rx.dingtalk.fail_next = 3  # some retries, on the back-off schedule
         own = ("--admin-token", ADMIN)
         servers = (
@@ -201,28 +206,33 @@ def test_several_processes_attempt_each_delivery_once(
             else [server_factory(*own), server_factory(*own)]
         )
         clients = [client(s) for s in servers]
-        try:
-            made = [
-                clients[i % len(clients)].create_user(user_name=f"P{i}", dept_ids=["1"]).id
-                for i in range(people)
-            ]
-            for n in range(rounds):
-                for i, uid in enumerate(made):
-                    clients[(i + n) % len(clients)].update_user(uid, user_name=f"P{i} v{n}")
-        finally:
-            for c in clients:
-                c.close()
-        events = 2 * people * (1 + rounds)  # one WPS and one DingTalk event per write
-        delivered = all_delivered(directory, events)
-        with ControlClient(servers[0].base_url, ADMIN) as control:
+        control = ControlClient(servers[0].base_url, ADMIN)
+        # One Stream client, its connection in one of the processes; the writes are made in both.
+        with acking_stream(servers[0].base_url) as pushed, control:
+            try:
+                made = [
+                    clients[i % len(clients)].create_user(user_name=f"P{i}", dept_ids=["1"]).id
+                    for i in range(people)
+                ]
+                for n in range(rounds):
+                    for i, uid in enumerate(made):
+                        clients[(i + n) % len(clients)].update_user(uid, user_name=f"P{i} v{n}")
+            finally:
+                for c in clients:
+                    c.close()
+            events = 3 * people * (1 + rounds)  # one WPS, one DingTalk and one Stream event per write
+            delivered = all_delivered(directory, events)
 
             def delivered_soon() -> bool:
                 control.advance_clock(30)  # retries come due on the clock every process shares
                 return delivered()
 
             wait_until(delivered_soon, f"{events} deliveries delivered")
-        got = deliveries(directory)
+        streamed = [x for x in deliveries(directory) if x.subscription_id not in http]
+        got = [x for x in deliveries(directory) if x.subscription_id in http]
         sent, answered = rx.sent(), rx.answered()
+    assert sorted(pushed) == sorted(x.event_id for x in streamed)  # each pushed once, all of them
+    assert len(streamed) == people * (1 + rounds) and {x.attempts for x in streamed} == {1}
     assert set(answered) == {x.event_id for x in got}
     assert sent == Counter({x.event_id: x.attempts for x in got})  # no attempt was made twice
     refused = [r for receiver in (rx.wps, rx.dingtalk) for r in receiver.requests if r.status == 503]

@@ -3,8 +3,9 @@
 Each WebSocket the endpoint (``events/stream_socket.py``) accepts is a :class:`StreamConnection`
 registered here under its tenant and app. The hub is the engine's :class:`Transport` for the
 ``dingtalk_stream`` kind: :meth:`StreamHub.ready` says whether this process holds a connection of a
-subscription's app (the engine claims that subscription's deliveries only then, so a delivery
-waits in the outbox, unclaimed, while the app has no connection anywhere), and
+subscription's app (the engine claims that subscription's deliveries only then, leaving them out
+of its query otherwise, so a delivery waits in the outbox, unclaimed, while the app has no
+connection anywhere, and goes from a process that has one), and
 :meth:`StreamHub.send` pushes one EVENT frame to one of them (chosen at random) and waits for its
 ACK, in the attempt's own task (no engine pass waits for it: ``events/outcomes.py``). A
 connection's row in the store (``store/stream.py``) tells the other processes and the control
