@@ -9,9 +9,12 @@ connection rows are the store's.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
+import pytest
 
 from openroster.core.directory import Directory
 from openroster.events.stream_hub import StreamConnection, StreamHub
@@ -32,7 +35,9 @@ def listed(d: Directory) -> list[str]:
         return [c.connection_id for c in tx.stream.connections("acme", 2)]
 
 
-def test_a_ping_answered_keeps_the_connection_listed_and_a_silent_one_lapses(directory: Directory) -> None:
+def test_a_ping_answered_keeps_the_connection_listed_and_a_silent_one_lapses(
+    directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hub = StreamHub(directory, worker="w")
     frames: list[dict[str, object]] = []
 
@@ -52,6 +57,13 @@ def test_a_ping_answered_keeps_the_connection_listed_and_a_silent_one_lapses(dir
     assert listed(directory) == []  # alive_until 1: lapsed until a ping is answered
     hub.add(talking)
     hub.add(silent)
+    on_loop, write = threading.get_ident(), directory.store.write
+
+    def writers_only(*args: Any, **kwargs: Any) -> Any:  # the keepalive's write is a writers' job
+        assert threading.get_ident() != on_loop, "a write transaction on the event loop"
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(directory.store, "write", writers_only)
     alive = asyncio.run(hub.keepalive_once(wait=0.2))
     assert alive == ["c-talks"] and listed(directory) == ["c-talks"]
     pings = [f for f in frames if f["type"] == "SYSTEM"]

@@ -10,7 +10,9 @@ connection anywhere, and goes from a process that has one), and
 ACK, in the attempt's own task (no engine pass waits for it: ``events/outcomes.py``). A
 connection's row in the store (``store/stream.py``) tells the other processes and the control
 plane it is open; the hub's keepalive task pings every connection every :data:`PING_INTERVAL`
-seconds (SYSTEM ``ping``) and pushes the row's ``alive_until`` on while it answers. The
+seconds (SYSTEM ``ping``) and pushes the row's ``alive_until`` on while it answers, in a job of
+the store's writers (never a write transaction on the event loop, which would hold every request
+and push of the process while it waits for the writers' lock). The
 server's shutdown sends SYSTEM ``disconnect`` first (``server/stream_protocol.py``).
 """
 
@@ -30,6 +32,7 @@ from openroster.events.channels import channel
 from openroster.events.channels.stream import ACK_TIMEOUT, KIND, PING, new_message_id, system_frame
 from openroster.events.engine import wall_ms
 from openroster.model.changes import ChannelContext, Delivery, Subscription
+from openroster.store.tx import WriteTx
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +166,14 @@ class StreamHub:
         conns = self.connections()
         answered = await asyncio.gather(*(self.ping(c, wait) for c in conns))
         alive = [c.connection_id for c, ok in zip(conns, answered, strict=True) if ok]
-        with self.directory.store.write() as tx:
+
+        def job(tx: WriteTx) -> None:
             tx.stream.keep_alive(alive, wall_ms() + ALIVE_MS)
             tx.stream.prune(now_ms=self.directory.now_ms(), wall_ms=wall_ms())
+
+        # A job of the store's writers, awaited: a write transaction of its own would hold the
+        # event loop, every request and every push with it, while it waits for their lock.
+        await self.directory.writes.run(job)
         return alive
 
     async def _keepalive(self) -> None:

@@ -1,7 +1,8 @@
 """Stream mode's WebSocket: ``GET /connect?ticket=`` (the endpoint ``connections/open`` answers).
 
 The ticket is taken in the store (``store/stream.py``: unused, not expired on the directory's
-clock), so it opens one connection whichever process gets the WebSocket; an unknown, used or
+clock; a job of the store's writers, as the connection's close is: never a write transaction on
+the event loop), so it opens one connection whichever process gets the WebSocket; an unknown, used or
 expired ticket refuses the upgrade (HTTP 403). A ticket whose client asked for EVENT
 subscriptions makes sure the app has a Stream subscription (``subscriptions.ensure_stream``: the
 platform's "Stream mode" event setting, chosen by connecting). The connection then lives in the
@@ -12,6 +13,9 @@ connection (1009), and so does anything that is not text.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from fastapi import FastAPI
 from starlette.websockets import WebSocket
 
@@ -20,6 +24,9 @@ from openroster.events import subscriptions
 from openroster.events.channels.stream import MAX_FRAME, parse_ack
 from openroster.events.engine import wall_ms
 from openroster.events.stream_hub import ALIVE_MS, StreamConnection, StreamHub
+from openroster.store.tx import WriteTx
+
+log = logging.getLogger(__name__)
 
 #: WebSocket close codes: a policy refusal, a frame too big.
 POLICY, TOO_BIG = 1008, 1009
@@ -29,14 +36,15 @@ async def connect(websocket: WebSocket) -> None:
     hub: StreamHub = websocket.app.state.stream
     d = hub.directory
     conn_id = hub.new_id()
-    with d.store.write() as tx:
-        taken = tx.stream.take_ticket(
-            websocket.query_params.get("ticket", ""),
-            now_ms=d.now_ms(),
-            connection_id=conn_id,
-            worker=hub.worker,
-            alive_until=wall_ms() + ALIVE_MS,
+    ticket = websocket.query_params.get("ticket", "")
+
+    def take(tx: WriteTx) -> tuple[str, str, list[Any]] | None:
+        alive_until = wall_ms() + ALIVE_MS
+        return tx.stream.take_ticket(
+            ticket, now_ms=d.now_ms(), connection_id=conn_id, worker=hub.worker, alive_until=alive_until
         )
+
+    taken: tuple[str, str, list[Any]] | None = await d.writes.run(take)
     if taken is None:
         await websocket.close(code=POLICY)  # before the upgrade: HTTP 403
         return
@@ -61,8 +69,10 @@ async def connect(websocket: WebSocket) -> None:
                 conn.acked(*ack)
     finally:
         hub.remove(conn)
-        with d.store.write() as tx:
-            tx.stream.close(conn_id, d.now_ms())
+        try:
+            await d.writes.run(lambda tx: tx.stream.close(conn_id, d.now_ms()))
+        except Exception:  # the row lapses by itself (``ALIVE_MS``) and is pruned
+            log.exception("Stream connection %s: its close could not be written", conn_id)
 
 
 def mount(api: FastAPI) -> None:
