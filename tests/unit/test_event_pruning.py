@@ -4,11 +4,13 @@ and a paused subscription's change records past ``--events-retention``: it shows
 and, resumed, sends what is kept, in order, to a receiver written from the protocol file
 (tests/event_receivers.py). Each kind goes in bounded steps, one writers' job per step, so a
 backlog to prune never holds the writes queued behind it for long (the store's side of a step is
-in ``tests/contract/test_outbox_contract.py``)."""
+in ``tests/contract/test_outbox_contract.py``), in a task of the engine's own beside its passes,
+so no event waits for a whole prune."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -178,3 +180,38 @@ def test_pruning_goes_in_steps_of_each_kind_until_nothing_is_left(
     with world.d.store.read() as tx:
         assert tx.changes.records_after("acme", 0, 10) == []
     assert world.deliveries() == []
+
+
+def test_a_prune_under_way_holds_no_pass_back(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    tenants.create(world.d, tenant_id="other", name="Other")  # no subscription: its records may go
+    with world.d.writer() as tx:
+        for i in range(100):
+            tx.record(ChangeRecord("other", EntityKind.USER, Operation.CREATE, f"o{i}"))
+    engine = EventEngine(world.d, poll_interval=60)
+    engine.pruner.step = 1  # a prune of 100 jobs, each 20 ms at least
+    job = engine.pruner.job
+
+    def slow(tx: WriteTx, *, now: int) -> PruneStep:
+        time.sleep(0.02)
+        return job(tx, now=now)
+
+    monkeypatch.setattr(engine.pruner, "job", slow)
+
+    async def scenario() -> int:
+        engine.start()  # its first round starts the prune
+        try:
+            await asyncio.sleep(0.1)
+            world.write("u1")
+            for _ in range(100):  # well within the prune's 2 s
+                if world.server.events:
+                    break
+                await asyncio.sleep(0.01)
+            with world.d.store.read() as tx:
+                return len(tx.changes.records_after("other", 0, 200))
+        finally:
+            await engine.stop()
+            await asyncio.to_thread(world.d.writes.close)  # the prune's last job, if any
+
+    left = asyncio.run(scenario())
+    assert world.received() == [("create", "u1")]
+    assert left > 1  # the prune was still under way when the event went

@@ -367,10 +367,8 @@ class EventEngine:
         self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext]
     ) -> list[Delivery]:
         """Up to ``CLAIM_BATCH`` due deliveries of ``contexts``' subscriptions that this process
-        can send and no earlier open one of the same entity holds up, paging past the held-up ones
-        (at most ``SCAN_PAGES`` pages) so they cannot starve others. Those this process cannot
-        send are left out by the query itself (:meth:`_waiting`), so a backlog of a disconnected
-        Stream app's deliveries takes no page."""
+        can send (the query leaves the others out: :meth:`_waiting`) and no earlier open one of
+        the same entity holds up, paging past the held-up ones (at most ``SCAN_PAGES`` pages)."""
         eligible: list[Delivery] = []
         after = 0
         waiting = self._waiting(contexts)
@@ -493,6 +491,14 @@ class EventEngine:
         with self.directory.store.read() as tx:
             return tx.outbox.count_open()
 
+    async def _prune(self) -> None:
+        """The pruner's round (``events/pruning.py``) in a task of its own, beside the passes: no
+        pass waits for the several writers' jobs a minute of records takes."""
+        try:
+            await self.pruner.prune_async()
+        except Exception:
+            log.exception("the event engine's prune failed; trying again in a minute")
+
     # -- the background task ----------------------------------------------------------------
 
     def start(self) -> None:
@@ -529,7 +535,7 @@ class EventEngine:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         remove = self.directory.store.on_records(self._on_records)
-        last_prune = 0.0
+        last_prune, pruning = 0.0, set[asyncio.Task[None]]()
         # One sender for the task's life: its connections to the receivers are kept between passes.
         sender = Sender()
         try:
@@ -544,8 +550,9 @@ class EventEngine:
                         and wakes == self._wakes
                         and not self.count_open()
                     )
-                    if time.monotonic() - last_prune > PRUNE_INTERVAL:
-                        await self.pruner.prune_async()
+                    if time.monotonic() - last_prune > PRUNE_INTERVAL and not pruning:
+                        pruning.add(task := asyncio.create_task(self._prune()))
+                        task.add_done_callback(pruning.discard)
                         last_prune = time.monotonic()
                     self.timings.dump()
                 except Exception:
@@ -555,8 +562,8 @@ class EventEngine:
         finally:
             remove()
             self._wake = None
-            for t in list(self._inflight):
+            for t in [*self._inflight, *pruning]:
                 t.cancel()
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+            await asyncio.gather(*self._inflight, *pruning, return_exceptions=True)
             self.timings.dump(force=True)
             await sender.aclose()
