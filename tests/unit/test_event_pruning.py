@@ -215,3 +215,4 @@ def test_a_prune_under_way_holds_no_pass_back(world: World, monkeypatch: pytest.
     left = asyncio.run(scenario())
     assert world.received() == [("create", "u1")]
     assert left > 1  # the prune was still under way when the event went
+    assert engine.timings.woken.count == 1  # the write's wake-up to its pass, timed (--timings)

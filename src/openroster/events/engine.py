@@ -32,9 +32,10 @@
   its last pass found no active subscription and nothing open, a commit's records cannot make a
   delivery: such a wake is let go (the poll still looks), so a store without subscriptions pays
   no pass per write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
-- **Pruning** (``events/pruning.py``, every :data:`PRUNE_INTERVAL`): delivered and dead
-  deliveries past their retentions, and change records every subscription has fanned out or,
-  past the retention, skipped (replays re-send retained deliveries).
+- **Pruning** (``events/pruning.py``, every :data:`PRUNE_INTERVAL`, in a task of its own beside
+  the passes): delivered and dead deliveries past their retentions, and change records every
+  subscription has fanned out or, past the retention, skipped (replays re-send retained
+  deliveries).
 """
 
 from __future__ import annotations
@@ -163,6 +164,8 @@ class EventEngine:
         #: Whether the last look for due deliveries left some held up behind an earlier open one of
         #: their entity: an outcome written may free them (:meth:`_outcomes_back` wakes the task).
         self._held_up = False
+        #: When a local commit's records woke the task, until a pass starts (``timings.woken``).
+        self._woken_at: float | None = None
         #: Attempts under way (sent, or their outcome not yet written).
         self._inflight: set[asyncio.Task[DeliveryStatus | None]] = set()
         #: Writes attempts' outcomes as they end (``events/outcomes.py``).
@@ -295,7 +298,9 @@ class EventEngine:
         is not taken further ahead of the sending than that (a lease must outlast its wait)."""
         while len(self._inflight) >= CLAIM_BATCH:
             await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
-        began = time.perf_counter()
+        began, self._woken_at, woken = time.perf_counter(), None, self._woken_at
+        if woken is not None:
+            self.timings.woken.add(began - woken)
         carried = Carried()
         job = self.plan(carried)
         self.timings.read.add(time.perf_counter() - began)
@@ -353,9 +358,8 @@ class EventEngine:
         return self.step().attempts
 
     def _waiting(self, contexts: Mapping[str, ChannelContext]) -> set[str]:
-        """The subscriptions (of ``contexts``, the pass's active ones) whose events cannot leave
-        this process now: those of a :data:`PUSHED` kind (Stream mode) without a connection of
-        their app here. Their deliveries wait, unclaimed, for a process that has one."""
+        """The subscriptions of ``contexts`` (the pass's) of a :data:`PUSHED` kind (Stream) without
+        a connection of their app here: their deliveries wait, unclaimed, for a process with one."""
         return {
             sid
             for sid, ctx in contexts.items()
@@ -523,6 +527,7 @@ class EventEngine:
         pass found no active subscription and nothing open, so these records make no delivery (a
         subscription made since wakes the engine, or the next poll finds it)."""
         if not self._idle:
+            self._woken_at = self._woken_at or time.perf_counter()
             self._look()
 
     def _look(self) -> None:

@@ -3,6 +3,9 @@
 Every engine keeps a :class:`EngineTimings` (``EventEngine.timings``): per phase, how many times
 it ran, the total and the longest, in milliseconds:
 
+- ``woken``: from a local commit's records waking the engine to the start of the pass that
+  follows (the background task busy elsewhere, the loop held, the claim's limit of attempts
+  under way);
 - ``read``: a pass's read, rendering and sealing included (on the event loop);
 - ``pass_queued``, ``pass_ran``, ``pass_committed``: its write job (fan-out and claim) waiting in
   the writers' queue, running, and from its end until the event loop has its result (the rest of
@@ -90,6 +93,7 @@ class JobTimes:
 class EngineTimings:
     """The engine's phases (see module)."""
 
+    woken: Phase = field(default_factory=Phase)
     read: Phase = field(default_factory=Phase)
     passes: JobTimes = field(default_factory=JobTimes)
     send: Phase = field(default_factory=Phase)
@@ -104,11 +108,8 @@ class EngineTimings:
 
     def figures(self) -> dict[str, Any]:
         """Every phase's ``{count, total_ms, max_ms}``, by name (see module)."""
-        out: dict[str, Any] = {
-            "read": asdict(self.read),
-            "send": asdict(self.send),
-            "outcome_carried": asdict(self.carried),
-        }
+        out: dict[str, Any] = {k: asdict(getattr(self, k)) for k in ("woken", "read", "send")}
+        out["outcome_carried"] = asdict(self.carried)
         for prefix, job in (("pass", self.passes), ("outcome", self.outcomes)):
             out |= {f"{prefix}_{step}": asdict(getattr(job, step)) for step in ("queued", "ran", "committed")}
         return out
