@@ -1,6 +1,6 @@
 """Which process claims a Stream delivery (both backends): only one holding a connection of the
 delivery's app, and a backlog of deliveries waiting for such a connection holds back no other
-subscription's.
+subscription's; nor does a whole claim's worth of a subscription's attempts awaiting their ACKs.
 
 The engines run on a real store; the WPS receiver is the one written from the protocol file
 (tests/event_receivers.py), over 127.0.0.1; the Stream connection is the hub's, its WebSocket
@@ -18,7 +18,7 @@ import event_receivers as ind
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
 from openroster.events import subscriptions
-from openroster.events.engine import SCAN_PAGES, EventEngine
+from openroster.events.engine import CLAIM_BATCH, SCAN_PAGES, EventEngine
 from openroster.events.stream_hub import StreamConnection, StreamHub
 from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, Operation, RenderedEvent
 
@@ -90,3 +90,52 @@ def test_a_stream_delivery_goes_from_the_process_that_holds_the_apps_connection(
     with directory.store.read() as tx:
         (d,) = tx.outbox.list_deliveries("acme", subscription_id=stream.id)
     assert (d.status, d.attempts, d.last_status) == (DeliveryStatus.DELIVERED, 1, 200)
+
+
+class HeldAcks:
+    """A Stream transport whose client ACKs nothing until the test releases it."""
+
+    def __init__(self) -> None:
+        self.pushed = 0
+        self.release = asyncio.Event()
+
+    def ready(self, sub: object) -> bool:
+        return True
+
+    async def send(self, ctx: object, delivery: object) -> tuple[int | None, str | None]:
+        self.pushed += 1
+        await self.release.wait()
+        return 200, None
+
+
+def test_a_claims_worth_of_stream_acks_awaited_holds_back_no_other_subscription(directory: Directory) -> None:
+    _world(directory)
+    stream = subscriptions.create(directory, tenant_id="acme", kind="dingtalk_stream", app=APP_KEY, url="")
+    events = [
+        RenderedEvent(i, uuid.uuid4().hex, "user_add_org", "create", (f"user:s{i}",), b"{}")
+        for i in range(CLAIM_BATCH + 50)
+    ]
+    with directory.store.write() as tx:
+        tx.outbox.insert_deliveries(stream, events, directory.now_ms())
+    acks = HeldAcks()
+    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
+        subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+        engine = EventEngine(directory, poll_interval=60, transports={"dingtalk_stream": acks})
+
+        async def scenario() -> int:
+            engine.start()
+            try:
+                _person_made(directory, "u1")
+                for _ in range(150):  # while every ACK of a whole claim is awaited
+                    if server.events:
+                        break
+                    await asyncio.sleep(0.02)
+                return acks.pushed
+            finally:
+                acks.release.set()
+                await engine.stop()
+                await asyncio.to_thread(directory.writes.close)  # the outcomes' last job, if any
+
+        pushed = asyncio.run(scenario())
+    assert [e["operation"] for e in server.events] == ["create"]
+    assert CLAIM_BATCH <= pushed < 2 * CLAIM_BATCH  # a claim's worth awaited, then no more of it

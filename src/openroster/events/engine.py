@@ -48,6 +48,7 @@ import os
 import random
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -166,8 +167,9 @@ class EventEngine:
         self._held_up = False
         #: When a local commit's records woke the task, until a pass starts (``timings.woken``).
         self._woken_at: float | None = None
-        #: Attempts under way (sent, or their outcome not yet written).
+        #: Attempts under way (sent, or their outcome not yet written), and how many per subscription.
         self._inflight: set[asyncio.Task[DeliveryStatus | None]] = set()
+        self._busy: Counter[str] = Counter()
         #: Writes attempts' outcomes as they end (``events/outcomes.py``).
         self.outcomes = OutcomeWriter(
             directory, self.owner, self.rng, self.timings.outcomes, self._outcomes_back, self.timings.carried
@@ -293,11 +295,7 @@ class EventEngine:
         return _NOTHING if job is None else self.write(job)
 
     async def _pass(self) -> Step:
-        """:meth:`step` on the event loop, timed: the job is awaited, never waited for. While a
-        whole claim's worth of attempts is under way, it first waits for one to end: a claim
-        is not taken further ahead of the sending than that (a lease must outlast its wait)."""
-        while len(self._inflight) >= CLAIM_BATCH:
-            await asyncio.wait(set(self._inflight), return_when=asyncio.FIRST_COMPLETED)
+        """:meth:`step` on the event loop, timed: the job is awaited, never waited for."""
         began, self._woken_at, woken = time.perf_counter(), None, self._woken_at
         if woken is not None:
             self.timings.woken.add(began - woken)
@@ -358,13 +356,18 @@ class EventEngine:
         return self.step().attempts
 
     def _waiting(self, contexts: Mapping[str, ChannelContext]) -> set[str]:
-        """The subscriptions of ``contexts`` (the pass's) of a :data:`PUSHED` kind (Stream) without
-        a connection of their app here: their deliveries wait, unclaimed, for a process with one."""
+        """The subscriptions of ``contexts`` (the pass's) whose deliveries wait, unclaimed: of a
+        :data:`PUSHED` kind (Stream) without a connection of their app here (for a process with
+        one), or with a whole claim's worth of attempts under way here (for one to end: a claim
+        is not taken further ahead of its receiver than that, and the others' go on)."""
         return {
             sid
             for sid, ctx in contexts.items()
-            if (kind := ctx.subscription.kind) in PUSHED
-            and ((t := self.transports.get(kind)) is None or not t.ready(ctx.subscription))
+            if self._busy.get(sid, 0) >= CLAIM_BATCH
+            or (
+                (kind := ctx.subscription.kind) in PUSHED
+                and ((t := self.transports.get(kind)) is None or not t.ready(ctx.subscription))
+            )
         }
 
     def _eligible(
@@ -420,9 +423,19 @@ class EventEngine:
         and each outcome is written when its attempt ends (:meth:`_attempt`)."""
         tasks = [asyncio.create_task(self._attempt(sender, a)) for a in attempts]
         self._inflight.update(tasks)
-        for t in tasks:
-            t.add_done_callback(self._inflight.discard)
+        for t, a in zip(tasks, attempts, strict=True):
+            self._busy[sid := a.ctx.subscription.id] += 1
+            t.add_done_callback(partial(self._ended, sid))
         return tasks
+
+    def _ended(self, sub: str, task: asyncio.Task[DeliveryStatus | None]) -> None:
+        """An attempt of ``sub`` ended, its outcome written: its subscription may claim again."""
+        self._inflight.discard(task)
+        self._busy[sub] -= 1
+        if self._busy[sub] == CLAIM_BATCH - 1:
+            self._look()
+        if not self._busy[sub]:
+            del self._busy[sub]
 
     async def _attempt(self, sender: Sender, attempt: Attempt) -> DeliveryStatus | None:
         """Send one attempt and have its outcome written: the outcome's status once committed
