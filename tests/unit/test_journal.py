@@ -366,6 +366,17 @@ def test_a_code_filter_out_of_range_or_empty_is_refused(given: str) -> None:
         (b'{"appSecret":"sec-qrstuvwxyz012345","x":1}', False),
         # The name only spelled by an escape: still found, by parsing.
         (b'{"app\\u0053ecret":"sec-qrstuvwxyz012345","x":1}', False),
+        # Only the names before a ":" are looked at: secret words among the values change nothing.
+        (b'{"appAgentId":1,"userIdList":["token","app_secret:x","password"]}', True),
+        # A name after white space, cut short, or past the names looked at one by one: still found.
+        (b'{"x":1, "appSecret" \t: "sec-qrstuvwxyz012345"}', False),
+        (b'{"x":1,"appSecret":"sec-qrstuvwxyz012345', False),
+        (
+            b"{"
+            + b",".join(b'"k%d":%d' % (i, i) for i in range(20))
+            + b',"appSecret":"sec-qrstuvwxyz012345"}',
+            False,
+        ),
     ],
 )
 def test_a_json_body_is_redacted_by_its_member_names(body: bytes, kept: bool) -> None:
