@@ -54,8 +54,10 @@ _SECRET_NEEDLES = tuple(
 _NON_ASCII_LETTERS = ("\u212a".encode(), "\u0130".encode())
 #: ... and the JSON escape that can spell any letter.
 _ESCAPE = b"\\u"
-#: Up to this many ``:`` in a text, only the member names before them are looked at for secret names.
+#: Up to this many ``:`` in a text longer than ``_NAMES_FROM`` bytes (shorter, one pass over the
+#: whole text costs less), only the member names before them are looked at for secret names.
 _NAMES_LOOKED_AT = 16
+_NAMES_FROM = 1024
 _CODE_KEYS = (b'"code"', b'"errcode"')
 #: Text that percent-encoding and form-encoding leave as it is (RFC 3986's unreserved characters).
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
@@ -77,7 +79,7 @@ def _may_name_secrets(data: bytes) -> bool:
     name appears in the names (:func:`_member_names`), or else the whole text, lowercased without
     ``_`` and ``-`` (as a name is), and nothing in it could spell one otherwise. A few passes in C
     over the bytes, where walking the members of a 15 KB body took milliseconds."""
-    if b"\\" not in data:  # one byte is found faster than two: most texts escape nothing
+    if len(data) > _NAMES_FROM and b"\\" not in data:  # one byte is found faster than two
         names = _member_names(data)
         if names is not None:
             data = names
