@@ -358,6 +358,10 @@ def test_a_code_filter_out_of_range_or_empty_is_refused(given: str) -> None:
         journal_code(given)
 
 
+#: A hundred userIds (1.5 KB): a body long enough for the journal to look at its member names only.
+_IDS = b",".join(b'"u%013d"' % i for i in range(100))
+
+
 @pytest.mark.parametrize(
     ("body", "kept"),
     [
@@ -366,6 +370,18 @@ def test_a_code_filter_out_of_range_or_empty_is_refused(given: str) -> None:
         (b'{"appSecret":"sec-qrstuvwxyz012345","x":1}', False),
         # The name only spelled by an escape: still found, by parsing.
         (b'{"app\\u0053ecret":"sec-qrstuvwxyz012345","x":1}', False),
+        # Past 1 KB, only the names before a ":" are looked at: secret words among the values
+        # change nothing; a name after white space, cut short, or past the 16 names looked at one
+        # by one is still found.
+        (b'{"appAgentId":1,"userIdList":["token","app_secret:x","password",' + _IDS + b"]}", True),
+        (b'{"x":[' + _IDS + b'], "appSecret" \t: "sec-qrstuvwxyz012345"}', False),
+        (b'{"x":[' + _IDS + b'],"appSecret":"sec-qrstuvwxyz012345', False),
+        (
+            b"{"
+            + b",".join(b'"k%d":[%s]' % (i, _IDS) for i in range(20))
+            + b',"appSecret":"sec-qrstuvwxyz012345"}',
+            False,
+        ),
     ],
 )
 def test_a_json_body_is_redacted_by_its_member_names(body: bytes, kept: bool) -> None:

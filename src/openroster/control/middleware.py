@@ -13,9 +13,7 @@ that repeat it in their body.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,24 +24,12 @@ from openroster.control.calls import RawCall, dialect_of, is_platform
 from openroster.control.faults import Fault, FaultBook
 from openroster.control.journal import REPLY_HEAD_BYTES, Journal
 from openroster.dialects import pieces
+from openroster.dialects.ids import hex_ids
 
 log = logging.getLogger("openroster.control")
 
 REQUEST_ID_SCOPE_KEY = "openroster.request_id"
 _REQUEST_ID = b"x-request-id"
-
-
-class RequestIds:
-    """13 lowercase hex characters: a random per-process prefix and a counter (cheap and unique)."""
-
-    __slots__ = ("_count", "_prefix")
-
-    def __init__(self) -> None:
-        self._prefix = os.urandom(3).hex()[:5]
-        self._count = itertools.count(1)
-
-    def __call__(self) -> str:
-        return "%s%08x" % (self._prefix, next(self._count))  # noqa: UP031  (the fastest spelling)
 
 
 class InjectedDisconnect(ConnectionAbortedError):
@@ -72,7 +58,8 @@ class PlatformCalls:
         self._tenant_of = tenant_of
         self._clock_of = clock
         self._now: Callable[[], float] | None = None
-        self._ids = RequestIds()
+        #: 13 lowercase hex characters: a random per-process prefix and a counter.
+        self._ids = hex_ids()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_platform(scope["path"]):

@@ -8,12 +8,12 @@ lists the table.
 
 from __future__ import annotations
 
-import secrets as _random
 from enum import IntEnum
 
 import orjson
 from starlette.responses import Response
 
+from openroster.dialects.ids import base36_ids
 from openroster.model import errors as core
 
 
@@ -77,17 +77,8 @@ FAULT_TEXT: dict[int, str] = {
 #: The text of any other code a fault imitates.
 FAULT_DEFAULT_TEXT = "系统错误"
 
-_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def new_request_id() -> str:
-    """A request id in the platform's shape (13 lowercase letters and digits)."""
-    n = int.from_bytes(_random.token_bytes(9))
-    out = []
-    for _ in range(13):
-        n, digit = divmod(n, 36)
-        out.append(_ALPHABET[digit])
-    return "".join(out)
+#: A request id in the platform's shape (13 lowercase letters and digits): ``new_request_id()``.
+new_request_id = base36_ids()
 
 
 class DingTalkError(Exception):

@@ -8,12 +8,12 @@ table). The official SDK raises a ``TeaException`` whose ``code`` is the body's 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 
+from openroster.dialects.ids import upper_uuids
 from openroster.model import errors as core
 
 MISSING_TOKEN = "AuthenticationFailed.MissingParameter"  # noqa: S105  (an error code)
@@ -46,9 +46,8 @@ TEXT: dict[str, tuple[int, str]] = {
 FAULT_CODES: dict[int, str] = {90002: THROTTLED, 90005: THROTTLED, 90018: THROTTLED, 429: THROTTLED}
 
 
-def new_request_id() -> str:
-    """A request id in the platform's shape (an upper-case UUID)."""
-    return str(uuid.uuid4()).upper()
+#: A request id in the platform's shape (an upper-case UUID): ``new_request_id()``.
+new_request_id = upper_uuids()
 
 
 class V1Error(Exception):
