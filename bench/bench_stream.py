@@ -1,7 +1,7 @@
 """DingTalk Stream mode: how long a write waits for its EVENT frame, beside the HTTP channel.
 
     .venv/bin/python -m bench.bench_stream [--backend sqlite|postgresql] [--users 10000]
-        [--rate 200] [--seconds 10] [--clients 5] [--rounds 2] [--json FILE]
+        [--rate 200] [--seconds 10] [--clients 5] [--rounds 2] [--warmup 2] [--json FILE]
 
 The demo tenant of ``--users`` people (bench/harness.py) is served by one ``openroster serve``.
 ``--clients`` official SDK clients (``dingtalk-stream``, each a process of its own:
@@ -18,6 +18,10 @@ The baseline, in the same run and the same way: the same paced writes to a WPS H
 during a run. It prints the medians of each and the ratios Stream / HTTP of the times from each
 write's request (from its reply, as bench/bench_events.py measures, an event can come first: the
 server pushes it while the reply is still on its way to a loaded client).
+
+Before the rounds, each channel runs ``--warmup`` seconds of the same paced writes, not counted
+(as the other benchmarks warm up): the first seconds after the SDK clients connect carry their
+start-up (0 measures them too).
 """
 
 from __future__ import annotations
@@ -101,11 +105,13 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = arguments(__doc__, rounds=2)
     ap.add_argument("--clients", type=int, default=5)
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds of each channel first, not counted")
     args = ap.parse_args(argv)
     n = int(args.rate * args.seconds)
+    warm = int(args.rate * args.warmup)
     with ExitStack() as stack:
         _, server, control, times = served(stack, args.backend, args.users, ADMIN, timings=args.timings)
-        ids = people(server, 2 * args.rounds * n)
+        ids = people(server, 2 * args.rounds * n + 2 * warm)
         listeners = [
             stack.enter_context(StreamListener(server.base, DINGTALK_APP[0], DINGTALK_APP[1]).running())
             for _ in range(args.clients)
@@ -117,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             control.unsubscribe(TENANT, sub["id"])
         runs: dict[str, list[dict[str, float]]] = {"stream": [], "http": []}
         slices = iter(ids[i : i + n] for i in range(0, 2 * args.rounds * n, n))
+        if warm:
+            stream_run(server, control, ids[-2 * warm : -warm], args.rate, listeners)
+            http_run(server, control, ids[-warm:], args.rate)
         engine_timings: dict[str, Any] = {}
         for r in range(args.rounds):
             for kind in ("stream", "http") if r % 2 == 0 else ("http", "stream"):
