@@ -96,15 +96,12 @@ class SqliteStore(Store):
         if self._path is None:
             return
         try:
-            # Where SQLite keeps it: beside the database file, symbolic links resolved.
-            fd = os.open(f"{os.path.realpath(self._path)}-shm", os.O_RDONLY)
+            fd = os.open(f"{self._path}-shm", os.O_RDONLY)
         except OSError:
             return
         try:
             if os.fstat(fd).st_size >= 2 * _WAL_INDEX_HEADER:
                 self._shm = mmap.mmap(fd, 2 * _WAL_INDEX_HEADER, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # a file system that cannot map it: every poll queries
-            self._shm = None
         finally:
             os.close(fd)
 
