@@ -1,8 +1,7 @@
 """A per-process read-through cache of users, departments, apps and attribute definitions.
 
 Every read starts with :meth:`DirectoryCache.sync`: one tiny query of the change
-counter (``Store.latest_seq``, no transaction; on SQLite none while nothing committed since the
-last); only when it moved does
+counter (``Store.latest_seq``, no transaction); only when it moved does
 :meth:`DirectoryCache.refresh` read the change-log entries committed since and
 drop what they name. A read served wholly from the cache opens no transaction. Because the change
 counter is bumped in commit order, a process that has applied ``seq`` has applied
