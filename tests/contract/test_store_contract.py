@@ -242,35 +242,6 @@ class TestStoreContract:
         users.create(directory, tenant_id=acme, item=_person("u1"))
         assert store.latest_seq() == seq + 1
 
-    def test_the_change_poll_queries_only_after_a_commit_anywhere(
-        self, directory: Directory, other_process: Directory, acme: str
-    ) -> None:
-        """On SQLite a poll with no commit since the last query (the WAL-index header unchanged)
-        makes none; a commit of another process, or of this one, makes the next poll query. On
-        PostgreSQL every poll queries."""
-        store = directory.store
-        seq = store.latest_seq()
-        queries = store.counter_queries
-        assert [store.latest_seq() for _ in range(3)] == [seq] * 3
-        skips = store.backend == "sqlite"
-        assert store.counter_queries == queries + (0 if skips else 3)
-        users.create(other_process, tenant_id=acme, item=_person("u1"))  # another process's write
-        assert store.latest_seq() == seq + 1
-        assert store.latest_seq() == seq + 1
-        assert store.counter_queries == queries + (1 if skips else 5)
-        users.create(directory, tenant_id=acme, item=_person("u2"))  # this process's own
-        assert store.latest_seq() == seq + 2
-        path = store.data_path
-        if path is not None:  # an OS process of its own, writing the counter with SQLite alone
-            bump = (
-                "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
-                " c.execute('UPDATE change_counter SET seq = seq + 1'); c.commit()"
-            )
-            subprocess.run([sys.executable, "-c", bump, str(path)], check=True, timeout=60)
-            assert store.latest_seq() == seq + 3
-            assert store.latest_seq() == seq + 3
-            assert store.counter_queries == queries + 3
-
     def test_upsert_inserts_then_replaces(self, directory: Directory, acme: str) -> None:
         users.create(directory, tenant_id=acme, item=_person("u1"))
         attributes.create_definitions(

@@ -46,12 +46,6 @@ class Store:
         self.url = url
         self._poll: Any = None
         self._poll_lock = threading.Lock()
-        #: The backend's commit mark (:meth:`_commit_mark`) read just before the last query of
-        #: the counter, and what that query read.
-        self._mark: bytes | None = None
-        self._seen = -1
-        #: Queries of the change counter made (the polls :meth:`latest_seq` could not skip).
-        self.counter_queries = 0
         self._record_listeners: list[Callable[[], None]] = []
 
     # -- transactions -----------------------------------------------------
@@ -111,9 +105,6 @@ class Store:
 
         Every read checks this before trusting the cache, so it bypasses SQLAlchemy
         and keeps one driver connection of the pool (in autocommit mode) for itself.
-        When the backend's commit mark (:meth:`_commit_mark`) is what it was just before the last
-        query, no transaction of any process or connection has committed since: the counter is
-        the one that query read, and no query is made.
         """
         with self._poll_lock:
             for attempt in (1, 2):
@@ -121,14 +112,8 @@ class Store:
                     if self._poll is None:
                         self._poll = self.engine.raw_connection()
                         self._prepare_poll(self._poll.driver_connection)
-                    # Read before the query: a commit between the two moves the mark again.
-                    mark = self._commit_mark()
-                    if mark is not None and mark == self._mark:
-                        return self._seen
-                    self.counter_queries += 1
                     row = self._poll.driver_connection.execute(_LATEST_SEQ).fetchone()
-                    self._mark, self._seen = mark, int(row[0])
-                    return self._seen
+                    return int(row[0])
                 except Exception:
                     # A dropped connection (database restarted): retry once on a fresh one.
                     self._close_poll()
@@ -139,14 +124,7 @@ class Store:
     def _prepare_poll(self, driver_connection: Any) -> None:
         """Hook: put the polling connection in autocommit mode if the driver needs it."""
 
-    def _commit_mark(self) -> bytes | None:
-        """Hook: bytes that change whenever any transaction commits, on any connection of any
-        process, read without a query while the polling connection is open; None when the backend
-        has none (then every poll queries). See ``SqliteStore``."""
-        return None
-
     def _close_poll(self) -> None:
-        self._mark = None
         if self._poll is not None:
             with contextlib.suppress(Exception):
                 self._poll.invalidate()
@@ -159,7 +137,6 @@ class Store:
 
     def dispose(self) -> None:
         with self._poll_lock:
-            self._mark = None
             if self._poll is not None:
                 with contextlib.suppress(Exception):
                     self._poll.close()
