@@ -189,6 +189,35 @@ def test_an_engine_job_behind_queued_request_jobs_runs_first_in_a_transaction_of
     assert [title(d, p) for p in PEOPLE[:4]] == ["w0", "w1", "w2", "w3"]
 
 
+def test_the_lane_and_the_request_queue_take_turns(d: Directory) -> None:
+    """Engine jobs that keep coming (a prune's steps, the passes of a backlog) hold a request job
+    back by one lane group at the most: after a lane group, a request group waiting goes first."""
+    ran: list[str] = []
+    txs: list[WriteTx] = []
+    started, gate = threading.Event(), threading.Event()
+
+    def long_engine_job(tx: WriteTx) -> None:
+        ran.append("e0")
+        started.set()
+        gate.wait(30)
+
+    async def scenario() -> str:
+        first = d.writes.submit(long_engine_job, first=True)
+        await asyncio.to_thread(started.wait, 30)
+        request = asyncio.ensure_future(d.write(_noted_title(d, ran, 0)))
+        await asyncio.sleep(0)  # the request job is queued
+        later = d.writes.submit(_note(ran, txs, "e1"), first=True)  # the next engine job
+        gate.set()
+        got: str = await request
+        await asyncio.to_thread(later.result, 30)
+        await asyncio.to_thread(first.result, 30)
+        return got
+
+    assert run(scenario()) == "w0"
+    assert ran == ["e0", "w0", "e1"]
+    assert title(d, PEOPLE[0]) == "w0"
+
+
 def test_a_failing_engine_job_leaves_the_request_jobs_alone(d: Directory) -> None:
     ran: list[str] = []
     txs: list[WriteTx] = []

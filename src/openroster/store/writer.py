@@ -128,6 +128,10 @@ class GroupWriter:
         #: one writer, one is kept free for the lane.
         self._requests_out = 0
         self._requests_max = threads - 1 if threads > 1 else 1
+        #: The last group taken was the lane's: a request group waiting goes next (the two take
+        #: turns, so engine jobs that keep coming, a prune's steps or a backlog's passes, hold a
+        #: request back by one lane group at the most).
+        self._lane_had_turn = False
         self._ready = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._closing = False
@@ -190,14 +194,18 @@ class GroupWriter:
             w.start()
 
     def _take(self) -> tuple[list[_Queued], bool] | None:
-        """The next group and whether it is the lane's: the lane's jobs if any wait, else request
-        jobs in arrival order while fewer than ``_requests_max`` request groups are out (None:
-        closing and nothing left)."""
+        """The next group and whether it is the lane's: the lane's jobs if any wait (unless the last
+        group was the lane's and a request group waits: they take turns), else request jobs in
+        arrival order while fewer than ``_requests_max`` request groups are out (None: closing and
+        nothing left)."""
         with self._ready:
             while True:
-                if self._lane:
+                requests = bool(self._queue) and self._requests_out < self._requests_max
+                if self._lane and not (requests and self._lane_had_turn):
+                    self._lane_had_turn = True
                     return _group_of(self._lane), True
-                if self._queue and self._requests_out < self._requests_max:
+                if requests:
+                    self._lane_had_turn = False
                     self._requests_out += 1
                     return _group_of(self._queue), False
                 if self._closing and not self._queue:
