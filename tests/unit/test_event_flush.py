@@ -15,6 +15,7 @@ from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
 from openroster.events import subscriptions
 from openroster.events.engine import EventEngine
+from openroster.events.outcomes import Carried
 from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, Operation
 
 APP_ID, APP_SECRET = "acme-kso", "acme-kso-secret"
@@ -89,3 +90,45 @@ def test_an_outcome_waiting_when_a_pass_runs_goes_in_its_job_and_frees_the_event
         assert [(d.status, d.attempts) for d in tx.outbox.list_deliveries("acme")] == [
             (DeliveryStatus.DELIVERED, 1)
         ] * 2
+
+
+def test_outcomes_a_failed_pass_carried_wait_again_and_are_written(directory: Directory) -> None:
+    """A pass's job takes the outcomes waiting (``carry``); when the job fails, its savepoint takes
+    them with it, and they wait again for a job of their own instead of for their leases to run
+    out (and the events to be sent again)."""
+    with _subscribed(directory):
+        engine = EventEngine(directory)
+        with directory.writer() as tx:
+            tx.record(_user(Operation.CREATE))
+        (create,) = engine.claim_due()
+        started, gate = threading.Event(), threading.Event()
+        carried = Carried()
+        failure = RuntimeError("the pass failed")
+
+        def blocker(_tx: object) -> None:
+            started.set()
+            gate.wait(30)
+
+        def failing_pass(tx: object) -> None:
+            engine.outcomes.carry(tx, carried)  # type: ignore[arg-type]
+            raise failure
+
+        async def scenario() -> tuple[int, DeliveryStatus]:
+            blocked = directory.writes.submit(blocker, first=True)
+            await asyncio.to_thread(started.wait, 30)
+            written = engine.outcomes.record((create, 200, None))
+            failed = engine.submit_async(failing_pass)  # queued ahead of the outcome's own job
+            await asyncio.sleep(0.05)  # the outcome's own job is queued too, behind the pass
+            gate.set()
+            try:
+                await failed
+            except RuntimeError as exc:
+                engine.outcomes.carried_back(carried, exc)  # as the engine's pass does
+            await asyncio.to_thread(blocked.result, 30)
+            return len(carried.batch), await asyncio.wait_for(written, 30)
+
+        assert asyncio.run(scenario()) == (1, DeliveryStatus.DELIVERED)
+    with directory.store.read() as tx:
+        assert [(d.status, d.attempts) for d in tx.outbox.list_deliveries("acme")] == [
+            (DeliveryStatus.DELIVERED, 1)
+        ]

@@ -145,10 +145,19 @@ class OutcomeWriter:
             carried.statuses = self.record_in(tx, [s for s, _ in carried.batch])
 
     def carried_back(self, carried: Carried, error: BaseException | None = None) -> None:
-        """On the loop, once the pass's job that carried them committed (or failed with ``error``)."""
+        """On the loop, once the pass's job that carried them committed (or failed with ``error``:
+        its savepoint took the outcomes with it, so they wait again, for the next pass or a job of
+        their own, rather than for their leases to run out; unless the engine is being stopped)."""
         if not carried.batch:
             return
         self.carried.add(time.perf_counter() - carried.taken)
+        if error is not None and not isinstance(error, asyncio.CancelledError):
+            with self._lock:
+                self._waiting[:0] = carried.batch
+            if not self._out:
+                self._out = True
+                self._submit()
+            return
         self._done(carried.batch, carried.statuses, error)
 
     def _submit(self) -> None:
