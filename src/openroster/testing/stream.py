@@ -218,8 +218,10 @@ class StreamListener:
         if self._reader is not None:
             self._reader.join(5)
 
-    def wait_connected(self, control: ControlClient, tenant_id: str, timeout: float = 15.0) -> None:
-        """Until the control plane lists a connection of the app (AssertionError after ``timeout`` s)."""
+    def wait_connected(self, control: ControlClient, tenant_id: str, timeout: float = 30.0) -> None:
+        """Until the control plane lists a connection of the app (AssertionError after ``timeout`` s:
+        long enough for the SDK's own retry, 10 s after a first attempt that failed on a busy
+        machine)."""
         self.wait_until(
             lambda: any(c["app"] == self.app_key for c in control.stream_connections(tenant_id)),
             f"no Stream connection of {self.app_key} within {timeout:g} s",
