@@ -1,4 +1,4 @@
-"""How a soak run is judged (bench/soak.py): its minutes, the requests set aside, the verdict.
+"""How a soak run is judged (bench/soak.py): its minutes and the verdict, every request counted.
 
 The rules are tested on their own (tests/unit/test_soak_rules.py); the run that feeds them is
 bench/soak.py's.
@@ -23,10 +23,6 @@ class Window:
     requests: int = 0
     errors: int = 0
     latencies_ms: list[float] = field(default_factory=list, repr=False)
-    #: When each request was sent and answered (``time.perf_counter()``), in the order of ``latencies_ms``.
-    spans: list[tuple[float, float]] = field(default_factory=list, repr=False)
-    #: Whether the generator stalled while a request was in flight (see :func:`set_aside`).
-    tainted: list[bool] = field(default_factory=list, repr=False)
     rss_mib: float = 0.0
     #: CPU seconds the server used in the minute; the machine's 1-minute load average at its end.
     server_cpu_s: float = 0.0
@@ -43,9 +39,8 @@ class Window:
 
     def summary(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
-        clean = sorted(x for x, bad in zip(self.latencies_ms, self.tainted, strict=False) if not bad)
 
-        def pct(p: float, lat: list[float] = lat) -> float:
+        def pct(p: float) -> float:
             return round(lat[min(len(lat) - 1, int(p * len(lat)))], 2) if lat else 0.0
 
         return {
@@ -56,8 +51,6 @@ class Window:
             "p95_ms": pct(0.95),
             "p99_ms": pct(0.99),
             "max_ms": round(lat[-1], 2) if lat else 0.0,
-            "set_aside": sum(self.tainted),
-            "p99_kept_ms": pct(0.99, clean),
             "rss_mib": round(self.rss_mib, 1),
             "server_cpu_s": round(self.server_cpu_s, 1),
             "load1": round(self.load1, 1),
@@ -68,23 +61,6 @@ class Window:
         }
 
 
-#: A stall of the generator longer than this (its event loop not running) taints the requests in flight.
-STALL_MS = 20.0
-
-
-def set_aside(windows: list[Window], stalls: list[tuple[float, float]]) -> None:
-    """Mark the requests that were in flight while the generator itself stalled more than ``STALL_MS``.
-
-    Their latency includes time the generator was not running: it could not read the reply,
-    so the figure is partly the generator's. They are counted and shown in every figure but
-    ``p99_kept_ms``, the one the stability check judges. A stall of the server is not hidden:
-    the generator keeps running through it, so nothing is set aside.
-    """
-    stalls.sort()
-    for w in windows:
-        w.tainted = [any(a < t1 and t0 < b for a, b in stalls) for t0, t1 in w.spans]
-
-
 def warmup_minutes(rate: float) -> int:
     """Two minutes, or until the journal is full plus one."""
     return max(2, math.ceil(JOURNAL_SIZE / rate / 60) + 1)
@@ -92,7 +68,7 @@ def warmup_minutes(rate: float) -> int:
 
 def verdict(windows: list[Window], rate: float) -> dict[str, Any]:
     rows = [w.summary() for w in windows if w.requests]
-    p99s = [r["p99_kept_ms"] for r in rows]
+    p99s = [r["p99_ms"] for r in rows]
     median_p99 = statistics.median(p99s)
     warm_up = warmup_minutes(rate)
     warm = [r["rss_mib"] for r in rows[warm_up - 1 :]] or [rows[-1]["rss_mib"]]
@@ -105,8 +81,8 @@ def verdict(windows: list[Window], rate: float) -> dict[str, Any]:
         name = f"memory flat: not judged, the run is shorter than the {warm_up}-minute warm-up + 2"
     checks = {
         "no errors": sum(r["errors"] for r in rows) == 0,
-        "p99 stable (every minute within 3x the median minute, requests in flight while the generator "
-        "stalled set aside)": max(p99s) <= 3 * median_p99,
+        "p99 stable (every minute within 3x the median minute, every request counted)": max(p99s)
+        <= 3 * median_p99,
         name: judged and growth <= allowed,
     }
     return {
