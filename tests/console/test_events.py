@@ -40,6 +40,12 @@ def test_a_change_is_delivered_listed_paused_and_replayed(live: LiveServer, cons
         delivered = page.locator("table.journal tbody tr").filter(has_text="delivered")
         expect(delivered).to_have_count(1)
         expect(delivered).to_contain_text(sub["id"])
+        [listed] = live.control.subscriptions(TENANT)
+        subs = page.get_by_role("table").filter(has=page.get_by_role("columnheader", name="Cursor"))
+        cells = subs.locator("tbody tr").filter(has_text=sub["id"]).locator("td")
+        headers = subs.locator("thead th").all_inner_texts()
+        expect(cells.nth(headers.index("Cursor"))).to_have_text(str(listed["cursor"]))
+        expect(cells.nth(headers.index("Missed"))).to_have_text("0")  # nothing aged past the retention
         page.get_by_label("Delivery state").select_option(label="dead")
         page.get_by_role("button", name="Show deliveries").click()
         deliveries = page.get_by_role("region", name="Deliveries")

@@ -140,6 +140,12 @@ def _change_row(change: dict[str, Any]) -> dict[str, Any]:
     return {**change, "at": _iso(change["time"])}
 
 
+def _subscription_row(info: dict[str, Any]) -> dict[str, Any]:
+    """A subscription as its row shows it: when its newest missed change was, as ISO 8601 UTC."""
+    until = info["missed_until"]
+    return {**info, "missed_at": "" if until is None else _iso(until)}
+
+
 def _iso(seconds: float) -> str:
     """Unix seconds as an ISO 8601 UTC timestamp, to the millisecond."""
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -210,7 +216,7 @@ def _page(
         "events.html",
         session=session,
         tenant=tenant,
-        subscriptions=[subscription_info(s) for s in subs],
+        subscriptions=[_subscription_row(subscription_info(s)) for s in subs],
         deliveries=[delivery_info(d) for d in found],
         more_url=pages.url("tenants", tenant_id, "events", **shown, after=str(found[-1].id)) if full else "",
         delivery_filter=shown,

@@ -393,6 +393,14 @@ class Flushed(BaseModel):
     pending: int = Field(description="Deliveries still open (retrying later, or held by another process)")
 
 
+class PrunedInfo(BaseModel):
+    deliveries: int = Field(description="Delivered and dead deliveries deleted, past their retentions")
+    records: int = Field(description="Change records deleted (fanned out, or past the retention)")
+    missed: int = Field(
+        description="Change records lagging subscriptions skipped past `--events-retention` (their `missed`)"
+    )
+
+
 class ChangeInfo(BaseModel):
     seq: int = Field(description="The transaction's place in commit order")
     time: float = Field(description="Unix seconds, on the server's clock")

@@ -141,6 +141,7 @@ def event_routes(r: APIRouter) -> None:
     """Add the change-event routes to the control plane's admin router."""
     _subscription_routes(r)
     _delivery_routes(r)
+    _upkeep_routes(r)
 
 
 @route_group("events", _SUB_NOT_FOUND)
@@ -329,3 +330,20 @@ def changes_after(
         for c in found
     ]
     return shown, found[-1].seq if found else after
+
+
+@route_group("events")
+def _upkeep_routes(r: APIRouter) -> None:
+    @r.post(
+        "/events/prune",
+        response_model=s.PrunedInfo,
+        summary="Prune the outbox and the change records now, on the server's clock (as each minute)",
+    )
+    async def prune(plane: Plane) -> s.PrunedInfo:
+        """What the engine does every minute, done now and counted: delivered deliveries older
+        than `--events-retention`, dead ones older than `--events-dead-retention`, change records
+        every subscription has fanned out, and, for a paused or stuck subscription, the records
+        older than `--events-retention` (its cursor moves past them: `missed`, `missed_until`).
+        Advance the clock (`PUT /clock`) to age them instead of waiting."""
+        done = await engine_of(plane).pruner.prune_async()
+        return s.PrunedInfo(deliveries=done.deliveries, records=done.records, missed=done.missed)

@@ -226,6 +226,11 @@ class ControlClient:
         """Deliver everything due now: ``{"delivered", "pending"}``."""
         return dict(self.call("POST", f"/tenants/{tenant_id}/deliveries/flush"))
 
+    def prune(self) -> dict[str, Any]:
+        """Prune the outbox and change records now, on the server's clock: ``{"deliveries",
+        "records", "missed"}`` (what the engine does each minute; advance the clock to age them)."""
+        return dict(self.call("POST", "/events/prune"))
+
     def changes(self, tenant_id: str, after: int | None = None, **filters: Any) -> dict[str, Any]:
         """``{"changes", "cursor"}``: the records after ``after`` (default: none, and the cursor of now)."""
         return dict(self.call("GET", f"/tenants/{tenant_id}/changes", params={"after": after, **filters}))
