@@ -56,6 +56,19 @@ def credential_attempt(request: Request, check: Callable[[], T], *, client_id: s
     return throttle.attempt(check, client_id=client_id, address=address, now=d.clock.now())
 
 
+async def credential_write(request: Request, issue: Callable[[], T], *, client_id: str) -> T:
+    """:func:`credential_attempt` of a check that writes (a token issued, a ticket stored): it runs
+    as a job on the store's writers, committed with their group, so the event loop never waits for
+    the store's write lock; the budgets are read before it and a failure counted after it, on the
+    loop."""
+    d: Directory = request.app.state.directory
+    throttle: CredentialThrottle = request.app.state.credential_throttle
+    address = request.client.host if request.client is not None else ""
+    return await throttle.attempt_async(
+        lambda: d.write(lambda _reader: issue()), client_id=client_id, address=address, now=d.clock.now()
+    )
+
+
 def routing_message(method: str, path: str, status: int, detail: str, *, what: str = "endpoint") -> str:
     """What an HTTP error from routing says: 404 names the call, 405 the method, others their detail."""
     if status == 404:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol, TypeVar
 
 from openroster.model.errors import AuthError, Throttled
@@ -100,6 +100,26 @@ class CredentialThrottle:
     def attempt(self, check: Callable[[], T], *, client_id: str, address: str, now: float) -> T:
         """``check()``'s answer, unless a budget is spent (:class:`Throttled`); a failed check
         (``AuthError`` of reason ``invalid_client``) is counted against both budgets."""
+        budgets = self._open(client_id, address, now)
+        try:
+            return check()
+        except AuthError as exc:
+            self._failed(exc, budgets, now)
+            raise
+
+    async def attempt_async(
+        self, check: Callable[[], Awaitable[T]], *, client_id: str, address: str, now: float
+    ) -> T:
+        """:meth:`attempt` of a check that is awaited (one that writes runs on the store's writers)."""
+        budgets = self._open(client_id, address, now)
+        try:
+            return await check()
+        except AuthError as exc:
+            self._failed(exc, budgets, now)
+            raise
+
+    def _open(self, client_id: str, address: str, now: float) -> list[tuple[str, Rate]]:
+        """The budgets an attempt counts against; :class:`Throttled` when one of them is spent."""
         budgets = [
             (f"credentials\x1f{what}\x1f{value}", rate, label)
             for what, value, rate, label in (
@@ -116,13 +136,12 @@ class CredentialThrottle:
                     f"{rate.per_seconds:g} s; retry in {math.ceil(wait)} s",
                     retry_after=wait,
                 )
-        try:
-            return check()
-        except AuthError as exc:
-            if exc.reason == "invalid_client":
-                for key, rate, _ in budgets:
-                    self._limiter.acquire(key, rate, now=now)
-            raise
+        return [(key, rate) for key, rate, _ in budgets]
+
+    def _failed(self, exc: AuthError, budgets: list[tuple[str, Rate]], now: float) -> None:
+        if exc.reason == "invalid_client":
+            for key, rate in budgets:
+                self._limiter.acquire(key, rate, now=now)
 
 
 _RATE = re.compile(r"^(\d+)(?:/(\d+(?:\.\d+)?)s)?$")

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from openroster.core.directory import Directory
-from openroster.dialects.base import credential_attempt
+from openroster.dialects.base import credential_write
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk.errors import Code, DingTalkError, from_core
 from openroster.model.errors import CoreError
@@ -31,7 +31,7 @@ async def gettoken(request: Request) -> Response:
         if not appsecret:
             raise DingTalkError(Code.MISSING_PARAMETER, errmsg="缺少参数 corpsecret or appsecret")
         try:
-            token, expires_in = credential_attempt(
+            token, expires_in = await credential_write(
                 request,
                 lambda: dingtalk_tokens.issue(d, appkey=appkey, appsecret=appsecret),
                 client_id=appkey,

@@ -27,7 +27,7 @@ from starlette.responses import Response
 
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps
-from openroster.dialects.base import credential_attempt
+from openroster.dialects.base import credential_write
 from openroster.dialects.dingtalk import tokens as dingtalk_tokens
 from openroster.dialects.dingtalk_v1.errors import (
     INVALID_CLIENT,
@@ -74,7 +74,9 @@ def _text(data: dict[str, Any], name: str) -> str:
     return value
 
 
-def _issue(request: Request, client_id: str, secret: str, *, corp_id: str | None = None) -> tuple[str, int]:
+async def _issue(
+    request: Request, client_id: str, secret: str, *, corp_id: str | None = None
+) -> tuple[str, int]:
     d: Directory = request.app.state.directory
 
     def check() -> tuple[str, int]:
@@ -87,7 +89,7 @@ def _issue(request: Request, client_id: str, secret: str, *, corp_id: str | None
         return dingtalk_tokens.issue(d, appkey=client_id, appsecret=secret)
 
     try:
-        return credential_attempt(request, check, client_id=client_id)
+        return await credential_write(request, check, client_id=client_id)
     except CoreError as exc:
         raise from_core(exc) from None
 
@@ -105,7 +107,7 @@ async def access_token(request: Request) -> Response:
 
     async def make() -> dict[str, Any]:
         data = await _json_body(request)
-        token, expires_in = _issue(request, _text(data, "appKey"), _text(data, "appSecret"))
+        token, expires_in = await _issue(request, _text(data, "appKey"), _text(data, "appSecret"))
         return {"accessToken": token, "expireIn": expires_in}
 
     return await _answer(make)
@@ -119,7 +121,7 @@ async def corp_token(request: Request) -> Response:
         if data.get("grant_type") != "client_credentials":
             raise V1Error(INVALID_PARAMETER, "grant_type must be client_credentials")
         corp_id = str(request.path_params["corpId"])
-        token, expires_in = _issue(
+        token, expires_in = await _issue(
             request, _text(data, "client_id"), _text(data, "client_secret"), corp_id=corp_id
         )
         return {"access_token": token, "expires_in": expires_in}
@@ -153,16 +155,20 @@ async def open_connection(request: Request) -> Response:
             except AuthError:
                 raise AuthError("clientId or clientSecret is wrong", reason="invalid_client") from None
 
+        def open_ticket() -> str:
+            app = check()
+            ticket = str(uuid.uuid4())
+            with d.writer() as tx:
+                tx.stream.insert_ticket(
+                    ticket, tenant=app.tenant_id, app=app.client_id, topics=topics,
+                    expires_at=d.now_ms() + TICKET_TTL_MS,
+                )  # fmt: skip
+            return ticket
+
         try:
-            app = credential_attempt(request, check, client_id=client_id)
+            ticket = await credential_write(request, open_ticket, client_id=client_id)
         except CoreError as exc:
             raise from_core(exc) from None
-        ticket = str(uuid.uuid4())
-        with d.writer() as tx:
-            tx.stream.insert_ticket(
-                ticket, tenant=app.tenant_id, app=app.client_id, topics=topics,
-                expires_at=d.now_ms() + TICKET_TTL_MS,
-            )  # fmt: skip
         scheme = "wss" if request.url.scheme == "https" else "ws"
         host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
         return {"endpoint": f"{scheme}://{host}{CONNECT_PATH}", "ticket": ticket}
