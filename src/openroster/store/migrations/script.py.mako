@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
 
+## One line of revisions: no branch_labels or depends_on (Alembic takes them as None when absent).
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
-branch_labels = ${repr(branch_labels)}
-depends_on = ${repr(depends_on)}
 
 
 def upgrade() -> None:

@@ -18,8 +18,6 @@ from openroster.model.entities import Platform
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 _apps = sa.table(
     "apps", sa.column("client_id"), sa.column("scopes"), sa.column("agentid"), sa.column("platform")
