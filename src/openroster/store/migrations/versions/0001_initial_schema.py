@@ -1,8 +1,5 @@
-"""initial schema
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-21 07:11:39.991422
+"""The initial schema: tenants, their apps, departments, people, custom attributes and memberships,
+and the change counter and log
 """
 
 from __future__ import annotations

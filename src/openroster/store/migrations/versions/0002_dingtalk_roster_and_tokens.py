@@ -1,8 +1,4 @@
-"""DingTalk roster values and access tokens
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""DingTalk roster values and access tokens"""
 
 from __future__ import annotations
 

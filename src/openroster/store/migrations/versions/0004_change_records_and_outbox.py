@@ -1,8 +1,4 @@
-"""Typed change records, event subscriptions and the delivery outbox
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""Typed change records, event subscriptions and the delivery outbox"""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""The control plane's shared state: fault rules and the request journal
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""The control plane's shared state: fault rules and the request journal"""
 
 from __future__ import annotations
 

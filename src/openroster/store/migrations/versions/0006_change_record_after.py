@@ -1,8 +1,4 @@
-"""Change records: the new values that decide which event a change raises (``after``)
-
-Revision ID: 0006
-Revises: 0005
-"""
+"""Change records: the new values that decide which event a change raises (``after``)"""
 
 from __future__ import annotations
 

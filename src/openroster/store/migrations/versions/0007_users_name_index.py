@@ -1,8 +1,4 @@
-"""An index on people's names, for the console's search by the start of a name
-
-Revision ID: 0007
-Revises: 0006
-"""
+"""An index on people's names, for the console's search by the start of a name"""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Dismissions: the dismission records, the reason catalogue and the leave log
-
-Revision ID: 0008
-Revises: 0007
-"""
+"""Dismissions: the dismission records, the reason catalogue and the leave log"""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""DingTalk Stream mode: connection tickets, and the connections they opened
-
-Revision ID: 0009
-Revises: 0008
-"""
+"""DingTalk Stream mode: connection tickets, and the connections they opened"""
 
 from __future__ import annotations
 

@@ -1,8 +1,4 @@
-"""Roster field options: the options of the roster's select fields a tenant changed
-
-Revision ID: 0010
-Revises: 0009
-"""
+"""Roster field options: the options of the roster's select fields a tenant changed"""
 
 from __future__ import annotations
 
