@@ -2,8 +2,8 @@
 
 The revisions in ``store/migrations/versions`` are history (``store/migration_ddl.py``): a store
 migrated from scratch to revision 0011 must get, to the byte, the schema recorded in
-``migrated_schema_0011.sqlite.sql`` (SQLite's ``sqlite_master``) and
-``migrated_schema_0011.postgresql.sql`` (PostgreSQL's catalogue: columns, constraints, indexes).
+``migrated_schema_0011.sqlite.txt`` (SQLite's ``sqlite_master``) and
+``migrated_schema_0011.postgresql.txt`` (PostgreSQL's catalogue: columns, constraints, indexes).
 Both were recorded from the revisions as they were before they shared ``migration_ddl``; a change
 to a past revision or to a function it calls that alters its DDL fails here. Revisions after 0011
 are not pinned: ``test_the_migrations_build_what_the_code_reads`` checks them against
@@ -67,7 +67,7 @@ def _schema(url: str, revision: str) -> str:
 
 
 def test_the_past_revisions_build_the_schema_they_always_built(databases: Databases, tmp_path: Path) -> None:
-    recorded = (HERE / f"migrated_schema_{PINNED}.{databases.backend}.sql").read_text()
+    recorded = (HERE / f"migrated_schema_{PINNED}.{databases.backend}.txt").read_text()
     assert _schema(_migrated_store_url(databases, tmp_path), PINNED) == recorded
 
 
