@@ -45,6 +45,12 @@ def _person_key() -> tuple[Column[str], Column[str], ForeignKeyConstraint]:
     )
 
 
+def _serial_id() -> Column[int]:
+    """A row id the database hands out: BIGINT on PostgreSQL, INTEGER on SQLite (only an INTEGER
+    primary key is SQLite's rowid)."""
+    return Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
 tenants = Table(
     "tenants",
     metadata,
@@ -183,7 +189,7 @@ change_counter = Table(
 change_log = Table(
     "change_log",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("seq", BigInteger, nullable=False),
     Column("tenant_id", String(64), nullable=False),
     Column("kind", String(16), nullable=False),
@@ -302,7 +308,7 @@ Index("ix_subscriptions_tenant", subscriptions.c.tenant_id, subscriptions.c.id)
 deliveries = Table(
     "deliveries",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("subscription_id", String(64), nullable=False),
     Column("tenant_id", String(64), nullable=False),
     Column("event_id", String(64), nullable=False),
@@ -354,7 +360,7 @@ Index("ix_stream_tickets_app", stream_tickets.c.tenant, stream_tickets.c.app)
 fault_rules = Table(
     "fault_rules",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _serial_id(),
     # JSON object of the rule's match and action fields.
     Column("spec", Text, nullable=False),
     Column("remaining", Integer, nullable=True),
@@ -366,7 +372,7 @@ fault_rules = Table(
 journal_entries = Table(
     "journal_entries",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    _serial_id(),
     Column("at", Float, nullable=False),
     Column("method", String(16), nullable=False),
     Column("path", Text, nullable=False),

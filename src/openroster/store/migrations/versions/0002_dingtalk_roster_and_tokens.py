@@ -1,32 +1,26 @@
-"""DingTalk roster values and access tokens
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""DingTalk roster values and access tokens"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from openroster.store import migration_ddl as ddl
+
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "roster_values",
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
-        sa.Column("user_id", sa.String(length=64), nullable=False),
+        ddl.tenant_id(),
+        ddl.user_id(),
         sa.Column("group_id", sa.String(length=64), nullable=False),
         sa.Column("row_index", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("field_code", sa.String(length=64), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
-        ),
+        ddl.person_fk(),
         sa.PrimaryKeyConstraint("tenant_id", "user_id", "group_id", "row_index", "field_code"),
         sqlite_with_rowid=False,
     )
@@ -34,20 +28,17 @@ def upgrade() -> None:
         "dingtalk_tokens",
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("client_id", sa.String(length=128), nullable=False),
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        ddl.tenant_id(),
         sa.Column("token_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("secret_version", sa.Integer(), nullable=False),
         sa.Column("expires_at", sa.BigInteger(), nullable=False),
-        sa.Column("ctime", sa.BigInteger(), nullable=False),
+        ddl.ctime(),
         sa.ForeignKeyConstraint(["client_id"], ["apps.client_id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("token_hash"),
     )
-    with op.batch_alter_table("dingtalk_tokens", schema=None) as batch_op:
-        batch_op.create_index("ix_dingtalk_tokens_app", ["client_id", "expires_at"], unique=False)
+    op.create_index("ix_dingtalk_tokens_app", "dingtalk_tokens", ["client_id", "expires_at"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("dingtalk_tokens", schema=None) as batch_op:
-        batch_op.drop_index("ix_dingtalk_tokens_app")
     op.drop_table("dingtalk_tokens")
     op.drop_table("roster_values")

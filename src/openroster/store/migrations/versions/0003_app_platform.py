@@ -3,9 +3,6 @@
 An app belongs to one platform: only that platform's token endpoint knows it. Apps stored before
 get it from what they hold (``Platform.derived``): a WPS scope (``kso.*``) means WPS; else a
 DingTalk permission (``qyapi_*``) or an agentid means DingTalk; else WPS.
-
-Revision ID: 0003
-Revises: 0002
 """
 
 from __future__ import annotations
@@ -18,8 +15,6 @@ from openroster.model.entities import Platform
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 _apps = sa.table(
     "apps", sa.column("client_id"), sa.column("scopes"), sa.column("agentid"), sa.column("platform")

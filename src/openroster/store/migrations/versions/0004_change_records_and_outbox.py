@@ -1,18 +1,14 @@
-"""Typed change records, event subscriptions and the delivery outbox
-
-Revision ID: 0004
-Revises: 0003
-"""
+"""Typed change records, event subscriptions and the delivery outbox"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from openroster.store import migration_ddl as ddl
+
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -20,7 +16,7 @@ def upgrade() -> None:
         "change_records",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("n", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        ddl.tenant_id(),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("op", sa.String(length=16), nullable=False),
         sa.Column("entity_id", sa.String(length=128), nullable=False),
@@ -30,13 +26,12 @@ def upgrade() -> None:
         sa.Column("committed_at", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("seq", "n"),
     )
-    with op.batch_alter_table("change_records", schema=None) as batch_op:
-        batch_op.create_index("ix_change_records_tenant", ["tenant_id", "seq"], unique=False)
+    op.create_index("ix_change_records_tenant", "change_records", ["tenant_id", "seq"], unique=False)
 
     op.create_table(
         "subscriptions",
         sa.Column("id", sa.String(length=64), nullable=False),
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        ddl.tenant_id(),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("app", sa.String(length=128), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
@@ -47,19 +42,16 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("cursor_seq", sa.BigInteger(), nullable=False),
         sa.Column("created", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        ddl.tenant_fk(),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
-        batch_op.create_index("ix_subscriptions_tenant", ["tenant_id", "id"], unique=False)
+    op.create_index("ix_subscriptions_tenant", "subscriptions", ["tenant_id", "id"], unique=False)
 
     op.create_table(
         "deliveries",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        ddl.serial_id(),
         sa.Column("subscription_id", sa.String(length=64), nullable=False),
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        ddl.tenant_id(),
         sa.Column("event_id", sa.String(length=64), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("topic", sa.String(length=64), nullable=False),
@@ -79,21 +71,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["subscription_id"], ["subscriptions.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.create_index("ix_deliveries_due", ["status", "next_attempt_at"], unique=False)
-        batch_op.create_index("ix_deliveries_subscription", ["subscription_id", "id"], unique=False)
-        batch_op.create_index("ix_deliveries_tenant", ["tenant_id", "id"], unique=False)
+    op.create_index("ix_deliveries_due", "deliveries", ["status", "next_attempt_at"], unique=False)
+    op.create_index("ix_deliveries_subscription", "deliveries", ["subscription_id", "id"], unique=False)
+    op.create_index("ix_deliveries_tenant", "deliveries", ["tenant_id", "id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index("ix_deliveries_tenant")
-        batch_op.drop_index("ix_deliveries_subscription")
-        batch_op.drop_index("ix_deliveries_due")
     op.drop_table("deliveries")
-    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
-        batch_op.drop_index("ix_subscriptions_tenant")
     op.drop_table("subscriptions")
-    with op.batch_alter_table("change_records", schema=None) as batch_op:
-        batch_op.drop_index("ix_change_records_tenant")
     op.drop_table("change_records")

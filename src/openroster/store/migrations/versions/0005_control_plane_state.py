@@ -1,30 +1,20 @@
-"""The control plane's shared state: fault rules and the request journal
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""The control plane's shared state: fault rules and the request journal"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from openroster.store import migration_ddl as ddl
+
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
-
-
-def _id() -> sa.Column[int]:
-    return sa.Column(
-        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-    )
 
 
 def upgrade() -> None:
     op.create_table(
         "fault_rules",
-        _id(),
+        ddl.serial_id(),
         sa.Column("spec", sa.Text(), nullable=False),
         sa.Column("remaining", sa.Integer(), nullable=True),
         sa.Column("hits", sa.BigInteger(), nullable=False),
@@ -33,7 +23,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "journal_entries",
-        _id(),
+        ddl.serial_id(),
         sa.Column("at", sa.Float(), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("path", sa.Text(), nullable=False),

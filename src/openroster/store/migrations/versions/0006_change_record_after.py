@@ -1,8 +1,4 @@
-"""Change records: the new values that decide which event a change raises (``after``)
-
-Revision ID: 0006
-Revises: 0005
-"""
+"""Change records: the new values that decide which event a change raises (``after``)"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,4 @@
-"""An index on people's names, for the console's search by the start of a name
-
-Revision ID: 0007
-Revises: 0006
-"""
+"""An index on people's names, for the console's search by the start of a name"""
 
 from __future__ import annotations
 
@@ -10,15 +6,11 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.create_index("ix_users_name", ["tenant_id", "user_name", "id"], unique=False)
+    op.create_index("ix_users_name", "users", ["tenant_id", "user_name", "id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_index("ix_users_name")
+    op.drop_index("ix_users_name", table_name="users")

@@ -1,25 +1,21 @@
-"""Dismissions: the dismission records, the reason catalogue and the leave log
-
-Revision ID: 0008
-Revises: 0007
-"""
+"""Dismissions: the dismission records, the reason catalogue and the leave log"""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
+from openroster.store import migration_ddl as ddl
+
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
     op.create_table(
         "dismissions",
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
-        sa.Column("user_id", sa.String(length=64), nullable=False),
+        ddl.tenant_id(),
+        ddl.user_id(),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("last_work_day", sa.BigInteger(), nullable=False),
         sa.Column("memo", sa.Text(), nullable=False),
@@ -30,34 +26,31 @@ def upgrade() -> None:
         sa.Column("depts", sa.Text(), nullable=False),
         sa.Column("main_dept_id", sa.BigInteger(), nullable=True),
         sa.Column("main_dept_name", sa.String(length=200), nullable=True),
-        sa.Column("ctime", sa.BigInteger(), nullable=False),
-        sa.Column("mtime", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
-        ),
+        ddl.ctime(),
+        ddl.mtime(),
+        ddl.person_fk(),
         sa.PrimaryKeyConstraint("tenant_id", "user_id"),
     )
-    with op.batch_alter_table("dismissions", schema=None) as batch_op:
-        batch_op.create_index("ix_dismissions_state", ["tenant_id", "state", "mtime"], unique=False)
+    op.create_index("ix_dismissions_state", "dismissions", ["tenant_id", "state", "mtime"], unique=False)
     op.create_table(
         "dismission_reasons",
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        ddl.tenant_id(),
         sa.Column("id", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("sort_order", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        ddl.tenant_fk(),
         sa.PrimaryKeyConstraint("tenant_id", "id"),
     )
     op.create_table(
         "leave_log",
-        sa.Column("tenant_id", sa.String(length=64), nullable=False),
+        ddl.tenant_id(),
         sa.Column("time", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("user_id", sa.String(length=64), nullable=False),
+        ddl.user_id(),
         sa.Column("reason", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("mobile", sa.String(length=64), nullable=True),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+        ddl.tenant_fk(),
         sa.PrimaryKeyConstraint("tenant_id", "time", "user_id", "reason"),
     )
 
@@ -65,6 +58,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("leave_log")
     op.drop_table("dismission_reasons")
-    with op.batch_alter_table("dismissions", schema=None) as batch_op:
-        batch_op.drop_index("ix_dismissions_state")
     op.drop_table("dismissions")

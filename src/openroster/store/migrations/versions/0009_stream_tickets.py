@@ -1,8 +1,4 @@
-"""DingTalk Stream mode: connection tickets, and the connections they opened
-
-Revision ID: 0009
-Revises: 0008
-"""
+"""DingTalk Stream mode: connection tickets, and the connections they opened"""
 
 from __future__ import annotations
 
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
@@ -30,11 +24,8 @@ def upgrade() -> None:
         sa.Column("closed_at", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("ticket"),
     )
-    with op.batch_alter_table("stream_tickets", schema=None) as batch_op:
-        batch_op.create_index("ix_stream_tickets_app", ["tenant", "app"], unique=False)
+    op.create_index("ix_stream_tickets_app", "stream_tickets", ["tenant", "app"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("stream_tickets", schema=None) as batch_op:
-        batch_op.drop_index("ix_stream_tickets_app")
     op.drop_table("stream_tickets")

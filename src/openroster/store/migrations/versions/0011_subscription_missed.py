@@ -1,8 +1,5 @@
 """Subscriptions: the changes a subscription missed (pruned past the retention before it fanned
 them out: a paused subscription's, ``serve --events-retention``)
-
-Revision ID: 0011
-Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,8 +9,6 @@ from alembic import op
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
