@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import openroster.dialects.wps.routes  # noqa: F401  (registers every route)
@@ -120,3 +122,18 @@ def test_the_store_limiter_peeks_and_forgets_idle_buckets(directory: Directory) 
         assert ratelimit.forget_idle(tx.conn, now=60.0) == 0  # "k" was touched at 15 s: not yet full
         assert ratelimit.forget_idle(tx.conn, now=76.0) == 1
     assert limiter.peek("k", Rate(2, per_seconds=60), now=76.0) == 0.0
+
+
+def test_the_store_limiter_takes_its_token_inside_a_writers_job(directory: Directory) -> None:
+    """As the pipeline admits a call: the token is taken in a savepoint of the job's group (the
+    directory's ``writer()``), where a transaction of the store's own would wait for the group."""
+    rate = Rate(2, per_seconds=60)
+    limiter = StoreRateLimiter(lambda: directory.store, directory.writer)
+
+    async def admit(limiter: StoreRateLimiter) -> float:
+        return await directory.write(lambda _r: limiter.acquire("k", rate, now=0.0))
+
+    assert [asyncio.run(admit(limiter)) for _ in range(3)] == [0.0, 0.0, pytest.approx(30.0)]
+    assert limiter.peek("k", rate, now=0.0) == pytest.approx(30.0)  # the two tokens were committed
+    with pytest.raises(RuntimeError, match="a write transaction of its own"):
+        asyncio.run(admit(StoreRateLimiter(lambda: directory.store)))

@@ -175,8 +175,13 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
         log.exception("internal error on %s %s", request.method, request.url.path)
         return registry.owner(request.url.path).internal_error(request)
 
-    # Rate limits are counted in the store, so every process on it shares one budget per app.
-    limiter = StoreRateLimiter(lambda: api.state.directory.store)
+    # Rate limits are counted in the store, so every process on it shares one budget per app; a
+    # call's token is taken by a writers' job (server/pipeline.py), in a savepoint of its group.
+    # (Lambdas: the directory is opened when the server starts, after the routes are mounted.)
+    limiter = StoreRateLimiter(
+        lambda: api.state.directory.store,
+        lambda: api.state.directory.writer(),  # noqa: PLW0108
+    )
     api.state.credential_throttle = credential_throttle(settings, limiter)
     for dialect in registry.DIALECTS:
         pipeline.mount(api, dialect, settings=settings, limiter=limiter)

@@ -6,6 +6,8 @@ straight), running the dialect's steps in order inside one read transaction::
 
     read_body -> credentials -> authenticate -> admission -> authorize -> parse -> handler -> render
 
+A route with a rate kept in the store (an admission) takes its token in a job on the store's
+writers, between authenticate and authorize, with the read transaction closed meanwhile.
 A route declared as a write (``Route.writes``) runs its handler as a job on the store's writers
 instead (``Directory.write``, ``store/writer.py``): committed with the group of writes queued
 beside it, in its own savepoint, while the event loop goes on serving others. The reply is
@@ -53,10 +55,16 @@ def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = Non
         try:
             x.body = await read_body(x)
             creds = credentials(x)
+            principal: Any = None
+            if admission is not None:
+                # A rate kept in the store: the call's token is taken by a writers' job (in a
+                # savepoint of its group), never by a write transaction on the loop.
+                with d.reader(fresh_after=arrived) as reader:
+                    principal = authenticate(x, creds, reader)
+                await d.write(lambda _r: admission(principal, d))
             with d.reader(fresh_after=arrived) as reader:
-                principal = authenticate(x, creds, reader)
-                if admission is not None:
-                    admission(principal, d)
+                if admission is None:
+                    principal = authenticate(x, creds, reader)
                 authorize(x, principal)
                 parsed = parse(x, principal)
                 if not writes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from openroster.model.rate import Rate
 from openroster.store.base import Store
 from openroster.store.schema import server_settings
+from openroster.store.tx import WriteTx
 
 _PREFIX = "rate/"
 #: The period assumed for a bucket stored without one.
@@ -106,16 +108,22 @@ class StoreRateLimiter:
     """A rate limiter (the throttle's ``RateLimiter`` protocol) shared through the store.
 
     ``store`` is a callable so the limiter can be made before the server opens
-    its store (the routes are mounted first).
+    its store (the routes are mounted first). ``write`` (default: a transaction of the store's
+    own) opens the write a token is taken in: the server passes its directory's ``writer()``, so
+    that inside a writers' job (how the pipeline admits a call, ``server/pipeline.py``) the token
+    is taken in a savepoint of the job's group instead of a transaction waiting for the group's lock.
     """
 
-    def __init__(self, store: Callable[[], Store]) -> None:
+    def __init__(
+        self, store: Callable[[], Store], write: Callable[[], AbstractContextManager[WriteTx]] | None = None
+    ) -> None:
         self._store = store
+        self._write = write or (lambda: store().write())
         self._calls = 0
 
     def acquire(self, key: str, rate: Rate, *, now: float) -> float:
         self._calls += 1
-        with self._store().write() as tx:
+        with self._write() as tx:
             if self._calls % _SWEEP_EVERY == 0:
                 forget_idle(tx.conn, now=now)
             return take(tx.conn, key, rate, now=now)
