@@ -59,7 +59,6 @@ import httpx
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.channels import PUSHED, Transport, channel
-from openroster.events.order import holdups
 from openroster.events.outcomes import Attempt, Carried, OutcomeWriter
 from openroster.events.pruning import Pruner
 from openroster.events.sender import Sender, SendError
@@ -82,8 +81,6 @@ T = TypeVar("T")
 FAN_OUT_BATCH = 1000
 #: Deliveries claimed and sent at once.
 CLAIM_BATCH = 100
-#: Pages of due deliveries looked through for ones not held up by an earlier event of their entity.
-SCAN_PAGES = 10
 #: How long a claim holds a delivery (real time): well past the longest timeout.
 LEASE_MS = 30_000
 #: Seconds between polls for other processes' commits.
@@ -374,29 +371,15 @@ class EventEngine:
         self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext]
     ) -> list[Delivery]:
         """Up to ``CLAIM_BATCH`` due deliveries of ``contexts``' subscriptions that this process
-        can send (the query leaves the others out: :meth:`_waiting`) and no earlier open one of
-        the same entity holds up, paging past the held-up ones (at most ``SCAN_PAGES`` pages)."""
-        eligible: list[Delivery] = []
-        after = 0
-        waiting = self._waiting(contexts)
-        held_up = False
-        for _ in range(SCAN_PAGES):
-            page = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, after_id=after, waiting=waiting)
-            if not page:
-                break
-            earlier = holdups(tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1))
-            for c in page:
-                if c.subscription_id not in contexts:
-                    continue  # made or resumed since the pass's read: the next pass has it
-                if earlier.held(c):
-                    held_up = True
-                else:
-                    eligible.append(c)
-            if len(eligible) >= CLAIM_BATCH:
-                break
-            after = page[-1].id
-        self._held_up = held_up
-        return eligible[:CLAIM_BATCH]
+        can send, found by one query: the store leaves out those an earlier open delivery of their
+        entity holds up, however many there are (``outbox.due_candidates``), and those of
+        :meth:`_waiting`'s subscriptions. When some were held up, an outcome written wakes the
+        engine (``_held_up``)."""
+        due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=self._waiting(contexts))
+        held = due.held_up
+        self._held_up = held is not None and held.subscription_id in contexts
+        # (one made or resumed since the pass's read: the next pass has it)
+        return [c for c in due.deliveries if c.subscription_id in contexts]
 
     async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
         """Make one attempt: ``(HTTP status or None, error or None)``; a :data:`PUSHED` kind's

@@ -280,7 +280,6 @@ class Outbox(Repository):
     get_delivery = RowFunction(outbox.get_delivery)
     list_deliveries = RowFunction(outbox.list_deliveries)
     due_candidates = RowFunction(outbox.due_candidates)
-    open_keys_before = RowFunction(outbox.open_keys_before)
     claim = RowFunction(outbox.claim)
     record_outcome = RowFunction(outbox.record_outcome)
     record_outcomes = RowFunction(outbox.record_outcomes)
