@@ -184,12 +184,15 @@ class TestChangeRecords:
             assert tx.changes.expired_after("acme", seqs[2], before, 10) is None  # e is young
             assert tx.changes.expired_after("beta", 0, before, 10) == Expired(seqs[1], 1, 1000_000)
         _subscribe(directory, status=SubscriptionStatus.PAUSED)
+        with directory.store.read() as tx:  # one query finds who lags past the retention
+            assert tx.outbox.lagging(before) == [("s1", "acme", 0)]
+            assert tx.outbox.lagging(1000_000) == []
         with directory.store.write() as tx:
             assert not tx.outbox.skip_records("s1", expect=7, seq=seqs[0], missed=3, missed_until=1000_000)
             assert tx.outbox.skip_records("s1", expect=0, seq=seqs[0], missed=3, missed_until=1000_000)
             # the newest missed change's time stays the latest one
             assert tx.outbox.skip_records("s1", expect=seqs[0], seq=seqs[2], missed=1, missed_until=900_000)
-            assert tx.outbox.cursors() == [("s1", "acme", seqs[2])]
+            assert tx.outbox.lagging(before) == []  # e, next after its cursor, is young
             sub = tx.outbox.get_subscription("s1", _unseal(directory))
             assert (sub.cursor_seq, sub.missed, sub.missed_until) == (seqs[2], 4, 1000_000)
             assert tx.changes.prune_records(tx.changes.current_seq()) == 5  # acme's skipped four, beta's

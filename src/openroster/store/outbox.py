@@ -50,7 +50,7 @@ from openroster.model.changes import (
     Subscription,
     SubscriptionStatus,
 )
-from openroster.store.schema import deliveries, delivery_keys, subscriptions
+from openroster.store.schema import change_records, deliveries, delivery_keys, subscriptions
 from openroster.store.sql import column_values, from_columns, insert_many
 
 #: ``unseal(sealed, context)``: a sealed subscription key back in clear (the master key's).
@@ -126,10 +126,21 @@ def advance_cursor(conn: Connection, subscription_id: str, seq: int, *, expect: 
     return bool(conn.execute(update(subscriptions).where(where).values(cursor_seq=seq)).rowcount)
 
 
-def cursors(conn: Connection) -> list[tuple[str, str, int]]:
-    """``(id, tenant_id, cursor_seq)`` of every subscription, by id."""
-    s = subscriptions.c
-    return [(r[0], r[1], r[2]) for r in conn.execute(select(s.id, s.tenant_id, s.cursor_seq).order_by(s.id))]
+def lagging(conn: Connection, before_ms: int) -> list[tuple[str, str, int]]:
+    """``(id, tenant_id, cursor_seq)`` of the subscriptions whose next change record (the first
+    after their cursor) was committed before ``before_ms``, by id: those a prune moves on past the
+    retention. One statement for all, an index lookup each (a transaction's records share their
+    commit time, so the first by seq will do)."""
+    s, r = subscriptions.c, change_records.c
+    next_at = (
+        select(r.committed_at)
+        .where(r.tenant_id == s.tenant_id, r.seq > s.cursor_seq)
+        .order_by(r.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    q = select(s.id, s.tenant_id, s.cursor_seq).where(next_at < before_ms).order_by(s.id)
+    return [(row[0], row[1], row[2]) for row in conn.execute(q)]
 
 
 def skip_records(

@@ -272,7 +272,7 @@ class Outbox(Repository):
     set_subscription_status = RowFunction(outbox.set_subscription_status)
     advance_cursor = RowFunction(outbox.advance_cursor)
     delete_subscription = RowFunction(outbox.delete_subscription)
-    cursors = RowFunction(outbox.cursors)
+    lagging = RowFunction(outbox.lagging)
     skip_records = RowFunction(outbox.skip_records)
     insert_deliveries = RowFunction(outbox.insert_deliveries)
     insert_batches = RowFunction(outbox.insert_batches)
