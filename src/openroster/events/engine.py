@@ -61,7 +61,7 @@ from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.channels import PUSHED, Transport, channel
 from openroster.events.outcomes import Attempt, Carried, OutcomeWriter
 from openroster.events.pruning import Pruner
-from openroster.events.sender import Sender, SendError
+from openroster.events.sender import UNDER_WAY_PER_ORIGIN, Origin, Sender, SendError, origin_of
 from openroster.events.timings import EngineTimings
 from openroster.model.changes import (
     ChannelContext,
@@ -373,13 +373,37 @@ class EventEngine:
         """Up to ``CLAIM_BATCH`` due deliveries of ``contexts``' subscriptions that this process
         can send, found by one query: the store leaves out those an earlier open delivery of their
         entity holds up, however many there are (``outbox.due_candidates``), and those of
-        :meth:`_waiting`'s subscriptions. When some were held up, an outcome written wakes the
-        engine (``_held_up``)."""
-        due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=self._waiting(contexts))
+        :meth:`_waiting`'s subscriptions and of a receiver (an origin, whichever subscriptions
+        share it) with ``UNDER_WAY_PER_ORIGIN`` attempts under way here; no more are taken for a
+        receiver than it has room for. When some were held up, or left for a receiver's room, an
+        outcome written wakes the engine (``_held_up``)."""
+        waiting = self._waiting(contexts)
+        origins: dict[str, Origin | None] = {
+            sid: None if ctx.subscription.kind in PUSHED else origin_of(ctx.subscription.url)
+            for sid, ctx in contexts.items()
+        }
+        under_way: Counter[Origin] = Counter()
+        for sid, busy in list(self._busy.items()):
+            if (o := origins.get(sid)) is not None:
+                under_way[o] += busy
+        waiting |= {
+            sid for sid, o in origins.items() if o is not None and under_way[o] >= UNDER_WAY_PER_ORIGIN
+        }
+        due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=waiting)
+        eligible: list[Delivery] = []
+        left_for_room = False
+        for c in due.deliveries:
+            if c.subscription_id not in origins:
+                continue  # made or resumed since the pass's read: the next pass has it
+            if (o := origins[c.subscription_id]) is not None:
+                if under_way[o] >= UNDER_WAY_PER_ORIGIN:
+                    left_for_room = True
+                    continue
+                under_way[o] += 1
+            eligible.append(c)
         held = due.held_up
-        self._held_up = held is not None and held.subscription_id in contexts
-        # (one made or resumed since the pass's read: the next pass has it)
-        return [c for c in due.deliveries if c.subscription_id in contexts]
+        self._held_up = left_for_room or (held is not None and held.subscription_id in contexts)
+        return eligible
 
     async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
         """Make one attempt: ``(HTTP status or None, error or None)``; a :data:`PUSHED` kind's
