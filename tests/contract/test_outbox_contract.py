@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+from pathlib import Path
 
+import orjson
+import pytest
+from sqlalchemy import insert, select
+
+from conftest import Databases
 from openroster.core.directory import Directory
 from openroster.core.runtime.clock import FixedClock
 from openroster.core.tenancy import tenants
@@ -18,9 +22,11 @@ from openroster.model.changes import (
     Subscription,
     SubscriptionStatus,
 )
+from openroster.server.app import open_directory
 from openroster.store import schema
 from openroster.store.changes import Expired
-from openroster.store.outbox import key_context
+from openroster.store.migrate import upgrade
+from openroster.store.outbox import Outcome, key_context
 
 
 @pytest.fixture
@@ -178,12 +184,15 @@ class TestChangeRecords:
             assert tx.changes.expired_after("acme", seqs[2], before, 10) is None  # e is young
             assert tx.changes.expired_after("beta", 0, before, 10) == Expired(seqs[1], 1, 1000_000)
         _subscribe(directory, status=SubscriptionStatus.PAUSED)
+        with directory.store.read() as tx:  # one query finds who lags past the retention
+            assert tx.outbox.lagging(before) == [("s1", "acme", 0)]
+            assert tx.outbox.lagging(1000_000) == []
         with directory.store.write() as tx:
             assert not tx.outbox.skip_records("s1", expect=7, seq=seqs[0], missed=3, missed_until=1000_000)
             assert tx.outbox.skip_records("s1", expect=0, seq=seqs[0], missed=3, missed_until=1000_000)
             # the newest missed change's time stays the latest one
             assert tx.outbox.skip_records("s1", expect=seqs[0], seq=seqs[2], missed=1, missed_until=900_000)
-            assert tx.outbox.cursors() == [("s1", "acme", seqs[2])]
+            assert tx.outbox.lagging(before) == []  # e, next after its cursor, is young
             sub = tx.outbox.get_subscription("s1", _unseal(directory))
             assert (sub.cursor_seq, sub.missed, sub.missed_until) == (seqs[2], 4, 1000_000)
             assert tx.changes.prune_records(tx.changes.current_seq()) == 5  # acme's skipped four, beta's
@@ -226,13 +235,13 @@ class TestOutbox:
         with directory.store.write() as tx:
             tx.outbox.insert_deliveries(sub, [_event(1, "user:a"), _event(2, "user:b")], 1000)
         with directory.store.write() as tx:
-            due = tx.outbox.due_candidates(1000, 5000, 10)
+            due = tx.outbox.due_candidates(1000, 5000, 10).deliveries
             assert [d.event_id for d in due] == ["e1-user:a", "e2-user:b"]
             ids = [d.id for d in due]
             assert tx.outbox.claim(ids, "p1", wall_ms=5000, lease_ms=100, now_ms=999) == []  # not due yet
             assert tx.outbox.claim(ids, "p1", wall_ms=5000, lease_ms=100) == ids
             assert tx.outbox.claim(ids, "p2", wall_ms=5050, lease_ms=100) == []
-            assert tx.outbox.due_candidates(1000, 5050, 10) == []
+            assert tx.outbox.due_candidates(1000, 5050, 10).deliveries == []
             assert not tx.outbox.record_outcome(
                 ids[0], "p2", status=DeliveryStatus.DELIVERED, attempts=1, next_attempt_at=1000,
                 first_attempt_at=1000, last_status=200, last_error=None, delivered_at=1000,
@@ -249,7 +258,7 @@ class TestOutbox:
             assert (first.status, first.attempts, first.last_status) == (DeliveryStatus.DELIVERED, 1, 200)
             assert tx.outbox.count_open() == 1
 
-    def test_open_keys_and_keyset_paging(self, directory: Directory, acme: str) -> None:
+    def test_keyset_paging(self, directory: Directory, acme: str) -> None:
         sub = _subscribe(directory)
         events = [_event(i, f"user:{i % 2}") for i in range(1, 6)]
         with directory.store.write() as tx:
@@ -258,9 +267,75 @@ class TestOutbox:
             page = tx.outbox.list_deliveries("acme", limit=2)
             page2 = tx.outbox.list_deliveries("acme", after_id=page[-1].id, limit=10)
             assert [d.seq for d in page + page2] == [1, 2, 3, 4, 5]
-            open_keys = tx.outbox.open_keys_before(["s1"], page2[0].id)
-            assert [k for (_, _, k) in open_keys] == [("user:1",), ("user:0",)]
             assert tx.outbox.list_deliveries("acme", status=DeliveryStatus.DELIVERED) == []
+
+    def test_a_later_delivery_of_an_entity_waits_for_the_earlier_one_to_end(
+        self, directory: Directory, acme: str
+    ) -> None:
+        sub, other = _subscribe(directory, "s1"), _subscribe(directory, "s2")
+        with directory.store.write() as tx:  # u1's two events, one of u1 and u2 together, u2's
+            tx.outbox.insert_batches(
+                [
+                    (sub, [_event(1, "user:u1"), _event(2, "user:u1"), _event(3, "user:u1", "user:u2")]),
+                    (other, [_event(4, "user:u1")]),  # another subscription's: not held up by s1's
+                    (sub, [_event(5, "user:u3")]),
+                ],
+                1000,
+            )
+        ids = {d.seq: d.id for d in self._deliveries(directory)}
+
+        def due() -> tuple[list[int], int | None]:
+            with directory.store.read() as tx:
+                found = tx.outbox.due_candidates(1000, 5000, 10)
+            seqs = {i: seq for seq, i in ids.items()}
+            return [seqs[d.id] for d in found.deliveries], found.held_up and seqs[found.held_up.id]
+
+        assert due() == ([1, 4, 5], 2)  # 2 and 3 wait for 1 (3 shares u1); 2 is the first held up
+        self._end(directory, ids[1], DeliveryStatus.RETRYING, next_at=1000)  # failed: still open
+        assert due() == ([1, 4, 5], 2)
+        self._end(directory, ids[1], DeliveryStatus.DELIVERED)
+        assert due() == ([2, 4, 5], 3)
+        self._end(directory, ids[2], DeliveryStatus.DEAD)
+        assert due() == ([3, 4, 5], None)
+        with directory.store.read() as tx:
+            assert tx.outbox.due_candidates(1000, 5000, 2).deliveries == [
+                tx.outbox.get_delivery(ids[3]),
+                tx.outbox.get_delivery(ids[4]),
+            ]
+
+    @staticmethod
+    def _end(directory: Directory, delivery_id: int, status: DeliveryStatus, next_at: int = 1000) -> None:
+        """Claim the delivery and write an attempt's outcome: ``status``."""
+        with directory.store.write() as tx:
+            assert tx.outbox.claim([delivery_id], "p", wall_ms=0, lease_ms=10) == [delivery_id]
+            delivered = 1000 if status == DeliveryStatus.DELIVERED else None
+            tx.outbox.record_outcomes(
+                "p",
+                [Outcome(delivery_id, status, 1, next_at, 1000, 200, None, delivered)],
+            )
+
+    def test_a_dead_receivers_backlog_holds_up_no_other_entity(self, directory: Directory, acme: str) -> None:
+        """1,000 retrying deliveries (each entity's first, due later) and 1,000 events held up
+        behind them: another entity's due delivery after them all is found at once; and a later
+        delivery of that entity waits for it."""
+        sub = _subscribe(directory)
+        backlog = [_event(i, f"user:b{i}") for i in range(1000)]
+        held = [_event(1000 + i, f"user:b{i}") for i in range(1000)]
+        with directory.store.write() as tx:
+            tx.outbox.insert_deliveries(sub, backlog, 1000)
+            first = [d.id for d in tx.outbox.list_deliveries("acme", limit=1000)]
+            assert tx.outbox.claim(first, "p", wall_ms=0, lease_ms=10) == first
+            retry = [Outcome(i, DeliveryStatus.RETRYING, 1, 60_000, 1000, 503, None, None) for i in first]
+            tx.outbox.record_outcomes("p", retry)
+            tx.outbox.insert_deliveries(sub, [*held, _event(5000, "user:u1"), _event(5001, "user:u1")], 2000)
+        with directory.store.read() as tx:
+            due = tx.outbox.due_candidates(2000, 5000, 100)
+            assert [d.seq for d in due.deliveries] == [5000]
+            assert due.held_up is not None and due.held_up.seq == 1000
+            assert tx.outbox.count_open() == 2002
+        with directory.store.read() as tx:  # the backlog due again: each entity's first goes first
+            due = tx.outbox.due_candidates(60_000, 5000, 100)
+            assert [d.seq for d in due.deliveries] == list(range(100))
 
     def test_pruning_removes_old_delivered_and_dead_deliveries_in_steps(
         self, directory: Directory, acme: str
@@ -307,6 +382,48 @@ class TestOutbox:
         with directory.store.read() as tx:
             return tx.outbox.list_deliveries("acme")
 
+    @staticmethod
+    def _keys(directory: Directory) -> list[tuple[str, str, int]]:
+        """The rows of ``delivery_keys``: (subscription, entity key, delivery id)."""
+        k = schema.delivery_keys.c
+        with directory.store.read() as tx:
+            rows = tx.conn.execute(select(k.subscription_id, k.entity_key, k.delivery_id)).all()
+        return sorted((r[0], r[1], r[2]) for r in rows)
+
+    def test_an_open_deliverys_keys_come_and_go_with_it(self, directory: Directory, acme: str) -> None:
+        sub, other = _subscribe(directory, "s1"), _subscribe(directory, "s2")
+        with directory.store.write() as tx:
+            tx.outbox.insert_batches(
+                [(sub, [_event(1, "user:a", "dept:1")]), (other, [_event(2, "user:a")])], 1000
+            )
+        one, two = (d.id for d in self._deliveries(directory))
+        assert self._keys(directory) == [("s1", "dept:1", one), ("s1", "user:a", one), ("s2", "user:a", two)]
+        self._end(directory, one, DeliveryStatus.RETRYING)  # still open: its keys stay
+        assert len(self._keys(directory)) == 3
+        with directory.store.write() as tx:  # another owner's outcome is not written: nothing goes
+            assert tx.outbox.claim([one], "p", wall_ms=0, lease_ms=10) == [one]
+            tx.outbox.record_outcomes(
+                "q", [Outcome(one, DeliveryStatus.DELIVERED, 2, 1000, 1000, 200, None, 1000)]
+            )
+        assert len(self._keys(directory)) == 3
+        with directory.store.write() as tx:
+            assert tx.outbox.record_outcome(
+                one, "p", status=DeliveryStatus.DELIVERED, attempts=2, next_attempt_at=1000,
+                first_attempt_at=1000, last_status=200, last_error=None, delivered_at=1000,
+            )  # fmt: skip
+        assert self._keys(directory) == [("s2", "user:a", two)]
+        with directory.store.write() as tx:  # a replay queues it again, keys and all
+            assert tx.outbox.replay_deliveries("s1", 0, 2000) == 1
+        (_, again) = [d.id for d in self._deliveries(directory) if d.subscription_id == "s1"]
+        assert self._keys(directory) == [
+            ("s1", "dept:1", again),
+            ("s1", "user:a", again),
+            ("s2", "user:a", two),
+        ]
+        with directory.store.write() as tx:  # the subscription's deliveries go, and their keys
+            assert tx.outbox.delete_subscription("s2")
+        assert self._keys(directory) == [("s1", "dept:1", again), ("s1", "user:a", again)]
+
     def test_deleting_a_tenant_removes_its_subscriptions(self, directory: Directory, acme: str) -> None:
         sub = _subscribe(directory)
         with directory.store.write() as tx:
@@ -315,3 +432,57 @@ class TestOutbox:
         with directory.store.read() as tx:
             assert tx.outbox.list_subscriptions(None, _unseal(directory)) == []
             assert tx.outbox.list_deliveries("acme") == []
+        assert self._keys(directory) == []
+
+
+def test_the_upgrade_to_0012_gives_the_deliveries_open_then_their_keys(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """A store at 0011 with deliveries open (u1's first retrying, its next waiting) and ended: the
+    upgrade fills ``delivery_keys`` for the open ones, so their order holds across it."""
+    data = tmp_path / "at-0011"
+    if databases.cluster is not None:
+        databases.created[data.resolve()] = databases.cluster.create_database(migrated=False)
+    d = open_directory(databases.settings_for(data))
+    try:
+        upgrade(d.store, "0011")
+        tenants.create(d, tenant_id="acme", name="Acme")
+        sub = _subscribe(d)
+        rows = [
+            (1, ("user:u1",), DeliveryStatus.RETRYING),
+            (2, ("user:u1", "user:u2"), DeliveryStatus.PENDING),
+            (3, ("user:u3",), DeliveryStatus.DELIVERED),
+            (4, ("user:u3", "dept:7"), DeliveryStatus.PENDING),
+        ]
+        with d.store.write() as tx:
+            tx.conn.execute(
+                insert(schema.deliveries),
+                [
+                    {
+                        "subscription_id": sub.id, "tenant_id": "acme", "event_id": f"e{seq}", "seq": seq,
+                        "topic": "kso.user", "operation": "update", "body": b"{}",
+                        "entity_keys": orjson.dumps(keys).decode(), "status": status.value, "attempts": 0,
+                        "next_attempt_at": 1000, "created": 1000,
+                    }
+                    for seq, keys, status in rows
+                ],
+            )  # fmt: skip
+        d.store.migrate()
+        with d.store.read() as tx:
+            ids = {dl.seq: dl.id for dl in tx.outbox.list_deliveries("acme")}
+            k = schema.delivery_keys.c
+            keys = [tuple(r) for r in tx.conn.execute(select(k.subscription_id, k.entity_key, k.delivery_id))]
+            assert sorted(keys) == sorted(
+                [
+                    ("s1", "user:u1", ids[1]),
+                    ("s1", "user:u1", ids[2]),
+                    ("s1", "user:u2", ids[2]),
+                    ("s1", "user:u3", ids[4]),
+                    ("s1", "dept:7", ids[4]),
+                ]
+            )
+            due = tx.outbox.due_candidates(1000, 5000, 10)
+            assert [dl.seq for dl in due.deliveries] == [1, 4]  # 2 waits for u1's retrying 1
+    finally:
+        d.writes.close()
+        d.store.dispose()

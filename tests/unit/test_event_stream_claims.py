@@ -18,7 +18,7 @@ import event_receivers as ind
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
 from openroster.events import subscriptions
-from openroster.events.engine import CLAIM_BATCH, SCAN_PAGES, EventEngine
+from openroster.events.engine import CLAIM_BATCH, EventEngine
 from openroster.events.stream_hub import StreamConnection, StreamHub
 from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, Operation, RenderedEvent
 
@@ -46,7 +46,7 @@ def test_a_backlog_of_stream_deliveries_without_a_connection_holds_back_no_other
 ) -> None:
     _world(directory)
     stream = subscriptions.create(directory, tenant_id="acme", kind="dingtalk_stream", app=APP_KEY, url="")
-    backlog = SCAN_PAGES * 100 + 1  # more than the engine's look for due deliveries pages through
+    backlog = 1001  # more than ten claims' worth
     events = [
         RenderedEvent(i, uuid.uuid4().hex, "user_add_org", "create", (f"user:s{i}",), b"{}")
         for i in range(backlog)

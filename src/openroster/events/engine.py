@@ -59,10 +59,9 @@ import httpx
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.events.channels import PUSHED, Transport, channel
-from openroster.events.order import holdups
 from openroster.events.outcomes import Attempt, Carried, OutcomeWriter
 from openroster.events.pruning import Pruner
-from openroster.events.sender import Sender, SendError
+from openroster.events.sender import UNDER_WAY_PER_ORIGIN, Origin, Sender, SendError, origin_of
 from openroster.events.timings import EngineTimings
 from openroster.model.changes import (
     ChannelContext,
@@ -82,8 +81,6 @@ T = TypeVar("T")
 FAN_OUT_BATCH = 1000
 #: Deliveries claimed and sent at once.
 CLAIM_BATCH = 100
-#: Pages of due deliveries looked through for ones not held up by an earlier event of their entity.
-SCAN_PAGES = 10
 #: How long a claim holds a delivery (real time): well past the longest timeout.
 LEASE_MS = 30_000
 #: Seconds between polls for other processes' commits.
@@ -374,29 +371,39 @@ class EventEngine:
         self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext]
     ) -> list[Delivery]:
         """Up to ``CLAIM_BATCH`` due deliveries of ``contexts``' subscriptions that this process
-        can send (the query leaves the others out: :meth:`_waiting`) and no earlier open one of
-        the same entity holds up, paging past the held-up ones (at most ``SCAN_PAGES`` pages)."""
-        eligible: list[Delivery] = []
-        after = 0
+        can send, found by one query: the store leaves out those an earlier open delivery of their
+        entity holds up, however many there are (``outbox.due_candidates``), and those of
+        :meth:`_waiting`'s subscriptions and of a receiver (an origin, whichever subscriptions
+        share it) with ``UNDER_WAY_PER_ORIGIN`` attempts under way here; no more are taken for a
+        receiver than it has room for. When some were held up, or left for a receiver's room, an
+        outcome written wakes the engine (``_held_up``)."""
         waiting = self._waiting(contexts)
-        held_up = False
-        for _ in range(SCAN_PAGES):
-            page = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, after_id=after, waiting=waiting)
-            if not page:
-                break
-            earlier = holdups(tx.outbox.open_keys_before({c.subscription_id for c in page}, page[-1].id + 1))
-            for c in page:
-                if c.subscription_id not in contexts:
-                    continue  # made or resumed since the pass's read: the next pass has it
-                if earlier.held(c):
-                    held_up = True
-                else:
-                    eligible.append(c)
-            if len(eligible) >= CLAIM_BATCH:
-                break
-            after = page[-1].id
-        self._held_up = held_up
-        return eligible[:CLAIM_BATCH]
+        origins: dict[str, Origin | None] = {
+            sid: None if ctx.subscription.kind in PUSHED else origin_of(ctx.subscription.url)
+            for sid, ctx in contexts.items()
+        }
+        under_way: Counter[Origin] = Counter()
+        for sid, busy in list(self._busy.items()):
+            if (o := origins.get(sid)) is not None:
+                under_way[o] += busy
+        waiting |= {
+            sid for sid, o in origins.items() if o is not None and under_way[o] >= UNDER_WAY_PER_ORIGIN
+        }
+        due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=waiting)
+        eligible: list[Delivery] = []
+        left_for_room = False
+        for c in due.deliveries:
+            if c.subscription_id not in origins:
+                continue  # made or resumed since the pass's read: the next pass has it
+            if (o := origins[c.subscription_id]) is not None:
+                if under_way[o] >= UNDER_WAY_PER_ORIGIN:
+                    left_for_room = True
+                    continue
+                under_way[o] += 1
+            eligible.append(c)
+        held = due.held_up
+        self._held_up = left_for_room or (held is not None and held.subscription_id in contexts)
+        return eligible
 
     async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
         """Make one attempt: ``(HTTP status or None, error or None)``; a :data:`PUSHED` kind's

@@ -122,7 +122,8 @@ class Pruner:
         )
         records_before = now - max(self.retention_ms, RECORDS_KEPT_MIN_MS)
         missed, more = 0, deliveries >= n
-        for sub_id, tenant_id, cursor in tx.outbox.cursors():
+        # One query finds the subscriptions lagging past the retention (usually none).
+        for sub_id, tenant_id, cursor in tx.outbox.lagging(records_before):
             run = tx.changes.expired_after(tenant_id, cursor, records_before, n)
             if run is not None and tx.outbox.skip_records(
                 sub_id, expect=cursor, seq=run.last_seq, missed=run.count, missed_until=run.newest_at

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from urllib.parse import urlencode, urlsplit
 
 #: Connections kept open to one receiver at most (and requests in flight to it at once).
 PER_ORIGIN = 8
+#: Attempts under way to one receiver at most, however many subscriptions share it (the engine
+#: claims no more for it): those waiting for one of its ``PER_ORIGIN`` connections must still be
+#: sent well within their lease (30 s). Five rounds of WPS's 3 s per connection is 15 s.
+UNDER_WAY_PER_ORIGIN = 5 * PER_ORIGIN
 #: The longest reply head and body read.
 MAX_HEAD = 64 * 1024
 MAX_REPLY = 1024 * 1024
@@ -52,6 +57,20 @@ class _Pool:
     idle: list[_Conn] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=1024)
+def origin_of(url: str) -> Origin | None:
+    """The receiver ``url`` names, as the sender keeps its connections: ``(scheme, host, port)``
+    (None: not an http(s) URL)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return (parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80))
+
+
 class Sender:
     """POSTs to receivers (see module). Use on one event loop; :meth:`aclose` when done."""
 
@@ -64,10 +83,9 @@ class Sender:
     ) -> tuple[int, bytes]:
         """``(status, body)`` of the reply; raises :class:`SendError` or ``TimeoutError``."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        origin = origin_of(url)
+        if origin is None:
             raise SendError(f"not an http(s) URL: {url!r}")
-        https = parts.scheme == "https"
-        origin = (parts.scheme, parts.hostname, parts.port or (443 if https else 80))
         target = parts.path or "/"
         extra = urlencode(dict(query))
         if parts.query or extra:

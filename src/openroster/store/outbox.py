@@ -9,10 +9,16 @@ A delivery is *claimed* before it is sent: :func:`claim` sets ``lease_owner``/``
 only on rows nobody holds (PostgreSQL skips rows another transaction has locked), so each
 attempt is made by one process. :func:`record_outcome` clears the lease. ``lease_until`` is real
 time; ``next_attempt_at`` and the other times follow the directory's clock. All are unix ms.
+
+Order per entity: an open delivery's entity keys are also rows of ``delivery_keys``, inserted with
+it (:func:`insert_batches`, :func:`replay_deliveries`) and deleted when its outcome ends it
+(:func:`record_outcomes`) or with it (the foreign key cascades), so :func:`due_candidates` leaves
+out in SQL a delivery that shares a key with an earlier open one of its subscription.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,15 +26,19 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Connection,
     and_,
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
+    literal,
     or_,
     select,
+    union_all,
     update,
 )
 
@@ -40,7 +50,7 @@ from openroster.model.changes import (
     Subscription,
     SubscriptionStatus,
 )
-from openroster.store.schema import deliveries, subscriptions
+from openroster.store.schema import change_records, deliveries, delivery_keys, subscriptions
 from openroster.store.sql import column_values, from_columns, insert_many
 
 #: ``unseal(sealed, context)``: a sealed subscription key back in clear (the master key's).
@@ -116,10 +126,21 @@ def advance_cursor(conn: Connection, subscription_id: str, seq: int, *, expect: 
     return bool(conn.execute(update(subscriptions).where(where).values(cursor_seq=seq)).rowcount)
 
 
-def cursors(conn: Connection) -> list[tuple[str, str, int]]:
-    """``(id, tenant_id, cursor_seq)`` of every subscription, by id."""
-    s = subscriptions.c
-    return [(r[0], r[1], r[2]) for r in conn.execute(select(s.id, s.tenant_id, s.cursor_seq).order_by(s.id))]
+def lagging(conn: Connection, before_ms: int) -> list[tuple[str, str, int]]:
+    """``(id, tenant_id, cursor_seq)`` of the subscriptions whose next change record (the first
+    after their cursor) was committed before ``before_ms``, by id: those a prune moves on past the
+    retention. One statement for all, an index lookup each (a transaction's records share their
+    commit time, so the first by seq will do)."""
+    s, r = subscriptions.c, change_records.c
+    next_at = (
+        select(r.committed_at)
+        .where(r.tenant_id == s.tenant_id, r.seq > s.cursor_seq)
+        .order_by(r.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    q = select(s.id, s.tenant_id, s.cursor_seq).where(next_at < before_ms).order_by(s.id)
+    return [(row[0], row[1], row[2]) for row in conn.execute(q)]
 
 
 def skip_records(
@@ -186,23 +207,49 @@ def insert_batches(
 ) -> None:
     """:func:`insert_deliveries` of several subscriptions in one statement, each batch in order."""
     fresh = _fresh(now_ms)
-    insert_many(
+    _insert_open(
         conn,
-        deliveries,
         [
-            {
-                "subscription_id": sub.id,
-                "tenant_id": sub.tenant_id,
-                "event_id": e.event_id,
-                "seq": e.seq,
-                "topic": e.topic,
-                "operation": e.operation,
-                "entity_keys": orjson.dumps(list(e.entity_keys)).decode(),
-                "body": e.body,
-                **fresh,
-            }
+            (
+                {
+                    "subscription_id": sub.id,
+                    "tenant_id": sub.tenant_id,
+                    "event_id": e.event_id,
+                    "seq": e.seq,
+                    "topic": e.topic,
+                    "operation": e.operation,
+                    "entity_keys": orjson.dumps(list(e.entity_keys)).decode(),
+                    "body": e.body,
+                    **fresh,
+                },
+                e.entity_keys,
+            )
             for sub, events in batches
             for e in events
+        ],
+    )
+
+
+def _insert_open(conn: Connection, rows: Sequence[tuple[dict[str, Any], Sequence[str]]]) -> None:
+    """Insert open deliveries (each row with its entity keys), in the given order, and their keys.
+
+    The ids come back from the one ``INSERT ... RETURNING`` (SQLAlchemy pages a very large batch);
+    a statement's rows take increasing ids in their order on both backends (SQLite's rowid, the
+    sequence of PostgreSQL, which SQLAlchemy orders by the rows given), so the sorted ids are the
+    rows' ids in order."""
+    if not rows:
+        return
+    q = insert(deliveries).returning(
+        deliveries.c.id, sort_by_parameter_order=conn.dialect.name == "postgresql"
+    )
+    ids = sorted(int(i) for i in conn.execute(q, [r for r, _ in rows]).scalars())
+    insert_many(
+        conn,
+        delivery_keys,
+        [
+            {"subscription_id": r["subscription_id"], "entity_key": key, "delivery_id": i}
+            for i, (r, keys) in zip(ids, rows, strict=True)
+            for key in dict.fromkeys(keys)
         ],
     )
 
@@ -220,18 +267,18 @@ def replay_deliveries(conn: Connection, subscription_id: str, since_ms: int, now
         .order_by(deliveries.c.id)
     )
     rows = [r._mapping for r in conn.execute(q).all()]
-    if rows:
-        keep = (
-            "subscription_id",
-            "tenant_id",
-            "event_id",
-            "seq",
-            "topic",
-            "operation",
-            "entity_keys",
-            "body",
-        )
-        conn.execute(insert(deliveries), [{**{k: r[k] for k in keep}, **_fresh(now_ms)} for r in rows])
+    keep = (
+        "subscription_id",
+        "tenant_id",
+        "event_id",
+        "seq",
+        "topic",
+        "operation",
+        "entity_keys",
+        "body",
+    )
+    fresh = _fresh(now_ms)
+    _insert_open(conn, [({**{k: r[k] for k in keep}, **fresh}, orjson.loads(r["entity_keys"])) for r in rows])
     return len(rows)
 
 
@@ -265,48 +312,79 @@ def _unleased(wall_ms: int) -> ColumnElement[bool]:
     return or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < wall_ms)
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """What :func:`due_candidates` found: ``deliveries`` to claim, oldest first, and the oldest due
+    delivery held up behind an earlier open one of its entity (among those it looked through)."""
+
+    deliveries: list[Delivery]
+    held_up: Delivery | None
+
+
+def _shares_an_earlier_key() -> ColumnElement[bool]:
+    """The delivery shares an entity key with an earlier open delivery of its subscription (an
+    index lookup per key: ``delivery_keys`` holds the open deliveries' keys only)."""
+    mine, earlier = delivery_keys.alias("mine"), delivery_keys.alias("earlier")
+    return exists().where(
+        mine.c.delivery_id == deliveries.c.id,
+        earlier.c.subscription_id == mine.c.subscription_id,
+        earlier.c.entity_key == mine.c.entity_key,
+        earlier.c.delivery_id < mine.c.delivery_id,
+    )
+
+
 def due_candidates(
-    conn: Connection,
-    now_ms: int,
-    wall_ms: int,
-    limit: int,
-    *,
-    after_id: int = 0,
-    waiting: Collection[str] = (),
-) -> list[Delivery]:
-    """Open deliveries of active subscriptions whose time has come and that nobody holds, oldest
-    first, after ``after_id`` (order per entity is the caller's: see :func:`open_keys_before`),
-    leaving out those of the subscriptions ``waiting`` (the engine's Stream subscriptions without
-    a connection in its process: however many of theirs wait, the others' come first)."""
+    conn: Connection, now_ms: int, wall_ms: int, limit: int, *, waiting: Collection[str] = ()
+) -> Due:
+    """Up to ``limit`` open deliveries of active subscriptions whose time has come, that nobody
+    holds and that share no entity key with an earlier open delivery of their subscription (order
+    per entity: however many of one entity wait behind a retrying one, the others' are found
+    after them), oldest first; leaving out those of the subscriptions ``waiting`` (the engine's
+    Stream subscriptions without a connection in its process, and those it sends no more to for
+    now: however many of theirs wait, the others' come first). One statement: with them, the
+    oldest due delivery held up (looked for among the due ones up to the last found, or all of
+    them when fewer than ``limit`` were)."""
+    params: dict[str, object] = {"now": now_ms, "wall": wall_ms}
+    if waiting:
+        params["waiting"] = sorted(waiting)
+    found, held_up = [], None
+    for r in conn.execute(_due_statement(limit, bool(waiting)), params).all():
+        if r.held:
+            held_up = _delivery(r)
+        else:
+            found.append(_delivery(r))
+    found.sort(key=lambda d: d.id)
+    return Due(found, held_up)
+
+
+@functools.cache
+def _due_statement(limit: int, waiting: bool) -> CompoundSelect[Any]:
+    """:func:`due_candidates`' statement (built once: it is run on every pass), its parameters
+    ``now``, ``wall`` and, with ``waiting``, the subscriptions left out."""
     active = select(subscriptions.c.id).where(subscriptions.c.status == SubscriptionStatus.ACTIVE.value)
-    where = [
-        deliveries.c.id > after_id,
-        deliveries.c.status.in_(_OPEN),
-        deliveries.c.next_attempt_at <= now_ms,
-        _unleased(wall_ms),
-        deliveries.c.subscription_id.in_(active),
+    d = deliveries.c
+    due = [
+        d.status.in_(_OPEN),
+        d.next_attempt_at <= bindparam("now"),
+        or_(d.lease_until.is_(None), d.lease_until < bindparam("wall")),
+        d.subscription_id.in_(active),
     ]
     if waiting:
-        where.append(deliveries.c.subscription_id.not_in(sorted(waiting)))
-    q = select(deliveries).where(*where).order_by(deliveries.c.id).limit(limit)
-    return [_delivery(r) for r in conn.execute(q).all()]
-
-
-def open_keys_before(
-    conn: Connection, subscription_ids: Collection[str], before_id: int
-) -> list[tuple[int, str, tuple[str, ...]]]:
-    """``(id, subscription_id, entity_keys)`` of the open deliveries of ``subscription_ids`` with an
-    id below ``before_id``, held or not: what blocks a later delivery of the same entity."""
-    q = (
-        select(deliveries.c.id, deliveries.c.subscription_id, deliveries.c.entity_keys)
-        .where(
-            deliveries.c.subscription_id.in_(list(subscription_ids)),
-            deliveries.c.status.in_(_OPEN),
-            deliveries.c.id < before_id,
-        )
-        .order_by(deliveries.c.id)
+        due.append(d.subscription_id.not_in(bindparam("waiting", expanding=True)))
+    held = _shares_an_earlier_key()
+    free = select(deliveries, literal(0).label("held")).where(*due, ~held).order_by(d.id)
+    free_cte = free.limit(limit).cte("free")
+    # Where the look for free ones stopped: the last one found when it found ``limit``.
+    reached = select(case((func.count() >= limit, func.max(free_cte.c.id)))).select_from(free_cte)
+    until = reached.scalar_subquery()
+    first_held = (
+        select(deliveries, literal(1).label("held"))
+        .where(*due, held, or_(until.is_(None), d.id < until))
+        .order_by(d.id)
+        .limit(1)
+        .subquery()
     )
-    return [(r[0], r[1], tuple(orjson.loads(r[2]))) for r in conn.execute(q).all()]
+    return union_all(select(free_cte), select(first_held))
 
 
 def claim(
@@ -386,9 +464,20 @@ class Outcome:
 
 def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> None:
     """Write attempts' outcomes and release their leases in one statement (executemany); a
-    delivery ``owner`` no longer holds is left alone."""
+    delivery ``owner`` no longer holds is left alone. The entity keys of those it ended (delivered
+    or dead) go, in one more statement: the next event of their entities is due."""
     if outcomes:
         conn.execute(_RECORD, [o.params(owner) for o in outcomes])
+        _forget_keys(conn, [o.delivery_id for o in outcomes if o.status not in OPEN_STATUSES])
+
+
+def _forget_keys(conn: Connection, ended: Sequence[int]) -> None:
+    """Delete the entity keys of the deliveries ``ended`` that are no longer open (one whose
+    outcome was not written, its lease lost, keeps them)."""
+    if ended:
+        still_open = select(deliveries.c.id).where(deliveries.c.id.in_(ended), deliveries.c.status.in_(_OPEN))
+        k = delivery_keys.c
+        conn.execute(delete(delivery_keys).where(k.delivery_id.in_(ended), k.delivery_id.not_in(still_open)))
 
 
 def record_outcome(
@@ -415,7 +504,10 @@ def record_outcome(
         last_error,
         delivered_at,
     )
-    return bool(conn.execute(_RECORD, outcome.params(owner)).rowcount)
+    written = bool(conn.execute(_RECORD, outcome.params(owner)).rowcount)
+    if written and status not in OPEN_STATUSES:
+        _forget_keys(conn, [delivery_id])
+    return written
 
 
 def count_open(conn: Connection) -> int:

@@ -333,6 +333,26 @@ Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_attempt_at)
 Index("ix_deliveries_subscription", deliveries.c.subscription_id, deliveries.c.id)
 Index("ix_deliveries_tenant", deliveries.c.tenant_id, deliveries.c.id)
 
+# The entity keys of the open (pending or retrying) deliveries, one row per key (migration 0012):
+# inserted with the delivery, deleted when its outcome makes it delivered or dead
+# (``store/outbox.py``), and with it (the foreign key cascades from a pruned delivery or a deleted
+# subscription or tenant). The look for due deliveries leaves out in SQL those that share a key
+# with an earlier open delivery of their subscription (order per entity), whatever lies between.
+delivery_keys = Table(
+    "delivery_keys",
+    metadata,
+    Column("subscription_id", String(64), primary_key=True),
+    Column("entity_key", String(160), primary_key=True),
+    Column(
+        "delivery_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    ForeignKeyConstraint(["delivery_id"], ["deliveries.id"], ondelete="CASCADE"),
+)
+Index("ix_delivery_keys_delivery", delivery_keys.c.delivery_id)
+
 # DingTalk Stream mode (store/stream.py): a ticket from ``connections/open`` opens one WebSocket
 # connection; its row then describes that connection, so every process (and the control plane)
 # sees who is connected. ``tenant`` is a plain column, not tenant data (no snapshot, no cascade).
