@@ -9,6 +9,7 @@ a violation raises :class:`BulkConflict` and the caller's transaction rolls back
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,18 +32,32 @@ _PG_KEY = re.compile(r"Key \(([^)]*)\)=")
 BULK_CACHE_KIB = 1024 * 1024
 
 
+#: ``conn.info`` key: SQLite inserts each call's rows with one statement (see :func:`loading`).
+_ONE_STATEMENT = "openroster.bulk.one_statement"
+
+
 @contextmanager
-def loading(conn: Connection) -> Iterator[None]:
-    """Tune the connection for a bulk load inside the caller's transaction, and restore it."""
+def loading(conn: Connection, *, beside_python: bool = False) -> Iterator[None]:
+    """Tune the connection for a bulk load inside the caller's transaction, and restore it.
+
+    ``beside_python``: the inserts run in a thread while another thread runs Python (the
+    import's writes ahead, ``core/sheets/ahead.py``). SQLite then gets each call's rows in one
+    statement, a JSON array read by ``json_each``, which it runs without the interpreter lock;
+    ``executemany`` takes the lock back for every row and waits for it each time, so such a
+    thread wrote one chunk of ten while the import checked them. It costs about a sixth more
+    CPU than ``executemany`` (100,000 rows into a table with five indexes: 1.13-1.29 →
+    1.35-1.50 s)."""
     if conn.dialect.name != "sqlite":
         yield
         return
     raw: Any = conn.connection.driver_connection
     before = raw.execute("PRAGMA cache_size").fetchone()[0]
     raw.execute(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+    conn.info[_ONE_STATEMENT] = beside_python
     try:
         yield
     finally:
+        conn.info.pop(_ONE_STATEMENT, None)
         raw.execute(f"PRAGMA cache_size={int(before)}")
 
 
@@ -66,6 +81,12 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: It
             ):
                 for row in batch:
                     copy.write_row(row)
+        elif conn.info.get(_ONE_STATEMENT):
+            picks = ", ".join(f"value->>{i}" for i in range(len(columns)))
+            raw.execute(
+                f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {picks} FROM json_each(?)",
+                (json.dumps(batch, ensure_ascii=False),),
+            )
         else:
             sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             raw.executemany(sql, batch)

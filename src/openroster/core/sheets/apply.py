@@ -79,9 +79,15 @@ def create(plan: ImportPlan) -> None:
             bulk.write(plan.tx, pc, tenant_id=plan.tenant_id)
             done += len(rows)
             plan.tick("creating", done, total)
-    if total:
-        plan.tx.changed(plan.tenant_id, "tenant", plan.tenant_id)
+    finish_created(plan, chunks)
+
+
+def finish_created(plan: ImportPlan, chunks: list[tuple[list[Row], bulk.PreparedChunk]]) -> None:
+    """After the chunks of new people are written (by :func:`create` or ahead, ``ahead.py``):
+    the tenant's change, their roster fields."""
     created = [r for rows, _ in chunks for r in rows]
+    if created:
+        plan.tx.changed(plan.tenant_id, "tenant", plan.tenant_id)
     add_roster_rows(plan, created)
     for row in created:
         row.changed = True
