@@ -142,7 +142,7 @@ def _run_steps(plan: ImportPlan, tx: WriteTx) -> None:
         apply.create(plan)
     else:
         try:
-            with tx.bulk.loading(beside_python=True), tx.savepoint():
+            with tx.bulk.loading(), tx.savepoint():
                 with ahead.WriteAhead(plan, len(new)) as writer:
                     validate.check_new(plan, new, writer.submit)
                     validate.drop_rows_naming_invalid_rows(plan)
