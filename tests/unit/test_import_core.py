@@ -75,6 +75,23 @@ def run(
     return sheet_imports.import_sheet(d, tenant_id="acme", headers=headers, rows=rows, **kw)  # type: ignore[arg-type]
 
 
+def copy_company(d: Directory, tenant_id: str) -> None:
+    """Another company with acme's name and attribute definitions."""
+    tenants.create(d, tenant_id=tenant_id, name="示例科技")
+    with d.reader() as r:
+        defs = r.definitions("acme")
+    attributes.create_definitions(
+        d,
+        tenant_id=tenant_id,
+        items=[
+            attributes.NewDefinition(
+                name=a.name, value_type=a.value_type.value, options=tuple((o.key, o.name) for o in a.options)
+            )
+            for a in defs
+        ],
+    )
+
+
 def people(d: Directory) -> dict[str, User]:
     """Everyone in the tenant, by employee id (or email, or id)."""
     with d.reader() as r:
@@ -147,19 +164,7 @@ def test_export_then_import_round_trips(directory: Directory, company: str) -> N
 def test_export_into_another_tenant_gives_the_same_sheet(directory: Directory, company: str) -> None:
     run(directory, ROWS)
     headers, rows = sheet_export.export_sheet(directory, tenant_id="acme")
-    tenants.create(directory, tenant_id="copy", name="示例科技")
-    with directory.reader() as r:
-        defs = r.definitions("acme")
-    attributes.create_definitions(
-        directory,
-        tenant_id="copy",
-        items=[
-            attributes.NewDefinition(
-                name=a.name, value_type=a.value_type.value, options=tuple((o.key, o.name) for o in a.options)
-            )
-            for a in defs
-        ],
-    )
+    copy_company(directory, "copy")
     report = sheet_imports.import_sheet(directory, tenant_id="copy", headers=headers, rows=rows)
     assert report.problems == [] and report.created == 3
     assert sheet_export.export_sheet(directory, tenant_id="copy") == (headers, rows)
@@ -316,19 +321,7 @@ def test_a_large_first_import_is_written_while_it_is_checked(
     assert found["E00210"].leader_id == found["E00201"].id
     # The same file the usual way (one chunk) into another company gives the same.
     monkeypatch.setattr(bulk, "CHUNK", 10_000)
-    tenants.create(directory, tenant_id="beta", name="示例科技")
-    with directory.reader() as r:
-        defs = list(r.definitions("acme"))
-    attributes.create_definitions(
-        directory,
-        tenant_id="beta",
-        items=[
-            attributes.NewDefinition(
-                name=a.name, value_type=a.value_type.value, options=tuple((o.key, o.name) for o in a.options)
-            )
-            for a in defs
-        ],
-    )
+    copy_company(directory, "beta")
     after = {"acme": seq, "beta": change_seq(directory)}
     usual = sheet_imports.import_sheet(directory, tenant_id="beta", headers=HEADERS, rows=rows)
     assert usual.created == 1000 and writers[5:] == ["MainThread"]
