@@ -146,11 +146,12 @@ def _run_steps(plan: ImportPlan, tx: WriteTx) -> None:
                 with ahead.WriteAhead(plan, len(new)) as writer:
                     validate.check_new(plan, new, writer.submit)
                     validate.drop_rows_naming_invalid_rows(plan)
+                    roster = apply.roster_rows(plan, new)  # while the last chunks are written
                 if not writer.wrote_all():
                     raise ahead.Undo
         except ahead.Undo:  # a problem or a failed write: the usual way names it
             apply.create(plan)
         else:
-            apply.finish_created(plan, writer.written)
+            apply.finish_created(plan, writer.written, roster)
     apply.update(plan, [r for r in plan.live() if r.existing is not None])
     apply.write_roster(plan, [r for r in plan.live() if r.roster and r.existing is not None])
