@@ -2,7 +2,9 @@
 
 A large import's inserts are about half its time, and CPython's sqlite3 (and psycopg's COPY)
 let go of the interpreter lock while the database works: a thread that writes chunk k while
-the import checks chunk k+1 uses a second core. The thread is the only user of the
+the import checks chunk k+1 uses a second core. (On SQLite only because ``store/bulk.py`` puts
+many rows in a statement: with ``executemany`` the thread took the lock back after every row
+and barely moved while the import ran Python.) The thread is the only user of the
 transaction's connection while it runs (the import's other steps do not touch the store
 until :meth:`WriteAhead.__exit__` has joined it), and it writes each chunk with
 ``bulk.write``, as :func:`apply.create` would, in the same transaction.
