@@ -427,6 +427,27 @@ class TestStoreContract:
         assert caught.value.columns == ("email",)
         assert _count(directory, schema.users, acme) == 500
 
+    def test_bulk_rows_read_back_as_given(self, directory: Directory, acme: str) -> None:
+        """More rows than one SQLite statement takes (1,365 users): every row, and the values as
+        given (text of digits stays text, quotes, None, big numbers, booleans)."""
+
+        def row(uid: str, **kw: object) -> tuple[object, ...]:
+            return tuple({**_row(uid), "tenant_id": acme, **kw}[c] for c in bulk.USER_COLUMNS)
+
+        odd = {"employee_id": "007", "user_name": '王 "引号" \\ 李', "ctime": 2**53 + 1, "email": None}
+        rows = [row(f"b{i:04d}", email=f"b{i}@example.com") for i in range(2999)] + [row("odd", **odd)]
+        with directory.writer() as tx:
+            assert tx.bulk.insert_users(rows) == 3000
+            assert tx.bulk.insert_memberships([(acme, "odd", 1, True, 3), (acme, "b0000", 1, False, 1)]) == 2
+            tx.changed(acme, "tenant", acme)
+        assert _count(directory, schema.users, acme) == 3000
+        with directory.store.read() as tx:
+            found = tx.users.get_users(acme, ["odd", "b0000", "b2998"])
+        u = found["odd"]
+        assert (u.employee_id, u.user_name, u.ctime, u.email) == ("007", odd["user_name"], 2**53 + 1, None)
+        assert u.memberships[0].is_leader is True and found["b0000"].memberships[0].is_leader is False
+        assert found["b2998"].email == "b2998@example.com"
+
     def test_bulk_loaders_fill_every_table_they_name(self, directory: Directory, acme: str) -> None:
         attributes.create_definitions(
             directory,

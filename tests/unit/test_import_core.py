@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import pytest
@@ -72,6 +73,23 @@ def run(
     d: Directory, rows: Sequence[Sequence[str]], headers: Sequence[str] = HEADERS, **kw: object
 ) -> ImportReport:
     return sheet_imports.import_sheet(d, tenant_id="acme", headers=headers, rows=rows, **kw)  # type: ignore[arg-type]
+
+
+def copy_company(d: Directory, tenant_id: str) -> None:
+    """Another company with acme's name and attribute definitions."""
+    tenants.create(d, tenant_id=tenant_id, name="示例科技")
+    with d.reader() as r:
+        defs = r.definitions("acme")
+    attributes.create_definitions(
+        d,
+        tenant_id=tenant_id,
+        items=[
+            attributes.NewDefinition(
+                name=a.name, value_type=a.value_type.value, options=tuple((o.key, o.name) for o in a.options)
+            )
+            for a in defs
+        ],
+    )
 
 
 def people(d: Directory) -> dict[str, User]:
@@ -146,19 +164,7 @@ def test_export_then_import_round_trips(directory: Directory, company: str) -> N
 def test_export_into_another_tenant_gives_the_same_sheet(directory: Directory, company: str) -> None:
     run(directory, ROWS)
     headers, rows = sheet_export.export_sheet(directory, tenant_id="acme")
-    tenants.create(directory, tenant_id="copy", name="示例科技")
-    with directory.reader() as r:
-        defs = r.definitions("acme")
-    attributes.create_definitions(
-        directory,
-        tenant_id="copy",
-        items=[
-            attributes.NewDefinition(
-                name=a.name, value_type=a.value_type.value, options=tuple((o.key, o.name) for o in a.options)
-            )
-            for a in defs
-        ],
-    )
+    copy_company(directory, "copy")
     report = sheet_imports.import_sheet(directory, tenant_id="copy", headers=headers, rows=rows)
     assert report.problems == [] and report.created == 3
     assert sheet_export.export_sheet(directory, tenant_id="copy") == (headers, rows)
@@ -261,6 +267,95 @@ def test_a_bad_cell_deep_in_a_large_file_is_named_and_nothing_is_written(
     assert [(p.row, p.column) for p in report.problems] == [(1401, "工位"), (1501, "邮箱")]
     assert "longer than 1000" in report.problems[0].reason and "not an email" in report.problems[1].reason
     assert report.invalid == 2 and report.created == 1598
+
+
+def _people_rows(n: int) -> list[list[str]]:
+    """``n`` valid new people, every tenth leading the nine after them, with attribute and roster cells."""
+    return [
+        [
+            f"员工{i}",
+            f"E{i:05d}",
+            f"u{i}@example.com",
+            f"139{i:08d}",
+            "",
+            f"总部/部门{i % 3}",
+            "" if i % 10 == 1 else f"E{i - (i - 1) % 10:05d}",
+            "",
+            f"A-{i % 7}",
+            "P5",
+            "",
+            f"11010119900101{i:04d}",
+        ]
+        for i in range(1, n + 1)
+    ]
+
+
+def _writers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that write the chunks of new people, in order."""
+    names: list[str] = []
+    write = bulk.write
+
+    def spy(tx: object, chunk: bulk.PreparedChunk, *, tenant_id: str) -> None:
+        names.append(threading.current_thread().name)
+        write(tx, chunk, tenant_id=tenant_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bulk, "write", spy)
+    return names
+
+
+def test_a_large_first_import_is_written_while_it_is_checked(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Into a tenant that had nobody, a thread writes each chunk of new people as soon as it is
+    checked (``core/sheets/ahead.py``; chunks of 200 for 10,000); the store then holds what the
+    usual way writes: the same people, managers across chunks, values and change records."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    writers = _writers(monkeypatch)
+    rows = _people_rows(1000)
+    seq = change_seq(directory)
+    report = run(directory, rows)
+    assert report.written and report.problems == [] and report.created == 1000
+    assert writers == ["import-writer"] * 5
+    found = people(directory)
+    assert found["E00012"].leader_id == found["E00011"].id and found["E00201"].leader_id is None
+    assert found["E00210"].leader_id == found["E00201"].id
+    # The same file the usual way (one chunk) into another company gives the same.
+    monkeypatch.setattr(bulk, "CHUNK", 10_000)
+    copy_company(directory, "beta")
+    after = {"acme": seq, "beta": change_seq(directory)}
+    usual = sheet_imports.import_sheet(directory, tenant_id="beta", headers=HEADERS, rows=rows)
+    assert usual.created == 1000 and writers[5:] == ["MainThread"]
+    with directory.reader() as r:
+        records = {t: r.tx.changes.records_after(t, s, 10_000) for t, s in after.items()}
+    kinds = {t: sorted((c.record.kind, c.record.op) for c in got) for t, got in records.items()}
+    assert kinds["acme"] == kinds["beta"] and len(kinds["acme"]) == 1000 + 4  # people, departments
+    with directory.reader() as r:
+        ids = r.tx.users.page_ids("beta", statuses=ALL_STATUSES, after=None, limit=10_000)
+        beta = {u.employee_id: u for u in r.tx.users.get_users("beta", ids).values()}
+        acme_roster = r.tx.roster.get_values("acme", [found["E00777"].id])[found["E00777"].id]
+        beta_roster = r.tx.roster.get_values("beta", [beta["E00777"].id])[beta["E00777"].id]
+    assert sorted(beta) == sorted(found)
+    assert [(v.field_code, v.value) for v in acme_roster] == [(v.field_code, v.value) for v in beta_roster]
+
+
+def test_a_problem_found_after_writing_ahead_undoes_it(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A mobile number also in a later chunk is found after the first chunks were written ahead:
+    they are undone and the usual way names the row; with ``partial`` the other rows are written."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    writers = _writers(monkeypatch)
+    rows = _people_rows(1000)
+    rows[949][3] = rows[49][3]
+    seq = change_seq(directory)
+    report = run(directory, rows)
+    assert not report.written and change_seq(directory) == seq and people(directory) == {}
+    assert [(p.row, p.column) for p in report.problems] == [(951, "手机号")]
+    assert "also in row 51" in report.problems[0].reason
+    assert "import-writer" in writers and writers[-1] == "MainThread"
+    report = run(directory, rows, partial=True)
+    assert report.written and report.created == 999 and len(people(directory)) == 999
+    assert "E00950" not in people(directory)
 
 
 def test_partial_writes_the_valid_rows(directory: Directory, company: str) -> None:

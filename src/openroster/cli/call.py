@@ -16,7 +16,6 @@ import orjson
 import typer
 
 from openroster.cli.credentials import Credentials, CredentialsError, with_credentials
-from openroster.client import ApiError, TransportError
 
 DIALECTS = ("wps", "dingtalk")
 
@@ -76,6 +75,8 @@ def call_command(
     except CredentialsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    from openroster.client import ApiError, TransportError
+
     with client:
         try:
             reply = client.request(method, path, json=body, params=params, envelope=True)

@@ -32,13 +32,15 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from openroster.client import DingTalkClient, WpsClient
-from openroster.client import dingtalk as dingtalk_client
-from openroster.client import wps as wps_client
+if TYPE_CHECKING:
+    from openroster.client import DingTalkClient, WpsClient
+
+# The API client (httpx, pydantic models) is imported by the commands that call an API, not by
+# every ``openroster`` command: ``openroster import`` starts without it.
 
 
 class CredentialsError(Exception):
@@ -64,6 +66,9 @@ class Credentials:
     admin_token: str | None = None
 
     def wps(self) -> WpsClient:
+        from openroster.client import WpsClient
+        from openroster.client import wps as wps_client
+
         if not self.wps_client_id or not self.wps_client_secret:
             raise CredentialsError(
                 "WPS credentials are missing: give --client-id and --client-secret, set "
@@ -81,6 +86,9 @@ class Credentials:
         )
 
     def dingtalk(self) -> DingTalkClient:
+        from openroster.client import DingTalkClient
+        from openroster.client import dingtalk as dingtalk_client
+
         if not self.dingtalk_appkey or not self.dingtalk_appsecret:
             raise CredentialsError(
                 "DingTalk credentials are missing: give --appkey and --appsecret, set "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,8 +11,9 @@ from rich.tree import Tree
 from openroster.cli.call import print_json
 from openroster.cli.credentials import Credentials, with_credentials
 from openroster.cli.users import api_failure, open_wps
-from openroster.client import ApiError, TransportError
-from openroster.client.wps_models import Dept
+
+if TYPE_CHECKING:
+    from openroster.client.wps_models import Dept
 
 depts_app = typer.Typer(no_args_is_help=True, help="Departments, through the WPS API.")
 out = Console()
@@ -27,6 +28,8 @@ def depts_tree(
     json: Annotated[bool, typer.Option("--json", help="Print nested JSON instead of a tree.")] = False,
 ) -> None:
     """Show the department tree (every level below --root)."""
+    from openroster.client import ApiError, TransportError
+
     with open_wps(creds) as wps:
         try:
             top = wps.get_dept(root) if root is not None else wps.get_root_dept()

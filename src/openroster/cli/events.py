@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 
 from openroster.cli.call import print_json
@@ -72,6 +71,8 @@ def server(
 def control(creds: Credentials) -> Iterator[ControlClient]:
     """The control-plane client of the command's server; a refusal or an unreachable server ends
     the command with its message."""
+    import httpx
+
     from openroster.testing.control import ControlClient, ControlError
 
     if not creds.url or not creds.admin_token:

@@ -8,7 +8,7 @@ so they work against a running openroster and against WPS 365 itself.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,9 +16,6 @@ from rich.table import Table
 
 from openroster.cli.call import print_json
 from openroster.cli.credentials import Credentials, CredentialsError, with_credentials
-from openroster.client import ApiError, TransportError, WpsClient
-from openroster.client.wps import ALL_STATUSES
-from openroster.client.wps_models import AttrDefinition, AttrValue, User
 from openroster.core.sheets.files import FORMATS, write_sheet
 from openroster.model.entities import (
     AttributeDefinition,
@@ -27,6 +24,12 @@ from openroster.model.entities import (
     UrlValue,
     ValueType,
 )
+
+if TYPE_CHECKING:
+    from openroster.client import ApiError, TransportError, WpsClient
+    from openroster.client.wps_models import AttrDefinition, AttrValue, User
+
+# The API client is imported by the commands' bodies (see ``cli/credentials.py``).
 
 users_app = typer.Typer(no_args_is_help=True, help="People, through the WPS API.")
 out = Console()
@@ -47,6 +50,8 @@ def open_wps(creds: Credentials) -> WpsClient:
 
 
 def api_failure(exc: ApiError | TransportError) -> typer.Exit:
+    from openroster.client import ApiError
+
     err.print(f"[red]error:[/red] {exc}")
     return typer.Exit(1 if isinstance(exc, ApiError) else 3)
 
@@ -66,6 +71,8 @@ def users_list(
     json: Json = False,
 ) -> None:
     """List people (all pages, up to --limit)."""
+    from openroster.client import ApiError, TransportError
+
     statuses = status or ["active"]
     found: list[User] = []
     with open_wps(creds) as wps:
@@ -110,6 +117,8 @@ def users_get(
     json: Json = False,
 ) -> None:
     """Show one person with their departments and custom attributes."""
+    from openroster.client import ApiError, TransportError
+
     with open_wps(creds) as wps:
         try:
             user = wps.get_user(user_id, with_dept=True)
@@ -155,6 +164,8 @@ def users_export(
 ) -> None:
     """Export people through the API to a spreadsheet in the columns `openroster import` reads."""
     # The sheet layout is the core's (the importer reads it back); only this command loads it.
+    from openroster.client import ApiError, TransportError
+    from openroster.client.wps import ALL_STATUSES
     from openroster.core.sheets import columns as sheet_columns
     from openroster.core.sheets import export as sheet_export
 

@@ -79,16 +79,27 @@ def create(plan: ImportPlan) -> None:
             bulk.write(plan.tx, pc, tenant_id=plan.tenant_id)
             done += len(rows)
             plan.tick("creating", done, total)
-    if total:
-        plan.tx.changed(plan.tenant_id, "tenant", plan.tenant_id)
+    finish_created(plan, chunks)
+
+
+def finish_created(
+    plan: ImportPlan,
+    chunks: list[tuple[list[Row], bulk.PreparedChunk]],
+    roster: list[tuple[str, str, str, int, str, str]] | None = None,
+) -> None:
+    """After the chunks of new people are written (by :func:`create` or ahead, ``ahead.py``):
+    the tenant's change, their roster fields (``roster``: :func:`roster_rows` of them, built
+    while the chunks were written ahead)."""
     created = [r for rows, _ in chunks for r in rows]
-    add_roster_rows(plan, created)
+    if created:
+        plan.tx.changed(plan.tenant_id, "tenant", plan.tenant_id)
+    plan.tx.bulk.insert_roster_values(roster if roster is not None else roster_rows(plan, created))
     for row in created:
         row.changed = True
 
 
-def add_roster_rows(plan: ImportPlan, rows: list[Row]) -> None:
-    """New people's roster fields (checked in :meth:`_check_new`), inserted at once.
+def roster_rows(plan: ImportPlan, rows: list[Row]) -> list[tuple[str, str, str, int, str, str]]:
+    """New people's roster fields (checked in ``validate.check_new``), as rows to insert at once.
 
     What ``roster_writes.update_in`` stores for a person without a roster: the first
     row of each group, and in a detail group the fields not given as empty.
@@ -118,7 +129,7 @@ def add_roster_rows(plan: ImportPlan, rows: list[Row]) -> None:
                 values += [(tenant_id, row.user_id, group_id, 0, c, v) for c, v in given.items()]
             else:
                 values += [(tenant_id, row.user_id, group_id, 0, c, given.get(c, "")) for c in codes]
-    plan.tx.bulk.insert_roster_values(values)
+    return values
 
 
 def update(plan: ImportPlan, rows: list[Row]) -> None:

@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from openroster.core.directory import Directory
-from openroster.core.sheets import apply, parse, validate
+from openroster.core.sheets import ahead, apply, parse, validate
 from openroster.core.sheets.columns import (
     Problem,
     Progress,
@@ -135,8 +135,23 @@ def _run_steps(plan: ImportPlan, tx: WriteTx) -> None:
     apply.make_departments(plan)
     for row in plan.rows:
         validate.read_attributes(plan, row)
-    validate.check_new(plan, [r for r in plan.live() if r.existing is None])
-    validate.drop_rows_naming_invalid_rows(plan)
-    apply.create(plan)
+    new = [r for r in plan.live() if r.existing is None]
+    if not ahead.fits(plan, new):
+        validate.check_new(plan, new)
+        validate.drop_rows_naming_invalid_rows(plan)
+        apply.create(plan)
+    else:
+        try:
+            with tx.bulk.loading(), tx.savepoint():
+                with ahead.WriteAhead(plan, len(new)) as writer:
+                    validate.check_new(plan, new, writer.submit)
+                    validate.drop_rows_naming_invalid_rows(plan)
+                    roster = apply.roster_rows(plan, new)  # while the last chunks are written
+                if not writer.wrote_all():
+                    raise ahead.Undo
+        except ahead.Undo:  # a problem or a failed write: the usual way names it
+            apply.create(plan)
+        else:
+            apply.finish_created(plan, writer.written, roster)
     apply.update(plan, [r for r in plan.live() if r.existing is not None])
     apply.write_roster(plan, [r for r in plan.live() if r.roster and r.existing is not None])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from openroster.core.people import bulk, users
 from openroster.core.roster import writes as roster_writes
 from openroster.core.sheets import lookups
@@ -131,12 +133,17 @@ def _attribute_update(
     return AttributeUpdate(attr_id=a.id, url_title=title, url_link=link, has_url=True)
 
 
-def check_new(plan: ImportPlan, new: list[Row]) -> None:
+def check_new(
+    plan: ImportPlan,
+    new: list[Row],
+    checked: Callable[[list[Row], bulk.PreparedChunk], None] | None = None,
+) -> None:
     """Check the new people with the core's rules (``bulk.prepare``), keeping the rows it builds.
 
     A chunk is checked at once; when a row fails, the rows before it are
     checked again on their own and checking goes on after it, so every row
-    is checked at most twice and every problem is found.
+    is checked at most twice and every problem is found. ``checked`` is given each chunk
+    that passed as soon as it has (``ahead.WriteAhead.submit`` writes it meanwhile).
     """
     plan.rules = bulk.rules_for(plan.tx, plan.d, plan.tenant_id)
     plan.prepared = []
@@ -147,13 +154,16 @@ def check_new(plan: ImportPlan, new: list[Row]) -> None:
         while pending:
             try:
                 plan.prepared.append((pending, plan.prepare(pending)))
-                break
             except CoreError as exc:
                 k = exc.index or 0
                 plan.fail_core(pending[k], exc)
                 if k:
                     plan.prepared.append((pending[:k], plan.prepare(pending[:k])))
                 pending = pending[k + 1 :]
+            else:
+                if checked is not None:
+                    checked(*plan.prepared[-1])
+                break
     plan.tick("checking", len(ordered), len(ordered))
     columns = {code: plan.col(code, "roster") for code in plan.roster_fields}
     for row in ordered:

@@ -1,0 +1,91 @@
+"""Writing checked chunks of new people while the import checks the next ones.
+
+A large import's inserts are about half its time, and CPython's sqlite3 (and psycopg's COPY)
+let go of the interpreter lock while the database works: a thread that writes chunk k while
+the import checks chunk k+1 uses a second core. (On SQLite only because ``store/bulk.py`` puts
+many rows in a statement: with ``executemany`` the thread took the lock back after every row
+and barely moved while the import ran Python.) The thread is the only user of the
+transaction's connection while it runs (the import's other steps do not touch the store
+until :meth:`WriteAhead.__exit__` has joined it), and it writes each chunk with
+``bulk.write``, as :func:`apply.create` would, in the same transaction.
+
+It writes ahead only while no row has a problem. Anything else (a problem found later, by
+the uniqueness checks or in a later chunk, or a write that fails) undoes what it wrote (a
+savepoint around it) and the import writes the usual way, which reports what the file has
+wrong exactly as before: still all or nothing, the same rows named by row and column.
+
+Only for a tenant that had nobody when the import began (the first import of a store, or
+a new company): there the checks after a chunk ask the store nothing (``plan.taken``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from types import TracebackType
+
+from openroster.core.people import bulk
+from openroster.core.sheets.plan import ImportPlan, Row
+
+#: A chunk for the writer, or None: nothing more.
+_Job = tuple[list[Row], bulk.PreparedChunk] | None
+
+
+class Undo(Exception):
+    """Raised inside the savepoint around the writes ahead to undo them."""
+
+
+def fits(plan: ImportPlan, new: list[Row]) -> bool:
+    """Whether the import writes ahead: more than one chunk of new people into a tenant that had nobody."""
+    return not plan.people_before and not plan.problems and len(new) > bulk.CHUNK
+
+
+class WriteAhead:
+    """A thread writing chunks as the import checks them (see the module doc); joined on exit."""
+
+    def __init__(self, plan: ImportPlan, total: int) -> None:
+        self.plan = plan
+        self.total = total
+        #: The chunks written, in order.
+        self.written: list[tuple[list[Row], bulk.PreparedChunk]] = []
+        self.failed = False
+        self._stopped = False
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._write, name="import-writer", daemon=True)
+
+    def __enter__(self) -> WriteAhead:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+
+    def submit(self, rows: list[Row], chunk: bulk.PreparedChunk) -> None:
+        """Write the checked chunk ahead, unless a row has had a problem (then nothing more is)."""
+        self._stopped = self._stopped or bool(self.plan.problems)
+        if not self._stopped:
+            self._jobs.put((rows, chunk))
+
+    def wrote_all(self) -> bool:
+        """Whether every checked chunk was written and no row has a problem (after :meth:`__exit__`)."""
+        plan = self.plan
+        return not (self._stopped or self.failed or plan.problems) and len(self.written) == len(plan.prepared)
+
+    def _write(self) -> None:
+        plan = self.plan
+        done = 0
+        while (job := self._jobs.get()) is not None:
+            if self.failed:
+                continue
+            rows, chunk = job
+            try:
+                bulk.write(plan.tx, chunk, tenant_id=plan.tenant_id)
+            except Exception:  # written again the usual way, which reports it
+                self.failed = True
+                continue
+            self.written.append(job)
+            done += len(rows)
+            plan.tick("creating", done, self.total)
