@@ -20,7 +20,9 @@
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
   a local commit that wrote change records (``Store.on_records``), by a written outcome when a
   pass found an event held up behind an open one, and polling every ``poll_interval`` seconds
-  for other processes' commits. Never on the request path: a
+  for other processes' commits. It runs one pass at a time: the commits that wake it while a
+  pass runs, or within its gathering window (:data:`GATHER`) after that pass ends, are all taken
+  by the one pass that follows. Never on the request path: a
   pass's read and rendering run on the event loop like the server's other reads (short: a
   thread of its own lost more waiting for the interpreter lock behind the busy loop and writer
   than it saved), and its write transaction is a job of the store's writers
@@ -87,6 +89,10 @@ LEASE_MS = 30_000
 POLL_INTERVAL = 0.5
 #: Seconds between prunes.
 PRUNE_INTERVAL = 60.0
+#: Seconds after a pass's end before the background task's next one starts, so that it takes the
+#: commits of that window too (only under a write load: an idle engine's pass starts at once). A
+#: pass's cost is mostly fixed (its transaction, the subscriptions, a cursor each): docs/events.md.
+GATHER = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,7 @@ class EventEngine:
         poll_interval: float = POLL_INTERVAL,
         lease_ms: int = LEASE_MS,
         transports: Mapping[str, Transport] | None = None,
+        gather: float = GATHER,
     ) -> None:
         self.directory = directory
         #: Prunes the outbox and the change records (``events/pruning.py``).
@@ -144,6 +151,8 @@ class EventEngine:
         self.transport = transport
         self.rng = rng or random.Random()
         self.poll_interval = poll_interval
+        #: The background task's gathering window (:data:`GATHER`), and when its last round ended.
+        self.gather, self._passed_at = gather, float("-inf")
         #: How long this engine's claims hold a delivery (real time).
         self.lease_ms = lease_ms
         #: How the events of the :data:`PUSHED` kinds leave this process (Stream mode: the hub).
@@ -565,6 +574,8 @@ class EventEngine:
         sender = Sender()
         try:
             while True:
+                if (gather := self._passed_at + self.gather - time.monotonic()) > 0:
+                    await asyncio.sleep(gather)  # under a write load: see GATHER
                 self._wake.clear()
                 try:
                     wakes = self._wakes
@@ -582,6 +593,7 @@ class EventEngine:
                     self.timings.dump()
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
+                self._passed_at = time.monotonic()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:
