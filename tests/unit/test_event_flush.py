@@ -1,20 +1,22 @@
 """A flush answers once the outcomes of every attempt under way in its process are written, the
 background task's included: what it reports is what the outbox shows right after (a test that
 flushes, then lists the deliveries, sees each attempt's outcome). An outcome waiting when a pass's
-job runs is written by that job, before it claims."""
+job runs is written by that job, before it claims. The background task runs one pass at a time:
+the writes committed while one runs, or within its gathering window after it, go in one pass."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import event_receivers as ind
-from openroster.core.directory import Directory
+from openroster.core.directory import Directory, Reader
 from openroster.core.tenancy import apps, tenants
 from openroster.events import subscriptions
-from openroster.events.engine import EventEngine
+from openroster.events.engine import EventEngine, Step
 from openroster.events.outcomes import Carried
 from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, Operation
 
@@ -132,3 +134,70 @@ def test_outcomes_a_failed_pass_carried_wait_again_and_are_written(directory: Di
         assert [(d.status, d.attempts) for d in tx.outbox.list_deliveries("acme")] == [
             (DeliveryStatus.DELIVERED, 1)
         ]
+
+
+def _created(directory: Directory, user_id: str) -> Callable[[Reader], None]:
+    """A request job (``Directory.write``) recording that ``user_id`` was created."""
+
+    def job(_r: Reader) -> None:
+        with directory.writer() as tx:
+            tx.record(ChangeRecord("acme", EntityKind.USER, Operation.CREATE, user_id))
+
+    return job
+
+
+def test_writes_committed_while_a_pass_runs_are_taken_by_one_following_pass(directory: Directory) -> None:
+    """One pass at most is under way: the records of the writes committed while one runs (its job
+    held before it is queued), and of those committed within its gathering window after it ends,
+    are all taken by the one pass that follows it, not by a pass each, and go out as one event."""
+    during, after = [f"d{i}" for i in range(4)], [f"a{i}" for i in range(3)]
+    with _subscribed(directory) as server:
+        engine = EventEngine(directory, poll_interval=60, gather=1.0)
+
+        async def scenario() -> None:
+            started, gate, back = asyncio.Event(), asyncio.Event(), asyncio.Event()
+            plan, write_async = engine.plan, engine.write_async
+            planned: list[bool] = []  # a pass's read made a job: its next write_async is the pass's
+
+            def plan_noted(carried: Carried | None = None) -> Callable[..., Step] | None:
+                job = plan(carried)
+                planned[:] = [job is not None]
+                return job
+
+            async def held(job: Callable[..., Step]) -> Step:
+                # The first pass's job waits for the gate before it is queued (not the prune's).
+                first = planned == [True] and not started.is_set()
+                planned.clear()
+                if first:
+                    started.set()
+                    await gate.wait()
+                step = await write_async(job)
+                if first:
+                    back.set()
+                return step
+
+            engine.plan = plan_noted  # type: ignore[method-assign]
+            engine.write_async = held  # type: ignore[method-assign]
+            engine.start()
+            try:
+                await directory.write(_created(directory, "u0"))  # its commit wakes the engine
+                await asyncio.wait_for(started.wait(), 30)
+                for user in during:  # each write a commit of its own, while the pass runs
+                    await directory.write(_created(directory, user))
+                gate.set()
+                await asyncio.wait_for(back.wait(), 30)  # the first pass's job committed
+                for user in after:  # within the gathering window (1 s) after it
+                    await directory.write(_created(directory, user))
+                await asyncio.to_thread(server.wait_for, lambda events: len(_users(events)) == 8, 30)
+            finally:
+                await engine.stop()
+
+        asyncio.run(scenario())
+        # One pass for u0, one for the seven writes after it.
+        assert engine.timings.passes.ran.count == 2
+        assert sorted(_users(server.events)) == sorted(["u0", *during, *after])
+
+
+def _users(events: list[dict[str, Any]]) -> list[str]:
+    """The user ids of WPS ``kso.user`` events, in the order they came."""
+    return [u["user_id"] for e in events for u in e["payload"]["users"]]

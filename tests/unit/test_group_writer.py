@@ -19,9 +19,10 @@ from openroster.dialects.dingtalk.errors import Code as DingCode
 from openroster.dialects.dingtalk.errors import from_core as ding_from_core
 from openroster.dialects.wps.errors import Code as WpsCode
 from openroster.dialects.wps.errors import from_core as wps_from_core
+from openroster.model.changes import ChangeRecord, EntityKind, Operation
 from openroster.model.errors import Busy, InvalidValue
 from openroster.store import WriteTx
-from openroster.store.writer import GroupWriter
+from openroster.store.writer import GroupWriter, LanePublishError
 
 TENANT = "acme"
 PEOPLE = [f"p{i}" for i in range(6)]
@@ -251,6 +252,32 @@ def test_with_a_pool_an_engine_job_commits_while_a_request_group_holds_the_lock(
     assert first.result(30) is None and engine_job.result(30) == 0
     assert [f.result(30) for f in queued] == [None] * 4
     pool.close()
+
+
+def test_an_engine_job_that_records_changes_is_refused_and_changes_nothing(d: Directory) -> None:
+    """A lane group publishes nothing (on PostgreSQL it commits beside the request group holding
+    the change counter's lock): an engine job that records a change-log entry or a change record
+    is refused with a clear error, and what it wrote is undone; the lane's other jobs commit."""
+    before = current_seq(d)
+    first, gate = _blocked(d.writes)
+
+    def logs(tx: WriteTx) -> None:
+        tx.changed(TENANT, "user", PEOPLE[0])
+
+    def records(tx: WriteTx) -> None:
+        tx.record(ChangeRecord(TENANT, EntityKind.USER, Operation.UPDATE, PEOPLE[1], ("title",)))
+
+    def outbox_only(tx: WriteTx) -> int:
+        return tx.outbox.count_open()
+
+    jobs = [d.writes.submit(j, first=True) for j in (logs, records, outbox_only)]
+    gate.set()
+    assert first.result(30) is None
+    for refused in jobs[:2]:
+        with pytest.raises(LanePublishError, match="the writers' lane publishes none"):
+            refused.result(30)
+    assert jobs[2].result(30) == 0
+    assert current_seq(d) == before and seqs_since(d, before) == {}
 
 
 def _blocked(writers: GroupWriter) -> tuple[Future[Any], threading.Event]:

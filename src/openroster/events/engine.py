@@ -17,21 +17,22 @@
   job runs first, by that job before it claims: no pass waits for a send or an outcome. A
   failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h
   after the first attempt.
-- **Background** (:meth:`EventEngine.start`): one task per server process, woken right after
-  a local commit that wrote change records (``Store.on_records``), by a written outcome when a
-  pass found an event held up behind an open one, and polling every ``poll_interval`` seconds
-  for other processes' commits. Never on the request path: a
-  pass's read and rendering run on the event loop like the server's other reads (short: a
-  thread of its own lost more waiting for the interpreter lock behind the busy loop and writer
-  than it saved), and its write transaction is a job of the store's writers
-  (``store/writer.py``) in their lane, awaited: it runs in a group of engine jobs of its own,
-  ahead of the request jobs queued before it, and commits without waiting for them (on
-  PostgreSQL beside the request group holding the change counter's lock). The loop never waits
-  for the write lock (SQLite) or the change counter (PostgreSQL), which stalled every request
-  while the writers held it. While
-  its last pass found no active subscription and nothing open, a commit's records cannot make a
-  delivery: such a wake is let go (the poll still looks), so a store without subscriptions pays
-  no pass per write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
+- **Background** (:meth:`EventEngine.start`): one task per server process, woken right after a
+  local commit that wrote change records (``Store.on_records``), by a written outcome when a pass
+  found an event held up behind an open one, and polling every ``poll_interval`` seconds for other
+  processes' commits. It runs one pass at a time: the commits that wake it while a pass runs, or
+  within its gathering window (:data:`GATHER`) after that pass ends, are all taken by the one pass
+  that follows. Never on the request path: a pass's read and rendering run on the event loop like
+  the server's other reads (short: a thread of its own lost more waiting for the interpreter lock
+  behind the busy loop and writer than it saved), and its write transaction is a job of the
+  store's writers (``store/writer.py``) in their lane, awaited: it runs in a group of engine jobs
+  of its own, ahead of the request jobs queued before it, and commits without waiting for them (on
+  PostgreSQL beside the request group holding the change counter's lock). The loop never waits for
+  the write lock (SQLite) or the change counter (PostgreSQL), which stalled every request while
+  the writers held it. While its last pass found no active subscription and nothing open, a
+  commit's records cannot make a delivery: such a wake is let go (the poll still looks), so a
+  store without subscriptions pays no pass per write group. Subscribing, resuming and replaying
+  wake it (:meth:`EventEngine.wake`).
 - **Pruning** (``events/pruning.py``, every :data:`PRUNE_INTERVAL`, in a task of its own beside
   the passes): delivered and dead deliveries past their retentions, and change records every
   subscription has fanned out or, past the retention, skipped (replays re-send retained
@@ -87,6 +88,9 @@ LEASE_MS = 30_000
 POLL_INTERVAL = 0.5
 #: Seconds between prunes.
 PRUNE_INTERVAL = 60.0
+#: Seconds after a pass's end before the background task's next one starts, taking that window's
+#: commits too (under a write load; an idle engine's pass starts at once): docs/events.md.
+GATHER = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,7 @@ class EventEngine:
         poll_interval: float = POLL_INTERVAL,
         lease_ms: int = LEASE_MS,
         transports: Mapping[str, Transport] | None = None,
+        gather: float = GATHER,
     ) -> None:
         self.directory = directory
         #: Prunes the outbox and the change records (``events/pruning.py``).
@@ -144,6 +149,7 @@ class EventEngine:
         self.transport = transport
         self.rng = rng or random.Random()
         self.poll_interval = poll_interval
+        self.gather, self._passed_at = gather, float("-inf")  # GATHER; when the last round ended
         #: How long this engine's claims hold a delivery (real time).
         self.lease_ms = lease_ms
         #: How the events of the :data:`PUSHED` kinds leave this process (Stream mode: the hub).
@@ -178,17 +184,15 @@ class EventEngine:
     # -- the store ----------------------------------------------------------------------------
 
     def write(self, job: Callable[[WriteTx], T]) -> T:
-        """Run ``job`` as a job of the store's writers and wait for its group's commit: no fight with
-        the requests' writes over the write lock. It goes in the writers' lane, in a group of
+        """Run ``job`` as a job of the store's writers and wait for its group's commit: no fight
+        with the requests' writes over the write lock. It goes in the writers' lane, in a group of
         engine jobs of its own ahead of the request jobs: a busy server's backlog of writes would
-        otherwise hold every event back by the whole backlog. Never on the event loop (it waits): there,
-        :meth:`write_async`."""
+        otherwise hold every event back. Never on the event loop (it waits): :meth:`write_async`."""
         done: T = self.directory.writes.submit(job, first=True).result()
         return done
 
     def submit_async(self, job: Callable[[WriteTx], T]) -> asyncio.Future[T]:
-        """Queue ``job`` in the writers' lane (see :meth:`write`); the future resolves on the running loop
-        after its group's commit."""
+        """Queue ``job`` in the writers' lane (:meth:`write`); resolved on the loop after its commit."""
         awaited: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self.directory.writes.submit(job, first=True, awaited=awaited)
         return awaited
@@ -270,9 +274,8 @@ class EventEngine:
     ) -> tuple[int, set[str]]:
         """Store each rendered batch whose subscription is still active with its cursor where the
         rendering read it, and advance the cursor, in one compare-and-set per subscription (the
-        row's lock, held to the commit, is the fan-out lease); the deliveries of every batch so
-        stored go in one insert. ``(deliveries made, the subscriptions that stored a batch and may
-        have more)``."""
+        row's lock, held to the commit, is the fan-out lease); every batch so stored goes in one
+        insert. ``(deliveries made, the subscriptions that stored a batch and may have more)``."""
         stored = [
             r
             for r in rendered
@@ -565,6 +568,8 @@ class EventEngine:
         sender = Sender()
         try:
             while True:
+                if (gather := self._passed_at + self.gather - time.monotonic()) > 0:
+                    await asyncio.sleep(gather)  # under a write load: see GATHER
                 self._wake.clear()
                 try:
                     wakes = self._wakes
@@ -582,6 +587,7 @@ class EventEngine:
                     self.timings.dump()
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
+                self._passed_at = time.monotonic()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:

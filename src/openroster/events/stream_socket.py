@@ -51,7 +51,7 @@ async def connect(websocket: WebSocket) -> None:
     tenant, app, topics = taken
     events = any(t.get("type") == "EVENT" for t in topics)
     if events:
-        subscriptions.ensure_stream(d, tenant_id=tenant, app=app)
+        await subscriptions.ensure_stream(d, tenant_id=tenant, app=app)
     await websocket.accept()
     conn = StreamConnection(conn_id, tenant, app, websocket.send_text, events=events)
     hub.add(conn)

@@ -25,7 +25,7 @@ from openroster.events.channels import PUSHED, channel
 from openroster.events.channels.stream import KIND as STREAM_KIND
 from openroster.model.changes import Subscription, SubscriptionStatus
 from openroster.model.errors import Entity, InvalidValue, NotFound
-from openroster.store.tx import Outbox
+from openroster.store.tx import Outbox, WriteTx
 
 PAYLOAD_STYLES = ("current", "legacy")
 
@@ -48,18 +48,20 @@ def create(
     return _insert(d, Subscription(sub_id, tenant_id, kind, app, url, topics, payload, token, aes_key))
 
 
-def ensure_stream(d: Directory, *, tenant_id: str, app: str) -> None:
+async def ensure_stream(d: Directory, *, tenant_id: str, app: str) -> None:
     """Give the app a Stream subscription to every event unless it has one (paused or not): what
     an app that opens a Stream connection asking for EVENTs gets, as choosing "Stream mode" in the
     platform's event settings does. Its id is the same for the same app in any process, so two
-    connections opened at once make one."""
+    connections opened at once make one. Awaited on the event loop: the insert is a job of the
+    store's writers (the loop never waits for the write lock)."""
     with d.store.read() as tx:
         subs = tx.outbox.list_subscriptions(tenant_id, _unseal(d))
     if any(s.kind == STREAM_KIND and s.app == app for s in subs):
         return
     digest = hashlib.sha256(f"{tenant_id}\0{app}".encode()).hexdigest()[:16]
+    sub = Subscription(f"sub_stream_{digest}", tenant_id, STREAM_KIND, app, url="")
     with contextlib.suppress(IntegrityError):  # another connection of the app made it meanwhile
-        _insert(d, Subscription(f"sub_stream_{digest}", tenant_id, STREAM_KIND, app, url=""))
+        await d.writes.run(lambda tx: _insert_in(tx, d, sub))
 
 
 def _unseal(d: Directory) -> Callable[[bytes, str], str]:
@@ -69,12 +71,17 @@ def _unseal(d: Directory) -> Callable[[bytes, str], str]:
 def _insert(d: Directory, sub: Subscription) -> Subscription:
     """Store a new subscription from the current change seq; its DingTalk keys sealed."""
     with d.writer() as tx:
-        sub = dataclasses.replace(sub, cursor_seq=tx.changes.current_seq(), created=d.now_ms())
-        tx.outbox.insert_subscription(
-            sub,
-            token_sealed=_seal(d, sub.token, sub.id, "token"),
-            aes_key_sealed=_seal(d, sub.aes_key, sub.id, "aes_key"),
-        )
+        return _insert_in(tx, d, sub)
+
+
+def _insert_in(tx: WriteTx, d: Directory, sub: Subscription) -> Subscription:
+    """:func:`_insert` in ``tx``."""
+    sub = dataclasses.replace(sub, cursor_seq=tx.changes.current_seq(), created=d.now_ms())
+    tx.outbox.insert_subscription(
+        sub,
+        token_sealed=_seal(d, sub.token, sub.id, "token"),
+        aes_key_sealed=_seal(d, sub.aes_key, sub.id, "aes_key"),
+    )
     return sub
 
 

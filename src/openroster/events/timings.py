@@ -4,8 +4,8 @@ Every engine keeps a :class:`EngineTimings` (``EventEngine.timings``): per phase
 it ran, the total and the longest, in milliseconds:
 
 - ``woken``: from a local commit's records waking the engine to the start of the pass that
-  follows (the background task busy elsewhere, the loop held, the claim's limit of attempts
-  under way);
+  follows (the pass before still running, the gathering window after it, ``engine.GATHER``, the
+  loop held, the claim's limit of attempts under way);
 - ``read``: a pass's read, rendering and sealing included (on the event loop);
 - ``pass_queued``, ``pass_ran``, ``pass_committed``: its write job (fan-out and claim) waiting in
   the writers' queue, running, and from its end until the event loop has its result (the rest of

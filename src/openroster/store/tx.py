@@ -389,7 +389,9 @@ class WriteTx(Tx):
         self, conn: Connection, *, quiet: bool = False, now_ms: Callable[[], int] | None = None
     ) -> None:
         super().__init__(conn)
-        self._changed: set[tuple[str, str, str]] = set()
+        #: The change-log entries so far, in the order first recorded (a savepoint's rollback
+        #: drops those recorded in it).
+        self._changed: dict[tuple[str, str, str], None] = {}
         self._records: list[ChangeRecord] = []
         #: True when this transaction's change records are dropped (it emits no events).
         self.quiet = quiet
@@ -404,7 +406,7 @@ class WriteTx(Tx):
 
     def changed(self, tenant_id: str, kind: str, key: str | int) -> None:
         """Record that an entity changed, for cache invalidation in every process."""
-        self._changed.add((tenant_id, kind, str(key)))
+        self._changed[(tenant_id, kind, str(key))] = None
 
     def record(self, change: ChangeRecord) -> None:
         """Record a typed change for the event engine (dropped in a quiet transaction), made by
@@ -419,14 +421,21 @@ class WriteTx(Tx):
         """The change records this transaction will publish, in the order they were recorded."""
         return tuple(self._records)
 
+    @property
+    def publishes(self) -> bool:
+        """Whether this transaction has recorded something to publish so far (change-log entries
+        or change records)."""
+        return bool(self._changed or self._records)
+
     @contextmanager
     def savepoint(self) -> Iterator[None]:
-        """A nested transaction: an error in the block undoes the block's writes (and change records) only.
+        """A nested transaction: an error in the block undoes the block's writes (and change records
+        and change-log entries) only.
 
         Its three statements go straight to the driver's connection: SQLAlchemy's
         ``begin_nested`` cost about 100 µs of CPU a savepoint (every write job opens one, and a
         service's ``d.writer()`` inside it another), the driver's a few."""
-        kept = len(self._records)
+        kept, kept_changed = len(self._records), len(self._changed)
         name = f"openroster_sp{self._depth}"
         run = self.conn.connection.driver_connection.execute  # type: ignore[union-attr]
         run(f"SAVEPOINT {name}")
@@ -437,6 +446,8 @@ class WriteTx(Tx):
             run(f"ROLLBACK TO SAVEPOINT {name}")
             run(f"RELEASE SAVEPOINT {name}")
             del self._records[kept:]
+            for entry in list(self._changed)[kept_changed:]:
+                del self._changed[entry]
             raise
         else:
             run(f"RELEASE SAVEPOINT {name}")

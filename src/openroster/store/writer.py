@@ -30,12 +30,13 @@ transaction itself.
   on that lock while the one before commits. A lane group publishes nothing (the engine's jobs
   write only the outbox: subscriptions' cursors, deliveries' leases and outcomes, pruning) and
   does not take that lock (``Store.write(serial=False)``): it commits beside the request group
-  holding it. With more than one writer, one of them is kept for the lane (request groups take at
-  most ``threads - 1``), so a lane job starts at once instead of behind the groups waiting on the
-  lock. A job that loses a deadlock anyway (against a writer outside the writers: the CLI, the
-  control plane; or a lane group against a request group writing the outbox) rolls back to its
-  savepoint and runs again after its group commits, alone in a transaction of its own (a few
-  times at most).
+  holding it (a lane job that records a change or a change record is refused with
+  :class:`LanePublishError`, its savepoint rolled back). With more than one writer, one of them
+  is kept for the lane (request groups take at most ``threads - 1``), so a lane job starts at
+  once instead of behind the groups waiting on the lock. A job that loses a deadlock anyway
+  (against a writer outside the writers: the CLI, the control plane; or a lane group against a
+  request group writing the outbox) rolls back to its savepoint and runs again after its group
+  commits, alone in a transaction of its own (a few times at most).
 """
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ class GroupWriter:
         ``first``: in the lane, so it runs in a group of its own before the next request group (the
         event engine's short jobs, which would otherwise wait behind every write queued while the
         server is busy). A lane job must not publish changes (it does not take the change counter's
-        lock on PostgreSQL: see module)."""
+        lock on PostgreSQL: see module): one that records some is refused with
+        :class:`LanePublishError` and changes nothing."""
         future: Future[Any] = Future()
         with self._ready:
             if len(self._queue) + len(self._lane) >= self.max_queue:
@@ -239,7 +241,7 @@ class GroupWriter:
                     for q in group:
                         try:
                             with tx.savepoint():
-                                outcomes.append((q, True, q.job(tx)))
+                                outcomes.append((q, True, _run_job(q, tx)))
                         except BaseException as exc:  # the job's own error, handed to its caller
                             if _retryable(exc) and q.tries < RETRIES:
                                 again.append(q)
@@ -258,6 +260,24 @@ class GroupWriter:
         for q in again:
             q.tries += 1
             self._commit([q])
+
+
+class LanePublishError(RuntimeError):
+    """An engine job of the lane (``submit(first=True)``) recorded changes to publish: a lane group
+    publishes none (it commits beside the request group holding the change counter's lock, see
+    module). The job changes nothing (its savepoint is rolled back) and gets this error."""
+
+
+def _run_job(q: _Queued, tx: WriteTx) -> Any:
+    """Run ``q``'s job in ``tx`` (inside its savepoint); a lane job that recorded changes to
+    publish is refused (:class:`LanePublishError`), so its savepoint takes them back."""
+    result = q.job(tx)
+    if q.lane and tx.publishes:
+        raise LanePublishError(
+            "an engine job (submit(first=True)) recorded changes to publish: the writers' lane "
+            "publishes none; submit it as a request job"
+        )
+    return result
 
 
 def _group_of(queue: deque[_Queued]) -> list[_Queued]:
