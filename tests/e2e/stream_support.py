@@ -76,6 +76,21 @@ def next_frame(ws: ClientConnection, kind: str = "EVENT", timeout: float = 10.0)
             ack(ws, frame)
 
 
+def frames_within(ws: ClientConnection, seconds: float, *, but: str) -> list[dict[str, Any]]:
+    """The frames that came within ``seconds``, but those of type ``but`` (answered, if SYSTEM)."""
+    deadline, got = time.monotonic() + seconds, []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            frame = orjson.loads(ws.recv(timeout=left))
+        except TimeoutError:
+            break
+        if frame["type"] != but:
+            got.append(dict(frame))
+        elif but == "SYSTEM":
+            ack(ws, frame)
+    return got
+
+
 def ack(ws: ClientConnection, frame: dict[str, Any], code: int = 200, data: Any = None) -> None:
     """The ACK of a frame: its messageId, ``code``, ``data`` (default: the frame's own, as the SDK)."""
     reply = {

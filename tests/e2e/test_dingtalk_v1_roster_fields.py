@@ -17,6 +17,7 @@ from alibabacloud_tea_util.models import RuntimeOptions
 from dingtalk_support import (
     AGENTID,
     ALL_PERMISSIONS,
+    APPKEY,
     LIST,
     META,
     UPDATE,
@@ -59,6 +60,10 @@ class World:
         self.hrm = sdk(HrmClient, live.base_url)
         with live.directory.store.read() as tx:
             self.seq = tx.changes.current_seq()
+        # A paused subscription keeps the tenant's change records for records() (a tenant without
+        # one has them pruned within a minute, which could fall inside a test).
+        kept = live.control.subscribe("acme", "dingtalk_stream", APPKEY, None)
+        live.control.subscription_action("acme", kept["id"], "pause")
 
     def call(self, name: str, token: str | None = None, **fields: Any) -> Any:
         """``name``'s SDK method with its request model of ``fields`` and this app's token."""
