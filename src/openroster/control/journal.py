@@ -25,6 +25,7 @@ from urllib.parse import quote, quote_plus, urlencode
 import orjson
 
 from openroster.control.calls import RawCall, dialect_of, without_gateway
+from openroster.dialects import ambiguity
 from openroster.dialects.raw import form_or_query, header, is_form
 from openroster.model.errors import InvalidValue
 
@@ -54,9 +55,8 @@ _SECRET_NEEDLES = tuple(
 _NON_ASCII_LETTERS = ("\u212a".encode(), "\u0130".encode())
 #: ... and the JSON escape that can spell any letter.
 _ESCAPE = b"\\u"
-#: Up to this many ``:`` in a text longer than ``_NAMES_FROM`` bytes (shorter, one pass over the
-#: whole text costs less), only the member names before them are looked at for secret names.
-_NAMES_LOOKED_AT = 16
+#: In a text longer than this (shorter, one pass over the whole text costs less), only the member
+#: names are looked at for secret names, when there are few (``ambiguity.member_names``).
 _NAMES_FROM = 1024
 _CODE_KEYS = (b'"code"', b'"errcode"')
 #: Text that percent-encoding and form-encoding leave as it is (RFC 3986's unreserved characters).
@@ -76,37 +76,19 @@ def _secret_name(name: str) -> bool:
 
 def _may_name_secrets(data: bytes) -> bool:
     """False when no member name in ``data`` can be a secret's (:func:`_secret_name`): no secret
-    name appears in the names (:func:`_member_names`), or else the whole text, lowercased without
+    name appears in the names (:func:`ambiguity.member_names`), or else the whole text, lowercased without
     ``_`` and ``-`` (as a name is), and nothing in it could spell one otherwise. A few passes in C
     over the bytes, where walking the members of a 15 KB body took milliseconds."""
     if len(data) > _NAMES_FROM and b"\\" not in data:  # one byte is found faster than two
-        names = _member_names(data)
+        names = ambiguity.member_names(data)
         if names is not None:
-            data = names
+            data = b'"'.join(names)
     elif _ESCAPE in data:
         return True
     if not data.isascii() and any(s in data for s in _NON_ASCII_LETTERS):
         return True
     folded = data.lower().replace(b"_", b"").replace(b"-", b"")
     return any(n in folded for n in _SECRET_NEEDLES)
-
-
-def _member_names(data: bytes) -> bytes | None:
-    """In text without a backslash, what can be a member's name, joined by ``"``: for each ``:``,
-    the text between the two quotes before it. A name (of JSON, or of ``_JSON_MEMBER``'s cut-short
-    text) is a string without quotes in it, then white space and ``:``, so it is among these. None
-    past ``_NAMES_LOOKED_AT`` of them (then the whole text is looked at: a pass of its own costs
-    less than many look-ups)."""
-    names: list[bytes] = []
-    colon = data.find(b":")
-    while colon >= 0:
-        if len(names) == _NAMES_LOOKED_AT:
-            return None
-        close = data.rfind(b'"', 0, colon)
-        if close >= 0:
-            names.append(data[data.rfind(b'"', 0, close) + 1 : close])
-        colon = data.find(b":", colon + 1)
-    return b'"'.join(names)
 
 
 @dataclass(slots=True, eq=False)
