@@ -18,6 +18,8 @@ import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from itertools import repeat
+from operator import eq, is_, itemgetter
 from typing import NamedTuple
 
 import orjson
@@ -29,6 +31,7 @@ from openroster.core.roster.catalogue import Catalogue, FieldType, RosterField
 from openroster.core.roster.records import RosterRecord, Values
 from openroster.core.runtime.fragments import Table
 from openroster.dialects.mapping import contacts_active
+from openroster.dialects.pieces import Pieces
 from openroster.model.entities import Department, Role, User
 
 
@@ -74,6 +77,10 @@ CAMEL = Spelling(
     "fieldValueList",
     "itemIndex",
 )
+#: A roster item's fragment entry: (catalogue, linked names, item, version, the item's length) ...
+_CATALOGUE, _ITEM, _VERSION, _SIZE = itemgetter(0), itemgetter(2), itemgetter(3), itemgetter(4)
+#: ... and what stands for none (its catalogue is no catalogue).
+_NO_ENTRY = (None, None, b"", None, 0)
 #: Empty fields by (spelling, code, name, group): all an empty field's JSON depends on.
 _EMPTY: dict[tuple[str, str, str, str], bytes] = {}
 #: The time zone the platform's dates (``hired_date``) are in.
@@ -146,17 +153,19 @@ def roster_list(
     codes: tuple[str, ...] | None,
     field: str,
     spelling: Spelling = SNAKE,
-) -> list[bytes]:
+) -> Pieces:
     """The ``result`` of ``v2/list`` (or, ``spelling`` :data:`CAMEL`, of GetEmployeeRosterByField):
     the items of the existing users among ``user_ids`` (``field`` names them in refusals), as the
     pieces of one JSON array, for the reply to copy once.
 
     An item is kept in the fragment cache with the catalogue and the linked names it was rendered
-    from and the version of the read (:attr:`Reader.version`) that last found them current. While
-    the version is the same nothing changed anywhere, so the item is sent as it is: one lookup per
-    person. Otherwise the person's record is read (:func:`roster_records.read_records`, no query on
-    a warm cache); an item of the same catalogue and linked names is still current, and only the
-    people without one have their values read and are rendered again.
+    from, the version of the read (:attr:`Reader.version`) that last found them current, and its
+    length. While the version is the same nothing changed anywhere, so the item is sent as it is:
+    one lookup per person (the look-ups and the checks of their stamps are loops in C, through
+    ``map``: a loop in Python cost twice as much). Otherwise the person's record is read
+    (:func:`roster_records.read_records`, no query on a warm cache); an item of the same catalogue
+    and linked names is still current, and only the people without one have their values read and
+    are rendered again.
     """
     unique = roster_records.unique_ids(user_ids, field=field)
     cat = roster_catalogue.catalogue(r, tenant_id=tenant_id)
@@ -171,14 +180,11 @@ def roster_list(
     get = it.table.entries.get
     version = it.version
     if version is not None:  # the usual case on a warm cache: every item current, one look-up each
-        current: list[bytes] = []
-        for uid in unique:
-            hit = get(uid)
-            if hit is None or hit[3] != version or hit[0] is not cat:
-                break
-            current.append(hit[2])
-        else:
-            return _array(current)
+        hits = list(map(get, unique, repeat(_NO_ENTRY)))
+        if all(map(is_, map(_CATALOGUE, hits), repeat(cat))) and all(
+            map(eq, map(_VERSION, hits), repeat(version))
+        ):
+            return _array(list(map(_ITEM, hits)), sum(map(_SIZE, hits)))
     items: dict[str, bytes] = {}
     if version is not None:
         for uid in unique:
@@ -187,15 +193,16 @@ def roster_list(
                 items[uid] = hit[2]
     if len(items) < len(unique):
         _check(r, it, [uid for uid in unique if uid not in items], items, field)
-    return _array([item for uid in unique if (item := items.get(uid)) is not None])
+    found = [item for uid in unique if (item := items.get(uid)) is not None]
+    return _array(found, sum(map(len, found)))
 
 
-def _array(found: list[bytes]) -> list[bytes]:
-    """Items as the pieces of one JSON array."""
+def _array(found: list[bytes], size: int) -> Pieces:
+    """Items (``size`` bytes in all) as the pieces of one JSON array."""
     if not found:
-        return [b"[]"]
+        return Pieces([b"[]"], 2)
     # The items with a comma between each two, inside the brackets.
-    parts = [b","] * (2 * len(found) + 1)
+    parts = Pieces([b","] * (2 * len(found) + 1), size + len(found) + 1)
     parts[1::2] = found
     parts[0] = b"["
     parts[-1] = b"]"
@@ -212,7 +219,7 @@ def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], 
         hit = get(rec.user.id)
         if hit is not None and hit[0] is rec.catalogue and hit[1] is rec.linked:
             if hit[3] != it.version:
-                it.table.put(rec.user.id, (*hit[:3], it.version))
+                it.table.put(rec.user.id, (*hit[:3], it.version, hit[4]))
             items[rec.user.id] = hit[2]
         else:
             missing.append(rec)
@@ -221,7 +228,7 @@ def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], 
     loaded = roster_records.read_values(r, tenant_id=it.tenant_id, records=missing)
     for rec, values in zip(missing, loaded, strict=True):
         item = items[rec.user.id] = _render_item(it, rec, values)
-        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version))
+        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version, len(item)))
 
 
 def _render_item(it: _Items, rec: RosterRecord, values: Mapping[str, Values]) -> bytes:
