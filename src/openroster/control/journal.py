@@ -30,6 +30,7 @@ from openroster.dialects.raw import form_or_query, header, is_form
 from openroster.model.errors import InvalidValue
 
 REDACTED = "[redacted]"
+_REDACTED = REDACTED.encode()
 #: The first bytes of a reply kept to find its platform code (both dialects put it first); small
 #: enough for Python's small-object allocator.
 REPLY_HEAD_BYTES = 448
@@ -78,17 +79,19 @@ def _may_name_secrets(data: bytes) -> bool:
     """False when no member name in ``data`` can be a secret's (:func:`_secret_name`): no secret
     name appears in the names (:func:`ambiguity.member_names`), or else the whole text, lowercased without
     ``_`` and ``-`` (as a name is), and nothing in it could spell one otherwise. A few passes in C
-    over the bytes, where walking the members of a 15 KB body took milliseconds."""
-    if len(data) > _NAMES_FROM and b"\\" not in data:  # one byte is found faster than two
+    over the bytes, where walking the members of a 15 KB body took milliseconds. (``find``, not
+    ``in``: Python's ``bytes in bytes`` first tries its operand as an integer, and makes and drops
+    a ``TypeError`` each time, about 1,500 instructions.)"""
+    if len(data) > _NAMES_FROM and data.find(b"\\") < 0:  # one byte is found faster than two
         names = ambiguity.member_names(data)
         if names is not None:
             data = b'"'.join(names)
-    elif _ESCAPE in data:
+    elif data.find(_ESCAPE) >= 0:
         return True
-    if not data.isascii() and any(s in data for s in _NON_ASCII_LETTERS):
+    if not data.isascii() and any(data.find(s) >= 0 for s in _NON_ASCII_LETTERS):
         return True
     folded = data.lower().replace(b"_", b"").replace(b"-", b"")
-    return any(n in folded for n in _SECRET_NEEDLES)
+    return any(folded.find(n) >= 0 for n in _SECRET_NEEDLES)
 
 
 @dataclass(slots=True, eq=False)
@@ -170,8 +173,8 @@ def redacted_pieces(
     replaced (what leaves the process: the store's journal table holds no token, signature or
     secret). JSON members under a secret's name (a token reply's ``access_token``, ...) go too,
     whole or cut short."""
-    secrets: set[str] = set()
-    shown = [(k, _header_value(k, v, secrets).encode("latin-1", "replace")) for k, v in headers]
+    shown, header_secrets = _shown_headers(headers)
+    secrets = set(header_secrets)
     # Parameters as the view shows them (one value a name), secret ones by name whatever their length.
     query = urlencode(_redacted_pairs(form_or_query(query), secrets)).encode() if query else b""
     if body and is_form(headers):
@@ -185,11 +188,35 @@ def redacted_pieces(
 
     def scrub(data: bytes) -> bytes:
         for f in forms:
-            if f in data:
-                data = data.replace(f, REDACTED.encode())
+            data = data.replace(f, _REDACTED)  # the same object when ``f`` is not in it
         return data
 
     return scrub(query), [(k, scrub(v)) for k, v in shown], scrub(body), scrub(reply_head)
+
+
+#: The headers as shown and the secrets in them, of the last few header lists redacted: a client
+#: sends the same ones call after call (its token, its content type).
+_SHOWN: dict[Any, tuple[list[tuple[bytes, bytes]], frozenset[str]]] = {}
+_SHOWN_MAX = 64
+
+
+def _shown_headers(headers: Any) -> tuple[list[tuple[bytes, bytes]], frozenset[str]]:
+    """``headers`` with their secret values redacted, and those secrets (kept for the next call
+    that sends the same list)."""
+    try:
+        key = headers if isinstance(headers, tuple) else tuple(headers)
+        hit = _SHOWN.get(key)
+    except TypeError:  # a list of lists: not kept
+        key, hit = None, None
+    if hit is None:
+        secrets: set[str] = set()
+        shown = [(k, _header_value(k, v, secrets).encode("latin-1", "replace")) for k, v in headers]
+        hit = (shown, frozenset(secrets))
+        if key is not None:
+            if len(_SHOWN) >= _SHOWN_MAX:
+                _SHOWN.clear()
+            _SHOWN[key] = hit
+    return hit
 
 
 def _spellings(secret: str) -> list[bytes]:
