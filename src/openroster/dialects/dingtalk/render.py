@@ -18,8 +18,6 @@ import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from itertools import repeat
-from operator import eq, is_, itemgetter
 from typing import NamedTuple
 
 import orjson
@@ -77,10 +75,6 @@ CAMEL = Spelling(
     "fieldValueList",
     "itemIndex",
 )
-#: A roster item's fragment entry: (catalogue, linked names, item, version, the item's length) ...
-_CATALOGUE, _ITEM, _VERSION, _SIZE = itemgetter(0), itemgetter(2), itemgetter(3), itemgetter(4)
-#: ... and what stands for none (its catalogue is no catalogue).
-_NO_ENTRY = (None, None, b"", None, 0)
 #: Empty fields by (spelling, code, name, group): all an empty field's JSON depends on.
 _EMPTY: dict[tuple[str, str, str, str], bytes] = {}
 #: The time zone the platform's dates (``hired_date``) are in.
@@ -161,8 +155,7 @@ def roster_list(
     An item is kept in the fragment cache with the catalogue and the linked names it was rendered
     from, the version of the read (:attr:`Reader.version`) that last found them current, and its
     length. While the version is the same nothing changed anywhere, so the item is sent as it is:
-    one lookup per person (the look-ups and the checks of their stamps are loops in C, through
-    ``map``: a loop in Python cost twice as much). Otherwise the person's record is read
+    one lookup per person. Otherwise the person's record is read
     (:func:`roster_records.read_records`, no query on a warm cache); an item of the same catalogue
     and linked names is still current, and only the people without one have their values read and
     are rendered again.
@@ -180,11 +173,16 @@ def roster_list(
     get = it.table.entries.get
     version = it.version
     if version is not None:  # the usual case on a warm cache: every item current, one look-up each
-        hits = list(map(get, unique, repeat(_NO_ENTRY)))
-        if all(map(is_, map(_CATALOGUE, hits), repeat(cat))) and all(
-            map(eq, map(_VERSION, hits), repeat(version))
-        ):
-            return _array(list(map(_ITEM, hits)), sum(map(_SIZE, hits)))
+        current: list[bytes] = []
+        size = 0
+        for uid in unique:
+            hit = get(uid)
+            if hit is None or hit[3] != version or hit[0] is not cat:
+                break
+            current.append(hit[2])
+            size += hit[4]
+        else:
+            return _array(current, size)
     items: dict[str, bytes] = {}
     if version is not None:
         for uid in unique:
