@@ -75,15 +75,15 @@ def repeated_key(body: bytes, parsed: Any = _UNPARSED) -> Repeated | None:
     refuses the body (numbers it cannot hold, which pydantic takes) is the body parsed the exact
     way. Raises :class:`Unchecked` when that parse fails.
     """
+    # ``find``, not ``in``: ``bytes in bytes`` makes and drops a ``TypeError`` each time.
+    escapes = body.find(b"\\") >= 0
+    if not escapes:
+        names = member_names(body)  # a name a ``:``: fewer than two is fewer than two ``:``
+        if names is not None and len(set(names)) == len(names):
+            return None
     colons = body.count(b":")
     if colons < 2:
         return None
-    # ``find``, not ``in``: ``bytes in bytes`` makes and drops a ``TypeError`` each time.
-    escapes = body.find(b"\\") >= 0
-    if colons <= MEMBER_NAMES_MAX and not escapes:
-        names = member_names(body)
-        if names is not None and len(set(names)) == len(names):
-            return None
     if not escapes or body.find(_ESCAPED_COLON) < 0:  # one byte is found faster than six
         try:
             value = orjson.loads(body) if parsed is _UNPARSED else parsed
