@@ -174,15 +174,15 @@ def roster_list(
     version = it.version
     if version is not None:  # the usual case on a warm cache: every item current, one look-up each
         current: list[bytes] = []
-        size = 0
+        sizes: list[int] = []  # summed once: adding as it goes makes an integer object an item
         for uid in unique:
             hit = get(uid)
             if hit is None or hit[3] != version or hit[0] is not cat:
                 break
             current.append(hit[2])
-            size += hit[4]
+            sizes.append(hit[4])
         else:
-            return _array(current, size)
+            return _array(current, sum(sizes))
     items: dict[str, bytes] = {}
     if version is not None:
         for uid in unique:
