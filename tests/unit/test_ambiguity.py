@@ -36,3 +36,23 @@ def test_batch_reads_body_is_clean_and_a_list_given_twice_in_it_is_found() -> No
     twice = Obj((("user_ids", ids), ("status", ["active"]), ("user_ids", [])))
     found = repeated_key(text(twice).encode())
     assert found is not None and (found.key, found.where) == ("user_ids", "user_ids")
+
+
+def test_distinct_member_names_clear_a_body_without_a_second_parse(monkeypatch: Any) -> None:
+    """GetEmployeeRosterByField's body: its two names differ, so no parse is written out again; the
+    same name in two sibling objects (no repeat) and one given twice are still told apart."""
+    from openroster.dialects import ambiguity
+
+    body = b'{"appAgentId": 1000001, "userIdList": ["a:1", "b"]}'
+    siblings = b'{"users": [{"id": "a"}, {"id": "b"}]}'
+    twice = b'{"users": [{"id": "a", "id": "b"}]}'
+
+    def no_dumps(value: Any) -> bytes:
+        raise AssertionError("written out again")
+
+    with monkeypatch.context() as m:
+        m.setattr(ambiguity.orjson, "dumps", no_dumps)
+        assert repeated_key(body) is None
+    assert repeated_key(siblings) is None
+    found = repeated_key(twice)
+    assert found is not None and found.where == "users[0].id"

@@ -25,10 +25,12 @@ from urllib.parse import quote, quote_plus, urlencode
 import orjson
 
 from openroster.control.calls import RawCall, dialect_of, without_gateway
+from openroster.dialects import ambiguity
 from openroster.dialects.raw import form_or_query, header, is_form
 from openroster.model.errors import InvalidValue
 
 REDACTED = "[redacted]"
+_REDACTED = REDACTED.encode()
 #: The first bytes of a reply kept to find its platform code (both dialects put it first); small
 #: enough for Python's small-object allocator.
 REPLY_HEAD_BYTES = 448
@@ -54,9 +56,8 @@ _SECRET_NEEDLES = tuple(
 _NON_ASCII_LETTERS = ("\u212a".encode(), "\u0130".encode())
 #: ... and the JSON escape that can spell any letter.
 _ESCAPE = b"\\u"
-#: Up to this many ``:`` in a text longer than ``_NAMES_FROM`` bytes (shorter, one pass over the
-#: whole text costs less), only the member names before them are looked at for secret names.
-_NAMES_LOOKED_AT = 16
+#: In a text longer than this (shorter, one pass over the whole text costs less), only the member
+#: names are looked at for secret names, when there are few (``ambiguity.member_names``).
 _NAMES_FROM = 1024
 _CODE_KEYS = (b'"code"', b'"errcode"')
 #: Text that percent-encoding and form-encoding leave as it is (RFC 3986's unreserved characters).
@@ -76,37 +77,21 @@ def _secret_name(name: str) -> bool:
 
 def _may_name_secrets(data: bytes) -> bool:
     """False when no member name in ``data`` can be a secret's (:func:`_secret_name`): no secret
-    name appears in the names (:func:`_member_names`), or else the whole text, lowercased without
+    name appears in the names (:func:`ambiguity.member_names`), or else the whole text, lowercased without
     ``_`` and ``-`` (as a name is), and nothing in it could spell one otherwise. A few passes in C
-    over the bytes, where walking the members of a 15 KB body took milliseconds."""
-    if len(data) > _NAMES_FROM and b"\\" not in data:  # one byte is found faster than two
-        names = _member_names(data)
+    over the bytes, where walking the members of a 15 KB body took milliseconds. (``find``, not
+    ``in``: Python's ``bytes in bytes`` first tries its operand as an integer, and makes and drops
+    a ``TypeError`` each time, about 1,500 instructions.)"""
+    if len(data) > _NAMES_FROM and data.find(b"\\") < 0:  # one byte is found faster than two
+        names = ambiguity.member_names(data)
         if names is not None:
-            data = names
-    elif _ESCAPE in data:
+            data = b'"'.join(names)
+    elif data.find(_ESCAPE) >= 0:
         return True
-    if not data.isascii() and any(s in data for s in _NON_ASCII_LETTERS):
+    if not data.isascii() and any(data.find(s) >= 0 for s in _NON_ASCII_LETTERS):
         return True
     folded = data.lower().replace(b"_", b"").replace(b"-", b"")
-    return any(n in folded for n in _SECRET_NEEDLES)
-
-
-def _member_names(data: bytes) -> bytes | None:
-    """In text without a backslash, what can be a member's name, joined by ``"``: for each ``:``,
-    the text between the two quotes before it. A name (of JSON, or of ``_JSON_MEMBER``'s cut-short
-    text) is a string without quotes in it, then white space and ``:``, so it is among these. None
-    past ``_NAMES_LOOKED_AT`` of them (then the whole text is looked at: a pass of its own costs
-    less than many look-ups)."""
-    names: list[bytes] = []
-    colon = data.find(b":")
-    while colon >= 0:
-        if len(names) == _NAMES_LOOKED_AT:
-            return None
-        close = data.rfind(b'"', 0, colon)
-        if close >= 0:
-            names.append(data[data.rfind(b'"', 0, close) + 1 : close])
-        colon = data.find(b":", colon + 1)
-    return b'"'.join(names)
+    return any(folded.find(n) >= 0 for n in _SECRET_NEEDLES)
 
 
 @dataclass(slots=True, eq=False)
@@ -188,8 +173,8 @@ def redacted_pieces(
     replaced (what leaves the process: the store's journal table holds no token, signature or
     secret). JSON members under a secret's name (a token reply's ``access_token``, ...) go too,
     whole or cut short."""
-    secrets: set[str] = set()
-    shown = [(k, _header_value(k, v, secrets).encode("latin-1", "replace")) for k, v in headers]
+    shown, header_secrets = _shown_headers(headers)
+    secrets = set(header_secrets)
     # Parameters as the view shows them (one value a name), secret ones by name whatever their length.
     query = urlencode(_redacted_pairs(form_or_query(query), secrets)).encode() if query else b""
     if body and is_form(headers):
@@ -203,11 +188,35 @@ def redacted_pieces(
 
     def scrub(data: bytes) -> bytes:
         for f in forms:
-            if f in data:
-                data = data.replace(f, REDACTED.encode())
+            data = data.replace(f, _REDACTED)  # the same object when ``f`` is not in it
         return data
 
     return scrub(query), [(k, scrub(v)) for k, v in shown], scrub(body), scrub(reply_head)
+
+
+#: The headers as shown and the secrets in them, of the last few header lists redacted: a client
+#: sends the same ones call after call (its token, its content type).
+_SHOWN: dict[Any, tuple[list[tuple[bytes, bytes]], frozenset[str]]] = {}
+_SHOWN_MAX = 64
+
+
+def _shown_headers(headers: Any) -> tuple[list[tuple[bytes, bytes]], frozenset[str]]:
+    """``headers`` with their secret values redacted, and those secrets (kept for the next call
+    that sends the same list)."""
+    try:
+        key = headers if isinstance(headers, tuple) else tuple(headers)
+        hit = _SHOWN.get(key)
+    except TypeError:  # a list of lists: not kept
+        key, hit = None, None
+    if hit is None:
+        secrets: set[str] = set()
+        shown = [(k, _header_value(k, v, secrets).encode("latin-1", "replace")) for k, v in headers]
+        hit = (shown, frozenset(secrets))
+        if key is not None:
+            if len(_SHOWN) >= _SHOWN_MAX:
+                _SHOWN.clear()
+            _SHOWN[key] = hit
+    return hit
 
 
 def _spellings(secret: str) -> list[bytes]:

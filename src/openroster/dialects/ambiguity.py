@@ -20,6 +20,9 @@ import orjson
 _UNPARSED: Any = object()
 #: How JSON can spell a ``:`` inside a string other than as itself (``\u003a``, ``\u003A``).
 _ESCAPED_COLON = b"\\u003"
+#: :func:`member_names` gives up past this many ``:`` (then a pass over the whole text costs less
+#: than many look-ups).
+MEMBER_NAMES_MAX = 16
 
 
 class Unchecked(ValueError):
@@ -47,12 +50,19 @@ def repeated_key(body: bytes, parsed: Any = _UNPARSED) -> Repeated | None:
     keys are distinct. ``parsed``: ``orjson.loads(body)``, when the
     caller has it already (it is not parsed again).
 
-    Why the cheap test never misses a repeated key. In JSON text a ``:`` byte is either the
-    separator after a member's name or a character inside a string: numbers, ``true``, ``false``,
-    ``null``, white space and ``{}[],`` hold none. So
+    ``body`` is JSON some parser took (the callers parse it first). Why the cheap tests never miss
+    a repeated key. In JSON text a ``:`` byte is either the separator after a member's name or a
+    character inside a string: numbers, ``true``, ``false``, ``null``, white space and ``{}[],``
+    hold none. So
 
     - a body with fewer than two ``:`` has at most one member in all: no object in it can give a
       key twice (batch_read's ``{"user_ids": [...]}`` stops here);
+    - in a body without a backslash, the text between the two quotes before a separator is its
+      member's name exactly, as decoded (a name without an escape is its bytes, and holds no
+      quote). So when the texts before every ``:`` (:func:`member_names`; those before a ``:``
+      inside a string are extra) are all distinct, no two members of any object share a name
+      (GetEmployeeRosterByField's ``{"appAgentId": ..., "userIdList": [...]}`` stops here,
+      without a second parse);
     - otherwise, parse it (orjson keeps one member of each repeated key and drops the others) and
       write it out again. The output has a ``:`` for each member it kept and for each ``:`` in the
       strings it kept; orjson escapes only quotes, backslashes and control characters, never ``:``.
@@ -65,10 +75,16 @@ def repeated_key(body: bytes, parsed: Any = _UNPARSED) -> Repeated | None:
     refuses the body (numbers it cannot hold, which pydantic takes) is the body parsed the exact
     way. Raises :class:`Unchecked` when that parse fails.
     """
+    # ``find``, not ``in``: ``bytes in bytes`` makes and drops a ``TypeError`` each time.
+    escapes = body.find(b"\\") >= 0
+    if not escapes:
+        names = member_names(body)  # a name a ``:``: fewer than two is fewer than two ``:``
+        if names is not None and len(set(names)) == len(names):
+            return None
     colons = body.count(b":")
     if colons < 2:
         return None
-    if b"\\" not in body or _ESCAPED_COLON not in body:  # one byte is found faster than six
+    if not escapes or body.find(_ESCAPED_COLON) < 0:  # one byte is found faster than six
         try:
             value = orjson.loads(body) if parsed is _UNPARSED else parsed
             if orjson.dumps(value).count(b":") == colons:
@@ -76,6 +92,23 @@ def repeated_key(body: bytes, parsed: Any = _UNPARSED) -> Repeated | None:
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             pass
     return _exact(body)
+
+
+def member_names(data: bytes) -> list[bytes] | None:
+    """In JSON text without a backslash (whole or cut short), what can be a member's name: for
+    each ``:``, the text between the two quotes before it. A name is a string without quotes in
+    it, then white space and ``:``, so every member's name is among these (with the text before a
+    ``:`` inside a string). None past :data:`MEMBER_NAMES_MAX` of them."""
+    names: list[bytes] = []
+    colon = data.find(b":")
+    while colon >= 0:
+        if len(names) == MEMBER_NAMES_MAX:
+            return None
+        close = data.rfind(b'"', 0, colon)
+        if close >= 0:
+            names.append(data[data.rfind(b'"', 0, close) + 1 : close])
+        colon = data.find(b":", colon + 1)
+    return names
 
 
 def _exact(body: bytes) -> Repeated | None:

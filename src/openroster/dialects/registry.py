@@ -28,9 +28,12 @@ OTHER = "other"
 NAMES: tuple[str, ...] = (*(d.name for d in DIALECTS), OTHER)
 
 
+_BY_NAME: dict[str, Dialect[Any, Any]] = {d.name: d for d in DIALECTS}
+
+
 def named(name: str) -> Dialect[Any, Any] | None:
     """The dialect called ``name`` (None for :data:`OTHER`)."""
-    return next((d for d in DIALECTS if d.name == name), None)
+    return _BY_NAME.get(name)
 
 
 def owner(path: str) -> Dialect[Any, Any]:

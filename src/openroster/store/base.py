@@ -45,6 +45,8 @@ class Store:
         self.engine = engine
         self.url = url
         self._poll: Any = None
+        #: A cursor of the polling connection's driver, kept: one a poll cost as much as the query.
+        self._poll_cursor: Any = None
         self._poll_lock = threading.Lock()
         self._record_listeners: list[Callable[[], None]] = []
 
@@ -109,10 +111,13 @@ class Store:
         with self._poll_lock:
             for attempt in (1, 2):
                 try:
-                    if self._poll is None:
+                    cursor = self._poll_cursor
+                    if cursor is None:
                         self._poll = self.engine.raw_connection()
                         self._prepare_poll(self._poll.driver_connection)
-                    row = self._poll.driver_connection.execute(_LATEST_SEQ).fetchone()
+                        cursor = self._poll_cursor = self._poll.driver_connection.cursor()
+                    cursor.execute(_LATEST_SEQ)
+                    row = cursor.fetchone()
                     return int(row[0])
                 except Exception:
                     # A dropped connection (database restarted): retry once on a fresh one.
@@ -125,6 +130,7 @@ class Store:
         """Hook: put the polling connection in autocommit mode if the driver needs it."""
 
     def _close_poll(self) -> None:
+        self._poll_cursor = None
         if self._poll is not None:
             with contextlib.suppress(Exception):
                 self._poll.invalidate()
@@ -137,6 +143,7 @@ class Store:
 
     def dispose(self) -> None:
         with self._poll_lock:
+            self._poll_cursor = None
             if self._poll is not None:
                 with contextlib.suppress(Exception):
                     self._poll.close()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openroster.store.schema import fault_rules, journal_entries, server_settings
@@ -33,8 +33,12 @@ _JOURNAL_GENERATION = "control/journal-generation"
 _JOURNAL_DROPPED = "control/journal-dropped"
 
 
+#: A row of ``server_settings`` (made once: making a statement costs more than running it).
+_SETTING = select(server_settings.c.value).where(server_settings.c.key == bindparam("key"))
+
+
 def _setting(conn: Connection, key: str) -> str | None:
-    value = conn.execute(select(server_settings.c.value).where(server_settings.c.key == key)).scalar()
+    value = conn.execute(_SETTING, {"key": key}).scalar()
     return None if value is None else str(value)
 
 
@@ -134,14 +138,25 @@ def journal_generation(conn: Connection, *, lock: bool = False) -> int:
     if not lock:
         raw = _setting(conn, _JOURNAL_GENERATION)
         return 0 if raw is None else int(raw)
-    make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
-        make(server_settings)
-        .values(key=_JOURNAL_GENERATION, value="0")
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-    q = select(server_settings.c.value).where(server_settings.c.key == _JOURNAL_GENERATION)
-    return int(conn.execute(q.with_for_update()).scalar_one())
+    conn.execute(_GENERATION_ROW[conn.dialect.name])
+    return int(conn.execute(_GENERATION_LOCKED).scalar_one())
+
+
+#: The journal's generation row, made when missing (by dialect), and read holding it.
+_GENERATION_ROW = {
+    name: make(server_settings)
+    .values(key=_JOURNAL_GENERATION, value="0")
+    .on_conflict_do_nothing(index_elements=["key"])
+    for name, make in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_GENERATION_LOCKED = (
+    select(server_settings.c.value).where(server_settings.c.key == _JOURNAL_GENERATION).with_for_update()
+)
+
+
+#: The statements every append runs, made once (making one costs more than running it).
+_NEWEST = select(func.max(journal_entries.c.id))
+_TRIM = delete(journal_entries).where(journal_entries.c.id <= bindparam("upto"))
 
 
 def append_journal(
@@ -154,12 +169,11 @@ def append_journal(
     current = journal_generation(conn, lock=True)
     if current != generation:
         return current
-    insert_many(conn, journal_entries, rows)
-    t = journal_entries
-    newest = conn.execute(select(func.max(t.c.id))).scalar()
+    insert_many(conn, journal_entries, rows, as_given=True)  # floats and bytes, as the journal makes them
+    newest = conn.execute(_NEWEST).scalar()
     gone = dropped
     if newest is not None:
-        gone += int(conn.execute(delete(t).where(t.c.id <= int(newest) - keep)).rowcount)
+        gone += int(conn.execute(_TRIM, {"upto": int(newest) - keep}).rowcount)
     if gone:
         _put(conn, _JOURNAL_DROPPED, str(journal_dropped(conn) + gone))
     return current

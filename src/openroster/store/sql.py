@@ -60,11 +60,15 @@ def in_write(conn: Connection) -> bool:
     return bool(conn.info.get(WRITING))
 
 
-def insert_many(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_many(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, as_given: bool = False
+) -> None:
     """Insert ``rows`` into ``table`` in one statement (nothing when there are none). Every row has
-    the columns of the first."""
+    the columns of the first. ``as_given``: every value is of the type the driver takes as it is
+    (a float column's as ``float``, a binary one's as ``bytes``), so no column needs SQLAlchemy's
+    conversion and the rows go to the driver's ``executemany`` as they are."""
     if rows:
-        _execute_rows(conn, table, rows, (), ())
+        _execute_rows(conn, table, rows, (), (), as_given=as_given)
 
 
 def insert_tuples(
@@ -75,11 +79,11 @@ def insert_tuples(
     mapping built or read per row (the change records of a 100,000-person import)."""
     if not rows:
         return
-    compiled = _compile(conn, table, columns, (), ())
+    compiled = _compile(conn, table, columns, (), (), as_given=False)
     if compiled is not None and compiled.order == columns:
         conn.exec_driver_sql(compiled.sql, list(rows))
     else:
-        _execute_rows(conn, table, [dict(zip(columns, r, strict=True)) for r in rows], (), ())
+        _execute_rows(conn, table, [dict(zip(columns, r, strict=True)) for r in rows], (), (), as_given=False)
 
 
 def upsert(
@@ -93,7 +97,7 @@ def upsert(
     """``INSERT ... ON CONFLICT (key) DO UPDATE``: atomic on both backends under concurrency. Every
     row has the columns of the first."""
     if rows:
-        _execute_rows(conn, table, rows, tuple(key), tuple(update_columns))
+        _execute_rows(conn, table, rows, tuple(key), tuple(update_columns), as_given=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,8 @@ def _execute_rows(
     rows: Sequence[Mapping[str, Any]],
     key: tuple[str, ...],
     update_columns: tuple[str, ...],
+    *,
+    as_given: bool,
 ) -> None:
     """INSERT ``rows`` (an upsert on ``key`` when given) as one executemany.
 
@@ -123,7 +129,7 @@ def _execute_rows(
     for a column not given) the statement is compiled once and the rows go to the driver's
     ``executemany`` as they are: SQLAlchemy's handling of each row's parameters is most of the
     cost of a batch of a few hundred rows."""
-    compiled = _compile(conn, table, tuple(rows[0]), key, update_columns)
+    compiled = _compile(conn, table, tuple(rows[0]), key, update_columns, as_given=as_given)
     if compiled is None:
         conn.execute(_statement(conn.dialect.name, table, key, update_columns), list(rows))
     elif compiled.order is None:
@@ -154,15 +160,19 @@ def _compile(
     columns: tuple[str, ...],
     key: tuple[str, ...],
     update_columns: tuple[str, ...],
+    *,
+    as_given: bool,
 ) -> _Compiled | None:
     """The statement :func:`_execute_rows` runs for these columns, compiled once (cached)."""
     dialect = conn.dialect
-    cache_key = (dialect.name, table.name, columns, key, update_columns)
+    cache_key = (dialect.name, table.name, columns, key, update_columns, as_given)
     found: _Compiled | None = _COMPILED.get(cache_key, _UNSEEN)
     if found is not _UNSEEN:
         return found
     found = None
-    converted = any(table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+    converted = not as_given and any(
+        table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns
+    )
     defaulted = any(c.default is not None or c.onupdate is not None for c in table.c if c.name not in columns)
     if not (converted or defaulted):
         stmt = _statement(dialect.name, table, key, update_columns).values({c: bindparam(c) for c in columns})

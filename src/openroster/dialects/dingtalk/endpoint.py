@@ -266,19 +266,16 @@ def _as_sent(value: Any, body: bytes) -> str:
 
 
 def reply(result: Any, *, success: bool, request_id: str) -> Response:
-    parts = [b'{"errcode":0,"errmsg":"ok"']
+    head = b'{"errcode":0,"errmsg":"ok"'
+    tail = (b',"success":true' if success else b"") + b',"request_id":"' + request_id.encode() + b'"}'
+    if isinstance(result, Pieces):  # sent as they are (dialects/pieces.py)
+        return PiecesResponse(result.within(head + b',"result":', tail), media_type=_JSON)
+    parts = [head]
     if isinstance(result, TopLevel):
         for key, value in result.fields.items():
             parts.append(b',"' + key.encode() + b'":' + orjson.dumps(value))
     else:
         parts.append(b',"result":')
-        if isinstance(result, Pieces):
-            parts.extend(result)
-        else:
-            parts.append(result if isinstance(result, bytes) else orjson.dumps(result))
-    if success:
-        parts.append(b',"success":true')
-    parts.append(b',"request_id":"' + request_id.encode() + b'"}')
-    if isinstance(result, Pieces):  # sent as they are (dialects/pieces.py)
-        return PiecesResponse(parts, media_type=_JSON)
+        parts.append(result if isinstance(result, bytes) else orjson.dumps(result))
+    parts.append(tail)
     return Response(b"".join(parts), media_type=_JSON)

@@ -29,6 +29,7 @@ from openroster.core.roster.catalogue import Catalogue, FieldType, RosterField
 from openroster.core.roster.records import RosterRecord, Values
 from openroster.core.runtime.fragments import Table
 from openroster.dialects.mapping import contacts_active
+from openroster.dialects.pieces import Pieces
 from openroster.model.entities import Department, Role, User
 
 
@@ -146,17 +147,18 @@ def roster_list(
     codes: tuple[str, ...] | None,
     field: str,
     spelling: Spelling = SNAKE,
-) -> list[bytes]:
+) -> Pieces:
     """The ``result`` of ``v2/list`` (or, ``spelling`` :data:`CAMEL`, of GetEmployeeRosterByField):
     the items of the existing users among ``user_ids`` (``field`` names them in refusals), as the
     pieces of one JSON array, for the reply to copy once.
 
     An item is kept in the fragment cache with the catalogue and the linked names it was rendered
-    from and the version of the read (:attr:`Reader.version`) that last found them current. While
-    the version is the same nothing changed anywhere, so the item is sent as it is: one lookup per
-    person. Otherwise the person's record is read (:func:`roster_records.read_records`, no query on
-    a warm cache); an item of the same catalogue and linked names is still current, and only the
-    people without one have their values read and are rendered again.
+    from, the version of the read (:attr:`Reader.version`) that last found them current, and its
+    length. While the version is the same nothing changed anywhere, so the item is sent as it is:
+    one lookup per person. Otherwise the person's record is read
+    (:func:`roster_records.read_records`, no query on a warm cache); an item of the same catalogue
+    and linked names is still current, and only the people without one have their values read and
+    are rendered again.
     """
     unique = roster_records.unique_ids(user_ids, field=field)
     cat = roster_catalogue.catalogue(r, tenant_id=tenant_id)
@@ -172,13 +174,15 @@ def roster_list(
     version = it.version
     if version is not None:  # the usual case on a warm cache: every item current, one look-up each
         current: list[bytes] = []
+        sizes: list[int] = []  # summed once: adding as it goes makes an integer object an item
         for uid in unique:
             hit = get(uid)
             if hit is None or hit[3] != version or hit[0] is not cat:
                 break
             current.append(hit[2])
+            sizes.append(hit[4])
         else:
-            return _array(current)
+            return _array(current, sum(sizes))
     items: dict[str, bytes] = {}
     if version is not None:
         for uid in unique:
@@ -187,15 +191,16 @@ def roster_list(
                 items[uid] = hit[2]
     if len(items) < len(unique):
         _check(r, it, [uid for uid in unique if uid not in items], items, field)
-    return _array([item for uid in unique if (item := items.get(uid)) is not None])
+    found = [item for uid in unique if (item := items.get(uid)) is not None]
+    return _array(found, sum(map(len, found)))
 
 
-def _array(found: list[bytes]) -> list[bytes]:
-    """Items as the pieces of one JSON array."""
+def _array(found: list[bytes], size: int) -> Pieces:
+    """Items (``size`` bytes in all) as the pieces of one JSON array."""
     if not found:
-        return [b"[]"]
+        return Pieces([b"[]"], 2)
     # The items with a comma between each two, inside the brackets.
-    parts = [b","] * (2 * len(found) + 1)
+    parts = Pieces([b","] * (2 * len(found) + 1), size + len(found) + 1)
     parts[1::2] = found
     parts[0] = b"["
     parts[-1] = b"]"
@@ -212,7 +217,7 @@ def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], 
         hit = get(rec.user.id)
         if hit is not None and hit[0] is rec.catalogue and hit[1] is rec.linked:
             if hit[3] != it.version:
-                it.table.put(rec.user.id, (*hit[:3], it.version))
+                it.table.put(rec.user.id, (*hit[:3], it.version, hit[4]))
             items[rec.user.id] = hit[2]
         else:
             missing.append(rec)
@@ -221,7 +226,7 @@ def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], 
     loaded = roster_records.read_values(r, tenant_id=it.tenant_id, records=missing)
     for rec, values in zip(missing, loaded, strict=True):
         item = items[rec.user.id] = _render_item(it, rec, values)
-        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version))
+        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version, len(item)))
 
 
 def _render_item(it: _Items, rec: RosterRecord, values: Mapping[str, Values]) -> bytes:

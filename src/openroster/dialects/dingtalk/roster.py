@@ -101,7 +101,7 @@ def roster_items(
     """The roster items of ``user_ids`` (unknown ids left out; ``field`` names the list in refusals):
     ``v2/list``'s ``result``, or, in :data:`render.CAMEL`, GetEmployeeRosterByField's, in pieces
     (see :func:`render.roster_list`)."""
-    pieces = render.roster_list(
+    return render.roster_list(
         call.reader,
         user_ids,
         tenant_id=call.tenant_id,
@@ -110,7 +110,6 @@ def roster_items(
         field=field,
         spelling=spelling,
     )
-    return Pieces(pieces)
 
 
 @route(f"{_HRM}/roster/meta/get", permission=HRM_READ, body=AgentBody, agentid=True, success=True)

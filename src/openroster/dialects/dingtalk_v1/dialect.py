@@ -51,6 +51,7 @@ from openroster.model.errors import CoreError
 from openroster.model.rate import Rate
 
 _JSON = "application/json"
+_TOKEN_HEADER = TOKEN_HEADER.encode()
 #: The codes of the server's own refusals before the app runs (a malformed, late or oversized request).
 _REFUSAL_CODES = {408: "RequestTimeout", 413: "RequestEntityTooLarge", 431: "RequestHeaderFieldsTooLarge"}
 
@@ -77,14 +78,14 @@ class DingTalkV1Dialect(TokenDialect[Route]):
     name = "dingtalk_v1"
     platform_prefixes = (PREFIX,)
     owned_prefixes = (PREFIX,)
-    single_headers = frozenset({TOKEN_HEADER.encode(), b"content-type"})
+    single_headers = frozenset({_TOKEN_HEADER, b"content-type"})
     call_type = Call
     routes = ROUTES
     error_types = (V1Error, CoreError)
 
     def caller_id(self, d: Directory, call: RawRequest) -> str | None:
         """The app the token header was issued to (expired or not)."""
-        return dingtalk_tokens.caller_of(d, header(call.headers, TOKEN_HEADER.encode()))
+        return dingtalk_tokens.caller_of(d, header(call.headers, _TOKEN_HEADER))
 
     # -- mounting -------------------------------------------------------------------------------
 

@@ -109,7 +109,7 @@ def roster_by_field(call: Call, body: RosterByFieldBody) -> Pieces:
         raise V1Error("invalidParameter", "userIdList must name at least one userId")
     codes = tuple(body.fieldFilterList) if body.fieldFilterList else None
     items = roster_items(call, body.userIdList, codes, field="userIdList", spelling=render.CAMEL)
-    return Pieces([b'{"result":', *items, b"}"])  # sent as they are (dialects/pieces.py)
+    return items.within(b'{"result":', b"}")  # sent as they are (dialects/pieces.py)
 
 
 @route("GET", f"{_HRM}/rosters/meta/authorities/fields", permission=HRM_READ, body=AgentQuery)
