@@ -69,6 +69,9 @@ def test_connections_open_answers_the_websocket_endpoint_and_a_ticket(live: Live
     assert set(reply) == {"endpoint", "ticket"}
     assert reply["endpoint"] == live.base_url.replace("http://", "ws://") + "/connect"  # no query
     assert str(uuid.UUID(reply["ticket"])) == reply["ticket"]
+    # The journal names the app by the body's clientId, and so its tenant.
+    journaled = live.control.journal(path=OPEN_PATH, tenant=TENANT)
+    assert [c["app"] for c in journaled][-1:] == [APPKEY]
 
 
 @pytest.mark.parametrize(

@@ -48,6 +48,25 @@ CONNECT_PATH = "/connect"
 #: How long a Stream ticket may be used (the platform's 90 s), on the directory's clock.
 TICKET_TTL_MS = 90_000
 _JSON = "application/json"
+#: The body member that names the app, at the calls made before the app has a token.
+_APP_MEMBER = {ACCESS_TOKEN_PATH: "appKey", OPEN_CONNECTION_PATH: "clientId"}
+_CORP_TOKEN_HEAD, _, _CORP_TOKEN_TAIL = CORP_TOKEN_PATH.partition("{corpId}")
+
+
+def app_named(path: str, body: bytes) -> str | None:
+    """At a token call or Stream's ``connections/open``: the app its body names (``""``: none, or
+    not a JSON object); elsewhere ``None`` (the token header names the app)."""
+    member = _APP_MEMBER.get(path)
+    if member is None and path.startswith(_CORP_TOKEN_HEAD) and path.endswith(_CORP_TOKEN_TAIL):
+        member = "client_id"
+    if member is None:
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    value = data.get(member) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 async def _json_body(request: Request) -> dict[str, Any]:

@@ -84,7 +84,11 @@ class DingTalkV1Dialect(TokenDialect[Route]):
     error_types = (V1Error, CoreError)
 
     def caller_id(self, d: Directory, call: RawRequest) -> str | None:
-        """The app the token header was issued to (expired or not)."""
+        """The app the token header was issued to (expired or not); at the token calls and Stream's
+        ``connections/open``, which come before a token, the app their body names."""
+        named = auth.app_named(call.path, call.body)
+        if named is not None:
+            return named or None
         return dingtalk_tokens.caller_of(d, header(call.headers, _TOKEN_HEADER))
 
     # -- mounting -------------------------------------------------------------------------------
