@@ -21,18 +21,17 @@
   local commit that wrote change records (``Store.on_records``), by a written outcome when a pass
   found an event held up behind an open one, and polling every ``poll_interval`` seconds for other
   processes' commits. It runs one pass at a time: the commits that wake it while a pass runs, or
-  within its gathering window (:data:`GATHER`) after that pass ends, are all taken by the one pass
-  that follows. Never on the request path: a pass's read and rendering run on the event loop like
-  the server's other reads (short: a thread of its own lost more waiting for the interpreter lock
-  behind the busy loop and writer than it saved), and its write transaction is a job of the
-  store's writers (``store/writer.py``) in their lane, awaited: it runs in a group of engine jobs
-  of its own, ahead of the request jobs queued before it, and commits without waiting for them (on
-  PostgreSQL beside the request group holding the change counter's lock). The loop never waits for
-  the write lock (SQLite) or the change counter (PostgreSQL), which stalled every request while
-  the writers held it. While its last pass found no active subscription and nothing open, a
-  commit's records cannot make a delivery: such a wake is let go (the poll still looks), so a
-  store without subscriptions pays no pass per write group. Subscribing, resuming and replaying
-  wake it (:meth:`EventEngine.wake`).
+  in the gathering window after it (``events/pacing.py``), are all taken by the next pass. Never
+  on the request path: a pass's read and rendering run on the event loop like the server's other
+  reads (a thread of its own lost more waiting for the interpreter lock than it saved), and its
+  write transaction is a job of the store's writers (``store/writer.py``) in their lane, awaited:
+  it runs in a group of engine jobs of its own, ahead of the request jobs queued before it, and
+  commits without waiting for them (on PostgreSQL beside the request group holding the change
+  counter's lock). The loop never waits for the write lock (SQLite) or the change counter
+  (PostgreSQL), which stalled every request while the writers held it. While its last pass
+  found no active subscription and nothing open, a commit's records cannot make a delivery: such
+  a wake is let go (the poll still looks), so a store without subscriptions pays no pass per
+  write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
 - **Pruning** (``events/pruning.py``, every :data:`PRUNE_INTERVAL`, in a task of its own beside
   the passes): delivered and dead deliveries past their retentions, and change records every
   subscription has fanned out or, past the retention, skipped (replays re-send retained
@@ -59,6 +58,7 @@ import httpx
 
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
+from openroster.events import pacing
 from openroster.events.channels import PUSHED, Transport, channel
 from openroster.events.outcomes import Attempt, Carried, OutcomeWriter
 from openroster.events.pruning import Pruner
@@ -88,9 +88,6 @@ LEASE_MS = 30_000
 POLL_INTERVAL = 0.5
 #: Seconds between prunes.
 PRUNE_INTERVAL = 60.0
-#: Seconds after a pass's end before the background task's next one starts, taking that window's
-#: commits too (under a write load; an idle engine's pass starts at once): docs/events.md.
-GATHER = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +135,7 @@ class EventEngine:
         poll_interval: float = POLL_INTERVAL,
         lease_ms: int = LEASE_MS,
         transports: Mapping[str, Transport] | None = None,
-        gather: float = GATHER,
+        gather: float = pacing.GATHER,
     ) -> None:
         self.directory = directory
         #: Prunes the outbox and the change records (``events/pruning.py``).
@@ -149,7 +146,8 @@ class EventEngine:
         self.transport = transport
         self.rng = rng or random.Random()
         self.poll_interval = poll_interval
-        self.gather, self._passed_at = gather, float("-inf")  # GATHER; when the last round ended
+        #: The least gathering window; when the last round ended, and the window after it.
+        self.gather, self._passed_at, self._window = gather, float("-inf"), gather
         #: How long this engine's claims hold a delivery (real time).
         self.lease_ms = lease_ms
         #: How the events of the :data:`PUSHED` kinds leave this process (Stream mode: the hub).
@@ -568,9 +566,10 @@ class EventEngine:
         sender = Sender()
         try:
             while True:
-                if (gather := self._passed_at + self.gather - time.monotonic()) > 0:
-                    await asyncio.sleep(gather)  # under a write load: see GATHER
+                if (gather := self._passed_at + self._window - time.monotonic()) > 0:
+                    await asyncio.sleep(gather)  # under a write load: events/pacing.py
                 self._wake.clear()
+                started = time.monotonic()
                 try:
                     wakes = self._wakes
                     await self.deliver_due(sender)
@@ -588,6 +587,7 @@ class EventEngine:
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
                 self._passed_at = time.monotonic()
+                self._window = pacing.window(self.gather, self._passed_at - started)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:

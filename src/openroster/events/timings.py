@@ -4,7 +4,7 @@ Every engine keeps a :class:`EngineTimings` (``EventEngine.timings``): per phase
 it ran, the total and the longest, in milliseconds:
 
 - ``woken``: from a local commit's records waking the engine to the start of the pass that
-  follows (the pass before still running, the gathering window after it, ``engine.GATHER``, the
+  follows (the pass before still running, the gathering window after it, ``events/pacing.py``, the
   loop held, the claim's limit of attempts under way);
 - ``read``: a pass's read, rendering and sealing included (on the event loop);
 - ``pass_queued``, ``pass_ran``, ``pass_committed``: its write job (fan-out and claim) waiting in
