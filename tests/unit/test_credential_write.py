@@ -65,3 +65,21 @@ def test_a_failed_check_writes_nothing_counts_and_the_next_attempt_is_refused_un
     assert "client_id 'app'" in refused.value.message
     assert "1 failures are allowed per 60 s" in refused.value.message
     assert calls == ["checked"]  # the second attempt never reached the check
+
+
+def test_wrong_secrets_sent_at_once_get_no_further_than_the_budget(
+    directory: Directory, request_to: Request
+) -> None:
+    checked: list[str] = []
+
+    def wrong_secret() -> str:
+        checked.append("checked")
+        raise AuthError("client_id or client_secret is wrong", reason="invalid_client", field="client_id")
+
+    async def burst() -> list[BaseException | str]:
+        attempts = [credential_write(request_to, wrong_secret, client_id="app") for _ in range(5)]
+        return list(await asyncio.gather(*attempts, return_exceptions=True))
+
+    answers = asyncio.run(burst())
+    assert [type(a) for a in answers] == [AuthError, Throttled, Throttled, Throttled, Throttled]
+    assert checked == ["checked"]  # one failure allowed: only the first reached the check

@@ -15,9 +15,12 @@ Several rates are separated by commas.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import re
 import threading
+import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Protocol, TypeVar
 
@@ -96,6 +99,8 @@ class CredentialThrottle:
         self._limiter = limiter
         self._per_client = per_client
         self._per_address = per_address
+        #: The turn each client id and address takes for an awaited attempt (gone when unused).
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def attempt(self, check: Callable[[], T], *, client_id: str, address: str, now: float) -> T:
         """``check()``'s answer, unless a budget is spent (:class:`Throttled`); a failed check
@@ -110,13 +115,26 @@ class CredentialThrottle:
     async def attempt_async(
         self, check: Callable[[], Awaitable[T]], *, client_id: str, address: str, now: float
     ) -> T:
-        """:meth:`attempt` of a check that is awaited (one that writes runs on the store's writers)."""
-        budgets = self._open(client_id, address, now)
-        try:
-            return await check()
-        except AuthError as exc:
-            self._failed(exc, budgets, now)
-            raise
+        """:meth:`attempt` of a check that is awaited (one that writes runs on the store's writers).
+        The attempts of one client id, or from one address, take turns, as :meth:`attempt`'s do on
+        the event loop: each reads the budgets after the one before it was counted, so a burst of
+        wrong secrets sent at once gets no further than the budget."""
+        keys = sorted({f"client\x1f{client_id}", f"address\x1f{address}"})
+        async with contextlib.AsyncExitStack() as turns:
+            for key in keys:
+                await turns.enter_async_context(self._turn(key))
+            budgets = self._open(client_id, address, now)
+            try:
+                return await check()
+            except AuthError as exc:
+                self._failed(exc, budgets, now)
+                raise
+
+    def _turn(self, key: str) -> asyncio.Lock:
+        lock = self._turns.get(key)
+        if lock is None:
+            lock = self._turns[key] = asyncio.Lock()
+        return lock
 
     def _open(self, client_id: str, address: str, now: float) -> list[tuple[str, Rate]]:
         """The budgets an attempt counts against; :class:`Throttled` when one of them is spent."""
