@@ -77,3 +77,26 @@ def test_subscriptions_sharing_a_receiver_share_its_cap_of_attempts_under_way(di
     assert flushed == (3 * per_sub + 5 - sum(held.values()), 0)
     assert sender.answered == 3 * per_sub + 5
     assert sender.most[SHARED] == UNDER_WAY_PER_ORIGIN  # never more at once, while the rest went
+
+
+def test_a_receivers_older_backlog_leaves_the_others_their_claims_in_the_same_pass(
+    directory: Directory,
+) -> None:
+    tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    _subscribe_with_backlog(directory, "busy", f"{SHARED}/busy", 500)  # older, past a claim's page
+    _subscribe_with_backlog(directory, "own", "http://127.0.0.1:10/own", 5)
+    engine = EventEngine(directory, poll_interval=60)
+    sender = HeldSender()
+
+    async def scenario() -> tuple[Counter[str], tuple[int, int]]:
+        await engine.deliver_due(sender)
+        await asyncio.sleep(0.05)
+        held = Counter(sender.held)
+        sender.release.set()
+        return held, await engine.flush(sender)
+
+    held, flushed = asyncio.run(scenario())
+    assert held == {SHARED: UNDER_WAY_PER_ORIGIN, "http://127.0.0.1:10": 5}  # not behind the backlog
+    assert flushed == (505 - sum(held.values()), 0)
+    assert sender.most[SHARED] == UNDER_WAY_PER_ORIGIN

@@ -313,17 +313,11 @@ class EventEngine:
         return step
 
     def plan(self, carried: Carried | None = None) -> Callable[[WriteTx], Step] | None:
-        """A pass's read, and the write job it makes (None: nothing to write). The job stores the
-        batches of records the read rendered for every subscription with records waiting, and
-        claims the deliveries due now (order per entity kept) for this engine — those just fanned
-        out included, so a write's event is claimed in the commit that stores it. Outcomes are
-        not a pass's: :class:`~openroster.events.outcomes.OutcomeWriter` writes them as their attempts end,
-        but with ``carried`` the job first writes those waiting when it runs (``OutcomeWriter.carry``;
-        the caller hands them back with ``carried_back`` after the commit, on the loop), so the
-        events they held up are claimed in it and no job of their own is needed.
-
-        A poll with nothing to fan out or claim (nothing due, or only events held up behind an
-        earlier retrying one of their entity) takes no write lock."""
+        """A pass's read, and the write job it makes (None: nothing to fan out or claim). The job
+        stores the batches the read rendered and claims the deliveries due now (order per entity
+        kept), those just fanned out included. With ``carried`` it first writes the outcomes
+        waiting when it runs (``OutcomeWriter.carry``; handed back with ``carried_back`` after the
+        commit), so the events they held up are claimed in it."""
         now, wall = self.directory.now_ms(), wall_ms()
         with self.directory.store.read() as tx:
             contexts, rendered = self._render(tx)
@@ -354,10 +348,8 @@ class EventEngine:
         return self.step().attempts
 
     def _waiting(self, contexts: Mapping[str, ChannelContext]) -> set[str]:
-        """The subscriptions of ``contexts`` (the pass's) whose deliveries wait, unclaimed: of a
-        :data:`PUSHED` kind (Stream) without a connection of their app here (for a process with
-        one), or with a whole claim's worth of attempts under way here (for one to end: a claim
-        is not taken further ahead of its receiver than that, and the others' go on)."""
+        """The pass's subscriptions whose deliveries wait: of a :data:`PUSHED` kind without a
+        connection of their app here, or with a whole claim's worth of attempts under way."""
         return {
             sid
             for sid, ctx in contexts.items()
@@ -371,13 +363,9 @@ class EventEngine:
     def _eligible(
         self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext]
     ) -> list[Delivery]:
-        """Up to ``CLAIM_BATCH`` due deliveries of ``contexts``' subscriptions that this process
-        can send, found by one query: the store leaves out those an earlier open delivery of their
-        entity holds up, however many there are (``outbox.due_candidates``), and those of
-        :meth:`_waiting`'s subscriptions and of a receiver (an origin, whichever subscriptions
-        share it) with ``UNDER_WAY_PER_ORIGIN`` attempts under way here; no more are taken for a
-        receiver than it has room for. When some were held up, or left for a receiver's room, an
-        outcome written wakes the engine (``_held_up``)."""
+        """Up to ``CLAIM_BATCH`` due deliveries this process can send (``outbox.due_candidates``
+        leaves out those held up behind their entity's earlier open one), none of :meth:`_waiting`'s
+        subscriptions, none past a receiver's room (``UNDER_WAY_PER_ORIGIN`` attempts under way)."""
         waiting = self._waiting(contexts)
         origins: dict[str, Origin | None] = {
             sid: None if ctx.subscription.kind in PUSHED else origin_of(ctx.subscription.url)
@@ -387,23 +375,33 @@ class EventEngine:
         for sid, busy in list(self._busy.items()):
             if (o := origins.get(sid)) is not None:
                 under_way[o] += busy
-        waiting |= {
-            sid for sid, o in origins.items() if o is not None and under_way[o] >= UNDER_WAY_PER_ORIGIN
-        }
-        due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=waiting)
+        full = {o for o in under_way if under_way[o] >= UNDER_WAY_PER_ORIGIN}
         eligible: list[Delivery] = []
-        left_for_room = False
-        for c in due.deliveries:
-            if c.subscription_id not in origins:
-                continue  # made or resumed since the pass's read: the next pass has it
-            if (o := origins[c.subscription_id]) is not None:
-                if under_way[o] >= UNDER_WAY_PER_ORIGIN:
-                    left_for_room = True
-                    continue
-                under_way[o] += 1
-            eligible.append(c)
+        taken: set[int] = set()
+        # A receiver whose room fills leaves the page to the others: asked again without it.
+        for _ in range(3):
+            waiting |= {sid for sid, o in origins.items() if o is not None and o in full}
+            due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=waiting)
+            filled = False
+            for c in due.deliveries:
+                if c.subscription_id not in origins or c.id in taken:
+                    continue  # made or resumed since the pass's read: the next pass has it
+                if (o := origins[c.subscription_id]) is not None:
+                    if o in full:
+                        continue
+                    under_way[o] += 1
+                    if under_way[o] >= UNDER_WAY_PER_ORIGIN:
+                        full.add(o)
+                        filled = True
+                eligible.append(c)
+                taken.add(c.id)
+                if len(eligible) >= CLAIM_BATCH:
+                    break
+            if not filled or len(eligible) >= CLAIM_BATCH or len(due.deliveries) < CLAIM_BATCH:
+                break
         held = due.held_up
-        self._held_up = left_for_room or (held is not None and held.subscription_id in contexts)
+        # A receiver at its room, or an event held up: an outcome written wakes the engine.
+        self._held_up = bool(full) or (held is not None and held.subscription_id in contexts)
         return eligible
 
     async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
