@@ -28,6 +28,12 @@ def request_to(directory: Directory) -> Iterator[Request]:
     yield Request({"type": "http", "app": app, "client": ("10.0.0.1", 40000), "headers": []})
 
 
+def refused_secret(calls: list[str]) -> str:
+    """A check that finds the secret wrong (noted in ``calls``)."""
+    calls.append("checked")
+    raise AuthError("client_id or client_secret is wrong", reason="invalid_client", field="client_id")
+
+
 def test_the_check_runs_on_a_writer_thread_and_its_write_commits(
     directory: Directory, request_to: Request
 ) -> None:
@@ -53,9 +59,8 @@ def test_a_failed_check_writes_nothing_counts_and_the_next_attempt_is_refused_un
     calls: list[str] = []
 
     def wrong_secret() -> str:
-        calls.append("checked")
         tenants.create(directory, tenant_id="half-done", name="Half")
-        raise AuthError("client_id or client_secret is wrong", reason="invalid_client", field="client_id")
+        return refused_secret(calls)
 
     with pytest.raises(AuthError):
         asyncio.run(credential_write(request_to, wrong_secret, client_id="app"))
@@ -72,12 +77,10 @@ def test_wrong_secrets_sent_at_once_get_no_further_than_the_budget(
 ) -> None:
     checked: list[str] = []
 
-    def wrong_secret() -> str:
-        checked.append("checked")
-        raise AuthError("client_id or client_secret is wrong", reason="invalid_client", field="client_id")
-
     async def burst() -> list[BaseException | str]:
-        attempts = [credential_write(request_to, wrong_secret, client_id="app") for _ in range(5)]
+        attempts = [
+            credential_write(request_to, lambda: refused_secret(checked), client_id="app") for _ in range(5)
+        ]
         return list(await asyncio.gather(*attempts, return_exceptions=True))
 
     answers = asyncio.run(burst())
