@@ -109,11 +109,16 @@ def wps_user(base_url: str, user_id: str) -> dict[str, Any]:
 
 def signed_in_http(live: LiveServer) -> tuple[httpx.Client, str]:
     """An HTTP client with a console session, and the session's CSRF token (read from a page)."""
-    http = httpx.Client(base_url=live.base_url, timeout=30)
+    return signed_in(live.base_url, live.admin_token)
+
+
+def signed_in(base_url: str, admin_token: str) -> tuple[httpx.Client, str]:
+    """:func:`signed_in_http` for any server: its URL and admin token."""
+    http = httpx.Client(base_url=base_url, timeout=30)
     form = http.get("/console/login").text
     sign_in_csrf = re.search(r'name="csrf" value="([^"]*)"', form)
     assert sign_in_csrf
-    signed = http.post("/console/login", data={"csrf": sign_in_csrf[1], "token": live.admin_token})
+    signed = http.post("/console/login", data={"csrf": sign_in_csrf[1], "token": admin_token})
     assert signed.status_code == 303
     home = http.get("/console/").text
     csrf = re.search(r'name="csrf" value="([^"]*)"', home)

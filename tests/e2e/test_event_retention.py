@@ -11,13 +11,12 @@ each a writers' job; both are SQL of their own on each backend.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
 import pytest
+from tests.console.world import signed_in
 
 import event_receivers as ind
 from conftest import ServerProcess
@@ -82,12 +81,10 @@ def test_a_paused_subscription_misses_what_aged_out_and_gets_the_rest_after_resu
 
 def console_events_page(base_url: str) -> str:
     """The console's Events page of the tenant, signed in with the admin token as its form does."""
-    with httpx.Client(base_url=base_url, follow_redirects=True) as http:
-        form = http.get("/console/login").text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-        assert csrf is not None
-        signed_in = http.post("/console/login", data={"csrf": csrf[1], "token": ADMIN, "next": ""})
-        assert signed_in.status_code == 200
+    http, _ = signed_in(base_url, ADMIN)
+    try:
         page = http.get(f"/console/tenants/{TENANT}/events")
-        assert page.status_code == 200
-        return page.text
+    finally:
+        http.close()
+    assert page.status_code == 200
+    return page.text
