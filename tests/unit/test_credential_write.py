@@ -18,6 +18,7 @@ from openroster.core.tenancy import tenants
 from openroster.dialects.base import credential_write
 from openroster.model.errors import AuthError, Throttled
 from openroster.model.rate import Rate
+from openroster.store.ratelimit import StoreRateLimiter
 
 
 @pytest.fixture
@@ -86,3 +87,41 @@ def test_wrong_secrets_sent_at_once_get_no_further_than_the_budget(
     answers = asyncio.run(burst())
     assert [type(a) for a in answers] == [AuthError, Throttled, Throttled, Throttled, Throttled]
     assert checked == ["checked"]  # one failure allowed: only the first reached the check
+
+
+def test_a_failure_is_counted_in_the_checks_own_job_in_the_store(directory: Directory) -> None:
+    """The count of a failed attempt is written by the check's job on a writer thread (a savepoint of
+    its group), not by a write of its own on the event loop afterwards; it survives the check's
+    failure, and the check's own writes do not."""
+    counted_on: list[str] = []
+    store_limiter = StoreRateLimiter(lambda: directory.store, directory.writer)
+
+    class Watched:
+        def acquire(self, key: str, rate: Rate, *, now: float) -> float:
+            counted_on.append(threading.current_thread().name)
+            return store_limiter.acquire(key, rate, now=now)
+
+        def peek(self, key: str, rate: Rate, *, now: float) -> float:
+            return store_limiter.peek(key, rate, now=now)
+
+    throttle = CredentialThrottle(Watched(), per_client=Rate(1, 60.0), per_address=None)
+    app = SimpleNamespace(state=SimpleNamespace(directory=directory, credential_throttle=throttle))
+    request = Request({"type": "http", "app": app, "client": ("10.0.0.1", 40000), "headers": []})
+    calls: list[str] = []
+
+    def wrong_secret() -> str:
+        tenants.create(directory, tenant_id="half-done", name="Half")
+        return refused_secret(calls)
+
+    async def attempt() -> str:
+        loop_thread = threading.current_thread().name
+        with pytest.raises(AuthError):
+            await credential_write(request, wrong_secret, client_id="app")
+        return loop_thread
+
+    loop_thread = asyncio.run(attempt())
+    assert len(counted_on) == 1 and counted_on[0] != loop_thread  # counted in the job
+    assert tenants.list_all(directory) == []  # the check's write undone, its count kept:
+    with pytest.raises(Throttled):
+        asyncio.run(credential_write(request, wrong_secret, client_id="app"))
+    assert calls == ["checked"]

@@ -59,13 +59,21 @@ def credential_attempt(request: Request, check: Callable[[], T], *, client_id: s
 async def credential_write(request: Request, issue: Callable[[], T], *, client_id: str) -> T:
     """:func:`credential_attempt` of a check that writes (a token issued, a ticket stored): it runs
     as a job on the store's writers, committed with their group, so the event loop never waits for
-    the store's write lock; the budgets are read before it and a failure counted after it, on the
-    loop."""
+    the store's write lock. The budgets are read before the job; a failure is counted in it (the
+    check's own writes undone by a savepoint of their own), so the count commits with the group."""
     d: Directory = request.app.state.directory
     throttle: CredentialThrottle = request.app.state.credential_throttle
     address = request.client.host if request.client is not None else ""
+
+    def undone_on_failure() -> T:
+        with d.writer():
+            return issue()
+
     return await throttle.attempt_async(
-        lambda: d.write(lambda _reader: issue()), client_id=client_id, address=address, now=d.clock.now()
+        lambda counted: d.write(lambda _reader: counted(undone_on_failure)),
+        client_id=client_id,
+        address=address,
+        now=d.clock.now(),
     )
 
 

@@ -113,9 +113,17 @@ class CredentialThrottle:
             raise
 
     async def attempt_async(
-        self, check: Callable[[], Awaitable[T]], *, client_id: str, address: str, now: float
+        self,
+        run: Callable[[Callable[[Callable[[], T]], T | AuthError]], Awaitable[T | AuthError]],
+        *,
+        client_id: str,
+        address: str,
+        now: float,
     ) -> T:
-        """:meth:`attempt` of a check that is awaited (one that writes runs on the store's writers).
+        """:meth:`attempt` of a check that is awaited: one that writes runs as a job on the store's
+        writers. ``run(counted)`` runs ``counted(check)`` in that job: a failed check is counted
+        there, in the same job (so the count takes no write of its own on the event loop), and
+        handed back instead of raised, so that the job's count commits; it is raised here.
         The attempts of one client id, or from one address, take turns, as :meth:`attempt`'s do on
         the event loop: each reads the budgets after the one before it was counted, so a burst of
         wrong secrets sent at once gets no further than the budget."""
@@ -124,11 +132,18 @@ class CredentialThrottle:
             for key in keys:
                 await turns.enter_async_context(self._turn(key))
             budgets = self._open(client_id, address, now)
-            try:
-                return await check()
-            except AuthError as exc:
-                self._failed(exc, budgets, now)
-                raise
+
+            def counted(check: Callable[[], T]) -> T | AuthError:
+                try:
+                    return check()
+                except AuthError as exc:
+                    self._failed(exc, budgets, now)
+                    return exc
+
+            outcome = await run(counted)
+            if isinstance(outcome, AuthError):
+                raise outcome
+            return outcome
 
     def _turn(self, key: str) -> asyncio.Lock:
         lock = self._turns.get(key)
