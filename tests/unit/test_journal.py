@@ -192,6 +192,21 @@ def test_what_leaves_the_process_holds_no_secret_however_its_name_is_spelled(nam
     assert secret.encode() not in stored and b"plain" in stored
 
 
+def test_a_header_list_sent_again_is_redacted_alike_and_loses_a_secret_its_call_adds() -> None:
+    token, secret = "tok-abcdefghijklmnop", "sec-qrstuvwxyz012345"
+    headers = ((b"x-acs-dingtalk-access-token", token.encode()), (b"x-note", f"s={secret}".encode()))
+    plain = (b"", ((headers[0][0], REDACTED.encode()), headers[1]), b'{"a":1}', b'{"code":0}')
+    for _ in range(2):  # the second time from what the first worked out
+        assert redacted_pieces(b"", headers, b'{"a":1}', f'{{"code":0,"t":"{token}"}}'.encode()) == (
+            *plain[:3],
+            f'{{"code":0,"t":"{REDACTED}"}}'.encode(),
+        )
+    # A secret of the call's own (a body member under a secret's name) goes from the same headers too.
+    _, h, b, _ = redacted_pieces(b"", headers, f'{{"appSecret":"{secret}"}}'.encode(), b"")
+    assert secret.encode() not in b"".join(v for _, v in h) + b and b"s=" + REDACTED.encode() in h[1][1]
+    assert redacted_pieces(b"", headers, b'{"a":1}', b'{"code":0}') == plain
+
+
 def test_a_body_naming_no_secret_leaves_the_process_as_it_came() -> None:
     attrs = [{"attr_id": "desk", "text": "\u738b"}]
     body = orjson.dumps({"users": [{"user_id": "u1", "custom_attrs": attrs}]})

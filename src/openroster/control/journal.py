@@ -16,10 +16,10 @@ import fnmatch
 import itertools
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import quote, quote_plus, urlencode
 
 import orjson
@@ -168,41 +168,62 @@ def _render(e: Entry, app: str | None) -> dict[str, Any]:
 
 def redacted_pieces(
     query: bytes, headers: Any, body: bytes, reply_head: bytes
-) -> tuple[bytes, list[tuple[bytes, bytes]], bytes, bytes]:
+) -> tuple[bytes, tuple[tuple[bytes, bytes], ...], bytes, bytes]:
     """The raw pieces of a call with every secret :meth:`Entry.view` would redact already
     replaced (what leaves the process: the store's journal table holds no token, signature or
     secret). JSON members under a secret's name (a token reply's ``access_token``, ...) go too,
     whole or cut short."""
-    shown, header_secrets = _shown_headers(headers)
-    secrets = set(header_secrets)
+    h = _shown_headers(headers)
+    secrets = set(h.secrets)
     # Parameters as the view shows them (one value a name), secret ones by name whatever their length.
     query = urlencode(_redacted_pairs(form_or_query(query), secrets)).encode() if query else b""
-    if body and is_form(headers):
+    if body and h.form:
         body = urlencode(_redacted_pairs(form_or_query(body), secrets)).encode()
     elif _may_name_secrets(body):  # looked at once: a body that names none keeps its members
         _body(headers, body, secrets)
         body = _json_members(body, secrets)
     reply_head = _json_members(reply_head, secrets) if _may_name_secrets(reply_head) else reply_head
-    needles = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
-    forms = [f for s in needles for f in _spellings(s)]
-
-    def scrub(data: bytes) -> bytes:
-        for f in forms:
-            data = data.replace(f, _REDACTED)  # the same object when ``f`` is not in it
-        return data
-
-    return scrub(query), [(k, scrub(v)) for k, v in shown], scrub(body), scrub(reply_head)
+    own = len(secrets) == len(h.secrets)  # the headers' own secrets only (the set only grows)
+    forms = h.forms if own else _forms(secrets)
+    shown = h.scrubbed if own else tuple((k, _scrubbed(v, forms)) for k, v in h.shown)
+    return _scrubbed(query, forms), shown, _scrubbed(body, forms), _scrubbed(reply_head, forms)
 
 
-#: The headers as shown and the secrets in them, of the last few header lists redacted: a client
-#: sends the same ones call after call (its token, its content type).
-_SHOWN: dict[Any, tuple[list[tuple[bytes, bytes]], frozenset[str]]] = {}
+def _forms(secrets: Iterable[str]) -> list[bytes]:
+    """How ``secrets`` (of 6 characters or more) may appear, longest first: as they are, and
+    percent- and form-encoded unless no encoding changes them (as tokens)."""
+    forms: list[bytes] = []
+    for s in sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True):
+        spelt = (s,) if _UNRESERVED.fullmatch(s) else (s, quote(s, safe=""), quote_plus(s))
+        forms += [f.encode() for f in dict.fromkeys(spelt)]
+    return forms
+
+
+def _scrubbed(data: bytes, forms: list[bytes]) -> bytes:
+    for f in forms:  # ``replace`` answers the same object when ``f`` is not in it
+        data = data.replace(f, _REDACTED)
+    return data
+
+
+class _Shown(NamedTuple):
+    """A header list worked out once: ``shown`` with the ``secrets`` in it redacted, ``form``
+    (``raw.is_form``), the ``forms`` of the secrets, and ``scrubbed``: ``shown`` without them
+    (the stored headers of a call with no other secret). Kept for the last few lists in
+    ``_SHOWN``: a client sends the same ones call after call (its token, its content type)."""
+
+    shown: list[tuple[bytes, bytes]]
+    secrets: frozenset[str]
+    form: bool
+    forms: list[bytes]
+    scrubbed: tuple[tuple[bytes, bytes], ...]
+
+
+_SHOWN: dict[Any, _Shown] = {}
 _SHOWN_MAX = 64
 
 
-def _shown_headers(headers: Any) -> tuple[list[tuple[bytes, bytes]], frozenset[str]]:
-    """``headers`` with their secret values redacted, and those secrets (kept for the next call
-    that sends the same list)."""
+def _shown_headers(headers: Any) -> _Shown:
+    """``headers`` redacted, and what else the journal needs of them (see :class:`_Shown`)."""
     try:
         key = headers if isinstance(headers, tuple) else tuple(headers)
         hit = _SHOWN.get(key)
@@ -211,20 +232,14 @@ def _shown_headers(headers: Any) -> tuple[list[tuple[bytes, bytes]], frozenset[s
     if hit is None:
         secrets: set[str] = set()
         shown = [(k, _header_value(k, v, secrets).encode("latin-1", "replace")) for k, v in headers]
-        hit = (shown, frozenset(secrets))
+        forms = _forms(secrets)
+        scrubbed = tuple((k, _scrubbed(v, forms)) for k, v in shown)
+        hit = _Shown(shown, frozenset(secrets), is_form(headers), forms, scrubbed)
         if key is not None:
             if len(_SHOWN) >= _SHOWN_MAX:
                 _SHOWN.clear()
             _SHOWN[key] = hit
     return hit
-
-
-def _spellings(secret: str) -> list[bytes]:
-    """A secret as it may appear: as it is, percent-encoded, form-encoded (one spelling when
-    it holds only characters no encoding changes, as tokens do)."""
-    if _UNRESERVED.fullmatch(secret):
-        return [secret.encode()]
-    return [f.encode() for f in dict.fromkeys((secret, quote(secret, safe=""), quote_plus(secret)))]
 
 
 def _json_members(data: bytes, secrets: set[str]) -> bytes:

@@ -44,6 +44,21 @@ def _text(value: str) -> str:
     return value.replace("\x00", "\ufffd") if "\x00" in value else value
 
 
+#: The stored form (``encode_headers``) of the last few redacted header lists: a client sends the
+#: same ones call after call, and a call with no secret but theirs stores the same redacted tuple.
+_ENCODED: dict[tuple[tuple[bytes, bytes], ...], bytes] = {}
+_ENCODED_MAX = 64
+
+
+def _encoded_headers(headers: tuple[tuple[bytes, bytes], ...]) -> bytes:
+    hit = _ENCODED.get(headers)
+    if hit is None:
+        if len(_ENCODED) >= _ENCODED_MAX:
+            _ENCODED.clear()
+        hit = _ENCODED[headers] = encode_headers(headers)
+    return hit
+
+
 def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
     """A store row from a recorded call (``Journal.record``'s tuple, without its local number),
     its secrets redacted (:func:`journal.redacted_pieces`) and its app named."""
@@ -57,7 +72,7 @@ def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
         "method": _text(method),
         "path": _text(path),
         "query": query,
-        "headers": encode_headers(headers),
+        "headers": _encoded_headers(headers),
         "body": body,
         "body_size": body_size,
         "status": status,

@@ -50,7 +50,8 @@ def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = Non
 
     async def serve(request: Request) -> Response:
         arrived = arrival.arrived(request.scope)  # reads see every write acknowledged before this
-        d: Directory = request.app.state.directory
+        # By key: ``state.directory`` fails the plain look-up first (an AttributeError made and dropped).
+        d: Directory = request.app.state["directory"]
         x = Exchange(request, route, request_id())
         try:
             x.body = await read_body(x)

@@ -130,12 +130,15 @@ class DingTalkV1Dialect(TokenDialect[Route]):
 
     def parse(self, x: Exchange[Route], principal: Caller) -> Any:
         invalid, model = x.route.invalid, x.route.body
-        params = x.request.query_params
+        # The query's parameters parsed only when there is a query (a POST's usually has none).
+        params = x.request.query_params if x.request.scope["query_string"] else None
         if x.route.method == "GET":
-            fields = query_fields(params, invalid=invalid)
+            fields = query_fields(params or {}, invalid=invalid)
         else:
             fields = json_fields(x.body, invalid=invalid)
-        where = nul.in_params(params.multi_items()) or (nul.where(fields) if nul.may_hold(x.body) else None)
+        where = nul.in_params(params.multi_items()) if params is not None else None
+        if where is None and nul.may_hold(x.body):
+            where = nul.where(fields)
         if where is not None:
             raise V1Error(invalid, nul.message(where))
         return validate(model, fields, invalid=invalid) if model is not None else None

@@ -19,7 +19,14 @@ from starlette.responses import Response
 
 from openroster.core.runtime import limits
 from openroster.dialects import ambiguity, base
-from openroster.dialects.validation import AMBIGUOUS, first_error, message
+from openroster.dialects.validation import (
+    AMBIGUOUS,
+    FAST_READERS,
+    FastReader,
+    fast_read,
+    first_error,
+    message,
+)
 from openroster.dialects.wps.errors import Code, WpsError
 from openroster.model.entities import App
 
@@ -58,10 +65,6 @@ class Route(base.Route):
 
 
 ROUTES: list[Route] = []
-#: A body model's fast reader (``route(fast=...)``): from the decoded JSON, the handler's value
-#: for a body of the usual shape, or None to leave the body to the model (and its errors).
-FastReader = Callable[[Any], Any]
-FAST_READERS: dict[type[BaseModel], FastReader] = {}
 
 #: The query parameters WPS endpoints read, as the OpenAPI document describes them.
 QUERY_PARAMS: dict[str, dict[str, Any]] = {
@@ -105,7 +108,7 @@ def route(
 ) -> Callable[[Handler], Handler]:
     """Register a handler. ``scopes``: the app needs any one of them; ``query``: the parameters it
     reads; ``writes``: the handler writes (it runs on the store's writers); ``fast``: the
-    ``body`` model's fast reader (``FAST_READERS``), whose values the handler takes too."""
+    ``body`` model's fast reader (``validation.FAST_READERS``), whose values the handler takes too."""
 
     def register(fn: Handler) -> Handler:
         unknown = [q for q in query if q not in QUERY_PARAMS] + [
@@ -190,14 +193,13 @@ def parse_body(model: type[BaseModel], body: bytes) -> Any:
 def _fast(model: type[BaseModel], body: bytes) -> Any:
     """``model``'s fast reader's value of ``body``; None without one, or for a body it leaves to
     the model (not JSON as orjson reads it, or not of the usual shape: the model's errors)."""
-    reader = FAST_READERS.get(model)
-    if reader is None:
+    if model not in FAST_READERS:
         return None
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
         return None
-    return reader(data)
+    return fast_read(model, data)
 
 
 def ok(data: Any) -> Response:
