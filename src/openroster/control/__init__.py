@@ -35,14 +35,14 @@ def install(
     from openroster.control.api import build
 
     def directory() -> Directory:
-        d: Directory = api.state.directory
+        d: Directory = api.state["directory"]  # by key: no AttributeError made and dropped
         return d
 
     def store() -> Store:
         return directory().store
 
     def identify(call: RawCall) -> str | None:
-        return calls.app_of(api.state.directory, call)
+        return calls.app_of(directory(), call)
 
     plane = ControlPlane(
         admin_token=admin_token,

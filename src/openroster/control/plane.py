@@ -64,7 +64,7 @@ class ControlPlane:
 
     @property
     def directory(self) -> Directory:
-        d: Directory = self.server.state.directory
+        d: Directory = self.server.state["directory"]  # by key: no AttributeError made and dropped
         if self._attached is not d:
             self._attach(d)
         return d
@@ -78,7 +78,7 @@ class ControlPlane:
 
     def _follow(self, tx: ReadTx, key: str | None) -> None:
         """A change-log watcher: bring this process's copy of the shared state up to date."""
-        d = self.server.state.directory
+        d = self.server.state["directory"]
         if key in (None, CLOCK):
             d.clock.set_offset(tx.control.clock_offset())
         if key in (None, FAULTS):

@@ -160,8 +160,14 @@ class JobReader(Reader):
         return self._job_tx.roster.list_field_options(tenant_id)
 
 
-#: The job the current thread runs, as ``(store, group transaction)`` (writer threads only).
-_job = threading.local()
+class _ThreadsJob(threading.local):
+    """The job the current thread runs, as ``(store, group transaction)`` (writer threads only;
+    ``None`` elsewhere, a class default so that reading it raises and drops no ``AttributeError``)."""
+
+    current: tuple[Store, WriteTx] | None = None
+
+
+_job = _ThreadsJob()
 
 
 class Directory:
@@ -253,7 +259,7 @@ class Directory:
 
     def _job_tx(self) -> WriteTx | None:
         """The group transaction of the job this thread runs on this directory's store, if any."""
-        current: tuple[Store, WriteTx] | None = getattr(_job, "current", None)
+        current = _job.current
         if current is None or current[0] is not self.store:
             return None
         return current[1]

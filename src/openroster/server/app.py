@@ -179,8 +179,8 @@ def create_app(settings: Settings | None = None, *, directory: Directory | None 
     # call's token is taken by a writers' job (server/pipeline.py), in a savepoint of its group.
     # (Lambdas: the directory is opened when the server starts, after the routes are mounted.)
     limiter = StoreRateLimiter(
-        lambda: api.state.directory.store,
-        lambda: api.state.directory.writer(),  # noqa: PLW0108
+        lambda: api.state["directory"].store,
+        lambda: api.state["directory"].writer(),  # noqa: PLW0108
     )
     api.state.credential_throttle = credential_throttle(settings, limiter)
     for dialect in registry.DIALECTS:
