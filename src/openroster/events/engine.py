@@ -271,19 +271,12 @@ class EventEngine:
         self, tx: WriteTx, rendered: Sequence[Rendered], now: int | None = None
     ) -> tuple[int, set[str]]:
         """Store each rendered batch whose subscription is still active with its cursor where the
-        rendering read it, and advance the cursor, in one compare-and-set per subscription (the
-        row's lock, held to the commit, is the fan-out lease); every batch so stored goes in one
-        insert. ``(deliveries made, the subscriptions that stored a batch and may have more)``."""
-        stored = [
-            r
-            for r in rendered
-            if tx.outbox.advance_cursor(
-                r.ctx.subscription.id, r.last_seq, expect=r.ctx.subscription.cursor_seq
-            )
-        ]
+        rendering read it, and advance the cursor, with a compare-and-set (the row's lock, held to
+        the commit, is the fan-out lease; ``outbox.store_batches``: one statement on PostgreSQL).
+        ``(deliveries made, the subscriptions that stored a batch and may have more)``."""
         now = self.directory.now_ms() if now is None else now
-        tx.outbox.insert_batches([(r.ctx.subscription, r.events) for r in stored], now)
-        return sum(len(r.events) for r in stored), {r.ctx.subscription.id for r in stored}
+        moved = tx.outbox.store_batches([(r.ctx.subscription, r.last_seq, r.events) for r in rendered], now)
+        return sum(len(r.events) for r in rendered if r.ctx.subscription.id in moved), moved
 
     # -- delivery ---------------------------------------------------------------------------
 
