@@ -58,11 +58,12 @@ import httpx
 
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
-from openroster.events import pacing
+from openroster.events import claims, pacing
 from openroster.events.channels import PUSHED, Transport, channel
+from openroster.events.claims import CLAIM_BATCH, Room
 from openroster.events.outcomes import Attempt, Carried, OutcomeWriter
 from openroster.events.pruning import Pruner
-from openroster.events.sender import UNDER_WAY_PER_ORIGIN, Origin, Sender, SendError, origin_of
+from openroster.events.sender import Sender, SendError
 from openroster.events.timings import EngineTimings
 from openroster.model.changes import (
     ChannelContext,
@@ -80,8 +81,6 @@ T = TypeVar("T")
 
 #: Change records rendered per fan-out transaction (a larger transaction is taken whole).
 FAN_OUT_BATCH = 1000
-#: Deliveries claimed and sent at once.
-CLAIM_BATCH = 100
 #: How long a claim holds a delivery (real time): well past the longest timeout.
 LEASE_MS = 30_000
 #: Seconds between polls for other processes' commits.
@@ -166,6 +165,9 @@ class EventEngine:
         #: Whether the last look for due deliveries left some held up behind an earlier open one of
         #: their entity: an outcome written may free them (:meth:`_outcomes_back` wakes the task).
         self._held_up = False
+        #: Whether the last look stopped on the caps of attempts under way (``events/claims.py``):
+        #: a backlog, whose next round starts as soon as an attempt ends (``pacing.window``).
+        self._capped = False
         #: When a local commit's records woke the task, until a pass starts (``timings.woken``).
         self._woken_at: float | None = None
         #: Attempts under way (sent, or their outcome not yet written), and how many per subscription.
@@ -314,8 +316,9 @@ class EventEngine:
         now, wall = self.directory.now_ms(), wall_ms()
         with self.directory.store.read() as tx:
             contexts, rendered = self._render(tx)
+            room = self._room(contexts)
             # (only active subscriptions' deliveries are ever due: with none, nothing is)
-            if not rendered and not (contexts and self._eligible(tx, now, wall, contexts)):
+            if not rendered and not (contexts and self._eligible(tx, now, wall, contexts, room)):
                 return None
 
         def job(tx: WriteTx) -> Step:
@@ -326,7 +329,7 @@ class EventEngine:
             _, went_on = self._store_rendered(tx, rendered, now)
             more = any(r.full for r in rendered if r.ctx.subscription.id in went_on)
             # Only the deliveries of subscriptions active when the pass read them: a claim is sent.
-            eligible = self._eligible(tx, now, wall, contexts)
+            eligible = self._eligible(tx, now, wall, contexts, room)
             if not eligible:
                 return Step([], more)
             ids = [c.id for c in eligible]
@@ -340,62 +343,27 @@ class EventEngine:
         """Claim the deliveries due now for this engine (after fanning out what is waiting)."""
         return self.step().attempts
 
-    def _waiting(self, contexts: Mapping[str, ChannelContext]) -> set[str]:
-        """The pass's subscriptions whose deliveries wait: of a :data:`PUSHED` kind without a
-        connection of their app here, or with a whole claim's worth of attempts under way."""
-        return {
+    def _room(self, contexts: Mapping[str, ChannelContext]) -> Room:
+        """A copy of this process's sending as a pass reads it, on the loop (its job runs in a
+        writer thread): the attempts under way, and the pushed-kind subscriptions without a
+        connection here."""
+        unconnected = frozenset(
             sid
             for sid, ctx in contexts.items()
-            if self._busy.get(sid, 0) >= CLAIM_BATCH
-            or (
-                (kind := ctx.subscription.kind) in PUSHED
-                and ((t := self.transports.get(kind)) is None or not t.ready(ctx.subscription))
-            )
-        }
+            if (kind := ctx.subscription.kind) in PUSHED
+            and ((t := self.transports.get(kind)) is None or not t.ready(ctx.subscription))
+        )
+        return Room(dict(self._busy), unconnected)
 
     def _eligible(
-        self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext]
+        self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext], room: Room
     ) -> list[Delivery]:
-        """Up to ``CLAIM_BATCH`` due deliveries this process can send (``outbox.due_candidates``
-        leaves out those held up behind their entity's earlier open one), none of :meth:`_waiting`'s
-        subscriptions, none past a receiver's room (``UNDER_WAY_PER_ORIGIN`` attempts under way)."""
-        waiting = self._waiting(contexts)
-        origins: dict[str, Origin | None] = {
-            sid: None if ctx.subscription.kind in PUSHED else origin_of(ctx.subscription.url)
-            for sid, ctx in contexts.items()
-        }
-        under_way: Counter[Origin] = Counter()
-        for sid, busy in list(self._busy.items()):
-            if (o := origins.get(sid)) is not None:
-                under_way[o] += busy
-        full = {o for o in under_way if under_way[o] >= UNDER_WAY_PER_ORIGIN}
-        eligible: list[Delivery] = []
-        taken: set[int] = set()
-        # A receiver whose room fills leaves the page to the others: asked again without it.
-        for _ in range(3):
-            waiting |= {sid for sid, o in origins.items() if o is not None and o in full}
-            due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=waiting)
-            filled = False
-            for c in due.deliveries:
-                if c.subscription_id not in origins or c.id in taken:
-                    continue  # made or resumed since the pass's read: the next pass has it
-                if (o := origins[c.subscription_id]) is not None:
-                    if o in full:
-                        continue
-                    under_way[o] += 1
-                    if under_way[o] >= UNDER_WAY_PER_ORIGIN:
-                        full.add(o)
-                        filled = True
-                eligible.append(c)
-                taken.add(c.id)
-                if len(eligible) >= CLAIM_BATCH:
-                    break
-            if not filled or len(eligible) >= CLAIM_BATCH or len(due.deliveries) < CLAIM_BATCH:
-                break
-        held = due.held_up
+        """Up to ``CLAIM_BATCH`` due deliveries this process can send (``events/claims.py``)."""
+        found = claims.look(tx, now, wall, contexts, room)
+        self._capped = found.capped
         # A receiver at its room, or an event held up: an outcome written wakes the engine.
-        self._held_up = bool(full) or (held is not None and held.subscription_id in contexts)
-        return eligible
+        self._held_up = found.held_up or found.capped
+        return found.eligible
 
     async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
         """Make one attempt: ``(HTTP status or None, error or None)``; a :data:`PUSHED` kind's
@@ -578,7 +546,7 @@ class EventEngine:
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
                 self._passed_at = time.monotonic()
-                self._window = pacing.window(self.gather, self._passed_at - started)
+                self._window = pacing.window(self.gather, self._passed_at - started, capped=self._capped)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:
