@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from conftest import Databases
 from openroster.core.directory import Directory
@@ -423,6 +424,47 @@ class TestOutbox:
         with directory.store.write() as tx:  # the subscription's deliveries go, and their keys
             assert tx.outbox.delete_subscription("s2")
         assert self._keys(directory) == [("s1", "dept:1", again), ("s1", "user:a", again)]
+
+    def test_a_stale_key_row_of_an_ended_delivery_holds_its_entity_up_no_longer(
+        self, directory: Directory, acme: str
+    ) -> None:
+        """A process of the code before migration 0012 ends a delivery without deleting its keys:
+        the next event of its entity is due all the same."""
+        sub = _subscribe(directory)
+        with directory.store.write() as tx:
+            tx.outbox.insert_deliveries(sub, [_event(1, "user:a"), _event(2, "user:a")], 1000)
+        first, second = (d.id for d in self._deliveries(directory))
+        with directory.store.write() as tx:  # ended as that code did: the status only
+            d = schema.deliveries.c
+            tx.conn.execute(update(schema.deliveries).where(d.id == first).values(status="delivered"))
+        assert len(self._keys(directory)) == 2
+        with directory.store.read() as tx:
+            found = tx.outbox.due_candidates(1000, 5000, 10)
+        assert ([x.id for x in found.deliveries], found.held_up) == ([second], None)
+
+    def test_outcomes_past_sqlites_parameter_limit_delete_their_keys_in_one_call(
+        self, directory: Directory, acme: str
+    ) -> None:
+        """More ended outcomes in one call than a SQLite statement takes parameters (999 here, as
+        SQLite's older builds; this one's limit is set down for the call): their keys still go."""
+        n = 1_500
+        sub = _subscribe(directory)
+        with directory.store.write() as tx:
+            tx.outbox.insert_deliveries(sub, [_event(i, f"user:u{i}") for i in range(n)], 1000)
+            ids = [
+                x for (x,) in tx.conn.execute(select(schema.deliveries.c.id).order_by(schema.deliveries.c.id))
+            ]
+            for i in range(0, n, 500):
+                tx.outbox.claim(ids[i : i + 500], "p", wall_ms=0, lease_ms=10)
+        ended = [Outcome(i, DeliveryStatus.DELIVERED, 1, 1000, 1000, 200, None, 1000) for i in ids[1:]]
+        with directory.store.write() as tx:
+            raw = tx.conn.connection.driver_connection
+            if isinstance(raw, sqlite3.Connection):
+                limit = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+            tx.outbox.record_outcomes("p", ended)
+            if isinstance(raw, sqlite3.Connection):
+                raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+        assert self._keys(directory) == [("s1", "user:u0", ids[0])]  # the one without an outcome
 
     def test_deleting_a_tenant_removes_its_subscriptions(self, directory: Directory, acme: str) -> None:
         sub = _subscribe(directory)

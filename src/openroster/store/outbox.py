@@ -346,13 +346,18 @@ class Due:
 
 def _shares_an_earlier_key() -> ColumnElement[bool]:
     """The delivery shares an entity key with an earlier open delivery of its subscription (an
-    index lookup per key: ``delivery_keys`` holds the open deliveries' keys only)."""
+    index lookup per key: ``delivery_keys`` holds the open deliveries' keys, and the earlier one's
+    status is checked by its primary key, so a stale key row of a delivery ended without deleting
+    it, by a process of the code before migration 0012, holds nothing up)."""
     mine, earlier = delivery_keys.alias("mine"), delivery_keys.alias("earlier")
+    before = deliveries.alias("before")
     return exists().where(
         mine.c.delivery_id == deliveries.c.id,
         earlier.c.subscription_id == mine.c.subscription_id,
         earlier.c.entity_key == mine.c.entity_key,
         earlier.c.delivery_id < mine.c.delivery_id,
+        before.c.id == earlier.c.delivery_id,
+        before.c.status.in_(_OPEN),
     )
 
 
@@ -498,8 +503,9 @@ def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -
     _forget_keys(conn, [o.delivery_id for o in outcomes if o.status not in OPEN_STATUSES])
 
 
-#: Ended deliveries whose keys one statement deletes: well under SQLite's 32,766 parameters.
-FORGET_CHUNK = 1000
+#: Ended deliveries whose keys one statement deletes: under the 999 parameters a statement of
+#: SQLite's older builds (32,766 since 3.32; some distributions raise it further).
+FORGET_CHUNK = 500
 
 
 def _forget_keys(conn: Connection, ended: Sequence[int]) -> None:
