@@ -11,7 +11,7 @@
   is pending or retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds
   its lease, and no earlier open delivery of its subscription shares an entity key with it (order
   per entity; other entities are not held up). A pass is one short write transaction that fans
-  out and claims what is due with a lease; each claimed delivery is sent (``events/sender.py``,
+  out and claims what is due with a lease (what it may claim: ``events/claims.py``); each claimed delivery is sent (``events/sender.py``,
   or a pushed kind's transport) as soon as that commit is back, in a task of its own, and its
   outcome is written when it ends, by a job of its own (``events/outcomes.py``) or, when a pass's
   job runs first, by that job before it claims: no pass waits for a send or an outcome. A
@@ -21,7 +21,8 @@
   local commit that wrote change records (``Store.on_records``), by a written outcome when a pass
   found an event held up behind an open one, and polling every ``poll_interval`` seconds for other
   processes' commits. It runs one pass at a time: the commits that wake it while a pass runs, or
-  in the gathering window after it (``events/pacing.py``), are all taken by the next pass. Never
+  in the gathering window after it (``events/pacing.py``; none after a round that ended on the
+  caps of attempts under way), are all taken by the next pass. Never
   on the request path: a pass's read and rendering run on the event loop like the server's other
   reads (a thread of its own lost more waiting for the interpreter lock than it saved), and its
   write transaction is a job of the store's writers (``store/writer.py``) in their lane, awaited:
