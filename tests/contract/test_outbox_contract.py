@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import OperationalError
 
-from conftest import Databases
+from conftest import Databases, backend_param
 from openroster.core.directory import Directory
 from openroster.core.runtime.clock import FixedClock
 from openroster.core.tenancy import tenants
@@ -465,6 +468,49 @@ class TestOutbox:
             if isinstance(raw, sqlite3.Connection):
                 raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
         assert self._keys(directory) == [("s1", "user:u0", ids[0])]  # the one without an outcome
+
+    @pytest.mark.parametrize("backend", [backend_param("postgresql")], indirect=True)
+    def test_the_fan_out_locks_the_cursors_rows_in_id_order(self, directory: Directory, acme: str) -> None:
+        """Two fan-outs of overlapping sets lock the rows they share in one order (else each can
+        hold one the other waits for: a deadlock). The rows of s00-s19 rewritten, s30 comes before
+        s05 in the table; while the fan-out of {s05, s30} waits for s30, s05 is already its."""
+        subs = {s.id: s for s in (_subscribe(directory, f"s{i:02d}") for i in range(40))}
+        with directory.store.write() as tx:
+            for i in range(20):
+                tx.outbox.advance_cursor(f"s{i:02d}", 0)
+        engine = directory.store.engine
+        with engine.connect() as conn:
+            heap = list(conn.execute(text("SELECT id FROM subscriptions ORDER BY ctid")).scalars())
+        assert heap.index("s30") < heap.index("s05")
+        done: list[set[str]] = []
+
+        def fan_out() -> None:
+            with directory.store.write() as tx:
+                done.append(
+                    tx.outbox.store_batches([(subs[i], 1, [_event(1, "user:a")]) for i in ("s05", "s30")], 1)
+                )
+
+        def waiting() -> bool:
+            with engine.connect() as conn:
+                q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                return bool(conn.execute(text(q + " AND wait_event_type = 'Lock'")).scalar_one())
+
+        with engine.connect() as holder, holder.begin():
+            holder.execute(text("SELECT 1 FROM subscriptions WHERE id = 's30' FOR UPDATE"))
+            worker = threading.Thread(target=fan_out)
+            worker.start()
+            deadline = time.monotonic() + 10
+            while not waiting() and time.monotonic() < deadline:  # the fan-out waits for s30
+                time.sleep(0.02)
+            with engine.connect() as conn, conn.begin():
+                try:
+                    conn.execute(text("SELECT 1 FROM subscriptions WHERE id = 's05' FOR UPDATE NOWAIT"))
+                    held = False
+                except OperationalError:
+                    held = True
+        worker.join()
+        assert held
+        assert done == [{"s05", "s30"}]
 
     def test_deleting_a_tenant_removes_its_subscriptions(self, directory: Directory, acme: str) -> None:
         sub = _subscribe(directory)

@@ -6,10 +6,12 @@ PostgreSQL's: there each statement is a round trip to the server, and a pass of 
 text is the same whatever the number of subscriptions, events or outcomes, and data-modifying CTEs
 chain the steps:
 
-- :func:`store_batches`: every subscription's compare-and-set of its cursor, the deliveries of
-  those that moved (in the given order: PostgreSQL numbers an ``INSERT ... SELECT ... ORDER BY``'s
-  rows in that order, which SQLAlchemy's own ``sort_by_parameter_order`` relies on) and their
-  entity keys;
+- :func:`store_batches`: every subscription's row locked in id order (an ``UPDATE ... FROM
+  unnest(...)`` locks in its plan's order, heap order when it scans the table, and two fan-outs of
+  overlapping sets could deadlock; the per-cursor statements before it went in id order), then
+  its cursor's compare-and-set, the deliveries of those that moved (in the given order:
+  PostgreSQL numbers an ``INSERT ... SELECT ... ORDER BY``'s rows in that order, which
+  SQLAlchemy's own ``sort_by_parameter_order`` relies on) and their entity keys;
 - :func:`claim`: the ``FOR UPDATE SKIP LOCKED`` lock and the lease in one ``UPDATE``;
 - :func:`record_outcomes`: the outcomes, and the keys of the deliveries they ended (only of those
   whose lease ``owner`` still held: the rows the update returns).
@@ -45,11 +47,14 @@ _OPEN = tuple(s.value for s in OPEN_STATUSES)
 
 _STORE = text(
     """
-WITH moved AS (
-    UPDATE subscriptions AS s SET cursor_seq = m.seq
-    FROM unnest(CAST(:c_ids AS varchar[]), CAST(:c_seqs AS bigint[]), CAST(:c_expects AS bigint[]))
-        AS m(id, seq, expect)
-    WHERE s.id = m.id AND s.cursor_seq = m.expect AND s.status = 'active'
+WITH locked AS MATERIALIZED (
+    SELECT s.id, m.seq, m.expect FROM subscriptions AS s
+    JOIN unnest(CAST(:c_ids AS varchar[]), CAST(:c_seqs AS bigint[]), CAST(:c_expects AS bigint[]))
+        AS m(id, seq, expect) ON s.id = m.id
+    ORDER BY s.id FOR UPDATE OF s
+), moved AS (
+    UPDATE subscriptions AS s SET cursor_seq = l.seq FROM locked AS l
+    WHERE s.id = l.id AND s.cursor_seq = l.expect AND s.status = 'active'
     RETURNING s.id
 ), made AS (
     INSERT INTO deliveries (subscription_id, tenant_id, event_id, seq, topic, operation,
