@@ -469,6 +469,24 @@ class TestOutbox:
                 raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
         assert self._keys(directory) == [("s1", "user:u0", ids[0])]  # the one without an outcome
 
+    def test_the_fan_out_moves_only_active_cursors_still_where_it_read_them(
+        self, directory: Directory, acme: str
+    ) -> None:
+        """A stale ``expect`` (another fan-out moved the cursor) and a paused subscription move
+        nothing and insert nothing; the others of the same call move and get their deliveries."""
+        subs = [_subscribe(directory, f"s{i}") for i in range(1, 5)]
+        with directory.store.write() as tx:
+            tx.outbox.advance_cursor("s2", 3)  # s2's cursor moved on since it was read at 0
+            assert tx.outbox.set_subscription_status("s3", SubscriptionStatus.PAUSED)
+        with directory.store.write() as tx:
+            moved = tx.outbox.store_batches([(s, 5, [_event(5, f"user:{s.id}")]) for s in subs], 1000)
+        assert moved == {"s1", "s4"}
+        with directory.store.read() as tx:
+            cursors = {s.id: s.cursor_seq for s in tx.outbox.list_subscriptions("acme", _unseal(directory))}
+        assert cursors == {"s1": 5, "s2": 3, "s3": 0, "s4": 5}
+        assert [(d.subscription_id, d.seq) for d in self._deliveries(directory)] == [("s1", 5), ("s4", 5)]
+        assert [(k[0], k[1]) for k in self._keys(directory)] == [("s1", "user:s1"), ("s4", "user:s4")]
+
     @pytest.mark.parametrize("backend", [backend_param("postgresql")], indirect=True)
     def test_the_fan_out_locks_the_cursors_rows_in_id_order(self, directory: Directory, acme: str) -> None:
         """Two fan-outs of overlapping sets lock the rows they share in one order (else each can
