@@ -469,6 +469,32 @@ class TestOutbox:
                 raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
         assert self._keys(directory) == [("s1", "user:u0", ids[0])]  # the one without an outcome
 
+    def test_two_outcomes_of_one_delivery_in_a_call_write_the_first(
+        self, directory: Directory, acme: str
+    ) -> None:
+        """The first outcome releases the lease, so the second, its owner's no longer, is left
+        alone: the same on both backends (PostgreSQL's one statement would take either row)."""
+        sub = _subscribe(directory)
+        with directory.store.write() as tx:
+            tx.outbox.insert_deliveries(sub, [_event(1, "user:a"), _event(2, "user:b")], 1000)
+        one, two = (d.id for d in self._deliveries(directory))
+        with directory.store.write() as tx:
+            assert tx.outbox.claim([one, two], "p", wall_ms=0, lease_ms=10) == [one, two]
+            tx.outbox.record_outcomes(
+                "p",
+                [
+                    Outcome(one, DeliveryStatus.RETRYING, 1, 2000, 1000, 503, "busy", None),
+                    Outcome(two, DeliveryStatus.DELIVERED, 1, 1000, 1000, 200, None, 1000),
+                    Outcome(one, DeliveryStatus.DELIVERED, 2, 1000, 1000, 200, None, 1000),
+                ],
+            )
+        got = {d.id: (d.status, d.attempts, d.last_error) for d in self._deliveries(directory)}
+        assert got == {
+            one: (DeliveryStatus.RETRYING, 1, "busy"),
+            two: (DeliveryStatus.DELIVERED, 1, None),
+        }
+        assert [(k[1], k[2]) for k in self._keys(directory)] == [("user:a", one)]
+
     def test_the_fan_out_moves_only_active_cursors_still_where_it_read_them(
         self, directory: Directory, acme: str
     ) -> None:

@@ -43,7 +43,7 @@ from openroster.model.changes import OPEN_STATUSES, RenderedEvent, Subscription
 if TYPE_CHECKING:
     from openroster.store.outbox import Outcome
 
-_OPEN = tuple(s.value for s in OPEN_STATUSES)
+_OPEN = [s.value for s in OPEN_STATUSES]
 
 _STORE = text(
     """
@@ -127,13 +127,13 @@ def _claim_statement(due_by: bool) -> TextClause:
 UPDATE deliveries SET lease_owner = :owner, lease_until = :until
 WHERE id IN (
     SELECT id FROM deliveries
-    WHERE id = ANY(CAST(:ids AS bigint[])) AND status IN ('{_OPEN[0]}', '{_OPEN[1]}')
+    WHERE id = ANY(CAST(:ids AS bigint[])) AND status = ANY(CAST(:open AS varchar[]))
         AND (lease_until IS NULL OR lease_until < :wall) {due}
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id
 """
-    ).bindparams(bindparam("ids", type_=ARRAY(BigInteger)))
+    ).bindparams(bindparam("ids", type_=ARRAY(BigInteger)), bindparam("open", _OPEN, type_=ARRAY(String)))
 
 
 _CLAIM = {due_by: _claim_statement(due_by) for due_by in (False, True)}
@@ -156,7 +156,7 @@ def claim(
 
 
 _RECORD = text(
-    f"""
+    """
 WITH written AS (
     UPDATE deliveries AS d SET status = o.status, attempts = o.attempts, next_attempt_at = o.next,
         first_attempt_at = o.first, last_status = o.last_status, last_error = o.last_error,
@@ -169,19 +169,26 @@ WITH written AS (
     RETURNING d.id, d.status
 )
 DELETE FROM delivery_keys
-WHERE delivery_id IN (SELECT id FROM written WHERE status NOT IN ('{_OPEN[0]}', '{_OPEN[1]}'))
+WHERE delivery_id IN (SELECT id FROM written WHERE status <> ALL(CAST(:open AS varchar[])))
 """
 ).bindparams(
     *(bindparam(n, type_=ARRAY(BigInteger)) for n in ("ids", "nexts", "firsts", "delivered")),
     *(bindparam(n, type_=ARRAY(Integer)) for n in ("attempts", "last_statuses")),
     bindparam("statuses", type_=ARRAY(String)),
     bindparam("last_errors", type_=ARRAY(Text)),
+    bindparam("open", _OPEN, type_=ARRAY(String)),
 )
 
 
 def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> None:
     """``outbox.record_outcomes`` in one statement: the outcomes written where ``owner`` still
-    holds the lease, and the entity keys of the deliveries they ended deleted."""
+    holds the lease, and the entity keys of the deliveries they ended deleted. Of two outcomes of
+    one delivery the first is written, as on SQLite (where it releases the lease the second's
+    update needs); the statement, given both, would take either."""
+    first: dict[int, Outcome] = {}
+    for o in outcomes:
+        first.setdefault(o.delivery_id, o)
+    outcomes = list(first.values())
     params = {
         "owner": owner,
         "ids": [o.delivery_id for o in outcomes],
