@@ -1,6 +1,6 @@
-"""The outbox's statements that PostgreSQL runs as one each (``store/outbox_pg.py``), on both
-backends: the fan-out's compare-and-set and its lock order, two outcomes of one delivery in a
-call."""
+"""The outbox's statements that PostgreSQL runs as one each (``store/outbox_pg.py``) and the look
+for due deliveries at the caps, on both backends: the fan-out's compare-and-set and its lock
+order, two outcomes of one delivery in a call, whether a capped subscription has one due."""
 
 from __future__ import annotations
 
@@ -68,6 +68,30 @@ def test_the_fan_out_moves_only_active_cursors_still_where_it_read_them(
     assert cursors == {"s1": 5, "s2": 3, "s3": 0, "s4": 5}
     assert [(d.subscription_id, d.seq) for d in listed(directory)] == [("s1", 5), ("s4", 5)]
     assert [(k[0], k[1]) for k in key_rows(directory)] == [("s1", "user:s1"), ("s4", "user:s4")]
+
+
+def test_the_look_tells_whether_a_capped_subscription_has_one_due(
+    directory: Directory,
+) -> None:
+    """The subscriptions left out and asked about (``capped``): whether one has a due delivery
+    (not yet due, or leased, is none); the others' are found as ever."""
+    s1, s2 = subscribe(directory, "s1"), subscribe(directory, "s2")
+    with directory.store.write() as tx:
+        tx.outbox.insert_deliveries(s1, [event(1, "user:a")], 2000)
+        tx.outbox.insert_deliveries(s2, [event(2, "user:b")], 1000)
+
+    def look(now: int, capped: set[str]) -> tuple[list[int], bool]:
+        with directory.store.read() as tx:
+            due = tx.outbox.due_candidates(now, 5000, 10, waiting={"s1"}, capped=capped)
+        return [d.seq for d in due.deliveries], due.capped_due
+
+    assert look(1000, {"s1"}) == ([2], False)  # s1's is due at 2000
+    assert look(2000, {"s1"}) == ([2], True)
+    assert look(2000, set()) == ([2], False)
+    with directory.store.write() as tx:
+        first = tx.outbox.list_deliveries("acme", limit=1)[0].id
+        assert tx.outbox.claim([first], "p", wall_ms=5000, lease_ms=100) == [first]
+    assert look(2000, {"s1"}) == ([2], False)
 
 
 @pytest.mark.parametrize("backend", [backend_param("postgresql")], indirect=True)

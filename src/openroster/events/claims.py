@@ -6,7 +6,8 @@ while it has a whole claim's worth of attempts under way, those of a pushed kind
 process holds no connection for, and any past their receiver's room: at most
 ``UNDER_WAY_PER_ORIGIN`` attempts under way to one origin (``events/sender.py``), however many
 subscriptions share it. A receiver whose room fills leaves the page to the others: the look asks
-again without it, at most three times a pass.
+again without it, at most three times a pass. A look is ``capped`` only when a cap left a due
+delivery out (a receiver merely at its room with nothing more due is not a backlog).
 
 The attempts under way are counted on the event loop (``EventEngine._busy``); a pass takes a copy
 there (:class:`Room`) for its job, which runs in a writer thread.
@@ -44,8 +45,8 @@ class Look:
     eligible: list[Delivery]
     #: A due event of the pass's subscriptions held up behind an earlier open one of its entity.
     held_up: bool
-    #: A receiver at its room, or a subscription with a claim's worth under way: the look stopped
-    #: on the caps of attempts under way (a backlog), and an attempt's end makes room.
+    #: A due delivery left out because its receiver is at its room, or its subscription has a
+    #: claim's worth under way: an attempt's end makes room for it.
     capped: bool
 
 
@@ -60,7 +61,7 @@ def look(
 ) -> Look:
     """The due deliveries a pass of the subscriptions of ``contexts`` may claim now (module doc)."""
     wait = waiting(contexts, room)
-    capped = any(room.busy.get(sid, 0) >= CLAIM_BATCH for sid in contexts)
+    left_out = False
     origins: dict[str, Origin | None] = {
         sid: None if ctx.subscription.kind in PUSHED else origin_of(ctx.subscription.url)
         for sid, ctx in contexts.items()
@@ -74,13 +75,16 @@ def look(
     taken: set[int] = set()
     for _ in range(3):
         wait |= {sid for sid, o in origins.items() if o is not None and o in full}
-        due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=wait)
+        capped = wait - room.unconnected
+        due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=wait, capped=capped)
+        left_out |= due.capped_due
         filled = False
         for c in due.deliveries:
             if c.subscription_id not in origins or c.id in taken:
                 continue  # made or resumed since the pass's read: the next pass has it
             if (o := origins[c.subscription_id]) is not None:
                 if o in full:
+                    left_out = True
                     continue
                 under_way[o] += 1
                 if under_way[o] >= UNDER_WAY_PER_ORIGIN:
@@ -93,4 +97,4 @@ def look(
         if not filled or len(eligible) >= CLAIM_BATCH or len(due.deliveries) < CLAIM_BATCH:
             break
     held = due.held_up
-    return Look(eligible, held is not None and held.subscription_id in contexts, capped or bool(full))
+    return Look(eligible, held is not None and held.subscription_id in contexts, left_out)

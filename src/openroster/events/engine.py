@@ -20,19 +20,19 @@
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after a
   local commit that wrote change records (``Store.on_records``), by a written outcome when a pass
   found an event held up behind an open one, and polling every ``poll_interval`` seconds for other
-  processes' commits. It runs one pass at a time: the commits that wake it while a pass runs, or
-  in the gathering window after it (``events/pacing.py``; none after a round that ended on the
-  caps of attempts under way), are all taken by the next pass. Never
-  on the request path: a pass's read and rendering run on the event loop like the server's other
-  reads (a thread of its own lost more waiting for the interpreter lock than it saved), and its
-  write transaction is a job of the store's writers (``store/writer.py``) in their lane, awaited:
-  it runs in a group of engine jobs of its own, ahead of the request jobs queued before it, and
-  commits without waiting for them (on PostgreSQL beside the request group holding the change
-  counter's lock). The loop never waits for the write lock (SQLite) or the change counter
-  (PostgreSQL), which stalled every request while the writers held it. While its last pass
-  found no active subscription and nothing open, a commit's records cannot make a delivery: such
-  a wake is let go (the poll still looks), so a store without subscriptions pays no pass per
-  write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
+  processes' commits. It runs one pass at a time: the commits that wake it while a pass runs, or in
+  the gathering window after it (``events/pacing.py``; none after a round that rendered no records
+  and left due deliveries out on the caps of attempts under way), are all taken by the next pass.
+  Never on the request path: a pass's read and rendering run on the event loop like the server's
+  other reads (a thread of its own lost more waiting for the interpreter lock than it saved), and
+  its write transaction is a job of the store's writers (``store/writer.py``) in their lane,
+  awaited: it runs in a group of engine jobs of its own, ahead of the request jobs queued before
+  it, and commits without waiting for them (on PostgreSQL beside the request group holding the
+  change counter's lock). The loop never waits for the write lock (SQLite) or the change counter
+  (PostgreSQL), which stalled every request while the writers held it. While its last pass found no
+  active subscription and nothing open, a commit's records cannot make a delivery: such a wake is
+  let go (the poll still looks), so a store without subscriptions pays no pass per write group.
+  Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
 - **Pruning** (``events/pruning.py``, every :data:`PRUNE_INTERVAL`, in a task of its own beside
   the passes): delivered and dead deliveries past their retentions, and change records every
   subscription has fanned out or, past the retention, skipped (replays re-send retained
@@ -166,9 +166,11 @@ class EventEngine:
         #: Whether the last look for due deliveries left some held up behind an earlier open one of
         #: their entity: an outcome written may free them (:meth:`_outcomes_back` wakes the task).
         self._held_up = False
-        #: Whether the last look stopped on the caps of attempts under way (``events/claims.py``):
-        #: a backlog, whose next round starts as soon as an attempt ends (``pacing.window``).
-        self._capped = False
+        #: Whether the last look left due deliveries out on the caps of attempts under way
+        #: (``events/claims.py``), and whether the round rendered records: a capped round that
+        #: rendered none is a backlog, whose next round starts as soon as an attempt ends
+        #: (``pacing.window``); under a write load the window holds.
+        self._capped = self._rendered = False
         #: When a local commit's records woke the task, until a pass starts (``timings.woken``).
         self._woken_at: float | None = None
         #: Attempts under way (sent, or their outcome not yet written), and how many per subscription.
@@ -317,6 +319,7 @@ class EventEngine:
         now, wall = self.directory.now_ms(), wall_ms()
         with self.directory.store.read() as tx:
             contexts, rendered = self._render(tx)
+            self._rendered = self._rendered or bool(rendered)
             room = self._room(contexts)
             # (only active subscriptions' deliveries are ever due: with none, nothing is)
             if not rendered and not (contexts and self._eligible(tx, now, wall, contexts, room)):
@@ -362,7 +365,8 @@ class EventEngine:
         """Up to ``CLAIM_BATCH`` due deliveries this process can send (``events/claims.py``)."""
         found = claims.look(tx, now, wall, contexts, room)
         self._capped = found.capped
-        # A receiver at its room, or an event held up: an outcome written wakes the engine.
+        # A due delivery left out at a receiver's room, or an event held up: an outcome written
+        # wakes the engine.
         self._held_up = found.held_up or found.capped
         return found.eligible
 
@@ -529,7 +533,7 @@ class EventEngine:
                 if (gather := self._passed_at + self._window - time.monotonic()) > 0:
                     await asyncio.sleep(gather)  # under a write load: events/pacing.py
                 self._wake.clear()
-                started = time.monotonic()
+                started, self._rendered = time.monotonic(), False
                 try:
                     wakes = self._wakes
                     await self.deliver_due(sender)
@@ -547,7 +551,8 @@ class EventEngine:
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
                 self._passed_at = time.monotonic()
-                self._window = pacing.window(self.gather, self._passed_at - started, capped=self._capped)
+                backlog = self._capped and not self._rendered
+                self._window = pacing.window(self.gather, self._passed_at - started, capped=backlog)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:

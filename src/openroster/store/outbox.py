@@ -342,6 +342,8 @@ class Due:
 
     deliveries: list[Delivery]
     held_up: Delivery | None
+    #: Whether a subscription of those asked about (``capped``) has a due delivery left out.
+    capped_due: bool = False
 
 
 def _shares_an_earlier_key() -> ColumnElement[bool]:
@@ -362,7 +364,13 @@ def _shares_an_earlier_key() -> ColumnElement[bool]:
 
 
 def due_candidates(
-    conn: Connection, now_ms: int, wall_ms: int, limit: int, *, waiting: Collection[str] = ()
+    conn: Connection,
+    now_ms: int,
+    wall_ms: int,
+    limit: int,
+    *,
+    waiting: Collection[str] = (),
+    capped: Collection[str] = (),
 ) -> Due:
     """Up to ``limit`` open deliveries of active subscriptions whose time has come, that nobody
     holds and that share no entity key with an earlier open delivery of their subscription (order
@@ -371,24 +379,30 @@ def due_candidates(
     Stream subscriptions without a connection in its process, and those it sends no more to for
     now: however many of theirs wait, the others' come first). One statement: with them, the
     oldest due delivery held up (looked for among the due ones up to the last found, or all of
-    them when fewer than ``limit`` were)."""
+    them when fewer than ``limit`` were), and whether one of the subscriptions ``capped`` (of the
+    ``waiting``: those the caller sends no more to for now) has one due, left out for them."""
     params: dict[str, object] = {"now": now_ms, "wall": wall_ms}
     if waiting:
         params["waiting"] = sorted(waiting)
-    found, held_up = [], None
-    for r in conn.execute(_due_statement(limit, bool(waiting)), params).all():
-        if r.held:
+    if capped:
+        params["capped"] = sorted(capped)
+    found, held_up, capped_due = [], None, False
+    for r in conn.execute(_due_statement(limit, bool(waiting), bool(capped)), params).all():
+        if r.held == 2:
+            capped_due = True
+        elif r.held:
             held_up = _delivery(r)
         else:
             found.append(_delivery(r))
     found.sort(key=lambda d: d.id)
-    return Due(found, held_up)
+    return Due(found, held_up, capped_due)
 
 
 @functools.cache
-def _due_statement(limit: int, waiting: bool) -> CompoundSelect[Any]:
+def _due_statement(limit: int, waiting: bool, capped: bool) -> CompoundSelect[Any]:
     """:func:`due_candidates`' statement (built once: it is run on every pass), its parameters
-    ``now``, ``wall`` and, with ``waiting``, the subscriptions left out."""
+    ``now``, ``wall`` and, with ``waiting``, the subscriptions left out; with ``capped``, one row
+    (``held`` 2) when a subscription of ``capped`` has a due delivery."""
     active = select(subscriptions.c.id).where(subscriptions.c.status == SubscriptionStatus.ACTIVE.value)
     d = deliveries.c
     due = [
@@ -397,6 +411,12 @@ def _due_statement(limit: int, waiting: bool) -> CompoundSelect[Any]:
         or_(d.lease_until.is_(None), d.lease_until < bindparam("wall")),
         d.subscription_id.in_(active),
     ]
+    capped_one = (
+        select(deliveries, literal(2).label("held"))
+        .where(*due, d.subscription_id.in_(bindparam("capped", expanding=True)))
+        .limit(1)
+        .subquery()
+    )
     if waiting:
         due.append(d.subscription_id.not_in(bindparam("waiting", expanding=True)))
     held = _shares_an_earlier_key()
@@ -412,7 +432,7 @@ def _due_statement(limit: int, waiting: bool) -> CompoundSelect[Any]:
         .limit(1)
         .subquery()
     )
-    return union_all(select(free_cte), select(first_held))
+    return union_all(select(free_cte), select(first_held), *([select(capped_one)] if capped else []))
 
 
 def claim(
