@@ -1,10 +1,34 @@
-"""The event engine's gathering window after a pass (events/pacing.py)."""
+"""The event engine's gathering window after a pass (events/pacing.py): none after a backlog's
+round (it rendered nothing and left due deliveries out on the caps of attempts under way: paced by
+its outcomes), kept under a write load though a receiver stays at its room."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from collections.abc import Mapping
+
+import orjson
 import pytest
 
+import event_receivers as ind
+from openroster.core.directory import Directory
+from openroster.core.tenancy import apps, tenants
+from openroster.dialects.wps.event_crypto import seal_envelope
+from openroster.events import engine as engine_module
 from openroster.events import pacing
+from openroster.events.engine import EventEngine
+from openroster.events.sender import UNDER_WAY_PER_ORIGIN, Sender
+from openroster.model.changes import (
+    ChangeRecord,
+    EntityKind,
+    Operation,
+    RenderedEvent,
+    Subscription,
+)
+
+APP_ID, APP_SECRET = "acme-kso", "acme-kso-secret"
 
 
 @pytest.mark.parametrize(
@@ -25,3 +49,116 @@ def test_an_engines_own_floor_wins_over_the_cap() -> None:
     # A test engine asks for a 1 s window (tests/unit/test_event_flush.py): it gets it.
     assert pacing.window(1.0, 0.001) == 1.0
     assert pacing.window(0.0, 0.0) == 0.0
+
+
+def test_a_round_that_ended_on_the_caps_of_attempts_under_way_starts_the_next_at_once() -> None:
+    assert pacing.window(1.0, 0.5, capped=True) == 0.0
+
+
+def test_a_backlog_is_paced_by_its_outcomes_not_by_the_gathering_window(directory: Directory) -> None:
+    """A backlog three times a receiver's room: each round ends on the cap of attempts under way
+    (``UNDER_WAY_PER_ORIGIN``), and the next starts as the outcomes make room, not after the
+    gathering window (30 s here: waited for, the backlog would take a minute)."""
+    n = 3 * UNDER_WAY_PER_ORIGIN
+    tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
+        sub = Subscription("backlog", "acme", "wps", APP_ID, server.url)
+        events = [
+            RenderedEvent(
+                i,
+                f"e{i}",
+                "kso.user",
+                "update",
+                (f"user:u{i}",),
+                orjson.dumps(seal_envelope(APP_ID, APP_SECRET, "kso.user", "update", {"i": i}, time=1)),
+            )
+            for i in range(n)
+        ]
+        with directory.writer() as tx:
+            tx.outbox.insert_subscription(sub, token_sealed=None, aes_key_sealed=None)
+            tx.outbox.insert_deliveries(sub, events, directory.now_ms())
+        engine = EventEngine(directory, poll_interval=60, gather=30.0)
+
+        async def scenario() -> None:
+            engine.start()
+            try:
+                await asyncio.to_thread(server.wait_for, lambda got: len(got) == n, 20)
+            finally:
+                await engine.stop()
+
+        asyncio.run(scenario())
+    assert sorted(e["payload"]["i"] for e in server.events) == list(range(n))
+    assert engine.timings.passes.ran.count >= 3  # a round per room's worth at least
+
+
+class _SlowReceiverSender(Sender):
+    """Holds every POST to port 9 (a receiver that never answers: it stays at its room) until
+    released; answers the others at once."""
+
+    release: asyncio.Event | None = None
+
+    async def post(
+        self, url: str, query: Mapping[str, str], content: bytes, *, answer_within: float
+    ) -> tuple[int, bytes]:
+        if url.startswith("http://127.0.0.1:9/"):
+            if _SlowReceiverSender.release is None:
+                _SlowReceiverSender.release = asyncio.Event()
+            await _SlowReceiverSender.release.wait()
+        return 200, b""
+
+
+def test_a_write_load_is_paced_by_the_window_while_a_receiver_stays_at_its_room(
+    directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver holding every request, a backlog past its room, and a commit every 5 ms for
+    another receiver: every look leaves the held receiver's due deliveries out on its cap, yet the
+    passes keep the gathering window (a tenth of a second here) instead of one a commit."""
+    gather = 0.1
+    tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    slow = Subscription("slow", "acme", "wps", APP_ID, "http://127.0.0.1:9/slow")
+    backlog = [
+        RenderedEvent(i, f"b{i}", "kso.user", "update", (f"user:b{i}",), b"{}")
+        for i in range(2 * UNDER_WAY_PER_ORIGIN)
+    ]
+    with directory.writer() as tx:
+        tx.outbox.insert_subscription(slow, token_sealed=None, aes_key_sealed=None)
+        tx.outbox.insert_subscription(
+            Subscription("fast", "acme", "wps", APP_ID, "http://127.0.0.1:10/fast"),
+            token_sealed=None,
+            aes_key_sealed=None,
+        )
+        tx.outbox.insert_deliveries(slow, backlog, directory.now_ms())
+    monkeypatch.setattr(engine_module, "Sender", _SlowReceiverSender)
+    monkeypatch.setattr(_SlowReceiverSender, "release", None)
+    engine = EventEngine(directory, poll_interval=60, gather=gather)
+
+    def write(stop: threading.Event) -> int:
+        n = 0
+        while not stop.is_set():
+            with directory.writer() as tx:
+                tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, f"u{n}", ("name",)))
+            n += 1
+            time.sleep(0.005)
+        return n
+
+    async def scenario() -> tuple[int, int, float]:
+        engine.start()
+        try:
+            await asyncio.sleep(0.3)  # the backlog's first round: the receiver at its room
+            stop, before = threading.Event(), engine.timings.passes.ran.count
+            began = time.monotonic()
+            writing = asyncio.get_running_loop().run_in_executor(None, write, stop)
+            await asyncio.sleep(1.0)
+            stop.set()
+            writes = await writing
+            return writes, engine.timings.passes.ran.count - before, time.monotonic() - began
+        finally:
+            if _SlowReceiverSender.release is not None:
+                _SlowReceiverSender.release.set()
+            await engine.stop()
+
+    writes, passes, took = asyncio.run(scenario())
+    assert writes > 3 * (took / gather + 3)  # (a pass a commit would show)
+    assert passes <= took / gather + 3

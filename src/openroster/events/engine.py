@@ -11,27 +11,28 @@
   is pending or retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds
   its lease, and no earlier open delivery of its subscription shares an entity key with it (order
   per entity; other entities are not held up). A pass is one short write transaction that fans
-  out and claims what is due with a lease; each claimed delivery is sent (``events/sender.py``,
-  or a pushed kind's transport) as soon as that commit is back, in a task of its own, and its
-  outcome is written when it ends, by a job of its own (``events/outcomes.py``) or, when a pass's
-  job runs first, by that job before it claims: no pass waits for a send or an outcome. A
-  failure is retried on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h
-  after the first attempt.
+  out and claims what is due with a lease (what it may claim: ``events/claims.py``); each
+  claimed delivery is sent (``events/sender.py``, or a pushed kind's transport) as soon as that
+  commit is back, in a task of its own, and its outcome is written when it ends, by a job of its
+  own (``events/outcomes.py``) or, when a pass's job runs first, by that job before it claims:
+  no pass waits for a send or an outcome. A failure is retried on the back-off schedule
+  (``events/backoff.py``) and ends ``dead`` 24 h after the first attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after a
   local commit that wrote change records (``Store.on_records``), by a written outcome when a pass
   found an event held up behind an open one, and polling every ``poll_interval`` seconds for other
-  processes' commits. It runs one pass at a time: the commits that wake it while a pass runs, or
-  in the gathering window after it (``events/pacing.py``), are all taken by the next pass. Never
-  on the request path: a pass's read and rendering run on the event loop like the server's other
-  reads (a thread of its own lost more waiting for the interpreter lock than it saved), and its
-  write transaction is a job of the store's writers (``store/writer.py``) in their lane, awaited:
-  it runs in a group of engine jobs of its own, ahead of the request jobs queued before it, and
-  commits without waiting for them (on PostgreSQL beside the request group holding the change
-  counter's lock). The loop never waits for the write lock (SQLite) or the change counter
-  (PostgreSQL), which stalled every request while the writers held it. While its last pass
-  found no active subscription and nothing open, a commit's records cannot make a delivery: such
-  a wake is let go (the poll still looks), so a store without subscriptions pays no pass per
-  write group. Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
+  processes' commits. It runs one pass at a time: the commits that wake it while a pass runs, or in
+  the gathering window after it (``events/pacing.py``; none after a round that rendered no records
+  and left due deliveries out on the caps of attempts under way), are all taken by the next pass.
+  Never on the request path: a pass's read and rendering run on the event loop like the server's
+  other reads (a thread of its own lost more waiting for the interpreter lock than it saved), and
+  its write transaction is a job of the store's writers (``store/writer.py``) in their lane,
+  awaited: it runs in a group of engine jobs of its own, ahead of the request jobs queued before
+  it, and commits without waiting for them (on PostgreSQL beside the request group holding the
+  change counter's lock). The loop never waits for the write lock (SQLite) or the change counter
+  (PostgreSQL), which stalled every request while the writers held it. While its last pass found no
+  active subscription and nothing open, a commit's records cannot make a delivery: such a wake is
+  let go (the poll still looks), so a store without subscriptions pays no pass per write group.
+  Subscribing, resuming and replaying wake it (:meth:`EventEngine.wake`).
 - **Pruning** (``events/pruning.py``, every :data:`PRUNE_INTERVAL`, in a task of its own beside
   the passes): delivered and dead deliveries past their retentions, and change records every
   subscription has fanned out or, past the retention, skipped (replays re-send retained
@@ -58,11 +59,12 @@ import httpx
 
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
-from openroster.events import pacing
+from openroster.events import claims, pacing
 from openroster.events.channels import PUSHED, Transport, channel
+from openroster.events.claims import CLAIM_BATCH, Room
 from openroster.events.outcomes import Attempt, Carried, OutcomeWriter
 from openroster.events.pruning import Pruner
-from openroster.events.sender import UNDER_WAY_PER_ORIGIN, Origin, Sender, SendError, origin_of
+from openroster.events.sender import Sender, SendError
 from openroster.events.timings import EngineTimings
 from openroster.model.changes import (
     ChannelContext,
@@ -80,8 +82,6 @@ T = TypeVar("T")
 
 #: Change records rendered per fan-out transaction (a larger transaction is taken whole).
 FAN_OUT_BATCH = 1000
-#: Deliveries claimed and sent at once.
-CLAIM_BATCH = 100
 #: How long a claim holds a delivery (real time): well past the longest timeout.
 LEASE_MS = 30_000
 #: Seconds between polls for other processes' commits.
@@ -166,6 +166,11 @@ class EventEngine:
         #: Whether the last look for due deliveries left some held up behind an earlier open one of
         #: their entity: an outcome written may free them (:meth:`_outcomes_back` wakes the task).
         self._held_up = False
+        #: Whether the last look left due deliveries out on the caps of attempts under way
+        #: (``events/claims.py``), and whether the round rendered records: a capped round that
+        #: rendered none is a backlog, whose next round starts as soon as an attempt ends
+        #: (``pacing.window``); under a write load the window holds.
+        self._capped = self._rendered = False
         #: When a local commit's records woke the task, until a pass starts (``timings.woken``).
         self._woken_at: float | None = None
         #: Attempts under way (sent, or their outcome not yet written), and how many per subscription.
@@ -271,19 +276,12 @@ class EventEngine:
         self, tx: WriteTx, rendered: Sequence[Rendered], now: int | None = None
     ) -> tuple[int, set[str]]:
         """Store each rendered batch whose subscription is still active with its cursor where the
-        rendering read it, and advance the cursor, in one compare-and-set per subscription (the
-        row's lock, held to the commit, is the fan-out lease); every batch so stored goes in one
-        insert. ``(deliveries made, the subscriptions that stored a batch and may have more)``."""
-        stored = [
-            r
-            for r in rendered
-            if tx.outbox.advance_cursor(
-                r.ctx.subscription.id, r.last_seq, expect=r.ctx.subscription.cursor_seq
-            )
-        ]
+        rendering read it, and advance the cursor, with a compare-and-set (the row's lock, held to
+        the commit, is the fan-out lease; ``outbox.store_batches``: one statement on PostgreSQL).
+        ``(deliveries made, the subscriptions that stored a batch and may have more)``."""
         now = self.directory.now_ms() if now is None else now
-        tx.outbox.insert_batches([(r.ctx.subscription, r.events) for r in stored], now)
-        return sum(len(r.events) for r in stored), {r.ctx.subscription.id for r in stored}
+        moved = tx.outbox.store_batches([(r.ctx.subscription, r.last_seq, r.events) for r in rendered], now)
+        return sum(len(r.events) for r in rendered if r.ctx.subscription.id in moved), moved
 
     # -- delivery ---------------------------------------------------------------------------
 
@@ -321,8 +319,10 @@ class EventEngine:
         now, wall = self.directory.now_ms(), wall_ms()
         with self.directory.store.read() as tx:
             contexts, rendered = self._render(tx)
+            self._rendered = self._rendered or bool(rendered)
+            room = self._room(contexts)
             # (only active subscriptions' deliveries are ever due: with none, nothing is)
-            if not rendered and not (contexts and self._eligible(tx, now, wall, contexts)):
+            if not rendered and not (contexts and self._eligible(tx, now, wall, contexts, room)):
                 return None
 
         def job(tx: WriteTx) -> Step:
@@ -333,7 +333,7 @@ class EventEngine:
             _, went_on = self._store_rendered(tx, rendered, now)
             more = any(r.full for r in rendered if r.ctx.subscription.id in went_on)
             # Only the deliveries of subscriptions active when the pass read them: a claim is sent.
-            eligible = self._eligible(tx, now, wall, contexts)
+            eligible = self._eligible(tx, now, wall, contexts, room)
             if not eligible:
                 return Step([], more)
             ids = [c.id for c in eligible]
@@ -347,62 +347,28 @@ class EventEngine:
         """Claim the deliveries due now for this engine (after fanning out what is waiting)."""
         return self.step().attempts
 
-    def _waiting(self, contexts: Mapping[str, ChannelContext]) -> set[str]:
-        """The pass's subscriptions whose deliveries wait: of a :data:`PUSHED` kind without a
-        connection of their app here, or with a whole claim's worth of attempts under way."""
-        return {
+    def _room(self, contexts: Mapping[str, ChannelContext]) -> Room:
+        """A copy of this process's sending as a pass reads it, on the loop (its job runs in a
+        writer thread): the attempts under way, and the pushed-kind subscriptions without a
+        connection here."""
+        unconnected = frozenset(
             sid
             for sid, ctx in contexts.items()
-            if self._busy.get(sid, 0) >= CLAIM_BATCH
-            or (
-                (kind := ctx.subscription.kind) in PUSHED
-                and ((t := self.transports.get(kind)) is None or not t.ready(ctx.subscription))
-            )
-        }
+            if (kind := ctx.subscription.kind) in PUSHED
+            and ((t := self.transports.get(kind)) is None or not t.ready(ctx.subscription))
+        )
+        return Room(dict(self._busy), unconnected)
 
     def _eligible(
-        self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext]
+        self, tx: ReadTx | WriteTx, now: int, wall: int, contexts: Mapping[str, ChannelContext], room: Room
     ) -> list[Delivery]:
-        """Up to ``CLAIM_BATCH`` due deliveries this process can send (``outbox.due_candidates``
-        leaves out those held up behind their entity's earlier open one), none of :meth:`_waiting`'s
-        subscriptions, none past a receiver's room (``UNDER_WAY_PER_ORIGIN`` attempts under way)."""
-        waiting = self._waiting(contexts)
-        origins: dict[str, Origin | None] = {
-            sid: None if ctx.subscription.kind in PUSHED else origin_of(ctx.subscription.url)
-            for sid, ctx in contexts.items()
-        }
-        under_way: Counter[Origin] = Counter()
-        for sid, busy in list(self._busy.items()):
-            if (o := origins.get(sid)) is not None:
-                under_way[o] += busy
-        full = {o for o in under_way if under_way[o] >= UNDER_WAY_PER_ORIGIN}
-        eligible: list[Delivery] = []
-        taken: set[int] = set()
-        # A receiver whose room fills leaves the page to the others: asked again without it.
-        for _ in range(3):
-            waiting |= {sid for sid, o in origins.items() if o is not None and o in full}
-            due = tx.outbox.due_candidates(now, wall, CLAIM_BATCH, waiting=waiting)
-            filled = False
-            for c in due.deliveries:
-                if c.subscription_id not in origins or c.id in taken:
-                    continue  # made or resumed since the pass's read: the next pass has it
-                if (o := origins[c.subscription_id]) is not None:
-                    if o in full:
-                        continue
-                    under_way[o] += 1
-                    if under_way[o] >= UNDER_WAY_PER_ORIGIN:
-                        full.add(o)
-                        filled = True
-                eligible.append(c)
-                taken.add(c.id)
-                if len(eligible) >= CLAIM_BATCH:
-                    break
-            if not filled or len(eligible) >= CLAIM_BATCH or len(due.deliveries) < CLAIM_BATCH:
-                break
-        held = due.held_up
-        # A receiver at its room, or an event held up: an outcome written wakes the engine.
-        self._held_up = bool(full) or (held is not None and held.subscription_id in contexts)
-        return eligible
+        """Up to ``CLAIM_BATCH`` due deliveries this process can send (``events/claims.py``)."""
+        found = claims.look(tx, now, wall, contexts, room)
+        self._capped = found.capped
+        # A due delivery left out at a receiver's room, or an event held up: an outcome written
+        # wakes the engine.
+        self._held_up = found.held_up or found.capped
+        return found.eligible
 
     async def send(self, sender: Sender, attempt: Attempt) -> tuple[int | None, str | None]:
         """Make one attempt: ``(HTTP status or None, error or None)``; a :data:`PUSHED` kind's
@@ -567,7 +533,7 @@ class EventEngine:
                 if (gather := self._passed_at + self._window - time.monotonic()) > 0:
                     await asyncio.sleep(gather)  # under a write load: events/pacing.py
                 self._wake.clear()
-                started = time.monotonic()
+                started, self._rendered = time.monotonic(), False
                 try:
                     wakes = self._wakes
                     await self.deliver_due(sender)
@@ -585,7 +551,8 @@ class EventEngine:
                 except Exception:
                     log.exception("the event engine's pass failed; trying again")
                 self._passed_at = time.monotonic()
-                self._window = pacing.window(self.gather, self._passed_at - started)
+                backlog = self._capped and not self._rendered
+                self._window = pacing.window(self.gather, self._passed_at - started, capped=backlog)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:

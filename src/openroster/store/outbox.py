@@ -7,7 +7,9 @@ a batch is stored once however many processes fan out at the same time.
 
 A delivery is *claimed* before it is sent: :func:`claim` sets ``lease_owner``/``lease_until``
 only on rows nobody holds (PostgreSQL skips rows another transaction has locked), so each
-attempt is made by one process. :func:`record_outcome` clears the lease. ``lease_until`` is real
+attempt is made by one process. On PostgreSQL, where each statement is a round trip, the
+fan-out's write (:func:`store_batches`), the claim and the outcomes are one statement each
+(``store/outbox_pg.py``). :func:`record_outcome` clears the lease. ``lease_until`` is real
 time; ``next_attempt_at`` and the other times follow the directory's clock. All are unix ms.
 
 Order per entity: an open delivery's entity keys are also rows of ``delivery_keys``, inserted with
@@ -50,6 +52,7 @@ from openroster.model.changes import (
     Subscription,
     SubscriptionStatus,
 )
+from openroster.store import outbox_pg
 from openroster.store.schema import change_records, deliveries, delivery_keys, subscriptions
 from openroster.store.sql import column_values, from_columns, insert_many
 
@@ -254,6 +257,26 @@ def _insert_open(conn: Connection, rows: Sequence[tuple[dict[str, Any], Sequence
     )
 
 
+def store_batches(
+    conn: Connection, batches: Sequence[tuple[Subscription, int, Sequence[RenderedEvent]]], now_ms: int
+) -> set[str]:
+    """The fan-out's write: for each ``(subscription, seq, events)``, move the subscription's cursor
+    from ``subscription.cursor_seq`` (where the rendering read it) to ``seq`` with
+    :func:`advance_cursor`'s compare-and-set, and insert the events of those that moved
+    (:func:`insert_batches`); returns the ids of the subscriptions that moved. PostgreSQL does it
+    all in one statement (``store/outbox_pg.py``); SQLite, in process, in a statement per cursor
+    and the inserts'."""
+    if conn.dialect.name == "postgresql":
+        return outbox_pg.store_batches(conn, batches, now_ms)
+    stored = [
+        (sub, events)
+        for sub, seq, events in batches
+        if advance_cursor(conn, sub.id, seq, expect=sub.cursor_seq)
+    ]
+    insert_batches(conn, stored, now_ms)
+    return {sub.id for sub, _ in stored}
+
+
 def replay_deliveries(conn: Connection, subscription_id: str, since_ms: int, now_ms: int) -> int:
     """Queue again, as new pending deliveries due now, every retained delivery of the subscription
     created at or after ``since_ms`` that is not open, with its event id and body; returns how many."""
@@ -319,22 +342,35 @@ class Due:
 
     deliveries: list[Delivery]
     held_up: Delivery | None
+    #: Whether a subscription of those asked about (``capped``) has a due delivery left out.
+    capped_due: bool = False
 
 
 def _shares_an_earlier_key() -> ColumnElement[bool]:
     """The delivery shares an entity key with an earlier open delivery of its subscription (an
-    index lookup per key: ``delivery_keys`` holds the open deliveries' keys only)."""
+    index lookup per key: ``delivery_keys`` holds the open deliveries' keys, and the earlier one's
+    status is checked by its primary key, so a stale key row of a delivery ended without deleting
+    it, by a process of the code before migration 0012, holds nothing up)."""
     mine, earlier = delivery_keys.alias("mine"), delivery_keys.alias("earlier")
+    before = deliveries.alias("before")
     return exists().where(
         mine.c.delivery_id == deliveries.c.id,
         earlier.c.subscription_id == mine.c.subscription_id,
         earlier.c.entity_key == mine.c.entity_key,
         earlier.c.delivery_id < mine.c.delivery_id,
+        before.c.id == earlier.c.delivery_id,
+        before.c.status.in_(_OPEN),
     )
 
 
 def due_candidates(
-    conn: Connection, now_ms: int, wall_ms: int, limit: int, *, waiting: Collection[str] = ()
+    conn: Connection,
+    now_ms: int,
+    wall_ms: int,
+    limit: int,
+    *,
+    waiting: Collection[str] = (),
+    capped: Collection[str] = (),
 ) -> Due:
     """Up to ``limit`` open deliveries of active subscriptions whose time has come, that nobody
     holds and that share no entity key with an earlier open delivery of their subscription (order
@@ -343,24 +379,30 @@ def due_candidates(
     Stream subscriptions without a connection in its process, and those it sends no more to for
     now: however many of theirs wait, the others' come first). One statement: with them, the
     oldest due delivery held up (looked for among the due ones up to the last found, or all of
-    them when fewer than ``limit`` were)."""
+    them when fewer than ``limit`` were), and whether one of the subscriptions ``capped`` (of the
+    ``waiting``: those the caller sends no more to for now) has one due, left out for them."""
     params: dict[str, object] = {"now": now_ms, "wall": wall_ms}
     if waiting:
         params["waiting"] = sorted(waiting)
-    found, held_up = [], None
-    for r in conn.execute(_due_statement(limit, bool(waiting)), params).all():
-        if r.held:
+    if capped:
+        params["capped"] = sorted(capped)
+    found, held_up, capped_due = [], None, False
+    for r in conn.execute(_due_statement(limit, bool(waiting), bool(capped)), params).all():
+        if r.held == 2:
+            capped_due = True
+        elif r.held:
             held_up = _delivery(r)
         else:
             found.append(_delivery(r))
     found.sort(key=lambda d: d.id)
-    return Due(found, held_up)
+    return Due(found, held_up, capped_due)
 
 
 @functools.cache
-def _due_statement(limit: int, waiting: bool) -> CompoundSelect[Any]:
+def _due_statement(limit: int, waiting: bool, capped: bool) -> CompoundSelect[Any]:
     """:func:`due_candidates`' statement (built once: it is run on every pass), its parameters
-    ``now``, ``wall`` and, with ``waiting``, the subscriptions left out."""
+    ``now``, ``wall`` and, with ``waiting``, the subscriptions left out; with ``capped``, one row
+    (``held`` 2) when a subscription of ``capped`` has a due delivery."""
     active = select(subscriptions.c.id).where(subscriptions.c.status == SubscriptionStatus.ACTIVE.value)
     d = deliveries.c
     due = [
@@ -369,6 +411,12 @@ def _due_statement(limit: int, waiting: bool) -> CompoundSelect[Any]:
         or_(d.lease_until.is_(None), d.lease_until < bindparam("wall")),
         d.subscription_id.in_(active),
     ]
+    capped_one = (
+        select(deliveries, literal(2).label("held"))
+        .where(*due, d.subscription_id.in_(bindparam("capped", expanding=True)))
+        .limit(1)
+        .subquery()
+    )
     if waiting:
         due.append(d.subscription_id.not_in(bindparam("waiting", expanding=True)))
     held = _shares_an_earlier_key()
@@ -384,7 +432,7 @@ def _due_statement(limit: int, waiting: bool) -> CompoundSelect[Any]:
         .limit(1)
         .subquery()
     )
-    return union_all(select(free_cte), select(first_held))
+    return union_all(select(free_cte), select(first_held), *([select(capped_one)] if capped else []))
 
 
 def claim(
@@ -398,16 +446,15 @@ def claim(
 ) -> list[int]:
     """Lease the deliveries of ``ids`` that are open and nobody holds (and, given ``now_ms``, are
     due by then) to ``owner`` until ``wall_ms + lease_ms``; returns the ids claimed. PostgreSQL
-    first locks them ``FOR UPDATE SKIP LOCKED``, so two processes claiming at once never wait for
-    each other and never claim the same row."""
+    locks them ``FOR UPDATE SKIP LOCKED`` in the same statement (``store/outbox_pg.py``), so two
+    processes claiming at once never wait for each other and never claim the same row."""
     if not ids:
         return []
+    if conn.dialect.name == "postgresql":
+        return outbox_pg.claim(conn, ids, owner, wall_ms=wall_ms, lease_ms=lease_ms, now_ms=now_ms)
     free = and_(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(_OPEN), _unleased(wall_ms))
     if now_ms is not None:
         free = and_(free, deliveries.c.next_attempt_at <= now_ms)
-    if conn.dialect.name == "postgresql":
-        locked = conn.execute(select(deliveries.c.id).where(free).with_for_update(skip_locked=True)).scalars()
-        free = deliveries.c.id.in_(list(locked))
     q = (
         update(deliveries)
         .where(free)
@@ -463,21 +510,32 @@ class Outcome:
 
 
 def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> None:
-    """Write attempts' outcomes and release their leases in one statement (executemany); a
-    delivery ``owner`` no longer holds is left alone. The entity keys of those it ended (delivered
-    or dead) go, in one more statement: the next event of their entities is due."""
-    if outcomes:
-        conn.execute(_RECORD, [o.params(owner) for o in outcomes])
-        _forget_keys(conn, [o.delivery_id for o in outcomes if o.status not in OPEN_STATUSES])
+    """Write attempts' outcomes and release their leases; a delivery ``owner`` no longer holds is
+    left alone. The entity keys of those it ended (delivered or dead) go: the next event of their
+    entities is due. One statement on PostgreSQL (``store/outbox_pg.py``); on SQLite an
+    executemany and the keys' delete."""
+    if not outcomes:
+        return
+    if conn.dialect.name == "postgresql":
+        outbox_pg.record_outcomes(conn, owner, outcomes)
+        return
+    conn.execute(_RECORD, [o.params(owner) for o in outcomes])
+    _forget_keys(conn, [o.delivery_id for o in outcomes if o.status not in OPEN_STATUSES])
+
+
+#: Ended deliveries whose keys one statement deletes: under the 999 parameters a statement of
+#: SQLite's older builds (32,766 since 3.32; some distributions raise it further).
+FORGET_CHUNK = 500
 
 
 def _forget_keys(conn: Connection, ended: Sequence[int]) -> None:
     """Delete the entity keys of the deliveries ``ended`` that are no longer open (one whose
-    outcome was not written, its lease lost, keeps them)."""
-    if ended:
-        still_open = select(deliveries.c.id).where(deliveries.c.id.in_(ended), deliveries.c.status.in_(_OPEN))
-        k = delivery_keys.c
-        conn.execute(delete(delivery_keys).where(k.delivery_id.in_(ended), k.delivery_id.not_in(still_open)))
+    outcome was not written, its lease lost, keeps them): the ids bound once, in chunks of
+    :data:`FORGET_CHUNK`."""
+    d = deliveries.c
+    for i in range(0, len(ended), FORGET_CHUNK):
+        gone = select(d.id).where(d.id.in_(ended[i : i + FORGET_CHUNK]), d.status.not_in(_OPEN))
+        conn.execute(delete(delivery_keys).where(delivery_keys.c.delivery_id.in_(gone)))
 
 
 def record_outcome(

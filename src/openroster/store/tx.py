@@ -276,6 +276,7 @@ class Outbox(Repository):
     skip_records = RowFunction(outbox.skip_records)
     insert_deliveries = RowFunction(outbox.insert_deliveries)
     insert_batches = RowFunction(outbox.insert_batches)
+    store_batches = RowFunction(outbox.store_batches)
     replay_deliveries = RowFunction(outbox.replay_deliveries)
     get_delivery = RowFunction(outbox.get_delivery)
     list_deliveries = RowFunction(outbox.list_deliveries)

@@ -1,0 +1,138 @@
+"""The outbox's statements that PostgreSQL runs as one each (``store/outbox_pg.py``) and the look
+for due deliveries at the caps, on both backends: the fan-out's compare-and-set and its lock
+order, two outcomes of one delivery in a call, whether a capped subscription has one due."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from outbox_support import event, key_rows, listed, subscribe, unseal
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from conftest import backend_param
+from openroster.core.directory import Directory
+from openroster.core.tenancy import tenants
+from openroster.model.changes import DeliveryStatus, SubscriptionStatus
+from openroster.store.outbox import Outcome
+
+
+@pytest.fixture(autouse=True)
+def _tenant(directory: Directory) -> None:
+    tenants.create(directory, tenant_id="acme", name="Acme")
+
+
+def test_two_outcomes_of_one_delivery_in_a_call_write_the_first(
+    directory: Directory,
+) -> None:
+    """The first outcome releases the lease, so the second, its owner's no longer, is left
+    alone: the same on both backends (PostgreSQL's one statement would take either row)."""
+    sub = subscribe(directory)
+    with directory.store.write() as tx:
+        tx.outbox.insert_deliveries(sub, [event(1, "user:a"), event(2, "user:b")], 1000)
+    one, two = (d.id for d in listed(directory))
+    with directory.store.write() as tx:
+        assert tx.outbox.claim([one, two], "p", wall_ms=0, lease_ms=10) == [one, two]
+        tx.outbox.record_outcomes(
+            "p",
+            [
+                Outcome(one, DeliveryStatus.RETRYING, 1, 2000, 1000, 503, "busy", None),
+                Outcome(two, DeliveryStatus.DELIVERED, 1, 1000, 1000, 200, None, 1000),
+                Outcome(one, DeliveryStatus.DELIVERED, 2, 1000, 1000, 200, None, 1000),
+            ],
+        )
+    got = {d.id: (d.status, d.attempts, d.last_error) for d in listed(directory)}
+    assert got == {
+        one: (DeliveryStatus.RETRYING, 1, "busy"),
+        two: (DeliveryStatus.DELIVERED, 1, None),
+    }
+    assert [(k[1], k[2]) for k in key_rows(directory)] == [("user:a", one)]
+
+
+def test_the_fan_out_moves_only_active_cursors_still_where_it_read_them(
+    directory: Directory,
+) -> None:
+    """A stale ``expect`` (another fan-out moved the cursor) and a paused subscription move
+    nothing and insert nothing; the others of the same call move and get their deliveries."""
+    subs = [subscribe(directory, f"s{i}") for i in range(1, 5)]
+    with directory.store.write() as tx:
+        tx.outbox.advance_cursor("s2", 3)  # s2's cursor moved on since it was read at 0
+        assert tx.outbox.set_subscription_status("s3", SubscriptionStatus.PAUSED)
+    with directory.store.write() as tx:
+        moved = tx.outbox.store_batches([(s, 5, [event(5, f"user:{s.id}")]) for s in subs], 1000)
+    assert moved == {"s1", "s4"}
+    with directory.store.read() as tx:
+        cursors = {s.id: s.cursor_seq for s in tx.outbox.list_subscriptions("acme", unseal(directory))}
+    assert cursors == {"s1": 5, "s2": 3, "s3": 0, "s4": 5}
+    assert [(d.subscription_id, d.seq) for d in listed(directory)] == [("s1", 5), ("s4", 5)]
+    assert [(k[0], k[1]) for k in key_rows(directory)] == [("s1", "user:s1"), ("s4", "user:s4")]
+
+
+def test_the_look_tells_whether_a_capped_subscription_has_one_due(
+    directory: Directory,
+) -> None:
+    """The subscriptions left out and asked about (``capped``): whether one has a due delivery
+    (not yet due, or leased, is none); the others' are found as ever."""
+    s1, s2 = subscribe(directory, "s1"), subscribe(directory, "s2")
+    with directory.store.write() as tx:
+        tx.outbox.insert_deliveries(s1, [event(1, "user:a")], 2000)
+        tx.outbox.insert_deliveries(s2, [event(2, "user:b")], 1000)
+
+    def look(now: int, capped: set[str]) -> tuple[list[int], bool]:
+        with directory.store.read() as tx:
+            due = tx.outbox.due_candidates(now, 5000, 10, waiting={"s1"}, capped=capped)
+        return [d.seq for d in due.deliveries], due.capped_due
+
+    assert look(1000, {"s1"}) == ([2], False)  # s1's is due at 2000
+    assert look(2000, {"s1"}) == ([2], True)
+    assert look(2000, set()) == ([2], False)
+    with directory.store.write() as tx:
+        first = tx.outbox.list_deliveries("acme", limit=1)[0].id
+        assert tx.outbox.claim([first], "p", wall_ms=5000, lease_ms=100) == [first]
+    assert look(2000, {"s1"}) == ([2], False)
+
+
+@pytest.mark.parametrize("backend", [backend_param("postgresql")], indirect=True)
+def test_the_fan_out_locks_the_cursors_rows_in_id_order(directory: Directory) -> None:
+    """Two fan-outs of overlapping sets lock the rows they share in one order (else each can
+    hold one the other waits for: a deadlock). The rows of s00-s19 rewritten, s30 comes before
+    s05 in the table; while the fan-out of {s05, s30} waits for s30, s05 is already its."""
+    subs = {s.id: s for s in (subscribe(directory, f"s{i:02d}") for i in range(40))}
+    with directory.store.write() as tx:
+        for i in range(20):
+            tx.outbox.advance_cursor(f"s{i:02d}", 0)
+    engine = directory.store.engine
+    with engine.connect() as conn:
+        heap = list(conn.execute(text("SELECT id FROM subscriptions ORDER BY ctid")).scalars())
+    assert heap.index("s30") < heap.index("s05")
+    done: list[set[str]] = []
+
+    def fan_out() -> None:
+        with directory.store.write() as tx:
+            done.append(
+                tx.outbox.store_batches([(subs[i], 1, [event(1, "user:a")]) for i in ("s05", "s30")], 1)
+            )
+
+    def waiting() -> bool:
+        with engine.connect() as conn:
+            q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            return bool(conn.execute(text(q + " AND wait_event_type = 'Lock'")).scalar_one())
+
+    with engine.connect() as holder, holder.begin():
+        holder.execute(text("SELECT 1 FROM subscriptions WHERE id = 's30' FOR UPDATE"))
+        worker = threading.Thread(target=fan_out)
+        worker.start()
+        deadline = time.monotonic() + 10
+        while not waiting() and time.monotonic() < deadline:  # the fan-out waits for s30
+            time.sleep(0.02)
+        with engine.connect() as conn, conn.begin():
+            try:
+                conn.execute(text("SELECT 1 FROM subscriptions WHERE id = 's05' FOR UPDATE NOWAIT"))
+                held = False
+            except OperationalError:
+                held = True
+    worker.join()
+    assert held
+    assert done == [{"s05", "s30"}]
