@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from openroster.store.migrate import upgrade
-from openroster.store.sql import WRITING
+from openroster.store.sql import HELD, WRITING
 from openroster.store.tx import ReadTx, WriteTx
 from openroster.store.writer import in_group
 
@@ -75,18 +75,24 @@ class Store:
         with self.engine.connect() as conn:
             self._prepare_write(conn)
             conn.info[WRITING] = True
+            postgres = conn.dialect.name == "postgresql"
+            if postgres:  # statements held back to go with the next one (sql.hold)
+                conn.info[HELD] = []
             try:
                 with conn.begin():
                     tx = WriteTx(conn, quiet=quiet, now_ms=now_ms)
-                    if serial and conn.dialect.name == "postgresql":
-                        # Every writer takes the counter's lock first, as the writers' groups do:
-                        # a lock taken before it (the journal's generation, a tenant's rows) could
-                        # otherwise close a deadlock with a group that holds it.
-                        tx.changes.lock_counter()
+                    if serial and postgres:
+                        # Every writer takes the counter's lock before anything else, as the
+                        # writers' groups do: a lock taken before it (the journal's generation, a
+                        # tenant's rows) could otherwise close a deadlock with a group that holds
+                        # it. It goes with the transaction's first statement (one round trip).
+                        tx.changes.hold_counter_lock()
                     yield tx
                     tx.publish()
+                    # What is still held is a savepoint's release at most: the commit does it.
             finally:
                 conn.info.pop(WRITING, None)
+                conn.info.pop(HELD, None)
         if tx.records:
             for listener in tuple(self._record_listeners):
                 listener()

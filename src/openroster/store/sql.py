@@ -7,11 +7,24 @@ from dataclasses import dataclass, fields
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    bindparam,
+    event,
+    func,
+    insert,
+    select,
+)
 
 #: ``Connection.info`` key set while a write transaction is open on the connection:
 #: reads that feed a write lock what they read (see ``store/users.get_users``).
 WRITING = "openroster_writing"
+#: ``Connection.info`` key of a PostgreSQL write transaction's *held* statements (:func:`hold`).
+HELD = "openroster_held"
 
 
 E = TypeVar("E")
@@ -58,6 +71,78 @@ def row_reader(kind: type[E], **renamed: str) -> Callable[[Mapping[str, Any]], E
 def in_write(conn: Connection) -> bool:
     """Whether ``conn`` is inside a :meth:`Store.write` transaction."""
     return bool(conn.info.get(WRITING))
+
+
+def held(conn: Connection) -> list[str] | None:
+    """The statements held back on ``conn`` (a PostgreSQL write transaction's), or None where
+    statements are not held (SQLite, reads)."""
+    found: list[str] | None = conn.info.get(HELD)
+    return found
+
+
+def hold(conn: Connection, statement: str) -> None:
+    """Send ``statement`` (no parameters, no result wanted: the change counter's lock, a savepoint
+    opened or released) with the transaction's next statement instead of on its own: both go in
+    one round trip, in order (:func:`pipelined`). A PostgreSQL write transaction only."""
+    conn.info[HELD].append(statement)
+
+
+def send_held(conn: Connection) -> None:
+    """Send the held statements now (before something that does not go through
+    ``Connection.execute``, such as ``COPY``)."""
+    statements = held(conn)
+    if statements:
+        driver: Any = conn.connection.driver_connection
+        with driver.pipeline():
+            _send(driver, statements)
+
+
+def _send(driver: Any, statements: list[str]) -> None:
+    # Taken off the list before they run: once sent they count as run, even when the statement
+    # after them fails (a savepoint they open is then rolled back to, not forgotten).
+    taken = statements[:]
+    statements.clear()
+    for statement in taken:
+        driver.execute(statement)
+
+
+def _held_in(context: Any) -> list[str] | None:
+    try:
+        found: list[str] | None = context.root_connection.info.get(HELD)
+    except NotImplementedError:  # the dialect's first connection, outside the pool: none held
+        return None
+    return found
+
+
+def pipelined(engine: Engine) -> None:
+    """On ``engine`` (PostgreSQL), send a write transaction's held statements (:func:`hold`) in
+    one pipeline with its next statement: psycopg's pipeline mode sends them all and waits once,
+    so a job's savepoints and a group's lock cost no round trip of their own."""
+
+    def execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        statements = _held_in(context)
+        if not statements:
+            return False
+        with cursor.connection.pipeline():
+            _send(cursor.connection, statements)
+            cursor.execute(statement, parameters)
+        return True
+
+    def executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        statements = _held_in(context)
+        if not statements:
+            return False
+        with cursor.connection.pipeline():
+            _send(cursor.connection, statements)
+            cursor.executemany(statement, parameters)
+        return True
+
+    def execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
+        return execute(cursor, statement, None, context)
+
+    event.listen(engine, "do_execute", execute)
+    event.listen(engine, "do_executemany", executemany)
+    event.listen(engine, "do_execute_no_params", execute_no_params)
 
 
 def insert_many(
