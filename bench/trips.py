@@ -144,8 +144,10 @@ class GroupTrips:
         #: The statements each traced connection had prepared when its group began, by name.
         self._named: dict[int, dict[str, str]] = {}
         self._local = threading.local()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._files: list[Any] = []
+        #: Groups being traced now: their futures resolve before their trace is read.
+        self._running = 0
         store, writers = directory.store, directory.writes
         prepare: Callable[[Any], None] = store._prepare_write
         commit: Callable[[list[Any]], None] = writers._commit
@@ -181,10 +183,12 @@ class GroupTrips:
         self._undo = undo
 
     def close(self) -> None:
-        """Trace no more (the store and its writers as they were) and close the trace files."""
-        self._on = False
+        """Trace no more (the store and its writers as they were) and close the trace files, once
+        the groups being traced are read (a group's jobs are answered before its commit ends)."""
         self._undo()
         with self._lock:
+            self._lock.wait_for(lambda: self._running == 0, timeout=30)
+            self._on = False
             for f in self._files:
                 f.close()
             self._files.clear()
@@ -209,6 +213,8 @@ class GroupTrips:
         f = self._file()
         start = os.lseek(f.fileno(), 0, os.SEEK_END)
         self._local.group, self._local.traced = True, []
+        with self._lock:
+            self._running += 1
         try:
             yield
         finally:
@@ -217,13 +223,16 @@ class GroupTrips:
                 pgconn.untrace()
                 os.close(fd)
             self._local.group, self._local.traced = False, []
-            end = os.lseek(f.fileno(), 0, os.SEEK_END)
-            text = os.pread(f.fileno(), end - start, start).decode(errors="replace")
             with self._lock:
-                named = self._named.setdefault(id(traced[0][0]) if traced else 0, {})
-                group = parse(text, jobs, named)
-                if self._on:
-                    self.groups.append(group)
+                if not f.closed:  # else closed (close()) while this group ran: not counted
+                    end = os.lseek(f.fileno(), 0, os.SEEK_END)
+                    text = os.pread(f.fileno(), end - start, start).decode(errors="replace")
+                    named = self._named.setdefault(id(traced[0][0]) if traced else 0, {})
+                    group = parse(text, jobs, named)
+                    if self._on:
+                        self.groups.append(group)
+                self._running -= 1
+                self._lock.notify_all()
 
     def start(self) -> None:
         self._on = True

@@ -214,9 +214,12 @@ def _execute_rows(
     for a column not given) the statement is compiled once and the rows go to the driver's
     ``executemany`` as they are: SQLAlchemy's handling of each row's parameters is most of the
     cost of a batch of a few hundred rows."""
-    compiled = _compile(conn, table, tuple(rows[0]), key, update_columns, as_given=as_given)
+    columns = tuple(rows[0])
+    compiled = _compile(conn, table, columns, key, update_columns, as_given=as_given)
     if compiled is None:
         conn.execute(_statement(conn.dialect.name, table, key, update_columns), list(rows))
+    elif len(rows) > 1 and conn.dialect.name == "postgresql" and (update_columns or not key):
+        _execute_arrays(conn, table, rows, columns, key, update_columns)
     elif compiled.order is None:
         conn.exec_driver_sql(compiled.sql, [dict(r) for r in rows])
     else:
@@ -225,6 +228,44 @@ def _execute_rows(
 
 
 _UNSEEN: Any = object()
+
+#: :func:`_execute_arrays`'s statements by (table, columns, key, update columns).
+_ARRAYS: dict[tuple[Any, ...], str] = {}
+
+
+def _execute_arrays(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    update_columns: tuple[str, ...],
+) -> None:
+    """:func:`_execute_rows` on PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)``, a column
+    an array, instead of an ``executemany`` (one round trip either way, but one statement for the
+    server to run instead of one a row: 250 rows of a batch of attribute values took it about 30
+    µs each). An upsert's rows of one key are merged first as ``executemany`` leaves them, the
+    updated columns taken from the last (one statement may not update a row twice)."""
+    if key:
+        merged: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+        for r in rows:
+            k = tuple(r[c] for c in key)
+            had = merged.get(k)
+            merged[k] = r if had is None else {**had, **{c: r[c] for c in update_columns}}
+        rows = list(merged.values())
+    cache_key = (table.name, columns, key, update_columns)
+    statement = _ARRAYS.get(cache_key)
+    if statement is None:
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        arrays = ", ".join(f"%({c})s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+        into = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, columns))})"
+        statement = f"INSERT INTO {into} SELECT * FROM unnest({arrays})"
+        if key:
+            updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update_columns)
+            statement += f" ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
+        _ARRAYS[cache_key] = statement
+    conn.exec_driver_sql(statement, {c: [r[c] for r in rows] for c in columns})
 
 
 def _statement(dialect_name: str, table: Table, key: tuple[str, ...], update_columns: tuple[str, ...]) -> Any:
