@@ -106,6 +106,20 @@ def _send(driver: Any, statements: list[str]) -> None:
         driver.execute(statement)
 
 
+def _with_held(
+    cursor: Any, context: Any, run: Callable[[str, Any], Any], statement: str, parameters: Any
+) -> bool:
+    """Run ``statement`` after the held statements in one pipeline; False (SQLAlchemy runs it as
+    usual) when none are held."""
+    statements = _held_in(context)
+    if not statements:
+        return False
+    with cursor.connection.pipeline():
+        _send(cursor.connection, statements)
+        run(statement, parameters)
+    return True
+
+
 def _held_in(context: Any) -> list[str] | None:
     try:
         found: list[str] | None = context.root_connection.info.get(HELD)
@@ -120,25 +134,13 @@ def pipelined(engine: Engine) -> None:
     so a job's savepoints and a group's lock cost no round trip of their own."""
 
     def execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        statements = _held_in(context)
-        if not statements:
-            return False
-        with cursor.connection.pipeline():
-            _send(cursor.connection, statements)
-            cursor.execute(statement, parameters)
-        return True
+        return _with_held(cursor, context, cursor.execute, statement, parameters)
 
     def executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        statements = _held_in(context)
-        if not statements:
-            return False
-        with cursor.connection.pipeline():
-            _send(cursor.connection, statements)
-            cursor.executemany(statement, parameters)
-        return True
+        return _with_held(cursor, context, cursor.executemany, statement, parameters)
 
     def execute_no_params(cursor: Any, statement: str, context: Any) -> bool:
-        return execute(cursor, statement, None, context)
+        return _with_held(cursor, context, cursor.execute, statement, None)
 
     event.listen(engine, "do_execute", execute)
     event.listen(engine, "do_executemany", executemany)
