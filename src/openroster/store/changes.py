@@ -29,7 +29,6 @@ class Change:
 
 # Built once: every write runs these (building a statement per call cost several times running it).
 _COUNTER = select(schema.change_counter.c.seq).where(schema.change_counter.c.id == 1)
-_COUNTER_LOCKED = _COUNTER.with_for_update()
 _BUMP = (
     update(schema.change_counter)
     .where(schema.change_counter.c.id == 1)
@@ -43,21 +42,16 @@ def current_seq(conn: Connection) -> int:
     return int(conn.execute(_COUNTER).scalar_one())
 
 
-def lock_counter(conn: Connection) -> None:
-    """Take the change counter's row lock now rather than at :func:`publish` (PostgreSQL; a SQLite
-    writer holds the database's write lock from ``BEGIN IMMEDIATE`` on): the transaction then runs
-    alone among the store's writers, so the row locks its jobs take, in whatever order, can close
-    no deadlock with another writer's."""
-    conn.execute(_COUNTER_LOCKED).scalar_one()
-
-
-#: :func:`lock_counter`'s statement as the driver runs it (held: :func:`hold_counter_lock`).
+#: The change counter's row lock, as the driver runs it.
 _LOCK_SQL = "SELECT seq FROM change_counter WHERE id = 1 FOR UPDATE"
 
 
 def hold_counter_lock(conn: Connection) -> None:
-    """:func:`lock_counter` with the transaction's first statement, before it, in the same round
-    trip (PostgreSQL: ``sql.hold``): nothing of the transaction runs before the lock is taken."""
+    """Take the change counter's row lock before anything else rather than at :func:`publish`
+    (PostgreSQL; a SQLite writer holds the database's write lock from ``BEGIN IMMEDIATE`` on): the
+    transaction then runs alone among the store's writers, so the row locks its jobs take, in
+    whatever order, can close no deadlock with another writer's. Held (``sql.hold``): it goes
+    with the transaction's first statement, before it, in the same round trip."""
     hold(conn, _LOCK_SQL)
 
 

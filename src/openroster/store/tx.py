@@ -235,7 +235,6 @@ class Changes(Repository):
 
     __slots__ = ()
     current_seq = RowFunction(changes.current_seq)
-    lock_counter = RowFunction(changes.lock_counter)
     hold_counter_lock = RowFunction(changes.hold_counter_lock)
     since = RowFunction(changes.since)
     prune_log = RowFunction(changes.prune_log)
