@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import itemgetter
@@ -260,7 +261,9 @@ def _execute_arrays(
     if statement is None:
         dialect = conn.dialect
         quote = dialect.identifier_preparer.quote
-        arrays = ", ".join(f"%({c})s::{table.c[c].type.compile(dialect=dialect)}[]" for c in columns)
+        arrays = ", ".join(
+            f"%({c})s::{_unsized(table.c[c].type).compile(dialect=dialect)}[]" for c in columns
+        )
         into = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, columns))})"
         statement = f"INSERT INTO {into} SELECT * FROM unnest({arrays})"
         if key:
@@ -268,6 +271,17 @@ def _execute_arrays(
             statement += f" ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
         _ARRAYS[cache_key] = statement
     conn.exec_driver_sql(statement, {c: [r[c] for r in rows] for c in columns})
+
+
+def _unsized(column_type: Any) -> Any:
+    """``column_type`` without its length (``VARCHAR(64)`` as ``VARCHAR``): an explicit cast to a
+    sized string cuts an over-long value silently, where the INSERT's own assignment to the column
+    refuses it (``StringDataRightTruncation``, as one row or ``executemany`` gets)."""
+    if getattr(column_type, "length", None) is None:
+        return column_type
+    unsized = copy.copy(column_type)
+    unsized.length = None
+    return unsized
 
 
 def _statement(dialect_name: str, table: Table, key: tuple[str, ...], update_columns: tuple[str, ...]) -> Any:
