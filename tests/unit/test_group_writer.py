@@ -5,6 +5,7 @@ jobs run in arrival order; a full queue answers busy (both backends)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from bench.trips import GroupTrips
+from sqlalchemy.exc import IntegrityError
 
 from openroster.core.directory import Directory, Reader
 from openroster.core.people import users
@@ -166,6 +168,45 @@ def test_a_groups_lock_savepoints_and_publish_cost_no_round_trip_of_their_own(d:
     assert len(held) == 1 + 3 * 4 and set(held) == {0}  # the lock; each job's two savepoints
     publishes = [sql for sql, _ in group.sent if "change_log" in sql or "change_records" in sql]
     assert len(publishes) == 1 and "change_records" in publishes[0]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_group_whose_lock_fails_fails_every_job_with_the_locks_own_error(d: Directory) -> None:
+    """The change counter's lock goes with the group's first statement (a job's): when it fails
+    (here its timeout, another connection holding the row), that is no job's error: every job of the
+    group gets the lock's own, as taking it on its own would have raised, and nothing is written."""
+    with d.store.engine.connect() as conn:
+        conn.exec_driver_sql(
+            f"ALTER DATABASE {conn.exec_driver_sql('SELECT current_database()').scalar_one()} "
+            "SET lock_timeout = '200ms'"
+        )
+        conn.commit()
+    d.store.dispose()  # connections made from here on time out waiting for a lock
+    before = current_seq(d)
+    with d.store.engine.connect() as other:
+        other.exec_driver_sql("SELECT seq FROM change_counter WHERE id = 1 FOR UPDATE")
+        got = run(behind_a_blocker(d, [set_title(d, p, "t") for p in ("p0", "p1", "p2")]))
+        other.rollback()
+
+    assert [(type(g).__name__, type(getattr(g, "orig", None)).__name__) for g in got] == [
+        ("OperationalError", "LockNotAvailable")
+    ] * 3
+    assert [title(d, p) for p in ("p0", "p1", "p2")] == [None, None, None]
+    assert current_seq(d) == before
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_transaction_left_aborted_is_refused_not_committed(d: Directory) -> None:
+    """A job that catches its statement's error itself leaves PostgreSQL's transaction aborted (no
+    savepoint rolled back to): its COMMIT would roll back and answer as if it had committed."""
+
+    def swallowed(r: Reader) -> str:
+        with contextlib.suppress(IntegrityError):
+            r.tx.conn.exec_driver_sql("INSERT INTO change_counter (id, seq) VALUES (1, 0)")
+        return "kept?"
+
+    (got,) = run(behind_a_blocker(d, [swallowed]))
+    assert isinstance(got, RuntimeError) and "nothing is committed" in str(got)
 
 
 def test_a_service_error_caught_inside_a_job_undoes_that_service_only(d: Directory) -> None:

@@ -29,11 +29,25 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from openroster.store.migrate import upgrade
-from openroster.store.sql import HELD, WRITING
+from openroster.store.sql import HELD, HELD_FAILED, WRITING, HeldFailed, held_failure
 from openroster.store.tx import ReadTx, WriteTx
 from openroster.store.writer import in_group
 
 _LATEST_SEQ = "SELECT seq FROM change_counter WHERE id = 1"
+#: ``psycopg.pq.TransactionStatus.INERROR``: a transaction a failed statement aborted.
+_IN_ERROR = 3
+
+
+def _refuse_aborted(conn: Connection) -> None:
+    """Raise, rather than commit, a PostgreSQL transaction a failed statement left aborted: its
+    ``COMMIT`` would roll it back and answer as if it had committed. Nothing is asked of the server
+    (the driver knows the transaction's status)."""
+    driver: Any = conn.connection.driver_connection
+    if driver.info.transaction_status == _IN_ERROR:
+        failed = held_failure(conn)
+        if failed is not None:
+            raise failed
+        raise RuntimeError("a statement failed and was not rolled back to a savepoint: nothing is committed")
 
 
 class Store:
@@ -88,11 +102,18 @@ class Store:
                         # it. It goes with the transaction's first statement (one round trip).
                         tx.changes.hold_counter_lock()
                     yield tx
+                    if postgres:
+                        _refuse_aborted(conn)
                     tx.publish()
                     # What is still held is a savepoint's release at most: the commit does it.
+            except HeldFailed as failed:
+                # A held statement's error (the counter's lock timed out, was a deadlock's victim):
+                # the transaction's own, raised as taking the lock on its own would have.
+                raise failed.original from failed.__cause__
             finally:
                 conn.info.pop(WRITING, None)
                 conn.info.pop(HELD, None)
+                conn.info.pop(HELD_FAILED, None)
         if tx.records:
             for listener in tuple(self._record_listeners):
                 listener()

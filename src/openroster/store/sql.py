@@ -20,12 +20,18 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import DBAPIError
 
 #: ``Connection.info`` key set while a write transaction is open on the connection:
 #: reads that feed a write lock what they read (see ``store/users.get_users``).
 WRITING = "openroster_writing"
 #: ``Connection.info`` key of a PostgreSQL write transaction's *held* statements (:func:`hold`).
 HELD = "openroster_held"
+#: ``Connection.info`` key of the :class:`HeldFailed` of a held statement that failed.
+HELD_FAILED = "openroster_held_failed"
+#: The statuses of a statement's result that completed (``psycopg.pq.ExecStatus``: COMMAND_OK,
+#: TUPLES_OK), as a held statement's cursor has it after its pipeline.
+_COMPLETED = (1, 2)
 
 
 E = TypeVar("E")
@@ -88,23 +94,74 @@ def hold(conn: Connection, statement: str) -> None:
     conn.info[HELD].append(statement)
 
 
+class HeldFailed(Exception):
+    """A held statement (:func:`hold`: the change counter's lock, a savepoint's) failed where it
+    went, with the next statement: the transaction is aborted, with no savepoint of its own to roll
+    back to, so it fails as a whole, with ``original`` (the error of that statement, as running it
+    on its own would have raised it: a lock's timeout, a deadlock, a cancel). Not a job's error: the
+    writers hand ``original`` to every job of the group (``store/writer.py``)."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def held_failure(conn: Connection) -> HeldFailed | None:
+    """The failure of a statement held on ``conn`` (:class:`HeldFailed`), if one failed: it stays
+    for the rest of the transaction, so a job that caught it hides it from nobody."""
+    found: HeldFailed | None = conn.info.get(HELD_FAILED)
+    return found
+
+
 def send_held(conn: Connection) -> None:
     """Send the held statements now (before something that does not go through
     ``Connection.execute``, such as ``COPY``)."""
     statements = held(conn)
     if statements:
         driver: Any = conn.connection.driver_connection
-        with driver.pipeline():
-            _send(driver, statements)
+        sent: list[tuple[str, Any]] = []
+        try:
+            with driver.pipeline():
+                _send(driver, statements, sent)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            _check_sent(conn.info, statements, sent, exc, conn.dialect.loaded_dbapi.Error)
+            raise
 
 
-def _send(driver: Any, statements: list[str]) -> None:
-    # Taken off the list before they run: once sent they count as run, even when the statement
-    # after them fails (a savepoint they open is then rolled back to, not forgotten).
+def _send(driver: Any, statements: list[str], sent: list[tuple[str, Any]]) -> None:
+    """Send ``statements`` (taken off the list) in the driver's pipeline, each with its cursor in
+    ``sent``: once the pipeline is through, those that completed count as run, even when the
+    statement after them failed (a savepoint they opened is then rolled back to, not forgotten)."""
     taken = statements[:]
     statements.clear()
     for statement in taken:
-        driver.execute(statement)
+        sent.append((statement, driver.execute(statement)))
+
+
+def _check_sent(
+    info: dict[Any, Any],
+    statements: list[str],
+    sent: list[tuple[str, Any]],
+    exc: BaseException,
+    driver_error: type[Exception],
+) -> None:
+    """After the pipeline that sent held statements failed with ``exc``: those that did not
+    complete go back to ``statements`` (they never ran: no savepoint of theirs is to be rolled back
+    to), and if one did not, the first of them is what failed (the server skips the rest of a
+    pipeline after an error): :class:`HeldFailed` is raised, and kept on the connection. Returns
+    when they all completed: the statement after them failed, its caller's own error."""
+    undone = [statement for statement, cursor in sent if not _completed(cursor)]
+    if not undone:
+        return
+    statements[:0] = undone
+    failed = HeldFailed(DBAPIError.instance(undone[0], None, exc, driver_error))
+    info[HELD_FAILED] = failed
+    raise failed from exc
+
+
+def _completed(cursor: Any) -> bool:
+    result = cursor.pgresult
+    return result is not None and result.status in _COMPLETED
 
 
 def _with_held(
@@ -112,21 +169,28 @@ def _with_held(
 ) -> bool:
     """Run ``statement`` after the held statements in one pipeline; False (SQLAlchemy runs it as
     usual) when none are held."""
-    statements = _held_in(context)
-    if not statements:
+    info = _info_of(context)
+    statements: list[str] | None = None if info is None else info.get(HELD)
+    if not statements or info is None:
         return False
-    with cursor.connection.pipeline():
-        _send(cursor.connection, statements)
-        run(statement, parameters)
+    driver = cursor.connection
+    sent: list[tuple[str, Any]] = []
+    try:
+        with driver.pipeline():
+            _send(driver, statements, sent)
+            run(statement, parameters)
+    except context.dialect.loaded_dbapi.Error as exc:
+        _check_sent(info, statements, sent, exc, context.dialect.loaded_dbapi.Error)
+        raise
     return True
 
 
-def _held_in(context: Any) -> list[str] | None:
+def _info_of(context: Any) -> dict[Any, Any] | None:
     try:
-        found: list[str] | None = context.root_connection.info.get(HELD)
+        info: dict[Any, Any] = context.root_connection.info
     except NotImplementedError:  # the dialect's first connection, outside the pool: none held
         return None
-    return found
+    return info
 
 
 def pipelined(engine: Engine) -> None:

@@ -452,6 +452,11 @@ class WriteTx(Tx):
         try:
             yield
         except BaseException:
+            failed = None if held is None else sql.held_failure(self.conn)
+            if failed is not None:
+                # A held statement failed (the group's lock, a savepoint's): the transaction is
+                # aborted as a whole, with nothing to roll back to; so is every job of it.
+                raise failed from failed.__cause__
             if held is None:
                 run(f"ROLLBACK TO SAVEPOINT {name}")
                 run(f"RELEASE SAVEPOINT {name}")
@@ -467,6 +472,8 @@ class WriteTx(Tx):
         else:
             if held is None:
                 run(f"RELEASE SAVEPOINT {name}")
+            elif (failed := sql.held_failure(self.conn)) is not None:
+                raise failed  # caught in the block: it fails the transaction all the same
             elif not _unsent(held, opened):
                 held.append(f"RELEASE SAVEPOINT {name}")
         finally:

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openroster.model.errors import Busy
+from openroster.store.sql import HeldFailed
 from openroster.store.tx import WriteTx
 
 if TYPE_CHECKING:
@@ -245,6 +246,10 @@ class GroupWriter:
                         try:
                             with tx.savepoint():
                                 outcomes.append((q, True, _run_job(q, tx)))
+                        except HeldFailed:
+                            # Not the job's: the group's lock failed (Store.write raises its own
+                            # error, for every job of the group, below).
+                            raise
                         except BaseException as exc:  # the job's own error, handed to its caller
                             if _retryable(exc) and q.tries < RETRIES:
                                 again.append(q)
