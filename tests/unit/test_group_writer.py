@@ -166,6 +166,8 @@ def test_a_groups_lock_savepoints_and_publish_cost_no_round_trip_of_their_own(d:
         wait for sql, wait in group.sent if "SAVEPOINT" in sql or "change_counter WHERE id = 1 FOR" in sql
     ]
     assert len(held) == 1 + 3 * 4 and set(held) == {0}  # the lock; each job's two savepoints
+    first = next(sql for sql, _ in group.sent if "BEGIN" not in sql)
+    assert "change_counter WHERE id = 1 FOR UPDATE" in first  # before anything of the jobs
     publishes = [sql for sql, _ in group.sent if "change_log" in sql or "change_records" in sql]
     assert len(publishes) == 1 and "change_records" in publishes[0]
 
@@ -193,6 +195,22 @@ def test_a_group_whose_lock_fails_fails_every_job_with_the_locks_own_error(d: Di
     ] * 3
     assert [title(d, p) for p in ("p0", "p1", "p2")] == [None, None, None]
     assert current_seq(d) == before
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_group_finding_no_counter_row_to_lock_fails_every_job(d: Directory) -> None:
+    """The lock held to go with the first statement still checks that the counter's row is there
+    (else the group would run unlocked beside others): every job gets ``NoResultFound``."""
+    with d.store.engine.connect() as conn:
+        conn.exec_driver_sql("DELETE FROM change_counter")
+        conn.commit()
+
+    def unpublished(r: Reader) -> int:  # a statement, nothing to publish: no bump finds it missing
+        return int(r.tx.conn.exec_driver_sql("SELECT 1").scalar_one())
+
+    got = run(behind_a_blocker(d, [unpublished, unpublished]))
+
+    assert [type(g).__name__ for g in got] == ["NoResultFound"] * 2
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

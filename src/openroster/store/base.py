@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from openroster.store.migrate import upgrade
-from openroster.store.sql import HELD, HELD_FAILED, WRITING, HeldFailed, held_failure
+from openroster.store.sql import HELD, HELD_FAILED, WRITING, HeldFailed, held_failure, holds
 from openroster.store.tx import ReadTx, WriteTx
 from openroster.store.writer import in_group
 
@@ -90,7 +90,7 @@ class Store:
             self._prepare_write(conn)
             conn.info[WRITING] = True
             postgres = conn.dialect.name == "postgresql"
-            if postgres:  # statements held back to go with the next one (sql.hold)
+            if postgres and holds(self.engine):  # statements held back to go with the next one (sql.hold)
                 conn.info[HELD] = []
             try:
                 with conn.begin():

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
-from openroster.store.sql import hold, insert_many, insert_tuples
+from openroster.store.sql import held, hold, insert_many, insert_tuples
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,7 @@ def current_seq(conn: Connection) -> int:
     return int(conn.execute(_COUNTER).scalar_one())
 
 
+_COUNTER_LOCKED = _COUNTER.with_for_update()
 #: The change counter's row lock, as the driver runs it.
 _LOCK_SQL = "SELECT seq FROM change_counter WHERE id = 1 FOR UPDATE"
 
@@ -51,8 +52,12 @@ def hold_counter_lock(conn: Connection) -> None:
     (PostgreSQL; a SQLite writer holds the database's write lock from ``BEGIN IMMEDIATE`` on): the
     transaction then runs alone among the store's writers, so the row locks its jobs take, in
     whatever order, can close no deadlock with another writer's. Held (``sql.hold``): it goes
-    with the transaction's first statement, before it, in the same round trip."""
-    hold(conn, _LOCK_SQL)
+    with the transaction's first statement, before it, in the same round trip; the row missing,
+    that statement fails (``NoResultFound``), as taking the lock at once does."""
+    if held(conn) is None:
+        conn.execute(_COUNTER_LOCKED).scalar_one()
+    else:
+        hold(conn, _LOCK_SQL)
 
 
 def since(conn: Connection, seq: int, limit: int) -> Sequence[Change]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import itemgetter
@@ -20,7 +21,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, NoResultFound
 
 #: ``Connection.info`` key set while a write transaction is open on the connection:
 #: reads that feed a write lock what they read (see ``store/users.get_users``).
@@ -32,6 +33,10 @@ HELD_FAILED = "openroster_held_failed"
 #: The statuses of a statement's result that completed (``psycopg.pq.ExecStatus``: COMMAND_OK,
 #: TUPLES_OK), as a held statement's cursor has it after its pipeline.
 _COMPLETED = (1, 2)
+_ROWS = 2
+
+#: The engines :func:`pipelined` installed its hooks on.
+_PIPELINED: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 E = TypeVar("E")
@@ -88,10 +93,17 @@ def held(conn: Connection) -> list[str] | None:
 
 
 def hold(conn: Connection, statement: str) -> None:
-    """Send ``statement`` (no parameters, no result wanted: the change counter's lock, a savepoint
-    opened or released) with the transaction's next statement instead of on its own: both go in
-    one round trip, in order (:func:`pipelined`). A PostgreSQL write transaction only."""
+    """Send ``statement`` (no parameters; a row at most as its result: the change counter's lock, a
+    savepoint opened or released) with the transaction's next statement instead of on its own:
+    both go in one round trip, in order (:func:`pipelined`). Only where statements are held
+    (:func:`held`: a write transaction on an engine with the pipeline's hooks, :func:`holds`)."""
     conn.info[HELD].append(statement)
+
+
+def holds(engine: Engine) -> bool:
+    """Whether ``engine``'s write transactions may hold statements (:func:`pipelined` installed
+    the hooks that send them)."""
+    return engine in _PIPELINED
 
 
 class HeldFailed(Exception):
@@ -126,6 +138,7 @@ def send_held(conn: Connection) -> None:
         except conn.dialect.loaded_dbapi.Error as exc:
             _check_sent(conn.info, statements, sent, exc, conn.dialect.loaded_dbapi.Error)
             raise
+        _check_sent(conn.info, statements, sent, None, conn.dialect.loaded_dbapi.Error)
 
 
 def _send(driver: Any, statements: list[str], sent: list[tuple[str, Any]]) -> None:
@@ -142,19 +155,27 @@ def _check_sent(
     info: dict[Any, Any],
     statements: list[str],
     sent: list[tuple[str, Any]],
-    exc: BaseException,
+    exc: BaseException | None,
     driver_error: type[Exception],
 ) -> None:
-    """After the pipeline that sent held statements failed with ``exc``: those that did not
-    complete go back to ``statements`` (they never ran: no savepoint of theirs is to be rolled back
-    to), and if one did not, the first of them is what failed (the server skips the rest of a
-    pipeline after an error): :class:`HeldFailed` is raised, and kept on the connection. Returns
-    when they all completed: the statement after them failed, its caller's own error."""
+    """After the pipeline that sent held statements (failed with ``exc``, or None): those that did
+    not complete go back to ``statements`` (they never ran: no savepoint of theirs is to be rolled
+    back to), and if one did not, the first of them is what failed (the server skips the rest of a
+    pipeline after an error): :class:`HeldFailed` is raised, and kept on the connection; so it is
+    when one that returns rows (the counter's lock) found none to lock. Returns when they all
+    completed: a failure is then the statement's after them, its caller's own error."""
     undone = [statement for statement, cursor in sent if not _completed(cursor)]
-    if not undone:
+    original: BaseException
+    if undone and exc is not None:
+        statements[:0] = undone
+        original = DBAPIError.instance(undone[0], None, exc, driver_error)
+    elif missing := [  # every held statement completed: sent has their results
+        statement for statement, cursor in sent if cursor.pgresult.status == _ROWS and cursor.rowcount != 1
+    ]:
+        original = NoResultFound(f"no row to lock: {missing[0]}")
+    else:
         return
-    statements[:0] = undone
-    failed = HeldFailed(DBAPIError.instance(undone[0], None, exc, driver_error))
+    failed = HeldFailed(original)
     info[HELD_FAILED] = failed
     raise failed from exc
 
@@ -182,6 +203,7 @@ def _with_held(
     except context.dialect.loaded_dbapi.Error as exc:
         _check_sent(info, statements, sent, exc, context.dialect.loaded_dbapi.Error)
         raise
+    _check_sent(info, statements, sent, None, context.dialect.loaded_dbapi.Error)
     return True
 
 
@@ -210,6 +232,7 @@ def pipelined(engine: Engine) -> None:
     event.listen(engine, "do_execute", execute)
     event.listen(engine, "do_executemany", executemany)
     event.listen(engine, "do_execute_no_params", execute_no_params)
+    _PIPELINED.add(engine)
 
 
 def insert_many(
