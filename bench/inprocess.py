@@ -18,6 +18,10 @@ options (``--dingtalk-v1-rate-limit '*=off'``, as the HTTP benchmark serves it).
 (``dialects/pieces.py``) are joined here, as under any ASGI server but the project's own: the
 vectored write to the socket is the HTTP benchmark's to show.
 
+``--trips`` (PostgreSQL) traces the writers' connections during the measured calls and prints the
+round trips and statements per job and per group, and how long a group waited for and held the
+change counter's lock (``bench/trips.py``; the background passes are held still, as below).
+
 ``--instructions`` marks the measured window for ``bench/instructions.py`` (run it under that):
 the instructions of every thread from the first measured call to the last, the clock-driven
 background passes (the journal's moves, the event engine's poll, the change-log pruner) held
@@ -44,6 +48,7 @@ from bench import instructions
 from bench.bare import create_bench_app
 from bench.harness import Request, Server, dingtalk_request, wps_request
 from bench.scenarios import DINGTALK_APP, SCENARIOS, TENANT, WPS_APP, Context
+from bench.trips import GroupTrips
 from openroster.config import Settings
 from openroster.control import shared_journal
 from openroster.core.runtime.limits import SWITCH_INTERVAL_MS
@@ -173,16 +178,17 @@ def _profile_writer(writers: Any) -> cProfile.Profile:
 
 async def _run(args: argparse.Namespace) -> None:
     settings = _settings(args)
-    if args.instructions:  # the clock-driven passes held still (see module)
+    if args.instructions or args.trips:  # the clock-driven passes held still (see module)
         shared_journal.FLUSH_EVERY = 1e9
         server_app.ChangeLogPruner = functools.partial(ChangeLogPruner, every=1e9)  # type: ignore[misc]
     app = app_on(settings)
     async with app.router.lifespan_context(app):
         d = app.state.directory
-        if args.instructions:
+        if args.instructions or args.trips:
             app.state.events.poll_interval = 1e9
             app.state.events.wake()
         journal = app.state.control.journal
+        trips = GroupTrips(d) if args.trips else None
         drv = Driver(app)
         ctx = await signed_context(drv, d)
         ids, rng, token, ding_token = ctx.ids, ctx.rng, ctx._wps, ctx._ding
@@ -248,6 +254,8 @@ async def _run(args: argparse.Namespace) -> None:
                     journal.take()  # the warm-up's calls, moved before the window
                     await d.writes.run(journal.move_in)
                     instructions.zero()
+                if trips and label == "real":
+                    trips.start()
                 cpu0 = time.process_time()
                 for b in range(args.calls // _BATCH):
                     t0 = time.perf_counter()
@@ -263,6 +271,9 @@ async def _run(args: argparse.Namespace) -> None:
                         journal.take()
                         await d.writes.run(journal.move_in)
                 cpu = (time.process_time() - cpu0) / max(1, len(batches) * _BATCH) * 1e6
+                if trips and label == "real":
+                    trips.close()
+                    sys.stdout.write(trips.report())
                 if count:
                     instructions.dump()
                     sys.stdout.write(f"window: {len(batches) * _BATCH} calls\n")
@@ -319,6 +330,11 @@ def main() -> None:
         "--instructions",
         action="store_true",
         help="mark the measured window for bench/instructions.py (run under it), background passes held",
+    )
+    ap.add_argument(
+        "--trips",
+        action="store_true",
+        help="PostgreSQL: round trips, statements and the counter's lock per write job and group",
     )
     ap.add_argument("--sort", default="tottime")
     ap.add_argument("--top", type=int, default=35)

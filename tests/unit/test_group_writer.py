@@ -5,12 +5,15 @@ jobs run in arrival order; a full queue answers busy (both backends)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
 from typing import Any
 
 import pytest
+from bench.trips import GroupTrips
+from sqlalchemy.exc import IntegrityError
 
 from openroster.core.directory import Directory, Reader
 from openroster.core.people import users
@@ -112,6 +115,116 @@ def test_a_group_commits_once_and_a_failing_job_changes_nothing(d: Directory) ->
     committed = seqs_since(d, before)
     assert set(committed) == {"p0", "p1", "p3"}
     assert len(set(committed.values())) == 1
+
+
+def _refused_by_the_database(d: Directory, user_id: str) -> Callable[[Reader], None]:
+    """A job that writes, then runs a statement the database refuses (a second counter row)."""
+
+    def job(r: Reader) -> None:
+        users.update(d, tenant_id=TENANT, user_id=user_id, changes={"title": "never"})
+        r.tx.conn.exec_driver_sql("INSERT INTO change_counter (id, seq) VALUES (1, 0)")
+
+    return job
+
+
+def test_a_job_the_database_refuses_changes_nothing_first_or_last_in_its_group(d: Directory) -> None:
+    """A statement's error leaves the transaction refusing all else until its savepoint is rolled
+    back to (PostgreSQL): the job's savepoint, held back to go with its first statement, was sent
+    with it and is undone, so the jobs after it and the group's commit go on; the last job too."""
+    before = current_seq(d)
+    jobs = [
+        _refused_by_the_database(d, "p0"),
+        set_title(d, "p1", "one"),
+        _refused_by_the_database(d, "p2"),
+        set_title(d, "p3", "three"),
+        _refused_by_the_database(d, "p4"),
+    ]
+    got = run(behind_a_blocker(d, jobs))
+
+    assert [type(g).__name__ for g in got] == [
+        "IntegrityError",
+        "str",
+        "IntegrityError",
+        "str",
+        "IntegrityError",
+    ]
+    assert [title(d, p) for p in ("p0", "p1", "p2", "p3", "p4")] == [None, "one", None, "three", None]
+    assert set(seqs_since(d, before)) == {"p1", "p3"}
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_groups_lock_savepoints_and_publish_cost_no_round_trip_of_their_own(d: Directory) -> None:
+    """PostgreSQL (SQLite's statements are calls inside the process): the change counter's lock
+    and each job's savepoints go with the next statement (psycopg's pipeline), and the publish
+    (counter, change log, change records) is one statement."""
+    with GroupTrips(d) as trips:
+        got = run(behind_a_blocker(d, [set_title(d, p, "t") for p in ("p0", "p1", "p2")]))
+
+    assert got == ["t", "t", "t"]
+    (group,) = [g for g in trips.groups if g.jobs == 3]
+    held = [
+        wait for sql, wait in group.sent if "SAVEPOINT" in sql or "change_counter WHERE id = 1 FOR" in sql
+    ]
+    assert len(held) == 1 + 3 * 4 and set(held) == {0}  # the lock; each job's two savepoints
+    first = next(sql for sql, _ in group.sent if "BEGIN" not in sql)
+    assert "change_counter WHERE id = 1 FOR UPDATE" in first  # before anything of the jobs
+    publishes = [sql for sql, _ in group.sent if "change_log" in sql or "change_records" in sql]
+    assert len(publishes) == 1 and "change_records" in publishes[0]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_group_whose_lock_fails_fails_every_job_with_the_locks_own_error(d: Directory) -> None:
+    """The change counter's lock goes with the group's first statement (a job's): when it fails
+    (here its timeout, another connection holding the row), that is no job's error: every job of the
+    group gets the lock's own, as taking it on its own would have raised, and nothing is written."""
+    with d.store.engine.connect() as conn:
+        conn.exec_driver_sql(
+            f"ALTER DATABASE {conn.exec_driver_sql('SELECT current_database()').scalar_one()} "
+            "SET lock_timeout = '200ms'"
+        )
+        conn.commit()
+    d.store.dispose()  # connections made from here on time out waiting for a lock
+    before = current_seq(d)
+    with d.store.engine.connect() as other:
+        other.exec_driver_sql("SELECT seq FROM change_counter WHERE id = 1 FOR UPDATE")
+        got = run(behind_a_blocker(d, [set_title(d, p, "t") for p in ("p0", "p1", "p2")]))
+        other.rollback()
+
+    assert [(type(g).__name__, type(getattr(g, "orig", None)).__name__) for g in got] == [
+        ("OperationalError", "LockNotAvailable")
+    ] * 3
+    assert [title(d, p) for p in ("p0", "p1", "p2")] == [None, None, None]
+    assert current_seq(d) == before
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_group_finding_no_counter_row_to_lock_fails_every_job(d: Directory) -> None:
+    """The lock held to go with the first statement still checks that the counter's row is there
+    (else the group would run unlocked beside others): every job gets ``NoResultFound``."""
+    with d.store.engine.connect() as conn:
+        conn.exec_driver_sql("DELETE FROM change_counter")
+        conn.commit()
+
+    def unpublished(r: Reader) -> int:  # a statement, nothing to publish: no bump finds it missing
+        return int(r.tx.conn.exec_driver_sql("SELECT 1").scalar_one())
+
+    got = run(behind_a_blocker(d, [unpublished, unpublished]))
+
+    assert [type(g).__name__ for g in got] == ["NoResultFound"] * 2
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_transaction_left_aborted_is_refused_not_committed(d: Directory) -> None:
+    """A job that catches its statement's error itself leaves PostgreSQL's transaction aborted (no
+    savepoint rolled back to): its COMMIT would roll back and answer as if it had committed."""
+
+    def swallowed(r: Reader) -> str:
+        with contextlib.suppress(IntegrityError):
+            r.tx.conn.exec_driver_sql("INSERT INTO change_counter (id, seq) VALUES (1, 0)")
+        return "kept?"
+
+    (got,) = run(behind_a_blocker(d, [swallowed]))
+    assert isinstance(got, RuntimeError) and "nothing is committed" in str(got)
 
 
 def test_a_service_error_caught_inside_a_job_undoes_that_service_only(d: Directory) -> None:

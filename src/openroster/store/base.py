@@ -29,11 +29,25 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from openroster.store.migrate import upgrade
-from openroster.store.sql import WRITING
+from openroster.store.sql import HELD, HELD_FAILED, WRITING, HeldFailed, held_failure, holds
 from openroster.store.tx import ReadTx, WriteTx
 from openroster.store.writer import in_group
 
 _LATEST_SEQ = "SELECT seq FROM change_counter WHERE id = 1"
+#: ``psycopg.pq.TransactionStatus.INERROR``: a transaction a failed statement aborted.
+_IN_ERROR = 3
+
+
+def _refuse_aborted(conn: Connection) -> None:
+    """Raise, rather than commit, a PostgreSQL transaction a failed statement left aborted: its
+    ``COMMIT`` would roll it back and answer as if it had committed. Nothing is asked of the server
+    (the driver knows the transaction's status)."""
+    driver: Any = conn.connection.driver_connection
+    if driver.info.transaction_status == _IN_ERROR:
+        failed = held_failure(conn)
+        if failed is not None:
+            raise failed
+        raise RuntimeError("a statement failed and was not rolled back to a savepoint: nothing is committed")
 
 
 class Store:
@@ -75,18 +89,31 @@ class Store:
         with self.engine.connect() as conn:
             self._prepare_write(conn)
             conn.info[WRITING] = True
+            postgres = conn.dialect.name == "postgresql"
+            if postgres and holds(self.engine):  # statements held back to go with the next one (sql.hold)
+                conn.info[HELD] = []
             try:
                 with conn.begin():
                     tx = WriteTx(conn, quiet=quiet, now_ms=now_ms)
-                    if serial and conn.dialect.name == "postgresql":
-                        # Every writer takes the counter's lock first, as the writers' groups do:
-                        # a lock taken before it (the journal's generation, a tenant's rows) could
-                        # otherwise close a deadlock with a group that holds it.
-                        tx.changes.lock_counter()
+                    if serial and postgres:
+                        # Every writer takes the counter's lock before anything else, as the
+                        # writers' groups do: a lock taken before it (the journal's generation, a
+                        # tenant's rows) could otherwise close a deadlock with a group that holds
+                        # it. It goes with the transaction's first statement (one round trip).
+                        tx.changes.hold_counter_lock()
                     yield tx
+                    if postgres:
+                        _refuse_aborted(conn)
                     tx.publish()
+                    # What is still held is a savepoint's release at most: the commit does it.
+            except HeldFailed as failed:
+                # A held statement's error (the counter's lock timed out, was a deadlock's victim):
+                # the transaction's own, raised as taking the lock on its own would have.
+                raise failed.original from failed.__cause__
             finally:
                 conn.info.pop(WRITING, None)
+                conn.info.pop(HELD, None)
+                conn.info.pop(HELD_FAILED, None)
         if tx.records:
             for listener in tuple(self._record_listeners):
                 listener()

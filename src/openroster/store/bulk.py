@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from openroster.model.entities import User
 from openroster.model.errors import BulkConflict
 from openroster.store import schema
+from openroster.store.sql import send_held
 
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
 _PG_KEY = re.compile(r"Key \(([^)]*)\)=")
@@ -62,6 +63,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: It
     raw: Any = conn.connection.driver_connection
     try:
         if conn.dialect.name == "postgresql":
+            send_held(conn)  # COPY goes past Connection.execute: the savepoints held go first
             with (
                 raw.cursor() as cur,
                 cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from openroster.store.base import Store
+from openroster.store.sql import pipelined
 
 
 class PostgresStore(Store):
@@ -19,6 +20,8 @@ class PostgresStore(Store):
             max_overflow=pool_size,
             pool_pre_ping=False,
         )
+        # A write transaction's lock and savepoints go with its next statement (sql.hold).
+        pipelined(engine)
         super().__init__(engine, url)
 
     def _prepare_poll(self, driver_connection: Any) -> None:

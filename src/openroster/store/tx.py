@@ -40,6 +40,7 @@ from openroster.store import (
     outbox,
     roster,
     snapshot,
+    sql,
     stream,
     tenants,
     users,
@@ -234,7 +235,7 @@ class Changes(Repository):
 
     __slots__ = ()
     current_seq = RowFunction(changes.current_seq)
-    lock_counter = RowFunction(changes.lock_counter)
+    hold_counter_lock = RowFunction(changes.hold_counter_lock)
     since = RowFunction(changes.since)
     prune_log = RowFunction(changes.prune_log)
     records_after = RowFunction(changes.records_after)
@@ -433,25 +434,48 @@ class WriteTx(Tx):
         """A nested transaction: an error in the block undoes the block's writes (and change records
         and change-log entries) only.
 
-        Its three statements go straight to the driver's connection: SQLAlchemy's
-        ``begin_nested`` cost about 100 µs of CPU a savepoint (every write job opens one, and a
-        service's ``d.writer()`` inside it another), the driver's a few."""
+        Its statements go straight to the driver's connection: SQLAlchemy's ``begin_nested`` cost
+        about 100 µs of CPU a savepoint (every write job opens one, and a service's ``d.writer()``
+        inside it another), the driver's a few. On PostgreSQL they are held to go with the next
+        statement (``sql.hold``: no round trip of their own), and a savepoint no statement ran in
+        is never sent at all; undoing one that was sent goes at once, in one round trip."""
         kept, kept_changed = len(self._records), len(self._changed)
         name = f"openroster_sp{self._depth}"
         run = self.conn.connection.driver_connection.execute  # type: ignore[union-attr]
-        run(f"SAVEPOINT {name}")
+        held = sql.held(self.conn)
+        opened = f"SAVEPOINT {name}"
+        if held is None:
+            run(opened)
+        else:
+            held.append(opened)
         self._depth += 1
         try:
             yield
         except BaseException:
-            run(f"ROLLBACK TO SAVEPOINT {name}")
-            run(f"RELEASE SAVEPOINT {name}")
+            failed = None if held is None else sql.held_failure(self.conn)
+            if failed is not None:
+                # A held statement failed (the group's lock, a savepoint's): the transaction is
+                # aborted as a whole, with nothing to roll back to; so is every job of it.
+                raise failed from failed.__cause__
+            if held is None:
+                run(f"ROLLBACK TO SAVEPOINT {name}")
+                run(f"RELEASE SAVEPOINT {name}")
+            elif not _unsent(held, opened):
+                # Sent: what is held now came after it (inside it). Undone now, not held: a failed
+                # statement leaves the transaction refusing anything else until it is.
+                held.clear()
+                run(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", prepare=False)
             del self._records[kept:]
             for entry in list(self._changed)[kept_changed:]:
                 del self._changed[entry]
             raise
         else:
-            run(f"RELEASE SAVEPOINT {name}")
+            if held is None:
+                run(f"RELEASE SAVEPOINT {name}")
+            elif (failed := sql.held_failure(self.conn)) is not None:
+                raise failed  # caught in the block: it fails the transaction all the same
+            elif not _unsent(held, opened):
+                held.append(f"RELEASE SAVEPOINT {name}")
         finally:
             self._depth -= 1
 
@@ -469,6 +493,16 @@ class WriteTx(Tx):
         calls it before commit), in one counter bump."""
         if self._changed or self._records:
             self.seq = changes.publish(self.conn, self._changed, self._records, committed_at=self.now_ms())
+
+
+def _unsent(held: list[str], opened: str) -> bool:
+    """Whether the savepoint ``opened`` (its ``SAVEPOINT`` statement) is still held, unsent; if so,
+    drop it and what followed it (inside it, never sent either): there is nothing to undo."""
+    for i in range(len(held) - 1, -1, -1):
+        if held[i] == opened:
+            del held[i:]
+            return True
+    return False
 
 
 def _wall_ms() -> int:

@@ -22,8 +22,9 @@ transaction itself.
   queued before it, and its commit for none run beside it. The queue and the lane hold at most
   ``max_queue`` jobs together; past that :meth:`submit` raises
   :class:`~openroster.model.errors.Busy`.
-- **One group at a time** (PostgreSQL): a request group takes the change counter's row lock first
-  (``Store.write``; every write takes it to publish anyway), so groups of several writer threads,
+- **One group at a time** (PostgreSQL): a request group takes the change counter's row lock before
+  anything else (``Store.write``: it goes with the group's first statement, in one round trip;
+  every write takes it to publish anyway), so groups of several writer threads,
   or of several server processes, never run side by side: two groups locking rows in opposite
   orders would deadlock (and PostgreSQL finds that only after a second). What the pool of writers
   buys is the hand-over: the next group is taken, its connection and transaction open, and waits
@@ -53,6 +54,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from openroster.model.errors import Busy
+from openroster.store.sql import HeldFailed
 from openroster.store.tx import WriteTx
 
 if TYPE_CHECKING:
@@ -67,8 +69,9 @@ Job = Callable[[WriteTx], Any]
 @dataclass(frozen=True, slots=True)
 class Published:
     """What a group's commit published: its change counter value, its change-log entries
-    ``(tenant_id, kind, key)`` as written, and the ``time.monotonic()`` instant after which it held
-    the store's write lock (every commit before that instant has a smaller counter value)."""
+    ``(tenant_id, kind, key)`` as written, and a ``time.monotonic()`` instant before it took the
+    store's write lock, once its transaction had begun (every commit before that instant has a
+    smaller counter value: it bumped the counter before this group could)."""
 
     seq: int
     entries: list[tuple[str, str, str]]
@@ -232,8 +235,9 @@ class GroupWriter:
         outcomes: list[tuple[_Queued, bool, Any]] = []
         again: list[_Queued] = []
         try:
-            # Store.write takes the store's write lock first (PostgreSQL: the change counter's row,
-            # unless the group is the lane's; SQLite: BEGIN IMMEDIATE).
+            # Store.write takes the store's write lock before anything else (PostgreSQL: the change
+            # counter's row, with the first statement, unless the group is the lane's; SQLite:
+            # BEGIN IMMEDIATE).
             with self.store.write(now_ms=self._now_ms, serial=not group[0].lane) as tx:
                 locked_at = time.monotonic()
                 _group.open = True
@@ -242,6 +246,10 @@ class GroupWriter:
                         try:
                             with tx.savepoint():
                                 outcomes.append((q, True, _run_job(q, tx)))
+                        except HeldFailed:
+                            # Not the job's: the group's lock failed (Store.write raises its own
+                            # error, for every job of the group, below).
+                            raise
                         except BaseException as exc:  # the job's own error, handed to its caller
                             if _retryable(exc) and q.tries < RETRIES:
                                 again.append(q)
