@@ -119,7 +119,8 @@ def test_document_type_declarations_are_refused(tmp_path: Path) -> None:
 
 def test_plain_and_prefixed_sheet_xml_read_alike(tmp_path: Path) -> None:
     """Rows are found by string search in a sheet without tag prefixes and by regular expression
-    in one with them; escaped text, gaps and shared strings read the same either way."""
+    in one with them; escaped text, gaps (in rows of one cell form too) and shared strings read the
+    same either way."""
     plain = tmp_path / "plain.xlsx"
     write_sheet(plain, ["a", "b", "c"], [["A&B <x>", "", "7"], ["only a"]])
     with zipfile.ZipFile(plain) as src:
@@ -128,6 +129,10 @@ def test_plain_and_prefixed_sheet_xml_read_alike(tmp_path: Path) -> None:
     row = (
         '<row r="5"><c r="A5" s="0" t="s"><v>0</v></c><c r="C5"><v>13800000000</v></c>'
         '<c r="D5" t="b"><v>1</v></c></row>'
+        # rows of plain text or shared-string cells with a gap: read cell by cell
+        '<row r="6"><c r="A6" t="inlineStr"><is><t>x</t></is></c>'
+        '<c r="C6" t="inlineStr"><is><t>z</t></is></c></row>'
+        '<row r="7"><c r="B7" t="s"><v>0</v></c></row>'
     )
     sheet = sheet.replace("</sheetData>", row + "</sheetData>")
     parts["xl/worksheets/sheet1.xml"] = sheet.encode()
@@ -135,7 +140,17 @@ def test_plain_and_prefixed_sheet_xml_read_alike(tmp_path: Path) -> None:
         '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>共享</t></si></sst>'
     ).encode()
     prefixed_sheet = re.sub(r"<(/?)(?!\?)(\w+)", r"<\1x:\2", sheet).replace("xmlns=", "xmlns:x=", 1)
-    expected = (["a", "b", "c"], [["A&B <x>", "", "7"], ["only a"], [], ["共享", "", "13800000000", "true"]])
+    expected = (
+        ["a", "b", "c"],
+        [
+            ["A&B <x>", "", "7"],
+            ["only a"],
+            [],
+            ["共享", "", "13800000000", "true"],
+            ["x", "", "z"],
+            ["", "共享"],
+        ],
+    )
     for name, text in (("plain", sheet), ("prefixed", prefixed_sheet)):
         path = tmp_path / f"{name}-edited.xlsx"
         with zipfile.ZipFile(path, "w") as dst:

