@@ -468,6 +468,21 @@ class Outcome:
     last_error: str | None
     delivered_at: int | None
 
+    def row(self) -> tuple[int, str, int, int, int, int | None, str | None, int | None]:
+        """Its columns in the order the outcome statements take them (``store/outbox_pg.py``,
+        ``store/outbox_sqlite.py``): id, status, attempts, next attempt, first attempt, last
+        status, last error, delivered at."""
+        return (
+            self.delivery_id,
+            self.status.value,
+            self.attempts,
+            self.next_attempt_at,
+            self.first_attempt_at,
+            self.last_status,
+            self.last_error,
+            self.delivered_at,
+        )
+
 
 def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> int:
     """Write attempts' outcomes and release their leases; a delivery ``owner`` no longer holds is

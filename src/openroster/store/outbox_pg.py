@@ -187,15 +187,8 @@ def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -
     """``outbox.record_outcomes`` in one statement: the outcomes written where ``owner`` still
     holds the lease, and the entity keys of the deliveries they ended deleted. ``outcomes`` has one
     outcome per delivery (the statement, given two, would take either). Returns how many it wrote."""
-    params = {
-        "owner": owner,
-        "ids": [o.delivery_id for o in outcomes],
-        "statuses": [o.status.value for o in outcomes],
-        "attempts": [o.attempts for o in outcomes],
-        "nexts": [o.next_attempt_at for o in outcomes],
-        "firsts": [o.first_attempt_at for o in outcomes],
-        "last_statuses": [o.last_status for o in outcomes],
-        "last_errors": [o.last_error for o in outcomes],
-        "delivered": [o.delivered_at for o in outcomes],
-    }
+    names = ("ids", "statuses", "attempts", "nexts", "firsts", "last_statuses", "last_errors", "delivered")
+    rows = [o.row() for o in outcomes]
+    params: dict[str, object] = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    params["owner"] = owner
     return int(conn.execute(_RECORD, params).scalar_one())

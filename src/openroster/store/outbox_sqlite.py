@@ -70,19 +70,7 @@ def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -
     """``outbox.record_outcomes`` in one statement, and one more for the entity keys of the
     deliveries it ended, if it ended one. ``outcomes`` has one outcome per delivery (SQLite's
     ``UPDATE ... FROM`` takes any one of several rows matching). Returns how many it wrote."""
-    rows = [
-        (
-            o.delivery_id,
-            o.status.value,
-            o.attempts,
-            o.next_attempt_at,
-            o.first_attempt_at,
-            o.last_status,
-            o.last_error,
-            o.delivered_at,
-        )
-        for o in outcomes
-    ]
+    rows = [o.row() for o in outcomes]
     written = conn.execute(_RECORD, {"outcomes": orjson.dumps(rows).decode(), "owner": owner}).all()
     ended = [int(r[0]) for r in written if r[1] not in _OPEN]
     if ended:
