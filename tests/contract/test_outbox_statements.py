@@ -1,21 +1,26 @@
 """The outbox's statements that PostgreSQL runs as one each (``store/outbox_pg.py``) and the look
 for due deliveries at the caps, on both backends: the fan-out's compare-and-set and its lock
-order, two outcomes of one delivery in a call, whether a capped subscription has one due."""
+order, two outcomes of one delivery in a call, whether a capped subscription has one due, and
+that the fan-out's write and the outcomes take as many statements whatever they carry (SQLite's
+in ``store/outbox_sqlite.py``)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from outbox_support import event, key_rows, listed, subscribe, unseal
+from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from conftest import backend_param
 from openroster.core.directory import Directory
 from openroster.core.tenancy import tenants
-from openroster.model.changes import DeliveryStatus, SubscriptionStatus
+from openroster.model.changes import DeliveryStatus, Subscription, SubscriptionStatus
 from openroster.store.outbox import Outcome
 
 
@@ -136,3 +141,45 @@ def test_the_fan_out_locks_the_cursors_rows_in_id_order(directory: Directory) ->
     worker.join()
     assert held
     assert done == [{"s05", "s30"}]
+
+
+def test_the_fan_outs_write_and_the_outcomes_take_as_many_statements_for_thirty_as_for_one(
+    directory: Directory,
+) -> None:
+    """The fan-out's write is one statement on PostgreSQL and three on SQLite (the cursors' one
+    compare-and-set, the deliveries, their keys), the outcomes one and two (the outcomes, the
+    ended ones' keys), however many subscriptions and outcomes they carry."""
+    sqlite = directory.store.engine.dialect.name == "sqlite"
+    subs = [subscribe(directory, f"s{i:02d}") for i in range(31)]
+    ran: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        ran.append(statement)
+
+    def statements(write: Callable[[Any], object]) -> int:
+        with directory.store.write() as tx:
+            sa_event.listen(directory.store.engine, "before_cursor_execute", count)
+            try:
+                write(tx)
+            finally:
+                sa_event.remove(directory.store.engine, "before_cursor_execute", count)
+        n = len(ran)
+        ran.clear()
+        return n
+
+    def fan_out(batch: list[Subscription]) -> int:
+        batches = [(s, 1, [event(1, "user:a")]) for s in batch]
+        return statements(lambda tx: tx.outbox.store_batches(batches, 1))
+
+    assert (fan_out(subs[:1]), fan_out(subs[1:])) == ((3, 3) if sqlite else (1, 1))
+    ids = [d.id for d in listed(directory)]
+    with directory.store.write() as tx:
+        assert tx.outbox.claim(ids, "p", wall_ms=0, lease_ms=10) == ids
+
+    def outcomes(some: list[int]) -> int:
+        done = [Outcome(i, DeliveryStatus.DELIVERED, 1, 1, 1, 200, None, 1) for i in some]
+        return statements(lambda tx: tx.outbox.record_outcomes("p", done))
+
+    assert (outcomes(ids[:1]), outcomes(ids[1:])) == ((2, 2) if sqlite else (1, 1))
+    assert all(d.status is DeliveryStatus.DELIVERED for d in listed(directory))
+    assert key_rows(directory) == []

@@ -1,16 +1,18 @@
 """Queries on event subscriptions and their deliveries (the outbox).
 
 A subscription's ``cursor_seq`` is the last change seq fanned out into its deliveries; the
-fan-out moves it with one compare-and-set (:func:`advance_cursor` with ``expect``: the update
-takes the row's lock and matches only while the cursor is where the fan-out's read found it), so
+fan-out moves it with one compare-and-set (:func:`store_batches`: the update takes the row's lock
+and matches only while the cursor is where the fan-out's read found it), so
 a batch is stored once however many processes fan out at the same time.
 
 A delivery is *claimed* before it is sent: :func:`claim` sets ``lease_owner``/``lease_until``
 only on rows nobody holds (PostgreSQL skips rows another transaction has locked), so each
 attempt is made by one process. On PostgreSQL, where each statement is a round trip, the
 fan-out's write (:func:`store_batches`), the claim and the outcomes are one statement each
-(``store/outbox_pg.py``). :func:`record_outcome` clears the lease. ``lease_until`` is real
-time; ``next_attempt_at`` and the other times follow the directory's clock. All are unix ms.
+(``store/outbox_pg.py``); on SQLite the cursors' compare-and-set and the outcomes are one each
+whatever their number (``store/outbox_sqlite.py``). :func:`record_outcomes` clears the lease.
+``lease_until`` is real time; ``next_attempt_at`` and the other times follow the directory's
+clock. All are unix ms.
 
 Order per entity: an open delivery's entity keys are also rows of ``delivery_keys``, inserted with
 it (:func:`insert_batches`, :func:`replay_deliveries`) and deleted when its outcome ends it
@@ -52,7 +54,7 @@ from openroster.model.changes import (
     Subscription,
     SubscriptionStatus,
 )
-from openroster.store import outbox_pg
+from openroster.store import outbox_pg, outbox_sqlite
 from openroster.store.schema import change_records, deliveries, delivery_keys, subscriptions
 from openroster.store.sql import column_values, from_columns, insert_many
 
@@ -116,17 +118,10 @@ def set_subscription_status(conn: Connection, subscription_id: str, status: Subs
     return bool(conn.execute(q).rowcount)
 
 
-def advance_cursor(conn: Connection, subscription_id: str, seq: int, *, expect: int | None = None) -> bool:
-    """Move the subscription's cursor to ``seq``; with ``expect``, only while it is active and its
-    cursor is still ``expect`` (the fan-out's compare-and-set). True when it moved."""
-    where = subscriptions.c.id == subscription_id
-    if expect is not None:
-        where = and_(
-            where,
-            subscriptions.c.cursor_seq == expect,
-            subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
-        )
-    return bool(conn.execute(update(subscriptions).where(where).values(cursor_seq=seq)).rowcount)
+def advance_cursor(conn: Connection, subscription_id: str, seq: int) -> bool:
+    """Move the subscription's cursor to ``seq``. True when the subscription is there."""
+    q = update(subscriptions).where(subscriptions.c.id == subscription_id).values(cursor_seq=seq)
+    return bool(conn.execute(q).rowcount)
 
 
 def lagging(conn: Connection, before_ms: int) -> list[tuple[str, str, int]]:
@@ -262,19 +257,15 @@ def store_batches(
 ) -> set[str]:
     """The fan-out's write: for each ``(subscription, seq, events)``, move the subscription's cursor
     from ``subscription.cursor_seq`` (where the rendering read it) to ``seq`` with
-    :func:`advance_cursor`'s compare-and-set, and insert the events of those that moved
-    (:func:`insert_batches`); returns the ids of the subscriptions that moved. PostgreSQL does it
-    all in one statement (``store/outbox_pg.py``); SQLite, in process, in a statement per cursor
-    and the inserts'."""
+    a compare-and-set (only while it is active and its cursor is still there), and insert the events
+    of those that moved (:func:`insert_batches`); returns the ids of the subscriptions that moved.
+    PostgreSQL does it all in one statement (``store/outbox_pg.py``); SQLite in one for the cursors
+    (``store/outbox_sqlite.py``) and the inserts'."""
     if conn.dialect.name == "postgresql":
         return outbox_pg.store_batches(conn, batches, now_ms)
-    stored = [
-        (sub, events)
-        for sub, seq, events in batches
-        if advance_cursor(conn, sub.id, seq, expect=sub.cursor_seq)
-    ]
-    insert_batches(conn, stored, now_ms)
-    return {sub.id for sub, _ in stored}
+    moved = outbox_sqlite.store_cursors(conn, [(sub.id, seq, sub.cursor_seq) for sub, seq, _ in batches])
+    insert_batches(conn, [(sub, events) for sub, _, events in batches if sub.id in moved], now_ms)
+    return moved
 
 
 def replay_deliveries(conn: Connection, subscription_id: str, since_ms: int, now_ms: int) -> int:
@@ -464,24 +455,6 @@ def claim(
     return sorted(int(i) for i in conn.execute(q).scalars())
 
 
-#: An attempt's outcome written, the lease released; only while ``o_owner`` holds the lease.
-_RECORD = (
-    update(deliveries)
-    .where(deliveries.c.id == bindparam("o_id"), deliveries.c.lease_owner == bindparam("o_owner"))
-    .values(
-        status=bindparam("o_status"),
-        attempts=bindparam("o_attempts"),
-        next_attempt_at=bindparam("o_next"),
-        first_attempt_at=bindparam("o_first"),
-        last_status=bindparam("o_last_status"),
-        last_error=bindparam("o_last_error"),
-        delivered_at=bindparam("o_delivered"),
-        lease_owner=None,
-        lease_until=None,
-    )
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What an attempt at a delivery came to (see :func:`record_outcomes`)."""
@@ -495,47 +468,36 @@ class Outcome:
     last_error: str | None
     delivered_at: int | None
 
-    def params(self, owner: str) -> dict[str, object]:
-        return {
-            "o_id": self.delivery_id,
-            "o_owner": owner,
-            "o_status": self.status.value,
-            "o_attempts": self.attempts,
-            "o_next": self.next_attempt_at,
-            "o_first": self.first_attempt_at,
-            "o_last_status": self.last_status,
-            "o_last_error": self.last_error,
-            "o_delivered": self.delivered_at,
-        }
+    def row(self) -> tuple[int, str, int, int, int, int | None, str | None, int | None]:
+        """Its columns in the order the outcome statements take them (``store/outbox_pg.py``,
+        ``store/outbox_sqlite.py``): id, status, attempts, next attempt, first attempt, last
+        status, last error, delivered at."""
+        return (
+            self.delivery_id,
+            self.status.value,
+            self.attempts,
+            self.next_attempt_at,
+            self.first_attempt_at,
+            self.last_status,
+            self.last_error,
+            self.delivered_at,
+        )
 
 
-def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> None:
+def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> int:
     """Write attempts' outcomes and release their leases; a delivery ``owner`` no longer holds is
     left alone. The entity keys of those it ended (delivered or dead) go: the next event of their
-    entities is due. One statement on PostgreSQL (``store/outbox_pg.py``); on SQLite an
-    executemany and the keys' delete."""
-    if not outcomes:
-        return
+    entities is due. Of two outcomes of one delivery the first is written (it releases the lease
+    the second needed). One statement on PostgreSQL (``store/outbox_pg.py``), one and the keys'
+    delete on SQLite (``store/outbox_sqlite.py``). Returns how many were written."""
+    first: dict[int, Outcome] = {}
+    for o in outcomes:
+        first.setdefault(o.delivery_id, o)
+    if not first:
+        return 0
     if conn.dialect.name == "postgresql":
-        outbox_pg.record_outcomes(conn, owner, outcomes)
-        return
-    conn.execute(_RECORD, [o.params(owner) for o in outcomes])
-    _forget_keys(conn, [o.delivery_id for o in outcomes if o.status not in OPEN_STATUSES])
-
-
-#: Ended deliveries whose keys one statement deletes: under the 999 parameters a statement of
-#: SQLite's older builds (32,766 since 3.32; some distributions raise it further).
-FORGET_CHUNK = 500
-
-
-def _forget_keys(conn: Connection, ended: Sequence[int]) -> None:
-    """Delete the entity keys of the deliveries ``ended`` that are no longer open (one whose
-    outcome was not written, its lease lost, keeps them): the ids bound once, in chunks of
-    :data:`FORGET_CHUNK`."""
-    d = deliveries.c
-    for i in range(0, len(ended), FORGET_CHUNK):
-        gone = select(d.id).where(d.id.in_(ended[i : i + FORGET_CHUNK]), d.status.not_in(_OPEN))
-        conn.execute(delete(delivery_keys).where(delivery_keys.c.delivery_id.in_(gone)))
+        return outbox_pg.record_outcomes(conn, owner, list(first.values()))
+    return outbox_sqlite.record_outcomes(conn, owner, list(first.values()))
 
 
 def record_outcome(
@@ -562,10 +524,7 @@ def record_outcome(
         last_error,
         delivered_at,
     )
-    written = bool(conn.execute(_RECORD, outcome.params(owner)).rowcount)
-    if written and status not in OPEN_STATUSES:
-        _forget_keys(conn, [delivery_id])
-    return written
+    return record_outcomes(conn, owner, [outcome]) == 1
 
 
 def count_open(conn: Connection) -> int:

@@ -16,7 +16,8 @@ chain the steps:
 - :func:`record_outcomes`: the outcomes, and the keys of the deliveries they ended (only of those
   whose lease ``owner`` still held: the rows the update returns).
 
-SQLite runs in process (a statement costs no round trip) and keeps its plain statements.
+SQLite's own are in ``store/outbox_sqlite.py`` (no data-modifying CTEs there: a step that writes
+another table is a statement of its own).
 """
 
 from __future__ import annotations
@@ -167,9 +168,11 @@ WITH written AS (
         AS o(id, status, attempts, next, first, last_status, last_error, delivered)
     WHERE d.id = o.id AND d.lease_owner = :owner
     RETURNING d.id, d.status
+), forgotten AS (
+    DELETE FROM delivery_keys
+    WHERE delivery_id IN (SELECT id FROM written WHERE status <> ALL(CAST(:open AS varchar[])))
 )
-DELETE FROM delivery_keys
-WHERE delivery_id IN (SELECT id FROM written WHERE status <> ALL(CAST(:open AS varchar[])))
+SELECT count(*) FROM written
 """
 ).bindparams(
     *(bindparam(n, type_=ARRAY(BigInteger)) for n in ("ids", "nexts", "firsts", "delivered")),
@@ -180,24 +183,12 @@ WHERE delivery_id IN (SELECT id FROM written WHERE status <> ALL(CAST(:open AS v
 )
 
 
-def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> None:
+def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> int:
     """``outbox.record_outcomes`` in one statement: the outcomes written where ``owner`` still
-    holds the lease, and the entity keys of the deliveries they ended deleted. Of two outcomes of
-    one delivery the first is written, as on SQLite (where it releases the lease the second's
-    update needs); the statement, given both, would take either."""
-    first: dict[int, Outcome] = {}
-    for o in outcomes:
-        first.setdefault(o.delivery_id, o)
-    outcomes = list(first.values())
-    params = {
-        "owner": owner,
-        "ids": [o.delivery_id for o in outcomes],
-        "statuses": [o.status.value for o in outcomes],
-        "attempts": [o.attempts for o in outcomes],
-        "nexts": [o.next_attempt_at for o in outcomes],
-        "firsts": [o.first_attempt_at for o in outcomes],
-        "last_statuses": [o.last_status for o in outcomes],
-        "last_errors": [o.last_error for o in outcomes],
-        "delivered": [o.delivered_at for o in outcomes],
-    }
-    conn.execute(_RECORD, params)
+    holds the lease, and the entity keys of the deliveries they ended deleted. ``outcomes`` has one
+    outcome per delivery (the statement, given two, would take either). Returns how many it wrote."""
+    names = ("ids", "statuses", "attempts", "nexts", "firsts", "last_statuses", "last_errors", "delivered")
+    rows = [o.row() for o in outcomes]
+    params: dict[str, object] = {name: [r[i] for r in rows] for i, name in enumerate(names)}
+    params["owner"] = owner
+    return int(conn.execute(_RECORD, params).scalar_one())

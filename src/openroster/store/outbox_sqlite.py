@@ -1,0 +1,78 @@
+"""The outbox's writes on SQLite that take many rows, each one statement whatever it carries.
+
+``store/outbox.py`` runs these where PostgreSQL runs ``store/outbox_pg.py``'s. SQLite runs in
+process, so a statement costs no round trip, but each is still prepared, stepped and counted by the
+writers' thread, and a pass of the event engine paid one per subscription's cursor. Each takes its
+rows as one JSON array (``json_each``, one parameter), so its text is the same whatever the number
+of rows and SQLite's limit on parameters (999 in its older builds) never applies. SQLite (3.35 and
+later) has ``UPDATE ... FROM`` and ``RETURNING`` but no data-modifying CTEs, so a step that writes
+another table is a statement of its own:
+
+- :func:`store_cursors`: every subscription's cursor moved by one compare-and-set (SQLite's one
+  writer serialises the fan-outs: no lock order to keep);
+- :func:`record_outcomes`: the outcomes, returning what they wrote, then the keys of the
+  deliveries they ended (only of those whose lease ``owner`` still held), when they ended one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import orjson
+from sqlalchemy import Connection, text
+
+from openroster.model.changes import OPEN_STATUSES, SubscriptionStatus
+
+if TYPE_CHECKING:
+    from openroster.store.outbox import Outcome
+
+_CURSORS = text(
+    f"""
+UPDATE subscriptions SET cursor_seq = json_extract(c.value, '$[1]')
+FROM json_each(:cursors) AS c
+WHERE subscriptions.id = json_extract(c.value, '$[0]')
+    AND subscriptions.cursor_seq = json_extract(c.value, '$[2]')
+    AND subscriptions.status = '{SubscriptionStatus.ACTIVE.value}'
+RETURNING subscriptions.id
+"""
+)
+
+
+def store_cursors(conn: Connection, cursors: Sequence[tuple[str, int, int]]) -> set[str]:
+    """Move each ``(subscription id, seq, expect)``'s cursor to ``seq``, only while the
+    subscription is active and its cursor is still ``expect`` (the fan-out's compare-and-set), in
+    one statement. Returns the ids of those that moved."""
+    if not cursors:
+        return set()
+    return {str(i) for i in conn.execute(_CURSORS, {"cursors": orjson.dumps(cursors).decode()}).scalars()}
+
+
+_RECORD = text(
+    """
+UPDATE deliveries SET status = json_extract(o.value, '$[1]'),
+    attempts = json_extract(o.value, '$[2]'), next_attempt_at = json_extract(o.value, '$[3]'),
+    first_attempt_at = json_extract(o.value, '$[4]'), last_status = json_extract(o.value, '$[5]'),
+    last_error = json_extract(o.value, '$[6]'), delivered_at = json_extract(o.value, '$[7]'),
+    lease_owner = NULL, lease_until = NULL
+FROM json_each(:outcomes) AS o
+WHERE deliveries.id = json_extract(o.value, '$[0]') AND deliveries.lease_owner = :owner
+RETURNING deliveries.id, deliveries.status
+"""
+)
+
+_FORGET = text("DELETE FROM delivery_keys WHERE delivery_id IN (SELECT value FROM json_each(:ended))")
+
+_OPEN = {s.value for s in OPEN_STATUSES}
+
+
+def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -> int:
+    """``outbox.record_outcomes`` in one statement, and one more for the entity keys of the
+    deliveries it ended, if it ended one. ``outcomes`` has one outcome per delivery (SQLite's
+    ``UPDATE ... FROM`` takes any one of several rows matching). Returns how many it wrote."""
+    rows = [o.row() for o in outcomes]
+    written = conn.execute(_RECORD, {"outcomes": orjson.dumps(rows).decode(), "owner": owner}).all()
+    ended = [int(r[0]) for r in written if r[1] not in _OPEN]
+    if ended:
+        conn.execute(_FORGET, {"ended": orjson.dumps(ended).decode()})
+    return len(written)
