@@ -15,14 +15,18 @@ import pytest
 from bench.trips import GroupTrips
 from sqlalchemy.exc import IntegrityError
 
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory, Reader
 from openroster.core.people import users
+from openroster.core.roster import writes as roster_writes
+from openroster.core.roster.writes import FieldWrite, GroupWrite, SectionWrite
 from openroster.core.tenancy import tenants
 from openroster.dialects.dingtalk.errors import Code as DingCode
 from openroster.dialects.dingtalk.errors import from_core as ding_from_core
 from openroster.dialects.wps.errors import Code as WpsCode
 from openroster.dialects.wps.errors import from_core as wps_from_core
 from openroster.model.changes import ChangeRecord, EntityKind, Operation
+from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
 from openroster.model.errors import Busy, InvalidValue
 from openroster.store import WriteTx
 from openroster.store.writer import GroupWriter, LanePublishError
@@ -170,6 +174,71 @@ def test_a_groups_lock_savepoints_and_publish_cost_no_round_trip_of_their_own(d:
     assert "change_counter WHERE id = 1 FOR UPDATE" in first  # before anything of the jobs
     publishes = [sql for sql, _ in group.sent if "change_log" in sql or "change_records" in sql]
     assert len(publishes) == 1 and "change_records" in publishes[0]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_batch_update_asks_its_reads_in_one_round_trip_and_a_roster_update_in_two(d: Directory) -> None:
+    """A batch of attribute values asks the people, the departments, the values held and the
+    definitions together, with the group's lock and its savepoints: one round trip; a roster update
+    the person, the definitions and the field options in one, the rows and values held in another."""
+    attributes.create_definitions(
+        d, tenant_id=TENANT, items=[attributes.NewDefinition(id="desk", name="Desk", value_type="text")]
+    )
+
+    def batch(_r: Reader) -> list[str]:
+        desk = (AttributeUpdate(attr_id="desk", text="A-1"),)
+        return attributes.update_values(
+            d, tenant_id=TENANT, updates=[UserAttributeUpdate(user_id=p, attrs=desk) for p in ("p0", "p1")]
+        )
+
+    def roster(_r: Reader) -> str:
+        edu = GroupWrite("sys03", (SectionWrite((FieldWrite("sys03-major", "Maths"),)),))
+        roster_writes.update(d, tenant_id=TENANT, user_id="p2", groups=[edu])
+        return "p2"
+
+    with GroupTrips(d) as trips:
+        got = run(behind_a_blocker(d, [batch, roster]))
+
+    assert got == [["p0", "p1"], "p2"]
+    (group,) = [g for g in trips.groups if g.jobs == 2]
+    ends = [sql.split(" FROM ")[-1].split()[0] for sql, wait in group.sent if wait > 0]
+    # BEGIN; the batch's lock, savepoints and four reads; its upsert; the roster's savepoints and
+    # three reads (the person's two); its two reads; its upsert; the publish; COMMIT.
+    assert group.round_trips == 8, group.sent
+    assert ends[1] == "attr_defs" and ends[3] == "roster_field_options" and ends[4] == "roster_values"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_job_whose_reads_asked_together_fail_gets_their_error_and_the_group_goes_on(d: Directory) -> None:
+    """A read that fails in the pipeline of reads asked together (here the person's row lock,
+    held by a connection outside the writers, past ``lock_timeout``) fails its job alone: the job's
+    savepoint went in the same pipeline and is rolled back to; the jobs after it commit."""
+    with d.store.engine.connect() as conn:
+        conn.exec_driver_sql(
+            f"ALTER DATABASE {conn.exec_driver_sql('SELECT current_database()').scalar_one()} "
+            "SET lock_timeout = '200ms'"
+        )
+        conn.commit()
+    d.store.dispose()
+    edu = GroupWrite("sys03", (SectionWrite((FieldWrite("sys03-major", "Maths"),)),))
+
+    def roster(user_id: str) -> Callable[[Reader], str]:
+        def job(_r: Reader) -> str:
+            roster_writes.update(d, tenant_id=TENANT, user_id=user_id, groups=[edu])
+            return user_id
+
+        return job
+
+    with d.store.engine.connect() as other:
+        other.exec_driver_sql("SELECT id FROM users WHERE id = 'p1' FOR UPDATE")
+        got = run(behind_a_blocker(d, [roster("p0"), roster("p1"), set_title(d, "p2", "two")]))
+        other.rollback()
+
+    assert got[0] == "p0" and got[2] == "two", got
+    assert type(getattr(got[1], "orig", None)).__name__ == "LockNotAvailable", repr(got[1])
+    with d.reader() as r:
+        held = r.tx.roster.get_values(TENANT, ["p0", "p1"])
+    assert "Maths" in [v.value for v in held["p0"]] and "p1" not in held
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

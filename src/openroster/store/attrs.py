@@ -18,7 +18,7 @@ from openroster.model.entities import (
     ValueType,
 )
 from openroster.store.schema import attr_defs, attr_values
-from openroster.store.sql import column_values, from_columns, insert_many, upsert
+from openroster.store.sql import Read, column_values, from_columns, insert_many, one_query, run, upsert
 
 
 def _options(options: tuple[AttributeOption, ...]) -> str:
@@ -49,7 +49,15 @@ _STORED_VALUES = select(attr_values.c.user_id, attr_values.c.attr_id, attr_value
 
 
 def list_definitions(conn: Connection, tenant_id: str) -> list[AttributeDefinition]:
-    rows = conn.execute(_DEFINITIONS, {"tenant": tenant_id}).all()
+    return run(conn, definitions_read(conn, tenant_id))
+
+
+def definitions_read(conn: Connection, tenant_id: str) -> Read[list[AttributeDefinition]]:
+    """:func:`list_definitions` as a read to run with others (``sql.together``)."""
+    return one_query(_DEFINITIONS, {"tenant": tenant_id}, _definitions)
+
+
+def _definitions(rows: Sequence[Any]) -> list[AttributeDefinition]:
     return [_definition(r) for r in rows]
 
 
@@ -107,10 +115,18 @@ def get_stored_values(
 ) -> dict[tuple[str, str], str]:
     """Every value of ``user_ids`` as stored (:func:`encode_value`'s JSON), by ``(user_id, attr_id)``:
     what a writer compares a value it encoded with, decoding only what differs."""
+    return run(conn, stored_values_read(conn, tenant_id, user_ids))
+
+
+def stored_values_read(
+    conn: Connection, tenant_id: str, user_ids: Iterable[str]
+) -> Read[dict[tuple[str, str], str]]:
+    """:func:`get_stored_values` as a read to run with others (``sql.together``)."""
     wanted = list(set(user_ids))
-    if not wanted:
-        return {}
-    rows = conn.execute(_STORED_VALUES, {"tenant": tenant_id, "ids": wanted}).all()
+    return one_query(_STORED_VALUES if wanted else None, {"tenant": tenant_id, "ids": wanted}, _stored_by_key)
+
+
+def _stored_by_key(rows: Sequence[Any]) -> dict[tuple[str, str], str]:
     return {(user_id, attr_id): raw for user_id, attr_id, raw in rows}
 
 

@@ -9,7 +9,16 @@ from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, fun
 
 from openroster.model.entities import Department
 from openroster.store.schema import depts, memberships, tenants
-from openroster.store.sql import column_values, insert_many, name_matches, page_and_total, row_reader
+from openroster.store.sql import (
+    Read,
+    column_values,
+    insert_many,
+    name_matches,
+    one_query,
+    page_and_total,
+    row_reader,
+    run,
+)
 
 # Departments are read on every cache miss: the positional reader, not from_columns.
 _read_dept = row_reader(Department, order="sort_order")
@@ -30,10 +39,16 @@ _DEPTS = select(depts).where(
 
 
 def get_depts(conn: Connection, tenant_id: str, ids: Iterable[int]) -> dict[int, Department]:
+    return run(conn, get_depts_read(conn, tenant_id, ids))
+
+
+def get_depts_read(conn: Connection, tenant_id: str, ids: Iterable[int]) -> Read[dict[int, Department]]:
+    """:func:`get_depts` as a read to run with others (``sql.together``)."""
     wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows = conn.execute(_DEPTS, {"tenant": tenant_id, "ids": wanted}).all()
+    return one_query(_DEPTS if wanted else None, {"tenant": tenant_id, "ids": wanted}, _depts_by_id)
+
+
+def _depts_by_id(rows: Sequence[Any]) -> dict[int, Department]:
     return {d.id: d for d in map(_dept, rows)}
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from openroster.model.entities import FieldOption, StoredValue
 from openroster.store.schema import roster_field_options, roster_values, users
-from openroster.store.sql import upsert
+from openroster.store.sql import Read, one_query, run, upsert
 
 _c = roster_values.c
 # Built once (the write path's reads): building a statement per call cost several times running it.
@@ -27,15 +28,29 @@ _ROW_COUNTS = (
     )
     .group_by(_c.group_id)
 )
+_o = roster_field_options.c
+_OPTIONS = (
+    select(_o.field_code, _o.value, _o.label, _o.sort_order, _o.deleted)
+    .where(_o.tenant_id == bindparam("tenant"))
+    .order_by(_o.field_code, _o.sort_order, _o.value)
+)
 
 
 def get_values(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -> dict[str, list[StoredValue]]:
     """Every stored roster value of each user, in (group, row, field) order. One indexed query."""
+    return run(conn, get_values_read(conn, tenant_id, user_ids))
+
+
+def get_values_read(
+    conn: Connection, tenant_id: str, user_ids: Iterable[str]
+) -> Read[dict[str, list[StoredValue]]]:
+    """:func:`get_values` as a read to run with others (``sql.together``)."""
     wanted = list(set(user_ids))
+    return one_query(_VALUES if wanted else None, {"tenant": tenant_id, "ids": wanted}, _values_by_user)
+
+
+def _values_by_user(rows: Sequence[Any]) -> dict[str, list[StoredValue]]:
     out: dict[str, list[StoredValue]] = defaultdict(list)
-    if not wanted:
-        return out
-    rows = conn.execute(_VALUES, {"tenant": tenant_id, "ids": wanted}).all()
     for user_id, group_id, row, code, value in rows:
         out[user_id].append(StoredValue(group_id, row, code, value))
     return out
@@ -43,14 +58,24 @@ def get_values(conn: Connection, tenant_id: str, user_ids: Iterable[str]) -> dic
 
 def row_counts(conn: Connection, tenant_id: str, user_id: str, group_ids: Iterable[str]) -> dict[str, int]:
     """How many rows each group holds for the user (highest row index + 1; 0 when none)."""
+    return run(conn, row_counts_read(conn, tenant_id, user_id, group_ids))
+
+
+def row_counts_read(
+    conn: Connection, tenant_id: str, user_id: str, group_ids: Iterable[str]
+) -> Read[dict[str, int]]:
+    """:func:`row_counts` as a read to run with others (``sql.together``)."""
     wanted = list(set(group_ids))
-    if not wanted:
-        return {}
-    rows = conn.execute(_ROW_COUNTS, {"tenant": tenant_id, "user": user_id, "groups": wanted}).all()
-    counts = {g: 0 for g in wanted}
-    for group_id, top in rows:
-        counts[group_id] = int(top) + 1
-    return counts
+
+    def counts(rows: Sequence[Any]) -> dict[str, int]:
+        found = {g: 0 for g in wanted}
+        for group_id, top in rows:
+            found[group_id] = int(top) + 1
+        return found
+
+    return one_query(
+        _ROW_COUNTS if wanted else None, {"tenant": tenant_id, "user": user_id, "groups": wanted}, counts
+    )
 
 
 def put_values(conn: Connection, tenant_id: str, items: Sequence[tuple[str, StoredValue]]) -> None:
@@ -102,12 +127,15 @@ def page_user_ids(
 def list_field_options(conn: Connection, tenant_id: str) -> dict[str, tuple[FieldOption, ...]]:
     """The options of each select field whose options the tenant changed, in their order
     (deleted ones included); a field the tenant never changed is absent."""
-    c = roster_field_options.c
-    rows = conn.execute(
-        select(c.field_code, c.value, c.label, c.sort_order, c.deleted)
-        .where(c.tenant_id == tenant_id)
-        .order_by(c.field_code, c.sort_order, c.value)
-    ).all()
+    return run(conn, list_field_options_read(conn, tenant_id))
+
+
+def list_field_options_read(conn: Connection, tenant_id: str) -> Read[dict[str, tuple[FieldOption, ...]]]:
+    """:func:`list_field_options` as a read to run with others (``sql.together``)."""
+    return one_query(_OPTIONS, {"tenant": tenant_id}, _options_by_field)
+
+
+def _options_by_field(rows: Sequence[Any]) -> dict[str, tuple[FieldOption, ...]]:
     out: dict[str, list[FieldOption]] = defaultdict(list)
     for code, value, label, order, deleted in rows:
         out[code].append(FieldOption(code, value, label, int(order), bool(deleted)))

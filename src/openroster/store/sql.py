@@ -7,7 +7,7 @@ import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from sqlalchemy import (
     ColumnElement,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.engine.result import result_tuple
 from sqlalchemy.exc import DBAPIError, NoResultFound
 
 #: ``Connection.info`` key set while a write transaction is open on the connection:
@@ -233,6 +234,118 @@ def pipelined(engine: Engine) -> None:
     event.listen(engine, "do_executemany", executemany)
     event.listen(engine, "do_execute_no_params", execute_no_params)
     _PIPELINED.add(engine)
+
+
+T = TypeVar("T")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
+
+
+#: A statement of a :class:`Read` (a select built once, its parameters bound by name) and its
+#: parameters.
+Query = tuple[Select[Any], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Generic[T]):
+    """A read a row function makes, not yet run: its ``queries`` and ``decode``, which makes the
+    function's answer of their rows (a list of rows for each query, in order). No queries: nothing
+    to ask (no ids given, say). :func:`run` runs one; :func:`together` several in one round trip."""
+
+    queries: tuple[Query, ...]
+    decode: Callable[[list[Sequence[Any]]], T]
+
+
+def one_query(
+    statement: Select[Any] | None, params: Mapping[str, Any], decode: Callable[[Sequence[Any]], T]
+) -> Read[T]:
+    """A :class:`Read` of one query (none when ``statement`` is None: ``decode`` gets no rows)."""
+    if statement is None:
+        return Read((), lambda _: decode(()))
+    return Read(((statement, params),), lambda rows: decode(rows[0]))
+
+
+def run(conn: Connection, read: Read[T]) -> T:
+    """Run ``read`` on its own (what its row function does): its queries one after the other."""
+    return read.decode([conn.execute(statement, params).all() for statement, params in read.queries])
+
+
+@overload
+def together(conn: Connection, r1: Read[T1], r2: Read[T2], /) -> tuple[T1, T2]: ...
+@overload
+def together(conn: Connection, r1: Read[T1], r2: Read[T2], r3: Read[T3], /) -> tuple[T1, T2, T3]: ...
+@overload
+def together(
+    conn: Connection, r1: Read[T1], r2: Read[T2], r3: Read[T3], r4: Read[T4], /
+) -> tuple[T1, T2, T3, T4]: ...
+def together(conn: Connection, *reads: Read[Any]) -> tuple[Any, ...]:
+    """Run ``reads`` and return their answers, in order. In a PostgreSQL write transaction whose
+    statements are held (:func:`held`) their queries go in one pipeline after the held ones: one
+    round trip for all, where each query was one of its own. They see what the statements before
+    them did, as when run one after the other (the server runs a pipeline's statements in order).
+    A query whose rows or parameters need SQLAlchemy's conversion runs on its own, after the others
+    (no statement of the store's write path has one)."""
+    statements = held(conn)
+    queries = [q for r in reads for q in r.queries]
+    if statements is None or len(queries) < 2:
+        return tuple(run(conn, r) for r in reads)
+    driver: Any = conn.connection.driver_connection
+    dialect = conn.dialect
+    sent: list[tuple[str, Any]] = []
+    cursors: list[tuple[Any, Callable[[Any], Any]] | None] = []
+    error = dialect.loaded_dbapi.Error
+    try:
+        with driver.pipeline():
+            _send(driver, statements, sent)
+            for statement, params in queries:
+                plan = _plan(dialect, statement)
+                if plan is None:
+                    cursors.append(None)
+                else:
+                    compiled, make_row = plan
+                    expanded = compiled.construct_expanded_state(dict(params))
+                    cursors.append((driver.execute(expanded.statement, expanded.parameters), make_row))
+    except error as exc:
+        _check_sent(conn.info, statements, sent, exc, error)
+        # The held statements ran: the error is a query's (the first that did not complete), raised
+        # as SQLAlchemy raises it (``OperationalError``, ``.orig`` the driver's: a deadlock's 40P01
+        # is retried by the writers).
+        failed = next(
+            (q for q, c in zip(queries, cursors, strict=False) if c is not None and not _completed(c[0])),
+            queries[0],
+        )
+        raise DBAPIError.instance(str(failed[0]), dict(failed[1]), exc, error) from exc
+    _check_sent(conn.info, statements, sent, None, error)
+    answers = iter(
+        conn.execute(statement, params).all() if found is None else [found[1](t) for t in found[0].fetchall()]
+        for (statement, params), found in zip(queries, cursors, strict=True)
+    )
+    return tuple(r.decode([next(answers) for _ in r.queries]) for r in reads)
+
+
+#: :func:`together`'s compiled statements by ``(dialect name, id(statement))`` (the statement kept,
+#: so its id is not reused), or None for one whose rows SQLAlchemy converts.
+_PLANS: dict[tuple[str, int], tuple[Select[Any], tuple[Any, Callable[[Any], Any]] | None]] = {}
+
+
+def _plan(dialect: Any, statement: Select[Any]) -> tuple[Any, Callable[[Any], Any]] | None:
+    """``statement`` compiled for ``dialect`` once, and what makes a row of the driver's tuple (a row
+    as SQLAlchemy gives it: by index, by name through ``_mapping``); None when a column's values need
+    SQLAlchemy's conversion (the driver's would not be the same)."""
+    key = (dialect.name, id(statement))
+    found = _PLANS.get(key)
+    if found is not None:
+        return found[1]
+    columns = list(statement.selected_columns)
+    compiled = statement.compile(dialect=dialect)
+    converted = any(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or any(
+        b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()
+    )
+    plan = None if converted else (compiled, result_tuple([str(c.key) for c in columns]))
+    _PLANS[key] = (statement, plan)
+    return plan
 
 
 def insert_many(

@@ -48,6 +48,10 @@ from openroster.store import (
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T1 = TypeVar("T1")
+T2 = TypeVar("T2")
+T3 = TypeVar("T3")
+T4 = TypeVar("T4")
 
 
 class RowFunction(Generic[P, R]):
@@ -106,7 +110,10 @@ class Users(Repository):
     __slots__ = ()
     insert_users = RowFunction(users.insert_users)
     get_users = RowFunction(users.get_users)
+    get_users_read = RowFunction(users.get_users_read)
     existing_ids = RowFunction(users.existing_ids)
+    #: Reads to run with others (``Tx.together``): ``existing_ids``'s.
+    existing_ids_read = RowFunction(users.existing_ids_read)
     ids_named = RowFunction(users.ids_named)
     find_unique_conflicts = RowFunction(users.find_unique_conflicts)
     find_taken_values = RowFunction(users.find_taken_values)
@@ -133,6 +140,7 @@ class Depts(Repository):
     __slots__ = ()
     insert_depts = RowFunction(depts.insert_depts)
     get_depts = RowFunction(depts.get_depts)
+    get_depts_read = RowFunction(depts.get_depts_read)
     find_by_ex_ids = RowFunction(depts.find_by_ex_ids)
     find_child_by_name = RowFunction(depts.find_child_by_name)
     max_child_order = RowFunction(depts.max_child_order)
@@ -160,6 +168,9 @@ class Attrs(Repository):
     delete_definitions = RowFunction(attrs.delete_definitions)
     get_values = RowFunction(attrs.get_values)
     get_stored_values = RowFunction(attrs.get_stored_values)
+    #: Reads to run with others (``Tx.together``): ``list_definitions``' and ``get_stored_values``'.
+    definitions_read = RowFunction(attrs.definitions_read)
+    stored_values_read = RowFunction(attrs.stored_values_read)
     put_values = RowFunction(attrs.put_values)
     put_stored_values = RowFunction(attrs.put_stored_values)
     delete_values = RowFunction(attrs.delete_values)
@@ -174,6 +185,10 @@ class Roster(Repository):
     __slots__ = ()
     get_values = RowFunction(roster.get_values)
     row_counts = RowFunction(roster.row_counts)
+    #: Reads to run with others (``Tx.together``).
+    get_values_read = RowFunction(roster.get_values_read)
+    row_counts_read = RowFunction(roster.row_counts_read)
+    list_field_options_read = RowFunction(roster.list_field_options_read)
     put_values = RowFunction(roster.put_values)
     page_user_ids = RowFunction(roster.page_user_ids)
     list_field_options = RowFunction(roster.list_field_options)
@@ -364,6 +379,19 @@ class Tx:
     control = RepositoryOf(Control)
     bulk = RepositoryOf(Bulk)
     snapshots = RepositoryOf(Snapshots)
+
+    @overload
+    def together(self, r1: sql.Read[T1], r2: sql.Read[T2], /) -> tuple[T1, T2]: ...
+    @overload
+    def together(self, r1: sql.Read[T1], r2: sql.Read[T2], r3: sql.Read[T3], /) -> tuple[T1, T2, T3]: ...
+    @overload
+    def together(
+        self, r1: sql.Read[T1], r2: sql.Read[T2], r3: sql.Read[T3], r4: sql.Read[T4], /
+    ) -> tuple[T1, T2, T3, T4]: ...
+    def together(self, *reads: sql.Read[Any]) -> tuple[Any, ...]:
+        """The answers of ``reads`` (a repository's ``*_read`` functions), asked together: on
+        PostgreSQL, in a write transaction, in one round trip (``sql.together``)."""
+        return sql.together(self.conn, *reads)
 
 
 class ReadTx(Tx):

@@ -24,7 +24,16 @@ from openroster.model.entities import (
 from openroster.model.errors import Conflict, Entity
 from openroster.store.depts import subtree_ids
 from openroster.store.schema import memberships, users
-from openroster.store.sql import column_values, in_write, insert_many, name_matches, page_and_total
+from openroster.store.sql import (
+    Read,
+    column_values,
+    in_write,
+    insert_many,
+    name_matches,
+    one_query,
+    page_and_total,
+    run,
+)
 
 
 def _shared(value: str | None) -> str | None:
@@ -150,16 +159,30 @@ def get_users(conn: Connection, tenant_id: str, ids: Iterable[str], *, lock: boo
     write of another field of the same person. ``lock=False``: a read that feeds no write (a
     write job's reply), which must not take a lock after the write's own (a deadlock).
     """
+    return run(conn, get_users_read(conn, tenant_id, ids, lock=lock))
+
+
+def get_users_read(
+    conn: Connection, tenant_id: str, ids: Iterable[str], *, lock: bool = True
+) -> Read[dict[str, User]]:
+    """:func:`get_users` as a read to run with others (``sql.together``): the rows, then the
+    memberships of the ids asked for (those of the rows found: a membership is a user's)."""
     wanted = list(set(ids))
     if not wanted:
-        return {}
+        return Read((), _no_users)
+    params = {"tenant": tenant_id, "ids": wanted}
     q = _USERS_LOCKED if lock and in_write(conn) else _USERS
-    rows = conn.execute(q, {"tenant": tenant_id, "ids": wanted}).all()
-    if not rows:
-        return {}
-    found = [r._mapping for r in rows]
+    return Read(((q, params), (_MEMBERSHIPS, params)), _users_with_memberships)
+
+
+def _no_users(_rows: list[Sequence[Any]]) -> dict[str, User]:
+    return {}
+
+
+def _users_with_memberships(rows: list[Sequence[Any]]) -> dict[str, User]:
+    found = [r._mapping for r in rows[0]]
     ms: dict[str, list[Membership]] = defaultdict(list)
-    for m in conn.execute(_MEMBERSHIPS, {"tenant": tenant_id, "ids": [r["id"] for r in found]}).all():
+    for m in rows[1]:
         ms[m[0]].append(Membership(dept_id=m[1], is_leader=bool(m[2]), order=m[3]))
     return {r["id"]: _user(r, tuple(ms.get(r["id"], ()))) for r in found}
 
@@ -181,10 +204,17 @@ def ids_named(conn: Connection, tenant_id: str, *, email: str, login_name: str, 
 
 
 def existing_ids(conn: Connection, tenant_id: str, ids: Iterable[str]) -> set[str]:
+    return run(conn, existing_ids_read(conn, tenant_id, ids))
+
+
+def existing_ids_read(conn: Connection, tenant_id: str, ids: Iterable[str]) -> Read[set[str]]:
+    """:func:`existing_ids` as a read to run with others (``sql.together``)."""
     wanted = list(set(ids))
-    if not wanted:
-        return set()
-    return {r[0] for r in conn.execute(_EXISTING, {"tenant": tenant_id, "ids": wanted}).all()}
+    return one_query(_EXISTING if wanted else None, {"tenant": tenant_id, "ids": wanted}, _first_column_set)
+
+
+def _first_column_set(rows: Sequence[Any]) -> set[str]:
+    return {r[0] for r in rows}
 
 
 def find_unique_conflicts(

@@ -219,15 +219,27 @@ def write_values_in(
     whether as owners or in relations; the departments), one read of the current values, one
     upsert of every value set and one delete of every value cleared.
     """
-    listed = definitions if definitions is not None else tx.attrs.list_definitions(tenant_id)
-    defs = {a.id: a for a in listed}
     user_ids = [u.user_id for u in updates]
     relation_users = {a.relation_user for u in updates for a in u.attrs if a.relation_user}
-    known_users = tx.users.existing_ids(tenant_id, {*user_ids, *relation_users})
-    present = known_users.intersection(user_ids)
     refs = (x for u in updates for a in u.attrs for x in (a.relation_depts or ()))
     dept_refs = {x for x in refs if x.isascii() and x.isdigit()}  # '²' is a digit to isdigit, not to int
-    known_depts = set(tx.depts.get_depts(tenant_id, [int(x) for x in dept_refs if len(x) <= 18]))
+    # Every read the batch needs, asked together (one round trip on PostgreSQL): the people named,
+    # the departments named, the values held (compared with the batch's), and the definitions.
+    reads = (
+        tx.users.existing_ids_read(tenant_id, {*user_ids, *relation_users}),
+        tx.depts.get_depts_read(tenant_id, [int(x) for x in dept_refs if len(x) <= 18]),
+        tx.attrs.stored_values_read(tenant_id, user_ids),
+    )
+    listed: Sequence[AttributeDefinition]
+    if definitions is None:
+        known_users, depts_named, stored, fetched = tx.together(*reads, tx.attrs.definitions_read(tenant_id))
+        listed = fetched
+    else:
+        known_users, depts_named, stored = tx.together(*reads)
+        listed = definitions
+    defs = {a.id: a for a in listed}
+    present = known_users.intersection(user_ids)
+    known_depts = set(depts_named)
     writes: list[tuple[str, AttributeValue]] = []
     clears: list[tuple[str, str]] = []
     seen_users: set[str] = set()
@@ -260,7 +272,7 @@ def write_values_in(
                 clears.append((u.user_id, attr_id))
             else:
                 writes.append((u.user_id, AttributeValue(attr_id=attr_id, value=value)))
-    written = _write_values(tx, tenant_id, listed, user_ids, writes, clears)
+    written = _write_values(tx, tenant_id, listed, user_ids, stored, writes, clears)
     for uid in written.user_ids:
         tx.changed(tenant_id, "attrvals", uid)
     return written
@@ -271,16 +283,16 @@ def _write_values(
     tenant_id: str,
     listed: Sequence[AttributeDefinition],
     user_ids: Sequence[str],
+    stored: dict[tuple[str, str], str],
     writes: Sequence[tuple[str, AttributeValue]],
     clears: Sequence[tuple[str, str]],
 ) -> WrittenValues:
     """Write the checked ``writes`` and ``clears``, with one change record per user whose values
-    they change. The values held are read once, as stored: a value written is compared with the
-    stored one by its encoding (decoded only when the two differ), and is not written again when
-    they are the same."""
+    they change. ``stored``: the values held by ``user_ids``, as stored (read once): a value written
+    is compared with the stored one by its encoding (decoded only when the two differ), and is not
+    written again when they are the same."""
     encode, decode = tx.attrs.encode_value, tx.attrs.decode_value
     types = {a.id: a.value_type for a in listed}
-    stored = tx.attrs.get_stored_values(tenant_id, user_ids)
     changed: dict[str, list[str]] = {}
     rows: list[tuple[str, str, str]] = []
     for uid, v in writes:

@@ -111,14 +111,23 @@ def update_in(
         raise MissingField(f"{who} is required", field=who)
     # Read in a write transaction, the person stays locked until it ends (see store/users.get_users):
     # two appends to one detail group cannot pick the same row number.
-    current = tx.users.get_users(tenant_id, [user_id]).get(user_id)
+    # The person, the definitions and the field options asked together (one round trip on
+    # PostgreSQL); then the rows the detail groups hold and the values held, together.
+    found, definitions, options = tx.together(
+        tx.users.get_users_read(tenant_id, [user_id]),
+        tx.attrs.definitions_read(tenant_id),
+        tx.roster.list_field_options_read(tenant_id),
+    )
+    current = found.get(user_id)
     if current is None:
         raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
     validate.count(groups, field=f"{prefix}groups", limit=UPDATE_GROUPS_MAX, what="group", verb="hold")
-    definitions = tx.attrs.list_definitions(tenant_id)
-    cat = catalogue_for(definitions, tx.roster.list_field_options(tenant_id))
+    cat = catalogue_for(definitions, options)
     detail_ids = [g.group_id for g in groups if (cg := cat.group(g.group_id)) is not None and cg.detail]
-    counts = tx.roster.row_counts(tenant_id, user_id, detail_ids)
+    counts, values = tx.together(
+        tx.roster.row_counts_read(tenant_id, user_id, detail_ids),
+        tx.roster.get_values_read(tenant_id, [user_id]),
+    )
     stored: list[StoredValue] = []
     profile: dict[str, object] = {}
     custom: dict[str, AttributeUpdate] = {}
@@ -184,7 +193,7 @@ def update_in(
                     stored.append(StoredValue(group.id, row, f.code, sent[f.code]))
                 elif appended:
                     stored.append(StoredValue(group.id, row, f.code, ""))
-    held = tx.roster.get_values(tenant_id, [user_id]).get(user_id, [])
+    held = values.get(user_id, [])
     was = {(v.group_id, v.row, v.field_code): v.value for v in held}
     for v, where, f in unchanged:
         if was.get((v.group_id, v.row, v.field_code)) != v.value:

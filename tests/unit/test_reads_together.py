@@ -1,0 +1,78 @@
+"""Reads asked together (``Tx.together``, ``store/sql.together``): on PostgreSQL, in a write
+transaction, one pipeline for all of them; their answers are those of each read run alone, and they
+see what the transaction wrote before them (both backends)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openroster.core.custom import attributes
+from openroster.core.directory import Directory
+from openroster.core.people import depts, users
+from openroster.core.roster import writes as roster_writes
+from openroster.core.roster.writes import FieldWrite, GroupWrite, SectionWrite
+from openroster.model.entities import AttributeUpdate, StoredValue, UserAttributeUpdate
+from openroster.store import WriteTx, sql
+
+DEFS = [
+    attributes.NewDefinition(id="desk", name="工位", value_type="text"),
+    attributes.NewDefinition(id="mentor", name="导师", value_type="relation_user"),
+]
+
+
+def _acme(d: Directory, tenant: str) -> None:
+    depts.create(d, tenant_id=tenant, item=depts.NewDepartment(name="Sales", parent_id=1))
+    users.create_many(
+        d,
+        tenant_id=tenant,
+        items=[users.NewUser(id=f"u{i}", user_name=f"User {i}", dept_ids=(1, 2)) for i in (1, 2, 3)],
+    )
+    attributes.create_definitions(d, tenant_id=tenant, items=DEFS)
+    attributes.update_values(
+        d,
+        tenant_id=tenant,
+        updates=[UserAttributeUpdate(user_id="u1", attrs=(AttributeUpdate(attr_id="desk", text="A-1"),))],
+    )
+    edu = GroupWrite("sys03", (SectionWrite((FieldWrite("sys03-major", "数学"),)),))
+    roster_writes.update(d, tenant_id=tenant, user_id="u2", groups=[edu, edu])
+
+
+def _reads(tx: WriteTx, tenant: str) -> list[sql.Read[Any]]:
+    return [
+        tx.users.get_users_read(tenant, ["u1", "u2", "nobody"]),
+        tx.users.existing_ids_read(tenant, ["u3", "nobody"]),
+        tx.users.existing_ids_read(tenant, []),  # nothing to ask
+        tx.depts.get_depts_read(tenant, [1, 2, 99]),
+        tx.attrs.definitions_read(tenant),
+        tx.attrs.stored_values_read(tenant, ["u1", "u2"]),
+        tx.roster.list_field_options_read(tenant),
+        tx.roster.row_counts_read(tenant, "u2", ["sys03", "sys06"]),
+        tx.roster.get_values_read(tenant, ["u2"]),
+    ]
+
+
+def test_reads_asked_together_answer_as_each_alone_and_see_the_writes_before_them(
+    directory: Directory, tenant: str
+) -> None:
+    _acme(directory, tenant)
+    with directory.store.write() as tx:
+        # Written first in the same transaction (on PostgreSQL the counter's lock is still held,
+        # to go in the reads' pipeline): the reads see it.
+        tx.attrs.put_stored_values(tenant, [("u2", "desk", '"B-2"')])
+        alone = [sql.run(tx.conn, r) for r in _reads(tx, tenant)]
+        reads = _reads(tx, tenant)
+        together = [
+            *tx.together(reads[0], reads[1], reads[2], reads[3]),
+            *tx.together(reads[4], reads[5], reads[6], reads[7]),
+            *tx.together(reads[8], reads[2]),
+        ]
+
+    assert together == [*alone[:8], alone[8], alone[2]]
+    people, named, nobody, found_depts, defs, stored, _options, counts, values = alone
+    assert sorted(people) == ["u1", "u2"] and [m.dept_id for m in people["u1"].memberships] == [1, 2]
+    assert named == {"u3"} and nobody == set()
+    assert sorted(found_depts) == [1, 2]
+    assert [a.id for a in defs] == ["desk", "mentor"]
+    assert stored == {("u1", "desk"): '"A-1"', ("u2", "desk"): '"B-2"'}
+    assert counts == {"sys03": 2, "sys06": 0}
+    assert StoredValue("sys03", 1, "sys03-major", "数学") in values["u2"]
