@@ -29,7 +29,16 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from openroster.store.migrate import upgrade
-from openroster.store.sql import HELD, HELD_FAILED, WRITING, HeldFailed, held_failure, holds
+from openroster.store.sql import (
+    HELD,
+    HELD_FAILED,
+    WRITING,
+    HeldFailed,
+    commit_with_next,
+    held,
+    held_failure,
+    holds,
+)
 from openroster.store.tx import ReadTx, WriteTx
 from openroster.store.writer import in_group
 
@@ -104,8 +113,13 @@ class Store:
                     yield tx
                     if postgres:
                         _refuse_aborted(conn)
-                    tx.publish()
-                    # What is still held is a savepoint's release at most: the commit does it.
+                    if held(conn) is None:
+                        tx.publish()
+                    else:
+                        # The publish and the COMMIT in one round trip (what is still held, a
+                        # savepoint's release at most, goes before them).
+                        with commit_with_next(conn):
+                            tx.publish()
             except HeldFailed as failed:
                 # A held statement's error (the counter's lock timed out, was a deadlock's victim):
                 # the transaction's own, raised as taking the lock on its own would have.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import weakref
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
@@ -31,6 +32,9 @@ WRITING = "openroster_writing"
 HELD = "openroster_held"
 #: ``Connection.info`` key of the :class:`HeldFailed` of a held statement that failed.
 HELD_FAILED = "openroster_held_failed"
+#: ``Connection.info`` key set (:func:`commit_with_next`) while the transaction's last statement is
+#: to carry its ``COMMIT`` in the same round trip.
+COMMIT_WITH = "openroster_commit_with"
 #: The statuses of a statement's result that completed (``psycopg.pq.ExecStatus``: COMMAND_OK,
 #: TUPLES_OK), as a held statement's cursor has it after its pipeline.
 _COMPLETED = (1, 2)
@@ -186,14 +190,29 @@ def _completed(cursor: Any) -> bool:
     return result is not None and result.status in _COMPLETED
 
 
+@contextmanager
+def commit_with_next(conn: Connection) -> Iterator[None]:
+    """Within the block, the next statement on ``conn`` (where statements are held: :func:`held`)
+    goes with the ``COMMIT`` of the transaction after it, in one pipeline: the last statement of a
+    write transaction (the publish) and its commit cost one round trip. When that statement fails,
+    the ``COMMIT`` is not run (the server skips the rest of a pipeline after an error) and the
+    transaction is rolled back as usual; the driver's commit after the block finds nothing open."""
+    conn.info[COMMIT_WITH] = True
+    try:
+        yield
+    finally:
+        conn.info.pop(COMMIT_WITH, None)
+
+
 def _with_held(
     cursor: Any, context: Any, run: Callable[[str, Any], Any], statement: str, parameters: Any
 ) -> bool:
-    """Run ``statement`` after the held statements in one pipeline; False (SQLAlchemy runs it as
-    usual) when none are held."""
+    """Run ``statement`` after the held statements in one pipeline (and before the ``COMMIT``, when
+    :func:`commit_with_next` asked for it); False (SQLAlchemy runs it as usual) when neither."""
     info = _info_of(context)
     statements: list[str] | None = None if info is None else info.get(HELD)
-    if not statements or info is None:
+    commit = info is not None and info.pop(COMMIT_WITH, False)
+    if info is None or statements is None or not (statements or commit):
         return False
     driver = cursor.connection
     sent: list[tuple[str, Any]] = []
@@ -201,6 +220,8 @@ def _with_held(
         with driver.pipeline():
             _send(driver, statements, sent)
             run(statement, parameters)
+            if commit:
+                driver.execute("COMMIT")
     except context.dialect.loaded_dbapi.Error as exc:
         _check_sent(info, statements, sent, exc, context.dialect.loaded_dbapi.Error)
         raise
