@@ -14,6 +14,8 @@ from openroster.core.roster.writes import FieldWrite, GroupWrite, SectionWrite
 from openroster.model.entities import AttributeUpdate, StoredValue, UserAttributeUpdate
 from openroster.store import WriteTx, sql
 
+#: A person whose id is as long as an id may be.
+LONG = "l" * 64
 DEFS = [
     attributes.NewDefinition(id="desk", name="工位", value_type="text"),
     attributes.NewDefinition(id="mentor", name="导师", value_type="relation_user"),
@@ -27,6 +29,7 @@ def _acme(d: Directory, tenant: str) -> None:
         tenant_id=tenant,
         items=[users.NewUser(id=f"u{i}", user_name=f"User {i}", dept_ids=(1, 2)) for i in (1, 2, 3)],
     )
+    users.create(d, tenant_id=tenant, item=users.NewUser(id=LONG, user_name="Long", dept_ids=(1,)))
     attributes.create_definitions(d, tenant_id=tenant, items=DEFS)
     attributes.update_values(
         d,
@@ -40,7 +43,8 @@ def _acme(d: Directory, tenant: str) -> None:
 def _reads(tx: WriteTx, tenant: str) -> list[sql.Read[Any]]:
     return [
         tx.users.get_users_read(tenant, ["u1", "u2", "nobody"]),
-        tx.users.existing_ids_read(tenant, ["u3", "nobody"]),
+        # An id one longer than the longest: cut to the column's length it would name LONG.
+        tx.users.existing_ids_read(tenant, ["u3", "nobody", LONG + "x"]),
         tx.users.existing_ids_read(tenant, []),  # nothing to ask
         tx.depts.get_depts_read(tenant, [1, 2, 99]),
         tx.attrs.definitions_read(tenant),

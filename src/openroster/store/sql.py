@@ -325,9 +325,8 @@ def together(conn: Connection, *reads: Read[Any]) -> tuple[Any, ...]:
                 if plan is None:
                     cursors.append(None)
                 else:
-                    compiled, make_row = plan
-                    expanded = compiled.construct_expanded_state(dict(params))
-                    cursors.append((driver.execute(expanded.statement, expanded.parameters), make_row))
+                    text, make_row = plan
+                    cursors.append((driver.execute(text, params), make_row))
     except error as exc:
         _check_sent(conn.info, statements, sent, exc, error)
         # The held statements ran: the error is a query's (the first that did not complete), raised
@@ -346,25 +345,37 @@ def together(conn: Connection, *reads: Read[Any]) -> tuple[Any, ...]:
     return tuple(r.decode([next(answers) for _ in r.queries]) for r in reads)
 
 
-#: :func:`together`'s compiled statements by ``(dialect name, id(statement))`` (the statement kept,
-#: so its id is not reused), or None for one whose rows SQLAlchemy converts.
-_PLANS: dict[tuple[str, int], tuple[Select[Any], tuple[Any, Callable[[Any], Any]] | None]] = {}
+#: :func:`together`'s statements as the driver runs them, by ``(dialect name, id(statement))`` (the
+#: statement kept, so its id is not reused), or None for one SQLAlchemy must run.
+_PLANS: dict[tuple[str, int], tuple[Select[Any], tuple[str, Callable[[Any], Any]] | None]] = {}
 
 
-def _plan(dialect: Any, statement: Select[Any]) -> tuple[Any, Callable[[Any], Any]] | None:
-    """``statement`` compiled for ``dialect`` once, and what makes a row of the driver's tuple (a row
-    as SQLAlchemy gives it: by index, by name through ``_mapping``); None when a column's values need
-    SQLAlchemy's conversion (the driver's would not be the same)."""
+def _plan(dialect: Any, statement: Select[Any]) -> tuple[str, Callable[[Any], Any]] | None:
+    """``statement``'s SQL for ``dialect``, made once, and what makes a row of the driver's tuple (a
+    row as SQLAlchemy gives it: by index, by name through ``_mapping``). A list parameter (``IN``,
+    SQLAlchemy's expanding bind) is one array: ``= ANY(%(ids)s::VARCHAR[])``, the same text for any
+    number of values, where SQLAlchemy renders a parameter a value on every run (for 50 ids, most of
+    the query's cost in the client) and the server plans each count afresh. The array's cast has no
+    length (as :func:`_execute_arrays`'s: an explicit cast to a sized string cuts a value, and a
+    cut id could match another). None when a column's values or a parameter need SQLAlchemy's
+    conversion, or the SQL holds what this does not render."""
     key = (dialect.name, id(statement))
     found = _PLANS.get(key)
     if found is not None:
         return found[1]
     columns = list(statement.selected_columns)
     compiled = statement.compile(dialect=dialect)
+    text = compiled.string
+    for name, bind in compiled.binds.items():
+        if bind.expanding:
+            array = f"= ANY(%({name})s::{_unsized(bind.type).compile(dialect=dialect)}[])"
+            text = text.replace(f"IN (__[POSTCOMPILE_{name}])", array)
     converted = any(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or any(
         b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()
     )
-    plan = None if converted else (compiled, result_tuple([str(c.key) for c in columns]))
+    plan = None
+    if not converted and compiled.positional is False and "__[POSTCOMPILE" not in text:
+        plan = (text, result_tuple([str(c.key) for c in columns]))
     _PLANS[key] = (statement, plan)
     return plan
 
