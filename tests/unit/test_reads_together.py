@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam, select
+
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import depts, users
 from openroster.core.roster import writes as roster_writes
 from openroster.core.roster.writes import FieldWrite, GroupWrite, SectionWrite
 from openroster.model.entities import AttributeUpdate, StoredValue, UserAttributeUpdate
-from openroster.store import WriteTx, sql
+from openroster.store import WriteTx, schema, sql
 
 #: A person whose id is as long as an id may be.
 LONG = "l" * 64
@@ -60,8 +62,8 @@ def test_reads_asked_together_answer_as_each_alone_and_see_the_writes_before_the
 ) -> None:
     _acme(directory, tenant)
     with directory.store.write() as tx:
-        # Written first in the same transaction (on PostgreSQL the counter's lock is still held,
-        # to go in the reads' pipeline): the reads see it.
+        # Written first in the same transaction (on PostgreSQL the write took the counter's lock
+        # and sent it with its own statement): the reads see it.
         tx.attrs.put_stored_values(tenant, [("u2", "desk", '"B-2"')])
         alone = [sql.run(tx.conn, r) for r in _reads(tx, tenant)]
         reads = _reads(tx, tenant)
@@ -80,3 +82,29 @@ def test_reads_asked_together_answer_as_each_alone_and_see_the_writes_before_the
     assert stored == {("u1", "desk"): '"A-1"', ("u2", "desk"): '"B-2"'}
     assert counts == {"sys03": 2, "sys06": 0}
     assert StoredValue("sys03", 1, "sys03-major", "数学") in values["u2"]
+
+
+def test_statements_the_pipeline_does_not_render_are_asked_as_sqlalchemy_asks_them(
+    directory: Directory, tenant: str
+) -> None:
+    # A value bound by the statement itself, and NOT IN over a list: asked together, they answer as
+    # alone (SQLAlchemy runs them), rather than failing on PostgreSQL for a missing parameter or
+    # ``NOT = ANY``.
+    _acme(directory, tenant)
+    own_value = select(schema.users.c.id).where(
+        schema.users.c.tenant_id == bindparam("tenant"), schema.users.c.status == "active"
+    )
+    not_in = select(schema.users.c.id).where(
+        schema.users.c.tenant_id == bindparam("tenant"),
+        schema.users.c.id.not_in(bindparam("ids", expanding=True)),
+    )
+    params = {"tenant": tenant, "ids": ["u1", LONG]}
+    with directory.store.write() as tx:
+        tx.attrs.put_stored_values(tenant, [("u2", "desk", '"B-2"')])
+        reads = [
+            sql.one_query(s, params, lambda rows: sorted(r[0] for r in rows)) for s in (own_value, not_in)
+        ]
+        alone = [sql.run(tx.conn, r) for r in reads]
+        together = list(tx.together(*reads))
+    assert together == alone
+    assert alone == [sorted(["u1", "u2", "u3", LONG]), ["u2", "u3"]]

@@ -197,11 +197,14 @@ def commit_with_next(conn: Connection) -> Iterator[None]:
     write transaction (the publish) and its commit cost one round trip. When that statement fails,
     the ``COMMIT`` is not run (the server skips the rest of a pipeline after an error) and the
     transaction is rolled back as usual; the driver's commit after the block finds nothing open."""
-    conn.info[COMMIT_WITH] = True
+    # The dict is taken once: after a lost connection, ``conn.info`` raises (the connection is
+    # invalid until rolled back), which would hide the error that lost it.
+    info = conn.info
+    info[COMMIT_WITH] = True
     try:
         yield
     finally:
-        conn.info.pop(COMMIT_WITH, None)
+        info.pop(COMMIT_WITH, None)
 
 
 def _with_held(
@@ -366,8 +369,14 @@ def _plan(dialect: Any, statement: Select[Any]) -> tuple[str, Callable[[Any], An
     columns = list(statement.selected_columns)
     compiled = statement.compile(dialect=dialect)
     text = compiled.string
+    if any(not bind.required for bind in compiled.binds.values()):
+        # A parameter with a value of its own (``column == "x"``): :func:`together` passes only
+        # the caller's parameters, so SQLAlchemy must run it.
+        _PLANS[key] = (statement, None)
+        return None
     for name, bind in compiled.binds.items():
-        if bind.expanding:
+        if bind.expanding and f"NOT IN (__[POSTCOMPILE_{name}])" not in text:
+            # (``NOT IN`` keeps its placeholder, so the plan is None below.)
             array = f"= ANY(%({name})s::{_unsized(bind.type).compile(dialect=dialect)}[])"
             text = text.replace(f"IN (__[POSTCOMPILE_{name}])", array)
     converted = any(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or any(
