@@ -80,7 +80,8 @@ def _insert_many_a_statement(
     raw: Any, table: Table, columns: Sequence[str], batch: list[Sequence[Any]]
 ) -> None:
     """SQLite: as many rows a statement as it takes parameters (``INSERT ... VALUES (...), (...)``,
-    1,365 users a statement), each statement run without the interpreter lock.
+    ``sql.insert_values``: 1,365 users a statement where it takes 32,766), each statement run
+    without the interpreter lock.
 
     ``executemany`` runs one statement a row and takes the lock back after each: a thread
     inserting that way (the import's writes ahead, ``core/sheets/ahead.py``) waited for the lock

@@ -260,6 +260,7 @@ def insert_values(
     columns: tuple[str, ...],
     rows: Sequence[Sequence[Any]],
     max_params: int,
+    most: int | None = None,
 ) -> None:
     """SQLite: insert ``rows`` (tuples in ``columns`` order) many a statement, ``INSERT ... VALUES
     (...), (...)``, with at most ``max_params`` parameters each (SQLite's limit): one step of
@@ -267,17 +268,17 @@ def insert_values(
     statement once a row and takes the lock back after each.
 
     The rows a statement are bucketed, so a table has a few statement texts that the driver
-    prepares once and keeps in its statement cache: as many rows as the limit allows while that
-    many are left, then the powers of two (2,048, 1,024, ... 64) the count left holds, then the
-    last fewer than 64 by ``executemany`` (``execute`` gets a statement's parameters as a tuple,
-    ``executemany`` a list of rows). So a write of one row runs the same one-row text every time,
-    and one of 100 rows runs the 64-row text and the one-row one."""
+    prepares once and keeps in its statement cache: as many rows as the limit allows (at most
+    ``most``) while that many are left, then the powers of two (... 256, 128, 64) the count left
+    holds, then the last fewer than 64 by ``executemany`` (``execute`` gets a statement's
+    parameters as a tuple, ``executemany`` a list of rows). So a write of one row runs the same
+    one-row text every time, and one of 100 rows runs the 64-row text and the one-row one."""
     width = len(columns)
-    most = max(1, max_params // width)
+    full = max(1, min(max_params // width, most or max_params))
     start, left = 0, len(rows)
     while left:
-        size = most if left >= most else 1 << (left.bit_length() - 1)
-        if size < _FEWEST_A_STATEMENT and size != most:
+        size = full if left >= full else 1 << (left.bit_length() - 1)
+        if size < _FEWEST_A_STATEMENT and size != full:
             executemany(_values_sql(table, columns, 1), list(rows[start:]))
             return
         part = rows[start : start + size]
