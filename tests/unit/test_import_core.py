@@ -337,6 +337,13 @@ def test_a_large_first_import_is_written_while_it_is_checked(
         beta_roster = r.tx.roster.get_values("beta", [beta["E00777"].id])[beta["E00777"].id]
     assert sorted(beta) == sorted(found)
     assert [(v.field_code, v.value) for v in acme_roster] == [(v.field_code, v.value) for v in beta_roster]
+    # The people's records in the same order written ahead as the usual way, by employee id.
+    employee = {"acme": {u.id: e for e, u in found.items()}, "beta": {u.id: e for e, u in beta.items()}}
+    order = {
+        t: [employee[t][c.record.entity_id] for c in got if c.record.kind is EntityKind.USER]
+        for t, got in records.items()
+    }
+    assert order["acme"] == order["beta"] and sorted(order["acme"]) == sorted(found)
 
 
 def test_a_problem_found_after_writing_ahead_undoes_it(
