@@ -76,20 +76,22 @@ def _rules() -> bulk.Rules:
         user_fields=store_bulk.user_fields,
         encode_attr_value=stored_attrs.encode_value,
         user_columns=store_bulk.USER_COLUMNS[1:],
+        in_key_order=store_bulk.in_key_order,
     )
 
 
 def test_bulk_rows_from_the_columns_are_the_rows_one_by_one() -> None:
     """``bulk.prepare`` builds a chunk's rows from its checked columns, checking a shared
     attribute update or memberships tuple once: the same rows, in the same order, as checking
-    each person on their own."""
+    each person on their own; ``bulk.prepare`` gives the memberships and attribute values in
+    their tables' key order (the store inserts them so), the rest as they were."""
     desk = AttributeUpdate("a1", text="A-1")  # one object for many people, as an import gives it
     level = AttributeUpdate("a2", option="P5")
     people = [
         bulk.Person(GOOD[0], (desk, level, AttributeUpdate("a3", relation_user="u3"))),
         bulk.Person(GOOD[1], (desk,)),
         bulk.Person(GOOD[2], (level, AttributeUpdate("a1", text=""))),
-        bulk.Person(replace(GOOD[2], id="u4", leader_id="u3"), (desk, level)),
+        bulk.Person(replace(GOOD[2], id="u0", leader_id="u3", dept_ids=(4, 1)), (level, desk)),
     ]
     for some in (people, people[1:]):  # with a relation_user value, and without
         given = bulk.NewPeople.of(some)
@@ -97,7 +99,11 @@ def test_bulk_rows_from_the_columns_are_the_rows_one_by_one() -> None:
         assert column is not None
         fast = bulk.prepared_columns(_rules(), given, column, 5)
         assert fast is not None and fast.values and fast.references
-        assert fast == bulk.prepared_one_by_one(_rules(), given, 5) == bulk.prepare(_rules(), some, 5)
+        assert fast == bulk.prepared_one_by_one(_rules(), given, 5)
+        made = bulk.prepare(_rules(), some, 5)
+        assert made.memberships == sorted(fast.memberships) != fast.memberships
+        assert made.values == sorted(fast.values) != fast.values
+        assert (made.users, made.references, made.ids) == (fast.users, fast.references, fast.ids)
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from openroster.core.sheets import imports as sheet_imports
 from openroster.core.sheets.columns import Language, Problem
 from openroster.core.sheets.imports import ImportReport
 from openroster.core.tenancy import tenants
+from openroster.model.changes import EntityKind
 from openroster.model.entities import ALL_STATUSES, UrlValue, User, UserStatus
 
 HEADERS = [
@@ -295,9 +296,9 @@ def _writers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     write = bulk.write
 
-    def spy(tx: object, chunk: bulk.PreparedChunk, *, tenant_id: str) -> None:
+    def spy(tx: object, chunk: bulk.PreparedChunk, *, tenant_id: str, record: bool = True) -> None:
         names.append(threading.current_thread().name)
-        write(tx, chunk, tenant_id=tenant_id)  # type: ignore[arg-type]
+        write(tx, chunk, tenant_id=tenant_id, record=record)  # type: ignore[arg-type]
 
     monkeypatch.setattr(bulk, "write", spy)
     return names
@@ -336,6 +337,13 @@ def test_a_large_first_import_is_written_while_it_is_checked(
         beta_roster = r.tx.roster.get_values("beta", [beta["E00777"].id])[beta["E00777"].id]
     assert sorted(beta) == sorted(found)
     assert [(v.field_code, v.value) for v in acme_roster] == [(v.field_code, v.value) for v in beta_roster]
+    # The people's records in the same order written ahead as the usual way, by employee id.
+    employee = {"acme": {u.id: e for e, u in found.items()}, "beta": {u.id: e for e, u in beta.items()}}
+    order = {
+        t: [employee[t][c.record.entity_id] for c in got if c.record.kind is EntityKind.USER]
+        for t, got in records.items()
+    }
+    assert order["acme"] == order["beta"] and sorted(order["acme"]) == sorted(found)
 
 
 def test_a_problem_found_after_writing_ahead_undoes_it(
@@ -356,6 +364,11 @@ def test_a_problem_found_after_writing_ahead_undoes_it(
     report = run(directory, rows, partial=True)
     assert report.written and report.created == 999 and len(people(directory)) == 999
     assert "E00950" not in people(directory)
+    # The records made for the chunks written ahead went with them: one per person written.
+    with directory.reader() as r:
+        records = r.tx.changes.records_after(company, seq, 10_000)
+    created = [c.record.entity_id for c in records if c.record.kind is EntityKind.USER]
+    assert sorted(created) == sorted(u.id for u in people(directory).values())
 
 
 def test_partial_writes_the_valid_rows(directory: Directory, company: str) -> None:

@@ -14,8 +14,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from openroster.model.entities import User
 from openroster.model.errors import BulkConflict
 from openroster.store import schema
-from openroster.store.sql import send_held
+from openroster.store.sql import insert_values, send_held
 
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
 _PG_KEY = re.compile(r"Key \(([^)]*)\)=")
@@ -81,19 +80,16 @@ def _insert_many_a_statement(
     raw: Any, table: Table, columns: Sequence[str], batch: list[Sequence[Any]]
 ) -> None:
     """SQLite: as many rows a statement as it takes parameters (``INSERT ... VALUES (...), (...)``,
-    1,365 users a statement), each statement run without the interpreter lock.
+    ``sql.insert_values``: 1,365 users a statement where it takes 32,766), each statement run
+    without the interpreter lock.
 
     ``executemany`` runs one statement a row and takes the lock back after each: a thread
     inserting that way (the import's writes ahead, ``core/sheets/ahead.py``) waited for the lock
     at every row and wrote one chunk of ten while the import checked them. It also costs more:
     the import's 100,000 new people's users, memberships and attribute values 3.3-3.4 s of CPU
     that way, 2.9-3.0 s this way (side by side at load 5)."""
-    one = f"({', '.join('?' * len(columns))})"
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
-    size = max(1, raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns))
-    for start in range(0, len(batch), size):
-        part = batch[start : start + size]
-        raw.execute(sql + ", ".join([one] * len(part)), list(chain.from_iterable(part)))
+    limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    insert_values(raw.execute, raw.executemany, table.name, tuple(columns), batch, limit)
 
 
 def _conflict(table: Table, exc: Exception) -> Exception:
@@ -111,6 +107,8 @@ def _conflict(table: Table, exc: Exception) -> Exception:
         return BulkConflict(table.name, tuple(c for c in cols if c != "tenant_id"), message.splitlines()[0])
     return exc
 
+
+_Row = TypeVar("_Row", bound=Sequence[Any])
 
 #: The columns of each bulk-loaded table, in the order rows are given.
 USER_COLUMNS: tuple[str, ...] = tuple(c.name for c in schema.users.columns)
@@ -139,18 +137,22 @@ def insert_users(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
 
 def insert_memberships(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
     """Insert membership rows (tuples in :data:`MEMBERSHIP_COLUMNS` order); returns how many."""
-    return insert_rows(conn, schema.memberships, MEMBERSHIP_COLUMNS, _in_key_order(rows, 3))
+    return insert_rows(conn, schema.memberships, MEMBERSHIP_COLUMNS, in_key_order(rows, 3))
 
 
 def insert_attr_values(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
     """Insert attribute values (tuples in :data:`ATTR_VALUE_COLUMNS` order, values encoded)."""
-    return insert_rows(conn, schema.attr_values, ATTR_VALUE_COLUMNS, _in_key_order(rows, 3))
+    return insert_rows(conn, schema.attr_values, ATTR_VALUE_COLUMNS, in_key_order(rows, 3))
 
 
-def _in_key_order(rows: Iterable[Sequence[Any]], width: int) -> list[Sequence[Any]]:
+def in_key_order(rows: Iterable[_Row], width: int) -> list[_Row]:
     """``rows`` sorted by their first ``width`` columns, the table's primary key: inserted in key
     order, the key's index grows at its end instead of splitting pages all over (a fifth to a
-    third less time for the memberships, attribute and roster values of 100,000 new people)."""
+    third less time for the memberships, attribute and roster values of 100,000 new people).
+
+    The loaders sort what they are given; a caller that builds rows in another thread than the one
+    inserting them (an import checks a chunk while a thread writes the last, ``core/sheets/ahead.py``)
+    sorts them as it builds them, and the loader's sort of sorted rows is one comparison a row."""
     batch = rows if isinstance(rows, list) else list(rows)
     try:
         # The key's columns come first, so the rows' own order is the key's (a third faster than
@@ -167,4 +169,4 @@ def insert_depts(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
 
 def insert_roster_values(conn: Connection, rows: Iterable[Sequence[Any]]) -> int:
     """Insert roster values (tuples in :data:`ROSTER_VALUE_COLUMNS` order); returns how many."""
-    return insert_rows(conn, schema.roster_values, ROSTER_VALUE_COLUMNS, _in_key_order(rows, 5))
+    return insert_rows(conn, schema.roster_values, ROSTER_VALUE_COLUMNS, in_key_order(rows, 5))

@@ -7,6 +7,7 @@ import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
+from itertools import chain
 from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
 
@@ -400,19 +401,53 @@ def insert_many(
         _execute_rows(conn, table, rows, (), (), as_given=as_given)
 
 
-def insert_tuples(
-    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+#: :func:`insert_values` runs fewer rows than this through ``executemany`` of the one-row statement.
+_FEWEST_A_STATEMENT = 64
+#: :func:`insert_values`'s statement texts by (table, columns, rows a statement).
+_VALUES: dict[tuple[str, tuple[str, ...], int], str] = {}
+
+
+def insert_values(
+    execute: Callable[[str, Any], object],
+    executemany: Callable[[str, list[Any]], object],
+    table: str,
+    columns: tuple[str, ...],
+    rows: Sequence[Sequence[Any]],
+    max_params: int,
+    most: int | None = None,
 ) -> None:
-    """:func:`insert_many` of rows given as tuples in ``columns`` order: where the driver takes its
-    parameters in that order (SQLite), the rows go to its ``executemany`` as they are, with no
-    mapping built or read per row (the change records of a 100,000-person import)."""
-    if not rows:
-        return
-    compiled = _compile(conn, table, columns, (), (), as_given=False)
-    if compiled is not None and compiled.order == columns:
-        conn.exec_driver_sql(compiled.sql, list(rows))
-    else:
-        _execute_rows(conn, table, [dict(zip(columns, r, strict=True)) for r in rows], (), (), as_given=False)
+    """SQLite: insert ``rows`` (tuples in ``columns`` order) many a statement, ``INSERT ... VALUES
+    (...), (...)``, with at most ``max_params`` parameters each (SQLite's limit): one step of
+    SQLite's a statement, run without the interpreter lock, where ``executemany`` steps a one-row
+    statement once a row and takes the lock back after each.
+
+    The rows a statement are bucketed, so a table has a few statement texts that the driver
+    prepares once and keeps in its statement cache: as many rows as the limit allows (at most
+    ``most``) while that many are left, then the powers of two (... 256, 128, 64) the count left
+    holds, then the last fewer than 64 by ``executemany`` (``execute`` gets a statement's
+    parameters as a tuple, ``executemany`` a list of rows). So a write of one row runs the same
+    one-row text every time, and one of 100 rows runs the 64-row text and the one-row one."""
+    width = len(columns)
+    full = max(1, min(max_params // width, most or max_params))
+    start, left = 0, len(rows)
+    while left:
+        size = full if left >= full else 1 << (left.bit_length() - 1)
+        if size < _FEWEST_A_STATEMENT and size != full:
+            executemany(_values_sql(table, columns, 1), list(rows[start:]))
+            return
+        part = rows[start : start + size]
+        execute(_values_sql(table, columns, size), tuple(chain.from_iterable(part)))
+        start += size
+        left -= size
+
+
+def _values_sql(table: str, columns: tuple[str, ...], size: int) -> str:
+    sql = _VALUES.get((table, columns, size))
+    if sql is None:
+        one = f"({', '.join('?' * len(columns))})"
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * size)}"
+        _VALUES[(table, columns, size)] = sql
+    return sql
 
 
 def upsert(

@@ -334,6 +334,8 @@ class Bulk(Repository):
     #: The names of those fields: a ``users`` row (after ``tenant_id``) from checked columns.
     user_columns = bulk.USER_COLUMNS[1:]
     encode_attr_value = staticmethod(attrs.encode_value)
+    #: Rows sorted into their table's key order, as the loaders insert them (``bulk.in_key_order``).
+    in_key_order = staticmethod(bulk.in_key_order)
 
 
 class Snapshots(Repository):

@@ -174,6 +174,8 @@ class Rules:
     encode_attr_value: Callable[[AttributeValueData], str]
     #: The :class:`User` fields of a user's row after ``tenant_id``, in the store's order.
     user_columns: tuple[str, ...]
+    #: Rows sorted into the key order of their table (its first columns), as the store inserts them.
+    in_key_order: Callable[[list[Any], int], list[Any]]
 
 
 @dataclass(slots=True)
@@ -202,6 +204,7 @@ def rules_for(tx: WriteTx, d: Directory, tenant_id: str) -> Rules:
         user_fields=tx.bulk.user_fields,
         encode_attr_value=tx.bulk.encode_attr_value,
         user_columns=tx.bulk.user_columns,
+        in_key_order=tx.bulk.in_key_order,
     )
 
 
@@ -214,9 +217,15 @@ def prepare(rules: Rules, people: Sequence[Person] | NewPeople, offset: int) -> 
     given = people if isinstance(people, NewPeople) else NewPeople.of(people)
     # A column at a time when every person passes; one by one (to name the field) when one does not.
     column = users.checked_columns(given.columns, now=rules.now)
-    if column is not None and (out := prepared_columns(rules, given, column, offset)) is not None:
-        return out
-    return prepared_one_by_one(rules, given, offset)
+    out = None if column is None else prepared_columns(rules, given, column, offset)
+    if out is None:
+        out = prepared_one_by_one(rules, given, offset)
+    # Sorted here, where the rows are built, not by the thread that may write them (the store's
+    # sort of sorted rows is one comparison a row): an import writing ahead inserts them while
+    # it checks the next chunk, and that thread's Python holds the interpreter lock on its way.
+    out.memberships = rules.in_key_order(out.memberships, 3)
+    out.values = rules.in_key_order(out.values, 3)
+    return out
 
 
 def prepared_one_by_one(rules: Rules, given: NewPeople, offset: int) -> PreparedChunk:
@@ -334,8 +343,11 @@ def prepared_columns(
     return out
 
 
-def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
-    """Insert a prepared chunk after checking the users it refers to exist (in it or in the store)."""
+def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str, record: bool = True) -> None:
+    """Insert a prepared chunk after checking the users it refers to exist (in it or in the store),
+    and record its new people (:func:`record_created`) unless ``record`` is False: a thread
+    writing chunks for another (an import's writes ahead) leaves that to the thread that submits
+    them, so its own Python between statements is as short as it can be."""
     outside = {uid for _, uid in chunk.references if uid not in chunk.ids}
     known = tx.users.existing_ids(tenant_id, outside) if outside else set()
     for field, uid in chunk.references:
@@ -355,6 +367,12 @@ def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
             field=f"users.{field}",
             entity=Entity.USER,
         ) from None
+    if record:
+        record_created(tx, chunk, tenant_id=tenant_id)
+
+
+def record_created(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str) -> None:
+    """One change record per new person of the chunk, in its order (:func:`write` makes them)."""
     recording.users_created(tx, tenant_id, [str(row[1]) for row in chunk.users])
 
 

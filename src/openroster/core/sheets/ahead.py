@@ -64,10 +64,16 @@ class WriteAhead:
         self._thread.join()
 
     def submit(self, rows: list[Row], chunk: bulk.PreparedChunk) -> None:
-        """Write the checked chunk ahead, unless a row has had a problem (then nothing more is)."""
-        self._stopped = self._stopped or bool(self.plan.problems)
+        """Write the checked chunk ahead, unless a row has had a problem (then nothing more is).
+
+        Its change records are made here, not by the thread (whose Python between statements
+        holds the interpreter lock while the store waits for it); the savepoint's undo drops them
+        with the writes when not everything was written."""
+        plan = self.plan
+        self._stopped = self._stopped or bool(plan.problems)
         if not self._stopped:
             self._jobs.put((rows, chunk))
+            bulk.record_created(plan.tx, chunk, tenant_id=plan.tenant_id)
 
     def wrote_all(self) -> bool:
         """Whether every checked chunk was written and no row has a problem (after :meth:`__exit__`)."""
@@ -82,7 +88,7 @@ class WriteAhead:
                 continue
             rows, chunk = job
             try:
-                bulk.write(plan.tx, chunk, tenant_id=plan.tenant_id)
+                bulk.write(plan.tx, chunk, tenant_id=plan.tenant_id, record=False)
             except Exception:  # written again the usual way, which reports it
                 self.failed = True
                 continue
