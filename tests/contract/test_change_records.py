@@ -1,5 +1,5 @@
 """A write's change records on both backends: every record, in order, whatever their number; on
-SQLite, few statement texts for any number (``changes.publish``, ``sql.insert_values``)."""
+SQLite, few statement texts for any number (``changes.publish``, ``inserts.insert_values``)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from openroster.core.directory import Directory
 from openroster.core.people import users
 from openroster.core.tenancy import tenants
 from openroster.store import schema
-from openroster.store.sql import insert_many, upsert
+from openroster.store.inserts import insert_many, upsert
 
 pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 

@@ -17,8 +17,9 @@ from openroster.model.entities import (
     UrlValue,
     ValueType,
 )
+from openroster.store.inserts import insert_many, upsert
 from openroster.store.schema import attr_defs, attr_values
-from openroster.store.sql import Read, column_values, from_columns, insert_many, one_query, run, upsert
+from openroster.store.sql import Read, column_values, from_columns, one_query, run
 
 
 def _options(options: tuple[AttributeOption, ...]) -> str:

@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from openroster.model.entities import User
 from openroster.model.errors import BulkConflict
 from openroster.store import schema
-from openroster.store.sql import insert_values, send_held
+from openroster.store.inserts import insert_values
+from openroster.store.sql import send_held
 
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
 _PG_KEY = re.compile(r"Key \(([^)]*)\)=")
@@ -80,7 +81,7 @@ def _insert_many_a_statement(
     raw: Any, table: Table, columns: Sequence[str], batch: list[Sequence[Any]]
 ) -> None:
     """SQLite: as many rows a statement as it takes parameters (``INSERT ... VALUES (...), (...)``,
-    ``sql.insert_values``: 1,365 users a statement where it takes 32,766), each statement run
+    ``inserts.insert_values``: 1,365 users a statement where it takes 32,766), each statement run
     without the interpreter lock.
 
     ``executemany`` runs one statement a row and takes the lock back after each: a thread

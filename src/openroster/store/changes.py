@@ -17,7 +17,8 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
-from openroster.store.sql import held, hold, insert_many, insert_values
+from openroster.store.inserts import insert_many, insert_values
+from openroster.store.sql import held, hold
 
 
 @dataclass(frozen=True, slots=True)

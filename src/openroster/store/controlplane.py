@@ -19,8 +19,8 @@ import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from openroster.store.inserts import insert_many, upsert
 from openroster.store.schema import fault_rules, journal_entries, server_settings
-from openroster.store.sql import insert_many, upsert
 
 #: The change-log kind of control-plane state, and its keys.
 CONTROL_KIND = "control"

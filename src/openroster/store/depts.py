@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, func, select, tuple_, update
 
 from openroster.model.entities import Department
+from openroster.store.inserts import insert_many
 from openroster.store.schema import depts, memberships, tenants
 from openroster.store.sql import (
     Read,
     column_values,
-    insert_many,
     name_matches,
     one_query,
     page_and_total,

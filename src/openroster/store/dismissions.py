@@ -9,8 +9,9 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select
 
 from openroster.model import dismissions as model
+from openroster.store.inserts import upsert
 from openroster.store.schema import dismission_reasons, dismissions, leave_log
-from openroster.store.sql import column_values, from_columns, upsert
+from openroster.store.sql import column_values, from_columns
 
 _JSON_COLUMNS = frozenset({"state", "voluntary", "passive", "depts"})
 

@@ -55,8 +55,9 @@ from openroster.model.changes import (
     SubscriptionStatus,
 )
 from openroster.store import outbox_pg, outbox_sqlite
+from openroster.store.inserts import insert_many
 from openroster.store.schema import change_records, deliveries, delivery_keys, subscriptions
-from openroster.store.sql import column_values, from_columns, insert_many
+from openroster.store.sql import column_values, from_columns
 
 #: ``unseal(sealed, context)``: a sealed subscription key back in clear (the master key's).
 Unseal = Callable[[bytes, str], str]

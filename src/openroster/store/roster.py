@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from openroster.model.entities import FieldOption, StoredValue
+from openroster.store.inserts import upsert
 from openroster.store.schema import roster_field_options, roster_values, users
-from openroster.store.sql import Read, one_query, run, upsert
+from openroster.store.sql import Read, one_query, run
 
 _c = roster_values.c
 # Built once (the write path's reads): building a statement per call cost several times running it.

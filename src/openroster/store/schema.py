@@ -207,7 +207,7 @@ server_settings = Table(
 
 # Roster values (the DingTalk HR roster's system groups): one row per user,
 # group, row of the group and field, so writers of different fields of the
-# same person never overwrite each other (``store.sql.upsert``). Fields that
+# same person never overwrite each other (``store.inserts.upsert``). Fields that
 # mirror a user column (name, mobile, gender, ...) live on ``users``; custom
 # groups are the custom attributes (``attr_values``). ``row_index`` is 0 for
 # the single row of a plain group and 0..n-1 for the rows of a detail group.

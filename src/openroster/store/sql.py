@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from itertools import chain
 from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
 
@@ -16,15 +14,14 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
-    Table,
-    bindparam,
     event,
     func,
-    insert,
     select,
 )
 from sqlalchemy.engine.result import result_tuple
 from sqlalchemy.exc import DBAPIError, NoResultFound
+
+from openroster.store import inserts
 
 #: ``Connection.info`` key set while a write transaction is open on the connection:
 #: reads that feed a write lock what they read (see ``store/users.get_users``).
@@ -378,7 +375,7 @@ def _plan(dialect: Any, statement: Select[Any]) -> tuple[str, Callable[[Any], An
     for name, bind in compiled.binds.items():
         if bind.expanding and f"NOT IN (__[POSTCOMPILE_{name}])" not in text:
             # (``NOT IN`` keeps its placeholder, so the plan is None below.)
-            array = f"= ANY(%({name})s::{_unsized(bind.type).compile(dialect=dialect)}[])"
+            array = f"= ANY(%({name})s::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
             text = text.replace(f"IN (__[POSTCOMPILE_{name}])", array)
     converted = any(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or any(
         b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()
@@ -388,218 +385,6 @@ def _plan(dialect: Any, statement: Select[Any]) -> tuple[str, Callable[[Any], An
         plan = (text, result_tuple([str(c.key) for c in columns]))
     _PLANS[key] = (statement, plan)
     return plan
-
-
-def insert_many(
-    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, as_given: bool = False
-) -> None:
-    """Insert ``rows`` into ``table`` in one statement (nothing when there are none). Every row has
-    the columns of the first. ``as_given``: every value is of the type the driver takes as it is
-    (a float column's as ``float``, a binary one's as ``bytes``), so no column needs SQLAlchemy's
-    conversion and the rows go to the driver's ``executemany`` as they are."""
-    if rows:
-        _execute_rows(conn, table, rows, (), (), as_given=as_given)
-
-
-#: :func:`insert_values` runs fewer rows than this through ``executemany`` of the one-row statement.
-_FEWEST_A_STATEMENT = 64
-#: :func:`insert_values`'s statement texts by (table, columns, rows a statement).
-_VALUES: dict[tuple[str, tuple[str, ...], int], str] = {}
-
-
-def insert_values(
-    execute: Callable[[str, Any], object],
-    executemany: Callable[[str, list[Any]], object],
-    table: str,
-    columns: tuple[str, ...],
-    rows: Sequence[Sequence[Any]],
-    max_params: int,
-    most: int | None = None,
-) -> None:
-    """SQLite: insert ``rows`` (tuples in ``columns`` order) many a statement, ``INSERT ... VALUES
-    (...), (...)``, with at most ``max_params`` parameters each (SQLite's limit): one step of
-    SQLite's a statement, run without the interpreter lock, where ``executemany`` steps a one-row
-    statement once a row and takes the lock back after each.
-
-    The rows a statement are bucketed, so a table has a few statement texts that the driver
-    prepares once and keeps in its statement cache: as many rows as the limit allows (at most
-    ``most``) while that many are left, then the powers of two (... 256, 128, 64) the count left
-    holds, then the last fewer than 64 by ``executemany`` (``execute`` gets a statement's
-    parameters as a tuple, ``executemany`` a list of rows). So a write of one row runs the same
-    one-row text every time, and one of 100 rows runs the 64-row text and the one-row one."""
-    width = len(columns)
-    full = max(1, min(max_params // width, most or max_params))
-    start, left = 0, len(rows)
-    while left:
-        size = full if left >= full else 1 << (left.bit_length() - 1)
-        if size < _FEWEST_A_STATEMENT and size != full:
-            executemany(_values_sql(table, columns, 1), list(rows[start:]))
-            return
-        part = rows[start : start + size]
-        execute(_values_sql(table, columns, size), tuple(chain.from_iterable(part)))
-        start += size
-        left -= size
-
-
-def _values_sql(table: str, columns: tuple[str, ...], size: int) -> str:
-    sql = _VALUES.get((table, columns, size))
-    if sql is None:
-        one = f"({', '.join('?' * len(columns))})"
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * size)}"
-        _VALUES[(table, columns, size)] = sql
-    return sql
-
-
-def upsert(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    key: Sequence[str],
-    update_columns: Sequence[str],
-) -> None:
-    """``INSERT ... ON CONFLICT (key) DO UPDATE``: atomic on both backends under concurrency. Every
-    row has the columns of the first."""
-    if rows:
-        _execute_rows(conn, table, rows, tuple(key), tuple(update_columns), as_given=False)
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    """A statement of :func:`_execute_rows`, compiled once: the driver's SQL and, when its
-    parameters are positional, the columns in their order."""
-
-    sql: str
-    order: tuple[str, ...] | None
-
-
-#: :func:`_execute_rows`'s statements by (dialect, table, columns, key, update columns); None: one
-#: that SQLAlchemy must run (a column whose value it converts, or a default it fills in).
-_COMPILED: dict[tuple[Any, ...], _Compiled | None] = {}
-
-
-def _execute_rows(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    key: tuple[str, ...],
-    update_columns: tuple[str, ...],
-    *,
-    as_given: bool,
-) -> None:
-    """INSERT ``rows`` (an upsert on ``key`` when given) as one executemany.
-
-    When no column needs SQLAlchemy (a value it converts for the driver, or a default it computes
-    for a column not given) the statement is compiled once and the rows go to the driver's
-    ``executemany`` as they are: SQLAlchemy's handling of each row's parameters is most of the
-    cost of a batch of a few hundred rows."""
-    columns = tuple(rows[0])
-    compiled = _compile(conn, table, columns, key, update_columns, as_given=as_given)
-    if compiled is None:
-        conn.execute(_statement(conn.dialect.name, table, key, update_columns), list(rows))
-    elif len(rows) > 1 and conn.dialect.name == "postgresql" and (update_columns or not key):
-        _execute_arrays(conn, table, rows, columns, key, update_columns)
-    elif compiled.order is None:
-        conn.exec_driver_sql(compiled.sql, [dict(r) for r in rows])
-    else:
-        order = compiled.order
-        conn.exec_driver_sql(compiled.sql, [tuple(r[c] for c in order) for r in rows])
-
-
-_UNSEEN: Any = object()
-
-#: :func:`_execute_arrays`'s statements by (table, columns, key, update columns).
-_ARRAYS: dict[tuple[Any, ...], str] = {}
-
-
-def _execute_arrays(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    columns: tuple[str, ...],
-    key: tuple[str, ...],
-    update_columns: tuple[str, ...],
-) -> None:
-    """:func:`_execute_rows` on PostgreSQL: one ``INSERT ... SELECT FROM unnest(arrays)``, a column
-    an array, instead of an ``executemany`` (one round trip either way, but one statement for the
-    server to run instead of one a row: 250 rows of a batch of attribute values took it about 30
-    µs each). An upsert's rows of one key are merged first as ``executemany`` leaves them, the
-    updated columns taken from the last (one statement may not update a row twice)."""
-    if key:
-        merged: dict[tuple[Any, ...], Mapping[str, Any]] = {}
-        for r in rows:
-            k = tuple(r[c] for c in key)
-            had = merged.get(k)
-            merged[k] = r if had is None else {**had, **{c: r[c] for c in update_columns}}
-        rows = list(merged.values())
-    cache_key = (table.name, columns, key, update_columns)
-    statement = _ARRAYS.get(cache_key)
-    if statement is None:
-        dialect = conn.dialect
-        quote = dialect.identifier_preparer.quote
-        arrays = ", ".join(
-            f"%({c})s::{_unsized(table.c[c].type).compile(dialect=dialect)}[]" for c in columns
-        )
-        into = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, columns))})"
-        statement = f"INSERT INTO {into} SELECT * FROM unnest({arrays})"
-        if key:
-            updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update_columns)
-            statement += f" ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
-        _ARRAYS[cache_key] = statement
-    conn.exec_driver_sql(statement, {c: [r[c] for r in rows] for c in columns})
-
-
-def _unsized(column_type: Any) -> Any:
-    """``column_type`` without its length (``VARCHAR(64)`` as ``VARCHAR``): an explicit cast to a
-    sized string cuts an over-long value silently, where the INSERT's own assignment to the column
-    refuses it (``StringDataRightTruncation``, as one row or ``executemany`` gets)."""
-    if getattr(column_type, "length", None) is None:
-        return column_type
-    unsized = copy.copy(column_type)
-    unsized.length = None
-    return unsized
-
-
-def _statement(dialect_name: str, table: Table, key: tuple[str, ...], update_columns: tuple[str, ...]) -> Any:
-    if not key:
-        return insert(table)
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    make = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
-    stmt: Any = make(table)
-    return stmt.on_conflict_do_update(
-        index_elements=list(key), set_={c: getattr(stmt.excluded, c) for c in update_columns}
-    )
-
-
-def _compile(
-    conn: Connection,
-    table: Table,
-    columns: tuple[str, ...],
-    key: tuple[str, ...],
-    update_columns: tuple[str, ...],
-    *,
-    as_given: bool,
-) -> _Compiled | None:
-    """The statement :func:`_execute_rows` runs for these columns, compiled once (cached)."""
-    dialect = conn.dialect
-    cache_key = (dialect.name, table.name, columns, key, update_columns, as_given)
-    found: _Compiled | None = _COMPILED.get(cache_key, _UNSEEN)
-    if found is not _UNSEEN:
-        return found
-    found = None
-    converted = not as_given and any(
-        table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns
-    )
-    defaulted = any(c.default is not None or c.onupdate is not None for c in table.c if c.name not in columns)
-    if not (converted or defaulted):
-        stmt = _statement(dialect.name, table, key, update_columns).values({c: bindparam(c) for c in columns})
-        compiled = stmt.compile(dialect=dialect)
-        order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-        if not (compiled.positional and order is None):
-            found = _Compiled(str(compiled), order)
-    _COMPILED[cache_key] = found
-    return found
 
 
 def name_matches(column: Any, word: str, *, exact: bool) -> ColumnElement[bool]:

@@ -23,12 +23,12 @@ from openroster.model.entities import (
 )
 from openroster.model.errors import Conflict, Entity
 from openroster.store.depts import subtree_ids
+from openroster.store.inserts import insert_many
 from openroster.store.schema import memberships, users
 from openroster.store.sql import (
     Read,
     column_values,
     in_write,
-    insert_many,
     name_matches,
     one_query,
     page_and_total,
