@@ -44,6 +44,12 @@ dialect_of = registry.platform_of
 without_gateway = registry.without_gateway
 
 
+def reply_names_secrets(path: str) -> bool:
+    """Whether the reply of a call to ``path`` may hold a member under a secret's name: unless its
+    route says not (``registry.PLAIN_REPLIES``)."""
+    return path not in registry.PLAIN_REPLIES
+
+
 @dataclass(frozen=True, slots=True)
 class RawCall(RawRequest):
     """A platform call's raw pieces, and the dialect its path belongs to."""

@@ -29,6 +29,15 @@ NAMES: tuple[str, ...] = (*(d.name for d in DIALECTS), OTHER)
 
 
 _BY_NAME: dict[str, Dialect[Any, Any]] = {d.name: d for d in DIALECTS}
+#: The paths, under each mount, of the routes whose replies name no secret
+#: (``Route.reply_names_secrets`` False; a path with parameters is left out, so searched).
+PLAIN_REPLIES: frozenset[str] = frozenset(
+    mount + r.path
+    for d in DIALECTS
+    for r in d.routes
+    if not r.reply_names_secrets and "{" not in r.path
+    for mount in d.mounts
+)
 
 
 def named(name: str) -> Dialect[Any, Any] | None:
