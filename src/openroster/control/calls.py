@@ -8,8 +8,6 @@ dialect, and how its callers name their app, come from the dialect registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from openroster.core.directory import Directory, Reader
 from openroster.dialects import registry
 from openroster.dialects.dingtalk.dialect import DINGTALK as DINGTALK_DIALECT
@@ -50,9 +48,10 @@ def reply_names_secrets(path: str) -> bool:
     return path not in registry.PLAIN_REPLIES
 
 
-@dataclass(frozen=True, slots=True)
 class RawCall(RawRequest):
     """A platform call's raw pieces, and the dialect its path belongs to."""
+
+    __slots__ = ()
 
     @property
     def dialect(self) -> str:

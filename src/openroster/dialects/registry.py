@@ -8,6 +8,7 @@ Adding a dialect is one package and one line in :data:`DIALECTS`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from openroster.dialects.base import Dialect
@@ -53,6 +54,7 @@ def owner(path: str) -> Dialect[Any, Any]:
     return FALLBACK
 
 
+@functools.lru_cache(maxsize=512)  # the journal asks for every call it moves: one look-up, not a loop
 def platform_of(path: str) -> str:
     """The name of the dialect whose platform ``path`` belongs to, or :data:`OTHER`."""
     for d in DIALECTS:
