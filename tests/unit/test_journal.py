@@ -419,13 +419,16 @@ def test_a_reply_is_searched_for_secret_names_unless_its_route_says_it_names_non
         "/oauth2/token": f'{{"access_token":"{token}","token_type":"bearer"',  # cut short
     }
     for path, reply in replies.items():
-        assert reply_names_secrets(path), path
+        assert reply_names_secrets("POST", path) and reply_names_secrets("GET", path), path
         _, _, _, head = redacted_pieces(
-            b"", headers, b"", reply.encode(), reply_names=reply_names_secrets(path)
+            b"", headers, b"", reply.encode(), reply_names=reply_names_secrets("POST", path)
         )
         assert token.encode() not in head and REDACTED.encode() in head, path
     roster = "/v1.0/hrm/rosters/lists/query"
-    assert not reply_names_secrets(roster) and reply_names_secrets("/openapi" + roster)
+    assert not reply_names_secrets("POST", roster)
+    # Another method on that path, or the path spelled otherwise, is another route: searched.
+    assert reply_names_secrets("GET", roster) and reply_names_secrets("POST", "/openapi" + roster)
+    assert reply_names_secrets("POST", roster + "/")
     # Its reply is kept as it is, even where it would read as a secret's member ...
     odd = b'{"result":[{"corpId":"ding1","userId":"u1","token":"x"}]}'
     assert redacted_pieces(b"", headers, b"", odd, reply_names=False)[3] == odd

@@ -42,10 +42,10 @@ dialect_of = registry.platform_of
 without_gateway = registry.without_gateway
 
 
-def reply_names_secrets(path: str) -> bool:
-    """Whether the reply of a call to ``path`` may hold a member under a secret's name: unless its
-    route says not (``registry.PLAIN_REPLIES``)."""
-    return path not in registry.PLAIN_REPLIES
+def reply_names_secrets(method: str, path: str) -> bool:
+    """Whether the reply of a ``method`` call to ``path`` may hold a member under a secret's name:
+    unless its route says not (``registry.PLAIN_REPLIES``)."""
+    return (method, path) not in registry.PLAIN_REPLIES
 
 
 class RawCall(RawRequest):

@@ -65,7 +65,7 @@ def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
     (_, at, method, path, query, headers, body, body_size, status, head, latency, request_id, fault) = raw
     cut = len(body) < body_size
     query, headers, body, head = redacted_pieces(
-        query, headers, body, head, reply_names=reply_names_secrets(path)
+        query, headers, body, head, reply_names=reply_names_secrets(method, path)
     )
     if not cut:  # a whole body is as long as what redaction left of it, so it still reads as whole
         body_size = len(body)
