@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from openroster.config import Settings
-from openroster.control.calls import RawCall, dialect_of, is_platform
+from openroster.control.calls import RawCall, dialect_of, is_platform, reply_names_secrets
 from openroster.control.journal import (
     REDACTED,
     REPLY_HEAD_BYTES,
@@ -25,6 +25,7 @@ from openroster.control.journal import (
     select,
 )
 from openroster.core.directory import Directory
+from openroster.dialects.dingtalk_v1 import auth
 from openroster.model.errors import InvalidValue
 from openroster.server.app import create_app
 
@@ -403,3 +404,35 @@ def test_a_json_body_is_redacted_by_its_member_names(body: bytes, kept: bool) ->
     _, _, stored, _ = redacted_pieces(b"", [(b"content-type", b"application/json")], body, b"")
     assert (stored == body) is kept
     assert b"sec-qrstuvwxyz012345" not in stored
+
+
+def test_a_reply_is_searched_for_secret_names_unless_its_route_says_it_names_none() -> None:
+    """GetEmployeeRosterByField's route says its replies name no secret, so their first bytes are
+    not searched; every token call's reply still is, and loses its token."""
+    token = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    headers = [(b"content-type", b"application/json")]
+    replies = {
+        auth.ACCESS_TOKEN_PATH: f'{{"accessToken":"{token}","expireIn":7200}}',
+        "/v1.0/oauth2/dingcorp/token": f'{{"access_token":"{token}","expires_in":7200}}',
+        auth.OPEN_CONNECTION_PATH: f'{{"endpoint":"ws://h/connect","ticket":"{token}"}}',
+        "/gettoken": f'{{"errcode":0,"access_token":"{token}","expires_in":7200}}',
+        "/oauth2/token": f'{{"access_token":"{token}","token_type":"bearer"',  # cut short
+    }
+    for path, reply in replies.items():
+        assert reply_names_secrets("POST", path) and reply_names_secrets("GET", path), path
+        _, _, _, head = redacted_pieces(
+            b"", headers, b"", reply.encode(), reply_names=reply_names_secrets("POST", path)
+        )
+        assert token.encode() not in head and REDACTED.encode() in head, path
+    roster = "/v1.0/hrm/rosters/lists/query"
+    assert not reply_names_secrets("POST", roster)
+    # Another method on that path, or the path spelled otherwise, is another route: searched.
+    assert reply_names_secrets("GET", roster) and reply_names_secrets("POST", "/openapi" + roster)
+    assert reply_names_secrets("POST", roster + "/")
+    # Its reply is kept as it is, even where it would read as a secret's member ...
+    odd = b'{"result":[{"corpId":"ding1","userId":"u1","token":"x"}]}'
+    assert redacted_pieces(b"", headers, b"", odd, reply_names=False)[3] == odd
+    # ... but a secret the call carries is still taken out of it wherever it appears.
+    sent = [*headers, (b"x-acs-dingtalk-access-token", token.encode())]
+    echoed = f'{{"result":[{{"userId":"{token}"}}]}}'.encode()
+    assert token.encode() not in redacted_pieces(b"", sent, b"", echoed, reply_names=False)[3]

@@ -8,8 +8,6 @@ dialect, and how its callers name their app, come from the dialect registry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from openroster.core.directory import Directory, Reader
 from openroster.dialects import registry
 from openroster.dialects.dingtalk.dialect import DINGTALK as DINGTALK_DIALECT
@@ -44,9 +42,16 @@ dialect_of = registry.platform_of
 without_gateway = registry.without_gateway
 
 
-@dataclass(frozen=True, slots=True)
+def reply_names_secrets(method: str, path: str) -> bool:
+    """Whether the reply of a ``method`` call to ``path`` may hold a member under a secret's name:
+    unless its route says not (``registry.PLAIN_REPLIES``)."""
+    return (method, path) not in registry.PLAIN_REPLIES
+
+
 class RawCall(RawRequest):
     """A platform call's raw pieces, and the dialect its path belongs to."""
+
+    __slots__ = ()
 
     @property
     def dialect(self) -> str:

@@ -167,12 +167,12 @@ def _render(e: Entry, app: str | None) -> dict[str, Any]:
 
 
 def redacted_pieces(
-    query: bytes, headers: Any, body: bytes, reply_head: bytes
+    query: bytes, headers: Any, body: bytes, reply_head: bytes, *, reply_names: bool = True
 ) -> tuple[bytes, tuple[tuple[bytes, bytes], ...], bytes, bytes]:
     """The raw pieces of a call with every secret :meth:`Entry.view` would redact already
     replaced (what leaves the process: the store's journal table holds no token, signature or
-    secret). JSON members under a secret's name (a token reply's ``access_token``, ...) go too,
-    whole or cut short."""
+    secret). JSON members under a secret's name (a token reply's ``access_token``, ...) go too, whole
+    or cut short: the reply's unless ``reply_names`` is False (``base.Route.reply_names_secrets``)."""
     h = _shown_headers(headers)
     secrets = set(h.secrets)
     # Parameters as the view shows them (one value a name), secret ones by name whatever their length.
@@ -182,7 +182,8 @@ def redacted_pieces(
     elif _may_name_secrets(body):  # looked at once: a body that names none keeps its members
         _body(headers, body, secrets)
         body = _json_members(body, secrets)
-    reply_head = _json_members(reply_head, secrets) if _may_name_secrets(reply_head) else reply_head
+    if reply_names and _may_name_secrets(reply_head):
+        reply_head = _json_members(reply_head, secrets)
     own = len(secrets) == len(h.secrets)  # the headers' own secrets only (the set only grows)
     forms = h.forms if own else _forms(secrets)
     shown = h.scrubbed if own else tuple((k, _scrubbed(v, forms)) for k, v in h.shown)

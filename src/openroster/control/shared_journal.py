@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from openroster.control.calls import RawCall
+from openroster.control.calls import RawCall, reply_names_secrets
 from openroster.control.journal import Entry, Journal, redacted_pieces
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.store import ReadTx, Store, WriteTx
@@ -64,7 +64,9 @@ def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
     its secrets redacted (:func:`journal.redacted_pieces`) and its app named."""
     (_, at, method, path, query, headers, body, body_size, status, head, latency, request_id, fault) = raw
     cut = len(body) < body_size
-    query, headers, body, head = redacted_pieces(query, headers, body, head)
+    query, headers, body, head = redacted_pieces(
+        query, headers, body, head, reply_names=reply_names_secrets(method, path)
+    )
     if not cut:  # a whole body is as long as what redaction left of it, so it still reads as whole
         body_size = len(body)
     return {

@@ -103,6 +103,11 @@ class Route:
     query: tuple[str, ...] = ()
     #: The handler writes: it runs as a job on the store's writers (``server/pipeline.py``).
     writes: bool = False
+    #: Whether the reply may hold a JSON member under a secret's name (a token, a ticket), so the
+    #: journal searches its first bytes for one (``control/journal.py``). A route whose replies'
+    #: member names are fixed by their shape and name no credential says False
+    #: (``registry.PLAIN_REPLIES``); by default they are searched.
+    reply_names_secrets: bool = True
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ Adding a dialect is one package and one line in :data:`DIALECTS`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from openroster.dialects.base import Dialect
@@ -29,6 +30,17 @@ NAMES: tuple[str, ...] = (*(d.name for d in DIALECTS), OTHER)
 
 
 _BY_NAME: dict[str, Dialect[Any, Any]] = {d.name: d for d in DIALECTS}
+#: The method and path, under each mount, of the routes whose replies name no secret
+#: (``Route.reply_names_secrets`` False; a path with parameters is left out, so searched).
+PLAIN_REPLIES: frozenset[tuple[str, str]] = frozenset(
+    (r.method, mount + r.path)
+    for d in DIALECTS
+    for r in d.routes
+    if not r.reply_names_secrets and "{" not in r.path
+    for mount in d.mounts
+)
+#: How much of a path :func:`platform_of` looks at: the longest platform prefix.
+_PREFIX_LENGTH = max(len(p) for d in DIALECTS for p in d.platform_prefixes)
 
 
 def named(name: str) -> Dialect[Any, Any] | None:
@@ -46,8 +58,14 @@ def owner(path: str) -> Dialect[Any, Any]:
 
 def platform_of(path: str) -> str:
     """The name of the dialect whose platform ``path`` belongs to, or :data:`OTHER`."""
+    # Only the path's first bytes decide, so they are what is remembered: a bounded key.
+    return _platform_of_head(path[:_PREFIX_LENGTH])
+
+
+@functools.lru_cache(maxsize=512)  # the journal asks for every call it moves: one look-up, not a loop
+def _platform_of_head(head: str) -> str:
     for d in DIALECTS:
-        if path.startswith(d.platform_prefixes):
+        if head.startswith(d.platform_prefixes):
             return d.name
     return OTHER
 

@@ -49,16 +49,29 @@ def route(
     invalid: str = INVALID_PARAMETER,
     writes: bool = False,
     fast: FastReader | None = None,
+    reply_names_secrets: bool = True,
 ) -> Callable[[Handler], Handler]:
     """Register a handler of ``method path``; ``body`` is the model of its JSON body (``GET``: of its
     query parameters); ``writes``: the handler writes (it runs on the store's writers); ``fast``:
-    the ``body`` model's fast reader (``validation.FAST_READERS``), whose values the handler takes too."""
+    the ``body`` model's fast reader (``validation.FAST_READERS``), whose values the handler takes too;
+    ``reply_names_secrets``: see ``base.Route``."""
 
     def register(fn: Handler) -> Handler:
         summary = (fn.__doc__ or "").strip().split("\n")[0]
         query = tuple(body.model_fields) if body is not None and method == "GET" else ()
         ROUTES.append(
-            Route(method, path, fn, (permission,), body, summary, query, writes=writes, invalid=invalid)
+            Route(
+                method,
+                path,
+                fn,
+                (permission,),
+                body,
+                summary,
+                query,
+                writes=writes,
+                reply_names_secrets=reply_names_secrets,
+                invalid=invalid,
+            )
         )
         if fast is not None and body is not None:
             FAST_READERS[body] = fast

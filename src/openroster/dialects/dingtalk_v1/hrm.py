@@ -137,7 +137,12 @@ def _check_agent(app: App, agent_id: int, code: str, field: str) -> None:
 
 
 @route(
-    "POST", f"{_HRM}/rosters/lists/query", permission=HRM_READ, body=RosterByFieldBody, fast=read_roster_query
+    "POST",
+    f"{_HRM}/rosters/lists/query",
+    permission=HRM_READ,
+    body=RosterByFieldBody,
+    fast=read_roster_query,
+    reply_names_secrets=False,  # its members are the roster's own names, a refusal's code and message
 )
 def roster_by_field(call: Call, body: RosterByFieldBody | RosterByField) -> Pieces:
     """GetEmployeeRosterByField: roster fields of up to 100 employees (every field unless filtered)."""
