@@ -295,9 +295,10 @@ class EventEngine:
         began, self._woken_at, woken = time.perf_counter(), None, self._woken_at
         if woken is not None:
             self.timings.woken.add(began - woken)
-        carried = Carried()
+        carried, cpu = Carried(), time.thread_time()
         job = self.plan(carried)
         self.timings.read.add(time.perf_counter() - began)
+        self.timings.read_cpu.add(time.thread_time() - cpu)
         if job is None:
             return _NOTHING
         timed, back = self.timings.passes.timed(job)
