@@ -249,20 +249,22 @@ class EngineTimes:
         )
 
     @contextmanager
-    def cpu(self, into: dict[str, float]) -> Iterator[None]:
+    def cpu(self, server: Server, into: dict[str, float]) -> Iterator[None]:
         """Put into ``into`` the CPU time (ms) used while the block ran: the server's (``server``,
-        and by thread: ``loop``, ``writers``, ``other``; ``events.timings.cpu_ms``; only with
-        ``--timings``), this process's (``bench``: the receivers, the control plane's client) and
-        its children's that ended meanwhile (``wrk``)."""
-        server = self.read()[CPU_KEY] if self.path is not None else {}
-        bench, children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        Linux /proc; with ``--timings`` also by thread: ``loop``, ``writers``, ``other``,
+        ``events.timings.cpu_ms``), this process's (``bench``: the receivers, the control plane's
+        client) and its children's that ended meanwhile (``wrk``)."""
+        threads = self.read().get(CPU_KEY) if self.path is not None else None
+        served, bench = server.cpu_seconds(), time.process_time()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         yield
         ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+        into["server"] = (server.cpu_seconds() - served) * 1000
         into["bench"] = (time.process_time() - bench) * 1000
         into["wrk"] = (ended.ru_utime + ended.ru_stime - children.ru_utime - children.ru_stime) * 1000
-        if self.path is not None:
-            now = self.read()[CPU_KEY]
-            into |= {("server" if k == "process" else k): now[k] - server[k] for k in now}
+        now = self.read().get(CPU_KEY) if threads is not None else None
+        if threads is not None and now is not None:  # (a server without them: its CPU in all)
+            into |= {k: now[k] - threads[k] for k in ("loop", "writers", "other")}
 
 
 def drain(control: ControlClient) -> None:
@@ -303,7 +305,7 @@ def throughput(
                 )
                 used: dict[str, float] = {}
                 phases = engine_timings.setdefault(f"{setup}{r + 1}", {})
-                with times.over(f"round {r + 1}, {setup}", phases), times.cpu(used):
+                with times.over(f"round {r + 1}, {setup}", phases), times.cpu(server, used):
                     res = run_wrk(server.base, reqs, seconds=seconds, connections=connections)
                     drain(control)
                 if res.errors:
