@@ -163,6 +163,8 @@ class EventEngine:
         self._idle = False
         #: Calls of :meth:`wake` so far: a pass woken meanwhile may have missed what it was for.
         self._wakes = 0
+        #: A wake-up is on its way to the loop (:meth:`_look`).
+        self._waking = False
         #: Whether the last look for due deliveries left some held up behind an earlier open one of
         #: their entity: an outcome written may free them (:meth:`_outcomes_back` wakes the task).
         self._held_up = False
@@ -517,14 +519,25 @@ class EventEngine:
             self._look()
 
     def _look(self) -> None:
+        """Wake the task (from any thread), one wake-up on its way at a time: the commits of a
+        write load ask for one each, and each would write to the loop's self-pipe from the writer
+        thread and wake the loop, where the first one's already does."""
         wake, loop = self._wake, self._loop
-        if wake is not None and loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closing
-                loop.call_soon_threadsafe(wake.set)
+        if wake is None or loop is None or self._waking:
+            return
+        self._waking = True
+        try:
+            loop.call_soon_threadsafe(self._woken, wake)
+        except RuntimeError:  # the loop is closing
+            self._waking = False
+
+    def _woken(self, wake: asyncio.Event) -> None:
+        self._waking = False  # (before the set: a commit after this asks for its own)
+        wake.set()
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        self._wake, self._waking = asyncio.Event(), False
         remove = self.directory.store.on_records(self._on_records)
         last_prune, pruning = 0.0, set[asyncio.Task[None]]()
         # One sender for the task's life: its connections to the receivers are kept between passes.
