@@ -567,6 +567,7 @@ class EventEngine:
                 self._passed_at = time.monotonic()
                 backlog = self._capped and not self._rendered
                 self._window = pacing.window(self.gather, self._passed_at - started, capped=backlog)
+                self.outcomes.linger = pacing.linger(self._window, load=self._rendered and not backlog)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:

@@ -3,7 +3,8 @@
 An attempt's outcome (delivered, retrying on the back-off schedule, or dead) is written by a job
 of the store's writers in their lane, ahead of request jobs (:meth:`OutcomeWriter.record`): no
 pass waits for it and it waits for no claim. A job is queued
-:data:`LINGER` seconds after the first outcome it writes ended (at once when
+:data:`LINGER` seconds after the first outcome it writes ended (under a write load, long enough
+for the next pass to carry them: ``pacing.linger``; at once when
 :data:`OUTCOME_BATCH` are waiting), one at a time: the outcomes that end meanwhile, or while it
 is queued, go with it, and those that end while it commits go in the next, each job one
 statement (``outbox.record_outcomes``). A burst of attempts so costs a few commits, not one
@@ -113,6 +114,9 @@ class OutcomeWriter:
         #: sets it, and the linger's timer.
         self._out = False
         self._timer: asyncio.TimerHandle | None = None
+        #: Seconds an outcome waits for others: :data:`LINGER`, or under a write load long enough
+        #: for the next pass to carry it (set by the engine: ``pacing.linger``).
+        self.linger = LINGER
 
     def record_in(self, tx: WriteTx, outcomes: Sequence[Sent]) -> list[DeliveryStatus]:
         """Write ``outcomes`` in ``tx`` now (on the directory's clock); their new statuses."""
@@ -129,7 +133,7 @@ class OutcomeWriter:
             full = len(self._waiting) >= OUTCOME_BATCH
         if not self._out:
             self._out = True
-            self._timer = asyncio.get_running_loop().call_later(LINGER, self._submit)
+            self._timer = asyncio.get_running_loop().call_later(self.linger, self._submit)
         elif full and self._timer is not None:
             self._timer.cancel()
             self._submit()
@@ -192,7 +196,7 @@ class OutcomeWriter:
             elif len(self._waiting) >= OUTCOME_BATCH:
                 self._submit()
             else:
-                self._timer = asyncio.get_running_loop().call_later(LINGER, self._submit)
+                self._timer = asyncio.get_running_loop().call_later(self.linger, self._submit)
 
         awaited.add_done_callback(committed)
 
