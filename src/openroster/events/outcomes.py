@@ -151,7 +151,9 @@ class OutcomeWriter:
     def carried_back(self, carried: Carried, error: BaseException | None = None) -> None:
         """On the loop, once the pass's job that carried them committed (or failed with ``error``:
         its savepoint took the outcomes with it, so they wait again, for the next pass or a job of
-        their own, rather than for their leases to run out; unless the engine is being stopped)."""
+        their own, rather than for their leases to run out; unless the engine is being stopped).
+        A linger that was running for the outcomes it carried starts again for those that ended
+        since, or ends: else it would queue a job for them before the next pass could carry them."""
         if not carried.batch:
             return
         self.carried.add(time.perf_counter() - carried.taken)
@@ -163,6 +165,15 @@ class OutcomeWriter:
                 self._submit()
             return
         self._done(carried.batch, carried.statuses, error)
+        if self._timer is not None:  # lingering for those it carried: again, for those since
+            self._timer.cancel()
+            self._timer = None
+            with self._lock:
+                waiting = bool(self._waiting)
+            if waiting:
+                self._timer = asyncio.get_running_loop().call_later(self.linger, self._submit)
+            else:
+                self._out = False
 
     def _submit(self) -> None:
         """Queue the job that writes the waiting outcomes (those that end until it runs too);
