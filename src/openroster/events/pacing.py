@@ -21,10 +21,11 @@ outcome wakes the engine), without a window, so a backlog drains at the receiver
 write load the window holds even while a slow receiver stays at its room: else every commit's and
 outcome's wake-up would start a pass of its own.
 
-Under a write load the next pass comes within its window, and its job writes the outcomes waiting
-before it claims (``events/outcomes.py``): the outcomes of a pass's attempts wait for it
-(:func:`linger`) rather than take a transaction of their own each round. An event held up behind
-one of them waits no longer for it: the pass that claims it is the next one either way.
+Under a write load that holds the window at its cap the next pass comes within it, and its job
+writes the outcomes waiting before it claims (``events/outcomes.py``): the outcomes of a pass's
+attempts wait for it (:func:`linger`) rather than take a transaction of their own each round. An
+event held up behind one of them waits no longer for it: the pass that claims it is the next one
+either way.
 
 The figures behind the choice are in docs/events.md (five subscriptions against none).
 """
@@ -55,8 +56,10 @@ def window(gather: float, last_pass: float, *, capped: bool = False) -> float:
 
 def linger(window: float, *, load: bool) -> float:
     """Seconds an attempt's outcome waits for others to be written with (``OutcomeWriter``): under
-    a write ``load`` (the round rendered records, and a pass follows within ``window``) long
-    enough for that pass's job to carry it, else ``outcomes.LINGER``."""
-    if not load:
+    a write ``load`` (the round rendered records, and a pass follows within ``window``) that holds
+    the window at its cap (:data:`SHARE_MAX`), long enough for that pass's job to carry it; else
+    ``outcomes.LINGER``. Below the cap the outcomes' own job is kept: a pass that carried them
+    would take longer, and its window with it, which is an event's wait (the latency targets)."""
+    if not load or window < SHARE_MAX:
         return LINGER
     return min(CARRY_MAX, CARRY_SHARE * window + LINGER)
