@@ -109,6 +109,17 @@ class _SlowReceiverSender(Sender):
         return 200, b""
 
 
+def _write_every_5ms(directory: Directory, stop: threading.Event) -> int:
+    """Commit a user's update every 5 ms (users u0, u1, ...) until ``stop``; how many."""
+    n = 0
+    while not stop.is_set():
+        with directory.writer() as tx:
+            tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, f"u{n}", ("name",)))
+        n += 1
+        time.sleep(0.005)
+    return n
+
+
 def test_a_write_load_is_paced_by_the_window_while_a_receiver_stays_at_its_room(
     directory: Directory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -135,22 +146,13 @@ def test_a_write_load_is_paced_by_the_window_while_a_receiver_stays_at_its_room(
     monkeypatch.setattr(_SlowReceiverSender, "release", None)
     engine = EventEngine(directory, poll_interval=60, gather=gather)
 
-    def write(stop: threading.Event) -> int:
-        n = 0
-        while not stop.is_set():
-            with directory.writer() as tx:
-                tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, f"u{n}", ("name",)))
-            n += 1
-            time.sleep(0.005)
-        return n
-
     async def scenario() -> tuple[int, int, float]:
         engine.start()
         try:
             await asyncio.sleep(0.3)  # the backlog's first round: the receiver at its room
             stop, before = threading.Event(), engine.timings.passes.ran.count
             began = time.monotonic()
-            writing = asyncio.get_running_loop().run_in_executor(None, write, stop)
+            writing = asyncio.get_running_loop().run_in_executor(None, _write_every_5ms, directory, stop)
             await asyncio.sleep(1.0)
             stop.set()
             writes = await writing
@@ -176,21 +178,12 @@ def test_under_a_write_load_the_next_pass_carries_the_outcomes(directory: Direct
         subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
         engine = EventEngine(directory, poll_interval=60, gather=pacing.SHARE_MAX)
 
-        def write(stop: threading.Event) -> int:
-            n = 0
-            while not stop.is_set():
-                with directory.writer() as tx:
-                    tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, f"u{n}", ("name",)))
-                n += 1
-                time.sleep(0.005)
-            return n
-
         async def scenario() -> int:
             engine.start()
             try:
                 await asyncio.sleep(0.2)
                 stop = threading.Event()
-                writing = asyncio.get_running_loop().run_in_executor(None, write, stop)
+                writing = asyncio.get_running_loop().run_in_executor(None, _write_every_5ms, directory, stop)
                 await asyncio.sleep(1.0)
                 stop.set()
                 writes = await writing
