@@ -23,6 +23,7 @@ from openroster.events.engine import EventEngine
 from openroster.events.sender import UNDER_WAY_PER_ORIGIN, Sender
 from openroster.model.changes import (
     ChangeRecord,
+    DeliveryStatus,
     EntityKind,
     Operation,
     RenderedEvent,
@@ -218,3 +219,34 @@ def test_outcomes_wait_for_the_next_pass_only_while_a_write_load_holds_the_windo
     window: float, load: bool, linger: float
 ) -> None:
     assert pacing.linger(window, load=load) == pytest.approx(linger)
+
+
+def test_the_engines_stop_writes_the_outcomes_still_lingering(
+    directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outcome that lingers for the next pass (here 30 s) when the engine stops (a server's
+    graceful stop under a write load) is written before the stop returns: the delivery reads
+    delivered, not left for its lease to run out and be sent again."""
+    monkeypatch.setattr(pacing, "linger", lambda window, *, load: 30.0)
+    tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
+        subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+        engine = EventEngine(directory, poll_interval=60)
+
+        async def scenario() -> float:
+            engine.start()
+            with directory.writer() as tx:
+                tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, "u1", ("name",)))
+            await asyncio.to_thread(server.wait_for, lambda events: len(events) == 1, 10)
+            await asyncio.sleep(0.3)  # the attempt reads the receiver's answer
+            began = time.monotonic()
+            await engine.stop()
+            return time.monotonic() - began
+
+        took = asyncio.run(scenario())
+    assert len(server.events) == 1
+    with directory.store.read() as tx:
+        (delivery,) = tx.outbox.list_deliveries("acme", limit=10)
+    assert delivery.status is DeliveryStatus.DELIVERED and delivery.attempts == 1
+    assert took < 5  # written at once, not after the linger

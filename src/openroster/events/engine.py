@@ -527,13 +527,14 @@ class EventEngine:
             return
         self._waking = True
         try:
-            loop.call_soon_threadsafe(self._woken, wake)
+            loop.call_soon_threadsafe(self._woken)
         except RuntimeError:  # the loop is closing
             self._waking = False
 
-    def _woken(self, wake: asyncio.Event) -> None:
+    def _woken(self) -> None:
         self._waking = False  # (before the set: a commit after this asks for its own)
-        wake.set()
+        if (wake := self._wake) is not None:  # the running task's (the engine may have restarted)
+            wake.set()
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -576,5 +577,6 @@ class EventEngine:
             for t in [*self._inflight, *pruning]:
                 t.cancel()
             await asyncio.gather(*self._inflight, *pruning, return_exceptions=True)
+            await self.outcomes.drain()  # the last round's, not left for their leases to run out
             self.timings.dump(force=True)
             await sender.aclose()

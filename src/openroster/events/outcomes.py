@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 LINGER = 0.01
 #: Outcomes that make a job go at once.
 OUTCOME_BATCH = 100
+#: Seconds :meth:`OutcomeWriter.drain` waits at most for the last outcomes (the engine's stop).
+DRAIN_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,8 @@ class OutcomeWriter:
         #: sets it, and the linger's timer.
         self._out = False
         self._timer: asyncio.TimerHandle | None = None
+        #: The last job queued (:meth:`drain` waits for it).
+        self._job: asyncio.Future[list[DeliveryStatus]] | None = None
         #: Seconds an outcome waits for others: :data:`LINGER`, or under a write load long enough
         #: for the next pass to carry it (set by the engine: ``pacing.linger``).
         self.linger = LINGER
@@ -175,6 +179,20 @@ class OutcomeWriter:
             else:
                 self._out = False
 
+    async def drain(self) -> None:
+        """Write the outcomes waiting now and wait for the job out (the engine's stop: else a
+        lingering round's outcomes would wait for their leases to run out and be sent again);
+        at most :data:`DRAIN_TIMEOUT` seconds."""
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._submit()
+            job = self._job
+            if job is None or job.done():
+                return
+            await asyncio.wait([job], timeout=deadline - time.monotonic())
+
     def _submit(self) -> None:
         """Queue the job that writes the waiting outcomes (those that end until it runs too);
         none when a pass has carried them all meanwhile."""
@@ -198,6 +216,7 @@ class OutcomeWriter:
             self._take(batch)
             _settle(batch, None, exc)
             return
+        self._job = awaited
 
         def committed(f: asyncio.Future[list[DeliveryStatus]]) -> None:
             back()

@@ -24,8 +24,10 @@ outcome's wake-up would start a pass of its own.
 Under a write load that holds the window at its cap the next pass comes within it, and its job
 writes the outcomes waiting before it claims (``events/outcomes.py``): the outcomes of a pass's
 attempts wait for it (:func:`linger`) rather than take a transaction of their own each round. An
-event held up behind one of them waits no longer for it: the pass that claims it is the next one
-either way.
+event held up behind one of them waits no longer for it while commits keep waking passes: the pass
+that claims it is the next one either way. When the load stops, or an attempt is still under way
+as the next pass's job runs, it waits for the linger (up to :data:`CARRY_MAX`, not 10 ms). The
+engine's stop writes what is lingering before it returns (``OutcomeWriter.drain``).
 
 The figures behind the choice are in docs/events.md (five subscriptions against none).
 """

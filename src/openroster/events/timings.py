@@ -62,11 +62,12 @@ def cpu_ms() -> dict[str, float]:
     ones included)."""
     out = {"process": _ms(time.process_time()), "loop": 0.0, "writers": 0.0}
     main = threading.main_thread()
+    clock_of = getattr(time, "pthread_getcpuclockid", None)  # not on every platform
     for t in threading.enumerate():
-        if t.ident is None:
+        if t.ident is None or clock_of is None:
             continue
         try:
-            used = _ms(time.clock_gettime(time.pthread_getcpuclockid(t.ident)))
+            used = _ms(time.clock_gettime(clock_of(t.ident)))
         except OSError:  # ended meanwhile
             continue
         if t is main:
