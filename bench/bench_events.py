@@ -21,7 +21,10 @@ subscribed through the control plane (after WPS's challenge) to receivers this p
    (64 signed requests rotated so that every call changes a name, so every call raises an event)
    for ``--wrk-seconds``, against the same server with five active subscriptions (five receivers)
    and with none, in ABBA order over ``--rounds``; between runs the outbox is drained. The median
-   requests/s of each and their ratio (target: at least 90 %).
+   requests/s of each and their ratio (target: at least 90 %), each round's ratio and their
+   median, and each run's CPU time per write (its run and the drain after it): this process's
+   (the receivers), wrk's and, with ``--timings``, the server's, by thread (the event loop, the
+   store's writers, the rest).
 
 ``--timings`` also takes the engine's pass apart during the latency phase (``events/timings.py``:
 the server writes its counters to a file; the difference over the phase, per phase the count and
@@ -36,6 +39,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -65,7 +70,7 @@ from bench.scenarios import TENANT, WPS_APP, active_ids
 from openroster.client.events import WpsEvent, WpsEventReceiver
 from openroster.config import Settings
 from openroster.core.people import users
-from openroster.events.timings import ENV_FILE
+from openroster.events.timings import CPU_KEY, ENV_FILE
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster
 from openroster.testing import ControlClient, serve_asgi
@@ -232,6 +237,8 @@ class EngineTimes:
             return
         after = self.read()
         for phase, now in after.items():
+            if phase == CPU_KEY:
+                continue
             was = before.get(phase, {"count": 0, "total_ms": 0.0})
             n = now["count"] - was["count"]
             mean = (now["total_ms"] - was["total_ms"]) / n if n else 0.0
@@ -241,6 +248,24 @@ class EngineTimes:
             + ", ".join(f"{k} {v['count']}x{v['mean_ms']} ms" for k, v in into.items())
         )
 
+    @contextmanager
+    def cpu(self, server: Server, into: dict[str, float]) -> Iterator[None]:
+        """Put into ``into`` the CPU time (ms) used while the block ran: the server's (``server``,
+        Linux /proc; with ``--timings`` also by thread: ``loop``, ``writers``, ``other``,
+        ``events.timings.cpu_ms``), this process's (``bench``: the receivers, the control plane's
+        client) and its children's that ended meanwhile (``wrk``)."""
+        threads = self.read().get(CPU_KEY) if self.path is not None else None
+        served, bench = server.cpu_seconds(), time.process_time()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        yield
+        ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+        into["server"] = (server.cpu_seconds() - served) * 1000
+        into["bench"] = (time.process_time() - bench) * 1000
+        into["wrk"] = (ended.ru_utime + ended.ru_stime - children.ru_utime - children.ru_stime) * 1000
+        now = self.read().get(CPU_KEY) if threads is not None else None
+        if threads is not None and now is not None:  # (a server without them: its CPU in all)
+            into |= {k: now[k] - threads[k] for k in ("loop", "writers", "other")}
+
 
 def drain(control: ControlClient) -> None:
     """Wait until the server's engine has delivered everything, so the next run starts even."""
@@ -249,13 +274,26 @@ def drain(control: ControlClient) -> None:
 
 
 def throughput(
-    server: Server, control: ControlClient, ids: list[str], *, seconds: float, rounds: int, connections: int
+    server: Server,
+    control: ControlClient,
+    ids: list[str],
+    times: EngineTimes,
+    *,
+    seconds: float,
+    rounds: int,
+    connections: int,
 ) -> dict[str, Any]:
+    """Five subscriptions against none, ABBA over ``rounds``: each run's writes/s and CPU per
+    write (ms; ``EngineTimes.cpu``: the run and the drain after it), the engine's phases over
+    each run (``--timings``), each round's ratio, and the median of the rounds' ratios beside the
+    ratio of the medians."""
     token = wps_token(server.base, *WPS_APP)
     half = ROTATION // 2
     # Person k % 32 is renamed by requests k and k + 32 in turn: every call changes a name.
     reqs = [rename([ids[k % half]], f"wrk{k}", token)[0] for k in range(ROTATION)]
     rps: dict[str, list[float]] = {"none": [], "five": []}
+    cpu: dict[str, list[dict[str, float]]] = {"none": [], "five": []}
+    engine_timings: dict[str, dict[str, Any]] = {}
     with ExitStack() as stack:
         urls = [stack.enter_context(receiver(Arrivals())) for _ in range(5)]
         for r in range(rounds):
@@ -265,17 +303,39 @@ def throughput(
                     if setup == "five"
                     else []
                 )
-                res = run_wrk(server.base, reqs, seconds=seconds, connections=connections)
+                used: dict[str, float] = {}
+                phases = engine_timings.setdefault(f"{setup}{r + 1}", {})
+                with times.over(f"round {r + 1}, {setup}", phases), times.cpu(server, used):
+                    res = run_wrk(server.base, reqs, seconds=seconds, connections=connections)
+                    drain(control)
                 if res.errors:
                     raise RuntimeError(f"{setup}: wrk saw errors {res.errors}")
                 rps[setup].append(res.rps)
-                log(f"round {r + 1}, {setup} subscriptions: {res.rps:.0f} writes/s, p99 {res.p99_ms:.1f} ms")
-                drain(control)
+                cpu[setup].append({k: round(v / res.requests, 3) for k, v in used.items()})
+                log(
+                    f"round {r + 1}, {setup} subscriptions: {res.rps:.0f} writes/s, p99 {res.p99_ms:.1f} ms; "
+                    "CPU ms per write "
+                    + ", ".join(f"{k} {v:.2f}" for k, v in cpu[setup][-1].items())
+                    + f" (load {os.getloadavg()[0]:.1f})"
+                )
                 for s in subs:
                     control.unsubscribe(TENANT, s["id"])
     none, five = statistics.median(rps["none"]), statistics.median(rps["five"])
-    log(f"write throughput: none {none:.0f}/s, five subscriptions {five:.0f}/s ({five / none:.1%})")
-    return {"none_rps": none, "five_rps": five, "ratio": five / none, "rounds": rps}
+    ratios = [f / n for f, n in zip(rps["five"], rps["none"], strict=True)]
+    log(
+        f"write throughput: none {none:.0f}/s, five subscriptions {five:.0f}/s ({five / none:.1%}); "
+        f"rounds {', '.join(f'{x:.1%}' for x in ratios)}, median {statistics.median(ratios):.1%}"
+    )
+    return {
+        "none_rps": none,
+        "five_rps": five,
+        "ratio": five / none,
+        "round_ratios": ratios,
+        "median_round_ratio": statistics.median(ratios),
+        "rounds": rps,
+        "cpu_ms_per_write": cpu,
+        "engine_timings": engine_timings,
+    }
 
 
 def arguments(doc: str | None, *, rounds: int) -> argparse.ArgumentParser:
@@ -311,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
                 server,
                 control,
                 ids,
+                times,
                 seconds=args.wrk_seconds,
                 rounds=args.rounds,
                 connections=args.connections,

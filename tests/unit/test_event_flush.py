@@ -2,7 +2,8 @@
 background task's included: what it reports is what the outbox shows right after (a test that
 flushes, then lists the deliveries, sees each attempt's outcome). An outcome waiting when a pass's
 job runs is written by that job, before it claims. The background task runs one pass at a time:
-the writes committed while one runs, or within its gathering window after it, go in one pass."""
+the writes committed while one runs, or within its gathering window after it, go in one pass,
+and the commits while a wake-up is on its way to the loop ask for none of their own."""
 
 from __future__ import annotations
 
@@ -201,3 +202,51 @@ def test_writes_committed_while_a_pass_runs_are_taken_by_one_following_pass(dire
 def _users(events: list[dict[str, Any]]) -> list[str]:
     """The user ids of WPS ``kso.user`` events, in the order they came."""
     return [u["user_id"] for e in events for u in e["payload"]["users"]]
+
+
+class _CountingLoop(asyncio.SelectorEventLoop):
+    """A real event loop that notes the callbacks other threads hand it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.handed: list[object] = []
+
+    def call_soon_threadsafe(  # type: ignore[override]
+        self, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.Handle:
+        self.handed.append(callback)
+        return super().call_soon_threadsafe(callback, *args, context=context)
+
+
+def test_the_commits_of_a_write_load_hand_the_loop_one_wake_up_at_a_time(directory: Directory) -> None:
+    """Each commit that writes change records wakes the engine from the writing thread; while a
+    wake-up is on its way to the loop, the commits after it ask for none of their own (each would
+    write to the loop's self-pipe and wake it again), and their records all reach the receiver."""
+    users = [f"u{i}" for i in range(20)]
+    with _subscribed(directory) as server:
+        engine = EventEngine(directory, poll_interval=60)
+
+        def commits() -> None:
+            for user in users:
+                with directory.writer() as tx:
+                    tx.record(ChangeRecord("acme", EntityKind.USER, Operation.CREATE, user))
+
+        async def scenario() -> int:
+            loop = asyncio.get_running_loop()
+            assert isinstance(loop, _CountingLoop)
+            engine.start()
+            try:
+                await asyncio.sleep(0.2)  # the task's first pass: a subscription, nothing to send
+                before = len(loop.handed)
+                writer = threading.Thread(target=commits)
+                writer.start()
+                writer.join()  # the loop held meanwhile: the first commit's wake-up waits in it
+                handed = len(loop.handed) - before
+                await asyncio.to_thread(server.wait_for, lambda events: len(_users(events)) == 20, 30)
+            finally:
+                await engine.stop()
+            return handed
+
+        with asyncio.Runner(loop_factory=_CountingLoop) as runner:
+            assert runner.run(scenario()) <= 2  # the engine's one (and one the store may hand); was 20
+        assert sorted(_users(server.events)) == sorted(users)

@@ -1,6 +1,7 @@
 """The event engine's gathering window after a pass (events/pacing.py): none after a backlog's
 round (it rendered nothing and left due deliveries out on the caps of attempts under way: paced by
-its outcomes), kept under a write load though a receiver stays at its room."""
+its outcomes), kept under a write load though a receiver stays at its room; and under a write load
+the outcomes of a pass's attempts wait for the next pass to write them."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
 from openroster.dialects.wps.event_crypto import seal_envelope
 from openroster.events import engine as engine_module
-from openroster.events import pacing
+from openroster.events import pacing, subscriptions
 from openroster.events.engine import EventEngine
 from openroster.events.sender import UNDER_WAY_PER_ORIGIN, Sender
 from openroster.model.changes import (
     ChangeRecord,
+    DeliveryStatus,
     EntityKind,
     Operation,
     RenderedEvent,
@@ -108,6 +110,17 @@ class _SlowReceiverSender(Sender):
         return 200, b""
 
 
+def _write_every_5ms(directory: Directory, stop: threading.Event) -> int:
+    """Commit a user's update every 5 ms (users u0, u1, ...) until ``stop``; how many."""
+    n = 0
+    while not stop.is_set():
+        with directory.writer() as tx:
+            tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, f"u{n}", ("name",)))
+        n += 1
+        time.sleep(0.005)
+    return n
+
+
 def test_a_write_load_is_paced_by_the_window_while_a_receiver_stays_at_its_room(
     directory: Directory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,22 +147,13 @@ def test_a_write_load_is_paced_by_the_window_while_a_receiver_stays_at_its_room(
     monkeypatch.setattr(_SlowReceiverSender, "release", None)
     engine = EventEngine(directory, poll_interval=60, gather=gather)
 
-    def write(stop: threading.Event) -> int:
-        n = 0
-        while not stop.is_set():
-            with directory.writer() as tx:
-                tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, f"u{n}", ("name",)))
-            n += 1
-            time.sleep(0.005)
-        return n
-
     async def scenario() -> tuple[int, int, float]:
         engine.start()
         try:
             await asyncio.sleep(0.3)  # the backlog's first round: the receiver at its room
             stop, before = threading.Event(), engine.timings.passes.ran.count
             began = time.monotonic()
-            writing = asyncio.get_running_loop().run_in_executor(None, write, stop)
+            writing = asyncio.get_running_loop().run_in_executor(None, _write_every_5ms, directory, stop)
             await asyncio.sleep(1.0)
             stop.set()
             writes = await writing
@@ -162,3 +166,87 @@ def test_a_write_load_is_paced_by_the_window_while_a_receiver_stays_at_its_room(
     writes, passes, took = asyncio.run(scenario())
     assert writes > 3 * (took / gather + 3)  # (a pass a commit would show)
     assert passes <= took / gather + 3
+
+
+def test_under_a_write_load_the_next_pass_carries_the_outcomes(directory: Directory) -> None:
+    """A commit every 5 ms for a second to a receiver that answers at once, the window at its cap
+    (here its floor, ``gather``): the outcomes of a pass's attempts wait for the next pass, whose
+    job writes them before it claims, instead of a transaction of their own each round (before,
+    one outcome job followed every pass and the passes carried none); every event is delivered."""
+    tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
+        subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+        engine = EventEngine(directory, poll_interval=60, gather=pacing.SHARE_MAX)
+
+        async def scenario() -> int:
+            engine.start()
+            try:
+                await asyncio.sleep(0.2)
+                stop = threading.Event()
+                writing = asyncio.get_running_loop().run_in_executor(None, _write_every_5ms, directory, stop)
+                await asyncio.sleep(1.0)
+                stop.set()
+                writes = await writing
+                assert (await engine.flush())[1] == 0
+                return writes
+            finally:
+                await engine.stop()
+
+        writes = asyncio.run(scenario())
+        users = {u["user_id"] for e in server.events for u in e["payload"]["users"]}
+        assert users == {f"u{i}" for i in range(writes)}
+    passes, jobs, carried = (
+        engine.timings.passes.ran.count,
+        engine.timings.outcomes.ran.count,
+        engine.timings.carried.count,
+    )
+    assert passes >= 6
+    assert carried >= passes // 2  # (10 of 11 passes, 9 of 10; with a 50 ms window before, 0 or 1)
+    assert jobs <= passes // 2  # (1 to 4 outcome jobs; before, about one a pass)
+
+
+@pytest.mark.parametrize(
+    ("window", "load", "linger"),
+    [
+        pytest.param(0.1, True, 0.21, id="a write load, the window at its cap: the next pass carries them"),
+        pytest.param(0.04, True, 0.01, id="below the cap: their own job, the pass kept short"),
+        pytest.param(0.1, False, 0.01, id="no write load (a backlog): their own job"),
+        pytest.param(1.0, True, 0.25, id="a long floor: at most a quarter of a second"),
+    ],
+)
+def test_outcomes_wait_for_the_next_pass_only_while_a_write_load_holds_the_window_at_its_cap(
+    window: float, load: bool, linger: float
+) -> None:
+    assert pacing.linger(window, load=load) == pytest.approx(linger)
+
+
+def test_the_engines_stop_writes_the_outcomes_still_lingering(
+    directory: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An outcome that lingers for the next pass (here 30 s) when the engine stops (a server's
+    graceful stop under a write load) is written before the stop returns: the delivery reads
+    delivered, not left for its lease to run out and be sent again."""
+    monkeypatch.setattr(pacing, "linger", lambda window, *, load: 30.0)
+    tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
+        subscriptions.create(directory, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
+        engine = EventEngine(directory, poll_interval=60)
+
+        async def scenario() -> float:
+            engine.start()
+            with directory.writer() as tx:
+                tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, "u1", ("name",)))
+            await asyncio.to_thread(server.wait_for, lambda events: len(events) == 1, 10)
+            await asyncio.sleep(0.3)  # the attempt reads the receiver's answer
+            began = time.monotonic()
+            await engine.stop()
+            return time.monotonic() - began
+
+        took = asyncio.run(scenario())
+    assert len(server.events) == 1
+    with directory.store.read() as tx:
+        (delivery,) = tx.outbox.list_deliveries("acme", limit=10)
+    assert delivery.status is DeliveryStatus.DELIVERED and delivery.attempts == 1
+    assert took < 5  # written at once, not after the linger

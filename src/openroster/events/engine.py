@@ -163,6 +163,8 @@ class EventEngine:
         self._idle = False
         #: Calls of :meth:`wake` so far: a pass woken meanwhile may have missed what it was for.
         self._wakes = 0
+        #: A wake-up is on its way to the loop (:meth:`_look`).
+        self._waking = False
         #: Whether the last look for due deliveries left some held up behind an earlier open one of
         #: their entity: an outcome written may free them (:meth:`_outcomes_back` wakes the task).
         self._held_up = False
@@ -295,9 +297,10 @@ class EventEngine:
         began, self._woken_at, woken = time.perf_counter(), None, self._woken_at
         if woken is not None:
             self.timings.woken.add(began - woken)
-        carried = Carried()
+        carried, cpu = Carried(), time.thread_time()
         job = self.plan(carried)
         self.timings.read.add(time.perf_counter() - began)
+        self.timings.read_cpu.add(time.thread_time() - cpu)
         if job is None:
             return _NOTHING
         timed, back = self.timings.passes.timed(job)
@@ -516,14 +519,26 @@ class EventEngine:
             self._look()
 
     def _look(self) -> None:
+        """Wake the task (from any thread), one wake-up on its way at a time: the commits of a
+        write load ask for one each, and each would write to the loop's self-pipe from the writer
+        thread and wake the loop, where the first one's already does."""
         wake, loop = self._wake, self._loop
-        if wake is not None and loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop is closing
-                loop.call_soon_threadsafe(wake.set)
+        if wake is None or loop is None or self._waking:
+            return
+        self._waking = True
+        try:
+            loop.call_soon_threadsafe(self._woken)
+        except RuntimeError:  # the loop is closing
+            self._waking = False
+
+    def _woken(self) -> None:
+        self._waking = False  # (before the set: a commit after this asks for its own)
+        if (wake := self._wake) is not None:  # the running task's (the engine may have restarted)
+            wake.set()
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        self._wake, self._waking = asyncio.Event(), False
         remove = self.directory.store.on_records(self._on_records)
         last_prune, pruning = 0.0, set[asyncio.Task[None]]()
         # One sender for the task's life: its connections to the receivers are kept between passes.
@@ -553,6 +568,7 @@ class EventEngine:
                 self._passed_at = time.monotonic()
                 backlog = self._capped and not self._rendered
                 self._window = pacing.window(self.gather, self._passed_at - started, capped=backlog)
+                self.outcomes.linger = pacing.linger(self._window, load=self._rendered and not backlog)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
         finally:
@@ -561,5 +577,6 @@ class EventEngine:
             for t in [*self._inflight, *pruning]:
                 t.cancel()
             await asyncio.gather(*self._inflight, *pruning, return_exceptions=True)
+            await self.outcomes.drain()  # the last round's, not left for their leases to run out
             self.timings.dump(force=True)
             await sender.aclose()

@@ -3,7 +3,8 @@
 An attempt's outcome (delivered, retrying on the back-off schedule, or dead) is written by a job
 of the store's writers in their lane, ahead of request jobs (:meth:`OutcomeWriter.record`): no
 pass waits for it and it waits for no claim. A job is queued
-:data:`LINGER` seconds after the first outcome it writes ended (at once when
+:data:`LINGER` seconds after the first outcome it writes ended (under a write load, long enough
+for the next pass to carry them: ``pacing.linger``; at once when
 :data:`OUTCOME_BATCH` are waiting), one at a time: the outcomes that end meanwhile, or while it
 is queued, go with it, and those that end while it commits go in the next, each job one
 statement (``outbox.record_outcomes``). A burst of attempts so costs a few commits, not one
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 LINGER = 0.01
 #: Outcomes that make a job go at once.
 OUTCOME_BATCH = 100
+#: Seconds :meth:`OutcomeWriter.drain` waits at most for the last outcomes (the engine's stop).
+DRAIN_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,11 @@ class OutcomeWriter:
         #: sets it, and the linger's timer.
         self._out = False
         self._timer: asyncio.TimerHandle | None = None
+        #: The last job queued (:meth:`drain` waits for it).
+        self._job: asyncio.Future[list[DeliveryStatus]] | None = None
+        #: Seconds an outcome waits for others: :data:`LINGER`, or under a write load long enough
+        #: for the next pass to carry it (set by the engine: ``pacing.linger``).
+        self.linger = LINGER
 
     def record_in(self, tx: WriteTx, outcomes: Sequence[Sent]) -> list[DeliveryStatus]:
         """Write ``outcomes`` in ``tx`` now (on the directory's clock); their new statuses."""
@@ -129,7 +137,7 @@ class OutcomeWriter:
             full = len(self._waiting) >= OUTCOME_BATCH
         if not self._out:
             self._out = True
-            self._timer = asyncio.get_running_loop().call_later(LINGER, self._submit)
+            self._timer = asyncio.get_running_loop().call_later(self.linger, self._submit)
         elif full and self._timer is not None:
             self._timer.cancel()
             self._submit()
@@ -147,7 +155,9 @@ class OutcomeWriter:
     def carried_back(self, carried: Carried, error: BaseException | None = None) -> None:
         """On the loop, once the pass's job that carried them committed (or failed with ``error``:
         its savepoint took the outcomes with it, so they wait again, for the next pass or a job of
-        their own, rather than for their leases to run out; unless the engine is being stopped)."""
+        their own, rather than for their leases to run out; unless the engine is being stopped).
+        A linger that was running for the outcomes it carried starts again for those that ended
+        since, or ends: else it would queue a job for them before the next pass could carry them."""
         if not carried.batch:
             return
         self.carried.add(time.perf_counter() - carried.taken)
@@ -159,6 +169,29 @@ class OutcomeWriter:
                 self._submit()
             return
         self._done(carried.batch, carried.statuses, error)
+        if self._timer is not None:  # lingering for those it carried: again, for those since
+            self._timer.cancel()
+            self._timer = None
+            with self._lock:
+                waiting = bool(self._waiting)
+            if waiting:
+                self._timer = asyncio.get_running_loop().call_later(self.linger, self._submit)
+            else:
+                self._out = False
+
+    async def drain(self) -> None:
+        """Write the outcomes waiting now and wait for the job out (the engine's stop: else a
+        lingering round's outcomes would wait for their leases to run out and be sent again);
+        at most :data:`DRAIN_TIMEOUT` seconds."""
+        deadline = time.monotonic() + DRAIN_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._submit()
+            job = self._job
+            if job is None or job.done():
+                return
+            await asyncio.wait([job], timeout=deadline - time.monotonic())
 
     def _submit(self) -> None:
         """Queue the job that writes the waiting outcomes (those that end until it runs too);
@@ -183,6 +216,7 @@ class OutcomeWriter:
             self._take(batch)
             _settle(batch, None, exc)
             return
+        self._job = awaited
 
         def committed(f: asyncio.Future[list[DeliveryStatus]]) -> None:
             back()
@@ -192,7 +226,7 @@ class OutcomeWriter:
             elif len(self._waiting) >= OUTCOME_BATCH:
                 self._submit()
             else:
-                self._timer = asyncio.get_running_loop().call_later(LINGER, self._submit)
+                self._timer = asyncio.get_running_loop().call_later(self.linger, self._submit)
 
         awaited.add_done_callback(committed)
 

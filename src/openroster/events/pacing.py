@@ -21,10 +21,20 @@ outcome wakes the engine), without a window, so a backlog drains at the receiver
 write load the window holds even while a slow receiver stays at its room: else every commit's and
 outcome's wake-up would start a pass of its own.
 
+Under a write load that holds the window at its cap the next pass comes within it, and its job
+writes the outcomes waiting before it claims (``events/outcomes.py``): the outcomes of a pass's
+attempts wait for it (:func:`linger`) rather than take a transaction of their own each round. An
+event held up behind one of them waits no longer for it while commits keep waking passes: the pass
+that claims it is the next one either way. When the load stops, or an attempt is still under way
+as the next pass's job runs, it waits for the linger (up to :data:`CARRY_MAX`, not 10 ms). The
+engine's stop writes what is lingering before it returns (``OutcomeWriter.drain``).
+
 The figures behind the choice are in docs/events.md (five subscriptions against none).
 """
 
 from __future__ import annotations
+
+from openroster.events.outcomes import LINGER
 
 #: Seconds after a pass's end before the next one starts, at the least (under a write load).
 GATHER = 0.01
@@ -32,6 +42,11 @@ GATHER = 0.01
 SHARE = 2.0
 #: ... but no more than this many seconds on that account.
 SHARE_MAX = 0.1
+#: Under a write load an attempt's outcome waits this many windows (and the outcomes' own linger)
+#: for the next pass, whose job carries it (``OutcomeWriter.carry``), before a job of its own ...
+CARRY_SHARE = 2.0
+#: ... at most this many seconds.
+CARRY_MAX = 0.25
 
 
 def window(gather: float, last_pass: float, *, capped: bool = False) -> float:
@@ -39,3 +54,14 @@ def window(gather: float, last_pass: float, *, capped: bool = False) -> float:
     none after a backlog's round (``capped``: it rendered no records and left due deliveries out
     on the caps of attempts under way)."""
     return 0.0 if capped else max(gather, min(SHARE_MAX, SHARE * last_pass))
+
+
+def linger(window: float, *, load: bool) -> float:
+    """Seconds an attempt's outcome waits for others to be written with (``OutcomeWriter``): under
+    a write ``load`` (the round rendered records, and a pass follows within ``window``) that holds
+    the window at its cap (:data:`SHARE_MAX`), long enough for that pass's job to carry it; else
+    ``outcomes.LINGER``. Below the cap the outcomes' own job is kept: a pass that carried them
+    would take longer, and its window with it, which is an event's wait (the latency targets)."""
+    if not load or window < SHARE_MAX:
+        return LINGER
+    return min(CARRY_MAX, CARRY_SHARE * window + LINGER)

@@ -6,15 +6,21 @@ it ran, the total and the longest, in milliseconds:
 - ``woken``: from a local commit's records waking the engine to the start of the pass that
   follows (the pass before still running, the gathering window after it, ``events/pacing.py``, the
   loop held, the claim's limit of attempts under way);
-- ``read``: a pass's read, rendering and sealing included (on the event loop);
+- ``read``: a pass's read, rendering and sealing included (on the event loop); ``read_cpu``: its
+  CPU time (the loop thread's);
 - ``pass_queued``, ``pass_ran``, ``pass_committed``: its write job (fan-out and claim) waiting in
   the writers' queue, running, and from its end until the event loop has its result (the rest of
-  its group, the commit, the hand-over);
+  its group, the commit, the hand-over); ``pass_cpu``: the CPU time of its run (the writer
+  thread's);
 - ``send``: an attempt, from its claim's commit to the receiver's answer (Stream: the ACK);
-- ``outcome_queued``, ``outcome_ran``, ``outcome_committed``: the job that writes attempts'
-  outcomes, the same three steps;
+- ``outcome_queued``, ``outcome_ran``, ``outcome_committed``, ``outcome_cpu``: the job that
+  writes attempts' outcomes, the same steps;
 - ``outcome_carried``: a pass's job that carried outcomes waiting (written before its claim,
   ``OutcomeWriter.carry``), from taking them until they are back on the loop.
+
+Beside them, ``cpu_ms`` (:func:`cpu_ms`): the CPU time the process has used so far, and its
+threads' by kind (the event loop's, the store's writers', the rest), so that a benchmark can
+divide what a run cost each by its writes.
 
 With ``OPENROSTER_EVENTS_TIMINGS`` naming a file, the server's engine writes these figures there
 as JSON at most once a second while it works (``bench/bench_events.py --timings`` reads them
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -32,17 +39,43 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from openroster.store.tx import WriteTx
+from openroster.store.writer import THREAD_NAME as WRITER_THREAD
 
 T = TypeVar("T")
 
 #: The environment variable naming the file the server's engine writes its timings to.
 ENV_FILE = "OPENROSTER_EVENTS_TIMINGS"
+#: The key of :func:`cpu_ms` among the figures written there.
+CPU_KEY = "cpu_ms"
 #: Seconds between two writes of that file.
 DUMP_INTERVAL = 1.0
 
 
 def _ms(seconds: float) -> float:
     return seconds * 1000.0
+
+
+def cpu_ms() -> dict[str, float]:
+    """CPU time (user and system, ms) this process has used so far: ``process``, and of its
+    living threads ``loop`` (the main thread, which runs the server's event loop), ``writers``
+    (the store's writer threads) and ``other`` (the rest of ``process``: other threads, ended
+    ones included)."""
+    out = {"process": _ms(time.process_time()), "loop": 0.0, "writers": 0.0}
+    main = threading.main_thread()
+    clock_of = getattr(time, "pthread_getcpuclockid", None)  # not on every platform
+    for t in threading.enumerate():
+        if t.ident is None or clock_of is None:
+            continue
+        try:
+            used = _ms(time.clock_gettime(clock_of(t.ident)))
+        except OSError:  # ended meanwhile
+            continue
+        if t is main:
+            out["loop"] += used
+        elif t.name.startswith(WRITER_THREAD):
+            out["writers"] += used
+    out["other"] = out["process"] - out["loop"] - out["writers"]
+    return out
 
 
 @dataclass(slots=True)
@@ -67,6 +100,8 @@ class JobTimes:
     queued: Phase = field(default_factory=Phase)
     ran: Phase = field(default_factory=Phase)
     committed: Phase = field(default_factory=Phase)
+    #: The CPU time of its run (its writer thread's: ``time.thread_time``).
+    cpu: Phase = field(default_factory=Phase)
 
     def timed(self, job: Callable[[WriteTx], T]) -> tuple[Callable[[WriteTx], T], Callable[[], None]]:
         """``job`` timed from now (its submission), and what to call when its result is back."""
@@ -74,13 +109,14 @@ class JobTimes:
         ended: list[float] = []
 
         def run(tx: WriteTx) -> T:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             self.queued.add(start - submitted)
             try:
                 return job(tx)
             finally:
                 ended.append(time.perf_counter())
                 self.ran.add(ended[-1] - start)
+                self.cpu.add(time.thread_time() - cpu)
 
         def back() -> None:
             if ended:
@@ -95,6 +131,7 @@ class EngineTimings:
 
     woken: Phase = field(default_factory=Phase)
     read: Phase = field(default_factory=Phase)
+    read_cpu: Phase = field(default_factory=Phase)
     passes: JobTimes = field(default_factory=JobTimes)
     send: Phase = field(default_factory=Phase)
     outcomes: JobTimes = field(default_factory=JobTimes)
@@ -108,10 +145,14 @@ class EngineTimings:
 
     def figures(self) -> dict[str, Any]:
         """Every phase's ``{count, total_ms, max_ms}``, by name (see module)."""
-        out: dict[str, Any] = {k: asdict(getattr(self, k)) for k in ("woken", "read", "send")}
+        out: dict[str, Any] = {k: asdict(getattr(self, k)) for k in ("woken", "read", "read_cpu", "send")}
         out["outcome_carried"] = asdict(self.carried)
+        out[CPU_KEY] = cpu_ms()
         for prefix, job in (("pass", self.passes), ("outcome", self.outcomes)):
-            out |= {f"{prefix}_{step}": asdict(getattr(job, step)) for step in ("queued", "ran", "committed")}
+            out |= {
+                f"{prefix}_{step}": asdict(getattr(job, step))
+                for step in ("queued", "ran", "committed", "cpu")
+            }
         return out
 
     def dump(self, *, force: bool = False) -> None:

@@ -444,16 +444,7 @@ def claim(
         return []
     if conn.dialect.name == "postgresql":
         return outbox_pg.claim(conn, ids, owner, wall_ms=wall_ms, lease_ms=lease_ms, now_ms=now_ms)
-    free = and_(deliveries.c.id.in_(list(ids)), deliveries.c.status.in_(_OPEN), _unleased(wall_ms))
-    if now_ms is not None:
-        free = and_(free, deliveries.c.next_attempt_at <= now_ms)
-    q = (
-        update(deliveries)
-        .where(free)
-        .values(lease_owner=owner, lease_until=wall_ms + lease_ms)
-        .returning(deliveries.c.id)
-    )
-    return sorted(int(i) for i in conn.execute(q).scalars())
+    return outbox_sqlite.claim(conn, ids, owner, wall_ms=wall_ms, lease_ms=lease_ms, now_ms=now_ms)
 
 
 @dataclass(frozen=True, slots=True)

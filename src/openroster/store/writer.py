@@ -81,6 +81,8 @@ class Published:
 #: Called on the event loop with what a group published, before its jobs' futures resolve.
 OnPublished = Callable[[Published], None]
 
+#: The writer threads' names: ``openroster-writer-<n>``.
+THREAD_NAME = "openroster-writer"
 #: Jobs one transaction takes at most, and their weight (request bytes) at most.
 GROUP_MAX_JOBS = 64
 GROUP_MAX_WEIGHT = 4 * 1024 * 1024
@@ -192,7 +194,7 @@ class GroupWriter:
 
     def _start(self) -> None:
         self._workers = [
-            threading.Thread(target=self._run, name=f"openroster-writer-{i}", daemon=True)
+            threading.Thread(target=self._run, name=f"{THREAD_NAME}-{i}", daemon=True)
             for i in range(self.threads)
         ]
         for w in self._workers:
