@@ -6,13 +6,19 @@ renames: ``user_modify_org`` and ``user_leave_org``). :func:`batches` groups the
 transaction (one ``seq``) by the events they raise, in the order each group first appears,
 lists an entity once per group, and splits a group into events of at most ``limit`` entities.
 Records of different transactions never share an event, so events stay in commit order.
+
+Several subscriptions often render the same records (the event engine's pass reads each tenant's
+records after one cursor once): :class:`Shared` keeps what their renderings have in common, the
+batches and a payload's plaintext, so each is made once and only the sealing (a subscription's own
+keys, nonce or event id) is done per subscription.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from typing import Any, TypeVar, cast
 
 from openroster.model.changes import StoredChange
 
@@ -21,6 +27,8 @@ BATCH_LIMIT = 100
 
 #: What a renderer groups by: the event's topic (or ``EventType``) and a second part of its choosing.
 Key = tuple[str, str]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,3 +71,28 @@ def batches(
                 chunk = tuple(items[start : start + limit])
                 out.append(Batch(k, seq, chunk[0].committed_at, chunk))
     return out
+
+
+class Shared:
+    """What the renderings of one list of change records share (one per list and pass): each
+    channel keeps there, under a key naming everything its part depends on besides the records
+    (its kind, the subscription's app, topics, payload style, the tenant's platform id), the part
+    of its events that is the same for every subscription with that key. A subscription's own
+    part (its keys, the event's nonce or id, the sealing) is never kept."""
+
+    __slots__ = ("_made",)
+
+    def __init__(self) -> None:
+        self._made: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What ``make`` returns for ``key``, made on the first call only."""
+        if key in self._made:
+            return cast(T, self._made[key])
+        made = self._made[key] = make()
+        return made
+
+
+def shared(memo: Shared | None, key: Hashable, make: Callable[[], T]) -> T:
+    """``make()``, kept in ``memo`` under ``key`` when there is one (a renderer called alone has none)."""
+    return make() if memo is None else memo.get(key, make)

@@ -59,6 +59,7 @@ import httpx
 
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
+from openroster.dialects.event_batches import Shared
 from openroster.events import claims, pacing
 from openroster.events.channels import PUSHED, Transport, channel
 from openroster.events.claims import CLAIM_BATCH, Room
@@ -261,13 +262,15 @@ class EventEngine:
         tenant_of = functools.cache(tx.tenants.get_tenant)
         app_of = functools.cache(lambda client_id: tx.apps.get_app(client_id, self._unseal_app))
         after = functools.cache(lambda tenant, seq: tx.changes.records_after(tenant, seq, FAN_OUT_BATCH))
+        # ... and, rendering the same records, their batches and payloads (sealed per subscription).
+        memo = functools.cache(lambda tenant, seq: Shared())
         for sub in tx.outbox.list_subscriptions(None, self.unseal, active_only=True):
             ctx = contexts[sub.id] = self.context(tx, sub, tenant_of, app_of)
             changes = after(sub.tenant_id, sub.cursor_seq)
             if not changes:
                 continue
             try:
-                events = channel(sub.kind).render(ctx, changes)
+                events = channel(sub.kind).render(ctx, changes, memo(sub.tenant_id, sub.cursor_seq))
                 rendered.append(Rendered(ctx, events, changes[-1].seq, len(changes) >= FAN_OUT_BATCH))
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)

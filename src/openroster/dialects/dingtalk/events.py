@@ -34,7 +34,7 @@ from openroster.dialects.dingtalk.callback_crypto import (
     owner_key,
     seal_callback,
 )
-from openroster.dialects.event_batches import Batch, batches
+from openroster.dialects.event_batches import Batch, Shared, batches, shared
 from openroster.dialects.event_wire import EventError
 from openroster.model.changes import ChannelContext, EntityKind, Operation, RenderedEvent, StoredChange
 
@@ -140,7 +140,9 @@ class DingTalkChannel:
     timeout = 1.5
     topics = EVENT_TYPES
 
-    def render(self, ctx: ChannelContext, changes: Sequence[StoredChange]) -> list[RenderedEvent]:
+    def render(
+        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+    ) -> list[RenderedEvent]:
         sub = ctx.subscription
         keys = keys_of(ctx)
         corp_id = ctx.dingtalk_corp_id or ctx.tenant_id
@@ -154,7 +156,14 @@ class DingTalkChannel:
                 batch.seq, event_id, batch.topic, OPERATIONS[batch.topic], keys_of_entities, body
             )
 
-        return [event(b) for b in batches(changes, lambda c: event_of(c, sub.payload), sub.topics)]
+        # The batches are the same for every subscription of the style and topics; each message
+        # has the subscription's own event id and keys.
+        grouped = shared(
+            memo,
+            (self.kind, sub.payload, sub.topics),
+            lambda: batches(changes, lambda c: event_of(c, sub.payload), sub.topics),
+        )
+        return [event(b) for b in grouped]
 
     def request(self, ctx: ChannelContext, body: bytes) -> tuple[dict[str, str], bytes]:
         del ctx

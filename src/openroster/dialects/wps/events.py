@@ -12,17 +12,20 @@ Which record raises which event (docs/events.md):
 The payload is exactly the platform's (ids as strings; ``src`` = the state before the change on
 update and delete, absent on create); one event lists up to 100 users or departments of one
 transaction. The envelope is sealed once, with the app's secret and a fresh nonce that is also
-the event's id: a retry or a replay sends the same bytes.
+the event's id: a retry or a replay sends the same bytes. Subscriptions of one app, topics and
+company rendering the same records share the payloads' plaintext (:class:`Draft`), each sealing
+it with a nonce of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from openroster.dialects.event_batches import Batch, batches
+from openroster.dialects.event_batches import Batch, Shared, batches, shared
 from openroster.dialects.wps.event_crypto import new_nonce, seal_envelope
 from openroster.model.changes import ChannelContext, EntityKind, Operation, RenderedEvent, StoredChange
 
@@ -90,6 +93,35 @@ def payload(company_id: str, batch: Batch) -> dict[str, Any]:
 _KEY_PREFIX = {USER_TOPIC: "user", DEPT_TOPIC: "dept", SCOPE_TOPIC: "app"}
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One event before it is sealed: the same for every subscription of one app, topics and
+    company over the same records (``Shared``), its plaintext serialised once."""
+
+    seq: int
+    topic: str
+    operation: str
+    #: The envelope's ``time``: the transaction's commit, unix seconds.
+    time: int
+    keys: tuple[str, ...]
+    plaintext: bytes
+
+
+def drafts(app: str, company_id: str, topics: Sequence[str], changes: Sequence[StoredChange]) -> list[Draft]:
+    """The unsealed events ``changes`` raise for a subscription of ``app`` to ``topics``."""
+    return [
+        Draft(
+            b.seq,
+            b.key[0],
+            b.key[1],
+            b.committed_at // 1000,
+            b.entity_keys(_KEY_PREFIX[b.key[0]]),
+            orjson.dumps(payload(company_id, b)),
+        )
+        for b in batches(changes, lambda c: event_of(c, app), topics)
+    ]
+
+
 class WpsChannel:
     """The WPS 365 event-subscription channel: HTTP POST of the sealed envelope, any 2xx is received."""
 
@@ -98,28 +130,29 @@ class WpsChannel:
     timeout = 3.0
     topics = TOPICS
 
-    def render(self, ctx: ChannelContext, changes: Sequence[StoredChange]) -> list[RenderedEvent]:
+    def render(
+        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+    ) -> list[RenderedEvent]:
         sub = ctx.subscription
         if ctx.app_secret is None:
             raise ValueError(f"subscription {sub.id}: app {sub.app} has no secret to seal events with")
         secret, company_id = ctx.app_secret, ctx.wps_company_id or ctx.tenant_id
+        # The payloads are the same for every subscription of the app, topics and company: made
+        # once; each subscription seals them with a nonce of its own.
+        unsealed = shared(
+            memo,
+            (self.kind, sub.app, company_id, sub.topics),
+            lambda: drafts(sub.app, company_id, sub.topics, changes),
+        )
 
-        def event(batch: Batch) -> RenderedEvent:
-            topic, operation = batch.key
+        def event(d: Draft) -> RenderedEvent:
             nonce = new_nonce()  # the event's id: a receiver deduplicates on it
             envelope = seal_envelope(
-                sub.app,
-                secret,
-                topic,
-                operation,
-                payload(company_id, batch),
-                time=batch.committed_at // 1000,
-                nonce=nonce,
+                sub.app, secret, d.topic, d.operation, d.plaintext, time=d.time, nonce=nonce
             )
-            keys = batch.entity_keys(_KEY_PREFIX[topic])
-            return RenderedEvent(batch.seq, nonce, topic, operation, keys, orjson.dumps(envelope))
+            return RenderedEvent(d.seq, nonce, d.topic, d.operation, d.keys, orjson.dumps(envelope))
 
-        return [event(b) for b in batches(changes, lambda c: event_of(c, sub.app), sub.topics)]
+        return [event(d) for d in unsealed]
 
     def request(self, ctx: ChannelContext, body: bytes) -> tuple[dict[str, str], bytes]:
         del ctx

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from openroster.dialects.dingtalk.events import CHANNEL as DINGTALK
+from openroster.dialects.event_batches import Shared
 from openroster.dialects.wps.events import CHANNEL as WPS
 from openroster.events.channels.stream import CHANNEL as STREAM
 from openroster.model.changes import ChannelContext, Delivery, RenderedEvent, StoredChange, Subscription
@@ -42,8 +43,13 @@ class Channel(Protocol):
         """Every topic or event type it can send (what a subscription may ask for)."""
         ...
 
-    def render(self, ctx: ChannelContext, changes: Sequence[StoredChange]) -> list[RenderedEvent]:
-        """The events ``changes`` (whole transactions, in commit order) raise for ``ctx.subscription``."""
+    def render(
+        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+    ) -> list[RenderedEvent]:
+        """The events ``changes`` (whole transactions, in commit order) raise for ``ctx.subscription``.
+        With ``memo`` (one per list of records), what the subscriptions rendering these records
+        have in common (batches, a payload's plaintext) is made once for all of them; each event
+        is still sealed with the subscription's own keys and a nonce or id of its own."""
         ...
 
     def request(self, ctx: ChannelContext, body: bytes) -> tuple[dict[str, str], bytes]:

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from openroster.dialects.dingtalk.events import DEPT_EVENTS, EVENT_TYPES, OPERATIONS, event_of, message
-from openroster.dialects.event_batches import Batch, batches
+from openroster.dialects.event_batches import Batch, Shared, batches, shared
 from openroster.model.changes import STREAM_KIND, ChannelContext, RenderedEvent, StoredChange
 
 #: The subscription kind of Stream mode.
@@ -64,9 +64,10 @@ def system_frame(topic: str, data: Mapping[str, Any], message_id: str) -> bytes:
     return frame("SYSTEM", {"topic": topic, "messageId": message_id}, data)
 
 
-def event_fields(corp_id: str, event_type: str, batch: Batch, event_id: str) -> dict[str, Any]:
-    """The EVENT frame's ``data``: the HTTP channel's ``current`` message without its head."""
-    whole = message(corp_id, "current", event_type, batch, event_id)
+def event_fields(corp_id: str, event_type: str, batch: Batch) -> dict[str, Any]:
+    """The EVENT frame's ``data``: the HTTP channel's ``current`` message without its head (the
+    event's id is in the head only: the data is the same for every subscription)."""
+    whole = message(corp_id, "current", event_type, batch, "")
     return {k: v for k, v in whole.items() if k not in _HEAD}
 
 
@@ -94,11 +95,17 @@ class StreamChannel:
     timeout = ACK_TIMEOUT
     topics = EVENT_TYPES
 
-    def render(self, ctx: ChannelContext, changes: Sequence[StoredChange]) -> list[RenderedEvent]:
+    def render(
+        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+    ) -> list[RenderedEvent]:
         sub = ctx.subscription
         corp_id = ctx.dingtalk_corp_id or ctx.tenant_id
 
-        def event(batch: Batch) -> RenderedEvent:
+        def draft() -> list[tuple[Batch, dict[str, Any]]]:
+            grouped = batches(changes, lambda c: event_of(c, "current"), sub.topics)
+            return [(b, event_fields(corp_id, b.topic, b)) for b in grouped]
+
+        def event(batch: Batch, data: dict[str, Any]) -> RenderedEvent:
             event_id = uuid.uuid4().hex  # the same on every push and replay
             stored = {
                 "eventType": batch.topic,
@@ -106,7 +113,7 @@ class StreamChannel:
                 "eventCorpId": corp_id,
                 "eventUnifiedAppId": sub.app,
                 "eventBornTime": str(batch.committed_at),
-                "data": event_fields(corp_id, batch.topic, batch, event_id),
+                "data": data,
             }
             entity = "dept" if batch.topic in DEPT_EVENTS.values() else "user"
             return RenderedEvent(
@@ -114,7 +121,9 @@ class StreamChannel:
                 orjson.dumps(stored),
             )  # fmt: skip
 
-        return [event(b) for b in batches(changes, lambda c: event_of(c, "current"), sub.topics)]
+        # The batches and their data are the same for every subscription of the corp and topics
+        # (the data holds no event id); each event has an id of its own.
+        return [event(b, data) for b, data in shared(memo, (self.kind, corp_id, sub.topics), draft)]
 
     def request(self, ctx: ChannelContext, body: bytes) -> tuple[dict[str, str], bytes]:
         """``({"messageId": <fresh>}, the EVENT frame)``: a new message id and time per push."""
