@@ -338,10 +338,12 @@ def test_dingtalk_sdk_and_independent_receiver_agree_both_ways() -> None:
 
 def test_every_padding_length_both_ways() -> None:
     """Plaintexts of every length up to two blocks: each side decrypts what the other encrypted
-    (WPS pads to 16 bytes, DingTalk to 32, so a full block of padding is among them)."""
+    (WPS pads to 16 bytes, DingTalk to 32, so a full block of padding is among them), and WPS's
+    sides encrypt to the same text."""
     for length in range(2 * dt.PAD_BLOCK + 1):
         message = (b"abcdefghijklmnopqrstuvwxyz" * 3)[:length]
         assert ind.wps_decrypt(APPKEY, WPS_NONCE, wps.encrypt(APPKEY, WPS_NONCE, message)) == message
+        assert wps.encrypt(APPKEY, WPS_NONCE, message) == ind.wps_encrypt(APPKEY, WPS_NONCE, message)
         assert wps.decrypt(APPKEY, WPS_NONCE, ind.wps_encrypt(APPKEY, WPS_NONCE, message)) == message
         assert ind.dingtalk_decrypt(AES_KEY, OWNER, dt.encrypt(KEYS, message)) == message
         assert dt.decrypt(KEYS, ind.dingtalk_encrypt(AES_KEY, OWNER, message)) == message

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 from typing import Any
 
@@ -50,9 +51,16 @@ class EventDecryptionError(EventError):
     that is not what was expected (not JSON, not ``success``)."""
 
 
+@functools.lru_cache(maxsize=256)
+def _aes(key: bytes) -> algorithms.AES:
+    """The AES algorithm of ``key``, checked once: a sender seals every event of an app's (or a
+    subscription's) with the same key."""
+    return algorithms.AES(key)
+
+
 def encrypt_blocks(key: bytes, iv: bytes, padded: bytes) -> str:
     """Standard base64 (with ``=``) of AES-CBC(``key``, ``iv``) over ``padded`` (whole 16-byte blocks)."""
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    encryptor = Cipher(_aes(key), modes.CBC(iv)).encryptor()
     return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
 
 

@@ -18,6 +18,7 @@ and adds the ASGI ``WpsEventReceiver``); a sender (openroster's delivery engine,
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -36,6 +37,8 @@ ENVELOPE_FIELDS = ("topic", "operation", "time", "nonce", "signature", "encrypte
 
 #: The nonce is the AES IV: 16 bytes.
 NONCE_BYTES = 16
+#: AES's block: the plaintext is padded to a whole number of them (PKCS#7).
+AES_BLOCK = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +61,7 @@ def new_nonce() -> str:
     return secrets.token_hex(NONCE_BYTES // 2)
 
 
+@functools.lru_cache(maxsize=256)
 def cipher_key(app_secret: str) -> bytes:
     """The AES-256 key: the 32 ASCII characters of the lowercase hex MD5 of the app secret."""
     return hashlib.md5(app_secret.encode(), usedforsecurity=False).hexdigest().encode("ascii")
@@ -75,8 +79,8 @@ def encrypt(app_secret: str, nonce: str, plaintext: bytes) -> str:
 
     Raises :class:`EventFormatError` when ``nonce`` is not 16 bytes.
     """
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(plaintext) + padder.finalize()
+    fill = AES_BLOCK - len(plaintext) % AES_BLOCK  # PKCS#7: 1 to 16 bytes, each the count
+    padded = plaintext + bytes((fill,)) * fill
     return event_wire.encrypt_blocks(cipher_key(app_secret), _iv(nonce), padded)
 
 
@@ -99,7 +103,7 @@ def sign(app_id: str, app_secret: str, topic: str, nonce: str, time: int, encryp
     """The envelope's ``signature``: base64url without padding of
     HMAC-SHA256(app_secret, ``app_id:topic:nonce:time:encrypted_data``)."""
     content = f"{app_id}:{topic}:{nonce}:{time}:{encrypted_data}".encode()
-    digest = hmac.new(app_secret.encode(), content, hashlib.sha256).digest()
+    digest = hmac.digest(app_secret.encode(), content, "sha256")
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
