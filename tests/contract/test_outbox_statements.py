@@ -6,6 +6,7 @@ that the fan-out's write, the outcomes and the claim take as many statements wha
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 from conftest import backend_param
 from openroster.core.directory import Directory
 from openroster.core.tenancy import tenants
-from openroster.model.changes import DeliveryStatus, Subscription, SubscriptionStatus
+from openroster.model.changes import DeliveryStatus, RenderedEvent, Subscription, SubscriptionStatus
 from openroster.store.outbox import Outcome
 
 
@@ -147,8 +148,8 @@ def test_the_fan_outs_write_and_the_outcomes_take_as_many_statements_for_thirty_
     directory: Directory,
 ) -> None:
     """The fan-out's write is one statement on PostgreSQL and three on SQLite (the cursors' one
-    compare-and-set, the deliveries, their keys), the outcomes one and two (the outcomes, the
-    ended ones' keys), however many subscriptions and outcomes they carry."""
+    compare-and-set, the deliveries, their keys), each of one text, the outcomes one and two (the
+    outcomes, the ended ones' keys), however many subscriptions and outcomes they carry."""
     sqlite = directory.store.engine.dialect.name == "sqlite"
     subs = [subscribe(directory, f"s{i:02d}") for i in range(31)]
     ran: list[str] = []
@@ -156,22 +157,27 @@ def test_the_fan_outs_write_and_the_outcomes_take_as_many_statements_for_thirty_
     def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         ran.append(statement)
 
-    def statements(write: Callable[[Any], object]) -> int:
+    def texts(write: Callable[[Any], object]) -> list[str]:
         with directory.store.write() as tx:
             sa_event.listen(directory.store.engine, "before_cursor_execute", count)
             try:
                 write(tx)
             finally:
                 sa_event.remove(directory.store.engine, "before_cursor_execute", count)
-        n = len(ran)
+        done = list(ran)
         ran.clear()
-        return n
+        return done
 
-    def fan_out(batch: list[Subscription]) -> int:
-        batches = [(s, 1, [event(1, "user:a")]) for s in batch]
-        return statements(lambda tx: tx.outbox.store_batches(batches, 1))
+    def statements(write: Callable[[Any], object]) -> int:
+        return len(texts(write))
 
-    assert (fan_out(subs[:1]), fan_out(subs[1:])) == ((3, 3) if sqlite else (1, 1))
+    def fan_out(batch: list[Subscription]) -> list[str]:
+        batches = [(s, 1, [event(1, "user:a", "user:b")]) for s in batch]
+        return texts(lambda tx: tx.outbox.store_batches(batches, 1))
+
+    one, thirty = fan_out(subs[:1]), fan_out(subs[1:])
+    assert (len(one), len(thirty)) == ((3, 3) if sqlite else (1, 1))
+    assert one == thirty  # the same texts: nothing compiled per row
     ids = [d.id for d in listed(directory)]
     with directory.store.write() as tx:
         assert tx.outbox.claim(ids, "p", wall_ms=0, lease_ms=10) == ids
@@ -213,3 +219,38 @@ def test_a_claim_is_one_statement_of_one_text_for_one_id_and_for_1500(
     assert ran[0] == ran[1]
     with directory.store.read() as tx:
         assert tx.outbox.due_candidates(1000, 5, 10).deliveries == []  # every one of them leased
+
+
+def test_every_body_is_stored_byte_for_byte_with_its_keys_in_order(directory: Directory) -> None:
+    """A fan-out's bodies go to SQLite as text in one statement when they are UTF-8 without a NUL
+    byte, else the rows go their own way: either way each comes back as stored, in order, with its
+    keys (a retry sends the stored bytes)."""
+    sub = subscribe(directory)
+    bodies = [
+        b'{"topic":"kso.user","nonce":"0123456789abcdef","encrypted_data":"a+b/c=="}',
+        '{"name":"\u00e9\\u0000 \u5f20\u4e09 \\"quoted\\" \\n"}'.encode(),
+        '{"x":"\U0001f600\u00e9\u5f20\t\\u0000"}'.encode(),
+        b"",
+    ]
+    odd = [b"\xff\xfe not UTF-8", b"a NUL \x00 byte"]
+
+    def events(first: int, these: list[bytes]) -> list[RenderedEvent]:
+        return [
+            RenderedEvent(first + n, f"b{first + n}", "kso.user", "update", (f"user:{n}", "user:all"), b)
+            for n, b in enumerate(these)
+        ]
+
+    with directory.store.write() as tx:
+        assert tx.outbox.store_batches([(sub, 10, events(1, bodies))], 1) == {sub.id}
+    again = dataclasses.replace(sub, cursor_seq=10)
+    with directory.store.write() as tx:
+        assert tx.outbox.store_batches([(again, 20, events(11, bodies[:1] + odd))], 1) == {sub.id}
+    stored = listed(directory)
+    assert [d.body for d in stored] == [*bodies, bodies[0], *odd]
+    assert [d.event_id for d in stored] == [f"b{n}" for n in (1, 2, 3, 4, 11, 12, 13)]
+    assert [d.entity_keys for d in stored] == [(f"user:{n}", "user:all") for n in (0, 1, 2, 3, 0, 1, 2)]
+    assert key_rows(directory) == sorted(
+        (sub.id, key, d.id)
+        for d, n in zip(stored, (0, 1, 2, 3, 0, 1, 2), strict=True)
+        for key in (f"user:{n}", "user:all")
+    )

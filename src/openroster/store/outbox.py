@@ -238,6 +238,8 @@ def _insert_open(conn: Connection, rows: Sequence[tuple[dict[str, Any], Sequence
     rows' ids in order."""
     if not rows:
         return
+    if conn.dialect.name == "sqlite" and outbox_sqlite.insert_open(conn, rows):
+        return
     q = insert(deliveries).returning(
         deliveries.c.id, sort_by_parameter_order=conn.dialect.name == "postgresql"
     )

@@ -12,19 +12,23 @@ another table is a statement of its own:
   writer serialises the fan-outs: no lock order to keep);
 - :func:`record_outcomes`: the outcomes, returning what they wrote, then the keys of the
   deliveries they ended (only of those whose lease ``owner`` still held), when they ended one;
+- :func:`insert_open`: the fan-out's (and a replay's) deliveries, then their entity keys (SQLAlchemy's
+  ``INSERT ... RETURNING`` of many rows wrote a statement per call with a parameter per value, and
+  the keys went one ``executemany`` step a row);
 - :func:`claim`: the leases of a pass's claim (a statement built per call, with a parameter per
   id, cost the writers' thread more to compile and bind than SQLite took to run it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Connection, text
 
 from openroster.model.changes import OPEN_STATUSES, SubscriptionStatus
+from openroster.store.schema import deliveries
 
 if TYPE_CHECKING:
     from openroster.store.outbox import Outcome
@@ -78,6 +82,54 @@ def record_outcomes(conn: Connection, owner: str, outcomes: Sequence[Outcome]) -
     if ended:
         conn.execute(_FORGET, {"ended": orjson.dumps(ended).decode()})
     return len(written)
+
+
+#: The columns :func:`insert_open` writes, the body last (all but the id).
+_OTHERS = tuple(c.name for c in deliveries.c if c.name not in ("id", "body"))
+# Each row a JSON array of its values, the body last, as its text (JSON has no bytes), stored as the
+# bytes of that text: a BLOB.
+_INSERT_OPEN = text(
+    f"""
+INSERT INTO deliveries ({", ".join(_OTHERS)}, body)
+SELECT {", ".join(f"json_extract(e.value, '$[{n}]')" for n in range(len(_OTHERS)))},
+    CAST(json_extract(e.value, '$[{len(_OTHERS)}]') AS BLOB)
+FROM json_each(:rows) AS e ORDER BY e.key
+RETURNING id
+"""
+)
+_INSERT_KEYS = text(
+    """
+INSERT INTO delivery_keys (subscription_id, entity_key, delivery_id)
+SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), json_extract(k.value, '$[2]')
+FROM json_each(:keys) AS k
+"""
+)
+
+
+def insert_open(conn: Connection, rows: Sequence[tuple[Mapping[str, Any], Sequence[str]]]) -> bool:
+    """``outbox``'s insert of open deliveries (each row with its entity keys), in the given order,
+    and of their keys: two statements of one text each, whatever the number of rows. False, having
+    inserted nothing, when a body is not text SQLite can carry in JSON (not UTF-8, or with a NUL
+    byte): the caller inserts those its own way. The rows take increasing ids in their order (the
+    ``SELECT``'s order, one row inserted after another), so the sorted ids are theirs in order."""
+    bodies = [bytes(r["body"]) for r, _ in rows]
+    try:
+        texts = [b.decode() for b in bodies if b"\0" not in b]
+    except UnicodeDecodeError:
+        return False
+    if len(texts) != len(rows):
+        return False
+    values = [[*(r[c] for c in _OTHERS), t] for (r, _), t in zip(rows, texts, strict=True)]
+    params = {"rows": orjson.dumps(values).decode()}
+    ids = sorted(int(i) for i in conn.execute(_INSERT_OPEN, params).scalars())
+    keys = [
+        (r["subscription_id"], key, i)
+        for i, (r, entity_keys) in zip(ids, rows, strict=True)
+        for key in dict.fromkeys(entity_keys)
+    ]
+    if keys:
+        conn.execute(_INSERT_KEYS, {"keys": orjson.dumps(keys).decode()})
+    return True
 
 
 _CLAIM = text(
