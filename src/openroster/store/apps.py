@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from openroster.model.entities import App, Platform, Signing
 from openroster.store.schema import apps
@@ -41,8 +41,12 @@ def insert_app(conn: Connection, app: App, *, sealed_secret: bytes) -> None:
     )
 
 
+#: Built once: it is run on every signed request and every pass of the event engine.
+_GET_APP = select(apps).where(apps.c.client_id == bindparam("client_id"))
+
+
 def get_app(conn: Connection, client_id: str, unseal: Unseal) -> App | None:
-    row = conn.execute(select(apps).where(apps.c.client_id == client_id)).first()
+    row = conn.execute(_GET_APP, {"client_id": client_id}).first()
     return _app(row, unseal) if row is not None else None
 
 

@@ -7,13 +7,15 @@ Both are written under the same counter value, in the writing transaction.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import takewhile
+from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, select, update
 
 from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
@@ -210,26 +212,13 @@ def _record_row(seq: int, n: int, r: ChangeRecord, committed_at: int) -> tuple[o
 def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> list[StoredChange]:
     """The tenant's change records after ``seq``, in commit order: about ``limit`` of them, never
     splitting one transaction's records (a batch ends on a whole transaction)."""
-    t = schema.change_records
-    cols = (
-        t.c.seq,
-        t.c.n,
-        t.c.committed_at,
-        t.c.kind,
-        t.c.op,
-        t.c.entity_id,
-        t.c.fields,
-        t.c.before,
-        t.c.actor,
-        t.c.after,
-    )
-    base = select(*cols).where(t.c.tenant_id == tenant_id).order_by(t.c.seq, t.c.n)
-    rows = conn.execute(base.where(t.c.seq > seq).limit(limit)).all()
+    after, of_one = _records_statements()
+    rows = conn.execute(after, {"tenant_id": tenant_id, "seq": seq, "limit": limit}).all()
     if len(rows) == limit:
         last = rows[-1][0]
         rows = [r for r in rows if r[0] != last]
         if not rows:  # one transaction larger than the batch: take it whole
-            rows = conn.execute(base.where(t.c.seq == last)).all()
+            rows = conn.execute(of_one, {"tenant_id": tenant_id, "seq": last}).all()
     return [
         StoredChange(
             seq=r[0],
@@ -248,6 +237,29 @@ def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> lis
         )
         for r in rows
     ]
+
+
+@functools.cache
+def _records_statements() -> tuple[Select[Any], Select[Any]]:
+    """:func:`records_after`'s statements, built once (every pass of the event engine runs one):
+    the records after ``seq`` (at most ``limit``), and those of the transaction ``seq``."""
+    t = schema.change_records
+    cols = (
+        t.c.seq,
+        t.c.n,
+        t.c.committed_at,
+        t.c.kind,
+        t.c.op,
+        t.c.entity_id,
+        t.c.fields,
+        t.c.before,
+        t.c.actor,
+        t.c.after,
+    )
+    base = select(*cols).where(t.c.tenant_id == bindparam("tenant_id")).order_by(t.c.seq, t.c.n)
+    return base.where(t.c.seq > bindparam("seq")).limit(bindparam("limit")), base.where(
+        t.c.seq == bindparam("seq")
+    )
 
 
 def prune_records(conn: Connection, upto_seq: int, step: int | None = None) -> int:

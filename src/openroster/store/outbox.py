@@ -32,6 +32,7 @@ from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
     Connection,
+    Select,
     and_,
     bindparam,
     case,
@@ -106,12 +107,20 @@ def list_subscriptions(
     conn: Connection, tenant_id: str | None, unseal: Unseal, *, active_only: bool = False
 ) -> list[Subscription]:
     """The tenant's subscriptions (every tenant's for ``None``), by id."""
+    q = _list_statement(tenant_id is not None, active_only)
+    rows = conn.execute(q, {"tenant_id": tenant_id} if tenant_id is not None else {}).all()
+    return [_subscription(r, unseal) for r in rows]
+
+
+@functools.cache
+def _list_statement(of_tenant: bool, active_only: bool) -> Select[Any]:
+    """:func:`list_subscriptions`' statement, built once (every pass of the event engine runs it)."""
     q = select(subscriptions).order_by(subscriptions.c.id)
-    if tenant_id is not None:
-        q = q.where(subscriptions.c.tenant_id == tenant_id)
+    if of_tenant:
+        q = q.where(subscriptions.c.tenant_id == bindparam("tenant_id"))
     if active_only:
         q = q.where(subscriptions.c.status == SubscriptionStatus.ACTIVE.value)
-    return [_subscription(r, unseal) for r in conn.execute(q).all()]
+    return q
 
 
 def set_subscription_status(conn: Connection, subscription_id: str, status: SubscriptionStatus) -> bool:
