@@ -18,7 +18,6 @@ and adds the ASGI ``WpsEventReceiver``); a sender (openroster's delivery engine,
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import secrets
@@ -61,7 +60,6 @@ def new_nonce() -> str:
     return secrets.token_hex(NONCE_BYTES // 2)
 
 
-@functools.lru_cache(maxsize=256)
 def cipher_key(app_secret: str) -> bytes:
     """The AES-256 key: the 32 ASCII characters of the lowercase hex MD5 of the app secret."""
     return hashlib.md5(app_secret.encode(), usedforsecurity=False).hexdigest().encode("ascii")
