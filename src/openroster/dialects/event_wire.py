@@ -59,6 +59,13 @@ def _aes(key: bytes) -> algorithms.AES:
     return algorithms.AES(key)
 
 
+def pkcs7_pad(plain: bytes, block: int) -> bytes:
+    """``plain`` padded to a whole number of ``block`` bytes, PKCS#7-style: 1 to ``block`` bytes,
+    each of them their count (WPS pads to AES's 16, DingTalk to 32)."""
+    fill = block - len(plain) % block
+    return plain + bytes((fill,)) * fill
+
+
 def encrypt_blocks(key: bytes, iv: bytes, padded: bytes) -> str:
     """Standard base64 (with ``=``) of AES-CBC(``key``, ``iv``) over ``padded`` (whole 16-byte blocks)."""
     encryptor = Cipher(_aes(key), modes.CBC(iv)).encryptor()

@@ -130,9 +130,7 @@ def encrypt(keys: CallbackKeys, message: bytes | str, *, random16: str | None = 
         raise EventFormatError("random16 must be 16 bytes")
     msg = message.encode() if isinstance(message, str) else message
     plain = head + len(msg).to_bytes(4, "big") + msg + keys.owner_key.encode()
-    pad = PAD_BLOCK - len(plain) % PAD_BLOCK
-    plain += bytes([pad]) * pad
-    return event_wire.encrypt_blocks(keys.key, keys.key[:16], plain)
+    return event_wire.encrypt_blocks(keys.key, keys.key[:16], event_wire.pkcs7_pad(plain, PAD_BLOCK))
 
 
 def decrypt(keys: CallbackKeys, encrypted: str) -> bytes:

@@ -77,8 +77,7 @@ def encrypt(app_secret: str, nonce: str, plaintext: bytes) -> str:
 
     Raises :class:`EventFormatError` when ``nonce`` is not 16 bytes.
     """
-    fill = AES_BLOCK - len(plaintext) % AES_BLOCK  # PKCS#7: 1 to 16 bytes, each the count
-    padded = plaintext + bytes((fill,)) * fill
+    padded = event_wire.pkcs7_pad(plaintext, AES_BLOCK)
     return event_wire.encrypt_blocks(cipher_key(app_secret), _iv(nonce), padded)
 
 
