@@ -254,3 +254,66 @@ def test_every_body_is_stored_byte_for_byte_with_its_keys_in_order(directory: Di
         for d, n in zip(stored, (0, 1, 2, 3, 0, 1, 2), strict=True)
         for key in (f"user:{n}", "user:all")
     )
+
+
+def _store_counting(directory: Directory, sub: Subscription, events: list[RenderedEvent]) -> int:
+    """Store ``events`` in one fan-out; the statements it took."""
+    ran: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        ran.append(statement)
+
+    with directory.store.write() as tx:
+        sa_event.listen(directory.store.engine, "before_cursor_execute", count)
+        try:
+            assert tx.outbox.store_batches([(sub, 10, events)], 1) == {sub.id}
+        finally:
+            sa_event.remove(directory.store.engine, "before_cursor_execute", count)
+    return len(ran)
+
+
+# PostgreSQL's text cannot hold a NUL (its bodies are bytea: the test above stores one there).
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("where", ["entity key", "event id", "topic"])
+def test_a_nul_in_an_entity_key_event_id_or_topic_is_stored_whole(directory: Directory, where: str) -> None:
+    """SQLite's ``json_extract`` ends a text at an escaped NUL, wherever it is: a row with one
+    anywhere goes its own way, and every text comes back whole."""
+    sub = subscribe(directory)
+    odd = "user:a\x00b" if where == "entity key" else "user:a"
+    these = [
+        RenderedEvent(
+            1,
+            "e\x00id" if where == "event id" else "e1",
+            "kso.\x00user" if where == "topic" else "kso.user",
+            "update",
+            (odd, "user:all"),
+            b'{"x":1}',
+        ),
+        RenderedEvent(2, "e2", "kso.user", "update", ("user:c",), b'{"x":2}'),
+    ]
+    _store_counting(directory, sub, these)
+    stored = listed(directory)
+    assert [(d.event_id, d.topic, d.entity_keys, d.body) for d in stored] == [
+        (e.event_id, e.topic, e.entity_keys, e.body) for e in these
+    ]
+    ids = [d.id for d in stored]
+    assert key_rows(directory) == sorted(
+        [(sub.id, odd, ids[0]), (sub.id, "user:all", ids[0]), (sub.id, "user:c", ids[1])]
+    )
+
+
+def test_the_text_of_an_escaped_nul_is_no_nul(directory: Directory) -> None:
+    """A key, id or body holding the six characters ``\\u0000`` (no NUL) keeps SQLite's fast insert
+    (the cursors, the deliveries, their keys: three statements) and comes back as it was."""
+    sub = subscribe(directory)
+    text_of_nul = "\\u0000"
+    these = [
+        RenderedEvent(
+            1, f"e{text_of_nul}", "kso.user", "update", (f"user:{text_of_nul}",), text_of_nul.encode()
+        ),
+    ]
+    statements = _store_counting(directory, sub, these)
+    assert statements == (3 if directory.store.engine.dialect.name == "sqlite" else 1)
+    (d,) = listed(directory)
+    assert (d.event_id, d.entity_keys, d.body) == ("e\\u0000", ("user:\\u0000",), b"\\u0000")
+    assert key_rows(directory) == [(sub.id, "user:\\u0000", d.id)]

@@ -21,6 +21,7 @@ another table is a statement of its own:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -106,28 +107,41 @@ FROM json_each(:keys) AS k
 )
 
 
+#: How JSON writes a NUL character (``json_extract`` ends the text it returns there), and that
+#: escape where it is one: not the text ``\u0000`` (JSON's ``\\u0000``, after an even number of
+#: backslashes).
+_JSON_NUL = "\\u0000"
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def has_nul(json_text: str) -> bool:
+    """Whether ``json_text`` (JSON as orjson writes it) holds a NUL character in a string."""
+    return _JSON_NUL in json_text and _NUL_ESCAPE.search(json_text) is not None
+
+
 def insert_open(conn: Connection, rows: Sequence[tuple[Mapping[str, Any], Sequence[str]]]) -> bool:
     """``outbox``'s insert of open deliveries (each row with its entity keys), in the given order,
     and of their keys: two statements of one text each, whatever the number of rows. False, having
-    inserted nothing, when a body is not text SQLite can carry in JSON (not UTF-8, or with a NUL
-    byte): the caller inserts those its own way. The rows take increasing ids in their order (the
-    ``SELECT``'s order, one row inserted after another), so the sorted ids are theirs in order."""
-    bodies = [bytes(r["body"]) for r, _ in rows]
+    inserted nothing, when a value is not text SQLite can carry in JSON: a body not UTF-8, or a NUL
+    in any text (``json_extract`` cuts a body, event id, topic or entity key at it): the caller
+    inserts those its own way. The rows take increasing ids in their order (the ``SELECT``'s order,
+    one row inserted after another), so the sorted ids are theirs in order."""
     try:
-        texts = [b.decode() for b in bodies if b"\0" not in b]
+        values = [[*(r[c] for c in _OTHERS), bytes(r["body"]).decode()] for r, _ in rows]
     except UnicodeDecodeError:
         return False
-    if len(texts) != len(rows):
-        return False
-    values = [[*(r[c] for c in _OTHERS), t] for (r, _), t in zip(rows, texts, strict=True)]
-    params = {"rows": orjson.dumps(values).decode()}
-    ids = sorted(int(i) for i in conn.execute(_INSERT_OPEN, params).scalars())
-    keys = [
-        (r["subscription_id"], key, i)
-        for i, (r, entity_keys) in zip(ids, rows, strict=True)
+    rows_json = orjson.dumps(values).decode()
+    # Each key with its row's place, checked before anything is inserted; the place becomes the id.
+    placed = [
+        (r["subscription_id"], key, n)
+        for n, (r, entity_keys) in enumerate(rows)
         for key in dict.fromkeys(entity_keys)
     ]
-    if keys:
+    if has_nul(rows_json) or has_nul(orjson.dumps(placed).decode()):
+        return False
+    ids = sorted(int(i) for i in conn.execute(_INSERT_OPEN, {"rows": rows_json}).scalars())
+    if placed:
+        keys = [(sub_id, key, ids[n]) for sub_id, key, n in placed]
         conn.execute(_INSERT_KEYS, {"keys": orjson.dumps(keys).decode()})
     return True
 
