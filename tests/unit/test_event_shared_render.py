@@ -179,14 +179,30 @@ def test_dingtalk_subscriptions_of_each_style_and_keys_get_their_own_events(d: D
                 d, tenant_id="acme", kind="dingtalk", app=APP_KEY, url=server.url, token=token, aes_key=aes,
                 payload=payload,
             )  # fmt: skip
-        write(d, user(Operation.CREATE, "u1"), user(Operation.CREATE, "u2"))
-        assert flush(EventEngine(d)) == (3, 0)
-        (a,), (b,), (old,) = first.events, second.events, legacy.events
-        assert a["eventId"] != b["eventId"]
-        assert {k: v for k, v in a.items() if k not in ("eventId", "BizId")} == {
-            k: v for k, v in b.items() if k not in ("eventId", "BizId")
-        }
-        assert (a["EventType"], a["userId"]) == ("user_add_org", ["u1", "u2"])
+        write(
+            d,
+            user(Operation.CREATE, "u1"),
+            user(Operation.CREATE, "u2"),
+            # roster changes raise an event per person in the ``current`` style only
+            ChangeRecord("acme", EntityKind.ROSTER_RECORD, Operation.UPDATE, "u1"),
+            ChangeRecord("acme", EntityKind.ATTRIBUTE_VALUE, Operation.UPDATE, "u2"),
+        )
+        assert flush(EventEngine(d)) == (7, 0)
+        (old,) = legacy.events
+        a, b = (
+            sorted(s.events, key=lambda e: (e["EventType"], str(e.get("staffId")))) for s in (first, second)
+        )
+        assert len({e["eventId"] for e in a + b}) == 6
+
+        def shared(e: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in e.items() if k not in ("eventId", "BizId")}
+
+        assert [shared(e) for e in a] == [shared(e) for e in b]
+        assert [(e["EventType"], e.get("userId"), e.get("staffId")) for e in a] == [
+            ("hrm_user_record_change", None, "u1"),
+            ("hrm_user_record_change", None, "u2"),
+            ("user_add_org", ["u1", "u2"], None),
+        ]
         ms = str(int(T0 * 1000))
         assert old == {
             "EventType": "user_add_org",
@@ -194,3 +210,32 @@ def test_dingtalk_subscriptions_of_each_style_and_keys_get_their_own_events(d: D
             "CorpId": CORP_ID,
             "UserId": ["u1", "u2"],
         }
+
+
+def test_stream_subscriptions_to_other_topics_get_their_own_events(d: Directory) -> None:
+    """Two Stream subscriptions of one app, to users' and to departments' events, and one to every
+    event, in one pass: each stores the events of its topics only, each with an id of its own."""
+    subs = [
+        subscriptions.create(d, tenant_id="acme", kind="dingtalk_stream", app=APP_KEY, url="", topics=topics)
+        for topics in (("user_add_org",), ("org_dept_create",), ())
+    ]
+    write(
+        d,
+        user(Operation.CREATE, "u1"),
+        ChangeRecord("acme", EntityKind.DEPARTMENT, Operation.CREATE, "7"),
+    )
+    EventEngine(d).fan_out()
+    with d.store.read() as tx:
+        stored = tx.outbox.list_deliveries("acme")
+    by_sub = {
+        s.id: sorted((x.topic, x.entity_keys) for x in stored if x.subscription_id == s.id) for s in subs
+    }
+    assert list(by_sub.values()) == [
+        [("user_add_org", ("user:u1",))],
+        [("org_dept_create", ("dept:7",))],
+        [("org_dept_create", ("dept:7",)), ("user_add_org", ("user:u1",))],
+    ]
+    assert len({x.event_id for x in stored}) == 4
+    data = {(x.subscription_id, x.topic): json.loads(x.body)["data"] for x in stored}
+    assert data[subs[0].id, "user_add_org"] == data[subs[2].id, "user_add_org"]
+    assert data[subs[1].id, "org_dept_create"] == data[subs[2].id, "org_dept_create"] == {"deptId": [7]}
