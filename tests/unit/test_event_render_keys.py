@@ -1,6 +1,6 @@
 """What the renderers share in a pass (``dialects/event_batches.Shared``) is keyed by everything
 their events depend on besides the records: rendering many subscriptions with one memo gives
-exactly what rendering each alone gives.
+exactly what rendering each alone gives, and the batching is done once per key.
 
 The randomness (WPS nonces, DingTalk's event ids, nonces and random16, Stream's event ids) and
 the time are made deterministic, so both renderings are compared byte for byte."""
@@ -11,9 +11,11 @@ import itertools
 import random
 import uuid
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
+import openroster.dialects.dingtalk.events as dingtalk_events
 import openroster.dialects.wps.events as wps_events
 from openroster.dialects.dingtalk import callback_crypto
 from openroster.dialects.event_batches import Shared
@@ -128,3 +130,44 @@ def test_many_subscriptions_render_with_one_memo_exactly_as_each_alone(
         raised = [events for c, events in zip(ctxs, alone, strict=True) if c.subscription.kind == kind]
         assert all(raised[:2])
         assert len({tuple(e.topic for e in events) for events in raised}) > 2
+
+
+class Calls:
+    """A spy: counts the calls of ``wrapped`` and passes them on."""
+
+    def __init__(self, wrapped: Callable[..., Any]) -> None:
+        self.wrapped, self.count = wrapped, 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.count += 1
+        return self.wrapped(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kind", "module"), [("wps", wps_events), ("dingtalk", dingtalk_events), (stream.KIND, stream)]
+)
+def test_five_subscriptions_of_one_key_batch_the_records_once(
+    monkeypatch: pytest.MonkeyPatch, kind: str, module: object
+) -> None:
+    """Five subscriptions of one channel, app, topics and style (keys of their own) batch the pass's
+    records once with a memo, five times without."""
+    spy = Calls(module.batches)  # type: ignore[attr-defined]
+    monkeypatch.setattr(module, "batches", spy)
+    changes = mixed_changes()
+    ctxs = [
+        ChannelContext(
+            Subscription(f"s{n}", "acme", kind, "appA", "http://x", (), "current", f"tok{n}", AES_KEY),
+            "acme",
+            "C1",
+            "corp1",
+            "secret-appA",
+        )
+        for n in range(5)
+    ]
+    memo = Shared()
+    with_memo = render_all(ctxs, changes, memo)
+    assert spy.count == 1
+    assert all(len(events) == len(with_memo[0]) > 0 for events in with_memo)
+    assert len({e.event_id for events in with_memo for e in events}) == 5 * len(with_memo[0])
+    render_all(ctxs, changes, None)
+    assert spy.count == 6
