@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from openroster.core.directory import Directory
@@ -41,3 +45,18 @@ def key_rows(directory: Directory) -> list[tuple[str, str, int]]:
     with directory.store.read() as tx:
         rows = tx.conn.execute(select(k.subscription_id, k.entity_key, k.delivery_id)).all()
     return sorted((r[0], r[1], r[2]) for r in rows)
+
+
+@contextmanager
+def statements_run(directory: Directory) -> Iterator[list[str]]:
+    """The statements the store runs inside the block, as it runs them."""
+    ran: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        ran.append(statement)
+
+    sa_event.listen(directory.store.engine, "before_cursor_execute", count)
+    try:
+        yield ran
+    finally:
+        sa_event.remove(directory.store.engine, "before_cursor_execute", count)

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from outbox_support import event, key_rows, listed, subscribe, unseal
-from sqlalchemy import event as sa_event
+from outbox_support import event, key_rows, listed, statements_run, subscribe, unseal
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
@@ -152,21 +151,11 @@ def test_the_fan_outs_write_and_the_outcomes_take_as_many_statements_for_thirty_
     outcomes, the ended ones' keys), however many subscriptions and outcomes they carry."""
     sqlite = directory.store.engine.dialect.name == "sqlite"
     subs = [subscribe(directory, f"s{i:02d}") for i in range(31)]
-    ran: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        ran.append(statement)
 
     def texts(write: Callable[[Any], object]) -> list[str]:
-        with directory.store.write() as tx:
-            sa_event.listen(directory.store.engine, "before_cursor_execute", count)
-            try:
-                write(tx)
-            finally:
-                sa_event.remove(directory.store.engine, "before_cursor_execute", count)
-        done = list(ran)
-        ran.clear()
-        return done
+        with directory.store.write() as tx, statements_run(directory) as ran:
+            write(tx)
+        return ran
 
     def statements(write: Callable[[Any], object]) -> int:
         return len(texts(write))
@@ -203,18 +192,9 @@ def test_a_claim_is_one_statement_of_one_text_for_one_id_and_for_1500(
     with directory.store.read() as tx:
         ids = [d.id for d in tx.outbox.list_deliveries("acme", limit=2000)]
     assert len(ids) == 1501
-    ran: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        ran.append(statement)
-
-    with directory.store.write() as tx:
-        sa_event.listen(directory.store.engine, "before_cursor_execute", count)
-        try:
-            assert tx.outbox.claim(ids[:1], "p", wall_ms=0, lease_ms=10, now_ms=1000) == ids[:1]
-            assert tx.outbox.claim(ids[1:], "p", wall_ms=0, lease_ms=10, now_ms=1000) == ids[1:]
-        finally:
-            sa_event.remove(directory.store.engine, "before_cursor_execute", count)
+    with directory.store.write() as tx, statements_run(directory) as ran:
+        assert tx.outbox.claim(ids[:1], "p", wall_ms=0, lease_ms=10, now_ms=1000) == ids[:1]
+        assert tx.outbox.claim(ids[1:], "p", wall_ms=0, lease_ms=10, now_ms=1000) == ids[1:]
     assert len(ran) == 2
     assert ran[0] == ran[1]
     with directory.store.read() as tx:
@@ -258,17 +238,8 @@ def test_every_body_is_stored_byte_for_byte_with_its_keys_in_order(directory: Di
 
 def _store_counting(directory: Directory, sub: Subscription, events: list[RenderedEvent]) -> int:
     """Store ``events`` in one fan-out; the statements it took."""
-    ran: list[str] = []
-
-    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        ran.append(statement)
-
-    with directory.store.write() as tx:
-        sa_event.listen(directory.store.engine, "before_cursor_execute", count)
-        try:
-            assert tx.outbox.store_batches([(sub, 10, events)], 1) == {sub.id}
-        finally:
-            sa_event.remove(directory.store.engine, "before_cursor_execute", count)
+    with directory.store.write() as tx, statements_run(directory) as ran:
+        assert tx.outbox.store_batches([(sub, 10, events)], 1) == {sub.id}
     return len(ran)
 
 

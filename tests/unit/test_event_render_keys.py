@@ -44,13 +44,7 @@ TOPIC_SETS = (
 #: a key without the channel's kind would mix a Stream corp's events with a DingTalk style's).
 PLATFORM_IDS = (("C1", "corp1"), ("C2", "current"))
 
-USER_BEFORE = {
-    "user_name": "Old",
-    "dept_ids": [1, 2],
-    "email": "o@acme.test",
-    "status": "notactive",
-    "role": "member",
-}
+USER_BEFORE = {"user_name": "Old", "dept_ids": [1, 2], "status": "notactive", "role": "member"}
 DEPT_BEFORE = {"name": "Old", "parent_id": 3, "leader_ids": ["u1"]}
 
 
