@@ -175,3 +175,24 @@ def test_items_are_wrapped_without_changing_them() -> None:
     assert wrapped == b'{"data":' + plain + b"}"
     assert render.items_of([], wrap=(b"[", b"]")) == b'[{"items":[]}]'
     assert orjson.loads(plain)["items"][2]["id"] == "u2"
+
+
+def test_a_readers_index_of_what_it_checked_holds_one_version_and_only_what_the_table_holds() -> None:
+    cache = FragmentCache(10)
+    table = cache.table("t", "user", "roster")
+    stamp = object()
+    for key in ("1", "2", "3"):
+        table.put(key, (0, b""))
+    table.checked(7, stamp).update({"1": "one", "2": "two", "3": "three"})
+    assert table.checked(7, stamp) == {"1": "one", "2": "two", "3": "three"}
+    cache.drop("t", "user", "1")  # the entity changed: it leaves the index with its entry
+    assert table.checked(7, stamp) == {"2": "two", "3": "three"}
+    assert table.checked(8, stamp) == {}  # another version: checked afresh
+    table.checked(8, stamp)["2"] = "two"
+    assert table.checked(8, object()) == {}  # another stamp, compared by identity
+    table.checked(8, stamp)["2"] = "two"
+    assert cache.table("t", "user", "roster", stamp=1) is table and table.checked(8, stamp) == {}
+    table.checked(8, stamp)["2"] = "two"
+    for i in range(11):  # past the bound: the index goes with the entries evicted
+        table.put(str(i), (0, b""))
+    assert table.checked(8, stamp) == {}

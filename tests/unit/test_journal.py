@@ -406,6 +406,24 @@ def test_a_json_body_is_redacted_by_its_member_names(body: bytes, kept: bool) ->
     assert b"sec-qrstuvwxyz012345" not in stored
 
 
+def test_a_long_bodys_names_are_judged_once_and_a_secret_name_among_them_is_never_missed() -> None:
+    """Past 1 KB only a body's member names are looked at, and the verdict on the same names is
+    kept (a client sends them call after call): by the names themselves, so a body that adds a
+    secret's name, or spells one in another case, is judged on its own."""
+    headers = [(b"content-type", b"application/json")]
+    plain = b'{"appAgentId":1,"userIdList":[' + _IDS + b"]}"
+    others = [
+        b'{"appAgentId":1,"userIdList":[' + _IDS + b'],"app_secret":"sec-qrstuvwxyz012345"}',
+        b'{"appAgentId":1,"userIdList":[' + _IDS + b'],"APP-SECRET":"sec-qrstuvwxyz012345"}',
+        b'{"appAgentId":1,"userIdList":[' + _IDS + b'],"appSecret":"sec-qrstuvwxyz012345"}',
+    ]
+    assert len(plain) > 1024
+    for _ in range(3):
+        assert redacted_pieces(b"", headers, plain, b"")[2] == plain
+        for body in others:
+            assert b"sec-qrstuvwxyz012345" not in redacted_pieces(b"", headers, body, b"")[2]
+
+
 def test_a_reply_is_searched_for_secret_names_unless_its_route_says_it_names_none() -> None:
     """GetEmployeeRosterByField's route says its replies name no secret, so their first bytes are
     not searched; every token call's reply still is, and loses its token."""

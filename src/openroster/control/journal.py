@@ -25,7 +25,7 @@ from urllib.parse import quote, quote_plus, urlencode
 import orjson
 
 from openroster.control.calls import RawCall, dialect_of, without_gateway
-from openroster.dialects import ambiguity
+from openroster.control.secret_names import may_name_secrets, secret_name
 from openroster.dialects.raw import form_or_query, header, is_form
 from openroster.model.errors import InvalidValue
 
@@ -39,26 +39,6 @@ REPLY_HEAD_BYTES = 448
 _SECRET_HEADERS = frozenset({b"cookie", b"proxy-authorization", b"x-api-key"})
 #: Headers carrying ``"<scheme> <access key>:<signature>"``: the access key stays, the signature goes.
 _SIGNATURE_HEADERS = frozenset({b"x-kso-authorization", b"wps-docs-authorization"})
-#: Parameter, field and header names are secret when, lowercased without ``_`` and ``-``, they end
-#: with one of these (``access_token``, ``appSecret``, ``x-acs-dingtalk-access-token``, ...) ...
-_SECRET_SUFFIXES: tuple[str, ...] = ("token", "secret", "password", "signature", "authorization")
-#: ... or are one of these; paging tokens are not credentials and stay readable.
-_SECRET_NAMES = frozenset({"sign", "ticket", "suiteticket", "authcode", "tmpauthcode"})
-_NOT_SECRET = frozenset({"pagetoken", "nextpagetoken"})
-#: What every secret name holds once lowercased without ``_`` and ``-`` (:func:`_secret_name`),
-#: those holding another left out, as bytes.
-_NAME_PARTS = {*_SECRET_SUFFIXES, *_SECRET_NAMES}
-_SECRET_NEEDLES = tuple(
-    n.encode() for n in sorted(_NAME_PARTS) if not any(o != n and o in n for o in _NAME_PARTS)
-)
-#: The only characters outside ASCII that lowercase to ASCII letters (KELVIN SIGN, LATIN CAPITAL
-#: LETTER I WITH DOT ABOVE), as UTF-8 ...
-_NON_ASCII_LETTERS = ("\u212a".encode(), "\u0130".encode())
-#: ... and the JSON escape that can spell any letter.
-_ESCAPE = b"\\u"
-#: In a text longer than this (shorter, one pass over the whole text costs less), only the member
-#: names are looked at for secret names, when there are few (``ambiguity.member_names``).
-_NAMES_FROM = 1024
 _CODE_KEYS = (b'"code"', b'"errcode"')
 #: Text that percent-encoding and form-encoding leave as it is (RFC 3986's unreserved characters).
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
@@ -68,30 +48,6 @@ _JSON_MEMBER = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:\s*)("(?:[^"\\]|\\.)*(?:"|$)
 _INT = re.compile(rb"\s*:\s*(-?\d+)")
 #: A string code (``/v1.0``'s ``"code": "invalidParameter"``): a JSON string without escapes.
 _STR = re.compile(rb'\s*:\s*"([^"\\]{1,128})"')
-
-
-def _secret_name(name: str) -> bool:
-    key = name.lower().replace("_", "").replace("-", "")
-    return key not in _NOT_SECRET and (key in _SECRET_NAMES or key.endswith(_SECRET_SUFFIXES))
-
-
-def _may_name_secrets(data: bytes) -> bool:
-    """False when no member name in ``data`` can be a secret's (:func:`_secret_name`): no secret
-    name appears in the names (:func:`ambiguity.member_names`), or else the whole text, lowercased without
-    ``_`` and ``-`` (as a name is), and nothing in it could spell one otherwise. A few passes in C
-    over the bytes, where walking the members of a 15 KB body took milliseconds. (``find``, not
-    ``in``: Python's ``bytes in bytes`` first tries its operand as an integer, and makes and drops
-    a ``TypeError`` each time, about 1,500 instructions.)"""
-    if len(data) > _NAMES_FROM and data.find(b"\\") < 0:  # one byte is found faster than two
-        names = ambiguity.member_names(data)
-        if names is not None:
-            data = b'"'.join(names)
-    elif data.find(_ESCAPE) >= 0:
-        return True
-    if not data.isascii() and any(data.find(s) >= 0 for s in _NON_ASCII_LETTERS):
-        return True
-    folded = data.lower().replace(b"_", b"").replace(b"-", b"")
-    return any(folded.find(n) >= 0 for n in _SECRET_NEEDLES)
 
 
 @dataclass(slots=True, eq=False)
@@ -179,10 +135,10 @@ def redacted_pieces(
     query = urlencode(_redacted_pairs(form_or_query(query), secrets)).encode() if query else b""
     if body and h.form:
         body = urlencode(_redacted_pairs(form_or_query(body), secrets)).encode()
-    elif _may_name_secrets(body):  # looked at once: a body that names none keeps its members
+    elif may_name_secrets(body):  # looked at once: a body that names none keeps its members
         _body(headers, body, secrets)
         body = _json_members(body, secrets)
-    if reply_names and _may_name_secrets(reply_head):
+    if reply_names and may_name_secrets(reply_head):
         reply_head = _json_members(reply_head, secrets)
     own = len(secrets) == len(h.secrets)  # the headers' own secrets only (the set only grows)
     forms = h.forms if own else _forms(secrets)
@@ -267,7 +223,7 @@ def _header_value(name: bytes, value: bytes, secrets: set[str]) -> str:
         if sig:
             secrets.add(sig)
         return f"{scheme} {access_key}:{REDACTED}" if sep else REDACTED
-    if name in _SECRET_HEADERS or _secret_name(name.decode("latin-1")):
+    if name in _SECRET_HEADERS or secret_name(name.decode("latin-1")):
         secrets.add(text)
         return REDACTED
     return text
@@ -286,7 +242,7 @@ def _basic_parts(cred: str) -> list[str]:
 def _redacted_pairs(pairs: dict[str, str], secrets: set[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in pairs.items():
-        if _secret_name(k):
+        if secret_name(k):
             secrets.add(v)
             out[k] = REDACTED
         else:
@@ -312,7 +268,7 @@ def _redacted_json(value: Any, secrets: set[str]) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for k, v in value.items():
-            if _secret_name(k) and isinstance(v, str | int | float):
+            if secret_name(k) and isinstance(v, str | int | float):
                 secrets.add(str(v))
                 out[k] = REDACTED
             else:
@@ -325,11 +281,11 @@ def _redacted_json(value: Any, secrets: set[str]) -> Any:
 
 def _redacted_json_text(text: str, secrets: set[str]) -> str:
     """JSON that does not parse (cut short), its secret members redacted as :func:`_redacted_json` does."""
-    if not _may_name_secrets(text.encode()):
+    if not may_name_secrets(text.encode()):
         return text
 
     def member(m: re.Match[str]) -> str:
-        if not _secret_name(m.group(1)):
+        if not secret_name(m.group(1)):
             return m.group(0)
         value = m.group(3)
         secrets.add(value.strip('"'))

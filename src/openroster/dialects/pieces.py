@@ -39,12 +39,13 @@ class Pieces(list[bytes]):
         self.size: int = sum(map(len, self)) if size is None else size
 
     def within(self, head: bytes, tail: bytes) -> Pieces:
-        """These pieces after ``head`` and before ``tail``."""
-        out = Pieces((), self.size + len(head) + len(tail))
-        out.append(head)
-        out.extend(self)
-        out.append(tail)
-        return out
+        """These pieces, ``head`` put before them and ``tail`` after, in place (a handler's pieces
+        are made for its one reply): a copy of a roster reply's 200 pieces into another list costs
+        some 13,000 instructions, the insert at the front a move of their pointers."""
+        self.insert(0, head)
+        self.append(tail)
+        self.size += len(head) + len(tail)
+        return self
 
 
 class PiecesResponse(Response):

@@ -38,6 +38,13 @@ for values it works out per person (the roster's links). One concept:
 
 Reads are a dict lookup on :attr:`Table.entries` (hot loops keep its ``get``);
 writes go through :meth:`Table.put`, which counts them against the bound.
+
+- **What a reader checked at one version.** A reader whose entries carry the read's version
+  (``Reader.version``: while it is the same, nothing changed anywhere) may keep, per table, an
+  index of the entries it found current at that version (:meth:`Table.checked`), in the form it
+  sends them: a warm read then takes them without checking each one again. The index is emptied
+  when the version or the reader's stamp moves, loses an entry when the entry is dropped, and is
+  emptied when the table is cleared or evicted from, so it never outlives what the table holds.
 Nothing here is on the model: its objects stay frozen values.
 """
 
@@ -58,7 +65,7 @@ PROFILE = "user.profile"
 class Table:
     """The fragments of one variant of one kind of entity of one tenant, by entity id."""
 
-    __slots__ = ("_owner", "entries", "stamp")
+    __slots__ = ("_checked", "_checked_at", "_owner", "entries", "stamp")
 
     def __init__(self, owner: FragmentCache, stamp: Hashable) -> None:
         self._owner = owner
@@ -66,6 +73,27 @@ class Table:
         self.stamp = stamp
         #: Entity id -> entry. Read it directly; write through :meth:`put`.
         self.entries: dict[Hashable, Entry] = {}
+        self._checked: dict[Hashable, Any] = {}
+        self._checked_at: tuple[int, object] | None = None
+
+    def checked(self, version: int, stamp: object) -> dict[Hashable, Any]:
+        """The reader's index of the entries it found current at the read's ``version`` with its
+        ``stamp`` (compared by identity), by entity id, in the form it sends them (see the module
+        doc): empty when ``version`` or ``stamp`` differ from the last call's. The reader fills
+        it with entries of this table it checked in a read of ``version``."""
+        at = self._checked_at
+        if at is None or at[0] != version or at[1] is not stamp:
+            self._checked = {}
+            self._checked_at = (version, stamp)
+        return self._checked
+
+    def forget_checked(self, key: Hashable = None) -> None:
+        """The entry ``key`` left the table (None: any number of entries did)."""
+        if key is None:
+            self._checked = {}
+            self._checked_at = None
+        else:
+            self._checked.pop(key, None)
 
     def put(self, key: Hashable, entry: Entry) -> None:
         entries = self.entries
@@ -96,6 +124,7 @@ class FragmentCache:
         elif table.stamp != stamp:
             self.count -= len(table.entries)
             table.entries.clear()
+            table.forget_checked()
             table.stamp = stamp
         return table
 
@@ -104,6 +133,7 @@ class FragmentCache:
         for (k, _variant), table in self._tables.get(tenant_id, {}).items():
             if k == kind and table.entries.pop(key, None) is not None:
                 self.count -= 1
+                table.forget_checked(key)
 
     def drop_tenant(self, tenant_id: str) -> None:
         for table in self._tables.pop(tenant_id, {}).values():
@@ -126,6 +156,7 @@ class FragmentCache:
             oldest = list(itertools.islice(entries, self.count - target))
             for key in oldest:
                 del entries[key]
+            table.forget_checked()
             self.count -= len(oldest)
             if not entries:
                 del self._tables[tenant][name]
