@@ -375,7 +375,7 @@ def _plan(dialect: Any, statement: Select[Any]) -> tuple[str, Callable[[Any], An
     for name, bind in compiled.binds.items():
         if bind.expanding and f"NOT IN (__[POSTCOMPILE_{name}])" not in text:
             # (``NOT IN`` keeps its placeholder, so the plan is None below.)
-            array = f"= ANY(%({name})s::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
+            array = f"= ANY(%({name})b::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
             text = text.replace(f"IN (__[POSTCOMPILE_{name}])", array)
     converted = any(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or any(
         b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()
