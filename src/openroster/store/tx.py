@@ -184,10 +184,8 @@ class Attrs(Repository):
 class Roster(Repository):
     __slots__ = ()
     get_values = RowFunction(roster.get_values)
-    row_counts = RowFunction(roster.row_counts)
     #: Reads to run with others (``Tx.together``).
     get_values_read = RowFunction(roster.get_values_read)
-    row_counts_read = RowFunction(roster.row_counts_read)
     list_field_options_read = RowFunction(roster.list_field_options_read)
     put_values = RowFunction(roster.put_values)
     page_user_ids = RowFunction(roster.page_user_ids)
