@@ -110,6 +110,16 @@ class Route:
     reply_names_secrets: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class AfterCommit:
+    """What a write route's handler may return instead of its result: ``finish()`` makes the result
+    once the job's group has committed, on the event loop (``server/pipeline.py``). For the work
+    that reads no store, such as putting a large reply together from what the job read and wrote:
+    done in the job, it held the group's lock (PostgreSQL: the change counter's) meanwhile."""
+
+    finish: Callable[[], Any]
+
+
 @dataclass(slots=True)
 class Exchange(Generic[R]):
     """One request on its way through the pipeline: what every step of the dialect is handed."""
