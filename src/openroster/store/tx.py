@@ -466,11 +466,18 @@ class WriteTx(Tx):
         about 100 µs of CPU a savepoint (every write job opens one, and a service's ``d.writer()``
         inside it another), the driver's a few. On PostgreSQL they are held to go with the next
         statement (``sql.hold``: no round trip of their own), and a savepoint no statement ran in
-        is never sent at all; undoing one that was sent goes at once, in one round trip."""
+        is never sent at all; undoing one that was sent goes at once, in one round trip. One opened
+        first thing in another (a job's service's ``d.writer()``), nothing held or sent in between,
+        is that one's alias: it marks the same state, so it sends nothing of its own (undone, it
+        rolls back to that one, which stays open)."""
+        held = sql.held(self.conn)
+        if held and self._depth and held[-1] == f"SAVEPOINT openroster_sp{self._depth - 1}":
+            with self._alias(held):
+                yield
+            return
         kept, kept_changed = len(self._records), len(self._changed)
         name = f"openroster_sp{self._depth}"
         run = self.conn.connection.driver_connection.execute  # type: ignore[union-attr]
-        held = sql.held(self.conn)
         opened = f"SAVEPOINT {name}"
         if held is None:
             run(opened)
@@ -493,9 +500,7 @@ class WriteTx(Tx):
                 # statement leaves the transaction refusing anything else until it is.
                 held.clear()
                 run(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", prepare=False)
-            del self._records[kept:]
-            for entry in list(self._changed)[kept_changed:]:
-                del self._changed[entry]
+            self._forget(kept, kept_changed)
             raise
         else:
             if held is None:
@@ -506,6 +511,41 @@ class WriteTx(Tx):
                 held.append(f"RELEASE SAVEPOINT {name}")
         finally:
             self._depth -= 1
+
+    @contextmanager
+    def _alias(self, held: list[str]) -> Iterator[None]:
+        """:meth:`savepoint` as an alias of the one just opened around it (its ``SAVEPOINT`` the
+        last statement held): nothing to send on entry or on success; undone, it rolls back to
+        that one, left open for the rest of its block."""
+        kept, kept_changed = len(self._records), len(self._changed)
+        enclosing = f"SAVEPOINT openroster_sp{self._depth - 1}"
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            failed = sql.held_failure(self.conn)
+            if failed is not None:
+                raise failed from failed.__cause__
+            if _unsent(held, enclosing):
+                held.append(enclosing)  # still held, and nothing inside it ran: still to open
+            else:
+                held.clear()  # what is held came after it (inside it)
+                run = self.conn.connection.driver_connection.execute  # type: ignore[union-attr]
+                run(f"ROLLBACK TO {enclosing}", prepare=False)
+            self._forget(kept, kept_changed)
+            raise
+        else:
+            if (failed := sql.held_failure(self.conn)) is not None:
+                raise failed
+        finally:
+            self._depth -= 1
+
+    def _forget(self, kept: int, kept_changed: int) -> None:
+        """Drop the change records and change-log entries recorded after the first ``kept`` and
+        ``kept_changed`` (a savepoint's block undone)."""
+        del self._records[kept:]
+        for entry in list(self._changed)[kept_changed:]:
+            del self._changed[entry]
 
     @property
     def published(self) -> tuple[int, list[tuple[str, str, str]]] | None:
