@@ -5,54 +5,30 @@ its error is the service's or the database's; the job goes on and commits (both 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from bench.trips import GroupTrips
 from sqlalchemy.exc import IntegrityError
+from tests.unit.test_group_writer import TENANT, current_seq, d, run, seqs_since, title
 
 from openroster.core.directory import Directory, Reader
 from openroster.core.people import users
-from openroster.core.tenancy import tenants
 from openroster.model.errors import InvalidValue
 
-T = TypeVar("T")
-TENANT = "acme"
-PEOPLE = ("p0", "p1", "p2")
-
-
-@pytest.fixture
-def d(directory: Directory) -> Iterator[Directory]:
-    tenants.create(directory, tenant_id=TENANT, name="Acme")
-    users.create_many(
-        directory,
-        tenant_id=TENANT,
-        items=[users.NewUser(id=p, user_name=p.upper(), dept_ids=(1,)) for p in PEOPLE],
-    )
-    yield directory
-    directory.writes.close()
-
-
-def write(d: Directory, job: Callable[[Reader], T]) -> T:
-    """Run ``job`` on the writers, in a group of its own."""
-    return asyncio.run(d.write(job))
+__all__ = ["d"]  # the fixture, imported for these tests
+#: The people these tests write.
+SOME = ("p0", "p1", "p2")
 
 
 def titles(d: Directory) -> dict[str, str | None]:
-    with d.store.read() as tx:
-        return {p: u.title for p, u in tx.users.get_users(TENANT, list(PEOPLE)).items()}
+    return {p: title(d, p) for p in SOME}
 
 
-def changed_since(d: Directory, seq: int) -> set[str]:
-    with d.store.read() as tx:
-        return {c.record.entity_id for c in tx.changes.records_after(TENANT, seq, 1000)}
-
-
-def current_seq(d: Directory) -> int:
-    with d.store.read() as tx:
-        return tx.changes.current_seq()
+def write(d: Directory, job: Callable[[Reader], Any]) -> Any:
+    """Run ``job`` on the writers, in a group of its own."""
+    return run(d.write(job))
 
 
 def test_a_service_undone_after_writing_first_thing_in_a_job_undoes_its_block_only(d: Directory) -> None:
@@ -67,7 +43,7 @@ def test_a_service_undone_after_writing_first_thing_in_a_job_undoes_its_block_on
 
     assert write(d, job) == "done"
     assert titles(d) == {"p0": None, "p1": "kept", "p2": None}
-    assert changed_since(d, before) == {"p1"}
+    assert set(seqs_since(d, before)) == {"p1"}
 
 
 def test_a_service_refused_before_writing_first_thing_in_a_job_changes_nothing(d: Directory) -> None:
@@ -82,7 +58,7 @@ def test_a_service_refused_before_writing_first_thing_in_a_job_changes_nothing(d
 
     assert write(d, job) == "done"
     assert titles(d) == {"p0": None, "p1": None, "p2": "kept"}
-    assert changed_since(d, before) == {"p2"}
+    assert set(seqs_since(d, before)) == {"p2"}
 
 
 def test_a_statement_the_database_refuses_first_thing_in_a_job_undoes_its_block_only(d: Directory) -> None:
@@ -99,7 +75,7 @@ def test_a_statement_the_database_refuses_first_thing_in_a_job_undoes_its_block_
 
     assert write(d, job) == "kept"
     assert titles(d) == {"p0": None, "p1": "kept", "p2": None}
-    assert changed_since(d, before) == {"p1"}
+    assert set(seqs_since(d, before)) == {"p1"}
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
