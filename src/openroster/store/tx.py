@@ -413,7 +413,7 @@ class WriteTx(Tx):
     change records: set-up is not a change, so it raises no events. Cache invalidation still runs.
     """
 
-    __slots__ = ("_changed", "_depth", "_records", "actor", "now_ms", "quiet", "seq")
+    __slots__ = ("_changed", "_depth", "_kept", "_records", "actor", "now_ms", "quiet", "seq")
 
     def __init__(
         self, conn: Connection, *, quiet: bool = False, now_ms: Callable[[], int] | None = None
@@ -433,10 +433,17 @@ class WriteTx(Tx):
         self.actor: str | None = None
         #: Savepoints open (:meth:`savepoint`), which names the next one.
         self._depth = 0
+        self._kept = sql.Kept()
 
     def changed(self, tenant_id: str, kind: str, key: str | int) -> None:
         """Record that an entity changed, for cache invalidation in every process."""
         self._changed[(tenant_id, kind, str(key))] = None
+        if kind in KEPT_KINDS:
+            self._kept.drop()
+
+    def kept(self, read: sql.Read[R]) -> sql.Read[R]:
+        """``read`` answered once a transaction (``sql.Kept``): what :data:`KEPT_KINDS` name only."""
+        return self._kept.read(read)
 
     def record(self, change: ChangeRecord) -> None:
         """Record a typed change for the event engine (dropped in a quiet transaction), made by
@@ -471,10 +478,21 @@ class WriteTx(Tx):
         is that one's alias: it marks the same state, so it sends nothing of its own (undone, it
         rolls back to that one, which stays open)."""
         held = sql.held(self.conn)
-        if held and self._depth and held[-1] == f"SAVEPOINT openroster_sp{self._depth - 1}":
-            with self._alias(held):
-                yield
-            return
+        generation = self._kept.generation
+        try:
+            if held and self._depth and held[-1] == f"SAVEPOINT openroster_sp{self._depth - 1}":
+                with self._alias(held):
+                    yield
+            else:
+                with self._opened(held):
+                    yield
+        finally:
+            if self._kept.generation != generation:  # read again after such a change, or undone
+                self._kept.drop()
+
+    @contextmanager
+    def _opened(self, held: list[str] | None) -> Iterator[None]:
+        """:meth:`savepoint` of its own: ``SAVEPOINT`` sent (or held), released or rolled back to."""
         kept, kept_changed = len(self._records), len(self._changed)
         name = f"openroster_sp{self._depth}"
         run = self.conn.connection.driver_connection.execute  # type: ignore[union-attr]
@@ -571,6 +589,11 @@ def _unsent(held: list[str], opened: str) -> bool:
             del held[i:]
             return True
     return False
+
+
+#: The change-log kinds of what a transaction keeps (``WriteTx.kept``): a tenant's attribute
+#: definitions, its roster fields' options, the tenant as a whole (deleted, restored).
+KEPT_KINDS = frozenset({"attrdefs", "rosteroptions", "tenant"})
 
 
 def _wall_ms() -> int:

@@ -113,10 +113,11 @@ def update_in(
     # two appends to one detail group cannot pick the same row number.
     # The person, the definitions, the field options and the values held, asked together (one
     # round trip on PostgreSQL; the values after the person's lock, the pipeline runs in order).
+    # The definitions and the field options are asked once a group (``WriteTx.kept``).
     found, definitions, options, values = tx.together(
         tx.users.get_users_read(tenant_id, [user_id]),
-        tx.attrs.definitions_read(tenant_id),
-        tx.roster.list_field_options_read(tenant_id),
+        tx.kept(tx.attrs.definitions_read(tenant_id)),
+        tx.kept(tx.roster.list_field_options_read(tenant_id)),
         tx.roster.get_values_read(tenant_id, [user_id]),
     )
     current = found.get(user_id)
