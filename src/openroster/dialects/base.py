@@ -113,9 +113,11 @@ class Route:
 @dataclass(frozen=True, slots=True)
 class AfterCommit:
     """What a write route's handler may return instead of its result: ``finish()`` makes the result
-    once the job's group has committed, on the event loop (``server/pipeline.py``). For the work
-    that reads no store, such as putting a large reply together from what the job read and wrote:
-    done in the job, it held the group's lock (PostgreSQL: the change counter's) meanwhile."""
+    once the job's group has committed, on the event loop (``server/pipeline.py``). Only for work
+    that reads no store and cannot fail on what the job read, such as putting a large reply's
+    already decoded values into bytes: done in the job, it held the group's lock (PostgreSQL: the
+    change counter's) meanwhile. An error in it would answer a committed write with an error, so
+    whatever can fail (decoding what was stored, checks) stays in the job, where it undoes it."""
 
     finish: Callable[[], Any]
 

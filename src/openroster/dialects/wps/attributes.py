@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from openroster.core.custom import attributes
@@ -130,15 +131,12 @@ def update_values(call: Call, body: UpdateCustomAttrsBody | list[UserAttributeUp
     # The usual shape is read without the model (``read_updates``).
     updates = body if isinstance(body, list) else model_updates(body)
     written = attributes.write_values(call.directory, tenant_id=call.tenant_id, updates=updates)
-
-    def reply() -> bytes:
-        # What the batch wrote over what the people held (read before it, in the job): put
-        # together after the commit, not while the job's group holds the store's write lock.
-        values = written.values()
-        defs = {a.id: a for a in written.definitions}
-        return render.user_values(values.keys(), values, defs)
-
-    return AfterCommit(reply)
+    # What the batch wrote over what the people held (read before it), decoded in the job: a value
+    # held that cannot be decoded fails the job, which then changes nothing. Only putting the
+    # decoded values into bytes waits for the commit, off the store's write lock.
+    values = written.values()
+    defs = {a.id: a for a in written.definitions}
+    return AfterCommit(partial(render.user_values, values.keys(), values, defs))
 
 
 @route("POST", "/users/custom_attrs/batch_read", scopes=ATTR_SCOPES, body=ReadCustomAttrsBody)
