@@ -117,7 +117,8 @@ class AfterCommit:
     that reads no store and cannot fail on what the job read, such as putting a large reply's
     already decoded values into bytes: done in the job, it held the group's lock (PostgreSQL: the
     change counter's) meanwhile. An error in it would answer a committed write with an error, so
-    whatever can fail (decoding what was stored, checks) stays in the job, where it undoes it."""
+    whatever can fail (decoding what was stored, checks) stays in the job, where it undoes it.
+    A read route's handler may return one too: the pipeline finishes it in either case."""
 
     finish: Callable[[], Any]
 
