@@ -101,3 +101,14 @@ def test_a_groups_jobs_after_the_first_ask_no_definitions(d: Directory) -> None:
     assert got == [["p0"], ["p1"], ["p2"]]
     (group,) = [g for g in trips.groups if g.jobs == 3]
     assert sum("FROM attr_defs" in sql for sql, _ in group.sent) == 1
+
+
+def test_a_kept_read_has_queries_with_hashable_parameters(d: Directory) -> None:
+    """Its queries are its key: none (which every read with none would share) or a list among the
+    parameters is refused before anything is kept."""
+    with d.store.write() as tx:
+        with pytest.raises(ValueError, match="no queries"):
+            tx.kept(tx.users.existing_ids_read(TENANT, []))  # nothing to ask: no queries
+        with pytest.raises(TypeError, match="must be hashable"):
+            tx.kept(tx.users.existing_ids_read(TENANT, ["p0"]))  # its ids: a list
+        assert tx.kept(tx.attrs.definitions_read(TENANT)).queries != ()

@@ -298,8 +298,15 @@ class Kept:
 
     def read(self, read: Read[T]) -> Read[T]:
         """``read`` as a read answered once: by what was kept for the same queries (statements
-        built once, the same parameters), with no query; else by its queries, its answer kept."""
+        built once, the same parameters), with no query; else by its queries, its answer kept.
+        Its queries are its key: it has one at least, and their parameters are hashable (scalars)."""
+        if not read.queries:
+            raise ValueError("a read with no queries cannot be kept: every such read would share its key")
         key = tuple((id(statement), *params.items()) for statement, params in read.queries)
+        try:
+            hash(key)
+        except TypeError:
+            raise TypeError(f"a kept read's parameters must be hashable (scalars): {key!r}") from None
         if key in self._answers:
             kept: T = self._answers[key]
             return Read((), lambda _rows: kept)
