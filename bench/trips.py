@@ -12,7 +12,11 @@ ends. From the protocol messages the client sent:
 Times come from the trace's own timestamps: a group's wall time (its first message to its last),
 the wait for the change counter's row lock (from the first message naming ``change_counter`` to
 the server's first answer after it) and how long the group held it after (to its last message:
-the commit's answer). ``bench/inprocess.py --trips`` prints them for a run of write calls.
+the commit's answer). The time it held the lock splits into waiting for the server's answers (a
+round trip sent to its answer, within that span) and the rest: the writer's Python, and its waits
+for the interpreter lock. Beside the trace, the writer thread's own CPU time for the group
+(``time.thread_time`` around its whole commit: that rest, less the interpreter lock's waits).
+``bench/inprocess.py --trips`` prints them for a run of write calls.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ import re
 import statistics
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,9 +51,14 @@ class Group:
     #: Of the wall time: waiting for the server's answers (a Sync or Query sent to its
     #: ReadyForQuery, while any is outstanding); the rest is the client's (Python, the GIL).
     server_ms: float
+    #: Of the time the lock was held: waiting for the server's answers (the rest is the client's).
+    held_server_ms: float
     #: The statements, one line each (their first words), in the order sent, each with the wait
     #: for the server's answer of the round trip it ended (ms; 0 when it ended none): for reading.
     sent: tuple[tuple[str, float], ...] = field(repr=False)
+    #: The writer thread's CPU time for the whole group (its commit, from taking the group to the
+    #: commit's answer; :class:`GroupTrips` measures it, ``parse`` does not).
+    writer_cpu_ms: float = 0.0
 
 
 #: A message's quoted fields, as the trace prints them (a statement's text is printed as it is,
@@ -65,7 +75,7 @@ def parse(text: str, jobs: int, named: dict[str, str]) -> Group:
     trips = statements = savepoints = 0
     sent: list[list[Any]] = []
     first = last = lock_sent = locked = waiting = None
-    outstanding, server = 0, 0.0
+    outstanding, server, held_server = 0, 0.0, 0.0
     for line in _messages(text):
         parts = line.split("\t", 4)
         if len(parts) < 4:
@@ -81,6 +91,8 @@ def parse(text: str, jobs: int, named: dict[str, str]) -> Group:
                 outstanding -= 1
                 if not outstanding and waiting is not None:
                     server += when - waiting
+                    if locked is not None:  # the part of this wait after the lock was granted
+                        held_server += when - max(waiting, locked)
                     if sent:
                         sent[-1][1] += when - waiting
             continue
@@ -105,7 +117,7 @@ def parse(text: str, jobs: int, named: dict[str, str]) -> Group:
         if lock_sent is None and "change_counter" in sql:
             lock_sent = when
     if first is None or last is None:
-        return Group(jobs, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, ())
+        return Group(jobs, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, ())
     lock_wait = (locked - lock_sent) if locked is not None and lock_sent is not None else 0.0
     held = (last - locked) if locked is not None else 0.0
     before = (lock_sent - first) if lock_sent is not None else 0.0
@@ -119,6 +131,7 @@ def parse(text: str, jobs: int, named: dict[str, str]) -> Group:
         lock_wait,
         held,
         server,
+        held_server,
         tuple((t, w) for t, w in sent),
     )
 
@@ -215,9 +228,11 @@ class GroupTrips:
         self._local.group, self._local.traced = True, []
         with self._lock:
             self._running += 1
+        cpu = time.thread_time()
         try:
             yield
         finally:
+            cpu = time.thread_time() - cpu
             traced = self._local.traced
             for pgconn, fd in traced:
                 pgconn.untrace()
@@ -228,7 +243,7 @@ class GroupTrips:
                     end = os.lseek(f.fileno(), 0, os.SEEK_END)
                     text = os.pread(f.fileno(), end - start, start).decode(errors="replace")
                     named = self._named.setdefault(id(traced[0][0]) if traced else 0, {})
-                    group = parse(text, jobs, named)
+                    group = replace(parse(text, jobs, named), writer_cpu_ms=cpu * 1000)
                     if self._on:
                         self.groups.append(group)
                 self._running -= 1
@@ -263,6 +278,11 @@ class GroupTrips:
             f" ms, holding it {mean(lambda g: g.lock_held_ms):.2f} ms (means)",
             f"  of which waiting for the server's answers {mean(lambda g: g.server_ms):.2f} ms"
             " (the lock's wait included)",
+            f"  a job's part of the lock: {sum(g.lock_held_ms for g in gs) / jobs:.2f} ms held, of which"
+            f" waiting for the server {sum(g.held_server_ms for g in gs) / jobs:.2f} ms, the writer's"
+            f" {sum(g.lock_held_ms - g.held_server_ms for g in gs) / jobs:.2f} ms (Python, and waits for"
+            f" the interpreter lock); the writer's CPU {sum(g.writer_cpu_ms for g in gs) / jobs:.2f} ms"
+            " (its whole group)",
         ]
         one = min((g for g in gs if g.jobs == 1), key=lambda g: g.round_trips, default=None)
         if one is not None:

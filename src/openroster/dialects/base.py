@@ -110,6 +110,19 @@ class Route:
     reply_names_secrets: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class AfterCommit:
+    """What a write route's handler may return instead of its result: ``finish()`` makes the result
+    once the job's group has committed, on the event loop (``server/pipeline.py``). Only for work
+    that reads no store and cannot fail on what the job read, such as putting a large reply's
+    already decoded values into bytes: done in the job, it held the group's lock (PostgreSQL: the
+    change counter's) meanwhile. An error in it would answer a committed write with an error, so
+    whatever can fail (decoding what was stored, checks) stays in the job, where it undoes it.
+    A read route's handler may return one too: the pipeline finishes it in either case."""
+
+    finish: Callable[[], Any]
+
+
 @dataclass(slots=True)
 class Exchange(Generic[R]):
     """One request on its way through the pipeline: what every step of the dialect is handed."""

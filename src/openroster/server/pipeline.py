@@ -11,7 +11,10 @@ writers, between authenticate and authorize, with the read transaction closed me
 A route declared as a write (``Route.writes``) runs its handler as a job on the store's writers
 instead (``Directory.write``, ``store/writer.py``): committed with the group of writes queued
 beside it, in its own savepoint, while the event loop goes on serving others. The reply is
-rendered after the group's commit, so an acknowledged write is committed.
+rendered after the group's commit, so an acknowledged write is committed; a handler that returns
+an ``AfterCommit`` has the rest of its work (a reply's decoded values put into bytes) done then
+too, on the loop, instead of inside the job while its group holds the store's write lock. A read
+route's handler may return one as well: it is finished the same way, after its read transaction.
 
 The dialect's own error and a ``CoreError`` raised by any step or the handler
 become the dialect's error reply; any other exception is the app's internal
@@ -33,7 +36,7 @@ from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.runtime.throttle import RateLimiter
 from openroster.dialects import arrival
-from openroster.dialects.base import Admission, Dialect, Exchange, P, R
+from openroster.dialects.base import Admission, AfterCommit, Dialect, Exchange, P, R
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -77,6 +80,8 @@ def endpoint(dialect: Dialect[P, R], route: R, admission: Admission | None = Non
                     weight=len(x.body),
                     actor=actor(principal),
                 )
+            if type(result) is AfterCommit:  # the rest of the handler's work, off the lock
+                result = result.finish()
             return render(x, result)
         except answered as exc:
             return error_reply(x, exc)

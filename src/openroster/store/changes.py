@@ -147,7 +147,7 @@ _PUBLISH = """WITH bump AS (
 ), logged AS (
     INSERT INTO change_log (seq, tenant_id, kind, entity_key)
     SELECT bump.seq, e.tenant_id, e.kind, e.entity_key
-    FROM bump, unnest(%(log_tenant)s::text[], %(log_kind)s::text[], %(log_key)s::text[])
+    FROM bump, unnest(%(log_tenant)b::text[], %(log_kind)b::text[], %(log_key)b::text[])
         WITH ORDINALITY AS e(tenant_id, kind, entity_key, i)
     ORDER BY e.i
 ), recorded AS (
@@ -155,8 +155,8 @@ _PUBLISH = """WITH bump AS (
         committed_at)
     SELECT bump.seq, r.i - 1, r.tenant_id, r.kind, r.op, r.entity_id, r.fields, r.before, r.actor,
         r.after, %(committed_at)s::bigint
-    FROM bump, unnest(%(tenant_id)s::text[], %(kind)s::text[], %(op)s::text[], %(entity_id)s::text[],
-        %(fields)s::text[], %(before)s::text[], %(actor)s::text[], %(after)s::text[])
+    FROM bump, unnest(%(tenant_id)b::text[], %(kind)b::text[], %(op)b::text[], %(entity_id)b::text[],
+        %(fields)b::text[], %(before)b::text[], %(actor)b::text[], %(after)b::text[])
         WITH ORDINALITY AS r(tenant_id, kind, op, entity_id, fields, before, actor, after, i)
 )
 SELECT seq FROM bump"""

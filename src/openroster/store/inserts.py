@@ -165,7 +165,7 @@ def _execute_arrays(
     if statement is None:
         dialect = conn.dialect
         quote = dialect.identifier_preparer.quote
-        arrays = ", ".join(f"%({c})s::{unsized(table.c[c].type).compile(dialect=dialect)}[]" for c in columns)
+        arrays = ", ".join(f"%({c})b::{unsized(table.c[c].type).compile(dialect=dialect)}[]" for c in columns)
         into = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, columns))})"
         statement = f"INSERT INTO {into} SELECT * FROM unnest({arrays})"
         if key:

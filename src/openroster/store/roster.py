@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from openroster.model.entities import FieldOption, StoredValue
 from openroster.store.inserts import upsert
@@ -19,15 +19,6 @@ _VALUES = (
     select(_c.user_id, _c.group_id, _c.row_index, _c.field_code, _c.value)
     .where(_c.tenant_id == bindparam("tenant"), _c.user_id.in_(bindparam("ids", expanding=True)))
     .order_by(_c.user_id, _c.group_id, _c.row_index, _c.field_code)
-)
-_ROW_COUNTS = (
-    select(_c.group_id, func.max(_c.row_index))
-    .where(
-        _c.tenant_id == bindparam("tenant"),
-        _c.user_id == bindparam("user"),
-        _c.group_id.in_(bindparam("groups", expanding=True)),
-    )
-    .group_by(_c.group_id)
 )
 _o = roster_field_options.c
 _OPTIONS = (
@@ -55,28 +46,6 @@ def _values_by_user(rows: Sequence[Any]) -> dict[str, list[StoredValue]]:
     for user_id, group_id, row, code, value in rows:
         out[user_id].append(StoredValue(group_id, row, code, value))
     return out
-
-
-def row_counts(conn: Connection, tenant_id: str, user_id: str, group_ids: Iterable[str]) -> dict[str, int]:
-    """How many rows each group holds for the user (highest row index + 1; 0 when none)."""
-    return run(conn, row_counts_read(conn, tenant_id, user_id, group_ids))
-
-
-def row_counts_read(
-    conn: Connection, tenant_id: str, user_id: str, group_ids: Iterable[str]
-) -> Read[dict[str, int]]:
-    """:func:`row_counts` as a read to run with others (``sql.together``)."""
-    wanted = list(set(group_ids))
-
-    def counts(rows: Sequence[Any]) -> dict[str, int]:
-        found = {g: 0 for g in wanted}
-        for group_id, top in rows:
-            found[group_id] = int(top) + 1
-        return found
-
-    return one_query(
-        _ROW_COUNTS if wanted else None, {"tenant": tenant_id, "user": user_id, "groups": wanted}, counts
-    )
 
 
 def put_values(conn: Connection, tenant_id: str, items: Sequence[tuple[str, StoredValue]]) -> None:

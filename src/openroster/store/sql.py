@@ -280,6 +280,51 @@ class Read(Generic[T]):
     decode: Callable[[list[Sequence[Any]]], T]
 
 
+class Kept:
+    """Reads a write transaction keeps for the rest of it (``WriteTx.kept``): a tenant's attribute
+    definitions and its roster fields' options, which every v2/update and batch_update job of a
+    group reads and hardly any writes. Safe while the transaction holds the store's write lock
+    (PostgreSQL: every transaction that publishes takes the change counter's lock first, so none
+    other changes them meanwhile; SQLite: one writer), as long as the transaction's own changes
+    to them drop what is kept: :meth:`drop` (``WriteTx.changed`` of such a kind, and the end of
+    a savepoint in which one was recorded, undone or not)."""
+
+    __slots__ = ("_answers", "generation")
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[Any, ...], Any] = {}
+        #: Counts the drops: an answer read across one is not kept.
+        self.generation = 0
+
+    def read(self, read: Read[T]) -> Read[T]:
+        """``read`` as a read answered once: by what was kept for the same queries (statements
+        built once, the same parameters), with no query; else by its queries, its answer kept.
+        Its queries are its key: it has one at least, and their parameters are hashable (scalars)."""
+        if not read.queries:
+            raise ValueError("a read with no queries cannot be kept: every such read would share its key")
+        key = tuple((id(statement), *params.items()) for statement, params in read.queries)
+        try:
+            hash(key)
+        except TypeError:
+            raise TypeError(f"a kept read's parameters must be hashable (scalars): {key!r}") from None
+        if key in self._answers:
+            kept: T = self._answers[key]
+            return Read((), lambda _rows: kept)
+        generation = self.generation
+
+        def decode(rows: list[Sequence[Any]]) -> T:
+            answer = read.decode(rows)
+            if self.generation == generation:
+                self._answers[key] = answer
+            return answer
+
+        return Read(read.queries, decode)
+
+    def drop(self) -> None:
+        self._answers.clear()
+        self.generation += 1
+
+
 def one_query(
     statement: Select[Any] | None, params: Mapping[str, Any], decode: Callable[[Sequence[Any]], T]
 ) -> Read[T]:
@@ -375,7 +420,7 @@ def _plan(dialect: Any, statement: Select[Any]) -> tuple[str, Callable[[Any], An
     for name, bind in compiled.binds.items():
         if bind.expanding and f"NOT IN (__[POSTCOMPILE_{name}])" not in text:
             # (``NOT IN`` keeps its placeholder, so the plan is None below.)
-            array = f"= ANY(%({name})s::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
+            array = f"= ANY(%({name})b::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
             text = text.replace(f"IN (__[POSTCOMPILE_{name}])", array)
     converted = any(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or any(
         b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()

@@ -184,10 +184,8 @@ class Attrs(Repository):
 class Roster(Repository):
     __slots__ = ()
     get_values = RowFunction(roster.get_values)
-    row_counts = RowFunction(roster.row_counts)
     #: Reads to run with others (``Tx.together``).
     get_values_read = RowFunction(roster.get_values_read)
-    row_counts_read = RowFunction(roster.row_counts_read)
     list_field_options_read = RowFunction(roster.list_field_options_read)
     put_values = RowFunction(roster.put_values)
     page_user_ids = RowFunction(roster.page_user_ids)
@@ -415,7 +413,7 @@ class WriteTx(Tx):
     change records: set-up is not a change, so it raises no events. Cache invalidation still runs.
     """
 
-    __slots__ = ("_changed", "_depth", "_records", "actor", "now_ms", "quiet", "seq")
+    __slots__ = ("_changed", "_depth", "_kept", "_records", "actor", "now_ms", "quiet", "seq")
 
     def __init__(
         self, conn: Connection, *, quiet: bool = False, now_ms: Callable[[], int] | None = None
@@ -435,10 +433,17 @@ class WriteTx(Tx):
         self.actor: str | None = None
         #: Savepoints open (:meth:`savepoint`), which names the next one.
         self._depth = 0
+        self._kept = sql.Kept()
 
     def changed(self, tenant_id: str, kind: str, key: str | int) -> None:
         """Record that an entity changed, for cache invalidation in every process."""
         self._changed[(tenant_id, kind, str(key))] = None
+        if kind in KEPT_KINDS:
+            self._kept.drop()
+
+    def kept(self, read: sql.Read[R]) -> sql.Read[R]:
+        """``read`` answered once a transaction (``sql.Kept``): what :data:`KEPT_KINDS` name only."""
+        return self._kept.read(read)
 
     def record(self, change: ChangeRecord) -> None:
         """Record a typed change for the event engine (dropped in a quiet transaction), made by
@@ -468,11 +473,29 @@ class WriteTx(Tx):
         about 100 µs of CPU a savepoint (every write job opens one, and a service's ``d.writer()``
         inside it another), the driver's a few. On PostgreSQL they are held to go with the next
         statement (``sql.hold``: no round trip of their own), and a savepoint no statement ran in
-        is never sent at all; undoing one that was sent goes at once, in one round trip."""
+        is never sent at all; undoing one that was sent goes at once, in one round trip. One opened
+        first thing in another (a job's service's ``d.writer()``), nothing held or sent in between,
+        is that one's alias: it marks the same state, so it sends nothing of its own (undone, it
+        rolls back to that one, which stays open)."""
+        held = sql.held(self.conn)
+        generation = self._kept.generation
+        try:
+            if held and self._depth and held[-1] == f"SAVEPOINT openroster_sp{self._depth - 1}":
+                with self._alias(held):
+                    yield
+            else:
+                with self._opened(held):
+                    yield
+        finally:
+            if self._kept.generation != generation:  # read again after such a change, or undone
+                self._kept.drop()
+
+    @contextmanager
+    def _opened(self, held: list[str] | None) -> Iterator[None]:
+        """:meth:`savepoint` of its own: ``SAVEPOINT`` sent (or held), released or rolled back to."""
         kept, kept_changed = len(self._records), len(self._changed)
         name = f"openroster_sp{self._depth}"
         run = self.conn.connection.driver_connection.execute  # type: ignore[union-attr]
-        held = sql.held(self.conn)
         opened = f"SAVEPOINT {name}"
         if held is None:
             run(opened)
@@ -495,9 +518,7 @@ class WriteTx(Tx):
                 # statement leaves the transaction refusing anything else until it is.
                 held.clear()
                 run(f"ROLLBACK TO SAVEPOINT {name}; RELEASE SAVEPOINT {name}", prepare=False)
-            del self._records[kept:]
-            for entry in list(self._changed)[kept_changed:]:
-                del self._changed[entry]
+            self._forget(kept, kept_changed)
             raise
         else:
             if held is None:
@@ -508,6 +529,41 @@ class WriteTx(Tx):
                 held.append(f"RELEASE SAVEPOINT {name}")
         finally:
             self._depth -= 1
+
+    @contextmanager
+    def _alias(self, held: list[str]) -> Iterator[None]:
+        """:meth:`savepoint` as an alias of the one just opened around it (its ``SAVEPOINT`` the
+        last statement held): nothing to send on entry or on success; undone, it rolls back to
+        that one, left open for the rest of its block."""
+        kept, kept_changed = len(self._records), len(self._changed)
+        enclosing = f"SAVEPOINT openroster_sp{self._depth - 1}"
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            failed = sql.held_failure(self.conn)
+            if failed is not None:
+                raise failed from failed.__cause__
+            if _unsent(held, enclosing):
+                held.append(enclosing)  # still held, and nothing inside it ran: still to open
+            else:
+                held.clear()  # what is held came after it (inside it)
+                run = self.conn.connection.driver_connection.execute  # type: ignore[union-attr]
+                run(f"ROLLBACK TO {enclosing}", prepare=False)
+            self._forget(kept, kept_changed)
+            raise
+        else:
+            if (failed := sql.held_failure(self.conn)) is not None:
+                raise failed
+        finally:
+            self._depth -= 1
+
+    def _forget(self, kept: int, kept_changed: int) -> None:
+        """Drop the change records and change-log entries recorded after the first ``kept`` and
+        ``kept_changed`` (a savepoint's block undone)."""
+        del self._records[kept:]
+        for entry in list(self._changed)[kept_changed:]:
+            del self._changed[entry]
 
     @property
     def published(self) -> tuple[int, list[tuple[str, str, str]]] | None:
@@ -533,6 +589,11 @@ def _unsent(held: list[str], opened: str) -> bool:
             del held[i:]
             return True
     return False
+
+
+#: The change-log kinds of what a transaction keeps (``WriteTx.kept``): a tenant's attribute
+#: definitions, its roster fields' options, the tenant as a whole (deleted, restored).
+KEPT_KINDS = frozenset({"attrdefs", "rosteroptions", "tenant"})
 
 
 def _wall_ms() -> int:

@@ -232,7 +232,9 @@ def write_values_in(
     )
     listed: Sequence[AttributeDefinition]
     if definitions is None:
-        known_users, depts_named, stored, fetched = tx.together(*reads, tx.attrs.definitions_read(tenant_id))
+        # Asked once a group: the jobs after the first get them without a query (``WriteTx.kept``).
+        defined = tx.kept(tx.attrs.definitions_read(tenant_id))
+        known_users, depts_named, stored, fetched = tx.together(*reads, defined)
         listed = fetched
     else:
         known_users, depts_named, stored = tx.together(*reads)

@@ -111,23 +111,23 @@ def update_in(
         raise MissingField(f"{who} is required", field=who)
     # Read in a write transaction, the person stays locked until it ends (see store/users.get_users):
     # two appends to one detail group cannot pick the same row number.
-    # The person, the definitions and the field options asked together (one round trip on
-    # PostgreSQL); then the rows the detail groups hold and the values held, together.
-    found, definitions, options = tx.together(
+    # The person, the definitions, the field options and the values held, asked together (one
+    # round trip on PostgreSQL; the values after the person's lock, the pipeline runs in order).
+    # The definitions and the field options are asked once a group (``WriteTx.kept``).
+    found, definitions, options, values = tx.together(
         tx.users.get_users_read(tenant_id, [user_id]),
-        tx.attrs.definitions_read(tenant_id),
-        tx.roster.list_field_options_read(tenant_id),
+        tx.kept(tx.attrs.definitions_read(tenant_id)),
+        tx.kept(tx.roster.list_field_options_read(tenant_id)),
+        tx.roster.get_values_read(tenant_id, [user_id]),
     )
     current = found.get(user_id)
     if current is None:
         raise NotFound(f"{who}: user {user_id!r} does not exist", field=who, entity=Entity.USER)
     validate.count(groups, field=f"{prefix}groups", limit=UPDATE_GROUPS_MAX, what="group", verb="hold")
     cat = catalogue_for(definitions, options)
+    held = values.get(user_id, [])
     detail_ids = [g.group_id for g in groups if (cg := cat.group(g.group_id)) is not None and cg.detail]
-    counts, values = tx.together(
-        tx.roster.row_counts_read(tenant_id, user_id, detail_ids),
-        tx.roster.get_values_read(tenant_id, [user_id]),
-    )
+    counts = row_counts(held, detail_ids)
     stored: list[StoredValue] = []
     profile: dict[str, object] = {}
     custom: dict[str, AttributeUpdate] = {}
@@ -193,7 +193,6 @@ def update_in(
                     stored.append(StoredValue(group.id, row, f.code, sent[f.code]))
                 elif appended:
                     stored.append(StoredValue(group.id, row, f.code, ""))
-    held = values.get(user_id, [])
     was = {(v.group_id, v.row, v.field_code): v.value for v in held}
     for v, where, f in unchanged:
         if was.get((v.group_id, v.row, v.field_code)) != v.value:
@@ -278,6 +277,17 @@ def load_in(tx: WriteTx, *, tenant_id: str, records: Mapping[str, Sequence[Group
         tx.changed(tenant_id, "user", uid)
     tx.roster.put_values(tenant_id, items)
     return len(items)
+
+
+def row_counts(held: Sequence[StoredValue], group_ids: Sequence[str]) -> dict[str, int]:
+    """How many rows each of ``group_ids`` holds among a person's values ``held`` (highest row
+    index + 1; 0 when none): what ``store.roster.row_counts`` asks the database for, from the
+    values a write reads anyway."""
+    counts = dict.fromkeys(group_ids, 0)
+    for v in held:
+        if v.group_id in counts and v.row >= counts[v.group_id]:
+            counts[v.group_id] = v.row + 1
+    return counts
 
 
 def _last_wins(items: Sequence[StoredValue]) -> list[StoredValue]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from openroster.core.custom import attributes
+from openroster.dialects.base import AfterCommit
 from openroster.dialects.wps import render
 from openroster.dialects.wps.endpoint import Call, route
 from openroster.dialects.wps.schemas import (
@@ -124,15 +126,17 @@ def read_updates(data: Any) -> list[UserAttributeUpdate] | None:
     writes=True,
     fast=read_updates,
 )
-def update_values(call: Call, body: UpdateCustomAttrsBody | list[UserAttributeUpdate]) -> bytes:
+def update_values(call: Call, body: UpdateCustomAttrsBody | list[UserAttributeUpdate]) -> AfterCommit:
     """Set custom attribute values of up to 100 users (all or none)."""
     # The usual shape is read without the model (``read_updates``).
     updates = body if isinstance(body, list) else model_updates(body)
     written = attributes.write_values(call.directory, tenant_id=call.tenant_id, updates=updates)
-    # The reply is what the batch wrote over what the people held (read before it, in the job).
+    # What the batch wrote over what the people held (read before it), decoded in the job: a value
+    # held that cannot be decoded fails the job, which then changes nothing. Only putting the
+    # decoded values into bytes waits for the commit, off the store's write lock.
     values = written.values()
     defs = {a.id: a for a in written.definitions}
-    return render.user_values(values.keys(), values, defs)
+    return AfterCommit(partial(render.user_values, values.keys(), values, defs))
 
 
 @route("POST", "/users/custom_attrs/batch_read", scopes=ATTR_SCOPES, body=ReadCustomAttrsBody)
