@@ -406,7 +406,7 @@ def test_a_json_body_is_redacted_by_its_member_names(body: bytes, kept: bool) ->
     assert b"sec-qrstuvwxyz012345" not in stored
 
 
-def test_a_long_bodys_names_are_judged_once_and_a_secret_name_among_them_is_never_missed() -> None:
+def test_a_secret_name_among_a_long_bodys_names_is_never_missed_as_the_names_repeat() -> None:
     """Past 1 KB only a body's member names are looked at, and the verdict on the same names is
     kept (a client sends them call after call): by the names themselves, so a body that adds a
     secret's name, or spells one in another case, is judged on its own."""
