@@ -80,6 +80,9 @@ def main() -> None:
         "--dingtalk-v1-rate-limit", action="append", default=[], help="as openroster serve's (repeatable)"
     )
     ap.add_argument("--admin-token", help="the control plane's token (a random one when not given)")
+    ap.add_argument(
+        "--journal-size", type=int, default=Settings().journal_size, help="as openroster serve's (0: off)"
+    )
     args = ap.parse_args()
     settings = Settings(
         data_dir=args.data_dir,
@@ -89,6 +92,7 @@ def main() -> None:
         cache_max_users=args.cache_max_users,
         dingtalk_v1_rate_limits=",".join(args.dingtalk_v1_rate_limit),
         admin_token=args.admin_token,
+        journal_size=args.journal_size,
     )
     run(create_bench_app(settings, args.bare_endpoint_file.read_bytes()), settings, log_level=args.log_level)
 
