@@ -211,8 +211,15 @@ class SharedJournal:
         self.move()
 
     def start(self) -> None:
-        """Move calls into the store in the background of the running loop until :meth:`stop`."""
+        """Move calls into the store in the background of the running loop until :meth:`stop`.
+
+        First the journal's generation is read from the store, before this process records a
+        call: a call is then always tagged with the generation it was made in, and one made before
+        another process empties the journal never reaches it. (Unknown, the generation was read
+        at the first move, after the emptying, and such calls went in.)"""
         if self.enabled:
+            with self._store().read() as tx:
+                self._generation = max(self._generation or 0, tx.control.journal_generation())
             self._task.start()
 
     async def stop(self) -> None:
