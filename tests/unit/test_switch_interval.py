@@ -9,12 +9,17 @@ from pathlib import Path
 from openroster.config import Settings
 from openroster.core.runtime import limits
 from openroster.server.app import create_app
+from openroster.store import open_store
 
 
 def test_a_server_process_sets_its_switch_interval_and_gives_it_back(tmp_path: Path) -> None:
     before = sys.getswitchinterval()
     assert Settings().switch_interval_ms == limits.SWITCH_INTERVAL_MS < before * 1000
-    app = create_app(Settings(data_dir=tmp_path, switch_interval_ms=0.5, gc_tuning=False))
+    settings = Settings(data_dir=tmp_path, switch_interval_ms=0.5, gc_tuning=False)
+    store = open_store(settings.resolved_database_url)  # a store as `serve` leaves it: migrated
+    store.migrate()
+    store.dispose()
+    app = create_app(settings)
 
     async def serving() -> float:
         async with app.router.lifespan_context(app):
