@@ -47,6 +47,27 @@ def test_the_next_pass_waits_twice_the_last_one_between_the_floor_and_the_cap(
     assert pacing.window(0.01, last_pass) == pytest.approx(window)
 
 
+@pytest.mark.parametrize(
+    ("last_pass", "window"),
+    [
+        pytest.param(0.001, 0.01, id="a short pass: the floor"),
+        pytest.param(0.02, 0.08, id="a longer pass: four times as long as it took"),
+        pytest.param(0.03, 0.1, id="a pass of 30 ms: the cap"),
+    ],
+)
+def test_on_sqlite_the_next_pass_waits_four_times_the_last_one_between_the_floor_and_the_cap(
+    last_pass: float, window: float
+) -> None:
+    assert pacing.window(0.01, last_pass, share=pacing.share("sqlite")) == pytest.approx(window)
+
+
+def test_an_engine_waits_its_stores_share_of_a_pass(directory: Directory) -> None:
+    """SQLite's pass is this process's CPU: its engine gathers four times as long as a pass took;
+    PostgreSQL's, whose p50 is the window's, twice (events/pacing.py)."""
+    share = EventEngine(directory, poll_interval=60).share
+    assert share == {"sqlite": 4.0, "postgresql": 2.0}[directory.store.backend]
+
+
 def test_an_engines_own_floor_wins_over_the_cap() -> None:
     # A test engine asks for a 1 s window (tests/unit/test_event_flush.py): it gets it.
     assert pacing.window(1.0, 0.001) == 1.0
