@@ -17,11 +17,13 @@ a pass, the next one waits a gathering window, the commits of which it then take
 Why SQLite's share is larger: SQLite runs in the server's process, so a pass's time there is
 nearly all this process's CPU (its read on the loop, its job in a writer thread, under the one
 interpreter lock the writes need too), and a pass's fixed part (its reads, its transaction, a
-statement per step, the outcomes' job) is about half its cost: fewer, larger passes are most of
-what five subscriptions can still give back to a saturated writer. Its latency has the room (p50
+statement per step, the outcomes' job) is about half its cost: twice the writes a pass cut the
+engine's CPU a write by about 30 % in process, the largest lever found (docs/events.md, "five
+subscriptions at >= 90 % of none"). Its latency has the room on an idle machine (p50
 11 ms of 50 at 200 writes a second, where a pass takes a few ms). On PostgreSQL much of a pass is
 round trips (the database's CPU, not this process's) and its p50 is the window's (42 ms of 50):
-its share stays.
+its share stays. On a machine starved of CPU a pass's wall time grows, SQLite's window with it to
+the cap, and its p50 follows (docs/events.md has the loaded machine's figures).
 
 A round that rendered no records and left due deliveries out on the caps of attempts under way
 (``events/claims.py``: a receiver at its room, a subscription with a claim's worth under way) is
