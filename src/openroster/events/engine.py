@@ -149,8 +149,6 @@ class EventEngine:
         self.poll_interval = poll_interval
         #: The least gathering window; when the last round ended, and the window after it.
         self.gather, self._passed_at, self._window = gather, float("-inf"), gather
-        #: The window is this many times the last pass, up to its cap (``pacing.share``).
-        self.share = pacing.share(directory.store.backend)
         #: How long this engine's claims hold a delivery (real time).
         self.lease_ms = lease_ms
         #: How the events of the :data:`PUSHED` kinds leave this process (Stream mode: the hub).
@@ -572,9 +570,7 @@ class EventEngine:
                     log.exception("the event engine's pass failed; trying again")
                 self._passed_at = time.monotonic()
                 backlog = self._capped and not self._rendered
-                self._window = pacing.window(
-                    self.gather, self._passed_at - started, capped=backlog, share=self.share
-                )
+                self._window = pacing.window(self.gather, self._passed_at - started, capped=backlog)
                 self.outcomes.linger = pacing.linger(self._window, load=self._rendered and not backlog)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)

@@ -8,22 +8,11 @@ a pass, the next one waits a gathering window, the commits of which it then take
 
 - at least :data:`GATHER` (the engine's ``gather``), so a steady stream of writes is taken in
   batches rather than one pass a commit;
-- and :data:`SHARE` times as long as the last pass took (:data:`SHARE_SQLITE` on SQLite), at most
-  :data:`SHARE_MAX`: under a heavy load a pass takes longer (it waits for the writers, the loop is
-  busy), so the engine spends at most about ``1 / (1 + share)`` of the time in passes and leaves
-  the rest to the writes, and the delay it adds to an event stays bounded (issue 16's latency
-  targets are 50 ms p50 and 250 ms p99 at 200 writes a second).
-
-Why SQLite's share is larger: SQLite runs in the server's process, so a pass's time there is
-nearly all this process's CPU (its read on the loop, its job in a writer thread, under the one
-interpreter lock the writes need too), and a pass's fixed part (its reads, its transaction, a
-statement per step, the outcomes' job) is about half its cost: twice the writes a pass cut the
-engine's CPU a write by about 30 % in process, the largest lever found (docs/events.md, "five
-subscriptions at >= 90 % of none"). Its latency has the room on an idle machine (p50
-11 ms of 50 at 200 writes a second, where a pass takes a few ms). On PostgreSQL much of a pass is
-round trips (the database's CPU, not this process's) and its p50 is the window's (42 ms of 50):
-its share stays. On a machine starved of CPU a pass's wall time grows, SQLite's window with it to
-the cap, and its p50 follows (docs/events.md has the loaded machine's figures).
+- and :data:`SHARE` times as long as the last pass took, at most :data:`SHARE_MAX`: under a heavy
+  load a pass takes longer (it waits for the writers, the loop is busy), so the engine spends at
+  most about ``1 / (1 + SHARE)`` of the time in passes and leaves the rest to the writes, and the
+  delay it adds to an event stays bounded (issue 16's latency targets are 50 ms p50 and 250 ms
+  p99 at 200 writes a second).
 
 A round that rendered no records and left due deliveries out on the caps of attempts under way
 (``events/claims.py``: a receiver at its room, a subscription with a claim's worth under way) is
@@ -49,10 +38,8 @@ from openroster.events.outcomes import LINGER
 
 #: Seconds after a pass's end before the next one starts, at the least (under a write load).
 GATHER = 0.01
-#: The next pass waits this many times as long as the last one took (PostgreSQL) ...
+#: The next pass waits this many times as long as the last one took ...
 SHARE = 2.0
-#: ... on SQLite this many times (the module doc) ...
-SHARE_SQLITE = 4.0
 #: ... but no more than this many seconds on that account.
 SHARE_MAX = 0.1
 #: Under a write load an attempt's outcome waits this many windows (and the outcomes' own linger)
@@ -62,17 +49,11 @@ CARRY_SHARE = 2.0
 CARRY_MAX = 0.25
 
 
-def share(backend: str) -> float:
-    """How many times as long as its last pass the engine of a store of ``backend`` waits."""
-    return SHARE_SQLITE if backend == "sqlite" else SHARE
-
-
-def window(gather: float, last_pass: float, *, capped: bool = False, share: float = SHARE) -> float:
-    """Seconds from the end of a pass that took ``last_pass`` seconds to the start of the next
-    (``share`` times as long, between ``gather`` and :data:`SHARE_MAX`); none after a backlog's
-    round (``capped``: it rendered no records and left due deliveries out on the caps of attempts
-    under way)."""
-    return 0.0 if capped else max(gather, min(SHARE_MAX, share * last_pass))
+def window(gather: float, last_pass: float, *, capped: bool = False) -> float:
+    """Seconds from the end of a pass that took ``last_pass`` seconds to the start of the next;
+    none after a backlog's round (``capped``: it rendered no records and left due deliveries out
+    on the caps of attempts under way)."""
+    return 0.0 if capped else max(gather, min(SHARE_MAX, SHARE * last_pass))
 
 
 def linger(window: float, *, load: bool) -> float:
