@@ -78,8 +78,8 @@ def thread_cpu_ms(thread: threading.Thread) -> float | None:
     """CPU time (user and system, ms) the living ``thread`` of this process has used so far;
     ``None`` when it has not started or has ended, or the platform has no clock per thread."""
     clock_of = getattr(time, "pthread_getcpuclockid", None)  # not on every platform
-    if thread.ident is None or clock_of is None:
-        return None
+    if thread.ident is None or clock_of is None or not thread.is_alive():
+        return None  # (an ended thread's id may be another's by now)
     try:
         return _ms(time.clock_gettime(clock_of(thread.ident)))
     except OSError:  # ended meanwhile
