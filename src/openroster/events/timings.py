@@ -62,13 +62,9 @@ def cpu_ms() -> dict[str, float]:
     ones included)."""
     out = {"process": _ms(time.process_time()), "loop": 0.0, "writers": 0.0}
     main = threading.main_thread()
-    clock_of = getattr(time, "pthread_getcpuclockid", None)  # not on every platform
     for t in threading.enumerate():
-        if t.ident is None or clock_of is None:
-            continue
-        try:
-            used = _ms(time.clock_gettime(clock_of(t.ident)))
-        except OSError:  # ended meanwhile
+        used = thread_cpu_ms(t)
+        if used is None:
             continue
         if t is main:
             out["loop"] += used
@@ -76,6 +72,18 @@ def cpu_ms() -> dict[str, float]:
             out["writers"] += used
     out["other"] = out["process"] - out["loop"] - out["writers"]
     return out
+
+
+def thread_cpu_ms(thread: threading.Thread) -> float | None:
+    """CPU time (user and system, ms) the living ``thread`` of this process has used so far;
+    ``None`` when it has not started or has ended, or the platform has no clock per thread."""
+    clock_of = getattr(time, "pthread_getcpuclockid", None)  # not on every platform
+    if thread.ident is None or clock_of is None or not thread.is_alive():
+        return None  # (an ended thread's id may be another's by now)
+    try:
+        return _ms(time.clock_gettime(clock_of(thread.ident)))
+    except OSError:  # ended meanwhile
+        return None
 
 
 @dataclass(slots=True)
