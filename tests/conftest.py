@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
 from openroster.server.app import open_directory
+from openroster.store import Store
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
 from openroster.testing import ControlClient
 from openroster.testing.plugin import SERVE_ARGS_INI, OpenrosterServer
@@ -441,3 +443,22 @@ def live(backend: str, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         yield shared
     finally:
         shared.empty()
+
+
+@contextmanager
+def counting_reads(store: Store) -> Iterator[list[int]]:
+    """Count the read transactions ``store`` opens inside the block."""
+    opened = [0]
+    original = store.read
+
+    @contextmanager
+    def read():  # type: ignore[no-untyped-def]
+        opened[0] += 1
+        with original() as tx:
+            yield tx
+
+    store.read = read  # type: ignore[method-assign]
+    try:
+        yield opened
+    finally:
+        del store.read
