@@ -462,3 +462,21 @@ def counting_reads(store: Store) -> Iterator[list[int]]:
         yield opened
     finally:
         del store.read
+
+
+@contextmanager
+def refused_reads(store: Store, error: Exception) -> Iterator[None]:
+    """Every read transaction ``store`` would open inside the block raises ``error`` instead, as
+    when the database restarts or the pool has no connection to give (the polling connection,
+    kept apart, still answers)."""
+
+    @contextmanager
+    def read():  # type: ignore[no-untyped-def]
+        raise error
+        yield
+
+    store.read = read  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del store.read

@@ -86,10 +86,13 @@ class DirectoryCache:
 
     def _start_over(self, tx: ReadTx) -> None:
         self.clear()
-        self._seq = tx.changes.current_seq()
+        seq = tx.changes.current_seq()
         for watchers in self._watchers.values():
             for watcher in watchers:
                 watcher(tx, None)
+        # Only once every watcher was told (see :meth:`_catch_up`): until then the next sync
+        # starts over again.
+        self._seq = seq
 
     def sync(self, open_tx: OpenTx, *, fresh_after: float | None = None) -> None:
         """Bring the cache up to date; ``open_tx()`` opens a read transaction if one is needed.
@@ -140,13 +143,16 @@ class DirectoryCache:
             self._start_over(open_tx())
             return
         watched = self._drop((c.tenant_id, c.kind, c.key) for c in changes)
-        self._seq = changes[-1].seq
         if watched:
-            # A watcher reads the store: a transaction begun after the entries it follows.
+            # A watcher reads the store: a transaction begun after the entries it follows. The
+            # position moves only once every watcher was told: should the transaction not open
+            # (the database restarting, the pool exhausted) or a watcher fail, the next sync reads
+            # these entries again and tells them then (dropping twice, telling twice is harmless).
             tx = open_tx()
             for kind, key in sorted(watched):
                 for watcher in self._watchers[kind]:
                     watcher(tx, key)
+        self._seq = changes[-1].seq
 
     def apply(self, published: Published) -> None:
         """Apply what a commit of this process's writers published (``GroupWriter``, on the loop):
