@@ -112,9 +112,6 @@ class DirectoryCache:
             started = time.monotonic()
             latest = self._store.latest_seq()
             if latest != self._seq:
-                # The log's read sees every commit before it too: the requests that arrived
-                # meanwhile share it, as they shared the read transaction's.
-                started = time.monotonic()
                 self._catch_up(self._store.changes_after(self._seq, _REFRESH_BATCH), latest, open_tx)
             self._polled_at = started
             return
