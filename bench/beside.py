@@ -13,7 +13,9 @@ sockets), both paced on one schedule each, and times every callback the event lo
   read due meanwhile waited. The longest slices are listed by what ran in them (the task's
   coroutine, or the callback);
 - the CPU time of every thread of the process per write (the writes' own cost, steadier than the
-  wall time on a busy machine).
+  wall time on a busy machine);
+- the store calls the loop's thread makes (:class:`StoreCalls`): the cache's polls and the read
+  transactions it opens (a miss, the event engine's pass), how many, their wall and CPU time.
 
     .venv/bin/python -m bench.beside --data-dir /tmp/copy-of-suite-sqlite-10000 [--write-rate 60]
         [--read-rate 200] [--seconds 10]
@@ -25,12 +27,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ from bench.harness import Request
 from bench.inprocess import Driver, app_on, signed_context
 from bench.scenarios import SCENARIOS
 from openroster.config import Settings
+from openroster.store import Change, ReadTx, Store
 
 #: A slice at least this long (ms of wall time) is counted apart and named.
 LONG_MS = 2.0
@@ -110,6 +114,83 @@ class SliceClock:
         for name, n in self.long.most_common(12):
             lines.append(f"  {n:5d} × {self.long_wall[name] / n:6.2f} ms  {name}")
         return "\n".join(lines)
+
+
+class StoreCalls:
+    """Times the store calls made on the loop's thread (``Store.latest_seq``, the cache's poll;
+    ``Store.changes_after``, its read of the change log when the counter moved; ``Store.read``, a
+    read transaction), by wrapping them on the store while on."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.polls: list[tuple[float, float]] = []
+        self.logs: list[tuple[float, float]] = []
+        self.reads: list[tuple[float, float]] = []
+
+    def start(self) -> None:
+        loop_thread = threading.get_ident()
+        store, poll, log, read = self.store, self.store.latest_seq, self.store.changes_after, self.store.read
+        polls, logs, reads = self.polls, self.logs, self.reads
+
+        def timed_poll() -> int:
+            if threading.get_ident() != loop_thread:
+                return poll()
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                return poll()
+            finally:
+                polls.append(((time.perf_counter() - t0) * 1e3, (time.thread_time() - c0) * 1e3))
+
+        def timed_log(seq: int, limit: int) -> list[Change]:
+            if threading.get_ident() != loop_thread:
+                return log(seq, limit)
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                return log(seq, limit)
+            finally:
+                logs.append(((time.perf_counter() - t0) * 1e3, (time.thread_time() - c0) * 1e3))
+
+        @contextlib.contextmanager
+        def timed_read() -> Iterator[ReadTx]:
+            if threading.get_ident() != loop_thread:
+                with read() as tx:
+                    yield tx
+                return
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                with read() as tx:
+                    yield tx
+            finally:
+                reads.append(((time.perf_counter() - t0) * 1e3, (time.thread_time() - c0) * 1e3))
+
+        store.latest_seq = timed_poll  # type: ignore[method-assign]
+        store.changes_after = timed_log  # type: ignore[method-assign]
+        store.read = timed_read  # type: ignore[method-assign]
+
+    def stop(self) -> None:
+        del self.store.latest_seq
+        del self.store.changes_after
+        del self.store.read
+
+    def report(self) -> str:
+        return "\n".join(
+            _timed(label, calls)
+            for label, calls in (
+                ("the cache's polls", self.polls),
+                ("its reads of the change log", self.logs),
+                ("read transactions", self.reads),
+            )
+        )
+
+
+def _timed(label: str, calls: list[tuple[float, float]]) -> str:
+    if not calls:
+        return f"{label} on the loop: none"
+    walls, cpus = sorted(w for w, _ in calls), sorted(c for _, c in calls)
+    return (
+        f"{label} on the loop: {len(calls)}, wall p50 {_pct(walls, 50):.2f} ms, p99 {_pct(walls, 99):.2f} ms,"
+        f" {sum(walls):.0f} ms in all; CPU p50 {_pct(cpus, 50):.3f} ms, {sum(cpus):.0f} ms in all"
+    )
 
 
 def _switches() -> int:
@@ -217,24 +298,29 @@ async def _run(args: argparse.Namespace) -> None:
             await read(i)
             if i % 5 == 0:
                 await write(i)
-        clock = SliceClock()
+        clock, calls = SliceClock(), StoreCalls(app.state.directory.store)
         idle: list[float] = []
         clock.start()
+        calls.start()
         asked = await _paced(args.read_rate, args.seconds, read, idle, "read")
+        calls.stop()
         clock.stop()
         sys.stdout.write(_summary("batch_read alone", idle, asked, args.seconds) + "\n")
         sys.stdout.write(f"the loop's CPU a read {clock.by_task['read'] / max(1, len(idle)):.2f} ms\n")
         sys.stdout.write(clock.report(args.seconds, len(idle)) + "\n")
+        sys.stdout.write(calls.report() + "\n")
         beside: list[float] = []
         written: list[float] = []
-        clock = SliceClock()
+        clock, calls = SliceClock(), StoreCalls(app.state.directory.store)
         clock.start()
+        calls.start()
         cpu0 = time.process_time()
         asked, wasked = await asyncio.gather(
             _paced(args.read_rate, args.seconds, read, beside, "read"),
             _paced(args.write_rate, args.seconds, write, written, "write"),
         )
         cpu = time.process_time() - cpu0
+        calls.stop()
         clock.stop()
         sys.stdout.write(_summary("batch_read beside", beside, asked, args.seconds) + "\n")
         sys.stdout.write(
@@ -244,6 +330,7 @@ async def _run(args: argparse.Namespace) -> None:
         )
         sys.stdout.write(_summary("batch_update", written, wasked, args.seconds) + "\n")
         sys.stdout.write(clock.report(args.seconds, len(beside) + len(written)) + "\n")
+        sys.stdout.write(calls.report() + "\n")
         sys.stdout.write(
             f"CPU of the process {cpu:.2f} s in {args.seconds:.0f} s"
             f" ({cpu * 1e3 / (len(written) + len(beside)):.2f} ms a call, reads and writes)\n"

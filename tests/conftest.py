@@ -33,6 +33,7 @@ import ast
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
 from openroster.server.app import open_directory
-from openroster.store import open_store
+from openroster.store import Store, open_store
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
 from openroster.testing import ControlClient
 from openroster.testing.plugin import SERVE_ARGS_INI, OpenrosterServer
@@ -511,3 +512,40 @@ def live(backend: str, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
         yield shared
     finally:
         shared.empty()
+
+
+@contextmanager
+def counting_reads(store: Store) -> Iterator[list[int]]:
+    """Count the read transactions ``store`` opens inside the block."""
+    opened = [0]
+    original = store.read
+
+    @contextmanager
+    def read():  # type: ignore[no-untyped-def]
+        opened[0] += 1
+        with original() as tx:
+            yield tx
+
+    store.read = read  # type: ignore[method-assign]
+    try:
+        yield opened
+    finally:
+        del store.read
+
+
+@contextmanager
+def refused_reads(store: Store, error: Exception) -> Iterator[None]:
+    """Every read transaction ``store`` would open inside the block raises ``error`` instead, as
+    when the database restarts or the pool has no connection to give (the polling connection,
+    kept apart, still answers)."""
+
+    @contextmanager
+    def read():  # type: ignore[no-untyped-def]
+        raise error
+        yield
+
+    store.read = read  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del store.read

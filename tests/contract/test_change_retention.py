@@ -6,11 +6,14 @@ behind what was pruned starts its cache over instead of replaying a log with a h
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+
 from sqlalchemy import func, select
 
 from openroster.core.directory import Directory
 from openroster.core.people import users
-from openroster.core.runtime.upkeep import prune_change_log
+from openroster.core.runtime.upkeep import PRUNE_STEP, ChangeLogPruner, prune_change_log
 from openroster.store import schema
 
 
@@ -51,6 +54,66 @@ def test_pruning_goes_in_small_steps(directory: Directory, tenant: str) -> None:
     while prune_change_log(directory.store, 1, step=2):
         pass
     assert len(_log(directory)) == 1
+
+
+def test_a_step_ends_where_a_transaction_does(directory: Directory, tenant: str) -> None:
+    for n in range(4):
+        _people(directory, [f"t{n}-{k}" for k in range(4)])  # four entries per transaction
+    _people(directory, [f"big-{k}" for k in range(9)])  # more entries than a step
+    _people(directory, ["newest"])
+    whole = Counter(seq for seq, _ in _log(directory))
+    steps = []
+    while True:
+        before = _log(directory)
+        gone = prune_change_log(directory.store, 1, step=6)
+        if not gone:
+            break
+        steps.append(gone)
+        after = _log(directory)
+        assert after == before[gone:]
+        # Whole transactions went: what is left of the log holds every entry of each.
+        assert Counter(seq for seq, _ in after) == {seq: whole[seq] for seq, _ in after}
+        if gone > 6:  # only the oldest transaction, when it alone is more than a step
+            assert {seq for seq, _ in before[:gone]} == {before[0][0]}
+    assert steps[-4:] == [4, 4, 4, 9]  # a step of 6 ended where the next transaction began
+    assert [key for _, key in _log(directory)] == ["newest"]
+
+
+def test_a_pass_of_the_pruner_goes_on_after_a_step_that_ended_short_of_its_size(
+    directory: Directory, tenant: str
+) -> None:
+    size = PRUNE_STEP * 3 // 5  # two transactions are more than a step
+    for n in range(3):
+        with directory.store.write() as tx:
+            for k in range(size):
+                tx.changed(tenant, "user", f"x{n}-{k}")
+    _people(directory, ["newest"])
+    total = len(_log(directory))
+    # Its first step ends where the second transaction begins: fewer than a step went.
+    assert asyncio.run(ChangeLogPruner(directory.writes, 1).prune()) == total - 1
+    assert [key for _, key in _log(directory)] == ["newest"]
+
+
+def test_a_cache_catching_up_after_a_small_step_misses_no_entry_of_a_transaction(
+    directory: Directory, other_process: Directory, tenant: str
+) -> None:
+    ids = [f"u{n}" for n in range(30)]
+    _people(directory, ids)
+    with other_process.reader() as r:  # the other process caches them all
+        assert {u.title for u in r.users(tenant, ids).values()} == {None}
+    with directory.writer() as tx:  # one transaction: thirty entries
+        for uid in ids:
+            users.update_in(tx, directory, tenant_id=tenant, user_id=uid, changes={"title": "Moved"})
+    moved = directory.store.latest_seq()
+    _people(directory, ["later"])  # the newest transaction, the one kept
+    # Prune in steps smaller than the transaction (``--change-retention`` below the cache's
+    # batch) until some of its entries went; the other process has not caught up meanwhile.
+    while Counter(seq for seq, _ in _log(directory))[moved] == len(ids):
+        assert prune_change_log(directory.store, 1, step=7) > 0
+    with other_process.reader() as r:
+        assert {u.title for u in r.users(tenant, ids).values()} == {"Moved"}
+    assert other_process.cache.seq == directory.store.latest_seq()
+    assert all(seq != moved for seq, _ in _log(directory))  # the transaction went whole
 
 
 def test_a_process_behind_the_pruned_log_starts_its_cache_over(

@@ -12,15 +12,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from conftest import Databases
+from conftest import Databases, counting_reads
 from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import depts as dept_service
@@ -35,7 +34,6 @@ from openroster.store import snapshot as snapshot_rows
 from openroster.store import tenants as tenant_rows
 from openroster.store import users as user_rows
 from openroster.store.attrs import encode_value
-from openroster.store.base import Store
 from openroster.store.migrate import current_revision, head_revision
 
 
@@ -60,25 +58,6 @@ def _count(d: Directory, table: object, tenant_id: str | None = None) -> int:
 def acme(directory: Directory) -> str:
     tenants.create(directory, tenant_id="acme", name="Acme")
     return "acme"
-
-
-@contextmanager
-def counting_reads(store: Store) -> Iterator[list[int]]:
-    """Count the read transactions ``store`` opens inside the block."""
-    opened = [0]
-    original = store.read
-
-    @contextmanager
-    def read():  # type: ignore[no-untyped-def]
-        opened[0] += 1
-        with original() as tx:
-            yield tx
-
-    store.read = read  # type: ignore[method-assign]
-    try:
-        yield opened
-    finally:
-        del store.read
 
 
 def _in_threads(n: int, work: Callable[[int], None]) -> list[BaseException]:
@@ -177,7 +156,7 @@ class TestStoreContract:
         users.update(directory, tenant_id=acme, user_id="u0", changes={"title": "New"})
         with counting_reads(directory.store) as opened, directory.reader() as r:
             assert r.users(acme, ids)["u0"].title == "New"
-        assert opened[0] == 1  # one transaction: the change log, then the changed user
+        assert opened[0] == 1  # one transaction: the changed user (the change log came with the poll)
 
     def test_users_come_in_the_order_asked_for_hits_and_misses_alike(
         self, directory: Directory, acme: str

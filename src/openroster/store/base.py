@@ -24,10 +24,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from openroster.store.changes import Change
 from openroster.store.migrate import upgrade
 from openroster.store.sql import (
     HELD,
@@ -43,8 +44,20 @@ from openroster.store.tx import ReadTx, WriteTx
 from openroster.store.writer import in_group
 
 _LATEST_SEQ = "SELECT seq FROM change_counter WHERE id = 1"
+#: :meth:`Store.changes_after`, on the polling connection. ``{p}``: the driver's parameter mark.
+_CHANGES_AFTER = (
+    "SELECT seq, tenant_id, kind, entity_key FROM change_log WHERE seq > {p} ORDER BY seq LIMIT {p}"
+)
+
+T = TypeVar("T")
+
 #: ``psycopg.pq.TransactionStatus.INERROR``: a transaction a failed statement aborted.
 _IN_ERROR = 3
+
+
+def _ask_latest(cursor: Any) -> int:
+    cursor.execute(_LATEST_SEQ)
+    return int(cursor.fetchone()[0])
 
 
 def _refuse_aborted(conn: Connection) -> None:
@@ -63,6 +76,8 @@ class Store:
     """Base of the two backends. Subclasses set up the engine and its dialect quirks."""
 
     backend: str = "abstract"
+    #: The driver's parameter mark in the raw statements of the polling connection.
+    poll_param: str = "?"
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
@@ -71,6 +86,7 @@ class Store:
         #: A cursor of the polling connection's driver, kept: one a poll cost as much as the query.
         self._poll_cursor: Any = None
         self._poll_lock = threading.Lock()
+        self._changes_after = _CHANGES_AFTER.format(p=self.poll_param)
         self._record_listeners: list[Callable[[], None]] = []
 
     # -- transactions -----------------------------------------------------
@@ -146,9 +162,25 @@ class Store:
     def latest_seq(self) -> int:
         """The change counter as last committed, read without a transaction: one tiny query.
 
-        Every read checks this before trusting the cache, so it bypasses SQLAlchemy
-        and keeps one driver connection of the pool (in autocommit mode) for itself.
+        Every read checks this before trusting the cache, so it (and :meth:`changes_after`)
+        bypasses SQLAlchemy and keeps one driver connection of the pool (in autocommit mode) for
+        itself.
         """
+        return self._polled(_ask_latest)
+
+    def changes_after(self, seq: int, limit: int) -> list[Change]:
+        """The change-log entries after ``seq``, oldest first, at most ``limit``, read like the
+        poll (:meth:`latest_seq`): on its connection, without a transaction, one round trip.
+        When a poll finds the counter moved, the cache catches up from these, without a read
+        transaction of its own."""
+        return self._polled(self._ask_changes, seq, limit)
+
+    def _ask_changes(self, cursor: Any, seq: int, limit: int) -> list[Change]:
+        cursor.execute(self._changes_after, (seq, limit))
+        return [Change(r[0], r[1], r[2], r[3]) for r in cursor.fetchall()]
+
+    def _polled(self, ask: Callable[..., T], *args: Any) -> T:
+        """``ask(cursor, *args)`` on the polling connection's cursor, opened when first needed."""
         with self._poll_lock:
             for attempt in (1, 2):
                 try:
@@ -157,9 +189,7 @@ class Store:
                         self._poll = self.engine.raw_connection()
                         self._prepare_poll(self._poll.driver_connection)
                         cursor = self._poll_cursor = self._poll.driver_connection.cursor()
-                    cursor.execute(_LATEST_SEQ)
-                    row = cursor.fetchone()
-                    return int(row[0])
+                    return ask(cursor, *args)
                 except Exception:
                     # A dropped connection (database restarted): retry once on a fresh one.
                     self._close_poll()

@@ -83,7 +83,8 @@ def since(conn: Connection, seq: int, limit: int) -> Sequence[Change]:
 def prune_log(conn: Connection, keep: int, step: int) -> int:
     """Delete at most ``step`` of the oldest change-log entries beyond the newest ``keep``, never
     part of one transaction's entries (a transaction's entries go or stay together, so a process
-    that replays the log sees each transaction whole or not at all); returns how many went.
+    that replays the log sees each transaction whole or not at all); returns how many went. Only
+    when the oldest transaction alone has more than ``step`` entries do more go: all of them.
 
     Entry ids grow in commit order (they are taken after the counter bump, under its lock).
     """
@@ -97,7 +98,17 @@ def prune_log(conn: Connection, keep: int, step: int) -> int:
     oldest = conn.execute(select(func.min(log.c.id))).scalar()
     if cut is None or oldest is None or int(oldest) >= int(cut):
         return 0
-    upto = min(int(cut), int(oldest) + step)
+    upto = int(oldest) + step
+    if upto < int(cut):
+        # The step ends inside (or at the start of) a transaction: it stops at that transaction's
+        # first entry, or, when that is the oldest transaction (more than a step of entries), after
+        # its last: a cache catching up must never find a transaction's entries in part.
+        at = select(log.c.seq).where(log.c.id >= upto).order_by(log.c.id).limit(1).scalar_subquery()
+        upto = int(conn.execute(select(func.min(log.c.id)).where(log.c.seq == at)).scalar_one())
+        if upto <= int(oldest):
+            upto = int(conn.execute(select(func.min(log.c.id)).where(log.c.seq > at)).scalar_one())
+    else:
+        upto = int(cut)
     return int(conn.execute(delete(log).where(log.c.id < upto)).rowcount)
 
 

@@ -12,6 +12,7 @@ from openroster.store.sql import pipelined
 
 class PostgresStore(Store):
     backend = "postgresql"
+    poll_param = "%s"
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         engine = create_engine(

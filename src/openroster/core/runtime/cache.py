@@ -1,11 +1,11 @@
 """A per-process read-through cache of users, departments, apps and attribute definitions.
 
 Every read starts with :meth:`DirectoryCache.sync`: one tiny query of the change
-counter (``Store.latest_seq``, no transaction); only when it moved does
-:meth:`DirectoryCache.refresh` read the change-log entries committed since and
-drop what they name. A read served wholly from the cache opens no transaction. Because the change
-counter is bumped in commit order, a process that has applied ``seq`` has applied
-every earlier change, whichever process wrote it. Entries are immutable model
+counter (``Store.latest_seq``, no transaction); only when it moved does it read the
+change-log entries committed since (``Store.changes_after``, on the same connection, no
+transaction either) and drop what they name. A read served wholly from the cache opens no
+transaction. Because the change counter is bumped in commit order, a process that has applied
+``seq`` has applied every earlier change, whichever process wrote it. Entries are immutable model
 objects. What is rendered from them is kept beside them, in :attr:`DirectoryCache.fragments`
 (core/runtime/fragments.py), which each change the log names reaches as well.
 
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from openroster.core.runtime.fragments import PROFILE, FragmentCache
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
 from openroster.model.entities import App, AttributeDefinition, Department, FieldOption, User
-from openroster.store import ReadTx, Store
+from openroster.store import Change, ReadTx, Store
 from openroster.store.writer import Published
 
 #: Opens (on first call) the read transaction a cache miss is answered from.
@@ -86,13 +86,20 @@ class DirectoryCache:
 
     def _start_over(self, tx: ReadTx) -> None:
         self.clear()
-        self._seq = tx.changes.current_seq()
+        seq = tx.changes.current_seq()
         for watchers in self._watchers.values():
             for watcher in watchers:
                 watcher(tx, None)
+        # Only once every watcher was told (see :meth:`_catch_up`): until then the next sync
+        # starts over again.
+        self._seq = seq
 
     def sync(self, open_tx: OpenTx, *, fresh_after: float | None = None) -> None:
         """Bring the cache up to date; ``open_tx()`` opens a read transaction if one is needed.
+
+        When the counter moved, the entries after the cache's position are read on the poll's
+        connection too (``Store.changes_after``), so catching up needs no read transaction: only
+        starting over or a watched kind's change opens one.
 
         ``fresh_after`` (a ``time.monotonic()`` instant, e.g. when the request arrived): a
         poll of the change counter started after it already saw every write acknowledged
@@ -104,9 +111,10 @@ class DirectoryCache:
                 return
             started = time.monotonic()
             latest = self._store.latest_seq()
+            if latest != self._seq:
+                self._catch_up(self._store.changes_after(self._seq, _REFRESH_BATCH), latest, open_tx)
             self._polled_at = started
-            if latest == self._seq:
-                return
+            return
         started = time.monotonic()
         self.refresh(open_tx())
         self._polled_at = started
@@ -115,22 +123,33 @@ class DirectoryCache:
         if self._seq < 0:
             self._start_over(tx)
             return
-        changes = tx.changes.since(self._seq, _REFRESH_BATCH)
+        self._catch_up(tx.changes.since(self._seq, _REFRESH_BATCH), None, lambda: tx)
+
+    def _catch_up(self, changes: Sequence[Change], latest: int | None, open_tx: OpenTx) -> None:
+        """Apply the change-log entries after the cache's position (``changes``: at most
+        ``_REFRESH_BATCH`` of them, read after the poll that found the counter at ``latest``, or
+        in the transaction ``open_tx()`` answers when ``latest`` is None)."""
         if not changes:
             # The counter moved with nothing logged (the pruner always keeps the newest entries,
             # so a pruned entry would leave a newer one behind): nothing to drop.
-            self._seq = max(self._seq, tx.changes.current_seq())
+            self._seq = max(self._seq, open_tx().changes.current_seq() if latest is None else latest)
             return
         if len(changes) == _REFRESH_BATCH or changes[0].seq != self._seq + 1:
             # Too far behind, or the log was pruned past us (``serve --change-retention``): start
             # over instead of replaying.
-            self._start_over(tx)
+            self._start_over(open_tx())
             return
         watched = self._drop((c.tenant_id, c.kind, c.key) for c in changes)
+        if watched:
+            # A watcher reads the store: a transaction begun after the entries it follows. The
+            # position moves only once every watcher was told: should the transaction not open
+            # (the database restarting, the pool exhausted) or a watcher fail, the next sync reads
+            # these entries again and tells them then (dropping twice, telling twice is harmless).
+            tx = open_tx()
+            for kind, key in sorted(watched):
+                for watcher in self._watchers[kind]:
+                    watcher(tx, key)
         self._seq = changes[-1].seq
-        for kind, key in sorted(watched):
-            for watcher in self._watchers[kind]:
-                watcher(tx, key)
 
     def apply(self, published: Published) -> None:
         """Apply what a commit of this process's writers published (``GroupWriter``, on the loop):

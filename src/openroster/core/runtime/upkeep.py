@@ -24,7 +24,7 @@ log = logging.getLogger("openroster")
 
 #: Seconds between two pruning passes.
 PRUNE_EVERY = 2.0
-#: Entries deleted per transaction.
+#: Entries deleted per transaction, at most (more only when one transaction logged more: it goes whole).
 PRUNE_STEP = 1000
 
 
@@ -71,7 +71,9 @@ class ChangeLogPruner:
         while True:
             n: int = await self.writes.run(lambda tx: tx.changes.prune_log(self.keep, PRUNE_STEP))
             gone += n
-            if n < PRUNE_STEP:
+            # Not ``n < PRUNE_STEP``: a step that ends at a transaction's first entry deletes fewer
+            # with more beyond the bound.
+            if n == 0:
                 return gone
             await asyncio.sleep(0)
 
