@@ -26,9 +26,11 @@ from typing import Any
 import httpx
 
 from bench import report
+from bench.bare import save_replies
 from bench.harness import (
     ROOT,
     LoadResult,
+    Request,
     Server,
     Target,
     log,
@@ -45,9 +47,9 @@ RESULTS = ROOT / "bench" / "results"
 HEADLINE_SIZE = 100_000
 
 
-def check_replies(scenario: Scenario, ctx: Context, requests: list[Any]) -> bytes:
-    """Send every rotated request once; each must succeed. Returns the first reply's bytes."""
-    first = b""
+def check_replies(scenario: Scenario, ctx: Context, requests: list[Request]) -> list[bytes]:
+    """Send every rotated request once; each must succeed. Returns the replies' bytes, in order."""
+    replies: list[bytes] = []
     with httpx.Client(timeout=60) as client:
         for i, req in enumerate(requests):
             r = req.send(ctx.base, client)
@@ -55,9 +57,8 @@ def check_replies(scenario: Scenario, ctx: Context, requests: list[Any]) -> byte
             code = data.get("code", data.get("errcode", 0))  # DingTalk /v1.0 succeeds with neither
             if r.status_code != 200 or code != 0:
                 raise RuntimeError(f"{scenario.name}: request {i} failed: {r.status_code} {r.text[:300]}")
-            if i == 0:
-                first = r.content
-    return first
+            replies.append(r.content)
+    return replies
 
 
 def measure(
@@ -78,23 +79,28 @@ def measure(
     ratios, and every pair: on a shared machine one run moves by ±10 % from the next, and a ratio
     is best taken between runs made side by side.
     """
-    # A first server prepares and checks the requests and captures the reply the bare endpoint returns.
+    # A first server prepares and checks the requests and captures the reply to each: the bare
+    # endpoint answers each rotated request the reply the real call gave to that very request.
     with Server(target, extra=scenario.server_args) as probe:
         ctx = Context(probe, ids, random.Random(hash(scenario.name) & 0xFFFF))
         requests = scenario.make(ctx)
-        reply = check_replies(scenario, ctx, requests)
+        replies = check_replies(scenario, ctx, requests)
+    reply = replies[0]
     bare_file = workdir / f"{scenario.name}.json"
     bare_file.write_bytes(reply)
+    bare_replies = workdir / f"{scenario.name}.replies"
+    save_replies(bare_replies, ((r.key, b) for r, b in zip(requests, replies, strict=True)))
     method, path = scenario.bare
-    bare_requests = [
-        type(r)(method, path, dict(r.headers), r.body if method == "POST" else b"") for r in requests
-    ]
-    with Server(target, bare_file=bare_file, extra=scenario.server_args) as server:
-        check = bare_requests[0].send(server.base)
-        if check.status_code != 200 or check.content != reply:
-            raise RuntimeError(
-                f"{scenario.name}: the bare endpoint answered {check.status_code} {check.text[:200]}"
-            )
+    bare_requests = [r.to_bare(method, path) for r in requests]
+    with Server(target, bare_file=bare_file, bare_replies=bare_replies, extra=scenario.server_args) as server:
+        with httpx.Client(timeout=60) as client:
+            for i, (req, expected) in enumerate(zip(bare_requests, replies, strict=True)):
+                check = req.send(server.base, client)
+                if check.status_code != 200 or check.content != expected:
+                    raise RuntimeError(
+                        f"{scenario.name}: the bare endpoint answered request {i} "
+                        f"{check.status_code} {check.text[:200]}"
+                    )
         if warmup > 0:
             run_wrk(server.base, requests, seconds=warmup, connections=connections)
         measured: list[tuple[LoadResult, LoadResult]] = []

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from bench.bare import create_bench_app
+from bench.bare import create_bench_app, load_replies, save_replies
 from fastapi.routing import APIRoute
 
 from openroster.config import Settings
@@ -123,3 +123,31 @@ def test_the_bare_endpoint_parses_the_body_and_answers_the_captured_bytes(
     assert (ok_json.status_code, ok_json.content) == (200, payload)
     assert bad_json.status_code == 400
     assert (get.status_code, get.content) == (200, payload)
+
+
+def test_the_bare_endpoint_answers_each_captured_request_its_own_reply(
+    directory: Directory, tmp_path: Path
+) -> None:
+    one, two, page = (orjson.dumps({"code": 0, "data": n}) for n in ("one", "two", "page"))
+    body_one = orjson.dumps({"user_ids": ["a"], "status": ["active"]})
+    body_two = orjson.dumps({"anything": 2})
+    save_replies(tmp_path / "replies", [(body_one, one), (body_two, two), (b"page_token=p2", page)])
+    fallback = orjson.dumps({"code": 0, "data": "captured first"})
+    app = create_bench_app(
+        Settings(), fallback, replies=load_replies(tmp_path / "replies"), directory=directory
+    )
+    by_model, by_json, other, by_query, no_query = _calls(
+        app,
+        ("POST", "/_bench/bare", {"content": body_one}),
+        ("POST", "/_bench/bare_json", {"content": body_two}),
+        ("POST", "/_bench/bare_json", {"json": {"anything": 3}}),
+        ("GET", "/_bench/bare?page_token=p2", {}),
+        ("GET", "/_bench/bare", {}),
+    )
+    assert [r.content for r in (by_model, by_json, other, by_query, no_query)] == [
+        one,
+        two,
+        fallback,
+        page,
+        fallback,
+    ]
