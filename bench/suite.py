@@ -104,21 +104,25 @@ def measure(
         if warmup > 0:
             run_wrk(server.base, requests, seconds=warmup, connections=connections)
         measured: list[tuple[LoadResult, LoadResult]] = []
+        cpu: list[tuple[float, float]] = []  # the server's CPU µs a request: real, bare
         rss = 0.0
         for _ in range(max(1, pairs)):
-            real = run_wrk(server.base, requests, seconds=seconds, connections=connections)
+            real, real_cpu = _served(server, requests, seconds=seconds, connections=connections)
             rss = max(rss, server.rss_mib())
-            bare = run_wrk(server.base, bare_requests, seconds=seconds, connections=connections)
+            bare, bare_cpu = _served(server, bare_requests, seconds=seconds, connections=connections)
             measured.append((real, bare))
+            cpu.append((real_cpu, bare_cpu))
     mid = len(measured) // 2
     real = sorted((r for r, _ in measured), key=lambda x: x.rps)[mid]
     bare = sorted((b for _, b in measured), key=lambda x: x.rps)[mid]
     ratio = sorted(r.rps / b.rps if b.rps else 0.0 for r, b in measured)[mid]
+    real_cpu, bare_cpu = (sorted(side)[mid] for side in zip(*cpu, strict=True))
     if len(measured) > 1:
         log("  pairs (real / bare req/s): " + ", ".join(f"{r.rps:.0f} / {b.rps:.0f}" for r, b in measured))
     log(
         f"  {scenario.name:<22} {real.rps:8.0f} req/s  p50 {real.p50_ms:6.2f} ms  p99 {real.p99_ms:7.2f} ms"
         f"  | bare {bare.rps:8.0f} req/s  ratio {ratio:5.1%}  rss {rss:5.0f} MiB"
+        f"  | CPU a request {real_cpu:5.0f} / {bare_cpu:5.0f} µs"
     )
     return {
         "backend": target.backend,
@@ -131,12 +135,30 @@ def measure(
         "reply_bytes": len(reply),
         "rss_mib": round(rss, 1),
         "errors": _errors(real) | {f"bare.{k}": v for k, v in _errors(bare).items()},
+        "cpu_us": {"real": round(real_cpu, 1), "bare": round(bare_cpu, 1)},
         "pairs": [
-            {"real_rps": round(r.rps, 1), "bare_rps": round(b.rps, 1), "ratio": round(r.rps / b.rps, 4)}
-            for r, b in measured
+            {
+                "real_rps": round(r.rps, 1),
+                "bare_rps": round(b.rps, 1),
+                "ratio": round(r.rps / b.rps, 4),
+                "real_cpu_us": round(rc, 1),
+                "bare_cpu_us": round(bc, 1),
+            }
+            for (r, b), (rc, bc) in zip(measured, cpu, strict=True)
             if b.rps
         ],
     }
+
+
+def _served(
+    server: Server, requests: list[Request], *, seconds: float, connections: int
+) -> tuple[LoadResult, float]:
+    """wrk's figures and the server's CPU time per request, µs (steadier than the rate on a shared
+    machine: other work slows the server down but does not add to its CPU time much)."""
+    before = server.cpu_seconds()
+    result = run_wrk(server.base, requests, seconds=seconds, connections=connections)
+    used = server.cpu_seconds() - before
+    return result, used / result.requests * 1e6 if result.requests else 0.0
 
 
 def _errors(r: LoadResult) -> dict[str, int]:
