@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 import pytest
+from starlette.responses import Response
 from uvicorn.protocols.http.flow_control import FlowControl
 
-from openroster.dialects.pieces import EXTENSION, PiecesResponse, head
+from openroster.dialects.pieces import EXTENSION, Pieces, PiecesResponse, head
 from openroster.server.writev import PiecesCycle
 
 
@@ -98,3 +99,17 @@ def test_head_reads_across_pieces() -> None:
     assert head(message, 4) == b"abcd"
     assert head(message, 100) == b"abcdefg"
     assert head({"body": b"abcdef"}, 3) == b"abc"
+
+
+@pytest.mark.parametrize("media_type", ["application/json", "text/plain", "text/html; charset=gbk"])
+@pytest.mark.parametrize("status", [200, 204, 404])
+def test_the_response_head_is_starlettes_for_the_same_length_and_media_type(
+    media_type: str, status: int
+) -> None:
+    parts = [b'{"result":[', b"1," * 500 + b"2", b"]}"]
+    length = sum(map(len, parts))
+    starlettes = Response(None, status, {"content-length": str(length)}, media_type)
+    for pieces in (parts, Pieces(parts), Pieces(parts, length)):
+        ours = PiecesResponse(pieces, media_type=media_type, status_code=status)
+        assert ours.raw_headers == starlettes.raw_headers
+        assert (ours.status_code, ours.body, ours.background) == (status, b"", None)

@@ -48,13 +48,29 @@ class Pieces(list[bytes]):
         return self
 
 
+def size_of(pieces: list[bytes]) -> int:
+    """The bytes of ``pieces`` in all: a :class:`Pieces`' own count, else counted (see :class:`Pieces`)."""
+    return pieces.size if isinstance(pieces, Pieces) else sum(map(len, pieces))
+
+
 class PiecesResponse(Response):
     """HTTP ``status_code`` with the body ``pieces`` (see module)."""
 
     def __init__(self, pieces: list[bytes], *, media_type: str, status_code: int = 200) -> None:
+        # What starlette's ``Response.__init__`` makes of no content, a Content-Length and a media
+        # type, made directly: its general path (a dict of headers, encoded, searched) cost some
+        # 18,000 instructions a reply for these two headers.
         self.pieces = pieces
-        length = pieces.size if isinstance(pieces, Pieces) else sum(map(len, pieces))
-        super().__init__(None, status_code, {"content-length": str(length)}, media_type)
+        self.status_code = status_code
+        self.media_type = media_type
+        self.background = None
+        self.body = b""
+        if media_type.startswith("text/") and "charset=" not in media_type.lower():
+            media_type += "; charset=" + self.charset
+        self.raw_headers = [
+            (b"content-length", b"%d" % size_of(pieces)),
+            (b"content-type", media_type.encode("latin-1")),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})

@@ -15,7 +15,7 @@ from typing import cast
 from uvicorn._types import ASGISendEvent
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-from openroster.dialects.pieces import PIECES
+from openroster.dialects.pieces import PIECES, size_of
 
 
 class PiecesCycle(RequestResponseCycle):
@@ -37,7 +37,7 @@ class PiecesCycle(RequestResponseCycle):
             await super().send({"type": "http.response.body", "body": whole, "more_body": more_body})
             return
         if self.scope["method"] != "HEAD":
-            size = sum(map(len, pieces))
+            size = size_of(pieces)  # a roster reply's 200 pieces are counted by their renderer
             if size > self.expected_content_length:
                 raise RuntimeError("Response content longer than Content-Length")
             self.expected_content_length -= size
