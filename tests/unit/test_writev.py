@@ -10,7 +10,7 @@ import pytest
 from starlette.responses import Response
 from uvicorn.protocols.http.flow_control import FlowControl
 
-from openroster.dialects.pieces import EXTENSION, Pieces, PiecesResponse, head
+from openroster.dialects.pieces import EXTENSION, PIECES, Pieces, PiecesResponse, head
 from openroster.server.writev import PiecesCycle
 
 
@@ -57,7 +57,9 @@ def test_pieces_go_to_the_transport_uncopied() -> None:
     transport = _Transport()
     cycle, done = _cycle(transport)
     asyncio.run(PiecesResponse(pieces, media_type="application/json")(cycle.scope, cycle.receive, cycle.send))
-    status_line, sent = transport.writes
+    (written,) = transport.writes  # the head and the pieces in one writelines
+    status_line, *sent = written
+    assert status_line.startswith(b"HTTP/1.1 200 OK\r\n") and status_line.endswith(b"\r\n\r\n")
     assert b"content-length: %d\r\n" % sum(map(len, pieces)) in status_line
     assert sent == pieces and all(a is b for a, b in zip(sent, pieces, strict=True))  # the same objects
     assert done == ["complete"] and cycle.response_complete
@@ -65,7 +67,24 @@ def test_pieces_go_to_the_transport_uncopied() -> None:
     transport = _Transport()
     cycle, done = _cycle(transport, "HEAD")
     asyncio.run(PiecesResponse(pieces, media_type="application/json")(cycle.scope, cycle.receive, cycle.send))
-    assert len(transport.writes) == 1 and done == ["complete"]
+    assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert done == ["complete"]
+
+
+def test_a_held_head_goes_first_when_a_plain_body_follows() -> None:
+    transport = _Transport()
+    cycle, done = _cycle(transport)
+
+    async def send() -> None:
+        head = [(b"content-length", b"5")]
+        await cycle.send({"type": "http.response.start", "status": 200, "headers": head, PIECES: True})
+        assert transport.writes == []  # held for the pieces
+        await cycle.send({"type": "http.response.body", "body": b"[1,2]"})
+
+    asyncio.run(send())
+    status_line, body = transport.writes
+    assert status_line.startswith(b"HTTP/1.1 200 OK\r\n") and body == b"[1,2]"
+    assert done == ["complete"]
 
 
 def test_pieces_longer_than_the_declared_length_are_refused() -> None:

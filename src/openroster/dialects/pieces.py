@@ -73,10 +73,21 @@ class PiecesResponse(Response):
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         if EXTENSION in (scope.get("extensions") or ()):
+            # ``PIECES`` in the start message: the server may hold the head and write it with them
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": self.status_code,
+                    "headers": self.raw_headers,
+                    PIECES: True,
+                }
+            )
             await send({"type": "http.response.body", "body": b"", PIECES: self.pieces})
         else:
+            await send(
+                {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+            )
             await send({"type": "http.response.body", "body": b"".join(self.pieces)})
 
 
