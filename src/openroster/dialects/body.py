@@ -19,7 +19,13 @@ async def read_limited_body(request: Request, too_large: Callable[[str], Excepti
     message = f"request body is larger than {limits.BODY_MAX_BYTES} bytes"
     # The raw header, as starlette's ``Headers`` would give it (the first one), without making one.
     declared = header(request.scope["headers"], b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limits.BODY_MAX_BYTES:
+    # ASCII digits only: "²".isdigit() is true, but int("²") raises
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > limits.BODY_MAX_BYTES
+    ):
         raise too_large(message)
     chunks: list[bytes] = []
     size = 0
