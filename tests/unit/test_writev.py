@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import threading
+import time
 from typing import Any
 
 import pytest
+import uvicorn
 from starlette.responses import Response
 from uvicorn.protocols.http.flow_control import FlowControl
 
 from openroster.dialects.pieces import EXTENSION, PIECES, Pieces, PiecesResponse, head
+from openroster.server.guard import GuardedHttpTools
 from openroster.server.writev import PiecesCycle
 
 
@@ -132,3 +137,42 @@ def test_the_response_head_is_starlettes_for_the_same_length_and_media_type(
         ours = PiecesResponse(pieces, media_type=media_type, status_code=status)
         assert ours.raw_headers == starlettes.raw_headers
         assert (ours.status_code, ours.body, ours.background) == (status, b"", None)
+
+
+def test_a_held_head_is_dropped_when_the_client_went_away() -> None:
+    # A real server (uvicorn, uvloop, the guarded protocol): its closed transport raises on a write.
+    errors: list[BaseException] = []
+    finished = threading.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        while (await receive()).get("more_body"):
+            pass
+        head = [(b"content-length", b"5")]
+        await send({"type": "http.response.start", "status": 200, "headers": head, PIECES: True})
+        assert (await receive())["type"] == "http.disconnect"  # the client closed its end
+        try:
+            await send({"type": "http.response.body", "body": b"hello"})
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            finished.set()
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, loop="uvloop", http=GuardedHttpTools, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]})
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        with socket.create_connection(listener.getsockname()) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert finished.wait(10)
+    finally:
+        server.should_exit = True
+        thread.join()
+        listener.close()
+    assert errors == []

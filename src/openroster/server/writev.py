@@ -7,8 +7,13 @@ does not take yet as it is, so the reply is never joined into one buffer. A star
 says pieces follow (``PIECES`` set in it) has its head (status line and headers, made by
 uvicorn) held and written in the same ``writelines``, before the pieces: one system call a
 reply instead of two. Everything else (a plain body, the reply's end, flow control, a client
-gone) is uvicorn's own ``send``. ``server/guard.py`` gives each request such a cycle and names
-the extension in its scope.
+gone) is uvicorn's own ``send``; a head held for a client gone meanwhile is dropped, not written
+to the closed transport. ``server/guard.py`` gives each request such a cycle and names the
+extension in its scope.
+
+Because the head is held, an app that raises after such a start message leaves the client with
+no bytes at all (uvicorn closes the connection); before, it got the head and then a closed
+connection. Either way the reply is broken off; a client sees it as a connection closed early.
 """
 
 from __future__ import annotations
@@ -82,7 +87,9 @@ class PiecesCycle(RequestResponseCycle):
         await super().send({"type": "http.response.body", "body": b"", "more_body": more_body})
 
     def _release(self) -> None:
-        """Write a held head now (what follows it is not pieces)."""
+        """Write a held head now (what follows it is not pieces); drop it if the client went away
+        (uvloop raises on writing to the closed transport)."""
         if self.held:
             held, self.held = self.held, b""
-            self.transport.write(held)
+            if not self.disconnected:
+                self.transport.write(held)
