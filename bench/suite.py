@@ -110,6 +110,13 @@ def measure(
             real, real_cpu = _served(server, requests, seconds=seconds, connections=connections)
             rss = max(rss, server.rss_mib())
             bare, bare_cpu = _served(server, bare_requests, seconds=seconds, connections=connections)
+            if bare.errors.get("status"):
+                # a request the bare endpoint has no captured reply for (bench/bare.py): answered
+                # 404, never another reply, so the baseline is never an easier one unnoticed
+                raise RuntimeError(
+                    f"{scenario.name}: the bare endpoint answered {bare.errors['status']} timed "
+                    "requests with an error status (no reply captured for them)"
+                )
             measured.append((real, bare))
             cpu.append((real_cpu, bare_cpu))
     mid = len(measured) // 2
