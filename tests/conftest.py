@@ -29,6 +29,7 @@ tenants, fuzzing, deadlines). So ``-m "not slow"`` is the inner loop (CONTRIBUTI
 from __future__ import annotations
 
 import ast
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ import pytest
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
+from openroster.dialects import pieces
 from openroster.server.app import open_directory
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
 from openroster.testing import ControlClient
@@ -60,6 +62,9 @@ _running: list[pytest.Item] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every reply in pieces has its size checked, here and in the servers the tests start.
+    os.environ[pieces.ENV_CHECK_SIZES] = "1"
+    pieces.CHECK_SIZES = True
     for b in BACKENDS:
         config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
 

@@ -14,6 +14,7 @@ import uvicorn
 from starlette.responses import Response
 from uvicorn.protocols.http.flow_control import FlowControl
 
+from openroster.dialects import pieces as pieces_module
 from openroster.dialects.pieces import EXTENSION, PIECES, Pieces, PiecesResponse, head
 from openroster.server.guard import GuardedHttpTools
 from openroster.server.writev import PiecesCycle
@@ -176,3 +177,23 @@ def test_a_held_head_is_dropped_when_the_client_went_away() -> None:
         thread.join()
         listener.close()
     assert errors == []
+
+
+def test_under_the_tests_a_pieces_size_that_is_wrong_fails_the_reply() -> None:
+    # tests/conftest.py turns the check on: a renderer's wrong size cannot pass unnoticed
+    assert pieces_module.CHECK_SIZES
+    grown = Pieces([b'{"a":', b"1}"])
+    grown.append(b" ")  # a list change: size not counted again
+    with pytest.raises(AssertionError, match=r"Pieces\.size is 7, its pieces hold 8 bytes"):
+        PiecesResponse(grown, media_type="application/json")
+    with pytest.raises(AssertionError, match="its pieces hold"):
+        PiecesResponse(Pieces([b"[1]"], 2), media_type="application/json")
+    # changed after the response was made: the server's send refuses it before writing anything
+    later = Pieces([b'{"a":', b"1}"])
+    response = PiecesResponse(later, media_type="application/json")
+    later += [b" "]
+    transport = _Transport()
+    cycle, done = _cycle(transport)
+    with pytest.raises(AssertionError, match="its pieces hold"):
+        asyncio.run(response(cycle.scope, cycle.receive, cycle.send))
+    assert transport.writes == [] and not done

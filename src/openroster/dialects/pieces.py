@@ -13,6 +13,7 @@ A middleware that looks at the reply's bytes reads them with :func:`head`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -48,9 +49,24 @@ class Pieces(list[bytes]):
         return self
 
 
+#: Set in the environment (the test suite sets it, tests/conftest.py, for its servers too), every
+#: :class:`Pieces`' ``size`` is checked against its pieces where a reply takes it (:func:`size_of`):
+#: a list change that does not go through :meth:`Pieces.within` (append, extend, ``+=``, a slice
+#: assigned) leaves ``size`` stale, and the server would send bytes past the Content-Length.
+ENV_CHECK_SIZES = "OPENROSTER_CHECK_PIECES_SIZE"
+#: Whether :func:`size_of` checks (see :data:`ENV_CHECK_SIZES`); off in production, a count less.
+CHECK_SIZES = bool(os.environ.get(ENV_CHECK_SIZES))
+
+
 def size_of(pieces: list[bytes]) -> int:
     """The bytes of ``pieces`` in all: a :class:`Pieces`' own count, else counted (see :class:`Pieces`)."""
-    return pieces.size if isinstance(pieces, Pieces) else sum(map(len, pieces))
+    if not isinstance(pieces, Pieces):
+        return sum(map(len, pieces))
+    if CHECK_SIZES:
+        counted = sum(map(len, pieces))
+        if counted != pieces.size:
+            raise AssertionError(f"Pieces.size is {pieces.size}, its pieces hold {counted} bytes")
+    return pieces.size
 
 
 class PiecesResponse(Response):
