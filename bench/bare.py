@@ -7,12 +7,20 @@ the server app (:func:`openroster.server.app.create_app`) plus
 - ``POST /_bench/bare_json``: any JSON object (for the other write and read benchmarks);
 - ``GET /_bench/bare``: no body;
 
-each answering the captured reply of the real call. Like the dialects' endpoints
-they are plain routes, so they take the same short way (``server/dispatch.py``).
+each answering ``--bare-endpoint-file``, the captured reply of the real call. With
+``--bare-replies-dir`` they answer each request the reply the real call gave to that very request
+(its body; a GET's query string), found by one dict look-up on the raw bytes: a benchmark rotating
+requests with different replies then sends as many different buffers as the real call does, not
+one cache-hot buffer (see docs/benchmarks.md, "Method"). A request not captured is then answered
+404, never some other reply: a load generator counts it as a failed request, and the suite stops
+on one (``bench/suite.py``), so no timed run measures an easier baseline unnoticed. A reply goes
+out as the real calls' do, a :class:`~openroster.dialects.pieces.PiecesResponse` (of one piece):
+the server writes its head and body in one call, as it writes theirs. Like the dialects'
+endpoints they are plain routes, so they take the same short way (``server/dispatch.py``).
 ``/_bench`` is no platform path: the journal leaves such calls out.
 
-    .venv/bin/python -m bench.bare --bare-endpoint-file REPLY.json --port 8000 --data-dir DIR \\
-        [--database-url URL] [--cache-max-users N] [--admin-token TOKEN]
+    .venv/bin/python -m bench.bare --bare-endpoint-file REPLY.json [--bare-replies-dir DIR] \\
+        --port 8000 --data-dir DIR [--database-url URL] [--cache-max-users N] [--admin-token TOKEN]
 
 serves that app as ``openroster serve`` would (one process, uvloop, the guarded protocol).
 """
@@ -20,6 +28,7 @@ serves that app as ``openroster serve`` would (one process, uvloop, the guarded 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import orjson
@@ -31,44 +40,91 @@ from starlette.responses import Response
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.runtime.limits import DEFAULT_MAX_USERS
+from openroster.dialects.pieces import PiecesResponse
 from openroster.dialects.wps.schemas import BatchReadUsersBody
 from openroster.server.app import create_app
 from openroster.server.run import run
 
 
-def install(api: FastAPI, payload: bytes) -> None:
-    """Add the bare endpoints (see module), each answering ``payload``."""
+def save_replies(directory: Path, replies: Iterable[tuple[bytes, bytes]]) -> None:
+    """Write ``(key, reply)`` pairs for ``--bare-replies-dir``: ``<n>.key`` and ``<n>.reply`` each.
+
+    The key is what the bare endpoint looks the reply up by: a POST's raw body, a GET's query string.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    for n, (key, reply) in enumerate(replies):
+        (directory / f"{n}.key").write_bytes(key)
+        (directory / f"{n}.reply").write_bytes(reply)
+
+
+def load_replies(directory: Path) -> dict[bytes, bytes]:
+    """The pairs :func:`save_replies` wrote, as ``{key: reply}``."""
+    return {k.read_bytes(): k.with_suffix(".reply").read_bytes() for k in directory.glob("*.key")}
+
+
+#: The bare endpoints' answer to a request they have no captured reply for (see module).
+NOT_CAPTURED = b"no reply was captured for this request"
+
+
+def install(api: FastAPI, payload: bytes, replies: Mapping[bytes, bytes] | None = None) -> None:
+    """Add the bare endpoints (see module): each answers ``replies[key]`` (404 when there is none)
+    or, without ``replies``, ``payload``."""
+    table = dict(replies) if replies is not None else None
+
+    def answer(key: bytes) -> Response:
+        if table is None:
+            return PiecesResponse([payload], media_type="application/json")
+        reply = table.get(key)
+        if reply is None:
+            return Response(NOT_CAPTURED, status_code=404)
+        return PiecesResponse([reply], media_type="application/json")
 
     async def bare(request: Request) -> Response:
+        body = await request.body()
         try:
-            BatchReadUsersBody.model_validate_json(await request.body())
+            BatchReadUsersBody.model_validate_json(body)
         except ValidationError:
             return Response(b"not a batch_read body", status_code=400)
-        return Response(payload, media_type="application/json")
+        return answer(body)
 
     async def bare_json(request: Request) -> Response:
-        if not isinstance(orjson.loads(await request.body()), dict):
+        body = await request.body()
+        if not isinstance(orjson.loads(body), dict):
             return Response(b"a JSON object is expected", status_code=400)
-        return Response(payload, media_type="application/json")
+        return answer(body)
 
     async def bare_get(request: Request) -> Response:
-        return Response(payload, media_type="application/json")
+        return answer(request.scope["query_string"])
 
     api.add_api_route("/_bench/bare", bare, methods=["POST"], include_in_schema=False)
     api.add_api_route("/_bench/bare_json", bare_json, methods=["POST"], include_in_schema=False)
     api.add_api_route("/_bench/bare", bare_get, methods=["GET"], include_in_schema=False)
 
 
-def create_bench_app(settings: Settings, payload: bytes, *, directory: Directory | None = None) -> FastAPI:
-    """The server app with the bare endpoints answering ``payload``."""
+def create_bench_app(
+    settings: Settings,
+    payload: bytes,
+    *,
+    replies: Mapping[bytes, bytes] | None = None,
+    directory: Directory | None = None,
+) -> FastAPI:
+    """The server app with the bare endpoints answering ``replies`` by request, or ``payload``."""
     api = create_app(settings, directory=directory)
-    install(api, payload)
+    install(api, payload, replies)
     return api
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--bare-endpoint-file", type=Path, required=True, help="the reply they send")
+    ap.add_argument(
+        "--bare-endpoint-file", type=Path, required=True, help="the reply they send (no --bare-replies-dir)"
+    )
+    ap.add_argument(
+        "--bare-replies-dir",
+        type=Path,
+        help="the reply to each captured request, by body or query string (bench.bare.save_replies); "
+        "any other request is answered 404",
+    )
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=8000)
     ap.add_argument("--data-dir", type=Path, required=True)
@@ -94,7 +150,9 @@ def main() -> None:
         admin_token=args.admin_token,
         journal_size=args.journal_size,
     )
-    run(create_bench_app(settings, args.bare_endpoint_file.read_bytes()), settings, log_level=args.log_level)
+    replies = load_replies(args.bare_replies_dir) if args.bare_replies_dir else None
+    app = create_bench_app(settings, args.bare_endpoint_file.read_bytes(), replies=replies)
+    run(app, settings, log_level=args.log_level)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,8 @@ class Server:
 
     target: Target
     bare_file: Path | None = None
+    #: With ``bare_file``: the reply to each captured request (``bench.bare.save_replies``).
+    bare_replies: Path | None = None
     workers: int = 1
     extra: Sequence[str] = ()
     #: Environment variables for the server process, on top of this process's.
@@ -139,6 +141,8 @@ class Server:
         args += ["--workers", str(self.workers), *self.extra]
         if self.bare_file is not None:
             args += ["--bare-endpoint-file", str(self.bare_file)]
+            if self.bare_replies is not None:
+                args += ["--bare-replies-dir", str(self.bare_replies)]
         self.log_path = Path(tempfile.gettempdir()) / f"openroster-bench-{self.port}.log"
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
@@ -220,6 +224,18 @@ class Request:
     path: str  # with the query string
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+
+    @property
+    def key(self) -> bytes:
+        """What a bare endpoint looks this request's reply up by (bench/bare.py): body, else query."""
+        return self.body or self.path.partition("?")[2].encode()
+
+    def to_bare(self, method: str, path: str) -> Request:
+        """This request sent to the bare endpoint ``method path``, with the same ``key``."""
+        if method == "POST":
+            return Request(method, path, dict(self.headers), self.body)
+        query = self.path.partition("?")[2]
+        return Request(method, f"{path}?{query}" if query else path, dict(self.headers))
 
     def send(self, base: str, client: httpx.Client | None = None) -> httpx.Response:
         c = client or httpx.Client(timeout=60)

@@ -233,17 +233,24 @@ async def _run(args: argparse.Namespace) -> None:
             raise SystemExit(f"the call failed: {status} {reply[:300]!r}")
         if args.call in WRITES:  # the bare write endpoint is another process (bench/bare_writes.py)
             args.only = "real"
-        bare_app = create_bench_app(settings, reply)
+        replies = {reqs[0].key: reply}
+        if args.only != "real":  # the bare endpoint answers each request the call's own reply
+            for r in reqs[1:]:
+                replies[r.key] = (await drv.call(r))[1]
+        bare_app = create_bench_app(settings, reply, replies=replies)
         bare = Driver(bare_app)
-        bare_reqs = [Request("POST", "/_bench/bare", r.headers, r.body) for r in reqs]
+        method, path = "GET", "/_bench/bare"
         if args.call in ("roster_list", *READS):
-            bare_reqs = [Request("POST", "/_bench/bare_json", r.headers, r.body) for r in reqs]
-        elif args.call != "batch_read":
-            bare_reqs = [Request("GET", "/_bench/bare", r.headers) for r in reqs]
+            method, path = "POST", "/_bench/bare_json"
+        elif args.call == "batch_read":
+            method, path = "POST", "/_bench/bare"
+        bare_reqs = [r.to_bare(method, path) for r in reqs]
         async with bare_app.router.lifespan_context(bare_app):
-            status, same = await bare.call(bare_reqs[0])
-            if args.only != "real" and (status != 200 or same != reply):
-                raise SystemExit(f"the bare endpoint answered {status} {same[:200]!r}")
+            if args.only != "real":
+                for r in bare_reqs:
+                    status, same = await bare.call(r)
+                    if status != 200 or same != replies[r.key]:
+                        raise SystemExit(f"the bare endpoint answered {status} {same[:200]!r}")
             results: dict[str, float] = {}
             for label, driver, rs in (("real", drv, reqs), ("bare", bare, bare_reqs)):
                 if args.only and label != args.only:

@@ -26,9 +26,11 @@ from typing import Any
 import httpx
 
 from bench import report
+from bench.bare import save_replies
 from bench.harness import (
     ROOT,
     LoadResult,
+    Request,
     Server,
     Target,
     log,
@@ -45,9 +47,9 @@ RESULTS = ROOT / "bench" / "results"
 HEADLINE_SIZE = 100_000
 
 
-def check_replies(scenario: Scenario, ctx: Context, requests: list[Any]) -> bytes:
-    """Send every rotated request once; each must succeed. Returns the first reply's bytes."""
-    first = b""
+def check_replies(scenario: Scenario, ctx: Context, requests: list[Request]) -> list[bytes]:
+    """Send every rotated request once; each must succeed. Returns the replies' bytes, in order."""
+    replies: list[bytes] = []
     with httpx.Client(timeout=60) as client:
         for i, req in enumerate(requests):
             r = req.send(ctx.base, client)
@@ -55,9 +57,8 @@ def check_replies(scenario: Scenario, ctx: Context, requests: list[Any]) -> byte
             code = data.get("code", data.get("errcode", 0))  # DingTalk /v1.0 succeeds with neither
             if r.status_code != 200 or code != 0:
                 raise RuntimeError(f"{scenario.name}: request {i} failed: {r.status_code} {r.text[:300]}")
-            if i == 0:
-                first = r.content
-    return first
+            replies.append(r.content)
+    return replies
 
 
 def measure(
@@ -78,41 +79,57 @@ def measure(
     ratios, and every pair: on a shared machine one run moves by ±10 % from the next, and a ratio
     is best taken between runs made side by side.
     """
-    # A first server prepares and checks the requests and captures the reply the bare endpoint returns.
+    # A first server prepares and checks the requests and captures the reply to each: the bare
+    # endpoint answers each rotated request the reply the real call gave to that very request.
     with Server(target, extra=scenario.server_args) as probe:
         ctx = Context(probe, ids, random.Random(hash(scenario.name) & 0xFFFF))
         requests = scenario.make(ctx)
-        reply = check_replies(scenario, ctx, requests)
+        replies = check_replies(scenario, ctx, requests)
+    reply = replies[0]
     bare_file = workdir / f"{scenario.name}.json"
     bare_file.write_bytes(reply)
+    bare_replies = workdir / f"{scenario.name}.replies"
+    save_replies(bare_replies, ((r.key, b) for r, b in zip(requests, replies, strict=True)))
     method, path = scenario.bare
-    bare_requests = [
-        type(r)(method, path, dict(r.headers), r.body if method == "POST" else b"") for r in requests
-    ]
-    with Server(target, bare_file=bare_file, extra=scenario.server_args) as server:
-        check = bare_requests[0].send(server.base)
-        if check.status_code != 200 or check.content != reply:
-            raise RuntimeError(
-                f"{scenario.name}: the bare endpoint answered {check.status_code} {check.text[:200]}"
-            )
+    bare_requests = [r.to_bare(method, path) for r in requests]
+    with Server(target, bare_file=bare_file, bare_replies=bare_replies, extra=scenario.server_args) as server:
+        with httpx.Client(timeout=60) as client:
+            for i, (req, expected) in enumerate(zip(bare_requests, replies, strict=True)):
+                check = req.send(server.base, client)
+                if check.status_code != 200 or check.content != expected:
+                    raise RuntimeError(
+                        f"{scenario.name}: the bare endpoint answered request {i} "
+                        f"{check.status_code} {check.text[:200]}"
+                    )
         if warmup > 0:
             run_wrk(server.base, requests, seconds=warmup, connections=connections)
         measured: list[tuple[LoadResult, LoadResult]] = []
+        cpu: list[tuple[float, float]] = []  # the server's CPU µs a request: real, bare
         rss = 0.0
         for _ in range(max(1, pairs)):
-            real = run_wrk(server.base, requests, seconds=seconds, connections=connections)
+            real, real_cpu = _served(server, requests, seconds=seconds, connections=connections)
             rss = max(rss, server.rss_mib())
-            bare = run_wrk(server.base, bare_requests, seconds=seconds, connections=connections)
+            bare, bare_cpu = _served(server, bare_requests, seconds=seconds, connections=connections)
+            if bare.errors.get("status"):
+                # a request the bare endpoint has no captured reply for (bench/bare.py): answered
+                # 404, never another reply, so the baseline is never an easier one unnoticed
+                raise RuntimeError(
+                    f"{scenario.name}: the bare endpoint answered {bare.errors['status']} timed "
+                    "requests with an error status (no reply captured for them)"
+                )
             measured.append((real, bare))
+            cpu.append((real_cpu, bare_cpu))
     mid = len(measured) // 2
     real = sorted((r for r, _ in measured), key=lambda x: x.rps)[mid]
     bare = sorted((b for _, b in measured), key=lambda x: x.rps)[mid]
     ratio = sorted(r.rps / b.rps if b.rps else 0.0 for r, b in measured)[mid]
+    real_cpu, bare_cpu = (sorted(side)[mid] for side in zip(*cpu, strict=True))
     if len(measured) > 1:
         log("  pairs (real / bare req/s): " + ", ".join(f"{r.rps:.0f} / {b.rps:.0f}" for r, b in measured))
     log(
         f"  {scenario.name:<22} {real.rps:8.0f} req/s  p50 {real.p50_ms:6.2f} ms  p99 {real.p99_ms:7.2f} ms"
         f"  | bare {bare.rps:8.0f} req/s  ratio {ratio:5.1%}  rss {rss:5.0f} MiB"
+        f"  | CPU a request {real_cpu:5.0f} / {bare_cpu:5.0f} µs"
     )
     return {
         "backend": target.backend,
@@ -125,12 +142,30 @@ def measure(
         "reply_bytes": len(reply),
         "rss_mib": round(rss, 1),
         "errors": _errors(real) | {f"bare.{k}": v for k, v in _errors(bare).items()},
+        "cpu_us": {"real": round(real_cpu, 1), "bare": round(bare_cpu, 1)},
         "pairs": [
-            {"real_rps": round(r.rps, 1), "bare_rps": round(b.rps, 1), "ratio": round(r.rps / b.rps, 4)}
-            for r, b in measured
+            {
+                "real_rps": round(r.rps, 1),
+                "bare_rps": round(b.rps, 1),
+                "ratio": round(r.rps / b.rps, 4),
+                "real_cpu_us": round(rc, 1),
+                "bare_cpu_us": round(bc, 1),
+            }
+            for (r, b), (rc, bc) in zip(measured, cpu, strict=True)
             if b.rps
         ],
     }
+
+
+def _served(
+    server: Server, requests: list[Request], *, seconds: float, connections: int
+) -> tuple[LoadResult, float]:
+    """wrk's figures and the server's CPU time per request, µs (steadier than the rate on a shared
+    machine: other work slows the server down but does not add to its CPU time much)."""
+    before = server.cpu_seconds()
+    result = run_wrk(server.base, requests, seconds=seconds, connections=connections)
+    used = server.cpu_seconds() - before
+    return result, used / result.requests * 1e6 if result.requests else 0.0
 
 
 def _errors(r: LoadResult) -> dict[str, int]:

@@ -30,6 +30,7 @@ tenants, fuzzing, deadlines). So ``-m "not slow"`` is the inner loop (CONTRIBUTI
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,6 +43,7 @@ import pytest
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
+from openroster.dialects import pieces
 from openroster.server.app import open_directory
 from openroster.store import Store, open_store
 from openroster.store.pgcluster import ThrowawayCluster, cluster_from_env
@@ -65,6 +67,9 @@ _running: list[pytest.Item] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every reply in pieces has its size checked, here and in the servers the tests start.
+    os.environ[pieces.ENV_CHECK_SIZES] = "1"
+    pieces.CHECK_SIZES = True
     for b in BACKENDS:
         config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
 

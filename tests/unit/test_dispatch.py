@@ -16,12 +16,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from bench.bare import create_bench_app
+from bench.bare import NOT_CAPTURED, create_bench_app, load_replies, save_replies
 from fastapi.routing import APIRoute
+from starlette.responses import Response
 
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.dialects.dingtalk.dialect import DINGTALK
+from openroster.dialects.pieces import EXTENSION as PIECES_EXTENSION
+from openroster.dialects.pieces import PIECES
 from openroster.dialects.wps.dialect import WPS
 from openroster.server.app import create_app
 from openroster.server.dispatch import ExactRoutes, plain
@@ -123,3 +126,66 @@ def test_the_bare_endpoint_parses_the_body_and_answers_the_captured_bytes(
     assert (ok_json.status_code, ok_json.content) == (200, payload)
     assert bad_json.status_code == 400
     assert (get.status_code, get.content) == (200, payload)
+    # the same bytes, head and body, as starlette's plain Response of the reply
+    plain_reply = Response(payload, media_type="application/json")
+    for r in (ok, ok_json, get):
+        assert [(k.lower(), v) for k, v in r.headers.raw] == plain_reply.raw_headers
+
+
+def test_the_bare_endpoint_answers_in_one_piece_under_the_server(directory: Directory) -> None:
+    # As the real calls' replies: the server's pieces extension gets the reply as one piece, so
+    # the server writes its head and body in one call (server/writev.py).
+    payload = orjson.dumps({"code": 0, "data": "bare"})
+    app = create_bench_app(Settings(), payload, directory=directory)
+    messages: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/_bench/bare",
+        "raw_path": b"/_bench/bare",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test")],
+        "server": ("test", 80),
+        "client": ("127.0.0.1", 1),
+        "extensions": {PIECES_EXTENSION: {}},
+    }
+
+    asyncio.run(app(scope, receive, send))
+    start, body = messages
+    assert start[PIECES] is True and start["status"] == 200
+    assert body[PIECES] == [payload] and body["body"] == b""
+
+
+def test_the_bare_endpoint_answers_each_captured_request_its_own_reply(
+    directory: Directory, tmp_path: Path
+) -> None:
+    one, two, page = (orjson.dumps({"code": 0, "data": n}) for n in ("one", "two", "page"))
+    body_one = orjson.dumps({"user_ids": ["a"], "status": ["active"]})
+    body_two = orjson.dumps({"anything": 2})
+    save_replies(tmp_path / "replies", [(body_one, one), (body_two, two), (b"page_token=p2", page)])
+    fallback = orjson.dumps({"code": 0, "data": "captured first"})
+    app = create_bench_app(
+        Settings(), fallback, replies=load_replies(tmp_path / "replies"), directory=directory
+    )
+    by_model, by_json, other, by_query, no_query = _calls(
+        app,
+        ("POST", "/_bench/bare", {"content": body_one}),
+        ("POST", "/_bench/bare_json", {"content": body_two}),
+        ("POST", "/_bench/bare_json", {"json": {"anything": 3}}),
+        ("GET", "/_bench/bare?page_token=p2", {}),
+        ("GET", "/_bench/bare", {}),
+    )
+    assert [r.content for r in (by_model, by_json, by_query)] == [one, two, page]
+    # a request with no captured reply gets no other reply: an error a load generator counts
+    assert [(r.status_code, r.content) for r in (other, no_query)] == [(404, NOT_CAPTURED)] * 2

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 
 from openroster.core.runtime import limits
+from openroster.dialects.raw import header
 
 
 async def read_limited_body(request: Request, too_large: Callable[[str], Exception]) -> bytes:
@@ -16,8 +17,15 @@ async def read_limited_body(request: Request, too_large: Callable[[str], Excepti
     a body that grows past it while streaming is refused at that chunk.
     """
     message = f"request body is larger than {limits.BODY_MAX_BYTES} bytes"
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limits.BODY_MAX_BYTES:
+    # The raw header, as starlette's ``Headers`` would give it (the first one), without making one.
+    declared = header(request.scope["headers"], b"content-length")
+    # ASCII digits only: "²".isdigit() is true, but int("²") raises
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > limits.BODY_MAX_BYTES
+    ):
         raise too_large(message)
     chunks: list[bytes] = []
     size = 0

@@ -123,7 +123,7 @@ class DingTalkV1Dialect(TokenDialect[Route]):
         return V1Error("RequestEntityTooLarge", message, status=413, text="请求体过大")
 
     def credentials(self, x: Exchange[Route]) -> str:
-        token = x.request.headers.get(TOKEN_HEADER, "")
+        token = header(x.request.scope["headers"], _TOKEN_HEADER) or ""  # starlette's Headers not made
         if not token.strip():
             raise V1Error(MISSING_TOKEN)
         return token
