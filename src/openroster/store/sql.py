@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -323,6 +324,33 @@ class Kept:
     def drop(self) -> None:
         self._answers.clear()
         self.generation += 1
+
+
+class Fixed:
+    """A read's SQL, one fixed text run on the driver's own connection: no compile, execution
+    context or result object of SQLAlchemy's per run, and the driver prepares it once (SQLite keeps
+    a connection's prepared statements by text; psycopg prepares a text run a few times). Its
+    parameters are named ``:name``; its rows are the driver's tuples, each value as the driver
+    makes it (only for columns that need no conversion of SQLAlchemy's: text, numbers, bytes).
+    It runs in the connection's transaction (begun if none is yet: a read stays one snapshot)."""
+
+    __slots__ = ("_postgresql", "_sqlite")
+
+    def __init__(self, text: str) -> None:
+        self._sqlite = text
+        self._postgresql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", text)
+
+    def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The statement's rows, run on ``conn``'s driver connection (after the statements held
+        on it, if any: :func:`hold`)."""
+        if held(conn):
+            send_held(conn)
+        elif not conn.in_transaction():
+            conn.begin()
+        driver: Any = conn.connection.driver_connection
+        text = self._postgresql if conn.dialect.name == "postgresql" else self._sqlite
+        found: list[tuple[Any, ...]] = driver.execute(text, params or {}).fetchall()
+        return found
 
 
 def one_query(
