@@ -304,7 +304,10 @@ class EventEngine:
         waiting when it runs (``OutcomeWriter.carry``; handed back with ``carried_back`` after the
         commit), so the events they held up are claimed in it."""
         now, wall = self.directory.now_ms(), wall_ms()
-        with self.directory.store.read() as tx:
+        # No transaction: its records are read after its cursors, as on PostgreSQL, where a read
+        # sees each statement's own snapshot anyway (a cursor moved meanwhile fails the store's
+        # compare-and-set, and the records are rendered again).
+        with self.directory.store.read(snapshot=False) as tx:
             contexts, rendered = self._render(tx)
             self._rendered = self._rendered or bool(rendered)
             room = self._room(contexts)

@@ -34,6 +34,8 @@ HELD_FAILED = "openroster_held_failed"
 #: ``Connection.info`` key set (:func:`commit_with_next`) while the transaction's last statement is
 #: to carry its ``COMMIT`` in the same round trip.
 COMMIT_WITH = "openroster_commit_with"
+#: ``Connection.info`` key set while a read's statements run in no transaction (:func:`alone`).
+ALONE = "openroster_alone"
 #: The statuses of a statement's result that completed (``psycopg.pq.ExecStatus``: COMMAND_OK,
 #: TUPLES_OK), as a held statement's cursor has it after its pipeline.
 _COMPLETED = (1, 2)
@@ -332,7 +334,8 @@ class Fixed:
     a connection's prepared statements by text; psycopg prepares a text run a few times). Its
     parameters are named ``:name``; its rows are the driver's tuples, each value as the driver
     makes it (only for columns that need no conversion of SQLAlchemy's: text, numbers, bytes).
-    It runs in the connection's transaction (begun if none is yet: a read stays one snapshot)."""
+    It runs in the connection's transaction (begun if none is yet: a read stays one snapshot), or
+    in none within :func:`alone`."""
 
     __slots__ = ("_postgresql", "_sqlite")
 
@@ -341,16 +344,36 @@ class Fixed:
         self._postgresql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", text)
 
     def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """The statement's rows, run on ``conn``'s driver connection (after the statements held
-        on it, if any: :func:`hold`)."""
-        if held(conn):
-            send_held(conn)
-        elif not conn.in_transaction():
+        """The statement's rows, run on ``conn``'s driver connection (by SQLAlchemy when statements
+        are held on it, :func:`hold`: it goes with them)."""
+        text = self._postgresql if conn.dialect.name == "postgresql" else self._sqlite
+        if held(conn):  # with them, in one round trip (:func:`pipelined`)
+            return [tuple(r) for r in conn.exec_driver_sql(text, dict(params or {})).all()]
+        if not conn.in_transaction() and not conn.info.get(ALONE):
             conn.begin()
         driver: Any = conn.connection.driver_connection
-        text = self._postgresql if conn.dialect.name == "postgresql" else self._sqlite
         found: list[tuple[Any, ...]] = driver.execute(text, params or {}).fetchall()
         return found
+
+
+@contextmanager
+def alone(conn: Connection) -> Iterator[None]:
+    """Within the block, ``conn``'s statements run in no transaction, each in a snapshot of its own
+    (``Store.read(snapshot=False)``): PostgreSQL's driver in autocommit (no ``BEGIN`` sent before
+    the first, nor ``ROLLBACK`` at the end: it has no transaction to end), and on SQLite (already in
+    autocommit) :class:`Fixed` begins none. Only on a connection with no transaction open."""
+    driver: Any = conn.connection.driver_connection
+    postgres = conn.dialect.name == "postgresql"
+    info = conn.info
+    info[ALONE] = True
+    if postgres:
+        driver.autocommit = True
+    try:
+        yield
+    finally:
+        info.pop(ALONE, None)
+        if postgres and not driver.closed:
+            driver.autocommit = False
 
 
 def one_query(
