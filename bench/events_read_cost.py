@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import statistics
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
+from bench.events_engine_cost import APP, BEFORE, SECRET, settings_for
 from openroster.config import Settings
 from openroster.core.directory import Directory
 from openroster.core.tenancy import apps, tenants
@@ -34,10 +33,7 @@ from openroster.events.engine import EventEngine
 from openroster.model.changes import ChangeRecord, DeliveryStatus, EntityKind, Operation
 from openroster.server.opening import open_directory
 from openroster.store.outbox import Outcome
-from openroster.store.pgcluster import cluster_from_env
 
-APP, SECRET = "acme-kso", "acme-kso-secret"
-BEFORE = {"user_name": "Old", "dept_ids": [1], "role": "normal", "email": "o@a.t", "phone": "1", "avatar": ""}
 WARM_UP = 20
 
 
@@ -132,12 +128,8 @@ def main() -> None:
     p.add_argument("--transactions", type=int, default=3, help="write transactions before each pass")
     p.add_argument("--people", type=int, default=10, help="change records per transaction")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        settings = Settings(data_dir=Path(tmp))
-        if args.backend == "postgresql":
-            cluster = stack.enter_context(cluster_from_env())
-            settings = Settings(data_dir=Path(tmp), database_url=cluster.create_database())
-        out = measure(settings, args.passes, args.transactions, args.people)
+    with contextlib.ExitStack() as stack:
+        out = measure(settings_for(args.backend, stack), args.passes, args.transactions, args.people)
     for kind, what in (("loaded", f"{args.transactions}x{args.people} records"), ("idle", "nothing new")):
         ms, st = out[f"{kind}_ms"], out[f"{kind}_statements"]
         print(
