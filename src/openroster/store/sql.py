@@ -330,8 +330,8 @@ class Kept:
 
 class Fixed:
     """A read's SQL, one fixed text run on the driver's own connection: no compile, execution
-    context or result object of SQLAlchemy's per run, and the driver prepares it once (SQLite keeps
-    a connection's prepared statements by text; psycopg prepares a text run a few times). Its
+    context or result object of SQLAlchemy's per run, and the driver prepares it (SQLite keeps a
+    connection's prepared statements by text; psycopg prepares a text it has run five times). Its
     parameters are named ``:name``; its rows are the driver's tuples, each value as the driver
     makes it (only for columns that need no conversion of SQLAlchemy's: text, numbers, bytes).
     It runs in the connection's transaction (begun if none is yet: a read stays one snapshot), or
