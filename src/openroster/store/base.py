@@ -84,11 +84,9 @@ class Store:
         (the event engine's pass read, ``events/engine.py``). On SQLite only the fixed texts run on
         the driver (``sql.Fixed``) go without: a statement SQLAlchemy runs still begins one."""
         with self.engine.connect() as conn:
-            if snapshot:
-                yield ReadTx(conn)
-            else:
-                with alone(conn):
-                    yield ReadTx(conn)
+            if not snapshot:
+                alone(conn)
+            yield ReadTx(conn)
             conn.rollback()
 
     @contextmanager

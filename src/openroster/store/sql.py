@@ -34,7 +34,7 @@ HELD_FAILED = "openroster_held_failed"
 #: ``Connection.info`` key set (:func:`commit_with_next`) while the transaction's last statement is
 #: to carry its ``COMMIT`` in the same round trip.
 COMMIT_WITH = "openroster_commit_with"
-#: ``Connection.info`` key set while a read's statements run in no transaction (:func:`alone`).
+#: Execution option of a ``Connection`` whose statements run in no transaction (:func:`alone`).
 ALONE = "openroster_alone"
 #: The statuses of a statement's result that completed (``psycopg.pq.ExecStatus``: COMMAND_OK,
 #: TUPLES_OK), as a held statement's cursor has it after its pipeline.
@@ -335,7 +335,8 @@ class Fixed:
     parameters are named ``:name``; its rows are the driver's tuples, each value as the driver
     makes it (only for columns that need no conversion of SQLAlchemy's: text, numbers, bytes).
     It runs in the connection's transaction (begun if none is yet: a read stays one snapshot), or
-    in none within :func:`alone`."""
+    in none on a connection :func:`alone` marked. Its errors are the driver's own (a
+    ``psycopg.OperationalError``, a ``sqlite3.Error``), not wrapped in SQLAlchemy's ``DBAPIError``."""
 
     __slots__ = ("_postgresql", "_sqlite")
 
@@ -349,31 +350,26 @@ class Fixed:
         text = self._postgresql if conn.dialect.name == "postgresql" else self._sqlite
         if held(conn):  # with them, in one round trip (:func:`pipelined`)
             return [tuple(r) for r in conn.exec_driver_sql(text, dict(params or {})).all()]
-        if not conn.in_transaction() and not conn.info.get(ALONE):
+        if not conn.in_transaction() and not conn.get_execution_options().get(ALONE):
             conn.begin()
         driver: Any = conn.connection.driver_connection
         found: list[tuple[Any, ...]] = driver.execute(text, params or {}).fetchall()
         return found
 
 
-@contextmanager
-def alone(conn: Connection) -> Iterator[None]:
-    """Within the block, ``conn``'s statements run in no transaction, each in a snapshot of its own
-    (``Store.read(snapshot=False)``): PostgreSQL's driver in autocommit (no ``BEGIN`` sent before
-    the first, nor ``ROLLBACK`` at the end: it has no transaction to end), and on SQLite (already in
-    autocommit) :class:`Fixed` begins none. Only on a connection with no transaction open."""
-    driver: Any = conn.connection.driver_connection
-    postgres = conn.dialect.name == "postgresql"
-    info = conn.info
-    info[ALONE] = True
-    if postgres:
-        driver.autocommit = True
-    try:
-        yield
-    finally:
-        info.pop(ALONE, None)
-        if postgres and not driver.closed:
-            driver.autocommit = False
+def alone(conn: Connection) -> None:
+    """From now until it goes back to the pool, ``conn``'s statements run in no transaction, each
+    in a snapshot of its own (``Store.read(snapshot=False)``): on PostgreSQL by SQLAlchemy's
+    ``isolation_level="AUTOCOMMIT"`` (the driver sends no ``BEGIN`` before the first, nor
+    ``ROLLBACK`` at the end: it has none to end), which the pool undoes when the connection goes
+    back to it, after its own rollback (so on a session in no transaction; one whose rollback fails
+    is dropped, not returned); on SQLite (already in autocommit) :class:`Fixed` begins none. Both
+    are options of this ``Connection`` only, gone with it: nothing is left on the pooled
+    connection. Only on a connection with no transaction open."""
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT", **{ALONE: True})
+    else:
+        conn.execution_options(**{ALONE: True})
 
 
 def one_query(
