@@ -117,18 +117,24 @@ def measure(settings: Settings, writes: int, held: int) -> tuple[float, float]:
     return statements / writes, cpu / writes * 1000
 
 
+def settings_for(backend: str, stack: contextlib.ExitStack) -> Settings:
+    """A new store's settings for ``stack``'s life: SQLite in a temporary folder, or a database of a
+    throwaway PostgreSQL cluster."""
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    if backend == "postgresql":
+        cluster = stack.enter_context(cluster_from_env())
+        return Settings(data_dir=tmp, database_url=cluster.create_database())
+    return Settings(data_dir=tmp)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     p.add_argument("--writes", type=int, default=200)
     p.add_argument("--held", type=int, default=0, help="events held up behind a dead receiver's retrying one")
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        settings = Settings(data_dir=Path(tmp))
-        if args.backend == "postgresql":
-            cluster = stack.enter_context(cluster_from_env())
-            settings = Settings(data_dir=Path(tmp), database_url=cluster.create_database())
-        statements, cpu = measure(settings, args.writes, args.held)
+    with contextlib.ExitStack() as stack:
+        statements, cpu = measure(settings_for(args.backend, stack), args.writes, args.held)
     print(
         f"{args.backend}, held {args.held}: {statements:.1f} SQL statements and {cpu:.2f} ms process CPU"
         f" per write + flush ({args.writes} writes, five WPS subscriptions)"

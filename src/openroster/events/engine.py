@@ -72,9 +72,7 @@ from openroster.model.changes import (
     Delivery,
     DeliveryStatus,
     RenderedEvent,
-    Subscription,
 )
-from openroster.model.entities import App, Tenant
 from openroster.store.tx import ReadTx, WriteTx
 
 log = logging.getLogger(__name__)
@@ -158,6 +156,8 @@ class EventEngine:
         self._task = BackgroundTask("openroster-events", self._run)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: The last pass's active subscriptions' channel contexts, by their rows (``store/outbox_read.py``).
+        self._known: dict[tuple[object, ...], ChannelContext] = {}
         #: Whether the last pass saw an active subscription (set by :meth:`_render`).
         self._subscribed = True
         #: The last pass found no active subscription and nothing open (see :meth:`_on_records`).
@@ -213,26 +213,6 @@ class EventEngine:
     def unseal(self, sealed: bytes, context: str) -> str:
         return self._unseal_key(bytes(sealed), context)
 
-    def context(
-        self,
-        tx: ReadTx | WriteTx,
-        sub: Subscription,
-        tenant_of: Callable[[str], Tenant | None] | None = None,
-        app_of: Callable[[str], App | None] | None = None,
-    ) -> ChannelContext:
-        """What the subscription's channel needs: the tenant's platform ids and the app's secret
-        (read by ``tenant_of`` and ``app_of`` when given: a pass's shared reads)."""
-        tenant = (tenant_of or tx.tenants.get_tenant)(sub.tenant_id)
-        get_app = app_of or (lambda client_id: tx.apps.get_app(client_id, self._unseal_app))
-        app = get_app(sub.app) if sub.kind == "wps" else None
-        return ChannelContext(
-            subscription=sub,
-            tenant_id=sub.tenant_id,
-            wps_company_id=tenant.wps_company_id if tenant else None,
-            dingtalk_corp_id=tenant.dingtalk_corp_id if tenant else None,
-            app_secret=app.secret if app else None,
-        )
-
     # -- fan-out ----------------------------------------------------------------------------
 
     def fan_out(self) -> int:
@@ -258,14 +238,15 @@ class EventEngine:
         one that has some, rendered: outside the write, so sealing never holds the writers up."""
         contexts: dict[str, ChannelContext] = {}
         rendered: list[Rendered] = []
-        # Subscriptions of one tenant (and app) share these reads within a pass.
-        tenant_of = functools.cache(tx.tenants.get_tenant)
-        app_of = functools.cache(lambda client_id: tx.apps.get_app(client_id, self._unseal_app))
+        # One statement; a subscription the last pass read the same is not decoded again.
+        self._known = tx.outbox.active_contexts(self.unseal, self._unseal_app, self._known)
+        # Subscriptions of one tenant at one cursor share the read of its records within a pass ...
         after = functools.cache(lambda tenant, seq: tx.changes.records_after(tenant, seq, FAN_OUT_BATCH))
         # ... and, rendering the same records, their batches and payloads (sealed per subscription).
         memo = functools.cache(lambda tenant, seq: Shared())
-        for sub in tx.outbox.list_subscriptions(None, self.unseal, active_only=True):
-            ctx = contexts[sub.id] = self.context(tx, sub, tenant_of, app_of)
+        for ctx in self._known.values():
+            sub = ctx.subscription
+            contexts[sub.id] = ctx
             changes = after(sub.tenant_id, sub.cursor_seq)
             if not changes:
                 continue
@@ -323,7 +304,10 @@ class EventEngine:
         waiting when it runs (``OutcomeWriter.carry``; handed back with ``carried_back`` after the
         commit), so the events they held up are claimed in it."""
         now, wall = self.directory.now_ms(), wall_ms()
-        with self.directory.store.read() as tx:
+        # No transaction: its records are read after its cursors, as on PostgreSQL, where a read
+        # sees each statement's own snapshot anyway (a cursor moved meanwhile fails the store's
+        # compare-and-set, and the records are rendered again).
+        with self.directory.store.read(snapshot=False) as tx:
             contexts, rendered = self._render(tx)
             self._rendered = self._rendered or bool(rendered)
             room = self._room(contexts)

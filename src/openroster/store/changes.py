@@ -7,20 +7,18 @@ Both are written under the same counter value, in the writing transaction.
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import takewhile
-from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, bindparam, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
 from openroster.store.inserts import insert_many, insert_values
-from openroster.store.sql import held, hold
+from openroster.store.sql import Fixed, held, hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,16 +218,27 @@ def _record_row(seq: int, n: int, r: ChangeRecord, committed_at: int) -> tuple[o
     )
 
 
+_READ_COLUMNS = 'seq, n, committed_at, kind, op, entity_id, fields, "before", actor, "after"'
+#: :func:`records_after`'s statements, fixed texts (every pass of the event engine runs one): the
+#: records after ``seq`` (at most ``limit``), and those of the transaction ``seq``.
+_RECORDS_AFTER = Fixed(
+    f"SELECT {_READ_COLUMNS} FROM change_records WHERE tenant_id = :tenant_id AND seq > :seq"
+    " ORDER BY seq, n LIMIT :limit"
+)
+_RECORDS_OF = Fixed(
+    f"SELECT {_READ_COLUMNS} FROM change_records WHERE tenant_id = :tenant_id AND seq = :seq ORDER BY n"
+)
+
+
 def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> list[StoredChange]:
     """The tenant's change records after ``seq``, in commit order: about ``limit`` of them, never
     splitting one transaction's records (a batch ends on a whole transaction)."""
-    after, of_one = _records_statements()
-    rows = conn.execute(after, {"tenant_id": tenant_id, "seq": seq, "limit": limit}).all()
+    rows = _RECORDS_AFTER.rows(conn, {"tenant_id": tenant_id, "seq": seq, "limit": limit})
     if len(rows) == limit:
         last = rows[-1][0]
         rows = [r for r in rows if r[0] != last]
         if not rows:  # one transaction larger than the batch: take it whole
-            rows = conn.execute(of_one, {"tenant_id": tenant_id, "seq": last}).all()
+            rows = _RECORDS_OF.rows(conn, {"tenant_id": tenant_id, "seq": last})
     return [
         StoredChange(
             seq=r[0],
@@ -248,29 +257,6 @@ def records_after(conn: Connection, tenant_id: str, seq: int, limit: int) -> lis
         )
         for r in rows
     ]
-
-
-@functools.cache
-def _records_statements() -> tuple[Select[Any], Select[Any]]:
-    """:func:`records_after`'s statements, built once (every pass of the event engine runs one):
-    the records after ``seq`` (at most ``limit``), and those of the transaction ``seq``."""
-    t = schema.change_records
-    cols = (
-        t.c.seq,
-        t.c.n,
-        t.c.committed_at,
-        t.c.kind,
-        t.c.op,
-        t.c.entity_id,
-        t.c.fields,
-        t.c.before,
-        t.c.actor,
-        t.c.after,
-    )
-    base = select(*cols).where(t.c.tenant_id == bindparam("tenant_id")).order_by(t.c.seq, t.c.n)
-    return base.where(t.c.seq > bindparam("seq")).limit(bindparam("limit")), base.where(
-        t.c.seq == bindparam("seq")
-    )
 
 
 def prune_records(conn: Connection, upto_seq: int, step: int | None = None) -> int:

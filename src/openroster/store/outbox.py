@@ -23,7 +23,7 @@ out in SQL a delivery that shares a key with an earlier open one of its subscrip
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +70,11 @@ def key_context(subscription_id: str, name: str) -> str:
 
 
 def _subscription(row: Any, unseal: Unseal) -> Subscription:
-    r = row._mapping
+    return subscription_of(row._mapping, unseal)
+
+
+def subscription_of(r: Mapping[str, Any], unseal: Unseal) -> Subscription:
+    """A subscription from its row's columns by name, its keys unsealed."""
     token, aes = r["token_sealed"], r["aes_key_sealed"]
     return from_columns(
         Subscription,

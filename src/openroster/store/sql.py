@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,8 @@ HELD_FAILED = "openroster_held_failed"
 #: ``Connection.info`` key set (:func:`commit_with_next`) while the transaction's last statement is
 #: to carry its ``COMMIT`` in the same round trip.
 COMMIT_WITH = "openroster_commit_with"
+#: Execution option of a ``Connection`` whose statements run in no transaction (:func:`alone`).
+ALONE = "openroster_alone"
 #: The statuses of a statement's result that completed (``psycopg.pq.ExecStatus``: COMMAND_OK,
 #: TUPLES_OK), as a held statement's cursor has it after its pipeline.
 _COMPLETED = (1, 2)
@@ -323,6 +326,50 @@ class Kept:
     def drop(self) -> None:
         self._answers.clear()
         self.generation += 1
+
+
+class Fixed:
+    """A read's SQL, one fixed text run on the driver's own connection: no compile, execution
+    context or result object of SQLAlchemy's per run, and the driver prepares it (SQLite keeps a
+    connection's prepared statements by text; psycopg prepares a text it has run five times). Its
+    parameters are named ``:name``; its rows are the driver's tuples, each value as the driver
+    makes it (only for columns that need no conversion of SQLAlchemy's: text, numbers, bytes).
+    It runs in the connection's transaction (begun if none is yet: a read stays one snapshot), or
+    in none on a connection :func:`alone` marked. Its errors are the driver's own (a
+    ``psycopg.OperationalError``, a ``sqlite3.Error``), not wrapped in SQLAlchemy's ``DBAPIError``."""
+
+    __slots__ = ("_postgresql", "_sqlite")
+
+    def __init__(self, text: str) -> None:
+        self._sqlite = text
+        self._postgresql = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", text)
+
+    def rows(self, conn: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The statement's rows, run on ``conn``'s driver connection (by SQLAlchemy when statements
+        are held on it, :func:`hold`: it goes with them)."""
+        text = self._postgresql if conn.dialect.name == "postgresql" else self._sqlite
+        if held(conn):  # with them, in one round trip (:func:`pipelined`)
+            return [tuple(r) for r in conn.exec_driver_sql(text, dict(params or {})).all()]
+        if not conn.in_transaction() and not conn.get_execution_options().get(ALONE):
+            conn.begin()
+        driver: Any = conn.connection.driver_connection
+        found: list[tuple[Any, ...]] = driver.execute(text, params or {}).fetchall()
+        return found
+
+
+def alone(conn: Connection) -> None:
+    """From now until it goes back to the pool, ``conn``'s statements run in no transaction, each
+    in a snapshot of its own (``Store.read(snapshot=False)``): on PostgreSQL by SQLAlchemy's
+    ``isolation_level="AUTOCOMMIT"`` (the driver sends no ``BEGIN`` before the first, nor
+    ``ROLLBACK`` at the end: it has none to end), which the pool undoes when the connection goes
+    back to it, after its own rollback (so on a session in no transaction; one whose rollback fails
+    is dropped, not returned); on SQLite (already in autocommit) :class:`Fixed` begins none. Both
+    are options of this ``Connection`` only, gone with it: nothing is left on the pooled
+    connection. Only on a connection with no transaction open."""
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="AUTOCOMMIT", **{ALONE: True})
+    else:
+        conn.execution_options(**{ALONE: True})
 
 
 def one_query(

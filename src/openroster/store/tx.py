@@ -38,6 +38,7 @@ from openroster.store import (
     dingtalk_tokens,
     dismissions,
     outbox,
+    outbox_read,
     roster,
     snapshot,
     sql,
@@ -283,6 +284,7 @@ class Outbox(Repository):
     insert_subscription = RowFunction(outbox.insert_subscription)
     get_subscription = RowFunction(outbox.get_subscription)
     list_subscriptions = RowFunction(outbox.list_subscriptions)
+    active_contexts = RowFunction(outbox_read.active_contexts)
     set_subscription_status = RowFunction(outbox.set_subscription_status)
     advance_cursor = RowFunction(outbox.advance_cursor)
     delete_subscription = RowFunction(outbox.delete_subscription)
@@ -300,8 +302,7 @@ class Outbox(Repository):
     record_outcomes = RowFunction(outbox.record_outcomes)
     count_open = RowFunction(outbox.count_open)
     prune_finished = RowFunction(outbox.prune_finished)
-    #: The sealing context of a subscription's key (no transaction needed).
-    key_context = staticmethod(outbox.key_context)
+    key_context = staticmethod(outbox.key_context)  #: a subscription key's sealing context (no tx needed)
 
 
 class Stream(Repository):
@@ -575,8 +576,7 @@ class WriteTx(Tx):
         return self.seq, sorted(self._changed)
 
     def publish(self) -> None:
-        """Append the recorded changes to the change log and the change records (``Store.write``
-        calls it before commit), in one counter bump."""
+        """Append the recorded changes to the change log and records before commit, in one counter bump."""
         if self._changed or self._records:
             self.seq = changes.publish(self.conn, self._changed, self._records, committed_at=self.now_ms())
 
