@@ -1,14 +1,19 @@
 """The journal every process on a store shares (control/shared_journal.py): a call recorded in
-one process before another empties the journal never shows up after."""
+one process before another empties the journal never shows up after; a read finds every call the
+process answered before it, even one a move under way took out of the process."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections.abc import Callable
 
 from openroster.control.calls import RawCall
 from openroster.control.journal import Journal
-from openroster.control.shared_journal import SharedJournal
+from openroster.control.shared_journal import FLUSH_EVERY, SharedJournal
 from openroster.core.directory import Directory
+from openroster.store import WriteTx
 
 
 def _nobody(_call: RawCall) -> str | None:
@@ -49,3 +54,58 @@ def test_a_call_recorded_before_another_process_empties_the_journal_never_shows_
             await ours.stop()
 
     asyncio.run(run())
+
+
+#: Seconds the move's group stays open after the move: a read made meanwhile waits for its commit.
+HELD_OPEN = 0.3
+
+
+async def _until(check: Callable[[], bool], what: str) -> None:
+    for _ in range(int(30 / FLUSH_EVERY)):
+        if check():
+            return
+        await asyncio.sleep(FLUSH_EVERY)
+    raise AssertionError(f"not within 30 s: {what}")
+
+
+def test_a_read_waits_for_the_commit_of_the_move_under_way(directory: Directory) -> None:
+    """The background move runs as a job of the store's writers: the job takes the calls out of
+    the process, and its group commits after the jobs queued behind it. A read of the journal made
+    in between (a call's answer, then the journal read at once) finds the call: the read waits for
+    that commit (nothing was left in the process for it to move)."""
+    one = Directory(directory.store, directory.master_key, writer_threads=1)  # one group at a time
+    journal = _journal(one)
+    busy, free = threading.Event(), threading.Event()
+    held = threading.Event()
+
+    def blocker(_tx: WriteTx) -> None:  # keeps the writer, so the move queues behind it
+        busy.set()
+        free.wait(30)
+
+    def after_the_move(_tx: WriteTx) -> None:  # the move's group, still open after the move
+        held.set()
+        time.sleep(HELD_OPEN)
+
+    async def run() -> list[str]:
+        journal.start()
+        try:
+            first = one.writes.submit(blocker)
+            await asyncio.to_thread(busy.wait, 30)
+            _record(journal, "/v7/users/nobody")
+            await _until(lambda: one.writes.queued == 1, "the background move queued its job")
+            later = one.writes.submit(after_the_move)
+            free.set()
+            await asyncio.to_thread(held.wait, 30)
+            assert len(journal.local) == 0  # the move took the call; its group has not committed
+            paths = [e.path for e in journal.entries()]
+            await asyncio.wrap_future(first)
+            await asyncio.wrap_future(later)
+            return paths
+        finally:
+            free.set()
+            await journal.stop()
+
+    try:
+        assert asyncio.run(run()) == ["/v7/users/nobody"]
+    finally:
+        one.writes.close()

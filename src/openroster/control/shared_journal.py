@@ -6,7 +6,9 @@ path (as jobs of the store's writers, ``store/writer.py``, in a server), into th
 table (``store/controlplane.py``), whose ids number the calls in
 the order they reached it; reading the journal first moves this process's own calls, then reads
 the table, so it shows every process's calls: a call answered by another process appears once
-that process has moved it (within :data:`FLUSH_EVERY` seconds).
+that process has moved it (within :data:`FLUSH_EVERY` seconds). A move running as a job has taken
+its calls out of the process before its group commits: a read waits for that commit, so it never
+misses a call the process answered before it.
 
 Emptying the journal bumps its *generation* in the store. A process drops the calls it recorded
 before it learned of the new generation (through the change log, which it reads before each
@@ -22,6 +24,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from typing import Any
 
 from openroster.control.calls import RawCall, reply_names_secrets
@@ -37,6 +40,9 @@ log = logging.getLogger("openroster.control")
 FLUSH_EVERY = 0.05
 #: Rows read at a time when the journal is read from the newest back.
 _READ_BATCH = 256
+#: Seconds a read waits, at most, for the commit of a move under way (as long as a write
+#: transaction waits for SQLite's lock); past that it reads what is committed.
+MOVE_WAIT = 30.0
 
 
 def _text(value: str) -> str:
@@ -131,6 +137,8 @@ class SharedJournal:
         #: Batches taken from the ring buffer, redacted, not yet in the store: (rows, dropped, generation).
         self._pending: deque[tuple[list[dict[str, Any]], int, int | None]] = deque()
         self._made: dict[int, Entry] = {}
+        #: The background move's job (:meth:`move_in`), done once its writers' group has committed.
+        self._moving: Future[Any] | None = None
         self._task = BackgroundTask("openroster-journal", self._run)
 
     @property
@@ -206,8 +214,19 @@ class SharedJournal:
             self._generation = max(self._generation or 0, current)
 
     def flush(self) -> None:
-        """Move the calls recorded so far into the store (on the loop thread)."""
+        """Move the calls recorded so far into the store (on the loop thread), and wait for the
+        commit of the background move under way: its job took its calls out of the process, so
+        until its group commits they are in neither the process nor the table. A read after this
+        finds every call the process recorded before it."""
         self.take()
+        moving = self._moving
+        if moving is not None:
+            try:
+                moving.result(timeout=MOVE_WAIT)
+            except TimeoutError:
+                log.warning("the journal's move did not commit within %g s; reading without it", MOVE_WAIT)
+            except Exception:  # its failure is the mover's to log (the calls it held are gone)
+                log.debug("the journal's move under way failed", exc_info=True)
         self.move()
 
     def start(self) -> None:
@@ -233,7 +252,11 @@ class SharedJournal:
             if len(self.local):
                 try:
                     self.take()
-                    await self._writes().run(self.move_in)
+                    # ``submit``, not ``run``: its future is settled by the writer's thread once
+                    # the group has committed, without the loop, so a read on the loop
+                    # (:meth:`flush`) can block on it.
+                    moving = self._moving = self._writes().submit(self.move_in)
+                    await asyncio.wrap_future(moving)
                 except Exception:
                     log.exception("moving the journal into the store failed; trying again")
 
