@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,7 @@ from bench.harness import (
     Request,
     Server,
     Target,
+    cluster_cpu_seconds,
     free_port,
     log,
     machine,
@@ -134,15 +136,30 @@ def check_bare(bare: BareWrites, requests: list[Request]) -> None:
 
 
 def measure_write(
-    server: Server, ctx: Context, name: str, *, args: argparse.Namespace, workdir: Path
+    server: Server,
+    ctx: Context,
+    name: str,
+    *,
+    args: argparse.Namespace,
+    workdir: Path,
+    database_cpu: Callable[[], float],
 ) -> dict[str, Any]:
-    """One write scenario on ``server``, then the same requests on the bare endpoint."""
+    """One write scenario on ``server``, then the same requests on the bare endpoint.
+
+    Beside the rate: the CPU time a request of the server's processes and of the database's
+    (``database_cpu``: PostgreSQL's processes; nothing for SQLite, which runs in the server), which
+    say whether a run was bound by the server's interpreter (its CPU a request near 1 / rate) or by
+    what the two share on the machine."""
     scenario = SCENARIOS[name]
     requests = scenario.make(ctx)
     check_replies(scenario, ctx, requests)
     if args.warmup > 0:
         run_wrk(server.base, requests, seconds=args.warmup, connections=args.connections)
+    served, database = server.cpu_seconds(), database_cpu()
     real = run_wrk(server.base, requests, seconds=args.seconds, connections=args.connections)
+    served, database = server.cpu_seconds() - served, database_cpu() - database
+    per = 1e6 / real.requests if real.requests else 0.0
+    cpu_us = {"server": round(served * per, 1), "database": round(database * per, 1)}
     with BareWrites(workdir) as bare:
         check_bare(bare, requests)
         if args.warmup > 0:
@@ -150,6 +167,11 @@ def measure_write(
         floor = run_wrk(bare.base, requests, seconds=args.seconds, connections=args.connections)
     ratio = real.rps / floor.rps if floor.rps else 0.0
     log(f"  {name:<20} {figures(real)}  | bare {figures(floor)}  ratio {ratio:6.1%}")
+    log(
+        f"  {'':<20} CPU a request: server {cpu_us['server']:.0f} µs, database "
+        f"{cpu_us['database']:.0f} µs ({served * real.rps * per / 1e6:.2f} and "
+        f"{database * real.rps * per / 1e6:.2f} CPU-seconds a second)"
+    )
     log(f"  {'':<20} target: {TARGETS[(server.target.backend, name)]}")
     return {
         "scenario": name,
@@ -157,6 +179,7 @@ def measure_write(
         "real": real.as_dict(),
         "bare": floor.as_dict(),
         "ratio": round(ratio, 4),
+        "cpu_us": cpu_us,
         "errors": {**real.errors, **{f"bare.{k}": v for k, v in floor.errors.items()}},
     }
 
@@ -221,14 +244,18 @@ def measure_reads_beside_writes(
     }
 
 
-def run_backend(target: Target, *, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def run_backend(
+    target: Target, *, args: argparse.Namespace, workdir: Path, database_cpu: Callable[[], float]
+) -> dict[str, Any]:
     log(f"{target.label}:")
     rows: list[dict[str, Any]] = []
     with Server(target, extra=args.serve_option) as server:
         ids = active_ids(server)
         for name in () if args.reads_only else WRITES:
             ctx = Context(server, ids, random.Random(hash(name) & 0xFFFF))
-            rows.append(measure_write(server, ctx, name, args=args, workdir=workdir))
+            rows.append(
+                measure_write(server, ctx, name, args=args, workdir=workdir, database_cpu=database_cpu)
+            )
         ctx = Context(server, ids, random.Random(17))
         # The write load beside the reads: a share of what this server did alone (or as asked).
         write_rate = args.write_rate or args.write_share * rows[0]["real"]["rps"]
@@ -278,13 +305,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="openroster-bench-writes-") as tmp:
         try:
             for backend in backends:
+                database_cpu: Callable[[], float] = lambda: 0.0  # noqa: E731
                 if backend == "sqlite":
                     target = sqlite_target(args.size)
                 else:
                     cluster = cluster or ThrowawayCluster(durable=True).start()
                     target = postgres_target(args.size, cluster)
+                    database_cpu = functools.partial(cluster_cpu_seconds, cluster)
                 try:
-                    results.append(run_backend(target, args=args, workdir=Path(tmp)))
+                    results.append(
+                        run_backend(target, args=args, workdir=Path(tmp), database_cpu=database_cpu)
+                    )
                 finally:
                     if target.backend == "postgresql":
                         shutil.rmtree(target.data_dir, ignore_errors=True)
@@ -293,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.stop()
     if args.smoke:  # a check that it runs, not figures
         return 0
-    keys = ("size", "seconds", "warmup", "connections", "read_connections", "read_rate")
+    keys: tuple[str, ...] = ("size", "seconds", "warmup", "connections", "read_connections", "read_rate")
     keys += ("write_share", "write_rate", "reads_only", "serve_option")
     settings = {k: getattr(args, k) for k in keys}
     meta = {"date": started.isoformat(timespec="seconds"), "machine": machine(), "settings": settings}

@@ -110,6 +110,33 @@ def build_demo(size: int, store_args: list[str]) -> float:
     return seconds
 
 
+def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
+    """User + system CPU time process ``pid`` has used so far (Linux /proc; 0 if it is gone), with
+    ``reaped_children`` that of its children that have exited and been waited for too."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cluster_cpu_seconds(cluster: ThrowawayCluster) -> float:
+    """CPU time a throwaway cluster's PostgreSQL has used so far: the postmaster, its live
+    processes (backends, writers) and those that have exited (0 for a cluster started elsewhere)."""
+    if cluster.root is None:
+        return 0.0
+    try:
+        postmaster = int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    live = sum(process_cpu_seconds(int(pid)) for pid in children)
+    return process_cpu_seconds(postmaster, reaped_children=True) + live
+
+
 # -- server processes ------------------------------------------------------------------
 
 
@@ -189,14 +216,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server's processes have used so far (Linux /proc)."""
-        total = 0.0
-        for pid in self.pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
+        return sum(process_cpu_seconds(pid) for pid in self.pids())
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
