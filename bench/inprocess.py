@@ -70,6 +70,8 @@ _OPTIONS = {"--dingtalk-v1-rate-limit": "dingtalk_v1_rate_limits"}
 
 def _settings(args: argparse.Namespace) -> Settings:
     options: dict[str, Any] = {}
+    if args.writer_threads is not None:
+        options["writer_threads"] = args.writer_threads
     if args.call in READS:
         server_args = SCENARIOS[READS[args.call]].server_args
         for flag, value in zip(server_args[::2], server_args[1::2], strict=True):
@@ -324,6 +326,11 @@ def main() -> None:
         type=float,
         default=SWITCH_INTERVAL_MS,
         help="the server's switch interval, ms (serve --switch-interval; Python's own: 5)",
+    )
+    ap.add_argument(
+        "--writer-threads",
+        type=int,
+        help="PostgreSQL's writer connections (serve --writer-threads; default: the server's)",
     )
     ap.add_argument(
         "--call", choices=("batch_read", "users_page", "roster_list", *READS, *WRITES), default="batch_read"
