@@ -24,8 +24,9 @@ class Settings:
     master_key_file: Path | None = None
     sqlite_synchronous: str = "NORMAL"
     cache_max_users: int = DEFAULT_MAX_USERS
-    #: PostgreSQL writer threads (one connection each) per process; SQLite has one (store/writer.py).
-    writer_threads: int = 4
+    #: PostgreSQL writer threads (one connection each) per process: one runs the request groups, one
+    #: at a time, the others the event engine's lane beside it; SQLite has one (store/writer.py).
+    writer_threads: int = 2
     #: Python's switch interval in a server process, ms (``limits.SWITCH_INTERVAL_MS``, set on start).
     switch_interval_ms: float = limits.SWITCH_INTERVAL_MS
     #: WPS rate limits added to / overriding the defaults, e.g. "GET /v7/users=20,*=100".

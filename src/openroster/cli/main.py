@@ -111,7 +111,7 @@ def serve(
         typer.Option(
             help="PostgreSQL writer connections per process (SQLite has one writer).", min=1, max=64
         ),
-    ] = 4,
+    ] = 2,
     switch_interval: Annotated[
         float,
         typer.Option(

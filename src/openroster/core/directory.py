@@ -30,8 +30,9 @@ from openroster.store.writer import GroupWriter
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: PostgreSQL writer threads (connections) per process by default; SQLite has one.
-WRITER_THREADS = 4
+#: PostgreSQL writer threads (connections) per process by default (request groups run one at a
+#: time, the event engine's lane beside them: store/writer.py); SQLite has one.
+WRITER_THREADS = 2
 
 
 class Reader:

@@ -26,15 +26,20 @@ transaction itself.
   anything else (``Store.write``: it goes with the group's first statement, in one round trip;
   every write takes it to publish anyway), so groups of several writer threads,
   or of several server processes, never run side by side: two groups locking rows in opposite
-  orders would deadlock (and PostgreSQL finds that only after a second). What the pool of writers
-  buys is the hand-over: the next group is taken, its connection and transaction open, and waits
-  on that lock while the one before commits. A lane group publishes nothing (the engine's jobs
+  orders would deadlock (and PostgreSQL finds that only after a second). So a process takes one
+  request group at a time: the next is taken when the one before has committed, and holds every
+  job queued meanwhile. (Several taken at once, each waiting on the lock for the one before, split
+  the queue into smaller groups that ran one after the other all the same, each paying the lock,
+  the publish, the ``COMMIT``'s flush and its hand-over to the loop for fewer jobs: at 25 v2/update
+  calls in flight, groups of 4 jobs where they are now 8-9, the lock held 20 % longer a job, CPU a
+  call 15 % more; docs/write-path.md, "What bounds PostgreSQL's write rate".) A lane group
+  publishes nothing (the engine's jobs
   write only the outbox: subscriptions' cursors, deliveries' leases and outcomes, pruning) and
   does not take that lock (``Store.write(serial=False)``): it commits beside the request group
   holding it (a lane job that records a change or a change record is refused with
-  :class:`LanePublishError`, its savepoint rolled back). With more than one writer, one of them
-  is kept for the lane (request groups take at most ``threads - 1``), so a lane job starts at
-  once instead of behind the groups waiting on the lock. A job that loses a deadlock anyway
+  :class:`LanePublishError`, its savepoint rolled back). With more than one writer, a free one
+  takes the lane's jobs while a request group runs, so a lane job starts at once instead of
+  behind it. A job that loses a deadlock anyway
   (against a writer outside the writers: the CLI, the control plane; or a lane group against a
   request group writing the outbox) rolls back to its savepoint and runs again after its group
   commits, alone in a transaction of its own (a few times at most).
@@ -130,10 +135,8 @@ class GroupWriter:
         self._queue: deque[_Queued] = deque()
         #: The engine's jobs (``submit(first=True)``), taken before the queue, in groups of their own.
         self._lane: deque[_Queued] = deque()
-        #: Request groups taken and not yet committed, and how many may be at once: with more than
-        #: one writer, one is kept free for the lane.
+        #: Request groups taken and not yet committed: one at a time (see module).
         self._requests_out = 0
-        self._requests_max = threads - 1 if threads > 1 else 1
         #: The last group taken was the lane's: a request group waiting goes next (the two take
         #: turns, so engine jobs that keep coming, a prune's steps or a backlog's passes, hold a
         #: request back by one lane group at the most).
@@ -203,11 +206,10 @@ class GroupWriter:
     def _take(self) -> tuple[list[_Queued], bool] | None:
         """The next group and whether it is the lane's: the lane's jobs if any wait (unless the last
         group was the lane's and a request group waits: they take turns), else request jobs in
-        arrival order while fewer than ``_requests_max`` request groups are out (None: closing and
-        nothing left)."""
+        arrival order when no request group is out (None: closing and nothing left)."""
         with self._ready:
             while True:
-                requests = bool(self._queue) and self._requests_out < self._requests_max
+                requests = bool(self._queue) and not self._requests_out
                 if self._lane and not (requests and self._lane_had_turn):
                     self._lane_had_turn = True
                     return _group_of(self._lane), True
