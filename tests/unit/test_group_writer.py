@@ -448,7 +448,7 @@ def test_with_a_pool_an_engine_job_commits_while_a_request_group_holds_the_lock(
     no change counter lock: an engine job commits while a request group is still running (and,
     on SQLite's one writer, right after it, before the request jobs queued behind it)."""
     pool = GroupWriter(d.store, threads=3 if d.store.backend == "postgresql" else 1)
-    first, gate = _blocked(pool)
+    first, gate = blocked(pool)
     queued = [pool.submit(lambda tx: None) for _ in range(4)]
     engine_job = pool.submit(lambda tx: tx.outbox.count_open(), first=True)
     if d.store.backend == "postgresql":
@@ -465,7 +465,7 @@ def test_an_engine_job_that_records_changes_is_refused_and_changes_nothing(d: Di
     the change counter's lock): an engine job that records a change-log entry or a change record
     is refused with a clear error, and what it wrote is undone; the lane's other jobs commit."""
     before = current_seq(d)
-    first, gate = _blocked(d.writes)
+    first, gate = blocked(d.writes)
 
     def logs(tx: WriteTx) -> None:
         tx.changed(TENANT, "user", PEOPLE[0])
@@ -486,7 +486,7 @@ def test_an_engine_job_that_records_changes_is_refused_and_changes_nothing(d: Di
     assert current_seq(d) == before and seqs_since(d, before) == {}
 
 
-def _blocked(writers: GroupWriter) -> tuple[Future[Any], threading.Event]:
+def blocked(writers: GroupWriter) -> tuple[Future[Any], threading.Event]:
     """A job that keeps a writer (its group's transaction open) until the event returned is set."""
     started, gate = threading.Event(), threading.Event()
 
@@ -501,7 +501,7 @@ def _blocked(writers: GroupWriter) -> tuple[Future[Any], threading.Event]:
 
 def test_a_full_queue_answers_busy_in_each_dialect(d: Directory) -> None:
     small = GroupWriter(d.store, threads=1, max_queue=2)
-    first, gate = _blocked(small)
+    first, gate = blocked(small)
     queued = [small.submit(lambda tx: None), small.submit(lambda tx: None)]
     with pytest.raises(Busy) as refused:
         small.submit(lambda tx: None)
