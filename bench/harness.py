@@ -125,14 +125,16 @@ def process_cpu_seconds(pid: int, *, reaped_children: bool = False) -> float:
 
 def cluster_cpu_seconds(cluster: ThrowawayCluster) -> float:
     """CPU time a throwaway cluster's PostgreSQL has used so far: the postmaster, its live
-    processes (backends, writers) and those that have exited (0 for a cluster started elsewhere)."""
+    processes (backends, writers) and those that have exited (0 for a cluster started elsewhere;
+    an error when its processes cannot be read)."""
     if cluster.root is None:
         return 0.0
     try:
         postmaster = int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
         children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
-    except (OSError, ValueError, IndexError):
-        return 0.0
+    except (OSError, ValueError, IndexError) as e:
+        # A local cluster whose processes cannot be read: no figure rather than a zero one.
+        raise RuntimeError(f"PostgreSQL's CPU time cannot be read ({e})") from e
     live = sum(process_cpu_seconds(int(pid)) for pid in children)
     return process_cpu_seconds(postmaster, reaped_children=True) + live
 

@@ -11,6 +11,8 @@ runs there.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -54,3 +56,23 @@ def test_jobs_queued_while_a_request_group_runs_wait_and_commit_as_one_group(d: 
     finally:
         gate.set()
         pool.close()
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_closing_while_a_request_group_runs_with_jobs_queued_returns_and_loses_none(d: Directory) -> None:
+    """Several writers wait for the one request group's slot; when it frees, each must look again,
+    or those left waiting once the queue is empty keep ``close`` from returning."""
+    pool = GroupWriter(d.store, threads=4)
+    first, gate = blocked(pool)
+    try:
+        queued = [pool.submit(_records(p)) for p in PEOPLE[:3]]
+        closer = threading.Thread(target=pool.close, daemon=True)
+        closer.start()
+        time.sleep(0.2)  # let close() tell the writers (the hang needs it told before the gate opens)
+        gate.set()
+        assert first.result(30) is None
+        assert [f.result(30) for f in queued] == PEOPLE[:3]
+        closer.join(30)
+        assert not closer.is_alive(), "close() still waits for a writer"
+    finally:
+        gate.set()

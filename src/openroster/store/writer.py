@@ -231,7 +231,9 @@ class GroupWriter:
                 if not lane:
                     with self._ready:
                         self._requests_out -= 1
-                        self._ready.notify()
+                        # Every waiting writer: several may wait for this slot (one request group
+                        # at a time), and closing needs each of them to see the queue empty.
+                        self._ready.notify_all()
 
     def _commit(self, group: list[_Queued]) -> None:
         """Run ``group`` in one transaction, a savepoint each; resolve the futures after the commit.
