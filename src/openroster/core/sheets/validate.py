@@ -213,15 +213,42 @@ def drop_rows_naming_invalid_rows(plan: ImportPlan) -> None:
 
 def _managers_first(rows: list[Row]) -> list[Row]:
     """The rows in an order where a manager in the file comes before the people who report to them."""
-    by_id = {r.user_id: r for r in rows}
-    depth: dict[str, int] = {}
+    ids = {r.user_id for r in rows}
+    order = ManagersFirst()
     for row in rows:
-        chain: list[str] = []
-        step: str | None = row.user_id
-        while step is not None and step in by_id and step not in depth and step not in chain:
-            chain.append(step)
-            step = by_id[step].leader_id
-        base = depth[step] + 1 if step is not None and step in depth else 0
-        for k, uid in enumerate(reversed(chain)):
-            depth[uid] = base + k
-    return sorted(rows, key=lambda r: depth[r.user_id])
+        order.add(row, row.leader_id in ids)
+    return order.placed + order.held()
+
+
+class ManagersFirst:
+    """Rows placed in file order, each held back until the manager it names in the file is placed
+    (then placed right after it, with the rows held back for it in turn): the order new people are
+    checked and written in, whether the rows come all at once (:func:`check_new`) or as the file is
+    read (``stream.py``), which gives the same order because a row's place depends only on the
+    rows before it."""
+
+    def __init__(self) -> None:
+        self.placed: list[Row] = []
+        self._done: set[str] = set()
+        self._waiting: dict[str, list[Row]] = {}
+
+    def add(self, row: Row, manager_in_file: bool) -> None:
+        """Place the row, or hold it until its manager (``row.leader_id``, a row of the file) is."""
+        leader = row.leader_id
+        if leader is None or not manager_in_file or leader in self._done:
+            self._place(row)
+        else:
+            self._waiting.setdefault(leader, []).append(row)
+
+    def _place(self, row: Row) -> None:
+        stack = [row]
+        while stack:
+            r = stack.pop()
+            self.placed.append(r)
+            self._done.add(r.user_id)
+            stack.extend(reversed(self._waiting.pop(r.user_id, ())))
+
+    def held(self) -> list[Row]:
+        """The rows still held back (their managers never placed: a cycle, a row naming itself), in
+        file order."""
+        return sorted((r for rows in self._waiting.values() for r in rows), key=lambda r: r.number)
