@@ -50,7 +50,9 @@ class WriteAhead:
         self.written: list[tuple[list[Row], bulk.PreparedChunk]] = []
         self.failed = False
         self._stopped = False
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        #: Chunks whose change records wait (:meth:`hold_records`), or None: recorded when submitted.
+        self._held: list[bulk.PreparedChunk] | None = None
+        self._jobs: queue.Queue[_Job] = queue.Queue()
         self._thread = threading.Thread(target=self._write, name="import-writer", daemon=True)
 
     def __enter__(self) -> WriteAhead:
@@ -73,7 +75,30 @@ class WriteAhead:
         self._stopped = self._stopped or bool(plan.problems)
         if not self._stopped:
             self._jobs.put((rows, chunk))
-            bulk.record_created(plan.tx, chunk, tenant_id=plan.tenant_id)
+            if self._held is None:
+                bulk.record_created(plan.tx, chunk, tenant_id=plan.tenant_id)
+            else:
+                self._held.append(chunk)
+
+    def stop(self) -> None:
+        """Write nothing more (what was written is undone by the caller's savepoint)."""
+        self._stopped = True
+
+    def hold_records(self) -> None:
+        """Keep the change records of the chunks submitted from now until :meth:`release_records`
+        (an import that reads as it writes may still create departments, whose records come first)."""
+        self._held = []
+
+    def release_records(self) -> None:
+        """Record the held chunks' new people, in order; later chunks are recorded when submitted."""
+        for chunk in self._held or ():
+            bulk.record_created(self.plan.tx, chunk, tenant_id=self.plan.tenant_id)
+        self._held = None
+
+    def wait_idle(self) -> None:
+        """Wait until every chunk submitted is written: the transaction is the caller's again until
+        the next :meth:`submit`."""
+        self._jobs.join()
 
     def wrote_all(self) -> bool:
         """Whether every checked chunk was written and no row has a problem (after :meth:`__exit__`)."""
@@ -84,14 +109,20 @@ class WriteAhead:
         plan = self.plan
         done = 0
         while (job := self._jobs.get()) is not None:
-            if self.failed:
-                continue
-            rows, chunk = job
             try:
-                bulk.write(plan.tx, chunk, tenant_id=plan.tenant_id, record=False)
-            except Exception:  # written again the usual way, which reports it
-                self.failed = True
-                continue
-            self.written.append(job)
-            done += len(rows)
-            plan.tick("creating", done, self.total)
+                if not self.failed:
+                    done += self._write_one(job)
+                    plan.tick("creating", done, self.total)
+            finally:
+                self._jobs.task_done()
+        self._jobs.task_done()
+
+    def _write_one(self, job: tuple[list[Row], bulk.PreparedChunk]) -> int:
+        rows, chunk = job
+        try:
+            bulk.write(self.plan.tx, chunk, tenant_id=self.plan.tenant_id, record=False)
+        except Exception:  # written again the usual way, which reports it
+            self.failed = True
+            return 0
+        self.written.append(job)
+        return len(rows)
