@@ -1,0 +1,235 @@
+"""A first import read, checked and written a chunk at a time.
+
+Into a tenant that had nobody, the steps of ``imports._run_steps`` need no row of the file
+but the ones before it, apart from a manager named later in the file: so the rows are read,
+parsed, matched and checked as the file is read, and a chunk of new people goes to the
+writer thread (``ahead.py``) as soon as it is full, while the rest of the file is still being
+read. What each step needs:
+
+- the cells of a row (``parse.read_cells``) and its attribute cells are the row's own;
+- a user id, employee id or email in two rows is a problem of the later row;
+- a manager is named by employee id, email or user id of a row before it (resolved at once)
+  or after it: the row is held back (``validate.ManagersFirst``, the order the usual way
+  writes in too) until that row is read;
+- new department paths are created in the order the rows first name them, as the usual way
+  does, before the chunk naming them is checked (while nothing is being written: the
+  connection is one); their change records come before the new people's, as the usual way's.
+
+Anything else stops it: a problem of any row, a manager named with other letter case or by
+nobody, a cycle of managers, a relation attribute column (which may name anyone or any
+department in the file), a failed write. Then what was written is undone (a savepoint), the
+rest of the file is read, and the import runs the usual way over fresh rows, which names the
+problems exactly as before: still all or nothing, the same people, department ids, order
+numbers and change records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from openroster.core.people import bulk, users
+from openroster.core.roster import writes as roster_writes
+from openroster.core.sheets import ahead, apply, parse, validate
+from openroster.core.sheets.plan import ImportPlan, Row
+from openroster.model.entities import ValueType
+from openroster.model.errors import CoreError
+
+
+class _Stop(Exception):
+    """Raised while reading ahead: the usual way must import the file."""
+
+
+def fits(plan: ImportPlan, head: list[Row]) -> bool:
+    """Whether the file can be read as it is written: more than one chunk of rows (``head``, the
+    first rows read), no relation attribute column, into a tenant that had nobody."""
+    related = (ValueType.RELATION_USER, ValueType.RELATION_DEPTS)
+    attrs = {key for kind, key in plan.headers if kind == "attr"}
+    return (
+        len(head) > bulk.CHUNK
+        and not plan.people_before
+        and not any(plan.defs[a].value_type in related for a in attrs)
+    )
+
+
+def import_rows(plan: ImportPlan, rest: Iterator[Row]) -> list[Row] | None:
+    """Import ``plan.rows`` and then ``rest`` as they are read; None when written, else every row
+    of the file, fresh, for the usual way (after undoing what was written)."""
+    reading = _Reading(plan)
+    tx = plan.tx
+    try:
+        with tx.bulk.loading(), tx.savepoint():
+            with ahead.WriteAhead(plan, 0) as writer:
+                reading.writer = writer
+                writer.hold_records()
+                try:
+                    reading.run(rest)
+                except _Stop:
+                    writer.stop()
+            if reading.stopped or not writer.wrote_all():
+                raise ahead.Undo
+    except ahead.Undo:
+        plan.rows += rest
+        reading.restore()
+        return [Row(r.number, r.profile, r.attrs, r.roster) for r in plan.rows]
+    apply.finish_created(plan, writer.written, reading.roster)
+    return None
+
+
+class _Reading:
+    """The state of one file read as it is written (see the module doc)."""
+
+    writer: ahead.WriteAhead
+
+    def __init__(self, plan: ImportPlan) -> None:
+        self.plan = plan
+        self.order = validate.ManagersFirst()
+        #: How many of ``order.placed`` went into chunks.
+        self.sent = 0
+        self.seen: dict[str, set[str]] = {"id": set(), "employee_id": set(), "email": set()}
+        #: Rows waiting for the row a manager reference names (not read yet), by that reference.
+        self.refs: dict[str, list[Row]] = {}
+        #: Paths named by the rows read and not created yet, in the order first named.
+        self.paths: dict[tuple[str, ...], None] = {}
+        #: Each checked row and its checked roster values (swapped in at the end; back on undo).
+        self.rosters: list[tuple[Row, dict[str, str]]] = []
+        self.swapped = False
+        self.stopped = False
+        self.roster: list[tuple[str, str, str, int, str, str]] = []
+        self.leader_column = "leader" in plan.has
+
+    def run(self, rest: Iterator[Row]) -> None:
+        plan = self.plan
+        plan.depts = {(): plan.root}
+        plan.rules = bulk.rules_for(plan.tx, plan.d, plan.tenant_id)
+        plan.known_depts = set(plan.rules.dept_ids)
+        plan.prepared = []
+        self.before = len(plan.rules.dept_ids)
+        try:
+            for row in self.read(rest):
+                self.take(row)
+                if len(self.order.placed) - self.sent >= bulk.CHUNK:
+                    self.send(bulk.CHUNK)
+            if self.refs or self.order.held():
+                raise _Stop
+            self.make_departments()
+            self.writer.release_records()
+            while self.sent < len(self.order.placed):
+                self.send(min(bulk.CHUNK, len(self.order.placed) - self.sent))
+            validate.check_unique(plan)
+            if plan.problems:
+                raise _Stop
+            plan.by_id = {r.user_id: r for r in plan.rows}
+            plan.known_users = set(plan.people.values())
+            self.swap()
+            self.roster = apply.roster_rows(plan, plan.rows)  # while the last chunks are written
+        except _Stop:
+            self.stopped = True
+            raise
+
+    def read(self, rest: Iterator[Row]) -> Iterator[Row]:
+        """The rows read before (``plan.rows``), then the rest, each kept in ``plan.rows``."""
+        yield from list(self.plan.rows)
+        for row in rest:
+            self.plan.rows.append(row)
+            yield row
+
+    def take(self, row: Row) -> None:
+        """Read a row: its cells, its person (new), its manager, its attributes and paths."""
+        plan = self.plan
+        parse.read_cells(plan, row)
+        values = row.values
+        for key, value in (
+            ("id", row.user_id),
+            ("employee_id", values.get("employee_id")),
+            ("email", values.get("email")),
+        ):
+            if value:
+                if value in self.seen[key]:
+                    raise _Stop
+                self.seen[key].add(value)
+        uid = row.user_id = row.user_id or users.new_user_id()
+        people = plan.people
+        named: list[Row] = []
+        for value in (values.get("employee_id"), values.get("email"), uid):
+            if value and value not in people:
+                people[value] = uid
+                named += self.refs.pop(value, ())
+        for other in sorted(named, key=lambda r: r.number):  # held for this row: in file order
+            other.leader_id = other.values["leader_id"] = uid
+            self.order.add(other, True)
+        if self.leader_column:
+            ref = row.profile["leader"]
+            values["leader_id"] = None
+            if ref:
+                found = people.get(ref)
+                if found is None:
+                    if ref.lower() in people:  # decided by the rows after it: the usual way
+                        raise _Stop
+                    self.refs.setdefault(ref, []).append(row)
+                    self.check_row(row)
+                    return
+                row.leader_id = values["leader_id"] = found
+        self.check_row(row)
+        self.order.add(row, True)
+
+    def check_row(self, row: Row) -> None:
+        plan = self.plan
+        validate.read_attributes(plan, row)
+        if row.problem is not None or plan.problems:
+            raise _Stop
+        for path in row.paths:
+            if path not in plan.depts:
+                self.paths.setdefault(path)
+
+    def make_departments(self) -> None:
+        """Create the paths named so far (while the writer has nothing to write)."""
+        plan = self.plan
+        if not self.paths:
+            return
+        self.writer.wait_idle()
+        if self.writer.failed:
+            raise _Stop
+        made = bulk.add_department_paths(plan.tx, plan.d, tenant_id=plan.tenant_id, paths=list(self.paths))
+        plan.depts.update(made)
+        ids = {x.id for x in made.values()}
+        plan.rules.dept_ids.update(ids)
+        plan.known_depts.update(ids)
+        plan.departments_created = len(plan.known_depts) - self.before
+        self.paths.clear()
+
+    def send(self, n: int) -> None:
+        """Check the next ``n`` rows placed and give them to the writer."""
+        plan = self.plan
+        rows = self.order.placed[self.sent : self.sent + n]
+        plan.tick("checking", self.sent, 0)
+        self.sent += n
+        self.make_departments()
+        try:
+            chunk = plan.prepare(rows)
+        except CoreError:
+            raise _Stop from None
+        columns = {code: plan.col(code, "roster") for code in plan.roster_fields}
+        fields = plan.roster_fields
+        for row in rows:
+            if row.roster:
+                try:
+                    checked = {
+                        code: roster_writes.checked_value(fields[code], raw, field=columns[code])
+                        for code, raw in row.roster.items()
+                    }
+                except CoreError:
+                    raise _Stop from None
+                self.rosters.append((row, checked))
+        plan.prepared.append((rows, chunk))
+        self.writer.submit(rows, chunk)
+
+    def swap(self) -> None:
+        """Swap the rows' roster cells and their checked values (again on undo: back)."""
+        for i, (row, other) in enumerate(self.rosters):
+            self.rosters[i] = (row, row.roster)
+            row.roster = other
+        self.swapped = not self.swapped
+
+    def restore(self) -> None:
+        if self.swapped:
+            self.swap()

@@ -1,0 +1,168 @@
+"""A first import read, checked and written a chunk at a time (core/sheets/stream.py), both backends.
+
+Chunks of 200 stand for chunks of 10,000; each file is also imported the usual way (one chunk)
+into another company with the same name and attributes, and the two stores must hold the same:
+people, managers, department ids and order numbers, and change records in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pytest
+from tests.unit.test_import_core import (
+    HEADERS,
+    change_seq,
+    company,
+    copy_company,
+    people,
+    people_rows,
+    writer_threads,
+)
+
+from openroster.core.directory import Directory
+from openroster.core.people import bulk
+from openroster.core.sheets import ahead
+from openroster.core.sheets import imports as sheet_imports
+from openroster.model.changes import EntityKind, Operation
+from openroster.model.entities import ALL_STATUSES, User
+
+__all__ = ["company"]  # the fixture, imported for these tests
+
+#: What an import left in a tenant (:func:`_store`).
+Stored = tuple[
+    dict[str, tuple[str | None, tuple[int, ...], int | None]],
+    list[tuple[int, int | None, str, int, list[str]]],
+    list[tuple[EntityKind, Operation, str]],
+]
+
+
+def _read_when_submitted(
+    monkeypatch: pytest.MonkeyPatch, rows: Sequence[Sequence[str]]
+) -> tuple[Iterator[Sequence[str]], list[int]]:
+    """The rows as a file read lazily, and how many had been read at each chunk given to the writer."""
+    read = [0]
+    at: list[int] = []
+    submit = ahead.WriteAhead.submit
+
+    def spy(self: ahead.WriteAhead, chunk_rows: list[object], chunk: bulk.PreparedChunk) -> None:
+        at.append(read[0])
+        submit(self, chunk_rows, chunk)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ahead.WriteAhead, "submit", spy)
+
+    def lazily() -> Iterator[Sequence[str]]:
+        for row in rows:
+            read[0] += 1
+            yield row
+
+    return lazily(), at
+
+
+def _everyone(d: Directory, tenant_id: str) -> dict[str, User]:
+    with d.reader() as r:
+        ids = r.tx.users.page_ids(tenant_id, statuses=ALL_STATUSES, after=None, limit=10_000)
+        return {u.employee_id or u.id: u for u in r.tx.users.get_users(tenant_id, ids).values()}
+
+
+def _store(d: Directory, tenant_id: str, seq: int) -> Stored:
+    """What the import left in a tenant: each person's manager and departments (by employee id and
+    department id), the departments, the change records (people by employee id) in order."""
+    found = _everyone(d, tenant_id)
+    employee = {u.id: e for e, u in found.items()}
+    with d.reader() as r:
+        depts = r.tx.depts.list_all(tenant_id)
+        records = r.tx.changes.records_after(tenant_id, seq, 10_000)
+    who = {e: (employee.get(u.leader_id or ""), u.dept_ids, u.def_dept_id) for e, u in found.items()}
+    tree = [(x.id, x.parent_id, x.name, x.order, x.abs_path.split("/")[2:]) for x in depts]
+    order = [
+        (
+            c.record.kind,
+            c.record.op,
+            employee[c.record.entity_id] if c.record.kind is EntityKind.USER else c.record.entity_id,
+        )
+        for c in records
+    ]
+    return who, tree, order
+
+
+def _as_usual(d: Directory, monkeypatch: pytest.MonkeyPatch, rows: Sequence[Sequence[str]]) -> Stored:
+    """The file imported the usual way (one chunk) into another company: what it left."""
+    monkeypatch.setattr(bulk, "CHUNK", 10_000)
+    copy_company(d, "beta")
+    seq = change_seq(d)
+    report = sheet_imports.import_sheet(d, tenant_id="beta", headers=HEADERS, rows=rows)
+    assert report.written and report.problems == []
+    return _store(d, "beta", seq)
+
+
+def test_the_writer_starts_after_one_chunk_is_read_and_a_later_manager_holds_a_row_back(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first chunk goes to the writer when a chunk and a row of the file have been read, not
+    the whole file; a row whose manager comes in a later chunk waits for that chunk; the store holds
+    what the usual way writes, change records in the same order."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    threads = writer_threads(monkeypatch)
+    rows = people_rows(1000)
+    rows[4][6] = "E00950"  # row 6 (chunk 1) reports to the person of row 951 (chunk 5)
+    rows[949][6] = "u990@example.com"  # who reports, by email, to row 991
+    rows[10][6], rows[11][6] = "E00012", ""  # row 12 reports to row 13, who leads row 12's group
+    lazily, at = _read_when_submitted(monkeypatch, rows)
+    seq = change_seq(directory)
+    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=lazily)
+    assert report.written and report.problems == [] and report.created == 1000 and report.rows == 1000
+    assert at[0] == 201 and at[-1] == 1000 and len(at) == 5 and threads == ["import-writer"] * 5
+    acme = _store(directory, "acme", seq)
+    found = people(directory)
+    assert found["E00005"].leader_id == found["E00950"].id
+    assert found["E00950"].leader_id == found["E00990"].id
+    assert found["E00011"].leader_id == found["E00012"].id and found["E00012"].leader_id is None
+    users = [key for kind, _, key in acme[2] if kind is EntityKind.USER]
+    assert users.index("E00990") < users.index("E00950") < users.index("E00005")
+    assert acme == _as_usual(directory, monkeypatch, rows)
+
+
+@pytest.mark.parametrize(("column", "header"), [(1, "工号"), (2, "邮箱"), (-1, "用户ID")])
+def test_a_key_repeated_in_a_late_chunk_undoes_the_writes_ahead_and_names_the_row(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch, column: int, header: str
+) -> None:
+    """An employee id, email or user id also in row 951 is found after four chunks were written
+    ahead: nothing is written, and the later row is named, as the usual way names it."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    threads = writer_threads(monkeypatch)
+    headers = HEADERS if column >= 0 else [*HEADERS, header]
+    rows = people_rows(1000) if column >= 0 else [[*r, f"id-{i}"] for i, r in enumerate(people_rows(1000))]
+    rows[949][column] = rows[49][column]
+    lazily, at = _read_when_submitted(monkeypatch, rows)
+    seq = change_seq(directory)
+    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=headers, rows=lazily)
+    assert not report.written and change_seq(directory) == seq and people(directory) == {}
+    assert at[:4] == [201, 400, 600, 800] and threads[:4] == ["import-writer"] * 4
+    problems = [(p.row, p.column) for p in report.problems]
+    assert problems[0] == (951, header) and "is also in row 51" in report.problems[0].reason
+    assert report.rows == 1000
+
+
+def test_a_department_first_named_in_a_late_chunk_gets_the_usual_ids_and_order(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Departments first named in later chunks (one below an earlier one, a new branch with two)
+    are created before the chunk naming them is checked, with the ids, order
+    numbers and change records (before the people's) the usual way gives them."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    threads = writer_threads(monkeypatch)
+    rows = people_rows(1000)
+    rows[450][5] = "总部/部门1/新组"
+    rows[700][5] = "总部/华东/销售; 总部/部门2"
+    rows[999][5] = "总部/华东/市场"
+    seq = change_seq(directory)
+    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=rows)
+    assert report.written and report.problems == [] and report.departments_created == 4 + 4
+    assert threads == ["import-writer"] * 5
+    acme = _store(directory, "acme", seq)
+    kinds = [kind for kind, _, _ in acme[2]]
+    assert kinds == [EntityKind.DEPARTMENT] * 8 + [EntityKind.USER] * 1000
+    tree = {tuple(path): (order, parent) for _, parent, _, order, path in acme[1]}
+    assert tree[("总部", "华东", "市场")][0] == tree[("总部", "华东", "销售")][0] + 1
+    assert acme == _as_usual(directory, monkeypatch, rows)
