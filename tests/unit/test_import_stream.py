@@ -24,6 +24,7 @@ from openroster.core.directory import Directory
 from openroster.core.people import bulk
 from openroster.core.sheets import ahead
 from openroster.core.sheets import imports as sheet_imports
+from openroster.core.sheets.plan import Row
 from openroster.model.changes import EntityKind, Operation
 from openroster.model.entities import ALL_STATUSES, User
 
@@ -31,7 +32,7 @@ __all__ = ["company"]  # the fixture, imported for these tests
 
 #: What an import left in a tenant (:func:`_store`).
 Stored = tuple[
-    dict[str, tuple[str | None, tuple[int, ...], int | None]],
+    dict[str, tuple[str | None, tuple[int, ...], int | None, list[tuple[str, str]]]],
     list[tuple[int, int | None, str, int, list[str]]],
     list[tuple[EntityKind, Operation, str]],
 ]
@@ -45,9 +46,14 @@ def _read_when_submitted(
     at: list[int] = []
     submit = ahead.WriteAhead.submit
 
-    def spy(self: ahead.WriteAhead, chunk_rows: list[object], chunk: bulk.PreparedChunk) -> None:
+    def spy(
+        self: ahead.WriteAhead,
+        chunk_rows: list[Row],
+        chunk: bulk.PreparedChunk,
+        roster: list[ahead.RosterRow] | None = None,
+    ) -> None:
         at.append(read[0])
-        submit(self, chunk_rows, chunk)  # type: ignore[arg-type]
+        submit(self, chunk_rows, chunk, roster)
 
     monkeypatch.setattr(ahead.WriteAhead, "submit", spy)
 
@@ -66,14 +72,23 @@ def _everyone(d: Directory, tenant_id: str) -> dict[str, User]:
 
 
 def _store(d: Directory, tenant_id: str, seq: int) -> Stored:
-    """What the import left in a tenant: each person's manager and departments (by employee id and
-    department id), the departments, the change records (people by employee id) in order."""
+    """What the import left in a tenant: each person's manager, departments (by employee id and
+    department id) and roster values, the departments, the change records (people by employee id) in order."""
     found = _everyone(d, tenant_id)
     employee = {u.id: e for e, u in found.items()}
     with d.reader() as r:
         depts = r.tx.depts.list_all(tenant_id)
         records = r.tx.changes.records_after(tenant_id, seq, 10_000)
-    who = {e: (employee.get(u.leader_id or ""), u.dept_ids, u.def_dept_id) for e, u in found.items()}
+        roster = r.tx.roster.get_values(tenant_id, list(employee))
+    who = {
+        e: (
+            employee.get(u.leader_id or ""),
+            u.dept_ids,
+            u.def_dept_id,
+            [(v.field_code, v.value) for v in roster.get(u.id, [])],
+        )
+        for e, u in found.items()
+    }
     tree = [(x.id, x.parent_id, x.name, x.order, x.abs_path.split("/")[2:]) for x in depts]
     order = [
         (

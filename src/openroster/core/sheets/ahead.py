@@ -27,8 +27,10 @@ from types import TracebackType
 from openroster.core.people import bulk
 from openroster.core.sheets.plan import ImportPlan, Row
 
-#: A chunk for the writer, or None: nothing more.
-_Job = tuple[list[Row], bulk.PreparedChunk] | None
+#: A roster value's row (``tx.bulk.insert_roster_values``).
+RosterRow = tuple[str, str, str, int, str, str]
+#: A chunk for the writer and its people's roster values, or None: nothing more.
+_Job = tuple[list[Row], bulk.PreparedChunk, list[RosterRow]] | None
 
 
 class Undo(Exception):
@@ -65,8 +67,11 @@ class WriteAhead:
         self._jobs.put(None)
         self._thread.join()
 
-    def submit(self, rows: list[Row], chunk: bulk.PreparedChunk) -> None:
-        """Write the checked chunk ahead, unless a row has had a problem (then nothing more is).
+    def submit(
+        self, rows: list[Row], chunk: bulk.PreparedChunk, roster: list[RosterRow] | None = None
+    ) -> None:
+        """Write the checked chunk ahead (and its people's ``roster`` values), unless a row has had
+        a problem (then nothing more is).
 
         Its change records are made here, not by the thread (whose Python between statements
         holds the interpreter lock while the store waits for it); the savepoint's undo drops them
@@ -74,7 +79,7 @@ class WriteAhead:
         plan = self.plan
         self._stopped = self._stopped or bool(plan.problems)
         if not self._stopped:
-            self._jobs.put((rows, chunk))
+            self._jobs.put((rows, chunk, roster or []))
             if self._held is None:
                 bulk.record_created(plan.tx, chunk, tenant_id=plan.tenant_id)
             else:
@@ -117,12 +122,15 @@ class WriteAhead:
                 self._jobs.task_done()
         self._jobs.task_done()
 
-    def _write_one(self, job: tuple[list[Row], bulk.PreparedChunk]) -> int:
-        rows, chunk = job
+    def _write_one(self, job: tuple[list[Row], bulk.PreparedChunk, list[RosterRow]]) -> int:
+        rows, chunk, roster = job
+        tx = self.plan.tx
         try:
-            bulk.write(self.plan.tx, chunk, tenant_id=self.plan.tenant_id, record=False)
+            bulk.write(tx, chunk, tenant_id=self.plan.tenant_id, record=False)
+            if roster:
+                tx.bulk.insert_roster_values(roster)
         except Exception:  # written again the usual way, which reports it
             self.failed = True
             return 0
-        self.written.append(job)
+        self.written.append((rows, chunk))
         return len(rows)

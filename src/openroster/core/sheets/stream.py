@@ -71,7 +71,7 @@ def import_rows(plan: ImportPlan, rest: Iterator[Row]) -> list[Row] | None:
         plan.rows += rest
         reading.restore()
         return [Row(r.number, r.profile, r.attrs, r.roster) for r in plan.rows]
-    apply.finish_created(plan, writer.written, reading.roster)
+    apply.finish_created(plan, writer.written, [])  # (the roster values went with each chunk)
     return None
 
 
@@ -90,11 +90,9 @@ class _Reading:
         self.refs: dict[str, list[Row]] = {}
         #: Paths named by the rows read and not created yet, in the order first named.
         self.paths: dict[tuple[str, ...], None] = {}
-        #: Each checked row and its checked roster values (swapped in at the end; back on undo).
+        #: Each checked row and the roster cells its checked values replaced (back on undo).
         self.rosters: list[tuple[Row, dict[str, str]]] = []
-        self.swapped = False
         self.stopped = False
-        self.roster: list[tuple[str, str, str, int, str, str]] = []
         self.leader_column = "leader" in plan.has
 
     def run(self, rest: Iterator[Row]) -> None:
@@ -120,8 +118,6 @@ class _Reading:
                 raise _Stop
             plan.by_id = {r.user_id: r for r in plan.rows}
             plan.known_users = set(plan.people.values())
-            self.swap()
-            self.roster = apply.roster_rows(plan, plan.rows)  # while the last chunks are written
         except _Stop:
             self.stopped = True
             raise
@@ -219,17 +215,12 @@ class _Reading:
                     }
                 except CoreError:
                     raise _Stop from None
-                self.rosters.append((row, checked))
+                self.rosters.append((row, row.roster))
+                row.roster = checked
         plan.prepared.append((rows, chunk))
-        self.writer.submit(rows, chunk)
-
-    def swap(self) -> None:
-        """Swap the rows' roster cells and their checked values (again on undo: back)."""
-        for i, (row, other) in enumerate(self.rosters):
-            self.rosters[i] = (row, row.roster)
-            row.roster = other
-        self.swapped = not self.swapped
+        self.writer.submit(rows, chunk, apply.roster_rows(plan, rows))
 
     def restore(self) -> None:
-        if self.swapped:
-            self.swap()
+        """The rows' roster cells as read (the usual way checks them again)."""
+        for row, given in self.rosters:
+            row.roster = given
