@@ -7,7 +7,8 @@ writer thread (``ahead.py``) as soon as it is full, while the rest of the file i
 read. What each step needs:
 
 - the cells of a row (``parse.read_cells``) and its attribute cells are the row's own;
-- a user id, employee id or email in two rows is a problem of the later row;
+- a user id, employee id or email in two rows is a problem of the later row (the usual way
+  names it; a value that is one row's employee id and another's email goes that way too);
 - a manager is named by employee id, email or user id of a row before it (resolved at once)
   or after it: the row is held back (``validate.ManagersFirst``, the order the usual way
   writes in too) until that row is read;
@@ -85,7 +86,6 @@ class _Reading:
         self.order = validate.ManagersFirst()
         #: How many of ``order.placed`` went into chunks.
         self.sent = 0
-        self.seen: dict[str, set[str]] = {"id": set(), "employee_id": set(), "email": set()}
         #: Rows waiting for the row a manager reference names (not read yet), by that reference.
         self.refs: dict[str, list[Row]] = {}
         #: Paths named by the rows read and not created yet, in the order first named.
@@ -134,25 +134,22 @@ class _Reading:
         plan = self.plan
         parse.read_cells(plan, row)
         values = row.values
-        for key, value in (
-            ("id", row.user_id),
-            ("employee_id", values.get("employee_id")),
-            ("email", values.get("email")),
-        ):
-            if value:
-                if value in self.seen[key]:
-                    raise _Stop
-                self.seen[key].add(value)
         uid = row.user_id = row.user_id or users.new_user_id()
         people = plan.people
         named: list[Row] = []
         for value in (values.get("employee_id"), values.get("email"), uid):
-            if value and value not in people:
+            if value:
+                # A value of two rows (the later row is a problem), or of two keys of rows: the
+                # usual way decides.
+                if value in people:
+                    raise _Stop
                 people[value] = uid
-                named += self.refs.pop(value, ())
-        for other in sorted(named, key=lambda r: r.number):  # held for this row: in file order
-            other.leader_id = other.values["leader_id"] = uid
-            self.order.add(other, True)
+                if self.refs:
+                    named += self.refs.pop(value, ())
+        if named:  # rows held for this one: in file order
+            for other in sorted(named, key=lambda r: r.number):
+                other.leader_id = other.values["leader_id"] = uid
+                self.order.add(other, True)
         if self.leader_column:
             ref = row.profile["leader"]
             values["leader_id"] = None

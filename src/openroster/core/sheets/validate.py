@@ -241,6 +241,10 @@ class ManagersFirst:
             self._waiting.setdefault(leader, []).append(row)
 
     def _place(self, row: Row) -> None:
+        if row.user_id not in self._waiting:
+            self.placed.append(row)
+            self._done.add(row.user_id)
+            return
         stack = [row]
         while stack:
             r = stack.pop()
