@@ -6,8 +6,10 @@ the import checks chunk k+1 uses a second core. (On SQLite only because ``store/
 many rows in a statement: with ``executemany`` the thread took the lock back after every row
 and barely moved while the import ran Python.) The thread is the only user of the
 transaction's connection while it runs (the import's other steps do not touch the store
-until :meth:`WriteAhead.__exit__` has joined it), and it writes each chunk with
-``bulk.write``, as :func:`apply.create` would, in the same transaction.
+until :meth:`WriteAhead.__exit__` has joined it, or :meth:`WriteAhead.wait_idle` has seen it
+write everything submitted), and it writes each chunk with ``bulk.write``, as
+:func:`apply.create` would, in the same transaction (with the chunk's roster values when the
+import reads the file as it writes, ``stream.py``).
 
 It writes ahead only while no row has a problem. Anything else (a problem found later, by
 the uniqueness checks or in a later chunk, or a write that fails) undoes what it wrote (a

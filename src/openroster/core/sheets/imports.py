@@ -33,7 +33,9 @@ and import round-trip.
 
 The steps: ``parse.py`` reads the cells, ``validate.py`` finds people again,
 resolves references and checks new people by the core's rules, ``apply.py``
-writes; ``plan.py`` holds what they share, ``columns.py`` the sheet format.
+writes; ``plan.py`` holds what they share, ``columns.py`` the sheet format. A large
+first import (a tenant that had nobody) reads, checks and writes a chunk at a time
+(``stream.py``), with the same result.
 """
 
 from __future__ import annotations
