@@ -181,3 +181,34 @@ def test_a_department_first_named_in_a_late_chunk_gets_the_usual_ids_and_order(
     tree = {tuple(path): (order, parent) for _, parent, _, order, path in acme[1]}
     assert tree[("总部", "华东", "市场")][0] == tree[("总部", "华东", "销售")][0] + 1
     assert acme == _as_usual(directory, monkeypatch, rows)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({905: "U901@EXAMPLE.COM"}, id="a manager by email in other letter case"),
+        pytest.param({0: "E00002"}, id="a cycle of managers"),
+    ],
+)
+def test_what_only_the_whole_file_decides_goes_the_usual_way(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch, change: dict[int, str]
+) -> None:
+    """A manager whose letter case the rows after it decide, or a cycle of managers, stops reading
+    as it writes: the chunks written ahead are undone and the file is imported the usual way, with
+    the usual way's people, departments and change records."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    threads = writer_threads(monkeypatch)
+    rows = people_rows(1000)
+    for k, manager in change.items():
+        rows[k][6] = manager
+    lazily, at = _read_when_submitted(monkeypatch, rows)
+    seq = change_seq(directory)
+    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=lazily)
+    assert report.written and report.problems == [] and report.created == 1000
+    # Four chunks written ahead and undone (the first after 201 or 210 rows: ten held by the cycle),
+    # then the five of the usual way, which writes ahead too.
+    assert at[0] < 1000 and len(at) == 9 and threads == ["import-writer"] * 9
+    found = people(directory)
+    assert found["E00906"].leader_id == found["E00901"].id
+    assert found["E00001"].leader_id == (found["E00002"].id if 0 in change else None)
+    assert _store(directory, "acme", seq) == _as_usual(directory, monkeypatch, rows)
