@@ -114,11 +114,10 @@ def import_sheet(
     try:
         with d.writer() as tx:
             _begin(plan, tx)
-            if streams and stream.fits(plan, head):
-                fresh = stream.import_rows(plan, parsed)
-            else:
-                fresh = [*head, *parsed]
-            if fresh is not None:
+            if not (streams and stream.fits(plan, head)):
+                plan.rows += parsed
+                _run_steps(plan)
+            elif (fresh := stream.import_rows(plan, parsed)) is not None:  # the usual way after all
                 plan = ImportPlan(d, tenant_id, fresh, targets, names, defs, fields, progress)
                 _begin(plan, tx)
                 _run_steps(plan)
