@@ -88,6 +88,9 @@ class _Reading:
         self.sent = 0
         #: Rows waiting for the row a manager reference names (not read yet), by that reference.
         self.refs: dict[str, list[Row]] = {}
+        #: New user ids drawn ahead: one at a time lets go of the interpreter lock each time (the
+        #: system's random bytes), and the writer thread takes it while the reading waits.
+        self.ids: list[str] = []
         #: Paths named by the rows read and not created yet, in the order first named.
         self.paths: dict[tuple[str, ...], None] = {}
         #: Each checked row and the roster cells its checked values replaced (back on undo).
@@ -134,7 +137,11 @@ class _Reading:
         plan = self.plan
         parse.read_cells(plan, row)
         values = row.values
-        uid = row.user_id = row.user_id or users.new_user_id()
+        uid = row.user_id
+        if not uid:
+            if not self.ids:
+                self.ids = users.new_user_ids(1024)
+            uid = row.user_id = self.ids.pop()
         people = plan.people
         named: list[Row] = []
         for value in (values.get("employee_id"), values.get("email"), uid):
