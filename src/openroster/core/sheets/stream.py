@@ -114,8 +114,10 @@ class _Reading:
                 raise _Stop
             self.make_departments()
             self.writer.release_records()
+            self.writer.total = len(self.order.placed)  # (the progress shown: known now)
             while self.sent < len(self.order.placed):
                 self.send(min(bulk.CHUNK, len(self.order.placed) - self.sent))
+            plan.tick("checking", self.sent, self.sent)
             validate.check_unique(plan)
             if plan.problems:
                 raise _Stop
@@ -201,8 +203,8 @@ class _Reading:
         """Check the next ``n`` rows placed and give them to the writer."""
         plan = self.plan
         rows = self.order.placed[self.sent : self.sent + n]
-        plan.tick("checking", self.sent, 0)
         self.sent += n
+        plan.tick("checking", self.sent, 0)
         self.make_departments()
         try:
             chunk = plan.prepare(rows)
