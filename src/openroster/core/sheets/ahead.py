@@ -120,8 +120,10 @@ class WriteAhead:
                 if not self.failed:
                     done += self._write_one(job)
                     plan.tick("creating", done, self.total)
+            except Exception:  # (the progress shown): the usual way goes again, and raises it
+                self.failed = True
             finally:
-                self._jobs.task_done()
+                self._jobs.task_done()  # even then: wait_idle must not wait for ever
         self._jobs.task_done()
 
     def _write_one(self, job: tuple[list[Row], bulk.PreparedChunk, list[RosterRow]]) -> int:
