@@ -113,10 +113,11 @@ class _Reading:
             if self.refs or self.order.held():
                 raise _Stop
             self.make_departments()
-            self.writer.release_records()
             self.writer.total = len(self.order.placed)  # (the progress shown: known now)
             while self.sent < len(self.order.placed):
                 self.send(min(bulk.CHUNK, len(self.order.placed) - self.sent))
+            # Every department made: the people's records, in order, while the last chunk is written.
+            self.writer.release_records()
             plan.tick("checking", self.sent, self.sent)
             validate.check_unique(plan)
             if plan.problems:
