@@ -21,7 +21,7 @@ from tests.unit.test_import_core import (
 )
 
 from openroster.core.directory import Directory
-from openroster.core.people import bulk
+from openroster.core.people import bulk, users
 from openroster.core.sheets import ahead
 from openroster.core.sheets import imports as sheet_imports
 from openroster.core.sheets.plan import Row
@@ -183,32 +183,73 @@ def test_a_department_first_named_in_a_late_chunk_gets_the_usual_ids_and_order(
     assert acme == _as_usual(directory, monkeypatch, rows)
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        pytest.param({905: "U901@EXAMPLE.COM"}, id="a manager by email in other letter case"),
-        pytest.param({0: "E00002"}, id="a cycle of managers"),
-    ],
-)
-def test_what_only_the_whole_file_decides_goes_the_usual_way(
-    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch, change: dict[int, str]
+def test_a_manager_in_other_letter_case_late_in_the_file_goes_the_usual_way(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A manager whose letter case the rows after it decide, or a cycle of managers, stops reading
-    as it writes: the chunks written ahead are undone and the file is imported the usual way, with
-    the usual way's people, departments and change records."""
+    """A manager whose letter case the rows after it decide stops reading as it writes: the chunks
+    written ahead are undone and the file is imported the usual way, with the usual way's people,
+    departments and change records."""
     monkeypatch.setattr(bulk, "CHUNK", 200)
     threads = writer_threads(monkeypatch)
     rows = people_rows(1000)
-    for k, manager in change.items():
-        rows[k][6] = manager
+    rows[905][6] = "U901@EXAMPLE.COM"
     lazily, at = _read_when_submitted(monkeypatch, rows)
     seq = change_seq(directory)
     report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=lazily)
     assert report.written and report.problems == [] and report.created == 1000
-    # Four chunks written ahead and undone (the first after 201 or 210 rows: ten held by the cycle),
-    # then the five of the usual way, which writes ahead too.
-    assert at[0] < 1000 and len(at) == 9 and threads == ["import-writer"] * 9
+    # Four chunks written ahead and undone, then the five of the usual way, which writes ahead too.
+    assert at[0] == 201 and len(at) == 9 and threads == ["import-writer"] * 9
     found = people(directory)
     assert found["E00906"].leader_id == found["E00901"].id
-    assert found["E00001"].leader_id == (found["E00002"].id if 0 in change else None)
     assert _store(directory, "acme", seq) == _as_usual(directory, monkeypatch, rows)
+
+
+def _cycle_in_the_first_rows() -> tuple[list[list[str]], list[int]]:
+    """Row 2 reports to row 3, who reports to row 2 (as rows 4-11 do); the rows of the cycle."""
+    rows = people_rows(1000)
+    rows[0][6] = "E00002"
+    return rows, [2, 3]
+
+
+def _cycle_at_the_end() -> tuple[list[list[str]], list[int]]:
+    """Rows 2-7 report to row 8, who reports to row 9, who reports to row 8 (chunks of 5)."""
+    rows = people_rows(8)
+    for k, row in enumerate(rows):
+        row[6] = "E00007" if k < 6 else ("E00008" if k == 6 else "E00007")
+    return rows, [8, 9]
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["a first import", "into a tenant with people"])
+@pytest.mark.parametrize("chunk", [200, 5])
+def test_a_cycle_of_managers_is_refused_with_its_rows_named(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch, first: bool, chunk: int
+) -> None:
+    """Rows whose managers form a cycle are named in the manager column, with the rows of the
+    cycle; the rows below them name the row they report to; nothing is written (as the APIs
+    refuse a reporting line that loops). With ``partial`` the other rows are written."""
+    monkeypatch.setattr(bulk, "CHUNK", chunk)
+    if not first:
+        users.create(
+            directory, tenant_id="acme", item=users.NewUser(user_name="在职", employee_id="E0", dept_ids=(1,))
+        )
+    rows, cycle = _cycle_in_the_first_rows() if chunk == 200 else _cycle_at_the_end()
+    seq = change_seq(directory)
+    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=iter(rows))
+    assert not report.written and change_seq(directory) == seq and len(people(directory)) == (not first)
+    a, b = cycle
+    named = {(p.row, p.column): p.reason for p in report.problems}
+    assert named.pop((a, "直属主管")) == (
+        f"'E{b - 1:05}' reports (directly or not) to this row (rows {a} → {b} → {a}, each reporting "
+        "to the next); a reporting line cannot loop"
+    )
+    assert named.pop((b, "直属主管")).startswith(
+        f"'E{a - 1:05}' reports (directly or not) to this row (rows {b} → {a} → {b}"
+    )
+    below = [r for r in range(2, len(rows) + 2) if rows[r - 2][6] == f"E{a - 1:05}" and r != b]
+    assert named == {(r, "直属主管"): f"names row {a}, which cannot be imported" for r in below}
+    assert report.invalid == 2 + len(below) and report.created == len(rows) - report.invalid
+    report = sheet_imports.import_sheet(
+        directory, tenant_id="acme", headers=HEADERS, rows=iter(rows), partial=True
+    )
+    assert report.written and report.invalid == 2 + len(below)
+    assert len(people(directory)) == len(rows) - report.invalid + (not first)

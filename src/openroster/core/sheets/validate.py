@@ -147,7 +147,7 @@ def check_new(
     """
     plan.rules = bulk.rules_for(plan.tx, plan.d, plan.tenant_id)
     plan.prepared = []
-    ordered = _managers_first([r for r in new if r.problem is None])
+    ordered = _managers_first(plan, [r for r in new if r.problem is None])
     for start in range(0, len(ordered), bulk.CHUNK):
         plan.tick("checking", start, len(ordered))
         pending = ordered[start : start + bulk.CHUNK]
@@ -211,13 +211,46 @@ def drop_rows_naming_invalid_rows(plan: ImportPlan) -> None:
                     break
 
 
-def _managers_first(rows: list[Row]) -> list[Row]:
-    """The rows in an order where a manager in the file comes before the people who report to them."""
+def _managers_first(plan: ImportPlan, rows: list[Row]) -> list[Row]:
+    """The rows in an order where a manager in the file comes before the people who report to them;
+    the rows of a cycle of managers are problems (:func:`_refuse_cycles`), the rows below them come
+    last (and are left out by :func:`drop_rows_naming_invalid_rows`)."""
     ids = {r.user_id for r in rows}
     order = ManagersFirst()
     for row in rows:
         order.add(row, row.leader_id in ids)
-    return order.placed + order.held()
+    held = order.held()
+    _refuse_cycles(plan, held)
+    return order.placed + [r for r in held if r.problem is None]
+
+
+def _refuse_cycles(plan: ImportPlan, held: list[Row]) -> None:
+    """Name each row of a cycle of managers among ``held`` (:meth:`ManagersFirst.held`), in the
+    manager column, as the APIs refuse a reporting line that loops (``users.update``). A row
+    naming itself is left to the core's rule, which names it."""
+    by_id = {r.user_id: r for r in held}
+    seen: set[str] = set()
+    column = plan.col("leader")
+    for row in held:
+        chain: dict[str, Row] = {}  # this row's reporting line, up to a row seen before
+        step: Row | None = row
+        while step is not None and step.user_id not in seen:
+            seen.add(step.user_id)
+            chain[step.user_id] = step
+            step = by_id.get(step.leader_id or "")
+        if step is None or step.user_id not in chain:
+            continue  # (below a cycle found before)
+        line = list(chain.values())
+        cycle = line[line.index(step) :]
+        for k, member in enumerate(cycle if len(cycle) > 1 else ()):
+            around = [*cycle[k:], *cycle[: k + 1]]
+            rows = " → ".join(str(r.number) for r in around)
+            plan.fail(
+                member,
+                column,
+                f"{member.profile['leader']!r} reports (directly or not) to this row (rows {rows}, "
+                "each reporting to the next); a reporting line cannot loop",
+            )
 
 
 class ManagersFirst:
