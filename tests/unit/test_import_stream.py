@@ -7,7 +7,11 @@ people, managers, department ids and order numbers, and change records in the sa
 
 from __future__ import annotations
 
+import queue
+import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 from tests.unit.test_import_core import (
@@ -20,13 +24,15 @@ from tests.unit.test_import_core import (
     writer_threads,
 )
 
+from openroster.core.custom import attributes
 from openroster.core.directory import Directory
 from openroster.core.people import bulk, users
-from openroster.core.sheets import ahead
+from openroster.core.sheets import ahead, stream
 from openroster.core.sheets import imports as sheet_imports
-from openroster.core.sheets.plan import Row
+from openroster.core.sheets.plan import ImportPlan, Row
 from openroster.model.changes import EntityKind, Operation
 from openroster.model.entities import ALL_STATUSES, User
+from openroster.store import WriteTx
 
 __all__ = ["company"]  # the fixture, imported for these tests
 
@@ -101,12 +107,17 @@ def _store(d: Directory, tenant_id: str, seq: int) -> Stored:
     return who, tree, order
 
 
-def _as_usual(d: Directory, monkeypatch: pytest.MonkeyPatch, rows: Sequence[Sequence[str]]) -> Stored:
+def _as_usual(
+    d: Directory,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str] = HEADERS,
+) -> Stored:
     """The file imported the usual way (one chunk) into another company: what it left."""
     monkeypatch.setattr(bulk, "CHUNK", 10_000)
     copy_company(d, "beta")
     seq = change_seq(d)
-    report = sheet_imports.import_sheet(d, tenant_id="beta", headers=HEADERS, rows=rows)
+    report = sheet_imports.import_sheet(d, tenant_id="beta", headers=headers, rows=rows)
     assert report.written and report.problems == []
     return _store(d, "beta", seq)
 
@@ -253,3 +264,185 @@ def test_a_cycle_of_managers_is_refused_with_its_rows_named(
     )
     assert report.written and report.invalid == 2 + len(below)
     assert len(people(directory)) == len(rows) - report.invalid + (not first)
+
+
+def _late_department() -> list[list[str]]:
+    """1,000 people, row 702 naming a department no row before it names (chunks of 200)."""
+    rows = people_rows(1000)
+    rows[700][5] = "总部/华东/销售"
+    return rows
+
+
+def test_a_failed_write_ahead_before_a_late_department_goes_the_usual_way(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's second chunk fails in the store (on PostgreSQL the transaction then refuses
+    every statement until the savepoint is undone): no department is made after it, the writes
+    ahead are undone and the usual way imports the file, with the usual way's result."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    write = bulk.write
+    writes = [0]
+
+    def failing(tx: WriteTx, chunk: bulk.PreparedChunk, *, tenant_id: str, record: bool = True) -> None:
+        if threading.current_thread().name == "import-writer":
+            writes[0] += 1
+            if writes[0] == 2:
+                tx.conn.exec_driver_sql("SELECT no_such_column FROM users")
+        write(tx, chunk, tenant_id=tenant_id, record=record)
+
+    monkeypatch.setattr(bulk, "write", failing)
+    rows = _late_department()
+    seq = change_seq(directory)
+    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=iter(rows))
+    assert report.written and report.problems == [] and report.created == 1000
+    assert writes[0] > 5  # (the usual way wrote ahead too)
+    assert _store(directory, "acme", seq) == _as_usual(directory, monkeypatch, rows)
+
+
+def test_a_progress_callback_failing_in_the_writer_goes_the_usual_way(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The progress shown fails in the writer thread on its first chunk: the import does not wait
+    for it for ever when it makes a later department, and the usual way imports the file."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    failed: list[str] = []
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase == "creating" and threading.current_thread().name == "import-writer" and not failed:
+            failed.append(phase)
+            raise RuntimeError("the progress bar is gone")
+
+    rows = _late_department()
+    seq = change_seq(directory)
+    report = sheet_imports.import_sheet(
+        directory, tenant_id="acme", headers=HEADERS, rows=iter(rows), progress=progress
+    )
+    assert failed and report.written and report.problems == [] and report.created == 1000
+    assert _store(directory, "acme", seq) == _as_usual(directory, monkeypatch, rows)
+
+
+class _Watch:
+    """Who runs statements on the import's connection, and how many chunks the writer then had
+    submitted and not written yet. The writer's third chunk waits until the reading either waits
+    for the writer (``Queue.join``) or has made the department first named after it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending = 0
+        self.submitted = 0
+        self.written = 0
+        self.statements: list[tuple[str, int]] = []  # (thread, chunks pending)
+        self.go_on = threading.Event()
+
+    def saw(self) -> None:
+        self.statements.append((threading.current_thread().name, self.pending))
+
+    def count(self, submitted: int, written: int) -> None:
+        with self.lock:
+            self.submitted += submitted
+            self.written += written
+            self.pending += submitted - written
+
+    def release(self) -> None:
+        if self.submitted >= 3:
+            self.go_on.set()
+
+
+class _SpyLock:
+    """A psycopg connection's lock, taken for each statement: the thread taking it is seen."""
+
+    def __init__(self, lock: Any, watch: _Watch) -> None:
+        self.lock, self.watch = lock, watch
+
+    def __enter__(self) -> bool:
+        self.watch.saw()
+        return bool(self.lock.__enter__())
+
+    def __exit__(self, *exc: object) -> None:
+        self.lock.__exit__(*exc)
+
+
+def test_the_reading_runs_no_statement_while_the_writer_has_a_chunk(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The department first named in a late chunk is made when the writer has written every chunk
+    given to it: no statement of the main thread's runs on the connection while one waits."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    watch = _Watch()
+    write, submit, join = bulk.write, ahead.WriteAhead.submit, queue.Queue.join
+    add_paths, import_rows = bulk.add_department_paths, stream.import_rows
+
+    def writing(tx: WriteTx, chunk: bulk.PreparedChunk, *, tenant_id: str, record: bool = True) -> None:
+        if threading.current_thread().name == "import-writer":
+            if watch.written == 2:  # its third chunk: written once the reading is past it
+                watch.go_on.wait()
+            write(tx, chunk, tenant_id=tenant_id, record=record)
+            watch.count(0, 1)
+        else:
+            write(tx, chunk, tenant_id=tenant_id, record=record)
+
+    def submitting(
+        self: ahead.WriteAhead, rows: list[Row], chunk: bulk.PreparedChunk, roster: Any = None
+    ) -> None:
+        watch.count(1, 0)
+        submit(self, rows, chunk, roster)
+
+    def joining(self: queue.Queue[Any]) -> None:
+        watch.release()
+        join(self)
+
+    def adding(*args: Any, **kw: Any) -> Any:
+        made = add_paths(*args, **kw)
+        watch.release()
+        return made
+
+    def watched(plan: ImportPlan, rest: Iterator[Row]) -> list[Row] | None:
+        driver: Any = plan.tx.conn.connection.driver_connection
+        if isinstance(driver, sqlite3.Connection):
+            driver.set_trace_callback(lambda _: watch.saw())
+            try:
+                return import_rows(plan, rest)
+            finally:
+                driver.set_trace_callback(None)
+        lock = driver.lock
+        driver.lock = _SpyLock(lock, watch)
+        try:
+            return import_rows(plan, rest)
+        finally:
+            driver.lock = lock
+
+    for module, name, spy in [
+        (bulk, "write", writing),
+        (ahead.WriteAhead, "submit", submitting),
+        (queue.Queue, "join", joining),
+        (bulk, "add_department_paths", adding),
+        (stream, "import_rows", watched),
+    ]:
+        monkeypatch.setattr(module, name, spy)
+    rows = _late_department()
+    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=iter(rows))
+    assert report.written and report.created == 1000 and watch.submitted == 5
+    reading = [pending for thread, pending in watch.statements if thread != "import-writer"]
+    assert len(reading) > 10 and [p for p in reading if p] == []
+
+
+@pytest.mark.parametrize(
+    ("value_type", "cell"), [("relation_user", "E00001"), ("relation_depts", "总部/新部门")]
+)
+def test_a_relation_attribute_column_goes_the_usual_way(
+    directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch, value_type: str, cell: str
+) -> None:
+    """A relation attribute may name anyone or any department in the file: the whole file is read
+    before the first chunk is written, and the store holds what the usual way writes."""
+    monkeypatch.setattr(bulk, "CHUNK", 200)
+    attributes.create_definitions(
+        directory, tenant_id="acme", items=[attributes.NewDefinition(name="导师", value_type=value_type)]
+    )
+    headers = [*HEADERS, "导师"]
+    rows = [[*row, cell if k % 100 == 5 else ""] for k, row in enumerate(people_rows(1000))]
+    lazily, at = _read_when_submitted(monkeypatch, rows)
+    seq = change_seq(directory)
+    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=headers, rows=lazily)
+    assert report.written and report.problems == [] and report.created == 1000
+    assert at == [1000] * 5
+    assert _store(directory, "acme", seq) == _as_usual(directory, monkeypatch, rows, headers)
