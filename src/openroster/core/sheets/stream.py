@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from openroster.core.people import bulk, users
-from openroster.core.roster import writes as roster_writes
 from openroster.core.sheets import ahead, apply, parse, validate
 from openroster.core.sheets.plan import ImportPlan, Row
 from openroster.model.entities import ValueType
@@ -104,7 +103,6 @@ class _Reading:
         plan.rules = bulk.rules_for(plan.tx, plan.d, plan.tenant_id)
         plan.known_depts = set(plan.rules.dept_ids)
         plan.prepared = []
-        self.before = len(plan.rules.dept_ids)
         try:
             for row in self.read(rest):
                 self.take(row)
@@ -192,12 +190,7 @@ class _Reading:
         self.writer.wait_idle()
         if self.writer.failed:
             raise _Stop
-        made = bulk.add_department_paths(plan.tx, plan.d, tenant_id=plan.tenant_id, paths=list(self.paths))
-        plan.depts.update(made)
-        ids = {x.id for x in made.values()}
-        plan.rules.dept_ids.update(ids)
-        plan.known_depts.update(ids)
-        plan.departments_created = len(plan.known_depts) - self.before
+        plan.rules.dept_ids.update(apply.add_paths(plan, list(self.paths)))
         self.paths.clear()
 
     def send(self, n: int) -> None:
@@ -211,19 +204,10 @@ class _Reading:
             chunk = plan.prepare(rows)
         except CoreError:
             raise _Stop from None
-        columns = {code: plan.col(code, "roster") for code in plan.roster_fields}
-        fields = plan.roster_fields
-        for row in rows:
-            if row.roster:
-                try:
-                    checked = {
-                        code: roster_writes.checked_value(fields[code], raw, field=columns[code])
-                        for code, raw in row.roster.items()
-                    }
-                except CoreError:
-                    raise _Stop from None
-                self.rosters.append((row, row.roster))
-                row.roster = checked
+        self.rosters += [(row, row.roster) for row in rows if row.roster]
+        validate.check_roster(plan, rows)
+        if plan.problems:
+            raise _Stop
         plan.prepared.append((rows, chunk))
         self.writer.submit(rows, chunk, apply.roster_rows(plan, rows))
 

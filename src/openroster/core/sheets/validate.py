@@ -165,16 +165,27 @@ def check_new(
                     checked(*plan.prepared[-1])
                 break
     plan.tick("checking", len(ordered), len(ordered))
+    check_roster(plan, ordered)
+    check_unique(plan)
+
+
+def check_roster(plan: ImportPlan, rows: list[Row]) -> None:
+    """Each row's roster cells become the values the roster stores (``roster_writes.checked_value``),
+    in a new dict (the cells as read stay with whoever kept the old one); a value refused is a
+    problem of the row, in its column."""
     columns = {code: plan.col(code, "roster") for code in plan.roster_fields}
-    for row in ordered:
+    for row in rows:
+        if not row.roster:
+            continue
+        checked = dict(row.roster)
         for code, raw in row.roster.items():
             try:
-                row.roster[code] = roster_writes.checked_value(
+                checked[code] = roster_writes.checked_value(
                     plan.roster_fields[code], raw, field=columns[code]
                 )
             except CoreError as exc:
                 plan.fail(row, columns[code], exc.detail)
-    check_unique(plan)
+        row.roster = checked
 
 
 def check_unique(plan: ImportPlan) -> None:
