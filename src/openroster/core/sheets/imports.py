@@ -106,8 +106,10 @@ def import_sheet(
     if report.problems:
         return report
     parsed = parse_rows(rows, targets)
-    # Into a tenant that had nobody, the first chunk's rows are read before the write begins and
-    # the rest as it goes on (``stream.py``); otherwise the whole file.
+    # Into a tenant that had nobody, the first chunk's rows (and one) are read before the write
+    # begins and the rest inside it, whichever way the file is then imported: as it is read
+    # (``stream.py``) or the usual way (``stream.fits`` says no, or the reading stops). Otherwise
+    # the whole file is read first.
     streams = not (dry_run or people)
     head = list(islice(parsed, bulk.CHUNK + 1) if streams else parsed)
     plan = ImportPlan(d, tenant_id, head, targets, names, defs, fields, progress)

@@ -19,9 +19,10 @@ read. What each step needs:
 Anything else stops it: a problem of any row, a manager named with other letter case or by
 nobody, a cycle of managers, a relation attribute column (which may name anyone or any
 department in the file), a failed write. Then what was written is undone (a savepoint), the
-rest of the file is read, and the import runs the usual way over fresh rows, which names the
-problems exactly as before: still all or nothing, the same people, department ids, order
-numbers and change records.
+rest of the file is read (inside the write transaction, as every row after the first chunk's
+is), and the import runs the usual way over fresh rows, which names the problems exactly as
+before (a cycle of managers among them: ``validate.check_new``): still all or nothing, the same
+people, department ids, order numbers and change records.
 """
 
 from __future__ import annotations
