@@ -270,7 +270,7 @@ def test_a_bad_cell_deep_in_a_large_file_is_named_and_nothing_is_written(
     assert report.invalid == 2 and report.created == 1598
 
 
-def _people_rows(n: int) -> list[list[str]]:
+def people_rows(n: int) -> list[list[str]]:
     """``n`` valid new people, every tenth leading the nine after them, with attribute and roster cells."""
     return [
         [
@@ -291,7 +291,7 @@ def _people_rows(n: int) -> list[list[str]]:
     ]
 
 
-def _writers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+def writer_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the threads that write the chunks of new people, in order."""
     names: list[str] = []
     write = bulk.write
@@ -311,8 +311,8 @@ def test_a_large_first_import_is_written_while_it_is_checked(
     checked (``core/sheets/ahead.py``; chunks of 200 for 10,000); the store then holds what the
     usual way writes: the same people, managers across chunks, values and change records."""
     monkeypatch.setattr(bulk, "CHUNK", 200)
-    writers = _writers(monkeypatch)
-    rows = _people_rows(1000)
+    writers = writer_threads(monkeypatch)
+    rows = people_rows(1000)
     seq = change_seq(directory)
     report = run(directory, rows)
     assert report.written and report.problems == [] and report.created == 1000
@@ -352,8 +352,8 @@ def test_a_problem_found_after_writing_ahead_undoes_it(
     """A mobile number also in a later chunk is found after the first chunks were written ahead:
     they are undone and the usual way names the row; with ``partial`` the other rows are written."""
     monkeypatch.setattr(bulk, "CHUNK", 200)
-    writers = _writers(monkeypatch)
-    rows = _people_rows(1000)
+    writers = writer_threads(monkeypatch)
+    rows = people_rows(1000)
     rows[949][3] = rows[49][3]
     seq = change_seq(directory)
     report = run(directory, rows)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from people_builders import new_person, three_statuses_and_a_stranger
 from store_state import store_rows
@@ -74,6 +76,13 @@ def test_defaults_and_generated_id(directory: Directory, tenant: str) -> None:
     assert (made.gender, made.role, made.status) == (Gender.UNDEFINED, Role.NORMAL, UserStatus.ACTIVE)
     assert made.email is None and made.phone is None
     assert _read(directory, tenant, made.id)[made.id] == made
+
+
+def test_new_user_ids_drawn_at_once_are_distinct_and_like_one_drawn_alone() -> None:
+    drawn = users.new_user_ids(1024)
+    assert len(drawn) == 1024 and len(set(drawn)) == 1024
+    assert all(re.fullmatch("[0-9a-f]{12}", x) for x in [*drawn, users.new_user_id()])
+    assert users.new_user_ids(1) != users.new_user_ids(1) and users.new_user_ids(0) == []
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,12 @@ def new_user_id() -> str:
     return _random.token_hex(6)
 
 
+def new_user_ids(n: int) -> list[str]:
+    """``n`` of :func:`new_user_id`'s ids from one draw (the interpreter lock let go once, not n times)."""
+    text = _random.token_hex(6 * n)
+    return [text[i : i + 12] for i in range(0, 12 * n, 12)]
+
+
 def checked_user(item: NewUser, *, prefix: str, now: int) -> User:
     """The user ``item`` describes, checked by the user rules (errors name ``{prefix}<field>``)."""
 
@@ -350,10 +356,8 @@ def _check_batch_unique(items: Sequence[User], prefix: Callable[[int], str]) -> 
 def batch_read(
     r: Reader, *, tenant_id: str, user_ids: Sequence[str], statuses: Iterable[UserStatus]
 ) -> list[User]:
-    """The users among ``user_ids`` (in that order, once each) whose status is in ``statuses``.
-
-    Ids that do not exist in the tenant are simply absent from the result.
-    """
+    """The users among ``user_ids`` (in that order, once each) whose status is in ``statuses``;
+    ids that do not exist in the tenant are simply absent from the result."""
     wanted = set(statuses)
     found = r.users(tenant_id, user_ids)  # in the order asked for; a repeated id keeps its first place
     return [u for u in found.values() if u.status in wanted]
@@ -455,11 +459,9 @@ UPDATABLE_FIELDS: frozenset[str] = frozenset({*USER_TEXT_FIELDS, "gender", "role
 def update(d: Directory, *, tenant_id: str, user_id: str, changes: Mapping[str, object]) -> User:
     """Change some profile fields of one user.
 
-    ``changes`` holds only the fields to change; ``""`` clears an optional
-    field. The rules of :func:`create` apply: unique values stay unique,
-    ``leader_id`` names an existing user (not the user, and not someone who
-    reports to the user), ``def_dept_id`` one of the user's departments.
-    """
+    ``changes`` holds only the fields to change; ``""`` clears an optional field. The rules of
+    :func:`create` apply: unique values stay unique, ``leader_id`` names an existing user (not the
+    user, and not someone who reports to the user), ``def_dept_id`` one of the user's departments."""
     with d.writer() as tx:
         return update_in(tx, d, tenant_id=tenant_id, user_id=user_id, changes=changes)
 

@@ -6,8 +6,10 @@ the import checks chunk k+1 uses a second core. (On SQLite only because ``store/
 many rows in a statement: with ``executemany`` the thread took the lock back after every row
 and barely moved while the import ran Python.) The thread is the only user of the
 transaction's connection while it runs (the import's other steps do not touch the store
-until :meth:`WriteAhead.__exit__` has joined it), and it writes each chunk with
-``bulk.write``, as :func:`apply.create` would, in the same transaction.
+until :meth:`WriteAhead.__exit__` has joined it, or :meth:`WriteAhead.wait_idle` has seen it
+write everything submitted), and it writes each chunk with ``bulk.write``, as
+:func:`apply.create` would, in the same transaction (with the chunk's roster values when the
+import reads the file as it writes, ``stream.py``).
 
 It writes ahead only while no row has a problem. Anything else (a problem found later, by
 the uniqueness checks or in a later chunk, or a write that fails) undoes what it wrote (a
@@ -27,8 +29,10 @@ from types import TracebackType
 from openroster.core.people import bulk
 from openroster.core.sheets.plan import ImportPlan, Row
 
-#: A chunk for the writer, or None: nothing more.
-_Job = tuple[list[Row], bulk.PreparedChunk] | None
+#: A roster value's row (``tx.bulk.insert_roster_values``).
+RosterRow = tuple[str, str, str, int, str, str]
+#: A chunk for the writer and its people's roster values, or None: nothing more.
+_Job = tuple[list[Row], bulk.PreparedChunk, list[RosterRow]] | None
 
 
 class Undo(Exception):
@@ -50,7 +54,9 @@ class WriteAhead:
         self.written: list[tuple[list[Row], bulk.PreparedChunk]] = []
         self.failed = False
         self._stopped = False
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        #: Chunks whose change records wait (:meth:`hold_records`), or None: recorded when submitted.
+        self._held: list[bulk.PreparedChunk] | None = None
+        self._jobs: queue.Queue[_Job] = queue.Queue()
         self._thread = threading.Thread(target=self._write, name="import-writer", daemon=True)
 
     def __enter__(self) -> WriteAhead:
@@ -63,8 +69,11 @@ class WriteAhead:
         self._jobs.put(None)
         self._thread.join()
 
-    def submit(self, rows: list[Row], chunk: bulk.PreparedChunk) -> None:
-        """Write the checked chunk ahead, unless a row has had a problem (then nothing more is).
+    def submit(
+        self, rows: list[Row], chunk: bulk.PreparedChunk, roster: list[RosterRow] | None = None
+    ) -> None:
+        """Write the checked chunk ahead (and its people's ``roster`` values), unless a row has had
+        a problem (then nothing more is).
 
         Its change records are made here, not by the thread (whose Python between statements
         holds the interpreter lock while the store waits for it); the savepoint's undo drops them
@@ -72,8 +81,31 @@ class WriteAhead:
         plan = self.plan
         self._stopped = self._stopped or bool(plan.problems)
         if not self._stopped:
-            self._jobs.put((rows, chunk))
-            bulk.record_created(plan.tx, chunk, tenant_id=plan.tenant_id)
+            self._jobs.put((rows, chunk, roster or []))
+            if self._held is None:
+                bulk.record_created(plan.tx, chunk, tenant_id=plan.tenant_id)
+            else:
+                self._held.append(chunk)
+
+    def stop(self) -> None:
+        """Write nothing more (what was written is undone by the caller's savepoint)."""
+        self._stopped = True
+
+    def hold_records(self) -> None:
+        """Keep the change records of the chunks submitted from now until :meth:`release_records`
+        (an import that reads as it writes may still create departments, whose records come first)."""
+        self._held = []
+
+    def release_records(self) -> None:
+        """Record the held chunks' new people, in order; later chunks are recorded when submitted."""
+        for chunk in self._held or ():
+            bulk.record_created(self.plan.tx, chunk, tenant_id=self.plan.tenant_id)
+        self._held = None
+
+    def wait_idle(self) -> None:
+        """Wait until every chunk submitted is written: the transaction is the caller's again until
+        the next :meth:`submit`."""
+        self._jobs.join()
 
     def wrote_all(self) -> bool:
         """Whether every checked chunk was written and no row has a problem (after :meth:`__exit__`)."""
@@ -84,14 +116,25 @@ class WriteAhead:
         plan = self.plan
         done = 0
         while (job := self._jobs.get()) is not None:
-            if self.failed:
-                continue
-            rows, chunk = job
             try:
-                bulk.write(plan.tx, chunk, tenant_id=plan.tenant_id, record=False)
-            except Exception:  # written again the usual way, which reports it
+                if not self.failed:
+                    done += self._write_one(job)
+                    plan.tick("creating", done, self.total)
+            except Exception:  # (the progress shown): the usual way goes again, and raises it
                 self.failed = True
-                continue
-            self.written.append(job)
-            done += len(rows)
-            plan.tick("creating", done, self.total)
+            finally:
+                self._jobs.task_done()  # even then: wait_idle must not wait for ever
+        self._jobs.task_done()
+
+    def _write_one(self, job: tuple[list[Row], bulk.PreparedChunk, list[RosterRow]]) -> int:
+        rows, chunk, roster = job
+        tx = self.plan.tx
+        try:
+            bulk.write(tx, chunk, tenant_id=self.plan.tenant_id, record=False)
+            if roster:
+                tx.bulk.insert_roster_values(roster)
+        except Exception:  # written again the usual way, which reports it
+            self.failed = True
+            return 0
+        self.written.append((rows, chunk))
+        return len(rows)

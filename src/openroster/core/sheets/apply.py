@@ -52,14 +52,23 @@ def make_departments(plan: ImportPlan) -> None:
             for path in row.paths:
                 wanted.setdefault(path)
     wanted.pop((), None)
-    before = len(plan.tx.depts.list_all(plan.tenant_id))
     plan.depts = {(): plan.root}
-    if wanted:
-        plan.depts.update(
-            bulk.add_department_paths(plan.tx, plan.d, tenant_id=plan.tenant_id, paths=list(wanted))
-        )
-    plan.departments_created = len(plan.tx.depts.list_all(plan.tenant_id)) - before
-    plan.known_depts = {x.id for x in plan.depts.values()}
+    plan.known_depts = {x.id for x in plan.tx.depts.list_all(plan.tenant_id)}
+    add_paths(plan, list(wanted))
+
+
+def add_paths(plan: ImportPlan, paths: list[tuple[str, ...]]) -> set[int]:
+    """Make the departments of ``paths`` that are missing (``bulk.add_department_paths``): each
+    path's department goes in ``plan.depts``, its id in ``plan.known_depts`` (the tenant's
+    department ids), and those made are counted in ``plan.departments_created``; the paths' ids."""
+    if not paths:
+        return set()
+    found = bulk.add_department_paths(plan.tx, plan.d, tenant_id=plan.tenant_id, paths=paths)
+    plan.depts.update(found)
+    ids = {x.id for x in found.values()}
+    plan.departments_created += len(ids - plan.known_depts)
+    plan.known_depts |= ids
+    return ids
 
 
 def create(plan: ImportPlan) -> None:

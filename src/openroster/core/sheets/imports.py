@@ -33,16 +33,20 @@ and import round-trip.
 
 The steps: ``parse.py`` reads the cells, ``validate.py`` finds people again,
 resolves references and checks new people by the core's rules, ``apply.py``
-writes; ``plan.py`` holds what they share, ``columns.py`` the sheet format.
+writes; ``plan.py`` holds what they share, ``columns.py`` the sheet format. A large
+first import (a tenant that had nobody) reads, checks and writes a chunk at a time
+(``stream.py``), with the same result.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from openroster.core.directory import Directory
-from openroster.core.sheets import ahead, apply, parse, validate
+from openroster.core.people import bulk
+from openroster.core.sheets import ahead, apply, parse, stream, validate
 from openroster.core.sheets.columns import (
     Problem,
     Progress,
@@ -95,26 +99,40 @@ def import_sheet(
             raise NotFound(f"tenant {tenant_id!r} does not exist", field="tenant", entity=Entity.TENANT)
         defs = list(r.definitions(tenant_id))
         options = r.field_options(tenant_id)
+        people = r.tx.users.count(tenant_id, statuses=ALL_STATUSES)
     fields = roster_columns(defs, options)
     names = [h.strip() for h in headers]
     targets, report.problems = resolve_headers(names, definitions=defs, roster_fields=fields, columns=columns)
     if report.problems:
         return report
-    parsed = list(parse_rows(rows, targets))
-    report.rows = len(parsed)
-    plan = ImportPlan(d, tenant_id, parsed, targets, names, defs, fields, progress)
+    parsed = parse_rows(rows, targets)
+    # Into a tenant that had nobody, the first chunk's rows (and one) are read before the write
+    # begins and the rest inside it, whichever way the file is then imported: as it is read
+    # (``stream.py``) or the usual way (``stream.fits`` says no, or the reading stops). Otherwise
+    # the whole file is read first.
+    streams = not (dry_run or people)
+    head = list(islice(parsed, bulk.CHUNK + 1) if streams else parsed)
+    plan = ImportPlan(d, tenant_id, head, targets, names, defs, fields, progress)
     try:
         with d.writer() as tx:
-            _run_steps(plan, tx)
+            _begin(plan, tx)
+            if not (streams and stream.fits(plan, head)):
+                plan.rows += parsed
+                _run_steps(plan)
+            elif (fresh := stream.import_rows(plan, parsed)) is not None:  # the usual way after all
+                plan = ImportPlan(d, tenant_id, fresh, targets, names, defs, fields, progress)
+                _begin(plan, tx)
+                _run_steps(plan)
             if (plan.problems and not partial) or dry_run:
                 raise _Rollback
     except _Rollback:
         pass
     else:
         report.written = True
+    report.rows = len(plan.rows)
     report.problems = sorted(plan.problems, key=lambda p: (p.row, p.column))
     report.invalid = len({p.row for p in plan.problems})
-    live = [row for row in parsed if row.problem is None]
+    live = [row for row in plan.rows if row.problem is None]
     report.created = sum(1 for row in live if row.existing is None)
     report.updated = sum(1 for row in live if row.existing is not None and row.changed)
     report.unchanged = sum(1 for row in live if row.existing is not None and not row.changed)
@@ -122,12 +140,17 @@ def import_sheet(
     return report
 
 
-def _run_steps(plan: ImportPlan, tx: WriteTx) -> None:
-    """The steps of one import, in order, inside its write transaction."""
+def _begin(plan: ImportPlan, tx: WriteTx) -> None:
+    """What every step reads first, inside the import's write transaction."""
     plan.tx = tx
     plan.root = tx.depts.get_depts(plan.tenant_id, [ROOT_DEPT_ID])[ROOT_DEPT_ID]
     plan.now = plan.d.clock.now_int()
     plan.people_before = tx.users.count(plan.tenant_id, statuses=ALL_STATUSES)
+
+
+def _run_steps(plan: ImportPlan) -> None:
+    """The steps of one import, in order, inside its write transaction (after :func:`_begin`)."""
+    tx = plan.tx
     for row in plan.rows:
         parse.read_cells(plan, row)
     validate.match_people(plan)

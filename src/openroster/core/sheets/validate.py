@@ -147,7 +147,7 @@ def check_new(
     """
     plan.rules = bulk.rules_for(plan.tx, plan.d, plan.tenant_id)
     plan.prepared = []
-    ordered = _managers_first([r for r in new if r.problem is None])
+    ordered = _managers_first(plan, [r for r in new if r.problem is None])
     for start in range(0, len(ordered), bulk.CHUNK):
         plan.tick("checking", start, len(ordered))
         pending = ordered[start : start + bulk.CHUNK]
@@ -165,16 +165,27 @@ def check_new(
                     checked(*plan.prepared[-1])
                 break
     plan.tick("checking", len(ordered), len(ordered))
+    check_roster(plan, ordered)
+    check_unique(plan)
+
+
+def check_roster(plan: ImportPlan, rows: list[Row]) -> None:
+    """Each row's roster cells become the values the roster stores (``roster_writes.checked_value``),
+    in a new dict (the cells as read stay with whoever kept the old one); a value refused is a
+    problem of the row, in its column."""
     columns = {code: plan.col(code, "roster") for code in plan.roster_fields}
-    for row in ordered:
+    for row in rows:
+        if not row.roster:
+            continue
+        checked = dict(row.roster)
         for code, raw in row.roster.items():
             try:
-                row.roster[code] = roster_writes.checked_value(
+                checked[code] = roster_writes.checked_value(
                     plan.roster_fields[code], raw, field=columns[code]
                 )
             except CoreError as exc:
                 plan.fail(row, columns[code], exc.detail)
-    check_unique(plan)
+        row.roster = checked
 
 
 def check_unique(plan: ImportPlan) -> None:
@@ -211,17 +222,81 @@ def drop_rows_naming_invalid_rows(plan: ImportPlan) -> None:
                     break
 
 
-def _managers_first(rows: list[Row]) -> list[Row]:
-    """The rows in an order where a manager in the file comes before the people who report to them."""
-    by_id = {r.user_id: r for r in rows}
-    depth: dict[str, int] = {}
+def _managers_first(plan: ImportPlan, rows: list[Row]) -> list[Row]:
+    """The rows in an order where a manager in the file comes before the people who report to them;
+    the rows of a cycle of managers are problems (:func:`_refuse_cycles`), the rows below them come
+    last (and are left out by :func:`drop_rows_naming_invalid_rows`)."""
+    ids = {r.user_id for r in rows}
+    order = ManagersFirst()
     for row in rows:
-        chain: list[str] = []
-        step: str | None = row.user_id
-        while step is not None and step in by_id and step not in depth and step not in chain:
-            chain.append(step)
-            step = by_id[step].leader_id
-        base = depth[step] + 1 if step is not None and step in depth else 0
-        for k, uid in enumerate(reversed(chain)):
-            depth[uid] = base + k
-    return sorted(rows, key=lambda r: depth[r.user_id])
+        order.add(row, row.leader_id in ids)
+    held = order.held()
+    _refuse_cycles(plan, held)
+    return order.placed + [r for r in held if r.problem is None]
+
+
+def _refuse_cycles(plan: ImportPlan, held: list[Row]) -> None:
+    """Name each row of a cycle of managers among ``held`` (:meth:`ManagersFirst.held`), in the
+    manager column, as the APIs refuse a reporting line that loops (``users.update``). A row
+    naming itself is left to the core's rule, which names it."""
+    by_id = {r.user_id: r for r in held}
+    seen: set[str] = set()
+    column = plan.col("leader")
+    for row in held:
+        chain: dict[str, Row] = {}  # this row's reporting line, up to a row seen before
+        step: Row | None = row
+        while step is not None and step.user_id not in seen:
+            seen.add(step.user_id)
+            chain[step.user_id] = step
+            step = by_id.get(step.leader_id or "")
+        if step is None or step.user_id not in chain:
+            continue  # (below a cycle found before)
+        line = list(chain.values())
+        cycle = line[line.index(step) :]
+        for k, member in enumerate(cycle if len(cycle) > 1 else ()):
+            around = [*cycle[k:], *cycle[: k + 1]]
+            rows = " → ".join(str(r.number) for r in around)
+            plan.fail(
+                member,
+                column,
+                f"{member.profile['leader']!r} reports (directly or not) to this row (rows {rows}, "
+                "each reporting to the next); a reporting line cannot loop",
+            )
+
+
+class ManagersFirst:
+    """Rows placed in file order, each held back until the manager it names in the file is placed
+    (then placed right after it, with the rows held back for it in turn): the order new people are
+    checked and written in, whether the rows come all at once (:func:`check_new`) or as the file is
+    read (``stream.py``), which gives the same order because a row's place depends only on the
+    rows before it."""
+
+    def __init__(self) -> None:
+        self.placed: list[Row] = []
+        self._done: set[str] = set()
+        self._waiting: dict[str, list[Row]] = {}
+
+    def add(self, row: Row, manager_in_file: bool) -> None:
+        """Place the row, or hold it until its manager (``row.leader_id``, a row of the file) is."""
+        leader = row.leader_id
+        if leader is None or not manager_in_file or leader in self._done:
+            self._place(row)
+        else:
+            self._waiting.setdefault(leader, []).append(row)
+
+    def _place(self, row: Row) -> None:
+        if row.user_id not in self._waiting:
+            self.placed.append(row)
+            self._done.add(row.user_id)
+            return
+        stack = [row]
+        while stack:
+            r = stack.pop()
+            self.placed.append(r)
+            self._done.add(r.user_id)
+            stack.extend(reversed(self._waiting.pop(r.user_id, ())))
+
+    def held(self) -> list[Row]:
+        """The rows still held back (their managers never placed: a cycle, a row naming itself), in
+        file order."""
+        return sorted((r for rows in self._waiting.values() for r in rows), key=lambda r: r.number)
