@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -120,6 +120,28 @@ def _as_usual(
     report = sheet_imports.import_sheet(d, tenant_id="beta", headers=headers, rows=rows)
     assert report.written and report.problems == []
     return _store(d, "beta", seq)
+
+
+def _within(seconds: float, run: Callable[[], sheet_imports.ImportReport]) -> sheet_imports.ImportReport:
+    """``run()``'s result, failing the test (rather than hanging the suite) if it has not returned
+    within ``seconds``: the tests using it guard against a wait for ever."""
+    done: list[sheet_imports.ImportReport] = []
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            done.append(run())
+        except BaseException as e:  # handed to the test's thread
+            failed.append(e)
+
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        pytest.fail(f"the import did not return within {seconds:.0f} s")
+    if failed:
+        raise failed[0]
+    return done[0]
 
 
 def test_the_writer_starts_after_one_chunk_is_read_and_a_later_manager_holds_a_row_back(
@@ -314,8 +336,11 @@ def test_a_progress_callback_failing_in_the_writer_goes_the_usual_way(
 
     rows = _late_department()
     seq = change_seq(directory)
-    report = sheet_imports.import_sheet(
-        directory, tenant_id="acme", headers=HEADERS, rows=iter(rows), progress=progress
+    report = _within(
+        120,
+        lambda: sheet_imports.import_sheet(
+            directory, tenant_id="acme", headers=HEADERS, rows=iter(rows), progress=progress
+        ),
     )
     assert failed and report.written and report.problems == [] and report.created == 1000
     assert _store(directory, "acme", seq) == _as_usual(directory, monkeypatch, rows)
@@ -420,7 +445,10 @@ def test_the_reading_runs_no_statement_while_the_writer_has_a_chunk(
     ]:
         monkeypatch.setattr(module, name, spy)
     rows = _late_department()
-    report = sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=iter(rows))
+    report = _within(
+        120,
+        lambda: sheet_imports.import_sheet(directory, tenant_id="acme", headers=HEADERS, rows=iter(rows)),
+    )
     assert report.written and report.created == 1000 and watch.submitted == 5
     reading = [pending for thread, pending in watch.statements if thread != "import-writer"]
     assert len(reading) > 10 and [p for p in reading if p] == []
