@@ -445,8 +445,9 @@ def test_a_failing_engine_job_leaves_the_request_jobs_alone(d: Directory) -> Non
 
 def test_with_a_pool_an_engine_job_commits_while_a_request_group_holds_the_lock(d: Directory) -> None:
     """With several writers (PostgreSQL's pool) a free one takes the lane's jobs while the one
-    request group runs, and a lane group takes no change counter lock: an engine job commits while a request group is still running (and,
-    on SQLite's one writer, right after it, before the request jobs queued behind it)."""
+    request group runs, and a lane group takes no change counter lock: an engine job commits while
+    a request group is still running (and, on SQLite's one writer, right after it, before the
+    request jobs queued behind it)."""
     pool = GroupWriter(d.store, threads=3 if d.store.backend == "postgresql" else 1)
     first, gate = blocked(pool)
     queued = [pool.submit(lambda tx: None) for _ in range(4)]
