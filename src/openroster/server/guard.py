@@ -107,6 +107,9 @@ class GuardedHttpTools(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        #: A deadline the parser's callbacks asked for, armed once the chunk being parsed is taken
+        #: (see :meth:`_want`).
+        self._wanted: tuple[float, Any] | None = None
         self._head_bytes = 0  # of the URL and headers the parser handed over
         self._reading_head = True
         self._head_raw = 0  # bytes received while the head was incomplete
@@ -126,7 +129,15 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._disarm()
         self._deadline = self.loop.call_later(seconds, expired)
 
+    def _want(self, seconds: float, expired: Any) -> None:
+        """:meth:`_arm`, once :meth:`data_received` has parsed the chunk under way: a request whose
+        head and body come in one chunk (the usual case) asks for its head's and its body's
+        deadline and cancels both before the chunk is taken, so neither timer is ever made."""
+        self._disarm()
+        self._wanted = (seconds, expired)
+
     def _disarm(self) -> None:
+        self._wanted = None
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
@@ -185,6 +196,9 @@ class GuardedHttpTools(HttpToolsProtocol):
                 self._head_raw += len(data)
                 if self._head_raw > self.head_max_bytes:
                     self._refuse(431, f"the request head is larger than {self.head_max_bytes} bytes")
+        finally:
+            if self._wanted is not None:  # the deadline the chunk's last callback asked for
+                self._arm(*self._wanted)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -192,7 +206,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.scope.setdefault("extensions", {})[PIECES_EXTENSION] = {}  # replies in pieces: server/writev.py
         self._head_bytes = 0
         if self._deadline is None:
-            self._arm(self.head_timeout, self._head_late)
+            self._want(self.head_timeout, self._head_late)
 
     def _count(self, n: int) -> None:
         self._head_bytes += n
@@ -219,7 +233,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().on_headers_complete()
         if type(self.cycle) is RequestResponseCycle:  # the request's new cycle: one taking pieces
             self.cycle.__class__ = PiecesCycle
-        self._arm(self.body_timeout, self._body_late)
+        self._want(self.body_timeout, self._body_late)
 
     def on_message_complete(self) -> None:
         self._disarm()

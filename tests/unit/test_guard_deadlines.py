@@ -1,0 +1,130 @@
+"""The guarded protocol's head and body deadlines: armed for a request that is still arriving, never
+made for one whose head and body come in one chunk (``server/guard.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from uvicorn.server import ServerState
+
+from openroster.server.guard import GuardedHttpTools
+
+BODY = b'{"a":1}'
+HEAD = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(
+    BODY
+)
+
+
+class _Loop(asyncio.SelectorEventLoop):
+    """A real event loop that notes which deadlines are set on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timers: list[str] = []
+        self.handles: list[asyncio.TimerHandle] = []
+
+    def call_later(  # type: ignore[override]
+        self, delay: float, callback: Callable[..., object], *args: Any, context: Any = None
+    ) -> asyncio.TimerHandle:
+        name = getattr(callback, "__name__", "?")
+        self.timers.append(name)
+        handle = super().call_later(delay, callback, *args, context=context)
+        if name.endswith("_late"):
+            self.handles.append(handle)
+        return handle
+
+    def deadline_pending(self) -> bool:
+        return any(not h.cancelled() and h.when() > self.time() for h in self.handles)
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def writelines(self, pieces: list[bytes]) -> None:
+        self.writes.append(b"".join(pieces))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+    def set_write_buffer_limits(self, *_a: Any, **_k: Any) -> None: ...
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 5000), "sockname": ("127.0.0.1", 80)}.get(name, default)
+
+
+async def _app(scope: Any, receive: Any, send: Any) -> None:
+    message = await receive()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-length", b"%d" % len(message["body"]))],
+        }
+    )
+    await send({"type": "http.response.body", "body": message["body"]})
+
+
+def _run(chunks: list[bytes]) -> tuple[list[list[str]], _Transport, list[bool]]:
+    """Feed ``chunks`` one by one; the deadlines set by each, what was written, whether a deadline
+    was pending after each."""
+    loop = _Loop()
+    try:
+        config = uvicorn.Config(_app, lifespan="off", log_level="warning", access_log=False)
+        config.load()
+        protocol = GuardedHttpTools(config, ServerState(), {}, loop)
+        transport = _Transport()
+        protocol.connection_made(transport)  # type: ignore[arg-type]
+        loop.timers.clear()  # the first request's head deadline, set at the connection, stays in handles
+        made: list[list[str]] = []
+        pending: list[bool] = []
+
+        async def feed() -> None:
+            for chunk in chunks:
+                before = len(loop.timers)
+                protocol.data_received(chunk)
+                made.append(loop.timers[before:])
+                for _ in range(5):  # the request's task answers
+                    await asyncio.sleep(0)
+                pending.append(loop.deadline_pending())
+
+        loop.run_until_complete(feed())
+        protocol.connection_lost(None)
+        return made, transport, pending
+    finally:
+        loop.close()
+
+
+def test_a_request_in_one_chunk_sets_no_deadline_and_is_answered() -> None:
+    made, transport, pending = _run([HEAD + BODY, HEAD + BODY])
+    assert made == [[], []]
+    assert pending == [False, False]
+    assert b"".join(transport.writes).count(b"HTTP/1.1 200") == 2
+
+
+def test_a_request_that_arrives_in_parts_has_its_head_then_its_body_deadline() -> None:
+    made, transport, pending = _run([HEAD[:20], HEAD[20:], BODY])
+    # the first request's head deadline was set at the connection; the body's once the head is in
+    assert made == [[], ["_body_late"], []]
+    assert pending == [True, True, False]
+    assert b"".join(transport.writes).count(b"HTTP/1.1 200") == 1
+
+
+def test_the_next_request_begun_in_a_chunk_gets_its_head_deadline() -> None:
+    made, _transport, pending = _run([HEAD + BODY + HEAD[:10], HEAD[10:] + BODY])
+    assert made == [["_head_late"], []]
+    assert pending == [True, False]
