@@ -1,5 +1,6 @@
-"""The guarded protocol's head and body deadlines: armed for a request that is still arriving, never
-made for one whose head and body come in one chunk (``server/guard.py``)."""
+"""The guarded protocol's timers (``server/guard.py``): the head and body deadlines, armed for a
+request that is still arriving, never made for one whose head and body come in one chunk; the
+keep-alive timeout, one timer a connection that closes it once idle that long after a reply."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ HEAD = b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nConten
 
 
 class _Loop(asyncio.SelectorEventLoop):
-    """A real event loop that notes which deadlines are set on it."""
+    """A real event loop that notes the timers the protocol sets on it."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,7 +31,8 @@ class _Loop(asyncio.SelectorEventLoop):
         self, delay: float, callback: Callable[..., object], *args: Any, context: Any = None
     ) -> asyncio.TimerHandle:
         name = getattr(callback, "__name__", "?")
-        self.timers.append(name)
+        if isinstance(getattr(callback, "__self__", None), GuardedHttpTools):  # not asyncio.sleep's
+            self.timers.append(name)
         handle = super().call_later(delay, callback, *args, context=context)
         if name.endswith("_late"):
             self.handles.append(handle)
@@ -44,6 +46,8 @@ class _Transport:
     def __init__(self) -> None:
         self.writes: list[bytes] = []
         self.closed = False
+        self.closed_by_server = False  # closed before the connection was lost
+        self.timers: list[str] = []  # every timer made while the connection was open
 
     def write(self, data: bytes) -> None:
         self.writes.append(data)
@@ -79,12 +83,16 @@ async def _app(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": message["body"]})
 
 
-def _run(chunks: list[bytes]) -> tuple[list[list[str]], _Transport, list[bool]]:
-    """Feed ``chunks`` one by one; the deadlines set by each, what was written, whether a deadline
-    was pending after each."""
+def _run(
+    chunks: list[bytes], *, pause: float = 0.0, keep_alive: int = 30
+) -> tuple[list[list[str]], _Transport, list[bool]]:
+    """Feed ``chunks`` one by one, ``pause`` seconds apart; the timers made while each was taken,
+    what was written, whether a head or body deadline was pending after each."""
     loop = _Loop()
     try:
-        config = uvicorn.Config(_app, lifespan="off", log_level="warning", access_log=False)
+        config = uvicorn.Config(
+            _app, lifespan="off", log_level="warning", access_log=False, timeout_keep_alive=keep_alive
+        )
         config.load()
         protocol = GuardedHttpTools(config, ServerState(), {}, loop)
         transport = _Transport()
@@ -101,8 +109,11 @@ def _run(chunks: list[bytes]) -> tuple[list[list[str]], _Transport, list[bool]]:
                 for _ in range(5):  # the request's task answers
                     await asyncio.sleep(0)
                 pending.append(loop.deadline_pending())
+                await asyncio.sleep(pause)
 
         loop.run_until_complete(feed())
+        transport.closed_by_server = transport.closed
+        transport.timers = list(loop.timers)
         protocol.connection_lost(None)
         return made, transport, pending
     finally:
@@ -128,3 +139,24 @@ def test_the_next_request_begun_in_a_chunk_gets_its_head_deadline() -> None:
     made, _transport, pending = _run([HEAD + BODY + HEAD[:10], HEAD[10:] + BODY])
     assert made == [["_head_late"], []]
     assert pending == [True, False]
+
+
+def test_the_keep_alive_timer_is_made_once_for_replies_that_follow_each_other() -> None:
+    made, transport, _pending = _run([HEAD + BODY] * 4, pause=0.01)
+    assert made == [[], [], [], []]
+    # made after the first reply, then kept: none for the next replies (uvicorn made one a reply)
+    assert transport.timers == ["_keep_alive_due"]
+    assert b"".join(transport.writes).count(b"HTTP/1.1 200") == 4
+    assert not transport.closed_by_server
+
+
+def test_a_connection_idle_for_the_keep_alive_timeout_after_its_last_reply_is_closed() -> None:
+    # 1 s: replies 0.4 s apart keep it open past the first timer's second, which looks again
+    _made, busy, _pending = _run([HEAD + BODY] * 4, pause=0.4, keep_alive=1)
+    assert b"".join(busy.writes).count(b"HTTP/1.1 200") == 4
+    assert not busy.closed_by_server  # 1.6 s in all, the last reply 0.4 s ago
+    assert busy.timers == ["_keep_alive_due", "_keep_alive_due"]
+    _made, idle, _pending = _run([HEAD + BODY, HEAD + BODY], pause=0.7, keep_alive=1)
+    assert not idle.closed_by_server  # 0.7 s after the second reply
+    _made, gone, _pending = _run([HEAD + BODY], pause=1.3, keep_alive=1)
+    assert gone.closed_by_server

@@ -110,6 +110,9 @@ class GuardedHttpTools(HttpToolsProtocol):
         #: A deadline the parser's callbacks asked for, armed once the chunk being parsed is taken
         #: (see :meth:`_want`).
         self._wanted: tuple[float, Any] | None = None
+        #: When the connection's last reply ended, while no request has begun since (see
+        #: :meth:`on_response_complete`).
+        self._idle_since: float | None = None
         self._head_bytes = 0  # of the URL and headers the parser handed over
         self._reading_head = True
         self._head_raw = 0  # bytes received while the head was incomplete
@@ -165,7 +168,46 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         super().connection_lost(exc)
+
+    # -- keep-alive: one timer a connection, not one a reply -------------------------------
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn cancels its keep-alive timer here, when data arrives, and makes another after the
+        # next reply: the timer stays instead and, when it fires, finds the connection busy.
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        # uvicorn's (0.54), but the keep-alive timer is made only when none is running: one made
+        # for an earlier reply checks the idle time when it fires (``_keep_alive_due``).
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self._keep_alive_due)
+
+    def _keep_alive_due(self) -> None:
+        """Close the connection if it has been idle for ``timeout_keep_alive`` since its last reply;
+        if it has been idle for less, look again when that time is up; if it is busy, the next
+        reply makes the timer again."""
+        self.timeout_keep_alive_task = None
+        if self._idle_since is None:
+            return
+        left = self._idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+        else:
+            self.timeout_keep_alive_handler()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
