@@ -26,6 +26,7 @@ class _Loop(asyncio.SelectorEventLoop):
         super().__init__()
         self.timers: list[str] = []
         self.handles: list[asyncio.TimerHandle] = []
+        self.keep_alive: list[asyncio.TimerHandle] = []
 
     def call_later(  # type: ignore[override]
         self, delay: float, callback: Callable[..., object], *args: Any, context: Any = None
@@ -36,6 +37,8 @@ class _Loop(asyncio.SelectorEventLoop):
         handle = super().call_later(delay, callback, *args, context=context)
         if name.endswith("_late"):
             self.handles.append(handle)
+        elif name == "_keep_alive_due":
+            self.keep_alive.append(handle)
         return handle
 
     def deadline_pending(self) -> bool:
@@ -48,6 +51,7 @@ class _Transport:
         self.closed = False
         self.closed_by_server = False  # closed before the connection was lost
         self.timers: list[str] = []  # every timer made while the connection was open
+        self.keep_alive_after_lost = False  # a keep-alive timer still due once the connection was lost
 
     def write(self, data: bytes) -> None:
         self.writes.append(data)
@@ -84,10 +88,11 @@ async def _app(scope: Any, receive: Any, send: Any) -> None:
 
 
 def _run(
-    chunks: list[bytes], *, pause: float = 0.0, keep_alive: int = 30
+    chunks: list[bytes], *, pause: float = 0.0, keep_alive: int = 30, last_pause: float | None = None
 ) -> tuple[list[list[str]], _Transport, list[bool]]:
-    """Feed ``chunks`` one by one, ``pause`` seconds apart; the timers made while each was taken,
-    what was written, whether a head or body deadline was pending after each."""
+    """Feed ``chunks`` one by one, ``pause`` seconds apart (``last_pause`` after the last one, if
+    given); the timers made while each was taken, what was written, whether a head or body
+    deadline was pending after each."""
     loop = _Loop()
     try:
         config = uvicorn.Config(
@@ -102,19 +107,22 @@ def _run(
         pending: list[bool] = []
 
         async def feed() -> None:
-            for chunk in chunks:
+            for i, chunk in enumerate(chunks):
                 before = len(loop.timers)
                 protocol.data_received(chunk)
                 made.append(loop.timers[before:])
                 for _ in range(5):  # the request's task answers
                     await asyncio.sleep(0)
                 pending.append(loop.deadline_pending())
-                await asyncio.sleep(pause)
+                last = i == len(chunks) - 1
+                await asyncio.sleep(last_pause if last and last_pause is not None else pause)
 
         loop.run_until_complete(feed())
         transport.closed_by_server = transport.closed
         transport.timers = list(loop.timers)
         protocol.connection_lost(None)
+        due = [h for h in loop.keep_alive if not h.cancelled() and h.when() > loop.time()]
+        transport.keep_alive_after_lost = protocol.timeout_keep_alive_task is not None or bool(due)
         return made, transport, pending
     finally:
         loop.close()
@@ -156,7 +164,18 @@ def test_a_connection_idle_for_the_keep_alive_timeout_after_its_last_reply_is_cl
     assert b"".join(busy.writes).count(b"HTTP/1.1 200") == 4
     assert not busy.closed_by_server  # 1.6 s in all, the last reply 0.4 s ago
     assert busy.timers == ["_keep_alive_due", "_keep_alive_due"]
+    # the timer that looked again closes it the timeout after the last reply: not before, not much after
+    _made, busy, _pending = _run([HEAD + BODY] * 4, pause=0.4, keep_alive=1, last_pause=0.9)
+    assert not busy.closed_by_server
+    _made, busy, _pending = _run([HEAD + BODY] * 4, pause=0.4, keep_alive=1, last_pause=1.1)
+    assert busy.closed_by_server
     _made, idle, _pending = _run([HEAD + BODY, HEAD + BODY], pause=0.7, keep_alive=1)
     assert not idle.closed_by_server  # 0.7 s after the second reply
     _made, gone, _pending = _run([HEAD + BODY], pause=1.3, keep_alive=1)
     assert gone.closed_by_server
+
+
+def test_a_lost_connection_leaves_no_keep_alive_timer() -> None:
+    _made, transport, _pending = _run([HEAD + BODY] * 2)
+    assert transport.timers == ["_keep_alive_due"]
+    assert not transport.keep_alive_after_lost
