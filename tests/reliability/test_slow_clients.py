@@ -277,3 +277,20 @@ def test_a_connection_that_served_several_requests_is_closed_the_keep_alive_time
             time.sleep(0.4 if i < 3 else 0)
         idle = _closed_after(s, last)
     assert 0.9 * KEEP_ALIVE <= idle <= KEEP_ALIVE + SLACK, idle
+
+
+@pytest.mark.e2e
+def test_a_slow_head_after_a_reply_on_a_kept_alive_connection_is_cut_at_the_head_deadline(
+    keep_alive_server: tuple[str, int],
+) -> None:
+    with socket.create_connection(keep_alive_server, timeout=10) as s:
+        s.sendall(_post("/x", b"hi"))
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(0.2)
+        begun = time.monotonic()
+        s.sendall(b"POST /x HTTP/1.1\r\n")
+        got, closed = _wait_for_reply(s, trickle=b"X-Slow: " + b"s" * 1000)
+    took = time.monotonic() - begun
+    assert closed  # although the trickle went on, and the keep-alive timer fired while it did
+    assert got.startswith(b"HTTP/1.1 408"), got
+    assert 0.9 * HEAD_TIMEOUT <= took <= HEAD_TIMEOUT + SLACK, took
