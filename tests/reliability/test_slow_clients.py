@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from openroster.core.runtime import limits
 from openroster.server.guard import GuardedHttpTools, RequestLimits
 from reliability.replies import check_reply, raw_reply
 from reliability.servers import WorldServer, world_server
@@ -294,3 +295,19 @@ def test_a_slow_head_after_a_reply_on_a_kept_alive_connection_is_cut_at_the_head
     assert closed  # although the trickle went on, and the keep-alive timer fired while it did
     assert got.startswith(b"HTTP/1.1 408"), got
     assert 0.9 * HEAD_TIMEOUT <= took <= HEAD_TIMEOUT + SLACK, took
+
+
+@pytest.mark.e2e
+def test_a_body_sent_after_an_early_reply_leaves_the_connection_to_the_keep_alive_timeout(
+    keep_alive_server: tuple[str, int],
+) -> None:
+    """A 413 answered at the head; the client sends the rest of the body after it, then nothing:
+    closed the keep-alive timeout after the body's end."""
+    body = b"a" * (limits.BODY_MAX_BYTES + 1)
+    with socket.create_connection(keep_alive_server, timeout=10) as s:
+        s.sendall(_post("/x", body)[: -len(body) + 10])
+        assert s.recv(65536).startswith(b"HTTP/1.1 413")
+        time.sleep(0.3)
+        s.sendall(body[10:])
+        idle = _closed_after(s, time.monotonic())
+    assert idle >= 0.9 * KEEP_ALIVE, idle

@@ -21,7 +21,8 @@ hold the server. Two guards close that door.
   parameters is answered 400, and so is a request that sends a header its
   dialect reads once (``Authorization``, ``Content-Type``, a signature) twice.
   The rest of a refused body is read and dropped as it arrives (never kept),
-  and the body deadline closes the connection of a client that stops sending it.
+  the body deadline closes the connection of a client that stops sending it, and
+  the keep-alive timeout one that sent it all and nothing more.
 
 The numbers live in ``core/runtime/limits.py``; docs/security.md says how they were chosen.
 """
@@ -192,6 +193,10 @@ class GuardedHttpTools(HttpToolsProtocol):
             cycle, app = self.pipeline.pop()
             self._start_asgi_task(cycle, app)
             return
+        self._idle()
+
+    def _idle(self) -> None:
+        """Note that the connection is idle from now, and make the keep-alive timer if none runs."""
         self._idle_since = self.loop.time()
         if self.timeout_keep_alive_task is None:
             self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self._keep_alive_due)
@@ -282,6 +287,16 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._reading_head = True
         self._milestones += 1
         super().on_message_complete()
+        # Answered before the body's end (a 413 at the head, any early reply): the reply's idle time
+        # ended when the rest arrived, so the connection is idle from the body's end.
+        cycle = self.cycle
+        if (
+            cycle is not None
+            and cycle.response_complete
+            and not self.pipeline
+            and not self.transport.is_closing()
+        ):
+            self._idle()
 
     # -- refusing -------------------------------------------------------------------------
 
