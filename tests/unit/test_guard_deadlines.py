@@ -5,10 +5,13 @@ keep-alive timeout, one timer a connection that closes it once idle that long af
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import inspect
 from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from openroster.server.guard import GuardedHttpTools
@@ -179,3 +182,35 @@ def test_a_lost_connection_leaves_no_keep_alive_timer() -> None:
     _made, transport, _pending = _run([HEAD + BODY] * 2)
     assert transport.timers == ["_keep_alive_due"]
     assert not transport.keep_alive_after_lost
+
+
+#: The source (sha256, first 16 hex digits) of uvicorn 0.54.0's methods the guarded protocol copies
+#: or leans on: ``on_response_complete`` (copied, with the keep-alive timer made only when none
+#: runs), ``_unset_keepalive_if_required`` (overridden: it no longer cancels the timer, so every
+#: caller of it must be one the guard overrides or follows), ``connection_lost`` (calls it: the
+#: guard cancels the timer itself), ``data_received`` (rewritten with the head count) and
+#: ``on_message_complete`` (extended: the connection idle from a late body's end).
+UVICORN_SOURCES = {
+    "on_response_complete": "64e254f28e389e76",
+    "_unset_keepalive_if_required": "00a6a4e47214e68e",
+    "connection_lost": "c91a4c9bf2e29c55",
+    "data_received": "010a7ae59a5d3b1a",
+    "on_message_complete": "1fbad42dc31fc01f",
+}
+
+
+def test_the_uvicorn_code_the_guard_copies_is_the_one_it_was_written_against() -> None:
+    changed = [
+        name
+        for name, digest in UVICORN_SOURCES.items()
+        if hashlib.sha256(inspect.getsource(getattr(HttpToolsProtocol, name)).encode()).hexdigest()[:16]
+        != digest
+    ]
+    assert not changed, (
+        f"uvicorn {uvicorn.__version__} changed HttpToolsProtocol.{', '.join(changed)}: "
+        "re-check GuardedHttpTools (server/guard.py) against it: its copy of on_response_complete, "
+        "the override of "
+        "_unset_keepalive_if_required (which must not cancel the keep-alive timer, and whose every "
+        "caller must be one the guard overrides or whose timer it cancels, as in connection_lost), "
+        "data_received and on_message_complete; then update UVICORN_SOURCES"
+    )

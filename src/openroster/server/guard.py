@@ -175,6 +175,8 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().connection_lost(exc)
 
     # -- keep-alive: one timer a connection, not one a reply -------------------------------
+    # Copied from and leaning on uvicorn 0.54.0's code: tests/unit/test_guard_deadlines.py pins
+    # the source of the methods concerned, and says what to re-check when uvicorn changes them.
 
     def _unset_keepalive_if_required(self) -> None:
         # uvicorn cancels its keep-alive timer here, when data arrives, and makes another after the
