@@ -153,13 +153,13 @@ def roster_list(
     the items of the existing users among ``user_ids`` (``field`` names them in refusals), as the
     pieces of one JSON array, for the reply to copy once.
 
-    An item is kept in the fragment cache with the catalogue and the linked names it was rendered
-    from, the version of the read (:attr:`Reader.version`) that last found them current, and its
-    length. While the version is the same nothing changed anywhere, so the item is sent as it is:
-    one check per person, after which the item goes into the table's index of what was checked at
-    this version (``Table.checked``), from which the next read of the same people at the same
-    version takes them all in one look-up in C (ids repeated or not found there: the check per
-    person). Otherwise the person's record is read
+    An item is kept in the fragment cache as ``(catalogue, linked names, item, version)``: the
+    catalogue and the linked names it was rendered from, and the version of the read
+    (:attr:`Reader.version`) that last found them current. While the version is the same nothing
+    changed anywhere, so the item is sent as it is: one check per person, after which the item goes
+    into the table's index of what was checked at this version (``Table.checked``), from which the
+    next read of the same people at the same version takes them all in one look-up in C (ids
+    repeated or not found there: the check per person). Otherwise the person's record is read
     (:func:`roster_records.read_records`, no query on a warm cache); an item of the same catalogue
     and linked names is still current, and only the people without one have their values read and
     are rendered again.
@@ -246,7 +246,7 @@ def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], 
         hit = get(rec.user.id)
         if hit is not None and hit[0] is rec.catalogue and hit[1] is rec.linked:
             if hit[3] != it.version:
-                it.table.put(rec.user.id, (*hit[:3], it.version, hit[4]))
+                it.table.put(rec.user.id, (*hit[:3], it.version))
             items[rec.user.id] = hit[2]
         else:
             missing.append(rec)
@@ -255,7 +255,7 @@ def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], 
     loaded = roster_records.read_values(r, tenant_id=it.tenant_id, records=missing)
     for rec, values in zip(missing, loaded, strict=True):
         item = items[rec.user.id] = _render_item(it, rec, values)
-        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version, len(item)))
+        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version))
 
 
 def _render_item(it: _Items, rec: RosterRecord, values: Mapping[str, Values]) -> bytes:
