@@ -2,7 +2,9 @@
 
 The server here runs with short deadlines (``--head-timeout 1 --body-timeout 2``;
 the defaults are 10 s and 30 s) so the suite stays quick. Every test talks raw
-TCP, as a slow or hostile client would.
+TCP, as a slow or hostile client would. The keep-alive tests run the guarded
+protocol under uvicorn in this process, with a keep-alive timeout of 1 s
+(``serve`` fixes it at 30 s).
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ from collections.abc import Iterator
 import httpx
 import orjson
 import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
 
+from openroster.core.runtime import limits
+from openroster.server.guard import GuardedHttpTools, RequestLimits
 from reliability.replies import check_reply, raw_reply
 from reliability.servers import WorldServer, world_server
 
@@ -191,3 +197,117 @@ def test_hundreds_of_slow_clients_do_not_hold_the_server(world: WorldServer) -> 
     while _open_fds(pid) > baseline + 5 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _open_fds(pid) <= baseline + 5, (baseline, _open_fds(pid))
+
+
+# -- keep-alive ----------------------------------------------------------------------------
+
+KEEP_ALIVE = 1
+
+
+async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+def keep_alive_server() -> Iterator[tuple[str, int]]:
+    """uvicorn with the guarded protocol, ``RequestLimits`` before an echo app, keep-alive 1 s."""
+    saved = GuardedHttpTools.head_timeout, GuardedHttpTools.body_timeout
+    GuardedHttpTools.configure(head_timeout=HEAD_TIMEOUT, body_timeout=BODY_TIMEOUT)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        RequestLimits(_echo),
+        loop="uvloop",
+        http=GuardedHttpTools,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=KEEP_ALIVE,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        yield sock.getsockname()
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        GuardedHttpTools.configure(head_timeout=saved[0], body_timeout=saved[1])
+
+
+def _post(path: str, body: bytes) -> bytes:
+    return b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (path.encode(), len(body), body)
+
+
+def _closed_after(s: socket.socket, since: float) -> float:
+    """Seconds from ``since`` until the server closed ``s`` (reading and dropping what it sends)."""
+    s.settimeout(KEEP_ALIVE + SLACK)
+    try:
+        while s.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        pytest.fail(f"still open {time.monotonic() - since:.1f} s after (keep-alive {KEEP_ALIVE} s)")
+    return time.monotonic() - since
+
+
+@pytest.mark.e2e
+def test_a_connection_that_served_several_requests_is_closed_the_keep_alive_timeout_after_its_last(
+    keep_alive_server: tuple[str, int],
+) -> None:
+    # replies 0.4 s apart: the timer made after the first fires while the connection is busy and
+    # looks again; the connection closes 1 s after the last reply, not after the first or at twice
+    with socket.create_connection(keep_alive_server, timeout=10) as s:
+        for i in range(4):
+            s.sendall(_post("/x", b"%d" % i))
+            assert s.recv(65536).startswith(b"HTTP/1.1 200")
+            last = time.monotonic()
+            time.sleep(0.4 if i < 3 else 0)
+        idle = _closed_after(s, last)
+    assert 0.9 * KEEP_ALIVE <= idle <= KEEP_ALIVE + SLACK, idle
+
+
+@pytest.mark.e2e
+def test_a_slow_head_after_a_reply_on_a_kept_alive_connection_is_cut_at_the_head_deadline(
+    keep_alive_server: tuple[str, int],
+) -> None:
+    with socket.create_connection(keep_alive_server, timeout=10) as s:
+        s.sendall(_post("/x", b"hi"))
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(0.2)
+        begun = time.monotonic()
+        s.sendall(b"POST /x HTTP/1.1\r\n")
+        got, closed = _wait_for_reply(s, trickle=b"X-Slow: " + b"s" * 1000)
+    took = time.monotonic() - begun
+    assert closed  # although the trickle went on, and the keep-alive timer fired while it did
+    assert got.startswith(b"HTTP/1.1 408"), got
+    assert 0.9 * HEAD_TIMEOUT <= took <= HEAD_TIMEOUT + SLACK, took
+
+
+@pytest.mark.e2e
+def test_a_body_sent_after_an_early_reply_leaves_the_connection_to_the_keep_alive_timeout(
+    keep_alive_server: tuple[str, int],
+) -> None:
+    """A 413 answered at the head; the client sends the rest of the body after it, then nothing:
+    closed the keep-alive timeout after the body's end."""
+    body = b"a" * (limits.BODY_MAX_BYTES + 1)
+    with socket.create_connection(keep_alive_server, timeout=10) as s:
+        s.sendall(_post("/x", body)[: -len(body) + 10])
+        assert s.recv(65536).startswith(b"HTTP/1.1 413")
+        time.sleep(0.3)
+        s.sendall(body[10:])
+        idle = _closed_after(s, time.monotonic())
+    assert idle >= 0.9 * KEEP_ALIVE, idle

@@ -71,6 +71,7 @@ def test_items_read_again_at_one_version_are_sent_alike_from_the_index_of_what_w
     for _ in range(2):
         assert orjson.loads(listing(["boss", "u1", "boss", "nobody"])) == [one["boss"], one["u1"]]
         assert orjson.loads(listing(["boss", "nobody", "u1"])) == [one["boss"], one["u1"]]
+        assert listing(["boss", "u1", "boss"]) == listing(["boss", "u1"])  # all known, one repeated
     with pytest.raises(TooMany):
         listing([f"x{i}" for i in range(roster_catalogue.LIST_USERS_MAX + 1)])
     # A write moves the version: the changed item is sent as it is now, read after read.

@@ -21,7 +21,8 @@ hold the server. Two guards close that door.
   parameters is answered 400, and so is a request that sends a header its
   dialect reads once (``Authorization``, ``Content-Type``, a signature) twice.
   The rest of a refused body is read and dropped as it arrives (never kept),
-  and the body deadline closes the connection of a client that stops sending it.
+  the body deadline closes the connection of a client that stops sending it, and
+  the keep-alive timeout one that sent it all and nothing more.
 
 The numbers live in ``core/runtime/limits.py``; docs/security.md says how they were chosen.
 """
@@ -107,6 +108,12 @@ class GuardedHttpTools(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        #: A deadline the parser's callbacks asked for, armed once the chunk being parsed is taken
+        #: (see :meth:`_want`).
+        self._wanted: tuple[float, Any] | None = None
+        #: When the connection's last reply ended, while no request has begun since (see
+        #: :meth:`on_response_complete`).
+        self._idle_since: float | None = None
         self._head_bytes = 0  # of the URL and headers the parser handed over
         self._reading_head = True
         self._head_raw = 0  # bytes received while the head was incomplete
@@ -126,7 +133,15 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._disarm()
         self._deadline = self.loop.call_later(seconds, expired)
 
+    def _want(self, seconds: float, expired: Any) -> None:
+        """:meth:`_arm`, once :meth:`data_received` has parsed the chunk under way: a request whose
+        head and body come in one chunk (the usual case) asks for its head's and its body's
+        deadline and cancels both before the chunk is taken, so neither timer is ever made."""
+        self._disarm()
+        self._wanted = (seconds, expired)
+
     def _disarm(self) -> None:
+        self._wanted = None
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
@@ -154,7 +169,52 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         super().connection_lost(exc)
+
+    # -- keep-alive: one timer a connection, not one a reply -------------------------------
+    # Copied from and leaning on uvicorn 0.54.0's code: tests/unit/test_guard_deadlines.py pins
+    # the source of the methods concerned, and says what to re-check when uvicorn changes them.
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn cancels its keep-alive timer here, when data arrives, and makes another after the
+        # next reply: the timer stays instead and, when it fires, finds the connection busy.
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        # uvicorn's (0.54), but the keep-alive timer is made only when none is running: one made
+        # for an earlier reply checks the idle time when it fires (``_keep_alive_due``).
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle()
+
+    def _idle(self) -> None:
+        """Note that the connection is idle from now, and make the keep-alive timer if none runs."""
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self._keep_alive_due)
+
+    def _keep_alive_due(self) -> None:
+        """Close the connection if it has been idle for ``timeout_keep_alive`` since its last reply;
+        if it has been idle for less, look again when that time is up; if it is busy, the next
+        reply makes the timer again."""
+        self.timeout_keep_alive_task = None
+        if self._idle_since is None:
+            return
+        left = self._idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keep_alive_due)
+        else:
+            self.timeout_keep_alive_handler()
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
@@ -185,6 +245,9 @@ class GuardedHttpTools(HttpToolsProtocol):
                 self._head_raw += len(data)
                 if self._head_raw > self.head_max_bytes:
                     self._refuse(431, f"the request head is larger than {self.head_max_bytes} bytes")
+        finally:
+            if self._wanted is not None:  # the deadline the chunk's last callback asked for
+                self._arm(*self._wanted)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -192,7 +255,7 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.scope.setdefault("extensions", {})[PIECES_EXTENSION] = {}  # replies in pieces: server/writev.py
         self._head_bytes = 0
         if self._deadline is None:
-            self._arm(self.head_timeout, self._head_late)
+            self._want(self.head_timeout, self._head_late)
 
     def _count(self, n: int) -> None:
         self._head_bytes += n
@@ -219,13 +282,23 @@ class GuardedHttpTools(HttpToolsProtocol):
         super().on_headers_complete()
         if type(self.cycle) is RequestResponseCycle:  # the request's new cycle: one taking pieces
             self.cycle.__class__ = PiecesCycle
-        self._arm(self.body_timeout, self._body_late)
+        self._want(self.body_timeout, self._body_late)
 
     def on_message_complete(self) -> None:
         self._disarm()
         self._reading_head = True
         self._milestones += 1
         super().on_message_complete()
+        # Answered before the body's end (a 413 at the head, any early reply): the reply's idle time
+        # ended when the rest arrived, so the connection is idle from the body's end.
+        cycle = self.cycle
+        if (
+            cycle is not None
+            and cycle.response_complete
+            and not self.pipeline
+            and not self.transport.is_closing()
+        ):
+            self._idle()
 
     # -- refusing -------------------------------------------------------------------------
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
-from itertools import chain
 from operator import itemgetter
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 import orjson
 
@@ -154,13 +153,13 @@ def roster_list(
     the items of the existing users among ``user_ids`` (``field`` names them in refusals), as the
     pieces of one JSON array, for the reply to copy once.
 
-    An item is kept in the fragment cache with the catalogue and the linked names it was rendered
-    from, the version of the read (:attr:`Reader.version`) that last found them current, and its
-    length. While the version is the same nothing changed anywhere, so the item is sent as it is:
-    one check per person, after which the item goes into the table's index of what was checked at
-    this version (``Table.checked``), from which the next read of the same people at the same
-    version takes them all in one look-up in C (ids repeated or not found there: the check per
-    person). Otherwise the person's record is read
+    An item is kept in the fragment cache as ``(catalogue, linked names, item, version)``: the
+    catalogue and the linked names it was rendered from, and the version of the read
+    (:attr:`Reader.version`) that last found them current. While the version is the same nothing
+    changed anywhere, so the item is sent as it is: one check per person, after which the item goes
+    into the table's index of what was checked at this version (``Table.checked``), from which the
+    next read of the same people at the same version takes them all in one look-up in C (ids
+    repeated or not found there: the check per person). Otherwise the person's record is read
     (:func:`roster_records.read_records`, no query on a warm cache); an item of the same catalogue
     and linked names is still current, and only the people without one have their values read and
     are rendered again.
@@ -168,7 +167,7 @@ def roster_list(
     cat = roster_catalogue.catalogue(r, tenant_id=tenant_id)
     table = r.fragments(tenant_id, "user", (spelling.variant, codes, corp_id))
     version = r.version
-    sent: dict[Hashable, _Sent] | None = None
+    sent: dict[Hashable, bytes] | None = None
     if version is not None:
         sent = table.checked(version, cat)
         pieces = _as_sent(sent, user_ids)
@@ -177,15 +176,16 @@ def roster_list(
     unique = roster_records.unique_ids(user_ids, field=field)
     get = table.entries.get
     if sent is not None and unique:  # every item current, one check each: indexed for next time
-        seen: dict[Hashable, _Sent] = {}
+        seen: dict[Hashable, bytes] = {}
         for uid in unique:
             hit = get(uid)
             if hit is None or hit[3] != version or hit[0] is not cat:
                 break
-            seen[uid] = (hit[4], b",", hit[2])
+            seen[uid] = hit[2]
         else:
             sent.update(seen)
-            return _pieces(tuple(seen.values()))
+            found = list(seen.values())
+            return _array(found, sum(map(len, found)))
     it = _Items(
         table,
         tenant_id,
@@ -206,14 +206,10 @@ def roster_list(
     return _array(found, sum(map(len, found)))
 
 
-#: An item as :func:`roster_list` keeps it in a table's index of what it checked at a read's
-#: version (``Table.checked``): its length, the comma before it, the item.
-_Sent = tuple[int, bytes, bytes]
-
-
-def _as_sent(sent: dict[Hashable, _Sent], user_ids: Sequence[str]) -> Pieces | None:
+def _as_sent(sent: dict[Hashable, bytes], user_ids: Sequence[str]) -> Pieces | None:
     """The items of ``user_ids`` as one JSON array, if each was checked current at this read's
-    version (``sent``) and no id repeats; else None (the ids are looked at one by one)."""
+    version (``sent``: the items by id, see :func:`_array`) and no id repeats; else None (the ids
+    are looked at one by one)."""
     n = len(user_ids)
     if not 0 < n <= roster_catalogue.LIST_USERS_MAX or len(set(user_ids)) != n:
         return None
@@ -221,25 +217,15 @@ def _as_sent(sent: dict[Hashable, _Sent], user_ids: Sequence[str]) -> Pieces | N
         hits = itemgetter(*user_ids)(sent) if n > 1 else (sent[user_ids[0]],)
     except KeyError:
         return None
-    return _pieces(hits)
+    return _array(hits, sum(map(len, hits)))
 
 
-def _pieces(hits: tuple[_Sent, ...]) -> Pieces:
-    """Items (at least one) as the pieces of one JSON array: ``[``, an item, then ``,`` and an
-    item for each other, ``]``. Made in C, without a Python loop over the items: the entries are
-    flattened, their lengths summed from every third place and then deleted from it."""
-    flat = chain.from_iterable(hits)
-    parts = Pieces(cast("Iterable[bytes]", flat), 0)
-    lengths = cast("list[int]", parts[0::3])
-    parts.size = sum(lengths) + len(hits) + 1
-    del parts[0::3]
-    parts[0] = b"["
-    parts.append(b"]")
-    return parts
-
-
-def _array(found: list[bytes], size: int) -> Pieces:
-    """Items (``size`` bytes in all) as the pieces of one JSON array."""
+def _array(found: Sequence[bytes], size: int) -> Pieces:
+    """Items (``size`` bytes in all) as the pieces of one JSON array: ``[``, an item, then ``,``
+    and an item for each other, ``]``, placed in C. Only the items' own objects are touched (a
+    100-person reply's items are not in the CPU's caches), and their lengths are read from them
+    while they are there: the index of items checked at a version holds the items themselves.
+    """
     if not found:
         return Pieces([b"[]"], 2)
     # The items with a comma between each two, inside the brackets.
@@ -260,7 +246,7 @@ def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], 
         hit = get(rec.user.id)
         if hit is not None and hit[0] is rec.catalogue and hit[1] is rec.linked:
             if hit[3] != it.version:
-                it.table.put(rec.user.id, (*hit[:3], it.version, hit[4]))
+                it.table.put(rec.user.id, (*hit[:3], it.version))
             items[rec.user.id] = hit[2]
         else:
             missing.append(rec)
@@ -269,7 +255,7 @@ def _check(r: Reader, it: _Items, user_ids: list[str], items: dict[str, bytes], 
     loaded = roster_records.read_values(r, tenant_id=it.tenant_id, records=missing)
     for rec, values in zip(missing, loaded, strict=True):
         item = items[rec.user.id] = _render_item(it, rec, values)
-        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version, len(item)))
+        it.table.put(rec.user.id, (rec.catalogue, rec.linked, item, it.version))
 
 
 def _render_item(it: _Items, rec: RosterRecord, values: Mapping[str, Values]) -> bytes:
