@@ -96,6 +96,7 @@ def test_rename_move_and_create_a_department(live: LiveServer, console: Console)
     make_company(live)
     page = console.sign_in(DEPARTMENTS)
     page.get_by_role("link", name="销售部").click()
+    expect(page).to_have_url(re.compile(r"/departments/\d+"))
     sales = re.search(r"/departments/(\d+)", page.url)
     assert sales
     page.get_by_label("Name", exact=True).fill("销售与市场部")
