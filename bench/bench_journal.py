@@ -1,160 +1,199 @@
-"""Request journal overhead: platform throughput with the journal on and off.
+"""Request journal overhead: reads and writes with the journal on and off, and its costs per call.
 
-    .venv/bin/python bench/bench_journal.py [--users 10000] [--duration 10] [--connections 16]
-                                            [--rounds 3] [--journal-size 10000] [--write-docs]
-                                            [--in-process-only] [--quick]
+    .venv/bin/python -m bench.bench_journal [--users 10000] [--duration 10] [--warmup 3]
+        [--connections 16] [--write-connections 32] [--rounds 3] [--journal-size 10000]
+        [--write-docs] [--in-process-only] [--quick]
 
-The demo company of ``--users`` people (built once with ``openroster demo`` and
-kept under bench/.data/journal-sqlite-N) is served by one ``openroster serve`` process (uvicorn,
-one worker), started alternately with the journal on (``--journal-size``, the
-default 10,000 entries: the ring buffer is full within a second and stays full,
-dropping its oldest entry on every call) and off (``--journal-size 0``), in
-ABBA order over ``--rounds`` rounds so drift on a shared machine hits both
-alike. ``wrk`` drives, beside the server on the same machine, for ``--duration``
-seconds each (after a short warm-up):
+1. **Served** (``wrk``): the demo tenant of ``--users`` people (bench/harness.py's
+   ``sqlite_target``, the one bench/bench_writes.py writes to) served by one ``openroster serve``
+   process (uvicorn, one worker), started alternately with the journal on (``--journal-size``, the
+   default 10,000 entries: full within seconds, then dropping its oldest entry on every call and
+   moving each call into the store's table in the background, as a server does) and off
+   (``--journal-size 0``), in ABBA order over ``--rounds`` rounds so drift on a shared machine
+   hits both alike. Against each server, one after the other, for ``--duration`` seconds each:
 
-- ``batch_read 100``: ``POST /v7/users/batch_read`` of 100 random people with
-  departments, KSO-1 signed (a ~56 KB reply: the endpoint of the design notes);
-- ``batch_read 1``: the same with one person (a small reply, so the per-call
-  cost of the middleware weighs the most).
+   - ``batch_read 100``: ``POST /v7/users/batch_read`` of 100 random people with departments,
+     KSO-1 signed (a ~56 KB reply), at ``--connections`` (16), after a warm-up that fills the journal;
+   - ``batch_read 1``: the same with one person (a small reply: the per-call cost weighs most);
+   - the write path's two writes (bench/bench_writes.py's ``WRITES``, their requests made by
+     bench/scenarios.py): WPS ``custom_attrs/batch_update`` of 50 people × 5 attributes and the
+     DingTalk roster ``v2/update`` of one person, at ``--write-connections`` (32, as
+     bench_writes), after ``--warmup`` seconds.
 
-The figure is the median requests/s per setup; the target is a loss under 10%.
-``--write-docs`` puts the table into docs/benchmarks.md under "Request journal".
+   Per setup and call: the median of the rounds' requests/s, p50 and p99.
+2. **In process** (no HTTP server, no load generator competing for the two cores): the server
+   app driven through ASGI (bench/inprocess.py's ``Driver``), three apps over one store taking
+   turns in blocks of batch_read calls: journal off; on, recording into its ring buffer only (the
+   app's background move not started: the nearest the code now comes to "as before"; it still
+   makes the pre-call sync, which the old ring-buffer-only code did not); on and moved into the
+   store every 50 ms (as served). The median calls/s of their blocks.
+3. **Costs per call** (thread CPU time, ``time.thread_time``, over many calls): recording an
+   entry (``Journal.record``); the pre-call sync (``ControlPlane.sync``) when a poll of the change
+   counter made after the call's arrival can be shared, and when it polls; moving a call into the
+   store: the loop's share (``SharedJournal.take``: name the app, redact) and the writer's (the
+   batch's insert and the pruning to ``--journal-size``), in batches of 50 calls (a server doing
+   1,000 calls a second moves about that many every 50 ms), with the table full.
+
+``--write-docs`` puts the tables into docs/benchmarks.md under "Request journal". ``--quick`` (the
+2,000-person tenant, 2-second runs, one round, few in-process calls) checks that it runs: its
+figures are not a measurement. The target: a loss under 10 % (the in-process figures decide the
+exit status).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
-import shutil
 import statistics
-import subprocess
 import sys
 import time
+import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
-import orjson
 
-from harness import (
-    DATA,
+from bench.bench_writes import WRITES
+from bench.harness import (
+    LoadResult,
     Request,
     Server,
     Target,
     log,
     machine,
     run_wrk,
+    sqlite_target,
     versions,
-    wps_request,
-    wps_token,
     write_docs_section,
 )
+from bench.inprocess import Driver, asgi_scope, signed_context
+from bench.scenarios import SCENARIOS, Context, active_ids
+from bench.suite import check_replies
 from openroster.config import Settings
-from openroster.fixtures.demo import sample_user_ids
-from openroster.server.app import open_directory
+from openroster.control import ControlPlane
+from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
+from openroster.server.opening import open_directory
 
-CLIENT_ID = "demo-wps"
-SECRET = "demo-wps-secret"
 HEADING = "## Request journal"
-SHARED = "journal on, to the store"
+ON, OFF = "journal on", "journal off"
+RING, SHARED = "ring buffer", "to the store"
+READS = {"batch_read 100": 100, "batch_read 1": 1}
+#: The calls' rows in the tables.
+TITLES = {
+    "batch_read 100": "`POST /v7/users/batch_read`, 100 people",
+    "batch_read 1": "`POST /v7/users/batch_read`, 1 person",
+    "wps.attrs_update": "`POST /v7/users/custom_attrs/batch_update`, 50 people × 5 attributes",
+    "dingtalk.v2_update": "DingTalk roster `v2/update`, one person",
+}
 
 
-def _requests(base: str, ids: list[str], per_call: int, count: int = 50) -> list[Request]:
-    token = wps_token(base, CLIENT_ID, SECRET)
+def _batch_reads(ctx: Context, per_call: int, count: int = 50) -> list[Request]:
     rng = random.Random(per_call)
+    body = {"status": ["active"], "with_dept": True}
     return [
-        wps_request(
-            "POST",
-            "/v7/users/batch_read",
-            token=token,
-            client_id=CLIENT_ID,
-            secret=SECRET,
-            body={"user_ids": rng.sample(ids, per_call), "status": ["active"], "with_dept": True},
-        )
+        ctx.wps("POST", "/v7/users/batch_read", {"user_ids": rng.sample(ctx.ids, per_call), **body})
         for _ in range(count)
     ]
 
 
-def _target(size: int) -> Target:
-    """A demo company of ``size`` people in a data directory of this benchmark's own."""
-    data_dir = DATA / f"journal-sqlite-{size}"
-    ready = data_dir / "ready"
-    if not ready.exists():
-        shutil.rmtree(data_dir, ignore_errors=True)
-        log(f"building a demo company of {size:,} people in {data_dir}")
-        subprocess.run(
-            [sys.executable, "-m", "openroster", "demo", "--users", str(size), "--data-dir", str(data_dir)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        ready.touch()
-    return Target("sqlite", size, data_dir, None)
+# -- served: wrk against one server with the journal on, then off ----------------------------------
 
 
-# -- the same comparison in-process, on the whole server stack -----------------------------------------
+def _warm_up(server: Server, reqs: list[Request], args: argparse.Namespace) -> None:
+    """Load until the server's cache is warm and its journal full (when it has one)."""
+    run_wrk(server.base, reqs, seconds=min(2.0, args.duration), connections=args.connections)
+    for _ in range(30):
+        v = httpx.get(server.base + "/_openroster/version", headers={"Authorization": "Bearer bench"}).json()
+        if v["journal_entries"] >= v["journal_size"]:
+            return
+        run_wrk(server.base, reqs, seconds=3, connections=args.connections)
+    raise RuntimeError("the journal did not fill up")
+
+
+def _served(server: Server, args: argparse.Namespace) -> dict[str, LoadResult]:
+    """The reads, then the writes, against ``server``: wrk's figures per call."""
+    ids = active_ids(server)
+    out: dict[str, LoadResult] = {}
+    for name, per_call in READS.items():
+        reqs = _batch_reads(Context(server, ids, random.Random(per_call)), per_call)
+        _warm_up(server, reqs, args)
+        out[name] = run_wrk(server.base, reqs, seconds=args.duration, connections=args.connections)
+    for name in WRITES:
+        # the same requests against both setups: a seed of the name (``hash`` is salted per process)
+        ctx = Context(server, ids, random.Random(zlib.crc32(name.encode())))
+        reqs = SCENARIOS[name].make(ctx)
+        check_replies(SCENARIOS[name], ctx, reqs)
+        if args.warmup > 0:
+            run_wrk(server.base, reqs, seconds=args.warmup, connections=args.write_connections)
+        out[name] = run_wrk(server.base, reqs, seconds=args.duration, connections=args.write_connections)
+    return out
+
+
+def served(target: Target, args: argparse.Namespace) -> dict[tuple[str, str], list[LoadResult]]:
+    """Every call against a server with the journal on and one with it off, ``--rounds`` times
+    in ABBA order: (setup, call) -> a result a round."""
+    setups = {ON: str(args.journal_size), OFF: "0"}
+    runs: dict[tuple[str, str], list[LoadResult]] = {}
+    for r in range(args.rounds):
+        for setup in list(setups) if r % 2 == 0 else list(reversed(setups)):
+            extra = ["--journal-size", setups[setup], "--admin-token", "bench"]
+            with Server(target, extra=extra) as server:
+                for name, res in _served(server, args).items():
+                    if res.errors:
+                        raise RuntimeError(f"{setup} / {name}: wrk saw errors {res.errors}")
+                    runs.setdefault((setup, name), []).append(res)
+                    log(
+                        f"round {r + 1} {setup:<11} {name:<18} {res.rps:8.0f} req/s  "
+                        f"p50 {res.p50_ms:7.2f} ms  p99 {res.p99_ms:8.2f} ms"
+                    )
+    return runs
+
+
+# -- in process: the same comparison on the whole server stack, without HTTP -----------------------
 
 
 def in_process(
-    target: Target, ids: list[str], *, blocks: int = 12, calls: int = 1000, warm: int = 10_050
+    target: Target, *, blocks: int = 12, calls: int = 1000, warm: int = 10_050
 ) -> dict[str, dict[str, float]]:
-    """Calls/s of the real server app (FastAPI, the dialect, the store) driven through ASGI directly.
-
-    Three apps over one open store take turns in blocks of ``calls`` signed batch_read calls, so
-    whatever else the machine does hits them alike; no HTTP server and no load generator compete
-    for the two cores. Journal on (filled first: 10,000 entries, dropping the oldest on every
-    call), recording into its ring buffer only, as every process did before the journal was
-    shared; journal on and moved into the store (the background task a server runs: a batch
-    every 50 ms, in a thread, competing with the calls for the process); and off. The figure
-    per setup is the median of its blocks.
-    """
-    import asyncio
-
+    """Calls/s of the real server app driven through ASGI, three apps over one open store taking
+    turns in blocks of ``calls`` signed batch_read calls, so whatever else the machine does hits
+    them alike: journal off; on, recording into its ring buffer only (its background move not
+    started); on and moved into the store (the background task a server runs: a batch every 50 ms
+    taken on the loop and written by the store's writer). Each journal is filled first (10,000
+    entries, then dropping the oldest on every call). The figure per setup: the median of its
+    blocks."""
     from openroster import control
     from openroster.server.app import create_app
 
     d = open_directory(Settings(data_dir=target.data_dir))
     apps = {
-        "journal on": create_app(Settings(admin_token="bench", journal_size=10_000), directory=d),
+        OFF: create_app(Settings(admin_token="bench", journal_size=0), directory=d),
+        RING: create_app(Settings(admin_token="bench", journal_size=10_000), directory=d),
         SHARED: create_app(Settings(admin_token="bench", journal_size=10_000), directory=d),
-        "journal off": create_app(Settings(admin_token="bench", journal_size=0), directory=d),
     }
+    drivers = {name: Driver(app) for name, app in apps.items()}
 
-    async def call(app: object, req: Request) -> bytes:
-        done = False
-        out: list[bytes] = []
-
-        async def receive() -> dict[str, object]:
-            nonlocal done
-            if not done:
-                done = True
-                return {"type": "http.request", "body": req.body, "more_body": False}
-            await asyncio.sleep(3600)
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, object]) -> None:
-            if message["type"] == "http.response.body":
-                out.append(message.get("body", b""))  # type: ignore[arg-type]
-
-        path, _, query = req.path.partition("?")
-        headers = [(b"host", b"127.0.0.1")] + [
-            (k.lower().encode(), v.encode()) for k, v in req.headers.items()
-        ]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": req.method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": headers,
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-        }
-        await app(scope, receive, send)  # type: ignore[operator]
-        return b"".join(out)
+    async def measure() -> dict[str, dict[str, float]]:
+        ctx = await signed_context(drivers[RING], d)
+        results: dict[str, dict[str, float]] = {}
+        for name, per_call in READS.items():
+            reqs = _batch_reads(ctx, per_call)
+            for drv in drivers.values():  # warm the cache and each stack, and fill the journals
+                for i in range(warm):
+                    status, reply = await drv.call(reqs[i % len(reqs)])
+                    assert status == 200 and reply.startswith(b'{"code":0'), reply[:200]
+            rates: dict[str, list[float]] = {setup: [] for setup in drivers}
+            for b in range(blocks):
+                for setup in list(drivers) if b % 2 == 0 else list(reversed(drivers)):
+                    t0 = time.perf_counter()
+                    for i in range(calls):
+                        await drivers[setup].call(reqs[i % len(reqs)])
+                    rates[setup].append(calls / (time.perf_counter() - t0))
+            results[name] = {setup: statistics.median(r) for setup, r in rates.items()}
+            log(f"in process, {name}: " + ", ".join(f"{s} {v:.0f} calls/s" for s, v in results[name].items()))
+        return results
 
     async def run() -> dict[str, dict[str, float]]:
         shared = apps[SHARED].state.control
@@ -164,251 +203,258 @@ def in_process(
         finally:
             await control.stop(shared)
 
-    async def measure() -> dict[str, dict[str, float]]:
-        token_req = Request(
-            "POST",
-            "/oauth2/token",
-            {"Content-Type": "application/x-www-form-urlencoded"},
-            f"grant_type=client_credentials&client_id={CLIENT_ID}&client_secret={SECRET}".encode(),
-        )
-        token = orjson.loads(await call(apps["journal on"], token_req))["access_token"]
-        results: dict[str, dict[str, float]] = {}
-        for per_call in (100, 1):
-            rng = random.Random(per_call)
-            reqs = [
-                wps_request(
-                    "POST",
-                    "/v7/users/batch_read",
-                    token=token,
-                    client_id=CLIENT_ID,
-                    secret=SECRET,
-                    body={"user_ids": rng.sample(ids, per_call), "status": ["active"], "with_dept": True},
-                )
-                for _ in range(50)
-            ]
-            for app in apps.values():  # warm the cache and both stacks, and fill the journal
-                for i in range(warm):
-                    reply = await call(app, reqs[i % len(reqs)])
-                    assert reply.startswith(b'{"code":0'), reply[:200]
-            rates: dict[str, list[float]] = {name: [] for name in apps}
-            for b in range(blocks):
-                order = list(apps) if b % 2 == 0 else list(reversed(apps))
-                for name in order:
-                    t0 = time.perf_counter()
-                    for i in range(calls):
-                        await call(apps[name], reqs[i % len(reqs)])
-                    rates[name].append(calls / (time.perf_counter() - t0))
-            results[f"batch_read {per_call}"] = {name: statistics.median(r) for name, r in rates.items()}
-            log(
-                f"in-process batch_read {per_call}: "
-                + ", ".join(f"{name} {statistics.median(r):.0f} calls/s" for name, r in rates.items())
-            )
-        return results
-
     try:
         return asyncio.run(run())
     finally:
+        d.writes.close()
         d.store.dispose()
 
 
-def request_path_costs(target: Target, *, calls: int = 20_000) -> dict[str, float]:
-    """Microseconds per call of what the journal adds on a call's way, and of moving a call
-    into the store (off the request path):
+# -- the journal's costs per call, in thread CPU time ------------------------------------------------
 
-    - ``record``: appending a call to the ring buffer (the same before and after sharing);
-    - ``sync``: bringing the process's copy of the shared state (fault rules, clock, the
-      journal's generation) up to date, when nothing changed: the change counter poll that
-      the call's reads then share, so what it adds is a cache check (after sharing only);
-    - ``move``: one call's share of a batch of 1,000 moved into the store (after sharing only;
-      a background thread's work, not the call's).
-    """
+
+def _thread_us(fn: Callable[[], object], calls: int) -> float:
+    """Thread CPU microseconds per call of ``fn`` over ``calls`` calls."""
+    t0 = time.thread_time()
+    for _ in range(calls):
+        fn()
+    return (time.thread_time() - t0) / calls * 1e6
+
+
+def request_path_costs(
+    target: Target, *, calls: int = 200_000, batches: int = 400, batch: int = 50
+) -> dict[str, float]:
+    """Thread CPU microseconds a call of what the journal adds on a call's way, and of moving a
+    call into the store (off the call's way): see the module's point 3. The entries are those of
+    signed calls (their real headers and bodies): batch_read of 100 people, and for the move also
+    batch_update of 50 people × 5 attributes (a body of about 10 KB), named and redacted as a
+    server's are; the store's table is filled to the journal's size first. The move here is a
+    transaction of its own; a server's is a job in a writers' group (a savepoint)."""
     from openroster.server.app import create_app
 
     d = open_directory(Settings(data_dir=target.data_dir))
     try:
-        plane = create_app(Settings(admin_token="bench", journal_size=10_000), directory=d).state.control
+        app = create_app(Settings(admin_token="bench", journal_size=10_000), directory=d)
+        plane: ControlPlane = app.state.control
         journal = plane.journal
-        scope = {
-            "method": "POST",
-            "path": "/v7/users/batch_read",
-            "query_string": b"",
-            "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")],
-        }
-        body = [b'{"user_ids":["u1"],"status":["active"]}']
-        plane.sync(dict(scope))  # attach and poll once
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            journal.local.record(scope, 0.0, 0.0, body, 40, 200, b'{"code":0}', "r", None, 0.0)
-        record = (time.perf_counter() - t0) / calls * 1e6
-        journal.local.take()
-        arrived = time.monotonic()
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            plane.sync({"openroster.arrived": arrived})
-        sync = (time.perf_counter() - t0) / calls * 1e6
-        for _ in range(1000):
-            journal.local.record(scope, 0.0, 0.0, body, 40, 200, b'{"code":0}', "r", None, 0.0)
-        t0 = time.perf_counter()
-        journal.flush()
-        move = (time.perf_counter() - t0) / 1000 * 1e6
+        ctx = asyncio.run(signed_context(Driver(app), d))
+        head = b'{"code":0,"data":{"items":[' + b"x" * 420
+        reads = _batch_reads(ctx, 100)
+        plane.sync(asgi_scope(reads[0]))  # attach and poll once
+
+        def recorder(reqs: list[Request]) -> Callable[[int], None]:
+            scopes = [asgi_scope(r) for r in reqs]
+
+            def record(n: int) -> None:
+                for i in range(n):
+                    body = reqs[i % len(reqs)].body
+                    journal.local.record(
+                        scopes[i % len(scopes)], 0.0, 0.0, [body], len(body), 200, head, "r", None, 0.0
+                    )
+
+            return record
+
+        costs: dict[str, float] = {}
+        record = recorder(reads)
+        t0 = time.thread_time()
+        record(calls)
+        costs["record"] = (time.thread_time() - t0) / calls * 1e6
+        journal.local.clear()
+        before = time.monotonic()
+        plane.sync({ARRIVED_SCOPE_KEY: time.monotonic()})  # a poll after ``before``
+        costs["sync, shared poll"] = _thread_us(lambda: plane.sync({ARRIVED_SCOPE_KEY: before}), calls)
+        polls = max(1000, calls // 20)
+        costs["sync, polling"] = _thread_us(lambda: plane.sync({ARRIVED_SCOPE_KEY: time.monotonic()}), polls)
+        writes = SCENARIOS["wps.attrs_update"].make(ctx)
+        for kind, rec in (("batch_read 100", record), ("wps.attrs_update", recorder(writes))):
+            for _ in range(10):  # the table full first: every move then also prunes
+                rec(1000)
+                journal.flush()
+            take = move = 0.0
+            for _ in range(batches):
+                rec(batch)
+                t0 = time.thread_time()
+                journal.take()
+                t1 = time.thread_time()
+                journal.move()
+                t2 = time.thread_time()
+                take, move = take + t1 - t0, move + t2 - t1
+            costs[f"take {kind}"] = take / (batches * batch) * 1e6
+            costs[f"move {kind}"] = move / (batches * batch) * 1e6
         journal.clear()
     finally:
+        d.writes.close()
         d.store.dispose()
-    costs = {"record": record, "sync": sync, "move": move}
-    log("request path, µs per call: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))
+    log("journal costs, thread CPU µs a call: " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))
     return costs
 
 
-def _warm_up(server: Server, reqs: list[Request], args: argparse.Namespace) -> None:
-    """Load until the server's cache is warm and its journal full (when it has one)."""
-    run_wrk(server.base, reqs, seconds=2, connections=args.connections)
-    for _ in range(30):
-        v = httpx.get(server.base + "/_openroster/version", headers={"Authorization": "Bearer bench"}).json()
-        if v["journal_entries"] >= v["journal_size"]:
-            return
-        run_wrk(server.base, reqs, seconds=3, connections=args.connections)
-    raise RuntimeError("the journal did not fill up")
+# -- the tables ---------------------------------------------------------------------------------------
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def _median(runs: list[LoadResult], field: str) -> float:
+    return float(statistics.median(getattr(r, field) for r in runs))
+
+
+def served_table(runs: dict[tuple[str, str], list[LoadResult]], args: argparse.Namespace) -> str:
+    lines = [
+        "| call | connections | journal on: req/s | p50 | p99 | journal off: req/s | p50 | p99 "
+        "| req/s lost | p99 on ÷ off | req/s, each round: on; off |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name in [*READS, *WRITES]:
+        on, off = runs[(ON, name)], runs[(OFF, name)]
+        conns = args.connections if name in READS else args.write_connections
+        rps_on, rps_off = _median(on, "rps"), _median(off, "rps")
+        p99_on, p99_off = _median(on, "p99_ms"), _median(off, "p99_ms")
+        each = "; ".join(", ".join(f"{r.rps:,.0f}" for r in rs) for rs in (on, off))
+        lines.append(
+            f"| {TITLES[name]} | {conns} | {rps_on:,.0f} | {_median(on, 'p50_ms'):.1f} ms | {p99_on:.1f} ms "
+            f"| {rps_off:,.0f} | {_median(off, 'p50_ms'):.1f} ms | {p99_off:.1f} ms "
+            f"| {(rps_off - rps_on) / rps_off * 100:+.1f} % | {p99_on / p99_off:.2f} | {each} |"
+        )
+    return "\n".join(lines)
+
+
+def in_process_table(local: dict[str, dict[str, float]]) -> str:
+    lines = [
+        "| call | journal off (calls/s) | ring buffer only (calls/s) | lost "
+        "| to the store (calls/s) | lost |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, f in local.items():
+        off, ring, shared = f[OFF], f[RING], f[SHARED]
+        lines.append(
+            f"| {TITLES[name]} | {off:,.0f} | {ring:,.0f} | {(off - ring) / off * 100:+.1f} % "
+            f"| {shared:,.0f} | {(off - shared) / off * 100:+.1f} % |"
+        )
+    return "\n".join(lines)
+
+
+def costs_table(costs: dict[str, float]) -> str:
+    rows = [
+        ("recording the call (`Journal.record`, on the loop)", costs["record"]),
+        (
+            "the pre-call sync, a poll made since the call arrived shared (`ControlPlane.sync`)",
+            costs["sync, shared poll"],
+        ),
+        ("the pre-call sync when it polls the change counter", costs["sync, polling"]),
+    ]
+    for kind in ("batch_read 100", "wps.attrs_update"):
+        rows += [
+            (
+                f"moving a {TITLES[kind]} call, the loop's share (`SharedJournal.take`: its app named, "
+                "redacted)",
+                costs[f"take {kind}"],
+            ),
+            (
+                f"moving a {TITLES[kind]} call, the writer's share (the batch's insert, the table pruned "
+                "to its size)",
+                costs[f"move {kind}"],
+            ),
+        ]
+    return "\n".join(
+        [
+            "| what, per call | thread CPU (µs) |",
+            "|---|---:|",
+            *(f"| {what} | {us:.2f} |" for what, us in rows),
+        ]
+    )
+
+
+def docs_section(
+    runs: dict[tuple[str, str], list[LoadResult]] | None,
+    local: dict[str, dict[str, float]],
+    costs: dict[str, float],
+    args: argparse.Namespace,
+) -> str:
+    m, v = machine(), versions()
+    load = ", ".join(f"{x:.2f}" for x in m.get("loadavg", ()))
+    command = "python -m bench.bench_journal " + " ".join(
+        f"--{k.replace('_', '-')} {getattr(args, k)}"
+        for k in ("users", "duration", "warmup", "connections", "write_connections", "rounds", "journal_size")
+    )
+    lines = [
+        HEADING,
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `{command}`"
+        + (" `--quick` (a check that it runs: **not a measurement**)" if args.quick else "")
+        + f" on {m.get('cpu', '?')}, {m.get('cores', '?')} cores, load average at the end {load}. "
+        f"Versions: openroster {v.get('openroster', '?')}, uvicorn {v.get('uvicorn', '?')}, "
+        f"wrk {v.get('wrk', '?')}." + (f" {args.note}" if args.note else ""),
+        "",
+        "What is measured (the method, bench/bench_journal.py's docstring): **served**, one `openroster "
+        "serve` process (SQLite, the demo tenant) with the journal on (its size, full, dropping its oldest "
+        "entry on every call and moving each call into the store's table every 50 ms) and off "
+        "(`--journal-size 0`), the two alternating in ABBA order, `wrk` beside the server on the same "
+        "machine; each figure the median of the rounds. The reads rotate 50 signed requests; the writes "
+        "are bench/bench_writes.py's (bench/scenarios.py's 64 requests of each).",
+        "",
+    ]
+    if runs is not None:
+        lines += [served_table(runs, args), ""]
+    lines += [
+        "**In process**: the server app driven through ASGI, no HTTP server and no load generator "
+        "competing for the two cores, three apps over one store taking turns in blocks of calls (the "
+        "median calls/s of the blocks; each journal filled first). *Ring buffer only*: the app with "
+        "its journal's background move not started, so calls are recorded and the oldest dropped but "
+        "nothing reaches the store. That is the nearest the code now comes to the journal before it "
+        "was shared, not that code: it still makes the pre-call sync, which the old one did not, and "
+        "the old code is gone (running it would need a fake mode in the server, which this does not "
+        "build). *To the store*: as served.",
+        "",
+        in_process_table(local),
+        "",
+        "**Costs per call**, in thread CPU time over many calls (entries of signed calls; moves in "
+        f"batches of 50 calls, each a transaction of its own, the store's table full at "
+        f"{args.journal_size:,}):",
+        "",
+        costs_table(costs),
+        "",
+        "Recording keeps the request's headers and body and the first 448 bytes of the reply, in a "
+        "tuple of strings and bytes that the garbage collector stops tracking while it is young; "
+        "naming the app and redaction happen when a call is moved (on the loop, every 50 ms) and "
+        "the insert on the store's writer, off the call's way.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="bench.bench_journal", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--users", type=int, default=10_000)
-    ap.add_argument("--duration", type=float, default=10.0)
-    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--duration", type=float, default=10.0, help="measured seconds per call and setup")
+    ap.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds before each write call")
+    ap.add_argument("--connections", type=int, default=16, help="connections of the reads")
+    ap.add_argument("--write-connections", type=int, default=32, help="connections of the writes")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--journal-size", type=int, default=10_000)
     ap.add_argument("--write-docs", action="store_true", help="update docs/benchmarks.md")
     ap.add_argument(
         "--in-process-only",
         action="store_true",
-        help="only the in-process comparison and the request path's costs (no wrk, no docs)",
+        help="only the in-process comparison and the costs per call (no wrk)",
     )
-    ap.add_argument("--quick", action="store_true", help="few calls: a smoke run, not a measurement")
-    args = ap.parse_args()
-
-    target = _target(args.users)
-    d = open_directory(Settings(data_dir=target.data_dir))
-    try:
-        ids = sample_user_ids(d, 2000)
-    finally:
-        d.store.dispose()
-    if args.in_process_only:
-        sizes = {"blocks": 2, "calls": 100, "warm": 200} if args.quick else {}
-        local = in_process(target, ids, **sizes)
-        costs = request_path_costs(target, calls=2000 if args.quick else 20_000)
-        print(_in_process_table(local, costs))
-        return 0
-    scenarios = {"batch_read 100": 100, "batch_read 1": 1}
-    setups = {"journal on": str(args.journal_size), "journal off": "0"}
-    rps: dict[tuple[str, str], list[float]] = {}
-    for r in range(args.rounds):
-        order = list(setups) if r % 2 == 0 else list(reversed(setups))
-        for setup in order:
-            extra = ["--journal-size", setups[setup], "--admin-token", "bench"]
-            with Server(target, extra=extra) as server:
-                for name, per_call in scenarios.items():
-                    reqs = _requests(server.base, ids, per_call)
-                    _warm_up(server, reqs, args)
-                    res = run_wrk(server.base, reqs, seconds=args.duration, connections=args.connections)
-                    if res.errors:
-                        raise RuntimeError(f"{setup} / {name}: wrk saw errors {res.errors}")
-                    rps.setdefault((setup, name), []).append(res.rps)
-                    log(f"round {r + 1} {setup:<11} {name:<15} {res.rps:8.0f} req/s  p99 {res.p99_ms:.1f} ms")
-    local = in_process(target, ids)
-    costs = request_path_costs(target)
-    rows = []
-    for name in scenarios:
-        on = statistics.median(rps[("journal on", name)])
-        off = statistics.median(rps[("journal off", name)])
-        rows.append((name, on, off, (off - on) / off * 100))
-    table = _table(rows, local, costs, args, rps)
-    print(table)
+    ap.add_argument(
+        "--quick", action="store_true", help="2,000 people, short runs: a check, not a measurement"
+    )
+    ap.add_argument("--note", default="", help="a sentence for the docs after the date (the machine's state)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.users, args.duration, args.warmup, args.rounds = 2_000, 2.0, 1.0, 1
+    target = sqlite_target(args.users)
+    runs = None if args.in_process_only else served(target, args)
+    sizes: dict[str, Any] = {"blocks": 2, "calls": 200, "warm": 300} if args.quick else {}
+    local = in_process(target, **sizes)
+    costs = request_path_costs(target, **({"calls": 5000, "batches": 20} if args.quick else {}))
+    section = docs_section(runs, local, costs, args)
+    print(section)
     if args.write_docs:
-        write_docs_section(HEADING, table)
-    worst = max((f["journal off"] - f["journal on"]) / f["journal off"] * 100 for f in local.values())
+        write_docs_section(HEADING, section)
+    worst = max((f[OFF] - f[SHARED]) / f[OFF] * 100 for f in local.values())
     return 0 if worst < 10.0 else 1
-
-
-def _table(
-    rows: list[tuple[str, float, float, float]],
-    local: dict[str, dict[str, float]],
-    costs: dict[str, float],
-    args: argparse.Namespace,
-    rounds: dict[tuple[str, str], list[float]],
-) -> str:
-    m = machine()
-    v = versions()
-    lines = [
-        HEADING,
-        "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d} by `bench/bench_journal.py --users {args.users} "
-        f"--duration {args.duration:g} --connections {args.connections} --rounds {args.rounds}` on "
-        f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores (load average at the end "
-        f"{', '.join(f'{x:.1f}' for x in m.get('loadavg', ()))}). **The machine was shared with other "
-        "work while this ran** (other test suites and benchmarks), so the absolute figures are low and "
-        "noisy; the setups alternated (ABBA) so both saw the same conditions. To be rerun on a quiet "
-        "machine.",
-        "",
-        "One `openroster serve` process (SQLite, the demo company), `wrk` beside it; the median "
-        f"requests/s of {args.rounds} rounds. Journal on: {args.journal_size:,} entries, full and "
-        "dropping the oldest on every call. Off: `--journal-size 0`.",
-        "",
-        "| endpoint | journal on (req/s) | journal off (req/s) | loss | on, each round | off, each round |",
-        "|---|---:|---:|---:|---|---|",
-    ]
-    for name, on, off, loss in rows:
-        people = name.split()[1]
-        each_on = ", ".join(f"{x:,.0f}" for x in rounds[("journal on", name)])
-        each_off = ", ".join(f"{x:,.0f}" for x in rounds[("journal off", name)])
-        lines.append(
-            f"| `POST /v7/users/batch_read`, {people} people | {on:,.0f} | {off:,.0f} | {loss:+.1f}% "
-            f"| {each_on} | {each_off} |"
-        )
-    lines += [
-        "",
-        "Under that load one setup's rounds differ by up to a factor of two, far more than the two "
-        "setups differ, so these rows do not resolve a few percent either way.",
-        "",
-        _in_process_table(local, costs),
-        "",
-        "Recording keeps the request's headers and body and the first 448 bytes of the reply, in a tuple of "
-        "strings and bytes that the garbage collector stops tracking while it is young (an earlier "
-        "version kept lists, and 10,000 long-lived entries made full collections run: 15% lost); "
-        "redaction, parsing and the app/tenant lookup happen only when the journal is read. "
-        f"Versions: openroster {v.get('openroster', '?')}, uvicorn {v.get('uvicorn', '?')}, "
-        f"wrk {v.get('wrk', '?')}.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _in_process_table(local: dict[str, dict[str, float]], costs: dict[str, float]) -> str:
-    lines = [
-        "The same comparison without an HTTP server and a load generator competing for the two cores: "
-        "the server app itself (FastAPI, the WPS dialect, the store, the middleware) driven through ASGI "
-        "in one process, three apps over one store taking turns in blocks of signed calls (the "
-        "median calls/s of their blocks; the journal filled first). *Ring buffer*: recording only, as "
-        "each process did before the journal was shared; *to the store*: the same, with the "
-        "background task moving the calls into the store's table every 50 ms:",
-        "",
-        "| endpoint | journal off (calls/s) | ring buffer (calls/s) | loss | to the store (calls/s) | loss |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for name, f in local.items():
-        off, on, shared = f["journal off"], f["journal on"], f[SHARED]
-        lines.append(
-            f"| `POST /v7/users/batch_read`, {name.split()[1]} people | {off:,.0f} | {on:,.0f} | "
-            f"{(off - on) / off * 100:+.1f}% | {shared:,.0f} | {(off - shared) / off * 100:+.1f}% |"
-        )
-    lines += [
-        "",
-        f"Per call, in microseconds: recording into the ring buffer {costs['record']:.2f} (before and "
-        f"after); bringing the shared state up to date before the call, when nothing changed, "
-        f"{costs['sync']:.2f} (after only; the poll of the change counter it makes is the one the "
-        f"call's reads made before); moving the call into the store {costs['move']:.2f}, in a "
-        "background thread, in batches.",
-    ]
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -86,28 +86,33 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def asgi_scope(req: Request) -> dict[str, Any]:
+    """The ASGI scope an HTTP server would give the app for ``req``."""
+    path, _, query = req.path.partition("?")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": req.method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in req.headers.items()]
+        + [(b"host", b"127.0.0.1"), (b"content-length", str(len(req.body)).encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
 class Driver:
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def call(self, req: Request) -> tuple[int, bytes]:
-        path, _, query = req.path.partition("?")
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": req.method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [(k.lower().encode(), v.encode()) for k, v in req.headers.items()]
-            + [(b"host", b"127.0.0.1"), (b"content-length", str(len(req.body)).encode())],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-            "state": {},
-        }
+        scope = asgi_scope(req)
         sent = False
 
         async def receive() -> dict[str, Any]:
