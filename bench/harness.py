@@ -350,6 +350,11 @@ class LoadResult:
     max_ms: float
     errors: dict[str, int]
     bytes_per_response: float
+    #: The 95 % confidence interval of the p99, from the ranks alone (no assumed distribution):
+    #: over ``requests`` latencies, the p99 is within these two order statistics 19 times in 20.
+    #: Over 2,000 it is the 30th to the 11th slowest; over 6,000, the 77th to the 45th.
+    p99_low_ms: float = 0.0
+    p99_high_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -359,22 +364,30 @@ class LoadResult:
             "p50_ms": round(self.p50_ms, 3),
             "p90_ms": round(self.p90_ms, 3),
             "p99_ms": round(self.p99_ms, 3),
+            "p99_ci_ms": [round(self.p99_low_ms, 3), round(self.p99_high_ms, 3)],
             "max_ms": round(self.max_ms, 3),
             "errors": self.errors,
             "bytes_per_response": round(self.bytes_per_response),
         }
 
 
+#: ``p99_lo`` and ``p99_hi``: the percentiles of the order statistics that hold the p99 19 times in
+#: 20 over ``n`` latencies (ranks n·0.99 ∓ 1.96·√(n·0.99·0.01), the binomial's normal form).
 _LUA_DONE = r"""
 function done(summary, latency, requests)
   local e = summary.errors
+  local n = math.max(1, summary.requests)
+  local half = 1.96 * math.sqrt(n * 0.99 * 0.01)
+  local lo = math.max(0, math.floor(n * 0.99 - half) / n * 100)
+  local hi = math.min(100, math.ceil(n * 0.99 + half + 1) / n * 100)
   io.write(string.format(
     'WRK_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
-    '"p50":%d,"p90":%d,"p99":%d,"max":%d}\n',
+    '"p50":%d,"p90":%d,"p99":%d,"max":%d,"p99_lo":%d,"p99_hi":%d}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    latency:percentile(lo), latency:percentile(hi)))
 end
 """
 
@@ -475,6 +488,8 @@ def run_wrk(
         max_ms=data["max"] / 1000,
         errors={k: v for k, v in data["errors"].items() if v},
         bytes_per_response=data["bytes"] / n if n else 0.0,
+        p99_low_ms=data["p99_lo"] / 1000,
+        p99_high_ms=data["p99_hi"] / 1000,
     )
 
 
