@@ -151,14 +151,14 @@ class StoreCalls:
                 logs.append(((time.perf_counter() - t0) * 1e3, (time.thread_time() - c0) * 1e3))
 
         @contextlib.contextmanager
-        def timed_read() -> Iterator[ReadTx]:
+        def timed_read(**options: Any) -> Iterator[ReadTx]:
             if threading.get_ident() != loop_thread:
-                with read() as tx:
+                with read(**options) as tx:
                     yield tx
                 return
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
-                with read() as tx:
+                with read(**options) as tx:
                     yield tx
             finally:
                 reads.append(((time.perf_counter() - t0) * 1e3, (time.thread_time() - c0) * 1e3))
