@@ -352,7 +352,7 @@ class LoadResult:
     bytes_per_response: float
     #: The 95 % confidence interval of the p99, from the ranks alone (no assumed distribution):
     #: over ``requests`` latencies, the p99 is within these two order statistics 19 times in 20.
-    #: Over 2,000 it is the 30th to the 11th slowest; over 6,000, the 77th to the 45th.
+    #: Over 2,000 it is the 30th to the 11th slowest; over 6,000, the 77th to the 44th.
     p99_low_ms: float = 0.0
     p99_high_ms: float = 0.0
 
@@ -378,8 +378,11 @@ function done(summary, latency, requests)
   local e = summary.errors
   local n = math.max(1, summary.requests)
   local half = 1.96 * math.sqrt(n * 0.99 * 0.01)
-  local lo = math.max(0, math.floor(n * 0.99 - half) / n * 100)
-  local hi = math.min(100, math.ceil(n * 0.99 + half + 1) / n * 100)
+  local function at_rank(r)  -- the r-th fastest (wrk's percentile(p) takes rank round(p*n + 0.5))
+    if r < 1 then return latency.min end
+    local v = r < n and latency:percentile((r - 0.5) / n * 100) or 0
+    return v > 0 and v or latency.max
+  end
   io.write(string.format(
     'WRK_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},' ..
@@ -387,7 +390,7 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
     latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    latency:percentile(lo), latency:percentile(hi)))
+    at_rank(math.floor(n * 0.99 - half)), at_rank(math.ceil(n * 0.99 + half + 1))))
 end
 """
 
