@@ -227,7 +227,7 @@ def request_path_costs(
     """Thread CPU microseconds a call of what the journal adds on a call's way, and of moving a
     call into the store (off the call's way): see the module's point 3. The entries are those of
     signed calls (their real headers and bodies): batch_read of 100 people, and for the move also
-    batch_update of 50 people × 5 attributes (a body of about 10 KB), named and redacted as a
+    batch_update of 50 people × 5 attributes (a body of about 16 KB), named and redacted as a
     server's are; the store's table is filled to the journal's size first. The move here is a
     transaction of its own; a server's is a job in a writers' group (a savepoint)."""
     from openroster.server.app import create_app
