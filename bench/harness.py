@@ -376,9 +376,12 @@ class LoadResult:
 _LUA_DONE = r"""
 function done(summary, latency, requests)
   local e = summary.errors
-  local n = math.max(1, summary.requests)
+  -- wrk keeps the count of recorded latencies to itself (``#latency`` is the number of distinct
+  -- values): a completed request records one (no pipelining here) unless it ran past the timeout.
+  local n = summary.requests
   local half = 1.96 * math.sqrt(n * 0.99 * 0.01)
   local function at_rank(r)  -- the r-th fastest (wrk's percentile(p) takes rank round(p*n + 0.5))
+    if latency.min > latency.max then return 0 end  -- none recorded: min is still UINT64_MAX
     if r < 1 then return latency.min end
     local v = r < n and latency:percentile((r - 0.5) / n * 100) or 0
     return v > 0 and v or latency.max
