@@ -24,10 +24,12 @@ For each backend (a demo tenant of ``--size`` people, as the suite builds it: be
    of its rate: the server could not keep up with it, and the p99 is the queue's).
    Both loads are paced; unpaced, the reads saturate the event loop and the writes starve.
    Each read load runs ``--read-seconds`` (30: 6,000 reads at 200 a second), and each p99 is
-   logged with the reads it was taken over and its 95 % interval (``LoadResult.p99_low_ms``), and
-   the ratio with the range those intervals allow. (Until 2026-12-07 the reads ran ``--seconds``,
-   10: a p99 over 2,000 reads is their 20th slowest, and its interval, the 30th to the 11th
-   slowest, spanned up to 3.6 × on the shared machine: a few unlucky reads, not a measurement.)
+   logged with the reads it was taken over and its 95 % interval (``LoadResult.p99_low_ms``; it
+   assumes independent reads, which reads queued behind the same slice are not), and the ratio
+   with the range those two intervals allow (not itself a 95 % interval). (Until 2026-12-07 the
+   reads ran ``--seconds``, 10: a p99 over 2,000 reads is their 20th slowest, and its interval,
+   the 30th to the 11th slowest, spanned up to 3.6 × on the shared machine: a few unlucky reads,
+   not a measurement.)
    ``--reads-only`` runs this step alone (with ``--write-rate``); ``--serve-option`` passes an
    option to the servers (e.g. ``--switch-interval=5``, Python's own, to compare with the default).
    Where a read waits inside the process: ``bench/beside.py``.
@@ -228,7 +230,8 @@ def measure_reads_beside_writes(
         busy = read(seconds=args.read_seconds)
         beside = load.result()
     ratio = busy.p99_ms / idle.p99_ms if idle.p99_ms else 0.0
-    # What the two p99s' 95 % intervals allow the ratio to be: a run says no more than this.
+    # The range the two p99s' 95 % intervals allow the ratio (not itself a 95 % interval: each end
+    # takes both p99s at their far ends at once): a run says no more than this.
     span = (
         (busy.p99_low_ms / idle.p99_high_ms, busy.p99_high_ms / idle.p99_low_ms)
         if idle.p99_low_ms and idle.p99_high_ms
@@ -242,7 +245,7 @@ def measure_reads_beside_writes(
         f"  {READ} beside writes {figures(busy)}  p99 {ratio:.1f} × idle (target ≤ 2 ×){p99_interval(busy)}"
         + (f"  (SHORT: {busy.rps / args.read_rate:.0%} of the reads asked)" if reads_short else "")
     )
-    log(f"  the ratio within {span[0]:.1f}-{span[1]:.1f} × (the two p99s' 95 % intervals)")
+    log(f"  the ratio within {span[0]:.1f}-{span[1]:.1f} × (the range the two p99s' intervals allow)")
     log(
         f"  the writes beside it {figures(beside)}  (asked {write_rate:.0f} req/s: {reached:.0%}"
         + (", SHORT: the reads' p99 beside them does not count)" if short else ")")

@@ -352,7 +352,9 @@ class LoadResult:
     bytes_per_response: float
     #: The 95 % confidence interval of the p99, from the ranks alone (no assumed distribution):
     #: over ``requests`` latencies, the p99 is within these two order statistics 19 times in 20.
-    #: Over 2,000 it is the 30th to the 11th slowest; over 6,000, the 77th to the 44th.
+    #: Over 2,000 it is the 30th to the 11th slowest; over 6,000, the 77th to the 44th. It assumes
+    #: the latencies independent draws of one distribution; reads that wait behind the same slow
+    #: slice of the server come in clusters, so it is narrower than the run-to-run spread.
     p99_low_ms: float = 0.0
     p99_high_ms: float = 0.0
 
@@ -372,7 +374,8 @@ class LoadResult:
 
 
 #: ``p99_lo`` and ``p99_hi``: the percentiles of the order statistics that hold the p99 19 times in
-#: 20 over ``n`` latencies (ranks n·0.99 ∓ 1.96·√(n·0.99·0.01), the binomial's normal form).
+#: 20 over ``n`` independent latencies (ranks n·0.99 ∓ 1.96·√(n·0.99·0.01), the binomial's normal
+#: form).
 _LUA_DONE = r"""
 function done(summary, latency, requests)
   local e = summary.errors
