@@ -26,7 +26,10 @@
    turns in blocks of batch_read calls: journal off; on, recording into its ring buffer only (the
    app's background move not started: the nearest the code now comes to "as before"; it still
    makes the pre-call sync, which the old ring-buffer-only code did not); on and moved into the
-   store every 50 ms (as served). The median calls/s of their blocks.
+   store every 50 ms (as served). Every setup lets the loop run between calls (as a server's loop
+   does between requests: the move's timer fires only then), and the run fails unless the shared
+   setup moved calls at least once per 200 ms of its blocks. The median calls/s of their blocks,
+   the CPU a call of the loop's thread and of the process, and the moves made.
 3. **Costs per call** (thread CPU time, ``time.thread_time``, over many calls): recording an
    entry (``Journal.record``); the pre-call sync (``ControlPlane.sync``) when a poll of the change
    counter made after the call's arrival can be shared, and when it polls; moving a call into the
@@ -73,6 +76,8 @@ from bench.scenarios import SCENARIOS, Context, active_ids
 from bench.suite import check_replies
 from openroster.config import Settings
 from openroster.control import ControlPlane
+from openroster.control.shared_journal import FLUSH_EVERY
+from openroster.core.runtime.limits import SWITCH_INTERVAL_MS
 from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
 from openroster.server.opening import open_directory
 
@@ -156,16 +161,25 @@ def served(target: Target, args: argparse.Namespace) -> dict[tuple[str, str], li
 
 def in_process(
     target: Target, *, blocks: int = 12, calls: int = 1000, warm: int = 10_050
-) -> dict[str, dict[str, float]]:
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
     """Calls/s of the real server app driven through ASGI, three apps over one open store taking
     turns in blocks of ``calls`` signed batch_read calls, so whatever else the machine does hits
     them alike: journal off; on, recording into its ring buffer only (its background move not
     started); on and moved into the store (the background task a server runs: a batch every 50 ms
-    taken on the loop and written by the store's writer). Each journal is filled first (10,000
-    entries, then dropping the oldest on every call). The figure per setup: the median of its
-    blocks."""
+    taken on the loop and written by the store's writer). Every setup lets the loop run between
+    two calls (``asyncio.sleep(0)``), as a server's loop runs between requests: without it the
+    move's timer never fires during a block. Each journal is filled first (10,000 entries, then
+    dropping the oldest on every call). The process runs as a server's does: its switch interval
+    (``limits.SWITCH_INTERVAL_MS``) and its collector tuned (``app.tune_gc``), which only an app's
+    lifespan sets and these apps share a directory without one. Per read and setup: the median
+    calls/s of its blocks, and the CPU a call of the loop's thread and of the whole process (the
+    writer's thread is the difference). Second, per read: the moves (``SharedJournal.take``) the
+    shared setup made during its blocks and the seconds of those blocks. The move's task sleeps
+    ``FLUSH_EVERY`` after each move has committed, so a move comes every 50 ms plus the move's own
+    time; fewer than one per ``4 * FLUSH_EVERY`` is an error (the comparison would not be of
+    calls moved as a server moves them)."""
     from openroster import control
-    from openroster.server.app import create_app
+    from openroster.server.app import create_app, tune_gc
 
     d = open_directory(Settings(data_dir=target.data_dir))
     apps = {
@@ -174,38 +188,82 @@ def in_process(
         SHARED: create_app(Settings(admin_token="bench", journal_size=10_000), directory=d),
     }
     drivers = {name: Driver(app) for name, app in apps.items()}
+    shared: ControlPlane = apps[SHARED].state.control
+    takes = [0]
+    take = shared.journal.take
 
-    async def measure() -> dict[str, dict[str, float]]:
+    def counted_take() -> None:
+        takes[0] += 1
+        take()
+
+    shared.journal.take = counted_take  # type: ignore[method-assign]  # counts the background moves
+
+    async def block(drv: Driver, reqs: list[Request], n: int) -> None:
+        for i in range(n):
+            status, reply = await drv.call(reqs[i % len(reqs)])
+            assert status == 200 and reply.startswith(b'{"code":0'), reply[:200]
+            await asyncio.sleep(0)  # the loop runs its timers and tasks, as a server's between calls
+
+    async def measure() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
         ctx = await signed_context(drivers[RING], d)
         results: dict[str, dict[str, float]] = {}
+        moves: dict[str, dict[str, float]] = {}
         for name, per_call in READS.items():
             reqs = _batch_reads(ctx, per_call)
             for drv in drivers.values():  # warm the cache and each stack, and fill the journals
-                for i in range(warm):
-                    status, reply = await drv.call(reqs[i % len(reqs)])
-                    assert status == 200 and reply.startswith(b'{"code":0'), reply[:200]
+                await block(drv, reqs, warm)
             rates: dict[str, list[float]] = {setup: [] for setup in drivers}
+            cpu = {setup: [0.0, 0.0] for setup in drivers}  # the loop's thread, the process
+            moved = {"takes": 0.0, "seconds": 0.0}
             for b in range(blocks):
                 for setup in list(drivers) if b % 2 == 0 else list(reversed(drivers)):
-                    t0 = time.perf_counter()
-                    for i in range(calls):
-                        await drivers[setup].call(reqs[i % len(reqs)])
-                    rates[setup].append(calls / (time.perf_counter() - t0))
+                    before = takes[0]
+                    c0, p0, t0 = time.thread_time(), time.process_time(), time.perf_counter()
+                    await block(drivers[setup], reqs, calls)
+                    elapsed = time.perf_counter() - t0
+                    cpu[setup][0] += time.thread_time() - c0
+                    cpu[setup][1] += time.process_time() - p0
+                    rates[setup].append(calls / elapsed)
+                    if setup == SHARED:
+                        moved["takes"] += takes[0] - before
+                        moved["seconds"] += elapsed
             results[name] = {setup: statistics.median(r) for setup, r in rates.items()}
-            log(f"in process, {name}: " + ", ".join(f"{s} {v:.0f} calls/s" for s, v in results[name].items()))
-        return results
+            for setup, (loop_s, proc_s) in cpu.items():
+                results[name][f"{setup}, loop µs"] = loop_s / (blocks * calls) * 1e6
+                results[name][f"{setup}, process µs"] = proc_s / (blocks * calls) * 1e6
+            moves[name] = moved
+            r = results[name]
+            log(
+                f"in process, {name}: "
+                + ", ".join(
+                    f"{s} {r[s]:.0f} calls/s (CPU a call: loop {r[s + ', loop µs']:.0f} µs, "
+                    f"process {r[s + ', process µs']:.0f} µs)"
+                    for s in drivers
+                )
+                + f"; {moved['takes']:.0f} moves in {moved['seconds']:.1f} s of {SHARED}, one every "
+                f"{moved['seconds'] / max(1.0, moved['takes']) * 1000:.0f} ms"
+            )
+            if moved["takes"] < int(moved["seconds"] / (4 * FLUSH_EVERY)):
+                raise RuntimeError(
+                    f"in process, {name}: {moved['takes']:.0f} moves into the store during "
+                    f"{moved['seconds']:.1f} s of {SHARED} blocks, fewer than one per {4 * FLUSH_EVERY} s"
+                )
+        return results, moves
 
-    async def run() -> dict[str, dict[str, float]]:
-        shared = apps[SHARED].state.control
+    async def run() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
         control.start(shared)
         try:
             return await measure()
         finally:
             await control.stop(shared)
 
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_MS / 1000)
+    tune_gc()
     try:
         return asyncio.run(run())
     finally:
+        sys.setswitchinterval(switching)
         d.writes.close()
         d.store.dispose()
 
@@ -316,17 +374,26 @@ def served_table(runs: dict[tuple[str, str], list[LoadResult]], args: argparse.N
     return "\n".join(lines)
 
 
-def in_process_table(local: dict[str, dict[str, float]]) -> str:
+def in_process_table(local: dict[str, dict[str, float]], moves: dict[str, dict[str, float]]) -> str:
     lines = [
         "| call | journal off (calls/s) | ring buffer only (calls/s) | lost "
-        "| to the store (calls/s) | lost |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| to the store (calls/s) | lost | CPU a call, loop's thread: off; ring; to the store "
+        "| CPU a call, process: off; ring; to the store | moves into the store during its blocks "
+        f"(one every {FLUSH_EVERY * 1000:.0f} ms + the move's time) |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for name, f in local.items():
         off, ring, shared = f[OFF], f[RING], f[SHARED]
+        loop, proc = (
+            "; ".join(f"{f[f'{s}, {kind} µs']:.0f}" for s in (OFF, RING, SHARED))
+            for kind in ("loop", "process")
+        )
+        m = moves[name]
         lines.append(
             f"| {TITLES[name]} | {off:,.0f} | {ring:,.0f} | {(off - ring) / off * 100:+.1f} % "
-            f"| {shared:,.0f} | {(off - shared) / off * 100:+.1f} % |"
+            f"| {shared:,.0f} | {(off - shared) / off * 100:+.1f} % | {loop} µs | {proc} µs "
+            f"| {m['takes']:,.0f} in {m['seconds']:.1f} s: one every "
+            f"{m['seconds'] / max(1.0, m['takes']) * 1000:.0f} ms |"
         )
     return "\n".join(lines)
 
@@ -365,6 +432,7 @@ def costs_table(costs: dict[str, float]) -> str:
 def docs_section(
     runs: dict[tuple[str, str], list[LoadResult]] | None,
     local: dict[str, dict[str, float]],
+    moves: dict[str, dict[str, float]],
     costs: dict[str, float],
     args: argparse.Namespace,
 ) -> str:
@@ -401,9 +469,16 @@ def docs_section(
         "nothing reaches the store. That is the nearest the code now comes to the journal before it "
         "was shared, not that code: it still makes the pre-call sync, which the old one did not, and "
         "the old code is gone (running it would need a fake mode in the server, which this does not "
-        "build). *To the store*: as served.",
+        "build). *To the store*: as served. Every setup lets the loop run between two calls "
+        "(`asyncio.sleep(0)`, as a server's loop runs between requests: without it the move's timer "
+        "never fired during a block and nothing was moved), and the process runs with a server's "
+        "switch interval and collector tuning. Beside the rates, the CPU a call of the loop's thread "
+        "and of the whole process (the writer's thread is the difference), and the moves the "
+        "to-the-store app made during its blocks: its task sleeps 50 ms after each move has "
+        "committed, so one comes every 50 ms plus the move's own time (fewer than one per 200 ms "
+        "fails the run).",
         "",
-        in_process_table(local),
+        in_process_table(local, moves),
         "",
         "**Costs per call**, in thread CPU time over many calls (entries of signed calls; moves in "
         f"batches of 50 calls, each a transaction of its own, the store's table full at "
@@ -446,10 +521,10 @@ def main(argv: list[str] | None = None) -> int:
         args.users, args.duration, args.warmup, args.rounds = 2_000, 2.0, 1.0, 1
     target = sqlite_target(args.users)
     runs = None if args.in_process_only else served(target, args)
-    sizes: dict[str, Any] = {"blocks": 2, "calls": 200, "warm": 300} if args.quick else {}
-    local = in_process(target, **sizes)
+    sizes: dict[str, Any] = {"blocks": 2, "calls": 1000, "warm": 300} if args.quick else {}
+    local, moves = in_process(target, **sizes)
     costs = request_path_costs(target, **({"calls": 5000, "batches": 20} if args.quick else {}))
-    section = docs_section(runs, local, costs, args)
+    section = docs_section(runs, local, moves, costs, args)
     print(section)
     if args.write_docs:
         write_docs_section(HEADING, section)
