@@ -29,6 +29,7 @@ import operator
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import repeat
@@ -63,6 +64,9 @@ from openroster.store import WriteTx
 
 #: People validated and written per round trip.
 CHUNK = 10_000
+
+#: How the field of a relation_user reference ends (:attr:`PreparedChunk.references`).
+_RELATION = ".relation_user"
 
 
 def add_department_paths(
@@ -343,15 +347,31 @@ def prepared_columns(
     return out
 
 
-def write(tx: WriteTx, chunk: PreparedChunk, *, tenant_id: str, record: bool = True) -> None:
+def write(
+    tx: WriteTx,
+    chunk: PreparedChunk,
+    *,
+    tenant_id: str,
+    record: bool = True,
+    load: AbstractSet[str] = frozenset(),
+) -> None:
     """Insert a prepared chunk after checking the users it refers to exist (in it or in the store),
     and record its new people (:func:`record_created`) unless ``record`` is False: a thread
     writing chunks for another (an import's writes ahead) leaves that to the thread that submits
-    them, so its own Python between statements is as short as it can be."""
-    outside = {uid for _, uid in chunk.references if uid not in chunk.ids}
-    known = tx.users.existing_ids(tenant_id, outside) if outside else set()
-    for field, uid in chunk.references:
-        if uid not in chunk.ids and uid not in known:
+    them, so its own Python between statements is as short as it can be.
+
+    ``load``: the new people of the whole load, every chunk of which the caller writes in this
+    transaction (or it rolls back). A relation_user value may name one of them not written yet,
+    as it may name anyone of the company (two people may name each other); a leader may not: the
+    APIs create nobody below someone who does not exist yet, so leaders come in earlier chunks."""
+    outside = [
+        (field, uid)
+        for field, uid in chunk.references
+        if uid not in chunk.ids and not (uid in load and field.endswith(_RELATION))
+    ]
+    known = tx.users.existing_ids(tenant_id, {uid for _, uid in outside}) if outside else set()
+    for field, uid in outside:
+        if uid not in known:
             raise BrokenReference(f"{field}: user {uid!r} does not exist", field=field, entity=Entity.USER)
     try:
         tx.bulk.insert_users(chunk.users)
