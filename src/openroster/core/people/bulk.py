@@ -342,8 +342,13 @@ def prepared_columns(
                 for j, a in enumerate(attrs)
                 if a.relation_user and stored[id(a)] is not None
             ]
-    # The users' rows straight from the checked columns, in the store's column order.
-    out.users = list(zip(repeat(tenant_id), *(column[name] for name in rules.user_columns), strict=False))
+    # The users' rows straight from the checked columns, in the store's column order, with the
+    # enumerations' members as plain text: SQLite's driver binds a str subclass as a type it may
+    # have to adapt, with the interpreter lock held (0.1 s of the 100,000 users of an import,
+    # whose writer thread shares that lock with the checks).
+    plain = {name: map(str.__str__, column[name]) for name in users.CHOICES}
+    ordered = (plain.get(name) or column[name] for name in rules.user_columns)
+    out.users = list(zip(repeat(tenant_id), *ordered, strict=False))
     return out
 
 
