@@ -24,6 +24,7 @@ transaction).
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import operator
 import os
@@ -180,6 +181,11 @@ class Rules:
     user_columns: tuple[str, ...]
     #: Rows sorted into the key order of their table (its first columns), as the store inserts them.
     in_key_order: Callable[[list[Any], int], list[Any]]
+    #: Each attribute update that passed its check in a chunk of the load (by identity, kept with
+    #: it so the identity stays its own), with its stored form: the chunks after it share it (an
+    #: import's rows with the same cell share one update, ``core/sheets/validate.read_attributes``).
+    #: What an update is checked against only grows during a load (departments are added).
+    passed: dict[int, tuple[AttributeUpdate, str | None]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -297,6 +303,7 @@ def prepared_columns(
     # Each distinct attribute update (by identity: ``given`` keeps them alive): its stored form,
     # encoded, or None when it stores nothing.
     stored: dict[int, str | None] = {}
+    passed = rules.passed
     related = False
     for attrs in given.attrs:
         if len(attrs) > 1 and len({a.attr_id for a in attrs}) != len(attrs):
@@ -304,17 +311,22 @@ def prepared_columns(
         for a in attrs:
             if id(a) in stored:
                 continue
-            definition = definitions.get(a.attr_id)
-            if definition is None:
-                return None
-            known = {a.relation_user} if a.relation_user else set()
-            try:
-                checked = attributes.checked_value(
-                    definition, a, field="", known_users=known, known_depts=dept_ids
-                )
-            except CoreError:
-                return None
-            stored[id(a)] = None if checked is None else rules.encode_attr_value(checked)
+            before = passed.get(id(a))
+            if before is not None and before[0] is a:
+                stored[id(a)] = before[1]
+            else:
+                definition = definitions.get(a.attr_id)
+                if definition is None:
+                    return None
+                known = {a.relation_user} if a.relation_user else set()
+                try:
+                    checked = attributes.checked_value(
+                        definition, a, field="", known_users=known, known_depts=dept_ids
+                    )
+                except CoreError:
+                    return None
+                stored[id(a)] = None if checked is None else rules.encode_attr_value(checked)
+                passed[id(a)] = (a, stored[id(a)])
             related = related or bool(a.relation_user)
     out = PreparedChunk(offset, set(ids), [], [], [], [])
     out.memberships = [
