@@ -44,6 +44,7 @@ from openroster.core.people import users
 from openroster.core.runtime import limits
 from openroster.model.entities import (
     ROOT_DEPT_ID,
+    USER_CHOICES,
     AttributeDefinition,
     AttributeUpdate,
     AttributeValueData,
@@ -358,7 +359,7 @@ def prepared_columns(
     # enumerations' members as plain text: SQLite's driver binds a str subclass as a type it may
     # have to adapt, with the interpreter lock held (0.1 s of the 100,000 users of an import,
     # whose writer thread shares that lock with the checks).
-    plain = {name: map(str.__str__, column[name]) for name in users.CHOICES}
+    plain = {name: map(str.__str__, column[name]) for name in USER_CHOICES}
     ordered = (plain.get(name) or column[name] for name in rules.user_columns)
     out.users = list(zip(repeat(tenant_id), *ordered, strict=False))
     return out

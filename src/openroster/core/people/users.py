@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets as _random
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from enum import StrEnum
 from itertools import repeat
 from typing import Any
 
@@ -19,6 +18,7 @@ from openroster.model.entities import (
     ALL_STATUSES,
     ROOT_DEPT_ID,
     UNIQUE_USER_FIELDS,
+    USER_CHOICES,
     USER_TEXT_FIELDS,
     Gender,
     Membership,
@@ -49,13 +49,6 @@ EMPLOYMENT_STATUSES: tuple[str, ...] = ("probationary", "regular", "leaving")
 
 _SHORT = 64
 _LONG = 200
-#: The user fields that hold one of an enumeration's members, each with its enumeration and the
-#: member an empty value means (:func:`checked_columns` gives these columns as members).
-CHOICES: dict[str, tuple[type[StrEnum], StrEnum]] = {
-    "gender": (Gender, Gender.UNDEFINED),
-    "role": (Role, Role.NORMAL),
-    "status": (UserStatus, UserStatus.ACTIVE),
-}
 #: The longest value of each optional text field of a user.
 _TEXT_MAX = {
     "employee_id": _SHORT,
@@ -222,7 +215,7 @@ def checked_columns(items: Mapping[str, Sequence[Any]], *, now: int) -> dict[str
     column["user_name"] = validate.texts(items["user_name"], max_len=limits.NAME_MAX, required=True)
     column["email"] = validate.emails(items["email"])
     column["phone"] = validate.phones(items["phone"])
-    for name, (enum, default) in CHOICES.items():
+    for name, (enum, default) in USER_CHOICES.items():
         column[name] = validate.choices(items[name], enum, default=default)
     column["employment_type"] = validate.ones_of(items["employment_type"], EMPLOYMENT_TYPES)
     column["employment_status"] = validate.ones_of(items["employment_status"], EMPLOYMENT_STATUSES)
