@@ -5,6 +5,7 @@ of a statement compiled once."""
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -32,8 +33,6 @@ def insert_many(
 
 #: :func:`insert_values` runs fewer rows than this through ``executemany`` of the one-row statement.
 _FEWEST_A_STATEMENT = 64
-#: :func:`insert_values`'s statement texts by (table, columns, rows a statement, NULL columns).
-_VALUES: dict[tuple[str, tuple[str, ...], int, tuple[int, ...]], str] = {}
 
 
 def insert_values(
@@ -98,13 +97,12 @@ def _without(width: int, nulls: tuple[int, ...]) -> Callable[[Sequence[Any]], Se
     return itemgetter(*keep)
 
 
+@functools.lru_cache(maxsize=256)
 def _values_sql(table: str, columns: tuple[str, ...], size: int, nulls: tuple[int, ...] = ()) -> str:
-    sql = _VALUES.get((table, columns, size, nulls))
-    if sql is None:
-        one = f"({', '.join('NULL' if c in nulls else '?' for c in range(len(columns)))})"
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * size)}"
-        _VALUES[(table, columns, size, nulls)] = sql
-    return sql
+    """A statement's text, made once: a bounded cache, as the NULL columns vary with the rows a
+    server is given (a text of the most rows a statement is about 100 kB)."""
+    one = f"({', '.join('NULL' if c in nulls else '?' for c in range(len(columns)))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * size)}"
 
 
 def upsert(
