@@ -129,3 +129,30 @@ def test_a_bad_value_in_a_bulk_chunk_is_named_one_by_one(
     with pytest.raises(CoreError) as caught:
         bulk.prepare(_rules(), people, 5)
     assert caught.value.field == field and caught.value.index == 7
+
+
+def test_a_shared_update_is_checked_once_a_load_and_the_kept_ones_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``Rules.passed``: an update shared by the chunks of a load is checked and encoded in the
+    first only, the later chunks get the same rows; at most ``bulk.PASSED_MAX`` are kept."""
+    checks: list[str] = []
+    check = stored_attrs.encode_value
+
+    def counted(value: object) -> str:
+        checks.append(str(value))
+        return check(value)  # type: ignore[arg-type]
+
+    rules = replace(_rules(), encode_attr_value=counted)
+    desk, level = AttributeUpdate("a1", text="A-1"), AttributeUpdate("a2", option="P5")
+    chunks = [
+        [bulk.Person(replace(GOOD[2], id=f"u{k}{i}"), (desk, level)) for i in range(3)] for k in range(3)
+    ]
+    made = [bulk.prepare(rules, chunk, 0) for chunk in chunks]
+    assert sorted(checks) == ["A-1", "P5"]
+    assert [v[2:] for v in made[2].values] == [v[2:] for v in made[0].values]
+    monkeypatch.setattr(bulk, "PASSED_MAX", 1)
+    rules, checks[:] = replace(_rules(), encode_attr_value=counted), []
+    made = [bulk.prepare(rules, chunk, 0) for chunk in chunks]
+    assert len(rules.passed) == 1 and sorted(checks) == ["A-1", "P5", "P5", "P5"]
+    assert [v[2:] for v in made[2].values] == [v[2:] for v in made[0].values]
