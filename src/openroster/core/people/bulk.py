@@ -67,9 +67,9 @@ from openroster.store import WriteTx
 #: People validated and written per round trip.
 CHUNK = 10_000
 
-#: The most attribute updates :attr:`Rules.passed` keeps: a load of a million people with values
-#: of their own does not keep them all (an import's shared cells are far fewer: 5,407 distinct in
-#: the 100,000-row bench sheet).
+#: The most attribute updates :attr:`Rules.passed` keeps, and :attr:`Rules.seen_once` holds before
+#: it starts over: a load of a million people with values of their own does not keep them all (an
+#: import's shared cells are far fewer: 5,407 distinct in the 100,000-row bench sheet).
 PASSED_MAX = 65_536
 
 #: How the field of a relation_user reference ends (:attr:`PreparedChunk.references`).
@@ -187,11 +187,15 @@ class Rules:
     user_columns: tuple[str, ...]
     #: Rows sorted into the key order of their table (its first columns), as the store inserts them.
     in_key_order: Callable[[list[Any], int], list[Any]]
-    #: Each attribute update that passed its check in a chunk of the load (by identity, kept with
-    #: it so the identity stays its own), with its stored form: the chunks after it share it (an
+    #: Each attribute update that passed its check in two chunks of the load (by identity, kept
+    #: with it so the identity stays its own), with its stored form: the chunks after share it (an
     #: import's rows with the same cell share one update, ``core/sheets/validate.read_attributes``).
     #: What an update is checked against only grows during a load (departments are added).
     passed: dict[int, tuple[AttributeUpdate, str | None]] = dataclasses.field(default_factory=dict)
+    #: The updates seen in one chunk so far, the same way: kept in :attr:`passed` when a later
+    #: chunk has them too, so the updates that never come back (a relation_depts cell's, which
+    #: names its row; a load's values of each person's own) do not fill it. Emptied when full.
+    seen_once: dict[int, tuple[AttributeUpdate, str | None]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -309,7 +313,7 @@ def prepared_columns(
     # Each distinct attribute update (by identity: ``given`` keeps them alive): its stored form,
     # encoded, or None when it stores nothing.
     stored: dict[int, str | None] = {}
-    passed = rules.passed
+    passed, once = rules.passed, rules.seen_once
     related = False
     for attrs in given.attrs:
         if len(attrs) > 1 and len({a.attr_id for a in attrs}) != len(attrs):
@@ -320,6 +324,10 @@ def prepared_columns(
             before = passed.get(id(a))
             if before is not None and before[0] is a:
                 stored[id(a)] = before[1]
+            elif (seen := once.pop(id(a), None)) is not None and seen[0] is a:
+                stored[id(a)] = seen[1]
+                if len(passed) < PASSED_MAX:
+                    passed[id(a)] = seen
             else:
                 definition = definitions.get(a.attr_id)
                 if definition is None:
@@ -332,8 +340,9 @@ def prepared_columns(
                 except CoreError:
                     return None
                 stored[id(a)] = None if checked is None else rules.encode_attr_value(checked)
-                if len(passed) < PASSED_MAX:
-                    passed[id(a)] = (a, stored[id(a)])
+                if len(once) >= PASSED_MAX:
+                    once.clear()
+                once[id(a)] = (a, stored[id(a)])
             related = related or bool(a.relation_user)
     out = PreparedChunk(offset, set(ids), [], [], [], [])
     out.memberships = [
