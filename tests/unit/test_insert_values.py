@@ -46,3 +46,34 @@ def test_rows_read_back_with_empty_columns_as_null_literals(
     plain = "(" + ", ".join("?" * len(columns)) + ")"
     insert = f"INSERT INTO t ({', '.join(columns)}) VALUES "
     assert texts == [("statement", insert + ", ".join([one] * 40))] * 7 + [("each row", insert + plain)]
+
+
+def test_only_the_full_statements_have_null_columns_and_falsy_values_are_bound(tmp_path: Path) -> None:
+    """The statements of the most rows leave out the empty columns; the smaller ones (64, 128 ...
+    rows) bind every value, so a table has one text a set of empty columns. A column of 0, of
+    False or of '' is not empty: it is bound and read back as it was, not as NULL."""
+    db = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    columns = ("zero", "no", "blank", "gone")
+    db.execute(f"CREATE TABLE t (k INTEGER PRIMARY KEY, {', '.join(columns)})")
+    texts: list[str] = []
+
+    def execute(sql: str, params: Any) -> object:
+        texts.append(sql)
+        return db.execute(sql, params)
+
+    def executemany(sql: str, params: list[Any]) -> object:
+        texts.append(sql)
+        return db.executemany(sql, params)
+
+    rows = [(0, False, "", None)] * 300
+    inserts.insert_values(execute, executemany, "t", columns, rows, 200 * len(columns))
+    got = db.execute(
+        "SELECT zero, typeof(zero), no, typeof(no), blank, typeof(blank), gone FROM t"
+    ).fetchall()
+    assert got == [(0, "integer", 0, "integer", "", "text", None)] * 300
+    insert = f"INSERT INTO t ({', '.join(columns)}) VALUES "
+    assert texts == [
+        insert + ", ".join(["(?, ?, ?, NULL)"] * 200),  # 200 rows, the most a statement
+        insert + ", ".join(["(?, ?, ?, ?)"] * 64),
+        insert + "(?, ?, ?, ?)",  # the last 36 one by one
+    ]
