@@ -129,3 +129,48 @@ def test_a_bad_value_in_a_bulk_chunk_is_named_one_by_one(
     with pytest.raises(CoreError) as caught:
         bulk.prepare(_rules(), people, 5)
     assert caught.value.field == field and caught.value.index == 7
+
+
+def test_a_shared_update_is_checked_once_a_load_and_the_kept_ones_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``Rules.passed``: an update shared by the chunks of a load is checked and encoded in the
+    first only, the later chunks get the same rows. An update is kept for the load only once a
+    second chunk has it: each chunk's own updates (a person's own values) are never kept, and
+    ``Rules.seen_once`` holds at most ``bulk.PASSED_MAX`` of them."""
+    checks: list[str] = []
+    check = stored_attrs.encode_value
+
+    def counted(value: object) -> str:
+        checks.append(str(value))
+        return check(value)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bulk, "PASSED_MAX", 8)
+    rules = replace(_rules(), encode_attr_value=counted)
+    desk, level = AttributeUpdate("a1", text="A-1"), AttributeUpdate("a2", option="P5")
+    chunks = [
+        [
+            bulk.Person(
+                replace(GOOD[2], id=f"u{k}{i}"), (desk, level, AttributeUpdate("a3", relation_user="u2"))
+            )
+            for i in range(3)
+        ]
+        for k in range(4)
+    ]
+    made = [bulk.prepare(rules, chunk, 0) for chunk in chunks]
+    assert sorted(checks) == ["A-1", "P5", *["u2"] * 12]
+    assert {a for a, _ in rules.passed.values()} == {desk, level}
+    assert len(rules.seen_once) < 8 and {a.attr_id for a, _ in rules.seen_once.values()} == {"a3"}
+    assert [v[2:] for v in made[3].values] == [v[2:] for v in made[0].values]
+    monkeypatch.setattr(bulk, "PASSED_MAX", 2)  # ``passed`` full: a later shared one checked again
+    rules, checks[:] = replace(_rules(), encode_attr_value=counted), []
+    mentor = AttributeUpdate("a3", relation_user="u2")
+    made = [
+        bulk.prepare(
+            rules, [bulk.Person(replace(GOOD[2], id=f"u{k}"), (desk, level, mentor)[: 2 + (k > 1)])], 0
+        )
+        for k in range(5)
+    ]
+    assert {a for a, _ in rules.passed.values()} == {desk, level}
+    assert sorted(checks) == ["A-1", "P5", "u2", "u2"]
+    assert [v[2:] for v in made[4].values] == [v[2:] for v in made[2].values]

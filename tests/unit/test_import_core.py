@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -296,9 +297,9 @@ def writer_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     write = bulk.write
 
-    def spy(tx: object, chunk: bulk.PreparedChunk, *, tenant_id: str, record: bool = True) -> None:
+    def spy(tx: object, chunk: bulk.PreparedChunk, *, tenant_id: str, **kw: Any) -> None:
         names.append(threading.current_thread().name)
-        write(tx, chunk, tenant_id=tenant_id, record=record)  # type: ignore[arg-type]
+        write(tx, chunk, tenant_id=tenant_id, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(bulk, "write", spy)
     return names

@@ -305,12 +305,12 @@ def test_a_failed_write_ahead_before_a_late_department_goes_the_usual_way(
     write = bulk.write
     writes = [0]
 
-    def failing(tx: WriteTx, chunk: bulk.PreparedChunk, *, tenant_id: str, record: bool = True) -> None:
+    def failing(tx: WriteTx, chunk: bulk.PreparedChunk, *, tenant_id: str, **kw: Any) -> None:
         if threading.current_thread().name == "import-writer":
             writes[0] += 1
             if writes[0] == 2:
                 tx.conn.exec_driver_sql("SELECT no_such_column FROM users")
-        write(tx, chunk, tenant_id=tenant_id, record=record)
+        write(tx, chunk, tenant_id=tenant_id, **kw)
 
     monkeypatch.setattr(bulk, "write", failing)
     rows = _late_department()
@@ -397,14 +397,14 @@ def test_the_reading_runs_no_statement_while_the_writer_has_a_chunk(
     write, submit, join = bulk.write, ahead.WriteAhead.submit, queue.Queue.join
     add_paths, import_rows = bulk.add_department_paths, stream.import_rows
 
-    def writing(tx: WriteTx, chunk: bulk.PreparedChunk, *, tenant_id: str, record: bool = True) -> None:
+    def writing(tx: WriteTx, chunk: bulk.PreparedChunk, *, tenant_id: str, **kw: Any) -> None:
         if threading.current_thread().name == "import-writer":
             if watch.written == 2:  # its third chunk: written once the reading is past it
                 watch.go_on.wait()
-            write(tx, chunk, tenant_id=tenant_id, record=record)
+            write(tx, chunk, tenant_id=tenant_id, **kw)
             watch.count(0, 1)
         else:
-            write(tx, chunk, tenant_id=tenant_id, record=record)
+            write(tx, chunk, tenant_id=tenant_id, **kw)
 
     def submitting(
         self: ahead.WriteAhead, rows: list[Row], chunk: bulk.PreparedChunk, roster: Any = None

@@ -34,6 +34,15 @@ class Role(StrEnum):
     NORMAL = "normal"
 
 
+#: The user fields that hold one of an enumeration's members, each with its enumeration and the
+#: member an empty value means (``users.checked_columns`` gives these columns as members).
+USER_CHOICES: dict[str, tuple[type[StrEnum], StrEnum]] = {
+    "gender": (Gender, Gender.UNDEFINED),
+    "role": (Role, Role.NORMAL),
+    "status": (UserStatus, UserStatus.ACTIVE),
+}
+
+
 class Signing(StrEnum):
     NONE = "none"
     KSO1 = "kso1"

@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from openroster.store.inserts import insert_many, upsert
 from openroster.store.schema import fault_rules, journal_entries, server_settings
@@ -138,17 +137,29 @@ def journal_generation(conn: Connection, *, lock: bool = False) -> int:
     if not lock:
         raw = _setting(conn, _JOURNAL_GENERATION)
         return 0 if raw is None else int(raw)
-    conn.execute(_GENERATION_ROW[conn.dialect.name])
+    conn.execute(_generation_row(conn.dialect.name))
     return int(conn.execute(_GENERATION_LOCKED).scalar_one())
 
 
-#: The journal's generation row, made when missing (by dialect), and read holding it.
-_GENERATION_ROW = {
-    name: make(server_settings)
-    .values(key=_JOURNAL_GENERATION, value="0")
-    .on_conflict_do_nothing(index_elements=["key"])
-    for name, make in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+#: The journal's generation row, made when missing, by dialect (:func:`_generation_row`).
+_GENERATION_ROW: dict[str, Any] = {}
+
+
+def _generation_row(dialect_name: str) -> Any:
+    """The statement making the journal's generation row when missing, made once a dialect, when
+    first run: importing SQLAlchemy's PostgreSQL dialect is 30 ms of every command line start that
+    opens a store (an import into SQLite has no use for it)."""
+    found = _GENERATION_ROW.get(dialect_name)
+    if found is None:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        made: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect_name](server_settings)
+        found = _GENERATION_ROW[dialect_name] = made.values(
+            key=_JOURNAL_GENERATION, value="0"
+        ).on_conflict_do_nothing(index_elements=["key"])
+    return found
+
+
 _GENERATION_LOCKED = (
     select(server_settings.c.value).where(server_settings.c.key == _JOURNAL_GENERATION).with_for_update()
 )

@@ -5,9 +5,11 @@ of a statement compiled once."""
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -31,8 +33,11 @@ def insert_many(
 
 #: :func:`insert_values` runs fewer rows than this through ``executemany`` of the one-row statement.
 _FEWEST_A_STATEMENT = 64
-#: :func:`insert_values`'s statement texts by (table, columns, rows a statement).
-_VALUES: dict[tuple[str, tuple[str, ...], int], str] = {}
+
+#: The most parameters :func:`insert_values` gives a statement: SQLite's default limit (since
+#: 3.32). A build's higher limit (Debian's: 250,000) would make a full statement's text some
+#: 0.8 MB (and the statement the driver keeps prepared for it larger): 1,365 users a statement.
+MOST_PARAMS = 32_766
 
 
 def insert_values(
@@ -45,18 +50,30 @@ def insert_values(
     most: int | None = None,
 ) -> None:
     """SQLite: insert ``rows`` (tuples in ``columns`` order) many a statement, ``INSERT ... VALUES
-    (...), (...)``, with at most ``max_params`` parameters each (SQLite's limit): one step of
-    SQLite's a statement, run without the interpreter lock, where ``executemany`` steps a one-row
-    statement once a row and takes the lock back after each.
+    (...), (...)``, with at most ``max_params`` parameters each (SQLite's limit; at most
+    :data:`MOST_PARAMS`): one step of SQLite's a statement, run without the interpreter lock, where
+    ``executemany`` steps a one-row statement once a row and takes the lock back after each.
 
-    The rows a statement are bucketed, so a table has a few statement texts that the driver
-    prepares once and keeps in its statement cache: as many rows as the limit allows (at most
-    ``most``) while that many are left, then the powers of two (... 256, 128, 64) the count left
-    holds, then the last fewer than 64 by ``executemany`` (``execute`` gets a statement's
-    parameters as a tuple, ``executemany`` a list of rows). So a write of one row runs the same
-    one-row text every time, and one of 100 rows runs the 64-row text and the one-row one."""
+    The rows a statement are bucketed, so a table has few statement texts, which the driver
+    prepares once and keeps in its statement cache (128 by default): as many rows as the limit
+    allows (at most ``most``) while that many are left, then the powers of two (... 256, 128, 64)
+    the count left holds, then the last fewer than 64 by ``executemany`` (``execute`` gets a
+    statement's parameters as a tuple, ``executemany`` a list of rows). So a write of one row runs
+    the same one-row text every time, and one of 100 rows runs the 64-row text and the one-row one.
+
+    The statements of the most rows (the full ones) write the columns no row of the call has a
+    value in as NULL in their text, not as parameters: the driver binds None as it binds a type it
+    may have to adapt (a dictionary lookup and an attribute lookup on the value, with the
+    interpreter lock held), and a new user's row has a dozen empty columns (100,000 of them:
+    0.52-0.54 -> 0.29-0.30 s CPU; the import's writer thread shares that lock with the checks).
+    There is such a text for each set of empty columns, so only the full statements, which carry
+    nearly all of a large write's rows, have one (the rest run the texts every value a parameter),
+    and those texts have a small cache of their own (:func:`_null_values_sql`)."""
     width = len(columns)
-    full = max(1, min(max_params // width, most or max_params))
+    full = max(1, min(min(max_params, MOST_PARAMS) // width, most or max_params))
+    many = len(rows) >= full and len(rows) >= _FEWEST_A_STATEMENT
+    nulls = _null_columns(rows) if many else ()
+    pick = _without(width, nulls)
     start, left = 0, len(rows)
     while left:
         size = full if left >= full else 1 << (left.bit_length() - 1)
@@ -64,18 +81,54 @@ def insert_values(
             executemany(_values_sql(table, columns, 1), list(rows[start:]))
             return
         part = rows[start : start + size]
-        execute(_values_sql(table, columns, size), tuple(chain.from_iterable(part)))
+        if size == full and pick is not None:
+            execute(
+                _null_values_sql(table, columns, size, nulls), tuple(chain.from_iterable(map(pick, part)))
+            )
+        else:
+            execute(_values_sql(table, columns, size), tuple(chain.from_iterable(part)))
         start += size
         left -= size
 
 
+def _null_columns(rows: Sequence[Sequence[Any]]) -> tuple[int, ...]:
+    """The positions of the columns that are None in every row."""
+    n = len(rows)
+    return tuple(
+        c for c, v in enumerate(rows[0]) if v is None and list(map(itemgetter(c), rows)).count(None) == n
+    )
+
+
+def _without(width: int, nulls: tuple[int, ...]) -> Callable[[Sequence[Any]], Sequence[Any]] | None:
+    """A row's values but those at ``nulls`` (None when there are none to leave out)."""
+    if not nulls:
+        return None
+    keep = [c for c in range(width) if c not in nulls]
+    if len(keep) == 1:
+        only = keep[0]
+        return lambda row: (row[only],)
+    if not keep:
+        return lambda row: ()
+    return itemgetter(*keep)
+
+
+def _text(table: str, columns: tuple[str, ...], size: int, nulls: tuple[int, ...]) -> str:
+    one = f"({', '.join('NULL' if c in nulls else '?' for c in range(len(columns)))})"
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * size)}"
+
+
+@functools.lru_cache(maxsize=128)
 def _values_sql(table: str, columns: tuple[str, ...], size: int) -> str:
-    sql = _VALUES.get((table, columns, size))
-    if sql is None:
-        one = f"({', '.join('?' * len(columns))})"
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([one] * size)}"
-        _VALUES[(table, columns, size)] = sql
-    return sql
+    """A statement's text, every value a parameter, made once (a table's few sizes: the texts of
+    a table take at most about twice its full one, some 100-200 kB)."""
+    return _text(table, columns, size, ())
+
+
+@functools.lru_cache(maxsize=16)
+def _null_values_sql(table: str, columns: tuple[str, ...], size: int, nulls: tuple[int, ...]) -> str:
+    """A full statement's text with the columns at ``nulls`` NULL, made once: a small cache, as
+    the empty columns vary with the rows a server is given (16 texts of about 100-200 kB)."""
+    return _text(table, columns, size, nulls)
 
 
 def upsert(

@@ -18,6 +18,7 @@ from openroster.model.entities import (
     ALL_STATUSES,
     ROOT_DEPT_ID,
     UNIQUE_USER_FIELDS,
+    USER_CHOICES,
     USER_TEXT_FIELDS,
     Gender,
     Membership,
@@ -214,9 +215,8 @@ def checked_columns(items: Mapping[str, Sequence[Any]], *, now: int) -> dict[str
     column["user_name"] = validate.texts(items["user_name"], max_len=limits.NAME_MAX, required=True)
     column["email"] = validate.emails(items["email"])
     column["phone"] = validate.phones(items["phone"])
-    column["gender"] = validate.choices(items["gender"], Gender, default=Gender.UNDEFINED)
-    column["role"] = validate.choices(items["role"], Role, default=Role.NORMAL)
-    column["status"] = validate.choices(items["status"], UserStatus, default=UserStatus.ACTIVE)
+    for name, (enum, default) in USER_CHOICES.items():
+        column[name] = validate.choices(items[name], enum, default=default)
     column["employment_type"] = validate.ones_of(items["employment_type"], EMPLOYMENT_TYPES)
     column["employment_status"] = validate.ones_of(items["employment_status"], EMPLOYMENT_STATUSES)
     if any(c is None for c in column.values()):

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Set as AbstractSet
 from types import TracebackType
 
 from openroster.core.people import bulk
@@ -47,9 +48,12 @@ def fits(plan: ImportPlan, new: list[Row]) -> bool:
 class WriteAhead:
     """A thread writing chunks as the import checks them (see the module doc); joined on exit."""
 
-    def __init__(self, plan: ImportPlan, total: int) -> None:
+    def __init__(self, plan: ImportPlan, total: int, load: AbstractSet[str] = frozenset()) -> None:
         self.plan = plan
         self.total = total
+        #: The new people of every chunk that may be submitted, whom a relation may name before
+        #: their chunk is written (``bulk.write``): if one is not written, nothing is kept.
+        self.load = load
         #: The chunks written, in order.
         self.written: list[tuple[list[Row], bulk.PreparedChunk]] = []
         self.failed = False
@@ -130,7 +134,7 @@ class WriteAhead:
         rows, chunk, roster = job
         tx = self.plan.tx
         try:
-            bulk.write(tx, chunk, tenant_id=self.plan.tenant_id, record=False)
+            bulk.write(tx, chunk, tenant_id=self.plan.tenant_id, record=False, load=self.load)
             if roster:
                 tx.bulk.insert_roster_values(roster)
         except Exception:  # written again the usual way, which reports it

@@ -83,9 +83,12 @@ def create(plan: ImportPlan) -> None:
         ]
     total = sum(len(rows) for rows, _ in chunks)
     done = 0
+    # A relation may name someone of a later chunk (it is not a reporting line: two people may
+    # name each other); everyone of ``chunks`` is written here, or the transaction rolls back.
+    load = {r.user_id for rows, _ in chunks for r in rows}
     with plan.tx.bulk.loading():
         for rows, pc in chunks:
-            bulk.write(plan.tx, pc, tenant_id=plan.tenant_id)
+            bulk.write(plan.tx, pc, tenant_id=plan.tenant_id, load=load)
             done += len(rows)
             plan.tick("creating", done, total)
     finish_created(plan, chunks)

@@ -166,7 +166,8 @@ def _run_steps(plan: ImportPlan) -> None:
     else:
         try:
             with tx.bulk.loading(), tx.savepoint():
-                with ahead.WriteAhead(plan, len(new)) as writer:
+                load = {r.user_id for r in new}
+                with ahead.WriteAhead(plan, len(new), load) as writer:
                     validate.check_new(plan, new, writer.submit)
                     validate.drop_rows_naming_invalid_rows(plan)
                     roster = apply.roster_rows(plan, new)  # while the last chunks are written

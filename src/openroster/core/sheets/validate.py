@@ -38,8 +38,12 @@ def match_people(plan: ImportPlan) -> None:
         holders[key] = plan.taken(key, distinct)
     if any(holders.values()):  # (a tenant that had nobody before the import has no holders)
         _find_holders(plan, holders)
-    for row in plan.rows:  # invalid rows too: other rows may name them
-        row.user_id = row.user_id or users.new_user_id()
+    # New people's ids, invalid rows' too (other rows may name them): random as a set, drawn from
+    # the system's random source; handed out in increasing order, so ids follow the file's order
+    # and the chunks' rows come nearly in key order (as ``stream.py`` gives them).
+    missing = [row for row in plan.rows if not row.user_id]
+    for row, uid in zip(missing, sorted(users.new_user_ids(len(missing))), strict=True):
+        row.user_id = uid
     plan.by_id = {r.user_id: r for r in plan.rows}
 
 
