@@ -109,3 +109,23 @@ def test_a_read_waits_for_the_commit_of_the_move_under_way(directory: Directory)
         assert asyncio.run(run()) == ["/v7/users/nobody"]
     finally:
         one.writes.close()
+
+
+def test_emptying_counts_the_calls_taken_out_for_a_move(directory: Directory) -> None:
+    """A reset made after the background move took the calls out of the process and before its
+    job wrote them (``take``, then the writers' queue) counts those calls among the ones it
+    emptied, and leaves none behind."""
+    journal = _journal(directory)
+
+    async def run() -> tuple[int, list[str]]:
+        journal.start()
+        try:
+            _record(journal, "/v7/users/one")
+            _record(journal, "/v7/users/two")
+            journal.take()  # as the move does before its job runs
+            assert len(journal.local) == 0
+            return journal.clear(), [e.path for e in journal.entries()]
+        finally:
+            await journal.stop()
+
+    assert asyncio.run(run()) == (2, [])

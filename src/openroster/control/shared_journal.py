@@ -299,7 +299,9 @@ class SharedJournal:
         return out
 
     def clear(self) -> int:
-        """Empty the journal of every process; returns how many calls went."""
+        """Empty the journal of every process; returns how many calls went (with those a move
+        under way had taken out of the process: it is waited for first, as a read waits)."""
+        self.flush()
         with self._lock:
             pending = self.local.clear()
             with self._store().write() as tx:
