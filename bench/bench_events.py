@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_events [--backend sqlite|postgresql] [--users 10000]
         [--events 2000] [--rate 200] [--seconds 10] [--wrk-seconds 10] [--rounds 3]
-        [--connections 16] [--timings] [--json FILE]
+        [--connections 16] [--people 2048] [--timings] [--json FILE]
 
 The demo tenant of ``--users`` people (``openroster demo``, cached under bench/.data; see
 bench/harness.py) is served by one ``openroster serve`` process. Its WPS app ``demo-wps`` is
@@ -18,13 +18,20 @@ subscribed through the control plane (after WPS's challenge) to receivers this p
    each, the time from the write's reply (committed) to its event's arrival. p50 and p99 (issue
    16's targets: 50 ms and 250 ms).
 3. **Write throughput with five subscriptions and without.** wrk drives ``users/{id}/update``
-   (64 signed requests rotated so that every call changes a name, so every call raises an event)
-   for ``--wrk-seconds``, against the same server with five active subscriptions (five receivers)
+   (``2 × --people`` signed requests rotated so that every call changes a name, so every call
+   raises an event: person k is renamed by requests k and k + ``--people`` in turn) for
+   ``--wrk-seconds``, against the same server with five active subscriptions (five receivers)
    and with none, in ABBA order over ``--rounds``; between runs the outbox is drained. The median
    requests/s of each and their ratio (target: at least 90 %), each round's ratio and their
    median, and each run's CPU time per write (its run and the drain after it): this process's
    (the receivers), wrk's and, with ``--timings``, the server's, by thread (the event loop, the
    store's writers, the rest).
+
+``--people`` (default 2,048) is how many people the throughput phase renames. With 32 (the
+phase's number before 2026-12-07) each person is renamed some twenty times a second, so nearly
+every event names someone whose previous event is still out, and waits for its outcome (order per
+entity): the worst case for the engine's passes, kept as ``--people 32``; 2,048 people at ~700
+writes a second renames each about every three seconds, as a busy directory's sync does.
 
 ``--timings`` also takes the engine's pass apart during the latency phase (``events/timings.py``:
 the server writes its counters to a file; the difference over the phase, per phase the count and
@@ -77,8 +84,8 @@ from openroster.store.pgcluster import ThrowawayCluster
 from openroster.testing import ControlClient, serve_asgi
 
 ADMIN = "bench-events"
-#: Distinct requests wrk rotates through (every call changes a name: see the module doc).
-ROTATION = 64
+#: People the throughput phase renames by default (``--people``; see the module doc).
+PEOPLE = 2048
 
 
 @dataclass
@@ -286,15 +293,15 @@ def throughput(
     seconds: float,
     rounds: int,
     connections: int,
+    renamed: int = PEOPLE,
 ) -> dict[str, Any]:
     """Five subscriptions against none, ABBA over ``rounds``: each run's writes/s and CPU per
     write (ms; ``EngineTimes.cpu``: the run and the drain after it), the engine's phases over
     each run (``--timings``), each round's ratio, and the median of the rounds' ratios beside the
     ratio of the medians."""
     token = wps_token(server.base, *WPS_APP)
-    half = ROTATION // 2
-    # Person k % 32 is renamed by requests k and k + 32 in turn: every call changes a name.
-    reqs = [rename([ids[k % half]], f"wrk{k}", token)[0] for k in range(ROTATION)]
+    # Person k is renamed by requests k and k + ``renamed`` in turn: every call changes a name.
+    reqs = [rename([ids[k % renamed]], f"wrk{k}", token)[0] for k in range(2 * renamed)]
     rps: dict[str, list[float]] = {"none": [], "five": []}
     cpu: dict[str, list[dict[str, float]]] = {"none": [], "five": []}
     engine_timings: dict[str, dict[str, Any]] = {}
@@ -361,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wrk-seconds", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--throughput-only", action="store_true", help="skip the events/s and latency phases")
+    ap.add_argument("--people", type=int, default=PEOPLE, help="people the throughput phase renames")
     args = ap.parse_args(argv)
     # A run stopped with SIGTERM (``timeout``) unwinds as an exit does: its server stops with it
     # (left running, it served the same data directory beside the next run's).
@@ -370,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
         for left in control.subscriptions(TENANT):  # a killed run's, kept in the demo tenant's store
             log(f"removing subscription {left['id']} left by an earlier run")
             control.unsubscribe(TENANT, left["id"])
-        ids = people(server, max(args.events, int(args.rate * args.seconds)))
+        ids = people(server, max(args.events, int(args.rate * args.seconds), args.people))
         figures: dict[str, Any] = {**header(args), "engine_timings": {}}
         if not args.throughput_only:
             figures["events_per_s"] = events_per_second(target, control, ids, args.events)
@@ -385,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=args.wrk_seconds,
                 rounds=args.rounds,
                 connections=args.connections,
+                renamed=args.people,
             ),
         }
     report(figures, args.json)
