@@ -18,10 +18,12 @@ subscribed through the control plane (after WPS's challenge) to receivers this p
    each, the time from the write's reply (committed) to its event's arrival. p50 and p99 (issue
    16's targets: 50 ms and 250 ms).
 3. **Write throughput with five subscriptions and without.** wrk drives ``users/{id}/update``
-   (``2 × --people`` signed requests rotated so that every call changes a name, so every call
-   raises an event: person k is renamed by requests k and k + ``--people`` in turn) for
-   ``--wrk-seconds``, against the same server with five active subscriptions (five receivers)
-   and with none, in ABBA order over ``--rounds``; between runs the outbox is drained. The median
+   (``2 × --people`` signed requests, made afresh for each run with names no earlier run gave,
+   rotated so that every call changes a name, so every call raises an event: person k is renamed
+   by requests k and k + ``--people`` in turn; a five-subscription run whose receivers' events
+   name fewer than 95 % of its writes fails) for ``--wrk-seconds``, against the same server with
+   five active subscriptions (five receivers) and with none, in ABBA order over ``--rounds``;
+   between runs the outbox is drained. The median
    requests/s of each and their ratio (target: at least 90 %), each round's ratio and their
    median, and each run's CPU time per write (its run and the drain after it): this process's
    (the receivers), wrk's and, with ``--timings``, the server's, by thread (the event loop, the
@@ -54,7 +56,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,17 +92,20 @@ PEOPLE = 2048
 
 @dataclass
 class Arrivals:
-    """When each person's first event arrived (``time.monotonic()``), and how many events came."""
+    """When each person's first event arrived (``time.monotonic()``), how many events came and
+    how many people they named (an event names several: a write's change is one of them)."""
 
     first: dict[str, float] = field(default_factory=dict)
     count: int = 0
+    named: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, event: WpsEvent) -> None:
         now = time.monotonic()
         with self.lock:
             self.count += 1
-            for item in event.payload.get("users", []):
+            self.named += len(items := event.payload.get("users", []))
+            for item in items:
                 self.first.setdefault(str(item["user_id"]), now)
 
     def wait(self, done: Any, timeout: float) -> None:
@@ -299,16 +304,22 @@ def throughput(
     write (ms; ``EngineTimes.cpu``: the run and the drain after it), the engine's phases over
     each run (``--timings``), each round's ratio, and the median of the rounds' ratios beside the
     ratio of the medians."""
-    token = wps_token(server.base, *WPS_APP)
-    # Person k is renamed by requests k and k + ``renamed`` in turn: every call changes a name.
-    reqs = [rename([ids[k % renamed]], f"wrk{k}", token)[0] for k in range(2 * renamed)]
+    token, stamp = wps_token(server.base, *WPS_APP), int(time.time())
     rps: dict[str, list[float]] = {"none": [], "five": []}
     cpu: dict[str, list[dict[str, float]]] = {"none": [], "five": []}
     engine_timings: dict[str, dict[str, Any]] = {}
     with ExitStack() as stack:
-        urls = [stack.enter_context(receiver(Arrivals())) for _ in range(5)]
+        arrivals = [Arrivals() for _ in range(5)]
+        urls = [stack.enter_context(receiver(a)) for a in arrivals]
         for r in range(rounds):
             for setup in ("none", "five") if r % 2 == 0 else ("five", "none"):
+                # Person k is renamed by requests k and k + ``renamed`` in turn, to names no earlier
+                # run gave, nor an earlier benchmark on the same data (wrk starts each thread at a
+                # random request): every call changes a name.
+                reqs = [
+                    rename([ids[k % renamed]], f"wrk{stamp}{setup}{r}-{k}", token)[0]
+                    for k in range(2 * renamed)
+                ]
                 subs = (
                     [control.subscribe(TENANT, "wps", WPS_APP[0], url, topics=["kso.user"]) for url in urls]
                     if setup == "five"
@@ -316,11 +327,14 @@ def throughput(
                 )
                 used: dict[str, float] = {}
                 phases = engine_timings.setdefault(f"{setup}{r + 1}", {})
+                named = [a.named for a in arrivals]
                 with times.over(f"round {r + 1}, {setup}", phases), times.cpu(server, used):
                     res = run_wrk(server.base, reqs, seconds=seconds, connections=connections)
                     drain(control)
                 if res.errors:
                     raise RuntimeError(f"{setup}: wrk saw errors {res.errors}")
+                if subs:
+                    evented(res.requests, arrivals, named)
                 rps[setup].append(res.rps)
                 cpu[setup].append({k: round(v / res.requests, 3) for k, v in used.items()})
                 log(
@@ -347,6 +361,26 @@ def throughput(
         "cpu_ms_per_write": cpu,
         "engine_timings": engine_timings,
     }
+
+
+#: Of a five-subscription run's writes, the share each receiver must have seen in its events.
+EVENTED = 0.95
+
+
+def evented(writes: int, arrivals: Sequence[Arrivals], before: Sequence[int], timeout: float = 10.0) -> None:
+    """Fail a five-subscription run whose receivers' events fall well short of its ``writes``
+    (the people each receiver's events named since ``before``, a drain's wait after the run):
+    every write changes a name, so raises an event naming its person (a write that changed
+    nothing would raise none and cost the engine nothing: the run would measure less than it
+    says)."""
+    deadline = time.monotonic() + timeout
+    while (named := [a.named - n for a, n in zip(arrivals, before, strict=True)]) and min(named) < writes:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    log(f"people named in each receiver's events: {', '.join(map(str, named))} ({writes} writes)")
+    if min(named) < EVENTED * writes:
+        raise RuntimeError(f"five subscriptions: {writes} writes, but the receivers' events named {named}")
 
 
 def arguments(doc: str | None, *, rounds: int) -> argparse.ArgumentParser:
