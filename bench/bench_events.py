@@ -29,11 +29,12 @@ subscribed through the control plane (after WPS's challenge) to receivers this p
    (the receivers), wrk's and, with ``--timings``, the server's, by thread (the event loop, the
    store's writers, the rest).
 
-``--people`` (default 2,048) is how many people the throughput phase renames. With 32 (the
-phase's number before 2026-12-07) each person is renamed some twenty times a second, so nearly
-every event names someone whose previous event is still out, and waits for its outcome (order per
-entity): the worst case for the engine's passes, kept as ``--people 32``; 2,048 people at ~700
-writes a second renames each about every three seconds, as a busy directory's sync does.
+``--people`` (default 2,048, or all the tenant's active people when it has fewer) is how many
+people the throughput phase renames. With 32 (the phase's number before 2026-12-07) each person
+is renamed some twenty times a second, so nearly every event names someone whose previous event
+is still out, and waits for its outcome (order per entity): the worst case for the engine's
+passes, kept as ``--people 32``; 2,048 people at ~700 writes a second renames each about every
+three seconds, as a busy directory's sync does.
 
 ``--timings`` also takes the engine's pass apart during the latency phase (``events/timings.py``:
 the server writes its counters to a file; the difference over the phase, per phase the count and
@@ -402,7 +403,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wrk-seconds", type=float, default=10.0)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--throughput-only", action="store_true", help="skip the events/s and latency phases")
-    ap.add_argument("--people", type=int, default=PEOPLE, help="people the throughput phase renames")
+    ap.add_argument(
+        "--people",
+        type=int,
+        help=f"people the throughput phase renames (default {PEOPLE:,}, or all there are)",
+    )
     args = ap.parse_args(argv)
     # A run stopped with SIGTERM (``timeout``) unwinds as an exit does: its server stops with it
     # (left running, it served the same data directory beside the next run's).
@@ -412,7 +417,9 @@ def main(argv: list[str] | None = None) -> int:
         for left in control.subscriptions(TENANT):  # a killed run's, kept in the demo tenant's store
             log(f"removing subscription {left['id']} left by an earlier run")
             control.unsubscribe(TENANT, left["id"])
-        ids = people(server, max(args.events, int(args.rate * args.seconds), args.people))
+        ids = people(server, max(args.events, int(args.rate * args.seconds), args.people or 0))
+        if args.people is None and len(ids) < PEOPLE:
+            log(f"the throughput phase renames all {len(ids):,} people (--people; {PEOPLE:,} by default)")
         figures: dict[str, Any] = {**header(args), "engine_timings": {}}
         if not args.throughput_only:
             figures["events_per_s"] = events_per_second(target, control, ids, args.events)
@@ -427,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                 seconds=args.wrk_seconds,
                 rounds=args.rounds,
                 connections=args.connections,
-                renamed=args.people,
+                renamed=args.people or min(PEOPLE, len(ids)),
             ),
         }
     report(figures, args.json)
