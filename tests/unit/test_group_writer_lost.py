@@ -97,3 +97,20 @@ def test_a_deadlock_in_reads_asked_together_runs_the_job_again_alone(d: Director
         held = r.tx.roster.get_values(TENANT, ["p1"])
     assert "Maths" in [v.value for v in held["p1"]]
     assert [title(d, p) for p in ("p0", "p2")] == ["zero", "two"]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_connection_lost_in_a_job_is_the_error_each_job_gets(d: Directory) -> None:
+    # The group's own backend ends while a job runs: the writer then asks whether the group holds
+    # the counter's lock (to let the next group be taken) of a connection with nothing to ask.
+    def die(_r: Reader) -> str:
+        with d.reader() as r:
+            r.tx.conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+        return "died"
+
+    before = current_seq(d)
+    got = run(behind_a_blocker(d, [set_title(d, "p0", "fine"), die]))
+    assert all(isinstance(g, OperationalError) for g in got), got
+    assert title(d, "p0") is None
+    assert current_seq(d) == before
+    assert run(d.write(set_title(d, "p2", "after"))) == "after"

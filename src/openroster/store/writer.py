@@ -11,7 +11,8 @@ transaction itself.
 - **Groups.** A writer that becomes free takes every job queued (up to ``GROUP_MAX_JOBS`` jobs and
   ``GROUP_MAX_WEIGHT`` of weight, e.g. request bytes) and runs them in one transaction
   (``Store.write``), each inside its own ``SAVEPOINT``. A job that raises rolls back to its
-  savepoint, so it changes nothing, and gets its own error; the others go on. After the last job
+  savepoint, so it changes nothing, and gets its own error; the others go on (unless it lost the
+  group's connection: then nothing commits and every job gets that loss). After the last job
   the transaction publishes the group's change log and change records and commits once; only
   then are the futures resolved. An acknowledged write is therefore committed (and survives
   kill -9 on both backends). The store wakes its record listeners after that single commit.
@@ -257,6 +258,11 @@ class GroupWriter:
                             # error, for every job of the group, below).
                             raise
                         except BaseException as exc:  # the job's own error, handed to its caller
+                            if tx.conn.invalidated:
+                                # The group's connection is lost: nothing of it commits, and every
+                                # job gets the loss (below), not the "invalid transaction" its
+                                # savepoint's rollback raised after it.
+                                raise _the_loss(exc) from None
                             if _retryable(exc) and q.tries < RETRIES:
                                 again.append(q)
                             else:
@@ -360,6 +366,19 @@ def in_group() -> bool:
     """Whether the current thread runs a group's jobs: a write transaction opened there beside the
     group's would wait for the group's own lock, for ever (``Store.write`` refuses it)."""
     return bool(getattr(_group, "open", False))
+
+
+def _the_loss(exc: BaseException) -> BaseException:
+    """The error that lost a connection (SQLAlchemy's, ``connection_invalidated``) among ``exc`` and
+    the errors it was raised after; ``exc`` if none."""
+    seen: BaseException | None = exc
+    looked: set[int] = set()
+    while seen is not None and id(seen) not in looked:
+        if getattr(seen, "connection_invalidated", False):
+            return seen
+        looked.add(id(seen))
+        seen = seen.__cause__ or seen.__context__
+    return exc
 
 
 def _retryable(exc: BaseException) -> bool:
