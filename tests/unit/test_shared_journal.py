@@ -9,6 +9,9 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
+from sqlalchemy.exc import DBAPIError
+
 from openroster.control.calls import RawCall
 from openroster.control.journal import Journal
 from openroster.control.shared_journal import FLUSH_EVERY, SharedJournal
@@ -129,3 +132,64 @@ def test_emptying_counts_the_calls_taken_out_for_a_move(directory: Directory) ->
             await journal.stop()
 
     assert asyncio.run(run()) == (2, [])
+
+
+def _spoil_the_group(backend: str) -> Callable[[WriteTx], None]:
+    """A job after which its whole writers' group fails: on SQLite its commit (a foreign key
+    checked at the commit), on PostgreSQL its connection (the group's backend ends)."""
+
+    def spoil(tx: WriteTx) -> None:
+        if backend == "postgresql":
+            tx.conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
+        else:
+            tx.conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+            tx.conn.exec_driver_sql(
+                "INSERT INTO dismission_reasons (tenant_id, id, kind, name, sort_order)"
+                " VALUES ('no-such-tenant', 'r1', 'voluntary', 'gone', 0)"
+            )
+
+    return spoil
+
+
+def test_calls_a_move_took_are_put_back_when_its_writers_group_fails(
+    directory: Directory, backend: str
+) -> None:
+    """The background move's job takes the calls out of the process; its group then fails (another
+    job of it spoils the commit): the calls are not lost, the next move writes them, in order."""
+    one = Directory(directory.store, directory.master_key, writer_threads=1)  # one group at a time
+    journal = _journal(one)
+    busy, free = threading.Event(), threading.Event()
+
+    def blocker(_tx: WriteTx) -> None:  # keeps the writer, so the move queues behind it
+        busy.set()
+        free.wait(30)
+
+    def stored() -> int:
+        with one.store.read() as tx:
+            return tx.control.journal_count()
+
+    async def run() -> list[str]:
+        journal.start()
+        try:
+            first = one.writes.submit(blocker)
+            await asyncio.to_thread(busy.wait, 30)
+            _record(journal, "/v7/users/one")
+            _record(journal, "/v7/users/two")
+            await _until(lambda: one.writes.queued == 1, "the background move queued its job")
+            spoiled = one.writes.submit(_spoil_the_group(backend))  # in the move's group
+            free.set()
+            await asyncio.wrap_future(first)
+            with pytest.raises(DBAPIError):  # the commit's, or the lost connection's
+                await asyncio.wrap_future(spoiled)
+            assert len(journal.local) == 0  # the move took them; nothing of its group committed
+            await _until(lambda: stored() == 2, "the next background move wrote the calls")
+            _record(journal, "/v7/users/three")
+            return [e.path for e in journal.entries()]
+        finally:
+            free.set()
+            await journal.stop()
+
+    try:
+        assert asyncio.run(run()) == ["/v7/users/one", "/v7/users/two", "/v7/users/three"]
+    finally:
+        one.writes.close()

@@ -28,7 +28,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from openroster.control.calls import RawCall, reply_names_secrets
-from openroster.control.journal import Entry, Journal, redacted_pieces
+from openroster.control.journal import HEADERS_AT, Entry, Journal, recorded_headers, redacted_pieces
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.store import ReadTx, Store, WriteTx
 from openroster.store.controlplane import CONTROL_KIND, JOURNAL, decode_headers, encode_headers
@@ -38,6 +38,13 @@ log = logging.getLogger("openroster.control")
 
 #: Seconds between two moves of the recorded calls into the store.
 FLUSH_EVERY = 0.05
+#: Calls taken from the ring buffer and redacted in one slice of the loop by the background move
+#: (about 15 µs each): the move yields to the loop between two slices, so the calls under way wait
+#: a few ms at most for it, not the whole batch's time.
+TAKE_SLICE = 128
+#: Moves a batch of calls is written in whose writers' group then fails to commit, before it is
+#: dropped (a batch the store itself refuses is dropped at once).
+MOVE_TRIES = 3
 #: Rows read at a time when the journal is read from the newest back.
 _READ_BATCH = 256
 #: Seconds a read waits, at most, for the commit of a move under way (as long as a write
@@ -65,10 +72,10 @@ def _encoded_headers(headers: tuple[tuple[bytes, bytes], ...]) -> bytes:
     return hit
 
 
-def _row(raw: tuple[Any, ...], app: str | None) -> dict[str, Any]:
-    """A store row from a recorded call (``Journal.record``'s tuple, without its local number),
-    its secrets redacted (:func:`journal.redacted_pieces`) and its app named."""
-    (_, at, method, path, query, headers, body, body_size, status, head, latency, request_id, fault) = raw
+def _row(raw: tuple[Any, ...], headers: tuple[tuple[bytes, bytes], ...], app: str | None) -> dict[str, Any]:
+    """A store row from a recorded call (``Journal.record``'s tuple, without its local number,
+    and its ``headers``), its secrets redacted (:func:`journal.redacted_pieces`) and its app named."""
+    (_, at, method, path, query, body, body_size, status, head, latency, request_id, fault) = raw[:HEADERS_AT]
     cut = len(body) < body_size
     query, headers, body, head = redacted_pieces(
         query, headers, body, head, reply_names=reply_names_secrets(method, path)
@@ -117,6 +124,19 @@ def _entry(row: tuple[Any, ...]) -> Entry:
     return e.knowing_app(app)
 
 
+class _Batch:
+    """Calls taken from the ring buffer, redacted, on their way into the store."""
+
+    __slots__ = ("dropped", "generation", "rows", "tries")
+
+    def __init__(self, rows: list[dict[str, Any]], dropped: int, generation: int | None) -> None:
+        self.rows = rows
+        self.dropped = dropped
+        self.generation = generation
+        #: Moves that wrote it in a writers' group that then failed to commit.
+        self.tries = 0
+
+
 class SharedJournal:
     """This process's ring buffer (``local``) in front of the store's journal table."""
 
@@ -134,8 +154,11 @@ class SharedJournal:
         self._writes = writes
         self._generation: int | None = None
         self._lock = threading.Lock()  # one move at a time, so calls reach the store in order
-        #: Batches taken from the ring buffer, redacted, not yet in the store: (rows, dropped, generation).
-        self._pending: deque[tuple[list[dict[str, Any]], int, int | None]] = deque()
+        #: Batches taken from the ring buffer, redacted, not yet in the store.
+        self._pending: deque[_Batch] = deque()
+        #: Batches the move's job (:meth:`move_in`) wrote, its group not yet committed: put back in
+        #: front of ``_pending`` if the group fails (:meth:`_settle`).
+        self._written: list[_Batch] = []
         self._made: dict[int, Entry] = {}
         #: The background move's job (:meth:`move_in`), done once its writers' group has committed.
         self._moving: Future[Any] | None = None
@@ -167,19 +190,21 @@ class SharedJournal:
             self.local.clear()
         self._generation = generation if known is None else max(known, generation)
 
-    def take(self) -> None:
-        """Take the calls recorded so far from the ring buffer, name their apps and redact them,
-        ready to move (on the loop thread)."""
+    def take(self, limit: int | None = None) -> int:
+        """Take the calls recorded so far (``limit`` of them at most) from the ring buffer, name
+        their apps and redact them, ready to move (on the loop thread); returns how many."""
         known = self._generation
-        taken, dropped = self.local.take()
+        taken, dropped = self.local.take(limit)
         if not taken and not dropped:
-            return
+            return 0
         rows = []
+        identify = self._identify
         for raw in taken:
-            (_, _, method, path, query, headers, body, *_rest) = raw
-            rows.append(_row(raw, self._identify(RawCall(method, path, query, headers, body))))
+            headers = recorded_headers(raw)
+            rows.append(_row(raw, headers, identify(RawCall(raw[2], raw[3], raw[4], headers, raw[5]))))
         with self._lock:
-            self._pending.append((rows, dropped, known))
+            self._pending.append(_Batch(rows, dropped, known))
+        return len(taken)
 
     def move(self) -> None:
         """Write the batches taken so far into the store, oldest first, in a transaction of their
@@ -196,20 +221,40 @@ class SharedJournal:
             finally:
                 self._lock.release()
 
+    def _settle(self) -> None:
+        """Once the group of the last move's job is over: forget what it wrote if it committed;
+        else put those batches back in front of the others, in order (under the lock)."""
+        moving = self._moving
+        if not self._written or moving is None or not moving.done():
+            return
+        written, self._written = self._written, []
+        if not moving.cancelled() and moving.exception() is None:
+            return
+        for batch in reversed(written):
+            batch.tries += 1
+            if batch.tries < MOVE_TRIES:
+                self._pending.appendleft(batch)
+            else:
+                log.error("the journal lost %d calls: %d moves of them failed", len(batch.rows), batch.tries)
+
     def _move(self, tx: WriteTx | None) -> None:
+        self._settle()
         while self._pending:
-            rows, dropped, known = self._pending[0]
+            batch = self._pending[0]
+            known = batch.generation
             try:
                 with contextlib.nullcontext(tx) if tx is not None else self._store().write() as w:
                     if known is None:
                         known = w.control.journal_generation()
                     current = w.control.append_journal(
-                        rows, keep=self.local.size, generation=known, dropped=dropped
+                        batch.rows, keep=self.local.size, generation=known, dropped=batch.dropped
                     )
             except Exception:
                 self._pending.popleft()  # a batch the store refuses is dropped, never retried forever
                 raise
             self._pending.popleft()
+            if tx is not None:  # in the store once the job's group commits (:meth:`_settle`)
+                self._written.append(batch)
             # On a mismatch the batch was recorded before the journal was emptied, and is gone.
             self._generation = max(self._generation or 0, current)
 
@@ -225,7 +270,7 @@ class SharedJournal:
                 moving.result(timeout=MOVE_WAIT)
             except TimeoutError:
                 log.warning("the journal's move did not commit within %g s; reading without it", MOVE_WAIT)
-            except Exception:  # its failure is the mover's to log (the calls it held are gone)
+            except Exception:  # its failure is the mover's to log (its calls are put back: _settle)
                 log.debug("the journal's move under way failed", exc_info=True)
         self.move()
 
@@ -249,14 +294,24 @@ class SharedJournal:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_EVERY)
-            if len(self.local):
+            if len(self.local) or self._pending:  # new calls, or a failed move's put back
                 try:
-                    self.take()
+                    left = len(self.local)
+                    while left > 0:  # in slices, the loop free between them
+                        taken = self.take(min(left, TAKE_SLICE))
+                        if not taken:
+                            break
+                        left -= taken
+                        await asyncio.sleep(0)
                     # ``submit``, not ``run``: its future is settled by the writer's thread once
                     # the group has committed, without the loop, so a read on the loop
                     # (:meth:`flush`) can block on it.
                     moving = self._moving = self._writes().submit(self.move_in)
-                    await asyncio.wrap_future(moving)
+                    try:
+                        await asyncio.wrap_future(moving)
+                    finally:
+                        with self._lock:
+                            self._settle()
                 except Exception:
                     log.exception("moving the journal into the store failed; trying again")
 
