@@ -80,6 +80,7 @@ from openroster.control.shared_journal import FLUSH_EVERY
 from openroster.core.runtime.limits import SWITCH_INTERVAL_MS
 from openroster.dialects.arrival import ARRIVED_SCOPE_KEY
 from openroster.server.opening import open_directory
+from openroster.store import WriteTx
 
 HEADING = "## Request journal"
 ON, OFF = "journal on", "journal off"
@@ -173,7 +174,7 @@ def in_process(
     (``limits.SWITCH_INTERVAL_MS``) and its collector tuned (``app.tune_gc``), which only an app's
     lifespan sets and these apps share a directory without one. Per read and setup: the median
     calls/s of its blocks, and the CPU a call of the loop's thread and of the whole process (the
-    writer's thread is the difference). Second, per read: the moves (``SharedJournal.take``) the
+    writer's thread is the difference). Second, per read: the moves (``SharedJournal.move_in``, the job) the
     shared setup made during its blocks and the seconds of those blocks. The move's task sleeps
     ``FLUSH_EVERY`` after each move has committed, so a move comes every 50 ms plus the move's own
     time; fewer than one per ``4 * FLUSH_EVERY`` is an error (the comparison would not be of
@@ -190,13 +191,13 @@ def in_process(
     drivers = {name: Driver(app) for name, app in apps.items()}
     shared: ControlPlane = apps[SHARED].state.control
     takes = [0]
-    take = shared.journal.take
+    move_in = shared.journal.move_in
 
-    def counted_take() -> None:
+    def counted_move(tx: WriteTx) -> None:
         takes[0] += 1
-        take()
+        move_in(tx)
 
-    shared.journal.take = counted_take  # type: ignore[method-assign]  # counts the background moves
+    shared.journal.move_in = counted_move  # type: ignore[method-assign]  # counts the background moves
 
     async def block(drv: Driver, reqs: list[Request], n: int) -> None:
         for i in range(n):
