@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -38,7 +39,7 @@ def _entry(
     path: str = "/v7/users/batch_read",
     method: str = "POST",
     query: bytes = b"",
-    headers: list[tuple[bytes, bytes]] | None = None,
+    headers: Sequence[tuple[bytes, bytes]] | None = None,
     body: bytes = b"",
     reply: bytes = b'{"code":0,"msg":"","data":{}}',
     status: int = 200,
