@@ -379,7 +379,8 @@ _flat = itertools.chain.from_iterable
 
 def recorded_headers(raw: tuple[Any, ...]) -> tuple[tuple[bytes, bytes], ...]:
     """The header pairs of a recorded call (:meth:`Journal.record`'s tuple)."""
-    return tuple(zip(raw[HEADERS_AT::2], raw[HEADERS_AT + 1 :: 2], strict=True))
+    names_values = iter(raw[HEADERS_AT:])
+    return tuple(zip(names_values, names_values, strict=False))  # one iterator: pairs
 
 
 def recorded_entry(raw: tuple[Any, ...]) -> Entry:
