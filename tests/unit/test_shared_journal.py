@@ -8,6 +8,8 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 import pytest
 from sqlalchemy.exc import DBAPIError
@@ -71,6 +73,26 @@ async def _until(check: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"not within 30 s: {what}")
 
 
+async def _move_queued(
+    one: Directory, journal: SharedJournal, free: threading.Event, *paths: str
+) -> Future[Any]:
+    """Calls of ``paths`` recorded while a job holds ``one``'s only writer until ``free`` is set,
+    and the background move's job queued behind it: a job submitted now joins the move's group.
+    Returns the holding job's future."""
+    busy = threading.Event()
+
+    def blocker(_tx: WriteTx) -> None:
+        busy.set()
+        free.wait(30)
+
+    first = one.writes.submit(blocker)
+    await asyncio.to_thread(busy.wait, 30)
+    for path in paths:
+        _record(journal, path)
+    await _until(lambda: one.writes.queued == 1, "the background move queued its job")
+    return first
+
+
 def test_a_read_waits_for_the_commit_of_the_move_under_way(directory: Directory) -> None:
     """The background move runs as a job of the store's writers: the job takes the calls out of
     the process, and its group commits after the jobs queued behind it. A read of the journal made
@@ -78,12 +100,8 @@ def test_a_read_waits_for_the_commit_of_the_move_under_way(directory: Directory)
     that commit (nothing was left in the process for it to move)."""
     one = Directory(directory.store, directory.master_key, writer_threads=1)  # one group at a time
     journal = _journal(one)
-    busy, free = threading.Event(), threading.Event()
+    free = threading.Event()
     held = threading.Event()
-
-    def blocker(_tx: WriteTx) -> None:  # keeps the writer, so the move queues behind it
-        busy.set()
-        free.wait(30)
 
     def after_the_move(_tx: WriteTx) -> None:  # the move's group, still open after the move
         held.set()
@@ -92,10 +110,7 @@ def test_a_read_waits_for_the_commit_of_the_move_under_way(directory: Directory)
     async def run() -> list[str]:
         journal.start()
         try:
-            first = one.writes.submit(blocker)
-            await asyncio.to_thread(busy.wait, 30)
-            _record(journal, "/v7/users/nobody")
-            await _until(lambda: one.writes.queued == 1, "the background move queued its job")
+            first = await _move_queued(one, journal, free, "/v7/users/nobody")
             later = one.writes.submit(after_the_move)
             free.set()
             await asyncio.to_thread(held.wait, 30)
@@ -158,11 +173,7 @@ def test_calls_a_move_took_are_put_back_when_its_writers_group_fails(
     job of it spoils the commit): the calls are not lost, the next move writes them, in order."""
     one = Directory(directory.store, directory.master_key, writer_threads=1)  # one group at a time
     journal = _journal(one)
-    busy, free = threading.Event(), threading.Event()
-
-    def blocker(_tx: WriteTx) -> None:  # keeps the writer, so the move queues behind it
-        busy.set()
-        free.wait(30)
+    free = threading.Event()
 
     def stored() -> int:
         with one.store.read() as tx:
@@ -171,11 +182,7 @@ def test_calls_a_move_took_are_put_back_when_its_writers_group_fails(
     async def run() -> list[str]:
         journal.start()
         try:
-            first = one.writes.submit(blocker)
-            await asyncio.to_thread(busy.wait, 30)
-            _record(journal, "/v7/users/one")
-            _record(journal, "/v7/users/two")
-            await _until(lambda: one.writes.queued == 1, "the background move queued its job")
+            first = await _move_queued(one, journal, free, "/v7/users/one", "/v7/users/two")
             spoiled = one.writes.submit(_spoil_the_group(backend))  # in the move's group
             free.set()
             await asyncio.wrap_future(first)
