@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from openroster.control.calls import RawCall
 from openroster.control.journal import Journal
-from openroster.control.shared_journal import FLUSH_EVERY, SharedJournal
+from openroster.control.shared_journal import FLUSH_EVERY, TAKE_SLICE, SharedJournal
 from openroster.core.directory import Directory
 from openroster.store import WriteTx
 
@@ -200,3 +200,29 @@ def test_calls_a_move_took_are_put_back_when_its_writers_group_fails(
         assert asyncio.run(run()) == ["/v7/users/one", "/v7/users/two", "/v7/users/three"]
     finally:
         one.writes.close()
+
+
+def test_the_background_move_takes_its_calls_a_slice_at_a_time_between_other_work(
+    directory: Directory,
+) -> None:
+    """The calls under way are served between two slices of the move's work on the loop: a task
+    that runs on every turn of the loop sees the ring buffer emptied a slice at a time."""
+    journal = SharedJournal(Journal(1000), lambda: directory.store, _nobody, lambda: directory.writes)
+    calls = 3 * TAKE_SLICE + 5
+
+    async def run() -> set[int]:
+        seen: set[int] = set()
+        for i in range(calls):
+            _record(journal, f"/v7/users/u{i}")
+        journal.start()
+        try:
+            while len(journal.local):
+                seen.add(len(journal.local))
+                await asyncio.sleep(0)
+            await _until(lambda: len(journal.entries()) == calls, "every call moved")
+        finally:
+            await journal.stop()
+        return seen
+
+    seen = asyncio.run(run())
+    assert {calls - TAKE_SLICE, calls - 2 * TAKE_SLICE, calls - 3 * TAKE_SLICE} <= seen
