@@ -8,9 +8,16 @@ the order they reached it; reading the journal first moves this process's own ca
 the table, so it shows every process's calls: a call answered by another process appears once
 that process has moved it (within :data:`FLUSH_EVERY` seconds). A move running as a job has taken
 its calls out of the process before its group commits: a read waits for that commit, so it never
-misses a call the process answered before it; if the group fails, its calls go back in front of
-the others and the next move writes them. The background move takes the calls from the ring
-buffer a slice at a time (:data:`TAKE_SLICE`), letting the loop serve calls between slices.
+misses a call the process answered before it; if the group fails, or the move's own write does,
+its calls go back in front of the others and the next move (or the job's re-run after a deadlock)
+writes them. The background move takes the calls from the ring buffer a slice at a time
+(:data:`TAKE_SLICE`), letting the loop serve calls between slices, and writes them at once (one
+``append_journal`` for the slices of one generation). Calls taken and not yet moved are kept up
+to the journal's size (a store that refuses every write drops the oldest, counted as dropped).
+
+A known limit: calls put back after a later move already stored newer ones (a read gave up
+waiting for the failed move after :data:`MOVE_WAIT` and moved the calls recorded since) are
+stored after those, out of the order they were answered in.
 
 Emptying the journal bumps its *generation* in the store. A process drops the calls it recorded
 before it learned of the new generation (through the change log, which it reads before each
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import threading
 from collections import deque
@@ -44,8 +52,8 @@ FLUSH_EVERY = 0.05
 #: (13-17 µs of CPU each): the move yields to the loop between two slices, so a call under way
 #: waits about half a ms for it, not the whole batch's time (tens of ms under load).
 TAKE_SLICE = 32
-#: Moves a batch of calls is written in whose writers' group then fails to commit, before it is
-#: dropped (a batch the store itself refuses is dropped at once).
+#: Failed moves of a batch of calls (its own write refused, or its writers' group not committed)
+#: before it is dropped.
 MOVE_TRIES = 3
 #: Rows read at a time when the journal is read from the newest back.
 _READ_BATCH = 256
@@ -206,7 +214,25 @@ class SharedJournal:
             rows.append(_row(raw, headers, identify(RawCall(raw[2], raw[3], raw[4], headers, raw[5]))))
         with self._lock:
             self._pending.append(_Batch(rows, dropped, known))
+            self._bound()
         return len(taken)
+
+    def _bound(self) -> None:
+        """Keep at most the journal's size of calls taken and not moved (a store that fails every
+        write would let them pile up, a slice every :data:`FLUSH_EVERY`): the oldest go, counted
+        as dropped as the ring buffer counts those it drops (under the lock)."""
+        pending = self._pending
+        over = sum(len(b.rows) for b in pending) - self.local.size
+        while over > 0:
+            oldest = pending[0]
+            cut = min(over, len(oldest.rows))
+            del oldest.rows[:cut]
+            oldest.dropped += cut
+            over -= cut
+            if not oldest.rows and len(pending) > 1:  # its count goes with the next (if it counts)
+                pending.popleft()
+                if pending[0].generation == oldest.generation:
+                    pending[0].dropped += oldest.dropped
 
     def move(self) -> None:
         """Write the batches taken so far into the store, oldest first, in a transaction of their
@@ -230,33 +256,55 @@ class SharedJournal:
         if not self._written or moving is None or not moving.done():
             return
         written, self._written = self._written, []
-        if not moving.cancelled() and moving.exception() is None:
-            return
-        for batch in reversed(written):
+        if moving.cancelled() or moving.exception() is not None:
+            self._put_back(written)
+
+    def _put_back(self, batches: list[_Batch]) -> None:
+        """Put ``batches`` (in order) back in front of the others: a move of them failed. One
+        that failed :data:`MOVE_TRIES` times is dropped (under the lock)."""
+        for batch in reversed(batches):
             batch.tries += 1
             if batch.tries < MOVE_TRIES:
                 self._pending.appendleft(batch)
             else:
                 log.error("the journal lost %d calls: %d moves of them failed", len(batch.rows), batch.tries)
 
+    def _group(self) -> list[_Batch]:
+        """The batches at the front of ``_pending`` recorded under one generation (one write)."""
+        first = self._pending[0]
+        group = [first]
+        for batch in itertools.islice(self._pending, 1, None):
+            if batch.generation != first.generation:
+                break
+            group.append(batch)
+        return group
+
     def _move(self, tx: WriteTx | None) -> None:
         self._settle()
         while self._pending:
-            batch = self._pending[0]
-            known = batch.generation
+            # The consecutive batches of one generation in one write: its statements (the
+            # generation's lock, the insert, the trim) once for the move, not once a slice.
+            group = self._group()
+            for _ in group:
+                self._pending.popleft()
+            known = group[0].generation
+            rows = group[0].rows if len(group) == 1 else [row for batch in group for row in batch.rows]
             try:
                 with contextlib.nullcontext(tx) if tx is not None else self._store().write() as w:
                     if known is None:
                         known = w.control.journal_generation()
                     current = w.control.append_journal(
-                        batch.rows, keep=self.local.size, generation=known, dropped=batch.dropped
+                        rows, keep=self.local.size, generation=known, dropped=sum(b.dropped for b in group)
                     )
             except Exception:
-                self._pending.popleft()  # a batch the store refuses is dropped, never retried forever
+                # Nothing of this move is in the store: a job's savepoint takes back what it wrote
+                # before too. Its batches go back in front, in order, and the job's re-run (after a
+                # deadlock) or the next move starts from them.
+                written, self._written = self._written, []
+                self._put_back(written + group)
                 raise
-            self._pending.popleft()
             if tx is not None:  # in the store once the job's group commits (:meth:`_settle`)
-                self._written.append(batch)
+                self._written.extend(group)
             # On a mismatch the batch was recorded before the journal was emptied, and is gone.
             self._generation = max(self._generation or 0, current)
 
