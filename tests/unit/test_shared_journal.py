@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import DBAPIError
+from tests.contract.outbox_support import statements_run
 
 from openroster.control.calls import RawCall
 from openroster.control.journal import Journal
@@ -226,3 +227,158 @@ def test_the_background_move_takes_its_calls_a_slice_at_a_time_between_other_wor
 
     seen = asyncio.run(run())
     assert {calls - TAKE_SLICE, calls - 2 * TAKE_SLICE, calls - 3 * TAKE_SLICE} <= seen
+
+
+# -- a move whose own write fails, the move's statements, the calls taken and not moved ---------
+
+_SQLITE_RIG = (
+    "CREATE TABLE refused_paths (path TEXT)",
+    "CREATE TRIGGER refuse_path BEFORE INSERT ON journal_entries"
+    " WHEN NEW.path IN (SELECT path FROM refused_paths) BEGIN SELECT RAISE(ABORT, 'refused'); END",
+)
+_PG_RIG = (
+    "CREATE TABLE refused_paths (path TEXT)",
+    """CREATE FUNCTION refuse_path() RETURNS trigger AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM refused_paths WHERE path = NEW.path) THEN
+    RAISE EXCEPTION 'refused';
+  END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql""",
+    "CREATE TRIGGER refuse_path BEFORE INSERT ON journal_entries FOR EACH ROW EXECUTE FUNCTION refuse_path()",
+)
+
+
+def _refuse(d: Directory, backend: str, paths: list[str]) -> None:
+    """The journal's inserts of ``paths`` fail in the store (a trigger) until :func:`_accept`."""
+    with d.store.write() as tx:
+        for sql in _PG_RIG if backend == "postgresql" else _SQLITE_RIG:
+            tx.conn.exec_driver_sql(sql)
+        for path in paths:
+            tx.conn.exec_driver_sql(f"INSERT INTO refused_paths (path) VALUES ('{path}')")
+
+
+def _accept(d: Directory) -> None:
+    with d.store.write() as tx:
+        tx.conn.exec_driver_sql("DELETE FROM refused_paths")
+
+
+def _stored_paths(d: Directory) -> list[str]:
+    with d.store.read() as tx:
+        return [str(r[0]) for r in tx.conn.exec_driver_sql("SELECT path FROM journal_entries ORDER BY id")]
+
+
+def _know_the_generation(journal: SharedJournal, d: Directory) -> None:
+    """The journal's generation read from the store, as a server's does before its first call."""
+    with d.store.read() as tx:
+        journal.learn(tx, None)
+
+
+def _take_in_slices(journal: SharedJournal) -> None:
+    """Take the ring buffer's calls as the background move does, a slice at a time."""
+    while journal.take(TAKE_SLICE):
+        pass
+
+
+def test_calls_are_put_back_when_the_moves_own_write_fails(directory: Directory, backend: str) -> None:
+    """The move's job fails on its own write (a call in its second slice refused): nothing of the
+    job is in the store, and no call is lost: the next move writes all of them, in order."""
+    journal = SharedJournal(Journal(1000), lambda: directory.store, _nobody, lambda: directory.writes)
+    paths = [f"/v7/users/u{i}" for i in range(101)]
+    _refuse(directory, backend, ["/v7/users/u40"])
+    for path in paths:
+        _record(journal, path)
+    _take_in_slices(journal)
+    with pytest.raises(DBAPIError):
+        directory.writes.submit(journal.move_in).result(30)
+    assert _stored_paths(directory) == []
+    _accept(directory)
+    directory.writes.submit(journal.move_in).result(30)
+    assert _stored_paths(directory) == paths
+
+
+_ONCE = """
+CREATE OR REPLACE FUNCTION refuse_once() RETURNS trigger AS $$
+BEGIN
+  IF NEW.path = '/v7/users/u40' AND nextval('refused_once') = 1 THEN
+    {action};
+  END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql
+"""
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(
+    "action",
+    [
+        "RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'",  # the writer runs the job again, alone
+        "PERFORM pg_terminate_backend(pg_backend_pid())",  # the group's connection lost
+    ],
+    ids=["deadlock-run-again", "connection-lost"],
+)
+def test_no_call_is_lost_when_the_background_moves_job_fails_once(
+    directory: Directory, backend: str, action: str
+) -> None:
+    """The background move's job fails once on its own write: a deadlock (the writers run the job
+    again, alone) or its group's connection lost (the next move writes the calls): every call is
+    stored once, in order."""
+    with directory.store.write() as tx:
+        tx.conn.exec_driver_sql("CREATE SEQUENCE refused_once")
+        tx.conn.exec_driver_sql(_ONCE.format(action=action))
+        tx.conn.exec_driver_sql(
+            "CREATE TRIGGER refuse_once BEFORE INSERT ON journal_entries"
+            " FOR EACH ROW EXECUTE FUNCTION refuse_once()"
+        )
+    journal = SharedJournal(Journal(1000), lambda: directory.store, _nobody, lambda: directory.writes)
+    paths = [f"/v7/users/u{i}" for i in range(101)]
+
+    async def run() -> None:
+        for path in paths:
+            _record(journal, path)
+        journal.start()
+        try:
+            await _until(lambda: len(_stored_paths(directory)) >= len(paths), "every call stored")
+        finally:
+            await journal.stop()
+
+    asyncio.run(run())
+    assert _stored_paths(directory) == paths
+
+
+def test_a_move_taken_in_slices_costs_the_statements_of_one_batch(directory: Directory) -> None:
+    """The background move takes its calls a slice at a time; it writes them at once all the same:
+    as many statements as a move of the same calls taken in one batch."""
+    journal = SharedJournal(Journal(1000), lambda: directory.store, _nobody, lambda: directory.writes)
+    _know_the_generation(journal, directory)
+    costs = []
+    for sliced in (True, False):
+        for i in range(300):
+            _record(journal, f"/v7/users/u{i}")
+        if sliced:
+            _take_in_slices(journal)
+        else:
+            journal.take()
+        with statements_run(directory) as ran:
+            journal.move()
+        costs.append(len(ran))
+    assert costs[0] == costs[1]
+    assert len(_stored_paths(directory)) == 600
+
+
+def test_calls_taken_and_not_moved_are_kept_up_to_the_journals_size(directory: Directory) -> None:
+    """Calls are taken from the ring buffer while none can be moved (a store that refuses every
+    write): at most the journal's size of them are kept, the oldest dropped and counted as
+    dropped, as the ring buffer drops its oldest."""
+    journal = _journal(directory)  # 10 calls
+    _know_the_generation(journal, directory)
+    paths = [f"/v7/users/u{i}" for i in range(25)]
+    for start in range(0, len(paths), 5):
+        for path in paths[start : start + 5]:
+            _record(journal, path)
+        journal.take()
+    journal.move()
+    assert _stored_paths(directory) == paths[-10:]
+    assert journal.dropped == 15
+    # Only those 10 went into the table (not 25 then trimmed): it numbered 10 calls.
+    assert [e.seq for e in journal.entries()] == list(range(1, 11))
