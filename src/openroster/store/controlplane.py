@@ -166,8 +166,11 @@ _GENERATION_LOCKED = (
 
 
 #: The statements every append runs, made once (making one costs more than running it).
-_NEWEST = select(func.max(journal_entries.c.id))
-_TRIM = delete(journal_entries).where(journal_entries.c.id <= bindparam("upto"))
+#: The journal's entries beyond the newest ``keep``, in one statement (its subquery, not correlated,
+#: is evaluated once: the newest id, from the key's index).
+_TRIM = delete(journal_entries).where(
+    journal_entries.c.id <= select(func.max(journal_entries.c.id)).scalar_subquery() - bindparam("keep")
+)
 
 
 def append_journal(
@@ -181,10 +184,7 @@ def append_journal(
     if current != generation:
         return current
     insert_many(conn, journal_entries, rows, as_given=True)  # floats and bytes, as the journal makes them
-    newest = conn.execute(_NEWEST).scalar()
-    gone = dropped
-    if newest is not None:
-        gone += int(conn.execute(_TRIM, {"upto": int(newest) - keep}).rowcount)
+    gone = dropped + int(conn.execute(_TRIM, {"keep": keep}).rowcount)
     if gone:
         _put(conn, _JOURNAL_DROPPED, str(journal_dropped(conn) + gone))
     return current
