@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, Text, bindparam, cast, delete, func, insert, select, update
 
 from openroster.store.inserts import insert_many, upsert
 from openroster.store.schema import fault_rules, journal_entries, server_settings
@@ -172,6 +172,13 @@ _TRIM = delete(journal_entries).where(
     journal_entries.c.id <= select(func.max(journal_entries.c.id)).scalar_subquery() - bindparam("keep")
 )
 
+#: Calls dropped added to the journal's count in one statement (no read of it first).
+_ADD_DROPPED = (
+    update(server_settings)
+    .where(server_settings.c.key == _JOURNAL_DROPPED)
+    .values(value=cast(cast(server_settings.c.value, BigInteger) + bindparam("gone", type_=BigInteger), Text))
+)
+
 
 def append_journal(
     conn: Connection, rows: Sequence[dict[str, Any]], *, keep: int, generation: int, dropped: int = 0
@@ -185,8 +192,8 @@ def append_journal(
         return current
     insert_many(conn, journal_entries, rows, as_given=True)  # floats and bytes, as the journal makes them
     gone = dropped + int(conn.execute(_TRIM, {"keep": keep}).rowcount)
-    if gone:
-        _put(conn, _JOURNAL_DROPPED, str(journal_dropped(conn) + gone))
+    if gone and not conn.execute(_ADD_DROPPED, {"gone": gone}).rowcount:  # its first drop
+        _put(conn, _JOURNAL_DROPPED, str(gone))
     return current
 
 
