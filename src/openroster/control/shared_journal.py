@@ -299,8 +299,11 @@ class SharedJournal:
             except Exception:
                 # Nothing of this move is in the store: a job's savepoint takes back what it wrote
                 # before too. Its batches go back in front, in order, and the job's re-run (after a
-                # deadlock) or the next move starts from them.
-                written, self._written = self._written, []
+                # deadlock) or the next move starts from them. (A move in a transaction of its own
+                # leaves those of a job's group alone: that group may still commit.)
+                written: list[_Batch] = []
+                if tx is not None:
+                    written, self._written = self._written, []
                 self._put_back(written + group)
                 raise
             if tx is not None:  # in the store once the job's group commits (:meth:`_settle`)
