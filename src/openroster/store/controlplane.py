@@ -16,7 +16,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import BigInteger, Connection, Text, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from openroster.store.inserts import insert_many, upsert
 from openroster.store.schema import fault_rules, journal_entries, server_settings
@@ -129,6 +141,16 @@ JOURNAL_COLUMNS = (
     "fault",
     "app",
 )
+
+
+def _width(column: str) -> int:
+    kind = journal_entries.c[column].type
+    assert isinstance(kind, String) and kind.length is not None
+    return kind.length
+
+
+#: The widest text the journal's bounded text columns hold (PostgreSQL refuses a longer one).
+JOURNAL_WIDTHS = {column: _width(column) for column in ("method", "request_id", "fault", "app")}
 
 
 def journal_generation(conn: Connection, *, lock: bool = False) -> int:
