@@ -14,6 +14,9 @@ writes them. The background move takes the calls from the ring buffer a slice at
 (:data:`TAKE_SLICE`), letting the loop serve calls between slices, and writes them at once (one
 ``append_journal`` for the slices of one generation). Calls taken and not yet moved are kept up
 to the journal's size (a store that refuses every write drops the oldest, counted as dropped).
+A write the store refuses (a call it will not take, not a deadlock or a lost connection) is split
+into its batches, then halves, each written alone, so only the refused call runs out of its
+:data:`MOVE_TRIES` and is dropped (counted as dropped); the others are stored.
 
 A known limit: calls put back after a later move already stored newer ones (a read gave up
 waiting for the failed move after :data:`MOVE_WAIT` and moved the calls recorded since) are
@@ -41,8 +44,14 @@ from openroster.control.calls import RawCall, reply_names_secrets
 from openroster.control.journal import HEADERS_AT, Entry, Journal, recorded_headers, redacted_pieces
 from openroster.core.runtime.upkeep import BackgroundTask
 from openroster.store import ReadTx, Store, WriteTx
-from openroster.store.controlplane import CONTROL_KIND, JOURNAL, decode_headers, encode_headers
-from openroster.store.writer import GroupWriter
+from openroster.store.controlplane import (
+    CONTROL_KIND,
+    JOURNAL,
+    JOURNAL_WIDTHS,
+    decode_headers,
+    encode_headers,
+)
+from openroster.store.writer import GroupWriter, lost_connection, retryable
 
 log = logging.getLogger("openroster.control")
 
@@ -62,9 +71,11 @@ _READ_BATCH = 256
 MOVE_WAIT = 30.0
 
 
-def _text(value: str) -> str:
-    """``value`` as a text column takes it: PostgreSQL's hold no NUL (a hostile path may)."""
-    return value.replace("\x00", "\ufffd") if "\x00" in value else value
+def _text(value: str, width: int | None = None) -> str:
+    """``value`` as a text column (``width`` characters at most) takes it: PostgreSQL's hold no
+    NUL (a hostile path may), and refuse a longer value than their width (SQLite stores it)."""
+    value = value.replace("\x00", "\ufffd") if "\x00" in value else value
+    return value if width is None else value[:width]
 
 
 #: The stored form (``encode_headers``) of the last few redacted header lists: a client sends the
@@ -80,6 +91,12 @@ def _encoded_headers(headers: tuple[tuple[bytes, bytes], ...]) -> bytes:
             _ENCODED.clear()
         hit = _ENCODED[headers] = encode_headers(headers)
     return hit
+
+
+_METHOD_WIDTH = JOURNAL_WIDTHS["method"]
+_REQUEST_ID_WIDTH = JOURNAL_WIDTHS["request_id"]
+_FAULT_WIDTH = JOURNAL_WIDTHS["fault"]
+_APP_WIDTH = JOURNAL_WIDTHS["app"]
 
 
 def _row(raw: tuple[Any, ...], headers: tuple[tuple[bytes, bytes], ...], app: str | None) -> dict[str, Any]:
@@ -98,7 +115,7 @@ def _row(raw: tuple[Any, ...], headers: tuple[tuple[bytes, bytes], ...], app: st
     # copy of a row's 2 KB costs a few hundred. Both drivers store a bytearray as they store bytes.
     return {
         "at": at,
-        "method": _text(method),
+        "method": _text(method, _METHOD_WIDTH),
         "path": _text(path),
         "query": bytearray(query),
         "headers": bytearray(_encoded_headers(headers)),
@@ -107,9 +124,9 @@ def _row(raw: tuple[Any, ...], headers: tuple[tuple[bytes, bytes], ...], app: st
         "status": status,
         "reply_head": bytearray(head),
         "latency": latency,
-        "request_id": _text(request_id),
-        "fault": fault,
-        "app": None if app is None or "\x00" in app else app,  # no client id holds a NUL
+        "request_id": _text(request_id, _REQUEST_ID_WIDTH),
+        "fault": None if fault is None else _text(fault, _FAULT_WIDTH),
+        "app": None if app is None or "\x00" in app else app[:_APP_WIDTH],  # no client id holds a NUL
     }
 
 
@@ -137,14 +154,28 @@ def _entry(row: tuple[Any, ...]) -> Entry:
 class _Batch:
     """Calls taken from the ring buffer, redacted, on their way into the store."""
 
-    __slots__ = ("dropped", "generation", "rows", "tries")
+    __slots__ = ("alone", "dropped", "generation", "rows", "tries")
 
-    def __init__(self, rows: list[dict[str, Any]], dropped: int, generation: int | None) -> None:
+    def __init__(
+        self, rows: list[dict[str, Any]], dropped: int, generation: int | None, *, alone: bool = False
+    ) -> None:
         self.rows = rows
         self.dropped = dropped
         self.generation = generation
-        #: Moves that wrote it in a writers' group that then failed to commit.
+        #: Failed moves of it: its own write refused, or its writers' group not committed.
         self.tries = 0
+        #: Part of a write the store refused: written in a write of its own, not with others.
+        self.alone = alone
+
+    def halves(self) -> list[_Batch]:
+        """Its rows (two or more) in two batches, each written alone."""
+        half = (len(self.rows) + 1) // 2
+        parts = [_Batch(self.rows[:half], self.dropped, self.generation, alone=True)]
+        if half < len(self.rows):
+            parts.append(_Batch(self.rows[half:], 0, self.generation, alone=True))
+        for part in parts:
+            part.tries = self.tries
+        return parts
 
 
 class SharedJournal:
@@ -259,22 +290,46 @@ class SharedJournal:
         if moving.cancelled() or moving.exception() is not None:
             self._put_back(written)
 
-    def _put_back(self, batches: list[_Batch]) -> None:
-        """Put ``batches`` (in order) back in front of the others: a move of them failed. One
-        that failed :data:`MOVE_TRIES` times is dropped (under the lock)."""
+    def _put_back(self, batches: list[_Batch], *, tried: bool = True) -> None:
+        """Put ``batches`` (in order) back in front of the others: a move of them failed
+        (``tried``; else only rolled back with a write that did). One that failed
+        :data:`MOVE_TRIES` times is dropped, counted as dropped (under the lock)."""
+        pending = self._pending
         for batch in reversed(batches):
-            batch.tries += 1
+            batch.tries += tried
             if batch.tries < MOVE_TRIES:
-                self._pending.appendleft(batch)
-            else:
-                log.error("the journal lost %d calls: %d moves of them failed", len(batch.rows), batch.tries)
+                pending.appendleft(batch)
+                continue
+            log.error("the journal lost %d calls: %d moves of them failed", len(batch.rows), batch.tries)
+            lost = len(batch.rows) + batch.dropped
+            if pending and pending[0].generation == batch.generation:
+                pending[0].dropped += lost
+            else:  # counted by a write of no calls
+                pending.appendleft(_Batch([], lost, batch.generation))
+
+    @staticmethod
+    def _refused(group: list[_Batch], exc: Exception) -> list[_Batch] | None:
+        """The batches a write of ``group`` that failed with ``exc`` goes back as: the store
+        refusing one of its calls (neither a deadlock to run again nor a lost connection), a
+        write of several batches, or of a batch of several calls, is split (its batches, or its
+        halves, each written alone, a failure not counted), so only the refused call runs out of
+        tries and the others are stored. None: not split, a try of each."""
+        if retryable(exc) or lost_connection(exc) or sum(len(b.rows) for b in group) < 2:
+            return None
+        if len(group) > 1:
+            for batch in group:
+                batch.alone = True
+            return group
+        return group[0].halves()
 
     def _group(self) -> list[_Batch]:
         """The batches at the front of ``_pending`` recorded under one generation (one write)."""
         first = self._pending[0]
         group = [first]
+        if first.alone:
+            return group
         for batch in itertools.islice(self._pending, 1, None):
-            if batch.generation != first.generation:
+            if batch.generation != first.generation or batch.alone:
                 break
             group.append(batch)
         return group
@@ -296,15 +351,19 @@ class SharedJournal:
                     current = w.control.append_journal(
                         rows, keep=self.local.size, generation=known, dropped=sum(b.dropped for b in group)
                     )
-            except Exception:
+            except Exception as exc:
                 # Nothing of this move is in the store: a job's savepoint takes back what it wrote
-                # before too. Its batches go back in front, in order, and the job's re-run (after a
-                # deadlock) or the next move starts from them. (A move in a transaction of its own
-                # leaves those of a job's group alone: that group may still commit.)
-                written: list[_Batch] = []
+                # before too (batches of an earlier generation, or a refused write's parts written
+                # alone). Its batches go back in front, in order, and the job's re-run (after a
+                # deadlock) or the next move starts from them: the failed write's counted as a
+                # try (or split, :meth:`_refused`), those written before not (they were not
+                # refused). (A move in a transaction of its own leaves those of a job's group
+                # alone: that group may still commit.)
+                parts = self._refused(group, exc)
+                self._put_back(group if parts is None else parts, tried=parts is None)
                 if tx is not None:
                     written, self._written = self._written, []
-                self._put_back(written + group)
+                    self._put_back(written, tried=False)
                 raise
             if tx is not None:  # in the store once the job's group commits (:meth:`_settle`)
                 self._written.extend(group)
