@@ -17,7 +17,7 @@ from tests.contract.outbox_support import statements_run
 
 from openroster.control.calls import RawCall
 from openroster.control.journal import Journal
-from openroster.control.shared_journal import FLUSH_EVERY, TAKE_SLICE, SharedJournal
+from openroster.control.shared_journal import FLUSH_EVERY, MOVE_TRIES, TAKE_SLICE, SharedJournal
 from openroster.core.directory import Directory
 from openroster.store import WriteTx
 
@@ -382,3 +382,76 @@ def test_calls_taken_and_not_moved_are_kept_up_to_the_journals_size(directory: D
     assert journal.dropped == 15
     # Only those 10 went into the table (not 25 then trimmed): it numbered 10 calls.
     assert [e.seq for e in journal.entries()] == list(range(1, 11))
+
+
+def _move_until_done(journal: SharedJournal, directory: Directory, via: str) -> int:
+    """Move until a move writes everything taken (one refused call fails a move until it has run
+    out of tries); returns how many moves failed."""
+    for failed in range(30):
+        try:
+            if via == "job":
+                directory.writes.submit(journal.move_in).result(30)
+            else:
+                journal.move()
+        except DBAPIError:
+            continue
+        return failed
+    raise AssertionError("the moves never stopped failing")
+
+
+@pytest.mark.parametrize("via", ["job", "transaction"])
+def test_a_refused_call_is_dropped_after_its_tries_and_the_others_are_stored(
+    directory: Directory, backend: str, via: str
+) -> None:
+    """The store refuses one call for good among 110 taken in slices and written at once: the
+    joined write fails, then its slices and their halves are written apart, so only the refused
+    call runs out of tries (dropped and counted as dropped); every other call is stored, in order.
+    (In a job, a refused half fails the job after it wrote the slice before: that one goes back
+    too, not counted as a try, and is stored.)"""
+    journal = SharedJournal(Journal(1000), lambda: directory.store, _nobody, lambda: directory.writes)
+    _know_the_generation(journal, directory)
+    paths = [f"/v7/users/u{i}" for i in range(110)]
+    _refuse(directory, backend, ["/v7/users/u40"])
+    for path in paths:
+        _record(journal, path)
+    _take_in_slices(journal)
+    failed = _move_until_done(journal, directory, via)
+    assert _stored_paths(directory) == [p for p in paths if p != "/v7/users/u40"]
+    assert journal.dropped == 1
+    # The joined write, the slice's halves down to the call (32 → 16 → 8 → 4 → 2 → 1), the call's tries.
+    assert failed == 1 + 5 + MOVE_TRIES
+
+
+def test_calls_dropped_after_their_tries_are_counted_as_dropped(directory: Directory, backend: str) -> None:
+    """Refused calls dropped after their tries are counted as dropped, with the calls their batch
+    had dropped before (the journal full while nothing was moved), whether a call follows them
+    (the first) or not (the last): every call is stored or counted."""
+    journal = _journal(directory)  # 10 calls
+    _know_the_generation(journal, directory)
+    _refuse(directory, backend, ["/v7/users/u5", "/v7/users/u14"])
+    for i in range(15):
+        _record(journal, f"/v7/users/u{i}")
+    journal.take()  # 5 dropped by the ring buffer, u5-u14 taken
+    _move_until_done(journal, directory, "transaction")
+    stored = _stored_paths(directory)
+    assert len(stored) + journal.dropped == 15
+    if backend == "sqlite":
+        assert stored == [f"/v7/users/u{i}" for i in range(6, 14)]
+    else:  # the refused inserts used up ids: the trim of all but the newest 10 ids took some more
+        assert stored == [f"/v7/users/u{i}" for i in range(14 - len(stored), 14)]
+
+
+def test_text_longer_than_its_column_is_stored_cut(directory: Directory) -> None:
+    """A method, request id, fault or app longer than its column is stored cut to its width (any
+    token is a method to the HTTP parser; PostgreSQL refuses a longer value, SQLite keeps it)."""
+    journal = SharedJournal(
+        Journal(10), lambda: directory.store, lambda _call: "a" * 200, lambda: directory.writes
+    )
+    _know_the_generation(journal, directory)
+    scope = {"method": "PROPFINDXXXXXXXXX", "path": "/v7/users", "query_string": b"", "headers": []}
+    journal.local.record(scope, 1_700_000_000.0, 1.0, [], 0, 200, b"{}", "r" * 40, "f" * 40, 1.002)
+    journal.take()
+    journal.move()
+    (entry,) = journal.entries()
+    assert (entry.method, entry.request_id, entry.fault) == ("PROPFINDXXXXXXXX", "r" * 32, "f" * 32)
+    assert entry.app(_nobody) == "a" * 128
