@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from openroster.control.journal import (
     journal_code,
     path_matches,
     platform_code,
+    recorded_headers,
     redacted_pieces,
     select,
 )
@@ -36,7 +39,7 @@ def _entry(
     path: str = "/v7/users/batch_read",
     method: str = "POST",
     query: bytes = b"",
-    headers: list[tuple[bytes, bytes]] | None = None,
+    headers: Sequence[tuple[bytes, bytes]] | None = None,
     body: bytes = b"",
     reply: bytes = b'{"code":0,"msg":"","data":{}}',
     status: int = 200,
@@ -454,3 +457,40 @@ def test_a_reply_is_searched_for_secret_names_unless_its_route_says_it_names_non
     sent = [*headers, (b"x-acs-dingtalk-access-token", token.encode())]
     echoed = f'{{"result":[{{"userId":"{token}"}}]}}'.encode()
     assert token.encode() not in redacted_pieces(b"", sent, b"", echoed, reply_names=False)[3]
+
+
+def test_a_recorded_call_leaves_the_collectors_care_at_its_first_young_pass(directory: Directory) -> None:
+    """An entry the collector kept tracking would reach its older generations and be walked by each
+    of their passes, thousands of them while the buffer is full: a recorded call, with all it
+    holds, is untracked once a young pass has seen it (no tuple inside it waits for a later one)."""
+    app = create_app(Settings(admin_token="unit-admin", journal_size=100), directory=directory)
+
+    async def call() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            await client.post(
+                "/v7/users/batch_read?x=1",
+                content=b'{"user_ids":["a"]}',
+                headers={"Authorization": "Bearer abc", "X-Trace": "t1"},
+            )
+
+    asyncio.run(call())
+    [raw] = app.state.control.journal.local.recorded()
+    gc.collect(0)
+    assert not gc.is_tracked(raw)
+    assert [x for x in raw if gc.is_tracked(x)] == []
+    assert (b"x-trace", b"t1") in recorded_headers(raw)
+    [entry] = app.state.control.journal.local.entries()
+    assert entry.path == "/v7/users/batch_read" and entry.query == b"x=1" and entry.status == 401
+    assert dict(entry.headers)[b"authorization"] == b"Bearer abc" and entry.body == b'{"user_ids":["a"]}'
+
+
+def test_calls_are_taken_from_the_buffer_oldest_first_a_slice_at_a_time() -> None:
+    journal = Journal(10)
+    for i in range(1, 6):
+        _record(journal, f"/v7/users/u{i}")
+    first, dropped = journal.take(2)
+    assert [raw[3] for raw in first] == ["/v7/users/u1", "/v7/users/u2"] and dropped == 0
+    rest, _ = journal.take(10)
+    assert [raw[3] for raw in rest] == ["/v7/users/u3", "/v7/users/u4", "/v7/users/u5"]
+    assert len(journal) == 0 and journal.take() == ([], 0)

@@ -370,6 +370,25 @@ def journal_code(value: str | None) -> int | str | None:
 
 # -- the buffer ----------------------------------------------------------------------
 
+#: Where a recorded call's header pairs start in its tuple (:meth:`Journal.record`), name and
+#: value one after the other: ``(seq, time, method, path, query, body, body_size, status,
+#: reply_head, latency, request_id, fault, name, value, name, value, ...)``.
+HEADERS_AT = 12
+_flat = itertools.chain.from_iterable
+
+
+def recorded_headers(raw: tuple[Any, ...]) -> tuple[tuple[bytes, bytes], ...]:
+    """The header pairs of a recorded call (:meth:`Journal.record`'s tuple)."""
+    names_values = iter(raw[HEADERS_AT:])
+    return tuple(zip(names_values, names_values, strict=False))  # one iterator: pairs
+
+
+def recorded_entry(raw: tuple[Any, ...]) -> Entry:
+    """An :class:`Entry` of a recorded call (:meth:`Journal.record`'s tuple)."""
+    seq, at, method, path, query, body, size, status, head, latency, request_id, fault = raw[:HEADERS_AT]
+    headers = recorded_headers(raw)
+    return Entry(seq, at, method, path, query, headers, body, size, status, head, latency, request_id, fault)
+
 
 @dataclass(frozen=True, slots=True)
 class Filters:
@@ -388,7 +407,8 @@ class Filters:
 class Journal:
     """A bounded ring buffer of platform calls; ``size`` 0 turns recording off.
 
-    :meth:`record` appends a tuple of raw pieces (the cheapest thing to make);
+    :meth:`record` appends a flat tuple of raw pieces (the cheapest thing to make, untracked by
+    the collector once young);
     :meth:`entries` turns them into :class:`Entry` objects when the journal is read.
     """
 
@@ -424,9 +444,12 @@ class Journal:
     ) -> None:
         """Keep one call: ``scope`` is its ASGI scope, ``started``/``ended`` perf-counter readings.
 
-        The entry is a tuple of strings, bytes, numbers and tuples of them only: such tuples leave
-        the garbage collector's care while young, so thousands of long-lived entries never make it
-        walk the whole heap (lists here would, and cost the server its throughput in pauses).
+        The entry is one flat tuple of strings, bytes, numbers and None (:data:`HEADERS_AT`), the
+        header pairs laid out at its end: the collector stops tracking such a tuple at the first
+        young pass it survives, so thousands of live entries never lengthen its passes. (A tuple
+        holding tuples loses its tracking only a pass after what it holds does, as the pass finds
+        them, and had reached the older generations, still tracked, by then: every pass over them
+        walked the whole buffer.)
         """
         entries = self._entries
         if len(entries) == self.size:
@@ -438,7 +461,6 @@ class Journal:
                 scope["method"],
                 scope["path"],
                 scope["query_string"],
-                tuple(scope["headers"]),
                 body[0] if len(body) == 1 else b"".join(body),
                 body_size,
                 status,
@@ -446,20 +468,27 @@ class Journal:
                 ended - started,
                 request_id,
                 fault,
+                *_flat(scope["headers"]),
             )
         )
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def take(self) -> tuple[list[tuple[Any, ...]], int]:
-        """Hand over the recorded calls, oldest first, and the count of those dropped to make room
-        (for the shared journal, ``shared_journal.py``); the buffer is left empty. Safe from another
-        thread while calls are recorded (each call is popped whole)."""
+    def take(self, limit: int | None = None) -> tuple[list[tuple[Any, ...]], int]:
+        """Hand over the recorded calls, oldest first (``limit`` of them at most), and the count of
+        those dropped to make room (for the shared journal, ``shared_journal.py``); what is taken
+        leaves the buffer. Safe from another thread while calls are recorded (each call is popped
+        whole)."""
         entries = self._entries
-        taken = [entries.popleft() for _ in range(len(entries))]
+        n = len(entries) if limit is None else min(limit, len(entries))
+        taken = [entries.popleft() for _ in range(n)]
         dropped, self._dropped = self._dropped, 0
         return taken, dropped
+
+    def recorded(self) -> list[tuple[Any, ...]]:
+        """The recorded calls as kept (:meth:`record`'s tuples), oldest first."""
+        return list(self._entries)
 
     def clear(self) -> int:
         n = len(self._entries)
@@ -470,7 +499,7 @@ class Journal:
 
     def remove(self, keep: Callable[[Entry], bool]) -> int:
         """Drop the entries ``keep`` says no to; returns how many went."""
-        raws = list(self._entries)
+        raws = self.recorded()
         kept = [raw for raw, e in zip(raws, self.entries(), strict=True) if keep(e)]
         self._entries.clear()
         self._entries.extend(kept)
@@ -491,7 +520,7 @@ class Journal:
         for raw in reversed(list(self._entries)):
             e = made.get(raw[0])
             if e is None:
-                e = made[raw[0]] = Entry(*raw)
+                e = made[raw[0]] = recorded_entry(raw)
             yield e
 
 

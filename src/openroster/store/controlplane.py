@@ -16,7 +16,19 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    String,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from openroster.store.inserts import insert_many, upsert
 from openroster.store.schema import fault_rules, journal_entries, server_settings
@@ -131,6 +143,16 @@ JOURNAL_COLUMNS = (
 )
 
 
+def _width(column: str) -> int:
+    kind = journal_entries.c[column].type
+    assert isinstance(kind, String) and kind.length is not None
+    return kind.length
+
+
+#: The widest text the journal's bounded text columns hold (PostgreSQL refuses a longer one).
+JOURNAL_WIDTHS = {column: _width(column) for column in ("method", "request_id", "fault", "app")}
+
+
 def journal_generation(conn: Connection, *, lock: bool = False) -> int:
     """How many times the journal was emptied. ``lock`` (in a write transaction): hold its row
     until commit, so the journal cannot be emptied between this read and an append."""
@@ -166,8 +188,18 @@ _GENERATION_LOCKED = (
 
 
 #: The statements every append runs, made once (making one costs more than running it).
-_NEWEST = select(func.max(journal_entries.c.id))
-_TRIM = delete(journal_entries).where(journal_entries.c.id <= bindparam("upto"))
+#: The journal's entries beyond the newest ``keep``, in one statement (its subquery, not correlated,
+#: is evaluated once: the newest id, from the key's index).
+_TRIM = delete(journal_entries).where(
+    journal_entries.c.id <= select(func.max(journal_entries.c.id)).scalar_subquery() - bindparam("keep")
+)
+
+#: Calls dropped added to the journal's count in one statement (no read of it first).
+_ADD_DROPPED = (
+    update(server_settings)
+    .where(server_settings.c.key == _JOURNAL_DROPPED)
+    .values(value=cast(cast(server_settings.c.value, BigInteger) + bindparam("gone", type_=BigInteger), Text))
+)
 
 
 def append_journal(
@@ -181,12 +213,9 @@ def append_journal(
     if current != generation:
         return current
     insert_many(conn, journal_entries, rows, as_given=True)  # floats and bytes, as the journal makes them
-    newest = conn.execute(_NEWEST).scalar()
-    gone = dropped
-    if newest is not None:
-        gone += int(conn.execute(_TRIM, {"upto": int(newest) - keep}).rowcount)
-    if gone:
-        _put(conn, _JOURNAL_DROPPED, str(journal_dropped(conn) + gone))
+    gone = dropped + int(conn.execute(_TRIM, {"keep": keep}).rowcount)
+    if gone and not conn.execute(_ADD_DROPPED, {"gone": gone}).rowcount:  # its first drop
+        _put(conn, _JOURNAL_DROPPED, str(gone))
     return current
 
 

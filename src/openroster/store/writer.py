@@ -263,7 +263,7 @@ class GroupWriter:
                                 # job gets the loss (below), not the "invalid transaction" its
                                 # savepoint's rollback raised after it.
                                 raise _the_loss(exc) from None
-                            if _retryable(exc) and q.tries < RETRIES:
+                            if retryable(exc) and q.tries < RETRIES:
                                 again.append(q)
                             else:
                                 outcomes.append((q, False, exc))
@@ -381,6 +381,11 @@ def _the_loss(exc: BaseException) -> BaseException:
     return exc
 
 
-def _retryable(exc: BaseException) -> bool:
+def lost_connection(exc: BaseException) -> bool:
+    """Whether ``exc``, or an error it was raised after, lost its connection."""
+    return bool(getattr(_the_loss(exc), "connection_invalidated", False))
+
+
+def retryable(exc: BaseException) -> bool:
     """Whether ``exc`` is PostgreSQL giving up on a job to break a deadlock (or a serialization race)."""
     return getattr(getattr(exc, "orig", None), "sqlstate", None) in _RETRYABLE
