@@ -174,6 +174,10 @@ class EventEngine:
         #: rendered none is a backlog, whose next round starts as soon as an attempt ends
         #: (``pacing.window``); under a write load the window holds.
         self._capped = self._rendered = False
+        #: Change records the passes rendered since the background task's last round (a tenant's
+        #: once however many of its subscriptions rendered them), and the rate they come at: the
+        #: gathering window's (``pacing.window``).
+        self.records_rendered, self._rate = 0, pacing.Rate()
         #: When a local commit's records woke the task, until a pass starts (``timings.woken``).
         self._woken_at: float | None = None
         #: Attempts under way (sent, or their outcome not yet written), and how many per subscription.
@@ -244,18 +248,21 @@ class EventEngine:
         after = functools.cache(lambda tenant, seq: tx.changes.records_after(tenant, seq, FAN_OUT_BATCH))
         # ... and, rendering the same records, their batches and payloads (sealed per subscription).
         memo = functools.cache(lambda tenant, seq: Shared())
+        records: dict[str, int] = {}
         for ctx in self._known.values():
             sub = ctx.subscription
             contexts[sub.id] = ctx
             changes = after(sub.tenant_id, sub.cursor_seq)
             if not changes:
                 continue
+            records[sub.tenant_id] = max(records.get(sub.tenant_id, 0), len(changes))
             try:
                 events = channel(sub.kind).render(ctx, changes, memo(sub.tenant_id, sub.cursor_seq))
                 rendered.append(Rendered(ctx, events, changes[-1].seq, len(changes) >= FAN_OUT_BATCH))
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
         self._subscribed = bool(contexts)
+        self.records_rendered += sum(records.values())
         return contexts, rendered
 
     def _store_rendered(
@@ -554,7 +561,10 @@ class EventEngine:
                     log.exception("the event engine's pass failed; trying again")
                 self._passed_at = time.monotonic()
                 backlog = self._capped and not self._rendered
-                self._window = pacing.window(self.gather, self._passed_at - started, capped=backlog)
+                rate, self.records_rendered = self._rate.add(self.records_rendered, self._passed_at), 0
+                self._window = pacing.window(
+                    self.gather, self._passed_at - started, capped=backlog, rate=rate
+                )
                 self.outcomes.linger = pacing.linger(self._window, load=self._rendered and not backlog)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
