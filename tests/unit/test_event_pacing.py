@@ -65,6 +65,15 @@ def test_above_the_reference_rate_the_window_grows_with_the_rate(
     assert pacing.window(0.01, last_pass, rate=rate, capped=True) == 0.0
 
 
+def test_while_events_are_held_up_the_window_stays_twice_the_last_pass_whatever_the_rate() -> None:
+    """Events held up behind an open delivery of their entity go one pass an outcome: a window
+    grown with the rate would let them fall behind the writes while the load lasts."""
+    rate = 4 * pacing.RATE_REF
+    assert pacing.window(0.01, 0.02, rate=rate) == pytest.approx(0.1)
+    assert pacing.window(0.01, 0.02, rate=rate, held_up=True) == pytest.approx(0.04)
+    assert pacing.window(0.01, 0.001, rate=rate, held_up=True) == pytest.approx(0.01)
+
+
 def test_the_rate_is_taken_over_whole_spans_of_passes() -> None:
     """Records a second over at least ``RATE_SPAN`` seconds: a span's passes together, the last
     whole span's rate kept until the next one ends, and a quiet spell counted in the span."""

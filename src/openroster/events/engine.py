@@ -563,7 +563,7 @@ class EventEngine:
                 backlog = self._capped and not self._rendered
                 rate, self.records_rendered = self._rate.add(self.records_rendered, self._passed_at), 0
                 self._window = pacing.window(
-                    self.gather, self._passed_at - started, capped=backlog, rate=rate
+                    self.gather, self._passed_at - started, capped=backlog, rate=rate, held_up=self._held_up
                 )
                 self.outcomes.linger = pacing.linger(self._window, load=self._rendered and not backlog)
                 with contextlib.suppress(TimeoutError):

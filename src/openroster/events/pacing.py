@@ -18,7 +18,10 @@ a pass, the next one waits a gathering window, the commits of which it then take
   long again. A pass's cost is half fixed, paid once a pass, so the fewer passes a write pays the
   less the engine takes from the writes, and it matters most when the writes are the most; at
   and below the latency targets' rate (200 writes a second) the window is what it was, so is an
-  event's wait.
+  event's wait. Not while the last look left events held up behind an open delivery of their
+  entity (or on the caps of attempts under way): those go a pass per outcome, and a longer window
+  would let them fall behind the writes for as long as the load lasts (a few people renamed over
+  and over, each event waiting for the one before: ``bench_events``' throughput phase).
 
 A round that rendered no records and left due deliveries out on the caps of attempts under way
 (``events/claims.py``: a receiver at its room, a subscription with a claim's worth under way) is
@@ -82,12 +85,15 @@ class Rate:
         return self.per_second
 
 
-def window(gather: float, last_pass: float, *, capped: bool = False, rate: float = 0.0) -> float:
+def window(
+    gather: float, last_pass: float, *, capped: bool = False, rate: float = 0.0, held_up: bool = False
+) -> float:
     """Seconds from the end of a pass that took ``last_pass`` seconds to the start of the next,
-    under a load of ``rate`` change records a second (:class:`Rate`); none after a backlog's round
-    (``capped``: it rendered no records and left due deliveries out on the caps of attempts under
-    way)."""
-    share = SHARE * max(1.0, rate / RATE_REF)
+    under a load of ``rate`` change records a second (:class:`Rate`), unless its look left due
+    deliveries ``held_up`` (behind an open one of their entity, or on the caps of attempts under
+    way); none after a backlog's round (``capped``: it rendered no records and left due
+    deliveries out on the caps of attempts under way)."""
+    share = SHARE * (1.0 if held_up else max(1.0, rate / RATE_REF))
     return 0.0 if capped else max(gather, min(SHARE_MAX, share * last_pass))
 
 
