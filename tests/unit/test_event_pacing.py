@@ -28,6 +28,7 @@ from openroster.model.changes import (
     Operation,
     RenderedEvent,
     Subscription,
+    SubscriptionStatus,
 )
 
 APP_ID, APP_SECRET = "acme-kso", "acme-kso-secret"
@@ -116,6 +117,56 @@ def test_the_rate_counts_a_tenants_records_once_however_many_subscriptions_rende
     assert engine.records_rendered == 9
     engine.step()
     assert engine.records_rendered == 9
+
+
+def test_a_subscription_whose_events_cannot_be_rendered_counts_its_records_once(
+    directory: Directory,
+) -> None:
+    """A DingTalk subscription without its keys fails to render every pass and keeps its cursor:
+    its 300 records are read again each pass, but counted once (else a pass without a write would
+    count them anew, and the rate would hold every tenant's window at its cap)."""
+    tenants.create(directory, tenant_id="acme", name="acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with directory.writer() as tx:
+        sub = Subscription("d0", "acme", "dingtalk", APP_ID, "http://127.0.0.1:9/d0")
+        tx.outbox.insert_subscription(sub, token_sealed=None, aes_key_sealed=None)
+    with directory.writer() as tx:
+        for n in range(300):
+            tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, f"u{n}", ("name",)))
+    engine = EventEngine(directory, poll_interval=60)
+    counts = []
+    for _ in range(3):
+        assert not engine.step().attempts
+        counts.append(engine.records_rendered)
+    assert counts == [300, 300, 300]
+    with directory.writer() as tx:
+        tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, "u0", ("name",)))
+    engine.step()
+    assert engine.records_rendered == 301
+
+
+def test_a_resumed_subscriptions_backlog_is_not_counted_again(directory: Directory) -> None:
+    """Two subscriptions of a tenant, one paused while the other takes 3 writes' records: resumed,
+    it renders the same records, which the passes counted already; new records still count."""
+    tenants.create(directory, tenant_id="acme", name="acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with directory.writer() as tx:
+        for n in range(2):
+            sub = Subscription(f"a{n}", "acme", "wps", APP_ID, f"http://127.0.0.1:9/a{n}")
+            tx.outbox.insert_subscription(sub, token_sealed=None, aes_key_sealed=None)
+    assert subscriptions.set_status(directory, "a1", SubscriptionStatus.PAUSED)
+    for person in ("u1", "u2", "u3"):
+        with directory.writer() as tx:
+            tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, person, ("name",)))
+    engine = EventEngine(directory, poll_interval=60)
+    assert engine.fan_out() == 3  # a0's events, one per transaction
+    assert engine.records_rendered == 3
+    assert subscriptions.set_status(directory, "a1", SubscriptionStatus.ACTIVE)
+    with directory.writer() as tx:
+        tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, "u4", ("name",)))
+    assert engine.fan_out() == 1 + 4  # a0's new one, a1's backlog and the new one
+    assert engine.fan_out() == 0
+    assert engine.records_rendered == 4
 
 
 def test_an_engines_own_floor_wins_over_the_cap() -> None:

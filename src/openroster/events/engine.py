@@ -174,10 +174,12 @@ class EventEngine:
         #: rendered none is a backlog, whose next round starts as soon as an attempt ends
         #: (``pacing.window``); under a write load the window holds.
         self._capped = self._rendered = False
-        #: Change records the passes rendered since the background task's last round (a tenant's
-        #: once however many of its subscriptions rendered them), and the rate they come at: the
-        #: gathering window's (``pacing.window``).
-        self.records_rendered, self._rate = 0, pacing.Rate()
+        #: Change records the passes rendered since the background task's last round, and the rate
+        #: they come at: the gathering window's (``pacing.window``). A record counts once, the first
+        #: time a pass renders it (past its tenant's mark in ``_counted``, the last seq counted):
+        #: not again for another subscription, a render that failed, a cursor's lost compare-and-set
+        #: or a resumed subscription's backlog.
+        self.records_rendered, self._rate, self._counted = 0, pacing.Rate(), dict[str, int]()
         #: When a local commit's records woke the task, until a pass starts (``timings.woken``).
         self._woken_at: float | None = None
         #: Attempts under way (sent, or their outcome not yet written), and how many per subscription.
@@ -248,21 +250,21 @@ class EventEngine:
         after = functools.cache(lambda tenant, seq: tx.changes.records_after(tenant, seq, FAN_OUT_BATCH))
         # ... and, rendering the same records, their batches and payloads (sealed per subscription).
         memo = functools.cache(lambda tenant, seq: Shared())
-        records: dict[str, int] = {}
         for ctx in self._known.values():
             sub = ctx.subscription
             contexts[sub.id] = ctx
             changes = after(sub.tenant_id, sub.cursor_seq)
             if not changes:
                 continue
-            records[sub.tenant_id] = max(records.get(sub.tenant_id, 0), len(changes))
+            if (mark := self._counted.get(sub.tenant_id, 0)) < changes[-1].seq:
+                self.records_rendered += sum(c.seq > mark for c in changes)
+                self._counted[sub.tenant_id] = changes[-1].seq
             try:
                 events = channel(sub.kind).render(ctx, changes, memo(sub.tenant_id, sub.cursor_seq))
                 rendered.append(Rendered(ctx, events, changes[-1].seq, len(changes) >= FAN_OUT_BATCH))
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
         self._subscribed = bool(contexts)
-        self.records_rendered += sum(records.values())
         return contexts, rendered
 
     def _store_rendered(
