@@ -1,11 +1,18 @@
-"""Grouping one transaction's change records into events, for every channel's renderer.
+"""Grouping change records into events, for every channel's renderer.
 
 A platform event carries one type (a WPS topic and operation, a DingTalk ``EventType``) and may
 list several entities; one record may raise several events (a DingTalk dismissal that also
-renames: ``user_modify_org`` and ``user_leave_org``). :func:`batches` groups the records of each
-transaction (one ``seq``) by the events they raise, in the order each group first appears,
-lists an entity once per group, and splits a group into events of at most ``limit`` entities.
-Records of different transactions never share an event, so events stay in commit order.
+renames: ``user_modify_org`` and ``user_leave_org``). :func:`batches` groups the records it is
+given (the transactions a pass fans out for one subscription) by the events they raise, in the
+order each group first appears, and starts another event of a type once one holds ``limit``
+entities. An event lists an entity once, with its first record of one transaction: a change of it
+in a later transaction is another event, with its own ``src``. Records of several transactions
+share an event where each entity's events stay in commit order: a record joins the open event of
+its type only when its entity is in no event opened after it (else it opens one of its own, which
+later records of the type join), so an update, a delete and an update of one entity are three
+events, in that order. Events of different entities are not ordered among themselves (the outbox
+holds up only an entity's later events, and so the events that list it: an event held up holds up
+the other entities it lists).
 
 Several subscriptions often render the same records (the event engine's pass reads each tenant's
 records after one cursor once): :class:`Shared` keeps what their renderings have in common, the
@@ -17,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from typing import Any, TypeVar, cast
 
 from openroster.model.changes import StoredChange
@@ -33,8 +39,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """The records of one event: its ``key`` (what the renderer grouped by), the transaction's
-    ``seq`` and commit time, and the changes, one per entity."""
+    """The records of one event: its ``key`` (what the renderer grouped by), the ``seq`` and
+    commit time of the last transaction it holds a record of, and the changes, one per entity."""
 
     key: Key
     seq: int
@@ -50,27 +56,49 @@ class Batch:
         return tuple(f"{prefix}:{c.record.entity_id}" for c in self.changes)
 
 
+@dataclass(slots=True)
+class _Group:
+    key: Key
+    by_entity: dict[str, StoredChange]
+    seq: int
+    committed_at: int
+
+    def takes(self, change: StoredChange, later: bool, limit: int) -> bool:
+        """Whether ``change`` may join this event: its entity is in no later one (``later``), and
+        is in this one only by a record of the same transaction (an entity is listed once, with
+        its first record), or is not in it and there is room."""
+        if later:
+            return False
+        held = self.by_entity.get(change.record.entity_id)
+        return len(self.by_entity) < limit if held is None else held.seq == change.seq
+
+
 def batches(
     changes: Sequence[StoredChange],
     keys: Callable[[StoredChange], Iterable[Key]],
     topics: Sequence[str] = (),
     limit: int = BATCH_LIMIT,
 ) -> list[Batch]:
-    """The events ``changes`` raise, in commit order: ``keys`` names each event a record raises
-    (none: no event), and only the ``topics`` asked for are kept (all when empty)."""
-    out: list[Batch] = []
-    for seq, same_tx in groupby(changes, key=lambda c: c.seq):
-        groups: dict[Key, dict[str, StoredChange]] = {}
-        for change in same_tx:
-            for k in keys(change):
-                if not topics or k[0] in topics:
-                    groups.setdefault(k, {}).setdefault(change.record.entity_id, change)
-        for k, by_entity in groups.items():
-            items = list(by_entity.values())
-            for start in range(0, len(items), limit):
-                chunk = tuple(items[start : start + limit])
-                out.append(Batch(k, seq, chunk[0].committed_at, chunk))
-    return out
+    """The events ``changes`` (whole transactions, in commit order) raise: ``keys`` names each
+    event a record raises (none: no event), and only the ``topics`` asked for are kept (all when
+    empty). Each entity's events are in commit order (the module's docstring)."""
+    groups: list[_Group] = []
+    joining: dict[Key, int] = {}  # the event each type's records join: an index in ``groups``
+    last: dict[str, int] = {}  # the last event each entity is in
+    for change in changes:
+        entity = change.record.entity_id
+        for k in keys(change):
+            if topics and k[0] not in topics:
+                continue
+            i = joining.get(k)
+            if i is None or not groups[i].takes(change, last.get(entity, -1) > i, limit):
+                i = joining[k] = len(groups)
+                groups.append(_Group(k, {}, change.seq, change.committed_at))
+            group = groups[i]
+            group.by_entity.setdefault(entity, change)
+            group.seq, group.committed_at = change.seq, change.committed_at
+            last[entity] = i
+    return [Batch(g.key, g.seq, g.committed_at, tuple(g.by_entity.values())) for g in groups]
 
 
 class Shared:

@@ -10,13 +10,14 @@
 - **Delivery** (:meth:`EventEngine.step`, :meth:`EventEngine.flush`): a delivery is due when it
   is pending or retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds
   its lease, and no earlier open delivery of its subscription shares an entity key with it (order
-  per entity; other entities are not held up). A pass is one short write transaction that fans
-  out and claims what is due with a lease (what it may claim: ``events/claims.py``); each
-  claimed delivery is sent (``events/sender.py``, or a pushed kind's transport) as soon as that
-  commit is back, in a task of its own, and its outcome is written when it ends, by a job of its
-  own (``events/outcomes.py``) or, when a pass's job runs first, by that job before it claims:
-  no pass waits for a send or an outcome. A failure is retried on the back-off schedule
-  (``events/backoff.py``) and ends ``dead`` 24 h after the first attempt.
+  per entity; other entities are not held up, but for those the later event lists too). A pass
+  is one short write transaction that fans out and claims what is due with a lease (what it may
+  claim: ``events/claims.py``); each claimed delivery is sent (``events/sender.py``, or a pushed
+  kind's transport) as soon as that commit is back, in a task of its own, and its outcome is
+  written when it ends, by a job of its own (``events/outcomes.py``) or, when a pass's job runs
+  first, by that job before it claims: no pass waits for a send or an outcome. A failure is
+  retried on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h after the first
+  attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after a
   local commit that wrote change records (``Store.on_records``), by a written outcome when a pass
   found an event held up behind an open one, and polling every ``poll_interval`` seconds for other

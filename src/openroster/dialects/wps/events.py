@@ -10,11 +10,12 @@ Which record raises which event (docs/events.md):
 | app scopes of the subscription's own app | ``kso.contact.permission_setting`` | ``update`` |
 
 The payload is exactly the platform's (ids as strings; ``src`` = the state before the change on
-update and delete, absent on create); one event lists up to 100 users or departments of one
-transaction. The envelope is sealed once, with the app's secret and a fresh nonce that is also
-the event's id: a retry or a replay sends the same bytes. Subscriptions of one app, topics and
-company rendering the same records share the payloads' plaintext (:class:`Draft`), each sealing
-it with a nonce of its own.
+update and delete, absent on create); one event lists up to 100 users or departments of the
+transactions a pass fans out (``event_batches``: each entity's events in commit order). The
+envelope is sealed once, with the app's secret and a fresh nonce that is also the event's id: a
+retry or a replay sends the same bytes. Subscriptions of one app, topics and company rendering the
+same records share the payloads' plaintext (:class:`Draft`), each sealing it with a nonce of its
+own.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class Draft:
     seq: int
     topic: str
     operation: str
-    #: The envelope's ``time``: the transaction's commit, unix seconds.
+    #: The envelope's ``time``: the commit of the last transaction it holds, unix seconds.
     time: int
     keys: tuple[str, ...]
     plaintext: bytes
