@@ -183,3 +183,29 @@ def test_an_entitys_events_keep_commit_order_across_types_and_a_full_event() -> 
         ("update", 5, 5000, ["u1", "u3"]),
         ("update", 6, 6000, ["u4"]),
     ]
+
+
+def test_one_transactions_records_of_one_person_are_one_event_listing_them_once(directory: Directory) -> None:
+    """A dismissal that also renames and moves (``user_updated`` writes the user's record, then its
+    membership's): its modify and leave events, each once, as one transaction raises them."""
+    for s in dingtalk_setup(acme(directory), ind.DingTalkReceiver(TOKEN, AES_KEY, APP_KEY), "current"):
+        before = {**USER_BEFORE, "status": "active"}
+        s.write(
+            ChangeRecord("acme", U, UP, "u1", ("user_name", "status"), before, after={"status": "dimission"}),
+            ChangeRecord("acme", MEMBERSHIP, UP, "u1", ("dept_ids",), before),
+        )
+        assert s.flush() == (2, 0)
+        got = [(r.event["EventType"], r.event["userId"]) for r in s.server.requests if r.event]
+        assert got == [("user_modify_org", ["u1"]), ("user_leave_org", ["u1"])]
+
+
+def test_a_full_event_does_not_list_a_person_again_for_another_record_of_the_transaction() -> None:
+    changes = _stored(
+        *((1, rec(U, UP, f"u{i}", USER_BEFORE)) for i in range(150)),
+        *((1, rec(MEMBERSHIP, UP, f"u{i}", USER_BEFORE)) for i in range(150)),
+    )
+    got = [
+        [c.record.entity_id for c in b.changes]
+        for b in batches(changes, lambda c: wps_events.event_of(c, APP_ID))
+    ]
+    assert got == [[f"u{i}" for i in range(100)], [f"u{i}" for i in range(100, 150)]]

@@ -64,13 +64,10 @@ class _Group:
     committed_at: int
 
     def takes(self, change: StoredChange, later: bool, limit: int) -> bool:
-        """Whether ``change`` may join this event: its entity is in no later one (``later``), and
-        is in this one only by a record of the same transaction (an entity is listed once, with
-        its first record), or is not in it and there is room."""
-        if later:
-            return False
-        held = self.by_entity.get(change.record.entity_id)
-        return len(self.by_entity) < limit if held is None else held.seq == change.seq
+        """Whether ``change`` (a record of a transaction whose entity is in no event of this type
+        yet) may join this event: its entity is in no later event (``later``), is not in this one
+        (by an earlier transaction's record) and there is room."""
+        return not later and change.record.entity_id not in self.by_entity and len(self.by_entity) < limit
 
 
 def batches(
@@ -85,11 +82,15 @@ def batches(
     groups: list[_Group] = []
     joining: dict[Key, int] = {}  # the event each type's records join: an index in ``groups``
     last: dict[str, int] = {}  # the last event each entity is in
+    listed: set[tuple[Key, str, int]] = set()  # (type, entity, transaction) already in an event
     for change in changes:
         entity = change.record.entity_id
         for k in keys(change):
             if topics and k[0] not in topics:
                 continue
+            if (k, entity, change.seq) in listed:
+                continue  # listed once per transaction, with its first record (even if full)
+            listed.add((k, entity, change.seq))
             i = joining.get(k)
             if i is None or not groups[i].takes(change, last.get(entity, -1) > i, limit):
                 i = joining[k] = len(groups)
