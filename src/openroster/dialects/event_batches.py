@@ -40,7 +40,9 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class Batch:
     """The records of one event: its ``key`` (what the renderer grouped by), the ``seq`` and
-    commit time of the last transaction it holds a record of, and the changes, one per entity."""
+    commit time of the first transaction it holds a record of (the record that opened it: so an
+    entity's events never go back in seq or time, as each later one is opened after its earlier
+    one's records), and the changes, one per entity."""
 
     key: Key
     seq: int
@@ -95,9 +97,7 @@ def batches(
             if i is None or not groups[i].takes(change, last.get(entity, -1) > i, limit):
                 i = joining[k] = len(groups)
                 groups.append(_Group(k, {}, change.seq, change.committed_at))
-            group = groups[i]
-            group.by_entity.setdefault(entity, change)
-            group.seq, group.committed_at = change.seq, change.committed_at
+            groups[i].by_entity.setdefault(entity, change)
             last[entity] = i
     return [Batch(g.key, g.seq, g.committed_at, tuple(g.by_entity.values())) for g in groups]
 

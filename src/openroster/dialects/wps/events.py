@@ -102,7 +102,7 @@ class Draft:
     seq: int
     topic: str
     operation: str
-    #: The envelope's ``time``: the commit of the last transaction it holds, unix seconds.
+    #: The envelope's ``time``: the commit of the first transaction it holds, unix seconds.
     time: int
     keys: tuple[str, ...]
     plaintext: bytes
