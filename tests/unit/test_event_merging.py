@@ -210,3 +210,26 @@ def test_a_full_event_does_not_list_a_person_again_for_another_record_of_the_tra
         for b in batches(changes, lambda c: wps_events.event_of(c, APP_ID))
     ]
     assert got == [[f"u{i}" for i in range(100)], [f"u{i}" for i in range(100, 150)]]
+
+
+def test_a_record_whose_entity_is_in_a_later_event_of_another_type_opens_its_own() -> None:
+    changes = _stored(
+        (1, rec(U, UP, "u2", USER_BEFORE)),
+        (2, rec(U, C, "u1")),
+        (3, rec(U, UP, "u1", USER_BEFORE)),  # not into u2's update: it would go before u1's create
+    )
+    got = [
+        (b.key[1], [c.record.entity_id for c in b.changes])
+        for b in batches(changes, lambda c: wps_events.event_of(c, APP_ID))
+    ]
+    assert got == [("update", ["u2"]), ("create", ["u1"]), ("update", ["u1"])]
+
+
+def test_a_person_created_then_updated_after_anothers_update_gets_both_in_order(wps: Setup) -> None:
+    wps.write(rec(U, UP, "u2", USER_BEFORE))
+    wps.write(rec(U, C, "u1"))
+    wps.write(rec(U, UP, "u1", named("A")))
+    assert wps.flush() == (3, 0)
+    got = [(e["operation"], [u["user_id"] for u in e["payload"]["users"]]) for e in wps.server.events]
+    assert sorted(got) == [("create", ["u1"]), ("update", ["u1"]), ("update", ["u2"])]
+    assert [op for op, uids in got if "u1" in uids] == ["create", "update"]
