@@ -126,17 +126,32 @@ def test_a_merged_event_is_retried_and_replayed_byte_for_byte(wps: Setup) -> Non
     assert wps.server.events[-1]["payload"]["users"] == [user("u1"), user("u2"), user("u3")]
 
 
-def test_a_merged_event_waits_for_an_earlier_open_event_of_any_person_it_lists(wps: Setup) -> None:
+def test_a_person_with_an_open_event_goes_alone_and_holds_up_no_other(wps: Setup) -> None:
     wps.server.fail_next = 1
     wps.write(rec(U, UP, "u1", named("first")))
     assert wps.flush() == (0, 1)
-    wps.write(rec(U, UP, "u1", named("second")))
-    wps.write(rec(U, UP, "u2", named("other")))  # one event with u1's second: it waits too
-    assert wps.flush() == (0, 2)
+    wps.write(rec(U, UP, "u1", named("second")))  # u1's first is open: an event of its own
+    wps.write(rec(U, UP, "u2", named("other")))
+    wps.write(rec(U, UP, "u3", named("third")))  # joins u2's
+    assert wps.flush() == (1, 2)
     wps.d.clock.advance(600)
     assert wps.flush() == (2, 0)
     got = [[(u["user_id"], u["src"]["user_name"]) for u in e["payload"]["users"]] for e in wps.server.events]
-    assert got == [[("u1", "first")], [("u1", "second"), ("u2", "other")]]
+    assert got == [[("u2", "other"), ("u3", "third")], [("u1", "first")], [("u1", "second")]]
+
+
+def test_one_refused_event_holds_up_only_its_people_pass_after_pass(wps: Setup) -> None:
+    wps.server.fail_next = 1
+    wps.write(rec(U, UP, "u1", USER_BEFORE))
+    assert wps.flush() == (0, 1)  # u1's event refused: retrying
+    for a, b in (("u1", "u2"), ("u2", "u3"), ("u3", "u4"), ("u4", "u5")):
+        wps.write(rec(U, UP, a, USER_BEFORE))
+        wps.write(rec(U, UP, b, USER_BEFORE))
+        assert wps.flush() == (1, 2)  # only u1's two wait
+    delivered = [u["user_id"] for e in wps.server.events for u in e["payload"]["users"]]
+    assert delivered == ["u2", "u2", "u3", "u3", "u4", "u4", "u5"]  # 7 of the 9, as one per write
+    waiting = [x.entity_keys for x in wps.deliveries() if x.status is not DeliveryStatus.DELIVERED]
+    assert waiting == [("user:u1",), ("user:u1",)]
 
 
 @pytest.mark.parametrize("payload", ["current", "legacy"])
@@ -233,3 +248,24 @@ def test_a_person_created_then_updated_after_anothers_update_gets_both_in_order(
     got = [(e["operation"], [u["user_id"] for u in e["payload"]["users"]]) for e in wps.server.events]
     assert sorted(got) == [("create", ["u1"]), ("update", ["u1"]), ("update", ["u2"])]
     assert [op for op, uids in got if "u1" in uids] == ["create", "update"]
+
+
+def test_a_held_entity_is_in_events_of_its_own_that_no_other_joins() -> None:
+    changes = _stored(
+        (1, rec(U, UP, "u1", USER_BEFORE)),
+        (1, rec(MEMBERSHIP, UP, "u1", USER_BEFORE)),  # the same transaction: listed once
+        (2, rec(U, UP, "u2", USER_BEFORE)),
+        (3, rec(U, UP, "u1", USER_BEFORE)),
+        (4, rec(U, UP, "u3", USER_BEFORE)),
+        (5, rec(D, UP, "u1", USER_BEFORE)),  # a department of the same id is another entity
+    )
+    got = [
+        (b.key, b.entity_keys())
+        for b in batches(changes, lambda c: wps_events.event_of(c, APP_ID), held={"user:u1"})
+    ]
+    assert got == [
+        (("kso.user", "update"), ("user:u1",)),
+        (("kso.user", "update"), ("user:u2", "user:u3")),
+        (("kso.user", "update"), ("user:u1",)),
+        (("kso.dept", "update"), ("dept:u1",)),
+    ]

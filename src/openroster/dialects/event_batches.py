@@ -22,11 +22,11 @@ keys, nonce or event id) is done per subscription.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from openroster.model.changes import StoredChange
+from openroster.model.changes import EntityKind, StoredChange
 
 #: Entities per event at most (WPS batches users and departments; openroster caps at 100).
 BATCH_LIMIT = 100
@@ -35,6 +35,14 @@ BATCH_LIMIT = 100
 Key = tuple[str, str]
 
 T = TypeVar("T")
+
+#: The prefix of a record's entity key by its kind (any other kind's entity is a user).
+_KEY_PREFIX = {EntityKind.DEPARTMENT: "dept", EntityKind.APP_SCOPES: "app"}
+
+
+def entity_key(change: StoredChange) -> str:
+    """The key the outbox orders the events of ``change``'s entity by (``user:u1``, ``dept:7``)."""
+    return f"{_KEY_PREFIX.get(change.record.kind, 'user')}:{change.record.entity_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +61,9 @@ class Batch:
     def topic(self) -> str:
         return self.key[0]
 
-    def entity_keys(self, prefix: str) -> tuple[str, ...]:
-        """The batch's entities as the outbox orders them: ``<prefix>:<entity id>``."""
-        return tuple(f"{prefix}:{c.record.entity_id}" for c in self.changes)
+    def entity_keys(self) -> tuple[str, ...]:
+        """The batch's entities as the outbox orders them (:func:`entity_key`)."""
+        return tuple(entity_key(c) for c in self.changes)
 
 
 @dataclass(slots=True)
@@ -77,16 +85,20 @@ def batches(
     keys: Callable[[StoredChange], Iterable[Key]],
     topics: Sequence[str] = (),
     limit: int = BATCH_LIMIT,
+    held: Collection[str] = frozenset(),
 ) -> list[Batch]:
     """The events ``changes`` (whole transactions, in commit order) raise: ``keys`` names each
     event a record raises (none: no event), and only the ``topics`` asked for are kept (all when
-    empty). Each entity's events are in commit order (the module's docstring)."""
+    empty). Each entity's events are in commit order (the module's docstring). An entity whose
+    key (:func:`entity_key`) is ``held`` (an open delivery of the subscription lists it: its
+    events wait for that one) is in events of its own, so it holds up no other entity."""
     groups: list[_Group] = []
     joining: dict[Key, int] = {}  # the event each type's records join: an index in ``groups``
     last: dict[str, int] = {}  # the last event each entity is in
     listed: set[tuple[Key, str, int]] = set()  # (type, entity, transaction) already in an event
     for change in changes:
         entity = change.record.entity_id
+        alone = bool(held) and entity_key(change) in held
         for k in keys(change):
             if topics and k[0] not in topics:
                 continue
@@ -94,9 +106,11 @@ def batches(
                 continue  # listed once per transaction, with its first record (even if full)
             listed.add((k, entity, change.seq))
             i = joining.get(k)
-            if i is None or not groups[i].takes(change, last.get(entity, -1) > i, limit):
-                i = joining[k] = len(groups)
+            if alone or i is None or not groups[i].takes(change, last.get(entity, -1) > i, limit):
+                i = len(groups)
                 groups.append(_Group(k, {}, change.seq, change.committed_at))
+                if not alone:  # an event of its own is joined by none
+                    joining[k] = i
             groups[i].by_entity.setdefault(entity, change)
             last[entity] = i
     return [Batch(g.key, g.seq, g.committed_at, tuple(g.by_entity.values())) for g in groups]

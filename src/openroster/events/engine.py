@@ -60,7 +60,7 @@ import httpx
 
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
-from openroster.dialects.event_batches import Shared
+from openroster.dialects.event_batches import Shared, entity_key
 from openroster.events import claims, pacing
 from openroster.events.channels import PUSHED, Transport, channel
 from openroster.events.claims import CLAIM_BATCH, Room
@@ -73,6 +73,7 @@ from openroster.model.changes import (
     Delivery,
     DeliveryStatus,
     RenderedEvent,
+    StoredChange,
 )
 from openroster.store.tx import ReadTx, WriteTx
 
@@ -251,6 +252,7 @@ class EventEngine:
         after = functools.cache(lambda tenant, seq: tx.changes.records_after(tenant, seq, FAN_OUT_BATCH))
         # ... and, rendering the same records, their batches and payloads (sealed per subscription).
         memo = functools.cache(lambda tenant, seq: Shared())
+        waiting: list[tuple[ChannelContext, list[StoredChange]]] = []
         for ctx in self._known.values():
             sub = ctx.subscription
             contexts[sub.id] = ctx
@@ -260,8 +262,21 @@ class EventEngine:
             if (mark := self._counted.get(sub.tenant_id, 0)) < changes[-1].seq:
                 self.records_rendered += sum(c.seq > mark for c in changes)
                 self._counted[sub.tenant_id] = changes[-1].seq
+            waiting.append((ctx, changes))
+        # One statement: the entities an open delivery already lists go in events of their own,
+        # so one held up (its receiver refusing it) holds up no other entity. Read before the
+        # write that stores them: an outcome meanwhile only makes an event of its own needless; a
+        # fan-out of the subscription meanwhile makes that write's compare-and-set fail; a replay
+        # meanwhile can make a merged event wait behind it (order per entity is the outbox's).
+        keys = functools.cache(lambda tenant, seq: frozenset(map(entity_key, after(tenant, seq))))
+        held = tx.outbox.open_keys(
+            {s.id: keys(s.tenant_id, s.cursor_seq) for s in (c.subscription for c, _ in waiting)}
+        )
+        for ctx, changes in waiting:
+            sub = ctx.subscription
             try:
-                events = channel(sub.kind).render(ctx, changes, memo(sub.tenant_id, sub.cursor_seq))
+                shared = memo(sub.tenant_id, sub.cursor_seq)
+                events = channel(sub.kind).render(ctx, changes, shared, held.get(sub.id, frozenset()))
                 rendered.append(Rendered(ctx, events, changes[-1].seq, len(changes) >= FAN_OUT_BATCH))
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)

@@ -10,15 +10,15 @@ read the same (its cursor aside) keeps its channel context (:func:`active_contex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from openroster.model.changes import ChannelContext, SubscriptionStatus
 from openroster.store.outbox import Unseal, subscription_of
-from openroster.store.schema import subscriptions
+from openroster.store.schema import delivery_keys, subscriptions
 from openroster.store.sql import Fixed
 
 #: A row of :data:`_ACTIVE` but its cursor: what a pass's channel context is made of.
@@ -64,3 +64,20 @@ def _context(row: Row, cursor: int, unseal: Unseal, unseal_app: Unseal) -> Chann
     wps_company_id, dingtalk_corp_id, secret_sealed = row[len(_COLUMNS) :]
     secret = None if secret_sealed is None else unseal_app(bytes(secret_sealed), sub.app)
     return ChannelContext(sub, sub.tenant_id, wps_company_id, dingtalk_corp_id, secret)
+
+
+def open_keys(conn: Connection, wanted: Mapping[str, Collection[str]]) -> dict[str, frozenset[str]]:
+    """Of the entity keys ``wanted`` for each subscription (by id), those an open delivery of that
+    subscription lists (``delivery_keys``): one statement on the table's primary key, for a pass's
+    subscriptions and the entities of the records it renders."""
+    every = {key for keys in wanted.values() for key in keys}
+    if not every:
+        return {}
+    k = delivery_keys.c
+    q = select(k.subscription_id, k.entity_key).distinct()
+    q = q.where(k.subscription_id.in_(list(wanted)), k.entity_key.in_(sorted(every)))
+    found: dict[str, set[str]] = {}
+    for sub_id, key in conn.execute(q):
+        if key in wanted[sub_id]:
+            found.setdefault(sub_id, set()).add(key)
+    return {sub_id: frozenset(keys) for sub_id, keys in found.items()}

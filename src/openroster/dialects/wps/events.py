@@ -91,9 +91,6 @@ def payload(company_id: str, batch: Batch) -> dict[str, Any]:
 
 
 #: The outbox's entity-key prefix of each topic.
-_KEY_PREFIX = {USER_TOPIC: "user", DEPT_TOPIC: "dept", SCOPE_TOPIC: "app"}
-
-
 @dataclass(frozen=True, slots=True)
 class Draft:
     """One event before it is sealed: the same for every subscription of one app, topics and
@@ -108,18 +105,25 @@ class Draft:
     plaintext: bytes
 
 
-def drafts(app: str, company_id: str, topics: Sequence[str], changes: Sequence[StoredChange]) -> list[Draft]:
-    """The unsealed events ``changes`` raise for a subscription of ``app`` to ``topics``."""
+def drafts(
+    app: str,
+    company_id: str,
+    topics: Sequence[str],
+    changes: Sequence[StoredChange],
+    held: frozenset[str] = frozenset(),
+) -> list[Draft]:
+    """The unsealed events ``changes`` raise for a subscription of ``app`` to ``topics`` (``held``:
+    the entities in events of their own, ``event_batches.batches``)."""
     return [
         Draft(
             b.seq,
             b.key[0],
             b.key[1],
             b.committed_at // 1000,
-            b.entity_keys(_KEY_PREFIX[b.key[0]]),
+            b.entity_keys(),
             orjson.dumps(payload(company_id, b)),
         )
-        for b in batches(changes, lambda c: event_of(c, app), topics)
+        for b in batches(changes, lambda c: event_of(c, app), topics, held=held)
     ]
 
 
@@ -132,7 +136,11 @@ class WpsChannel:
     topics = TOPICS
 
     def render(
-        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+        self,
+        ctx: ChannelContext,
+        changes: Sequence[StoredChange],
+        memo: Shared | None = None,
+        held: frozenset[str] = frozenset(),
     ) -> list[RenderedEvent]:
         sub = ctx.subscription
         if ctx.app_secret is None:
@@ -142,8 +150,8 @@ class WpsChannel:
         # once; each subscription seals them with a nonce of its own.
         unsealed = shared(
             memo,
-            (self.kind, sub.app, company_id, sub.topics),
-            lambda: drafts(sub.app, company_id, sub.topics, changes),
+            (self.kind, sub.app, company_id, sub.topics, held),
+            lambda: drafts(sub.app, company_id, sub.topics, changes, held),
         )
 
         def event(d: Draft) -> RenderedEvent:
