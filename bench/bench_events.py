@@ -9,11 +9,11 @@ bench/harness.py) is served by one ``openroster serve`` process. Its WPS app ``d
 subscribed through the control plane (after WPS's challenge) to receivers this process runs on
 127.0.0.1: the SDK's ``WpsEventReceiver`` under uvicorn, checking and decrypting every event.
 
-1. **Events delivered per second.** With the subscription paused, ``--events`` people are
+1. **People and events delivered per second.** With the subscription paused, ``--events`` people are
    renamed one transaction each (through the store, from this process); then the subscription is
    resumed and the clock runs until the receiver has every person's event (a pass fans out many
-   transactions as one event per type, so they come in events of up to 100 people; the rate
-   counts people): fan-out, sealing and the POSTs of one server process.
+   transactions as one event per type, so they come in events of up to 100 people:
+   ``people_per_s`` and ``events_per_s``): fan-out, sealing and the POSTs of one server process.
 2. **Write → delivery latency at ``--rate`` writes/s.** Signed WPS ``POST /v7/users/{id}/update``
    calls, paced at ``--rate`` per second for ``--seconds`` (each renames a different person); for
    each, the time from the write's reply (committed) to its event's arrival. p50 and p99 (issue
