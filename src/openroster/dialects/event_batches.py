@@ -12,7 +12,9 @@ its type only when its entity is in no event opened after it (else it opens one 
 later records of the type join), so an update, a delete and an update of one entity are three
 events, in that order. Events of different entities are not ordered among themselves (the outbox
 holds up only an entity's later events, and so the events that list it: an event held up holds up
-the other entities it lists).
+the other entities it lists; so an entity ``held``, one an open delivery lists, is in events of its
+own, and a refused event holds up no one but the people it listed). An event's seq and time are
+its opening record's, so an entity's never go back.
 
 Several subscriptions often render the same records (the event engine's pass reads each tenant's
 records after one cursor once): :class:`Shared` keeps what their renderings have in common, the
