@@ -269,3 +269,21 @@ def test_a_held_entity_is_in_events_of_its_own_that_no_other_joins() -> None:
         (("kso.user", "update"), ("user:u1",)),
         (("kso.dept", "update"), ("dept:u1",)),
     ]
+
+
+def test_a_person_in_an_event_behind_a_refused_one_goes_alone_too(wps: Setup) -> None:
+    wps.write(rec(U, UP, "u1", named("first")))
+    assert wps.engine.fan_out() == 1  # u1's event, pending: not sent yet
+    wps.write(rec(U, UP, "u1", named("second")))
+    wps.write(rec(U, UP, "u2", named("other")))
+    assert wps.engine.fan_out() == 1  # u1's is pending, so merged: [u1, u2]
+    wps.server.fail_next = 1
+    assert wps.flush() == (0, 2)  # u1's first refused; [u1, u2] waits behind it
+    wps.write(rec(U, UP, "u2", named("again")))  # u2 waits behind a refusal: alone
+    wps.write(rec(U, UP, "u3", named("third")))
+    assert wps.flush() == (1, 3)
+    assert [[u["user_id"] for u in e["payload"]["users"]] for e in wps.server.events] == [["u3"]]
+    wps.d.clock.advance(600)
+    assert wps.flush() == (3, 0)
+    got = [[u["user_id"] for u in e["payload"]["users"]] for e in wps.server.events[1:]]
+    assert got == [["u1"], ["u1", "u2"], ["u2"]]

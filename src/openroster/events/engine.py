@@ -263,13 +263,13 @@ class EventEngine:
                 self.records_rendered += sum(c.seq > mark for c in changes)
                 self._counted[sub.tenant_id] = changes[-1].seq
             waiting.append((ctx, changes))
-        # One statement: the entities an open delivery already lists go in events of their own,
-        # so one held up (its receiver refusing it) holds up no other entity. Read before the
-        # write that stores them: an outcome meanwhile only makes an event of its own needless; a
-        # fan-out of the subscription meanwhile makes that write's compare-and-set fail; a replay
-        # meanwhile can make a merged event wait behind it (order per entity is the outbox's).
+        # One statement: the entities a refusal holds up (an open delivery listing them retrying,
+        # or behind a retrying one) go in events of their own, so they hold up no other entity.
+        # Read before the write that stores them: a refusal meanwhile is seen by the next pass
+        # (what this one merges waits with it, one pass's worth); order per entity is the
+        # outbox's whatever this read saw.
         keys = functools.cache(lambda tenant, seq: frozenset(map(entity_key, after(tenant, seq))))
-        held = tx.outbox.open_keys(
+        held = tx.outbox.held_keys(
             {s.id: keys(s.tenant_id, s.cursor_seq) for s in (c.subscription for c, _ in waiting)}
         )
         for ctx, changes in waiting:

@@ -14,11 +14,11 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, exists, or_, select
 
-from openroster.model.changes import ChannelContext, SubscriptionStatus
+from openroster.model.changes import ChannelContext, DeliveryStatus, SubscriptionStatus
 from openroster.store.outbox import Unseal, subscription_of
-from openroster.store.schema import delivery_keys, subscriptions
+from openroster.store.schema import deliveries, delivery_keys, subscriptions
 from openroster.store.sql import Fixed
 
 #: A row of :data:`_ACTIVE` but its cursor: what a pass's channel context is made of.
@@ -66,16 +66,28 @@ def _context(row: Row, cursor: int, unseal: Unseal, unseal_app: Unseal) -> Chann
     return ChannelContext(sub, sub.tenant_id, wps_company_id, dingtalk_corp_id, secret)
 
 
-def open_keys(conn: Connection, wanted: Mapping[str, Collection[str]]) -> dict[str, frozenset[str]]:
+def held_keys(conn: Connection, wanted: Mapping[str, Collection[str]]) -> dict[str, frozenset[str]]:
     """Of the entity keys ``wanted`` for each subscription (by id), those an open delivery of that
-    subscription lists (``delivery_keys``): one statement on the table's primary key, for a pass's
-    subscriptions and the entities of the records it renders."""
+    subscription lists that a refusal holds up: one retrying, or one sharing a key with an
+    earlier retrying one (a delivery merely pending, its send under way, holds up nothing for
+    long). One statement for a pass's subscriptions and the entities of the records it renders,
+    on ``delivery_keys``' primary key and its index by delivery."""
     every = {key for keys in wanted.values() for key in keys}
     if not every:
         return {}
-    k = delivery_keys.c
+    retrying = DeliveryStatus.RETRYING.value
+    k, mine, earlier = delivery_keys.c, delivery_keys.alias("mine").c, delivery_keys.alias("earlier").c
+    behind_retrying = exists().where(
+        mine.delivery_id == k.delivery_id,
+        earlier.subscription_id == mine.subscription_id,
+        earlier.entity_key == mine.entity_key,
+        earlier.delivery_id < mine.delivery_id,
+        exists().where(deliveries.c.id == earlier.delivery_id, deliveries.c.status == retrying),
+    )
     q = select(k.subscription_id, k.entity_key).distinct()
     q = q.where(k.subscription_id.in_(list(wanted)), k.entity_key.in_(sorted(every)))
+    own = exists().where(and_(deliveries.c.id == k.delivery_id, deliveries.c.status == retrying))
+    q = q.where(or_(own, behind_retrying))
     found: dict[str, set[str]] = {}
     for sub_id, key in conn.execute(q):
         if key in wanted[sub_id]:

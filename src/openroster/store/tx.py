@@ -285,7 +285,7 @@ class Outbox(Repository):
     get_subscription = RowFunction(outbox.get_subscription)
     list_subscriptions = RowFunction(outbox.list_subscriptions)
     active_contexts = RowFunction(outbox_read.active_contexts)
-    open_keys = RowFunction(outbox_read.open_keys)
+    held_keys = RowFunction(outbox_read.held_keys)
     set_subscription_status = RowFunction(outbox.set_subscription_status)
     advance_cursor = RowFunction(outbox.advance_cursor)
     delete_subscription = RowFunction(outbox.delete_subscription)
