@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, or_, select
+from sqlalchemy import Connection, and_, select
 
 from openroster.model.changes import ChannelContext, DeliveryStatus, SubscriptionStatus
 from openroster.store.outbox import Unseal, subscription_of
@@ -71,23 +71,33 @@ def held_keys(conn: Connection, wanted: Mapping[str, Collection[str]]) -> dict[s
     subscription lists that a refusal holds up: one retrying, or one sharing a key with an
     earlier retrying one (a delivery merely pending, its send under way, holds up nothing for
     long). One statement for a pass's subscriptions and the entities of the records it renders,
-    on ``delivery_keys``' primary key and its index by delivery."""
+    led by the retrying deliveries (``ix_deliveries_due``; none while receivers take what they
+    get), then ``delivery_keys``' primary key and its index by delivery."""
     every = {key for keys in wanted.values() for key in keys}
     if not every:
         return {}
-    retrying = DeliveryStatus.RETRYING.value
-    k, mine, earlier = delivery_keys.c, delivery_keys.alias("mine").c, delivery_keys.alias("earlier").c
-    behind_retrying = exists().where(
-        mine.delivery_id == k.delivery_id,
-        earlier.subscription_id == mine.subscription_id,
-        earlier.entity_key == mine.entity_key,
-        earlier.delivery_id < mine.delivery_id,
-        exists().where(deliveries.c.id == earlier.delivery_id, deliveries.c.status == retrying),
+    refused_t, after_t, held_t = (delivery_keys.alias(name) for name in ("refused", "after", "held"))
+    refused, after, held = refused_t.c, after_t.c, held_t.c
+    q = (
+        select(held.subscription_id, held.entity_key)
+        .distinct()
+        .select_from(deliveries)
+        .join(refused_t, refused.delivery_id == deliveries.c.id)
+        .join(
+            after_t,
+            and_(
+                after.subscription_id == refused.subscription_id,
+                after.entity_key == refused.entity_key,
+                after.delivery_id >= refused.delivery_id,
+            ),
+        )
+        .join(held_t, held.delivery_id == after.delivery_id)
+        .where(
+            deliveries.c.status == DeliveryStatus.RETRYING.value,
+            deliveries.c.subscription_id.in_(list(wanted)),
+            held.entity_key.in_(sorted(every)),
+        )
     )
-    q = select(k.subscription_id, k.entity_key).distinct()
-    q = q.where(k.subscription_id.in_(list(wanted)), k.entity_key.in_(sorted(every)))
-    own = exists().where(and_(deliveries.c.id == k.delivery_id, deliveries.c.status == retrying))
-    q = q.where(or_(own, behind_retrying))
     found: dict[str, set[str]] = {}
     for sub_id, key in conn.execute(q):
         if key in wanted[sub_id]:
