@@ -288,3 +288,28 @@ def test_the_text_of_an_escaped_nul_is_no_nul(directory: Directory) -> None:
     (d,) = listed(directory)
     assert (d.event_id, d.entity_keys, d.body) == ("e\\u0000", ("user:\\u0000",), b"\\u0000")
     assert key_rows(directory) == [(sub.id, "user:\\u0000", d.id)]
+
+
+def test_the_held_keys_run_their_keyed_statement_only_while_a_delivery_is_retrying(
+    directory: Directory,
+) -> None:
+    """A pass asks which of its records' entities a refusal holds up: while no delivery is
+    retrying (receivers taking what they get) the answer is none without the statement listing
+    every key (the look for a retrying delivery is a fixed text on the driver, which SQLAlchemy
+    does not see); once one is, that statement answers with its keys."""
+    sub = subscribe(directory)
+    with directory.store.write() as tx:
+        tx.outbox.insert_deliveries(sub, [event(1, "user:a"), event(2, "user:b")], 1000)
+    wanted = {sub.id: ["user:a", "user:b", "user:c"]}
+    with directory.store.read() as tx, statements_run(directory) as ran:
+        assert tx.outbox.held_keys(wanted) == {}
+    assert [s for s in ran if "delivery_keys" in s] == []  # (SQLite's BEGIN aside)
+    one = listed(directory)[0].id
+    with directory.store.write() as tx:
+        assert tx.outbox.claim([one], "p", wall_ms=0, lease_ms=10) == [one]
+        tx.outbox.record_outcomes(
+            "p", [Outcome(one, DeliveryStatus.RETRYING, 1, 2000, 1000, 503, "busy", None)]
+        )
+    with directory.store.read() as tx, statements_run(directory) as ran:
+        assert tx.outbox.held_keys(wanted) == {sub.id: frozenset({"user:a"})}
+    assert len([s for s in ran if "delivery_keys" in s]) == 1

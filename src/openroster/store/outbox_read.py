@@ -66,15 +66,22 @@ def _context(row: Row, cursor: int, unseal: Unseal, unseal_app: Unseal) -> Chann
     return ChannelContext(sub, sub.tenant_id, wps_company_id, dingtalk_corp_id, secret)
 
 
+#: Whether any delivery is retrying: nothing is held up by a refusal while none is (receivers
+#: taking what they get), the usual case, which a pass so answers with a fixed text on the driver.
+_ANY_RETRYING = Fixed(f"SELECT 1 FROM deliveries WHERE status = '{DeliveryStatus.RETRYING.value}' LIMIT 1")
+
+
 def held_keys(conn: Connection, wanted: Mapping[str, Collection[str]]) -> dict[str, frozenset[str]]:
     """Of the entity keys ``wanted`` for each subscription (by id), those an open delivery of that
     subscription lists that a refusal holds up: one retrying, or one sharing a key with an
     earlier retrying one (a delivery merely pending, its send under way, holds up nothing for
     long). One statement for a pass's subscriptions and the entities of the records it renders,
-    led by the retrying deliveries (``ix_deliveries_due``; none while receivers take what they
-    get), then ``delivery_keys``' primary key and its index by delivery."""
+    led by the retrying deliveries (``ix_deliveries_due``), then ``delivery_keys``' primary key
+    and its index by delivery; while no delivery is retrying, only the look for one
+    (:data:`_ANY_RETRYING`: the statement, built by SQLAlchemy with a list of every key, cost a
+    pass's read about as much as its rendering)."""
     every = {key for keys in wanted.values() for key in keys}
-    if not every:
+    if not every or not _ANY_RETRYING.rows(conn):
         return {}
     refused_t, after_t, held_t = (delivery_keys.alias(name) for name in ("refused", "after", "held"))
     refused, after, held = refused_t.c, after_t.c, held_t.c
