@@ -15,18 +15,13 @@ a pass, the next one waits a gathering window, the commits of which it then take
   p99 at 200 writes a second);
 - above :data:`RATE_REF` change records a second (:class:`Rate`, taken over spans of
   :data:`RATE_SPAN`), the share grows with the rate: at twice that rate the window is twice as
-  long again; and the window is at least the share of :data:`SHARE_MAX` by which the rate
-  passes :data:`RATE_REF` (half of it at 1.5 times that rate, all of it at twice), however short
-  the last pass. A pass's cost is half fixed, paid once a pass, so the fewer passes a write pays
-  the less the engine takes from the writes, and it matters most when the writes are the most. A
-  window that only followed the pass's time would shrink with a pass made cheaper (merged events:
-  fewer sends and outcomes), and the cost saved a pass would come back as more passes: above the
-  reference rate it follows the rate of records too. At and below the latency targets' rate (200
-  writes a second) the window is what it was, so is an event's wait. Not while the last look
-  left events held up behind an open delivery of their entity (or on the caps of attempts under
-  way): those go a pass per outcome, and a longer window would let them fall behind the writes
-  for as long as the load lasts (a few people renamed over and over, each event waiting for the
-  one before: ``bench_events``' throughput phase).
+  long again. A pass's cost is half fixed, paid once a pass, so the fewer passes a write pays the
+  less the engine takes from the writes, and it matters most when the writes are the most; at
+  and below the latency targets' rate (200 writes a second) the window is what it was, so is an
+  event's wait. Not while the last look left events held up behind an open delivery of their
+  entity (or on the caps of attempts under way): those go a pass per outcome, and a longer window
+  would let them fall behind the writes for as long as the load lasts (a few people renamed over
+  and over, each event waiting for the one before: ``bench_events``' throughput phase).
 
 A round that rendered no records and left due deliveries out on the caps of attempts under way
 (``events/claims.py``: a receiver at its room, a subscription with a claim's worth under way) is
@@ -97,15 +92,9 @@ def window(
     under a load of ``rate`` change records a second (:class:`Rate`), unless its look left due
     deliveries ``held_up`` (behind an open one of their entity, or on the caps of attempts under
     way); none after a backlog's round (``capped``: it rendered no records and left due
-    deliveries out on the caps of attempts under way). Above :data:`RATE_REF` it is also at
-    least the share of :data:`SHARE_MAX` by which the rate passes it (all of it at twice the
-    rate), however short the last pass was."""
-    if capped:
-        return 0.0
-    if held_up:
-        return max(gather, min(SHARE_MAX, SHARE * last_pass))
-    grown = min(SHARE_MAX, SHARE * max(1.0, rate / RATE_REF) * last_pass)
-    return max(gather, grown, SHARE_MAX * min(1.0, max(0.0, rate / RATE_REF - 1.0)))
+    deliveries out on the caps of attempts under way)."""
+    share = SHARE * (1.0 if held_up else max(1.0, rate / RATE_REF))
+    return 0.0 if capped else max(gather, min(SHARE_MAX, share * last_pass))
 
 
 def linger(window: float, *, load: bool) -> float:
