@@ -290,26 +290,57 @@ def test_the_text_of_an_escaped_nul_is_no_nul(directory: Directory) -> None:
     assert key_rows(directory) == [(sub.id, "user:\\u0000", d.id)]
 
 
-def test_the_held_keys_run_their_keyed_statement_only_while_a_delivery_is_retrying(
-    directory: Directory,
-) -> None:
-    """A pass asks which of its records' entities a refusal holds up: while no delivery is
-    retrying (receivers taking what they get) the answer is none without the statement listing
-    every key (the look for a retrying delivery is a fixed text on the driver, which SQLAlchemy
-    does not see); once one is, that statement answers with its keys."""
+def _refuse(directory: Directory, one: int) -> None:
+    """The delivery ``one`` claimed and refused: retrying."""
+    with directory.store.write() as tx:
+        assert tx.outbox.claim([one], "p", wall_ms=0, lease_ms=10) == [one]
+        tx.outbox.record_outcomes(
+            "p", [Outcome(one, DeliveryStatus.RETRYING, 1, 2000, 1000, 503, "busy", None)]
+        )
+
+
+def test_the_held_keys_are_one_fixed_statement_whatever_retries(directory: Directory) -> None:
+    """A pass asks which of its records' entities a refusal holds up in one fixed text on the
+    driver (SQLAlchemy builds and runs nothing), whether a delivery is retrying or not: none while
+    none is, then the keys of the retrying one."""
     sub = subscribe(directory)
     with directory.store.write() as tx:
         tx.outbox.insert_deliveries(sub, [event(1, "user:a"), event(2, "user:b")], 1000)
     wanted = {sub.id: ["user:a", "user:b", "user:c"]}
     with directory.store.read() as tx, statements_run(directory) as ran:
         assert tx.outbox.held_keys(wanted) == {}
-    assert [s for s in ran if "delivery_keys" in s] == []  # (SQLite's BEGIN aside)
-    one = listed(directory)[0].id
-    with directory.store.write() as tx:
-        assert tx.outbox.claim([one], "p", wall_ms=0, lease_ms=10) == [one]
-        tx.outbox.record_outcomes(
-            "p", [Outcome(one, DeliveryStatus.RETRYING, 1, 2000, 1000, 503, "busy", None)]
-        )
+    assert [s for s in ran if "delivery" in s] == []  # (SQLite's BEGIN aside)
+    _refuse(directory, listed(directory)[0].id)
     with directory.store.read() as tx, statements_run(directory) as ran:
         assert tx.outbox.held_keys(wanted) == {sub.id: frozenset({"user:a"})}
-    assert len([s for s in ran if "delivery_keys" in s]) == 1
+    assert [s for s in ran if "delivery" in s] == []
+
+
+def test_a_refusal_in_another_subscription_holds_up_nothing_here(directory: Directory) -> None:
+    """Only the pass's subscriptions' retrying deliveries count: one in ``s2`` holds up its own
+    entity there, not the same entity in ``s1`` (nor does the look for ``s1`` alone find it)."""
+    s1, s2 = subscribe(directory, "s1"), subscribe(directory, "s2")
+    with directory.store.write() as tx:
+        tx.outbox.insert_deliveries(s2, [event(1, "user:a")], 1000)
+        tx.outbox.insert_deliveries(s1, [event(1, "user:a")], 1000)
+    _refuse(directory, next(d.id for d in listed(directory) if d.subscription_id == s2.id))
+    with directory.store.read() as tx:
+        assert tx.outbox.held_keys({s1.id: ["user:a"], s2.id: ["user:a"]}) == {s2.id: frozenset({"user:a"})}
+        assert tx.outbox.held_keys({s1.id: ["user:a"]}) == {}
+
+
+def test_the_held_keys_follow_the_whole_chain_behind_a_refusal(directory: Directory) -> None:
+    """Deliveries {a}, {a, b}, {b, c} with the first retrying: the third waits behind the second,
+    which waits behind the refusal, so c is held up too (two steps behind it), and d, in none, is
+    not. The chain also runs on past a pending delivery in the middle, and only forward: an
+    earlier delivery sharing a key with a later one in the chain is not behind the refusal."""
+    sub = subscribe(directory)
+    these = [event(1, "user:z", "user:b"), event(2, "user:a"), event(3, "user:a", "user:b")]
+    these += [event(4, "user:b", "user:c"), event(5, "user:c", "user:e"), event(6, "user:d")]
+    with directory.store.write() as tx:
+        tx.outbox.insert_deliveries(sub, these, 1000)
+    _refuse(directory, listed(directory)[1].id)  # {a}
+    wanted = {sub.id: ["user:a", "user:b", "user:c", "user:d", "user:e", "user:z"]}
+    with directory.store.read() as tx:
+        got = tx.outbox.held_keys(wanted)
+    assert got == {sub.id: frozenset({"user:a", "user:b", "user:c", "user:e"})}

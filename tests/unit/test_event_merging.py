@@ -287,3 +287,31 @@ def test_a_person_in_an_event_behind_a_refused_one_goes_alone_too(wps: Setup) ->
     assert wps.flush() == (3, 0)
     got = [[u["user_id"] for u in e["payload"]["users"]] for e in wps.server.events[1:]]
     assert got == [["u1"], ["u1", "u2"], ["u2"]]
+
+
+def test_a_person_two_events_behind_a_refused_one_goes_alone_too(wps: Setup) -> None:
+    """Events {u1}, {u1, u2}, {u2, u3} with the first refused: the third waits behind the second,
+    which waits behind the refusal, so u3's next change goes alone, pass after pass, and a person
+    in no event of that chain joins no event of it."""
+    wps.write(rec(U, UP, "u1", named("first")))
+    assert wps.engine.fan_out() == 1
+    wps.write(rec(U, UP, "u1", named("second")))
+    wps.write(rec(U, UP, "u2", named("other")))
+    assert wps.engine.fan_out() == 1  # [u1, u2]
+    wps.write(rec(U, UP, "u2", named("again")))
+    wps.write(rec(U, UP, "u3", named("third")))
+    assert wps.engine.fan_out() == 1  # [u2, u3]
+    wps.server.fail_next = 1
+    assert wps.flush() == (0, 3)  # u1's first refused; the other two wait behind it
+    for a, b in (("u3", "u4"), ("u4", "u5"), ("u5", "u6")):
+        wps.write(rec(U, UP, a, named("x")))
+        wps.write(rec(U, UP, b, named("y")))
+        wps.flush()
+    delivered = [[u["user_id"] for u in e["payload"]["users"]] for e in wps.server.events]
+    assert delivered == [["u4"], ["u4", "u5"], ["u5", "u6"]]
+    waiting = [x.entity_keys for x in wps.deliveries() if x.status is not DeliveryStatus.DELIVERED]
+    assert waiting == [("user:u1",), ("user:u1", "user:u2"), ("user:u2", "user:u3"), ("user:u3",)]
+    wps.d.clock.advance(600)
+    assert wps.flush() == (4, 0)
+    got = [[u["user_id"] for u in e["payload"]["users"]] for e in wps.server.events[3:]]
+    assert got == [["u1"], ["u1", "u2"], ["u2", "u3"], ["u3"]]

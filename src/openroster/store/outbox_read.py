@@ -14,11 +14,12 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+import orjson
+from sqlalchemy import Connection
 
 from openroster.model.changes import ChannelContext, DeliveryStatus, SubscriptionStatus
 from openroster.store.outbox import Unseal, subscription_of
-from openroster.store.schema import deliveries, delivery_keys, subscriptions
+from openroster.store.schema import subscriptions
 from openroster.store.sql import Fixed
 
 #: A row of :data:`_ACTIVE` but its cursor: what a pass's channel context is made of.
@@ -66,47 +67,50 @@ def _context(row: Row, cursor: int, unseal: Unseal, unseal_app: Unseal) -> Chann
     return ChannelContext(sub, sub.tenant_id, wps_company_id, dingtalk_corp_id, secret)
 
 
-#: Whether any delivery is retrying: nothing is held up by a refusal while none is (receivers
-#: taking what they get), the usual case, which a pass so answers with a fixed text on the driver.
-_ANY_RETRYING = Fixed(f"SELECT 1 FROM deliveries WHERE status = '{DeliveryStatus.RETRYING.value}' LIMIT 1")
+#: The held-up chain, from the retrying deliveries of the wanted subscriptions (``{subs}``: their
+#: ids, one bound list): every key of each, then every key of each later open delivery of the same
+#: subscription sharing a key with one collected, and so on (``delivery_keys`` holds the open
+#: deliveries' keys; ``UNION`` keeps each row once, so the walk ends). With no retrying delivery
+#: in those subscriptions, the usual case, the first part finds nothing and that is all it costs.
+_CHAIN = """
+WITH RECURSIVE chain(subscription_id, entity_key, delivery_id) AS (
+    SELECT k.subscription_id, k.entity_key, k.delivery_id
+    FROM deliveries AS d
+    JOIN delivery_keys AS k ON k.delivery_id = d.id
+    WHERE d.status = '{retrying}' AND d.subscription_id {subs}
+    UNION
+    SELECT held.subscription_id, held.entity_key, held.delivery_id
+    FROM chain AS c
+    JOIN delivery_keys AS after ON after.subscription_id = c.subscription_id
+        AND after.entity_key = c.entity_key AND after.delivery_id > c.delivery_id
+    JOIN delivery_keys AS held ON held.delivery_id = after.delivery_id
+)
+SELECT DISTINCT subscription_id, entity_key FROM chain
+"""
+_HELD = {
+    "sqlite": Fixed(
+        _CHAIN.format(retrying=DeliveryStatus.RETRYING.value, subs="IN (SELECT value FROM json_each(:subs))")
+    ),
+    "postgresql": Fixed(
+        _CHAIN.format(retrying=DeliveryStatus.RETRYING.value, subs="= ANY(CAST(:subs AS varchar[]))")
+    ),
+}
 
 
 def held_keys(conn: Connection, wanted: Mapping[str, Collection[str]]) -> dict[str, frozenset[str]]:
-    """Of the entity keys ``wanted`` for each subscription (by id), those an open delivery of that
-    subscription lists that a refusal holds up: one retrying, or one sharing a key with an
-    earlier retrying one (a delivery merely pending, its send under way, holds up nothing for
-    long). One statement for a pass's subscriptions and the entities of the records it renders,
-    led by the retrying deliveries (``ix_deliveries_due``), then ``delivery_keys``' primary key
-    and its index by delivery; while no delivery is retrying, only the look for one
-    (:data:`_ANY_RETRYING`: the statement, built by SQLAlchemy with a list of every key, cost a
-    pass's read about as much as its rendering)."""
-    every = {key for keys in wanted.values() for key in keys}
-    if not every or not _ANY_RETRYING.rows(conn):
+    """Of the entity keys ``wanted`` for each subscription (by id), those a refusal holds up: listed
+    by a retrying delivery of that subscription, or by a later open one sharing a key with it, or
+    with such a one, and so on down the chain (a delivery merely pending, its send under way, holds
+    up nothing for long). One fixed statement (:data:`_HELD`) for a pass's subscriptions, led by
+    their retrying deliveries: while none of them has one, it finds nothing at once, whatever
+    retries in other subscriptions; while one does, it walks that subscription's open deliveries
+    linked to the refusal (``delivery_keys``' primary key and its index by delivery)."""
+    subs = [sub_id for sub_id, keys in wanted.items() if keys]
+    if not subs:
         return {}
-    refused_t, after_t, held_t = (delivery_keys.alias(name) for name in ("refused", "after", "held"))
-    refused, after, held = refused_t.c, after_t.c, held_t.c
-    q = (
-        select(held.subscription_id, held.entity_key)
-        .distinct()
-        .select_from(deliveries)
-        .join(refused_t, refused.delivery_id == deliveries.c.id)
-        .join(
-            after_t,
-            and_(
-                after.subscription_id == refused.subscription_id,
-                after.entity_key == refused.entity_key,
-                after.delivery_id >= refused.delivery_id,
-            ),
-        )
-        .join(held_t, held.delivery_id == after.delivery_id)
-        .where(
-            deliveries.c.status == DeliveryStatus.RETRYING.value,
-            deliveries.c.subscription_id.in_(list(wanted)),
-            held.entity_key.in_(sorted(every)),
-        )
-    )
+    param: object = subs if conn.dialect.name == "postgresql" else orjson.dumps(subs).decode()
     found: dict[str, set[str]] = {}
-    for sub_id, key in conn.execute(q):
+    for sub_id, key in _HELD[conn.dialect.name].rows(conn, {"subs": param}):
         if key in wanted[sub_id]:
             found.setdefault(sub_id, set()).add(key)
     return {sub_id: frozenset(keys) for sub_id, keys in found.items()}
