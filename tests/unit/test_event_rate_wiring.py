@@ -2,7 +2,11 @@
 (events/pacing.py): driven by commits above ``pacing.RATE_REF`` records a second, the windows it
 computes grow with the rate, stay twice the last pass while events are held up, and each record
 is counted once (the count starts again every round). A spy on ``pacing.window`` and
-``pacing.Rate.add`` records what the engine gave them; the real functions compute the window."""
+``pacing.Rate.add`` records what the engine gave them; the real functions compute the window.
+The rate's clock is given, not the machine's: each round that rendered records ends
+``records / GIVEN_RATE`` seconds after the last, so the rate the engine sees is
+:data:`GIVEN_RATE` however fast the machine runs the commits (their few milliseconds apart only
+let the engine's rounds run between them)."""
 
 from __future__ import annotations
 
@@ -22,14 +26,19 @@ from openroster.model.changes import ChangeRecord, EntityKind, Operation
 APP_ID, APP_SECRET = "acme-kso", "acme-kso-secret"
 #: Commits of :data:`PER_COMMIT` records each, a few milliseconds apart: thousands a second.
 COMMITS, PER_COMMIT = 40, 25
+#: The rate the given clock makes of the records the rounds render: four times the reference.
+GIVEN_RATE = 4 * pacing.RATE_REF
 
 
 class Spy:
-    """What the engine's rounds gave ``pacing.window`` (and got) and ``pacing.Rate.add``."""
+    """What the engine's rounds gave ``pacing.window`` (and got) and ``pacing.Rate.add``; the
+    latter is given the clock of :data:`GIVEN_RATE` instead of the engine's ``now``."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.windows: list[tuple[float, dict[str, Any], float]] = []
         self.added: list[int] = []
+        #: The given clock (seconds): moved on by each round's records at :data:`GIVEN_RATE`.
+        self.given = 0.0
         #: The real window function, for the test's own figures.
         self.window = window = pacing.window
         add = pacing.Rate.add
@@ -39,9 +48,10 @@ class Spy:
             self.windows.append((last_pass, kw, got))
             return got
 
-        def spied_add(rate: pacing.Rate, records: int, now: float) -> float:
+        def spied_add(rate: pacing.Rate, records: int, _now: float) -> float:
             self.added.append(records)
-            return add(rate, records, now)
+            self.given += records / GIVEN_RATE
+            return add(rate, records, self.given)
 
         monkeypatch.setattr(pacing, "window", spied_window)
         monkeypatch.setattr(pacing.Rate, "add", spied_add)
@@ -69,7 +79,7 @@ def _drive(directory: Directory, url: str, people: int) -> EventEngine:
         try:
             await asyncio.sleep(0.1)
             await asyncio.get_running_loop().run_in_executor(None, _write, directory, people)
-            await asyncio.sleep(0.3)  # (rounds after the writes: the rate's span closes)
+            await asyncio.sleep(0.3)  # (rounds after the writes render the last records)
         finally:
             await engine.stop()
 
