@@ -70,8 +70,11 @@ def _context(row: Row, cursor: int, unseal: Unseal, unseal_app: Unseal) -> Chann
 #: The held-up chain, from the retrying deliveries of the wanted subscriptions (``{subs}``: their
 #: ids, one bound list): every key of each, then every key of each later open delivery of the same
 #: subscription sharing a key with one collected, and so on (``delivery_keys`` holds the open
-#: deliveries' keys; ``UNION`` keeps each row once, so the walk ends). With no retrying delivery
-#: in those subscriptions, the usual case, the first part finds nothing and that is all it costs.
+#: deliveries' keys; ``UNION`` keeps each row once, so the walk ends). Each collected key steps to
+#: the *next* open delivery of that key only (the one after it follows from there): stepping to
+#: every later one made N deliveries of one entity held up behind a refusal N²/2 rows of work.
+#: With no retrying delivery in those subscriptions, the usual case, the first part finds nothing
+#: and that is all it costs.
 _CHAIN = """
 WITH RECURSIVE chain(subscription_id, entity_key, delivery_id) AS (
     SELECT k.subscription_id, k.entity_key, k.delivery_id
@@ -82,7 +85,12 @@ WITH RECURSIVE chain(subscription_id, entity_key, delivery_id) AS (
     SELECT held.subscription_id, held.entity_key, held.delivery_id
     FROM chain AS c
     JOIN delivery_keys AS after ON after.subscription_id = c.subscription_id
-        AND after.entity_key = c.entity_key AND after.delivery_id > c.delivery_id
+        AND after.entity_key = c.entity_key
+        AND after.delivery_id = (
+            SELECT min(n.delivery_id) FROM delivery_keys AS n
+            WHERE n.subscription_id = c.subscription_id AND n.entity_key = c.entity_key
+                AND n.delivery_id > c.delivery_id
+        )
     JOIN delivery_keys AS held ON held.delivery_id = after.delivery_id
 )
 SELECT DISTINCT subscription_id, entity_key FROM chain
