@@ -28,20 +28,19 @@ from __future__ import annotations
 
 import statistics
 import sys
-from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from typing import Any
 
 from bench.bench_events import (
     Arrivals,
     arguments,
+    both,
     header,
     paced_renames,
     people,
     receiver,
     report,
     served,
-    waits,
 )
 from bench.harness import Server
 from bench.scenarios import DINGTALK_APP, TENANT, WPS_APP
@@ -70,21 +69,6 @@ def stream_run(
         return both(people, sent, acked, lambda: first_arrivals(listeners), achieved, "Stream")
     finally:
         control.unsubscribe(TENANT, sub["id"])
-
-
-def both(
-    people: list[str],
-    sent: dict[str, float],
-    acked: dict[str, float],
-    first: Callable[[], Mapping[str, float]],
-    achieved: float,
-    what: str,
-) -> dict[str, float]:
-    """The latency from each write's reply (as bench_events measures it) and from its request
-    (``from_request_*``: never negative, whichever process the loaded machine schedules first)."""
-    out = waits(people, acked, first, achieved, what)
-    since = waits(people, sent, first, achieved, f"{what} (from the request)")
-    return out | {f"from_request_{k}": v for k, v in since.items() if k != "writes_per_s"}
 
 
 def http_run(server: Server, control: ControlClient, people: list[str], rate: float) -> dict[str, float]:

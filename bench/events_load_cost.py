@@ -17,9 +17,11 @@ Each run is a fresh process, and the runs of a pair alternate their order (five 
 none first), so neither gets the warmer interpreter or the quieter minute. Per write it prints
 the CPU of the loop thread (the clients' requests, the engine's reads and sends) and of the
 store's writer threads (the renames, the engine's jobs) apart from the receivers' threads (a
-server would not pay theirs) and the rest of the process, and the passes, events sent and
-outcome jobs; "five less none" of loop + writers is what the subscriptions cost the server a
-write. ``uptime``'s load goes with each run.
+server would not pay theirs) and the rest of the process, the passes, events sent and outcome
+jobs, and the engine's own CPU by part (``events/timings.py``: the passes' reads on the loop, their
+jobs and the outcome jobs in the writers, each by its thread's clock, which another process's load
+moves less than the threads' totals); "five less none" of loop + writers is what the
+subscriptions cost the server a write. ``uptime``'s load goes with each run.
 
     .venv/bin/python -m bench.events_load_cost [--backend postgresql] [--writes 3000] [--pairs 2]
         [--clients 16] [--request-cpu 1.0]
@@ -180,6 +182,9 @@ def measure(
         "passes": t.passes.ran.count / writes,
         "sends": t.send.count / writes,
         "outcome_jobs": t.outcomes.ran.count / writes,
+        "read_cpu": t.read_cpu.total_ms / writes,
+        "pass_cpu": t.passes.cpu.total_ms / writes,
+        "outcome_cpu": t.outcomes.cpu.total_ms / writes,
     }
 
 
@@ -188,7 +193,8 @@ def _line(subscribed: int, f: dict[str, float]) -> str:
         f"  {subscribed} subscriptions: {f['rate']:.0f} writes/s (load {f['load']:.1f}); per write CPU ms"
         f" loop {f['loop']:.3f}, writers {f['writers']:.3f}, receivers {f['receivers']:.3f},"
         f" rest {f['rest']:.3f}; passes {f['passes']:.4f}, sends {f['sends']:.3f},"
-        f" outcome jobs {f['outcome_jobs']:.4f}"
+        f" outcome jobs {f['outcome_jobs']:.4f}; the engine's CPU ms a write: reads {f['read_cpu']:.3f},"
+        f" pass jobs {f['pass_cpu']:.3f}, outcome jobs {f['outcome_cpu']:.3f}"
     )
 
 

@@ -96,8 +96,10 @@ def measure(settings: Settings, passes: int, transactions: int, people: int) -> 
             if job is None:
                 raise SystemExit("a pass with records to render made no job")
             step = engine.write(job)
-            if len(step.attempts) != 5 * transactions:
-                raise SystemExit(f"pass {i}: {len(step.attempts)} claimed, not {5 * transactions}")
+            # An event a subscription (a pass merges its transactions' records of one topic), or
+            # one a transaction and subscription (a checkout from before merged events).
+            if len(step.attempts) not in (5, 5 * transactions):
+                raise SystemExit(f"pass {i}: {len(step.attempts)} claimed, not 5 or {5 * transactions}")
             now = d.now_ms()
             done = [
                 Outcome(a.delivery.id, DeliveryStatus.DELIVERED, 1, now, now, 200, None, now)

@@ -225,10 +225,10 @@ def test_list_pause_resume_and_delete(
 
 def test_deliveries_are_keyset_paged_and_filtered(live: LiveServer, wps: ind.ReceiverServer) -> None:
     sub = subscribe_wps(live, wps.url)
-    for n in range(3):
+    for n in range(3):  # each flushed on its own: three deliveries (one pass would merge them)
         write(live, (EntityKind.USER, Operation.CREATE, f"u{n}"))
-    live.control.flush(TENANT)
-    wps.wait_for(lambda events: len(events) == 3)
+        live.control.flush(TENANT)
+        wps.wait_for(lambda events, n=n: len(events) == n + 1)
     # Outcomes are written as their attempts end, beside the flush: wait for all three.
     everything = until(
         lambda: len(d := live.control.deliveries(TENANT, status="delivered", limit=10)) == 3 and d

@@ -44,6 +44,10 @@ DEPT_SRC = {"name": "Sales", "parent_id": "1", "leader_ids": ["u1"]}
 
 @pytest.fixture
 def d(directory: Directory) -> Directory:
+    return acme(directory)
+
+
+def acme(directory: Directory) -> Directory:
     """The test's directory at a fixed moment, with tenant acme and a WPS app."""
     tenants.create(directory, tenant_id="acme", name="Acme", wps_company_id="C1", dingtalk_corp_id=CORP_ID)
     apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
@@ -71,12 +75,17 @@ class Setup:
 
 @pytest.fixture
 def wps(d: Directory) -> Iterator[Setup]:
+    yield from wps_setup(d)
+
+
+def wps_setup(d: Directory) -> Iterator[Setup]:
+    """A WPS subscription of acme's app to a receiver written from the protocol file."""
     with ind.serve(ind.WpsReceiver(APP_ID, APP_SECRET)) as server:
         subscriptions.create(d, tenant_id="acme", kind="wps", app=APP_ID, url=server.url)
         yield Setup(d, EventEngine(d), server)
 
 
-def _dingtalk(d: Directory, receiver: ind.DingTalkReceiver, payload: str) -> Iterator[Setup]:
+def dingtalk_setup(d: Directory, receiver: ind.DingTalkReceiver, payload: str) -> Iterator[Setup]:
     with ind.serve(receiver) as server:
         subscriptions.create(
             d, tenant_id="acme", kind="dingtalk", app=APP_KEY, url=server.url, token=TOKEN, aes_key=AES_KEY,
@@ -88,7 +97,7 @@ def _dingtalk(d: Directory, receiver: ind.DingTalkReceiver, payload: str) -> Ite
 @pytest.fixture(params=["current", "legacy"])
 def dingtalk(d: Directory, request: pytest.FixtureRequest) -> Iterator[Setup]:
     owner = APP_KEY if request.param == "current" else CORP_ID
-    yield from _dingtalk(d, ind.DingTalkReceiver(TOKEN, AES_KEY, owner), request.param)
+    yield from dingtalk_setup(d, ind.DingTalkReceiver(TOKEN, AES_KEY, owner), request.param)
 
 
 def rec(
@@ -254,7 +263,7 @@ def test_a_failed_wps_event_is_retried_byte_for_byte(wps: Setup) -> None:
 
 @pytest.mark.parametrize("payload", ["current"])
 def test_a_failed_dingtalk_event_keeps_its_event_id(d: Directory, payload: str) -> None:
-    for s in _dingtalk(d, ind.DingTalkReceiver(TOKEN, AES_KEY, APP_KEY), payload):
+    for s in dingtalk_setup(d, ind.DingTalkReceiver(TOKEN, AES_KEY, APP_KEY), payload):
         s.server.fail_next = 1
         s.write(rec(U, C, "u1"))
         assert s.flush() == (0, 1)
@@ -276,26 +285,12 @@ class NoSuccess(ind.DingTalkReceiver):
 
 
 def test_a_dingtalk_reply_that_is_not_success_is_retried(d: Directory) -> None:
-    for s in _dingtalk(d, NoSuccess(TOKEN, AES_KEY, APP_KEY), "current"):
+    for s in dingtalk_setup(d, NoSuccess(TOKEN, AES_KEY, APP_KEY), "current"):
         s.write(rec(U, C, "u1"))
         assert s.flush() == (0, 1)
         (delivery,) = s.deliveries()
         assert (delivery.status, delivery.last_status) == (DeliveryStatus.RETRYING, 200)
         assert "success" in (delivery.last_error or "")
-
-
-def test_order_per_entity(wps: Setup) -> None:
-    wps.server.fail_next = 1
-    wps.write(rec(U, UP, "u1", {**USER_BEFORE, "user_name": "first"}))
-    assert wps.flush() == (0, 1)
-    wps.write(rec(U, UP, "u1", {**USER_BEFORE, "user_name": "second"}))
-    wps.write(rec(U, UP, "u2", USER_BEFORE))
-    assert wps.flush() == (1, 2)  # u2 goes; u1's second event waits for its first
-    assert [e["payload"]["users"][0]["user_id"] for e in wps.server.events] == ["u2"]
-    wps.d.clock.advance(600)
-    assert wps.flush() == (2, 0)
-    names = [e["payload"]["users"][0]["src"]["user_name"] for e in wps.server.events[1:]]
-    assert names == ["first", "second"]
 
 
 def test_dead_after_24_hours(wps: Setup) -> None:
@@ -416,13 +411,17 @@ def test_two_processes_deliver_each_event_once(wps: Setup, databases: Databases,
         results.append(wps.flush())  # whatever the other held when the first finished
     finally:
         other.store.dispose()
-    assert sum(delivered for delivered, _ in results) == 21
-    assert len(wps.server.requests) == 21
+    # One pass may fan the 21 transactions out as fewer events (each person once an event).
+    made = len(wps.deliveries())
+    assert sum(delivered for delivered, _ in results) == made
+    assert len(wps.server.requests) == made
     for uid in ("u0", "u1", "u2"):
         names = [
-            e["payload"]["users"][0]["src"]["user_name"]
+            user["src"]["user_name"]
             for e in wps.server.events
-            if e["operation"] == "update" and e["payload"]["users"][0]["user_id"] == uid
+            if e["operation"] == "update"
+            for user in e["payload"]["users"]
+            if user["user_id"] == uid
         ]
         assert names == [f"v{i}" for i in range(20) if i % 3 == int(uid[1])]
 

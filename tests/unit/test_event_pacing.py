@@ -28,6 +28,7 @@ from openroster.model.changes import (
     Operation,
     RenderedEvent,
     Subscription,
+    SubscriptionStatus,
 )
 
 APP_ID, APP_SECRET = "acme-kso", "acme-kso-secret"
@@ -45,6 +46,128 @@ def test_the_next_pass_waits_twice_the_last_one_between_the_floor_and_the_cap(
     last_pass: float, window: float
 ) -> None:
     assert pacing.window(0.01, last_pass) == pytest.approx(window)
+
+
+@pytest.mark.parametrize(
+    ("rate", "last_pass", "window"),
+    [
+        pytest.param(200.0, 0.005, 0.01, id="the latency targets' rate: as without a rate"),
+        pytest.param(pacing.RATE_REF, 0.02, 0.04, id="up to the reference rate: twice the last pass"),
+        pytest.param(2 * pacing.RATE_REF, 0.02, 0.08, id="twice the reference rate: four times"),
+        pytest.param(1.5 * pacing.RATE_REF, 0.02, 0.06, id="in between: in proportion"),
+        pytest.param(10 * pacing.RATE_REF, 0.02, 0.1, id="at most the cap"),
+        pytest.param(10 * pacing.RATE_REF, 0.0001, 0.01, id="at least the floor"),
+    ],
+)
+def test_above_the_reference_rate_the_window_grows_with_the_rate(
+    rate: float, last_pass: float, window: float
+) -> None:
+    assert pacing.window(0.01, last_pass, rate=rate) == pytest.approx(window)
+    assert pacing.window(0.01, last_pass, rate=rate, capped=True) == 0.0
+
+
+def test_while_events_are_held_up_the_window_stays_twice_the_last_pass_whatever_the_rate() -> None:
+    """Events held up behind an open delivery of their entity go one pass an outcome: a window
+    grown with the rate would let them fall behind the writes while the load lasts."""
+    rate = 4 * pacing.RATE_REF
+    assert pacing.window(0.01, 0.02, rate=rate) == pytest.approx(0.1)
+    assert pacing.window(0.01, 0.02, rate=rate, held_up=True) == pytest.approx(0.04)
+    assert pacing.window(0.01, 0.001, rate=rate, held_up=True) == pytest.approx(0.01)
+
+
+def test_the_rate_is_taken_over_whole_spans_of_passes() -> None:
+    """Records a second over at least ``RATE_SPAN`` seconds: a span's passes together, the last
+    whole span's rate kept until the next one ends, and a quiet spell counted in the span."""
+    rate = pacing.Rate()
+    span = pacing.RATE_SPAN
+    assert rate.add(5, 100.0) == 0.0  # (the first pass starts the span)
+    assert rate.add(30, 100.0 + span / 2) == 0.0
+    assert rate.add(40, 100.0 + span) == pytest.approx(75 / span)
+    assert rate.add(500, 100.0 + 1.5 * span) == pytest.approx(75 / span)
+    assert rate.add(0, 100.0 + 2 * span) == pytest.approx(500 / span)
+    # A pass after a quiet spell of ten spans: its records over the whole spell.
+    assert rate.add(20, 100.0 + 12 * span) == pytest.approx(20 / (10 * span))
+
+
+def test_the_rate_counts_a_tenants_records_once_however_many_subscriptions_render_them(
+    directory: Directory,
+) -> None:
+    """Five subscriptions of one tenant and one of another: a pass that renders the first
+    tenant's 7 records and the other's 2 counts 9 (the write load is the records, not the
+    subscriptions' copies of them); a pass with nothing new counts none."""
+    for tenant, company in (("acme", "C1"), ("beta", "C2")):
+        tenants.create(directory, tenant_id=tenant, name=tenant, wps_company_id=company)
+        apps.create(directory, tenant_id=tenant, client_id=f"{tenant}-kso", secret=APP_SECRET, signing="kso1")
+    with directory.writer() as tx:
+        for n in range(5):
+            sub = Subscription(f"a{n}", "acme", "wps", "acme-kso", f"http://127.0.0.1:9/a{n}")
+            tx.outbox.insert_subscription(sub, token_sealed=None, aes_key_sealed=None)
+        sub = Subscription("b0", "beta", "wps", "beta-kso", "http://127.0.0.1:9/b0")
+        tx.outbox.insert_subscription(sub, token_sealed=None, aes_key_sealed=None)
+    for tenant, people in (
+        ("acme", ("u1", "u2", "u3")),
+        ("acme", ("u4", "u5", "u6", "u7")),
+        ("beta", ("v1", "v2")),
+    ):
+        with directory.writer() as tx:
+            for person in people:
+                tx.record(ChangeRecord(tenant, EntityKind.USER, Operation.UPDATE, person, ("name",)))
+    engine = EventEngine(directory, poll_interval=60)
+    # (one event a subscription: a pass merges its transactions' records of one topic and operation)
+    assert len(engine.step().attempts) == 5 + 1
+    assert engine.records_rendered == 9
+    engine.step()
+    assert engine.records_rendered == 9
+
+
+def test_a_subscription_whose_events_cannot_be_rendered_counts_its_records_once(
+    directory: Directory,
+) -> None:
+    """A DingTalk subscription without its keys fails to render every pass and keeps its cursor:
+    its 300 records are read again each pass, but counted once (else a pass without a write would
+    count them anew, and the rate would hold every tenant's window at its cap)."""
+    tenants.create(directory, tenant_id="acme", name="acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with directory.writer() as tx:
+        sub = Subscription("d0", "acme", "dingtalk", APP_ID, "http://127.0.0.1:9/d0")
+        tx.outbox.insert_subscription(sub, token_sealed=None, aes_key_sealed=None)
+    with directory.writer() as tx:
+        for n in range(300):
+            tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, f"u{n}", ("name",)))
+    engine = EventEngine(directory, poll_interval=60)
+    counts = []
+    for _ in range(3):
+        assert not engine.step().attempts
+        counts.append(engine.records_rendered)
+    assert counts == [300, 300, 300]
+    with directory.writer() as tx:
+        tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, "u0", ("name",)))
+    engine.step()
+    assert engine.records_rendered == 301
+
+
+def test_a_resumed_subscriptions_backlog_is_not_counted_again(directory: Directory) -> None:
+    """Two subscriptions of a tenant, one paused while the other takes 3 writes' records: resumed,
+    it renders the same records, which the passes counted already; new records still count."""
+    tenants.create(directory, tenant_id="acme", name="acme", wps_company_id="C1")
+    apps.create(directory, tenant_id="acme", client_id=APP_ID, secret=APP_SECRET, signing="kso1")
+    with directory.writer() as tx:
+        for n in range(2):
+            sub = Subscription(f"a{n}", "acme", "wps", APP_ID, f"http://127.0.0.1:9/a{n}")
+            tx.outbox.insert_subscription(sub, token_sealed=None, aes_key_sealed=None)
+    assert subscriptions.set_status(directory, "a1", SubscriptionStatus.PAUSED)
+    for person in ("u1", "u2", "u3"):
+        with directory.writer() as tx:
+            tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, person, ("name",)))
+    engine = EventEngine(directory, poll_interval=60)
+    assert engine.fan_out() == 1  # a0's event, the three transactions' people in one
+    assert engine.records_rendered == 3
+    assert subscriptions.set_status(directory, "a1", SubscriptionStatus.ACTIVE)
+    with directory.writer() as tx:
+        tx.record(ChangeRecord("acme", EntityKind.USER, Operation.UPDATE, "u4", ("name",)))
+    assert engine.fan_out() == 1 + 1  # a0's new one; a1's backlog and the new one, merged
+    assert engine.fan_out() == 0
+    assert engine.records_rendered == 4
 
 
 def test_an_engines_own_floor_wins_over_the_cap() -> None:

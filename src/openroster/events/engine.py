@@ -10,13 +10,14 @@
 - **Delivery** (:meth:`EventEngine.step`, :meth:`EventEngine.flush`): a delivery is due when it
   is pending or retrying, its ``next_attempt_at`` has come on the directory's clock, nobody holds
   its lease, and no earlier open delivery of its subscription shares an entity key with it (order
-  per entity; other entities are not held up). A pass is one short write transaction that fans
-  out and claims what is due with a lease (what it may claim: ``events/claims.py``); each
-  claimed delivery is sent (``events/sender.py``, or a pushed kind's transport) as soon as that
-  commit is back, in a task of its own, and its outcome is written when it ends, by a job of its
-  own (``events/outcomes.py``) or, when a pass's job runs first, by that job before it claims:
-  no pass waits for a send or an outcome. A failure is retried on the back-off schedule
-  (``events/backoff.py``) and ends ``dead`` 24 h after the first attempt.
+  per entity; other entities are not held up, but for those the later event lists too). A pass
+  is one short write transaction that fans out and claims what is due with a lease (what it may
+  claim: ``events/claims.py``); each claimed delivery is sent (``events/sender.py``, or a pushed
+  kind's transport) as soon as that commit is back, in a task of its own, and its outcome is
+  written when it ends, by a job of its own (``events/outcomes.py``) or, when a pass's job runs
+  first, by that job before it claims: no pass waits for a send or an outcome. A failure is
+  retried on the back-off schedule (``events/backoff.py``) and ends ``dead`` 24 h after the first
+  attempt.
 - **Background** (:meth:`EventEngine.start`): one task per server process, woken right after a
   local commit that wrote change records (``Store.on_records``), by a written outcome when a pass
   found an event held up behind an open one, and polling every ``poll_interval`` seconds for other
@@ -59,7 +60,7 @@ import httpx
 
 from openroster.core.directory import Directory
 from openroster.core.runtime.upkeep import BackgroundTask
-from openroster.dialects.event_batches import Shared
+from openroster.dialects.event_batches import Shared, entity_key
 from openroster.events import claims, pacing
 from openroster.events.channels import PUSHED, Transport, channel
 from openroster.events.claims import CLAIM_BATCH, Room
@@ -72,6 +73,7 @@ from openroster.model.changes import (
     Delivery,
     DeliveryStatus,
     RenderedEvent,
+    StoredChange,
 )
 from openroster.store.tx import ReadTx, WriteTx
 
@@ -174,6 +176,12 @@ class EventEngine:
         #: rendered none is a backlog, whose next round starts as soon as an attempt ends
         #: (``pacing.window``); under a write load the window holds.
         self._capped = self._rendered = False
+        #: Change records the passes rendered since the background task's last round, and the rate
+        #: they come at: the gathering window's (``pacing.window``). A record counts once, the first
+        #: time a pass renders it (past its tenant's mark in ``_counted``, the last seq counted):
+        #: not again for another subscription, a render that failed, a cursor's lost compare-and-set
+        #: or a resumed subscription's backlog.
+        self.records_rendered, self._rate, self._counted = 0, pacing.Rate(), dict[str, int]()
         #: When a local commit's records woke the task, until a pass starts (``timings.woken``).
         self._woken_at: float | None = None
         #: Attempts under way (sent, or their outcome not yet written), and how many per subscription.
@@ -244,14 +252,31 @@ class EventEngine:
         after = functools.cache(lambda tenant, seq: tx.changes.records_after(tenant, seq, FAN_OUT_BATCH))
         # ... and, rendering the same records, their batches and payloads (sealed per subscription).
         memo = functools.cache(lambda tenant, seq: Shared())
+        waiting: list[tuple[ChannelContext, list[StoredChange]]] = []
         for ctx in self._known.values():
             sub = ctx.subscription
             contexts[sub.id] = ctx
             changes = after(sub.tenant_id, sub.cursor_seq)
             if not changes:
                 continue
+            if (mark := self._counted.get(sub.tenant_id, 0)) < changes[-1].seq:
+                self.records_rendered += sum(c.seq > mark for c in changes)
+                self._counted[sub.tenant_id] = changes[-1].seq
+            waiting.append((ctx, changes))
+        # One statement: the entities a refusal holds up (an open delivery listing them retrying,
+        # or behind a retrying one) go in events of their own, so they hold up no other entity.
+        # Read before the write that stores them: a refusal meanwhile is seen by the next pass
+        # (what this one merges waits with it, one pass's worth); order per entity is the
+        # outbox's whatever this read saw.
+        keys = functools.cache(lambda tenant, seq: frozenset(map(entity_key, after(tenant, seq))))
+        held = tx.outbox.held_keys(
+            {s.id: keys(s.tenant_id, s.cursor_seq) for s in (c.subscription for c, _ in waiting)}
+        )
+        for ctx, changes in waiting:
+            sub = ctx.subscription
             try:
-                events = channel(sub.kind).render(ctx, changes, memo(sub.tenant_id, sub.cursor_seq))
+                shared = memo(sub.tenant_id, sub.cursor_seq)
+                events = channel(sub.kind).render(ctx, changes, shared, held.get(sub.id, frozenset()))
                 rendered.append(Rendered(ctx, events, changes[-1].seq, len(changes) >= FAN_OUT_BATCH))
             except (KeyError, ValueError) as exc:
                 log.warning("subscription %s: cannot render its events: %s", sub.id, exc)
@@ -554,7 +579,10 @@ class EventEngine:
                     log.exception("the event engine's pass failed; trying again")
                 self._passed_at = time.monotonic()
                 backlog = self._capped and not self._rendered
-                self._window = pacing.window(self.gather, self._passed_at - started, capped=backlog)
+                rate, self.records_rendered = self._rate.add(self.records_rendered, self._passed_at), 0
+                self._window = pacing.window(
+                    self.gather, self._passed_at - started, capped=backlog, rate=rate, held_up=self._held_up
+                )
                 self.outcomes.linger = pacing.linger(self._window, load=self._rendered and not backlog)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)

@@ -134,9 +134,9 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class RenderedEvent:
-    """One event a channel rendered from the change records of one transaction (``seq``):
-    ``entity_keys`` (``user:u1``, ``dept:7``, ``app:a``) order it per entity; ``body`` is stored
-    and sent as it is on every attempt."""
+    """One event a channel rendered from the change records of one or more transactions (``seq``:
+    the first of them, ``dialects/event_batches.py``): ``entity_keys`` (``user:u1``, ``dept:7``,
+    ``app:a``) order it per entity; ``body`` is stored and sent as it is on every attempt."""
 
     seq: int
     event_id: str

@@ -10,13 +10,14 @@ read the same (its cursor aside) keeps its channel context (:func:`active_contex
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
-from openroster.model.changes import ChannelContext, SubscriptionStatus
+from openroster.model.changes import ChannelContext, DeliveryStatus, SubscriptionStatus
 from openroster.store.outbox import Unseal, subscription_of
 from openroster.store.schema import subscriptions
 from openroster.store.sql import Fixed
@@ -64,3 +65,60 @@ def _context(row: Row, cursor: int, unseal: Unseal, unseal_app: Unseal) -> Chann
     wps_company_id, dingtalk_corp_id, secret_sealed = row[len(_COLUMNS) :]
     secret = None if secret_sealed is None else unseal_app(bytes(secret_sealed), sub.app)
     return ChannelContext(sub, sub.tenant_id, wps_company_id, dingtalk_corp_id, secret)
+
+
+#: The held-up chain, from the retrying deliveries of the wanted subscriptions (``{subs}``: their
+#: ids, one bound list): every key of each, then every key of each later open delivery of the same
+#: subscription sharing a key with one collected, and so on (``delivery_keys`` holds the open
+#: deliveries' keys; ``UNION`` keeps each row once, so the walk ends). Each collected key steps to
+#: the *next* open delivery of that key only (the one after it follows from there): stepping to
+#: every later one made N deliveries of one entity held up behind a refusal N²/2 rows of work.
+#: With no retrying delivery in those subscriptions, the usual case, the first part finds nothing
+#: and that is all it costs.
+_CHAIN = """
+WITH RECURSIVE chain(subscription_id, entity_key, delivery_id) AS (
+    SELECT k.subscription_id, k.entity_key, k.delivery_id
+    FROM deliveries AS d
+    JOIN delivery_keys AS k ON k.delivery_id = d.id
+    WHERE d.status = '{retrying}' AND d.subscription_id {subs}
+    UNION
+    SELECT held.subscription_id, held.entity_key, held.delivery_id
+    FROM chain AS c
+    JOIN delivery_keys AS after ON after.subscription_id = c.subscription_id
+        AND after.entity_key = c.entity_key
+        AND after.delivery_id = (
+            SELECT min(n.delivery_id) FROM delivery_keys AS n
+            WHERE n.subscription_id = c.subscription_id AND n.entity_key = c.entity_key
+                AND n.delivery_id > c.delivery_id
+        )
+    JOIN delivery_keys AS held ON held.delivery_id = after.delivery_id
+)
+SELECT DISTINCT subscription_id, entity_key FROM chain
+"""
+_HELD = {
+    "sqlite": Fixed(
+        _CHAIN.format(retrying=DeliveryStatus.RETRYING.value, subs="IN (SELECT value FROM json_each(:subs))")
+    ),
+    "postgresql": Fixed(
+        _CHAIN.format(retrying=DeliveryStatus.RETRYING.value, subs="= ANY(CAST(:subs AS varchar[]))")
+    ),
+}
+
+
+def held_keys(conn: Connection, wanted: Mapping[str, Collection[str]]) -> dict[str, frozenset[str]]:
+    """Of the entity keys ``wanted`` for each subscription (by id), those a refusal holds up: listed
+    by a retrying delivery of that subscription, or by a later open one sharing a key with it, or
+    with such a one, and so on down the chain (a delivery merely pending, its send under way, holds
+    up nothing for long). One fixed statement (:data:`_HELD`) for a pass's subscriptions, led by
+    their retrying deliveries: while none of them has one, it finds nothing at once, whatever
+    retries in other subscriptions; while one does, it walks that subscription's open deliveries
+    linked to the refusal (``delivery_keys``' primary key and its index by delivery)."""
+    subs = [sub_id for sub_id, keys in wanted.items() if keys]
+    if not subs:
+        return {}
+    param: object = subs if conn.dialect.name == "postgresql" else orjson.dumps(subs).decode()
+    found: dict[str, set[str]] = {}
+    for sub_id, key in _HELD[conn.dialect.name].rows(conn, {"subs": param}):
+        if key in wanted[sub_id]:
+            found.setdefault(sub_id, set()).add(key)
+    return {sub_id: frozenset(keys) for sub_id, keys in found.items()}

@@ -285,6 +285,7 @@ class Outbox(Repository):
     get_subscription = RowFunction(outbox.get_subscription)
     list_subscriptions = RowFunction(outbox.list_subscriptions)
     active_contexts = RowFunction(outbox_read.active_contexts)
+    held_keys = RowFunction(outbox_read.held_keys)
     set_subscription_status = RowFunction(outbox.set_subscription_status)
     advance_cursor = RowFunction(outbox.advance_cursor)
     delete_subscription = RowFunction(outbox.delete_subscription)
@@ -461,8 +462,7 @@ class WriteTx(Tx):
 
     @property
     def publishes(self) -> bool:
-        """Whether this transaction has recorded something to publish so far (change-log entries
-        or change records)."""
+        """Whether this transaction has recorded something to publish (change-log entries or records)."""
         return bool(self._changed or self._records)
 
     @contextmanager

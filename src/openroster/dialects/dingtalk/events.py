@@ -141,7 +141,11 @@ class DingTalkChannel:
     topics = EVENT_TYPES
 
     def render(
-        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+        self,
+        ctx: ChannelContext,
+        changes: Sequence[StoredChange],
+        memo: Shared | None = None,
+        held: frozenset[str] = frozenset(),
     ) -> list[RenderedEvent]:
         sub = ctx.subscription
         keys = keys_of(ctx)
@@ -151,17 +155,16 @@ class DingTalkChannel:
             event_id = uuid.uuid4().hex  # eventId and BizId: the same on every attempt and replay
             sealed = seal_callback(keys, message(corp_id, sub.payload, batch.topic, batch, event_id))
             body = orjson.dumps({"query": sealed.query, "body": sealed.body})
-            keys_of_entities = batch.entity_keys("dept" if batch.topic in DEPT_EVENTS.values() else "user")
             return RenderedEvent(
-                batch.seq, event_id, batch.topic, OPERATIONS[batch.topic], keys_of_entities, body
+                batch.seq, event_id, batch.topic, OPERATIONS[batch.topic], batch.entity_keys(), body
             )
 
         # The batches are the same for every subscription of the style and topics; each message
         # has the subscription's own event id and keys.
         grouped = shared(
             memo,
-            (self.kind, sub.payload, sub.topics),
-            lambda: batches(changes, lambda c: event_of(c, sub.payload), sub.topics),
+            (self.kind, sub.payload, sub.topics, held),
+            lambda: batches(changes, lambda c: event_of(c, sub.payload), sub.topics, held=held),
         )
         return [event(b) for b in grouped]
 

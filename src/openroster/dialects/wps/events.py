@@ -10,11 +10,12 @@ Which record raises which event (docs/events.md):
 | app scopes of the subscription's own app | ``kso.contact.permission_setting`` | ``update`` |
 
 The payload is exactly the platform's (ids as strings; ``src`` = the state before the change on
-update and delete, absent on create); one event lists up to 100 users or departments of one
-transaction. The envelope is sealed once, with the app's secret and a fresh nonce that is also
-the event's id: a retry or a replay sends the same bytes. Subscriptions of one app, topics and
-company rendering the same records share the payloads' plaintext (:class:`Draft`), each sealing
-it with a nonce of its own.
+update and delete, absent on create); one event lists up to 100 users or departments of the
+transactions a pass fans out (``event_batches``: each entity's events in commit order). The
+envelope is sealed once, with the app's secret and a fresh nonce that is also the event's id: a
+retry or a replay sends the same bytes. Subscriptions of one app, topics and company rendering the
+same records share the payloads' plaintext (:class:`Draft`), each sealing it with a nonce of its
+own.
 """
 
 from __future__ import annotations
@@ -90,9 +91,6 @@ def payload(company_id: str, batch: Batch) -> dict[str, Any]:
 
 
 #: The outbox's entity-key prefix of each topic.
-_KEY_PREFIX = {USER_TOPIC: "user", DEPT_TOPIC: "dept", SCOPE_TOPIC: "app"}
-
-
 @dataclass(frozen=True, slots=True)
 class Draft:
     """One event before it is sealed: the same for every subscription of one app, topics and
@@ -101,24 +99,31 @@ class Draft:
     seq: int
     topic: str
     operation: str
-    #: The envelope's ``time``: the transaction's commit, unix seconds.
+    #: The envelope's ``time``: the commit of the first transaction it holds, unix seconds.
     time: int
     keys: tuple[str, ...]
     plaintext: bytes
 
 
-def drafts(app: str, company_id: str, topics: Sequence[str], changes: Sequence[StoredChange]) -> list[Draft]:
-    """The unsealed events ``changes`` raise for a subscription of ``app`` to ``topics``."""
+def drafts(
+    app: str,
+    company_id: str,
+    topics: Sequence[str],
+    changes: Sequence[StoredChange],
+    held: frozenset[str] = frozenset(),
+) -> list[Draft]:
+    """The unsealed events ``changes`` raise for a subscription of ``app`` to ``topics`` (``held``:
+    the entities in events of their own, ``event_batches.batches``)."""
     return [
         Draft(
             b.seq,
             b.key[0],
             b.key[1],
             b.committed_at // 1000,
-            b.entity_keys(_KEY_PREFIX[b.key[0]]),
+            b.entity_keys(),
             orjson.dumps(payload(company_id, b)),
         )
-        for b in batches(changes, lambda c: event_of(c, app), topics)
+        for b in batches(changes, lambda c: event_of(c, app), topics, held=held)
     ]
 
 
@@ -131,7 +136,11 @@ class WpsChannel:
     topics = TOPICS
 
     def render(
-        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+        self,
+        ctx: ChannelContext,
+        changes: Sequence[StoredChange],
+        memo: Shared | None = None,
+        held: frozenset[str] = frozenset(),
     ) -> list[RenderedEvent]:
         sub = ctx.subscription
         if ctx.app_secret is None:
@@ -141,8 +150,8 @@ class WpsChannel:
         # once; each subscription seals them with a nonce of its own.
         unsealed = shared(
             memo,
-            (self.kind, sub.app, company_id, sub.topics),
-            lambda: drafts(sub.app, company_id, sub.topics, changes),
+            (self.kind, sub.app, company_id, sub.topics, held),
+            lambda: drafts(sub.app, company_id, sub.topics, changes, held),
         )
 
         def event(d: Draft) -> RenderedEvent:

@@ -44,12 +44,18 @@ class Channel(Protocol):
         ...
 
     def render(
-        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+        self,
+        ctx: ChannelContext,
+        changes: Sequence[StoredChange],
+        memo: Shared | None = None,
+        held: frozenset[str] = frozenset(),
     ) -> list[RenderedEvent]:
         """The events ``changes`` (whole transactions, in commit order) raise for ``ctx.subscription``.
         With ``memo`` (one per list of records), what the subscriptions rendering these records
         have in common (batches, a payload's plaintext) is made once for all of them; each event
-        is still sealed with the subscription's own keys and a nonce or id of its own."""
+        is still sealed with the subscription's own keys and a nonce or id of its own. The
+        entities ``held`` (keys an open delivery of the subscription lists) are in events of their
+        own (``event_batches.batches``)."""
         ...
 
     def request(self, ctx: ChannelContext, body: bytes) -> tuple[dict[str, str], bytes]:

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from openroster.dialects.dingtalk.events import DEPT_EVENTS, EVENT_TYPES, OPERATIONS, event_of, message
+from openroster.dialects.dingtalk.events import EVENT_TYPES, OPERATIONS, event_of, message
 from openroster.dialects.event_batches import Batch, Shared, batches, shared
 from openroster.model.changes import STREAM_KIND, ChannelContext, RenderedEvent, StoredChange
 
@@ -96,13 +96,17 @@ class StreamChannel:
     topics = EVENT_TYPES
 
     def render(
-        self, ctx: ChannelContext, changes: Sequence[StoredChange], memo: Shared | None = None
+        self,
+        ctx: ChannelContext,
+        changes: Sequence[StoredChange],
+        memo: Shared | None = None,
+        held: frozenset[str] = frozenset(),
     ) -> list[RenderedEvent]:
         sub = ctx.subscription
         corp_id = ctx.dingtalk_corp_id or ctx.tenant_id
 
         def draft() -> list[tuple[Batch, dict[str, Any]]]:
-            grouped = batches(changes, lambda c: event_of(c, "current"), sub.topics)
+            grouped = batches(changes, lambda c: event_of(c, "current"), sub.topics, held=held)
             return [(b, event_fields(corp_id, b.topic, b)) for b in grouped]
 
         def event(batch: Batch, data: dict[str, Any]) -> RenderedEvent:
@@ -115,15 +119,14 @@ class StreamChannel:
                 "eventBornTime": str(batch.committed_at),
                 "data": data,
             }
-            entity = "dept" if batch.topic in DEPT_EVENTS.values() else "user"
             return RenderedEvent(
-                batch.seq, event_id, batch.topic, OPERATIONS[batch.topic], batch.entity_keys(entity),
+                batch.seq, event_id, batch.topic, OPERATIONS[batch.topic], batch.entity_keys(),
                 orjson.dumps(stored),
             )  # fmt: skip
 
         # The batches and their data are the same for every subscription of the corp and topics
         # (the data holds no event id); each event has an id of its own.
-        return [event(b, data) for b, data in shared(memo, (self.kind, corp_id, sub.topics), draft)]
+        return [event(b, data) for b, data in shared(memo, (self.kind, corp_id, sub.topics, held), draft)]
 
     def request(self, ctx: ChannelContext, body: bytes) -> tuple[dict[str, str], bytes]:
         """``({"messageId": <fresh>}, the EVENT frame)``: a new message id and time per push."""
