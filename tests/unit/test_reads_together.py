@@ -108,3 +108,30 @@ def test_statements_the_pipeline_does_not_render_are_asked_as_sqlalchemy_asks_th
         together = list(tx.together(*reads))
     assert together == alone
     assert alone == [sorted(["u1", "u2", "u3", LONG]), ["u2", "u3"]]
+
+
+def test_a_read_run_by_the_driver_answers_as_sqlalchemy_runs_it(directory: Directory, tenant: str) -> None:
+    # ``sql.run`` hands SQLite's reads to the driver, a list parameter as one JSON array: ids JSON
+    # escapes (quotes, backslashes, characters outside ASCII and the BMP), an empty one and one
+    # repeated answer as through SQLAlchemy's ``IN`` of one parameter a value.
+    _acme(directory, tenant)
+    odd = ['q"uote', "back\\slash", "工号", "😀", ""]
+    users.create_many(
+        directory,
+        tenant_id=tenant,
+        items=[
+            users.NewUser(id=uid or "empty", user_name=f"Odd {i}", dept_ids=(1,)) for i, uid in enumerate(odd)
+        ],
+    )
+    asked = [*odd, "empty", "u1", "u1", "nobody", LONG]
+    with directory.store.write() as tx:
+        reads = [
+            *_reads(tx, tenant),
+            tx.users.existing_ids_read(tenant, asked),
+            tx.users.get_users_read(tenant, asked),
+            tx.attrs.stored_values_read(tenant, asked),
+        ]
+        by_driver = [sql.run(tx.conn, r) for r in reads]
+        by_sqlalchemy = [r.decode([tx.conn.execute(s, p).all() for s, p in r.queries]) for r in reads]
+    assert by_driver == by_sqlalchemy
+    assert by_driver[-3] == {*odd[:-1], "empty", "u1", LONG}
