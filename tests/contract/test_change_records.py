@@ -65,3 +65,53 @@ def test_change_records_of_any_count_read_back_in_order_from_few_statements(
         assert sizes == [[1], [1], [64], [64, 1], [256, 1], [most, 64, 1]]
         assert len({t for n in counts for t in written[n][1]}) == 4
         assert written[3][1] == one
+
+
+#: Texts JSON escapes (a quote, a backslash, a control character, JSON's spelling of a NUL as plain
+#: text), outside ASCII and the BMP, and empty.
+ODD = ['q"uote', "back\\slash", "tab\there", "\\u0000", "工号", "😀", ""]
+
+
+def test_odd_texts_of_records_and_log_entries_read_back_as_written(directory: Directory, tenant: str) -> None:
+    """On PostgreSQL the entries and records go as two JSON texts: every text comes back as it
+    went, an absent ``before``, ``after`` and ``actor`` as None, in order."""
+    store = directory.store
+    sent: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        sent.append(statement)
+
+    written = [
+        ChangeRecord(
+            tenant,
+            EntityKind.USER,
+            Operation.UPDATE,
+            f"e{i}-{odd}",
+            (odd, "name"),
+            {odd: odd},
+            odd,
+            {"x": odd},
+        )
+        for i, odd in enumerate(ODD)
+    ]
+    written.append(ChangeRecord(tenant, EntityKind.DEPARTMENT, Operation.CREATE, "plain"))
+    sa_event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        with store.write() as tx:
+            for i, odd in enumerate(ODD):
+                tx.changed(tenant, "user", f"{i}-{odd}")
+            for r in written:
+                tx.record(r)
+    finally:
+        sa_event.remove(store.engine, "before_cursor_execute", seen)
+    assert tx.seq is not None
+    if store.backend == "postgresql":
+        assert [s for s in sent if "json_array_elements" in s]
+    with store.read() as reader:
+        got = reader.changes.records_after(tenant, 0, 100)
+        logged = reader.changes.since(0, 1000)
+    mine = [c for c in got if c.record.entity_id in {r.entity_id for r in written}]
+    assert [c.record for c in mine] == written
+    assert {(c.tenant_id, c.kind, c.key) for c in logged} >= {
+        (tenant, "user", f"{i}-{o}") for i, o in enumerate(ODD)
+    }
