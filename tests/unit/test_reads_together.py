@@ -135,3 +135,22 @@ def test_a_read_run_by_the_driver_answers_as_sqlalchemy_runs_it(directory: Direc
         by_sqlalchemy = [r.decode([tx.conn.execute(s, p).all() for s, p in r.queries]) for r in reads]
     assert by_driver == by_sqlalchemy
     assert by_driver[-3] == {*odd[:-1], "empty", "u1", LONG}
+
+
+def test_a_value_sqlalchemy_converts_as_read_is_converted_by_the_driver_path_too(
+    directory: Directory, tenant: str
+) -> None:
+    # A boolean column: SQLite stores 0/1, SQLAlchemy reads False/True; so does the driver's path.
+    _acme(directory, tenant)
+    m = schema.memberships.c
+    leaders = (
+        select(m.user_id, m.is_leader)
+        .where(m.tenant_id == bindparam("tenant"))
+        .order_by(m.user_id, m.dept_id)
+    )
+    read = sql.one_query(leaders, {"tenant": tenant}, lambda rows: [tuple(r) for r in rows])
+    with directory.store.read() as tx:
+        by_driver = sql.run(tx.conn, read)
+        by_sqlalchemy = [tuple(r) for r in tx.conn.execute(leaders, {"tenant": tenant}).all()]
+    assert by_driver == by_sqlalchemy and by_driver
+    assert {type(leader) for _, leader in by_driver} == {bool}

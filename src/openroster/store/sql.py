@@ -487,8 +487,9 @@ def _plan(dialect: Any, statement: Select[Any]) -> _Plan | None:
     most of the query's cost in the client) and the server plans each count afresh: on PostgreSQL
     an array, ``= ANY(%(ids)s::VARCHAR[])``, whose cast has no length (as :func:`_execute_arrays`'s:
     an explicit cast to a sized string cuts a value, and a cut id could match another); on SQLite a
-    JSON array, ``IN (SELECT value FROM json_each(:ids))``. None when a column's values or a
-    parameter need SQLAlchemy's conversion, or the SQL holds what this does not render."""
+    JSON array, ``IN (SELECT value FROM json_each(:ids))``, and the rows' values converted by their
+    columns' result processors (SQLite's booleans). None when a parameter needs SQLAlchemy's
+    conversion (or, on PostgreSQL, a column's value), or the SQL holds what this does not render."""
     key = (dialect.name, id(statement))
     found = _PLANS.get(key)
     if found is not None:
@@ -517,14 +518,32 @@ def _plan(dialect: Any, statement: Select[Any]) -> _Plan | None:
             else:
                 one = f"= ANY(%({name})b::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
             text = text.replace(f"IN (__[POSTCOMPILE_{name}])", one)
-    converted = any(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or any(
-        b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()
-    )
+    processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+    converted = any(b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values())
+    make_row = result_tuple([str(c.key) for c in columns])
+    if any(processors):
+        # SQLite's own conversions of a value read (a boolean's 0/1 to False/True), applied as
+        # SQLAlchemy applies them; PostgreSQL's dialect leaves them to SQLAlchemy.
+        converted = converted or not sqlite
+        make_row = _processed(make_row, processors)
     plan = None
     if not converted and compiled.positional is False and "__[POSTCOMPILE" not in text:
-        plan = (text, result_tuple([str(c.key) for c in columns]), tuple(lists))
+        plan = (text, make_row, tuple(lists))
     _PLANS[key] = (statement, plan)
     return plan
+
+
+def _processed(make_row: Callable[[Any], Any], processors: list[Any]) -> Callable[[Any], Any]:
+    """``make_row`` of each value as its column's result processor (where it has one) makes it."""
+    at = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def processed(values: Any) -> Any:
+        values = list(values)
+        for i, p in at:
+            values[i] = p(values[i])
+        return make_row(values)
+
+    return processed
 
 
 def name_matches(column: Any, word: str, *, exact: bool) -> ColumnElement[bool]:
