@@ -409,6 +409,10 @@ def _sqlite_rows(conn: Connection, statement: Select[Any], params: Mapping[str, 
     if not conn.in_transaction() and not conn.get_execution_options().get(ALONE):
         conn.begin()
     driver: Any = conn.connection.driver_connection
+    # Whoever watches the statements sent (``before_cursor_execute``: tests, benchmarks) sees
+    # these too, with the text and parameters the driver gets (no cursor or context of SQLAlchemy's).
+    for listener in conn.dispatch.before_cursor_execute:
+        listener(conn, None, text, params, None, False)
     error = conn.dialect.loaded_dbapi.Error
     try:
         found = driver.execute(text, params).fetchall()
