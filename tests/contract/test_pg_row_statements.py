@@ -1,5 +1,5 @@
 """PostgreSQL's multi-row statements (``store/inserts``: one ``INSERT ... SELECT FROM
-json_array_elements(rows)``, or ``unnest(arrays)`` for rows JSON does not carry as they are) store
+json_to_recordset(rows)``, or ``unnest(arrays)`` for rows JSON does not carry as they are) store
 what they are given and refuse what one row or ``executemany`` refuses, and change nothing then."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ ODD = ['q"uote', "back\\slash", "tab\there", "\\u0000", "工号", "😀", ""]
 
 @pytest.mark.parametrize("as_upsert", [False, True])
 def test_many_rows_are_stored_as_given(directory: Directory, as_upsert: bool) -> None:
-    """Rows of strings and integers go as one JSON text (``json_array_elements``): stored as given,
+    """Rows of strings and integers go as one JSON text (``json_to_recordset``): stored as given,
     and an upsert's rows of one key merged, the last one's value kept."""
     tenants.create(directory, tenant_id="acme", name="Acme")
     users.create(directory, tenant_id="acme", item=users.NewUser(id="p0", user_name="P0", dept_ids=(1,)))
@@ -80,7 +80,7 @@ def test_many_rows_are_stored_as_given(directory: Directory, as_upsert: bool) ->
             upsert(tx.conn, schema.roster_values, [*rows, again], key=_KEY, update_columns=("value",))
         else:
             insert_many(tx.conn, schema.roster_values, rows)
-    assert [s for s in sent if "json_array_elements" in s]
+    assert [s for s in sent if "json_to_recordset" in s]
     expected = [(i, f"f{i}", v) for i, v in enumerate(ODD)]
     if as_upsert:
         expected[0] = (0, "f0", "last")
@@ -101,7 +101,7 @@ def test_rows_json_does_not_carry_go_as_arrays(directory: Directory) -> None:
     rows[1]["row_index"] = 1
     with statements_run(directory) as sent, directory.store.write() as tx:
         insert_many(tx.conn, schema.roster_values, rows)
-    assert [s for s in sent if "unnest" in s] and not [s for s in sent if "json_array_elements" in s]
+    assert [s for s in sent if "unnest" in s] and not [s for s in sent if "json_to_recordset" in s]
     assert _stored(directory) == [(0, "f", "v"), (1, "f", "sub")]
 
 

@@ -250,15 +250,13 @@ _Shape = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 def _execute_json(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], shape: _Shape) -> bool:
-    """:func:`_execute_arrays`' statement with the rows as one JSON text, an array a row, each
-    value taken and cast back in the server (``json_array_elements``, ``->>``): orjson writes a
-    batch's rows in C, where psycopg's dumper of an array (written in Python) took about 6 µs a
-    value (for 250 attribute values, a quarter of batch_update's writer time), and the server
-    reads the JSON in about the time it reads the arrays (``json_to_recordset`` took it about
-    40 % longer). Only when every value is exactly a ``str``, ``int``, ``bool`` or None, as its
-    column's type takes (JSON makes of each what the array would have made: a subclass, an
-    ``Enum``, a ``datetime`` might not), and no text holds a NUL (PostgreSQL refuses it in text);
-    False (nothing run) otherwise."""
+    """:func:`_execute_arrays`' statement with the rows as one JSON text, ``json_to_recordset``
+    making them rows again in the server: orjson writes a batch's rows in C, where psycopg's
+    dumper of an array (written in Python) took about 6 µs a value (for 250 attribute values, a
+    quarter of batch_update's writer time). Only when every value is exactly a ``str``, ``int``,
+    ``bool`` or None, as its column's type takes (JSON makes of each what the array would have
+    made: a subclass, an ``Enum``, a ``datetime`` might not), the rows are dicts and no text holds a
+    NUL (PostgreSQL refuses it in text); False (nothing run) otherwise."""
     cache_key = (table.name, *shape)
     found = _JSON.get(cache_key, _UNSEEN)
     if found is _UNSEEN:
@@ -266,16 +264,12 @@ def _execute_json(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
     if found is None:
         return False
     statement, kinds = found
-    columns = shape[0]
-    for column, kind in zip(columns, kinds, strict=True):
+    for column, kind in zip(shape[0], kinds, strict=True):
         if not set(map(type, map(itemgetter(column), rows))) <= {kind, types.NoneType}:
             return False
-    take = itemgetter(*columns)
     try:
-        text = orjson.dumps(
-            [(take(r),) for r in rows] if len(columns) == 1 else list(map(take, rows))
-        ).decode()
-    except TypeError:  # an integer past 64 bits
+        text = orjson.dumps(rows if isinstance(rows, list) else list(rows)).decode()
+    except TypeError:  # not dicts, or an integer past 64 bits
         return False
     if has_nul(text):  # refused as arrays refuse it (``CharacterNotInRepertoire``, not JSON's error)
         return False
@@ -292,10 +286,10 @@ def _json_statement(conn: Connection, table: Table, shape: _Shape) -> tuple[str,
             return None
         kinds.append(kind)
     dialect = conn.dialect
-    values = ", ".join(
-        f"(r.v->>{i})::{unsized(table.c[c].type).compile(dialect=dialect)}" for i, c in enumerate(columns)
-    )
-    rows = f"SELECT {values} FROM json_array_elements(%(rows)s::json) AS r(v)"
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(map(quote, columns))
+    typed = ", ".join(f"{quote(c)} {unsized(table.c[c].type).compile(dialect=dialect)}" for c in columns)
+    rows = f"SELECT {names} FROM json_to_recordset(%(rows)s::json) AS r({typed})"
     return _insert_select(conn, table, shape, rows), tuple(kinds)
 
 
