@@ -4,10 +4,13 @@ what they are given and refuse what one row or ``executemany`` refuses, and chan
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
-from outbox_support import statements_run
 from psycopg.errors import CharacterNotInRepertoire, StringDataRightTruncation
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import DBAPIError
 
 from openroster.core.directory import Directory
@@ -53,6 +56,21 @@ def test_an_over_long_string_is_refused_not_cut(directory: Directory, rows: int,
         assert tx.conn.execute(select(func.count()).select_from(schema.roster_values)).scalar_one() == 0
 
 
+@contextmanager
+def _sent(directory: Directory) -> Iterator[list[str]]:
+    """The statements sent to the server within the block."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(directory.store.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(directory.store.engine, "before_cursor_execute", record)
+
+
 def _stored(directory: Directory) -> list[tuple[object, ...]]:
     t = schema.roster_values.c
     with directory.store.read() as tx:
@@ -74,7 +92,7 @@ def test_many_rows_are_stored_as_given(directory: Directory, as_upsert: bool) ->
     tenants.create(directory, tenant_id="acme", name="Acme")
     users.create(directory, tenant_id="acme", item=users.NewUser(id="p0", user_name="P0", dept_ids=(1,)))
     rows = [{**r, "field_code": f"f{i}", "value": ODD[i]} for i, r in enumerate(_rows(len(ODD), ""))]
-    with statements_run(directory) as sent, directory.store.write() as tx:
+    with _sent(directory) as sent, directory.store.write() as tx:
         if as_upsert:
             again = {**rows[0], "value": "last"}
             upsert(tx.conn, schema.roster_values, [*rows, again], key=_KEY, update_columns=("value",))
@@ -99,7 +117,7 @@ def test_rows_json_does_not_carry_go_as_arrays(directory: Directory) -> None:
     with pytest.raises(DBAPIError), directory.store.write() as tx:
         insert_many(tx.conn, schema.roster_values, rows)
     rows[1]["row_index"] = 1
-    with statements_run(directory) as sent, directory.store.write() as tx:
+    with _sent(directory) as sent, directory.store.write() as tx:
         insert_many(tx.conn, schema.roster_values, rows)
     assert [s for s in sent if "unnest" in s] and not [s for s in sent if "json_to_recordset" in s]
     assert _stored(directory) == [(0, "f", "v"), (1, "f", "sub")]

@@ -225,15 +225,20 @@ def _execute_arrays(
             had = merged.get(k)
             merged[k] = r if had is None else {**had, **{c: r[c] for c in update_columns}}
         rows = list(merged.values())
-    shape = (columns, key, update_columns)
-    if _execute_json(conn, table, rows, shape):
+    if _execute_json(conn, table, rows, columns, key, update_columns):
         return
-    cache_key = (table.name, *shape)
+    cache_key = (table.name, columns, key, update_columns)
     statement = _ARRAYS.get(cache_key)
     if statement is None:
         dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
         arrays = ", ".join(f"%({c})b::{unsized(table.c[c].type).compile(dialect=dialect)}[]" for c in columns)
-        statement = _ARRAYS[cache_key] = _insert_select(conn, table, shape, f"SELECT * FROM unnest({arrays})")
+        into = f"{dialect.identifier_preparer.format_table(table)} ({', '.join(map(quote, columns))})"
+        statement = f"INSERT INTO {into} SELECT * FROM unnest({arrays})"
+        if key:
+            updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update_columns)
+            statement += f" ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
+        _ARRAYS[cache_key] = statement
     conn.exec_driver_sql(statement, {c: [r[c] for r in rows] for c in columns})
 
 
@@ -245,11 +250,14 @@ _JSON: dict[tuple[Any, ...], tuple[str, tuple[type, ...]] | None] = {}
 _JSON_TYPES = ((Boolean, bool), (Integer, int), (String, str))
 
 
-#: A many-row statement's columns, key and updated columns (no key: a plain insert).
-_Shape = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
-
-
-def _execute_json(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], shape: _Shape) -> bool:
+def _execute_json(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    update_columns: tuple[str, ...],
+) -> bool:
     """:func:`_execute_arrays`' statement with the rows as one JSON text, ``json_to_recordset``
     making them rows again in the server: orjson writes a batch's rows in C, where psycopg's
     dumper of an array (written in Python) took about 6 µs a value (for 250 attribute values, a
@@ -257,15 +265,15 @@ def _execute_json(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
     ``bool`` or None, as its column's type takes (JSON makes of each what the array would have
     made: a subclass, an ``Enum``, a ``datetime`` might not), the rows are dicts and no text holds a
     NUL (PostgreSQL refuses it in text); False (nothing run) otherwise."""
-    cache_key = (table.name, *shape)
+    cache_key = (table.name, columns, key, update_columns)
     found = _JSON.get(cache_key, _UNSEEN)
     if found is _UNSEEN:
-        found = _JSON[cache_key] = _json_statement(conn, table, shape)
+        found = _JSON[cache_key] = _json_statement(conn, table, columns, key, update_columns)
     if found is None:
         return False
     statement, kinds = found
-    for column, kind in zip(shape[0], kinds, strict=True):
-        if not set(map(type, map(itemgetter(column), rows))) <= {kind, types.NoneType}:
+    for i, kind in enumerate(kinds):
+        if not set(map(type, map(itemgetter(columns[i]), rows))) <= {kind, types.NoneType}:
             return False
     try:
         text = orjson.dumps(rows if isinstance(rows, list) else list(rows)).decode()
@@ -277,8 +285,13 @@ def _execute_json(conn: Connection, table: Table, rows: Sequence[Mapping[str, An
     return True
 
 
-def _json_statement(conn: Connection, table: Table, shape: _Shape) -> tuple[str, tuple[type, ...]] | None:
-    columns = shape[0]
+def _json_statement(
+    conn: Connection,
+    table: Table,
+    columns: tuple[str, ...],
+    key: tuple[str, ...],
+    update_columns: tuple[str, ...],
+) -> tuple[str, tuple[type, ...]] | None:
     kinds: list[type] = []
     for c in columns:
         kind = next((k for t, k in _JSON_TYPES if isinstance(table.c[c].type, t)), None)
@@ -289,20 +302,12 @@ def _json_statement(conn: Connection, table: Table, shape: _Shape) -> tuple[str,
     quote = dialect.identifier_preparer.quote
     names = ", ".join(map(quote, columns))
     typed = ", ".join(f"{quote(c)} {unsized(table.c[c].type).compile(dialect=dialect)}" for c in columns)
-    rows = f"SELECT {names} FROM json_to_recordset(%(rows)s::json) AS r({typed})"
-    return _insert_select(conn, table, shape, rows), tuple(kinds)
-
-
-def _insert_select(conn: Connection, table: Table, shape: _Shape, rows: str) -> str:
-    """PostgreSQL's ``INSERT INTO table (columns) <rows>`` (a ``SELECT``), an upsert on the key."""
-    columns, key, update_columns = shape
-    preparer = conn.dialect.identifier_preparer
-    quote = preparer.quote
-    statement = f"INSERT INTO {preparer.format_table(table)} ({', '.join(map(quote, columns))}) {rows}"
+    into = f"{dialect.identifier_preparer.format_table(table)} ({names})"
+    statement = f"INSERT INTO {into} SELECT {names} FROM json_to_recordset(%(rows)s::json) AS r({typed})"
     if key:
         updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update_columns)
         statement += f" ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
-    return statement
+    return statement, tuple(kinds)
 
 
 def unsized(column_type: Any) -> Any:
