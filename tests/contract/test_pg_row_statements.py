@@ -16,7 +16,6 @@ from sqlalchemy.exc import DBAPIError
 from openroster.core.directory import Directory
 from openroster.core.people import users
 from openroster.core.tenancy import tenants
-from openroster.model.changes import ChangeRecord, EntityKind, Operation
 from openroster.store import schema
 from openroster.store.inserts import insert_many, upsert
 
@@ -137,16 +136,3 @@ def test_a_nul_is_refused_and_nothing_is_written(directory: Directory, as_upsert
     # The refusal arrays get (JSON's own would be UntranslatableCharacter).
     assert isinstance(refused.value.orig, CharacterNotInRepertoire)
     assert _stored(directory) == []
-
-
-def test_a_nul_in_a_change_record_is_refused_and_nothing_is_written(directory: Directory) -> None:
-    """The publish's rows go as JSON unless a text holds a NUL: then as arrays, refused as before."""
-    tenants.create(directory, tenant_id="acme", name="Acme")
-    with directory.store.read() as tx:
-        seq = tx.changes.current_seq()
-    with pytest.raises(DBAPIError) as refused, directory.store.write() as tx:
-        tx.record(ChangeRecord("acme", EntityKind.USER, Operation.CREATE, "n\x00l"))
-    assert isinstance(refused.value.orig, CharacterNotInRepertoire)
-    with directory.store.read() as tx:
-        assert tx.changes.current_seq() == seq
-        assert tx.changes.records_after("acme", seq, 10) == []

@@ -18,7 +18,6 @@ from sqlalchemy import Connection, delete, func, select, update
 from openroster.model.changes import ChangeRecord, EntityKind, Operation, StoredChange
 from openroster.store import schema
 from openroster.store.inserts import insert_many, insert_values
-from openroster.store.outbox_sqlite import has_nul
 from openroster.store.sql import Fixed, held, hold
 
 
@@ -172,39 +171,10 @@ _PUBLISH = """WITH bump AS (
 SELECT seq FROM bump"""
 
 
-#: :data:`_PUBLISH` with the log's entries and the records as two JSON texts, an array a row:
-#: orjson writes them in C, where psycopg's dumper of an array, in Python, took about 6 µs a value
-#: (a group of 25 batch_updates publishes 1,250 records of 8 values).
-_PUBLISH_JSON = """WITH bump AS (
-    UPDATE change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq
-), logged AS (
-    INSERT INTO change_log (seq, tenant_id, kind, entity_key)
-    SELECT bump.seq, e.v->>0, e.v->>1, e.v->>2
-    FROM bump, json_array_elements(%(log)s::json) WITH ORDINALITY AS e(v, i)
-    ORDER BY e.i
-), recorded AS (
-    INSERT INTO change_records (seq, n, tenant_id, kind, op, entity_id, fields, before, actor, after,
-        committed_at)
-    SELECT bump.seq, r.i - 1, r.v->>0, r.v->>1, r.v->>2, r.v->>3, r.v->>4, r.v->>5, r.v->>6, r.v->>7,
-        %(committed_at)s::bigint
-    FROM bump, json_array_elements(%(records)s::json) WITH ORDINALITY AS r(v, i)
-)
-SELECT seq FROM bump"""
-
-
 def _publish_in_one(
     conn: Connection, log: list[tuple[str, str, str]], records: Sequence[ChangeRecord], committed_at: int
 ) -> int:
     rows = [_record_row(0, n, r, committed_at)[2:10] for n, r in enumerate(records)]
-    try:
-        texts = orjson.dumps(log).decode(), orjson.dumps(rows).decode()
-    except TypeError:  # (a lone surrogate: refused below as before)
-        texts = None
-    if texts is not None and not any(map(has_nul, texts)):  # (a NUL: refused below as before)
-        found = conn.exec_driver_sql(
-            _PUBLISH_JSON, {"log": texts[0], "records": texts[1], "committed_at": committed_at}
-        )
-        return int(found.scalar_one())
     columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(8)]
     params: dict[str, object] = {
         "log_tenant": [e[0] for e in log],
