@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import copy
 import functools
-import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
 from typing import Any
 
-import orjson
 from sqlalchemy import (
-    Boolean,
     Connection,
-    Integer,
-    String,
     Table,
     bindparam,
     insert,
 )
-
-from openroster.store.outbox_sqlite import has_nul
 
 
 def insert_many(
@@ -225,8 +218,6 @@ def _execute_arrays(
             had = merged.get(k)
             merged[k] = r if had is None else {**had, **{c: r[c] for c in update_columns}}
         rows = list(merged.values())
-    if _execute_json(conn, table, rows, columns, key, update_columns):
-        return
     cache_key = (table.name, columns, key, update_columns)
     statement = _ARRAYS.get(cache_key)
     if statement is None:
@@ -240,74 +231,6 @@ def _execute_arrays(
             statement += f" ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
         _ARRAYS[cache_key] = statement
     conn.exec_driver_sql(statement, {c: [r[c] for r in rows] for c in columns})
-
-
-#: :func:`_execute_json`'s statements and each column's Python type, by (table, columns, key, update
-#: columns); None: a column whose type it does not take (not a string, integer or boolean).
-_JSON: dict[tuple[Any, ...], tuple[str, tuple[type, ...]] | None] = {}
-#: The Python type a column of each SQL type takes as JSON gives it to PostgreSQL, most specific
-#: first (``Boolean`` before ``Integer``: neither is the other's subclass in SQLAlchemy, but keep it).
-_JSON_TYPES = ((Boolean, bool), (Integer, int), (String, str))
-
-
-def _execute_json(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    columns: tuple[str, ...],
-    key: tuple[str, ...],
-    update_columns: tuple[str, ...],
-) -> bool:
-    """:func:`_execute_arrays`' statement with the rows as one JSON text, ``json_to_recordset``
-    making them rows again in the server: orjson writes a batch's rows in C, where psycopg's
-    dumper of an array (written in Python) took about 6 µs a value (for 250 attribute values, a
-    quarter of batch_update's writer time). Only when every value is exactly a ``str``, ``int``,
-    ``bool`` or None, as its column's type takes (JSON makes of each what the array would have
-    made: a subclass, an ``Enum``, a ``datetime`` might not), the rows are dicts and no text holds a
-    NUL (PostgreSQL refuses it in text); False (nothing run) otherwise."""
-    cache_key = (table.name, columns, key, update_columns)
-    found = _JSON.get(cache_key, _UNSEEN)
-    if found is _UNSEEN:
-        found = _JSON[cache_key] = _json_statement(conn, table, columns, key, update_columns)
-    if found is None:
-        return False
-    statement, kinds = found
-    for i, kind in enumerate(kinds):
-        if not set(map(type, map(itemgetter(columns[i]), rows))) <= {kind, types.NoneType}:
-            return False
-    try:
-        text = orjson.dumps(rows if isinstance(rows, list) else list(rows)).decode()
-    except TypeError:  # not dicts, or an integer past 64 bits
-        return False
-    if has_nul(text):  # refused as arrays refuse it (``CharacterNotInRepertoire``, not JSON's error)
-        return False
-    conn.exec_driver_sql(statement, {"rows": text})
-    return True
-
-
-def _json_statement(
-    conn: Connection,
-    table: Table,
-    columns: tuple[str, ...],
-    key: tuple[str, ...],
-    update_columns: tuple[str, ...],
-) -> tuple[str, tuple[type, ...]] | None:
-    kinds: list[type] = []
-    for c in columns:
-        kind = next((k for t, k in _JSON_TYPES if isinstance(table.c[c].type, t)), None)
-        if kind is None:
-            return None
-        kinds.append(kind)
-    dialect = conn.dialect
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(map(quote, columns))
-    typed = ", ".join(f"{quote(c)} {unsized(table.c[c].type).compile(dialect=dialect)}" for c in columns)
-    into = f"{dialect.identifier_preparer.format_table(table)} ({names})"
-    statement = f"INSERT INTO {into} SELECT {names} FROM json_to_recordset(%(rows)s::json) AS r({typed})"
-    if key:
-        updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in update_columns)
-        statement += f" ON CONFLICT ({', '.join(map(quote, key))}) DO UPDATE SET {updates}"
-    return statement, tuple(kinds)
 
 
 def unsized(column_type: Any) -> Any:
