@@ -16,6 +16,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    String,
     event,
     func,
     select,
@@ -278,7 +279,9 @@ Query = tuple[Select[Any], Mapping[str, Any]]
 class Read(Generic[T]):
     """A read a row function makes, not yet run: its ``queries`` and ``decode``, which makes the
     function's answer of their rows (a list of rows for each query, in order). No queries: nothing
-    to ask (no ids given, say). :func:`run` runs one; :func:`together` several in one round trip."""
+    to ask (no ids given, say). :func:`run` runs one; :func:`together` several in one round trip.
+    Its statements are module constants, made once: their driver texts are kept by statement
+    (:func:`_plan`), so one made on each call would be planned again each time."""
 
     queries: tuple[Query, ...]
     decode: Callable[[list[Sequence[Any]]], T]
@@ -376,7 +379,8 @@ def alone(conn: Connection) -> None:
 def one_query(
     statement: Select[Any] | None, params: Mapping[str, Any], decode: Callable[[Sequence[Any]], T]
 ) -> Read[T]:
-    """A :class:`Read` of one query (none when ``statement`` is None: ``decode`` gets no rows)."""
+    """A :class:`Read` of one query (none when ``statement`` is None: ``decode`` gets no rows).
+    ``statement`` a module constant (see :class:`Read`)."""
     if statement is None:
         return Read((), lambda _: decode(()))
     return Read(((statement, params),), lambda rows: decode(rows[0]))
@@ -403,9 +407,17 @@ def _sqlite_rows(conn: Connection, statement: Select[Any], params: Mapping[str, 
     text, make_row, lists = plan
     if lists:
         try:
-            params = {**params, **{name: orjson.dumps(params[name]).decode() for name in lists}}
-        except TypeError:  # not JSON (an integer past 64 bits, a lone surrogate): as SQLAlchemy runs it
+            as_json = {
+                name: orjson.dumps(params[name], option=orjson.OPT_STRICT_INTEGER).decode() for name in lists
+            }
+        except TypeError:
+            # Not JSON SQLite reads back as given: a lone surrogate; an integer past 53 bits (SQLite
+            # reads one past 63 as a float; Python's driver refuses it, as through SQLAlchemy).
             return conn.execute(statement, params).all()
+        if any("\\u0000" in j for j in as_json.values()):
+            # json_each ends a string at its first NUL ('a\0c' would be 'a'), so SQLAlchemy runs it.
+            return conn.execute(statement, params).all()
+        params = {**params, **as_json}
     if not conn.in_transaction() and not conn.get_execution_options().get(ALONE):
         conn.begin()
     driver: Any = conn.connection.driver_connection
@@ -478,6 +490,9 @@ def together(conn: Connection, *reads: Read[Any]) -> tuple[Any, ...]:
 #: passed as JSON); None for a statement SQLAlchemy must run.
 _Plan = tuple[str, Callable[[Any], Any], tuple[str, ...]]
 _PLANS: dict[tuple[str, int], tuple[Select[Any], _Plan | None]] = {}
+#: :data:`_PLANS` is emptied when it has this many (a Read's statements are module constants, a
+#: few dozen; any others are planned again, never kept without end).
+_MOST_PLANS = 1024
 #: SQLite's dialect with named parameters (``:name``, which the driver takes from a mapping), by
 #: the class of the engine's dialect.
 _NAMED: dict[type, Any] = {}
@@ -498,14 +513,16 @@ def _plan(dialect: Any, statement: Select[Any]) -> _Plan | None:
     found = _PLANS.get(key)
     if found is not None:
         return found[1]
+    if len(_PLANS) >= _MOST_PLANS:  # (statements made on each call would be kept for ever)
+        _PLANS.clear()
     sqlite = dialect.name == "sqlite"
+    renders = dialect
     if sqlite:  # parameters by name, as PostgreSQL's dialect renders them (``%(name)s``)
-        named = _NAMED.get(type(dialect))
-        if named is None:
-            named = _NAMED[type(dialect)] = type(dialect)(paramstyle="named")
-        dialect = named
+        renders = _NAMED.get(type(dialect))
+        if renders is None:
+            renders = _NAMED[type(dialect)] = type(dialect)(paramstyle="named")
     columns = list(statement.selected_columns)
-    compiled = statement.compile(dialect=dialect)
+    compiled = statement.compile(dialect=renders)
     text = compiled.string
     if any(not bind.required for bind in compiled.binds.values()):
         # A parameter with a value of its own (``column == "x"``): the caller's parameters are
@@ -517,7 +534,10 @@ def _plan(dialect: Any, statement: Select[Any]) -> _Plan | None:
         if bind.expanding and f"NOT IN (__[POSTCOMPILE_{name}])" not in text:
             # (``NOT IN`` keeps its placeholder, so the plan is None below.)
             if sqlite:
-                one = f"IN (SELECT value FROM json_each(:{name}))"
+                # A number asked of a text column matches its text through ``IN (?)``; json_each's
+                # value does so only cast (id 1 would find no '1').
+                value = "CAST(value AS TEXT)" if isinstance(bind.type, String) else "value"
+                one = f"IN (SELECT {value} FROM json_each(:{name}))"
                 lists.append(name)
             else:
                 one = f"= ANY(%({name})b::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
@@ -527,7 +547,8 @@ def _plan(dialect: Any, statement: Select[Any]) -> _Plan | None:
     make_row = result_tuple([str(c.key) for c in columns])
     if any(processors):
         # SQLite's own conversions of a value read (a boolean's 0/1 to False/True), applied as
-        # SQLAlchemy applies them; PostgreSQL's dialect leaves them to SQLAlchemy.
+        # SQLAlchemy applies them: the engine's dialect's, with its options (a JSON column's
+        # deserializer), not the copy that renders; PostgreSQL's dialect leaves them to SQLAlchemy.
         converted = converted or not sqlite
         make_row = _processed(make_row, processors)
     plan = None
