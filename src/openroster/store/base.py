@@ -97,8 +97,9 @@ class Store:
         """A read transaction. ``snapshot=False``: its statements run in no transaction, each in a
         snapshot of its own (as they do in PostgreSQL's read-committed transactions anyway), which
         spares the read its ``BEGIN`` and ``ROLLBACK``: on PostgreSQL two round trips of its own
-        (the event engine's pass read, ``events/engine.py``). On SQLite only the fixed texts run on
-        the driver (``sql.Fixed``) go without: a statement SQLAlchemy runs still begins one."""
+        (the event engine's pass read, ``events/engine.py``). On SQLite the reads run on the
+        driver go without (``sql.Fixed``, and ``sql.run``'s Reads whose text it makes): a statement
+        SQLAlchemy runs (one of those it cannot make) still begins one."""
         with self.engine.connect() as conn:
             if not snapshot:
                 alone(conn)

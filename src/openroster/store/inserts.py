@@ -183,8 +183,13 @@ def _execute_rows(
     elif compiled.order is None:
         conn.exec_driver_sql(compiled.sql, [dict(r) for r in rows])
     else:
+        # A row's values in the statement's order, taken in C (a generator a row cost more than the
+        # driver's own work on it); one column's getter gives the value itself, not a tuple.
         order = compiled.order
-        conn.exec_driver_sql(compiled.sql, [tuple(r[c] for c in order) for r in rows])
+        take = itemgetter(*order)
+        conn.exec_driver_sql(
+            compiled.sql, [(take(r),) for r in rows] if len(order) == 1 else list(map(take, rows))
+        )
 
 
 _UNSEEN: Any = object()

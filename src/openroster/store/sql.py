@@ -10,11 +10,13 @@ from dataclasses import dataclass, fields
 from operator import itemgetter
 from typing import Any, Generic, TypeVar, overload
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
     Select,
+    String,
     event,
     func,
     select,
@@ -277,7 +279,9 @@ Query = tuple[Select[Any], Mapping[str, Any]]
 class Read(Generic[T]):
     """A read a row function makes, not yet run: its ``queries`` and ``decode``, which makes the
     function's answer of their rows (a list of rows for each query, in order). No queries: nothing
-    to ask (no ids given, say). :func:`run` runs one; :func:`together` several in one round trip."""
+    to ask (no ids given, say). :func:`run` runs one; :func:`together` several in one round trip.
+    Its statements are module constants, made once: their driver texts are kept by statement
+    (:func:`_plan`), so one made on each call would be planned again each time."""
 
     queries: tuple[Query, ...]
     decode: Callable[[list[Sequence[Any]]], T]
@@ -375,15 +379,58 @@ def alone(conn: Connection) -> None:
 def one_query(
     statement: Select[Any] | None, params: Mapping[str, Any], decode: Callable[[Sequence[Any]], T]
 ) -> Read[T]:
-    """A :class:`Read` of one query (none when ``statement`` is None: ``decode`` gets no rows)."""
+    """A :class:`Read` of one query (none when ``statement`` is None: ``decode`` gets no rows).
+    ``statement`` a module constant (see :class:`Read`)."""
     if statement is None:
         return Read((), lambda _: decode(()))
     return Read(((statement, params),), lambda rows: decode(rows[0]))
 
 
 def run(conn: Connection, read: Read[T]) -> T:
-    """Run ``read`` on its own (what its row function does): its queries one after the other."""
+    """Run ``read`` on its own (what its row function does): its queries one after the other. On
+    SQLite each goes to the driver as a text made once (:func:`_plan`), as :class:`Fixed` does:
+    SQLAlchemy's compile of the list parameter, execution context and result were most of a
+    write's read (several times the driver's own work for 50 ids)."""
+    if conn.dialect.name == "sqlite":
+        return read.decode([_sqlite_rows(conn, statement, params) for statement, params in read.queries])
     return read.decode([conn.execute(statement, params).all() for statement, params in read.queries])
+
+
+def _sqlite_rows(conn: Connection, statement: Select[Any], params: Mapping[str, Any]) -> Sequence[Any]:
+    """``statement``'s rows on SQLite, as ``conn.execute(statement, params).all()`` gives them: by
+    the driver when :func:`_plan` has a text for it, its list parameters passed as one JSON array
+    each (``IN (SELECT value FROM json_each(:ids))``: one text for any number of values, the column's
+    index still sought once a value). Its errors are SQLAlchemy's, as through ``conn.execute``."""
+    plan = _plan(conn.dialect, statement)
+    if plan is None:
+        return conn.execute(statement, params).all()
+    text, make_row, lists = plan
+    if lists:
+        try:
+            as_json = {
+                name: orjson.dumps(params[name], option=orjson.OPT_STRICT_INTEGER).decode() for name in lists
+            }
+        except TypeError:
+            # Not JSON SQLite reads back as given: a lone surrogate; an integer past 53 bits (SQLite
+            # reads one past 63 as a float; Python's driver refuses it, as through SQLAlchemy).
+            return conn.execute(statement, params).all()
+        if any("\\u0000" in j for j in as_json.values()):
+            # json_each ends a string at its first NUL ('a\0c' would be 'a'), so SQLAlchemy runs it.
+            return conn.execute(statement, params).all()
+        params = {**params, **as_json}
+    if not conn.in_transaction() and not conn.get_execution_options().get(ALONE):
+        conn.begin()
+    driver: Any = conn.connection.driver_connection
+    # Whoever watches the statements sent (``before_cursor_execute``: tests, benchmarks) sees
+    # these too, with the text and parameters the driver gets (no cursor or context of SQLAlchemy's).
+    for listener in conn.dispatch.before_cursor_execute:
+        listener(conn, None, text, params, None, False)
+    error = conn.dialect.loaded_dbapi.Error
+    try:
+        found = driver.execute(text, params).fetchall()
+    except error as exc:
+        raise DBAPIError.instance(text, dict(params), exc, error) from exc
+    return [make_row(r) for r in found]
 
 
 @overload
@@ -418,7 +465,7 @@ def together(conn: Connection, *reads: Read[Any]) -> tuple[Any, ...]:
                 if plan is None:
                     cursors.append(None)
                 else:
-                    text, make_row = plan
+                    text, make_row, _ = plan
                     cursors.append((driver.execute(text, params), make_row))
     except error as exc:
         _check_sent(conn.info, statements, sent, exc, error)
@@ -438,45 +485,90 @@ def together(conn: Connection, *reads: Read[Any]) -> tuple[Any, ...]:
     return tuple(r.decode([next(answers) for _ in r.queries]) for r in reads)
 
 
-#: :func:`together`'s statements as the driver runs them, by ``(dialect name, id(statement))`` (the
-#: statement kept, so its id is not reused), or None for one SQLAlchemy must run.
-_PLANS: dict[tuple[str, int], tuple[Select[Any], tuple[str, Callable[[Any], Any]] | None]] = {}
+#: :func:`_plan`'s answers, by ``(dialect name, id(statement))`` (the statement kept, so its id is
+#: not reused): the driver's text, what makes a row of its tuple, the list parameters' names (SQLite:
+#: passed as JSON); None for a statement SQLAlchemy must run.
+_Plan = tuple[str, Callable[[Any], Any], tuple[str, ...]]
+_PLANS: dict[tuple[str, int], tuple[Select[Any], _Plan | None]] = {}
+#: :data:`_PLANS` is emptied when it has this many (a Read's statements are module constants, a
+#: few dozen; any others are planned again, never kept without end).
+_MOST_PLANS = 1024
+#: SQLite's dialect with named parameters (``:name``, which the driver takes from a mapping), by
+#: the class of the engine's dialect.
+_NAMED: dict[type, Any] = {}
 
 
-def _plan(dialect: Any, statement: Select[Any]) -> tuple[str, Callable[[Any], Any]] | None:
-    """``statement``'s SQL for ``dialect``, made once, and what makes a row of the driver's tuple (a
-    row as SQLAlchemy gives it: by index, by name through ``_mapping``). A list parameter (``IN``,
-    SQLAlchemy's expanding bind) is one array: ``= ANY(%(ids)s::VARCHAR[])``, the same text for any
-    number of values, where SQLAlchemy renders a parameter a value on every run (for 50 ids, most of
-    the query's cost in the client) and the server plans each count afresh. The array's cast has no
-    length (as :func:`_execute_arrays`'s: an explicit cast to a sized string cuts a value, and a
-    cut id could match another). None when a column's values or a parameter need SQLAlchemy's
-    conversion, or the SQL holds what this does not render."""
+def _plan(dialect: Any, statement: Select[Any]) -> _Plan | None:
+    """``statement``'s SQL for ``dialect``, made once, what makes a row of the driver's tuple (a
+    row as SQLAlchemy gives it: by index, by name through ``_mapping``), and the names of its list
+    parameters. A list parameter (``IN``, SQLAlchemy's expanding bind) is one value, the same text
+    for any number of values, where SQLAlchemy renders a parameter a value on every run (for 50 ids,
+    most of the query's cost in the client) and the server plans each count afresh: on PostgreSQL
+    an array, ``= ANY(%(ids)s::VARCHAR[])``, whose cast has no length (as :func:`_execute_arrays`'s:
+    an explicit cast to a sized string cuts a value, and a cut id could match another); on SQLite a
+    JSON array, ``IN (SELECT value FROM json_each(:ids))``, and the rows' values converted by their
+    columns' result processors (SQLite's booleans). None when a parameter needs SQLAlchemy's
+    conversion (or, on PostgreSQL, a column's value), or the SQL holds what this does not render."""
     key = (dialect.name, id(statement))
     found = _PLANS.get(key)
     if found is not None:
         return found[1]
+    if len(_PLANS) >= _MOST_PLANS:  # (statements made on each call would be kept for ever)
+        _PLANS.clear()
+    sqlite = dialect.name == "sqlite"
+    renders = dialect
+    if sqlite:  # parameters by name, as PostgreSQL's dialect renders them (``%(name)s``)
+        renders = _NAMED.get(type(dialect))
+        if renders is None:
+            renders = _NAMED[type(dialect)] = type(dialect)(paramstyle="named")
     columns = list(statement.selected_columns)
-    compiled = statement.compile(dialect=dialect)
+    compiled = statement.compile(dialect=renders)
     text = compiled.string
     if any(not bind.required for bind in compiled.binds.values()):
-        # A parameter with a value of its own (``column == "x"``): :func:`together` passes only
-        # the caller's parameters, so SQLAlchemy must run it.
+        # A parameter with a value of its own (``column == "x"``): the caller's parameters are
+        # all a plan is run with, so SQLAlchemy must run it.
         _PLANS[key] = (statement, None)
         return None
+    lists: list[str] = []
     for name, bind in compiled.binds.items():
         if bind.expanding and f"NOT IN (__[POSTCOMPILE_{name}])" not in text:
             # (``NOT IN`` keeps its placeholder, so the plan is None below.)
-            array = f"= ANY(%({name})b::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
-            text = text.replace(f"IN (__[POSTCOMPILE_{name}])", array)
-    converted = any(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns) or any(
-        b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()
-    )
+            if sqlite:
+                # A number asked of a text column matches its text through ``IN (?)``; json_each's
+                # value does so only cast (id 1 would find no '1').
+                value = "CAST(value AS TEXT)" if isinstance(bind.type, String) else "value"
+                one = f"IN (SELECT {value} FROM json_each(:{name}))"
+                lists.append(name)
+            else:
+                one = f"= ANY(%({name})b::{inserts.unsized(bind.type).compile(dialect=dialect)}[])"
+            text = text.replace(f"IN (__[POSTCOMPILE_{name}])", one)
+    processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+    converted = any(b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values())
+    make_row = result_tuple([str(c.key) for c in columns])
+    if any(processors):
+        # SQLite's own conversions of a value read (a boolean's 0/1 to False/True), applied as
+        # SQLAlchemy applies them: the engine's dialect's, with its options (a JSON column's
+        # deserializer), not the copy that renders; PostgreSQL's dialect leaves them to SQLAlchemy.
+        converted = converted or not sqlite
+        make_row = _processed(make_row, processors)
     plan = None
     if not converted and compiled.positional is False and "__[POSTCOMPILE" not in text:
-        plan = (text, result_tuple([str(c.key) for c in columns]))
+        plan = (text, make_row, tuple(lists))
     _PLANS[key] = (statement, plan)
     return plan
+
+
+def _processed(make_row: Callable[[Any], Any], processors: list[Any]) -> Callable[[Any], Any]:
+    """``make_row`` of each value as its column's result processor (where it has one) makes it."""
+    at = [(i, p) for i, p in enumerate(processors) if p is not None]
+
+    def processed(values: Any) -> Any:
+        values = list(values)
+        for i, p in at:
+            values[i] = p(values[i])
+        return make_row(values)
+
+    return processed
 
 
 def name_matches(column: Any, word: str, *, exact: bool) -> ColumnElement[bool]:
