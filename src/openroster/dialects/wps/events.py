@@ -90,7 +90,6 @@ def payload(company_id: str, batch: Batch) -> dict[str, Any]:
     return {"company_id": company_id, "users" if topic == USER_TOPIC else "depts": items}
 
 
-#: The outbox's entity-key prefix of each topic.
 @dataclass(frozen=True, slots=True)
 class Draft:
     """One event before it is sealed: the same for every subscription of one app, topics and
