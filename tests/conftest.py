@@ -51,7 +51,7 @@ from openroster.testing import ControlClient
 from openroster.testing.plugin import SERVE_ARGS_INI, OpenrosterServer
 from openroster.testing.server import ServerProcess
 from openroster.testing.server import start_server as launch_server
-from ordering import longest_first, worker_count
+from ordering import SlowFilesFirst
 
 #: How long a server may take to answer its health check (a busy CI machine is slow to start one).
 START_TIMEOUT_S = 180
@@ -73,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     pieces.CHECK_SIZES = True
     for b in BACKENDS:
         config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
+    config.pluginmanager.register(SlowFilesFirst(), "slow-files-first")  # the order tests run in
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -129,7 +130,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not config.getoption("every_store") and (dropped := [i for i in items if _runs_on_sqlite_only(i)]):
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not _runs_on_sqlite_only(item)]
-    items[:] = longest_first(items, worker_count(config))  # tests/ordering.py
     unmarked = [
         item.nodeid
         for item in items

@@ -10,7 +10,9 @@ files dealt to it (longest first, each to the slice with the least so far) and e
 tests, which the other worker can take over a few at a time.
 
 A file keeps its tests together and in their order (module fixtures, such as test_scale.py's
-large tenant, are made once).
+large tenant, are made once). The order is set last, on the tests left once ``-m``, ``-k`` and the
+SQLite-only runs are deselected (tests/conftest.py registers :class:`SlowFilesFirst`): the slices
+are cut from those.
 """
 
 from __future__ import annotations
@@ -70,3 +72,11 @@ def longest_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
         rest = rest[fill:]
         left -= len(share) + fill
     return ordered + rest
+
+
+class SlowFilesFirst:
+    """The plugin that puts the collected tests in that order, after every deselection."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        items[:] = longest_first(items, worker_count(config))
