@@ -3,10 +3,10 @@ workers so that each worker starts with its share of them.
 
 ``--dist worksteal`` (scripts/test) hands each worker a contiguous slice of the collected tests,
 ``len(pending) // workers_left`` of them in turn, and a worker whose slice runs out takes the back
-half of the longest queue. So what runs last is what lies at the back of a slice; in collection
-order that was the middle of the list (e2e/test_multiprocess.py, test_scale.py): one worker ran
-a 30 s test alone at the end while the other had nothing left. Here each slice starts with the slow
-files dealt to it (longest first, each to the slice with the least so far) and ends with quick
+half of the longest queue. So what runs last is what lies at the back of a slice; before this
+order, slow files inside the first slice (e2e/test_multiprocess.py, test_scale.py) could leave one
+worker running a 30 s test alone at the end while the other had nothing left. Here each slice
+starts with the slow files dealt to it (longest first, each to the slice with the least so far) and ends with quick
 tests, which the other worker can take over a few at a time.
 
 A file keeps its tests together and in their order (module fixtures, such as test_scale.py's
@@ -79,4 +79,8 @@ class SlowFilesFirst:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if config.getoption("stepwise", False) or config.getoption("stepwise_skip", False):
+            # --sw deselects what lies before the last failure in collection order: the tests
+            # must run in that order, or it would skip tests that never ran.
+            return
         items[:] = longest_first(items, worker_count(config))

@@ -80,7 +80,7 @@ def test_the_bulk_demo_builds_a_large_tenant_by_the_rules(large: Built) -> None:
 
 # The worker processes only prepare the chunks (no store in them); the store's bulk path is the same
 # as in one process, so this mode runs on one backend.
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("backend", [backend_param("sqlite")], indirect=True)
 def test_the_bulk_demo_in_worker_processes_builds_a_large_tenant_by_the_rules(
     directory: Directory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
