@@ -6,8 +6,8 @@ workers so that each worker starts with its share of them.
 half of the longest queue. So what runs last is what lies at the back of a slice; before this
 order, slow files inside the first slice (e2e/test_multiprocess.py, test_scale.py) could leave one
 worker running a 30 s test alone at the end while the other had nothing left. Here each slice
-starts with the slow files dealt to it (longest first, each to the slice with the least so far) and ends with quick
-tests, which the other worker can take over a few at a time.
+starts with the slow files dealt to it (longest first, each to the slice with the least so far)
+and ends with quick tests, which the other worker can take over a few at a time.
 
 A file keeps its tests together and in their order (module fixtures, such as test_scale.py's
 large tenant, are made once). The order is set last, on the tests left once ``-m``, ``-k`` and the
