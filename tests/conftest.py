@@ -51,6 +51,7 @@ from openroster.testing import ControlClient
 from openroster.testing.plugin import SERVE_ARGS_INI, OpenrosterServer
 from openroster.testing.server import ServerProcess
 from openroster.testing.server import start_server as launch_server
+from ordering import SlowFilesFirst
 
 #: How long a server may take to answer its health check (a busy CI machine is slow to start one).
 START_TIMEOUT_S = 180
@@ -72,6 +73,7 @@ def pytest_configure(config: pytest.Config) -> None:
     pieces.CHECK_SIZES = True
     for b in BACKENDS:
         config.addinivalue_line("markers", f"{b}: the test runs on the {b} store backend")
+    config.pluginmanager.register(SlowFilesFirst(), "slow-files-first")  # the order tests run in
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,16 +86,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 #: Fixtures that are (or start) a server shared by the worker's tests.
 SHARED_SERVER_FIXTURES = frozenset({"live", "live_sqlite", "live_postgresql", "openroster_server"})
-
-
-#: Files whose tests take a minute or more each (kill -9 rounds, the docs/cli.md walk-through, the CLI
-#: beside a running server). They run first, so that no worker starts one while the other has
-#: nothing left to do (the long tail of the run).
-LONGEST_FIRST: tuple[str, ...] = (
-    "tests/reliability/test_crash_safety.py",
-    "tests/e2e/test_cli_docs.py",
-    "tests/e2e/test_cli.py",
-)
 
 
 #: The suites whose tests talk to a real server. Their tests run on SQLite; the PostgreSQL run of a
@@ -138,7 +130,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not config.getoption("every_store") and (dropped := [i for i in items if _runs_on_sqlite_only(i)]):
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if not _runs_on_sqlite_only(item)]
-    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in LONGEST_FIRST)  # stable: order kept
     unmarked = [
         item.nodeid
         for item in items
