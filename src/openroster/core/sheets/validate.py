@@ -216,12 +216,12 @@ def drop_rows_naming_invalid_rows(plan: ImportPlan) -> None:
     while changed:
         changed = False
         for row in plan.live():
-            named = [(row.leader_id, plan.col("leader"))]
-            named += [(a.relation_user, plan.col(a.attr_id, "attr")) for a in row.attr_updates]
-            for ref, column in named:
+            named = [(row.leader_id, "leader", "profile")]
+            named += [(a.relation_user, a.attr_id, "attr") for a in row.attr_updates if a.relation_user]
+            for ref, key, kind in named:
                 other = plan.by_id.get(ref or "")
                 if other is not None and other is not row and other.problem is not None:
-                    plan.fail(row, column, f"names row {other.number}, which cannot be imported")
+                    plan.fail(row, plan.col(key, kind), f"names row {other.number}, which cannot be imported")
                     changed = True
                     break
 
