@@ -237,6 +237,32 @@ def test_every_problem_is_reported_and_nothing_is_written(directory: Directory, 
     assert report.invalid == 9 and report.created == 3  # what would have been created
 
 
+def test_rows_with_the_same_departments_cell_get_its_paths_and_each_its_problem(
+    directory: Directory, company: str
+) -> None:
+    """A departments cell is read once for the rows that have it: each gets its paths, a row with
+    another cell its own, and a path refused is a problem of every row with that cell."""
+    long = "总部/" + "长" * 201
+    shared = "总部/运营; 总部/运营;总部"
+    rows = [
+        ["赵一", "E010", "", "", "", long, "", "", "", "", "", ""],
+        ["钱二", "E011", "", "", "", shared, "", "", "", "", "", ""],
+        ["孙三", "E012", "", "", "", long, "", "", "", "", "", ""],
+        ["李四", "E013", "", "", "", shared, "", "", "", "", "", ""],
+        ["周五", "E014", "", "", "", "销售", "", "", "", "", "", ""],
+    ]
+    report = run(directory, rows)
+    assert not report.written and people(directory) == {}
+    assert [(p.row, p.column) for p in report.problems] == [(2, "部门"), (4, "部门")]
+    assert all("longer than 200" in p.reason for p in report.problems)
+    report = run(directory, [rows[1], rows[4], rows[3]])
+    assert report.written and report.created == 3
+    found = people(directory)
+    for who in ("E011", "E013"):
+        assert paths(directory, found[who]) == ["/示例科技/总部/运营", "/示例科技/总部"]
+    assert paths(directory, found["E014"]) == ["/示例科技/销售"]
+
+
 def test_a_bad_cell_deep_in_a_large_file_is_named_and_nothing_is_written(
     directory: Directory, company: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -49,13 +49,16 @@ def read_cells(plan: ImportPlan, row: Row) -> None:
                 plan.fail(row, plan.col(key), f"{raw!r} is not one of {enum.describe()}")
     departments = p.get("departments")
     if departments:
-        pieces = plan.cell_paths.get(departments)
-        if pieces is None:
-            pieces = plan.cell_paths[departments] = split_paths(departments)
-        for raw in pieces:
-            path = plan.path(row, raw, plan.col("departments"))
-            if path is not None and path not in row.paths:
-                row.paths.append(path)
+        # A cell's paths, read once for the rows with that cell (again for each row when a path
+        # is a problem, which each such row is given).
+        paths = plan.cell_paths.get(departments)
+        if paths is None:
+            column = plan.col("departments")
+            found = [plan.path(row, raw, column) for raw in split_paths(departments)]
+            paths = tuple(dict.fromkeys(path for path in found if path is not None))
+            if None not in found:
+                plan.cell_paths[departments] = paths
+        row.paths = paths
     if p.get("main_department"):
         row.main_path = plan.path(row, p["main_department"], plan.col("main_department"))
         if row.main_path is not None and row.main_path not in (row.paths or [()]):

@@ -49,10 +49,11 @@ class Row:
     changed: bool = False
     leader_id: str | None = None
     values: dict[str, str | None] = field(default_factory=dict)
-    paths: list[tuple[str, ...]] = field(default_factory=list)
+    #: The department paths of the row's cell, in order, each once (rows with the same cell share
+    #: one tuple).
+    paths: tuple[tuple[str, ...], ...] = ()
     main_path: tuple[str, ...] | None = None
     attr_updates: list[AttributeUpdate] = field(default_factory=list)
-    attr_headers: list[str] = field(default_factory=list)
 
 
 #: What a new person's empty enumeration cell means.
@@ -101,11 +102,11 @@ class ImportPlan:
         self.depts: dict[tuple[str, ...], Department] = {}
         self.option_keys: dict[str, dict[str, str]] = {}
         #: The text and enumeration columns the file has; each enumeration cell's core value and
-        #: each departments cell's paths, read once for the rows with that cell.
+        #: each departments cell's paths (when none is a problem), read once for the rows with that cell.
         self.text_keys = [key for key in TEXT_KEYS if key in self.has]
         self.enums = [(key, enum) for key, enum in ENUMS.items() if key in self.has]
         self.enum_values: dict[tuple[str, str], str | None] = {}
-        self.cell_paths: dict[str, list[str]] = {}
+        self.cell_paths: dict[str, tuple[tuple[str, ...], ...]] = {}
         #: Each ``(attribute, cell)``'s update, made once and shared by the rows with that cell.
         self.updates: dict[tuple[str, str], AttributeUpdate] = {}
 
@@ -217,7 +218,11 @@ class ImportPlan:
         columns["user_name"] = [v or "" for v in given("user_name")]
         columns["id"] = [r.user_id for r in rows]
         columns["leader_id"] = [r.leader_id for r in rows]
-        columns["dept_ids"] = [self.dept_ids(r) for r in rows]
+        # Each distinct paths tuple's ids once (rows with the same departments cell share one).
+        ids_of: dict[int, tuple[int, ...]] = {}
+        columns["dept_ids"] = [
+            ids_of.get(id(r.paths)) or ids_of.setdefault(id(r.paths), self.dept_ids(r)) for r in rows
+        ]
         columns["def_dept_id"] = [
             self.depts[r.main_path].id if r.main_path is not None else None for r in rows
         ]

@@ -96,18 +96,18 @@ def resolve_references(plan: ImportPlan) -> None:
 
 
 def read_attributes(plan: ImportPlan, row: Row) -> None:
-    for attr_id, raw in row.attrs.items():
-        header = plan.col(attr_id, "attr")
+    updates = plan.updates
+    for key in row.attrs.items():
         # Rows with the same cell share one update (checked and encoded once by ``bulk.prepare``).
-        update = plan.updates.get((attr_id, raw))
+        update = updates.get(key)
         if update is None:
-            update = _attribute_update(plan, row, plan.defs[attr_id], raw, header)
+            attr_id, raw = key
+            update = _attribute_update(plan, row, plan.defs[attr_id], raw, plan.col(attr_id, "attr"))
             if update is None:
                 return
             if plan.defs[attr_id].value_type is not ValueType.RELATION_DEPTS:  # (paths name the row)
-                plan.updates[attr_id, raw] = update
+                updates[key] = update
         row.attr_updates.append(update)
-        row.attr_headers.append(header)
 
 
 def _attribute_update(
@@ -216,12 +216,12 @@ def drop_rows_naming_invalid_rows(plan: ImportPlan) -> None:
     while changed:
         changed = False
         for row in plan.live():
-            named = [(row.leader_id, plan.col("leader"))]
-            named += [(a.relation_user, h) for a, h in zip(row.attr_updates, row.attr_headers, strict=True)]
-            for ref, column in named:
+            named = [(row.leader_id, "leader", "profile")]
+            named += [(a.relation_user, a.attr_id, "attr") for a in row.attr_updates if a.relation_user]
+            for ref, key, kind in named:
                 other = plan.by_id.get(ref or "")
                 if other is not None and other is not row and other.problem is not None:
-                    plan.fail(row, column, f"names row {other.number}, which cannot be imported")
+                    plan.fail(row, plan.col(key, kind), f"names row {other.number}, which cannot be imported")
                     changed = True
                     break
 
