@@ -83,6 +83,12 @@ def encode_value(value: AttributeValueData) -> str:
     return orjson.dumps(value).decode()
 
 
+def encode_values(values: Sequence[AttributeValueData]) -> list[str]:
+    """:func:`encode_value` of each; a text (most values) encoded without the type tests."""
+    dumps = orjson.dumps
+    return [dumps(v).decode() if type(v) is str else encode_value(v) for v in values]
+
+
 def decode_value(value_type: ValueType, raw: str) -> AttributeValueData:
     data = orjson.loads(raw)
     if value_type is ValueType.URL:

@@ -179,6 +179,7 @@ class Attrs(Repository):
     remove_dept_from_values = RowFunction(attrs.remove_dept_from_values)
     #: A value as ``attr_values`` stores it (JSON text), and back.
     encode_value = staticmethod(attrs.encode_value)
+    encode_values = staticmethod(attrs.encode_values)
     decode_value = staticmethod(attrs.decode_value)
 
 
