@@ -13,8 +13,9 @@ from openroster.core.custom import attributes, checks
 from openroster.core.directory import Directory
 from openroster.core.people import depts, users
 from openroster.core.tenancy import tenants
-from openroster.model.entities import AttributeUpdate, UserAttributeUpdate
+from openroster.model.entities import AttributeUpdate, AttributeValueData, UrlValue, UserAttributeUpdate
 from openroster.model.errors import CoreError
+from openroster.store import attrs as stored_attrs
 
 DEFS = [
     attributes.NewDefinition(id="desk", name="工位", value_type="text"),
@@ -221,3 +222,18 @@ def test_a_batch_writes_and_refuses_as_the_per_value_checks_say(directory: Direc
         for uid, attr_id in clears:
             assert all(v.attr_id != attr_id for v in read[uid])
     assert ways == {"quick", "long way", "refused"}
+
+
+def test_values_are_encoded_together_as_one_at_a_time() -> None:
+    """The job's encoding of its values (``encode_values``) is ``encode_value``'s, byte for byte."""
+    values: list[AttributeValueData] = [
+        "2F-001",
+        "",
+        'a "quoted" \\ \u2028 工位',
+        (),
+        (1,),
+        (2, 1, 10**18 - 1),
+        UrlValue(title="主页", link="https://wiki.example.com/u1"),
+        UrlValue(title="", link='https://x.example/"\\'),
+    ]
+    assert stored_attrs.encode_values(values) == [stored_attrs.encode_value(v) for v in values]

@@ -84,9 +84,10 @@ def encode_value(value: AttributeValueData) -> str:
 
 
 def encode_values(values: Sequence[AttributeValueData]) -> list[str]:
-    """:func:`encode_value` of each; a text (most values) encoded without the type tests."""
+    """:func:`encode_value` of each, without its type tests: orjson writes a tuple as the list and a
+    :class:`UrlValue` (a dataclass, its fields in order) as the ``{"title", "link"}`` object."""
     dumps = orjson.dumps
-    return [dumps(v).decode() if type(v) is str else encode_value(v) for v in values]
+    return [dumps(v).decode() for v in values]
 
 
 def decode_value(value_type: ValueType, raw: str) -> AttributeValueData:
