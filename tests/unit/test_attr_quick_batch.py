@@ -43,6 +43,8 @@ URLS: list[tuple[str | None, str | None] | None] = [
     ("t", "https://x.example:0/"),
     ("t", "https://x.example:99999/"),
     ("t", "ftp://x.example/"),
+    ("t", "httpſ://x.example/"),  # "ſ" folds to "s": not a scheme urlsplit finds
+    ("t", "https://\u212a.example/"),  # the Kelvin sign folds to "k"
     ("t", "https://a b.example/"),
     ("t", "https://x.example/a b"),
     ("t", "https://x.example/a\u3000b"),
@@ -201,8 +203,10 @@ def test_a_batch_writes_and_refuses_as_the_per_value_checks_say(directory: Direc
     assert ways == {"quick", "long way", "refused"}
 
 
-def test_values_are_encoded_together_as_one_at_a_time() -> None:
-    """The job's encoding of its values (``encode_values``) is ``encode_value``'s, byte for byte."""
+def test_values_are_stored_as_the_texts_stores_already_hold() -> None:
+    """The stored text of each kind of value, as stores written before hold it (a text as a JSON
+    string, departments as a list, a link as ``{"title", "link"}`` in that order): unchanged values
+    are skipped and deletes matched by comparing these texts."""
     values: list[AttributeValueData] = [
         "2F-001",
         "",
@@ -213,4 +217,15 @@ def test_values_are_encoded_together_as_one_at_a_time() -> None:
         UrlValue(title="主页", link="https://wiki.example.com/u1"),
         UrlValue(title="", link='https://x.example/"\\'),
     ]
-    assert stored_attrs.encode_values(values) == [stored_attrs.encode_value(v) for v in values]
+    stored = [
+        '"2F-001"',
+        '""',
+        '"a \\"quoted\\" \\\\ \u2028 工位"',
+        "[]",
+        "[1]",
+        "[2,1,999999999999999999]",
+        '{"title":"主页","link":"https://wiki.example.com/u1"}',
+        '{"title":"","link":"https://x.example/\\"\\\\"}',
+    ]
+    assert stored_attrs.encode_values(values) == stored
+    assert [stored_attrs.encode_value(v) for v in values] == stored

@@ -122,7 +122,7 @@ def quick_batch(
                         return None
                 elif vt is option:
                     value = a.option
-                    if value is None:
+                    if type(value) is not str:  # None, or what the option keys cannot hold
                         return None
                     if value:
                         keys = option_keys.get(attr_id)
@@ -334,7 +334,8 @@ def checked_value(
 
 #: A link that is plainly ``http(s)://host`` (no user, port or IPv6 brackets) and a path, query or
 #: fragment: what :func:`_is_http_link` accepts without taking it apart.
-_PLAIN_HTTP_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#]|\Z)", re.IGNORECASE)
+#: ASCII only: case-folding alone lets "ſ" (U+017F) match "s" and "K" (U+212A) match a letter.
+_PLAIN_HTTP_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#]|\Z)", re.IGNORECASE | re.ASCII)
 
 
 def _is_http_link(link: str) -> bool:
