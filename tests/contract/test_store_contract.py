@@ -26,7 +26,13 @@ from openroster.core.people import depts as dept_service
 from openroster.core.people import search, users
 from openroster.core.people.search import Found, Query
 from openroster.core.tenancy import apps, tenants
-from openroster.model.entities import AttributeUpdate, AttributeValue, UserAttributeUpdate, UserStatus
+from openroster.model.entities import (
+    AttributeUpdate,
+    AttributeValue,
+    UrlValue,
+    UserAttributeUpdate,
+    UserStatus,
+)
 from openroster.model.errors import BulkConflict, Conflict, InvalidValue
 from openroster.server.app import open_directory
 from openroster.store import bulk, schema
@@ -317,7 +323,7 @@ class TestStoreContract:
                 d.store.dispose()
         with directory.reader() as r:
             value = attributes.read_values(r, tenant_id=acme, user_ids=["u1"])["u1"][0].value
-        assert value in {attributes.UrlValue(f"w{k}", f"https://w{k}.test/19") for k in (0, 1)}
+        assert value in {UrlValue(f"w{k}", f"https://w{k}.test/19") for k in (0, 1)}
 
     def test_department_ids_are_never_handed_out_twice(
         self, databases: Databases, tmp_path: Path, acme: str

@@ -36,6 +36,7 @@ def people(wps_client: WpsClient) -> list[str]:
         pytest.param("https://a.b/\x7f", id="del"),
         pytest.param("javascript:alert(1)", id="javascript-scheme"),
         pytest.param("ftp://a.b/file", id="ftp-scheme"),
+        pytest.param("httpſ://a.b/", id="a-long-s-folding-to-https"),
         pytest.param("https://", id="no-host"),
         pytest.param("https://a.b:99999/", id="port-out-of-range"),
         pytest.param("https://a.b:port/", id="port-not-a-number"),

@@ -76,11 +76,16 @@ def insert_definitions(conn: Connection, items: Sequence[AttributeDefinition]) -
 
 
 def encode_value(value: AttributeValueData) -> str:
-    if isinstance(value, UrlValue):
-        return orjson.dumps({"title": value.title, "link": value.link}).decode()
-    if isinstance(value, tuple):
-        return orjson.dumps(list(value)).decode()
+    """A value's stored text: orjson writes a tuple as the list and a :class:`UrlValue` (a
+    dataclass, its fields in order) as the ``{"title", "link"}`` object. Stored texts are compared
+    and matched as text (unchanged values skipped, ``delete_matching_values``): one encoder."""
     return orjson.dumps(value).decode()
+
+
+def encode_values(values: Sequence[AttributeValueData]) -> list[str]:
+    """:func:`encode_value` of each."""
+    dumps = orjson.dumps
+    return [dumps(v).decode() for v in values]
 
 
 def decode_value(value_type: ValueType, raw: str) -> AttributeValueData:

@@ -177,8 +177,8 @@ class Attrs(Repository):
     delete_values = RowFunction(attrs.delete_values)
     delete_matching_values = RowFunction(attrs.delete_matching_values)
     remove_dept_from_values = RowFunction(attrs.remove_dept_from_values)
-    #: A value as ``attr_values`` stores it (JSON text), and back.
-    encode_value = staticmethod(attrs.encode_value)
+    #: Values as ``attr_values`` stores them (JSON text), and one back.
+    encode_values = staticmethod(attrs.encode_values)
     decode_value = staticmethod(attrs.decode_value)
 
 

@@ -11,13 +11,12 @@ value (``""``, ``[]``, a url with an empty link) clears the attribute.
 
 from __future__ import annotations
 
-import re
 import secrets as _random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from openroster.core import recording, validate
+from openroster.core.custom.checks import checked_batch, quick_batch
 from openroster.core.directory import Directory, Reader
 from openroster.core.runtime import limits
 from openroster.model import errors
@@ -25,10 +24,8 @@ from openroster.model.changes import Operation
 from openroster.model.entities import (
     AttributeDefinition,
     AttributeOption,
-    AttributeUpdate,
     AttributeValue,
     AttributeValueData,
-    UrlValue,
     UserAttributeUpdate,
     ValueType,
 )
@@ -241,39 +238,9 @@ def write_values_in(
         listed = definitions
     defs = {a.id: a for a in listed}
     present = known_users.intersection(user_ids)
-    known_depts = set(depts_named)
-    writes: list[tuple[str, AttributeValue]] = []
-    clears: list[tuple[str, str]] = []
-    seen_users: set[str] = set()
-    for i, u in enumerate(updates):
-        p = f"users[{i}]"
-        if not u.user_id:
-            raise errors.MissingField(f"{p}.user_id is required", field=f"{p}.user_id")
-        if u.user_id in seen_users:
-            raise errors.InvalidValue(
-                f"{p}.user_id: user {u.user_id!r} appears twice in this batch", field=f"{p}.user_id"
-            )
-        seen_users.add(u.user_id)
-        if u.user_id not in present:
-            raise errors.NotFound(
-                f"{p}.user_id: user {u.user_id!r} does not exist",
-                field=f"{p}.user_id",
-                entity=errors.Entity.USER,
-            )
-        validate.count(
-            u.attrs,
-            field=f"{p}.custom_attrs",
-            limit=limits.ATTR_UPDATE_ATTRS_PER_USER_MAX,
-            what="attribute",
-            required=False,
-        )
-        for attr_id, value in checked_values(
-            defs, u.attrs, field=p, known_users=known_users, known_depts=known_depts
-        ):
-            if value is None:
-                clears.append((u.user_id, attr_id))
-            else:
-                writes.append((u.user_id, AttributeValue(attr_id=attr_id, value=value)))
+    known = (present, known_users, set(depts_named))
+    # The whole batch checked at once; when something fails, the long way names it.
+    writes, clears = quick_batch(defs, updates, *known) or checked_batch(defs, updates, *known)
     written = _write_values(tx, tenant_id, listed, user_ids, stored, writes, clears)
     for uid in written.user_ids:
         tx.changed(tenant_id, "attrvals", uid)
@@ -293,12 +260,12 @@ def _write_values(
     they change. ``stored``: the values held by ``user_ids``, as stored (read once): a value written
     is compared with the stored one by its encoding (decoded only when the two differ), and is not
     written again when they are the same."""
-    encode, decode = tx.attrs.encode_value, tx.attrs.decode_value
+    decode, held = tx.attrs.decode_value, stored.get
     types = {a.id: a.value_type for a in listed}
     changed: dict[str, list[str]] = {}
     rows: list[tuple[str, str, str]] = []
-    for uid, v in writes:
-        raw, new = stored.get((uid, v.attr_id)), encode(v.value)
+    for (uid, v), new in zip(writes, tx.attrs.encode_values([v.value for _, v in writes]), strict=True):
+        raw = held((uid, v.attr_id))
         if raw != new:
             rows.append((uid, v.attr_id, new))
             if raw is None or decode(types[v.attr_id], raw) != v.value:
@@ -317,171 +284,6 @@ def _write_values(
         cleared=set(clears),
         decode=decode,
     )
-
-
-def checked_values(
-    defs: Mapping[str, AttributeDefinition],
-    attrs: Sequence[AttributeUpdate],
-    *,
-    field: str,
-    known_users: set[str],
-    known_depts: set[int],
-) -> list[tuple[str, AttributeValueData | None]]:
-    """One person's attribute updates checked against their definitions: ``(attr_id, value)``, in
-    order; ``None`` clears the attribute. Errors name ``{field}.custom_attrs[j]``.
-
-    ``known_users`` / ``known_depts``: the users and departments a relation may name.
-    """
-    out: list[tuple[str, AttributeValueData | None]] = []
-    seen: set[str] = set()
-    for j, a in enumerate(attrs):
-        q = f"{field}.custom_attrs[{j}]"
-        try:
-            definition = defs.get(a.attr_id)
-            if definition is None:
-                raise errors.UnknownAttribute(
-                    f"{q}.attr_id: attribute {a.attr_id!r} does not exist", field=f"{q}.attr_id"
-                )
-            if a.attr_id in seen:
-                raise errors.InvalidValue(
-                    f"{q}.attr_id: attribute {a.attr_id!r} appears twice", field=f"{q}.attr_id"
-                )
-            seen.add(a.attr_id)
-            value = checked_value(definition, a, field=q, known_users=known_users, known_depts=known_depts)
-            out.append((a.attr_id, value))
-        except errors.CoreError as exc:
-            raise exc.in_field(errors.Entity.ATTRIBUTE, a.attr_id) from None
-    return out
-
-
-def checked_value(
-    definition: AttributeDefinition,
-    a: AttributeUpdate,
-    *,
-    field: str,
-    known_users: set[str],
-    known_depts: set[int],
-) -> AttributeValueData | None:
-    """One attribute update checked against its definition: the value to store (``None``: clear it).
-
-    Errors name ``{field}.<part>`` (``text``, ``option``, ...); ``known_users`` / ``known_depts``
-    are the users and departments a relation may name.
-    """
-    vt = definition.value_type
-    if vt is ValueType.TEXT:
-        if a.text is None:
-            raise errors.MissingField(
-                f"{field}.text is required for text attribute {definition.id!r}", field=f"{field}.text"
-            )
-        if len(a.text) > limits.ATTR_TEXT_MAX:
-            raise errors.AttributeValueMismatch(
-                f"{field}.text is longer than {limits.ATTR_TEXT_MAX} characters", field=f"{field}.text"
-            )
-        return a.text if a.text != "" else None
-    if vt is ValueType.OPTION:
-        if a.option is None:
-            raise errors.MissingField(
-                f"{field}.option is required for option attribute {definition.id!r}", field=f"{field}.option"
-            )
-        if a.option == "":
-            return None
-        if all(o.key != a.option for o in definition.options):  # (no set built per value)
-            allowed = ", ".join(repr(o.key) for o in definition.options)
-            raise errors.AttributeValueMismatch(
-                f"{field}.option: {a.option!r} is not an option of attribute {definition.id!r}"
-                f" (options: {allowed})",
-                field=f"{field}.option",
-            )
-        return a.option
-    if vt is ValueType.RELATION_USER:
-        if a.relation_user is None:
-            raise errors.MissingField(
-                f"{field}.relation_user is required for relation_user attribute {definition.id!r}",
-                field=f"{field}.relation_user",
-            )
-        if a.relation_user == "":
-            return None
-        if a.relation_user not in known_users:
-            raise errors.BrokenReference(
-                f"{field}.relation_user: user {a.relation_user!r} does not exist",
-                field=f"{field}.relation_user",
-                entity=errors.Entity.USER,
-            )
-        return a.relation_user
-    if vt is ValueType.RELATION_DEPTS:
-        if a.relation_depts is None:
-            raise errors.MissingField(
-                f"{field}.relation_depts is required for relation_depts attribute {definition.id!r}",
-                field=f"{field}.relation_depts",
-            )
-        validate.count(
-            a.relation_depts,
-            field=f"{field}.relation_depts",
-            limit=limits.ATTR_RELATION_DEPTS_MAX,
-            what="department",
-            required=False,
-        )
-        ids: list[int] = []
-        for k, raw in enumerate(a.relation_depts):
-            dept = validate.dept_id(raw, field=f"{field}.relation_depts[{k}]")
-            if dept not in known_depts:
-                raise errors.BrokenReference(
-                    f"{field}.relation_depts[{k}]: department {raw!r} does not exist",
-                    field=f"{field}.relation_depts[{k}]",
-                    entity=errors.Entity.DEPARTMENT,
-                )
-            if dept not in ids:
-                ids.append(dept)
-        return tuple(ids) if ids else None
-    # url
-    if not a.has_url or a.url_link is None:
-        raise errors.MissingField(
-            f"{field}.url is required for url attribute {definition.id!r}", field=f"{field}.url"
-        )
-    link = a.url_link.strip()
-    title = (a.url_title or "").strip()
-    if link == "":
-        return None
-    if len(link) > limits.ATTR_URL_LINK_MAX:
-        raise errors.AttributeValueMismatch(
-            f"{field}.url.link is longer than {limits.ATTR_URL_LINK_MAX} characters",
-            field=f"{field}.url.link",
-        )
-    if len(title) > limits.ATTR_URL_TITLE_MAX:
-        raise errors.AttributeValueMismatch(
-            f"{field}.url.title is longer than {limits.ATTR_URL_TITLE_MAX} characters",
-            field=f"{field}.url.title",
-        )
-    # The only character printable and a space is " " (U+0020): the scan runs on a bad link only.
-    if not link.isprintable() or " " in link:
-        bad = next(c for c in link if c.isspace() or not c.isprintable())
-        raise errors.AttributeValueMismatch(
-            f"{field}.url.link: {link!r} holds {bad!r}; a link has no spaces or control characters "
-            "(percent-encode them)",
-            field=f"{field}.url.link",
-        )
-    if not _is_http_link(link):
-        raise errors.AttributeValueMismatch(
-            f"{field}.url.link: {link!r} is not an http(s) link", field=f"{field}.url.link"
-        )
-    return UrlValue(title=title, link=link)
-
-
-#: A link that is plainly ``http(s)://host`` (no user, port or IPv6 brackets) and a path, query or
-#: fragment: what :func:`_is_http_link` accepts without taking it apart.
-_PLAIN_HTTP_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#]|\Z)", re.IGNORECASE)
-
-
-def _is_http_link(link: str) -> bool:
-    """``http://`` or ``https://``, a host, and (if any) a port that is a port number."""
-    if _PLAIN_HTTP_LINK.match(link):
-        return True
-    try:
-        parts = urlsplit(link)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:  # a port that is no number, or out of range; a malformed IPv6 host
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and port_ok
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ the same rules at scale:
 
 - every user goes through the same field checks as ``users.create_in``
   (``users.checked_user``); departments through the department name and depth rules;
-  attribute values through their definitions (``attributes.checked_values``);
+  attribute values through their definitions (``checks.checked_values``);
 - references are checked in memory against what the load created plus the
   store, chunk by chunk: departments exist, a leader or related user exists
   (created earlier in the load or before it), nobody leads themselves;
@@ -37,7 +37,7 @@ from itertools import repeat
 from typing import Any
 
 from openroster.core import recording
-from openroster.core.custom import attributes
+from openroster.core.custom import checks
 from openroster.core.directory import Directory
 from openroster.core.people import depts as dept_service
 from openroster.core.people import users
@@ -274,7 +274,7 @@ def prepared_one_by_one(rules: Rules, given: NewPeople, offset: int) -> Prepared
             out.ids.add(u.id)
             # A relation may name anyone: whether they exist is checked when the chunk is written.
             related = {a.relation_user for a in attrs if a.relation_user}
-            checked = attributes.checked_values(
+            checked = checks.checked_values(
                 rules.definitions, attrs, field=where, known_users=related, known_depts=rules.dept_ids
             )
             for j, (attr_id, value) in enumerate(checked):
@@ -334,7 +334,7 @@ def prepared_columns(
                     return None
                 known = {a.relation_user} if a.relation_user else set()
                 try:
-                    checked = attributes.checked_value(
+                    checked = checks.checked_value(
                         definition, a, field="", known_users=known, known_depts=dept_ids
                     )
                 except CoreError:

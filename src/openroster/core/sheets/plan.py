@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from openroster.core.custom import attributes
+from openroster.core.custom import checks
 from openroster.core.directory import Directory
 from openroster.core.people import bulk, users
 from openroster.core.people import depts as dept_service
@@ -195,7 +195,7 @@ class ImportPlan:
         """The core's check of the row's ``j``-th attribute value; its stored form (``None``: cleared)."""
         a = row.attr_updates[j]
         try:
-            return attributes.checked_value(
+            return checks.checked_value(
                 self.defs[a.attr_id],
                 a,
                 field=f"custom_attrs[{j}]",
