@@ -89,7 +89,9 @@ def quick_batch(
 
     The same checks as :func:`checked_value`, a value's branch inline, with no field named (no
     text per value, no call per value but a url's or departments'), and an option looked up in its
-    definition's set of keys (made once a batch)."""
+    definition's set of keys (made once a batch). A rule added to :func:`checked_value` must be
+    added here too, or made a reason to give up: ``tests/unit/test_attr_quick_batch.py`` holds the
+    two to the same answers."""
     writes: list[tuple[str, AttributeValue]] = []
     clears: list[tuple[str, str]] = []
     seen_users: set[str] = set()
